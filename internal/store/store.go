@@ -1,0 +1,496 @@
+// Package store defines the storage contract of Gatehouse: the value types of
+// the directory (mailboxes, organization, roles, audit and login records) and
+// of mail (folders, messages, bodies), and the interface that both engines,
+// SQLite and PostgreSQL, implement.
+//
+// Invariants every engine keeps:
+//   - Every change to a folder's messages (arrival, flag change, expunge, move)
+//     takes a new MODSEQ from that folder's HighestModSeq; expunged UIDs are kept
+//     with the MODSEQ of their expunge, so that a session can always ask "what
+//     changed since MODSEQ n" (RFC 7162 CONDSTORE/QRESYNC).
+//   - UIDs in a folder are strictly ascending and never reused while its
+//     UIDVALIDITY stands; a message's ID is unique in the whole store and never
+//     reused (POP3 UIDL is derived from it).
+//   - A call returns only after its transaction committed: a delivery that
+//     returned nil is durable.
+//   - Message bodies are stored CRLF-normalized and byte-exact otherwise; the
+//     Size of a message is the length of what FETCH BODY[] and POP3 RETR send.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Engines wrap them; callers match with errors.Is.
+var (
+	// ErrNotFound means the addressed object does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists means a unique name, alias or address is already taken.
+	ErrExists = errors.New("already exists")
+	// ErrInvalid means the request cannot be carried out as asked (for example
+	// renaming a folder onto its own child, or deleting INBOX).
+	ErrInvalid = errors.New("invalid request")
+	// ErrModified is returned by StoreFlags for messages whose MODSEQ is above
+	// the UNCHANGEDSINCE value given (RFC 7162 §3.1.3); it is reported per UID.
+	ErrModified = errors.New("modified since")
+)
+
+// Store is the whole storage contract. Directory changes happen in Update
+// transactions (so that the service layer can authorize, validate, write and
+// audit atomically); mail operations are single calls, each its own
+// transaction, tuned for the protocol servers.
+type Store interface {
+	// Update runs fn in a read-write transaction; it commits when fn returns
+	// nil and rolls back otherwise. fn may be called more than once if the
+	// engine must retry a serialization failure, so it must have no side
+	// effects outside tx.
+	Update(ctx context.Context, fn func(tx Tx) error) error
+	// View runs fn in a read-only transaction with a consistent snapshot.
+	View(ctx context.Context, fn func(tx Tx) error) error
+
+	Mail
+
+	// LoginLog batches login records; it is outside transactions on purpose:
+	// losing a few records in a crash is acceptable, slowing logins is not.
+	InsertLoginRecords(ctx context.Context, recs []LoginRecord) error
+	// PruneLoginRecords deletes records older than before and returns how many.
+	PruneLoginRecords(ctx context.Context, before time.Time) (int64, error)
+
+	// Engine names the engine ("sqlite" or "postgres").
+	Engine() string
+	// Close releases the engine; no call may follow.
+	Close() error
+}
+
+// Tx is the directory inside one transaction.
+type Tx interface {
+	OrgConfig(ctx context.Context) (OrgConfig, error)
+	SetOrgConfig(ctx context.Context, c OrgConfig) error
+	Plan(ctx context.Context) (CASMailboxPlan, error)
+	SetPlan(ctx context.Context, p CASMailboxPlan) error
+
+	// MailboxByID returns ErrNotFound when there is no such mailbox.
+	MailboxByID(ctx context.Context, id int64) (Mailbox, error)
+	// FindMailboxes returns the mailboxes whose Name, DisplayName, Alias,
+	// UserPrincipalName, GUID or any email address equals identity,
+	// case-insensitively; at most limit of them (0 = no limit).
+	FindMailboxes(ctx context.Context, identity string, limit int) ([]Mailbox, error)
+	// MailboxByAddress resolves an email address (any of a mailbox's
+	// addresses, case-insensitively) for delivery and login.
+	MailboxByAddress(ctx context.Context, address string) (Mailbox, error)
+	// ListMailboxes returns one page of mailboxes and the total that match.
+	ListMailboxes(ctx context.Context, q MailboxQuery) (page []Mailbox, total int, err error)
+	// InsertMailbox creates the mailbox and its default folders (INBOX,
+	// Drafts, Sent, Trash, Junk, Archive with their special uses). It sets
+	// m.ID, and m.GUID when empty. ErrExists names the taken attribute.
+	InsertMailbox(ctx context.Context, m *Mailbox) error
+	// UpdateMailbox writes every field of m but ID, GUID and WhenCreated.
+	UpdateMailbox(ctx context.Context, m Mailbox) error
+	// DeleteMailbox removes the mailbox with all its folders, messages,
+	// subscriptions and role memberships. Audit and login records stay.
+	DeleteMailbox(ctx context.Context, id int64) error
+
+	RoleGroups(ctx context.Context) ([]RoleGroup, error)
+	RoleGroupByName(ctx context.Context, name string) (RoleGroup, error)
+	RoleGroupMembers(ctx context.Context, groupID int64) ([]Mailbox, error)
+	// MemberOf returns the role groups the mailbox belongs to.
+	MemberOf(ctx context.Context, mailboxID int64) ([]RoleGroup, error)
+	// AddRoleGroupMember returns ErrExists when already a member.
+	AddRoleGroupMember(ctx context.Context, groupID, mailboxID int64) error
+	// RemoveRoleGroupMember returns ErrNotFound when not a member.
+	RemoveRoleGroupMember(ctx context.Context, groupID, mailboxID int64) error
+
+	// InsertAudit appends one record; there is no way to change or delete one.
+	InsertAudit(ctx context.Context, r *AuditRecord) error
+	SearchAudit(ctx context.Context, q AuditQuery) ([]AuditRecord, error)
+
+	// UsageReport summarises login records since the given time, one row
+	// per mailbox that has any record (POP3/IMAP4 successes and refusals).
+	UsageReport(ctx context.Context, since time.Time) ([]UsageRow, error)
+	// DailyActiveUsers counts, per UTC day since the given time, the distinct
+	// mailboxes with a successful login per protocol.
+	DailyActiveUsers(ctx context.Context, since time.Time) ([]DailyActive, error)
+}
+
+// Mail is the message store the protocol servers and delivery use.
+type Mail interface {
+	// Folders lists the folders of a mailbox, ordered by name.
+	Folders(ctx context.Context, mailboxID int64) ([]Folder, error)
+	// FolderByName finds a folder by its exact name ("INBOX" is always
+	// spelled so in storage; callers fold its case).
+	FolderByName(ctx context.Context, mailboxID int64, name string) (Folder, error)
+	FolderByID(ctx context.Context, folderID int64) (Folder, error)
+	// CreateFolder makes a folder with a fresh UIDVALIDITY; ErrExists if the
+	// name is taken. Parents are not created implicitly.
+	CreateFolder(ctx context.Context, mailboxID int64, name, specialUse string) (Folder, error)
+	// DeleteFolder removes a folder and its messages. INBOX: ErrInvalid.
+	DeleteFolder(ctx context.Context, folderID int64) error
+	// RenameFolder renames a folder and every folder below it (names that
+	// start with oldName+"/"). Renaming INBOX moves all its messages into a
+	// new folder newName and leaves INBOX empty (RFC 9051 §6.3.6).
+	RenameFolder(ctx context.Context, mailboxID int64, oldName, newName string) error
+	Subscriptions(ctx context.Context, mailboxID int64) ([]string, error)
+	SetSubscribed(ctx context.Context, mailboxID int64, name string, subscribed bool) error
+
+	// FolderIndex returns the folder and the UID, MODSEQ and flags of all its
+	// messages in UID order, consistent with the returned HighestModSeq.
+	FolderIndex(ctx context.Context, folderID int64) (Folder, []MessageFlags, error)
+	// Changes returns what changed in the folder since MODSEQ since: messages
+	// added or with changed flags (UID order), and UIDs expunged.
+	Changes(ctx context.Context, folderID int64, since uint64) (Folder, []MessageFlags, []uint32, error)
+	// Messages calls fn for each message of the folder whose UID is in uids,
+	// in UID order, with metadata only (never the body). withStructure asks
+	// for MessageMeta.Structure; without it the column is not read.
+	Messages(ctx context.Context, folderID int64, uids []UIDRange, withStructure bool, fn func(MessageMeta) error) error
+	// ReadBody reads up to len(p) bytes of a body at offset off, like
+	// io.ReaderAt. It holds no lock or transaction between calls, so a slow
+	// network reader never blocks anyone.
+	ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (int, error)
+
+	// Append adds one message to a folder and returns its UID and the
+	// folder's UIDVALIDITY (RFC 4315 APPENDUID).
+	Append(ctx context.Context, folderID int64, msg NewMessage) (uidValidity, uid uint32, err error)
+	// Deliver adds the message to the INBOX of each mailbox in one
+	// transaction (one stored body shared by all) and returns where it went.
+	// It returns only after commit. Engines may group concurrent deliveries
+	// into one commit.
+	Deliver(ctx context.Context, mailboxIDs []int64, msg NewMessage) ([]Delivered, error)
+	// StoreFlags changes flags of the messages in u.UIDs and returns the new
+	// state of every message whose flags changed, each with its new MODSEQ,
+	// plus the UIDs refused by UnchangedSince.
+	StoreFlags(ctx context.Context, folderID int64, u FlagUpdate) (changed []MessageFlags, refused []uint32, err error)
+	// Expunge removes the given messages (nil: all with \Deleted) and
+	// returns the UIDs removed, ascending.
+	Expunge(ctx context.Context, folderID int64, uids []UIDRange) ([]uint32, error)
+	// Copy copies messages to another folder of the same mailbox, sharing
+	// bodies; Move also expunges them from the source, atomically.
+	Copy(ctx context.Context, srcFolderID int64, uids []UIDRange, dstFolderID int64) (CopyResult, error)
+	Move(ctx context.Context, srcFolderID int64, uids []UIDRange, dstFolderID int64) (CopyResult, error)
+	// ClaimRecent atomically claims the folder's recent messages for one
+	// session (IMAP4rev1 \Recent): messages with UID >= first are recent for
+	// the caller; afterwards they are recent for no one else.
+	ClaimRecent(ctx context.Context, folderID int64) (first uint32, err error)
+	// SetLastLogon records the time of a successful login per protocol
+	// ("pop3" or "imap4") on the mailbox, for the admin lists.
+	SetLastLogon(ctx context.Context, mailboxID int64, protocol string, at time.Time) error
+}
+
+// OrgConfig is the organization-wide configuration (Get-OrganizationConfig).
+type OrgConfig struct {
+	Name                    string // display name of the organization
+	Domain                  string // default accepted domain, e.g. contoso.com
+	SecurityDefaultsEnabled bool
+	WhenChanged             time.Time
+}
+
+// CASMailboxPlan holds the defaults new mailboxes take (Get-CASMailboxPlan).
+type CASMailboxPlan struct {
+	PopEnabled  bool
+	ImapEnabled bool
+	WhenChanged time.Time
+}
+
+// Mailbox is a recipient with a mailbox; admins are mailboxes too, and role
+// group membership decides what they may administer.
+type Mailbox struct {
+	ID                 int64
+	GUID               string
+	Name               string
+	DisplayName        string
+	Alias              string
+	PrimarySmtpAddress string
+	// EmailAddresses are further addresses (proxy addresses) besides the
+	// primary one; each is unique across the organization.
+	EmailAddresses    []string
+	UserPrincipalName string
+	PasswordHash      string // argon2id in PHC string form; never shown
+	PopEnabled        bool
+	ImapEnabled       bool
+	WhenCreated       time.Time
+	WhenChanged       time.Time
+	// LastPopLogon and LastImapLogon are zero when never used.
+	LastPopLogon  time.Time
+	LastImapLogon time.Time
+}
+
+// MailboxField names a mailbox property that filters and sorts may use.
+type MailboxField string
+
+// The filterable and sortable mailbox fields, named as the cmdlets show them.
+const (
+	FieldName               MailboxField = "Name"
+	FieldDisplayName        MailboxField = "DisplayName"
+	FieldAlias              MailboxField = "Alias"
+	FieldPrimarySmtpAddress MailboxField = "PrimarySmtpAddress"
+	FieldUserPrincipalName  MailboxField = "UserPrincipalName"
+	FieldGUID               MailboxField = "Guid"
+	FieldEmailAddresses     MailboxField = "EmailAddresses"
+	FieldPopEnabled         MailboxField = "PopEnabled"
+	FieldImapEnabled        MailboxField = "ImapEnabled"
+	FieldWhenCreated        MailboxField = "WhenCreated"
+	FieldWhenChanged        MailboxField = "WhenChanged"
+	FieldLastPopLogon       MailboxField = "LastPopLogon"
+	FieldLastImapLogon      MailboxField = "LastImapLogon"
+)
+
+// Op is a comparison operator of a filter condition.
+type Op string
+
+// The operators of OPATH that the store evaluates. Like and NotLike take
+// PowerShell wildcards (* and ?), case-insensitive.
+const (
+	OpEq      Op = "eq"
+	OpNe      Op = "ne"
+	OpLt      Op = "lt"
+	OpLe      Op = "le"
+	OpGt      Op = "gt"
+	OpGe      Op = "ge"
+	OpLike    Op = "like"
+	OpNotLike Op = "notlike"
+)
+
+// Filter is a boolean expression over mailbox fields: a Cond, And, Or or Not.
+type Filter interface{ isFilter() }
+
+// Cond compares one field with a value: string for text fields, bool for
+// PopEnabled/ImapEnabled, time.Time for dates. Text compares
+// case-insensitively, as Exchange does.
+type Cond struct {
+	Field MailboxField
+	Op    Op
+	Value any
+}
+
+// And is true when all its parts are.
+type And []Filter
+
+// Or is true when any of its parts is.
+type Or []Filter
+
+// Not negates its part.
+type Not struct{ F Filter }
+
+func (Cond) isFilter() {}
+func (And) isFilter()  {}
+func (Or) isFilter()   {}
+func (Not) isFilter()  {}
+
+// SortKey orders a listing by one field.
+type SortKey struct {
+	Field MailboxField
+	Desc  bool
+}
+
+// MailboxQuery selects a page of mailboxes.
+type MailboxQuery struct {
+	Filter Filter // nil: all
+	// Search is a case-insensitive prefix matched against Name, DisplayName,
+	// Alias and every email address (the admin center search box).
+	Search string
+	Sort   []SortKey // empty: by DisplayName, then ID
+	Offset int
+	Limit  int // 0: no limit
+}
+
+// RoleGroup is a built-in role group; its permissions live in package rbac.
+type RoleGroup struct {
+	ID          int64
+	Name        string
+	Description string
+}
+
+// PropertyChange is one modified property of an audited change.
+type PropertyChange struct {
+	Name     string
+	OldValue string
+	NewValue string
+}
+
+// AuditRecord is one administrative change (Search-AdminAuditLog).
+type AuditRecord struct {
+	ID                 int64
+	RunDate            time.Time // UTC
+	Caller             string
+	ClientAddress      string
+	Surface            string // "shell", "admincenter", "api"
+	CmdletName         string
+	CmdletParameters   []Parameter
+	ObjectModified     string
+	ModifiedProperties []PropertyChange
+	Succeeded          bool
+	Error              string
+}
+
+// Parameter is one cmdlet parameter as given, for the audit log.
+type Parameter struct {
+	Name  string
+	Value string
+}
+
+// AuditQuery filters the audit log; zero fields do not filter.
+type AuditQuery struct {
+	Cmdlets   []string // CmdletName, case-insensitive
+	ObjectIDs []string // ObjectModified, case-insensitive
+	UserIDs   []string // Caller, case-insensitive
+	Start     time.Time
+	End       time.Time
+	IsSuccess *bool
+	Limit     int // 0: no limit; newest first
+}
+
+// Login results recorded for every POP3/IMAP4 login attempt.
+const (
+	LoginSuccess   = "success"
+	LoginFailed    = "failed"    // wrong user or password
+	LoginDisabled  = "disabled"  // protocol disabled for the mailbox
+	LoginBlocked   = "blocked"   // security defaults
+	LoginThrottled = "throttled" // brute-force throttling
+	LoginNoTLS     = "notls"     // plaintext login refused without TLS
+)
+
+// LoginRecord is one login attempt over POP3 or IMAP4.
+type LoginRecord struct {
+	Time          time.Time
+	Protocol      string // "pop3" or "imap4"
+	MailboxID     int64  // 0 when the user name matched no mailbox
+	Username      string // as the client sent it
+	Result        string // one of the Login* constants
+	Reason        string
+	RemoteAddr    string
+	TLS           bool
+	ClientName    string // from IMAP ID, when sent
+	ClientVersion string
+}
+
+// UsageRow is one mailbox in the email-apps usage report.
+type UsageRow struct {
+	MailboxID         int64
+	UserPrincipalName string
+	DisplayName       string
+	LastPop           time.Time // last successful POP3 login in the period
+	LastImap          time.Time
+	PopLogins         int
+	ImapLogins        int
+	PopRefused        int // refused attempts after a correct password
+	ImapRefused       int
+	Failed            int // wrong password attempts for this mailbox
+}
+
+// DailyActive is the number of mailboxes that logged in on one day.
+type DailyActive struct {
+	Day  time.Time // UTC midnight
+	Pop  int
+	Imap int
+}
+
+// Folder is one mail folder of a mailbox.
+type Folder struct {
+	ID            int64
+	MailboxID     int64
+	Name          string // hierarchy delimiter "/"; "INBOX" for the inbox
+	SpecialUse    string // `\Sent`, `\Drafts`, `\Trash`, `\Junk`, `\Archive`, or ""
+	UIDValidity   uint32
+	UIDNext       uint32
+	HighestModSeq uint64
+	Messages      uint32
+	Unseen        uint32
+	Size          int64 // sum of message sizes (STATUS SIZE)
+}
+
+// Flags is the set of system flags of a message, as a bit mask.
+type Flags uint8
+
+// The system flags (RFC 9051 §2.3.2). \Recent is per session and not stored.
+const (
+	FlagSeen Flags = 1 << iota
+	FlagAnswered
+	FlagFlagged
+	FlagDeleted
+	FlagDraft
+)
+
+// MessageFlags is the mutable state of one message.
+type MessageFlags struct {
+	UID      uint32
+	ModSeq   uint64
+	Flags    Flags
+	Keywords []string // sorted, as stored; nil when none
+}
+
+// MessageMeta is a message's metadata, without the body.
+type MessageMeta struct {
+	ID           int64 // unique in the store, never reused
+	FolderID     int64
+	UID          uint32
+	ModSeq       uint64
+	Flags        Flags
+	Keywords     []string
+	InternalDate time.Time
+	Size         int64
+	BodyID       int64
+	// Structure is the parse of the message made once at delivery
+	// (package message encodes it): envelope, body structure and part offsets.
+	Structure []byte
+	Summary
+}
+
+// Summary holds decoded header fields kept in their own columns so that
+// SEARCH and SORT on them never decode Structure.
+type Summary struct {
+	Subject  string
+	From     string
+	To       string
+	Cc       string
+	SentDate time.Time // the Date header; zero when absent or unparsable
+}
+
+// NewMessage is a message to append or deliver.
+type NewMessage struct {
+	Flags        Flags
+	Keywords     []string
+	InternalDate time.Time
+	Raw          []byte // CRLF line ends
+	Structure    []byte
+	Summary
+}
+
+// Delivered says where Deliver put the message for one mailbox.
+type Delivered struct {
+	MailboxID int64
+	FolderID  int64
+	UID       uint32
+	ModSeq    uint64
+}
+
+// UIDRange is an inclusive range of UIDs.
+type UIDRange struct{ Start, Stop uint32 }
+
+// FlagOp says how StoreFlags combines the given flags with the present ones.
+type FlagOp int
+
+// The flag operations of STORE: FLAGS, +FLAGS, -FLAGS.
+const (
+	FlagsReplace FlagOp = iota
+	FlagsAdd
+	FlagsRemove
+)
+
+// FlagUpdate is one STORE.
+type FlagUpdate struct {
+	UIDs     []UIDRange
+	Op       FlagOp
+	Flags    Flags
+	Keywords []string
+	// UnchangedSince, when non-zero, refuses messages whose MODSEQ is
+	// greater (RFC 7162 UNCHANGEDSINCE).
+	UnchangedSince uint64
+}
+
+// CopyResult reports a COPY or MOVE for RFC 4315 COPYUID.
+type CopyResult struct {
+	UIDValidity uint32 // of the destination
+	SrcUIDs     []uint32
+	DstUIDs     []uint32
+}
