@@ -1,0 +1,64 @@
+package message
+
+import (
+	"bytes"
+	"reflect"
+	"testing"
+)
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{simple, nested, "", "\r\n", "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n--b--"} {
+		f.Add(crlf(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		m := Parse(raw)
+		checkOffsets(t, &m.Root, 0, int64(len(raw)))
+		got, err := Unmarshal(m.Marshal())
+		if err != nil {
+			t.Fatalf("Unmarshal(Marshal(Parse(x))): %v", err)
+		}
+		if !reflect.DeepEqual(got, m) {
+			t.Fatalf("Unmarshal(Marshal(Parse(x))) = %+v; want %+v", got, m)
+		}
+		_ = m.Subject() + m.From() + m.To() + m.Cc()
+		_ = m.Date()
+		_ = Normalize(raw)
+		if !bytes.Equal(Normalize(Normalize(raw)), Normalize(raw)) {
+			t.Fatalf("Normalize is not idempotent")
+		}
+	})
+}
+
+// checkOffsets verifies that a part's ranges nest inside [start, end].
+func checkOffsets(t *testing.T, p *Part, start, end int64) {
+	t.Helper()
+	if p.HeaderStart < start || p.HeaderStart > p.BodyStart || p.BodyStart > p.End || p.End > end {
+		t.Fatalf("part offsets %d %d %d outside [%d, %d]", p.HeaderStart, p.BodyStart, p.End, start, end)
+	}
+	for i := range p.Parts {
+		checkOffsets(t, &p.Parts[i], p.BodyStart, p.End)
+	}
+	if p.Inner != nil {
+		checkOffsets(t, p.Inner, p.BodyStart, p.End)
+	}
+}
+
+func FuzzUnmarshal(f *testing.F) {
+	for _, s := range []string{simple, nested, ""} {
+		f.Add(Parse(crlf(s)).Marshal())
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Unmarshal(b)
+		if err != nil {
+			return
+		}
+		// What decodes must encode back to an equal value.
+		m2, err := Unmarshal(m.Marshal())
+		if err != nil {
+			t.Fatalf("re-Unmarshal: %v", err)
+		}
+		if !reflect.DeepEqual(m, m2) {
+			t.Fatalf("re-Unmarshal = %+v; want %+v", m2, m)
+		}
+	})
+}
