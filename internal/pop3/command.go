@@ -1,9 +1,6 @@
 package pop3
 
-import (
-	"bytes"
-	"strings"
-)
+import "bytes"
 
 // maxLine is the longest command line accepted, CRLF included. RFC 2449 §4
 // raises RFC 1939's limit to 255 octets; we allow twice that so that AUTH
@@ -26,9 +23,9 @@ type command struct {
 func parseCommand(line []byte) command {
 	i := bytes.IndexAny(line, " \t")
 	if i < 0 {
-		return command{name: strings.ToUpper(string(line))}
+		return command{name: asciiUpper(line)}
 	}
-	cmd := command{name: strings.ToUpper(string(line[:i]))}
+	cmd := command{name: asciiUpper(line[:i])}
 	rest := line[i+1:]
 	switch cmd.name {
 	case "USER", "PASS":
@@ -41,6 +38,18 @@ func parseCommand(line []byte) command {
 		cmd.args = append(cmd.args, string(f))
 	}
 	return cmd
+}
+
+// asciiUpper upper-cases ASCII letters only; keywords are ASCII (RFC 1939
+// §3), and other octets are kept as they are.
+func asciiUpper(b []byte) string {
+	out := []byte(string(b))
+	for i, c := range out {
+		if 'a' <= c && c <= 'z' {
+			out[i] = c - ('a' - 'A')
+		}
+	}
+	return string(out)
 }
 
 // printableName returns the command name for an error text when it is short

@@ -183,6 +183,7 @@ func (s *session) serve() {
 			s.lingeringClose()
 			return
 		case errors.Is(err, errAbort):
+			s.w.Flush() // what was sent so far, for the client's log
 			return
 		default:
 			s.errors++
@@ -237,18 +238,28 @@ func (s *session) cleanup() {
 	}()
 	s.cancel()
 	s.raw.Close()
-	if s.md != nil {
-		s.md.Close()
-		s.md = nil
-	}
+	s.releaseMaildrop()
 	s.log.Debug("disconnected")
+}
+
+// releaseMaildrop unlocks the maildrop, without removing anything.
+func (s *session) releaseMaildrop() {
+	if s.md != nil {
+		md := s.md
+		s.md = nil
+		md.Close()
+	}
 }
 
 // lingeringClose flushes the last response, stops sending and drains what
 // the client still sends for a moment before closing, so that closing with
 // unread input does not reset the connection and lose that response.
 func (s *session) lingeringClose() {
-	if err := s.w.Flush(); err != nil {
+	err := s.w.Flush()
+	// The session is over: a client that reconnects at once must find
+	// the maildrop unlocked.
+	s.releaseMaildrop()
+	if err != nil {
 		return
 	}
 	if tc, ok := s.conn.(*tls.Conn); ok {

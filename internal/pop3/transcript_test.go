@@ -226,4 +226,3 @@ func diffLines(want, got string) string {
 	}
 	return "no difference"
 }
-
