@@ -141,9 +141,9 @@ type Mail interface {
 	// added or with changed flags (UID order), and UIDs expunged.
 	Changes(ctx context.Context, folderID int64, since uint64) (Folder, []MessageFlags, []uint32, error)
 	// Messages calls fn for each message of the folder whose UID is in uids,
-	// in UID order, with metadata only (never the body). withStructure asks
-	// for MessageMeta.Structure; without it the column is not read.
-	Messages(ctx context.Context, folderID int64, uids []UIDRange, withStructure bool, fn func(MessageMeta) error) error
+	// in UID order, with metadata only (never the body). want says which
+	// parts beyond the basic columns to read: MetaSummary, MetaStructure.
+	Messages(ctx context.Context, folderID int64, uids []UIDRange, want MetaFields, fn func(MessageMeta) error) error
 	// ReadBody reads up to len(p) bytes of a body at offset off, like
 	// io.ReaderAt. It holds no lock or transaction between calls, so a slow
 	// network reader never blocks anyone.
@@ -169,9 +169,9 @@ type Mail interface {
 	Copy(ctx context.Context, srcFolderID int64, uids []UIDRange, dstFolderID int64) (CopyResult, error)
 	Move(ctx context.Context, srcFolderID int64, uids []UIDRange, dstFolderID int64) (CopyResult, error)
 	// ClaimRecent atomically claims the folder's recent messages for one
-	// session (IMAP4rev1 \Recent): messages with UID >= first are recent for
-	// the caller; afterwards they are recent for no one else.
-	ClaimRecent(ctx context.Context, folderID int64) (first uint32, err error)
+	// session (IMAP4rev1 \Recent): messages with first <= UID < next are
+	// recent for the caller; afterwards they are recent for no one else.
+	ClaimRecent(ctx context.Context, folderID int64) (first, next uint32, err error)
 	// SetLastLogon records the time of a successful login per protocol
 	// ("pop3" or "imap4") on the mailbox, for the admin lists.
 	SetLastLogon(ctx context.Context, mailboxID int64, protocol string, at time.Time) error
@@ -435,6 +435,18 @@ type MessageMeta struct {
 	Structure []byte
 	Summary
 }
+
+// MetaFields selects optional parts of MessageMeta for Messages. The basic
+// columns (ID, UID, MODSEQ, flags, keywords, internal date, size, body ID)
+// are always read; the others cost a join per message, so ask only for what
+// the command needs.
+type MetaFields uint8
+
+// The optional parts of MessageMeta.
+const (
+	MetaSummary MetaFields = 1 << iota
+	MetaStructure
+)
 
 // Summary holds decoded header fields kept in their own columns so that
 // SEARCH and SORT on them never decode Structure.

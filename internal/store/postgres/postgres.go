@@ -1,0 +1,129 @@
+// Package postgres is the multi-node storage engine on PostgreSQL, through
+// pgx/v5's database/sql driver. It shares every query with the SQLite engine
+// (package sqlstore); only the DDL and the dialect differ.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+
+	"github.com/gatehouse-mail/gatehouse/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options configure the engine.
+type Options struct {
+	Logger *slog.Logger
+	// MaxConns bounds the connection pool; 0 means a default.
+	MaxConns int
+}
+
+// Open connects to the database named by dsn (a postgres:// URL or a
+// key=value string) and applies pending migrations.
+func Open(ctx context.Context, dsn string, o Options) (*sqlstore.DB, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	n := o.MaxConns
+	if n <= 0 {
+		n = 20
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: cannot reach %s: %w", redact(dsn), err)
+	}
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	// Two nodes starting at once must not both migrate: a transaction-wide
+	// advisory lock is not enough across our per-file transactions, so hold
+	// a session lock on one connection for the whole run.
+	lockConn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if _, err := lockConn.ExecContext(ctx, `SELECT pg_advisory_lock(7406114)`); err != nil {
+		lockConn.Close()
+		db.Close()
+		return nil, fmt.Errorf("postgres: migration lock: %w", err)
+	}
+	s, err := sqlstore.Open(ctx, sqlstore.Options{
+		Dialect:    Dialect,
+		Write:      db,
+		Read:       db,
+		Migrations: sub,
+		Logger:     o.Logger,
+	})
+	lockConn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7406114)`)
+	lockConn.Close()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return s, nil
+}
+
+// redact hides a password in a DSN for messages.
+func redact(dsn string) string {
+	if cfg, err := pgconn.ParseConfig(dsn); err == nil {
+		return fmt.Sprintf("%s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
+	}
+	return "the configured server"
+}
+
+// Dialect is PostgreSQL's.
+var Dialect = sqlstore.Dialect{
+	Name:   "postgres",
+	Rebind: rebind,
+	IsUnique: func(err error) (bool, string) {
+		var e *pgconn.PgError
+		if errors.As(err, &e) && e.Code == "23505" {
+			return true, e.ConstraintName
+		}
+		return false, ""
+	},
+	IsRetryable: func(err error) bool {
+		var e *pgconn.PgError
+		return errors.As(err, &e) && (e.Code == "40001" || e.Code == "40P01")
+	},
+	LockFolders:     `SELECT id FROM folders WHERE id IN (%s) ORDER BY id FOR UPDATE`,
+	UpdateTxOptions: &sql.TxOptions{Isolation: sql.LevelSerializable},
+}
+
+// rebind turns ? placeholders into $1, $2, ... Our statements never hold a
+// ? inside a string literal.
+func rebind(q string) string {
+	if !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}

@@ -1,0 +1,129 @@
+// Package sqlite is the embedded storage engine: one SQLite file in WAL mode,
+// through modernc.org/sqlite (pure Go, so the binary needs no C toolchain).
+//
+// Writes go through one connection (SQLite has one writer at a time; queuing
+// in Go avoids SQLITE_BUSY), reads through a pool of read-only connections
+// that WAL lets run beside the writer. synchronous=FULL makes every commit
+// durable before a delivery is acknowledged; concurrent deliveries share
+// commits (group commit) to keep that cheap.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/gatehouse-mail/gatehouse/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options configure the engine.
+type Options struct {
+	Logger *slog.Logger
+	// ReadConns is the size of the read pool; 0 means a default.
+	ReadConns int
+	// NoGroupCommit turns group commit of deliveries off (for measuring).
+	NoGroupCommit bool
+}
+
+// Open opens (creating when missing) the database file at path.
+func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	pragmas := []string{"busy_timeout(10000)", "foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)", "cache_size(-32000)"}
+	dsn := func(extra ...string) string {
+		v := url.Values{}
+		for _, p := range append(pragmas, extra...) {
+			v.Add("_pragma", p)
+		}
+		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode()
+	}
+	w, err := sql.Open("sqlite", dsn())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	// Creating the schema needs write access; fail early with the path.
+	if _, err := w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS gatehouse_probe (x INTEGER); DROP TABLE gatehouse_probe`); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: %s is not writable: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn("query_only(1)", "mmap_size(268435456)"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	n := o.ReadConns
+	if n <= 0 {
+		n = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlstore.Open(ctx, sqlstore.Options{
+		Dialect:     Dialect,
+		Write:       w,
+		Read:        r,
+		Migrations:  sub,
+		Logger:      o.Logger,
+		GroupCommit: !o.NoGroupCommit,
+	})
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return db, nil
+}
+
+// Dialect is SQLite's.
+var Dialect = sqlstore.Dialect{
+	Name:   "sqlite",
+	Rebind: func(q string) string { return q },
+	IsUnique: func(err error) (bool, string) {
+		var e *sqlite.Error
+		if !errors.As(err, &e) {
+			return false, ""
+		}
+		switch e.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			// "UNIQUE constraint failed: mailboxes.alias_lc"
+			msg := e.Error()
+			if i := strings.LastIndex(msg, "failed: "); i >= 0 {
+				return true, strings.TrimSuffix(strings.TrimSpace(msg[i+len("failed: "):]), ")")
+			}
+			return true, ""
+		}
+		return false, ""
+	},
+	IsRetryable: func(err error) bool {
+		var e *sqlite.Error
+		return errors.As(err, &e) && (e.Code()&0xff == sqlite3.SQLITE_BUSY)
+	},
+}

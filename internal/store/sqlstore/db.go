@@ -1,0 +1,336 @@
+// Package sqlstore implements store.Store over database/sql with portable SQL,
+// so that the SQLite and PostgreSQL engines share every query and differ only
+// in their driver, DDL and a small Dialect.
+//
+// Queries are written with ? placeholders; the dialect rebinds them. Times are
+// stored as microseconds since the Unix epoch (UTC) in 64-bit integers, flags
+// as an integer bit mask, keywords as one space-separated text.
+//
+// Every mail write starts by updating the folder row (taking a new MODSEQ or
+// UID), which serializes writers per folder on PostgreSQL; SQLite has one
+// writer connection, which serializes all writers.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+)
+
+// Dialect holds what differs between engines.
+type Dialect struct {
+	// Name is the engine name returned by Store.Engine.
+	Name string
+	// Rebind turns ? placeholders into the engine's form.
+	Rebind func(q string) string
+	// IsUnique reports whether err is a unique-constraint violation, and
+	// which constraint or column it names when the driver says so.
+	IsUnique func(err error) (bool, string)
+	// IsRetryable reports a serialization failure that a retry may cure.
+	IsRetryable func(err error) bool
+	// LockFolders, when not empty, is a statement that row-locks folders
+	// given as a list of ids, in id order, to avoid deadlocks between two
+	// writers that touch the same two folders (MOVE both ways). It contains
+	// one "%s" for the placeholder list.
+	LockFolders string
+	// UpdateTxOptions are the options of directory Update transactions.
+	UpdateTxOptions *sql.TxOptions
+}
+
+// Options configure a DB.
+type Options struct {
+	Dialect Dialect
+	// Write is the pool for writes; Read for reads. They may be the same.
+	Write *sql.DB
+	Read  *sql.DB
+	// Migrations holds NNNN_name.sql files applied in order.
+	Migrations fs.FS
+	Logger     *slog.Logger
+	// GroupCommit lets Deliver batch concurrent deliveries into one
+	// transaction (SQLite: one writer, commits dominate).
+	GroupCommit bool
+	// Close releases engine resources after the pools are closed.
+	Close func() error
+}
+
+// DB is the shared implementation of store.Store.
+type DB struct {
+	d      Dialect
+	w, r   *sql.DB
+	log    *slog.Logger
+	closer func() error
+
+	deliveries chan *deliveryReq // nil without group commit
+	done       chan struct{}
+	wg         sync.WaitGroup
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open applies pending migrations and returns the store.
+func Open(ctx context.Context, o Options) (*DB, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	db := &DB{d: o.Dialect, w: o.Write, r: o.Read, log: o.Logger, closer: o.Close,
+		done: make(chan struct{})}
+	if db.r == nil {
+		db.r = db.w
+	}
+	if err := db.migrate(ctx, o.Migrations); err != nil {
+		return nil, err
+	}
+	if o.GroupCommit {
+		db.deliveries = make(chan *deliveryReq, 256)
+		db.wg.Add(1)
+		go db.committer()
+	}
+	return db, nil
+}
+
+// Engine implements store.Store.
+func (db *DB) Engine() string { return db.d.Name }
+
+// Close implements store.Store.
+func (db *DB) Close() error {
+	close(db.done)
+	db.wg.Wait()
+	err := db.w.Close()
+	if db.r != db.w {
+		err = errors.Join(err, db.r.Close())
+	}
+	if db.closer != nil {
+		err = errors.Join(err, db.closer())
+	}
+	return err
+}
+
+func (db *DB) migrate(ctx context.Context, migrations fs.FS) error {
+	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	names, err := fs.Glob(migrations, "*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return fmt.Errorf("migration %s: name must start with a number and _", name)
+		}
+		var n int
+		if err := db.w.QueryRowContext(ctx, db.d.Rebind(`SELECT count(*) FROM schema_migrations WHERE version = ?`), v).Scan(&n); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := fs.ReadFile(migrations, name)
+		if err != nil {
+			return err
+		}
+		tx, err := db.w.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		for _, stmt := range splitSQL(string(body)) {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migration %s: %w\n%s", name, err, stmt)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, db.d.Rebind(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), v, micros(time.Now())); err != nil {
+			tx.Rollback()
+			if ok, _ := db.d.IsUnique(err); ok {
+				// Another node applied it at the same moment.
+				continue
+			}
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+		db.log.Info("applied migration", "engine", db.d.Name, "migration", name)
+	}
+	return nil
+}
+
+// splitSQL splits a migration into statements at lines that hold only ";".
+// Statements are separated so, rather than by every semicolon, because
+// trigger bodies contain semicolons.
+func splitSQL(s string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.Split(s, "\n") {
+		if strings.TrimSpace(line) == ";" {
+			if q := strings.TrimSpace(cur.String()); q != "" {
+				out = append(out, q)
+			}
+			cur.Reset()
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+	}
+	if q := strings.TrimSpace(cur.String()); q != "" {
+		out = append(out, q)
+	}
+	return out
+}
+
+// conn is what a query runs on: a transaction of either pool, or the read
+// pool itself for single reads.
+//
+// Statements are not prepared and cached here: a cache that prepares on the
+// pool needs a free connection while a transaction holds one, which
+// deadlocks SQLite's single writer. pgx caches prepared statements per
+// connection by itself; SQLite's prepare is cheap next to a commit.
+type conn struct {
+	db    *DB
+	tx    *sql.Tx // nil: the read pool
+	write bool
+}
+
+func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	q = c.db.d.Rebind(q)
+	if c.tx != nil {
+		return c.tx.ExecContext(ctx, q, args...)
+	}
+	return c.db.w.ExecContext(ctx, q, args...)
+}
+
+func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	q = c.db.d.Rebind(q)
+	if c.tx != nil {
+		return c.tx.QueryContext(ctx, q, args...)
+	}
+	return c.db.r.QueryContext(ctx, q, args...)
+}
+
+func (c conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	q = c.db.d.Rebind(q)
+	if c.tx != nil {
+		return c.tx.QueryRowContext(ctx, q, args...)
+	}
+	return c.db.r.QueryRowContext(ctx, q, args...)
+}
+
+// queryDynamic and execDynamic run statements whose text varies (IN lists,
+// filters); they are the same as query and exec, named apart so that the
+// statements that vary stay visible.
+func (c conn) queryDynamic(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return c.query(ctx, q, args...)
+}
+
+func (c conn) execDynamic(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return c.exec(ctx, q, args...)
+}
+
+// savepoint runs fn under a savepoint, so that a statement that fails as
+// expected (a unique violation) leaves the transaction usable: PostgreSQL
+// aborts a whole transaction at its first error otherwise.
+func (c conn) savepoint(ctx context.Context, fn func() error) error {
+	if c.tx == nil {
+		return fn()
+	}
+	if _, err := c.tx.ExecContext(ctx, "SAVEPOINT dir"); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		if _, rerr := c.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT dir"); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		c.tx.ExecContext(ctx, "RELEASE SAVEPOINT dir")
+		return err
+	}
+	_, err := c.tx.ExecContext(ctx, "RELEASE SAVEPOINT dir")
+	return err
+}
+
+// write runs fn in a write transaction, retrying serialization failures.
+func (db *DB) write(ctx context.Context, opts *sql.TxOptions, fn func(c conn) error) error {
+	for attempt := 0; ; attempt++ {
+		tx, err := db.w.BeginTx(ctx, opts)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		err = fn(conn{db: db, tx: tx, write: true})
+		if err == nil {
+			err = tx.Commit()
+			if err != nil {
+				err = fmt.Errorf("commit: %w", err)
+			}
+		} else {
+			tx.Rollback()
+		}
+		if err != nil && attempt < 5 && db.d.IsRetryable != nil && db.d.IsRetryable(err) {
+			time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+			continue
+		}
+		return err
+	}
+}
+
+func (db *DB) read(ctx context.Context, fn func(c conn) error) error {
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	return fn(conn{db: db, tx: tx})
+}
+
+// Update implements store.Store.
+func (db *DB) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	return db.write(ctx, db.d.UpdateTxOptions, func(c conn) error { return fn(dirTx{c}) })
+}
+
+// View implements store.Store.
+func (db *DB) View(ctx context.Context, fn func(tx store.Tx) error) error {
+	return db.read(ctx, func(c conn) error { return fn(dirTx{c}) })
+}
+
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+// placeholders returns "?, ?, ..." with n marks.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
+
+// uniqueErr maps a unique violation to store.ErrExists naming what clashed.
+func (db *DB) uniqueErr(err error, what string) error {
+	if ok, detail := db.d.IsUnique(err); ok {
+		if detail != "" {
+			return fmt.Errorf("%s: %w (%s)", what, store.ErrExists, detail)
+		}
+		return fmt.Errorf("%s: %w", what, store.ErrExists)
+	}
+	return err
+}

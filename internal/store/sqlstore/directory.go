@@ -1,0 +1,560 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+)
+
+// dirTx implements store.Tx on one transaction.
+type dirTx struct{ c conn }
+
+var _ store.Tx = dirTx{}
+
+func (t dirTx) OrgConfig(ctx context.Context) (store.OrgConfig, error) {
+	var c store.OrgConfig
+	var changed int64
+	err := t.c.queryRow(ctx, `SELECT name, domain, security_defaults_enabled, when_changed FROM org_config WHERE id = 1`).
+		Scan(&c.Name, &c.Domain, &c.SecurityDefaultsEnabled, &changed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("organization config: %w", store.ErrNotFound)
+	}
+	c.WhenChanged = fromMicros(changed)
+	return c, err
+}
+
+func (t dirTx) SetOrgConfig(ctx context.Context, c store.OrgConfig) error {
+	_, err := t.c.exec(ctx, `INSERT INTO org_config (id, name, domain, security_defaults_enabled, when_changed) VALUES (1, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, domain = excluded.domain,
+		security_defaults_enabled = excluded.security_defaults_enabled, when_changed = excluded.when_changed`,
+		c.Name, c.Domain, c.SecurityDefaultsEnabled, micros(c.WhenChanged))
+	return err
+}
+
+func (t dirTx) Plan(ctx context.Context) (store.CASMailboxPlan, error) {
+	var p store.CASMailboxPlan
+	var changed int64
+	err := t.c.queryRow(ctx, `SELECT pop_enabled, imap_enabled, when_changed FROM cas_mailbox_plan WHERE id = 1`).
+		Scan(&p.PopEnabled, &p.ImapEnabled, &changed)
+	p.WhenChanged = fromMicros(changed)
+	return p, err
+}
+
+func (t dirTx) SetPlan(ctx context.Context, p store.CASMailboxPlan) error {
+	_, err := t.c.exec(ctx, `UPDATE cas_mailbox_plan SET pop_enabled = ?, imap_enabled = ?, when_changed = ? WHERE id = 1`,
+		p.PopEnabled, p.ImapEnabled, micros(p.WhenChanged))
+	return err
+}
+
+const mailboxColumns = `id, guid, name, display_name, alias, primary_smtp_address, email_addresses, upn, password_hash,
+	pop_enabled, imap_enabled, when_created, when_changed, last_pop_logon, last_imap_logon`
+
+func scanMailbox(s interface{ Scan(...any) error }) (store.Mailbox, error) {
+	var m store.Mailbox
+	var addrs string
+	var created, changed, lastPop, lastImap int64
+	err := s.Scan(&m.ID, &m.GUID, &m.Name, &m.DisplayName, &m.Alias, &m.PrimarySmtpAddress, &addrs,
+		&m.UserPrincipalName, &m.PasswordHash, &m.PopEnabled, &m.ImapEnabled, &created, &changed, &lastPop, &lastImap)
+	if addrs != "" {
+		m.EmailAddresses = strings.Split(addrs, "\n")
+	}
+	m.WhenCreated, m.WhenChanged = fromMicros(created), fromMicros(changed)
+	m.LastPopLogon, m.LastImapLogon = fromMicros(lastPop), fromMicros(lastImap)
+	return m, err
+}
+
+func collectMailboxes(rows *sql.Rows, err error) ([]store.Mailbox, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Mailbox
+	for rows.Next() {
+		m, err := scanMailbox(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func (t dirTx) MailboxByID(ctx context.Context, id int64) (store.Mailbox, error) {
+	m, err := scanMailbox(t.c.queryRow(ctx, `SELECT `+mailboxColumns+` FROM mailboxes WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, fmt.Errorf("mailbox %d: %w", id, store.ErrNotFound)
+	}
+	return m, err
+}
+
+func (t dirTx) FindMailboxes(ctx context.Context, identity string, limit int) ([]store.Mailbox, error) {
+	lc := strings.ToLower(strings.TrimSpace(identity))
+	if lc == "" {
+		return nil, nil
+	}
+	if limit <= 0 {
+		limit = -1
+	}
+	q := `SELECT ` + mailboxColumns + ` FROM mailboxes WHERE id IN (
+		SELECT id FROM mailboxes WHERE name_lc = ?
+		UNION SELECT id FROM mailboxes WHERE display_name_lc = ?
+		UNION SELECT id FROM mailboxes WHERE alias_lc = ?
+		UNION SELECT id FROM mailboxes WHERE upn_lc = ?
+		UNION SELECT id FROM mailboxes WHERE guid = ?
+		UNION SELECT mailbox_id FROM mailbox_addresses WHERE address_lc = ?)
+		ORDER BY id`
+	args := []any{lc, lc, lc, lc, lc, lc}
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	return collectMailboxes(t.c.query(ctx, q, args...))
+}
+
+func (t dirTx) MailboxByAddress(ctx context.Context, address string) (store.Mailbox, error) {
+	m, err := scanMailbox(t.c.queryRow(ctx, `SELECT `+mailboxColumns+` FROM mailboxes WHERE id =
+		(SELECT mailbox_id FROM mailbox_addresses WHERE address_lc = ?)`, strings.ToLower(address)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, fmt.Errorf("address %s: %w", address, store.ErrNotFound)
+	}
+	return m, err
+}
+
+func (t dirTx) ListMailboxes(ctx context.Context, q store.MailboxQuery) ([]store.Mailbox, int, error) {
+	var where []string
+	var args []any
+	if q.Filter != nil {
+		w, a, err := filterSQL(q.Filter)
+		if err != nil {
+			return nil, 0, err
+		}
+		where = append(where, w)
+		args = append(args, a...)
+	}
+	if s := strings.ToLower(strings.TrimSpace(q.Search)); s != "" {
+		// Prefix ranges rather than LIKE, so that each branch of the OR can
+		// use its index on 100,000 mailboxes.
+		hi := s + "\U0010FFFF"
+		where = append(where, `(name_lc >= ? AND name_lc < ? OR display_name_lc >= ? AND display_name_lc < ?
+			OR alias_lc >= ? AND alias_lc < ? OR id IN (SELECT mailbox_id FROM mailbox_addresses WHERE address_lc >= ? AND address_lc < ?))`)
+		args = append(args, s, hi, s, hi, s, hi, s, hi)
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	var total int
+	rows, err := t.c.queryDynamic(ctx, `SELECT count(*) FROM mailboxes`+cond, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	for rows.Next() {
+		if err := rows.Scan(&total); err != nil {
+			rows.Close()
+			return nil, 0, err
+		}
+	}
+	rows.Close()
+	order, err := orderSQL(q.Sort)
+	if err != nil {
+		return nil, 0, err
+	}
+	sqlq := `SELECT ` + mailboxColumns + ` FROM mailboxes` + cond + order
+	if q.Limit > 0 {
+		sqlq += ` LIMIT ? OFFSET ?`
+		args = append(args, q.Limit, q.Offset)
+	} else if q.Offset > 0 {
+		sqlq += ` LIMIT ? OFFSET ?`
+		args = append(args, int64(math.MaxInt64), q.Offset)
+	}
+	page, err := collectMailboxes(t.c.queryDynamic(ctx, sqlq, args...))
+	return page, total, err
+}
+
+// insertAddresses records every address of m for lookup and uniqueness.
+func (t dirTx) insertAddresses(ctx context.Context, m *store.Mailbox) error {
+	seen := map[string]bool{}
+	all := append([]string{m.PrimarySmtpAddress}, m.EmailAddresses...)
+	for i, a := range all {
+		lc := strings.ToLower(a)
+		if seen[lc] {
+			continue
+		}
+		seen[lc] = true
+		if _, err := t.c.exec(ctx, `INSERT INTO mailbox_addresses (address_lc, mailbox_id, address, is_primary) VALUES (?, ?, ?, ?)`,
+			lc, m.ID, a, i == 0); err != nil {
+			return t.c.db.uniqueErr(err, "email address "+a)
+		}
+	}
+	return nil
+}
+
+func (t dirTx) InsertMailbox(ctx context.Context, m *store.Mailbox) error {
+	return t.c.savepoint(ctx, func() error { return t.insertMailbox(ctx, m) })
+}
+
+func (t dirTx) insertMailbox(ctx context.Context, m *store.Mailbox) error {
+	if m.GUID == "" {
+		m.GUID = uuid.NewString()
+	}
+	now := time.Now().UTC()
+	if m.WhenCreated.IsZero() {
+		m.WhenCreated = now
+	}
+	if m.WhenChanged.IsZero() {
+		m.WhenChanged = m.WhenCreated
+	}
+	err := t.c.queryRow(ctx, `INSERT INTO mailboxes (guid, name, name_lc, display_name, display_name_lc, alias, alias_lc,
+		primary_smtp_address, primary_lc, email_addresses, upn, upn_lc, password_hash, pop_enabled, imap_enabled,
+		when_created, when_changed, last_pop_logon, last_imap_logon)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		strings.ToLower(m.GUID), m.Name, strings.ToLower(m.Name), m.DisplayName, strings.ToLower(m.DisplayName),
+		m.Alias, strings.ToLower(m.Alias), m.PrimarySmtpAddress, strings.ToLower(m.PrimarySmtpAddress),
+		strings.Join(m.EmailAddresses, "\n"), m.UserPrincipalName, strings.ToLower(m.UserPrincipalName),
+		m.PasswordHash, m.PopEnabled, m.ImapEnabled, micros(m.WhenCreated), micros(m.WhenChanged),
+		micros(m.LastPopLogon), micros(m.LastImapLogon)).Scan(&m.ID)
+	if err != nil {
+		return t.c.db.uniqueErr(err, "mailbox "+m.Name)
+	}
+	if err := t.insertAddresses(ctx, m); err != nil {
+		return err
+	}
+	for _, f := range defaultFolders {
+		if _, err := createFolder(ctx, t.c, m.ID, f.name, f.specialUse); err != nil {
+			return fmt.Errorf("create folder %s: %w", f.name, err)
+		}
+		if _, err := t.c.exec(ctx, `INSERT INTO subscriptions (mailbox_id, name) VALUES (?, ?)`, m.ID, f.name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// defaultFolders are created with every mailbox (RFC 6154 special uses).
+var defaultFolders = []struct{ name, specialUse string }{
+	{"INBOX", ""},
+	{"Drafts", `\Drafts`},
+	{"Sent", `\Sent`},
+	{"Trash", `\Trash`},
+	{"Junk", `\Junk`},
+	{"Archive", `\Archive`},
+}
+
+func (t dirTx) UpdateMailbox(ctx context.Context, m store.Mailbox) error {
+	return t.c.savepoint(ctx, func() error { return t.updateMailbox(ctx, m) })
+}
+
+func (t dirTx) updateMailbox(ctx context.Context, m store.Mailbox) error {
+	res, err := t.c.exec(ctx, `UPDATE mailboxes SET name = ?, name_lc = ?, display_name = ?, display_name_lc = ?,
+		alias = ?, alias_lc = ?, primary_smtp_address = ?, primary_lc = ?, email_addresses = ?, upn = ?, upn_lc = ?,
+		password_hash = ?, pop_enabled = ?, imap_enabled = ?, when_changed = ?, last_pop_logon = ?, last_imap_logon = ?
+		WHERE id = ?`,
+		m.Name, strings.ToLower(m.Name), m.DisplayName, strings.ToLower(m.DisplayName), m.Alias, strings.ToLower(m.Alias),
+		m.PrimarySmtpAddress, strings.ToLower(m.PrimarySmtpAddress), strings.Join(m.EmailAddresses, "\n"),
+		m.UserPrincipalName, strings.ToLower(m.UserPrincipalName), m.PasswordHash, m.PopEnabled, m.ImapEnabled,
+		micros(m.WhenChanged), micros(m.LastPopLogon), micros(m.LastImapLogon), m.ID)
+	if err != nil {
+		return t.c.db.uniqueErr(err, "mailbox "+m.Name)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("mailbox %d: %w", m.ID, store.ErrNotFound)
+	}
+	if _, err := t.c.exec(ctx, `DELETE FROM mailbox_addresses WHERE mailbox_id = ?`, m.ID); err != nil {
+		return err
+	}
+	return t.insertAddresses(ctx, &m)
+}
+
+func (t dirTx) DeleteMailbox(ctx context.Context, id int64) error {
+	// Collect bodies first: they are shared by copies within the mailbox
+	// only, so every body of this mailbox's messages becomes unreferenced.
+	rows, err := t.c.query(ctx, `SELECT DISTINCT m.body_id FROM messages m JOIN folders f ON f.id = m.folder_id WHERE f.mailbox_id = ?`, id)
+	if err != nil {
+		return err
+	}
+	var bodies []int64
+	for rows.Next() {
+		var b int64
+		if err := rows.Scan(&b); err != nil {
+			rows.Close()
+			return err
+		}
+		bodies = append(bodies, b)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, stmt := range []string{
+		`DELETE FROM messages WHERE folder_id IN (SELECT id FROM folders WHERE mailbox_id = ?)`,
+		`DELETE FROM expunged WHERE folder_id IN (SELECT id FROM folders WHERE mailbox_id = ?)`,
+		`DELETE FROM folders WHERE mailbox_id = ?`,
+		`DELETE FROM subscriptions WHERE mailbox_id = ?`,
+		`DELETE FROM mailbox_addresses WHERE mailbox_id = ?`,
+		`DELETE FROM role_group_members WHERE mailbox_id = ?`,
+	} {
+		if _, err := t.c.exec(ctx, stmt, id); err != nil {
+			return err
+		}
+	}
+	if err := deleteOrphanBodies(ctx, t.c, bodies); err != nil {
+		return err
+	}
+	res, err := t.c.exec(ctx, `DELETE FROM mailboxes WHERE id = ?`, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("mailbox %d: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+func (t dirTx) RoleGroups(ctx context.Context) ([]store.RoleGroup, error) {
+	return collectRoleGroups(t.c.query(ctx, `SELECT id, name, description FROM role_groups ORDER BY id`))
+}
+
+func collectRoleGroups(rows *sql.Rows, err error) ([]store.RoleGroup, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.RoleGroup
+	for rows.Next() {
+		var g store.RoleGroup
+		if err := rows.Scan(&g.ID, &g.Name, &g.Description); err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+func (t dirTx) RoleGroupByName(ctx context.Context, name string) (store.RoleGroup, error) {
+	var g store.RoleGroup
+	err := t.c.queryRow(ctx, `SELECT id, name, description FROM role_groups WHERE name_lc = ?`, strings.ToLower(strings.TrimSpace(name))).
+		Scan(&g.ID, &g.Name, &g.Description)
+	if errors.Is(err, sql.ErrNoRows) {
+		return g, fmt.Errorf("role group %q: %w", name, store.ErrNotFound)
+	}
+	return g, err
+}
+
+func (t dirTx) RoleGroupMembers(ctx context.Context, groupID int64) ([]store.Mailbox, error) {
+	return collectMailboxes(t.c.query(ctx, `SELECT `+mailboxColumns+` FROM mailboxes WHERE id IN
+		(SELECT mailbox_id FROM role_group_members WHERE role_group_id = ?) ORDER BY display_name_lc, id`, groupID))
+}
+
+func (t dirTx) MemberOf(ctx context.Context, mailboxID int64) ([]store.RoleGroup, error) {
+	return collectRoleGroups(t.c.query(ctx, `SELECT id, name, description FROM role_groups WHERE id IN
+		(SELECT role_group_id FROM role_group_members WHERE mailbox_id = ?) ORDER BY id`, mailboxID))
+}
+
+func (t dirTx) AddRoleGroupMember(ctx context.Context, groupID, mailboxID int64) error {
+	res, err := t.c.exec(ctx, `INSERT INTO role_group_members (role_group_id, mailbox_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, groupID, mailboxID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("role group member: %w", store.ErrExists)
+	}
+	return nil
+}
+
+func (t dirTx) RemoveRoleGroupMember(ctx context.Context, groupID, mailboxID int64) error {
+	res, err := t.c.exec(ctx, `DELETE FROM role_group_members WHERE role_group_id = ? AND mailbox_id = ?`, groupID, mailboxID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("role group member: %w", store.ErrNotFound)
+	}
+	return nil
+}
+
+func (t dirTx) InsertAudit(ctx context.Context, r *store.AuditRecord) error {
+	if r.RunDate.IsZero() {
+		r.RunDate = time.Now().UTC()
+	}
+	params, err := json.Marshal(nonNil(r.CmdletParameters))
+	if err != nil {
+		return err
+	}
+	props, err := json.Marshal(nonNil(r.ModifiedProperties))
+	if err != nil {
+		return err
+	}
+	return t.c.queryRow(ctx, `INSERT INTO audit_records (run_date, caller, caller_lc, client_address, surface, cmdlet_name,
+		cmdlet_name_lc, cmdlet_parameters, object_modified, object_modified_lc, modified_properties, succeeded, error)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		micros(r.RunDate), r.Caller, strings.ToLower(r.Caller), r.ClientAddress, r.Surface, r.CmdletName,
+		strings.ToLower(r.CmdletName), string(params), r.ObjectModified, strings.ToLower(r.ObjectModified),
+		string(props), r.Succeeded, r.Error).Scan(&r.ID)
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func (t dirTx) SearchAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditRecord, error) {
+	var where []string
+	var args []any
+	in := func(col string, vals []string) {
+		if len(vals) == 0 {
+			return
+		}
+		where = append(where, col+" IN ("+placeholders(len(vals))+")")
+		for _, v := range vals {
+			args = append(args, strings.ToLower(strings.TrimSpace(v)))
+		}
+	}
+	in("cmdlet_name_lc", q.Cmdlets)
+	in("object_modified_lc", q.ObjectIDs)
+	in("caller_lc", q.UserIDs)
+	if !q.Start.IsZero() {
+		where = append(where, "run_date >= ?")
+		args = append(args, micros(q.Start))
+	}
+	if !q.End.IsZero() {
+		where = append(where, "run_date <= ?")
+		args = append(args, micros(q.End))
+	}
+	if q.IsSuccess != nil {
+		where = append(where, "succeeded = ?")
+		args = append(args, *q.IsSuccess)
+	}
+	sqlq := `SELECT id, run_date, caller, client_address, surface, cmdlet_name, cmdlet_parameters, object_modified,
+		modified_properties, succeeded, error FROM audit_records`
+	if len(where) > 0 {
+		sqlq += " WHERE " + strings.Join(where, " AND ")
+	}
+	sqlq += " ORDER BY id DESC"
+	if q.Limit > 0 {
+		sqlq += " LIMIT ?"
+		args = append(args, q.Limit)
+	}
+	rows, err := t.c.queryDynamic(ctx, sqlq, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.AuditRecord
+	for rows.Next() {
+		var r store.AuditRecord
+		var run int64
+		var params, props string
+		if err := rows.Scan(&r.ID, &run, &r.Caller, &r.ClientAddress, &r.Surface, &r.CmdletName, &params,
+			&r.ObjectModified, &props, &r.Succeeded, &r.Error); err != nil {
+			return nil, err
+		}
+		r.RunDate = fromMicros(run)
+		if err := json.Unmarshal([]byte(params), &r.CmdletParameters); err != nil {
+			return nil, fmt.Errorf("audit record %d parameters: %w", r.ID, err)
+		}
+		if err := json.Unmarshal([]byte(props), &r.ModifiedProperties); err != nil {
+			return nil, fmt.Errorf("audit record %d properties: %w", r.ID, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (t dirTx) UsageReport(ctx context.Context, since time.Time) ([]store.UsageRow, error) {
+	rows, err := t.c.query(ctx, `SELECT l.mailbox_id, m.upn, m.display_name,
+		COALESCE(MAX(CASE WHEN l.protocol = 'pop3' AND l.result = 'success' THEN l.time END), 0),
+		COALESCE(MAX(CASE WHEN l.protocol = 'imap4' AND l.result = 'success' THEN l.time END), 0),
+		SUM(CASE WHEN l.protocol = 'pop3' AND l.result = 'success' THEN 1 ELSE 0 END),
+		SUM(CASE WHEN l.protocol = 'imap4' AND l.result = 'success' THEN 1 ELSE 0 END),
+		SUM(CASE WHEN l.protocol = 'pop3' AND l.result IN ('disabled', 'blocked') THEN 1 ELSE 0 END),
+		SUM(CASE WHEN l.protocol = 'imap4' AND l.result IN ('disabled', 'blocked') THEN 1 ELSE 0 END),
+		SUM(CASE WHEN l.result = 'failed' THEN 1 ELSE 0 END)
+		FROM login_records l JOIN mailboxes m ON m.id = l.mailbox_id
+		WHERE l.time >= ? AND l.mailbox_id <> 0
+		GROUP BY l.mailbox_id, m.upn, m.display_name, m.display_name_lc
+		ORDER BY m.display_name_lc, l.mailbox_id`, micros(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.UsageRow
+	for rows.Next() {
+		var r store.UsageRow
+		var pop, imap int64
+		if err := rows.Scan(&r.MailboxID, &r.UserPrincipalName, &r.DisplayName, &pop, &imap,
+			&r.PopLogins, &r.ImapLogins, &r.PopRefused, &r.ImapRefused, &r.Failed); err != nil {
+			return nil, err
+		}
+		r.LastPop, r.LastImap = fromMicros(pop), fromMicros(imap)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+const microsPerDay = int64(24 * time.Hour / time.Microsecond)
+
+func (t dirTx) DailyActiveUsers(ctx context.Context, since time.Time) ([]store.DailyActive, error) {
+	rows, err := t.c.query(ctx, `SELECT time / ?,
+		COUNT(DISTINCT CASE WHEN protocol = 'pop3' THEN mailbox_id END),
+		COUNT(DISTINCT CASE WHEN protocol = 'imap4' THEN mailbox_id END)
+		FROM login_records WHERE result = 'success' AND time >= ? AND mailbox_id <> 0
+		GROUP BY 1 ORDER BY 1`, microsPerDay, micros(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.DailyActive
+	for rows.Next() {
+		var d store.DailyActive
+		var day int64
+		if err := rows.Scan(&day, &d.Pop, &d.Imap); err != nil {
+			return nil, err
+		}
+		d.Day = fromMicros(day * microsPerDay)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// InsertLoginRecords implements store.Store.
+func (db *DB) InsertLoginRecords(ctx context.Context, recs []store.LoginRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	return db.write(ctx, nil, func(c conn) error {
+		for _, r := range recs {
+			if _, err := c.exec(ctx, `INSERT INTO login_records (time, protocol, mailbox_id, username, result, reason,
+				remote_addr, tls, client_name, client_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				micros(r.Time), r.Protocol, r.MailboxID, r.Username, r.Result, r.Reason, r.RemoteAddr, r.TLS,
+				r.ClientName, r.ClientVersion); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// PruneLoginRecords implements store.Store.
+func (db *DB) PruneLoginRecords(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.write(ctx, nil, func(c conn) error {
+		res, err := c.exec(ctx, `DELETE FROM login_records WHERE time < ?`, micros(before))
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, err
+}

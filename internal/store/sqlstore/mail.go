@@ -1,0 +1,897 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+)
+
+// ChunkSize is how much of a body one row holds. Small bodies (almost all
+// mail) take one row; a 35 MB attachment streams in pieces this size.
+const ChunkSize = 256 << 10
+
+// rangesPerStatement bounds how many UID ranges go into one statement, well
+// below both engines' parameter limits.
+const rangesPerStatement = 200
+
+const folderColumns = `id, mailbox_id, name, special_use, uid_validity, uid_next, highest_modseq, messages, unseen, size`
+
+func scanFolder(s interface{ Scan(...any) error }) (store.Folder, error) {
+	var f store.Folder
+	err := s.Scan(&f.ID, &f.MailboxID, &f.Name, &f.SpecialUse, &f.UIDValidity, &f.UIDNext, &f.HighestModSeq,
+		&f.Messages, &f.Unseen, &f.Size)
+	return f, err
+}
+
+func folderNotFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("folder %s: %w", what, store.ErrNotFound)
+	}
+	return err
+}
+
+func getFolder(ctx context.Context, c conn, folderID int64) (store.Folder, error) {
+	f, err := scanFolder(c.queryRow(ctx, `SELECT `+folderColumns+` FROM folders WHERE id = ?`, folderID))
+	return f, folderNotFound(err, fmt.Sprint(folderID))
+}
+
+// Folders implements store.Mail.
+func (db *DB) Folders(ctx context.Context, mailboxID int64) ([]store.Folder, error) {
+	rows, err := conn{db: db}.query(ctx, `SELECT `+folderColumns+` FROM folders WHERE mailbox_id = ? ORDER BY name`, mailboxID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Folder
+	for rows.Next() {
+		f, err := scanFolder(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// FolderByName implements store.Mail.
+func (db *DB) FolderByName(ctx context.Context, mailboxID int64, name string) (store.Folder, error) {
+	f, err := scanFolder(conn{db: db}.queryRow(ctx, `SELECT `+folderColumns+` FROM folders WHERE mailbox_id = ? AND name = ?`, mailboxID, name))
+	return f, folderNotFound(err, name)
+}
+
+// FolderByID implements store.Mail.
+func (db *DB) FolderByID(ctx context.Context, folderID int64) (store.Folder, error) {
+	return getFolder(ctx, conn{db: db}, folderID)
+}
+
+func createFolder(ctx context.Context, c conn, mailboxID int64, name, specialUse string) (store.Folder, error) {
+	// UIDVALIDITY is the time of creation, kept strictly increasing across
+	// the store, so a folder deleted and created again in the same second
+	// still gets a new value (RFC 9051 §2.3.1.1).
+	var uv int64
+	now := time.Now().Unix()
+	if err := c.queryRow(ctx, `UPDATE uidvalidity_seq SET last = CASE WHEN last + 1 > ? THEN last + 1 ELSE ? END WHERE id = 1 RETURNING last`,
+		now, now).Scan(&uv); err != nil {
+		return store.Folder{}, fmt.Errorf("uidvalidity: %w", err)
+	}
+	f, err := scanFolder(c.queryRow(ctx, `INSERT INTO folders (mailbox_id, name, special_use, uid_validity) VALUES (?, ?, ?, ?)
+		RETURNING `+folderColumns, mailboxID, name, specialUse, uint32(uv)))
+	if err != nil {
+		return f, c.db.uniqueErr(err, "folder "+name)
+	}
+	return f, nil
+}
+
+// CreateFolder implements store.Mail.
+func (db *DB) CreateFolder(ctx context.Context, mailboxID int64, name, specialUse string) (store.Folder, error) {
+	var f store.Folder
+	err := db.write(ctx, nil, func(c conn) error {
+		var err error
+		f, err = createFolder(ctx, c, mailboxID, name, specialUse)
+		return err
+	})
+	return f, err
+}
+
+// DeleteFolder implements store.Mail.
+func (db *DB) DeleteFolder(ctx context.Context, folderID int64) error {
+	return db.write(ctx, nil, func(c conn) error {
+		f, err := getFolder(ctx, c, folderID)
+		if err != nil {
+			return err
+		}
+		if f.Name == "INBOX" {
+			return fmt.Errorf("delete INBOX: %w", store.ErrInvalid)
+		}
+		bodies, err := int64Column(ctx, c, `SELECT DISTINCT body_id FROM messages WHERE folder_id = ?`, folderID)
+		if err != nil {
+			return err
+		}
+		for _, q := range []string{`DELETE FROM messages WHERE folder_id = ?`, `DELETE FROM expunged WHERE folder_id = ?`, `DELETE FROM folders WHERE id = ?`} {
+			if _, err := c.exec(ctx, q, folderID); err != nil {
+				return err
+			}
+		}
+		return deleteOrphanBodies(ctx, c, bodies)
+	})
+}
+
+func int64Column(ctx context.Context, c conn, q string, args ...any) ([]int64, error) {
+	rows, err := c.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// deleteOrphanBodies removes those of the given bodies that no message
+// references any more.
+func deleteOrphanBodies(ctx context.Context, c conn, bodies []int64) error {
+	for _, b := range bodies {
+		if _, err := c.exec(ctx, `DELETE FROM body_chunks WHERE body_id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE body_id = ?)`, b, b); err != nil {
+			return err
+		}
+		if _, err := c.exec(ctx, `DELETE FROM bodies WHERE id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE body_id = ?)`, b, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RenameFolder implements store.Mail.
+func (db *DB) RenameFolder(ctx context.Context, mailboxID int64, oldName, newName string) error {
+	if oldName == newName || strings.HasPrefix(newName, oldName+"/") {
+		return fmt.Errorf("rename %s to %s: %w", oldName, newName, store.ErrInvalid)
+	}
+	return db.write(ctx, nil, func(c conn) error {
+		src, err := scanFolder(c.queryRow(ctx, `SELECT `+folderColumns+` FROM folders WHERE mailbox_id = ? AND name = ?`, mailboxID, oldName))
+		if err != nil {
+			return folderNotFound(err, oldName)
+		}
+		var n int
+		if err := c.queryRow(ctx, `SELECT count(*) FROM folders WHERE mailbox_id = ? AND name = ?`, mailboxID, newName).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("folder %s: %w", newName, store.ErrExists)
+		}
+		if oldName == "INBOX" {
+			return renameInbox(ctx, c, src, newName)
+		}
+		// The folder and everything below it; its children keep their
+		// relative names (RFC 9051 §6.3.6).
+		cut := len(oldName) + 1
+		if _, err := c.exec(ctx, `UPDATE folders SET name = ? || substr(name, ?) WHERE mailbox_id = ? AND (name = ? OR substr(name, 1, ?) = ?)`,
+			newName, cut, mailboxID, oldName, cut, oldName+"/"); err != nil {
+			return db.uniqueErr(err, "folder "+newName)
+		}
+		if _, err := c.exec(ctx, `UPDATE subscriptions SET name = ? || substr(name, ?) WHERE mailbox_id = ? AND (name = ? OR substr(name, 1, ?) = ?)`,
+			newName, cut, mailboxID, oldName, cut, oldName+"/"); err != nil {
+			return db.uniqueErr(err, "subscription "+newName)
+		}
+		return nil
+	})
+}
+
+// renameInbox moves every message of INBOX into a new folder and leaves
+// INBOX empty, with its inferiors untouched (RFC 9051 §6.3.6).
+func renameInbox(ctx context.Context, c conn, inbox store.Folder, newName string) error {
+	dst, err := createFolder(ctx, c, inbox.MailboxID, newName, "")
+	if err != nil {
+		return err
+	}
+	modseq, err := bumpModSeq(ctx, c, inbox.ID)
+	if err != nil {
+		return err
+	}
+	// The new folder has a new UIDVALIDITY, so the messages keep their UIDs.
+	if _, err := c.exec(ctx, `INSERT INTO expunged (folder_id, uid, modseq) SELECT folder_id, uid, ? FROM messages WHERE folder_id = ?
+		ON CONFLICT (folder_id, uid) DO UPDATE SET modseq = excluded.modseq`, modseq, inbox.ID); err != nil {
+		return err
+	}
+	if _, err := c.exec(ctx, `UPDATE messages SET folder_id = ?, modseq = 1 WHERE folder_id = ?`, dst.ID, inbox.ID); err != nil {
+		return err
+	}
+	if _, err := c.exec(ctx, `UPDATE folders SET uid_next = ?, messages = ?, unseen = ?, size = ?, first_recent_uid = ? WHERE id = ?`,
+		inbox.UIDNext, inbox.Messages, inbox.Unseen, inbox.Size, inbox.UIDNext, dst.ID); err != nil {
+		return err
+	}
+	_, err = c.exec(ctx, `UPDATE folders SET messages = 0, unseen = 0, size = 0 WHERE id = ?`, inbox.ID)
+	return err
+}
+
+// Subscriptions implements store.Mail.
+func (db *DB) Subscriptions(ctx context.Context, mailboxID int64) ([]string, error) {
+	rows, err := conn{db: db}.query(ctx, `SELECT name FROM subscriptions WHERE mailbox_id = ? ORDER BY name`, mailboxID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// SetSubscribed implements store.Mail.
+func (db *DB) SetSubscribed(ctx context.Context, mailboxID int64, name string, subscribed bool) error {
+	return db.write(ctx, nil, func(c conn) error {
+		if subscribed {
+			_, err := c.exec(ctx, `INSERT INTO subscriptions (mailbox_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING`, mailboxID, name)
+			return err
+		}
+		_, err := c.exec(ctx, `DELETE FROM subscriptions WHERE mailbox_id = ? AND name = ?`, mailboxID, name)
+		return err
+	})
+}
+
+func scanFlags(rows *sql.Rows) (store.MessageFlags, error) {
+	var m store.MessageFlags
+	var kw string
+	err := rows.Scan(&m.UID, &m.ModSeq, &m.Flags, &kw)
+	m.Keywords = splitKeywords(kw)
+	return m, err
+}
+
+func collectFlags(rows *sql.Rows, err error) ([]store.MessageFlags, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.MessageFlags
+	for rows.Next() {
+		m, err := scanFlags(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// FolderIndex implements store.Mail.
+func (db *DB) FolderIndex(ctx context.Context, folderID int64) (store.Folder, []store.MessageFlags, error) {
+	var f store.Folder
+	var msgs []store.MessageFlags
+	err := db.read(ctx, func(c conn) error {
+		var err error
+		if f, err = getFolder(ctx, c, folderID); err != nil {
+			return err
+		}
+		msgs, err = collectFlags(c.query(ctx, `SELECT uid, modseq, flags, keywords FROM messages WHERE folder_id = ? ORDER BY uid`, folderID))
+		return err
+	})
+	return f, msgs, err
+}
+
+// Changes implements store.Mail.
+func (db *DB) Changes(ctx context.Context, folderID int64, since uint64) (store.Folder, []store.MessageFlags, []uint32, error) {
+	var f store.Folder
+	var changed []store.MessageFlags
+	var expunged []uint32
+	err := db.read(ctx, func(c conn) error {
+		var err error
+		if f, err = getFolder(ctx, c, folderID); err != nil {
+			return err
+		}
+		if f.HighestModSeq <= since {
+			return nil
+		}
+		changed, err = collectFlags(c.query(ctx, `SELECT uid, modseq, flags, keywords FROM messages WHERE folder_id = ? AND modseq > ? ORDER BY uid`, folderID, since))
+		if err != nil {
+			return err
+		}
+		rows, err := c.query(ctx, `SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid`, folderID, since)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var u uint32
+			if err := rows.Scan(&u); err != nil {
+				return err
+			}
+			expunged = append(expunged, u)
+		}
+		return rows.Err()
+	})
+	return f, changed, expunged, err
+}
+
+// uidClauses splits ranges into WHERE fragments of bounded size.
+func uidClauses(col string, ranges []store.UIDRange) []struct {
+	sql  string
+	args []any
+} {
+	var out []struct {
+		sql  string
+		args []any
+	}
+	for len(ranges) > 0 {
+		n := min(len(ranges), rangesPerStatement)
+		var parts []string
+		var args []any
+		for _, r := range ranges[:n] {
+			lo, hi := r.Start, r.Stop
+			if lo > hi {
+				lo, hi = hi, lo
+			}
+			if lo == hi {
+				parts = append(parts, col+" = ?")
+				args = append(args, lo)
+			} else {
+				parts = append(parts, col+" BETWEEN ? AND ?")
+				args = append(args, lo, hi)
+			}
+		}
+		out = append(out, struct {
+			sql  string
+			args []any
+		}{"(" + strings.Join(parts, " OR ") + ")", args})
+		ranges = ranges[n:]
+	}
+	return out
+}
+
+// Messages implements store.Mail.
+func (db *DB) Messages(ctx context.Context, folderID int64, uids []store.UIDRange, want store.MetaFields, fn func(store.MessageMeta) error) error {
+	cols := `m.id, m.folder_id, m.uid, m.modseq, m.flags, m.keywords, m.internal_date, m.size, m.body_id`
+	from := ` FROM messages m`
+	if want&(store.MetaSummary|store.MetaStructure) != 0 {
+		from += ` JOIN bodies b ON b.id = m.body_id`
+		if want&store.MetaSummary != 0 {
+			cols += `, b.subject, b.from_addr, b.to_addr, b.cc_addr, b.sent_date`
+		}
+		if want&store.MetaStructure != 0 {
+			cols += `, b.structure`
+		}
+	}
+	// Each batch runs in its own short read transaction, and rows are
+	// handed to fn only after the batch is read, so that fn may write to a
+	// slow client without holding a read snapshot open.
+	for _, cl := range uidClauses("m.uid", uids) {
+		var batch []store.MessageMeta
+		err := db.read(ctx, func(c conn) error {
+			rows, err := c.queryDynamic(ctx, `SELECT `+cols+from+` WHERE m.folder_id = ? AND `+cl.sql+` ORDER BY m.uid`,
+				append([]any{folderID}, cl.args...)...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var m store.MessageMeta
+				var kw string
+				var idate, sent int64
+				dest := []any{&m.ID, &m.FolderID, &m.UID, &m.ModSeq, &m.Flags, &kw, &idate, &m.Size, &m.BodyID}
+				if want&store.MetaSummary != 0 {
+					dest = append(dest, &m.Subject, &m.From, &m.To, &m.Cc, &sent)
+				}
+				if want&store.MetaStructure != 0 {
+					dest = append(dest, &m.Structure)
+				}
+				if err := rows.Scan(dest...); err != nil {
+					return err
+				}
+				m.Keywords = splitKeywords(kw)
+				m.InternalDate = fromMicros(idate)
+				m.SentDate = fromMicros(sent)
+				batch = append(batch, m)
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return err
+		}
+		for _, m := range batch {
+			if err := fn(m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ReadBody implements store.Mail.
+func (db *DB) ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("read body %d: negative offset", bodyID)
+	}
+	c := conn{db: db}
+	var size int64
+	if err := c.queryRow(ctx, `SELECT size FROM bodies WHERE id = ?`, bodyID).Scan(&size); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("body %d: %w", bodyID, store.ErrNotFound)
+		}
+		return 0, err
+	}
+	if off >= size {
+		return 0, io.EOF
+	}
+	want := min(int64(len(p)), size-off)
+	n := 0
+	for int64(n) < want {
+		pos := off + int64(n)
+		chunk, in := pos/ChunkSize, pos%ChunkSize
+		length := min(want-int64(n), ChunkSize-in)
+		var data []byte
+		var err error
+		if chunk == 0 {
+			err = c.queryRow(ctx, `SELECT substr(data, ?, ?) FROM bodies WHERE id = ?`, in+1, length, bodyID).Scan(&data)
+		} else {
+			err = c.queryRow(ctx, `SELECT substr(data, ?, ?) FROM body_chunks WHERE body_id = ? AND n = ?`, in+1, length, bodyID, chunk).Scan(&data)
+		}
+		if err != nil {
+			return n, fmt.Errorf("read body %d chunk %d: %w", bodyID, chunk, err)
+		}
+		if len(data) == 0 {
+			return n, fmt.Errorf("read body %d: chunk %d shorter than its size says", bodyID, chunk)
+		}
+		n += copy(p[n:], data)
+	}
+	if int64(n) < int64(len(p)) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// insertBody stores a body and returns its ID.
+func insertBody(ctx context.Context, c conn, msg *store.NewMessage) (int64, error) {
+	raw := msg.Raw
+	first := raw
+	if len(first) > ChunkSize {
+		first = first[:ChunkSize]
+	}
+	var id int64
+	if err := c.queryRow(ctx, `INSERT INTO bodies (size, subject, from_addr, to_addr, cc_addr, sent_date, structure, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, len(raw), msg.Subject, msg.From, msg.To, msg.Cc, micros(msg.SentDate),
+		nonNilBytes(msg.Structure), first).Scan(&id); err != nil {
+		return 0, fmt.Errorf("insert body: %w", err)
+	}
+	for n := int64(1); n*ChunkSize < int64(len(raw)); n++ {
+		end := min((n+1)*ChunkSize, int64(len(raw)))
+		if _, err := c.exec(ctx, `INSERT INTO body_chunks (body_id, n, data) VALUES (?, ?, ?)`, id, n, raw[n*ChunkSize:end]); err != nil {
+			return 0, fmt.Errorf("insert body chunk: %w", err)
+		}
+	}
+	return id, nil
+}
+
+func nonNilBytes(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+func unseenDelta(f store.Flags) int {
+	if f&store.FlagSeen == 0 {
+		return 1
+	}
+	return 0
+}
+
+// addMessage takes the next UID of a folder and inserts one message.
+// where selects the folder row ("id = ?" or "mailbox_id = ? AND name = 'INBOX'").
+func addMessage(ctx context.Context, c conn, where string, key any, bodyID int64, msg *store.NewMessage) (folderID int64, uidValidity, uid uint32, modseq uint64, err error) {
+	size := int64(len(msg.Raw))
+	err = c.queryRow(ctx, `UPDATE folders SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,
+		messages = messages + 1, unseen = unseen + ?, size = size + ? WHERE `+where+`
+		RETURNING id, uid_validity, uid_next - 1, highest_modseq`, unseenDelta(msg.Flags), size, key).
+		Scan(&folderID, &uidValidity, &uid, &modseq)
+	if err != nil {
+		return 0, 0, 0, 0, folderNotFound(err, fmt.Sprint(key))
+	}
+	idate := msg.InternalDate
+	if idate.IsZero() {
+		idate = time.Now()
+	}
+	_, err = c.exec(ctx, `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, folderID, uid, modseq, msg.Flags, joinKeywords(msg.Keywords), micros(idate), size, bodyID)
+	if err != nil {
+		return 0, 0, 0, 0, fmt.Errorf("insert message: %w", err)
+	}
+	return folderID, uidValidity, uid, modseq, nil
+}
+
+// Append implements store.Mail.
+func (db *DB) Append(ctx context.Context, folderID int64, msg store.NewMessage) (uidValidity, uid uint32, err error) {
+	err = db.write(ctx, nil, func(c conn) error {
+		bodyID, err := insertBody(ctx, c, &msg)
+		if err != nil {
+			return err
+		}
+		_, uidValidity, uid, _, err = addMessage(ctx, c, "id = ?", folderID, bodyID, &msg)
+		return err
+	})
+	return uidValidity, uid, err
+}
+
+func deliver(ctx context.Context, c conn, mailboxIDs []int64, msg *store.NewMessage) ([]store.Delivered, error) {
+	bodyID, err := insertBody(ctx, c, msg)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Delivered, 0, len(mailboxIDs))
+	for _, mb := range mailboxIDs {
+		folderID, _, uid, modseq, err := addMessage(ctx, c, "mailbox_id = ? AND name = 'INBOX'", mb, bodyID, msg)
+		if err != nil {
+			return nil, fmt.Errorf("deliver to mailbox %d: %w", mb, err)
+		}
+		out = append(out, store.Delivered{MailboxID: mb, FolderID: folderID, UID: uid, ModSeq: modseq})
+	}
+	return out, nil
+}
+
+// bumpModSeq takes a new MODSEQ for a folder; on PostgreSQL it also locks
+// the folder row until the transaction ends.
+func bumpModSeq(ctx context.Context, c conn, folderID int64) (uint64, error) {
+	var m uint64
+	err := c.queryRow(ctx, `UPDATE folders SET highest_modseq = highest_modseq + 1 WHERE id = ? RETURNING highest_modseq`, folderID).Scan(&m)
+	return m, folderNotFound(err, fmt.Sprint(folderID))
+}
+
+// StoreFlags implements store.Mail.
+func (db *DB) StoreFlags(ctx context.Context, folderID int64, u store.FlagUpdate) ([]store.MessageFlags, []uint32, error) {
+	var changed []store.MessageFlags
+	var refused []uint32
+	kw := normalizeKeywords(u.Keywords)
+	err := db.write(ctx, nil, func(c conn) error {
+		changed, refused = nil, nil
+		var current []store.MessageFlags
+		for _, cl := range uidClauses("uid", u.UIDs) {
+			part, err := collectFlags(c.queryDynamic(ctx, `SELECT uid, modseq, flags, keywords FROM messages WHERE folder_id = ? AND `+cl.sql+` ORDER BY uid`,
+				append([]any{folderID}, cl.args...)...))
+			if err != nil {
+				return err
+			}
+			current = append(current, part...)
+		}
+		type state struct {
+			flags store.Flags
+			kw    string
+		}
+		groups := map[state][]uint32{}
+		unseen := 0
+		for _, m := range current {
+			if u.UnchangedSince != 0 && m.ModSeq > u.UnchangedSince {
+				refused = append(refused, m.UID)
+				continue
+			}
+			nf, nk := applyFlags(m, u.Op, u.Flags, kw)
+			oldKw := joinKeywords(m.Keywords)
+			if nf == m.Flags && nk == oldKw {
+				continue
+			}
+			unseen += unseenDelta(nf) - unseenDelta(m.Flags)
+			s := state{nf, nk}
+			groups[s] = append(groups[s], m.UID)
+			changed = append(changed, store.MessageFlags{UID: m.UID, Flags: nf, Keywords: splitKeywords(nk)})
+		}
+		if len(changed) == 0 {
+			return nil
+		}
+		modseq, err := bumpModSeq(ctx, c, folderID)
+		if err != nil {
+			return err
+		}
+		for s, uids := range groups {
+			for len(uids) > 0 {
+				n := min(len(uids), 500)
+				args := []any{s.flags, s.kw, modseq, folderID}
+				for _, x := range uids[:n] {
+					args = append(args, x)
+				}
+				if _, err := c.execDynamic(ctx, `UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE folder_id = ? AND uid IN (`+placeholders(n)+`)`, args...); err != nil {
+					return err
+				}
+				uids = uids[n:]
+			}
+		}
+		for i := range changed {
+			changed[i].ModSeq = modseq
+		}
+		if unseen != 0 {
+			if _, err := c.exec(ctx, `UPDATE folders SET unseen = unseen + ? WHERE id = ?`, unseen, folderID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return changed, refused, err
+}
+
+func applyFlags(m store.MessageFlags, op store.FlagOp, f store.Flags, kw []string) (store.Flags, string) {
+	switch op {
+	case store.FlagsAdd:
+		return m.Flags | f, joinKeywords(append(append([]string(nil), m.Keywords...), kw...))
+	case store.FlagsRemove:
+		var keep []string
+		for _, k := range m.Keywords {
+			if !containsFold(kw, k) {
+				keep = append(keep, k)
+			}
+		}
+		return m.Flags &^ f, joinKeywords(keep)
+	default:
+		return f, joinKeywords(kw)
+	}
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// normalizeKeywords drops duplicates (case-insensitively, keeping the first
+// spelling) and sorts, so that equal sets are stored equally.
+func normalizeKeywords(kw []string) []string {
+	var out []string
+	for _, k := range kw {
+		if k != "" && !containsFold(out, k) {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func joinKeywords(kw []string) string { return strings.Join(normalizeKeywords(kw), " ") }
+
+func splitKeywords(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, " ")
+}
+
+// expungeRows deletes the selected messages of a folder, records them as
+// expunged and fixes the folder's counters. It returns the UIDs and bodies.
+func expungeRows(ctx context.Context, c conn, folderID int64, cond string, args []any) ([]uint32, []int64, error) {
+	rows, err := c.queryDynamic(ctx, `SELECT uid, flags, size, body_id FROM messages WHERE folder_id = ? AND `+cond+` ORDER BY uid`,
+		append([]any{folderID}, args...)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	var uids []uint32
+	var bodies []int64
+	var size int64
+	unseen := 0
+	for rows.Next() {
+		var uid uint32
+		var f store.Flags
+		var sz, body int64
+		if err := rows.Scan(&uid, &f, &sz, &body); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		uids = append(uids, uid)
+		bodies = append(bodies, body)
+		size += sz
+		unseen += unseenDelta(f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(uids) == 0 {
+		return nil, nil, err
+	}
+	modseq, err := bumpModSeq(ctx, c, folderID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := c.execDynamic(ctx, `DELETE FROM messages WHERE folder_id = ? AND `+cond, append([]any{folderID}, args...)...); err != nil {
+		return nil, nil, err
+	}
+	for _, uid := range uids {
+		if _, err := c.exec(ctx, `INSERT INTO expunged (folder_id, uid, modseq) VALUES (?, ?, ?)
+			ON CONFLICT (folder_id, uid) DO UPDATE SET modseq = excluded.modseq`, folderID, uid, modseq); err != nil {
+			return nil, nil, err
+		}
+	}
+	if _, err := c.exec(ctx, `UPDATE folders SET messages = messages - ?, unseen = unseen - ?, size = size - ? WHERE id = ?`,
+		len(uids), unseen, size, folderID); err != nil {
+		return nil, nil, err
+	}
+	return uids, bodies, nil
+}
+
+// Expunge implements store.Mail.
+func (db *DB) Expunge(ctx context.Context, folderID int64, uids []store.UIDRange) ([]uint32, error) {
+	var out []uint32
+	err := db.write(ctx, nil, func(c conn) error {
+		out = nil
+		var clauses []struct {
+			sql  string
+			args []any
+		}
+		if uids == nil {
+			clauses = append(clauses, struct {
+				sql  string
+				args []any
+			}{"flags & ? <> 0", []any{store.FlagDeleted}})
+		} else {
+			clauses = uidClauses("uid", uids)
+		}
+		for _, cl := range clauses {
+			removed, bodies, err := expungeRows(ctx, c, folderID, cl.sql, cl.args)
+			if err != nil {
+				return err
+			}
+			if err := deleteOrphanBodies(ctx, c, bodies); err != nil {
+				return err
+			}
+			out = append(out, removed...)
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+		return nil
+	})
+	return out, err
+}
+
+// Copy implements store.Mail.
+func (db *DB) Copy(ctx context.Context, src int64, uids []store.UIDRange, dst int64) (store.CopyResult, error) {
+	return db.copyMessages(ctx, src, uids, dst, false)
+}
+
+// Move implements store.Mail.
+func (db *DB) Move(ctx context.Context, src int64, uids []store.UIDRange, dst int64) (store.CopyResult, error) {
+	return db.copyMessages(ctx, src, uids, dst, true)
+}
+
+type copyRow struct {
+	id, size, body, idate int64
+	uid                   uint32
+	flags                 store.Flags
+	kw                    string
+}
+
+func (db *DB) copyMessages(ctx context.Context, src int64, uids []store.UIDRange, dst int64, move bool) (store.CopyResult, error) {
+	var res store.CopyResult
+	err := db.write(ctx, nil, func(c conn) error {
+		res = store.CopyResult{}
+		if db.d.LockFolders != "" {
+			ids := []any{min(src, dst), max(src, dst)}
+			if _, err := c.execDynamic(ctx, fmt.Sprintf(db.d.LockFolders, placeholders(2)), ids...); err != nil {
+				return err
+			}
+		}
+		sf, err := getFolder(ctx, c, src)
+		if err != nil {
+			return err
+		}
+		df, err := getFolder(ctx, c, dst)
+		if err != nil {
+			return err
+		}
+		if sf.MailboxID != df.MailboxID {
+			return fmt.Errorf("copy between mailboxes: %w", store.ErrInvalid)
+		}
+		var msgs []copyRow
+		for _, cl := range uidClauses("uid", uids) {
+			rows, err := c.queryDynamic(ctx, `SELECT id, uid, flags, keywords, internal_date, size, body_id FROM messages
+				WHERE folder_id = ? AND `+cl.sql+` ORDER BY uid`, append([]any{src}, cl.args...)...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var m copyRow
+				if err := rows.Scan(&m.id, &m.uid, &m.flags, &m.kw, &m.idate, &m.size, &m.body); err != nil {
+					rows.Close()
+					return err
+				}
+				msgs = append(msgs, m)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		res.UIDValidity = df.UIDValidity
+		if len(msgs) == 0 {
+			return nil
+		}
+		var size int64
+		unseen := 0
+		for _, m := range msgs {
+			size += m.size
+			unseen += unseenDelta(m.flags)
+		}
+		var first uint32
+		var modseq uint64
+		if err := c.queryRow(ctx, `UPDATE folders SET uid_next = uid_next + ?, highest_modseq = highest_modseq + 1,
+			messages = messages + ?, unseen = unseen + ?, size = size + ? WHERE id = ? RETURNING uid_next - ?, highest_modseq`,
+			len(msgs), len(msgs), unseen, size, dst, len(msgs)).Scan(&first, &modseq); err != nil {
+			return err
+		}
+		var srcModSeq uint64
+		if move {
+			if srcModSeq, err = bumpModSeq(ctx, c, src); err != nil {
+				return err
+			}
+		}
+		for i, m := range msgs {
+			nu := first + uint32(i)
+			res.SrcUIDs = append(res.SrcUIDs, m.uid)
+			res.DstUIDs = append(res.DstUIDs, nu)
+			if move {
+				// The message keeps its ID (and so its POP3 UIDL) when it moves.
+				if _, err := c.exec(ctx, `UPDATE messages SET folder_id = ?, uid = ?, modseq = ? WHERE id = ?`, dst, nu, modseq, m.id); err != nil {
+					return err
+				}
+				if _, err := c.exec(ctx, `INSERT INTO expunged (folder_id, uid, modseq) VALUES (?, ?, ?)
+					ON CONFLICT (folder_id, uid) DO UPDATE SET modseq = excluded.modseq`, src, m.uid, srcModSeq); err != nil {
+					return err
+				}
+				continue
+			}
+			if _, err := c.exec(ctx, `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, dst, nu, modseq, m.flags, m.kw, m.idate, m.size, m.body); err != nil {
+				return err
+			}
+		}
+		if move {
+			if _, err := c.exec(ctx, `UPDATE folders SET messages = messages - ?, unseen = unseen - ?, size = size - ? WHERE id = ?`,
+				len(msgs), unseen, size, src); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return res, err
+}
+
+// ClaimRecent implements store.Mail.
+func (db *DB) ClaimRecent(ctx context.Context, folderID int64) (first, next uint32, err error) {
+	err = db.write(ctx, nil, func(c conn) error {
+		if err := c.queryRow(ctx, `SELECT first_recent_uid, uid_next FROM folders WHERE id = ?`, folderID).Scan(&first, &next); err != nil {
+			return folderNotFound(err, fmt.Sprint(folderID))
+		}
+		if first >= next {
+			first = next
+			return nil
+		}
+		_, err := c.exec(ctx, `UPDATE folders SET first_recent_uid = ? WHERE id = ?`, next, folderID)
+		return err
+	})
+	return first, next, err
+}
+
+// SetLastLogon implements store.Mail.
+func (db *DB) SetLastLogon(ctx context.Context, mailboxID int64, protocol string, at time.Time) error {
+	col := ""
+	switch protocol {
+	case "pop3":
+		col = "last_pop_logon"
+	case "imap4":
+		col = "last_imap_logon"
+	default:
+		return fmt.Errorf("last logon: unknown protocol %q: %w", protocol, store.ErrInvalid)
+	}
+	return db.write(ctx, nil, func(c conn) error {
+		_, err := c.exec(ctx, `UPDATE mailboxes SET `+col+` = ? WHERE id = ? AND `+col+` < ?`, micros(at), mailboxID, micros(at))
+		return err
+	})
+}

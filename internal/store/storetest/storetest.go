@@ -1,0 +1,980 @@
+// Package storetest is the conformance suite of store.Store: every engine
+// runs it, so that SQLite and PostgreSQL behave alike in every case the rest
+// of Gatehouse relies on.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+)
+
+// Open returns a new, empty store for one test; the engine's test closes it.
+type Open func(t *testing.T) store.Store
+
+// Run runs the whole suite against stores made by open.
+func Run(t *testing.T, open Open) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"OrgConfigAndPlan", testOrgConfigAndPlan},
+		{"MailboxIdentity", testMailboxIdentity},
+		{"MailboxUniqueness", testMailboxUniqueness},
+		{"MailboxUpdateDelete", testMailboxUpdateDelete},
+		{"ListMailboxes", testListMailboxes},
+		{"RoleGroups", testRoleGroups},
+		{"Audit", testAudit},
+		{"LoginRecords", testLoginRecords},
+		{"Folders", testFolders},
+		{"RenameInbox", testRenameInbox},
+		{"DeliverAndRead", testDeliverAndRead},
+		{"LargeBody", testLargeBody},
+		{"Flags", testFlags},
+		{"ExpungeAndChanges", testExpungeAndChanges},
+		{"CopyMove", testCopyMove},
+		{"ClaimRecent", testClaimRecent},
+		{"ConcurrentDeliveries", testConcurrentDeliveries},
+		{"LastLogon", testLastLogon},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+var ctx = context.Background()
+
+func newMailbox(t *testing.T, s store.Store, name string, extra ...string) store.Mailbox {
+	t.Helper()
+	alias := strings.ToLower(strings.ReplaceAll(name, " ", "."))
+	m := store.Mailbox{
+		Name: name, DisplayName: name, Alias: alias,
+		PrimarySmtpAddress: alias + "@contoso.com", UserPrincipalName: alias + "@contoso.com",
+		EmailAddresses: extra, PasswordHash: "x", PopEnabled: true, ImapEnabled: true,
+	}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &m) }); err != nil {
+		t.Fatalf("insert mailbox %s: %v", name, err)
+	}
+	return m
+}
+
+func find(t *testing.T, s store.Store, id string) []store.Mailbox {
+	t.Helper()
+	var out []store.Mailbox
+	if err := s.View(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = tx.FindMailboxes(ctx, id, 0)
+		return err
+	}); err != nil {
+		t.Fatalf("find %q: %v", id, err)
+	}
+	return out
+}
+
+func testOrgConfigAndPlan(t *testing.T, s store.Store) {
+	want := store.OrgConfig{Name: "Contoso", Domain: "contoso.com", SecurityDefaultsEnabled: true, WhenChanged: time.Now().UTC().Truncate(time.Microsecond)}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.SetOrgConfig(ctx, want) }); err != nil {
+		t.Fatal(err)
+	}
+	var got store.OrgConfig
+	var plan store.CASMailboxPlan
+	s.View(ctx, func(tx store.Tx) error {
+		var err error
+		if got, err = tx.OrgConfig(ctx); err != nil {
+			t.Fatal(err)
+		}
+		plan, err = tx.Plan(ctx)
+		return err
+	})
+	if !got.WhenChanged.Equal(want.WhenChanged) || got.Name != want.Name || got.Domain != want.Domain || !got.SecurityDefaultsEnabled {
+		t.Errorf("org config: got %+v; want %+v", got, want)
+	}
+	if !plan.PopEnabled || !plan.ImapEnabled {
+		t.Errorf("default plan: got %+v; want both enabled", plan)
+	}
+	if err := s.Update(ctx, func(tx store.Tx) error {
+		return tx.SetPlan(ctx, store.CASMailboxPlan{PopEnabled: false, ImapEnabled: true})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.View(ctx, func(tx store.Tx) error { plan, _ = tx.Plan(ctx); return nil })
+	if plan.PopEnabled || !plan.ImapEnabled {
+		t.Errorf("plan after set: got %+v; want pop off, imap on", plan)
+	}
+}
+
+func testMailboxIdentity(t *testing.T, s store.Store) {
+	ck := newMailbox(t, s, "Christa Knapp", "c.knapp@contoso.com")
+	newMailbox(t, s, "Christa Mueller")
+	if ck.ID == 0 || ck.GUID == "" {
+		t.Fatalf("insert did not set ID and GUID: %+v", ck)
+	}
+	for _, id := range []string{"Christa Knapp", "christa knapp", "CHRISTA.KNAPP", "christa.knapp@contoso.com",
+		"C.Knapp@Contoso.com", strings.ToUpper(ck.GUID), " Christa Knapp "} {
+		got := find(t, s, id)
+		if len(got) != 1 || got[0].ID != ck.ID {
+			t.Errorf("find %q: got %d matches; want Christa Knapp only", id, len(got))
+		}
+	}
+	if got := find(t, s, "Christa"); len(got) != 0 {
+		t.Errorf("find partial name: got %d; want 0 (identity is exact)", len(got))
+	}
+	var byAddr store.Mailbox
+	err := s.View(ctx, func(tx store.Tx) error {
+		var err error
+		byAddr, err = tx.MailboxByAddress(ctx, "C.KNAPP@contoso.com")
+		return err
+	})
+	if err != nil || byAddr.ID != ck.ID {
+		t.Errorf("by address: got %v, %v; want Christa Knapp", byAddr.Name, err)
+	}
+	if !slices.Equal(byAddr.EmailAddresses, []string{"c.knapp@contoso.com"}) {
+		t.Errorf("EmailAddresses: got %v", byAddr.EmailAddresses)
+	}
+	err = s.View(ctx, func(tx store.Tx) error {
+		_, err := tx.MailboxByAddress(ctx, "nobody@contoso.com")
+		return err
+	})
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown address: got %v; want ErrNotFound", err)
+	}
+	// Two mailboxes whose display names collide: identity is ambiguous.
+	a := newMailbox(t, s, "Ana Lopez")
+	b := store.Mailbox{Name: "Ana Lopez 2", DisplayName: "Ana Lopez", Alias: "alopez2", PrimarySmtpAddress: "alopez2@contoso.com",
+		UserPrincipalName: "alopez2@contoso.com", PasswordHash: "x"}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &b) }); err != nil {
+		t.Fatal(err)
+	}
+	got := find(t, s, "ana lopez")
+	if len(got) != 2 || got[0].ID != a.ID || got[1].ID != b.ID {
+		t.Errorf("ambiguous display name: got %d matches; want both", len(got))
+	}
+}
+
+func testMailboxUniqueness(t *testing.T, s store.Store) {
+	newMailbox(t, s, "Kim Akers", "sales@contoso.com")
+	for _, tc := range []struct {
+		name string
+		m    store.Mailbox
+	}{
+		{"name", store.Mailbox{Name: "KIM AKERS", Alias: "x1", PrimarySmtpAddress: "x1@contoso.com", UserPrincipalName: "x1@contoso.com"}},
+		{"alias", store.Mailbox{Name: "x2", Alias: "Kim.Akers", PrimarySmtpAddress: "x2@contoso.com", UserPrincipalName: "x2@contoso.com"}},
+		{"upn", store.Mailbox{Name: "x3", Alias: "x3", PrimarySmtpAddress: "x3@contoso.com", UserPrincipalName: "kim.akers@contoso.com"}},
+		{"primary address", store.Mailbox{Name: "x4", Alias: "x4", PrimarySmtpAddress: "Kim.Akers@contoso.com", UserPrincipalName: "x4@contoso.com"}},
+		{"proxy address", store.Mailbox{Name: "x5", Alias: "x5", PrimarySmtpAddress: "x5@contoso.com", UserPrincipalName: "x5@contoso.com", EmailAddresses: []string{"Sales@contoso.com"}}},
+	} {
+		m := tc.m
+		err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &m) })
+		if !errors.Is(err, store.ErrExists) {
+			t.Errorf("duplicate %s: got %v; want ErrExists", tc.name, err)
+		}
+	}
+	// Nothing of the failed inserts remains.
+	if got := find(t, s, "x5@contoso.com"); len(got) != 0 {
+		t.Errorf("failed insert left a mailbox behind")
+	}
+}
+
+func testMailboxUpdateDelete(t *testing.T, s store.Store) {
+	m := newMailbox(t, s, "Pat Kim", "pat@contoso.com")
+	other := newMailbox(t, s, "Lee Park")
+	m.DisplayName = "Patricia Kim"
+	m.PopEnabled = false
+	m.EmailAddresses = []string{"patricia@contoso.com"}
+	m.WhenChanged = time.Now().UTC()
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.UpdateMailbox(ctx, m) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := find(t, s, "pat@contoso.com"); len(got) != 0 {
+		t.Errorf("old proxy address still resolves")
+	}
+	got := find(t, s, "patricia kim")
+	if len(got) != 1 || got[0].PopEnabled || !got[0].ImapEnabled {
+		t.Fatalf("after update: got %+v", got)
+	}
+	// A clash rolls the whole transaction back.
+	m.EmailAddresses = []string{other.PrimarySmtpAddress}
+	m.DisplayName = "Changed"
+	err := s.Update(ctx, func(tx store.Tx) error { return tx.UpdateMailbox(ctx, m) })
+	if !errors.Is(err, store.ErrExists) {
+		t.Errorf("update onto taken address: got %v; want ErrExists", err)
+	}
+	if got := find(t, s, "patricia kim"); len(got) != 1 {
+		t.Errorf("failed update was not rolled back")
+	}
+	mb, _ := s.FolderByName(ctx, m.ID, "INBOX")
+	deliver(t, s, []int64{m.ID}, "Subject: hello\r\n\r\nbody\r\n")
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.DeleteMailbox(ctx, m.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := find(t, s, "patricia@contoso.com"); len(got) != 0 {
+		t.Errorf("deleted mailbox still resolves")
+	}
+	if _, err := s.FolderByID(ctx, mb.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("folder of deleted mailbox: got %v; want ErrNotFound", err)
+	}
+	err = s.Update(ctx, func(tx store.Tx) error { return tx.DeleteMailbox(ctx, m.ID) })
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("delete twice: got %v; want ErrNotFound", err)
+	}
+}
+
+func list(t *testing.T, s store.Store, q store.MailboxQuery) ([]string, int) {
+	t.Helper()
+	var page []store.Mailbox
+	var total int
+	if err := s.View(ctx, func(tx store.Tx) error {
+		var err error
+		page, total, err = tx.ListMailboxes(ctx, q)
+		return err
+	}); err != nil {
+		t.Fatalf("list %+v: %v", q, err)
+	}
+	var names []string
+	for _, m := range page {
+		names = append(names, m.Name)
+	}
+	return names, total
+}
+
+func testListMailboxes(t *testing.T, s store.Store) {
+	for _, n := range []string{"Christa Knapp", "Chris Green", "Ben Andrews", "Dana Smith", "Ed Banks"} {
+		newMailbox(t, s, n)
+	}
+	s.Update(ctx, func(tx store.Tx) error {
+		ms, _ := tx.FindMailboxes(ctx, "Ben Andrews", 1)
+		ms[0].PopEnabled = false
+		return tx.UpdateMailbox(ctx, ms[0])
+	})
+	for _, tc := range []struct {
+		name  string
+		q     store.MailboxQuery
+		want  []string
+		total int
+	}{
+		{"all by display name", store.MailboxQuery{}, []string{"Ben Andrews", "Chris Green", "Christa Knapp", "Dana Smith", "Ed Banks"}, 5},
+		{"page", store.MailboxQuery{Offset: 1, Limit: 2}, []string{"Chris Green", "Christa Knapp"}, 5},
+		{"offset only", store.MailboxQuery{Offset: 4}, []string{"Ed Banks"}, 5},
+		{"like", store.MailboxQuery{Filter: store.Cond{Field: store.FieldName, Op: store.OpLike, Value: "chr*"}}, []string{"Chris Green", "Christa Knapp"}, 2},
+		{"pop disabled", store.MailboxQuery{Filter: store.Cond{Field: store.FieldPopEnabled, Op: store.OpEq, Value: false}}, []string{"Ben Andrews"}, 1},
+		{"and/not", store.MailboxQuery{Filter: store.And{
+			store.Cond{Field: store.FieldPopEnabled, Op: store.OpEq, Value: true},
+			store.Not{F: store.Cond{Field: store.FieldDisplayName, Op: store.OpLike, Value: "*a*"}},
+		}}, []string{"Chris Green"}, 1},
+		{"or", store.MailboxQuery{Filter: store.Or{
+			store.Cond{Field: store.FieldAlias, Op: store.OpEq, Value: "ED.BANKS"},
+			store.Cond{Field: store.FieldEmailAddresses, Op: store.OpLike, Value: "dana*"},
+		}}, []string{"Dana Smith", "Ed Banks"}, 2},
+		{"like escapes %", store.MailboxQuery{Filter: store.Cond{Field: store.FieldName, Op: store.OpLike, Value: "%"}}, nil, 0},
+		{"search prefix", store.MailboxQuery{Search: "chris"}, []string{"Chris Green", "Christa Knapp"}, 2},
+		{"search address", store.MailboxQuery{Search: "ed.b"}, []string{"Ed Banks"}, 1},
+		{"sort desc", store.MailboxQuery{Sort: []store.SortKey{{Field: store.FieldName, Desc: true}}, Limit: 2}, []string{"Ed Banks", "Dana Smith"}, 5},
+		{"sort by pop", store.MailboxQuery{Sort: []store.SortKey{{Field: store.FieldPopEnabled}}, Limit: 1}, []string{"Ben Andrews"}, 5},
+	} {
+		got, total := list(t, s, tc.q)
+		if !slices.Equal(got, tc.want) || total != tc.total {
+			t.Errorf("%s: got %v (total %d); want %v (total %d)", tc.name, got, total, tc.want, tc.total)
+		}
+	}
+	err := s.View(ctx, func(tx store.Tx) error {
+		_, _, err := tx.ListMailboxes(ctx, store.MailboxQuery{Filter: store.Cond{Field: "PasswordHash", Op: store.OpEq, Value: "x"}})
+		return err
+	})
+	if !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("filter on unknown field: got %v; want ErrInvalid", err)
+	}
+}
+
+func testRoleGroups(t *testing.T, s store.Store) {
+	m := newMailbox(t, s, "Admin")
+	s.Update(ctx, func(tx store.Tx) error {
+		groups, err := tx.RoleGroups(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, g := range groups {
+			names = append(names, g.Name)
+		}
+		want := []string{"Organization Management", "Recipient Management", "Help Desk", "View-Only Organization Management"}
+		if !slices.Equal(names, want) {
+			t.Errorf("built-in role groups: got %v; want %v", names, want)
+		}
+		g, err := tx.RoleGroupByName(ctx, "help desk")
+		if err != nil || g.Name != "Help Desk" {
+			t.Fatalf("by name: %v %v", g, err)
+		}
+		if err := tx.AddRoleGroupMember(ctx, g.ID, m.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.AddRoleGroupMember(ctx, g.ID, m.ID); !errors.Is(err, store.ErrExists) {
+			t.Errorf("add twice: got %v; want ErrExists", err)
+		}
+		return nil
+	})
+	s.View(ctx, func(tx store.Tx) error {
+		of, _ := tx.MemberOf(ctx, m.ID)
+		if len(of) != 1 || of[0].Name != "Help Desk" {
+			t.Errorf("member of: got %v", of)
+		}
+		g, _ := tx.RoleGroupByName(ctx, "Help Desk")
+		ms, _ := tx.RoleGroupMembers(ctx, g.ID)
+		if len(ms) != 1 || ms[0].ID != m.ID {
+			t.Errorf("members: got %v", ms)
+		}
+		if _, err := tx.RoleGroupByName(ctx, "Nope"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("unknown group: got %v", err)
+		}
+		return nil
+	})
+	err := s.Update(ctx, func(tx store.Tx) error {
+		g, _ := tx.RoleGroupByName(ctx, "Help Desk")
+		if err := tx.RemoveRoleGroupMember(ctx, g.ID, m.ID); err != nil {
+			return err
+		}
+		return tx.RemoveRoleGroupMember(ctx, g.ID, m.ID)
+	})
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("remove twice: got %v; want ErrNotFound", err)
+	}
+}
+
+func testAudit(t *testing.T, s store.Store) {
+	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	recs := []store.AuditRecord{
+		{RunDate: base, Caller: "admin", Surface: "shell", CmdletName: "Set-CASMailbox", ObjectModified: "Christa Knapp",
+			CmdletParameters:   []store.Parameter{{Name: "PopEnabled", Value: "False"}},
+			ModifiedProperties: []store.PropertyChange{{Name: "PopEnabled", OldValue: "True", NewValue: "False"}}, Succeeded: true},
+		{RunDate: base.Add(time.Hour), Caller: "helpdesk", Surface: "api", CmdletName: "Set-CASMailbox", ObjectModified: "Ben",
+			Succeeded: false, Error: "denied"},
+		{RunDate: base.Add(2 * time.Hour), Caller: "admin", Surface: "admincenter", CmdletName: "Set-OrganizationConfig", ObjectModified: "Contoso", Succeeded: true},
+	}
+	if err := s.Update(ctx, func(tx store.Tx) error {
+		for i := range recs {
+			if err := tx.InsertAudit(ctx, &recs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	no := false
+	for _, tc := range []struct {
+		name string
+		q    store.AuditQuery
+		want []string
+	}{
+		{"all newest first", store.AuditQuery{}, []string{"Contoso", "Ben", "Christa Knapp"}},
+		{"cmdlet", store.AuditQuery{Cmdlets: []string{"set-casmailbox"}}, []string{"Ben", "Christa Knapp"}},
+		{"object", store.AuditQuery{ObjectIDs: []string{"christa knapp"}}, []string{"Christa Knapp"}},
+		{"user", store.AuditQuery{UserIDs: []string{"ADMIN"}}, []string{"Contoso", "Christa Knapp"}},
+		{"dates", store.AuditQuery{Start: base.Add(30 * time.Minute), End: base.Add(90 * time.Minute)}, []string{"Ben"}},
+		{"failed", store.AuditQuery{IsSuccess: &no}, []string{"Ben"}},
+		{"limit", store.AuditQuery{Limit: 1}, []string{"Contoso"}},
+	} {
+		var got []store.AuditRecord
+		s.View(ctx, func(tx store.Tx) error {
+			var err error
+			got, err = tx.SearchAudit(ctx, tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return nil
+		})
+		var objs []string
+		for _, r := range got {
+			objs = append(objs, r.ObjectModified)
+		}
+		if !slices.Equal(objs, tc.want) {
+			t.Errorf("%s: got %v; want %v", tc.name, objs, tc.want)
+		}
+		if tc.name == "object" && len(got) == 1 {
+			r := got[0]
+			if !r.RunDate.Equal(base) || len(r.ModifiedProperties) != 1 || r.ModifiedProperties[0].NewValue != "False" ||
+				len(r.CmdletParameters) != 1 || !r.Succeeded || r.Surface != "shell" {
+				t.Errorf("record round trip: got %+v", r)
+			}
+		}
+	}
+}
+
+func testLoginRecords(t *testing.T, s store.Store) {
+	a := newMailbox(t, s, "Pop User")
+	b := newMailbox(t, s, "Imap User")
+	now := time.Now().UTC()
+	day := now.Add(-24 * time.Hour)
+	recs := []store.LoginRecord{
+		{Time: day, Protocol: "pop3", MailboxID: a.ID, Username: "pop.user", Result: store.LoginSuccess},
+		{Time: now, Protocol: "pop3", MailboxID: a.ID, Username: "pop.user", Result: store.LoginSuccess},
+		{Time: now, Protocol: "pop3", MailboxID: a.ID, Username: "pop.user", Result: store.LoginDisabled},
+		{Time: now, Protocol: "imap4", MailboxID: b.ID, Username: "imap.user", Result: store.LoginSuccess, ClientName: "Thunderbird"},
+		{Time: now, Protocol: "imap4", MailboxID: b.ID, Username: "imap.user", Result: store.LoginFailed},
+		{Time: now, Protocol: "imap4", MailboxID: 0, Username: "ghost", Result: store.LoginFailed},
+		{Time: now.Add(-100 * 24 * time.Hour), Protocol: "imap4", MailboxID: a.ID, Result: store.LoginSuccess},
+	}
+	if err := s.InsertLoginRecords(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	var rows []store.UsageRow
+	var daily []store.DailyActive
+	s.View(ctx, func(tx store.Tx) error {
+		var err error
+		if rows, err = tx.UsageReport(ctx, now.Add(-7*24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		daily, err = tx.DailyActiveUsers(ctx, now.Add(-7*24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return nil
+	})
+	if len(rows) != 2 {
+		t.Fatalf("usage rows: got %d; want 2: %+v", len(rows), rows)
+	}
+	imap, pop := rows[0], rows[1] // ordered by display name
+	if pop.PopLogins != 2 || pop.PopRefused != 1 || !pop.LastPop.Equal(now.Truncate(time.Microsecond)) || !pop.LastImap.IsZero() {
+		t.Errorf("pop user row: got %+v", pop)
+	}
+	if imap.ImapLogins != 1 || imap.Failed != 1 || imap.PopLogins != 0 {
+		t.Errorf("imap user row: got %+v", imap)
+	}
+	total := 0
+	for _, d := range daily {
+		total += d.Pop + d.Imap
+		if d.Day.Hour() != 0 || d.Day.Minute() != 0 {
+			t.Errorf("day not at midnight: %v", d.Day)
+		}
+	}
+	if total != 3 { // pop user on two days (or one, if the day before is the same day), imap user once
+		if !(total == 2 && day.YearDay() == now.YearDay()) {
+			t.Errorf("daily active: got %+v", daily)
+		}
+	}
+	n, err := s.PruneLoginRecords(ctx, now.Add(-90*24*time.Hour))
+	if err != nil || n != 1 {
+		t.Errorf("prune: got %d, %v; want 1", n, err)
+	}
+}
+
+func folderNames(t *testing.T, s store.Store, mb int64) []string {
+	t.Helper()
+	fs, err := s.Folders(ctx, mb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Name+f.SpecialUse)
+	}
+	return out
+}
+
+func testFolders(t *testing.T, s store.Store) {
+	m := newMailbox(t, s, "Folder User")
+	want := []string{`Archive\Archive`, `Drafts\Drafts`, "INBOX", `Junk\Junk`, `Sent\Sent`, `Trash\Trash`}
+	if got := folderNames(t, s, m.ID); !slices.Equal(got, want) {
+		t.Errorf("default folders: got %v; want %v", got, want)
+	}
+	subs, _ := s.Subscriptions(ctx, m.ID)
+	if len(subs) != 6 {
+		t.Errorf("default subscriptions: got %v", subs)
+	}
+	a, err := s.CreateFolder(ctx, m.ID, "Projects", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateFolder(ctx, m.ID, "Projects", ""); !errors.Is(err, store.ErrExists) {
+		t.Errorf("create twice: got %v; want ErrExists", err)
+	}
+	child, _ := s.CreateFolder(ctx, m.ID, "Projects/2026", "")
+	s.CreateFolder(ctx, m.ID, "ProjectsOld", "")
+	if a.UIDValidity == 0 || child.UIDValidity <= a.UIDValidity || a.UIDNext != 1 {
+		t.Errorf("new folder state: %+v, child %+v", a, child)
+	}
+	s.SetSubscribed(ctx, m.ID, "Projects/2026", true)
+	deliverTo(t, s, a.ID, "Subject: x\r\n\r\nx\r\n")
+	if err := s.RenameFolder(ctx, m.ID, "Projects", "Work"); err != nil {
+		t.Fatal(err)
+	}
+	got := folderNames(t, s, m.ID)
+	if !slices.Contains(got, "Work") || !slices.Contains(got, "Work/2026") || !slices.Contains(got, "ProjectsOld") || slices.Contains(got, "Projects") {
+		t.Errorf("after rename: %v", got)
+	}
+	w, _ := s.FolderByName(ctx, m.ID, "Work")
+	if w.ID != a.ID || w.Messages != 1 {
+		t.Errorf("renamed folder keeps its identity and messages: %+v", w)
+	}
+	subs, _ = s.Subscriptions(ctx, m.ID)
+	if !slices.Contains(subs, "Work/2026") {
+		t.Errorf("subscription not renamed: %v", subs)
+	}
+	if err := s.RenameFolder(ctx, m.ID, "Work", "Work/Sub"); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("rename under itself: got %v; want ErrInvalid", err)
+	}
+	if err := s.RenameFolder(ctx, m.ID, "Work", "Sent"); !errors.Is(err, store.ErrExists) {
+		t.Errorf("rename onto existing: got %v; want ErrExists", err)
+	}
+	if err := s.RenameFolder(ctx, m.ID, "Nope", "Other"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("rename missing: got %v; want ErrNotFound", err)
+	}
+	inbox, _ := s.FolderByName(ctx, m.ID, "INBOX")
+	if err := s.DeleteFolder(ctx, inbox.ID); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("delete INBOX: got %v; want ErrInvalid", err)
+	}
+	if err := s.DeleteFolder(ctx, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FolderByName(ctx, m.ID, "Work"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleted folder: got %v", err)
+	}
+	s.SetSubscribed(ctx, m.ID, "Gone", true)
+	s.SetSubscribed(ctx, m.ID, "Gone", true)
+	s.SetSubscribed(ctx, m.ID, "Drafts", false)
+	subs, _ = s.Subscriptions(ctx, m.ID)
+	if !slices.Contains(subs, "Gone") || slices.Contains(subs, "Drafts") {
+		t.Errorf("subscriptions: %v", subs)
+	}
+}
+
+func testRenameInbox(t *testing.T, s store.Store) {
+	m := newMailbox(t, s, "Inbox User")
+	deliver(t, s, []int64{m.ID}, "Subject: one\r\n\r\n1\r\n")
+	deliver(t, s, []int64{m.ID}, "Subject: two\r\n\r\n2\r\n")
+	before, _ := s.FolderByName(ctx, m.ID, "INBOX")
+	if err := s.RenameFolder(ctx, m.ID, "INBOX", "Old Mail"); err != nil {
+		t.Fatal(err)
+	}
+	inbox, _ := s.FolderByName(ctx, m.ID, "INBOX")
+	old, err := s.FolderByName(ctx, m.ID, "Old Mail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inbox.ID != before.ID || inbox.Messages != 0 || inbox.UIDNext != before.UIDNext || inbox.UIDValidity != before.UIDValidity {
+		t.Errorf("INBOX after rename: %+v (before %+v)", inbox, before)
+	}
+	_, idx, _ := s.FolderIndex(ctx, old.ID)
+	if old.Messages != 2 || len(idx) != 2 || old.UIDNext <= idx[1].UID {
+		t.Errorf("new folder: %+v %v", old, idx)
+	}
+	_, _, expunged, _ := s.Changes(ctx, inbox.ID, before.HighestModSeq)
+	if len(expunged) != 2 {
+		t.Errorf("INBOX sessions must see the messages expunged: got %v", expunged)
+	}
+	// New mail still goes to INBOX, with UIDs above the old ones.
+	d := deliver(t, s, []int64{m.ID}, "Subject: three\r\n\r\n3\r\n")
+	if d[0].FolderID != inbox.ID || d[0].UID < before.UIDNext {
+		t.Errorf("delivery after INBOX rename: %+v", d)
+	}
+}
+
+func parsedMessage(raw string) store.NewMessage {
+	subject := ""
+	for _, line := range strings.Split(raw, "\r\n") {
+		if line == "" {
+			break
+		}
+		if v, ok := strings.CutPrefix(line, "Subject: "); ok {
+			subject = v
+		}
+	}
+	return store.NewMessage{Raw: []byte(raw), Structure: []byte("structure:" + subject),
+		Summary: store.Summary{Subject: subject, From: "Ann <ann@example.com>", SentDate: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)}}
+}
+
+func deliver(t *testing.T, s store.Store, mbs []int64, raw string) []store.Delivered {
+	t.Helper()
+	d, err := s.Deliver(ctx, mbs, parsedMessage(raw))
+	if err != nil {
+		t.Fatalf("deliver: %v", err)
+	}
+	return d
+}
+
+func deliverTo(t *testing.T, s store.Store, folderID int64, raw string) uint32 {
+	t.Helper()
+	_, uid, err := s.Append(ctx, folderID, parsedMessage(raw))
+	if err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	return uid
+}
+
+func all() []store.UIDRange { return []store.UIDRange{{Start: 1, Stop: 1<<32 - 1}} }
+
+func metas(t *testing.T, s store.Store, folderID int64, uids []store.UIDRange, want store.MetaFields) []store.MessageMeta {
+	t.Helper()
+	var out []store.MessageMeta
+	if err := s.Messages(ctx, folderID, uids, want, func(m store.MessageMeta) error {
+		out = append(out, m)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func readAll(t *testing.T, s store.Store, bodyID, size int64) []byte {
+	t.Helper()
+	got, err := io.ReadAll(io.NewSectionReader(readerAt{s, bodyID}, 0, size+10))
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return got
+}
+
+type readerAt struct {
+	s  store.Store
+	id int64
+}
+
+func (r readerAt) ReadAt(p []byte, off int64) (int, error) { return r.s.ReadBody(ctx, r.id, off, p) }
+
+func testDeliverAndRead(t *testing.T, s store.Store) {
+	a := newMailbox(t, s, "Recipient A")
+	b := newMailbox(t, s, "Recipient B")
+	raw := "Subject: Grüße\r\nFrom: Ann <ann@example.com>\r\n\r\nHallo\r\n"
+	d := deliver(t, s, []int64{a.ID, b.ID}, raw)
+	if len(d) != 2 || d[0].MailboxID != a.ID || d[1].MailboxID != b.ID || d[0].UID != 1 || d[1].UID != 1 {
+		t.Fatalf("delivered: %+v", d)
+	}
+	d2 := deliver(t, s, []int64{a.ID}, "Subject: second\r\n\r\nx\r\n")
+	if d2[0].UID != 2 || d2[0].ModSeq <= d[0].ModSeq {
+		t.Errorf("second delivery: %+v", d2)
+	}
+	f, idx, err := s.FolderIndex(ctx, d[0].FolderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Messages != 2 || f.Unseen != 2 || f.UIDNext != 3 || f.Size != int64(len(raw))+int64(len("Subject: second\r\n\r\nx\r\n")) || len(idx) != 2 {
+		t.Errorf("folder after deliveries: %+v, index %v", f, idx)
+	}
+	if f.HighestModSeq != idx[1].ModSeq {
+		t.Errorf("HighestModSeq %d; want the last message's %d", f.HighestModSeq, idx[1].ModSeq)
+	}
+	ms := metas(t, s, f.ID, []store.UIDRange{{Start: 1, Stop: 1}}, store.MetaSummary|store.MetaStructure)
+	if len(ms) != 1 {
+		t.Fatalf("messages: got %d", len(ms))
+	}
+	m := ms[0]
+	if m.Subject != "Grüße" || string(m.Structure) != "structure:Grüße" || m.Size != int64(len(raw)) || m.From != "Ann <ann@example.com>" ||
+		!m.SentDate.Equal(time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)) || m.InternalDate.IsZero() {
+		t.Errorf("meta: %+v", m)
+	}
+	basic := metas(t, s, f.ID, all(), 0)
+	if len(basic) != 2 || basic[0].Structure != nil || basic[0].Subject != "" || basic[0].BodyID != m.BodyID {
+		t.Errorf("basic meta must not read summary or structure: %+v", basic)
+	}
+	if got := readAll(t, s, m.BodyID, m.Size); string(got) != raw {
+		t.Errorf("body: got %q; want %q", got, raw)
+	}
+	mb := metas(t, s, d[1].FolderID, all(), 0)
+	if mb[0].BodyID != m.BodyID || mb[0].ID == m.ID {
+		t.Errorf("recipients share one body but not one message: %+v vs %+v", mb[0], m)
+	}
+	p := make([]byte, 4)
+	n, err := s.ReadBody(ctx, m.BodyID, 9, p)
+	if n != 4 || err != nil || string(p) != "Grü" {
+		t.Errorf("ranged read: got %q %d %v", p[:n], n, err)
+	}
+	if _, err := s.ReadBody(ctx, m.BodyID, m.Size, p); err != io.EOF {
+		t.Errorf("read at end: got %v; want io.EOF", err)
+	}
+	if _, err := s.Deliver(ctx, []int64{a.ID, 999999}, parsedMessage("Subject: x\r\n\r\n")); err == nil {
+		t.Errorf("delivery to a missing mailbox must fail")
+	}
+	if f2, _ := s.FolderByID(ctx, f.ID); f2.Messages != 2 {
+		t.Errorf("failed delivery left a message: %+v", f2)
+	}
+	if got := metas(t, s, f.ID, []store.UIDRange{{Start: 5, Stop: 9}}, 0); len(got) != 0 {
+		t.Errorf("messages outside range: %v", got)
+	}
+}
+
+func testLargeBody(t *testing.T, s store.Store) {
+	m := newMailbox(t, s, "Big Mail")
+	var b bytes.Buffer
+	b.WriteString("Subject: big\r\n\r\n")
+	for i := 0; b.Len() < 3<<20; i++ {
+		fmt.Fprintf(&b, "line %08d of a large message, with enough text to be long\r\n", i)
+	}
+	raw := b.String()
+	d := deliver(t, s, []int64{m.ID}, raw)
+	ms := metas(t, s, d[0].FolderID, all(), 0)
+	if ms[0].Size != int64(len(raw)) {
+		t.Fatalf("size: got %d; want %d", ms[0].Size, len(raw))
+	}
+	if got := readAll(t, s, ms[0].BodyID, ms[0].Size); string(got) != raw {
+		t.Errorf("large body differs (got %d bytes)", len(got))
+	}
+	// Reads that straddle chunk boundaries.
+	for _, off := range []int64{256<<10 - 3, 1<<20 - 1, int64(len(raw)) - 5} {
+		p := make([]byte, 10)
+		n, err := s.ReadBody(ctx, ms[0].BodyID, off, p)
+		want := raw[off:min(off+10, int64(len(raw)))]
+		if string(p[:n]) != want || (n < 10) != (err == io.EOF) {
+			t.Errorf("read at %d: got %q, %v; want %q", off, p[:n], err, want)
+		}
+	}
+	if _, err := s.Expunge(ctx, d[0].FolderID, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.StoreFlags(ctx, d[0].FolderID, store.FlagUpdate{UIDs: all(), Op: store.FlagsAdd, Flags: store.FlagDeleted})
+	s.Expunge(ctx, d[0].FolderID, nil)
+	if _, err := s.ReadBody(ctx, ms[0].BodyID, 0, make([]byte, 1)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("body after its only message was expunged: got %v; want ErrNotFound", err)
+	}
+}
+
+func testFlags(t *testing.T, s store.Store) {
+	m := newMailbox(t, s, "Flag User")
+	inbox, _ := s.FolderByName(ctx, m.ID, "INBOX")
+	for i := 0; i < 5; i++ {
+		deliverTo(t, s, inbox.ID, fmt.Sprintf("Subject: %d\r\n\r\n", i))
+	}
+	msg := parsedMessage("Subject: seen\r\n\r\n")
+	msg.Flags = store.FlagSeen | store.FlagDraft
+	msg.Keywords = []string{"$Label1", "$label1", "Work"}
+	_, uid, err := s.Append(ctx, inbox.ID, msg)
+	if err != nil || uid != 6 {
+		t.Fatalf("append: %d %v", uid, err)
+	}
+	f, idx, _ := s.FolderIndex(ctx, inbox.ID)
+	if f.Unseen != 5 || !slices.Equal(idx[5].Keywords, []string{"$Label1", "Work"}) || idx[5].Flags != store.FlagSeen|store.FlagDraft {
+		t.Errorf("appended flags: %+v %+v", f, idx[5])
+	}
+	ch, refused, err := s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: []store.UIDRange{{Start: 1, Stop: 3}}, Op: store.FlagsAdd,
+		Flags: store.FlagSeen | store.FlagFlagged, Keywords: []string{"Important"}})
+	if err != nil || len(ch) != 3 || len(refused) != 0 {
+		t.Fatalf("store +flags: %v %v %v", ch, refused, err)
+	}
+	f2, _ := s.FolderByID(ctx, inbox.ID)
+	if f2.Unseen != 2 || f2.HighestModSeq <= f.HighestModSeq || ch[0].ModSeq != f2.HighestModSeq {
+		t.Errorf("after +flags: folder %+v, changed %+v", f2, ch)
+	}
+	if ch[0].Flags != store.FlagSeen|store.FlagFlagged || !slices.Equal(ch[0].Keywords, []string{"Important"}) {
+		t.Errorf("changed state: %+v", ch[0])
+	}
+	// A no-op store changes nothing and takes no MODSEQ.
+	ch, _, _ = s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: []store.UIDRange{{Start: 1, Stop: 3}}, Op: store.FlagsAdd, Flags: store.FlagSeen})
+	f3, _ := s.FolderByID(ctx, inbox.ID)
+	if len(ch) != 0 || f3.HighestModSeq != f2.HighestModSeq {
+		t.Errorf("no-op store: changed %v, modseq %d -> %d", ch, f2.HighestModSeq, f3.HighestModSeq)
+	}
+	ch, _, _ = s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: []store.UIDRange{{Start: 2, Stop: 2}}, Op: store.FlagsRemove,
+		Flags: store.FlagSeen, Keywords: []string{"IMPORTANT"}})
+	if len(ch) != 1 || ch[0].Flags != store.FlagFlagged || ch[0].Keywords != nil {
+		t.Errorf("-flags: %+v", ch)
+	}
+	ch, _, _ = s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: []store.UIDRange{{Start: 6, Stop: 6}}, Op: store.FlagsReplace,
+		Flags: store.FlagAnswered})
+	if len(ch) != 1 || ch[0].Flags != store.FlagAnswered || ch[0].Keywords != nil {
+		t.Errorf("replace: %+v", ch)
+	}
+	f4, idx, _ := s.FolderIndex(ctx, inbox.ID)
+	unseen := 0
+	for _, m := range idx {
+		if m.Flags&store.FlagSeen == 0 {
+			unseen++
+		}
+	}
+	if int(f4.Unseen) != unseen {
+		t.Errorf("unseen counter %d; index says %d", f4.Unseen, unseen)
+	}
+	// UNCHANGEDSINCE refuses messages changed after the given MODSEQ.
+	ch, refused, _ = s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: []store.UIDRange{{Start: 1, Stop: 6}}, Op: store.FlagsAdd,
+		Flags: store.FlagDeleted, UnchangedSince: f.HighestModSeq})
+	if !slices.Equal(refused, []uint32{1, 2, 3, 6}) || len(ch) != 2 {
+		t.Errorf("unchangedsince: changed %v, refused %v", ch, refused)
+	}
+}
+
+func testExpungeAndChanges(t *testing.T, s store.Store) {
+	m := newMailbox(t, s, "Expunge User")
+	inbox, _ := s.FolderByName(ctx, m.ID, "INBOX")
+	for i := 0; i < 6; i++ {
+		deliverTo(t, s, inbox.ID, fmt.Sprintf("Subject: %d\r\n\r\n", i))
+	}
+	f0, _ := s.FolderByID(ctx, inbox.ID)
+	s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: []store.UIDRange{{Start: 2, Stop: 3}}, Op: store.FlagsAdd, Flags: store.FlagDeleted})
+	gone, err := s.Expunge(ctx, inbox.ID, nil)
+	if err != nil || !slices.Equal(gone, []uint32{2, 3}) {
+		t.Fatalf("expunge deleted: %v %v", gone, err)
+	}
+	gone, _ = s.Expunge(ctx, inbox.ID, []store.UIDRange{{Start: 5, Stop: 5}, {Start: 3, Stop: 3}})
+	if !slices.Equal(gone, []uint32{5}) {
+		t.Errorf("expunge by uid: %v", gone)
+	}
+	gone, _ = s.Expunge(ctx, inbox.ID, nil)
+	if len(gone) != 0 {
+		t.Errorf("nothing left to expunge: %v", gone)
+	}
+	deliverTo(t, s, inbox.ID, "Subject: new\r\n\r\n")
+	f, changed, expunged, err := s.Changes(ctx, inbox.ID, f0.HighestModSeq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(expunged, []uint32{2, 3, 5}) || len(changed) != 1 || changed[0].UID != 7 {
+		t.Errorf("changes: changed %v, expunged %v", changed, expunged)
+	}
+	if f.Messages != 4 || f.UIDNext != 8 {
+		t.Errorf("folder: %+v", f)
+	}
+	_, changed, expunged, _ = s.Changes(ctx, inbox.ID, f.HighestModSeq)
+	if len(changed) != 0 || len(expunged) != 0 {
+		t.Errorf("no changes since the highest MODSEQ: %v %v", changed, expunged)
+	}
+}
+
+func testCopyMove(t *testing.T, s store.Store) {
+	m := newMailbox(t, s, "Copy User")
+	inbox, _ := s.FolderByName(ctx, m.ID, "INBOX")
+	arch, _ := s.FolderByName(ctx, m.ID, "Archive")
+	for i := 0; i < 4; i++ {
+		deliverTo(t, s, inbox.ID, fmt.Sprintf("Subject: %d\r\n\r\nbody %d\r\n", i, i))
+	}
+	s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: []store.UIDRange{{Start: 1, Stop: 1}}, Op: store.FlagsAdd, Flags: store.FlagSeen, Keywords: []string{"Work"}})
+	before := metas(t, s, inbox.ID, all(), 0)
+	res, err := s.Copy(ctx, inbox.ID, []store.UIDRange{{Start: 1, Stop: 2}}, arch.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.UIDValidity != arch.UIDValidity || !slices.Equal(res.SrcUIDs, []uint32{1, 2}) || !slices.Equal(res.DstUIDs, []uint32{1, 2}) {
+		t.Errorf("copy result: %+v", res)
+	}
+	copied := metas(t, s, arch.ID, all(), 0)
+	if len(copied) != 2 || copied[0].Flags != store.FlagSeen || !slices.Equal(copied[0].Keywords, []string{"Work"}) ||
+		copied[0].BodyID != before[0].BodyID || copied[0].ID == before[0].ID || !copied[0].InternalDate.Equal(before[0].InternalDate) {
+		t.Errorf("copied: %+v", copied)
+	}
+	res, err = s.Move(ctx, inbox.ID, []store.UIDRange{{Start: 2, Stop: 3}}, arch.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.DstUIDs, []uint32{3, 4}) {
+		t.Errorf("move result: %+v", res)
+	}
+	moved := metas(t, s, arch.ID, []store.UIDRange{{Start: 3, Stop: 4}}, 0)
+	if len(moved) != 2 || moved[0].ID != before[1].ID {
+		t.Errorf("a moved message keeps its ID: %+v vs %+v", moved, before[1])
+	}
+	fi, _ := s.FolderByID(ctx, inbox.ID)
+	fa, _ := s.FolderByID(ctx, arch.ID)
+	if fi.Messages != 2 || fa.Messages != 4 || fi.Unseen != 1 || fa.Unseen != 3 {
+		t.Errorf("counters: inbox %+v, archive %+v", fi, fa)
+	}
+	_, _, expunged, _ := s.Changes(ctx, inbox.ID, before[3].ModSeq)
+	if !slices.Equal(expunged, []uint32{2, 3}) {
+		t.Errorf("moved messages expunged from source: %v", expunged)
+	}
+	// Expunging the copy keeps the shared body for the original.
+	s.Expunge(ctx, arch.ID, []store.UIDRange{{Start: 1, Stop: 1}})
+	if got := readAll(t, s, before[0].BodyID, before[0].Size); !strings.Contains(string(got), "body 0") {
+		t.Errorf("shared body lost: %q", got)
+	}
+	other := newMailbox(t, s, "Other User")
+	oin, _ := s.FolderByName(ctx, other.ID, "INBOX")
+	if _, err := s.Copy(ctx, inbox.ID, all(), oin.ID); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("copy across mailboxes: got %v; want ErrInvalid", err)
+	}
+}
+
+func testClaimRecent(t *testing.T, s store.Store) {
+	m := newMailbox(t, s, "Recent User")
+	inbox, _ := s.FolderByName(ctx, m.ID, "INBOX")
+	deliverTo(t, s, inbox.ID, "Subject: 1\r\n\r\n")
+	deliverTo(t, s, inbox.ID, "Subject: 2\r\n\r\n")
+	first, next, err := s.ClaimRecent(ctx, inbox.ID)
+	if err != nil || first != 1 || next != 3 {
+		t.Errorf("first claim: %d..%d %v; want 1..3", first, next, err)
+	}
+	first, next, _ = s.ClaimRecent(ctx, inbox.ID)
+	if first != next {
+		t.Errorf("second claim must get nothing: %d..%d", first, next)
+	}
+	deliverTo(t, s, inbox.ID, "Subject: 3\r\n\r\n")
+	first, next, _ = s.ClaimRecent(ctx, inbox.ID)
+	if first != 3 || next != 4 {
+		t.Errorf("claim after new mail: %d..%d; want 3..4", first, next)
+	}
+}
+
+func testConcurrentDeliveries(t *testing.T, s store.Store) {
+	a := newMailbox(t, s, "Busy A")
+	b := newMailbox(t, s, "Busy B")
+	const n = 60
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			mbs := []int64{a.ID}
+			if i%2 == 0 {
+				mbs = append(mbs, b.ID)
+			}
+			if i%10 == 0 {
+				mbs = append(mbs, -1) // a failing delivery among good ones
+			}
+			_, err := s.Deliver(ctx, mbs, parsedMessage(fmt.Sprintf("Subject: %d\r\n\r\n", i)))
+			if (err != nil) != (i%10 == 0) {
+				errs <- fmt.Errorf("delivery %d: %v", i, err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	fa, idx, _ := s.FolderIndex(ctx, mustInbox(t, s, a.ID))
+	if fa.Messages != n-n/10 || len(idx) != n-n/10 || fa.UIDNext != uint32(len(idx))+1 {
+		t.Errorf("A: folder %+v with %d messages; want %d", fa, len(idx), n-n/10)
+	}
+	for i := 1; i < len(idx); i++ {
+		if idx[i].UID != idx[i-1].UID+1 {
+			t.Errorf("UIDs not dense and ascending at %d: %v", i, idx[i])
+		}
+	}
+	fb, _ := s.FolderByID(ctx, mustInbox(t, s, b.ID))
+	if fb.Messages != n/2-n/10 {
+		t.Errorf("B: %d messages; want %d", fb.Messages, n/2-n/10)
+	}
+}
+
+func mustInbox(t *testing.T, s store.Store, mb int64) int64 {
+	t.Helper()
+	f, err := s.FolderByName(ctx, mb, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.ID
+}
+
+func testLastLogon(t *testing.T, s store.Store) {
+	m := newMailbox(t, s, "Logon User")
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	if err := s.SetLastLogon(ctx, m.ID, "pop3", at); err != nil {
+		t.Fatal(err)
+	}
+	s.SetLastLogon(ctx, m.ID, "pop3", at.Add(-time.Hour)) // older: ignored
+	if err := s.SetLastLogon(ctx, m.ID, "smtp", at); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("unknown protocol: got %v", err)
+	}
+	got := find(t, s, m.Name)[0]
+	if !got.LastPopLogon.Equal(at) || !got.LastImapLogon.IsZero() {
+		t.Errorf("last logon: pop %v imap %v; want %v and zero", got.LastPopLogon, got.LastImapLogon, at)
+	}
+}
