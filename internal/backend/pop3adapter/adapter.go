@@ -1,0 +1,125 @@
+// Package pop3adapter is the backend of the POP3 server (package pop3): it
+// logs users in through the shared login flow, locks their maildrop, lists
+// and streams INBOX from the store, and on QUIT expunges what the client
+// deleted and tells the IMAP4 sessions of the mailbox.
+//
+// Locking: one POP3 session per mailbox at a time (RFC 1939 §8 exclusive
+// access). The lock lives in this process; IMAP4 sessions are not
+// affected by it.
+package pop3adapter
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/gatehouse-mail/gatehouse/internal/pop3"
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+)
+
+// Authenticator is the shared login flow as the adapter needs it: it checks
+// the credentials and the access rule for a POP3 login, records the attempt
+// and registers the session so that it can be kicked. It returns the
+// mailbox and the function that ends the registration; refusals are
+// *pop3.Error values with the response code and text for the client.
+type Authenticator interface {
+	Authenticate(ctx context.Context, req pop3.LoginRequest) (mailboxID int64, end func(), err error)
+}
+
+// Options configure a Backend.
+type Options struct {
+	Mail  store.Mail
+	Login Authenticator
+	// Changed is called after a QUIT removed messages, with the folder's
+	// new HighestModSeq, so that IMAP4 sessions send EXPUNGE; nil: nobody
+	// is told.
+	Changed func(ctx context.Context, mailboxID, folderID int64, modSeq uint64)
+	Logger  *slog.Logger
+}
+
+// Backend implements pop3.Backend over the store.
+type Backend struct {
+	mail    store.Mail
+	login   Authenticator
+	changed func(ctx context.Context, mailboxID, folderID int64, modSeq uint64)
+	log     *slog.Logger
+
+	mu     sync.Mutex
+	locked map[int64]struct{} // mailboxes with a POP3 session
+}
+
+var _ pop3.Backend = (*Backend)(nil)
+
+// New returns a Backend.
+func New(o Options) *Backend {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Backend{
+		mail:    o.Mail,
+		login:   o.Login,
+		changed: o.Changed,
+		log:     log.With("proto", "pop3"),
+		locked:  map[int64]struct{}{},
+	}
+}
+
+// errInUse is RFC 2449 §8.1.1 [IN-USE].
+var errInUse = &pop3.Error{Code: pop3.CodeInUse, Text: "Another POP3 session is using this mailbox; try again later"}
+
+// Login implements pop3.Backend: credentials and access first (so that
+// only a client that knows the password learns anything), then the lock
+// (RFC 1939 §4: the maildrop is locked after authentication), then the
+// listing of INBOX.
+func (b *Backend) Login(ctx context.Context, req pop3.LoginRequest) (pop3.Maildrop, error) {
+	mailboxID, end, err := b.login.Authenticate(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if !b.lock(mailboxID) {
+		end()
+		return nil, errInUse
+	}
+	release := func() {
+		b.unlock(mailboxID)
+		end()
+	}
+	md, err := b.openMaildrop(ctx, mailboxID)
+	if err != nil {
+		release()
+		return nil, &pop3.Error{Code: pop3.CodeSysTemp, Text: "Cannot open the maildrop; try again later", Err: err}
+	}
+	md.release = release
+	return md, nil
+}
+
+func (b *Backend) lock(mailboxID int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.locked[mailboxID]; ok {
+		return false
+	}
+	b.locked[mailboxID] = struct{}{}
+	return true
+}
+
+func (b *Backend) unlock(mailboxID int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.locked, mailboxID)
+}
+
+// folderChanged publishes the folder's new state after an expunge. The
+// expunge is committed whatever happens here, so failures are only logged.
+func (b *Backend) folderChanged(ctx context.Context, mailboxID, folderID int64) {
+	if b.changed == nil {
+		return
+	}
+	f, err := b.mail.FolderByID(ctx, folderID)
+	if err != nil {
+		b.log.Warn("after expunge: cannot read folder to publish the change", "folder", folderID, "err", err)
+		return
+	}
+	b.changed(ctx, mailboxID, folderID, f.HighestModSeq)
+}
