@@ -634,4 +634,3 @@ func TestMessageExpungedByIMAP(t *testing.T) {
 	default:
 	}
 }
-
