@@ -1,0 +1,104 @@
+// Package access holds the access rule of Gatehouse (DESIGN §1) and the
+// registry of open POP3/IMAP4 sessions that enforces it at once:
+//
+//	allowed(M, P) = !org.SecurityDefaultsEnabled && M.<P>Enabled
+//
+// The rule is evaluated from freshly read state at every login and whenever
+// a change event arrives; nothing here caches it.
+package access
+
+import (
+	"fmt"
+
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+)
+
+// Protocol is a client access protocol governed by the rule.
+type Protocol string
+
+// The protocols. The values are those of login records.
+const (
+	POP3  Protocol = "pop3"
+	IMAP4 Protocol = "imap4"
+)
+
+// Display is the protocol's name as admins and users read it.
+func (p Protocol) Display() string {
+	switch p {
+	case POP3:
+		return "POP3"
+	case IMAP4:
+		return "IMAP4"
+	}
+	return string(p)
+}
+
+// Reason says why a protocol is not allowed.
+type Reason int
+
+// The reasons.
+const (
+	Allowed Reason = iota
+	// Disabled: the mailbox's PopEnabled or ImapEnabled is false.
+	Disabled
+	// SecurityDefaults: the organization's security defaults block POP3
+	// and IMAP4 for everyone.
+	SecurityDefaults
+)
+
+// String names the reason as the admin surfaces show it.
+func (r Reason) String() string {
+	switch r {
+	case Disabled:
+		return "Disabled"
+	case SecurityDefaults:
+		return "Blocked by security defaults"
+	}
+	return "Enabled"
+}
+
+// Decide applies the rule. Security defaults win over the per-mailbox
+// setting, which stays stored and applies again when they are turned off.
+func Decide(org store.OrgConfig, m store.Mailbox, p Protocol) Reason {
+	if org.SecurityDefaultsEnabled {
+		return SecurityDefaults
+	}
+	enabled := m.ImapEnabled
+	if p == POP3 {
+		enabled = m.PopEnabled
+	}
+	if !enabled {
+		return Disabled
+	}
+	return Allowed
+}
+
+// Denied is the error of a login refused by the rule, for a client that
+// proved its password.
+type Denied struct {
+	Protocol Protocol
+	Reason   Reason
+}
+
+func (d *Denied) Error() string { return d.Text() }
+
+// Text is the sentence the client is shown (DESIGN §1); each protocol adds
+// its own response code.
+func (d *Denied) Text() string {
+	if d.Reason == SecurityDefaults {
+		return fmt.Sprintf("%s is blocked by your organization's security defaults. Contact your administrator.", d.Protocol.Display())
+	}
+	return fmt.Sprintf("%s access is disabled for this mailbox. Contact your administrator.", d.Protocol.Display())
+}
+
+// KickText is the sentence an open session is closed with when the rule
+// turns false for it.
+func KickText(p Protocol, r Reason) string {
+	if r == SecurityDefaults {
+		return fmt.Sprintf("%s was blocked by your organization's security defaults.", p.Display())
+	}
+	return fmt.Sprintf("%s access was disabled by your administrator.", p.Display())
+}
+
+// RemovedText closes the sessions of a removed mailbox.
+const RemovedText = "This mailbox was removed by your administrator."

@@ -1,0 +1,217 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/notify"
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+)
+
+// Session is one open, authenticated POP3 or IMAP4 session.
+type Session struct {
+	MailboxID  int64
+	Protocol   Protocol
+	RemoteAddr string
+	Since      time.Time
+	kick       func(reason string)
+	kicked     bool
+}
+
+// Registry knows the sessions open on this node and closes those the rule
+// no longer allows, as soon as an AccessChanged or MailboxRemoved event
+// arrives (from this node or another).
+type Registry struct {
+	st  store.Store
+	log *slog.Logger
+
+	mu       sync.Mutex
+	sessions map[int64]map[*Session]struct{}
+
+	onKick func(p Protocol)
+
+	work   chan notify.Event
+	cancel func()
+	done   chan struct{}
+}
+
+// RegistryOptions configure a Registry.
+type RegistryOptions struct {
+	Store  store.Store
+	Hub    notify.Hub
+	Logger *slog.Logger
+	// OnKick, when set, is called for every session closed by policy.
+	OnKick func(p Protocol)
+}
+
+// NewRegistry returns a registry that listens on the hub.
+func NewRegistry(o RegistryOptions) *Registry {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	hub := o.Hub
+	r := &Registry{st: o.Store, log: log, onKick: o.OnKick, sessions: map[int64]map[*Session]struct{}{},
+		work: make(chan notify.Event, 1024), done: make(chan struct{})}
+	// Events arrive on the publisher's goroutine; evaluating them reads the
+	// store, so hand them to our own goroutine.
+	r.cancel = hub.Subscribe(0, func(e notify.Event) {
+		if e.Kind != notify.AccessChanged && e.Kind != notify.MailboxRemoved {
+			return
+		}
+		select {
+		case r.work <- e:
+		default:
+			// Overflow: re-check everything once the queue drains.
+			go func() { r.work <- notify.Event{Kind: notify.AccessChanged} }()
+		}
+	})
+	go r.run()
+	return r
+}
+
+// Close stops listening. Open sessions are not touched.
+func (r *Registry) Close() {
+	r.cancel()
+	close(r.work)
+	<-r.done
+}
+
+func (r *Registry) run() {
+	defer close(r.done)
+	for e := range r.work {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		r.handle(ctx, e)
+		cancel()
+	}
+}
+
+// Register adds a session; kick must be safe from any goroutine, must not
+// block, and may be called more than once. The returned function removes
+// the session.
+func (r *Registry) Register(mailboxID int64, p Protocol, remote string, kick func(reason string)) (*Session, func()) {
+	s := &Session{MailboxID: mailboxID, Protocol: p, RemoteAddr: remote, Since: time.Now(), kick: kick}
+	r.mu.Lock()
+	m := r.sessions[mailboxID]
+	if m == nil {
+		m = map[*Session]struct{}{}
+		r.sessions[mailboxID] = m
+	}
+	m[s] = struct{}{}
+	r.mu.Unlock()
+	var once sync.Once
+	return s, func() {
+		once.Do(func() {
+			r.mu.Lock()
+			delete(r.sessions[mailboxID], s)
+			if len(r.sessions[mailboxID]) == 0 {
+				delete(r.sessions, mailboxID)
+			}
+			r.mu.Unlock()
+		})
+	}
+}
+
+// Sessions returns the open sessions of a mailbox (0: all) on this node.
+func (r *Registry) Sessions(mailboxID int64) []Session {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Session
+	for id, m := range r.sessions {
+		if mailboxID != 0 && id != mailboxID {
+			continue
+		}
+		for s := range m {
+			out = append(out, *s)
+		}
+	}
+	return out
+}
+
+// Count returns how many sessions of mailboxID (0: all) use protocol p
+// ("" for both) on this node.
+func (r *Registry) Count(mailboxID int64, p Protocol) int {
+	n := 0
+	for _, s := range r.Sessions(mailboxID) {
+		if p == "" || s.Protocol == p {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *Registry) handle(ctx context.Context, e notify.Event) {
+	r.mu.Lock()
+	var ids []int64
+	if e.MailboxID != 0 {
+		if len(r.sessions[e.MailboxID]) > 0 {
+			ids = append(ids, e.MailboxID)
+		}
+	} else {
+		for id := range r.sessions {
+			ids = append(ids, id)
+		}
+	}
+	r.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	var org store.OrgConfig
+	mailboxes := map[int64]*store.Mailbox{}
+	err := r.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		if org, err = tx.OrgConfig(ctx); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			m, err := tx.MailboxByID(ctx, id)
+			if errors.Is(err, store.ErrNotFound) {
+				mailboxes[id] = nil
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			mailboxes[id] = &m
+		}
+		return nil
+	})
+	if err != nil {
+		r.log.Error("access: cannot re-evaluate open sessions", "err", err)
+		return
+	}
+	r.mu.Lock()
+	var kicks []func()
+	for _, id := range ids {
+		m := mailboxes[id]
+		for s := range r.sessions[id] {
+			if s.kicked {
+				continue
+			}
+			reason := RemovedText
+			if m != nil {
+				why := Decide(org, *m, s.Protocol)
+				if why == Allowed {
+					continue
+				}
+				reason = KickText(s.Protocol, why)
+			}
+			s.kicked = true
+			kick, p := s.kick, s.Protocol
+			kicks = append(kicks, func() {
+				kick(reason)
+				if r.onKick != nil {
+					r.onKick(p)
+				}
+			})
+			r.log.Info("access: closing session", "mailbox", id, "proto", s.Protocol, "remote", s.RemoteAddr, "reason", reason)
+		}
+	}
+	r.mu.Unlock()
+	for _, k := range kicks {
+		k()
+	}
+}

@@ -1,0 +1,221 @@
+// Package backend holds what the IMAP4 and POP3 backends share: the one
+// login flow (throttle → credentials → access rule → session registration →
+// login record) and the recorder of login attempts. The protocol adapters
+// live in imapadapter and pop3adapter; each maps the errors of Login to its
+// wire form in one function.
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/access"
+	"github.com/gatehouse-mail/gatehouse/internal/auth"
+	"github.com/gatehouse-mail/gatehouse/internal/metrics"
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+)
+
+// ErrInvalidCredentials is the answer to a wrong user name or password,
+// whichever it was.
+var ErrInvalidCredentials = errors.New("invalid credentials")
+
+// ThrottledError refuses a login after too many failures.
+type ThrottledError struct{ RetryAfter time.Duration }
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("too many failed logins; try again in %s", e.RetryAfter.Round(time.Second))
+}
+
+// LoginRequest is one login attempt as a protocol server sees it.
+type LoginRequest struct {
+	Protocol      access.Protocol
+	Username      string
+	Password      string
+	RemoteAddr    string // host:port
+	TLS           bool
+	ClientName    string // IMAP ID "name", when sent before login
+	ClientVersion string
+	// Kick ends the session when the access rule turns false for it. The
+	// protocol server implements it; it must be safe from any goroutine,
+	// must not block, and may be called more than once.
+	Kick func(reason string)
+}
+
+// Session is a logged-in POP3 or IMAP4 session.
+type Session struct {
+	Mailbox  store.Mailbox
+	Protocol access.Protocol
+	release  func()
+	m        *metrics.Metrics
+}
+
+// Close unregisters the session; call it once when the connection ends.
+func (s *Session) Close() {
+	if s != nil && s.release != nil {
+		s.release()
+		s.release = nil
+		s.m.SessionClosed(string(s.Protocol))
+	}
+}
+
+// Logins runs the login flow.
+type Logins struct {
+	st       store.Store
+	checker  *auth.Checker
+	throttle *auth.Throttle
+	registry *access.Registry
+	rec      *Recorder
+	log      *slog.Logger
+	m        *metrics.Metrics
+	sleep    func(context.Context, time.Duration)
+}
+
+// LoginsOptions configure Logins.
+type LoginsOptions struct {
+	Store    store.Store
+	Checker  *auth.Checker
+	Throttle *auth.Throttle
+	Registry *access.Registry
+	Recorder *Recorder
+	Logger   *slog.Logger
+	Metrics  *metrics.Metrics
+}
+
+// NewLogins returns the login flow.
+func NewLogins(o LoginsOptions) *Logins {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Logins{st: o.Store, checker: o.Checker, throttle: o.Throttle, registry: o.Registry, rec: o.Recorder,
+		log: o.Logger, m: o.Metrics, sleep: sleepCtx}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+func remoteHost(addr string) string {
+	if i := strings.LastIndexByte(addr, ':'); i > 0 && !strings.HasSuffix(addr, "]") {
+		return strings.Trim(addr[:i], "[]")
+	}
+	return addr
+}
+
+// resolve finds the mailbox a user name means: any email address, the UPN,
+// the alias or the name. An unknown or ambiguous name resolves to nothing.
+func resolve(ctx context.Context, tx store.Tx, username string) (store.Mailbox, bool, error) {
+	ms, err := tx.FindMailboxes(ctx, username, 2)
+	if err != nil || len(ms) != 1 {
+		return store.Mailbox{}, false, err
+	}
+	return ms[0], true, nil
+}
+
+// Login checks a login attempt. In order: the throttle; the credentials
+// (always, so that only a client that proved the password learns anything
+// more, and a wrong password costs the same whether or not the user
+// exists); then the access rule, evaluated from freshly read state after
+// the session is registered, so that a change committed at any moment
+// either refuses this login or closes the session.
+func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) {
+	rec := store.LoginRecord{Time: time.Now().UTC(), Protocol: string(req.Protocol), Username: req.Username,
+		RemoteAddr: req.RemoteAddr, TLS: req.TLS, ClientName: req.ClientName, ClientVersion: req.ClientVersion}
+	host := remoteHost(req.RemoteAddr)
+	if l.throttle != nil {
+		v := l.throttle.Check(host, req.Username)
+		if v.Locked {
+			rec.Result, rec.Reason = store.LoginThrottled, "too many failed logins"
+			l.record(rec)
+			return nil, &ThrottledError{RetryAfter: v.RetryAfter}
+		}
+		l.sleep(ctx, v.Delay)
+	}
+
+	var m store.Mailbox
+	var found bool
+	if err := l.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		m, found, err = resolve(ctx, tx, req.Username)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("login %s: %w", req.Username, err)
+	}
+	hash := ""
+	if found {
+		hash = m.PasswordHash
+		rec.MailboxID = m.ID
+	}
+	if !l.checker.Check(m.ID, hash, req.Password) || !found {
+		if l.throttle != nil {
+			l.throttle.Fail(host, req.Username)
+		}
+		rec.Result, rec.Reason = store.LoginFailed, "invalid credentials"
+		l.record(rec)
+		return nil, ErrInvalidCredentials
+	}
+	if l.throttle != nil {
+		l.throttle.Succeed(host, req.Username)
+	}
+
+	s := &Session{Protocol: req.Protocol, m: l.m}
+	kick := req.Kick
+	if kick == nil {
+		kick = func(string) {}
+	}
+	_, s.release = l.registry.Register(m.ID, req.Protocol, req.RemoteAddr, kick)
+	var org store.OrgConfig
+	err := l.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		if org, err = tx.OrgConfig(ctx); err != nil {
+			return err
+		}
+		m, err = tx.MailboxByID(ctx, m.ID)
+		return err
+	})
+	if err != nil {
+		s.release()
+		if errors.Is(err, store.ErrNotFound) {
+			// Removed between the two reads.
+			rec.Result, rec.Reason = store.LoginFailed, "mailbox removed"
+			l.record(rec)
+			return nil, ErrInvalidCredentials
+		}
+		return nil, fmt.Errorf("login %s: %w", req.Username, err)
+	}
+	if why := access.Decide(org, m, req.Protocol); why != access.Allowed {
+		s.release()
+		d := &access.Denied{Protocol: req.Protocol, Reason: why}
+		rec.Result, rec.Reason = store.LoginDisabled, d.Text()
+		if why == access.SecurityDefaults {
+			rec.Result = store.LoginBlocked
+		}
+		l.record(rec)
+		return nil, d
+	}
+	s.Mailbox = m
+	rec.Result = store.LoginSuccess
+	l.record(rec)
+	l.m.SessionOpened(string(req.Protocol))
+	return s, nil
+}
+
+func (l *Logins) record(r store.LoginRecord) {
+	l.m.Login(r.Protocol, r.Result)
+	l.log.Info("login", "proto", r.Protocol, "user", r.Username, "remote", r.RemoteAddr, "tls", r.TLS,
+		"result", r.Result, "client", r.ClientName)
+	if l.rec != nil {
+		l.rec.Add(r)
+	}
+}

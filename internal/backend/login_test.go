@@ -1,0 +1,222 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/access"
+	"github.com/gatehouse-mail/gatehouse/internal/auth"
+	"github.com/gatehouse-mail/gatehouse/internal/notify"
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
+)
+
+type fixture struct {
+	st   store.Store
+	hub  *notify.Local
+	l    *Logins
+	rec  *Recorder
+	reg  *access.Registry
+	ck   store.Mailbox
+	ctx  context.Context
+	fast auth.Params
+}
+
+func newFixture(t *testing.T, th *auth.Throttle) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "g.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	fast := auth.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32}
+	checker := auth.NewChecker(auth.CheckerOptions{Params: fast, CacheTTL: time.Minute})
+	hash, _ := checker.Hash("secret")
+	ck := store.Mailbox{Name: "Christa Knapp", DisplayName: "Christa Knapp", Alias: "christa", PrimarySmtpAddress: "christa@contoso.com",
+		UserPrincipalName: "christa@contoso.com", PasswordHash: hash, PopEnabled: true, ImapEnabled: true}
+	if err := st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.SetOrgConfig(ctx, store.OrgConfig{Name: "Contoso", Domain: "contoso.com"}); err != nil {
+			return err
+		}
+		return tx.InsertMailbox(ctx, &ck)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	hub := notify.NewLocal()
+	reg := access.NewRegistry(access.RegistryOptions{Store: st, Hub: hub})
+	t.Cleanup(reg.Close)
+	rec := NewRecorder(st, RecorderOptions{})
+	t.Cleanup(rec.Close)
+	l := NewLogins(LoginsOptions{Store: st, Checker: checker, Throttle: th, Registry: reg, Recorder: rec})
+	l.sleep = func(context.Context, time.Duration) {}
+	return &fixture{st: st, hub: hub, l: l, rec: rec, reg: reg, ck: ck, ctx: ctx, fast: fast}
+}
+
+func (f *fixture) set(t *testing.T, fn func(m *store.Mailbox, o *store.OrgConfig)) {
+	t.Helper()
+	err := f.st.Update(f.ctx, func(tx store.Tx) error {
+		m, err := tx.MailboxByID(f.ctx, f.ck.ID)
+		if err != nil {
+			return err
+		}
+		o, err := tx.OrgConfig(f.ctx)
+		if err != nil {
+			return err
+		}
+		fn(&m, &o)
+		if err := tx.SetOrgConfig(f.ctx, o); err != nil {
+			return err
+		}
+		return tx.UpdateMailbox(f.ctx, m)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoginOutcomes(t *testing.T) {
+	f := newFixture(t, nil)
+	login := func(user, pw string, p access.Protocol) error {
+		s, err := f.l.Login(f.ctx, LoginRequest{Protocol: p, Username: user, Password: pw, RemoteAddr: "127.0.0.1:5000"})
+		if err == nil {
+			if s.Mailbox.ID != f.ck.ID {
+				t.Errorf("session of the wrong mailbox: %+v", s.Mailbox)
+			}
+			s.Close()
+		}
+		return err
+	}
+	for _, user := range []string{"christa@contoso.com", "CHRISTA@contoso.com", "christa", "Christa Knapp"} {
+		if err := login(user, "secret", access.IMAP4); err != nil {
+			t.Errorf("login as %q: %v", user, err)
+		}
+	}
+	if err := login("christa", "wrong", access.IMAP4); !errors.Is(err, ErrInvalidCredentials) {
+		t.Errorf("wrong password: got %v", err)
+	}
+	if err := login("nobody", "secret", access.IMAP4); !errors.Is(err, ErrInvalidCredentials) {
+		t.Errorf("unknown user: got %v", err)
+	}
+	f.set(t, func(m *store.Mailbox, _ *store.OrgConfig) { m.PopEnabled = false })
+	var d *access.Denied
+	if err := login("christa", "secret", access.POP3); !errors.As(err, &d) || d.Reason != access.Disabled ||
+		d.Text() != "POP3 access is disabled for this mailbox. Contact your administrator." {
+		t.Errorf("POP3 disabled: got %v", err)
+	}
+	// A wrong password never reveals that POP3 is disabled.
+	if err := login("christa", "wrong", access.POP3); !errors.Is(err, ErrInvalidCredentials) {
+		t.Errorf("wrong password on disabled protocol: got %v", err)
+	}
+	if err := login("christa", "secret", access.IMAP4); err != nil {
+		t.Errorf("IMAP4 still allowed: %v", err)
+	}
+	f.set(t, func(m *store.Mailbox, o *store.OrgConfig) { m.PopEnabled = true; o.SecurityDefaultsEnabled = true })
+	for _, p := range []access.Protocol{access.POP3, access.IMAP4} {
+		if err := login("christa", "secret", p); !errors.As(err, &d) || d.Reason != access.SecurityDefaults ||
+			d.Text() != p.Display()+" is blocked by your organization's security defaults. Contact your administrator." {
+			t.Errorf("%s under security defaults: got %v", p, err)
+		}
+	}
+	f.rec.Flush()
+	var rows []store.UsageRow
+	f.st.View(f.ctx, func(tx store.Tx) error {
+		rows, _ = tx.UsageReport(f.ctx, time.Now().Add(-time.Hour))
+		return nil
+	})
+	if len(rows) != 1 || rows[0].ImapLogins != 5 || rows[0].PopRefused != 2 || rows[0].ImapRefused != 1 || rows[0].Failed != 2 {
+		t.Errorf("usage after logins: %+v", rows)
+	}
+	var mb store.Mailbox
+	f.st.View(f.ctx, func(tx store.Tx) error { mb, _ = tx.MailboxByID(f.ctx, f.ck.ID); return nil })
+	if mb.LastImapLogon.IsZero() || !mb.LastPopLogon.IsZero() {
+		t.Errorf("last logon: imap %v pop %v", mb.LastImapLogon, mb.LastPopLogon)
+	}
+}
+
+type kicks struct {
+	mu sync.Mutex
+	r  []string
+	ch chan struct{}
+}
+
+func (k *kicks) kick(reason string) {
+	k.mu.Lock()
+	k.r = append(k.r, reason)
+	k.mu.Unlock()
+	k.ch <- struct{}{}
+}
+
+func TestOpenSessionsClosed(t *testing.T) {
+	f := newFixture(t, nil)
+	pop, imap := &kicks{ch: make(chan struct{}, 4)}, &kicks{ch: make(chan struct{}, 4)}
+	sp, err := f.l.Login(f.ctx, LoginRequest{Protocol: access.POP3, Username: "christa", Password: "secret", Kick: pop.kick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	si, err := f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Username: "christa", Password: "secret", Kick: imap.kick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer si.Close()
+	if n := f.reg.Count(f.ck.ID, ""); n != 2 {
+		t.Fatalf("registered sessions: %d; want 2", n)
+	}
+	// A change that keeps access allowed closes nothing.
+	f.set(t, func(m *store.Mailbox, _ *store.OrgConfig) { m.DisplayName = "C. Knapp" })
+	f.hub.Publish(f.ctx, notify.Event{Kind: notify.AccessChanged, MailboxID: f.ck.ID})
+	f.set(t, func(m *store.Mailbox, _ *store.OrgConfig) { m.PopEnabled = false })
+	f.hub.Publish(f.ctx, notify.Event{Kind: notify.AccessChanged, MailboxID: f.ck.ID})
+	select {
+	case <-pop.ch:
+	case <-time.After(time.Second):
+		t.Fatal("POP3 session not kicked within a second")
+	}
+	if pop.r[0] != "POP3 access was disabled by your administrator." {
+		t.Errorf("kick reason: %q", pop.r[0])
+	}
+	select {
+	case <-imap.ch:
+		t.Fatalf("IMAP4 session kicked although IMAP4 stays allowed: %v", imap.r)
+	case <-time.After(100 * time.Millisecond):
+	}
+	f.set(t, func(_ *store.Mailbox, o *store.OrgConfig) { o.SecurityDefaultsEnabled = true })
+	f.hub.Publish(f.ctx, notify.Event{Kind: notify.AccessChanged})
+	select {
+	case <-imap.ch:
+	case <-time.After(time.Second):
+		t.Fatal("IMAP4 session not kicked by security defaults")
+	}
+	if imap.r[0] != "IMAP4 was blocked by your organization's security defaults." {
+		t.Errorf("kick reason: %q", imap.r[0])
+	}
+	select {
+	case <-pop.ch:
+		t.Fatal("a kicked session is not kicked twice")
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+func TestThrottledLogin(t *testing.T) {
+	th := auth.NewThrottle(auth.ThrottleOptions{Window: time.Minute, Free: 1, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond,
+		LockAfter: 3, LockUserAfter: 10, LockFor: time.Minute})
+	f := newFixture(t, th)
+	for i := 0; i < 3; i++ {
+		f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Username: "christa", Password: "bad", RemoteAddr: "10.0.0.1:1"})
+	}
+	_, err := f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Username: "christa", Password: "secret", RemoteAddr: "10.0.0.1:2"})
+	var te *ThrottledError
+	if !errors.As(err, &te) || te.RetryAfter <= 0 {
+		t.Fatalf("locked address: got %v", err)
+	}
+	s, err := f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Username: "christa", Password: "secret", RemoteAddr: "10.0.0.2:2"})
+	if err != nil {
+		t.Fatalf("another address still logs in: %v", err)
+	}
+	s.Close()
+}
