@@ -24,7 +24,7 @@ type Recorder struct {
 	ch      chan store.LoginRecord
 	flushes chan chan struct{}
 	stop    chan struct{}
-	wg   sync.WaitGroup
+	wg      sync.WaitGroup
 }
 
 // RecorderOptions configure a Recorder.
