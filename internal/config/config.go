@@ -1,0 +1,418 @@
+// Package config defines Gatehouse's configuration: one struct whose fields
+// carry their TOML key, command-line flag and help text, so that defaults,
+// the config file, the flags and the generated reference (docs/configuration.md)
+// all come from one place. Precedence: defaults < config file < flags.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Duration is a time.Duration written as "30m" in TOML and flags.
+type Duration time.Duration
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	// Days are common for retention settings; time.ParseDuration lacks them.
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return fmt.Errorf("invalid duration %q", s)
+		}
+		*d = Duration(time.Duration(days) * 24 * time.Hour)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (use e.g. 90s, 30m, 12h, 90d)", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+func (d Duration) String() string {
+	v := time.Duration(d)
+	if v >= 24*time.Hour && v%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", v/(24*time.Hour))
+	}
+	return v.String()
+}
+
+// Set implements flag.Value.
+func (d *Duration) Set(s string) error { return d.UnmarshalText([]byte(s)) }
+
+// Size is a byte count: a plain number, or one with KB, MB or GB (powers of
+// 1,000, as message size limits are documented by mail services).
+type Size int64
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *Size) UnmarshalText(b []byte) error {
+	str := strings.ToUpper(strings.TrimSpace(string(b)))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}} {
+		if n, ok := strings.CutSuffix(str, u.suffix); ok {
+			str, mult = strings.TrimSpace(n), u.m
+			break
+		}
+	}
+	v, err := strconv.ParseInt(str, 10, 64)
+	if err != nil || v < 0 {
+		return fmt.Errorf("invalid size %q (use e.g. 35MB or 35000000)", string(b))
+	}
+	*s = Size(v * mult)
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s Size) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+func (s Size) String() string {
+	switch {
+	case s >= 1e6 && s%1e6 == 0:
+		return fmt.Sprintf("%dMB", s/1e6)
+	case s >= 1e3 && s%1e3 == 0:
+		return fmt.Sprintf("%dKB", s/1e3)
+	}
+	return strconv.FormatInt(int64(s), 10)
+}
+
+// Set implements flag.Value.
+func (s *Size) Set(v string) error { return s.UnmarshalText([]byte(v)) }
+
+// Config is the whole configuration of `gatehouse serve`.
+type Config struct {
+	Data string `toml:"data" flag:"data" help:"data directory (SQLite database, TLS certificate)"`
+	DB   string `toml:"db" flag:"db" help:"database: empty for SQLite in the data directory, or a postgres:// URL"`
+
+	Domain        string `toml:"domain" flag:"domain" help:"the organization's default email domain"`
+	Organization  string `toml:"organization" flag:"organization" help:"the organization's display name"`
+	AdminPassword string `toml:"admin_password" flag:"admin-password" help:"password of the first administrator 'admin' (generated and printed once when empty)"`
+	Demo          bool   `toml:"demo" flag:"demo" help:"add the sample organization (Christa Knapp and colleagues, with mail)"`
+	DemoPassword  string `toml:"demo_password" flag:"demo-password" help:"password of the demo mailboxes"`
+
+	Listen Listen `toml:"listen"`
+	TLS    TLS    `toml:"tls"`
+
+	// AllowInsecureAuth allows plaintext passwords without TLS from
+	// non-loopback addresses (loopback is always allowed).
+	AllowInsecureAuth bool `toml:"allow_insecure_auth" flag:"allow-insecure-auth" help:"allow plaintext LOGIN/USER/PASS/AUTH without TLS from any address (loopback always may)"`
+
+	MaxMessageSize Size `toml:"max_message_size" flag:"max-message-size" help:"largest message accepted by SMTP, LMTP and IMAP APPEND"`
+
+	IMAP  IMAP     `toml:"imap"`
+	POP3  POP3     `toml:"pop3"`
+	Auth  Auth     `toml:"auth"`
+	Log   Log      `toml:"log"`
+	Login LoginLog `toml:"login_records"`
+}
+
+// Listen holds the listener addresses; an empty address turns one off.
+type Listen struct {
+	IMAP  string `toml:"imap" flag:"imap" help:"IMAP4 with STARTTLS"`
+	IMAPS string `toml:"imaps" flag:"imaps" help:"IMAP4 over implicit TLS"`
+	POP3  string `toml:"pop3" flag:"pop3" help:"POP3 with STLS"`
+	POP3S string `toml:"pop3s" flag:"pop3s" help:"POP3 over implicit TLS"`
+	SMTP  string `toml:"smtp" flag:"smtp" help:"SMTP inbound for local recipients"`
+	LMTP  string `toml:"lmtp" flag:"lmtp" help:"LMTP (host:port, or unix:/path/to/socket)"`
+	Admin string `toml:"admin" flag:"admin" help:"admin center, REST API, /metrics and /healthz"`
+}
+
+// TLS names the certificate; without one a self-signed certificate is
+// generated into the data directory.
+type TLS struct {
+	Cert string `toml:"cert" flag:"tls-cert" help:"PEM certificate chain file"`
+	Key  string `toml:"key" flag:"tls-key" help:"PEM private key file"`
+}
+
+// IMAP tunes the IMAP4 server.
+type IMAP struct {
+	IdleTimeout        Duration `toml:"idle_timeout" flag:"imap-idle-timeout" help:"autologout of an authenticated IMAP4 session without traffic"`
+	PreAuthTimeout     Duration `toml:"preauth_timeout" flag:"imap-preauth-timeout" help:"time allowed before login"`
+	MaxConnsPerMailbox int      `toml:"max_connections_per_mailbox" flag:"imap-max-connections-per-mailbox" help:"open IMAP4 connections one mailbox may have"`
+	MaxConnsPerIP      int      `toml:"max_connections_per_ip" flag:"imap-max-connections-per-ip" help:"open IMAP4 connections one remote address may have"`
+}
+
+// POP3 tunes the POP3 server.
+type POP3 struct {
+	IdleTimeout Duration `toml:"idle_timeout" flag:"pop3-idle-timeout" help:"autologout timer (RFC 1939: at least 10 minutes)"`
+}
+
+// Auth tunes credential checks and throttling.
+type Auth struct {
+	CredentialCacheTTL Duration `toml:"credential_cache_ttl" flag:"credential-cache-ttl" help:"how long a verified password is served from memory (0 turns the cache off)"`
+	ThrottleDisabled   bool     `toml:"throttle_disabled" flag:"throttle-disabled" help:"turn brute-force throttling off"`
+	ThrottleFree       int      `toml:"throttle_free" flag:"throttle-free" help:"failed logins per address or user before answers slow down"`
+	ThrottleLockAfter  int      `toml:"throttle_lock_after" flag:"throttle-lock-after" help:"failed logins from one address before it is refused for a while"`
+	ThrottleLockUser   int      `toml:"throttle_lock_user_after" flag:"throttle-lock-user-after" help:"failed logins for one user before that user is refused for a while"`
+	ThrottleLockFor    Duration `toml:"throttle_lock_for" flag:"throttle-lock-for" help:"how long a locked address or user is refused"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `toml:"level" flag:"log-level" help:"debug, info, warn or error"`
+	Format string `toml:"format" flag:"log-format" help:"text or json"`
+}
+
+// LoginLog configures login records.
+type LoginLog struct {
+	Retention Duration `toml:"retention" flag:"login-record-retention" help:"how long login records are kept"`
+}
+
+// Default returns the configuration of a fresh machine: SQLite in
+// ./gatehouse-data, unprivileged ports on 127.0.0.1.
+func Default() Config {
+	return Config{
+		Data:         "gatehouse-data",
+		Domain:       "contoso.com",
+		Organization: "Contoso",
+		Listen: Listen{
+			IMAP: "127.0.0.1:1143", IMAPS: "127.0.0.1:1993",
+			POP3: "127.0.0.1:1110", POP3S: "127.0.0.1:1995",
+			SMTP: "127.0.0.1:2525", LMTP: "127.0.0.1:2424",
+			Admin: "127.0.0.1:8080",
+		},
+		MaxMessageSize: 35e6,
+		IMAP: IMAP{IdleTimeout: Duration(30 * time.Minute), PreAuthTimeout: Duration(60 * time.Second),
+			MaxConnsPerMailbox: 16, MaxConnsPerIP: 100},
+		POP3: POP3{IdleTimeout: Duration(10 * time.Minute)},
+		Auth: Auth{CredentialCacheTTL: Duration(5 * time.Minute), ThrottleFree: 3, ThrottleLockAfter: 20,
+			ThrottleLockUser: 50, ThrottleLockFor: Duration(15 * time.Minute)},
+		Log:   Log{Level: "info", Format: "text"},
+		Login: LoginLog{Retention: Duration(90 * 24 * time.Hour)},
+	}
+}
+
+// setting is one leaf field of Config.
+type setting struct {
+	key   string // TOML path, e.g. listen.imap
+	flag  string
+	help  string
+	field reflect.Value
+}
+
+func settings(c *Config) []setting {
+	var out []setting
+	var walk func(v reflect.Value, prefix string)
+	walk = func(v reflect.Value, prefix string) {
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			key := prefix + f.Tag.Get("toml")
+			if f.Type.Kind() == reflect.Struct {
+				walk(v.Field(i), key+".")
+				continue
+			}
+			out = append(out, setting{key: key, flag: f.Tag.Get("flag"), help: f.Tag.Get("help"), field: v.Field(i)})
+		}
+	}
+	walk(reflect.ValueOf(c).Elem(), "")
+	return out
+}
+
+// Load builds the configuration from the defaults, the config file named by
+// --config (if any) and the flags in args. Errors name the setting.
+func Load(args []string, stderr io.Writer) (Config, error) {
+	cfg := Default()
+	fromFlags := Default()
+	fs := flag.NewFlagSet("gatehouse serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "TOML configuration file (flags override it)")
+	for _, s := range settings(&fromFlags) {
+		if s.flag == "" {
+			continue
+		}
+		p := s.field.Addr().Interface()
+		switch p := p.(type) {
+		case *string:
+			fs.StringVar(p, s.flag, *p, s.help)
+		case *bool:
+			fs.BoolVar(p, s.flag, *p, s.help)
+		case *int:
+			fs.IntVar(p, s.flag, *p, s.help)
+		case flag.Value:
+			fs.Var(p, s.flag, s.help)
+		default:
+			panic(fmt.Sprintf("config: no flag type for %s", s.key))
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *configPath != "" {
+		if err := loadFile(&cfg, *configPath); err != nil {
+			return cfg, err
+		}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	src := settings(&fromFlags)
+	for i, s := range settings(&cfg) {
+		if s.flag != "" && set[s.flag] {
+			s.field.Set(src[i].field)
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+func loadFile(cfg *Config, path string) error {
+	md, err := toml.DecodeFile(path, cfg)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return fmt.Errorf("config %s: %s", path, perr.ErrorWithPosition())
+		}
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		var keys []string
+		for _, k := range und {
+			keys = append(keys, k.String())
+		}
+		sort.Strings(keys)
+		return fmt.Errorf("config %s: unknown setting %s", path, strings.Join(keys, ", "))
+	}
+	return nil
+}
+
+// Validate checks every setting and names the first bad one.
+func (c Config) Validate() error {
+	for _, a := range []struct{ name, addr string }{
+		{"listen.imap (--imap)", c.Listen.IMAP}, {"listen.imaps (--imaps)", c.Listen.IMAPS},
+		{"listen.pop3 (--pop3)", c.Listen.POP3}, {"listen.pop3s (--pop3s)", c.Listen.POP3S},
+		{"listen.smtp (--smtp)", c.Listen.SMTP}, {"listen.admin (--admin)", c.Listen.Admin},
+	} {
+		if err := checkAddr(a.addr); err != nil {
+			return fmt.Errorf("%s: %v", a.name, err)
+		}
+	}
+	if path, ok := strings.CutPrefix(c.Listen.LMTP, "unix:"); ok {
+		if path == "" {
+			return errors.New("listen.lmtp (--lmtp): unix: needs a socket path")
+		}
+	} else if err := checkAddr(c.Listen.LMTP); err != nil {
+		return fmt.Errorf("listen.lmtp (--lmtp): %v", err)
+	}
+	if c.DB == "" && c.Data == "" {
+		return errors.New("data (--data): a data directory is needed for the SQLite database")
+	}
+	if c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+		return fmt.Errorf("db (--db): %q is not a postgres:// URL (leave it empty for SQLite)", c.DB)
+	}
+	if !validDomain(c.Domain) {
+		return fmt.Errorf("domain (--domain): %q is not a domain name", c.Domain)
+	}
+	if c.MaxMessageSize < 1000 {
+		return fmt.Errorf("max_message_size (--max-message-size): %s is too small", c.MaxMessageSize)
+	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		return errors.New("tls.cert (--tls-cert) and tls.key (--tls-key): give both or neither")
+	}
+	for _, f := range []string{c.TLS.Cert, c.TLS.Key} {
+		if f != "" {
+			if _, err := os.Stat(f); err != nil {
+				return fmt.Errorf("tls: %v", err)
+			}
+		}
+	}
+	if c.IMAP.MaxConnsPerMailbox < 1 || c.IMAP.MaxConnsPerIP < 1 {
+		return errors.New("imap.max_connections_per_mailbox and imap.max_connections_per_ip must be at least 1")
+	}
+	if time.Duration(c.POP3.IdleTimeout) < 10*time.Minute {
+		return errors.New("pop3.idle_timeout (--pop3-idle-timeout): RFC 1939 §3 requires at least 10m")
+	}
+	if time.Duration(c.IMAP.IdleTimeout) < 30*time.Minute {
+		return errors.New("imap.idle_timeout (--imap-idle-timeout): RFC 9051 §5.4 requires at least 30m")
+	}
+	if c.IMAP.PreAuthTimeout <= 0 {
+		return errors.New("imap.preauth_timeout (--imap-preauth-timeout) must be positive")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level (--log-level): %q is not debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log.format (--log-format): %q is not text or json", c.Log.Format)
+	}
+	if c.Auth.CredentialCacheTTL < 0 || c.Login.Retention < 0 {
+		return errors.New("durations must not be negative")
+	}
+	return nil
+}
+
+func checkAddr(a string) error {
+	if a == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", a)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("%q has a bad port", a)
+	}
+	_ = host
+	return nil
+}
+
+func validDomain(d string) bool {
+	if d == "" || len(d) > 253 || !strings.Contains(d, ".") {
+		return false
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Reference renders the settings as the Markdown table of
+// docs/configuration.md.
+func Reference() string {
+	d := Default()
+	var b strings.Builder
+	b.WriteString("# Configuration reference\n\n")
+	b.WriteString("Generated from `internal/config` by `go test ./internal/config -update`; do not edit by hand.\n\n")
+	b.WriteString("Every setting can be given in the TOML file named by `--config` and as a flag; flags win.\n")
+	b.WriteString("An empty listener address turns that listener off.\n\n")
+	b.WriteString("| TOML key | flag | default | meaning |\n|---|---|---|---|\n")
+	for _, s := range settings(&d) {
+		def := fmt.Sprint(s.field.Interface())
+		if def == "" {
+			def = "(empty)"
+		}
+		fmt.Fprintf(&b, "| `%s` | `--%s` | `%s` | %s |\n", s.key, s.flag, def, s.help)
+	}
+	b.WriteString("\n`--config FILE` names the TOML file itself.\n")
+	return b.String()
+}
