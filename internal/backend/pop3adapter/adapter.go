@@ -13,15 +13,18 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/gatehouse-mail/gatehouse/internal/notify"
 	"github.com/gatehouse-mail/gatehouse/internal/pop3"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
 
 // Authenticator is the shared login flow as the adapter needs it: it checks
 // the credentials and the access rule for a POP3 login, records the attempt
-// and registers the session so that it can be kicked. It returns the
-// mailbox and the function that ends the registration; refusals are
-// *pop3.Error values with the response code and text for the client.
+// and registers the session (with req.Kick) so that an access change can
+// end it. It returns the mailbox and the function that ends the
+// registration. Refusals are backend.ErrInvalidCredentials, *access.Denied
+// or *backend.ThrottledError (or a *pop3.Error as it stands); anything
+// else is a temporary failure. LoginFlow is the real one.
 type Authenticator interface {
 	Authenticate(ctx context.Context, req pop3.LoginRequest) (mailboxID int64, end func(), err error)
 }
@@ -30,19 +33,18 @@ type Authenticator interface {
 type Options struct {
 	Mail  store.Mail
 	Login Authenticator
-	// Changed is called after a QUIT removed messages, with the folder's
-	// new HighestModSeq, so that IMAP4 sessions send EXPUNGE; nil: nobody
-	// is told.
-	Changed func(ctx context.Context, mailboxID, folderID int64, modSeq uint64)
-	Logger  *slog.Logger
+	// Hub receives a FolderChanged event after a QUIT removed messages, so
+	// that IMAP4 sessions send EXPUNGE; nil: nobody is told.
+	Hub    notify.Hub
+	Logger *slog.Logger
 }
 
 // Backend implements pop3.Backend over the store.
 type Backend struct {
-	mail    store.Mail
-	login   Authenticator
-	changed func(ctx context.Context, mailboxID, folderID int64, modSeq uint64)
-	log     *slog.Logger
+	mail  store.Mail
+	login Authenticator
+	hub   notify.Hub
+	log   *slog.Logger
 
 	mu     sync.Mutex
 	locked map[int64]struct{} // mailboxes with a POP3 session
@@ -57,11 +59,11 @@ func New(o Options) *Backend {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Backend{
-		mail:    o.Mail,
-		login:   o.Login,
-		changed: o.Changed,
-		log:     log.With("proto", "pop3"),
-		locked:  map[int64]struct{}{},
+		mail:   o.Mail,
+		login:  o.Login,
+		hub:    o.Hub,
+		log:    log.With("proto", "pop3"),
+		locked: map[int64]struct{}{},
 	}
 }
 
@@ -75,7 +77,7 @@ var errInUse = &pop3.Error{Code: pop3.CodeInUse, Text: "Another POP3 session is 
 func (b *Backend) Login(ctx context.Context, req pop3.LoginRequest) (pop3.Maildrop, error) {
 	mailboxID, end, err := b.login.Authenticate(ctx, req)
 	if err != nil {
-		return nil, err
+		return nil, loginError(err)
 	}
 	if !b.lock(mailboxID) {
 		end()
@@ -113,7 +115,7 @@ func (b *Backend) unlock(mailboxID int64) {
 // folderChanged publishes the folder's new state after an expunge. The
 // expunge is committed whatever happens here, so failures are only logged.
 func (b *Backend) folderChanged(ctx context.Context, mailboxID, folderID int64) {
-	if b.changed == nil {
+	if b.hub == nil {
 		return
 	}
 	f, err := b.mail.FolderByID(ctx, folderID)
@@ -121,5 +123,8 @@ func (b *Backend) folderChanged(ctx context.Context, mailboxID, folderID int64) 
 		b.log.Warn("after expunge: cannot read folder to publish the change", "folder", folderID, "err", err)
 		return
 	}
-	b.changed(ctx, mailboxID, folderID, f.HighestModSeq)
+	e := notify.Event{Kind: notify.FolderChanged, MailboxID: mailboxID, FolderID: folderID, ModSeq: f.HighestModSeq}
+	if err := b.hub.Publish(ctx, e); err != nil {
+		b.log.Warn("after expunge: publishing the change failed", "folder", folderID, "err", err)
+	}
 }

@@ -26,7 +26,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-mail/gatehouse/internal/access"
+	"github.com/gatehouse-mail/gatehouse/internal/auth"
+	"github.com/gatehouse-mail/gatehouse/internal/backend"
 	"github.com/gatehouse-mail/gatehouse/internal/message"
+	"github.com/gatehouse-mail/gatehouse/internal/notify"
 	"github.com/gatehouse-mail/gatehouse/internal/pop3"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
@@ -58,57 +62,21 @@ func bigMessage() []byte {
 	return b.Bytes()
 }
 
-// fakeLogin stands in for the shared login flow (package backend) until it
-// exists: passwords from a map, kicks recorded.
-type fakeLogin struct {
-	mu       sync.Mutex
-	accounts map[string]fakeAccount
-	kicks    map[int64][]func(string)
-	ends     int
-}
-
-type fakeAccount struct {
-	password  string
-	mailboxID int64
-}
-
-func (f *fakeLogin) Authenticate(ctx context.Context, req pop3.LoginRequest) (int64, func(), error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	a, ok := f.accounts[req.Username]
-	if !ok || a.password != req.Password {
-		return 0, nil, &pop3.Error{Code: pop3.CodeAuth, Text: "Invalid credentials"}
-	}
-	f.kicks[a.mailboxID] = append(f.kicks[a.mailboxID], req.Kick)
-	return a.mailboxID, func() {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.ends++
-	}, nil
-}
-
-func (f *fakeLogin) kick(mailboxID int64, reason string) {
-	f.mu.Lock()
-	ks := slices.Clone(f.kicks[mailboxID])
-	f.mu.Unlock()
-	for _, k := range ks {
-		k(reason)
-	}
-}
-
 type change struct {
 	mailboxID, folderID int64
 	modSeq              uint64
 }
 
-// env is a POP3 server over a real SQLite store in t.TempDir().
+// env is a POP3 server over a real SQLite store in t.TempDir(), with the
+// real login flow (package backend), access registry and change hub.
 type env struct {
 	st      store.Store
-	login   *fakeLogin
+	hub     *notify.Local
 	addr    string // plain, with STLS
 	tlsAddr string // implicit TLS
 	boxes   map[string]int64
 	changes chan change
+	kicked  chan access.Protocol
 }
 
 func newEnv(t *testing.T) *env {
@@ -119,31 +87,49 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := &env{st: st, boxes: map[string]int64{}, changes: make(chan change, 100)}
-	e.login = &fakeLogin{accounts: map[string]fakeAccount{}, kicks: map[int64][]func(string){}}
+	e := &env{st: st, hub: notify.NewLocal(), boxes: map[string]int64{}, changes: make(chan change, 100), kicked: make(chan access.Protocol, 10)}
+	// Cheap argon2id parameters: the tests log in often.
+	checker := auth.NewChecker(auth.CheckerOptions{Params: auth.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32}, CacheTTL: time.Minute})
+	if err := st.Update(ctx, func(tx store.Tx) error {
+		return tx.SetOrgConfig(ctx, store.OrgConfig{Name: "Example", Domain: "example.com"})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	for _, name := range []string{"alice", "bob", "carol"} {
+		hash, err := checker.Hash("pw-" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
 		m := store.Mailbox{Name: name, DisplayName: name, Alias: name,
 			PrimarySmtpAddress: name + "@example.com", UserPrincipalName: name + "@example.com",
-			PopEnabled: true, ImapEnabled: true}
+			PasswordHash: hash, PopEnabled: true, ImapEnabled: true}
 		if err := st.Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &m) }); err != nil {
 			t.Fatal(err)
 		}
 		e.boxes[name] = m.ID
-		e.login.accounts[name+"@example.com"] = fakeAccount{password: "pw-" + name, mailboxID: m.ID}
 	}
 	for _, raw := range testMessages {
 		e.deliver(t, []byte(raw), "alice", "bob")
 	}
 	e.deliver(t, bigMessage(), "carol")
+	cancel := e.hub.Subscribe(0, func(ev notify.Event) {
+		if ev.Kind == notify.FolderChanged {
+			e.changes <- change{ev.MailboxID, ev.FolderID, ev.ModSeq}
+		}
+	})
+	t.Cleanup(cancel)
 
 	var log *slog.Logger
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	be := New(Options{Mail: st, Login: e.login, Logger: log,
-		Changed: func(ctx context.Context, mailboxID, folderID int64, modSeq uint64) {
-			e.changes <- change{mailboxID, folderID, modSeq}
-		}})
+	reg := access.NewRegistry(access.RegistryOptions{Store: st, Hub: e.hub, Logger: log,
+		OnKick: func(p access.Protocol) { e.kicked <- p }})
+	t.Cleanup(reg.Close)
+	rec := backend.NewRecorder(st, backend.RecorderOptions{})
+	t.Cleanup(rec.Close)
+	logins := backend.NewLogins(backend.LoginsOptions{Store: st, Checker: checker, Registry: reg, Recorder: rec, Logger: log})
+	be := New(Options{Mail: st, Login: LoginFlow{logins}, Hub: e.hub, Logger: log})
 	srv := pop3.NewServer(pop3.Options{Backend: be, TLSConfig: testTLSConfig(t), Logger: log})
 	l1, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -162,6 +148,27 @@ func newEnv(t *testing.T) *env {
 	})
 	e.addr, e.tlsAddr = l1.Addr().String(), l2.Addr().String()
 	return e
+}
+
+// setPopEnabled changes the mailbox as the service layer does: write, then
+// tell the hub.
+func (e *env) setPopEnabled(t *testing.T, user string, on bool) {
+	t.Helper()
+	ctx := context.Background()
+	err := e.st.Update(ctx, func(tx store.Tx) error {
+		m, err := tx.MailboxByID(ctx, e.boxes[user])
+		if err != nil {
+			return err
+		}
+		m.PopEnabled = on
+		return tx.UpdateMailbox(ctx, m)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.hub.Publish(ctx, notify.Event{Kind: notify.AccessChanged, MailboxID: e.boxes[user]}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (e *env) deliver(t *testing.T, raw []byte, users ...string) {
@@ -522,21 +529,42 @@ func TestInterruptedDownloadRemovesNothing(t *testing.T) {
 	}
 }
 
+// TestKickRemovesNothing: disabling POP3 for a mailbox ends its open
+// session at its next command, without removing what it marked, and
+// refuses the next login (DESIGN §1).
 func TestKickRemovesNothing(t *testing.T) {
 	e := newEnv(t)
 	s := dial(t, e.addr)
 	s.ok("USER alice@example.com")
 	s.ok("PASS pw-alice")
 	s.ok("DELE 1")
-	e.login.kick(e.boxes["alice"], "POP3 access was disabled by your administrator.")
+	e.setPopEnabled(t, "alice", false)
+	select {
+	case p := <-e.kicked:
+		if p != access.POP3 {
+			t.Fatalf("kicked a %s session; want pop3", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no session kicked after POP3 was disabled")
+	}
 	if got, want := s.cmd("QUIT"), "-ERR [SYS/PERM] POP3 access was disabled by your administrator."; got != want {
 		t.Errorf("QUIT after kick: got %q; want %q", got, want)
 	}
 	if got := s.line(); got != "<closed>" {
 		t.Errorf("after the kick: got %q; want the connection closed", got)
 	}
-	s2 := waitUnlocked(t, e, "alice@example.com")
-	if got := s2.ok("STAT"); !strings.HasPrefix(got, "+OK 3 ") {
+	s2 := dial(t, e.addr)
+	s2.ok("USER alice@example.com")
+	if got, want := s2.cmd("PASS pw-alice"), "-ERR [SYS/PERM] POP3 access is disabled for this mailbox. Contact your administrator."; got != want {
+		t.Errorf("login while disabled: got %q; want %q", got, want)
+	}
+	s2.ok("USER alice@example.com")
+	if got, want := s2.cmd("PASS wrong"), "-ERR [AUTH] Invalid credentials"; got != want {
+		t.Errorf("wrong password while disabled: got %q; want %q", got, want)
+	}
+	e.setPopEnabled(t, "alice", true)
+	s3 := waitUnlocked(t, e, "alice@example.com")
+	if got := s3.ok("STAT"); !strings.HasPrefix(got, "+OK 3 ") {
 		t.Errorf("STAT after kick: got %q; want 3 messages", got)
 	}
 }

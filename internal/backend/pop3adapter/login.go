@@ -1,0 +1,63 @@
+package pop3adapter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/gatehouse-mail/gatehouse/internal/access"
+	"github.com/gatehouse-mail/gatehouse/internal/backend"
+	"github.com/gatehouse-mail/gatehouse/internal/pop3"
+)
+
+// LoginFlow is the Authenticator over the shared login flow of package
+// backend: throttle, credentials, access rule, session registration (so
+// that an access change kicks the session) and the login record, with
+// protocol "pop3".
+type LoginFlow struct{ Logins *backend.Logins }
+
+var _ Authenticator = LoginFlow{}
+
+// Authenticate implements Authenticator.
+func (f LoginFlow) Authenticate(ctx context.Context, req pop3.LoginRequest) (int64, func(), error) {
+	s, err := f.Logins.Login(ctx, backend.LoginRequest{
+		Protocol:   access.POP3,
+		Username:   req.Username,
+		Password:   req.Password,
+		RemoteAddr: req.RemoteAddr,
+		TLS:        req.TLS,
+		Kick:       req.Kick,
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return s.Mailbox.ID, s.Close, nil
+}
+
+// loginError maps the refusals of the login flow to what a POP3 client
+// sees (RFC 3206 codes, DESIGN §1 texts): the one place that decides it.
+func loginError(err error) error {
+	var (
+		pe     *pop3.Error
+		denied *access.Denied
+		thr    *backend.ThrottledError
+	)
+	switch {
+	case errors.As(err, &pe):
+		return pe
+	case errors.Is(err, backend.ErrInvalidCredentials):
+		// RFC 3206 §5 [AUTH]: the same answer for an unknown user and a
+		// wrong password.
+		return &pop3.Error{Code: pop3.CodeAuth, Text: "Invalid credentials"}
+	case errors.As(err, &denied):
+		// RFC 3206 §4 [SYS/PERM]: do not retry; a person must act.
+		return &pop3.Error{Code: pop3.CodeSysPerm, Text: denied.Text()}
+	case errors.As(err, &thr):
+		// [SYS/TEMP] rather than [LOGIN-DELAY]: RFC 2449 §8.1.2 means a
+		// login too soon after a successful one, not after failures.
+		secs := int(math.Ceil(thr.RetryAfter.Seconds()))
+		return &pop3.Error{Code: pop3.CodeSysTemp, Text: fmt.Sprintf("Too many failed login attempts; try again in %d seconds", max(secs, 1))}
+	}
+	return &pop3.Error{Code: pop3.CodeSysTemp, Text: "Cannot log in now; try again later", Err: err}
+}
