@@ -1,0 +1,463 @@
+// Package imapadapter is the backend of the IMAP4 engine (package imap): it
+// logs users in through the shared login flow, serves their folders and
+// messages from the store, parses appended messages once (package
+// message), and publishes a FolderChanged event after every change it
+// commits, so that other sessions and nodes see it.
+//
+// Domain errors become IMAP responses in one place, wireError.
+package imapadapter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/access"
+	"github.com/gatehouse-mail/gatehouse/internal/imap"
+	"github.com/gatehouse-mail/gatehouse/internal/message"
+	"github.com/gatehouse-mail/gatehouse/internal/notify"
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+)
+
+// Authenticator is the shared login flow as the adapter needs it: it checks
+// credentials, then the access rule, records the attempt, and registers the
+// session (with req.Kick) so that an access change can end it. It returns
+// the mailbox and the function that ends the registration. Refusals are
+// ErrInvalidCredentials, *access.Denied or *ThrottledError; anything else is
+// a temporary failure.
+type Authenticator interface {
+	Authenticate(ctx context.Context, req *imap.LoginRequest) (mailboxID int64, end func(), err error)
+}
+
+// Login refusals the Authenticator returns.
+var ErrInvalidCredentials = errors.New("invalid credentials")
+
+// ThrottledError refuses a login after too many failures.
+type ThrottledError struct{ RetryAfter time.Duration }
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("too many failed logins; retry after %s", e.RetryAfter)
+}
+
+// Options configure a Backend.
+type Options struct {
+	Mail   store.Mail
+	Hub    notify.Hub
+	Login  Authenticator
+	Logger *slog.Logger
+}
+
+// Backend implements imap.Backend over the store.
+type Backend struct {
+	mail  store.Mail
+	hub   notify.Hub
+	login Authenticator
+	log   *slog.Logger
+}
+
+var (
+	_ imap.Backend = (*Backend)(nil)
+	_ imap.User    = (*user)(nil)
+	_ imap.Folder  = (*folder)(nil)
+)
+
+// New returns a Backend.
+func New(o Options) *Backend {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Backend{mail: o.Mail, hub: o.Hub, login: o.Login, log: log.With("proto", "imap")}
+}
+
+// wireError maps domain errors to the IMAP responses the engine sends (RFC
+// 5530 codes, DESIGN §1 texts): the one place that decides what a client
+// sees. Errors it does not know pass through; the engine answers them as a
+// temporary failure.
+func wireError(err error) error {
+	var (
+		ie     *imap.Error
+		denied *access.Denied
+		thr    *ThrottledError
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ie):
+		return ie
+	case errors.Is(err, ErrInvalidCredentials):
+		return &imap.Error{Code: imap.CodeAuthenticationFailed, Text: "Invalid credentials"}
+	case errors.As(err, &denied):
+		return &imap.Error{Code: imap.CodeContactAdmin, Text: denied.Text()}
+	case errors.As(err, &thr):
+		return &imap.Error{Code: imap.CodeUnavailable, Text: "Too many failed login attempts; try again later"}
+	case errors.Is(err, store.ErrNotFound):
+		return &imap.Error{Code: imap.CodeNonExistent, Text: "No such mailbox"}
+	case errors.Is(err, store.ErrExists):
+		return &imap.Error{Code: imap.CodeAlreadyExists, Text: "Mailbox already exists"}
+	case errors.Is(err, store.ErrInvalid):
+		return &imap.Error{Code: imap.CodeCannot, Text: "This operation is not possible on this mailbox"}
+	}
+	return err
+}
+
+// Login implements imap.Backend.
+func (b *Backend) Login(ctx context.Context, req *imap.LoginRequest) (imap.User, error) {
+	id, end, err := b.login.Authenticate(ctx, req)
+	if err != nil {
+		return nil, wireError(err)
+	}
+	return &user{b: b, mailboxID: id, end: end}, nil
+}
+
+// publish tells every session (here and on other nodes) that a folder
+// changed. The change is committed whatever happens here.
+func (b *Backend) publish(ctx context.Context, mailboxID, folderID int64, modSeq uint64) {
+	if b.hub == nil {
+		return
+	}
+	if err := b.hub.Publish(ctx, notify.Event{Kind: notify.FolderChanged, MailboxID: mailboxID, FolderID: folderID, ModSeq: modSeq}); err != nil {
+		b.log.Warn("publishing folder change failed", "mailbox", mailboxID, "folder", folderID, "err", err)
+	}
+}
+
+// user is one logged-in session.
+type user struct {
+	b         *Backend
+	mailboxID int64
+	end       func()
+}
+
+func (u *user) Key() string { return strconv.FormatInt(u.mailboxID, 10) }
+
+func (u *user) Logout() {
+	if u.end != nil {
+		u.end()
+	}
+}
+
+func (u *user) Folders(ctx context.Context) ([]imap.FolderInfo, error) {
+	fs, err := u.b.mail.Folders(ctx, u.mailboxID)
+	if err != nil {
+		return nil, wireError(err)
+	}
+	out := make([]imap.FolderInfo, len(fs))
+	for i, f := range fs {
+		out[i] = imap.FolderInfo{Name: f.Name, SpecialUse: f.SpecialUse}
+	}
+	return out, nil
+}
+
+func (u *user) Subscriptions(ctx context.Context) ([]string, error) {
+	s, err := u.b.mail.Subscriptions(ctx, u.mailboxID)
+	return s, wireError(err)
+}
+
+func (u *user) SetSubscribed(ctx context.Context, name string, subscribed bool) error {
+	return wireError(u.b.mail.SetSubscribed(ctx, u.mailboxID, name, subscribed))
+}
+
+func (u *user) CreateFolder(ctx context.Context, name, specialUse string) error {
+	f, err := u.b.mail.CreateFolder(ctx, u.mailboxID, name, specialUse)
+	if err != nil {
+		return wireError(err)
+	}
+	u.b.publish(ctx, u.mailboxID, 0, f.HighestModSeq)
+	return nil
+}
+
+func (u *user) folder(ctx context.Context, name string) (store.Folder, error) {
+	f, err := u.b.mail.FolderByName(ctx, u.mailboxID, name)
+	return f, wireError(err)
+}
+
+func (u *user) DeleteFolder(ctx context.Context, name string) error {
+	f, err := u.folder(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := u.b.mail.DeleteFolder(ctx, f.ID); err != nil {
+		return wireError(err)
+	}
+	u.b.publish(ctx, u.mailboxID, 0, 0)
+	return nil
+}
+
+func (u *user) RenameFolder(ctx context.Context, oldName, newName string) error {
+	if err := u.b.mail.RenameFolder(ctx, u.mailboxID, oldName, newName); err != nil {
+		return wireError(err)
+	}
+	u.b.publish(ctx, u.mailboxID, 0, 0)
+	return nil
+}
+
+func (u *user) Status(ctx context.Context, name string, wantDeleted bool) (imap.FolderStatus, error) {
+	f, err := u.folder(ctx, name)
+	if err != nil {
+		return imap.FolderStatus{}, err
+	}
+	st := folderStatus(f)
+	if wantDeleted {
+		_, msgs, err := u.b.mail.FolderIndex(ctx, f.ID)
+		if err != nil {
+			return st, wireError(err)
+		}
+		for _, m := range msgs {
+			if m.Flags&store.FlagDeleted != 0 {
+				st.Deleted++
+			}
+		}
+	}
+	return st, nil
+}
+
+func folderStatus(f store.Folder) imap.FolderStatus {
+	return imap.FolderStatus{
+		UIDValidity:   f.UIDValidity,
+		UIDNext:       f.UIDNext,
+		HighestModSeq: f.HighestModSeq,
+		Messages:      f.Messages,
+		Unseen:        f.Unseen,
+		Size:          f.Size,
+	}
+}
+
+// newMessage normalizes and parses a message once, for storage.
+func newMessage(raw []byte, flags store.Flags, keywords []string, date time.Time) store.NewMessage {
+	raw = message.Normalize(raw)
+	m := message.Parse(raw)
+	return store.NewMessage{
+		Flags:        flags,
+		Keywords:     keywords,
+		InternalDate: date,
+		Raw:          raw,
+		Structure:    m.Marshal(),
+		Summary: store.Summary{
+			Subject:  m.Subject(),
+			From:     m.From(),
+			To:       m.To(),
+			Cc:       m.Cc(),
+			SentDate: m.Date(),
+		},
+	}
+}
+
+func (u *user) Append(ctx context.Context, name string, msg *imap.AppendMessage) (uint32, uint32, error) {
+	f, err := u.folder(ctx, name)
+	if err != nil {
+		return 0, 0, err
+	}
+	validity, uid, err := u.b.mail.Append(ctx, f.ID, newMessage(msg.Raw, toStoreFlags(msg.Flags), msg.Keywords, msg.InternalDate))
+	if err != nil {
+		return 0, 0, wireError(err)
+	}
+	u.b.publish(ctx, u.mailboxID, f.ID, 0)
+	return validity, uid, nil
+}
+
+func (u *user) Open(ctx context.Context, name string, changed func()) (imap.Folder, error) {
+	f, err := u.folder(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	fo := &folder{u: u, id: f.ID}
+	if u.b.hub != nil {
+		fo.cancel = u.b.hub.Subscribe(u.mailboxID, func(e notify.Event) {
+			if e.Kind == notify.FolderChanged && e.FolderID == f.ID {
+				changed()
+			}
+		})
+	}
+	return fo, nil
+}
+
+// folder is a selected folder.
+type folder struct {
+	u      *user
+	id     int64
+	cancel func()
+}
+
+func (f *folder) Close() {
+	if f.cancel != nil {
+		f.cancel()
+	}
+}
+
+func (f *folder) Index(ctx context.Context) (imap.FolderStatus, []imap.MessageFlags, error) {
+	sf, msgs, err := f.u.b.mail.FolderIndex(ctx, f.id)
+	if err != nil {
+		return imap.FolderStatus{}, nil, wireError(err)
+	}
+	return folderStatus(sf), toIMAPFlags(msgs), nil
+}
+
+func (f *folder) Changes(ctx context.Context, since uint64) (imap.FolderStatus, []imap.MessageFlags, []uint32, error) {
+	sf, msgs, expunged, err := f.u.b.mail.Changes(ctx, f.id, since)
+	if err != nil {
+		return imap.FolderStatus{}, nil, nil, wireError(err)
+	}
+	return folderStatus(sf), toIMAPFlags(msgs), expunged, nil
+}
+
+func (f *folder) Messages(ctx context.Context, uids []imap.UIDRange, want imap.Want, fn func(*imap.MessageData) error) error {
+	var mf store.MetaFields
+	if want&imap.WantSummary != 0 {
+		mf |= store.MetaSummary
+	}
+	if want&imap.WantStructure != 0 {
+		mf |= store.MetaStructure
+	}
+	var md imap.MessageData
+	err := f.u.b.mail.Messages(ctx, f.id, toStoreRanges(uids), mf, func(m store.MessageMeta) error {
+		md = imap.MessageData{
+			UID:          m.UID,
+			ModSeq:       m.ModSeq,
+			Flags:        toIMAPFlagBits(m.Flags),
+			Keywords:     m.Keywords,
+			InternalDate: m.InternalDate,
+			Size:         m.Size,
+			BodyID:       m.BodyID,
+			Structure:    m.Structure,
+			Subject:      m.Subject,
+			From:         m.From,
+			To:           m.To,
+			Cc:           m.Cc,
+			SentDate:     m.SentDate,
+		}
+		return fn(&md)
+	})
+	return wireError(err)
+}
+
+func (f *folder) ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (int, error) {
+	return f.u.b.mail.ReadBody(ctx, bodyID, off, p)
+}
+
+func (f *folder) StoreFlags(ctx context.Context, up *imap.FlagUpdate) ([]imap.MessageFlags, error) {
+	op := store.FlagsReplace
+	switch up.Op {
+	case imap.FlagsAdd:
+		op = store.FlagsAdd
+	case imap.FlagsRemove:
+		op = store.FlagsRemove
+	}
+	changed, _, err := f.u.b.mail.StoreFlags(ctx, f.id, store.FlagUpdate{
+		UIDs:     toStoreRanges(up.UIDs),
+		Op:       op,
+		Flags:    toStoreFlags(up.Flags),
+		Keywords: up.Keywords,
+	})
+	if err != nil {
+		return nil, wireError(err)
+	}
+	if len(changed) > 0 {
+		var ms uint64
+		for _, m := range changed {
+			ms = max(ms, m.ModSeq)
+		}
+		f.u.b.publish(ctx, f.u.mailboxID, f.id, ms)
+	}
+	return toIMAPFlags(changed), nil
+}
+
+func (f *folder) Expunge(ctx context.Context, uids []imap.UIDRange) ([]uint32, error) {
+	var r []store.UIDRange
+	if uids != nil {
+		r = toStoreRanges(uids)
+	}
+	removed, err := f.u.b.mail.Expunge(ctx, f.id, r)
+	if err != nil {
+		return nil, wireError(err)
+	}
+	if len(removed) > 0 {
+		f.u.b.publish(ctx, f.u.mailboxID, f.id, 0)
+	}
+	return removed, nil
+}
+
+func (f *folder) copyOrMove(ctx context.Context, uids []imap.UIDRange, dest string, move bool) (imap.CopyResult, error) {
+	d, err := f.u.folder(ctx, dest)
+	if err != nil {
+		return imap.CopyResult{}, err
+	}
+	op := f.u.b.mail.Copy
+	if move {
+		op = f.u.b.mail.Move
+	}
+	res, err := op(ctx, f.id, toStoreRanges(uids), d.ID)
+	if err != nil {
+		return imap.CopyResult{}, wireError(err)
+	}
+	if len(res.DstUIDs) > 0 {
+		f.u.b.publish(ctx, f.u.mailboxID, d.ID, 0)
+		if move {
+			f.u.b.publish(ctx, f.u.mailboxID, f.id, 0)
+		}
+	}
+	return imap.CopyResult{UIDValidity: res.UIDValidity, SrcUIDs: res.SrcUIDs, DstUIDs: res.DstUIDs}, nil
+}
+
+func (f *folder) Copy(ctx context.Context, uids []imap.UIDRange, dest string) (imap.CopyResult, error) {
+	return f.copyOrMove(ctx, uids, dest, false)
+}
+
+func (f *folder) Move(ctx context.Context, uids []imap.UIDRange, dest string) (imap.CopyResult, error) {
+	return f.copyOrMove(ctx, uids, dest, true)
+}
+
+func (f *folder) ClaimRecent(ctx context.Context) (uint32, uint32, error) {
+	first, next, err := f.u.b.mail.ClaimRecent(ctx, f.id)
+	return first, next, wireError(err)
+}
+
+// flagMap pairs the engine's system flags with the store's.
+var flagMap = [...]struct {
+	imap  imap.Flags
+	store store.Flags
+}{
+	{imap.FlagSeen, store.FlagSeen},
+	{imap.FlagAnswered, store.FlagAnswered},
+	{imap.FlagFlagged, store.FlagFlagged},
+	{imap.FlagDeleted, store.FlagDeleted},
+	{imap.FlagDraft, store.FlagDraft},
+}
+
+func toStoreFlags(f imap.Flags) store.Flags {
+	var out store.Flags
+	for _, m := range flagMap {
+		if f&m.imap != 0 {
+			out |= m.store
+		}
+	}
+	return out
+}
+
+func toIMAPFlagBits(f store.Flags) imap.Flags {
+	var out imap.Flags
+	for _, m := range flagMap {
+		if f&m.store != 0 {
+			out |= m.imap
+		}
+	}
+	return out
+}
+
+func toIMAPFlags(ms []store.MessageFlags) []imap.MessageFlags {
+	out := make([]imap.MessageFlags, len(ms))
+	for i, m := range ms {
+		out[i] = imap.MessageFlags{UID: m.UID, ModSeq: m.ModSeq, Flags: toIMAPFlagBits(m.Flags), Keywords: m.Keywords}
+	}
+	return out
+}
+
+func toStoreRanges(rs []imap.UIDRange) []store.UIDRange {
+	out := make([]store.UIDRange, len(rs))
+	for i, r := range rs {
+		out[i] = store.UIDRange{Start: r.Start, Stop: r.Stop}
+	}
+	return out
+}

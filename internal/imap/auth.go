@@ -1,0 +1,282 @@
+package imap
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"time"
+)
+
+// CAPABILITY (RFC 9051 §6.1.1).
+func cmdCapability(ctx context.Context, c *conn, r *request) error {
+	if err := r.p.end(); err != nil {
+		return err
+	}
+	c.w.raw("* CAPABILITY " + c.capabilities() + "\r\n")
+	return nil
+}
+
+// NOOP and CHECK (RFC 9051 §6.1.2, §6.4.1): updates are sent by the
+// dispatcher (forceUpdate).
+func cmdNoop(ctx context.Context, c *conn, r *request) error {
+	return r.p.end()
+}
+
+// LOGOUT (RFC 9051 §6.1.3).
+func cmdLogout(ctx context.Context, c *conn, r *request) error {
+	if err := r.p.end(); err != nil {
+		return err
+	}
+	c.w.raw("* BYE Logging out\r\n")
+	c.state = stateLogout
+	return nil
+}
+
+// maxIDFields bounds the ID parameter list (RFC 2971 §3.3: at most 30).
+const maxIDFields = 30
+
+// ID (RFC 2971): the client's name and version go to the login record.
+func cmdID(ctx context.Context, c *conn, r *request) error {
+	p := r.p
+	if err := p.sp(); err != nil {
+		return err
+	}
+	var fields map[string]string
+	if p.peek() == '(' {
+		p.pos++
+		fields = map[string]string{}
+		for !p.consume(')') {
+			if len(fields) > 0 {
+				if err := p.sp(); err != nil {
+					return err
+				}
+			}
+			k, err := p.string()
+			if err != nil {
+				return err
+			}
+			if err := p.sp(); err != nil {
+				return err
+			}
+			v, _, err := p.nstring()
+			if err != nil {
+				return err
+			}
+			if len(fields) >= maxIDFields {
+				return bad("Too many ID fields")
+			}
+			fields[strings.ToLower(truncate(k, 30))] = truncate(v, 1024)
+		}
+	} else if _, _, err := p.nstring(); err != nil {
+		return err
+	}
+	if err := p.end(); err != nil {
+		return err
+	}
+	if c.state == stateNotAuth && fields != nil {
+		c.clientName = cleanText(fields["name"])
+		c.clientVersion = cleanText(fields["version"])
+	}
+	c.w.raw(`* ID ("name" "Gatehouse")` + "\r\n")
+	return nil
+}
+
+// cleanText keeps printable characters of client-supplied text for logs and
+// records.
+func cleanText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// STARTTLS (RFC 9051 §6.2.1). Input pipelined after the command is thrown
+// away, so that nothing sent in plaintext is executed after the handshake.
+func cmdStartTLS(ctx context.Context, c *conn, r *request) error {
+	if err := r.p.end(); err != nil {
+		return err
+	}
+	c.w.raw(r.tag + " OK Begin TLS negotiation now\r\n")
+	c.w.flush()
+	if c.w.err != nil {
+		return errClose
+	}
+	tc := tls.Server(c.nc, c.srv.opts.TLSConfig)
+	tc.SetDeadline(time.Now().Add(c.srv.opts.LoginTimeout))
+	if err := tc.HandshakeContext(ctx); err != nil {
+		c.log.Debug("STARTTLS handshake failed", "err", err)
+		return errClose
+	}
+	tc.SetDeadline(time.Time{})
+	c.nc = tc
+	c.tls = true
+	c.rd.reset(tc)
+	c.w.bw.Reset(tc)
+	// The tagged response is already sent.
+	r.p.done = true
+	return errResponded
+}
+
+// LOGIN (RFC 9051 §6.2.3).
+func cmdLogin(ctx context.Context, c *conn, r *request) error {
+	p := r.p
+	if err := p.sp(); err != nil {
+		return err
+	}
+	user, err := p.astring()
+	if err != nil {
+		return err
+	}
+	if err := p.sp(); err != nil {
+		return err
+	}
+	pass, err := p.astring()
+	if err != nil {
+		return err
+	}
+	if err := p.end(); err != nil {
+		return err
+	}
+	return c.login(ctx, r, user, pass)
+}
+
+// AUTHENTICATE PLAIN (RFC 9051 §6.2.2, RFC 4616), with an initial
+// response (RFC 4959 SASL-IR).
+func cmdAuthenticate(ctx context.Context, c *conn, r *request) error {
+	p := r.p
+	if err := p.sp(); err != nil {
+		return err
+	}
+	mech, err := p.keyword()
+	if err != nil {
+		return err
+	}
+	var initial string
+	haveInitial := false
+	if p.consume(' ') {
+		if p.consume('=') {
+			haveInitial = true
+		} else {
+			initial = p.takeWhile(isBase64Char)
+			if initial == "" {
+				return p.errorf("expected initial response")
+			}
+			haveInitial = true
+		}
+	}
+	if err := p.end(); err != nil {
+		return err
+	}
+	if mech != "PLAIN" {
+		return no("", "Unsupported authentication mechanism")
+	}
+	if c.plaintextRefused() {
+		return no(CodePrivacyRequired, "Authentication requires TLS (STARTTLS first)")
+	}
+	if !haveInitial {
+		if err := c.continuation(""); err != nil {
+			return err
+		}
+		line, _, tooLong, err := c.rd.readLine((*c.lineBuf)[:0], c.srv.opts.MaxLineLength)
+		if err != nil {
+			return &netError{err}
+		}
+		if tooLong {
+			return bad("Authentication data too long")
+		}
+		if string(line) == "*" {
+			return bad("Authentication cancelled")
+		}
+		initial = string(line)
+	}
+	data, err := base64.StdEncoding.DecodeString(initial)
+	if err != nil {
+		return bad("Invalid base64 data")
+	}
+	// message = [authzid] NUL authcid NUL passwd
+	parts := bytes.Split(data, []byte{0})
+	if len(parts) != 3 {
+		return bad("Invalid PLAIN authentication data")
+	}
+	authz, user, pass := string(parts[0]), string(parts[1]), string(parts[2])
+	if authz != "" && authz != user {
+		return no(CodeAuthorizationFailed, "Authorization identity must match the user")
+	}
+	return c.login(ctx, r, user, pass)
+}
+
+func isBase64Char(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
+}
+
+// login runs the one login path of LOGIN and AUTHENTICATE.
+func (c *conn) login(ctx context.Context, r *request, user, pass string) error {
+	if c.plaintextRefused() {
+		return no(CodePrivacyRequired, "Login requires TLS (STARTTLS first)")
+	}
+	u, err := c.srv.opts.Backend.Login(ctx, &LoginRequest{
+		Username:      user,
+		Password:      pass,
+		RemoteAddr:    c.nc.RemoteAddr().String(),
+		TLS:           c.tls,
+		ClientName:    c.clientName,
+		ClientVersion: c.clientVersion,
+		Kick:          c.kick,
+	})
+	if err != nil {
+		var ie *Error
+		if errors.As(err, &ie) {
+			return ie
+		}
+		c.log.Error("login failed", "err", err)
+		return no(CodeUnavailable, "Temporary server failure, try again later")
+	}
+	key := u.Key()
+	if !c.srv.addUser(key) {
+		u.Logout()
+		return no(CodeLimit, "Too many connections to this mailbox")
+	}
+	c.user, c.userKey = u, key
+	c.state = stateAuth
+	c.log = c.log.With("user", user)
+	return &okResult{code: "CAPABILITY " + c.capabilities(), text: "Logged in"}
+}
+
+// ENABLE (RFC 5161, RFC 9051 §6.3.1): IMAP4rev2 switches the session to
+// RFC 9051 rules.
+func cmdEnable(ctx context.Context, c *conn, r *request) error {
+	p := r.p
+	var caps []string
+	for p.consume(' ') {
+		a, err := p.keyword()
+		if err != nil {
+			return err
+		}
+		caps = append(caps, a)
+	}
+	if len(caps) == 0 {
+		return p.errorf("expected capability")
+	}
+	if err := p.end(); err != nil {
+		return err
+	}
+	var enabled []string
+	for _, cp := range caps {
+		if cp == "IMAP4REV2" && !c.rev2 {
+			c.rev2 = true
+			c.w.utf8 = true
+			enabled = append(enabled, "IMAP4rev2")
+		}
+	}
+	c.w.raw("* ENABLED")
+	for _, e := range enabled {
+		c.w.raw(" " + e)
+	}
+	c.w.crlf()
+	return nil
+}

@@ -1,0 +1,241 @@
+package imap
+
+import (
+	"context"
+	"time"
+)
+
+// Backend is what the engine needs from the rest of the server: a way to
+// log users in. Everything else hangs off the User it returns.
+type Backend interface {
+	// Login checks credentials and the access rule and returns the user's
+	// session. It is the one hook every login attempt passes through
+	// (LOGIN and AUTHENTICATE alike). A refusal is returned as *Error, which
+	// the engine sends as given (e.g. NO [CONTACTADMIN] ...); any other error
+	// is answered as a temporary server failure.
+	Login(ctx context.Context, req *LoginRequest) (User, error)
+}
+
+// LoginRequest carries everything a login decision and its record need.
+type LoginRequest struct {
+	Username string
+	Password string
+	// RemoteAddr is the client's address ("ip:port").
+	RemoteAddr string
+	TLS        bool
+	// ClientName and ClientVersion come from the client's ID command (RFC
+	// 2971) when it was sent before login.
+	ClientName    string
+	ClientVersion string
+	// Kick ends the session with "* BYE reason". The backend may call it
+	// from any goroutine at any time; it never blocks and only the first
+	// call counts. The BYE goes out within a second: at once when the
+	// session waits for input or idles, after the current response when a
+	// command runs (a command still running after a second is cut off).
+	Kick func(reason string)
+}
+
+// User is one logged-in session's view of a mailbox. Folder names are in
+// the engine's form: UTF-8, "/" as hierarchy delimiter, "INBOX" spelled so.
+type User interface {
+	// Key identifies the mailbox for the per-mailbox connection limit.
+	Key() string
+	// Folders lists every folder of the mailbox.
+	Folders(ctx context.Context) ([]FolderInfo, error)
+	Subscriptions(ctx context.Context) ([]string, error)
+	SetSubscribed(ctx context.Context, name string, subscribed bool) error
+	// CreateFolder creates a folder; specialUse is "" or one attribute such
+	// as `\Sent` (RFC 6154 CREATE-SPECIAL-USE).
+	CreateFolder(ctx context.Context, name, specialUse string) error
+	DeleteFolder(ctx context.Context, name string) error
+	RenameFolder(ctx context.Context, oldName, newName string) error
+	// Status returns counters of a folder. Deleted is computed only when
+	// wantDeleted is set (it may cost a scan).
+	Status(ctx context.Context, name string, wantDeleted bool) (FolderStatus, error)
+	// Append stores a message (raw, as the client sent it) and returns the
+	// folder's UIDVALIDITY and the new UID (RFC 4315 APPENDUID).
+	Append(ctx context.Context, name string, msg *AppendMessage) (uidValidity, uid uint32, err error)
+	// Open opens a folder for SELECT or EXAMINE. changed is called, from any
+	// goroutine and without blocking, whenever the folder may have changed
+	// (another session, a delivery, this session); the engine then asks
+	// Changes. It is not called after Folder.Close.
+	Open(ctx context.Context, name string, changed func()) (Folder, error)
+	// Logout ends the session; no call follows.
+	Logout()
+}
+
+// Folder is an opened (selected) folder.
+type Folder interface {
+	// Index returns the folder's counters and the state of all its
+	// messages in UID order, consistent with Status.HighestModSeq.
+	Index(ctx context.Context) (FolderStatus, []MessageFlags, error)
+	// Changes returns what changed since MODSEQ since: messages added or
+	// with changed flags (UID order) and UIDs expunged.
+	Changes(ctx context.Context, since uint64) (FolderStatus, []MessageFlags, []uint32, error)
+	// Messages calls fn for each existing message whose UID is in uids, in
+	// UID order; want says which optional fields to fill. The MessageData
+	// passed to fn is valid only during the call.
+	Messages(ctx context.Context, uids []UIDRange, want Want, fn func(*MessageData) error) error
+	// ReadBody reads the stored message (bodyID from MessageData) at off,
+	// like io.ReaderAt; it holds no lock between calls.
+	ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (int, error)
+	// StoreFlags changes flags and returns the new state of every message
+	// whose flags changed.
+	StoreFlags(ctx context.Context, u *FlagUpdate) ([]MessageFlags, error)
+	// Expunge removes the given messages (nil: all with \Deleted) and
+	// returns the UIDs removed, ascending.
+	Expunge(ctx context.Context, uids []UIDRange) ([]uint32, error)
+	// Copy and Move copy messages to the folder dest (Move expunges them
+	// here, atomically).
+	Copy(ctx context.Context, uids []UIDRange, dest string) (CopyResult, error)
+	Move(ctx context.Context, uids []UIDRange, dest string) (CopyResult, error)
+	// ClaimRecent claims the messages that are recent for this session
+	// (IMAP4rev1 \Recent): UIDs in [first, next).
+	ClaimRecent(ctx context.Context) (first, next uint32, err error)
+	// Close stops change notifications.
+	Close()
+}
+
+// FolderInfo describes a folder for LIST.
+type FolderInfo struct {
+	Name       string
+	SpecialUse string // `\Sent`, `\Drafts`, `\Trash`, `\Junk`, `\Archive`, `\All`, `\Flagged` or ""
+}
+
+// FolderStatus holds a folder's counters.
+type FolderStatus struct {
+	UIDValidity   uint32
+	UIDNext       uint32
+	HighestModSeq uint64
+	Messages      uint32
+	Unseen        uint32
+	Deleted       uint32 // only when asked for
+	Size          int64
+}
+
+// Flags is a set of system flags.
+type Flags uint8
+
+// System flags (RFC 9051 §2.3.2). flagRecent is per session and never
+// stored.
+const (
+	FlagSeen Flags = 1 << iota
+	FlagAnswered
+	FlagFlagged
+	FlagDeleted
+	FlagDraft
+	flagRecent
+)
+
+// MessageFlags is the mutable state of one message.
+type MessageFlags struct {
+	UID      uint32
+	ModSeq   uint64
+	Flags    Flags
+	Keywords []string
+}
+
+// Want selects optional fields of MessageData.
+type Want uint8
+
+// Optional parts of MessageData.
+const (
+	// WantSummary asks for the decoded Subject/From/To/Cc/SentDate.
+	WantSummary Want = 1 << iota
+	// WantStructure asks for the stored parse (message.Marshal).
+	WantStructure
+)
+
+// MessageData is a message's metadata.
+type MessageData struct {
+	UID          uint32
+	ModSeq       uint64
+	Flags        Flags
+	Keywords     []string
+	InternalDate time.Time
+	Size         int64
+	BodyID       int64
+	Structure    []byte // with WantStructure
+	// With WantSummary:
+	Subject  string
+	From     string
+	To       string
+	Cc       string
+	SentDate time.Time
+}
+
+// UIDRange is an inclusive range of UIDs.
+type UIDRange struct{ Start, Stop uint32 }
+
+// FlagOp says how StoreFlags combines flags.
+type FlagOp uint8
+
+// STORE operations: FLAGS, +FLAGS, -FLAGS.
+const (
+	FlagsReplace FlagOp = iota
+	FlagsAdd
+	FlagsRemove
+)
+
+// FlagUpdate is one STORE.
+type FlagUpdate struct {
+	UIDs     []UIDRange
+	Op       FlagOp
+	Flags    Flags
+	Keywords []string
+}
+
+// CopyResult reports a COPY or MOVE (RFC 4315 COPYUID).
+type CopyResult struct {
+	UIDValidity uint32
+	SrcUIDs     []uint32
+	DstUIDs     []uint32
+}
+
+// AppendMessage is a message to APPEND.
+type AppendMessage struct {
+	Flags        Flags
+	Keywords     []string
+	InternalDate time.Time // zero: now
+	Raw          []byte
+}
+
+// Error is a refusal with its wire form: the engine sends
+// "tag NO [Code] Text" (or BAD when Bad is set). Backends return it to say
+// exactly what the client sees; Code may be empty.
+type Error struct {
+	Bad  bool
+	Code string // response code without brackets, e.g. "CONTACTADMIN"
+	Text string
+}
+
+func (e *Error) Error() string {
+	s := "NO"
+	if e.Bad {
+		s = "BAD"
+	}
+	if e.Code != "" {
+		s += " [" + e.Code + "]"
+	}
+	return s + " " + e.Text
+}
+
+// Response codes the engine and backends use (RFC 5530, RFC 9051 §7.1).
+const (
+	CodeAuthenticationFailed = "AUTHENTICATIONFAILED"
+	CodeAuthorizationFailed  = "AUTHORIZATIONFAILED"
+	CodeContactAdmin         = "CONTACTADMIN"
+	CodeUnavailable          = "UNAVAILABLE"
+	CodePrivacyRequired      = "PRIVACYREQUIRED"
+	CodeNonExistent          = "NONEXISTENT"
+	CodeAlreadyExists        = "ALREADYEXISTS"
+	CodeCannot               = "CANNOT"
+	CodeTryCreate            = "TRYCREATE"
+	CodeTooBig               = "TOOBIG"
+	CodeLimit                = "LIMIT"
+	CodeServerBug            = "SERVERBUG"
+	CodeInUse                = "INUSE"
+	CodeOverQuota            = "OVERQUOTA"
+	CodeExpungeIssued        = "EXPUNGEISSUED"
+	CodeNoPerm               = "NOPERM"
+)

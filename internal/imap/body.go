@@ -1,0 +1,462 @@
+package imap
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"io"
+	"mime/quotedprintable"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/message"
+)
+
+// maxHeaderRead bounds how much of a header HEADER.FIELDS reads.
+const maxHeaderRead = 1 << 20
+
+// byteRange is [start, end) of the stored message.
+type byteRange struct{ start, end int64 }
+
+// sectionRange finds what a BODY section addresses (RFC 9051 §6.4.5). ok is
+// false when the part does not exist; headerFields is set for
+// HEADER.FIELDS[.NOT], whose range is the header to filter.
+func sectionRange(md *MessageData, msg *message.Message, sec *section) (r byteRange, ok bool) {
+	if len(sec.part) == 0 && sec.text == "" {
+		return byteRange{0, md.Size}, true
+	}
+	target := &msg.Root
+	if len(sec.part) > 0 {
+		target = msg.Part(sec.part)
+		if target == nil {
+			return r, false
+		}
+	}
+	switch sec.text {
+	case "":
+		r = byteRange{target.BodyStart, target.End}
+	case "MIME":
+		r = byteRange{target.HeaderStart, target.BodyStart}
+	default: // HEADER, HEADER.FIELDS[.NOT], TEXT of a message
+		m := target
+		if len(sec.part) > 0 {
+			// Only a message/rfc822 part has a header and text of its own.
+			if target.Inner == nil {
+				return byteRange{}, true
+			}
+			m = target.Inner
+		}
+		if sec.text == "TEXT" {
+			r = byteRange{m.BodyStart, m.End}
+		} else {
+			r = byteRange{m.HeaderStart, m.BodyStart}
+		}
+	}
+	// A damaged structure must not make us read past the message.
+	r.start = min(max(r.start, 0), md.Size)
+	r.end = min(max(r.end, r.start), md.Size)
+	return r, true
+}
+
+// applyPartial cuts <offset.count> out of a section of length n.
+func applyPartial(it *fetchItem, n int64) (off, length int64) {
+	if !it.partial {
+		return 0, n
+	}
+	if it.offset >= n {
+		return n, 0
+	}
+	return it.offset, min(it.count, n-it.offset)
+}
+
+// writeSection writes the value of a BODY[...] item.
+func (c *conn) writeSection(ctx context.Context, md *MessageData, msg *message.Message, it *fetchItem) error {
+	var r byteRange
+	if msg == nil {
+		r = byteRange{0, md.Size}
+	} else {
+		var ok bool
+		if r, ok = sectionRange(md, msg, &it.sec); !ok {
+			c.w.raw("NIL")
+			return nil
+		}
+	}
+	if strings.HasPrefix(it.sec.text, "HEADER.FIELDS") {
+		hdr := make([]byte, min(r.end-r.start, maxHeaderRead))
+		if err := c.readBody(ctx, md.BodyID, r.start, hdr); err != nil {
+			return err
+		}
+		out := message.FilterHeader(hdr, it.sec.fields, it.sec.text == "HEADER.FIELDS.NOT")
+		off, n := applyPartial(it, int64(len(out)))
+		c.w.literalHeader(n, false)
+		c.w.bytes(out[off : off+n])
+		return nil
+	}
+	off, n := applyPartial(it, r.end-r.start)
+	c.w.literalHeader(n, false)
+	return c.copyBody(ctx, md.BodyID, r.start+off, n)
+}
+
+// copyBody streams n bytes of the stored message at off to the client,
+// chunk by chunk; no lock is held between chunks.
+func (c *conn) copyBody(ctx context.Context, bodyID, off, n int64) error {
+	if n <= 0 {
+		return nil
+	}
+	bp := c.srv.bufs.chunk.Get().(*[]byte)
+	defer c.srv.bufs.chunk.Put(bp)
+	buf := *bp
+	for n > 0 {
+		k := min(n, int64(len(buf)))
+		if err := c.readBody(ctx, bodyID, off, buf[:k]); err != nil {
+			return err
+		}
+		c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
+		c.w.bytes(buf[:k])
+		if c.w.err != nil {
+			return &netError{c.w.err}
+		}
+		off += k
+		n -= k
+	}
+	return nil
+}
+
+// bodyReader reads a range of a stored message as an io.Reader.
+type bodyReader struct {
+	ctx    context.Context
+	c      *conn
+	bodyID int64
+	off    int64
+	end    int64
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.off >= b.end {
+		return 0, io.EOF
+	}
+	p = p[:min(int64(len(p)), b.end-b.off)]
+	if err := b.c.readBody(b.ctx, b.bodyID, b.off, p); err != nil {
+		return 0, err
+	}
+	b.off += int64(len(p))
+	return len(p), nil
+}
+
+// base64Filter drops what is not base64 alphabet, so that line breaks and
+// junk in a damaged attachment do not stop decoding.
+type base64Filter struct{ r io.Reader }
+
+func (f base64Filter) Read(p []byte) (int, error) {
+	for {
+		n, err := f.r.Read(p)
+		k := 0
+		for _, c := range p[:n] {
+			if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=' {
+				p[k] = c
+				k++
+			}
+		}
+		if k > 0 || err != nil {
+			return k, err
+		}
+	}
+}
+
+// decoder returns a reader of the decoded content of a part (RFC 3516), or
+// nil for an encoding we do not know.
+func decoder(enc string, r io.Reader) io.Reader {
+	switch enc {
+	case "", "7bit", "8bit", "binary":
+		return r
+	case "base64":
+		return base64.NewDecoder(base64.StdEncoding, base64Filter{r})
+	case "quoted-printable":
+		return quotedprintable.NewReader(r)
+	}
+	return nil
+}
+
+// writeBinary writes the value of a BINARY[...] or BINARY.SIZE[...] item
+// (RFC 3516): the part's content with its transfer encoding undone.
+func (c *conn) writeBinary(ctx context.Context, md *MessageData, msg *message.Message, it *fetchItem) error {
+	target := &msg.Root
+	if len(it.sec.part) > 0 {
+		target = msg.Part(it.sec.part)
+	}
+	if target == nil {
+		if it.kind == fetchBinarySize {
+			c.w.raw("0")
+		} else {
+			c.w.raw("NIL")
+		}
+		return nil
+	}
+	r := byteRange{target.BodyStart, target.End}
+	enc := target.Encoding
+	if len(it.sec.part) == 0 {
+		r, enc = byteRange{0, md.Size}, ""
+	}
+	if target.IsMultipart() || target.IsMessage() {
+		enc = ""
+	}
+	r.start = min(max(r.start, 0), md.Size)
+	r.end = min(max(r.end, r.start), md.Size)
+	open := func() io.Reader {
+		return decoder(enc, &bodyReader{ctx: ctx, c: c, bodyID: md.BodyID, off: r.start, end: r.end})
+	}
+	if open() == nil {
+		c.unknownCTE = true
+		c.w.raw("NIL")
+		return nil
+	}
+	// First pass: the decoded size, and whether it holds NUL (which needs
+	// a literal8).
+	var size int64
+	hasNUL := false
+	if enc == "" {
+		size = r.end - r.start
+		hasNUL = it.kind == fetchBinary // unknown without reading; literal8 is always allowed here
+	} else {
+		bp := c.srv.bufs.chunk.Get().(*[]byte)
+		dec := open()
+		for {
+			n, err := dec.Read(*bp)
+			size += int64(n)
+			if bytes.IndexByte((*bp)[:n], 0) >= 0 {
+				hasNUL = true
+			}
+			if err != nil {
+				if err != io.EOF && isNetError(err) {
+					c.srv.bufs.chunk.Put(bp)
+					return err
+				}
+				break
+			}
+		}
+		c.srv.bufs.chunk.Put(bp)
+	}
+	if it.kind == fetchBinarySize {
+		c.w.num64(size)
+		return nil
+	}
+	off, n := applyPartial(it, size)
+	if enc == "" {
+		// Raw content: scan it for NUL only when it is small.
+		c.w.literalHeader(n, hasNUL)
+		return c.copyBody(ctx, md.BodyID, r.start+off, n)
+	}
+	c.w.literalHeader(n, hasNUL)
+	dec := open()
+	if off > 0 {
+		if _, err := io.CopyN(io.Discard, dec, off); err != nil && err != io.EOF {
+			return c.padLiteral(n)
+		}
+	}
+	bp := c.srv.bufs.chunk.Get().(*[]byte)
+	defer c.srv.bufs.chunk.Put(bp)
+	for n > 0 {
+		k, err := dec.Read((*bp)[:min(n, int64(len(*bp)))])
+		c.w.bytes((*bp)[:k])
+		n -= int64(k)
+		if c.w.err != nil {
+			return &netError{c.w.err}
+		}
+		if err != nil {
+			break
+		}
+	}
+	return c.padLiteral(n)
+}
+
+// padLiteral fills the rest of an announced literal if the data ran short.
+func (c *conn) padLiteral(n int64) error {
+	for ; n > 0; n-- {
+		c.w.byte(' ')
+	}
+	return nil
+}
+
+// writeEnvelope writes an ENVELOPE (RFC 9051 §7.5.2). Sender and Reply-To
+// default to From.
+func (c *conn) writeEnvelope(e *message.Envelope) {
+	w := &c.w
+	w.byte('(')
+	w.nstring(e.Date)
+	w.sp()
+	w.nstring(e.Subject)
+	w.sp()
+	c.writeAddresses(e.From)
+	w.sp()
+	if len(e.Sender) > 0 {
+		c.writeAddresses(e.Sender)
+	} else {
+		c.writeAddresses(e.From)
+	}
+	w.sp()
+	if len(e.ReplyTo) > 0 {
+		c.writeAddresses(e.ReplyTo)
+	} else {
+		c.writeAddresses(e.From)
+	}
+	w.sp()
+	c.writeAddresses(e.To)
+	w.sp()
+	c.writeAddresses(e.Cc)
+	w.sp()
+	c.writeAddresses(e.Bcc)
+	w.sp()
+	w.nstring(e.InReplyTo)
+	w.sp()
+	w.nstring(e.MessageID)
+	w.byte(')')
+}
+
+func (c *conn) writeAddresses(as []message.Address) {
+	w := &c.w
+	if len(as) == 0 {
+		w.raw("NIL")
+		return
+	}
+	w.byte('(')
+	for _, a := range as {
+		switch a.Kind {
+		case message.AddrGroupStart:
+			w.raw("(NIL NIL ")
+			w.nstring(a.Mailbox)
+			w.raw(" NIL)")
+		case message.AddrGroupEnd:
+			w.raw("(NIL NIL NIL NIL)")
+		default:
+			w.byte('(')
+			w.nstring(a.Name)
+			w.sp()
+			w.nstring(a.Adl)
+			w.sp()
+			w.nstring(a.Mailbox)
+			w.sp()
+			w.nstring(a.Host)
+			w.byte(')')
+		}
+	}
+	w.byte(')')
+}
+
+// writeBodyStructure writes BODY or, with ext, BODYSTRUCTURE (RFC 9051
+// §7.5.2). Types, subtypes, encodings and parameter names are sent upper
+// case, as in the RFC's examples.
+func (c *conn) writeBodyStructure(p *message.Part, ext bool) {
+	w := &c.w
+	w.byte('(')
+	if p.IsMultipart() {
+		for i := range p.Parts {
+			c.writeBodyStructure(&p.Parts[i], ext)
+		}
+		w.sp()
+		w.str(strings.ToUpper(p.Subtype))
+		if ext {
+			w.sp()
+			c.writeParams(p.Params)
+			w.sp()
+			c.writeDisposition(p)
+			w.sp()
+			c.writeLanguage(p.Language)
+			w.sp()
+			w.nstring(p.Location)
+		}
+		w.byte(')')
+		return
+	}
+	typ := p.Type
+	if typ == "multipart" {
+		// A multipart without parts is served as text (message.Parse never
+		// makes one; a damaged structure might).
+		typ = "text"
+	}
+	w.str(strings.ToUpper(typ))
+	w.sp()
+	w.str(strings.ToUpper(p.Subtype))
+	w.sp()
+	c.writeParams(p.Params)
+	w.sp()
+	w.nstring(p.ID)
+	w.sp()
+	w.nstring(p.Description)
+	w.sp()
+	w.str(strings.ToUpper(p.Encoding))
+	w.sp()
+	w.num64(p.Size())
+	switch {
+	case p.IsMessage():
+		w.sp()
+		c.writeEnvelope(p.Envelope)
+		w.sp()
+		c.writeBodyStructure(p.Inner, ext)
+		w.sp()
+		w.num64(p.Lines)
+	case typ == "text":
+		w.sp()
+		w.num64(p.Lines)
+	}
+	if ext {
+		w.sp()
+		w.nstring(p.MD5)
+		w.sp()
+		c.writeDisposition(p)
+		w.sp()
+		c.writeLanguage(p.Language)
+		w.sp()
+		w.nstring(p.Location)
+	}
+	w.byte(')')
+}
+
+func (c *conn) writeParams(ps []message.Param) {
+	w := &c.w
+	if len(ps) == 0 {
+		w.raw("NIL")
+		return
+	}
+	w.byte('(')
+	for i, p := range ps {
+		if i > 0 {
+			w.sp()
+		}
+		w.str(strings.ToUpper(p.Name))
+		w.sp()
+		w.str(p.Value)
+	}
+	w.byte(')')
+}
+
+func (c *conn) writeDisposition(p *message.Part) {
+	w := &c.w
+	if p.Disposition == "" {
+		w.raw("NIL")
+		return
+	}
+	w.byte('(')
+	w.str(strings.ToUpper(p.Disposition))
+	w.sp()
+	c.writeParams(p.DispositionParams)
+	w.byte(')')
+}
+
+func (c *conn) writeLanguage(l []string) {
+	w := &c.w
+	switch len(l) {
+	case 0:
+		w.raw("NIL")
+	case 1:
+		w.str(l[0])
+	default:
+		w.byte('(')
+		for i, s := range l {
+			if i > 0 {
+				w.sp()
+			}
+			w.str(s)
+		}
+		w.byte(')')
+	}
+}

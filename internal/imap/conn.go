@@ -1,0 +1,605 @@
+package imap
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// state is a connection state (RFC 9051 §3); commands list the states they
+// are valid in as a mask.
+type state uint8
+
+const (
+	stateNotAuth state = 1 << iota
+	stateAuth
+	stateSelected
+	stateLogout
+)
+
+// conn is one client connection.
+type conn struct {
+	srv      *Server
+	nc       net.Conn
+	id       uint64
+	ip       string
+	loopback bool
+	log      *slog.Logger
+	rd       reader
+	w        writer // w.bw is nil unless held
+
+	// Owned by the connection's goroutine, or by an async writer holding mu
+	// while the connection idles.
+	state         state
+	tls           bool
+	rev2          bool
+	user          User
+	userKey       string
+	clientName    string
+	clientVersion string
+	sel           *selected
+	idleTag       string // set while in IDLE
+	unknownCTE    bool   // a BINARY item of this FETCH could not be decoded
+	lineBuf       *[]byte
+
+	mu         sync.Mutex
+	busy       bool // a command runs: only the connection's goroutine writes
+	idling     bool
+	closed     bool
+	kickReason string
+	kickTimer  *time.Timer
+
+	kicked     atomic.Bool
+	changed    atomic.Bool // the selected folder may have changed
+	idleFlag   atomic.Bool // mirrors idling for lock-free checks
+	pushQueued atomic.Bool
+}
+
+func newConn(s *Server, nc net.Conn, ip string, id uint64) *conn {
+	c := &conn{
+		srv:      s,
+		nc:       nc,
+		id:       id,
+		ip:       ip,
+		loopback: s.loopback(nc.RemoteAddr()),
+		state:    stateNotAuth,
+	}
+	c.log = s.log.With("conn", id, "remote", nc.RemoteAddr().String())
+	c.rd.init(nc, &s.bufs)
+	_, c.tls = nc.(*tls.Conn)
+	return c
+}
+
+func (c *conn) serve() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer c.cleanup()
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("panic in connection", "panic", r, "stack", string(debug.Stack()))
+			c.bye("Internal server error")
+		}
+	}()
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		tc.SetDeadline(time.Now().Add(c.srv.opts.LoginTimeout))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			c.log.Debug("TLS handshake failed", "err", err)
+			return
+		}
+		tc.SetDeadline(time.Time{})
+	}
+	c.acquireWriter()
+	c.w.raw("* OK [CAPABILITY ")
+	c.w.raw(c.capabilities())
+	c.w.raw("] ")
+	c.w.raw(c.srv.opts.Greeting)
+	c.w.crlf()
+	c.releaseWriter()
+	if c.w.err != nil {
+		return
+	}
+	for c.next(ctx) {
+	}
+}
+
+// cleanup runs when the connection ends.
+func (c *conn) cleanup() {
+	c.mu.Lock()
+	c.closed = true
+	if c.kickTimer != nil {
+		c.kickTimer.Stop()
+	}
+	c.mu.Unlock()
+	c.nc.Close()
+	if c.sel != nil {
+		c.sel.folder.Close()
+		c.sel = nil
+	}
+	if c.user != nil {
+		c.user.Logout()
+	}
+	if c.w.bw != nil {
+		c.w.bw.Reset(nil)
+		c.srv.bufs.writers.Put(c.w.bw)
+		c.w.bw = nil
+	}
+	c.releaseLine()
+	c.rd.r, c.rd.w = 0, 0
+	c.rd.release()
+	c.srv.unregister(c)
+}
+
+func (c *conn) acquireWriter() {
+	if c.w.bw == nil {
+		bw := c.srv.bufs.writers.Get().(*bufio.Writer)
+		bw.Reset(c.nc)
+		c.w.bw = bw
+	}
+	c.w.utf8 = c.rev2
+	c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
+}
+
+// releaseWriter flushes and returns the writer to its pool.
+func (c *conn) releaseWriter() {
+	if c.w.bw == nil {
+		return
+	}
+	c.w.flush()
+	c.w.bw.Reset(nil)
+	c.srv.bufs.writers.Put(c.w.bw)
+	c.w.bw = nil
+}
+
+func (c *conn) acquireLine() {
+	if c.lineBuf == nil {
+		c.lineBuf = c.srv.bufs.line.Get().(*[]byte)
+	}
+}
+
+func (c *conn) releaseLine() {
+	if c.lineBuf != nil {
+		*c.lineBuf = (*c.lineBuf)[:0]
+		c.srv.bufs.line.Put(c.lineBuf)
+		c.lineBuf = nil
+	}
+}
+
+// next waits for and runs one command; it reports whether to go on.
+func (c *conn) next(ctx context.Context) bool {
+	timeout := c.srv.opts.IdleTimeout
+	if c.state == stateNotAuth {
+		timeout = c.srv.opts.LoginTimeout
+	}
+	c.nc.SetReadDeadline(time.Now().Add(timeout))
+	// Wait holding only the small buffer.
+	if err := c.rd.wait(); err != nil {
+		c.readFailed(err)
+		return false
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	c.busy = true
+	wasIdling := c.idling
+	c.idling = false
+	c.idleFlag.Store(false)
+	c.mu.Unlock()
+
+	c.acquireLine()
+	c.acquireWriter()
+	var goOn bool
+	if wasIdling {
+		goOn = c.endIdle()
+	} else {
+		goOn = c.command(ctx)
+	}
+	c.releaseWriter()
+	if c.w.err != nil {
+		goOn = false
+	}
+	c.releaseLine()
+	if c.rd.buffered() == 0 {
+		c.rd.release()
+	}
+
+	c.mu.Lock()
+	c.busy = false
+	if c.kickTimer != nil {
+		c.kickTimer.Stop()
+		c.kickTimer = nil
+	}
+	if c.kickReason != "" && !c.closed && goOn {
+		c.writeByeLocked(c.kickReason)
+		goOn = false
+	}
+	if goOn && c.idleTag != "" {
+		c.idling = true
+		c.idleFlag.Store(true)
+	}
+	c.mu.Unlock()
+	if goOn && c.idleTag != "" && c.changed.Load() {
+		c.schedulePush()
+	}
+	return goOn
+}
+
+// readFailed handles a read error between commands or inside one.
+func (c *conn) readFailed(err error) {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		c.mu.Lock()
+		if !c.closed {
+			c.writeByeLocked("Autologout; idle for too long")
+		}
+		c.mu.Unlock()
+		return
+	}
+	if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, os.ErrDeadlineExceeded) {
+		c.log.Debug("read failed", "err", err)
+	}
+}
+
+// writeByeLocked writes "* BYE reason" and closes; c.mu is held and no
+// command is writing.
+func (c *conn) writeByeLocked(reason string) {
+	if c.closed {
+		return
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	bw := c.srv.bufs.writers.Get().(*bufio.Writer)
+	bw.Reset(c.nc)
+	bw.WriteString("* BYE " + reason + "\r\n")
+	bw.Flush()
+	bw.Reset(nil)
+	c.srv.bufs.writers.Put(bw)
+	c.closed = true
+	c.nc.Close()
+}
+
+// bye writes "* BYE" from the connection's goroutine and ends the connection.
+func (c *conn) bye(reason string) {
+	if c.w.bw != nil {
+		c.w.raw("* BYE " + reason + "\r\n")
+		c.w.flush()
+	} else {
+		c.mu.Lock()
+		c.writeByeLocked(reason)
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.nc.Close()
+}
+
+// continuation sends a command continuation request and flushes.
+func (c *conn) continuation(text string) error {
+	c.w.raw("+ " + text + "\r\n")
+	c.w.flush()
+	if c.w.err != nil {
+		return errClose
+	}
+	return nil
+}
+
+// kick ends the session with "* BYE reason" within a second; see
+// LoginRequest.Kick. It never blocks and only the first call counts.
+func (c *conn) kick(reason string) {
+	if !c.kicked.CompareAndSwap(false, true) {
+		return
+	}
+	go c.doKick(reason)
+}
+
+func (c *conn) doKick(reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.kickReason = reason
+	if !c.busy {
+		// Waiting for a command or idling: nobody else writes.
+		c.writeByeLocked(reason)
+		return
+	}
+	// After the current response; cut off a command that takes longer.
+	c.kickTimer = time.AfterFunc(time.Second, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if !c.closed && c.busy {
+			c.log.Info("closing session that did not finish its command after kick")
+			c.closed = true
+			c.nc.Close()
+		}
+	})
+}
+
+// folderChanged is the change callback given to Backend Open.
+func (c *conn) folderChanged() {
+	c.changed.Store(true)
+	if c.idleFlag.Load() {
+		c.schedulePush()
+	}
+}
+
+func (c *conn) schedulePush() {
+	if c.pushQueued.CompareAndSwap(false, true) {
+		go c.push()
+	}
+}
+
+// push sends pending changes to an idling client (RFC 2177: within the
+// IDLE command, untagged responses flow as changes happen).
+func (c *conn) push() {
+	c.pushQueued.Store(false)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.idling || c.busy || c.closed || c.sel == nil || !c.changed.Load() {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("panic in IDLE update", "panic", r, "stack", string(debug.Stack()))
+			c.closed = true
+			c.nc.Close()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c.acquireWriter()
+	err := c.sendUpdates(ctx, true, false)
+	c.releaseWriter()
+	if err != nil || c.w.err != nil {
+		c.log.Debug("IDLE update failed", "err", err, "write", c.w.err)
+		c.closed = true
+		c.nc.Close()
+	}
+	c.w.err = nil
+}
+
+// endIdle reads the line that ends IDLE ("DONE", RFC 2177 §3).
+func (c *conn) endIdle() bool {
+	tag := c.idleTag
+	c.idleTag = ""
+	line, _, tooLong, err := c.rd.readLine((*c.lineBuf)[:0], c.srv.opts.MaxLineLength)
+	if err != nil {
+		c.readFailed(err)
+		return false
+	}
+	if tooLong || !strings.EqualFold(string(line), "DONE") {
+		c.w.raw(tag + " BAD Expected DONE\r\n")
+		return c.w.err == nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := c.sendUpdates(ctx, true, false); err != nil {
+		c.log.Warn("updates after IDLE failed", "err", err)
+	}
+	c.w.raw(tag + " OK IDLE terminated\r\n")
+	return c.w.err == nil
+}
+
+// command reads one command and runs it; it reports whether to go on.
+func (c *conn) command(ctx context.Context) bool {
+	line, tail, tooLong, err := c.rd.readLine((*c.lineBuf)[:0], c.srv.opts.MaxLineLength)
+	if err != nil {
+		c.readFailed(err)
+		return false
+	}
+	p := &parser{c: c, line: line, lineBuf: c.lineBuf, size: int64(len(line)) + 2, maxSize: c.srv.opts.MaxCommandSize}
+	tag := p.takeWhile(isTagChar)
+	if tooLong {
+		// The start of the line is kept, so the tag can still be answered;
+		// the rest, and literals announced at its end, are discarded.
+		p.line, p.pos = tail, len(tail)
+		if err := p.discardRest(false); err != nil {
+			return c.finish(p, tag, "", err)
+		}
+		return c.finish(p, tag, "", &Error{Bad: true, Code: CodeTooBig, Text: "Command line too long"})
+	}
+	if tag == "" || !p.consume(' ') {
+		p.pos = len(p.line)
+		if err := p.discardRest(false); err != nil {
+			return c.finish(p, "", "", err)
+		}
+		if len(line) == 0 {
+			return c.finish(p, "", "", &Error{Bad: true, Text: "Empty command line"})
+		}
+		return c.finish(p, "", "", &Error{Bad: true, Text: "Missing or invalid tag"})
+	}
+	name, err := p.keyword()
+	if err != nil {
+		return c.finish(p, tag, "", err)
+	}
+	if name == "UID" {
+		if err := p.sp(); err != nil {
+			return c.finish(p, tag, name, err)
+		}
+		sub, err := p.keyword()
+		if err != nil {
+			return c.finish(p, tag, name, err)
+		}
+		name = "UID " + sub
+	}
+	cmd := c.srv.commands[name]
+	if cmd == nil || (cmd.enabled != nil && !cmd.enabled(c)) {
+		return c.finish(p, tag, name, &Error{Bad: true, Text: "Unknown command " + truncate(name, 40)})
+	}
+	if cmd.states&c.state == 0 {
+		return c.finish(p, tag, name, &Error{Bad: true, Text: "Command " + name + " is not valid in this state"})
+	}
+	if cmd.maxSize != nil {
+		p.maxSize = cmd.maxSize(c.srv)
+	}
+	err = c.run(ctx, cmd, &request{tag: tag, name: name, uid: strings.HasPrefix(name, "UID "), p: p})
+	if err == nil || isOK(err) {
+		if c.sel != nil && c.state == stateSelected {
+			if uerr := c.sendUpdates(ctx, !cmd.noExpunge, cmd.forceUpdate); uerr != nil {
+				c.log.Warn("sending updates failed", "err", uerr)
+			}
+		}
+	}
+	return c.finish(p, tag, name, err)
+}
+
+// run calls a command handler, turning a panic into a server error that
+// ends the connection.
+func (c *conn) run(ctx context.Context, cmd *command, r *request) (err error) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			c.log.Error("panic in command", "cmd", r.name, "panic", rec, "stack", string(debug.Stack()))
+			err = errPanic
+		}
+	}()
+	return cmd.handler(ctx, c, r)
+}
+
+var errPanic = errors.New("panic")
+
+// truncate shortens s for use in a response.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// okResult is a successful completion with a response code.
+type okResult struct {
+	code string
+	text string
+}
+
+func (r *okResult) Error() string { return "OK [" + r.code + "] " + r.text }
+
+func isOK(err error) bool {
+	_, ok := err.(*okResult)
+	return ok
+}
+
+// errResponded means the handler wrote its tagged response itself
+// (STARTTLS), or there is none yet (IDLE).
+var errResponded = errors.New("responded")
+
+// finish writes the tagged response for err: the one function that maps
+// engine errors to the wire. It reports whether to go on.
+func (c *conn) finish(p *parser, tag, name string, err error) bool {
+	if tag == "" {
+		tag = "*"
+	}
+	var se *syntaxError
+	var ie *Error
+	var ok *okResult
+	switch {
+	case err == nil:
+		if !p.done {
+			// A handler that returns success must have consumed the command.
+			c.log.Error("command handler did not read to the end", "cmd", name)
+			p.pos = len(p.line)
+			if err := p.discardRest(false); err != nil {
+				return false
+			}
+		}
+		c.w.raw(tag + " OK " + name + " completed\r\n")
+	case err == errResponded:
+		return c.w.err == nil
+	case errors.As(err, &ok):
+		c.w.raw(tag + " OK [" + ok.code + "] " + ok.text + "\r\n")
+	case err == errClose:
+		return false
+	case err == errPanic:
+		c.bye("Internal server error")
+		return false
+	case errors.As(err, &se):
+		p.pos = len(p.line)
+		if derr := p.discardRest(false); derr != nil {
+			return derr != errClose && c.finish(p, tag, name, derr)
+		}
+		c.w.raw(tag + " BAD " + se.Error() + "\r\n")
+	case errors.As(err, &ie):
+		if !p.done {
+			p.pos = len(p.line)
+			if derr := p.discardRest(false); derr != nil {
+				return false
+			}
+		}
+		c.w.raw(tag)
+		if ie.Bad {
+			c.w.raw(" BAD ")
+		} else {
+			c.w.raw(" NO ")
+		}
+		if ie.Code != "" {
+			c.w.raw("[" + ie.Code + "] ")
+		}
+		c.w.raw(ie.Text + "\r\n")
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		c.w.raw(tag + " NO [UNAVAILABLE] Operation timed out\r\n")
+	case isNetError(err):
+		var ne *netError
+		errors.As(err, &ne)
+		c.readFailed(ne.err)
+		return false
+	default:
+		c.log.Error("command failed", "cmd", name, "err", err)
+		if !p.done {
+			p.pos = len(p.line)
+			if derr := p.discardRest(false); derr != nil {
+				return false
+			}
+		}
+		c.w.raw(tag + " NO [UNAVAILABLE] Temporary server failure, try again later\r\n")
+	}
+	if c.state == stateLogout {
+		c.w.flush()
+		return false
+	}
+	return c.w.err == nil
+}
+
+// netError marks a failure to read from or write to the client.
+type netError struct{ err error }
+
+func (e *netError) Error() string { return "network: " + e.err.Error() }
+func (e *netError) Unwrap() error { return e.err }
+
+func isNetError(err error) bool {
+	var ne *netError
+	return errors.As(err, &ne)
+}
+
+// isTagChar: tag = 1*<any ASTRING-CHAR except "+">.
+func isTagChar(c byte) bool { return isAstringChar(c) && c != '+' }
+
+// request is one command being executed.
+type request struct {
+	tag  string
+	name string
+	uid  bool
+	p    *parser
+}
+
+// no formats a NO response.
+func no(code, format string, args ...any) *Error {
+	return &Error{Code: code, Text: fmt.Sprintf(format, args...)}
+}
+
+// bad formats a BAD response.
+func bad(format string, args ...any) *Error {
+	return &Error{Bad: true, Text: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,188 @@
+package imap_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"log/slog"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/access"
+	"github.com/gatehouse-mail/gatehouse/internal/backend/imapadapter"
+	"github.com/gatehouse-mail/gatehouse/internal/imap"
+	"github.com/gatehouse-mail/gatehouse/internal/message"
+	"github.com/gatehouse-mail/gatehouse/internal/notify"
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
+)
+
+// fakeLogin stands in for the shared login flow (package backend): fixed
+// passwords, access refusals by user name, kicks recorded.
+type fakeLogin struct {
+	mu       sync.Mutex
+	accounts map[string]fakeAccount
+	kicks    map[int64][]func(string)
+	requests []imap.LoginRequest
+}
+
+type fakeAccount struct {
+	password  string
+	mailboxID int64
+	denied    *access.Denied
+}
+
+func (f *fakeLogin) Authenticate(ctx context.Context, req *imap.LoginRequest) (int64, func(), error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := *req
+	r.Password = ""
+	f.requests = append(f.requests, r)
+	a, ok := f.accounts[req.Username]
+	if !ok || a.password != req.Password {
+		return 0, nil, imapadapter.ErrInvalidCredentials
+	}
+	if a.denied != nil {
+		return 0, nil, a.denied
+	}
+	f.kicks[a.mailboxID] = append(f.kicks[a.mailboxID], req.Kick)
+	return a.mailboxID, func() {}, nil
+}
+
+// kick calls the Kick of every session of the mailbox.
+func (f *fakeLogin) kick(mailboxID int64, reason string) {
+	f.mu.Lock()
+	ks := slices.Clone(f.kicks[mailboxID])
+	f.mu.Unlock()
+	for _, k := range ks {
+		k(reason)
+	}
+}
+
+// env is an IMAP server over a real SQLite store in t.TempDir().
+type env struct {
+	st    store.Store
+	hub   *notify.Local
+	login *fakeLogin
+	srv   *imap.Server
+	addr  string
+	boxes map[string]int64
+}
+
+// testDate is the internal date of delivered test messages.
+var testDate = time.Date(2024, 3, 14, 15, 9, 26, 0, time.UTC)
+
+type envOptions struct {
+	nonLoopback bool
+	opts        imap.Options
+}
+
+func newEnv(t testing.TB, eo envOptions) *env {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := &env{st: st, hub: notify.NewLocal(), boxes: map[string]int64{}}
+	e.login = &fakeLogin{accounts: map[string]fakeAccount{}, kicks: map[int64][]func(string){}}
+	for _, name := range []string{"alice", "bob", "carol"} {
+		m := store.Mailbox{Name: name, DisplayName: name, Alias: name,
+			PrimarySmtpAddress: name + "@example.com", UserPrincipalName: name + "@example.com",
+			PopEnabled: true, ImapEnabled: true}
+		if err := st.Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &m) }); err != nil {
+			t.Fatal(err)
+		}
+		e.boxes[name] = m.ID
+		e.login.accounts[name] = fakeAccount{password: "pw-" + name, mailboxID: m.ID}
+	}
+	e.login.accounts["carol"] = fakeAccount{password: "pw-carol", mailboxID: e.boxes["carol"],
+		denied: &access.Denied{Protocol: access.IMAP4, Reason: access.Disabled}}
+
+	log := slog.New(slog.DiscardHandler)
+	if testing.Verbose() && os.Getenv("IMAP_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	be := imapadapter.New(imapadapter.Options{Mail: st, Hub: e.hub, Login: e.login, Logger: log})
+	o := eo.opts
+	o.Backend = be
+	o.Logger = log
+	if o.TLSConfig == nil {
+		o.TLSConfig = testTLSConfig(t)
+	}
+	e.srv = imap.NewServer(o)
+	if eo.nonLoopback {
+		imap.SetLoopback(e.srv, false)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go e.srv.Serve(l)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		e.srv.Shutdown(ctx)
+	})
+	e.addr = l.Addr().String()
+	return e
+}
+
+// deliver puts a message into the INBOX of users, as LMTP would, and tells
+// their sessions.
+func (e *env) deliver(t testing.TB, raw []byte, users ...string) {
+	t.Helper()
+	ctx := context.Background()
+	raw = message.Normalize(raw)
+	msg := message.Parse(raw)
+	var ids []int64
+	for _, u := range users {
+		ids = append(ids, e.boxes[u])
+	}
+	ds, err := e.st.Deliver(ctx, ids, store.NewMessage{
+		InternalDate: testDate,
+		Raw:          raw,
+		Structure:    msg.Marshal(),
+		Summary: store.Summary{Subject: msg.Subject(), From: msg.From(), To: msg.To(), Cc: msg.Cc(),
+			SentDate: msg.Date()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		e.hub.Publish(ctx, notify.Event{Kind: notify.FolderChanged, MailboxID: d.MailboxID, FolderID: d.FolderID, ModSeq: d.ModSeq})
+	}
+}
+
+// testTLSConfig returns a TLS config with a fresh self-signed certificate.
+func testTLSConfig(t testing.TB) *tls.Config {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+}

@@ -1,0 +1,585 @@
+package imap
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-mail/gatehouse/internal/message"
+)
+
+// fetchKind is a FETCH data item (RFC 9051 §6.4.5).
+type fetchKind uint8
+
+const (
+	fetchUID fetchKind = iota
+	fetchFlags
+	fetchInternalDate
+	fetchSize          // RFC822.SIZE
+	fetchEnvelope      // ENVELOPE
+	fetchBody          // BODY (non-extensible BODYSTRUCTURE)
+	fetchBodyStructure // BODYSTRUCTURE
+	fetchSection       // BODY[...], BODY.PEEK[...], RFC822, RFC822.HEADER, RFC822.TEXT
+	fetchBinary        // BINARY[...], BINARY.PEEK[...]
+	fetchBinarySize    // BINARY.SIZE[...]
+)
+
+// section addresses part of a message: a part path and what of it.
+type section struct {
+	part   []int
+	text   string   // "", "HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT", "TEXT", "MIME"
+	fields []string // for HEADER.FIELDS[.NOT]
+}
+
+type fetchItem struct {
+	kind    fetchKind
+	sec     section
+	peek    bool
+	partial bool
+	offset  int64
+	count   int64
+	// name is the item's name in the response, e.g. "BODY[1.MIME]<0>" or
+	// "RFC822.HEADER".
+	name string
+}
+
+// needsStructure reports whether the item needs the stored parse.
+func (it *fetchItem) needsStructure() bool {
+	switch it.kind {
+	case fetchEnvelope, fetchBody, fetchBodyStructure, fetchBinary, fetchBinarySize:
+		return true
+	case fetchSection:
+		return len(it.sec.part) > 0 || it.sec.text != ""
+	}
+	return false
+}
+
+// setsSeen reports whether fetching the item sets \Seen (RFC 9051 §6.4.5).
+func (it *fetchItem) setsSeen() bool {
+	return (it.kind == fetchSection || it.kind == fetchBinary) && !it.peek
+}
+
+// fetchItems reads the item list of FETCH.
+func (p *parser) fetchItems() ([]fetchItem, error) {
+	if p.consume('(') {
+		var items []fetchItem
+		for !p.consume(')') {
+			if len(items) > 0 {
+				if err := p.sp(); err != nil {
+					return nil, err
+				}
+			}
+			it, err := p.fetchItem()
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, it)
+		}
+		if len(items) == 0 {
+			return nil, p.errorf("empty fetch item list")
+		}
+		return items, nil
+	}
+	start := p.pos
+	kw := strings.ToUpper(p.takeWhile(func(c byte) bool { return isAtomChar(c) && c != '[' && c != '<' }))
+	macro := map[string][]fetchKind{
+		"ALL":  {fetchFlags, fetchInternalDate, fetchSize, fetchEnvelope},
+		"FAST": {fetchFlags, fetchInternalDate, fetchSize},
+		"FULL": {fetchFlags, fetchInternalDate, fetchSize, fetchEnvelope, fetchBody},
+	}
+	if kinds, ok := macro[kw]; ok {
+		var items []fetchItem
+		for _, k := range kinds {
+			items = append(items, fetchItem{kind: k, name: kindNames[k]})
+		}
+		return items, nil
+	}
+	p.pos = start
+	it, err := p.fetchItem()
+	if err != nil {
+		return nil, err
+	}
+	return []fetchItem{it}, nil
+}
+
+var kindNames = map[fetchKind]string{
+	fetchUID:           "UID",
+	fetchFlags:         "FLAGS",
+	fetchInternalDate:  "INTERNALDATE",
+	fetchSize:          "RFC822.SIZE",
+	fetchEnvelope:      "ENVELOPE",
+	fetchBody:          "BODY",
+	fetchBodyStructure: "BODYSTRUCTURE",
+}
+
+// fetchItem reads one fetch-att.
+func (p *parser) fetchItem() (fetchItem, error) {
+	start := p.pos
+	kw := strings.ToUpper(p.takeWhile(func(c byte) bool { return isAtomChar(c) && c != '[' && c != '<' }))
+	var it fetchItem
+	switch kw {
+	case "UID":
+		it.kind = fetchUID
+	case "FLAGS":
+		it.kind = fetchFlags
+	case "INTERNALDATE":
+		it.kind = fetchInternalDate
+	case "RFC822.SIZE":
+		it.kind = fetchSize
+	case "ENVELOPE":
+		it.kind = fetchEnvelope
+	case "BODYSTRUCTURE":
+		it.kind = fetchBodyStructure
+	case "RFC822":
+		return fetchItem{kind: fetchSection, name: "RFC822"}, nil
+	case "RFC822.HEADER":
+		return fetchItem{kind: fetchSection, sec: section{text: "HEADER"}, peek: true, name: "RFC822.HEADER"}, nil
+	case "RFC822.TEXT":
+		return fetchItem{kind: fetchSection, sec: section{text: "TEXT"}, name: "RFC822.TEXT"}, nil
+	case "BODY", "BODY.PEEK":
+		if p.peek() != '[' {
+			if kw == "BODY.PEEK" {
+				p.pos = start
+				return it, p.errorf("expected section after BODY.PEEK")
+			}
+			it.kind = fetchBody
+			break
+		}
+		it.kind = fetchSection
+		it.peek = kw == "BODY.PEEK"
+		secStart := p.pos
+		sec, err := p.section(false)
+		if err != nil {
+			return it, err
+		}
+		it.sec = sec
+		it.name = "BODY" + string(p.line[secStart:p.pos])
+		if err := p.partial(&it); err != nil {
+			return it, err
+		}
+		return it, nil
+	case "BINARY", "BINARY.PEEK", "BINARY.SIZE":
+		if p.peek() != '[' {
+			p.pos = start
+			return it, p.errorf("expected section after %s", kw)
+		}
+		secStart := p.pos
+		sec, err := p.section(true)
+		if err != nil {
+			return it, err
+		}
+		it.sec = sec
+		if kw == "BINARY.SIZE" {
+			it.kind = fetchBinarySize
+			it.name = "BINARY.SIZE" + string(p.line[secStart:p.pos])
+			return it, nil
+		}
+		it.kind = fetchBinary
+		it.peek = kw == "BINARY.PEEK"
+		it.name = "BINARY" + string(p.line[secStart:p.pos])
+		if err := p.partial(&it); err != nil {
+			return it, err
+		}
+		return it, nil
+	default:
+		p.pos = start
+		return it, p.errorf("unknown fetch item")
+	}
+	it.name = kindNames[it.kind]
+	return it, nil
+}
+
+// partial reads an optional "<offset.count>" (RFC 9051 §6.4.5); the
+// response names only the offset.
+func (p *parser) partial(it *fetchItem) error {
+	if !p.consume('<') {
+		return nil
+	}
+	off, err := p.number64()
+	if err != nil {
+		return err
+	}
+	if err := p.expect('.'); err != nil {
+		return err
+	}
+	n, err := p.number64()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return p.errorf("partial length must not be zero")
+	}
+	if err := p.expect('>'); err != nil {
+		return err
+	}
+	it.partial, it.offset, it.count = true, off, n
+	it.name += "<" + strconv.FormatInt(off, 10) + ">"
+	return nil
+}
+
+// section reads "[" section-spec "]"; binary allows only a part path
+// (section-binary).
+func (p *parser) section(binary bool) (section, error) {
+	var s section
+	if err := p.expect('['); err != nil {
+		return s, err
+	}
+	for isDigit(p.peek()) {
+		n, err := p.number()
+		if err != nil {
+			return s, err
+		}
+		if n == 0 {
+			return s, p.errorf("part numbers start at 1")
+		}
+		if len(s.part) >= 100 {
+			return s, p.errorf("part path too deep")
+		}
+		s.part = append(s.part, int(n))
+		if !p.consume('.') {
+			break
+		}
+	}
+	if p.peek() != ']' {
+		if binary {
+			return s, p.errorf("expected ]")
+		}
+		kw := strings.ToUpper(p.takeWhile(func(c byte) bool { return isAtomChar(c) }))
+		switch kw {
+		case "HEADER", "TEXT":
+			s.text = kw
+		case "MIME":
+			if len(s.part) == 0 {
+				return s, p.errorf("MIME needs a part number")
+			}
+			s.text = kw
+		case "HEADER.FIELDS", "HEADER.FIELDS.NOT":
+			s.text = kw
+			if err := p.sp(); err != nil {
+				return s, err
+			}
+			if err := p.expect('('); err != nil {
+				return s, err
+			}
+			for !p.consume(')') {
+				if len(s.fields) > 0 {
+					if err := p.sp(); err != nil {
+						return s, err
+					}
+				}
+				f, err := p.astring()
+				if err != nil {
+					return s, err
+				}
+				s.fields = append(s.fields, f)
+			}
+			if len(s.fields) == 0 {
+				return s, p.errorf("empty header list")
+			}
+		default:
+			return s, p.errorf("unknown section")
+		}
+	} else if len(s.part) > 0 && p.line[p.pos-1] == '.' {
+		return s, p.errorf("expected section text after '.'")
+	}
+	if err := p.expect(']'); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// fetchBatch bounds how many messages' metadata are held at once; the
+// store is read batch by batch so that no transaction stays open while we
+// write to the client.
+const fetchBatch = 512
+
+// FETCH and UID FETCH (RFC 9051 §6.4.5, §6.4.9).
+func cmdFetch(ctx context.Context, c *conn, r *request) error {
+	p := r.p
+	if err := p.sp(); err != nil {
+		return err
+	}
+	set, err := p.seqSet()
+	if err != nil {
+		return err
+	}
+	if err := p.sp(); err != nil {
+		return err
+	}
+	items, err := p.fetchItems()
+	if err != nil {
+		return err
+	}
+	if p.peek() == ' ' {
+		// fetch-modifiers (RFC 4466) such as CHANGEDSINCE: CONDSTORE is not
+		// offered yet.
+		p.pos++
+		return p.errorf("FETCH modifiers are not supported")
+	}
+	if err := p.end(); err != nil {
+		return err
+	}
+	if r.uid {
+		// RFC 9051 §6.4.9: UID FETCH always returns UID.
+		hasUID := false
+		for _, it := range items {
+			hasUID = hasUID || it.kind == fetchUID
+		}
+		if !hasUID {
+			items = append([]fetchItem{{kind: fetchUID, name: "UID"}}, items...)
+		}
+	}
+	s := c.sel
+	rs, err := c.resolve(set, r.uid)
+	if err != nil {
+		return err
+	}
+	if len(rs) == 0 {
+		return nil
+	}
+	var want Want
+	needMeta, setSeen := false, false
+	for i := range items {
+		it := &items[i]
+		switch it.kind {
+		case fetchUID, fetchFlags:
+		default:
+			needMeta = true
+		}
+		if it.needsStructure() {
+			want |= WantStructure
+		}
+		setSeen = setSeen || it.setsSeen()
+	}
+	// Implicit \Seen (RFC 9051 §6.4.5): set it first, so that the FLAGS we
+	// send are the new ones; never in a read-only mailbox.
+	var seenSet map[uint32]bool
+	if setSeen && !s.readOnly {
+		var unseen []uint32
+		for _, rg := range rs {
+			for i := rg.lo; i < rg.hi; i++ {
+				if s.flags[i]&FlagSeen == 0 {
+					unseen = append(unseen, s.uids[i])
+				}
+			}
+		}
+		if len(unseen) > 0 {
+			changed, err := s.folder.StoreFlags(ctx, &FlagUpdate{UIDs: uidRanges(unseen), Op: FlagsAdd, Flags: FlagSeen})
+			if err != nil {
+				return err
+			}
+			seenSet = map[uint32]bool{}
+			for i := range changed {
+				m := &changed[i]
+				if seq := s.seqOf(m.UID); seq != 0 {
+					s.setFlags(int(seq-1), m)
+					seenSet[m.UID] = true
+				}
+			}
+		}
+	}
+	f := &fetcher{c: c, items: items, seenSet: seenSet}
+	if !needMeta {
+		// UID and FLAGS come from the session: no store access at all.
+		for _, rg := range rs {
+			for i := rg.lo; i < rg.hi; i++ {
+				f.write(ctx, i, nil, nil)
+			}
+			if c.w.err != nil {
+				return &netError{c.w.err}
+			}
+		}
+		return nil
+	}
+	missing := 0
+	batch := make([]MessageData, 0, min(fetchBatch, count(rs)))
+	for _, chunk := range splitRanges(rs, fetchBatch) {
+		batch = batch[:0]
+		err := s.folder.Messages(ctx, s.backendRanges(chunk), want, func(md *MessageData) error {
+			d := *md
+			d.Keywords = append([]string(nil), md.Keywords...)
+			d.Structure = append([]byte(nil), md.Structure...)
+			batch = append(batch, d)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		// Write after the store call returned: no transaction is open while
+		// the client reads.
+		j := 0
+		for _, rg := range chunk {
+			for i := rg.lo; i < rg.hi; i++ {
+				u := s.uids[i]
+				for j < len(batch) && batch[j].UID < u {
+					j++
+				}
+				if j == len(batch) || batch[j].UID != u {
+					missing++ // expunged by another session
+					continue
+				}
+				if err := f.write(ctx, i, &batch[j], nil); err != nil {
+					return err
+				}
+				if c.w.err != nil {
+					return &netError{c.w.err}
+				}
+			}
+		}
+	}
+	return fetchResult(c, missing)
+}
+
+// fetchResult is the completion of a FETCH that wrote its responses.
+func fetchResult(c *conn, missing int) error {
+	if c.unknownCTE {
+		c.unknownCTE = false
+		return no("UNKNOWN-CTE", "Cannot decode the content transfer encoding of a part")
+	}
+	if missing > 0 {
+		return &okResult{code: CodeExpungeIssued, text: "Some messages were expunged"}
+	}
+	return nil
+}
+
+// splitRanges cuts index ranges into chunks of at most n messages.
+func splitRanges(rs []idxRange, n int) [][]idxRange {
+	var out [][]idxRange
+	var cur []idxRange
+	k := 0
+	for _, r := range rs {
+		for r.lo < r.hi {
+			take := min(r.hi-r.lo, n-k)
+			cur = append(cur, idxRange{r.lo, r.lo + take})
+			k += take
+			r.lo += take
+			if k == n {
+				out = append(out, cur)
+				cur, k = nil, 0
+			}
+		}
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// fetcher writes FETCH responses.
+type fetcher struct {
+	c       *conn
+	items   []fetchItem
+	seenSet map[uint32]bool // messages whose \Seen this FETCH set
+}
+
+// write writes "* seq FETCH (...)" for the message at index i; md is nil
+// when only session data is asked for.
+func (f *fetcher) write(ctx context.Context, i int, md *MessageData, _ any) error {
+	c := f.c
+	s := c.sel
+	w := &c.w
+	uid := s.uids[i]
+	var msg *message.Message
+	w.raw("* ")
+	w.num(uint32(i + 1))
+	w.raw(" FETCH (")
+	flagsDone := false
+	for k := range f.items {
+		it := &f.items[k]
+		if k > 0 {
+			w.sp()
+		}
+		if it.needsStructure() && msg == nil {
+			m, err := c.structure(ctx, md)
+			if err != nil {
+				return err
+			}
+			msg = m
+		}
+		switch it.kind {
+		case fetchUID:
+			w.raw("UID ")
+			w.num(uid)
+		case fetchFlags:
+			w.raw("FLAGS ")
+			c.writeFlagList(s.flags[i], s.keywords[uid])
+			flagsDone = true
+		case fetchInternalDate:
+			w.raw(`INTERNALDATE "`)
+			w.raw(dateTime(md.InternalDate))
+			w.byte('"')
+		case fetchSize:
+			w.raw("RFC822.SIZE ")
+			w.num64(md.Size)
+		case fetchEnvelope:
+			w.raw("ENVELOPE ")
+			c.writeEnvelope(&msg.Envelope)
+		case fetchBody:
+			w.raw("BODY ")
+			c.writeBodyStructure(&msg.Root, false)
+		case fetchBodyStructure:
+			w.raw("BODYSTRUCTURE ")
+			c.writeBodyStructure(&msg.Root, true)
+		case fetchSection:
+			w.raw(it.name)
+			w.sp()
+			if err := c.writeSection(ctx, md, msg, it); err != nil {
+				return err
+			}
+		case fetchBinary, fetchBinarySize:
+			w.raw(it.name)
+			w.sp()
+			if err := c.writeBinary(ctx, md, msg, it); err != nil {
+				return err
+			}
+		}
+	}
+	if !flagsDone && f.seenSet[uid] {
+		// RFC 9051 §6.4.5: a \Seen set by this FETCH is reported with it.
+		w.raw(" FLAGS ")
+		c.writeFlagList(s.flags[i], s.keywords[uid])
+	}
+	w.raw(")\r\n")
+	return nil
+}
+
+// structure returns the parse of a message: the stored one, or, when it is
+// missing or unreadable, a fresh parse of the stored message.
+func (c *conn) structure(ctx context.Context, md *MessageData) (*message.Message, error) {
+	if len(md.Structure) > 0 {
+		if m, err := message.Unmarshal(md.Structure); err == nil {
+			return m, nil
+		}
+	}
+	raw := make([]byte, md.Size)
+	if err := c.readBody(ctx, md.BodyID, 0, raw); err != nil {
+		return nil, err
+	}
+	return message.Parse(raw), nil
+}
+
+// readBody fills p from the stored message at off.
+func (c *conn) readBody(ctx context.Context, bodyID, off int64, p []byte) error {
+	for len(p) > 0 {
+		n, err := c.sel.folder.ReadBody(ctx, bodyID, off, p)
+		p = p[n:]
+		off += int64(n)
+		if len(p) == 0 {
+			return nil
+		}
+		if n == 0 || errors.Is(err, io.EOF) {
+			// The stored body is shorter than its recorded size: pad, so
+			// that the literal we announced stays well-formed.
+			for i := range p {
+				p[i] = ' '
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

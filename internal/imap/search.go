@@ -1,0 +1,844 @@
+package imap
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gatehouse-mail/gatehouse/internal/message"
+)
+
+// searchKind is a search key (RFC 9051 §6.4.4).
+type searchKind uint8
+
+const (
+	sAll searchKind = iota
+	sAnd
+	sOr
+	sNot
+	sSeqSet
+	sUIDSet
+	sFlag   // has flag
+	sNoFlag // lacks flag
+	sKeyword
+	sUnkeyword
+	sNew // rev1: recent and unseen
+	sOld // rev1: not recent
+	sRecent
+	sLarger
+	sSmaller
+	sBefore // internal date
+	sOn
+	sSince
+	sSentBefore // Date header
+	sSentOn
+	sSentSince
+	sSubject
+	sFrom
+	sTo
+	sCc
+	sBcc
+	sHeader
+	sBody
+	sText
+)
+
+// searchLevel says what data a key needs, cheapest first.
+type searchLevel uint8
+
+const (
+	levelSession   searchLevel = iota // seq, UID, flags: in memory
+	levelMeta                         // size, internal date
+	levelSummary                      // Subject/From/To/Cc/Date columns
+	levelStructure                    // headers and bodies
+)
+
+type searchKey struct {
+	kind  searchKind
+	flag  Flags
+	str   string // lower-cased needle
+	field string // HEADER field name
+	num   int64
+	date  time.Time
+	set   seqSet
+	kids  []*searchKey
+	// idx holds the resolved set of sSeqSet and sUIDSet keys.
+	idx []idxRange
+}
+
+func (k *searchKey) level() searchLevel {
+	switch k.kind {
+	case sLarger, sSmaller, sBefore, sOn, sSince:
+		return levelMeta
+	case sSentBefore, sSentOn, sSentSince, sSubject, sFrom, sTo, sCc:
+		return levelSummary
+	case sBcc, sHeader, sBody, sText:
+		return levelStructure
+	case sAnd, sOr, sNot:
+		l := levelSession
+		for _, kid := range k.kids {
+			l = max(l, kid.level())
+		}
+		return l
+	}
+	return levelSession
+}
+
+// maxSearchDepth bounds nesting of NOT, OR and parentheses.
+const maxSearchDepth = 50
+
+// searchKeys reads search keys up to the end of the command or a ")".
+func (p *parser) searchKeys(depth int) ([]*searchKey, error) {
+	var keys []*searchKey
+	for {
+		k, err := p.searchKey(depth)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+		if p.atEOL() || p.peek() == ')' {
+			return keys, nil
+		}
+		if err := p.sp(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (p *parser) searchKey(depth int) (*searchKey, error) {
+	if depth > maxSearchDepth {
+		return nil, p.errorf("search keys nested too deeply")
+	}
+	if p.consume('(') {
+		kids, err := p.searchKeys(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.expect(')'); err != nil {
+			return nil, err
+		}
+		return &searchKey{kind: sAnd, kids: kids}, nil
+	}
+	if c := p.peek(); isDigit(c) || c == '*' || c == '$' {
+		set, err := p.seqSet()
+		if err != nil {
+			return nil, err
+		}
+		return &searchKey{kind: sSeqSet, set: set}, nil
+	}
+	start := p.pos
+	kw, err := p.keyword()
+	if err != nil {
+		return nil, err
+	}
+	k := &searchKey{}
+	flagKey := func(kind searchKind, f Flags) (*searchKey, error) {
+		k.kind, k.flag = kind, f
+		return k, nil
+	}
+	str := func(kind searchKind) (*searchKey, error) {
+		if err := p.sp(); err != nil {
+			return nil, err
+		}
+		s, err := p.astring()
+		if err != nil {
+			return nil, err
+		}
+		k.kind, k.str = kind, strings.ToLower(s)
+		return k, nil
+	}
+	date := func(kind searchKind) (*searchKey, error) {
+		if err := p.sp(); err != nil {
+			return nil, err
+		}
+		d, err := p.date()
+		if err != nil {
+			return nil, err
+		}
+		k.kind, k.date = kind, d
+		return k, nil
+	}
+	switch kw {
+	case "ALL":
+		k.kind = sAll
+		return k, nil
+	case "ANSWERED":
+		return flagKey(sFlag, FlagAnswered)
+	case "DELETED":
+		return flagKey(sFlag, FlagDeleted)
+	case "DRAFT":
+		return flagKey(sFlag, FlagDraft)
+	case "FLAGGED":
+		return flagKey(sFlag, FlagFlagged)
+	case "SEEN":
+		return flagKey(sFlag, FlagSeen)
+	case "UNANSWERED":
+		return flagKey(sNoFlag, FlagAnswered)
+	case "UNDELETED":
+		return flagKey(sNoFlag, FlagDeleted)
+	case "UNDRAFT":
+		return flagKey(sNoFlag, FlagDraft)
+	case "UNFLAGGED":
+		return flagKey(sNoFlag, FlagFlagged)
+	case "UNSEEN":
+		return flagKey(sNoFlag, FlagSeen)
+	case "NEW":
+		k.kind = sNew
+		return k, nil
+	case "OLD":
+		k.kind = sOld
+		return k, nil
+	case "RECENT":
+		k.kind = sRecent
+		return k, nil
+	case "KEYWORD", "UNKEYWORD":
+		if err := p.sp(); err != nil {
+			return nil, err
+		}
+		f, err := p.flag()
+		if err != nil {
+			return nil, err
+		}
+		if kw == "KEYWORD" {
+			k.kind = sKeyword
+		} else {
+			k.kind = sUnkeyword
+		}
+		// System flags given as keywords match the flag.
+		if sys, _, err := parseFlags([]string{f}); err == nil && sys != 0 {
+			if kw == "KEYWORD" {
+				return flagKey(sFlag, sys)
+			}
+			return flagKey(sNoFlag, sys)
+		}
+		k.str = f
+		return k, nil
+	case "LARGER", "SMALLER":
+		if err := p.sp(); err != nil {
+			return nil, err
+		}
+		n, err := p.number64()
+		if err != nil {
+			return nil, err
+		}
+		k.kind, k.num = sLarger, n
+		if kw == "SMALLER" {
+			k.kind = sSmaller
+		}
+		return k, nil
+	case "BEFORE":
+		return date(sBefore)
+	case "ON":
+		return date(sOn)
+	case "SINCE":
+		return date(sSince)
+	case "SENTBEFORE":
+		return date(sSentBefore)
+	case "SENTON":
+		return date(sSentOn)
+	case "SENTSINCE":
+		return date(sSentSince)
+	case "SUBJECT":
+		return str(sSubject)
+	case "FROM":
+		return str(sFrom)
+	case "TO":
+		return str(sTo)
+	case "CC":
+		return str(sCc)
+	case "BCC":
+		return str(sBcc)
+	case "BODY":
+		return str(sBody)
+	case "TEXT":
+		return str(sText)
+	case "HEADER":
+		if err := p.sp(); err != nil {
+			return nil, err
+		}
+		f, err := p.astring()
+		if err != nil {
+			return nil, err
+		}
+		k.field = f
+		return str(sHeader)
+	case "UID":
+		if err := p.sp(); err != nil {
+			return nil, err
+		}
+		set, err := p.seqSet()
+		if err != nil {
+			return nil, err
+		}
+		k.kind, k.set = sUIDSet, set
+		return k, nil
+	case "NOT":
+		if err := p.sp(); err != nil {
+			return nil, err
+		}
+		kid, err := p.searchKey(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		k.kind, k.kids = sNot, []*searchKey{kid}
+		return k, nil
+	case "OR":
+		if err := p.sp(); err != nil {
+			return nil, err
+		}
+		a, err := p.searchKey(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.sp(); err != nil {
+			return nil, err
+		}
+		b, err := p.searchKey(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		k.kind, k.kids = sOr, []*searchKey{a, b}
+		return k, nil
+	}
+	p.pos = start
+	return nil, p.errorf("unknown search key %s", truncate(kw, 30))
+}
+
+// searchReturn holds ESEARCH return options (RFC 4731, RFC 5182 SAVE).
+type searchReturn struct {
+	min, max, all, count, save bool
+	given                      bool // RETURN was given
+}
+
+// SEARCH and UID SEARCH (RFC 9051 §6.4.4, ESEARCH RFC 4731, SEARCHRES RFC
+// 5182).
+func cmdSearch(ctx context.Context, c *conn, r *request) error {
+	p := r.p
+	if err := p.sp(); err != nil {
+		return err
+	}
+	var ret searchReturn
+	start := p.pos
+	if kw, _ := p.keyword(); kw == "RETURN" {
+		ret.given = true
+		if err := p.sp(); err != nil {
+			return err
+		}
+		if err := p.expect('('); err != nil {
+			return err
+		}
+		for !p.consume(')') {
+			if p.peek() == ' ' {
+				p.pos++
+			}
+			opt, err := p.keyword()
+			if err != nil {
+				return err
+			}
+			switch opt {
+			case "MIN":
+				ret.min = true
+			case "MAX":
+				ret.max = true
+			case "ALL":
+				ret.all = true
+			case "COUNT":
+				ret.count = true
+			case "SAVE":
+				ret.save = true
+			default:
+				return p.errorf("unknown RETURN option %s", truncate(opt, 30))
+			}
+		}
+		if !ret.min && !ret.max && !ret.count && !ret.save {
+			ret.all = true // RETURN () means ALL
+		}
+		if err := p.sp(); err != nil {
+			return err
+		}
+	} else {
+		p.pos = start
+	}
+	start = p.pos
+	if kw, _ := p.keyword(); kw == "CHARSET" {
+		if err := p.sp(); err != nil {
+			return err
+		}
+		cs, err := p.astring()
+		if err != nil {
+			return err
+		}
+		if err := p.sp(); err != nil {
+			return err
+		}
+		switch strings.ToUpper(cs) {
+		case "UTF-8", "US-ASCII":
+		default:
+			p.pos = len(p.line)
+			return no("BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset")
+		}
+	} else {
+		p.pos = start
+	}
+	keys, err := p.searchKeys(0)
+	if err != nil {
+		return err
+	}
+	if err := p.end(); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if !utf8.ValidString(k.str) {
+			return no("BADCHARSET (UTF-8 US-ASCII)", "Search string is not UTF-8")
+		}
+	}
+	root := &searchKey{kind: sAnd, kids: keys}
+	if err := c.resolveKeys(root); err != nil {
+		if ret.save {
+			c.sel.saved = nil
+		}
+		return err
+	}
+	matches, err := c.search(ctx, root)
+	if err != nil {
+		if ret.save {
+			c.sel.saved = nil
+		}
+		return err
+	}
+	c.writeSearchResult(r, &ret, matches)
+	return nil
+}
+
+// resolveKeys resolves the sequence sets in the keys once.
+func (c *conn) resolveKeys(k *searchKey) error {
+	switch k.kind {
+	case sSeqSet, sUIDSet:
+		rs, err := c.resolve(k.set, k.kind == sUIDSet || k.set.saved)
+		if err != nil {
+			return err
+		}
+		k.idx = rs
+	}
+	for _, kid := range k.kids {
+		if err := c.resolveKeys(kid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// search returns the indexes of the matching messages, ascending.
+func (c *conn) search(ctx context.Context, root *searchKey) ([]int, error) {
+	s := c.sel
+	var out []int
+	level := root.level()
+	if level == levelSession {
+		for i := range s.uids {
+			if c.match(ctx, root, i, nil, nil) {
+				out = append(out, i)
+			}
+		}
+		return out, nil
+	}
+	// Narrow by what the session knows before asking the store.
+	var cand []int
+	for i := range s.uids {
+		if c.maybe(root, i) {
+			cand = append(cand, i)
+		}
+	}
+	if len(cand) == 0 {
+		return nil, nil
+	}
+	var want Want
+	if level >= levelSummary {
+		want |= WantSummary
+	}
+	if level >= levelStructure {
+		want |= WantStructure
+	}
+	var rs []idxRange
+	for _, i := range cand {
+		if n := len(rs); n > 0 && rs[n-1].hi == i {
+			rs[n-1].hi++
+		} else {
+			rs = append(rs, idxRange{i, i + 1})
+		}
+	}
+	if level < levelStructure {
+		// Summary and metadata only: evaluate while the store iterates
+		// (no network and no other store call happens meanwhile).
+		err := s.folder.Messages(ctx, s.backendRanges(rs), want, func(md *MessageData) error {
+			seq := s.seqOf(md.UID)
+			if seq != 0 && c.match(ctx, root, int(seq-1), md, nil) {
+				out = append(out, int(seq-1))
+			}
+			return ctx.Err()
+		})
+		slices.Sort(out)
+		return out, err
+	}
+	// Headers and bodies are read between store calls, batch by batch.
+	for _, chunk := range splitRanges(rs, fetchBatch) {
+		var batch []MessageData
+		err := s.folder.Messages(ctx, s.backendRanges(chunk), want, func(md *MessageData) error {
+			d := *md
+			d.Keywords = append([]string(nil), md.Keywords...)
+			d.Structure = append([]byte(nil), md.Structure...)
+			batch = append(batch, d)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		for j := range batch {
+			md := &batch[j]
+			seq := s.seqOf(md.UID)
+			if seq == 0 {
+				continue
+			}
+			sc := &searchCache{}
+			if c.match(ctx, root, int(seq-1), md, sc) {
+				out = append(out, int(seq-1))
+			}
+			if sc.err != nil {
+				return nil, sc.err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// maybe reports whether message i may match, judging only by session data
+// (keys needing more are assumed to match).
+func (c *conn) maybe(k *searchKey, i int) bool {
+	switch k.kind {
+	case sAnd:
+		for _, kid := range k.kids {
+			if !c.maybe(kid, i) {
+				return false
+			}
+		}
+		return true
+	case sOr, sNot:
+		if k.level() > levelSession {
+			return true
+		}
+	}
+	if k.level() > levelSession {
+		return true
+	}
+	return c.match(context.Background(), k, i, nil, nil)
+}
+
+// searchCache holds what one message's evaluation read, so that several
+// keys share it.
+type searchCache struct {
+	msg    *message.Message
+	header []byte
+	text   *string
+	err    error
+}
+
+// match evaluates k for the message at index i. md is nil for session-only
+// keys; sc is nil unless structure-level keys are evaluated.
+func (c *conn) match(ctx context.Context, k *searchKey, i int, md *MessageData, sc *searchCache) bool {
+	s := c.sel
+	switch k.kind {
+	case sAll:
+		return true
+	case sAnd:
+		for _, kid := range k.kids {
+			if !c.match(ctx, kid, i, md, sc) {
+				return false
+			}
+		}
+		return true
+	case sOr:
+		return c.match(ctx, k.kids[0], i, md, sc) || c.match(ctx, k.kids[1], i, md, sc)
+	case sNot:
+		return !c.match(ctx, k.kids[0], i, md, sc)
+	case sSeqSet, sUIDSet:
+		for _, r := range k.idx {
+			if i >= r.lo && i < r.hi {
+				return true
+			}
+		}
+		return false
+	case sFlag:
+		return s.flags[i]&k.flag != 0
+	case sNoFlag:
+		return s.flags[i]&k.flag == 0
+	case sKeyword, sUnkeyword:
+		has := slices.ContainsFunc(s.keywords[s.uids[i]], func(x string) bool { return strings.EqualFold(x, k.str) })
+		return has == (k.kind == sKeyword)
+	case sNew:
+		return s.flags[i]&flagRecent != 0 && s.flags[i]&FlagSeen == 0
+	case sOld:
+		return s.flags[i]&flagRecent == 0
+	case sRecent:
+		return s.flags[i]&flagRecent != 0
+	}
+	if md == nil {
+		return false
+	}
+	switch k.kind {
+	case sLarger:
+		return md.Size > k.num
+	case sSmaller:
+		return md.Size < k.num
+	case sBefore, sOn, sSince:
+		return compareDate(k.kind-sBefore, md.InternalDate, k.date)
+	case sSentBefore, sSentOn, sSentSince:
+		if md.SentDate.IsZero() {
+			return false
+		}
+		return compareDate(k.kind-sSentBefore, md.SentDate, k.date)
+	case sSubject:
+		return containsFold(md.Subject, k.str)
+	case sFrom:
+		return containsFold(md.From, k.str)
+	case sTo:
+		return containsFold(md.To, k.str)
+	case sCc:
+		return containsFold(md.Cc, k.str)
+	}
+	if sc == nil {
+		return false
+	}
+	switch k.kind {
+	case sBcc:
+		m := c.searchMessage(ctx, md, sc)
+		return m != nil && containsFold(message.FormatAddresses(m.Envelope.Bcc), k.str)
+	case sHeader:
+		return headerMatch(c.searchHeader(ctx, md, sc), k.field, k.str)
+	case sBody:
+		return containsFold(c.searchText(ctx, md, sc), k.str)
+	case sText:
+		h := c.searchHeader(ctx, md, sc)
+		return containsFold(message.DecodeText(string(h)), k.str) || containsFold(c.searchText(ctx, md, sc), k.str)
+	}
+	return false
+}
+
+// compareDate applies BEFORE (0), ON (1) or SINCE (2) to the date of t in
+// its own zone, disregarding time (RFC 9051 §6.4.4).
+func compareDate(op searchKind, t, d time.Time) bool {
+	y, m, dd := t.Date()
+	day := time.Date(y, m, dd, 0, 0, 0, 0, time.UTC)
+	switch op {
+	case 0:
+		return day.Before(d)
+	case 1:
+		return day.Equal(d)
+	}
+	return !day.Before(d)
+}
+
+func (c *conn) searchMessage(ctx context.Context, md *MessageData, sc *searchCache) *message.Message {
+	if sc.msg == nil && sc.err == nil {
+		sc.msg, sc.err = c.structure(ctx, md)
+	}
+	return sc.msg
+}
+
+func (c *conn) searchHeader(ctx context.Context, md *MessageData, sc *searchCache) []byte {
+	if sc.header == nil {
+		m := c.searchMessage(ctx, md, sc)
+		if m == nil {
+			return nil
+		}
+		n := min(m.Root.BodyStart, maxHeaderRead, md.Size)
+		sc.header = make([]byte, n)
+		if err := c.readBody(ctx, md.BodyID, 0, sc.header); err != nil {
+			sc.err = err
+		}
+	}
+	return sc.header
+}
+
+// maxSearchPart bounds how much of one text part a BODY search reads.
+const maxSearchPart = 8 << 20
+
+// searchText returns the decoded text of the message's text parts.
+func (c *conn) searchText(ctx context.Context, md *MessageData, sc *searchCache) string {
+	if sc.text != nil {
+		return *sc.text
+	}
+	m := c.searchMessage(ctx, md, sc)
+	var b strings.Builder
+	if m != nil {
+		var walk func(p *message.Part)
+		walk = func(p *message.Part) {
+			switch {
+			case p.IsMultipart():
+				for i := range p.Parts {
+					walk(&p.Parts[i])
+				}
+			case p.IsMessage():
+				// The encapsulated header is text of the outer body.
+				n := min(p.Inner.BodyStart-p.Inner.HeaderStart, maxHeaderRead)
+				if n > 0 && p.Inner.HeaderStart+n <= md.Size {
+					hdr := make([]byte, n)
+					if err := c.readBody(ctx, md.BodyID, p.Inner.HeaderStart, hdr); err != nil {
+						sc.err = err
+						return
+					}
+					b.WriteString(message.DecodeText(string(hdr)))
+					b.WriteByte('\n')
+				}
+				walk(p.Inner)
+			case p.Type == "text":
+				n := min(p.End-p.BodyStart, maxSearchPart)
+				if n <= 0 || p.BodyStart+n > md.Size {
+					return
+				}
+				body := make([]byte, n)
+				if err := c.readBody(ctx, md.BodyID, p.BodyStart, body); err != nil {
+					sc.err = err
+					return
+				}
+				b.WriteString(p.Text(body))
+				b.WriteByte('\n')
+			}
+		}
+		walk(&m.Root)
+	}
+	t := b.String()
+	sc.text = &t
+	return t
+}
+
+// headerMatch reports whether a field called name contains needle (an
+// empty needle matches any message with the field, RFC 9051 §6.4.4).
+func headerMatch(hdr []byte, name, needle string) bool {
+	if len(hdr) == 0 {
+		return false
+	}
+	for _, line := range strings.Split(string(message.FilterHeader(hdr, []string{name}, false)), "\r\n") {
+		if line == "" {
+			continue
+		}
+		if needle == "" {
+			return true
+		}
+		v := line
+		if i := strings.IndexByte(line, ':'); i >= 0 && (line[0] != ' ' && line[0] != '\t') {
+			v = line[i+1:]
+		}
+		if containsFold(message.DecodeText(strings.TrimSpace(v)), needle) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether hay contains needle (already lower case),
+// ignoring case.
+func containsFold(hay, needle string) bool {
+	if needle == "" {
+		return true
+	}
+	if isASCII(hay) && isASCII(needle) {
+		n := len(needle)
+		for i := 0; i+n <= len(hay); i++ {
+			j := 0
+			for ; j < n; j++ {
+				c := hay[i+j]
+				if c >= 'A' && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				if c != needle[j] {
+					break
+				}
+			}
+			if j == n {
+				return true
+			}
+		}
+		return false
+	}
+	return strings.Contains(strings.ToLower(hay), needle)
+}
+
+// writeSearchResult writes SEARCH or ESEARCH and saves the result for "$".
+func (c *conn) writeSearchResult(r *request, ret *searchReturn, idx []int) {
+	s := c.sel
+	w := &c.w
+	num := func(i int) uint32 {
+		if r.uid {
+			return s.uids[i]
+		}
+		return uint32(i + 1)
+	}
+	if ret.save {
+		// RFC 5182 §2.1: with MIN or MAX only those are saved.
+		s.saved = nil
+		switch {
+		case len(idx) == 0:
+		case (ret.min || ret.max) && !ret.all && !ret.count:
+			if ret.min {
+				s.saved = append(s.saved, s.uids[idx[0]])
+			}
+			if ret.max && (!ret.min || len(idx) > 1) {
+				s.saved = append(s.saved, s.uids[idx[len(idx)-1]])
+			}
+		default:
+			s.saved = make([]uint32, len(idx))
+			for j, i := range idx {
+				s.saved[j] = s.uids[i]
+			}
+		}
+	}
+	if !ret.given && !c.rev2 {
+		w.raw("* SEARCH")
+		for _, i := range idx {
+			w.sp()
+			w.num(num(i))
+		}
+		w.crlf()
+		return
+	}
+	if ret.given && ret.save && !ret.min && !ret.max && !ret.all && !ret.count {
+		return // SAVE alone: no ESEARCH (RFC 5182 §2.1)
+	}
+	if !ret.given {
+		ret.all = true
+	}
+	w.raw(`* ESEARCH (TAG `)
+	w.str(r.tag)
+	w.byte(')')
+	if r.uid {
+		w.raw(" UID")
+	}
+	if len(idx) > 0 {
+		if ret.min {
+			w.raw(" MIN ")
+			w.num(num(idx[0]))
+		}
+		if ret.max {
+			w.raw(" MAX ")
+			w.num(num(idx[len(idx)-1]))
+		}
+	}
+	if ret.count {
+		w.raw(" COUNT ")
+		w.num(uint32(len(idx)))
+	}
+	if ret.all && len(idx) > 0 {
+		nums := make([]uint32, len(idx))
+		for j, i := range idx {
+			nums[j] = num(i)
+		}
+		w.raw(" ALL ")
+		w.raw(formatSet(nums))
+	}
+	w.crlf()
+}

@@ -1,0 +1,413 @@
+package imap
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// selected is the session's view of the selected folder (RFC 9051 §5.5,
+// §7.5.1): the sequence number to UID map and the flags last reported. It
+// changes only when the session reports changes to the client.
+type selected struct {
+	name     string
+	folder   Folder
+	readOnly bool
+
+	uidValidity uint32
+	uidNext     uint32
+	modSeq      uint64 // changes up to this MODSEQ are reflected
+
+	// Per message, indexed by sequence number - 1.
+	uids    []uint32
+	modSeqs []uint64
+	flags   []Flags
+	// keywords of messages that have any, by UID.
+	keywords map[uint32][]string
+	// knownKeywords are the keywords announced in FLAGS.
+	knownKeywords []string
+
+	// pendingExpunge are UIDs expunged elsewhere and not yet reported
+	// (ascending); they keep their sequence numbers until reported.
+	pendingExpunge []uint32
+	// saved is the SEARCHRES result (RFC 5182), as UIDs.
+	saved []uint32
+}
+
+// seqOf returns the sequence number of uid, or 0.
+func (s *selected) seqOf(uid uint32) uint32 {
+	i, ok := slices.BinarySearch(s.uids, uid)
+	if !ok {
+		return 0
+	}
+	return uint32(i + 1)
+}
+
+func (s *selected) exists() uint32 { return uint32(len(s.uids)) }
+
+func (s *selected) maxUID() uint32 {
+	if len(s.uids) == 0 {
+		return 0
+	}
+	return s.uids[len(s.uids)-1]
+}
+
+// setFlags records a message's state at index i.
+func (s *selected) setFlags(i int, m *MessageFlags) {
+	s.modSeqs[i] = m.ModSeq
+	s.flags[i] = s.flags[i]&flagRecent | m.Flags&^flagRecent
+	if len(m.Keywords) > 0 {
+		s.keywords[m.UID] = m.Keywords
+	} else {
+		delete(s.keywords, m.UID)
+	}
+}
+
+// addKeywords adds keywords not yet announced; it reports whether any were new.
+func (s *selected) addKeywords(kws []string) bool {
+	added := false
+	for _, k := range kws {
+		if !slices.ContainsFunc(s.knownKeywords, func(x string) bool { return strings.EqualFold(x, k) }) {
+			s.knownKeywords = append(s.knownKeywords, k)
+			added = true
+		}
+	}
+	if added {
+		sort.Strings(s.knownKeywords)
+	}
+	return added
+}
+
+// remove drops the message at index i.
+func (s *selected) remove(i int) {
+	delete(s.keywords, s.uids[i])
+	s.uids = slices.Delete(s.uids, i, i+1)
+	s.modSeqs = slices.Delete(s.modSeqs, i, i+1)
+	s.flags = slices.Delete(s.flags, i, i+1)
+}
+
+var systemFlags = []struct {
+	f    Flags
+	name string
+}{
+	{FlagAnswered, `\Answered`},
+	{FlagFlagged, `\Flagged`},
+	{FlagDeleted, `\Deleted`},
+	{FlagSeen, `\Seen`},
+	{FlagDraft, `\Draft`},
+}
+
+// writeFlagList writes "(\Seen kw ...)" for a message.
+func (c *conn) writeFlagList(f Flags, kws []string) {
+	w := &c.w
+	w.byte('(')
+	first := true
+	for _, sf := range systemFlags {
+		if f&sf.f != 0 {
+			if !first {
+				w.sp()
+			}
+			w.raw(sf.name)
+			first = false
+		}
+	}
+	if f&flagRecent != 0 && !c.rev2 {
+		if !first {
+			w.sp()
+		}
+		w.raw(`\Recent`)
+		first = false
+	}
+	for _, k := range kws {
+		if !first {
+			w.sp()
+		}
+		w.raw(k)
+		first = false
+	}
+	w.byte(')')
+}
+
+// writeFlagsResponses writes FLAGS and PERMANENTFLAGS (RFC 9051 §7.3.5, §7.1).
+func (c *conn) writeFlagsResponses() {
+	s := c.sel
+	w := &c.w
+	w.raw(`* FLAGS (\Answered \Flagged \Deleted \Seen \Draft`)
+	for _, k := range s.knownKeywords {
+		w.sp()
+		w.raw(k)
+	}
+	w.raw(")\r\n")
+	if s.readOnly {
+		w.raw("* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n")
+		return
+	}
+	w.raw(`* OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft`)
+	for _, k := range s.knownKeywords {
+		w.sp()
+		w.raw(k)
+	}
+	w.raw(` \*)] Flags permitted` + "\r\n")
+}
+
+// SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3).
+func cmdSelect(ctx context.Context, c *conn, r *request) error {
+	p := r.p
+	if err := p.sp(); err != nil {
+		return err
+	}
+	name, err := p.mailbox()
+	if err != nil {
+		return err
+	}
+	if p.consume(' ') {
+		// select-params (RFC 4466); CONDSTORE/QRESYNC are not offered yet.
+		return p.errorf("unsupported SELECT parameters")
+	}
+	if err := p.end(); err != nil {
+		return err
+	}
+	if c.sel != nil {
+		c.closeSelected()
+		if c.rev2 {
+			// RFC 9051 §6.3.2: the previous mailbox is closed first.
+			c.w.raw("* OK [CLOSED] Previous mailbox closed\r\n")
+		}
+	}
+	readOnly := r.name == "EXAMINE"
+	c.changed.Store(false)
+	f, err := c.user.Open(ctx, name, c.folderChanged)
+	if err != nil {
+		return err
+	}
+	st, index, err := f.Index(ctx)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	s := &selected{
+		name:        name,
+		folder:      f,
+		readOnly:    readOnly,
+		uidValidity: st.UIDValidity,
+		uidNext:     st.UIDNext,
+		modSeq:      st.HighestModSeq,
+		uids:        make([]uint32, len(index)),
+		modSeqs:     make([]uint64, len(index)),
+		flags:       make([]Flags, len(index)),
+		keywords:    map[uint32][]string{},
+	}
+	var firstUnseen uint32
+	for i := range index {
+		m := &index[i]
+		s.uids[i] = m.UID
+		s.modSeqs[i] = m.ModSeq
+		s.flags[i] = m.Flags &^ flagRecent
+		if len(m.Keywords) > 0 {
+			s.keywords[m.UID] = m.Keywords
+			s.addKeywords(m.Keywords)
+		}
+		if firstUnseen == 0 && m.Flags&FlagSeen == 0 {
+			firstUnseen = uint32(i + 1)
+		}
+	}
+	var recent uint32
+	if !c.rev2 && !readOnly {
+		// IMAP4rev1 \Recent: this session claims what nobody has seen.
+		first, next, err := f.ClaimRecent(ctx)
+		if err != nil {
+			f.Close()
+			return err
+		}
+		recent = s.markRecent(first, next)
+	}
+	c.sel = s
+	c.state = stateSelected
+
+	w := &c.w
+	c.writeFlagsResponses()
+	w.raw("* ")
+	w.num(s.exists())
+	w.raw(" EXISTS\r\n")
+	if !c.rev2 {
+		w.raw("* ")
+		w.num(recent)
+		w.raw(" RECENT\r\n")
+		if firstUnseen > 0 {
+			w.raw("* OK [UNSEEN ")
+			w.num(firstUnseen)
+			w.raw("] First unseen\r\n")
+		}
+	}
+	w.raw("* OK [UIDVALIDITY ")
+	w.num(s.uidValidity)
+	w.raw("] UIDs valid\r\n")
+	w.raw("* OK [UIDNEXT ")
+	w.num(s.uidNext)
+	w.raw("] Predicted next UID\r\n")
+	if c.rev2 {
+		// RFC 9051 §6.3.2: a LIST response with the mailbox name.
+		w.raw(`* LIST () "/" `)
+		c.writeMailbox(name)
+		w.crlf()
+	}
+	if readOnly {
+		return &okResult{code: "READ-ONLY", text: r.name + " completed"}
+	}
+	return &okResult{code: "READ-WRITE", text: r.name + " completed"}
+}
+
+// markRecent flags messages with first <= UID < next as recent and returns
+// how many are recent in the session.
+func (s *selected) markRecent(first, next uint32) uint32 {
+	var n uint32
+	for i, u := range s.uids {
+		if u >= first && u < next {
+			s.flags[i] |= flagRecent
+		}
+		if s.flags[i]&flagRecent != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// closeSelected leaves the selected state without expunging.
+func (c *conn) closeSelected() {
+	if c.sel != nil {
+		c.sel.folder.Close()
+		c.sel = nil
+	}
+	c.changed.Store(false)
+	c.state = stateAuth
+}
+
+// CLOSE and UNSELECT (RFC 9051 §6.4.2, RFC 3691). CLOSE expunges silently
+// unless the mailbox is read-only.
+func cmdClose(ctx context.Context, c *conn, r *request) error {
+	if err := r.p.end(); err != nil {
+		return err
+	}
+	if r.name == "CLOSE" && !c.sel.readOnly {
+		if _, err := c.sel.folder.Expunge(ctx, nil); err != nil {
+			return err
+		}
+	}
+	c.closeSelected()
+	return nil
+}
+
+// sendUpdates asks the backend what changed in the selected folder since the
+// session last looked and reports it: EXPUNGE (when allowExpunge), EXISTS
+// and RECENT, FLAGS for new keywords, FETCH FLAGS for changed messages (RFC
+// 9051 §7.5.1). Unless force, it asks only after a change signal.
+func (c *conn) sendUpdates(ctx context.Context, allowExpunge, force bool) error {
+	s := c.sel
+	if s == nil {
+		return nil
+	}
+	if !c.changed.Swap(false) && !force && (len(s.pendingExpunge) == 0 || !allowExpunge) {
+		return nil
+	}
+	st, changed, expunged, err := s.folder.Changes(ctx, s.modSeq)
+	if err != nil {
+		c.changed.Store(true) // try again later
+		return err
+	}
+	w := &c.w
+	for _, u := range expunged {
+		if s.seqOf(u) != 0 {
+			s.pendingExpunge = append(s.pendingExpunge, u)
+		}
+	}
+	s.pendingExpunge = sortedUnique(s.pendingExpunge)
+	if allowExpunge && len(s.pendingExpunge) > 0 {
+		for _, u := range s.pendingExpunge {
+			if seq := s.seqOf(u); seq != 0 {
+				s.remove(int(seq - 1))
+				w.raw("* ")
+				w.num(seq)
+				w.raw(" EXPUNGE\r\n")
+			}
+		}
+		s.pendingExpunge = s.pendingExpunge[:0]
+		if len(s.saved) > 0 {
+			s.saved = slices.DeleteFunc(s.saved, func(u uint32) bool { return s.seqOf(u) == 0 })
+		}
+	}
+	var newKeywords bool
+	added := 0
+	var flagChanged []uint32 // UIDs
+	for i := range changed {
+		m := &changed[i]
+		if len(m.Keywords) > 0 && s.addKeywords(m.Keywords) {
+			newKeywords = true
+		}
+		if m.UID > s.maxUID() {
+			if slices.Contains(expunged, m.UID) {
+				continue
+			}
+			s.uids = append(s.uids, m.UID)
+			s.modSeqs = append(s.modSeqs, m.ModSeq)
+			s.flags = append(s.flags, m.Flags&^flagRecent)
+			if len(m.Keywords) > 0 {
+				s.keywords[m.UID] = m.Keywords
+			}
+			added++
+			continue
+		}
+		seq := s.seqOf(m.UID)
+		if seq == 0 || m.ModSeq <= s.modSeqs[seq-1] {
+			continue // unknown, or already reported (our own STORE)
+		}
+		old, oldKw := s.flags[seq-1], s.keywords[m.UID]
+		s.setFlags(int(seq-1), m)
+		if s.flags[seq-1] != old || !slices.Equal(oldKw, m.Keywords) {
+			flagChanged = append(flagChanged, m.UID)
+		}
+	}
+	if st.HighestModSeq > s.modSeq {
+		s.modSeq = st.HighestModSeq
+	}
+	if st.UIDNext > s.uidNext {
+		s.uidNext = st.UIDNext
+	}
+	if newKeywords {
+		c.writeFlagsResponses()
+	}
+	if added > 0 {
+		var recent uint32
+		if !c.rev2 && !s.readOnly {
+			first, next, err := s.folder.ClaimRecent(ctx)
+			if err == nil {
+				recent = s.markRecent(first, next)
+			}
+		}
+		w.raw("* ")
+		w.num(s.exists())
+		w.raw(" EXISTS\r\n")
+		if !c.rev2 {
+			if s.readOnly {
+				recent = s.markRecent(0, 0)
+			}
+			w.raw("* ")
+			w.num(recent)
+			w.raw(" RECENT\r\n")
+		}
+	}
+	for _, u := range flagChanged {
+		seq := s.seqOf(u)
+		if seq == 0 {
+			continue
+		}
+		w.raw("* ")
+		w.num(seq)
+		w.raw(" FETCH (UID ")
+		w.num(u)
+		w.raw(" FLAGS ")
+		c.writeFlagList(s.flags[seq-1], s.keywords[u])
+		w.raw(")\r\n")
+	}
+	return nil
+}
