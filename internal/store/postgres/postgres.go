@@ -45,7 +45,7 @@ func Open(ctx context.Context, dsn string, o Options) (*sqlstore.DB, error) {
 	db.SetMaxIdleConns(n)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("postgres: cannot reach %s: %w", redact(dsn), err)
+		return nil, fmt.Errorf("postgres: cannot reach %s: %s", redact(dsn), oneLine(err))
 	}
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
@@ -78,6 +78,12 @@ func Open(ctx context.Context, dsn string, o Options) (*sqlstore.DB, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	return s, nil
+}
+
+// oneLine folds pgx's multi-line connection errors into one line, so that a
+// start failure is one clear line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
 }
 
 // redact hides a password in a DSN for messages.

@@ -73,6 +73,8 @@ type DB struct {
 	deliveries chan *deliveryReq // nil without group commit
 	done       chan struct{}
 	wg         sync.WaitGroup
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 var _ store.Store = (*DB)(nil)
@@ -101,18 +103,21 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 // Engine implements store.Store.
 func (db *DB) Engine() string { return db.d.Name }
 
-// Close implements store.Store.
+// Close implements store.Store. Closing twice is harmless.
 func (db *DB) Close() error {
-	close(db.done)
-	db.wg.Wait()
-	err := db.w.Close()
-	if db.r != db.w {
-		err = errors.Join(err, db.r.Close())
-	}
-	if db.closer != nil {
-		err = errors.Join(err, db.closer())
-	}
-	return err
+	db.closeOnce.Do(func() {
+		close(db.done)
+		db.wg.Wait()
+		err := db.w.Close()
+		if db.r != db.w {
+			err = errors.Join(err, db.r.Close())
+		}
+		if db.closer != nil {
+			err = errors.Join(err, db.closer())
+		}
+		db.closeErr = err
+	})
+	return db.closeErr
 }
 
 func (db *DB) migrate(ctx context.Context, migrations fs.FS) error {

@@ -1,0 +1,71 @@
+// Command gatehouse is the Gatehouse mail server and its admin shell.
+//
+//	gatehouse serve [flags]     run the server (see gatehouse serve -h)
+//	gatehouse shell [flags]     the Exchange-style admin shell
+//	gatehouse version           print the version
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/gatehouse-mail/gatehouse/internal/app"
+	"github.com/gatehouse-mail/gatehouse/internal/config"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+const usage = `usage: gatehouse <command> [flags]
+
+commands:
+  serve     run the mail server (IMAP4, POP3, SMTP, LMTP, admin center, REST API)
+  shell     the admin shell (Exchange cmdlet syntax) against a running server
+  version   print the version
+
+Run 'gatehouse <command> -h' for the flags of a command.
+`
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stdout, stderr)
+	case "shell":
+		return shell(args[1:], stdin, stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintf(stdout, "gatehouse %s\n", app.Version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "gatehouse: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	cfg, err := config.Load(args, stderr)
+	if err != nil {
+		if err.Error() == "flag: help requested" {
+			return 0
+		}
+		fmt.Fprintf(stderr, "gatehouse serve: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := app.Run(ctx, app.Options{Config: cfg, Out: stdout, Log: stderr}); err != nil {
+		fmt.Fprintf(stderr, "gatehouse serve: %v\n", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,398 @@
+// Package app builds a whole Gatehouse server from a configuration: store,
+// change hub, login flow, protocol servers, delivery and the admin listener.
+// It is the only package that imports all the others; cmd/gatehouse calls it
+// and internal/testenv starts it on 127.0.0.1:0 for tests.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/access"
+	"github.com/gatehouse-mail/gatehouse/internal/auth"
+	"github.com/gatehouse-mail/gatehouse/internal/backend"
+	"github.com/gatehouse-mail/gatehouse/internal/backend/imapadapter"
+	"github.com/gatehouse-mail/gatehouse/internal/backend/pop3adapter"
+	"github.com/gatehouse-mail/gatehouse/internal/config"
+	"github.com/gatehouse-mail/gatehouse/internal/delivery"
+	"github.com/gatehouse-mail/gatehouse/internal/imap"
+	"github.com/gatehouse-mail/gatehouse/internal/metrics"
+	"github.com/gatehouse-mail/gatehouse/internal/notify"
+	"github.com/gatehouse-mail/gatehouse/internal/pop3"
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+	"github.com/gatehouse-mail/gatehouse/internal/store/postgres"
+	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
+)
+
+// Version is set by the build (-ldflags "-X .../internal/app.Version=...").
+var Version = "dev"
+
+// Options are what the command line adds to the configuration.
+type Options struct {
+	Config config.Config
+	// Out receives the start banner (where things listen, the generated
+	// admin password); Log receives structured logs.
+	Out io.Writer
+	Log io.Writer
+	// PasswordParams override argon2id parameters (tests use cheap ones).
+	PasswordParams *auth.Params
+	// Ready, when set, is called with the server once every listener is
+	// bound and serving.
+	Ready func(*Server)
+}
+
+// Server is a running Gatehouse.
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	Store    store.Store
+	Hub      notify.Hub
+	Metrics  *metrics.Metrics
+	Registry *access.Registry
+	Checker  *auth.Checker
+	Recorder *backend.Recorder
+	Logins   *backend.Logins
+
+	// Addrs maps listener names (imap, imaps, pop3, pop3s, smtp, lmtp,
+	// admin) to the addresses they are bound to.
+	Addrs map[string]string
+	// AdminPassword is the administrator's password when this start
+	// created it (empty otherwise).
+	AdminPassword string
+
+	tlsConfig *tls.Config
+	listeners []namedListener
+	closers   []func(context.Context) error
+}
+
+type namedListener struct {
+	name string
+	l    net.Listener
+}
+
+// Run starts the server and serves until ctx ends, then shuts down
+// gracefully. Errors at start (a port in use, an unwritable data directory,
+// an unreachable database) come back before anything is served.
+func Run(ctx context.Context, o Options) error {
+	s, err := Start(ctx, o)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return s.Shutdown(sctx)
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	if w == nil {
+		w = os.Stderr
+	}
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Start builds everything, binds every listener and starts serving.
+func Start(ctx context.Context, o Options) (_ *Server, err error) {
+	cfg := o.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	s := &Server{cfg: cfg, log: newLogger(cfg, o.Log), Addrs: map[string]string{}, Metrics: metrics.New()}
+	defer func() {
+		if err != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			s.Shutdown(sctx)
+		}
+	}()
+
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", cfg.Data, err)
+	}
+	if err := checkWritable(cfg.Data); err != nil {
+		return nil, err
+	}
+	if s.tlsConfig, err = loadOrCreateTLS(cfg, s.log); err != nil {
+		return nil, err
+	}
+	if err := s.openStore(ctx); err != nil {
+		return nil, err
+	}
+
+	params := auth.DefaultParams
+	if o.PasswordParams != nil {
+		params = *o.PasswordParams
+	}
+	s.Checker = auth.NewChecker(auth.CheckerOptions{Params: params, CacheTTL: time.Duration(cfg.Auth.CredentialCacheTTL)})
+	if err := s.bootstrap(ctx, o.Out); err != nil {
+		return nil, err
+	}
+
+	s.Registry = access.NewRegistry(access.RegistryOptions{Store: s.Store, Hub: s.Hub, Logger: s.log,
+		OnKick: func(p access.Protocol) { s.Metrics.Kicked(string(p)) }})
+	s.closers = append(s.closers, func(context.Context) error { s.Registry.Close(); return nil })
+	// Password changes and removals drop cached credentials on every node.
+	cancelSub := s.Hub.Subscribe(0, func(e notify.Event) {
+		if e.Kind == notify.CredentialsChanged || e.Kind == notify.MailboxRemoved {
+			s.Checker.Forget(e.MailboxID)
+		}
+	})
+	s.closers = append(s.closers, func(context.Context) error { cancelSub(); return nil })
+	s.Recorder = backend.NewRecorder(s.Store, backend.RecorderOptions{Retention: time.Duration(cfg.Login.Retention),
+		Logger: s.log, Metrics: s.Metrics})
+	s.closers = append(s.closers, func(context.Context) error { s.Recorder.Close(); return nil })
+	throttle := auth.DefaultThrottle
+	throttle.Disabled = cfg.Auth.ThrottleDisabled
+	throttle.Free = cfg.Auth.ThrottleFree
+	throttle.LockAfter = cfg.Auth.ThrottleLockAfter
+	throttle.LockUserAfter = cfg.Auth.ThrottleLockUser
+	throttle.LockFor = time.Duration(cfg.Auth.ThrottleLockFor)
+	s.Logins = backend.NewLogins(backend.LoginsOptions{Store: s.Store, Checker: s.Checker, Throttle: auth.NewThrottle(throttle),
+		Registry: s.Registry, Recorder: s.Recorder, Logger: s.log, Metrics: s.Metrics})
+
+	if cfg.Demo {
+		if err := s.seedDemo(ctx, o.Out); err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+	}
+	if err := s.listen(); err != nil {
+		return nil, err
+	}
+	s.serve()
+	s.banner(o.Out)
+	if o.Ready != nil {
+		o.Ready(s)
+	}
+	return s, nil
+}
+
+func checkWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".write-test-*")
+	if err != nil {
+		return fmt.Errorf("data directory %s is not writable: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+func (s *Server) openStore(ctx context.Context) error {
+	if s.cfg.DB == "" {
+		st, err := sqlite.Open(ctx, filepath.Join(s.cfg.Data, "gatehouse.db"), sqlite.Options{Logger: s.log})
+		if err != nil {
+			return err
+		}
+		s.Store = st
+		s.Hub = notify.NewLocal()
+	} else {
+		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		st, err := postgres.Open(cctx, s.cfg.DB, postgres.Options{Logger: s.log})
+		if err != nil {
+			return err
+		}
+		s.Store = st
+		hub, err := notify.NewPostgres(cctx, s.cfg.DB, s.log)
+		if err != nil {
+			return err
+		}
+		s.Hub = hub
+		s.closers = append(s.closers, func(context.Context) error { return hub.Close() })
+	}
+	st := s.Store
+	s.closers = append(s.closers, func(context.Context) error { return st.Close() })
+	return nil
+}
+
+// listen binds every configured listener before anything is served, so
+// that a port in use fails the start with one clear line.
+func (s *Server) listen() error {
+	for _, l := range []struct{ name, addr string }{
+		{"imap", s.cfg.Listen.IMAP}, {"imaps", s.cfg.Listen.IMAPS},
+		{"pop3", s.cfg.Listen.POP3}, {"pop3s", s.cfg.Listen.POP3S},
+		{"smtp", s.cfg.Listen.SMTP}, {"lmtp", s.cfg.Listen.LMTP},
+		{"admin", s.cfg.Listen.Admin},
+	} {
+		if l.addr == "" {
+			continue
+		}
+		network, addr := "tcp", l.addr
+		if p, ok := strings.CutPrefix(addr, "unix:"); ok {
+			network, addr = "unix", p
+			os.Remove(p)
+		}
+		ln, err := net.Listen(network, addr)
+		if err != nil {
+			return fmt.Errorf("listen %s on %s: %w", l.name, l.addr, err)
+		}
+		s.listeners = append(s.listeners, namedListener{l.name, ln})
+		if network == "unix" {
+			s.Addrs[l.name] = "unix:" + addr
+		} else {
+			s.Addrs[l.name] = ln.Addr().String()
+		}
+	}
+	return nil
+}
+
+func (s *Server) serve() {
+	hostname, _ := os.Hostname()
+	if hostname == "" {
+		hostname = "localhost"
+	}
+	var imapSrv *imap.Server
+	var popSrv *pop3.Server
+	var lmtpSrv, smtpSrv *delivery.Server
+	var httpSrv *http.Server
+	var wg sync.WaitGroup
+	for _, nl := range s.listeners {
+		ln, name := nl.l, nl.name
+		var serve func() error
+		switch name {
+		case "imap", "imaps":
+			if imapSrv == nil {
+				imapSrv = imap.NewServer(imap.Options{
+					Backend: imapadapter.New(imapadapter.Options{Mail: s.Store, Hub: s.Hub,
+						Login: imapadapter.LoginFlow{Logins: s.Logins}, Logger: s.log}),
+					Logger:             s.log.With("proto", "imap4"),
+					TLSConfig:          s.tlsConfig,
+					AllowPlaintextAuth: s.cfg.AllowInsecureAuth,
+					AppendLimit:        int64(s.cfg.MaxMessageSize),
+					IdleTimeout:        time.Duration(s.cfg.IMAP.IdleTimeout),
+					LoginTimeout:       time.Duration(s.cfg.IMAP.PreAuthTimeout),
+					MaxConnsPerIP:      s.cfg.IMAP.MaxConnsPerIP,
+					MaxConnsPerMailbox: s.cfg.IMAP.MaxConnsPerMailbox,
+				})
+				srv := imapSrv
+				s.closers = append([]func(context.Context) error{srv.Shutdown}, s.closers...)
+			}
+			if name == "imaps" {
+				ln = tls.NewListener(ln, s.tlsConfig)
+			}
+			srv := imapSrv
+			serve = func() error { return srv.Serve(ln) }
+		case "pop3", "pop3s":
+			if popSrv == nil {
+				popSrv = pop3.NewServer(pop3.Options{
+					Backend: pop3adapter.New(pop3adapter.Options{Mail: s.Store, Hub: s.Hub,
+						Login: pop3adapter.LoginFlow{Logins: s.Logins}, Logger: s.log}),
+					TLSConfig:         s.tlsConfig,
+					AllowInsecureAuth: s.cfg.AllowInsecureAuth,
+					Logger:            s.log.With("proto", "pop3"),
+					Timeouts:          pop3.Timeouts{Idle: time.Duration(s.cfg.POP3.IdleTimeout)},
+				})
+				srv := popSrv
+				s.closers = append([]func(context.Context) error{srv.Shutdown}, s.closers...)
+			}
+			srv := popSrv
+			if name == "pop3s" {
+				serve = func() error { return srv.ServeTLS(ln) }
+			} else {
+				serve = func() error { return srv.Serve(ln) }
+			}
+		case "lmtp", "smtp":
+			o := delivery.Options{Store: s.Store, Hub: s.Hub, Hostname: hostname, MaxMessageSize: int64(s.cfg.MaxMessageSize),
+				Logger: s.log, Metrics: s.Metrics, TLSConfig: s.tlsConfig}
+			var srv *delivery.Server
+			if name == "lmtp" {
+				lmtpSrv = delivery.NewLMTP(o)
+				srv = lmtpSrv
+			} else {
+				smtpSrv = delivery.NewSMTP(o)
+				srv = smtpSrv
+			}
+			s.closers = append([]func(context.Context) error{srv.Shutdown}, s.closers...)
+			serve = func() error { return srv.Serve(ln) }
+		case "admin":
+			httpSrv = &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 10 * time.Second,
+				ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+			srv := httpSrv
+			s.closers = append([]func(context.Context) error{srv.Shutdown}, s.closers...)
+			serve = func() error { return srv.Serve(ln) }
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+				s.log.Error("listener stopped", "listener", name, "err", err)
+			}
+		}()
+	}
+}
+
+func (s *Server) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.Metrics.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.Store.View(ctx, func(tx store.Tx) error { _, err := tx.OrgConfig(ctx); return err }); err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	return mux
+}
+
+func (s *Server) banner(w io.Writer) {
+	engine := "SQLite " + filepath.Join(s.cfg.Data, "gatehouse.db")
+	if s.cfg.DB != "" {
+		engine = "PostgreSQL"
+	}
+	fmt.Fprintf(w, "Gatehouse %s serving %s (%s), data in %s\n", Version, s.cfg.Domain, engine, s.cfg.Data)
+	for _, l := range []struct{ name, label, hint string }{
+		{"imap", "IMAP4 (STARTTLS)", "imap://%s"},
+		{"imaps", "IMAP4 over TLS  ", "imaps://%s"},
+		{"pop3", "POP3 (STLS)     ", "pop3://%s"},
+		{"pop3s", "POP3 over TLS   ", "pop3s://%s"},
+		{"smtp", "SMTP inbound    ", "smtp://%s"},
+		{"lmtp", "LMTP            ", "lmtp %s"},
+		{"admin", "Admin center    ", "http://%s/admin"},
+	} {
+		if a, ok := s.Addrs[l.name]; ok {
+			fmt.Fprintf(w, "  %s  "+l.hint+"\n", l.label, a)
+		}
+	}
+	if a, ok := s.Addrs["admin"]; ok {
+		fmt.Fprintf(w, "  REST API          http://%s/api/v1  (metrics: /metrics, health: /healthz)\n", a)
+		fmt.Fprintf(w, "  Admin shell       gatehouse shell --server http://%s --user admin\n", a)
+	}
+}
+
+// Shutdown stops every listener, sends BYE to open sessions, lets
+// deliveries in flight finish (or refuses them with 4xx), and closes the
+// database.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var errs []error
+	for _, c := range s.closers {
+		if err := c(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	s.closers = nil
+	for _, nl := range s.listeners {
+		nl.l.Close()
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,323 @@
+// Package delivery takes mail in over LMTP (RFC 2033, for an MTA such as
+// Postfix in front) and SMTP (inbound, local recipients only: no relaying),
+// on github.com/emersion/go-smtp.
+//
+// A message is acknowledged (250) only after the transaction that stores it
+// committed; it is stored once for all its recipients, byte-exact apart from
+// line ends normalized to CRLF and the Return-Path and Received fields added
+// on top. Malformed MIME is stored as it came and still delivered.
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/gatehouse-mail/gatehouse/internal/message"
+	"github.com/gatehouse-mail/gatehouse/internal/metrics"
+	"github.com/gatehouse-mail/gatehouse/internal/notify"
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+)
+
+// Options configure a delivery server.
+type Options struct {
+	Store store.Store
+	Hub   notify.Hub
+	// Hostname names this server in greetings and Received fields.
+	Hostname string
+	// MaxMessageSize bounds a message (552 5.3.4 beyond).
+	MaxMessageSize int64
+	// MaxRecipients bounds recipients per transaction.
+	MaxRecipients int
+	Logger        *slog.Logger
+	Metrics       *metrics.Metrics
+	// Timeout is the read and write timeout of a connection.
+	Timeout time.Duration
+	// TLSConfig enables STARTTLS (RFC 3207); nil: none offered.
+	TLSConfig *tls.Config
+}
+
+// Server is an LMTP or SMTP server.
+type Server struct {
+	o       Options
+	lmtp    bool
+	proto   string
+	srv     *smtp.Server
+	closing atomic.Bool
+}
+
+// NewLMTP returns an LMTP server; NewSMTP an SMTP one.
+func NewLMTP(o Options) *Server { return newServer(o, true) }
+
+// NewSMTP returns an inbound SMTP server for local recipients.
+func NewSMTP(o Options) *Server { return newServer(o, false) }
+
+func newServer(o Options, lmtp bool) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxRecipients == 0 {
+		o.MaxRecipients = 1000
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 5 * time.Minute
+	}
+	s := &Server{o: o, lmtp: lmtp, proto: "smtp"}
+	if lmtp {
+		s.proto = "lmtp"
+	}
+	srv := smtp.NewServer(backend{s})
+	srv.LMTP = lmtp
+	srv.Domain = o.Hostname
+	srv.MaxMessageBytes = o.MaxMessageSize
+	srv.MaxRecipients = o.MaxRecipients
+	srv.ReadTimeout = o.Timeout
+	srv.WriteTimeout = o.Timeout
+	srv.EnableSMTPUTF8 = true
+	srv.TLSConfig = o.TLSConfig
+	// RFC 5321 allows 1,000 octets per line, but real mail (minified HTML)
+	// has longer ones, and refusing it helps nobody; the size limit still
+	// bounds the whole message.
+	srv.MaxLineLength = 1 << 20
+	srv.ErrorLog = slogLogger{o.Logger.With("proto", s.proto)}
+	s.srv = srv
+	return s
+}
+
+type slogLogger struct{ l *slog.Logger }
+
+func (l slogLogger) Printf(format string, v ...any) { l.l.Error(fmt.Sprintf(format, v...)) }
+func (l slogLogger) Println(v ...any)               { l.l.Error(fmt.Sprint(v...)) }
+
+// Serve accepts connections on l until Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	err := s.srv.Serve(l)
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting, refuses new transactions with 421 and lets
+// transactions under way finish until ctx ends; then it closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	err := s.srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		s.srv.Close()
+		return nil
+	}
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+type backend struct{ s *Server }
+
+func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	if b.s.closing.Load() {
+		return nil, errShuttingDown
+	}
+	return &session{s: b.s, conn: c, remote: c.Conn().RemoteAddr().String()}, nil
+}
+
+var (
+	errShuttingDown = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "Service shutting down, try again later"}
+	errTemporary    = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary failure storing the message, try again later"}
+)
+
+// recipient is one accepted RCPT.
+type recipient struct {
+	addr    string
+	mailbox int64
+}
+
+type session struct {
+	s      *Server
+	conn   *smtp.Conn
+	remote string
+	from   string
+	rcpts  []recipient
+}
+
+var _ smtp.LMTPSession = (*session)(nil)
+
+func (ss *session) Reset() {
+	ss.from = ""
+	ss.rcpts = nil
+}
+
+func (ss *session) Logout() error { return nil }
+
+func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	if ss.s.closing.Load() {
+		return errShuttingDown
+	}
+	ss.from = from
+	return nil
+}
+
+func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var m store.Mailbox
+	var org store.OrgConfig
+	err := ss.s.o.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		if org, err = tx.OrgConfig(ctx); err != nil {
+			return err
+		}
+		m, err = tx.MailboxByAddress(ctx, to)
+		return err
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		_, domain, _ := strings.Cut(to, "@")
+		if !strings.EqualFold(domain, org.Domain) && org.Domain != "" {
+			ss.s.o.Metrics.Delivery(ss.s.proto, "relay_denied")
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+				Message: fmt.Sprintf("Relaying denied: %s is not a local domain", domain)}
+		}
+		ss.s.o.Metrics.Delivery(ss.s.proto, "unknown_recipient")
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1},
+			Message: fmt.Sprintf("Recipient address rejected: %s: user unknown", to)}
+	case err != nil:
+		ss.s.o.Logger.Error("recipient lookup", "rcpt", to, "err", err)
+		return errTemporary
+	}
+	ss.rcpts = append(ss.rcpts, recipient{addr: to, mailbox: m.ID})
+	return nil
+}
+
+// Data implements smtp.Session (SMTP: one answer for all recipients).
+func (ss *session) Data(r io.Reader) error {
+	msg, err := ss.read(r)
+	if err != nil {
+		return err
+	}
+	return ss.store(ss.mailboxes(ss.rcpts), msg)
+}
+
+// LMTPData implements smtp.LMTPSession: one answer per recipient (RFC 2033
+// §4.2). The message is stored for all recipients in one transaction; if
+// that fails, each recipient is tried alone so that one bad recipient (a
+// mailbox removed since RCPT) fails only itself.
+func (ss *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
+	msg, err := ss.read(r)
+	if err != nil {
+		return err
+	}
+	if err := ss.store(ss.mailboxes(ss.rcpts), msg); err == nil {
+		for _, rc := range ss.rcpts {
+			status.SetStatus(rc.addr, nil)
+		}
+		return nil
+	}
+	for _, rc := range ss.rcpts {
+		status.SetStatus(rc.addr, ss.store([]int64{rc.mailbox}, msg))
+	}
+	return nil
+}
+
+// mailboxes returns each mailbox once, however many of its addresses were
+// given.
+func (ss *session) mailboxes(rcpts []recipient) []int64 {
+	seen := map[int64]bool{}
+	var out []int64
+	for _, r := range rcpts {
+		if !seen[r.mailbox] {
+			seen[r.mailbox] = true
+			out = append(out, r.mailbox)
+		}
+	}
+	return out
+}
+
+// read reads the message and builds what will be stored: trace fields on
+// top (RFC 5321 §4.4), CRLF line ends, the parse.
+func (ss *session) read(r io.Reader) (*store.NewMessage, error) {
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, r); err != nil {
+		var serr *smtp.SMTPError
+		if errors.As(err, &serr) {
+			ss.s.o.Metrics.Delivery(ss.s.proto, "too_large")
+			return nil, serr
+		}
+		return nil, err
+	}
+	now := time.Now()
+	var id [6]byte
+	rand.Read(id[:])
+	var hdr bytes.Buffer
+	fmt.Fprintf(&hdr, "Return-Path: <%s>\r\n", ss.from)
+	helo := ss.conn.Hostname()
+	host, _, _ := net.SplitHostPort(ss.remote)
+	with := "ESMTP"
+	if ss.s.lmtp {
+		with = "LMTP"
+	}
+	if _, ok := ss.conn.TLSConnectionState(); ok {
+		with += "S"
+	}
+	fmt.Fprintf(&hdr, "Received: from %s ([%s])\r\n\tby %s (Gatehouse) with %s id %s", sanitize(helo), host, ss.s.o.Hostname, with, hex.EncodeToString(id[:]))
+	if len(ss.rcpts) == 1 {
+		fmt.Fprintf(&hdr, "\r\n\tfor <%s>", sanitize(ss.rcpts[0].addr))
+	}
+	fmt.Fprintf(&hdr, ";\r\n\t%s\r\n", now.Format(time.RFC1123Z))
+	raw := append(hdr.Bytes(), message.Normalize(buf.Bytes())...)
+	p := message.Parse(raw)
+	return &store.NewMessage{
+		InternalDate: now,
+		Raw:          raw,
+		Structure:    p.Marshal(),
+		Summary: store.Summary{Subject: p.Subject(), From: p.From(), To: p.To(), Cc: p.Cc(),
+			SentDate: p.Date()},
+	}, nil
+}
+
+// sanitize keeps client-given text from breaking the trace field.
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x21 || r == 0x7f || r == '(' || r == ')' || r == '<' || r == '>' || r == ';' {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+func (ss *session) store(mailboxes []int64, msg *store.NewMessage) error {
+	if ss.s.closing.Load() {
+		return errShuttingDown
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	delivered, err := ss.s.o.Store.Deliver(ctx, mailboxes, *msg)
+	if err != nil {
+		ss.s.o.Logger.Error("delivery failed", "proto", ss.s.proto, "remote", ss.remote, "from", ss.from, "mailboxes", mailboxes, "err", err)
+		for range mailboxes {
+			ss.s.o.Metrics.Delivery(ss.s.proto, "temporary_failure")
+		}
+		return errTemporary
+	}
+	ss.s.o.Metrics.DeliveredBytes(len(msg.Raw))
+	for _, d := range delivered {
+		ss.s.o.Metrics.Delivery(ss.s.proto, "delivered")
+		ss.s.o.Hub.Publish(ctx, notify.Event{Kind: notify.FolderChanged, MailboxID: d.MailboxID, FolderID: d.FolderID, ModSeq: d.ModSeq})
+	}
+	ss.s.o.Logger.Info("delivered", "proto", ss.s.proto, "remote", ss.remote, "from", ss.from, "recipients", len(delivered),
+		"size", len(msg.Raw))
+	return nil
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Runs every test of Gatehouse. On Debian it first installs what the tests
+# need when it is missing (PostgreSQL, isync for mbsync, Chromium, curl,
+# Python 3), starts the local PostgreSQL cluster if it is down, and makes it
+# reachable on 127.0.0.1:5432 for the tests.
+#
+#   scripts/test.sh              gofmt + go vet + go test -race ./...
+#   scripts/test.sh -run TestX ./internal/imap/...   extra args go to go test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+		echo "scripts/test.sh: need root (or sudo) to run: $*" >&2
+		return 1
+	fi
+}
+
+need=()
+command -v pg_ctlcluster >/dev/null || need+=(postgresql)
+command -v psql >/dev/null || need+=(postgresql-client)
+command -v mbsync >/dev/null || need+=(isync)
+command -v chromium >/dev/null || need+=(chromium)
+command -v curl >/dev/null || need+=(curl)
+command -v python3 >/dev/null || need+=(python3)
+if [ ${#need[@]} -gt 0 ]; then
+	if command -v apt-get >/dev/null; then
+		echo "== installing: ${need[*]}"
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+	else
+		echo "scripts/test.sh: please install ${need[*]}" >&2
+	fi
+fi
+
+# PostgreSQL for the tests: GATEHOUSE_TEST_PG, or the local cluster.
+if [ -z "${GATEHOUSE_TEST_PG:-}" ]; then
+	dsn="postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	if ! psql "$dsn" -qAtc 'select 1' >/dev/null 2>&1; then
+		if command -v pg_ctlcluster >/dev/null; then
+			ver=$(ls /etc/postgresql | sort -n | tail -1)
+			as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start 2>/dev/null || true
+			for _ in $(seq 50); do psql "$dsn" -qAtc 'select 1' >/dev/null 2>&1 && break; sleep 0.2; done
+		fi
+	fi
+	if ! psql "$dsn" -qAtc 'select 1' >/dev/null 2>&1 && command -v pg_ctlcluster >/dev/null; then
+		# A fresh Debian cluster asks for a password on TCP: give the
+		# postgres role one for the tests.
+		as_root su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'gatehouse-test'\"" >/dev/null
+		dsn="postgres://postgres:gatehouse-test@127.0.0.1:5432/postgres?sslmode=disable"
+	fi
+	export GATEHOUSE_TEST_PG="$dsn"
+fi
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "not gofmt-ed:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+echo "== go vet"
+go vet ./...
+echo "== go test -race"
+if [ $# -gt 0 ]; then
+	go test -race -timeout 40m "$@"
+else
+	go test -race -timeout 40m ./...
+fi
