@@ -412,6 +412,10 @@ func (c *conn) command(ctx context.Context) bool {
 		}
 		return c.finish(p, tag, "", &Error{Bad: true, Code: CodeTooBig, Text: "Command line too long"})
 	}
+	if tag != "" && p.atEOL() {
+		p.done = true
+		return c.finish(p, tag, "", &Error{Bad: true, Text: "Missing command"})
+	}
 	if tag == "" || !p.consume(' ') {
 		p.pos = len(p.line)
 		if err := p.discardRest(false); err != nil {

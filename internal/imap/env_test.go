@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/access"
+	"github.com/gatehouse-mail/gatehouse/internal/backend"
 	"github.com/gatehouse-mail/gatehouse/internal/backend/imapadapter"
 	"github.com/gatehouse-mail/gatehouse/internal/imap"
 	"github.com/gatehouse-mail/gatehouse/internal/message"
@@ -50,7 +51,7 @@ func (f *fakeLogin) Authenticate(ctx context.Context, req *imap.LoginRequest) (i
 	f.requests = append(f.requests, r)
 	a, ok := f.accounts[req.Username]
 	if !ok || a.password != req.Password {
-		return 0, nil, imapadapter.ErrInvalidCredentials
+		return 0, nil, backend.ErrInvalidCredentials
 	}
 	if a.denied != nil {
 		return 0, nil, a.denied
@@ -186,3 +187,14 @@ func testTLSConfig(t testing.TB) *tls.Config {
 	}
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
 }
+
+func (f *fakeLogin) lastRequest() imap.LoginRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.requests) == 0 {
+		return imap.LoginRequest{}
+	}
+	return f.requests[len(f.requests)-1]
+}
+
+func insecureTLS() *tls.Config { return &tls.Config{InsecureSkipVerify: true} }

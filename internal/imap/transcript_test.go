@@ -182,7 +182,7 @@ func (c *tconn) read(tag string, n int) (lines []string, closed bool) {
 			}
 			l = normalize(l)
 			lines = append(lines, l)
-			if tag != "" && (strings.HasPrefix(l, tag+" ") || l == "+" || strings.HasPrefix(l, "+ ")) {
+			if tag != "" && (strings.HasPrefix(l, tag+" ") || l == "+" || strings.HasPrefix(l, "+ ") || strings.HasPrefix(l, "* BAD ")) {
 				return lines, false
 			}
 		case <-time.After(wait):

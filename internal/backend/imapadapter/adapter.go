@@ -10,12 +10,12 @@ package imapadapter
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/access"
+	"github.com/gatehouse-mail/gatehouse/internal/backend"
 	"github.com/gatehouse-mail/gatehouse/internal/imap"
 	"github.com/gatehouse-mail/gatehouse/internal/message"
 	"github.com/gatehouse-mail/gatehouse/internal/notify"
@@ -26,20 +26,33 @@ import (
 // credentials, then the access rule, records the attempt, and registers the
 // session (with req.Kick) so that an access change can end it. It returns
 // the mailbox and the function that ends the registration. Refusals are
-// ErrInvalidCredentials, *access.Denied or *ThrottledError; anything else is
-// a temporary failure.
+// backend.ErrInvalidCredentials, *access.Denied or *backend.ThrottledError;
+// anything else is a temporary failure. LoginFlow is the real one.
 type Authenticator interface {
 	Authenticate(ctx context.Context, req *imap.LoginRequest) (mailboxID int64, end func(), err error)
 }
 
-// Login refusals the Authenticator returns.
-var ErrInvalidCredentials = errors.New("invalid credentials")
+// LoginFlow is the Authenticator over backend.Logins.
+type LoginFlow struct{ Logins *backend.Logins }
 
-// ThrottledError refuses a login after too many failures.
-type ThrottledError struct{ RetryAfter time.Duration }
+var _ Authenticator = LoginFlow{}
 
-func (e *ThrottledError) Error() string {
-	return fmt.Sprintf("too many failed logins; retry after %s", e.RetryAfter)
+// Authenticate implements Authenticator.
+func (f LoginFlow) Authenticate(ctx context.Context, req *imap.LoginRequest) (int64, func(), error) {
+	s, err := f.Logins.Login(ctx, backend.LoginRequest{
+		Protocol:      access.IMAP4,
+		Username:      req.Username,
+		Password:      req.Password,
+		RemoteAddr:    req.RemoteAddr,
+		TLS:           req.TLS,
+		ClientName:    req.ClientName,
+		ClientVersion: req.ClientVersion,
+		Kick:          req.Kick,
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return s.Mailbox.ID, s.Close, nil
 }
 
 // Options configure a Backend.
@@ -81,14 +94,15 @@ func wireError(err error) error {
 	var (
 		ie     *imap.Error
 		denied *access.Denied
-		thr    *ThrottledError
+		thr    *backend.ThrottledError
 	)
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &ie):
 		return ie
-	case errors.Is(err, ErrInvalidCredentials):
+	case errors.Is(err, backend.ErrInvalidCredentials):
+		// The same answer for an unknown user and a wrong password.
 		return &imap.Error{Code: imap.CodeAuthenticationFailed, Text: "Invalid credentials"}
 	case errors.As(err, &denied):
 		return &imap.Error{Code: imap.CodeContactAdmin, Text: denied.Text()}
