@@ -857,7 +857,7 @@ func isKeyword(word string) bool {
 	switch strings.ToLower(word) {
 	case "if", "foreach", "else", "elseif", "in",
 		"function", "filter", "workflow", "param", "begin", "process", "end", "return", "break",
-		"continue", "exit", "throw", "trap", "try", "catch", "finally", "while", "do", "until",
+		"continue", "throw", "trap", "try", "catch", "finally", "while", "do", "until",
 		"for", "switch", "class", "enum", "using", "data", "dynamicparam":
 		return true
 	}

@@ -64,6 +64,7 @@ func TestParsePrint(t *testing.T) {
 		{"Write-Output (1,2)", "Write-Output (1, 2)"},
 		{"Write-Output -5 '-x' -- a`b", "Write-Output -5 '-x' '--' ab"},
 		{"$null = Get-Mailbox", "$null = Get-Mailbox"},
+		{"exit 1", "exit 1"},
 		{"$h.Key = 'v'", "$h.Key = 'v'"},
 		{"$x.'odd name'", "$x.'odd name'"},
 		{"[string[]]$list = 'a'", "[string[]]$list = 'a'"},
