@@ -106,6 +106,17 @@ type Tx interface {
 	InsertAudit(ctx context.Context, r *AuditRecord) error
 	SearchAudit(ctx context.Context, q AuditQuery) ([]AuditRecord, error)
 
+	// InsertAdminSession records a signed-in administrator.
+	InsertAdminSession(ctx context.Context, s AdminSession) error
+	// AdminSession finds an unexpired session by the hash of its token;
+	// ErrNotFound otherwise.
+	AdminSession(ctx context.Context, tokenHash string, now time.Time) (AdminSession, error)
+	// DeleteAdminSession signs one session out.
+	DeleteAdminSession(ctx context.Context, tokenHash string) error
+	// DeleteAdminSessions signs out every session of a mailbox (password
+	// changed) and all expired sessions.
+	DeleteAdminSessions(ctx context.Context, mailboxID int64, now time.Time) error
+
 	// UsageReport summarises login records since the given time, one row
 	// per mailbox that has any record (POP3/IMAP4 successes and refusals).
 	UsageReport(ctx context.Context, since time.Time) ([]UsageRow, error)
@@ -338,6 +349,17 @@ type AuditQuery struct {
 	End       time.Time
 	IsSuccess *bool
 	Limit     int // 0: no limit; newest first
+}
+
+// AdminSession is a signed-in administrator (a REST API token or an admin
+// center cookie); the token itself is never stored, only its hash.
+type AdminSession struct {
+	TokenHash     string
+	MailboxID     int64
+	Surface       string
+	ClientAddress string
+	Created       time.Time
+	Expires       time.Time
 }
 
 // Login results recorded for every POP3/IMAP4 login attempt.

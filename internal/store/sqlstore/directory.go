@@ -301,6 +301,7 @@ func (t dirTx) DeleteMailbox(ctx context.Context, id int64) error {
 		`DELETE FROM subscriptions WHERE mailbox_id = ?`,
 		`DELETE FROM mailbox_addresses WHERE mailbox_id = ?`,
 		`DELETE FROM role_group_members WHERE mailbox_id = ?`,
+		`DELETE FROM admin_sessions WHERE mailbox_id = ?`,
 	} {
 		if _, err := t.c.exec(ctx, stmt, id); err != nil {
 			return err
@@ -469,6 +470,34 @@ func (t dirTx) SearchAudit(ctx context.Context, q store.AuditQuery) ([]store.Aud
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+func (t dirTx) InsertAdminSession(ctx context.Context, s store.AdminSession) error {
+	_, err := t.c.exec(ctx, `INSERT INTO admin_sessions (token_hash, mailbox_id, surface, client_address, created, expires)
+		VALUES (?, ?, ?, ?, ?, ?)`, s.TokenHash, s.MailboxID, s.Surface, s.ClientAddress, micros(s.Created), micros(s.Expires))
+	return err
+}
+
+func (t dirTx) AdminSession(ctx context.Context, tokenHash string, now time.Time) (store.AdminSession, error) {
+	s := store.AdminSession{TokenHash: tokenHash}
+	var created, expires int64
+	err := t.c.queryRow(ctx, `SELECT mailbox_id, surface, client_address, created, expires FROM admin_sessions
+		WHERE token_hash = ? AND expires > ?`, tokenHash, micros(now)).Scan(&s.MailboxID, &s.Surface, &s.ClientAddress, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, fmt.Errorf("admin session: %w", store.ErrNotFound)
+	}
+	s.Created, s.Expires = fromMicros(created), fromMicros(expires)
+	return s, err
+}
+
+func (t dirTx) DeleteAdminSession(ctx context.Context, tokenHash string) error {
+	_, err := t.c.exec(ctx, `DELETE FROM admin_sessions WHERE token_hash = ?`, tokenHash)
+	return err
+}
+
+func (t dirTx) DeleteAdminSessions(ctx context.Context, mailboxID int64, now time.Time) error {
+	_, err := t.c.exec(ctx, `DELETE FROM admin_sessions WHERE mailbox_id = ? OR expires <= ?`, mailboxID, micros(now))
+	return err
 }
 
 func (t dirTx) UsageReport(ctx context.Context, since time.Time) ([]store.UsageRow, error) {

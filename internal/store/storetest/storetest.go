@@ -45,6 +45,7 @@ func Run(t *testing.T, open Open) {
 		{"ClaimRecent", testClaimRecent},
 		{"ConcurrentDeliveries", testConcurrentDeliveries},
 		{"LastLogon", testLastLogon},
+		{"AdminSessions", testAdminSessions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -977,4 +978,37 @@ func testLastLogon(t *testing.T, s store.Store) {
 	if !got.LastPopLogon.Equal(at) || !got.LastImapLogon.IsZero() {
 		t.Errorf("last logon: pop %v imap %v; want %v and zero", got.LastPopLogon, got.LastImapLogon, at)
 	}
+}
+
+func testAdminSessions(t *testing.T, s store.Store) {
+	m := newMailbox(t, s, "Session Admin")
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.InsertAdminSession(ctx, store.AdminSession{TokenHash: "live", MailboxID: m.ID, Surface: "api",
+			ClientAddress: "10.0.0.1", Created: now, Expires: now.Add(time.Hour)}); err != nil {
+			return err
+		}
+		return tx.InsertAdminSession(ctx, store.AdminSession{TokenHash: "old", MailboxID: m.ID, Surface: "api",
+			Created: now.Add(-2 * time.Hour), Expires: now.Add(-time.Hour)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.View(ctx, func(tx store.Tx) error {
+		got, err := tx.AdminSession(ctx, "live", now)
+		if err != nil || got.MailboxID != m.ID || !got.Expires.Equal(now.Add(time.Hour)) || got.ClientAddress != "10.0.0.1" {
+			t.Errorf("live session: %+v %v", got, err)
+		}
+		if _, err := tx.AdminSession(ctx, "old", now); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("expired session: got %v; want ErrNotFound", err)
+		}
+		return nil
+	})
+	s.Update(ctx, func(tx store.Tx) error { return tx.DeleteAdminSessions(ctx, m.ID, now) })
+	s.View(ctx, func(tx store.Tx) error {
+		if _, err := tx.AdminSession(ctx, "live", now); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("after sign-out of all: %v", err)
+		}
+		return nil
+	})
 }
