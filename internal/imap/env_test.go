@@ -86,6 +86,8 @@ var testDate = time.Date(2024, 3, 14, 15, 9, 26, 0, time.UTC)
 type envOptions struct {
 	nonLoopback bool
 	opts        imap.Options
+	// wrap, when set, wraps the backend (to inject faults).
+	wrap func(imap.Backend) imap.Backend
 }
 
 func newEnv(t testing.TB, eo envOptions) *env {
@@ -118,6 +120,9 @@ func newEnv(t testing.TB, eo envOptions) *env {
 	be := imapadapter.New(imapadapter.Options{Mail: st, Hub: e.hub, Login: e.login, Logger: log})
 	o := eo.opts
 	o.Backend = be
+	if eo.wrap != nil {
+		o.Backend = eo.wrap(be)
+	}
 	o.Logger = log
 	if o.TLSConfig == nil {
 		o.TLSConfig = testTLSConfig(t)
