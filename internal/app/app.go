@@ -30,6 +30,7 @@ import (
 	"github.com/gatehouse-mail/gatehouse/internal/metrics"
 	"github.com/gatehouse-mail/gatehouse/internal/notify"
 	"github.com/gatehouse-mail/gatehouse/internal/pop3"
+	"github.com/gatehouse-mail/gatehouse/internal/service"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 	"github.com/gatehouse-mail/gatehouse/internal/store/postgres"
 	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
@@ -63,6 +64,7 @@ type Server struct {
 	Checker  *auth.Checker
 	Recorder *backend.Recorder
 	Logins   *backend.Logins
+	Service  *service.Service
 
 	// Addrs maps listener names (imap, imaps, pop3, pop3s, smtp, lmtp,
 	// admin) to the addresses they are bound to.
@@ -169,6 +171,10 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	throttle.LockFor = time.Duration(cfg.Auth.ThrottleLockFor)
 	s.Logins = backend.NewLogins(backend.LoginsOptions{Store: s.Store, Checker: s.Checker, Throttle: auth.NewThrottle(throttle),
 		Registry: s.Registry, Recorder: s.Recorder, Logger: s.log, Metrics: s.Metrics})
+
+	hostname, _ := os.Hostname()
+	s.Service = service.New(service.Options{Store: s.Store, Hub: s.Hub, Registry: s.Registry, Checker: s.Checker,
+		Throttle: auth.NewThrottle(throttle), Logger: s.log, Metrics: s.Metrics, Server: hostname})
 
 	if cfg.Demo {
 		if err := s.seedDemo(ctx, o.Out); err != nil {
@@ -337,22 +343,6 @@ func (s *Server) serve() {
 			}
 		}()
 	}
-}
-
-func (s *Server) adminHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", s.Metrics.Handler())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := s.Store.View(ctx, func(tx store.Tx) error { _, err := tx.OrgConfig(ctx); return err }); err != nil {
-			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "ok\n")
-	})
-	return mux
 }
 
 func (s *Server) banner(w io.Writer) {

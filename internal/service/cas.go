@@ -1,0 +1,325 @@
+package service
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gatehouse-mail/gatehouse/internal/access"
+	"github.com/gatehouse-mail/gatehouse/internal/notify"
+	"github.com/gatehouse-mail/gatehouse/internal/rbac"
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+)
+
+// GetCASMailboxes is Get-CASMailbox.
+func (s *Service) GetCASMailboxes(ctx context.Context, c Caller, o ListOptions) (Page[CASMailbox], error) {
+	var p Page[CASMailbox]
+	err := s.read(ctx, c, "Get-CASMailbox", rbac.ViewRecipients, func(tx store.Tx) error {
+		org, err := tx.OrgConfig(ctx)
+		if err != nil {
+			return err
+		}
+		ms, total, more, err := s.listMailboxes(ctx, tx, o)
+		if err != nil {
+			return err
+		}
+		p.Total, p.More = total, more
+		for _, m := range ms {
+			p.Items = append(p.Items, casView(m, org))
+		}
+		return nil
+	})
+	return p, err
+}
+
+// GetCASMailbox is Get-CASMailbox -Identity for exactly one mailbox.
+func (s *Service) GetCASMailbox(ctx context.Context, c Caller, identity string) (CASMailbox, error) {
+	var v CASMailbox
+	err := s.read(ctx, c, "Get-CASMailbox", rbac.ViewRecipients, func(tx store.Tx) error {
+		org, err := tx.OrgConfig(ctx)
+		if err != nil {
+			return err
+		}
+		m, err := s.resolve(ctx, tx, identity)
+		v = casView(m, org)
+		return err
+	})
+	return v, err
+}
+
+// SetCASMailboxRequest holds the parameters of Set-CASMailbox; nil fields
+// are not given.
+type SetCASMailboxRequest struct {
+	Identity    string
+	PopEnabled  *bool
+	ImapEnabled *bool
+	WhatIf      bool
+}
+
+func (r SetCASMailboxRequest) params() []store.Parameter {
+	p := []store.Parameter{{Name: "Identity", Value: r.Identity}}
+	if r.PopEnabled != nil {
+		p = append(p, store.Parameter{Name: "PopEnabled", Value: boolText(*r.PopEnabled)})
+	}
+	if r.ImapEnabled != nil {
+		p = append(p, store.Parameter{Name: "ImapEnabled", Value: boolText(*r.ImapEnabled)})
+	}
+	return p
+}
+
+// setCAS applies one request in tx.
+func (s *Service) setCAS(ctx context.Context, tx store.Tx, org store.OrgConfig, r SetCASMailboxRequest) (mutation, error) {
+	m, err := s.resolve(ctx, tx, r.Identity)
+	if err != nil {
+		return mutation{}, err
+	}
+	res := Result{Identity: m.Name}
+	pop, imap := m.PopEnabled, m.ImapEnabled
+	if r.PopEnabled != nil && *r.PopEnabled != pop {
+		res.Changes = append(res.Changes, store.PropertyChange{Name: "PopEnabled", OldValue: boolText(pop), NewValue: boolText(*r.PopEnabled)})
+		pop = *r.PopEnabled
+	}
+	if r.ImapEnabled != nil && *r.ImapEnabled != imap {
+		res.Changes = append(res.Changes, store.PropertyChange{Name: "ImapEnabled", OldValue: boolText(imap), NewValue: boolText(*r.ImapEnabled)})
+		imap = *r.ImapEnabled
+	}
+	if len(res.Changes) == 0 {
+		res.NoChange = true
+		return mutation{result: res}, nil
+	}
+	// The sessions this change closes: those of a protocol that was
+	// allowed and no longer is.
+	after := m
+	after.PopEnabled, after.ImapEnabled = pop, imap
+	var closing []access.Protocol
+	for _, p := range []access.Protocol{access.POP3, access.IMAP4} {
+		if access.Decide(org, m, p) == access.Allowed && access.Decide(org, after, p) != access.Allowed {
+			closing = append(closing, p)
+		}
+	}
+	res.Sessions = s.openSessions(m.ID, m.Name, closing...)
+	if r.WhatIf {
+		return mutation{result: res}, nil
+	}
+	if err := tx.SetMailboxProtocols(ctx, m.ID, pop, imap, s.now()); err != nil {
+		return mutation{}, err
+	}
+	return mutation{result: res, audit: true, events: []notify.Event{{Kind: notify.AccessChanged, MailboxID: m.ID}}}, nil
+}
+
+// SetCASMailbox is Set-CASMailbox: PopEnabled and ImapEnabled of one
+// mailbox. Open sessions of a protocol it disables are closed at once.
+func (s *Service) SetCASMailbox(ctx context.Context, c Caller, r SetCASMailboxRequest) (Result, error) {
+	if r.PopEnabled == nil && r.ImapEnabled == nil {
+		return Result{}, invalid("PopEnabled", "Give -PopEnabled, -ImapEnabled or both.")
+	}
+	return s.change(ctx, c, op{cmdlet: "Set-CASMailbox", perm: rbac.MailRecipients, object: r.Identity, params: r.params(), whatIf: r.WhatIf},
+		func(tx store.Tx) (mutation, error) {
+			org, err := tx.OrgConfig(ctx)
+			if err != nil {
+				return mutation{}, err
+			}
+			return s.setCAS(ctx, tx, org, r)
+		})
+}
+
+// ItemResult is the outcome of one item of a bulk operation.
+type ItemResult struct {
+	Result
+	Err error
+}
+
+// bulkChunk bounds one transaction of a bulk Set-CASMailbox.
+const bulkChunk = 1000
+
+// SetCASMailboxes applies many Set-CASMailbox requests (a pipeline of
+// mailboxes into Set-CASMailbox, a Bulk Edit in the admin center), a
+// thousand per transaction, each audited on its own. One item failing (not
+// found, ambiguous) fails only that item.
+func (s *Service) SetCASMailboxes(ctx context.Context, c Caller, reqs []SetCASMailboxRequest) ([]ItemResult, error) {
+	out := make([]ItemResult, len(reqs))
+	if !c.Can(rbac.MailRecipients) {
+		for i, r := range reqs {
+			o := op{cmdlet: "Set-CASMailbox", perm: rbac.MailRecipients, object: r.Identity, params: r.params()}
+			out[i].Err = s.denied(c, o)
+			s.auditFailure(ctx, c, o, out[i].Err)
+		}
+		return out, nil
+	}
+	for start := 0; start < len(reqs); start += bulkChunk {
+		chunk := reqs[start:min(start+bulkChunk, len(reqs))]
+		var events []notify.Event
+		var failures []*store.AuditRecord
+		err := s.st.Update(ctx, func(tx store.Tx) error {
+			events, failures = nil, nil
+			org, err := tx.OrgConfig(ctx)
+			if err != nil {
+				return err
+			}
+			for i, r := range chunk {
+				o := op{cmdlet: "Set-CASMailbox", perm: rbac.MailRecipients, object: r.Identity, params: r.params(), whatIf: r.WhatIf}
+				item := &out[start+i]
+				*item = ItemResult{}
+				if r.PopEnabled == nil && r.ImapEnabled == nil {
+					item.Err = invalid("PopEnabled", "Give -PopEnabled, -ImapEnabled or both.")
+					continue
+				}
+				mu, err := s.setCAS(ctx, tx, org, r)
+				if err != nil {
+					if isItemError(err) {
+						item.Err = err
+						failures = append(failures, s.record(c, o, r.Identity, nil, err))
+						continue
+					}
+					return err
+				}
+				mu.result.Cmdlet, mu.result.WhatIf = o.cmdlet, r.WhatIf
+				item.Result = mu.result
+				if mu.audit {
+					if err := tx.InsertAudit(ctx, s.record(c, o, mu.result.Identity, mu.result.Changes, nil)); err != nil {
+						return err
+					}
+					events = append(events, mu.events...)
+				}
+			}
+			for _, f := range failures {
+				if err := tx.InsertAudit(ctx, f); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return out, fmt.Errorf("Set-CASMailbox over %d mailboxes: %w", len(chunk), err)
+		}
+		for range events {
+			s.m.AdminOperation("Set-CASMailbox", true)
+		}
+		for range failures {
+			s.m.AdminOperation("Set-CASMailbox", false)
+		}
+		s.publish(ctx, events)
+	}
+	return out, nil
+}
+
+// isItemError reports errors that belong to one item of a bulk operation
+// rather than to the whole transaction.
+func isItemError(err error) bool {
+	switch err.(type) {
+	case *NotFoundError, *AmbiguousError, *ValidationError, *ConflictError:
+		return true
+	}
+	return false
+}
+
+// GetCASMailboxPlan is Get-CASMailboxPlan.
+func (s *Service) GetCASMailboxPlan(ctx context.Context, c Caller) (CASMailboxPlan, error) {
+	var v CASMailboxPlan
+	err := s.read(ctx, c, "Get-CASMailboxPlan", rbac.ViewConfiguration, func(tx store.Tx) error {
+		p, err := tx.Plan(ctx)
+		v = CASMailboxPlan{Identity: planName, Name: planName, PopEnabled: p.PopEnabled, ImapEnabled: p.ImapEnabled, WhenChanged: p.WhenChanged}
+		return err
+	})
+	return v, err
+}
+
+// SetCASMailboxPlanRequest holds the parameters of Set-CASMailboxPlan.
+type SetCASMailboxPlanRequest struct {
+	PopEnabled  *bool
+	ImapEnabled *bool
+	WhatIf      bool
+}
+
+// SetCASMailboxPlan is Set-CASMailboxPlan: the defaults of mailboxes
+// created from now on; existing mailboxes keep their settings, as in
+// Exchange.
+func (s *Service) SetCASMailboxPlan(ctx context.Context, c Caller, r SetCASMailboxPlanRequest) (Result, error) {
+	params := []store.Parameter{{Name: "Identity", Value: planName}}
+	if r.PopEnabled != nil {
+		params = append(params, store.Parameter{Name: "PopEnabled", Value: boolText(*r.PopEnabled)})
+	}
+	if r.ImapEnabled != nil {
+		params = append(params, store.Parameter{Name: "ImapEnabled", Value: boolText(*r.ImapEnabled)})
+	}
+	return s.change(ctx, c, op{cmdlet: "Set-CASMailboxPlan", perm: rbac.OrganizationClientAccess, object: planName, params: params, whatIf: r.WhatIf},
+		func(tx store.Tx) (mutation, error) {
+			p, err := tx.Plan(ctx)
+			if err != nil {
+				return mutation{}, err
+			}
+			res := Result{Identity: planName}
+			if r.PopEnabled != nil && *r.PopEnabled != p.PopEnabled {
+				res.Changes = append(res.Changes, store.PropertyChange{Name: "PopEnabled", OldValue: boolText(p.PopEnabled), NewValue: boolText(*r.PopEnabled)})
+				p.PopEnabled = *r.PopEnabled
+			}
+			if r.ImapEnabled != nil && *r.ImapEnabled != p.ImapEnabled {
+				res.Changes = append(res.Changes, store.PropertyChange{Name: "ImapEnabled", OldValue: boolText(p.ImapEnabled), NewValue: boolText(*r.ImapEnabled)})
+				p.ImapEnabled = *r.ImapEnabled
+			}
+			res.NoChange = len(res.Changes) == 0
+			if res.NoChange || r.WhatIf {
+				return mutation{result: res}, nil
+			}
+			p.WhenChanged = s.now()
+			return mutation{result: res, audit: true}, tx.SetPlan(ctx, p)
+		})
+}
+
+// GetOrganizationConfig is Get-OrganizationConfig.
+func (s *Service) GetOrganizationConfig(ctx context.Context, c Caller) (OrganizationConfig, error) {
+	var v OrganizationConfig
+	err := s.read(ctx, c, "Get-OrganizationConfig", rbac.ViewConfiguration, func(tx store.Tx) error {
+		o, err := tx.OrgConfig(ctx)
+		v = orgView(o)
+		return err
+	})
+	return v, err
+}
+
+func orgView(o store.OrgConfig) OrganizationConfig {
+	return OrganizationConfig{Identity: o.Name, Name: o.Name, DisplayName: o.Name, DefaultDomain: o.Domain,
+		SecurityDefaultsEnabled: o.SecurityDefaultsEnabled, WhenChanged: o.WhenChanged}
+}
+
+// SetOrganizationConfigRequest holds the parameters of Set-OrganizationConfig.
+type SetOrganizationConfigRequest struct {
+	SecurityDefaultsEnabled *bool
+	WhatIf                  bool
+}
+
+// SetOrganizationConfig is Set-OrganizationConfig. Turning security
+// defaults on blocks POP3 and IMAP4 for every mailbox and closes every open
+// session of both; the per-mailbox settings are kept and apply again when
+// security defaults are turned off.
+func (s *Service) SetOrganizationConfig(ctx context.Context, c Caller, r SetOrganizationConfigRequest) (Result, error) {
+	var params []store.Parameter
+	if r.SecurityDefaultsEnabled != nil {
+		params = append(params, store.Parameter{Name: "SecurityDefaultsEnabled", Value: boolText(*r.SecurityDefaultsEnabled)})
+	}
+	return s.change(ctx, c, op{cmdlet: "Set-OrganizationConfig", perm: rbac.OrganizationClientAccess, params: params, whatIf: r.WhatIf},
+		func(tx store.Tx) (mutation, error) {
+			o, err := tx.OrgConfig(ctx)
+			if err != nil {
+				return mutation{}, err
+			}
+			res := Result{Identity: o.Name}
+			if r.SecurityDefaultsEnabled == nil || *r.SecurityDefaultsEnabled == o.SecurityDefaultsEnabled {
+				res.NoChange = true
+				return mutation{result: res}, nil
+			}
+			res.Changes = []store.PropertyChange{{Name: "SecurityDefaultsEnabled", OldValue: boolText(o.SecurityDefaultsEnabled),
+				NewValue: boolText(*r.SecurityDefaultsEnabled)}}
+			if *r.SecurityDefaultsEnabled {
+				res.Sessions = s.openSessions(0, "", access.POP3, access.IMAP4)
+			}
+			if r.WhatIf {
+				return mutation{result: res}, nil
+			}
+			o.SecurityDefaultsEnabled = *r.SecurityDefaultsEnabled
+			o.WhenChanged = s.now()
+			if err := tx.SetOrgConfig(ctx, o); err != nil {
+				return mutation{}, err
+			}
+			return mutation{result: res, audit: true, events: []notify.Event{{Kind: notify.AccessChanged}}}, nil
+		})
+}

@@ -1,0 +1,197 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gatehouse-mail/gatehouse/internal/opath"
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+)
+
+// DefaultResultSize is Exchange's default -ResultSize.
+const DefaultResultSize = 1000
+
+// Unlimited is -ResultSize Unlimited.
+const Unlimited = -1
+
+// ListOptions select mailboxes for Get-Mailbox and Get-CASMailbox.
+type ListOptions struct {
+	// Identity, when set, selects the mailboxes it names (wildcards allowed).
+	Identity string
+	// Filter is an OPATH filter ("PopEnabled -eq $false -and Name -like 'Chr*'").
+	Filter string
+	// Search is a prefix of a name or address (the admin center's search box).
+	Search string
+	// SortBy is a property name; Descending reverses it.
+	SortBy     string
+	Descending bool
+	Offset     int
+	// ResultSize bounds the page: 0 means DefaultResultSize, Unlimited all.
+	ResultSize int
+}
+
+// Page is one page of a listing.
+type Page[T any] struct {
+	Items []T
+	// Total is how many objects match in all.
+	Total int
+	// More is true when Total exceeds what this page and the ones before
+	// it hold: Exchange warns that only the first ResultSize are shown.
+	More bool
+}
+
+// MoreWarning is Exchange's warning when -ResultSize cut a listing.
+func MoreWarning(resultSize int) string {
+	return fmt.Sprintf("By default, only the first %d items are returned. Use the ResultSize parameter to specify the number of items returned. To return all items, specify \"-ResultSize Unlimited\".", resultSize)
+}
+
+// mailboxSchema lists the properties -Filter may name, with their types.
+var mailboxSchema = opath.Schema{
+	"Name": opath.TypeString, "DisplayName": opath.TypeString, "Alias": opath.TypeString,
+	"PrimarySmtpAddress": opath.TypeString, "UserPrincipalName": opath.TypeString, "Guid": opath.TypeString,
+	"EmailAddresses": opath.TypeStrings, "PopEnabled": opath.TypeBool, "ImapEnabled": opath.TypeBool,
+	"WhenCreated": opath.TypeDate, "WhenChanged": opath.TypeDate,
+	"LastPopLogonTime": opath.TypeDate, "LastImapLogonTime": opath.TypeDate,
+}
+
+var schemaField = map[string]store.MailboxField{
+	"Name": store.FieldName, "DisplayName": store.FieldDisplayName, "Alias": store.FieldAlias,
+	"PrimarySmtpAddress": store.FieldPrimarySmtpAddress, "UserPrincipalName": store.FieldUserPrincipalName,
+	"Guid": store.FieldGUID, "EmailAddresses": store.FieldEmailAddresses, "PopEnabled": store.FieldPopEnabled,
+	"ImapEnabled": store.FieldImapEnabled, "WhenCreated": store.FieldWhenCreated, "WhenChanged": store.FieldWhenChanged,
+	"LastPopLogonTime": store.FieldLastPopLogon, "LastImapLogonTime": store.FieldLastImapLogon,
+}
+
+// ParseFilter checks an OPATH filter against the mailbox properties and
+// turns it into a store filter. Errors are *opath.Error, with the text
+// Exchange gives.
+func ParseFilter(filter string) (store.Filter, error) {
+	e, err := opath.Parse(filter)
+	if err != nil {
+		return nil, err
+	}
+	e, err = opath.Check(filter, e, mailboxSchema)
+	if err != nil {
+		return nil, err
+	}
+	return toStoreFilter(e)
+}
+
+func toStoreFilter(e opath.Expr) (store.Filter, error) {
+	switch e := e.(type) {
+	case *opath.And:
+		l, err := toStoreFilter(e.Left)
+		if err != nil {
+			return nil, err
+		}
+		r, err := toStoreFilter(e.Right)
+		return store.And{l, r}, err
+	case *opath.Or:
+		l, err := toStoreFilter(e.Left)
+		if err != nil {
+			return nil, err
+		}
+		r, err := toStoreFilter(e.Right)
+		return store.Or{l, r}, err
+	case *opath.Not:
+		x, err := toStoreFilter(e.X)
+		return store.Not{F: x}, err
+	case *opath.Comparison:
+		field, ok := schemaField[e.Property]
+		if !ok {
+			return nil, fmt.Errorf("property %s cannot be filtered", e.Property)
+		}
+		c := store.Cond{Field: field, Op: storeOps[e.Op]}
+		switch e.Value.Kind {
+		case opath.KindBool:
+			c.Value = e.Value.Bool
+		case opath.KindDate:
+			c.Value = e.Value.Time
+		case opath.KindNull:
+			c.Value = nil
+		default:
+			v := e.Value.Str
+			if field == store.FieldEmailAddresses {
+				// EmailAddresses values carry a prefix in Exchange filters.
+				if i := strings.Index(v, ":"); i > 0 && strings.EqualFold(v[:i], "smtp") {
+					v = v[i+1:]
+				}
+			}
+			c.Value = v
+		}
+		return c, nil
+	}
+	return nil, fmt.Errorf("unknown filter node %T", e)
+}
+
+var storeOps = map[opath.Op]store.Op{
+	opath.OpEq: store.OpEq, opath.OpNe: store.OpNe, opath.OpLt: store.OpLt, opath.OpLe: store.OpLe,
+	opath.OpGt: store.OpGt, opath.OpGe: store.OpGe, opath.OpLike: store.OpLike, opath.OpNotLike: store.OpNotLike,
+}
+
+// listMailboxes runs a listing in tx.
+func (s *Service) listMailboxes(ctx context.Context, tx store.Tx, o ListOptions) ([]store.Mailbox, int, bool, error) {
+	size := o.ResultSize
+	if size == 0 {
+		size = DefaultResultSize
+	}
+	if size < 0 {
+		size = 0
+	}
+	if o.Offset < 0 {
+		return nil, 0, false, invalid("Offset", "Offset must not be negative.")
+	}
+	q := store.MailboxQuery{Search: o.Search, Offset: o.Offset, Limit: size}
+	var filters store.And
+	if strings.TrimSpace(o.Filter) != "" {
+		f, err := ParseFilter(o.Filter)
+		if err != nil {
+			var oe *opath.Error
+			if errors.As(err, &oe) {
+				return nil, 0, false, &ValidationError{Parameter: "Filter", Message: oe.Error()}
+			}
+			return nil, 0, false, invalid("Filter", "%v", err)
+		}
+		filters = append(filters, f)
+	}
+	if o.Identity != "" {
+		ms, err := s.resolveAll(ctx, tx, o.Identity, 0)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		var ids store.Or
+		for _, m := range ms {
+			ids = append(ids, store.Cond{Field: store.FieldGUID, Op: store.OpEq, Value: m.GUID})
+		}
+		filters = append(filters, ids)
+	}
+	if len(filters) > 0 {
+		q.Filter = filters
+	}
+	if o.SortBy != "" {
+		prop, ok := canonicalProperty(o.SortBy)
+		field, sortable := schemaField[prop]
+		if !ok || !sortable || field == store.FieldEmailAddresses {
+			return nil, 0, false, invalid("SortBy", "The property '%s' cannot be used to sort. Use one of: %s.", o.SortBy,
+				"Name, DisplayName, Alias, PrimarySmtpAddress, UserPrincipalName, PopEnabled, ImapEnabled, WhenCreated, WhenChanged, LastPopLogonTime, LastImapLogonTime")
+		}
+		q.Sort = []store.SortKey{{Field: field, Desc: o.Descending}}
+	}
+	ms, total, err := tx.ListMailboxes(ctx, q)
+	if errors.Is(err, store.ErrInvalid) {
+		return nil, 0, false, invalid("Filter", "%v", err)
+	}
+	more := size > 0 && total > o.Offset+len(ms)
+	return ms, total, more, err
+}
+
+func canonicalProperty(name string) (string, bool) {
+	for k := range mailboxSchema {
+		if strings.EqualFold(k, name) {
+			return k, true
+		}
+	}
+	return "", false
+}

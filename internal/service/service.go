@@ -1,0 +1,383 @@
+// Package service is the one admin service layer: the admin shell (through
+// the REST API), the admin center and the REST API itself call it, and it
+// alone changes administrative state. Every operation runs, in one
+// transaction: authorize (RBAC) → validate → write → audit record. After the
+// commit it publishes the change events that make access changes reach open
+// sessions on every node.
+//
+// Invariants:
+//   - A denied operation changes nothing, names the missing management role,
+//     and is audited with Succeeded = false.
+//   - A set that changes nothing writes nothing and no audit record, and
+//     says so (Result.NoChange) so that the shell prints Exchange's warning.
+//   - WhatIf changes nothing and reports what would change and which open
+//     sessions would be closed.
+//   - Reads are not audited. Audit records are never changed or deleted.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/access"
+	"github.com/gatehouse-mail/gatehouse/internal/auth"
+	"github.com/gatehouse-mail/gatehouse/internal/metrics"
+	"github.com/gatehouse-mail/gatehouse/internal/notify"
+	"github.com/gatehouse-mail/gatehouse/internal/rbac"
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+)
+
+// Options configure the service.
+type Options struct {
+	Store    store.Store
+	Hub      notify.Hub
+	Registry *access.Registry
+	Checker  *auth.Checker
+	// Throttle slows down and locks out repeated failed admin sign-ins.
+	Throttle *auth.Throttle
+	Logger   *slog.Logger
+	Metrics  *metrics.Metrics
+	// Server names this node in Exchange's "couldn't be found on '<server>'".
+	Server string
+	// SessionTTL is how long an admin sign-in lasts (default 12 h).
+	SessionTTL time.Duration
+}
+
+// Service is the admin service layer.
+type Service struct {
+	st       store.Store
+	hub      notify.Hub
+	reg      *access.Registry
+	checker  *auth.Checker
+	throttle *auth.Throttle
+	log      *slog.Logger
+	m        *metrics.Metrics
+	server   string
+	ttl      time.Duration
+	now      func() time.Time
+}
+
+// New returns the service.
+func New(o Options) *Service {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Server == "" {
+		o.Server, _ = os.Hostname()
+	}
+	if o.SessionTTL == 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
+	return &Service{st: o.Store, hub: o.Hub, reg: o.Registry, checker: o.Checker, throttle: o.Throttle,
+		log: o.Logger, m: o.Metrics, server: o.Server, ttl: o.SessionTTL, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// Surfaces, as the audit log names them.
+const (
+	SurfaceShell       = "shell"
+	SurfaceAdminCenter = "admincenter"
+	SurfaceAPI         = "api"
+)
+
+// Caller is the signed-in administrator an operation runs for.
+type Caller struct {
+	MailboxID int64
+	// Name is how the audit log names the caller (the user principal name).
+	Name        string
+	DisplayName string
+	Address     string // client IP address
+	Surface     string
+	Groups      []string
+	Permissions rbac.Set
+}
+
+// Can reports whether the caller holds a permission.
+func (c Caller) Can(p rbac.Permission) bool { return c.Permissions.Has(p) }
+
+// Result is what a change did (or, with WhatIf, would do).
+type Result struct {
+	// Identity is the name of the object changed.
+	Identity string
+	Cmdlet   string
+	Changes  []store.PropertyChange
+	// NoChange: the object already had the requested values.
+	NoChange bool
+	WhatIf   bool
+	// Sessions are the open sessions this change closes (or would close),
+	// on this node.
+	Sessions []OpenSession
+}
+
+// OpenSession is an open POP3 or IMAP4 session.
+type OpenSession struct {
+	Mailbox    string
+	Protocol   string // "POP3" or "IMAP4"
+	RemoteAddr string
+	Since      time.Time
+}
+
+// Warning is Exchange's warning for a set that changed nothing, or "".
+func (r Result) Warning() string {
+	if !r.NoChange {
+		return ""
+	}
+	return fmt.Sprintf("The command completed successfully but no settings of '%s' have been modified.", r.Identity)
+}
+
+// WhatIfText is what -WhatIf prints: PowerShell's ShouldProcess line with
+// the changes and the sessions that would be closed.
+func (r Result) WhatIfText() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "What if: Performing the operation %q on target %q.", r.Cmdlet, r.Identity)
+	if r.NoChange {
+		b.WriteString(" Nothing would change.")
+		return b.String()
+	}
+	var parts []string
+	for _, c := range r.Changes {
+		parts = append(parts, fmt.Sprintf("%s: %s -> %s", c.Name, orNone(c.OldValue), orNone(c.NewValue)))
+	}
+	if len(parts) > 0 {
+		b.WriteString(" " + strings.Join(parts, "; ") + ".")
+	}
+	if n := len(r.Sessions); n > 0 {
+		by := map[string]int{}
+		for _, s := range r.Sessions {
+			by[s.Protocol]++
+		}
+		var ps []string
+		for _, p := range []string{"POP3", "IMAP4"} {
+			if by[p] > 0 {
+				ps = append(ps, fmt.Sprintf("%d %s", by[p], p))
+			}
+		}
+		fmt.Fprintf(&b, " Open sessions that would be closed: %s.", strings.Join(ps, ", "))
+	} else if affectsAccess(r.Changes) {
+		b.WriteString(" No open sessions would be closed.")
+	}
+	return b.String()
+}
+
+func affectsAccess(changes []store.PropertyChange) bool {
+	for _, c := range changes {
+		switch c.Name {
+		case "PopEnabled", "ImapEnabled", "SecurityDefaultsEnabled":
+			return true
+		}
+	}
+	return false
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func boolText(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
+}
+
+// op describes one audited operation.
+type op struct {
+	cmdlet string
+	perm   rbac.Permission
+	object string
+	params []store.Parameter
+	whatIf bool
+}
+
+// mutation is what an operation's body returns inside the transaction.
+type mutation struct {
+	result Result
+	events []notify.Event
+	// audit is false for no-ops and WhatIf: nothing was written.
+	audit bool
+}
+
+// change runs one audited operation: authorize → (validate → write →
+// audit) in one transaction → publish. A failure after authorization is
+// audited with Succeeded = false in a transaction of its own, since the
+// change's transaction rolled back.
+func (s *Service) change(ctx context.Context, c Caller, o op, body func(tx store.Tx) (mutation, error)) (Result, error) {
+	if !c.Can(o.perm) {
+		err := s.denied(c, o)
+		s.auditFailure(ctx, c, o, err)
+		return Result{}, err
+	}
+	var mu mutation
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if mu, err = body(tx); err != nil {
+			return err
+		}
+		mu.result.Cmdlet = o.cmdlet
+		if mu.result.Identity == "" {
+			mu.result.Identity = o.object
+		}
+		if !mu.audit || o.whatIf {
+			return nil
+		}
+		return tx.InsertAudit(ctx, s.record(c, o, mu.result.Identity, mu.result.Changes, nil))
+	})
+	if err != nil {
+		if !o.whatIf {
+			s.auditFailure(ctx, c, o, err)
+		}
+		return Result{}, err
+	}
+	if !o.whatIf && mu.audit {
+		s.m.AdminOperation(o.cmdlet, true)
+		s.publish(ctx, mu.events)
+	}
+	mu.result.WhatIf = o.whatIf
+	return mu.result, nil
+}
+
+func (s *Service) publish(ctx context.Context, events []notify.Event) {
+	// Many access changes at once (a bulk Set-CASMailbox) become one
+	// organization-wide event: every node re-checks its sessions once.
+	access := 0
+	for _, e := range events {
+		if e.Kind == notify.AccessChanged {
+			access++
+		}
+	}
+	published := false
+	for _, e := range events {
+		if e.Kind == notify.AccessChanged && access > 50 {
+			if published {
+				continue
+			}
+			e, published = notify.Event{Kind: notify.AccessChanged}, true
+		}
+		if err := s.hub.Publish(context.WithoutCancel(ctx), e); err != nil {
+			s.log.Error("publish change event", "event", e, "err", err)
+		}
+	}
+}
+
+func (s *Service) record(c Caller, o op, object string, changes []store.PropertyChange, failure error) *store.AuditRecord {
+	r := &store.AuditRecord{RunDate: s.now(), Caller: c.Name, ClientAddress: c.Address, Surface: c.Surface,
+		CmdletName: o.cmdlet, CmdletParameters: o.params, ObjectModified: object, ModifiedProperties: changes,
+		Succeeded: failure == nil}
+	if failure != nil {
+		r.Error = failure.Error()
+	}
+	return r
+}
+
+func (s *Service) auditFailure(ctx context.Context, c Caller, o op, failure error) {
+	s.m.AdminOperation(o.cmdlet, false)
+	err := s.st.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
+		return tx.InsertAudit(ctx, s.record(c, o, o.object, nil, failure))
+	})
+	if err != nil {
+		s.log.Error("audit record of a failed operation lost", "cmdlet", o.cmdlet, "err", err)
+	}
+}
+
+func (s *Service) denied(c Caller, o op) error {
+	return &ForbiddenError{Caller: c.Name, Cmdlet: o.cmdlet, Role: o.perm, Groups: rbac.GroupsWith(o.perm)}
+}
+
+// read authorizes a read and runs fn in a read transaction. Reads are not
+// audited.
+func (s *Service) read(ctx context.Context, c Caller, cmdlet string, perm rbac.Permission, fn func(tx store.Tx) error) error {
+	if !c.Can(perm) {
+		return s.denied(c, op{cmdlet: cmdlet, perm: perm})
+	}
+	return s.st.View(ctx, fn)
+}
+
+// openSessions lists the sessions of a mailbox (0: all) on this node whose
+// protocol is in protos.
+func (s *Service) openSessions(mailboxID int64, name string, protos ...access.Protocol) []OpenSession {
+	if s.reg == nil {
+		return nil
+	}
+	var out []OpenSession
+	for _, ss := range s.reg.Sessions(mailboxID) {
+		for _, p := range protos {
+			if ss.Protocol == p {
+				out = append(out, OpenSession{Mailbox: name, Protocol: p.Display(), RemoteAddr: ss.RemoteAddr, Since: ss.Since})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Since.Before(out[j].Since) })
+	return out
+}
+
+// Errors.
+
+// ErrForbidden matches every *ForbiddenError.
+var ErrForbidden = errors.New("forbidden")
+
+// ErrUnauthenticated means no valid sign-in.
+var ErrUnauthenticated = errors.New("not signed in")
+
+// ForbiddenError is an operation the caller's role groups do not allow.
+type ForbiddenError struct {
+	Caller string
+	Cmdlet string
+	Role   rbac.Permission
+	Groups []string
+}
+
+func (e *ForbiddenError) Error() string {
+	return fmt.Sprintf("Access denied: '%s' isn't assigned to any management roles that allow %s; it needs the '%s' role (role groups: %s).",
+		e.Caller, e.Cmdlet, e.Role, strings.Join(e.Groups, ", "))
+}
+
+// Is makes errors.Is(err, ErrForbidden) true.
+func (e *ForbiddenError) Is(target error) bool { return target == ErrForbidden }
+
+// NotFoundError is an identity that matches nothing (Exchange's text).
+type NotFoundError struct {
+	Identity string
+	Server   string
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("The operation couldn't be performed because object '%s' couldn't be found on '%s'.", e.Identity, e.Server)
+}
+
+// Is makes errors.Is(err, store.ErrNotFound) true.
+func (e *NotFoundError) Is(target error) bool { return target == store.ErrNotFound }
+
+// AmbiguousError is an identity that matches several objects.
+type AmbiguousError struct {
+	Identity string
+	Matches  []string
+}
+
+func (e *AmbiguousError) Error() string {
+	return fmt.Sprintf("The operation couldn't be performed because '%s' matches multiple entries.", e.Identity)
+}
+
+// ValidationError is a parameter value that cannot be accepted.
+type ValidationError struct {
+	Parameter string
+	Message   string
+}
+
+func (e *ValidationError) Error() string { return e.Message }
+
+// ConflictError is a name, alias or address already in use.
+type ConflictError struct{ Message string }
+
+func (e *ConflictError) Error() string { return e.Message }
+
+func invalid(param, format string, args ...any) error {
+	return &ValidationError{Parameter: param, Message: fmt.Sprintf(format, args...)}
+}

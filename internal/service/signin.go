@@ -1,0 +1,153 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/rbac"
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+)
+
+// SignInError refuses an admin sign-in; its text never says whether the
+// user exists.
+type SignInError struct {
+	Message    string
+	RetryAfter time.Duration
+}
+
+func (e *SignInError) Error() string { return e.Message }
+
+// Is makes errors.Is(err, ErrUnauthenticated) true.
+func (e *SignInError) Is(target error) bool { return target == ErrUnauthenticated }
+
+var errBadCredentials = &SignInError{Message: "The user name or password is incorrect."}
+
+func tokenHash(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// SignIn checks an administrator's user name and password and returns a
+// new bearer token (also used as the admin center's session cookie). Only
+// members of a role group may sign in.
+func (s *Service) SignIn(ctx context.Context, username, password, surface, address string) (string, Caller, error) {
+	if s.throttle != nil {
+		v := s.throttle.Check(address, username)
+		if v.Locked {
+			return "", Caller{}, &SignInError{Message: fmt.Sprintf("Too many failed sign-ins. Try again in %s.",
+				v.RetryAfter.Round(time.Second)), RetryAfter: v.RetryAfter}
+		}
+		if v.Delay > 0 {
+			t := time.NewTimer(v.Delay)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+			}
+			t.Stop()
+		}
+	}
+	var m store.Mailbox
+	var found bool
+	if err := s.st.View(ctx, func(tx store.Tx) error {
+		ms, err := tx.FindMailboxes(ctx, username, 2)
+		if err == nil && len(ms) == 1 {
+			m, found = ms[0], true
+		}
+		return err
+	}); err != nil {
+		return "", Caller{}, err
+	}
+	hash := ""
+	if found {
+		hash = m.PasswordHash
+	}
+	if !s.checker.Check(m.ID, hash, password) || !found {
+		if s.throttle != nil {
+			s.throttle.Fail(address, username)
+		}
+		return "", Caller{}, errBadCredentials
+	}
+	if s.throttle != nil {
+		s.throttle.Succeed(address, username)
+	}
+	c, err := s.caller(ctx, m, surface, address)
+	if err != nil {
+		return "", Caller{}, err
+	}
+	if len(c.Groups) == 0 {
+		return "", Caller{}, &SignInError{Message: fmt.Sprintf("'%s' is not a member of any role group, so it cannot administer Gatehouse.", m.UserPrincipalName)}
+	}
+	var raw [32]byte
+	rand.Read(raw[:])
+	token := base64.RawURLEncoding.EncodeToString(raw[:])
+	now := s.now()
+	err = s.st.Update(ctx, func(tx store.Tx) error {
+		// Expired sessions of everyone go at each sign-in; cheap and enough.
+		if err := tx.DeleteAdminSessions(ctx, 0, now); err != nil {
+			return err
+		}
+		return tx.InsertAdminSession(ctx, store.AdminSession{TokenHash: tokenHash(token), MailboxID: m.ID, Surface: surface,
+			ClientAddress: address, Created: now, Expires: now.Add(s.ttl)})
+	})
+	if err != nil {
+		return "", Caller{}, err
+	}
+	s.log.Info("admin signed in", "user", c.Name, "surface", surface, "remote", address)
+	return token, c, nil
+}
+
+// caller reads the role groups of m, fresh: a membership change applies to
+// the next request.
+func (s *Service) caller(ctx context.Context, m store.Mailbox, surface, address string) (Caller, error) {
+	c := Caller{MailboxID: m.ID, Name: m.UserPrincipalName, DisplayName: m.DisplayName, Surface: surface, Address: address}
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		groups, err := tx.MemberOf(ctx, m.ID)
+		for _, g := range groups {
+			c.Groups = append(c.Groups, g.Name)
+		}
+		return err
+	})
+	c.Permissions = rbac.For(c.Groups)
+	return c, err
+}
+
+// Authenticate returns the caller of a bearer token or session cookie.
+func (s *Service) Authenticate(ctx context.Context, token, surface, address string) (Caller, error) {
+	if token == "" {
+		return Caller{}, ErrUnauthenticated
+	}
+	var m store.Mailbox
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		sess, err := tx.AdminSession(ctx, tokenHash(token), s.now())
+		if err != nil {
+			return err
+		}
+		m, err = tx.MailboxByID(ctx, sess.MailboxID)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return Caller{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Caller{}, err
+	}
+	c, err := s.caller(ctx, m, surface, address)
+	if err != nil {
+		return Caller{}, err
+	}
+	if len(c.Groups) == 0 {
+		return Caller{}, ErrUnauthenticated
+	}
+	return c, nil
+}
+
+// SignOut ends a sign-in.
+func (s *Service) SignOut(ctx context.Context, token string) error {
+	return s.st.Update(ctx, func(tx store.Tx) error { return tx.DeleteAdminSession(ctx, tokenHash(token)) })
+}

@@ -1,0 +1,164 @@
+package service
+
+import (
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/access"
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+)
+
+// The views below are the objects the cmdlets show; their field names are
+// the property names of Exchange (PascalCase), and the REST API serializes
+// them as they are.
+
+// Mailbox is what Get-Mailbox shows.
+type Mailbox struct {
+	Identity             string
+	Name                 string
+	DisplayName          string
+	Alias                string
+	PrimarySmtpAddress   string
+	EmailAddresses       []string // "SMTP:primary", "smtp:proxy"
+	UserPrincipalName    string
+	Guid                 string
+	RecipientTypeDetails string
+	WhenCreated          time.Time
+	WhenChanged          time.Time
+}
+
+func mailboxView(m store.Mailbox) Mailbox {
+	addrs := []string{"SMTP:" + m.PrimarySmtpAddress}
+	for _, a := range m.EmailAddresses {
+		addrs = append(addrs, "smtp:"+a)
+	}
+	return Mailbox{Identity: m.Name, Name: m.Name, DisplayName: m.DisplayName, Alias: m.Alias,
+		PrimarySmtpAddress: m.PrimarySmtpAddress, EmailAddresses: addrs, UserPrincipalName: m.UserPrincipalName,
+		Guid: m.GUID, RecipientTypeDetails: "UserMailbox", WhenCreated: m.WhenCreated, WhenChanged: m.WhenChanged}
+}
+
+// CASMailbox is what Get-CASMailbox shows: the stored switches, the
+// effective state under the organization's security defaults, and the
+// last use of each protocol.
+type CASMailbox struct {
+	Identity           string
+	Name               string
+	DisplayName        string
+	PrimarySmtpAddress string
+	Guid               string
+	PopEnabled         bool
+	ImapEnabled        bool
+	// EffectivePopEnabled and EffectiveImapEnabled apply the access rule:
+	// false under security defaults whatever PopEnabled/ImapEnabled say.
+	EffectivePopEnabled  bool
+	EffectiveImapEnabled bool
+	// PopAccess and ImapAccess say why: Enabled, Disabled, or Blocked by
+	// security defaults.
+	PopAccess  string
+	ImapAccess string
+	// LastPopLogonTime and LastImapLogonTime are nil when never used.
+	LastPopLogonTime  *time.Time
+	LastImapLogonTime *time.Time
+	WhenChanged       time.Time
+}
+
+func casView(m store.Mailbox, org store.OrgConfig) CASMailbox {
+	pop, imap := access.Decide(org, m, access.POP3), access.Decide(org, m, access.IMAP4)
+	return CASMailbox{Identity: m.Name, Name: m.Name, DisplayName: m.DisplayName, PrimarySmtpAddress: m.PrimarySmtpAddress,
+		Guid: m.GUID, PopEnabled: m.PopEnabled, ImapEnabled: m.ImapEnabled,
+		EffectivePopEnabled: pop == access.Allowed, EffectiveImapEnabled: imap == access.Allowed,
+		PopAccess: pop.String(), ImapAccess: imap.String(),
+		LastPopLogonTime: timePtr(m.LastPopLogon), LastImapLogonTime: timePtr(m.LastImapLogon), WhenChanged: m.WhenChanged}
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// CASMailboxPlan is what Get-CASMailboxPlan shows.
+type CASMailboxPlan struct {
+	Identity    string
+	Name        string
+	PopEnabled  bool
+	ImapEnabled bool
+	WhenChanged time.Time
+}
+
+// planName is the name of the one CAS mailbox plan.
+const planName = "Default"
+
+// OrganizationConfig is what Get-OrganizationConfig shows.
+type OrganizationConfig struct {
+	Identity                string
+	Name                    string
+	DisplayName             string
+	DefaultDomain           string
+	SecurityDefaultsEnabled bool
+	WhenChanged             time.Time
+}
+
+// RoleGroup is what Get-RoleGroup shows.
+type RoleGroup struct {
+	Identity    string
+	Name        string
+	Description string
+	Roles       []string
+	Members     []string
+}
+
+// RoleGroupMember is what Get-RoleGroupMember shows.
+type RoleGroupMember struct {
+	Identity           string
+	Name               string
+	DisplayName        string
+	PrimarySmtpAddress string
+	RecipientType      string
+}
+
+// AuditRecord is what Search-AdminAuditLog shows.
+type AuditRecord struct {
+	RunDate            time.Time
+	Caller             string
+	ClientIP           string
+	Surface            string
+	CmdletName         string
+	CmdletParameters   []store.Parameter
+	ObjectModified     string
+	ModifiedProperties []store.PropertyChange
+	Succeeded          bool
+	Error              string
+}
+
+// EmailAppUsage is one mailbox in the email-apps usage report.
+type EmailAppUsage struct {
+	UserPrincipalName string
+	DisplayName       string
+	LastPopDate       *time.Time
+	LastImapDate      *time.Time
+	PopLogins         int
+	ImapLogins        int
+	// PopRefused and ImapRefused count logins with the right password that
+	// the access rule refused.
+	PopRefused   int
+	ImapRefused  int
+	FailedLogins int
+}
+
+// DailyActiveUsers counts mailboxes that used each protocol on one day.
+type DailyActiveUsers struct {
+	Date      time.Time
+	PopUsers  int
+	ImapUsers int
+}
+
+// EmailAppUsageReport answers "who still uses POP3 or IMAP4?".
+type EmailAppUsageReport struct {
+	Period          int // days
+	ReportDate      time.Time
+	ActivePopUsers  int
+	ActiveImapUsers int
+	Users           []EmailAppUsage
+	Daily           []DailyActiveUsers
+}
