@@ -1,0 +1,518 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/service"
+)
+
+// SignInRequest is the body of POST /api/v1/session.
+type SignInRequest struct {
+	UserName string
+	Password string
+}
+
+// SignInResponse answers a sign-in.
+type SignInResponse struct {
+	Token             string
+	ExpiresAt         time.Time
+	UserPrincipalName string
+	DisplayName       string
+	RoleGroups        []string
+	Roles             []string
+}
+
+// Me describes the signed-in administrator.
+type Me struct {
+	UserPrincipalName string
+	DisplayName       string
+	RoleGroups        []string
+	Roles             []string
+}
+
+// NewMailboxBody is the body of POST /api/v1/mailboxes.
+type NewMailboxBody struct {
+	Name                      string
+	DisplayName               string
+	Alias                     string
+	PrimarySmtpAddress        string
+	MicrosoftOnlineServicesID string
+	Password                  string
+}
+
+// NewMailboxResponse answers POST /api/v1/mailboxes.
+type NewMailboxResponse struct {
+	Mailbox service.Mailbox
+	Result  ResultBody
+}
+
+// SetMailboxBody is the body of PATCH /api/v1/mailboxes/{identity}.
+type SetMailboxBody struct {
+	Name               *string
+	DisplayName        *string
+	Alias              *string
+	PrimarySmtpAddress *string
+	EmailAddresses     *[]string
+	Password           *string
+}
+
+// SetCASMailboxBody is the body of PATCH /api/v1/casmailboxes/{identity}.
+type SetCASMailboxBody struct {
+	PopEnabled  *bool
+	ImapEnabled *bool
+}
+
+// BulkCASItem is one mailbox of a bulk change.
+type BulkCASItem struct {
+	Identity    string
+	PopEnabled  *bool
+	ImapEnabled *bool
+}
+
+// BulkCASBody is the body of PATCH /api/v1/casmailboxes: many
+// Set-CASMailbox in one request (a pipeline of mailboxes into
+// Set-CASMailbox, an admin center Bulk Edit).
+type BulkCASBody struct {
+	Items  []BulkCASItem
+	WhatIf bool
+}
+
+// BulkCASResponse holds one result per item, in order.
+type BulkCASResponse struct {
+	Results   []BulkItemResult
+	Changed   int
+	Unchanged int
+	Failed    int
+}
+
+// BulkItemResult is the outcome of one item.
+type BulkItemResult struct {
+	Result ResultBody
+	Error  *ErrorDetail `json:",omitempty"`
+}
+
+// SetPlanBody is the body of PATCH /api/v1/casmailboxplan.
+type SetPlanBody struct {
+	PopEnabled  *bool
+	ImapEnabled *bool
+}
+
+// SetOrgBody is the body of PATCH /api/v1/organizationconfig.
+type SetOrgBody struct {
+	SecurityDefaultsEnabled *bool
+}
+
+// AddMemberBody is the body of POST /api/v1/rolegroups/{name}/members.
+type AddMemberBody struct {
+	Member string
+}
+
+var listParams = []param{
+	{"filter", "string", "OPATH filter, e.g. PopEnabled -eq $false -and Name -like 'Chr*'"},
+	{"identity", "string", "an identity (Name, DisplayName, Alias, address, UPN or GUID; wildcards allowed)"},
+	{"search", "string", "prefix of a name, alias or address"},
+	{"sort", "string", "property to sort by (Name, DisplayName, PrimarySmtpAddress, PopEnabled, ...)"},
+	{"desc", "boolean", "sort descending"},
+	{"offset", "integer", "how many to skip"},
+	{"resultSize", "string", "page size: a number (default 1000) or Unlimited"},
+}
+
+var whatIfParam = param{"whatIf", "boolean", "say what would change, and which open sessions would close, without changing anything"}
+
+func boolQuery(r *http.Request, name string) (bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, &apiError{status: http.StatusBadRequest, code: "InvalidParameter", param: name,
+			msg: fmt.Sprintf("Cannot convert '%s' to a Boolean for %s; use true or false.", v, name)}
+	}
+	return b, nil
+}
+
+func intQuery(r *http.Request, name string, def int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, &apiError{status: http.StatusBadRequest, code: "InvalidParameter", param: name,
+			msg: fmt.Sprintf("Cannot convert '%s' to a non-negative whole number for %s.", v, name)}
+	}
+	return n, nil
+}
+
+func resultSize(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("resultSize")
+	if strings.EqualFold(v, "unlimited") {
+		return service.Unlimited, nil
+	}
+	n, err := intQuery(r, "resultSize", 0)
+	if err == nil && n == 0 && v != "" {
+		return 0, &apiError{status: http.StatusBadRequest, code: "InvalidParameter", param: "resultSize",
+			msg: "resultSize must be at least 1, or Unlimited."}
+	}
+	return n, err
+}
+
+func listOptions(r *http.Request) (service.ListOptions, error) {
+	q := r.URL.Query()
+	o := service.ListOptions{Filter: q.Get("filter"), Identity: q.Get("identity"), Search: q.Get("search"), SortBy: q.Get("sort")}
+	var err error
+	if o.Descending, err = boolQuery(r, "desc"); err != nil {
+		return o, err
+	}
+	if o.Offset, err = intQuery(r, "offset", 0); err != nil {
+		return o, err
+	}
+	o.ResultSize, err = resultSize(r)
+	return o, err
+}
+
+func listBody[T any](p service.Page[T], o service.ListOptions) ListBody[T] {
+	b := ListBody[T]{Items: p.Items, Total: p.Total, Offset: o.Offset, More: p.More}
+	if b.Items == nil {
+		b.Items = []T{}
+	}
+	if p.More {
+		size := o.ResultSize
+		if size == 0 {
+			size = service.DefaultResultSize
+		}
+		b.Warning = service.MoreWarning(size)
+	}
+	return b
+}
+
+func (a *API) table() []route {
+	return []route{
+		{method: "POST", path: "/api/v1/session", public: true, summary: "Sign in; returns a bearer token and sets the admin center's session cookie",
+			body: SignInRequest{}, response: SignInResponse{}, h: a.signIn},
+		{method: "DELETE", path: "/api/v1/session", summary: "Sign out", h: a.signOut},
+		{method: "GET", path: "/api/v1/me", summary: "The signed-in administrator and their role groups", response: Me{},
+			h: func(_ context.Context, c service.Caller, _ *http.Request) (int, any, error) {
+				return http.StatusOK, me(c), nil
+			}},
+
+		{method: "GET", path: "/api/v1/mailboxes", summary: "Get-Mailbox", query: listParams, response: ListBody[service.Mailbox]{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				o, err := listOptions(r)
+				if err != nil {
+					return 0, nil, err
+				}
+				p, err := a.svc.GetMailboxes(ctx, c, o)
+				return http.StatusOK, listBody(p, o), err
+			}},
+		{method: "POST", path: "/api/v1/mailboxes", summary: "New-Mailbox", query: []param{whatIfParam}, body: NewMailboxBody{},
+			response: NewMailboxResponse{}, h: a.newMailbox},
+		{method: "GET", path: "/api/v1/mailboxes/{identity}", summary: "Get-Mailbox -Identity", response: service.Mailbox{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				m, err := a.svc.GetMailbox(ctx, c, r.PathValue("identity"))
+				return http.StatusOK, m, err
+			}},
+		{method: "PATCH", path: "/api/v1/mailboxes/{identity}", summary: "Set-Mailbox (Password alone needs only the Reset Password role)",
+			query: []param{whatIfParam}, body: SetMailboxBody{}, response: ResultBody{}, h: a.setMailbox},
+		{method: "DELETE", path: "/api/v1/mailboxes/{identity}", summary: "Remove-Mailbox", query: []param{whatIfParam}, response: ResultBody{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				whatIf, err := boolQuery(r, "whatIf")
+				if err != nil {
+					return 0, nil, err
+				}
+				res, err := a.svc.RemoveMailbox(ctx, c, r.PathValue("identity"), whatIf)
+				return http.StatusOK, resultBody(res), err
+			}},
+
+		{method: "GET", path: "/api/v1/casmailboxes", summary: "Get-CASMailbox", query: listParams, response: ListBody[service.CASMailbox]{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				o, err := listOptions(r)
+				if err != nil {
+					return 0, nil, err
+				}
+				p, err := a.svc.GetCASMailboxes(ctx, c, o)
+				return http.StatusOK, listBody(p, o), err
+			}},
+		{method: "PATCH", path: "/api/v1/casmailboxes", summary: "Set-CASMailbox over many mailboxes in one request", body: BulkCASBody{},
+			response: BulkCASResponse{}, h: a.bulkCAS},
+		{method: "GET", path: "/api/v1/casmailboxes/{identity}", summary: "Get-CASMailbox -Identity", response: service.CASMailbox{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				m, err := a.svc.GetCASMailbox(ctx, c, r.PathValue("identity"))
+				return http.StatusOK, m, err
+			}},
+		{method: "PATCH", path: "/api/v1/casmailboxes/{identity}", summary: "Set-CASMailbox -PopEnabled -ImapEnabled", query: []param{whatIfParam},
+			body: SetCASMailboxBody{}, response: ResultBody{}, h: a.setCAS},
+
+		{method: "GET", path: "/api/v1/casmailboxplan", summary: "Get-CASMailboxPlan", response: service.CASMailboxPlan{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				p, err := a.svc.GetCASMailboxPlan(ctx, c)
+				return http.StatusOK, p, err
+			}},
+		{method: "PATCH", path: "/api/v1/casmailboxplan", summary: "Set-CASMailboxPlan (applies to mailboxes created afterwards)",
+			query: []param{whatIfParam}, body: SetPlanBody{}, response: ResultBody{}, h: a.setPlan},
+		{method: "GET", path: "/api/v1/organizationconfig", summary: "Get-OrganizationConfig", response: service.OrganizationConfig{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				o, err := a.svc.GetOrganizationConfig(ctx, c)
+				return http.StatusOK, o, err
+			}},
+		{method: "PATCH", path: "/api/v1/organizationconfig", summary: "Set-OrganizationConfig -SecurityDefaultsEnabled",
+			query: []param{whatIfParam}, body: SetOrgBody{}, response: ResultBody{}, h: a.setOrg},
+
+		{method: "GET", path: "/api/v1/rolegroups", summary: "Get-RoleGroup", response: []service.RoleGroup{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				g, err := a.svc.GetRoleGroups(ctx, c, "")
+				return http.StatusOK, g, err
+			}},
+		{method: "GET", path: "/api/v1/rolegroups/{name}", summary: "Get-RoleGroup -Identity", response: service.RoleGroup{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				g, err := a.svc.GetRoleGroups(ctx, c, r.PathValue("name"))
+				if err != nil {
+					return 0, nil, err
+				}
+				return http.StatusOK, g[0], nil
+			}},
+		{method: "GET", path: "/api/v1/rolegroups/{name}/members", summary: "Get-RoleGroupMember", response: []service.RoleGroupMember{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				m, err := a.svc.GetRoleGroupMembers(ctx, c, r.PathValue("name"))
+				if m == nil {
+					m = []service.RoleGroupMember{}
+				}
+				return http.StatusOK, m, err
+			}},
+		{method: "POST", path: "/api/v1/rolegroups/{name}/members", summary: "Add-RoleGroupMember", query: []param{whatIfParam},
+			body: AddMemberBody{}, response: ResultBody{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				var b AddMemberBody
+				if err := decode(r, &b); err != nil {
+					return 0, nil, err
+				}
+				whatIf, err := boolQuery(r, "whatIf")
+				if err != nil {
+					return 0, nil, err
+				}
+				res, err := a.svc.AddRoleGroupMember(ctx, c, r.PathValue("name"), b.Member, whatIf)
+				return http.StatusOK, resultBody(res), err
+			}},
+		{method: "DELETE", path: "/api/v1/rolegroups/{name}/members/{member}", summary: "Remove-RoleGroupMember", query: []param{whatIfParam},
+			response: ResultBody{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				whatIf, err := boolQuery(r, "whatIf")
+				if err != nil {
+					return 0, nil, err
+				}
+				res, err := a.svc.RemoveRoleGroupMember(ctx, c, r.PathValue("name"), r.PathValue("member"), whatIf)
+				return http.StatusOK, resultBody(res), err
+			}},
+
+		{method: "GET", path: "/api/v1/adminauditlog", summary: "Search-AdminAuditLog (newest first)", response: []service.AuditRecord{},
+			query: []param{
+				{"cmdlets", "string", "comma-separated cmdlet names"}, {"objectIds", "string", "comma-separated objects"},
+				{"userIds", "string", "comma-separated callers"}, {"startDate", "string", "from this date/time"},
+				{"endDate", "string", "until this date/time"}, {"isSuccess", "boolean", "only successes or only failures"},
+				{"resultSize", "string", "a number (default 1000) or Unlimited"},
+			}, h: a.auditLog},
+		{method: "GET", path: "/api/v1/reports/emailappusage", summary: "Email apps usage: who used POP3 and IMAP4, per mailbox and per day",
+			query:    []param{{"period", "integer", "7, 30, 90 or 180 days (default 30)"}},
+			response: service.EmailAppUsageReport{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				period, err := intQuery(r, "period", 30)
+				if err != nil {
+					return 0, nil, err
+				}
+				rep, err := a.svc.EmailAppUsage(ctx, c, period)
+				return http.StatusOK, rep, err
+			}},
+	}
+}
+
+func me(c service.Caller) Me {
+	m := Me{UserPrincipalName: c.Name, DisplayName: c.DisplayName, RoleGroups: c.Groups, Roles: []string{}}
+	for _, p := range c.Permissions.List() {
+		m.Roles = append(m.Roles, string(p))
+	}
+	return m
+}
+
+func (a *API) signIn(ctx context.Context, _ service.Caller, r *http.Request) (int, any, error) {
+	var b SignInRequest
+	if err := decode(r, &b); err != nil {
+		return 0, nil, err
+	}
+	if b.UserName == "" || b.Password == "" {
+		return 0, nil, &apiError{status: http.StatusBadRequest, code: "InvalidParameter", param: "UserName",
+			msg: "Give UserName and Password."}
+	}
+	tok, c, err := a.svc.SignIn(ctx, b.UserName, b.Password, surface(r), clientIP(r))
+	if err != nil {
+		return 0, nil, err
+	}
+	exp := time.Now().Add(12 * time.Hour).UTC()
+	if w, ok := r.Context().Value(responseWriterKey{}).(http.ResponseWriter); ok {
+		http.SetCookie(w, &http.Cookie{Name: CookieName, Value: tok, Path: "/", HttpOnly: true, Secure: r.TLS != nil,
+			SameSite: http.SameSiteStrictMode, Expires: exp})
+	}
+	m := me(c)
+	return http.StatusOK, SignInResponse{Token: tok, ExpiresAt: exp, UserPrincipalName: m.UserPrincipalName,
+		DisplayName: m.DisplayName, RoleGroups: m.RoleGroups, Roles: m.Roles}, nil
+}
+
+// responseWriterKey lets the sign-in handler set its cookie.
+type responseWriterKey struct{}
+
+func (a *API) signOut(ctx context.Context, _ service.Caller, r *http.Request) (int, any, error) {
+	if err := a.svc.SignOut(ctx, token(r)); err != nil {
+		return 0, nil, err
+	}
+	if w, ok := r.Context().Value(responseWriterKey{}).(http.ResponseWriter); ok {
+		http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	}
+	return http.StatusNoContent, nil, nil
+}
+
+func (a *API) newMailbox(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+	var b NewMailboxBody
+	if err := decode(r, &b); err != nil {
+		return 0, nil, err
+	}
+	whatIf, err := boolQuery(r, "whatIf")
+	if err != nil {
+		return 0, nil, err
+	}
+	m, res, err := a.svc.NewMailbox(ctx, c, service.NewMailboxRequest{Name: b.Name, DisplayName: b.DisplayName, Alias: b.Alias,
+		PrimarySmtpAddress: b.PrimarySmtpAddress, UserPrincipalName: b.MicrosoftOnlineServicesID, Password: b.Password, WhatIf: whatIf})
+	status := http.StatusCreated
+	if whatIf {
+		status = http.StatusOK
+	}
+	return status, NewMailboxResponse{Mailbox: m, Result: resultBody(res)}, err
+}
+
+func (a *API) setMailbox(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+	var b SetMailboxBody
+	if err := decode(r, &b); err != nil {
+		return 0, nil, err
+	}
+	whatIf, err := boolQuery(r, "whatIf")
+	if err != nil {
+		return 0, nil, err
+	}
+	res, err := a.svc.SetMailbox(ctx, c, r.PathValue("identity"), service.SetMailboxRequest{Name: b.Name, DisplayName: b.DisplayName,
+		Alias: b.Alias, PrimarySmtpAddress: b.PrimarySmtpAddress, EmailAddresses: b.EmailAddresses, Password: b.Password, WhatIf: whatIf})
+	return http.StatusOK, resultBody(res), err
+}
+
+func (a *API) setCAS(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+	var b SetCASMailboxBody
+	if err := decode(r, &b); err != nil {
+		return 0, nil, err
+	}
+	whatIf, err := boolQuery(r, "whatIf")
+	if err != nil {
+		return 0, nil, err
+	}
+	res, err := a.svc.SetCASMailbox(ctx, c, service.SetCASMailboxRequest{Identity: r.PathValue("identity"),
+		PopEnabled: b.PopEnabled, ImapEnabled: b.ImapEnabled, WhatIf: whatIf})
+	return http.StatusOK, resultBody(res), err
+}
+
+func (a *API) bulkCAS(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+	var b BulkCASBody
+	if err := decode(r, &b); err != nil {
+		return 0, nil, err
+	}
+	reqs := make([]service.SetCASMailboxRequest, len(b.Items))
+	for i, it := range b.Items {
+		reqs[i] = service.SetCASMailboxRequest{Identity: it.Identity, PopEnabled: it.PopEnabled, ImapEnabled: it.ImapEnabled, WhatIf: b.WhatIf}
+	}
+	results, err := a.svc.SetCASMailboxes(ctx, c, reqs)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := BulkCASResponse{Results: make([]BulkItemResult, len(results))}
+	for i, res := range results {
+		if res.Err != nil {
+			e := httpError(res.Err)
+			out.Results[i] = BulkItemResult{Result: ResultBody{Identity: b.Items[i].Identity, Cmdlet: "Set-CASMailbox",
+				Changes: []Change{}, Sessions: []service.OpenSession{}},
+				Error: &ErrorDetail{Code: e.code, Message: e.msg, Parameter: e.param}}
+			out.Failed++
+			continue
+		}
+		out.Results[i] = BulkItemResult{Result: resultBody(res.Result)}
+		if res.NoChange {
+			out.Unchanged++
+		} else {
+			out.Changed++
+		}
+	}
+	return http.StatusOK, out, nil
+}
+
+func (a *API) setPlan(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+	var b SetPlanBody
+	if err := decode(r, &b); err != nil {
+		return 0, nil, err
+	}
+	whatIf, err := boolQuery(r, "whatIf")
+	if err != nil {
+		return 0, nil, err
+	}
+	res, err := a.svc.SetCASMailboxPlan(ctx, c, service.SetCASMailboxPlanRequest{PopEnabled: b.PopEnabled, ImapEnabled: b.ImapEnabled, WhatIf: whatIf})
+	return http.StatusOK, resultBody(res), err
+}
+
+func (a *API) setOrg(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+	var b SetOrgBody
+	if err := decode(r, &b); err != nil {
+		return 0, nil, err
+	}
+	whatIf, err := boolQuery(r, "whatIf")
+	if err != nil {
+		return 0, nil, err
+	}
+	res, err := a.svc.SetOrganizationConfig(ctx, c, service.SetOrganizationConfigRequest{SecurityDefaultsEnabled: b.SecurityDefaultsEnabled, WhatIf: whatIf})
+	return http.StatusOK, resultBody(res), err
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (a *API) auditLog(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+	q := r.URL.Query()
+	s := service.AuditSearch{Cmdlets: splitList(q.Get("cmdlets")), ObjectIDs: splitList(q.Get("objectIds")), UserIDs: splitList(q.Get("userIds"))}
+	var err error
+	if s.StartDate, err = timeParam(r, "startDate"); err != nil {
+		return 0, nil, err
+	}
+	if s.EndDate, err = timeParam(r, "endDate"); err != nil {
+		return 0, nil, err
+	}
+	if q.Get("isSuccess") != "" {
+		b, err := boolQuery(r, "isSuccess")
+		if err != nil {
+			return 0, nil, err
+		}
+		s.IsSuccess = &b
+	}
+	if s.ResultSize, err = resultSize(r); err != nil {
+		return 0, nil, err
+	}
+	recs, err := a.svc.SearchAdminAuditLog(ctx, c, s)
+	if recs == nil {
+		recs = []service.AuditRecord{}
+	}
+	return http.StatusOK, recs, err
+}
