@@ -203,3 +203,8 @@ func (f *fakeLogin) lastRequest() imap.LoginRequest {
 }
 
 func insecureTLS() *tls.Config { return &tls.Config{InsecureSkipVerify: true} }
+
+// optsForFuzz keeps limits small so that fuzzing explores them.
+func optsForFuzz() imap.Options {
+	return imap.Options{MaxLineLength: 1000, MaxCommandSize: 4000, AppendLimit: 2000, MaxConnsPerIP: -1, MaxConnsPerMailbox: -1}
+}
