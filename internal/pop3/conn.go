@@ -50,6 +50,9 @@ type session struct {
 	nDeleted int
 	errors   int // -ERR responses in a row
 
+	readDeadlineSet  time.Time // when the idle deadline was last moved
+	writeDeadlineSet time.Time
+
 	mu          sync.Mutex // guards the fields below and read deadlines
 	conn        net.Conn   // raw, or the TLS connection over it
 	kicked      bool
@@ -81,10 +84,21 @@ func (s *Server) newSession(c net.Conn, implicitTLS bool) *session {
 type connWriter struct{ s *session }
 
 func (cw connWriter) Write(p []byte) (int, error) {
-	c := cw.s.conn // only the session goroutine changes conn (STLS)
-	c.SetWriteDeadline(time.Now().Add(cw.s.srv.timeouts.Write))
+	s := cw.s
+	c := s.conn // only the session goroutine changes conn (STLS)
+	// Moving the deadline costs a timer update; doing it at most every
+	// deadlineSlack (and adding it) keeps the bound between Timeouts.Write
+	// and that plus the slack.
+	if now := time.Now(); now.After(s.writeDeadlineSet.Add(deadlineSlack)) {
+		c.SetWriteDeadline(now.Add(s.srv.timeouts.Write + deadlineSlack))
+		s.writeDeadlineSet = now
+	}
 	return c.Write(p)
 }
+
+// deadlineSlack is how stale a read or write deadline may get before it is
+// moved: timeouts fire between their value and that much later.
+const deadlineSlack = 500 * time.Millisecond
 
 // Errors that end a session.
 var (
@@ -283,6 +297,7 @@ func (s *session) handshake() error {
 	}
 	s.mu.Lock()
 	s.conn = tc
+	s.readDeadlineSet, s.writeDeadlineSet = time.Time{}, time.Time{}
 	s.mu.Unlock()
 	s.tls = true
 	// Anything the client sent before the handshake is dropped (RFC 2595
@@ -296,11 +311,12 @@ func (s *session) handshake() error {
 // The slice is valid until the next read.
 func (s *session) readLine() ([]byte, error) {
 	s.mu.Lock()
-	deadline := time.Now().Add(s.srv.timeouts.Idle)
-	if s.kicked || s.interrupted {
-		deadline = time.Now()
+	// A kick or a shutdown has set the deadline to now; leave it. Else
+	// restart the autologout timer, at most every deadlineSlack.
+	if now := time.Now(); !s.kicked && !s.interrupted && now.After(s.readDeadlineSet.Add(deadlineSlack)) {
+		s.conn.SetReadDeadline(now.Add(s.srv.timeouts.Idle + deadlineSlack))
+		s.readDeadlineSet = now
 	}
-	s.conn.SetReadDeadline(deadline)
 	s.mu.Unlock()
 
 	line, err := s.r.ReadSlice('\n')

@@ -22,7 +22,28 @@ type maildrop struct {
 	bodies    []int64
 	msgs      []pop3.Message
 	release   func() // unlocks the maildrop and ends the login session
+
+	// ahead is the read-ahead of the next message's first chunk, started
+	// when a message has been read to its end: POP3 clients download
+	// message after message, and the store query then overlaps the
+	// round trip to the client instead of following it.
+	ahead *readAhead
+	spare []byte // a read-ahead buffer to reuse
 }
+
+// readAhead is one message's first octets, being read in the background.
+type readAhead struct {
+	i    int
+	buf  []byte
+	n    int
+	err  error
+	done chan struct{}
+}
+
+// readAheadMax bounds what is read ahead: small messages are most of a
+// mailbox, and the first chunk of a big one is all that is needed to hide
+// the latency.
+const readAheadMax = 32 << 10
 
 var _ pop3.Maildrop = (*maildrop)(nil)
 
@@ -68,6 +89,17 @@ func (md *maildrop) Messages() []pop3.Message { return md.msgs }
 var errGone = &pop3.Error{Text: "Message was removed by another session"}
 
 func (md *maildrop) ReadBody(ctx context.Context, i int, off int64, p []byte) (int, error) {
+	n, err, ok := md.fromReadAhead(i, off, p)
+	if !ok {
+		n, err = md.read(ctx, i, off, p)
+	}
+	if off+int64(n) >= md.msgs[i].Size && i+1 < len(md.msgs) {
+		md.startReadAhead(ctx, i+1)
+	}
+	return n, err
+}
+
+func (md *maildrop) read(ctx context.Context, i int, off int64, p []byte) (int, error) {
 	n, err := md.b.mail.ReadBody(ctx, md.bodies[i], off, p)
 	if err != nil && !errors.Is(err, io.EOF) {
 		if errors.Is(err, store.ErrNotFound) {
@@ -76,6 +108,50 @@ func (md *maildrop) ReadBody(ctx context.Context, i int, off int64, p []byte) (i
 		return n, fmt.Errorf("read body of message %d: %w", i+1, err)
 	}
 	return n, err
+}
+
+// fromReadAhead serves a read from the read-ahead when it covers it.
+func (md *maildrop) fromReadAhead(i int, off int64, p []byte) (int, error, bool) {
+	ra := md.ahead
+	if ra == nil || ra.i != i || off != 0 {
+		return 0, nil, false
+	}
+	<-ra.done
+	md.ahead = nil
+	size := md.msgs[i].Size
+	if ra.err != nil && !errors.Is(ra.err, io.EOF) || (ra.n < len(p) && int64(ra.n) < size) {
+		// Failed or too short: read again, directly, and report what
+		// that read says.
+		return 0, nil, false
+	}
+	n := copy(p, ra.buf[:ra.n])
+	md.spare = ra.buf
+	if n < len(p) {
+		return n, io.EOF, true
+	}
+	return n, nil, true
+}
+
+func (md *maildrop) startReadAhead(ctx context.Context, i int) {
+	if md.ahead != nil {
+		<-md.ahead.done // never in flight twice: it owns its buffer
+	}
+	want := min(md.msgs[i].Size, readAheadMax)
+	if want <= 0 {
+		md.ahead = nil
+		return
+	}
+	buf := md.spare
+	md.spare = nil
+	if cap(buf) < int(want) {
+		buf = make([]byte, readAheadMax)
+	}
+	ra := &readAhead{i: i, buf: buf[:want], done: make(chan struct{})}
+	md.ahead = ra
+	go func() {
+		defer close(ra.done)
+		ra.n, ra.err = md.read(ctx, i, 0, ra.buf)
+	}()
 }
 
 // Delete expunges the messages in one store call (one transaction), then

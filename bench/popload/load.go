@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// loadConfig is one load run.
+type loadConfig struct {
+	Addr     string
+	Password string
+	Sessions int // concurrent sessions, each on its own mailbox (user0..)
+	Repeat   int // sessions each worker runs one after another
+	Pipeline int // RETR commands in flight; 1 = one at a time
+	Timeout  time.Duration
+}
+
+// result is what a run measured.
+type result struct {
+	Sessions int
+	Messages int64
+	Bytes    int64 // message octets, as LIST reports them
+	Elapsed  time.Duration
+}
+
+func (r result) msgsPerSec() float64 { return float64(r.Messages) / r.Elapsed.Seconds() }
+func (r result) mbPerSec() float64   { return float64(r.Bytes) / 1e6 / r.Elapsed.Seconds() }
+
+// runLoad runs cfg.Sessions workers at once; each runs cfg.Repeat whole
+// sessions: LOGIN (USER/PASS), STAT, LIST, UIDL, RETR of every message,
+// QUIT. Every message is checked against its LIST size.
+func runLoad(cfg loadConfig) (result, error) {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		total result
+		first error
+	)
+	start := time.Now()
+	for i := range cfg.Sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range cfg.Repeat {
+				n, b, err := session(cfg, userName(i))
+				mu.Lock()
+				total.Messages += n
+				total.Bytes += b
+				if err != nil && first == nil {
+					first = fmt.Errorf("%s: %w", userName(i), err)
+				}
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	total.Elapsed = time.Since(start)
+	total.Sessions = cfg.Sessions
+	return total, first
+}
+
+type popConn struct {
+	c net.Conn
+	r *bufio.Reader
+	w *bufio.Writer
+}
+
+func (p *popConn) send(cmd string) error {
+	p.w.WriteString(cmd)
+	p.w.WriteString("\r\n")
+	return p.w.Flush()
+}
+
+func (p *popConn) status() (string, error) {
+	line, err := p.r.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(line, "+OK") {
+		return "", fmt.Errorf("server said %q", strings.TrimSpace(line))
+	}
+	return strings.TrimSpace(line), nil
+}
+
+// multi reads a multi-line body up to ".", returning its octets with
+// dot-stuffing undone and, if lines is set, each line.
+func (p *popConn) multi(lines func([]byte)) (int64, error) {
+	var n int64
+	for {
+		l, err := p.r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return n, errors.New("line too long")
+		}
+		if err != nil {
+			return n, err
+		}
+		if len(l) == 3 && l[0] == '.' && l[1] == '\r' {
+			return n, nil
+		}
+		if l[0] == '.' {
+			l = l[1:]
+		}
+		n += int64(len(l))
+		if lines != nil {
+			lines(l)
+		}
+	}
+}
+
+func (p *popConn) cmd(cmd string) (string, error) {
+	if err := p.send(cmd); err != nil {
+		return "", err
+	}
+	return p.status()
+}
+
+// session runs one whole POP3 session and returns the messages and octets
+// downloaded.
+func session(cfg loadConfig, user string) (int64, int64, error) {
+	c, err := net.DialTimeout("tcp", cfg.Addr, cfg.Timeout)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(cfg.Timeout))
+	p := &popConn{c: c, r: bufio.NewReaderSize(c, 64<<10), w: bufio.NewWriter(c)}
+	if _, err := p.status(); err != nil {
+		return 0, 0, fmt.Errorf("greeting: %w", err)
+	}
+	if _, err := p.cmd("USER " + user); err != nil {
+		return 0, 0, fmt.Errorf("USER: %w", err)
+	}
+	if _, err := p.cmd("PASS " + cfg.Password); err != nil {
+		return 0, 0, fmt.Errorf("PASS: %w", err)
+	}
+	st, err := p.cmd("STAT")
+	if err != nil {
+		return 0, 0, fmt.Errorf("STAT: %w", err)
+	}
+	f := strings.Fields(st)
+	if len(f) < 3 {
+		return 0, 0, fmt.Errorf("STAT: %q", st)
+	}
+	count, _ := strconv.Atoi(f[1])
+	sizes := make([]int64, 0, count)
+	if _, err := p.cmd("LIST"); err != nil {
+		return 0, 0, fmt.Errorf("LIST: %w", err)
+	}
+	if _, err := p.multi(func(l []byte) {
+		if sp := bytes.IndexByte(l, ' '); sp > 0 {
+			n, _ := strconv.ParseInt(string(bytes.TrimSpace(l[sp+1:])), 10, 64)
+			sizes = append(sizes, n)
+		}
+	}); err != nil {
+		return 0, 0, fmt.Errorf("LIST: %w", err)
+	}
+	if count == 0 {
+		return 0, 0, errors.New("the maildrop is empty")
+	}
+	if len(sizes) != count {
+		return 0, 0, fmt.Errorf("LIST has %d messages; STAT said %d", len(sizes), count)
+	}
+	if _, err := p.cmd("UIDL"); err != nil {
+		return 0, 0, fmt.Errorf("UIDL: %w", err)
+	}
+	if _, err := p.multi(nil); err != nil {
+		return 0, 0, fmt.Errorf("UIDL: %w", err)
+	}
+
+	// RETR all, with up to cfg.Pipeline commands in flight (RFC 2449
+	// PIPELINING); the writer runs ahead of the reader.
+	depth := max(cfg.Pipeline, 1)
+	var msgs, octets int64
+	sent := 0
+	for next := 0; next < count; next++ {
+		for sent < count && sent-next < depth {
+			p.w.WriteString("RETR " + strconv.Itoa(sent+1) + "\r\n")
+			sent++
+		}
+		if err := p.w.Flush(); err != nil {
+			return msgs, octets, err
+		}
+		if _, err := p.status(); err != nil {
+			return msgs, octets, fmt.Errorf("RETR %d: %w", next+1, err)
+		}
+		n, err := p.multi(nil)
+		if err != nil {
+			return msgs, octets, fmt.Errorf("RETR %d: %w", next+1, err)
+		}
+		if n != sizes[next] {
+			return msgs, octets, fmt.Errorf("RETR %d: got %d octets; LIST said %d", next+1, n, sizes[next])
+		}
+		msgs++
+		octets += n
+	}
+	if _, err := p.cmd("QUIT"); err != nil {
+		return msgs, octets, fmt.Errorf("QUIT: %w", err)
+	}
+	io.Copy(io.Discard, p.r)
+	return msgs, octets, nil
+}
