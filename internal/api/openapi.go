@@ -3,6 +3,7 @@ package api
 import (
 	"reflect"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 )
@@ -126,22 +127,26 @@ func ref(schemas map[string]any, t reflect.Type) any {
 		if _, ok := schemas[name]; !ok {
 			schemas[name] = map[string]any{} // placeholder against recursion
 			props := map[string]any{}
+			var required []string
 			for i := 0; i < t.NumField(); i++ {
 				f := t.Field(i)
 				if !f.IsExported() {
 					continue
 				}
 				jname := f.Name
-				if tag := f.Tag.Get("json"); tag != "" {
-					if n, _, _ := strings.Cut(tag, ","); n == "-" {
-						continue
-					} else if n != "" {
-						jname = n
-					}
+				tag := f.Tag.Get("json")
+				if n, _, _ := strings.Cut(tag, ","); n == "-" {
+					continue
+				} else if n != "" {
+					jname = n
 				}
 				props[jname] = ref(schemas, f.Type)
+				if !strings.Contains(tag, "omitempty") {
+					required = append(required, jname)
+				}
 			}
-			schemas[name] = map[string]any{"type": "object", "properties": props}
+			sort.Strings(required)
+			schemas[name] = map[string]any{"type": "object", "properties": props, "required": required}
 		}
 		return map[string]any{"$ref": "#/components/schemas/" + name}
 	}
