@@ -143,6 +143,16 @@ func (r *Registry) Count(mailboxID int64, p Protocol) int {
 	return n
 }
 
+// Enforce re-evaluates, before it returns, the sessions on this node that an
+// AccessChanged or MailboxRemoved event concerns. The service layer calls it
+// right after a commit, so that when an admin's change returns, this node's
+// sessions have been told; other nodes act on the published event.
+func (r *Registry) Enforce(ctx context.Context, e notify.Event) {
+	if e.Kind == notify.AccessChanged || e.Kind == notify.MailboxRemoved {
+		r.handle(ctx, e)
+	}
+}
+
 func (r *Registry) handle(ctx context.Context, e notify.Event) {
 	r.mu.Lock()
 	var ids []int64

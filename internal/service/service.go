@@ -261,6 +261,9 @@ func (s *Service) publish(ctx context.Context, events []notify.Event) {
 			}
 			e, published = notify.Event{Kind: notify.AccessChanged}, true
 		}
+		if s.reg != nil {
+			s.reg.Enforce(ctx, e)
+		}
 		if err := s.hub.Publish(context.WithoutCancel(ctx), e); err != nil {
 			s.log.Error("publish change event", "event", e, "err", err)
 		}
