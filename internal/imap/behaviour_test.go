@@ -285,3 +285,18 @@ func TestSlowReader(t *testing.T) {
 	}
 	e.deliver(t, []byte("Subject: still delivered\r\n\r\nx\r\n"), "alice")
 }
+
+// TestIdleRecheck: a change whose event was lost still reaches an idling
+// client, at the next periodic re-check.
+func TestIdleRecheck(t *testing.T) {
+	e := newEnv(t, envOptions{opts: imap.Options{IdleRecheck: 200 * time.Millisecond}})
+	c := dialRaw(t, e.addr)
+	c.login("alice")
+	c.cmd("s", "SELECT INBOX")
+	c.send("i IDLE")
+	c.line()
+	e.deliverQuietly(t, []byte("Subject: x\r\n\r\nx\r\n"), false, "alice")
+	if got := c.line(); got != "* 1 EXISTS" {
+		t.Errorf("got %q; want * 1 EXISTS", got)
+	}
+}

@@ -59,6 +59,7 @@ type conn struct {
 	closed     bool
 	kickReason string
 	kickTimer  *time.Timer
+	idleTimer  *time.Timer // re-checks the folder while idling
 
 	kicked     atomic.Bool
 	changed    atomic.Bool // the selected folder may have changed
@@ -119,6 +120,9 @@ func (c *conn) cleanup() {
 	c.closed = true
 	if c.kickTimer != nil {
 		c.kickTimer.Stop()
+	}
+	if c.idleTimer != nil {
+		c.idleTimer.Stop()
 	}
 	c.mu.Unlock()
 	c.nc.Close()
@@ -196,6 +200,10 @@ func (c *conn) next(ctx context.Context) bool {
 	wasIdling := c.idling
 	c.idling = false
 	c.idleFlag.Store(false)
+	if c.idleTimer != nil {
+		c.idleTimer.Stop()
+		c.idleTimer = nil
+	}
 	c.mu.Unlock()
 
 	c.acquireLine()
@@ -228,6 +236,9 @@ func (c *conn) next(ctx context.Context) bool {
 	if goOn && c.idleTag != "" {
 		c.idling = true
 		c.idleFlag.Store(true)
+		// Events are signals that can be lost (a node crashing between
+		// commit and publish): look again now and then.
+		c.idleTimer = time.AfterFunc(c.srv.opts.IdleRecheck, c.idleTick)
 	}
 	c.mu.Unlock()
 	if goOn && c.idleTag != "" && c.changed.Load() {
@@ -335,6 +346,19 @@ func (c *conn) folderChanged() {
 	if c.idleFlag.Load() {
 		c.schedulePush()
 	}
+}
+
+// idleTick is the periodic re-check during IDLE.
+func (c *conn) idleTick() {
+	c.mu.Lock()
+	if !c.idling || c.closed || c.idleTimer == nil {
+		c.mu.Unlock()
+		return
+	}
+	c.idleTimer.Reset(c.srv.opts.IdleRecheck)
+	c.mu.Unlock()
+	c.changed.Store(true)
+	c.schedulePush()
 }
 
 func (c *conn) schedulePush() {

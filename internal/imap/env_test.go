@@ -149,6 +149,13 @@ func newEnv(t testing.TB, eo envOptions) *env {
 // their sessions.
 func (e *env) deliver(t testing.TB, raw []byte, users ...string) {
 	t.Helper()
+	e.deliverQuietly(t, raw, true, users...)
+}
+
+// deliverQuietly delivers; with publish false no event is sent, as when
+// an event is lost.
+func (e *env) deliverQuietly(t testing.TB, raw []byte, publish bool, users ...string) {
+	t.Helper()
 	ctx := context.Background()
 	raw = message.Normalize(raw)
 	msg := message.Parse(raw)
@@ -167,6 +174,9 @@ func (e *env) deliver(t testing.TB, raw []byte, users ...string) {
 		t.Fatal(err)
 	}
 	for _, d := range ds {
+		if !publish {
+			break
+		}
 		e.hub.Publish(ctx, notify.Event{Kind: notify.FolderChanged, MailboxID: d.MailboxID, FolderID: d.FolderID, ModSeq: d.ModSeq})
 	}
 }

@@ -63,6 +63,9 @@ type Options struct {
 	IdleTimeout  time.Duration
 	// WriteTimeout bounds each write to a client (default 2 min).
 	WriteTimeout time.Duration
+	// IdleRecheck is how often an idling session asks for changes even
+	// without a change signal (default 30 s).
+	IdleRecheck time.Duration
 
 	// MaxConnsPerIP bounds connections from one IP address (default 100;
 	// negative: no limit). MaxConnsPerMailbox bounds logged-in sessions of
@@ -95,6 +98,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 2 * time.Minute
+	}
+	if o.IdleRecheck <= 0 {
+		o.IdleRecheck = 30 * time.Second
 	}
 	if o.MaxConnsPerIP == 0 {
 		o.MaxConnsPerIP = 100
