@@ -23,16 +23,20 @@ type maildrop struct {
 	msgs      []pop3.Message
 	release   func() // unlocks the maildrop and ends the login session
 
-	// ahead is the read-ahead of the next message's first chunk, started
-	// when a message has been read to its end: POP3 clients download
-	// message after message, and the store query then overlaps the
-	// round trip to the client instead of following it.
-	ahead *readAhead
-	spare []byte // a read-ahead buffer to reuse
+	// The read-ahead: POP3 clients download message after message, so
+	// once a message has been read to its end, a worker goroutine reads
+	// the first chunks of the next readAheadDepth messages. The store's
+	// queries then overlap the round trips to the client instead of
+	// following them. Only the session goroutine touches these fields.
+	ahead     []*aheadSlot    // scheduled, in message order
+	aheadNext int             // first message not yet scheduled
+	work      chan *aheadSlot // to the worker; nil until started
+	spare     [][]byte        // buffers to reuse
+	ctx       context.Context // of the session, for the worker's reads
 }
 
-// readAhead is one message's first octets, being read in the background.
-type readAhead struct {
+// aheadSlot is one message's first octets, read by the worker.
+type aheadSlot struct {
 	i    int
 	buf  []byte
 	n    int
@@ -40,12 +44,14 @@ type readAhead struct {
 	done chan struct{}
 }
 
-// readAheadMax bounds what is read ahead: small messages are most of a
-// mailbox, and the first chunk of a big one is all that is needed to hide
-// the latency.
-const readAheadMax = 32 << 10
-
-var _ pop3.Maildrop = (*maildrop)(nil)
+const (
+	// readAheadDepth is how many messages are read ahead.
+	readAheadDepth = 4
+	// readAheadMax bounds what is read ahead of one message: most mail
+	// is small, and the first chunk of a big message is all that is
+	// needed to hide the latency.
+	readAheadMax = 32 << 10
+)
 
 // allUIDs selects every message of a folder.
 var allUIDs = []store.UIDRange{{Start: 1, Stop: math.MaxUint32}}
@@ -93,8 +99,8 @@ func (md *maildrop) ReadBody(ctx context.Context, i int, off int64, p []byte) (i
 	if !ok {
 		n, err = md.read(ctx, i, off, p)
 	}
-	if off+int64(n) >= md.msgs[i].Size && i+1 < len(md.msgs) {
-		md.startReadAhead(ctx, i+1)
+	if off+int64(n) >= md.msgs[i].Size {
+		md.scheduleAfter(ctx, i)
 	}
 	return n, err
 }
@@ -110,48 +116,79 @@ func (md *maildrop) read(ctx context.Context, i int, off int64, p []byte) (int, 
 	return n, err
 }
 
-// fromReadAhead serves a read from the read-ahead when it covers it.
+// fromReadAhead serves a read from the read-ahead when it covers it, and
+// drops what was read ahead of messages the client skipped.
 func (md *maildrop) fromReadAhead(i int, off int64, p []byte) (int, error, bool) {
-	ra := md.ahead
-	if ra == nil || ra.i != i || off != 0 {
+	if off != 0 {
 		return 0, nil, false
 	}
-	<-ra.done
-	md.ahead = nil
-	size := md.msgs[i].Size
-	if ra.err != nil && !errors.Is(ra.err, io.EOF) || (ra.n < len(p) && int64(ra.n) < size) {
-		// Failed or too short: read again, directly, and report what
-		// that read says.
+	for len(md.ahead) > 0 && md.ahead[0].i < i {
+		md.recycle(md.ahead[0])
+		md.ahead = md.ahead[1:]
+	}
+	if len(md.ahead) == 0 || md.ahead[0].i != i {
 		return 0, nil, false
 	}
-	n := copy(p, ra.buf[:ra.n])
-	md.spare = ra.buf
+	slot := md.ahead[0]
+	md.ahead = md.ahead[1:]
+	defer md.recycle(slot)
+	<-slot.done
+	if slot.err != nil && !errors.Is(slot.err, io.EOF) || (slot.n < len(p) && int64(slot.n) < md.msgs[i].Size) {
+		// Failed or too short: the caller reads directly and reports
+		// what that read says.
+		return 0, nil, false
+	}
+	n := copy(p, slot.buf[:slot.n])
 	if n < len(p) {
 		return n, io.EOF, true
 	}
 	return n, nil, true
 }
 
-func (md *maildrop) startReadAhead(ctx context.Context, i int) {
-	if md.ahead != nil {
-		<-md.ahead.done // never in flight twice: it owns its buffer
+// recycle keeps a finished slot's buffer for the next one.
+func (md *maildrop) recycle(slot *aheadSlot) {
+	<-slot.done
+	md.spare = append(md.spare, slot.buf[:cap(slot.buf)])
+}
+
+// scheduleAfter asks the worker for the messages after i, up to
+// readAheadDepth of them.
+func (md *maildrop) scheduleAfter(ctx context.Context, i int) {
+	if md.aheadNext <= i {
+		md.aheadNext = i + 1
 	}
-	want := min(md.msgs[i].Size, readAheadMax)
-	if want <= 0 {
-		md.ahead = nil
-		return
+	for md.aheadNext < len(md.msgs) && md.aheadNext <= i+readAheadDepth {
+		j := md.aheadNext
+		md.aheadNext++
+		want := min(md.msgs[j].Size, readAheadMax)
+		if want <= 0 {
+			continue
+		}
+		var buf []byte
+		if k := len(md.spare); k > 0 {
+			buf, md.spare = md.spare[k-1], md.spare[:k-1]
+		} else {
+			buf = make([]byte, readAheadMax)
+		}
+		slot := &aheadSlot{i: j, buf: buf[:want], done: make(chan struct{})}
+		if md.work == nil {
+			// One long-lived worker: a goroutine per read would grow
+			// its stack for the database driver every time.
+			md.work = make(chan *aheadSlot, readAheadDepth)
+			go md.worker(ctx, md.work)
+		}
+		md.ahead = append(md.ahead, slot)
+		md.work <- slot
 	}
-	buf := md.spare
-	md.spare = nil
-	if cap(buf) < int(want) {
-		buf = make([]byte, readAheadMax)
+}
+
+// worker reads ahead with the session's context, so that the reads it has
+// queued end quickly when the session does.
+func (md *maildrop) worker(ctx context.Context, work <-chan *aheadSlot) {
+	for slot := range work {
+		slot.n, slot.err = md.read(ctx, slot.i, 0, slot.buf)
+		close(slot.done)
 	}
-	ra := &readAhead{i: i, buf: buf[:want], done: make(chan struct{})}
-	md.ahead = ra
-	go func() {
-		defer close(ra.done)
-		ra.n, ra.err = md.read(ctx, i, 0, ra.buf)
-	}()
 }
 
 // Delete expunges the messages in one store call (one transaction), then
@@ -180,6 +217,10 @@ func (md *maildrop) Delete(ctx context.Context, msgs []int) error {
 }
 
 func (md *maildrop) Close() {
+	if md.work != nil {
+		close(md.work) // the worker finishes what is queued and ends
+		md.work = nil
+	}
 	if md.release != nil {
 		md.release()
 		md.release = nil

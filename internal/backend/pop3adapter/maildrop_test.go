@@ -67,9 +67,7 @@ func TestReadBodyWithReadAhead(t *testing.T) {
 			if n, err := md.ReadBody(ctx, 2, 0, p); err != nil || !bytes.Equal(p[:n], want[2][:10]) {
 				t.Errorf("partial read: got %q, %v; want %q", p[:n], err, want[2][:10])
 			}
-			if md.ahead != nil {
-				<-md.ahead.done
-			}
+			md.Close()
 		})
 	}
 }
