@@ -1,0 +1,228 @@
+package cmdlet
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Completer proposes completions for the REPL's Tab key: cmdlet names and
+// aliases where a command goes, parameter names after '-', variable names
+// after '$', mailbox identities for -Identity (and the first positional
+// argument of the mailbox cmdlets), and file names for -Path.
+type Completer struct {
+	s *Session
+	// identities lists mailbox names for completion; cached for a minute.
+	mu        sync.Mutex
+	ids       []string
+	idsAt     time.Time
+	idTimeout time.Duration
+}
+
+// NewCompleter returns a completer for a session.
+func NewCompleter(s *Session) *Completer {
+	return &Completer{s: s, idTimeout: 2 * time.Second}
+}
+
+// Complete returns the candidates for the word that ends at pos in line,
+// and where that word starts.
+func (cp *Completer) Complete(ctx context.Context, line string, pos int) (start int, candidates []string) {
+	before := line[:pos]
+	start = wordStart(before)
+	word := before[start:]
+	// the text of the current command: after the last | ; ( { outside quotes
+	cmdStart := commandStart(before[:start])
+	words := strings.Fields(before[cmdStart:start])
+	atCommand := len(words) == 0
+	switch {
+	case strings.HasPrefix(word, "$"):
+		return start, matchPrefix(word[1:], cp.s.VariableNames(), "$")
+	case atCommand:
+		var names []string
+		for _, c := range cp.s.reg.Cmdlets() {
+			names = append(names, c.Name)
+		}
+		for a := range cp.s.reg.Aliases() {
+			if len(a) > 2 {
+				names = append(names, a)
+			}
+		}
+		return start, matchPrefix(word, names, "")
+	case strings.HasPrefix(word, "-"):
+		cm, ok := cp.s.reg.Lookup(words[0])
+		if !ok {
+			return start, nil
+		}
+		var names []string
+		for _, p := range cm.allParams() {
+			names = append(names, p.Name)
+		}
+		return start, matchPrefix(word[1:], names, "-")
+	}
+	cm, ok := cp.s.reg.Lookup(words[0])
+	if !ok {
+		return start, nil
+	}
+	prev := words[len(words)-1]
+	param := ""
+	if strings.HasPrefix(prev, "-") && len(words) > 1 {
+		if p, err := resolveParam(cm, strings.TrimSuffix(prev[1:], ":")); err == nil {
+			param = p.Name
+		}
+	} else if len(words) == 1 {
+		for _, p := range cm.Params {
+			if p.Position == 1 {
+				param = p.Name
+			}
+		}
+	}
+	switch {
+	case param == "Identity" && cm.NeedsServer && strings.Contains(cm.Name, "ailbox"):
+		return start, cp.identities(ctx, word)
+	case param == "Path" || param == "FilePath":
+		return start, cp.files(word)
+	case param != "":
+		if p, err := resolveParam(cm, param); err == nil && len(p.Enum) > 0 {
+			return start, matchPrefix(word, p.Enum, "")
+		}
+		if p, err := resolveParam(cm, param); err == nil && (p.Type == TBool || p.Type == TSwitch) {
+			return start, matchPrefix(strings.TrimPrefix(word, "$"), []string{"true", "false"}, "$")
+		}
+	}
+	return start, nil
+}
+
+// wordStart finds the start of the word being typed: after the last space
+// or separator, or at an open quote.
+func wordStart(s string) int {
+	inQuote := rune(0)
+	qpos := -1
+	last := 0
+	for i, r := range s {
+		switch {
+		case inQuote != 0:
+			if r == inQuote {
+				inQuote = 0
+			}
+		case r == '\'' || r == '"':
+			inQuote, qpos = r, i
+		case r == ' ' || r == '\t' || r == '|' || r == ';' || r == '(' || r == '{' || r == ',' || r == '=':
+			last = i + 1
+		}
+	}
+	if inQuote != 0 {
+		return qpos
+	}
+	return last
+}
+
+func commandStart(s string) int {
+	inQuote := rune(0)
+	last := 0
+	for i, r := range s {
+		switch {
+		case inQuote != 0:
+			if r == inQuote {
+				inQuote = 0
+			}
+		case r == '\'' || r == '"':
+			inQuote = r
+		case r == '|' || r == ';' || r == '(' || r == '{':
+			last = i + 1
+		}
+	}
+	return last
+}
+
+// matchPrefix returns the names that start with word (ignoring case, or
+// matching it as a wildcard), sorted, each with prefix prepended.
+func matchPrefix(word string, names []string, prefix string) []string {
+	seen := map[string]bool{}
+	var out []string
+	wild := strings.ContainsAny(word, "*?")
+	for _, n := range names {
+		ok := strings.HasPrefix(strings.ToLower(n), strings.ToLower(word))
+		if wild {
+			ok = like(word+"*", n, false)
+		}
+		if ok && !seen[strings.ToLower(n)] {
+			seen[strings.ToLower(n)] = true
+			out = append(out, prefix+n)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i]) < strings.ToLower(out[j]) })
+	return out
+}
+
+// identities completes mailbox names, quoting those with spaces.
+func (cp *Completer) identities(ctx context.Context, word string) []string {
+	if cp.s.api == nil {
+		return nil
+	}
+	cp.mu.Lock()
+	ids, at := cp.ids, cp.idsAt
+	cp.mu.Unlock()
+	if ids == nil || time.Since(at) > time.Minute {
+		ctx, cancel := context.WithTimeout(ctx, cp.idTimeout)
+		defer cancel()
+		objs, err := cp.s.api.List(ctx, "mailboxes", nil, 5000)
+		if err != nil {
+			return nil
+		}
+		ids = nil
+		for _, o := range objs {
+			for _, k := range []string{"Name", "Alias"} {
+				if v, ok := o.Get(k); ok && toString(v) != "" {
+					ids = append(ids, toString(v))
+				}
+			}
+		}
+		cp.mu.Lock()
+		cp.ids, cp.idsAt = ids, time.Now()
+		cp.mu.Unlock()
+	}
+	bare := strings.TrimLeft(word, `'"`)
+	var out []string
+	for _, m := range matchPrefix(bare, ids, "") {
+		if strings.ContainsAny(m, " '\"$`") {
+			m = "'" + strings.ReplaceAll(m, "'", "''") + "'"
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func (cp *Completer) files(word string) []string {
+	dir, base := filepath.Split(strings.Trim(word, `'"`))
+	lookIn := dir
+	if lookIn == "" {
+		lookIn = "."
+	}
+	if !filepath.IsAbs(lookIn) && cp.s.dir != "" {
+		lookIn = filepath.Join(cp.s.dir, lookIn)
+	}
+	entries, err := os.ReadDir(lookIn)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() {
+			n += string(filepath.Separator)
+		}
+		names = append(names, n)
+	}
+	var out []string
+	for _, m := range matchPrefix(base, names, dir) {
+		if strings.ContainsAny(m, " '") {
+			m = "'" + strings.ReplaceAll(m, "'", "''") + "'"
+		}
+		out = append(out, m)
+	}
+	return out
+}

@@ -1,0 +1,706 @@
+package cmdlet
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// bulkBatch is how many pipeline objects a Set- cmdlet gathers into one
+// UpdateMany call, so that piping 10,000 mailboxes is tens of requests,
+// not 10,000 round trips.
+const bulkBatch = 500
+
+// defaultResultSize is Exchange's default -ResultSize.
+const defaultResultSize = 1000
+
+// ExchangeCmdlets returns the Exchange cmdlets of DESIGN §2, which work
+// through the session's API.
+func ExchangeCmdlets() []*Cmdlet {
+	return []*Cmdlet{
+		getMailbox(), newMailbox(), setMailbox(), removeMailbox(),
+		getCASMailbox(), setCASMailbox(),
+		getCASMailboxPlan(), setCASMailboxPlan(),
+		getOrganizationConfig(), setOrganizationConfig(),
+		getRoleGroup(), getRoleGroupMember(), addRoleGroupMember(), removeRoleGroupMember(),
+		searchAdminAuditLog(), getEmailAppUsageReport(),
+	}
+}
+
+// DefaultRegistry returns the built-in helpers and the Exchange cmdlets.
+func DefaultRegistry() *Registry {
+	r := NewRegistry()
+	r.Add(Builtins()...)
+	r.Add(ExchangeCmdlets()...)
+	return r
+}
+
+func identityParam(typeName, help string, mandatory bool) *Param {
+	return &Param{
+		Name: "Identity", Type: TIdentity, TypeName: typeName, Position: 1, Mandatory: mandatory,
+		FromPipeline: true, FromPipelineByName: true, Help: help,
+	}
+}
+
+const mailboxIdentityHelp = "The mailbox: its Name, DisplayName, Alias, any email address, UserPrincipalName or GUID (case-insensitive). Mailboxes piped in bind here."
+
+func resultSizeParam() *Param {
+	return &Param{Name: "ResultSize", Type: TResultSize, Help: "The most objects to return: a number, or Unlimited. 1000 by default."}
+}
+
+func filterParam() *Param {
+	return &Param{Name: "Filter", Type: TFilter, Help: "An OPATH filter, e.g. \"PopEnabled -eq `$false -and Name -like 'Chr*'\"; evaluated by the server."}
+}
+
+// resultSize is the -ResultSize to ask for (Unlimited is -1).
+func resultSize(c *Call) int64 {
+	if n, ok := c.Int("ResultSize"); ok {
+		return n
+	}
+	return defaultResultSize
+}
+
+// getObjects runs a Get- cmdlet: one object by -Identity, or the collection
+// with -Filter and -ResultSize, warning as Exchange does when the default
+// limit cut the list short.
+func getObjects(ctx context.Context, c *Call, collection string) error {
+	api := c.s.api
+	if id := c.String("Identity"); id != "" {
+		o, err := api.Get(ctx, collection+"/"+escapeSegment(id))
+		if err != nil {
+			return c.WriteError(apiMessage(err))
+		}
+		return c.Emit(o)
+	}
+	q := url.Values{}
+	if f := c.String("Filter"); f != "" {
+		q.Set("filter", f)
+	}
+	limit := resultSize(c)
+	ask := limit
+	if limit != Unlimited {
+		ask = limit + 1
+	}
+	objs, err := api.List(ctx, collection, q, ask)
+	if err != nil {
+		return c.WriteError(apiMessage(err))
+	}
+	more := limit != Unlimited && int64(len(objs)) > limit
+	if more {
+		objs = objs[:limit]
+	}
+	for _, o := range objs {
+		if err := c.Emit(o); err != nil {
+			return err
+		}
+	}
+	if more && !c.Has("ResultSize") {
+		return c.WriteWarning(fmt.Sprintf("By default, only the first %d items are returned. Use the ResultSize parameter to specify the number of items returned. To return all items, specify \"-ResultSize Unlimited\".", limit))
+	}
+	if more {
+		return c.WriteWarning(fmt.Sprintf("There are more results available than are currently displayed. To view them, increase the value for the ResultSize parameter."))
+	}
+	return nil
+}
+
+func getMailbox() *Cmdlet {
+	return &Cmdlet{
+		Name: "Get-Mailbox", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.Mailbox",
+		Synopsis:    "Gets mailboxes.",
+		Description: "Gets one mailbox by -Identity, or the mailboxes that match -Filter, up to -ResultSize (1000 by default; Unlimited for all). Mailboxes piped into Set-CASMailbox, Set-Mailbox or Remove-Mailbox bind to their -Identity.",
+		Params: []*Param{
+			identityParam("MailboxIdParameter", mailboxIdentityHelp, false),
+			filterParam(), resultSizeParam(),
+		},
+		Examples: []Example{
+			{Code: "Get-Mailbox -ResultSize Unlimited | Set-CASMailbox -PopEnabled $false -ImapEnabled:$false", Remarks: "Turns POP3 and IMAP4 off for every mailbox."},
+			{Code: "Get-Mailbox -Identity \"Christa Knapp\" | Format-List", Remarks: "Every property of Christa Knapp's mailbox."},
+		},
+		New: func() Impl {
+			return Impl{Process: func(ctx context.Context, c *Call) error { return getObjects(ctx, c, "mailboxes") }}
+		},
+	}
+}
+
+func getCASMailbox() *Cmdlet {
+	return &Cmdlet{
+		Name: "Get-CASMailbox", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.CASMailbox",
+		Synopsis:    "Gets the client access settings (POP3 and IMAP4) of mailboxes.",
+		Description: "Shows whether each mailbox may use POP3 and IMAP4 (PopEnabled, ImapEnabled), and with Format-List also the effective state after security defaults, the reason when blocked, and the last POP3 and IMAP4 use.",
+		Params: []*Param{
+			identityParam("MailboxIdParameter", mailboxIdentityHelp, false),
+			filterParam(), resultSizeParam(),
+		},
+		Examples: []Example{
+			{Code: "Get-CASMailbox -Identity \"Christa Knapp\" | Format-List Pop*,Imap*", Remarks: "Christa Knapp's POP3 and IMAP4 settings."},
+			{Code: "Get-CASMailbox -Filter \"PopEnabled -eq `$true\" | Select-Object Name,PopEnabled | Export-Csv pop.csv -NoTypeInformation", Remarks: "Saves the mailboxes that may still use POP3."},
+		},
+		New: func() Impl {
+			return Impl{Process: func(ctx context.Context, c *Call) error { return getObjects(ctx, c, "casmailboxes") }}
+		},
+	}
+}
+
+// changes collects the bound values of the settable parameters, in the
+// order the cmdlet declares them.
+func changes(c *Call, names ...string) *Object {
+	o := NewObject("")
+	for _, n := range names {
+		if v, ok := c.Get(n); ok {
+			o.Set(n, v)
+		}
+	}
+	return o
+}
+
+// batcher gathers the changes of a Set- cmdlet and sends them through
+// UpdateMany, then reports each result in order: errors, -WhatIf lines,
+// and Exchange's warning for a change that changed nothing.
+type batcher struct {
+	collection string
+	items      []BulkItem
+}
+
+func (b *batcher) add(ctx context.Context, c *Call, identity string, ch *Object) error {
+	b.items = append(b.items, BulkItem{Identity: identity, Changes: ch})
+	if !c.HasInput || len(b.items) >= bulkBatch {
+		return b.flush(ctx, c)
+	}
+	return nil
+}
+
+func (b *batcher) flush(ctx context.Context, c *Call) error {
+	if len(b.items) == 0 {
+		return nil
+	}
+	items := b.items
+	b.items = nil
+	results := c.s.api.UpdateMany(ctx, b.collection, items, c.WhatIf())
+	for i, r := range results {
+		if err := reportUpdate(c, items[i].Identity, items[i].Changes, r.UpdateResult, r.Err); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// reportUpdate shows the outcome of one change.
+func reportUpdate(c *Call, identity string, ch *Object, r UpdateResult, err error) error {
+	if err != nil {
+		return c.WriteError(apiMessage(err))
+	}
+	name := identity
+	if r.Object != nil {
+		for _, k := range []string{"Identity", "Name"} {
+			if v, ok := r.Object.Get(k); ok && toString(v) != "" {
+				name = toString(v)
+				break
+			}
+		}
+	}
+	if c.WhatIf() {
+		for _, line := range whatIfLines(c.Cmdlet.Name, name, ch, r.WhatIf) {
+			c.s.writeHost("What if: " + line)
+		}
+		return nil
+	}
+	if r.Unchanged {
+		// Exchange's text for a Set- that changed nothing.
+		return c.WriteWarning(fmt.Sprintf("The command completed successfully but no settings of '%s' have been modified.", name))
+	}
+	return nil
+}
+
+// whatIfLines words a -WhatIf report: what would change, and which open
+// sessions would be closed.
+func whatIfLines(cmdlet, name string, ch *Object, w *WhatIfReport) []string {
+	if w != nil && len(w.Text) > 0 {
+		return w.Text
+	}
+	target := name
+	if w != nil && w.Target != "" {
+		target = w.Target
+	}
+	var parts []string
+	if w != nil && len(w.Changes) > 0 {
+		for _, pc := range w.Changes {
+			parts = append(parts, fmt.Sprintf("%s from %s to %s", pc.Property, displayValue(pc.OldValue), displayValue(pc.NewValue)))
+		}
+	} else if ch != nil {
+		for _, n := range ch.Names() {
+			v, _ := ch.Get(n)
+			if _, secret := v.(*SecureString); secret {
+				parts = append(parts, n)
+				continue
+			}
+			parts = append(parts, fmt.Sprintf("%s to %s", n, displayValue(v)))
+		}
+	}
+	var lines []string
+	switch {
+	case w != nil && len(w.Changes) == 0 && len(parts) == 0:
+		lines = append(lines, fmt.Sprintf("Performing the operation %q on target %q would change nothing.", cmdlet, target))
+	case len(parts) > 0:
+		lines = append(lines, fmt.Sprintf("Performing the operation %q on target %q: setting %s.", cmdlet, target, strings.Join(parts, ", ")))
+	default:
+		lines = append(lines, fmt.Sprintf("Performing the operation %q on target %q.", cmdlet, target))
+	}
+	if w != nil {
+		for _, s := range w.Sessions {
+			if s.Count == 0 {
+				continue
+			}
+			word := "sessions"
+			if s.Count == 1 {
+				word = "session"
+			}
+			lines = append(lines, fmt.Sprintf("%d open %s %s of %q would be closed.", s.Count, s.Protocol, word, target))
+		}
+	}
+	return lines
+}
+
+// setCmdlet builds a Set- cmdlet that changes objects of a collection by
+// identity, in batches.
+func setCmdlet(name, collection string, settable []string, c *Cmdlet) *Cmdlet {
+	c.Name = name
+	c.Source = srcGate
+	c.NeedsServer = true
+	c.ShouldProcess = true
+	c.New = func() Impl {
+		b := &batcher{collection: collection}
+		return Impl{
+			Process: func(ctx context.Context, call *Call) error {
+				id := call.String("Identity")
+				ch := changes(call, settable...)
+				if len(ch.Names()) == 0 {
+					return call.WriteWarning(fmt.Sprintf("The command completed successfully but no settings of '%s' have been modified.", id))
+				}
+				if !call.WhatIf() && (call.Switch("Confirm") || call.confirmAll || call.confirmNone) {
+					ok, err := call.ShouldProcess(id, name)
+					if err != nil || !ok {
+						return err
+					}
+				}
+				return b.add(ctx, call, id, ch)
+			},
+			End: func(ctx context.Context, call *Call) error { return b.flush(ctx, call) },
+		}
+	}
+	return c
+}
+
+func setCASMailbox() *Cmdlet {
+	return setCmdlet("Set-CASMailbox", "casmailboxes", []string{"PopEnabled", "ImapEnabled"}, &Cmdlet{
+		OutputType:  "None",
+		Synopsis:    "Turns POP3 and IMAP4 on or off for mailboxes.",
+		Description: "Sets PopEnabled and ImapEnabled of a mailbox. The change applies at once: the next login is refused with a reason, and open sessions of a protocol turned off are closed. Piped mailboxes are changed in batches. -WhatIf shows what would change and which open sessions would be closed.",
+		Params: []*Param{
+			identityParam("MailboxIdParameter", mailboxIdentityHelp, true),
+			{Name: "PopEnabled", Type: TBool, Help: "$true allows POP3 for the mailbox; $false refuses it."},
+			{Name: "ImapEnabled", Type: TBool, Help: "$true allows IMAP4 for the mailbox; $false refuses it."},
+		},
+		Examples: []Example{
+			{Code: "Set-CASMailbox -Identity \"Christa Knapp\" -POPEnabled $true", Remarks: "Allows POP3 for Christa Knapp."},
+			{Code: "Get-Mailbox -ResultSize Unlimited | Set-CASMailbox -PopEnabled $false -ImapEnabled:$false", Remarks: "Turns POP3 and IMAP4 off for every mailbox."},
+			{Code: "Set-CASMailbox christa -ImapEnabled $false -WhatIf", Remarks: "Shows what would change and which IMAP4 sessions would be closed, without changing anything."},
+		},
+	})
+}
+
+func setMailbox() *Cmdlet {
+	return setCmdlet("Set-Mailbox", "mailboxes", []string{"Name", "DisplayName", "Alias", "PrimarySmtpAddress", "UserPrincipalName", "Password"}, &Cmdlet{
+		OutputType:  "None",
+		Synopsis:    "Changes the properties of mailboxes, or resets a password.",
+		Description: "Changes a mailbox's Name, DisplayName, Alias, PrimarySmtpAddress or UserPrincipalName, or sets a new password.",
+		Params: []*Param{
+			identityParam("MailboxIdParameter", mailboxIdentityHelp, true),
+			{Name: "Name", Type: TString, Help: "The new name."},
+			{Name: "DisplayName", Type: TString, Help: "The new display name."},
+			{Name: "Alias", Type: TString, Help: "The new alias."},
+			{Name: "PrimarySmtpAddress", Aliases: []string{"WindowsEmailAddress"}, Type: TString, Help: "The new primary email address."},
+			{Name: "UserPrincipalName", Aliases: []string{"MicrosoftOnlineServicesID"}, Type: TString, Help: "The new sign-in name."},
+			{Name: "Password", Type: TSecureString, Help: "A new password: (ConvertTo-SecureString -String '...' -AsPlainText -Force)."},
+		},
+		Examples: []Example{
+			{Code: "Set-Mailbox christa -DisplayName 'Christa Knapp (Sales)'", Remarks: "Changes a display name."},
+			{Code: "Set-Mailbox christa -Password (ConvertTo-SecureString -String 'N3w-Passw0rd' -AsPlainText -Force)", Remarks: "Resets a password."},
+		},
+	})
+}
+
+func newMailbox() *Cmdlet {
+	return &Cmdlet{
+		Name: "New-Mailbox", Source: srcGate, NeedsServer: true, ShouldProcess: true, OutputType: "Gatehouse.Mailbox",
+		Synopsis:    "Creates a mailbox.",
+		Description: "Creates a mailbox. POP3 and IMAP4 are set from the CAS mailbox plan (Get-CASMailboxPlan).",
+		Params: []*Param{
+			{Name: "Name", Type: TString, Position: 1, Mandatory: true, Help: "The unique name."},
+			{Name: "DisplayName", Type: TString, Help: "The name shown in address lists; the Name by default."},
+			{Name: "Alias", Type: TString, Help: "The alias; derived from the name by default."},
+			{Name: "PrimarySmtpAddress", Type: TString, Help: "The primary email address."},
+			{Name: "MicrosoftOnlineServicesID", Aliases: []string{"UserPrincipalName"}, Type: TString, Help: "The sign-in name (UserPrincipalName)."},
+			{Name: "Password", Type: TSecureString, Mandatory: true, Help: "The password: (ConvertTo-SecureString -String '...' -AsPlainText -Force)."},
+			{Name: "FirstName", Type: TString}, {Name: "LastName", Type: TString},
+		},
+		Examples: []Example{
+			{Code: "New-Mailbox -Name \"Chris Ashton\" -Alias chris -MicrosoftOnlineServicesID chris@contoso.com -Password (ConvertTo-SecureString -String 'P@ssw0rd1' -AsPlainText -Force)", Remarks: "Creates a mailbox for Chris Ashton."},
+		},
+		New: func() Impl {
+			return Impl{Process: func(ctx context.Context, c *Call) error {
+				name := c.String("Name")
+				ok, err := c.ShouldProcess(name, "New-Mailbox")
+				if err != nil || !ok {
+					return err
+				}
+				body := NewObject("")
+				body.Set("Name", name)
+				for _, k := range []string{"DisplayName", "Alias", "PrimarySmtpAddress"} {
+					if v := c.String(k); v != "" {
+						body.Set(k, v)
+					}
+				}
+				if v := c.String("MicrosoftOnlineServicesID"); v != "" {
+					body.Set("UserPrincipalName", v)
+				}
+				if v, ok := c.Get("Password"); ok && v != nil {
+					body.Set("Password", v)
+				}
+				for _, k := range []string{"FirstName", "LastName"} {
+					if v := c.String(k); v != "" {
+						body.Set(k, v)
+					}
+				}
+				o, err := c.s.api.Create(ctx, "mailboxes", body)
+				if err != nil {
+					return c.WriteError(apiMessage(err))
+				}
+				if o == nil {
+					return nil
+				}
+				return c.Emit(o)
+			}}
+		},
+	}
+}
+
+func removeMailbox() *Cmdlet {
+	return &Cmdlet{
+		Name: "Remove-Mailbox", Source: srcGate, NeedsServer: true, ShouldProcess: true, ConfirmByDefault: true, OutputType: "None",
+		Synopsis:    "Removes mailboxes.",
+		Description: "Removes a mailbox and its mail. In an interactive shell it asks first, unless -Confirm:$false.",
+		Params:      []*Param{identityParam("MailboxIdParameter", mailboxIdentityHelp, true)},
+		Examples:    []Example{{Code: "Remove-Mailbox -Identity chris -Confirm:$false", Remarks: "Removes Chris's mailbox without asking."}},
+		New: func() Impl {
+			return Impl{Process: func(ctx context.Context, c *Call) error {
+				id := c.String("Identity")
+				if !c.WhatIf() {
+					ok, err := c.ShouldProcess(id, "Remove-Mailbox")
+					if err != nil || !ok {
+						return err
+					}
+				}
+				r, err := c.s.api.Delete(ctx, "mailboxes/"+escapeSegment(id), c.WhatIf())
+				if err != nil {
+					return c.WriteError(apiMessage(err))
+				}
+				return reportUpdate(c, id, nil, *r, nil)
+			}}
+		},
+	}
+}
+
+func getCASMailboxPlan() *Cmdlet {
+	return &Cmdlet{
+		Name: "Get-CASMailboxPlan", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.CASMailboxPlan",
+		Synopsis:    "Gets the CAS mailbox plan: whether new mailboxes get POP3 and IMAP4.",
+		Description: "Shows the PopEnabled and ImapEnabled values that new mailboxes take. Changing the plan does not change existing mailboxes.",
+		Params:      []*Param{{Name: "Identity", Type: TIdentity, Position: 1, TypeName: "MailboxPlanIdParameter", Help: "The plan; there is one, so this may be left out."}},
+		Examples:    []Example{{Code: "Get-CASMailboxPlan", Remarks: "Shows the defaults for new mailboxes."}},
+		New: func() Impl {
+			return Impl{Process: func(ctx context.Context, c *Call) error {
+				o, err := c.s.api.Get(ctx, "casmailboxplan")
+				if err != nil {
+					return c.WriteError(apiMessage(err))
+				}
+				return c.Emit(o)
+			}}
+		},
+	}
+}
+
+// singletonSet builds Set-CASMailboxPlan and Set-OrganizationConfig, which
+// change the one object of a resource.
+func singletonSet(name, path string, settable []string, c *Cmdlet) *Cmdlet {
+	c.Name = name
+	c.Source = srcGate
+	c.NeedsServer = true
+	c.ShouldProcess = true
+	c.New = func() Impl {
+		return Impl{Process: func(ctx context.Context, call *Call) error {
+			ch := changes(call, settable...)
+			target := call.String("Identity")
+			if target == "" {
+				target = path
+			}
+			if len(ch.Names()) == 0 {
+				return call.WriteWarning(fmt.Sprintf("The command completed successfully but no settings of '%s' have been modified.", target))
+			}
+			if !call.WhatIf() && call.Switch("Confirm") {
+				ok, err := call.ShouldProcess(target, name)
+				if err != nil || !ok {
+					return err
+				}
+			}
+			r, err := call.s.api.Update(ctx, path, ch, call.WhatIf())
+			if err != nil {
+				return call.WriteError(apiMessage(err))
+			}
+			return reportUpdate(call, target, ch, *r, nil)
+		}}
+	}
+	return c
+}
+
+func setCASMailboxPlan() *Cmdlet {
+	return singletonSet("Set-CASMailboxPlan", "casmailboxplan", []string{"PopEnabled", "ImapEnabled"}, &Cmdlet{
+		OutputType:  "None",
+		Synopsis:    "Changes whether new mailboxes get POP3 and IMAP4.",
+		Description: "Sets the PopEnabled and ImapEnabled values that mailboxes created from now on take; existing mailboxes keep theirs, as in Exchange.",
+		Params: []*Param{
+			{Name: "Identity", Type: TIdentity, Position: 1, TypeName: "MailboxPlanIdParameter", Help: "The plan; there is one, so this may be left out."},
+			{Name: "PopEnabled", Type: TBool, Help: "Whether new mailboxes may use POP3."},
+			{Name: "ImapEnabled", Type: TBool, Help: "Whether new mailboxes may use IMAP4."},
+		},
+		Examples: []Example{{Code: "Set-CASMailboxPlan -PopEnabled $false", Remarks: "New mailboxes start without POP3."}},
+	})
+}
+
+func getOrganizationConfig() *Cmdlet {
+	return &Cmdlet{
+		Name: "Get-OrganizationConfig", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.OrganizationConfig",
+		Synopsis:    "Gets the organization's settings, including security defaults.",
+		Description: "Shows the organization's settings; SecurityDefaultsEnabled blocks POP3 and IMAP4 for every mailbox whatever its own settings.",
+		Examples:    []Example{{Code: "Get-OrganizationConfig | Format-List SecurityDefaultsEnabled", Remarks: "Whether security defaults are on."}},
+		New: func() Impl {
+			return Impl{Process: func(ctx context.Context, c *Call) error {
+				o, err := c.s.api.Get(ctx, "organizationconfig")
+				if err != nil {
+					return c.WriteError(apiMessage(err))
+				}
+				return c.Emit(o)
+			}}
+		},
+	}
+}
+
+func setOrganizationConfig() *Cmdlet {
+	return singletonSet("Set-OrganizationConfig", "organizationconfig", []string{"SecurityDefaultsEnabled"}, &Cmdlet{
+		OutputType:  "None",
+		Synopsis:    "Changes the organization's settings: security defaults.",
+		Description: "-SecurityDefaultsEnabled $true blocks POP3 and IMAP4 for every mailbox at once and closes their open sessions; the per-mailbox settings are kept and apply again when it is turned off.",
+		Params: []*Param{
+			{Name: "SecurityDefaultsEnabled", Type: TBool, Help: "$true blocks POP3 and IMAP4 for everyone."},
+		},
+		Examples: []Example{{Code: "Set-OrganizationConfig -SecurityDefaultsEnabled $true -WhatIf", Remarks: "Shows how many open POP3 and IMAP4 sessions would be closed."}},
+	})
+}
+
+func getRoleGroup() *Cmdlet {
+	return &Cmdlet{
+		Name: "Get-RoleGroup", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.RoleGroup",
+		Synopsis: "Gets the role groups: who may do what.",
+		Params:   []*Param{{Name: "Identity", Type: TIdentity, Position: 1, TypeName: "RoleGroupIdParameter", FromPipelineByName: true, Help: "The role group, e.g. \"Organization Management\"."}},
+		Examples: []Example{{Code: "Get-RoleGroup", Remarks: "Lists the role groups."}},
+		New: func() Impl {
+			return Impl{Process: func(ctx context.Context, c *Call) error {
+				if id := c.String("Identity"); id != "" {
+					o, err := c.s.api.Get(ctx, "rolegroups/"+escapeSegment(id))
+					if err != nil {
+						return c.WriteError(apiMessage(err))
+					}
+					return c.Emit(o)
+				}
+				objs, err := c.s.api.List(ctx, "rolegroups", nil, Unlimited)
+				if err != nil {
+					return c.WriteError(apiMessage(err))
+				}
+				for _, o := range objs {
+					if err := c.Emit(o); err != nil {
+						return err
+					}
+				}
+				return nil
+			}}
+		},
+	}
+}
+
+func roleGroupIdentity() *Param {
+	return &Param{Name: "Identity", Type: TIdentity, Position: 1, Mandatory: true, TypeName: "RoleGroupIdParameter", FromPipeline: true, FromPipelineByName: true, Help: "The role group, e.g. \"Recipient Management\"."}
+}
+
+func getRoleGroupMember() *Cmdlet {
+	return &Cmdlet{
+		Name: "Get-RoleGroupMember", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.RoleGroupMember",
+		Synopsis: "Gets the members of a role group.",
+		Params:   []*Param{roleGroupIdentity(), resultSizeParam()},
+		Examples: []Example{{Code: "Get-RoleGroupMember \"Organization Management\"", Remarks: "Who may do everything."}},
+		New: func() Impl {
+			return Impl{Process: func(ctx context.Context, c *Call) error {
+				objs, err := c.s.api.List(ctx, "rolegroups/"+escapeSegment(c.String("Identity"))+"/members", nil, resultSize(c))
+				if err != nil {
+					return c.WriteError(apiMessage(err))
+				}
+				for _, o := range objs {
+					if err := c.Emit(o); err != nil {
+						return err
+					}
+				}
+				return nil
+			}}
+		},
+	}
+}
+
+func memberParam() *Param {
+	return &Param{Name: "Member", Type: TIdentity, Mandatory: true, TypeName: "SecurityPrincipalIdParameter", Help: "The administrator (a mailbox or admin user) to add or remove."}
+}
+
+func addRoleGroupMember() *Cmdlet {
+	return &Cmdlet{
+		Name: "Add-RoleGroupMember", Source: srcGate, NeedsServer: true, ShouldProcess: true, OutputType: "None",
+		Synopsis: "Adds a member to a role group.",
+		Params:   []*Param{roleGroupIdentity(), memberParam()},
+		Examples: []Example{{Code: "Add-RoleGroupMember \"Help Desk\" -Member christa", Remarks: "Lets Christa view mailboxes and reset passwords."}},
+		New: func() Impl {
+			return Impl{Process: func(ctx context.Context, c *Call) error {
+				group, member := c.String("Identity"), c.String("Member")
+				ok, err := c.ShouldProcess(group, fmt.Sprintf("Add-RoleGroupMember %s", member))
+				if err != nil || !ok {
+					return err
+				}
+				body := NewObject("")
+				body.Set("Member", member)
+				if _, err := c.s.api.Create(ctx, "rolegroups/"+escapeSegment(group)+"/members", body); err != nil {
+					return c.WriteError(apiMessage(err))
+				}
+				return nil
+			}}
+		},
+	}
+}
+
+func removeRoleGroupMember() *Cmdlet {
+	return &Cmdlet{
+		Name: "Remove-RoleGroupMember", Source: srcGate, NeedsServer: true, ShouldProcess: true, ConfirmByDefault: true, OutputType: "None",
+		Synopsis: "Removes a member from a role group.",
+		Params:   []*Param{roleGroupIdentity(), memberParam()},
+		Examples: []Example{{Code: "Remove-RoleGroupMember \"Help Desk\" -Member christa -Confirm:$false", Remarks: "Removes Christa from Help Desk."}},
+		New: func() Impl {
+			return Impl{Process: func(ctx context.Context, c *Call) error {
+				group, member := c.String("Identity"), c.String("Member")
+				if !c.WhatIf() {
+					ok, err := c.ShouldProcess(group, fmt.Sprintf("Remove-RoleGroupMember %s", member))
+					if err != nil || !ok {
+						return err
+					}
+				}
+				r, err := c.s.api.Delete(ctx, "rolegroups/"+escapeSegment(group)+"/members/"+escapeSegment(member), c.WhatIf())
+				if err != nil {
+					return c.WriteError(apiMessage(err))
+				}
+				return reportUpdate(c, group, nil, *r, nil)
+			}}
+		},
+	}
+}
+
+func searchAdminAuditLog() *Cmdlet {
+	return &Cmdlet{
+		Name: "Search-AdminAuditLog", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.AdminAuditLogEntry",
+		Synopsis:    "Searches the administrator audit log.",
+		Description: "Finds the audit records of changes made through the shell, the admin center and the REST API: who ran what, on which object, what changed (OldValue → NewValue), and whether it succeeded.",
+		Params: []*Param{
+			{Name: "Cmdlets", Type: TStrings, Help: "Cmdlet names, e.g. Set-CASMailbox."},
+			{Name: "ObjectIds", Type: TStrings, Help: "The objects changed."},
+			{Name: "UserIds", Type: TStrings, Help: "The administrators who made the changes."},
+			{Name: "StartDate", Type: TDateTime, Help: "The earliest date."},
+			{Name: "EndDate", Type: TDateTime, Help: "The latest date."},
+			{Name: "IsSuccess", Type: TBool, Help: "$true for successful changes only, $false for refused or failed ones."},
+			{Name: "ResultSize", Type: TInt, Help: "The most records to return; 1000 by default."},
+		},
+		Examples: []Example{
+			{Code: "Search-AdminAuditLog -Cmdlets Set-CASMailbox -StartDate (Get-Date).AddDays(-7)", Remarks: "Who changed POP3/IMAP4 settings this week."},
+			{Code: "Search-AdminAuditLog -IsSuccess $false", Remarks: "Denied or failed changes."},
+		},
+		New: func() Impl {
+			return Impl{Process: func(ctx context.Context, c *Call) error {
+				q := url.Values{}
+				for _, k := range []string{"Cmdlets", "ObjectIds", "UserIds"} {
+					if vs := c.Strings(k); len(vs) > 0 {
+						q.Set(lowerFirst(k), strings.Join(vs, ","))
+					}
+				}
+				for _, k := range []string{"StartDate", "EndDate"} {
+					if v, ok := c.Get(k); ok && v != nil {
+						q.Set(lowerFirst(k), v.(time.Time).UTC().Format(time.RFC3339))
+					}
+				}
+				if v, ok := c.Get("IsSuccess"); ok {
+					q.Set("isSuccess", strconv.FormatBool(v.(bool)))
+				}
+				limit := int64(defaultResultSize)
+				if n, ok := c.Int("ResultSize"); ok {
+					limit = n
+				}
+				objs, err := c.s.api.List(ctx, "adminauditlog", q, limit)
+				if err != nil {
+					return c.WriteError(apiMessage(err))
+				}
+				for _, o := range objs {
+					if err := c.Emit(o); err != nil {
+						return err
+					}
+				}
+				return nil
+			}}
+		},
+	}
+}
+
+func lowerFirst(s string) string { return strings.ToLower(s[:1]) + s[1:] }
+
+func getEmailAppUsageReport() *Cmdlet {
+	return &Cmdlet{
+		Name: "Get-EmailAppUsageReport", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.EmailAppUsage",
+		Synopsis:    "Reports who still uses POP3 and IMAP4.",
+		Description: "For each mailbox: UserPrincipalName, DisplayName, and the last POP3 and IMAP4 use within the period, with refused attempts counted separately.",
+		Params: []*Param{
+			{Name: "Period", Type: TEnum, Enum: []string{"7", "30", "90", "180"}, Position: 1, Help: "The number of days to look back: 7, 30, 90 or 180. 7 by default."},
+			resultSizeParam(),
+		},
+		Examples: []Example{{Code: "Get-EmailAppUsageReport -Period 30 | Where-Object { $_.LastPopDate } | Format-Table", Remarks: "Who used POP3 in the last 30 days."}},
+		New: func() Impl {
+			return Impl{Process: func(ctx context.Context, c *Call) error {
+				period := c.String("Period")
+				if period == "" {
+					period = "7"
+				}
+				objs, err := c.s.api.List(ctx, "reports/emailappusage", url.Values{"period": {period}}, resultSize(c))
+				if err != nil {
+					return c.WriteError(apiMessage(err))
+				}
+				for _, o := range objs {
+					if err := c.Emit(o); err != nil {
+						return err
+					}
+				}
+				return nil
+			}}
+		},
+	}
+}

@@ -1,0 +1,440 @@
+package cmdlet
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/opath"
+)
+
+// fakeAPI is an in-memory server that speaks the REST API as issue 5
+// specifies it, as far as the cmdlets use it. It stands in for
+// internal/api in unit tests.
+type fakeAPI struct {
+	mu        sync.Mutex
+	mailboxes []map[string]any
+	plan      map[string]any
+	org       map[string]any
+	groups    map[string][]string
+	audit     []map[string]any
+	token     string
+	bulk      bool // offer PATCH /casmailboxes with an array
+	pageSize  int
+	requests  atomic.Int64
+	patches   atomic.Int64
+	// sessions counts open sessions per mailbox name and protocol, for
+	// -WhatIf reports.
+	sessions map[string]map[string]int
+	// index finds mailboxes by any identity, lower-cased.
+	index map[string][]map[string]any
+}
+
+func newFakeAPI() *fakeAPI {
+	f := &fakeAPI{
+		token:    "tok-1",
+		bulk:     true,
+		pageSize: 100,
+		plan:     map[string]any{"Name": "ExchangeOnline", "PopEnabled": true, "ImapEnabled": true},
+		org:      map[string]any{"Name": "Contoso", "SecurityDefaultsEnabled": false},
+		groups: map[string][]string{
+			"Organization Management":           {"admin"},
+			"Recipient Management":              {},
+			"Help Desk":                         {},
+			"View-Only Organization Management": {},
+		},
+		sessions: map[string]map[string]int{"Christa Knapp": {"POP3": 2, "IMAP4": 1}},
+		index:    map[string][]map[string]any{},
+	}
+	f.add("Christa Knapp", "christa", true, true)
+	f.add("Bob Smith", "bob", false, true)
+	f.add("Alice Jones", "alice", true, false)
+	return f
+}
+
+func (f *fakeAPI) add(name, alias string, pop, imap bool) {
+	n := len(f.mailboxes) + 1
+	m := map[string]any{
+		"Name": name, "DisplayName": name, "Alias": alias,
+		"PrimarySmtpAddress": alias + "@contoso.com", "UserPrincipalName": alias + "@contoso.com",
+		"Guid":       fmt.Sprintf("00000000-0000-0000-0000-%012d", n),
+		"PopEnabled": pop, "ImapEnabled": imap,
+	}
+	f.mailboxes = append(f.mailboxes, m)
+	f.indexMailbox(m)
+}
+
+func (f *fakeAPI) indexMailbox(m map[string]any) {
+	seen := map[string]bool{}
+	for _, k := range []string{"Name", "DisplayName", "Alias", "PrimarySmtpAddress", "UserPrincipalName", "Guid"} {
+		key := strings.ToLower(m[k].(string))
+		if !seen[key] {
+			seen[key] = true
+			f.index[key] = append(f.index[key], m)
+		}
+	}
+}
+
+var mailboxOrder = []string{"Name", "DisplayName", "Alias", "PrimarySmtpAddress", "UserPrincipalName", "Guid"}
+var casOrder = []string{"Name", "PrimarySmtpAddress", "Guid", "PopEnabled", "ImapEnabled", "EffectivePopEnabled", "EffectiveImapEnabled", "BlockedReason", "LastPopLogon", "LastImapLogon"}
+
+// ordered writes a JSON object with keys in the given order.
+func ordered(m map[string]any, keys []string) json.RawMessage {
+	var b strings.Builder
+	b.WriteByte('{')
+	first := true
+	for _, k := range keys {
+		v, ok := m[k]
+		if !ok {
+			continue
+		}
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		kd, _ := json.Marshal(k)
+		vd, _ := json.Marshal(v)
+		b.Write(kd)
+		b.WriteByte(':')
+		b.Write(vd)
+	}
+	b.WriteByte('}')
+	return json.RawMessage(b.String())
+}
+
+func (f *fakeAPI) view(m map[string]any, cas bool) json.RawMessage {
+	if !cas {
+		return ordered(m, mailboxOrder)
+	}
+	v := map[string]any{}
+	for k, x := range m {
+		v[k] = x
+	}
+	sd := f.org["SecurityDefaultsEnabled"].(bool)
+	v["EffectivePopEnabled"] = !sd && m["PopEnabled"].(bool)
+	v["EffectiveImapEnabled"] = !sd && m["ImapEnabled"].(bool)
+	v["BlockedReason"] = nil
+	if sd {
+		v["BlockedReason"] = "SecurityDefaults"
+	}
+	v["LastPopLogon"] = nil
+	v["LastImapLogon"] = "2024-05-01T10:00:00Z"
+	return ordered(v, casOrder)
+}
+
+func writeErr(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}
+
+func writeJSONResp(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// find resolves an identity as DESIGN §2 says: Name, DisplayName, Alias,
+// address, UPN or GUID, case-insensitively.
+func (f *fakeAPI) find(id string) ([]map[string]any, string) {
+	out := f.index[strings.ToLower(id)]
+	switch len(out) {
+	case 0:
+		return nil, fmt.Sprintf("The operation couldn't be performed because object '%s' couldn't be found on 'gatehouse.test'.", id)
+	case 1:
+		return out, ""
+	}
+	return nil, fmt.Sprintf("The operation couldn't be performed because '%s' matches multiple entries.", id)
+}
+
+func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.requests.Add(1)
+	path := strings.TrimPrefix(r.URL.EscapedPath(), "/api/v1/")
+	if path == "session" && r.Method == http.MethodPost {
+		var in struct{ UserName, Password string }
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		if in.UserName != "admin" || in.Password != "secret" {
+			writeErr(w, 401, "Unauthorized", "Invalid credentials")
+			return
+		}
+		f.mu.Lock()
+		tok := f.token
+		f.mu.Unlock()
+		writeJSONResp(w, map[string]string{"Token": tok})
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.Header.Get("Authorization") != "Bearer "+f.token {
+		writeErr(w, 401, "Unauthorized", "The token is missing, invalid or expired.")
+		return
+	}
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		segs[i], _ = url.PathUnescape(s)
+	}
+	whatIf := r.URL.Query().Get("whatIf") == "true"
+	switch {
+	case (segs[0] == "mailboxes" || segs[0] == "casmailboxes") && len(segs) == 1 && r.Method == http.MethodGet:
+		f.list(w, r, segs[0] == "casmailboxes")
+	case (segs[0] == "mailboxes" || segs[0] == "casmailboxes") && len(segs) == 2 && r.Method == http.MethodGet:
+		ms, msg := f.find(segs[1])
+		if msg != "" {
+			status := 404
+			if strings.Contains(msg, "multiple") {
+				status = 409
+			}
+			writeErr(w, status, "NotFound", msg)
+			return
+		}
+		writeJSONResp(w, f.view(ms[0], segs[0] == "casmailboxes"))
+	case segs[0] == "casmailboxes" && len(segs) == 2 && r.Method == http.MethodPatch:
+		f.patches.Add(1)
+		var body map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			writeErr(w, 400, "BadRequest", "The request body is not valid JSON.")
+			return
+		}
+		status, res := f.patchCAS(segs[1], body, whatIf)
+		if status != 200 {
+			w.WriteHeader(status)
+		}
+		writeJSONResp(w, res)
+	case segs[0] == "casmailboxes" && len(segs) == 1 && r.Method == http.MethodPatch:
+		if !f.bulk {
+			writeErr(w, 405, "MethodNotAllowed", "PATCH is not allowed on a collection.")
+			return
+		}
+		f.patches.Add(1)
+		var items []map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&items); err != nil {
+			writeErr(w, 400, "BadRequest", "The request body is not a JSON array.")
+			return
+		}
+		out := make([]any, len(items))
+		for i, it := range items {
+			id, _ := it["Identity"].(string)
+			delete(it, "Identity")
+			_, out[i] = f.patchCAS(id, it, whatIf)
+		}
+		writeJSONResp(w, out)
+	case segs[0] == "mailboxes" && len(segs) == 1 && r.Method == http.MethodPost:
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		name, _ := body["Name"].(string)
+		if ms, _ := f.find(name); len(ms) > 0 {
+			writeErr(w, 409, "Conflict", fmt.Sprintf("The name '%s' is already being used. Please try another name.", name))
+			return
+		}
+		if _, ok := body["Password"].(string); !ok {
+			writeErr(w, 400, "BadRequest", "A password is required.")
+			return
+		}
+		alias, _ := body["Alias"].(string)
+		if alias == "" {
+			alias = strings.ToLower(strings.ReplaceAll(name, " ", ""))
+		}
+		f.add(name, alias, f.plan["PopEnabled"].(bool), f.plan["ImapEnabled"].(bool))
+		w.WriteHeader(201)
+		writeJSONResp(w, f.view(f.mailboxes[len(f.mailboxes)-1], false))
+	case segs[0] == "mailboxes" && len(segs) == 2 && r.Method == http.MethodDelete:
+		ms, msg := f.find(segs[1])
+		if msg != "" {
+			writeErr(w, 404, "NotFound", msg)
+			return
+		}
+		if !whatIf {
+			for i, m := range f.mailboxes {
+				if m["Guid"] == ms[0]["Guid"] {
+					f.mailboxes = append(f.mailboxes[:i], f.mailboxes[i+1:]...)
+					break
+				}
+			}
+			f.index = map[string][]map[string]any{}
+			for _, m := range f.mailboxes {
+				f.indexMailbox(m)
+			}
+		}
+		w.WriteHeader(204)
+	case segs[0] == "casmailboxplan" || segs[0] == "organizationconfig":
+		obj := f.plan
+		order := []string{"Name", "PopEnabled", "ImapEnabled"}
+		if segs[0] == "organizationconfig" {
+			obj, order = f.org, []string{"Name", "SecurityDefaultsEnabled"}
+		}
+		if r.Method == http.MethodPatch {
+			var body map[string]any
+			_ = json.NewDecoder(r.Body).Decode(&body)
+			changed := false
+			for k, v := range body {
+				if obj[k] != v {
+					changed = true
+					if !whatIf {
+						obj[k] = v
+					}
+				}
+			}
+			writeJSONResp(w, map[string]any{"Object": ordered(obj, order), "Changed": changed})
+			return
+		}
+		writeJSONResp(w, ordered(obj, order))
+	case segs[0] == "rolegroups" && len(segs) == 1:
+		var out []any
+		for _, n := range []string{"Organization Management", "Recipient Management", "Help Desk", "View-Only Organization Management"} {
+			out = append(out, ordered(map[string]any{"Name": n, "Description": "Built-in role group " + n}, []string{"Name", "Description"}))
+		}
+		writeJSONResp(w, out)
+	case segs[0] == "rolegroups" && len(segs) == 3 && segs[2] == "members" && r.Method == http.MethodGet:
+		members, ok := f.groups[segs[1]]
+		if !ok {
+			writeErr(w, 404, "NotFound", fmt.Sprintf("The operation couldn't be performed because object '%s' couldn't be found on 'gatehouse.test'.", segs[1]))
+			return
+		}
+		out := []any{}
+		for _, m := range members {
+			out = append(out, ordered(map[string]any{"Name": m, "RecipientType": "User"}, []string{"Name", "RecipientType"}))
+		}
+		writeJSONResp(w, out)
+	case segs[0] == "rolegroups" && len(segs) == 3 && r.Method == http.MethodPost:
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		f.groups[segs[1]] = append(f.groups[segs[1]], body["Member"].(string))
+		w.WriteHeader(201)
+	case segs[0] == "adminauditlog":
+		out := []any{}
+		for _, a := range f.audit {
+			if c := r.URL.Query().Get("cmdlets"); c != "" && !strings.EqualFold(c, a["CmdletName"].(string)) {
+				continue
+			}
+			out = append(out, ordered(a, []string{"RunDate", "Caller", "CmdletName", "ObjectModified", "Succeeded"}))
+		}
+		writeJSONResp(w, out)
+	case segs[0] == "reports":
+		writeJSONResp(w, []any{ordered(map[string]any{"UserPrincipalName": "christa@contoso.com", "DisplayName": "Christa Knapp", "LastPopDate": "2024-05-01T10:00:00Z", "LastImapDate": nil, "Period": r.URL.Query().Get("period")}, []string{"UserPrincipalName", "DisplayName", "LastPopDate", "LastImapDate", "Period"})})
+	default:
+		writeErr(w, 404, "NotFound", "No such resource: "+r.Method+" "+path)
+	}
+}
+
+// list serves a page of a collection: ?filter= (OPATH), ?resultSize=,
+// ?cursor= (offset), with nextLink to the next page.
+func (f *fakeAPI) list(w http.ResponseWriter, r *http.Request, cas bool) {
+	q := r.URL.Query()
+	var expr opath.Expr
+	if fs := q.Get("filter"); fs != "" {
+		e, err := opath.Parse(fs)
+		if err != nil {
+			writeErr(w, 400, "InvalidFilter", err.Error())
+			return
+		}
+		schema := opath.Schema{"Name": opath.TypeString, "Alias": opath.TypeString, "DisplayName": opath.TypeString, "PopEnabled": opath.TypeBool, "ImapEnabled": opath.TypeBool, "PrimarySmtpAddress": opath.TypeString}
+		e, err = opath.Check(fs, e, schema)
+		if err != nil {
+			writeErr(w, 400, "InvalidFilter", err.Error())
+			return
+		}
+		expr = e
+	}
+	var matched []map[string]any
+	for _, m := range f.mailboxes {
+		if expr != nil {
+			ok, err := opath.Eval(expr, func(p string) (any, bool) {
+				for k, v := range m {
+					if strings.EqualFold(k, p) {
+						return v, true
+					}
+				}
+				return nil, false
+			})
+			if err != nil {
+				writeErr(w, 400, "InvalidFilter", err.Error())
+				return
+			}
+			if !ok {
+				continue
+			}
+		}
+		matched = append(matched, m)
+	}
+	limit := len(matched)
+	if rs := q.Get("resultSize"); rs != "" && !strings.EqualFold(rs, "unlimited") {
+		n, _ := strconv.Atoi(rs)
+		limit = min(n, limit)
+	}
+	start, _ := strconv.Atoi(q.Get("cursor"))
+	end := min(start+f.pageSize, limit)
+	page := []json.RawMessage{}
+	for _, m := range matched[min(start, end):end] {
+		page = append(page, f.view(m, cas))
+	}
+	resp := map[string]any{"value": page}
+	if end < limit {
+		q.Set("cursor", strconv.Itoa(end))
+		resp["nextLink"] = r.URL.Path + "?" + q.Encode()
+	}
+	writeJSONResp(w, resp)
+}
+
+// patchCAS applies a change; the answer is {"Object", "Changed"} or, with
+// whatIf, {"Object", "Changed", "WhatIf": {"Target", "Changes", "Sessions"}},
+// or {"error": {...}} (with "Status") for a bulk item.
+func (f *fakeAPI) patchCAS(id string, body map[string]any, whatIf bool) (int, any) {
+	ms, msg := f.find(id)
+	if msg != "" {
+		status := 404
+		if strings.Contains(msg, "multiple") {
+			status = 409
+		}
+		return status, map[string]any{"Status": status, "error": map[string]string{"code": "NotFound", "message": msg}}
+	}
+	m := ms[0]
+	var changes []any
+	var sessions []any
+	for _, k := range []string{"PopEnabled", "ImapEnabled"} {
+		v, ok := body[k]
+		if !ok {
+			continue
+		}
+		if m[k] != v {
+			changes = append(changes, map[string]any{"Property": k, "OldValue": m[k], "NewValue": v})
+			proto := map[string]string{"PopEnabled": "POP3", "ImapEnabled": "IMAP4"}[k]
+			if v == false {
+				if n := f.sessions[m["Name"].(string)][proto]; n > 0 {
+					sessions = append(sessions, map[string]any{"Protocol": proto, "Count": n})
+				}
+			}
+			if !whatIf {
+				m[k] = v
+			}
+		}
+	}
+	res := map[string]any{"Object": f.view(m, true), "Changed": len(changes) > 0}
+	if whatIf {
+		res["WhatIf"] = map[string]any{"Target": m["Name"], "Changes": changes, "Sessions": sessions}
+	}
+	return 200, res
+}
+
+// startFake serves f on 127.0.0.1:0 and returns a session connected to it,
+// writing to out.
+func startFake(t testing.TB, f *fakeAPI) (*httptest.Server, *Client) {
+	t.Helper()
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	c, err := NewClient(ClientOptions{Server: srv.URL, User: "admin", Password: "secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, c
+}
+
+var _ = io.Discard
+var _ = time.Now

@@ -1,0 +1,431 @@
+package cmdlet
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// View is the default way a type is shown (PowerShell's format data).
+type View struct {
+	List    bool     // Format-List rather than a table
+	Columns []string // the properties a table shows
+}
+
+// defaultViews are the default views of the objects the cmdlets write:
+// DESIGN §2 asks for Name, PopEnabled, ImapEnabled for Get-CASMailbox.
+var defaultViews = map[string]View{
+	"Gatehouse.CASMailbox":                             {Columns: []string{"Name", "PopEnabled", "ImapEnabled"}},
+	"Gatehouse.Mailbox":                                {Columns: []string{"Name", "Alias", "PrimarySmtpAddress"}},
+	"Gatehouse.RoleGroup":                              {Columns: []string{"Name", "Description"}},
+	"Gatehouse.RoleGroupMember":                        {Columns: []string{"Name", "RecipientType"}},
+	"Gatehouse.OrganizationConfig":                     {List: true},
+	"Gatehouse.AdminAuditLogEntry":                     {List: true},
+	"Gatehouse.EmailAppUsage":                          {Columns: []string{"UserPrincipalName", "DisplayName", "LastPopDate", "LastImapDate"}},
+	"System.Management.Automation.CommandInfo":         {Columns: []string{"CommandType", "Name", "Source"}},
+	"Microsoft.PowerShell.Commands.GenericMeasureInfo": {List: true},
+}
+
+// outDefault writes a statement's output to the host as PowerShell's
+// Out-Default does: objects through their default view, text as it is.
+// Objects are buffered per run of one type so that a table's columns fit
+// all rows; long runs are written in chunks.
+type outDefault struct {
+	s       *Session
+	pending []any
+}
+
+const outChunk = 2000
+
+func newOutDefault(s *Session) *outDefault { return &outDefault{s: s} }
+
+func (o *outDefault) write(v any) error {
+	switch x := v.(type) {
+	case *Object, *Hashtable:
+		if len(o.pending) > 0 && typeKey(o.pending[0]) != typeKey(x) {
+			o.flush()
+		}
+		o.pending = append(o.pending, x)
+		if len(o.pending) >= outChunk {
+			o.flush()
+		}
+		return nil
+	case nil:
+		return nil
+	case *FormatOutput:
+		o.flush()
+		fmt.Fprint(o.s.host.Out, x.Text)
+		return nil
+	}
+	o.flush()
+	fmt.Fprintln(o.s.host.Out, toString(v))
+	return nil
+}
+
+func typeKey(v any) string {
+	switch x := v.(type) {
+	case *Object:
+		return "o:" + x.TypeName + ":" + strings.Join(x.Names(), ",")
+	case *Hashtable:
+		return "h"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func (o *outDefault) flush() {
+	if len(o.pending) == 0 {
+		return
+	}
+	items := o.pending
+	o.pending = nil
+	fmt.Fprint(o.s.host.Out, renderDefault(items, o.s.width()))
+}
+
+func (s *Session) width() int {
+	if s.host.Width > 0 {
+		return s.host.Width
+	}
+	return 120
+}
+
+// renderDefault renders objects of one type by their default view.
+func renderDefault(items []any, width int) string {
+	if h, ok := items[0].(*Hashtable); ok && len(items) == 1 {
+		rows := make([][]string, 0, h.Len())
+		for i, k := range h.keys {
+			rows = append(rows, []string{toString(k), displayValue(h.values[i])})
+		}
+		return renderTable([]column{{name: "Name"}, {name: "Value"}}, rows, width)
+	}
+	first, ok := items[0].(*Object)
+	if !ok {
+		var b strings.Builder
+		for _, it := range items {
+			b.WriteString(toString(it) + "\n")
+		}
+		return b.String()
+	}
+	view, hasView := defaultViews[first.TypeName]
+	if !hasView {
+		// PowerShell: up to four properties make a table, more a list.
+		view = View{List: len(first.Names()) > 4}
+	}
+	if view.List {
+		return renderList(items, nil)
+	}
+	names := view.Columns
+	if len(names) == 0 {
+		names = first.Names()
+	} else {
+		// keep the view's columns that the objects have
+		var have []string
+		for _, n := range names {
+			for _, it := range items {
+				if o, ok := it.(*Object); ok && o.Has(n) {
+					have = append(have, n)
+					break
+				}
+			}
+		}
+		if len(have) > 0 {
+			names = have
+		} else {
+			names = first.Names()
+		}
+	}
+	cols := make([]column, len(names))
+	rows := make([][]string, len(items))
+	for i, n := range names {
+		cols[i] = column{name: n}
+	}
+	for r, it := range items {
+		rows[r] = make([]string, len(names))
+		for i, n := range names {
+			v, _ := property(it, n)
+			rows[r][i] = displayValue(v)
+			if isNumber(v) {
+				cols[i].right = true
+			}
+		}
+	}
+	return renderTable(cols, rows, width)
+}
+
+func isNumber(v any) bool {
+	switch v.(type) {
+	case int64, float64, int:
+		return true
+	}
+	return false
+}
+
+// displayValue renders a property value in a table or list cell.
+func displayValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = toString(e)
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	case []string:
+		return "{" + strings.Join(x, ", ") + "}"
+	case time.Time:
+		return formatTime(x)
+	case *Hashtable:
+		parts := make([]string, len(x.keys))
+		for i, k := range x.keys {
+			parts[i] = toString(k) + "=" + toString(x.values[i])
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	}
+	return toString(v)
+}
+
+type column struct {
+	name  string
+	right bool
+	width int
+}
+
+func runeLen(s string) int { return utf8.RuneCountInString(s) }
+
+// truncate shortens s to w characters, ending in "…" when cut.
+func truncate(s string, w int) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i] + "…"
+	}
+	if runeLen(s) <= w {
+		return s
+	}
+	if w <= 1 {
+		return string([]rune(s)[:max(w, 0)])
+	}
+	return string([]rune(s)[:w-1]) + "…"
+}
+
+func pad(s string, w int, right bool) string {
+	n := w - runeLen(s)
+	if n <= 0 {
+		return s
+	}
+	if right {
+		return strings.Repeat(" ", n) + s
+	}
+	return s + strings.Repeat(" ", n)
+}
+
+// renderTable lays out a PowerShell table: a blank line, the header, a
+// line of dashes as long as each header, the rows, a blank line. Columns
+// are as wide as their widest cell; when the table is wider than the
+// terminal the widest columns give way and their cells end in "…".
+func renderTable(cols []column, rows [][]string, width int) string {
+	for i := range cols {
+		cols[i].width = runeLen(cols[i].name)
+		for _, r := range rows {
+			cell := r[i]
+			if j := strings.IndexAny(cell, "\r\n"); j >= 0 {
+				cell = cell[:j] + "…"
+			}
+			cols[i].width = max(cols[i].width, runeLen(cell))
+		}
+	}
+	total := func() int {
+		t := len(cols) - 1
+		for _, c := range cols {
+			t += c.width
+		}
+		return t
+	}
+	for total() > width-1 {
+		widest := 0
+		for i, c := range cols {
+			if c.width > cols[widest].width {
+				widest = i
+			}
+		}
+		if cols[widest].width <= 4 {
+			break
+		}
+		cols[widest].width--
+	}
+	var b strings.Builder
+	line := func(cells []string, dashes bool) {
+		var l strings.Builder
+		for i, c := range cols {
+			if i > 0 {
+				l.WriteByte(' ')
+			}
+			cell := cells[i]
+			if dashes {
+				cell = strings.Repeat("-", min(runeLen(c.name), c.width))
+			} else {
+				cell = truncate(cell, c.width)
+			}
+			l.WriteString(pad(cell, c.width, c.right))
+		}
+		b.WriteString(strings.TrimRight(l.String(), " ") + "\n")
+	}
+	b.WriteByte('\n')
+	header := make([]string, len(cols))
+	for i, c := range cols {
+		header[i] = c.name
+	}
+	line(header, false)
+	line(header, true)
+	for _, r := range rows {
+		line(r, false)
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
+
+// listEntry is one "Name : Value" line of a list.
+type listEntry struct {
+	name  string
+	value string
+}
+
+// renderList lays out objects as PowerShell's Format-List does. props, when
+// given, holds each object's entries; otherwise every property is shown.
+func renderList(items []any, props [][]listEntry) string {
+	var b strings.Builder
+	b.WriteByte('\n')
+	for i, it := range items {
+		var entries []listEntry
+		if props != nil {
+			entries = props[i]
+		} else {
+			for _, n := range propertyNames(it) {
+				v, _ := property(it, n)
+				entries = append(entries, listEntry{n, displayValue(v)})
+			}
+			if _, ok := it.(*Object); !ok {
+				if _, ok := it.(*Hashtable); !ok {
+					b.WriteString(toString(it) + "\n\n")
+					continue
+				}
+			}
+		}
+		w := 0
+		for _, e := range entries {
+			w = max(w, runeLen(e.name))
+		}
+		for _, e := range entries {
+			val := strings.ReplaceAll(strings.ReplaceAll(e.value, "\r\n", "\n"), "\n", "\n"+strings.Repeat(" ", w+3))
+			b.WriteString(strings.TrimRight(pad(e.name, w, false)+" : "+val, " ") + "\n")
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// propSpec is one entry of -Property: a name (maybe with wildcards), a
+// calculated property @{Name=...; Expression=...}, or a script block.
+type propSpec struct {
+	name     string
+	wildcard bool
+	expr     any // *ScriptBlock or string property name, for calculated ones
+	calc     bool
+}
+
+func parsePropSpecs(specs []any, cmdlet string) ([]propSpec, error) {
+	var out []propSpec
+	for _, sp := range specs {
+		switch x := sp.(type) {
+		case string:
+			out = append(out, propSpec{name: x, wildcard: strings.ContainsAny(x, "*?[")})
+		case *ScriptBlock:
+			out = append(out, propSpec{name: strings.TrimSpace(x.Node.Text), expr: x, calc: true})
+		case *Hashtable:
+			ps := propSpec{calc: true}
+			for i, k := range x.keys {
+				key := strings.ToLower(toString(k))
+				v := x.values[i]
+				switch {
+				case key != "" && (strings.HasPrefix("name", key) || strings.HasPrefix("label", key)):
+					ps.name = toString(v)
+				case key != "" && strings.HasPrefix("expression", key):
+					ps.expr = v
+				case strings.HasPrefix("width", key) || strings.HasPrefix("alignment", key) || strings.HasPrefix("formatstring", key) || key == "descending" || key == "ascending":
+				default:
+					return nil, errorf(cmdlet, "The %s key is not valid.", toString(k))
+				}
+			}
+			if ps.expr == nil {
+				return nil, errorf(cmdlet, "The Expression key is missing from the property hashtable.")
+			}
+			if ps.name == "" {
+				if sb, ok := ps.expr.(*ScriptBlock); ok {
+					ps.name = strings.TrimSpace(sb.Node.Text)
+				} else {
+					ps.name = toString(ps.expr)
+				}
+			}
+			out = append(out, ps)
+		default:
+			out = append(out, propSpec{name: toString(sp)})
+		}
+	}
+	return out, nil
+}
+
+// resolveProps evaluates property specs against one object, in order:
+// wildcards expand to the object's matching properties.
+func (s *Session) resolveProps(ctx context.Context, obj any, specs []propSpec, includeMissing bool) ([]listEntryValue, error) {
+	var out []listEntryValue
+	seen := map[string]bool{}
+	add := func(name string, v any) {
+		k := strings.ToLower(name)
+		if seen[k] {
+			return
+		}
+		seen[k] = true
+		out = append(out, listEntryValue{name, v})
+	}
+	for _, sp := range specs {
+		switch {
+		case sp.calc:
+			var v any
+			switch e := sp.expr.(type) {
+			case *ScriptBlock:
+				val, err := s.blockValue(ctx, e, obj)
+				if err != nil {
+					return nil, err
+				}
+				v = val
+			default:
+				v, _ = property(obj, toString(e))
+			}
+			add(sp.name, v)
+		case sp.wildcard:
+			for _, n := range propertyNames(obj) {
+				if like(sp.name, n, false) {
+					v, _ := property(obj, n)
+					add(n, v)
+				}
+			}
+		default:
+			name := sp.name
+			if o, ok := obj.(*Object); ok {
+				if cn, ok := o.CanonicalName(name); ok {
+					name = cn
+				}
+			}
+			v, ok := property(obj, name)
+			if ok || includeMissing {
+				add(name, v)
+			}
+		}
+	}
+	return out, nil
+}
+
+type listEntryValue struct {
+	name  string
+	value any
+}

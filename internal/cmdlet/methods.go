@@ -1,0 +1,321 @@
+package cmdlet
+
+import (
+	"context"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/syntax"
+)
+
+// invokeMethod calls the .NET methods that admin scripts commonly use on
+// strings, dates, arrays and hashtables, and a few static ones.
+func (s *Session) invokeMethod(ctx context.Context, n *syntax.Invoke) (any, error) {
+	name, err := s.memberName(ctx, n.Name)
+	if err != nil {
+		return nil, err
+	}
+	args := make([]any, len(n.Args))
+	for i, a := range n.Args {
+		v, err := s.eval(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = v
+	}
+	if n.Static {
+		t, ok := n.X.(*syntax.TypeLit)
+		if !ok {
+			return nil, errorf(catInvalidOperation, "Static methods can only be called on a type, as in [math]::Round(1.5).")
+		}
+		return s.staticMethod(t.Type, name, args)
+	}
+	obj, err := s.eval(ctx, n.X)
+	if err != nil {
+		return nil, err
+	}
+	if obj == nil {
+		return nil, errorf(catInvalidOperation, "You cannot call a method on a null-valued expression.")
+	}
+	lname := strings.ToLower(name)
+	noMethod := func() (any, error) {
+		return nil, errorf(catInvalidOperation, "Method invocation failed because [%s] does not contain a method named '%s'.", typeName(obj), name)
+	}
+	argc := func(want ...int) error {
+		for _, w := range want {
+			if len(args) == w {
+				return nil
+			}
+		}
+		return errorf(catInvalidOperation, "Cannot find an overload for \"%s\" and the argument count: \"%d\".", name, len(args))
+	}
+	str := func(i int) string { return toString(args[i]) }
+	switch lname {
+	case "tostring":
+		if t, ok := obj.(time.Time); ok && len(args) == 1 {
+			return formatDate(t, str(0)), nil
+		}
+		if len(args) == 1 {
+			return formatValue(obj, str(0)), nil
+		}
+		return toString(obj), nil
+	case "gettype":
+		return typeName(obj), nil
+	case "equals":
+		if err := argc(1); err != nil {
+			return nil, err
+		}
+		return equalValues(obj, args[0], true), nil
+	}
+	switch x := obj.(type) {
+	case string:
+		switch lname {
+		case "toupper", "toupperinvariant":
+			return strings.ToUpper(x), nil
+		case "tolower", "tolowerinvariant":
+			return strings.ToLower(x), nil
+		case "trim", "trimstart", "trimend":
+			cut := " \t\r\n"
+			if len(args) > 0 {
+				cut = ""
+				for _, a := range args {
+					cut += toString(a)
+				}
+			}
+			switch lname {
+			case "trim":
+				return strings.Trim(x, cut), nil
+			case "trimstart":
+				return strings.TrimLeft(x, cut), nil
+			}
+			return strings.TrimRight(x, cut), nil
+		case "split":
+			if len(args) == 0 {
+				return stringsToArray(strings.Fields(x)), nil
+			}
+			seps := ""
+			for _, a := range args {
+				seps += toString(a)
+			}
+			return stringsToArray(strings.FieldsFunc(x, func(r rune) bool { return strings.ContainsRune(seps, r) })), nil
+		case "replace":
+			if err := argc(2); err != nil {
+				return nil, err
+			}
+			return strings.ReplaceAll(x, str(0), str(1)), nil
+		case "contains":
+			if err := argc(1); err != nil {
+				return nil, err
+			}
+			return strings.Contains(x, str(0)), nil
+		case "startswith":
+			if err := argc(1, 2); err != nil {
+				return nil, err
+			}
+			if len(args) == 2 {
+				return strings.HasPrefix(strings.ToLower(x), strings.ToLower(str(0))), nil
+			}
+			return strings.HasPrefix(x, str(0)), nil
+		case "endswith":
+			if err := argc(1, 2); err != nil {
+				return nil, err
+			}
+			if len(args) == 2 {
+				return strings.HasSuffix(strings.ToLower(x), strings.ToLower(str(0))), nil
+			}
+			return strings.HasSuffix(x, str(0)), nil
+		case "indexof":
+			if err := argc(1); err != nil {
+				return nil, err
+			}
+			i := strings.Index(x, str(0))
+			if i > 0 {
+				i = len([]rune(x[:i]))
+			}
+			return int64(i), nil
+		case "substring":
+			if err := argc(1, 2); err != nil {
+				return nil, err
+			}
+			rs := []rune(x)
+			start, _ := toInt(args[0])
+			if start < 0 || start > int64(len(rs)) {
+				return nil, errorf(catInvalidOperation, "Exception calling \"Substring\": \"startIndex cannot be larger than length of string.\"")
+			}
+			if len(args) == 1 {
+				return string(rs[start:]), nil
+			}
+			l, _ := toInt(args[1])
+			if l < 0 || start+l > int64(len(rs)) {
+				return nil, errorf(catInvalidOperation, "Exception calling \"Substring\": \"Index and length must refer to a location within the string.\"")
+			}
+			return string(rs[start : start+l]), nil
+		case "padleft", "padright":
+			if err := argc(1, 2); err != nil {
+				return nil, err
+			}
+			w, _ := toInt(args[0])
+			pad := " "
+			if len(args) == 2 && str(1) != "" {
+				pad = string([]rune(str(1))[0])
+			}
+			n := int(w) - len([]rune(x))
+			if n <= 0 {
+				return x, nil
+			}
+			if lname == "padleft" {
+				return strings.Repeat(pad, n) + x, nil
+			}
+			return x + strings.Repeat(pad, n), nil
+		}
+		return noMethod()
+	case time.Time:
+		add := func(d time.Duration) (any, error) {
+			if err := argc(1); err != nil {
+				return nil, err
+			}
+			f, ok := toFloat(args[0])
+			if !ok {
+				return nil, errorf(catInvalidArgument, "Cannot convert argument \"value\", with value: %q, for %q to type \"System.Double\".", str(0), name)
+			}
+			return x.Add(time.Duration(f * float64(d))), nil
+		}
+		switch lname {
+		case "adddays":
+			return add(24 * time.Hour)
+		case "addhours":
+			return add(time.Hour)
+		case "addminutes":
+			return add(time.Minute)
+		case "addseconds":
+			return add(time.Second)
+		case "addmonths", "addyears":
+			if err := argc(1); err != nil {
+				return nil, err
+			}
+			k, _ := toInt(args[0])
+			if lname == "addmonths" {
+				return x.AddDate(0, int(k), 0), nil
+			}
+			return x.AddDate(int(k), 0, 0), nil
+		case "touniversaltime":
+			return x.UTC(), nil
+		case "tolocaltime":
+			return x.Local(), nil
+		case "toshortdatestring":
+			return x.Format("1/2/2006"), nil
+		}
+		return noMethod()
+	case []any:
+		switch lname {
+		case "contains":
+			if err := argc(1); err != nil {
+				return nil, err
+			}
+			for _, e := range x {
+				if equalValues(e, args[0], true) {
+					return true, nil
+				}
+			}
+			return false, nil
+		case "indexof":
+			if err := argc(1); err != nil {
+				return nil, err
+			}
+			for i, e := range x {
+				if equalValues(e, args[0], true) {
+					return int64(i), nil
+				}
+			}
+			return int64(-1), nil
+		}
+		return noMethod()
+	case *Hashtable:
+		switch lname {
+		case "containskey", "contains":
+			if err := argc(1); err != nil {
+				return nil, err
+			}
+			_, ok := x.Get(args[0])
+			return ok, nil
+		case "add":
+			if err := argc(2); err != nil {
+				return nil, err
+			}
+			if _, dup := x.Get(args[0]); dup {
+				return nil, errorf(catInvalidOperation, "Exception calling \"Add\" with \"2\" argument(s): \"Item has already been added. Key in dictionary: '%s'\"", str(0))
+			}
+			x.Set(args[0], args[1])
+			return nil, nil
+		case "remove":
+			if err := argc(1); err != nil {
+				return nil, err
+			}
+			x.Remove(args[0])
+			return nil, nil
+		}
+		return noMethod()
+	}
+	return noMethod()
+}
+
+func stringsToArray(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func (s *Session) staticMethod(typ, name string, args []any) (any, error) {
+	key := strings.TrimPrefix(strings.ToLower(typ), "system.") + "::" + strings.ToLower(name)
+	num := func(i int) float64 {
+		f, _ := toFloat(args[i])
+		return f
+	}
+	switch {
+	case key == "datetime::parse" && len(args) >= 1:
+		t, ok := toTime(args[0])
+		if !ok {
+			return nil, errorf(catInvalidOperation, "Exception calling \"Parse\" with \"1\" argument(s): \"String '%s' was not recognized as a valid DateTime.\"", toString(args[0]))
+		}
+		return t, nil
+	case key == "string::isnullorempty" && len(args) == 1:
+		return toString(args[0]) == "", nil
+	case key == "string::isnullorwhitespace" && len(args) == 1:
+		return strings.TrimSpace(toString(args[0])) == "", nil
+	case key == "string::join" && len(args) >= 2:
+		if len(args) == 2 {
+			return joinValues(args[1], toString(args[0])), nil
+		}
+		return joinValues(args[1:], toString(args[0])), nil
+	case key == "math::round" && len(args) >= 1:
+		if len(args) == 2 {
+			p := math.Pow(10, num(1))
+			return math.RoundToEven(num(0)*p) / p, nil
+		}
+		return math.RoundToEven(num(0)), nil
+	case key == "math::floor" && len(args) == 1:
+		return math.Floor(num(0)), nil
+	case key == "math::ceiling" && len(args) == 1:
+		return math.Ceil(num(0)), nil
+	case key == "math::abs" && len(args) == 1:
+		return math.Abs(num(0)), nil
+	case key == "math::max" && len(args) == 2:
+		return math.Max(num(0), num(1)), nil
+	case key == "math::min" && len(args) == 2:
+		return math.Min(num(0), num(1)), nil
+	case key == "math::sqrt" && len(args) == 1:
+		return math.Sqrt(num(0)), nil
+	case key == "convert::toboolean" && len(args) == 1:
+		b, err := convertParam(&Param{Name: "value", Type: TBool}, args[0])
+		if err != nil {
+			return nil, errorf(catInvalidOperation, "Exception calling \"ToBoolean\" with \"1\" argument(s): \"String '%s' was not recognized as a valid Boolean.\"", toString(args[0]))
+		}
+		return b, nil
+	case key == "convert::toint32" && len(args) == 1:
+		return castValue("int", args[0])
+	}
+	return nil, errorf(catInvalidOperation, "Method invocation failed because [%s] does not contain a method named '%s'.", typ, name)
+}

@@ -1,0 +1,707 @@
+package cmdlet
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Client talks to a Gatehouse server's REST API (/api/v1). It signs in
+// with a user name and password (POST /api/v1/session), sends the bearer
+// token with every request, and signs in again once when the token has
+// expired.
+type Client struct {
+	base     *url.URL
+	http     *http.Client
+	user     string
+	password string
+
+	mu    sync.Mutex
+	token string
+	// noBulk remembers, per collection, that the server has no bulk
+	// endpoint, so that UpdateMany goes straight to parallel requests.
+	noBulk map[string]bool
+}
+
+// ClientOptions configures a Client.
+type ClientOptions struct {
+	Server     string // http://127.0.0.1:8080
+	User       string
+	Password   string
+	HTTPClient *http.Client // nil: a client with sensible timeouts
+}
+
+// bulkConcurrency is how many single requests UpdateMany keeps in flight
+// when the server has no bulk endpoint.
+const bulkConcurrency = 16
+
+// NewClient returns a client; it does not connect until Login or the first
+// request.
+func NewClient(opts ClientOptions) (*Client, error) {
+	server := strings.TrimSpace(opts.Server)
+	if server == "" {
+		return nil, ErrNotConnected
+	}
+	if !strings.Contains(server, "://") {
+		server = "http://" + server
+	}
+	u, err := url.Parse(server)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("the server address %q is not a URL such as http://127.0.0.1:8080", opts.Server)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	hc := opts.HTTPClient
+	if hc == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = bulkConcurrency * 2
+		hc = &http.Client{Transport: tr, Timeout: 5 * time.Minute}
+	}
+	return &Client{base: u, http: hc, user: opts.User, password: opts.Password, noBulk: map[string]bool{}}, nil
+}
+
+// Server returns the server's host name.
+func (c *Client) Server() string { return c.base.Hostname() }
+
+// Login signs in and keeps the token.
+func (c *Client) Login(ctx context.Context) error {
+	body, _ := json.Marshal(map[string]string{"UserName": c.user, "Password": c.password})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("session", nil), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return c.connError(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode/100 != 2 {
+		if resp.StatusCode == http.StatusUnauthorized {
+			return &APIError{Status: resp.StatusCode, Code: "Unauthorized", Message: "Sign-in failed: the user name or password is incorrect."}
+		}
+		return decodeAPIError(resp.StatusCode, data)
+	}
+	var out struct {
+		Token string
+	}
+	if err := json.Unmarshal(data, &out); err != nil || out.Token == "" {
+		return fmt.Errorf("the server's sign-in answer has no token")
+	}
+	c.mu.Lock()
+	c.token = out.Token
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *Client) url(path string, q url.Values) string {
+	u := *c.base
+	escaped := c.base.EscapedPath() + "/api/v1/" + strings.TrimPrefix(path, "/")
+	unescaped, err := url.PathUnescape(escaped)
+	if err != nil {
+		unescaped = escaped
+	}
+	u.Path, u.RawPath = unescaped, escaped
+	if len(q) > 0 {
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// connError turns a transport error into the one message the shell shows
+// when the server cannot be reached.
+func (c *Client) connError(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("Cannot connect to the Gatehouse server at %s: the connection was refused. Is the server running?", c.base)
+	case errors.As(err, &ne) && ne.Timeout():
+		return fmt.Errorf("The Gatehouse server at %s did not answer in time.", c.base)
+	}
+	return fmt.Errorf("Cannot reach the Gatehouse server at %s: %v", c.base, err)
+}
+
+// do sends a request and decodes the JSON answer into a value (see
+// decodeJSON); it signs in first when needed and once more on 401.
+func (c *Client) do(ctx context.Context, method, rawURL string, body any) (any, http.Header, error) {
+	var payload []byte
+	if body != nil {
+		var err error
+		payload, err = encodeJSON(body)
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		c.mu.Lock()
+		token := c.token
+		c.mu.Unlock()
+		if token == "" {
+			if err := c.Login(ctx); err != nil {
+				return nil, nil, err
+			}
+			c.mu.Lock()
+			token = c.token
+			c.mu.Unlock()
+		}
+		var rd io.Reader
+		if payload != nil {
+			rd = bytes.NewReader(payload)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
+		if err != nil {
+			return nil, nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Accept", "application/json")
+		if payload != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return nil, nil, c.connError(err)
+		}
+		data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+		resp.Body.Close()
+		if err != nil {
+			return nil, nil, c.connError(err)
+		}
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && c.password != "" {
+			// the token expired: sign in again and retry once
+			c.mu.Lock()
+			if c.token == token {
+				c.token = ""
+			}
+			c.mu.Unlock()
+			continue
+		}
+		if resp.StatusCode == http.StatusUnauthorized {
+			return nil, resp.Header, &APIError{Status: 401, Code: "Unauthorized", Message: "Your session has expired or is not valid. Sign in again."}
+		}
+		if resp.StatusCode/100 != 2 {
+			return nil, resp.Header, decodeAPIError(resp.StatusCode, data)
+		}
+		if len(bytes.TrimSpace(data)) == 0 {
+			return nil, resp.Header, nil
+		}
+		v, err := decodeJSON(data)
+		if err != nil {
+			return nil, resp.Header, fmt.Errorf("the server's answer is not valid JSON: %v", err)
+		}
+		return v, resp.Header, nil
+	}
+}
+
+func decodeAPIError(status int, data []byte) error {
+	var env struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(data, &env) == nil && (env.Error.Message != "" || env.Error.Code != "") {
+		return &APIError{Status: status, Code: env.Error.Code, Message: env.Error.Message}
+	}
+	text := strings.TrimSpace(string(data))
+	if len(text) > 200 {
+		text = text[:200]
+	}
+	return &APIError{Status: status, Code: http.StatusText(status), Message: fmt.Sprintf("The server answered %d %s. %s", status, http.StatusText(status), text)}
+}
+
+// typeNames maps a collection to the type name of its objects, which
+// selects their default view.
+func typeNameFor(path string) string {
+	p := strings.ToLower(strings.Trim(path, "/"))
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	switch {
+	case strings.HasPrefix(p, "casmailboxplan"):
+		return "Gatehouse.CASMailboxPlan"
+	case strings.HasPrefix(p, "casmailboxes"):
+		return "Gatehouse.CASMailbox"
+	case strings.HasPrefix(p, "mailboxes"):
+		return "Gatehouse.Mailbox"
+	case strings.HasPrefix(p, "organizationconfig"):
+		return "Gatehouse.OrganizationConfig"
+	case strings.HasPrefix(p, "rolegroups") && strings.Contains(p, "/members"):
+		return "Gatehouse.RoleGroupMember"
+	case strings.HasPrefix(p, "rolegroups"):
+		return "Gatehouse.RoleGroup"
+	case strings.HasPrefix(p, "adminauditlog"):
+		return "Gatehouse.AdminAuditLogEntry"
+	case strings.HasPrefix(p, "reports/emailappusage"):
+		return "Gatehouse.EmailAppUsage"
+	}
+	return ""
+}
+
+func setTypeName(v any, name string) *Object {
+	o, ok := v.(*Object)
+	if !ok {
+		return nil
+	}
+	if name != "" {
+		o.TypeName = name
+	}
+	return o
+}
+
+// List reads a collection. The answer may be a JSON array, or an object
+// holding the page in "value"/"items" and the next page in "nextLink" (a
+// URL) or "nextCursor"/"cursor" (a token for ?cursor=).
+func (c *Client) List(ctx context.Context, path string, q url.Values, limit int64) ([]*Object, error) {
+	tn := typeNameFor(path)
+	q = cloneValues(q)
+	if limit != Unlimited {
+		q.Set("resultSize", strconv.FormatInt(limit, 10))
+	} else {
+		q.Set("resultSize", "Unlimited")
+	}
+	next := c.url(path, q)
+	var out []*Object
+	for next != "" {
+		v, _, err := c.do(ctx, http.MethodGet, next, nil)
+		if err != nil {
+			return out, err
+		}
+		next = ""
+		var items []any
+		switch x := v.(type) {
+		case []any:
+			items = x
+		case *Object:
+			for _, k := range []string{"value", "items", "results", "data"} {
+				if arr, ok := x.Get(k); ok {
+					items, _ = arr.([]any)
+					break
+				}
+			}
+			for _, k := range []string{"nextLink", "@odata.nextLink", "next"} {
+				if l, ok := x.Get(k); ok && l != nil && toString(l) != "" {
+					next = c.resolveLink(toString(l))
+					break
+				}
+			}
+			if next == "" {
+				for _, k := range []string{"nextCursor", "cursor", "nextPageToken"} {
+					if cur, ok := x.Get(k); ok && cur != nil && toString(cur) != "" {
+						q.Set("cursor", toString(cur))
+						next = c.url(path, q)
+						break
+					}
+				}
+			}
+			if items == nil && next == "" {
+				// a single object where a list was expected
+				items = []any{x}
+			}
+		case nil:
+		default:
+			return out, fmt.Errorf("the server's answer for %s is not a list", path)
+		}
+		for _, it := range items {
+			if o := setTypeName(it, tn); o != nil {
+				out = append(out, o)
+			}
+			if limit != Unlimited && int64(len(out)) >= limit {
+				return out, nil
+			}
+		}
+	}
+	return out, nil
+}
+
+func (c *Client) resolveLink(l string) string {
+	u, err := url.Parse(l)
+	if err != nil {
+		return ""
+	}
+	return c.base.ResolveReference(u).String()
+}
+
+func cloneValues(q url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
+// Get reads one object.
+func (c *Client) Get(ctx context.Context, path string) (*Object, error) {
+	v, _, err := c.do(ctx, http.MethodGet, c.url(path, nil), nil)
+	if err != nil {
+		return nil, err
+	}
+	o := setTypeName(v, typeNameFor(path))
+	if o == nil {
+		return nil, fmt.Errorf("the server's answer for %s is not an object", path)
+	}
+	return o, nil
+}
+
+// Create posts a new object.
+func (c *Client) Create(ctx context.Context, path string, body *Object) (*Object, error) {
+	v, _, err := c.do(ctx, http.MethodPost, c.url(path, nil), body)
+	if err != nil {
+		return nil, err
+	}
+	return setTypeName(v, typeNameFor(path)), nil
+}
+
+// Update patches an object. With whatIf the request carries ?whatIf=true
+// and the server changes nothing.
+func (c *Client) Update(ctx context.Context, path string, body *Object, whatIf bool) (*UpdateResult, error) {
+	var q url.Values
+	if whatIf {
+		q = url.Values{"whatIf": {"true"}}
+	}
+	v, h, err := c.do(ctx, http.MethodPatch, c.url(path, q), body)
+	if err != nil {
+		return nil, err
+	}
+	return decodeUpdate(v, h, typeNameFor(path)), nil
+}
+
+// Delete removes an object.
+func (c *Client) Delete(ctx context.Context, path string, whatIf bool) (*UpdateResult, error) {
+	var q url.Values
+	if whatIf {
+		q = url.Values{"whatIf": {"true"}}
+	}
+	v, h, err := c.do(ctx, http.MethodDelete, c.url(path, q), nil)
+	if err != nil {
+		return nil, err
+	}
+	return decodeUpdate(v, h, typeNameFor(path)), nil
+}
+
+// decodeUpdate reads the answer to a change. The object may come bare or
+// in an envelope {"Object": ..., "Changed": bool, "WhatIf": {...}}; the
+// header X-Gatehouse-Changed: false also marks a change that changed
+// nothing.
+func decodeUpdate(v any, h http.Header, tn string) *UpdateResult {
+	r := &UpdateResult{}
+	if h != nil && strings.EqualFold(h.Get("X-Gatehouse-Changed"), "false") {
+		r.Unchanged = true
+	}
+	o, ok := v.(*Object)
+	if !ok {
+		return r
+	}
+	env := false
+	if ch, ok := o.Get("Changed"); ok {
+		if b, ok := ch.(bool); ok {
+			r.Unchanged = !b
+			env = true
+		}
+	}
+	if w, ok := o.Get("WhatIf"); ok {
+		if wo, ok := w.(*Object); ok {
+			r.WhatIf = decodeWhatIf(wo)
+			env = true
+		}
+	}
+	if inner, ok := o.Get("Object"); ok {
+		if io, ok := inner.(*Object); ok {
+			r.Object = setTypeName(io, tn)
+			env = true
+		}
+	}
+	if !env {
+		r.Object = setTypeName(o, tn)
+	}
+	return r
+}
+
+func decodeWhatIf(o *Object) *WhatIfReport {
+	w := &WhatIfReport{}
+	if t, ok := o.Get("Target"); ok {
+		w.Target = toString(t)
+	}
+	if cs, ok := o.Get("Changes"); ok {
+		for _, c := range toArray(cs) {
+			co, ok := c.(*Object)
+			if !ok {
+				continue
+			}
+			pc := PropertyChange{}
+			if p, ok := co.Get("Property"); ok {
+				pc.Property = toString(p)
+			}
+			pc.OldValue, _ = co.Get("OldValue")
+			pc.NewValue, _ = co.Get("NewValue")
+			w.Changes = append(w.Changes, pc)
+		}
+	}
+	if ss, ok := o.Get("Sessions"); ok {
+		for _, s := range toArray(ss) {
+			so, ok := s.(*Object)
+			if !ok {
+				continue
+			}
+			si := SessionImpact{}
+			if p, ok := so.Get("Protocol"); ok {
+				si.Protocol = toString(p)
+			}
+			if n, ok := so.Get("Count"); ok {
+				si.Count, _ = toInt(n)
+			}
+			w.Sessions = append(w.Sessions, si)
+		}
+	}
+	if ts, ok := o.Get("Text"); ok {
+		for _, t := range toArray(ts) {
+			w.Text = append(w.Text, toString(t))
+		}
+	}
+	return w
+}
+
+// UpdateMany sends all changes in one PATCH of the collection when the
+// server accepts a JSON array there ([{"Identity": ..., "PopEnabled": ...}]
+// answered by an array of results); otherwise it sends single PATCH
+// requests, bulkConcurrency at a time, over kept-alive connections.
+func (c *Client) UpdateMany(ctx context.Context, collection string, items []BulkItem, whatIf bool) []BulkResult {
+	if len(items) == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	noBulk := c.noBulk[collection]
+	c.mu.Unlock()
+	if !noBulk && len(items) > 1 {
+		res, ok := c.updateBulk(ctx, collection, items, whatIf)
+		if ok {
+			return res
+		}
+		c.mu.Lock()
+		c.noBulk[collection] = true
+		c.mu.Unlock()
+	}
+	out := make([]BulkResult, len(items))
+	sem := make(chan struct{}, bulkConcurrency)
+	var wg sync.WaitGroup
+	for i, it := range items {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r, err := c.Update(ctx, collection+"/"+escapeSegment(it.Identity), it.Changes, whatIf)
+			if err != nil {
+				out[i] = BulkResult{Err: err}
+				return
+			}
+			out[i] = BulkResult{UpdateResult: *r}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// updateBulk tries the bulk form; ok is false when the server does not
+// offer it (404, 405, or an answer that is not one result per item).
+func (c *Client) updateBulk(ctx context.Context, collection string, items []BulkItem, whatIf bool) ([]BulkResult, bool) {
+	body := make([]any, len(items))
+	for i, it := range items {
+		o := NewObject("")
+		o.Set("Identity", it.Identity)
+		if it.Changes != nil {
+			for _, n := range it.Changes.Names() {
+				v, _ := it.Changes.Get(n)
+				o.Set(n, v)
+			}
+		}
+		body[i] = o
+	}
+	var q url.Values
+	if whatIf {
+		q = url.Values{"whatIf": {"true"}}
+	}
+	v, _, err := c.do(ctx, http.MethodPatch, c.url(collection, q), body)
+	var ae *APIError
+	if errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusMethodNotAllowed || ae.Status == http.StatusBadRequest) {
+		return nil, false
+	}
+	out := make([]BulkResult, len(items))
+	if err != nil {
+		for i := range out {
+			out[i].Err = err
+		}
+		return out, true
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		if o, isObj := v.(*Object); isObj {
+			if r, has := o.Get("results"); has {
+				arr, ok = r.([]any)
+			}
+		}
+	}
+	if !ok || len(arr) != len(items) {
+		return nil, false
+	}
+	tn := typeNameFor(collection)
+	for i, r := range arr {
+		ro, ok := r.(*Object)
+		if !ok {
+			continue
+		}
+		if e, ok := ro.Get("error"); ok && e != nil {
+			eo, _ := e.(*Object)
+			ae := &APIError{Status: 400}
+			if eo != nil {
+				if m, ok := eo.Get("message"); ok {
+					ae.Message = toString(m)
+				}
+				if c, ok := eo.Get("code"); ok {
+					ae.Code = toString(c)
+				}
+			}
+			if st, ok := ro.Get("Status"); ok {
+				n, _ := toInt(st)
+				ae.Status = int(n)
+			}
+			out[i].Err = ae
+			continue
+		}
+		out[i].UpdateResult = *decodeUpdate(ro, nil, tn)
+	}
+	return out, true
+}
+
+var timestampRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$`)
+
+// encodeJSON writes shell values as JSON, keeping object key order.
+func encodeJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	if err := writeJSON(&b, v, 0, -1, "", 64); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// writeJSON writes v; indent < 0 writes compactly. depth bounds nesting
+// (ConvertTo-Json -Depth): deeper values are written as strings.
+func writeJSON(b *bytes.Buffer, v any, level, indent int, _ string, depth int) error {
+	nl := func(l int) {
+		if indent >= 0 {
+			b.WriteByte('\n')
+			b.WriteString(strings.Repeat(" ", l*indent))
+		}
+	}
+	colon := ":"
+	if indent >= 0 {
+		colon = ": "
+	}
+	switch x := v.(type) {
+	case nil:
+		b.WriteString("null")
+	case bool:
+		b.WriteString(strconv.FormatBool(x))
+	case int64:
+		b.WriteString(strconv.FormatInt(x, 10))
+	case int:
+		b.WriteString(strconv.Itoa(x))
+	case float64:
+		b.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
+	case string:
+		data, _ := json.Marshal(x)
+		b.Write(data)
+	case time.Time:
+		b.WriteString(`"` + x.Format(time.RFC3339Nano) + `"`)
+	case *SecureString:
+		data, _ := json.Marshal(x.plain)
+		b.Write(data)
+	case []string:
+		arr := make([]any, len(x))
+		for i, s := range x {
+			arr[i] = s
+		}
+		return writeJSON(b, arr, level, indent, "", depth)
+	case []any:
+		if level > depth {
+			data, _ := json.Marshal(toString(x))
+			b.Write(data)
+			return nil
+		}
+		b.WriteByte('[')
+		for i, e := range x {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			nl(level + 1)
+			if err := writeJSON(b, e, level+1, indent, "", depth); err != nil {
+				return err
+			}
+		}
+		if len(x) > 0 {
+			nl(level)
+		}
+		b.WriteByte(']')
+	case *Object, *Hashtable:
+		if level > depth {
+			data, _ := json.Marshal(toString(x))
+			b.Write(data)
+			return nil
+		}
+		var keys []string
+		var vals []any
+		if o, ok := x.(*Object); ok {
+			keys = o.Names()
+			vals = o.values
+		} else {
+			h := x.(*Hashtable)
+			for _, k := range h.keys {
+				keys = append(keys, toString(k))
+			}
+			vals = h.values
+		}
+		b.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			nl(level + 1)
+			kd, _ := json.Marshal(k)
+			b.Write(kd)
+			b.WriteString(colon)
+			if err := writeJSON(b, vals[i], level+1, indent, "", depth); err != nil {
+				return err
+			}
+		}
+		if len(keys) > 0 {
+			nl(level)
+		}
+		b.WriteByte('}')
+	case *ScriptBlock:
+		data, _ := json.Marshal(x.Node.Text)
+		b.Write(data)
+	default:
+		data, _ := json.Marshal(toString(x))
+		b.Write(data)
+	}
+	return nil
+}
+
+var _ API = (*Client)(nil)
+
+// jsonBuf is a bytes.Buffer for writeJSON.
+type jsonBuf struct{ bytes.Buffer }

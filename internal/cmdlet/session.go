@@ -1,0 +1,293 @@
+package cmdlet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/syntax"
+)
+
+// Host is how a session talks to the user.
+type Host struct {
+	// Out receives output and Write-Host text; Err receives errors and
+	// warnings.
+	Out, Err io.Writer
+	// Prompt reads a line from the user (without echo when secret); nil
+	// when the shell is not interactive, in which case missing mandatory
+	// parameters are errors and nothing asks for confirmation.
+	Prompt func(prompt string, secret bool) (string, error)
+	// Width is the width of the terminal, for tables; 0 means 120.
+	Width int
+	// Color enables ANSI colors for errors and warnings.
+	Color bool
+}
+
+// SessionOptions configures a session.
+type SessionOptions struct {
+	Host     Host
+	Registry *Registry // nil: the built-in helpers only
+	// API is the server's REST API; nil when not connected, in which case
+	// the Exchange cmdlets say so.
+	API API
+	// Dir is the directory relative file names (Export-Csv) resolve
+	// against; "" is the process's working directory.
+	Dir string
+	// Now returns the current time; nil is time.Now.
+	Now func() time.Time
+}
+
+// Session is one shell: its variables, its cmdlets and its host. It is
+// not safe for concurrent use; each command runs to completion.
+type Session struct {
+	reg    *Registry
+	host   Host
+	api    API
+	dir    string
+	now    func() time.Time
+	scopes []map[string]*variable
+	// failed records that an error was written since ResetFailed.
+	failed bool
+	// out is the running statement's display, flushed before errors,
+	// warnings and host text so that they appear in order.
+	out *outDefault
+}
+
+type variable struct {
+	name  string
+	value any
+}
+
+// NewSession returns a session.
+func NewSession(opts SessionOptions) *Session {
+	s := &Session{reg: opts.Registry, host: opts.Host, api: opts.API, dir: opts.Dir, now: opts.Now}
+	if s.reg == nil {
+		s.reg = NewRegistry()
+		s.reg.Add(Builtins()...)
+	}
+	if s.host.Out == nil {
+		s.host.Out = io.Discard
+	}
+	if s.host.Err == nil {
+		s.host.Err = s.host.Out
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.scopes = []map[string]*variable{{}}
+	s.setVar("ErrorActionPreference", "Continue")
+	s.setVar("ConfirmPreference", "High")
+	s.setVar("PSVersionTable", psVersionTable())
+	return s
+}
+
+func psVersionTable() *Hashtable {
+	h := NewHashtable()
+	h.Set("PSVersion", "7.4")
+	h.Set("PSEdition", "Gatehouse")
+	return h
+}
+
+// Registry returns the session's cmdlets.
+func (s *Session) Registry() *Registry { return s.reg }
+
+// Failed reports whether an error was written since the last ResetFailed.
+func (s *Session) Failed() bool { return s.failed }
+
+// ResetFailed clears the failure flag.
+func (s *Session) ResetFailed() { s.failed = false }
+
+// Execute parses and runs a script. A parse error is returned as a
+// *syntax.Error without running anything (the REPL reads more input when
+// it is Incomplete). Runtime errors are written to the host as they happen
+// and end only the statement they occur in; Execute returns an *ExitError
+// when the script runs exit.
+func (s *Session) Execute(ctx context.Context, src string) error {
+	script, err := syntax.Parse(src)
+	if err != nil {
+		return err
+	}
+	return s.ExecuteScript(ctx, script)
+}
+
+// ExitError is returned by Execute when the script asks the shell to exit.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit %d", e.Code) }
+
+// ExecuteScript runs a parsed script; see Execute.
+func (s *Session) ExecuteScript(ctx context.Context, script *syntax.Script) error {
+	for _, st := range script.Statements {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		out := newOutDefault(s)
+		s.out = out
+		err := s.execStatement(ctx, st, out.write)
+		out.flush()
+		s.out = nil
+		var ex *errExit
+		if errors.As(err, &ex) {
+			return &ExitError{Code: ex.code}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if _, ok := isStop(err); ok {
+				continue
+			}
+			s.writeError(err)
+		}
+	}
+	return nil
+}
+
+// writeError writes an error as PowerShell 7 does: "Source: message".
+// flushOutput writes buffered objects before other text.
+func (s *Session) flushOutput() {
+	if s.out != nil {
+		s.out.flush()
+	}
+}
+
+func (s *Session) writeError(err error) {
+	s.flushOutput()
+	s.failed = true
+	msg := ""
+	var e *Error
+	var pe *syntax.Error
+	switch {
+	case errors.As(err, &pe):
+		msg = catParser + ": " + pe.Detail()
+	case errors.As(err, &e):
+		msg = e.Error()
+	case errors.Is(err, context.Canceled):
+		return
+	default:
+		msg = err.Error()
+	}
+	if s.host.Color {
+		msg = "\x1b[31;1m" + msg + "\x1b[0m"
+	}
+	fmt.Fprintln(s.host.Err, msg)
+}
+
+func (s *Session) writeWarning(msg string) {
+	s.flushOutput()
+	line := "WARNING: " + msg
+	if s.host.Color {
+		line = "\x1b[33;1m" + line + "\x1b[0m"
+	}
+	fmt.Fprintln(s.host.Err, line)
+}
+
+func (s *Session) writeHost(text string) {
+	s.flushOutput()
+	fmt.Fprintln(s.host.Out, text)
+}
+
+func (s *Session) errorActionPreference() string {
+	v, _ := s.getVar("ErrorActionPreference")
+	switch strings.ToLower(toString(v)) {
+	case "stop":
+		return "Stop"
+	case "silentlycontinue":
+		return "SilentlyContinue"
+	case "ignore":
+		return "Ignore"
+	}
+	return "Continue"
+}
+
+// Variables. PowerShell's scopes are dynamic; script blocks run by
+// ForEach-Object and Where-Object run in the caller's scope, & { } in a new
+// one.
+
+func (s *Session) getVar(name string) (any, bool) {
+	k := strings.ToLower(name)
+	switch k {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	case "null":
+		return nil, true
+	case "psitem":
+		k = "_"
+	}
+	if strings.HasPrefix(k, "env:") {
+		v, ok := os.LookupEnv(name[4:])
+		if !ok {
+			return nil, false
+		}
+		return v, true
+	}
+	for _, p := range []string{"global:", "script:", "local:", "private:", "variable:"} {
+		k = strings.TrimPrefix(k, p)
+	}
+	for i := len(s.scopes) - 1; i >= 0; i-- {
+		if v, ok := s.scopes[i][k]; ok {
+			return v.value, true
+		}
+	}
+	return nil, false
+}
+
+func (s *Session) setVar(name string, v any) error {
+	k := strings.ToLower(name)
+	switch k {
+	case "true", "false", "null":
+		if k == "null" {
+			return nil // $null = ... discards
+		}
+		return errorf("SessionStateUnauthorizedAccessException", "Cannot overwrite variable %s because it is read-only or constant.", name)
+	case "psitem":
+		k = "_"
+	}
+	if strings.HasPrefix(k, "env:") {
+		return os.Setenv(name[4:], toString(v))
+	}
+	scope := s.scopes[len(s.scopes)-1]
+	for _, p := range []string{"global:", "script:"} {
+		if strings.HasPrefix(k, p) {
+			k = strings.TrimPrefix(k, p)
+			scope = s.scopes[0]
+		}
+	}
+	k = strings.TrimPrefix(strings.TrimPrefix(k, "local:"), "private:")
+	if cur, ok := scope[k]; ok {
+		cur.value = v
+		return nil
+	}
+	scope[k] = &variable{name: name, value: v}
+	return nil
+}
+
+// SetVariable sets a variable in the session's global scope.
+func (s *Session) SetVariable(name string, v any) { _ = s.setVar(name, v) }
+
+// Variable returns a variable's value.
+func (s *Session) Variable(name string) (any, bool) { return s.getVar(name) }
+
+func (s *Session) pushScope() { s.scopes = append(s.scopes, map[string]*variable{}) }
+func (s *Session) popScope()  { s.scopes = s.scopes[:len(s.scopes)-1] }
+
+// VariableNames lists the variables in scope, for tab completion.
+func (s *Session) VariableNames() []string {
+	seen := map[string]bool{}
+	var out []string
+	for i := len(s.scopes) - 1; i >= 0; i-- {
+		for k, v := range s.scopes[i] {
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, v.name)
+			}
+		}
+	}
+	return append(out, "true", "false", "null")
+}

@@ -1,0 +1,474 @@
+package cmdlet
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+
+	"golang.org/x/term"
+
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/syntax"
+)
+
+// ShellOptions configures RunShell. Empty Server, User and Password fall
+// back to GATEHOUSE_SERVER, GATEHOUSE_USER and GATEHOUSE_PASSWORD; a
+// missing password is asked for without echo when stdin is a terminal.
+type ShellOptions struct {
+	Server   string // http://127.0.0.1:8080
+	User     string
+	Password string
+	// Command is the script of -c; ScriptFile a script to run. With
+	// neither, the shell reads commands from stdin: interactively (the
+	// REPL) when stdin is a terminal, as a script otherwise.
+	Command    string
+	ScriptFile string
+	Stdin      io.Reader
+	Stdout     io.Writer
+	Stderr     io.Writer
+	// HistoryFile keeps the REPL's history across runs; "" means
+	// <user config dir>/gatehouse/shell_history, "-" keeps none.
+	HistoryFile string
+	HTTPClient  *http.Client
+	// Getenv reads the environment; nil is os.Getenv.
+	Getenv func(string) string
+}
+
+// ShellMain is `gatehouse shell` as a whole: it parses the flags
+//
+//	--server URL --user NAME --password PASSWORD [-c 'commands' | script.ps1]
+//
+// and runs RunShell. It returns the process exit status.
+func ShellMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gatehouse shell", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o ShellOptions
+	fs.StringVar(&o.Server, "server", "", "URL of the Gatehouse server's admin listener (or GATEHOUSE_SERVER)")
+	fs.StringVar(&o.User, "user", "", "administrator user name (or GATEHOUSE_USER)")
+	fs.StringVar(&o.Password, "password", "", "password (or GATEHOUSE_PASSWORD; asked for without echo when missing)")
+	fs.StringVar(&o.Command, "c", "", "run these commands and exit; the exit status is 1 when one failed")
+	fs.StringVar(&o.HistoryFile, "history", "", "history file of the interactive shell (\"-\" for none)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: gatehouse shell [--server URL] [--user NAME] [--password PASSWORD] [-c 'commands' | script.ps1]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	switch fs.NArg() {
+	case 0:
+	case 1:
+		o.ScriptFile = fs.Arg(0)
+	default:
+		fmt.Fprintf(stderr, "gatehouse shell: one script file at most, got %q\n", fs.Args())
+		return 2
+	}
+	if o.Command != "" && o.ScriptFile != "" {
+		fmt.Fprintln(stderr, "gatehouse shell: give -c or a script file, not both")
+		return 2
+	}
+	o.Stdin, o.Stdout, o.Stderr = stdin, stdout, stderr
+	return RunShell(ctx, o)
+}
+
+// terminalFD returns the file descriptor of a terminal, or -1.
+func terminalFD(v any) int {
+	f, ok := v.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return -1
+	}
+	return int(f.Fd())
+}
+
+// RunShell runs the admin shell and returns its exit status: in -c and
+// script mode 1 when a command failed (or a parse error stopped the
+// script), 130 when interrupted, the code of exit N; 0 otherwise.
+func RunShell(ctx context.Context, o ShellOptions) int {
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if o.Stdin == nil {
+		o.Stdin = os.Stdin
+	}
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	if o.Stderr == nil {
+		o.Stderr = os.Stderr
+	}
+	orEnv := func(v, key string) string {
+		if v != "" {
+			return v
+		}
+		return getenv(key)
+	}
+	server := orEnv(o.Server, "GATEHOUSE_SERVER")
+	user := orEnv(o.User, "GATEHOUSE_USER")
+	password := orEnv(o.Password, "GATEHOUSE_PASSWORD")
+	inFD := terminalFD(o.Stdin)
+	outFD := terminalFD(o.Stdout)
+	interactive := o.Command == "" && o.ScriptFile == "" && inFD >= 0
+
+	var api API
+	if server != "" {
+		if user == "" {
+			fmt.Fprintln(o.Stderr, "gatehouse shell: --user (or GATEHOUSE_USER) is needed with --server")
+			return 2
+		}
+		if password == "" {
+			if inFD < 0 {
+				fmt.Fprintln(o.Stderr, "gatehouse shell: no password: give --password, set GATEHOUSE_PASSWORD, or run in a terminal to be asked for it")
+				return 2
+			}
+			fmt.Fprintf(o.Stderr, "Password for %s: ", user)
+			pw, err := term.ReadPassword(inFD)
+			fmt.Fprintln(o.Stderr)
+			if err != nil {
+				fmt.Fprintf(o.Stderr, "gatehouse shell: reading the password: %v\n", err)
+				return 2
+			}
+			password = string(pw)
+		}
+		client, err := NewClient(ClientOptions{Server: server, User: user, Password: password, HTTPClient: o.HTTPClient})
+		if err != nil {
+			fmt.Fprintf(o.Stderr, "gatehouse shell: %v\n", err)
+			return 2
+		}
+		if err := client.Login(ctx); err != nil {
+			fmt.Fprintf(o.Stderr, "gatehouse shell: %s\n", apiMessage(err))
+			if !interactive {
+				return 1
+			}
+		}
+		api = client
+	}
+	host := Host{Out: o.Stdout, Err: o.Stderr, Color: outFD >= 0 && getenv("NO_COLOR") == ""}
+	if outFD >= 0 {
+		if w, _, err := term.GetSize(outFD); err == nil && w > 0 {
+			host.Width = w
+		}
+	}
+	dir, _ := os.Getwd()
+	s := NewSession(SessionOptions{Host: host, Registry: DefaultRegistry(), API: api, Dir: dir})
+
+	switch {
+	case o.Command != "":
+		return runSource(ctx, s, o.Command)
+	case o.ScriptFile != "":
+		data, err := os.ReadFile(o.ScriptFile)
+		if err != nil {
+			fmt.Fprintf(o.Stderr, "gatehouse shell: %v\n", err)
+			return 1
+		}
+		return runSource(ctx, s, strings.TrimPrefix(string(data), "\ufeff"))
+	case !interactive:
+		data, err := io.ReadAll(o.Stdin)
+		if err != nil {
+			fmt.Fprintf(o.Stderr, "gatehouse shell: reading commands: %v\n", err)
+			return 1
+		}
+		return runSource(ctx, s, string(data))
+	}
+	r := &repl{s: s, in: o.Stdin.(*os.File), fd: inFD, out: o.Stdout, errw: o.Stderr, server: server, user: user}
+	r.historyPath = o.HistoryFile
+	if r.historyPath == "" {
+		if cfg, err := os.UserConfigDir(); err == nil {
+			r.historyPath = filepath.Join(cfg, "gatehouse", "shell_history")
+		}
+	}
+	if r.historyPath == "-" {
+		r.historyPath = ""
+	}
+	return r.run(ctx)
+}
+
+// runSource runs a whole script (-c, a file, or piped stdin).
+func runSource(ctx context.Context, s *Session, src string) int {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	err := s.Execute(ctx, src)
+	var pe *syntax.Error
+	var ee *ExitError
+	switch {
+	case errors.As(err, &pe):
+		s.writeError(err)
+		return 1
+	case errors.As(err, &ee):
+		return ee.Code
+	case err != nil && ctx.Err() != nil:
+		return 130
+	case err != nil:
+		s.writeError(err)
+		return 1
+	}
+	if s.Failed() {
+		return 1
+	}
+	return 0
+}
+
+// repl is the interactive shell: a line editor (golang.org/x/term) in raw
+// mode while reading, cooked mode while a command runs so that Ctrl-C
+// interrupts it.
+type repl struct {
+	s           *Session
+	in          *os.File
+	fd          int
+	out, errw   io.Writer
+	server      string
+	user        string
+	historyPath string
+}
+
+// ctrlCReader turns Ctrl-C into End, Ctrl-U, Enter for x/term's editor
+// (which would otherwise end input as Ctrl-D does) and remembers it, so
+// that the REPL drops the line: Ctrl-C cancels the line, Ctrl-D exits.
+type ctrlCReader struct {
+	r   io.Reader
+	mu  sync.Mutex
+	hit bool
+}
+
+func (c *ctrlCReader) Read(p []byte) (int, error) {
+	buf := make([]byte, max(len(p)/3, 1))
+	n, err := c.r.Read(buf)
+	out := p[:0]
+	for _, b := range buf[:n] {
+		if b == 3 {
+			c.mu.Lock()
+			c.hit = true
+			c.mu.Unlock()
+			out = append(out, 5, 21, '\r')
+			continue
+		}
+		out = append(out, b)
+	}
+	return len(out), err
+}
+
+func (c *ctrlCReader) take() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	hit := c.hit
+	c.hit = false
+	return hit
+}
+
+func (r *repl) run(ctx context.Context) int {
+	hist := loadHistory(r.historyPath)
+	rd := &ctrlCReader{r: r.in}
+	t := term.NewTerminal(struct {
+		io.Reader
+		io.Writer
+	}{rd, r.out}, "PS> ")
+	t.History = hist
+	comp := NewCompleter(r.s)
+	t.AutoCompleteCallback = tabCycler(ctx, comp)
+	r.s.host.Prompt = r.prompt
+
+	if r.server != "" {
+		fmt.Fprintf(r.out, "Gatehouse admin shell, connected to %s as %s.\n", r.server, r.user)
+	} else {
+		fmt.Fprintln(r.out, "Gatehouse admin shell, not connected: only the pipeline helpers work. Start it with --server URL --user NAME.")
+	}
+	fmt.Fprintln(r.out, "Get-Command lists the commands, Get-Help <command> explains one; Tab completes; exit or Ctrl-D leaves.")
+
+	var pending []string
+	for {
+		if ctx.Err() != nil {
+			return 0
+		}
+		prompt := "PS> "
+		if len(pending) > 0 {
+			prompt = ">> "
+		}
+		t.SetPrompt(prompt)
+		state, err := term.MakeRaw(r.fd)
+		if err != nil {
+			fmt.Fprintf(r.errw, "gatehouse shell: %v\n", err)
+			return 1
+		}
+		if w, h, err := term.GetSize(r.fd); err == nil {
+			_ = t.SetSize(w, h)
+			r.s.host.Width = w
+		}
+		line, err := t.ReadLine()
+		_ = term.Restore(r.fd, state)
+		if rd.take() {
+			fmt.Fprint(r.out, "^C\n")
+			pending = nil
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			fmt.Fprintln(r.out)
+			return 0
+		}
+		if err != nil && !errors.Is(err, term.ErrPasteIndicator) {
+			fmt.Fprintf(r.errw, "gatehouse shell: %v\n", err)
+			return 1
+		}
+		pending = append(pending, line)
+		src := strings.Join(pending, "\n")
+		if strings.TrimSpace(src) == "" {
+			pending = nil
+			continue
+		}
+		var pe *syntax.Error
+		if _, err := syntax.Parse(src); errors.As(err, &pe) && pe.Incomplete {
+			continue
+		}
+		pending = nil
+		if code, exit := r.execute(ctx, src); exit {
+			return code
+		}
+	}
+}
+
+// execute runs one command line; Ctrl-C (SIGINT, the terminal being in
+// cooked mode) cancels it.
+func (r *repl) execute(ctx context.Context, src string) (int, bool) {
+	cmdCtx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	err := r.s.Execute(cmdCtx, src)
+	var ee *ExitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.Code, true
+	case err != nil && cmdCtx.Err() != nil && ctx.Err() == nil:
+		fmt.Fprintln(r.errw, "The command was interrupted.")
+	case err != nil:
+		r.s.writeError(err)
+	}
+	return 0, false
+}
+
+// prompt asks the user for a value while a command runs (cooked mode).
+func (r *repl) prompt(text string, secret bool) (string, error) {
+	fmt.Fprint(r.out, text)
+	if secret {
+		b, err := term.ReadPassword(r.fd)
+		fmt.Fprintln(r.out)
+		return string(b), err
+	}
+	var line []byte
+	var b [1]byte
+	for {
+		n, err := r.in.Read(b[:])
+		if n == 1 {
+			if b[0] == '\n' {
+				return strings.TrimRight(string(line), "\r"), nil
+			}
+			line = append(line, b[0])
+		}
+		if err != nil {
+			return string(line), err
+		}
+	}
+}
+
+// tabCycler completes on Tab and, on further Tabs, cycles through the
+// candidates, as PowerShell does.
+func tabCycler(ctx context.Context, comp *Completer) func(string, int, rune) (string, int, bool) {
+	var last struct {
+		line, orig          string
+		pos, origPos, start int
+		cands               []string
+		idx                 int
+	}
+	return func(line string, pos int, key rune) (string, int, bool) {
+		if key != '\t' {
+			last.cands = nil
+			return "", 0, false
+		}
+		if last.cands != nil && line == last.line && pos == last.pos {
+			last.idx = (last.idx + 1) % len(last.cands)
+		} else {
+			start, cands := comp.Complete(ctx, line, pos)
+			if len(cands) == 0 {
+				last.cands = nil
+				return "", 0, false
+			}
+			last.orig, last.origPos, last.start, last.cands, last.idx = line, pos, start, cands, 0
+		}
+		c := last.cands[last.idx]
+		newLine := last.orig[:last.start] + c + last.orig[last.origPos:]
+		last.line, last.pos = newLine, last.start+len(c)
+		return newLine, last.pos, true
+	}
+}
+
+// history is the REPL's history: in memory for Up/Down, and appended to a
+// file, except lines that look like they hold a secret (PSReadLine's rule:
+// password, asplaintext, token, apikey, secret).
+type history struct {
+	entries []string
+	path    string
+}
+
+const historyMax = 1000
+
+var sensitiveRE = regexp.MustCompile(`(?i)password|asplaintext|token|apikey|secret`)
+
+func loadHistory(path string) *history {
+	h := &history{path: path}
+	if path == "" {
+		return h
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return h
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if l := sc.Text(); l != "" {
+			h.entries = append(h.entries, l)
+		}
+	}
+	if len(h.entries) > historyMax {
+		h.entries = h.entries[len(h.entries)-historyMax:]
+	}
+	return h
+}
+
+// Add records an entry (x/term's History).
+func (h *history) Add(entry string) {
+	if strings.TrimSpace(entry) == "" || len(h.entries) > 0 && h.entries[len(h.entries)-1] == entry {
+		return
+	}
+	h.entries = append(h.entries, entry)
+	if len(h.entries) > historyMax {
+		h.entries = h.entries[1:]
+	}
+	if h.path == "" || sensitiveRE.MatchString(entry) {
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(h.path), 0o700); err != nil {
+		return
+	}
+	f, err := os.OpenFile(h.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return
+	}
+	fmt.Fprintln(f, entry)
+	_ = f.Close()
+}
+
+// Len is the number of entries.
+func (h *history) Len() int { return len(h.entries) }
+
+// At returns an entry; 0 is the most recent.
+func (h *history) At(i int) string { return h.entries[len(h.entries)-1-i] }
