@@ -48,7 +48,13 @@ func (s *Server) bootstrap(ctx context.Context, out io.Writer) error {
 		PrimarySmtpAddress: "admin@" + s.cfg.Domain, UserPrincipalName: "admin@" + s.cfg.Domain,
 		PasswordHash: hash, PopEnabled: true, ImapEnabled: true, WhenCreated: now, WhenChanged: now,
 	}
+	created := false
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
+		// Another node sharing the database may have got here first.
+		if _, err := tx.OrgConfig(ctx); err == nil {
+			return nil
+		}
+		created = true
 		if err := tx.SetOrgConfig(ctx, store.OrgConfig{Name: s.cfg.Organization, Domain: s.cfg.Domain, WhenChanged: now}); err != nil {
 			return err
 		}
@@ -69,8 +75,15 @@ func (s *Server) bootstrap(ctx context.Context, out io.Writer) error {
 			ModifiedProperties: []store.PropertyChange{{Name: "RoleGroup", NewValue: g.Name}},
 		})
 	})
+	if errors.Is(err, store.ErrExists) {
+		// Two first starts raced on one database; the other one won.
+		created, err = false, nil
+	}
 	if err != nil {
 		return fmt.Errorf("create the first administrator: %w", err)
+	}
+	if !created {
+		return nil
 	}
 	if generated {
 		s.AdminPassword = password
