@@ -59,7 +59,6 @@ type conn struct {
 	closed     bool
 	kickReason string
 	kickTimer  *time.Timer
-	idleTimer  *time.Timer // re-checks the folder while idling
 
 	kicked     atomic.Bool
 	changed    atomic.Bool // the selected folder may have changed
@@ -83,22 +82,24 @@ func newConn(s *Server, nc net.Conn, ip string, id uint64) *conn {
 }
 
 func (c *conn) serve() {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer c.cleanup()
-	defer cancel()
+	handedOff := false
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("panic in connection", "panic", r, "stack", string(debug.Stack()))
 			c.bye("Internal server error")
 		}
+		if !handedOff {
+			c.cleanup()
+		}
 	}()
 	if tc, ok := c.nc.(*tls.Conn); ok {
-		tc.SetDeadline(time.Now().Add(c.srv.opts.LoginTimeout))
-		if err := tc.HandshakeContext(ctx); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), c.srv.opts.LoginTimeout)
+		err := tc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
 			c.log.Debug("TLS handshake failed", "err", err)
 			return
 		}
-		tc.SetDeadline(time.Time{})
 	}
 	c.acquireWriter()
 	c.w.raw("* OK [CAPABILITY ")
@@ -110,8 +111,45 @@ func (c *conn) serve() {
 	if c.w.err != nil {
 		return
 	}
-	for c.next(ctx) {
+	handedOff = true
+	go c.loop()
+}
+
+// loop waits for one command, runs it, and hands the connection to a fresh
+// goroutine: a command may grow a goroutine's stack, and a connection that
+// waits for input should hold only a small one (DESIGN §7: memory per idle
+// connection).
+func (c *conn) loop() {
+	handedOff := false
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("panic in connection", "panic", r, "stack", string(debug.Stack()))
+			c.bye("Internal server error")
+		}
+		if !handedOff {
+			c.cleanup()
+		}
+	}()
+	if err := c.waitInput(); err != nil {
+		c.readFailed(err)
+		return
 	}
+	if !c.next() {
+		return
+	}
+	handedOff = true
+	go c.loop()
+}
+
+// waitInput blocks until the client sends something, holding only the
+// connection's small read buffer.
+func (c *conn) waitInput() error {
+	timeout := c.srv.opts.IdleTimeout
+	if c.state == stateNotAuth {
+		timeout = c.srv.opts.LoginTimeout
+	}
+	c.nc.SetReadDeadline(time.Now().Add(timeout))
+	return c.rd.wait()
 }
 
 // cleanup runs when the connection ends.
@@ -120,9 +158,6 @@ func (c *conn) cleanup() {
 	c.closed = true
 	if c.kickTimer != nil {
 		c.kickTimer.Stop()
-	}
-	if c.idleTimer != nil {
-		c.idleTimer.Stop()
 	}
 	c.mu.Unlock()
 	c.nc.Close()
@@ -179,18 +214,9 @@ func (c *conn) releaseLine() {
 	}
 }
 
-// next waits for and runs one command; it reports whether to go on.
-func (c *conn) next(ctx context.Context) bool {
-	timeout := c.srv.opts.IdleTimeout
-	if c.state == stateNotAuth {
-		timeout = c.srv.opts.LoginTimeout
-	}
-	c.nc.SetReadDeadline(time.Now().Add(timeout))
-	// Wait holding only the small buffer.
-	if err := c.rd.wait(); err != nil {
-		c.readFailed(err)
-		return false
-	}
+// next runs one command (or ends IDLE) once input is there; it reports
+// whether to go on.
+func (c *conn) next() bool {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -200,20 +226,18 @@ func (c *conn) next(ctx context.Context) bool {
 	wasIdling := c.idling
 	c.idling = false
 	c.idleFlag.Store(false)
-	if c.idleTimer != nil {
-		c.idleTimer.Stop()
-		c.idleTimer = nil
-	}
 	c.mu.Unlock()
 
 	c.acquireLine()
 	c.acquireWriter()
+	ctx, cancel := context.WithCancel(context.Background())
 	var goOn bool
 	if wasIdling {
 		goOn = c.endIdle()
 	} else {
 		goOn = c.command(ctx)
 	}
+	cancel()
 	c.releaseWriter()
 	if c.w.err != nil {
 		goOn = false
@@ -236,9 +260,6 @@ func (c *conn) next(ctx context.Context) bool {
 	if goOn && c.idleTag != "" {
 		c.idling = true
 		c.idleFlag.Store(true)
-		// Events are signals that can be lost (a node crashing between
-		// commit and publish): look again now and then.
-		c.idleTimer = time.AfterFunc(c.srv.opts.IdleRecheck, c.idleTick)
 	}
 	c.mu.Unlock()
 	if goOn && c.idleTag != "" && c.changed.Load() {
@@ -348,17 +369,14 @@ func (c *conn) folderChanged() {
 	}
 }
 
-// idleTick is the periodic re-check during IDLE.
-func (c *conn) idleTick() {
-	c.mu.Lock()
-	if !c.idling || c.closed || c.idleTimer == nil {
-		c.mu.Unlock()
-		return
+// recheck makes an idling session look for changes even without a signal:
+// events can be lost (a node crashing between commit and publish). The
+// server calls it periodically (Options.IdleRecheck).
+func (c *conn) recheck() {
+	if c.idleFlag.Load() {
+		c.changed.Store(true)
+		c.schedulePush()
 	}
-	c.idleTimer.Reset(c.srv.opts.IdleRecheck)
-	c.mu.Unlock()
-	c.changed.Store(true)
-	c.schedulePush()
 }
 
 func (c *conn) schedulePush() {

@@ -35,6 +35,8 @@ type fakeLogin struct {
 	accounts map[string]fakeAccount
 	kicks    map[int64][]func(string)
 	requests []imap.LoginRequest
+	// light keeps no per-session records (memory measurements).
+	light bool
 }
 
 type fakeAccount struct {
@@ -46,9 +48,11 @@ type fakeAccount struct {
 func (f *fakeLogin) Authenticate(ctx context.Context, req *imap.LoginRequest) (int64, func(), error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	r := *req
-	r.Password = ""
-	f.requests = append(f.requests, r)
+	if !f.light {
+		r := *req
+		r.Password = ""
+		f.requests = append(f.requests, r)
+	}
 	a, ok := f.accounts[req.Username]
 	if !ok || a.password != req.Password {
 		return 0, nil, backend.ErrInvalidCredentials
@@ -56,7 +60,9 @@ func (f *fakeLogin) Authenticate(ctx context.Context, req *imap.LoginRequest) (i
 	if a.denied != nil {
 		return 0, nil, a.denied
 	}
-	f.kicks[a.mailboxID] = append(f.kicks[a.mailboxID], req.Kick)
+	if !f.light {
+		f.kicks[a.mailboxID] = append(f.kicks[a.mailboxID], req.Kick)
+	}
 	return a.mailboxID, func() {}, nil
 }
 
@@ -88,24 +94,38 @@ type envOptions struct {
 	opts        imap.Options
 	// wrap, when set, wraps the backend (to inject faults).
 	wrap func(imap.Backend) imap.Backend
+	log  *slog.Logger
 }
 
 func newEnv(t testing.TB, eo envOptions) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{})
+	if testing.Verbose() && os.Getenv("IMAP_LOG") != "" {
+		eo.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	e, cleanup, err := startEnv(t.TempDir(), eo)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	e := &env{st: st, hub: notify.NewLocal(), boxes: map[string]int64{}}
+	t.Cleanup(cleanup)
+	return e
+}
+
+// startEnv starts a server over a store in dir; cleanup stops both.
+func startEnv(dir string, eo envOptions) (e *env, cleanup func(), err error) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "gatehouse.db"), sqlite.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	e = &env{st: st, hub: notify.NewLocal(), boxes: map[string]int64{}}
 	e.login = &fakeLogin{accounts: map[string]fakeAccount{}, kicks: map[int64][]func(string){}}
 	for _, name := range []string{"alice", "bob", "carol"} {
 		m := store.Mailbox{Name: name, DisplayName: name, Alias: name,
 			PrimarySmtpAddress: name + "@example.com", UserPrincipalName: name + "@example.com",
 			PopEnabled: true, ImapEnabled: true}
 		if err := st.Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &m) }); err != nil {
-			t.Fatal(err)
+			st.Close()
+			return nil, nil, err
 		}
 		e.boxes[name] = m.ID
 		e.login.accounts[name] = fakeAccount{password: "pw-" + name, mailboxID: m.ID}
@@ -113,9 +133,9 @@ func newEnv(t testing.TB, eo envOptions) *env {
 	e.login.accounts["carol"] = fakeAccount{password: "pw-carol", mailboxID: e.boxes["carol"],
 		denied: &access.Denied{Protocol: access.IMAP4, Reason: access.Disabled}}
 
-	log := slog.New(slog.DiscardHandler)
-	if testing.Verbose() && os.Getenv("IMAP_LOG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := eo.log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	be := imapadapter.New(imapadapter.Options{Mail: st, Hub: e.hub, Login: e.login, Logger: log})
 	o := eo.opts
@@ -125,7 +145,10 @@ func newEnv(t testing.TB, eo envOptions) *env {
 	}
 	o.Logger = log
 	if o.TLSConfig == nil {
-		o.TLSConfig = testTLSConfig(t)
+		if o.TLSConfig, err = newTLSConfig(); err != nil {
+			st.Close()
+			return nil, nil, err
+		}
 	}
 	e.srv = imap.NewServer(o)
 	if eo.nonLoopback {
@@ -133,16 +156,17 @@ func newEnv(t testing.TB, eo envOptions) *env {
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		st.Close()
+		return nil, nil, err
 	}
 	go e.srv.Serve(l)
-	t.Cleanup(func() {
+	e.addr = l.Addr().String()
+	return e, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		e.srv.Shutdown(ctx)
-	})
-	e.addr = l.Addr().String()
-	return e
+		st.Close()
+	}, nil
 }
 
 // deliver puts a message into the INBOX of users, as LMTP would, and tells
@@ -184,9 +208,17 @@ func (e *env) deliverQuietly(t testing.TB, raw []byte, publish bool, users ...st
 // testTLSConfig returns a TLS config with a fresh self-signed certificate.
 func testTLSConfig(t testing.TB) *tls.Config {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := newTLSConfig()
 	if err != nil {
 		t.Fatal(err)
+	}
+	return c
+}
+
+func newTLSConfig() (*tls.Config, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1),
@@ -198,9 +230,9 @@ func testTLSConfig(t testing.TB) *tls.Config {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, nil
 }
 
 func (f *fakeLogin) lastRequest() imap.LoginRequest {

@@ -8,9 +8,9 @@ import (
 )
 
 // smallBufSize is the read buffer every connection owns. A connection that
-// waits for its next command holds only this; typical commands ("a1 NOOP",
+// waits for its next command holds only this; short commands ("a1 NOOP",
 // "DONE") fit in it, longer input moves to a pooled buffer.
-const smallBufSize = 128
+const smallBufSize = 64
 
 // bigBufSize is the size of pooled read buffers.
 const bigBufSize = 16 << 10

@@ -19,10 +19,11 @@ type selected struct {
 	uidNext     uint32
 	modSeq      uint64 // changes up to this MODSEQ are reflected
 
-	// Per message, indexed by sequence number - 1.
-	uids    []uint32
-	modSeqs []uint64
-	flags   []Flags
+	// Per message, indexed by sequence number - 1: 5 bytes a message.
+	// No per-message MODSEQ is kept: a change is reported when the flags
+	// differ from what the session last reported.
+	uids  []uint32
+	flags []Flags
 	// keywords of messages that have any, by UID.
 	keywords map[uint32][]string
 	// knownKeywords are the keywords announced in FLAGS.
@@ -55,13 +56,21 @@ func (s *selected) maxUID() uint32 {
 
 // setFlags records a message's state at index i.
 func (s *selected) setFlags(i int, m *MessageFlags) {
-	s.modSeqs[i] = m.ModSeq
 	s.flags[i] = s.flags[i]&flagRecent | m.Flags&^flagRecent
 	if len(m.Keywords) > 0 {
-		s.keywords[m.UID] = m.Keywords
+		s.setKeywords(m.UID, m.Keywords)
 	} else {
 		delete(s.keywords, m.UID)
 	}
+}
+
+// setKeywords records a message's keywords (the map is made on first use:
+// most folders have none).
+func (s *selected) setKeywords(uid uint32, kws []string) {
+	if s.keywords == nil {
+		s.keywords = map[uint32][]string{}
+	}
+	s.keywords[uid] = kws
 }
 
 // addKeywords adds keywords not yet announced; it reports whether any were new.
@@ -83,7 +92,6 @@ func (s *selected) addKeywords(kws []string) bool {
 func (s *selected) remove(i int) {
 	delete(s.keywords, s.uids[i])
 	s.uids = slices.Delete(s.uids, i, i+1)
-	s.modSeqs = slices.Delete(s.modSeqs, i, i+1)
 	s.flags = slices.Delete(s.flags, i, i+1)
 }
 
@@ -194,18 +202,15 @@ func cmdSelect(ctx context.Context, c *conn, r *request) error {
 		uidNext:     st.UIDNext,
 		modSeq:      st.HighestModSeq,
 		uids:        make([]uint32, len(index)),
-		modSeqs:     make([]uint64, len(index)),
 		flags:       make([]Flags, len(index)),
-		keywords:    map[uint32][]string{},
 	}
 	var firstUnseen uint32
 	for i := range index {
 		m := &index[i]
 		s.uids[i] = m.UID
-		s.modSeqs[i] = m.ModSeq
 		s.flags[i] = m.Flags &^ flagRecent
 		if len(m.Keywords) > 0 {
-			s.keywords[m.UID] = m.Keywords
+			s.setKeywords(m.UID, m.Keywords)
 			s.addKeywords(m.Keywords)
 		}
 		if firstUnseen == 0 && m.Flags&FlagSeen == 0 {
@@ -349,17 +354,16 @@ func (c *conn) sendUpdates(ctx context.Context, allowExpunge, force bool) error 
 				continue
 			}
 			s.uids = append(s.uids, m.UID)
-			s.modSeqs = append(s.modSeqs, m.ModSeq)
 			s.flags = append(s.flags, m.Flags&^flagRecent)
 			if len(m.Keywords) > 0 {
-				s.keywords[m.UID] = m.Keywords
+				s.setKeywords(m.UID, m.Keywords)
 			}
 			added++
 			continue
 		}
 		seq := s.seqOf(m.UID)
-		if seq == 0 || m.ModSeq <= s.modSeqs[seq-1] {
-			continue // unknown, or already reported (our own STORE)
+		if seq == 0 {
+			continue
 		}
 		old, oldKw := s.flags[seq-1], s.keywords[m.UID]
 		s.setFlags(int(seq-1), m)

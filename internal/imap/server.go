@@ -128,6 +128,7 @@ type Server struct {
 	closing   bool
 	nextID    uint64
 	wg        sync.WaitGroup
+	ticker    *time.Ticker // IDLE re-checks; one for all connections
 
 	// loopback, when set, overrides the loopback test of client addresses
 	// (tests of the plaintext login policy run on 127.0.0.1).
@@ -160,6 +161,10 @@ func (s *Server) Serve(l net.Listener) error {
 		return ErrServerClosed
 	}
 	s.listeners[l] = struct{}{}
+	if s.ticker == nil {
+		s.ticker = time.NewTicker(s.opts.IdleRecheck)
+		go s.recheckIdle(s.ticker)
+	}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
@@ -190,6 +195,26 @@ func (s *Server) Serve(l net.Listener) error {
 			continue
 		}
 		go c.serve()
+	}
+}
+
+// recheckIdle periodically makes idling sessions look for changes; one
+// goroutine and no timer per connection.
+func (s *Server) recheckIdle(t *time.Ticker) {
+	for range t.C {
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			return
+		}
+		conns := make([]*conn, 0, len(s.conns))
+		for c := range s.conns {
+			conns = append(conns, c)
+		}
+		s.mu.Unlock()
+		for _, c := range conns {
+			c.recheck()
+		}
 	}
 }
 
@@ -256,6 +281,9 @@ func (s *Server) addUser(key string) bool {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
+	if s.ticker != nil {
+		s.ticker.Stop()
+	}
 	for l := range s.listeners {
 		l.Close()
 	}
