@@ -12,13 +12,14 @@ import (
 // implement it directly. Paths are relative to /api/v1, e.g.
 // "casmailboxes/Christa%20Knapp".
 type API interface {
-	// List reads a collection, following pages, up to limit objects
-	// (Unlimited: all).
-	List(ctx context.Context, path string, q url.Values, limit int64) ([]*Object, error)
-	// Get reads one object.
-	Get(ctx context.Context, path string) (*Object, error)
-	// Create creates an object in a collection and returns it.
-	Create(ctx context.Context, path string, body *Object) (*Object, error)
+	// List reads a collection page by page and calls each for every
+	// object, up to limit objects (Unlimited: all); each may return an
+	// error (Stop) to end early.
+	List(ctx context.Context, path string, q url.Values, limit int64, each func(*Object) error) error
+	// Get reads one object (or a report).
+	Get(ctx context.Context, path string, q url.Values) (*Object, error)
+	// Create posts to a collection and returns the answer.
+	Create(ctx context.Context, path string, q url.Values, body *Object) (*Object, error)
 	// Update changes the properties in body.
 	Update(ctx context.Context, path string, body *Object, whatIf bool) (*UpdateResult, error)
 	// UpdateMany changes many objects of one collection, as one request
@@ -26,19 +27,18 @@ type API interface {
 	UpdateMany(ctx context.Context, collection string, items []BulkItem, whatIf bool) []BulkResult
 	// Delete removes an object.
 	Delete(ctx context.Context, path string, whatIf bool) (*UpdateResult, error)
-	// Server names the server, for Exchange's "couldn't be found on
-	// '<server>'" message.
+	// Server names the server.
 	Server() string
 }
 
-// UpdateResult is the outcome of a change.
+// UpdateResult is the outcome of a change: the API's ResultBody.
 type UpdateResult struct {
-	// Object is the object after the change (or as it would be, with
-	// WhatIf), when the server returns it.
-	Object *Object
-	// Unchanged is set when the change changed nothing (Exchange then
-	// warns "no settings of '<name>' have been modified").
+	// Identity names the object changed, as the server resolved it.
+	Identity string
+	// Unchanged is set when the change changed nothing; Warning is then
+	// Exchange's "no settings of '<name>' have been modified".
 	Unchanged bool
+	Warning   string
 	// WhatIf describes what would change and which open sessions would be
 	// closed, for -WhatIf.
 	WhatIf *WhatIfReport
@@ -46,11 +46,10 @@ type UpdateResult struct {
 
 // WhatIfReport is the server's answer to a change asked with WhatIf.
 type WhatIfReport struct {
-	Target   string
 	Changes  []PropertyChange
 	Sessions []SessionImpact
-	// Text is the server's own wording, when it gives one.
-	Text []string
+	// Text is the server's own wording (without "What if: "), when given.
+	Text string
 }
 
 // PropertyChange is one property that would change.

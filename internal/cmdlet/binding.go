@@ -509,7 +509,10 @@ func identityOf(v any) (string, bool) {
 	case *Object:
 		keys := []string{"Identity", "Guid"}
 		if strings.HasPrefix(x.TypeName, "Gatehouse.") {
-			keys = append(keys, "PrimarySmtpAddress", "UserPrincipalName", "Name")
+			// A GUID cannot be ambiguous, where a name may also be
+			// another mailbox's alias; the server still names the
+			// mailbox in its messages.
+			keys = []string{"Guid", "Identity", "PrimarySmtpAddress", "UserPrincipalName", "Name"}
 		}
 		for _, k := range keys {
 			if p, ok := x.Get(k); ok && p != nil && toString(p) != "" {

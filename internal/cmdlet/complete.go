@@ -169,18 +169,19 @@ func (cp *Completer) identities(ctx context.Context, word string) []string {
 	if ids == nil || time.Since(at) > time.Minute {
 		ctx, cancel := context.WithTimeout(ctx, cp.idTimeout)
 		defer cancel()
-		objs, err := cp.s.api.List(ctx, "mailboxes", nil, 5000)
+		var got []string
+		err := cp.s.api.List(ctx, "mailboxes", nil, 5000, func(o *Object) error {
+			for _, k := range []string{"Name", "Alias"} {
+				if v, ok := o.Get(k); ok && toString(v) != "" {
+					got = append(got, toString(v))
+				}
+			}
+			return nil
+		})
 		if err != nil {
 			return nil
 		}
-		ids = nil
-		for _, o := range objs {
-			for _, k := range []string{"Name", "Alias"} {
-				if v, ok := o.Get(k); ok && toString(v) != "" {
-					ids = append(ids, toString(v))
-				}
-			}
-		}
+		ids = got
 		cp.mu.Lock()
 		cp.ids, cp.idsAt = ids, time.Now()
 		cp.mu.Unlock()

@@ -2,6 +2,7 @@ package cmdlet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -63,13 +64,19 @@ func resultSize(c *Call) int64 {
 	return defaultResultSize
 }
 
-// getObjects runs a Get- cmdlet: one object by -Identity, or the collection
-// with -Filter and -ResultSize, warning as Exchange does when the default
-// limit cut the list short.
+// errEnough ends a listing once -ResultSize objects have been written and
+// one more has shown that there are others.
+var errEnough = errors.New("enough")
+
+// getObjects runs a Get- cmdlet: one object by -Identity (a list when the
+// identity has wildcards), or the collection with -Filter and -ResultSize,
+// written as the pages arrive; it warns as Exchange does when -ResultSize
+// cut the list short.
 func getObjects(ctx context.Context, c *Call, collection string) error {
 	api := c.s.api
-	if id := c.String("Identity"); id != "" {
-		o, err := api.Get(ctx, collection+"/"+escapeSegment(id))
+	id := c.String("Identity")
+	if id != "" && !strings.ContainsAny(id, "*?") {
+		o, err := api.Get(ctx, collection+"/"+escapeSegment(id), nil)
 		if err != nil {
 			return c.WriteError(apiMessage(err))
 		}
@@ -79,29 +86,47 @@ func getObjects(ctx context.Context, c *Call, collection string) error {
 	if f := c.String("Filter"); f != "" {
 		q.Set("filter", f)
 	}
+	if id != "" {
+		q.Set("identity", id)
+	}
 	limit := resultSize(c)
 	ask := limit
 	if limit != Unlimited {
 		ask = limit + 1
 	}
-	objs, err := api.List(ctx, collection, q, ask)
-	if err != nil {
-		return c.WriteError(apiMessage(err))
-	}
-	more := limit != Unlimited && int64(len(objs)) > limit
-	if more {
-		objs = objs[:limit]
-	}
-	for _, o := range objs {
-		if err := c.Emit(o); err != nil {
+	var n int64
+	more := false
+	err := api.List(ctx, collection, q, ask, func(o *Object) error {
+		if limit != Unlimited && n >= limit {
+			more = true
+			return errEnough
+		}
+		n++
+		return c.Emit(o)
+	})
+	if err != nil && !errors.Is(err, errEnough) {
+		if _, stop := isStop(err); stop || ctx.Err() != nil {
 			return err
 		}
+		return c.WriteError(apiMessage(err))
 	}
 	if more && !c.Has("ResultSize") {
 		return c.WriteWarning(fmt.Sprintf("By default, only the first %d items are returned. Use the ResultSize parameter to specify the number of items returned. To return all items, specify \"-ResultSize Unlimited\".", limit))
 	}
 	if more {
-		return c.WriteWarning(fmt.Sprintf("There are more results available than are currently displayed. To view them, increase the value for the ResultSize parameter."))
+		return c.WriteWarning("There are more results available than are currently displayed. To view them, increase the value for the ResultSize parameter.")
+	}
+	return nil
+}
+
+// listAll writes every object of a collection.
+func listAll(ctx context.Context, c *Call, path string, q url.Values, limit int64) error {
+	err := c.s.api.List(ctx, path, q, limit, func(o *Object) error { return c.Emit(o) })
+	if err != nil {
+		if _, stop := isStop(err); stop || ctx.Err() != nil {
+			return err
+		}
+		return c.WriteError(apiMessage(err))
 	}
 	return nil
 }
@@ -187,19 +212,15 @@ func (b *batcher) flush(ctx context.Context, c *Call) error {
 	return ctx.Err()
 }
 
-// reportUpdate shows the outcome of one change.
+// reportUpdate shows the outcome of one change: -WhatIf lines, or
+// Exchange's warning for a change that changed nothing.
 func reportUpdate(c *Call, identity string, ch *Object, r UpdateResult, err error) error {
 	if err != nil {
 		return c.WriteError(apiMessage(err))
 	}
 	name := identity
-	if r.Object != nil {
-		for _, k := range []string{"Identity", "Name"} {
-			if v, ok := r.Object.Get(k); ok && toString(v) != "" {
-				name = toString(v)
-				break
-			}
-		}
+	if r.Identity != "" {
+		name = r.Identity
 	}
 	if c.WhatIf() {
 		for _, line := range whatIfLines(c.Cmdlet.Name, name, ch, r.WhatIf) {
@@ -208,26 +229,25 @@ func reportUpdate(c *Call, identity string, ch *Object, r UpdateResult, err erro
 		return nil
 	}
 	if r.Unchanged {
-		// Exchange's text for a Set- that changed nothing.
-		return c.WriteWarning(fmt.Sprintf("The command completed successfully but no settings of '%s' have been modified.", name))
+		msg := r.Warning
+		if msg == "" {
+			msg = fmt.Sprintf("The command completed successfully but no settings of '%s' have been modified.", name)
+		}
+		return c.WriteWarning(msg)
 	}
 	return nil
 }
 
-// whatIfLines words a -WhatIf report: what would change, and which open
-// sessions would be closed.
+// whatIfLines words a -WhatIf report: the server's text when it gives one,
+// else what would change and which open sessions would be closed.
 func whatIfLines(cmdlet, name string, ch *Object, w *WhatIfReport) []string {
-	if w != nil && len(w.Text) > 0 {
-		return w.Text
-	}
-	target := name
-	if w != nil && w.Target != "" {
-		target = w.Target
+	if w != nil && w.Text != "" {
+		return []string{w.Text}
 	}
 	var parts []string
 	if w != nil && len(w.Changes) > 0 {
 		for _, pc := range w.Changes {
-			parts = append(parts, fmt.Sprintf("%s from %s to %s", pc.Property, displayValue(pc.OldValue), displayValue(pc.NewValue)))
+			parts = append(parts, fmt.Sprintf("%s: %s -> %s", pc.Property, displayValue(pc.OldValue), displayValue(pc.NewValue)))
 		}
 	} else if ch != nil {
 		for _, n := range ch.Names() {
@@ -236,31 +256,24 @@ func whatIfLines(cmdlet, name string, ch *Object, w *WhatIfReport) []string {
 				parts = append(parts, n)
 				continue
 			}
-			parts = append(parts, fmt.Sprintf("%s to %s", n, displayValue(v)))
+			parts = append(parts, fmt.Sprintf("%s: %s", n, displayValue(v)))
 		}
 	}
-	var lines []string
+	line := fmt.Sprintf("Performing the operation %q on target %q.", cmdlet, name)
 	switch {
-	case w != nil && len(w.Changes) == 0 && len(parts) == 0:
-		lines = append(lines, fmt.Sprintf("Performing the operation %q on target %q would change nothing.", cmdlet, target))
+	case w != nil && len(w.Changes) == 0:
+		line += " Nothing would change."
 	case len(parts) > 0:
-		lines = append(lines, fmt.Sprintf("Performing the operation %q on target %q: setting %s.", cmdlet, target, strings.Join(parts, ", ")))
-	default:
-		lines = append(lines, fmt.Sprintf("Performing the operation %q on target %q.", cmdlet, target))
+		line += " " + strings.Join(parts, "; ") + "."
 	}
-	if w != nil {
+	if w != nil && len(w.Sessions) > 0 {
+		var ps []string
 		for _, s := range w.Sessions {
-			if s.Count == 0 {
-				continue
-			}
-			word := "sessions"
-			if s.Count == 1 {
-				word = "session"
-			}
-			lines = append(lines, fmt.Sprintf("%d open %s %s of %q would be closed.", s.Count, s.Protocol, word, target))
+			ps = append(ps, fmt.Sprintf("%d %s", s.Count, s.Protocol))
 		}
+		line += " Open sessions that would be closed: " + strings.Join(ps, ", ") + "."
 	}
-	return lines
+	return []string{line}
 }
 
 // setCmdlet builds a Set- cmdlet that changes objects of a collection by
@@ -312,17 +325,17 @@ func setCASMailbox() *Cmdlet {
 }
 
 func setMailbox() *Cmdlet {
-	return setCmdlet("Set-Mailbox", "mailboxes", []string{"Name", "DisplayName", "Alias", "PrimarySmtpAddress", "UserPrincipalName", "Password"}, &Cmdlet{
+	return setCmdlet("Set-Mailbox", "mailboxes", []string{"Name", "DisplayName", "Alias", "PrimarySmtpAddress", "EmailAddresses", "Password"}, &Cmdlet{
 		OutputType:  "None",
 		Synopsis:    "Changes the properties of mailboxes, or resets a password.",
-		Description: "Changes a mailbox's Name, DisplayName, Alias, PrimarySmtpAddress or UserPrincipalName, or sets a new password.",
+		Description: "Changes a mailbox's Name, DisplayName, Alias, PrimarySmtpAddress or EmailAddresses, or sets a new password.",
 		Params: []*Param{
 			identityParam("MailboxIdParameter", mailboxIdentityHelp, true),
 			{Name: "Name", Type: TString, Help: "The new name."},
 			{Name: "DisplayName", Type: TString, Help: "The new display name."},
 			{Name: "Alias", Type: TString, Help: "The new alias."},
 			{Name: "PrimarySmtpAddress", Aliases: []string{"WindowsEmailAddress"}, Type: TString, Help: "The new primary email address."},
-			{Name: "UserPrincipalName", Aliases: []string{"MicrosoftOnlineServicesID"}, Type: TString, Help: "The new sign-in name."},
+			{Name: "EmailAddresses", Type: TStrings, Help: "All the addresses of the mailbox: SMTP:primary@domain (capital SMTP marks the primary one), smtp:other@domain."},
 			{Name: "Password", Type: TSecureString, Help: "A new password: (ConvertTo-SecureString -String '...' -AsPlainText -Force)."},
 		},
 		Examples: []Example{
@@ -344,7 +357,6 @@ func newMailbox() *Cmdlet {
 			{Name: "PrimarySmtpAddress", Type: TString, Help: "The primary email address."},
 			{Name: "MicrosoftOnlineServicesID", Aliases: []string{"UserPrincipalName"}, Type: TString, Help: "The sign-in name (UserPrincipalName)."},
 			{Name: "Password", Type: TSecureString, Mandatory: true, Help: "The password: (ConvertTo-SecureString -String '...' -AsPlainText -Force)."},
-			{Name: "FirstName", Type: TString}, {Name: "LastName", Type: TString},
 		},
 		Examples: []Example{
 			{Code: "New-Mailbox -Name \"Chris Ashton\" -Alias chris -MicrosoftOnlineServicesID chris@contoso.com -Password (ConvertTo-SecureString -String 'P@ssw0rd1' -AsPlainText -Force)", Remarks: "Creates a mailbox for Chris Ashton."},
@@ -352,36 +364,44 @@ func newMailbox() *Cmdlet {
 		New: func() Impl {
 			return Impl{Process: func(ctx context.Context, c *Call) error {
 				name := c.String("Name")
-				ok, err := c.ShouldProcess(name, "New-Mailbox")
-				if err != nil || !ok {
-					return err
+				if !c.WhatIf() && c.Switch("Confirm") {
+					ok, err := c.ShouldProcess(name, "New-Mailbox")
+					if err != nil || !ok {
+						return err
+					}
 				}
 				body := NewObject("")
-				body.Set("Name", name)
-				for _, k := range []string{"DisplayName", "Alias", "PrimarySmtpAddress"} {
+				for _, k := range []string{"Name", "DisplayName", "Alias", "PrimarySmtpAddress", "MicrosoftOnlineServicesID"} {
 					if v := c.String(k); v != "" {
 						body.Set(k, v)
 					}
-				}
-				if v := c.String("MicrosoftOnlineServicesID"); v != "" {
-					body.Set("UserPrincipalName", v)
 				}
 				if v, ok := c.Get("Password"); ok && v != nil {
 					body.Set("Password", v)
 				}
-				for _, k := range []string{"FirstName", "LastName"} {
-					if v := c.String(k); v != "" {
-						body.Set(k, v)
-					}
+				var q url.Values
+				if c.WhatIf() {
+					q = url.Values{"whatIf": {"true"}}
 				}
-				o, err := c.s.api.Create(ctx, "mailboxes", body)
+				resp, err := c.s.api.Create(ctx, "mailboxes", q, body)
 				if err != nil {
 					return c.WriteError(apiMessage(err))
 				}
-				if o == nil {
+				if resp == nil {
 					return nil
 				}
-				return c.Emit(o)
+				if c.WhatIf() {
+					res, _ := resp.Get("Result")
+					return reportUpdate(c, name, body, *decodeUpdate(res, nil, ""), nil)
+				}
+				if m, ok := resp.Get("Mailbox"); ok {
+					if mo, ok := m.(*Object); ok {
+						mo.TypeName = "Gatehouse.Mailbox"
+						return c.Emit(mo)
+					}
+				}
+				resp.TypeName = "Gatehouse.Mailbox"
+				return c.Emit(resp)
 			}}
 		},
 	}
@@ -422,7 +442,7 @@ func getCASMailboxPlan() *Cmdlet {
 		Examples:    []Example{{Code: "Get-CASMailboxPlan", Remarks: "Shows the defaults for new mailboxes."}},
 		New: func() Impl {
 			return Impl{Process: func(ctx context.Context, c *Call) error {
-				o, err := c.s.api.Get(ctx, "casmailboxplan")
+				o, err := c.s.api.Get(ctx, "casmailboxplan", nil)
 				if err != nil {
 					return c.WriteError(apiMessage(err))
 				}
@@ -487,7 +507,7 @@ func getOrganizationConfig() *Cmdlet {
 		Examples:    []Example{{Code: "Get-OrganizationConfig | Format-List SecurityDefaultsEnabled", Remarks: "Whether security defaults are on."}},
 		New: func() Impl {
 			return Impl{Process: func(ctx context.Context, c *Call) error {
-				o, err := c.s.api.Get(ctx, "organizationconfig")
+				o, err := c.s.api.Get(ctx, "organizationconfig", nil)
 				if err != nil {
 					return c.WriteError(apiMessage(err))
 				}
@@ -518,22 +538,13 @@ func getRoleGroup() *Cmdlet {
 		New: func() Impl {
 			return Impl{Process: func(ctx context.Context, c *Call) error {
 				if id := c.String("Identity"); id != "" {
-					o, err := c.s.api.Get(ctx, "rolegroups/"+escapeSegment(id))
+					o, err := c.s.api.Get(ctx, "rolegroups/"+escapeSegment(id), nil)
 					if err != nil {
 						return c.WriteError(apiMessage(err))
 					}
 					return c.Emit(o)
 				}
-				objs, err := c.s.api.List(ctx, "rolegroups", nil, Unlimited)
-				if err != nil {
-					return c.WriteError(apiMessage(err))
-				}
-				for _, o := range objs {
-					if err := c.Emit(o); err != nil {
-						return err
-					}
-				}
-				return nil
+				return listAll(ctx, c, "rolegroups", nil, Unlimited)
 			}}
 		},
 	}
@@ -551,16 +562,7 @@ func getRoleGroupMember() *Cmdlet {
 		Examples: []Example{{Code: "Get-RoleGroupMember \"Organization Management\"", Remarks: "Who may do everything."}},
 		New: func() Impl {
 			return Impl{Process: func(ctx context.Context, c *Call) error {
-				objs, err := c.s.api.List(ctx, "rolegroups/"+escapeSegment(c.String("Identity"))+"/members", nil, resultSize(c))
-				if err != nil {
-					return c.WriteError(apiMessage(err))
-				}
-				for _, o := range objs {
-					if err := c.Emit(o); err != nil {
-						return err
-					}
-				}
-				return nil
+				return listAll(ctx, c, "rolegroups/"+escapeSegment(c.String("Identity"))+"/members", nil, resultSize(c))
 			}}
 		},
 	}
@@ -579,16 +581,23 @@ func addRoleGroupMember() *Cmdlet {
 		New: func() Impl {
 			return Impl{Process: func(ctx context.Context, c *Call) error {
 				group, member := c.String("Identity"), c.String("Member")
-				ok, err := c.ShouldProcess(group, fmt.Sprintf("Add-RoleGroupMember %s", member))
-				if err != nil || !ok {
-					return err
+				if !c.WhatIf() && c.Switch("Confirm") {
+					ok, err := c.ShouldProcess(group, fmt.Sprintf("Add-RoleGroupMember %s", member))
+					if err != nil || !ok {
+						return err
+					}
 				}
 				body := NewObject("")
 				body.Set("Member", member)
-				if _, err := c.s.api.Create(ctx, "rolegroups/"+escapeSegment(group)+"/members", body); err != nil {
+				var q url.Values
+				if c.WhatIf() {
+					q = url.Values{"whatIf": {"true"}}
+				}
+				resp, err := c.s.api.Create(ctx, "rolegroups/"+escapeSegment(group)+"/members", q, body)
+				if err != nil {
 					return c.WriteError(apiMessage(err))
 				}
-				return nil
+				return reportUpdate(c, group, body, *decodeUpdate(resp, nil, ""), nil)
 			}}
 		},
 	}
@@ -657,16 +666,7 @@ func searchAdminAuditLog() *Cmdlet {
 				if n, ok := c.Int("ResultSize"); ok {
 					limit = n
 				}
-				objs, err := c.s.api.List(ctx, "adminauditlog", q, limit)
-				if err != nil {
-					return c.WriteError(apiMessage(err))
-				}
-				for _, o := range objs {
-					if err := c.Emit(o); err != nil {
-						return err
-					}
-				}
-				return nil
+				return listAll(ctx, c, "adminauditlog", q, limit)
 			}}
 		},
 	}
@@ -678,25 +678,36 @@ func getEmailAppUsageReport() *Cmdlet {
 	return &Cmdlet{
 		Name: "Get-EmailAppUsageReport", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.EmailAppUsage",
 		Synopsis:    "Reports who still uses POP3 and IMAP4.",
-		Description: "For each mailbox: UserPrincipalName, DisplayName, and the last POP3 and IMAP4 use within the period, with refused attempts counted separately.",
+		Description: "For each mailbox: UserPrincipalName, DisplayName, the last POP3 and IMAP4 use within the period, how many logins, and how many logins with the right password the access rule refused. -Daily writes the number of active POP3 and IMAP4 users per day instead.",
 		Params: []*Param{
-			{Name: "Period", Type: TEnum, Enum: []string{"7", "30", "90", "180"}, Position: 1, Help: "The number of days to look back: 7, 30, 90 or 180. 7 by default."},
-			resultSizeParam(),
+			{Name: "Period", Type: TEnum, Enum: []string{"7", "30", "90", "180"}, Position: 1, Help: "The number of days to look back: 7, 30, 90 or 180; 30 by default."},
+			{Name: "Daily", Type: TSwitch, Help: "Writes the active users per day."},
 		},
-		Examples: []Example{{Code: "Get-EmailAppUsageReport -Period 30 | Where-Object { $_.LastPopDate } | Format-Table", Remarks: "Who used POP3 in the last 30 days."}},
+		Examples: []Example{
+			{Code: "Get-EmailAppUsageReport -Period 7 | Where-Object { $_.LastPopDate } | Format-Table", Remarks: "Who used POP3 in the last week."},
+			{Code: "Get-EmailAppUsageReport -Period 90 -Daily", Remarks: "Active POP3 and IMAP4 users per day over three months."},
+		},
 		New: func() Impl {
 			return Impl{Process: func(ctx context.Context, c *Call) error {
-				period := c.String("Period")
-				if period == "" {
-					period = "7"
+				q := url.Values{}
+				if p := c.String("Period"); p != "" {
+					q.Set("period", p)
 				}
-				objs, err := c.s.api.List(ctx, "reports/emailappusage", url.Values{"period": {period}}, resultSize(c))
+				rep, err := c.s.api.Get(ctx, "reports/emailappusage", q)
 				if err != nil {
 					return c.WriteError(apiMessage(err))
 				}
-				for _, o := range objs {
-					if err := c.Emit(o); err != nil {
-						return err
+				key, tn := "Users", "Gatehouse.EmailAppUsage"
+				if c.Switch("Daily") {
+					key, tn = "Daily", "Gatehouse.DailyActiveUsers"
+				}
+				rows, _ := rep.Get(key)
+				for _, r := range toArray(rows) {
+					if o, ok := r.(*Object); ok {
+						o.TypeName = tn
+						if err := c.Emit(o); err != nil {
+							return err
+						}
 					}
 				}
 				return nil

@@ -84,8 +84,9 @@ func (f *fakeAPI) indexMailbox(m map[string]any) {
 	}
 }
 
-var mailboxOrder = []string{"Name", "DisplayName", "Alias", "PrimarySmtpAddress", "UserPrincipalName", "Guid"}
-var casOrder = []string{"Name", "PrimarySmtpAddress", "Guid", "PopEnabled", "ImapEnabled", "EffectivePopEnabled", "EffectiveImapEnabled", "BlockedReason", "LastPopLogon", "LastImapLogon"}
+// The property orders of the API's views (internal/service/views.go).
+var mailboxOrder = []string{"Identity", "Name", "DisplayName", "Alias", "PrimarySmtpAddress", "UserPrincipalName", "Guid"}
+var casOrder = []string{"Identity", "Name", "DisplayName", "PrimarySmtpAddress", "Guid", "PopEnabled", "ImapEnabled", "EffectivePopEnabled", "EffectiveImapEnabled", "PopAccess", "ImapAccess", "LastPopLogonTime", "LastImapLogonTime"}
 
 // ordered writes a JSON object with keys in the given order.
 func ordered(m map[string]any, keys []string) json.RawMessage {
@@ -112,23 +113,80 @@ func ordered(m map[string]any, keys []string) json.RawMessage {
 }
 
 func (f *fakeAPI) view(m map[string]any, cas bool) json.RawMessage {
-	if !cas {
-		return ordered(m, mailboxOrder)
-	}
-	v := map[string]any{}
+	v := map[string]any{"Identity": m["Name"]}
 	for k, x := range m {
 		v[k] = x
 	}
+	if !cas {
+		return ordered(v, mailboxOrder)
+	}
 	sd := f.org["SecurityDefaultsEnabled"].(bool)
+	access := func(enabled bool) string {
+		switch {
+		case sd:
+			return "BlockedBySecurityDefaults"
+		case enabled:
+			return "Enabled"
+		}
+		return "Disabled"
+	}
 	v["EffectivePopEnabled"] = !sd && m["PopEnabled"].(bool)
 	v["EffectiveImapEnabled"] = !sd && m["ImapEnabled"].(bool)
-	v["BlockedReason"] = nil
-	if sd {
-		v["BlockedReason"] = "SecurityDefaults"
-	}
-	v["LastPopLogon"] = nil
-	v["LastImapLogon"] = "2024-05-01T10:00:00Z"
+	v["PopAccess"] = access(m["PopEnabled"].(bool))
+	v["ImapAccess"] = access(m["ImapEnabled"].(bool))
+	v["LastPopLogonTime"] = nil
+	v["LastImapLogonTime"] = "2024-05-01T10:00:00Z"
 	return ordered(v, casOrder)
+}
+
+// result is the API's ResultBody.
+func result(identity, cmdlet string, changes []map[string]any, sessions []map[string]any, whatIf bool) map[string]any {
+	if changes == nil {
+		changes = []map[string]any{}
+	}
+	if sessions == nil {
+		sessions = []map[string]any{}
+	}
+	r := map[string]any{"Identity": identity, "Cmdlet": cmdlet, "Changes": changes, "NoChange": len(changes) == 0,
+		"WhatIf": whatIf, "Sessions": sessions}
+	if len(changes) == 0 {
+		r["Warning"] = fmt.Sprintf("The command completed successfully but no settings of '%s' have been modified.", identity)
+	}
+	if whatIf {
+		text := fmt.Sprintf("What if: Performing the operation %q on target %q.", cmdlet, identity)
+		if len(changes) == 0 {
+			text += " Nothing would change."
+		}
+		var parts []string
+		for _, c := range changes {
+			parts = append(parts, fmt.Sprintf("%s: %s -> %s", c["Name"], c["OldValue"], c["NewValue"]))
+		}
+		if len(parts) > 0 {
+			text += " " + strings.Join(parts, "; ") + "."
+		}
+		if len(sessions) > 0 {
+			by := map[string]int{}
+			for _, s := range sessions {
+				by[s["Protocol"].(string)]++
+			}
+			var ps []string
+			for _, p := range []string{"POP3", "IMAP4"} {
+				if by[p] > 0 {
+					ps = append(ps, fmt.Sprintf("%d %s", by[p], p))
+				}
+			}
+			text += " Open sessions that would be closed: " + strings.Join(ps, ", ") + "."
+		}
+		r["WhatIfText"] = text
+	}
+	return r
+}
+
+func boolText(v any) string {
+	if v == true {
+		return "True"
+	}
+	return "False"
 }
 
 func writeErr(w http.ResponseWriter, status int, code, msg string) {
@@ -205,6 +263,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		status, res := f.patchCAS(segs[1], body, whatIf)
 		if status != 200 {
+			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(status)
 		}
 		writeJSONResp(w, res)
@@ -214,18 +273,26 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.patches.Add(1)
-		var items []map[string]any
-		if err := json.NewDecoder(r.Body).Decode(&items); err != nil {
-			writeErr(w, 400, "BadRequest", "The request body is not a JSON array.")
+		var body struct {
+			Items  []map[string]any
+			WhatIf bool
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			writeErr(w, 400, "BadJSON", "The request body is not valid JSON.")
 			return
 		}
-		out := make([]any, len(items))
-		for i, it := range items {
+		out := make([]any, len(body.Items))
+		for i, it := range body.Items {
 			id, _ := it["Identity"].(string)
 			delete(it, "Identity")
-			_, out[i] = f.patchCAS(id, it, whatIf)
+			status, res := f.patchCAS(id, it, body.WhatIf)
+			if status != 200 {
+				out[i] = map[string]any{"Result": result(id, "Set-CASMailbox", nil, nil, false), "Error": res.(map[string]any)["error"]}
+				continue
+			}
+			out[i] = map[string]any{"Result": res}
 		}
-		writeJSONResp(w, out)
+		writeJSONResp(w, map[string]any{"Results": out})
 	case segs[0] == "mailboxes" && len(segs) == 1 && r.Method == http.MethodPost:
 		var body map[string]any
 		_ = json.NewDecoder(r.Body).Decode(&body)
@@ -242,9 +309,13 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if alias == "" {
 			alias = strings.ToLower(strings.ReplaceAll(name, " ", ""))
 		}
+		if whatIf {
+			writeJSONResp(w, map[string]any{"Mailbox": map[string]any{"Name": name}, "Result": result(name, "New-Mailbox", []map[string]any{{"Name": "Name", "OldValue": "", "NewValue": name}}, nil, true)})
+			return
+		}
 		f.add(name, alias, f.plan["PopEnabled"].(bool), f.plan["ImapEnabled"].(bool))
 		w.WriteHeader(201)
-		writeJSONResp(w, f.view(f.mailboxes[len(f.mailboxes)-1], false))
+		writeJSONResp(w, map[string]any{"Mailbox": f.view(f.mailboxes[len(f.mailboxes)-1], false), "Result": result(name, "New-Mailbox", []map[string]any{{"Name": "Name", "OldValue": "", "NewValue": name}}, nil, false)})
 	case segs[0] == "mailboxes" && len(segs) == 2 && r.Method == http.MethodDelete:
 		ms, msg := f.find(segs[1])
 		if msg != "" {
@@ -263,26 +334,30 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				f.indexMailbox(m)
 			}
 		}
-		w.WriteHeader(204)
+		writeJSONResp(w, result(ms[0]["Name"].(string), "Remove-Mailbox", []map[string]any{{"Name": "Mailbox", "OldValue": ms[0]["Name"], "NewValue": ""}}, nil, whatIf))
 	case segs[0] == "casmailboxplan" || segs[0] == "organizationconfig":
 		obj := f.plan
-		order := []string{"Name", "PopEnabled", "ImapEnabled"}
+		order := []string{"Identity", "Name", "PopEnabled", "ImapEnabled"}
+		cmdlet := "Set-CASMailboxPlan"
 		if segs[0] == "organizationconfig" {
-			obj, order = f.org, []string{"Name", "SecurityDefaultsEnabled"}
+			obj, order, cmdlet = f.org, []string{"Identity", "Name", "SecurityDefaultsEnabled"}, "Set-OrganizationConfig"
 		}
+		obj["Identity"] = obj["Name"]
 		if r.Method == http.MethodPatch {
 			var body map[string]any
 			_ = json.NewDecoder(r.Body).Decode(&body)
-			changed := false
-			for k, v := range body {
-				if obj[k] != v {
-					changed = true
-					if !whatIf {
-						obj[k] = v
-					}
+			var changes []map[string]any
+			for _, k := range []string{"PopEnabled", "ImapEnabled", "SecurityDefaultsEnabled"} {
+				v, ok := body[k]
+				if !ok || obj[k] == v {
+					continue
+				}
+				changes = append(changes, map[string]any{"Name": k, "OldValue": boolText(obj[k]), "NewValue": boolText(v)})
+				if !whatIf {
+					obj[k] = v
 				}
 			}
-			writeJSONResp(w, map[string]any{"Object": ordered(obj, order), "Changed": changed})
+			writeJSONResp(w, result(obj["Name"].(string), cmdlet, changes, nil, whatIf))
 			return
 		}
 		writeJSONResp(w, ordered(obj, order))
@@ -306,8 +381,10 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case segs[0] == "rolegroups" && len(segs) == 3 && r.Method == http.MethodPost:
 		var body map[string]any
 		_ = json.NewDecoder(r.Body).Decode(&body)
-		f.groups[segs[1]] = append(f.groups[segs[1]], body["Member"].(string))
-		w.WriteHeader(201)
+		if !whatIf {
+			f.groups[segs[1]] = append(f.groups[segs[1]], body["Member"].(string))
+		}
+		writeJSONResp(w, result(segs[1], "Add-RoleGroupMember", []map[string]any{{"Name": "Members", "OldValue": "", "NewValue": body["Member"]}}, nil, whatIf))
 	case segs[0] == "adminauditlog":
 		out := []any{}
 		for _, a := range f.audit {
@@ -318,7 +395,15 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSONResp(w, out)
 	case segs[0] == "reports":
-		writeJSONResp(w, []any{ordered(map[string]any{"UserPrincipalName": "christa@contoso.com", "DisplayName": "Christa Knapp", "LastPopDate": "2024-05-01T10:00:00Z", "LastImapDate": nil, "Period": r.URL.Query().Get("period")}, []string{"UserPrincipalName", "DisplayName", "LastPopDate", "LastImapDate", "Period"})})
+		period := r.URL.Query().Get("period")
+		if period == "" {
+			period = "30"
+		}
+		n, _ := strconv.Atoi(period)
+		writeJSONResp(w, map[string]any{"Period": n, "ReportDate": "2024-05-02T00:00:00Z", "ActivePopUsers": 1, "ActiveImapUsers": 0,
+			"Users": []any{ordered(map[string]any{"UserPrincipalName": "christa@contoso.com", "DisplayName": "Christa Knapp", "LastPopDate": "2024-05-01T10:00:00Z", "LastImapDate": nil, "PopLogins": 3, "ImapLogins": 0, "PopRefused": 1, "ImapRefused": 0, "FailedLogins": 0},
+				[]string{"UserPrincipalName", "DisplayName", "LastPopDate", "LastImapDate", "PopLogins", "ImapLogins", "PopRefused", "ImapRefused", "FailedLogins"})},
+			"Daily": []any{ordered(map[string]any{"Date": "2024-05-01T00:00:00Z", "PopUsers": 1, "ImapUsers": 0}, []string{"Date", "PopUsers", "ImapUsers"})}})
 	default:
 		writeErr(w, 404, "NotFound", "No such resource: "+r.Method+" "+path)
 	}
@@ -345,6 +430,15 @@ func (f *fakeAPI) list(w http.ResponseWriter, r *http.Request, cas bool) {
 	}
 	var matched []map[string]any
 	for _, m := range f.mailboxes {
+		if id := q.Get("identity"); id != "" {
+			hit := false
+			for _, k := range []string{"Name", "DisplayName", "Alias", "PrimarySmtpAddress", "UserPrincipalName", "Guid"} {
+				hit = hit || opath.Like(id, m[k].(string))
+			}
+			if !hit {
+				continue
+			}
+		}
 		if expr != nil {
 			ok, err := opath.Eval(expr, func(p string) (any, bool) {
 				for k, v := range m {
@@ -364,63 +458,53 @@ func (f *fakeAPI) list(w http.ResponseWriter, r *http.Request, cas bool) {
 		}
 		matched = append(matched, m)
 	}
-	limit := len(matched)
-	if rs := q.Get("resultSize"); rs != "" && !strings.EqualFold(rs, "unlimited") {
-		n, _ := strconv.Atoi(rs)
-		limit = min(n, limit)
+	size := 1000
+	if rs := q.Get("resultSize"); strings.EqualFold(rs, "unlimited") {
+		size = len(matched)
+	} else if rs != "" {
+		size, _ = strconv.Atoi(rs)
 	}
-	start, _ := strconv.Atoi(q.Get("cursor"))
-	end := min(start+f.pageSize, limit)
+	size = min(size, f.pageSize)
+	start, _ := strconv.Atoi(q.Get("offset"))
+	start = min(start, len(matched))
+	end := min(start+size, len(matched))
 	page := []json.RawMessage{}
-	for _, m := range matched[min(start, end):end] {
+	for _, m := range matched[start:end] {
 		page = append(page, f.view(m, cas))
 	}
-	resp := map[string]any{"value": page}
-	if end < limit {
-		q.Set("cursor", strconv.Itoa(end))
-		resp["nextLink"] = r.URL.Path + "?" + q.Encode()
-	}
-	writeJSONResp(w, resp)
+	writeJSONResp(w, map[string]any{"Items": page, "Total": len(matched), "Offset": start, "More": end < len(matched)})
 }
 
-// patchCAS applies a change; the answer is {"Object", "Changed"} or, with
-// whatIf, {"Object", "Changed", "WhatIf": {"Target", "Changes", "Sessions"}},
-// or {"error": {...}} (with "Status") for a bulk item.
+// patchCAS applies a change and answers a ResultBody, or (status, {"error"}).
 func (f *fakeAPI) patchCAS(id string, body map[string]any, whatIf bool) (int, any) {
 	ms, msg := f.find(id)
 	if msg != "" {
 		status := 404
+		code := "NotFound"
 		if strings.Contains(msg, "multiple") {
-			status = 409
+			status, code = 409, "AmbiguousIdentity"
 		}
-		return status, map[string]any{"Status": status, "error": map[string]string{"code": "NotFound", "message": msg}}
+		return status, map[string]any{"error": map[string]string{"code": code, "message": msg}}
 	}
 	m := ms[0]
-	var changes []any
-	var sessions []any
+	var changes, sessions []map[string]any
 	for _, k := range []string{"PopEnabled", "ImapEnabled"} {
 		v, ok := body[k]
-		if !ok {
+		if !ok || m[k] == v {
 			continue
 		}
-		if m[k] != v {
-			changes = append(changes, map[string]any{"Property": k, "OldValue": m[k], "NewValue": v})
-			proto := map[string]string{"PopEnabled": "POP3", "ImapEnabled": "IMAP4"}[k]
-			if v == false {
-				if n := f.sessions[m["Name"].(string)][proto]; n > 0 {
-					sessions = append(sessions, map[string]any{"Protocol": proto, "Count": n})
-				}
-			}
-			if !whatIf {
-				m[k] = v
+		changes = append(changes, map[string]any{"Name": k, "OldValue": boolText(m[k]), "NewValue": boolText(v)})
+		proto := map[string]string{"PopEnabled": "POP3", "ImapEnabled": "IMAP4"}[k]
+		if v == false {
+			for range f.sessions[m["Name"].(string)][proto] {
+				sessions = append(sessions, map[string]any{"Mailbox": m["Name"], "Protocol": proto, "RemoteAddr": "192.0.2.7:50000", "Since": "2024-05-02T08:00:00Z"})
 			}
 		}
+		if !whatIf {
+			m[k] = v
+		}
 	}
-	res := map[string]any{"Object": f.view(m, true), "Changed": len(changes) > 0}
-	if whatIf {
-		res["WhatIf"] = map[string]any{"Target": m["Name"], "Changes": changes, "Sessions": sessions}
-	}
-	return 200, res
+	return 200, result(m["Name"].(string), "Set-CASMailbox", changes, sessions, whatIf)
 }
 
 // startFake serves f on 127.0.0.1:0 and returns a session connected to it,

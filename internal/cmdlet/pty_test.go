@@ -200,7 +200,7 @@ func TestTerminal(t *testing.T) {
 	p.expect("PS> ")
 	p.send("Get-CASMailbox -Identity \"Christa Knapp\" | Format-List Pop*,Imap*\r")
 	out := p.expect("PS> ")
-	if !strings.Contains(out, "PopEnabled  : False\nImapEnabled : True\n") {
+	if !strings.Contains(out, "PopEnabled  : False\nPopAccess   : Disabled\nImapEnabled : True\nImapAccess  : Enabled\n") {
 		t.Errorf("Format-List Pop*,Imap*: got %q", out)
 	}
 	p.send("Get-Mailbox -ResultSize Unlimited | Set-CASMailbox -PopEnabled $false -ImapEnabled:$false\r")

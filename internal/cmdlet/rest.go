@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -263,77 +262,68 @@ func setTypeName(v any, name string) *Object {
 	return o
 }
 
-// List reads a collection. The answer may be a JSON array, or an object
-// holding the page in "value"/"items" and the next page in "nextLink" (a
-// URL) or "nextCursor"/"cursor" (a token for ?cursor=).
-func (c *Client) List(ctx context.Context, path string, q url.Values, limit int64) ([]*Object, error) {
+// listPage is how many objects List asks for at a time.
+const listPage = 1000
+
+// List reads a collection. The answer is a page {"Items": [...], "Offset",
+// "More"} (the next page is asked with ?offset=), or a plain JSON array.
+// Objects are handed to each as their page arrives, so that a pipeline
+// (Get-Mailbox -ResultSize Unlimited | Set-CASMailbox) starts working
+// before the last page is read.
+func (c *Client) List(ctx context.Context, path string, q url.Values, limit int64, each func(*Object) error) error {
 	tn := typeNameFor(path)
 	q = cloneValues(q)
-	if limit != Unlimited {
-		q.Set("resultSize", strconv.FormatInt(limit, 10))
-	} else {
-		q.Set("resultSize", "Unlimited")
-	}
-	next := c.url(path, q)
-	var out []*Object
-	for next != "" {
-		v, _, err := c.do(ctx, http.MethodGet, next, nil)
-		if err != nil {
-			return out, err
+	var n int64
+	offset := int64(0)
+	for {
+		size := int64(listPage)
+		if limit != Unlimited {
+			size = min(size, limit-n)
 		}
-		next = ""
+		q.Set("resultSize", strconv.FormatInt(size, 10))
+		if offset > 0 {
+			q.Set("offset", strconv.FormatInt(offset, 10))
+		}
+		v, _, err := c.do(ctx, http.MethodGet, c.url(path, q), nil)
+		if err != nil {
+			return err
+		}
 		var items []any
+		more := false
 		switch x := v.(type) {
 		case []any:
 			items = x
 		case *Object:
-			for _, k := range []string{"value", "items", "results", "data"} {
-				if arr, ok := x.Get(k); ok {
-					items, _ = arr.([]any)
-					break
-				}
+			arr, ok := x.Get("Items")
+			if !ok {
+				return fmt.Errorf("the server's answer for %s is not a list", path)
 			}
-			for _, k := range []string{"nextLink", "@odata.nextLink", "next"} {
-				if l, ok := x.Get(k); ok && l != nil && toString(l) != "" {
-					next = c.resolveLink(toString(l))
-					break
-				}
-			}
-			if next == "" {
-				for _, k := range []string{"nextCursor", "cursor", "nextPageToken"} {
-					if cur, ok := x.Get(k); ok && cur != nil && toString(cur) != "" {
-						q.Set("cursor", toString(cur))
-						next = c.url(path, q)
-						break
-					}
-				}
-			}
-			if items == nil && next == "" {
-				// a single object where a list was expected
-				items = []any{x}
+			items, _ = arr.([]any)
+			if m, ok := x.Get("More"); ok {
+				more, _ = m.(bool)
 			}
 		case nil:
 		default:
-			return out, fmt.Errorf("the server's answer for %s is not a list", path)
+			return fmt.Errorf("the server's answer for %s is not a list", path)
 		}
 		for _, it := range items {
-			if o := setTypeName(it, tn); o != nil {
-				out = append(out, o)
+			o := setTypeName(it, tn)
+			if o == nil {
+				continue
 			}
-			if limit != Unlimited && int64(len(out)) >= limit {
-				return out, nil
+			n++
+			if err := each(o); err != nil {
+				return err
+			}
+			if limit != Unlimited && n >= limit {
+				return nil
 			}
 		}
+		if !more || len(items) == 0 {
+			return nil
+		}
+		offset += int64(len(items))
 	}
-	return out, nil
-}
-
-func (c *Client) resolveLink(l string) string {
-	u, err := url.Parse(l)
-	if err != nil {
-		return ""
-	}
-	return c.base.ResolveReference(u).String()
 }
 
 func cloneValues(q url.Values) url.Values {
@@ -345,8 +335,8 @@ func cloneValues(q url.Values) url.Values {
 }
 
 // Get reads one object.
-func (c *Client) Get(ctx context.Context, path string) (*Object, error) {
-	v, _, err := c.do(ctx, http.MethodGet, c.url(path, nil), nil)
+func (c *Client) Get(ctx context.Context, path string, q url.Values) (*Object, error) {
+	v, _, err := c.do(ctx, http.MethodGet, c.url(path, q), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -357,13 +347,14 @@ func (c *Client) Get(ctx context.Context, path string) (*Object, error) {
 	return o, nil
 }
 
-// Create posts a new object.
-func (c *Client) Create(ctx context.Context, path string, body *Object) (*Object, error) {
-	v, _, err := c.do(ctx, http.MethodPost, c.url(path, nil), body)
+// Create posts to a collection.
+func (c *Client) Create(ctx context.Context, path string, q url.Values, body *Object) (*Object, error) {
+	v, _, err := c.do(ctx, http.MethodPost, c.url(path, q), body)
 	if err != nil {
 		return nil, err
 	}
-	return setTypeName(v, typeNameFor(path)), nil
+	o, _ := v.(*Object)
+	return o, nil
 }
 
 // Update patches an object. With whatIf the request carries ?whatIf=true
@@ -393,86 +384,62 @@ func (c *Client) Delete(ctx context.Context, path string, whatIf bool) (*UpdateR
 	return decodeUpdate(v, h, typeNameFor(path)), nil
 }
 
-// decodeUpdate reads the answer to a change. The object may come bare or
-// in an envelope {"Object": ..., "Changed": bool, "WhatIf": {...}}; the
-// header X-Gatehouse-Changed: false also marks a change that changed
-// nothing.
-func decodeUpdate(v any, h http.Header, tn string) *UpdateResult {
+// decodeUpdate reads the API's ResultBody: {"Identity", "Cmdlet",
+// "Changes": [{"Name", "OldValue", "NewValue"}], "NoChange", "Warning",
+// "WhatIf", "WhatIfText", "Sessions": [{"Mailbox", "Protocol", ...}]}.
+func decodeUpdate(v any, _ http.Header, _ string) *UpdateResult {
 	r := &UpdateResult{}
-	if h != nil && strings.EqualFold(h.Get("X-Gatehouse-Changed"), "false") {
-		r.Unchanged = true
-	}
 	o, ok := v.(*Object)
 	if !ok {
 		return r
 	}
-	env := false
-	if ch, ok := o.Get("Changed"); ok {
-		if b, ok := ch.(bool); ok {
-			r.Unchanged = !b
-			env = true
+	str := func(k string) string {
+		x, _ := o.Get(k)
+		if x == nil {
+			return ""
 		}
+		return toString(x)
 	}
-	if w, ok := o.Get("WhatIf"); ok {
-		if wo, ok := w.(*Object); ok {
-			r.WhatIf = decodeWhatIf(wo)
-			env = true
+	r.Identity = str("Identity")
+	if nc, ok := o.Get("NoChange"); ok {
+		r.Unchanged, _ = nc.(bool)
+	}
+	r.Warning = str("Warning")
+	if wi, ok := o.Get("WhatIf"); ok && wi == true {
+		w := &WhatIfReport{Text: strings.TrimPrefix(str("WhatIfText"), "What if: ")}
+		if cs, ok := o.Get("Changes"); ok {
+			for _, c := range toArray(cs) {
+				if co, ok := c.(*Object); ok {
+					pc := PropertyChange{}
+					if n, ok := co.Get("Name"); ok {
+						pc.Property = toString(n)
+					}
+					pc.OldValue, _ = co.Get("OldValue")
+					pc.NewValue, _ = co.Get("NewValue")
+					w.Changes = append(w.Changes, pc)
+				}
+			}
 		}
-	}
-	if inner, ok := o.Get("Object"); ok {
-		if io, ok := inner.(*Object); ok {
-			r.Object = setTypeName(io, tn)
-			env = true
+		if ss, ok := o.Get("Sessions"); ok {
+			counts := map[string]int64{}
+			var order []string
+			for _, s := range toArray(ss) {
+				if so, ok := s.(*Object); ok {
+					p, _ := so.Get("Protocol")
+					k := toString(p)
+					if counts[k] == 0 {
+						order = append(order, k)
+					}
+					counts[k]++
+				}
+			}
+			for _, k := range order {
+				w.Sessions = append(w.Sessions, SessionImpact{Protocol: k, Count: counts[k]})
+			}
 		}
-	}
-	if !env {
-		r.Object = setTypeName(o, tn)
+		r.WhatIf = w
 	}
 	return r
-}
-
-func decodeWhatIf(o *Object) *WhatIfReport {
-	w := &WhatIfReport{}
-	if t, ok := o.Get("Target"); ok {
-		w.Target = toString(t)
-	}
-	if cs, ok := o.Get("Changes"); ok {
-		for _, c := range toArray(cs) {
-			co, ok := c.(*Object)
-			if !ok {
-				continue
-			}
-			pc := PropertyChange{}
-			if p, ok := co.Get("Property"); ok {
-				pc.Property = toString(p)
-			}
-			pc.OldValue, _ = co.Get("OldValue")
-			pc.NewValue, _ = co.Get("NewValue")
-			w.Changes = append(w.Changes, pc)
-		}
-	}
-	if ss, ok := o.Get("Sessions"); ok {
-		for _, s := range toArray(ss) {
-			so, ok := s.(*Object)
-			if !ok {
-				continue
-			}
-			si := SessionImpact{}
-			if p, ok := so.Get("Protocol"); ok {
-				si.Protocol = toString(p)
-			}
-			if n, ok := so.Get("Count"); ok {
-				si.Count, _ = toInt(n)
-			}
-			w.Sessions = append(w.Sessions, si)
-		}
-	}
-	if ts, ok := o.Get("Text"); ok {
-		for _, t := range toArray(ts) {
-			w.Text = append(w.Text, toString(t))
-		}
-	}
-	return w
 }
 
 // UpdateMany sends all changes in one PATCH of the collection when the
@@ -516,10 +483,12 @@ func (c *Client) UpdateMany(ctx context.Context, collection string, items []Bulk
 	return out
 }
 
-// updateBulk tries the bulk form; ok is false when the server does not
-// offer it (404, 405, or an answer that is not one result per item).
+// updateBulk tries the bulk form, PATCH <collection> with {"Items":
+// [{"Identity", ...changes}], "WhatIf"} answered by {"Results": [{"Result":
+// ResultBody, "Error": {"code", "message"}}]}; ok is false when the server
+// does not offer it (404, 405).
 func (c *Client) updateBulk(ctx context.Context, collection string, items []BulkItem, whatIf bool) ([]BulkResult, bool) {
-	body := make([]any, len(items))
+	list := make([]any, len(items))
 	for i, it := range items {
 		o := NewObject("")
 		o.Set("Identity", it.Identity)
@@ -529,15 +498,14 @@ func (c *Client) updateBulk(ctx context.Context, collection string, items []Bulk
 				o.Set(n, v)
 			}
 		}
-		body[i] = o
+		list[i] = o
 	}
-	var q url.Values
-	if whatIf {
-		q = url.Values{"whatIf": {"true"}}
-	}
-	v, _, err := c.do(ctx, http.MethodPatch, c.url(collection, q), body)
+	body := NewObject("")
+	body.Set("Items", list)
+	body.Set("WhatIf", whatIf)
+	v, _, err := c.do(ctx, http.MethodPatch, c.url(collection, nil), body)
 	var ae *APIError
-	if errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusMethodNotAllowed || ae.Status == http.StatusBadRequest) {
+	if errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusMethodNotAllowed) {
 		return nil, false
 	}
 	out := make([]BulkResult, len(items))
@@ -547,27 +515,27 @@ func (c *Client) updateBulk(ctx context.Context, collection string, items []Bulk
 		}
 		return out, true
 	}
-	arr, ok := v.([]any)
-	if !ok {
-		if o, isObj := v.(*Object); isObj {
-			if r, has := o.Get("results"); has {
-				arr, ok = r.([]any)
-			}
+	var results []any
+	if o, ok := v.(*Object); ok {
+		if r, ok := o.Get("Results"); ok {
+			results, _ = r.([]any)
 		}
 	}
-	if !ok || len(arr) != len(items) {
-		return nil, false
+	if len(results) != len(items) {
+		err := fmt.Errorf("the server answered %d results for %d changes", len(results), len(items))
+		for i := range out {
+			out[i].Err = err
+		}
+		return out, true
 	}
-	tn := typeNameFor(collection)
-	for i, r := range arr {
+	for i, r := range results {
 		ro, ok := r.(*Object)
 		if !ok {
 			continue
 		}
-		if e, ok := ro.Get("error"); ok && e != nil {
-			eo, _ := e.(*Object)
+		if e, ok := ro.Get("Error"); ok && e != nil {
 			ae := &APIError{Status: 400}
-			if eo != nil {
+			if eo, ok := e.(*Object); ok {
 				if m, ok := eo.Get("message"); ok {
 					ae.Message = toString(m)
 				}
@@ -575,19 +543,14 @@ func (c *Client) updateBulk(ctx context.Context, collection string, items []Bulk
 					ae.Code = toString(c)
 				}
 			}
-			if st, ok := ro.Get("Status"); ok {
-				n, _ := toInt(st)
-				ae.Status = int(n)
-			}
 			out[i].Err = ae
 			continue
 		}
-		out[i].UpdateResult = *decodeUpdate(ro, nil, tn)
+		res, _ := ro.Get("Result")
+		out[i].UpdateResult = *decodeUpdate(res, nil, "")
 	}
 	return out, true
 }
-
-var timestampRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$`)
 
 // encodeJSON writes shell values as JSON, keeping object key order.
 func encodeJSON(v any) ([]byte, error) {

@@ -13,6 +13,8 @@ Get-CASMailbox | Measure-Object
 Get-CASMailbox christa | ConvertTo-Json
 Get-Mailbox -ResultSize 2
 Get-EmailAppUsageReport -Period 30
+Get-EmailAppUsageReport -Daily
+Get-Mailbox -Identity chr*
 $list = Get-CASMailbox
 $list.Count
 $list | Where-Object ImapEnabled | ForEach-Object Name

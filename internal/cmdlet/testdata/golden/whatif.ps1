@@ -5,7 +5,7 @@ Get-CASMailbox christa | Format-List PopEnabled,ImapEnabled
 Set-CASMailbox christa -PopEnabled $true
 Set-OrganizationConfig -SecurityDefaultsEnabled $true -WhatIf
 Set-OrganizationConfig -SecurityDefaultsEnabled $true
-Get-CASMailbox christa | Format-List Effective*,BlockedReason
+Get-CASMailbox christa | Format-List Effective*,*Access
 Set-CASMailboxPlan -PopEnabled $false
 Get-CASMailboxPlan
 New-Mailbox -Name "Chris Ashton" -Alias chris -Password (ConvertTo-SecureString -String 'P@ssw0rd1' -AsPlainText -Force)
