@@ -19,6 +19,8 @@ type View struct {
 var defaultViews = map[string]View{
 	"Gatehouse.CASMailbox":                             {Columns: []string{"Name", "PopEnabled", "ImapEnabled"}},
 	"Gatehouse.Mailbox":                                {Columns: []string{"Name", "Alias", "PrimarySmtpAddress"}},
+	"Gatehouse.CASMailboxPlan":                         {Columns: []string{"Name", "PopEnabled", "ImapEnabled"}},
+	"Gatehouse.DailyActiveUsers":                       {Columns: []string{"Date", "PopUsers", "ImapUsers"}},
 	"Gatehouse.RoleGroup":                              {Columns: []string{"Name", "Description"}},
 	"Gatehouse.RoleGroupMember":                        {Columns: []string{"Name", "RecipientType"}},
 	"Gatehouse.OrganizationConfig":                     {List: true},
