@@ -88,6 +88,9 @@ type Tx interface {
 	InsertMailbox(ctx context.Context, m *Mailbox) error
 	// UpdateMailbox writes every field of m but ID, GUID and WhenCreated.
 	UpdateMailbox(ctx context.Context, m Mailbox) error
+	// SetMailboxProtocols changes PopEnabled and ImapEnabled only: the cheap
+	// path of Set-CASMailbox over thousands of mailboxes.
+	SetMailboxProtocols(ctx context.Context, id int64, pop, imap bool, whenChanged time.Time) error
 	// DeleteMailbox removes the mailbox with all its folders, messages,
 	// subscriptions and role memberships. Audit and login records stay.
 	DeleteMailbox(ctx context.Context, id int64) error

@@ -45,6 +45,8 @@ type Dialect struct {
 	LockFolders string
 	// UpdateTxOptions are the options of directory Update transactions.
 	UpdateTxOptions *sql.TxOptions
+	// PrepareInTx prepares each repeated statement once per transaction.
+	PrepareInTx bool
 }
 
 // Options configure a DB.
@@ -198,17 +200,39 @@ func splitSQL(s string) []string {
 // conn is what a query runs on: a transaction of either pool, or the read
 // pool itself for single reads.
 //
-// Statements are not prepared and cached here: a cache that prepares on the
-// pool needs a free connection while a transaction holds one, which
-// deadlocks SQLite's single writer. pgx caches prepared statements per
-// connection by itself; SQLite's prepare is cheap next to a commit.
+// Within a transaction, statements that repeat (a bulk change runs the same
+// few statements a thousand times) are prepared once per transaction when
+// the dialect asks for it (SQLite: preparing costs more than running a
+// small statement). There is no cache across transactions: one that
+// prepares on the pool needs a free connection while a transaction holds
+// one, which deadlocks SQLite's single writer. pgx caches prepared
+// statements per connection by itself.
 type conn struct {
 	db    *DB
 	tx    *sql.Tx // nil: the read pool
 	write bool
+	stmts map[string]*sql.Stmt
+}
+
+func (c conn) stmt(ctx context.Context, q string) (*sql.Stmt, bool) {
+	if c.tx == nil || c.stmts == nil {
+		return nil, false
+	}
+	if st, ok := c.stmts[q]; ok {
+		return st, true
+	}
+	st, err := c.tx.PrepareContext(ctx, c.db.d.Rebind(q))
+	if err != nil {
+		return nil, false
+	}
+	c.stmts[q] = st
+	return st, true
 }
 
 func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st, ok := c.stmt(ctx, q); ok {
+		return st.ExecContext(ctx, args...)
+	}
 	q = c.db.d.Rebind(q)
 	if c.tx != nil {
 		return c.tx.ExecContext(ctx, q, args...)
@@ -217,6 +241,9 @@ func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 }
 
 func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st, ok := c.stmt(ctx, q); ok {
+		return st.QueryContext(ctx, args...)
+	}
 	q = c.db.d.Rebind(q)
 	if c.tx != nil {
 		return c.tx.QueryContext(ctx, q, args...)
@@ -225,6 +252,9 @@ func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 }
 
 func (c conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st, ok := c.stmt(ctx, q); ok {
+		return st.QueryRowContext(ctx, args...)
+	}
 	q = c.db.d.Rebind(q)
 	if c.tx != nil {
 		return c.tx.QueryRowContext(ctx, q, args...)
@@ -233,14 +263,29 @@ func (c conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 }
 
 // queryDynamic and execDynamic run statements whose text varies (IN lists,
-// filters); they are the same as query and exec, named apart so that the
-// statements that vary stay visible.
+// filters): never prepared, since they rarely repeat.
 func (c conn) queryDynamic(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return c.query(ctx, q, args...)
+	q = c.db.d.Rebind(q)
+	if c.tx != nil {
+		return c.tx.QueryContext(ctx, q, args...)
+	}
+	return c.db.r.QueryContext(ctx, q, args...)
 }
 
 func (c conn) execDynamic(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return c.exec(ctx, q, args...)
+	q = c.db.d.Rebind(q)
+	if c.tx != nil {
+		return c.tx.ExecContext(ctx, q, args...)
+	}
+	return c.db.w.ExecContext(ctx, q, args...)
+}
+
+func (db *DB) txConn(tx *sql.Tx, write bool) conn {
+	c := conn{db: db, tx: tx, write: write}
+	if db.d.PrepareInTx {
+		c.stmts = map[string]*sql.Stmt{}
+	}
+	return c
 }
 
 // savepoint runs fn under a savepoint, so that a statement that fails as
@@ -271,7 +316,7 @@ func (db *DB) write(ctx context.Context, opts *sql.TxOptions, fn func(c conn) er
 		if err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
-		err = fn(conn{db: db, tx: tx, write: true})
+		err = fn(db.txConn(tx, true))
 		if err == nil {
 			err = tx.Commit()
 			if err != nil {
@@ -294,7 +339,7 @@ func (db *DB) read(ctx context.Context, fn func(c conn) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	return fn(conn{db: db, tx: tx})
+	return fn(db.txConn(tx, false))
 }
 
 // Update implements store.Store.

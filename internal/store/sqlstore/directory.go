@@ -274,6 +274,18 @@ func (t dirTx) updateMailbox(ctx context.Context, m store.Mailbox) error {
 	return t.insertAddresses(ctx, &m)
 }
 
+func (t dirTx) SetMailboxProtocols(ctx context.Context, id int64, pop, imap bool, whenChanged time.Time) error {
+	res, err := t.c.exec(ctx, `UPDATE mailboxes SET pop_enabled = ?, imap_enabled = ?, when_changed = ? WHERE id = ?`,
+		pop, imap, micros(whenChanged), id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("mailbox %d: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
 func (t dirTx) DeleteMailbox(ctx context.Context, id int64) error {
 	// Collect bodies first: they are shared by copies within the mailbox
 	// only, so every body of this mailbox's messages becomes unreferenced.

@@ -215,6 +215,17 @@ func testMailboxUpdateDelete(t *testing.T, s store.Store) {
 	if got := find(t, s, "patricia kim"); len(got) != 1 {
 		t.Errorf("failed update was not rolled back")
 	}
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.SetMailboxProtocols(ctx, m.ID, true, false, at) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := find(t, s, "patricia kim"); !got[0].PopEnabled || got[0].ImapEnabled || !got[0].WhenChanged.Equal(at) ||
+		got[0].DisplayName != "Patricia Kim" {
+		t.Errorf("after SetMailboxProtocols: %+v", got[0])
+	}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.SetMailboxProtocols(ctx, 999999, true, true, at) }); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("protocols of a missing mailbox: got %v; want ErrNotFound", err)
+	}
 	mb, _ := s.FolderByName(ctx, m.ID, "INBOX")
 	deliver(t, s, []int64{m.ID}, "Subject: hello\r\n\r\nbody\r\n")
 	if err := s.Update(ctx, func(tx store.Tx) error { return tx.DeleteMailbox(ctx, m.ID) }); err != nil {
