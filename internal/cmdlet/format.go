@@ -171,7 +171,7 @@ func displayValue(v any) string {
 	case []any:
 		parts := make([]string, len(x))
 		for i, e := range x {
-			parts[i] = toString(e)
+			parts[i] = elementText(e)
 		}
 		return "{" + strings.Join(parts, ", ") + "}"
 	case []string:
@@ -430,4 +430,33 @@ func (s *Session) resolveProps(ctx context.Context, obj any, specs []propSpec, i
 type listEntryValue struct {
 	name  string
 	value any
+}
+
+// elementText renders one element of a collection in a cell: a parameter
+// {Name, Value} as Name=Value and a change {Name, OldValue, NewValue} as
+// "Name: Old -> New" (audit records), anything else as text.
+func elementText(v any) string {
+	o, ok := v.(*Object)
+	if !ok {
+		return toString(v)
+	}
+	name, hasName := o.Get("Name")
+	if !hasName {
+		return toString(v)
+	}
+	if nv, ok := o.Get("NewValue"); ok {
+		old, _ := o.Get("OldValue")
+		return fmt.Sprintf("%s: %s -> %s", toString(name), orNone(old), orNone(nv))
+	}
+	if val, ok := o.Get("Value"); ok && len(o.Names()) == 2 {
+		return toString(name) + "=" + toString(val)
+	}
+	return toString(v)
+}
+
+func orNone(v any) string {
+	if s := toString(v); s != "" {
+		return s
+	}
+	return "(none)"
 }

@@ -1,0 +1,201 @@
+package cmdlet
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+	"github.com/gatehouse-mail/gatehouse/internal/testenv"
+)
+
+// The end-to-end tests run the shell against a whole Gatehouse server
+// (internal/testenv: every listener on 127.0.0.1:0, its own data
+// directory), signed in over the real REST API.
+
+// shellRun runs `gatehouse shell --server ... -c src` in-process and
+// returns its exit status, stdout and stderr.
+func shellRun(t testing.TB, env *testenv.Env, dir, user, password, src string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	wd, _ := os.Getwd()
+	if dir != "" {
+		if err := os.Chdir(dir); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Chdir(wd)
+	}
+	code := ShellMain(context.Background(), []string{"--server", env.URL(), "--user", user, "--password", password, "--history", "-", "-c", src},
+		strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func startServer(t testing.TB) *testenv.Env {
+	t.Helper()
+	return testenv.Start(t, testenv.Options{Demo: true})
+}
+
+// TestE2EDocumentedExamples runs the five examples of issue 6, as they
+// stand, with -c against a real server and checks their effect.
+func TestE2EDocumentedExamples(t *testing.T) {
+	env := startServer(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "users.csv"), []byte("Name,Alias\nKim Akers,kim\nBen Andrews,ben\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	admin := func(src string) (int, string, string) {
+		return shellRun(t, env, dir, "admin", testenv.AdminPassword, src)
+	}
+	steps := []struct {
+		src       string
+		wantOut   []string
+		wantEmpty bool
+	}{
+		{src: `Get-Mailbox -ResultSize Unlimited | Set-CASMailbox -PopEnabled $false -ImapEnabled:$false`, wantEmpty: true},
+		{src: `Set-CASMailbox -Identity "Christa Knapp" -POPEnabled $true`, wantEmpty: true},
+		{src: `Get-CASMailbox -Identity "Christa Knapp" | Format-List Pop*,Imap*`, wantOut: []string{"PopEnabled  : True", "ImapEnabled : False"}},
+		{src: "Get-CASMailbox -Filter \"PopEnabled -eq `$true\" | Select-Object Name,PopEnabled | Export-Csv pop.csv -NoTypeInformation", wantEmpty: true},
+		{src: `Set-CASMailbox -Identity kim -ImapEnabled $true; Set-CASMailbox ben -ImapEnabled $true`, wantEmpty: true},
+		{src: `Import-Csv users.csv | ForEach-Object { Set-CASMailbox -Identity $_.Alias -ImapEnabled $false }`, wantEmpty: true},
+		{src: `Get-CASMailbox | Where-Object { $_.PopEnabled -or $_.ImapEnabled } | ForEach-Object Name`, wantOut: []string{"Christa Knapp\n"}},
+	}
+	for _, st := range steps {
+		code, out, errOut := admin(st.src)
+		if code != 0 || errOut != "" {
+			t.Fatalf("%s: exit %d, stderr %q", st.src, code, errOut)
+		}
+		if st.wantEmpty && out != "" {
+			t.Errorf("%s: got output %q; want none", st.src, out)
+		}
+		for _, w := range st.wantOut {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: got %q; want it to contain %q", st.src, out, w)
+			}
+		}
+	}
+	csv, err := os.ReadFile(filepath.Join(dir, "pop.csv"))
+	if err != nil || string(csv) != "\"Name\",\"PopEnabled\"\n\"Christa Knapp\",\"True\"\n" {
+		t.Errorf("pop.csv: got %q, %v", csv, err)
+	}
+	code, out, _ := admin(`Get-CASMailbox kim,ben 2>$null; Get-CASMailbox kim | ForEach-Object ImapEnabled; Get-CASMailbox ben | ForEach-Object ImapEnabled`)
+	_ = code
+	if !strings.HasSuffix(out, "False\nFalse\n") {
+		t.Errorf("after Import-Csv: got %q; want kim and ben with IMAP4 off", out)
+	}
+}
+
+// TestE2EErrors checks the messages a real server gives through the shell,
+// and the exit status of -c.
+func TestE2EErrors(t *testing.T) {
+	env := startServer(t)
+	tests := []struct {
+		user, password, src string
+		code                int
+		stderr              string
+	}{
+		{"admin", testenv.AdminPassword, `Set-CASMailbox -Identity nobody -PopEnabled $false`, 1,
+			"Set-CASMailbox: The operation couldn't be performed because object 'nobody' couldn't be found on"},
+		{"admin", testenv.AdminPassword, `Get-CASMailbox -Identity 'Christa*' | Set-CASMailbox -PopEnabled $true; Set-CASMailbox -Identity Christa* -PopEnabled $true`, 1,
+			"Set-CASMailbox:"},
+		{"admin", testenv.AdminPassword, `Get-CASMailbox -Filter "PopEnabled -eq"`, 1,
+			"Get-CASMailbox: Cannot bind parameter 'Filter' to the target. Exception setting \"Filter\": \"Invalid filter syntax."},
+		{"admin", testenv.AdminPassword, `Get-CASMailbox -Filter "Nonsense -eq 1"`, 1,
+			"is not a recognized filterable property"},
+		{"admin", testenv.AdminPassword, `Get-Mailbx`, 1, "The term 'Get-Mailbx' is not recognized"},
+		{"admin", "wrong", `Get-Mailbox`, 1, "gatehouse shell: Sign-in failed"},
+		{"holly", testenv.DemoPassword, `Set-CASMailbox -Identity christa -PopEnabled $false`, 1, "Set-CASMailbox: "},
+		{"admin", testenv.AdminPassword, `Set-CASMailbox christa -PopEnabled $true; Set-CASMailbox christa -PopEnabled $true`, 0,
+			"WARNING: The command completed successfully but no settings of 'Christa Knapp' have been modified."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.src, func(t *testing.T) {
+			code, _, errOut := shellRun(t, env, "", tt.user, tt.password, tt.src)
+			if code != tt.code {
+				t.Errorf("exit status: got %d; want %d (stderr %q)", code, tt.code, errOut)
+			}
+			if !strings.Contains(errOut, tt.stderr) {
+				t.Errorf("stderr: got %q; want it to contain %q", errOut, tt.stderr)
+			}
+		})
+	}
+}
+
+// TestE2EWhatIfAndAudit checks -WhatIf and the audit trail of a change.
+func TestE2EWhatIfAndAudit(t *testing.T) {
+	env := startServer(t)
+	code, out, errOut := shellRun(t, env, "", "admin", testenv.AdminPassword, `Set-CASMailbox -Identity "Christa Knapp" -PopEnabled $false -WhatIf; (Get-CASMailbox christa).PopEnabled`)
+	if code != 0 || !strings.Contains(out, `What if: Performing the operation "Set-CASMailbox" on target "Christa Knapp".`) || !strings.HasSuffix(out, "True\n") {
+		t.Fatalf("-WhatIf: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, out, errOut = shellRun(t, env, "", "admin", testenv.AdminPassword,
+		`Set-CASMailbox -Identity "Christa Knapp" -PopEnabled $false; Search-AdminAuditLog -Cmdlets Set-CASMailbox | Select-Object -First 1 | Format-List CmdletName,ObjectModified,Succeeded`)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	for _, want := range []string{"CmdletName     : Set-CASMailbox", "ObjectModified : Christa Knapp", "Succeeded      : True"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("audit: got %q; want %q", out, want)
+		}
+	}
+}
+
+// seedMailboxes adds n mailboxes straight into the store, in one
+// transaction, for bulk runs.
+func seedMailboxes(t testing.TB, env *testenv.Env, n int) {
+	t.Helper()
+	now := time.Now().UTC()
+	err := env.Store.Update(context.Background(), func(tx store.Tx) error {
+		for i := range n {
+			m := store.Mailbox{Name: fmt.Sprintf("Bulk User %05d", i), DisplayName: fmt.Sprintf("Bulk User %05d", i),
+				Alias: fmt.Sprintf("bulk%05d", i), PrimarySmtpAddress: fmt.Sprintf("bulk%05d@contoso.com", i),
+				UserPrincipalName: fmt.Sprintf("bulk%05d@contoso.com", i), PopEnabled: true, ImapEnabled: true,
+				WhenCreated: now, WhenChanged: now}
+			if err := tx.InsertMailbox(context.Background(), &m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestE2EBulk pipes every mailbox of a real server into Set-CASMailbox and
+// checks that all changed.
+func TestE2EBulk(t *testing.T) {
+	env := startServer(t)
+	seedMailboxes(t, env, 2000)
+	code, out, errOut := shellRun(t, env, "", "admin", testenv.AdminPassword,
+		`Get-Mailbox -ResultSize Unlimited | Set-CASMailbox -PopEnabled $false; (Get-CASMailbox -ResultSize Unlimited -Filter "PopEnabled -eq `+"`"+`$true" | Measure-Object).Count`)
+	if code != 0 || errOut != "" || out != "0\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want 0 mailboxes with POP3 left", code, out, errOut)
+	}
+}
+
+// BenchmarkE2ESetCASMailbox10000 is issue 6's bulk figure: Get-Mailbox
+// -ResultSize Unlimited | Set-CASMailbox over 10,000 mailboxes of a real
+// server on SQLite, through the REST API. Each iteration flips PopEnabled,
+// so that every mailbox really changes.
+func BenchmarkE2ESetCASMailbox10000(b *testing.B) {
+	env := startServer(b)
+	seedMailboxes(b, env, 10000)
+	client, err := NewClient(ClientOptions{Server: env.URL(), User: "admin", Password: testenv.AdminPassword})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out bytes.Buffer
+	s := NewSession(SessionOptions{Host: Host{Out: &out, Err: &out}, Registry: DefaultRegistry(), API: client})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		src := fmt.Sprintf("Get-Mailbox -ResultSize Unlimited | Set-CASMailbox -PopEnabled $%v", i%2 == 1)
+		if err := s.Execute(context.Background(), src); err != nil || out.Len() > 0 {
+			b.Fatalf("%v %s", err, out.String())
+		}
+	}
+}
