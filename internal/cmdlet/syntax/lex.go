@@ -109,10 +109,12 @@ func isNameRune(r rune) bool {
 	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)
 }
 
-// isArgEnd reports whether r ends a bareword in argument mode.
+// isArgEnd reports whether r ends a bareword in argument mode. '<' and
+// '>' end one too, so that a redirection such as 2>$null is reported
+// rather than taken as text.
 func isArgEnd(r rune) bool {
 	switch r {
-	case eof, '\n', '\r', ';', '|', ',', '(', ')', '{', '}':
+	case eof, '\n', '\r', ';', '|', ',', '(', ')', '{', '}', '<', '>':
 		return true
 	}
 	return isSpaceRune(r)
@@ -223,7 +225,7 @@ func lexToken(l *lexer) stateFn {
 		if r == '<' {
 			return l.errorf(false, "The '<' operator is reserved for future use.")
 		}
-		return l.errorf(false, "Output redirection with '>' is not supported; use Out-File or Export-Csv.")
+		return l.errorf(false, "Redirection with '>' is not supported by this shell; use | Out-File, | Out-Null or -ErrorAction SilentlyContinue.")
 	}
 	if l.mode == ModeArgument {
 		return lexArgument(l, r)

@@ -51,7 +51,7 @@ func TestLexArgument(t *testing.T) {
 		{"a`;b", "word(a;b) end of input"},
 		{"'open", "error(The string is missing the terminator: '.)"},
 		{`"open`, `error(The string is missing the terminator: ".)`},
-		{"a > b", "word(a) error(Output redirection with '>' is not supported; use Out-File or Export-Csv.)"},
+		{"a > b", "word(a) error(Redirection with '>' is not supported by this shell; use | Out-File, | Out-Null or -ErrorAction SilentlyContinue.)"},
 		{"$ x", "word($) word(x) end of input"},
 		{"${a b} $env:USER $script:x $? $x:y", "variable(a b) variable(env:USER) variable(script:x) variable(?) variable(x) word(:y) end of input"},
 		{"@'\nhere 'quoted'\n'@", "string(here 'quoted') end of input"},
