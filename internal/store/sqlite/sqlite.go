@@ -104,9 +104,9 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 
 // Dialect is SQLite's.
 var Dialect = sqlstore.Dialect{
-	Name:        "sqlite",
-	PrepareInTx: true,
-	Rebind:      func(q string) string { return q },
+	Name:            "sqlite",
+	CacheStatements: true,
+	Rebind:          func(q string) string { return q },
 	IsUnique: func(err error) (bool, string) {
 		var e *sqlite.Error
 		if !errors.As(err, &e) {

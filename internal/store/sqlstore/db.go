@@ -45,8 +45,8 @@ type Dialect struct {
 	LockFolders string
 	// UpdateTxOptions are the options of directory Update transactions.
 	UpdateTxOptions *sql.TxOptions
-	// PrepareInTx prepares each repeated statement once per transaction.
-	PrepareInTx bool
+	// CacheStatements prepares each fixed statement once per pool.
+	CacheStatements bool
 }
 
 // Options configure a DB.
@@ -77,6 +77,9 @@ type DB struct {
 	wg         sync.WaitGroup
 	closeOnce  sync.Once
 	closeErr   error
+
+	stmts     sync.Map // stmtKey → *sql.Stmt
+	preparing sync.Map // stmtKey → true once asked for
 }
 
 var _ store.Store = (*DB)(nil)
@@ -110,6 +113,10 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		close(db.done)
 		db.wg.Wait()
+		db.stmts.Range(func(_, v any) bool {
+			v.(*sql.Stmt).Close()
+			return true
+		})
 		err := db.w.Close()
 		if db.r != db.w {
 			err = errors.Join(err, db.r.Close())
@@ -200,59 +207,87 @@ func splitSQL(s string) []string {
 // conn is what a query runs on: a transaction of either pool, or the read
 // pool itself for single reads.
 //
-// Within a transaction, statements that repeat (a bulk change runs the same
-// few statements a thousand times) are prepared once per transaction when
-// the dialect asks for it (SQLite: preparing costs more than running a
-// small statement). There is no cache across transactions: one that
-// prepares on the pool needs a free connection while a transaction holds
-// one, which deadlocks SQLite's single writer. pgx caches prepared
-// statements per connection by itself.
+// Statements with a fixed text are prepared once per pool and reused (on
+// SQLite, preparing costs more than running a small statement). A statement
+// is never prepared on the pool inside a transaction: that needs a free
+// connection while the transaction holds one, which deadlocks SQLite's
+// single writer. So the first use runs unprepared and asks a goroutine to
+// prepare it for the next uses; inside a transaction the pool's statement
+// is bound to the transaction's connection (Tx.StmtContext), which prepares
+// it there at most once per connection. pgx caches prepared statements per
+// connection by itself, so PostgreSQL does not need this.
 type conn struct {
 	db    *DB
 	tx    *sql.Tx // nil: the read pool
 	write bool
-	stmts map[string]*sql.Stmt
 }
 
-func (c conn) stmt(ctx context.Context, q string) (*sql.Stmt, bool) {
-	if c.tx == nil || c.stmts == nil {
-		return nil, false
+type stmtKey struct {
+	write bool
+	q     string
+}
+
+// prepared returns the prepared form of q, or nil the first time.
+func (c conn) prepared(ctx context.Context, q string) *sql.Stmt {
+	if !c.db.d.CacheStatements {
+		return nil
 	}
-	if st, ok := c.stmts[q]; ok {
-		return st, true
+	k := stmtKey{c.write, q}
+	if v, ok := c.db.stmts.Load(k); ok {
+		st := v.(*sql.Stmt)
+		if c.tx != nil {
+			return c.tx.StmtContext(ctx, st)
+		}
+		return st
 	}
-	st, err := c.tx.PrepareContext(ctx, c.db.d.Rebind(q))
-	if err != nil {
-		return nil, false
+	c.db.prepareLater(k)
+	return nil
+}
+
+func (db *DB) prepareLater(k stmtKey) {
+	if _, busy := db.preparing.LoadOrStore(k, true); busy {
+		return
 	}
-	c.stmts[q] = st
-	return st, true
+	db.wg.Add(1)
+	go func() {
+		defer db.wg.Done()
+		pool := db.r
+		if k.write {
+			pool = db.w
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			select {
+			case <-db.done:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		st, err := pool.PrepareContext(ctx, db.d.Rebind(k.q))
+		if err != nil {
+			return
+		}
+		db.stmts.Store(k, st)
+	}()
 }
 
 func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	if st, ok := c.stmt(ctx, q); ok {
+	if st := c.prepared(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
-	q = c.db.d.Rebind(q)
-	if c.tx != nil {
-		return c.tx.ExecContext(ctx, q, args...)
-	}
-	return c.db.w.ExecContext(ctx, q, args...)
+	return c.execDynamic(ctx, q, args...)
 }
 
 func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if st, ok := c.stmt(ctx, q); ok {
+	if st := c.prepared(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
-	q = c.db.d.Rebind(q)
-	if c.tx != nil {
-		return c.tx.QueryContext(ctx, q, args...)
-	}
-	return c.db.r.QueryContext(ctx, q, args...)
+	return c.queryDynamic(ctx, q, args...)
 }
 
 func (c conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	if st, ok := c.stmt(ctx, q); ok {
+	if st := c.prepared(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	q = c.db.d.Rebind(q)
@@ -281,11 +316,7 @@ func (c conn) execDynamic(ctx context.Context, q string, args ...any) (sql.Resul
 }
 
 func (db *DB) txConn(tx *sql.Tx, write bool) conn {
-	c := conn{db: db, tx: tx, write: write}
-	if db.d.PrepareInTx {
-		c.stmts = map[string]*sql.Stmt{}
-	}
-	return c
+	return conn{db: db, tx: tx, write: write}
 }
 
 // savepoint runs fn under a savepoint, so that a statement that fails as
