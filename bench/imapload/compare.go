@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// server is one server under test.
+type server struct {
+	name string
+	addr string
+	stop func()
+}
+
+func startGatehouse(name, db string) (*server, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "serve", "-db", db, "-addr", "127.0.0.1:0")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "listening ") {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, fmt.Errorf("%s serve: %q %v", name, line, err)
+	}
+	s := &server{name: name, addr: strings.TrimSpace(strings.TrimPrefix(line, "listening "))}
+	s.stop = func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}
+	return s, nil
+}
+
+func startDovecot(dir string, port int) (*server, error) {
+	bin, err := exec.LookPath("dovecot")
+	if err != nil {
+		if _, e := os.Stat("/usr/sbin/dovecot"); e != nil {
+			return nil, fmt.Errorf("dovecot not installed (apt-get install dovecot-imapd): %w", err)
+		}
+		bin = "/usr/sbin/dovecot"
+	}
+	if _, err := os.Stat("/usr/lib/dovecot/imap"); err != nil {
+		return nil, fmt.Errorf("dovecot's IMAP service is not installed (apt-get install dovecot-imapd): %w", err)
+	}
+	cmd := exec.Command(bin, "-F", "-c", filepath.Join(dir, "dovecot.conf"))
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{name: "Dovecot", addr: fmt.Sprintf("127.0.0.1:%d", port)}
+	s.stop = func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		c, err := net.Dial("tcp", s.addr)
+		if err == nil {
+			c.Close()
+			return s, nil
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("dovecot did not listen on %s (see %s): %w", s.addr, filepath.Join(dir, "dovecot.log"), err)
+		}
+	}
+}
+
+func compareCmd(args []string) error {
+	fs := flag.NewFlagSet("compare", flag.ExitOnError)
+	var s seedFlags
+	s.register(fs)
+	dur := fs.Duration("duration", 20*time.Second, "measured time per load and server")
+	rounds := fs.Int("rounds", 2, "measured runs per load and server (the order alternates)")
+	clients := fs.Int("clients", 20, "concurrent clients")
+	keep := fs.Bool("keep", false, "keep the working directory")
+	fs.Parse(args)
+	ctx := context.Background()
+	if err := s.seed(ctx); err != nil {
+		return err
+	}
+	if !*keep {
+		defer os.RemoveAll(s.dir)
+	}
+	var servers []*server
+	defer func() {
+		for _, srv := range servers {
+			srv.stop()
+		}
+	}()
+	if s.hasEngine("sqlite") {
+		gh, err := startGatehouse("Gatehouse/SQLite", filepath.Join(s.dir, "gatehouse", "gatehouse.db"))
+		if err != nil {
+			return err
+		}
+		servers = append(servers, gh)
+	}
+	if s.hasEngine("postgres") {
+		gh, err := startGatehouse("Gatehouse/PostgreSQL", s.pgDSN())
+		if err != nil {
+			return err
+		}
+		servers = append(servers, gh)
+	}
+	dc, err := startDovecot(filepath.Join(s.dir, "dovecot"), s.dovecotPort)
+	if err != nil {
+		return err
+	}
+	servers = append(servers, dc)
+
+	// Warm up: Dovecot builds its indexes, Gatehouse fills the credential
+	// cache and the page cache; neither is measured.
+	for _, srv := range servers {
+		for _, mode := range []string{"cycle", "fetch"} {
+			if _, err := runLoad(loadConfig{Addr: srv.addr, Mode: mode, Clients: s.users, Users: s.users, Duration: 2 * time.Second}); err != nil {
+				return fmt.Errorf("%s warm-up (%s): %w", srv.name, mode, err)
+			}
+		}
+	}
+	all := map[string]map[string][]result{}
+	for _, mode := range []string{"cycle", "fetch"} {
+		for r := range *rounds {
+			order := append([]*server(nil), servers...)
+			if r%2 == 1 {
+				for i, j := 0, len(order)-1; i < j; i, j = i+1, j-1 {
+					order[i], order[j] = order[j], order[i]
+				}
+			}
+			for _, srv := range order {
+				res, err := runLoad(loadConfig{Addr: srv.addr, Mode: mode, Clients: *clients, Users: s.users, Duration: *dur})
+				if err != nil {
+					return fmt.Errorf("%s, %s: %w", srv.name, mode, err)
+				}
+				res.print(os.Stdout, srv.name)
+				if all[mode] == nil {
+					all[mode] = map[string][]result{}
+				}
+				all[mode][srv.name] = append(all[mode][srv.name], res)
+			}
+		}
+	}
+	fmt.Printf("\nIMAP4 load, %d clients over %d users, %d messages each, %v per run, %d runs (median of runs)\n\n", *clients, s.users, s.messages, *dur, *rounds)
+	fmt.Println("| load | server | ops/s | p50 | p90 | p99 | ratio to Dovecot |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	for _, mode := range []string{"cycle", "fetch"} {
+		dov := medianOps(all[mode]["Dovecot"])
+		for _, srv := range servers {
+			rs := all[mode][srv.name]
+			ops := medianOps(rs)
+			key := "CYCLE"
+			if mode == "fetch" {
+				key = "FETCH"
+			}
+			var lat []time.Duration
+			for _, r := range rs {
+				lat = append(lat, r.Lat[key]...)
+			}
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			label := "login cycles"
+			if mode == "fetch" {
+				label = "steady FETCH"
+			}
+			fmt.Printf("| %s | %s | %.0f | %v | %v | %v | %.2fx |\n", label, srv.name, ops,
+				percentile(lat, .5).Round(10*time.Microsecond), percentile(lat, .9).Round(10*time.Microsecond),
+				percentile(lat, .99).Round(10*time.Microsecond), ops/dov)
+		}
+	}
+	return nil
+}
+
+func medianOps(rs []result) float64 {
+	if len(rs) == 0 {
+		return 0
+	}
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = r.opsPerSec()
+	}
+	sort.Float64s(v)
+	if len(v)%2 == 0 {
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return v[len(v)/2]
+}
