@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -456,5 +457,31 @@ func TestManyConnections(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestSTLSDropsPlaintextPipelinedAfterIt: commands sent in plaintext after
+// STLS, before the handshake, are not executed (RFC 2595 §4; the
+// STARTTLS command injection of CVE-2011-0411).
+func TestSTLSDropsPlaintextPipelinedAfterIt(t *testing.T) {
+	_, addr := startServer(t, newMemBackend(), serverConfig{tls: true})
+	c := dial(t, addr)
+	if _, err := io.WriteString(c.conn, "STLS\r\nUSER alice\r\nPASS secret\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.line(), "+OK Begin TLS negotiation"; got != want {
+		t.Fatalf("STLS: got %q; want %q", got, want)
+	}
+	if c.r.Buffered() != 0 {
+		t.Fatalf("the server answered the injected commands before the handshake")
+	}
+	tc := tls.Client(c.conn, &tls.Config{InsecureSkipVerify: true})
+	if err := tc.Handshake(); err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	c.conn, c.r = tc, bufio.NewReader(tc)
+	// Were USER and PASS run, STAT would succeed.
+	if got, want := c.cmd("STAT"), "-ERR STAT is valid only after login"; got != want {
+		t.Errorf("STAT: got %q; want %q", got, want)
 	}
 }
