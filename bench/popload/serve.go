@@ -21,10 +21,8 @@ import (
 	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
 )
 
-// serve runs Gatehouse's POP3 server over the database, wired as the
-// server wires it (store, login flow with argon2id and the credential
-// cache, access registry, login recorder, adapter, engine), until SIGINT
-// or SIGTERM.
+// serve runs Gatehouse's POP3 server over the database until SIGINT or
+// SIGTERM.
 func serve(dbPath, addr, cpuProfile string) error {
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)
@@ -37,22 +35,12 @@ func serve(dbPath, addr, cpuProfile string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := sqlite.Open(ctx, dbPath, sqlite.Options{Logger: log})
+	srv, closeAll, err := newGatehouse(dbPath, log)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	hub := notify.NewLocal()
-	reg := access.NewRegistry(access.RegistryOptions{Store: st, Hub: hub, Logger: log})
-	defer reg.Close()
-	rec := backend.NewRecorder(st, backend.RecorderOptions{Logger: log})
-	defer rec.Close()
-	checker := auth.NewChecker(auth.CheckerOptions{Params: auth.DefaultParams, CacheTTL: 5 * time.Minute})
-	logins := backend.NewLogins(backend.LoginsOptions{Store: st, Checker: checker, Registry: reg, Recorder: rec, Logger: log})
-	be := pop3adapter.New(pop3adapter.Options{Mail: st, Login: pop3adapter.LoginFlow{Logins: logins}, Hub: hub, Logger: log})
-	srv := pop3.NewServer(pop3.Options{Backend: be, Logger: log})
+	defer closeAll()
 
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -71,4 +59,27 @@ func serve(dbPath, addr, cpuProfile string) error {
 		return err
 	}
 	return nil
+}
+
+// newGatehouse builds the POP3 server over the database, wired as the
+// server wires it: store, login flow with argon2id and the credential
+// cache, access registry, login recorder, adapter, engine.
+func newGatehouse(dbPath string, log *slog.Logger) (*pop3.Server, func(), error) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, dbPath, sqlite.Options{Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	hub := notify.NewLocal()
+	reg := access.NewRegistry(access.RegistryOptions{Store: st, Hub: hub, Logger: log})
+	rec := backend.NewRecorder(st, backend.RecorderOptions{Logger: log})
+	checker := auth.NewChecker(auth.CheckerOptions{Params: auth.DefaultParams, CacheTTL: 5 * time.Minute})
+	logins := backend.NewLogins(backend.LoginsOptions{Store: st, Checker: checker, Registry: reg, Recorder: rec, Logger: log})
+	be := pop3adapter.New(pop3adapter.Options{Mail: st, Login: pop3adapter.LoginFlow{Logins: logins}, Hub: hub, Logger: log})
+	srv := pop3.NewServer(pop3.Options{Backend: be, Logger: log})
+	return srv, func() {
+		rec.Close()
+		reg.Close()
+		st.Close()
+	}, nil
 }
