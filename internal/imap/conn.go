@@ -134,11 +134,36 @@ func (c *conn) loop() {
 		c.readFailed(err)
 		return
 	}
-	if !c.next() {
-		return
+	for {
+		if !c.next() {
+			return
+		}
+		// Keep this goroutine, and the stack the command grew, while the
+		// client keeps sending; hand over when it pauses.
+		if c.rd.buffered() == 0 && !c.burstWait() {
+			break
+		}
 	}
 	handedOff = true
 	go c.loop()
+}
+
+// burstWait is how long a connection's goroutine waits for the next
+// command before handing the connection to a fresh goroutine.
+const burstWait = 20 * time.Millisecond
+
+// burstWait waits a little for more input; it reports whether some came.
+func (c *conn) burstWait() bool {
+	c.nc.SetReadDeadline(time.Now().Add(burstWait))
+	if err := c.rd.wait(); err != nil {
+		return false // a timeout, or an error waitInput will see again
+	}
+	timeout := c.srv.opts.IdleTimeout
+	if c.state == stateNotAuth {
+		timeout = c.srv.opts.LoginTimeout
+	}
+	c.nc.SetReadDeadline(time.Now().Add(timeout))
+	return true
 }
 
 // waitInput blocks until the client sends something, holding only the
