@@ -259,6 +259,9 @@ func lexArgument(l *lexer, r rune) stateFn {
 // lexGeneric lexes a bareword argument: everything up to a space or one
 // of ;|,(){}. A bareword that reads as a number is a number.
 func lexGeneric(l *lexer) stateFn {
+	// Start over at the first character, so that a backtick there escapes
+	// like anywhere else in the word.
+	l.pos = l.start
 	for !isArgEnd(l.peek()) {
 		if l.peek() == '`' && l.peekAt(1) != eof && l.peekAt(1) != '\n' && l.peekAt(1) != '\r' {
 			l.next()
@@ -486,7 +489,8 @@ func lexSingleQuoted(l *lexer) stateFn {
 			return l.errorf(true, "The string is missing the terminator: '.")
 		case isSingleQuote(r):
 			if isSingleQuote(l.peek()) {
-				b.WriteRune('\'')
+				// a doubled quote stands for the first of the two
+				b.WriteRune(r)
 				l.next()
 				continue
 			}
@@ -550,6 +554,7 @@ func scanDoubleQuoted(s string, pos int) (int, bool) {
 // scanSubExpression returns the offset just past the ')' that closes a
 // $( whose content starts at pos, skipping nested strings and comments.
 func scanSubExpression(s string, pos int) (int, bool) {
+	start := pos
 	depth := 1
 	for pos < len(s) {
 		r, w := utf8.DecodeRuneInString(s[pos:])
@@ -559,6 +564,24 @@ func scanSubExpression(s string, pos int) (int, bool) {
 			if pos < len(s) {
 				_, w := utf8.DecodeRuneInString(s[pos:])
 				pos += w
+			}
+		case r == '$' && pos < len(s) && s[pos] == '{':
+			// ${any name}: skip it whole, as lexVariable reads it
+			pos++
+			for {
+				if pos >= len(s) {
+					return len(s), false
+				}
+				c := s[pos]
+				pos++
+				if c == '`' && pos < len(s) {
+					_, w := utf8.DecodeRuneInString(s[pos:])
+					pos += w
+					continue
+				}
+				if c == '}' {
+					break
+				}
 			}
 		case r == '(':
 			depth++
@@ -587,13 +610,24 @@ func scanSubExpression(s string, pos int) (int, bool) {
 					break
 				}
 			}
-		case r == '#':
+		case r == '#' && commentCanStart(s, pos-w, start):
 			for pos < len(s) && s[pos] != '\n' {
 				pos++
 			}
 		}
 	}
 	return len(s), false
+}
+
+// commentCanStart reports whether a '#' at i starts a comment: at the start
+// of the sub-expression or after a blank or ( ; | {, where a token may
+// begin. Inside a word (a#b) it is text, as the lexer reads it.
+func commentCanStart(s string, i, start int) bool {
+	if i <= start {
+		return true
+	}
+	r, _ := utf8.DecodeLastRuneInString(s[:i])
+	return isSpaceRune(r) || r == '\n' || r == '\r' || r == '(' || r == ';' || r == '|' || r == '{'
 }
 
 // lexHereString lexes @'...'@ or @"..."@. The opening quote must end its

@@ -138,9 +138,19 @@ func braces(stmts []Statement) string {
 	return "{ " + joinStatements(stmts, "; ") + " }"
 }
 
-// String prints the string in single quotes, doubling quotes inside.
+// String prints the string in single quotes, doubling the quotes inside
+// (the typographic ones too, which also end a string).
 func (n *StringLit) String() string {
-	return "'" + strings.ReplaceAll(n.Value, "'", "''") + "'"
+	var b strings.Builder
+	b.WriteByte('\'')
+	for _, r := range n.Value {
+		if isSingleQuote(r) {
+			b.WriteRune(r)
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('\'')
+	return b.String()
 }
 
 func (n *ExpandString) String() string {
