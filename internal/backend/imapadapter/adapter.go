@@ -61,14 +61,21 @@ type Options struct {
 	Hub    notify.Hub
 	Login  Authenticator
 	Logger *slog.Logger
+	// IndexCacheMessages bounds the messages whose index (UID, MODSEQ,
+	// flags) is kept in memory for fast SELECT of large folders (about 40
+	// bytes each); 0 means 1,000,000, negative turns the cache off. Only
+	// folders of at least 1,000 messages are cached.
+	IndexCacheMessages int
 }
 
 // Backend implements imap.Backend over the store.
 type Backend struct {
-	mail  store.Mail
-	hub   notify.Hub
-	login Authenticator
-	log   *slog.Logger
+	mail   store.Mail
+	hub    notify.Hub
+	login  Authenticator
+	log    *slog.Logger
+	index  *indexCache
+	recent recentClaims
 }
 
 var (
@@ -83,7 +90,12 @@ func New(o Options) *Backend {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Backend{mail: o.Mail, hub: o.Hub, login: o.Login, log: log.With("proto", "imap")}
+	n := o.IndexCacheMessages
+	if n == 0 {
+		n = 1_000_000
+	}
+	return &Backend{mail: o.Mail, hub: o.Hub, login: o.Login, log: log.With("proto", "imap"),
+		index: newIndexCache(1000, n), recent: recentClaims{next: map[int64]uint32{}}}
 }
 
 // wireError maps domain errors to the IMAP responses the engine sends (RFC
@@ -290,9 +302,10 @@ func (u *user) Open(ctx context.Context, name string, changed func()) (imap.Fold
 
 // folder is a selected folder.
 type folder struct {
-	u      *user
-	id     int64
-	cancel func()
+	u       *user
+	id      int64
+	cancel  func()
+	uidNext uint32 // as last seen by Index or Changes
 }
 
 func (f *folder) Close() {
@@ -302,10 +315,11 @@ func (f *folder) Close() {
 }
 
 func (f *folder) Index(ctx context.Context) (imap.FolderStatus, []imap.MessageFlags, error) {
-	sf, msgs, err := f.u.b.mail.FolderIndex(ctx, f.id)
+	sf, msgs, err := f.u.b.index.index(ctx, f.u.b.mail, f.id)
 	if err != nil {
 		return imap.FolderStatus{}, nil, wireError(err)
 	}
+	f.uidNext = sf.UIDNext
 	return folderStatus(sf), toIMAPFlags(msgs), nil
 }
 
@@ -314,6 +328,7 @@ func (f *folder) Changes(ctx context.Context, since uint64) (imap.FolderStatus, 
 	if err != nil {
 		return imap.FolderStatus{}, nil, nil, wireError(err)
 	}
+	f.uidNext = sf.UIDNext
 	return folderStatus(sf), toIMAPFlags(msgs), expunged, nil
 }
 
@@ -424,7 +439,7 @@ func (f *folder) Move(ctx context.Context, uids []imap.UIDRange, dest string) (i
 }
 
 func (f *folder) ClaimRecent(ctx context.Context) (uint32, uint32, error) {
-	first, next, err := f.u.b.mail.ClaimRecent(ctx, f.id)
+	first, next, err := f.u.b.recent.claim(ctx, f.u.b.mail, f.id, f.uidNext)
 	return first, next, wireError(err)
 }
 
