@@ -2,6 +2,7 @@ package imap
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -95,6 +96,20 @@ type Folder interface {
 	// Close stops change notifications.
 	Close()
 }
+
+// SummarySearcher may be implemented by a Folder to find the messages whose
+// decoded summary field ("subject", "from", "to" or "cc") contains substr,
+// ignoring ASCII case, among uids, in UID order, without reading every
+// message's metadata (SEARCH SUBJECT on a large folder). substr is
+// lower-case ASCII. It returns ErrUnsupported when it cannot; the engine
+// then reads the metadata itself. The engine still checks every message it
+// returns, so a superset is fine.
+type SummarySearcher interface {
+	SearchSummary(ctx context.Context, uids []UIDRange, field, substr string) ([]uint32, error)
+}
+
+// ErrUnsupported says an optional backend method is not available.
+var ErrUnsupported = errors.New("imap: not supported by the backend")
 
 // FolderInfo describes a folder for LIST.
 type FolderInfo struct {

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -298,5 +300,78 @@ func TestIdleRecheck(t *testing.T) {
 	e.deliverQuietly(t, []byte("Subject: x\r\n\r\nx\r\n"), false, "alice")
 	if got := c.line(); got != "* 1 EXISTS" {
 		t.Errorf("got %q; want * 1 EXISTS", got)
+	}
+}
+
+// searchingBackend gives folders a SummarySearcher that scans Messages, and
+// counts its calls.
+type searchingBackend struct {
+	imap.Backend
+	calls *atomic.Int32
+}
+
+func (b searchingBackend) Login(ctx context.Context, req *imap.LoginRequest) (imap.User, error) {
+	u, err := b.Backend.Login(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return searchingUser{u, b.calls}, nil
+}
+
+type searchingUser struct {
+	imap.User
+	calls *atomic.Int32
+}
+
+func (u searchingUser) Open(ctx context.Context, name string, changed func()) (imap.Folder, error) {
+	f, err := u.User.Open(ctx, name, changed)
+	if err != nil {
+		return nil, err
+	}
+	return searchingFolder{f, u.calls}, nil
+}
+
+type searchingFolder struct {
+	imap.Folder
+	calls *atomic.Int32
+}
+
+func (f searchingFolder) SearchSummary(ctx context.Context, uids []imap.UIDRange, field, substr string) ([]uint32, error) {
+	f.calls.Add(1)
+	var out []uint32
+	err := f.Messages(ctx, uids, imap.WantSummary, func(md *imap.MessageData) error {
+		v := map[string]string{"subject": md.Subject, "from": md.From, "to": md.To, "cc": md.Cc}[field]
+		if strings.Contains(strings.ToLower(v), substr) {
+			out = append(out, md.UID)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// TestSearchSummaryPrefilter: SEARCH SUBJECT asks the backend's summary
+// search first, and the result is the same.
+func TestSearchSummaryPrefilter(t *testing.T) {
+	var calls atomic.Int32
+	e := newEnv(t, envOptions{wrap: func(b imap.Backend) imap.Backend { return searchingBackend{b, &calls} }})
+	for i := 0; i < 5; i++ {
+		e.deliver(t, []byte(fmt.Sprintf("Subject: item %d%s\r\nFrom: x%d@example.com\r\n\r\nbody\r\n", i, map[bool]string{true: " needle"}[i%2 == 0], i)), "alice")
+	}
+	c := dialRaw(t, e.addr)
+	c.login("alice")
+	c.cmd("s", "SELECT INBOX")
+	tests := []struct{ cmd, want string }{
+		{"SEARCH SUBJECT NEEDLE", "* SEARCH 1 3 5"},
+		{"SEARCH SUBJECT needle FROM x2", "* SEARCH 3"},
+		{"SEARCH NOT SUBJECT needle", "* SEARCH 2 4"},
+		{"SEARCH SUBJECT needle 4:5", "* SEARCH 5"},
+	}
+	for _, tt := range tests {
+		if got := c.cmd("q", tt.cmd); got[0] != tt.want {
+			t.Errorf("%s: %q; want %q", tt.cmd, got[0], tt.want)
+		}
+	}
+	if calls.Load() != 3 {
+		t.Errorf("summary searches: %d; want 3 (not for NOT)", calls.Load())
 	}
 }

@@ -2,6 +2,7 @@ package imap
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -453,6 +454,70 @@ func (c *conn) search(ctx context.Context, root *searchKey) ([]int, error) {
 	if len(cand) == 0 {
 		return nil, nil
 	}
+	cand, err := c.summaryPrefilter(ctx, root, cand)
+	if err != nil || len(cand) == 0 {
+		return nil, err
+	}
+	return c.searchCandidates(ctx, root, level, cand)
+}
+
+// summaryPrefilter narrows the candidates by a SUBJECT, FROM, TO or CC key
+// of the top-level conjunction, asking the backend (SummarySearcher) when it
+// can search its summary columns itself.
+func (c *conn) summaryPrefilter(ctx context.Context, root *searchKey, cand []int) ([]int, error) {
+	ss, ok := c.sel.folder.(SummarySearcher)
+	if !ok {
+		return cand, nil
+	}
+	for _, k := range root.kids {
+		var field string
+		switch k.kind {
+		case sSubject:
+			field = "subject"
+		case sFrom:
+			field = "from"
+		case sTo:
+			field = "to"
+		case sCc:
+			field = "cc"
+		default:
+			continue
+		}
+		if k.str == "" || !isASCII(k.str) {
+			continue
+		}
+		s := c.sel
+		var rs []idxRange
+		for _, i := range cand {
+			if n := len(rs); n > 0 && rs[n-1].hi == i {
+				rs[n-1].hi++
+			} else {
+				rs = append(rs, idxRange{i, i + 1})
+			}
+		}
+		uids, err := ss.SearchSummary(ctx, s.backendRanges(rs), field, k.str)
+		if errors.Is(err, ErrUnsupported) {
+			return cand, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out := cand[:0]
+		for _, i := range cand {
+			if _, found := slices.BinarySearch(uids, s.uids[i]); found {
+				out = append(out, i)
+			}
+		}
+		return out, nil
+	}
+	return cand, nil
+}
+
+// searchCandidates evaluates root for the candidate messages, reading what
+// the keys need from the backend.
+func (c *conn) searchCandidates(ctx context.Context, root *searchKey, level searchLevel, cand []int) ([]int, error) {
+	s := c.sel
+	var out []int
 	var want Want
 	if level >= levelSummary {
 		want |= WantSummary

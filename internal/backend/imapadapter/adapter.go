@@ -490,3 +490,20 @@ func toStoreRanges(rs []imap.UIDRange) []store.UIDRange {
 	}
 	return out
 }
+
+// summarySearchStore is the store method SEARCH SUBJECT/FROM/TO/CC uses
+// when the engine offers it: the substring search done in SQL over the
+// summary columns (ASCII case-insensitive), returning UIDs in order.
+type summarySearchStore interface {
+	SearchSummary(ctx context.Context, folderID int64, uids []store.UIDRange, field, substr string) ([]uint32, error)
+}
+
+// SearchSummary implements imap.SummarySearcher when the store can.
+func (f *folder) SearchSummary(ctx context.Context, uids []imap.UIDRange, field, substr string) ([]uint32, error) {
+	ss, ok := f.u.b.mail.(summarySearchStore)
+	if !ok {
+		return nil, imap.ErrUnsupported
+	}
+	out, err := ss.SearchSummary(ctx, f.id, toStoreRanges(uids), field, substr)
+	return out, wireError(err)
+}
