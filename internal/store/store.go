@@ -158,6 +158,11 @@ type Mail interface {
 	// in UID order, with metadata only (never the body). want says which
 	// parts beyond the basic columns to read: MetaSummary, MetaStructure.
 	Messages(ctx context.Context, folderID int64, uids []UIDRange, want MetaFields, fn func(MessageMeta) error) error
+	// SearchSummary returns, in UID order, the UIDs in uids of the messages
+	// whose summary field ("subject", "from", "to" or "cc") contains substr,
+	// ignoring ASCII case (RFC 9051 §6.4.4), without reading bodies or
+	// structures.
+	SearchSummary(ctx context.Context, folderID int64, uids []UIDRange, field, substr string) ([]uint32, error)
 	// ReadBody reads up to len(p) bytes of a body at offset off, like
 	// io.ReaderAt. It holds no lock or transaction between calls, so a slow
 	// network reader never blocks anyone.

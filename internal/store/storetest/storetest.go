@@ -46,6 +46,7 @@ func Run(t *testing.T, open Open) {
 		{"ConcurrentDeliveries", testConcurrentDeliveries},
 		{"LastLogon", testLastLogon},
 		{"AdminSessions", testAdminSessions},
+		{"SearchSummary", testSearchSummary},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1022,4 +1023,34 @@ func testAdminSessions(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
+}
+
+func testSearchSummary(t *testing.T, s store.Store) {
+	m := newMailbox(t, s, "Search User")
+	inbox, _ := s.FolderByName(ctx, m.ID, "INBOX")
+	for _, subj := range []string{"Quarterly REPORT", "lunch", "100% done_now", "Grüße aus Köln", "report draft"} {
+		deliverTo(t, s, inbox.ID, "Subject: "+subj+"\r\n\r\n")
+	}
+	for _, tc := range []struct {
+		field, sub string
+		uids       []store.UIDRange
+		want       []uint32
+	}{
+		{"subject", "report", all(), []uint32{1, 5}},
+		{"SUBJECT", "RePoRt", []store.UIDRange{{Start: 2, Stop: 9}}, []uint32{5}},
+		{"subject", "%", all(), []uint32{3}},
+		{"subject", "e_n", all(), []uint32{3}},
+		{"subject", "grüße", all(), []uint32{4}},
+		{"subject", "", all(), []uint32{1, 2, 3, 4, 5}},
+		{"from", "ann@example", all(), []uint32{1, 2, 3, 4, 5}},
+		{"cc", "x", all(), nil},
+	} {
+		got, err := s.SearchSummary(ctx, inbox.ID, tc.uids, tc.field, tc.sub)
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("search %s %q: got %v, %v; want %v", tc.field, tc.sub, got, err, tc.want)
+		}
+	}
+	if _, err := s.SearchSummary(ctx, inbox.ID, all(), "body", "x"); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("unknown field: %v", err)
+	}
 }
