@@ -4,8 +4,12 @@
 // deleted and tells the IMAP4 sessions of the mailbox.
 //
 // Locking: one POP3 session per mailbox at a time (RFC 1939 §8 exclusive
-// access). The lock lives in this process; IMAP4 sessions are not
-// affected by it.
+// access); IMAP4 sessions are not affected by it. The lock lives in this
+// process: two nodes on one PostgreSQL can each hold a POP3 session of the
+// same mailbox. The deletions stay correct then (each QUIT expunges by UID
+// in one transaction, and a UID already gone is skipped), but a client
+// may download a message twice. A lease in the store would close that
+// gap.
 package pop3adapter
 
 import (
