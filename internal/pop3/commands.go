@@ -231,8 +231,8 @@ func (s *session) login(user, pass string) error {
 		if !errors.As(err, &e) {
 			return fmt.Errorf("login %s: %w", user, err)
 		}
-		s.log.Info("login refused", "user", user, "code", e.Code, "reason", e.Text)
-		return &Error{Code: e.Code, Text: e.Text}
+		s.log.Debug("login refused", "user", user, "code", e.Code, "reason", e.Text)
+		return e // writeError logs its cause, if any
 	}
 	s.md = md
 	s.msgs = md.Messages()
@@ -242,7 +242,7 @@ func (s *session) login(user, pass string) error {
 	s.state = stateTransaction
 	s.log = s.log.With("user", user)
 	n, size := s.stat()
-	s.log.Info("logged in", "tls", s.tls, "messages", n)
+	s.log.Debug("logged in", "tls", s.tls, "messages", n)
 	s.writeOK(fmt.Sprintf("Logged in; %d messages (%d octets)", n, size))
 	return nil
 }
