@@ -622,6 +622,9 @@ func convertParam(p *Param, v any) (any, error) {
 		}
 		return n, nil
 	case TIdentity:
+		if s, ok := v.(string); ok && strings.TrimSpace(s) == "" {
+			return nil, fmt.Errorf("Cannot bind argument to parameter '%s' because it is an empty string.", p.Name)
+		}
 		id, ok := identityOf(v)
 		if !ok {
 			if _, isArr := v.([]any); isArr {

@@ -262,6 +262,28 @@ func (s *Session) eval(ctx context.Context, x syntax.Expr) (any, error) {
 		return typeValue(n.Type), nil
 	case *syntax.Binary:
 		return s.evalBinary(ctx, n)
+	case *syntax.IncDec:
+		old, err := s.eval(ctx, n.X)
+		if err != nil {
+			return nil, err
+		}
+		v, err := arith(n.Op[:1], old, int64(1))
+		if err != nil {
+			return nil, err
+		}
+		if old == nil {
+			v = int64(1)
+			if n.Op == "--" {
+				v = int64(-1)
+			}
+		}
+		if err := s.assignTo(ctx, n.X, v); err != nil {
+			return nil, err
+		}
+		if n.Prefix {
+			return v, nil
+		}
+		return old, nil
 	}
 	return nil, errorf(catRuntime, "unsupported expression %T", x)
 }

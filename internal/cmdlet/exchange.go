@@ -75,6 +75,11 @@ var errEnough = errors.New("enough")
 func getObjects(ctx context.Context, c *Call, collection string) error {
 	api := c.s.api
 	id := c.String("Identity")
+	if v, bound := c.Get("Identity"); bound && (v == nil || id == "") {
+		// Exchange returns every object for a $null identity; a typo in a
+		// variable name should not list the organization (DESIGN §2).
+		return c.WriteError(fmt.Sprintf("The operation couldn't be performed because object '' couldn't be found on '%s'.", api.Server()))
+	}
 	if id != "" && !strings.ContainsAny(id, "*?") {
 		o, err := api.Get(ctx, collection+"/"+escapeSegment(id), nil)
 		if err != nil {

@@ -36,6 +36,10 @@ func (s *Session) runPipeline(ctx context.Context, pl *syntax.Pipeline, sink fun
 		if err != nil {
 			return err
 		}
+		if _, ok := head.(*syntax.IncDec); ok {
+			// $i++ as a statement writes nothing, as an assignment
+			return nil
+		}
 		return emitEnumerated(v, sink)
 	}
 	stages := make([]*stage, len(elems))

@@ -30,13 +30,17 @@ func manyMailboxes(n int) *fakeAPI {
 	return f
 }
 
-// TestBulkSetCASMailbox pipes 10,000 mailboxes into Set-CASMailbox: with a
-// bulk endpoint that is 20 PATCH requests of 500, without one 10,000
-// requests sent 16 at a time; either way every mailbox changes.
+// TestBulkSetCASMailbox pipes mailboxes into Set-CASMailbox: with a bulk
+// endpoint 10,000 of them are 20 PATCH requests of 500, without one each is
+// a request, 16 at a time; either way every mailbox changes.
 func TestBulkSetCASMailbox(t *testing.T) {
 	for _, bulk := range []bool{true, false} {
 		t.Run(fmt.Sprintf("bulk=%v", bulk), func(t *testing.T) {
-			f := manyMailboxes(10000)
+			n := 10000
+			if !bulk {
+				n = 2000 // 2,000 single requests say as much as 10,000, faster
+			}
+			f := manyMailboxes(n)
 			f.bulk = bulk
 			_, client := startFake(t, f)
 			s, out := newTestSession(t, client)
@@ -54,9 +58,9 @@ func TestBulkSetCASMailbox(t *testing.T) {
 					t.Fatalf("%s: got PopEnabled=%v ImapEnabled=%v; want both false", m["Name"], m["PopEnabled"], m["ImapEnabled"])
 				}
 			}
-			wantPatches := int64(10000 / bulkBatch)
+			wantPatches := int64(n / bulkBatch)
 			if !bulk {
-				wantPatches = 10000
+				wantPatches = int64(n)
 			}
 			if got := f.patches.Load(); got != wantPatches {
 				t.Errorf("PATCH requests: got %d; want %d", got, wantPatches)

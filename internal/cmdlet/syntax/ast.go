@@ -165,6 +165,15 @@ type Unary struct {
 	Offset int
 }
 
+// IncDec is $x++, $x--, ++$x or --$x: X is a variable, property or
+// element; Op is "++" or "--".
+type IncDec struct {
+	X      Expr
+	Op     string
+	Prefix bool
+	Offset int
+}
+
 // Cast is [Type]X.
 type Cast struct {
 	Type   string
@@ -247,6 +256,7 @@ func (n *Invoke) Pos() int       { return n.Offset }
 func (n *Index) Pos() int        { return n.Offset }
 func (n *Unary) Pos() int        { return n.Offset }
 func (n *Cast) Pos() int         { return n.Offset }
+func (n *IncDec) Pos() int       { return n.Offset }
 func (n *TypeLit) Pos() int      { return n.Offset }
 func (n *Binary) Pos() int       { return n.Offset }
 func (n *ArrayLit) Pos() int     { return n.Offset }
@@ -273,6 +283,7 @@ func (*Invoke) expr()       {}
 func (*Index) expr()        {}
 func (*Unary) expr()        {}
 func (*Cast) expr()         {}
+func (*IncDec) expr()       {}
 func (*TypeLit) expr()      {}
 func (*Binary) expr()       {}
 func (*ArrayLit) expr()     {}

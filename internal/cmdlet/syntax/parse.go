@@ -356,6 +356,11 @@ func (p *parser) parseBinary(level int, noComma bool) Expr {
 	left := p.parseBinary(level+1, noComma)
 	for p.tok.Kind == TokOperator && p.opAtLevel(p.tok.Value, level) {
 		opTok := p.tok
+		if (opTok.Value == "+" || opTok.Value == "-") && !opTok.SpaceBefore() && strings.HasPrefix(p.src[opTok.End:], opTok.Value) &&
+			!isIncDecTarget(left) && endsIncDec(p.src[opTok.End+1:]) {
+			// 5++ (but 1--1 is 1 - -1)
+			p.fail(opTok.Pos, false, "The '"+opTok.Value+opTok.Value+"' operator works only on variables or on properties.")
+		}
 		p.advance(ModeExpression)
 		p.skipNewlines(ModeExpression)
 		if !p.startsOperand() {
@@ -430,6 +435,20 @@ func (p *parser) parseArray() Expr {
 func (p *parser) parseUnary() Expr {
 	p.enter()
 	defer p.leave()
+	// ++$x and --$x
+	if p.tok.Kind == TokOperator && (p.tok.Value == "+" || p.tok.Value == "-") &&
+		strings.HasPrefix(p.src[p.tok.End:], p.tok.Value+"$") {
+		opTok := p.tok
+		p.lex(opTok.End+1, ModeExpression)
+		if p.tok.SpaceBefore() || p.tok.Kind != TokVariable {
+			p.fail(opTok.Pos, false, "The '"+opTok.Value+opTok.Value+"' operator works only on variables or on properties.")
+		}
+		x := p.parsePrimary(ModeExpression)
+		if !assignable(x) {
+			p.fail(opTok.Pos, false, "The '"+opTok.Value+opTok.Value+"' operator works only on variables or on properties.")
+		}
+		return &IncDec{X: x, Op: opTok.Value + opTok.Value, Prefix: true, Offset: opTok.Pos}
+	}
 	if p.tok.Kind == TokOperator && isUnaryOp(p.tok.Value) {
 		opTok := p.tok
 		p.advance(ModeExpression)
@@ -560,6 +579,8 @@ func (p *parser) parsePostfix(x Expr, end int) (Expr, int) {
 	for {
 		rest := p.src[end:]
 		switch {
+		case (strings.HasPrefix(rest, "++") || strings.HasPrefix(rest, "--")) && isIncDecTarget(x):
+			return &IncDec{X: x, Op: rest[:2], Offset: x.Pos()}, end + 2
 		case strings.HasPrefix(rest, "::") || strings.HasPrefix(rest, ".") && !strings.HasPrefix(rest, ".."):
 			static := strings.HasPrefix(rest, "::")
 			opLen := 1
@@ -862,4 +883,21 @@ func isKeyword(word string) bool {
 		return true
 	}
 	return false
+}
+
+// isIncDecTarget reports whether x++ may follow x: a variable, property or
+// element.
+func isIncDecTarget(x Expr) bool {
+	switch x.(type) {
+	case *Variable, *Member, *Index:
+		return true
+	}
+	return false
+}
+
+// endsIncDec reports whether the text after "x++" ends the expression,
+// which makes it an increment rather than x + +y.
+func endsIncDec(rest string) bool {
+	rest = strings.TrimLeft(rest, " \t")
+	return rest == "" || strings.ContainsAny(rest[:1], ");|}\r\n")
 }

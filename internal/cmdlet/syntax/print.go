@@ -310,10 +310,22 @@ func (n *Index) String() string { return postfixOperand(n.X) + "[" + n.Index.Str
 func postfixOperand(x Expr) string { return x.String() }
 
 func (n *Unary) String() string {
+	x := n.X.String()
 	if strings.HasPrefix(n.Op, "-") && len(n.Op) > 1 {
-		return n.Op + " " + n.X.String()
+		return n.Op + " " + x
 	}
-	return n.Op + n.X.String()
+	if (n.Op == "-" || n.Op == "+") && strings.HasPrefix(x, n.Op) {
+		// - -$x, not --$x (a decrement)
+		return n.Op + " " + x
+	}
+	return n.Op + x
+}
+
+func (n *IncDec) String() string {
+	if n.Prefix {
+		return n.Op + n.X.String()
+	}
+	return n.X.String() + n.Op
 }
 
 func (n *Cast) String() string    { return "[" + n.Type + "]" + n.X.String() }
