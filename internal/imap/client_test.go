@@ -2,6 +2,7 @@ package imap_test
 
 import (
 	"bytes"
+	"crypto/tls"
 	"net"
 	"os"
 	"strings"
@@ -262,6 +263,31 @@ func TestStartTLS(t *testing.T) {
 	defer tc.Close()
 	if err := tc.Login("alice", "pw-alice").Wait(); err != nil {
 		t.Fatalf("LOGIN after STARTTLS: %v", err)
+	}
+	if got := e.login.lastRequest(); !got.TLS {
+		t.Errorf("login request %+v; want TLS", got)
+	}
+}
+
+// TestImplicitTLS serves a tls.NewListener (port 993 style): the session
+// counts as TLS, so a remote client may log in at once.
+func TestImplicitTLS(t *testing.T) {
+	e := newEnv(t, envOptions{nonLoopback: true})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go e.srv.Serve(tls.NewListener(l, testTLSConfig(t)))
+	c, err := imapclient.DialTLS(l.Addr().String(), &imapclient.Options{TLSConfig: insecureTLS()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Caps().Has("LOGINDISABLED") || c.Caps().Has(goimap.CapStartTLS) {
+		t.Errorf("capabilities over TLS: %v", c.Caps())
+	}
+	if err := c.Login("alice", "pw-alice").Wait(); err != nil {
+		t.Fatalf("LOGIN over implicit TLS: %v", err)
 	}
 	if got := e.login.lastRequest(); !got.TLS {
 		t.Errorf("login request %+v; want TLS", got)
