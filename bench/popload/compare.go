@@ -16,10 +16,11 @@ import (
 )
 
 type seedFlags struct {
-	dir         string
-	users       int
-	messages    int
-	dovecotPort int
+	dir          string
+	users        int
+	messages     int
+	dovecotPort  int
+	dovecotStock bool
 }
 
 func (s *seedFlags) register(fs *flag.FlagSet) {
@@ -27,6 +28,7 @@ func (s *seedFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.users, "users", 4, "mailboxes, one per concurrent session")
 	fs.IntVar(&s.messages, "messages", 1000, "messages per mailbox")
 	fs.IntVar(&s.dovecotPort, "dovecot-port", 21110, "loopback port for Dovecot")
+	fs.BoolVar(&s.dovecotStock, "dovecot-stock", false, "run Dovecot without the performance settings")
 }
 
 func (s *seedFlags) seed(ctx context.Context) error {
@@ -56,7 +58,7 @@ func (s *seedFlags) seed(ctx context.Context) error {
 		return fmt.Errorf("seed Gatehouse: %w", err)
 	}
 	fmt.Printf("seeded Gatehouse in %v\n", time.Since(t).Round(time.Millisecond))
-	if err := seedDovecot(filepath.Join(s.dir, "dovecot"), s.dovecotPort, s.users, msgs, password); err != nil {
+	if err := seedDovecot(filepath.Join(s.dir, "dovecot"), s.dovecotPort, s.users, msgs, password, !s.dovecotStock); err != nil {
 		return fmt.Errorf("seed Dovecot: %w", err)
 	}
 	return nil
@@ -207,7 +209,11 @@ func compareCmd(args []string) error {
 			}
 		}
 	}
-	fmt.Printf("\nPOP3 download, %d messages per session, RETR pipeline depth %d, %d rounds (median; min-max)\n\n", s.messages, *pipeline, *rounds)
+	dcConf := "tuned"
+	if s.dovecotStock {
+		dcConf = "stock"
+	}
+	fmt.Printf("\nPOP3 download, %d messages per session, RETR pipeline depth %d, Dovecot %s, %d rounds (median; min-max)\n\n", s.messages, *pipeline, dcConf, *rounds)
 	fmt.Println("| sessions | server | messages/s | MB/s |")
 	fmt.Println("|---|---|---|---|")
 	for _, n := range sessionCounts {

@@ -57,14 +57,14 @@ func TestLoadAgainstGatehouse(t *testing.T) {
 
 func TestDovecotConfig(t *testing.T) {
 	dir := t.TempDir()
-	if err := seedDovecot(dir, 12345, 2, corpus(3, 1), password); err != nil {
+	if err := seedDovecot(dir, 12345, 2, corpus(3, 1), password, true); err != nil {
 		t.Fatal(err)
 	}
 	conf, err := os.ReadFile(filepath.Join(dir, "dovecot.conf"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"port = 12345", "base_dir = " + dir + "/run", "protocols = pop3", "mail_location = maildir:" + dir + "/mail/%u/Maildir"} {
+	for _, want := range []string{"port = 12345", "service_count = 0", "base_dir = " + dir + "/run", "protocols = pop3", "mail_location = maildir:" + dir + "/mail/%u/Maildir"} {
 		if !strings.Contains(string(conf), want) {
 			t.Errorf("dovecot.conf lacks %q", want)
 		}
