@@ -363,7 +363,17 @@ func (c *conn) kick(reason string) {
 }
 
 func (c *conn) doKick(reason string) {
-	c.mu.Lock()
+	// An IDLE update being written to a client that does not read holds
+	// the lock: give it a second, then cut the connection.
+	deadline := time.Now().Add(time.Second)
+	for !c.mu.TryLock() {
+		if time.Now().After(deadline) {
+			c.log.Info("closing session whose writes are stuck after kick")
+			c.nc.Close()
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	defer c.mu.Unlock()
 	if c.closed {
 		return

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/message"
 )
@@ -384,6 +385,7 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 	if !needMeta {
 		// UID and FLAGS come from the session: no store access at all.
 		for _, rg := range rs {
+			c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
 			for i := rg.lo; i < rg.hi; i++ {
 				f.write(ctx, i, nil, nil)
 			}
@@ -396,6 +398,9 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 	missing := 0
 	batch := make([]MessageData, 0, min(fetchBatch, count(rs)))
 	for _, chunk := range splitRanges(rs, fetchBatch) {
+		// A long FETCH to a client that keeps reading must not run into
+		// the write timeout.
+		c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
 		batch = batch[:0]
 		err := s.folder.Messages(ctx, s.backendRanges(chunk), want, func(md *MessageData) error {
 			d := *md

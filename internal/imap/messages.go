@@ -45,8 +45,10 @@ func (c *conn) resolve(set seqSet, uid bool) ([]idxRange, error) {
 	}
 	n := s.exists()
 	if n == 0 {
+		// "1:*" in an empty mailbox addresses nothing; a plain number is
+		// an error.
 		for _, r := range set.ranges {
-			if r.start != 0 || r.stop != 0 {
+			if r.start != 0 && r.stop != 0 {
 				return nil, bad("Invalid sequence number: the mailbox is empty")
 			}
 		}
@@ -151,6 +153,10 @@ func cmdExpunge(ctx context.Context, c *conn, r *request) error {
 	}
 	var uids []UIDRange
 	if r.uid {
+		// Judge \Deleted by the latest flags.
+		if err := c.sendUpdates(ctx, true, false); err != nil {
+			return err
+		}
 		rs, err := c.resolve(set, true)
 		if err != nil {
 			return err
