@@ -170,7 +170,11 @@ func seedMailboxes(t testing.TB, env *testenv.Env, n int) {
 // checks that all changed.
 func TestE2EBulk(t *testing.T) {
 	env := startServer(t)
-	seedMailboxes(t, env, 2000)
+	n := 1100 // two pages of 1000, three batches of 500
+	if raceDetector {
+		n = 150
+	}
+	seedMailboxes(t, env, n)
 	code, out, errOut := shellRun(t, env, "", "admin", testenv.AdminPassword,
 		`Get-Mailbox -ResultSize Unlimited | Set-CASMailbox -PopEnabled $false; (Get-CASMailbox -ResultSize Unlimited -Filter "PopEnabled -eq `+"`"+`$true" | Measure-Object).Count`)
 	if code != 0 || errOut != "" || out != "0\n" {

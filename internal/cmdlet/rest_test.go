@@ -31,15 +31,14 @@ func manyMailboxes(n int) *fakeAPI {
 }
 
 // TestBulkSetCASMailbox pipes mailboxes into Set-CASMailbox: with a bulk
-// endpoint 10,000 of them are 20 PATCH requests of 500, without one each is
-// a request, 16 at a time; either way every mailbox changes.
+// endpoint they go 500 to a PATCH request, without one each is a request,
+// 16 at a time; either way every mailbox changes.
 func TestBulkSetCASMailbox(t *testing.T) {
 	for _, bulk := range []bool{true, false} {
 		t.Run(fmt.Sprintf("bulk=%v", bulk), func(t *testing.T) {
-			n := 10000
-			if !bulk {
-				n = 2000 // 2,000 single requests say as much as 10,000, faster
-			}
+			// 3,000 mailboxes: 6 bulk requests of 500, or 3,000 single
+			// ones; the 10,000 of issue 6 are the benchmarks' business.
+			n := 3000
 			f := manyMailboxes(n)
 			f.bulk = bulk
 			_, client := startFake(t, f)

@@ -1,0 +1,5 @@
+//go:build !race
+
+package cmdlet
+
+const raceDetector = false
