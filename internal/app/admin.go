@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-mail/gatehouse/internal/admincenter"
 	"github.com/gatehouse-mail/gatehouse/internal/api"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
@@ -15,6 +16,8 @@ import (
 func (s *Server) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api.New(api.Options{Service: s.Service, Logger: s.log.With("surface", "api")}).Handler())
+	mux.Handle("/admin/", admincenter.New(admincenter.Options{Service: s.Service, Logger: s.log}).Handler())
+	mux.Handle("GET /{$}", http.RedirectHandler("/admin/", http.StatusSeeOther))
 	mux.Handle("GET /metrics", s.Metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

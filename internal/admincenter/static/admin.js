@@ -1,0 +1,388 @@
+// Gatehouse admin center script. The pages work without it; it adds what
+// the classic Exchange admin center does in the browser:
+//   - selection in the mailbox list (click, Ctrl+click, Shift+click, check
+//     boxes, arrow keys), the details pane following the selection, and
+//     Enter to open Edit;
+//   - Ctrl+F6 / Ctrl+Shift+F6 to move between the regions of the page, and
+//     "/" to jump to the search box;
+//   - pending Enable/Disable in the User Mailbox dialog and its console
+//     tree without a round trip;
+//   - Esc to close a dialog, and focus kept inside it.
+// It is loaded from /admin/static (the Content-Security-Policy allows no
+// inline script) and never throws on a page that lacks one of these parts.
+(function () {
+  'use strict';
+
+  function $(sel, root) { return (root || document).querySelector(sel); }
+  function $$(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+
+  var focusable = 'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), ' +
+    'textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+  function visible(el) { return !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length); }
+
+  function typing(el) {
+    if (!el) { return false; }
+    var t = el.tagName;
+    if (t === 'INPUT') { return !/^(checkbox|radio|button|submit|reset)$/i.test(el.type); }
+    return t === 'TEXTAREA' || t === 'SELECT' || el.isContentEditable;
+  }
+
+  // Regions, in the order of the Exchange admin center: feature pane,
+  // tabs, toolbar, list view, details pane.
+  function regions() { return $$('[data-region]').filter(visible); }
+
+  function focusRegion(r) {
+    var target = null;
+    switch (r.getAttribute('data-region')) {
+      case 'list':
+        target = $('tbody tr[tabindex="0"]', r) || $('tbody tr[data-id]', r) || $(focusable, r);
+        break;
+      case 'details':
+        target = r;
+        break;
+      case 'features':
+      case 'tabs':
+        target = $('[aria-current="page"]', r) || $(focusable, r);
+        break;
+      default:
+        target = $(focusable, r);
+    }
+    if (!target) {
+      if (!r.hasAttribute('tabindex')) { r.setAttribute('tabindex', '-1'); }
+      target = r;
+    }
+    target.focus();
+  }
+
+  function cycleRegions(back) {
+    var rs = regions();
+    if (!rs.length) { return; }
+    var cur = -1;
+    rs.forEach(function (r, i) { if (r.contains(document.activeElement)) { cur = i; } });
+    var next;
+    if (cur < 0) { next = back ? rs.length - 1 : 0; } else { next = (cur + (back ? rs.length - 1 : 1)) % rs.length; }
+    focusRegion(rs[next]);
+  }
+
+  // The dialog of a dialog page, if this is one.
+  var dialog = $('[data-dialog]');
+
+  document.addEventListener('keydown', function (e) {
+    if (e.key === 'F6' && e.ctrlKey) {
+      e.preventDefault();
+      cycleRegions(e.shiftKey);
+      return;
+    }
+    if (e.key === '/' && !e.ctrlKey && !e.altKey && !e.metaKey && !typing(document.activeElement)) {
+      var search = $('#search');
+      if (search) {
+        e.preventDefault();
+        search.focus();
+        search.select();
+      }
+      return;
+    }
+    if (e.key === 'Escape' && dialog) {
+      var dismiss = $('[data-dismiss]', dialog);
+      if (dismiss) {
+        e.preventDefault();
+        dismiss.click();
+      }
+      return;
+    }
+    if (e.key === 'Tab' && dialog) {
+      // Keep the focus inside the dialog.
+      var items = $$(focusable, dialog).filter(visible);
+      if (!items.length) { return; }
+      var first = items[0], last = items[items.length - 1];
+      if (e.shiftKey && (document.activeElement === first || !dialog.contains(document.activeElement))) {
+        e.preventDefault();
+        last.focus();
+      } else if (!e.shiftKey && (document.activeElement === last || !dialog.contains(document.activeElement))) {
+        e.preventDefault();
+        first.focus();
+      }
+    }
+  });
+
+  // Toolbars: the arrow keys move between their buttons too.
+  $$('[role="toolbar"]').forEach(function (bar) {
+    bar.addEventListener('keydown', function (e) {
+      if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') { return; }
+      if (typing(e.target)) { return; }
+      var items = $$('.tb', bar).filter(function (b) { return !b.disabled && visible(b); });
+      var i = items.indexOf(e.target);
+      if (i < 0) { return; }
+      e.preventDefault();
+      items[(i + (e.key === 'ArrowRight' ? 1 : items.length - 1)) % items.length].focus();
+    });
+  });
+
+  // The mailbox list.
+  var grid = $('#mailbox-list');
+  var form = $('#listform');
+  var details = $('#details');
+  if (grid && form && details) { initList(); }
+
+  function initList() {
+    var anchor = null;
+    var timer = null;
+    var seq = 0;
+    var count = $('[data-selected-count]');
+    var editButton = $('#tb-edit');
+    var deleteButton = $('#tb-delete');
+    var passwordButton = $('#tb-password');
+    var refresh = $('#tb-refresh');
+
+    function rows() { return $$('tbody tr[data-id]', grid); }
+    function box(row) { return $('input[type="checkbox"]', row); }
+    function isSelected(row) { return row.getAttribute('aria-selected') === 'true'; }
+    function selected() { return rows().filter(isSelected); }
+
+    function mark(row, on) {
+      row.setAttribute('aria-selected', on ? 'true' : 'false');
+      var b = box(row);
+      if (b) { b.checked = on; }
+    }
+
+    function setActive(row, focus) {
+      rows().forEach(function (r) { r.tabIndex = -1; });
+      row.tabIndex = 0;
+      if (focus) { row.focus(); }
+    }
+
+    function toolbarState() {
+      var n = selected().length;
+      if (count) { count.textContent = String(n); }
+      if (editButton) { editButton.disabled = n !== 1; }
+      [deleteButton, passwordButton].forEach(function (b) {
+        if (b && !b.hasAttribute('data-denied')) { b.disabled = n !== 1; }
+      });
+    }
+
+    function query() {
+      return new URLSearchParams(new FormData(form)).toString();
+    }
+
+    function loadDetails() {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var q = query();
+        var mine = ++seq;
+        history.replaceState(null, '', location.pathname + (q ? '?' + q : ''));
+        if (refresh) { refresh.href = location.pathname + (q ? '?' + q : ''); }
+        fetch(form.getAttribute('data-details') + '?' + q, {
+          credentials: 'same-origin',
+          headers: { 'X-Requested-With': 'fetch' }
+        }).then(function (r) {
+          if (r.status === 401) {
+            location.href = r.headers.get('X-Sign-In') || '/admin/signin';
+            return null;
+          }
+          return r.text();
+        }).then(function (html) {
+          if (html !== null && mine === seq) { details.innerHTML = html; }
+        }).catch(function () {
+          if (mine === seq) { details.textContent = 'The details could not be loaded. Refresh the page.'; }
+        });
+      }, 100);
+    }
+
+    function changed() {
+      toolbarState();
+      loadDetails();
+    }
+
+    function select(row, mode) {
+      var rs = rows();
+      if (mode === 'toggle') {
+        mark(row, !isSelected(row));
+        anchor = row;
+      } else if (mode === 'range') {
+        var a = rs.indexOf(anchor && rs.indexOf(anchor) >= 0 ? anchor : row), b = rs.indexOf(row);
+        var lo = Math.min(a, b), hi = Math.max(a, b);
+        rs.forEach(function (r, i) { mark(r, i >= lo && i <= hi); });
+      } else {
+        rs.forEach(function (r) { mark(r, r === row); });
+        anchor = row;
+      }
+      changed();
+    }
+
+    function openEdit(row) {
+      if (!isSelected(row) || selected().length !== 1) {
+        rows().forEach(function (r) { mark(r, r === row); });
+        toolbarState();
+      }
+      if (editButton) {
+        editButton.disabled = false;
+        form.requestSubmit(editButton);
+      }
+    }
+
+    // Start: check boxes are reached through their rows, and one row
+    // (the first selected, or the first) takes the focus in the list.
+    rows().forEach(function (r) {
+      var b = box(r);
+      if (b) { b.tabIndex = -1; }
+    });
+    var start = selected()[0] || rows()[0];
+    if (start) {
+      setActive(start, false);
+      anchor = selected()[0] || null;
+    }
+    toolbarState();
+    if (selected().length && document.activeElement === document.body) {
+      // Back from a dialog: the focus returns to the list, on the mailbox.
+      start.focus();
+    }
+
+    grid.addEventListener('click', function (e) {
+      var row = e.target.closest('tr[data-id]');
+      if (!row) { return; }
+      if (e.target.matches('input[type="checkbox"]')) {
+        row.setAttribute('aria-selected', e.target.checked ? 'true' : 'false');
+        anchor = row;
+        setActive(row, false);
+        changed();
+        return;
+      }
+      if (e.target.closest('a')) { return; }
+      if (e.shiftKey) {
+        select(row, 'range');
+      } else if (e.ctrlKey || e.metaKey) {
+        select(row, 'toggle');
+      } else {
+        select(row, 'single');
+      }
+      setActive(row, true);
+    });
+
+    grid.addEventListener('dblclick', function (e) {
+      var row = e.target.closest('tr[data-id]');
+      if (row && !e.target.matches('input')) { openEdit(row); }
+    });
+
+    grid.addEventListener('keydown', function (e) {
+      var row = e.target.closest('tr[data-id]');
+      if (!row || e.target !== row) { return; }
+      var rs = rows();
+      var i = rs.indexOf(row);
+      var next = null;
+      switch (e.key) {
+        case 'ArrowDown': next = rs[Math.min(i + 1, rs.length - 1)]; break;
+        case 'ArrowUp': next = rs[Math.max(i - 1, 0)]; break;
+        case 'Home': next = rs[0]; break;
+        case 'End': next = rs[rs.length - 1]; break;
+        case 'PageDown': next = rs[Math.min(i + 10, rs.length - 1)]; break;
+        case 'PageUp': next = rs[Math.max(i - 10, 0)]; break;
+        case ' ':
+          e.preventDefault();
+          select(row, 'toggle');
+          return;
+        case 'Enter':
+          e.preventDefault();
+          openEdit(row);
+          return;
+        case 'Delete':
+          if (deleteButton && !deleteButton.disabled) {
+            e.preventDefault();
+            form.requestSubmit(deleteButton);
+          }
+          return;
+        case 'a':
+          if (e.ctrlKey || e.metaKey) {
+            e.preventDefault();
+            rs.forEach(function (r) { mark(r, true); });
+            changed();
+          }
+          return;
+        default:
+          return;
+      }
+      e.preventDefault();
+      if (!next) { return; }
+      if (e.shiftKey) {
+        select(next, 'range');
+      } else if (!e.ctrlKey) {
+        select(next, 'single');
+      }
+      setActive(next, true);
+    });
+  }
+
+  // The User Mailbox dialog.
+  var edit = $('#editform');
+  if (edit) { initEdit(); }
+
+  function initEdit() {
+    var orig = {
+      pop: ($('input[name="orig_pop"]', edit) || {}).value,
+      imap: ($('input[name="orig_imap"]', edit) || {}).value
+    };
+    var note = $('#pending-note');
+
+    function pendingNote() {
+      var changed = ['pop', 'imap'].some(function (p) {
+        var input = $('input[data-pending="' + p + '"]', edit);
+        return input && input.value !== orig[p];
+      });
+      if (note) { note.textContent = changed ? 'Not saved yet: choose Save to apply the change, or Cancel to discard it.' : ''; }
+    }
+
+    $$('[data-toggle]', edit).forEach(function (link) {
+      link.addEventListener('click', function (e) {
+        e.preventDefault();
+        var p = link.getAttribute('data-toggle');
+        var input = $('input[data-pending="' + p + '"]', edit);
+        var state = $('[data-state="' + p + '"]', edit);
+        if (!input || !state) { return; }
+        var on = input.value !== 'true';
+        input.value = on ? 'true' : 'false';
+        state.textContent = on ? 'Enabled' : 'Disabled';
+        link.textContent = on ? 'Disable' : 'Enable';
+        pendingNote();
+      });
+    });
+
+    var tree = $$('[data-section]', edit);
+    function show(id, focus) {
+      $$('[data-panel]', edit).forEach(function (panel) {
+        panel.hidden = panel.getAttribute('data-panel') !== id;
+      });
+      tree.forEach(function (a) {
+        if (a.getAttribute('data-section') === id) { a.setAttribute('aria-current', 'page'); } else { a.removeAttribute('aria-current'); }
+      });
+      var params = new URLSearchParams(location.search);
+      params.set('section', id);
+      history.replaceState(null, '', location.pathname + '?' + params.toString());
+      if (focus) {
+        var heading = $('[data-panel="' + id + '"] h2', edit);
+        if (heading) { heading.focus(); }
+      }
+    }
+    tree.forEach(function (a, i) {
+      a.addEventListener('click', function (e) {
+        e.preventDefault();
+        show(a.getAttribute('data-section'), true);
+      });
+      a.addEventListener('keydown', function (e) {
+        var next = null;
+        if (e.key === 'ArrowDown') { next = tree[Math.min(i + 1, tree.length - 1)]; }
+        if (e.key === 'ArrowUp') { next = tree[Math.max(i - 1, 0)]; }
+        if (next) {
+          e.preventDefault();
+          next.focus();
+        }
+      });
+    });
+  }
+
+  // A dialog page takes the focus on its current section or first control
+  // unless a control asked for it (autofocus).
+  if (dialog && (document.activeElement === document.body || !document.activeElement)) {
+    var first = $('[aria-current="page"]', dialog) || $(focusable, dialog);
+    if (first) { first.focus(); }
+  }
+}());
