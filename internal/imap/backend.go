@@ -101,9 +101,8 @@ type Folder interface {
 // decoded summary field ("subject", "from", "to" or "cc") contains substr,
 // ignoring ASCII case, among uids, in UID order, without reading every
 // message's metadata (SEARCH SUBJECT on a large folder). substr is
-// lower-case ASCII. It returns ErrUnsupported when it cannot; the engine
-// then reads the metadata itself. The engine still checks every message it
-// returns, so a superset is fine.
+// lower-case ASCII. The answer is taken as exact. It returns ErrUnsupported
+// when it cannot; the engine then reads the metadata itself.
 type SummarySearcher interface {
 	SearchSummary(ctx context.Context, uids []UIDRange, field, substr string) ([]uint32, error)
 }

@@ -454,21 +454,35 @@ func (c *conn) search(ctx context.Context, root *searchKey) ([]int, error) {
 	if len(cand) == 0 {
 		return nil, nil
 	}
-	cand, err := c.summaryPrefilter(ctx, root, cand)
+	cand, rest, err := c.summaryPrefilter(ctx, root, cand)
 	if err != nil || len(cand) == 0 {
 		return nil, err
 	}
-	return c.searchCandidates(ctx, root, level, cand)
+	if rest != root && rest.level() == levelSession {
+		// The backend answered every key that needs metadata.
+		var out []int
+		for _, i := range cand {
+			if c.match(ctx, rest, i, nil, nil) {
+				out = append(out, i)
+			}
+		}
+		return out, nil
+	}
+	return c.searchCandidates(ctx, rest, rest.level(), cand)
 }
 
-// summaryPrefilter narrows the candidates by a SUBJECT, FROM, TO or CC key
-// of the top-level conjunction, asking the backend (SummarySearcher) when it
-// can search its summary columns itself.
-func (c *conn) summaryPrefilter(ctx context.Context, root *searchKey, cand []int) ([]int, error) {
+// summaryPrefilter narrows the candidates by the SUBJECT, FROM, TO and CC
+// keys of the top-level conjunction, asking the backend (SummarySearcher)
+// when it can search its summary columns itself. It returns the remaining
+// candidates and the keys still to evaluate (root when the backend could not
+// help).
+func (c *conn) summaryPrefilter(ctx context.Context, root *searchKey, cand []int) ([]int, *searchKey, error) {
 	ss, ok := c.sel.folder.(SummarySearcher)
 	if !ok {
-		return cand, nil
+		return cand, root, nil
 	}
+	s := c.sel
+	var rest []*searchKey
 	for _, k := range root.kids {
 		var field string
 		switch k.kind {
@@ -480,13 +494,11 @@ func (c *conn) summaryPrefilter(ctx context.Context, root *searchKey, cand []int
 			field = "to"
 		case sCc:
 			field = "cc"
-		default:
+		}
+		if field == "" || k.str == "" || !isASCII(k.str) || len(cand) == 0 {
+			rest = append(rest, k)
 			continue
 		}
-		if k.str == "" || !isASCII(k.str) {
-			continue
-		}
-		s := c.sel
 		var rs []idxRange
 		for _, i := range cand {
 			if n := len(rs); n > 0 && rs[n-1].hi == i {
@@ -497,10 +509,10 @@ func (c *conn) summaryPrefilter(ctx context.Context, root *searchKey, cand []int
 		}
 		uids, err := ss.SearchSummary(ctx, s.backendRanges(rs), field, k.str)
 		if errors.Is(err, ErrUnsupported) {
-			return cand, nil
+			return cand, root, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out := cand[:0]
 		for _, i := range cand {
@@ -508,9 +520,12 @@ func (c *conn) summaryPrefilter(ctx context.Context, root *searchKey, cand []int
 				out = append(out, i)
 			}
 		}
-		return out, nil
+		cand = out
 	}
-	return cand, nil
+	if len(rest) == 0 {
+		rest = []*searchKey{{kind: sAll}}
+	}
+	return cand, &searchKey{kind: sAnd, kids: rest}, nil
 }
 
 // searchCandidates evaluates root for the candidate messages, reading what
