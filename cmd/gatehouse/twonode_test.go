@@ -95,6 +95,14 @@ func TestTwoNodes(t *testing.T) {
 		t.Fatalf("POP3 login on B: %s", r)
 	}
 
+	// The maildrop lock holds across nodes: Kim's POP3 session on B keeps
+	// a second one on A out (RFC 1939 §8).
+	popA := dialLine(t, a.addrs["POP3"])
+	popA.cmd("USER kim@contoso.com")
+	if r := popA.cmd("PASS " + pw); !strings.HasPrefix(r, "-ERR [IN-USE]") {
+		t.Errorf("second POP3 session for Kim, on node A: %q; want -ERR [IN-USE]", r)
+	}
+
 	// Disable IMAP4 for Christa through node A.
 	changed := time.Now()
 	if s, v := apiCall(t, "http://"+a.addrs["Admin"], token, "PATCH", "/api/v1/casmailboxes/christa", `{"ImapEnabled":false}`); s != 200 {

@@ -295,6 +295,10 @@ func (s *session) cmdQUIT(cmd command) error {
 		s.log.Info("removed messages", "messages", len(idx))
 	}
 	n, _ := s.stat()
+	// Unlock before answering (RFC 1939 §6: the server releases the maildrop
+	// in the UPDATE state), so that a client that reconnects as soon as it
+	// reads the answer finds the maildrop free, also on another node.
+	s.releaseMaildrop()
 	if n == 0 {
 		s.writeOK("Gatehouse POP3 server signing off (maildrop empty)")
 	} else {

@@ -191,6 +191,11 @@ type Mail interface {
 	// session (IMAP4rev1 \Recent): messages with first <= UID < next are
 	// recent for the caller; afterwards they are recent for no one else.
 	ClaimRecent(ctx context.Context, folderID int64) (first, next uint32, err error)
+	// AcquireLease takes or renews the named lease for holder until ttl from
+	// now; false means another holder has it and it has not expired.
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	// ReleaseLease gives up a lease if holder has it.
+	ReleaseLease(ctx context.Context, name, holder string) error
 	// SetLastLogon records the time of a successful login per protocol
 	// ("pop3" or "imap4") on the mailbox, for the admin lists.
 	SetLastLogon(ctx context.Context, mailboxID int64, protocol string, at time.Time) error

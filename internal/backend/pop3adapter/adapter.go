@@ -4,7 +4,10 @@
 // deleted and tells the IMAP4 sessions of the mailbox.
 //
 // Locking: one POP3 session per mailbox at a time (RFC 1939 §8 exclusive
-// access); IMAP4 sessions are not affected by it. The lock lives in this
+// access); IMAP4 sessions are not affected by it. A lock in this process
+// answers a second session on the same node at once; a lease in the store
+// (renewed while the session lasts, lapsing by itself if the node dies)
+// keeps the lock across the nodes of a cluster. The in-process lock lives in this
 // process: two nodes on one PostgreSQL can each hold a POP3 session of the
 // same mailbox. The deletions stay correct then (each QUIT expunges by UID
 // in one transaction, and a UID already gone is skipped), but a client
@@ -14,8 +17,14 @@ package pop3adapter
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/notify"
 	"github.com/gatehouse-mail/gatehouse/internal/pop3"
@@ -52,7 +61,13 @@ type Backend struct {
 
 	mu     sync.Mutex
 	locked map[int64]struct{} // mailboxes with a POP3 session
+	node   string             // this process, as a lease holder
+	seq    atomic.Int64
 }
+
+// leaseTTL is how long a maildrop lease lasts without renewal; it is
+// renewed every third of it while the session lasts.
+const leaseTTL = 2 * time.Minute
 
 var _ pop3.Backend = (*Backend)(nil)
 
@@ -68,7 +83,14 @@ func New(o Options) *Backend {
 		hub:    o.Hub,
 		log:    log.With("proto", "pop3"),
 		locked: map[int64]struct{}{},
+		node:   newNodeID(),
 	}
+}
+
+func newNodeID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // errInUse is RFC 2449 §8.1.1 [IN-USE].
@@ -87,7 +109,17 @@ func (b *Backend) Login(ctx context.Context, req pop3.LoginRequest) (pop3.Maildr
 		end()
 		return nil, errInUse
 	}
+	stopLease, err := b.lease(ctx, mailboxID)
+	if err != nil {
+		b.unlock(mailboxID)
+		end()
+		if errors.Is(err, errLeaseHeld) {
+			return nil, errInUse
+		}
+		return nil, &pop3.Error{Code: pop3.CodeSysTemp, Text: "Cannot lock the maildrop; try again later", Err: err}
+	}
 	release := func() {
+		stopLease()
 		b.unlock(mailboxID)
 		end()
 	}
@@ -98,6 +130,53 @@ func (b *Backend) Login(ctx context.Context, req pop3.LoginRequest) (pop3.Maildr
 	}
 	md.release = release
 	return md, nil
+}
+
+var errLeaseHeld = errors.New("maildrop lease held by another session")
+
+// lease takes the cluster-wide maildrop lease and keeps renewing it until
+// the returned function is called.
+func (b *Backend) lease(ctx context.Context, mailboxID int64) (func(), error) {
+	name := fmt.Sprintf("pop3:%d", mailboxID)
+	holder := fmt.Sprintf("%s:%d", b.node, b.seq.Add(1))
+	ok, err := b.mail.AcquireLease(ctx, name, holder, leaseTTL)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errLeaseHeld
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(leaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				if _, err := b.mail.AcquireLease(rctx, name, holder, leaseTTL); err != nil {
+					b.log.Warn("renew maildrop lease", "mailbox", mailboxID, "err", err)
+				}
+				cancel()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(stop)
+			<-done
+			rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := b.mail.ReleaseLease(rctx, name, holder); err != nil {
+				b.log.Warn("release maildrop lease", "mailbox", mailboxID, "err", err)
+			}
+		})
+	}, nil
 }
 
 func (b *Backend) lock(mailboxID int64) bool {

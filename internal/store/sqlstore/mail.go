@@ -463,14 +463,17 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
 }
 
-// ReadBody implements store.Mail.
+// ReadBody implements store.Mail. The common case, a read within the first
+// chunk (all of most messages), is one query that returns the size too.
 func (db *DB) ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("read body %d: negative offset", bodyID)
 	}
 	c := conn{db: db}
 	var size int64
-	if err := c.queryRow(ctx, `SELECT size FROM bodies WHERE id = ?`, bodyID).Scan(&size); err != nil {
+	var data []byte
+	first := min(int64(len(p)), max(ChunkSize-off, 0))
+	if err := c.queryRow(ctx, `SELECT size, substr(data, ?, ?) FROM bodies WHERE id = ?`, off+1, first, bodyID).Scan(&size, &data); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, fmt.Errorf("body %d: %w", bodyID, store.ErrNotFound)
 		}
@@ -480,19 +483,12 @@ func (db *DB) ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (
 		return 0, io.EOF
 	}
 	want := min(int64(len(p)), size-off)
-	n := 0
+	n := copy(p, data[:min(int64(len(data)), want)])
 	for int64(n) < want {
 		pos := off + int64(n)
 		chunk, in := pos/ChunkSize, pos%ChunkSize
 		length := min(want-int64(n), ChunkSize-in)
-		var data []byte
-		var err error
-		if chunk == 0 {
-			err = c.queryRow(ctx, `SELECT substr(data, ?, ?) FROM bodies WHERE id = ?`, in+1, length, bodyID).Scan(&data)
-		} else {
-			err = c.queryRow(ctx, `SELECT substr(data, ?, ?) FROM body_chunks WHERE body_id = ? AND n = ?`, in+1, length, bodyID, chunk).Scan(&data)
-		}
-		if err != nil {
+		if err := c.queryRow(ctx, `SELECT substr(data, ?, ?) FROM body_chunks WHERE body_id = ? AND n = ?`, in+1, length, bodyID, chunk).Scan(&data); err != nil {
 			return n, fmt.Errorf("read body %d chunk %d: %w", bodyID, chunk, err)
 		}
 		if len(data) == 0 {
@@ -928,6 +924,32 @@ func (db *DB) ClaimRecent(ctx context.Context, folderID int64) (first, next uint
 		return err
 	})
 	return first, next, err
+}
+
+// AcquireLease implements store.Mail.
+func (db *DB) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	var ok bool
+	now := time.Now()
+	err := db.write(ctx, nil, func(c conn) error {
+		res, err := c.exec(ctx, `INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
+			WHERE leases.expires < ? OR leases.holder = excluded.holder`, name, holder, micros(now.Add(ttl)), micros(now))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		ok = n > 0
+		return err
+	})
+	return ok, err
+}
+
+// ReleaseLease implements store.Mail.
+func (db *DB) ReleaseLease(ctx context.Context, name, holder string) error {
+	return db.write(ctx, nil, func(c conn) error {
+		_, err := c.exec(ctx, `DELETE FROM leases WHERE name = ? AND holder = ?`, name, holder)
+		return err
+	})
 }
 
 // SetLastLogon implements store.Mail.

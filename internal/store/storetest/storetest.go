@@ -47,6 +47,7 @@ func Run(t *testing.T, open Open) {
 		{"LastLogon", testLastLogon},
 		{"AdminSessions", testAdminSessions},
 		{"SearchSummary", testSearchSummary},
+		{"Leases", testLeases},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1052,5 +1053,35 @@ func testSearchSummary(t *testing.T, s store.Store) {
 	}
 	if _, err := s.SearchSummary(ctx, inbox.ID, all(), "body", "x"); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("unknown field: %v", err)
+	}
+}
+
+func testLeases(t *testing.T, s store.Store) {
+	ok, err := s.AcquireLease(ctx, "pop3:1", "node-a", time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("first acquire: %v %v", ok, err)
+	}
+	if ok, _ := s.AcquireLease(ctx, "pop3:1", "node-b", time.Minute); ok {
+		t.Errorf("a held lease went to another holder")
+	}
+	if ok, _ := s.AcquireLease(ctx, "pop3:1", "node-a", time.Minute); !ok {
+		t.Errorf("the holder cannot renew")
+	}
+	if ok, _ := s.AcquireLease(ctx, "pop3:2", "node-b", time.Minute); !ok {
+		t.Errorf("another name is free")
+	}
+	s.ReleaseLease(ctx, "pop3:1", "node-b") // not the holder: no effect
+	if ok, _ := s.AcquireLease(ctx, "pop3:1", "node-b", time.Minute); ok {
+		t.Errorf("release by a non-holder freed the lease")
+	}
+	if err := s.ReleaseLease(ctx, "pop3:1", "node-a"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := s.AcquireLease(ctx, "pop3:1", "node-b", time.Millisecond); !ok {
+		t.Errorf("released lease not free")
+	}
+	time.Sleep(5 * time.Millisecond)
+	if ok, _ := s.AcquireLease(ctx, "pop3:1", "node-a", time.Minute); !ok {
+		t.Errorf("an expired lease is free")
 	}
 }
