@@ -187,34 +187,97 @@ func changes(c *Call, names ...string) *Object {
 }
 
 // batcher gathers the changes of a Set- cmdlet and sends them through
-// UpdateMany, then reports each result in order: errors, -WhatIf lines,
-// and Exchange's warning for a change that changed nothing.
+// UpdateMany, bulkBatch at a time, keeping up to bulkInFlight batches in
+// flight while the pipeline goes on (reading the next page of Get-Mailbox,
+// say). Results are reported in order, from the pipeline's goroutine:
+// errors, -WhatIf lines, and Exchange's warning for a change that changed
+// nothing.
 type batcher struct {
 	collection string
 	items      []BulkItem
+	inFlight   []*batch
+}
+
+// bulkInFlight is how many batches may wait for the server at once.
+const bulkInFlight = 2
+
+type batch struct {
+	items   []BulkItem
+	done    chan struct{}
+	results []BulkResult
 }
 
 func (b *batcher) add(ctx context.Context, c *Call, identity string, ch *Object) error {
 	b.items = append(b.items, BulkItem{Identity: identity, Changes: ch})
-	if !c.HasInput || len(b.items) >= bulkBatch {
+	if !c.HasInput {
 		return b.flush(ctx, c)
+	}
+	if len(b.items) >= bulkBatch {
+		b.send(ctx, c)
+	}
+	// report batches that are done, and wait while too many are pending
+	for len(b.inFlight) > 0 {
+		first := b.inFlight[0]
+		if len(b.inFlight) <= bulkInFlight {
+			select {
+			case <-first.done:
+			default:
+				return nil
+			}
+		}
+		if err := b.report(ctx, c); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-func (b *batcher) flush(ctx context.Context, c *Call) error {
+// send starts the gathered items on their way.
+func (b *batcher) send(ctx context.Context, c *Call) {
 	if len(b.items) == 0 {
-		return nil
+		return
 	}
-	items := b.items
+	bt := &batch{items: b.items, done: make(chan struct{})}
 	b.items = nil
-	results := c.s.api.UpdateMany(ctx, b.collection, items, c.WhatIf())
-	for i, r := range results {
-		if err := reportUpdate(c, items[i].Identity, items[i].Changes, r.UpdateResult, r.Err); err != nil {
+	b.inFlight = append(b.inFlight, bt)
+	api, whatIf := c.s.api, c.WhatIf()
+	go func() {
+		defer close(bt.done)
+		bt.results = api.UpdateMany(ctx, b.collection, bt.items, whatIf)
+	}()
+}
+
+// report waits for the oldest batch and reports its results.
+func (b *batcher) report(ctx context.Context, c *Call) error {
+	bt := b.inFlight[0]
+	b.inFlight = b.inFlight[1:]
+	<-bt.done
+	for i, r := range bt.results {
+		if err := reportUpdate(c, bt.items[i].Identity, bt.items[i].Changes, r.UpdateResult, r.Err); err != nil {
+			b.abandon()
 			return err
 		}
 	}
 	return ctx.Err()
+}
+
+// abandon waits for the batches still in flight without reporting them.
+func (b *batcher) abandon() {
+	for _, bt := range b.inFlight {
+		<-bt.done
+	}
+	b.inFlight = nil
+}
+
+// flush sends what is gathered and reports every batch.
+func (b *batcher) flush(ctx context.Context, c *Call) error {
+	b.send(ctx, c)
+	for len(b.inFlight) > 0 {
+		if err := b.report(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // reportUpdate shows the outcome of one change: -WhatIf lines, or
