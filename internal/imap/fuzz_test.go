@@ -1,7 +1,9 @@
 package imap_test
 
 import (
+	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -76,4 +78,67 @@ func readMsgTB(t testing.TB, name string) []byte {
 		t.Fatal(err)
 	}
 	return bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n"))
+}
+
+// FuzzEveryTagAnswered sends up to 20 arbitrary command lines, each with
+// its own tag, pipelined; every tag must get its tagged response. Lines
+// that legitimately end or suspend the exchange (literals, LOGOUT, IDLE,
+// AUTHENTICATE, STARTTLS) are left out.
+func FuzzEveryTagAnswered(f *testing.F) {
+	f.Add([]byte("NOOP\nSELECT INBOX\nFETCH 1:* (FLAGS BODY.PEEK[HEADER])\nSEARCH OR 1 2 SUBJECT x\n\nUID STORE 1 +FLAGS (\\Seen)"))
+	f.Add([]byte("LIST \"\" *\nSTATUS INBOX (MESSAGES)\nCREATE a/b\nRENAME a c\n( ) [ ] %*\"\\"))
+	e := newEnv(f, envOptions{opts: optsForFuzz()})
+	e.deliver(f, readMsgTB(f, "multipart.eml"), "alice")
+	f.Fuzz(func(t *testing.T, input []byte) {
+		var b bytes.Buffer
+		b.WriteString("p0 LOGIN alice pw-alice\r\n")
+		var tags []string
+		for i, line := range strings.Split(string(input), "\n") {
+			if i == 20 {
+				break
+			}
+			line = strings.Map(func(r rune) rune {
+				if r == '{' || r == '\r' || r == '\n' {
+					return -1
+				}
+				return r
+			}, line)
+			up := strings.ToUpper(line)
+			if strings.Contains(up, "LOGOUT") || strings.Contains(up, "IDLE") || strings.Contains(up, "AUTHENTICATE") || strings.Contains(up, "STARTTLS") {
+				continue
+			}
+			tag := fmt.Sprintf("z%d", i)
+			tags = append(tags, tag)
+			b.WriteString(tag + " " + line + "\r\n")
+		}
+		nc, err := net.Dial("tcp", e.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := nc.Write(b.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		answered := map[string]bool{}
+		r := bufio.NewReader(nc)
+		for len(answered) < len(tags) {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				var missing []string
+				for _, tag := range tags {
+					if !answered[tag] {
+						missing = append(missing, tag)
+					}
+				}
+				t.Fatalf("tags %v not answered (%v) for input %q", missing, err, b.String())
+			}
+			if tag, _, ok := strings.Cut(l, " "); ok && strings.HasPrefix(tag, "z") {
+				answered[tag] = true
+			}
+			if strings.Contains(l, "Internal server error") {
+				t.Fatalf("server failed on %q", b.String())
+			}
+		}
+	})
 }
