@@ -21,6 +21,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Unmarshal(Marshal(Parse(x))) = %+v; want %+v", got, m)
 		}
 		_ = m.Subject() + m.From() + m.To() + m.Cc()
+		walkText(&m.Root, raw)
 		_ = m.Date()
 		_ = Normalize(raw)
 		if !bytes.Equal(Normalize(Normalize(raw)), Normalize(raw)) {
@@ -61,4 +62,15 @@ func FuzzUnmarshal(f *testing.F) {
 			t.Fatalf("re-Unmarshal = %+v; want %+v", m2, m)
 		}
 	})
+}
+
+// walkText decodes every part's text, which must not panic.
+func walkText(p *Part, raw []byte) {
+	_ = p.Text(raw[p.BodyStart:p.End])
+	for i := range p.Parts {
+		walkText(&p.Parts[i], raw)
+	}
+	if p.Inner != nil {
+		walkText(p.Inner, raw)
+	}
 }
