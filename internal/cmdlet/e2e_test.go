@@ -23,12 +23,10 @@ import (
 func shellRun(t testing.TB, env *testenv.Env, dir, user, password, src string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	wd, _ := os.Getwd()
 	if dir != "" {
-		if err := os.Chdir(dir); err != nil {
-			t.Fatal(err)
+		if tt, ok := t.(*testing.T); ok {
+			tt.Chdir(dir)
 		}
-		defer os.Chdir(wd)
 	}
 	code := ShellMain(context.Background(), []string{"--server", env.URL(), "--user", user, "--password", password, "--history", "-", "-c", src},
 		strings.NewReader(""), &out, &errb)

@@ -1053,6 +1053,7 @@ func exitShell() *Cmdlet {
 		Synopsis:    "Leaves the shell.",
 		Description: "Ends the shell; in a script or -c, the exit status is -Code (0 by default).",
 		Params:      []*Param{{Name: "Code", Type: TInt, Position: 1, Help: "The exit status."}},
+		Examples:    []Example{{Code: "if ((Get-CASMailbox -Filter \"PopEnabled -eq `$true\").Count -gt 0) { exit 1 }", Remarks: "In a script: fails when a mailbox may still use POP3."}},
 		New: func() Impl {
 			return Impl{Process: func(ctx context.Context, c *Call) error {
 				code, _ := c.Int("Code")

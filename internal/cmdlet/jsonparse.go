@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -184,6 +185,10 @@ func (p *jsonParser) number() (any, error) {
 		}
 	}
 	f, err := strconv.ParseFloat(text, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		// beyond float64: keep the digits rather than refuse the answer
+		return text, nil
+	}
 	if err != nil {
 		return nil, p.errorf("invalid number %q", text)
 	}
@@ -203,7 +208,8 @@ func (p *jsonParser) str() (string, error) {
 			if !escaped {
 				raw := p.data[start+1 : p.pos-1]
 				if !utf8.Valid(raw) {
-					return "", p.errorf("invalid UTF-8 in string")
+					// as encoding/json does
+					return strings.ToValidUTF8(string(raw), "\uFFFD"), nil
 				}
 				return string(raw), nil
 			}

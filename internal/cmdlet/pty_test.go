@@ -183,9 +183,7 @@ func TestTerminal(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "users.csv"), []byte("Name,Alias\nChrista Knapp,christa\nBob Smith,bob\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chdir(dir); err != nil {
-		t.Fatal(err)
-	}
+	t.Chdir(dir)
 
 	// No --password: the shell asks for it without echo.
 	p := startPTYShell(t, nil, "--server", srv.URL, "--user", "admin", "--history", histFile)
