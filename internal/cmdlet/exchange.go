@@ -708,7 +708,7 @@ func searchAdminAuditLog() *Cmdlet {
 			{Name: "StartDate", Type: TDateTime, Help: "The earliest date."},
 			{Name: "EndDate", Type: TDateTime, Help: "The latest date."},
 			{Name: "IsSuccess", Type: TBool, Help: "$true for successful changes only, $false for refused or failed ones."},
-			{Name: "ResultSize", Type: TInt, Help: "The most records to return; 1000 by default."},
+			{Name: "ResultSize", Type: TResultSize, Help: "The most records to return: a number or Unlimited; 1000 by default."},
 		},
 		Examples: []Example{
 			{Code: "Search-AdminAuditLog -Cmdlets Set-CASMailbox -StartDate (Get-Date).AddDays(-7)", Remarks: "Who changed POP3/IMAP4 settings this week."},
@@ -730,11 +730,7 @@ func searchAdminAuditLog() *Cmdlet {
 				if v, ok := c.Get("IsSuccess"); ok {
 					q.Set("isSuccess", strconv.FormatBool(v.(bool)))
 				}
-				limit := int64(defaultResultSize)
-				if n, ok := c.Int("ResultSize"); ok {
-					limit = n
-				}
-				return listAll(ctx, c, "adminauditlog", q, limit)
+				return listAll(ctx, c, "adminauditlog", q, resultSize(c))
 			}}
 		},
 	}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-mail/gatehouse/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -338,5 +339,48 @@ func TestTerminalCommandMode(t *testing.T) {
 	p.expect("christa\nbob\nalice\n")
 	if code := p.wait(); code != 0 {
 		t.Errorf("script: exit status %d; want 0", code)
+	}
+}
+
+// TestE2ETerminal types the documented examples of issue 6, as they stand,
+// into the interactive shell on a real terminal, against a real server.
+func TestE2ETerminal(t *testing.T) {
+	env := startServer(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "users.csv"), []byte("Name,Alias\nKim Akers,kim\nBen Andrews,ben\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	p := startPTYShell(t, []string{"GATEHOUSE_PASSWORD=" + testenv.AdminPassword}, "--server", env.URL(), "--user", "admin", "--history", "-")
+	p.expect("connected to " + env.URL() + " as admin.")
+	p.expect("PS> ")
+	type step struct{ typed, want string }
+	for _, st := range []step{
+		{`Set-CASMailbox -Identity "Christa Knapp" -POPEnabled $true`, "PS> "},
+		{`Get-CASMailbox -Identity "Christa Knapp" | Format-List Pop*,Imap*`, "PopEnabled  : True"},
+		{`Get-Mailbox -ResultSize Unlimited | Set-CASMailbox -PopEnabled $false -ImapEnabled:$false`, "PS> "},
+		{`Set-CASMailbox -Identity "Christa Knapp" -POPEnabled $true`, "PS> "},
+		{"Get-CASMailbox -Filter \"PopEnabled -eq `$true\" | Select-Object Name,PopEnabled | Export-Csv pop.csv -NoTypeInformation", "PS> "},
+		{`Set-CASMailbox kim -ImapEnabled $true; Set-CASMailbox ben -ImapEnabled $true`, "PS> "},
+		{`Import-Csv users.csv | ForEach-Object { Set-CASMailbox -Identity $_.Alias -ImapEnabled $false }`, "PS> "},
+		{`Get-CASMailbox | Where-Object { $_.PopEnabled -or $_.ImapEnabled } | Format-Table`, "Christa Knapp True       False"},
+		{`Set-CASMailbox -Identity Christa* -PopEnabled $false`, "matches multiple entries."},
+	} {
+		p.send(st.typed + "\r")
+		out := p.expect(st.want)
+		if strings.Contains(out, "Set-CASMailbox:") && !strings.Contains(st.want, "multiple") {
+			t.Errorf("%s: an error: %q", st.typed, out)
+		}
+		if st.want != "PS> " {
+			p.expect("PS> ")
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "pop.csv"))
+	if err != nil || string(data) != "\"Name\",\"PopEnabled\"\n\"Christa Knapp\",\"True\"\n" {
+		t.Errorf("pop.csv: got %q, %v", data, err)
+	}
+	p.send("\x04")
+	if code := p.wait(); code != 0 {
+		t.Errorf("exit status %d", code)
 	}
 }
