@@ -180,9 +180,12 @@ type Mail interface {
 	// state of every message whose flags changed, each with its new MODSEQ,
 	// plus the UIDs refused by UnchangedSince.
 	StoreFlags(ctx context.Context, folderID int64, u FlagUpdate) (changed []MessageFlags, refused []uint32, err error)
-	// Expunge removes the given messages (nil: all with \Deleted) and
-	// returns the UIDs removed, ascending.
-	Expunge(ctx context.Context, folderID int64, uids []UIDRange) ([]uint32, error)
+	// Expunge removes the given messages (nil: all of the folder) and
+	// returns the UIDs removed, ascending. With deletedOnly, only those that
+	// have \Deleted at the moment of the expunge go (IMAP EXPUNGE and UID
+	// EXPUNGE: a flag another session just cleared is respected); POP3 QUIT
+	// removes what its client marked, whatever the flags.
+	Expunge(ctx context.Context, folderID int64, uids []UIDRange, deletedOnly bool) ([]uint32, error)
 	// Copy copies messages to another folder of the same mailbox, sharing
 	// bodies; Move also expunges them from the source, atomically.
 	Copy(ctx context.Context, srcFolderID int64, uids []UIDRange, dstFolderID int64) (CopyResult, error)

@@ -398,7 +398,9 @@ func (f *folder) Expunge(ctx context.Context, uids []imap.UIDRange) ([]uint32, e
 	if uids != nil {
 		r = toStoreRanges(uids)
 	}
-	removed, err := f.u.b.mail.Expunge(ctx, f.id, r)
+	// Only messages that still have \Deleted go, whatever this session
+	// last saw (RFC 9051 §6.4.3, RFC 4315 §2.1).
+	removed, err := f.u.b.mail.Expunge(ctx, f.id, r, true)
 	if err != nil {
 		return nil, wireError(err)
 	}

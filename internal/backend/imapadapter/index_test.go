@@ -74,7 +74,7 @@ func TestIndexCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after STORE")
-	if _, err := st.Expunge(ctx, inbox.ID, nil); err != nil {
+	if _, err := st.Expunge(ctx, inbox.ID, nil, true); err != nil {
 		t.Fatal(err)
 	}
 	check("after EXPUNGE")

@@ -645,7 +645,7 @@ func TestMessageExpungedByIMAP(t *testing.T) {
 	s.ok("PASS pw-carol")
 	s.ok("DELE 1")
 	f, metas := e.inbox(t, "carol")
-	if _, err := e.st.Expunge(context.Background(), f.ID, []store.UIDRange{{Start: metas[0].UID, Stop: metas[0].UID}}); err != nil {
+	if _, err := e.st.Expunge(context.Background(), f.ID, []store.UIDRange{{Start: metas[0].UID, Stop: metas[0].UID}}, false); err != nil {
 		t.Fatal(err)
 	}
 	s.ok("RSET")

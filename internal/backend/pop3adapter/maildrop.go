@@ -204,7 +204,7 @@ func (md *maildrop) Delete(ctx context.Context, msgs []int) error {
 		}
 		ranges = append(ranges, store.UIDRange{Start: uid, Stop: uid})
 	}
-	removed, err := md.b.mail.Expunge(ctx, md.folderID, ranges)
+	removed, err := md.b.mail.Expunge(ctx, md.folderID, ranges, false)
 	if err != nil {
 		return fmt.Errorf("expunge %d messages from INBOX of mailbox %d: %w", len(ranges), md.mailboxID, err)
 	}

@@ -766,24 +766,29 @@ func expungeRows(ctx context.Context, c conn, folderID int64, cond string, args 
 }
 
 // Expunge implements store.Mail.
-func (db *DB) Expunge(ctx context.Context, folderID int64, uids []store.UIDRange) ([]uint32, error) {
+func (db *DB) Expunge(ctx context.Context, folderID int64, uids []store.UIDRange, deletedOnly bool) ([]uint32, error) {
 	var out []uint32
 	err := db.write(ctx, nil, func(c conn) error {
 		out = nil
-		var clauses []struct {
+		type clause struct {
 			sql  string
 			args []any
 		}
+		var clauses []clause
 		if uids == nil {
-			clauses = append(clauses, struct {
-				sql  string
-				args []any
-			}{"flags & ? <> 0", []any{store.FlagDeleted}})
+			clauses = append(clauses, clause{"1 = 1", nil})
 		} else {
-			clauses = uidClauses("uid", uids)
+			for _, cl := range uidClauses("uid", uids) {
+				clauses = append(clauses, clause{cl.sql, cl.args})
+			}
 		}
 		for _, cl := range clauses {
-			removed, bodies, err := expungeRows(ctx, c, folderID, cl.sql, cl.args)
+			cond, args := cl.sql, cl.args
+			if deletedOnly {
+				cond = "(" + cond + ") AND flags & ? <> 0"
+				args = append(append([]any(nil), args...), store.FlagDeleted)
+			}
+			removed, bodies, err := expungeRows(ctx, c, folderID, cond, args)
 			if err != nil {
 				return err
 			}

@@ -742,11 +742,11 @@ func testLargeBody(t *testing.T, s store.Store) {
 			t.Errorf("read at %d: got %q, %v; want %q", off, p[:n], err, want)
 		}
 	}
-	if _, err := s.Expunge(ctx, d[0].FolderID, nil); err != nil {
+	if _, err := s.Expunge(ctx, d[0].FolderID, nil, true); err != nil {
 		t.Fatal(err)
 	}
 	s.StoreFlags(ctx, d[0].FolderID, store.FlagUpdate{UIDs: all(), Op: store.FlagsAdd, Flags: store.FlagDeleted})
-	s.Expunge(ctx, d[0].FolderID, nil)
+	s.Expunge(ctx, d[0].FolderID, nil, true)
 	if _, err := s.ReadBody(ctx, ms[0].BodyID, 0, make([]byte, 1)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("body after its only message was expunged: got %v; want ErrNotFound", err)
 	}
@@ -823,15 +823,21 @@ func testExpungeAndChanges(t *testing.T, s store.Store) {
 	}
 	f0, _ := s.FolderByID(ctx, inbox.ID)
 	s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: []store.UIDRange{{Start: 2, Stop: 3}}, Op: store.FlagsAdd, Flags: store.FlagDeleted})
-	gone, err := s.Expunge(ctx, inbox.ID, nil)
+	gone, err := s.Expunge(ctx, inbox.ID, nil, true)
 	if err != nil || !slices.Equal(gone, []uint32{2, 3}) {
 		t.Fatalf("expunge deleted: %v %v", gone, err)
 	}
-	gone, _ = s.Expunge(ctx, inbox.ID, []store.UIDRange{{Start: 5, Stop: 5}, {Start: 3, Stop: 3}})
+	gone, _ = s.Expunge(ctx, inbox.ID, []store.UIDRange{{Start: 5, Stop: 5}, {Start: 3, Stop: 3}}, false)
 	if !slices.Equal(gone, []uint32{5}) {
 		t.Errorf("expunge by uid: %v", gone)
 	}
-	gone, _ = s.Expunge(ctx, inbox.ID, nil)
+	// UID EXPUNGE spares a message whose \Deleted was cleared meanwhile.
+	s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: []store.UIDRange{{Start: 6, Stop: 6}}, Op: store.FlagsAdd, Flags: store.FlagDeleted})
+	gone, _ = s.Expunge(ctx, inbox.ID, []store.UIDRange{{Start: 1, Stop: 1}, {Start: 6, Stop: 6}}, true)
+	if !slices.Equal(gone, []uint32{6}) {
+		t.Errorf("expunge of deleted among given UIDs: %v; want [6]", gone)
+	}
+	gone, _ = s.Expunge(ctx, inbox.ID, nil, true)
 	if len(gone) != 0 {
 		t.Errorf("nothing left to expunge: %v", gone)
 	}
@@ -840,10 +846,10 @@ func testExpungeAndChanges(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(expunged, []uint32{2, 3, 5}) || len(changed) != 1 || changed[0].UID != 7 {
+	if !slices.Equal(expunged, []uint32{2, 3, 5, 6}) || len(changed) != 1 || changed[0].UID != 7 {
 		t.Errorf("changes: changed %v, expunged %v", changed, expunged)
 	}
-	if f.Messages != 4 || f.UIDNext != 8 {
+	if f.Messages != 3 || f.UIDNext != 8 {
 		t.Errorf("folder: %+v", f)
 	}
 	_, changed, expunged, _ = s.Changes(ctx, inbox.ID, f.HighestModSeq)
@@ -894,7 +900,7 @@ func testCopyMove(t *testing.T, s store.Store) {
 		t.Errorf("moved messages expunged from source: %v", expunged)
 	}
 	// Expunging the copy keeps the shared body for the original.
-	s.Expunge(ctx, arch.ID, []store.UIDRange{{Start: 1, Stop: 1}})
+	s.Expunge(ctx, arch.ID, []store.UIDRange{{Start: 1, Stop: 1}}, false)
 	if got := readAll(t, s, before[0].BodyID, before[0].Size); !strings.Contains(string(got), "body 0") {
 		t.Errorf("shared body lost: %q", got)
 	}
