@@ -74,6 +74,7 @@ func TestEval(t *testing.T) {
 		{"$i = 0; 1..3 | ForEach-Object { $i++ }; $i; $i--; ($i++); $i; ++$i; $h = @{n = 1}; $h.n++; $h.n; $u++; $u", "3\n2\n3\n2\n1"},
 		{"$env:GATEHOUSE_TEST_VAR = 'v'; $env:GATEHOUSE_TEST_VAR", "v"},
 		{"$PSItem; $_", ""},
+		{"'ok'; $?; Get-Nothing; $?; $?", "ok\nTrue\nCommandNotFoundException: The term 'Get-Nothing' is not recognized as a name of a cmdlet, function, script file, or executable program.\nCheck the spelling of the name, or if a path was included, verify that the path is correct and try again.\nFalse\nTrue"},
 		// the pipeline
 		{"1..5 | Where-Object { $_ % 2 } | ForEach-Object { $_ * 10 }", "10\n30\n50"},
 		{"1..10 | Select-Object -First 3 -Skip 2; 1..10 | Select-Object -Last 2", "3\n4\n5\n9\n10"},

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -125,11 +127,16 @@ func (s *Session) ExecuteScript(ctx context.Context, script *syntax.Script) erro
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		failedBefore := s.failed
+		s.failed = false
 		out := newOutDefault(s)
 		s.out = out
-		err := s.execStatement(ctx, st, out.write)
+		err := s.runStatement(ctx, st, out.write)
 		out.flush()
 		s.out = nil
+		// $? is whether the statement succeeded (about_Automatic_Variables)
+		_ = s.setVar("?", err == nil && !s.failed)
+		s.failed = s.failed || failedBefore
 		var ex *errExit
 		if errors.As(err, &ex) {
 			return &ExitError{Code: ex.code}
@@ -145,6 +152,18 @@ func (s *Session) ExecuteScript(ctx context.Context, script *syntax.Script) erro
 		}
 	}
 	return nil
+}
+
+// runStatement runs one top-level statement; a panic (a bug) ends the
+// statement with an error instead of the shell.
+func (s *Session) runStatement(ctx context.Context, st syntax.Statement, emit func(any) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			slog.Error("shell statement panic", "panic", r, "stack", string(debug.Stack()))
+			err = errorf(catRuntime, "internal error: %v", r)
+		}
+	}()
+	return s.execStatement(ctx, st, emit)
 }
 
 // writeError writes an error as PowerShell 7 does: "Source: message".
