@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
+
+	"github.com/gatehouse-mail/gatehouse/internal/opath"
 )
 
 // API is what the Exchange cmdlets need from a Gatehouse server. *Client
@@ -100,6 +103,10 @@ var ErrNotConnected = errors.New("not connected to a Gatehouse server")
 func apiMessage(err error) string {
 	var ae *APIError
 	if errors.As(err, &ae) {
+		if ae.Code == "InvalidFilter" && !strings.HasPrefix(ae.Message, "Cannot bind parameter") {
+			// as Exchange words a filter it refuses
+			return opath.BindMessage("Filter", errors.New(ae.Message))
+		}
 		return ae.Error()
 	}
 	var e *Error
