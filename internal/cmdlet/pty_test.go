@@ -245,6 +245,13 @@ func TestTerminal(t *testing.T) {
 		t.Errorf("multi-line: got %q", out)
 	}
 
+	// An empty line at the >> prompt submits the incomplete input.
+	p.send("Get-Mailbox |\r")
+	p.expect(">> ")
+	p.send("\r")
+	p.expect("An empty pipe element is not allowed.")
+	p.expect("PS> ")
+
 	// Ctrl-C drops the line being typed and the pending lines.
 	p.send("Get-Mailbox -Identity 'half")
 	p.send("\x03")

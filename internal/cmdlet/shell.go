@@ -320,6 +320,9 @@ func (r *repl) run(ctx context.Context) int {
 			fmt.Fprintf(r.errw, "gatehouse shell: %v\n", err)
 			return 1
 		}
+		// An empty line at the >> prompt submits what was typed, as in
+		// PowerShell, so that an open construct can be given up on.
+		submit := line == "" && len(pending) > 0
 		pending = append(pending, line)
 		src := strings.Join(pending, "\n")
 		if strings.TrimSpace(src) == "" {
@@ -327,7 +330,7 @@ func (r *repl) run(ctx context.Context) int {
 			continue
 		}
 		var pe *syntax.Error
-		if _, err := syntax.Parse(src); errors.As(err, &pe) && pe.Incomplete {
+		if _, err := syntax.Parse(src); errors.As(err, &pe) && pe.Incomplete && !submit {
 			continue
 		}
 		pending = nil
