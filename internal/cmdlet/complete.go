@@ -2,6 +2,7 @@ package cmdlet
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,9 +17,9 @@ import (
 // argument of the mailbox cmdlets), and file names for -Path.
 type Completer struct {
 	s *Session
-	// identities lists mailbox names for completion; cached for a minute.
+	// cache holds identity candidates by typed prefix, for a minute.
 	mu        sync.Mutex
-	ids       []string
+	cache     map[string][]string
 	idsAt     time.Time
 	idTimeout time.Duration
 }
@@ -158,22 +159,32 @@ func matchPrefix(word string, names []string, prefix string) []string {
 	return out
 }
 
-// identities completes mailbox names, quoting those with spaces.
+// identities completes mailbox names and aliases, quoting those with
+// spaces. The server finds them by prefix (?search=), so that completion
+// stays quick with many mailboxes; answers are cached for a minute.
 func (cp *Completer) identities(ctx context.Context, word string) []string {
 	if cp.s.api == nil {
 		return nil
 	}
+	bare := strings.TrimLeft(word, `'"`)
+	key := strings.ToLower(bare)
 	cp.mu.Lock()
-	ids, at := cp.ids, cp.idsAt
+	if cp.cache == nil || time.Since(cp.idsAt) > time.Minute {
+		cp.cache, cp.idsAt = map[string][]string{}, time.Now()
+	}
+	ids, ok := cp.cache[key]
 	cp.mu.Unlock()
-	if ids == nil || time.Since(at) > time.Minute {
+	if !ok {
 		ctx, cancel := context.WithTimeout(ctx, cp.idTimeout)
 		defer cancel()
-		var got []string
-		err := cp.s.api.List(ctx, "mailboxes", nil, 5000, func(o *Object) error {
+		q := url.Values{}
+		if bare != "" {
+			q.Set("search", bare)
+		}
+		err := cp.s.api.List(ctx, "mailboxes", q, 200, func(o *Object) error {
 			for _, k := range []string{"Name", "Alias"} {
 				if v, ok := o.Get(k); ok && toString(v) != "" {
-					got = append(got, toString(v))
+					ids = append(ids, toString(v))
 				}
 			}
 			return nil
@@ -181,12 +192,10 @@ func (cp *Completer) identities(ctx context.Context, word string) []string {
 		if err != nil {
 			return nil
 		}
-		ids = got
 		cp.mu.Lock()
-		cp.ids, cp.idsAt = ids, time.Now()
+		cp.cache[key] = ids
 		cp.mu.Unlock()
 	}
-	bare := strings.TrimLeft(word, `'"`)
 	var out []string
 	for _, m := range matchPrefix(bare, ids, "") {
 		if strings.ContainsAny(m, " '\"$`") {

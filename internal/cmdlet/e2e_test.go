@@ -201,3 +201,18 @@ func BenchmarkE2ESetCASMailbox10000(b *testing.B) {
 		}
 	}
 }
+
+// TestE2EComplete completes identities from a real server's ?search=.
+func TestE2EComplete(t *testing.T) {
+	env := startServer(t)
+	client, err := NewClient(ClientOptions{Server: env.URL(), User: "admin", Password: testenv.AdminPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := newTestSession(t, client)
+	_, got := NewCompleter(s).Complete(context.Background(), "Set-CASMailbox chri", 19)
+	want := "christa|'Christa Knapp'|'Christa Lee'|christa.lee"
+	if strings.Join(got, "|") != want {
+		t.Errorf("got %q; want %q", strings.Join(got, "|"), want)
+	}
+}

@@ -430,6 +430,15 @@ func (f *fakeAPI) list(w http.ResponseWriter, r *http.Request, cas bool) {
 	}
 	var matched []map[string]any
 	for _, m := range f.mailboxes {
+		if pre := strings.ToLower(q.Get("search")); pre != "" {
+			hit := false
+			for _, k := range []string{"Name", "DisplayName", "Alias", "PrimarySmtpAddress"} {
+				hit = hit || strings.HasPrefix(strings.ToLower(m[k].(string)), pre)
+			}
+			if !hit {
+				continue
+			}
+		}
 		if id := q.Get("identity"); id != "" {
 			hit := false
 			for _, k := range []string{"Name", "DisplayName", "Alias", "PrimarySmtpAddress", "UserPrincipalName", "Guid"} {
