@@ -39,9 +39,14 @@ func startServer(t testing.TB) *testenv.Env {
 }
 
 // TestE2EDocumentedExamples runs the five examples of issue 6, as they
-// stand, with -c against a real server and checks their effect.
+// stand, with -c against a real server on each engine and checks their
+// effect.
 func TestE2EDocumentedExamples(t *testing.T) {
-	env := startServer(t)
+	t.Run("sqlite", func(t *testing.T) { documentedExamples(t, startServer(t)) })
+	t.Run("postgres", func(t *testing.T) { documentedExamples(t, testenv.Start(t, testenv.Options{Demo: true, Postgres: true})) })
+}
+
+func documentedExamples(t *testing.T, env *testenv.Env) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "users.csv"), []byte("Name,Alias\nKim Akers,kim\nBen Andrews,ben\n"), 0o644); err != nil {
 		t.Fatal(err)
