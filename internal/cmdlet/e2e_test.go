@@ -43,7 +43,9 @@ func startServer(t testing.TB) *testenv.Env {
 // effect.
 func TestE2EDocumentedExamples(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { documentedExamples(t, startServer(t)) })
-	t.Run("postgres", func(t *testing.T) { documentedExamples(t, testenv.Start(t, testenv.Options{Demo: true, Postgres: true})) })
+	t.Run("postgres", func(t *testing.T) {
+		documentedExamples(t, testenv.Start(t, testenv.Options{Demo: true, Postgres: true}))
+	})
 }
 
 func documentedExamples(t *testing.T, env *testenv.Env) {
