@@ -339,23 +339,23 @@ func clickBox(scroll dom.ScrollIntoViewIfNeededParams, where dom.GetBoxModelPara
 	})
 }
 
-// clickCSS clicks the first element the CSS selector finds in the page as
-// it is now (a fresh DOM.querySelector).
+// clickCSS clicks the middle of the first element the CSS selector finds
+// in the page as it is now. It locates the element in JavaScript rather
+// than through DOM node ids, which a document update can invalidate
+// between two protocol calls.
 func clickCSS(css string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		depth := int64(0)
-		doc, err := cdp.Call(ctx, t, dom.GetDocument, dom.GetDocumentParams{Depth: &depth})
+		type point struct{ X, Y float64 }
+		p, err := chromedp.Evaluate[*point](`(function(){var e=document.querySelector(` + jsString(css) + `); if(!e) return null;
+			e.scrollIntoView({block:"center", inline:"center"}); var r=e.getBoundingClientRect();
+			return {X: r.left + r.width/2, Y: r.top + r.height/2}})()`)(ctx, t)
 		if err != nil {
 			return err
 		}
-		res, err := cdp.Call(ctx, t, dom.QuerySelector, dom.QuerySelectorParams{NodeID: doc.Root.NodeID, Selector: css})
-		if err != nil {
-			return err
-		}
-		if res.NodeID == 0 {
+		if p == nil {
 			return fmt.Errorf("nothing matches %s", css)
 		}
-		_, err = clickBox(dom.ScrollIntoViewIfNeededParams{NodeID: res.NodeID}, dom.GetBoxModelParams{NodeID: res.NodeID})(ctx, t)
+		_, err = chromedp.MouseClickXY(p.X, p.Y)(ctx, t)
 		return err
 	})
 }

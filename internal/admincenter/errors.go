@@ -92,12 +92,7 @@ func (c *Center) renderError(w http.ResponseWriter, r *http.Request, s *session,
 	} else {
 		c.log.Info("admin center request refused", "method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err)
 	}
-	if p.Status == http.StatusTooManyRequests {
-		var signIn *service.SignInError
-		if errors.As(err, &signIn) {
-			w.Header().Set("Retry-After", strconv.Itoa(int(signIn.RetryAfter.Seconds()+0.5)))
-		}
-	}
+	setRetryAfter(w, err)
 	if r.URL.Path == detailsPath {
 		// A fragment for the details pane, not a page.
 		c.renderFragment(w, p.Status, "problem", p)
@@ -106,6 +101,15 @@ func (c *Center) renderError(w http.ResponseWriter, r *http.Request, s *session,
 	d := c.newPage(w, r, s, p.Title, "", "")
 	d.Problem = &p
 	c.render(w, r, p.Status, "error", d)
+}
+
+// setRetryAfter tells a locked-out client when to try again (RFC 9110
+// §10.2.3).
+func setRetryAfter(w http.ResponseWriter, err error) {
+	var signIn *service.SignInError
+	if errors.As(err, &signIn) && signIn.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(signIn.RetryAfter.Seconds()+0.5)))
+	}
 }
 
 func isSignIn(err error) bool {

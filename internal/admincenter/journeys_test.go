@@ -33,7 +33,7 @@ func toMailboxes(b *tab) {
 func openUserMailbox(b *tab, name string) {
 	b.t.Helper()
 	b.clickRow(name)
-	b.waitFor("the details pane of "+name, `(document.getElementById("details-title")||{}).textContent === `+jsString(name))
+	b.waitPane(name)
 	b.clickRoleLoads("button", "Edit")
 	if got := b.text("#dialog-kind"); got != "User Mailbox" {
 		b.t.Fatalf("dialog: got %q; want the User Mailbox dialog", got)
@@ -45,6 +45,16 @@ func openUserMailbox(b *tab, name string) {
 	b.waitFor("the Mailbox Features page", `!document.querySelector('[data-panel="features"]').hidden`)
 	if got := b.text("#email-connectivity"); got != "Email Connectivity" {
 		b.t.Fatalf("result pane: got %q; want Email Connectivity", got)
+	}
+}
+
+// waitPane waits until the details pane has the answer for the latest
+// selection (aria-busy gone) and checks its title.
+func (b *tab) waitPane(title string) {
+	b.t.Helper()
+	b.waitFor("the details pane", `!document.getElementById("details").hasAttribute("aria-busy")`)
+	if got := b.text("#details-title"); got != title {
+		b.t.Fatalf("details pane: got %q; want %q", got, title)
 	}
 }
 
@@ -160,7 +170,7 @@ func TestBrowserEmailAppsPanel(t *testing.T) {
 	b.signIn(env.URL(), "admin", testenv.AdminPassword)
 	toMailboxes(b)
 	b.clickRow("Christa Knapp")
-	b.waitFor("the details pane", `(document.getElementById("details-title")||{}).textContent === "Christa Knapp"`)
+	b.waitPane("Christa Knapp")
 	b.clickRoleLoads("button", "Edit")
 	b.clickRoleLoads("link", "Manage email apps settings")
 	if got := b.text("#dialog-title"); got != "Manage settings for email apps" {
@@ -194,8 +204,10 @@ func TestBrowserBulkEdit(t *testing.T) {
 	b.clickRow("Ben Andrews", chromedp.ModifierCtrl)
 	b.clickRow("David Longmuir", chromedp.ModifierCtrl)
 	// The pane follows the selection (the last answer wins).
-	b.waitFor("Bulk Edit of three", `(document.getElementById("details-title")||{}).textContent === "Bulk Edit" &&
-		(document.querySelector("#details .details-sub")||{}).textContent === "3 mailboxes selected"`)
+	b.waitPane("Bulk Edit")
+	if got := b.text("#details .details-sub"); got != "3 mailboxes selected" {
+		t.Errorf("Bulk Edit: got %q; want 3 mailboxes selected", got)
+	}
 	if got := b.text("#list-status"); !strings.HasPrefix(got, "3 selected of 10 total") {
 		t.Errorf("status: got %q; want 3 selected of 10 total", got)
 	}
@@ -207,7 +219,10 @@ func TestBrowserBulkEdit(t *testing.T) {
 	b.waitFor("4 selected", `document.querySelector("[data-selected-count]").textContent === "4"`)
 	b.clickRow("Christa Knapp", chromedp.ModifierCtrl)
 	b.waitFor("3 selected", `document.querySelector("[data-selected-count]").textContent === "3"`)
-	b.waitFor("the pane of three", `(document.querySelector("#details .details-sub")||{}).textContent === "3 mailboxes selected"`)
+	b.waitPane("Bulk Edit")
+	if got := b.text("#details .details-sub"); got != "3 mailboxes selected" {
+		t.Errorf("Bulk Edit after Ctrl+click twice: got %q; want 3 mailboxes selected", got)
+	}
 
 	b.clickRoleLoads("link", "Disable POP3")
 	if got := b.text("#dialog-title"); got != "Bulk Edit: Disable POP3" {
@@ -338,11 +353,11 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 		t.Fatalf("list focus: got row %q; want Christa Knapp's", got)
 	}
 	b.key(kb.ArrowDown)
-	b.waitFor("Christa Lee selected", `(document.getElementById("details-title")||{}).textContent === "Christa Lee"`)
+	b.waitPane("Christa Lee")
 	b.key(kb.ArrowUp, chromedp.ModifierShift)
-	b.waitFor("Bulk Edit", `(document.getElementById("details-title")||{}).textContent === "Bulk Edit"`)
+	b.waitPane("Bulk Edit")
 	b.key(kb.ArrowUp)
-	b.waitFor("Christa Knapp alone", `(document.getElementById("details-title")||{}).textContent === "Christa Knapp"`)
+	b.waitPane("Christa Knapp")
 	if got := eval[string](b, `document.querySelector("[data-selected-count]").textContent`); got != "1" {
 		t.Errorf("selected: got %s; want 1", got)
 	}

@@ -38,6 +38,9 @@ func pop3Login(t testing.TB, addr, user, password string) string {
 	fmt.Fprintf(conn, "PASS %s\r\n", password)
 	answer := line()
 	fmt.Fprintf(conn, "QUIT\r\n")
+	if strings.HasPrefix(answer, "+OK") {
+		line() // the answer to QUIT: the session has ended
+	}
 	return answer
 }
 

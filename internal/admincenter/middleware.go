@@ -68,6 +68,7 @@ func (c *Center) public(h handler) http.HandlerFunc {
 		}
 		s := &session{csrf: csrfToken(pre)}
 		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 			if err := r.ParseForm(); err != nil {
 				c.renderError(w, r, nil, userError(http.StatusBadRequest, "The form could not be read.", err.Error()))
 				return

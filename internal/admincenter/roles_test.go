@@ -115,8 +115,23 @@ func TestRoleControls(t *testing.T) {
 		{"/admin/organization/mailbox-plan", "save", "plan-reason", [4]bool{false, true, false, true}},
 		{"/admin/permissions/admin-roles?group=Help+Desk", "add-member", "rg-reason", [4]bool{false, true, false, true}},
 	}
+	// The feature pane shows the features each role may open.
+	features := [4]string{
+		"Recipients Permissions Organization Auditing Reports",
+		"Recipients Permissions Organization Reports",
+		"Recipients Reports",
+		"Recipients Permissions Organization Auditing Reports",
+	}
 	for i, role := range roles {
 		c := signedIn(t, env, role.user, role.password)
+		pane := regexp.MustCompile(`(?s)<nav class="features".*?</nav>`).FindString(c.get("/admin/recipients/mailboxes").body)
+		var got []string
+		for _, m := range regexp.MustCompile(`>([A-Za-z]+)</a>`).FindAllStringSubmatch(pane, -1) {
+			got = append(got, m[1])
+		}
+		if strings.Join(got, " ") != features[i] {
+			t.Errorf("%s: feature pane got %v; want %s", role.group, got, features[i])
+		}
 		for _, ctl := range controls {
 			t.Run(role.group+"/"+ctl.path+"#"+ctl.id, func(t *testing.T) {
 				r := c.get(ctl.path)

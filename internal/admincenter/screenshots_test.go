@@ -2,11 +2,14 @@ package admincenter_test
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/testenv"
 )
@@ -45,11 +48,39 @@ func TestScreenshots(t *testing.T) {
 			t.Errorf("%s: width got %d; want the window's 1366", name, w)
 		}
 	}
+	// Some POP3 and IMAP4 use, for the lists and the report.
+	for _, u := range []string{"christa", "kim", "ben"} {
+		if got := pop3Login(t, env.Addr("pop3"), u+"@contoso.com", testenv.DemoPassword); !strings.HasPrefix(got, "+OK") {
+			t.Fatalf("POP3 login of %s: %q", u, got)
+		}
+	}
+	for _, u := range []string{"christa", "pilar", "david", "christa.lee"} {
+		imapLogin(t, env.Addr("imap"), u+"@contoso.com", testenv.DemoPassword).conn.Close()
+	}
+	pop3Login(t, env.Addr("pop3"), "pilar@contoso.com", "a wrong password")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rep, err := env.Service.EmailAppUsage(context.Background(), adminCaller(t, env), 30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.ActivePopUsers == 3 && rep.ActiveImapUsers == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the login records didn't reach the report: %d POP3 and %d IMAP4 users", rep.ActivePopUsers, rep.ActiveImapUsers)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	b.open(env.URL() + "/admin/")
 	b.text("#username")
 	shoot("signin")
 	b.signIn(env.URL(), "admin", testenv.AdminPassword)
 	christa := guidOf(t, env, "Christa Knapp")
+	// A change through the dialog, for the list and the audit log.
+	b.open(env.URL() + "/admin/recipients/mailboxes/edit?section=features&id=" + guidOf(t, env, "Kim Akers"))
+	b.click("#pop-toggle")
+	b.clickLoads("#save")
 	b.open(env.URL() + "/admin/recipients/mailboxes?id=" + christa)
 	b.text("#details-title")
 	shoot("mailboxes")

@@ -40,6 +40,7 @@ func (c *Center) signIn(w http.ResponseWriter, r *http.Request, s *session) erro
 			return err
 		}
 		p := describe(err)
+		setRetryAfter(w, err)
 		c.log.Info("admin center sign-in refused", "user", user, "remote", clientIP(r))
 		d := c.newPage(w, r, s, "Sign in", "", "")
 		d.Problem = &p

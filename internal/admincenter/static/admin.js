@@ -167,6 +167,8 @@
 
     function loadDetails() {
       clearTimeout(timer);
+      // aria-busy until the answer for the latest selection is in.
+      details.setAttribute('aria-busy', 'true');
       timer = setTimeout(function () {
         var q = query();
         var mine = ++seq;
@@ -182,9 +184,15 @@
           }
           return r.text();
         }).then(function (html) {
-          if (html !== null && mine === seq) { details.innerHTML = html; }
+          if (html !== null && mine === seq) {
+            details.innerHTML = html;
+            details.removeAttribute('aria-busy');
+          }
         }).catch(function () {
-          if (mine === seq) { details.textContent = 'The details could not be loaded. Refresh the page.'; }
+          if (mine === seq) {
+            details.textContent = 'The details could not be loaded. Refresh the page.';
+            details.removeAttribute('aria-busy');
+          }
         });
       }, 100);
     }
