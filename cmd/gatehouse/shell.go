@@ -1,12 +1,15 @@
 package main
 
 import (
-	"fmt"
+	"context"
 	"io"
+
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
 )
 
-// shell is wired to the admin shell of package cmdlet once it lands.
+// shell runs the admin shell (Exchange cmdlet syntax) against a running
+// server's REST API: gatehouse shell --server URL --user NAME [--password PW]
+// [-c 'commands' | script.ps1].
 func shell(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "gatehouse shell: the admin shell is not built yet (see issue 6)")
-	return 2
+	return cmdlet.ShellMain(context.Background(), args, stdin, stdout, stderr)
 }

@@ -4,7 +4,7 @@
 // Writes go through one connection (SQLite has one writer at a time; queuing
 // in Go avoids SQLITE_BUSY), reads through a pool of read-only connections
 // that WAL lets run beside the writer. synchronous=FULL makes every commit
-// durable before a delivery is acknowledged; concurrent deliveries share
+// durable before a delivery is acknowledged; concurrent writes share
 // commits (group commit) to keep that cheap.
 package sqlite
 
@@ -36,7 +36,7 @@ type Options struct {
 	Logger *slog.Logger
 	// ReadConns is the size of the read pool; 0 means a default.
 	ReadConns int
-	// NoGroupCommit turns group commit of deliveries off (for measuring).
+	// NoGroupCommit turns group commit of writes off (for measuring).
 	NoGroupCommit bool
 }
 

@@ -62,3 +62,18 @@ func TestUnwritableDirectory(t *testing.T) {
 		t.Fatal("open in an unwritable place must fail")
 	}
 }
+
+// TestGroupedWritePanic: a panic inside one grouped write fails that write
+// only; the committer keeps serving.
+func TestGroupedWritePanic(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	err := s.Update(ctx, func(tx store.Tx) error { panic("boom") })
+	if err == nil {
+		t.Fatal("a panicking write must fail")
+	}
+	m := store.Mailbox{Name: "After", DisplayName: "After", Alias: "after", PrimarySmtpAddress: "after@x", UserPrincipalName: "after@x"}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &m) }); err != nil {
+		t.Fatalf("write after a panic: %v", err)
+	}
+}

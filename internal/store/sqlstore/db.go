@@ -58,8 +58,8 @@ type Options struct {
 	// Migrations holds NNNN_name.sql files applied in order.
 	Migrations fs.FS
 	Logger     *slog.Logger
-	// GroupCommit lets Deliver batch concurrent deliveries into one
-	// transaction (SQLite: one writer, commits dominate).
+	// GroupCommit batches concurrent writes into one transaction (SQLite:
+	// one writer, and every commit waits for the disk).
 	GroupCommit bool
 	// Close releases engine resources after the pools are closed.
 	Close func() error
@@ -72,7 +72,7 @@ type DB struct {
 	log    *slog.Logger
 	closer func() error
 
-	deliveries chan *deliveryReq // nil without group commit
+	writes     chan *writeReq // nil without group commit
 	done       chan struct{}
 	wg         sync.WaitGroup
 	closeOnce  sync.Once
@@ -98,7 +98,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		return nil, err
 	}
 	if o.GroupCommit {
-		db.deliveries = make(chan *deliveryReq, 256)
+		db.writes = make(chan *writeReq, 256)
 		db.wg.Add(1)
 		go db.committer()
 	}
@@ -342,6 +342,15 @@ func (c conn) savepoint(ctx context.Context, fn func() error) error {
 
 // write runs fn in a write transaction, retrying serialization failures.
 func (db *DB) write(ctx context.Context, opts *sql.TxOptions, fn func(c conn) error) error {
+	if db.writes != nil && opts == nil {
+		return db.grouped(ctx, fn)
+	}
+	return db.direct(ctx, opts, fn)
+}
+
+// direct runs fn in a transaction of its own, retrying serialization
+// failures.
+func (db *DB) direct(ctx context.Context, opts *sql.TxOptions, fn func(c conn) error) error {
 	for attempt := 0; ; attempt++ {
 		tx, err := db.w.BeginTx(ctx, opts)
 		if err != nil {

@@ -9,62 +9,64 @@ import (
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
 
-// maxGroup bounds how many deliveries share one commit.
+// maxGroup bounds how many writes share one commit.
 const maxGroup = 64
 
-type deliveryReq struct {
-	mailboxIDs []int64
-	msg        *store.NewMessage
-	res        []store.Delivered
-	err        error
-	done       chan struct{}
+// writeReq is one write waiting for the group committer.
+type writeReq struct {
+	fn   func(c conn) error
+	err  error
+	done chan struct{}
 }
 
 var errClosed = errors.New("store closed")
 
-// Deliver implements store.Mail. With group commit, concurrent deliveries
-// wait in a queue and one goroutine writes as many as are waiting in one
-// transaction, each under its own savepoint so that one failure does not
-// fail the others; every caller returns only after that commit.
+// Deliver implements store.Mail.
 func (db *DB) Deliver(ctx context.Context, mailboxIDs []int64, msg store.NewMessage) ([]store.Delivered, error) {
 	if len(mailboxIDs) == 0 {
 		return nil, nil
 	}
-	if db.deliveries == nil {
-		var out []store.Delivered
-		err := db.write(ctx, nil, func(c conn) error {
-			var err error
-			out, err = deliver(ctx, c, mailboxIDs, &msg)
-			return err
-		})
-		return out, err
-	}
-	req := &deliveryReq{mailboxIDs: mailboxIDs, msg: &msg, done: make(chan struct{})}
+	var out []store.Delivered
+	err := db.write(ctx, nil, func(c conn) error {
+		var err error
+		out, err = deliver(ctx, c, mailboxIDs, &msg)
+		return err
+	})
+	return out, err
+}
+
+// grouped queues a write for the group committer and waits for its
+// commit. One goroutine writes as many queued writes as are waiting in one
+// transaction, each under its own savepoint so that one failure does not
+// fail the others; on SQLite, where every commit waits for the disk, that
+// turns many fsyncs into one. Once queued, the write is waited for even if
+// ctx ends: answering early would make a client retry a delivery that may
+// be committed.
+func (db *DB) grouped(ctx context.Context, fn func(c conn) error) error {
+	req := &writeReq{fn: fn, done: make(chan struct{})}
 	select {
-	case db.deliveries <- req:
+	case db.writes <- req:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	case <-db.done:
-		return nil, errClosed
+		return errClosed
 	}
-	// Once queued, wait for the outcome even if ctx ends: answering early
-	// would make the sender retry a message that may be committed.
 	<-req.done
-	return req.res, req.err
+	return req.err
 }
 
 func (db *DB) committer() {
 	defer db.wg.Done()
 	for {
-		var batch []*deliveryReq
+		var batch []*writeReq
 		select {
-		case r := <-db.deliveries:
+		case r := <-db.writes:
 			batch = append(batch, r)
 		case <-db.done:
 			// Refuse what is still queued.
 			for {
 				select {
-				case r := <-db.deliveries:
+				case r := <-db.writes:
 					r.err = errClosed
 					close(r.done)
 				default:
@@ -75,7 +77,7 @@ func (db *DB) committer() {
 	drain:
 		for len(batch) < maxGroup {
 			select {
-			case r := <-db.deliveries:
+			case r := <-db.writes:
 				batch = append(batch, r)
 			default:
 				break drain
@@ -85,26 +87,25 @@ func (db *DB) committer() {
 	}
 }
 
-func (db *DB) commitBatch(batch []*deliveryReq) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+func (db *DB) commitBatch(batch []*writeReq) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	err := db.write(ctx, nil, func(c conn) error {
+	err := db.direct(ctx, nil, func(c conn) error {
 		for _, r := range batch {
-			r.res, r.err = nil, nil
+			r.err = nil
 			if len(batch) == 1 {
-				r.res, r.err = deliver(ctx, c, r.mailboxIDs, r.msg)
+				r.err = safeCall(r.fn, c)
 				return r.err
 			}
-			if _, err := c.execDynamic(ctx, `SAVEPOINT delivery`); err != nil {
+			if _, err := c.execDynamic(ctx, `SAVEPOINT grouped`); err != nil {
 				return err
 			}
-			r.res, r.err = deliver(ctx, c, r.mailboxIDs, r.msg)
-			if r.err != nil {
-				if _, err := c.execDynamic(ctx, `ROLLBACK TO SAVEPOINT delivery`); err != nil {
+			if r.err = safeCall(r.fn, c); r.err != nil {
+				if _, err := c.execDynamic(ctx, `ROLLBACK TO SAVEPOINT grouped`); err != nil {
 					return err
 				}
 			}
-			if _, err := c.execDynamic(ctx, `RELEASE SAVEPOINT delivery`); err != nil {
+			if _, err := c.execDynamic(ctx, `RELEASE SAVEPOINT grouped`); err != nil {
 				return err
 			}
 		}
@@ -112,8 +113,20 @@ func (db *DB) commitBatch(batch []*deliveryReq) {
 	})
 	for _, r := range batch {
 		if err != nil && r.err == nil {
-			r.res, r.err = nil, fmt.Errorf("deliver: %w", err)
+			r.err = fmt.Errorf("commit: %w", err)
 		}
 		close(r.done)
 	}
+}
+
+// safeCall runs one queued write, turning a panic into its error: the
+// committer serves every connection, so a panic must end only the write
+// that caused it.
+func safeCall(fn func(c conn) error, c conn) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("write panicked: %v", p)
+		}
+	}()
+	return fn(c)
 }
