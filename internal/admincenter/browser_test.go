@@ -346,7 +346,7 @@ func clickBox(scroll dom.ScrollIntoViewIfNeededParams, where dom.GetBoxModelPara
 func clickCSS(css string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		type point struct{ X, Y float64 }
-		p, err := chromedp.Evaluate[*point](`(function(){var e=document.querySelector(` + jsString(css) + `); if(!e) return null;
+		p, err := chromedp.Evaluate[*point](`(function(){var e=document.querySelector(`+jsString(css)+`); if(!e) return null;
 			e.scrollIntoView({block:"center", inline:"center"}); var r=e.getBoundingClientRect();
 			return {X: r.left + r.width/2, Y: r.top + r.height/2}})()`)(ctx, t)
 		if err != nil {

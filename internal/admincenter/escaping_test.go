@@ -14,7 +14,7 @@ import (
 // visits every page that shows a name: lists, panes, dialogs, messages,
 // role groups and the audit log. No name may come out as markup.
 func TestHostileNamesAreEscaped(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	admin := adminCaller(t, env)
 	hostile := []service.NewMailboxRequest{
 		{Name: "<script>alert(1)</script>", Alias: "xss1", Password: "Secret-Pass-1"},

@@ -21,7 +21,7 @@ import (
 // form, sign-in and session, CSRF refusals, headers and escaping.
 
 func TestSignInAndOut(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	c := newClient(t, env)
 
 	r := c.get("/admin/recipients/mailboxes?search=Chr")
@@ -103,7 +103,7 @@ func TestSignInAndOut(t *testing.T) {
 // Retry-After, and the details pane's script is told to sign in again
 // rather than handed a page.
 func TestSignInThrottled(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true, Throttle: true, Configure: func(c *config.Config) {
+	env := startEnv(t, testenv.Options{Demo: true, Throttle: true, Configure: func(c *config.Config) {
 		c.Auth.ThrottleFree = 1
 		c.Auth.ThrottleLockAfter = 2
 	}})
@@ -142,7 +142,7 @@ func mustURL(t testing.TB, s string) *url.URL {
 }
 
 func TestSignInNextIsKeptInside(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	for _, next := range []string{"//evil.example/", "https://evil.example/admin/", "/\\evil.example", "/admin/../../x\r\nSet-Cookie: a=b",
 		"javascript:alert(1)", "/elsewhere", "/admin/signin?next=//evil.example"} {
 		c := newClient(t, env)
@@ -212,7 +212,7 @@ func checkPage(t *testing.T, path string, r response) {
 }
 
 func TestEveryPage(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	c := signedIn(t, env, "admin", testenv.AdminPassword)
 	for _, p := range pagesAsAdmin(t, env) {
 		t.Run(p.path, func(t *testing.T) {
@@ -258,7 +258,7 @@ func TestEveryPage(t *testing.T) {
 }
 
 func TestCSRFRefused(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	c := signedIn(t, env, "admin", testenv.AdminPassword)
 	christa := guidOf(t, env, "Christa Knapp")
 	forms := []struct {
@@ -341,7 +341,7 @@ func flashOf(t *testing.T, c *client, r response) string {
 }
 
 func TestEditDialogSave(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	c := signedIn(t, env, "admin", testenv.AdminPassword)
 	christa := guidOf(t, env, "Christa Knapp")
 
@@ -412,7 +412,7 @@ func TestEditDialogSave(t *testing.T) {
 }
 
 func TestEmailAppsPanel(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	c := signedIn(t, env, "admin", testenv.AdminPassword)
 	christa := guidOf(t, env, "Christa Knapp")
 	c.get("/admin/recipients/mailboxes/email-apps?id=" + christa)
@@ -439,7 +439,7 @@ func TestEmailAppsPanel(t *testing.T) {
 }
 
 func TestBulkEdit(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	c := signedIn(t, env, "admin", testenv.AdminPassword)
 	kim, ben, david := guidOf(t, env, "Kim Akers"), guidOf(t, env, "Ben Andrews"), guidOf(t, env, "David Longmuir")
 	// David already has IMAP4 off; Kim has an open IMAP4 session.
@@ -504,7 +504,7 @@ func TestBulkEdit(t *testing.T) {
 }
 
 func TestNewRemoveAndResetPassword(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	c := signedIn(t, env, "admin", testenv.AdminPassword)
 	c.get("/admin/recipients/mailboxes/new")
 
@@ -581,7 +581,7 @@ func TestNewRemoveAndResetPassword(t *testing.T) {
 }
 
 func TestOrganizationPages(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	c := signedIn(t, env, "admin", testenv.AdminPassword)
 	session := imapLogin(t, env.Addr("imap"), "pilar@contoso.com", testenv.DemoPassword)
 
@@ -640,7 +640,7 @@ func TestOrganizationPages(t *testing.T) {
 }
 
 func TestPermissionsPage(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	c := signedIn(t, env, "admin", testenv.AdminPassword)
 	c.get("/admin/permissions/admin-roles?group=Help+Desk")
 	got := flashOf(t, c, c.post("/admin/permissions/admin-roles/add-member", url.Values{"group": {"Help Desk"}, "member": {"christa@contoso.com"}}))
@@ -675,7 +675,7 @@ func TestPermissionsPage(t *testing.T) {
 }
 
 func TestAuditLogPage(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	c := signedIn(t, env, "admin", testenv.AdminPassword)
 	christa := guidOf(t, env, "Christa Knapp")
 	c.post("/admin/recipients/mailboxes/edit", url.Values{"id": {christa}, "pop": {"false"}, "orig_pop": {"true"}, "imap": {"true"}, "orig_imap": {"true"}})
@@ -715,7 +715,7 @@ func TestAuditLogPage(t *testing.T) {
 }
 
 func TestReports(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	c := signedIn(t, env, "admin", testenv.AdminPassword)
 	if r := c.get("/admin/reports/email-apps?period=5"); r.status != 400 || !strings.Contains(r.body, "The period must be 7, 30, 90 or 180 days") {
 		t.Errorf("period 5: got %d; want 400 with the allowed periods", r.status)
@@ -753,7 +753,7 @@ func TestReports(t *testing.T) {
 }
 
 func TestMailboxListSearchSortAndPaging(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	admin := adminCaller(t, env)
 	for i := range 120 {
 		name := "Zed " + string(rune('A'+i/26)) + string(rune('a'+i%26))

@@ -66,7 +66,7 @@ func jsString(s string) string {
 // IMAP4 for a user" word for word, then logs in over POP3 as the user, and
 // then does "How do you know this worked?".
 func TestBrowserProcedure(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	if got := pop3Login(t, env.Addr("pop3"), "christa@contoso.com", testenv.DemoPassword); !strings.HasPrefix(got, "+OK") {
 		t.Fatalf("POP3 before the procedure: got %q; want +OK", got)
 	}
@@ -140,7 +140,7 @@ func TestBrowserProcedure(t *testing.T) {
 // TestBrowserCancelDiscards checks that Cancel (and Esc) leave the mailbox
 // as it was.
 func TestBrowserCancelDiscards(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	b := newTab(t)
 	b.signIn(env.URL(), "admin", testenv.AdminPassword)
 	toMailboxes(b)
@@ -165,7 +165,7 @@ func TestBrowserCancelDiscards(t *testing.T) {
 // TestBrowserEmailAppsPanel uses Manage email apps settings from the
 // General page of the dialog.
 func TestBrowserEmailAppsPanel(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	b := newTab(t)
 	b.signIn(env.URL(), "admin", testenv.AdminPassword)
 	toMailboxes(b)
@@ -196,7 +196,7 @@ func TestBrowserEmailAppsPanel(t *testing.T) {
 // Ctrl+click), disables POP3 for all in the Bulk Edit pane, confirms with
 // OK and reads the summary.
 func TestBrowserBulkEdit(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	b := newTab(t)
 	b.signIn(env.URL(), "admin", testenv.AdminPassword)
 	toMailboxes(b)
@@ -258,7 +258,7 @@ func TestBrowserBulkEdit(t *testing.T) {
 // TestBrowserSecurityDefaults turns security defaults on with its
 // confirmation, which counts the open sessions it closes, and off again.
 func TestBrowserSecurityDefaults(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	session := imapLogin(t, env.Addr("imap"), "pilar@contoso.com", testenv.DemoPassword)
 	b := newTab(t)
 	b.signIn(env.URL(), "admin", testenv.AdminPassword)
@@ -302,7 +302,7 @@ func TestBrowserSecurityDefaults(t *testing.T) {
 // between regions, "/" to search, arrow keys in the list, Enter for Edit,
 // the console tree with arrows, Enter on Disable and Save, Esc to cancel.
 func TestBrowserKeyboardOnly(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	christa := guidOf(t, env, "Christa Knapp")
 	b := newTab(t)
 	b.signIn(env.URL(), "admin", testenv.AdminPassword)

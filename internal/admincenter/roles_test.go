@@ -32,7 +32,7 @@ const ok, no = http.StatusOK, http.StatusForbidden
 // 200 where the role may look, 403 (with the missing role named) where it
 // may not, as Gitea's permission tests do.
 func TestRolePageMatrix(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	christa := guidOf(t, env, "Christa Knapp")
 	kim := guidOf(t, env, "Kim Akers")
 	matrix := []struct {
@@ -86,7 +86,7 @@ func disabled(t *testing.T, body, id string) bool {
 // TestRoleControls checks that each role sees the controls it may not use
 // disabled, with the reason, and the others enabled.
 func TestRoleControls(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	christa := guidOf(t, env, "Christa Knapp")
 	kim := guidOf(t, env, "Kim Akers")
 	// true: the control is disabled for that role (O, R, H, V).
@@ -181,7 +181,7 @@ func TestRoleControls(t *testing.T) {
 // make it, as a user who removed the disabled attribute would: the server
 // refuses with 403, changes nothing, and audits the refusal.
 func TestForcedChangesRefused(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	christa := guidOf(t, env, "Christa Knapp")
 	kim := guidOf(t, env, "Kim Akers")
 	changes := []struct {

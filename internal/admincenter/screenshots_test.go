@@ -23,7 +23,7 @@ var updateScreenshots = flag.Bool("update-screenshots", false, "write the screen
 // and checks that each is a real image of the page size; with
 // -update-screenshots they are the README's pictures.
 func TestScreenshots(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Demo: true})
+	env := startEnv(t, testenv.Options{Demo: true})
 	b := newTab(t)
 	dir := t.TempDir()
 	if *updateScreenshots {
