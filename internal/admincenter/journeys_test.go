@@ -439,3 +439,46 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 		t.Errorf("keyboard shortcuts page: %q", got)
 	}
 }
+
+// TestBrowserSelection selects with Shift+click (a range), the check
+// boxes, and Ctrl+A, as the list view of the Exchange admin center does.
+func TestBrowserSelection(t *testing.T) {
+	env := startEnv(t, testenv.Options{Demo: true})
+	b := newTab(t)
+	b.signIn(env.URL(), "admin", testenv.AdminPassword)
+	selected := func() string {
+		return eval[string](b, `Array.from(document.querySelectorAll('#mailbox-list tr[aria-selected="true"] td.name')).map(e => e.textContent).join(", ")`)
+	}
+	b.clickRow("Ben Andrews")
+	b.clickRow("David Longmuir", chromedp.ModifierShift)
+	if got, want := selected(), "Ben Andrews, Christa Knapp, Christa Lee, David Longmuir"; got != want {
+		t.Errorf("Shift+click: got %q; want %q", got, want)
+	}
+	b.waitPane("Bulk Edit")
+	b.click(`input[aria-label="Select Pilar Pinilla"]`)
+	if got, want := selected(), "Ben Andrews, Christa Knapp, Christa Lee, David Longmuir, Pilar Pinilla"; got != want {
+		t.Errorf("check box: got %q; want %q", got, want)
+	}
+	if got := eval[int](b, `document.querySelectorAll('#mailbox-list input[type=checkbox]:checked').length`); got != 5 {
+		t.Errorf("checked boxes: got %d; want 5", got)
+	}
+	b.waitPane("Bulk Edit")
+	if got := b.text("#details .details-sub"); got != "5 mailboxes selected" {
+		t.Errorf("Bulk Edit: got %q", got)
+	}
+	b.clickRow("Kim Akers")
+	b.waitPane("Kim Akers")
+	if got := selected(); got != "Kim Akers" {
+		t.Errorf("a plain click: got %q; want only Kim Akers", got)
+	}
+	b.key("a", chromedp.ModifierCtrl)
+	b.waitPane("Bulk Edit")
+	if got := b.text("#details .details-sub"); got != "10 mailboxes selected" {
+		t.Errorf("Ctrl+A: got %q; want 10 mailboxes selected", got)
+	}
+	// The selection is in the address, so Refresh keeps it.
+	b.clickRoleLoads("link", "Refresh")
+	if got := eval[int](b, `document.querySelectorAll('#mailbox-list tr[aria-selected="true"]').length`); got != 10 {
+		t.Errorf("after Refresh: got %d selected; want 10", got)
+	}
+}
