@@ -288,8 +288,7 @@ func (s *Server) serve() {
 					MaxConnsPerIP:      s.cfg.IMAP.MaxConnsPerIP,
 					MaxConnsPerMailbox: s.cfg.IMAP.MaxConnsPerMailbox,
 				})
-				srv := imapSrv
-				s.closers = append([]func(context.Context) error{srv.Shutdown}, s.closers...)
+				s.closers = append(s.closers, imapSrv.Shutdown)
 			}
 			if name == "imaps" {
 				ln = tls.NewListener(ln, s.tlsConfig)
@@ -306,8 +305,7 @@ func (s *Server) serve() {
 					Logger:            s.log.With("proto", "pop3"),
 					Timeouts:          pop3.Timeouts{Idle: time.Duration(s.cfg.POP3.IdleTimeout)},
 				})
-				srv := popSrv
-				s.closers = append([]func(context.Context) error{srv.Shutdown}, s.closers...)
+				s.closers = append(s.closers, popSrv.Shutdown)
 			}
 			srv := popSrv
 			if name == "pop3s" {
@@ -326,13 +324,13 @@ func (s *Server) serve() {
 				smtpSrv = delivery.NewSMTP(o)
 				srv = smtpSrv
 			}
-			s.closers = append([]func(context.Context) error{srv.Shutdown}, s.closers...)
+			s.closers = append(s.closers, srv.Shutdown)
 			serve = func() error { return srv.Serve(ln) }
 		case "admin":
 			httpSrv = &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 10 * time.Second,
 				ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 			srv := httpSrv
-			s.closers = append([]func(context.Context) error{srv.Shutdown}, s.closers...)
+			s.closers = append(s.closers, srv.Shutdown)
 			serve = func() error { return srv.Serve(ln) }
 		}
 		wg.Add(1)
@@ -372,11 +370,13 @@ func (s *Server) banner(w io.Writer) {
 
 // Shutdown stops every listener, sends BYE to open sessions, lets
 // deliveries in flight finish (or refuses them with 4xx), and closes the
-// database.
+// database. Parts stop in the reverse order of their start, so that nothing
+// still running uses one that stopped (the login recorder writes its last
+// records before the store closes).
 func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
-	for _, c := range s.closers {
-		if err := c(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		if err := s.closers[i](ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
 		}
 	}

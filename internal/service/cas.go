@@ -140,8 +140,10 @@ func (s *Service) SetCASMailboxes(ctx context.Context, c Caller, reqs []SetCASMa
 	if !c.Can(rbac.MailRecipients) {
 		for i, r := range reqs {
 			o := op{cmdlet: "Set-CASMailbox", perm: rbac.MailRecipients, object: r.Identity, params: r.params()}
-			out[i].Err = s.denied(c, o)
-			s.auditFailure(ctx, c, o, out[i].Err)
+			out[i] = ItemResult{Result: Result{Identity: r.Identity, Cmdlet: o.cmdlet, WhatIf: r.WhatIf}, Err: s.denied(c, o)}
+			if !r.WhatIf {
+				s.auditFailure(ctx, c, o, out[i].Err)
+			}
 		}
 		return out, nil
 	}
@@ -158,7 +160,7 @@ func (s *Service) SetCASMailboxes(ctx context.Context, c Caller, reqs []SetCASMa
 			for i, r := range chunk {
 				o := op{cmdlet: "Set-CASMailbox", perm: rbac.MailRecipients, object: r.Identity, params: r.params(), whatIf: r.WhatIf}
 				item := &out[start+i]
-				*item = ItemResult{}
+				*item = ItemResult{Result: Result{Identity: r.Identity, Cmdlet: o.cmdlet, WhatIf: r.WhatIf}}
 				if r.PopEnabled == nil && r.ImapEnabled == nil {
 					item.Err = invalid("PopEnabled", "Give -PopEnabled, -ImapEnabled or both.")
 					continue
@@ -167,7 +169,9 @@ func (s *Service) SetCASMailboxes(ctx context.Context, c Caller, reqs []SetCASMa
 				if err != nil {
 					if isItemError(err) {
 						item.Err = err
-						failures = append(failures, s.record(c, o, r.Identity, nil, err))
+						if !r.WhatIf {
+							failures = append(failures, s.record(c, o, r.Identity, nil, err))
+						}
 						continue
 					}
 					return err

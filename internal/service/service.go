@@ -212,7 +212,9 @@ type mutation struct {
 func (s *Service) change(ctx context.Context, c Caller, o op, body func(tx store.Tx) (mutation, error)) (Result, error) {
 	if !c.Can(o.perm) {
 		err := s.denied(c, o)
-		s.auditFailure(ctx, c, o, err)
+		if !o.whatIf {
+			s.auditFailure(ctx, c, o, err)
+		}
 		return Result{}, err
 	}
 	var mu mutation

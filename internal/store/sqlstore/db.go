@@ -78,6 +78,9 @@ type DB struct {
 	closeOnce  sync.Once
 	closeErr   error
 
+	closeMu sync.RWMutex
+	closed  bool
+
 	stmts     sync.Map // stmtKey → *sql.Stmt
 	preparing sync.Map // stmtKey → true once asked for
 }
@@ -111,6 +114,9 @@ func (db *DB) Engine() string { return db.d.Name }
 // Close implements store.Store. Closing twice is harmless.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
+		db.closeMu.Lock()
+		db.closed = true
+		db.closeMu.Unlock()
 		close(db.done)
 		db.wg.Wait()
 		db.stmts.Range(func(_, v any) bool {

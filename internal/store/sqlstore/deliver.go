@@ -44,12 +44,20 @@ func (db *DB) Deliver(ctx context.Context, mailboxIDs []int64, msg store.NewMess
 // be committed.
 func (db *DB) grouped(ctx context.Context, fn func(c conn) error) error {
 	req := &writeReq{fn: fn, done: make(chan struct{})}
+	// Holding the read lock while queuing means Close, which takes the
+	// write lock before it stops the committer, never strands a write in
+	// the queue after the committer's last look at it.
+	db.closeMu.RLock()
+	if db.closed {
+		db.closeMu.RUnlock()
+		return errClosed
+	}
 	select {
 	case db.writes <- req:
+		db.closeMu.RUnlock()
 	case <-ctx.Done():
+		db.closeMu.RUnlock()
 		return ctx.Err()
-	case <-db.done:
-		return errClosed
 	}
 	<-req.done
 	return req.err
