@@ -72,11 +72,11 @@ type DB struct {
 	log    *slog.Logger
 	closer func() error
 
-	writes     chan *writeReq // nil without group commit
-	done       chan struct{}
-	wg         sync.WaitGroup
-	closeOnce  sync.Once
-	closeErr   error
+	writes    chan *writeReq // nil without group commit
+	done      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
 
 	closeMu sync.RWMutex
 	closed  bool
