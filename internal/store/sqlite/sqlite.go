@@ -71,7 +71,7 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: %s is not writable: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", dsn("query_only(1)", "mmap_size(268435456)"))
+	r, err := sql.Open("sqlite", dsn("query_only(1)", "mmap_size(1073741824)"))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)

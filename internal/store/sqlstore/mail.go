@@ -144,8 +144,14 @@ func int64Column(ctx context.Context, c conn, q string, args ...any) ([]int64, e
 // references any more.
 func deleteOrphanBodies(ctx context.Context, c conn, bodies []int64) error {
 	for _, b := range bodies {
-		if _, err := c.exec(ctx, `DELETE FROM body_chunks WHERE body_id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE body_id = ?)`, b, b); err != nil {
-			return err
+		for _, q := range []string{
+			`DELETE FROM body_chunks WHERE body_id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE body_id = ?)`,
+			`DELETE FROM body_summaries WHERE body_id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE body_id = ?)`,
+			`DELETE FROM body_structures WHERE body_id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE body_id = ?)`,
+		} {
+			if _, err := c.exec(ctx, q, b, b); err != nil {
+				return err
+			}
 		}
 		if _, err := c.exec(ctx, `DELETE FROM bodies WHERE id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE body_id = ?)`, b, b); err != nil {
 			return err
@@ -319,15 +325,25 @@ func (db *DB) Changes(ctx context.Context, folderID int64, since uint64) (store.
 	return f, changed, expunged, err
 }
 
+// uidClause is a WHERE fragment selecting UID ranges. A single range is
+// always written "col BETWEEN ? AND ?", a fixed text that is prepared once
+// and reused (most commands address one range or one message).
+type uidClause struct {
+	sql   string
+	args  []any
+	fixed bool
+}
+
 // uidClauses splits ranges into WHERE fragments of bounded size.
-func uidClauses(col string, ranges []store.UIDRange) []struct {
-	sql  string
-	args []any
-} {
-	var out []struct {
-		sql  string
-		args []any
+func uidClauses(col string, ranges []store.UIDRange) []uidClause {
+	if len(ranges) == 1 {
+		lo, hi := ranges[0].Start, ranges[0].Stop
+		if lo > hi {
+			lo, hi = hi, lo
+		}
+		return []uidClause{{sql: col + " BETWEEN ? AND ?", args: []any{lo, hi}, fixed: true}}
 	}
+	var out []uidClause
 	for len(ranges) > 0 {
 		n := min(len(ranges), rangesPerStatement)
 		var parts []string
@@ -345,10 +361,7 @@ func uidClauses(col string, ranges []store.UIDRange) []struct {
 				args = append(args, lo, hi)
 			}
 		}
-		out = append(out, struct {
-			sql  string
-			args []any
-		}{"(" + strings.Join(parts, " OR ") + ")", args})
+		out = append(out, uidClause{sql: "(" + strings.Join(parts, " OR ") + ")", args: args})
 		ranges = ranges[n:]
 	}
 	return out
@@ -359,22 +372,32 @@ func (db *DB) Messages(ctx context.Context, folderID int64, uids []store.UIDRang
 	cols := `m.id, m.folder_id, m.uid, m.modseq, m.flags, m.keywords, m.internal_date, m.size, m.body_id`
 	from := ` FROM messages m`
 	if want&(store.MetaSummary|store.MetaStructure) != 0 {
-		from += ` JOIN bodies b ON b.id = m.body_id`
 		if want&store.MetaSummary != 0 {
+			from += ` JOIN body_summaries b ON b.body_id = m.body_id`
 			cols += `, b.subject, b.from_addr, b.to_addr, b.cc_addr, b.sent_date`
 		}
 		if want&store.MetaStructure != 0 {
-			cols += `, b.structure`
+			from += ` JOIN body_structures t ON t.body_id = m.body_id`
+			cols += `, t.structure`
 		}
 	}
-	// Each batch runs in its own short read transaction, and rows are
-	// handed to fn only after the batch is read, so that fn may write to a
-	// slow client without holding a read snapshot open.
+	// Each batch is one statement (atomic by itself, no explicit
+	// transaction needed), and rows are handed to fn only after the batch
+	// is read, so that fn may write to a slow client without holding a read
+	// snapshot open.
 	for _, cl := range uidClauses("m.uid", uids) {
 		var batch []store.MessageMeta
-		err := db.read(ctx, func(c conn) error {
-			rows, err := c.queryDynamic(ctx, `SELECT `+cols+from+` WHERE m.folder_id = ? AND `+cl.sql+` ORDER BY m.uid`,
-				append([]any{folderID}, cl.args...)...)
+		err := func() error {
+			c := conn{db: db}
+			q := `SELECT ` + cols + from + ` WHERE m.folder_id = ? AND ` + cl.sql + ` ORDER BY m.uid`
+			args := append([]any{folderID}, cl.args...)
+			var rows *sql.Rows
+			var err error
+			if cl.fixed {
+				rows, err = c.query(ctx, q, args...)
+			} else {
+				rows, err = c.queryDynamic(ctx, q, args...)
+			}
 			if err != nil {
 				return err
 			}
@@ -399,7 +422,7 @@ func (db *DB) Messages(ctx context.Context, folderID int64, uids []store.UIDRang
 				batch = append(batch, m)
 			}
 			return rows.Err()
-		})
+		}()
 		if err != nil {
 			return err
 		}
@@ -424,7 +447,7 @@ func (db *DB) SearchSummary(ctx context.Context, folderID int64, uids []store.UI
 	var out []uint32
 	for _, cl := range uidClauses("m.uid", uids) {
 		err := db.read(ctx, func(c conn) error {
-			rows, err := c.queryDynamic(ctx, `SELECT m.uid FROM messages m JOIN bodies b ON b.id = m.body_id
+			rows, err := c.queryDynamic(ctx, `SELECT m.uid FROM messages m JOIN body_summaries b ON b.body_id = m.body_id
 				WHERE m.folder_id = ? AND `+cl.sql+` AND lower(`+col+`) LIKE ? ESCAPE '\' ORDER BY m.uid`,
 				append(append([]any{folderID}, cl.args...), pattern)...)
 			if err != nil {
@@ -510,10 +533,15 @@ func insertBody(ctx context.Context, c conn, msg *store.NewMessage) (int64, erro
 		first = first[:ChunkSize]
 	}
 	var id int64
-	if err := c.queryRow(ctx, `INSERT INTO bodies (size, subject, from_addr, to_addr, cc_addr, sent_date, structure, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, len(raw), msg.Subject, msg.From, msg.To, msg.Cc, micros(msg.SentDate),
-		nonNilBytes(msg.Structure), first).Scan(&id); err != nil {
+	if err := c.queryRow(ctx, `INSERT INTO bodies (size, data) VALUES (?, ?) RETURNING id`, len(raw), first).Scan(&id); err != nil {
 		return 0, fmt.Errorf("insert body: %w", err)
+	}
+	if _, err := c.exec(ctx, `INSERT INTO body_summaries (body_id, subject, from_addr, to_addr, cc_addr, sent_date) VALUES (?, ?, ?, ?, ?, ?)`,
+		id, msg.Subject, msg.From, msg.To, msg.Cc, micros(msg.SentDate)); err != nil {
+		return 0, fmt.Errorf("insert body summary: %w", err)
+	}
+	if _, err := c.exec(ctx, `INSERT INTO body_structures (body_id, structure) VALUES (?, ?)`, id, nonNilBytes(msg.Structure)); err != nil {
+		return 0, fmt.Errorf("insert body structure: %w", err)
 	}
 	for n := int64(1); n*ChunkSize < int64(len(raw)); n++ {
 		end := min((n+1)*ChunkSize, int64(len(raw)))
@@ -770,17 +798,9 @@ func (db *DB) Expunge(ctx context.Context, folderID int64, uids []store.UIDRange
 	var out []uint32
 	err := db.write(ctx, nil, func(c conn) error {
 		out = nil
-		type clause struct {
-			sql  string
-			args []any
-		}
-		var clauses []clause
-		if uids == nil {
-			clauses = append(clauses, clause{"1 = 1", nil})
-		} else {
-			for _, cl := range uidClauses("uid", uids) {
-				clauses = append(clauses, clause{cl.sql, cl.args})
-			}
+		clauses := []uidClause{{sql: "1 = 1"}}
+		if uids != nil {
+			clauses = uidClauses("uid", uids)
 		}
 		for _, cl := range clauses {
 			cond, args := cl.sql, cl.args
