@@ -158,6 +158,10 @@ const (
 	WantSummary Want = 1 << iota
 	// WantStructure asks for the stored parse (message.Marshal).
 	WantStructure
+	// WantBodyPrefix asks for the first bytes of the message
+	// (MessageData.BodyPrefix), so that a small message is sent without
+	// reading its body again; the engine asks for a few messages at a time.
+	WantBodyPrefix
 )
 
 // MessageData is a message's metadata.
@@ -170,6 +174,9 @@ type MessageData struct {
 	Size         int64
 	BodyID       int64
 	Structure    []byte // with WantStructure
+	// BodyPrefix is the start of the message (all of it when shorter than
+	// what the backend reads), with WantBodyPrefix; it may be empty.
+	BodyPrefix []byte
 	// With WantSummary:
 	Subject  string
 	From     string

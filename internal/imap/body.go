@@ -83,7 +83,9 @@ func (c *conn) writeSection(ctx context.Context, md *MessageData, msg *message.M
 	}
 	if strings.HasPrefix(it.sec.text, "HEADER.FIELDS") {
 		hdr := make([]byte, min(r.end-r.start, maxHeaderRead))
-		if err := c.readBody(ctx, md.BodyID, r.start, hdr); err != nil {
+		if r.start+int64(len(hdr)) <= int64(len(md.BodyPrefix)) {
+			copy(hdr, md.BodyPrefix[r.start:])
+		} else if err := c.readBody(ctx, md.BodyID, r.start, hdr); err != nil {
 			return err
 		}
 		out := message.FilterHeader(hdr, it.sec.fields, it.sec.text == "HEADER.FIELDS.NOT")
@@ -94,6 +96,14 @@ func (c *conn) writeSection(ctx context.Context, md *MessageData, msg *message.M
 	}
 	off, n := applyPartial(it, r.end-r.start)
 	c.w.literalHeader(n, false)
+	if start := r.start + off; start+n <= int64(len(md.BodyPrefix)) {
+		// Already read with the metadata: no second query.
+		c.w.bytes(md.BodyPrefix[start : start+n])
+		if c.w.err != nil {
+			return &netError{c.w.err}
+		}
+		return nil
+	}
 	return c.copyBody(ctx, md.BodyID, r.start+off, n)
 }
 

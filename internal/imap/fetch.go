@@ -62,6 +62,10 @@ func (it *fetchItem) setsSeen() bool {
 	return (it.kind == fetchSection || it.kind == fetchBinary) && !it.peek
 }
 
+// maxPrefixFetch is the most messages a FETCH reads with their body
+// prefixes (BodyPrefix), bounding the memory one command holds.
+const maxPrefixFetch = 16
+
 // fetchItems reads the item list of FETCH.
 func (p *parser) fetchItems() ([]fetchItem, error) {
 	if p.consume('(') {
@@ -352,7 +356,15 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 		if it.needsStructure() {
 			want |= WantStructure
 		}
+		if it.kind == fetchSection {
+			want |= WantBodyPrefix
+		}
 		setSeen = setSeen || it.setsSeen()
+	}
+	// The start of each body comes with its metadata when few messages are
+	// fetched (a client opening a message); a long range streams bodies.
+	if count(rs) > maxPrefixFetch {
+		want &^= WantBodyPrefix
 	}
 	// Implicit \Seen (RFC 9051 §6.4.5): set it first, so that the FLAGS we
 	// send are the new ones; never in a read-only mailbox.

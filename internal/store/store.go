@@ -471,6 +471,9 @@ type MessageMeta struct {
 	// Structure is the parse of the message made once at delivery
 	// (package message encodes it): envelope, body structure and part offsets.
 	Structure []byte
+	// BodyPrefix holds the first bytes of the body (all of it when Size is
+	// at most BodyPrefixSize), with MetaBodyPrefix.
+	BodyPrefix []byte
 	Summary
 }
 
@@ -484,7 +487,14 @@ type MetaFields uint8
 const (
 	MetaSummary MetaFields = 1 << iota
 	MetaStructure
+	// MetaBodyPrefix reads the first BodyPrefixSize bytes of the body with
+	// the metadata, so that fetching a small message whole is one query.
+	// Ask for it for a few messages at a time only.
+	MetaBodyPrefix
 )
+
+// BodyPrefixSize is how much of a body MetaBodyPrefix reads.
+const BodyPrefixSize = 64 << 10
 
 // Summary holds decoded header fields kept in their own columns so that
 // SEARCH and SORT on them never decode Structure.

@@ -340,6 +340,9 @@ func (f *folder) Messages(ctx context.Context, uids []imap.UIDRange, want imap.W
 	if want&imap.WantStructure != 0 {
 		mf |= store.MetaStructure
 	}
+	if want&imap.WantBodyPrefix != 0 {
+		mf |= store.MetaBodyPrefix
+	}
 	var md imap.MessageData
 	err := f.u.b.mail.Messages(ctx, f.id, toStoreRanges(uids), mf, func(m store.MessageMeta) error {
 		md = imap.MessageData{
@@ -351,6 +354,7 @@ func (f *folder) Messages(ctx context.Context, uids []imap.UIDRange, want imap.W
 			Size:         m.Size,
 			BodyID:       m.BodyID,
 			Structure:    m.Structure,
+			BodyPrefix:   m.BodyPrefix,
 			Subject:      m.Subject,
 			From:         m.From,
 			To:           m.To,

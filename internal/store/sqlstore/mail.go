@@ -371,6 +371,10 @@ func uidClauses(col string, ranges []store.UIDRange) []uidClause {
 func (db *DB) Messages(ctx context.Context, folderID int64, uids []store.UIDRange, want store.MetaFields, fn func(store.MessageMeta) error) error {
 	cols := `m.id, m.folder_id, m.uid, m.modseq, m.flags, m.keywords, m.internal_date, m.size, m.body_id`
 	from := ` FROM messages m`
+	if want&store.MetaBodyPrefix != 0 {
+		from += ` JOIN bodies bd ON bd.id = m.body_id`
+		cols += fmt.Sprintf(`, substr(bd.data, 1, %d)`, store.BodyPrefixSize)
+	}
 	if want&(store.MetaSummary|store.MetaStructure) != 0 {
 		if want&store.MetaSummary != 0 {
 			from += ` JOIN body_summaries b ON b.body_id = m.body_id`
@@ -407,6 +411,9 @@ func (db *DB) Messages(ctx context.Context, folderID int64, uids []store.UIDRang
 				var kw string
 				var idate, sent int64
 				dest := []any{&m.ID, &m.FolderID, &m.UID, &m.ModSeq, &m.Flags, &kw, &idate, &m.Size, &m.BodyID}
+				if want&store.MetaBodyPrefix != 0 {
+					dest = append(dest, &m.BodyPrefix)
+				}
 				if want&store.MetaSummary != 0 {
 					dest = append(dest, &m.Subject, &m.From, &m.To, &m.Cc, &sent)
 				}

@@ -694,6 +694,10 @@ func testDeliverAndRead(t *testing.T, s store.Store) {
 	if got := readAll(t, s, m.BodyID, m.Size); string(got) != raw {
 		t.Errorf("body: got %q; want %q", got, raw)
 	}
+	pre := metas(t, s, f.ID, []store.UIDRange{{Start: 1, Stop: 1}}, store.MetaBodyPrefix|store.MetaStructure)
+	if string(pre[0].BodyPrefix) != raw || string(pre[0].Structure) != "structure:Grüße" {
+		t.Errorf("body prefix of a small message: %q", pre[0].BodyPrefix)
+	}
 	mb := metas(t, s, d[1].FolderID, all(), 0)
 	if mb[0].BodyID != m.BodyID || mb[0].ID == m.ID {
 		t.Errorf("recipients share one body but not one message: %+v vs %+v", mb[0], m)
@@ -732,6 +736,10 @@ func testLargeBody(t *testing.T, s store.Store) {
 	}
 	if got := readAll(t, s, ms[0].BodyID, ms[0].Size); string(got) != raw {
 		t.Errorf("large body differs (got %d bytes)", len(got))
+	}
+	pre := metas(t, s, d[0].FolderID, all(), store.MetaBodyPrefix)
+	if len(pre) != 1 || string(pre[0].BodyPrefix) != raw[:store.BodyPrefixSize] {
+		t.Errorf("body prefix of a large message: %d bytes", len(pre[0].BodyPrefix))
 	}
 	// Reads that straddle chunk boundaries.
 	for _, off := range []int64{256<<10 - 3, 1<<20 - 1, int64(len(raw)) - 5} {
