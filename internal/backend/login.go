@@ -211,6 +211,28 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 	return s, nil
 }
 
+// RefusedPlaintext records a login attempt that the protocol server
+// refused by itself because it came in plaintext, without TLS, from a
+// remote address (DESIGN §1). The password is not checked: a server that
+// answered whether it was right would turn a plaintext listener into a
+// password oracle. The user name is resolved only to attach the record to
+// its mailbox in the usage report.
+func (l *Logins) RefusedPlaintext(ctx context.Context, req LoginRequest) {
+	rec := store.LoginRecord{Time: time.Now().UTC(), Protocol: string(req.Protocol), Username: req.Username,
+		RemoteAddr: req.RemoteAddr, TLS: req.TLS, ClientName: req.ClientName, ClientVersion: req.ClientVersion,
+		Result: store.LoginNoTLS, Reason: "plaintext authentication without TLS refused"}
+	if req.Username != "" {
+		_ = l.st.View(ctx, func(tx store.Tx) error {
+			m, found, err := resolve(ctx, tx, req.Username)
+			if found {
+				rec.MailboxID = m.ID
+			}
+			return err
+		})
+	}
+	l.record(rec)
+}
+
 func (l *Logins) record(r store.LoginRecord) {
 	l.m.Login(r.Protocol, r.Result)
 	l.log.Info("login", "proto", r.Protocol, "user", r.Username, "remote", r.RemoteAddr, "tls", r.TLS,

@@ -122,13 +122,16 @@ func TestLoginOutcomes(t *testing.T) {
 			t.Errorf("%s under security defaults: got %v", p, err)
 		}
 	}
+	// A plaintext attempt the protocol server refused for want of TLS is
+	// a refusal of its own, attached to the mailbox it names.
+	f.l.RefusedPlaintext(f.ctx, LoginRequest{Protocol: access.POP3, Username: "christa", RemoteAddr: "192.0.2.7:5000"})
 	f.rec.Flush()
 	var rows []store.UsageRow
 	f.st.View(f.ctx, func(tx store.Tx) error {
 		rows, _ = tx.UsageReport(f.ctx, time.Now().Add(-time.Hour))
 		return nil
 	})
-	if len(rows) != 1 || rows[0].ImapLogins != 5 || rows[0].PopRefused != 2 || rows[0].ImapRefused != 1 || rows[0].Failed != 2 {
+	if len(rows) != 1 || rows[0].ImapLogins != 5 || rows[0].PopRefused != 3 || rows[0].ImapRefused != 1 || rows[0].Failed != 2 {
 		t.Errorf("usage after logins: %+v", rows)
 	}
 	var mb store.Mailbox

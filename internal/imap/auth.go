@@ -176,6 +176,7 @@ func cmdAuthenticate(ctx context.Context, c *conn, r *request) error {
 		return no("", "Unsupported authentication mechanism")
 	}
 	if c.plaintextRefused() {
+		c.recordRefusal(ctx, plainAuthcid(initial))
 		return no(CodePrivacyRequired, "Authentication requires TLS (STARTTLS first)")
 	}
 	if !haveInitial {
@@ -210,6 +211,34 @@ func cmdAuthenticate(ctx context.Context, c *conn, r *request) error {
 	return c.login(ctx, r, user, pass)
 }
 
+// recordRefusal tells the backend, when it listens, of a login attempt
+// refused for want of TLS.
+func (c *conn) recordRefusal(ctx context.Context, user string) {
+	if rr, ok := c.srv.opts.Backend.(RefusalRecorder); ok {
+		rr.LoginRefused(ctx, &LoginRequest{
+			Username:      user,
+			RemoteAddr:    c.nc.RemoteAddr().String(),
+			TLS:           c.tls,
+			ClientName:    c.clientName,
+			ClientVersion: c.clientVersion,
+		})
+	}
+}
+
+// plainAuthcid returns the authentication identity of a SASL PLAIN
+// response (RFC 4616), or "" when there is none or it does not decode.
+func plainAuthcid(b64 string) string {
+	data, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return ""
+	}
+	parts := bytes.Split(data, []byte{0})
+	if len(parts) != 3 {
+		return ""
+	}
+	return string(parts[1])
+}
+
 func isBase64Char(c byte) bool {
 	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
 }
@@ -217,6 +246,7 @@ func isBase64Char(c byte) bool {
 // login runs the one login path of LOGIN and AUTHENTICATE.
 func (c *conn) login(ctx context.Context, r *request, user, pass string) error {
 	if c.plaintextRefused() {
+		c.recordRefusal(ctx, user)
 		return no(CodePrivacyRequired, "Login requires TLS (STARTTLS first)")
 	}
 	u, err := c.srv.opts.Backend.Login(ctx, &LoginRequest{

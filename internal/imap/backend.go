@@ -17,6 +17,16 @@ type Backend interface {
 	Login(ctx context.Context, req *LoginRequest) (User, error)
 }
 
+// RefusalRecorder may be implemented by a Backend to hear of the login
+// attempts the engine refuses by itself, before Login (plaintext LOGIN or
+// AUTHENTICATE without TLS from a remote address), so that every attempt
+// reaches the backend's record. Password is empty: the engine never passes
+// on a password it refused to check. Username is empty when the client
+// did not send one before the refusal.
+type RefusalRecorder interface {
+	LoginRefused(ctx context.Context, req *LoginRequest)
+}
+
 // LoginRequest carries everything a login decision and its record need.
 type LoginRequest struct {
 	Username string

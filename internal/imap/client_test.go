@@ -251,6 +251,14 @@ func TestStartTLS(t *testing.T) {
 	if err := c.Login("alice", "pw-alice").Wait(); err == nil || !strings.Contains(err.Error(), "PRIVACYREQUIRED") {
 		t.Fatalf("plaintext LOGIN: %v; want PRIVACYREQUIRED", err)
 	}
+	// The refused attempt reaches the backend's record, without the
+	// password.
+	if got := e.login.refusals(); len(got) != 1 || got[0].Username != "alice" || got[0].Password != "" || got[0].TLS {
+		t.Errorf("refusals recorded: %+v; want one for alice without TLS or password", got)
+	}
+	if got := e.login.lastRequest(); got.Username != "" {
+		t.Errorf("Login was called for a refused plaintext attempt: %+v", got)
+	}
 	c.Close()
 	nc, err = net.Dial("tcp", e.addr)
 	if err != nil {

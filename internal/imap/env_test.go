@@ -35,6 +35,8 @@ type fakeLogin struct {
 	accounts map[string]fakeAccount
 	kicks    map[int64][]func(string)
 	requests []imap.LoginRequest
+	// refused holds the attempts refused for want of TLS.
+	refused []imap.LoginRequest
 	// light keeps no per-session records (memory measurements).
 	light bool
 }
@@ -43,6 +45,19 @@ type fakeAccount struct {
 	password  string
 	mailboxID int64
 	denied    *access.Denied
+}
+
+// RefusedPlaintext records what the adapter passes on of a refusal.
+func (f *fakeLogin) RefusedPlaintext(ctx context.Context, req *imap.LoginRequest) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refused = append(f.refused, *req)
+}
+
+func (f *fakeLogin) refusals() []imap.LoginRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]imap.LoginRequest(nil), f.refused...)
 }
 
 func (f *fakeLogin) Authenticate(ctx context.Context, req *imap.LoginRequest) (int64, func(), error) {

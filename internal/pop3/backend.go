@@ -16,6 +16,15 @@ type Backend interface {
 	Login(ctx context.Context, req LoginRequest) (Maildrop, error)
 }
 
+// RefusalRecorder may be implemented by a Backend to hear of the login
+// attempts the server refuses by itself, before Login (USER or AUTH PLAIN
+// in plaintext from a remote address), so that every attempt reaches the
+// backend's record. Password is always empty; Username is empty when the
+// client did not send one before the refusal.
+type RefusalRecorder interface {
+	LoginRefused(ctx context.Context, req LoginRequest)
+}
+
 // LoginRequest is one login attempt, by USER/PASS or AUTH PLAIN.
 type LoginRequest struct {
 	Username   string

@@ -126,6 +126,9 @@ var errPlaintext = &Error{Code: CodeAuth, Text: "Plaintext authentication is not
 // the user exists.
 func (s *session) cmdUSER(cmd command) error {
 	if !s.plaintextAllowed() {
+		// The attempt is recorded here, once; the PASS that follows is
+		// refused too but is not a second attempt.
+		s.recordRefusal(strings.TrimSpace(cmd.args0()))
 		return errPlaintext
 	}
 	user := strings.TrimSpace(cmd.args0())
@@ -174,6 +177,11 @@ func (s *session) cmdAUTH(cmd command) error {
 		return errf("Unsupported authentication mechanism")
 	}
 	if !s.plaintextAllowed() {
+		user := ""
+		if len(cmd.args) == 2 {
+			user = plainAuthcid(cmd.args[1])
+		}
+		s.recordRefusal(user)
 		return errPlaintext
 	}
 	var resp string
@@ -218,6 +226,28 @@ func (s *session) cmdAUTH(cmd command) error {
 }
 
 // login asks the backend and enters the TRANSACTION state (RFC 1939 §4).
+// recordRefusal tells the backend, when it listens, of a login attempt
+// refused for want of TLS.
+func (s *session) recordRefusal(user string) {
+	if rr, ok := s.srv.backend.(RefusalRecorder); ok {
+		rr.LoginRefused(s.ctx, LoginRequest{Username: user, RemoteAddr: s.remote.String(), TLS: s.tls})
+	}
+}
+
+// plainAuthcid returns the authentication identity of a SASL PLAIN
+// response (RFC 4616), or "" when there is none or it does not decode.
+func plainAuthcid(b64 string) string {
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return ""
+	}
+	parts := strings.Split(string(raw), "\x00")
+	if len(parts) != 3 {
+		return ""
+	}
+	return parts[1]
+}
+
 func (s *session) login(user, pass string) error {
 	md, err := s.srv.backend.Login(s.ctx, LoginRequest{
 		Username:   user,

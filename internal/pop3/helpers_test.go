@@ -29,6 +29,7 @@ type memBackend struct {
 	kicks   map[string]func(string)
 	deletes map[string][][]int // Delete calls per user
 	closes  int
+	refused []LoginRequest // attempts refused for want of TLS
 }
 
 type memUser struct {
@@ -81,6 +82,13 @@ func (b *memBackend) Login(ctx context.Context, req LoginRequest) (Maildrop, err
 	b.locked[req.Username] = true
 	b.kicks[req.Username] = req.Kick
 	return &memMaildrop{b: b, user: req.Username, msgs: slices.Clone(u.msgs)}, nil
+}
+
+// LoginRefused implements RefusalRecorder.
+func (b *memBackend) LoginRefused(ctx context.Context, req LoginRequest) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.refused = append(b.refused, req)
 }
 
 // kick calls the Kick function of the user's session.

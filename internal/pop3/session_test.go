@@ -185,6 +185,32 @@ func TestNoDeletionWithoutQuit(t *testing.T) {
 	}
 }
 
+// TestPlaintextRefusalsAreRecorded: USER and AUTH PLAIN refused for want
+// of TLS reach the backend's record once per attempt, without a password.
+func TestPlaintextRefusalsAreRecorded(t *testing.T) {
+	be := newMemBackend()
+	_, addr := startServer(t, be, serverConfig{tls: true, remote: true})
+	c := dial(t, addr)
+	for _, line := range []string{"USER alice", "PASS secret", "AUTH PLAIN AGJvYgBodW50ZXIy", "AUTH PLAIN"} {
+		if got := c.cmd(line); !strings.HasPrefix(got, "-ERR [AUTH] ") {
+			t.Fatalf("%s: %q; want -ERR [AUTH]", line, got)
+		}
+	}
+	c.mustOK("QUIT")
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	var users []string
+	for _, r := range be.refused {
+		if r.Password != "" || r.TLS {
+			t.Errorf("refusal %+v carries a password or TLS", r)
+		}
+		users = append(users, r.Username)
+	}
+	if want := []string{"alice", "bob", ""}; !slices.Equal(users, want) {
+		t.Errorf("refusals recorded for %q; want %q", users, want)
+	}
+}
+
 func TestOneSessionPerMaildrop(t *testing.T) {
 	be := newMemBackend()
 	_, addr := startServer(t, be, serverConfig{})

@@ -411,7 +411,7 @@ type UsageRow struct {
 	LastImap          time.Time
 	PopLogins         int
 	ImapLogins        int
-	PopRefused        int // refused attempts after a correct password
+	PopRefused        int // refused by policy: protocol disabled, security defaults, or plaintext without TLS
 	ImapRefused       int
 	Failed            int // wrong password attempts for this mailbox
 }

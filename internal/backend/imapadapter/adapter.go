@@ -55,6 +55,22 @@ func (f LoginFlow) Authenticate(ctx context.Context, req *imap.LoginRequest) (in
 	return s.Mailbox.ID, s.Close, nil
 }
 
+// LoginRefused records an attempt the engine refused for want of TLS
+// (imap.RefusalRecorder), when the Authenticator can record one.
+func (b *Backend) LoginRefused(ctx context.Context, req *imap.LoginRequest) {
+	if r, ok := b.login.(interface {
+		RefusedPlaintext(context.Context, *imap.LoginRequest)
+	}); ok {
+		r.RefusedPlaintext(ctx, req)
+	}
+}
+
+// RefusedPlaintext records a login refused for want of TLS.
+func (f LoginFlow) RefusedPlaintext(ctx context.Context, req *imap.LoginRequest) {
+	f.Logins.RefusedPlaintext(ctx, backend.LoginRequest{Protocol: access.IMAP4, Username: req.Username,
+		RemoteAddr: req.RemoteAddr, TLS: req.TLS, ClientName: req.ClientName, ClientVersion: req.ClientVersion})
+}
+
 // Options configure a Backend.
 type Options struct {
 	Mail   store.Mail
@@ -79,9 +95,10 @@ type Backend struct {
 }
 
 var (
-	_ imap.Backend = (*Backend)(nil)
-	_ imap.User    = (*user)(nil)
-	_ imap.Folder  = (*folder)(nil)
+	_ imap.Backend         = (*Backend)(nil)
+	_ imap.RefusalRecorder = (*Backend)(nil)
+	_ imap.User            = (*user)(nil)
+	_ imap.Folder          = (*folder)(nil)
 )
 
 // New returns a Backend.

@@ -69,7 +69,10 @@ type Backend struct {
 // renewed every third of it while the session lasts.
 const leaseTTL = 2 * time.Minute
 
-var _ pop3.Backend = (*Backend)(nil)
+var (
+	_ pop3.Backend         = (*Backend)(nil)
+	_ pop3.RefusalRecorder = (*Backend)(nil)
+)
 
 // New returns a Backend.
 func New(o Options) *Backend {

@@ -35,6 +35,22 @@ func (f LoginFlow) Authenticate(ctx context.Context, req pop3.LoginRequest) (int
 	return s.Mailbox.ID, s.Close, nil
 }
 
+// RefusedPlaintext records a login refused for want of TLS.
+func (f LoginFlow) RefusedPlaintext(ctx context.Context, req pop3.LoginRequest) {
+	f.Logins.RefusedPlaintext(ctx, backend.LoginRequest{Protocol: access.POP3, Username: req.Username,
+		RemoteAddr: req.RemoteAddr, TLS: req.TLS})
+}
+
+// LoginRefused records an attempt the server refused for want of TLS
+// (pop3.RefusalRecorder), when the Authenticator can record one.
+func (b *Backend) LoginRefused(ctx context.Context, req pop3.LoginRequest) {
+	if r, ok := b.login.(interface {
+		RefusedPlaintext(context.Context, pop3.LoginRequest)
+	}); ok {
+		r.RefusedPlaintext(ctx, req)
+	}
+}
+
 // loginError maps the refusals of the login flow to what a POP3 client
 // sees (RFC 3206 codes, DESIGN §1 texts): the one place that decides it.
 func loginError(err error) error {

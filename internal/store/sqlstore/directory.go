@@ -518,8 +518,8 @@ func (t dirTx) UsageReport(ctx context.Context, since time.Time) ([]store.UsageR
 		COALESCE(MAX(CASE WHEN l.protocol = 'imap4' AND l.result = 'success' THEN l.time END), 0),
 		SUM(CASE WHEN l.protocol = 'pop3' AND l.result = 'success' THEN 1 ELSE 0 END),
 		SUM(CASE WHEN l.protocol = 'imap4' AND l.result = 'success' THEN 1 ELSE 0 END),
-		SUM(CASE WHEN l.protocol = 'pop3' AND l.result IN ('disabled', 'blocked') THEN 1 ELSE 0 END),
-		SUM(CASE WHEN l.protocol = 'imap4' AND l.result IN ('disabled', 'blocked') THEN 1 ELSE 0 END),
+		SUM(CASE WHEN l.protocol = 'pop3' AND l.result IN ('disabled', 'blocked', 'notls') THEN 1 ELSE 0 END),
+		SUM(CASE WHEN l.protocol = 'imap4' AND l.result IN ('disabled', 'blocked', 'notls') THEN 1 ELSE 0 END),
 		SUM(CASE WHEN l.result = 'failed' THEN 1 ELSE 0 END)
 		FROM login_records l JOIN mailboxes m ON m.id = l.mailbox_id
 		WHERE l.time >= ? AND l.mailbox_id <> 0
