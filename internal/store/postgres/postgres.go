@@ -28,6 +28,9 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxConns bounds the connection pool; 0 means a default.
 	MaxConns int
+	// SummaryCacheBytes bounds the header summaries kept in memory for
+	// SEARCH; 0 means a default, negative none.
+	SummaryCacheBytes int
 }
 
 // Open connects to the database named by dsn (a postgres:// URL or a
@@ -70,6 +73,8 @@ func Open(ctx context.Context, dsn string, o Options) (*sqlstore.DB, error) {
 		Read:       db,
 		Migrations: sub,
 		Logger:     o.Logger,
+
+		SummaryCacheBytes: o.SummaryCacheBytes,
 	})
 	lockConn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7406114)`)
 	lockConn.Close()

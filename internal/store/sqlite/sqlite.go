@@ -38,6 +38,9 @@ type Options struct {
 	ReadConns int
 	// NoGroupCommit turns group commit of writes off (for measuring).
 	NoGroupCommit bool
+	// SummaryCacheBytes bounds the header summaries kept in memory for
+	// SEARCH; 0 means a default, negative none.
+	SummaryCacheBytes int
 }
 
 // Open opens (creating when missing) the database file at path.
@@ -93,6 +96,8 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 		Migrations:  sub,
 		Logger:      o.Logger,
 		GroupCommit: !o.NoGroupCommit,
+
+		SummaryCacheBytes: o.SummaryCacheBytes,
 	})
 	if err != nil {
 		w.Close()

@@ -63,6 +63,9 @@ type Options struct {
 	GroupCommit bool
 	// Close releases engine resources after the pools are closed.
 	Close func() error
+	// SummaryCacheBytes bounds the memory of the header summaries kept
+	// for SEARCH SUBJECT/FROM/TO/CC; 0 means 64 MiB, negative none.
+	SummaryCacheBytes int
 }
 
 // DB is the shared implementation of store.Store.
@@ -83,6 +86,8 @@ type DB struct {
 
 	stmts     sync.Map // stmtKey → *sql.Stmt
 	preparing sync.Map // stmtKey → true once asked for
+
+	summaries *summaryCache // nil when turned off
 }
 
 var _ store.Store = (*DB)(nil)
@@ -96,6 +101,12 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		done: make(chan struct{})}
 	if db.r == nil {
 		db.r = db.w
+	}
+	switch {
+	case o.SummaryCacheBytes == 0:
+		db.summaries = newSummaryCache(64 << 20)
+	case o.SummaryCacheBytes > 0:
+		db.summaries = newSummaryCache(o.SummaryCacheBytes)
 	}
 	if err := db.migrate(ctx, o.Migrations); err != nil {
 		return nil, err

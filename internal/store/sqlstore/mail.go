@@ -442,41 +442,6 @@ func (db *DB) Messages(ctx context.Context, folderID int64, uids []store.UIDRang
 	return nil
 }
 
-var summaryColumn = map[string]string{"subject": "b.subject", "from": "b.from_addr", "to": "b.to_addr", "cc": "b.cc_addr"}
-
-// SearchSummary implements store.Mail.
-func (db *DB) SearchSummary(ctx context.Context, folderID int64, uids []store.UIDRange, field, substr string) ([]uint32, error) {
-	col, ok := summaryColumn[strings.ToLower(field)]
-	if !ok {
-		return nil, fmt.Errorf("search summary field %q: %w", field, store.ErrInvalid)
-	}
-	pattern := "%" + escapeLike(asciiLower(substr)) + "%"
-	var out []uint32
-	for _, cl := range uidClauses("m.uid", uids) {
-		err := db.read(ctx, func(c conn) error {
-			rows, err := c.queryDynamic(ctx, `SELECT m.uid FROM messages m JOIN body_summaries b ON b.body_id = m.body_id
-				WHERE m.folder_id = ? AND `+cl.sql+` AND lower(`+col+`) LIKE ? ESCAPE '\' ORDER BY m.uid`,
-				append(append([]any{folderID}, cl.args...), pattern)...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var u uint32
-				if err := rows.Scan(&u); err != nil {
-					return err
-				}
-				out = append(out, u)
-			}
-			return rows.Err()
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
 // asciiLower folds ASCII letters only, as SQLite's lower() does, so that
 // both sides of the comparison fold alike on both engines.
 func asciiLower(s string) string {
@@ -487,10 +452,6 @@ func asciiLower(s string) string {
 		}
 	}
 	return string(b)
-}
-
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
 }
 
 // ReadBody implements store.Mail. The common case, a read within the first

@@ -1065,6 +1065,21 @@ func testSearchSummary(t *testing.T, s store.Store) {
 			t.Errorf("search %s %q: got %v, %v; want %v", tc.field, tc.sub, got, err, tc.want)
 		}
 	}
+	// Summaries may be cached: a message delivered after a search is
+	// found by the next one, and several UID ranges combine.
+	deliverTo(t, s, inbox.ID, "Subject: Another Report\r\n\r\n")
+	for _, tc := range []struct {
+		uids []store.UIDRange
+		want []uint32
+	}{
+		{all(), []uint32{1, 5, 6}},
+		{[]store.UIDRange{{Start: 1, Stop: 1}, {Start: 4, Stop: 6}}, []uint32{1, 5, 6}},
+		{[]store.UIDRange{{Start: 2, Stop: 4}}, nil},
+	} {
+		if got, err := s.SearchSummary(ctx, inbox.ID, tc.uids, "subject", "REPORT"); err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("search %v after a delivery: got %v, %v; want %v", tc.uids, got, err, tc.want)
+		}
+	}
 	if _, err := s.SearchSummary(ctx, inbox.ID, all(), "body", "x"); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("unknown field: %v", err)
 	}
