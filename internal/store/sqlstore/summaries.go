@@ -11,22 +11,33 @@ import (
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
 
-// summaryCache keeps the searchable header summary of message bodies
-// (subject, from, to, cc; ASCII-lowered) in memory, keyed by body ID.
-// A body never changes and its ID is never reused (AUTOINCREMENT in
-// SQLite, an identity column in PostgreSQL), so an entry can never be
-// stale: a deleted body's entry is only dead weight until it is evicted.
-// SEARCH SUBJECT over a 1,000-message folder then costs one index read of
-// (UID, body ID) pairs and a substring test per message, instead of a
-// B-tree lookup per message in SQL.
+// summaryCache keeps the searchable header summary of messages (subject,
+// from, to, cc; ASCII-lowered) in memory, keyed by folder ID and UID. That
+// pair names one message body for the life of the database: bodies never
+// change, folder IDs are never reused (AUTOINCREMENT in SQLite, an
+// identity column in PostgreSQL), and UIDs are never reused in a folder
+// (UIDNEXT only grows; RENAME INBOX moves the messages to a new folder and
+// INBOX keeps its UIDNEXT). So an entry can never be stale, on any node: an
+// expunged message's entry is only dead weight until it is evicted.
+//
+// SEARCH SUBJECT over a 1,000-message folder then costs one index-only read
+// of the folder's UIDs and a substring test per message, instead of two
+// B-tree lookups per message in SQL. In WAL mode every write makes SQLite's
+// readers drop their page caches, so under a mixed load those lookups ran
+// cold; this is what made SEARCH the main cost of an IMAP session.
 type summaryCache struct {
 	maxBytes int
 
 	mu    sync.RWMutex
-	m     map[int64]*summaryEntry
-	order []int64 // insertion order, for FIFO eviction; head at start
+	m     map[summaryKey]*summaryEntry
+	order []summaryKey // insertion order, for FIFO eviction; head at start
 	head  int
 	bytes int
+}
+
+type summaryKey struct {
+	folder int64
+	uid    uint32
 }
 
 type summaryEntry struct{ subject, from, to, cc string }
@@ -53,10 +64,10 @@ func newSummaryCache(maxBytes int) *summaryCache {
 	if maxBytes <= 0 {
 		return nil
 	}
-	return &summaryCache{maxBytes: maxBytes, m: map[int64]*summaryEntry{}}
+	return &summaryCache{maxBytes: maxBytes, m: map[summaryKey]*summaryEntry{}}
 }
 
-func (c *summaryCache) get(id int64) *summaryEntry {
+func (c *summaryCache) get(id summaryKey) *summaryEntry {
 	if c == nil {
 		return nil
 	}
@@ -66,7 +77,7 @@ func (c *summaryCache) get(id int64) *summaryEntry {
 	return e
 }
 
-func (c *summaryCache) put(id int64, e *summaryEntry) {
+func (c *summaryCache) put(id summaryKey, e *summaryEntry) {
 	size := summaryEntryOverhead + len(e.subject) + len(e.from) + len(e.to) + len(e.cc)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -100,9 +111,6 @@ var summaryColumn = map[string]string{"subject": "b.subject", "from": "b.from_ad
 // the cache.
 const summaryCacheMaxFolder = 20000
 
-// summariesPerQuery bounds the body IDs looked up in one statement.
-const summariesPerQuery = 500
-
 // SearchSummary implements store.Mail: the UIDs among uids whose summary
 // field contains substr, compared ASCII case-insensitively on both
 // engines.
@@ -125,14 +133,10 @@ func (db *DB) SearchSummary(ctx context.Context, folderID int64, uids []store.UI
 	if count > summaryCacheMaxFolder {
 		return db.searchSummarySQL(ctx, folderID, uids, col, needle)
 	}
-	type msg struct {
-		uid    uint32
-		bodyID int64
-	}
-	var msgs []msg
+	var present []uint32
 	for _, cl := range uidClauses("uid", uids) {
 		err := db.read(ctx, func(c conn) error {
-			q := `SELECT uid, body_id FROM messages WHERE folder_id = ? AND ` + cl.sql + ` ORDER BY uid`
+			q := `SELECT uid FROM messages WHERE folder_id = ? AND ` + cl.sql + ` ORDER BY uid`
 			args := append([]any{folderID}, cl.args...)
 			var rows *sql.Rows
 			var err error
@@ -146,11 +150,11 @@ func (db *DB) SearchSummary(ctx context.Context, folderID int64, uids []store.UI
 			}
 			defer rows.Close()
 			for rows.Next() {
-				var m msg
-				if err := rows.Scan(&m.uid, &m.bodyID); err != nil {
+				var u uint32
+				if err := rows.Scan(&u); err != nil {
 					return err
 				}
-				msgs = append(msgs, m)
+				present = append(present, u)
 			}
 			return rows.Err()
 		})
@@ -158,29 +162,34 @@ func (db *DB) SearchSummary(ctx context.Context, folderID int64, uids []store.UI
 			return nil, fmt.Errorf("search summary of folder %d: %w", folderID, err)
 		}
 	}
-	entries := make([]*summaryEntry, len(msgs))
-	var missing []int64
-	for i, m := range msgs {
-		if e := db.summaries.get(m.bodyID); e != nil {
-			entries[i] = e
+	entries := make([]*summaryEntry, len(present))
+	// missing collects runs of adjacent present UIDs not in the cache; a
+	// run is an exact UID range because present holds every UID in it.
+	var missing []store.UIDRange
+	for i, u := range present {
+		if entries[i] = db.summaries.get(summaryKey{folderID, u}); entries[i] != nil {
+			continue
+		}
+		if n := len(missing); n > 0 && i > 0 && entries[i-1] == nil && missing[n-1].Stop == present[i-1] {
+			missing[n-1].Stop = u
 		} else {
-			missing = append(missing, m.bodyID)
+			missing = append(missing, store.UIDRange{Start: u, Stop: u})
 		}
 	}
-	fetched, err := db.loadSummaries(ctx, missing)
+	fetched, err := db.loadSummaries(ctx, folderID, missing)
 	if err != nil {
 		return nil, fmt.Errorf("search summary of folder %d: %w", folderID, err)
 	}
 	var out []uint32
-	for i, m := range msgs {
+	for i, u := range present {
 		e := entries[i]
 		if e == nil {
-			if e = fetched[m.bodyID]; e == nil {
-				continue // the message went away meanwhile
+			if e = fetched[u]; e == nil {
+				continue // expunged meanwhile
 			}
 		}
 		if strings.Contains(e.field(field), needle) {
-			out = append(out, m.uid)
+			out = append(out, u)
 		}
 	}
 	return out, nil
@@ -222,36 +231,30 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
 }
 
-// loadSummaries reads the summaries of the bodies ids and caches them.
-func (db *DB) loadSummaries(ctx context.Context, ids []int64) (map[int64]*summaryEntry, error) {
-	if len(ids) == 0 {
+// loadSummaries reads the summaries of the messages of a folder in uids
+// and caches them.
+func (db *DB) loadSummaries(ctx context.Context, folderID int64, uids []store.UIDRange) (map[uint32]*summaryEntry, error) {
+	if len(uids) == 0 {
 		return nil, nil
 	}
-	out := make(map[int64]*summaryEntry, len(ids))
-	for len(ids) > 0 {
-		n := min(len(ids), summariesPerQuery)
-		chunk := ids[:n]
-		ids = ids[n:]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		q := `SELECT body_id, subject, from_addr, to_addr, cc_addr FROM body_summaries WHERE body_id IN (?` +
-			strings.Repeat(", ?", len(chunk)-1) + `)`
+	out := map[uint32]*summaryEntry{}
+	for _, cl := range uidClauses("m.uid", uids) {
 		err := db.read(ctx, func(c conn) error {
-			rows, err := c.queryDynamic(ctx, q, args...)
+			rows, err := c.queryDynamic(ctx, `SELECT m.uid, b.subject, b.from_addr, b.to_addr, b.cc_addr
+				FROM messages m JOIN body_summaries b ON b.body_id = m.body_id
+				WHERE m.folder_id = ? AND `+cl.sql, append([]any{folderID}, cl.args...)...)
 			if err != nil {
 				return err
 			}
 			defer rows.Close()
 			for rows.Next() {
-				var id int64
+				var u uint32
 				var e summaryEntry
-				if err := rows.Scan(&id, &e.subject, &e.from, &e.to, &e.cc); err != nil {
+				if err := rows.Scan(&u, &e.subject, &e.from, &e.to, &e.cc); err != nil {
 					return err
 				}
 				e.subject, e.from, e.to, e.cc = asciiLower(e.subject), asciiLower(e.from), asciiLower(e.to), asciiLower(e.cc)
-				out[id] = &e
+				out[u] = &e
 			}
 			return rows.Err()
 		})
@@ -259,10 +262,8 @@ func (db *DB) loadSummaries(ctx context.Context, ids []int64) (map[int64]*summar
 			return nil, err
 		}
 	}
-	if db.summaries != nil {
-		for id, e := range out {
-			db.summaries.put(id, e)
-		}
+	for u, e := range out {
+		db.summaries.put(summaryKey{folderID, u}, e)
 	}
 	return out, nil
 }

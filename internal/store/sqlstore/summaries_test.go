@@ -11,7 +11,7 @@ func TestSummaryCacheBound(t *testing.T) {
 	const perEntry = summaryEntryOverhead + 10
 	c := newSummaryCache(10 * perEntry)
 	for id := int64(1); id <= 10000; id++ {
-		c.put(id, &summaryEntry{subject: strings.Repeat("s", 10)})
+		c.put(summaryKey{7, uint32(id)}, &summaryEntry{subject: strings.Repeat("s", 10)})
 		if c.bytes > c.maxBytes {
 			t.Fatalf("after %d puts the cache holds %d bytes; bound %d", id, c.bytes, c.maxBytes)
 		}
@@ -20,23 +20,23 @@ func TestSummaryCacheBound(t *testing.T) {
 		t.Errorf("%d entries kept; want 10", len(c.m))
 	}
 	for id := int64(9991); id <= 10000; id++ {
-		if c.get(id) == nil {
+		if c.get(summaryKey{7, uint32(id)}) == nil {
 			t.Errorf("entry %d, among the newest, was evicted", id)
 		}
 	}
-	if c.get(1) != nil || c.get(9990) != nil {
+	if c.get(summaryKey{7, 1}) != nil || c.get(summaryKey{7, 9990}) != nil {
 		t.Error("old entries were kept")
 	}
 	if len(c.order)-c.head != 10 {
 		t.Errorf("order holds %d live IDs; want 10", len(c.order)-c.head)
 	}
 	before := c.bytes
-	c.put(10000, &summaryEntry{subject: strings.Repeat("x", 1000)})
-	if c.bytes != before || c.get(10000).subject != strings.Repeat("s", 10) {
+	c.put(summaryKey{7, 10000}, &summaryEntry{subject: strings.Repeat("x", 1000)})
+	if c.bytes != before || c.get(summaryKey{7, 10000}).subject != strings.Repeat("s", 10) {
 		t.Error("a second put of an ID replaced the entry or changed the size")
 	}
 	off := newSummaryCache(-1)
-	if off != nil || off.get(1) != nil {
+	if off != nil || off.get(summaryKey{7, 1}) != nil {
 		t.Error("a negative bound must turn the cache off")
 	}
 }

@@ -1080,6 +1080,34 @@ func testSearchSummary(t *testing.T, s store.Store) {
 			t.Errorf("search %v after a delivery: got %v, %v; want %v", tc.uids, got, err, tc.want)
 		}
 	}
+	// A folder searched in part first, then whole, then after an expunge.
+	m2 := newMailbox(t, s, "Search User Two")
+	inbox2, _ := s.FolderByName(ctx, m2.ID, "INBOX")
+	for _, subj := range []string{"a match", "b", "c match", "d", "e match", "f match"} {
+		deliverTo(t, s, inbox2.ID, "Subject: "+subj+"\r\n\r\n")
+	}
+	for _, step := range []struct {
+		uids []store.UIDRange
+		want []uint32
+	}{
+		{[]store.UIDRange{{Start: 2, Stop: 3}}, []uint32{3}},
+		{[]store.UIDRange{{Start: 5, Stop: 5}}, []uint32{5}},
+		{all(), []uint32{1, 3, 5, 6}},
+		{[]store.UIDRange{{Start: 6, Stop: 1}}, []uint32{1, 3, 5, 6}}, // reversed range
+	} {
+		if got, err := s.SearchSummary(ctx, inbox2.ID, step.uids, "subject", "match"); err != nil || !slices.Equal(got, step.want) {
+			t.Errorf("search %v: got %v, %v; want %v", step.uids, got, err, step.want)
+		}
+	}
+	if _, _, err := s.StoreFlags(ctx, inbox2.ID, store.FlagUpdate{UIDs: []store.UIDRange{{Start: 3, Stop: 3}}, Op: store.FlagsAdd, Flags: store.FlagDeleted}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Expunge(ctx, inbox2.ID, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.SearchSummary(ctx, inbox2.ID, all(), "subject", "match"); err != nil || !slices.Equal(got, []uint32{1, 5, 6}) {
+		t.Errorf("search after expunging UID 3: got %v, %v; want [1 5 6]", got, err)
+	}
 	if _, err := s.SearchSummary(ctx, inbox.ID, all(), "body", "x"); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("unknown field: %v", err)
 	}
