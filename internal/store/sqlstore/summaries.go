@@ -67,14 +67,19 @@ func newSummaryCache(maxBytes int) *summaryCache {
 	return &summaryCache{maxBytes: maxBytes, m: map[summaryKey]*summaryEntry{}}
 }
 
-func (c *summaryCache) get(id summaryKey) *summaryEntry {
+// getFolder returns the entries of the UIDs of a folder, nil where
+// missing, under one read lock.
+func (c *summaryCache) getFolder(folder int64, uids []uint32) []*summaryEntry {
+	out := make([]*summaryEntry, len(uids))
 	if c == nil {
-		return nil
+		return out
 	}
 	c.mu.RLock()
-	e := c.m[id]
-	c.mu.RUnlock()
-	return e
+	defer c.mu.RUnlock()
+	for i, u := range uids {
+		out[i] = c.m[summaryKey{folder, u}]
+	}
+	return out
 }
 
 func (c *summaryCache) put(id summaryKey, e *summaryEntry) {
@@ -162,12 +167,12 @@ func (db *DB) SearchSummary(ctx context.Context, folderID int64, uids []store.UI
 			return nil, fmt.Errorf("search summary of folder %d: %w", folderID, err)
 		}
 	}
-	entries := make([]*summaryEntry, len(present))
+	entries := db.summaries.getFolder(folderID, present)
 	// missing collects runs of adjacent present UIDs not in the cache; a
 	// run is an exact UID range because present holds every UID in it.
 	var missing []store.UIDRange
 	for i, u := range present {
-		if entries[i] = db.summaries.get(summaryKey{folderID, u}); entries[i] != nil {
+		if entries[i] != nil {
 			continue
 		}
 		if n := len(missing); n > 0 && i > 0 && entries[i-1] == nil && missing[n-1].Stop == present[i-1] {

@@ -20,11 +20,11 @@ func TestSummaryCacheBound(t *testing.T) {
 		t.Errorf("%d entries kept; want 10", len(c.m))
 	}
 	for id := int64(9991); id <= 10000; id++ {
-		if c.get(summaryKey{7, uint32(id)}) == nil {
+		if get(c, uint32(id)) == nil {
 			t.Errorf("entry %d, among the newest, was evicted", id)
 		}
 	}
-	if c.get(summaryKey{7, 1}) != nil || c.get(summaryKey{7, 9990}) != nil {
+	if get(c, 1) != nil || get(c, 9990) != nil {
 		t.Error("old entries were kept")
 	}
 	if len(c.order)-c.head != 10 {
@@ -32,11 +32,13 @@ func TestSummaryCacheBound(t *testing.T) {
 	}
 	before := c.bytes
 	c.put(summaryKey{7, 10000}, &summaryEntry{subject: strings.Repeat("x", 1000)})
-	if c.bytes != before || c.get(summaryKey{7, 10000}).subject != strings.Repeat("s", 10) {
+	if c.bytes != before || get(c, 10000).subject != strings.Repeat("s", 10) {
 		t.Error("a second put of an ID replaced the entry or changed the size")
 	}
 	off := newSummaryCache(-1)
-	if off != nil || off.get(summaryKey{7, 1}) != nil {
+	if off != nil || get(off, 1) != nil {
 		t.Error("a negative bound must turn the cache off")
 	}
 }
+
+func get(c *summaryCache, uid uint32) *summaryEntry { return c.getFolder(7, []uint32{uid})[0] }
