@@ -116,6 +116,7 @@ var Dialect = sqlstore.Dialect{
 	},
 	LockFolders:     `SELECT id FROM folders WHERE id IN (%s) ORDER BY id FOR UPDATE`,
 	UpdateTxOptions: &sql.TxOptions{Isolation: sql.LevelSerializable},
+	ReadTxOptions:   &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 }
 
 // rebind turns ? placeholders into $1, $2, ... Our statements never hold a

@@ -45,6 +45,11 @@ type Dialect struct {
 	LockFolders string
 	// UpdateTxOptions are the options of directory Update transactions.
 	UpdateTxOptions *sql.TxOptions
+	// ReadTxOptions are the options of read transactions of several
+	// statements, which must see one snapshot (PostgreSQL: REPEATABLE
+	// READ; its default, READ COMMITTED, gives each statement its own).
+	// Nil means read-only at the engine's default level.
+	ReadTxOptions *sql.TxOptions
 	// CacheStatements prepares each fixed statement once per pool.
 	CacheStatements bool
 }
@@ -391,7 +396,11 @@ func (db *DB) direct(ctx context.Context, opts *sql.TxOptions, fn func(c conn) e
 }
 
 func (db *DB) read(ctx context.Context, fn func(c conn) error) error {
-	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	opts := db.d.ReadTxOptions
+	if opts == nil {
+		opts = &sql.TxOptions{ReadOnly: true}
+	}
+	tx, err := db.r.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

@@ -130,9 +130,8 @@ func (db *DB) SearchSummary(ctx context.Context, folderID int64, uids []store.UI
 		return db.searchSummarySQL(ctx, folderID, uids, col, needle)
 	}
 	var count int64
-	if err := db.read(ctx, func(c conn) error {
-		return c.queryRow(ctx, `SELECT messages FROM folders WHERE id = ?`, folderID).Scan(&count)
-	}); err != nil && !errors.Is(err, sql.ErrNoRows) {
+	c := conn{db: db} // single statements: atomic without a transaction
+	if err := c.queryRow(ctx, `SELECT messages FROM folders WHERE id = ?`, folderID).Scan(&count); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("search summary of folder %d: %w", folderID, err)
 	}
 	if count > summaryCacheMaxFolder {
@@ -140,7 +139,7 @@ func (db *DB) SearchSummary(ctx context.Context, folderID int64, uids []store.UI
 	}
 	var present []uint32
 	for _, cl := range uidClauses("uid", uids) {
-		err := db.read(ctx, func(c conn) error {
+		err := func() error {
 			q := `SELECT uid FROM messages WHERE folder_id = ? AND ` + cl.sql + ` ORDER BY uid`
 			args := append([]any{folderID}, cl.args...)
 			var rows *sql.Rows
@@ -162,7 +161,7 @@ func (db *DB) SearchSummary(ctx context.Context, folderID int64, uids []store.UI
 				present = append(present, u)
 			}
 			return rows.Err()
-		})
+		}()
 		if err != nil {
 			return nil, fmt.Errorf("search summary of folder %d: %w", folderID, err)
 		}
@@ -206,9 +205,10 @@ func (db *DB) SearchSummary(ctx context.Context, folderID int64, uids []store.UI
 // characters outside ASCII, and needles are ASCII-lowered alike).
 func (db *DB) searchSummarySQL(ctx context.Context, folderID int64, uids []store.UIDRange, col, needle string) ([]uint32, error) {
 	pattern := "%" + escapeLike(needle) + "%"
+	c := conn{db: db} // single statements: atomic without a transaction
 	var out []uint32
 	for _, cl := range uidClauses("m.uid", uids) {
-		err := db.read(ctx, func(c conn) error {
+		err := func() error {
 			rows, err := c.queryDynamic(ctx, `SELECT m.uid FROM messages m JOIN body_summaries b ON b.body_id = m.body_id
 				WHERE m.folder_id = ? AND `+cl.sql+` AND lower(`+col+`) LIKE ? ESCAPE '\' ORDER BY m.uid`,
 				append(append([]any{folderID}, cl.args...), pattern)...)
@@ -224,7 +224,7 @@ func (db *DB) searchSummarySQL(ctx context.Context, folderID int64, uids []store
 				out = append(out, u)
 			}
 			return rows.Err()
-		})
+		}()
 		if err != nil {
 			return nil, fmt.Errorf("search summary of folder %d: %w", folderID, err)
 		}
@@ -243,8 +243,9 @@ func (db *DB) loadSummaries(ctx context.Context, folderID int64, uids []store.UI
 		return nil, nil
 	}
 	out := map[uint32]*summaryEntry{}
+	c := conn{db: db} // single statements: atomic without a transaction
 	for _, cl := range uidClauses("m.uid", uids) {
-		err := db.read(ctx, func(c conn) error {
+		err := func() error {
 			rows, err := c.queryDynamic(ctx, `SELECT m.uid, b.subject, b.from_addr, b.to_addr, b.cc_addr
 				FROM messages m JOIN body_summaries b ON b.body_id = m.body_id
 				WHERE m.folder_id = ? AND `+cl.sql, append([]any{folderID}, cl.args...)...)
@@ -262,7 +263,7 @@ func (db *DB) loadSummaries(ctx context.Context, folderID int64, uids []store.UI
 				out[u] = &e
 			}
 			return rows.Err()
-		})
+		}()
 		if err != nil {
 			return nil, err
 		}
