@@ -177,10 +177,15 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	var org store.OrgConfig
 	err := ss.s.o.Store.View(ctx, func(tx store.Tx) error {
 		var err error
-		if org, err = tx.OrgConfig(ctx); err != nil {
-			return err
-		}
 		m, err = tx.MailboxByAddress(ctx, to)
+		if errors.Is(err, store.ErrNotFound) {
+			// Only a miss needs the organization's domain (relay or unknown
+			// user); a hit, the common case, costs one query.
+			if org, err = tx.OrgConfig(ctx); err != nil {
+				return err
+			}
+			return store.ErrNotFound
+		}
 		return err
 	})
 	switch {
