@@ -124,14 +124,18 @@ func (db *DB) DeleteFolder(ctx context.Context, folderID int64) error {
 }
 
 func int64Column(ctx context.Context, c conn, q string, args ...any) ([]int64, error) {
-	rows, err := c.query(ctx, q, args...)
+	return scanColumn[int64](c.query(ctx, q, args...))
+}
+
+// scanColumn returns the values of a one-column result.
+func scanColumn[T any](rows *sql.Rows, err error) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []int64
+	var out []T
 	for rows.Next() {
-		var v int64
+		var v T
 		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
@@ -308,21 +312,19 @@ func (db *DB) Changes(ctx context.Context, folderID int64, since uint64) (store.
 		if err != nil {
 			return err
 		}
-		rows, err := c.query(ctx, `SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid`, folderID, since)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var u uint32
-			if err := rows.Scan(&u); err != nil {
-				return err
-			}
-			expunged = append(expunged, u)
-		}
-		return rows.Err()
+		expunged, err = scanColumn[uint32](c.query(ctx, `SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid`, folderID, since))
+		return err
 	})
 	return f, changed, expunged, err
+}
+
+// query runs q, whose WHERE includes the clause: prepared when the clause
+// is of the fixed form, as text otherwise.
+func (cl uidClause) query(ctx context.Context, c conn, q string, args ...any) (*sql.Rows, error) {
+	if cl.fixed {
+		return c.query(ctx, q, args...)
+	}
+	return c.queryDynamic(ctx, q, args...)
 }
 
 // uidClause is a WHERE fragment selecting UID ranges. A single range is
@@ -395,13 +397,7 @@ func (db *DB) Messages(ctx context.Context, folderID int64, uids []store.UIDRang
 			c := conn{db: db}
 			q := `SELECT ` + cols + from + ` WHERE m.folder_id = ? AND ` + cl.sql + ` ORDER BY m.uid`
 			args := append([]any{folderID}, cl.args...)
-			var rows *sql.Rows
-			var err error
-			if cl.fixed {
-				rows, err = c.query(ctx, q, args...)
-			} else {
-				rows, err = c.queryDynamic(ctx, q, args...)
-			}
+			rows, err := cl.query(ctx, c, q, args...)
 			if err != nil {
 				return err
 			}

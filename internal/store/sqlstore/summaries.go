@@ -139,29 +139,9 @@ func (db *DB) SearchSummary(ctx context.Context, folderID int64, uids []store.UI
 	}
 	var present []uint32
 	for _, cl := range uidClauses("uid", uids) {
-		err := func() error {
-			q := `SELECT uid FROM messages WHERE folder_id = ? AND ` + cl.sql + ` ORDER BY uid`
-			args := append([]any{folderID}, cl.args...)
-			var rows *sql.Rows
-			var err error
-			if cl.fixed {
-				rows, err = c.query(ctx, q, args...)
-			} else {
-				rows, err = c.queryDynamic(ctx, q, args...)
-			}
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var u uint32
-				if err := rows.Scan(&u); err != nil {
-					return err
-				}
-				present = append(present, u)
-			}
-			return rows.Err()
-		}()
+		got, err := scanColumn[uint32](cl.query(ctx, c, `SELECT uid FROM messages WHERE folder_id = ? AND `+cl.sql+` ORDER BY uid`,
+			append([]any{folderID}, cl.args...)...))
+		present = append(present, got...)
 		if err != nil {
 			return nil, fmt.Errorf("search summary of folder %d: %w", folderID, err)
 		}
@@ -208,23 +188,10 @@ func (db *DB) searchSummarySQL(ctx context.Context, folderID int64, uids []store
 	c := conn{db: db} // single statements: atomic without a transaction
 	var out []uint32
 	for _, cl := range uidClauses("m.uid", uids) {
-		err := func() error {
-			rows, err := c.queryDynamic(ctx, `SELECT m.uid FROM messages m JOIN body_summaries b ON b.body_id = m.body_id
-				WHERE m.folder_id = ? AND `+cl.sql+` AND lower(`+col+`) LIKE ? ESCAPE '\' ORDER BY m.uid`,
-				append(append([]any{folderID}, cl.args...), pattern)...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var u uint32
-				if err := rows.Scan(&u); err != nil {
-					return err
-				}
-				out = append(out, u)
-			}
-			return rows.Err()
-		}()
+		got, err := scanColumn[uint32](c.queryDynamic(ctx, `SELECT m.uid FROM messages m JOIN body_summaries b ON b.body_id = m.body_id
+			WHERE m.folder_id = ? AND `+cl.sql+` AND lower(`+col+`) LIKE ? ESCAPE '\' ORDER BY m.uid`,
+			append(append([]any{folderID}, cl.args...), pattern)...))
+		out = append(out, got...)
 		if err != nil {
 			return nil, fmt.Errorf("search summary of folder %d: %w", folderID, err)
 		}
