@@ -274,33 +274,27 @@ func outFile() *Cmdlet {
 			{Name: "Width", Type: TInt},
 			inputObject(),
 		},
-		New: func() Impl {
-			var items []any
-			return Impl{
-				Process: func(ctx context.Context, c *Call) error { items = append(items, c.inputs()...); return nil },
-				End: func(ctx context.Context, c *Call) error {
-					p := c.s.path(c.String("FilePath"))
-					flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-					if c.Switch("Append") {
-						flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
-					} else if c.Switch("NoClobber") {
-						flags |= os.O_EXCL
-					}
-					f, err := os.OpenFile(p, flags, 0o644)
-					if err != nil {
-						return &Error{Source: c.Cmdlet.Name, Msg: fileError(err, p)}
-					}
-					_, err = io.WriteString(f, c.s.render(items))
-					if cerr := f.Close(); err == nil {
-						err = cerr
-					}
-					if err != nil {
-						return &Error{Source: c.Cmdlet.Name, Msg: err.Error()}
-					}
-					return nil
-				},
+		New: collectThen(func(ctx context.Context, c *Call, items []any) error {
+			p := c.s.path(c.String("FilePath"))
+			flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+			if c.Switch("Append") {
+				flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+			} else if c.Switch("NoClobber") {
+				flags |= os.O_EXCL
 			}
-		},
+			f, err := os.OpenFile(p, flags, 0o644)
+			if err != nil {
+				return &Error{Source: c.Cmdlet.Name, Msg: fileError(err, p)}
+			}
+			_, err = io.WriteString(f, c.s.render(items))
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return &Error{Source: c.Cmdlet.Name, Msg: err.Error()}
+			}
+			return nil
+		}),
 	}
 }
 

@@ -314,34 +314,28 @@ func getMember() *Cmdlet {
 		Name: "Get-Member", Aliases: []string{"gm"}, Source: srcUtility,
 		Synopsis: "Lists the properties of objects.",
 		Params:   []*Param{inputObject()},
-		New: func() Impl {
-			var items []any
-			return Impl{
-				Process: func(ctx context.Context, c *Call) error { items = append(items, c.inputs()...); return nil },
-				End: func(ctx context.Context, c *Call) error {
-					seen := map[string]bool{}
-					var b strings.Builder
-					for _, it := range items {
-						tn := typeName(it)
-						if seen[tn] {
-							continue
-						}
-						seen[tn] = true
-						fmt.Fprintf(&b, "\n   TypeName: %s\n", tn)
-						var rows [][]string
-						for _, n := range propertyNames(it) {
-							v, _ := property(it, n)
-							rows = append(rows, []string{n, "NoteProperty", shortTypeOf(v) + " " + n + "=" + displayValue(v)})
-						}
-						b.WriteString(renderTable([]column{{name: "Name"}, {name: "MemberType"}, {name: "Definition"}}, rows, c.s.width()))
-					}
-					if b.Len() == 0 {
-						return c.WriteError("You must specify an object for the Get-Member cmdlet.")
-					}
-					return c.Emit(&FormatOutput{Text: b.String()})
-				},
+		New: collectThen(func(ctx context.Context, c *Call, items []any) error {
+			seen := map[string]bool{}
+			var b strings.Builder
+			for _, it := range items {
+				tn := typeName(it)
+				if seen[tn] {
+					continue
+				}
+				seen[tn] = true
+				fmt.Fprintf(&b, "\n   TypeName: %s\n", tn)
+				var rows [][]string
+				for _, n := range propertyNames(it) {
+					v, _ := property(it, n)
+					rows = append(rows, []string{n, "NoteProperty", shortTypeOf(v) + " " + n + "=" + displayValue(v)})
+				}
+				b.WriteString(renderTable([]column{{name: "Name"}, {name: "MemberType"}, {name: "Definition"}}, rows, c.s.width()))
 			}
-		},
+			if b.Len() == 0 {
+				return c.WriteError("You must specify an object for the Get-Member cmdlet.")
+			}
+			return c.Emit(&FormatOutput{Text: b.String()})
+		}),
 	}
 }
 

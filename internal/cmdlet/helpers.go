@@ -15,6 +15,22 @@ const (
 	srcGate     = "Gatehouse"
 )
 
+// collectThen makes the Impl of a cmdlet that needs all its input before
+// it can answer (sorting, grouping, tables, measuring, files): Process
+// gathers the pipeline objects and end gets them all.
+func collectThen(end func(ctx context.Context, c *Call, items []any) error) func() Impl {
+	return func() Impl {
+		var items []any
+		return Impl{
+			Process: func(ctx context.Context, c *Call) error {
+				items = append(items, c.inputs()...)
+				return nil
+			},
+			End: func(ctx context.Context, c *Call) error { return end(ctx, c, items) },
+		}
+	}
+}
+
 func inputObject() *Param {
 	return &Param{Name: "InputObject", Type: TAny, FromPipeline: true, Help: "The objects to process; usually piped in."}
 }
@@ -346,89 +362,80 @@ func sortObject() *Cmdlet {
 			inputObject(),
 		},
 		Examples: []Example{{Code: "Get-Mailbox | Sort-Object Name -Descending", Remarks: "Mailboxes in reverse order of name."}},
-		New: func() Impl {
-			var items []any
-			return Impl{
-				Process: func(ctx context.Context, c *Call) error {
-					items = append(items, c.inputs()...)
-					return nil
-				},
-				End: func(ctx context.Context, c *Call) error {
-					var specs []propSpec
-					var desc []bool
-					if v, ok := c.Get("Property"); ok {
-						var err error
-						specs, err = parsePropSpecs(v.([]any), c.Cmdlet.Name)
-						if err != nil {
-							return err
+		New: collectThen(func(ctx context.Context, c *Call, items []any) error {
+			var specs []propSpec
+			var desc []bool
+			if v, ok := c.Get("Property"); ok {
+				var err error
+				specs, err = parsePropSpecs(v.([]any), c.Cmdlet.Name)
+				if err != nil {
+					return err
+				}
+				for _, raw := range v.([]any) {
+					d := c.Switch("Descending")
+					if h, ok := raw.(*Hashtable); ok {
+						if dv, ok := h.Get("Descending"); ok {
+							d = isTrue(dv)
 						}
-						for _, raw := range v.([]any) {
-							d := c.Switch("Descending")
-							if h, ok := raw.(*Hashtable); ok {
-								if dv, ok := h.Get("Descending"); ok {
-									d = isTrue(dv)
-								}
-								if av, ok := h.Get("Ascending"); ok {
-									d = !isTrue(av)
-								}
-							}
-							desc = append(desc, d)
+						if av, ok := h.Get("Ascending"); ok {
+							d = !isTrue(av)
 						}
 					}
-					keys := make([][]any, len(items))
-					for i, it := range items {
-						if specs == nil {
-							keys[i] = []any{sortKey(it)}
-							continue
-						}
-						entries, err := c.s.resolveProps(ctx, it, specs, true)
-						if err != nil {
-							return err
-						}
-						for _, e := range entries {
-							keys[i] = append(keys[i], e.value)
-						}
-					}
-					idx := make([]any, len(items))
-					for i := range items {
-						idx[i] = i
-					}
-					cs := c.Switch("CaseSensitive")
-					cmp := func(a, b any) int {
-						ka, kb := keys[a.(int)], keys[b.(int)]
-						for k := 0; k < len(ka) && k < len(kb); k++ {
-							r, ok := compareValues(ka[k], kb[k], cs)
-							if !ok {
-								r = strings.Compare(strings.ToLower(toString(ka[k])), strings.ToLower(toString(kb[k])))
-							}
-							d := c.Switch("Descending")
-							if k < len(desc) {
-								d = desc[k]
-							}
-							if d {
-								r = -r
-							}
-							if r != 0 {
-								return r
-							}
-						}
-						return 0
-					}
-					sortValues(idx, cmp)
-					var last any
-					for n, i := range idx {
-						if c.Switch("Unique") && n > 0 && cmp(last, i) == 0 {
-							continue
-						}
-						last = i
-						if err := c.Emit(items[i.(int)]); err != nil {
-							return err
-						}
-					}
-					return nil
-				},
+					desc = append(desc, d)
+				}
 			}
-		},
+			keys := make([][]any, len(items))
+			for i, it := range items {
+				if specs == nil {
+					keys[i] = []any{sortKey(it)}
+					continue
+				}
+				entries, err := c.s.resolveProps(ctx, it, specs, true)
+				if err != nil {
+					return err
+				}
+				for _, e := range entries {
+					keys[i] = append(keys[i], e.value)
+				}
+			}
+			idx := make([]any, len(items))
+			for i := range items {
+				idx[i] = i
+			}
+			cs := c.Switch("CaseSensitive")
+			cmp := func(a, b any) int {
+				ka, kb := keys[a.(int)], keys[b.(int)]
+				for k := 0; k < len(ka) && k < len(kb); k++ {
+					r, ok := compareValues(ka[k], kb[k], cs)
+					if !ok {
+						r = strings.Compare(strings.ToLower(toString(ka[k])), strings.ToLower(toString(kb[k])))
+					}
+					d := c.Switch("Descending")
+					if k < len(desc) {
+						d = desc[k]
+					}
+					if d {
+						r = -r
+					}
+					if r != 0 {
+						return r
+					}
+				}
+				return 0
+			}
+			sortValues(idx, cmp)
+			var last any
+			for n, i := range idx {
+				if c.Switch("Unique") && n > 0 && cmp(last, i) == 0 {
+					continue
+				}
+				last = i
+				if err := c.Emit(items[i.(int)]); err != nil {
+					return err
+				}
+			}
+			return nil
+		}),
 	}
 }
 
@@ -453,85 +460,76 @@ func measureObject() *Cmdlet {
 		Examples: []Example{
 			{Code: "Get-CASMailbox -Filter \"PopEnabled -eq `$true\" | Measure-Object", Remarks: "How many mailboxes may still use POP3."},
 		},
-		New: func() Impl {
-			var items []any
-			return Impl{
-				Process: func(ctx context.Context, c *Call) error {
-					items = append(items, c.inputs()...)
-					return nil
-				},
-				End: func(ctx context.Context, c *Call) error {
-					props := c.Strings("Property")
-					if len(props) == 0 {
-						props = []string{""}
-					}
-					for _, p := range props {
-						var count int64
-						var sum float64
-						var minV, maxV any
-						numeric := true
-						for _, it := range items {
-							v := it
-							if p != "" {
-								pv, ok := property(it, p)
-								if !ok {
-									continue
-								}
-								v = pv
-							}
-							count++
-							if f, ok := toFloat(v); ok && v != nil {
-								sum += f
-							} else {
-								numeric = false
-							}
-							if minV == nil {
-								minV, maxV = v, v
-							} else {
-								if r, ok := compareValues(v, minV, false); ok && r < 0 {
-									minV = v
-								}
-								if r, ok := compareValues(v, maxV, false); ok && r > 0 {
-									maxV = v
-								}
-							}
-						}
-						if p != "" && count == 0 && len(items) > 0 {
-							if err := c.WriteError(fmt.Sprintf("The property %q cannot be found in the input for any objects.", p)); err != nil {
-								return err
-							}
+		New: collectThen(func(ctx context.Context, c *Call, items []any) error {
+			props := c.Strings("Property")
+			if len(props) == 0 {
+				props = []string{""}
+			}
+			for _, p := range props {
+				var count int64
+				var sum float64
+				var minV, maxV any
+				numeric := true
+				for _, it := range items {
+					v := it
+					if p != "" {
+						pv, ok := property(it, p)
+						if !ok {
 							continue
 						}
-						o := NewObject("Microsoft.PowerShell.Commands.GenericMeasureInfo")
-						o.Set("Count", count)
-						o.Set("Average", nil)
-						o.Set("Sum", nil)
-						o.Set("Maximum", nil)
-						o.Set("Minimum", nil)
-						o.Set("Property", nilIfEmpty(p))
-						if (c.Switch("Sum") || c.Switch("Average")) && !numeric {
-							return &Error{Source: c.Cmdlet.Name, Msg: fmt.Sprintf("Input object %q is not numeric.", p)}
+						v = pv
+					}
+					count++
+					if f, ok := toFloat(v); ok && v != nil {
+						sum += f
+					} else {
+						numeric = false
+					}
+					if minV == nil {
+						minV, maxV = v, v
+					} else {
+						if r, ok := compareValues(v, minV, false); ok && r < 0 {
+							minV = v
 						}
-						if c.Switch("Sum") {
-							o.Set("Sum", numberValue(sum))
-						}
-						if c.Switch("Average") && count > 0 {
-							o.Set("Average", sum/float64(count))
-						}
-						if c.Switch("Maximum") {
-							o.Set("Maximum", maxV)
-						}
-						if c.Switch("Minimum") {
-							o.Set("Minimum", minV)
-						}
-						if err := c.Emit(o); err != nil {
-							return err
+						if r, ok := compareValues(v, maxV, false); ok && r > 0 {
+							maxV = v
 						}
 					}
-					return nil
-				},
+				}
+				if p != "" && count == 0 && len(items) > 0 {
+					if err := c.WriteError(fmt.Sprintf("The property %q cannot be found in the input for any objects.", p)); err != nil {
+						return err
+					}
+					continue
+				}
+				o := NewObject("Microsoft.PowerShell.Commands.GenericMeasureInfo")
+				o.Set("Count", count)
+				o.Set("Average", nil)
+				o.Set("Sum", nil)
+				o.Set("Maximum", nil)
+				o.Set("Minimum", nil)
+				o.Set("Property", nilIfEmpty(p))
+				if (c.Switch("Sum") || c.Switch("Average")) && !numeric {
+					return &Error{Source: c.Cmdlet.Name, Msg: fmt.Sprintf("Input object %q is not numeric.", p)}
+				}
+				if c.Switch("Sum") {
+					o.Set("Sum", numberValue(sum))
+				}
+				if c.Switch("Average") && count > 0 {
+					o.Set("Average", sum/float64(count))
+				}
+				if c.Switch("Maximum") {
+					o.Set("Maximum", maxV)
+				}
+				if c.Switch("Minimum") {
+					o.Set("Minimum", minV)
+				}
+				if err := c.Emit(o); err != nil {
+					return err
+				}
 			}
-		},
+			return nil
+		}),
 	}
 }
 
@@ -560,59 +558,50 @@ func groupObject() *Cmdlet {
 			inputObject(),
 		},
 		Examples: []Example{{Code: "Get-CASMailbox | Group-Object PopEnabled", Remarks: "How many mailboxes have POP3 on and off."}},
-		New: func() Impl {
-			var items []any
-			return Impl{
-				Process: func(ctx context.Context, c *Call) error {
-					items = append(items, c.inputs()...)
-					return nil
-				},
-				End: func(ctx context.Context, c *Call) error {
-					v, _ := c.Get("Property")
-					specs, err := parsePropSpecs(v.([]any), c.Cmdlet.Name)
-					if err != nil {
-						return err
-					}
-					type group struct {
-						name  string
-						items []any
-					}
-					var groups []*group
-					byName := map[string]*group{}
-					for _, it := range items {
-						entries, err := c.s.resolveProps(ctx, it, specs, true)
-						if err != nil {
-							return err
-						}
-						var parts []string
-						for _, e := range entries {
-							parts = append(parts, toString(e.value))
-						}
-						name := strings.Join(parts, ", ")
-						k := strings.ToLower(name)
-						g, ok := byName[k]
-						if !ok {
-							g = &group{name: name}
-							byName[k] = g
-							groups = append(groups, g)
-						}
-						g.items = append(g.items, it)
-					}
-					for _, g := range groups {
-						o := NewObject("Microsoft.PowerShell.Commands.GroupInfo")
-						o.Set("Count", int64(len(g.items)))
-						o.Set("Name", g.name)
-						if !c.Switch("NoElement") {
-							o.Set("Group", g.items)
-						}
-						if err := c.Emit(o); err != nil {
-							return err
-						}
-					}
-					return nil
-				},
+		New: collectThen(func(ctx context.Context, c *Call, items []any) error {
+			v, _ := c.Get("Property")
+			specs, err := parsePropSpecs(v.([]any), c.Cmdlet.Name)
+			if err != nil {
+				return err
 			}
-		},
+			type group struct {
+				name  string
+				items []any
+			}
+			var groups []*group
+			byName := map[string]*group{}
+			for _, it := range items {
+				entries, err := c.s.resolveProps(ctx, it, specs, true)
+				if err != nil {
+					return err
+				}
+				var parts []string
+				for _, e := range entries {
+					parts = append(parts, toString(e.value))
+				}
+				name := strings.Join(parts, ", ")
+				k := strings.ToLower(name)
+				g, ok := byName[k]
+				if !ok {
+					g = &group{name: name}
+					byName[k] = g
+					groups = append(groups, g)
+				}
+				g.items = append(g.items, it)
+			}
+			for _, g := range groups {
+				o := NewObject("Microsoft.PowerShell.Commands.GroupInfo")
+				o.Set("Count", int64(len(g.items)))
+				o.Set("Name", g.name)
+				if !c.Switch("NoElement") {
+					o.Set("Group", g.items)
+				}
+				if err := c.Emit(o); err != nil {
+					return err
+				}
+			}
+			return nil
+		}),
 	}
 }
 
@@ -629,25 +618,16 @@ func formatTable() *Cmdlet {
 			inputObject(),
 		},
 		Examples: []Example{{Code: "Get-CASMailbox | Format-Table Name,Pop*,Imap* -AutoSize", Remarks: "A table of the POP3 and IMAP4 settings."}},
-		New: func() Impl {
-			var items []any
-			return Impl{
-				Process: func(ctx context.Context, c *Call) error {
-					items = append(items, c.inputs()...)
-					return nil
-				},
-				End: func(ctx context.Context, c *Call) error {
-					if len(items) == 0 {
-						return nil
-					}
-					text, err := c.s.formatTable(ctx, c, items)
-					if err != nil {
-						return err
-					}
-					return c.Emit(&FormatOutput{Text: text})
-				},
+		New: collectThen(func(ctx context.Context, c *Call, items []any) error {
+			if len(items) == 0 {
+				return nil
 			}
-		},
+			text, err := c.s.formatTable(ctx, c, items)
+			if err != nil {
+				return err
+			}
+			return c.Emit(&FormatOutput{Text: text})
+		}),
 	}
 }
 
@@ -746,47 +726,38 @@ func formatList() *Cmdlet {
 			{Code: "Get-CASMailbox -Identity \"Christa Knapp\" | Format-List Pop*,Imap*", Remarks: "Christa Knapp's POP3 and IMAP4 settings, including the effective state and the last use."},
 			{Code: "Get-OrganizationConfig | Format-List SecurityDefaultsEnabled", Remarks: "Whether security defaults block POP3 and IMAP4 for everyone."},
 		},
-		New: func() Impl {
-			var items []any
-			return Impl{
-				Process: func(ctx context.Context, c *Call) error {
-					items = append(items, c.inputs()...)
-					return nil
-				},
-				End: func(ctx context.Context, c *Call) error {
-					if len(items) == 0 {
-						return nil
-					}
-					var specs []propSpec
-					if v, ok := c.Get("Property"); ok {
-						var err error
-						specs, err = parsePropSpecs(v.([]any), c.Cmdlet.Name)
-						if err != nil {
-							return err
-						}
-					} else {
-						specs = []propSpec{{name: "*", wildcard: true}}
-					}
-					props := make([][]listEntry, len(items))
-					for i, it := range items {
-						if _, ok := it.(*Object); !ok {
-							if _, ok := it.(*Hashtable); !ok {
-								props[i] = []listEntry{{name: "", value: toString(it)}}
-								continue
-							}
-						}
-						entries, err := c.s.resolveProps(ctx, it, specs, false)
-						if err != nil {
-							return err
-						}
-						for _, e := range entries {
-							props[i] = append(props[i], listEntry{e.name, displayValue(e.value)})
-						}
-					}
-					return c.Emit(&FormatOutput{Text: renderList(items, props)})
-				},
+		New: collectThen(func(ctx context.Context, c *Call, items []any) error {
+			if len(items) == 0 {
+				return nil
 			}
-		},
+			var specs []propSpec
+			if v, ok := c.Get("Property"); ok {
+				var err error
+				specs, err = parsePropSpecs(v.([]any), c.Cmdlet.Name)
+				if err != nil {
+					return err
+				}
+			} else {
+				specs = []propSpec{{name: "*", wildcard: true}}
+			}
+			props := make([][]listEntry, len(items))
+			for i, it := range items {
+				if _, ok := it.(*Object); !ok {
+					if _, ok := it.(*Hashtable); !ok {
+						props[i] = []listEntry{{name: "", value: toString(it)}}
+						continue
+					}
+				}
+				entries, err := c.s.resolveProps(ctx, it, specs, false)
+				if err != nil {
+					return err
+				}
+				for _, e := range entries {
+					props[i] = append(props[i], listEntry{e.name, displayValue(e.value)})
+				}
+			}
+			return c.Emit(&FormatOutput{Text: renderList(items, props)})
+		}),
 	}
 }
 
@@ -942,24 +913,18 @@ func outString() *Cmdlet {
 	return &Cmdlet{
 		Name: "Out-String", Source: srcUtility, Synopsis: "Renders objects as text, as they would be displayed.",
 		Params: []*Param{inputObject(), {Name: "Stream", Type: TSwitch, Help: "Writes one string per line."}},
-		New: func() Impl {
-			var items []any
-			return Impl{
-				Process: func(ctx context.Context, c *Call) error { items = append(items, c.inputs()...); return nil },
-				End: func(ctx context.Context, c *Call) error {
-					text := c.s.render(items)
-					if c.Switch("Stream") {
-						for _, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
-							if err := c.Emit(l); err != nil {
-								return err
-							}
-						}
-						return nil
+		New: collectThen(func(ctx context.Context, c *Call, items []any) error {
+			text := c.s.render(items)
+			if c.Switch("Stream") {
+				for _, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+					if err := c.Emit(l); err != nil {
+						return err
 					}
-					return c.Emit(text)
-				},
+				}
+				return nil
 			}
-		},
+			return c.Emit(text)
+		}),
 	}
 }
 
