@@ -5,7 +5,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gatehouse-mail/gatehouse/bench/internal/dovecot"
 )
 
 // server is one server under test.
@@ -51,37 +52,14 @@ func startGatehouse(name, db string) (*server, error) {
 }
 
 func startDovecot(dir string, port int) (*server, error) {
-	bin, err := exec.LookPath("dovecot")
-	if err != nil {
-		if _, e := os.Stat("/usr/sbin/dovecot"); e != nil {
-			return nil, fmt.Errorf("dovecot not installed (apt-get install dovecot-imapd): %w", err)
-		}
-		bin = "/usr/sbin/dovecot"
-	}
 	if _, err := os.Stat("/usr/lib/dovecot/imap"); err != nil {
 		return nil, fmt.Errorf("dovecot's IMAP service is not installed (apt-get install dovecot-imapd): %w", err)
 	}
-	cmd := exec.Command(bin, "-F", "-c", filepath.Join(dir, "dovecot.conf"))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
+	addr, stop, err := dovecot.Start(dir, port, "dovecot-imapd")
+	if err != nil {
 		return nil, err
 	}
-	s := &server{name: "Dovecot", addr: fmt.Sprintf("127.0.0.1:%d", port)}
-	s.stop = func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		c, err := net.Dial("tcp", s.addr)
-		if err == nil {
-			c.Close()
-			return s, nil
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("dovecot did not listen on %s (see %s): %w", s.addr, filepath.Join(dir, "dovecot.log"), err)
-		}
-	}
+	return &server{name: "Dovecot", addr: addr, stop: stop}, nil
 }
 
 func compareCmd(args []string) error {

@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"flag"
 	"fmt"
 	"net/url"
 	"os"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"text/template"
@@ -18,6 +15,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create the database
 
+	"github.com/gatehouse-mail/gatehouse/bench/internal/dovecot"
 	"github.com/gatehouse-mail/gatehouse/internal/auth"
 	"github.com/gatehouse-mail/gatehouse/internal/message"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
@@ -270,54 +268,11 @@ service imap {
 `))
 
 // seedDovecot writes the configuration, passwd-file and Maildirs with the
-// same users and messages, owned by "nobody".
+// same users and messages.
 func seedDovecot(dir string, port, users int, msgs [][]byte) error {
-	nobody, err := user.Lookup("nobody")
-	if err != nil {
-		return err
+	names := make([]string, users)
+	for i := range names {
+		names[i] = userName(i)
 	}
-	uid, _ := strconv.Atoi(nobody.Uid)
-	gid, _ := strconv.Atoi(nobody.Gid)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	var passwd bytes.Buffer
-	for i := range users {
-		fmt.Fprintf(&passwd, "%s:{PLAIN}%s::::::\n", userName(i), password)
-		md := filepath.Join(dir, "mail", userName(i), "Maildir")
-		for _, sub := range []string{"cur", "new", "tmp"} {
-			if err := os.MkdirAll(filepath.Join(md, sub), 0o700); err != nil {
-				return err
-			}
-		}
-		for j, raw := range msgs {
-			lf := bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n"))
-			name := fmt.Sprintf("%d.M%dP1.bench,S=%d,W=%d:2,", 1767258000+j, j, len(lf), len(raw))
-			if err := os.WriteFile(filepath.Join(md, "cur", name), lf, 0o600); err != nil {
-				return err
-			}
-		}
-		if err := os.MkdirAll(filepath.Join(dir, "index", userName(i)), 0o700); err != nil {
-			return err
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "passwd"), passwd.Bytes(), 0o644); err != nil {
-		return err
-	}
-	for _, sub := range []string{"mail", "index"} {
-		err := filepath.Walk(filepath.Join(dir, sub), func(p string, _ os.FileInfo, err error) error {
-			if err != nil {
-				return err
-			}
-			return os.Lchown(p, uid, gid)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	var conf bytes.Buffer
-	if err := dovecotConf.Execute(&conf, map[string]any{"Dir": dir, "Port": port, "UID": uid, "GID": gid}); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "dovecot.conf"), conf.Bytes(), 0o644)
+	return dovecot.Setup{Dir: dir, Port: port, Users: names, Password: password, Messages: msgs, Conf: dovecotConf}.Write()
 }

@@ -23,7 +23,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -35,6 +34,8 @@ import (
 
 	"github.com/emersion/go-smtp"
 	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/gatehouse-mail/gatehouse/bench/internal/dovecot"
 )
 
 var recipients = []string{"christa", "kim", "ben", "david", "pilar", "christa.lee"}
@@ -186,42 +187,10 @@ service pop3-login {
 `))
 
 func startDovecot(dir string, port int) (string, func()) {
-	nobody, err := user.Lookup("nobody")
+	check(dovecot.Setup{Dir: dir, Port: port, Users: recipients, Password: "x", Conf: dovecotConf}.Write())
+	addr, stop, err := dovecot.Start(dir, port, "dovecot-lmtpd")
 	check(err)
-	uid, _ := strconv.Atoi(nobody.Uid)
-	gid, _ := strconv.Atoi(nobody.Gid)
-	check(os.MkdirAll(dir, 0o755))
-	var passwd bytes.Buffer
-	for _, r := range recipients {
-		fmt.Fprintf(&passwd, "%s:{PLAIN}x::::::\n", r)
-		for _, sub := range []string{"mail/" + r, "index/" + r} {
-			p := filepath.Join(dir, sub)
-			check(os.MkdirAll(p, 0o700))
-			check(os.Chown(p, uid, gid))
-			check(os.Chown(filepath.Dir(p), uid, gid))
-		}
-	}
-	check(os.WriteFile(filepath.Join(dir, "passwd"), passwd.Bytes(), 0o644))
-	var conf bytes.Buffer
-	check(dovecotConf.Execute(&conf, map[string]any{"Dir": dir, "Port": port, "UID": uid, "GID": gid}))
-	check(os.WriteFile(filepath.Join(dir, "dovecot.conf"), conf.Bytes(), 0o644))
-	cmd := exec.Command("/usr/sbin/dovecot", "-F", "-c", filepath.Join(dir, "dovecot.conf"))
-	cmd.Stderr = os.Stderr
-	check(cmd.Start())
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			fatalf("dovecot did not listen on %s; see %s/dovecot.log", addr, dir)
-		}
-	}
-	return addr, func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	}
+	return addr, stop
 }
 
 // load delivers every message once over the given number of LMTP
