@@ -32,45 +32,24 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"os"
 	"time"
+
+	"github.com/gatehouse-mail/gatehouse/bench/internal/cli"
 )
 
 // password is every load user's password on every server.
 const password = "load-test-password"
 
 func main() {
-	if len(os.Args) < 2 {
-		usage()
-	}
-	var err error
-	switch os.Args[1] {
-	case "compare":
-		err = compareCmd(os.Args[2:])
-	case "run":
-		err = runCmd(os.Args[2:])
-	case "seed":
-		err = seedCmd(os.Args[2:])
-	case "serve":
-		fs := flag.NewFlagSet("serve", flag.ExitOnError)
-		db := fs.String("db", "", "SQLite database file or PostgreSQL DSN made by seed")
-		addr := fs.String("addr", "127.0.0.1:0", "listen address")
-		prof := fs.String("cpuprofile", "", "write a CPU profile of the server here")
-		fs.Parse(os.Args[2:])
-		err = serve(*db, *addr, *prof)
-	default:
-		usage()
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "imapload:", err)
-		os.Exit(1)
-	}
-}
-
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage: imapload compare|run|seed|serve [flags] (see go doc ./bench/imapload)")
-	os.Exit(2)
+	cli.Main("imapload", map[string]func([]string) error{
+		"compare": compareCmd,
+		"run":     runCmd,
+		"seed":    seedCmd,
+		"serve": func(args []string) error {
+			return serve(cli.ServeFlags(args, "SQLite database file or PostgreSQL DSN made by seed"))
+		},
+	})
 }
 
 func runCmd(args []string) error {

@@ -8,12 +8,12 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/gatehouse-mail/gatehouse/bench/internal/cli"
 	"github.com/gatehouse-mail/gatehouse/internal/access"
 	"github.com/gatehouse-mail/gatehouse/internal/auth"
 	"github.com/gatehouse-mail/gatehouse/internal/backend"
@@ -30,21 +30,14 @@ import (
 // argon2id and the credential cache, access registry, login recorder,
 // adapter, engine. It runs until SIGINT or SIGTERM.
 func serve(db, addr, cpuProfile string) error {
-	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cli.Profile(cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	var st store.Store
-	var err error
 	if strings.HasPrefix(db, "postgres://") || strings.Contains(db, "dbname=") {
 		st, err = postgres.Open(ctx, db, postgres.Options{Logger: log})
 	} else {
