@@ -94,6 +94,30 @@ func documentedExamples(t *testing.T, env *testenv.Env) {
 	}
 }
 
+// TestE2ERedirection: > and >> write what the console would show to a
+// file, > $null discards, and a bad path is an Out-File error.
+func TestE2ERedirection(t *testing.T) {
+	env := startServer(t)
+	dir := t.TempDir()
+	code, out, errOut := shellRun(t, env, dir, "admin", testenv.AdminPassword,
+		"Get-Mailbox christa > mb.txt; 'second line' >> mb.txt; Get-Mailbox > $null; Get-CASMailbox>cas.txt")
+	if code != 0 || out != "" || errOut != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want 0 and no output", code, out, errOut)
+	}
+	mb, err := os.ReadFile(filepath.Join(dir, "mb.txt"))
+	if err != nil || !strings.Contains(string(mb), "Christa Knapp christa") || !strings.HasSuffix(string(mb), "second line\n") {
+		t.Errorf("mb.txt: %q, %v", mb, err)
+	}
+	cas, err := os.ReadFile(filepath.Join(dir, "cas.txt"))
+	if err != nil || !strings.Contains(string(cas), "PopEnabled") {
+		t.Errorf("cas.txt: %q, %v", cas, err)
+	}
+	code, _, errOut = shellRun(t, env, dir, "admin", testenv.AdminPassword, "Get-Mailbox > no/such/dir/x.txt")
+	if code != 1 || !strings.HasPrefix(errOut, "Out-File: ") {
+		t.Errorf("redirection to a missing directory: exit %d, stderr %q", code, errOut)
+	}
+}
+
 // TestE2EErrors checks the messages a real server gives through the shell,
 // and the exit status of -c.
 func TestE2EErrors(t *testing.T) {

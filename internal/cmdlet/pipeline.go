@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/syntax"
 )
@@ -30,6 +31,9 @@ func (s *Session) runPipeline(ctx context.Context, pl *syntax.Pipeline, sink fun
 	if e, ok := elems[0].(*syntax.ExprElement); ok {
 		head = e.X
 		elems = elems[1:]
+	}
+	if r := pl.Redirect; r != nil {
+		elems = append(elems[:len(elems):len(elems)], redirectCommand(r))
 	}
 	if head != nil && len(elems) == 0 {
 		v, err := s.eval(ctx, head)
@@ -234,3 +238,19 @@ func (s *Session) processNoInput(ctx context.Context, st *stage) error {
 // Stop returns the error a cmdlet returns to stop the commands before it
 // (Select-Object -First once it has enough).
 func Stop() error { return &errStop{stage: -1} }
+
+// redirectCommand is the command that "> target" and ">> target" stand
+// for, as in PowerShell: Out-File (with -Append for >>), or Out-Null when
+// the target is $null.
+func redirectCommand(r *syntax.Redirect) *syntax.Command {
+	if v, ok := r.Target.(*syntax.Variable); ok && strings.EqualFold(v.Name, "null") {
+		return &syntax.Command{Name: "Out-Null", Offset: r.Offset}
+	}
+	cmd := &syntax.Command{Name: "Out-File", Offset: r.Offset, Elements: []syntax.Node{
+		&syntax.Parameter{Name: "FilePath", Colon: true, Arg: r.Target, Offset: r.Offset},
+	}}
+	if r.Append {
+		cmd.Elements = append(cmd.Elements, &syntax.Parameter{Name: "Append", Offset: r.Offset})
+	}
+	return cmd
+}

@@ -30,7 +30,17 @@ type Script struct {
 // expression (*ExprElement); the others are *Command.
 type Pipeline struct {
 	Elements []PipelineElement
+	// Redirect, when set, sends the output to a file (> or >>) or, with
+	// the target $null, nowhere.
+	Redirect *Redirect
 	Offset   int
+}
+
+// Redirect is "> target" or ">> target" at the end of a pipeline.
+type Redirect struct {
+	Append bool
+	Target Expr
+	Offset int
 }
 
 // PipelineElement is *Command or *ExprElement.

@@ -225,7 +225,20 @@ func lexToken(l *lexer) stateFn {
 		if r == '<' {
 			return l.errorf(false, "The '<' operator is reserved for future use.")
 		}
-		return l.errorf(false, "Redirection with '>' is not supported by this shell; use | Out-File, | Out-Null or -ErrorAction SilentlyContinue.")
+		// Output redirection, > and >>. Stream redirections (2>, *>, 2>&1)
+		// are refused rather than misread as an argument and a '>'.
+		if l.start > 0 && strings.ContainsRune("0123456789*", rune(l.input[l.start-1])) {
+			return l.errorf(false, "Only output redirection (> and >>) is supported; for errors use -ErrorAction or -ErrorVariable.")
+		}
+		op := ">"
+		if l.peek() == '>' {
+			l.next()
+			op = ">>"
+		}
+		if l.peek() == '&' {
+			return l.errorf(false, "Only output redirection (> and >>) is supported; for errors use -ErrorAction or -ErrorVariable.")
+		}
+		return l.emit(TokRedirect, op)
 	}
 	if l.mode == ModeArgument {
 		return lexArgument(l, r)

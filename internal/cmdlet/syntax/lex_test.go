@@ -14,7 +14,7 @@ func lexAll(src string, mode Mode) string {
 		t := lexAt(src, pos, mode)
 		s := t.Kind.String()
 		switch t.Kind {
-		case TokOperator, TokAssign, TokVariable, TokString, TokExpandString, TokNumber, TokWord, TokError:
+		case TokOperator, TokAssign, TokVariable, TokString, TokExpandString, TokNumber, TokWord, TokError, TokRedirect:
 			s = fmt.Sprintf("%s(%s)", strings.Trim(t.Kind.String(), "'"), t.Value)
 		case TokParameter:
 			s = fmt.Sprintf("param(%s", t.Value)
@@ -51,7 +51,9 @@ func TestLexArgument(t *testing.T) {
 		{"a`;b", "word(a;b) end of input"},
 		{"'open", "error(The string is missing the terminator: '.)"},
 		{`"open`, `error(The string is missing the terminator: ".)`},
-		{"a > b", "word(a) error(Redirection with '>' is not supported by this shell; use | Out-File, | Out-Null or -ErrorAction SilentlyContinue.)"},
+		{"a > b", "word(a) redirection(>) word(b) end of input"},
+		{"a >> 'b c'", "word(a) redirection(>>) string(b c) end of input"},
+		{"a 2>&1", "word(a) number(2) error(Only output redirection (> and >>) is supported; for errors use -ErrorAction or -ErrorVariable.)"},
 		{"$ x", "word($) word(x) end of input"},
 		{"${a b} $env:USER $script:x $? $x:y", "variable(a b) variable(env:USER) variable(script:x) variable(?) variable(x) word(:y) end of input"},
 		{"@'\nhere 'quoted'\n'@", "string(here 'quoted') end of input"},

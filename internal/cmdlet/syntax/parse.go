@@ -219,6 +219,20 @@ func (p *parser) parsePipeline(first PipelineElement) *Pipeline {
 			p.fail(p.tok.Pos, false, "Expressions are only allowed as the first element of a pipeline.")
 		}
 	}
+	if p.tok.Kind == TokRedirect {
+		r := &Redirect{Append: p.tok.Value == ">>", Offset: p.tok.Pos}
+		p.advance(ModeArgument)
+		switch p.tok.Kind {
+		case TokWord, TokNumber, TokString, TokExpandString, TokVariable, TokLParen, TokDollarParen:
+			r.Target = p.parseArgPrimary()
+		default:
+			p.fail(p.tok.Pos, false, "Missing file specification after redirection operator.")
+		}
+		pl.Redirect = r
+		if p.tok.Kind == TokPipe || p.tok.Kind == TokRedirect {
+			p.failHere("An output redirection must come at the end of a pipeline.")
+		}
+	}
 	return pl
 }
 
@@ -244,7 +258,7 @@ func (p *parser) parseCommand() *Command {
 	}
 	for {
 		switch p.tok.Kind {
-		case TokNewline, TokSemi, TokPipe, TokRParen, TokRBrace, TokEOF:
+		case TokNewline, TokSemi, TokPipe, TokRParen, TokRBrace, TokEOF, TokRedirect:
 			return cmd
 		case TokParameter:
 			param := &Parameter{Name: p.tok.Value, Colon: p.tok.Colon, Offset: p.tok.Pos}
@@ -252,7 +266,7 @@ func (p *parser) parseCommand() *Command {
 				colonEnd := p.tok.End
 				p.advance(ModeArgument)
 				switch p.tok.Kind {
-				case TokNewline, TokSemi, TokPipe, TokRParen, TokRBrace, TokEOF, TokComma:
+				case TokNewline, TokSemi, TokPipe, TokRParen, TokRBrace, TokEOF, TokComma, TokRedirect:
 					p.fail(colonEnd, p.tok.Kind == TokEOF, "Missing an argument for parameter '"+param.Name+"'. Specify a parameter value after the ':'.")
 				}
 				param.Arg = p.parseArgument()
@@ -277,7 +291,7 @@ func (p *parser) parseArgument() Expr {
 		p.advance(ModeArgument)
 		p.skipNewlines(ModeArgument)
 		switch p.tok.Kind {
-		case TokSemi, TokPipe, TokRParen, TokRBrace, TokEOF, TokComma:
+		case TokSemi, TokPipe, TokRParen, TokRBrace, TokEOF, TokComma, TokRedirect:
 			p.failHere("Missing argument in parameter list.")
 		}
 		arr.Elems = append(arr.Elems, p.parseArgPrimary())

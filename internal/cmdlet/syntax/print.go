@@ -32,7 +32,15 @@ func (n *Pipeline) String() string {
 			parts[i] = e.String()
 		}
 	}
-	return strings.Join(parts, " | ")
+	out := strings.Join(parts, " | ")
+	if r := n.Redirect; r != nil {
+		op := " > "
+		if r.Append {
+			op = " >> "
+		}
+		out += op + argString(r.Target)
+	}
+	return out
 }
 
 func (n *ExprElement) String() string { return n.X.String() }

@@ -33,6 +33,7 @@ const (
 	TokNumber                 // 42, 1.5, 0x1F, 10MB; Value is the text
 	TokWord                   // a bareword: command name, argument, member name, keyword
 	TokError                  // Value is the message
+	TokRedirect               // > or >> (output to a file); Value is the operator
 )
 
 var tokenNames = [...]string{
@@ -41,7 +42,7 @@ var tokenNames = [...]string{
 	TokRBracket: "']'", TokAtParen: "'@('", TokAtBrace: "'@{'", TokDollarParen: "'$('", TokDot: "'.'",
 	TokDoubleColon: "'::'", TokAmp: "'&'", TokAssign: "assignment", TokOperator: "operator",
 	TokParameter: "parameter", TokVariable: "variable", TokString: "string", TokExpandString: "string",
-	TokNumber: "number", TokWord: "word", TokError: "error",
+	TokNumber: "number", TokWord: "word", TokError: "error", TokRedirect: "redirection",
 }
 
 func (k TokenKind) String() string {
