@@ -202,7 +202,7 @@ func assignable(x Expr) bool {
 	return false
 }
 
-// pipeline = ( command | expression ) { "|" { newline } command }
+// pipeline = ( command | expression ) { "|" { newline } command } [ ( ">" | ">>" ) argprimary ]
 func (p *parser) parsePipeline(first PipelineElement) *Pipeline {
 	pl := &Pipeline{Elements: []PipelineElement{first}, Offset: first.Pos()}
 	for p.tok.Kind == TokPipe {
