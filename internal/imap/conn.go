@@ -472,6 +472,11 @@ func (c *conn) endIdle() bool {
 }
 
 // command reads one command and runs it; it reports whether to go on.
+// maxTagLength is the longest tag answered as such; a longer "tag" is
+// answered with an untagged BAD (RFC 9051 sets no limit; clients use a few
+// characters).
+const maxTagLength = 128
+
 func (c *conn) command(ctx context.Context) bool {
 	line, tail, tooLong, err := c.rd.readLine((*c.lineBuf)[:0], c.srv.opts.MaxLineLength)
 	if err != nil {
@@ -480,6 +485,11 @@ func (c *conn) command(ctx context.Context) bool {
 	}
 	p := &parser{c: c, line: line, lineBuf: c.lineBuf, size: int64(len(line)) + 2, maxSize: c.srv.opts.MaxCommandSize}
 	tag := p.takeWhile(isTagChar)
+	if len(tag) > maxTagLength {
+		// Not a tag a client would choose; echoing it would make the
+		// answer as long as the junk. Answer untagged.
+		tag = ""
+	}
 	if tooLong {
 		// The start of the line is kept, so the tag can still be answered;
 		// the rest, and literals announced at its end, are discarded.
