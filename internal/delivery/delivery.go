@@ -227,15 +227,24 @@ func (ss *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 	}
 	if err := ss.store(ss.mailboxes(ss.rcpts), msg); err == nil {
 		for _, rc := range ss.rcpts {
-			status.SetStatus(rc.addr, nil)
+			status.SetStatus(rc.addr, errDelivered)
 		}
 		return nil
 	}
 	for _, rc := range ss.rcpts {
-		status.SetStatus(rc.addr, ss.store([]int64{rc.mailbox}, msg))
+		err := ss.store([]int64{rc.mailbox}, msg)
+		if err == nil {
+			err = errDelivered
+		}
+		status.SetStatus(rc.addr, err)
 	}
 	return nil
 }
+
+// errDelivered is the per-recipient LMTP answer for a committed delivery
+// (RFC 2033 §4.2: 250 means delivered, not queued as go-smtp's default text
+// says). go-smtp writes a status given as *SMTPError as it stands.
+var errDelivered = &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "Saved to INBOX"}
 
 // mailboxes returns each mailbox once, however many of its addresses were
 // given.

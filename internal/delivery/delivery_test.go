@@ -119,6 +119,11 @@ func TestLMTPPerRecipient(t *testing.T) {
 		if len(resp) != 3 {
 			t.Errorf("LMTP answers one status per accepted RCPT: got %d", len(resp))
 		}
+		for rcpt, r := range resp {
+			if !strings.HasSuffix(r.StatusText, "Saved to INBOX") {
+				t.Errorf("status of %s: %q; want it to say Saved to INBOX", rcpt, r.StatusText)
+			}
+		}
 		_, after := inbox(t, e, "christa@contoso.com")
 		if len(after) != len(before)+1 {
 			t.Fatalf("Christa's INBOX: %d messages; want %d", len(after), len(before)+1)
