@@ -302,6 +302,10 @@ func cmdEnable(ctx context.Context, c *conn, r *request) error {
 			c.w.utf8 = true
 			enabled = append(enabled, "IMAP4rev2")
 		}
+		if cp == "CONDSTORE" && !c.condstore {
+			c.condstore = true
+			enabled = append(enabled, "CONDSTORE")
+		}
 	}
 	c.w.raw("* ENABLED")
 	for _, e := range enabled {

@@ -91,8 +91,9 @@ type Folder interface {
 	// like io.ReaderAt; it holds no lock between calls.
 	ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (int, error)
 	// StoreFlags changes flags and returns the new state of every message
-	// whose flags changed.
-	StoreFlags(ctx context.Context, u *FlagUpdate) ([]MessageFlags, error)
+	// whose flags changed, and, with UnchangedSince, the UIDs left alone
+	// because their MODSEQ is greater (RFC 7162 §3.1.3).
+	StoreFlags(ctx context.Context, u *FlagUpdate) (changed []MessageFlags, modified []uint32, err error)
 	// Expunge removes the given messages (nil: all with \Deleted) and
 	// returns the UIDs removed, ascending.
 	Expunge(ctx context.Context, uids []UIDRange) ([]uint32, error)
@@ -214,6 +215,9 @@ type FlagUpdate struct {
 	Op       FlagOp
 	Flags    Flags
 	Keywords []string
+	// UnchangedSince, when non-zero, leaves alone the messages whose MODSEQ
+	// is greater (STORE (UNCHANGEDSINCE n), RFC 7162 §3.1.3).
+	UnchangedSince uint64
 }
 
 // CopyResult reports a COPY or MOVE (RFC 4315 COPYUID).

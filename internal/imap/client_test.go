@@ -301,3 +301,54 @@ func TestImplicitTLS(t *testing.T) {
 		t.Errorf("login request %+v; want TLS", got)
 	}
 }
+
+// TestGoIMAPClientCondStore drives CONDSTORE (RFC 7162 §3.1) with go-imap's
+// client, an implementation written elsewhere: SELECT (CONDSTORE), FETCH
+// MODSEQ with CHANGEDSINCE, and a conditional STORE that fails for a
+// message changed since.
+func TestGoIMAPClientCondStore(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	for range 3 {
+		e.deliver(t, readMsg(t, "simple.eml"), "alice")
+	}
+	c := dialClient(t, e, "alice", nil)
+	if !c.Caps().Has(goimap.CapCondStore) {
+		t.Fatalf("CONDSTORE not advertised: %v", c.Caps())
+	}
+	sel, err := c.Select("INBOX", &goimap.SelectOptions{CondStore: true}).Wait()
+	if err != nil || sel.HighestModSeq == 0 {
+		t.Fatalf("SELECT (CONDSTORE): %+v, %v", sel, err)
+	}
+	base := sel.HighestModSeq
+	var all goimap.SeqSet
+	all.AddRange(1, 0)
+	if _, err := c.Store(goimap.SeqSetNum(2), &goimap.StoreFlags{Op: goimap.StoreFlagsAdd, Silent: true, Flags: []goimap.Flag{goimap.FlagFlagged}}, nil).Collect(); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := c.Fetch(all, &goimap.FetchOptions{UID: true, ModSeq: true, ChangedSince: base}).Collect()
+	if err != nil || len(msgs) != 1 || msgs[0].SeqNum != 2 || msgs[0].ModSeq <= base {
+		t.Fatalf("FETCH (CHANGEDSINCE %d): %+v, %v; want message 2 alone with a higher MODSEQ", base, msgs, err)
+	}
+	// Message 2 changed after base: a STORE conditional on base leaves it
+	// alone and changes message 1.
+	_, err = c.Store(goimap.SeqSetNum(1, 2), &goimap.StoreFlags{Op: goimap.StoreFlagsAdd, Flags: []goimap.Flag{goimap.FlagSeen}},
+		&goimap.StoreOptions{UnchangedSince: base}).Collect()
+	if err != nil {
+		t.Fatalf("conditional STORE: %v", err)
+	}
+	msgs, err = c.Fetch(goimap.SeqSetNum(1, 2), &goimap.FetchOptions{Flags: true, ModSeq: true}).Collect()
+	if err != nil || len(msgs) != 2 {
+		t.Fatalf("FETCH FLAGS MODSEQ: %+v, %v", msgs, err)
+	}
+	seen := func(m *imapclient.FetchMessageBuffer) bool {
+		for _, f := range m.Flags {
+			if f == goimap.FlagSeen {
+				return true
+			}
+		}
+		return false
+	}
+	if !seen(msgs[0]) || seen(msgs[1]) {
+		t.Errorf("after the conditional STORE: message 1 seen %v (want true), message 2 seen %v (want false)", seen(msgs[0]), seen(msgs[1]))
+	}
+}

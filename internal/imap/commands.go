@@ -96,6 +96,7 @@ var extensions = []string{
 	"SEARCHRES",          // RFC 5182
 	"STATUS=SIZE",        // RFC 8438
 	"BINARY",             // RFC 3516
+	"CONDSTORE",          // RFC 7162 §3.1
 }
 
 // capabilities lists what the connection may use now (RFC 9051 §7.2.2):

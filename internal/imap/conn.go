@@ -41,9 +41,12 @@ type conn struct {
 
 	// Owned by the connection's goroutine, or by an async writer holding mu
 	// while the connection idles.
-	state         state
-	tls           bool
-	rev2          bool
+	state state
+	tls   bool
+	rev2  bool
+	// condstore is set once the client used CONDSTORE (RFC 7162 §3.1):
+	// FETCH responses then carry MODSEQ.
+	condstore     bool
 	user          User
 	userKey       string
 	clientName    string

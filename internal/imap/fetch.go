@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ const (
 	fetchSection       // BODY[...], BODY.PEEK[...], RFC822, RFC822.HEADER, RFC822.TEXT
 	fetchBinary        // BINARY[...], BINARY.PEEK[...]
 	fetchBinarySize    // BINARY.SIZE[...]
+	fetchModSeq        // MODSEQ (RFC 7162 §3.1.4)
 )
 
 // section addresses part of a message: a part path and what of it.
@@ -117,6 +119,7 @@ var kindNames = map[fetchKind]string{
 	fetchEnvelope:      "ENVELOPE",
 	fetchBody:          "BODY",
 	fetchBodyStructure: "BODYSTRUCTURE",
+	fetchModSeq:        "MODSEQ",
 }
 
 // fetchItem reads one fetch-att.
@@ -137,6 +140,8 @@ func (p *parser) fetchItem() (fetchItem, error) {
 		it.kind = fetchEnvelope
 	case "BODYSTRUCTURE":
 		it.kind = fetchBodyStructure
+	case "MODSEQ":
+		it.kind = fetchModSeq
 	case "RFC822":
 		return fetchItem{kind: fetchSection, name: "RFC822"}, nil
 	case "RFC822.HEADER":
@@ -317,14 +322,40 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 	if err != nil {
 		return err
 	}
-	if p.peek() == ' ' {
-		// fetch-modifiers (RFC 4466) such as CHANGEDSINCE: CONDSTORE is not
-		// offered yet.
-		p.pos++
-		return p.errorf("FETCH modifiers are not supported")
+	var changedSince uint64
+	if p.consume(' ') {
+		// fetch-modifiers (RFC 4466): only CHANGEDSINCE (RFC 7162 §3.1.4.1).
+		if err := p.expect('('); err != nil {
+			return err
+		}
+		start := p.pos
+		mod, err := p.keyword()
+		if err != nil {
+			return err
+		}
+		if mod != "CHANGEDSINCE" {
+			p.pos = start
+			return p.errorf("unsupported FETCH modifier %s", truncate(mod, 30))
+		}
+		if err := p.sp(); err != nil {
+			return err
+		}
+		if changedSince, err = p.modSeq(); err != nil {
+			return err
+		}
+		if err := p.expect(')'); err != nil {
+			return err
+		}
+		// CHANGEDSINCE implies MODSEQ in the response.
+		if !slices.ContainsFunc(items, func(it fetchItem) bool { return it.kind == fetchModSeq }) {
+			items = append(items, fetchItem{kind: fetchModSeq, name: "MODSEQ"})
+		}
 	}
 	if err := p.end(); err != nil {
 		return err
+	}
+	if slices.ContainsFunc(items, func(it fetchItem) bool { return it.kind == fetchModSeq }) {
+		c.condstore = true // RFC 7162 §3.1: a CONDSTORE enabling command
 	}
 	if r.uid {
 		// RFC 9051 §6.4.9: UID FETCH always returns UID.
@@ -379,7 +410,7 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 			}
 		}
 		if len(unseen) > 0 {
-			changed, err := s.folder.StoreFlags(ctx, &FlagUpdate{UIDs: uidRanges(unseen), Op: FlagsAdd, Flags: FlagSeen})
+			changed, _, err := s.folder.StoreFlags(ctx, &FlagUpdate{UIDs: uidRanges(unseen), Op: FlagsAdd, Flags: FlagSeen})
 			if err != nil {
 				return err
 			}
@@ -436,6 +467,9 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 				if j == len(batch) || batch[j].UID != u {
 					missing++ // expunged by another session
 					continue
+				}
+				if batch[j].ModSeq <= changedSince {
+					continue // CHANGEDSINCE: unchanged
 				}
 				if err := f.write(ctx, i, &batch[j], nil); err != nil {
 					return err
@@ -551,6 +585,10 @@ func (f *fetcher) write(ctx context.Context, i int, md *MessageData, _ any) erro
 			if err := c.writeBinary(ctx, md, msg, it); err != nil {
 				return err
 			}
+		case fetchModSeq:
+			w.raw("MODSEQ (")
+			w.raw(strconv.FormatUint(md.ModSeq, 10))
+			w.byte(')')
 		}
 	}
 	if !flagsDone && f.seenSet[uid] {

@@ -3,6 +3,8 @@ package imap
 import (
 	"context"
 	"errors"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -256,7 +258,7 @@ func cmdNamespace(ctx context.Context, c *conn, r *request) error {
 }
 
 // statusItems are the STATUS data items (RFC 9051 §6.3.11, RFC 8438 SIZE).
-var statusItems = []string{"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT"}
+var statusItems = []string{"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT", "HIGHESTMODSEQ"}
 
 // parseStatusItems reads "(" item *(SP item) ")".
 func (p *parser) statusItems() ([]string, error) {
@@ -311,6 +313,9 @@ func cmdStatus(ctx context.Context, c *conn, r *request) error {
 	if err := p.end(); err != nil {
 		return err
 	}
+	if slices.Contains(items, "HIGHESTMODSEQ") {
+		c.condstore = true // RFC 7162 §3.1: a CONDSTORE enabling command
+	}
 	return c.writeStatus(ctx, name, items)
 }
 
@@ -347,6 +352,8 @@ func (c *conn) writeStatus(ctx context.Context, name string, items []string) err
 			w.num(st.Deleted)
 		case "SIZE":
 			w.num64(st.Size)
+		case "HIGHESTMODSEQ":
+			w.raw(strconv.FormatUint(st.HighestModSeq, 10))
 		case "RECENT":
 			// \Recent belongs to the session that selects the mailbox; a
 			// STATUS does not claim any.

@@ -130,6 +130,15 @@ func (p *parser) number64() (int64, error) {
 	return n, nil
 }
 
+// modSeq reads a mod-sequence-valzer (RFC 7162 §7): 0 to 2^63-1.
+func (p *parser) modSeq() (uint64, error) {
+	n, err := p.number64()
+	if err != nil {
+		return 0, err
+	}
+	return uint64(n), nil
+}
+
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // quoted reads a quoted string (RFC 9051 §9 quoted); UTF-8 is accepted.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -44,6 +45,7 @@ const (
 	sHeader
 	sBody
 	sText
+	sModSeq // RFC 7162 §3.1.5: MODSEQ at least num
 )
 
 // searchLevel says what data a key needs, cheapest first.
@@ -71,7 +73,7 @@ type searchKey struct {
 
 func (k *searchKey) level() searchLevel {
 	switch k.kind {
-	case sLarger, sSmaller, sBefore, sOn, sSince:
+	case sLarger, sSmaller, sBefore, sOn, sSince, sModSeq:
 		return levelMeta
 	case sSentBefore, sSentOn, sSentSince, sSubject, sFrom, sTo, sCc:
 		return levelSummary
@@ -215,6 +217,39 @@ func (p *parser) searchKey(depth int) (*searchKey, error) {
 			return flagKey(sNoFlag, sys)
 		}
 		k.str = f
+		return k, nil
+	case "MODSEQ":
+		// MODSEQ [entry-name entry-type-req] mod-sequence-valzer. MODSEQs
+		// are kept per message, not per flag, so the entry only has to be
+		// well formed (RFC 7162 §3.1.5 lets such a server ignore it).
+		if err := p.sp(); err != nil {
+			return nil, err
+		}
+		if p.peek() == '"' {
+			if _, err := p.quoted(); err != nil {
+				return nil, err
+			}
+			if err := p.sp(); err != nil {
+				return nil, err
+			}
+			start := p.pos
+			typ, err := p.keyword()
+			if err != nil {
+				return nil, err
+			}
+			if typ != "PRIV" && typ != "SHARED" && typ != "ALL" {
+				p.pos = start
+				return nil, p.errorf("expected priv, shared or all")
+			}
+			if err := p.sp(); err != nil {
+				return nil, err
+			}
+		}
+		n, err := p.modSeq()
+		if err != nil {
+			return nil, err
+		}
+		k.kind, k.num = sModSeq, int64(n)
 		return k, nil
 	case "LARGER", "SMALLER":
 		if err := p.sp(); err != nil {
@@ -409,8 +444,52 @@ func cmdSearch(ctx context.Context, c *conn, r *request) error {
 		}
 		return err
 	}
-	c.writeSearchResult(r, &ret, matches)
+	var modSeq uint64
+	if hasKind(root, sModSeq) {
+		c.condstore = true // RFC 7162 §3.1: a CONDSTORE enabling command
+		if modSeq, err = c.highestModSeq(ctx, &ret, matches); err != nil {
+			return err
+		}
+	}
+	c.writeSearchResult(r, &ret, matches, modSeq)
 	return nil
+}
+
+// hasKind reports whether a key of kind occurs in k.
+func hasKind(k *searchKey, kind searchKind) bool {
+	if k.kind == kind {
+		return true
+	}
+	return slices.ContainsFunc(k.kids, func(kid *searchKey) bool { return hasKind(kid, kind) })
+}
+
+// highestModSeq is the highest MODSEQ of the messages a SEARCH with a
+// MODSEQ key returns (RFC 7162 §3.1.5): all matches, or those named by MIN
+// and MAX when only they are asked for.
+func (c *conn) highestModSeq(ctx context.Context, ret *searchReturn, idx []int) (uint64, error) {
+	if len(idx) == 0 {
+		return 0, nil
+	}
+	s := c.sel
+	var uids []uint32
+	if ret.given && (ret.min || ret.max) && !ret.all && !ret.count {
+		if ret.min {
+			uids = append(uids, s.uids[idx[0]])
+		}
+		if ret.max {
+			uids = append(uids, s.uids[idx[len(idx)-1]])
+		}
+	} else {
+		for _, i := range idx {
+			uids = append(uids, s.uids[i])
+		}
+	}
+	var highest uint64
+	err := s.folder.Messages(ctx, uidRanges(uids), 0, func(md *MessageData) error {
+		highest = max(highest, md.ModSeq)
+		return nil
+	})
+	return highest, err
 }
 
 // resolveKeys resolves the sequence sets in the keys once.
@@ -670,6 +749,8 @@ func (c *conn) match(ctx context.Context, k *searchKey, i int, md *MessageData, 
 		return false
 	}
 	switch k.kind {
+	case sModSeq:
+		return md.ModSeq >= uint64(k.num)
 	case sLarger:
 		return md.Size > k.num
 	case sSmaller:
@@ -849,7 +930,7 @@ func containsFold(hay, needle string) bool {
 }
 
 // writeSearchResult writes SEARCH or ESEARCH and saves the result for "$".
-func (c *conn) writeSearchResult(r *request, ret *searchReturn, idx []int) {
+func (c *conn) writeSearchResult(r *request, ret *searchReturn, idx []int, modSeq uint64) {
 	s := c.sel
 	w := &c.w
 	num := func(i int) uint32 {
@@ -882,6 +963,11 @@ func (c *conn) writeSearchResult(r *request, ret *searchReturn, idx []int) {
 		for _, i := range idx {
 			w.sp()
 			w.num(num(i))
+		}
+		if modSeq > 0 {
+			w.raw(" (MODSEQ ")
+			w.raw(strconv.FormatUint(modSeq, 10))
+			w.byte(')')
 		}
 		w.crlf()
 		return
@@ -919,6 +1005,10 @@ func (c *conn) writeSearchResult(r *request, ret *searchReturn, idx []int) {
 		}
 		w.raw(" ALL ")
 		w.raw(formatSet(nums))
+	}
+	if modSeq > 0 {
+		w.raw(" MODSEQ ")
+		w.raw(strconv.FormatUint(modSeq, 10))
 	}
 	w.crlf()
 }

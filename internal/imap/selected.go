@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -170,8 +171,23 @@ func cmdSelect(ctx context.Context, c *conn, r *request) error {
 		return err
 	}
 	if p.consume(' ') {
-		// select-params (RFC 4466); CONDSTORE/QRESYNC are not offered yet.
-		return p.errorf("unsupported SELECT parameters")
+		// select-params (RFC 4466): only CONDSTORE (RFC 7162 §3.1.8).
+		if err := p.expect('('); err != nil {
+			return err
+		}
+		start := p.pos
+		param, err := p.keyword()
+		if err != nil {
+			return err
+		}
+		if param != "CONDSTORE" {
+			p.pos = start
+			return p.errorf("unsupported SELECT parameter %s", truncate(param, 30))
+		}
+		if err := p.expect(')'); err != nil {
+			return err
+		}
+		c.condstore = true
 	}
 	if err := p.end(); err != nil {
 		return err
@@ -251,6 +267,11 @@ func cmdSelect(ctx context.Context, c *conn, r *request) error {
 	w.raw("* OK [UIDNEXT ")
 	w.num(s.uidNext)
 	w.raw("] Predicted next UID\r\n")
+	// RFC 7162 §3.1.2.1: every SELECT/EXAMINE of a server with persistent
+	// MODSEQs says the highest.
+	w.raw("* OK [HIGHESTMODSEQ ")
+	w.raw(strconv.FormatUint(s.modSeq, 10))
+	w.raw("] Highest\r\n")
 	if c.rev2 {
 		// RFC 9051 §6.3.2: a LIST response with the mailbox name.
 		w.raw(`* LIST () "/" `)
@@ -343,7 +364,7 @@ func (c *conn) sendUpdates(ctx context.Context, allowExpunge, force bool) error 
 	}
 	var newKeywords bool
 	added := 0
-	var flagChanged []uint32 // UIDs
+	var flagChanged []MessageFlags // UID and MODSEQ of each
 	for i := range changed {
 		m := &changed[i]
 		if len(m.Keywords) > 0 && s.addKeywords(m.Keywords) {
@@ -368,7 +389,7 @@ func (c *conn) sendUpdates(ctx context.Context, allowExpunge, force bool) error 
 		old, oldKw := s.flags[seq-1], s.keywords[m.UID]
 		s.setFlags(int(seq-1), m)
 		if s.flags[seq-1] != old || !slices.Equal(oldKw, m.Keywords) {
-			flagChanged = append(flagChanged, m.UID)
+			flagChanged = append(flagChanged, MessageFlags{UID: m.UID, ModSeq: m.ModSeq})
 		}
 	}
 	if st.HighestModSeq > s.modSeq {
@@ -400,17 +421,23 @@ func (c *conn) sendUpdates(ctx context.Context, allowExpunge, force bool) error 
 			w.raw(" RECENT\r\n")
 		}
 	}
-	for _, u := range flagChanged {
-		seq := s.seqOf(u)
+	for _, m := range flagChanged {
+		seq := s.seqOf(m.UID)
 		if seq == 0 {
 			continue
 		}
 		w.raw("* ")
 		w.num(seq)
 		w.raw(" FETCH (UID ")
-		w.num(u)
+		w.num(m.UID)
 		w.raw(" FLAGS ")
-		c.writeFlagList(s.flags[seq-1], s.keywords[u])
+		c.writeFlagList(s.flags[seq-1], s.keywords[m.UID])
+		if c.condstore {
+			// RFC 7162 §3.1.4.1: unsolicited FETCH carries MODSEQ.
+			w.raw(" MODSEQ (")
+			w.raw(strconv.FormatUint(m.ModSeq, 10))
+			w.byte(')')
+		}
 		w.raw(")\r\n")
 	}
 	return nil

@@ -3,6 +3,7 @@ package imap
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -56,10 +57,33 @@ func cmdStore(ctx context.Context, c *conn, r *request) error {
 	if err := p.sp(); err != nil {
 		return err
 	}
-	if p.peek() == '(' {
-		// store-modifier (RFC 4466), e.g. UNCHANGEDSINCE: CONDSTORE is not
-		// offered yet.
-		return p.errorf("STORE modifiers are not supported")
+	var unchangedSince uint64
+	conditional := false
+	if p.consume('(') {
+		// store-modifiers (RFC 4466): only UNCHANGEDSINCE (RFC 7162 §3.1.3).
+		start := p.pos
+		mod, err := p.keyword()
+		if err != nil {
+			return err
+		}
+		if mod != "UNCHANGEDSINCE" {
+			p.pos = start
+			return p.errorf("unsupported STORE modifier %s", truncate(mod, 30))
+		}
+		if err := p.sp(); err != nil {
+			return err
+		}
+		if unchangedSince, err = p.modSeq(); err != nil {
+			return err
+		}
+		if err := p.expect(')'); err != nil {
+			return err
+		}
+		if err := p.sp(); err != nil {
+			return err
+		}
+		conditional = true
+		c.condstore = true // RFC 7162 §3.1: a CONDSTORE enabling command
 	}
 	op := FlagsReplace
 	if p.consume('+') {
@@ -104,9 +128,21 @@ func cmdStore(ctx context.Context, c *conn, r *request) error {
 	if len(rs) == 0 {
 		return nil
 	}
-	changed, err := s.folder.StoreFlags(ctx, &FlagUpdate{UIDs: s.backendRanges(rs), Op: op, Flags: flags, Keywords: kws})
+	up := &FlagUpdate{UIDs: s.backendRanges(rs), Op: op, Flags: flags, Keywords: kws}
+	if conditional {
+		// UNCHANGEDSINCE 0 fails every message (RFC 7162 §3.1.3); the store
+		// reads 0 as "no condition", so ask for what no message can pass.
+		up.UnchangedSince = max(unchangedSince, 1)
+	}
+	changed, modified, err := s.folder.StoreFlags(ctx, up)
 	if err != nil {
 		return err
+	}
+	if conditional && unchangedSince == 0 {
+		changed, modified = nil, nil
+		for _, rg := range rs {
+			modified = append(modified, s.uids[rg.lo:rg.hi]...)
+		}
 	}
 	var newKw bool
 	for i := range changed {
@@ -121,28 +157,76 @@ func cmdStore(ctx context.Context, c *conn, r *request) error {
 	if newKw {
 		c.writeFlagsResponses()
 	}
-	if silent {
-		return nil
+	// With CONDSTORE the responses carry each message's MODSEQ (RFC 7162
+	// §3.1.3); the session does not keep them, so they are read once.
+	var modSeqs map[uint32]uint64
+	if c.condstore {
+		modSeqs = make(map[uint32]uint64, len(changed))
+		for _, m := range changed {
+			modSeqs[m.UID] = m.ModSeq
+		}
+		if !silent {
+			err := s.folder.Messages(ctx, s.backendRanges(rs), 0, func(md *MessageData) error {
+				modSeqs[md.UID] = md.ModSeq
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
 	}
-	// The new flags of every message of the set (RFC 9051 §6.4.6).
+	refused := map[uint32]bool{}
+	for _, u := range modified {
+		refused[u] = true
+	}
+	// The new flags of every message of the set (RFC 9051 §6.4.6); with
+	// .SILENT and CONDSTORE, the new MODSEQ of those changed.
 	w := &c.w
 	for _, rg := range rs {
 		for i := rg.lo; i < rg.hi; i++ {
+			u := s.uids[i]
+			ms, known := modSeqs[u]
+			if refused[u] || (silent && !known) || (!silent && c.condstore && !known) {
+				continue
+			}
 			w.raw("* ")
 			w.num(uint32(i + 1))
 			w.raw(" FETCH (")
 			if r.uid {
 				w.raw("UID ")
-				w.num(s.uids[i])
+				w.num(u)
 				w.sp()
 			}
-			w.raw("FLAGS ")
-			c.writeFlagList(s.flags[i], s.keywords[s.uids[i]])
+			if !silent {
+				w.raw("FLAGS ")
+				c.writeFlagList(s.flags[i], s.keywords[u])
+			}
+			if c.condstore {
+				if !silent {
+					w.sp()
+				}
+				w.raw("MODSEQ (")
+				w.raw(strconv.FormatUint(ms, 10))
+				w.byte(')')
+			}
 			w.raw(")\r\n")
 		}
 		if w.err != nil {
 			return &netError{w.err}
 		}
+	}
+	if len(modified) > 0 {
+		// RFC 7162 §3.1.3: the messages that failed the condition, as UIDs
+		// for UID STORE and as sequence numbers otherwise.
+		var set []uint32
+		for _, u := range modified {
+			if r.uid {
+				set = append(set, u)
+			} else if seq := s.seqOf(u); seq != 0 {
+				set = append(set, seq)
+			}
+		}
+		return &okResult{code: "MODIFIED " + formatSet(set), text: "Conditional STORE failed"}
 	}
 	return nil
 }

@@ -387,7 +387,7 @@ func (f *folder) ReadBody(ctx context.Context, bodyID int64, off int64, p []byte
 	return f.u.b.mail.ReadBody(ctx, bodyID, off, p)
 }
 
-func (f *folder) StoreFlags(ctx context.Context, up *imap.FlagUpdate) ([]imap.MessageFlags, error) {
+func (f *folder) StoreFlags(ctx context.Context, up *imap.FlagUpdate) ([]imap.MessageFlags, []uint32, error) {
 	op := store.FlagsReplace
 	switch up.Op {
 	case imap.FlagsAdd:
@@ -395,14 +395,15 @@ func (f *folder) StoreFlags(ctx context.Context, up *imap.FlagUpdate) ([]imap.Me
 	case imap.FlagsRemove:
 		op = store.FlagsRemove
 	}
-	changed, _, err := f.u.b.mail.StoreFlags(ctx, f.id, store.FlagUpdate{
-		UIDs:     toStoreRanges(up.UIDs),
-		Op:       op,
-		Flags:    toStoreFlags(up.Flags),
-		Keywords: up.Keywords,
+	changed, modified, err := f.u.b.mail.StoreFlags(ctx, f.id, store.FlagUpdate{
+		UIDs:           toStoreRanges(up.UIDs),
+		Op:             op,
+		Flags:          toStoreFlags(up.Flags),
+		Keywords:       up.Keywords,
+		UnchangedSince: up.UnchangedSince,
 	})
 	if err != nil {
-		return nil, wireError(err)
+		return nil, nil, wireError(err)
 	}
 	if len(changed) > 0 {
 		var ms uint64
@@ -411,7 +412,7 @@ func (f *folder) StoreFlags(ctx context.Context, up *imap.FlagUpdate) ([]imap.Me
 		}
 		f.u.b.publish(ctx, f.u.mailboxID, f.id, ms)
 	}
-	return toIMAPFlags(changed), nil
+	return toIMAPFlags(changed), modified, nil
 }
 
 func (f *folder) Expunge(ctx context.Context, uids []imap.UIDRange) ([]uint32, error) {
