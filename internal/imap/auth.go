@@ -306,6 +306,11 @@ func cmdEnable(ctx context.Context, c *conn, r *request) error {
 			c.condstore = true
 			enabled = append(enabled, "CONDSTORE")
 		}
+		if cp == "QRESYNC" && !c.qresync {
+			// RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
+			c.qresync, c.condstore = true, true
+			enabled = append(enabled, "QRESYNC")
+		}
 	}
 	c.w.raw("* ENABLED")
 	for _, e := range enabled {

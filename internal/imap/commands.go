@@ -97,6 +97,7 @@ var extensions = []string{
 	"STATUS=SIZE",        // RFC 8438
 	"BINARY",             // RFC 3516
 	"CONDSTORE",          // RFC 7162 §3.1
+	"QRESYNC",            // RFC 7162 §3.2
 }
 
 // capabilities lists what the connection may use now (RFC 9051 §7.2.2):

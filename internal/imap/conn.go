@@ -46,7 +46,10 @@ type conn struct {
 	rev2  bool
 	// condstore is set once the client used CONDSTORE (RFC 7162 §3.1):
 	// FETCH responses then carry MODSEQ.
-	condstore     bool
+	condstore bool
+	// qresync is set by ENABLE QRESYNC (RFC 7162 §3.2): expunges are then
+	// reported as VANISHED, and SELECT may resynchronize.
+	qresync       bool
 	user          User
 	userKey       string
 	clientName    string

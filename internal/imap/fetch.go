@@ -323,28 +323,43 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 		return err
 	}
 	var changedSince uint64
+	vanished := false
 	if p.consume(' ') {
-		// fetch-modifiers (RFC 4466): only CHANGEDSINCE (RFC 7162 §3.1.4.1).
+		// fetch-modifiers (RFC 4466): CHANGEDSINCE (RFC 7162 §3.1.4.1) and
+		// VANISHED (§3.2.6).
 		if err := p.expect('('); err != nil {
 			return err
 		}
-		start := p.pos
-		mod, err := p.keyword()
-		if err != nil {
-			return err
+		hasChangedSince := false
+		for first := true; !p.consume(')'); first = false {
+			if !first {
+				if err := p.sp(); err != nil {
+					return err
+				}
+			}
+			start := p.pos
+			mod, err := p.keyword()
+			if err != nil {
+				return err
+			}
+			switch {
+			case mod == "CHANGEDSINCE":
+				if err := p.sp(); err != nil {
+					return err
+				}
+				if changedSince, err = p.modSeq(); err != nil {
+					return err
+				}
+				hasChangedSince = true
+			case mod == "VANISHED" && r.uid && c.qresync:
+				vanished = true
+			default:
+				p.pos = start
+				return p.errorf("unsupported FETCH modifier %s", truncate(mod, 30))
+			}
 		}
-		if mod != "CHANGEDSINCE" {
-			p.pos = start
-			return p.errorf("unsupported FETCH modifier %s", truncate(mod, 30))
-		}
-		if err := p.sp(); err != nil {
-			return err
-		}
-		if changedSince, err = p.modSeq(); err != nil {
-			return err
-		}
-		if err := p.expect(')'); err != nil {
-			return err
+		if vanished && !hasChangedSince {
+			return p.errorf("VANISHED needs CHANGEDSINCE")
 		}
 		// CHANGEDSINCE implies MODSEQ in the response.
 		if !slices.ContainsFunc(items, func(it fetchItem) bool { return it.kind == fetchModSeq }) {
@@ -368,6 +383,25 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 		}
 	}
 	s := c.sel
+	if vanished {
+		// RFC 7162 §3.2.6: the UIDs of the set expunged since, first.
+		_, _, expunged, err := s.folder.Changes(ctx, changedSince)
+		if err != nil {
+			return err
+		}
+		var gone []uint32
+		for _, u := range expunged {
+			if s.seqOf(u) == 0 && set.containsUID(u, s.uidNext-1) {
+				gone = append(gone, u)
+			}
+		}
+		if len(gone) > 0 {
+			slices.Sort(gone)
+			c.w.raw("* VANISHED (EARLIER) ")
+			c.w.raw(formatSet(gone))
+			c.w.crlf()
+		}
+	}
 	rs, err := c.resolve(set, r.uid)
 	if err != nil {
 		return err

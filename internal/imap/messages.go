@@ -110,18 +110,30 @@ func (s *selected) uidsOf(rs []idxRange) []uint32 {
 }
 
 // reportExpunged removes expunged UIDs from the session and sends EXPUNGE
-// for each (RFC 9051 §7.5.1).
+// for each (RFC 9051 §7.5.1), or one VANISHED once QRESYNC is enabled (RFC
+// 7162 §3.2.10).
 func (c *conn) reportExpunged(uids []uint32) {
 	s := c.sel
+	var vanished []uint32
 	for _, u := range uids {
 		seq := s.seqOf(u)
 		if seq == 0 {
 			continue
 		}
 		s.remove(int(seq - 1))
+		if c.qresync {
+			vanished = append(vanished, u)
+			continue
+		}
 		c.w.raw("* ")
 		c.w.num(seq)
 		c.w.raw(" EXPUNGE\r\n")
+	}
+	if len(vanished) > 0 {
+		slices.Sort(vanished)
+		c.w.raw("* VANISHED ")
+		c.w.raw(formatSet(vanished))
+		c.w.crlf()
 	}
 	s.pendingExpunge = slices.DeleteFunc(s.pendingExpunge, func(u uint32) bool { return s.seqOf(u) == 0 })
 	if len(s.saved) > 0 {

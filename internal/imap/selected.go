@@ -170,32 +170,52 @@ func cmdSelect(ctx context.Context, c *conn, r *request) error {
 	if err != nil {
 		return err
 	}
+	var qr *qresyncParams
 	if p.consume(' ') {
-		// select-params (RFC 4466): only CONDSTORE (RFC 7162 §3.1.8).
+		// select-params (RFC 4466): CONDSTORE (RFC 7162 §3.1.8) and
+		// QRESYNC (§3.2.5).
 		if err := p.expect('('); err != nil {
 			return err
 		}
-		start := p.pos
-		param, err := p.keyword()
-		if err != nil {
-			return err
+		for first := true; !p.consume(')'); first = false {
+			if !first {
+				if err := p.sp(); err != nil {
+					return err
+				}
+			}
+			start := p.pos
+			param, err := p.keyword()
+			if err != nil {
+				return err
+			}
+			switch param {
+			case "CONDSTORE":
+				c.condstore = true
+			case "QRESYNC":
+				if !c.qresync {
+					p.pos = start
+					return p.errorf("QRESYNC must be enabled first (ENABLE QRESYNC)")
+				}
+				if err := p.sp(); err != nil {
+					return err
+				}
+				if qr, err = p.qresyncParams(); err != nil {
+					return err
+				}
+			default:
+				p.pos = start
+				return p.errorf("unsupported SELECT parameter %s", truncate(param, 30))
+			}
 		}
-		if param != "CONDSTORE" {
-			p.pos = start
-			return p.errorf("unsupported SELECT parameter %s", truncate(param, 30))
-		}
-		if err := p.expect(')'); err != nil {
-			return err
-		}
-		c.condstore = true
 	}
 	if err := p.end(); err != nil {
 		return err
 	}
 	if c.sel != nil {
 		c.closeSelected()
-		if c.rev2 {
-			// RFC 9051 §6.3.2: the previous mailbox is closed first.
+		if c.rev2 || c.qresync {
+			// RFC 9051 §6.3.2, RFC 7162 §3.2.11: the previous mailbox is
+			// closed first.
 			c.w.raw("* OK [CLOSED] Previous mailbox closed\r\n")
 		}
 	}
@@ -278,6 +298,11 @@ func cmdSelect(ctx context.Context, c *conn, r *request) error {
 		c.writeMailbox(name)
 		w.crlf()
 	}
+	if qr != nil && qr.uidValidity == s.uidValidity {
+		if err := c.resynchronize(ctx, qr); err != nil {
+			return err
+		}
+	}
 	if readOnly {
 		return &okResult{code: "READ-ONLY", text: r.name + " completed"}
 	}
@@ -349,18 +374,8 @@ func (c *conn) sendUpdates(ctx context.Context, allowExpunge, force bool) error 
 	}
 	s.pendingExpunge = sortedUnique(s.pendingExpunge)
 	if allowExpunge && len(s.pendingExpunge) > 0 {
-		for _, u := range s.pendingExpunge {
-			if seq := s.seqOf(u); seq != 0 {
-				s.remove(int(seq - 1))
-				w.raw("* ")
-				w.num(seq)
-				w.raw(" EXPUNGE\r\n")
-			}
-		}
+		c.reportExpunged(slices.Clone(s.pendingExpunge))
 		s.pendingExpunge = s.pendingExpunge[:0]
-		if len(s.saved) > 0 {
-			s.saved = slices.DeleteFunc(s.saved, func(u uint32) bool { return s.seqOf(u) == 0 })
-		}
 	}
 	var newKeywords bool
 	added := 0
@@ -439,6 +454,113 @@ func (c *conn) sendUpdates(ctx context.Context, allowExpunge, force bool) error 
 			w.byte(')')
 		}
 		w.raw(")\r\n")
+	}
+	return nil
+}
+
+// qresyncParams are those of SELECT (QRESYNC (uidvalidity modseq
+// [known-uids [seq-match-data]])) (RFC 7162 §3.2.5).
+type qresyncParams struct {
+	uidValidity uint32
+	modSeq      uint64
+	knownUIDs   *seqSet // nil: all
+}
+
+func (p *parser) qresyncParams() (*qresyncParams, error) {
+	if err := p.expect('('); err != nil {
+		return nil, err
+	}
+	var q qresyncParams
+	var err error
+	if q.uidValidity, err = p.number(); err != nil {
+		return nil, err
+	}
+	if err := p.sp(); err != nil {
+		return nil, err
+	}
+	if q.modSeq, err = p.modSeq(); err != nil {
+		return nil, err
+	}
+	if q.modSeq == 0 {
+		return nil, p.errorf("mod-sequence must be at least 1")
+	}
+	if p.consume(' ') {
+		if p.peek() != '(' {
+			set, err := p.seqSet()
+			if err != nil {
+				return nil, err
+			}
+			if set.saved {
+				return nil, p.errorf("expected known UIDs")
+			}
+			q.knownUIDs = &set
+			p.consume(' ')
+		}
+		if p.peek() == '(' {
+			// seq-match-data: (sequence numbers) (their UIDs). An
+			// optimization for servers that cannot tell which UIDs are
+			// gone; this one keeps every expunged UID, so it is checked
+			// for syntax only.
+			p.pos++
+			if _, err := p.seqSet(); err != nil {
+				return nil, err
+			}
+			if err := p.sp(); err != nil {
+				return nil, err
+			}
+			if _, err := p.seqSet(); err != nil {
+				return nil, err
+			}
+			if err := p.expect(')'); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := p.expect(')'); err != nil {
+		return nil, err
+	}
+	return &q, nil
+}
+
+// resynchronize answers SELECT (QRESYNC ...) for a mailbox whose
+// UIDVALIDITY the client knows (RFC 7162 §3.2.5.1): the UIDs expunged since
+// its MODSEQ as VANISHED (EARLIER), then the flags of the messages changed
+// since.
+func (c *conn) resynchronize(ctx context.Context, q *qresyncParams) error {
+	s := c.sel
+	_, changed, expunged, err := s.folder.Changes(ctx, q.modSeq)
+	if err != nil {
+		return err
+	}
+	maxUID := s.uidNext - 1
+	var vanished []uint32
+	for _, u := range expunged {
+		if s.seqOf(u) == 0 && (q.knownUIDs == nil || q.knownUIDs.containsUID(u, maxUID)) {
+			vanished = append(vanished, u)
+		}
+	}
+	w := &c.w
+	if len(vanished) > 0 {
+		slices.Sort(vanished)
+		w.raw("* VANISHED (EARLIER) ")
+		w.raw(formatSet(vanished))
+		w.crlf()
+	}
+	for i := range changed {
+		m := &changed[i]
+		seq := s.seqOf(m.UID)
+		if seq == 0 {
+			continue
+		}
+		w.raw("* ")
+		w.num(seq)
+		w.raw(" FETCH (UID ")
+		w.num(m.UID)
+		w.raw(" FLAGS ")
+		c.writeFlagList(s.flags[seq-1], s.keywords[m.UID])
+		w.raw(" MODSEQ (")
+		w.raw(strconv.FormatUint(m.ModSeq, 10))
+		w.raw("))\r\n")
 	}
 	return nil
 }

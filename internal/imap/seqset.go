@@ -116,3 +116,16 @@ func sortedUnique(v []uint32) []uint32 {
 	slices.Sort(v)
 	return slices.Compact(v)
 }
+
+// containsUID reports whether the UID set names u; "*" stands for max (the
+// largest UID the mailbox has given, so that UIDs expunged at the end are
+// covered).
+func (s *seqSet) containsUID(u, max uint32) bool {
+	for _, r := range s.ranges {
+		a, b := r.resolve(max)
+		if a <= u && u <= b {
+			return true
+		}
+	}
+	return false
+}

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -96,6 +97,9 @@ type tconn struct {
 	literal int    // literal bytes still to be sent
 	inCmd   bool   // a command is incomplete (its literal follows)
 	cont    bool   // the server's last line was a continuation request
+	// uv is the UIDVALIDITY the server last announced on any connection of
+	// the transcript, which a C: line may name as <V> (QRESYNC).
+	uv *atomic.Value
 }
 
 var literalRE = regexp.MustCompile(`~?\{(\d+)\+?\}$`)
@@ -155,6 +159,8 @@ var dynamic = []struct {
 	{regexp.MustCompile(`APPENDUID \d+`), "APPENDUID <V>"},
 }
 
+var uidValidityRE = regexp.MustCompile(`UIDVALIDITY (\d+)`)
+
 func normalize(l string) string {
 	for _, d := range dynamic {
 		l = d.re.ReplaceAllString(l, d.repl)
@@ -179,6 +185,9 @@ func (c *tconn) read(tag string, n int) (lines []string, closed bool) {
 		case l, ok := <-c.lines:
 			if !ok {
 				return lines, true
+			}
+			if m := uidValidityRE.FindStringSubmatch(l); m != nil {
+				c.uv.Store(m[1])
 			}
 			l = normalize(l)
 			lines = append(lines, l)
@@ -220,6 +229,7 @@ func runTranscript(t *testing.T, file string) {
 	}
 	e := newEnv(t, eo)
 	conns := map[int]*tconn{}
+	var uv atomic.Value // shared by the transcript's connections
 	connect := func(n int) (*tconn, bool) {
 		if c := conns[n]; c != nil {
 			return c, false
@@ -229,7 +239,7 @@ func runTranscript(t *testing.T, file string) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { nc.Close() })
-		c := &tconn{nc: nc, r: bufio.NewReader(nc), lines: make(chan string, 10000), errs: make(chan error, 1)}
+		c := &tconn{nc: nc, r: bufio.NewReader(nc), lines: make(chan string, 10000), errs: make(chan error, 1), uv: &uv}
 		go c.readLoop()
 		conns[n] = c
 		return c, true
@@ -274,7 +284,11 @@ func runTranscript(t *testing.T, file string) {
 			j := i
 			for ; j < len(lines) && lines[j].kind == "C" && lines[j].conn == l.conn; j++ {
 				out = append(out, raw(lines[j]))
-				sent.WriteString(lines[j].text + "\r\n")
+				text := lines[j].text
+				if v, ok := uv.Load().(string); ok {
+					text = strings.ReplaceAll(text, "<V>", v)
+				}
+				sent.WriteString(text + "\r\n")
 			}
 			c.scan(sent.Bytes())
 			tag := c.lastTag
