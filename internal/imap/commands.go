@@ -62,6 +62,8 @@ func commandTable() map[string]*command {
 		"EXPUNGE":     {handler: cmdExpunge, states: stateSelected},
 		"UID EXPUNGE": {handler: cmdExpunge, states: stateSelected},
 		"SEARCH":      {handler: cmdSearch, states: stateSelected, noExpunge: true},
+		"SORT":        {handler: cmdSort, states: stateSelected, noExpunge: true},
+		"UID SORT":    {handler: cmdSort, states: stateSelected},
 		"UID SEARCH":  {handler: cmdSearch, states: stateSelected},
 		"FETCH":       {handler: cmdFetch, states: stateSelected, noExpunge: true},
 		"UID FETCH":   {handler: cmdFetch, states: stateSelected},
@@ -98,6 +100,7 @@ var extensions = []string{
 	"BINARY",             // RFC 3516
 	"CONDSTORE",          // RFC 7162 §3.1
 	"QRESYNC",            // RFC 7162 §3.2
+	"SORT",               // RFC 5256
 }
 
 // capabilities lists what the connection may use now (RFC 9051 §7.2.2):

@@ -402,35 +402,16 @@ func cmdSearch(ctx context.Context, c *conn, r *request) error {
 		if err := p.sp(); err != nil {
 			return err
 		}
-		cs, err := p.astring()
-		if err != nil {
+		if err := p.charset(); err != nil {
 			return err
-		}
-		if err := p.sp(); err != nil {
-			return err
-		}
-		switch strings.ToUpper(cs) {
-		case "UTF-8", "US-ASCII":
-		default:
-			p.pos = len(p.line)
-			return no("BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset")
 		}
 	} else {
 		p.pos = start
 	}
-	keys, err := p.searchKeys(0)
+	root, err := c.searchCriteria(p)
 	if err != nil {
 		return err
 	}
-	if err := p.end(); err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if !utf8.ValidString(k.str) {
-			return no("BADCHARSET (UTF-8 US-ASCII)", "Search string is not UTF-8")
-		}
-	}
-	root := &searchKey{kind: sAnd, kids: keys}
 	if err := c.resolveKeys(root); err != nil {
 		if ret.save {
 			c.sel.saved = nil
@@ -490,6 +471,42 @@ func (c *conn) highestModSeq(ctx context.Context, ret *searchReturn, idx []int) 
 		return nil
 	})
 	return highest, err
+}
+
+// charset reads a search charset and the space after it; only UTF-8 and
+// US-ASCII are known (RFC 9051 §6.4.4).
+func (p *parser) charset() error {
+	cs, err := p.astring()
+	if err != nil {
+		return err
+	}
+	if err := p.sp(); err != nil {
+		return err
+	}
+	switch strings.ToUpper(cs) {
+	case "UTF-8", "US-ASCII":
+		return nil
+	}
+	p.pos = len(p.line)
+	return no("BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset")
+}
+
+// searchCriteria reads the search keys to the end of the command, as one
+// conjunction.
+func (c *conn) searchCriteria(p *parser) (*searchKey, error) {
+	keys, err := p.searchKeys(0)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.end(); err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if !utf8.ValidString(k.str) {
+			return nil, no("BADCHARSET (UTF-8 US-ASCII)", "Search string is not UTF-8")
+		}
+	}
+	return &searchKey{kind: sAnd, kids: keys}, nil
 }
 
 // resolveKeys resolves the sequence sets in the keys once.

@@ -1,0 +1,285 @@
+package imap
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"time"
+)
+
+// sortKey is one SORT criterion (RFC 5256 §3).
+type sortKey struct {
+	by      string // ARRIVAL, CC, DATE, FROM, SIZE, SUBJECT, TO
+	reverse bool
+}
+
+// sortCriteria reads "(" [REVERSE] key *(SP [REVERSE] key) ")".
+func (p *parser) sortCriteria() ([]sortKey, error) {
+	if err := p.expect('('); err != nil {
+		return nil, err
+	}
+	var keys []sortKey
+	for !p.consume(')') {
+		if len(keys) > 0 {
+			if err := p.sp(); err != nil {
+				return nil, err
+			}
+		}
+		var k sortKey
+		start := p.pos
+		kw, err := p.keyword()
+		if err != nil {
+			return nil, err
+		}
+		if kw == "REVERSE" {
+			k.reverse = true
+			if err := p.sp(); err != nil {
+				return nil, err
+			}
+			start = p.pos
+			if kw, err = p.keyword(); err != nil {
+				return nil, err
+			}
+		}
+		switch kw {
+		case "ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO":
+			k.by = kw
+		default:
+			p.pos = start
+			return nil, p.errorf("unknown sort criterion %s", truncate(kw, 30))
+		}
+		keys = append(keys, k)
+		if len(keys) > 16 {
+			return nil, p.errorf("too many sort criteria")
+		}
+	}
+	if len(keys) == 0 {
+		return nil, p.errorf("expected sort criterion")
+	}
+	return keys, nil
+}
+
+// SORT and UID SORT (RFC 5256): SORT (criteria) charset search-keys.
+func cmdSort(ctx context.Context, c *conn, r *request) error {
+	p := r.p
+	if err := p.sp(); err != nil {
+		return err
+	}
+	keys, err := p.sortCriteria()
+	if err != nil {
+		return err
+	}
+	if err := p.sp(); err != nil {
+		return err
+	}
+	if err := p.charset(); err != nil {
+		return err
+	}
+	root, err := c.searchCriteria(p)
+	if err != nil {
+		return err
+	}
+	if err := c.resolveKeys(root); err != nil {
+		return err
+	}
+	matches, err := c.search(ctx, root)
+	if err != nil {
+		return err
+	}
+	order, err := c.sortMessages(ctx, matches, keys)
+	if err != nil {
+		return err
+	}
+	s := c.sel
+	w := &c.w
+	w.raw("* SORT")
+	for _, i := range order {
+		w.sp()
+		if r.uid {
+			w.num(s.uids[i])
+		} else {
+			w.num(uint32(i + 1))
+		}
+	}
+	w.crlf()
+	return nil
+}
+
+// sortFields are what the criteria compare, per message.
+type sortFields struct {
+	idx     int // index in the session: the final tie-break (RFC 5256 §3)
+	arrival time.Time
+	date    time.Time
+	size    int64
+	subject string
+	from    string
+	to      string
+	cc      string
+}
+
+// sortMessages orders the messages at the given session indexes.
+func (c *conn) sortMessages(ctx context.Context, idx []int, keys []sortKey) ([]int, error) {
+	if len(idx) == 0 {
+		return nil, nil
+	}
+	s := c.sel
+	uids := make([]uint32, len(idx))
+	for j, i := range idx {
+		uids[j] = s.uids[i]
+	}
+	fields := make([]sortFields, 0, len(idx))
+	err := s.folder.Messages(ctx, uidRanges(uids), WantSummary, func(md *MessageData) error {
+		seq := s.seqOf(md.UID)
+		if seq == 0 {
+			return nil
+		}
+		f := sortFields{idx: int(seq - 1), arrival: md.InternalDate, date: md.SentDate, size: md.Size}
+		if f.date.IsZero() {
+			f.date = md.InternalDate // RFC 5256 §3 DATE
+		}
+		for _, k := range keys {
+			switch k.by {
+			case "SUBJECT":
+				f.subject = strings.ToLower(baseSubject(md.Subject))
+			case "FROM":
+				f.from = strings.ToLower(firstMailbox(md.From))
+			case "TO":
+				f.to = strings.ToLower(firstMailbox(md.To))
+			case "CC":
+				f.cc = strings.ToLower(firstMailbox(md.Cc))
+			}
+		}
+		fields = append(fields, f)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(fields, func(a, b sortFields) int {
+		for _, k := range keys {
+			var d int
+			switch k.by {
+			case "ARRIVAL":
+				d = a.arrival.Compare(b.arrival)
+			case "DATE":
+				d = a.date.Compare(b.date)
+			case "SIZE":
+				d = cmp.Compare(a.size, b.size)
+			case "SUBJECT":
+				d = strings.Compare(a.subject, b.subject)
+			case "FROM":
+				d = strings.Compare(a.from, b.from)
+			case "TO":
+				d = strings.Compare(a.to, b.to)
+			case "CC":
+				d = strings.Compare(a.cc, b.cc)
+			}
+			if k.reverse {
+				d = -d
+			}
+			if d != 0 {
+				return d
+			}
+		}
+		return cmp.Compare(a.idx, b.idx)
+	})
+	out := make([]int, len(fields))
+	for j, f := range fields {
+		out[j] = f.idx
+	}
+	return out, nil
+}
+
+// firstMailbox returns the local part (addr-mailbox) of the first address
+// of a "Name <a@b>, c@d" list, or "" when there is none (RFC 5256 §3 FROM,
+// TO, CC).
+func firstMailbox(list string) string {
+	at := strings.IndexByte(list, '@')
+	if at < 0 {
+		return ""
+	}
+	start := strings.LastIndexAny(list[:at], "< ,") + 1
+	return list[start:at]
+}
+
+// baseSubject extracts the base subject of RFC 5256 §2.1 from a decoded
+// Subject: no reply/forward markers, [blobs] or "(fwd)" trailers, and
+// white space collapsed, so that a thread sorts together.
+func baseSubject(subj string) string {
+	s := strings.Join(strings.Fields(subj), " ") // (1)
+	for {
+		// (2) remove trailing "(fwd)" and white space.
+		for {
+			t := strings.TrimRight(s, " ")
+			if len(t) >= 5 && strings.EqualFold(t[len(t)-5:], "(fwd)") {
+				t = t[:len(t)-5]
+			}
+			if t == s {
+				break
+			}
+			s = t
+		}
+		// (3)-(5) remove subj-leaders and blobs until nothing changes.
+		for {
+			t := strings.TrimLeft(s, " ")
+			t = trimRefwd(t)
+			if b := skipBlob(t); b != t && strings.TrimSpace(b) != "" {
+				t = b // (4) a blob before the rest, unless it is all there is
+			}
+			if t == s {
+				break
+			}
+			s = t
+		}
+		// (6) [fwd: ... ] wraps the whole subject.
+		if len(s) >= 6 && strings.EqualFold(s[:5], "[fwd:") && s[len(s)-1] == ']' {
+			s = s[5 : len(s)-1]
+			continue
+		}
+		return strings.TrimSpace(s)
+	}
+}
+
+// trimRefwd removes one subj-leader: *subj-blob ("re" / "fw" / "fwd")
+// *WSP [subj-blob] ":", when present.
+func trimRefwd(s string) string {
+	t := s
+	for {
+		b := skipBlob(t)
+		if b == t {
+			break
+		}
+		t = b
+	}
+	lower := strings.ToLower(t)
+	var n int
+	switch {
+	case strings.HasPrefix(lower, "re"):
+		n = 2
+	case strings.HasPrefix(lower, "fwd"):
+		n = 3
+	case strings.HasPrefix(lower, "fw"):
+		n = 2
+	default:
+		return s
+	}
+	t = strings.TrimLeft(t[n:], " ")
+	t = skipBlob(t)
+	if !strings.HasPrefix(t, ":") {
+		return s
+	}
+	return t[1:]
+}
+
+// skipBlob removes a leading subj-blob, "[" *BLOBCHAR "]" *WSP, if any.
+func skipBlob(s string) string {
+	if !strings.HasPrefix(s, "[") {
+		return s
+	}
+	end := strings.IndexAny(s[1:], "[]")
+	if end < 0 || s[1+end] != ']' {
+		return s
+	}
+	return strings.TrimLeft(s[end+2:], " ")
+}
