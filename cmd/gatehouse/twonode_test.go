@@ -103,6 +103,12 @@ func TestTwoNodes(t *testing.T) {
 		t.Errorf("second POP3 session for Kim, on node A: %q; want -ERR [IN-USE]", r)
 	}
 
+	// -WhatIf on node A cannot see node B's sessions, and says so.
+	if s, v := apiCall(t, "http://"+a.addrs["Admin"], token, "PATCH", "/api/v1/casmailboxes/christa?whatIf=true", `{"ImapEnabled":false}`); s != 200 ||
+		!strings.HasSuffix(fmt.Sprint(v["WhatIfText"]), "No open sessions on this node would be closed; sessions on other nodes are not counted.") {
+		t.Errorf("WhatIf on A: %d %v", s, v["WhatIfText"])
+	}
+
 	// Disable IMAP4 for Christa through node A.
 	changed := time.Now()
 	if s, v := apiCall(t, "http://"+a.addrs["Admin"], token, "PATCH", "/api/v1/casmailboxes/christa", `{"ImapEnabled":false}`); s != 200 {

@@ -97,6 +97,7 @@ func (s *Service) setCAS(ctx context.Context, tx store.Tx, org store.OrgConfig, 
 		}
 	}
 	res.Sessions = s.openSessions(m.ID, m.Name, closing...)
+	res.OtherNodes = s.clustered()
 	if r.WhatIf {
 		return mutation{result: res}, nil
 	}
@@ -316,6 +317,7 @@ func (s *Service) SetOrganizationConfig(ctx context.Context, c Caller, r SetOrga
 			if *r.SecurityDefaultsEnabled {
 				res.Sessions = s.openSessions(0, "", access.POP3, access.IMAP4)
 			}
+			res.OtherNodes = s.clustered()
 			if r.WhatIf {
 				return mutation{result: res}, nil
 			}

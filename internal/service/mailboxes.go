@@ -348,7 +348,7 @@ func (s *Service) RemoveMailbox(ctx context.Context, c Caller, identity string, 
 				return mutation{}, err
 			}
 			res := Result{Identity: m.Name, Changes: []store.PropertyChange{{Name: "Mailbox", OldValue: m.PrimarySmtpAddress, NewValue: ""}},
-				Sessions: s.openSessions(m.ID, m.Name, access.POP3, access.IMAP4)}
+				Sessions: s.openSessions(m.ID, m.Name, access.POP3, access.IMAP4), OtherNodes: s.clustered()}
 			if whatIf {
 				return mutation{result: res}, nil
 			}

@@ -112,6 +112,9 @@ type Result struct {
 	// Sessions are the open sessions this change closes (or would close),
 	// on this node.
 	Sessions []OpenSession
+	// OtherNodes: the store is shared by several nodes (PostgreSQL), whose
+	// sessions Sessions does not list; they are closed all the same.
+	OtherNodes bool
 }
 
 // OpenSession is an open POP3 or IMAP4 session.
@@ -157,9 +160,17 @@ func (r Result) WhatIfText() string {
 				ps = append(ps, fmt.Sprintf("%d %s", by[p], p))
 			}
 		}
-		fmt.Fprintf(&b, " Open sessions that would be closed: %s.", strings.Join(ps, ", "))
+		if r.OtherNodes {
+			fmt.Fprintf(&b, " Open sessions on this node that would be closed: %s; sessions on other nodes are not counted.", strings.Join(ps, ", "))
+		} else {
+			fmt.Fprintf(&b, " Open sessions that would be closed: %s.", strings.Join(ps, ", "))
+		}
 	} else if affectsAccess(r.Changes) {
-		b.WriteString(" No open sessions would be closed.")
+		if r.OtherNodes {
+			b.WriteString(" No open sessions on this node would be closed; sessions on other nodes are not counted.")
+		} else {
+			b.WriteString(" No open sessions would be closed.")
+		}
 	}
 	return b.String()
 }
@@ -304,6 +315,10 @@ func (s *Service) read(ctx context.Context, c Caller, cmdlet string, perm rbac.P
 	}
 	return s.st.View(ctx, fn)
 }
+
+// clustered reports whether other nodes may share the store (and hold
+// sessions this node's registry does not know).
+func (s *Service) clustered() bool { return s.st.Engine() == "postgres" }
 
 // openSessions lists the sessions of a mailbox (0: all) on this node whose
 // protocol is in protos.
