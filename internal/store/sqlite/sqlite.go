@@ -110,6 +110,7 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 // Dialect is SQLite's.
 var Dialect = sqlstore.Dialect{
 	Name:            "sqlite",
+	FolderParam:     "+?",
 	CacheStatements: true,
 	Rebind:          func(q string) string { return q },
 	IsUnique: func(err error) (bool, string) {

@@ -50,6 +50,12 @@ type Dialect struct {
 	// READ; its default, READ COMMITTED, gives each statement its own).
 	// Nil means read-only at the engine's default level.
 	ReadTxOptions *sql.TxOptions
+	// FolderParam is the placeholder for the folder ID of joins on
+	// messages ("?" when empty). SQLite propagates "m.folder_id = ?" into
+	// the join and then re-prepares the statement whenever the bound folder
+	// changes (14 % of the CPU of a FETCH); "+?" keeps the index and avoids
+	// it.
+	FolderParam string
 	// CacheStatements prepares each fixed statement once per pool.
 	CacheStatements bool
 }
@@ -122,6 +128,14 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		go db.committer()
 	}
 	return db, nil
+}
+
+// folderParam is the placeholder for the folder ID in joins on messages.
+func (db *DB) folderParam() string {
+	if db.d.FolderParam != "" {
+		return db.d.FolderParam
+	}
+	return "?"
 }
 
 // Engine implements store.Store.

@@ -395,7 +395,7 @@ func (db *DB) Messages(ctx context.Context, folderID int64, uids []store.UIDRang
 		var batch []store.MessageMeta
 		err := func() error {
 			c := conn{db: db}
-			q := `SELECT ` + cols + from + ` WHERE m.folder_id = ? AND ` + cl.sql + ` ORDER BY m.uid`
+			q := `SELECT ` + cols + from + ` WHERE m.folder_id = ` + db.folderParam() + ` AND ` + cl.sql + ` ORDER BY m.uid`
 			args := append([]any{folderID}, cl.args...)
 			rows, err := cl.query(ctx, c, q, args...)
 			if err != nil {

@@ -189,7 +189,7 @@ func (db *DB) searchSummarySQL(ctx context.Context, folderID int64, uids []store
 	var out []uint32
 	for _, cl := range uidClauses("m.uid", uids) {
 		got, err := scanColumn[uint32](c.queryDynamic(ctx, `SELECT m.uid FROM messages m JOIN body_summaries b ON b.body_id = m.body_id
-			WHERE m.folder_id = ? AND `+cl.sql+` AND lower(`+col+`) LIKE ? ESCAPE '\' ORDER BY m.uid`,
+			WHERE m.folder_id = `+db.folderParam()+` AND `+cl.sql+` AND lower(`+col+`) LIKE ? ESCAPE '\' ORDER BY m.uid`,
 			append(append([]any{folderID}, cl.args...), pattern)...))
 		out = append(out, got...)
 		if err != nil {
@@ -215,7 +215,7 @@ func (db *DB) loadSummaries(ctx context.Context, folderID int64, uids []store.UI
 		err := func() error {
 			rows, err := c.queryDynamic(ctx, `SELECT m.uid, b.subject, b.from_addr, b.to_addr, b.cc_addr
 				FROM messages m JOIN body_summaries b ON b.body_id = m.body_id
-				WHERE m.folder_id = ? AND `+cl.sql, append([]any{folderID}, cl.args...)...)
+				WHERE m.folder_id = `+db.folderParam()+` AND `+cl.sql, append([]any{folderID}, cl.args...)...)
 			if err != nil {
 				return err
 			}
