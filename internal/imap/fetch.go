@@ -395,12 +395,7 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 				gone = append(gone, u)
 			}
 		}
-		if len(gone) > 0 {
-			slices.Sort(gone)
-			c.w.raw("* VANISHED (EARLIER) ")
-			c.w.raw(formatSet(gone))
-			c.w.crlf()
-		}
+		c.writeVanished(gone, true)
 	}
 	rs, err := c.resolve(set, r.uid)
 	if err != nil {

@@ -129,12 +129,7 @@ func (c *conn) reportExpunged(uids []uint32) {
 		c.w.num(seq)
 		c.w.raw(" EXPUNGE\r\n")
 	}
-	if len(vanished) > 0 {
-		slices.Sort(vanished)
-		c.w.raw("* VANISHED ")
-		c.w.raw(formatSet(vanished))
-		c.w.crlf()
-	}
+	c.writeVanished(vanished, false)
 	s.pendingExpunge = slices.DeleteFunc(s.pendingExpunge, func(u uint32) bool { return s.seqOf(u) == 0 })
 	if len(s.saved) > 0 {
 		s.saved = slices.DeleteFunc(s.saved, func(u uint32) bool { return s.seqOf(u) == 0 })

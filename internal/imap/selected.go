@@ -437,23 +437,11 @@ func (c *conn) sendUpdates(ctx context.Context, allowExpunge, force bool) error 
 		}
 	}
 	for _, m := range flagChanged {
-		seq := s.seqOf(m.UID)
-		if seq == 0 {
-			continue
+		if seq := s.seqOf(m.UID); seq != 0 {
+			// RFC 7162 §3.1.4.1: with CONDSTORE, unsolicited FETCH carries
+			// MODSEQ.
+			c.writeFlagsFetch(seq, m.UID, m.ModSeq, c.condstore)
 		}
-		w.raw("* ")
-		w.num(seq)
-		w.raw(" FETCH (UID ")
-		w.num(m.UID)
-		w.raw(" FLAGS ")
-		c.writeFlagList(s.flags[seq-1], s.keywords[m.UID])
-		if c.condstore {
-			// RFC 7162 §3.1.4.1: unsolicited FETCH carries MODSEQ.
-			w.raw(" MODSEQ (")
-			w.raw(strconv.FormatUint(m.ModSeq, 10))
-			w.byte(')')
-		}
-		w.raw(")\r\n")
 	}
 	return nil
 }
@@ -539,28 +527,46 @@ func (c *conn) resynchronize(ctx context.Context, q *qresyncParams) error {
 			vanished = append(vanished, u)
 		}
 	}
-	w := &c.w
-	if len(vanished) > 0 {
-		slices.Sort(vanished)
-		w.raw("* VANISHED (EARLIER) ")
-		w.raw(formatSet(vanished))
-		w.crlf()
-	}
+	c.writeVanished(vanished, true)
 	for i := range changed {
 		m := &changed[i]
-		seq := s.seqOf(m.UID)
-		if seq == 0 {
-			continue
+		if seq := s.seqOf(m.UID); seq != 0 {
+			c.writeFlagsFetch(seq, m.UID, m.ModSeq, true)
 		}
-		w.raw("* ")
-		w.num(seq)
-		w.raw(" FETCH (UID ")
-		w.num(m.UID)
-		w.raw(" FLAGS ")
-		c.writeFlagList(s.flags[seq-1], s.keywords[m.UID])
-		w.raw(" MODSEQ (")
-		w.raw(strconv.FormatUint(m.ModSeq, 10))
-		w.raw("))\r\n")
 	}
 	return nil
+}
+
+// writeFlagsFetch writes "* seq FETCH (UID uid FLAGS (...) [MODSEQ (n)])"
+// with the flags the session holds.
+func (c *conn) writeFlagsFetch(seq, uid uint32, modSeq uint64, withModSeq bool) {
+	s := c.sel
+	w := &c.w
+	w.raw("* ")
+	w.num(seq)
+	w.raw(" FETCH (UID ")
+	w.num(uid)
+	w.raw(" FLAGS ")
+	c.writeFlagList(s.flags[seq-1], s.keywords[uid])
+	if withModSeq {
+		w.raw(" MODSEQ (")
+		w.raw(strconv.FormatUint(modSeq, 10))
+		w.byte(')')
+	}
+	w.raw(")\r\n")
+}
+
+// writeVanished writes "* VANISHED [(EARLIER)] uids" (RFC 7162 §3.2.10) when
+// uids is not empty; it sorts uids.
+func (c *conn) writeVanished(uids []uint32, earlier bool) {
+	if len(uids) == 0 {
+		return
+	}
+	slices.Sort(uids)
+	c.w.raw("* VANISHED ")
+	if earlier {
+		c.w.raw("(EARLIER) ")
+	}
+	c.w.raw(formatSet(uids))
+	c.w.crlf()
 }
