@@ -306,6 +306,11 @@ func cmdEnable(ctx context.Context, c *conn, r *request) error {
 			c.condstore = true
 			enabled = append(enabled, "CONDSTORE")
 		}
+		if cp == "UTF8=ACCEPT" && !c.utf8Accept {
+			c.utf8Accept = true
+			c.w.utf8 = true
+			enabled = append(enabled, "UTF8=ACCEPT")
+		}
 		if cp == "QRESYNC" && !c.qresync {
 			// RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
 			c.qresync, c.condstore = true, true

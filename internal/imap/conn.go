@@ -49,7 +49,10 @@ type conn struct {
 	condstore bool
 	// qresync is set by ENABLE QRESYNC (RFC 7162 §3.2): expunges are then
 	// reported as VANISHED, and SELECT may resynchronize.
-	qresync       bool
+	qresync bool
+	// utf8Accept is set by ENABLE UTF8=ACCEPT (RFC 6855): mailbox names and
+	// quoted strings are UTF-8, as in IMAP4rev2.
+	utf8Accept    bool
 	user          User
 	userKey       string
 	clientName    string
@@ -216,7 +219,7 @@ func (c *conn) acquireWriter() {
 		bw.Reset(c.nc)
 		c.w.bw = bw
 	}
-	c.w.utf8 = c.rev2
+	c.w.utf8 = c.rev2 || c.utf8Accept
 	c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
 }
 

@@ -24,7 +24,7 @@ func (c *conn) decodeMailbox(s string) (string, bool) {
 		return "", false
 	}
 	name := s
-	if !c.rev2 && isASCII(s) {
+	if !c.rev2 && !c.utf8Accept && isASCII(s) {
 		d, ok := decodeMUTF7(s)
 		if !ok {
 			return "", false
@@ -57,7 +57,7 @@ func isASCII(s string) bool {
 
 // encodeMailbox returns a name as this session sends it.
 func (c *conn) encodeMailbox(name string) string {
-	if c.rev2 {
+	if c.rev2 || c.utf8Accept {
 		return name
 	}
 	return encodeMUTF7(name)

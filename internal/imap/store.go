@@ -268,9 +268,30 @@ func cmdAppend(ctx context.Context, c *conn, r *request) error {
 		}
 	}
 	tooBig := &Error{Code: CodeTooBig, Text: "Message too large"}
+	// RFC 6855 §4: with UTF8=ACCEPT the message may come as UTF8 (literal8).
+	utf8Data := false
+	if c.utf8Accept && (p.peek() == 'U' || p.peek() == 'u') {
+		start := p.pos
+		if kw, _ := p.keyword(); kw != "UTF8" {
+			p.pos = start
+			return p.errorf("expected message literal or UTF8")
+		}
+		if err := p.sp(); err != nil {
+			return err
+		}
+		if err := p.expect('('); err != nil {
+			return err
+		}
+		utf8Data = true
+	}
 	data, _, err := p.literal(c.srv.opts.AppendLimit, true, tooBig)
 	if err != nil {
 		return err
+	}
+	if utf8Data {
+		if err := p.expect(')'); err != nil {
+			return err
+		}
 	}
 	if err := p.end(); err != nil {
 		return err
