@@ -128,20 +128,18 @@ func cmdStore(ctx context.Context, c *conn, r *request) error {
 	if len(rs) == 0 {
 		return nil
 	}
-	up := &FlagUpdate{UIDs: s.backendRanges(rs), Op: op, Flags: flags, Keywords: kws}
-	if conditional {
-		// UNCHANGEDSINCE 0 fails every message (RFC 7162 §3.1.3); the store
-		// reads 0 as "no condition", so ask for what no message can pass.
-		up.UnchangedSince = max(unchangedSince, 1)
-	}
-	changed, modified, err := s.folder.StoreFlags(ctx, up)
-	if err != nil {
-		return err
-	}
+	var changed []MessageFlags
+	var modified []uint32
 	if conditional && unchangedSince == 0 {
-		changed, modified = nil, nil
+		// UNCHANGEDSINCE 0 fails every message (RFC 7162 §3.1.3); the store
+		// reads 0 as "no condition", so it is not asked at all.
 		for _, rg := range rs {
 			modified = append(modified, s.uids[rg.lo:rg.hi]...)
+		}
+	} else {
+		up := &FlagUpdate{UIDs: s.backendRanges(rs), Op: op, Flags: flags, Keywords: kws, UnchangedSince: unchangedSince}
+		if changed, modified, err = s.folder.StoreFlags(ctx, up); err != nil {
+			return err
 		}
 	}
 	var newKw bool
