@@ -358,8 +358,11 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 				return p.errorf("unsupported FETCH modifier %s", truncate(mod, 30))
 			}
 		}
-		if vanished && !hasChangedSince {
-			return p.errorf("VANISHED needs CHANGEDSINCE")
+		if !hasChangedSince {
+			if vanished {
+				return p.errorf("VANISHED needs CHANGEDSINCE")
+			}
+			return p.errorf("expected FETCH modifier")
 		}
 		// CHANGEDSINCE implies MODSEQ in the response.
 		if !slices.ContainsFunc(items, func(it fetchItem) bool { return it.kind == fetchModSeq }) {
