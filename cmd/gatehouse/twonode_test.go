@@ -103,10 +103,15 @@ func TestTwoNodes(t *testing.T) {
 		t.Errorf("second POP3 session for Kim, on node A: %q; want -ERR [IN-USE]", r)
 	}
 
-	// -WhatIf on node A cannot see node B's sessions, and says so.
+	// -WhatIf on node A asks every node: Christa's IMAP4 session on B would
+	// be closed; her POP3 (none open) would not.
 	if s, v := apiCall(t, "http://"+a.addrs["Admin"], token, "PATCH", "/api/v1/casmailboxes/christa?whatIf=true", `{"ImapEnabled":false}`); s != 200 ||
-		!strings.HasSuffix(fmt.Sprint(v["WhatIfText"]), "No open sessions on this node would be closed; sessions on other nodes are not counted.") {
+		!strings.HasSuffix(fmt.Sprint(v["WhatIfText"]), "Open sessions that would be closed: 1 IMAP4.") {
 		t.Errorf("WhatIf on A: %d %v", s, v["WhatIfText"])
+	}
+	if s, v := apiCall(t, "http://"+a.addrs["Admin"], token, "PATCH", "/api/v1/casmailboxes/christa?whatIf=true", `{"PopEnabled":false}`); s != 200 ||
+		!strings.HasSuffix(fmt.Sprint(v["WhatIfText"]), "No open sessions would be closed.") {
+		t.Errorf("WhatIf POP3 on A: %d %v", s, v["WhatIfText"])
 	}
 
 	// Disable IMAP4 for Christa through node A.

@@ -2,6 +2,9 @@ package access
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"sync"
@@ -25,8 +28,9 @@ type Session struct {
 // no longer allows, as soon as an AccessChanged or MailboxRemoved event
 // arrives (from this node or another).
 type Registry struct {
-	st  store.Store
-	log *slog.Logger
+	st   store.Store
+	log  *slog.Logger
+	node string // names this registry's answers to SessionsQuery
 
 	mu       sync.Mutex
 	sessions map[int64]map[*Session]struct{}
@@ -54,11 +58,15 @@ func NewRegistry(o RegistryOptions) *Registry {
 		log = slog.New(slog.DiscardHandler)
 	}
 	hub := o.Hub
-	r := &Registry{st: o.Store, log: log, onKick: o.OnKick, sessions: map[int64]map[*Session]struct{}{},
+	r := &Registry{st: o.Store, log: log, node: randomNode(), onKick: o.OnKick, sessions: map[int64]map[*Session]struct{}{},
 		work: make(chan notify.Event, 1024), done: make(chan struct{})}
 	// Events arrive on the publisher's goroutine; evaluating them reads the
 	// store, so hand them to our own goroutine.
 	r.cancel = hub.Subscribe(0, func(e notify.Event) {
+		if e.Kind == notify.SessionsQuery {
+			go r.answer(e)
+			return
+		}
 		if e.Kind != notify.AccessChanged && e.Kind != notify.MailboxRemoved {
 			return
 		}
@@ -224,4 +232,50 @@ func (r *Registry) handle(ctx context.Context, e notify.Event) {
 	for _, k := range kicks {
 		k()
 	}
+}
+
+// answer reports this node's sessions for a SessionsQuery.
+func (r *Registry) answer(e notify.Event) {
+	if r.st == nil {
+		return
+	}
+	var reports []store.SessionReport
+	for _, s := range r.Sessions(e.MailboxID) {
+		reports = append(reports, store.SessionReport{MailboxID: s.MailboxID, Protocol: string(s.Protocol),
+			RemoteAddr: s.RemoteAddr, Since: s.Since})
+	}
+	// An empty answer is no answer: the asker counts sessions, not nodes.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.st.ReportSessions(ctx, e.ModSeq, r.node, reports); err != nil {
+		r.log.Warn("answering a sessions query", "err", err)
+	}
+}
+
+// ClusterSessions asks every node, through the hub and the store, for its
+// open sessions of a mailbox (0: all) and returns what arrived within wait,
+// this node's included. Sessions of a node slower than wait are missing.
+func ClusterSessions(ctx context.Context, hub notify.Hub, st store.Store, mailboxID int64, wait time.Duration) ([]store.SessionReport, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	id := binary.BigEndian.Uint64(b[:])
+	if err := hub.Publish(ctx, notify.Event{Kind: notify.SessionsQuery, MailboxID: mailboxID, ModSeq: id}); err != nil {
+		return nil, err
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return st.CollectSessionReports(ctx, id)
+}
+
+func randomNode() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

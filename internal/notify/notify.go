@@ -30,6 +30,11 @@ const (
 	CredentialsChanged
 	// MailboxRemoved: the mailbox is gone; its sessions end.
 	MailboxRemoved
+	// SessionsQuery asks every node which sessions of the mailbox (0: all)
+	// are open; ModSeq carries the question's ID. The nodes answer through
+	// the store (store.ReportSessions). It is the one event that is a
+	// question rather than a signal.
+	SessionsQuery
 )
 
 // Event is one change.

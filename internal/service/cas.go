@@ -96,8 +96,7 @@ func (s *Service) setCAS(ctx context.Context, tx store.Tx, org store.OrgConfig, 
 			closing = append(closing, p)
 		}
 	}
-	res.Sessions = s.openSessions(m.ID, m.Name, closing...)
-	res.OtherNodes = s.clustered()
+	s.sessionsClosed(&res, m.ID, m.Name, closing...)
 	if r.WhatIf {
 		return mutation{result: res}, nil
 	}
@@ -204,6 +203,13 @@ func (s *Service) SetCASMailboxes(ctx context.Context, c Caller, reqs []SetCASMa
 		}
 		s.publish(ctx, events)
 	}
+	var whatIf []*Result
+	for i := range out {
+		if out[i].Err == nil && out[i].WhatIf {
+			whatIf = append(whatIf, &out[i].Result)
+		}
+	}
+	s.clusterWhatIf(ctx, whatIf)
 	return out, nil
 }
 
@@ -315,9 +321,8 @@ func (s *Service) SetOrganizationConfig(ctx context.Context, c Caller, r SetOrga
 			res.Changes = []store.PropertyChange{{Name: "SecurityDefaultsEnabled", OldValue: boolText(o.SecurityDefaultsEnabled),
 				NewValue: boolText(*r.SecurityDefaultsEnabled)}}
 			if *r.SecurityDefaultsEnabled {
-				res.Sessions = s.openSessions(0, "", access.POP3, access.IMAP4)
+				s.sessionsClosed(&res, 0, "", access.POP3, access.IMAP4)
 			}
-			res.OtherNodes = s.clustered()
 			if r.WhatIf {
 				return mutation{result: res}, nil
 			}

@@ -347,8 +347,8 @@ func (s *Service) RemoveMailbox(ctx context.Context, c Caller, identity string, 
 			if err := s.keepLastOrgAdmin(ctx, tx, m, "remove the mailbox"); err != nil {
 				return mutation{}, err
 			}
-			res := Result{Identity: m.Name, Changes: []store.PropertyChange{{Name: "Mailbox", OldValue: m.PrimarySmtpAddress, NewValue: ""}},
-				Sessions: s.openSessions(m.ID, m.Name, access.POP3, access.IMAP4), OtherNodes: s.clustered()}
+			res := Result{Identity: m.Name, Changes: []store.PropertyChange{{Name: "Mailbox", OldValue: m.PrimarySmtpAddress, NewValue: ""}}}
+			s.sessionsClosed(&res, m.ID, m.Name, access.POP3, access.IMAP4)
 			if whatIf {
 				return mutation{result: res}, nil
 			}

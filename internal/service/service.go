@@ -112,9 +112,22 @@ type Result struct {
 	// Sessions are the open sessions this change closes (or would close),
 	// on this node.
 	Sessions []OpenSession
-	// OtherNodes: the store is shared by several nodes (PostgreSQL), whose
-	// sessions Sessions does not list; they are closed all the same.
+	// OtherNodes: the store is shared by several nodes (PostgreSQL) and
+	// Sessions lists this node's only (the other nodes close theirs all the
+	// same). A WhatIf asks every node instead, and leaves this false unless
+	// the question failed.
 	OtherNodes bool
+
+	// sessionQuery says which sessions Sessions holds, so that a WhatIf
+	// can ask the whole cluster afterwards (nil: none).
+	sessionQuery *sessionQuery
+}
+
+// sessionQuery selects the sessions a change closes.
+type sessionQuery struct {
+	mailboxID int64 // 0: all
+	name      string
+	protos    []access.Protocol
 }
 
 // OpenSession is an open POP3 or IMAP4 session.
@@ -254,7 +267,60 @@ func (s *Service) change(ctx context.Context, c Caller, o op, body func(tx store
 		s.publish(ctx, mu.events)
 	}
 	mu.result.WhatIf = o.whatIf
+	if o.whatIf {
+		s.clusterWhatIf(ctx, []*Result{&mu.result})
+	}
 	return mu.result, nil
+}
+
+// clusterSessionsWait is how long a WhatIf waits for the other nodes to
+// list their sessions (PostgreSQL only).
+const clusterSessionsWait = 300 * time.Millisecond
+
+// clusterWhatIf replaces the sessions of WhatIf results, listed from this
+// node's registry, by those of every node, when several may share the store.
+// It asks once, after the transaction, for all of them.
+func (s *Service) clusterWhatIf(ctx context.Context, results []*Result) {
+	if !s.clustered() || s.hub == nil {
+		return
+	}
+	var mailbox int64 = -1
+	for _, r := range results {
+		if q := r.sessionQuery; q != nil {
+			if mailbox == -1 || mailbox == q.mailboxID {
+				mailbox = q.mailboxID
+			} else {
+				mailbox = 0 // several mailboxes: ask for all
+			}
+		}
+	}
+	if mailbox == -1 {
+		return
+	}
+	reports, err := access.ClusterSessions(ctx, s.hub, s.st, mailbox, clusterSessionsWait)
+	if err != nil {
+		s.log.Warn("asking the cluster for open sessions", "err", err)
+		return
+	}
+	for _, r := range results {
+		q := r.sessionQuery
+		if q == nil {
+			continue
+		}
+		r.Sessions = r.Sessions[:0]
+		for _, rep := range reports {
+			if q.mailboxID != 0 && rep.MailboxID != q.mailboxID {
+				continue
+			}
+			for _, p := range q.protos {
+				if string(p) == rep.Protocol {
+					r.Sessions = append(r.Sessions, OpenSession{Mailbox: q.name, Protocol: p.Display(), RemoteAddr: rep.RemoteAddr, Since: rep.Since})
+				}
+			}
+		}
+		sort.Slice(r.Sessions, func(i, j int) bool { return r.Sessions[i].Since.Before(r.Sessions[j].Since) })
+		r.OtherNodes = false
+	}
 }
 
 func (s *Service) publish(ctx context.Context, events []notify.Event) {
@@ -319,6 +385,15 @@ func (s *Service) read(ctx context.Context, c Caller, cmdlet string, perm rbac.P
 // clustered reports whether other nodes may share the store (and hold
 // sessions this node's registry does not know).
 func (s *Service) clustered() bool { return s.st.Engine() == "postgres" }
+
+// sessionsClosed fills res.Sessions with the sessions of a mailbox (0: all)
+// on this node whose protocol is in protos, and remembers the question for
+// clusterWhatIf.
+func (s *Service) sessionsClosed(res *Result, mailboxID int64, name string, protos ...access.Protocol) {
+	res.Sessions = s.openSessions(mailboxID, name, protos...)
+	res.OtherNodes = s.clustered()
+	res.sessionQuery = &sessionQuery{mailboxID: mailboxID, name: name, protos: protos}
+}
 
 // openSessions lists the sessions of a mailbox (0: all) on this node whose
 // protocol is in protos.

@@ -199,9 +199,24 @@ type Mail interface {
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
 	// ReleaseLease gives up a lease if holder has it.
 	ReleaseLease(ctx context.Context, name, holder string) error
+	// ReportSessions records a node's answer to the session question
+	// queryID (see notify.SessionsQuery).
+	ReportSessions(ctx context.Context, queryID uint64, node string, sessions []SessionReport) error
+	// CollectSessionReports returns and deletes the answers to queryID, and
+	// drops answers to questions older than a minute that nobody collected.
+	CollectSessionReports(ctx context.Context, queryID uint64) ([]SessionReport, error)
 	// SetLastLogon records the time of a successful login per protocol
 	// ("pop3" or "imap4") on the mailbox, for the admin lists.
 	SetLastLogon(ctx context.Context, mailboxID int64, protocol string, at time.Time) error
+}
+
+// SessionReport is one open POP3 or IMAP4 session as a node reports it.
+type SessionReport struct {
+	Node       string
+	MailboxID  int64
+	Protocol   string // "pop3" or "imap4"
+	RemoteAddr string
+	Since      time.Time
 }
 
 // OrgConfig is the organization-wide configuration (Get-OrganizationConfig).

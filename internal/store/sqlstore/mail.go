@@ -941,6 +941,65 @@ func (db *DB) ReleaseLease(ctx context.Context, name, holder string) error {
 	})
 }
 
+// ReportSessions implements store.Mail.
+func (db *DB) ReportSessions(ctx context.Context, queryID uint64, node string, sessions []store.SessionReport) error {
+	if len(sessions) == 0 {
+		return nil
+	}
+	now := micros(time.Now())
+	return db.write(ctx, nil, func(c conn) error {
+		for len(sessions) > 0 {
+			n := min(len(sessions), 200)
+			var b strings.Builder
+			args := make([]any, 0, 7*n)
+			b.WriteString(`INSERT INTO session_reports (query_id, node, mailbox_id, protocol, remote_addr, since, reported_at) VALUES `)
+			for i, r := range sessions[:n] {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+				args = append(args, int64(queryID), node, r.MailboxID, r.Protocol, r.RemoteAddr, micros(r.Since), now)
+			}
+			if _, err := c.execDynamic(ctx, b.String(), args...); err != nil {
+				return err
+			}
+			sessions = sessions[n:]
+		}
+		return nil
+	})
+}
+
+// CollectSessionReports implements store.Mail.
+func (db *DB) CollectSessionReports(ctx context.Context, queryID uint64) ([]store.SessionReport, error) {
+	var out []store.SessionReport
+	err := db.write(ctx, nil, func(c conn) error {
+		rows, err := c.query(ctx, `SELECT node, mailbox_id, protocol, remote_addr, since FROM session_reports WHERE query_id = ?
+			ORDER BY node, since`, int64(queryID))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out = out[:0]
+		for rows.Next() {
+			var r store.SessionReport
+			var since int64
+			if err := rows.Scan(&r.Node, &r.MailboxID, &r.Protocol, &r.RemoteAddr, &since); err != nil {
+				return err
+			}
+			r.Since = fromMicros(since)
+			out = append(out, r)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		_, err = c.exec(ctx, `DELETE FROM session_reports WHERE query_id = ? OR reported_at < ?`,
+			int64(queryID), micros(time.Now().Add(-time.Minute)))
+		return err
+	})
+	return out, err
+}
+
 // SetLastLogon implements store.Mail.
 func (db *DB) SetLastLogon(ctx context.Context, mailboxID int64, protocol string, at time.Time) error {
 	col := ""

@@ -48,6 +48,7 @@ func Run(t *testing.T, open Open) {
 		{"AdminSessions", testAdminSessions},
 		{"SearchSummary", testSearchSummary},
 		{"Leases", testLeases},
+		{"SessionReports", testSessionReports},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1110,6 +1111,34 @@ func testSearchSummary(t *testing.T, s store.Store) {
 	}
 	if _, err := s.SearchSummary(ctx, inbox.ID, all(), "body", "x"); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("unknown field: %v", err)
+	}
+}
+
+func testSessionReports(t *testing.T, s store.Store) {
+	since := time.Now().Add(-time.Minute).UTC().Truncate(time.Microsecond)
+	a := []store.SessionReport{
+		{MailboxID: 7, Protocol: "imap4", RemoteAddr: "192.0.2.1:5000", Since: since},
+		{MailboxID: 7, Protocol: "pop3", RemoteAddr: "192.0.2.2:5000", Since: since.Add(time.Second)},
+	}
+	if err := s.ReportSessions(ctx, 1<<63+5, "node-a", a); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReportSessions(ctx, 6, "node-b", a[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReportSessions(ctx, 6, "node-c", nil); err != nil {
+		t.Fatalf("an empty report: %v", err)
+	}
+	got, err := s.CollectSessionReports(ctx, 1<<63+5)
+	if err != nil || len(got) != 2 || got[0].Node != "node-a" || got[0].Protocol != "imap4" || got[1].RemoteAddr != "192.0.2.2:5000" ||
+		!got[0].Since.Equal(since) || got[0].MailboxID != 7 {
+		t.Fatalf("collect: %+v, %v", got, err)
+	}
+	if again, err := s.CollectSessionReports(ctx, 1<<63+5); err != nil || len(again) != 0 {
+		t.Errorf("collected twice: %+v, %v", again, err)
+	}
+	if other, err := s.CollectSessionReports(ctx, 6); err != nil || len(other) != 1 || other[0].Node != "node-b" {
+		t.Errorf("the other question: %+v, %v", other, err)
 	}
 }
 
