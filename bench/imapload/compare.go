@@ -1,19 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/bench/internal/dovecot"
+	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
 )
 
 // server is one server under test.
@@ -24,31 +21,11 @@ type server struct {
 }
 
 func startGatehouse(name, db string) (*server, error) {
-	self, err := os.Executable()
+	addr, stop, err := rig.StartChild(db)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s %w", name, err)
 	}
-	cmd := exec.Command(self, "serve", "-db", db, "-addr", "127.0.0.1:0")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "listening ") {
-		cmd.Process.Kill()
-		cmd.Wait()
-		return nil, fmt.Errorf("%s serve: %q %v", name, line, err)
-	}
-	s := &server{name: name, addr: strings.TrimSpace(strings.TrimPrefix(line, "listening "))}
-	s.stop = func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	}
-	return s, nil
+	return &server{name: name, addr: addr, stop: stop}, nil
 }
 
 func startDovecot(dir string, port int) (*server, error) {

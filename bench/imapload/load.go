@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
 )
 
 type loadConfig struct {
@@ -115,8 +117,6 @@ func runLoad(cfg loadConfig) (result, error) {
 
 const cmdTimeout = 30 * time.Second
 
-func userName(i int) string { return fmt.Sprintf("user%d@example.com", i) }
-
 // timed runs one command and records its latency under name.
 func timed(lat map[string][]time.Duration, name string, c *client, onLine func([]byte), format string, args ...any) error {
 	t := time.Now()
@@ -128,7 +128,7 @@ func timed(lat map[string][]time.Duration, name string, c *client, onLine func([
 // cycleWorker repeats whole sessions until stop.
 func cycleWorker(cfg loadConfig, id int, stop <-chan struct{}) (map[string][]time.Duration, int, int, error) {
 	lat := map[string][]time.Duration{}
-	user := userName(id % max(cfg.Users, 1))
+	user := rig.UserName(id % max(cfg.Users, 1))
 	rng := rand.New(rand.NewPCG(uint64(id), 1))
 	ops, errs := 0, 0
 	var first error
@@ -190,7 +190,7 @@ func cycleWorker(cfg loadConfig, id int, stop <-chan struct{}) (map[string][]tim
 // fetchWorker logs in once and fetches random messages until stop.
 func fetchWorker(cfg loadConfig, id int, stop <-chan struct{}) (map[string][]time.Duration, int, int, error) {
 	lat := map[string][]time.Duration{}
-	user := userName(id % max(cfg.Users, 1))
+	user := rig.UserName(id % max(cfg.Users, 1))
 	c, err := dial(cfg.Addr, cmdTimeout)
 	if err != nil {
 		return lat, 0, 1, err

@@ -9,16 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"text/template"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create the database
 
 	"github.com/gatehouse-mail/gatehouse/bench/internal/dovecot"
-	"github.com/gatehouse-mail/gatehouse/internal/auth"
-	"github.com/gatehouse-mail/gatehouse/internal/message"
-	"github.com/gatehouse-mail/gatehouse/internal/store"
+	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
 	"github.com/gatehouse-mail/gatehouse/internal/store/postgres"
 	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
 )
@@ -78,7 +75,7 @@ func (s *seedFlags) seed(ctx context.Context) error {
 	for _, m := range msgs {
 		total += len(m)
 	}
-	fmt.Printf("corpus: %d messages, %.1f MB, median %d bytes; %d users\n", len(msgs), float64(total)/1e6, median(msgs), s.users)
+	fmt.Printf("corpus: %d messages, %.1f MB, median %d bytes; %d users\n", len(msgs), float64(total)/1e6, rig.MedianSize(msgs), s.users)
 	if s.hasEngine("sqlite") {
 		start := time.Now()
 		if err := os.MkdirAll(filepath.Join(s.dir, "gatehouse"), 0o700); err != nil {
@@ -88,7 +85,7 @@ func (s *seedFlags) seed(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = seedGatehouse(ctx, st, s.users, msgs)
+		err = rig.Seed(ctx, st, s.users, msgs, password)
 		st.Close()
 		if err != nil {
 			return fmt.Errorf("seed SQLite: %w", err)
@@ -104,7 +101,7 @@ func (s *seedFlags) seed(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = seedGatehouse(ctx, st, s.users, msgs)
+		err = rig.Seed(ctx, st, s.users, msgs, password)
 		st.Close()
 		if err != nil {
 			return fmt.Errorf("seed PostgreSQL: %w", err)
@@ -117,15 +114,6 @@ func (s *seedFlags) seed(ctx context.Context) error {
 	}
 	fmt.Printf("seeded Dovecot in %v\n", time.Since(start).Round(time.Millisecond))
 	return nil
-}
-
-func median(msgs [][]byte) int {
-	sizes := make([]int, len(msgs))
-	for i, m := range msgs {
-		sizes[i] = len(m)
-	}
-	slicesSort(sizes)
-	return sizes[len(sizes)/2]
 }
 
 func seedCmd(args []string) error {
@@ -154,72 +142,6 @@ func createPGDatabase(ctx context.Context, adminDSN, name string) error {
 		return fmt.Errorf("create database: %w", err)
 	}
 	return nil
-}
-
-// seedGatehouse creates the users, each with the messages in INBOX,
-// delivered by several goroutines so that the store groups commits.
-func seedGatehouse(ctx context.Context, st store.Store, users int, msgs [][]byte) error {
-	hash, err := auth.NewChecker(auth.CheckerOptions{Params: auth.DefaultParams}).Hash(password)
-	if err != nil {
-		return err
-	}
-	var ids []int64
-	err = st.Update(ctx, func(tx store.Tx) error {
-		ids = ids[:0]
-		if err := tx.SetOrgConfig(ctx, store.OrgConfig{Name: "Bench", Domain: "example.com"}); err != nil {
-			return err
-		}
-		for i := range users {
-			name := fmt.Sprintf("user%d", i)
-			m := store.Mailbox{Name: name, DisplayName: name, Alias: name, PrimarySmtpAddress: userName(i),
-				UserPrincipalName: userName(i), PasswordHash: hash, PopEnabled: true, ImapEnabled: true}
-			if err := tx.InsertMailbox(ctx, &m); err != nil {
-				return err
-			}
-			ids = append(ids, m.ID)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("create users: %w", err)
-	}
-	type job struct {
-		raw []byte
-		p   *message.Message
-		id  int64
-	}
-	work := make(chan job)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range work {
-				_, err := st.Deliver(ctx, []int64{j.id}, store.NewMessage{
-					InternalDate: time.Now(), Raw: j.raw, Structure: j.p.Marshal(),
-					Summary: store.Summary{Subject: j.p.Subject(), From: j.p.From(), To: j.p.To(), Cc: j.p.Cc(), SentDate: j.p.Date()},
-				})
-				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for _, raw := range msgs {
-		p := message.Parse(raw)
-		for _, id := range ids {
-			work <- job{raw, p, id}
-		}
-	}
-	close(work)
-	wg.Wait()
-	return firstErr
 }
 
 // dovecotConf is the Dovecot 2.3 configuration compare runs: IMAP only,
@@ -272,7 +194,7 @@ service imap {
 func seedDovecot(dir string, port, users int, msgs [][]byte) error {
 	names := make([]string, users)
 	for i := range names {
-		names[i] = userName(i)
+		names[i] = rig.UserName(i)
 	}
 	return dovecot.Setup{Dir: dir, Port: port, Users: names, Password: password, Messages: msgs, Conf: dovecotConf}.Write()
 }

@@ -1,19 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/bench/internal/dovecot"
+	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
 )
 
 type seedFlags struct {
@@ -53,7 +50,7 @@ func (s *seedFlags) seed(ctx context.Context) error {
 		total += len(m)
 	}
 	fmt.Printf("corpus: %d messages per mailbox, %.1f MB, median %d octets; %d mailboxes; in %s\n",
-		len(msgs), float64(total)/1e6, median(msgs), s.users, s.dir)
+		len(msgs), float64(total)/1e6, rig.MedianSize(msgs), s.users, s.dir)
 	t := time.Now()
 	if err := seedGatehouse(ctx, filepath.Join(s.dir, "gatehouse", "gatehouse.db"), s.users, msgs, password); err != nil {
 		return fmt.Errorf("seed Gatehouse: %w", err)
@@ -65,15 +62,6 @@ func (s *seedFlags) seed(ctx context.Context) error {
 	return nil
 }
 
-func median(msgs [][]byte) int {
-	sizes := make([]int, len(msgs))
-	for i, m := range msgs {
-		sizes[i] = len(m)
-	}
-	slices.Sort(sizes)
-	return sizes[len(sizes)/2]
-}
-
 func seedCmd(args []string) error {
 	fs := flag.NewFlagSet("seed", flag.ExitOnError)
 	var s seedFlags
@@ -82,40 +70,19 @@ func seedCmd(args []string) error {
 	return s.seed(context.Background())
 }
 
-// server is a child process under test.
+// server is a server under test.
 type server struct {
 	name string
 	addr string
-	cmd  *exec.Cmd
 	stop func()
 }
 
 func startGatehouse(dir string) (*server, error) {
-	self, err := os.Executable()
+	addr, stop, err := rig.StartChild(filepath.Join(dir, "gatehouse", "gatehouse.db"))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("gatehouse %w", err)
 	}
-	cmd := exec.Command(self, "serve", "-db", filepath.Join(dir, "gatehouse", "gatehouse.db"), "-addr", "127.0.0.1:0")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "listening ") {
-		cmd.Process.Kill()
-		cmd.Wait()
-		return nil, fmt.Errorf("gatehouse serve: %q %v", line, err)
-	}
-	s := &server{name: "Gatehouse", addr: strings.TrimSpace(strings.TrimPrefix(line, "listening ")), cmd: cmd}
-	s.stop = func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	}
-	return s, nil
+	return &server{name: "Gatehouse", addr: addr, stop: stop}, nil
 }
 
 func startDovecot(dir string, port int) (*server, error) {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
 )
 
 // loadConfig is one load run.
@@ -50,12 +52,12 @@ func runLoad(cfg loadConfig) (result, error) {
 		go func() {
 			defer wg.Done()
 			for range cfg.Repeat {
-				n, b, err := session(cfg, userName(i))
+				n, b, err := session(cfg, rig.UserName(i))
 				mu.Lock()
 				total.Messages += n
 				total.Bytes += b
 				if err != nil && first == nil {
-					first = fmt.Errorf("%s: %w", userName(i), err)
+					first = fmt.Errorf("%s: %w", rig.UserName(i), err)
 				}
 				mu.Unlock()
 				if err != nil {

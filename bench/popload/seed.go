@@ -2,19 +2,14 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"text/template"
-	"time"
 
 	"github.com/gatehouse-mail/gatehouse/bench/internal/dovecot"
-	"github.com/gatehouse-mail/gatehouse/internal/auth"
-	"github.com/gatehouse-mail/gatehouse/internal/message"
-	"github.com/gatehouse-mail/gatehouse/internal/store"
+	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
 	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
 )
 
 // userName is the login of load user i on both servers.
-func userName(i int) string { return fmt.Sprintf("user%d@example.com", i) }
 
 // seedGatehouse creates a SQLite database with the users, each with the
 // messages in INBOX.
@@ -24,44 +19,7 @@ func seedGatehouse(ctx context.Context, dbPath string, users int, msgs [][]byte,
 		return err
 	}
 	defer st.Close()
-	hash, err := auth.NewChecker(auth.CheckerOptions{Params: auth.DefaultParams}).Hash(password)
-	if err != nil {
-		return err
-	}
-	var ids []int64
-	err = st.Update(ctx, func(tx store.Tx) error {
-		ids = ids[:0]
-		if err := tx.SetOrgConfig(ctx, store.OrgConfig{Name: "Bench", Domain: "example.com"}); err != nil {
-			return err
-		}
-		for i := range users {
-			name := fmt.Sprintf("user%d", i)
-			m := store.Mailbox{Name: name, DisplayName: name, Alias: name, PrimarySmtpAddress: userName(i),
-				UserPrincipalName: userName(i), PasswordHash: hash, PopEnabled: true, ImapEnabled: true}
-			if err := tx.InsertMailbox(ctx, &m); err != nil {
-				return err
-			}
-			ids = append(ids, m.ID)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("create users: %w", err)
-	}
-	for _, raw := range msgs {
-		p := message.Parse(raw)
-		// Each user gets a copy of their own, as separate deliveries would.
-		for _, id := range ids {
-			_, err := st.Deliver(ctx, []int64{id}, store.NewMessage{
-				InternalDate: time.Now(), Raw: raw, Structure: p.Marshal(),
-				Summary: store.Summary{Subject: p.Subject(), From: p.From(), To: p.To(), SentDate: p.Date()},
-			})
-			if err != nil {
-				return fmt.Errorf("deliver: %w", err)
-			}
-		}
-	}
-	return nil
+	return rig.Seed(ctx, st, users, msgs, password)
 }
 
 // dovecotConf is the Dovecot 2.3 configuration the comparison runs: POP3
@@ -125,7 +83,7 @@ service imap-login {
 func seedDovecot(dir string, port, users int, msgs [][]byte, password string, tuned bool) error {
 	names := make([]string, users)
 	for i := range names {
-		names[i] = userName(i)
+		names[i] = rig.UserName(i)
 	}
 	return dovecot.Setup{Dir: dir, Port: port, Users: names, Password: password, Messages: msgs, Flags: "S",
 		Conf: dovecotConf, Extra: map[string]any{"Tuned": tuned}}.Write()
