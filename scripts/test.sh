@@ -62,6 +62,9 @@ fi
 echo "== go vet"
 go vet ./...
 echo "== go test -race"
+# Tests that drive a real client (mbsync, curl, python3) or a terminal fail
+# here instead of skipping when it is missing: this script installed them.
+export GATEHOUSE_TEST_STRICT=1
 if [ $# -gt 0 ]; then
 	go test -race -timeout 40m "$@"
 else

@@ -19,6 +19,9 @@ func need(t *testing.T, prog string) string {
 	t.Helper()
 	p, err := exec.LookPath(prog)
 	if err != nil {
+		if os.Getenv("GATEHOUSE_TEST_STRICT") != "" {
+			t.Fatalf("%s is not installed; scripts/test.sh should have installed it", prog)
+		}
 		t.Skipf("SKIPPED: %s is not installed; this test drives the real program (Debian package: see .ci/run)", prog)
 	}
 	return p

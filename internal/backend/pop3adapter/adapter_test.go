@@ -232,12 +232,16 @@ func testTLSConfig(t testing.TB) *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
 }
 
-// lookPath skips the test when a Debian client program is missing; .ci/run
-// installs them.
+// lookPath skips the test when a Debian client program is missing, or
+// fails it under scripts/test.sh (GATEHOUSE_TEST_STRICT), which installs
+// them.
 func lookPath(t *testing.T, prog string) string {
 	t.Helper()
 	p, err := exec.LookPath(prog)
 	if err != nil {
+		if os.Getenv("GATEHOUSE_TEST_STRICT") != "" {
+			t.Fatalf("%s not installed: %v", prog, err)
+		}
 		t.Skipf("%s not installed: %v", prog, err)
 	}
 	return p
