@@ -4,7 +4,8 @@
 # Python 3), starts the local PostgreSQL cluster if it is down, and makes it
 # reachable on 127.0.0.1:5432 for the tests.
 #
-#   scripts/test.sh              gofmt + go vet + go test -race ./...
+#   scripts/test.sh              hygiene (no binaries or files over 1 MB, go.mod
+#                                tidy) + gofmt + go vet + go test -race ./...
 #   scripts/test.sh -run TestX ./internal/imap/...   extra args go to go test
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,6 +53,38 @@ if [ -z "${GATEHOUSE_TEST_PG:-}" ]; then
 	export GATEHOUSE_TEST_PG="$dsn"
 fi
 
+echo "== repository hygiene"
+# No tracked file is an executable binary or larger than 1 MB, except the
+# assets listed here (none today). Load tools are run with `go run` or built
+# into the ignored bin/.
+large_ok=()
+bad=0
+while IFS= read -r -d '' f; do
+	[ -f "$f" ] || continue
+	size=$(stat -c %s "$f")
+	if [ "$size" -gt 1048576 ] && [[ ! " ${large_ok[*]-} " == *" $f "* ]]; then
+		echo "tracked file over 1 MB: $f ($size bytes)" >&2
+		bad=1
+	fi
+	magic=$(head -c 4 "$f" | od -An -tx1 | tr -d ' \n')
+	case "$magic" in
+	7f454c46 | cffaedfe | cefaedfe | 4d5a*)
+		echo "tracked file is an executable binary: $f" >&2
+		bad=1
+		;;
+	esac
+done < <(git ls-files -z 2>/dev/null)
+[ "$bad" = 0 ] || exit 1
+echo "== go mod tidy"
+cp go.mod /tmp/gatehouse-go.mod.$$ && cp go.sum /tmp/gatehouse-go.sum.$$
+go mod tidy
+if ! cmp -s go.mod /tmp/gatehouse-go.mod.$$ || ! cmp -s go.sum /tmp/gatehouse-go.sum.$$; then
+	echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit the result" >&2
+	diff -u /tmp/gatehouse-go.mod.$$ go.mod >&2 || true
+	mv /tmp/gatehouse-go.mod.$$ go.mod && mv /tmp/gatehouse-go.sum.$$ go.sum
+	exit 1
+fi
+rm -f /tmp/gatehouse-go.mod.$$ /tmp/gatehouse-go.sum.$$
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
