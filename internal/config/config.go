@@ -118,6 +118,12 @@ type Config struct {
 
 	MaxMessageSize Size `toml:"max_message_size" flag:"max-message-size" help:"largest message accepted by SMTP, LMTP and IMAP APPEND"`
 
+	// ShutdownGrace bounds a graceful stop (SIGTERM): sessions waiting for
+	// a command are told at once, and commands and mail transfers under
+	// way may finish within it; what is still running then is answered
+	// with a temporary failure and closed.
+	ShutdownGrace Duration `toml:"shutdown_grace" flag:"shutdown-grace" help:"on SIGTERM, how long commands and mail transfers under way may take to finish before their connections are closed"`
+
 	IMAP  IMAP     `toml:"imap"`
 	POP3  POP3     `toml:"pop3"`
 	Auth  Auth     `toml:"auth"`
@@ -191,6 +197,7 @@ func Default() Config {
 			Admin: "127.0.0.1:8080",
 		},
 		MaxMessageSize: 35e6,
+		ShutdownGrace:  Duration(5 * time.Second),
 		IMAP: IMAP{IdleTimeout: Duration(30 * time.Minute), PreAuthTimeout: Duration(60 * time.Second),
 			MaxConnsPerMailbox: 16, MaxConnsPerIP: 100},
 		POP3: POP3{IdleTimeout: Duration(10 * time.Minute)},
@@ -358,7 +365,7 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("log.format (--log-format): %q is not text or json", c.Log.Format)
 	}
-	if c.Auth.CredentialCacheTTL < 0 || c.Login.Retention < 0 {
+	if c.Auth.CredentialCacheTTL < 0 || c.Login.Retention < 0 || c.ShutdownGrace < 0 {
 		return errors.New("durations must not be negative")
 	}
 	return nil
