@@ -35,6 +35,11 @@ var (
 	// ErrModified is returned by StoreFlags for messages whose MODSEQ is above
 	// the UNCHANGEDSINCE value given (RFC 7162 §3.1.3); it is reported per UID.
 	ErrModified = errors.New("modified since")
+	// ErrStorageFull means a write failed because the database has no room
+	// left (a full disk, SQLITE_FULL, PostgreSQL disk_full). It is
+	// temporary: the same write succeeds once space is freed. Reads still
+	// work.
+	ErrStorageFull = errors.New("insufficient storage")
 )
 
 // Store is the whole storage contract. Directory changes happen in Update

@@ -114,6 +114,13 @@ var Dialect = sqlstore.Dialect{
 		var e *pgconn.PgError
 		return errors.As(err, &e) && (e.Code == "40001" || e.Code == "40P01")
 	},
+	// 53100 disk_full ("could not extend file ...: No space left on
+	// device"). Not 53200 out_of_memory or 53300 too_many_connections:
+	// freeing disk space cures neither.
+	IsStorageFull: func(err error) bool {
+		var e *pgconn.PgError
+		return errors.As(err, &e) && e.Code == "53100"
+	},
 	LockFolders:     `SELECT id FROM folders WHERE id IN (%s) ORDER BY id FOR UPDATE`,
 	UpdateTxOptions: &sql.TxOptions{Isolation: sql.LevelSerializable},
 	ReadTxOptions:   &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},

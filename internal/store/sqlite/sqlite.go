@@ -41,6 +41,9 @@ type Options struct {
 	// SummaryCacheBytes bounds the header summaries kept in memory for
 	// SEARCH; 0 means a default, negative none.
 	SummaryCacheBytes int
+	// Pragmas are added to every connection's, in the DSN's _pragma form
+	// ("max_page_count(2000)": tests make a database full with it).
+	Pragmas []string
 }
 
 // Open opens (creating when missing) the database file at path.
@@ -51,6 +54,7 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 		}
 	}
 	pragmas := []string{"busy_timeout(10000)", "foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)", "cache_size(-32000)"}
+	pragmas = append(pragmas, o.Pragmas...)
 	dsn := func(extra ...string) string {
 		v := url.Values{}
 		for _, p := range append(pragmas, extra...) {
@@ -89,8 +93,11 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	d := Dialect
+	dir := filepath.Dir(path)
+	d.IsStorageFull = func(err error) bool { return storageFull(err, dir) }
 	db, err := sqlstore.Open(ctx, sqlstore.Options{
-		Dialect:     Dialect,
+		Dialect:     d,
 		Write:       w,
 		Read:        r,
 		Migrations:  sub,
@@ -133,4 +140,25 @@ var Dialect = sqlstore.Dialect{
 		var e *sqlite.Error
 		return errors.As(err, &e) && (e.Code()&0xff == sqlite3.SQLITE_BUSY)
 	},
+	IsStorageFull: func(err error) bool { return storageFull(err, "") },
+}
+
+// storageFull reports a write that failed for want of space. SQLite's unix
+// VFS answers a write that hit ENOSPC with SQLITE_FULL, as it does a
+// database at its max_page_count; a few other paths (growing the -shm
+// file, preallocating) answer SQLITE_IOERR_* without the errno, which
+// modernc.org/sqlite does not pass on. For those, the free space of the
+// database's directory (dir, when known) decides.
+func storageFull(err error, dir string) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() & 0xff {
+	case sqlite3.SQLITE_FULL:
+		return true
+	case sqlite3.SQLITE_IOERR:
+		return dir != "" && lowOnSpace(dir)
+	}
+	return false
 }

@@ -38,6 +38,10 @@ type Dialect struct {
 	IsUnique func(err error) (bool, string)
 	// IsRetryable reports a serialization failure that a retry may cure.
 	IsRetryable func(err error) bool
+	// IsStorageFull reports a write that failed for want of space (a full
+	// disk or database); such errors are returned wrapping
+	// store.ErrStorageFull. Nil: never.
+	IsStorageFull func(err error) bool
 	// LockFolders, when not empty, is a statement that row-locks folders
 	// given as a list of ids, in id order, to avoid deadlocks between two
 	// writers that touch the same two folders (MOVE both ways). It contains
@@ -377,11 +381,25 @@ func (c conn) savepoint(ctx context.Context, fn func() error) error {
 }
 
 // write runs fn in a write transaction, retrying serialization failures.
+// Every write goes through here, so this is where a full disk becomes
+// store.ErrStorageFull for the callers.
 func (db *DB) write(ctx context.Context, opts *sql.TxOptions, fn func(c conn) error) error {
+	var err error
 	if db.writes != nil && opts == nil {
-		return db.grouped(ctx, fn)
+		err = db.grouped(ctx, fn)
+	} else {
+		err = db.direct(ctx, opts, fn)
 	}
-	return db.direct(ctx, opts, fn)
+	return db.storageErr(err)
+}
+
+// storageErr wraps err with store.ErrStorageFull when the engine says the
+// write failed for want of space.
+func (db *DB) storageErr(err error) error {
+	if err == nil || db.d.IsStorageFull == nil || errors.Is(err, store.ErrStorageFull) || !db.d.IsStorageFull(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", store.ErrStorageFull, err)
 }
 
 // direct runs fn in a transaction of its own, retrying serialization

@@ -110,7 +110,11 @@ func (db *DB) commitBatch(batch []*writeReq) {
 			}
 			if r.err = safeCall(r.fn, c); r.err != nil {
 				if _, err := c.execDynamic(ctx, `ROLLBACK TO SAVEPOINT grouped`); err != nil {
-					return err
+					// SQLite rolls the whole transaction back by itself
+					// on some errors (SQLITE_FULL): the savepoint is gone
+					// then, and the write's own error says why the
+					// batch failed.
+					return errors.Join(r.err, err)
 				}
 			}
 			if _, err := c.execDynamic(ctx, `RELEASE SAVEPOINT grouped`); err != nil {
