@@ -38,7 +38,7 @@ func (c *Center) emailAppsPage(w http.ResponseWriter, r *http.Request, s *sessio
 	l := listStateFrom(q)
 	d := emailAppsData{Mailbox: m, Hidden: l.hidden(), BackURL: withQuery(editPath, l.values(), m.Guid),
 		CloseURL: l.url(m.Guid), CanChange: s.caller.Can(rbac.MailRecipients),
-		Blocked: m.PopAccess == "Blocked by security defaults"}
+		Blocked: m.BlockedBySecurityDefaults()}
 	if !d.CanChange {
 		d.Deny = denyReason(&s.caller, string(rbac.MailRecipients))
 	}

@@ -240,11 +240,11 @@ func thousands(n int) string {
 
 // stateClass is the CSS class of an access state (Enabled, Disabled,
 // Blocked by security defaults).
-func stateClass(s string) string {
+func stateClass(s service.AccessState) string {
 	switch s {
-	case "Enabled":
+	case service.AccessEnabled:
 		return "state-on"
-	case "Disabled":
+	case service.AccessDisabled:
 		return "state-off"
 	}
 	return "state-blocked"

@@ -55,18 +55,38 @@ type CASMailbox struct {
 	// security defaults.
 	PopAccess  string
 	ImapAccess string
+	// PopState and ImapState are PopAccess and ImapAccess as values, for
+	// the surfaces that decide by them (the API does not send them).
+	PopState  AccessState `json:"-"`
+	ImapState AccessState `json:"-"`
 	// LastPopLogonTime and LastImapLogonTime are nil when never used.
 	LastPopLogonTime  *time.Time
 	LastImapLogonTime *time.Time
 	WhenChanged       time.Time
 }
 
+// AccessState says whether a protocol is allowed for a mailbox and, if
+// not, why (the access rule's answer); its String is what PopAccess and
+// ImapAccess show.
+type AccessState = access.Reason
+
+// The access states, for the admin surfaces (which do not import access).
+const (
+	AccessEnabled  = access.Allowed
+	AccessDisabled = access.Disabled
+	AccessBlocked  = access.SecurityDefaults
+)
+
+// BlockedBySecurityDefaults reports whether the organization's security
+// defaults block POP3 and IMAP4 for this mailbox (and for every other).
+func (m CASMailbox) BlockedBySecurityDefaults() bool { return m.PopState == AccessBlocked }
+
 func casView(m store.Mailbox, org store.OrgConfig) CASMailbox {
 	pop, imap := access.Decide(org, m, access.POP3), access.Decide(org, m, access.IMAP4)
 	return CASMailbox{Identity: m.Name, Name: m.Name, DisplayName: m.DisplayName, PrimarySmtpAddress: m.PrimarySmtpAddress,
 		Guid: m.GUID, PopEnabled: m.PopEnabled, ImapEnabled: m.ImapEnabled,
 		EffectivePopEnabled: pop == access.Allowed, EffectiveImapEnabled: imap == access.Allowed,
-		PopAccess: pop.String(), ImapAccess: imap.String(),
+		PopAccess: pop.String(), ImapAccess: imap.String(), PopState: pop, ImapState: imap,
 		LastPopLogonTime: timePtr(m.LastPopLogon), LastImapLogonTime: timePtr(m.LastImapLogon), WhenChanged: m.WhenChanged}
 }
 
