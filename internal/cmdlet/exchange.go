@@ -460,7 +460,7 @@ func newMailbox() *Cmdlet {
 				}
 				if c.WhatIf() {
 					res, _ := resp.Get("Result")
-					return reportUpdate(c, name, body, *decodeUpdate(res, nil, ""), nil)
+					return reportUpdate(c, name, body, *decodeUpdate(res), nil)
 				}
 				if m, ok := resp.Get("Mailbox"); ok {
 					if mo, ok := m.(*Object); ok {
@@ -665,7 +665,7 @@ func addRoleGroupMember() *Cmdlet {
 				if err != nil {
 					return c.WriteError(apiMessage(err))
 				}
-				return reportUpdate(c, group, body, *decodeUpdate(resp, nil, ""), nil)
+				return reportUpdate(c, group, body, *decodeUpdate(resp), nil)
 			}}
 		},
 	}

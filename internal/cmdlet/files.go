@@ -341,7 +341,7 @@ func convertToJSON() *Cmdlet {
 					}
 					var b strings.Builder
 					buf := &jsonBuf{}
-					_ = writeJSON(&buf.Buffer, v, 0, indent, "", int(depth))
+					_ = writeJSON(&buf.Buffer, v, 0, indent, int(depth))
 					b.Write(buf.Bytes())
 					return c.Emit(b.String())
 				},

@@ -364,11 +364,11 @@ func (c *Client) Update(ctx context.Context, path string, body *Object, whatIf b
 	if whatIf {
 		q = url.Values{"whatIf": {"true"}}
 	}
-	v, h, err := c.do(ctx, http.MethodPatch, c.url(path, q), body)
+	v, _, err := c.do(ctx, http.MethodPatch, c.url(path, q), body)
 	if err != nil {
 		return nil, err
 	}
-	return decodeUpdate(v, h, typeNameFor(path)), nil
+	return decodeUpdate(v), nil
 }
 
 // Delete removes an object.
@@ -377,17 +377,17 @@ func (c *Client) Delete(ctx context.Context, path string, whatIf bool) (*UpdateR
 	if whatIf {
 		q = url.Values{"whatIf": {"true"}}
 	}
-	v, h, err := c.do(ctx, http.MethodDelete, c.url(path, q), nil)
+	v, _, err := c.do(ctx, http.MethodDelete, c.url(path, q), nil)
 	if err != nil {
 		return nil, err
 	}
-	return decodeUpdate(v, h, typeNameFor(path)), nil
+	return decodeUpdate(v), nil
 }
 
 // decodeUpdate reads the API's ResultBody: {"Identity", "Cmdlet",
 // "Changes": [{"Name", "OldValue", "NewValue"}], "NoChange", "Warning",
 // "WhatIf", "WhatIfText", "Sessions": [{"Mailbox", "Protocol", ...}]}.
-func decodeUpdate(v any, _ http.Header, _ string) *UpdateResult {
+func decodeUpdate(v any) *UpdateResult {
 	r := &UpdateResult{}
 	o, ok := v.(*Object)
 	if !ok {
@@ -547,7 +547,7 @@ func (c *Client) updateBulk(ctx context.Context, collection string, items []Bulk
 			continue
 		}
 		res, _ := ro.Get("Result")
-		out[i].UpdateResult = *decodeUpdate(res, nil, "")
+		out[i].UpdateResult = *decodeUpdate(res)
 	}
 	return out, true
 }
@@ -555,7 +555,7 @@ func (c *Client) updateBulk(ctx context.Context, collection string, items []Bulk
 // encodeJSON writes shell values as JSON, keeping object key order.
 func encodeJSON(v any) ([]byte, error) {
 	var b bytes.Buffer
-	if err := writeJSON(&b, v, 0, -1, "", 64); err != nil {
+	if err := writeJSON(&b, v, 0, -1, 64); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil
@@ -563,7 +563,7 @@ func encodeJSON(v any) ([]byte, error) {
 
 // writeJSON writes v; indent < 0 writes compactly. depth bounds nesting
 // (ConvertTo-Json -Depth): deeper values are written as strings.
-func writeJSON(b *bytes.Buffer, v any, level, indent int, _ string, depth int) error {
+func writeJSON(b *bytes.Buffer, v any, level, indent, depth int) error {
 	nl := func(l int) {
 		if indent >= 0 {
 			b.WriteByte('\n')
@@ -598,7 +598,7 @@ func writeJSON(b *bytes.Buffer, v any, level, indent int, _ string, depth int) e
 		for i, s := range x {
 			arr[i] = s
 		}
-		return writeJSON(b, arr, level, indent, "", depth)
+		return writeJSON(b, arr, level, indent, depth)
 	case []any:
 		if level > depth {
 			data, _ := json.Marshal(toString(x))
@@ -611,7 +611,7 @@ func writeJSON(b *bytes.Buffer, v any, level, indent int, _ string, depth int) e
 				b.WriteByte(',')
 			}
 			nl(level + 1)
-			if err := writeJSON(b, e, level+1, indent, "", depth); err != nil {
+			if err := writeJSON(b, e, level+1, indent, depth); err != nil {
 				return err
 			}
 		}
@@ -646,7 +646,7 @@ func writeJSON(b *bytes.Buffer, v any, level, indent int, _ string, depth int) e
 			kd, _ := json.Marshal(k)
 			b.Write(kd)
 			b.WriteString(colon)
-			if err := writeJSON(b, vals[i], level+1, indent, "", depth); err != nil {
+			if err := writeJSON(b, vals[i], level+1, indent, depth); err != nil {
 				return err
 			}
 		}
