@@ -4,15 +4,15 @@
 // deleted and tells the IMAP4 sessions of the mailbox.
 //
 // Locking: one POP3 session per mailbox at a time (RFC 1939 §8 exclusive
-// access); IMAP4 sessions are not affected by it. A lock in this process
-// answers a second session on the same node at once; a lease in the store
-// (renewed while the session lasts, lapsing by itself if the node dies)
-// keeps the lock across the nodes of a cluster. The in-process lock lives in this
-// process: two nodes on one PostgreSQL can each hold a POP3 session of the
-// same mailbox. The deletions stay correct then (each QUIT expunges by UID
-// in one transaction, and a UID already gone is skipped), but a client
-// may download a message twice. A lease in the store would close that
-// gap.
+// access); IMAP4 sessions are not affected by it. Two locks are taken after
+// authentication, both answered with [IN-USE] when held: a lock in this
+// process answers a second session on the same node at once, without a
+// store round trip; a lease in the store ("pop3:<mailbox>", see lease)
+// keeps the lock across the nodes of a cluster sharing one PostgreSQL. The
+// lease is held by "<node>:<n>", renewed every third of leaseTTL while the
+// session lasts and released when it ends; if the node dies it lapses by
+// itself after leaseTTL, so a crashed node blocks the maildrop for two
+// minutes at most.
 package pop3adapter
 
 import (
