@@ -63,6 +63,19 @@ type Store interface {
 	// PruneLoginRecords deletes records older than before and returns how many.
 	PruneLoginRecords(ctx context.Context, before time.Time) (int64, error)
 
+	// Repair compares every folder's counters (messages, unseen, size,
+	// UIDNEXT, HIGHESTMODSEQ) with its message and expunge rows, and counts
+	// bodies that no message references and that are not yet marked for the
+	// sweep. With fix it sets each wrong folder right from its rows (under
+	// the folder's lock; UIDNEXT and HIGHESTMODSEQ only go up) and marks the
+	// unreferenced bodies. Safe while the server runs.
+	Repair(ctx context.Context, fix bool) (RepairReport, error)
+	// SweepBodies deletes the bodies whose last message went before the
+	// given time and that nothing references any more, and returns how many.
+	// Engines run it by themselves after a grace period; tests and
+	// `gatehouse repair` call it directly.
+	SweepBodies(ctx context.Context, before time.Time) (int, error)
+
 	// Engine names the engine ("sqlite" or "postgres").
 	Engine() string
 	// Close releases the engine; no call may follow.
@@ -574,3 +587,30 @@ type CopyResult struct {
 	SrcUIDs     []uint32
 	DstUIDs     []uint32
 }
+
+// FolderCounters are what a folder row keeps about its messages.
+type FolderCounters struct {
+	Messages, Unseen, Size int64
+	UIDNext, HighestModSeq int64
+}
+
+// FolderRepair is a folder whose counters did not match its rows: Stored is
+// what the row said, Actual what the rows say.
+type FolderRepair struct {
+	FolderID, MailboxID int64
+	Name                string
+	Stored, Actual      FolderCounters
+}
+
+// RepairReport is what Store.Repair found (and, when Fixed, set right).
+type RepairReport struct {
+	Checked int            // folders checked
+	Wrong   []FolderRepair // folders whose counters did not match their rows
+	// UnmarkedBodies counts stored bodies that no message references and
+	// that were not marked for the sweep.
+	UnmarkedBodies int64
+	Fixed          bool
+}
+
+// OK reports whether nothing was wrong.
+func (r RepairReport) OK() bool { return len(r.Wrong) == 0 && r.UnmarkedBodies == 0 }

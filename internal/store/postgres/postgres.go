@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -31,6 +32,9 @@ type Options struct {
 	// SummaryCacheBytes bounds the header summaries kept in memory for
 	// SEARCH; 0 means a default, negative none.
 	SummaryCacheBytes int
+	// BodyGrace is how long a body stays readable after its last message
+	// went (sqlstore.DefaultBodyGrace when 0; negative: no background sweep).
+	BodyGrace time.Duration
 }
 
 // Open connects to the database named by dsn (a postgres:// URL or a
@@ -75,6 +79,7 @@ func Open(ctx context.Context, dsn string, o Options) (*sqlstore.DB, error) {
 		Logger:     o.Logger,
 
 		SummaryCacheBytes: o.SummaryCacheBytes,
+		BodyGrace:         o.BodyGrace,
 	})
 	lockConn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7406114)`)
 	lockConn.Close()

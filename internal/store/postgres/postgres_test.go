@@ -2,12 +2,15 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 	"github.com/gatehouse-mail/gatehouse/internal/store/postgres"
 	"github.com/gatehouse-mail/gatehouse/internal/store/storetest"
 	"github.com/gatehouse-mail/gatehouse/internal/testenv/pgtest"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
 )
 
 func TestConformance(t *testing.T) {
@@ -39,4 +42,21 @@ func TestUnreachable(t *testing.T) {
 	if err == nil {
 		t.Fatal("open of an unreachable server must fail")
 	}
+}
+
+func TestIntegrity(t *testing.T) {
+	storetest.RunIntegrity(t, func(t *testing.T) (store.Store, *sql.DB) {
+		dsn := pgtest.NewDatabase(t)
+		s, err := postgres.Open(context.Background(), dsn, postgres.Options{MaxConns: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		raw, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { raw.Close() })
+		return s, raw
+	})
 }

@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -41,6 +42,9 @@ type Options struct {
 	// SummaryCacheBytes bounds the header summaries kept in memory for
 	// SEARCH; 0 means a default, negative none.
 	SummaryCacheBytes int
+	// BodyGrace is how long a body stays readable after its last message
+	// went (sqlstore.DefaultBodyGrace when 0; negative: no background sweep).
+	BodyGrace time.Duration
 	// Pragmas are added to every connection's, in the DSN's _pragma form
 	// ("max_page_count(2000)": tests make a database full with it).
 	Pragmas []string
@@ -105,6 +109,7 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 		GroupCommit: !o.NoGroupCommit,
 
 		SummaryCacheBytes: o.SummaryCacheBytes,
+		BodyGrace:         o.BodyGrace,
 	})
 	if err != nil {
 		w.Close()

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 
@@ -78,4 +79,21 @@ func TestGroupedWritePanic(t *testing.T) {
 	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &m) }); err != nil {
 		t.Fatalf("write after a panic: %v", err)
 	}
+}
+
+func TestIntegrity(t *testing.T) {
+	storetest.RunIntegrity(t, func(t *testing.T) (store.Store, *sql.DB) {
+		path := filepath.Join(t.TempDir(), "gatehouse.db")
+		s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { raw.Close() })
+		return s, raw
+	})
 }

@@ -81,6 +81,10 @@ type Options struct {
 	// SummaryCacheBytes bounds the memory of the header summaries kept
 	// for SEARCH SUBJECT/FROM/TO/CC; 0 means 64 MiB, negative none.
 	SummaryCacheBytes int
+	// BodyGrace is how long a body stays readable after its last message
+	// went (DefaultBodyGrace when 0); negative turns the background sweep
+	// off (tests call SweepBodies themselves).
+	BodyGrace time.Duration
 }
 
 // DB is the shared implementation of store.Store.
@@ -130,6 +134,14 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		db.writes = make(chan *writeReq, 256)
 		db.wg.Add(1)
 		go db.committer()
+	}
+	if o.BodyGrace >= 0 {
+		grace := o.BodyGrace
+		if grace == 0 {
+			grace = DefaultBodyGrace
+		}
+		db.wg.Add(1)
+		go db.sweeper(grace)
 	}
 	return db, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -287,27 +288,15 @@ func (t dirTx) SetMailboxProtocols(ctx context.Context, id int64, pop, imap bool
 }
 
 func (t dirTx) DeleteMailbox(ctx context.Context, id int64) error {
-	// Collect bodies first: they are shared by copies within the mailbox
-	// only, so every body of this mailbox's messages becomes unreferenced.
-	rows, err := t.c.query(ctx, `SELECT DISTINCT m.body_id FROM messages m JOIN folders f ON f.id = m.folder_id WHERE f.mailbox_id = ?`, id)
+	// The bodies of the deleted messages are those the delete returns; they
+	// may be shared with other mailboxes (one delivery to several
+	// recipients stores one body), so they are only marked for the sweep,
+	// which deletes the unreferenced ones.
+	bodies, err := scanColumn[int64](t.c.query(ctx, `DELETE FROM messages WHERE folder_id IN (SELECT id FROM folders WHERE mailbox_id = ?) RETURNING body_id`, id))
 	if err != nil {
 		return err
 	}
-	var bodies []int64
-	for rows.Next() {
-		var b int64
-		if err := rows.Scan(&b); err != nil {
-			rows.Close()
-			return err
-		}
-		bodies = append(bodies, b)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
 	for _, stmt := range []string{
-		`DELETE FROM messages WHERE folder_id IN (SELECT id FROM folders WHERE mailbox_id = ?)`,
 		`DELETE FROM expunged WHERE folder_id IN (SELECT id FROM folders WHERE mailbox_id = ?)`,
 		`DELETE FROM folders WHERE mailbox_id = ?`,
 		`DELETE FROM subscriptions WHERE mailbox_id = ?`,
@@ -319,7 +308,8 @@ func (t dirTx) DeleteMailbox(ctx context.Context, id int64) error {
 			return err
 		}
 	}
-	if err := deleteOrphanBodies(ctx, t.c, bodies); err != nil {
+	slices.Sort(bodies)
+	if err := markOrphanBodies(ctx, t.c, slices.Compact(bodies)); err != nil {
 		return err
 	}
 	res, err := t.c.exec(ctx, `DELETE FROM mailboxes WHERE id = ?`, id)

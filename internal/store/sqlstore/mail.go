@@ -23,10 +23,18 @@ const rangesPerStatement = 200
 
 const folderColumns = `id, mailbox_id, name, special_use, uid_validity, uid_next, highest_modseq, messages, unseen, size`
 
+// scanFolder reads a folder row. The counters are read as signed numbers
+// and clamped, so that a counter that went wrong (the database constraints
+// and Repair exist so that it does not) can never make the folder
+// unreadable: a read path must not be bricked by a bad counter.
 func scanFolder(s interface{ Scan(...any) error }) (store.Folder, error) {
 	var f store.Folder
+	var messages, unseen int64
 	err := s.Scan(&f.ID, &f.MailboxID, &f.Name, &f.SpecialUse, &f.UIDValidity, &f.UIDNext, &f.HighestModSeq,
-		&f.Messages, &f.Unseen, &f.Size)
+		&messages, &unseen, &f.Size)
+	f.Messages = uint32(min(max(messages, 0), 1<<32-1))
+	f.Unseen = uint32(min(max(unseen, 0), int64(f.Messages)))
+	f.Size = max(f.Size, 0)
 	return f, err
 }
 
@@ -103,6 +111,9 @@ func (db *DB) CreateFolder(ctx context.Context, mailboxID int64, name, specialUs
 // DeleteFolder implements store.Mail.
 func (db *DB) DeleteFolder(ctx context.Context, folderID int64) error {
 	return db.write(ctx, nil, func(c conn) error {
+		if err := lockFolder(ctx, c, folderID); err != nil {
+			return err
+		}
 		f, err := getFolder(ctx, c, folderID)
 		if err != nil {
 			return err
@@ -119,7 +130,7 @@ func (db *DB) DeleteFolder(ctx context.Context, folderID int64) error {
 				return err
 			}
 		}
-		return deleteOrphanBodies(ctx, c, bodies)
+		return markOrphanBodies(ctx, c, bodies)
 	})
 }
 
@@ -144,24 +155,40 @@ func scanColumn[T any](rows *sql.Rows, err error) ([]T, error) {
 	return out, rows.Err()
 }
 
-// deleteOrphanBodies removes those of the given bodies that no message
-// references any more.
-func deleteOrphanBodies(ctx context.Context, c conn, bodies []int64) error {
-	for _, b := range bodies {
-		for _, q := range []string{
-			`DELETE FROM body_chunks WHERE body_id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE body_id = ?)`,
-			`DELETE FROM body_summaries WHERE body_id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE body_id = ?)`,
-			`DELETE FROM body_structures WHERE body_id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE body_id = ?)`,
-		} {
-			if _, err := c.exec(ctx, q, b, b); err != nil {
-				return err
-			}
+// markOrphanBodies marks the given bodies as possibly unreferenced. They are
+// not deleted here: a session that has not yet been told of an expunge may
+// still be reading one (a FETCH streams bodies after it read the metadata,
+// without a transaction), so SweepBodies deletes them only after a grace
+// period, and only those that no message references by then.
+func markOrphanBodies(ctx context.Context, c conn, bodies []int64) error {
+	now := micros(time.Now())
+	for len(bodies) > 0 {
+		n := min(len(bodies), 500)
+		args := make([]any, 0, n+1)
+		args = append(args, now)
+		for _, b := range bodies[:n] {
+			args = append(args, b)
 		}
-		if _, err := c.exec(ctx, `DELETE FROM bodies WHERE id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE body_id = ?)`, b, b); err != nil {
-			return err
+		if _, err := c.execDynamic(ctx, `UPDATE bodies SET orphaned_at = ? WHERE id IN (`+placeholders(n)+`)`, args...); err != nil {
+			return fmt.Errorf("mark orphaned bodies: %w", err)
 		}
+		bodies = bodies[n:]
 	}
 	return nil
+}
+
+// lockFolder takes the row lock of a folder before a write reads what it
+// is going to change, so that two writers of one folder never both act on
+// what they read before the other committed (PostgreSQL; SQLite has a
+// single writer, which serializes every write already). A missing folder
+// is ErrNotFound.
+func lockFolder(ctx context.Context, c conn, folderID int64) error {
+	if c.db.d.LockFolders == "" {
+		return nil
+	}
+	var id int64
+	err := c.queryRow(ctx, fmt.Sprintf(c.db.d.LockFolders, "?"), folderID).Scan(&id)
+	return folderNotFound(err, fmt.Sprint(folderID))
 }
 
 // RenameFolder implements store.Mail.
@@ -170,9 +197,21 @@ func (db *DB) RenameFolder(ctx context.Context, mailboxID int64, oldName, newNam
 		return fmt.Errorf("rename %s to %s: %w", oldName, newName, store.ErrInvalid)
 	}
 	return db.write(ctx, nil, func(c conn) error {
-		src, err := scanFolder(c.queryRow(ctx, `SELECT `+folderColumns+` FROM folders WHERE mailbox_id = ? AND name = ?`, mailboxID, oldName))
-		if err != nil {
+		var srcID int64
+		if err := c.queryRow(ctx, `SELECT id FROM folders WHERE mailbox_id = ? AND name = ?`, mailboxID, oldName).Scan(&srcID); err != nil {
 			return folderNotFound(err, oldName)
+		}
+		if err := lockFolder(ctx, c, srcID); err != nil {
+			return err
+		}
+		// Read it again under the lock: another writer may have renamed or
+		// filled it in the meantime.
+		src, err := getFolder(ctx, c, srcID)
+		if err != nil {
+			return err
+		}
+		if src.Name != oldName {
+			return fmt.Errorf("folder %s: %w", oldName, store.ErrNotFound)
 		}
 		var n int
 		if err := c.queryRow(ctx, `SELECT count(*) FROM folders WHERE mailbox_id = ? AND name = ?`, mailboxID, newName).Scan(&n); err != nil {
@@ -211,6 +250,17 @@ func renameInbox(ctx context.Context, c conn, inbox store.Folder, newName string
 		return err
 	}
 	// The new folder has a new UIDVALIDITY, so the messages keep their UIDs.
+	// Its UIDNEXT is set before they move in (a message's UID is always
+	// below its folder's UIDNEXT), and its counters are those of the rows
+	// that move, counted under the lock.
+	var n, unseen, size int64
+	if err := c.queryRow(ctx, `SELECT count(*), coalesce(sum(CASE WHEN flags & 1 = 0 THEN 1 ELSE 0 END), 0), coalesce(sum(size), 0)
+		FROM messages WHERE folder_id = ?`, inbox.ID).Scan(&n, &unseen, &size); err != nil {
+		return err
+	}
+	if _, err := c.exec(ctx, `UPDATE folders SET uid_next = ?, first_recent_uid = ? WHERE id = ?`, inbox.UIDNext, inbox.UIDNext, dst.ID); err != nil {
+		return err
+	}
 	if _, err := c.exec(ctx, `INSERT INTO expunged (folder_id, uid, modseq) SELECT folder_id, uid, ? FROM messages WHERE folder_id = ?
 		ON CONFLICT (folder_id, uid) DO UPDATE SET modseq = excluded.modseq`, modseq, inbox.ID); err != nil {
 		return err
@@ -218,8 +268,7 @@ func renameInbox(ctx context.Context, c conn, inbox store.Folder, newName string
 	if _, err := c.exec(ctx, `UPDATE messages SET folder_id = ?, modseq = 1 WHERE folder_id = ?`, dst.ID, inbox.ID); err != nil {
 		return err
 	}
-	if _, err := c.exec(ctx, `UPDATE folders SET uid_next = ?, messages = ?, unseen = ?, size = ?, first_recent_uid = ? WHERE id = ?`,
-		inbox.UIDNext, inbox.Messages, inbox.Unseen, inbox.Size, inbox.UIDNext, dst.ID); err != nil {
+	if _, err := c.exec(ctx, `UPDATE folders SET messages = ?, unseen = ?, size = ? WHERE id = ?`, n, unseen, size, dst.ID); err != nil {
 		return err
 	}
 	_, err = c.exec(ctx, `UPDATE folders SET messages = 0, unseen = 0, size = 0 WHERE id = ?`, inbox.ID)
@@ -597,6 +646,12 @@ func (db *DB) StoreFlags(ctx context.Context, folderID int64, u store.FlagUpdate
 	kw := normalizeKeywords(u.Keywords)
 	err := db.write(ctx, nil, func(c conn) error {
 		changed, refused = nil, nil
+		// Lock before reading the flags the update is computed from: two
+		// STOREs that both read first would lose one change and miscount
+		// unseen.
+		if err := lockFolder(ctx, c, folderID); err != nil {
+			return err
+		}
 		var current []store.MessageFlags
 		for _, cl := range uidClauses("uid", u.UIDs) {
 			part, err := collectFlags(c.queryDynamic(ctx, `SELECT uid, modseq, flags, keywords FROM messages WHERE folder_id = ? AND `+cl.sql+` ORDER BY uid`,
@@ -709,9 +764,13 @@ func splitKeywords(s string) []string {
 }
 
 // expungeRows deletes the selected messages of a folder, records them as
-// expunged and fixes the folder's counters. It returns the UIDs and bodies.
+// expunged and fixes the folder's counters. The caller holds the folder's
+// lock. What was deleted, and so what is recorded and subtracted, is what
+// the DELETE itself returns: a count read before the delete could differ
+// from what it removes (another session setting \Deleted in between). It
+// returns the UIDs (in no particular order) and bodies.
 func expungeRows(ctx context.Context, c conn, folderID int64, cond string, args []any) ([]uint32, []int64, error) {
-	rows, err := c.queryDynamic(ctx, `SELECT uid, flags, size, body_id FROM messages WHERE folder_id = ? AND `+cond+` ORDER BY uid`,
+	rows, err := c.queryDynamic(ctx, `DELETE FROM messages WHERE folder_id = ? AND `+cond+` RETURNING uid, flags, size, body_id`,
 		append([]any{folderID}, args...)...)
 	if err != nil {
 		return nil, nil, err
@@ -741,14 +800,8 @@ func expungeRows(ctx context.Context, c conn, folderID int64, cond string, args 
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := c.execDynamic(ctx, `DELETE FROM messages WHERE folder_id = ? AND `+cond, append([]any{folderID}, args...)...); err != nil {
+	if err := recordExpunged(ctx, c, folderID, uids, modseq); err != nil {
 		return nil, nil, err
-	}
-	for _, uid := range uids {
-		if _, err := c.exec(ctx, `INSERT INTO expunged (folder_id, uid, modseq) VALUES (?, ?, ?)
-			ON CONFLICT (folder_id, uid) DO UPDATE SET modseq = excluded.modseq`, folderID, uid, modseq); err != nil {
-			return nil, nil, err
-		}
 	}
 	if _, err := c.exec(ctx, `UPDATE folders SET messages = messages - ?, unseen = unseen - ?, size = size - ? WHERE id = ?`,
 		len(uids), unseen, size, folderID); err != nil {
@@ -757,11 +810,38 @@ func expungeRows(ctx context.Context, c conn, folderID int64, cond string, args 
 	return uids, bodies, nil
 }
 
+// recordExpunged records UIDs removed from a folder at modseq (QRESYNC's
+// VANISHED and every session's EXPUNGE come from these rows).
+func recordExpunged(ctx context.Context, c conn, folderID int64, uids []uint32, modseq uint64) error {
+	for len(uids) > 0 {
+		n := min(len(uids), 200)
+		var b strings.Builder
+		b.WriteString(`INSERT INTO expunged (folder_id, uid, modseq) VALUES `)
+		args := make([]any, 0, 3*n)
+		for i, uid := range uids[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?)")
+			args = append(args, folderID, uid, modseq)
+		}
+		b.WriteString(` ON CONFLICT (folder_id, uid) DO UPDATE SET modseq = excluded.modseq`)
+		if _, err := c.execDynamic(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("record expunged: %w", err)
+		}
+		uids = uids[n:]
+	}
+	return nil
+}
+
 // Expunge implements store.Mail.
 func (db *DB) Expunge(ctx context.Context, folderID int64, uids []store.UIDRange, deletedOnly bool) ([]uint32, error) {
 	var out []uint32
 	err := db.write(ctx, nil, func(c conn) error {
 		out = nil
+		if err := lockFolder(ctx, c, folderID); err != nil {
+			return err
+		}
 		clauses := []uidClause{{sql: "1 = 1"}}
 		if uids != nil {
 			clauses = uidClauses("uid", uids)
@@ -776,7 +856,7 @@ func (db *DB) Expunge(ctx context.Context, folderID int64, uids []store.UIDRange
 			if err != nil {
 				return err
 			}
-			if err := deleteOrphanBodies(ctx, c, bodies); err != nil {
+			if err := markOrphanBodies(ctx, c, bodies); err != nil {
 				return err
 			}
 			out = append(out, removed...)
@@ -877,10 +957,6 @@ func (db *DB) copyMessages(ctx context.Context, src int64, uids []store.UIDRange
 				if _, err := c.exec(ctx, `UPDATE messages SET folder_id = ?, uid = ?, modseq = ? WHERE id = ?`, dst, nu, modseq, m.id); err != nil {
 					return err
 				}
-				if _, err := c.exec(ctx, `INSERT INTO expunged (folder_id, uid, modseq) VALUES (?, ?, ?)
-					ON CONFLICT (folder_id, uid) DO UPDATE SET modseq = excluded.modseq`, src, m.uid, srcModSeq); err != nil {
-					return err
-				}
 				continue
 			}
 			if _, err := c.exec(ctx, `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id)
@@ -889,6 +965,9 @@ func (db *DB) copyMessages(ctx context.Context, src int64, uids []store.UIDRange
 			}
 		}
 		if move {
+			if err := recordExpunged(ctx, c, src, res.SrcUIDs, srcModSeq); err != nil {
+				return err
+			}
 			if _, err := c.exec(ctx, `UPDATE folders SET messages = messages - ?, unseen = unseen - ?, size = size - ? WHERE id = ?`,
 				len(msgs), unseen, size, src); err != nil {
 				return err
@@ -902,6 +981,11 @@ func (db *DB) copyMessages(ctx context.Context, src int64, uids []store.UIDRange
 // ClaimRecent implements store.Mail.
 func (db *DB) ClaimRecent(ctx context.Context, folderID int64) (first, next uint32, err error) {
 	err = db.write(ctx, nil, func(c conn) error {
+		// Locked first: two sessions must never both claim the same recent
+		// messages.
+		if err := lockFolder(ctx, c, folderID); err != nil {
+			return err
+		}
 		if err := c.queryRow(ctx, `SELECT first_recent_uid, uid_next FROM folders WHERE id = ?`, folderID).Scan(&first, &next); err != nil {
 			return folderNotFound(err, fmt.Sprint(folderID))
 		}

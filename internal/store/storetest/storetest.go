@@ -49,6 +49,10 @@ func Run(t *testing.T, open Open) {
 		{"SearchSummary", testSearchSummary},
 		{"Leases", testLeases},
 		{"SessionReports", testSessionReports},
+		{"SweepKeepsSharedBodies", testSweepKeepsSharedBodies},
+		{"Repair", testRepair},
+		{"ConcurrentWriters", testConcurrentWriters},
+		{"ConcurrentExpunges", testConcurrentExpunges},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -756,8 +760,19 @@ func testLargeBody(t *testing.T, s store.Store) {
 	}
 	s.StoreFlags(ctx, d[0].FolderID, store.FlagUpdate{UIDs: all(), Op: store.FlagsAdd, Flags: store.FlagDeleted})
 	s.Expunge(ctx, d[0].FolderID, nil, true)
+	// The body stays readable for a session that has not been told yet,
+	// until the sweep after the grace period.
+	if got := readAll(t, s, ms[0].BodyID, ms[0].Size); string(got) != raw {
+		t.Errorf("body right after its only message was expunged: got %d bytes; want the whole message", len(got))
+	}
+	if n, err := s.SweepBodies(ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {
+		t.Errorf("sweep of bodies orphaned over an hour ago: got %d, %v; want 0 (it was orphaned just now)", n, err)
+	}
+	if n, err := s.SweepBodies(ctx, time.Now().Add(time.Second)); err != nil || n != 1 {
+		t.Errorf("sweep: got %d, %v; want 1", n, err)
+	}
 	if _, err := s.ReadBody(ctx, ms[0].BodyID, 0, make([]byte, 1)); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("body after its only message was expunged: got %v; want ErrNotFound", err)
+		t.Errorf("body after the sweep: got %v; want ErrNotFound", err)
 	}
 }
 

@@ -1,0 +1,222 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+)
+
+// DefaultBodyGrace is how long a body stays readable after its last
+// message was expunged, moved out of existence or deleted with its folder
+// or mailbox. An IMAP session learns of an expunge only at its next
+// command, and a FETCH streams bodies after it read the metadata without
+// holding a transaction, so a body deleted at once would be found missing
+// in the middle of a literal. Dovecot's Maildir gives the same grace by
+// accident (an open file outlives its unlink); here it is explicit.
+const DefaultBodyGrace = 10 * time.Minute
+
+// sweepBatch bounds the bodies one sweep transaction deletes.
+const sweepBatch = 500
+
+// sweeper deletes orphaned bodies older than grace, every interval, until
+// the store closes.
+func (db *DB) sweeper(grace time.Duration) {
+	defer db.wg.Done()
+	interval := min(max(grace/4, time.Second), time.Minute)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.done:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		go func() {
+			select {
+			case <-db.done:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		n, err := db.SweepBodies(ctx, time.Now().Add(-grace))
+		cancel()
+		switch {
+		case err != nil:
+			// Temporary (a full disk, a PostgreSQL restart): the next
+			// round tries again; nothing is lost by waiting.
+			db.log.Warn("sweeping orphaned message bodies failed; will retry", "err", err)
+		case n > 0:
+			db.log.Debug("swept orphaned message bodies", "bodies", n)
+		}
+	}
+}
+
+// SweepBodies implements store.Store: it deletes the bodies marked orphaned
+// before the given time that no message references any more, and unmarks
+// those that are referenced again (a COPY of a message whose other copy was
+// expunged). It returns how many it deleted.
+func (db *DB) SweepBodies(ctx context.Context, before time.Time) (int, error) {
+	total := 0
+	cutoff := micros(before)
+	for {
+		ids, err := int64Column(ctx, conn{db: db}, `SELECT id FROM bodies WHERE orphaned_at <> 0 AND orphaned_at < ? ORDER BY id LIMIT `+fmt.Sprint(sweepBatch), cutoff)
+		if err != nil {
+			return total, fmt.Errorf("sweep bodies: %w", err)
+		}
+		if len(ids) == 0 {
+			return total, nil
+		}
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		in := `id IN (` + placeholders(len(ids)) + `)`
+		var deleted int
+		err = db.write(ctx, nil, func(c conn) error {
+			// Chunks, summaries and structures go with their body (ON
+			// DELETE CASCADE).
+			res, err := c.execDynamic(ctx, `DELETE FROM bodies WHERE `+in+` AND orphaned_at <> 0
+				AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.body_id = bodies.id)`, args...)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			deleted = int(n)
+			if err != nil {
+				return err
+			}
+			_, err = c.execDynamic(ctx, `UPDATE bodies SET orphaned_at = 0 WHERE `+in+` AND orphaned_at <> 0`, args...)
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("sweep bodies: %w", err)
+		}
+		total += deleted
+		if len(ids) < sweepBatch {
+			return total, nil
+		}
+	}
+}
+
+// folderCheck is what one folder's row says and what its messages say.
+type folderCheck struct {
+	store.FolderRepair
+	rowsMaxUID, rowsMaxModSeq int64
+}
+
+// Repair implements store.Store. It compares every folder's counters with
+// its rows (in one statement, so one snapshot on both engines) and, with
+// fix, sets each wrong folder right under its lock, from the rows as they
+// are then. It also marks bodies that no message references (left by a
+// crash of an earlier version) for the sweep. Safe while the server runs,
+// on every node.
+func (db *DB) Repair(ctx context.Context, fix bool) (store.RepairReport, error) {
+	var rep store.RepairReport
+	rows, err := conn{db: db}.queryDynamic(ctx, `SELECT f.id, f.mailbox_id, f.name, f.messages, f.unseen, f.size, f.uid_next, f.highest_modseq,
+		coalesce(a.n, 0), coalesce(a.unseen, 0), coalesce(a.size, 0),
+		CASE WHEN coalesce(a.max_uid, 0) > coalesce(e.max_uid, 0) THEN coalesce(a.max_uid, 0) ELSE coalesce(e.max_uid, 0) END,
+		CASE WHEN coalesce(a.max_modseq, 0) > coalesce(e.max_modseq, 0) THEN coalesce(a.max_modseq, 0) ELSE coalesce(e.max_modseq, 0) END
+		FROM folders f
+		LEFT JOIN (SELECT folder_id, count(*) AS n, sum(CASE WHEN flags & 1 = 0 THEN 1 ELSE 0 END) AS unseen, sum(size) AS size,
+			max(uid) AS max_uid, max(modseq) AS max_modseq FROM messages GROUP BY folder_id) a ON a.folder_id = f.id
+		LEFT JOIN (SELECT folder_id, max(uid) AS max_uid, max(modseq) AS max_modseq FROM expunged GROUP BY folder_id) e ON e.folder_id = f.id
+		ORDER BY f.id`)
+	if err != nil {
+		return rep, fmt.Errorf("check folders: %w", err)
+	}
+	var bad []folderCheck
+	for rows.Next() {
+		var fc folderCheck
+		r := &fc.FolderRepair
+		if err := rows.Scan(&r.FolderID, &r.MailboxID, &r.Name, &r.Stored.Messages, &r.Stored.Unseen, &r.Stored.Size,
+			&r.Stored.UIDNext, &r.Stored.HighestModSeq, &r.Actual.Messages, &r.Actual.Unseen, &r.Actual.Size,
+			&fc.rowsMaxUID, &fc.rowsMaxModSeq); err != nil {
+			rows.Close()
+			return rep, fmt.Errorf("check folders: %w", err)
+		}
+		rep.Checked++
+		r.Actual.UIDNext = max(r.Stored.UIDNext, fc.rowsMaxUID+1)
+		r.Actual.HighestModSeq = max(r.Stored.HighestModSeq, fc.rowsMaxModSeq)
+		if r.Stored != r.Actual {
+			bad = append(bad, fc)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return rep, fmt.Errorf("check folders: %w", err)
+	}
+	if err := (conn{db: db}).queryRow(ctx, `SELECT count(*) FROM bodies b WHERE b.orphaned_at = 0
+		AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.body_id = b.id)`).Scan(&rep.UnmarkedBodies); err != nil {
+		return rep, fmt.Errorf("check bodies: %w", err)
+	}
+	if !fix {
+		for _, fc := range bad {
+			rep.Wrong = append(rep.Wrong, fc.FolderRepair)
+		}
+		return rep, nil
+	}
+	for _, fc := range bad {
+		r, err := db.repairFolder(ctx, fc.FolderID)
+		if err != nil {
+			return rep, err
+		}
+		if r.Stored != r.Actual {
+			rep.Wrong = append(rep.Wrong, r)
+		}
+	}
+	if rep.UnmarkedBodies > 0 {
+		err := db.write(ctx, nil, func(c conn) error {
+			_, err := c.exec(ctx, `UPDATE bodies SET orphaned_at = ? WHERE orphaned_at = 0
+				AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.body_id = bodies.id)`, micros(time.Now()))
+			return err
+		})
+		if err != nil {
+			return rep, fmt.Errorf("mark orphaned bodies: %w", err)
+		}
+	}
+	rep.Fixed = true
+	return rep, nil
+}
+
+// repairFolder recomputes one folder's counters from its rows under the
+// folder's lock and returns what it found and set. UIDNEXT and
+// HIGHESTMODSEQ only ever go up: a UID or MODSEQ once given out is never
+// given again (clients cache by them).
+func (db *DB) repairFolder(ctx context.Context, folderID int64) (store.FolderRepair, error) {
+	var r store.FolderRepair
+	err := db.write(ctx, nil, func(c conn) error {
+		r = store.FolderRepair{FolderID: folderID}
+		if err := lockFolder(ctx, c, folderID); err != nil {
+			return err
+		}
+		if err := c.queryRow(ctx, `SELECT mailbox_id, name, messages, unseen, size, uid_next, highest_modseq FROM folders WHERE id = ?`, folderID).
+			Scan(&r.MailboxID, &r.Name, &r.Stored.Messages, &r.Stored.Unseen, &r.Stored.Size, &r.Stored.UIDNext, &r.Stored.HighestModSeq); err != nil {
+			return folderNotFound(err, fmt.Sprint(folderID))
+		}
+		var maxUID, maxModSeq, eUID, eModSeq int64
+		if err := c.queryRow(ctx, `SELECT count(*), coalesce(sum(CASE WHEN flags & 1 = 0 THEN 1 ELSE 0 END), 0), coalesce(sum(size), 0),
+			coalesce(max(uid), 0), coalesce(max(modseq), 0) FROM messages WHERE folder_id = ?`, folderID).
+			Scan(&r.Actual.Messages, &r.Actual.Unseen, &r.Actual.Size, &maxUID, &maxModSeq); err != nil {
+			return err
+		}
+		if err := c.queryRow(ctx, `SELECT coalesce(max(uid), 0), coalesce(max(modseq), 0) FROM expunged WHERE folder_id = ?`, folderID).
+			Scan(&eUID, &eModSeq); err != nil {
+			return err
+		}
+		r.Actual.UIDNext = max(r.Stored.UIDNext, maxUID+1, eUID+1)
+		r.Actual.HighestModSeq = max(r.Stored.HighestModSeq, maxModSeq, eModSeq)
+		if r.Actual == r.Stored {
+			return nil
+		}
+		_, err := c.exec(ctx, `UPDATE folders SET messages = ?, unseen = ?, size = ?, uid_next = ?, highest_modseq = ? WHERE id = ?`,
+			r.Actual.Messages, r.Actual.Unseen, r.Actual.Size, r.Actual.UIDNext, r.Actual.HighestModSeq, folderID)
+		return err
+	})
+	if err != nil {
+		return r, fmt.Errorf("repair folder %d: %w", folderID, err)
+	}
+	return r, nil
+}
