@@ -141,31 +141,6 @@ func TestKick(t *testing.T) {
 	})
 }
 
-func TestShutdown(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	a, b := dialRaw(t, e.addr), dialRaw(t, e.addr)
-	a.login("alice")
-	b.line()
-	a.cmd("s", "SELECT INBOX")
-	a.send("i IDLE")
-	if got := a.line(); got != "+ idling" {
-		t.Fatalf("IDLE: %q", got)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := e.srv.Shutdown(ctx); err != nil {
-		t.Fatalf("Shutdown: %v", err)
-	}
-	for name, c := range map[string]*rawClient{"idling": a, "not logged in": b} {
-		if got := c.line(); got != "* BYE Server shutting down" {
-			t.Errorf("%s: got %q", name, got)
-		}
-	}
-	if _, err := net.Dial("tcp", e.addr); err == nil {
-		t.Errorf("still accepting after Shutdown")
-	}
-}
-
 func TestTimeouts(t *testing.T) {
 	e := newEnv(t, envOptions{opts: imap.Options{LoginTimeout: 300 * time.Millisecond, IdleTimeout: 600 * time.Millisecond}})
 	before := dialRaw(t, e.addr)

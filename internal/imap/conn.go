@@ -59,7 +59,6 @@ type conn struct {
 	clientVersion string
 	sel           *selected
 	idleTag       string // set while in IDLE
-	unknownCTE    bool   // a BINARY item of this FETCH could not be decoded
 	lineBuf       *[]byte
 
 	mu         sync.Mutex
@@ -264,7 +263,7 @@ func (c *conn) next() bool {
 
 	c.acquireLine()
 	c.acquireWriter()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(c.srv.cmdCtx)
 	var goOn bool
 	if wasIdling {
 		goOn = c.endIdle()
@@ -332,6 +331,27 @@ func (c *conn) writeByeLocked(reason string) {
 	bw.Reset(nil)
 	c.srv.bufs.writers.Put(bw)
 	c.closed = true
+	if c.srv.cutting.Load() {
+		c.closeLingering()
+		return
+	}
+	c.nc.Close()
+}
+
+// lingerTime bounds how long a connection cut by Shutdown keeps reading
+// what the client still sends after the last response.
+const lingerTime = 500 * time.Millisecond
+
+// closeLingering closes the connection without losing the last response:
+// closing with unread input (the rest of an interrupted literal) resets
+// the connection, and the client may then never read the response. It
+// stops sending, drains input for a moment and closes.
+func (c *conn) closeLingering() {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+	io.Copy(io.Discard, io.LimitReader(c.nc, 1<<20))
 	c.nc.Close()
 }
 
@@ -368,10 +388,19 @@ func (c *conn) kick(reason string) {
 	if !c.kicked.CompareAndSwap(false, true) {
 		return
 	}
-	go c.doKick(reason)
+	go c.doKick(reason, true)
 }
 
-func (c *conn) doKick(reason string) {
+// shutdown is kick for Server.Shutdown: a command under way is not cut
+// after a second but may run until Shutdown's ctx is done.
+func (c *conn) shutdown(reason string) {
+	if !c.kicked.CompareAndSwap(false, true) {
+		return
+	}
+	go c.doKick(reason, false)
+}
+
+func (c *conn) doKick(reason string, cut bool) {
 	// An IDLE update being written to a client that does not read holds
 	// the lock: give it a second, then cut the connection.
 	deadline := time.Now().Add(time.Second)
@@ -392,6 +421,9 @@ func (c *conn) doKick(reason string) {
 		// Waiting for a command or idling: nobody else writes.
 		c.writeByeLocked(reason)
 		return
+	}
+	if !cut {
+		return // next writes the BYE after the current response
 	}
 	// After the current response; cut off a command that takes longer.
 	c.kickTimer = time.AfterFunc(time.Second, func() {
@@ -648,11 +680,19 @@ func (c *conn) finish(p *parser, tag, name string, err error) bool {
 			c.w.raw("[" + ie.Code + "] ")
 		}
 		c.w.raw(ie.Text + "\r\n")
+	case errors.Is(err, context.Canceled) && c.srv.cutting.Load():
+		c.w.raw(tag + " NO [UNAVAILABLE] Server shutting down before the command completed\r\n")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		c.w.raw(tag + " NO [UNAVAILABLE] Operation timed out\r\n")
 	case isNetError(err):
 		var ne *netError
 		errors.As(err, &ne)
+		if c.srv.cutting.Load() && errors.Is(ne.err, os.ErrDeadlineExceeded) {
+			// Shutdown interrupted a read inside the command (an APPEND
+			// literal): nothing was stored; the BYE follows in next.
+			c.w.raw(tag + " NO [UNAVAILABLE] Server shutting down before the command completed\r\n")
+			return c.w.err == nil
+		}
 		c.readFailed(ne.err)
 		return false
 	default:

@@ -38,6 +38,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -135,6 +136,12 @@ type Server struct {
 	wg        sync.WaitGroup
 	ticker    *time.Ticker // IDLE re-checks; one for all connections
 
+	// cmdCtx is the parent of every command's context; Shutdown cancels
+	// it (stopCmds) when its grace is over, and sets cutting first.
+	cmdCtx   context.Context
+	stopCmds context.CancelFunc
+	cutting  atomic.Bool
+
 	// loopback, when set, overrides the loopback test of client addresses
 	// (tests of the plaintext login policy run on 127.0.0.1).
 	loopback func(net.Addr) bool
@@ -152,6 +159,7 @@ func NewServer(o Options) *Server {
 		perUser:   make(map[string]int),
 	}
 	s.bufs.init(o.MaxLineLength)
+	s.cmdCtx, s.stopCmds = context.WithCancel(context.Background())
 	s.loopback = isLoopback
 	s.commands = commandTable()
 	return s
@@ -279,10 +287,22 @@ func (s *Server) addUser(key string) bool {
 	return true
 }
 
-// Shutdown stops accepting connections, sends "* BYE" to every session (at
-// once to those waiting for input, after the current response to the
-// others) and waits for them to end or for ctx, after which it closes the
-// remaining connections.
+// shutdownBye is the text of the BYE a shutdown sends (RFC 5530
+// UNAVAILABLE: the client may try again later, or elsewhere).
+const shutdownBye = "[UNAVAILABLE] Server shutting down, try again later"
+
+// answerWindow is how long Shutdown waits, once ctx is done, for
+// interrupted commands to send their answer before it closes their
+// connections.
+const answerWindow = time.Second
+
+// Shutdown stops accepting connections and sends "* BYE [UNAVAILABLE]" to
+// every session: at once to those waiting for a command or idling, after
+// the tagged response to those running one. Commands may finish until ctx
+// is done; then a command still reading from the client (an APPEND literal)
+// is answered "NO [UNAVAILABLE]" and any other is cancelled, each session
+// gets its BYE, and after a short answer window the remaining connections
+// are closed. It returns ctx.Err() when it had to interrupt commands.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
@@ -298,7 +318,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.kick("Server shutting down")
+		c.shutdown(shutdownBye)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -309,14 +329,29 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
+	}
+	s.cutting.Store(true)
+	s.stopCmds()
+	s.mu.Lock()
+	for c := range s.conns {
+		// A command blocked reading from the client fails with a timeout,
+		// which finish answers as a shutdown.
+		c.nc.SetReadDeadline(time.Now())
+	}
+	s.mu.Unlock()
+	t := time.NewTimer(answerWindow)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
 		s.mu.Lock()
 		for c := range s.conns {
 			c.nc.Close()
 		}
 		s.mu.Unlock()
 		<-done
-		return ctx.Err()
 	}
+	return ctx.Err()
 }
 
 func hostOf(a net.Addr) string {
