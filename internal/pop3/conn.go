@@ -134,9 +134,9 @@ func (s *session) interrupt() {
 }
 
 // abort closes the connection under a running command (Shutdown past its
-// deadline).
+// deadline); the command's context stays, so that a QUIT removing
+// messages commits or rolls back as a whole.
 func (s *session) abort() {
-	s.cancel()
 	s.raw.Close()
 }
 

@@ -263,12 +263,27 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
+	}
+	// A command still running is writing a message to a client that does
+	// not read it (RETR; its response has begun, so there is nothing left
+	// to say) or waiting for the store: close the connections, and give a
+	// store call a moment to commit or roll back before cancelling it.
+	s.mu.Lock()
+	for sess := range s.sessions {
+		sess.abort()
+	}
+	s.mu.Unlock()
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
 		s.mu.Lock()
 		for sess := range s.sessions {
-			sess.abort()
+			sess.cancel()
 		}
 		s.mu.Unlock()
 		<-done
-		return ctx.Err()
 	}
+	return ctx.Err()
 }
