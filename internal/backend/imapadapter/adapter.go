@@ -143,6 +143,13 @@ func wireError(err error) error {
 		return &imap.Error{Code: imap.CodeAlreadyExists, Text: "Mailbox already exists"}
 	case errors.Is(err, store.ErrInvalid):
 		return &imap.Error{Code: imap.CodeCannot, Text: "This operation is not possible on this mailbox"}
+	case errors.Is(err, store.ErrStorageFull):
+		// RFC 5530 has no code for a full disk. Not [OVERQUOTA]: that
+		// tells the user their own quota is exceeded, and deleting
+		// their mail is not the cure. [UNAVAILABLE] ("a subsystem is
+		// down", temporary) is what it is: the server's storage cannot
+		// take writes until an operator frees space.
+		return &imap.Error{Code: imap.CodeUnavailable, Text: "Insufficient storage on the server; try again later"}
 	}
 	return err
 }
@@ -462,8 +469,19 @@ func (f *folder) Move(ctx context.Context, uids []imap.UIDRange, dest string) (i
 	return f.copyOrMove(ctx, uids, dest, true)
 }
 
+// ClaimRecent implements imap.Folder. Claiming \Recent is a write, but
+// SELECT is a read and must not fail because a write does (a full disk, a
+// database that refuses writes): then this session claims nothing, its
+// messages are not \Recent for it, and they stay recent for the next
+// session that can claim them (RFC 3501 §2.3.2 lets a server be
+// approximate here). Only a folder that is gone fails the SELECT.
 func (f *folder) ClaimRecent(ctx context.Context) (uint32, uint32, error) {
 	first, next, err := f.u.b.recent.claim(ctx, f.u.b.mail, f.id, f.uidNext)
+	if err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrNotFound) {
+		f.u.b.log.Warn("cannot claim \\Recent; the session sees no message as recent", "mailbox", f.u.mailboxID,
+			"folder", f.id, "err", err)
+		return 0, 0, nil
+	}
 	return first, next, wireError(err)
 }
 
