@@ -73,6 +73,9 @@ type Server struct {
 	// created it (empty otherwise).
 	AdminPassword string
 
+	// node names this process among the nodes sharing the store (the
+	// change hub's and the access registry's name for it).
+	node      string
 	tlsConfig *tls.Config
 	listeners []namedListener
 	closers   []func(context.Context) error
@@ -119,7 +122,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
-	s := &Server{cfg: cfg, log: newLogger(cfg, o.Log), Addrs: map[string]string{}, Metrics: metrics.New()}
+	s := &Server{cfg: cfg, log: newLogger(cfg, o.Log), Addrs: map[string]string{}, Metrics: metrics.New(), node: notify.NewNodeID()}
 	defer func() {
 		if err != nil {
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -150,7 +153,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		return nil, err
 	}
 
-	s.Registry = access.NewRegistry(access.RegistryOptions{Store: s.Store, Hub: s.Hub, Logger: s.log,
+	s.Registry = access.NewRegistry(access.RegistryOptions{Store: s.Store, Hub: s.Hub, Logger: s.log, Node: s.node,
 		OnKick: func(p access.Protocol) { s.Metrics.Kicked(string(p)) }})
 	s.closers = append(s.closers, func(context.Context) error { s.Registry.Close(); return nil })
 	// Password changes and removals drop cached credentials on every node.
@@ -217,7 +220,7 @@ func (s *Server) openStore(ctx context.Context) error {
 			return err
 		}
 		s.Store = st
-		hub, err := notify.NewPostgres(cctx, s.cfg.DB, s.log)
+		hub, err := notify.NewPostgres(cctx, notify.PostgresOptions{DSN: s.cfg.DB, Node: s.node, Logger: s.log})
 		if err != nil {
 			return err
 		}

@@ -56,6 +56,7 @@ type Server struct {
 	proto   string
 	srv     *smtp.Server
 	closing atomic.Bool
+	conns   tracker
 }
 
 // NewLMTP returns an LMTP server; NewSMTP an SMTP one.
@@ -103,35 +104,56 @@ func (l slogLogger) Println(v ...any)               { l.l.Error(fmt.Sprint(v...)
 
 // Serve accepts connections on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	err := s.srv.Serve(l)
+	err := s.srv.Serve(s.conns.listener(l))
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
 	}
 	return err
 }
 
-// Shutdown stops accepting, refuses new transactions with 421 and lets
-// transactions under way finish until ctx ends; then it closes what is left.
+// Shutdown stops accepting and answers every session waiting for a command
+// with 421 4.3.2 at once. Transactions under way may finish until ctx ends
+// (a DATA completed by then is stored and answered 250); then those still
+// under way are answered 421 4.3.2, nothing of them stored, and after a
+// short answer window the remaining connections are closed. It returns
+// ctx.Err() when it had to interrupt transactions.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing.Store(true)
-	err := s.srv.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		s.srv.Close()
+	done := make(chan struct{})
+	go func() {
+		// Closes the listeners and waits for every connection to end.
+		s.srv.Shutdown(context.Background())
+		close(done)
+	}()
+	s.conns.stop()
+	select {
+	case <-done:
 		return nil
+	case <-ctx.Done():
 	}
-	if errors.Is(err, smtp.ErrServerClosed) {
-		return nil
+	s.conns.cut()
+	t := time.NewTimer(answerWindow)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		s.conns.closeAll()
+		// A delivery committing now ends on its own; its answer is lost
+		// and the client will retry (a duplicate at worst, never a loss).
 	}
-	return err
+	return ctx.Err()
 }
 
 type backend struct{ s *Server }
 
 func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	tc := trackedOf(c)
+	tc.attach(c)
 	if b.s.closing.Load() {
+		tc.refused()
 		return nil, errShuttingDown
 	}
-	return &session{s: b.s, conn: c, remote: c.Conn().RemoteAddr().String()}, nil
+	return &session{s: b.s, conn: c, tc: tc, remote: c.Conn().RemoteAddr().String()}, nil
 }
 
 var (
@@ -161,6 +183,7 @@ type recipient struct {
 type session struct {
 	s      *Server
 	conn   *smtp.Conn
+	tc     *trackedConn // tells Shutdown whether a transaction is under way
 	remote string
 	from   string
 	rcpts  []recipient
@@ -171,15 +194,18 @@ var _ smtp.LMTPSession = (*session)(nil)
 func (ss *session) Reset() {
 	ss.from = ""
 	ss.rcpts = nil
+	ss.tc.setTx(false, false)
 }
 
 func (ss *session) Logout() error { return nil }
 
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	if ss.s.closing.Load() {
+		ss.tc.refused()
 		return errShuttingDown
 	}
 	ss.from = from
+	ss.tc.setTx(true, false)
 	return nil
 }
 
@@ -282,12 +308,21 @@ func (ss *session) mailboxes(rcpts []recipient) []int64 {
 // read reads the message and builds what will be stored: trace fields on
 // top (RFC 5321 §4.4), CRLF line ends, the parse.
 func (ss *session) read(r io.Reader) (*store.NewMessage, error) {
+	// Until Reset, after the answer: go-smtp may still read the rest of a
+	// refused message.
+	ss.tc.setTx(true, true)
 	var buf bytes.Buffer
 	if _, err := io.Copy(&buf, r); err != nil {
 		var serr *smtp.SMTPError
 		if errors.As(err, &serr) {
 			ss.s.o.Metrics.Delivery(ss.s.proto, "too_large")
 			return nil, serr
+		}
+		if ss.s.closing.Load() {
+			// Shutdown cut the transfer: nothing is stored, and the
+			// client is told to try again.
+			ss.tc.refused()
+			return nil, errShuttingDown
 		}
 		return nil, err
 	}
@@ -332,9 +367,8 @@ func sanitize(s string) string {
 }
 
 func (ss *session) store(mailboxes []int64, msg *store.NewMessage) error {
-	if ss.s.closing.Load() {
-		return errShuttingDown
-	}
+	// A message read in full during shutdown is stored: Shutdown lets
+	// transactions under way finish.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	delivered, err := ss.s.o.Store.Deliver(ctx, mailboxes, *msg)
