@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"sync"
@@ -27,10 +26,17 @@ type Session struct {
 // Registry knows the sessions open on this node and closes those the rule
 // no longer allows, as soon as an AccessChanged or MailboxRemoved event
 // arrives (from this node or another).
+//
+// Each change is enforced once per node: a change made on this node goes
+// through Publish, which enforces it here before it returns and marks it
+// with this node's name (Event.Origin); when the hub hands the event back
+// to this registry, it is skipped. Other nodes, and events published
+// without Publish, are enforced from the hub.
 type Registry struct {
 	st   store.Store
+	hub  notify.Hub
 	log  *slog.Logger
-	node string // names this registry's answers to SessionsQuery
+	node string // Event.Origin of what Publish sends; names answers to SessionsQuery
 
 	mu       sync.Mutex
 	sessions map[int64]map[*Session]struct{}
@@ -47,6 +53,9 @@ type RegistryOptions struct {
 	Store  store.Store
 	Hub    notify.Hub
 	Logger *slog.Logger
+	// Node names this node (notify.NewNodeID when empty); the server
+	// gives the registry and the hub the same name.
+	Node string
 	// OnKick, when set, is called for every session closed by policy.
 	OnKick func(p Protocol)
 }
@@ -57,17 +66,20 @@ func NewRegistry(o RegistryOptions) *Registry {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	hub := o.Hub
-	r := &Registry{st: o.Store, log: log, node: randomNode(), onKick: o.OnKick, sessions: map[int64]map[*Session]struct{}{},
+	if o.Node == "" {
+		o.Node = notify.NewNodeID()
+	}
+	r := &Registry{st: o.Store, hub: o.Hub, log: log, node: o.Node, onKick: o.OnKick, sessions: map[int64]map[*Session]struct{}{},
 		work: make(chan notify.Event, 1024), done: make(chan struct{})}
 	// Events arrive on the publisher's goroutine; evaluating them reads the
 	// store, so hand them to our own goroutine.
-	r.cancel = hub.Subscribe(0, func(e notify.Event) {
+	r.cancel = r.hub.Subscribe(0, func(e notify.Event) {
 		if e.Kind == notify.SessionsQuery {
 			go r.answer(e)
 			return
 		}
-		if e.Kind != notify.AccessChanged && e.Kind != notify.MailboxRemoved {
+		if !enforced(e) || e.Origin == r.node {
+			// Not about access, or Publish enforced it already.
 			return
 		}
 		select {
@@ -151,14 +163,23 @@ func (r *Registry) Count(mailboxID int64, p Protocol) int {
 	return n
 }
 
-// Enforce re-evaluates, before it returns, the sessions on this node that an
-// AccessChanged or MailboxRemoved event concerns. The service layer calls it
-// right after a commit, so that when an admin's change returns, this node's
-// sessions have been told; other nodes act on the published event.
-func (r *Registry) Enforce(ctx context.Context, e notify.Event) {
-	if e.Kind == notify.AccessChanged || e.Kind == notify.MailboxRemoved {
+// enforced reports whether e is a change the registry acts on.
+func enforced(e notify.Event) bool {
+	return e.Kind == notify.AccessChanged || e.Kind == notify.MailboxRemoved
+}
+
+// Publish publishes a committed change. An AccessChanged or
+// MailboxRemoved event is first enforced on this node, before Publish
+// returns, so that when an admin's change returns this node's sessions have
+// been told; the other nodes enforce it when the hub brings it, and this
+// registry does not enforce it a second time. The service layer calls it
+// right after each commit.
+func (r *Registry) Publish(ctx context.Context, e notify.Event) error {
+	if enforced(e) {
 		r.handle(ctx, e)
 	}
+	e.Origin = r.node
+	return r.hub.Publish(context.WithoutCancel(ctx), e)
 }
 
 func (r *Registry) handle(ctx context.Context, e notify.Event) {
@@ -247,7 +268,7 @@ func (r *Registry) answer(e notify.Event) {
 	// An empty answer is no answer: the asker counts sessions, not nodes.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := r.st.ReportSessions(ctx, e.ModSeq, r.node, reports); err != nil {
+	if err := r.st.ReportSessions(ctx, e.QueryID, r.node, reports); err != nil {
 		r.log.Warn("answering a sessions query", "err", err)
 	}
 }
@@ -261,7 +282,7 @@ func ClusterSessions(ctx context.Context, hub notify.Hub, st store.Store, mailbo
 		return nil, err
 	}
 	id := binary.BigEndian.Uint64(b[:])
-	if err := hub.Publish(ctx, notify.Event{Kind: notify.SessionsQuery, MailboxID: mailboxID, ModSeq: id}); err != nil {
+	if err := hub.Publish(ctx, notify.Event{Kind: notify.SessionsQuery, MailboxID: mailboxID, QueryID: id}); err != nil {
 		return nil, err
 	}
 	t := time.NewTimer(wait)
@@ -272,10 +293,4 @@ func ClusterSessions(ctx context.Context, hub notify.Hub, st store.Store, mailbo
 		return nil, ctx.Err()
 	}
 	return st.CollectSessionReports(ctx, id)
-}
-
-func randomNode() string {
-	var b [6]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }

@@ -10,6 +10,8 @@ package notify
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"sync"
 )
 
@@ -31,18 +33,34 @@ const (
 	// MailboxRemoved: the mailbox is gone; its sessions end.
 	MailboxRemoved
 	// SessionsQuery asks every node which sessions of the mailbox (0: all)
-	// are open; ModSeq carries the question's ID. The nodes answer through
-	// the store (store.ReportSessions). It is the one event that is a
-	// question rather than a signal.
+	// are open; QueryID names the question. The nodes answer through the
+	// store (store.ReportSessions). It is the one event that is a question
+	// rather than a signal.
 	SessionsQuery
 )
 
-// Event is one change.
+// Event is one change. The JSON names are the PostgreSQL NOTIFY payload
+// (see Postgres); a new field takes a new name and old nodes ignore it.
 type Event struct {
 	Kind      Kind   `json:"k"`
 	MailboxID int64  `json:"m,omitempty"` // 0: organization-wide
 	FolderID  int64  `json:"f,omitempty"`
 	ModSeq    uint64 `json:"s,omitempty"`
+	// QueryID names a SessionsQuery, so that the answers can be collected.
+	QueryID uint64 `json:"q,omitempty"`
+	// Origin is the node that published the event, when the publisher says
+	// so. The access registry sets it on the changes it has already
+	// enforced on its own node, and skips them when the hub hands them back.
+	Origin string `json:"o,omitempty"`
+}
+
+// NewNodeID returns a random name for one node (one process) of a cluster.
+// The server makes one at start and hands it to everything that names its
+// node: the Postgres hub, the access registry.
+func NewNodeID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // Hub publishes events and delivers them to subscribers.

@@ -73,12 +73,12 @@ func TestLocalRouting(t *testing.T) {
 func TestPostgresBetweenNodes(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	ctx := context.Background()
-	a, err := notify.NewPostgres(ctx, dsn, nil)
+	a, err := notify.NewPostgres(ctx, notify.PostgresOptions{DSN: dsn, Node: "a"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	b, err := notify.NewPostgres(ctx, dsn, nil)
+	b, err := notify.NewPostgres(ctx, notify.PostgresOptions{DSN: dsn, Node: "b"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,4 +97,14 @@ func TestPostgresBetweenNodes(t *testing.T) {
 		t.Errorf("other node: got %+v; want %+v", got, e)
 	}
 	ra.none(t) // no echo of its own event
+
+	// A question travels with its own ID, not in ModSeq.
+	q := notify.Event{Kind: notify.SessionsQuery, MailboxID: 5, QueryID: 1<<63 + 42, Origin: "a"}
+	if err := a.Publish(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	ra.wait(t, 1)
+	if got := rb.wait(t, 1); got[len(got)-1] != q {
+		t.Errorf("sessions query on the other node: got %+v; want %+v", got[len(got)-1], q)
+	}
 }

@@ -2,8 +2,6 @@ package notify
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -34,21 +32,65 @@ type Postgres struct {
 
 var _ Hub = (*Postgres)(nil)
 
+// wire is the NOTIFY payload: the event's fields and the sending node,
+// flat in one JSON object ({"n":"…","k":2,"m":7}).
 type wire struct {
 	Node string `json:"n"`
 	Event
 }
 
-// NewPostgres connects a publisher and a listener to the database at dsn.
+// encode makes the payload of e sent by node.
+//
+// Compatibility: nodes older than Event.QueryID read a SessionsQuery's ID
+// from "s" (ModSeq, which a query does not otherwise use), so the ID is
+// sent there as well; decode accepts either. Nodes of both versions can
+// then share one database during a rolling upgrade. Once every node reads
+// "q", the copy in "s" can go.
+func encode(node string, e Event) ([]byte, error) {
+	w := wire{Node: node, Event: e}
+	if e.Kind == SessionsQuery && e.ModSeq == 0 {
+		w.ModSeq = e.QueryID
+	}
+	return json.Marshal(w)
+}
+
+// decode reads a payload made by encode, or by an older node.
+func decode(payload []byte) (wire, error) {
+	var w wire
+	if err := json.Unmarshal(payload, &w); err != nil {
+		return w, err
+	}
+	if w.Kind == SessionsQuery {
+		if w.QueryID == 0 {
+			w.QueryID = w.ModSeq
+		}
+		w.ModSeq = 0
+	}
+	return w, nil
+}
+
+// PostgresOptions configure a Postgres hub.
+type PostgresOptions struct {
+	// DSN is the database all the nodes share.
+	DSN string
+	// Node names this node (NewNodeID when empty); the hub ignores its
+	// own events when the server echoes them.
+	Node   string
+	Logger *slog.Logger
+}
+
+// NewPostgres connects a publisher and a listener to the database.
 // The listener reconnects by itself when the connection drops; the events
 // sent meanwhile are lost, which sessions tolerate (see the package doc).
-func NewPostgres(ctx context.Context, dsn string, log *slog.Logger) (*Postgres, error) {
+func NewPostgres(ctx context.Context, o PostgresOptions) (*Postgres, error) {
+	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	var b [8]byte
-	rand.Read(b[:])
-	p := &Postgres{local: NewLocal(), node: hex.EncodeToString(b[:]), dsn: dsn, log: log, done: make(chan struct{})}
+	if o.Node == "" {
+		o.Node = NewNodeID()
+	}
+	p := &Postgres{local: NewLocal(), node: o.Node, dsn: o.DSN, log: log, done: make(chan struct{})}
 	lc, err := p.listen(ctx)
 	if err != nil {
 		return nil, err
@@ -95,8 +137,8 @@ func (p *Postgres) run(ctx context.Context, c *pgx.Conn) {
 			}
 			continue
 		}
-		var w wire
-		if err := json.Unmarshal([]byte(n.Payload), &w); err != nil {
+		w, err := decode([]byte(n.Payload))
+		if err != nil {
 			p.log.Warn("notify: bad payload", "payload", n.Payload, "err", err)
 			continue
 		}
@@ -110,7 +152,7 @@ func (p *Postgres) run(ctx context.Context, c *pgx.Conn) {
 // Publish implements Hub.
 func (p *Postgres) Publish(ctx context.Context, e Event) error {
 	p.local.Dispatch(e)
-	payload, err := json.Marshal(wire{Node: p.node, Event: e})
+	payload, err := encode(p.node, e)
 	if err != nil {
 		return err
 	}

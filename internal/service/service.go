@@ -340,10 +340,15 @@ func (s *Service) publish(ctx context.Context, events []notify.Event) {
 			}
 			e, published = notify.Event{Kind: notify.AccessChanged}, true
 		}
+		// The registry enforces an access change on this node before it
+		// publishes it to the others (and only once here).
+		var err error
 		if s.reg != nil {
-			s.reg.Enforce(ctx, e)
+			err = s.reg.Publish(ctx, e)
+		} else {
+			err = s.hub.Publish(context.WithoutCancel(ctx), e)
 		}
-		if err := s.hub.Publish(context.WithoutCancel(ctx), e); err != nil {
+		if err != nil {
 			s.log.Error("publish change event", "event", e, "err", err)
 		}
 	}
