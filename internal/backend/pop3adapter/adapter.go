@@ -9,10 +9,17 @@
 // process answers a second session on the same node at once, without a
 // store round trip; a lease in the store ("pop3:<mailbox>", see lease)
 // keeps the lock across the nodes of a cluster sharing one PostgreSQL. The
-// lease is held by "<node>:<n>", renewed every third of leaseTTL while the
-// session lasts and released when it ends; if the node dies it lapses by
-// itself after leaseTTL, so a crashed node blocks the maildrop for two
-// minutes at most.
+// lease is held by "<node>" (this process), renewed every third of
+// leaseTTL while the session lasts and released when it ends; if the node
+// dies it lapses by itself after leaseTTL, so a crashed node blocks the
+// maildrop for two minutes at most.
+//
+// The store may refuse writes (a full disk) while reads work. Then a
+// session is not refused for want of a lease: the lock in this process
+// alone guards it (see lease.go); a lease that cannot be released is
+// released in this process at once and in the store in the background, so
+// the user's next login on this node is never blocked by the session that
+// just ended.
 package pop3adapter
 
 import (
@@ -20,10 +27,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/notify"
@@ -59,10 +64,11 @@ type Backend struct {
 	hub   notify.Hub
 	log   *slog.Logger
 
-	mu     sync.Mutex
-	locked map[int64]struct{} // mailboxes with a POP3 session
-	node   string             // this process, as a lease holder
-	seq    atomic.Int64
+	mu         sync.Mutex
+	locked     map[int64]struct{}        // mailboxes with a POP3 session
+	unreleased map[int64]*pendingRelease // leases released here, not yet in the store
+	retrying   bool                      // a goroutine retries unreleased
+	node       string                    // this process, as a lease holder
 }
 
 // leaseTTL is how long a maildrop lease lasts without renewal; it is
@@ -81,12 +87,13 @@ func New(o Options) *Backend {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Backend{
-		mail:   o.Mail,
-		login:  o.Login,
-		hub:    o.Hub,
-		log:    log.With("proto", "pop3"),
-		locked: map[int64]struct{}{},
-		node:   newNodeID(),
+		mail:       o.Mail,
+		login:      o.Login,
+		hub:        o.Hub,
+		log:        log.With("proto", "pop3"),
+		locked:     map[int64]struct{}{},
+		unreleased: map[int64]*pendingRelease{},
+		node:       newNodeID(),
 	}
 }
 
@@ -108,23 +115,31 @@ func (b *Backend) Login(ctx context.Context, req pop3.LoginRequest) (pop3.Maildr
 	if err != nil {
 		return nil, loginError(err)
 	}
-	if !b.lock(mailboxID) {
+	inherited, ok := b.lock(ctx, mailboxID)
+	if !ok {
 		end()
 		return nil, errInUse
 	}
-	stopLease, err := b.lease(ctx, mailboxID)
+	l, err := b.lease(ctx, mailboxID, inherited)
 	if err != nil {
-		b.unlock(mailboxID)
+		var p *pendingRelease
+		if inherited.After(time.Now()) {
+			// The earlier session's lease is still to be released.
+			p = &pendingRelease{mailboxID: mailboxID, expires: inherited}
+		}
+		b.unlock(mailboxID, p)
 		end()
 		if errors.Is(err, errLeaseHeld) {
 			return nil, errInUse
 		}
 		return nil, &pop3.Error{Code: pop3.CodeSysTemp, Text: "Cannot lock the maildrop; try again later", Err: err}
 	}
+	var once sync.Once
 	release := func() {
-		stopLease()
-		b.unlock(mailboxID)
-		end()
+		once.Do(func() {
+			b.unlock(mailboxID, l.release())
+			end()
+		})
 	}
 	md, err := b.openMaildrop(ctx, mailboxID)
 	if err != nil {
@@ -133,69 +148,6 @@ func (b *Backend) Login(ctx context.Context, req pop3.LoginRequest) (pop3.Maildr
 	}
 	md.release = release
 	return md, nil
-}
-
-var errLeaseHeld = errors.New("maildrop lease held by another session")
-
-// lease takes the cluster-wide maildrop lease and keeps renewing it until
-// the returned function is called.
-func (b *Backend) lease(ctx context.Context, mailboxID int64) (func(), error) {
-	name := fmt.Sprintf("pop3:%d", mailboxID)
-	holder := fmt.Sprintf("%s:%d", b.node, b.seq.Add(1))
-	ok, err := b.mail.AcquireLease(ctx, name, holder, leaseTTL)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, errLeaseHeld
-	}
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(leaseTTL / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				if _, err := b.mail.AcquireLease(rctx, name, holder, leaseTTL); err != nil {
-					b.log.Warn("renew maildrop lease", "mailbox", mailboxID, "err", err)
-				}
-				cancel()
-			}
-		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			close(stop)
-			<-done
-			rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := b.mail.ReleaseLease(rctx, name, holder); err != nil {
-				b.log.Warn("release maildrop lease", "mailbox", mailboxID, "err", err)
-			}
-		})
-	}, nil
-}
-
-func (b *Backend) lock(mailboxID int64) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if _, ok := b.locked[mailboxID]; ok {
-		return false
-	}
-	b.locked[mailboxID] = struct{}{}
-	return true
-}
-
-func (b *Backend) unlock(mailboxID int64) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	delete(b.locked, mailboxID)
 }
 
 // folderChanged publishes the folder's new state after an expunge. The

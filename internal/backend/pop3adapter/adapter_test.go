@@ -81,12 +81,18 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{})
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newEnvOn(t, st)
+}
+
+// newEnvOn is newEnv over a store the test opened.
+func newEnvOn(t *testing.T, st store.Store) *env {
+	t.Helper()
+	ctx := context.Background()
 	e := &env{st: st, hub: notify.NewLocal(), boxes: map[string]int64{}, changes: make(chan change, 100), kicked: make(chan access.Protocol, 10)}
 	// Cheap argon2id parameters: the tests log in often.
 	checker := auth.NewChecker(auth.CheckerOptions{Params: auth.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32}, CacheTTL: time.Minute})
