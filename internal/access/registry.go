@@ -43,9 +43,10 @@ type Registry struct {
 
 	onKick func(p Protocol)
 
-	work   chan notify.Event
-	cancel func()
-	done   chan struct{}
+	work      chan notify.Event
+	cancel    func()
+	closeOnce sync.Once
+	done      chan struct{}
 }
 
 // RegistryOptions configure a Registry.
@@ -93,10 +94,13 @@ func NewRegistry(o RegistryOptions) *Registry {
 	return r
 }
 
-// Close stops listening. Open sessions are not touched.
+// Close stops listening, after handling the events already queued. Open
+// sessions are not touched. Calls after the first do nothing.
 func (r *Registry) Close() {
-	r.cancel()
-	close(r.work)
+	r.closeOnce.Do(func() {
+		r.cancel()
+		close(r.work)
+	})
 	<-r.done
 }
 

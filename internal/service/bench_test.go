@@ -2,56 +2,18 @@ package service_test
 
 import (
 	"context"
-	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/gatehouse-mail/gatehouse/internal/access"
-	"github.com/gatehouse-mail/gatehouse/internal/auth"
-	"github.com/gatehouse-mail/gatehouse/internal/notify"
-	"github.com/gatehouse-mail/gatehouse/internal/rbac"
 	"github.com/gatehouse-mail/gatehouse/internal/service"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
-	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
 )
 
 // seed makes n mailboxes directly in a fresh SQLite store.
 func seed(b testing.TB, n int) (*service.Service, store.Store) {
-	b.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "g.db"), sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	err = st.Update(ctx, func(tx store.Tx) error {
-		if err := tx.SetOrgConfig(ctx, store.OrgConfig{Name: "Contoso", Domain: "contoso.com"}); err != nil {
-			return err
-		}
-		for i := 0; i < n; i++ {
-			a := fmt.Sprintf("user%06d", i)
-			m := store.Mailbox{Name: "User " + a, DisplayName: "User " + a, Alias: a, PrimarySmtpAddress: a + "@contoso.com",
-				UserPrincipalName: a + "@contoso.com", PasswordHash: "x", PopEnabled: true, ImapEnabled: true}
-			if err := tx.InsertMailbox(ctx, &m); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	hub := notify.NewLocal()
-	reg := access.NewRegistry(access.RegistryOptions{Store: st, Hub: hub})
-	b.Cleanup(reg.Close)
-	svc := service.New(service.Options{Store: st, Hub: hub, Registry: reg,
-		Checker: auth.NewChecker(auth.CheckerOptions{Params: auth.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32}})})
-	return svc, st
+	e := newEnv(b, n)
+	return e.svc, e.st
 }
-
-var orgAdmin = service.Caller{Name: "admin@contoso.com", Surface: service.SurfaceShell,
-	Groups: []string{rbac.OrganizationManagement}, Permissions: rbac.For([]string{rbac.OrganizationManagement})}
 
 // BenchmarkBulkSetCASMailbox10k is Get-Mailbox -ResultSize Unlimited |
 // Set-CASMailbox -PopEnabled $false over 10,000 mailboxes, at the service

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/gatehouse-mail/gatehouse/internal/access"
 	"github.com/gatehouse-mail/gatehouse/internal/notify"
@@ -55,7 +54,7 @@ type SetCASMailboxRequest struct {
 	WhatIf      bool
 }
 
-func (r SetCASMailboxRequest) params() []store.Parameter {
+func (r SetCASMailboxRequest) op() op {
 	p := []store.Parameter{{Name: "Identity", Value: r.Identity}}
 	if r.PopEnabled != nil {
 		p = append(p, store.Parameter{Name: "PopEnabled", Value: boolText(*r.PopEnabled)})
@@ -63,11 +62,14 @@ func (r SetCASMailboxRequest) params() []store.Parameter {
 	if r.ImapEnabled != nil {
 		p = append(p, store.Parameter{Name: "ImapEnabled", Value: boolText(*r.ImapEnabled)})
 	}
-	return p
+	return op{cmdlet: "Set-CASMailbox", perm: rbac.MailRecipients, object: r.Identity, params: p, whatIf: r.WhatIf}
 }
 
 // setCAS applies one request in tx.
 func (s *Service) setCAS(ctx context.Context, tx store.Tx, org store.OrgConfig, r SetCASMailboxRequest) (mutation, error) {
+	if r.PopEnabled == nil && r.ImapEnabled == nil {
+		return mutation{}, invalid("PopEnabled", "Give -PopEnabled, -ImapEnabled or both.")
+	}
 	m, err := s.resolve(ctx, tx, r.Identity)
 	if err != nil {
 		return mutation{}, err
@@ -109,17 +111,13 @@ func (s *Service) setCAS(ctx context.Context, tx store.Tx, org store.OrgConfig, 
 // SetCASMailbox is Set-CASMailbox: PopEnabled and ImapEnabled of one
 // mailbox. Open sessions of a protocol it disables are closed at once.
 func (s *Service) SetCASMailbox(ctx context.Context, c Caller, r SetCASMailboxRequest) (Result, error) {
-	if r.PopEnabled == nil && r.ImapEnabled == nil {
-		return Result{}, invalid("PopEnabled", "Give -PopEnabled, -ImapEnabled or both.")
-	}
-	return s.change(ctx, c, op{cmdlet: "Set-CASMailbox", perm: rbac.MailRecipients, object: r.Identity, params: r.params(), whatIf: r.WhatIf},
-		func(tx store.Tx) (mutation, error) {
-			org, err := tx.OrgConfig(ctx)
-			if err != nil {
-				return mutation{}, err
-			}
-			return s.setCAS(ctx, tx, org, r)
-		})
+	return s.change(ctx, c, r.op(), func(tx store.Tx) (mutation, error) {
+		org, err := tx.OrgConfig(ctx)
+		if err != nil {
+			return mutation{}, err
+		}
+		return s.setCAS(ctx, tx, org, r)
+	})
 }
 
 // ItemResult is the outcome of one item of a bulk operation.
@@ -128,89 +126,26 @@ type ItemResult struct {
 	Err error
 }
 
-// bulkChunk bounds one transaction of a bulk Set-CASMailbox.
+// bulkChunk bounds one transaction of a bulk operation.
 const bulkChunk = 1000
 
 // SetCASMailboxes applies many Set-CASMailbox requests (a pipeline of
-// mailboxes into Set-CASMailbox, a Bulk Edit in the admin center), a
-// thousand per transaction, each audited on its own. One item failing (not
-// found, ambiguous) fails only that item.
+// mailboxes into Set-CASMailbox, a Bulk Edit in the admin center), each
+// checked and audited on its own as SetCASMailbox does, a thousand per
+// transaction (see changeMany). One item failing (not found, ambiguous,
+// invalid) fails only that item.
 func (s *Service) SetCASMailboxes(ctx context.Context, c Caller, reqs []SetCASMailboxRequest) ([]ItemResult, error) {
-	out := make([]ItemResult, len(reqs))
-	if !c.Can(rbac.MailRecipients) {
-		for i, r := range reqs {
-			o := op{cmdlet: "Set-CASMailbox", perm: rbac.MailRecipients, object: r.Identity, params: r.params()}
-			out[i] = ItemResult{Result: Result{Identity: r.Identity, Cmdlet: o.cmdlet, WhatIf: r.WhatIf}, Err: s.denied(c, o)}
-			if !r.WhatIf {
-				s.auditFailure(ctx, c, o, out[i].Err)
-			}
-		}
-		return out, nil
+	ops := make([]op, len(reqs))
+	for i, r := range reqs {
+		ops[i] = r.op()
 	}
-	for start := 0; start < len(reqs); start += bulkChunk {
-		chunk := reqs[start:min(start+bulkChunk, len(reqs))]
-		var events []notify.Event
-		var failures []*store.AuditRecord
-		err := s.st.Update(ctx, func(tx store.Tx) error {
-			events, failures = nil, nil
-			org, err := tx.OrgConfig(ctx)
-			if err != nil {
-				return err
-			}
-			for i, r := range chunk {
-				o := op{cmdlet: "Set-CASMailbox", perm: rbac.MailRecipients, object: r.Identity, params: r.params(), whatIf: r.WhatIf}
-				item := &out[start+i]
-				*item = ItemResult{Result: Result{Identity: r.Identity, Cmdlet: o.cmdlet, WhatIf: r.WhatIf}}
-				if r.PopEnabled == nil && r.ImapEnabled == nil {
-					item.Err = invalid("PopEnabled", "Give -PopEnabled, -ImapEnabled or both.")
-					continue
-				}
-				mu, err := s.setCAS(ctx, tx, org, r)
-				if err != nil {
-					if isItemError(err) {
-						item.Err = err
-						if !r.WhatIf {
-							failures = append(failures, s.record(c, o, r.Identity, nil, err))
-						}
-						continue
-					}
-					return err
-				}
-				mu.result.Cmdlet, mu.result.WhatIf = o.cmdlet, r.WhatIf
-				item.Result = mu.result
-				if mu.audit {
-					if err := tx.InsertAudit(ctx, s.record(c, o, mu.result.Identity, mu.result.Changes, nil)); err != nil {
-						return err
-					}
-					events = append(events, mu.events...)
-				}
-			}
-			for _, f := range failures {
-				if err := tx.InsertAudit(ctx, f); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return out, fmt.Errorf("Set-CASMailbox over %d mailboxes: %w", len(chunk), err)
-		}
-		for range events {
-			s.m.AdminOperation("Set-CASMailbox", true)
-		}
-		for range failures {
-			s.m.AdminOperation("Set-CASMailbox", false)
-		}
-		s.publish(ctx, events)
-	}
-	var whatIf []*Result
-	for i := range out {
-		if out[i].Err == nil && out[i].WhatIf {
-			whatIf = append(whatIf, &out[i].Result)
-		}
-	}
-	s.clusterWhatIf(ctx, whatIf)
-	return out, nil
+	var org store.OrgConfig
+	return s.changeMany(ctx, c, ops,
+		func(tx store.Tx) (err error) {
+			org, err = tx.OrgConfig(ctx)
+			return err
+		},
+		func(tx store.Tx, i int) (mutation, error) { return s.setCAS(ctx, tx, org, reqs[i]) })
 }
 
 // isItemError reports errors that belong to one item of a bulk operation

@@ -234,12 +234,8 @@ type mutation struct {
 // audited with Succeeded = false in a transaction of its own, since the
 // change's transaction rolled back.
 func (s *Service) change(ctx context.Context, c Caller, o op, body func(tx store.Tx) (mutation, error)) (Result, error) {
-	if !c.Can(o.perm) {
-		err := s.denied(c, o)
-		if !o.whatIf {
-			s.auditFailure(ctx, c, o, err)
-		}
-		return Result{}, err
+	if err := s.authorize(ctx, c, []op{o}); err[0] != nil {
+		return Result{}, err[0]
 	}
 	var mu mutation
 	err := s.st.Update(ctx, func(tx store.Tx) error {
@@ -247,14 +243,7 @@ func (s *Service) change(ctx context.Context, c Caller, o op, body func(tx store
 		if mu, err = body(tx); err != nil {
 			return err
 		}
-		mu.result.Cmdlet = o.cmdlet
-		if mu.result.Identity == "" {
-			mu.result.Identity = o.object
-		}
-		if !mu.audit || o.whatIf {
-			return nil
-		}
-		return tx.InsertAudit(ctx, s.record(c, o, mu.result.Identity, mu.result.Changes, nil))
+		return s.audit(ctx, tx, c, o, &mu)
 	})
 	if err != nil {
 		if !o.whatIf {
@@ -262,15 +251,141 @@ func (s *Service) change(ctx context.Context, c Caller, o op, body func(tx store
 		}
 		return Result{}, err
 	}
-	if !o.whatIf && mu.audit {
-		s.m.AdminOperation(o.cmdlet, true)
-		s.publish(ctx, mu.events)
-	}
-	mu.result.WhatIf = o.whatIf
+	s.committed(ctx, []mutation{mu})
 	if o.whatIf {
 		s.clusterWhatIf(ctx, []*Result{&mu.result})
 	}
 	return mu.result, nil
+}
+
+// changeMany is change for a bulk edit (objects piped into a Set- cmdlet,
+// a Bulk Edit in the admin center): every item goes through the same
+// permission check, audit and events as with change, and is audited on its
+// own, but bulkChunk items share one transaction. In each transaction,
+// begin (may be nil) reads what all items need, then body(tx, i) is
+// ops[i]'s body. An item error (not found, ambiguous, invalid, conflict:
+// see isItemError) fails that item only and is audited with Succeeded =
+// false in the same transaction; body must return it before it writes
+// anything. Any other error rolls the chunk back, audits its items as
+// failed and ends the edit: earlier chunks stay committed, later ones are
+// not tried, and the error is returned with the results.
+func (s *Service) changeMany(ctx context.Context, c Caller, ops []op, begin func(tx store.Tx) error,
+	body func(tx store.Tx, i int) (mutation, error)) ([]ItemResult, error) {
+	out := make([]ItemResult, len(ops))
+	var allowed []int
+	for i, err := range s.authorize(ctx, c, ops) {
+		out[i] = ItemResult{Result: Result{Identity: ops[i].object, Cmdlet: ops[i].cmdlet, WhatIf: ops[i].whatIf}, Err: err}
+		if err == nil {
+			allowed = append(allowed, i)
+		}
+	}
+	var whatIf []*Result
+	for start := 0; start < len(allowed); start += bulkChunk {
+		chunk := allowed[start:min(start+bulkChunk, len(allowed))]
+		var done []mutation
+		var failures []*store.AuditRecord
+		err := s.st.Update(ctx, func(tx store.Tx) error {
+			done, failures = done[:0], failures[:0]
+			if begin != nil {
+				if err := begin(tx); err != nil {
+					return err
+				}
+			}
+			for _, i := range chunk {
+				o := ops[i]
+				mu, err := body(tx, i)
+				if isItemError(err) {
+					out[i].Err = err
+					if !o.whatIf {
+						failures = append(failures, s.record(c, o, o.object, nil, err))
+					}
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				if err := s.audit(ctx, tx, c, o, &mu); err != nil {
+					return err
+				}
+				out[i] = ItemResult{Result: mu.result}
+				done = append(done, mu)
+			}
+			return insertAudits(ctx, tx, failures)
+		})
+		if err != nil {
+			err = fmt.Errorf("%s over %d objects: %w", ops[chunk[0]].cmdlet, len(chunk), err)
+			var lost []*store.AuditRecord
+			for _, i := range chunk {
+				o := ops[i]
+				out[i] = ItemResult{Result: Result{Identity: o.object, Cmdlet: o.cmdlet, WhatIf: o.whatIf}, Err: err}
+				if !o.whatIf {
+					lost = append(lost, s.record(c, o, o.object, nil, err))
+				}
+			}
+			s.auditFailures(ctx, lost)
+			return out, err
+		}
+		for _, f := range failures {
+			s.m.AdminOperation(f.CmdletName, false)
+		}
+		s.committed(ctx, done)
+		for _, i := range chunk {
+			if out[i].Err == nil && out[i].WhatIf {
+				whatIf = append(whatIf, &out[i].Result)
+			}
+		}
+	}
+	s.clusterWhatIf(ctx, whatIf)
+	return out, nil
+}
+
+// authorize checks the caller's permission for each operation and returns
+// an error per operation (nil: allowed). Denials are audited with
+// Succeeded = false, except for WhatIf.
+func (s *Service) authorize(ctx context.Context, c Caller, ops []op) []error {
+	errs := make([]error, len(ops))
+	var denials []*store.AuditRecord
+	for i, o := range ops {
+		if c.Can(o.perm) {
+			continue
+		}
+		errs[i] = s.denied(c, o)
+		if !o.whatIf {
+			denials = append(denials, s.record(c, o, o.object, nil, errs[i]))
+		}
+	}
+	s.auditFailures(ctx, denials)
+	return errs
+}
+
+// audit completes an operation's result inside its transaction and, when
+// the operation wrote something (not a no-op, not a WhatIf), writes its
+// audit record.
+func (s *Service) audit(ctx context.Context, tx store.Tx, c Caller, o op, mu *mutation) error {
+	mu.result.Cmdlet, mu.result.WhatIf = o.cmdlet, o.whatIf
+	if mu.result.Identity == "" {
+		mu.result.Identity = o.object
+	}
+	if !mu.audit || o.whatIf {
+		mu.audit = false
+		return nil
+	}
+	return tx.InsertAudit(ctx, s.record(c, o, mu.result.Identity, mu.result.Changes, nil))
+}
+
+// committed counts the operations that wrote something and publishes
+// their events, once their transaction has committed.
+func (s *Service) committed(ctx context.Context, mus []mutation) {
+	var events []notify.Event
+	for _, mu := range mus {
+		if mu.audit {
+			s.m.AdminOperation(mu.result.Cmdlet, true)
+			events = append(events, mu.events...)
+		}
+	}
+	if len(events) > 0 {
+		s.publish(ctx, events)
+	}
 }
 
 // clusterSessionsWait is how long a WhatIf waits for the other nodes to
@@ -365,13 +480,32 @@ func (s *Service) record(c Caller, o op, object string, changes []store.Property
 }
 
 func (s *Service) auditFailure(ctx context.Context, c Caller, o op, failure error) {
-	s.m.AdminOperation(o.cmdlet, false)
-	err := s.st.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
-		return tx.InsertAudit(ctx, s.record(c, o, o.object, nil, failure))
-	})
-	if err != nil {
-		s.log.Error("audit record of a failed operation lost", "cmdlet", o.cmdlet, "err", err)
+	s.auditFailures(ctx, []*store.AuditRecord{s.record(c, o, o.object, nil, failure)})
+}
+
+// auditFailures writes the records of failed operations in transactions of
+// their own (bulkChunk records each), since the operations wrote nothing.
+func (s *Service) auditFailures(ctx context.Context, recs []*store.AuditRecord) {
+	ctx = context.WithoutCancel(ctx)
+	for start := 0; start < len(recs); start += bulkChunk {
+		chunk := recs[start:min(start+bulkChunk, len(recs))]
+		for _, r := range chunk {
+			s.m.AdminOperation(r.CmdletName, false)
+		}
+		err := s.st.Update(ctx, func(tx store.Tx) error { return insertAudits(ctx, tx, chunk) })
+		if err != nil {
+			s.log.Error("audit records of failed operations lost", "cmdlet", chunk[0].CmdletName, "records", len(chunk), "err", err)
+		}
 	}
+}
+
+func insertAudits(ctx context.Context, tx store.Tx, recs []*store.AuditRecord) error {
+	for _, r := range recs {
+		if err := tx.InsertAudit(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Service) denied(c Caller, o op) error {
