@@ -19,6 +19,7 @@ type Metrics struct {
 	kicked         *prometheus.CounterVec
 	deliveries     *prometheus.CounterVec
 	loginRecLost   prometheus.Counter
+	loginRecQueued prometheus.Gauge
 	adminChanges   *prometheus.CounterVec
 	deliveredBytes prometheus.Counter
 }
@@ -43,13 +44,16 @@ func New() *Metrics {
 			Name: "gatehouse_delivered_bytes_total", Help: "Bytes of messages stored by delivery.",
 		}),
 		loginRecLost: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "gatehouse_login_records_dropped_total", Help: "Login records dropped because the recorder queue was full.",
+			Name: "gatehouse_login_records_dropped_total", Help: "Login records dropped: the oldest when the recorder's buffer was full while the store did not take them, and those left unwritten at shutdown.",
+		}),
+		loginRecQueued: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gatehouse_login_records_pending", Help: "Login records waiting in the recorder's buffer to be written.",
 		}),
 		adminChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gatehouse_admin_operations_total", Help: "Audited administrative operations by cmdlet and outcome.",
 		}, []string{"cmdlet", "succeeded"}),
 	}
-	m.reg.MustRegister(m.logins, m.sessions, m.kicked, m.deliveries, m.deliveredBytes, m.loginRecLost, m.adminChanges,
+	m.reg.MustRegister(m.logins, m.sessions, m.kicked, m.deliveries, m.deliveredBytes, m.loginRecLost, m.loginRecQueued, m.adminChanges,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -104,10 +108,24 @@ func (m *Metrics) DeliveredBytes(n int) {
 	}
 }
 
-// LoginRecordDropped counts a record lost to a full queue.
+// LoginRecordDropped counts a record lost to a full buffer.
 func (m *Metrics) LoginRecordDropped() {
 	if m != nil {
 		m.loginRecLost.Inc()
+	}
+}
+
+// LoginRecordsLost counts records left unwritten at shutdown.
+func (m *Metrics) LoginRecordsLost(n int) {
+	if m != nil {
+		m.loginRecLost.Add(float64(n))
+	}
+}
+
+// LoginRecordsPending sets how many records wait to be written.
+func (m *Metrics) LoginRecordsPending(n int) {
+	if m != nil {
+		m.loginRecQueued.Set(float64(n))
 	}
 }
 
