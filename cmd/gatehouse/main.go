@@ -65,6 +65,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal starts a graceful stop (bounded by --shutdown-grace);
+	// a second one ends the process at once.
+	context.AfterFunc(ctx, stop)
 	if err := app.Run(ctx, app.Options{Config: cfg, Out: stdout, Log: stderr}); err != nil {
 		fmt.Fprintf(stderr, "gatehouse serve: %v\n", err)
 		return 1

@@ -78,7 +78,16 @@ type Server struct {
 	node      string
 	tlsConfig *tls.Config
 	listeners []namedListener
-	closers   []func(context.Context) error
+	// servers are the protocol servers and the admin listener, which
+	// Shutdown stops together; closers the other parts, stopped after them
+	// in the reverse order of their start.
+	servers []namedServer
+	closers []func(context.Context) error
+}
+
+type namedServer struct {
+	name     string
+	shutdown func(context.Context) error
 }
 
 type namedListener struct {
@@ -95,7 +104,9 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// The grace bounds the work under way; the margin bounds what follows
+	// (the last login records, closing the database).
+	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(o.Config.ShutdownGrace)+10*time.Second)
 	defer cancel()
 	return s.Shutdown(sctx)
 }
@@ -291,7 +302,7 @@ func (s *Server) serve() {
 					MaxConnsPerIP:      s.cfg.IMAP.MaxConnsPerIP,
 					MaxConnsPerMailbox: s.cfg.IMAP.MaxConnsPerMailbox,
 				})
-				s.closers = append(s.closers, imapSrv.Shutdown)
+				s.servers = append(s.servers, namedServer{"imap", imapSrv.Shutdown})
 			}
 			if name == "imaps" {
 				ln = tls.NewListener(ln, s.tlsConfig)
@@ -308,7 +319,7 @@ func (s *Server) serve() {
 					Logger:            s.log.With("proto", "pop3"),
 					Timeouts:          pop3.Timeouts{Idle: time.Duration(s.cfg.POP3.IdleTimeout)},
 				})
-				s.closers = append(s.closers, popSrv.Shutdown)
+				s.servers = append(s.servers, namedServer{"pop3", popSrv.Shutdown})
 			}
 			srv := popSrv
 			if name == "pop3s" {
@@ -327,13 +338,19 @@ func (s *Server) serve() {
 				smtpSrv = delivery.NewSMTP(o)
 				srv = smtpSrv
 			}
-			s.closers = append(s.closers, srv.Shutdown)
+			s.servers = append(s.servers, namedServer{name, srv.Shutdown})
 			serve = func() error { return srv.Serve(ln) }
 		case "admin":
 			httpSrv = &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 10 * time.Second,
 				ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 			srv := httpSrv
-			s.closers = append(s.closers, srv.Shutdown)
+			s.servers = append(s.servers, namedServer{"admin", func(ctx context.Context) error {
+				err := srv.Shutdown(ctx)
+				if ctx.Err() != nil {
+					srv.Close() // requests still running after the grace
+				}
+				return err
+			}})
 			serve = func() error { return srv.Serve(ln) }
 		}
 		wg.Add(1)
@@ -371,21 +388,61 @@ func (s *Server) banner(w io.Writer) {
 	}
 }
 
-// Shutdown stops every listener, sends BYE to open sessions, lets
-// deliveries in flight finish (or refuses them with 4xx), and closes the
-// database. Parts stop in the reverse order of their start, so that nothing
-// still running uses one that stopped (the login recorder writes its last
-// records before the store closes).
+// Shutdown stops the server. Every listener stops accepting first. Then the
+// protocol servers and the admin listener stop together: sessions waiting
+// for a command are told at once (IMAP4 "* BYE [UNAVAILABLE]", POP3 "-ERR
+// [SYS/TEMP]", SMTP and LMTP "421 4.3.2"), and commands and mail transfers
+// under way may finish within the shutdown grace (or until ctx ends, if
+// sooner); those still running then are answered with a temporary failure,
+// nothing of them stored, and closed. The other parts stop last, in the
+// reverse order of their start, so that nothing still running uses one that
+// stopped (the login recorder writes its last records before the store
+// closes).
 func (s *Server) Shutdown(ctx context.Context) error {
-	var errs []error
+	for _, nl := range s.listeners {
+		nl.l.Close()
+	}
+	grace := time.Duration(s.cfg.ShutdownGrace)
+	if len(s.servers) > 0 {
+		s.log.Info("shutting down", "grace", grace)
+	}
+	gctx, cancel := context.WithTimeout(ctx, grace)
+	defer cancel()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		cut  []string
+		errs []error
+	)
+	for _, ns := range s.servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := ns.shutdown(gctx)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil, errors.Is(err, http.ErrServerClosed), errors.Is(err, net.ErrClosed):
+				// net.ErrClosed: the listener closed above.
+			case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+				// The grace ran out: expected when a client is slow, and
+				// each client was answered.
+				cut = append(cut, ns.name)
+			default:
+				errs = append(errs, fmt.Errorf("shut down %s: %w", ns.name, err))
+			}
+		}()
+	}
+	wg.Wait()
+	s.servers = nil
+	if len(cut) > 0 {
+		s.log.Info("shutdown grace over; work still under way was refused with a temporary failure", "servers", strings.Join(cut, ","))
+	}
 	for i := len(s.closers) - 1; i >= 0; i-- {
 		if err := s.closers[i](ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
 		}
 	}
 	s.closers = nil
-	for _, nl := range s.listeners {
-		nl.l.Close()
-	}
 	return errors.Join(errs...)
 }
