@@ -118,6 +118,11 @@ type Config struct {
 
 	MaxMessageSize Size `toml:"max_message_size" flag:"max-message-size" help:"largest message accepted by SMTP, LMTP and IMAP APPEND"`
 
+	// BodyGrace is how long the content of an expunged message stays
+	// stored: an IMAP session learns of an expunge only at its next
+	// command, and may still be reading the message meanwhile.
+	BodyGrace Duration `toml:"body_grace" flag:"body-grace" help:"how long an expunged message's content stays readable for sessions not yet told of the expunge, before it is deleted"`
+
 	// ShutdownGrace bounds a graceful stop (SIGTERM): sessions waiting for
 	// a command are told at once, and commands and mail transfers under
 	// way may finish within it; what is still running then is answered
@@ -198,6 +203,7 @@ func Default() Config {
 		},
 		MaxMessageSize: 35e6,
 		ShutdownGrace:  Duration(5 * time.Second),
+		BodyGrace:      Duration(10 * time.Minute),
 		IMAP: IMAP{IdleTimeout: Duration(30 * time.Minute), PreAuthTimeout: Duration(60 * time.Second),
 			MaxConnsPerMailbox: 16, MaxConnsPerIP: 100},
 		POP3: POP3{IdleTimeout: Duration(10 * time.Minute)},
@@ -365,7 +371,7 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("log.format (--log-format): %q is not text or json", c.Log.Format)
 	}
-	if c.Auth.CredentialCacheTTL < 0 || c.Login.Retention < 0 || c.ShutdownGrace < 0 {
+	if c.Auth.CredentialCacheTTL < 0 || c.Login.Retention < 0 || c.ShutdownGrace < 0 || c.BodyGrace < 0 {
 		return errors.New("durations must not be negative")
 	}
 	return nil

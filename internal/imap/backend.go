@@ -88,7 +88,8 @@ type Folder interface {
 	// passed to fn is valid only during the call.
 	Messages(ctx context.Context, uids []UIDRange, want Want, fn func(*MessageData) error) error
 	// ReadBody reads the stored message (bodyID from MessageData) at off,
-	// like io.ReaderAt; it holds no lock between calls.
+	// like io.ReaderAt; it holds no lock between calls. A message whose
+	// content is no longer stored is ErrExpunged.
 	ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (int, error)
 	// StoreFlags changes flags and returns the new state of every message
 	// whose flags changed, and, with UnchangedSince, the UIDs left alone
@@ -234,6 +235,12 @@ type AppendMessage struct {
 	InternalDate time.Time // zero: now
 	Raw          []byte
 }
+
+// ErrExpunged is returned (wrapped) by Folder.ReadBody for a message whose
+// content is no longer stored: another session expunged it and the store
+// has let its body go. The engine then leaves the message out of the FETCH
+// (RFC 5530 EXPUNGEISSUED); it never sends bytes that are not the message.
+var ErrExpunged = errors.New("message expunged")
 
 // Error is a refusal with its wire form: the engine sends
 // "tag NO [Code] Text" (or BAD when Bad is set). Backends return it to say

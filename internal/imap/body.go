@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"io"
 	"mime/quotedprintable"
 	"strings"
@@ -83,9 +85,7 @@ func (c *conn) writeSection(ctx context.Context, md *MessageData, msg *message.M
 	}
 	if strings.HasPrefix(it.sec.text, "HEADER.FIELDS") {
 		hdr := make([]byte, min(r.end-r.start, maxHeaderRead))
-		if r.start+int64(len(hdr)) <= int64(len(md.BodyPrefix)) {
-			copy(hdr, md.BodyPrefix[r.start:])
-		} else if err := c.readBody(ctx, md.BodyID, r.start, hdr); err != nil {
+		if err := c.readBody(ctx, md, r.start, hdr); err != nil {
 			return err
 		}
 		out := message.FilterHeader(hdr, it.sec.fields, it.sec.text == "HEADER.FIELDS.NOT")
@@ -104,12 +104,12 @@ func (c *conn) writeSection(ctx context.Context, md *MessageData, msg *message.M
 		}
 		return nil
 	}
-	return c.copyBody(ctx, md.BodyID, r.start+off, n)
+	return c.copyBody(ctx, md, r.start+off, n)
 }
 
 // copyBody streams n bytes of the stored message at off to the client,
 // chunk by chunk; no lock is held between chunks.
-func (c *conn) copyBody(ctx context.Context, bodyID, off, n int64) error {
+func (c *conn) copyBody(ctx context.Context, md *MessageData, off, n int64) error {
 	if n <= 0 {
 		return nil
 	}
@@ -118,7 +118,7 @@ func (c *conn) copyBody(ctx context.Context, bodyID, off, n int64) error {
 	buf := *bp
 	for n > 0 {
 		k := min(n, int64(len(buf)))
-		if err := c.readBody(ctx, bodyID, off, buf[:k]); err != nil {
+		if err := c.readBody(ctx, md, off, buf[:k]); err != nil {
 			return err
 		}
 		c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
@@ -134,11 +134,11 @@ func (c *conn) copyBody(ctx context.Context, bodyID, off, n int64) error {
 
 // bodyReader reads a range of a stored message as an io.Reader.
 type bodyReader struct {
-	ctx    context.Context
-	c      *conn
-	bodyID int64
-	off    int64
-	end    int64
+	ctx context.Context
+	c   *conn
+	md  *MessageData
+	off int64
+	end int64
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
@@ -146,7 +146,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	p = p[:min(int64(len(p)), b.end-b.off)]
-	if err := b.c.readBody(b.ctx, b.bodyID, b.off, p); err != nil {
+	if err := b.c.readBody(b.ctx, b.md, b.off, p); err != nil {
 		return 0, err
 	}
 	b.off += int64(len(p))
@@ -189,7 +189,8 @@ func decoder(enc string, r io.Reader) io.Reader {
 
 // writeBinary writes the value of a BINARY[...] or BINARY.SIZE[...] item
 // (RFC 3516): the part's content with its transfer encoding undone.
-func (c *conn) writeBinary(ctx context.Context, md *MessageData, msg *message.Message, it *fetchItem) error {
+func (f *fetcher) writeBinary(ctx context.Context, md *MessageData, msg *message.Message, it *fetchItem) error {
+	c := f.c
 	target := &msg.Root
 	if len(it.sec.part) > 0 {
 		target = msg.Part(it.sec.part)
@@ -213,10 +214,10 @@ func (c *conn) writeBinary(ctx context.Context, md *MessageData, msg *message.Me
 	r.start = min(max(r.start, 0), md.Size)
 	r.end = min(max(r.end, r.start), md.Size)
 	open := func() io.Reader {
-		return decoder(enc, &bodyReader{ctx: ctx, c: c, bodyID: md.BodyID, off: r.start, end: r.end})
+		return decoder(enc, &bodyReader{ctx: ctx, c: c, md: md, off: r.start, end: r.end})
 	}
 	if open() == nil {
-		c.unknownCTE = true
+		f.unknownCTE = true
 		c.w.raw("NIL")
 		return nil
 	}
@@ -237,10 +238,12 @@ func (c *conn) writeBinary(ctx context.Context, md *MessageData, msg *message.Me
 				hasNUL = true
 			}
 			if err != nil {
-				if err != io.EOF && isNetError(err) {
+				if err != io.EOF && errors.Is(err, ErrExpunged) || isNetError(err) {
 					c.srv.bufs.chunk.Put(bp)
 					return err
 				}
+				// Undecodable data ends the content, as it will in the
+				// second pass, so both agree on the size.
 				break
 			}
 		}
@@ -254,13 +257,13 @@ func (c *conn) writeBinary(ctx context.Context, md *MessageData, msg *message.Me
 	if enc == "" {
 		// Raw content: scan it for NUL only when it is small.
 		c.w.literalHeader(n, hasNUL)
-		return c.copyBody(ctx, md.BodyID, r.start+off, n)
+		return c.copyBody(ctx, md, r.start+off, n)
 	}
 	c.w.literalHeader(n, hasNUL)
 	dec := open()
 	if off > 0 {
-		if _, err := io.CopyN(io.Discard, dec, off); err != nil && err != io.EOF {
-			return c.padLiteral(n)
+		if _, err := io.CopyN(io.Discard, dec, off); err != nil {
+			return fmt.Errorf("BINARY of UID %d: %w", md.UID, err)
 		}
 	}
 	bp := c.srv.bufs.chunk.Get().(*[]byte)
@@ -276,13 +279,10 @@ func (c *conn) writeBinary(ctx context.Context, md *MessageData, msg *message.Me
 			break
 		}
 	}
-	return c.padLiteral(n)
-}
-
-// padLiteral fills the rest of an announced literal if the data ran short.
-func (c *conn) padLiteral(n int64) error {
-	for ; n > 0; n-- {
-		c.w.byte(' ')
+	if n > 0 {
+		// The content decoded to less than the first pass counted: it
+		// changed or went in between. The literal cannot be completed.
+		return fmt.Errorf("BINARY of UID %d: content ended %d octets short of the literal", md.UID, n)
 	}
 	return nil
 }

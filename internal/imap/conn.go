@@ -59,7 +59,6 @@ type conn struct {
 	clientVersion string
 	sel           *selected
 	idleTag       string // set while in IDLE
-	unknownCTE    bool   // a BINARY item of this FETCH could not be decoded
 	lineBuf       *[]byte
 
 	mu         sync.Mutex

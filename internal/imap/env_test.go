@@ -110,6 +110,9 @@ type envOptions struct {
 	// wrap, when set, wraps the backend (to inject faults).
 	wrap func(imap.Backend) imap.Backend
 	log  *slog.Logger
+	// bodyGrace is the store's grace for expunged messages' content
+	// (its default when 0).
+	bodyGrace time.Duration
 }
 
 func newEnv(t testing.TB, eo envOptions) *env {
@@ -128,7 +131,7 @@ func newEnv(t testing.TB, eo envOptions) *env {
 // startEnv starts a server over a store in dir; cleanup stops both.
 func startEnv(dir string, eo envOptions) (e *env, cleanup func(), err error) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "gatehouse.db"), sqlite.Options{})
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "gatehouse.db"), sqlite.Options{BodyGrace: eo.bodyGrace})
 	if err != nil {
 		return nil, nil, err
 	}

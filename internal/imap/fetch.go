@@ -3,6 +3,7 @@ package imap
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strconv"
@@ -457,12 +458,18 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 		}
 	}
 	f := &fetcher{c: c, items: items, seenSet: seenSet}
+	for i := range items {
+		switch items[i].kind {
+		case fetchSection, fetchBinary, fetchBinarySize:
+			f.needsBody = true
+		}
+	}
 	if !needMeta {
 		// UID and FLAGS come from the session: no store access at all.
 		for _, rg := range rs {
 			c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
 			for i := rg.lo; i < rg.hi; i++ {
-				f.write(ctx, i, nil, nil)
+				f.write(ctx, i, nil)
 			}
 			if c.w.err != nil {
 				return &netError{c.w.err}
@@ -503,8 +510,17 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 				if batch[j].ModSeq <= changedSince {
 					continue // CHANGEDSINCE: unchanged
 				}
-				if err := f.write(ctx, i, &batch[j], nil); err != nil {
+				// Before the first byte of the response: a message whose
+				// content is gone is left out, never padded.
+				if err := f.load(ctx, &batch[j]); err != nil {
+					if errors.Is(err, ErrExpunged) {
+						missing++
+						continue
+					}
 					return err
+				}
+				if err := f.write(ctx, i, &batch[j]); err != nil {
+					return c.abortResponse(err)
 				}
 				if c.w.err != nil {
 					return &netError{c.w.err}
@@ -512,13 +528,13 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 			}
 		}
 	}
-	return fetchResult(c, missing)
+	return f.result(missing)
 }
 
-// fetchResult is the completion of a FETCH that wrote its responses.
-func fetchResult(c *conn, missing int) error {
-	if c.unknownCTE {
-		c.unknownCTE = false
+// result is the completion of a FETCH that wrote its responses; missing
+// counts the messages left out because another session expunged them.
+func (f *fetcher) result(missing int) error {
+	if f.unknownCTE {
 		return no("UNKNOWN-CTE", "Cannot decode the content transfer encoding of a part")
 	}
 	if missing > 0 {
@@ -552,14 +568,63 @@ func splitRanges(rs []idxRange, n int) [][]idxRange {
 
 // fetcher writes FETCH responses.
 type fetcher struct {
-	c       *conn
-	items   []fetchItem
-	seenSet map[uint32]bool // messages whose \Seen this FETCH set
+	c          *conn
+	items      []fetchItem
+	seenSet    map[uint32]bool // messages whose \Seen this FETCH set
+	needsBody  bool            // an item sends content of the message
+	unknownCTE bool            // a BINARY item could not be decoded
+	buf        []byte          // the content of the message being written (load)
+}
+
+// pinLimit is the largest message whose content is read whole before its
+// FETCH response is written (almost all mail). Larger ones are streamed;
+// the store keeps a body readable for a grace period after its message is
+// expunged, so that a stream begun never finds it gone.
+const pinLimit = 1 << 20
+
+// load makes sure, before anything of a message's response is written,
+// that its content can be sent: a message up to pinLimit is read whole
+// into md.BodyPrefix (one read, so a concurrent expunge either happened
+// before it or not at all), a larger one must at least still be stored.
+// It returns ErrExpunged (wrapped) when the content is gone.
+func (f *fetcher) load(ctx context.Context, md *MessageData) error {
+	needs := f.needsBody
+	if !needs && len(md.Structure) == 0 {
+		for i := range f.items {
+			needs = needs || f.items[i].needsStructure()
+		}
+	}
+	if !needs || int64(len(md.BodyPrefix)) >= md.Size {
+		return nil
+	}
+	if md.Size > pinLimit {
+		var probe [1]byte
+		return f.c.readBody(ctx, md, md.Size-1, probe[:])
+	}
+	f.buf = slices.Grow(f.buf[:0], int(md.Size))[:md.Size]
+	md.BodyPrefix = nil
+	if err := f.c.readBody(ctx, md, 0, f.buf); err != nil {
+		return err
+	}
+	md.BodyPrefix = f.buf
+	return nil
+}
+
+// abortResponse ends a connection whose FETCH response could not be
+// completed after it began: announced literals cannot be taken back, and
+// filling them with anything but the message would hand the client
+// invented content to cache for good. The client reconnects and asks again.
+func (c *conn) abortResponse(err error) error {
+	if isNetError(err) {
+		return err
+	}
+	c.log.Error("FETCH response cut short; closing the connection", "err", err)
+	return errClose
 }
 
 // write writes "* seq FETCH (...)" for the message at index i; md is nil
 // when only session data is asked for.
-func (f *fetcher) write(ctx context.Context, i int, md *MessageData, _ any) error {
+func (f *fetcher) write(ctx context.Context, i int, md *MessageData) error {
 	c := f.c
 	s := c.sel
 	w := &c.w
@@ -614,7 +679,7 @@ func (f *fetcher) write(ctx context.Context, i int, md *MessageData, _ any) erro
 		case fetchBinary, fetchBinarySize:
 			w.raw(it.name)
 			w.sp()
-			if err := c.writeBinary(ctx, md, msg, it); err != nil {
+			if err := f.writeBinary(ctx, md, msg, it); err != nil {
 				return err
 			}
 		case fetchModSeq:
@@ -640,29 +705,37 @@ func (c *conn) structure(ctx context.Context, md *MessageData) (*message.Message
 			return m, nil
 		}
 	}
+	if int64(len(md.BodyPrefix)) >= md.Size {
+		return message.Parse(md.BodyPrefix[:md.Size]), nil
+	}
 	raw := make([]byte, md.Size)
-	if err := c.readBody(ctx, md.BodyID, 0, raw); err != nil {
+	if err := c.readBody(ctx, md, 0, raw); err != nil {
 		return nil, err
 	}
 	return message.Parse(raw), nil
 }
 
-// readBody fills p from the stored message at off.
-func (c *conn) readBody(ctx context.Context, bodyID, off int64, p []byte) error {
+// readBody fills p from the stored message at off: from md.BodyPrefix when
+// that holds it, else from the store. A body that is gone or shorter than
+// its recorded size is ErrExpunged: the caller leaves the message out, or
+// ends a response it began, but never sends anything in its place.
+func (c *conn) readBody(ctx context.Context, md *MessageData, off int64, p []byte) error {
+	if off >= 0 && off+int64(len(p)) <= int64(len(md.BodyPrefix)) {
+		copy(p, md.BodyPrefix[off:])
+		return nil
+	}
 	for len(p) > 0 {
-		n, err := c.sel.folder.ReadBody(ctx, bodyID, off, p)
+		n, err := c.sel.folder.ReadBody(ctx, md.BodyID, off, p)
 		p = p[n:]
 		off += int64(n)
 		if len(p) == 0 {
 			return nil
 		}
+		if errors.Is(err, ErrExpunged) {
+			return fmt.Errorf("message UID %d: %w", md.UID, err)
+		}
 		if n == 0 || errors.Is(err, io.EOF) {
-			// The stored body is shorter than its recorded size: pad, so
-			// that the literal we announced stays well-formed.
-			for i := range p {
-				p[i] = ' '
-			}
-			return nil
+			return fmt.Errorf("message UID %d: stored content ends at %d of %d octets: %w", md.UID, off, md.Size, ErrExpunged)
 		}
 		if err != nil {
 			return err

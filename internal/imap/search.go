@@ -835,7 +835,7 @@ func (c *conn) searchHeader(ctx context.Context, md *MessageData, sc *searchCach
 		}
 		n := min(m.Root.BodyStart, maxHeaderRead, md.Size)
 		sc.header = make([]byte, n)
-		if err := c.readBody(ctx, md.BodyID, 0, sc.header); err != nil {
+		if err := c.readBody(ctx, md, 0, sc.header); err != nil {
 			sc.err = err
 		}
 	}
@@ -865,7 +865,7 @@ func (c *conn) searchText(ctx context.Context, md *MessageData, sc *searchCache)
 				n := min(p.Inner.BodyStart-p.Inner.HeaderStart, maxHeaderRead)
 				if n > 0 && p.Inner.HeaderStart+n <= md.Size {
 					hdr := make([]byte, n)
-					if err := c.readBody(ctx, md.BodyID, p.Inner.HeaderStart, hdr); err != nil {
+					if err := c.readBody(ctx, md, p.Inner.HeaderStart, hdr); err != nil {
 						sc.err = err
 						return
 					}
@@ -879,7 +879,7 @@ func (c *conn) searchText(ctx context.Context, md *MessageData, sc *searchCache)
 					return
 				}
 				body := make([]byte, n)
-				if err := c.readBody(ctx, md.BodyID, p.BodyStart, body); err != nil {
+				if err := c.readBody(ctx, md, p.BodyStart, body); err != nil {
 					sc.err = err
 					return
 				}

@@ -10,6 +10,7 @@ package imapadapter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"time"
@@ -391,7 +392,11 @@ func (f *folder) Messages(ctx context.Context, uids []imap.UIDRange, want imap.W
 }
 
 func (f *folder) ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (int, error) {
-	return f.u.b.mail.ReadBody(ctx, bodyID, off, p)
+	n, err := f.u.b.mail.ReadBody(ctx, bodyID, off, p)
+	if errors.Is(err, store.ErrNotFound) {
+		err = fmt.Errorf("%w: %w", imap.ErrExpunged, err)
+	}
+	return n, err
 }
 
 func (f *folder) StoreFlags(ctx context.Context, up *imap.FlagUpdate) ([]imap.MessageFlags, []uint32, error) {
