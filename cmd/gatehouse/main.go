@@ -2,6 +2,7 @@
 //
 //	gatehouse serve [flags]     run the server (see gatehouse serve -h)
 //	gatehouse shell [flags]     the Exchange-style admin shell
+//	gatehouse repair [--check] [serve flags]  check and repair the store
 //	gatehouse version           print the version
 package main
 
@@ -28,6 +29,7 @@ const usage = `usage: gatehouse <command> [flags]
 commands:
   serve     run the mail server (IMAP4, POP3, SMTP, LMTP, admin center, REST API)
   shell     the admin shell (Exchange cmdlet syntax) against a running server
+  repair    check the store's counters against its messages and set them right
   version   print the version
 
 Run 'gatehouse <command> -h' for the flags of a command.
@@ -43,6 +45,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return serve(args[1:], stdout, stderr)
 	case "shell":
 		return shell(args[1:], stdin, stdout, stderr)
+	case "repair":
+		return repair(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "gatehouse %s\n", app.Version)
 		return 0

@@ -154,6 +154,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	if err := s.openStore(ctx); err != nil {
 		return nil, err
 	}
+	s.checkStore(ctx)
 
 	params := auth.DefaultParams
 	if o.PasswordParams != nil {
@@ -217,7 +218,7 @@ func checkWritable(dir string) error {
 
 func (s *Server) openStore(ctx context.Context) error {
 	if s.cfg.DB == "" {
-		st, err := sqlite.Open(ctx, filepath.Join(s.cfg.Data, "gatehouse.db"), sqlite.Options{Logger: s.log})
+		st, err := sqlite.Open(ctx, filepath.Join(s.cfg.Data, "gatehouse.db"), sqlite.Options{Logger: s.log, BodyGrace: s.bodyGrace()})
 		if err != nil {
 			return err
 		}
@@ -226,7 +227,7 @@ func (s *Server) openStore(ctx context.Context) error {
 	} else {
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
-		st, err := postgres.Open(cctx, s.cfg.DB, postgres.Options{Logger: s.log})
+		st, err := postgres.Open(cctx, s.cfg.DB, postgres.Options{Logger: s.log, BodyGrace: s.bodyGrace()})
 		if err != nil {
 			return err
 		}
