@@ -404,8 +404,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		nl.l.Close()
 	}
 	grace := time.Duration(s.cfg.ShutdownGrace)
+	started := time.Now()
 	if len(s.servers) > 0 {
 		s.log.Info("shutting down", "grace", grace)
+		defer func() { s.log.Info("stopped", "took", time.Since(started).Round(time.Millisecond)) }()
 	}
 	gctx, cancel := context.WithTimeout(ctx, grace)
 	defer cancel()
