@@ -17,7 +17,8 @@ var bodyWords = []string{"the", "quarterly", "numbers", "look", "good", "please"
 
 // corpus returns n messages with CRLF line ends: mostly plain text, every
 // fifth a multipart with a base64 attachment; sizes log-normal around a
-// median of about 5 KB, as in DESIGN §7's delivery figures.
+// median of about 5 KB, as in the delivery figures of
+// docs/ARCHITECTURE.md, Performance targets.
 func corpus(n int, seed uint64) [][]byte {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	base := time.Date(2025, 1, 6, 9, 0, 0, 0, time.UTC)

@@ -1,4 +1,5 @@
-// Command imapload measures IMAP4 servers under load (DESIGN §7) and
+// Command imapload measures IMAP4 servers under load (docs/ARCHITECTURE.md,
+// Performance targets) and
 // compares Gatehouse, on both storage engines, with Dovecot from Debian in
 // one run, on the same machine, with the same users and messages.
 //

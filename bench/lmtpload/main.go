@@ -1,8 +1,8 @@
 // Command lmtpload measures durable LMTP deliveries per second with 1 and 8
 // concurrent clients, against Gatehouse on SQLite, Gatehouse on PostgreSQL
 // and Dovecot's LMTP (Debian's dovecot-lmtpd), in one run on one machine,
-// with the same messages (DESIGN §7: ratios from one run are the figures
-// that count).
+// with the same messages (docs/ARCHITECTURE.md, Performance targets: ratios
+// from one run are the figures that count).
 //
 //	go run ./bench/lmtpload                      # everything, 3 runs each
 //	go run ./bench/lmtpload -targets sqlite -clients 8 -messages 5000

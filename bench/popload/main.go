@@ -1,7 +1,8 @@
 // Command popload measures POP3 download speed: concurrent sessions that
 // each log in, STAT, LIST, UIDL, RETR every message and QUIT, reporting
 // messages and megabytes per second. It compares Gatehouse with Dovecot in
-// one run, on the same machine, with the same messages (DESIGN §7).
+// one run, on the same machine, with the same messages (docs/ARCHITECTURE.md,
+// Performance targets).
 //
 //	popload compare [-dir DIR] [-users 4] [-messages 1000] [-rounds 5]
 //	    seeds both servers, starts them on loopback ports, runs 1 and 4

@@ -154,7 +154,8 @@ func TestTwoNodes(t *testing.T) {
 		t.Errorf("new POP3 login on B: %q", r)
 	}
 
-	// DESIGN §7: the worst of 100 changes made on A closing a session on B.
+	// The target (docs/ARCHITECTURE.md, Performance targets): the worst of
+	// 100 changes made on A closing a session on B.
 	if s, v := apiCall(t, "http://"+a.addrs["Admin"], token, "PATCH", "/api/v1/organizationconfig", `{"SecurityDefaultsEnabled":false}`); s != 200 {
 		t.Fatalf("security defaults off on A: %d %v", s, v)
 	}

@@ -1,4 +1,5 @@
-// Package access holds the access rule of Gatehouse (DESIGN §1) and the
+// Package access holds the access rule of Gatehouse (docs/ARCHITECTURE.md,
+// The access rule) and the
 // registry of open POP3/IMAP4 sessions that enforces it at once:
 //
 //	allowed(M, P) = !org.SecurityDefaultsEnabled && M.<P>Enabled
@@ -82,8 +83,8 @@ type Denied struct {
 
 func (d *Denied) Error() string { return d.Text() }
 
-// Text is the sentence the client is shown (DESIGN §1); each protocol adds
-// its own response code.
+// Text is the sentence the client is shown (docs/ARCHITECTURE.md, What
+// clients are told); each protocol adds its own response code.
 func (d *Denied) Text() string {
 	if d.Reason == SecurityDefaults {
 		return fmt.Sprintf("%s is blocked by your organization's security defaults. Contact your administrator.", d.Protocol.Display())

@@ -20,8 +20,8 @@ import (
 )
 
 // benchMailboxes is the size of the organization of the list benchmark
-// (DESIGN §7: the first page of the mailbox list within 100 ms with
-// 100,000 mailboxes).
+// (docs/ARCHITECTURE.md, Performance targets: the first page of the mailbox
+// list within 100 ms with 100,000 mailboxes).
 const benchMailboxes = 100_000
 
 // seedOrganization makes a SQLite store in dir with an administrator and n

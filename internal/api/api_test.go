@@ -81,10 +81,10 @@ func errorOf(t *testing.T, body []byte) errBody {
 	return e
 }
 
-// TestPermissionMatrix runs every operation as a member of each built-in
-// role group and checks allowed or denied (DESIGN §2 Roles). Writes run
-// with whatIf=true, so the matrix is the same whatever order it runs in;
-// TestDeniedChangesNothing checks real writes.
+// TestPermissionMatrix runs every operation as a member of each built-in role
+// group and checks allowed or denied (the role table of internal/rbac).
+// Writes run with whatIf=true, so the matrix is the same whatever order it
+// runs in; TestDeniedChangesNothing checks real writes.
 func TestPermissionMatrix(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{Demo: true})
 	roles := []struct{ user, password string }{

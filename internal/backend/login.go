@@ -211,12 +211,12 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 	return s, nil
 }
 
-// RefusedPlaintext records a login attempt that the protocol server
-// refused by itself because it came in plaintext, without TLS, from a
-// remote address (DESIGN §1). The password is not checked: a server that
-// answered whether it was right would turn a plaintext listener into a
-// password oracle. The user name is resolved only to attach the record to
-// its mailbox in the usage report.
+// RefusedPlaintext records a login attempt that the protocol server refused
+// by itself because it came in plaintext, without TLS, from a remote address
+// (docs/ARCHITECTURE.md, The access rule). The password is not checked: a
+// server that answered whether it was right would turn a plaintext listener
+// into a password oracle. The user name is resolved only to attach the record
+// to its mailbox in the usage report.
 func (l *Logins) RefusedPlaintext(ctx context.Context, req LoginRequest) {
 	rec := store.LoginRecord{Time: time.Now().UTC(), Protocol: string(req.Protocol), Username: req.Username,
 		RemoteAddr: req.RemoteAddr, TLS: req.TLS, ClientName: req.ClientName, ClientVersion: req.ClientVersion,

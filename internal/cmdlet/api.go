@@ -11,9 +11,9 @@ import (
 )
 
 // API is what the Exchange cmdlets need from a Gatehouse server. *Client
-// implements it over the REST API (DESIGN §2, issue 5 item 8); tests may
-// implement it directly. Paths are relative to /api/v1, e.g.
-// "casmailboxes/Christa%20Knapp".
+// implements it over the REST API (the shell is a REST client:
+// docs/ARCHITECTURE.md); tests may implement it directly. Paths are relative
+// to /api/v1, e.g. "casmailboxes/Christa%20Knapp".
 type API interface {
 	// List reads a collection page by page and calls each for every
 	// object, up to limit objects (Unlimited: all); each may return an

@@ -18,7 +18,7 @@ const bulkBatch = 500
 // defaultResultSize is Exchange's default -ResultSize.
 const defaultResultSize = 1000
 
-// ExchangeCmdlets returns the Exchange cmdlets of DESIGN §2, which work
+// ExchangeCmdlets returns the Exchange cmdlets (CMDLETS.md), which work
 // through the session's API.
 func ExchangeCmdlets() []*Cmdlet {
 	return []*Cmdlet{
@@ -77,7 +77,8 @@ func getObjects(ctx context.Context, c *Call, collection string) error {
 	id := c.String("Identity")
 	if v, bound := c.Get("Identity"); bound && (v == nil || id == "") {
 		// Exchange returns every object for a $null identity; a typo in a
-		// variable name should not list the organization (DESIGN §2).
+		// variable name should not list the organization, so we say "not
+		// found" instead.
 		return c.WriteError(fmt.Sprintf("The operation couldn't be performed because object '' couldn't be found on '%s'.", api.Server()))
 	}
 	if id != "" && !strings.ContainsAny(id, "*?") {

@@ -200,8 +200,8 @@ func writeJSONResp(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// find resolves an identity as DESIGN §2 says: Name, DisplayName, Alias,
-// address, UPN or GUID, case-insensitively.
+// find resolves an identity as the service layer does: Name, DisplayName,
+// Alias, address, UPN or GUID, case-insensitively.
 func (f *fakeAPI) find(id string) ([]map[string]any, string) {
 	out := f.index[strings.ToLower(id)]
 	switch len(out) {

@@ -15,7 +15,8 @@ type View struct {
 }
 
 // defaultViews are the default views of the objects the cmdlets write:
-// DESIGN §2 asks for Name, PopEnabled, ImapEnabled for Get-CASMailbox.
+// Get-CASMailbox's default table is Name, PopEnabled, ImapEnabled, as in
+// Exchange.
 var defaultViews = map[string]View{
 	"Gatehouse.CASMailbox":                             {Columns: []string{"Name", "PopEnabled", "ImapEnabled"}},
 	"Gatehouse.Mailbox":                                {Columns: []string{"Name", "Alias", "PrimarySmtpAddress"}},

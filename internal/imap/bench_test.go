@@ -52,7 +52,8 @@ func fillInbox(b testing.TB, e *env, user string, n int) {
 	wg.Wait()
 }
 
-// BenchmarkLargeFolderSession is DESIGN §7's 100,000-message session:
+// BenchmarkLargeFolderSession is the 100,000-message session of
+// docs/ARCHITECTURE.md, Performance targets:
 // LOGIN, SELECT, FETCH 1:* (UID FLAGS), UID SEARCH SUBJECT, FETCH of 11
 // bodies, LOGOUT. Set IMAP_BENCH_MESSAGES to change the size.
 func BenchmarkLargeFolderSession(b *testing.B) {

@@ -125,8 +125,8 @@ func (c *conn) serve() {
 
 // loop waits for one command, runs it, and hands the connection to a fresh
 // goroutine: a command may grow a goroutine's stack, and a connection that
-// waits for input should hold only a small one (DESIGN §7: memory per idle
-// connection).
+// waits for input should hold only a small one (docs/ARCHITECTURE.md,
+// Performance targets: memory per idle connection).
 func (c *conn) loop() {
 	handedOff := false
 	defer func() {

@@ -92,7 +92,8 @@ func pssKB() int64 {
 }
 
 // BenchmarkIdleMemory opens 2,000 connections that log in, select INBOX and
-// IDLE, and reports the server's memory per connection (DESIGN §7 target:
+// IDLE, and reports the server's memory per connection (target, see
+// docs/ARCHITECTURE.md:
 // at most 8 kB PSS). Run with -benchtime=1x.
 func BenchmarkIdleMemory(b *testing.B) {
 	const conns = 2000

@@ -104,7 +104,7 @@ func (s *session) cmdCAPA(cmd command) error {
 	s.writeLine("AUTH-RESP-CODE")
 	s.writeLine("PIPELINING")
 	if s.state == stateAuthorization {
-		// RFC 2595 §2.1 and DESIGN §1: plaintext mechanisms are not
+		// RFC 2595 §2.1 and the transport rule: plaintext mechanisms are not
 		// offered where they would be refused.
 		if s.plaintextAllowed() {
 			s.writeLine("USER")

@@ -385,8 +385,8 @@ func errf(format string, args ...any) error {
 }
 
 // plaintextAllowed reports whether USER/PASS and AUTH PLAIN may be used now:
-// over TLS, from loopback, or everywhere when configured so (RFC 2595 §2.1,
-// DESIGN §1).
+// over TLS, from loopback, or everywhere when configured so (RFC 2595 §2.1;
+// docs/ARCHITECTURE.md, The access rule).
 func (s *session) plaintextAllowed() bool {
 	return s.tls || s.srv.insecure || s.srv.isLoopback(s.remote)
 }

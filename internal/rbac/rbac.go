@@ -42,7 +42,8 @@ const (
 	ViewOnlyOrganizationManagement = "View-Only Organization Management"
 )
 
-// Groups maps each built-in role group to its permissions (DESIGN §2 Roles).
+// Groups maps each built-in role group to its permissions (the README lists
+// what each may do).
 var groups = map[string][]Permission{
 	OrganizationManagement: {ViewRecipients, MailRecipients, MailRecipientCreation, ResetPassword, ViewConfiguration,
 		OrganizationClientAccess, RoleManagement, ViewAuditLogs},

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// TestMatrix pins the role table of DESIGN §2.
+// TestMatrix pins what each built-in role group may do.
 func TestMatrix(t *testing.T) {
 	all := []Permission{ViewRecipients, MailRecipients, MailRecipientCreation, ResetPassword, ViewConfiguration,
 		OrganizationClientAccess, RoleManagement, ViewAuditLogs}

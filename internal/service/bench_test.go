@@ -17,7 +17,7 @@ func seed(b testing.TB, n int) (*service.Service, store.Store) {
 
 // BenchmarkBulkSetCASMailbox10k is Get-Mailbox -ResultSize Unlimited |
 // Set-CASMailbox -PopEnabled $false over 10,000 mailboxes, at the service
-// (DESIGN §7 target: <= 2 s including the shell).
+// (target in docs/ARCHITECTURE.md: <= 2 s including the shell).
 func BenchmarkBulkSetCASMailbox10k(b *testing.B) {
 	svc, _ := seed(b, 10_000)
 	ctx := context.Background()

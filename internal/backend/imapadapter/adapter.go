@@ -117,9 +117,9 @@ func New(o Options) *Backend {
 }
 
 // wireError maps domain errors to the IMAP responses the engine sends (RFC
-// 5530 codes, DESIGN §1 texts): the one place that decides what a client
-// sees. Errors it does not know pass through; the engine answers them as a
-// temporary failure.
+// 5530 codes, the texts of access.Denied): the one place that decides what a
+// client sees. Errors it does not know pass through; the engine answers them
+// as a temporary failure.
 func wireError(err error) error {
 	var (
 		ie     *imap.Error

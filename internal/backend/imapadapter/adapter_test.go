@@ -157,7 +157,7 @@ func (c *client) cmd(tag, cmd string) []string {
 func last(ls []string) string { return ls[len(ls)-1] }
 
 // TestLoginRefusals checks what a client sees for each outcome of the
-// login flow (DESIGN §1).
+// login flow (docs/ARCHITECTURE.md, The access rule).
 func TestLoginRefusals(t *testing.T) {
 	e := newEnv(t)
 	c := e.dial(t)
