@@ -187,6 +187,22 @@ func decoder(enc string, r io.Reader) io.Reader {
 	return nil
 }
 
+// binaryRange is the part a BINARY[...] item decodes: the whole message
+// without a part number; ok is false when the part does not exist.
+func binaryRange(md *MessageData, msg *message.Message, sec *section) (r byteRange, ok bool) {
+	if len(sec.part) == 0 {
+		return byteRange{0, md.Size}, true
+	}
+	target := msg.Part(sec.part)
+	if target == nil {
+		return r, false
+	}
+	r = byteRange{target.BodyStart, target.End}
+	r.start = min(max(r.start, 0), md.Size)
+	r.end = min(max(r.end, r.start), md.Size)
+	return r, true
+}
+
 // writeBinary writes the value of a BINARY[...] or BINARY.SIZE[...] item
 // (RFC 3516): the part's content with its transfer encoding undone.
 func (f *fetcher) writeBinary(ctx context.Context, md *MessageData, msg *message.Message, it *fetchItem) error {
@@ -203,16 +219,11 @@ func (f *fetcher) writeBinary(ctx context.Context, md *MessageData, msg *message
 		}
 		return nil
 	}
-	r := byteRange{target.BodyStart, target.End}
+	r, _ := binaryRange(md, msg, &it.sec)
 	enc := target.Encoding
-	if len(it.sec.part) == 0 {
-		r, enc = byteRange{0, md.Size}, ""
-	}
-	if target.IsMultipart() || target.IsMessage() {
+	if len(it.sec.part) == 0 || target.IsMultipart() || target.IsMessage() {
 		enc = ""
 	}
-	r.start = min(max(r.start, 0), md.Size)
-	r.end = min(max(r.end, r.start), md.Size)
 	open := func() io.Reader {
 		return decoder(enc, &bodyReader{ctx: ctx, c: c, md: md, off: r.start, end: r.end})
 	}

@@ -458,18 +458,12 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 		}
 	}
 	f := &fetcher{c: c, items: items, seenSet: seenSet}
-	for i := range items {
-		switch items[i].kind {
-		case fetchSection, fetchBinary, fetchBinarySize:
-			f.needsBody = true
-		}
-	}
 	if !needMeta {
 		// UID and FLAGS come from the session: no store access at all.
 		for _, rg := range rs {
 			c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
 			for i := rg.lo; i < rg.hi; i++ {
-				f.write(ctx, i, nil)
+				f.write(ctx, i, nil, nil)
 			}
 			if c.w.err != nil {
 				return &netError{c.w.err}
@@ -512,14 +506,15 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 				}
 				// Before the first byte of the response: a message whose
 				// content is gone is left out, never padded.
-				if err := f.load(ctx, &batch[j]); err != nil {
+				msg, err := f.load(ctx, &batch[j])
+				if err != nil {
 					if errors.Is(err, ErrExpunged) {
 						missing++
 						continue
 					}
 					return err
 				}
-				if err := f.write(ctx, i, &batch[j]); err != nil {
+				if err := f.write(ctx, i, &batch[j], msg); err != nil {
 					return c.abortResponse(err)
 				}
 				if c.w.err != nil {
@@ -571,7 +566,6 @@ type fetcher struct {
 	c          *conn
 	items      []fetchItem
 	seenSet    map[uint32]bool // messages whose \Seen this FETCH set
-	needsBody  bool            // an item sends content of the message
 	unknownCTE bool            // a BINARY item could not be decoded
 	buf        []byte          // the content of the message being written (load)
 }
@@ -583,31 +577,63 @@ type fetcher struct {
 const pinLimit = 1 << 20
 
 // load makes sure, before anything of a message's response is written,
-// that its content can be sent: a message up to pinLimit is read whole
-// into md.BodyPrefix (one read, so a concurrent expunge either happened
-// before it or not at all), a larger one must at least still be stored.
-// It returns ErrExpunged (wrapped) when the content is gone.
-func (f *fetcher) load(ctx context.Context, md *MessageData) error {
-	needs := f.needsBody
-	if !needs && len(md.Structure) == 0 {
-		for i := range f.items {
-			needs = needs || f.items[i].needsStructure()
+// that what the items send of its content can be sent, and returns the
+// message's parse when an item needs it. The octets the items read (up to
+// pinLimit) are read in one go into md.BodyPrefix, so a concurrent expunge
+// either happened before the read or not at all; beyond pinLimit the last
+// octet needed must at least still be stored. It returns ErrExpunged
+// (wrapped) when the content is gone.
+func (f *fetcher) load(ctx context.Context, md *MessageData) (*message.Message, error) {
+	var msg *message.Message
+	for i := range f.items {
+		if f.items[i].needsStructure() {
+			m, err := f.c.structure(ctx, md)
+			if err != nil {
+				return nil, err
+			}
+			msg = m
+			break
 		}
 	}
-	if !needs || int64(len(md.BodyPrefix)) >= md.Size {
-		return nil
+	end := int64(0)
+	for i := range f.items {
+		it := &f.items[i]
+		switch it.kind {
+		case fetchSection:
+			r := byteRange{0, md.Size}
+			if msg != nil {
+				var ok bool
+				if r, ok = sectionRange(md, msg, &it.sec); !ok {
+					continue
+				}
+			}
+			if strings.HasPrefix(it.sec.text, "HEADER.FIELDS") {
+				end = max(end, min(r.end, r.start+maxHeaderRead))
+				continue
+			}
+			off, n := applyPartial(it, r.end-r.start)
+			end = max(end, r.start+off+n)
+		case fetchBinary, fetchBinarySize:
+			// Decoding reads the whole part.
+			if r, ok := binaryRange(md, msg, &it.sec); ok {
+				end = max(end, r.end)
+			}
+		}
 	}
-	if md.Size > pinLimit {
+	if end <= int64(len(md.BodyPrefix)) {
+		return msg, nil
+	}
+	if end > pinLimit {
 		var probe [1]byte
-		return f.c.readBody(ctx, md, md.Size-1, probe[:])
+		return msg, f.c.readBody(ctx, md, end-1, probe[:])
 	}
-	f.buf = slices.Grow(f.buf[:0], int(md.Size))[:md.Size]
+	f.buf = slices.Grow(f.buf[:0], int(end))[:end]
 	md.BodyPrefix = nil
 	if err := f.c.readBody(ctx, md, 0, f.buf); err != nil {
-		return err
+		return nil, err
 	}
 	md.BodyPrefix = f.buf
-	return nil
+	return msg, nil
 }
 
 // abortResponse ends a connection whose FETCH response could not be
@@ -623,13 +649,12 @@ func (c *conn) abortResponse(err error) error {
 }
 
 // write writes "* seq FETCH (...)" for the message at index i; md is nil
-// when only session data is asked for.
-func (f *fetcher) write(ctx context.Context, i int, md *MessageData) error {
+// when only session data is asked for, msg the parse from load.
+func (f *fetcher) write(ctx context.Context, i int, md *MessageData, msg *message.Message) error {
 	c := f.c
 	s := c.sel
 	w := &c.w
 	uid := s.uids[i]
-	var msg *message.Message
 	w.raw("* ")
 	w.num(uint32(i + 1))
 	w.raw(" FETCH (")
