@@ -62,6 +62,7 @@ type Server struct {
 	Metrics  *metrics.Metrics
 	Registry *access.Registry
 	Checker  *auth.Checker
+	Throttle *auth.Throttle
 	Recorder *backend.Recorder
 	Logins   *backend.Logins
 	Service  *service.Service
@@ -184,12 +185,15 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	throttle.LockAfter = cfg.Auth.ThrottleLockAfter
 	throttle.LockUserAfter = cfg.Auth.ThrottleLockUser
 	throttle.LockFor = time.Duration(cfg.Auth.ThrottleLockFor)
-	s.Logins = backend.NewLogins(backend.LoginsOptions{Store: s.Store, Checker: s.Checker, Throttle: auth.NewThrottle(throttle),
+	// One throttle for IMAP4, POP3 and the admin sign-in: guesses at one
+	// user add up whatever the surface.
+	s.Throttle = auth.NewThrottle(throttle)
+	s.Logins = backend.NewLogins(backend.LoginsOptions{Store: s.Store, Checker: s.Checker, Throttle: s.Throttle,
 		Registry: s.Registry, Recorder: s.Recorder, Logger: s.log, Metrics: s.Metrics})
 
 	hostname, _ := os.Hostname()
 	s.Service = service.New(service.Options{Store: s.Store, Hub: s.Hub, Registry: s.Registry, Checker: s.Checker,
-		Throttle: auth.NewThrottle(throttle), Logger: s.log, Metrics: s.Metrics, Server: hostname})
+		Throttle: s.Throttle, Logger: s.log, Metrics: s.Metrics, Server: hostname})
 
 	if cfg.Demo {
 		if err := s.seedDemo(ctx, o.Out); err != nil {

@@ -1,16 +1,22 @@
 package auth
 
 import (
-	"strings"
 	"sync"
 	"time"
 )
 
 // ThrottleOptions configure brute-force throttling. Failures are counted per
-// remote address and per user name over Window; past Free failures every
-// answer is delayed, doubling from BaseDelay up to MaxDelay; past LockAfter
-// (per address) or LockUserAfter (per user) failures, logins are refused
-// for LockFor. A success resets the address's and the user's counts.
+// remote address and per user over Window; past Free failures every answer
+// is delayed, doubling from BaseDelay up to MaxDelay; past LockAfter (per
+// address) or LockUserAfter (per user) failures, logins are refused for
+// LockFor. A success resets that user's count only: the address's count
+// stays, so that good logins of one user do not hide guesses at others from
+// the same address.
+//
+// One Throttle serves every protocol and the admin sign-in, so that
+// guesses spread over IMAP4, POP3 and the admin center add up. Callers key
+// the user with UserKey (the resolved mailbox) and the address with the
+// client's address; Check, Fail and Succeed apply AddrKey to it.
 type ThrottleOptions struct {
 	Disabled      bool
 	Window        time.Duration
@@ -44,6 +50,7 @@ type failures struct {
 	n           int
 	first       time.Time
 	lockedUntil time.Time
+	refused     int // attempts refused during the current lock
 }
 
 // NewThrottle returns a throttle with the given policy.
@@ -58,6 +65,11 @@ type Verdict struct {
 	RetryAfter time.Duration
 	// Delay is how long to wait before answering.
 	Delay time.Duration
+	// Refused counts the attempts refused during this lock, this one
+	// included (the most of the address's and the user's). A caller keeps a
+	// record of the first and only counts the others, so that an attacker
+	// who goes on knocking at a lock costs no storage.
+	Refused int
 }
 
 func (t *Throttle) get(m map[string]*failures, k string, now time.Time) *failures {
@@ -69,12 +81,13 @@ func (t *Throttle) get(m map[string]*failures, k string, now time.Time) *failure
 	return f
 }
 
-// Check says whether an attempt from addr for user may proceed.
+// Check says whether an attempt from addr for user (a UserKey) may
+// proceed. A refused attempt is counted in the lock it met.
 func (t *Throttle) Check(addr, user string) Verdict {
 	if t.o.Disabled {
 		return Verdict{}
 	}
-	user = strings.ToLower(user)
+	addr = AddrKey(addr)
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -86,6 +99,8 @@ func (t *Throttle) Check(addr, user string) Verdict {
 		if now.Before(f.lockedUntil) {
 			v.Locked = true
 			v.RetryAfter = max(v.RetryAfter, f.lockedUntil.Sub(now))
+			f.refused++
+			v.Refused = max(v.Refused, f.refused)
 		}
 		if f.n >= t.o.Free {
 			d := t.o.BaseDelay << min(f.n-t.o.Free, 16)
@@ -95,12 +110,12 @@ func (t *Throttle) Check(addr, user string) Verdict {
 	return v
 }
 
-// Fail records a failed attempt.
+// Fail records a failed attempt from addr for user (a UserKey).
 func (t *Throttle) Fail(addr, user string) {
 	if t.o.Disabled {
 		return
 	}
-	user = strings.ToLower(user)
+	addr = AddrKey(addr)
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -117,6 +132,7 @@ func (t *Throttle) Fail(addr, user string) {
 		f.n++
 		if x.limit > 0 && f.n >= x.limit && now.After(f.lockedUntil) {
 			f.lockedUntil = now.Add(t.o.LockFor)
+			f.refused = 0
 		}
 	}
 	// Bound memory under a flood of distinct addresses: drop what expired.
@@ -129,13 +145,17 @@ func (t *Throttle) Fail(addr, user string) {
 	}
 }
 
-// Succeed clears the failures of addr and user.
-func (t *Throttle) Succeed(addr, user string) {
+// Succeed clears the failures of user (a UserKey), and only those: a
+// success proves nothing about the other names tried from its address. A
+// user whose lock is still running stays locked.
+func (t *Throttle) Succeed(user string) {
 	if t.o.Disabled {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.addrs, addr)
-	delete(t.users, strings.ToLower(user))
+	if f := t.users[user]; f != nil && t.now().Before(f.lockedUntil) {
+		return
+	}
+	delete(t.users, user)
 }

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/access"
@@ -106,16 +105,14 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	}
 }
 
-func remoteHost(addr string) string {
-	if i := strings.LastIndexByte(addr, ':'); i > 0 && !strings.HasSuffix(addr, "]") {
-		return strings.Trim(addr[:i], "[]")
-	}
-	return addr
-}
-
 // resolve finds the mailbox a user name means: any email address, the UPN,
-// the alias or the name. An unknown or ambiguous name resolves to nothing.
+// the alias or the name. An unknown or ambiguous name resolves to nothing,
+// and so does one that can name no mailbox (auth.CanonicalName), which is
+// not looked up at all.
 func resolve(ctx context.Context, tx store.Tx, username string) (store.Mailbox, bool, error) {
+	if _, ok := auth.CanonicalName(username); !ok {
+		return store.Mailbox{}, false, nil
+	}
 	ms, err := tx.FindMailboxes(ctx, username, 2)
 	if err != nil || len(ms) != 1 {
 		return store.Mailbox{}, false, err
@@ -123,26 +120,21 @@ func resolve(ctx context.Context, tx store.Tx, username string) (store.Mailbox, 
 	return ms[0], true, nil
 }
 
-// Login checks a login attempt. In order: the throttle; the credentials
-// (always, so that only a client that proved the password learns anything
-// more, and a wrong password costs the same whether or not the user
-// exists); then the access rule, evaluated from freshly read state after
-// the session is registered, so that a change committed at any moment
-// either refuses this login or closes the session.
+// Login checks a login attempt. In order: the name is resolved (so that
+// the throttle counts every spelling of one mailbox together); the
+// throttle; the credentials (always, so that only a client that proved the
+// password learns anything more, and a wrong password costs the same
+// whether or not the user exists); then the access rule, evaluated from
+// freshly read state after the session is registered, so that a change
+// committed at any moment either refuses this login or closes the session.
+//
+// The name is kept (records, logs, errors) capped to auth.MaxNameLen
+// octets; attempts refused by a throttle lock are counted, and only the
+// first of each lock is recorded.
 func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) {
-	rec := store.LoginRecord{Time: time.Now().UTC(), Protocol: string(req.Protocol), Username: req.Username,
+	name := auth.CapName(req.Username)
+	rec := store.LoginRecord{Time: time.Now().UTC(), Protocol: string(req.Protocol), Username: name,
 		RemoteAddr: req.RemoteAddr, TLS: req.TLS, ClientName: req.ClientName, ClientVersion: req.ClientVersion}
-	host := remoteHost(req.RemoteAddr)
-	if l.throttle != nil {
-		v := l.throttle.Check(host, req.Username)
-		if v.Locked {
-			rec.Result, rec.Reason = store.LoginThrottled, "too many failed logins"
-			l.record(rec)
-			return nil, &ThrottledError{RetryAfter: v.RetryAfter}
-		}
-		l.sleep(ctx, v.Delay)
-	}
-
 	var m store.Mailbox
 	var found bool
 	if err := l.st.View(ctx, func(tx store.Tx) error {
@@ -150,8 +142,27 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 		m, found, err = resolve(ctx, tx, req.Username)
 		return err
 	}); err != nil {
-		return nil, fmt.Errorf("login %s: %w", req.Username, err)
+		return nil, fmt.Errorf("login %q: %w", name, err)
 	}
+	key := auth.UserKey(m.ID, req.Username)
+	host := req.RemoteAddr // the throttle keys it by IP (auth.AddrKey)
+	if l.throttle != nil {
+		v := l.throttle.Check(host, key)
+		if v.Locked {
+			rec.Result, rec.Reason = store.LoginThrottled, "too many failed logins"
+			if found {
+				rec.MailboxID = m.ID
+			}
+			if v.Refused <= 1 {
+				l.record(rec)
+			} else {
+				l.m.Login(rec.Protocol, rec.Result)
+			}
+			return nil, &ThrottledError{RetryAfter: v.RetryAfter}
+		}
+		l.sleep(ctx, v.Delay)
+	}
+
 	hash := ""
 	if found {
 		hash = m.PasswordHash
@@ -159,14 +170,14 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 	}
 	if !l.checker.Check(m.ID, hash, req.Password) || !found {
 		if l.throttle != nil {
-			l.throttle.Fail(host, req.Username)
+			l.throttle.Fail(host, key)
 		}
 		rec.Result, rec.Reason = store.LoginFailed, "invalid credentials"
 		l.record(rec)
 		return nil, ErrInvalidCredentials
 	}
 	if l.throttle != nil {
-		l.throttle.Succeed(host, req.Username)
+		l.throttle.Succeed(key)
 	}
 
 	s := &Session{Protocol: req.Protocol, m: l.m}
@@ -192,7 +203,7 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 			l.record(rec)
 			return nil, ErrInvalidCredentials
 		}
-		return nil, fmt.Errorf("login %s: %w", req.Username, err)
+		return nil, fmt.Errorf("login %q: %w", name, err)
 	}
 	if why := access.Decide(org, m, req.Protocol); why != access.Allowed {
 		s.release()
@@ -218,7 +229,7 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 // into a password oracle. The user name is resolved only to attach the record
 // to its mailbox in the usage report.
 func (l *Logins) RefusedPlaintext(ctx context.Context, req LoginRequest) {
-	rec := store.LoginRecord{Time: time.Now().UTC(), Protocol: string(req.Protocol), Username: req.Username,
+	rec := store.LoginRecord{Time: time.Now().UTC(), Protocol: string(req.Protocol), Username: auth.CapName(req.Username),
 		RemoteAddr: req.RemoteAddr, TLS: req.TLS, ClientName: req.ClientName, ClientVersion: req.ClientVersion,
 		Result: store.LoginNoTLS, Reason: "plaintext authentication without TLS refused"}
 	if req.Username != "" {

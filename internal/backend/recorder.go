@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-mail/gatehouse/internal/auth"
 	"github.com/gatehouse-mail/gatehouse/internal/metrics"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
@@ -90,8 +91,15 @@ func NewRecorder(st store.Store, o RecorderOptions) *Recorder {
 }
 
 // Add queues one record; it never blocks. When the buffer is full, the
-// oldest record makes room.
+// oldest record makes room. The texts a client chose are capped to
+// auth.MaxNameLen octets of valid UTF-8 without control characters: one
+// record costs little, and none can make the store refuse its batch (a NUL
+// in PostgreSQL text) and so hold back every record behind it.
 func (r *Recorder) Add(rec store.LoginRecord) {
+	rec.Username = auth.CapName(rec.Username)
+	rec.RemoteAddr = auth.CapName(rec.RemoteAddr)
+	rec.ClientName = auth.CapName(rec.ClientName)
+	rec.ClientVersion = auth.CapName(rec.ClientVersion)
 	r.mu.Lock()
 	if len(r.buf) >= r.o.Queue {
 		r.buf[0] = store.LoginRecord{}

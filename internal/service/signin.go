@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gatehouse-mail/gatehouse/internal/auth"
 	"github.com/gatehouse-mail/gatehouse/internal/rbac"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
@@ -35,10 +36,30 @@ func tokenHash(token string) string {
 
 // SignIn checks an administrator's user name and password and returns a
 // new bearer token (also used as the admin center's session cookie). Only
-// members of a role group may sign in.
+// members of a role group may sign in; every refusal but a lock reads the
+// same (errBadCredentials), so that the answer tells neither whether the
+// user exists nor whether a right password belongs to a non-administrator.
+//
+// The throttle is the one the mail protocols use (auth.Throttle), keyed on
+// the mailbox the name resolves to, so that guesses at one user add up
+// whatever spelling and surface they use.
 func (s *Service) SignIn(ctx context.Context, username, password, surface, address string) (string, Caller, error) {
+	var m store.Mailbox
+	var found bool
+	if _, ok := auth.CanonicalName(username); ok {
+		if err := s.st.View(ctx, func(tx store.Tx) error {
+			ms, err := tx.FindMailboxes(ctx, username, 2)
+			if err == nil && len(ms) == 1 {
+				m, found = ms[0], true
+			}
+			return err
+		}); err != nil {
+			return "", Caller{}, fmt.Errorf("sign in %q: %w", auth.CapName(username), err)
+		}
+	}
+	key := auth.UserKey(m.ID, username)
 	if s.throttle != nil {
-		v := s.throttle.Check(address, username)
+		v := s.throttle.Check(address, key)
 		if v.Locked {
 			return "", Caller{}, &SignInError{Message: fmt.Sprintf("Too many failed sign-ins. Try again in %s.",
 				v.RetryAfter.Round(time.Second)), RetryAfter: v.RetryAfter}
@@ -52,36 +73,32 @@ func (s *Service) SignIn(ctx context.Context, username, password, surface, addre
 			t.Stop()
 		}
 	}
-	var m store.Mailbox
-	var found bool
-	if err := s.st.View(ctx, func(tx store.Tx) error {
-		ms, err := tx.FindMailboxes(ctx, username, 2)
-		if err == nil && len(ms) == 1 {
-			m, found = ms[0], true
-		}
-		return err
-	}); err != nil {
-		return "", Caller{}, err
-	}
 	hash := ""
 	if found {
 		hash = m.PasswordHash
 	}
 	if !s.checker.Check(m.ID, hash, password) || !found {
 		if s.throttle != nil {
-			s.throttle.Fail(address, username)
+			s.throttle.Fail(address, key)
 		}
 		return "", Caller{}, errBadCredentials
-	}
-	if s.throttle != nil {
-		s.throttle.Succeed(address, username)
 	}
 	c, err := s.caller(ctx, m, surface, address)
 	if err != nil {
 		return "", Caller{}, err
 	}
 	if len(c.Groups) == 0 {
-		return "", Caller{}, &SignInError{Message: fmt.Sprintf("'%s' is not a member of any role group, so it cannot administer Gatehouse.", m.UserPrincipalName)}
+		// A right password, but no administrator: refused like a wrong
+		// one, and counted like one, so that the admin sign-in is no
+		// oracle for the passwords of ordinary mailboxes.
+		if s.throttle != nil {
+			s.throttle.Fail(address, key)
+		}
+		s.log.Info("admin sign-in refused: not a member of any role group", "user", c.Name, "surface", surface, "remote", address)
+		return "", Caller{}, errBadCredentials
+	}
+	if s.throttle != nil {
+		s.throttle.Succeed(key)
 	}
 	var raw [32]byte
 	rand.Read(raw[:])
