@@ -284,3 +284,22 @@ func cmdIdle(ctx context.Context, c *conn, r *request) error {
 	c.idleTag = r.tag
 	return errResponded
 }
+
+// clipSeqSet resolves a sequence set against the session's messages,
+// leaving out the numbers past the end ("*" is the last message). Only a
+// search uses it: every other command must refuse such a set.
+func (s *selected) clipSeqSet(set seqSet) []idxRange {
+	n := s.exists()
+	if n == 0 {
+		return nil
+	}
+	var out []idxRange
+	for _, r := range set.ranges {
+		a, b := r.resolve(n)
+		if a > n {
+			continue
+		}
+		out = append(out, idxRange{int(a - 1), int(min(b, n))})
+	}
+	return mergeRanges(out)
+}

@@ -509,11 +509,26 @@ func (c *conn) searchCriteria(p *parser) (*searchKey, error) {
 	return &searchKey{kind: sAnd, kids: keys}, nil
 }
 
-// resolveKeys resolves the sequence sets in the keys once.
+// resolveKeys resolves the sequence sets in the keys once. A sequence
+// number past the end is not an error in a search key: it selects no
+// message, as UIDs past the end do (RFC 9051 §6.4.4 defines the key as the
+// messages whose numbers are in the set; Dovecot answers OK with the part
+// that exists), so "SEARCH RETURN (MIN) 1000" in a 6-message mailbox is an
+// empty result, not BAD.
 func (c *conn) resolveKeys(k *searchKey) error {
 	switch k.kind {
-	case sSeqSet, sUIDSet:
-		rs, err := c.resolve(k.set, k.kind == sUIDSet || k.set.saved)
+	case sSeqSet:
+		if k.set.saved {
+			rs, err := c.resolve(k.set, true)
+			if err != nil {
+				return err
+			}
+			k.idx = rs
+			break
+		}
+		k.idx = c.sel.clipSeqSet(k.set)
+	case sUIDSet:
+		rs, err := c.resolve(k.set, true)
 		if err != nil {
 			return err
 		}
