@@ -133,8 +133,7 @@ func RunShell(ctx context.Context, o ShellOptions) int {
 				fmt.Fprintln(o.Stderr, "gatehouse shell: no password: give --password, set GATEHOUSE_PASSWORD, or run in a terminal to be asked for it")
 				return 2
 			}
-			fmt.Fprintf(o.Stderr, "Password for %s: ", user)
-			pw, err := term.ReadPassword(inFD)
+			pw, err := readPassword(inFD, fmt.Sprintf("Password for %s: ", user), o.Stderr)
 			fmt.Fprintln(o.Stderr)
 			if err != nil {
 				fmt.Fprintf(o.Stderr, "gatehouse shell: reading the password: %v\n", err)
