@@ -400,17 +400,19 @@ func (p *parser) listMailbox() (string, error) {
 	return s, nil
 }
 
-// mailbox reads a mailbox name and turns it into the engine's form.
+// mailbox reads a mailbox name and turns it into the engine's form. A
+// well-formed astring that is no usable name (not modified UTF-7 in an
+// IMAP4rev1 session, control characters, too long) is a name the server
+// cannot have, not a syntax error: NO [CANNOT], never BAD (RFC 9051 §9
+// allows any astring as a mailbox; Dovecot answers NO as well).
 func (p *parser) mailbox() (string, error) {
-	start := p.pos
 	s, err := p.astring()
 	if err != nil {
 		return "", err
 	}
 	name, ok := p.c.decodeMailbox(s)
 	if !ok {
-		p.pos = start
-		return "", p.errorf("invalid mailbox name")
+		return "", no(CodeCannot, "Invalid mailbox name %q", truncate(s, 60))
 	}
 	return name, nil
 }
