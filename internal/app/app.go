@@ -287,6 +287,14 @@ func (s *Server) serve() {
 	var imapSrv *imap.Server
 	var popSrv *pop3.Server
 	var lmtpSrv, smtpSrv *delivery.Server
+	// SMTP and LMTP share the memory of messages being stored; what they
+	// receive above 256 KiB waits in files under the data directory.
+	var dataMemory *delivery.MemoryBudget
+	spoolDir := filepath.Join(s.cfg.Data, "spool")
+	if err := os.MkdirAll(spoolDir, 0o700); err != nil {
+		s.log.Warn("spool directory; using the system's temporary directory", "err", err)
+		spoolDir = ""
+	}
 	var httpSrv *http.Server
 	var wg sync.WaitGroup
 	for _, nl := range s.listeners {
@@ -305,6 +313,7 @@ func (s *Server) serve() {
 					IdleTimeout:        time.Duration(s.cfg.IMAP.IdleTimeout),
 					LoginTimeout:       time.Duration(s.cfg.IMAP.PreAuthTimeout),
 					MaxConnsPerIP:      s.cfg.IMAP.MaxConnsPerIP,
+					MaxConns:           s.cfg.IMAP.MaxConns,
 					MaxConnsPerMailbox: s.cfg.IMAP.MaxConnsPerMailbox,
 				})
 				s.servers = append(s.servers, namedServer{"imap", imapSrv.Shutdown})
@@ -322,7 +331,10 @@ func (s *Server) serve() {
 					TLSConfig:         s.tlsConfig,
 					AllowInsecureAuth: s.cfg.AllowInsecureAuth,
 					Logger:            s.log.With("proto", "pop3"),
-					Timeouts:          pop3.Timeouts{Idle: time.Duration(s.cfg.POP3.IdleTimeout)},
+					Timeouts: pop3.Timeouts{Idle: time.Duration(s.cfg.POP3.IdleTimeout),
+						PreAuth: time.Duration(s.cfg.POP3.PreAuthTimeout)},
+					MaxConnsPerIP: s.cfg.POP3.MaxConnsPerIP,
+					MaxConns:      s.cfg.POP3.MaxConns,
 				})
 				s.servers = append(s.servers, namedServer{"pop3", popSrv.Shutdown})
 			}
@@ -333,8 +345,17 @@ func (s *Server) serve() {
 				serve = func() error { return srv.Serve(ln) }
 			}
 		case "lmtp", "smtp":
+			if dataMemory == nil {
+				n := int64(s.cfg.Delivery.DataMemory)
+				if n <= 0 {
+					n = max(int64(s.cfg.MaxMessageSize), 1<<20)
+				}
+				dataMemory = delivery.NewMemoryBudget(n)
+			}
 			o := delivery.Options{Store: s.Store, Hub: s.Hub, Hostname: hostname, MaxMessageSize: int64(s.cfg.MaxMessageSize),
-				Logger: s.log, Metrics: s.Metrics, TLSConfig: s.tlsConfig}
+				Logger: s.log, Metrics: s.Metrics, TLSConfig: s.tlsConfig,
+				MaxConnsPerIP: s.cfg.Delivery.MaxConnsPerIP, MaxConns: s.cfg.Delivery.MaxConns,
+				IdleTimeout: time.Duration(s.cfg.Delivery.IdleTimeout), Memory: dataMemory, SpoolDir: spoolDir}
 			var srv *delivery.Server
 			if name == "lmtp" {
 				lmtpSrv = delivery.NewLMTP(o)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/gatehouse-mail/gatehouse/internal/connlimit"
 	"github.com/gatehouse-mail/gatehouse/internal/message"
 	"github.com/gatehouse-mail/gatehouse/internal/metrics"
 	"github.com/gatehouse-mail/gatehouse/internal/notify"
@@ -47,6 +48,30 @@ type Options struct {
 	Timeout time.Duration
 	// TLSConfig enables STARTTLS (RFC 3207); nil: none offered.
 	TLSConfig *tls.Config
+
+	// MaxConnsPerIP bounds the connections from one IP address (default
+	// 100; negative: no limit); MaxConns bounds all connections (default
+	// 10,000; negative: no limit). Over unix sockets only MaxConns applies.
+	// A connection over a limit is answered 421 4.7.0 and closed.
+	MaxConnsPerIP int
+	MaxConns      int
+	// IdleTimeout replaces Timeout while no mail transaction is under way
+	// (before MAIL FROM and between messages), so that a client that sends
+	// no mail does not hold its connection for long (default 60 s).
+	IdleTimeout time.Duration
+	// DataMemory bounds the octets of messages held in memory at once,
+	// from the end of their transfer until they are stored (default
+	// MaxMessageSize, at least 1 MiB): transfers beyond it wait their turn,
+	// none is refused. A message larger than DataMemory is stored alone.
+	// Memory, when set, is a budget shared with other servers and
+	// DataMemory is not used.
+	DataMemory int64
+	Memory     *MemoryBudget
+	// SpoolDir holds the messages being received that are larger than
+	// SpoolAbove octets (default os.TempDir(); the files are unlinked as
+	// soon as they are made). SpoolAbove defaults to 256 KiB.
+	SpoolDir   string
+	SpoolAbove int
 }
 
 // Server is an LMTP or SMTP server.
@@ -57,6 +82,7 @@ type Server struct {
 	srv     *smtp.Server
 	closing atomic.Bool
 	conns   tracker
+	memory  *budget
 }
 
 // NewLMTP returns an LMTP server; NewSMTP an SMTP one.
@@ -75,7 +101,28 @@ func newServer(o Options, lmtp bool) *Server {
 	if o.Timeout == 0 {
 		o.Timeout = 5 * time.Minute
 	}
-	s := &Server{o: o, lmtp: lmtp, proto: "smtp"}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = time.Minute
+	}
+	if o.MaxConnsPerIP == 0 {
+		o.MaxConnsPerIP = 100
+	}
+	if o.MaxConns == 0 {
+		o.MaxConns = 10_000
+	}
+	if o.DataMemory <= 0 {
+		o.DataMemory = max(o.MaxMessageSize, 1<<20)
+	}
+	if o.SpoolAbove <= 0 {
+		o.SpoolAbove = 256 << 10
+	}
+	s := &Server{o: o, lmtp: lmtp, proto: "smtp", memory: o.Memory}
+	if s.memory == nil {
+		s.memory = newBudget(o.DataMemory)
+	}
+	s.conns.limits = connlimit.New(o.MaxConnsPerIP, o.MaxConns)
+	s.conns.idle = min(o.IdleTimeout, o.Timeout)
+	s.conns.log = o.Logger
 	if lmtp {
 		s.proto = "lmtp"
 	}
@@ -252,6 +299,7 @@ func (ss *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	defer ss.s.memory.release(int64(len(msg.Raw)))
 	return ss.store(ss.mailboxes(ss.rcpts), msg)
 }
 
@@ -264,6 +312,7 @@ func (ss *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 	if err != nil {
 		return err
 	}
+	defer ss.s.memory.release(int64(len(msg.Raw)))
 	err = ss.store(ss.mailboxes(ss.rcpts), msg)
 	if err == nil || err == errStorageFull {
 		// A full disk fails every recipient alike: trying each alone
@@ -306,27 +355,61 @@ func (ss *session) mailboxes(rcpts []recipient) []int64 {
 }
 
 // read reads the message and builds what will be stored: trace fields on
-// top (RFC 5321 §4.4), CRLF line ends, the parse.
+// top (RFC 5321 §4.4), CRLF line ends, the parse. The message is held in
+// memory once (see spool.go); on success, its octets are taken from the
+// server's memory budget, and the caller releases len(Raw) when stored.
 func (ss *session) read(r io.Reader) (*store.NewMessage, error) {
 	// Until Reset, after the answer: go-smtp may still read the rest of a
 	// refused message.
 	ss.tc.setTx(true, true)
-	var buf bytes.Buffer
-	if _, err := io.Copy(&buf, r); err != nil {
+	now := time.Now()
+	sp := newSpool(ss.s.o.SpoolDir, ss.s.o.SpoolAbove, ss.traceFields(now))
+	defer sp.close()
+	if _, err := io.Copy(sp, r); err != nil {
 		var serr *smtp.SMTPError
-		if errors.As(err, &serr) {
+		switch {
+		case errors.As(err, &serr):
 			ss.s.o.Metrics.Delivery(ss.s.proto, "too_large")
 			return nil, serr
-		}
-		if ss.s.closing.Load() {
+		case ss.s.closing.Load():
 			// Shutdown cut the transfer: nothing is stored, and the
 			// client is told to try again.
 			ss.tc.refused()
 			return nil, errShuttingDown
+		case errors.Is(err, errSpool):
+			ss.s.o.Logger.Error("spool failed", "proto", ss.s.proto, "remote", ss.remote, "err", err)
+			ss.s.o.Metrics.Delivery(ss.s.proto, "storage_full")
+			return nil, errStorageFull
 		}
 		return nil, err
 	}
-	now := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), ss.s.o.Timeout)
+	defer cancel()
+	size := int64(sp.size())
+	if err := ss.s.memory.acquire(ctx, size); err != nil {
+		ss.s.o.Logger.Warn("no memory for the message in time", "proto", ss.s.proto, "remote", ss.remote, "size", size)
+		ss.s.o.Metrics.Delivery(ss.s.proto, "temporary_failure")
+		return nil, errTemporary
+	}
+	raw, err := sp.bytes()
+	if err != nil {
+		ss.s.memory.release(size)
+		ss.s.o.Logger.Error("spool failed", "proto", ss.s.proto, "remote", ss.remote, "err", err)
+		return nil, errTemporary
+	}
+	p := message.Parse(raw)
+	return &store.NewMessage{
+		InternalDate: now,
+		Raw:          raw,
+		Structure:    p.Marshal(),
+		Summary: store.Summary{Subject: p.Subject(), From: p.From(), To: p.To(), Cc: p.Cc(),
+			SentDate: p.Date()},
+	}, nil
+}
+
+// traceFields returns the Return-Path and Received fields put on top of a
+// message (RFC 5321 §4.4).
+func (ss *session) traceFields(now time.Time) []byte {
 	var id [6]byte
 	rand.Read(id[:])
 	var hdr bytes.Buffer
@@ -345,15 +428,7 @@ func (ss *session) read(r io.Reader) (*store.NewMessage, error) {
 		fmt.Fprintf(&hdr, "\r\n\tfor <%s>", sanitize(ss.rcpts[0].addr))
 	}
 	fmt.Fprintf(&hdr, ";\r\n\t%s\r\n", now.Format(time.RFC1123Z))
-	raw := append(hdr.Bytes(), message.Normalize(buf.Bytes())...)
-	p := message.Parse(raw)
-	return &store.NewMessage{
-		InternalDate: now,
-		Raw:          raw,
-		Structure:    p.Marshal(),
-		Summary: store.Summary{Subject: p.Subject(), From: p.From(), To: p.To(), Cc: p.Cc(),
-			SentDate: p.Date()},
-	}, nil
+	return hdr.Bytes()
 }
 
 // sanitize keeps client-given text from breaking the trace field.

@@ -4,12 +4,15 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/gatehouse-mail/gatehouse/internal/connlimit"
 )
 
 // go-smtp's Server.Shutdown only closes the listeners and waits; it cannot
@@ -25,8 +28,12 @@ import (
 // interrupted transfers to be answered before it closes their connections.
 const answerWindow = time.Second
 
-// tracker holds a server's open connections.
+// tracker holds a server's open connections, within its limits.
 type tracker struct {
+	limits *connlimit.Limiter
+	idle   time.Duration // read timeout outside a mail transaction
+	log    *slog.Logger
+
 	mu       sync.Mutex
 	conns    map[*trackedConn]struct{}
 	stopping bool // idle sessions end at once
@@ -41,12 +48,27 @@ type trackingListener struct {
 	t *tracker
 }
 
+// Accept returns the next connection within the limits; those over them are
+// answered 421 and closed here, so go-smtp never sees them.
 func (l *trackingListener) Accept() (net.Conn, error) {
-	nc, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	var nc net.Conn
+	var release func()
+	for {
+		var err error
+		nc, err = l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.t.limits == nil {
+			release = func() {}
+			break
+		}
+		if release, err = l.t.limits.Acquire(nc.RemoteAddr()); err == nil {
+			break
+		}
+		l.t.refuse(nc, err)
 	}
-	tc := &trackedConn{Conn: nc, t: l.t}
+	tc := &trackedConn{Conn: nc, t: l.t, release: release}
 	l.t.mu.Lock()
 	if l.t.conns == nil {
 		l.t.conns = map[*trackedConn]struct{}{}
@@ -55,6 +77,23 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 	tc.stopping, tc.cutting = l.t.stopping, l.t.cutting
 	l.t.mu.Unlock()
 	return tc, nil
+}
+
+// refuse answers a connection over a limit with 421 (RFC 5321 §3.8: the
+// client tries again later) and closes it, off the accept loop.
+func (t *tracker) refuse(nc net.Conn, why error) {
+	if t.log != nil {
+		t.log.Warn("connection refused", "remote", nc.RemoteAddr().String(), "reason", why)
+	}
+	text := "Too many connections from your address, try again later"
+	if errors.Is(why, connlimit.ErrTotal) {
+		text = "Too many connections, try again later"
+	}
+	go func() {
+		nc.SetWriteDeadline(time.Now().Add(time.Second))
+		io.WriteString(nc, "421 4.7.0 "+text+"\r\n")
+		nc.Close()
+	}()
 }
 
 // stop ends every session that has no transaction under way, and makes
@@ -103,7 +142,8 @@ func (t *tracker) closeAll() {
 // STARTTLS).
 type trackedConn struct {
 	net.Conn
-	t *tracker
+	t       *tracker
+	release func() // its place within the limits
 
 	mu          sync.Mutex
 	sc          *smtp.Conn // set at the first EHLO/LHLO
@@ -122,12 +162,18 @@ func (tc *trackedConn) interruptLocked() {
 }
 
 // SetReadDeadline keeps an interruption: go-smtp moves the deadline before
-// every command line.
+// every command line. Outside a mail transaction, the wait is the shorter
+// idle timeout.
 func (tc *trackedConn) SetReadDeadline(t time.Time) error {
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
 	if tc.interrupted {
 		return nil
+	}
+	if !t.IsZero() && !tc.inTx && !tc.inData && tc.t.idle > 0 {
+		if idle := time.Now().Add(tc.t.idle); idle.Before(t) {
+			t = idle
+		}
 	}
 	return tc.Conn.SetReadDeadline(t)
 }
@@ -199,6 +245,9 @@ func (tc *trackedConn) Close() error {
 	tc.t.mu.Lock()
 	delete(tc.t.conns, tc)
 	tc.t.mu.Unlock()
+	if tc.release != nil {
+		tc.release()
+	}
 	return tc.Conn.Close()
 }
 

@@ -40,6 +40,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/connlimit"
 )
 
 // Options configures a Server. Zero values take the defaults noted.
@@ -74,9 +76,12 @@ type Options struct {
 	IdleRecheck time.Duration
 
 	// MaxConnsPerIP bounds connections from one IP address (default 100;
+	// negative: no limit). MaxConns bounds all connections (default
+	// 200,000, above the 100,000 idle sessions one node is built for;
 	// negative: no limit). MaxConnsPerMailbox bounds logged-in sessions of
 	// one mailbox (default 16; negative: no limit).
 	MaxConnsPerIP      int
+	MaxConns           int
 	MaxConnsPerMailbox int
 }
 
@@ -111,6 +116,9 @@ func (o *Options) setDefaults() {
 	if o.MaxConnsPerIP == 0 {
 		o.MaxConnsPerIP = 100
 	}
+	if o.MaxConns == 0 {
+		o.MaxConns = 200_000
+	}
 	if o.MaxConnsPerMailbox == 0 {
 		o.MaxConnsPerMailbox = 16
 	}
@@ -128,8 +136,8 @@ type Server struct {
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
-	conns     map[*conn]struct{}
-	perIP     map[string]int
+	conns     map[*conn]func() // each with its release from limits
+	limits    *connlimit.Limiter
 	perUser   map[string]int
 	closing   bool
 	nextID    uint64
@@ -154,8 +162,8 @@ func NewServer(o Options) *Server {
 		opts:      o,
 		log:       o.Logger.With("proto", "imap"),
 		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[*conn]struct{}),
-		perIP:     make(map[string]int),
+		conns:     make(map[*conn]func()),
+		limits:    connlimit.New(o.MaxConnsPerIP, o.MaxConns),
 		perUser:   make(map[string]int),
 	}
 	s.bufs.init(o.MaxLineLength)
@@ -231,8 +239,8 @@ func (s *Server) recheckIdle(t *time.Ticker) {
 	}
 }
 
-// register accounts a new connection, refusing it over the per-IP limit or
-// during shutdown.
+// register accounts a new connection, refusing it over the per-IP or total
+// limit or during shutdown.
 func (s *Server) register(nc net.Conn) (*conn, bool) {
 	ip := hostOf(nc.RemoteAddr())
 	s.mu.Lock()
@@ -241,21 +249,25 @@ func (s *Server) register(nc net.Conn) (*conn, bool) {
 		nc.Close()
 		return nil, false
 	}
-	if s.opts.MaxConnsPerIP > 0 && s.perIP[ip] >= s.opts.MaxConnsPerIP {
+	release, err := s.limits.Acquire(nc.RemoteAddr())
+	if err != nil {
 		s.mu.Unlock()
-		s.log.Warn("connection refused: per-IP limit", "remote", ip)
+		text := "Too many connections from your address"
+		if errors.Is(err, connlimit.ErrTotal) {
+			text = "Too many connections, try again later"
+		}
+		s.log.Warn("connection refused", "remote", ip, "reason", err)
 		// Best effort, off the accept loop.
 		go func() {
 			nc.SetWriteDeadline(time.Now().Add(time.Second))
-			nc.Write([]byte("* BYE [UNAVAILABLE] Too many connections from your address\r\n"))
+			nc.Write([]byte("* BYE [UNAVAILABLE] " + text + "\r\n"))
 			nc.Close()
 		}()
 		return nil, false
 	}
-	s.perIP[ip]++
 	s.nextID++
 	c := newConn(s, nc, ip, s.nextID)
-	s.conns[c] = struct{}{}
+	s.conns[c] = release
 	s.wg.Add(1)
 	s.mu.Unlock()
 	return c, true
@@ -263,10 +275,10 @@ func (s *Server) register(nc net.Conn) (*conn, bool) {
 
 func (s *Server) unregister(c *conn) {
 	s.mu.Lock()
-	delete(s.conns, c)
-	if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
-		delete(s.perIP, c.ip)
+	if release := s.conns[c]; release != nil {
+		release()
 	}
+	delete(s.conns, c)
 	if c.userKey != "" {
 		if s.perUser[c.userKey]--; s.perUser[c.userKey] <= 0 {
 			delete(s.perUser, c.userKey)

@@ -51,6 +51,7 @@ type session struct {
 	errors   int // -ERR responses in a row
 
 	readDeadlineSet  time.Time // when the idle deadline was last moved
+	readDeadlineFor  state     // the state whose timeout it was set with
 	writeDeadlineSet time.Time
 
 	mu          sync.Mutex // guards the fields below and read deadlines
@@ -312,10 +313,16 @@ func (s *session) handshake() error {
 func (s *session) readLine() ([]byte, error) {
 	s.mu.Lock()
 	// A kick or a shutdown has set the deadline to now; leave it. Else
-	// restart the autologout timer, at most every deadlineSlack.
-	if now := time.Now(); !s.kicked && !s.interrupted && now.After(s.readDeadlineSet.Add(deadlineSlack)) {
-		s.conn.SetReadDeadline(now.Add(s.srv.timeouts.Idle + deadlineSlack))
-		s.readDeadlineSet = now
+	// restart the autologout timer (the short PreAuth one before login), at
+	// most every deadlineSlack and at once when the state changed.
+	if now := time.Now(); !s.kicked && !s.interrupted &&
+		(now.After(s.readDeadlineSet.Add(deadlineSlack)) || s.readDeadlineFor != s.state) {
+		timeout := s.srv.timeouts.Idle
+		if s.state == stateAuthorization {
+			timeout = s.srv.timeouts.PreAuth
+		}
+		s.conn.SetReadDeadline(now.Add(timeout + deadlineSlack))
+		s.readDeadlineSet, s.readDeadlineFor = now, s.state
 	}
 	s.mu.Unlock()
 

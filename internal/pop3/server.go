@@ -19,11 +19,15 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/connlimit"
 )
 
 // Options configure a Server.
@@ -43,6 +47,12 @@ type Options struct {
 	// MaxErrors is the number of -ERR responses in a row after which the
 	// connection is closed; 0 means 10.
 	MaxErrors int
+	// MaxConnsPerIP bounds the connections from one IP address (default
+	// 100; negative: no limit); MaxConns bounds all connections (default
+	// 10,000; negative: no limit). A connection over either is answered
+	// "-ERR [SYS/TEMP]" and closed.
+	MaxConnsPerIP int
+	MaxConns      int
 }
 
 // Timeouts bound how long a connection may wait.
@@ -50,6 +60,10 @@ type Timeouts struct {
 	// Idle is the inactivity autologout timer (RFC 1939 §3: at least 10
 	// minutes); 0 means 10 minutes.
 	Idle time.Duration
+	// PreAuth replaces Idle before login (the AUTHORIZATION state), so that
+	// a client that never logs in does not hold its connection for the
+	// autologout time; 0 means 60 seconds.
+	PreAuth time.Duration
 	// Write bounds each write to the client (a client that stops reading a
 	// message is dropped); 0 means 1 minute.
 	Write time.Duration
@@ -64,6 +78,9 @@ type Timeouts struct {
 func (t Timeouts) withDefaults() Timeouts {
 	if t.Idle <= 0 {
 		t.Idle = 10 * time.Minute
+	}
+	if t.PreAuth <= 0 {
+		t.PreAuth = 60 * time.Second
 	}
 	if t.Write <= 0 {
 		t.Write = time.Minute
@@ -87,6 +104,7 @@ type Server struct {
 	log       *slog.Logger
 	timeouts  Timeouts
 	maxErrors int
+	limits    *connlimit.Limiter
 
 	// isLoopback decides whether a client may log in without TLS under the
 	// default policy; tests replace it to play a remote client.
@@ -117,6 +135,7 @@ func NewServer(opts Options) *Server {
 		log:        log.With("proto", "pop3"),
 		timeouts:   opts.Timeouts.withDefaults(),
 		maxErrors:  opts.MaxErrors,
+		limits:     connlimit.New(orDefault(opts.MaxConnsPerIP, 100), orDefault(opts.MaxConns, 10_000)),
 		isLoopback: addrIsLoopback,
 		lns:        map[net.Listener]struct{}{},
 		sessions:   map[*session]struct{}{},
@@ -129,6 +148,13 @@ func NewServer(opts Options) *Server {
 		return &b
 	}
 	return s
+}
+
+func orDefault(n, def int) int {
+	if n == 0 {
+		return def
+	}
+	return n
 }
 
 func addrIsLoopback(a net.Addr) bool {
@@ -189,17 +215,47 @@ func (s *Server) serve(l net.Listener, implicitTLS bool) error {
 			return err
 		}
 		delay = 0
+		release, err := s.limits.Acquire(c.RemoteAddr())
+		if err != nil {
+			s.refuse(c, implicitTLS, err)
+			continue
+		}
 		sess := s.newSession(c, implicitTLS)
 		if !s.trackSession(sess, true) {
+			release()
 			c.Close()
 			continue
 		}
 		go func() {
 			defer s.wg.Done()
+			defer release()
 			defer s.trackSession(sess, false)
 			sess.serve()
 		}()
 	}
+}
+
+// refuse answers a connection over a limit and closes it, off the accept
+// loop. Over implicit TLS nothing can be said before the handshake, which
+// the refusal is meant to spare; the connection is only closed.
+func (s *Server) refuse(c net.Conn, implicitTLS bool, why error) {
+	s.log.Warn("connection refused", "remote", c.RemoteAddr().String(), "reason", why)
+	if implicitTLS {
+		c.Close()
+		return
+	}
+	go func() {
+		c.SetWriteDeadline(time.Now().Add(time.Second))
+		io.WriteString(c, "-ERR [SYS/TEMP] "+capitalize(why.Error())+"; try again later\r\n")
+		c.Close()
+	}()
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // isTemporary reports an accept error that may go away (too many open
