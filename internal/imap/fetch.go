@@ -374,7 +374,7 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 		return err
 	}
 	if slices.ContainsFunc(items, func(it fetchItem) bool { return it.kind == fetchModSeq }) {
-		c.condstore = true // RFC 7162 §3.1: a CONDSTORE enabling command
+		c.enableCondstore()
 	}
 	if r.uid {
 		// RFC 9051 §6.4.9: UID FETCH always returns UID.

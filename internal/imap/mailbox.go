@@ -314,7 +314,7 @@ func cmdStatus(ctx context.Context, c *conn, r *request) error {
 		return err
 	}
 	if slices.Contains(items, "HIGHESTMODSEQ") {
-		c.condstore = true // RFC 7162 §3.1: a CONDSTORE enabling command
+		c.enableCondstore()
 	}
 	return c.writeStatus(ctx, name, items)
 }

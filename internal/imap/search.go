@@ -427,7 +427,7 @@ func cmdSearch(ctx context.Context, c *conn, r *request) error {
 	}
 	var modSeq uint64
 	if hasKind(root, sModSeq) {
-		c.condstore = true // RFC 7162 §3.1: a CONDSTORE enabling command
+		c.enableCondstore()
 		if modSeq, err = c.highestModSeq(ctx, &ret, matches); err != nil {
 			return err
 		}

@@ -570,3 +570,21 @@ func (c *conn) writeVanished(uids []uint32, earlier bool) {
 	c.w.raw(formatSet(uids))
 	c.w.crlf()
 }
+
+// enableCondstore records a CONDSTORE enabling command (RFC 7162 §3.1):
+// FETCH with MODSEQ or CHANGEDSINCE, SEARCH MODSEQ, STORE UNCHANGEDSINCE,
+// STATUS HIGHESTMODSEQ. When the first one comes while a mailbox is
+// selected, the client has not yet been told the mailbox's HIGHESTMODSEQ
+// as a CONDSTORE client, so "* OK [HIGHESTMODSEQ n]" goes out before the
+// command's own responses (RFC 7162 §3.1.2.1; Dovecot does the same).
+func (c *conn) enableCondstore() {
+	if c.condstore {
+		return
+	}
+	c.condstore = true
+	if c.sel != nil {
+		c.w.raw("* OK [HIGHESTMODSEQ ")
+		c.w.raw(strconv.FormatUint(c.sel.modSeq, 10))
+		c.w.raw("] Highest\r\n")
+	}
+}

@@ -83,7 +83,7 @@ func cmdStore(ctx context.Context, c *conn, r *request) error {
 			return err
 		}
 		conditional = true
-		c.condstore = true // RFC 7162 §3.1: a CONDSTORE enabling command
+		c.enableCondstore()
 	}
 	op := FlagsReplace
 	if p.consume('+') {
