@@ -541,7 +541,7 @@ func TestInterruptedDownloadRemovesNothing(t *testing.T) {
 
 // TestKickRemovesNothing: disabling POP3 for a mailbox ends its open
 // session at its next command, without removing what it marked, and
-// refuses the next login (DESIGN §1).
+// refuses the next login (docs/ARCHITECTURE.md, "The access rule").
 func TestKickRemovesNothing(t *testing.T) {
 	e := newEnv(t)
 	s := dial(t, e.addr)

@@ -52,7 +52,8 @@ func (b *Backend) LoginRefused(ctx context.Context, req pop3.LoginRequest) {
 }
 
 // loginError maps the refusals of the login flow to what a POP3 client
-// sees (RFC 3206 codes, DESIGN §1 texts): the one place that decides it.
+// sees (RFC 3206 codes; the texts of docs/ARCHITECTURE.md, "The access
+// rule"): the one place that decides it.
 func loginError(err error) error {
 	var (
 		pe     *pop3.Error
