@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"time"
 
@@ -211,7 +212,37 @@ func (u *user) SetSubscribed(ctx context.Context, name string, subscribed bool) 
 	return wireError(u.b.mail.SetSubscribed(ctx, u.mailboxID, name, subscribed))
 }
 
+// defaultFolders are the special-use folders every mailbox is created with
+// (besides INBOX), by name.
+var defaultFolders = map[string]string{
+	"Drafts":  `\Drafts`,
+	"Sent":    `\Sent`,
+	"Trash":   `\Trash`,
+	"Junk":    `\Junk`,
+	"Archive": `\Archive`,
+}
+
+// isDefaultFolder reports whether f is one of the mailbox's default
+// folders: a default name that still carries its special use.
+func isDefaultFolder(f store.Folder) bool {
+	use, ok := defaultFolders[f.Name]
+	return ok && f.SpecialUse == use
+}
+
 func (u *user) CreateFolder(ctx context.Context, name, specialUse string) error {
+	if use, ok := defaultFolders[name]; ok && specialUse == "" {
+		// A default folder created again by name (a mailbox from before
+		// default folders were protected, or one a tool renamed away) gets
+		// back its special use when no other folder has it, so that clients
+		// find their Sent and Trash by RFC 6154 again.
+		fs, err := u.b.mail.Folders(ctx, u.mailboxID)
+		if err != nil {
+			return wireError(err)
+		}
+		if !slices.ContainsFunc(fs, func(f store.Folder) bool { return f.SpecialUse == use }) {
+			specialUse = use
+		}
+	}
 	f, err := u.b.mail.CreateFolder(ctx, u.mailboxID, name, specialUse)
 	if err != nil {
 		return wireError(err)
@@ -225,10 +256,20 @@ func (u *user) folder(ctx context.Context, name string) (store.Folder, error) {
 	return f, wireError(err)
 }
 
+// DeleteFolder deletes a folder, except a default folder (Drafts, Sent,
+// Trash, Junk, Archive with their special use): those are refused with NO
+// [CANNOT], as Exchange refuses to delete its default folders and every
+// server refuses INBOX. Clients and migration tools that try (imapsync
+// --delete2folders, mbsync with Remove, a user in Thunderbird) log the
+// refusal and go on, and the folders clients find by RFC 6154 special use
+// stay where they are.
 func (u *user) DeleteFolder(ctx context.Context, name string) error {
 	f, err := u.folder(ctx, name)
 	if err != nil {
 		return err
+	}
+	if isDefaultFolder(f) {
+		return &imap.Error{Code: imap.CodeCannot, Text: f.Name + " is a default folder and cannot be deleted"}
 	}
 	if err := u.b.mail.DeleteFolder(ctx, f.ID); err != nil {
 		return wireError(err)
