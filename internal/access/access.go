@@ -103,3 +103,7 @@ func KickText(p Protocol, r Reason) string {
 
 // RemovedText closes the sessions of a removed mailbox.
 const RemovedText = "This mailbox was removed by your administrator."
+
+// PasswordChangedText closes the sessions of a mailbox whose password was
+// changed or reset: IMAP4 "* BYE ...", POP3 "-ERR [SYS/PERM] ...".
+const PasswordChangedText = "Your password was changed by your administrator. Sign in again."

@@ -25,7 +25,8 @@ type Session struct {
 
 // Registry knows the sessions open on this node and closes those the rule
 // no longer allows, as soon as an AccessChanged or MailboxRemoved event
-// arrives (from this node or another).
+// arrives (from this node or another), and every session of a mailbox whose
+// password changed (CredentialsChanged).
 //
 // Each change is enforced once per node: a change made on this node goes
 // through Publish, which enforces it here before it returns and marks it
@@ -167,13 +168,17 @@ func (r *Registry) Count(mailboxID int64, p Protocol) int {
 	return n
 }
 
-// enforced reports whether e is a change the registry acts on.
+// enforced reports whether e is a change the registry acts on. A
+// password change (CredentialsChanged) ends the mailbox's sessions as an
+// access change does: a session signed in with the old password must not
+// outlive it.
 func enforced(e notify.Event) bool {
-	return e.Kind == notify.AccessChanged || e.Kind == notify.MailboxRemoved
+	return e.Kind == notify.AccessChanged || e.Kind == notify.MailboxRemoved ||
+		e.Kind == notify.CredentialsChanged && e.MailboxID != 0
 }
 
-// Publish publishes a committed change. An AccessChanged or
-// MailboxRemoved event is first enforced on this node, before Publish
+// Publish publishes a committed change. An AccessChanged, MailboxRemoved
+// or CredentialsChanged event is first enforced on this node, before Publish
 // returns, so that when an admin's change returns this node's sessions have
 // been told; the other nodes enforce it when the hub brings it, and this
 // registry does not enforce it a second time. The service layer calls it
@@ -187,6 +192,10 @@ func (r *Registry) Publish(ctx context.Context, e notify.Event) error {
 }
 
 func (r *Registry) handle(ctx context.Context, e notify.Event) {
+	if e.Kind == notify.CredentialsChanged {
+		r.closeAll(e.MailboxID, PasswordChangedText)
+		return
+	}
 	r.mu.Lock()
 	var ids []int64
 	if e.MailboxID != 0 {
@@ -252,6 +261,32 @@ func (r *Registry) handle(ctx context.Context, e notify.Event) {
 			})
 			r.log.Info("access: closing session", "mailbox", id, "proto", s.Protocol, "remote", s.RemoteAddr, "reason", reason)
 		}
+	}
+	r.mu.Unlock()
+	for _, k := range kicks {
+		k()
+	}
+}
+
+// closeAll kicks every open session of a mailbox with reason, whatever the
+// access rule says: its password changed, so whoever signed in with the old
+// one must sign in again. Nothing is read from the store.
+func (r *Registry) closeAll(mailboxID int64, reason string) {
+	r.mu.Lock()
+	var kicks []func()
+	for s := range r.sessions[mailboxID] {
+		if s.kicked {
+			continue
+		}
+		s.kicked = true
+		kick, p := s.kick, s.Protocol
+		kicks = append(kicks, func() {
+			kick(reason)
+			if r.onKick != nil {
+				r.onKick(p)
+			}
+		})
+		r.log.Info("access: closing session", "mailbox", mailboxID, "proto", s.Protocol, "remote", s.RemoteAddr, "reason", reason)
 	}
 	r.mu.Unlock()
 	for _, k := range kicks {

@@ -1,6 +1,7 @@
 package admincenter
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -108,12 +109,8 @@ func (c *Center) bulkConfirm(w http.ResponseWriter, r *http.Request, s *session)
 	if err != nil {
 		return err
 	}
-	for _, res := range results {
-		// A refusal of the whole operation (the caller's role) is the
-		// page's answer, not one item's.
-		if res.Err != nil && describe(res.Err).Status == http.StatusForbidden {
-			return res.Err
-		}
+	if err := roleDenied(results); err != nil {
+		return err
 	}
 	l := listStateFrom(q)
 	d := bulkData{Action: a, IDs: ids, Count: len(ids), Outcome: outcome(results, ids), Hidden: l.hidden(), Cancel: l.url(ids...)}
@@ -141,10 +138,8 @@ func (c *Center) bulkApply(w http.ResponseWriter, r *http.Request, s *session) e
 	if err != nil {
 		return err
 	}
-	for _, res := range results {
-		if res.Err != nil && describe(res.Err).Status == http.StatusForbidden {
-			return res.Err
-		}
+	if err := roleDenied(results); err != nil {
+		return err
 	}
 	o := outcome(results, ids)
 	past := strings.ToLower(a.Verb()) + "d"
@@ -166,4 +161,19 @@ func (c *Center) bulkApply(w http.ResponseWriter, r *http.Request, s *session) e
 		}
 	}
 	return c.redirect(w, r, listStateFrom(f).url(ids...), fl)
+}
+
+// roleDenied returns the refusal of the whole operation (the caller's role
+// lacks Mail Recipients), which is the page's answer rather than one item's.
+// A mailbox out of the caller's write scope (an administrator of a role
+// group the caller isn't in) fails that item only, and is listed with the
+// other failures.
+func roleDenied(results []service.ItemResult) error {
+	for _, res := range results {
+		var fe *service.ForbiddenError
+		if errors.As(res.Err, &fe) && fe.Target == "" {
+			return res.Err
+		}
+	}
+	return nil
 }

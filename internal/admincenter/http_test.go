@@ -516,7 +516,8 @@ func TestNewRemoveAndResetPassword(t *testing.T) {
 		want   string
 	}{
 		{"passwords differ", url.Values{"displayname": {"Eve Adams"}, "password": {"Secret-Pass-1"}, "confirm": {"Secret-Pass-2"}}, 400, "The passwords don&#39;t match."},
-		{"short password", url.Values{"displayname": {"Eve Adams"}, "password": {"short"}, "confirm": {"short"}}, 400, "at least 8 characters"},
+		{"short password", url.Values{"displayname": {"Eve Adams"}, "password": {"short"}, "confirm": {"short"}}, 400, "The password does not comply with the password policy requirements"},
+		{"weak password", url.Values{"displayname": {"Eve Adams"}, "password": {"abcdefgh"}, "confirm": {"abcdefgh"}}, 400, "at least 3 of these 4 kinds"},
 		{"name taken", url.Values{"displayname": {"Christa Knapp"}, "password": {"Secret-Pass-1"}, "confirm": {"Secret-Pass-1"}}, 409, "is already being used"},
 		{"bad address", url.Values{"displayname": {"Eve Adams"}, "address": {"eve@"}, "password": {"Secret-Pass-1"}, "confirm": {"Secret-Pass-1"}}, 400, "is not a valid SMTP address"},
 		{"empty", url.Values{"password": {"Secret-Pass-1"}, "confirm": {"Secret-Pass-1"}}, 400, "can&#39;t be empty"},

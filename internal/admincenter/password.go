@@ -62,7 +62,8 @@ func (c *Center) resetPassword(w http.ResponseWriter, r *http.Request, s *sessio
 		c.passwordForm(w, r, s, p.Status, m, l, &p)
 		return nil
 	}
-	if _, err := c.svc.SetMailbox(r.Context(), s.caller, m.Guid, service.SetMailboxRequest{Password: &password}); err != nil {
+	res, err := c.svc.SetMailbox(r.Context(), s.caller, m.Guid, service.SetMailboxRequest{Password: &password})
+	if err != nil {
 		p := describe(err)
 		if p.Internal || p.Status == http.StatusForbidden {
 			return err
@@ -70,5 +71,9 @@ func (c *Center) resetPassword(w http.ResponseWriter, r *http.Request, s *sessio
 		c.passwordForm(w, r, s, p.Status, m, l, &p)
 		return nil
 	}
-	return c.redirect(w, r, l.url(m.Guid), &flash{Kind: "success", Text: fmt.Sprintf("The password of %s was reset.", m.DisplayName)})
+	done := &flash{Kind: "success", Text: fmt.Sprintf("The password of %s was reset.", m.DisplayName)}
+	if line := sessionsLine(res.Sessions); line != "" {
+		done.Lines = append(done.Lines, line)
+	}
+	return c.redirect(w, r, l.url(m.Guid), done)
 }

@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/gatehouse-mail/gatehouse/internal/service"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
 
@@ -37,6 +38,8 @@ func (s *Server) bootstrap(ctx context.Context, out io.Writer) error {
 	generated := password == ""
 	if generated {
 		password = GeneratePassword()
+	} else if err := service.CheckPassword(password); err != nil {
+		return fmt.Errorf("--admin-password: %w", err)
 	}
 	hash, err := s.Checker.Hash(password)
 	if err != nil {
@@ -96,13 +99,19 @@ func (s *Server) bootstrap(ctx context.Context, out io.Writer) error {
 }
 
 // GeneratePassword returns a random password of 20 characters that is easy
-// to read aloud: no 0/O, 1/l/I.
+// to read aloud: no 0/O, 1/l/I. It satisfies the password policy
+// (service.CheckPassword): one in twenty draws lacks a digit or a case and
+// is drawn again.
 func GeneratePassword() string {
 	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 	b := make([]byte, 20)
-	for i := range b {
-		n, _ := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
-		b[i] = alphabet[n.Int64()]
+	for {
+		for i := range b {
+			n, _ := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+			b[i] = alphabet[n.Int64()]
+		}
+		if service.CheckPassword(string(b)) == nil {
+			return string(b)
+		}
 	}
-	return string(b)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/message"
+	"github.com/gatehouse-mail/gatehouse/internal/service"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
 
@@ -44,6 +45,9 @@ func (s *Server) seedDemo(ctx context.Context, out io.Writer) error {
 	password := s.cfg.DemoPassword
 	if password == "" {
 		password = DefaultDemoPassword
+	}
+	if err := service.CheckPassword(password); err != nil {
+		return fmt.Errorf("--demo-password: %w", err)
 	}
 	var hash string
 	created, existing := 0, 0

@@ -66,12 +66,15 @@ func (r SetCASMailboxRequest) op() op {
 }
 
 // setCAS applies one request in tx.
-func (s *Service) setCAS(ctx context.Context, tx store.Tx, org store.OrgConfig, r SetCASMailboxRequest) (mutation, error) {
+func (s *Service) setCAS(ctx context.Context, tx store.Tx, c Caller, org store.OrgConfig, r SetCASMailboxRequest) (mutation, error) {
 	if r.PopEnabled == nil && r.ImapEnabled == nil {
 		return mutation{}, invalid("PopEnabled", "Give -PopEnabled, -ImapEnabled or both.")
 	}
 	m, err := s.resolve(ctx, tx, r.Identity)
 	if err != nil {
+		return mutation{}, err
+	}
+	if err := s.inScope(ctx, tx, c, r.op(), m, false); err != nil {
 		return mutation{}, err
 	}
 	res := Result{Identity: m.Name}
@@ -116,7 +119,7 @@ func (s *Service) SetCASMailbox(ctx context.Context, c Caller, r SetCASMailboxRe
 		if err != nil {
 			return mutation{}, err
 		}
-		return s.setCAS(ctx, tx, org, r)
+		return s.setCAS(ctx, tx, c, org, r)
 	})
 }
 
@@ -145,14 +148,16 @@ func (s *Service) SetCASMailboxes(ctx context.Context, c Caller, reqs []SetCASMa
 			org, err = tx.OrgConfig(ctx)
 			return err
 		},
-		func(tx store.Tx, i int) (mutation, error) { return s.setCAS(ctx, tx, org, reqs[i]) })
+		func(tx store.Tx, i int) (mutation, error) { return s.setCAS(ctx, tx, c, org, reqs[i]) })
 }
 
 // isItemError reports errors that belong to one item of a bulk operation
 // rather than to the whole transaction.
 func isItemError(err error) bool {
 	switch err.(type) {
-	case *NotFoundError, *AmbiguousError, *ValidationError, *ConflictError:
+	case *NotFoundError, *AmbiguousError, *ValidationError, *ConflictError, *ForbiddenError:
+		// A ForbiddenError here is a mailbox out of the caller's write
+		// scope (inScope); the role itself was checked before.
 		return true
 	}
 	return false

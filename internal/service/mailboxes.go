@@ -55,9 +55,6 @@ type NewMailboxRequest struct {
 	WhatIf            bool
 }
 
-// MinPasswordLength is the shortest password accepted.
-const MinPasswordLength = 8
-
 var aliasChars = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+\\-/=?^_`{|}~.]+$")
 
 func validAlias(a string) bool {
@@ -99,13 +96,6 @@ func validName(param, v string, max int) error {
 		if r < 0x20 || r == 0x7f {
 			return invalid(param, "%s contains a control character.", param)
 		}
-	}
-	return nil
-}
-
-func validPassword(p string) error {
-	if utf8.RuneCountInString(p) < MinPasswordLength {
-		return invalid("Password", "The password must be at least %d characters long.", MinPasswordLength)
 	}
 	return nil
 }
@@ -177,7 +167,7 @@ func (s *Service) NewMailbox(ctx context.Context, c Caller, r NewMailboxRequest)
 			if err := validAddress("MicrosoftOnlineServicesID", r.UserPrincipalName); err != nil {
 				return mutation{}, err
 			}
-			if err := validPassword(r.Password); err != nil {
+			if err := CheckPassword(r.Password); err != nil {
 				return mutation{}, err
 			}
 			plan, err := tx.Plan(ctx)
@@ -245,10 +235,14 @@ func (s *Service) SetMailbox(ctx context.Context, c Caller, identity string, r S
 	if r.Password != nil {
 		params = append(params, store.Parameter{Name: "Password", Value: "********"})
 	}
-	return s.change(ctx, c, op{cmdlet: "Set-Mailbox", perm: perm, object: identity, params: params, whatIf: r.WhatIf},
+	o := op{cmdlet: "Set-Mailbox", perm: perm, object: identity, params: params, whatIf: r.WhatIf}
+	return s.change(ctx, c, o,
 		func(tx store.Tx) (mutation, error) {
 			m, err := s.resolve(ctx, tx, identity)
 			if err != nil {
+				return mutation{}, err
+			}
+			if err := s.inScope(ctx, tx, c, o, m, r.Password != nil); err != nil {
 				return mutation{}, err
 			}
 			old := m
@@ -306,7 +300,7 @@ func (s *Service) SetMailbox(ctx context.Context, c Caller, identity string, r S
 			}
 			var events []notify.Event
 			if r.Password != nil {
-				if err := validPassword(*r.Password); err != nil {
+				if err := CheckPassword(*r.Password); err != nil {
 					return mutation{}, err
 				}
 				changes = append(changes, store.PropertyChange{Name: "Password", NewValue: "(changed)"})
@@ -322,6 +316,11 @@ func (s *Service) SetMailbox(ctx context.Context, c Caller, identity string, r S
 				events = append(events, notify.Event{Kind: notify.CredentialsChanged, MailboxID: m.ID})
 			}
 			res := Result{Identity: old.Name, Changes: changes, NoChange: len(changes) == 0}
+			if r.Password != nil {
+				// A new password ends every POP3 and IMAP4 session of the
+				// mailbox (the registry closes them on CredentialsChanged).
+				s.sessionsClosed(&res, m.ID, old.Name, access.POP3, access.IMAP4)
+			}
 			if res.NoChange || r.WhatIf {
 				return mutation{result: res}, nil
 			}
@@ -337,11 +336,15 @@ func (s *Service) SetMailbox(ctx context.Context, c Caller, identity string, r S
 // its open sessions are closed. The last member of Organization Management
 // cannot be removed, so that nobody locks the organization out.
 func (s *Service) RemoveMailbox(ctx context.Context, c Caller, identity string, whatIf bool) (Result, error) {
-	return s.change(ctx, c, op{cmdlet: "Remove-Mailbox", perm: rbac.MailRecipientCreation, object: identity, whatIf: whatIf,
-		params: []store.Parameter{{Name: "Identity", Value: identity}}},
+	o := op{cmdlet: "Remove-Mailbox", perm: rbac.MailRecipientCreation, object: identity, whatIf: whatIf,
+		params: []store.Parameter{{Name: "Identity", Value: identity}}}
+	return s.change(ctx, c, o,
 		func(tx store.Tx) (mutation, error) {
 			m, err := s.resolve(ctx, tx, identity)
 			if err != nil {
+				return mutation{}, err
+			}
+			if err := s.inScope(ctx, tx, c, o, m, false); err != nil {
 				return mutation{}, err
 			}
 			if err := s.keepLastOrgAdmin(ctx, tx, m, "remove the mailbox"); err != nil {

@@ -191,7 +191,7 @@ func (r Result) WhatIfText() string {
 func affectsAccess(changes []store.PropertyChange) bool {
 	for _, c := range changes {
 		switch c.Name {
-		case "PopEnabled", "ImapEnabled", "SecurityDefaultsEnabled":
+		case "PopEnabled", "ImapEnabled", "SecurityDefaultsEnabled", "Password":
 			return true
 		}
 	}
@@ -455,6 +455,12 @@ func (s *Service) publish(ctx context.Context, events []notify.Event) {
 			}
 			e, published = notify.Event{Kind: notify.AccessChanged}, true
 		}
+		if e.Kind == notify.CredentialsChanged && s.checker != nil {
+			// The old password must not sign a kicked client back in from
+			// the cache, even for the moment before the hub brings the
+			// event to the cache's own subscriber.
+			s.checker.Forget(e.MailboxID)
+		}
 		// The registry enforces an access change on this node before it
 		// publishes it to the others (and only once here).
 		var err error
@@ -560,15 +566,31 @@ var ErrForbidden = errors.New("forbidden")
 // ErrUnauthenticated means no valid sign-in.
 var ErrUnauthenticated = errors.New("not signed in")
 
-// ForbiddenError is an operation the caller's role groups do not allow.
+// ForbiddenError is an operation the caller's role groups do not allow:
+// either the caller lacks the management role Role, or (Target set) the
+// caller holds it but the mailbox Target is out of the caller's write
+// scope (see inScope) for Reason.
 type ForbiddenError struct {
 	Caller string
 	Cmdlet string
 	Role   rbac.Permission
 	Groups []string
+	// Target is the mailbox out of the caller's write scope; Properties
+	// are the parameters the operation sets, and Reason says why.
+	Target     string
+	Properties []string
+	Reason     string
 }
 
 func (e *ForbiddenError) Error() string {
+	if e.Target != "" {
+		action := fmt.Sprintf("'%s'", e.Cmdlet)
+		if len(e.Properties) > 0 {
+			action += fmt.Sprintf(", '%s',", strings.Join(e.Properties, "', '"))
+		}
+		return fmt.Sprintf("The operation on mailbox \"%s\" failed because it's out of the current user's write scope. "+
+			"The action %s can't be performed on the object '%s' because %s.", e.Target, action, e.Target, e.Reason)
+	}
 	return fmt.Sprintf("Access denied: '%s' isn't assigned to any management roles that allow %s; it needs the '%s' role (role groups: %s).",
 		e.Caller, e.Cmdlet, e.Role, strings.Join(e.Groups, ", "))
 }
