@@ -17,6 +17,9 @@ const (
 	ErrProperty
 	// ErrValue: a value that does not fit the property's type or operator.
 	ErrValue
+	// ErrLimit: a filter longer or more complex than the limits allow
+	// (MaxLength, MaxComparisons, MaxPatternLength, MaxPatternWildcards).
+	ErrLimit
 )
 
 // Error is a filter that cannot be parsed or checked. Its message follows
@@ -47,8 +50,10 @@ func (e *Error) Position() int {
 //
 //	Invalid filter syntax. For a description of the filter parameter syntax see the command help. "Name -eq" at position 9. Expected a value after '-eq'.
 func (e *Error) Error() string {
-	at := fmt.Sprintf("%q at position %d.", e.Filter, e.Position())
+	at := fmt.Sprintf("%q at position %d.", shorten(e.Filter), e.Position())
 	switch e.Kind {
+	case ErrLimit:
+		return "Invalid filter. " + e.Detail + " " + at
 	case ErrProperty:
 		// Exchange: "\"X\" is not a recognized filterable property. Valid property names are: ..."
 		msg := fmt.Sprintf("%q is not a recognized filterable property.", e.Property)
@@ -64,6 +69,23 @@ func (e *Error) Error() string {
 		msg += " " + e.Detail
 	}
 	return msg
+}
+
+// shownFilter is how much of a long filter an error message quotes: the
+// message of a refused 1 MB filter must not be 1 MB.
+const shownFilter = 200
+
+// shorten returns filter, or its first shownFilter characters and "..."
+// when it is longer.
+func shorten(filter string) string {
+	n := 0
+	for i := range filter {
+		if n == shownFilter {
+			return filter[:i] + "..."
+		}
+		n++
+	}
+	return filter
 }
 
 // BindMessage wraps a filter error in the message PowerShell prints when

@@ -1,6 +1,7 @@
 package opath
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -110,6 +111,28 @@ func matchSet(p []rune, r rune) (ok bool, n int) {
 
 func foldEq(a, b rune) bool {
 	return a == b || unicode.SimpleFold(a) == b || strings.EqualFold(string(a), string(b))
+}
+
+// Limits of one wildcard pattern (a -like value, a wildcard -Identity).
+// The database matches a pattern against every row it scans, and its cost
+// grows with the pattern's length and its '*'s; no name or address is
+// longer than MaxPatternLength, so a longer pattern could match nothing
+// anyway.
+const (
+	MaxPatternLength    = 320 // characters: the longest email address (RFC 5321 §4.5.3.1)
+	MaxPatternWildcards = 8   // '*' characters
+)
+
+// CheckPattern returns an error, a sentence for the user, when pattern
+// exceeds MaxPatternLength characters or MaxPatternWildcards '*'s.
+func CheckPattern(pattern string) error {
+	if n := utf8.RuneCountInString(pattern); n > MaxPatternLength {
+		return fmt.Errorf("The pattern is %d characters long; at most %d are allowed.", n, MaxPatternLength)
+	}
+	if n := strings.Count(pattern, "*"); n > MaxPatternWildcards {
+		return fmt.Errorf("The pattern has %d '*' wildcards; at most %d are allowed.", n, MaxPatternWildcards)
+	}
+	return nil
 }
 
 // HasWildcard reports whether pattern contains a wildcard character that

@@ -28,6 +28,10 @@ type ListOptions struct {
 	SortBy     string
 	Descending bool
 	Offset     int
+	// Cursor is the continuation token of the page before (Page.Next):
+	// the listing goes on after the last object of that page. Offset
+	// then counts from there.
+	Cursor string
 	// ResultSize bounds the page: 0 means DefaultResultSize, Unlimited all.
 	ResultSize int
 }
@@ -40,11 +44,14 @@ type Page[T any] struct {
 	// More is true when Total exceeds what this page and the ones before
 	// it hold: Exchange warns that only the first ResultSize are shown.
 	More bool
+	// Next is the continuation token of the next page when More (see
+	// ListOptions.Cursor).
+	Next string
 }
 
 // MoreWarning is Exchange's warning when -ResultSize cut a listing.
 func MoreWarning(resultSize int) string {
-	return fmt.Sprintf("By default, only the first %d items are returned. Use the ResultSize parameter to specify the number of items returned. To return all items, specify \"-ResultSize Unlimited\".", resultSize)
+	return fmt.Sprintf("By default only the first %d items are returned. Use the ResultSize parameter to specify the number of items returned. To return all items, specify \"-ResultSize Unlimited\". Be aware that, depending upon the actual number of items, returning all items can take a long time and consume a large amount of memory. Also, we don't recommend storing the results in a variable. Instead, pipe the results to another task or script to perform batch changes.", resultSize)
 }
 
 // mailboxSchema lists the properties -Filter may name, with their types.
@@ -131,8 +138,9 @@ var storeOps = map[opath.Op]store.Op{
 	opath.OpGt: store.OpGt, opath.OpGe: store.OpGe, opath.OpLike: store.OpLike, opath.OpNotLike: store.OpNotLike,
 }
 
-// listMailboxes runs a listing in tx.
-func (s *Service) listMailboxes(ctx context.Context, tx store.Tx, o ListOptions) ([]store.Mailbox, int, bool, error) {
+// listMailboxes runs a listing in tx; next is the continuation token when
+// there are more (Page.Next).
+func (s *Service) listMailboxes(ctx context.Context, tx store.Tx, o ListOptions) (ms []store.Mailbox, total int, next string, err error) {
 	size := o.ResultSize
 	if size == 0 {
 		size = DefaultResultSize
@@ -141,25 +149,39 @@ func (s *Service) listMailboxes(ctx context.Context, tx store.Tx, o ListOptions)
 		size = 0
 	}
 	if o.Offset < 0 {
-		return nil, 0, false, invalid("Offset", "Offset must not be negative.")
+		return nil, 0, "", invalid("Offset", "Offset must not be negative.")
 	}
 	q := store.MailboxQuery{Search: o.Search, Offset: o.Offset, Limit: size}
 	var filters store.And
+	var wildIdentity string
 	if strings.TrimSpace(o.Filter) != "" {
 		f, err := ParseFilter(o.Filter)
 		if err != nil {
 			var oe *opath.Error
 			if errors.As(err, &oe) {
-				return nil, 0, false, &ValidationError{Parameter: "Filter", Message: oe.Error()}
+				return nil, 0, "", &ValidationError{Parameter: "Filter", Message: oe.Error()}
 			}
-			return nil, 0, false, invalid("Filter", "%v", err)
+			return nil, 0, "", invalid("Filter", "%v", err)
 		}
 		filters = append(filters, f)
 	}
 	if o.Identity != "" {
+		// A wildcard identity is a filter of its own, not the list of
+		// what it matches: '*' over 100,000 mailboxes would be 100,000
+		// GUIDs in one statement.
+		if f, wild, err := identityFilter(strings.TrimSpace(o.Identity)); wild {
+			if err != nil {
+				return nil, 0, "", err
+			}
+			filters = append(filters, f)
+			wildIdentity = o.Identity
+			o.Identity = ""
+		}
+	}
+	if o.Identity != "" {
 		ms, err := s.resolveAll(ctx, tx, o.Identity, 0)
 		if err != nil {
-			return nil, 0, false, err
+			return nil, 0, "", err
 		}
 		var ids store.Or
 		for _, m := range ms {
@@ -174,17 +196,35 @@ func (s *Service) listMailboxes(ctx context.Context, tx store.Tx, o ListOptions)
 		prop, ok := canonicalProperty(o.SortBy)
 		field, sortable := schemaField[prop]
 		if !ok || !sortable || field == store.FieldEmailAddresses {
-			return nil, 0, false, invalid("SortBy", "The property '%s' cannot be used to sort. Use one of: %s.", o.SortBy,
+			return nil, 0, "", invalid("SortBy", "The property '%s' cannot be used to sort. Use one of: %s.", o.SortBy,
 				"Name, DisplayName, Alias, PrimarySmtpAddress, UserPrincipalName, PopEnabled, ImapEnabled, WhenCreated, WhenChanged, LastPopLogonTime, LastImapLogonTime")
 		}
 		q.Sort = []store.SortKey{{Field: field, Desc: o.Descending}}
 	}
-	ms, total, err := tx.ListMailboxes(ctx, q)
-	if errors.Is(err, store.ErrInvalid) {
-		return nil, 0, false, invalid("Filter", "%v", err)
+	if o.Cursor != "" {
+		if q.After, err = mailboxAfter(o.Cursor, q); err != nil {
+			return nil, 0, "", err
+		}
 	}
-	more := size > 0 && total > o.Offset+len(ms)
-	return ms, total, more, err
+	if size > 0 {
+		q.Limit = size + 1 // one more, to know whether there are more
+	}
+	ms, total, err = tx.ListMailboxes(ctx, q)
+	if errors.Is(err, store.ErrInvalid) {
+		return nil, 0, "", invalid("Filter", "%v", err)
+	}
+	if err != nil {
+		return nil, 0, "", err
+	}
+	if err == nil && total == 0 && wildIdentity != "" && len(filters) == 1 && strings.TrimSpace(o.Search) == "" {
+		// Exchange's answer for an identity that names nothing.
+		return nil, 0, "", &NotFoundError{Identity: wildIdentity, Server: s.server}
+	}
+	if size > 0 && len(ms) > size {
+		ms = ms[:size]
+		next = mailboxNext(q, ms[size-1])
+	}
+	return ms, total, next, nil
 }
 
 func canonicalProperty(name string) (string, bool) {

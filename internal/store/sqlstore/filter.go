@@ -35,33 +35,24 @@ var sqlOps = map[store.Op]string{
 }
 
 // filterSQL turns a filter into a WHERE fragment over the mailboxes table.
+//
+// The SQL stays shallow whatever the shape of the filter: nested -and (or
+// -or) chains are flattened into one list, a double negation is dropped,
+// and a long list is grouped as a balanced tree, so that n terms nest
+// O(log n) deep. A parser builds a left-deep tree of a chain of n -or terms,
+// and SQLite refuses an expression deeper than 1,000 levels (PostgreSQL's
+// limit is its stack); the filter's own size is bounded before it gets
+// here (opath.MaxComparisons).
 func filterSQL(f store.Filter) (string, []any, error) {
 	switch f := f.(type) {
-	case store.And, store.Or:
-		parts, join := []store.Filter(nil), " AND "
-		if a, ok := f.(store.And); ok {
-			parts = a
-		} else {
-			parts, join = f.(store.Or), " OR "
-		}
-		if len(parts) == 0 {
-			if join == " AND " {
-				return "1 = 1", nil, nil
-			}
-			return "1 = 0", nil, nil
-		}
-		var ss []string
-		var args []any
-		for _, p := range parts {
-			s, a, err := filterSQL(p)
-			if err != nil {
-				return "", nil, err
-			}
-			ss = append(ss, "("+s+")")
-			args = append(args, a...)
-		}
-		return strings.Join(ss, join), args, nil
+	case store.And:
+		return listSQL(flatten(nil, f, true), " AND ", "1 = 1")
+	case store.Or:
+		return listSQL(flatten(nil, f, false), " OR ", "1 = 0")
 	case store.Not:
+		if inner, ok := f.F.(store.Not); ok {
+			return filterSQL(inner.F)
+		}
 		s, a, err := filterSQL(f.F)
 		if err != nil {
 			return "", nil, err
@@ -73,6 +64,60 @@ func filterSQL(f store.Filter) (string, []any, error) {
 		return "1 = 1", nil, nil
 	}
 	return "", nil, fmt.Errorf("filter: unknown node %T: %w", f, store.ErrInvalid)
+}
+
+// flatten appends to out the operands of parts, replacing an operand of
+// the same kind (an And in an And, an Or in an Or) by its own operands.
+func flatten(out, parts []store.Filter, and bool) []store.Filter {
+	for _, p := range parts {
+		switch p := p.(type) {
+		case store.And:
+			if and {
+				out = flatten(out, p, and)
+				continue
+			}
+		case store.Or:
+			if !and {
+				out = flatten(out, p, and)
+				continue
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// listSQL joins the SQL of parts with join (" AND " or " OR "); empty is
+// the SQL of an empty list.
+func listSQL(parts []store.Filter, join, empty string) (string, []any, error) {
+	if len(parts) == 0 {
+		return empty, nil, nil
+	}
+	ss := make([]string, len(parts))
+	var args []any
+	for i, p := range parts {
+		s, a, err := filterSQL(p)
+		if err != nil {
+			return "", nil, err
+		}
+		ss[i] = "(" + s + ")"
+		args = append(args, a...)
+	}
+	return balanced(ss, join), args, nil
+}
+
+// balancedRun is the longest run of operands joined flat.
+const balancedRun = 8
+
+// balanced joins ss with join, grouping long lists in halves so that the
+// expression nests O(log n) deep. The order of the operands, and so of
+// their arguments, is kept.
+func balanced(ss []string, join string) string {
+	if len(ss) <= balancedRun {
+		return strings.Join(ss, join)
+	}
+	mid := len(ss) / 2
+	return "(" + balanced(ss[:mid], join) + ")" + join + "(" + balanced(ss[mid:], join) + ")"
 }
 
 func condSQL(c store.Cond) (string, []any, error) {
