@@ -75,9 +75,12 @@ func (k *searchKey) level() searchLevel {
 	switch k.kind {
 	case sLarger, sSmaller, sBefore, sOn, sSince, sModSeq:
 		return levelMeta
-	case sSentBefore, sSentOn, sSentSince, sSubject, sFrom, sTo, sCc:
+	case sSubject:
 		return levelSummary
-	case sBcc, sHeader, sBody, sText:
+	case sSentBefore, sSentOn, sSentSince, sFrom, sTo, sCc, sBcc, sHeader, sBody, sText:
+		// The Date: field in its own zone and the address lists with
+		// their groups come from the stored parse (the summary columns
+		// keep neither).
 		return levelStructure
 	case sAnd, sOr, sNot:
 		l := levelSession
@@ -599,12 +602,6 @@ func (c *conn) summaryPrefilter(ctx context.Context, root *searchKey, cand []int
 		switch k.kind {
 		case sSubject:
 			field = "subject"
-		case sFrom:
-			field = "from"
-		case sTo:
-			field = "to"
-		case sCc:
-			field = "cc"
 		}
 		if field == "" || k.str == "" || !isASCII(k.str) || len(cand) == 0 {
 			rest = append(rest, k)
@@ -788,28 +785,28 @@ func (c *conn) match(ctx context.Context, k *searchKey, i int, md *MessageData, 
 	case sSmaller:
 		return md.Size < k.num
 	case sBefore, sOn, sSince:
-		return compareDate(k.kind-sBefore, md.InternalDate, k.date)
-	case sSentBefore, sSentOn, sSentSince:
-		if md.SentDate.IsZero() {
-			return false
-		}
-		return compareDate(k.kind-sSentBefore, md.SentDate, k.date)
+		// The internal date is kept as an instant and shown in UTC
+		// (FETCH INTERNALDATE), so its date is taken in UTC: the day the
+		// client sees.
+		return compareDate(k.kind-sBefore, md.InternalDate.UTC(), k.date)
 	case sSubject:
 		return containsFold(md.Subject, k.str)
-	case sFrom:
-		return containsFold(md.From, k.str)
-	case sTo:
-		return containsFold(md.To, k.str)
-	case sCc:
-		return containsFold(md.Cc, k.str)
 	}
 	if sc == nil {
 		return false
 	}
 	switch k.kind {
-	case sBcc:
+	case sSentBefore, sSentOn, sSentSince:
 		m := c.searchMessage(ctx, md, sc)
-		return m != nil && containsFold(message.FormatAddresses(m.Envelope.Bcc), k.str)
+		return m != nil && compareDate(k.kind-sSentBefore, sentDate(m), k.date)
+	case sFrom, sTo, sCc, sBcc:
+		m := c.searchMessage(ctx, md, sc)
+		if m == nil {
+			return false
+		}
+		list := map[searchKind][]message.Address{sFrom: m.Envelope.From, sTo: m.Envelope.To,
+			sCc: m.Envelope.Cc, sBcc: m.Envelope.Bcc}[k.kind]
+		return containsFold(addressText(list), k.str)
 	case sHeader:
 		return headerMatch(c.searchHeader(ctx, md, sc), k.field, k.str)
 	case sBody:
@@ -819,6 +816,69 @@ func (c *conn) match(ctx context.Context, k *searchKey, i int, md *MessageData, 
 		return containsFold(message.DecodeText(string(h)), k.str) || containsFold(c.searchText(ctx, md, sc), k.str)
 	}
 	return false
+}
+
+// sentDate is the date a SENTBEFORE, SENTON or SENTSINCE key compares: the
+// Date: field as written, in its own zone (RFC 3501 §6.4.4 and RFC 9051
+// §6.4.4: "disregarding time and timezone", so "Mon, 1 Jan 2024 23:30
+// -0500" was sent ON 1-Jan-2024, although it is 2 January in UTC). A
+// message without a Date: field, or with one that cannot be parsed, counts
+// as sent on 1-Jan-1970, as Dovecot counts it: SENTBEFORE any later date
+// finds it, SENTSINCE never does.
+func sentDate(m *message.Message) time.Time {
+	t := message.ParseDate(m.Envelope.Date)
+	if t.IsZero() {
+		return time.Unix(0, 0).UTC()
+	}
+	return t
+}
+
+// addressText renders an address list as FROM, TO, CC and BCC search it:
+// every part of every address, decoded: "Name <mailbox@host>" (or
+// "mailbox@host" without a name, "<@route:mailbox@host>" with a source
+// route), and group syntax kept as "group: a@b, c@d;", so that the display
+// name, the mailbox, the host and a group's name all match (RFC 9051
+// §6.4.4: the key matches the field's text; the form is Dovecot's).
+func addressText(list []message.Address) string {
+	var b strings.Builder
+	sep := ""
+	for _, a := range list {
+		switch a.Kind {
+		case message.AddrGroupStart:
+			b.WriteString(sep)
+			b.WriteString(message.DecodeText(a.Mailbox))
+			b.WriteString(": ")
+			sep = ""
+			continue
+		case message.AddrGroupEnd:
+			if strings.HasSuffix(b.String(), ": ") {
+				// An empty group: "undisclosed-recipients:;".
+				t := strings.TrimSuffix(b.String(), " ")
+				b.Reset()
+				b.WriteString(t)
+			}
+			b.WriteString(";")
+			sep = ", "
+			continue
+		}
+		b.WriteString(sep)
+		sep = ", "
+		name := message.DecodeText(a.Name)
+		if name == "" && a.Adl == "" {
+			b.WriteString(a.Mailbox + "@" + a.Host)
+			continue
+		}
+		if name != "" {
+			b.WriteString(name)
+			b.WriteByte(' ')
+		}
+		b.WriteByte('<')
+		if a.Adl != "" {
+			b.WriteString(a.Adl + ":")
+		}
+		b.WriteString(a.Mailbox + "@" + a.Host + ">")
+	}
+	return b.String()
 }
 
 // compareDate applies BEFORE (0), ON (1) or SINCE (2) to the date of t in
