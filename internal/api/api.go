@@ -361,6 +361,11 @@ type ListBody[T any] struct {
 	Offset  int
 	More    bool
 	Warning string `json:",omitempty"`
+	// NextCursor is the continuation token of the next page when More:
+	// ask again with ?cursor=NextCursor (the same filter and sort) to go
+	// on where this page ended. The Link header (rel="next") holds the
+	// same request as a URL.
+	NextCursor string `json:",omitempty"`
 }
 
 func timeParam(r *http.Request, name string) (time.Time, error) {

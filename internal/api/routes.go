@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -119,6 +120,7 @@ var listParams = []param{
 	{"sort", "string", "property to sort by (Name, DisplayName, PrimarySmtpAddress, PopEnabled, ...)"},
 	{"desc", "boolean", "sort descending"},
 	{"offset", "integer", "how many to skip"},
+	{"cursor", "string", "continuation token: NextCursor of the page before"},
 	{"resultSize", "string", "page size: a number (default 1000) or Unlimited"},
 }
 
@@ -165,7 +167,8 @@ func resultSize(r *http.Request) (int, error) {
 
 func listOptions(r *http.Request) (service.ListOptions, error) {
 	q := r.URL.Query()
-	o := service.ListOptions{Filter: q.Get("filter"), Identity: q.Get("identity"), Search: q.Get("search"), SortBy: q.Get("sort")}
+	o := service.ListOptions{Filter: q.Get("filter"), Identity: q.Get("identity"), Search: q.Get("search"), SortBy: q.Get("sort"),
+		Cursor: q.Get("cursor")}
 	var err error
 	if o.Descending, err = boolQuery(r, "desc"); err != nil {
 		return o, err
@@ -177,8 +180,9 @@ func listOptions(r *http.Request) (service.ListOptions, error) {
 	return o, err
 }
 
-func listBody[T any](p service.Page[T], o service.ListOptions) ListBody[T] {
-	b := ListBody[T]{Items: p.Items, Total: p.Total, Offset: o.Offset, More: p.More}
+func listBody[T any](ctx context.Context, r *http.Request, p service.Page[T], o service.ListOptions) ListBody[T] {
+	b := ListBody[T]{Items: p.Items, Total: p.Total, Offset: o.Offset, More: p.More, NextCursor: p.Next}
+	linkNext(ctx, r, p.Next)
 	if b.Items == nil {
 		b.Items = []T{}
 	}
@@ -209,7 +213,7 @@ func (a *API) table() []route {
 					return 0, nil, err
 				}
 				p, err := a.svc.GetMailboxes(ctx, c, o)
-				return http.StatusOK, listBody(p, o), err
+				return http.StatusOK, listBody(ctx, r, p, o), err
 			}},
 		{method: "POST", path: "/api/v1/mailboxes", summary: "New-Mailbox", query: []param{whatIfParam}, body: NewMailboxBody{},
 			response: NewMailboxResponse{}, h: a.newMailbox},
@@ -237,7 +241,7 @@ func (a *API) table() []route {
 					return 0, nil, err
 				}
 				p, err := a.svc.GetCASMailboxes(ctx, c, o)
-				return http.StatusOK, listBody(p, o), err
+				return http.StatusOK, listBody(ctx, r, p, o), err
 			}},
 		{method: "PATCH", path: "/api/v1/casmailboxes", summary: "Set-CASMailbox over many mailboxes in one request", body: BulkCASBody{},
 			response: BulkCASResponse{}, h: a.bulkCAS},
@@ -310,12 +314,13 @@ func (a *API) table() []route {
 				return http.StatusOK, resultBody(res), err
 			}},
 
-		{method: "GET", path: "/api/v1/adminauditlog", summary: "Search-AdminAuditLog (newest first)", response: []service.AuditRecord{},
+		{method: "GET", path: "/api/v1/adminauditlog", summary: "Search-AdminAuditLog (newest first); a page of resultSize records, the next page in the Link header (rel=\"next\")", response: []service.AuditRecord{},
 			query: []param{
 				{"cmdlets", "string", "comma-separated cmdlet names"}, {"objectIds", "string", "comma-separated objects"},
 				{"userIds", "string", "comma-separated callers"}, {"startDate", "string", "from this date/time"},
 				{"endDate", "string", "until this date/time"}, {"isSuccess", "boolean", "only successes or only failures"},
 				{"resultSize", "string", "a number (default 1000) or Unlimited"},
+				{"cursor", "string", "continuation token of the page before, from its Link header"},
 			}, h: a.auditLog},
 		{method: "GET", path: "/api/v1/reports/emailappusage", summary: "Email apps usage: who used POP3 and IMAP4, per mailbox and per day",
 			query:    []param{{"period", "integer", "7, 30, 90 or 180 days (default 30)"}},
@@ -510,9 +515,31 @@ func (a *API) auditLog(ctx context.Context, c service.Caller, r *http.Request) (
 	if s.ResultSize, err = resultSize(r); err != nil {
 		return 0, nil, err
 	}
-	recs, err := a.svc.SearchAdminAuditLog(ctx, c, s)
-	if recs == nil {
-		recs = []service.AuditRecord{}
+	s.Cursor = q.Get("cursor")
+	p, err := a.svc.SearchAdminAuditLogPage(ctx, c, s)
+	if err != nil {
+		return 0, nil, err
 	}
-	return http.StatusOK, recs, err
+	linkNext(ctx, r, p.Next)
+	if p.Items == nil {
+		p.Items = []service.AuditRecord{}
+	}
+	return http.StatusOK, p.Items, nil
+}
+
+// linkNext sets the Link header (RFC 8288) of a page that has a next one:
+// the same request with ?cursor=next.
+func linkNext(ctx context.Context, r *http.Request, next string) {
+	if next == "" {
+		return
+	}
+	w, ok := ctx.Value(responseWriterKey{}).(http.ResponseWriter)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	q.Set("cursor", next)
+	q.Del("offset")
+	u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+	w.Header().Set("Link", "<"+u.String()+">; rel=\"next\"")
 }

@@ -95,6 +95,13 @@ func getObjects(ctx context.Context, c *Call, collection string) error {
 	if id != "" {
 		q.Set("identity", id)
 	}
+	return listLimited(ctx, c, collection, q)
+}
+
+// listLimited writes the objects of a collection, up to -ResultSize, as
+// the pages arrive, and warns as Exchange does when -ResultSize (or its
+// default of 1000) left some out.
+func listLimited(ctx context.Context, c *Call, collection string, q url.Values) error {
 	limit := resultSize(c)
 	ask := limit
 	if limit != Unlimited {
@@ -102,7 +109,7 @@ func getObjects(ctx context.Context, c *Call, collection string) error {
 	}
 	var n int64
 	more := false
-	err := api.List(ctx, collection, q, ask, func(o *Object) error {
+	err := c.s.api.List(ctx, collection, q, ask, func(o *Object) error {
 		if limit != Unlimited && n >= limit {
 			more = true
 			return errEnough
@@ -117,12 +124,21 @@ func getObjects(ctx context.Context, c *Call, collection string) error {
 		return c.WriteError(apiMessage(err))
 	}
 	if more && !c.Has("ResultSize") {
-		return c.WriteWarning(fmt.Sprintf("By default, only the first %d items are returned. Use the ResultSize parameter to specify the number of items returned. To return all items, specify \"-ResultSize Unlimited\".", limit))
+		return c.WriteWarning(defaultCapWarning(limit))
 	}
 	if more {
 		return c.WriteWarning("There are more results available than are currently displayed. To view them, increase the value for the ResultSize parameter.")
 	}
 	return nil
+}
+
+// defaultCapWarning is Exchange's warning when the default -ResultSize
+// left objects out.
+func defaultCapWarning(limit int64) string {
+	return fmt.Sprintf("By default only the first %d items are returned. Use the ResultSize parameter to specify the number of items returned. "+
+		"To return all items, specify \"-ResultSize Unlimited\". Be aware that, depending upon the actual number of items, returning all items "+
+		"can take a long time and consume a large amount of memory. Also, we don't recommend storing the results in a variable. "+
+		"Instead, pipe the results to another task or script to perform batch changes.", limit)
 }
 
 // listAll writes every object of a collection.
@@ -731,7 +747,7 @@ func searchAdminAuditLog() *Cmdlet {
 				if v, ok := c.Get("IsSuccess"); ok {
 					q.Set("isSuccess", strconv.FormatBool(v.(bool)))
 				}
-				return listAll(ctx, c, "adminauditlog", q, resultSize(c))
+				return listLimited(ctx, c, "adminauditlog", q)
 			}}
 		},
 	}

@@ -162,7 +162,7 @@ func TestDefaultResultSizeWarning(t *testing.T) {
 	_, client := startFake(t, f)
 	s, out := newTestSession(t, client)
 	run(t, s, "$m = Get-Mailbox; $m.Count")
-	want := "WARNING: By default, only the first 1000 items are returned. Use the ResultSize parameter to specify the number of items returned. To return all items, specify \"-ResultSize Unlimited\".\n1000\n"
+	want := "WARNING: " + defaultCapWarning(1000) + "\n1000\n"
 	if out.String() != want {
 		t.Errorf("got %q; want %q", out.String(), want)
 	}

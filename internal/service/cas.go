@@ -17,11 +17,11 @@ func (s *Service) GetCASMailboxes(ctx context.Context, c Caller, o ListOptions) 
 		if err != nil {
 			return err
 		}
-		ms, total, more, err := s.listMailboxes(ctx, tx, o)
+		ms, total, next, err := s.listMailboxes(ctx, tx, o)
 		if err != nil {
 			return err
 		}
-		p.Total, p.More = total, more
+		p.Total, p.More, p.Next = total, next != "", next
 		for _, m := range ms {
 			p.Items = append(p.Items, casView(m, org))
 		}

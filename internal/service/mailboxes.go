@@ -19,11 +19,11 @@ import (
 func (s *Service) GetMailboxes(ctx context.Context, c Caller, o ListOptions) (Page[Mailbox], error) {
 	var p Page[Mailbox]
 	err := s.read(ctx, c, "Get-Mailbox", rbac.ViewRecipients, func(tx store.Tx) error {
-		ms, total, more, err := s.listMailboxes(ctx, tx, o)
+		ms, total, next, err := s.listMailboxes(ctx, tx, o)
 		if err != nil {
 			return err
 		}
-		p.Total, p.More = total, more
+		p.Total, p.More, p.Next = total, next != "", next
 		for _, m := range ms {
 			p.Items = append(p.Items, mailboxView(m))
 		}

@@ -140,12 +140,25 @@ type AuditSearch struct {
 	EndDate    time.Time
 	IsSuccess  *bool
 	ResultSize int // 0: 1000; Unlimited: all
+	// Cursor is the continuation token of the page before (Page.Next).
+	Cursor string
 }
 
-// SearchAdminAuditLog is Search-AdminAuditLog, newest first.
+// SearchAdminAuditLog is Search-AdminAuditLog, newest first: the first
+// ResultSize records.
 func (s *Service) SearchAdminAuditLog(ctx context.Context, c Caller, q AuditSearch) ([]AuditRecord, error) {
+	p, err := s.SearchAdminAuditLogPage(ctx, c, q)
+	return p.Items, err
+}
+
+// SearchAdminAuditLogPage is one page of Search-AdminAuditLog, newest
+// first: up to ResultSize records after the page that gave q.Cursor, with
+// More and the token of the next page when there are more. Total is not
+// counted (0).
+func (s *Service) SearchAdminAuditLogPage(ctx context.Context, c Caller, q AuditSearch) (Page[AuditRecord], error) {
+	var p Page[AuditRecord]
 	if !q.StartDate.IsZero() && !q.EndDate.IsZero() && q.EndDate.Before(q.StartDate) {
-		return nil, invalid("EndDate", "The EndDate must be later than the StartDate.")
+		return p, invalid("EndDate", "The EndDate must be later than the StartDate.")
 	}
 	limit := q.ResultSize
 	if limit == 0 {
@@ -154,18 +167,36 @@ func (s *Service) SearchAdminAuditLog(ctx context.Context, c Caller, q AuditSear
 	if limit < 0 {
 		limit = 0
 	}
-	var out []AuditRecord
+	var before int64
+	if q.Cursor != "" {
+		var t auditToken
+		if err := decodeToken(q.Cursor, &t); err != nil {
+			return p, err
+		}
+		if t.Before <= 0 {
+			return p, badToken()
+		}
+		before = t.Before
+	}
+	ask := limit
+	if limit > 0 {
+		ask = limit + 1 // one more, to know whether there are more
+	}
 	err := s.read(ctx, c, "Search-AdminAuditLog", rbac.ViewAuditLogs, func(tx store.Tx) error {
 		recs, err := tx.SearchAudit(ctx, store.AuditQuery{Cmdlets: q.Cmdlets, ObjectIDs: q.ObjectIDs, UserIDs: q.UserIDs,
-			Start: q.StartDate, End: q.EndDate, IsSuccess: q.IsSuccess, Limit: limit})
+			Start: q.StartDate, End: q.EndDate, IsSuccess: q.IsSuccess, BeforeID: before, Limit: ask})
+		if limit > 0 && len(recs) > limit {
+			recs = recs[:limit]
+			p.More, p.Next = true, encodeToken(auditToken{Before: recs[limit-1].ID})
+		}
 		for _, r := range recs {
-			out = append(out, AuditRecord{RunDate: r.RunDate, Caller: r.Caller, ClientIP: r.ClientAddress, Surface: r.Surface,
+			p.Items = append(p.Items, AuditRecord{RunDate: r.RunDate, Caller: r.Caller, ClientIP: r.ClientAddress, Surface: r.Surface,
 				CmdletName: r.CmdletName, CmdletParameters: r.CmdletParameters, ObjectModified: r.ObjectModified,
 				ModifiedProperties: r.ModifiedProperties, Succeeded: r.Succeeded, Error: r.Error})
 		}
 		return err
 	})
-	return out, err
+	return p, err
 }
 
 // UsagePeriods are the periods of the email-apps usage report, in days.

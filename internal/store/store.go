@@ -350,8 +350,23 @@ type MailboxQuery struct {
 	// Alias and every email address (the admin center search box).
 	Search string
 	Sort   []SortKey // empty: by DisplayName, then ID
+	// After continues a listing after a mailbox already listed (keyset
+	// paging): only the mailboxes that sort after it are listed, and
+	// Offset counts from there. Unlike an offset it stays right while the
+	// mailboxes already listed are changed or removed (a Get-Mailbox piped
+	// into Remove-Mailbox). The total still counts every match.
+	After  *MailboxCursor
 	Offset int
 	Limit  int // 0: no limit
+}
+
+// MailboxCursor names the place of a mailbox in a listing's order: the
+// value of the listing's sort field (DisplayName when Sort is empty) and
+// its ID. Value has the type of the field in Mailbox: string, bool or
+// time.Time. Listings with a cursor sort by at most one field.
+type MailboxCursor struct {
+	Value any
+	ID    int64
 }
 
 // RoleGroup is a built-in role group; its permissions live in package rbac.
@@ -397,7 +412,10 @@ type AuditQuery struct {
 	Start     time.Time
 	End       time.Time
 	IsSuccess *bool
-	Limit     int // 0: no limit; newest first
+	// BeforeID continues a search after a page (keyset paging): only
+	// records with a smaller ID, that is older ones. 0: from the newest.
+	BeforeID int64
+	Limit    int // 0: no limit; newest first
 }
 
 // AdminSession is a signed-in administrator (a REST API token or an admin

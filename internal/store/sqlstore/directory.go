@@ -169,6 +169,18 @@ func (t dirTx) ListMailboxes(ctx context.Context, q store.MailboxQuery) ([]store
 	if err != nil {
 		return nil, 0, err
 	}
+	if q.After != nil {
+		w, a, err := afterSQL(q.Sort, *q.After)
+		if err != nil {
+			return nil, 0, err
+		}
+		if cond == "" {
+			cond = " WHERE " + w
+		} else {
+			cond += " AND " + w
+		}
+		args = append(args, a...)
+	}
 	sqlq := `SELECT ` + mailboxColumns + ` FROM mailboxes` + cond + order
 	if q.Limit > 0 {
 		sqlq += ` LIMIT ? OFFSET ?`
@@ -179,6 +191,50 @@ func (t dirTx) ListMailboxes(ctx context.Context, q store.MailboxQuery) ([]store
 	}
 	page, err := collectMailboxes(t.c.queryDynamic(ctx, sqlq, args...))
 	return page, total, err
+}
+
+// afterSQL is the condition of keyset paging: the rows that sort after
+// the cursor in the order orderSQL gives (the sort field, then id
+// ascending).
+func afterSQL(keys []store.SortKey, c store.MailboxCursor) (string, []any, error) {
+	field, desc := store.FieldDisplayName, false
+	switch len(keys) {
+	case 0:
+	case 1:
+		field, desc = keys[0].Field, keys[0].Desc
+	default:
+		return "", nil, fmt.Errorf("list after a cursor: sorted by %d fields, at most 1 is supported: %w", len(keys), store.ErrInvalid)
+	}
+	fc, ok := fieldColumn[field]
+	if !ok || field == store.FieldEmailAddresses {
+		return "", nil, fmt.Errorf("list after a cursor: property %q cannot be sorted: %w", field, store.ErrInvalid)
+	}
+	var v any
+	switch fc.kind {
+	case 's':
+		s, ok := c.Value.(string)
+		if !ok {
+			return "", nil, fmt.Errorf("list after a cursor: %s takes text, not %T: %w", field, c.Value, store.ErrInvalid)
+		}
+		v = strings.ToLower(s)
+	case 'b':
+		b, ok := c.Value.(bool)
+		if !ok {
+			return "", nil, fmt.Errorf("list after a cursor: %s takes a Boolean, not %T: %w", field, c.Value, store.ErrInvalid)
+		}
+		v = b
+	case 't':
+		t, ok := c.Value.(time.Time)
+		if !ok {
+			return "", nil, fmt.Errorf("list after a cursor: %s takes a time, not %T: %w", field, c.Value, store.ErrInvalid)
+		}
+		v = micros(t)
+	}
+	op := ">"
+	if desc {
+		op = "<"
+	}
+	return "(" + fc.col + " " + op + " ? OR " + fc.col + " = ? AND id > ?)", []any{v, v, c.ID}, nil
 }
 
 // insertAddresses records every address of m for lookup and uniqueness.
@@ -437,6 +493,10 @@ func (t dirTx) SearchAudit(ctx context.Context, q store.AuditQuery) ([]store.Aud
 	if q.IsSuccess != nil {
 		where = append(where, "succeeded = ?")
 		args = append(args, *q.IsSuccess)
+	}
+	if q.BeforeID > 0 {
+		where = append(where, "id < ?")
+		args = append(args, q.BeforeID)
 	}
 	sqlq := `SELECT id, run_date, caller, client_address, surface, cmdlet_name, cmdlet_parameters, object_modified,
 		modified_properties, succeeded, error FROM audit_records`

@@ -314,6 +314,89 @@ func testListMailboxes(t *testing.T, s store.Store) {
 	if !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("filter on unknown field: got %v; want ErrInvalid", err)
 	}
+	testListAfter(t, s)
+}
+
+// testListAfter pages through listings with a cursor (keyset paging), two
+// mailboxes a page, in several orders, and once removing each page before
+// asking for the next, as Get-Mailbox | Remove-Mailbox does: every page
+// must go on where the last ended.
+func testListAfter(t *testing.T, s store.Store) {
+	cursorOf := func(m store.Mailbox, sort []store.SortKey) *store.MailboxCursor {
+		field := store.FieldDisplayName
+		if len(sort) > 0 {
+			field = sort[0].Field
+		}
+		var v any
+		switch field {
+		case store.FieldName:
+			v = m.Name
+		case store.FieldDisplayName:
+			v = m.DisplayName
+		case store.FieldPopEnabled:
+			v = m.PopEnabled
+		case store.FieldWhenCreated:
+			v = m.WhenCreated
+		}
+		return &store.MailboxCursor{Value: v, ID: m.ID}
+	}
+	pages := func(q store.MailboxQuery, remove bool) []string {
+		var names []string
+		q.Limit = 2
+		for range 10 {
+			var page []store.Mailbox
+			if err := s.View(ctx, func(tx store.Tx) error {
+				var err error
+				page, _, err = tx.ListMailboxes(ctx, q)
+				return err
+			}); err != nil {
+				t.Fatalf("list %+v: %v", q, err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, m := range page {
+				names = append(names, m.Name)
+				if remove {
+					if err := s.Update(ctx, func(tx store.Tx) error { return tx.DeleteMailbox(ctx, m.ID) }); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			q.After = cursorOf(page[len(page)-1], q.Sort)
+		}
+		return names
+	}
+	for _, tc := range []struct {
+		name string
+		q    store.MailboxQuery
+		want []string
+	}{
+		{"by display name", store.MailboxQuery{}, []string{"Ben Andrews", "Chris Green", "Christa Knapp", "Dana Smith", "Ed Banks"}},
+		{"name desc", store.MailboxQuery{Sort: []store.SortKey{{Field: store.FieldName, Desc: true}}},
+			[]string{"Ed Banks", "Dana Smith", "Christa Knapp", "Chris Green", "Ben Andrews"}},
+		{"by pop, ties by id", store.MailboxQuery{Sort: []store.SortKey{{Field: store.FieldPopEnabled}}},
+			[]string{"Ben Andrews", "Christa Knapp", "Chris Green", "Dana Smith", "Ed Banks"}},
+		{"by creation", store.MailboxQuery{Sort: []store.SortKey{{Field: store.FieldWhenCreated}}},
+			[]string{"Christa Knapp", "Chris Green", "Ben Andrews", "Dana Smith", "Ed Banks"}},
+		{"filtered", store.MailboxQuery{Filter: store.Cond{Field: store.FieldPopEnabled, Op: store.OpEq, Value: true}},
+			[]string{"Chris Green", "Christa Knapp", "Dana Smith", "Ed Banks"}},
+	} {
+		if got := pages(tc.q, false); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: got %v; want %v", tc.name, got, tc.want)
+		}
+	}
+	err := s.View(ctx, func(tx store.Tx) error {
+		_, _, err := tx.ListMailboxes(ctx, store.MailboxQuery{After: &store.MailboxCursor{Value: 3, ID: 1}})
+		return err
+	})
+	if !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("cursor of the wrong type: got %v; want ErrInvalid", err)
+	}
+	want := []string{"Ben Andrews", "Chris Green", "Christa Knapp", "Dana Smith", "Ed Banks"}
+	if got := pages(store.MailboxQuery{Filter: store.Cond{Field: store.FieldName, Op: store.OpNotLike, Value: "admin*"}}, true); !slices.Equal(got, want) {
+		t.Errorf("removing each page: got %v; want %v", got, want)
+	}
 }
 
 func testRoleGroups(t *testing.T, s store.Store) {
