@@ -333,3 +333,84 @@ func openDB(t *testing.T, e *testenv.Env) *sql.DB {
 	}
 	return db
 }
+
+// TestConnectionLimitsEveryListener: each listener refuses connections over
+// its per-address and total limits with its protocol's temporary failure,
+// and a client that does not log in (POP3) or send mail (SMTP, LMTP) is
+// let go after the short pre-login wait.
+func TestConnectionLimitsEveryListener(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{Configure: func(c *config.Config) {
+		c.IMAP.MaxConnsPerIP, c.IMAP.MaxConns = 3, 5
+		c.POP3.MaxConnsPerIP, c.POP3.MaxConns = 3, 5
+		c.Delivery.MaxConnsPerIP, c.Delivery.MaxConns = 3, 5
+		// Long enough not to end the connections this test holds.
+		c.POP3.PreAuthTimeout = config.Duration(time.Minute)
+		c.Delivery.IdleTimeout = config.Duration(time.Minute)
+	}})
+	for _, tc := range []struct {
+		listener            string
+		greeting            string
+		perAddress, inTotal string
+	}{
+		{"imap", "* OK", "* BYE [UNAVAILABLE] Too many connections from your address", "* BYE [UNAVAILABLE] Too many connections, try again later"},
+		{"pop3", "+OK", "-ERR [SYS/TEMP] Too many connections from your address; try again later", "-ERR [SYS/TEMP] Too many connections; try again later"},
+		{"smtp", "220 ", "421 4.7.0 Too many connections from your address, try again later", "421 4.7.0 Too many connections, try again later"},
+		{"lmtp", "220 ", "421 4.7.0 Too many connections from your address, try again later", "421 4.7.0 Too many connections, try again later"},
+	} {
+		t.Run(tc.listener, func(t *testing.T) {
+			from := func(ip string) string {
+				t.Helper()
+				d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+				c, err := d.Dial("tcp", e.Addr(tc.listener))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.Close() })
+				c.SetDeadline(time.Now().Add(time.Minute))
+				s, _ := bufio.NewReader(c).ReadString('\n')
+				return strings.TrimRight(s, "\r\n")
+			}
+			for _, step := range []struct {
+				ip, want string
+			}{
+				{"127.0.0.1", tc.greeting},
+				{"127.0.0.1", tc.greeting},
+				{"127.0.0.1", tc.greeting},
+				{"127.0.0.1", tc.perAddress},
+				{"127.0.0.2", tc.greeting},
+				{"127.0.0.2", tc.greeting},
+				{"127.0.0.3", tc.inTotal},
+				{"127.0.0.2", tc.inTotal},
+			} {
+				if got := from(step.ip); !strings.HasPrefix(got, step.want) {
+					t.Errorf("from %s: got %q; want %q...", step.ip, got, step.want)
+				}
+			}
+		})
+	}
+}
+
+// TestPreLoginTimeout: POP3 before login and SMTP/LMTP outside a mail
+// transaction end an idle connection after their own short timeout (set
+// here to 100 ms; the idle timeouts after login stay long).
+func TestPreLoginTimeout(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{Configure: func(c *config.Config) {
+		c.POP3.PreAuthTimeout = config.Duration(100 * time.Millisecond)
+		c.Delivery.IdleTimeout = config.Duration(100 * time.Millisecond)
+	}})
+	for _, tc := range []struct{ listener, want string }{
+		{"pop3", "-ERR Autologout"},
+		{"smtp", "421 4.4.2"},
+		{"lmtp", "421 4.4.2"},
+	} {
+		t.Run(tc.listener, func(t *testing.T) {
+			c := dial(t, e.Addr(tc.listener))
+			if got := c.read(); !strings.HasPrefix(got, tc.want) {
+				t.Errorf("after idling: got %q; want %q...", got, tc.want)
+			}
+			if _, err := c.r.ReadByte(); err != io.EOF {
+				t.Errorf("then: got %v; want EOF", err)
+			}
+		})
+	}
+}
