@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/message"
 )
 
 // sortKey is one SORT criterion (RFC 5256 §3).
@@ -128,8 +130,19 @@ func (c *conn) sortMessages(ctx context.Context, idx []int, keys []sortKey) ([]i
 	for j, i := range idx {
 		uids[j] = s.uids[i]
 	}
-	fields := make([]sortFields, 0, len(idx))
-	err := s.folder.Messages(ctx, uidRanges(uids), WantSummary, func(md *MessageData) error {
+	want := WantSummary
+	addresses := slices.ContainsFunc(keys, func(k sortKey) bool { return k.by == "FROM" || k.by == "TO" || k.by == "CC" })
+	if addresses {
+		// The first address's addr-mailbox comes from the parsed
+		// envelope: the summary columns flatten groups and quoting.
+		want |= WantStructure
+	}
+	type pending struct {
+		f  sortFields
+		md MessageData
+	}
+	var rows []pending
+	err := s.folder.Messages(ctx, uidRanges(uids), want, func(md *MessageData) error {
 		seq := s.seqOf(md.UID)
 		if seq == 0 {
 			return nil
@@ -138,23 +151,33 @@ func (c *conn) sortMessages(ctx context.Context, idx []int, keys []sortKey) ([]i
 		if f.date.IsZero() {
 			f.date = md.InternalDate // RFC 5256 §3 DATE
 		}
-		for _, k := range keys {
-			switch k.by {
-			case "SUBJECT":
-				f.subject = strings.ToLower(baseSubject(md.Subject))
-			case "FROM":
-				f.from = strings.ToLower(firstMailbox(md.From))
-			case "TO":
-				f.to = strings.ToLower(firstMailbox(md.To))
-			case "CC":
-				f.cc = strings.ToLower(firstMailbox(md.Cc))
-			}
+		if slices.ContainsFunc(keys, func(k sortKey) bool { return k.by == "SUBJECT" }) {
+			f.subject = asciiLower(baseSubject(md.Subject))
 		}
-		fields = append(fields, f)
+		p := pending{f: f}
+		if addresses {
+			p.md = MessageData{UID: md.UID, Size: md.Size, BodyID: md.BodyID,
+				Structure: slices.Clone(md.Structure), BodyPrefix: slices.Clone(md.BodyPrefix)}
+		}
+		rows = append(rows, p)
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	fields := make([]sortFields, len(rows))
+	for j := range rows {
+		f := &rows[j].f
+		if addresses {
+			m, err := c.structure(ctx, &rows[j].md)
+			if err != nil {
+				return nil, err
+			}
+			f.from = asciiLower(firstMailbox(m.Envelope.From))
+			f.to = asciiLower(firstMailbox(m.Envelope.To))
+			f.cc = asciiLower(firstMailbox(m.Envelope.Cc))
+		}
+		fields[j] = *f
 	}
 	slices.SortFunc(fields, func(a, b sortFields) int {
 		for _, k := range keys {
@@ -191,16 +214,31 @@ func (c *conn) sortMessages(ctx context.Context, idx []int, keys []sortKey) ([]i
 	return out, nil
 }
 
-// firstMailbox returns the local part (addr-mailbox) of the first address
-// of a "Name <a@b>, c@d" list, or "" when there is none (RFC 5256 §3 FROM,
-// TO, CC).
-func firstMailbox(list string) string {
-	at := strings.IndexByte(list, '@')
-	if at < 0 {
+// asciiLower folds A-Z only: the i;ascii-casemap collation SORT compares
+// with (RFC 5256 §3, RFC 4790 §9.2); other characters compare as octets.
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
+}
+
+// firstMailbox returns the addr-mailbox of the first address of a list (RFC
+// 5256 §3 FROM, TO, CC), decoded, or "" when there is none, so that a
+// message without the field sorts first. For a list that starts with a
+// group it is the group's name, the addr-mailbox of the group's first
+// ENVELOPE address (RFC 9051 §7.5.2), as Dovecot sorts it.
+func firstMailbox(list []message.Address) string {
+	if len(list) == 0 {
 		return ""
 	}
-	start := strings.LastIndexAny(list[:at], "< ,") + 1
-	return list[start:at]
+	a := list[0]
+	if a.Kind == message.AddrGroupEnd {
+		return ""
+	}
+	return message.DecodeText(a.Mailbox)
 }
 
 // baseSubject extracts the base subject of RFC 5256 §2.1 from a decoded

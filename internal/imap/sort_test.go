@@ -1,43 +1,75 @@
 package imap
 
-import "testing"
+import (
+	"testing"
 
+	"github.com/gatehouse-mail/gatehouse/internal/message"
+)
+
+// TestBaseSubject pins the base subject of RFC 5256 §2.1, step by step.
 func TestBaseSubject(t *testing.T) {
-	for in, want := range map[string]string{
-		"Hello":                         "Hello",
-		"Re: Hello":                     "Hello",
-		"RE: re:  Hello   world ":       "Hello world",
-		"Fwd: Re: Hello":                "Hello",
-		"FW: Hello (fwd)":               "Hello",
-		"Hello (fwd) (FWD)":             "Hello",
-		"[list] Re: Hello":              "Hello",
-		"Re [list]: Hello":              "Hello",
-		"[PATCH] Hello":                 "Hello",
-		"[PATCH]":                       "[PATCH]",
-		"[fwd: Re: Hello]":              "Hello",
-		"Re: [fwd: Hello] (fwd)":        "Hello",
-		"re Hello":                      "re Hello",
-		"Re:":                           "",
-		"Réponse: Grüße":                "Réponse: Grüße",
-		"Re: [a] [b] Quarterly figures": "Quarterly figures",
+	for _, tc := range []struct{ in, want string }{
+		{"Hello", "Hello"},
+		{"Re: Hello", "Hello"},
+		{"RE: re:  Hello   world ", "Hello world"},
+		{"Re:Re:Hello", "Hello"},
+		{"Fwd: Re: Hello", "Hello"},
+		{"FW: Hello (fwd)", "Hello"},
+		{"Hello (fwd) (FWD)", "Hello"},
+		{"Hello(fwd)", "Hello"},
+		{"[list] Re: Hello", "Hello"},
+		{"Re [list]: Hello", "Hello"},
+		{"Re[2]: Hello", "Hello"},
+		{"Fwd [3]: Hello", "Hello"},
+		{"[PATCH] Hello", "Hello"},
+		{"[PATCH 1/2] Re: fix", "fix"},
+		{"[PATCH]", "[PATCH]"},
+		{"Re: [list]", "[list]"},
+		{"[fwd: Re: Hello]", "Hello"},
+		{"Re: [fwd: Hello] (fwd)", "Hello"},
+		{"[Fwd: [fwd: Hello]]", "Hello"},
+		{"Re: [fwd: [list] Hello]", "Hello"},
+		{"[fwd: Hello", "[fwd: Hello"},
+		{"re Hello", "re Hello"},
+		{"Results: soon", "Results: soon"},
+		{"Fwdx: Hello", "Fwdx: Hello"},
+		{"Re:", ""},
+		{"\tRe:\tHello\t\tthere", "Hello there"},
+		{"Réponse: Grüße", "Réponse: Grüße"},
+		{"Re: [a] [b] Quarterly figures", "Quarterly figures"},
+		{"[a] [b]", "[b]"},
 	} {
-		if got := baseSubject(in); got != want {
-			t.Errorf("baseSubject(%q) = %q; want %q", in, got, want)
+		if got := baseSubject(tc.in); got != tc.want {
+			t.Errorf("baseSubject(%q): got %q; want %q", tc.in, got, tc.want)
 		}
 	}
 }
 
 func TestFirstMailbox(t *testing.T) {
-	for in, want := range map[string]string{
-		"":                              "",
-		"bob@example.com":               "bob",
-		"Bob Smith <bob@example.com>":   "bob",
-		"Müller, Jürgen <jm@x.de>, a@b": "jm",
-		"a@b, Bob <bob@example.com>":    "a",
-		"undisclosed-recipients":        "",
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"bob@example.com", "bob"},
+		{"Bob Smith <bob@example.com>", "bob"},
+		{`"Müller, Jürgen" <jm@x.de>, a@b`, "jm"},
+		{`"carl@evil.example" <alice@example.com>`, "alice"},
+		{"a@b, Bob <bob@example.com>", "a"},
+		{"team: zed@example.com, amy@example.com;", "team"},
+		{`"john doe"@example.com`, "john doe"},
+		{"undisclosed-recipients:;", "undisclosed-recipients"},
 	} {
-		if got := firstMailbox(in); got != want {
-			t.Errorf("firstMailbox(%q) = %q; want %q", in, got, want)
+		if got := firstMailbox(message.ParseAddressList(tc.in)); got != tc.want {
+			t.Errorf("firstMailbox(%q): got %q; want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestASCIILower(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"ABC xyz", "abc xyz"},
+		{"ÉCLAIR", "Éclair"},
+	} {
+		if got := asciiLower(tc.in); got != tc.want {
+			t.Errorf("asciiLower(%q): got %q; want %q", tc.in, got, tc.want)
 		}
 	}
 }
