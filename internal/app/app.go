@@ -73,12 +73,19 @@ type Server struct {
 	// AdminPassword is the administrator's password when this start
 	// created it (empty otherwise).
 	AdminPassword string
+	// AdminFingerprint is the SHA-256 fingerprint of the admin listener's
+	// certificate when it serves HTTPS with a self-signed one (what
+	// gatehouse shell --fingerprint pins); empty otherwise.
+	AdminFingerprint string
+	// adminTLS is whether the admin listener serves HTTPS.
+	adminTLS bool
 
 	// node names this process among the nodes sharing the store (the
 	// change hub's and the access registry's name for it).
-	node      string
-	tlsConfig *tls.Config
-	listeners []namedListener
+	node           string
+	tlsConfig      *tls.Config
+	adminTLSConfig *tls.Config
+	listeners      []namedListener
 	// servers are the protocol servers and the admin listener, which
 	// Shutdown stops together; closers the other parts, stopped after them
 	// in the reverse order of their start.
@@ -149,6 +156,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	if err := checkWritable(cfg.Data); err != nil {
 		return nil, err
 	}
+	s.tightenData()
 	if s.tlsConfig, err = loadOrCreateTLS(cfg, s.log); err != nil {
 		return nil, err
 	}
@@ -220,9 +228,50 @@ func checkWritable(dir string) error {
 	return os.Remove(f.Name())
 }
 
+// tightenData keeps the data directory and what it holds (the database,
+// the TLS key) to the server's user: a group- or world-readable directory
+// or file is logged as a warning and made private (0700, 0600). A
+// directory created before the first start keeps its mode otherwise.
+func (s *Server) tightenData() {
+	tighten := func(path string, mode os.FileMode) {
+		fi, err := os.Stat(path)
+		if err != nil || fi.Mode().Perm()&0o077 == 0 {
+			return
+		}
+		s.log.Warn("data is readable by other users; making it private", "path", path,
+			"mode", fmt.Sprintf("%04o", fi.Mode().Perm()), "new_mode", fmt.Sprintf("%04o", mode))
+		if err := os.Chmod(path, mode); err != nil {
+			s.log.Warn("cannot make data private", "path", path, "err", err)
+		}
+	}
+	tighten(s.cfg.Data, 0o700)
+	for _, f := range []string{"gatehouse.db", "gatehouse.db-wal", "gatehouse.db-shm", "gatehouse.db-journal", "tls-key.pem"} {
+		tighten(filepath.Join(s.cfg.Data, f), 0o600)
+	}
+}
+
+// createPrivate creates the file path with mode 0600 unless it exists.
+// SQLite creates its -wal and -shm files with the mode of the database
+// file, so creating that one first keeps all of them private whatever the
+// umask.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
 func (s *Server) openStore(ctx context.Context) error {
 	if s.cfg.DB == "" {
-		st, err := sqlite.Open(ctx, filepath.Join(s.cfg.Data, "gatehouse.db"), sqlite.Options{Logger: s.log, BodyGrace: s.bodyGrace()})
+		path := filepath.Join(s.cfg.Data, "gatehouse.db")
+		if err := createPrivate(path); err != nil {
+			return fmt.Errorf("database %s: %w", path, err)
+		}
+		st, err := sqlite.Open(ctx, path, sqlite.Options{Logger: s.log, BodyGrace: s.bodyGrace()})
 		if err != nil {
 			return err
 		}
@@ -268,6 +317,12 @@ func (s *Server) listen() error {
 		ln, err := net.Listen(network, addr)
 		if err != nil {
 			return fmt.Errorf("listen %s on %s: %w", l.name, l.addr, err)
+		}
+		if l.name == "admin" {
+			if err := s.checkAdminAddr(ln.Addr()); err != nil {
+				ln.Close()
+				return err
+			}
 		}
 		s.listeners = append(s.listeners, namedListener{l.name, ln})
 		if network == "unix" {
@@ -367,8 +422,11 @@ func (s *Server) serve() {
 			s.servers = append(s.servers, namedServer{name, srv.Shutdown})
 			serve = func() error { return srv.Serve(ln) }
 		case "admin":
-			httpSrv = &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 10 * time.Second,
-				ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+			var tlsc *tls.Config
+			if s.adminTLS {
+				tlsc = s.adminTLSConfig
+			}
+			httpSrv, ln = s.newAdminServer(ln, tlsc)
 			srv := httpSrv
 			s.servers = append(s.servers, namedServer{"admin", func(ctx context.Context) error {
 				err := srv.Shutdown(ctx)
@@ -402,16 +460,71 @@ func (s *Server) banner(w io.Writer) {
 		{"pop3s", "POP3 over TLS   ", "pop3s://%s"},
 		{"smtp", "SMTP inbound    ", "smtp://%s"},
 		{"lmtp", "LMTP            ", "lmtp %s"},
-		{"admin", "Admin center    ", "http://%s/admin"},
 	} {
 		if a, ok := s.Addrs[l.name]; ok {
 			fmt.Fprintf(w, "  %s  "+l.hint+"\n", l.label, a)
 		}
 	}
-	if a, ok := s.Addrs["admin"]; ok {
-		fmt.Fprintf(w, "  REST API          http://%s/api/v1  (metrics: /metrics, health: /healthz)\n", a)
-		fmt.Fprintf(w, "  Admin shell       gatehouse shell --server http://%s --user admin\n", a)
+	if u := s.AdminURL(); u != "" {
+		fmt.Fprintf(w, "  Admin center      %s/admin\n", u)
+		fmt.Fprintf(w, "  REST API          %s/api/v1  (metrics: /metrics, health: /healthz)\n", u)
+		pin := ""
+		if s.AdminFingerprint != "" {
+			fmt.Fprintf(w, "  Admin certificate self-signed, SHA-256 fingerprint %s\n", s.AdminFingerprint)
+			pin = " --fingerprint " + s.AdminFingerprint
+		}
+		fmt.Fprintf(w, "  Admin shell       gatehouse shell --server %s%s --user admin\n", u, pin)
 	}
+}
+
+// AdminURL returns the admin listener's base URL (https:// when it serves
+// TLS), or "" when it is off.
+func (s *Server) AdminURL() string {
+	a, ok := s.Addrs["admin"]
+	if !ok {
+		return ""
+	}
+	// A listener on every interface is reached by the host's name.
+	if host, port, err := net.SplitHostPort(a); err == nil {
+		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+			if h, err := os.Hostname(); err == nil && h != "" {
+				a = net.JoinHostPort(h, port)
+			}
+		}
+	}
+	if s.adminTLS {
+		return "https://" + a
+	}
+	return "http://" + a
+}
+
+// checkAdminAddr decides whether the admin listener, bound to addr, serves
+// TLS, and refuses plain HTTP on an address other than loopback unless
+// admin.allow_insecure says a proxy in front takes care of TLS. The
+// address checked is the bound one, so that a name resolving to a public
+// address is caught too.
+func (s *Server) checkAdminAddr(addr net.Addr) error {
+	s.adminTLS = adminTLS(s.cfg.Admin, addr)
+	if !s.adminTLS {
+		if ta, ok := addr.(*net.TCPAddr); ok && !ta.IP.IsLoopback() && !s.cfg.Admin.AllowInsecure {
+			return fmt.Errorf("listen.admin (--admin): %s is not a loopback address and admin.tls (--admin-tls) is off, "+
+				"so administrators' passwords and tokens would cross the network in clear text; "+
+				"use --admin-tls auto or on, or add --allow-insecure-admin behind a TLS-terminating proxy", addr)
+		}
+		if !config.LoopbackAddr(s.cfg.Listen.Admin) {
+			s.log.Warn("the admin listener serves plain HTTP on a non-loopback address (allow-insecure-admin)", "addr", addr.String())
+		}
+		return nil
+	}
+	c, err := adminTLSConfig(s.cfg, s.tlsConfig)
+	if err != nil {
+		return err
+	}
+	s.adminTLSConfig = c
+	if leaf := selfSigned(c); leaf != nil {
+		s.AdminFingerprint = Fingerprint(leaf.Raw)
+	}
+	return nil
 }
 
 // Shutdown stops the server. Every listener stops accepting first. Then the

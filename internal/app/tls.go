@@ -1,9 +1,11 @@
 package app
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -15,6 +17,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/config"
@@ -74,4 +77,50 @@ func writeSelfSigned(certFile, keyFile, domain string) error {
 		return err
 	}
 	return os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+}
+
+// adminTLSConfig returns the admin listener's TLS configuration: its own
+// certificate when admin.tls_cert names one, else the mail certificate.
+func adminTLSConfig(cfg config.Config, mail *tls.Config) (*tls.Config, error) {
+	if cfg.Admin.Cert == "" {
+		return mail.Clone(), nil
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.Admin.Cert, cfg.Admin.Key)
+	if err != nil {
+		return nil, fmt.Errorf("admin tls certificate %s: %w", cfg.Admin.Cert, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// Fingerprint returns the SHA-256 fingerprint of a DER certificate in the
+// form openssl x509 -fingerprint -sha256 prints: upper-case hex pairs
+// joined by colons. gatehouse shell --fingerprint takes it.
+func Fingerprint(der []byte) string {
+	sum := sha256.Sum256(der)
+	parts := make([]string, len(sum))
+	for i, b := range sum {
+		parts[i] = fmt.Sprintf("%02X", b)
+	}
+	return strings.Join(parts, ":")
+}
+
+// selfSigned returns the leaf certificate of c when it signed itself (no
+// client can trust it without pinning it), or nil.
+func selfSigned(c *tls.Config) *x509.Certificate {
+	if c == nil || len(c.Certificates) == 0 || len(c.Certificates[0].Certificate) == 0 {
+		return nil
+	}
+	leaf := c.Certificates[0].Leaf
+	if leaf == nil {
+		var err error
+		if leaf, err = x509.ParseCertificate(c.Certificates[0].Certificate[0]); err != nil {
+			return nil
+		}
+	}
+	// Not CheckSignatureFrom: the generated certificate is no CA.
+	if !bytes.Equal(leaf.RawIssuer, leaf.RawSubject) ||
+		leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature) != nil {
+		return nil
+	}
+	return leaf
 }

@@ -3,6 +3,10 @@ package cmdlet
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,10 +41,19 @@ type Client struct {
 
 // ClientOptions configures a Client.
 type ClientOptions struct {
-	Server     string // http://127.0.0.1:8080
+	Server     string // http://127.0.0.1:8080, https://mail.contoso.com:8080
 	User       string
 	Password   string
-	HTTPClient *http.Client // nil: a client with sensible timeouts
+	HTTPClient *http.Client // nil: a client with sensible timeouts and the TLS settings below
+	// CAFile names PEM certificates to trust for https:// instead of the
+	// system's; Fingerprint pins the server's certificate by its SHA-256
+	// fingerprint instead (hex, colons optional: what gatehouse serve prints
+	// for its self-signed certificate). Give one at most.
+	CAFile      string
+	Fingerprint string
+	// AllowInsecure lets the client send the password over plain http://
+	// to a host other than loopback.
+	AllowInsecure bool
 }
 
 // bulkConcurrency is how many single requests UpdateMany keeps in flight
@@ -54,20 +68,131 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		return nil, ErrNotConnected
 	}
 	if !strings.Contains(server, "://") {
-		server = "http://" + server
+		// A bare host:port: the admin listener serves plain HTTP on
+		// loopback and HTTPS elsewhere (admin.tls = auto).
+		scheme := "https://"
+		if h, _, err := net.SplitHostPort(server); err == nil && loopbackHost(h) {
+			scheme = "http://"
+		}
+		server = scheme + server
 	}
 	u, err := url.Parse(server)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("the server address %q is not a URL such as http://127.0.0.1:8080", opts.Server)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("the server address %q is not a URL such as http://127.0.0.1:8080 or https://mail.contoso.com:8080", opts.Server)
+	}
+	if u.Scheme == "http" && !loopbackHost(u.Hostname()) && !opts.AllowInsecure {
+		return nil, fmt.Errorf("refusing to send a password in clear text to %s: use https:// (gatehouse serve prints the admin URL at start), or --allow-insecure if a network you trust carries it", u.Redacted())
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	hc := opts.HTTPClient
 	if hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = bulkConcurrency * 2
-		hc = &http.Client{Transport: tr, Timeout: 5 * time.Minute}
+		tc, err := clientTLS(opts.CAFile, opts.Fingerprint)
+		if err != nil {
+			return nil, err
+		}
+		tr.TLSClientConfig = tc
+		hc = &http.Client{Transport: tr, Timeout: 5 * time.Minute, CheckRedirect: sameOrigin}
 	}
 	return &Client{base: u, http: hc, user: opts.User, password: opts.Password, noBulk: map[string]bool{}}, nil
+}
+
+// loopbackHost reports whether host is a loopback IP address or
+// "localhost"; other names are not resolved, so they count as remote.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// sameOrigin refuses a redirect to another scheme or host: the sign-in
+// request carries the password, and a redirect to http:// or elsewhere
+// would send it on.
+func sameOrigin(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if first := via[0].URL; req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+		return fmt.Errorf("the server redirected to %s, another origin; not following", req.URL.Redacted())
+	}
+	return nil
+}
+
+// clientTLS returns the TLS configuration of https:// requests: the
+// system's roots, the certificates of caFile, or only the certificate
+// whose SHA-256 fingerprint is fingerprint (whatever its issuer and
+// names: the pin is what is trusted).
+func clientTLS(caFile, fingerprint string) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	switch {
+	case caFile != "" && fingerprint != "":
+		return nil, errors.New("give --ca-file or --fingerprint, not both")
+	case caFile != "":
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA file %s holds no PEM certificate", caFile)
+		}
+		tc.RootCAs = pool
+	case fingerprint != "":
+		want, err := parseFingerprint(fingerprint)
+		if err != nil {
+			return nil, err
+		}
+		// The chain and names are not checked, the pin is: the server's
+		// self-signed certificate is trusted by nothing else.
+		tc.InsecureSkipVerify = true
+		tc.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("the server sent no certificate")
+			}
+			got := sha256.Sum256(cs.PeerCertificates[0].Raw)
+			if !bytes.Equal(got[:], want) {
+				return &pinError{got: formatFingerprint(got[:])}
+			}
+			return nil
+		}
+	}
+	return tc, nil
+}
+
+// pinError is a server certificate that is not the pinned one.
+type pinError struct{ got string }
+
+func (e *pinError) Error() string {
+	return "the server's certificate is not the one pinned with --fingerprint: its SHA-256 fingerprint is " + e.got
+}
+
+// parseFingerprint reads a SHA-256 fingerprint: 64 hex digits, in pairs
+// separated by colons or not, optionally after "SHA256:" or "sha256
+// Fingerprint=" (openssl's output).
+func parseFingerprint(s string) ([]byte, error) {
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(strings.ToLower(t), "sha256") {
+		if j := strings.IndexAny(t, "=:"); j >= 0 {
+			t = t[j+1:]
+		}
+	}
+	t = strings.NewReplacer(":", "", " ", "").Replace(t)
+	b, err := hex.DecodeString(t)
+	if err != nil || len(b) != sha256.Size {
+		return nil, fmt.Errorf("--fingerprint %q is not a SHA-256 fingerprint (64 hex digits, such as the AB:CD:... gatehouse serve prints)", s)
+	}
+	return b, nil
+}
+
+func formatFingerprint(sum []byte) string {
+	parts := make([]string, len(sum))
+	for i, b := range sum {
+		parts[i] = fmt.Sprintf("%02X", b)
+	}
+	return strings.Join(parts, ":")
 }
 
 // Server returns the server's host name.
@@ -81,12 +206,17 @@ func (c *Client) Login(ctx context.Context) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Gatehouse-Surface", "shell")
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return c.connError(err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode == http.StatusBadRequest && bytes.Contains(data, []byte("HTTP request to an HTTPS server")) {
+		return &APIError{Status: resp.StatusCode, Code: "UseHTTPS",
+			Message: fmt.Sprintf("The Gatehouse server at %s speaks HTTPS: use https://%s", c.base, c.base.Host)}
+	}
 	if resp.StatusCode/100 != 2 {
 		if resp.StatusCode == http.StatusUnauthorized {
 			return &APIError{Status: resp.StatusCode, Code: "Unauthorized", Message: "Sign-in failed: the user name or password is incorrect."}
@@ -125,8 +255,30 @@ func (c *Client) connError(err error) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
-	var ne net.Error
+	var (
+		ne   net.Error
+		ua   x509.UnknownAuthorityError
+		he   x509.HostnameError
+		pe   *pinError
+		rhe  tls.RecordHeaderError
+		cerr *tls.CertificateVerificationError
+	)
 	switch {
+	case errors.As(err, &pe):
+		return fmt.Errorf("Refusing to talk to %s: %v. If the server's certificate changed, pin the new one as gatehouse serve printed it.", c.base, pe)
+	case errors.As(err, &ua):
+		fp := ""
+		if ua.Cert != nil {
+			sum := sha256.Sum256(ua.Cert.Raw)
+			fp = " It presented a certificate with SHA-256 fingerprint " + formatFingerprint(sum[:]) + "."
+		}
+		return fmt.Errorf("The certificate of the Gatehouse server at %s is not trusted (self-signed?).%s If that is the fingerprint gatehouse serve printed, give --fingerprint with it; or give --ca-file with the CA that issued it.", c.base, fp)
+	case errors.As(err, &he):
+		return fmt.Errorf("The certificate of the Gatehouse server at %s is not valid for %s: %v. Use the name it was issued for, or pin it with --fingerprint.", c.base, c.base.Hostname(), he)
+	case errors.As(err, &cerr):
+		return fmt.Errorf("The certificate of the Gatehouse server at %s is not valid: %v", c.base, cerr.Err)
+	case errors.As(err, &rhe):
+		return fmt.Errorf("The Gatehouse server at %s does not speak HTTPS: use http:// (the admin listener serves plain HTTP on loopback addresses).", c.base)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("Cannot connect to the Gatehouse server at %s: the connection was refused. Is the server running?", c.base)
 	case errors.As(err, &ne) && ne.Timeout():
@@ -168,6 +320,9 @@ func (c *Client) do(ctx context.Context, method, rawURL string, body any) (any, 
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Accept", "application/json")
+		// The audit log names the surface a change came from; the REST
+		// API reads this header (api.SurfaceHeader).
+		req.Header.Set("X-Gatehouse-Surface", "shell")
 		if payload != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}

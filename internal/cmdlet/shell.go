@@ -27,6 +27,16 @@ type ShellOptions struct {
 	Server   string // http://127.0.0.1:8080
 	User     string
 	Password string
+	// PasswordFile names a file whose first line is the password
+	// (or GATEHOUSE_PASSWORD_FILE), so that it is not on the command line.
+	PasswordFile string
+	// CAFile and Fingerprint say which https:// certificate to trust
+	// (or GATEHOUSE_CA_FILE, GATEHOUSE_FINGERPRINT); see ClientOptions.
+	CAFile      string
+	Fingerprint string
+	// AllowInsecure lets the password go over plain http:// to a host
+	// other than loopback.
+	AllowInsecure bool
 	// Command is the script of -c; ScriptFile a script to run. With
 	// neither, the shell reads commands from stdin: interactively (the
 	// REPL) when stdin is a terminal, as a script otherwise.
@@ -54,11 +64,15 @@ func ShellMain(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	var o ShellOptions
 	fs.StringVar(&o.Server, "server", "", "URL of the Gatehouse server's admin listener (or GATEHOUSE_SERVER)")
 	fs.StringVar(&o.User, "user", "", "administrator user name (or GATEHOUSE_USER)")
-	fs.StringVar(&o.Password, "password", "", "password (or GATEHOUSE_PASSWORD; asked for without echo when missing)")
+	fs.StringVar(&o.Password, "password", "", "password; shows in ps: prefer --password-file or GATEHOUSE_PASSWORD (asked for without echo when missing)")
+	fs.StringVar(&o.PasswordFile, "password-file", "", "file whose first line is the password (or GATEHOUSE_PASSWORD_FILE)")
+	fs.StringVar(&o.CAFile, "ca-file", "", "PEM certificates to trust for an https:// server (or GATEHOUSE_CA_FILE)")
+	fs.StringVar(&o.Fingerprint, "fingerprint", "", "trust the https:// server whose certificate has this SHA-256 fingerprint, as gatehouse serve prints it (or GATEHOUSE_FINGERPRINT)")
+	fs.BoolVar(&o.AllowInsecure, "allow-insecure", false, "send the password over plain http:// to a host other than loopback")
 	fs.StringVar(&o.Command, "c", "", "run these commands and exit; the exit status is 1 when one failed")
 	fs.StringVar(&o.HistoryFile, "history", "", "history file of the interactive shell (\"-\" for none)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: gatehouse shell [--server URL] [--user NAME] [--password PASSWORD] [-c 'commands' | script.ps1]")
+		fmt.Fprintln(stderr, "usage: gatehouse shell [--server URL] [--user NAME] [--password-file FILE] [--fingerprint SHA256 | --ca-file FILE] [-c 'commands' | script.ps1]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -81,6 +95,21 @@ func ShellMain(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	o.Stdin, o.Stdout, o.Stderr = stdin, stdout, stderr
 	return RunShell(ctx, o)
+}
+
+// readPasswordFile returns the first line of a password file, without
+// its line ending.
+func readPasswordFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	line = strings.TrimSuffix(line, "\r")
+	if line == "" {
+		return "", fmt.Errorf("%s: the first line is empty", path)
+	}
+	return line, nil
 }
 
 // terminalFD returns the file descriptor of a terminal, or -1.
@@ -118,6 +147,14 @@ func RunShell(ctx context.Context, o ShellOptions) int {
 	server := orEnv(o.Server, "GATEHOUSE_SERVER")
 	user := orEnv(o.User, "GATEHOUSE_USER")
 	password := orEnv(o.Password, "GATEHOUSE_PASSWORD")
+	if file := orEnv(o.PasswordFile, "GATEHOUSE_PASSWORD_FILE"); file != "" && o.Password == "" {
+		pw, err := readPasswordFile(file)
+		if err != nil {
+			fmt.Fprintf(o.Stderr, "gatehouse shell: --password-file: %v\n", err)
+			return 2
+		}
+		password = pw
+	}
 	inFD := terminalFD(o.Stdin)
 	outFD := terminalFD(o.Stdout)
 	interactive := o.Command == "" && o.ScriptFile == "" && inFD >= 0
@@ -141,7 +178,9 @@ func RunShell(ctx context.Context, o ShellOptions) int {
 			}
 			password = string(pw)
 		}
-		client, err := NewClient(ClientOptions{Server: server, User: user, Password: password, HTTPClient: o.HTTPClient})
+		client, err := NewClient(ClientOptions{Server: server, User: user, Password: password, HTTPClient: o.HTTPClient,
+			CAFile: orEnv(o.CAFile, "GATEHOUSE_CA_FILE"), Fingerprint: orEnv(o.Fingerprint, "GATEHOUSE_FINGERPRINT"),
+			AllowInsecure: o.AllowInsecure})
 		if err != nil {
 			fmt.Fprintf(o.Stderr, "gatehouse shell: %v\n", err)
 			return 2

@@ -105,12 +105,17 @@ type Config struct {
 
 	Domain        string `toml:"domain" flag:"domain" help:"the organization's default email domain"`
 	Organization  string `toml:"organization" flag:"organization" help:"the organization's display name"`
-	AdminPassword string `toml:"admin_password" flag:"admin-password" help:"password of the first administrator 'admin' (generated and printed once when empty)"`
-	Demo          bool   `toml:"demo" flag:"demo" help:"add the sample organization (Christa Knapp and colleagues, with mail)"`
-	DemoPassword  string `toml:"demo_password" flag:"demo-password" help:"password of the demo mailboxes"`
+	AdminPassword string `toml:"admin_password" flag:"admin-password" help:"password of the first administrator 'admin' (generated and printed once when empty); a flag shows in ps: prefer admin_password_file or GATEHOUSE_ADMIN_PASSWORD"`
+	// AdminPasswordFile names a file holding AdminPassword (its first
+	// line), so that the password is not on the command line.
+	AdminPasswordFile string `toml:"admin_password_file" flag:"admin-password-file" help:"file whose first line is the first administrator's password (or set GATEHOUSE_ADMIN_PASSWORD)"`
+	Demo              bool   `toml:"demo" flag:"demo" help:"add the sample organization (Christa Knapp and colleagues, with mail)"`
+	DemoPassword      string `toml:"demo_password" flag:"demo-password" help:"password of the demo mailboxes; a flag shows in ps: prefer demo_password_file or GATEHOUSE_DEMO_PASSWORD"`
+	DemoPasswordFile  string `toml:"demo_password_file" flag:"demo-password-file" help:"file whose first line is the password of the demo mailboxes (or set GATEHOUSE_DEMO_PASSWORD)"`
 
 	Listen Listen `toml:"listen"`
 	TLS    TLS    `toml:"tls"`
+	Admin  Admin  `toml:"admin"`
 
 	// AllowInsecureAuth allows plaintext passwords without TLS from
 	// non-loopback addresses (loopback is always allowed).
@@ -153,6 +158,29 @@ type Listen struct {
 type TLS struct {
 	Cert string `toml:"cert" flag:"tls-cert" help:"PEM certificate chain file"`
 	Key  string `toml:"key" flag:"tls-key" help:"PEM private key file"`
+}
+
+// Admin secures the admin listener (admin center, REST API, /metrics):
+// administrators' passwords and session tokens cross it.
+type Admin struct {
+	// TLS is "auto" (HTTPS unless the admin listener is bound to a loopback
+	// address, where nothing crosses a network and the README's plain
+	// http://127.0.0.1:8080 examples work), "on" or "off".
+	TLS  string `toml:"tls" flag:"admin-tls" help:"HTTPS on the admin listener: auto (HTTPS unless it is bound to a loopback address), on, or off"`
+	Cert string `toml:"tls_cert" flag:"admin-tls-cert" help:"PEM certificate chain of the admin listener (default: the mail certificate, tls.cert or the generated self-signed one)"`
+	Key  string `toml:"tls_key" flag:"admin-tls-key" help:"PEM private key of admin.tls_cert"`
+	// AllowInsecure lets the admin listener serve plain HTTP on a
+	// non-loopback address, for a TLS-terminating proxy in front.
+	AllowInsecure bool `toml:"allow_insecure" flag:"allow-insecure-admin" help:"allow admin.tls = off on a non-loopback address (behind a TLS-terminating proxy); passwords and tokens then cross that network in clear text"`
+	// MaxConns and MaxConnsPerIP bound the connections the admin
+	// listener holds open; more are refused at once.
+	MaxConns      int `toml:"max_connections" flag:"admin-max-connections" help:"open connections the admin listener accepts in all"`
+	MaxConnsPerIP int `toml:"max_connections_per_ip" flag:"admin-max-connections-per-ip" help:"open connections the admin listener accepts from one address"`
+	// ReadHeaderTimeout bounds the request line and headers, and also any
+	// pause while a request body is sent; ReadTimeout the whole request.
+	ReadHeaderTimeout Duration `toml:"read_header_timeout" flag:"admin-read-header-timeout" help:"time a client has to send a request's headers, and the longest pause allowed while it sends a body"`
+	ReadTimeout       Duration `toml:"read_timeout" flag:"admin-read-timeout" help:"time a client has to send a whole request, body included"`
+	IdleTimeout       Duration `toml:"idle_timeout" flag:"admin-idle-timeout" help:"a kept-alive admin connection without a request is closed after this long"`
 }
 
 // IMAP tunes the IMAP4 server.
@@ -223,6 +251,8 @@ func Default() Config {
 		POP3: POP3{IdleTimeout: Duration(10 * time.Minute), PreAuthTimeout: Duration(60 * time.Second),
 			MaxConnsPerIP: 100, MaxConns: 10_000},
 		Delivery: Delivery{IdleTimeout: Duration(60 * time.Second), MaxConnsPerIP: 100, MaxConns: 10_000},
+		Admin: Admin{TLS: "auto", MaxConns: 256, MaxConnsPerIP: 64, ReadHeaderTimeout: Duration(10 * time.Second),
+			ReadTimeout: Duration(60 * time.Second), IdleTimeout: Duration(2 * time.Minute)},
 		Auth: Auth{CredentialCacheTTL: Duration(5 * time.Minute), ThrottleFree: 3, ThrottleLockAfter: 20,
 			ThrottleLockUser: 50, ThrottleLockFor: Duration(15 * time.Minute)},
 		Log:   Log{Level: "info", Format: "text"},
@@ -302,7 +332,59 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 			s.field.Set(src[i].field)
 		}
 	}
+	for _, f := range []string{"admin-password", "demo-password"} {
+		if set[f] {
+			fmt.Fprintf(stderr, "gatehouse serve: warning: --%s shows in ps and in shell history; prefer --%s-file or GATEHOUSE_%s\n",
+				f, f, strings.ToUpper(strings.ReplaceAll(f, "-", "_")))
+		}
+	}
+	if err := cfg.readSecrets(os.Getenv); err != nil {
+		return cfg, err
+	}
 	return cfg, cfg.Validate()
+}
+
+// readSecrets fills AdminPassword and DemoPassword, when neither the config
+// file nor a flag gave them, from their *_file settings or else from the
+// GATEHOUSE_ADMIN_PASSWORD and GATEHOUSE_DEMO_PASSWORD variables.
+func (c *Config) readSecrets(getenv func(string) string) error {
+	for _, s := range []struct {
+		value               *string
+		file, env           string
+		valueName, fileName string
+	}{
+		{&c.AdminPassword, c.AdminPasswordFile, "GATEHOUSE_ADMIN_PASSWORD", "admin_password (--admin-password)", "admin_password_file (--admin-password-file)"},
+		{&c.DemoPassword, c.DemoPasswordFile, "GATEHOUSE_DEMO_PASSWORD", "demo_password (--demo-password)", "demo_password_file (--demo-password-file)"},
+	} {
+		switch {
+		case s.file != "" && *s.value != "":
+			return fmt.Errorf("%s and %s: give one, not both", s.valueName, s.fileName)
+		case s.file != "":
+			v, err := ReadSecretFile(s.file)
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.fileName, err)
+			}
+			*s.value = v
+		case *s.value == "":
+			*s.value = getenv(s.env)
+		}
+	}
+	return nil
+}
+
+// ReadSecretFile returns the first line of a file that holds a password,
+// without its line ending. An empty first line is an error.
+func ReadSecretFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	line = strings.TrimSuffix(line, "\r")
+	if line == "" {
+		return "", fmt.Errorf("%s: the first line is empty", path)
+	}
+	return line, nil
 }
 
 func loadFile(cfg *Config, path string) error {
@@ -365,6 +447,9 @@ func (c Config) Validate() error {
 			}
 		}
 	}
+	if err := c.Admin.validate(c.Listen.Admin); err != nil {
+		return err
+	}
 	if c.IMAP.MaxConnsPerMailbox < 1 || c.IMAP.MaxConnsPerIP < 1 {
 		return errors.New("imap.max_connections_per_mailbox and imap.max_connections_per_ip must be at least 1")
 	}
@@ -406,6 +491,51 @@ func checkAddr(a string) error {
 	}
 	_ = host
 	return nil
+}
+
+func (a Admin) validate(addr string) error {
+	switch a.TLS {
+	case "auto", "on", "off":
+	default:
+		return fmt.Errorf("admin.tls (--admin-tls): %q is not auto, on or off", a.TLS)
+	}
+	if (a.Cert == "") != (a.Key == "") {
+		return errors.New("admin.tls_cert (--admin-tls-cert) and admin.tls_key (--admin-tls-key): give both or neither")
+	}
+	for _, f := range []string{a.Cert, a.Key} {
+		if f != "" {
+			if _, err := os.Stat(f); err != nil {
+				return fmt.Errorf("admin tls: %v", err)
+			}
+		}
+	}
+	if a.TLS == "off" && !a.AllowInsecure && addr != "" && !LoopbackAddr(addr) {
+		return fmt.Errorf("listen.admin (--admin): %s is not a loopback address and admin.tls (--admin-tls) is off, "+
+			"so administrators' passwords and tokens would cross the network in clear text; "+
+			"use --admin-tls auto or on, or add --allow-insecure-admin behind a TLS-terminating proxy", addr)
+	}
+	if a.MaxConns < 1 || a.MaxConnsPerIP < 1 {
+		return errors.New("admin.max_connections (--admin-max-connections) and admin.max_connections_per_ip (--admin-max-connections-per-ip) must be at least 1")
+	}
+	if a.ReadHeaderTimeout <= 0 || a.ReadTimeout <= 0 || a.IdleTimeout <= 0 {
+		return errors.New("admin.read_header_timeout, admin.read_timeout and admin.idle_timeout must be positive")
+	}
+	return nil
+}
+
+// LoopbackAddr reports whether the listener address a (host:port) is on
+// the loopback interface only: an IP address such as 127.0.0.1 or ::1, or
+// "localhost". An empty host (all interfaces) and other names are not.
+func LoopbackAddr(a string) bool {
+	host, _, err := net.SplitHostPort(a)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func validDomain(d string) bool {
