@@ -115,3 +115,54 @@ func TestReferenceIsCurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestSecrets (issue 11, finding 7): passwords come from a flag, a file or
+// the environment, in that order, and a flag and a file together are an
+// error; a flag warns that it shows in ps.
+func TestSecrets(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "pw")
+	os.WriteFile(file, []byte("From-File-Pass-1\r\nsecond line\n"), 0o600)
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, []byte("\n"), 0o600)
+	tests := []struct {
+		name      string
+		args      []string
+		env       string
+		wantAdmin string
+		wantErr   string
+		wantWarn  bool
+	}{
+		{"flag", []string{"--admin-password", "From-Flag-Pass-1"}, "From-Env-Pass-1", "From-Flag-Pass-1", "", true},
+		{"file", []string{"--admin-password-file", file}, "From-Env-Pass-1", "From-File-Pass-1", "", false},
+		{"environment", nil, "From-Env-Pass-1", "From-Env-Pass-1", "", false},
+		{"none", nil, "", "", "", false},
+		{"flag and file", []string{"--admin-password", "x", "--admin-password-file", file}, "", "", "give one, not both", true},
+		{"missing file", []string{"--admin-password-file", filepath.Join(dir, "none")}, "", "", "admin_password_file", false},
+		{"empty file", []string{"--admin-password-file", empty}, "", "", "the first line is empty", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("GATEHOUSE_ADMIN_PASSWORD", tt.env)
+			t.Setenv("GATEHOUSE_DEMO_PASSWORD", "")
+			var stderr strings.Builder
+			c, err := Load(tt.args, &stderr)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got %v; want an error containing %q", err, tt.wantErr)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			} else if c.AdminPassword != tt.wantAdmin {
+				t.Errorf("got password %q; want %q", c.AdminPassword, tt.wantAdmin)
+			}
+			if warned := strings.Contains(stderr.String(), "shows in ps"); warned != tt.wantWarn {
+				t.Errorf("warning: got %v (%q); want %v", warned, stderr.String(), tt.wantWarn)
+			}
+		})
+	}
+	t.Setenv("GATEHOUSE_DEMO_PASSWORD", "Demo-Env-Pass-1")
+	if c, err := Load([]string{"--demo"}, io.Discard); err != nil || c.DemoPassword != "Demo-Env-Pass-1" {
+		t.Errorf("demo password from the environment: got %q, %v", c.DemoPassword, err)
+	}
+}
