@@ -108,31 +108,46 @@ func (c *Call) errorAction() string {
 }
 
 // WriteError writes a non-terminating error ("Cmdlet: msg") and goes on,
-// unless -ErrorAction Stop makes it terminating: then the error is
-// returned and the caller must return it.
+// as -ErrorAction (else $ErrorActionPreference) says: shown (Continue),
+// only added to $Error (SilentlyContinue), dropped (Ignore), or made
+// terminating (Stop): then the error is returned, the caller must return
+// it, and it ends the script. -ErrorVariable collects it in every case.
+// See errorrecord.go.
 func (c *Call) WriteError(msg string) error {
+	e := &Error{Source: c.Cmdlet.Name, Msg: msg}
+	c.s.stmtErr = true
+	if name := c.String("ErrorVariable"); name != "" {
+		c.s.appendVariable(name, errorRecord(e))
+	}
 	switch c.errorAction() {
 	case "Stop":
-		return &Error{Source: c.Cmdlet.Name, Msg: msg}
-	case "SilentlyContinue", "Ignore":
-		c.s.failed = true
+		return &actionStopError{err: e}
+	case "SilentlyContinue":
+		c.s.addError(e)
+		return nil
+	case "Ignore":
 		return nil
 	}
-	c.s.writeError(&Error{Source: c.Cmdlet.Name, Msg: msg})
+	c.s.writeError(e)
 	return nil
 }
 
-// WriteWarning writes "WARNING: msg" unless -WarningAction says otherwise.
+// WriteWarning writes "WARNING: msg" as -WarningAction (else
+// $WarningPreference) says; -WarningVariable collects it.
 func (c *Call) WriteWarning(msg string) error {
-	action := ""
+	action := c.s.preference("WarningPreference")
 	if v, ok := c.Get("WarningAction"); ok {
 		action = v.(string)
+	}
+	if name := c.String("WarningVariable"); name != "" {
+		c.s.appendVariable(name, msg)
 	}
 	switch action {
 	case "SilentlyContinue", "Ignore":
 		return nil
 	case "Stop":
-		return &Error{Source: c.Cmdlet.Name, Msg: "The running command stopped because the preference variable \"WarningPreference\" or common parameter is set to Stop: " + msg}
+		c.s.writeWarning(msg)
+		return &actionStopError{err: &Error{Source: c.Cmdlet.Name, Msg: "The running command stopped because the preference variable \"WarningPreference\" or common parameter is set to Stop: " + msg}}
 	}
 	c.s.writeWarning(msg)
 	return nil
@@ -146,22 +161,25 @@ func (c *Call) WhatIf() bool { return c.Switch("WhatIf") }
 
 // ShouldProcess decides whether to perform an operation on a target. With
 // -WhatIf it prints PowerShell's "What if: Performing the operation ..."
-// line and returns false; with -Confirm (or a ConfirmByDefault cmdlet in an
-// interactive shell) it asks.
+// line and returns false. It asks first when the command must be
+// confirmed (mustConfirm); a shell that cannot ask (-c, a script, piped
+// input) then fails with an error rather than go ahead unasked.
 func (c *Call) ShouldProcess(target, operation string) (bool, error) {
 	if c.WhatIf() {
 		c.s.writeHost(fmt.Sprintf("What if: Performing the operation %q on target %q.", operation, target))
 		return false, nil
 	}
-	confirm := c.Switch("Confirm")
-	if !c.Has("Confirm") && c.Cmdlet.ConfirmByDefault {
-		confirm = true
-	}
-	if !confirm || c.confirmAll || c.s.host.Prompt == nil {
-		return !c.confirmNone, nil
-	}
-	if c.confirmNone {
+	switch {
+	case c.confirmAll:
+		return true, nil
+	case c.confirmNone:
 		return false, nil
+	case !c.mustConfirm():
+		return true, nil
+	case c.s.host.Prompt == nil:
+		return false, &Error{Source: c.Cmdlet.Name, Msg: fmt.Sprintf("PowerShell is in NonInteractive mode. Read and Prompt functionality is not available. "+
+			"%s asks for confirmation before performing the operation %q on target %q; add -Confirm:$false to go ahead without being asked.",
+			c.Cmdlet.Name, operation, target)}
 	}
 	for {
 		ans, err := c.s.host.Prompt(fmt.Sprintf("\nConfirm\nAre you sure you want to perform this action?\nPerforming the operation %q on target %q.\n[Y] Yes  [A] Yes to All  [N] No  [L] No to All  [?] Help (default is \"Y\"): ", operation, target), false)
@@ -182,6 +200,28 @@ func (c *Call) ShouldProcess(target, operation string) (bool, error) {
 		}
 		c.s.writeHost("Y - Continue with only the next step of the operation.\nA - Continue with all the steps of the operation.\nN - Skip this operation and proceed with the next operation.\nL - Skip this operation and all subsequent operations.")
 	}
+}
+
+// mustConfirm reports whether the command must ask before it changes
+// anything: -Confirm forces it and -Confirm:$false rules it out; otherwise
+// it asks when its impact (High for ConfirmByDefault cmdlets such as
+// Remove-Mailbox, else Medium) reaches $ConfirmPreference (High by
+// default; None never asks), as PowerShell does.
+func (c *Call) mustConfirm() bool {
+	if v, ok := c.named["confirm"]; ok {
+		b, _ := v.(bool)
+		return b
+	}
+	impact := 2 // Medium
+	if c.Cmdlet.ConfirmByDefault {
+		impact = 3 // High
+	}
+	v, _ := c.s.getVar("ConfirmPreference")
+	pref := map[string]int{"none": 4, "low": 1, "medium": 2, "high": 3}[strings.ToLower(strings.TrimSpace(toString(v)))]
+	if pref == 0 {
+		pref = 3
+	}
+	return impact >= pref && pref < 4
 }
 
 // resolveParam finds the parameter a -name refers to: an exact name or
@@ -306,6 +346,35 @@ func (s *Session) bindArguments(ctx context.Context, c *Call, cmd *syntax.Comman
 				return &Error{Source: c.Cmdlet.Name, Msg: err.Error()}
 			}
 			c.named[k] = cv
+		case *syntax.Splat:
+			// @params: a hashtable's entries bind as -Key Value, an
+			// array's elements as positional arguments (about_Splatting)
+			v, _ := s.getVar(e.Name)
+			switch x := v.(type) {
+			case *Hashtable:
+				for i, key := range x.keys {
+					name := toString(key)
+					p, err := resolveParam(c.Cmdlet, name)
+					if err != nil {
+						return &Error{Source: c.Cmdlet.Name, Msg: err.Error()}
+					}
+					k := strings.ToLower(p.Name)
+					if _, dup := c.named[k]; dup {
+						return errorf(c.Cmdlet.Name, "Cannot bind parameter because parameter '%s' is specified more than once. To provide multiple values to parameters that can accept multiple values, use the array syntax. For example, \"-parameter value1,value2,value3\".", p.Name)
+					}
+					cv, err := convertParam(p, x.values[i])
+					if err != nil {
+						return &Error{Source: c.Cmdlet.Name, Msg: err.Error()}
+					}
+					c.named[k] = cv
+				}
+			case nil:
+			default:
+				for _, item := range toArray(x) {
+					positional = append(positional, item)
+					positionalText = append(positionalText, toString(item))
+				}
+			}
 		case syntax.Expr:
 			v, err := s.eval(ctx, e)
 			if err != nil {
@@ -536,7 +605,12 @@ func convertParam(p *Param, v any) (any, error) {
 	if arr, ok := v.([]any); ok && len(arr) == 1 && p.Type != TStrings && p.Type != TProperties && p.Type != TAny {
 		v = arr[0]
 	}
-	if v == nil && p.Type != TSwitch && p.Type != TBool && p.Type != TAny {
+	if v == nil && p.Type == TBool {
+		// PowerShell refuses $null (and so an undefined variable) for a
+		// Boolean parameter rather than take it as $false.
+		return nil, fmt.Errorf("Cannot process argument transformation on parameter '%s'. Cannot convert value \"\" to type \"System.Boolean\". Boolean parameters accept only Boolean values and numbers, such as $True, $False, 1 or 0.", p.Name)
+	}
+	if v == nil && p.Type != TSwitch && p.Type != TAny {
 		if p.Mandatory {
 			return nil, fmt.Errorf("Cannot bind argument to parameter '%s' because it is null.", p.Name)
 		}

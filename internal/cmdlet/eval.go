@@ -53,14 +53,24 @@ func (s *Session) execStatement(ctx context.Context, st syntax.Statement, emit f
 	return errorf(catRuntime, "unsupported statement %T", st)
 }
 
-// execStatements runs statements in order. An error ends the block, as a
-// terminating error does in PowerShell... except that a statement's error
-// inside a script block is reported and the next statement runs.
+// execStatements runs statements in order. A statement-terminating error
+// (see errorrecord.go) is shown and the next statement runs, as in
+// PowerShell, also in the script block of ForEach-Object; flow control and
+// script-terminating errors end the block, as does any error under
+// $ErrorActionPreference = 'Stop'.
 func (s *Session) execStatements(ctx context.Context, stmts []syntax.Statement, emit func(any) error) error {
 	for _, st := range stmts {
-		if err := s.execStatement(ctx, st, emit); err != nil {
+		err := s.execStatement(ctx, st, emit)
+		if err == nil {
+			continue
+		}
+		if !statementError(ctx, err) {
 			return err
 		}
+		if s.preference("ErrorActionPreference") == "Stop" {
+			return &actionStopError{err: err}
+		}
+		s.writeError(err)
 	}
 	return nil
 }

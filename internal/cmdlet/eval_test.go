@@ -122,7 +122,7 @@ func TestEvalErrors(t *testing.T) {
 		{"1 | Get-Date -Format x -Date x", "Get-Date: Cannot bind parameter 'Date'. Cannot convert value \"x\" to type \"System.DateTime\". Error: \"String was not recognized as a valid DateTime.\""},
 		{"Write-Output", "Write-Output: Cannot process command because of one or more missing mandatory parameters: InputObject."},
 		{"'a' | Get-Command -Foo", "Get-Command: A parameter cannot be found that matches parameter name 'Foo'."},
-		{"Select-Object -E x", "Select-Object: Parameter cannot be processed because the parameter name 'E' is ambiguous. Possible matches include: -ExpandProperty -ExcludeProperty -ErrorAction."},
+		{"Select-Object -E x", "Select-Object: Parameter cannot be processed because the parameter name 'E' is ambiguous. Possible matches include: -ExpandProperty -ExcludeProperty -ErrorAction -ErrorVariable."},
 		{"1 | Get-Help", ""},
 		{"Start-Sleep -Seconds x", "Start-Sleep: Cannot convert -Seconds to a number."},
 		{"exit 4; 'not reached'", ""},

@@ -377,7 +377,7 @@ func setCmdlet(name, collection string, settable []string, c *Cmdlet) *Cmdlet {
 				if len(ch.Names()) == 0 {
 					return call.WriteWarning(fmt.Sprintf("The command completed successfully but no settings of '%s' have been modified.", id))
 				}
-				if !call.WhatIf() && (call.Switch("Confirm") || call.confirmAll || call.confirmNone) {
+				if !call.WhatIf() {
 					ok, err := call.ShouldProcess(id, name)
 					if err != nil || !ok {
 						return err
@@ -449,7 +449,7 @@ func newMailbox() *Cmdlet {
 		New: func() Impl {
 			return Impl{Process: func(ctx context.Context, c *Call) error {
 				name := c.String("Name")
-				if !c.WhatIf() && c.Switch("Confirm") {
+				if !c.WhatIf() {
 					ok, err := c.ShouldProcess(name, "New-Mailbox")
 					if err != nil || !ok {
 						return err
@@ -554,7 +554,7 @@ func singletonSet(name, path string, settable []string, c *Cmdlet) *Cmdlet {
 			if len(ch.Names()) == 0 {
 				return call.WriteWarning(fmt.Sprintf("The command completed successfully but no settings of '%s' have been modified.", target))
 			}
-			if !call.WhatIf() && call.Switch("Confirm") {
+			if !call.WhatIf() {
 				ok, err := call.ShouldProcess(target, name)
 				if err != nil || !ok {
 					return err
@@ -666,7 +666,7 @@ func addRoleGroupMember() *Cmdlet {
 		New: func() Impl {
 			return Impl{Process: func(ctx context.Context, c *Call) error {
 				group, member := c.String("Identity"), c.String("Member")
-				if !c.WhatIf() && c.Switch("Confirm") {
+				if !c.WhatIf() {
 					ok, err := c.ShouldProcess(group, fmt.Sprintf("Add-RoleGroupMember %s", member))
 					if err != nil || !ok {
 						return err

@@ -293,7 +293,7 @@ func HelpText(cm *Cmdlet, mode string) string {
 		for _, p := range params {
 			writeParamHelp(&b, p, mode == "full")
 		}
-		b.WriteString("    <CommonParameters>\n        This cmdlet supports the common parameters -ErrorAction, -WarningAction, -Verbose and -Debug.\n\n")
+		b.WriteString("    <CommonParameters>\n        This cmdlet supports the common parameters -ErrorAction, -ErrorVariable, -WarningAction, -WarningVariable, -Verbose and -Debug.\n\n")
 		if mode == "full" && cm.OutputType != "" {
 			fmt.Fprintf(&b, "OUTPUTS\n    %s\n\n", cm.OutputType)
 		}

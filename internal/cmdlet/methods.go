@@ -39,6 +39,13 @@ func (s *Session) invokeMethod(ctx context.Context, n *syntax.Invoke) (any, erro
 		return nil, errorf(catInvalidOperation, "You cannot call a method on a null-valued expression.")
 	}
 	lname := strings.ToLower(name)
+	if v, ok := n.X.(*syntax.Variable); ok && lname == "clear" && len(args) == 0 {
+		if _, isList := obj.([]any); isList {
+			// $Error.Clear(), $ev.Clear(): the lists PowerShell keeps in
+			// ArrayLists
+			return nil, s.setVar(v.Name, []any{})
+		}
+	}
 	noMethod := func() (any, error) {
 		return nil, errorf(catInvalidOperation, "Method invocation failed because [%s] does not contain a method named '%s'.", typeName(obj), name)
 	}

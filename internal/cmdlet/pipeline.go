@@ -176,6 +176,7 @@ func (s *Session) prepare(ctx context.Context, cmd *syntax.Command, position int
 	if info.NeedsServer && s.api == nil {
 		return nil, errorf(info.Name, "Not connected to a Gatehouse server. Start the shell with --server URL --user NAME, or set GATEHOUSE_SERVER and GATEHOUSE_USER.")
 	}
+	c.startVariables()
 	return &stage{call: c, impl: info.New()}, nil
 }
 
@@ -219,6 +220,7 @@ func (s *Session) process(ctx context.Context, st *stage, in any, index int) err
 	if stop, ok := isStop(err); ok && stop.stage < 0 {
 		stop.stage = index
 	}
+	c.collectError(err)
 	return err
 }
 
@@ -232,6 +234,7 @@ func (s *Session) processNoInput(ctx context.Context, st *stage) error {
 	if stop, ok := isStop(err); ok && stop.stage < 0 {
 		stop.stage = 0
 	}
+	c.collectError(err)
 	return err
 }
 

@@ -91,6 +91,8 @@ type Cmdlet struct {
 var commonParams = []*Param{
 	{Name: "ErrorAction", Aliases: []string{"ea"}, Type: TEnum, Enum: []string{"Continue", "Stop", "SilentlyContinue", "Ignore", "Inquire"}, TypeName: "System.Management.Automation.ActionPreference"},
 	{Name: "WarningAction", Aliases: []string{"wa"}, Type: TEnum, Enum: []string{"Continue", "Stop", "SilentlyContinue", "Ignore", "Inquire"}, TypeName: "System.Management.Automation.ActionPreference"},
+	{Name: "ErrorVariable", Aliases: []string{"ev"}, Type: TString, Help: "Also stores the command's errors in this variable (+name adds to it)."},
+	{Name: "WarningVariable", Aliases: []string{"wv"}, Type: TString, Help: "Also stores the command's warnings in this variable (+name adds to it)."},
 	{Name: "Verbose", Aliases: []string{"vb"}, Type: TSwitch},
 	{Name: "Debug", Aliases: []string{"db"}, Type: TSwitch},
 }

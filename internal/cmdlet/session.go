@@ -52,8 +52,11 @@ type Session struct {
 	dir    string
 	now    func() time.Time
 	scopes []map[string]*variable
-	// failed records that an error was written since ResetFailed.
-	failed bool
+	// failed records that an error was shown since ResetFailed (the exit
+	// status of -c and scripts); stmtErr that the running statement had
+	// an error, shown or not ($?).
+	failed  bool
+	stmtErr bool
 	// out is the running statement's display, flushed before errors,
 	// warnings and host text so that they appear in order.
 	out *outDefault
@@ -82,6 +85,8 @@ func NewSession(opts SessionOptions) *Session {
 	}
 	s.scopes = []map[string]*variable{{}}
 	s.setVar("ErrorActionPreference", "Continue")
+	s.setVar("WarningPreference", "Continue")
+	s.setVar("Error", []any{})
 	s.setVar("ConfirmPreference", "High")
 	s.setVar("PSVersionTable", psVersionTable())
 	return s
@@ -127,16 +132,14 @@ func (s *Session) ExecuteScript(ctx context.Context, script *syntax.Script) erro
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		failedBefore := s.failed
-		s.failed = false
+		s.stmtErr = false
 		out := newOutDefault(s)
 		s.out = out
 		err := s.runStatement(ctx, st, out.write)
 		out.flush()
 		s.out = nil
 		// $? is whether the statement succeeded (about_Automatic_Variables)
-		_ = s.setVar("?", err == nil && !s.failed)
-		s.failed = s.failed || failedBefore
+		_ = s.setVar("?", err == nil && !s.stmtErr)
 		var ex *errExit
 		if errors.As(err, &ex) {
 			return &ExitError{Code: ex.code}
@@ -148,7 +151,16 @@ func (s *Session) ExecuteScript(ctx context.Context, script *syntax.Script) erro
 			if _, ok := isStop(err); ok {
 				continue
 			}
+			var ss *ScriptStopped
+			if errors.As(err, &ss) {
+				return err
+			}
 			s.writeError(err)
+			var ae *actionStopError
+			if errors.As(err, &ae) || s.preference("ErrorActionPreference") == "Stop" {
+				// a script-terminating error: the rest does not run
+				return &ScriptStopped{}
+			}
 		}
 	}
 	return nil
@@ -177,6 +189,14 @@ func (s *Session) flushOutput() {
 func (s *Session) writeError(err error) {
 	s.flushOutput()
 	s.failed = true
+	s.stmtErr = true
+	var ss *ScriptStopped
+	if errors.As(err, &ss) {
+		return // shown already
+	}
+	if !errors.Is(err, context.Canceled) {
+		s.addError(err)
+	}
 	msg := ""
 	var e *Error
 	var pe *syntax.Error
@@ -210,18 +230,7 @@ func (s *Session) writeHost(text string) {
 	fmt.Fprintln(s.host.Out, text)
 }
 
-func (s *Session) errorActionPreference() string {
-	v, _ := s.getVar("ErrorActionPreference")
-	switch strings.ToLower(toString(v)) {
-	case "stop":
-		return "Stop"
-	case "silentlycontinue":
-		return "SilentlyContinue"
-	case "ignore":
-		return "Ignore"
-	}
-	return "Continue"
-}
+func (s *Session) errorActionPreference() string { return s.preference("ErrorActionPreference") }
 
 // Variables. PowerShell's scopes are dynamic; script blocks run by
 // ForEach-Object and Where-Object run in the caller's scope, & { } in a new

@@ -227,6 +227,17 @@ func toString(v any) string {
 // @{Name=x; PopEnabled=False}, or its Identity/Name where it has one, as
 // Exchange objects render as their identity.
 func objectString(o *Object) string {
+	switch o.TypeName {
+	case errorRecordType:
+		// an error renders as its message: "$($Error[0])"
+		if ex, ok := o.Get("Exception"); ok {
+			return toString(ex)
+		}
+	case "System.Exception":
+		if m, ok := o.Get("Message"); ok {
+			return toString(m)
+		}
+	}
 	if o.TypeName != "" && !strings.HasPrefix(o.TypeName, "Selected.") && o.TypeName != "System.Management.Automation.PSCustomObject" && o.TypeName != "CsvRow" {
 		for _, k := range []string{"Identity", "Name"} {
 			if v, ok := o.Get(k); ok && v != nil {

@@ -76,6 +76,13 @@ type Parameter struct {
 	Offset int
 }
 
+// Splat is @Name among a command's arguments: the hashtable in $Name
+// binds as named parameters, an array as positional arguments.
+type Splat struct {
+	Name   string
+	Offset int
+}
+
 // Assignment is Target Op Value: $x = Get-Mailbox, $n += 1.
 type Assignment struct {
 	Target Expr   // *Variable, *Member or *Index
@@ -253,6 +260,7 @@ func (n *Pipeline) Pos() int     { return n.Offset }
 func (n *ExprElement) Pos() int  { return n.X.Pos() }
 func (n *Command) Pos() int      { return n.Offset }
 func (n *Parameter) Pos() int    { return n.Offset }
+func (n *Splat) Pos() int        { return n.Offset }
 func (n *Assignment) Pos() int   { return n.Offset }
 func (n *If) Pos() int           { return n.Offset }
 func (n *Foreach) Pos() int      { return n.Offset }

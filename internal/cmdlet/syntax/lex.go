@@ -207,6 +207,16 @@ func lexToken(l *lexer) stateFn {
 		case isSingleQuote(p) || isDoubleQuote(p):
 			return lexHereString
 		}
+		if l.mode == ModeArgument && isNameRune(l.peek()) {
+			// @params: splatting a hashtable or an array variable
+			for isNameRune(l.peek()) {
+				l.next()
+			}
+			if isArgEnd(l.peek()) || l.peek() == eof {
+				return l.emit(TokSplat, l.input[l.start+1:l.pos])
+			}
+			return lexGeneric
+		}
 		if l.mode == ModeArgument {
 			return lexGeneric
 		}

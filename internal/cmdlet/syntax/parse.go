@@ -274,6 +274,9 @@ func (p *parser) parseCommand() *Command {
 				p.advance(ModeArgument)
 			}
 			cmd.Elements = append(cmd.Elements, param)
+		case TokSplat:
+			cmd.Elements = append(cmd.Elements, &Splat{Name: p.tok.Value, Offset: p.tok.Pos})
+			p.advance(ModeArgument)
 		default:
 			cmd.Elements = append(cmd.Elements, p.parseArgument())
 		}

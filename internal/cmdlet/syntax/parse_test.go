@@ -22,6 +22,8 @@ func TestParsePrint(t *testing.T) {
 		{`New-Mailbox -Name "Chris" -Password (ConvertTo-SecureString -String 'P@ss' -AsPlainText -Force)`,
 			`New-Mailbox -Name 'Chris' -Password (ConvertTo-SecureString -String 'P@ss' -AsPlainText -Force)`},
 		{"get-casmailbox christa", "get-casmailbox christa"},
+		{"Set-CASMailbox @params -WhatIf; Write-Output @args", "Set-CASMailbox @params -WhatIf\nWrite-Output @args"},
+		{"Write-Output @x.y @ a@b", "Write-Output '@x.y' '@' 'a@b'"},
 		{"Get-CASMailbox -ResultSize Unlimited>cas.txt", "Get-CASMailbox -ResultSize Unlimited > cas.txt"},
 		{`Get-Mailbox | Select-Object Name >> "C:\out put.txt"`, `Get-Mailbox | Select-Object Name >> 'C:\out put.txt'`},
 		{"'note' > $null", "'note' > $null"},

@@ -277,6 +277,8 @@ func varString(name string) string {
 	return "${" + escapeBraceName(name) + "}"
 }
 
+func (n *Splat) String() string { return "@" + n.Name }
+
 func (n *NumberLit) String() string { return n.Text }
 func (n *Variable) String() string  { return varString(n.Name) }
 

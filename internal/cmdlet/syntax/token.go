@@ -34,6 +34,7 @@ const (
 	TokWord                   // a bareword: command name, argument, member name, keyword
 	TokError                  // Value is the message
 	TokRedirect               // > or >> (output to a file); Value is the operator
+	TokSplat                  // @name in argument mode (splatting); Value is the name
 )
 
 var tokenNames = [...]string{
@@ -42,7 +43,7 @@ var tokenNames = [...]string{
 	TokRBracket: "']'", TokAtParen: "'@('", TokAtBrace: "'@{'", TokDollarParen: "'$('", TokDot: "'.'",
 	TokDoubleColon: "'::'", TokAmp: "'&'", TokAssign: "assignment", TokOperator: "operator",
 	TokParameter: "parameter", TokVariable: "variable", TokString: "string", TokExpandString: "string",
-	TokNumber: "number", TokWord: "word", TokError: "error", TokRedirect: "redirection",
+	TokNumber: "number", TokWord: "word", TokError: "error", TokRedirect: "redirection", TokSplat: "splatted variable",
 }
 
 func (k TokenKind) String() string {
