@@ -105,6 +105,12 @@ type Folder interface {
 	// ClaimRecent claims the messages that are recent for this session
 	// (IMAP4rev1 \Recent): UIDs in [first, next).
 	ClaimRecent(ctx context.Context) (first, next uint32, err error)
+	// PeekRecent returns the lowest UID that no session has claimed yet,
+	// without claiming anything (EXAMINE: RFC 3501 §6.3.2 keeps \Recent):
+	// messages with that UID or above are recent. When the backend cannot
+	// tell, it answers low rather than high (RFC 3501 §2.3.2: a message
+	// that may be recent SHOULD be considered recent).
+	PeekRecent(ctx context.Context) (first uint32, err error)
 	// Close stops change notifications.
 	Close()
 }
@@ -137,6 +143,9 @@ type FolderStatus struct {
 	Unseen        uint32
 	Deleted       uint32 // only when asked for
 	Size          int64
+	// Recent counts the messages no session has claimed as \Recent yet
+	// (STATUS RECENT, IMAP4rev1).
+	Recent uint32
 }
 
 // Flags is a set of system flags.

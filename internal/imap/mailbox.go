@@ -355,9 +355,9 @@ func (c *conn) writeStatus(ctx context.Context, name string, items []string) err
 		case "HIGHESTMODSEQ":
 			w.raw(strconv.FormatUint(st.HighestModSeq, 10))
 		case "RECENT":
-			// \Recent belongs to the session that selects the mailbox; a
-			// STATUS does not claim any.
-			w.num(0)
+			// The messages the next SELECT would claim (RFC 3501 §6.3.10);
+			// STATUS claims none.
+			w.num(st.Recent)
 		}
 	}
 	w.raw(")\r\n")

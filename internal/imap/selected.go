@@ -254,9 +254,18 @@ func cmdSelect(ctx context.Context, c *conn, r *request) error {
 		}
 	}
 	var recent uint32
-	if !c.rev2 && !readOnly {
-		// IMAP4rev1 \Recent: this session claims what nobody has seen.
-		first, next, err := f.ClaimRecent(ctx)
+	if !c.rev2 {
+		// IMAP4rev1 \Recent (RFC 3501 §2.3.2): SELECT claims what no
+		// session has seen; EXAMINE shows the same messages as recent but
+		// claims nothing, so the next SELECT still gets them (§6.3.2).
+		var first, next uint32
+		var err error
+		if readOnly {
+			first, err = f.PeekRecent(ctx)
+			next = noUID
+		} else {
+			first, next, err = f.ClaimRecent(ctx)
+		}
 		if err != nil {
 			f.Close()
 			return err
@@ -308,6 +317,9 @@ func cmdSelect(ctx context.Context, c *conn, r *request) error {
 	}
 	return &okResult{code: "READ-WRITE", text: r.name + " completed"}
 }
+
+// noUID is above every UID: markRecent(first, noUID) marks all from first.
+const noUID = ^uint32(0)
 
 // markRecent flags messages with first <= UID < next as recent and returns
 // how many are recent in the session.
@@ -418,19 +430,26 @@ func (c *conn) sendUpdates(ctx context.Context, allowExpunge, force bool) error 
 	}
 	if added > 0 {
 		var recent uint32
-		if !c.rev2 && !s.readOnly {
-			first, next, err := s.folder.ClaimRecent(ctx)
-			if err == nil {
-				recent = s.markRecent(first, next)
+		if !c.rev2 {
+			// New messages: claimed by a SELECTed session, shown
+			// unclaimed to an EXAMINEd one (RFC 3501 §2.3.2, §6.3.2).
+			var first, next uint32
+			var err error
+			if s.readOnly {
+				first, err = s.folder.PeekRecent(ctx)
+				next = noUID
+			} else {
+				first, next, err = s.folder.ClaimRecent(ctx)
 			}
+			if err != nil {
+				first, next = 0, 0
+			}
+			recent = s.markRecent(first, next)
 		}
 		w.raw("* ")
 		w.num(s.exists())
 		w.raw(" EXISTS\r\n")
 		if !c.rev2 {
-			if s.readOnly {
-				recent = s.markRecent(0, 0)
-			}
 			w.raw("* ")
 			w.num(recent)
 			w.raw(" RECENT\r\n")

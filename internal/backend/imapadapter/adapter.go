@@ -292,6 +292,9 @@ func (u *user) Status(ctx context.Context, name string, wantDeleted bool) (imap.
 		return imap.FolderStatus{}, err
 	}
 	st := folderStatus(f)
+	if st.Recent, err = u.recentCount(ctx, f); err != nil {
+		return st, err
+	}
 	if wantDeleted {
 		_, msgs, err := u.b.mail.FolderIndex(ctx, f.ID)
 		if err != nil {
@@ -304,6 +307,28 @@ func (u *user) Status(ctx context.Context, name string, wantDeleted bool) (imap.
 		}
 	}
 	return st, nil
+}
+
+// recentCount counts the messages of f that no session has claimed as
+// \Recent (STATUS RECENT). It reads UIDs only when some of the folder's
+// messages are claimed and some are not.
+func (u *user) recentCount(ctx context.Context, f store.Folder) (uint32, error) {
+	first, err := u.b.recent.peek(ctx, u.b.mail, f.ID)
+	if err != nil {
+		return 0, wireError(err)
+	}
+	switch {
+	case first >= f.UIDNext || f.Messages == 0:
+		return 0, nil
+	case first <= 1:
+		return f.Messages, nil
+	}
+	var n uint32
+	err = u.b.mail.Messages(ctx, f.ID, []store.UIDRange{{Start: first, Stop: f.UIDNext - 1}}, 0, func(store.MessageMeta) error {
+		n++
+		return nil
+	})
+	return n, wireError(err)
 }
 
 func folderStatus(f store.Folder) imap.FolderStatus {
@@ -529,6 +554,13 @@ func (f *folder) ClaimRecent(ctx context.Context) (uint32, uint32, error) {
 		return 0, 0, nil
 	}
 	return first, next, wireError(err)
+}
+
+// PeekRecent implements imap.Folder: the first UID no session has claimed,
+// claiming nothing (EXAMINE).
+func (f *folder) PeekRecent(ctx context.Context) (uint32, error) {
+	first, err := f.u.b.recent.peek(ctx, f.u.b.mail, f.id)
+	return first, wireError(err)
 }
 
 // flagMap pairs the engine's system flags with the store's.
