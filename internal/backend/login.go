@@ -1,6 +1,6 @@
 // Package backend holds what the IMAP4 and POP3 backends share: the one
-// login flow (throttle → credentials → access rule → session registration →
-// login record) and the recorder of login attempts. The protocol adapters
+// login flow (name resolved → throttle → credentials → access rule →
+// session registration → login record) and the recorder of login attempts. The protocol adapters
 // live in imapadapter and pop3adapter; each maps the errors of Login to its
 // wire form in one function.
 package backend
