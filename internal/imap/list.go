@@ -2,6 +2,7 @@ package imap
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -255,7 +256,12 @@ func (c *conn) list(ctx context.Context, ref string, patterns []string, o *listO
 			}
 		case o.subscribed:
 			if !e.subscribed {
-				if !(o.recursiveMatch && e.childSubscribed) {
+				// RFC 5258 §3: with RECURSIVEMATCH a parent that is not
+				// subscribed is returned, with CHILDINFO, for a subscribed
+				// descendant the patterns do not return themselves; one
+				// that another pattern (or the same) returns needs no
+				// parent line.
+				if !(o.recursiveMatch && e.childSubscribed && hiddenSubscribedChild(entries, name, pats)) {
 					continue
 				}
 				extra = ` ("CHILDINFO" ("SUBSCRIBED"))`
@@ -285,12 +291,17 @@ func (c *conn) list(ctx context.Context, ref string, patterns []string, o *listO
 				attrs = append(attrs, `\Subscribed`)
 			}
 		}
-		if !lsub {
+		// RFC 5258 §4: with the SUBSCRIBED selection, child flags come
+		// only when RETURN (CHILDREN) asks for them; a plain LIST always
+		// has them (RFC 9051 §6.3.9.5 and RFC 3348 CHILDREN).
+		if !lsub && (!o.subscribed || o.retChildren) {
 			if e.hasChildren {
 				attrs = append(attrs, `\HasChildren`)
 			} else if e.exists {
 				attrs = append(attrs, `\HasNoChildren`)
 			}
+		}
+		if !lsub {
 			if e.specialUse != "" {
 				attrs = append(attrs, e.specialUse)
 			}
@@ -318,6 +329,21 @@ func (c *conn) list(ctx context.Context, ref string, patterns []string, o *listO
 }
 
 func patternsJoined(p []string) string { return strings.Join(p, "\x00") }
+
+// hiddenSubscribedChild reports whether name has a subscribed descendant
+// that matches none of the patterns.
+func hiddenSubscribedChild(entries map[string]*listEntry, name string, pats []string) bool {
+	prefix := name + string(delimiter)
+	for n, e := range entries {
+		if !e.subscribed || !strings.HasPrefix(n, prefix) {
+			continue
+		}
+		if !slices.ContainsFunc(pats, func(p string) bool { return matchPattern(p, n) }) {
+			return true
+		}
+	}
+	return false
+}
 
 // matchPattern matches a LIST pattern against a name: "*" matches anything,
 // "%" anything but the delimiter (RFC 9051 §6.3.9). It runs in
