@@ -212,6 +212,9 @@ type Mail interface {
 	// session (IMAP4rev1 \Recent): messages with first <= UID < next are
 	// recent for the caller; afterwards they are recent for no one else.
 	ClaimRecent(ctx context.Context, folderID int64) (first, next uint32, err error)
+	// RecentFrom returns the folder's lowest UID that no session has
+	// claimed as recent, without claiming (EXAMINE, STATUS RECENT).
+	RecentFrom(ctx context.Context, folderID int64) (uint32, error)
 	// AcquireLease takes or renews the named lease for holder until ttl from
 	// now; false means another holder has it and it has not expired.
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)

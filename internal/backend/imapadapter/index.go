@@ -166,28 +166,16 @@ func (r *recentClaims) claim(ctx context.Context, mail store.Mail, folderID int6
 	return first, next, nil
 }
 
-// recentPeeker is the store method that reads a folder's first unclaimed
-// UID without claiming (first_recent_uid). The store does not offer it yet;
-// when it does, EXAMINE and STATUS RECENT are exact across restarts and
-// nodes.
-type recentPeeker interface {
-	RecentFrom(ctx context.Context, folderID int64) (uint32, error)
-}
-
-// peek returns the lowest UID of the folder that no session has claimed:
-// from the store when it can say, else what this process last claimed, else
-// 1 (every message may be recent: RFC 3501 §2.3.2 says a message that may
-// be recent SHOULD be considered recent).
+// peek returns the lowest UID of the folder that no session has claimed,
+// as the store says (exact across restarts and nodes), or what this process
+// last claimed if that is higher (a claim not yet visible to the read).
 func (r *recentClaims) peek(ctx context.Context, mail store.Mail, folderID int64) (uint32, error) {
 	r.mu.Lock()
 	n := r.next[folderID]
 	r.mu.Unlock()
-	if p, ok := mail.(recentPeeker); ok {
-		first, err := p.RecentFrom(ctx, folderID)
-		if err != nil {
-			return 0, err
-		}
-		return max(first, n), nil
+	first, err := mail.RecentFrom(ctx, folderID)
+	if err != nil {
+		return 0, err
 	}
-	return max(n, 1), nil
+	return max(first, n), nil
 }

@@ -999,6 +999,13 @@ func (db *DB) ClaimRecent(ctx context.Context, folderID int64) (first, next uint
 	return first, next, err
 }
 
+// RecentFrom implements store.Mail.
+func (db *DB) RecentFrom(ctx context.Context, folderID int64) (uint32, error) {
+	var first uint32
+	err := conn{db: db}.queryRow(ctx, `SELECT first_recent_uid FROM folders WHERE id = ?`, folderID).Scan(&first)
+	return first, folderNotFound(err, fmt.Sprint(folderID))
+}
+
 // AcquireLease implements store.Mail.
 func (db *DB) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
 	var ok bool

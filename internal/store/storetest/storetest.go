@@ -1023,9 +1023,18 @@ func testClaimRecent(t *testing.T, s store.Store) {
 	inbox, _ := s.FolderByName(ctx, m.ID, "INBOX")
 	deliverTo(t, s, inbox.ID, "Subject: 1\r\n\r\n")
 	deliverTo(t, s, inbox.ID, "Subject: 2\r\n\r\n")
+	if from, err := s.RecentFrom(ctx, inbox.ID); err != nil || from != 1 {
+		t.Errorf("RecentFrom before any claim: %d, %v; want 1", from, err)
+	}
 	first, next, err := s.ClaimRecent(ctx, inbox.ID)
 	if err != nil || first != 1 || next != 3 {
 		t.Errorf("first claim: %d..%d %v; want 1..3", first, next, err)
+	}
+	if from, err := s.RecentFrom(ctx, inbox.ID); err != nil || from != 3 {
+		t.Errorf("RecentFrom after the claim: %d, %v; want 3", from, err)
+	}
+	if _, err := s.RecentFrom(ctx, -1); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RecentFrom of no folder: %v; want ErrNotFound", err)
 	}
 	first, next, _ = s.ClaimRecent(ctx, inbox.ID)
 	if first != next {
