@@ -126,3 +126,39 @@ func slicesFilter(ss []string, keep func(string) bool) []string {
 	}
 	return out
 }
+
+// TestRemoveMailboxPiped removes piped mailboxes without asking under
+// -Confirm:$false, reports each failure and goes on; under -ErrorAction
+// Stop nothing after the first error is removed.
+func TestRemoveMailboxPiped(t *testing.T) {
+	for _, tc := range []struct {
+		src, out string
+		left     []string
+	}{
+		{src: `'alice','nosuch','bob','nosuch2' | Remove-Mailbox -Confirm:$false; 'done'`,
+			out:  "Remove-Mailbox: The operation couldn't be performed because object 'nosuch' couldn't be found on 'gatehouse.test'.\nRemove-Mailbox: The operation couldn't be performed because object 'nosuch2' couldn't be found on 'gatehouse.test'.\ndone\n",
+			left: []string{"Christa Knapp"}},
+		{src: `'alice','nosuch','bob' | Remove-Mailbox -Confirm:$false -ErrorAction Stop; 'not reached'`,
+			out:  "Remove-Mailbox: The operation couldn't be performed because object 'nosuch' couldn't be found on 'gatehouse.test'.\n",
+			left: []string{"Christa Knapp", "Bob Smith"}},
+	} {
+		f := newFakeAPI()
+		_, client := startFake(t, f)
+		s, out := newTestSession(t, client)
+		if err := s.Execute(context.Background(), tc.src); err != nil {
+			s.writeError(err)
+		}
+		if out.String() != tc.out {
+			t.Errorf("%s:\ngot output  %q;\nwant output %q", tc.src, out.String(), tc.out)
+		}
+		f.mu.Lock()
+		var left []string
+		for _, m := range f.mailboxes {
+			left = append(left, m["Name"].(string))
+		}
+		f.mu.Unlock()
+		if strings.Join(left, ",") != strings.Join(tc.left, ",") {
+			t.Errorf("%s: got mailboxes %v left; want %v", tc.src, left, tc.left)
+		}
+	}
+}
