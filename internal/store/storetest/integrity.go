@@ -420,3 +420,43 @@ func RunIntegrity(t *testing.T, open OpenRaw) {
 		t.Errorf("check after repair: %+v, %v; want nothing wrong", rep, err)
 	}
 }
+
+// testConcurrentRemovals removes many mailboxes at once, each in a
+// directory transaction that also reads the role group members (as the
+// service's "last Organization Management member" check does). On
+// PostgreSQL these serializable transactions conflict with each other;
+// every removal must still succeed (the engine retries), none may fail.
+func testConcurrentRemovals(t *testing.T, s store.Store) {
+	const n = 24
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = newMailbox(t, s, fmt.Sprintf("Removed %d", i)).ID
+		deliver(t, s, []int64{ids[i]}, "Subject: x\r\n\r\nx\r\n")
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Update(ctx, func(tx store.Tx) error {
+				if _, err := tx.RoleGroupMembers(ctx, 1); err != nil {
+					return err
+				}
+				if _, err := tx.MemberOf(ctx, id); err != nil {
+					return err
+				}
+				return tx.DeleteMailbox(ctx, id)
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("removal %d of %d at once: %v", i, n, err)
+		}
+	}
+	if rep, err := s.Repair(ctx, false); err != nil || !rep.OK() {
+		t.Errorf("Repair after the removals: %+v, %v", rep, err)
+	}
+}

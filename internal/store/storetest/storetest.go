@@ -53,6 +53,7 @@ func Run(t *testing.T, open Open) {
 		{"Repair", testRepair},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ConcurrentExpunges", testConcurrentExpunges},
+		{"ConcurrentRemovals", testConcurrentRemovals},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
