@@ -143,7 +143,17 @@ func TestKill9MidDelivery(t *testing.T) {
 			}
 		}(c)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	// Kill once enough deliveries were acknowledged that the test proves
+	// something, and while more are in flight (on a busy machine that takes
+	// longer than on an idle one).
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 40 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
