@@ -92,6 +92,18 @@ func startBrowser() {
 type tab struct {
 	t   *testing.T
 	ctx context.Context
+	// allowed are console messages a test expects (an error page's status).
+	mu      *sync.Mutex
+	allowed *[]string
+}
+
+// allowConsole lets console errors that contain text pass: a test that
+// opens an error page on purpose expects Chromium's "Failed to load
+// resource: the server responded with a status of 404".
+func (b *tab) allowConsole(text string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	*b.allowed = append(*b.allowed, text)
 }
 
 func newTab(t *testing.T) *tab {
@@ -106,7 +118,7 @@ func newTab(t *testing.T) *tab {
 	ctx, cancel := chromedp.NewContext(shared.ctx, chromedp.WithNewBrowserContext())
 	messages := chromedp.Console(ctx)
 	var mu sync.Mutex
-	var bad []string
+	var bad, allowed []string
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -126,11 +138,22 @@ func newTab(t *testing.T) *tab {
 		<-done
 		mu.Lock()
 		defer mu.Unlock()
+		kept := bad[:0]
+		for _, m := range bad {
+			ok := false
+			for _, a := range allowed {
+				ok = ok || strings.Contains(m, a)
+			}
+			if !ok {
+				kept = append(kept, m)
+			}
+		}
+		bad = kept
 		if len(bad) > 0 {
 			t.Errorf("the page had JavaScript exceptions or console errors:\n  %s", strings.Join(bad, "\n  "))
 		}
 	})
-	return &tab{t: t, ctx: ctx}
+	return &tab{t: t, ctx: ctx, mu: &mu, allowed: &allowed}
 }
 
 // do runs steps with a time limit, failing the test on an error.

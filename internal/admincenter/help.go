@@ -11,6 +11,7 @@ var shortcuts = []shortcut{
 	{"Ctrl+F6", "Move to the next region: feature pane, tabs, toolbar, list, details pane."},
 	{"Ctrl+Shift+F6", "Move to the previous region."},
 	{"/", "Move to the search box of the list."},
+	{"?", "Show these keyboard shortcuts (outside a text box and a dialog)."},
 	{"Up Arrow, Down Arrow", "Move to the previous or next mailbox in the list and select it."},
 	{"Home, End", "Move to the first or last mailbox on the page."},
 	{"Shift+Up Arrow, Shift+Down Arrow", "Extend the selection (several mailboxes open Bulk Edit)."},

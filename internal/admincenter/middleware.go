@@ -130,6 +130,15 @@ func (c *Center) toSignIn(w http.ResponseWriter, r *http.Request, expired bool) 
 	if r.Method == http.MethodGet && r.URL.Path != detailsPath {
 		q.Set("next", r.URL.RequestURI())
 	}
+	if r.Method == http.MethodPost && r.URL.Path != signOutPath {
+		// A change that arrived without a valid session: keep it to show
+		// again after sign-in, and say that it was not saved.
+		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+		if r.ParseForm() == nil {
+			q.Set("next", resumeURL(r))
+		}
+		q.Set("unsaved", "1")
+	}
 	if expired {
 		q.Set("expired", "1")
 	}

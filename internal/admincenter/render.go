@@ -73,6 +73,9 @@ func mustParsePages(a *assets) *pages {
 // newPage starts the data of a page and takes the flash message, if any.
 func (c *Center) newPage(w http.ResponseWriter, r *http.Request, s *session, title, feature, tab string) *pageData {
 	d := &pageData{Title: title, Feature: feature, Tab: tab, Flash: takeFlash(w, r)}
+	if d.Flash == nil {
+		d.Flash = resumeFlash(r)
+	}
 	if s != nil {
 		d.CSRF = s.csrf
 		if s.token != "" {

@@ -10,6 +10,8 @@ type signInData struct {
 	User    string
 	Next    string
 	Expired bool
+	// Unsaved: a change arrived after the session had ended.
+	Unsaved bool
 }
 
 // signInPage shows the sign-in form. A browser that is already signed in
@@ -23,7 +25,8 @@ func (c *Center) signInPage(w http.ResponseWriter, r *http.Request, s *session) 
 		}
 	}
 	d := c.newPage(w, r, s, "Sign in", "", "")
-	d.Data = signInData{Next: next, Expired: r.URL.Query().Get("expired") != ""}
+	d.Data = signInData{Next: next, Expired: r.URL.Query().Get("expired") != "",
+		Unsaved: r.URL.Query().Get("unsaved") != ""}
 	c.render(w, r, http.StatusOK, "signin", d)
 	return nil
 }
@@ -44,7 +47,7 @@ func (c *Center) signIn(w http.ResponseWriter, r *http.Request, s *session) erro
 		c.log.Info("admin center sign-in refused", "user", user, "remote", clientIP(r))
 		d := c.newPage(w, r, s, "Sign in", "", "")
 		d.Problem = &p
-		d.Data = signInData{User: user, Next: next}
+		d.Data = signInData{User: user, Next: next, Unsaved: r.PostForm.Get("unsaved") != ""}
 		c.render(w, r, p.Status, "signin", d)
 		return nil
 	}

@@ -74,6 +74,23 @@
       cycleRegions(e.shiftKey);
       return;
     }
+    if (e.key === '?' && !e.ctrlKey && !e.altKey && !e.metaKey && !typing(document.activeElement)) {
+      // "?" shows the keyboard shortcuts, as the README and the help say.
+      var help = $('a[data-shortcuts]');
+      if (help) {
+        e.preventDefault();
+        help.click();
+      }
+      return;
+    }
+    if (e.key === ' ' && !e.ctrlKey && !e.altKey && !e.metaKey && document.activeElement &&
+        document.activeElement.matches('a[href]')) {
+      // Space activates a link as it does a button (Enable, Disable, Cancel),
+      // instead of scrolling the page.
+      e.preventDefault();
+      document.activeElement.click();
+      return;
+    }
     if (e.key === '/' && !e.ctrlKey && !e.altKey && !e.metaKey && !typing(document.activeElement)) {
       var search = $('#search');
       if (search) {
@@ -165,31 +182,54 @@
       return new URLSearchParams(new FormData(form)).toString();
     }
 
+    // The details pane shows the latest selection only. When the selection
+    // changes, what the pane showed (a mailbox and its Edit link) is taken
+    // away at once, the request for the old selection is aborted, and an
+    // answer is shown only if it is for the selection as it is now: a slow
+    // answer for an earlier selection never paints over a later one.
+    var pending = null;
     function loadDetails() {
       clearTimeout(timer);
-      // aria-busy until the answer for the latest selection is in.
+      if (pending) { pending.abort(); pending = null; }
+      var mine = ++seq;
+      var names = selected().map(function (r) {
+        var n = $('td.name', r);
+        return n ? n.textContent : '';
+      });
       details.setAttribute('aria-busy', 'true');
+      details.textContent = '';
+      var wait = document.createElement('p');
+      wait.className = 'empty';
+      wait.textContent = names.length === 0 ? 'Select a mailbox to see its details here.' :
+        names.length === 1 ? 'Loading the details of ' + names[0] + '\u2026' :
+        'Loading Bulk Edit for ' + names.length + ' mailboxes\u2026';
+      details.appendChild(wait);
       timer = setTimeout(function () {
         var q = query();
-        var mine = ++seq;
         history.replaceState(null, '', location.pathname + (q ? '?' + q : ''));
         if (refresh) { refresh.href = location.pathname + (q ? '?' + q : ''); }
+        var ctl = typeof AbortController === 'function' ? new AbortController() : null;
+        pending = ctl;
+        var current = function () { return mine === seq && q === query(); };
         fetch(form.getAttribute('data-details') + '?' + q, {
           credentials: 'same-origin',
-          headers: { 'X-Requested-With': 'fetch' }
+          headers: { 'X-Requested-With': 'fetch' },
+          signal: ctl ? ctl.signal : undefined
         }).then(function (r) {
+          if (!current()) { return null; }
           if (r.status === 401) {
             location.href = r.headers.get('X-Sign-In') || '/admin/signin';
             return null;
           }
           return r.text();
         }).then(function (html) {
-          if (html !== null && mine === seq) {
+          if (html !== null && current()) {
             details.innerHTML = html;
             details.removeAttribute('aria-busy');
+            if (pending === ctl) { pending = null; }
           }
         }).catch(function () {
-          if (mine === seq) {
+          if (current()) {
             details.textContent = 'The details could not be loaded. Refresh the page.';
             details.removeAttribute('aria-busy');
           }
@@ -387,10 +427,14 @@
     });
   }
 
-  // A dialog page takes the focus on its current section or first control
-  // unless a control asked for it (autofocus).
+  // A dialog page takes the focus on the control that asked for it
+  // (autofocus: the safe choice, No or Cancel, in a confirmation that
+  // destroys something), else on its current section or first control.
+  // The browser applies autofocus only after this deferred script has run,
+  // so the script must honour it itself: focusing the first control here
+  // put Enter on Yes in Delete mailbox.
   if (dialog && (document.activeElement === document.body || !document.activeElement)) {
-    var first = $('[aria-current="page"]', dialog) || $(focusable, dialog);
-    if (first) { first.focus(); }
+    var first = $('[autofocus]', dialog) || $('[aria-current="page"]', dialog) || $(focusable, dialog);
+    if (first && !first.disabled) { first.focus(); }
   }
 }());

@@ -1,0 +1,250 @@
+package admincenter_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/gatehouse-mail/gatehouse/internal/testenv"
+)
+
+// Issue 14: what an administrator met in the browser, each with the
+// journey that showed it.
+
+// mailboxExists says whether the service still has the mailbox.
+func mailboxExists(t *testing.T, env *testenv.Env, name string) bool {
+	t.Helper()
+	_, err := env.Service.GetMailbox(context.Background(), adminCaller(t, env), name)
+	return err == nil
+}
+
+// TestBrowserDestructiveDialogsStartOnSafeChoice: select a mailbox, press
+// Delete, then Enter: the dialog starts on No, so Enter keeps the mailbox.
+// The same for "Turn on security defaults" (Cancel) and a Bulk Edit that
+// disables (Cancel); one that enables starts on OK.
+func TestBrowserDestructiveDialogsStartOnSafeChoice(t *testing.T) {
+	env := startEnv(t, testenv.Options{Demo: true})
+	b := newTab(t)
+	b.signIn(env.URL(), "admin", testenv.AdminPassword)
+
+	b.clickRow("Ben Andrews")
+	b.waitPane("Ben Andrews")
+	b.keyLoads(kb.Delete)
+	if got := b.text("#dialog-title"); got != "Delete mailbox" {
+		t.Fatalf("Delete opened %q; want the Delete mailbox dialog", got)
+	}
+	if got := b.focused(); got != "#cancel" {
+		t.Errorf("Delete mailbox: focus on %q; want No (#cancel)", got)
+	}
+	b.keyLoads(kb.Enter)
+	if !mailboxExists(t, env, "Ben Andrews") {
+		t.Fatal("Delete, then Enter, deleted the mailbox")
+	}
+	if !strings.Contains(b.location(), "/admin/recipients/mailboxes?") {
+		t.Errorf("Enter on No: at %s; want the list", b.location())
+	}
+
+	b.open(env.URL() + "/admin/organization/security-defaults")
+	b.clickRoleLoads("button", "Turn on security defaults")
+	if got := b.focused(); got != "#cancel" {
+		t.Errorf("Turn on security defaults: focus on %q; want Cancel", got)
+	}
+	b.keyLoads(kb.Enter)
+	if got := b.text("#sd-state"); got != "Security defaults: Off" {
+		t.Errorf("Enter in the confirmation: %q; want them still off", got)
+	}
+
+	ben, kim := guidOf(t, env, "Ben Andrews"), guidOf(t, env, "Kim Akers")
+	b.open(env.URL() + "/admin/recipients/mailboxes/bulk?protocol=pop3&action=disable&id=" + ben + "&id=" + kim)
+	if got := b.focused(); got != "#cancel" {
+		t.Errorf("Bulk Edit: Disable POP3: focus on %q; want Cancel", got)
+	}
+	b.keyLoads(kb.Enter)
+	if m := casOf(t, env, "Ben Andrews"); !m.PopEnabled {
+		t.Error("Enter in Bulk Edit: Disable POP3 disabled it")
+	}
+	b.open(env.URL() + "/admin/recipients/mailboxes/bulk?protocol=pop3&action=enable&id=" + ben + "&id=" + kim)
+	if got := b.focused(); got != "#ok" {
+		t.Errorf("Bulk Edit: Enable POP3: focus on %q; want OK", got)
+	}
+}
+
+// TestBrowserKeyboardHelpIsTrue: "?" opens the keyboard shortcuts, and
+// Space activates the Enable/Disable links as the help says.
+func TestBrowserKeyboardHelpIsTrue(t *testing.T) {
+	env := startEnv(t, testenv.Options{Demo: true})
+	b := newTab(t)
+	b.signIn(env.URL(), "admin", testenv.AdminPassword)
+	b.keyLoads("?")
+	if !strings.HasSuffix(b.location(), "/admin/help/keyboard-shortcuts") {
+		t.Fatalf("?: at %s; want the keyboard shortcuts", b.location())
+	}
+	if got := b.text("#shortcuts"); !strings.Contains(got, "?") {
+		t.Errorf("the shortcuts don't list ?: %q", got)
+	}
+	// "?" typed into the search box is a character, not the shortcut.
+	b.open(env.URL() + "/admin/recipients/mailboxes")
+	b.slash()
+	b.key("?")
+	if got := eval[string](b, `document.getElementById("search").value`); got != "?" {
+		t.Errorf("? in the search box: value %q; want ?", got)
+	}
+
+	b.open(env.URL() + "/admin/recipients/mailboxes/edit?section=features&id=" + guidOf(t, env, "Christa Knapp"))
+	b.do("focus POP3's Disable", chromedp.Focus("#pop-toggle"))
+	b.key(" ")
+	b.waitFor("POP3: Disabled", `document.getElementById("pop-state").textContent.trim() === "POP3: Disabled"`)
+	if got := eval[float64](b, `window.scrollY`); got != 0 {
+		t.Errorf("Space scrolled the dialog to %v", got)
+	}
+	// Space on Cancel leaves without saving.
+	b.do("focus Cancel", chromedp.Focus("#cancel"))
+	b.keyLoads(" ")
+	if m := casOf(t, env, "Christa Knapp"); !m.PopEnabled {
+		t.Error("Space on Cancel saved the change")
+	}
+}
+
+// TestBrowserErrorPagesHaveTheirOwnTitle: a missing page is titled by what
+// happened, not "Keyboard shortcuts".
+func TestBrowserErrorPagesHaveTheirOwnTitle(t *testing.T) {
+	env := startEnv(t, testenv.Options{Demo: true})
+	b := newTab(t)
+	b.signIn(env.URL(), "admin", testenv.AdminPassword)
+	b.allowConsole("the server responded with a status of 404")
+	b.allowConsole("the server responded with a status of 400")
+	for _, c := range []struct{ path, title string }{
+		{"/admin/no-such-page", "Page not found"},
+		{"/admin/recipients/mailboxes/edit", "Select one mailbox"},
+		{"/admin/recipients/mailboxes/edit?id=nobody-at-all", "Not found"},
+	} {
+		b.open(env.URL() + c.path)
+		if got := b.text("#error-title"); got != c.title {
+			t.Errorf("%s: heading %q; want %q", c.path, got, c.title)
+		}
+		if got := eval[string](b, `document.title`); !strings.HasPrefix(got, c.title+" - ") {
+			t.Errorf("%s: title %q; want %q first", c.path, got, c.title)
+		}
+		if got := eval[string](b, `document.getElementById("main").innerText`); strings.Contains(got, "Keyboard shortcuts") {
+			t.Errorf("%s: the page says Keyboard shortcuts: %q", c.path, got)
+		}
+	}
+}
+
+// TestBrowserStaleDetailsNeverShown: while the answer for the new
+// selection is slow, the pane does not show the previous mailbox (nor its
+// Edit link), and an answer for an earlier selection never paints over it.
+func TestBrowserStaleDetailsNeverShown(t *testing.T) {
+	env := startEnv(t, testenv.Options{Demo: true})
+	kim := guidOf(t, env, "Kim Akers")
+	b := newTab(t)
+	b.signIn(env.URL(), "admin", testenv.AdminPassword)
+	b.clickRow("Ben Andrews")
+	b.waitPane("Ben Andrews")
+	// Hold every details answer that selects Kim Akers alone until the
+	// test lets it go.
+	eval[bool](b, `(function(){ var real = window.fetch; window.__held = [];
+		window.fetch = function(u, o){ return real(u, o).then(function(r){
+			if (String(u).indexOf("id=`+kim+`") < 0 || String(u).indexOf("&id=") >= 0 && String(u).split("id=").length > 2) return r;
+			return new Promise(function(res){ window.__held.push(function(){ res(r); }); }); }); };
+		return true})()`)
+	b.clickRow("Kim Akers")
+	b.waitFor("Kim's answer held", `window.__held.length === 1`)
+	if got := eval[string](b, `document.getElementById("details").innerText`); strings.Contains(got, "Ben Andrews") {
+		t.Errorf("while Kim Akers loads, the pane shows Ben Andrews: %q", got)
+	}
+	if got := eval[int](b, `document.querySelectorAll("#details a").length`); got != 0 {
+		t.Errorf("while Kim Akers loads, the pane has %d links (Edit of the previous mailbox)", got)
+	}
+	// Now David Longmuir; Kim's answer arrives after his.
+	b.clickRow("David Longmuir")
+	b.waitPane("David Longmuir")
+	eval[bool](b, `(window.__held.forEach(function(f){ f(); }), true)`)
+	b.do("let the late answer land", chromedp.Sleep(300*1e6))
+	if got := b.text("#details-title"); got != "David Longmuir" {
+		t.Errorf("after the late answer for Kim Akers: the pane shows %q; want David Longmuir", got)
+	}
+	if href := eval[string](b, `(document.querySelector("#details a")||{}).href||""`); !strings.Contains(href, guidOf(t, env, "David Longmuir")) {
+		t.Errorf("the pane's Edit link: %q; want David Longmuir's", href)
+	}
+}
+
+// clearCookies drops the browser's cookies, as it does when the session
+// cookie's lifetime ends.
+func (b *tab) clearCookies() {
+	b.t.Helper()
+	b.do("clear the cookies", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, network.ClearBrowserCookies, cdp.Empty{})
+		return err
+	}))
+}
+
+// TestBrowserExpiredSessionKeepsTheChange: the session ends while the User
+// Mailbox dialog has a pending Disable; Save leads to the sign-in page,
+// which says the change was not saved; after signing in the dialog shows
+// the pending change again, and Save applies it.
+func TestBrowserExpiredSessionKeepsTheChange(t *testing.T) {
+	env := startEnv(t, testenv.Options{Demo: true})
+	b := newTab(t)
+	b.signIn(env.URL(), "admin", testenv.AdminPassword)
+	openUserMailbox(b, "Christa Knapp")
+	b.click("#pop-toggle")
+	b.waitFor("POP3: Disabled", `document.getElementById("pop-state").textContent.trim() === "POP3: Disabled"`)
+	b.clearCookies()
+	b.clickRoleLoads("button", "Save")
+	if got := b.text("#unsaved"); !strings.Contains(got, "nothing was changed") {
+		t.Errorf("sign-in page: %q; want it to say the change was not saved", got)
+	}
+	if m := casOf(t, env, "Christa Knapp"); !m.PopEnabled {
+		t.Fatal("the change was applied without a session")
+	}
+	b.do("type the credentials",
+		chromedp.SendKeys(chromedp.ID("username"), "admin"),
+		chromedp.SendKeys(chromedp.ID("password"), testenv.AdminPassword))
+	b.keyLoads(kb.Enter)
+	if got := b.text("#dialog-title"); got != "Christa Knapp" {
+		t.Fatalf("after sign-in: %q at %s; want Christa Knapp's dialog", got, b.location())
+	}
+	if got := b.text("#pop-state"); got != "POP3: Disabled" {
+		t.Errorf("after sign-in: %q; want the pending POP3: Disabled", got)
+	}
+	if got := b.text("#flash"); !strings.Contains(got, "has not been saved") {
+		t.Errorf("after sign-in, the dialog says %q; want that the change is not saved yet", got)
+	}
+	if m := casOf(t, env, "Christa Knapp"); !m.PopEnabled {
+		t.Fatal("the change was applied before Save")
+	}
+	b.clickRoleLoads("button", "Save")
+	if got := b.text("#flash"); got != "Saved Christa Knapp: POP3 disabled." {
+		t.Errorf("after Save: %q", got)
+	}
+	if m := casOf(t, env, "Christa Knapp"); m.PopEnabled {
+		t.Error("Save after sign-in didn't apply the change")
+	}
+
+	// A Delete confirmed after the session ended deletes nothing and asks again.
+	b.clickRow("Ben Andrews")
+	b.waitPane("Ben Andrews")
+	b.clickRoleLoads("button", "Delete")
+	b.clearCookies()
+	b.clickRoleLoads("button", "Yes")
+	b.text("#unsaved")
+	b.do("type the credentials",
+		chromedp.SendKeys(chromedp.ID("username"), "admin"),
+		chromedp.SendKeys(chromedp.ID("password"), testenv.AdminPassword))
+	b.keyLoads(kb.Enter)
+	if got := b.text("#dialog-title"); got != "Delete mailbox" {
+		t.Fatalf("after sign-in: %q; want the Delete mailbox confirmation again", got)
+	}
+	if !mailboxExists(t, env, "Ben Andrews") {
+		t.Fatal("the mailbox was deleted without confirmation in the new session")
+	}
+	if got := b.text("#flash"); !strings.Contains(got, "nothing was changed") {
+		t.Errorf("the confirmation says %q", got)
+	}
+}
