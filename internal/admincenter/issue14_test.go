@@ -248,3 +248,37 @@ func TestBrowserExpiredSessionKeepsTheChange(t *testing.T) {
 		t.Errorf("the confirmation says %q", got)
 	}
 }
+
+// TestBrowserSearchMatchesAnyWord: the search box finds a mailbox by any
+// word of its display name, name, alias or addresses, not only the first.
+func TestBrowserSearchMatchesAnyWord(t *testing.T) {
+	env := startEnv(t, testenv.Options{Demo: true})
+	b := newTab(t)
+	b.signIn(env.URL(), "admin", testenv.AdminPassword)
+	rows := func() string {
+		return eval[string](b, `Array.from(document.querySelectorAll("#mailbox-list tbody td.name")).map(e => e.textContent).join(", ")`)
+	}
+	for _, c := range []struct{ search, want string }{
+		{"Knapp", "Christa Knapp"},
+		{"knapp", "Christa Knapp"},
+		{"Christa Knapp", "Christa Knapp"},
+		{"Lee", "Christa Lee"},
+		{"contoso.com", "Ben Andrews, Christa Knapp, Christa Lee, David Longmuir, Kim Akers, Pilar Pinilla"},
+	} {
+		b.open(env.URL() + "/admin/recipients/mailboxes")
+		b.slash()
+		b.do("type "+c.search, chromedp.KeyEvent(c.search))
+		b.keyLoads(kb.Enter)
+		got := rows()
+		if c.search == "contoso.com" {
+			// Every demo address is @contoso.com.
+			if n := eval[int](b, `document.querySelectorAll("#mailbox-list tbody tr[data-id]").length`); n != 10 {
+				t.Errorf("search %q: %d rows (%s); want all 10", c.search, n, got)
+			}
+			continue
+		}
+		if got != c.want {
+			t.Errorf("search %q: got %q; want %q", c.search, got, c.want)
+		}
+	}
+}

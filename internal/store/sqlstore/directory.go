@@ -130,6 +130,10 @@ func (t dirTx) MailboxByAddress(ctx context.Context, address string) (store.Mail
 	return m, err
 }
 
+// wordSeparators start a new word inside a name or an address for the
+// search of the mailbox list.
+var wordSeparators = []string{" ", ".", "@", "-", "_", "+"}
+
 func (t dirTx) ListMailboxes(ctx context.Context, q store.MailboxQuery) ([]store.Mailbox, int, error) {
 	var where []string
 	var args []any
@@ -142,12 +146,33 @@ func (t dirTx) ListMailboxes(ctx context.Context, q store.MailboxQuery) ([]store
 		args = append(args, a...)
 	}
 	if s := strings.ToLower(strings.TrimSpace(q.Search)); s != "" {
-		// Prefix ranges rather than LIKE, so that each branch of the OR can
-		// use its index on 100,000 mailboxes.
+		// As the Exchange admin center's search: the text matches the start
+		// of any word of the name, display name, alias or an address
+		// ("Knapp" finds Christa Knapp, "contoso" every address
+		// @contoso.com). The prefix ranges use the indexes; the word starts
+		// inside a value need a LIKE each, a scan that stays well under the
+		// list's budget at 100,000 mailboxes.
 		hi := s + "\U0010FFFF"
-		where = append(where, `(name_lc >= ? AND name_lc < ? OR display_name_lc >= ? AND display_name_lc < ?
-			OR alias_lc >= ? AND alias_lc < ? OR id IN (SELECT mailbox_id FROM mailbox_addresses WHERE address_lc >= ? AND address_lc < ?))`)
-		args = append(args, s, hi, s, hi, s, hi, s, hi)
+		words := func(col string) string {
+			var b strings.Builder
+			fmt.Fprintf(&b, "%s >= ? AND %s < ?", col, col)
+			for range wordSeparators {
+				fmt.Fprintf(&b, ` OR %s LIKE ? ESCAPE '\'`, col)
+			}
+			return b.String()
+		}
+		wordArgs := func() []any {
+			a := []any{s, hi}
+			for _, sep := range wordSeparators {
+				a = append(a, "%"+escapeLike(sep+s)+"%")
+			}
+			return a
+		}
+		where = append(where, `(`+words("name_lc")+` OR `+words("display_name_lc")+` OR `+words("alias_lc")+
+			` OR id IN (SELECT mailbox_id FROM mailbox_addresses WHERE `+words("address_lc")+`))`)
+		for range 4 {
+			args = append(args, wordArgs()...)
+		}
 	}
 	cond := ""
 	if len(where) > 0 {
