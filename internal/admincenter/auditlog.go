@@ -16,6 +16,9 @@ const auditShown = 500
 var auditCmdlets = []string{"Set-CASMailbox", "New-Mailbox", "Set-Mailbox", "Remove-Mailbox", "Set-CASMailboxPlan",
 	"Set-OrganizationConfig", "Add-RoleGroupMember", "Remove-RoleGroupMember"}
 
+// auditMailboxCmdlets are the cmdlets whose object is a mailbox.
+var auditMailboxCmdlets = map[string]bool{"Set-CASMailbox": true, "Set-Mailbox": true, "Remove-Mailbox": true, "New-Mailbox": true}
+
 type auditFilter struct {
 	Start, End     string // YYYY-MM-DD as the date inputs send it
 	Cmdlet         string
@@ -23,10 +26,22 @@ type auditFilter struct {
 	Result         string // "", "success", "failure"
 }
 
+// auditRow is one record with the mailbox it names, when it still exists:
+// a record names its object by one identity (a refused change by the one the
+// caller gave), and the page shows the display name, address and GUID with
+// it.
+type auditRow struct {
+	service.AuditRecord
+	Mailbox *service.Mailbox
+}
+
+// auditLookups bounds the mailboxes one page of the log looks up.
+const auditLookups = 200
+
 type auditData struct {
 	Filter  auditFilter
 	Cmdlets []string
-	Records []service.AuditRecord
+	Records []auditRow
 	// Limited: more records match than are shown.
 	Limited bool
 	Shown   int
@@ -87,8 +102,9 @@ func (c *Center) auditLog(w http.ResponseWriter, r *http.Request, s *session) er
 	d := auditData{Filter: f, Cmdlets: auditCmdlets}
 	status := http.StatusOK
 	page := c.newPage(w, r, s, "Admin audit log", "auditing", "admin-audit-log")
+	var recs []service.AuditRecord
 	if bad == nil {
-		d.Records, err = c.svc.SearchAdminAuditLog(r.Context(), s.caller, search)
+		recs, err = c.svc.SearchAdminAuditLog(r.Context(), s.caller, search)
 		bad = err
 	}
 	if bad != nil {
@@ -98,8 +114,23 @@ func (c *Center) auditLog(w http.ResponseWriter, r *http.Request, s *session) er
 		}
 		page.Problem, status = &p, p.Status
 	}
-	if len(d.Records) > auditShown {
-		d.Records, d.Limited = d.Records[:auditShown], true
+	if len(recs) > auditShown {
+		recs, d.Limited = recs[:auditShown], true
+	}
+	found := map[string]*service.Mailbox{}
+	for _, rec := range recs {
+		row := auditRow{AuditRecord: rec}
+		key := strings.ToLower(rec.ObjectModified)
+		if m, ok := found[key]; ok {
+			row.Mailbox = m
+		} else if auditMailboxCmdlets[rec.CmdletName] && rec.ObjectModified != "" && len(found) < auditLookups {
+			found[key] = nil
+			if m, err := c.svc.GetMailbox(r.Context(), s.caller, rec.ObjectModified); err == nil {
+				found[key] = &m
+				row.Mailbox = &m
+			}
+		}
+		d.Records = append(d.Records, row)
 	}
 	d.Shown = len(d.Records)
 	page.Data = d

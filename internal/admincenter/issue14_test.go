@@ -2,6 +2,7 @@ package admincenter_test
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -279,6 +280,34 @@ func TestBrowserSearchMatchesAnyWord(t *testing.T) {
 		}
 		if got != c.want {
 			t.Errorf("search %q: got %q; want %q", c.search, got, c.want)
+		}
+	}
+}
+
+// TestBrowserAuditFindsRefusals: a refused change sent with a GUID (as the
+// admin center sends it) is found by the mailbox's display name, address
+// and GUID, and shown with them.
+func TestBrowserAuditFindsRefusals(t *testing.T) {
+	env := startEnv(t, testenv.Options{Demo: true})
+	christa := guidOf(t, env, "Christa Knapp")
+	holly := signedIn(t, env, "holly@contoso.com", testenv.DemoPassword)
+	if r := holly.post("/admin/recipients/mailboxes/edit", url.Values{"id": {christa}, "orig_pop": {"true"}, "pop": {"false"},
+		"orig_imap": {"true"}, "imap": {"true"}}); r.status != 403 {
+		t.Fatalf("Help Desk's forced change: status %d; want 403", r.status)
+	}
+	b := newTab(t)
+	b.signIn(env.URL(), "admin", testenv.AdminPassword)
+	for _, object := range []string{"Christa Knapp", "christa@contoso.com", christa} {
+		b.open(env.URL() + "/admin/auditing/admin-audit-log?result=failure&object=" + url.QueryEscape(object))
+		got := b.text("#audit tbody")
+		if !strings.Contains(got, "Failed") || !strings.Contains(got, "Set-CASMailbox") {
+			t.Errorf("object %q: the refusal is missing: %q", object, got)
+			continue
+		}
+		for _, want := range []string{"Christa Knapp", "christa@contoso.com", christa} {
+			if !strings.Contains(got, want) {
+				t.Errorf("object %q: the refusal's row lacks %q: %q", object, want, got)
+			}
 		}
 	}
 }

@@ -183,7 +183,11 @@ func (s *Service) SearchAdminAuditLogPage(ctx context.Context, c Caller, q Audit
 		ask = limit + 1 // one more, to know whether there are more
 	}
 	err := s.read(ctx, c, "Search-AdminAuditLog", rbac.ViewAuditLogs, func(tx store.Tx) error {
-		recs, err := tx.SearchAudit(ctx, store.AuditQuery{Cmdlets: q.Cmdlets, ObjectIDs: q.ObjectIDs, UserIDs: q.UserIDs,
+		objects := q.ObjectIDs
+		if len(objects) > 0 {
+			objects = s.auditObjects(ctx, tx, objects)
+		}
+		recs, err := tx.SearchAudit(ctx, store.AuditQuery{Cmdlets: q.Cmdlets, ObjectIDs: objects, UserIDs: q.UserIDs,
 			Start: q.StartDate, End: q.EndDate, IsSuccess: q.IsSuccess, BeforeID: before, Limit: ask})
 		if limit > 0 && len(recs) > limit {
 			recs = recs[:limit]

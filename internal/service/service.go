@@ -498,11 +498,65 @@ func (s *Service) auditFailures(ctx context.Context, recs []*store.AuditRecord) 
 		for _, r := range chunk {
 			s.m.AdminOperation(r.CmdletName, false)
 		}
-		err := s.st.Update(ctx, func(tx store.Tx) error { return insertAudits(ctx, tx, chunk) })
+		err := s.st.Update(ctx, func(tx store.Tx) error {
+			for _, r := range chunk {
+				s.nameObject(ctx, tx, r)
+			}
+			return insertAudits(ctx, tx, chunk)
+		})
 		if err != nil {
 			s.log.Error("audit records of failed operations lost", "cmdlet", chunk[0].CmdletName, "records", len(chunk), "err", err)
 		}
 	}
+}
+
+// mailboxCmdlets are the audited cmdlets whose object is an existing
+// mailbox.
+var mailboxCmdlets = map[string]bool{"Set-CASMailbox": true, "Set-Mailbox": true, "Remove-Mailbox": true}
+
+// nameObject records a refused change of a mailbox under the mailbox's Name,
+// as a change that succeeded is recorded, rather than under whatever
+// identity the caller gave (the admin center sends GUIDs): a search of the
+// audit log for the mailbox then finds its refusals too. The identity as
+// given stays in the parameters (-Identity).
+func (s *Service) nameObject(ctx context.Context, tx store.Tx, r *store.AuditRecord) {
+	if !mailboxCmdlets[r.CmdletName] || r.ObjectModified == "" || strings.ContainsAny(r.ObjectModified, "*?") {
+		return
+	}
+	if m, err := s.resolve(ctx, tx, r.ObjectModified); err == nil {
+		r.ObjectModified = m.Name
+	}
+}
+
+// auditObjects widens an audit search for objects to every name of the
+// mailboxes they name (Name, display name, alias, addresses, GUID), so
+// that "Christa Knapp", christa@contoso.com and her GUID each find all of
+// her records, including those written under another of her names.
+func (s *Service) auditObjects(ctx context.Context, tx store.Tx, ids []string) []string {
+	out := append([]string(nil), ids...)
+	seen := map[string]bool{}
+	for _, id := range ids {
+		seen[strings.ToLower(id)] = true
+	}
+	add := func(v string) {
+		if v != "" && !seen[strings.ToLower(v)] {
+			seen[strings.ToLower(v)] = true
+			out = append(out, v)
+		}
+	}
+	for _, id := range ids {
+		if strings.ContainsAny(id, "*?") {
+			continue
+		}
+		m, err := s.resolve(ctx, tx, id)
+		if err != nil {
+			continue
+		}
+		for _, v := range append([]string{m.Name, m.DisplayName, m.Alias, m.GUID, m.PrimarySmtpAddress, m.UserPrincipalName}, m.EmailAddresses...) {
+			add(v)
+		}
+	}
+	return out
 }
 
 func insertAudits(ctx context.Context, tx store.Tx, recs []*store.AuditRecord) error {
