@@ -2,6 +2,7 @@ package admincenter_test
 
 import (
 	"context"
+	"encoding/csv"
 	"net/url"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/gatehouse-mail/gatehouse/internal/service"
 	"github.com/gatehouse-mail/gatehouse/internal/testenv"
 )
 
@@ -309,5 +311,77 @@ func TestBrowserAuditFindsRefusals(t *testing.T) {
 				t.Errorf("object %q: the refusal's row lacks %q: %q", object, want, got)
 			}
 		}
+	}
+}
+
+// TestBrowserOwnSettingUnderSecurityDefaults: with security defaults on,
+// the list, the details pane and the CSV export show each mailbox's own
+// POP3/IMAP4 setting and that security defaults block it.
+func TestBrowserOwnSettingUnderSecurityDefaults(t *testing.T) {
+	env := startEnv(t, testenv.Options{Demo: true})
+	admin := adminCaller(t, env)
+	off := false
+	if _, err := env.Service.SetCASMailbox(context.Background(), admin, service.SetCASMailboxRequest{Identity: "Christa Knapp", PopEnabled: &off}); err != nil {
+		t.Fatal(err)
+	}
+	on := true
+	if _, err := env.Service.SetOrganizationConfig(context.Background(), admin, service.SetOrganizationConfigRequest{SecurityDefaultsEnabled: &on}); err != nil {
+		t.Fatal(err)
+	}
+	// Some use, for the report's rows.
+	pop3Login(t, env.Addr("pop3"), "christa@contoso.com", testenv.DemoPassword)
+	env.Recorder.Flush()
+
+	b := newTab(t)
+	b.signIn(env.URL(), "admin", testenv.AdminPassword)
+	cells := func(name string) string {
+		return eval[string](b, `Array.from(document.querySelectorAll("#mailbox-list tbody tr")).filter(r => r.querySelector("td.name").textContent === `+jsString(name)+`)
+			.map(r => r.children[3].innerText + " | " + r.children[4].innerText)[0] || ""`)
+	}
+	for name, want := range map[string][]string{
+		"Christa Knapp": {"Disabled", "Blocked by security defaults", "Enabled"},
+		"Ben Andrews":   {"Enabled", "Blocked by security defaults"},
+	} {
+		got := cells(name)
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s's POP3 | IMAP4 cells: %q lack %q", name, got, w)
+			}
+		}
+	}
+	if got := cells("Christa Knapp"); !strings.HasPrefix(got, "Disabled") {
+		t.Errorf("Christa Knapp's POP3 cell: %q; want her own setting, Disabled, first", got)
+	}
+	b.clickRow("Christa Knapp")
+	b.waitPane("Christa Knapp")
+	if got := b.text("[data-details-pop]"); !strings.Contains(got, "Disabled") || !strings.Contains(got, "Blocked by security defaults") {
+		t.Errorf("details pane, POP3: %q; want Disabled and Blocked by security defaults", got)
+	}
+	if got := b.text("[data-details-imap]"); !strings.Contains(got, "Enabled") || !strings.Contains(got, "Blocked by security defaults") {
+		t.Errorf("details pane, IMAP4: %q; want Enabled and Blocked by security defaults", got)
+	}
+
+	c := signedIn(t, env, "admin", testenv.AdminPassword)
+	r := c.get("/admin/reports/email-apps.csv?period=7")
+	rows, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("CSV: %v, %v", rows, err)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	found := false
+	for _, row := range rows[1:] {
+		if row[col["DisplayName"]] != "Christa Knapp" {
+			continue
+		}
+		found = true
+		if got := row[col["PopEnabled"]] + "," + row[col["ImapEnabled"]] + "," + row[col["PopAccess"]] + "," + row[col["ImapAccess"]]; got != "False,True,Blocked by security defaults,Blocked by security defaults" {
+			t.Errorf("CSV row of Christa Knapp: %q", got)
+		}
+	}
+	if !found {
+		t.Errorf("CSV: no row for Christa Knapp: %v", rows)
 	}
 }

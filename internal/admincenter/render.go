@@ -56,6 +56,7 @@ func mustParsePages(a *assets) *pages {
 		"sub":      func(a, b int) int { return a - b },
 		"state":    stateClass,
 		"join":     strings.Join,
+		"access":   accessOf,
 	}
 	base := template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html"))
 	p := &pages{base: base, set: map[string]*template.Template{}}
@@ -251,4 +252,16 @@ func stateClass(s service.AccessState) string {
 		return "state-off"
 	}
 	return "state-blocked"
+}
+
+// accessView is a protocol of a mailbox as the lists show it: the mailbox's
+// own setting (what Set-CASMailbox changes and Bulk Edit sorts by) and,
+// when they differ, the effective state (security defaults block it).
+type accessView struct {
+	Enabled bool
+	Blocked bool
+}
+
+func accessOf(enabled bool, state service.AccessState) accessView {
+	return accessView{Enabled: enabled, Blocked: state == service.AccessBlocked}
 }

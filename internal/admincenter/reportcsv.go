@@ -39,10 +39,22 @@ func (c *Center) reportCSV(w http.ResponseWriter, r *http.Request, s *session) e
 	var b bytes.Buffer
 	cw := csv.NewWriter(&b)
 	cw.UseCRLF = true
-	cw.Write([]string{"UserPrincipalName", "DisplayName", "LastPopDate", "LastImapDate", "PopLogins", "ImapLogins",
-		"PopRefused", "ImapRefused", "FailedLogins"})
+	// Each mailbox's own settings (PopEnabled, ImapEnabled, as
+	// Get-CASMailbox names them) and what applies now (PopAccess,
+	// ImapAccess: Blocked by security defaults while they are on), so that
+	// the file says both, as the list does.
+	cw.Write([]string{"UserPrincipalName", "DisplayName", "PopEnabled", "ImapEnabled", "PopAccess", "ImapAccess",
+		"LastPopDate", "LastImapDate", "PopLogins", "ImapLogins", "PopRefused", "ImapRefused", "FailedLogins"})
 	for _, u := range rep.Users {
-		cw.Write([]string{csvCell(u.UserPrincipalName), csvCell(u.DisplayName), csvTime(u.LastPopDate), csvTime(u.LastImapDate),
+		var popEnabled, imapEnabled, popAccess, imapAccess string
+		if m, err := c.svc.GetCASMailbox(r.Context(), s.caller, u.UserPrincipalName); err == nil {
+			popEnabled, imapEnabled = csvBool(m.PopEnabled), csvBool(m.ImapEnabled)
+			popAccess, imapAccess = m.PopAccess, m.ImapAccess
+		} else if describe(err).Status != http.StatusNotFound {
+			return err
+		}
+		cw.Write([]string{csvCell(u.UserPrincipalName), csvCell(u.DisplayName), popEnabled, imapEnabled, popAccess, imapAccess,
+			csvTime(u.LastPopDate), csvTime(u.LastImapDate),
 			strconv.Itoa(u.PopLogins), strconv.Itoa(u.ImapLogins), strconv.Itoa(u.PopRefused), strconv.Itoa(u.ImapRefused),
 			strconv.Itoa(u.FailedLogins)})
 	}
@@ -55,4 +67,12 @@ func (c *Center) reportCSV(w http.ResponseWriter, r *http.Request, s *session) e
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Write(b.Bytes())
 	return nil
+}
+
+// csvBool writes a setting as PowerShell's Export-Csv does.
+func csvBool(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
 }
