@@ -3,7 +3,10 @@ package admincenter_test
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -383,5 +386,73 @@ func TestBrowserOwnSettingUnderSecurityDefaults(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("CSV: no row for Christa Knapp: %v", rows)
+	}
+}
+
+// layoutWidths are the window widths the admin center is laid out for.
+var layoutWidths = []int64{1024, 1366, 1920, 2560}
+
+// TestBrowserLayoutWidths lays out the list pages at each width: the page
+// is never wider than the window (wide tables scroll inside themselves),
+// the list never runs under the details pane, and names are never broken
+// mid-word (a long one is cut with an ellipsis and has the full text as
+// its title). GATEHOUSE_SCREENSHOTS=DIR keeps the screenshots to look at.
+func TestBrowserLayoutWidths(t *testing.T) {
+	env := startEnv(t, testenv.Options{Demo: true})
+	admin := adminCaller(t, env)
+	long := "Maximiliane Alexandra Wolkenstein-Rodenegg von Trostburg"
+	if _, _, err := env.Service.NewMailbox(context.Background(), admin, service.NewMailboxRequest{Name: "mawr", DisplayName: long,
+		PrimarySmtpAddress: "maximiliane.alexandra.wolkenstein-rodenegg@contoso.com", Password: "Long-Name-2026!"}); err != nil {
+		t.Fatal(err)
+	}
+	// Audit records with long parameters, as the audit log page had.
+	for range 3 {
+		env.Service.SetCASMailbox(context.Background(), admin, service.SetCASMailboxRequest{Identity: long, PopEnabled: new(bool)})
+		on := true
+		env.Service.SetCASMailbox(context.Background(), admin, service.SetCASMailboxRequest{Identity: long, PopEnabled: &on})
+	}
+	dir := os.Getenv("GATEHOUSE_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	b := newTab(t)
+	b.signIn(env.URL(), "admin", testenv.AdminPassword)
+	mawr := guidOf(t, env, long)
+	pages := []struct{ name, path, ready string }{
+		{"mailboxes", "/admin/recipients/mailboxes?id=" + mawr, "#details-title"},
+		{"bulk-edit", "/admin/recipients/mailboxes?id=" + mawr + "&id=" + guidOf(t, env, "Christa Knapp"), "#details-title"},
+		{"audit-log", "/admin/auditing/admin-audit-log", "#audit-status"},
+		{"email-apps-usage", "/admin/reports/email-apps", "#report-summary"},
+		{"admin-roles", "/admin/permissions/admin-roles?group=Organization+Management", ".details-title"},
+	}
+	for _, w := range layoutWidths {
+		b.do(fmt.Sprintf("window %d px", w), chromedp.EmulateViewport(w, 900))
+		for _, p := range pages {
+			b.open(env.URL() + p.path)
+			b.text(p.ready)
+			b.screenshot(filepath.Join(dir, fmt.Sprintf("%s-%d.png", p.name, w)))
+			if got := eval[float64](b, `document.documentElement.scrollWidth`); got > float64(w) {
+				t.Errorf("%s at %d px: the page is %v px wide", p.name, w, got)
+			}
+			if overlap := eval[float64](b, `(function(){var l=document.querySelector(".listpane"), d=document.querySelector(".details");
+				if(!l||!d) return 0; var s=l.querySelector(".table-scroll")||l; return s.getBoundingClientRect().right - d.getBoundingClientRect().left})()`); overlap > 0 {
+				t.Errorf("%s at %d px: the list runs %v px under the details pane", p.name, w, overlap)
+			}
+		}
+		// In the list, each name and address is on one line; a cut one
+		// keeps its full text in its title.
+		b.open(env.URL() + "/admin/recipients/mailboxes?id=" + mawr)
+		b.text("#details-title")
+		bad := eval[[]string](b, `Array.from(document.querySelectorAll("#mailbox-list tbody td")).filter(function(td){
+			var lh = parseFloat(getComputedStyle(td).lineHeight) || 20; var c = td.querySelector(".clip");
+			var broken = td.getClientRects().length && (td.clientHeight - parseFloat(getComputedStyle(td).paddingTop) - parseFloat(getComputedStyle(td).paddingBottom)) > 1.5*lh && !td.querySelector(".effective");
+			var cut = c && c.scrollWidth > c.clientWidth && c.title !== c.textContent;
+			return broken || cut }).map(function(td){ return td.innerText })`)
+		if len(bad) > 0 {
+			t.Errorf("at %d px, cells broken over lines or cut without their full text: %q", w, bad)
+		}
+		if got := eval[string](b, `document.getElementById("details-title").title`); got != long {
+			t.Errorf("at %d px: the details title's full text: %q", w, got)
+		}
 	}
 }
