@@ -160,7 +160,7 @@ func pagesAsAdmin(t *testing.T, env *testenv.Env) []struct{ path, want string } 
 	kim, ben := guidOf(t, env, "Kim Akers"), guidOf(t, env, "Ben Andrews")
 	return []struct{ path, want string }{
 		{"/admin/recipients/mailboxes", "Christa Knapp"},
-		{"/admin/recipients/mailboxes?id=" + christa, `id="details-title" class="details-title">Christa Knapp`},
+		{"/admin/recipients/mailboxes?id=" + christa, `id="details-title" class="details-title" title="Christa Knapp">Christa Knapp`},
 		{"/admin/recipients/mailboxes/details?id=" + christa, "Email Connectivity"},
 		{"/admin/recipients/mailboxes/details?id=" + kim + "&id=" + ben, "Bulk Edit"},
 		{"/admin/recipients/mailboxes/edit?id=" + christa, "User Mailbox"},
@@ -391,7 +391,7 @@ func TestEditDialogSave(t *testing.T) {
 	}
 	// The list says so too.
 	r = c.get("/admin/recipients/mailboxes?search=Christa+K")
-	if !strings.Contains(r.body, `<td><span class="state-off">Disabled</span></td>`) {
+	if !strings.Contains(r.body, `<td class="access"><span class="state-off">Disabled</span></td>`) {
 		t.Errorf("the list doesn't show POP3 Disabled for Christa Knapp")
 	}
 	// Errors: no mailbox, a mailbox that doesn't exist, an ambiguous one.
@@ -705,7 +705,9 @@ func TestAuditLogPage(t *testing.T) {
 		{"start=2026-13-01", "Enter the start date as a date like 2026-05-01.", 400},
 		{"start=2026-05-02&end=2026-05-01", "The EndDate must be later than the StartDate.", 400},
 		{"start=2000-01-01&end=2000-01-02", "0 records.", 200},
-		{"object=Christa+Knapp&cmdlet=Set-CASMailbox", "1 record.", 200},
+		// Admin's change and Holly's refusal, which the admin center sent with the GUID.
+		{"object=Christa+Knapp&cmdlet=Set-CASMailbox", "2 records.", 200},
+		{"object=christa@contoso.com&cmdlet=Set-CASMailbox&result=failure", "1 record.", 200},
 		{"cmdlet=Format-Disk", "Christa Knapp", 200}, // an unknown cmdlet filters nothing
 	} {
 		r := c.get("/admin/auditing/admin-audit-log?" + tc.query)
@@ -765,7 +767,7 @@ func TestMailboxListSearchSortAndPaging(t *testing.T) {
 	c := signedIn(t, env, "admin", testenv.AdminPassword)
 	rowNames := func(body string) []string {
 		var out []string
-		for _, m := range regexp.MustCompile(`<td class="name">([^<]*)</td>`).FindAllStringSubmatch(body, -1) {
+		for _, m := range regexp.MustCompile(`<td class="name"><span class="clip" title="[^"]*">([^<]*)</span></td>`).FindAllStringSubmatch(body, -1) {
 			out = append(out, html.UnescapeString(m[1]))
 		}
 		return out
