@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/syntax"
+	"github.com/gatehouse-mail/gatehouse/internal/config"
 )
 
 // ShellOptions configures RunShell. Empty Server, User and Password fall
@@ -97,21 +98,6 @@ func ShellMain(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	return RunShell(ctx, o)
 }
 
-// readPasswordFile returns the first line of a password file, without
-// its line ending.
-func readPasswordFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	line = strings.TrimSuffix(line, "\r")
-	if line == "" {
-		return "", fmt.Errorf("%s: the first line is empty", path)
-	}
-	return line, nil
-}
-
 // terminalFD returns the file descriptor of a terminal, or -1.
 func terminalFD(v any) int {
 	f, ok := v.(*os.File)
@@ -148,7 +134,7 @@ func RunShell(ctx context.Context, o ShellOptions) int {
 	user := orEnv(o.User, "GATEHOUSE_USER")
 	password := orEnv(o.Password, "GATEHOUSE_PASSWORD")
 	if file := orEnv(o.PasswordFile, "GATEHOUSE_PASSWORD_FILE"); file != "" && o.Password == "" {
-		pw, err := readPasswordFile(file)
+		pw, err := config.ReadSecretFile(file)
 		if err != nil {
 			fmt.Fprintf(o.Stderr, "gatehouse shell: --password-file: %v\n", err)
 			return 2
