@@ -58,14 +58,25 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func serve(args []string, stdout, stderr io.Writer) int {
+// loadConfig reads the configuration of a command that takes the serve
+// flags; ok is false with the exit code when the command must stop (-h, a
+// bad setting).
+func loadConfig(command string, args []string, stderr io.Writer) (cfg config.Config, code int, ok bool) {
 	cfg, err := config.Load(args, stderr)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(stderr, "gatehouse serve: %v\n", err)
-		return 2
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return cfg, 0, false
+	case err != nil:
+		fmt.Fprintf(stderr, "gatehouse %s: %v\n", command, err)
+		return cfg, 2, false
+	}
+	return cfg, 0, true
+}
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	cfg, code, ok := loadConfig("serve", args, stderr)
+	if !ok {
+		return code
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -11,7 +9,6 @@ import (
 	"syscall"
 
 	"github.com/gatehouse-mail/gatehouse/internal/app"
-	"github.com/gatehouse-mail/gatehouse/internal/config"
 )
 
 const repairUsage = `usage: gatehouse repair [--check] [--config FILE] [--data DIR | --db postgres://...]
@@ -43,13 +40,9 @@ func repair(args []string, stdout, stderr io.Writer) int {
 			rest = append(rest, a)
 		}
 	}
-	cfg, err := config.Load(rest, stderr)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(stderr, "gatehouse repair: %v\n", err)
-		return 2
+	cfg, code, ok := loadConfig("repair", rest, stderr)
+	if !ok {
+		return code
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
