@@ -102,6 +102,7 @@ var extensions = []string{
 	"QRESYNC",            // RFC 7162 §3.2
 	"SORT",               // RFC 5256
 	"UTF8=ACCEPT",        // RFC 6855
+	"WITHIN",             // RFC 5032
 }
 
 // capabilities lists what the connection may use now (RFC 9051 §7.2.2):

@@ -45,7 +45,9 @@ const (
 	sHeader
 	sBody
 	sText
-	sModSeq // RFC 7162 §3.1.5: MODSEQ at least num
+	sModSeq  // RFC 7162 §3.1.5: MODSEQ at least num
+	sOlder   // RFC 5032: internal date before date (now minus the interval)
+	sYounger // RFC 5032: internal date at or after date
 )
 
 // searchLevel says what data a key needs, cheapest first.
@@ -73,7 +75,7 @@ type searchKey struct {
 
 func (k *searchKey) level() searchLevel {
 	switch k.kind {
-	case sLarger, sSmaller, sBefore, sOn, sSince, sModSeq:
+	case sLarger, sSmaller, sBefore, sOn, sSince, sModSeq, sOlder, sYounger:
 		return levelMeta
 	case sSubject:
 		return levelSummary
@@ -273,6 +275,25 @@ func (p *parser) searchKey(depth int) (*searchKey, error) {
 		return date(sOn)
 	case "SINCE":
 		return date(sSince)
+	case "OLDER", "YOUNGER":
+		// RFC 5032 §3: an nz-number of seconds, subtracted from the
+		// server's current time. The cutoff is fixed here, so every
+		// message of one search is judged against the same instant.
+		if err := p.sp(); err != nil {
+			return nil, err
+		}
+		n, err := p.number()
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return nil, p.errorf("%s needs a non-zero interval", kw)
+		}
+		k.kind, k.date = sOlder, time.Now().Add(-time.Duration(n)*time.Second)
+		if kw == "YOUNGER" {
+			k.kind = sYounger
+		}
+		return k, nil
 	case "SENTBEFORE":
 		return date(sSentBefore)
 	case "SENTON":
@@ -789,6 +810,12 @@ func (c *conn) match(ctx context.Context, k *searchKey, i int, md *MessageData, 
 		// (FETCH INTERNALDATE), so its date is taken in UTC: the day the
 		// client sees.
 		return compareDate(k.kind-sBefore, md.InternalDate.UTC(), k.date)
+	case sOlder:
+		// RFC 5032 §2: OLDER is older than the interval, YOUNGER within
+		// it; the two are complements.
+		return md.InternalDate.Before(k.date)
+	case sYounger:
+		return !md.InternalDate.Before(k.date)
 	case sSubject:
 		return containsFold(md.Subject, k.str)
 	}
