@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of Gatehouse. On Debian it first installs what the tests
 # need when it is missing (PostgreSQL, isync for mbsync, Chromium, curl,
-# Python 3), starts the local PostgreSQL cluster if it is down, and makes it
-# reachable on 127.0.0.1:5432 for the tests.
+# Python 3, npm and axe-core), starts the local PostgreSQL cluster if it is
+# down, and makes it reachable on 127.0.0.1:5432 for the tests.
 #
 #   scripts/test.sh              hygiene (no binaries or files over 1 MB, go.mod
 #                                tidy) + gofmt + go vet + go test -race ./...
@@ -24,6 +24,7 @@ command -v mbsync >/dev/null || need+=(isync)
 command -v chromium >/dev/null || need+=(chromium)
 command -v curl >/dev/null || need+=(curl)
 command -v python3 >/dev/null || need+=(python3)
+command -v npm >/dev/null || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
 	if command -v apt-get >/dev/null; then
 		echo "== installing: ${need[*]}"
@@ -32,6 +33,15 @@ if [ ${#need[@]} -gt 0 ]; then
 	else
 		echo "scripts/test.sh: please install ${need[*]}" >&2
 	fi
+fi
+
+# axe-core for the admin center's accessibility check (TestAxe), from npm.
+if command -v npm >/dev/null && [ ! -f /usr/lib/node_modules/axe-core/axe.min.js ] &&
+	[ ! -f /usr/local/lib/node_modules/axe-core/axe.min.js ] &&
+	[ ! -f "$(npm root -g 2>/dev/null)/axe-core/axe.min.js" ]; then
+	echo "== installing: axe-core@4 (npm)"
+	as_root env HOME=/root npm install -g --no-audit --no-fund --loglevel=error axe-core@4 >/dev/null ||
+		echo "scripts/test.sh: could not install axe-core; TestAxe will fail" >&2
 fi
 
 # PostgreSQL for the tests: GATEHOUSE_TEST_PG, or the local cluster.
