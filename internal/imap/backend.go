@@ -289,4 +289,5 @@ const (
 	CodeOverQuota            = "OVERQUOTA"
 	CodeExpungeIssued        = "EXPUNGEISSUED"
 	CodeNoPerm               = "NOPERM"
+	CodeCompressionActive    = "COMPRESSIONACTIVE" // RFC 4978 §3
 )

@@ -55,6 +55,7 @@ func commandTable() map[string]*command {
 		"STATUS":      {handler: cmdStatus, states: authenticated},
 		"APPEND":      {handler: cmdAppend, states: authenticated, maxSize: func(s *Server) int64 { return s.opts.AppendLimit + s.opts.MaxCommandSize }},
 		"IDLE":        {handler: cmdIdle, states: authenticated, forceUpdate: true},
+		"COMPRESS":    {handler: cmdCompress, states: authenticated},
 		// Selected (§6.4).
 		"CHECK":       {handler: cmdNoop, states: stateSelected, forceUpdate: true},
 		"CLOSE":       {handler: cmdClose, states: stateSelected},
@@ -113,6 +114,10 @@ func (c *conn) capabilities() string {
 	for _, e := range extensions {
 		b.WriteByte(' ')
 		b.WriteString(e)
+	}
+	if c.state != stateNotAuth {
+		// RFC 4978: COMPRESS is a command-auth; offered once it may be used.
+		b.WriteString(" COMPRESS=DEFLATE")
 	}
 	b.WriteString(" APPENDLIMIT=")
 	b.WriteString(strconv.FormatInt(c.srv.opts.AppendLimit, 10))

@@ -58,7 +58,8 @@ type conn struct {
 	clientName    string
 	clientVersion string
 	sel           *selected
-	idleTag       string // set while in IDLE
+	z             *compression // set by COMPRESS DEFLATE (RFC 4978)
+	idleTag       string       // set while in IDLE
 	lineBuf       *[]byte
 
 	mu         sync.Mutex
@@ -163,7 +164,11 @@ const burstWait = 20 * time.Millisecond
 // burstWait waits a little for more input; it reports whether some came.
 func (c *conn) burstWait() bool {
 	c.nc.SetReadDeadline(time.Now().Add(burstWait))
-	if err := c.rd.wait(); err != nil {
+	wait := c.rd.wait
+	if c.z != nil {
+		wait = c.z.probe
+	}
+	if err := wait(); err != nil {
 		return false // a timeout, or an error waitInput will see again
 	}
 	timeout := c.srv.opts.IdleTimeout
@@ -171,6 +176,14 @@ func (c *conn) burstWait() bool {
 		timeout = c.srv.opts.LoginTimeout
 	}
 	c.nc.SetReadDeadline(time.Now().Add(timeout))
+	if c.z != nil {
+		// Compressed input came, but perhaps no command in it yet: wait
+		// for one here, outside next, so that an IDLE session still gets
+		// its updates pushed meanwhile.
+		if err := c.rd.wait(); err != nil {
+			return false // waitInput sees it again
+		}
+	}
 	return true
 }
 
@@ -206,6 +219,10 @@ func (c *conn) cleanup() {
 		c.srv.bufs.writers.Put(c.w.bw)
 		c.w.bw = nil
 	}
+	c.releaseDeflater()
+	if c.z != nil {
+		c.z.close()
+	}
 	c.releaseLine()
 	c.rd.r, c.rd.w = 0, 0
 	c.rd.release()
@@ -215,7 +232,7 @@ func (c *conn) cleanup() {
 func (c *conn) acquireWriter() {
 	if c.w.bw == nil {
 		bw := c.srv.bufs.writers.Get().(*bufio.Writer)
-		bw.Reset(c.nc)
+		bw.Reset(c.out())
 		c.w.bw = bw
 	}
 	c.w.utf8 = c.rev2 || c.utf8Accept
@@ -231,6 +248,28 @@ func (c *conn) releaseWriter() {
 	c.w.bw.Reset(nil)
 	c.srv.bufs.writers.Put(c.w.bw)
 	c.w.bw = nil
+	c.releaseDeflater()
+}
+
+// out is where a burst of responses goes: the connection, or after
+// COMPRESS a compressor borrowed for the burst (compress.go).
+func (c *conn) out() io.Writer {
+	if c.z == nil {
+		return c.nc
+	}
+	d := c.srv.bufs.deflaters.Get().(*deflater)
+	d.Reset(c.nc)
+	c.w.z = d
+	return d
+}
+
+// releaseDeflater returns the burst's compressor, flushed by the caller.
+func (c *conn) releaseDeflater() {
+	if c.w.z != nil {
+		c.w.z.Reset(nil)
+		c.srv.bufs.deflaters.Put(c.w.z)
+		c.w.z = nil
+	}
 }
 
 func (c *conn) acquireLine() {
@@ -279,6 +318,9 @@ func (c *conn) next() bool {
 	if c.rd.buffered() == 0 {
 		c.rd.release()
 	}
+	if c.z != nil {
+		c.z.release()
+	}
 
 	c.mu.Lock()
 	c.busy = false
@@ -324,12 +366,22 @@ func (c *conn) writeByeLocked(reason string) {
 		return
 	}
 	c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-	bw := c.srv.bufs.writers.Get().(*bufio.Writer)
-	bw.Reset(c.nc)
-	bw.WriteString("* BYE " + reason + "\r\n")
-	bw.Flush()
-	bw.Reset(nil)
-	c.srv.bufs.writers.Put(bw)
+	if c.w.bw != nil {
+		// A read inside this goroutine's own command failed: its
+		// responses go first, and a compressed stream has one writer.
+		c.w.raw("* BYE " + reason + "\r\n")
+		c.w.flush()
+	} else {
+		bw := c.srv.bufs.writers.Get().(*bufio.Writer)
+		bw.Reset(c.out())
+		bw.WriteString("* BYE " + reason + "\r\n")
+		if bw.Flush() == nil && c.w.z != nil {
+			c.w.z.Flush()
+		}
+		bw.Reset(nil)
+		c.srv.bufs.writers.Put(bw)
+		c.releaseDeflater()
+	}
 	c.closed = true
 	if c.srv.cutting.Load() {
 		c.closeLingering()

@@ -3,6 +3,7 @@ package imap
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"io"
 	"sync"
 )
@@ -21,7 +22,10 @@ type bufPools struct {
 	line    sync.Pool // *[]byte with cap MaxLineLength
 	chunk   sync.Pool // *[]byte of chunkSize, for copying bodies
 	writers sync.Pool // *bufio.Writer
-	lineCap int
+	// deflaters are the compressors of COMPRESS sessions, borrowed for a
+	// burst of responses like writers (compress.go).
+	deflaters sync.Pool // *deflater
+	lineCap   int
 }
 
 const chunkSize = 32 << 10
@@ -38,6 +42,13 @@ func (p *bufPools) init(maxLine int) {
 		return &b
 	}
 	p.writers.New = func() any { return bufio.NewWriterSize(nil, 8<<10) }
+	p.deflaters.New = func() any {
+		fw, err := flate.NewWriter(nil, deflateLevel)
+		if err != nil {
+			panic(err) // only for an invalid level
+		}
+		return &deflater{fw: fw}
+	}
 }
 
 // reader reads command lines and literals from a connection. It keeps
@@ -49,6 +60,11 @@ type reader struct {
 	big   *[bigBufSize]byte
 	buf   []byte // small[:] or big[:]
 	r, w  int
+	// stream keeps the big buffer while reads fill it, instead of going
+	// back to 64-byte reads whenever the buffer is drained: set for the
+	// compressed input of COMPRESS, which the inflater reads byte by byte.
+	stream bool
+	full   bool // the last read filled the buffer
 }
 
 func (rd *reader) init(src io.Reader, pools *bufPools) {
@@ -72,6 +88,7 @@ func (rd *reader) reset(src io.Reader) {
 func (rd *reader) release() {
 	if rd.r == rd.w {
 		rd.r, rd.w = 0, 0
+		rd.full = false
 		if rd.big != nil {
 			rd.pools.read.Put(rd.big)
 			rd.big = nil
@@ -83,19 +100,24 @@ func (rd *reader) release() {
 // fill reads more input, moving to a big buffer when the small one is full.
 func (rd *reader) fill() error {
 	if rd.r == rd.w {
-		rd.release()
+		if rd.stream && rd.full {
+			rd.r, rd.w = 0, 0
+		} else {
+			rd.release()
+		}
 	} else if rd.r > 0 {
 		copy(rd.buf, rd.buf[rd.r:rd.w])
 		rd.w -= rd.r
 		rd.r = 0
 	}
-	if rd.w == len(rd.buf) && rd.big == nil {
+	if (rd.w == len(rd.buf) || rd.stream && rd.full) && rd.big == nil {
 		rd.big = rd.pools.read.Get().(*[bigBufSize]byte)
 		copy(rd.big[:], rd.buf[:rd.w])
 		rd.buf = rd.big[:]
 	}
 	n, err := rd.src.Read(rd.buf[rd.w:])
 	rd.w += n
+	rd.full = rd.w == len(rd.buf)
 	if n > 0 {
 		return nil
 	}
@@ -165,6 +187,65 @@ func (rd *reader) readLine(dst []byte, max int) (line, tail []byte, tooLong bool
 	}
 	dst = bytes.TrimSuffix(dst, []byte{'\r'})
 	return dst, dst, false, nil
+}
+
+// shrink moves what is buffered back into the small buffer when it fits,
+// and returns the big one.
+func (rd *reader) shrink() {
+	if rd.big == nil || rd.w-rd.r > smallBufSize {
+		return
+	}
+	n := copy(rd.small[:], rd.buf[rd.r:rd.w])
+	rd.r, rd.w = 0, n
+	rd.pools.read.Put(rd.big)
+	rd.big = nil
+	rd.buf = rd.small[:]
+	rd.full = false
+}
+
+// moveTo hands what is buffered to dst, which reads from the same
+// connection underneath (COMPRESS: bytes after the command are compressed).
+func (rd *reader) moveTo(dst *reader) {
+	for rd.r < rd.w {
+		if dst.w == len(dst.buf) {
+			if dst.big != nil {
+				return // cannot happen: rd holds at most bigBufSize
+			}
+			dst.big = dst.pools.read.Get().(*[bigBufSize]byte)
+			copy(dst.big[:], dst.buf[:dst.w])
+			dst.buf = dst.big[:]
+		}
+		n := copy(dst.buf[dst.w:], rd.buf[rd.r:rd.w])
+		dst.w += n
+		rd.r += n
+	}
+}
+
+// ReadByte makes the reader an io.ByteReader, for the inflater.
+func (rd *reader) ReadByte() (byte, error) {
+	if rd.r == rd.w {
+		if err := rd.fill(); err != nil {
+			return 0, err
+		}
+	}
+	b := rd.buf[rd.r]
+	rd.r++
+	return b, nil
+}
+
+// Read makes the reader an io.Reader, for the inflater.
+func (rd *reader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if rd.r == rd.w {
+		if err := rd.fill(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, rd.buf[rd.r:rd.w])
+	rd.r += n
+	return n, nil
 }
 
 // readFull reads exactly len(p) bytes.

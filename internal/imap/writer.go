@@ -11,6 +11,7 @@ import (
 // writer. The first write error sticks; later writes do nothing.
 type writer struct {
 	bw   *bufio.Writer
+	z    *deflater // under bw after COMPRESS (compress.go), else nil
 	err  error
 	utf8 bool // IMAP4rev2: UTF-8 may appear in quoted strings (RFC 9051 §9 QUOTED-CHAR)
 }
@@ -128,10 +129,14 @@ func (w *writer) literalHeader(n int64, binary bool) {
 	w.raw("}\r\n")
 }
 
-// flush sends what is buffered.
+// flush sends what is buffered; with COMPRESS, as a sync flush, so that
+// the client can decompress everything sent so far (RFC 4978 §4).
 func (w *writer) flush() {
 	if w.err == nil {
 		w.err = w.bw.Flush()
+	}
+	if w.err == nil && w.z != nil {
+		w.err = w.z.Flush()
 	}
 }
 
