@@ -13,7 +13,9 @@ import (
 // inflater:
 //
 //   - The client's stream may refer back 32 KiB, so the inflater (about
-//     34 KB with its window, inflate.go) lives as long as the session.
+//     33 KB with its window, inflate.go) lives as long as the session:
+//     BenchmarkIdleMemory/compressed measures about 38 KB of heap per idle
+//     session, against 3 KB without COMPRESS.
 //   - The compressor does not: a flate.Writer costs about 1.2 MB at
 //     BestSpeed (the hash tables are arrays inside it, whatever the level).
 //     The connection borrows one from a pool for each burst of responses,

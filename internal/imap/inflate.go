@@ -30,7 +30,9 @@ type inflater struct {
 	wpos   int   // next write position in window
 	lit    huffman
 	dst    huffman
-	window [1 << 15]byte
+	// window is allocated on its own: 32 KiB is a size class, the struct
+	// with it inline would round up to 40 KiB.
+	window *[1 << 15]byte
 }
 
 type inflateState uint8
@@ -44,7 +46,9 @@ const (
 
 var errCorruptDeflate = errors.New("corrupt deflate stream")
 
-func newInflater(src io.ByteReader) *inflater { return &inflater{src: src} }
+func newInflater(src io.ByteReader) *inflater {
+	return &inflater{src: src, window: new([1 << 15]byte)}
+}
 
 // Read decodes into p. It returns at the end of a block when it has
 // something, before reading further input that may not come yet.
