@@ -251,15 +251,7 @@ func (r *Registry) handle(ctx context.Context, e notify.Event) {
 				}
 				reason = KickText(s.Protocol, why)
 			}
-			s.kicked = true
-			kick, p := s.kick, s.Protocol
-			kicks = append(kicks, func() {
-				kick(reason)
-				if r.onKick != nil {
-					r.onKick(p)
-				}
-			})
-			r.log.Info("access: closing session", "mailbox", id, "proto", s.Protocol, "remote", s.RemoteAddr, "reason", reason)
+			kicks = append(kicks, r.markKicked(s, reason))
 		}
 	}
 	r.mu.Unlock()
@@ -278,19 +270,26 @@ func (r *Registry) closeAll(mailboxID int64, reason string) {
 		if s.kicked {
 			continue
 		}
-		s.kicked = true
-		kick, p := s.kick, s.Protocol
-		kicks = append(kicks, func() {
-			kick(reason)
-			if r.onKick != nil {
-				r.onKick(p)
-			}
-		})
-		r.log.Info("access: closing session", "mailbox", mailboxID, "proto", s.Protocol, "remote", s.RemoteAddr, "reason", reason)
+		kicks = append(kicks, r.markKicked(s, reason))
 	}
 	r.mu.Unlock()
 	for _, k := range kicks {
 		k()
+	}
+}
+
+// markKicked marks a session as being closed and returns the kick to run
+// once r.mu is released (a kick writes to the client). The caller holds
+// r.mu.
+func (r *Registry) markKicked(s *Session, reason string) func() {
+	s.kicked = true
+	kick, p := s.kick, s.Protocol
+	r.log.Info("access: closing session", "mailbox", s.MailboxID, "proto", s.Protocol, "remote", s.RemoteAddr, "reason", reason)
+	return func() {
+		kick(reason)
+		if r.onKick != nil {
+			r.onKick(p)
+		}
 	}
 }
 
