@@ -108,6 +108,10 @@ type DB struct {
 	preparing sync.Map // stmtKey → true once asked for
 
 	summaries *summaryCache // nil when turned off
+
+	// lockOne row-locks one folder (Dialect.LockFolders for one ID), made
+	// once: every mail write runs it.
+	lockOne string
 }
 
 var _ store.Store = (*DB)(nil)
@@ -121,6 +125,9 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		done: make(chan struct{})}
 	if db.r == nil {
 		db.r = db.w
+	}
+	if o.Dialect.LockFolders != "" {
+		db.lockOne = fmt.Sprintf(o.Dialect.LockFolders, "?")
 	}
 	switch {
 	case o.SummaryCacheBytes == 0:

@@ -183,11 +183,11 @@ func markOrphanBodies(ctx context.Context, c conn, bodies []int64) error {
 // single writer, which serializes every write already). A missing folder
 // is ErrNotFound.
 func lockFolder(ctx context.Context, c conn, folderID int64) error {
-	if c.db.d.LockFolders == "" {
+	if c.db.lockOne == "" {
 		return nil
 	}
 	var id int64
-	err := c.queryRow(ctx, fmt.Sprintf(c.db.d.LockFolders, "?"), folderID).Scan(&id)
+	err := c.queryRow(ctx, c.db.lockOne, folderID).Scan(&id)
 	return folderNotFound(err, fmt.Sprint(folderID))
 }
 
