@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -70,6 +71,13 @@ func TestRepairCommand(t *testing.T) {
 	out, code = runRepair(t, "--check", "--data", data)
 	if code != 0 || !strings.Contains(out, "nothing wrong") {
 		t.Fatalf("repair --check after repair: exit %d, output:\n%s", code, out)
+	}
+	missing := filepath.Join(t.TempDir(), "nothing-here")
+	if out, code := runRepair(t, "--check", "--data", missing); code != 1 || !strings.Contains(out, "no database at") {
+		t.Errorf("repair of a data directory without a database: exit %d, output %q; want 1 and 'no database at'", code, out)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("repair created %s", missing)
 	}
 	if out, code := runRepair(t, "--check", "--db", "mysql://nope"); code != 2 || !strings.Contains(out, "db") {
 		t.Errorf("repair with a bad --db: exit %d, output %q; want 2 and a message naming db", code, out)

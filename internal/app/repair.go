@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -69,7 +70,13 @@ func Repair(ctx context.Context, o RepairOptions) (store.RepairReport, error) {
 	var st store.Store
 	var err error
 	if cfg.DB == "" {
-		st, err = sqlite.Open(ctx, filepath.Join(cfg.Data, "gatehouse.db"), sqlite.Options{Logger: log, BodyGrace: -1})
+		// Never create a database to check: a mistyped --data would
+		// otherwise be reported healthy.
+		path := filepath.Join(cfg.Data, "gatehouse.db")
+		if _, err := os.Stat(path); err != nil {
+			return store.RepairReport{}, fmt.Errorf("no database at %s (is --data right?): %w", path, err)
+		}
+		st, err = sqlite.Open(ctx, path, sqlite.Options{Logger: log, BodyGrace: -1})
 	} else {
 		st, err = postgres.Open(ctx, cfg.DB, postgres.Options{Logger: log, BodyGrace: -1})
 	}
