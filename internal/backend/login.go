@@ -71,6 +71,10 @@ type Logins struct {
 	log      *slog.Logger
 	m        *metrics.Metrics
 	sleep    func(context.Context, time.Duration)
+	// checked, when set (tests), runs after the credentials were found right
+	// and before the session is registered: the window a password change can
+	// fall into.
+	checked func()
 }
 
 // LoginsOptions configure Logins.
@@ -179,6 +183,9 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 	if l.throttle != nil {
 		l.throttle.Succeed(key)
 	}
+	if l.checked != nil {
+		l.checked()
+	}
 
 	s := &Session{Protocol: req.Protocol, m: l.m}
 	kick := req.Kick
@@ -204,6 +211,16 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 			return nil, ErrInvalidCredentials
 		}
 		return nil, fmt.Errorf("login %q: %w", name, err)
+	}
+	if m.PasswordHash != hash && !l.checker.Check(m.ID, m.PasswordHash, req.Password) {
+		// The password changed between the check and the registration: the
+		// change's kick may have gone out before this session was
+		// registered, so the fresh read decides (a change committed after
+		// it kicks the registered session).
+		s.release()
+		rec.Result, rec.Reason = store.LoginFailed, "password changed during sign-in"
+		l.record(rec)
+		return nil, ErrInvalidCredentials
 	}
 	if why := access.Decide(org, m, req.Protocol); why != access.Allowed {
 		s.release()

@@ -223,3 +223,49 @@ func TestThrottledLogin(t *testing.T) {
 	}
 	s.Close()
 }
+
+// A password change committed after the credentials were checked and before
+// the session was registered must not leave a session open on the old
+// password: its kick went out before there was a session to kick.
+func TestPasswordChangeDuringLogin(t *testing.T) {
+	f := newFixture(t, nil)
+	checker := auth.NewChecker(auth.CheckerOptions{Params: f.fast})
+	newHash, err := checker.Hash("another secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.l.checked = func() {
+		f.set(t, func(m *store.Mailbox, _ *store.OrgConfig) { m.PasswordHash = newHash })
+	}
+	_, err = f.l.Login(f.ctx, LoginRequest{Username: "christa", Password: "secret", Protocol: access.IMAP4, RemoteAddr: "192.0.2.1:1"})
+	if !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("login on the old password after a change: err = %v, want invalid credentials", err)
+	}
+	if n := f.reg.Count(f.ck.ID, access.IMAP4); n != 0 {
+		t.Fatalf("%d sessions registered after the refusal", n)
+	}
+	f.rec.Flush()
+	var rows []store.UsageRow
+	if err := f.st.View(f.ctx, func(tx store.Tx) error {
+		var err error
+		rows, err = tx.UsageReport(f.ctx, time.Now().Add(-time.Hour))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Failed != 1 || rows[0].ImapLogins != 0 {
+		t.Fatalf("usage after the refused login: %+v, want one failure and no sign-in", rows)
+	}
+
+	// The new password signs in, even when it is set again (a new hash of
+	// the same password) in the window.
+	sameAgain, _ := checker.Hash("another secret")
+	f.l.checked = func() {
+		f.set(t, func(m *store.Mailbox, _ *store.OrgConfig) { m.PasswordHash = sameAgain })
+	}
+	s, err := f.l.Login(f.ctx, LoginRequest{Username: "christa", Password: "another secret", Protocol: access.IMAP4, RemoteAddr: "192.0.2.1:1"})
+	if err != nil {
+		t.Fatalf("login with the new password: %v", err)
+	}
+	s.Close()
+}
