@@ -3,6 +3,7 @@ package access_test
 import (
 	"context"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -77,10 +78,10 @@ func TestEnforceOnce(t *testing.T) {
 	a := access.NewRegistry(access.RegistryOptions{Store: sa, Hub: hub, Node: "a"})
 	b := access.NewRegistry(access.RegistryOptions{Store: sb, Hub: hub, Node: "b"})
 	aIMAP1, aIMAP2, aPOP, bIMAP := newKickCounter(), newKickCounter(), newKickCounter(), newKickCounter()
-	a.Register(m.ID, access.IMAP4, "192.0.2.1:1000", aIMAP1.kick)
-	a.Register(m.ID, access.IMAP4, "192.0.2.1:1001", aIMAP2.kick)
-	a.Register(m.ID, access.POP3, "192.0.2.1:1002", aPOP.kick)
-	b.Register(m.ID, access.IMAP4, "192.0.2.2:1000", bIMAP.kick)
+	a.Register(m.ID, access.IMAP4, "192.0.2.1:1000", "", aIMAP1.kick)
+	a.Register(m.ID, access.IMAP4, "192.0.2.1:1001", "", aIMAP2.kick)
+	a.Register(m.ID, access.POP3, "192.0.2.1:1002", "", aPOP.kick)
+	b.Register(m.ID, access.IMAP4, "192.0.2.2:1000", "", bIMAP.kick)
 
 	// Node a turns IMAP4 off, as the service does: commit, then Publish.
 	if err := st.Update(ctx, func(tx store.Tx) error {
@@ -134,5 +135,76 @@ func TestEnforceOnce(t *testing.T) {
 		if got := tc.s.views.Load(); got != 2 {
 			t.Errorf("node %s re-evaluated its sessions %d times for 2 changes; want 2", tc.node, got)
 		}
+	}
+}
+
+// gatedStore runs the first read transaction, then holds it until the gate
+// opens: the registry is busy while the test fills its queue.
+type gatedStore struct {
+	store.Store
+	first   sync.Once
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (g *gatedStore) View(ctx context.Context, fn func(tx store.Tx) error) error {
+	err := g.Store.View(ctx, fn)
+	g.first.Do(func() {
+		close(g.entered)
+		<-g.gate
+	})
+	return err
+}
+
+// TestQueueOverflowRechecksAll: events that arrive while the registry's
+// queue is full are not lost without trace: one organization-wide re-check
+// runs once the queue drains, and it closes the session whose access was
+// turned off by a dropped event.
+func TestQueueOverflowRechecksAll(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	m := store.Mailbox{Name: "Christa Knapp", DisplayName: "Christa Knapp", Alias: "christa", PrimarySmtpAddress: "christa@contoso.com",
+		UserPrincipalName: "christa@contoso.com", PopEnabled: true, ImapEnabled: true}
+	if err := st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.SetOrgConfig(ctx, store.OrgConfig{Name: "Contoso", Domain: "contoso.com"}); err != nil {
+			return err
+		}
+		return tx.InsertMailbox(ctx, &m)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	hub := notify.NewLocal()
+	g := &gatedStore{Store: st, entered: make(chan struct{}), gate: make(chan struct{})}
+	r := access.NewRegistry(access.RegistryOptions{Store: g, Hub: hub, Node: "a"})
+	t.Cleanup(r.Close)
+	k := newKickCounter()
+	r.Register(m.ID, access.IMAP4, "192.0.2.1:1", "", k.kick)
+
+	// The first event keeps the registry busy (it read IMAP4 as allowed).
+	hub.Publish(ctx, notify.Event{Kind: notify.AccessChanged, MailboxID: m.ID})
+	<-g.entered
+	if err := st.Update(ctx, func(tx store.Tx) error {
+		mb, err := tx.MailboxByID(ctx, m.ID)
+		if err != nil {
+			return err
+		}
+		mb.ImapEnabled = false
+		return tx.UpdateMailbox(ctx, mb)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Fill the queue with events about a mailbox without sessions, then
+	// the one that matters, which finds the queue full.
+	for i := 0; i < 2000; i++ {
+		hub.Publish(ctx, notify.Event{Kind: notify.AccessChanged, MailboxID: m.ID + 1000})
+	}
+	hub.Publish(ctx, notify.Event{Kind: notify.AccessChanged, MailboxID: m.ID})
+	close(g.gate)
+	if got := k.wait(t, "the session whose event was dropped"); got != access.KickText(access.IMAP4, access.Disabled) {
+		t.Fatalf("reason %q", got)
 	}
 }

@@ -19,6 +19,9 @@ type Session struct {
 	Protocol   Protocol
 	RemoteAddr string
 	Since      time.Time
+	// credential is the password hash the session signed in with ("":
+	// not known, never compared).
+	credential string
 	kick       func(reason string)
 	kicked     bool
 }
@@ -45,6 +48,9 @@ type Registry struct {
 	onKick func(p Protocol)
 
 	work      chan notify.Event
+	wmu       sync.Mutex // guards closed and overflow, and sends on work
+	closed    bool
+	overflow  bool
 	cancel    func()
 	closeOnce sync.Once
 	done      chan struct{}
@@ -84,12 +90,7 @@ func NewRegistry(o RegistryOptions) *Registry {
 			// Not about access, or Publish enforced it already.
 			return
 		}
-		select {
-		case r.work <- e:
-		default:
-			// Overflow: re-check everything once the queue drains.
-			go func() { r.work <- notify.Event{Kind: notify.AccessChanged} }()
-		}
+		r.enqueue(e)
 	})
 	go r.run()
 	return r
@@ -100,25 +101,60 @@ func NewRegistry(o RegistryOptions) *Registry {
 func (r *Registry) Close() {
 	r.closeOnce.Do(func() {
 		r.cancel()
+		// A dispatch already under way may still call the subscriber.
+		r.wmu.Lock()
+		r.closed = true
 		close(r.work)
+		r.wmu.Unlock()
 	})
 	<-r.done
+}
+
+// enqueue hands an event to the registry's goroutine without blocking the
+// hub. When the queue is full, the events are dropped and one
+// organization-wide re-check runs once the queue drains.
+func (r *Registry) enqueue(e notify.Event) {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	if r.closed {
+		return
+	}
+	select {
+	case r.work <- e:
+	default:
+		r.overflow = true
+	}
 }
 
 func (r *Registry) run() {
 	defer close(r.done)
 	for e := range r.work {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		r.handle(ctx, e)
-		cancel()
+		r.handleTimed(e)
+		r.wmu.Lock()
+		all := r.overflow
+		r.overflow = false
+		r.wmu.Unlock()
+		if all {
+			r.handleTimed(notify.Event{Kind: notify.AccessChanged})
+		}
 	}
 }
 
+func (r *Registry) handleTimed(e notify.Event) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r.handle(ctx, e)
+}
+
 // Register adds a session; kick must be safe from any goroutine, must not
-// block, and may be called more than once. The returned function removes
-// the session.
-func (r *Registry) Register(mailboxID int64, p Protocol, remote string, kick func(reason string)) (*Session, func()) {
-	s := &Session{MailboxID: mailboxID, Protocol: p, RemoteAddr: remote, Since: time.Now(), kick: kick}
+// block, and may be called more than once. credential is the password hash
+// the session signed in with: whenever the registry re-reads the mailbox and
+// finds another hash, the session is closed as a password change closes it,
+// so a CredentialsChanged event that was lost (a node's LISTEN connection
+// dropped; the hub then asks for an organization-wide re-check) is caught up.
+// The returned function removes the session.
+func (r *Registry) Register(mailboxID int64, p Protocol, remote, credential string, kick func(reason string)) (*Session, func()) {
+	s := &Session{MailboxID: mailboxID, Protocol: p, RemoteAddr: remote, credential: credential, Since: time.Now(), kick: kick}
 	r.mu.Lock()
 	m := r.sessions[mailboxID]
 	if m == nil {
@@ -246,10 +282,14 @@ func (r *Registry) handle(ctx context.Context, e notify.Event) {
 			reason := RemovedText
 			if m != nil {
 				why := Decide(org, *m, s.Protocol)
-				if why == Allowed {
+				switch {
+				case why != Allowed:
+					reason = KickText(s.Protocol, why)
+				case s.credential != "" && s.credential != m.PasswordHash:
+					reason = PasswordChangedText
+				default:
 					continue
 				}
-				reason = KickText(s.Protocol, why)
 			}
 			kicks = append(kicks, r.markKicked(s, reason))
 		}

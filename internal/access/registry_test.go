@@ -26,9 +26,9 @@ func TestClusterSessions(t *testing.T) {
 	defer a.Close()
 	b := access.NewRegistry(access.RegistryOptions{Store: st, Hub: hub})
 	defer b.Close()
-	a.Register(7, access.IMAP4, "192.0.2.1:1000", func(string) {})
-	b.Register(7, access.POP3, "192.0.2.2:1000", func(string) {})
-	_, end := b.Register(8, access.IMAP4, "192.0.2.3:1000", func(string) {})
+	a.Register(7, access.IMAP4, "192.0.2.1:1000", "", func(string) {})
+	b.Register(7, access.POP3, "192.0.2.2:1000", "", func(string) {})
+	_, end := b.Register(8, access.IMAP4, "192.0.2.3:1000", "", func(string) {})
 
 	got, err := access.ClusterSessions(ctx, hub, st, 7, 300*time.Millisecond)
 	if err != nil || len(got) != 2 {

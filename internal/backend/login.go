@@ -192,7 +192,7 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 	if kick == nil {
 		kick = func(string) {}
 	}
-	_, s.release = l.registry.Register(m.ID, req.Protocol, req.RemoteAddr, kick)
+	_, s.release = l.registry.Register(m.ID, req.Protocol, req.RemoteAddr, m.PasswordHash, kick)
 	var org store.OrgConfig
 	err := l.st.View(ctx, func(tx store.Tx) error {
 		var err error

@@ -266,8 +266,8 @@ func TestNothingWritten(t *testing.T) {
 			var kicked atomic.Int32
 			kick := func(string) { kicked.Add(1) }
 			id := e.state(t).mailbox[0].ID
-			e.reg.Register(id, access.POP3, "192.0.2.1:1000", kick)
-			e.reg.Register(id, access.IMAP4, "192.0.2.1:1001", kick)
+			e.reg.Register(id, access.POP3, "192.0.2.1:1000", "", kick)
+			e.reg.Register(id, access.IMAP4, "192.0.2.1:1001", "", kick)
 			before := e.state(t)
 
 			res, err := tc.run(ctx, e.svc)
@@ -302,9 +302,9 @@ func TestChangeKicksOnce(t *testing.T) {
 	ctx := context.Background()
 	ids := e.state(t).mailbox
 	var kicks [3]atomic.Int32
-	e.reg.Register(ids[0].ID, access.POP3, "192.0.2.1:1000", func(string) { kicks[0].Add(1) })
-	e.reg.Register(ids[0].ID, access.IMAP4, "192.0.2.1:1001", func(string) { kicks[1].Add(1) })
-	e.reg.Register(ids[1].ID, access.POP3, "192.0.2.1:1002", func(string) { kicks[2].Add(1) })
+	e.reg.Register(ids[0].ID, access.POP3, "192.0.2.1:1000", "", func(string) { kicks[0].Add(1) })
+	e.reg.Register(ids[0].ID, access.IMAP4, "192.0.2.1:1001", "", func(string) { kicks[1].Add(1) })
+	e.reg.Register(ids[1].ID, access.POP3, "192.0.2.1:1002", "", func(string) { kicks[2].Add(1) })
 	before := e.state(t)
 	res, err := e.svc.SetCASMailboxes(ctx, orgAdmin, []service.SetCASMailboxRequest{
 		{Identity: "user000000", PopEnabled: ptr(false)}, {Identity: "user000001", PopEnabled: ptr(false)}})
