@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/bench/internal/dovecot"
@@ -47,7 +48,14 @@ func compareCmd(args []string) error {
 	rounds := fs.Int("rounds", 2, "measured runs per load and server (the order alternates)")
 	clients := fs.Int("clients", 20, "concurrent clients")
 	keep := fs.Bool("keep", false, "keep the working directory")
+	loadList := fs.String("loads", "cycle,fetch,mixed,mixed-login", "loads to run, in order")
 	fs.Parse(args)
+	loads := strings.Split(*loadList, ",")
+	for _, l := range loads {
+		if _, ok := loadLabels[l]; !ok {
+			return fmt.Errorf("unknown load %q (cycle, fetch, mixed, mixed-login)", l)
+		}
+	}
 	ctx := context.Background()
 	if err := s.seed(ctx); err != nil {
 		return err
@@ -84,14 +92,14 @@ func compareCmd(args []string) error {
 	// Warm up: Dovecot builds its indexes, Gatehouse fills the credential
 	// cache and the page cache; neither is measured.
 	for _, srv := range servers {
-		for _, mode := range []string{"cycle", "fetch"} {
-			if _, err := runLoad(loadConfig{Addr: srv.addr, Mode: mode, Clients: s.users, Users: s.users, Duration: 2 * time.Second}); err != nil {
+		for _, mode := range loads {
+			if _, err := runLoad(loadConfig{Addr: srv.addr, Mode: mode, Clients: min(s.users, *clients), Users: s.users, Duration: 2 * time.Second}); err != nil {
 				return fmt.Errorf("%s warm-up (%s): %w", srv.name, mode, err)
 			}
 		}
 	}
 	all := map[string]map[string][]result{}
-	for _, mode := range []string{"cycle", "fetch"} {
+	for _, mode := range loads {
 		for r := range *rounds {
 			order := append([]*server(nil), servers...)
 			if r%2 == 1 {
@@ -115,30 +123,64 @@ func compareCmd(args []string) error {
 	fmt.Printf("\nIMAP4 load, %d clients over %d users, %d messages each, %v per run, %d runs (median of runs)\n\n", *clients, s.users, s.messages, *dur, *rounds)
 	fmt.Println("| load | server | ops/s | p50 | p90 | p99 | ratio to Dovecot |")
 	fmt.Println("|---|---|---|---|---|---|---|")
-	for _, mode := range []string{"cycle", "fetch"} {
+	for _, mode := range loads {
 		dov := medianOps(all[mode]["Dovecot"])
 		for _, srv := range servers {
 			rs := all[mode][srv.name]
 			ops := medianOps(rs)
-			key := "CYCLE"
-			if mode == "fetch" {
-				key = "FETCH"
+			key := "FETCH"
+			if mode == "cycle" {
+				key = "CYCLE"
 			}
-			var lat []time.Duration
-			for _, r := range rs {
-				lat = append(lat, r.Lat[key]...)
-			}
-			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-			label := "login cycles"
-			if mode == "fetch" {
-				label = "steady FETCH"
-			}
-			fmt.Printf("| %s | %s | %.0f | %v | %v | %v | %.2fx |\n", label, srv.name, ops,
+			lat := mergedLatencies(rs, key)
+			fmt.Printf("| %s | %s | %.0f | %v | %v | %v | %.2fx |\n", loadLabels[mode], srv.name, ops,
 				percentile(lat, .5).Round(10*time.Microsecond), percentile(lat, .9).Round(10*time.Microsecond),
 				percentile(lat, .99).Round(10*time.Microsecond), ops/dov)
 		}
 	}
+	for _, mode := range loads {
+		if !strings.HasPrefix(mode, "mixed") {
+			continue
+		}
+		fmt.Printf("\n%s: median (p90) per command, ms\n\n", loadLabels[mode])
+		fmt.Printf("| server |")
+		for _, cmd := range mixedCommands {
+			fmt.Printf(" %s |", cmd)
+		}
+		fmt.Printf("\n|---|%s\n", strings.Repeat("---|", len(mixedCommands)))
+		for _, srv := range servers {
+			fmt.Printf("| %s |", srv.name)
+			for _, cmd := range mixedCommands {
+				lat := mergedLatencies(all[mode][srv.name], cmd)
+				fmt.Printf(" %.1f (%.1f) |", ms(percentile(lat, .5)), ms(percentile(lat, .9)))
+			}
+			fmt.Println()
+		}
+	}
 	return nil
+}
+
+// loadLabels name the loads in the summary tables.
+var loadLabels = map[string]string{
+	"cycle":       "login cycles",
+	"fetch":       "steady FETCH",
+	"mixed":       "mixed FETCH, login once",
+	"mixed-login": "mixed FETCH, login per cycle",
+}
+
+// mixedCommands are the columns of the mixed loads' latency table.
+var mixedCommands = []string{"LOGIN", "LIST", "STATUS", "SELECT", "FETCH", "STORE", "APPEND", "STORE-DEL", "EXPUNGE", "CYCLE"}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// mergedLatencies returns the latencies of key over all runs, sorted.
+func mergedLatencies(rs []result, key string) []time.Duration {
+	var lat []time.Duration
+	for _, r := range rs {
+		lat = append(lat, r.Lat[key]...)
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return lat
 }
 
 func medianOps(rs []result) float64 {

@@ -16,7 +16,7 @@ import (
 
 type loadConfig struct {
 	Addr     string
-	Mode     string // "cycle" or "fetch"
+	Mode     string // "cycle", "fetch", "mixed" or "mixed-login"
 	Clients  int
 	Users    int
 	Duration time.Duration
@@ -46,7 +46,7 @@ func percentile(d []time.Duration, p float64) time.Duration {
 
 func (r result) print(w io.Writer, name string) {
 	unit := "cycles"
-	if r.Mode == "fetch" {
+	if r.Mode != "cycle" {
 		unit = "FETCH"
 	}
 	fmt.Fprintf(w, "%s: %s load, %d clients, %v: %d %s, %.0f/s, %d errors\n", name, r.Mode, r.Clients,
@@ -89,6 +89,9 @@ func runLoad(cfg loadConfig) (result, error) {
 		work = func(id int, stop <-chan struct{}) { record(cycleWorker(cfg, id, stop)) }
 	case "fetch":
 		work = func(id int, stop <-chan struct{}) { record(fetchWorker(cfg, id, stop)) }
+	case "mixed", "mixed-login":
+		relogin := cfg.Mode == "mixed-login"
+		work = func(id int, stop <-chan struct{}) { record(mixedWorker(cfg, id, stop, relogin)) }
 	default:
 		return res, fmt.Errorf("unknown mode %q", cfg.Mode)
 	}

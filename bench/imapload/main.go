@@ -3,21 +3,27 @@
 // compares Gatehouse, on both storage engines, with Dovecot from Debian in
 // one run, on the same machine, with the same users and messages.
 //
-// Two loads:
+// Four loads:
 //
 //   - cycle: N clients each repeat LOGIN, SELECT INBOX, FETCH 1:10 (UID
 //     FLAGS RFC822.SIZE ENVELOPE), UID SEARCH SUBJECT, STORE +FLAGS and
 //     -FLAGS, LOGOUT on a fresh connection: logins and cycles per second.
+//
 //   - fetch: N clients log in and select once, then repeat UID FETCH of a
 //     random message (FLAGS BODY.PEEK[]): FETCH operations per second.
 //
-// Both print operations per second and latency percentiles per command.
+//   - mixed and mixed-login: a day of real clients on mailboxes that are
+//     written while they are read (LIST, STATUS, SELECT, FETCH of headers
+//     and bodies, STORE, APPEND, STORE \Deleted and EXPUNGE; see mixed.go),
+//     logged in once or once per cycle: FETCH operations per second.
+//
+// All print operations per second and latency percentiles per command.
 //
 //	imapload compare [-dir DIR] [-users 20] [-messages 1000] [-duration 20s]
-//	    [-engines sqlite,postgres] [-pg DSN]
-//	    seeds every server, starts them on loopback ports, runs both loads
+//	    [-engines sqlite,postgres] [-pg DSN] [-loads cycle,fetch,mixed,mixed-login]
+//	    seeds every server, starts them on loopback ports, runs the loads
 //	    against each in turn, prints tables, stops them.
-//	imapload run -addr HOST:PORT -mode cycle|fetch [-clients 20] [-duration 20s]
+//	imapload run -addr HOST:PORT -mode cycle|fetch|mixed|mixed-login [-clients 20] [-duration 20s]
 //	    loads any running IMAP server whose users are user0@example.com ...
 //	    with the password "load-test-password" and messages in INBOX.
 //	imapload seed -dir DIR ...     writes the databases and the Dovecot
@@ -56,7 +62,7 @@ func main() {
 func runCmd(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:143", "IMAP server")
-	mode := fs.String("mode", "cycle", "cycle or fetch")
+	mode := fs.String("mode", "cycle", "cycle, fetch, mixed or mixed-login")
 	clients := fs.Int("clients", 20, "concurrent clients")
 	users := fs.Int("users", 20, "users user0..userN-1 to spread the clients over")
 	dur := fs.Duration("duration", 20*time.Second, "measured duration")
