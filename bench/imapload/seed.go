@@ -66,6 +66,9 @@ func (s *seedFlags) seed(ctx context.Context) error {
 		}
 		s.dir = d
 	}
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return err
+	}
 	// Dovecot's unprivileged processes must reach the passwd-file and mail.
 	if err := os.Chmod(s.dir, 0o755); err != nil {
 		return err

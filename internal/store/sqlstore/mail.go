@@ -162,6 +162,14 @@ func scanColumn[T any](rows *sql.Rows, err error) ([]T, error) {
 // period, and only those that no message references by then.
 func markOrphanBodies(ctx context.Context, c conn, bodies []int64) error {
 	now := micros(time.Now())
+	if len(bodies) <= fewRows {
+		for _, b := range bodies {
+			if _, err := c.exec(ctx, `UPDATE bodies SET orphaned_at = ? WHERE id = ?`, now, b); err != nil {
+				return fmt.Errorf("mark orphaned bodies: %w", err)
+			}
+		}
+		return nil
+	}
 	for len(bodies) > 0 {
 		n := min(len(bodies), 500)
 		args := make([]any, 0, n+1)
@@ -654,7 +662,7 @@ func (db *DB) StoreFlags(ctx context.Context, folderID int64, u store.FlagUpdate
 		}
 		var current []store.MessageFlags
 		for _, cl := range uidClauses("uid", u.UIDs) {
-			part, err := collectFlags(c.queryDynamic(ctx, `SELECT uid, modseq, flags, keywords FROM messages WHERE folder_id = ? AND `+cl.sql+` ORDER BY uid`,
+			part, err := collectFlags(cl.query(ctx, c, `SELECT uid, modseq, flags, keywords FROM messages WHERE folder_id = ? AND `+cl.sql+` ORDER BY uid`,
 				append([]any{folderID}, cl.args...)...))
 			if err != nil {
 				return err
@@ -690,6 +698,15 @@ func (db *DB) StoreFlags(ctx context.Context, folderID int64, u store.FlagUpdate
 			return err
 		}
 		for s, uids := range groups {
+			if len(uids) <= fewRows {
+				for _, uid := range uids {
+					if _, err := c.exec(ctx, `UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE folder_id = ? AND uid = ?`,
+						s.flags, s.kw, modseq, folderID, uid); err != nil {
+						return err
+					}
+				}
+				continue
+			}
 			for len(uids) > 0 {
 				n := min(len(uids), 500)
 				args := []any{s.flags, s.kw, modseq, folderID}
@@ -769,9 +786,9 @@ func splitKeywords(s string) []string {
 // the DELETE itself returns: a count read before the delete could differ
 // from what it removes (another session setting \Deleted in between). It
 // returns the UIDs (in no particular order) and bodies.
-func expungeRows(ctx context.Context, c conn, folderID int64, cond string, args []any) ([]uint32, []int64, error) {
-	rows, err := c.queryDynamic(ctx, `DELETE FROM messages WHERE folder_id = ? AND `+cond+` RETURNING uid, flags, size, body_id`,
-		append([]any{folderID}, args...)...)
+func expungeRows(ctx context.Context, c conn, folderID int64, cl uidClause) ([]uint32, []int64, error) {
+	rows, err := cl.query(ctx, c, `DELETE FROM messages WHERE folder_id = ? AND `+cl.sql+` RETURNING uid, flags, size, body_id`,
+		append([]any{folderID}, cl.args...)...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -810,9 +827,24 @@ func expungeRows(ctx context.Context, c conn, folderID int64, cond string, args 
 	return uids, bodies, nil
 }
 
+// fewRows is how many rows a write changes one prepared single-row
+// statement at a time; more take one statement whose text is built for them.
+// On SQLite, parsing a statement costs more than running a prepared one a
+// few times (a STORE or EXPUNGE of one message is the common case).
+const fewRows = 8
+
 // recordExpunged records UIDs removed from a folder at modseq (QRESYNC's
 // VANISHED and every session's EXPUNGE come from these rows).
 func recordExpunged(ctx context.Context, c conn, folderID int64, uids []uint32, modseq uint64) error {
+	if len(uids) <= fewRows {
+		for _, uid := range uids {
+			if _, err := c.exec(ctx, `INSERT INTO expunged (folder_id, uid, modseq) VALUES (?, ?, ?)
+				ON CONFLICT (folder_id, uid) DO UPDATE SET modseq = excluded.modseq`, folderID, uid, modseq); err != nil {
+				return fmt.Errorf("record expunged: %w", err)
+			}
+		}
+		return nil
+	}
 	for len(uids) > 0 {
 		n := min(len(uids), 200)
 		var b strings.Builder
@@ -842,17 +874,16 @@ func (db *DB) Expunge(ctx context.Context, folderID int64, uids []store.UIDRange
 		if err := lockFolder(ctx, c, folderID); err != nil {
 			return err
 		}
-		clauses := []uidClause{{sql: "1 = 1"}}
+		clauses := []uidClause{{sql: "1 = 1", fixed: true}}
 		if uids != nil {
 			clauses = uidClauses("uid", uids)
 		}
 		for _, cl := range clauses {
-			cond, args := cl.sql, cl.args
 			if deletedOnly {
-				cond = "(" + cond + ") AND flags & ? <> 0"
-				args = append(append([]any(nil), args...), store.FlagDeleted)
+				cl.sql = "(" + cl.sql + ") AND flags & ? <> 0"
+				cl.args = append(append([]any(nil), cl.args...), store.FlagDeleted)
 			}
-			removed, bodies, err := expungeRows(ctx, c, folderID, cond, args)
+			removed, bodies, err := expungeRows(ctx, c, folderID, cl)
 			if err != nil {
 				return err
 			}
