@@ -280,3 +280,83 @@ func TestStartErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestKill9FlagChanges: flag changes and expunges are committed relaxed
+// (handed to the operating system, not synced; see sqlstore.writeRelaxed),
+// which must still survive a SIGKILL of the server that comes right after
+// their tagged OK.
+func TestKill9FlagChanges(t *testing.T) {
+	data := t.TempDir()
+	s := start(t, append([]string{"--data", data, "--demo", "--admin-password", "x-Admin-Pass-1"}, ports()...)...)
+	nc, err := net.Dial("tcp", s.addrs["IMAP4"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	r := bufio.NewReader(nc)
+	n := 0
+	cmd := func(c string) string {
+		t.Helper()
+		n++
+		tag := fmt.Sprintf("k%d", n)
+		fmt.Fprintf(nc, "%s %s\r\n", tag, c)
+		var all strings.Builder
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("%s: %v (after %q)", c, err, all.String())
+			}
+			all.WriteString(line)
+			if strings.HasPrefix(line, tag+" ") {
+				if !strings.HasPrefix(line, tag+" OK") {
+					t.Fatalf("%s: %s", c, line)
+				}
+				return all.String()
+			}
+		}
+	}
+	if _, err := r.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	cmd("LOGIN christa@contoso.com Contoso-Demo-2026")
+	sel := cmd("SELECT INBOX")
+	var exists int
+	if m := regexp.MustCompile(`\* (\d+) EXISTS`).FindStringSubmatch(sel); m != nil {
+		fmt.Sscan(m[1], &exists)
+	}
+	if exists < 12 {
+		t.Fatalf("demo INBOX holds %d messages; the test needs 12\n%s", exists, sel)
+	}
+	// Ten separate flag changes, then two expunges, each answered OK.
+	for i := 1; i <= 10; i++ {
+		cmd(fmt.Sprintf(`STORE %d +FLAGS.SILENT (\Flagged $Kill9)`, i))
+	}
+	cmd(fmt.Sprintf(`STORE %d:%d +FLAGS.SILENT (\Deleted)`, exists-1, exists))
+	cmd("EXPUNGE")
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Wait()
+
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(data, "gatehouse.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatalf("reopen after kill -9: %v", err)
+	}
+	defer st.Close()
+	var m store.Mailbox
+	st.View(ctx, func(tx store.Tx) error { m, err = tx.MailboxByAddress(ctx, "christa@contoso.com"); return err })
+	f, idx, err := st.FolderIndex(ctx, mustFolder(t, st, m.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(idx) != exists-2 || int(f.Messages) != exists-2 {
+		t.Errorf("after the kill: %d messages (counter %d); want %d, the expunge acknowledged", len(idx), f.Messages, exists-2)
+	}
+	for i, mf := range idx {
+		flagged := mf.Flags&store.FlagFlagged != 0 && len(mf.Keywords) == 1 && mf.Keywords[0] == "$Kill9"
+		if want := i < 10; flagged != want {
+			t.Errorf("message %d (UID %d): flagged %v, keywords %v; want flagged %v", i+1, mf.UID, mf.Flags&store.FlagFlagged != 0, mf.Keywords, want)
+		}
+	}
+}

@@ -127,6 +127,7 @@ var Dialect = sqlstore.Dialect{
 		return errors.As(err, &e) && e.Code == "53100"
 	},
 	LockFolders:     `SELECT id FROM folders WHERE id IN (%s) ORDER BY id FOR UPDATE`,
+	RelaxedTx:       `SET LOCAL synchronous_commit TO OFF`,
 	UpdateTxOptions: &sql.TxOptions{Isolation: sql.LevelSerializable},
 	ReadTxOptions:   &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 }

@@ -125,6 +125,12 @@ var Dialect = sqlstore.Dialect{
 	FolderParam:     "+?",
 	CacheStatements: true,
 	Rebind:          func(q string) string { return q },
+	SyncPragma: func(relaxed bool) string {
+		if relaxed {
+			return "PRAGMA synchronous = NORMAL"
+		}
+		return "PRAGMA synchronous = FULL"
+	},
 	IsUnique: func(err error) (bool, string) {
 		var e *sqlite.Error
 		if !errors.As(err, &e) {

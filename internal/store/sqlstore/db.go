@@ -48,6 +48,15 @@ type Dialect struct {
 	// writers that touch the same two folders (MOVE both ways). It contains
 	// one "%s" for the placeholder list.
 	LockFolders string
+	// SyncPragma, when set, returns the statement that makes the writer
+	// connection's commits wait for the disk (relaxed false) or only hand
+	// their pages to the operating system (relaxed true). It runs outside
+	// transactions, on the one writer connection, and only with group
+	// commit (SQLite: PRAGMA synchronous FULL or NORMAL).
+	SyncPragma func(relaxed bool) string
+	// RelaxedTx, when not empty, runs first in a transaction whose commit
+	// need not wait for the disk (PostgreSQL: SET LOCAL synchronous_commit).
+	RelaxedTx string
 	// UpdateTxOptions are the options of directory Update transactions.
 	UpdateTxOptions *sql.TxOptions
 	// ReadTxOptions are the options of read transactions of several
@@ -95,11 +104,16 @@ type DB struct {
 	log    *slog.Logger
 	closer func() error
 
-	writes    chan *writeReq // nil without group commit
-	done      chan struct{}
-	wg        sync.WaitGroup
-	closeOnce sync.Once
-	closeErr  error
+	writes chan *writeReq // nil without group commit
+	// relaxedNow is whether the writer connection was last set to relaxed
+	// commits (SyncPragma); only the committer goroutine touches it. A
+	// connection the pool opens afresh starts durable, so a stale true
+	// errs on the durable side.
+	relaxedNow bool
+	done       chan struct{}
+	wg         sync.WaitGroup
+	closeOnce  sync.Once
+	closeErr   error
 
 	closeMu sync.RWMutex
 	closed  bool
@@ -404,11 +418,28 @@ func (c conn) savepoint(ctx context.Context, fn func() error) error {
 // Every write goes through here, so this is where a full disk becomes
 // store.ErrStorageFull for the callers.
 func (db *DB) write(ctx context.Context, opts *sql.TxOptions, fn func(c conn) error) error {
+	return db.writeDurability(ctx, opts, false, fn)
+}
+
+// writeRelaxed runs fn as write does, for a change that must survive a
+// crash of this process but may be lost with the machine's power: flag
+// changes and expunges. Its commit hands the change to the operating system
+// (SQLite: the WAL is written, not synced; PostgreSQL: synchronous_commit
+// off) instead of waiting for the disk, as Dovecot treats flag changes
+// (mail_fsync=optimized). What power loss can take is only a suffix of the
+// relaxed writes: the write-ahead log is sequential, and every durable
+// commit (a delivery, an APPEND, a directory change) syncs it up to itself,
+// including the relaxed commits before it.
+func (db *DB) writeRelaxed(ctx context.Context, fn func(c conn) error) error {
+	return db.writeDurability(ctx, nil, true, fn)
+}
+
+func (db *DB) writeDurability(ctx context.Context, opts *sql.TxOptions, relaxed bool, fn func(c conn) error) error {
 	var err error
 	if db.writes != nil && opts == nil {
-		err = db.grouped(ctx, fn)
+		err = db.grouped(ctx, relaxed, fn)
 	} else {
-		err = db.direct(ctx, opts, fn)
+		err = db.direct(ctx, opts, relaxed, fn)
 	}
 	return db.storageErr(err)
 }
@@ -437,12 +468,18 @@ func retryDelay(attempt int) time.Duration {
 }
 
 // direct runs fn in a transaction of its own, retrying serialization
-// failures and deadlocks.
-func (db *DB) direct(ctx context.Context, opts *sql.TxOptions, fn func(c conn) error) error {
+// failures and deadlocks. relaxed is the durability writeRelaxed asks for.
+func (db *DB) direct(ctx context.Context, opts *sql.TxOptions, relaxed bool, fn func(c conn) error) error {
 	for attempt := 0; ; attempt++ {
 		tx, err := db.w.BeginTx(ctx, opts)
 		if err != nil {
 			return fmt.Errorf("begin: %w", err)
+		}
+		if relaxed && db.d.RelaxedTx != "" {
+			if _, err := tx.ExecContext(ctx, db.d.RelaxedTx); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("relaxed commit: %w", err)
+			}
 		}
 		err = fn(db.txConn(tx, true))
 		if err == nil {

@@ -14,9 +14,10 @@ const maxGroup = 64
 
 // writeReq is one write waiting for the group committer.
 type writeReq struct {
-	fn   func(c conn) error
-	err  error
-	done chan struct{}
+	fn      func(c conn) error
+	relaxed bool // writeRelaxed
+	err     error
+	done    chan struct{}
 }
 
 var errClosed = errors.New("store closed")
@@ -42,8 +43,8 @@ func (db *DB) Deliver(ctx context.Context, mailboxIDs []int64, msg store.NewMess
 // turns many fsyncs into one. Once queued, the write is waited for even if
 // ctx ends: answering early would make a client retry a delivery that may
 // be committed.
-func (db *DB) grouped(ctx context.Context, fn func(c conn) error) error {
-	req := &writeReq{fn: fn, done: make(chan struct{})}
+func (db *DB) grouped(ctx context.Context, relaxed bool, fn func(c conn) error) error {
+	req := &writeReq{fn: fn, relaxed: relaxed, done: make(chan struct{})}
 	// Holding the read lock while queuing means Close, which takes the
 	// write lock before it stops the committer, never strands a write in
 	// the queue after the committer's last look at it.
@@ -98,7 +99,40 @@ func (db *DB) committer() {
 func (db *DB) commitBatch(batch []*writeReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	err := db.direct(ctx, nil, func(c conn) error {
+	// The batch commits relaxed only when every write in it may.
+	relaxed := true
+	for _, r := range batch {
+		relaxed = relaxed && r.relaxed
+	}
+	err := db.setSync(ctx, relaxed)
+	if err == nil {
+		err = db.commitGroup(ctx, batch, relaxed)
+	}
+	for _, r := range batch {
+		if err != nil && r.err == nil {
+			r.err = fmt.Errorf("commit: %w", err)
+		}
+		close(r.done)
+	}
+}
+
+// setSync sets the writer connection's commit durability (SyncPragma)
+// when it is not what the next batch needs.
+func (db *DB) setSync(ctx context.Context, relaxed bool) error {
+	if db.d.SyncPragma == nil || db.relaxedNow == relaxed {
+		return nil
+	}
+	if _, err := db.w.ExecContext(ctx, db.d.SyncPragma(relaxed)); err != nil {
+		return fmt.Errorf("set commit durability: %w", err)
+	}
+	db.relaxedNow = relaxed
+	return nil
+}
+
+// commitGroup runs a batch in one transaction, each write under its own
+// savepoint.
+func (db *DB) commitGroup(ctx context.Context, batch []*writeReq, relaxed bool) error {
+	return db.direct(ctx, nil, relaxed, func(c conn) error {
 		for _, r := range batch {
 			r.err = nil
 			if len(batch) == 1 {
@@ -123,12 +157,6 @@ func (db *DB) commitBatch(batch []*writeReq) {
 		}
 		return nil
 	})
-	for _, r := range batch {
-		if err != nil && r.err == nil {
-			r.err = fmt.Errorf("commit: %w", err)
-		}
-		close(r.done)
-	}
 }
 
 // safeCall runs one queued write, turning a panic into its error: the

@@ -652,7 +652,7 @@ func (db *DB) StoreFlags(ctx context.Context, folderID int64, u store.FlagUpdate
 	var changed []store.MessageFlags
 	var refused []uint32
 	kw := normalizeKeywords(u.Keywords)
-	err := db.write(ctx, nil, func(c conn) error {
+	err := db.writeRelaxed(ctx, func(c conn) error {
 		changed, refused = nil, nil
 		// Lock before reading the flags the update is computed from: two
 		// STOREs that both read first would lose one change and miscount
@@ -869,7 +869,7 @@ func recordExpunged(ctx context.Context, c conn, folderID int64, uids []uint32, 
 // Expunge implements store.Mail.
 func (db *DB) Expunge(ctx context.Context, folderID int64, uids []store.UIDRange, deletedOnly bool) ([]uint32, error) {
 	var out []uint32
-	err := db.write(ctx, nil, func(c conn) error {
+	err := db.writeRelaxed(ctx, func(c conn) error {
 		out = nil
 		if err := lockFolder(ctx, c, folderID); err != nil {
 			return err
@@ -1011,7 +1011,7 @@ func (db *DB) copyMessages(ctx context.Context, src int64, uids []store.UIDRange
 
 // ClaimRecent implements store.Mail.
 func (db *DB) ClaimRecent(ctx context.Context, folderID int64) (first, next uint32, err error) {
-	err = db.write(ctx, nil, func(c conn) error {
+	err = db.writeRelaxed(ctx, func(c conn) error {
 		// Locked first: two sessions must never both claim the same recent
 		// messages.
 		if err := lockFolder(ctx, c, folderID); err != nil {
