@@ -271,10 +271,14 @@ func outFile() *Cmdlet {
 			{Name: "Append", Type: TSwitch},
 			{Name: "NoClobber", Type: TSwitch},
 			{Name: "Encoding", Type: TString},
-			{Name: "Width", Type: TInt},
+			{Name: "Width", Type: TInt, Help: "The width of the lines, as if the terminal were that wide (default: the terminal's, else 120)."},
 			inputObject(),
 		},
 		New: collectThen(func(ctx context.Context, c *Call, items []any) error {
+			text, err := c.renderWidth(items)
+			if err != nil {
+				return err
+			}
 			p := c.s.path(c.String("FilePath"))
 			flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
 			if c.Switch("Append") {
@@ -286,7 +290,7 @@ func outFile() *Cmdlet {
 			if err != nil {
 				return &Error{Source: c.Cmdlet.Name, Msg: fileError(err, p)}
 			}
-			_, err = io.WriteString(f, c.s.render(items))
+			_, err = io.WriteString(f, text)
 			if cerr := f.Close(); err == nil {
 				err = cerr
 			}

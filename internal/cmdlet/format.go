@@ -59,7 +59,7 @@ func (o *outDefault) write(v any) error {
 		return nil
 	case *FormatOutput:
 		o.flush()
-		fmt.Fprint(o.s.host.Out, x.Text)
+		fmt.Fprint(o.s.host.Out, x.at(o.s.width()))
 		return nil
 	}
 	o.flush()
@@ -227,6 +227,32 @@ func pad(s string, w int, right bool) string {
 // are as wide as their widest cell; when the table is wider than the
 // terminal the widest columns give way and their cells end in "…".
 func renderTable(cols []column, rows [][]string, width int) string {
+	t, _ := layoutTable(cols, rows, tableOpts{width: width})
+	return t
+}
+
+// tableOpts are Format-Table's layout choices.
+type tableOpts struct {
+	width       int
+	wrap        bool // -Wrap: long cells go on over several lines instead of ending in "…"
+	hideHeaders bool // -HideTableHeaders
+	// drop lets the last columns go when the others, each cut to its
+	// floor, still do not fit; layoutTable says how many went, for the
+	// warning Format-Table writes as PowerShell does.
+	drop bool
+}
+
+// columnFloor is the narrowest a column is cut to while others are wider:
+// its whole header, at least 6, never more than it needs.
+func columnFloor(c column, natural int) int {
+	return min(natural, max(runeLen(c.name), 6))
+}
+
+// layoutTable renders a table as renderTable describes, with opts, and
+// returns how many trailing columns it left out.
+func layoutTable(cols []column, rows [][]string, opts tableOpts) (string, int) {
+	width := opts.width
+	cols = append([]column(nil), cols...)
 	for i := range cols {
 		cols[i].width = runeLen(cols[i].name)
 		for _, r := range rows {
@@ -244,47 +270,116 @@ func renderTable(cols []column, rows [][]string, width int) string {
 		}
 		return t
 	}
-	for total() > width-1 {
-		widest := 0
-		for i, c := range cols {
-			if c.width > cols[widest].width {
-				widest = i
-			}
-		}
-		if cols[widest].width <= 4 {
-			break
-		}
-		cols[widest].width--
+	natural := make([]int, len(cols))
+	for i, c := range cols {
+		natural[i] = c.width
 	}
+	// The widest columns give way, first down to their floor (readable at
+	// 80 columns), then, when the last ones may not go, down to 4.
+	shrink := func(floor func(i int) int) {
+		for total() > width-1 {
+			widest := -1
+			for i, c := range cols {
+				if c.width > floor(i) && (widest < 0 || c.width > cols[widest].width) {
+					widest = i
+				}
+			}
+			if widest < 0 {
+				return
+			}
+			cols[widest].width--
+		}
+	}
+	shrink(func(i int) int { return columnFloor(cols[i], natural[i]) })
+	dropped := 0
+	if opts.drop {
+		for total() > width-1 && len(cols) > 1 {
+			cols = cols[:len(cols)-1]
+			dropped++
+		}
+	}
+	shrink(func(i int) int { return min(natural[i], 4) })
 	var b strings.Builder
 	line := func(cells []string, dashes bool) {
-		var l strings.Builder
+		// With -Wrap a cell goes on over as many lines as it needs; the row
+		// is as tall as its tallest cell.
+		parts := make([][]string, len(cols))
+		height := 1
 		for i, c := range cols {
-			if i > 0 {
-				l.WriteByte(' ')
-			}
 			cell := cells[i]
-			if dashes {
-				cell = strings.Repeat("-", min(runeLen(c.name), c.width))
-			} else {
-				cell = truncate(cell, c.width)
+			switch {
+			case dashes:
+				parts[i] = []string{strings.Repeat("-", min(runeLen(c.name), c.width))}
+			case opts.wrap:
+				parts[i] = wrapCell(cell, c.width)
+			default:
+				parts[i] = []string{truncate(cell, c.width)}
 			}
-			l.WriteString(pad(cell, c.width, c.right))
+			height = max(height, len(parts[i]))
 		}
-		b.WriteString(strings.TrimRight(l.String(), " ") + "\n")
+		for h := 0; h < height; h++ {
+			var l strings.Builder
+			for i, c := range cols {
+				if i > 0 {
+					l.WriteByte(' ')
+				}
+				cell := ""
+				if h < len(parts[i]) {
+					cell = parts[i][h]
+				}
+				l.WriteString(pad(cell, c.width, c.right))
+			}
+			b.WriteString(strings.TrimRight(l.String(), " ") + "\n")
+		}
 	}
 	b.WriteByte('\n')
-	header := make([]string, len(cols))
-	for i, c := range cols {
-		header[i] = c.name
+	if !opts.hideHeaders {
+		header := make([]string, len(cols))
+		for i, c := range cols {
+			header[i] = c.name
+		}
+		line(header, false)
+		line(header, true)
 	}
-	line(header, false)
-	line(header, true)
 	for _, r := range rows {
 		line(r, false)
 	}
 	b.WriteByte('\n')
-	return b.String()
+	return b.String(), dropped
+}
+
+// wrapCell breaks a cell into lines of at most w characters, at spaces
+// where it can and inside a word where one is longer than w; line breaks in
+// the value are kept.
+func wrapCell(s string, w int) []string {
+	w = max(w, 1)
+	var out []string
+	for _, para := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
+		line := []rune{}
+		flush := func() {
+			out = append(out, strings.TrimRight(string(line), " "))
+			line = line[:0]
+		}
+		for _, word := range strings.Fields(para) {
+			r := []rune(word)
+			if len(line) > 0 && len(line)+1+len(r) > w {
+				flush()
+			}
+			for len(r) > w {
+				if len(line) > 0 {
+					flush()
+				}
+				out = append(out, string(r[:w]))
+				r = r[w:]
+			}
+			if len(line) > 0 {
+				line = append(line, ' ')
+			}
+			line = append(line, r...)
+		}
+		flush()
+	}
+	return out
 }
 
 // listEntry is one "Name : Value" line of a list.

@@ -609,32 +609,105 @@ func formatTable() *Cmdlet {
 	return &Cmdlet{
 		Name: "Format-Table", Aliases: []string{"ft"}, Source: srcUtility,
 		Synopsis:    "Formats the output as a table.",
-		Description: "Shows the pipeline objects as a table of the given properties (wildcards and calculated properties allowed), or of their default view. Columns fit their widest value; when the table is wider than the terminal, values are cut with '…'.",
+		Description: "Shows the pipeline objects as a table of the given properties (wildcards and calculated properties allowed), or of their default view. Columns fit their widest value; when the table is wider than the terminal, the widest columns give way down to their header's width (values cut with '…', or wrapped with -Wrap), and columns that still do not fit are left out with a warning, as PowerShell does.",
 		Params: []*Param{
 			{Name: "Property", Type: TProperties, Position: 1, Help: "The properties to show as columns."},
 			{Name: "AutoSize", Type: TSwitch, Help: "Sizes the columns to their contents (always the case here)."},
 			{Name: "HideTableHeaders", Type: TSwitch, Help: "Leaves out the header and the dashes."},
-			{Name: "Wrap", Type: TSwitch, Help: "Accepted for compatibility."},
+			{Name: "Wrap", Type: TSwitch, Help: "Shows values that do not fit their column on several lines instead of cutting them."},
+			{Name: "GroupBy", Type: TString, Help: "Starts a new table, headed by the property's value, whenever the value changes (sort by it first, as in PowerShell)."},
 			inputObject(),
 		},
-		Examples: []Example{{Code: "Get-CASMailbox | Format-Table Name,Pop*,Imap* -AutoSize", Remarks: "A table of the POP3 and IMAP4 settings."}},
+		Examples: []Example{
+			{Code: "Get-CASMailbox | Format-Table Name,Pop*,Imap* -AutoSize", Remarks: "A table of the POP3 and IMAP4 settings."},
+			{Code: "Get-CASMailbox | Sort-Object PopEnabled | Format-Table Name,ImapEnabled -GroupBy PopEnabled", Remarks: "One table per POP3 setting."},
+		},
 		New: collectThen(func(ctx context.Context, c *Call, items []any) error {
 			if len(items) == 0 {
 				return nil
 			}
-			text, err := c.s.formatTable(ctx, c, items)
+			pieces, err := c.s.formatTable(ctx, c, items)
 			if err != nil {
 				return err
 			}
-			return c.Emit(&FormatOutput{Text: text})
+			text, dropped := renderPieces(pieces, c.s.width())
+			if dropped > 0 {
+				if err := c.WriteWarning(fmt.Sprintf("%d columns do not fit into the display and were removed.", dropped)); err != nil {
+					return err
+				}
+			}
+			// Out-String -Width and Out-File -Width lay the table out again.
+			return c.Emit(&FormatOutput{Text: text, width: c.s.width(), relayout: func(w int) string {
+				t, _ := renderPieces(pieces, w)
+				return t
+			}})
 		}),
 	}
 }
 
-func (s *Session) formatTable(ctx context.Context, c *Call, items []any) (string, error) {
+// tablePiece is one part of Format-Table's output: a table, laid out at
+// the width it is rendered at, or fixed text.
+type tablePiece struct {
+	text string
+	cols []column // nil: text
+	rows [][]string
+	opts tableOpts
+}
+
+// renderPieces lays the pieces out at width and says how many columns
+// were left out.
+func renderPieces(pieces []tablePiece, width int) (string, int) {
+	var b strings.Builder
+	dropped := 0
+	for _, p := range pieces {
+		if p.cols == nil {
+			b.WriteString(p.text)
+			continue
+		}
+		opts := p.opts
+		opts.width = width
+		t, d := layoutTable(p.cols, p.rows, opts)
+		b.WriteString(t)
+		dropped = max(dropped, d)
+	}
+	return b.String(), dropped
+}
+
+func (s *Session) formatTable(ctx context.Context, c *Call, items []any) ([]tablePiece, error) {
+	by := c.String("GroupBy")
+	if by == "" {
+		return s.formatTableGroup(ctx, c, items)
+	}
+	// PowerShell starts a group wherever the value changes; it does not
+	// sort.
+	var out []tablePiece
+	for i := 0; i < len(items); {
+		key := groupValue(items[i], by)
+		j := i + 1
+		for j < len(items) && groupValue(items[j], by) == key {
+			j++
+		}
+		t, err := s.formatTableGroup(ctx, c, items[i:j])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tablePiece{text: "\n   " + by + ": " + key + "\n"})
+		out = append(out, t...)
+		i = j
+	}
+	return out, nil
+}
+
+// groupValue is the text of an object's property that -GroupBy compares.
+func groupValue(item any, name string) string {
+	v, _ := property(item, name)
+	return displayValue(v)
+}
+
+func (s *Session) formatTableGroup(ctx context.Context, c *Call, items []any) ([]tablePiece, error) {
 	v, hasProps := c.Get("Property")
 	if !hasProps {
-		var b strings.Builder
+		var out []tablePiece
 		i := 0
 		for i < len(items) {
 			j := i + 1
@@ -650,31 +723,35 @@ func (s *Session) formatTable(ctx context.Context, c *Call, items []any) (string
 				for k, n := range names {
 					specs[k] = propSpec{name: n}
 				}
-				t, err := s.tableOf(ctx, items[i:j], specs, c.Switch("HideTableHeaders"))
+				t, err := s.tableOf(ctx, c, items[i:j], specs)
 				if err != nil {
-					return "", err
+					return nil, err
 				}
-				b.WriteString(t)
+				out = append(out, t)
 			} else {
-				b.WriteString(renderDefault(items[i:j], s.width()))
+				out = append(out, tablePiece{text: renderDefault(items[i:j], s.width())})
 			}
 			i = j
 		}
-		return b.String(), nil
+		return out, nil
 	}
 	specs, err := parsePropSpecs(v.([]any), c.Cmdlet.Name)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return s.tableOf(ctx, items, specs, c.Switch("HideTableHeaders"))
+	t, err := s.tableOf(ctx, c, items, specs)
+	if err != nil {
+		return nil, err
+	}
+	return []tablePiece{t}, nil
 }
 
-// tableOf renders items as a table of specs; wildcards expand against the
+// tableOf makes items a table of specs; wildcards expand against the
 // first object, as PowerShell does.
-func (s *Session) tableOf(ctx context.Context, items []any, specs []propSpec, hideHeaders bool) (string, error) {
+func (s *Session) tableOf(ctx context.Context, c *Call, items []any, specs []propSpec) (tablePiece, error) {
 	first, err := s.resolveProps(ctx, items[0], specs, true)
 	if err != nil {
-		return "", err
+		return tablePiece{}, err
 	}
 	cols := make([]column, len(first))
 	fixed := make([]propSpec, len(first))
@@ -691,7 +768,7 @@ func (s *Session) tableOf(ctx context.Context, items []any, specs []propSpec, hi
 	for r, it := range items {
 		entries, err := s.resolveProps(ctx, it, fixed, true)
 		if err != nil {
-			return "", err
+			return tablePiece{}, err
 		}
 		rows[r] = make([]string, len(cols))
 		for i := range cols {
@@ -703,14 +780,7 @@ func (s *Session) tableOf(ctx context.Context, items []any, specs []propSpec, hi
 			}
 		}
 	}
-	t := renderTable(cols, rows, s.width())
-	if hideHeaders {
-		lines := strings.SplitN(t, "\n", 4)
-		if len(lines) == 4 {
-			t = "\n" + lines[3]
-		}
-	}
-	return t, nil
+	return tablePiece{cols: cols, rows: rows, opts: tableOpts{wrap: c.Switch("Wrap"), hideHeaders: c.Switch("HideTableHeaders"), drop: true}}, nil
 }
 
 func formatList() *Cmdlet {
@@ -912,9 +982,13 @@ func outNull() *Cmdlet {
 func outString() *Cmdlet {
 	return &Cmdlet{
 		Name: "Out-String", Source: srcUtility, Synopsis: "Renders objects as text, as they would be displayed.",
-		Params: []*Param{inputObject(), {Name: "Stream", Type: TSwitch, Help: "Writes one string per line."}},
+		Params: []*Param{inputObject(), {Name: "Stream", Type: TSwitch, Help: "Writes one string per line."},
+			{Name: "Width", Type: TInt, Help: "The width of the lines, as if the terminal were that wide (default: the terminal's, else 120)."}},
 		New: collectThen(func(ctx context.Context, c *Call, items []any) error {
-			text := c.s.render(items)
+			text, err := c.renderWidth(items)
+			if err != nil {
+				return err
+			}
 			if c.Switch("Stream") {
 				for _, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
 					if err := c.Emit(l); err != nil {
@@ -926,6 +1000,22 @@ func outString() *Cmdlet {
 			return c.Emit(text)
 		}),
 	}
+}
+
+// renderWidth renders objects as Out-Default would, at the width of the
+// cmdlet's -Width parameter when it has one (Out-String, Out-File).
+func (c *Call) renderWidth(items []any) (string, error) {
+	w, ok := c.Int("Width")
+	if !ok {
+		return c.s.render(items), nil
+	}
+	if w < 2 {
+		return "", &Error{Source: c.Cmdlet.Name, Msg: fmt.Sprintf("Cannot validate argument on parameter 'Width'. The %d argument is less than the minimum allowed range of 2. Supply an argument that is greater than or equal to 2 and then try the command again.", w)}
+	}
+	saved := c.s.host.Width
+	c.s.host.Width = int(min(w, 1<<16))
+	defer func() { c.s.host.Width = saved }()
+	return c.s.render(items), nil
 }
 
 // render renders objects as Out-Default would.

@@ -147,8 +147,21 @@ type SecureString struct{ plain string }
 func (s *SecureString) String() string { return "System.Security.SecureString" }
 
 // FormatOutput is what Format-Table and Format-List emit: rendered lines
-// that Out-Default writes as they are.
-type FormatOutput struct{ Text string }
+// that Out-Default writes as they are. A table keeps what it needs to be
+// laid out again at another width (Out-String -Width).
+type FormatOutput struct {
+	Text     string
+	width    int              // the width Text was laid out at
+	relayout func(int) string // nil: Text at any width
+}
+
+// at returns the text laid out at width.
+func (f *FormatOutput) at(width int) string {
+	if f.relayout == nil || width == f.width {
+		return f.Text
+	}
+	return f.relayout(width)
+}
 
 // typeName is the .NET-style name of a value's type, used in messages.
 func typeName(v any) string {
