@@ -344,7 +344,7 @@ func folderStatus(f store.Folder) imap.FolderStatus {
 
 // newMessage normalizes and parses a message once, for storage.
 func newMessage(raw []byte, flags store.Flags, keywords []string, date time.Time) store.NewMessage {
-	raw = message.Normalize(raw)
+	raw = message.Normalize(raw) // bare LF to CRLF, binary parts kept exactly
 	m := message.Parse(raw)
 	return store.NewMessage{
 		Flags:        flags,
