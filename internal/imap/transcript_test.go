@@ -220,6 +220,9 @@ func runTranscript(t *testing.T, file string) {
 			case strings.HasPrefix(l.text, "appendlimit="):
 				n, _ := strconv.Atoi(strings.TrimPrefix(l.text, "appendlimit="))
 				eo.opts.AppendLimit = int64(n)
+			case strings.HasPrefix(l.text, "appendbatch="):
+				n, _ := strconv.Atoi(strings.TrimPrefix(l.text, "appendbatch="))
+				eo.opts.AppendBatchLimit = int64(n)
 			case strings.HasPrefix(l.text, "maxcommand="):
 				n, _ := strconv.Atoi(strings.TrimPrefix(l.text, "maxcommand="))
 				eo.opts.MaxCommandSize = int64(n)

@@ -375,6 +375,23 @@ func (u *user) Append(ctx context.Context, name string, msg *imap.AppendMessage)
 	return validity, uid, nil
 }
 
+func (u *user) AppendMany(ctx context.Context, name string, msgs []*imap.AppendMessage) (uint32, []uint32, error) {
+	f, err := u.folder(ctx, name)
+	if err != nil {
+		return 0, nil, err
+	}
+	nms := make([]store.NewMessage, len(msgs))
+	for i, m := range msgs {
+		nms[i] = newMessage(m.Raw, toStoreFlags(m.Flags), m.Keywords, m.InternalDate)
+	}
+	validity, uids, err := u.b.mail.AppendMany(ctx, f.ID, nms)
+	if err != nil {
+		return 0, nil, wireError(err)
+	}
+	u.b.publish(ctx, u.mailboxID, f.ID, 0)
+	return validity, uids, nil
+}
+
 func (u *user) Open(ctx context.Context, name string, changed func()) (imap.Folder, error) {
 	f, err := u.folder(ctx, name)
 	if err != nil {
