@@ -104,6 +104,8 @@ var extensions = []string{
 	"SORT",               // RFC 5256
 	"UTF8=ACCEPT",        // RFC 6855
 	"WITHIN",             // RFC 5032
+	"MULTIAPPEND",        // RFC 3502
+	"CATENATE",           // RFC 4469
 }
 
 // capabilities lists what the connection may use now (RFC 9051 §7.2.2):
