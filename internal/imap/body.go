@@ -257,7 +257,13 @@ func (f *fetcher) writeBinary(ctx context.Context, md *MessageData, msg *message
 	hasNUL := false
 	if enc == "" {
 		size = r.end - r.start
-		hasNUL = it.kind == fetchBinary // unknown without reading; literal8 is always allowed here
+		if r.end <= int64(len(md.BodyPrefix)) {
+			// Read already (load): RFC 3516 §4.3 prefers a plain literal
+			// for content without NUL.
+			hasNUL = bytes.IndexByte(md.BodyPrefix[r.start:r.end], 0) >= 0
+		} else {
+			hasNUL = it.kind == fetchBinary // unknown without reading; literal8 is always allowed here
+		}
 	} else {
 		bp := c.srv.bufs.chunk.Get().(*[]byte)
 		dec := open()
