@@ -66,6 +66,9 @@ type User interface {
 	// Append stores a message (raw, as the client sent it) and returns the
 	// folder's UIDVALIDITY and the new UID (RFC 4315 APPENDUID).
 	Append(ctx context.Context, name string, msg *AppendMessage) (uidValidity, uid uint32, err error)
+	// AppendMany stores several messages at once, all or none (RFC 3502
+	// MULTIAPPEND), and returns their UIDs in the order given.
+	AppendMany(ctx context.Context, name string, msgs []*AppendMessage) (uidValidity uint32, uids []uint32, err error)
 	// Open opens a folder for SELECT or EXAMINE. changed is called, from any
 	// goroutine and without blocking, whenever the folder may have changed
 	// (another session, a delivery, this session); the engine then asks

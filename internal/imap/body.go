@@ -187,6 +187,29 @@ func decoder(enc string, r io.Reader) io.Reader {
 	return nil
 }
 
+// errUnknownCTE is a BINARY item of a part whose transfer encoding we
+// cannot undo; the FETCH fails with NO [UNKNOWN-CTE] (RFC 3516 §4.3).
+var errUnknownCTE = errors.New("unknown content transfer encoding")
+
+// binaryEncoding is the transfer encoding a BINARY item undoes: none for
+// the whole message, a multipart or an encapsulated message, whose octets
+// are sent as stored.
+func binaryEncoding(target *message.Part, sec *section) string {
+	if len(sec.part) == 0 || target.IsMultipart() || target.IsMessage() {
+		return ""
+	}
+	return target.Encoding
+}
+
+// knownEncoding reports whether decoder can undo enc.
+func knownEncoding(enc string) bool {
+	switch enc {
+	case "", "7bit", "8bit", "binary", "base64", "quoted-printable":
+		return true
+	}
+	return false
+}
+
 // binaryRange is the part a BINARY[...] item decodes: the whole message
 // without a part number; ok is false when the part does not exist.
 func binaryRange(md *MessageData, msg *message.Message, sec *section) (r byteRange, ok bool) {
@@ -220,17 +243,13 @@ func (f *fetcher) writeBinary(ctx context.Context, md *MessageData, msg *message
 		return nil
 	}
 	r, _ := binaryRange(md, msg, &it.sec)
-	enc := target.Encoding
-	if len(it.sec.part) == 0 || target.IsMultipart() || target.IsMessage() {
-		enc = ""
-	}
+	enc := binaryEncoding(target, &it.sec)
 	open := func() io.Reader {
 		return decoder(enc, &bodyReader{ctx: ctx, c: c, md: md, off: r.start, end: r.end})
 	}
 	if open() == nil {
-		f.unknownCTE = true
-		c.w.raw("NIL")
-		return nil
+		// load refuses this before the response begins.
+		return fmt.Errorf("BINARY of UID %d: %w", md.UID, errUnknownCTE)
 	}
 	// First pass: the decoded size, and whether it holds NUL (which needs
 	// a literal8).
@@ -238,7 +257,13 @@ func (f *fetcher) writeBinary(ctx context.Context, md *MessageData, msg *message
 	hasNUL := false
 	if enc == "" {
 		size = r.end - r.start
-		hasNUL = it.kind == fetchBinary // unknown without reading; literal8 is always allowed here
+		if r.end <= int64(len(md.BodyPrefix)) {
+			// Read already (load): RFC 3516 §4.3 prefers a plain literal
+			// for content without NUL.
+			hasNUL = bytes.IndexByte(md.BodyPrefix[r.start:r.end], 0) >= 0
+		} else {
+			hasNUL = it.kind == fetchBinary // unknown without reading; literal8 is always allowed here
+		}
 	} else {
 		bp := c.srv.bufs.chunk.Get().(*[]byte)
 		dec := open()

@@ -53,7 +53,7 @@ func commandTable() map[string]*command {
 		"LSUB":        {handler: cmdLsub, states: authenticated},
 		"NAMESPACE":   {handler: cmdNamespace, states: authenticated},
 		"STATUS":      {handler: cmdStatus, states: authenticated},
-		"APPEND":      {handler: cmdAppend, states: authenticated, maxSize: func(s *Server) int64 { return s.opts.AppendLimit + s.opts.MaxCommandSize }},
+		"APPEND":      {handler: cmdAppend, states: authenticated, maxSize: func(s *Server) int64 { return s.opts.AppendBatchLimit + s.opts.MaxCommandSize }},
 		"IDLE":        {handler: cmdIdle, states: authenticated, forceUpdate: true},
 		"COMPRESS":    {handler: cmdCompress, states: authenticated},
 		// Selected (§6.4).
@@ -104,6 +104,8 @@ var extensions = []string{
 	"SORT",               // RFC 5256
 	"UTF8=ACCEPT",        // RFC 6855
 	"WITHIN",             // RFC 5032
+	"MULTIAPPEND",        // RFC 3502
+	"CATENATE",           // RFC 4469
 }
 
 // capabilities lists what the connection may use now (RFC 9051 §7.2.2):

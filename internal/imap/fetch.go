@@ -512,6 +512,11 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 						missing++
 						continue
 					}
+					if errors.Is(err, errUnknownCTE) {
+						// RFC 3516 §4.3: the request fails; nothing of
+						// this message has been sent.
+						return no("UNKNOWN-CTE", "Cannot decode the content transfer encoding of a part")
+					}
 					return err
 				}
 				if err := f.write(ctx, i, &batch[j], msg); err != nil {
@@ -529,9 +534,6 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 // result is the completion of a FETCH that wrote its responses; missing
 // counts the messages left out because another session expunged them.
 func (f *fetcher) result(missing int) error {
-	if f.unknownCTE {
-		return no("UNKNOWN-CTE", "Cannot decode the content transfer encoding of a part")
-	}
 	if missing > 0 {
 		return &okResult{code: CodeExpungeIssued, text: "Some messages were expunged"}
 	}
@@ -563,11 +565,10 @@ func splitRanges(rs []idxRange, n int) [][]idxRange {
 
 // fetcher writes FETCH responses.
 type fetcher struct {
-	c          *conn
-	items      []fetchItem
-	seenSet    map[uint32]bool // messages whose \Seen this FETCH set
-	unknownCTE bool            // a BINARY item could not be decoded
-	buf        []byte          // the content of the message being written (load)
+	c       *conn
+	items   []fetchItem
+	seenSet map[uint32]bool // messages whose \Seen this FETCH set
+	buf     []byte          // the content of the message being written (load)
 }
 
 // pinLimit is the largest message whose content is read whole before its
@@ -617,6 +618,13 @@ func (f *fetcher) load(ctx context.Context, md *MessageData) (*message.Message, 
 			// Decoding reads the whole part.
 			if r, ok := binaryRange(md, msg, &it.sec); ok {
 				end = max(end, r.end)
+				target := &msg.Root
+				if len(it.sec.part) > 0 {
+					target = msg.Part(it.sec.part)
+				}
+				if !knownEncoding(binaryEncoding(target, &it.sec)) {
+					return nil, errUnknownCTE
+				}
 			}
 		}
 	}

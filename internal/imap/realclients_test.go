@@ -43,6 +43,21 @@ func TestPythonImaplib(t *testing.T) {
 	}
 }
 
+// TestPythonImaplibAppend sends MULTIAPPEND, CATENATE and literal8 APPENDs
+// with Python's imaplib and reads BINARY back.
+func TestPythonImaplibAppend(t *testing.T) {
+	py := need(t, "python3")
+	e := newEnv(t, envOptions{})
+	e.deliver(t, readMsg(t, "multipart.eml"), "alice")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, py, "testdata/clients/imaplib_append.py", e.addr).CombinedOutput()
+	t.Logf("imaplib:\n%s", out)
+	if err != nil || !strings.HasSuffix(strings.TrimSpace(string(out)), "DONE") {
+		t.Fatalf("imaplib session failed: %v", err)
+	}
+}
+
 // TestCurl reads mail with curl's IMAP support.
 func TestCurl(t *testing.T) {
 	curl := need(t, "curl")

@@ -64,6 +64,10 @@ type Options struct {
 	// AppendLimit bounds the message of an APPEND (default 64 MiB);
 	// advertised as APPENDLIMIT (RFC 7889).
 	AppendLimit int64
+	// AppendBatchLimit bounds all messages of one APPEND together
+	// (MULTIAPPEND, RFC 3502), which are held until they are stored at
+	// once (default twice AppendLimit; never less than AppendLimit).
+	AppendBatchLimit int64
 
 	// LoginTimeout is the idle timeout before login (default 60 s);
 	// IdleTimeout after it, also during IDLE (default 30 min).
@@ -100,6 +104,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.AppendLimit <= 0 {
 		o.AppendLimit = 64 << 20
+	}
+	if o.AppendBatchLimit < o.AppendLimit {
+		o.AppendBatchLimit = 2 * o.AppendLimit
 	}
 	if o.LoginTimeout <= 0 {
 		o.LoginTimeout = 60 * time.Second

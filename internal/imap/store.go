@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // parseFlags splits flags into system flags and keywords. \Recent cannot be
@@ -227,86 +226,4 @@ func cmdStore(ctx context.Context, c *conn, r *request) error {
 		return &okResult{code: "MODIFIED " + formatSet(set), text: "Conditional STORE failed"}
 	}
 	return nil
-}
-
-// APPEND (RFC 9051 §6.3.12), with APPENDUID (RFC 4315), literal8 (RFC 3516)
-// and APPENDLIMIT (RFC 7889).
-func cmdAppend(ctx context.Context, c *conn, r *request) error {
-	p := r.p
-	if err := p.sp(); err != nil {
-		return err
-	}
-	name, err := p.mailbox()
-	if err != nil {
-		return err
-	}
-	if err := p.sp(); err != nil {
-		return err
-	}
-	var msg AppendMessage
-	if p.peek() == '(' {
-		list, err := p.flagList()
-		if err != nil {
-			return err
-		}
-		if msg.Flags, msg.Keywords, err = parseFlags(list); err != nil {
-			p.pos = len(p.line)
-			return err
-		}
-		if err := p.sp(); err != nil {
-			return err
-		}
-	}
-	if p.peek() == '"' {
-		if msg.InternalDate, err = p.dateTime(); err != nil {
-			return err
-		}
-		if err := p.sp(); err != nil {
-			return err
-		}
-	}
-	tooBig := &Error{Code: CodeTooBig, Text: "Message too large"}
-	// RFC 6855 §4: with UTF8=ACCEPT the message may come as UTF8 (literal8).
-	utf8Data := false
-	if c.utf8Accept && (p.peek() == 'U' || p.peek() == 'u') {
-		start := p.pos
-		if kw, _ := p.keyword(); kw != "UTF8" {
-			p.pos = start
-			return p.errorf("expected message literal or UTF8")
-		}
-		if err := p.sp(); err != nil {
-			return err
-		}
-		if err := p.expect('('); err != nil {
-			return err
-		}
-		utf8Data = true
-	}
-	data, _, err := p.literal(c.srv.opts.AppendLimit, true, tooBig)
-	if err != nil {
-		return err
-	}
-	if utf8Data {
-		if err := p.expect(')'); err != nil {
-			return err
-		}
-	}
-	if err := p.end(); err != nil {
-		return err
-	}
-	if len(data) == 0 {
-		return no("", "Empty message")
-	}
-	if msg.InternalDate.IsZero() {
-		msg.InternalDate = time.Now()
-	}
-	msg.Raw = data
-	uidValidity, uid, err := c.user.Append(ctx, name, &msg)
-	if err != nil {
-		if errorCode(err) == CodeNonExistent {
-			return no(CodeTryCreate, "Mailbox does not exist")
-		}
-		return err
-	}
-	return &okResult{code: "APPENDUID " + itoa(uidValidity) + " " + itoa(uid), text: "APPEND completed"}
 }

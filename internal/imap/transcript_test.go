@@ -207,6 +207,9 @@ func runTranscript(t *testing.T, file string) {
 	}
 	lines := parseTranscript(t, string(data))
 	var eo envOptions
+	// With "O: escapes", <LF> and <CR> in C: lines send a bare line feed or
+	// carriage return (a transcript line cannot hold them otherwise).
+	escapes := false
 	for _, l := range lines {
 		if l.kind == "O" {
 			switch {
@@ -217,11 +220,16 @@ func runTranscript(t *testing.T, file string) {
 			case strings.HasPrefix(l.text, "appendlimit="):
 				n, _ := strconv.Atoi(strings.TrimPrefix(l.text, "appendlimit="))
 				eo.opts.AppendLimit = int64(n)
+			case strings.HasPrefix(l.text, "appendbatch="):
+				n, _ := strconv.Atoi(strings.TrimPrefix(l.text, "appendbatch="))
+				eo.opts.AppendBatchLimit = int64(n)
 			case strings.HasPrefix(l.text, "maxcommand="):
 				n, _ := strconv.Atoi(strings.TrimPrefix(l.text, "maxcommand="))
 				eo.opts.MaxCommandSize = int64(n)
 			case l.text == "notls":
 				eo.opts.TLSConfig = nil
+			case l.text == "escapes":
+				escapes = true
 			default:
 				t.Fatalf("unknown option %q", l.text)
 			}
@@ -287,6 +295,9 @@ func runTranscript(t *testing.T, file string) {
 				text := lines[j].text
 				if v, ok := uv.Load().(string); ok {
 					text = strings.ReplaceAll(text, "<V>", v)
+				}
+				if escapes {
+					text = strings.NewReplacer("<LF>", "\n", "<CR>", "\r").Replace(text)
 				}
 				sent.WriteString(text + "\r\n")
 			}

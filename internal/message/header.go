@@ -19,8 +19,14 @@ const maxFieldsKept = 1000
 // parseHeader scans the header at the start of b and returns the fields this
 // package uses and the header's length including the empty line that ends
 // it. Without an empty line the whole of b is header. Lines without a colon
-// are skipped, as are continuation lines with nothing to continue.
+// are skipped, as are continuation lines with nothing to continue. Content
+// whose first line is no header field (raw binary data appended without a
+// header) has an empty header: it is all body, not all header. A first line
+// "From ..." (an mbox separator left in) does not count as such.
 func parseHeader(b []byte) ([]field, int) {
+	if !startsWithField(b) {
+		return nil, 0
+	}
 	var fields []field
 	// The value of the field being read runs from vs to ve in b, line
 	// breaks included; it is unfolded when the field ends.
@@ -371,4 +377,27 @@ func FilterHeader(hdr []byte, names []string, not bool) []byte {
 func appendLine(out, content []byte) []byte {
 	out = append(out, content...)
 	return append(out, '\r', '\n')
+}
+
+// startsWithField reports whether b starts with an empty line, a header
+// field name (printable ASCII without colon, RFC 5322 §2.2) followed by a
+// colon, or an mbox "From " line.
+func startsWithField(b []byte) bool {
+	if len(b) == 0 || b[0] == '\n' || b[0] == '\r' || bytes.HasPrefix(b, []byte("From ")) {
+		return true
+	}
+	for i, c := range b {
+		switch {
+		case c == ':':
+			return i > 0
+		case c == ' ' || c == '\t':
+			// White space may precede the colon (obsolete syntax, RFC
+			// 5322 §4.5), but only white space.
+			rest := bytes.TrimLeft(b[i:], " \t")
+			return i > 0 && len(rest) > 0 && rest[0] == ':'
+		case c < 33 || c > 126:
+			return false
+		}
+	}
+	return false
 }

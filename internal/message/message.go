@@ -193,7 +193,10 @@ func (m *Message) To() string { return FormatAddresses(m.Envelope.To) }
 func (m *Message) Cc() string { return FormatAddresses(m.Envelope.Cc) }
 
 // Normalize returns raw with every bare LF turned into CRLF (a final CRLF is
-// not added). It returns raw itself when nothing changes.
+// not added), except inside the bodies of parts whose transfer encoding is
+// binary: those octets are data, not lines, and are kept exactly (RFC 3516
+// §4.4: a transformation of appended binary content must lose nothing). It
+// returns raw itself when nothing changes.
 func Normalize(raw []byte) []byte {
 	n := 0
 	for i, c := range raw {
@@ -204,19 +207,53 @@ func Normalize(raw []byte) []byte {
 	if n == 0 {
 		return raw
 	}
+	keep := binaryBodies(raw, &Parse(raw).Root, nil)
 	out := make([]byte, 0, len(raw)+n)
+	pos := int64(0)
+	for _, r := range keep {
+		out = appendCRLF(out, raw[pos:r[0]])
+		out = append(out, raw[r[0]:r[1]]...)
+		pos = r[1]
+	}
+	out = appendCRLF(out, raw[pos:])
+	if len(out) == len(raw) {
+		return raw
+	}
+	return out
+}
+
+// binaryBodies appends the body ranges of the leaf parts of p that hold
+// binary data, in message order: those whose transfer encoding is binary,
+// and those with a NUL octet, which no line-oriented encoding allows (RFC
+// 2045 §2.7, §2.8), whatever their label says.
+func binaryBodies(raw []byte, p *Part, out [][2]int64) [][2]int64 {
+	switch {
+	case p.IsMultipart():
+		for i := range p.Parts {
+			out = binaryBodies(raw, &p.Parts[i], out)
+		}
+	case p.IsMessage():
+		out = binaryBodies(raw, p.Inner, out)
+	case p.End > p.BodyStart && (p.Encoding == "binary" || bytes.IndexByte(raw[p.BodyStart:p.End], 0) >= 0):
+		out = append(out, [2]int64{p.BodyStart, p.End})
+	}
+	return out
+}
+
+// appendCRLF appends b to out with each bare LF (one not preceded by CR,
+// counting the last octet of out) written as CRLF.
+func appendCRLF(out, b []byte) []byte {
 	for {
-		i := bytes.IndexByte(raw, '\n')
+		i := bytes.IndexByte(b, '\n')
 		if i < 0 {
-			return append(out, raw...)
+			return append(out, b...)
 		}
-		if i > 0 && raw[i-1] == '\r' {
-			out = append(out, raw[:i+1]...)
-		} else {
-			out = append(out, raw[:i]...)
-			out = append(out, '\r', '\n')
+		out = append(out, b[:i]...)
+		if len(out) == 0 || out[len(out)-1] != '\r' {
+			out = append(out, '\r')
 		}
-		raw = raw[i+1:]
+		out = append(out, '\n')
+		b = b[i+1:]
 	}
 }
 

@@ -20,6 +20,13 @@ func TestNormalize(t *testing.T) {
 		{"a\r\nb\nc", "a\r\nb\r\nc"},
 		{"a\rb", "a\rb"},
 		{"\r\n\n\r\r\n", "\r\n\r\n\r\r\n"},
+		// The body of a binary part is data: its octets stay as they are.
+		{"Content-Transfer-Encoding: binary\n\na\nb\r", "Content-Transfer-Encoding: binary\r\n\r\na\nb\r"},
+		{"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Transfer-Encoding: BINARY\n\n\n1\n--b\n\nt\nx\n--b--\n",
+			"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: BINARY\r\n\r\n\n1\r\n--b\r\n\r\nt\r\nx\r\n--b--\r\n"},
+		// So is content with NUL, whatever its label, and raw data with no header.
+		{"Subject: x\n\n\x00a\nb", "Subject: x\r\n\r\n\x00a\nb"},
+		{"\x00\x01\n\xff", "\x00\x01\n\xff"},
 	}
 	for _, tt := range tests {
 		got := Normalize([]byte(tt.in))
@@ -443,5 +450,27 @@ func TestMarshalCompact(t *testing.T) {
 	// The envelope strings alone take about 170 bytes.
 	if len(b) > 260 {
 		t.Errorf("Marshal of a simple message takes %d bytes; want at most 260", len(b))
+	}
+}
+
+// TestHeaderlessContent: content whose first line is no header field is all
+// body, so BODY[1] of raw data appended without a header is the data.
+func TestHeaderlessContent(t *testing.T) {
+	tests := []struct {
+		in        string
+		bodyStart int64
+	}{
+		{"\x00\x01bin\nmore", 0},
+		{"just text\r\n\r\nafter", 0},
+		{"Subject: x\r\n\r\nbody", 14},
+		{"Subject : x\r\n\r\nbody", 15},
+		{"From someone Mon Jan  1 00:00:00 2024\r\nSubject: x\r\n\r\nbody", 53},
+		{"\r\nbody", 2},
+		{"Subject: only a header", 22},
+	}
+	for _, tt := range tests {
+		if got := Parse([]byte(tt.in)).Root.BodyStart; got != tt.bodyStart {
+			t.Errorf("Parse(%q): body starts at %d; want %d", tt.in, got, tt.bodyStart)
+		}
 	}
 }

@@ -189,6 +189,10 @@ type Mail interface {
 	// Append adds one message to a folder and returns its UID and the
 	// folder's UIDVALIDITY (RFC 4315 APPENDUID).
 	Append(ctx context.Context, folderID int64, msg NewMessage) (uidValidity, uid uint32, err error)
+	// AppendMany adds messages to a folder in one transaction, all or
+	// nothing (IMAP MULTIAPPEND, RFC 3502), and returns their UIDs in the
+	// order given. A message with no content is ErrInvalid.
+	AppendMany(ctx context.Context, folderID int64, msgs []NewMessage) (uidValidity uint32, uids []uint32, err error)
 	// Deliver adds the message to the INBOX of each mailbox in one
 	// transaction (one stored body shared by all) and returns where it went.
 	// It returns only after commit. Engines may group concurrent deliveries

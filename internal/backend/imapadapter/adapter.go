@@ -344,7 +344,7 @@ func folderStatus(f store.Folder) imap.FolderStatus {
 
 // newMessage normalizes and parses a message once, for storage.
 func newMessage(raw []byte, flags store.Flags, keywords []string, date time.Time) store.NewMessage {
-	raw = message.Normalize(raw)
+	raw = message.Normalize(raw) // bare LF to CRLF, binary parts kept exactly
 	m := message.Parse(raw)
 	return store.NewMessage{
 		Flags:        flags,
@@ -373,6 +373,23 @@ func (u *user) Append(ctx context.Context, name string, msg *imap.AppendMessage)
 	}
 	u.b.publish(ctx, u.mailboxID, f.ID, 0)
 	return validity, uid, nil
+}
+
+func (u *user) AppendMany(ctx context.Context, name string, msgs []*imap.AppendMessage) (uint32, []uint32, error) {
+	f, err := u.folder(ctx, name)
+	if err != nil {
+		return 0, nil, err
+	}
+	nms := make([]store.NewMessage, len(msgs))
+	for i, m := range msgs {
+		nms[i] = newMessage(m.Raw, toStoreFlags(m.Flags), m.Keywords, m.InternalDate)
+	}
+	validity, uids, err := u.b.mail.AppendMany(ctx, f.ID, nms)
+	if err != nil {
+		return 0, nil, wireError(err)
+	}
+	u.b.publish(ctx, u.mailboxID, f.ID, 0)
+	return validity, uids, nil
 }
 
 func (u *user) Open(ctx context.Context, name string, changed func()) (imap.Folder, error) {

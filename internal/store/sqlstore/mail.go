@@ -623,6 +623,38 @@ func (db *DB) Append(ctx context.Context, folderID int64, msg store.NewMessage) 
 	return uidValidity, uid, err
 }
 
+// AppendMany implements store.Mail: each message goes in as Append puts
+// one, all of them in one transaction, so a failure at any message leaves
+// the folder as it was (UIDNEXT and counters included).
+func (db *DB) AppendMany(ctx context.Context, folderID int64, msgs []store.NewMessage) (uidValidity uint32, uids []uint32, err error) {
+	if len(msgs) == 0 {
+		return 0, nil, fmt.Errorf("append no messages: %w", store.ErrInvalid)
+	}
+	err = db.write(ctx, nil, func(c conn) error {
+		uids = uids[:0]
+		for i := range msgs {
+			if len(msgs[i].Raw) == 0 {
+				return fmt.Errorf("append message %d of %d: empty: %w", i+1, len(msgs), store.ErrInvalid)
+			}
+			bodyID, err := insertBody(ctx, c, &msgs[i])
+			if err != nil {
+				return fmt.Errorf("append message %d of %d: %w", i+1, len(msgs), err)
+			}
+			var uid uint32
+			_, uidValidity, uid, _, err = addMessage(ctx, c, "id = ?", folderID, bodyID, &msgs[i])
+			if err != nil {
+				return fmt.Errorf("append message %d of %d: %w", i+1, len(msgs), err)
+			}
+			uids = append(uids, uid)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return uidValidity, uids, nil
+}
+
 func deliver(ctx context.Context, c conn, mailboxIDs []int64, msg *store.NewMessage) ([]store.Delivered, error) {
 	bodyID, err := insertBody(ctx, c, msg)
 	if err != nil {

@@ -38,6 +38,7 @@ func Run(t *testing.T, open Open) {
 		{"Folders", testFolders},
 		{"RenameInbox", testRenameInbox},
 		{"DeliverAndRead", testDeliverAndRead},
+		{"AppendMany", testAppendMany},
 		{"LargeBody", testLargeBody},
 		{"Flags", testFlags},
 		{"ExpungeAndChanges", testExpungeAndChanges},
