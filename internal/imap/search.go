@@ -366,62 +366,164 @@ func (p *parser) searchKey(depth int) (*searchKey, error) {
 	return nil, p.errorf("unknown search key %s", truncate(kw, 30))
 }
 
-// searchReturn holds ESEARCH return options (RFC 4731, RFC 5182 SAVE).
+// searchReturn holds ESEARCH return options (RFC 4731, RFC 5182 SAVE,
+// RFC 9394 PARTIAL, RFC 5267 CONTEXT and UPDATE).
 type searchReturn struct {
 	min, max, all, count, save bool
-	given                      bool // RETURN was given
+	given                      bool          // RETURN was given
+	partial                    *partialRange // RFC 9394 PARTIAL
+	update                     bool          // RFC 5267 §4.3 UPDATE
+	noUpdate                   bool          // UPDATE refused (NOUPDATE)
+}
+
+// partialRange is a PARTIAL range as given (RFC 9394 §4): two nz-numbers,
+// or two negated ones counting from the last result.
+type partialRange struct{ a, b int64 }
+
+func (r *partialRange) String() string {
+	return strconv.FormatInt(r.a, 10) + ":" + strconv.FormatInt(r.b, 10)
+}
+
+// window returns the part of res the range selects, in the order of res:
+// 1 is the first result, -1 the last (RFC 9394 §3.1).
+func (r *partialRange) window(res []int) []int {
+	lo, hi := min(r.a, r.b), max(r.a, r.b)
+	n := int64(len(res))
+	if lo < 0 {
+		// -hi..-lo counted from the end: positions n+lo+1 .. n+hi+1
+		// (1-based), with lo the more negative.
+		lo, hi = n+lo+1, n+hi+1
+	}
+	lo = max(lo, 1)
+	hi = min(hi, n)
+	if lo > hi {
+		return nil
+	}
+	return res[lo-1 : hi]
+}
+
+// searchReturnOpts reads an optional "RETURN (options) " before the search
+// criteria of SEARCH and SORT (RFC 4466 search-return-opts).
+func (p *parser) searchReturnOpts(ret *searchReturn) error {
+	start := p.pos
+	if kw, _ := p.keyword(); kw != "RETURN" {
+		p.pos = start
+		return nil
+	}
+	ret.given = true
+	if err := p.sp(); err != nil {
+		return err
+	}
+	if err := p.expect('('); err != nil {
+		return err
+	}
+	for first := true; !p.consume(')'); first = false {
+		if !first {
+			if err := p.sp(); err != nil {
+				return err
+			}
+		}
+		start := p.pos
+		opt, err := p.keyword()
+		if err != nil {
+			return err
+		}
+		switch opt {
+		case "MIN":
+			ret.min = true
+		case "MAX":
+			ret.max = true
+		case "ALL":
+			ret.all = true
+		case "COUNT":
+			ret.count = true
+		case "SAVE":
+			ret.save = true
+		case "CONTEXT":
+			// RFC 5267 §4.2: a hint that the search will be used again;
+			// nothing is cached for it, so it changes nothing.
+		case "UPDATE":
+			ret.update = true
+		case "PARTIAL":
+			if ret.partial != nil {
+				p.pos = start
+				return p.errorf("PARTIAL given twice")
+			}
+			if err := p.sp(); err != nil {
+				return err
+			}
+			r, err := p.partialRange()
+			if err != nil {
+				return err
+			}
+			ret.partial = r
+		default:
+			p.pos = start
+			return p.errorf("unknown RETURN option %s", truncate(opt, 30))
+		}
+	}
+	if ret.partial != nil && ret.all {
+		// RFC 9394 §3.1: one PARTIAL, one ALL, or neither.
+		return p.errorf("PARTIAL and ALL cannot be combined")
+	}
+	if !ret.min && !ret.max && !ret.count && !ret.save && ret.partial == nil {
+		// RETURN () means ALL (RFC 4731 §3.1); so does a list of only
+		// CONTEXT and UPDATE, whose results the updates then change.
+		ret.all = true
+	}
+	return p.sp()
+}
+
+// partialRange reads partial-range (RFC 9394 §4): nz-number ":" nz-number
+// or "-" nz-number ":" "-" nz-number; "*" and 0 are not allowed.
+func (p *parser) partialRange() (*partialRange, error) {
+	num := func(neg bool) (int64, error) {
+		if neg {
+			if err := p.expect('-'); err != nil {
+				return 0, err
+			}
+		}
+		start := p.pos
+		n, err := p.number()
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			p.pos = start
+			return 0, p.errorf("PARTIAL ranges start at 1")
+		}
+		if neg {
+			return -int64(n), nil
+		}
+		return int64(n), nil
+	}
+	neg := p.peek() == '-'
+	a, err := num(neg)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.expect(':'); err != nil {
+		return nil, err
+	}
+	b, err := num(neg)
+	if err != nil {
+		return nil, err
+	}
+	return &partialRange{a, b}, nil
 }
 
 // SEARCH and UID SEARCH (RFC 9051 §6.4.4, ESEARCH RFC 4731, SEARCHRES RFC
-// 5182).
+// 5182, PARTIAL RFC 9394, CONTEXT=SEARCH RFC 5267).
 func cmdSearch(ctx context.Context, c *conn, r *request) error {
 	p := r.p
 	if err := p.sp(); err != nil {
 		return err
 	}
 	var ret searchReturn
-	start := p.pos
-	if kw, _ := p.keyword(); kw == "RETURN" {
-		ret.given = true
-		if err := p.sp(); err != nil {
-			return err
-		}
-		if err := p.expect('('); err != nil {
-			return err
-		}
-		for !p.consume(')') {
-			if p.peek() == ' ' {
-				p.pos++
-			}
-			opt, err := p.keyword()
-			if err != nil {
-				return err
-			}
-			switch opt {
-			case "MIN":
-				ret.min = true
-			case "MAX":
-				ret.max = true
-			case "ALL":
-				ret.all = true
-			case "COUNT":
-				ret.count = true
-			case "SAVE":
-				ret.save = true
-			default:
-				return p.errorf("unknown RETURN option %s", truncate(opt, 30))
-			}
-		}
-		if !ret.min && !ret.max && !ret.count && !ret.save {
-			ret.all = true // RETURN () means ALL
-		}
-		if err := p.sp(); err != nil {
-			return err
-		}
-	} else {
-		p.pos = start
+	if err := p.searchReturnOpts(&ret); err != nil {
+		return err
 	}
-	start = p.pos
+	start := p.pos
 	if kw, _ := p.keyword(); kw == "CHARSET" {
 		if err := p.sp(); err != nil {
 			return err
@@ -434,6 +536,9 @@ func cmdSearch(ctx context.Context, c *conn, r *request) error {
 	}
 	root, err := c.searchCriteria(p)
 	if err != nil {
+		return err
+	}
+	if err := c.checkUpdateTag(r, &ret); err != nil {
 		return err
 	}
 	if err := c.resolveKeys(root); err != nil {
@@ -456,6 +561,7 @@ func cmdSearch(ctx context.Context, c *conn, r *request) error {
 			return err
 		}
 	}
+	c.startContext(r, &ret, root, nil, matches)
 	c.writeSearchResult(r, &ret, matches, modSeq)
 	return nil
 }
@@ -1049,6 +1155,9 @@ func containsFold(hay, needle string) bool {
 }
 
 // writeSearchResult writes SEARCH or ESEARCH and saves the result for "$".
+// idx is the result in mailbox order, or in the requested order when sorted
+// (ESORT, RFC 5267 §3.1: MIN and MAX are the first and last in that order,
+// ALL and PARTIAL list it in that order).
 func (c *conn) writeSearchResult(r *request, ret *searchReturn, idx []int, modSeq uint64) {
 	s := c.sel
 	w := &c.w
@@ -1058,24 +1167,41 @@ func (c *conn) writeSearchResult(r *request, ret *searchReturn, idx []int, modSe
 		}
 		return uint32(i + 1)
 	}
+	nums := func(idx []int) string {
+		ns := make([]uint32, len(idx))
+		for j, i := range idx {
+			ns[j] = num(i)
+		}
+		// formatSet keeps the order and joins only ascending runs, as
+		// sorted results need (RFC 5267 §3.2).
+		return formatSet(ns)
+	}
+	var window []int
+	if ret.partial != nil {
+		window = ret.partial.window(idx)
+	}
 	if ret.save {
-		// RFC 5182 §2.1: with MIN or MAX only those are saved.
-		s.saved = nil
+		// RFC 5182 §2.1 and RFC 9394 §3.2: with MIN, MAX or PARTIAL (and
+		// neither COUNT nor ALL) only what they return is saved.
+		var keep []int
 		switch {
 		case len(idx) == 0:
-		case (ret.min || ret.max) && !ret.all && !ret.count:
+		case (ret.min || ret.max || ret.partial != nil) && !ret.all && !ret.count:
+			keep = append(keep, window...)
 			if ret.min {
-				s.saved = append(s.saved, s.uids[idx[0]])
+				keep = append(keep, idx[0])
 			}
-			if ret.max && (!ret.min || len(idx) > 1) {
-				s.saved = append(s.saved, s.uids[idx[len(idx)-1]])
+			if ret.max {
+				keep = append(keep, idx[len(idx)-1])
 			}
 		default:
-			s.saved = make([]uint32, len(idx))
-			for j, i := range idx {
-				s.saved[j] = s.uids[i]
-			}
+			keep = idx
 		}
+		s.saved = make([]uint32, 0, len(keep))
+		for _, i := range keep {
+			s.saved = append(s.saved, s.uids[i])
+		}
+		s.saved = sortedUnique(s.saved)
 	}
 	if !ret.given && !c.rev2 {
 		w.raw("* SEARCH")
@@ -1091,7 +1217,7 @@ func (c *conn) writeSearchResult(r *request, ret *searchReturn, idx []int, modSe
 		w.crlf()
 		return
 	}
-	if ret.given && ret.save && !ret.min && !ret.max && !ret.all && !ret.count {
+	if ret.given && ret.save && !ret.min && !ret.max && !ret.all && !ret.count && ret.partial == nil {
 		return // SAVE alone: no ESEARCH (RFC 5182 §2.1)
 	}
 	if !ret.given {
@@ -1118,12 +1244,20 @@ func (c *conn) writeSearchResult(r *request, ret *searchReturn, idx []int, modSe
 		w.num(uint32(len(idx)))
 	}
 	if ret.all && len(idx) > 0 {
-		nums := make([]uint32, len(idx))
-		for j, i := range idx {
-			nums[j] = num(i)
-		}
 		w.raw(" ALL ")
-		w.raw(formatSet(nums))
+		w.raw(nums(idx))
+	}
+	if ret.partial != nil {
+		// RFC 9394 §3.1: the range as given, and NIL when no result is in it.
+		w.raw(" PARTIAL (")
+		w.raw(ret.partial.String())
+		w.sp()
+		if len(window) == 0 {
+			w.raw("NIL")
+		} else {
+			w.raw(nums(window))
+		}
+		w.byte(')')
 	}
 	if modSeq > 0 {
 		w.raw(" MODSEQ ")

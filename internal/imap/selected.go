@@ -35,6 +35,11 @@ type selected struct {
 	pendingExpunge []uint32
 	// saved is the SEARCHRES result (RFC 5182), as UIDs.
 	saved []uint32
+	// contexts are the updating searches (RFC 5267 §4, context.go);
+	// ctxDirty says the view changed since they were last brought up to
+	// date.
+	contexts []*searchContext
+	ctxDirty bool
 }
 
 // seqOf returns the sequence number of uid, or 0.
@@ -57,6 +62,7 @@ func (s *selected) maxUID() uint32 {
 
 // setFlags records a message's state at index i.
 func (s *selected) setFlags(i int, m *MessageFlags) {
+	s.ctxDirty = true
 	s.flags[i] = s.flags[i]&flagRecent | m.Flags&^flagRecent
 	if len(m.Keywords) > 0 {
 		s.setKeywords(m.UID, m.Keywords)
@@ -91,6 +97,7 @@ func (s *selected) addKeywords(kws []string) bool {
 
 // remove drops the message at index i.
 func (s *selected) remove(i int) {
+	s.ctxDirty = true
 	delete(s.keywords, s.uids[i])
 	s.uids = slices.Delete(s.uids, i, i+1)
 	s.flags = slices.Delete(s.flags, i, i+1)
@@ -371,7 +378,7 @@ func (c *conn) sendUpdates(ctx context.Context, allowExpunge, force bool) error 
 		return nil
 	}
 	if !c.changed.Swap(false) && !force && (len(s.pendingExpunge) == 0 || !allowExpunge) {
-		return nil
+		return c.updateContexts(ctx)
 	}
 	st, changed, expunged, err := s.folder.Changes(ctx, s.modSeq)
 	if err != nil {
@@ -403,6 +410,7 @@ func (c *conn) sendUpdates(ctx context.Context, allowExpunge, force bool) error 
 			}
 			s.uids = append(s.uids, m.UID)
 			s.flags = append(s.flags, m.Flags&^flagRecent)
+			s.ctxDirty = true
 			if len(m.Keywords) > 0 {
 				s.setKeywords(m.UID, m.Keywords)
 			}
@@ -462,7 +470,13 @@ func (c *conn) sendUpdates(ctx context.Context, allowExpunge, force bool) error 
 			c.writeFlagsFetch(seq, m.UID, m.ModSeq, c.condstore)
 		}
 	}
-	return nil
+	if len(expunged) > 0 {
+		// Not yet reported expunges stop matching (context.go).
+		s.ctxDirty = true
+	}
+	// ADDTO after EXISTS, so that its sequence numbers are valid (RFC 5267
+	// §4.3.3).
+	return c.updateContexts(ctx)
 }
 
 // qresyncParams are those of SELECT (QRESYNC (uidvalidity modseq
