@@ -64,6 +64,9 @@ func (c *conn) startContext(r *request, ret *searchReturn, root *searchKey, keys
 		sc.uids[j] = s.uids[i]
 	}
 	s.contexts = append(s.contexts, sc)
+	// Messages expunged elsewhere and not yet reported may be in the
+	// result; the next update takes them out.
+	s.ctxChanged = append(s.ctxChanged, s.pendingExpunge...)
 }
 
 // freezeSeqKeys turns the sequence-number keys of a context's criteria
@@ -118,59 +121,115 @@ func cmdCancelUpdate(ctx context.Context, c *conn, r *request) error {
 	return nil
 }
 
+// contextChanged notes that a message may have entered or left the
+// contexts' results.
+func (s *selected) contextChanged(uid uint32) {
+	if len(s.contexts) > 0 {
+		s.ctxChanged = append(s.ctxChanged, uid)
+	}
+}
+
 // contextsExpunged removes messages about to be reported expunged from the
 // contexts: REMOVEFROM goes out before the EXPUNGE (or VANISHED) responses,
 // while the sequence numbers are still valid (RFC 5267 §4.3.4).
 func (c *conn) contextsExpunged(uids []uint32) {
 	s := c.sel
+	if len(s.contexts) == 0 {
+		return
+	}
+	gone := make(map[uint32]bool, len(uids))
+	for _, u := range uids {
+		gone[u] = true
+	}
 	for _, sc := range s.contexts {
-		gone := slices.DeleteFunc(slices.Clone(sc.uids), func(u uint32) bool { return !slices.Contains(uids, u) })
-		if len(gone) > 0 {
-			c.writeContextUpdate(sc, sc.diff(gone, nil))
+		now := slices.DeleteFunc(slices.Clone(sc.uids), func(u uint32) bool { return gone[u] })
+		if len(now) != len(sc.uids) {
+			c.writeContextUpdate(sc, sc.diff(now))
 		}
 	}
 }
 
-// updateContexts recomputes the contexts after the session's view changed
+// updateContexts brings the contexts up to date with the session's view
 // and reports the differences (called with the other untagged updates).
-// Messages whose expunge the session has not reported yet no longer match.
+// Only the messages noted by contextChanged are evaluated again: nothing
+// else a search key or sort criterion looks at changes for a message. A
+// message whose expunge the session has not reported yet no longer matches.
 func (c *conn) updateContexts(ctx context.Context) error {
 	s := c.sel
-	if s == nil || len(s.contexts) == 0 || !s.ctxDirty {
+	if s == nil || len(s.contexts) == 0 || len(s.ctxChanged) == 0 {
 		return nil
 	}
-	for _, sc := range s.contexts {
-		if err := c.resolveKeys(sc.root); err != nil {
-			return err
-		}
-		matches, err := c.search(ctx, sc.root)
-		if err != nil {
-			return err
-		}
-		matches = slices.DeleteFunc(matches, func(i int) bool {
-			_, pending := slices.BinarySearch(s.pendingExpunge, s.uids[i])
-			return pending
-		})
-		if sc.sort != nil {
-			if matches, err = c.sortMessages(ctx, matches, sc.sort); err != nil {
-				return err
-			}
-		}
-		now := make([]uint32, len(matches))
-		for j, i := range matches {
-			now[j] = s.uids[i]
-		}
-		var gone []uint32
-		for _, u := range sc.uids {
-			if !slices.Contains(now, u) {
-				gone = append(gone, u)
-			}
-		}
-		if len(gone) > 0 || len(now) != len(sc.uids) {
-			c.writeContextUpdate(sc, sc.diff(gone, now))
+	changed := sortedUnique(s.ctxChanged)
+	var live []uint32 // in the view, not pending expunge
+	for _, u := range changed {
+		if _, pending := slices.BinarySearch(s.pendingExpunge, u); !pending && s.seqOf(u) != 0 {
+			live = append(live, u)
 		}
 	}
-	s.ctxDirty = false
+	var liveSet seqSet
+	for _, r := range uidRanges(live) {
+		liveSet.ranges = append(liveSet.ranges, seqRange{r.Start, r.Stop})
+	}
+	for _, sc := range s.contexts {
+		matched := map[uint32]bool{}
+		if len(live) > 0 {
+			root := &searchKey{kind: sAnd, kids: []*searchKey{{kind: sUIDSet, set: liveSet}, sc.root}}
+			if err := c.resolveKeys(root); err != nil {
+				return err
+			}
+			matches, err := c.search(ctx, root)
+			if err != nil {
+				return err
+			}
+			for _, i := range matches {
+				matched[s.uids[i]] = true
+			}
+		}
+		held := make(map[uint32]bool, len(sc.uids))
+		for _, u := range sc.uids {
+			held[u] = true
+		}
+		var now []uint32
+		for _, u := range sc.uids {
+			if _, ch := slices.BinarySearch(changed, u); !ch || matched[u] {
+				now = append(now, u)
+			}
+		}
+		added := false
+		for _, u := range live {
+			if matched[u] && !held[u] {
+				now = append(now, u)
+				added = true
+			}
+		}
+		if !added {
+			if len(now) != len(sc.uids) {
+				c.writeContextUpdate(sc, sc.diff(now))
+			}
+			continue
+		}
+		if sc.sort == nil {
+			slices.Sort(now)
+		} else {
+			idx := make([]int, 0, len(now))
+			for _, u := range now {
+				if seq := s.seqOf(u); seq != 0 {
+					idx = append(idx, int(seq-1))
+				}
+			}
+			slices.Sort(idx)
+			order, err := c.sortMessages(ctx, idx, sc.sort)
+			if err != nil {
+				return err
+			}
+			now = now[:0]
+			for _, i := range order {
+				now = append(now, s.uids[i])
+			}
+		}
+		c.writeContextUpdate(sc, sc.diff(now))
+	}
+	s.ctxChanged = s.ctxChanged[:0]
 	return nil
 }
 
@@ -182,61 +241,63 @@ type contextChange struct {
 	uids []uint32
 }
 
-// diff applies the removal of gone and then (when now is not nil) the
-// change to now, returning the pairs that tell the client the same: removals
-// at their positions as they are removed, then additions at their final
-// positions in ascending order (RFC 5267 §4.3.2: the client applies them in
-// the order given).
-func (sc *searchContext) diff(gone, now []uint32) []contextChange {
-	var out []contextChange
-	if len(gone) > 0 {
-		if sc.sort == nil {
-			out = append(out, contextChange{pos: 0, uids: sortedUnique(slices.Clone(gone))})
-			sc.uids = slices.DeleteFunc(sc.uids, func(u uint32) bool { return slices.Contains(gone, u) })
-		} else {
-			for j := 0; j < len(sc.uids); {
-				if !slices.Contains(gone, sc.uids[j]) {
-					j++
-					continue
-				}
-				k := j
-				for k < len(sc.uids) && slices.Contains(gone, sc.uids[k]) {
-					k++
-				}
-				out = append(out, contextChange{pos: j + 1, uids: slices.Clone(sc.uids[j:k])})
-				sc.uids = slices.Delete(sc.uids, j, k)
-			}
-		}
+// diff makes now the context's result and returns the pairs that tell the
+// client the same: first the removals, each run at its position as it is
+// removed, then the additions, each run at its final position, first to
+// last (RFC 5267 §4.3.2: the client applies them in the order given). The
+// messages that stay keep their relative order (sort keys do not change), so
+// this yields now. SEARCH contexts use position 0, in mailbox order.
+func (sc *searchContext) diff(now []uint32) []contextChange {
+	inNow := make(map[uint32]bool, len(now))
+	for _, u := range now {
+		inNow[u] = true
 	}
-	if now == nil {
-		return out
+	var out []contextChange
+	var kept []uint32
+	var gone []uint32
+	for j := 0; j < len(sc.uids); {
+		if inNow[sc.uids[j]] {
+			kept = append(kept, sc.uids[j])
+			j++
+			continue
+		}
+		k := j
+		for k < len(sc.uids) && !inNow[sc.uids[k]] {
+			k++
+		}
+		if sc.sort == nil {
+			gone = append(gone, sc.uids[j:k]...)
+		} else {
+			out = append(out, contextChange{pos: len(kept) + 1, uids: slices.Clone(sc.uids[j:k])})
+		}
+		j = k
+	}
+	if len(gone) > 0 {
+		out = append(out, contextChange{uids: gone})
+	}
+	inKept := make(map[uint32]bool, len(kept))
+	for _, u := range kept {
+		inKept[u] = true
 	}
 	var added []uint32
-	for _, u := range now {
-		if !slices.Contains(sc.uids, u) {
-			added = append(added, u)
+	for j := 0; j < len(now); {
+		if inKept[now[j]] {
+			j++
+			continue
 		}
+		k := j
+		for k < len(now) && !inKept[now[k]] {
+			k++
+		}
+		if sc.sort == nil {
+			added = append(added, now[j:k]...)
+		} else {
+			out = append(out, contextChange{add: true, pos: j + 1, uids: slices.Clone(now[j:k])})
+		}
+		j = k
 	}
 	if len(added) > 0 {
-		if sc.sort == nil {
-			out = append(out, contextChange{add: true, pos: 0, uids: sortedUnique(added)})
-		} else {
-			// Survivors keep their relative order, so inserting each run
-			// of new results at its final position, first to last, yields
-			// now.
-			for j := 0; j < len(now); {
-				if slices.Contains(sc.uids, now[j]) {
-					j++
-					continue
-				}
-				k := j
-				for k < len(now) && !slices.Contains(sc.uids, now[k]) {
-					k++
-				}
-				out = append(out, contextChange{add: true, pos: j + 1, uids: slices.Clone(now[j:k])})
-				j = k
-			}
-		}
+		out = append(out, contextChange{add: true, uids: added})
 	}
 	sc.uids = slices.Clone(now)
 	return out

@@ -36,10 +36,11 @@ type selected struct {
 	// saved is the SEARCHRES result (RFC 5182), as UIDs.
 	saved []uint32
 	// contexts are the updating searches (RFC 5267 §4, context.go);
-	// ctxDirty says the view changed since they were last brought up to
-	// date.
-	contexts []*searchContext
-	ctxDirty bool
+	// ctxChanged the UIDs whose flags changed, that arrived or whose
+	// expunge is pending since they were last brought up to date (kept
+	// only while there are contexts).
+	contexts   []*searchContext
+	ctxChanged []uint32
 }
 
 // seqOf returns the sequence number of uid, or 0.
@@ -62,7 +63,7 @@ func (s *selected) maxUID() uint32 {
 
 // setFlags records a message's state at index i.
 func (s *selected) setFlags(i int, m *MessageFlags) {
-	s.ctxDirty = true
+	s.contextChanged(m.UID)
 	s.flags[i] = s.flags[i]&flagRecent | m.Flags&^flagRecent
 	if len(m.Keywords) > 0 {
 		s.setKeywords(m.UID, m.Keywords)
@@ -97,7 +98,6 @@ func (s *selected) addKeywords(kws []string) bool {
 
 // remove drops the message at index i.
 func (s *selected) remove(i int) {
-	s.ctxDirty = true
 	delete(s.keywords, s.uids[i])
 	s.uids = slices.Delete(s.uids, i, i+1)
 	s.flags = slices.Delete(s.flags, i, i+1)
@@ -410,7 +410,7 @@ func (c *conn) sendUpdates(ctx context.Context, allowExpunge, force bool) error 
 			}
 			s.uids = append(s.uids, m.UID)
 			s.flags = append(s.flags, m.Flags&^flagRecent)
-			s.ctxDirty = true
+			s.contextChanged(m.UID)
 			if len(m.Keywords) > 0 {
 				s.setKeywords(m.UID, m.Keywords)
 			}
@@ -470,9 +470,9 @@ func (c *conn) sendUpdates(ctx context.Context, allowExpunge, force bool) error 
 			c.writeFlagsFetch(seq, m.UID, m.ModSeq, c.condstore)
 		}
 	}
-	if len(expunged) > 0 {
-		// Not yet reported expunges stop matching (context.go).
-		s.ctxDirty = true
+	// Expunges not yet reported stop matching (context.go).
+	for _, u := range s.pendingExpunge {
+		s.contextChanged(u)
 	}
 	// ADDTO after EXISTS, so that its sequence numbers are valid (RFC 5267
 	// §4.3.3).
