@@ -376,32 +376,6 @@ type searchReturn struct {
 	noUpdate                   bool          // UPDATE refused (NOUPDATE)
 }
 
-// partialRange is a PARTIAL range as given (RFC 9394 §4): two nz-numbers,
-// or two negated ones counting from the last result.
-type partialRange struct{ a, b int64 }
-
-func (r *partialRange) String() string {
-	return strconv.FormatInt(r.a, 10) + ":" + strconv.FormatInt(r.b, 10)
-}
-
-// window returns the part of res the range selects, in the order of res:
-// 1 is the first result, -1 the last (RFC 9394 §3.1).
-func (r *partialRange) window(res []int) []int {
-	lo, hi := min(r.a, r.b), max(r.a, r.b)
-	n := int64(len(res))
-	if lo < 0 {
-		// -hi..-lo counted from the end: positions n+lo+1 .. n+hi+1
-		// (1-based), with lo the more negative.
-		lo, hi = n+lo+1, n+hi+1
-	}
-	lo = max(lo, 1)
-	hi = min(hi, n)
-	if lo > hi {
-		return nil
-	}
-	return res[lo-1 : hi]
-}
-
 // searchReturnOpts reads an optional "RETURN (options) " before the search
 // criteria of SEARCH and SORT (RFC 4466 search-return-opts).
 func (p *parser) searchReturnOpts(ret *searchReturn) error {
@@ -472,44 +446,6 @@ func (p *parser) searchReturnOpts(ret *searchReturn) error {
 		ret.all = true
 	}
 	return p.sp()
-}
-
-// partialRange reads partial-range (RFC 9394 §4): nz-number ":" nz-number
-// or "-" nz-number ":" "-" nz-number; "*" and 0 are not allowed.
-func (p *parser) partialRange() (*partialRange, error) {
-	num := func(neg bool) (int64, error) {
-		if neg {
-			if err := p.expect('-'); err != nil {
-				return 0, err
-			}
-		}
-		start := p.pos
-		n, err := p.number()
-		if err != nil {
-			return 0, err
-		}
-		if n == 0 {
-			p.pos = start
-			return 0, p.errorf("PARTIAL ranges start at 1")
-		}
-		if neg {
-			return -int64(n), nil
-		}
-		return int64(n), nil
-	}
-	neg := p.peek() == '-'
-	a, err := num(neg)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.expect(':'); err != nil {
-		return nil, err
-	}
-	b, err := num(neg)
-	if err != nil {
-		return nil, err
-	}
-	return &partialRange{a, b}, nil
 }
 
 // SEARCH and UID SEARCH (RFC 9051 §6.4.4, ESEARCH RFC 4731, SEARCHRES RFC
