@@ -10,10 +10,13 @@ import (
 // or SORT with RETURN (UPDATE) keeps its result up to date while the mailbox
 // stays selected, sending ADDTO and REMOVEFROM in ESEARCH responses with the
 // other untagged updates. The result is kept as UIDs, in mailbox order for
-// SEARCH and in the requested order for SORT, and is recomputed from the
-// session's view (its sequence numbers, flags and messages) whenever that
-// view changes; sort keys never change for a message, so a sorted result
-// only changes by messages entering or leaving it.
+// SEARCH and in the requested order for SORT. It follows the session's view
+// (its sequence numbers, flags and messages): the messages whose flags
+// changed in the view, that arrived in it or whose expunge is pending are
+// evaluated again when the view changes, and expunges reported to the
+// client take their messages out first. Nothing else a key or criterion
+// looks at changes for a message, so a sorted result only changes by
+// messages entering or leaving it, never by reordering.
 
 // maxContexts is how many updating contexts one session may keep; past it an
 // UPDATE is refused with NOUPDATE (RFC 5267 §4.3.1 asks for at least one).
@@ -52,7 +55,6 @@ func (c *conn) startContext(r *request, ret *searchReturn, root *searchKey, keys
 	}
 	s := c.sel
 	if len(s.contexts) >= maxContexts {
-		ret.noUpdate = true
 		c.w.raw(`* NO [NOUPDATE `)
 		c.w.str(r.tag)
 		c.w.raw("] Too many updating searches; CANCELUPDATE one first\r\n")

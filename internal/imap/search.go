@@ -373,7 +373,6 @@ type searchReturn struct {
 	given                      bool          // RETURN was given
 	partial                    *partialRange // RFC 9394 PARTIAL
 	update                     bool          // RFC 5267 §4.3 UPDATE
-	noUpdate                   bool          // UPDATE refused (NOUPDATE)
 }
 
 // searchReturnOpts reads an optional "RETURN (options) " before the search
