@@ -509,29 +509,38 @@ func hasKind(k *searchKey, kind searchKind) bool {
 	return slices.ContainsFunc(k.kids, func(kid *searchKey) bool { return hasKind(kid, kind) })
 }
 
-// highestModSeq is the highest MODSEQ of the messages a SEARCH with a
-// MODSEQ key returns (RFC 7162 §3.1.5): all matches, or those named by MIN
-// and MAX when only they are asked for.
+// highestModSeq is the highest MODSEQ of the messages a SEARCH or SORT
+// with a MODSEQ key returns (RFC 7162 §3.1.5): all matches, or those named
+// by MIN, MAX and PARTIAL when only they are asked for. idx is the result in
+// its order (mailbox order, or the requested order of a SORT).
 func (c *conn) highestModSeq(ctx context.Context, ret *searchReturn, idx []int) (uint64, error) {
 	if len(idx) == 0 {
 		return 0, nil
 	}
 	s := c.sel
 	var uids []uint32
-	if ret.given && (ret.min || ret.max) && !ret.all && !ret.count {
+	if ret.given && (ret.min || ret.max || ret.partial != nil) && !ret.all && !ret.count {
 		if ret.min {
 			uids = append(uids, s.uids[idx[0]])
 		}
 		if ret.max {
 			uids = append(uids, s.uids[idx[len(idx)-1]])
 		}
+		if ret.partial != nil {
+			for _, i := range ret.partial.window(idx) {
+				uids = append(uids, s.uids[i])
+			}
+		}
 	} else {
 		for _, i := range idx {
 			uids = append(uids, s.uids[i])
 		}
 	}
+	if len(uids) == 0 {
+		return 0, nil
+	}
 	var highest uint64
-	err := s.folder.Messages(ctx, uidRanges(uids), 0, func(md *MessageData) error {
+	err := s.folder.Messages(ctx, uidRanges(sortedUnique(uids)), 0, func(md *MessageData) error {
 		highest = max(highest, md.ModSeq)
 		return nil
 	})

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -110,9 +111,17 @@ func cmdSort(ctx context.Context, c *conn, r *request) error {
 	if err != nil {
 		return fail(err)
 	}
+	var modSeq uint64
+	if hasKind(root, sModSeq) {
+		// RFC 7162 §3.1.5 (sort-data and ESEARCH alike).
+		c.enableCondstore()
+		if modSeq, err = c.highestModSeq(ctx, &ret, order); err != nil {
+			return err
+		}
+	}
 	if ret.given {
 		c.startContext(r, &ret, root, keys, order)
-		c.writeSearchResult(r, &ret, order, 0)
+		c.writeSearchResult(r, &ret, order, modSeq)
 		return nil
 	}
 	s := c.sel
@@ -125,6 +134,11 @@ func cmdSort(ctx context.Context, c *conn, r *request) error {
 		} else {
 			w.num(uint32(i + 1))
 		}
+	}
+	if modSeq > 0 {
+		w.raw(" (MODSEQ ")
+		w.raw(strconv.FormatUint(modSeq, 10))
+		w.byte(')')
 	}
 	w.crlf()
 	return nil
