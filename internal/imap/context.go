@@ -22,6 +22,22 @@ import (
 // UPDATE is refused with NOUPDATE (RFC 5267 §4.3.1 asks for at least one).
 const maxContexts = 10
 
+// contexts are a session's updating searches, made on first use: most
+// sessions have none, and an idle session keeps only a nil pointer.
+type contexts struct {
+	list []*searchContext
+	// changed are the UIDs whose flags changed, that arrived or whose
+	// expunge is pending since the contexts were last brought up to date.
+	changed []uint32
+}
+
+func (s *selected) contextList() []*searchContext {
+	if s.ctx == nil {
+		return nil
+	}
+	return s.ctx.list
+}
+
 // searchContext is one updating search or sort.
 type searchContext struct {
 	tag  string
@@ -37,7 +53,7 @@ func (c *conn) checkUpdateTag(r *request, ret *searchReturn) error {
 	if !ret.update {
 		return nil
 	}
-	for _, sc := range c.sel.contexts {
+	for _, sc := range c.sel.contextList() {
 		if sc.tag == r.tag {
 			return bad("Tag reuse: %s already names an updating search", truncate(r.tag, 40))
 		}
@@ -54,7 +70,7 @@ func (c *conn) startContext(r *request, ret *searchReturn, root *searchKey, keys
 		return
 	}
 	s := c.sel
-	if len(s.contexts) >= maxContexts {
+	if len(s.contextList()) >= maxContexts {
 		c.w.raw(`* NO [NOUPDATE `)
 		c.w.str(r.tag)
 		c.w.raw("] Too many updating searches; CANCELUPDATE one first\r\n")
@@ -65,10 +81,13 @@ func (c *conn) startContext(r *request, ret *searchReturn, root *searchKey, keys
 	for j, i := range res {
 		sc.uids[j] = s.uids[i]
 	}
-	s.contexts = append(s.contexts, sc)
+	if s.ctx == nil {
+		s.ctx = &contexts{}
+	}
+	s.ctx.list = append(s.ctx.list, sc)
 	// Messages expunged elsewhere and not yet reported may be in the
 	// result; the next update takes them out.
-	s.ctxChanged = append(s.ctxChanged, s.pendingExpunge...)
+	s.ctx.changed = append(s.ctx.changed, s.pendingExpunge...)
 }
 
 // freezeSeqKeys turns the sequence-number keys of a context's criteria
@@ -115,19 +134,22 @@ func cmdCancelUpdate(ctx context.Context, c *conn, r *request) error {
 	}
 	s := c.sel
 	for _, t := range tags {
-		if !slices.ContainsFunc(s.contexts, func(sc *searchContext) bool { return sc.tag == t }) {
+		if !slices.ContainsFunc(s.contextList(), func(sc *searchContext) bool { return sc.tag == t }) {
 			return no("", "No updating search has the tag %s", truncate(t, 40))
 		}
 	}
-	s.contexts = slices.DeleteFunc(s.contexts, func(sc *searchContext) bool { return slices.Contains(tags, sc.tag) })
+	s.ctx.list = slices.DeleteFunc(s.ctx.list, func(sc *searchContext) bool { return slices.Contains(tags, sc.tag) })
+	if len(s.ctx.list) == 0 {
+		s.ctx = nil
+	}
 	return nil
 }
 
 // contextChanged notes that a message may have entered or left the
 // contexts' results.
 func (s *selected) contextChanged(uid uint32) {
-	if len(s.contexts) > 0 {
-		s.ctxChanged = append(s.ctxChanged, uid)
+	if s.ctx != nil {
+		s.ctx.changed = append(s.ctx.changed, uid)
 	}
 }
 
@@ -136,14 +158,14 @@ func (s *selected) contextChanged(uid uint32) {
 // while the sequence numbers are still valid (RFC 5267 §4.3.4).
 func (c *conn) contextsExpunged(uids []uint32) {
 	s := c.sel
-	if len(s.contexts) == 0 {
+	if s.ctx == nil {
 		return
 	}
 	gone := make(map[uint32]bool, len(uids))
 	for _, u := range uids {
 		gone[u] = true
 	}
-	for _, sc := range s.contexts {
+	for _, sc := range s.ctx.list {
 		now := slices.DeleteFunc(slices.Clone(sc.uids), func(u uint32) bool { return gone[u] })
 		if len(now) != len(sc.uids) {
 			c.writeContextUpdate(sc, sc.diff(now))
@@ -158,10 +180,10 @@ func (c *conn) contextsExpunged(uids []uint32) {
 // message whose expunge the session has not reported yet no longer matches.
 func (c *conn) updateContexts(ctx context.Context) error {
 	s := c.sel
-	if s == nil || len(s.contexts) == 0 || len(s.ctxChanged) == 0 {
+	if s == nil || s.ctx == nil || len(s.ctx.changed) == 0 {
 		return nil
 	}
-	changed := sortedUnique(s.ctxChanged)
+	changed := sortedUnique(s.ctx.changed)
 	var live []uint32 // in the view, not pending expunge
 	for _, u := range changed {
 		if _, pending := slices.BinarySearch(s.pendingExpunge, u); !pending && s.seqOf(u) != 0 {
@@ -172,7 +194,7 @@ func (c *conn) updateContexts(ctx context.Context) error {
 	for _, r := range uidRanges(live) {
 		liveSet.ranges = append(liveSet.ranges, seqRange{r.Start, r.Stop})
 	}
-	for _, sc := range s.contexts {
+	for _, sc := range s.ctx.list {
 		matched := map[uint32]bool{}
 		if len(live) > 0 {
 			root := &searchKey{kind: sAnd, kids: []*searchKey{{kind: sUIDSet, set: liveSet}, sc.root}}
@@ -231,7 +253,7 @@ func (c *conn) updateContexts(ctx context.Context) error {
 		}
 		c.writeContextUpdate(sc, sc.diff(now))
 	}
-	s.ctxChanged = s.ctxChanged[:0]
+	s.ctx.changed = s.ctx.changed[:0]
 	return nil
 }
 

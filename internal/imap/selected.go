@@ -35,12 +35,9 @@ type selected struct {
 	pendingExpunge []uint32
 	// saved is the SEARCHRES result (RFC 5182), as UIDs.
 	saved []uint32
-	// contexts are the updating searches (RFC 5267 §4, context.go);
-	// ctxChanged the UIDs whose flags changed, that arrived or whose
-	// expunge is pending since they were last brought up to date (kept
-	// only while there are contexts).
-	contexts   []*searchContext
-	ctxChanged []uint32
+	// ctx holds the updating searches (RFC 5267 §4, context.go), nil
+	// while there are none.
+	ctx *contexts
 }
 
 // seqOf returns the sequence number of uid, or 0.
