@@ -18,9 +18,13 @@ import (
 // looks at changes for a message, so a sorted result only changes by
 // messages entering or leaving it, never by reordering.
 
-// maxContexts is how many updating contexts one session may keep; past it an
-// UPDATE is refused with NOUPDATE (RFC 5267 §4.3.1 asks for at least one).
+// maxContexts is how many updating contexts one session may keep, and
+// maxContextUIDs how many results they may hold together (4 bytes each);
+// past either an UPDATE is refused with NOUPDATE (RFC 5267 §4.3.1 asks for
+// at least one context).
 const maxContexts = 10
+
+var maxContextUIDs = 1 << 20
 
 // contexts are a session's updating searches, made on first use: most
 // sessions have none, and an idle session keeps only a nil pointer.
@@ -70,10 +74,14 @@ func (c *conn) startContext(r *request, ret *searchReturn, root *searchKey, keys
 		return
 	}
 	s := c.sel
-	if len(s.contextList()) >= maxContexts {
+	held := len(res)
+	for _, sc := range s.contextList() {
+		held += len(sc.uids)
+	}
+	if len(s.contextList()) >= maxContexts || held > maxContextUIDs {
 		c.w.raw(`* NO [NOUPDATE `)
 		c.w.str(r.tag)
-		c.w.raw("] Too many updating searches; CANCELUPDATE one first\r\n")
+		c.w.raw("] Too many updating searches or results; CANCELUPDATE one first\r\n")
 		return
 	}
 	freezeSeqKeys(s, root)

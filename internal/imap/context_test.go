@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-mail/gatehouse/internal/imap"
 	"github.com/gatehouse-mail/gatehouse/internal/testenv"
 )
 
@@ -288,5 +289,33 @@ func contextModelRun(t *testing.T, addr, user, password string) {
 	t.Logf("%d update responses applied; the contexts end with %d and %d messages", updates, len(sortCtx.list), len(searchCtx.list))
 	if updates < 20 || len(sortCtx.list) == 0 || len(searchCtx.list) == 0 {
 		t.Fatal("few updates or an empty context: the run checked little")
+	}
+}
+
+// TestContextResultLimit refuses an UPDATE whose result would take the
+// session's contexts past their total size, with NOUPDATE, still answering
+// the other return options; a smaller one is kept.
+func TestContextResultLimit(t *testing.T) {
+	defer imap.SetMaxContextUIDs(3)()
+	e := newEnv(t, envOptions{})
+	for range 4 {
+		e.deliver(t, readMsg(t, "simple.eml"), "alice")
+	}
+	c := dialLines(t, e.addr, "alice", "pw-alice")
+	c.ok("SELECT INBOX")
+	u, done := c.cmd("SEARCH RETURN (UPDATE COUNT) ALL")
+	want := []string{`* NO [NOUPDATE "t3"] Too many updating searches or results; CANCELUPDATE one first`, `* ESEARCH (TAG "t3") COUNT 4`}
+	if !slices.Equal(u, want) || !strings.Contains(done, "OK") {
+		t.Fatalf("UPDATE past the limit: %q %q, want %q", u, done, want)
+	}
+	if u := c.ok("SEARCH RETURN (UPDATE) 1:3"); !slices.Equal(u, []string{`* ESEARCH (TAG "t4") ALL 1:3`}) {
+		t.Fatalf("UPDATE within the limit: %q", u)
+	}
+	if u := c.ok("SEARCH RETURN (UPDATE) 4"); len(u) != 2 || !strings.HasPrefix(u[0], `* NO [NOUPDATE "t5"]`) {
+		t.Fatalf("UPDATE past the limit with another context: %q", u)
+	}
+	c.ok(`CANCELUPDATE "t4"`)
+	if u := c.ok("SEARCH RETURN (UPDATE) 4"); !slices.Equal(u, []string{`* ESEARCH (TAG "t7") ALL 4`}) {
+		t.Fatalf("UPDATE after CANCELUPDATE: %q", u)
 	}
 }
