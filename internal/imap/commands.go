@@ -74,6 +74,8 @@ func commandTable() map[string]*command {
 		"UID COPY":    {handler: cmdCopy, states: stateSelected},
 		"MOVE":        {handler: cmdCopy, states: stateSelected, noExpunge: true},
 		"UID MOVE":    {handler: cmdCopy, states: stateSelected},
+		// RFC 5267 §4.3.5.
+		"CANCELUPDATE": {handler: cmdCancelUpdate, states: stateSelected},
 	}
 	return t
 }
@@ -106,6 +108,11 @@ var extensions = []string{
 	"WITHIN",             // RFC 5032
 	"MULTIAPPEND",        // RFC 3502
 	"CATENATE",           // RFC 4469
+	"ESORT",              // RFC 5267 §3
+	"PARTIAL",            // RFC 9394
+	"SORT=DISPLAY",       // RFC 5957
+	"CONTEXT=SEARCH",     // RFC 5267 §4
+	"CONTEXT=SORT",       // RFC 5267 §4
 }
 
 // capabilities lists what the connection may use now (RFC 9051 §7.2.2):

@@ -7,3 +7,11 @@ import "net"
 func SetLoopback(s *Server, loopback bool) {
 	s.loopback = func(net.Addr) bool { return loopback }
 }
+
+// SetMaxContextUIDs changes how many results a session's updating searches
+// may hold together; it returns a function that restores the limit.
+func SetMaxContextUIDs(n int) func() {
+	old := maxContextUIDs
+	maxContextUIDs = n
+	return func() { maxContextUIDs = old }
+}

@@ -325,9 +325,10 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 	}
 	var changedSince uint64
 	vanished := false
+	var partial *partialRange
 	if p.consume(' ') {
-		// fetch-modifiers (RFC 4466): CHANGEDSINCE (RFC 7162 §3.1.4.1) and
-		// VANISHED (§3.2.6).
+		// fetch-modifiers (RFC 4466): CHANGEDSINCE (RFC 7162 §3.1.4.1),
+		// VANISHED (§3.2.6) and PARTIAL (RFC 9394 §3.3, UID FETCH only).
 		if err := p.expect('('); err != nil {
 			return err
 		}
@@ -354,6 +355,13 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 				hasChangedSince = true
 			case mod == "VANISHED" && r.uid && c.qresync:
 				vanished = true
+			case mod == "PARTIAL" && r.uid && partial == nil:
+				if err := p.sp(); err != nil {
+					return err
+				}
+				if partial, err = p.partialRange(); err != nil {
+					return err
+				}
 			default:
 				p.pos = start
 				return p.errorf("unsupported FETCH modifier %s", truncate(mod, 30))
@@ -363,10 +371,12 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 			if vanished {
 				return p.errorf("VANISHED needs CHANGEDSINCE")
 			}
-			return p.errorf("expected FETCH modifier")
+			if partial == nil {
+				return p.errorf("expected FETCH modifier")
+			}
 		}
 		// CHANGEDSINCE implies MODSEQ in the response.
-		if !slices.ContainsFunc(items, func(it fetchItem) bool { return it.kind == fetchModSeq }) {
+		if hasChangedSince && !slices.ContainsFunc(items, func(it fetchItem) bool { return it.kind == fetchModSeq }) {
 			items = append(items, fetchItem{kind: fetchModSeq, name: "MODSEQ"})
 		}
 	}
@@ -404,6 +414,11 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 	rs, err := c.resolve(set, r.uid)
 	if err != nil {
 		return err
+	}
+	if partial != nil {
+		if rs, err = c.partialFetch(ctx, rs, partial, changedSince); err != nil {
+			return err
+		}
 	}
 	if len(rs) == 0 {
 		return nil

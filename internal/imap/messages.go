@@ -114,6 +114,7 @@ func (s *selected) uidsOf(rs []idxRange) []uint32 {
 // 7162 §3.2.10).
 func (c *conn) reportExpunged(uids []uint32) {
 	s := c.sel
+	c.contextsExpunged(uids)
 	var vanished []uint32
 	for _, u := range uids {
 		seq := s.seqOf(u)

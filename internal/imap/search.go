@@ -366,62 +366,99 @@ func (p *parser) searchKey(depth int) (*searchKey, error) {
 	return nil, p.errorf("unknown search key %s", truncate(kw, 30))
 }
 
-// searchReturn holds ESEARCH return options (RFC 4731, RFC 5182 SAVE).
+// searchReturn holds ESEARCH return options (RFC 4731, RFC 5182 SAVE,
+// RFC 9394 PARTIAL, RFC 5267 CONTEXT and UPDATE).
 type searchReturn struct {
 	min, max, all, count, save bool
-	given                      bool // RETURN was given
+	given                      bool          // RETURN was given
+	partial                    *partialRange // RFC 9394 PARTIAL
+	update                     bool          // RFC 5267 §4.3 UPDATE
+}
+
+// searchReturnOpts reads an optional "RETURN (options) " before the search
+// criteria of SEARCH and SORT (RFC 4466 search-return-opts).
+func (p *parser) searchReturnOpts(ret *searchReturn) error {
+	start := p.pos
+	if kw, _ := p.keyword(); kw != "RETURN" {
+		p.pos = start
+		return nil
+	}
+	ret.given = true
+	if err := p.sp(); err != nil {
+		return err
+	}
+	if err := p.expect('('); err != nil {
+		return err
+	}
+	for first := true; !p.consume(')'); first = false {
+		if !first {
+			if err := p.sp(); err != nil {
+				return err
+			}
+		}
+		start := p.pos
+		opt, err := p.keyword()
+		if err != nil {
+			return err
+		}
+		switch opt {
+		case "MIN":
+			ret.min = true
+		case "MAX":
+			ret.max = true
+		case "ALL":
+			ret.all = true
+		case "COUNT":
+			ret.count = true
+		case "SAVE":
+			ret.save = true
+		case "CONTEXT":
+			// RFC 5267 §4.2: a hint that the search will be used again;
+			// nothing is cached for it, so it changes nothing.
+		case "UPDATE":
+			ret.update = true
+		case "PARTIAL":
+			if ret.partial != nil {
+				p.pos = start
+				return p.errorf("PARTIAL given twice")
+			}
+			if err := p.sp(); err != nil {
+				return err
+			}
+			r, err := p.partialRange()
+			if err != nil {
+				return err
+			}
+			ret.partial = r
+		default:
+			p.pos = start
+			return p.errorf("unknown RETURN option %s", truncate(opt, 30))
+		}
+	}
+	if ret.partial != nil && ret.all {
+		// RFC 9394 §3.1: one PARTIAL, one ALL, or neither.
+		return p.errorf("PARTIAL and ALL cannot be combined")
+	}
+	if !ret.min && !ret.max && !ret.count && !ret.save && ret.partial == nil {
+		// RETURN () means ALL (RFC 4731 §3.1); so does a list of only
+		// CONTEXT and UPDATE, whose results the updates then change.
+		ret.all = true
+	}
+	return p.sp()
 }
 
 // SEARCH and UID SEARCH (RFC 9051 §6.4.4, ESEARCH RFC 4731, SEARCHRES RFC
-// 5182).
+// 5182, PARTIAL RFC 9394, CONTEXT=SEARCH RFC 5267).
 func cmdSearch(ctx context.Context, c *conn, r *request) error {
 	p := r.p
 	if err := p.sp(); err != nil {
 		return err
 	}
 	var ret searchReturn
-	start := p.pos
-	if kw, _ := p.keyword(); kw == "RETURN" {
-		ret.given = true
-		if err := p.sp(); err != nil {
-			return err
-		}
-		if err := p.expect('('); err != nil {
-			return err
-		}
-		for !p.consume(')') {
-			if p.peek() == ' ' {
-				p.pos++
-			}
-			opt, err := p.keyword()
-			if err != nil {
-				return err
-			}
-			switch opt {
-			case "MIN":
-				ret.min = true
-			case "MAX":
-				ret.max = true
-			case "ALL":
-				ret.all = true
-			case "COUNT":
-				ret.count = true
-			case "SAVE":
-				ret.save = true
-			default:
-				return p.errorf("unknown RETURN option %s", truncate(opt, 30))
-			}
-		}
-		if !ret.min && !ret.max && !ret.count && !ret.save {
-			ret.all = true // RETURN () means ALL
-		}
-		if err := p.sp(); err != nil {
-			return err
-		}
-	} else {
-		p.pos = start
+	if err := p.searchReturnOpts(&ret); err != nil {
+		return err
 	}
-	start = p.pos
+	start := p.pos
 	if kw, _ := p.keyword(); kw == "CHARSET" {
 		if err := p.sp(); err != nil {
 			return err
@@ -434,6 +471,9 @@ func cmdSearch(ctx context.Context, c *conn, r *request) error {
 	}
 	root, err := c.searchCriteria(p)
 	if err != nil {
+		return err
+	}
+	if err := c.checkUpdateTag(r, &ret); err != nil {
 		return err
 	}
 	if err := c.resolveKeys(root); err != nil {
@@ -456,6 +496,7 @@ func cmdSearch(ctx context.Context, c *conn, r *request) error {
 			return err
 		}
 	}
+	c.startContext(r, &ret, root, nil, matches)
 	c.writeSearchResult(r, &ret, matches, modSeq)
 	return nil
 }
@@ -468,29 +509,38 @@ func hasKind(k *searchKey, kind searchKind) bool {
 	return slices.ContainsFunc(k.kids, func(kid *searchKey) bool { return hasKind(kid, kind) })
 }
 
-// highestModSeq is the highest MODSEQ of the messages a SEARCH with a
-// MODSEQ key returns (RFC 7162 §3.1.5): all matches, or those named by MIN
-// and MAX when only they are asked for.
+// highestModSeq is the highest MODSEQ of the messages a SEARCH or SORT
+// with a MODSEQ key returns (RFC 7162 §3.1.5): all matches, or those named
+// by MIN, MAX and PARTIAL when only they are asked for. idx is the result in
+// its order (mailbox order, or the requested order of a SORT).
 func (c *conn) highestModSeq(ctx context.Context, ret *searchReturn, idx []int) (uint64, error) {
 	if len(idx) == 0 {
 		return 0, nil
 	}
 	s := c.sel
 	var uids []uint32
-	if ret.given && (ret.min || ret.max) && !ret.all && !ret.count {
+	if ret.given && (ret.min || ret.max || ret.partial != nil) && !ret.all && !ret.count {
 		if ret.min {
 			uids = append(uids, s.uids[idx[0]])
 		}
 		if ret.max {
 			uids = append(uids, s.uids[idx[len(idx)-1]])
 		}
+		if ret.partial != nil {
+			for _, i := range ret.partial.window(idx) {
+				uids = append(uids, s.uids[i])
+			}
+		}
 	} else {
 		for _, i := range idx {
 			uids = append(uids, s.uids[i])
 		}
 	}
+	if len(uids) == 0 {
+		return 0, nil
+	}
 	var highest uint64
-	err := s.folder.Messages(ctx, uidRanges(uids), 0, func(md *MessageData) error {
+	err := s.folder.Messages(ctx, uidRanges(sortedUnique(uids)), 0, func(md *MessageData) error {
 		highest = max(highest, md.ModSeq)
 		return nil
 	})
@@ -1049,6 +1099,9 @@ func containsFold(hay, needle string) bool {
 }
 
 // writeSearchResult writes SEARCH or ESEARCH and saves the result for "$".
+// idx is the result in mailbox order, or in the requested order when sorted
+// (ESORT, RFC 5267 §3.1: MIN and MAX are the first and last in that order,
+// ALL and PARTIAL list it in that order).
 func (c *conn) writeSearchResult(r *request, ret *searchReturn, idx []int, modSeq uint64) {
 	s := c.sel
 	w := &c.w
@@ -1058,24 +1111,41 @@ func (c *conn) writeSearchResult(r *request, ret *searchReturn, idx []int, modSe
 		}
 		return uint32(i + 1)
 	}
+	nums := func(idx []int) string {
+		ns := make([]uint32, len(idx))
+		for j, i := range idx {
+			ns[j] = num(i)
+		}
+		// formatSet keeps the order and joins only ascending runs, as
+		// sorted results need (RFC 5267 §3.2).
+		return formatSet(ns)
+	}
+	var window []int
+	if ret.partial != nil {
+		window = ret.partial.window(idx)
+	}
 	if ret.save {
-		// RFC 5182 §2.1: with MIN or MAX only those are saved.
-		s.saved = nil
+		// RFC 5182 §2.1 and RFC 9394 §3.2: with MIN, MAX or PARTIAL (and
+		// neither COUNT nor ALL) only what they return is saved.
+		var keep []int
 		switch {
 		case len(idx) == 0:
-		case (ret.min || ret.max) && !ret.all && !ret.count:
+		case (ret.min || ret.max || ret.partial != nil) && !ret.all && !ret.count:
+			keep = append(keep, window...)
 			if ret.min {
-				s.saved = append(s.saved, s.uids[idx[0]])
+				keep = append(keep, idx[0])
 			}
-			if ret.max && (!ret.min || len(idx) > 1) {
-				s.saved = append(s.saved, s.uids[idx[len(idx)-1]])
+			if ret.max {
+				keep = append(keep, idx[len(idx)-1])
 			}
 		default:
-			s.saved = make([]uint32, len(idx))
-			for j, i := range idx {
-				s.saved[j] = s.uids[i]
-			}
+			keep = idx
 		}
+		s.saved = make([]uint32, 0, len(keep))
+		for _, i := range keep {
+			s.saved = append(s.saved, s.uids[i])
+		}
+		s.saved = sortedUnique(s.saved)
 	}
 	if !ret.given && !c.rev2 {
 		w.raw("* SEARCH")
@@ -1091,7 +1161,7 @@ func (c *conn) writeSearchResult(r *request, ret *searchReturn, idx []int, modSe
 		w.crlf()
 		return
 	}
-	if ret.given && ret.save && !ret.min && !ret.max && !ret.all && !ret.count {
+	if ret.given && ret.save && !ret.min && !ret.max && !ret.all && !ret.count && ret.partial == nil {
 		return // SAVE alone: no ESEARCH (RFC 5182 §2.1)
 	}
 	if !ret.given {
@@ -1118,12 +1188,20 @@ func (c *conn) writeSearchResult(r *request, ret *searchReturn, idx []int, modSe
 		w.num(uint32(len(idx)))
 	}
 	if ret.all && len(idx) > 0 {
-		nums := make([]uint32, len(idx))
-		for j, i := range idx {
-			nums[j] = num(i)
-		}
 		w.raw(" ALL ")
-		w.raw(formatSet(nums))
+		w.raw(nums(idx))
+	}
+	if ret.partial != nil {
+		// RFC 9394 §3.1: the range as given, and NIL when no result is in it.
+		w.raw(" PARTIAL (")
+		w.raw(ret.partial.String())
+		w.sp()
+		if len(window) == 0 {
+			w.raw("NIL")
+		} else {
+			w.raw(nums(window))
+		}
+		w.byte(')')
 	}
 	if modSeq > 0 {
 		w.raw(" MODSEQ ")

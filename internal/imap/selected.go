@@ -35,6 +35,9 @@ type selected struct {
 	pendingExpunge []uint32
 	// saved is the SEARCHRES result (RFC 5182), as UIDs.
 	saved []uint32
+	// ctx holds the updating searches (RFC 5267 §4, context.go), nil
+	// while there are none.
+	ctx *contexts
 }
 
 // seqOf returns the sequence number of uid, or 0.
@@ -57,6 +60,7 @@ func (s *selected) maxUID() uint32 {
 
 // setFlags records a message's state at index i.
 func (s *selected) setFlags(i int, m *MessageFlags) {
+	s.contextChanged(m.UID)
 	s.flags[i] = s.flags[i]&flagRecent | m.Flags&^flagRecent
 	if len(m.Keywords) > 0 {
 		s.setKeywords(m.UID, m.Keywords)
@@ -371,7 +375,7 @@ func (c *conn) sendUpdates(ctx context.Context, allowExpunge, force bool) error 
 		return nil
 	}
 	if !c.changed.Swap(false) && !force && (len(s.pendingExpunge) == 0 || !allowExpunge) {
-		return nil
+		return c.updateContexts(ctx)
 	}
 	st, changed, expunged, err := s.folder.Changes(ctx, s.modSeq)
 	if err != nil {
@@ -403,6 +407,7 @@ func (c *conn) sendUpdates(ctx context.Context, allowExpunge, force bool) error 
 			}
 			s.uids = append(s.uids, m.UID)
 			s.flags = append(s.flags, m.Flags&^flagRecent)
+			s.contextChanged(m.UID)
 			if len(m.Keywords) > 0 {
 				s.setKeywords(m.UID, m.Keywords)
 			}
@@ -462,7 +467,13 @@ func (c *conn) sendUpdates(ctx context.Context, allowExpunge, force bool) error 
 			c.writeFlagsFetch(seq, m.UID, m.ModSeq, c.condstore)
 		}
 	}
-	return nil
+	// Expunges not yet reported stop matching (context.go).
+	for _, u := range s.pendingExpunge {
+		s.contextChanged(u)
+	}
+	// ADDTO after EXISTS, so that its sequence numbers are valid (RFC 5267
+	// §4.3.3).
+	return c.updateContexts(ctx)
 }
 
 // qresyncParams are those of SELECT (QRESYNC (uidvalidity modseq

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 
 // sortKey is one SORT criterion (RFC 5256 §3).
 type sortKey struct {
-	by      string // ARRIVAL, CC, DATE, FROM, SIZE, SUBJECT, TO
+	by      string // ARRIVAL, CC, DATE, FROM, SIZE, SUBJECT, TO, DISPLAYFROM, DISPLAYTO
 	reverse bool
 }
 
@@ -45,7 +46,8 @@ func (p *parser) sortCriteria() ([]sortKey, error) {
 			}
 		}
 		switch kw {
-		case "ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO":
+		case "ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO",
+			"DISPLAYFROM", "DISPLAYTO": // RFC 5957
 			k.by = kw
 		default:
 			p.pos = start
@@ -62,10 +64,17 @@ func (p *parser) sortCriteria() ([]sortKey, error) {
 	return keys, nil
 }
 
-// SORT and UID SORT (RFC 5256): SORT (criteria) charset search-keys.
+// SORT and UID SORT (RFC 5256): SORT [RETURN (options)] (criteria) charset
+// search-keys. With RETURN the result is an ESEARCH response (ESORT, RFC
+// 5267 §3), which may ask for PARTIAL results (RFC 9394) and UPDATE
+// (CONTEXT=SORT, RFC 5267 §4).
 func cmdSort(ctx context.Context, c *conn, r *request) error {
 	p := r.p
 	if err := p.sp(); err != nil {
+		return err
+	}
+	var ret searchReturn
+	if err := p.searchReturnOpts(&ret); err != nil {
 		return err
 	}
 	keys, err := p.sortCriteria()
@@ -82,16 +91,38 @@ func cmdSort(ctx context.Context, c *conn, r *request) error {
 	if err != nil {
 		return err
 	}
-	if err := c.resolveKeys(root); err != nil {
+	if err := c.checkUpdateTag(r, &ret); err != nil {
 		return err
+	}
+	fail := func(err error) error {
+		if ret.save {
+			c.sel.saved = nil
+		}
+		return err
+	}
+	if err := c.resolveKeys(root); err != nil {
+		return fail(err)
 	}
 	matches, err := c.search(ctx, root)
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	order, err := c.sortMessages(ctx, matches, keys)
 	if err != nil {
-		return err
+		return fail(err)
+	}
+	var modSeq uint64
+	if hasKind(root, sModSeq) {
+		// RFC 7162 §3.1.5 (sort-data and ESEARCH alike).
+		c.enableCondstore()
+		if modSeq, err = c.highestModSeq(ctx, &ret, order); err != nil {
+			return err
+		}
+	}
+	if ret.given {
+		c.startContext(r, &ret, root, keys, order)
+		c.writeSearchResult(r, &ret, order, modSeq)
+		return nil
 	}
 	s := c.sel
 	w := &c.w
@@ -103,6 +134,11 @@ func cmdSort(ctx context.Context, c *conn, r *request) error {
 		} else {
 			w.num(uint32(i + 1))
 		}
+	}
+	if modSeq > 0 {
+		w.raw(" (MODSEQ ")
+		w.raw(strconv.FormatUint(modSeq, 10))
+		w.byte(')')
 	}
 	w.crlf()
 	return nil
@@ -118,6 +154,9 @@ type sortFields struct {
 	from    string
 	to      string
 	cc      string
+	// RFC 5957 display values of the first From and To addresses.
+	displayFrom string
+	displayTo   string
 }
 
 // sortMessages orders the messages at the given session indexes.
@@ -131,7 +170,13 @@ func (c *conn) sortMessages(ctx context.Context, idx []int, keys []sortKey) ([]i
 		uids[j] = s.uids[i]
 	}
 	want := WantSummary
-	addresses := slices.ContainsFunc(keys, func(k sortKey) bool { return k.by == "FROM" || k.by == "TO" || k.by == "CC" })
+	addresses := slices.ContainsFunc(keys, func(k sortKey) bool {
+		switch k.by {
+		case "FROM", "TO", "CC", "DISPLAYFROM", "DISPLAYTO":
+			return true
+		}
+		return false
+	})
 	if addresses {
 		// The first address's addr-mailbox comes from the parsed
 		// envelope: the summary columns flatten groups and quoting.
@@ -176,6 +221,8 @@ func (c *conn) sortMessages(ctx context.Context, idx []int, keys []sortKey) ([]i
 			f.from = asciiLower(firstMailbox(m.Envelope.From))
 			f.to = asciiLower(firstMailbox(m.Envelope.To))
 			f.cc = asciiLower(firstMailbox(m.Envelope.Cc))
+			f.displayFrom = asciiLower(displayAddress(m.Envelope.From))
+			f.displayTo = asciiLower(displayAddress(m.Envelope.To))
 		}
 		fields[j] = *f
 	}
@@ -197,6 +244,10 @@ func (c *conn) sortMessages(ctx context.Context, idx []int, keys []sortKey) ([]i
 				d = strings.Compare(a.to, b.to)
 			case "CC":
 				d = strings.Compare(a.cc, b.cc)
+			case "DISPLAYFROM":
+				d = strings.Compare(a.displayFrom, b.displayFrom)
+			case "DISPLAYTO":
+				d = strings.Compare(a.displayTo, b.displayTo)
 			}
 			if k.reverse {
 				d = -d
@@ -237,6 +288,28 @@ func firstMailbox(list []message.Address) string {
 	a := list[0]
 	if a.Kind == message.AddrGroupEnd {
 		return ""
+	}
+	return message.DecodeText(a.Mailbox)
+}
+
+// displayAddress is the sort value of the first address of a list (RFC
+// 5957 §3, §4): its display name with encoded words decoded when that is
+// not empty, else mailbox@host, else the mailbox alone (a group's name: the
+// addr-mailbox of a group's first ENVELOPE address), else "" (no address),
+// which sorts first.
+func displayAddress(list []message.Address) string {
+	if len(list) == 0 {
+		return ""
+	}
+	a := list[0]
+	if a.Kind == message.AddrGroupEnd {
+		return ""
+	}
+	if name := message.DecodeText(a.Name); name != "" {
+		return name
+	}
+	if a.Mailbox != "" && a.Host != "" {
+		return a.Mailbox + "@" + a.Host
 	}
 	return message.DecodeText(a.Mailbox)
 }

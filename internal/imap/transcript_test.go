@@ -157,6 +157,9 @@ var dynamic = []struct {
 	{regexp.MustCompile(`UIDVALIDITY \d+`), "UIDVALIDITY <V>"},
 	{regexp.MustCompile(`COPYUID \d+`), "COPYUID <V>"},
 	{regexp.MustCompile(`APPENDUID \d+`), "APPENDUID <V>"},
+	// The extension list changes with every extension added; it is checked
+	// once, in TestCapabilityList.
+	{regexp.MustCompile(`(CAPABILITY IMAP4rev1 IMAP4rev2) LITERAL\+ [^\]\r\n]*?( COMPRESS=DEFLATE| APPENDLIMIT=)`), "$1 <EXTENSIONS>$2"},
 }
 
 var uidValidityRE = regexp.MustCompile(`UIDVALIDITY (\d+)`)
