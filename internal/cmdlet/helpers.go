@@ -43,7 +43,7 @@ func Builtins() []*Cmdlet {
 		formatTable(), formatList(), exportCsv(), importCsv(), convertToJSON(), convertFromJSON(),
 		getCommand(), getHelp(), getMember(), writeHost(), writeOutput(), writeWarning(), writeError(),
 		writeVerbose(), convertToSecureString(), outNull(), outString(), outFile(), getDate(),
-		startSleep(), clearHost(), exitShell(), getContent(),
+		startSleep(), clearHost(), exitShell(), getContent(), writeProgress(),
 	}
 }
 

@@ -14,6 +14,9 @@ import (
 type stage struct {
 	call *Call
 	impl Impl
+	// prog counts the objects handed to the pipeline's working command
+	// (the first that takes pipeline input), for the progress line.
+	prog *pipeProgress
 }
 
 // notRecognized is PowerShell's message for an unknown command.
@@ -74,6 +77,16 @@ func (s *Session) runPipeline(ctx context.Context, pl *syntax.Pipeline, sink fun
 			}
 		}
 	}
+	// The first command fed by the pipeline is the one whose progress a
+	// long pipeline shows.
+	watched := stages[0]
+	if head == nil && len(stages) > 1 {
+		watched = stages[1]
+	}
+	if head != nil || len(stages) > 1 {
+		watched.prog = &pipeProgress{name: watched.call.Cmdlet.Name, start: s.now()}
+		defer s.progress.clear()
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			// A bug in a cmdlet must not take the shell down.
@@ -99,6 +112,7 @@ func (s *Session) runPipeline(ctx context.Context, pl *syntax.Pipeline, sink fun
 			if v == nil {
 				items = []any{nil}
 			}
+			stages[0].prog.total = len(items)
 			for _, item := range items {
 				if err := s.process(ctx, stages[0], item, 0); err != nil {
 					return err
@@ -215,6 +229,9 @@ func (s *Session) process(ctx context.Context, st *stage, in any, index int) err
 	}
 	if st.impl.Process == nil {
 		return nil
+	}
+	if st.prog != nil {
+		s.tick(st.prog)
 	}
 	err := st.impl.Process(ctx, c)
 	if stop, ok := isStop(err); ok && stop.stage < 0 {

@@ -27,6 +27,9 @@ type Host struct {
 	Width int
 	// Color enables ANSI colors for errors and warnings.
 	Color bool
+	// Progress is the terminal progress lines are drawn on (Write-Progress
+	// and long pipelines); nil when output is not a terminal.
+	Progress io.Writer
 }
 
 // SessionOptions configures a session.
@@ -46,12 +49,14 @@ type SessionOptions struct {
 // Session is one shell: its variables, its cmdlets and its host. It is
 // not safe for concurrent use; each command runs to completion.
 type Session struct {
-	reg    *Registry
-	host   Host
-	api    API
-	dir    string
-	now    func() time.Time
-	scopes []map[string]*variable
+	reg  *Registry
+	host Host
+	api  API
+	// progress is the terminal's progress line; nil without one.
+	progress *progressLine
+	dir      string
+	now      func() time.Time
+	scopes   []map[string]*variable
 	// failed records that an error was shown since ResetFailed (the exit
 	// status of -c and scripts); stmtErr that the running statement had
 	// an error, shown or not ($?).
@@ -79,6 +84,11 @@ func NewSession(opts SessionOptions) *Session {
 	}
 	if s.host.Err == nil {
 		s.host.Err = s.host.Out
+	}
+	if s.host.Progress != nil {
+		s.progress = &progressLine{w: s.host.Progress, width: s.width()}
+		s.host.Out = clearFirst{s.host.Out, s.progress}
+		s.host.Err = clearFirst{s.host.Err, s.progress}
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -180,6 +180,10 @@ func RunShell(ctx context.Context, o ShellOptions) int {
 		api = client
 	}
 	host := Host{Out: o.Stdout, Err: o.Stderr, Color: outFD >= 0 && getenv("NO_COLOR") == ""}
+	if terminalFD(o.Stderr) >= 0 && outFD >= 0 {
+		// Progress only on a terminal, never into redirected output.
+		host.Progress = o.Stderr
+	}
 	if outFD >= 0 {
 		if w, _, err := term.GetSize(outFD); err == nil && w > 0 {
 			host.Width = w
