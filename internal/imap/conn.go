@@ -73,6 +73,7 @@ type conn struct {
 	changed    atomic.Bool // the selected folder may have changed
 	idleFlag   atomic.Bool // mirrors idling for lock-free checks
 	pushQueued atomic.Bool
+	notif      atomic.Pointer[notifyState] // NOTIFY SET (notify.go); nil without
 }
 
 func newConn(s *Server, nc net.Conn, ip string, id uint64) *conn {
@@ -207,6 +208,7 @@ func (c *conn) cleanup() {
 	}
 	c.mu.Unlock()
 	c.nc.Close()
+	c.notifyOff()
 	if c.sel != nil {
 		c.sel.folder.Close()
 		c.sel = nil
@@ -338,6 +340,9 @@ func (c *conn) next() bool {
 	}
 	c.mu.Unlock()
 	if goOn && c.idleTag != "" && c.changed.Load() {
+		c.schedulePush()
+	}
+	if goOn && c.notifyPending() {
 		c.schedulePush()
 	}
 	return goOn
@@ -492,7 +497,7 @@ func (c *conn) doKick(reason string, cut bool) {
 // folderChanged is the change callback given to Backend Open.
 func (c *conn) folderChanged() {
 	c.changed.Store(true)
-	if c.idleFlag.Load() {
+	if c.idleFlag.Load() || c.notif.Load() != nil {
 		c.schedulePush()
 	}
 }
@@ -517,6 +522,10 @@ func (c *conn) schedulePush() {
 // IDLE command, untagged responses flow as changes happen).
 func (c *conn) push() {
 	c.pushQueued.Store(false)
+	if c.notif.Load() != nil {
+		c.pushNotify()
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.idling || c.busy || c.closed || c.sel == nil || !c.changed.Load() {
@@ -637,6 +646,9 @@ func (c *conn) command(ctx context.Context) bool {
 				c.log.Warn("sending updates failed", "err", uerr)
 			}
 		}
+	}
+	if err != errResponded && err != errClose && err != errPanic {
+		c.notifyAfterCommand(ctx, name, !cmd.noExpunge)
 	}
 	return c.finish(p, tag, name, err)
 }
