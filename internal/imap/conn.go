@@ -30,14 +30,13 @@ const (
 
 // conn is one client connection.
 type conn struct {
-	srv      *Server
-	nc       net.Conn
-	id       uint64
-	ip       string
-	loopback bool
-	log      *slog.Logger
-	rd       reader
-	w        writer // w.bw is nil unless held
+	srv *Server
+	nc  net.Conn
+	id  uint64
+	ip  string
+	log *slog.Logger
+	rd  reader
+	w   writer // w.bw is nil unless held
 
 	// Owned by the connection's goroutine, or by an async writer holding mu
 	// while the connection idles.
@@ -53,6 +52,7 @@ type conn struct {
 	// utf8Accept is set by ENABLE UTF8=ACCEPT (RFC 6855): mailbox names and
 	// quoted strings are UTF-8, as in IMAP4rev2.
 	utf8Accept    bool
+	loopback      bool // here, with the flags: no padding (conn stays in the 416-byte size class)
 	user          User
 	userKey       string
 	clientName    string
@@ -506,7 +506,7 @@ func (c *conn) folderChanged() {
 // events can be lost (a node crashing between commit and publish). The
 // server calls it periodically (Options.IdleRecheck).
 func (c *conn) recheck() {
-	if c.idleFlag.Load() {
+	if c.idleFlag.Load() || c.notifyWantsSelected() {
 		c.changed.Store(true)
 		c.schedulePush()
 	}

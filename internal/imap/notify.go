@@ -253,7 +253,6 @@ func cmdNotify(ctx context.Context, c *conn, r *request) error {
 	if len(watched) > maxNotifyMailboxes {
 		return no("NOTIFICATIONOVERFLOW", "Too many mailboxes to watch; name fewer")
 	}
-	c.notifyOff()
 	for _, name := range watched {
 		st, err := c.user.Status(ctx, name, false)
 		if err != nil {
@@ -273,6 +272,7 @@ func cmdNotify(ctx context.Context, c *conn, r *request) error {
 		n.selRef = weak.Make(s)
 		n.newMax = s.maxUID()
 	}
+	c.notifyOff() // the previous NOTIFY SET, if any
 	n.cancel = w.Watch(func(folderID int64) {
 		n.signal(folderID)
 		c.schedulePush()
@@ -495,6 +495,13 @@ func (c *conn) notifyOff() {
 	}
 }
 
+// notifyWantsSelected reports whether NOTIFY asks for the selected
+// mailbox's message events, which then flow between commands too.
+func (c *conn) notifyWantsSelected() bool {
+	n := c.notif.Load()
+	return n != nil && n.sel != nil && n.sel.events&evMessage != 0
+}
+
 // notifyPending reports whether a NOTIFY session has something to send.
 func (c *conn) notifyPending() bool {
 	n := c.notif.Load()
@@ -543,10 +550,15 @@ func (c *conn) pushNotify() {
 	// (IDLE is such a time; between commands is not).
 	err := c.notifyUpdates(ctx, n, true, c.idling || !n.delayed, false)
 	c.releaseWriter()
-	if err != nil || c.w.err != nil {
+	switch {
+	case c.w.err != nil || err == errClose || isNetError(err):
 		c.log.Debug("notification failed", "err", err, "write", c.w.err)
 		c.closed = true
 		c.nc.Close()
+	case err != nil:
+		// A store error: what was written is whole; the rest waits for
+		// the next change or command.
+		c.log.Warn("notification failed", "err", err)
 	}
 	c.w.err = nil
 }
@@ -771,7 +783,9 @@ func (c *conn) notifyLists(ctx context.Context, n *notifyState, quiet bool) erro
 	for _, name := range gone {
 		delete(n.boxes, name)
 		if wants(name, evMailboxName) {
-			w.raw(`* LIST (\NonExistent) "/" `)
+			w.raw("* LIST (")
+			w.raw(c.listAttrs(n, name))
+			w.raw(`) "/" `)
 			c.writeMailbox(name)
 			w.crlf()
 		}
