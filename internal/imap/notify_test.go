@@ -2,10 +2,12 @@ package imap_test
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -177,4 +179,48 @@ func lmtpDeliver(t *testing.T, addr, rcpt, body string) {
 	if _, err := w.CloseWithLMTPResponse(); err != nil {
 		t.Fatalf("LMTP DATA: %v", err)
 	}
+}
+
+// TestNotifyCompressTLS: notifications written between commands go through
+// TLS and the session's COMPRESS=DEFLATE stream whole, interleaved with
+// commands, and the session goes on after them.
+func TestNotifyCompressTLS(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go e.srv.Serve(tls.NewListener(l, testTLSConfig(t)))
+	nc, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newZClient(t, tls.Client(nc, insecureTLS()))
+	c.ok("a1", "LOGIN alice pw-alice")
+	c.compress("a2")
+	c.ok("a3", "SELECT INBOX")
+	c.ok("a4", "NOTIFY SET (selected (MessageNew (UID ENVELOPE) MessageExpunge)) (personal (MessageNew MessageExpunge MailboxName))")
+	b := dialRaw(t, e.addr)
+	b.login("alice")
+	for i := range 20 {
+		e.deliver(t, readMsg(t, "simple.eml"), "alice")
+		if got := c.expect("* "); got[0] != fmt.Sprintf("* %d EXISTS", i+1) {
+			t.Fatalf("delivery %d: %q", i+1, got)
+		}
+		c.expect("* " + strconv.Itoa(i+1) + " RECENT")
+		if got := c.line(); !strings.HasPrefix(got, fmt.Sprintf(`* %d FETCH (UID %d ENVELOPE ("Mon, 7 Feb 1994`, i+1, i+1)) {
+			t.Fatalf("delivery %d: %q", i+1, got)
+		}
+		b.cmd("b1", fmt.Sprintf("CREATE Box%d", i))
+		if got := c.line(); got != fmt.Sprintf(`* LIST () "/" Box%d`, i) {
+			t.Fatalf("CREATE %d: %q", i, got)
+		}
+		c.ok("n", "NOOP")
+	}
+	b.send("b2 APPEND Sent {18+}\r\nSubject: one\r\n\r\nhi")
+	expectLines(t, b, "b2 OK")
+	if got := c.line(); !strings.HasPrefix(got, "* STATUS Sent (MESSAGES 1 UIDNEXT 2 ") {
+		t.Fatalf("APPEND to Sent: %q", got)
+	}
+	c.ok("z", "LOGOUT")
 }
