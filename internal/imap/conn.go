@@ -569,6 +569,7 @@ func (c *conn) endIdle() bool {
 	if err := c.sendUpdates(ctx, true, false); err != nil {
 		c.log.Warn("updates after IDLE failed", "err", err)
 	}
+	c.notifyAfterCommand(ctx, "IDLE", true)
 	c.w.raw(tag + " OK IDLE terminated\r\n")
 	return c.w.err == nil
 }
@@ -647,7 +648,7 @@ func (c *conn) command(ctx context.Context) bool {
 			}
 		}
 	}
-	if err != errResponded && err != errClose && err != errPanic {
+	if (err != errResponded || c.idleTag != "") && err != errClose && err != errPanic {
 		c.notifyAfterCommand(ctx, name, !cmd.noExpunge)
 	}
 	return c.finish(p, tag, name, err)
