@@ -907,14 +907,24 @@ func (c *conn) notifyLists(ctx context.Context, n *notifyState, quiet bool) erro
 }
 
 // listAttrs returns the attributes of a LIST notification: \NonExistent
-// for a name that is no folder, \Subscribed for a subscribed one.
+// for a name that is no folder, \Subscribed for a subscribed one, and the
+// child flags.
 func (c *conn) listAttrs(n *notifyState, name string) string {
 	var attrs []string
-	if !n.exists(name) {
+	exists := n.exists(name)
+	if !exists {
 		attrs = append(attrs, `\NonExistent`)
 	}
 	if n.subscribed(name) {
 		attrs = append(attrs, `\Subscribed`)
+	}
+	// RFC 3348 child flags, as LIST gives them (§5.4: SHOULD).
+	prefix := name + string(delimiter)
+	switch {
+	case slices.ContainsFunc(n.ids, func(f folderID) bool { return strings.HasPrefix(f.name, prefix) }):
+		attrs = append(attrs, `\HasChildren`)
+	case exists:
+		attrs = append(attrs, `\HasNoChildren`)
 	}
 	return strings.Join(attrs, " ")
 }

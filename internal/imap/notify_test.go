@@ -103,9 +103,9 @@ func TestNotifyTwoNodes(t *testing.T) {
 	expectLines(t, a, fmt.Sprintf("* STATUS INBOX (MESSAGES %d ", inboxMessages+1))
 
 	b.cmd("b6", "CREATE Projects")
-	expectLines(t, a, `* LIST () "/" Projects`)
+	expectLines(t, a, `* LIST (\HasNoChildren) "/" Projects`)
 	b.cmd("b7", "RENAME Projects Done")
-	expectLines(t, a, `* LIST () "/" Done ("OLDNAME" (Projects))`)
+	expectLines(t, a, `* LIST (\HasNoChildren) "/" Done ("OLDNAME" (Projects))`)
 	quiet(t, a, 300*time.Millisecond)
 }
 
@@ -212,7 +212,7 @@ func TestNotifyCompressTLS(t *testing.T) {
 			t.Fatalf("delivery %d: %q", i+1, got)
 		}
 		b.cmd("b1", fmt.Sprintf("CREATE Box%d", i))
-		if got := c.line(); got != fmt.Sprintf(`* LIST () "/" Box%d`, i) {
+		if got := c.line(); got != fmt.Sprintf(`* LIST (\HasNoChildren) "/" Box%d`, i) {
 			t.Fatalf("CREATE %d: %q", i, got)
 		}
 		c.ok("n", "NOOP")

@@ -82,7 +82,7 @@ print("ok append in Work notified:", got)
 typ, _ = b.create("Later")
 assert typ == "OK", typ
 got = wait_for(b"\r\n")
-assert got == b'* LIST () "/" Later\r\n', got
+assert got == b'* LIST (\\HasNoChildren) "/" Later\r\n', got
 print("ok create notified:", got)
 
 typ, _ = a._simple_command("NOTIFY", "NONE")
