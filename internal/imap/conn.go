@@ -640,6 +640,7 @@ func (c *conn) command(ctx context.Context) bool {
 	if cmd.maxSize != nil {
 		p.maxSize = cmd.maxSize(c.srv)
 	}
+	c.notifyBeforeCommand(ctx, name)
 	err = c.run(ctx, cmd, &request{tag: tag, name: name, uid: strings.HasPrefix(name, "UID "), p: p})
 	if err == nil || isOK(err) {
 		if c.sel != nil && c.state == stateSelected {

@@ -588,6 +588,15 @@ func (c *conn) notifyPending() bool {
 // changes are not reported back to it (§5: the server SHOULD omit them).
 var notifyCommands = map[string]bool{"CREATE": true, "DELETE": true, "RENAME": true, "SUBSCRIBE": true, "UNSUBSCRIBE": true}
 
+// notifyBeforeCommand sends, before a command that changes folders or
+// subscriptions, the notifications pending from other sessions: what the
+// command's end takes in quietly is then only what changed while it ran.
+func (c *conn) notifyBeforeCommand(ctx context.Context, name string) {
+	if notifyCommands[name] && c.notifyPending() {
+		c.notifyAfterCommand(ctx, "", false)
+	}
+}
+
 // notifyAfterCommand sends what NOTIFY asks for at the end of a command,
 // after the selected mailbox's updates.
 func (c *conn) notifyAfterCommand(ctx context.Context, name string, allowExpunge bool) {
