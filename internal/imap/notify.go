@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"runtime/debug"
@@ -118,7 +119,7 @@ func newBoxStatus(name string, st FolderStatus) boxStatus {
 
 // nameOf returns the name of folder id.
 func (n *notifyState) nameOf(id int64) (string, bool) {
-	i, ok := slices.BinarySearchFunc(n.ids, id, func(f folderID, id int64) int { return cmpInt(f.id, id) })
+	i, ok := slices.BinarySearchFunc(n.ids, id, func(f folderID, id int64) int { return cmp.Compare(f.id, id) })
 	if !ok {
 		return "", false
 	}
@@ -159,16 +160,6 @@ func (n *notifyState) deleteBox(name string) {
 	if ok {
 		n.boxes = slices.Delete(n.boxes, i, i+1)
 	}
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // signal records that folder id changed (0: folders or subscriptions).
@@ -544,7 +535,7 @@ func (n *notifyState) load(ctx context.Context, u User) error {
 	for i, f := range folders {
 		n.ids[i] = folderID{f.ID, f.Name}
 	}
-	slices.SortFunc(n.ids, func(a, b folderID) int { return cmpInt(a.id, b.id) })
+	slices.SortFunc(n.ids, func(a, b folderID) int { return cmp.Compare(a.id, b.id) })
 	n.subs = make([]string, len(subs))
 	for i, s := range subs {
 		n.subs[i] = normalizeInbox(s)
@@ -842,7 +833,7 @@ func (c *conn) notifyLists(ctx context.Context, n *notifyState, quiet bool) erro
 		}
 	}
 	for _, f := range n.ids {
-		if _, ok := slices.BinarySearchFunc(oldIDs, f.id, func(f folderID, id int64) int { return cmpInt(f.id, id) }); !ok {
+		if _, ok := slices.BinarySearchFunc(oldIDs, f.id, func(f folderID, id int64) int { return cmp.Compare(f.id, id) }); !ok {
 			added = append(added, f.name)
 		}
 	}
