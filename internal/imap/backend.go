@@ -131,8 +131,19 @@ type SummarySearcher interface {
 // ErrUnsupported says an optional backend method is not available.
 var ErrUnsupported = errors.New("imap: not supported by the backend")
 
+// Watcher may be implemented by a User for NOTIFY (RFC 5465). Watch calls
+// fn, from any goroutine and without blocking, whenever something of the
+// mailbox may have changed, here or on another node: folderID is the
+// FolderInfo.ID of a folder whose messages changed, or 0 when folders were
+// created, deleted or renamed or subscriptions changed. cancel stops the
+// calls; fn is not called after it returns.
+type Watcher interface {
+	Watch(fn func(folderID int64)) (cancel func())
+}
+
 // FolderInfo describes a folder for LIST.
 type FolderInfo struct {
+	ID         int64 // names the folder in Watcher calls
 	Name       string
 	SpecialUse string // `\Sent`, `\Drafts`, `\Trash`, `\Junk`, `\Archive`, `\All`, `\Flagged` or ""
 }

@@ -56,6 +56,7 @@ func commandTable() map[string]*command {
 		"APPEND":      {handler: cmdAppend, states: authenticated, maxSize: func(s *Server) int64 { return s.opts.AppendBatchLimit + s.opts.MaxCommandSize }},
 		"IDLE":        {handler: cmdIdle, states: authenticated, forceUpdate: true},
 		"COMPRESS":    {handler: cmdCompress, states: authenticated},
+		"NOTIFY":      {handler: cmdNotify, states: authenticated, forceUpdate: true},
 		// Selected (§6.4).
 		"CHECK":       {handler: cmdNoop, states: stateSelected, forceUpdate: true},
 		"CLOSE":       {handler: cmdClose, states: stateSelected},
@@ -113,6 +114,7 @@ var extensions = []string{
 	"SORT=DISPLAY",       // RFC 5957
 	"CONTEXT=SEARCH",     // RFC 5267 §4
 	"CONTEXT=SORT",       // RFC 5267 §4
+	"NOTIFY",             // RFC 5465
 }
 
 // capabilities lists what the connection may use now (RFC 9051 §7.2.2):

@@ -98,11 +98,17 @@ func pssKB() int64 {
 // at most 8 kB PSS). Run with -benchtime=1x. The compressed variant turns
 // on COMPRESS DEFLATE (RFC 4978) before SELECT.
 func BenchmarkIdleMemory(b *testing.B) {
-	b.Run("plain", func(b *testing.B) { benchIdleMemory(b, false) })
-	b.Run("compressed", func(b *testing.B) { benchIdleMemory(b, true) })
+	b.Run("plain", func(b *testing.B) { benchIdleMemory(b, false, "") })
+	b.Run("compressed", func(b *testing.B) { benchIdleMemory(b, true, "") })
+	// A NOTIFY session (RFC 5465) watching its INBOX and every folder.
+	b.Run("notify", func(b *testing.B) {
+		benchIdleMemory(b, false, "n NOTIFY SET (selected (MessageNew MessageExpunge)) (personal (MessageNew MessageExpunge MailboxName))\r\n")
+	})
 }
 
-func benchIdleMemory(b *testing.B, compressed bool) {
+// benchIdleMemory measures sessions that log in, SELECT INBOX, send
+// extra, and IDLE.
+func benchIdleMemory(b *testing.B, compressed bool, extra string) {
 	const conns = 2000
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), memChildEnv+"=1")
@@ -173,7 +179,7 @@ func benchIdleMemory(b *testing.B, compressed bool) {
 					fw.Write([]byte("b SELECT INBOX\r\nc IDLE\r\n"))
 					fw.Flush()
 				} else {
-					nc.Write([]byte("a LOGIN alice pw-alice\r\nb SELECT INBOX\r\nc IDLE\r\n"))
+					nc.Write([]byte("a LOGIN alice pw-alice\r\nb SELECT INBOX\r\n" + extra + "c IDLE\r\n"))
 				}
 				for {
 					nc.SetReadDeadline(time.Now().Add(30 * time.Second))

@@ -21,7 +21,8 @@ type Kind uint8
 // The kinds of events.
 const (
 	// FolderChanged: messages arrived, changed flags or were expunged, or
-	// folders were created, renamed or deleted (FolderID 0).
+	// folders were created, renamed or deleted or subscriptions changed
+	// (FolderID 0).
 	FolderChanged Kind = iota + 1
 	// AccessChanged: a mailbox's PopEnabled/ImapEnabled changed, or (with
 	// MailboxID 0) the organization's security defaults; open sessions must

@@ -101,6 +101,7 @@ var (
 	_ imap.RefusalRecorder = (*Backend)(nil)
 	_ imap.User            = (*user)(nil)
 	_ imap.Folder          = (*folder)(nil)
+	_ imap.Watcher         = (*user)(nil)
 )
 
 // New returns a Backend.
@@ -198,7 +199,7 @@ func (u *user) Folders(ctx context.Context) ([]imap.FolderInfo, error) {
 	}
 	out := make([]imap.FolderInfo, len(fs))
 	for i, f := range fs {
-		out[i] = imap.FolderInfo{Name: f.Name, SpecialUse: f.SpecialUse}
+		out[i] = imap.FolderInfo{ID: f.ID, Name: f.Name, SpecialUse: f.SpecialUse}
 	}
 	return out, nil
 }
@@ -209,7 +210,27 @@ func (u *user) Subscriptions(ctx context.Context) ([]string, error) {
 }
 
 func (u *user) SetSubscribed(ctx context.Context, name string, subscribed bool) error {
-	return wireError(u.b.mail.SetSubscribed(ctx, u.mailboxID, name, subscribed))
+	if err := u.b.mail.SetSubscribed(ctx, u.mailboxID, name, subscribed); err != nil {
+		return wireError(err)
+	}
+	// Folder 0: the folder list or subscriptions changed (NOTIFY
+	// SubscriptionChange in other sessions).
+	u.b.publish(ctx, u.mailboxID, 0, 0)
+	return nil
+}
+
+// Watch implements imap.Watcher: every change event of the mailbox, from
+// this node (sessions, deliveries, the admin service) or from others
+// through the hub.
+func (u *user) Watch(fn func(folderID int64)) func() {
+	if u.b.hub == nil {
+		return func() {}
+	}
+	return u.b.hub.Subscribe(u.mailboxID, func(e notify.Event) {
+		if e.Kind == notify.FolderChanged {
+			fn(e.FolderID)
+		}
+	})
 }
 
 // defaultFolders are the special-use folders every mailbox is created with
