@@ -229,6 +229,8 @@ type Mail interface {
 	// SetLastLogon records the time of a successful login per protocol
 	// ("pop3" or "imap4") on the mailbox, for the admin lists.
 	SetLastLogon(ctx context.Context, mailboxID int64, protocol string, at time.Time) error
+	// MailboxGUID returns the mailbox's GUID (ErrNotFound if it is gone).
+	MailboxGUID(ctx context.Context, mailboxID int64) (string, error)
 }
 
 // SessionReport is one open POP3 or IMAP4 session as a node reports it.
@@ -520,8 +522,11 @@ type MessageMeta struct {
 	Flags        Flags
 	Keywords     []string
 	InternalDate time.Time
-	Size         int64
-	BodyID       int64
+	// SaveDate is when the message was saved in its folder (RFC 8514):
+	// append, delivery, COPY or MOVE.
+	SaveDate time.Time
+	Size     int64
+	BodyID   int64
 	// Structure is the parse of the message made once at delivery
 	// (package message encodes it): envelope, body structure and part offsets.
 	Structure []byte

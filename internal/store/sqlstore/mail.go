@@ -420,7 +420,7 @@ func uidClauses(col string, ranges []store.UIDRange) []uidClause {
 
 // Messages implements store.Mail.
 func (db *DB) Messages(ctx context.Context, folderID int64, uids []store.UIDRange, want store.MetaFields, fn func(store.MessageMeta) error) error {
-	cols := `m.id, m.folder_id, m.uid, m.modseq, m.flags, m.keywords, m.internal_date, m.size, m.body_id`
+	cols := `m.id, m.folder_id, m.uid, m.modseq, m.flags, m.keywords, m.internal_date, m.size, m.body_id, m.save_date`
 	from := ` FROM messages m`
 	if want&store.MetaBodyPrefix != 0 {
 		from += ` JOIN bodies bd ON bd.id = m.body_id`
@@ -454,8 +454,8 @@ func (db *DB) Messages(ctx context.Context, folderID int64, uids []store.UIDRang
 			for rows.Next() {
 				var m store.MessageMeta
 				var kw string
-				var idate, sent int64
-				dest := []any{&m.ID, &m.FolderID, &m.UID, &m.ModSeq, &m.Flags, &kw, &idate, &m.Size, &m.BodyID}
+				var idate, sent, saved int64
+				dest := []any{&m.ID, &m.FolderID, &m.UID, &m.ModSeq, &m.Flags, &kw, &idate, &m.Size, &m.BodyID, &saved}
 				if want&store.MetaBodyPrefix != 0 {
 					dest = append(dest, &m.BodyPrefix)
 				}
@@ -470,6 +470,7 @@ func (db *DB) Messages(ctx context.Context, folderID int64, uids []store.UIDRang
 				}
 				m.Keywords = splitKeywords(kw)
 				m.InternalDate = fromMicros(idate)
+				m.SaveDate = fromMicros(saved)
 				m.SentDate = fromMicros(sent)
 				batch = append(batch, m)
 			}
@@ -594,8 +595,9 @@ func addMessage(ctx context.Context, c conn, where string, key any, bodyID int64
 	if idate.IsZero() {
 		idate = time.Now()
 	}
-	_, err = c.exec(ctx, `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, folderID, uid, modseq, msg.Flags, joinKeywords(msg.Keywords), micros(idate), size, bodyID)
+	_, err = c.exec(ctx, `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id, save_date)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, folderID, uid, modseq, msg.Flags, joinKeywords(msg.Keywords), micros(idate), size, bodyID,
+		micros(time.Now()))
 	if err != nil {
 		return 0, 0, 0, 0, fmt.Errorf("insert message: %w", err)
 	}
@@ -948,19 +950,21 @@ func (db *DB) copyMessages(ctx context.Context, src int64, uids []store.UIDRange
 				return err
 			}
 		}
+		// A copy or a moved message is saved in dst now (RFC 8514 §3).
+		saved := micros(time.Now())
 		for i, m := range msgs {
 			nu := first + uint32(i)
 			res.SrcUIDs = append(res.SrcUIDs, m.uid)
 			res.DstUIDs = append(res.DstUIDs, nu)
 			if move {
 				// The message keeps its ID (and so its POP3 UIDL) when it moves.
-				if _, err := c.exec(ctx, `UPDATE messages SET folder_id = ?, uid = ?, modseq = ? WHERE id = ?`, dst, nu, modseq, m.id); err != nil {
+				if _, err := c.exec(ctx, `UPDATE messages SET folder_id = ?, uid = ?, modseq = ?, save_date = ? WHERE id = ?`, dst, nu, modseq, saved, m.id); err != nil {
 					return err
 				}
 				continue
 			}
-			if _, err := c.exec(ctx, `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, dst, nu, modseq, m.flags, m.kw, m.idate, m.size, m.body); err != nil {
+			if _, err := c.exec(ctx, `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id, save_date)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, dst, nu, modseq, m.flags, m.kw, m.idate, m.size, m.body, saved); err != nil {
 				return err
 			}
 		}
@@ -1106,4 +1110,14 @@ func (db *DB) SetLastLogon(ctx context.Context, mailboxID int64, protocol string
 		_, err := c.exec(ctx, `UPDATE mailboxes SET `+col+` = ? WHERE id = ? AND `+col+` < ?`, micros(at), mailboxID, micros(at))
 		return err
 	})
+}
+
+// MailboxGUID implements store.Mail.
+func (db *DB) MailboxGUID(ctx context.Context, mailboxID int64) (string, error) {
+	var guid string
+	err := conn{db: db}.queryRow(ctx, `SELECT guid FROM mailboxes WHERE id = ?`, mailboxID).Scan(&guid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("mailbox %d: %w", mailboxID, store.ErrNotFound)
+	}
+	return guid, err
 }

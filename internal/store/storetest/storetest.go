@@ -54,6 +54,8 @@ func Run(t *testing.T, open Open) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ConcurrentExpunges", testConcurrentExpunges},
 		{"ConcurrentRemovals", testConcurrentRemovals},
+		{"SaveDate", testSaveDate},
+		{"FolderIdentity", testFolderIdentity},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
