@@ -104,6 +104,9 @@ var extensions = []string{
 	"SORT",               // RFC 5256
 	"UTF8=ACCEPT",        // RFC 6855
 	"WITHIN",             // RFC 5032
+	"SAVEDATE",           // RFC 8514
+	"OBJECTID",           // RFC 8474
+	"PREVIEW",            // RFC 8970
 }
 
 // capabilities lists what the connection may use now (RFC 9051 §7.2.2):

@@ -28,6 +28,10 @@ const (
 	fetchBinary        // BINARY[...], BINARY.PEEK[...]
 	fetchBinarySize    // BINARY.SIZE[...]
 	fetchModSeq        // MODSEQ (RFC 7162 §3.1.4)
+	fetchSaveDate      // SAVEDATE (RFC 8514 §4.1)
+	fetchEmailID       // EMAILID (RFC 8474 §5.1)
+	fetchThreadID      // THREADID (RFC 8474 §5.2)
+	fetchPreview       // PREVIEW, PREVIEW (LAZY) (RFC 8970 §3)
 )
 
 // section addresses part of a message: a part path and what of it.
@@ -52,7 +56,7 @@ type fetchItem struct {
 // needsStructure reports whether the item needs the stored parse.
 func (it *fetchItem) needsStructure() bool {
 	switch it.kind {
-	case fetchEnvelope, fetchBody, fetchBodyStructure, fetchBinary, fetchBinarySize:
+	case fetchEnvelope, fetchBody, fetchBodyStructure, fetchBinary, fetchBinarySize, fetchPreview:
 		return true
 	case fetchSection:
 		return len(it.sec.part) > 0 || it.sec.text != ""
@@ -121,6 +125,10 @@ var kindNames = map[fetchKind]string{
 	fetchBody:          "BODY",
 	fetchBodyStructure: "BODYSTRUCTURE",
 	fetchModSeq:        "MODSEQ",
+	fetchSaveDate:      "SAVEDATE",
+	fetchEmailID:       "EMAILID",
+	fetchThreadID:      "THREADID",
+	fetchPreview:       "PREVIEW",
 }
 
 // fetchItem reads one fetch-att.
@@ -143,6 +151,17 @@ func (p *parser) fetchItem() (fetchItem, error) {
 		it.kind = fetchBodyStructure
 	case "MODSEQ":
 		it.kind = fetchModSeq
+	case "SAVEDATE":
+		it.kind = fetchSaveDate
+	case "EMAILID":
+		it.kind = fetchEmailID
+	case "THREADID":
+		it.kind = fetchThreadID
+	case "PREVIEW":
+		it.kind = fetchPreview
+		if err := p.previewModifiers(); err != nil {
+			return it, err
+		}
 	case "RFC822":
 		return fetchItem{kind: fetchSection, name: "RFC822"}, nil
 	case "RFC822.HEADER":
@@ -420,8 +439,11 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 		if it.needsStructure() {
 			want |= WantStructure
 		}
-		if it.kind == fetchSection {
+		if it.kind == fetchSection || it.kind == fetchPreview {
 			want |= WantBodyPrefix
+		}
+		if it.kind == fetchEmailID {
+			want |= WantObjectID
 		}
 		setSeen = setSeen || it.setsSeen()
 	}
@@ -568,6 +590,7 @@ type fetcher struct {
 	seenSet    map[uint32]bool // messages whose \Seen this FETCH set
 	unknownCTE bool            // a BINARY item could not be decoded
 	buf        []byte          // the content of the message being written (load)
+	preview    string          // the PREVIEW of the message being written (load)
 }
 
 // pinLimit is the largest message whose content is read whole before its
@@ -618,6 +641,16 @@ func (f *fetcher) load(ctx context.Context, md *MessageData) (*message.Message, 
 			if r, ok := binaryRange(md, msg, &it.sec); ok {
 				end = max(end, r.end)
 			}
+		}
+	}
+	for i := range f.items {
+		if f.items[i].kind == fetchPreview {
+			p, err := f.c.preview(ctx, md, msg)
+			if err != nil {
+				return nil, err
+			}
+			f.preview = p
+			break
 		}
 	}
 	if end <= int64(len(md.BodyPrefix)) {
@@ -711,6 +744,26 @@ func (f *fetcher) write(ctx context.Context, i int, md *MessageData, msg *messag
 			w.raw("MODSEQ (")
 			w.raw(strconv.FormatUint(md.ModSeq, 10))
 			w.byte(')')
+		case fetchSaveDate:
+			// RFC 8514 §4.1: NIL when the mailbox keeps no save dates.
+			w.raw("SAVEDATE ")
+			if md.SaveDate.IsZero() {
+				w.raw("NIL")
+			} else {
+				w.byte('"')
+				w.raw(dateTime(md.SaveDate))
+				w.byte('"')
+			}
+		case fetchEmailID:
+			w.raw("EMAILID ")
+			c.writeObjectID(md.EmailID)
+		case fetchThreadID:
+			// RFC 8474 §5.2: NIL, threads are not computed.
+			w.raw("THREADID NIL")
+		case fetchPreview:
+			// RFC 8970 §3: always generated, so never NIL, also with LAZY.
+			w.raw("PREVIEW ")
+			w.str(f.preview)
 		}
 	}
 	if !flagsDone && f.seenSet[uid] {

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/access"
@@ -181,6 +182,9 @@ type user struct {
 	b         *Backend
 	mailboxID int64
 	end       func()
+
+	idsMu sync.Mutex
+	ids   *objectIDs // read once, when first needed
 }
 
 func (u *user) Key() string { return strconv.FormatInt(u.mailboxID, 10) }
@@ -229,7 +233,7 @@ func isDefaultFolder(f store.Folder) bool {
 	return ok && f.SpecialUse == use
 }
 
-func (u *user) CreateFolder(ctx context.Context, name, specialUse string) error {
+func (u *user) CreateFolder(ctx context.Context, name, specialUse string) (string, error) {
 	if use, ok := defaultFolders[name]; ok && specialUse == "" {
 		// A default folder created again by name (a mailbox from before
 		// default folders were protected, or one a tool renamed away) gets
@@ -237,7 +241,7 @@ func (u *user) CreateFolder(ctx context.Context, name, specialUse string) error 
 		// find their Sent and Trash by RFC 6154 again.
 		fs, err := u.b.mail.Folders(ctx, u.mailboxID)
 		if err != nil {
-			return wireError(err)
+			return "", wireError(err)
 		}
 		if !slices.ContainsFunc(fs, func(f store.Folder) bool { return f.SpecialUse == use }) {
 			specialUse = use
@@ -245,10 +249,17 @@ func (u *user) CreateFolder(ctx context.Context, name, specialUse string) error 
 	}
 	f, err := u.b.mail.CreateFolder(ctx, u.mailboxID, name, specialUse)
 	if err != nil {
-		return wireError(err)
+		return "", wireError(err)
 	}
 	u.b.publish(ctx, u.mailboxID, 0, f.HighestModSeq)
-	return nil
+	ids, err := u.objectIDs(ctx)
+	if err != nil {
+		// The folder exists; only its id cannot be told now (SELECT and
+		// STATUS tell it).
+		u.b.log.Warn("cannot derive the new folder's MAILBOXID", "mailbox", u.mailboxID, "err", err)
+		return "", nil
+	}
+	return ids.mailboxID(f.ID), nil
 }
 
 func (u *user) folder(ctx context.Context, name string) (store.Folder, error) {
@@ -292,6 +303,9 @@ func (u *user) Status(ctx context.Context, name string, wantDeleted bool) (imap.
 		return imap.FolderStatus{}, err
 	}
 	st := folderStatus(f)
+	if st.MailboxID, err = u.mailboxIDOf(ctx, f.ID); err != nil {
+		return st, err
+	}
 	if st.Recent, err = u.recentCount(ctx, f); err != nil {
 		return st, err
 	}
@@ -380,7 +394,11 @@ func (u *user) Open(ctx context.Context, name string, changed func()) (imap.Fold
 	if err != nil {
 		return nil, err
 	}
-	fo := &folder{u: u, id: f.ID}
+	ids, err := u.objectIDs(ctx)
+	if err != nil {
+		return nil, wireError(err)
+	}
+	fo := &folder{u: u, id: f.ID, ids: ids}
 	if u.b.hub != nil {
 		fo.cancel = u.b.hub.Subscribe(u.mailboxID, func(e notify.Event) {
 			if e.Kind == notify.FolderChanged && e.FolderID == f.ID {
@@ -395,6 +413,7 @@ func (u *user) Open(ctx context.Context, name string, changed func()) (imap.Fold
 type folder struct {
 	u       *user
 	id      int64
+	ids     *objectIDs
 	cancel  func()
 	uidNext uint32 // as last seen by Index or Changes
 }
@@ -411,7 +430,9 @@ func (f *folder) Index(ctx context.Context) (imap.FolderStatus, []imap.MessageFl
 		return imap.FolderStatus{}, nil, wireError(err)
 	}
 	f.uidNext = sf.UIDNext
-	return folderStatus(sf), toIMAPFlags(msgs), nil
+	st := folderStatus(sf)
+	st.MailboxID = f.ids.mailboxID(f.id)
+	return st, toIMAPFlags(msgs), nil
 }
 
 func (f *folder) Changes(ctx context.Context, since uint64) (imap.FolderStatus, []imap.MessageFlags, []uint32, error) {
@@ -434,6 +455,7 @@ func (f *folder) Messages(ctx context.Context, uids []imap.UIDRange, want imap.W
 	if want&imap.WantBodyPrefix != 0 {
 		mf |= store.MetaBodyPrefix
 	}
+	wantID := want&imap.WantObjectID != 0
 	var md imap.MessageData
 	err := f.u.b.mail.Messages(ctx, f.id, toStoreRanges(uids), mf, func(m store.MessageMeta) error {
 		md = imap.MessageData{
@@ -442,6 +464,7 @@ func (f *folder) Messages(ctx context.Context, uids []imap.UIDRange, want imap.W
 			Flags:        toIMAPFlagBits(m.Flags),
 			Keywords:     m.Keywords,
 			InternalDate: m.InternalDate,
+			SaveDate:     m.SaveDate,
 			Size:         m.Size,
 			BodyID:       m.BodyID,
 			Structure:    m.Structure,
@@ -451,6 +474,9 @@ func (f *folder) Messages(ctx context.Context, uids []imap.UIDRange, want imap.W
 			To:           m.To,
 			Cc:           m.Cc,
 			SentDate:     m.SentDate,
+		}
+		if wantID {
+			md.EmailID = f.ids.emailID(m.BodyID)
 		}
 		return fn(&md)
 	})
