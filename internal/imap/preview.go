@@ -249,4 +249,3 @@ func validObjectID(s string) bool {
 	}
 	return true
 }
-
