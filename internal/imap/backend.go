@@ -190,6 +190,8 @@ const (
 	WantBodyPrefix
 	// WantObjectID asks for MessageData.EmailID (RFC 8474).
 	WantObjectID
+	// WantPreview asks for the stored preview (MessageData.Preview).
+	WantPreview
 )
 
 // MessageData is a message's metadata.
@@ -209,6 +211,11 @@ type MessageData struct {
 	// WantObjectID: the same for every copy of the same message in the
 	// user's folders, and for the message after a MOVE.
 	EmailID string
+	// Preview is the message's PREVIEW (RFC 8970, message.Preview) when
+	// the backend keeps it (HasPreview), with WantPreview; else the engine
+	// makes it from the message.
+	Preview    string
+	HasPreview bool
 	// BodyPrefix is the start of the message (all of it when shorter than
 	// what the backend reads), with WantBodyPrefix; it may be empty.
 	BodyPrefix []byte

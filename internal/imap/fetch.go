@@ -439,8 +439,13 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 		if it.needsStructure() {
 			want |= WantStructure
 		}
-		if it.kind == fetchSection || it.kind == fetchPreview {
+		if it.kind == fetchSection {
 			want |= WantBodyPrefix
+		}
+		if it.kind == fetchPreview {
+			// The backend may keep it; else it is made from the text
+			// part (the parse says where that is).
+			want |= WantPreview
 		}
 		if it.kind == fetchEmailID {
 			want |= WantObjectID

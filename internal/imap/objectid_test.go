@@ -203,3 +203,45 @@ func TestPythonImaplibObjectID(t *testing.T) {
 		t.Fatalf("imaplib session failed: %v", err)
 	}
 }
+
+// TestPreviewStored: a message appended through the backend has its
+// preview stored with it, so FETCH PREVIEW reads none of its body, and the
+// stored preview is the one made from the body of a message stored without
+// one.
+func TestPreviewStored(t *testing.T) {
+	var read atomic.Int64
+	e := newEnv(t, envOptions{wrap: func(b imap.Backend) imap.Backend { return readCountingBackend{b, &read} }})
+	names := []string{"simple.eml", "multipart.eml", "preview-html.eml", "preview-latin1.eml", "preview-qp.eml", "preview-none.eml"}
+	for _, n := range names {
+		e.deliver(t, readMsg(t, n), "alice") // no stored preview
+	}
+	c := dialRaw(t, e.addr)
+	c.login("alice")
+	for _, n := range names {
+		msg := readMsg(t, n)
+		c.send(fmt.Sprintf("a APPEND INBOX {%d+}", len(msg)))
+		c.send(string(msg))
+		for l := c.line(); !strings.HasPrefix(l, "a "); l = c.line() {
+		}
+	}
+	c.cmd("s", "SELECT INBOX")
+	read.Store(0)
+	stored := c.cmd("f", "FETCH 7:12 (PREVIEW)")
+	if n := read.Load(); n != 0 {
+		t.Errorf("FETCH PREVIEW of appended messages read %d octets of their bodies; want 0", n)
+	}
+	made := c.cmd("g", "FETCH 1:6 (PREVIEW)")
+	if len(stored) != len(made) {
+		t.Fatalf("stored %q\nmade %q", stored, made)
+	}
+	seq := regexp.MustCompile(`^\* \d+ FETCH `)
+	for i := range made[:len(made)-1] {
+		a, b := seq.ReplaceAllString(stored[i], "* FETCH "), seq.ReplaceAllString(made[i], "* FETCH ")
+		if a != b {
+			t.Errorf("line %d: stored %q; made %q", i, stored[i], made[i])
+		}
+	}
+	if read.Load() == 0 {
+		t.Errorf("messages without a stored preview were not read")
+	}
+}

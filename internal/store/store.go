@@ -533,6 +533,11 @@ type MessageMeta struct {
 	// BodyPrefix holds the first bytes of the body (all of it when Size is
 	// at most BodyPrefixSize), with MetaBodyPrefix.
 	BodyPrefix []byte
+	// Preview is the body's IMAP preview (RFC 8970), with MetaPreview, when
+	// it was stored with the body (HasPreview): bodies stored before
+	// previews were kept have none.
+	Preview    string
+	HasPreview bool
 	Summary
 }
 
@@ -550,6 +555,8 @@ const (
 	// the metadata, so that fetching a small message whole is one query.
 	// Ask for it for a few messages at a time only.
 	MetaBodyPrefix
+	// MetaPreview reads the body's stored preview (Preview, HasPreview).
+	MetaPreview
 )
 
 // BodyPrefixSize is how much of a body MetaBodyPrefix reads.
@@ -572,6 +579,10 @@ type NewMessage struct {
 	InternalDate time.Time
 	Raw          []byte // CRLF line ends
 	Structure    []byte
+	// Preview is the IMAP preview (message.Preview), stored with the body
+	// when HasPreview is set.
+	Preview    string
+	HasPreview bool
 	Summary
 }
 

@@ -366,6 +366,8 @@ func newMessage(raw []byte, flags store.Flags, keywords []string, date time.Time
 		InternalDate: date,
 		Raw:          raw,
 		Structure:    m.Marshal(),
+		Preview:      m.PreviewOf(raw),
+		HasPreview:   true,
 		Summary: store.Summary{
 			Subject:  m.Subject(),
 			From:     m.From(),
@@ -455,6 +457,9 @@ func (f *folder) Messages(ctx context.Context, uids []imap.UIDRange, want imap.W
 	if want&imap.WantBodyPrefix != 0 {
 		mf |= store.MetaBodyPrefix
 	}
+	if want&imap.WantPreview != 0 {
+		mf |= store.MetaPreview
+	}
 	wantID := want&imap.WantObjectID != 0
 	var md imap.MessageData
 	err := f.u.b.mail.Messages(ctx, f.id, toStoreRanges(uids), mf, func(m store.MessageMeta) error {
@@ -469,6 +474,8 @@ func (f *folder) Messages(ctx context.Context, uids []imap.UIDRange, want imap.W
 			BodyID:       m.BodyID,
 			Structure:    m.Structure,
 			BodyPrefix:   m.BodyPrefix,
+			Preview:      m.Preview,
+			HasPreview:   m.HasPreview,
 			Subject:      m.Subject,
 			From:         m.From,
 			To:           m.To,

@@ -436,6 +436,10 @@ func (db *DB) Messages(ctx context.Context, folderID int64, uids []store.UIDRang
 			cols += `, t.structure`
 		}
 	}
+	if want&store.MetaPreview != 0 {
+		from += ` LEFT JOIN body_previews pv ON pv.body_id = m.body_id`
+		cols += `, pv.preview`
+	}
 	// Each batch is one statement (atomic by itself, no explicit
 	// transaction needed), and rows are handed to fn only after the batch
 	// is read, so that fn may write to a slow client without holding a read
@@ -465,9 +469,14 @@ func (db *DB) Messages(ctx context.Context, folderID int64, uids []store.UIDRang
 				if want&store.MetaStructure != 0 {
 					dest = append(dest, &m.Structure)
 				}
+				var preview sql.NullString
+				if want&store.MetaPreview != 0 {
+					dest = append(dest, &preview)
+				}
 				if err := rows.Scan(dest...); err != nil {
 					return err
 				}
+				m.Preview, m.HasPreview = preview.String, preview.Valid
 				m.Keywords = splitKeywords(kw)
 				m.InternalDate = fromMicros(idate)
 				m.SaveDate = fromMicros(saved)
@@ -556,6 +565,11 @@ func insertBody(ctx context.Context, c conn, msg *store.NewMessage) (int64, erro
 	}
 	if _, err := c.exec(ctx, `INSERT INTO body_structures (body_id, structure) VALUES (?, ?)`, id, nonNilBytes(msg.Structure)); err != nil {
 		return 0, fmt.Errorf("insert body structure: %w", err)
+	}
+	if msg.HasPreview {
+		if _, err := c.exec(ctx, `INSERT INTO body_previews (body_id, preview) VALUES (?, ?)`, id, msg.Preview); err != nil {
+			return 0, fmt.Errorf("insert body preview: %w", err)
+		}
 	}
 	for n := int64(1); n*ChunkSize < int64(len(raw)); n++ {
 		end := min((n+1)*ChunkSize, int64(len(raw)))

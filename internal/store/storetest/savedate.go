@@ -100,6 +100,64 @@ func testSaveDate(t *testing.T, s store.Store) {
 	within("move", moved[1].SaveDate, t4, t5)
 }
 
+// testPreview: a preview given with a message is stored with its body and
+// read back with MetaPreview, by every copy of it; a message stored without
+// one reads as having none (HasPreview false), not as an empty preview.
+func testPreview(t *testing.T, s store.Store) {
+	m := newMailbox(t, s, "Preview User")
+	other := newMailbox(t, s, "Preview Other")
+	inbox := mustInbox(t, s, m.ID)
+	arch, err := s.FolderByName(ctx, m.ID, "Archive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := parsedMessage("Subject: with\r\n\r\nhello\r\n")
+	with.Preview, with.HasPreview = "hello – ünïcode", true
+	if _, _, err := s.Append(ctx, inbox, with); err != nil {
+		t.Fatal(err)
+	}
+	empty := parsedMessage("Subject: empty\r\n\r\n")
+	empty.HasPreview = true
+	if _, _, err := s.Append(ctx, inbox, empty); err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, s, []int64{m.ID}, "Subject: without\r\n\r\nbody\r\n")
+	shared := parsedMessage("Subject: shared\r\n\r\nshared\r\n")
+	shared.Preview, shared.HasPreview = "shared", true
+	if _, err := s.Deliver(ctx, []int64{m.ID, other.ID}, shared); err != nil {
+		t.Fatal(err)
+	}
+	got := metas(t, s, inbox, all(), store.MetaPreview)
+	type pv struct {
+		p   string
+		has bool
+	}
+	want := []pv{{"hello – ünïcode", true}, {"", true}, {"", false}, {"shared", true}}
+	if len(got) != len(want) {
+		t.Fatalf("got %d messages; want %d", len(got), len(want))
+	}
+	for i := range want {
+		if (pv{got[i].Preview, got[i].HasPreview}) != want[i] {
+			t.Errorf("UID %d: preview %q, %v; want %q, %v", got[i].UID, got[i].Preview, got[i].HasPreview, want[i].p, want[i].has)
+		}
+	}
+	if o := metas(t, s, mustInbox(t, s, other.ID), all(), store.MetaPreview|store.MetaSummary); len(o) != 1 || o[0].Preview != "shared" || o[0].Subject != "shared" {
+		t.Errorf("the other recipient's preview: %+v", o)
+	}
+	if plain := metas(t, s, inbox, all(), 0); plain[0].HasPreview || plain[0].Preview != "" {
+		t.Errorf("preview read without MetaPreview: %+v", plain[0])
+	}
+	if _, err := s.Copy(ctx, inbox, all(), arch.ID); err != nil {
+		t.Fatal(err)
+	}
+	copies := metas(t, s, arch.ID, all(), store.MetaPreview|store.MetaStructure)
+	for i := range want {
+		if (pv{copies[i].Preview, copies[i].HasPreview}) != want[i] {
+			t.Errorf("copy of UID %d: preview %q, %v; want %q, %v", got[i].UID, copies[i].Preview, copies[i].HasPreview, want[i].p, want[i].has)
+		}
+	}
+}
+
 // testFolderIdentity: a folder keeps its ID when renamed (with its
 // children), a folder created again under a name gets a new one, and a
 // mailbox's GUID can be read back by its ID (the keys IMAP object ids are
@@ -164,7 +222,7 @@ func RunSaveDateMigration(t *testing.T, open func(t *testing.T) store.Store, raw
 		t.Fatal(err)
 	}
 	s.Close()
-	for _, q := range []string{`ALTER TABLE messages DROP COLUMN save_date`, `DELETE FROM schema_migrations WHERE version = 8`} {
+	for _, q := range []string{`ALTER TABLE messages DROP COLUMN save_date`, `DROP TABLE body_previews`, `DELETE FROM schema_migrations WHERE version = 8`} {
 		if _, err := raw.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -178,6 +236,9 @@ func RunSaveDateMigration(t *testing.T, open func(t *testing.T) store.Store, raw
 	}
 	if !got[0].InternalDate.Equal(old) {
 		t.Errorf("internal date %v; want %v", got[0].InternalDate, old)
+	}
+	if got := metas(t, s, inbox, all(), store.MetaPreview); got[0].HasPreview {
+		t.Errorf("a body stored before the migration has a stored preview: %+v", got[0])
 	}
 	if sd := got[0].SaveDate; sd.Before(before) || sd.After(after) {
 		t.Errorf("save date after the migration %v; want the time of the migration, between %v and %v", sd, before, after)

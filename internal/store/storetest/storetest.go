@@ -56,6 +56,7 @@ func Run(t *testing.T, open Open) {
 		{"ConcurrentRemovals", testConcurrentRemovals},
 		{"SaveDate", testSaveDate},
 		{"FolderIdentity", testFolderIdentity},
+		{"Preview", testPreview},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

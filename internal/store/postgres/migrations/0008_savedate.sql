@@ -13,3 +13,11 @@ ALTER TABLE messages ADD COLUMN save_date BIGINT NOT NULL DEFAULT 0
 ;
 UPDATE messages SET save_date = (extract(epoch FROM now()) * 1000000)::bigint
 ;
+-- PREVIEW (RFC 8970): the preview of a body, made once when it is stored,
+-- in a table of its own so that the summary rows SEARCH reads stay short.
+-- Bodies stored before have no row: their previews are made when asked.
+CREATE TABLE body_previews (
+  body_id BIGINT PRIMARY KEY REFERENCES bodies (id) ON DELETE CASCADE,
+  preview TEXT NOT NULL
+)
+;

@@ -13,3 +13,11 @@ ALTER TABLE messages ADD COLUMN save_date INTEGER NOT NULL DEFAULT 0
 ;
 UPDATE messages SET save_date = CAST(strftime('%s', 'now') AS INTEGER) * 1000000
 ;
+-- PREVIEW (RFC 8970): the preview of a body, made once when it is stored,
+-- in a table of its own so that the summary rows SEARCH reads stay short.
+-- Bodies stored before have no row: their previews are made when asked.
+CREATE TABLE body_previews (
+  body_id INTEGER PRIMARY KEY REFERENCES bodies (id) ON DELETE CASCADE,
+  preview TEXT NOT NULL
+)
+;
