@@ -174,6 +174,7 @@ func htmlText(s string) string {
 			} else {
 				s = ""
 			}
+			b.WriteByte(' ')
 		default:
 			// Any tag may separate words ("a<br>b", "<td>1</td><td>2</td>");
 			// inline ones seldom do, but a space too many costs nothing
