@@ -126,6 +126,15 @@ type SummarySearcher interface {
 	SearchSummary(ctx context.Context, uids []UIDRange, field, substr string) ([]uint32, error)
 }
 
+// PreviewKeeper may be implemented by a Folder to keep the previews the
+// engine made for messages that came without one (MessageData.HasPreview
+// false), by BodyID, so that the next FETCH PREVIEW reads them. The engine
+// calls it after the responses are written; a failure only costs making
+// them again.
+type PreviewKeeper interface {
+	KeepPreviews(ctx context.Context, previews map[int64]string) error
+}
+
 // ErrUnsupported says an optional backend method is not available.
 var ErrUnsupported = errors.New("imap: not supported by the backend")
 

@@ -549,6 +549,7 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 				}
 			}
 		}
+		f.keepPreviews(ctx)
 	}
 	return f.result(missing)
 }
@@ -563,6 +564,20 @@ func (f *fetcher) result(missing int) error {
 		return &okResult{code: CodeExpungeIssued, text: "Some messages were expunged"}
 	}
 	return nil
+}
+
+// keepPreviews hands the previews made for the last batch to the backend
+// to keep, when it can.
+func (f *fetcher) keepPreviews(ctx context.Context) {
+	if len(f.made) == 0 {
+		return
+	}
+	if k, ok := f.c.sel.folder.(PreviewKeeper); ok {
+		if err := k.KeepPreviews(ctx, f.made); err != nil && ctx.Err() == nil {
+			f.c.log.Warn("keeping previews failed; they are made again when asked", "err", err)
+		}
+	}
+	f.made = nil
 }
 
 // splitRanges cuts index ranges into chunks of at most n messages.
@@ -592,10 +607,11 @@ func splitRanges(rs []idxRange, n int) [][]idxRange {
 type fetcher struct {
 	c          *conn
 	items      []fetchItem
-	seenSet    map[uint32]bool // messages whose \Seen this FETCH set
-	unknownCTE bool            // a BINARY item could not be decoded
-	buf        []byte          // the content of the message being written (load)
-	preview    string          // the PREVIEW of the message being written (load)
+	seenSet    map[uint32]bool  // messages whose \Seen this FETCH set
+	unknownCTE bool             // a BINARY item could not be decoded
+	buf        []byte           // the content of the message being written (load)
+	preview    string           // the PREVIEW of the message being written (load)
+	made       map[int64]string // previews made here, by BodyID (PreviewKeeper)
 }
 
 // pinLimit is the largest message whose content is read whole before its
@@ -655,6 +671,12 @@ func (f *fetcher) load(ctx context.Context, md *MessageData) (*message.Message, 
 				return nil, err
 			}
 			f.preview = p
+			if !md.HasPreview {
+				if f.made == nil {
+					f.made = map[int64]string{}
+				}
+				f.made[md.BodyID] = p
+			}
 			break
 		}
 	}

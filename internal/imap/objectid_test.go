@@ -47,6 +47,11 @@ type readCountingFolder struct {
 	n *atomic.Int64
 }
 
+// KeepPreviews passes previews on to the wrapped folder.
+func (f readCountingFolder) KeepPreviews(ctx context.Context, previews map[int64]string) error {
+	return f.Folder.(imap.PreviewKeeper).KeepPreviews(ctx, previews)
+}
+
 func (f readCountingFolder) ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (int, error) {
 	n, err := f.Folder.ReadBody(ctx, bodyID, off, p)
 	f.n.Add(int64(n))
@@ -243,5 +248,16 @@ func TestPreviewStored(t *testing.T) {
 	}
 	if read.Load() == 0 {
 		t.Errorf("messages without a stored preview were not read")
+	}
+	// The previews made were kept: asked again, none is read.
+	read.Store(0)
+	again := c.cmd("h", "FETCH 1:6 (PREVIEW)")
+	if n := read.Load(); n != 0 {
+		t.Errorf("second FETCH PREVIEW read %d octets; want 0 (the previews made before are kept)", n)
+	}
+	for i := range made[:len(made)-1] {
+		if again[i] != made[i] {
+			t.Errorf("line %d: kept %q; made %q", i, again[i], made[i])
+		}
 	}
 }

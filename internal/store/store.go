@@ -231,6 +231,9 @@ type Mail interface {
 	SetLastLogon(ctx context.Context, mailboxID int64, protocol string, at time.Time) error
 	// MailboxGUID returns the mailbox's GUID (ErrNotFound if it is gone).
 	MailboxGUID(ctx context.Context, mailboxID int64) (string, error)
+	// SetPreviews stores previews (message.Preview) of bodies stored
+	// without one, by body ID; a body that has one or is gone is skipped.
+	SetPreviews(ctx context.Context, previews map[int64]string) error
 }
 
 // SessionReport is one open POP3 or IMAP4 session as a node reports it.

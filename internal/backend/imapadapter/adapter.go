@@ -102,6 +102,7 @@ var (
 	_ imap.RefusalRecorder = (*Backend)(nil)
 	_ imap.User            = (*user)(nil)
 	_ imap.Folder          = (*folder)(nil)
+	_ imap.PreviewKeeper   = (*folder)(nil)
 )
 
 // New returns a Backend.
@@ -488,6 +489,12 @@ func (f *folder) Messages(ctx context.Context, uids []imap.UIDRange, want imap.W
 		return fn(&md)
 	})
 	return wireError(err)
+}
+
+// KeepPreviews implements imap.PreviewKeeper: previews the engine made for
+// bodies stored without one are stored for the next FETCH PREVIEW.
+func (f *folder) KeepPreviews(ctx context.Context, previews map[int64]string) error {
+	return wireError(f.u.b.mail.SetPreviews(ctx, previews))
 }
 
 func (f *folder) ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (int, error) {

@@ -1135,3 +1135,19 @@ func (db *DB) MailboxGUID(ctx context.Context, mailboxID int64) (string, error) 
 	}
 	return guid, err
 }
+
+// SetPreviews implements store.Mail.
+func (db *DB) SetPreviews(ctx context.Context, previews map[int64]string) error {
+	if len(previews) == 0 {
+		return nil
+	}
+	return db.write(ctx, nil, func(c conn) error {
+		for id, p := range previews {
+			if _, err := c.exec(ctx, `INSERT INTO body_previews (body_id, preview) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM bodies WHERE id = ?)
+				ON CONFLICT (body_id) DO NOTHING`, id, p, id); err != nil {
+				return fmt.Errorf("store preview of body %d: %w", id, err)
+			}
+		}
+		return nil
+	})
+}

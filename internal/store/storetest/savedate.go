@@ -156,6 +156,25 @@ func testPreview(t *testing.T, s store.Store) {
 			t.Errorf("copy of UID %d: preview %q, %v; want %q, %v", got[i].UID, copies[i].Preview, copies[i].HasPreview, want[i].p, want[i].has)
 		}
 	}
+	// SetPreviews fills in what is missing, keeps what is there, and skips
+	// bodies that are gone.
+	if err := s.SetPreviews(ctx, map[int64]string{
+		got[2].BodyID:             "made later",
+		got[0].BodyID:             "not this",
+		got[3].BodyID + 1_000_000: "no such body",
+	}); err != nil {
+		t.Fatalf("SetPreviews: %v", err)
+	}
+	want[2] = pv{"made later", true}
+	after := metas(t, s, inbox, all(), store.MetaPreview)
+	for i := range want {
+		if (pv{after[i].Preview, after[i].HasPreview}) != want[i] {
+			t.Errorf("after SetPreviews, UID %d: preview %q, %v; want %q, %v", after[i].UID, after[i].Preview, after[i].HasPreview, want[i].p, want[i].has)
+		}
+	}
+	if err := s.SetPreviews(ctx, nil); err != nil {
+		t.Errorf("SetPreviews(nil): %v", err)
+	}
 }
 
 // testFolderIdentity: a folder keeps its ID when renamed (with its
