@@ -28,10 +28,10 @@ const (
 	fetchBinary        // BINARY[...], BINARY.PEEK[...]
 	fetchBinarySize    // BINARY.SIZE[...]
 	fetchModSeq        // MODSEQ (RFC 7162 §3.1.4)
-	fetchSaveDate      // SAVEDATE (RFC 8514 §4.1)
-	fetchEmailID       // EMAILID (RFC 8474 §5.1)
-	fetchThreadID      // THREADID (RFC 8474 §5.2)
-	fetchPreview       // PREVIEW, PREVIEW (LAZY) (RFC 8970 §3)
+	fetchSaveDate      // SAVEDATE (RFC 8514 §4.2)
+	fetchEmailID       // EMAILID (RFC 8474)
+	fetchThreadID      // THREADID (RFC 8474)
+	fetchPreview       // PREVIEW, PREVIEW (LAZY) (RFC 8970)
 )
 
 // section addresses part of a message: a part path and what of it.
@@ -772,7 +772,7 @@ func (f *fetcher) write(ctx context.Context, i int, md *MessageData, msg *messag
 			w.raw(strconv.FormatUint(md.ModSeq, 10))
 			w.byte(')')
 		case fetchSaveDate:
-			// RFC 8514 §4.1: NIL when the mailbox keeps no save dates.
+			// RFC 8514 §4.2: NIL when the mailbox keeps no save dates.
 			w.raw("SAVEDATE ")
 			if md.SaveDate.IsZero() {
 				w.raw("NIL")
@@ -785,10 +785,10 @@ func (f *fetcher) write(ctx context.Context, i int, md *MessageData, msg *messag
 			w.raw("EMAILID ")
 			c.writeObjectID(md.EmailID)
 		case fetchThreadID:
-			// RFC 8474 §5.2: NIL, threads are not computed.
+			// RFC 8474: NIL, threads are not computed.
 			w.raw("THREADID NIL")
 		case fetchPreview:
-			// RFC 8970 §3: always generated, so never NIL, also with LAZY.
+			// RFC 8970: always generated, so never NIL, also with LAZY.
 			w.raw("PREVIEW ")
 			w.str(f.preview)
 		}

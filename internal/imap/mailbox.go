@@ -178,7 +178,7 @@ func cmdCreate(ctx context.Context, c *conn, r *request) error {
 	if err != nil || id == "" {
 		return err
 	}
-	// RFC 8474 §4.1: the new mailbox's id in the tagged OK.
+	// RFC 8474: the new mailbox's id in the tagged OK.
 	return &okResult{code: "MAILBOXID (" + id + ")", text: r.name + " completed"}
 }
 
@@ -264,7 +264,7 @@ func cmdNamespace(ctx context.Context, c *conn, r *request) error {
 
 // statusItems are the STATUS data items (RFC 9051 §6.3.11, RFC 8438 SIZE).
 var statusItems = []string{"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT", "HIGHESTMODSEQ",
-	"MAILBOXID", // RFC 8474 §4.2
+	"MAILBOXID", // RFC 8474
 }
 
 // parseStatusItems reads "(" item *(SP item) ")".

@@ -7,7 +7,7 @@ import (
 )
 
 // previewModifiers reads the optional preview modifiers after PREVIEW
-// (RFC 8970 §6: "(" preview-mod *(SP preview-mod) ")"; LAZY is the only
+// (RFC 8970: "(" preview-mod *(SP preview-mod) ")"; LAZY is the only
 // one). A parenthesized list that does not start with a preview modifier
 // is left alone: it is FETCH's own modifier list.
 func (p *parser) previewModifiers() error {
@@ -38,7 +38,7 @@ func (p *parser) previewModifiers() error {
 	return nil
 }
 
-// preview makes a message's PREVIEW (RFC 8970 §3, message.Preview): the
+// preview makes a message's PREVIEW (RFC 8970, message.Preview): the
 // one stored with it, else made from the stored message.
 func (c *conn) preview(ctx context.Context, md *MessageData, msg *message.Message) (string, error) {
 	if md.HasPreview {

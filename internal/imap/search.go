@@ -48,12 +48,12 @@ const (
 	sModSeq  // RFC 7162 §3.1.5: MODSEQ at least num
 	sOlder   // RFC 5032: internal date before date (now minus the interval)
 	sYounger // RFC 5032: internal date at or after date
-	// RFC 8514 §4.2: the save date, as BEFORE, ON and SINCE the internal date.
+	// RFC 8514 §4.3: the save date, as BEFORE, ON and SINCE the internal date.
 	sSavedBefore
 	sSavedOn
 	sSavedSince
-	sEmailID  // RFC 8474 §6: EMAILID objectid
-	sThreadID // RFC 8474 §6: THREADID objectid (matches nothing: THREADID is NIL)
+	sEmailID  // RFC 8474: EMAILID objectid
+	sThreadID // RFC 8474: THREADID objectid (matches nothing: THREADID is NIL)
 )
 
 // searchLevel says what data a key needs, cheapest first.
@@ -309,7 +309,7 @@ func (p *parser) searchKey(depth int) (*searchKey, error) {
 	case "SAVEDSINCE":
 		return date(sSavedSince)
 	case "SAVEDATESUPPORTED":
-		// RFC 8514 §4.2: every message, as every folder keeps save dates.
+		// RFC 8514 §4.3: every message, as every folder keeps save dates.
 		k.kind = sAll
 		return k, nil
 	case "EMAILID", "THREADID":
@@ -857,7 +857,7 @@ func (c *conn) match(ctx context.Context, k *searchKey, i int, md *MessageData, 
 		// shows it. A message without a save date matches none.
 		return !md.SaveDate.IsZero() && compareDate(k.kind-sSavedBefore, md.SaveDate.UTC(), k.date)
 	case sEmailID:
-		// Object ids are case-sensitive (RFC 8474 §3).
+		// Object ids are case-sensitive (RFC 8474).
 		return md.EmailID == k.str
 	case sSubject:
 		return containsFold(md.Subject, k.str)

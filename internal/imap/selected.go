@@ -302,7 +302,7 @@ func cmdSelect(ctx context.Context, c *conn, r *request) error {
 	w.raw(strconv.FormatUint(s.modSeq, 10))
 	w.raw("] Highest\r\n")
 	if st.MailboxID != "" {
-		// RFC 8474 §4.1.
+		// RFC 8474
 		w.raw("* OK [MAILBOXID (")
 		w.raw(st.MailboxID)
 		w.raw(")] Ok\r\n")

@@ -7,7 +7,7 @@ import (
 	"unicode"
 )
 
-// PreviewChars is the most characters a preview holds (RFC 8970 §3).
+// PreviewChars is the most characters a preview holds (RFC 8970).
 const PreviewChars = 256
 
 // maxPreviewRead bounds how much of the chosen part a preview reads: the
@@ -15,7 +15,7 @@ const PreviewChars = 256
 // style sheet of an HTML message.
 const maxPreviewRead = 64 << 10
 
-// Preview makes the message's preview (IMAP PREVIEW, RFC 8970 §3): the text
+// Preview makes the message's preview (IMAP PREVIEW, RFC 8970): the text
 // of its first inline text/plain part (of alternatives, text/plain first;
 // lacking one, text/html stripped to text), transfer encoding and charset
 // undone, runs of white space made one space, at most PreviewChars
