@@ -404,6 +404,8 @@ func (ss *session) read(r io.Reader) (*store.NewMessage, error) {
 		Structure:    p.Marshal(),
 		Summary: store.Summary{Subject: p.Subject(), From: p.From(), To: p.To(), Cc: p.Cc(),
 			SentDate: p.Date()},
+		Preview:    p.PreviewOf(raw),
+		HasPreview: true,
 	}, nil
 }
 

@@ -56,8 +56,9 @@ type User interface {
 	Subscriptions(ctx context.Context) ([]string, error)
 	SetSubscribed(ctx context.Context, name string, subscribed bool) error
 	// CreateFolder creates a folder; specialUse is "" or one attribute such
-	// as `\Sent` (RFC 6154 CREATE-SPECIAL-USE).
-	CreateFolder(ctx context.Context, name, specialUse string) error
+	// as `\Sent` (RFC 6154 CREATE-SPECIAL-USE). It returns the new folder's
+	// MAILBOXID (RFC 8474), or "" when the backend has none.
+	CreateFolder(ctx context.Context, name, specialUse string) (mailboxID string, err error)
 	DeleteFolder(ctx context.Context, name string) error
 	RenameFolder(ctx context.Context, oldName, newName string) error
 	// Status returns counters of a folder. Deleted is computed only when
@@ -128,6 +129,15 @@ type SummarySearcher interface {
 	SearchSummary(ctx context.Context, uids []UIDRange, field, substr string) ([]uint32, error)
 }
 
+// PreviewKeeper may be implemented by a Folder to keep the previews the
+// engine made for messages that came without one (MessageData.HasPreview
+// false), by BodyID, so that the next FETCH PREVIEW reads them. The engine
+// calls it after the responses are written; a failure only costs making
+// them again.
+type PreviewKeeper interface {
+	KeepPreviews(ctx context.Context, previews map[int64]string) error
+}
+
 // ErrUnsupported says an optional backend method is not available.
 var ErrUnsupported = errors.New("imap: not supported by the backend")
 
@@ -160,6 +170,10 @@ type FolderStatus struct {
 	// Recent counts the messages no session has claimed as \Recent yet
 	// (STATUS RECENT, IMAP4rev1).
 	Recent uint32
+	// MailboxID is the folder's MAILBOXID (RFC 8474 objectid): kept
+	// across RENAME, never given to another folder. "" when the backend
+	// has none.
+	MailboxID string
 }
 
 // Flags is a set of system flags.
@@ -197,6 +211,10 @@ const (
 	// (MessageData.BodyPrefix), so that a small message is sent without
 	// reading its body again; the engine asks for a few messages at a time.
 	WantBodyPrefix
+	// WantObjectID asks for MessageData.EmailID (RFC 8474).
+	WantObjectID
+	// WantPreview asks for the stored preview (MessageData.Preview).
+	WantPreview
 )
 
 // MessageData is a message's metadata.
@@ -206,9 +224,21 @@ type MessageData struct {
 	Flags        Flags
 	Keywords     []string
 	InternalDate time.Time
-	Size         int64
-	BodyID       int64
-	Structure    []byte // with WantStructure
+	// SaveDate is when the message was saved in this folder (RFC 8514);
+	// zero when the backend does not know.
+	SaveDate  time.Time
+	Size      int64
+	BodyID    int64
+	Structure []byte // with WantStructure
+	// EmailID is the message's EMAILID (RFC 8474 objectid), with
+	// WantObjectID: the same for every copy of the same message in the
+	// user's folders, and for the message after a MOVE.
+	EmailID string
+	// Preview is the message's PREVIEW (RFC 8970, message.Preview) when
+	// the backend keeps it (HasPreview), with WantPreview; else the engine
+	// makes it from the message.
+	Preview    string
+	HasPreview bool
 	// BodyPrefix is the start of the message (all of it when shorter than
 	// what the backend reads), with WantBodyPrefix; it may be empty.
 	BodyPrefix []byte

@@ -115,6 +115,9 @@ var extensions = []string{
 	"CONTEXT=SEARCH",     // RFC 5267 §4
 	"CONTEXT=SORT",       // RFC 5267 §4
 	"NOTIFY",             // RFC 5465
+	"SAVEDATE",           // RFC 8514
+	"OBJECTID",           // RFC 8474
+	"PREVIEW",            // RFC 8970
 }
 
 // capabilities lists what the connection may use now (RFC 9051 §7.2.2):

@@ -28,6 +28,10 @@ const (
 	fetchBinary        // BINARY[...], BINARY.PEEK[...]
 	fetchBinarySize    // BINARY.SIZE[...]
 	fetchModSeq        // MODSEQ (RFC 7162 §3.1.4)
+	fetchSaveDate      // SAVEDATE (RFC 8514 §4.2)
+	fetchEmailID       // EMAILID (RFC 8474)
+	fetchThreadID      // THREADID (RFC 8474)
+	fetchPreview       // PREVIEW, PREVIEW (LAZY) (RFC 8970)
 )
 
 // section addresses part of a message: a part path and what of it.
@@ -52,7 +56,7 @@ type fetchItem struct {
 // needsStructure reports whether the item needs the stored parse.
 func (it *fetchItem) needsStructure() bool {
 	switch it.kind {
-	case fetchEnvelope, fetchBody, fetchBodyStructure, fetchBinary, fetchBinarySize:
+	case fetchEnvelope, fetchBody, fetchBodyStructure, fetchBinary, fetchBinarySize, fetchPreview:
 		return true
 	case fetchSection:
 		return len(it.sec.part) > 0 || it.sec.text != ""
@@ -121,6 +125,10 @@ var kindNames = map[fetchKind]string{
 	fetchBody:          "BODY",
 	fetchBodyStructure: "BODYSTRUCTURE",
 	fetchModSeq:        "MODSEQ",
+	fetchSaveDate:      "SAVEDATE",
+	fetchEmailID:       "EMAILID",
+	fetchThreadID:      "THREADID",
+	fetchPreview:       "PREVIEW",
 }
 
 // fetchItem reads one fetch-att.
@@ -143,6 +151,17 @@ func (p *parser) fetchItem() (fetchItem, error) {
 		it.kind = fetchBodyStructure
 	case "MODSEQ":
 		it.kind = fetchModSeq
+	case "SAVEDATE":
+		it.kind = fetchSaveDate
+	case "EMAILID":
+		it.kind = fetchEmailID
+	case "THREADID":
+		it.kind = fetchThreadID
+	case "PREVIEW":
+		it.kind = fetchPreview
+		if err := p.previewModifiers(); err != nil {
+			return it, err
+		}
 	case "RFC822":
 		return fetchItem{kind: fetchSection, name: "RFC822"}, nil
 	case "RFC822.HEADER":
@@ -438,6 +457,14 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 		if it.kind == fetchSection {
 			want |= WantBodyPrefix
 		}
+		if it.kind == fetchPreview {
+			// The backend may keep it; else it is made from the text
+			// part (the parse says where that is).
+			want |= WantPreview
+		}
+		if it.kind == fetchEmailID {
+			want |= WantObjectID
+		}
 		setSeen = setSeen || it.setsSeen()
 	}
 	// The start of each body comes with its metadata when few messages are
@@ -542,6 +569,7 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 				}
 			}
 		}
+		f.keepPreviews(ctx)
 	}
 	return f.result(missing)
 }
@@ -553,6 +581,20 @@ func (f *fetcher) result(missing int) error {
 		return &okResult{code: CodeExpungeIssued, text: "Some messages were expunged"}
 	}
 	return nil
+}
+
+// keepPreviews hands the previews made for the last batch to the backend
+// to keep, when it can.
+func (f *fetcher) keepPreviews(ctx context.Context) {
+	if len(f.made) == 0 {
+		return
+	}
+	if k, ok := f.c.sel.folder.(PreviewKeeper); ok {
+		if err := k.KeepPreviews(ctx, f.made); err != nil && ctx.Err() == nil {
+			f.c.log.Warn("keeping previews failed; they are made again when asked", "err", err)
+		}
+	}
+	f.made = nil
 }
 
 // splitRanges cuts index ranges into chunks of at most n messages.
@@ -580,10 +622,12 @@ func splitRanges(rs []idxRange, n int) [][]idxRange {
 
 // fetcher writes FETCH responses.
 type fetcher struct {
-	c       *conn
-	items   []fetchItem
-	seenSet map[uint32]bool // messages whose \Seen this FETCH set
-	buf     []byte          // the content of the message being written (load)
+	c          *conn
+	items      []fetchItem
+	seenSet    map[uint32]bool  // messages whose \Seen this FETCH set
+	buf        []byte           // the content of the message being written (load)
+	preview    string           // the PREVIEW of the message being written (load)
+	made       map[int64]string // previews made here, by BodyID (PreviewKeeper)
 }
 
 // pinLimit is the largest message whose content is read whole before its
@@ -641,6 +685,22 @@ func (f *fetcher) load(ctx context.Context, md *MessageData) (*message.Message, 
 					return nil, errUnknownCTE
 				}
 			}
+		}
+	}
+	for i := range f.items {
+		if f.items[i].kind == fetchPreview {
+			p, err := f.c.preview(ctx, md, msg)
+			if err != nil {
+				return nil, err
+			}
+			f.preview = p
+			if !md.HasPreview {
+				if f.made == nil {
+					f.made = map[int64]string{}
+				}
+				f.made[md.BodyID] = p
+			}
+			break
 		}
 	}
 	if end <= int64(len(md.BodyPrefix)) {
@@ -734,6 +794,26 @@ func (f *fetcher) write(ctx context.Context, i int, md *MessageData, msg *messag
 			w.raw("MODSEQ (")
 			w.raw(strconv.FormatUint(md.ModSeq, 10))
 			w.byte(')')
+		case fetchSaveDate:
+			// RFC 8514 §4.2: NIL when the mailbox keeps no save dates.
+			w.raw("SAVEDATE ")
+			if md.SaveDate.IsZero() {
+				w.raw("NIL")
+			} else {
+				w.byte('"')
+				w.raw(dateTime(md.SaveDate))
+				w.byte('"')
+			}
+		case fetchEmailID:
+			w.raw("EMAILID ")
+			c.writeObjectID(md.EmailID)
+		case fetchThreadID:
+			// RFC 8474: NIL, threads are not computed.
+			w.raw("THREADID NIL")
+		case fetchPreview:
+			// RFC 8970: always generated, so never NIL, also with LAZY.
+			w.raw("PREVIEW ")
+			w.str(f.preview)
 		}
 	}
 	if !flagsDone && f.seenSet[uid] {

@@ -102,7 +102,7 @@ func (c *conn) createParents(ctx context.Context, name string) error {
 		if parent == "INBOX" {
 			continue
 		}
-		if err := c.user.CreateFolder(ctx, parent, ""); err != nil && errorCode(err) != CodeAlreadyExists {
+		if _, err := c.user.CreateFolder(ctx, parent, ""); err != nil && errorCode(err) != CodeAlreadyExists {
 			return err
 		}
 	}
@@ -174,7 +174,12 @@ func cmdCreate(ctx context.Context, c *conn, r *request) error {
 	if err := c.createParents(ctx, name); err != nil {
 		return err
 	}
-	return c.user.CreateFolder(ctx, name, use)
+	id, err := c.user.CreateFolder(ctx, name, use)
+	if err != nil || id == "" {
+		return err
+	}
+	// RFC 8474: the new mailbox's id in the tagged OK.
+	return &okResult{code: "MAILBOXID (" + id + ")", text: r.name + " completed"}
 }
 
 // DELETE (RFC 9051 §6.3.5).
@@ -258,7 +263,9 @@ func cmdNamespace(ctx context.Context, c *conn, r *request) error {
 }
 
 // statusItems are the STATUS data items (RFC 9051 §6.3.11, RFC 8438 SIZE).
-var statusItems = []string{"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT", "HIGHESTMODSEQ"}
+var statusItems = []string{"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT", "HIGHESTMODSEQ",
+	"MAILBOXID", // RFC 8474
+}
 
 // parseStatusItems reads "(" item *(SP item) ")".
 func (p *parser) statusItems() ([]string, error) {
@@ -358,6 +365,8 @@ func (c *conn) writeStatus(ctx context.Context, name string, items []string) err
 			// The messages the next SELECT would claim (RFC 3501 §6.3.10);
 			// STATUS claims none.
 			w.num(st.Recent)
+		case "MAILBOXID":
+			c.writeObjectID(st.MailboxID)
 		}
 	}
 	w.raw(")\r\n")

@@ -48,6 +48,12 @@ const (
 	sModSeq  // RFC 7162 §3.1.5: MODSEQ at least num
 	sOlder   // RFC 5032: internal date before date (now minus the interval)
 	sYounger // RFC 5032: internal date at or after date
+	// RFC 8514 §4.3: the save date, as BEFORE, ON and SINCE the internal date.
+	sSavedBefore
+	sSavedOn
+	sSavedSince
+	sEmailID  // RFC 8474: EMAILID objectid
+	sThreadID // RFC 8474: THREADID objectid (matches nothing: THREADID is NIL)
 )
 
 // searchLevel says what data a key needs, cheapest first.
@@ -76,6 +82,8 @@ type searchKey struct {
 func (k *searchKey) level() searchLevel {
 	switch k.kind {
 	case sLarger, sSmaller, sBefore, sOn, sSince, sModSeq, sOlder, sYounger:
+		return levelMeta
+	case sSavedBefore, sSavedOn, sSavedSince, sEmailID:
 		return levelMeta
 	case sSubject:
 		return levelSummary
@@ -292,6 +300,31 @@ func (p *parser) searchKey(depth int) (*searchKey, error) {
 		k.kind, k.date = sOlder, time.Now().Add(-time.Duration(n)*time.Second)
 		if kw == "YOUNGER" {
 			k.kind = sYounger
+		}
+		return k, nil
+	case "SAVEDBEFORE":
+		return date(sSavedBefore)
+	case "SAVEDON":
+		return date(sSavedOn)
+	case "SAVEDSINCE":
+		return date(sSavedSince)
+	case "SAVEDATESUPPORTED":
+		// RFC 8514 §4.3: every message, as every folder keeps save dates.
+		k.kind = sAll
+		return k, nil
+	case "EMAILID", "THREADID":
+		if err := p.sp(); err != nil {
+			return nil, err
+		}
+		at := p.pos
+		id := p.takeWhile(func(c byte) bool { return isAtomChar(c) && c != ')' })
+		if !validObjectID(id) {
+			p.pos = at
+			return nil, p.errorf("expected an object id (1 to 255 of A-Z a-z 0-9 _ -)")
+		}
+		k.kind, k.str = sEmailID, id
+		if kw == "THREADID" {
+			k.kind = sThreadID
 		}
 		return k, nil
 	case "SENTBEFORE":
@@ -719,6 +752,9 @@ func (c *conn) searchCandidates(ctx context.Context, root *searchKey, level sear
 	if level >= levelStructure {
 		want |= WantStructure
 	}
+	if hasKind(root, sEmailID) {
+		want |= WantObjectID
+	}
 	var rs []idxRange
 	for _, i := range cand {
 		if n := len(rs); n > 0 && rs[n-1].hi == i {
@@ -866,6 +902,13 @@ func (c *conn) match(ctx context.Context, k *searchKey, i int, md *MessageData, 
 		return md.InternalDate.Before(k.date)
 	case sYounger:
 		return !md.InternalDate.Before(k.date)
+	case sSavedBefore, sSavedOn, sSavedSince:
+		// As BEFORE, ON and SINCE: the day in UTC, as FETCH SAVEDATE
+		// shows it. A message without a save date matches none.
+		return !md.SaveDate.IsZero() && compareDate(k.kind-sSavedBefore, md.SaveDate.UTC(), k.date)
+	case sEmailID:
+		// Object ids are case-sensitive (RFC 8474).
+		return md.EmailID == k.str
 	case sSubject:
 		return containsFold(md.Subject, k.str)
 	}

@@ -305,6 +305,12 @@ func cmdSelect(ctx context.Context, c *conn, r *request) error {
 	w.raw("* OK [HIGHESTMODSEQ ")
 	w.raw(strconv.FormatUint(s.modSeq, 10))
 	w.raw("] Highest\r\n")
+	if st.MailboxID != "" {
+		// RFC 8474
+		w.raw("* OK [MAILBOXID (")
+		w.raw(st.MailboxID)
+		w.raw(")] Ok\r\n")
+	}
 	if c.rev2 {
 		// RFC 9051 §6.3.2: a LIST response with the mailbox name.
 		w.raw(`* LIST () "/" `)

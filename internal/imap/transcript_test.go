@@ -100,6 +100,9 @@ type tconn struct {
 	// uv is the UIDVALIDITY the server last announced on any connection of
 	// the transcript, which a C: line may name as <V> (QRESYNC).
 	uv *atomic.Value
+	// names stands for the transcript's object ids and save dates
+	// (transcript_names_test.go).
+	names *transcriptNames
 }
 
 var literalRE = regexp.MustCompile(`~?\{(\d+)\+?\}$`)
@@ -192,7 +195,7 @@ func (c *tconn) read(tag string, n int) (lines []string, closed bool) {
 			if m := uidValidityRE.FindStringSubmatch(l); m != nil {
 				c.uv.Store(m[1])
 			}
-			l = normalize(l)
+			l = c.names.name(normalize(l))
 			lines = append(lines, l)
 			if tag != "" && (strings.HasPrefix(l, tag+" ") || l == "+" || strings.HasPrefix(l, "+ ") || strings.HasPrefix(l, "* BAD ")) {
 				return lines, false
@@ -241,6 +244,7 @@ func runTranscript(t *testing.T, file string) {
 	e := newEnv(t, eo)
 	conns := map[int]*tconn{}
 	var uv atomic.Value // shared by the transcript's connections
+	names := newTranscriptNames()
 	connect := func(n int) (*tconn, bool) {
 		if c := conns[n]; c != nil {
 			return c, false
@@ -250,7 +254,7 @@ func runTranscript(t *testing.T, file string) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { nc.Close() })
-		c := &tconn{nc: nc, r: bufio.NewReader(nc), lines: make(chan string, 10000), errs: make(chan error, 1), uv: &uv}
+		c := &tconn{nc: nc, r: bufio.NewReader(nc), lines: make(chan string, 10000), errs: make(chan error, 1), uv: &uv, names: names}
 		go c.readLoop()
 		conns[n] = c
 		return c, true
@@ -302,6 +306,7 @@ func runTranscript(t *testing.T, file string) {
 				if escapes {
 					text = strings.NewReplacer("<LF>", "\n", "<CR>", "\r").Replace(text)
 				}
+				text = names.unname(text)
 				sent.WriteString(text + "\r\n")
 			}
 			c.scan(sent.Bytes())

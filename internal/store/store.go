@@ -233,6 +233,11 @@ type Mail interface {
 	// SetLastLogon records the time of a successful login per protocol
 	// ("pop3" or "imap4") on the mailbox, for the admin lists.
 	SetLastLogon(ctx context.Context, mailboxID int64, protocol string, at time.Time) error
+	// MailboxGUID returns the mailbox's GUID (ErrNotFound if it is gone).
+	MailboxGUID(ctx context.Context, mailboxID int64) (string, error)
+	// SetPreviews stores previews (message.Preview) of bodies stored
+	// without one, by body ID; a body that has one or is gone is skipped.
+	SetPreviews(ctx context.Context, previews map[int64]string) error
 }
 
 // SessionReport is one open POP3 or IMAP4 session as a node reports it.
@@ -524,14 +529,22 @@ type MessageMeta struct {
 	Flags        Flags
 	Keywords     []string
 	InternalDate time.Time
-	Size         int64
-	BodyID       int64
+	// SaveDate is when the message was saved in its folder (RFC 8514):
+	// append, delivery, COPY or MOVE.
+	SaveDate time.Time
+	Size     int64
+	BodyID   int64
 	// Structure is the parse of the message made once at delivery
 	// (package message encodes it): envelope, body structure and part offsets.
 	Structure []byte
 	// BodyPrefix holds the first bytes of the body (all of it when Size is
 	// at most BodyPrefixSize), with MetaBodyPrefix.
 	BodyPrefix []byte
+	// Preview is the body's IMAP preview (RFC 8970), with MetaPreview, when
+	// it was stored with the body (HasPreview): bodies stored before
+	// previews were kept have none.
+	Preview    string
+	HasPreview bool
 	Summary
 }
 
@@ -549,6 +562,8 @@ const (
 	// the metadata, so that fetching a small message whole is one query.
 	// Ask for it for a few messages at a time only.
 	MetaBodyPrefix
+	// MetaPreview reads the body's stored preview (Preview, HasPreview).
+	MetaPreview
 )
 
 // BodyPrefixSize is how much of a body MetaBodyPrefix reads.
@@ -571,6 +586,10 @@ type NewMessage struct {
 	InternalDate time.Time
 	Raw          []byte // CRLF line ends
 	Structure    []byte
+	// Preview is the IMAP preview (message.Preview), stored with the body
+	// when HasPreview is set.
+	Preview    string
+	HasPreview bool
 	Summary
 }
 

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/access"
@@ -102,6 +103,7 @@ var (
 	_ imap.User            = (*user)(nil)
 	_ imap.Folder          = (*folder)(nil)
 	_ imap.Watcher         = (*user)(nil)
+	_ imap.PreviewKeeper   = (*folder)(nil)
 )
 
 // New returns a Backend.
@@ -182,6 +184,9 @@ type user struct {
 	b         *Backend
 	mailboxID int64
 	end       func()
+
+	idsMu sync.Mutex
+	ids   *objectIDs // read once, when first needed
 }
 
 func (u *user) Key() string { return strconv.FormatInt(u.mailboxID, 10) }
@@ -250,7 +255,7 @@ func isDefaultFolder(f store.Folder) bool {
 	return ok && f.SpecialUse == use
 }
 
-func (u *user) CreateFolder(ctx context.Context, name, specialUse string) error {
+func (u *user) CreateFolder(ctx context.Context, name, specialUse string) (string, error) {
 	if use, ok := defaultFolders[name]; ok && specialUse == "" {
 		// A default folder created again by name (a mailbox from before
 		// default folders were protected, or one a tool renamed away) gets
@@ -258,7 +263,7 @@ func (u *user) CreateFolder(ctx context.Context, name, specialUse string) error 
 		// find their Sent and Trash by RFC 6154 again.
 		fs, err := u.b.mail.Folders(ctx, u.mailboxID)
 		if err != nil {
-			return wireError(err)
+			return "", wireError(err)
 		}
 		if !slices.ContainsFunc(fs, func(f store.Folder) bool { return f.SpecialUse == use }) {
 			specialUse = use
@@ -266,10 +271,17 @@ func (u *user) CreateFolder(ctx context.Context, name, specialUse string) error 
 	}
 	f, err := u.b.mail.CreateFolder(ctx, u.mailboxID, name, specialUse)
 	if err != nil {
-		return wireError(err)
+		return "", wireError(err)
 	}
 	u.b.publish(ctx, u.mailboxID, 0, f.HighestModSeq)
-	return nil
+	ids, err := u.objectIDs(ctx)
+	if err != nil {
+		// The folder exists; only its id cannot be told now (SELECT and
+		// STATUS tell it).
+		u.b.log.Warn("cannot derive the new folder's MAILBOXID", "mailbox", u.mailboxID, "err", err)
+		return "", nil
+	}
+	return ids.mailboxID(f.ID), nil
 }
 
 func (u *user) folder(ctx context.Context, name string) (store.Folder, error) {
@@ -313,6 +325,9 @@ func (u *user) Status(ctx context.Context, name string, wantDeleted bool) (imap.
 		return imap.FolderStatus{}, err
 	}
 	st := folderStatus(f)
+	if st.MailboxID, err = u.mailboxIDOf(ctx, f.ID); err != nil {
+		return st, err
+	}
 	if st.Recent, err = u.recentCount(ctx, f); err != nil {
 		return st, err
 	}
@@ -373,6 +388,8 @@ func newMessage(raw []byte, flags store.Flags, keywords []string, date time.Time
 		InternalDate: date,
 		Raw:          raw,
 		Structure:    m.Marshal(),
+		Preview:      m.PreviewOf(raw),
+		HasPreview:   true,
 		Summary: store.Summary{
 			Subject:  m.Subject(),
 			From:     m.From(),
@@ -418,7 +435,11 @@ func (u *user) Open(ctx context.Context, name string, changed func()) (imap.Fold
 	if err != nil {
 		return nil, err
 	}
-	fo := &folder{u: u, id: f.ID}
+	ids, err := u.objectIDs(ctx)
+	if err != nil {
+		return nil, wireError(err)
+	}
+	fo := &folder{u: u, id: f.ID, ids: ids}
 	if u.b.hub != nil {
 		fo.cancel = u.b.hub.Subscribe(u.mailboxID, func(e notify.Event) {
 			if e.Kind == notify.FolderChanged && e.FolderID == f.ID {
@@ -433,6 +454,7 @@ func (u *user) Open(ctx context.Context, name string, changed func()) (imap.Fold
 type folder struct {
 	u       *user
 	id      int64
+	ids     *objectIDs
 	cancel  func()
 	uidNext uint32 // as last seen by Index or Changes
 }
@@ -449,7 +471,9 @@ func (f *folder) Index(ctx context.Context) (imap.FolderStatus, []imap.MessageFl
 		return imap.FolderStatus{}, nil, wireError(err)
 	}
 	f.uidNext = sf.UIDNext
-	return folderStatus(sf), toIMAPFlags(msgs), nil
+	st := folderStatus(sf)
+	st.MailboxID = f.ids.mailboxID(f.id)
+	return st, toIMAPFlags(msgs), nil
 }
 
 func (f *folder) Changes(ctx context.Context, since uint64) (imap.FolderStatus, []imap.MessageFlags, []uint32, error) {
@@ -472,6 +496,10 @@ func (f *folder) Messages(ctx context.Context, uids []imap.UIDRange, want imap.W
 	if want&imap.WantBodyPrefix != 0 {
 		mf |= store.MetaBodyPrefix
 	}
+	if want&imap.WantPreview != 0 {
+		mf |= store.MetaPreview
+	}
+	wantID := want&imap.WantObjectID != 0
 	var md imap.MessageData
 	err := f.u.b.mail.Messages(ctx, f.id, toStoreRanges(uids), mf, func(m store.MessageMeta) error {
 		md = imap.MessageData{
@@ -480,19 +508,31 @@ func (f *folder) Messages(ctx context.Context, uids []imap.UIDRange, want imap.W
 			Flags:        toIMAPFlagBits(m.Flags),
 			Keywords:     m.Keywords,
 			InternalDate: m.InternalDate,
+			SaveDate:     m.SaveDate,
 			Size:         m.Size,
 			BodyID:       m.BodyID,
 			Structure:    m.Structure,
 			BodyPrefix:   m.BodyPrefix,
+			Preview:      m.Preview,
+			HasPreview:   m.HasPreview,
 			Subject:      m.Subject,
 			From:         m.From,
 			To:           m.To,
 			Cc:           m.Cc,
 			SentDate:     m.SentDate,
 		}
+		if wantID {
+			md.EmailID = f.ids.emailID(m.BodyID)
+		}
 		return fn(&md)
 	})
 	return wireError(err)
+}
+
+// KeepPreviews implements imap.PreviewKeeper: previews the engine made for
+// bodies stored without one are stored for the next FETCH PREVIEW.
+func (f *folder) KeepPreviews(ctx context.Context, previews map[int64]string) error {
+	return wireError(f.u.b.mail.SetPreviews(ctx, previews))
 }
 
 func (f *folder) ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (int, error) {

@@ -52,7 +52,7 @@ func TestWatch(t *testing.T) {
 		return out
 	}
 
-	if err := alice.CreateFolder(ctx, "Work", ""); err != nil {
+	if _, err := alice.CreateFolder(ctx, "Work", ""); err != nil {
 		t.Fatal(err)
 	}
 	folders, err := alice.Folders(ctx)
@@ -80,7 +80,7 @@ func TestWatch(t *testing.T) {
 		t.Fatalf("Watch got %v; want %v", g, want)
 	}
 	// Another mailbox's changes, and another kind of event, are not heard.
-	if err := bob.CreateFolder(ctx, "Work", ""); err != nil {
+	if _, err := bob.CreateFolder(ctx, "Work", ""); err != nil {
 		t.Fatal(err)
 	}
 	hub.Publish(ctx, notify.Event{Kind: notify.AccessChanged, MailboxID: ids[0]})
@@ -88,7 +88,7 @@ func TestWatch(t *testing.T) {
 		t.Fatalf("Watch heard %v", g)
 	}
 	cancel()
-	if err := alice.CreateFolder(ctx, "After", ""); err != nil {
+	if _, err := alice.CreateFolder(ctx, "After", ""); err != nil {
 		t.Fatal(err)
 	}
 	if g := take(); len(g) != 0 {

@@ -428,7 +428,7 @@ func uidClauses(col string, ranges []store.UIDRange) []uidClause {
 
 // Messages implements store.Mail.
 func (db *DB) Messages(ctx context.Context, folderID int64, uids []store.UIDRange, want store.MetaFields, fn func(store.MessageMeta) error) error {
-	cols := `m.id, m.folder_id, m.uid, m.modseq, m.flags, m.keywords, m.internal_date, m.size, m.body_id`
+	cols := `m.id, m.folder_id, m.uid, m.modseq, m.flags, m.keywords, m.internal_date, m.size, m.body_id, m.save_date`
 	from := ` FROM messages m`
 	if want&store.MetaBodyPrefix != 0 {
 		from += ` JOIN bodies bd ON bd.id = m.body_id`
@@ -443,6 +443,10 @@ func (db *DB) Messages(ctx context.Context, folderID int64, uids []store.UIDRang
 			from += ` JOIN body_structures t ON t.body_id = m.body_id`
 			cols += `, t.structure`
 		}
+	}
+	if want&store.MetaPreview != 0 {
+		from += ` LEFT JOIN body_previews pv ON pv.body_id = m.body_id`
+		cols += `, pv.preview`
 	}
 	// Each batch is one statement (atomic by itself, no explicit
 	// transaction needed), and rows are handed to fn only after the batch
@@ -462,8 +466,8 @@ func (db *DB) Messages(ctx context.Context, folderID int64, uids []store.UIDRang
 			for rows.Next() {
 				var m store.MessageMeta
 				var kw string
-				var idate, sent int64
-				dest := []any{&m.ID, &m.FolderID, &m.UID, &m.ModSeq, &m.Flags, &kw, &idate, &m.Size, &m.BodyID}
+				var idate, sent, saved int64
+				dest := []any{&m.ID, &m.FolderID, &m.UID, &m.ModSeq, &m.Flags, &kw, &idate, &m.Size, &m.BodyID, &saved}
 				if want&store.MetaBodyPrefix != 0 {
 					dest = append(dest, &m.BodyPrefix)
 				}
@@ -473,11 +477,17 @@ func (db *DB) Messages(ctx context.Context, folderID int64, uids []store.UIDRang
 				if want&store.MetaStructure != 0 {
 					dest = append(dest, &m.Structure)
 				}
+				var preview sql.NullString
+				if want&store.MetaPreview != 0 {
+					dest = append(dest, &preview)
+				}
 				if err := rows.Scan(dest...); err != nil {
 					return err
 				}
+				m.Preview, m.HasPreview = preview.String, preview.Valid
 				m.Keywords = splitKeywords(kw)
 				m.InternalDate = fromMicros(idate)
+				m.SaveDate = fromMicros(saved)
 				m.SentDate = fromMicros(sent)
 				batch = append(batch, m)
 			}
@@ -564,6 +574,11 @@ func insertBody(ctx context.Context, c conn, msg *store.NewMessage) (int64, erro
 	if _, err := c.exec(ctx, `INSERT INTO body_structures (body_id, structure) VALUES (?, ?)`, id, nonNilBytes(msg.Structure)); err != nil {
 		return 0, fmt.Errorf("insert body structure: %w", err)
 	}
+	if msg.HasPreview {
+		if _, err := c.exec(ctx, `INSERT INTO body_previews (body_id, preview) VALUES (?, ?)`, id, msg.Preview); err != nil {
+			return 0, fmt.Errorf("insert body preview: %w", err)
+		}
+	}
 	for n := int64(1); n*ChunkSize < int64(len(raw)); n++ {
 		end := min((n+1)*ChunkSize, int64(len(raw)))
 		if _, err := c.exec(ctx, `INSERT INTO body_chunks (body_id, n, data) VALUES (?, ?, ?)`, id, n, raw[n*ChunkSize:end]); err != nil {
@@ -602,8 +617,9 @@ func addMessage(ctx context.Context, c conn, where string, key any, bodyID int64
 	if idate.IsZero() {
 		idate = time.Now()
 	}
-	_, err = c.exec(ctx, `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, folderID, uid, modseq, msg.Flags, joinKeywords(msg.Keywords), micros(idate), size, bodyID)
+	_, err = c.exec(ctx, `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id, save_date)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, folderID, uid, modseq, msg.Flags, joinKeywords(msg.Keywords), micros(idate), size, bodyID,
+		micros(time.Now()))
 	if err != nil {
 		return 0, 0, 0, 0, fmt.Errorf("insert message: %w", err)
 	}
@@ -1011,19 +1027,21 @@ func (db *DB) copyMessages(ctx context.Context, src int64, uids []store.UIDRange
 				return err
 			}
 		}
+		// A copy or a moved message is saved in dst now (RFC 8514 §3).
+		saved := micros(time.Now())
 		for i, m := range msgs {
 			nu := first + uint32(i)
 			res.SrcUIDs = append(res.SrcUIDs, m.uid)
 			res.DstUIDs = append(res.DstUIDs, nu)
 			if move {
 				// The message keeps its ID (and so its POP3 UIDL) when it moves.
-				if _, err := c.exec(ctx, `UPDATE messages SET folder_id = ?, uid = ?, modseq = ? WHERE id = ?`, dst, nu, modseq, m.id); err != nil {
+				if _, err := c.exec(ctx, `UPDATE messages SET folder_id = ?, uid = ?, modseq = ?, save_date = ? WHERE id = ?`, dst, nu, modseq, saved, m.id); err != nil {
 					return err
 				}
 				continue
 			}
-			if _, err := c.exec(ctx, `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, dst, nu, modseq, m.flags, m.kw, m.idate, m.size, m.body); err != nil {
+			if _, err := c.exec(ctx, `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id, save_date)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, dst, nu, modseq, m.flags, m.kw, m.idate, m.size, m.body, saved); err != nil {
 				return err
 			}
 		}
@@ -1168,5 +1186,31 @@ func (db *DB) SetLastLogon(ctx context.Context, mailboxID int64, protocol string
 	return db.write(ctx, nil, func(c conn) error {
 		_, err := c.exec(ctx, `UPDATE mailboxes SET `+col+` = ? WHERE id = ? AND `+col+` < ?`, micros(at), mailboxID, micros(at))
 		return err
+	})
+}
+
+// MailboxGUID implements store.Mail.
+func (db *DB) MailboxGUID(ctx context.Context, mailboxID int64) (string, error) {
+	var guid string
+	err := conn{db: db}.queryRow(ctx, `SELECT guid FROM mailboxes WHERE id = ?`, mailboxID).Scan(&guid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("mailbox %d: %w", mailboxID, store.ErrNotFound)
+	}
+	return guid, err
+}
+
+// SetPreviews implements store.Mail.
+func (db *DB) SetPreviews(ctx context.Context, previews map[int64]string) error {
+	if len(previews) == 0 {
+		return nil
+	}
+	return db.write(ctx, nil, func(c conn) error {
+		for id, p := range previews {
+			if _, err := c.exec(ctx, `INSERT INTO body_previews (body_id, preview) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM bodies WHERE id = ?)
+				ON CONFLICT (body_id) DO NOTHING`, id, p, id); err != nil {
+				return fmt.Errorf("store preview of body %d: %w", id, err)
+			}
+		}
+		return nil
 	})
 }

@@ -55,6 +55,9 @@ func Run(t *testing.T, open Open) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ConcurrentExpunges", testConcurrentExpunges},
 		{"ConcurrentRemovals", testConcurrentRemovals},
+		{"SaveDate", testSaveDate},
+		{"FolderIdentity", testFolderIdentity},
+		{"Preview", testPreview},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,29 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-mail/gatehouse/internal/store/storetest"
+)
+
+func TestSaveDateMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	storetest.RunSaveDateMigration(t, func(t *testing.T) store.Store {
+		s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}, raw)
+}
