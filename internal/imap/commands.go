@@ -65,6 +65,8 @@ func commandTable() map[string]*command {
 		"SEARCH":      {handler: cmdSearch, states: stateSelected, noExpunge: true},
 		"SORT":        {handler: cmdSort, states: stateSelected, noExpunge: true},
 		"UID SORT":    {handler: cmdSort, states: stateSelected},
+		"THREAD":      {handler: cmdThread, states: stateSelected, noExpunge: true},
+		"UID THREAD":  {handler: cmdThread, states: stateSelected},
 		"UID SEARCH":  {handler: cmdSearch, states: stateSelected},
 		"FETCH":       {handler: cmdFetch, states: stateSelected, noExpunge: true},
 		"UID FETCH":   {handler: cmdFetch, states: stateSelected},
