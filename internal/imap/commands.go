@@ -106,6 +106,8 @@ var extensions = []string{
 	"SORT",               // RFC 5256
 	"UTF8=ACCEPT",        // RFC 6855
 	"WITHIN",             // RFC 5032
+	// THREAD (RFC 5256 §3; REFS: draft-ietf-morg-inthread, as Dovecot)
+	"THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "THREAD=REFS",
 }
 
 // capabilities lists what the connection may use now (RFC 9051 §7.2.2):
