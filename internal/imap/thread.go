@@ -24,12 +24,18 @@ const (
 	threadRefs
 )
 
-// threadAlgs maps the names of the algorithms (RFC 5256 §3 thread-alg) to
-// them.
-var threadAlgs = map[string]threadAlg{
-	"ORDEREDSUBJECT": threadOrderedSubject,
-	"REFERENCES":     threadReferences,
-	"REFS":           threadRefs,
+// parseThreadAlg returns the algorithm called name (RFC 5256 §3
+// thread-alg, case-insensitive).
+func parseThreadAlg(name string) (threadAlg, bool) {
+	switch strings.ToUpper(name) {
+	case "ORDEREDSUBJECT":
+		return threadOrderedSubject, true
+	case "REFERENCES":
+		return threadReferences, true
+	case "REFS":
+		return threadRefs, true
+	}
+	return 0, false
 }
 
 // threadMsg is what threading reads of one message. Messages are given in
@@ -111,14 +117,17 @@ func compareSent(msgs []threadMsg, a, b int) int {
 // and dummies (nodes), and answers the loop checks quickly.
 //
 // Every link step 1 makes hangs a tree root under another node, and the
-// loop check always asks whether a node lies in the tree of a given root.
-// So the check finds the root of the node's tree, and each node keeps a
-// hint: an ancestor it reached before, which stays an ancestor while links
-// are only added. Breaking a link (step 1.B, rare) invalidates all hints
-// at once by moving to a new epoch. Deep reply chains thus cost amortized
-// near-constant time per check instead of their depth.
+// loop check always asks whether the new parent lies in the tree of that
+// root. A root without children cannot hold it (the usual case: a new
+// message, or a missing one first named). Otherwise the check finds the
+// root of the parent's tree, and each node keeps a hint: an ancestor it
+// reached before, which stays an ancestor while links are only added.
+// Breaking a link (step 1.B, rare) invalidates all hints at once by moving
+// to a new epoch. Deep reply chains thus cost amortized near-constant time
+// per check instead of their depth.
 type refGraph struct {
 	parent    []int32 // -1: none
+	kids      []int32 // number of children
 	msg       []int32 // message index, -1 for a dummy
 	hint      []int32
 	hintEpoch []uint32
@@ -130,6 +139,7 @@ type refGraph struct {
 func (g *refGraph) add(msg int32) int32 {
 	n := int32(len(g.parent))
 	g.parent = append(g.parent, -1)
+	g.kids = append(g.kids, 0)
 	g.msg = append(g.msg, msg)
 	g.hint = append(g.hint, -1)
 	g.hintEpoch = append(g.hintEpoch, 0)
@@ -170,15 +180,18 @@ func (g *refGraph) root(n int32) int32 {
 // link makes parent the parent of the root child, unless that would make
 // a loop (parent is in child's tree).
 func (g *refGraph) link(parent, child int32) {
-	if parent != child && g.root(parent) != child {
-		g.parent[child] = parent
+	if parent == child || (g.kids[child] > 0 && g.root(parent) == child) {
+		return
 	}
+	g.parent[child] = parent
+	g.kids[parent]++
 }
 
 // unlink breaks the link of n to its parent.
 func (g *refGraph) unlink(n int32) {
-	if g.parent[n] >= 0 {
+	if p := g.parent[n]; p >= 0 {
 		g.parent[n] = -1
+		g.kids[p]--
 		g.epoch++
 	}
 }

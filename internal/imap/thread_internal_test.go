@@ -503,3 +503,334 @@ func BenchmarkThread(b *testing.B) {
 		})
 	}
 }
+
+// TestThreadRandom threads many small random folders whose Message IDs
+// come from a small pool, so that duplicates, loops, self-references,
+// missing parents and equal dates are common, and checks what every answer
+// must hold: each message exactly once; dummies only at the top, with two
+// children or more; every set of siblings in sent-date order (a dummy by
+// its first child); the threads in the order of their algorithm.
+func TestThreadRandom(t *testing.T) {
+	seed := uint32(7)
+	rnd := func(k int) int { seed = seed*1664525 + 1013904223; return int(seed>>8) % k }
+	id := func() string {
+		if rnd(8) == 0 {
+			return "" // none
+		}
+		return fmt.Sprintf("<%d@x>", rnd(12))
+	}
+	subjects := []string{"", "a", "Re: a", "Fwd: a", "b", "re: B", "[l] b (fwd)", "c", "Re:", "[fwd: c]"}
+	for round := 0; round < 3000; round++ {
+		msgs := make([]threadMsg, rnd(14))
+		for i := range msgs {
+			var refs []string
+			for range rnd(5) {
+				refs = append(refs, id())
+			}
+			msgs[i] = tm(id(), strings.Join(refs, " "), subjects[rnd(len(subjects))], rnd(6))
+			if rnd(4) == 0 {
+				msgs[i].inReplyTo = id()
+			}
+		}
+		for _, alg := range []threadAlg{threadOrderedSubject, threadReferences, threadRefs} {
+			threads := threadMessages(alg, msgs)
+			if err := checkThreads(msgs, alg, threads); err != "" {
+				var b strings.Builder
+				for i, m := range msgs {
+					fmt.Fprintf(&b, "\n%d: id %q refs %q irt %q subject %q minute %v", i+1, m.messageID, m.references,
+						m.inReplyTo, m.subject, m.date.Sub(threadEpoch).Minutes())
+				}
+				t.Fatalf("round %d alg %d: %s\nanswer %s\nmessages:%s", round, alg, err, formatThreads(threads), b.String())
+			}
+		}
+	}
+}
+
+// checkThreads returns what is wrong with an answer, or "".
+func checkThreads(msgs []threadMsg, alg threadAlg, threads []*threadNode) string {
+	seen := make([]int, len(msgs))
+	first := func(n *threadNode) int {
+		for n.msg < 0 {
+			n = n.kids[0]
+		}
+		return n.msg
+	}
+	var problem string
+	var latest func(n *threadNode) int
+	latest = func(n *threadNode) int {
+		best := n.msg
+		for _, k := range n.kids {
+			if l := latest(k); best < 0 || compareSent(msgs, l, best) > 0 {
+				best = l
+			}
+		}
+		return best
+	}
+	var walk func(n *threadNode, top bool)
+	walk = func(n *threadNode, top bool) {
+		if n.msg >= 0 {
+			seen[n.msg]++
+		} else if !top || len(n.kids) < 2 {
+			problem = fmt.Sprintf("a dummy with %d children (top: %v)", len(n.kids), top)
+			return
+		}
+		for i, k := range n.kids {
+			if i > 0 && compareSent(msgs, first(n.kids[i-1]), first(k)) > 0 {
+				problem = fmt.Sprintf("children of %d out of order", n.msg+1)
+			}
+			if alg == threadOrderedSubject && len(k.kids) > 0 {
+				problem = "ORDEREDSUBJECT with grandchildren"
+			}
+			walk(k, false)
+		}
+	}
+	for i, th := range threads {
+		walk(th, true)
+		if i == 0 {
+			continue
+		}
+		a, b := first(threads[i-1]), first(th)
+		if alg == threadRefs {
+			a, b = latest(threads[i-1]), latest(th)
+		}
+		if compareSent(msgs, a, b) > 0 {
+			problem = fmt.Sprintf("threads %d and %d out of order", i, i+1)
+		}
+	}
+	for i, c := range seen {
+		if c != 1 {
+			return fmt.Sprintf("message %d appears %d times", i+1, c)
+		}
+	}
+	return problem
+}
+
+// naiveReferences is REFERENCES (and REFS) written as RFC 5256 §3 reads,
+// with pointers, a walk up the tree for every loop check and no care for
+// speed: the differential test compares threadMessages with it.
+func naiveReferences(msgs []threadMsg, refs bool) []*threadNode {
+	type nnode struct {
+		msg    int
+		parent *nnode
+		kids   []*nnode
+	}
+	ids := map[string]*nnode{}
+	var all []*nnode
+	newNode := func(msg int) *nnode { n := &nnode{msg: msg}; all = append(all, n); return n }
+	// descends reports whether b is a or below it.
+	descends := func(b, a *nnode) bool {
+		for x := b; x != nil; x = x.parent {
+			if x == a {
+				return true
+			}
+		}
+		return false
+	}
+	setParent := func(c, p *nnode) {
+		if c.parent != nil {
+			c.parent.kids = slices.DeleteFunc(c.parent.kids, func(x *nnode) bool { return x == c })
+		}
+		c.parent = p
+		if p != nil {
+			p.kids = append(p.kids, c)
+		}
+	}
+	for i, m := range msgs {
+		own := firstMsgID(m.messageID)
+		var cur *nnode
+		if own != "" {
+			if n, ok := ids[own]; !ok {
+				cur = newNode(i)
+				ids[own] = cur
+			} else if n.msg < 0 {
+				n.msg, cur = i, n
+			} else {
+				own = ""
+			}
+		}
+		if cur == nil {
+			cur = newNode(i)
+		}
+		list := parseMsgIDs(m.references, 0)
+		if len(list) == 0 {
+			list = parseMsgIDs(m.inReplyTo, 1)
+		}
+		var last *nnode
+		for _, id := range list {
+			if own != "" && id == own {
+				continue
+			}
+			n, ok := ids[id]
+			if !ok {
+				n = newNode(-1)
+				ids[id] = n
+			}
+			if last != nil && n.parent == nil && !descends(last, n) {
+				setParent(n, last)
+			}
+			last = n
+		}
+		if cur.parent != last {
+			setParent(cur, nil)
+			if last != nil && !descends(last, cur) {
+				setParent(cur, last)
+			}
+		}
+	}
+	var root []*nnode
+	for _, n := range all {
+		if n.parent == nil {
+			root = append(root, n)
+		}
+	}
+	var prune func(list []*nnode, top bool) []*nnode
+	prune = func(list []*nnode, top bool) []*nnode {
+		var out []*nnode
+		for _, n := range list {
+			n.kids = prune(n.kids, false)
+			if n.msg < 0 && (len(n.kids) == 0 || !top || len(n.kids) == 1) {
+				out = append(out, n.kids...)
+				continue
+			}
+			out = append(out, n)
+		}
+		return out
+	}
+	root = prune(root, true)
+	key := func(n *nnode) int {
+		for n.msg < 0 {
+			n = n.kids[0]
+		}
+		return n.msg
+	}
+	sortKids := func(list []*nnode) {
+		slices.SortFunc(list, func(a, b *nnode) int { return compareSent(msgs, key(a), key(b)) })
+	}
+	var sortAll func(list []*nnode)
+	sortAll = func(list []*nnode) {
+		for _, n := range list {
+			sortAll(n.kids)
+		}
+		sortKids(list)
+	}
+	if !refs {
+		for _, n := range root {
+			if n.msg < 0 {
+				sortKids(n.kids)
+			}
+		}
+		sortKids(root)
+		subject := func(n *nnode) (string, bool) {
+			s, refwd := baseSubjectRefwd(msgs[key(n)].subject)
+			return asciiLower(s), refwd
+		}
+		table := map[string]*nnode{}
+		for _, n := range root {
+			s, refwd := subject(n)
+			if s == "" {
+				continue
+			}
+			e, ok := table[s]
+			if !ok {
+				table[s] = n
+				continue
+			}
+			_, erefwd := subject(e)
+			if e.msg >= 0 && (n.msg < 0 || (erefwd && !refwd)) {
+				table[s] = n
+			}
+		}
+		for i := 0; i < len(root); i++ {
+			n := root[i]
+			s, refwd := subject(n)
+			if s == "" || table[s] == n {
+				continue
+			}
+			e := table[s]
+			_, erefwd := subject(e)
+			switch {
+			case e.msg < 0 && n.msg < 0:
+				e.kids = append(e.kids, n.kids...)
+			case e.msg < 0, refwd && !erefwd:
+				e.kids = append(e.kids, n)
+			default:
+				d := &nnode{msg: -1, kids: []*nnode{e, n}}
+				table[s] = d
+				root[slices.Index(root, e)] = d
+			}
+			root = slices.Delete(root, i, i+1)
+			i--
+		}
+	}
+	for _, n := range root {
+		sortAll(n.kids)
+	}
+	if refs {
+		var latest func(n *nnode) int
+		latest = func(n *nnode) int {
+			best := n.msg
+			for _, k := range n.kids {
+				if l := latest(k); best < 0 || compareSent(msgs, l, best) > 0 {
+					best = l
+				}
+			}
+			return best
+		}
+		slices.SortFunc(root, func(a, b *nnode) int { return compareSent(msgs, latest(a), latest(b)) })
+	} else {
+		sortKids(root)
+	}
+	var conv func(n *nnode) *threadNode
+	conv = func(n *nnode) *threadNode {
+		t := &threadNode{msg: n.msg}
+		for _, k := range n.kids {
+			t.kids = append(t.kids, conv(k))
+		}
+		return t
+	}
+	out := make([]*threadNode, len(root))
+	for i, n := range root {
+		out[i] = conv(n)
+	}
+	return out
+}
+
+// TestThreadDifferential compares REFERENCES and REFS with naiveReferences
+// over random folders made to contain every hard case.
+func TestThreadDifferential(t *testing.T) {
+	seed := uint32(11)
+	rnd := func(k int) int { seed = seed*1664525 + 1013904223; return int(seed>>8) % k }
+	subjects := []string{"", "a", "Re: a", "Fwd: a", "b", "re: B", "[l] b (fwd)", "c", "Re:", "[fwd: c]", "d", "e"}
+	for round := 0; round < 5000; round++ {
+		pool := 3 + rnd(20)
+		id := func() string {
+			if rnd(10) == 0 {
+				return "<junk>"
+			}
+			return fmt.Sprintf("<%d@x>", rnd(pool))
+		}
+		msgs := make([]threadMsg, rnd(25))
+		for i := range msgs {
+			var refs []string
+			for range rnd(6) {
+				refs = append(refs, id())
+			}
+			msgs[i] = tm(id(), strings.Join(refs, " "), subjects[rnd(len(subjects))], rnd(10))
+			if rnd(3) == 0 {
+				msgs[i].inReplyTo = id()
+			}
+		}
+		for _, refs := range []bool{false, true} {
+			got := formatThreads(threadByReferences(msgs, refs))
+			want := formatThreads(naiveReferences(msgs, refs))
+			if got != want {
+				var b strings.Builder
+				for i, m := range msgs {
+					fmt.Fprintf(&b, "\n%d: id %q refs %q irt %q subject %q minute %v", i+1, m.messageID, m.references,
+						m.inReplyTo, m.subject, m.date.Sub(threadEpoch).Minutes())
+				}
+				t.Fatalf("round %d refs %v:\ngot  %s\nwant %s\nmessages:%s", round, refs, got, want, b.String())
+			}
+		}
+	}
+}

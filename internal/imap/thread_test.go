@@ -1,13 +1,19 @@
 package imap_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/message"
+	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
 
 // The THREAD command's forms and errors are transcripts
@@ -129,4 +135,103 @@ func TestThreadMailbox(t *testing.T) {
 			}
 		}
 	}
+}
+
+// BenchmarkThreadCommand is THREAD over TCP on a 100,000-message folder
+// of 10-message conversations (IMAP_BENCH_MESSAGES changes the size): the
+// store reads and the threading of each algorithm, and UID THREAD.
+func BenchmarkThreadCommand(b *testing.B) {
+	n := 100000
+	if v := getenvInt("IMAP_BENCH_MESSAGES"); v > 0 {
+		n = v
+	}
+	e := newEnv(b, envOptions{})
+	start := time.Now()
+	fillConversations(b, e, "alice", n)
+	b.Logf("delivered %d messages in %v", n, time.Since(start).Round(time.Millisecond))
+	nc, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	r := bufio.NewReaderSize(nc, 64<<10)
+	// send sends a command and returns its untagged lines and its status
+	// line; a large folder takes longer than dialRaw waits.
+	send := func(tag, cmd string) []string {
+		fmt.Fprintf(nc, "%s %s\r\n", tag, cmd)
+		var out []string
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				b.Fatal(err)
+			}
+			out = append(out, strings.TrimRight(l, "\r\n"))
+			if strings.HasPrefix(l, tag+" ") {
+				return out
+			}
+		}
+	}
+	r.ReadString('\n')
+	send("l", "LOGIN alice pw-alice")
+	send("s", "SELECT INBOX")
+	for _, cmd := range []string{"THREAD ORDEREDSUBJECT UTF-8 ALL", "THREAD REFERENCES UTF-8 ALL",
+		"THREAD REFS UTF-8 ALL", "UID THREAD REFERENCES UTF-8 ALL"} {
+		name := strings.Fields(strings.TrimPrefix(cmd, "UID "))[1]
+		if strings.HasPrefix(cmd, "UID ") {
+			name = "UID-" + name
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				got := send("t", cmd)
+				if len(got) != 2 || !strings.HasPrefix(got[1], "t OK") || strings.Count(got[0], "(") < n/10 {
+					b.Fatalf("%s: got %.200q", cmd, got)
+				}
+			}
+		})
+	}
+}
+
+// fillConversations delivers n messages in conversations of 10, each a
+// reply to the one before, several at a time.
+func fillConversations(b testing.TB, e *env, user string, n int) {
+	b.Helper()
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				conv, j := i/10, i%10
+				var hdr strings.Builder
+				fmt.Fprintf(&hdr, "From: s%d@example.com\r\nTo: %s@example.com\r\nDate: %s\r\nMessage-ID: <c%d.%d@example.com>\r\n",
+					i, user, testDate.Add(time.Duration(i)*time.Minute).Format(time.RFC1123Z), conv, j)
+				if j == 0 {
+					fmt.Fprintf(&hdr, "Subject: conversation %d\r\n", conv)
+				} else {
+					fmt.Fprintf(&hdr, "Subject: Re: conversation %d\r\nIn-Reply-To: <c%d.%d@example.com>\r\nReferences:", conv, conv, j-1)
+					for k := 0; k < j; k++ {
+						fmt.Fprintf(&hdr, " <c%d.%d@example.com>", conv, k)
+					}
+					hdr.WriteString("\r\n")
+				}
+				raw := []byte(hdr.String() + "\r\nBody.\r\n")
+				m := message.Parse(raw)
+				_, err := e.st.Deliver(ctx, []int64{e.boxes[user]}, store.NewMessage{
+					InternalDate: testDate, Raw: raw, Structure: m.Marshal(),
+					Summary: store.Summary{Subject: m.Subject(), From: m.From(), To: m.To(), SentDate: m.Date()},
+				})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
 }

@@ -20,7 +20,7 @@ func cmdThread(ctx context.Context, c *conn, r *request) error {
 	if err != nil {
 		return err
 	}
-	alg, ok := threadAlgs[strings.ToUpper(name)]
+	alg, ok := parseThreadAlg(name)
 	if !ok {
 		p.pos = start
 		return p.errorf("unknown threading algorithm %s", truncate(name, 30))
