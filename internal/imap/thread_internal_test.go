@@ -834,3 +834,71 @@ func TestThreadDifferential(t *testing.T) {
 		}
 	}
 }
+
+// TestThreadRFCExample rebuilds a mailbox behind the example responses of
+// RFC 5256 §4 (messages 166 to 208, "THREAD ORDEREDSUBJECT UTF-8 SINCE
+// 5-MAR-2000" and "THREAD REFERENCES UTF-8 SINCE 5-MAR-2000"): the RFC
+// does not give the messages, so these are ones consistent with both
+// answers, and both answers must come out exactly as printed there.
+func TestThreadRFCExample(t *testing.T) {
+	type m struct {
+		num     int
+		minute  int
+		subject string
+		refs    string
+	}
+	ref := func(nums ...int) string {
+		var s []string
+		for _, n := range nums {
+			s = append(s, fmt.Sprintf("<%d@rfc.example>", n))
+		}
+		return strings.Join(s, " ")
+	}
+	special := map[int]m{
+		172: {minute: 1695},
+		170: {subject: "s170", refs: "<gone@rfc.example>"},
+		179: {minute: 1745, subject: "s179", refs: "<gone@rfc.example>"},
+		174: {subject: "Topic"}, 175: {subject: "Topic"}, 176: {subject: "Topic"},
+		178: {subject: "Topic"}, 181: {minute: 1785, subject: "Topic"}, 180: {subject: "Topic"},
+		177: {minute: 1770, subject: "Plan"},
+		183: {minute: 1771, subject: "Re: Plan", refs: ref(177)},
+		182: {minute: 1772, subject: "Re: Plan", refs: ref(177)},
+		188: {minute: 1773, subject: "Re: Plan", refs: ref(177)},
+		184: {minute: 1774, subject: "Re: Plan", refs: ref(177, 188)},
+		185: {minute: 1775, subject: "Re: Plan", refs: ref(177, 188)},
+		186: {minute: 1776, subject: "Re: Plan", refs: ref(177, 188)},
+		187: {minute: 1777, subject: "Re: Plan", refs: ref(177, 188)},
+		189: {minute: 1778, subject: "Re: Plan", refs: ref(177, 188)},
+		194: {subject: "Pair"}, 195: {subject: "Pair"},
+		196: {subject: "Other", refs: ref(195)},
+		197: {subject: "Re: Other"},
+		198: {subject: "Re: Other", refs: ref(197)},
+		200: {subject: "Tea"}, 202: {subject: "Re: Tea", refs: ref(200)},
+		205: {subject: "Start"},
+		206: {subject: "Middle", refs: ref(205)},
+		207: {subject: "Re: Middle", refs: ref(205, 206)},
+	}
+	var msgs []threadMsg
+	for n := 166; n <= 208; n++ {
+		s := special[n]
+		if s.minute == 0 {
+			s.minute = n * 10
+		}
+		if s.subject == "" {
+			s.subject = fmt.Sprintf("s%d", n)
+		}
+		msgs = append(msgs, tm(fmt.Sprintf("<%d@rfc.example>", n), s.refs, s.subject, s.minute))
+	}
+	num := func(i int) uint32 { return uint32(i + 166) }
+	for _, tc := range []struct {
+		alg  threadAlg
+		want string
+	}{
+		{threadOrderedSubject, "(166)(167)(168)(169)(172)(170)(171)(173)(174 (175)(176)(178)(181)(180))(179)(177 (183)(182)(188)(184)(185)(186)(187)(189))(190)(191)(192)(193)(194 195)(196 (197)(198))(199)(200 202)(201)(203)(204)(205)(206 207)(208)"},
+		{threadReferences, "(166)(167)(168)(169)(172)((170)(179))(171)(173)((174)(175)(176)(178)(181)(180))(177 (183)(182)(188 (184)(185)(186)(187)(189)))(190)(191)(192)(193)((194)(195 196))(197 198)(199)(200 202)(201)(203)(204)(205 206 207)(208)"},
+	} {
+		if got := string(appendThreads(nil, threadMessages(tc.alg, msgs), num)); got != tc.want {
+			t.Errorf("alg %d:\ngot  %s\nwant %s", tc.alg, got, tc.want)
+		}
+	}
+}
