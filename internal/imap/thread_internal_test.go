@@ -902,3 +902,37 @@ func TestThreadRFCExample(t *testing.T) {
 		}
 	}
 }
+
+// FuzzThread decodes arbitrary bytes into a folder (fields separated by
+// "|", messages by newlines: Message-ID|References|In-Reply-To|Subject,
+// dates from the line length) and checks every algorithm's answer, and
+// REFERENCES and REFS against naiveReferences.
+func FuzzThread(f *testing.F) {
+	f.Add("<a@x>||| Hello\n<b@x>|<a@x>||Re: hello\n<c@x>|<b@x> <a@x>|<a@x>|x")
+	f.Add("<a@x>|<b@x>||one\n<b@x>|<a@x>||two\n<b@x>|<b@x>||three\n|<\"q\"@x> (c)|<gone@x>|[fwd: Re: x]")
+	f.Fuzz(func(t *testing.T, data string) {
+		var msgs []threadMsg
+		for i, line := range strings.Split(data, "\n") {
+			if i == 200 {
+				break
+			}
+			f := strings.SplitN(line, "|", 4)
+			for len(f) < 4 {
+				f = append(f, "")
+			}
+			m := tm(f[0], f[1], f[3], len(line)%7)
+			m.inReplyTo = f[2]
+			msgs = append(msgs, m)
+		}
+		for _, alg := range []threadAlg{threadOrderedSubject, threadReferences, threadRefs} {
+			if err := checkThreads(msgs, alg, threadMessages(alg, msgs)); err != "" {
+				t.Fatalf("alg %d: %s", alg, err)
+			}
+		}
+		for _, refs := range []bool{false, true} {
+			if got, want := formatThreads(threadByReferences(msgs, refs)), formatThreads(naiveReferences(msgs, refs)); got != want {
+				t.Fatalf("refs %v: got %s; want %s", refs, got, want)
+			}
+		}
+	})
+}

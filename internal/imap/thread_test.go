@@ -43,13 +43,13 @@ func TestThreadPythonImaplib(t *testing.T) {
 	}
 }
 
-// TestThreadMailbox threads a mailbox of 60 interleaved conversations of 25
+// TestThreadMailbox threads a mailbox of 40 interleaved conversations of 20
 // messages each over TCP: every conversation is a reply chain naming its
 // last ancestors in References, and answers come in a different order
 // than their sent dates. Each algorithm must return exactly the
 // conversations, by sequence number and by UID.
 func TestThreadMailbox(t *testing.T) {
-	const convs, size = 60, 25
+	const convs, size = 40, 20
 	e := newEnv(t, envOptions{})
 	base := time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)
 	// Delivery j*convs+k+1 is message j of conversation k. Conversation k
