@@ -348,10 +348,33 @@ func TestBaseSubjectRefwd(t *testing.T) {
 	}
 }
 
-func TestReferencesField(t *testing.T) {
-	hdr := "Subject: x\r\nreferences: <a@x>\r\n <b@x>\r\nX-References: <no@x>\r\nReferences: <c@x>\r\n\r\n"
-	if got := parseMsgIDs(referencesField([]byte(hdr)), 0); !slices.Equal(got, []string{"a@x", "b@x", "c@x"}) {
-		t.Errorf("got %q; want a@x b@x c@x", got)
+func TestThreadFields(t *testing.T) {
+	hdr := "Subject: x\r\nreferences: <a@x>\r\n <b@x>\r\nX-References: <no@x>\r\nMessage-Id : <m@x>\r\n" +
+		"In-Reply-To: (comment)\r\n\t<i@x>\r\nReferences: <c@x>\r\nMessage-ID: <second@x>\r\nIn-Reply-To: <second@x>\r\n" +
+		"\r\nReferences: <body@x>\r\n"
+	id, irt, refs := threadFields([]byte(hdr))
+	if got := parseMsgIDs(refs, 0); !slices.Equal(got, []string{"a@x", "b@x", "c@x"}) {
+		t.Errorf("References: got %q; want a@x b@x c@x", got)
+	}
+	if got := parseMsgIDs(id, 0); !slices.Equal(got, []string{"m@x"}) {
+		t.Errorf("Message-ID: got %q; want the first field only, m@x", got)
+	}
+	if got := parseMsgIDs(irt, 0); !slices.Equal(got, []string{"i@x"}) {
+		t.Errorf("In-Reply-To: got %q; want the first field only, i@x", got)
+	}
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"a: b\r\n\r\nbody", true},
+		{"a: b\n\nbody", true},
+		{"\r\nbody", true},
+		{"a: b\r\nc: d\r\n", false},
+		{"a: b\r\n c", false},
+	} {
+		if got := headerComplete([]byte(tc.in)); got != tc.want {
+			t.Errorf("headerComplete(%q) = %v; want %v", tc.in, got, tc.want)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"bytes"
 	"context"
 	"strings"
 
@@ -65,20 +66,16 @@ func cmdThread(ctx context.Context, c *conn, r *request) error {
 }
 
 // threadData reads what the algorithm needs of the messages at the given
-// session indexes: the summary for ORDEREDSUBJECT; also the Message-ID and
-// In-Reply-To of the stored parse and the References field of the header
-// for REFERENCES and REFS. It returns the session indexes of the messages
-// it found (one still in the session may be gone from the store) and their
-// data, in sequence order.
+// session indexes: the summary (Subject, sent date) for all; for
+// REFERENCES and REFS also the Message-ID, In-Reply-To and References
+// fields, read from each message's header. It returns the session indexes
+// of the messages it found (one still in the session may be gone from the
+// store) and their data, in sequence order.
 func (c *conn) threadData(ctx context.Context, matches []int, alg threadAlg) ([]int, []threadMsg, error) {
 	if len(matches) == 0 {
 		return nil, nil, nil
 	}
 	s := c.sel
-	uids := make([]uint32, len(matches))
-	for j, i := range matches {
-		uids[j] = s.uids[i]
-	}
 	summary := func(md *MessageData) threadMsg {
 		m := threadMsg{date: md.SentDate, subject: md.Subject}
 		if m.date.IsZero() {
@@ -88,8 +85,9 @@ func (c *conn) threadData(ctx context.Context, matches []int, alg threadAlg) ([]
 	}
 	var idx []int
 	var msgs []threadMsg
+	rs := idxRangesOf(matches)
 	if alg == threadOrderedSubject {
-		err := s.folder.Messages(ctx, uidRanges(uids), WantSummary, func(md *MessageData) error {
+		err := s.folder.Messages(ctx, s.backendRanges(rs), WantSummary, func(md *MessageData) error {
 			if seq := s.seqOf(md.UID); seq != 0 {
 				idx = append(idx, int(seq-1))
 				msgs = append(msgs, summary(md))
@@ -98,14 +96,13 @@ func (c *conn) threadData(ctx context.Context, matches []int, alg threadAlg) ([]
 		})
 		return idx, msgs, err
 	}
-	// The header is read between store calls, batch by batch (no other
+	// The headers are read between store calls, batch by batch (no other
 	// store call may run while Messages iterates).
-	for _, chunk := range splitRanges(idxRangesOf(matches), fetchBatch) {
+	for _, chunk := range splitRanges(rs, fetchBatch) {
 		var batch []MessageData
-		err := s.folder.Messages(ctx, s.backendRanges(chunk), WantSummary|WantStructure, func(md *MessageData) error {
+		err := s.folder.Messages(ctx, s.backendRanges(chunk), WantSummary, func(md *MessageData) error {
 			d := *md
 			d.Keywords = nil
-			d.Structure = append([]byte(nil), md.Structure...)
 			batch = append(batch, d)
 			return nil
 		})
@@ -119,20 +116,11 @@ func (c *conn) threadData(ctx context.Context, matches []int, alg threadAlg) ([]
 				continue
 			}
 			m := summary(md)
-			parsed, err := c.structure(ctx, md)
+			hdr, err := c.readHeader(ctx, md)
 			if err != nil {
 				return nil, nil, err
 			}
-			m.messageID = parsed.Envelope.MessageID
-			m.inReplyTo = parsed.Envelope.InReplyTo
-			n := min(parsed.Root.BodyStart, maxHeaderRead, md.Size)
-			if n > 0 {
-				hdr := make([]byte, n)
-				if err := c.readBody(ctx, md, 0, hdr); err != nil {
-					return nil, nil, err
-				}
-				m.references = referencesField(hdr)
-			}
+			m.messageID, m.inReplyTo, m.references = threadFields(hdr)
 			idx = append(idx, int(seq-1))
 			msgs = append(msgs, m)
 		}
@@ -156,21 +144,71 @@ func idxRangesOf(idx []int) []idxRange {
 	return rs
 }
 
-// referencesField returns the value of the References fields of a raw
-// header, unfolded (all of them, should a message have several).
-func referencesField(hdr []byte) string {
-	var b strings.Builder
-	for _, line := range strings.Split(string(message.FilterHeader(hdr, []string{"References"}, false)), "\r\n") {
+// headerChunk is how much of a message readHeader reads first: most
+// headers fit.
+const headerChunk = 4 << 10
+
+// readHeader returns the start of a message that holds its whole header
+// (up to maxHeaderRead), without knowing the header's length beforehand:
+// one read for almost every message, and no parse of its structure.
+func (c *conn) readHeader(ctx context.Context, md *MessageData) ([]byte, error) {
+	n := min(headerChunk, md.Size)
+	for {
+		buf := make([]byte, n)
+		if err := c.readBody(ctx, md, 0, buf); err != nil {
+			return nil, err
+		}
+		if n == md.Size || n >= maxHeaderRead || headerComplete(buf) {
+			return buf, nil
+		}
+		n = min(n*4, md.Size, maxHeaderRead)
+	}
+}
+
+// headerComplete reports whether b holds the empty line that ends a
+// header.
+func headerComplete(b []byte) bool {
+	return bytes.HasPrefix(b, []byte("\r\n")) || bytes.HasPrefix(b, []byte("\n")) ||
+		bytes.Contains(b, []byte("\n\r\n")) || bytes.Contains(b, []byte("\n\n"))
+}
+
+// threadFields returns the Message-ID and In-Reply-To fields of a raw
+// header (the first of each, as ENVELOPE takes them) and its References
+// fields (all of them, should a message have several), unfolded.
+func threadFields(hdr []byte) (messageID, inReplyTo, references string) {
+	var name string
+	var refs strings.Builder
+	var seenID, seenIRT bool
+	for _, line := range strings.Split(string(message.FilterHeader(hdr, []string{"Message-ID", "In-Reply-To", "References"}, false)), "\r\n") {
 		if line == "" {
 			continue
 		}
+		v := line
 		if line[0] != ' ' && line[0] != '\t' {
-			if _, v, ok := strings.Cut(line, ":"); ok {
-				line = v
+			n, rest, _ := strings.Cut(line, ":")
+			name, v = strings.ToLower(strings.TrimSpace(n)), rest
+			switch name {
+			case "message-id":
+				if seenID {
+					name = ""
+				}
+				seenID = true
+			case "in-reply-to":
+				if seenIRT {
+					name = ""
+				}
+				seenIRT = true
 			}
 		}
-		b.WriteString(line)
-		b.WriteByte(' ')
+		switch name {
+		case "message-id":
+			messageID += v + " "
+		case "in-reply-to":
+			inReplyTo += v + " "
+		case "references":
+			refs.WriteString(v)
+			refs.WriteByte(' ')
+		}
 	}
-	return b.String()
+	return messageID, inReplyTo, refs.String()
 }
