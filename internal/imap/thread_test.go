@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-mail/gatehouse/internal/imap"
 	"github.com/gatehouse-mail/gatehouse/internal/message"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
@@ -234,4 +238,134 @@ func fillConversations(b testing.TB, e *env, user string, n int) {
 	}
 	close(work)
 	wg.Wait()
+}
+
+// TestThreadWhileExpunging threads while other sessions append replies and
+// expunge, with a store that lets expunged bodies go at once: every THREAD
+// and UID THREAD must succeed with a well-formed answer that names each
+// message at most once (a message whose content went meanwhile is left
+// out, never an error).
+func TestThreadWhileExpunging(t *testing.T) {
+	e := newEnv(t, envOptions{bodyGrace: time.Millisecond})
+	msg := func(k int) string {
+		refs := ""
+		if k > 0 {
+			refs = fmt.Sprintf("References: <m%d@example.com> <m%d@example.com>\r\n", k/2, k-1)
+		}
+		return fmt.Sprintf("Subject: Re: topic %d\r\nMessage-ID: <m%d@example.com>\r\n%s\r\nbody %d\r\n", k%5, k, refs, k)
+	}
+	for k := 0; k < 30; k++ {
+		e.deliver(t, []byte(msg(k)), "alice")
+	}
+	stop := make(chan struct{})
+	var next atomic.Int64
+	next.Store(30)
+	var wg sync.WaitGroup
+	writer := func() {
+		defer wg.Done()
+		c := dialRaw(t, e.addr)
+		c.login("alice")
+		c.cmd("s", "SELECT INBOX")
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			m := msg(int(next.Add(1)))
+			c.send(fmt.Sprintf("a APPEND INBOX {%d+}", len(m)))
+			c.nc.Write([]byte(m + "\r\n"))
+			for l := c.line(); !strings.HasPrefix(l, "a "); l = c.line() {
+			}
+			c.cmd("d", "STORE 1:2 +FLAGS.SILENT (\\Deleted)")
+			c.cmd("e", "EXPUNGE")
+		}
+	}
+	nums := regexp.MustCompile(`\d+`)
+	var checked atomic.Int64
+	reader := func() {
+		defer wg.Done()
+		c := dialRaw(t, e.addr)
+		c.login("alice")
+		c.cmd("s", "SELECT INBOX")
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			cmd := []string{"THREAD REFERENCES UTF-8 ALL", "UID THREAD REFS UTF-8 ALL", "THREAD ORDEREDSUBJECT UTF-8 ALL"}[i%3]
+			lines := c.cmd("t", cmd)
+			if last := lines[len(lines)-1]; !strings.HasPrefix(last, "t OK") {
+				t.Errorf("%s: %s", cmd, last)
+				return
+			}
+			for _, l := range lines {
+				th, ok := strings.CutPrefix(l, "* THREAD")
+				if !ok {
+					continue
+				}
+				if strings.Count(th, "(") != strings.Count(th, ")") {
+					t.Errorf("%s: unbalanced %q", cmd, l)
+				}
+				seen := map[string]bool{}
+				for _, n := range nums.FindAllString(th, -1) {
+					if seen[n] {
+						t.Errorf("%s: %s twice in %q", cmd, n, l)
+					}
+					seen[n] = true
+				}
+				checked.Add(1)
+			}
+			c.cmd("n", "NOOP")
+		}
+	}
+	for i := 0; i < 2; i++ {
+		wg.Add(2)
+		go writer()
+		go reader()
+	}
+	time.Sleep(3 * time.Second)
+	close(stop)
+	wg.Wait()
+	if checked.Load() == 0 {
+		t.Fatal("no THREAD answer checked")
+	}
+	t.Logf("%d THREAD answers checked", checked.Load())
+}
+
+// TestThreadGoneContent: a message whose content is gone when THREAD reads
+// its header (expunged by another session, its body let go) is left out of
+// the threads, and the command says so with OK [EXPUNGEISSUED] (RFC 5530);
+// the session goes on (here the content comes back, and the next THREAD is
+// complete).
+func TestThreadGoneContent(t *testing.T) {
+	var gone sync.Map
+	e := newEnv(t, envOptions{wrap: func(b imap.Backend) imap.Backend { return goneBackend{Backend: b, gone: &gone} }})
+	for _, m := range []string{"thread-a1.eml", "thread-a2.eml", "thread-a3.eml"} {
+		e.deliver(t, readMsg(t, m), "alice")
+	}
+	c := dialRaw(t, e.addr)
+	c.login("alice")
+	c.cmd("s", "SELECT INBOX")
+	ids := e.bodyIDs(t)
+	gone.Store(ids[0], true) // a1, the parent of the others
+	for _, tc := range []struct{ cmd, want string }{
+		{"THREAD REFERENCES UTF-8 ALL", "* THREAD ((3)(2))"},
+		{"UID THREAD REFS UTF-8 ALL", "* THREAD ((3)(2))"},
+		{"THREAD ORDEREDSUBJECT UTF-8 ALL", "* THREAD (1 (3)(2))"}, // reads no header
+	} {
+		got := c.cmd("t", tc.cmd)
+		want := []string{tc.want, "t OK [EXPUNGEISSUED] Some messages were expunged"}
+		if strings.Contains(tc.cmd, "ORDEREDSUBJECT") {
+			want[1] = "t OK THREAD completed"
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: got %q; want %q", tc.cmd, got, want)
+		}
+	}
+	gone.Delete(ids[0])
+	if got := c.cmd("t", "THREAD REFERENCES UTF-8 ALL"); !slices.Equal(got, []string{"* THREAD (1 (3)(2))", "t OK THREAD completed"}) {
+		t.Errorf("THREAD afterwards: got %q", got)
+	}
 }

@@ -3,6 +3,8 @@ package imap
 import (
 	"bytes"
 	"context"
+	"errors"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-mail/gatehouse/internal/message"
@@ -62,6 +64,10 @@ func cmdThread(ctx context.Context, c *conn, r *request) error {
 		w.bytes(appendThreads(nil, threads, num))
 	}
 	w.crlf()
+	if len(idx) < len(matches) {
+		// RFC 5530: messages another session expunged were left out.
+		return &okResult{code: CodeExpungeIssued, text: "Some messages were expunged"}
+	}
 	return nil
 }
 
@@ -70,7 +76,7 @@ func cmdThread(ctx context.Context, c *conn, r *request) error {
 // REFERENCES and REFS also the Message-ID, In-Reply-To and References
 // fields, read from each message's header. It returns the session indexes
 // of the messages it found (one still in the session may be gone from the
-// store) and their data, in sequence order.
+// store, or its content gone) and their data, in sequence order.
 func (c *conn) threadData(ctx context.Context, matches []int, alg threadAlg) ([]int, []threadMsg, error) {
 	if len(matches) == 0 {
 		return nil, nil, nil
@@ -97,7 +103,8 @@ func (c *conn) threadData(ctx context.Context, matches []int, alg threadAlg) ([]
 		return idx, msgs, err
 	}
 	// The headers are read between store calls, batch by batch (no other
-	// store call may run while Messages iterates).
+	// store call may run while Messages iterates), into one buffer.
+	var buf []byte
 	for _, chunk := range splitRanges(rs, fetchBatch) {
 		var batch []MessageData
 		err := s.folder.Messages(ctx, s.backendRanges(chunk), WantSummary, func(md *MessageData) error {
@@ -116,10 +123,14 @@ func (c *conn) threadData(ctx context.Context, matches []int, alg threadAlg) ([]
 				continue
 			}
 			m := summary(md)
-			hdr, err := c.readHeader(ctx, md)
+			hdr, err := c.readHeader(ctx, md, buf)
+			if errors.Is(err, ErrExpunged) {
+				continue // gone meanwhile: left out, as if Messages had not found it
+			}
 			if err != nil {
 				return nil, nil, err
 			}
+			buf = hdr
 			m.messageID, m.inReplyTo, m.references = threadFields(hdr)
 			idx = append(idx, int(seq-1))
 			msgs = append(msgs, m)
@@ -150,11 +161,12 @@ const headerChunk = 4 << 10
 
 // readHeader returns the start of a message that holds its whole header
 // (up to maxHeaderRead), without knowing the header's length beforehand:
-// one read for almost every message, and no parse of its structure.
-func (c *conn) readHeader(ctx context.Context, md *MessageData) ([]byte, error) {
+// one read for almost every message, and no parse of its structure. It
+// reads into buf when that is large enough.
+func (c *conn) readHeader(ctx context.Context, md *MessageData, buf []byte) ([]byte, error) {
 	n := min(headerChunk, md.Size)
 	for {
-		buf := make([]byte, n)
+		buf = slices.Grow(buf[:0], int(n))[:n]
 		if err := c.readBody(ctx, md, 0, buf); err != nil {
 			return nil, err
 		}
