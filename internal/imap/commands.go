@@ -66,6 +66,8 @@ func commandTable() map[string]*command {
 		"SEARCH":      {handler: cmdSearch, states: stateSelected, noExpunge: true},
 		"SORT":        {handler: cmdSort, states: stateSelected, noExpunge: true},
 		"UID SORT":    {handler: cmdSort, states: stateSelected},
+		"THREAD":      {handler: cmdThread, states: stateSelected, noExpunge: true},
+		"UID THREAD":  {handler: cmdThread, states: stateSelected},
 		"UID SEARCH":  {handler: cmdSearch, states: stateSelected},
 		"FETCH":       {handler: cmdFetch, states: stateSelected, noExpunge: true},
 		"UID FETCH":   {handler: cmdFetch, states: stateSelected},
@@ -118,6 +120,8 @@ var extensions = []string{
 	"SAVEDATE",           // RFC 8514
 	"OBJECTID",           // RFC 8474
 	"PREVIEW",            // RFC 8970
+	// THREAD (RFC 5256 §3; REFS: draft-ietf-morg-inthread, as Dovecot)
+	"THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "THREAD=REFS",
 }
 
 // capabilities lists what the connection may use now (RFC 9051 §7.2.2):

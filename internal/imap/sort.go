@@ -318,13 +318,23 @@ func displayAddress(list []message.Address) string {
 // Subject: no reply/forward markers, [blobs] or "(fwd)" trailers, and
 // white space collapsed, so that a thread sorts together.
 func baseSubject(subj string) string {
+	s, _ := baseSubjectRefwd(subj)
+	return s
+}
+
+// baseSubjectRefwd is baseSubject that also reports whether the subject
+// was a reply or forward: whether a subj-refwd, a "(fwd)" trailer or a
+// "[fwd: ...]" wrapper was removed (THREAD=REFERENCES, RFC 5256 §3, step 5).
+func baseSubjectRefwd(subj string) (string, bool) {
 	s := strings.Join(strings.Fields(subj), " ") // (1)
+	refwd := false
 	for {
 		// (2) remove trailing "(fwd)" and white space.
 		for {
 			t := strings.TrimRight(s, " ")
 			if len(t) >= 5 && strings.EqualFold(t[len(t)-5:], "(fwd)") {
 				t = t[:len(t)-5]
+				refwd = true
 			}
 			if t == s {
 				break
@@ -334,7 +344,9 @@ func baseSubject(subj string) string {
 		// (3)-(5) remove subj-leaders and blobs until nothing changes.
 		for {
 			t := strings.TrimLeft(s, " ")
-			t = trimRefwd(t)
+			if r := trimRefwd(t); r != t {
+				t, refwd = r, true
+			}
 			if b := skipBlob(t); b != t && strings.TrimSpace(b) != "" {
 				t = b // (4) a blob before the rest, unless it is all there is
 			}
@@ -346,9 +358,10 @@ func baseSubject(subj string) string {
 		// (6) [fwd: ... ] wraps the whole subject.
 		if len(s) >= 6 && strings.EqualFold(s[:5], "[fwd:") && s[len(s)-1] == ']' {
 			s = s[5 : len(s)-1]
+			refwd = true
 			continue
 		}
-		return strings.TrimSpace(s)
+		return strings.TrimSpace(s), refwd
 	}
 }
 
