@@ -48,6 +48,12 @@ type Dialect struct {
 	// writers that touch the same two folders (MOVE both ways). It contains
 	// one "%s" for the placeholder list.
 	LockFolders string
+	// LockMailboxes, when not empty, row-locks mailboxes given as a list of
+	// ids, in id order, like LockFolders. A write that adds mail to a
+	// mailbox with a quota holds it while it sums the mailbox's size and
+	// adds to it, so two such writes never both fit in the same room. It
+	// is taken before any folder lock.
+	LockMailboxes string
 	// UpdateTxOptions are the options of directory Update transactions.
 	UpdateTxOptions *sql.TxOptions
 	// ReadTxOptions are the options of read transactions of several

@@ -54,6 +54,9 @@ func Run(t *testing.T, open Open) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ConcurrentExpunges", testConcurrentExpunges},
 		{"ConcurrentRemovals", testConcurrentRemovals},
+		{"QuotaSetAndUsage", testQuotaSetAndUsage},
+		{"QuotaEnforced", testQuotaEnforced},
+		{"QuotaConcurrent", testQuotaConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
