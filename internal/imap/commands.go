@@ -56,6 +56,10 @@ func commandTable() map[string]*command {
 		"APPEND":      {handler: cmdAppend, states: authenticated, maxSize: func(s *Server) int64 { return s.opts.AppendLimit + s.opts.MaxCommandSize }},
 		"IDLE":        {handler: cmdIdle, states: authenticated, forceUpdate: true},
 		"COMPRESS":    {handler: cmdCompress, states: authenticated},
+		// RFC 9208 QUOTA.
+		"GETQUOTA":     {handler: cmdGetQuota, states: authenticated},
+		"GETQUOTAROOT": {handler: cmdGetQuotaRoot, states: authenticated},
+		"SETQUOTA":     {handler: cmdSetQuota, states: authenticated},
 		// Selected (§6.4).
 		"CHECK":       {handler: cmdNoop, states: stateSelected, forceUpdate: true},
 		"CLOSE":       {handler: cmdClose, states: stateSelected},
@@ -104,6 +108,8 @@ var extensions = []string{
 	"SORT",               // RFC 5256
 	"UTF8=ACCEPT",        // RFC 6855
 	"WITHIN",             // RFC 5032
+	"QUOTA",              // RFC 9208 (GETQUOTA, GETQUOTAROOT; no QUOTASET)
+	"QUOTA=RES-STORAGE",  // RFC 9208 §5.1
 }
 
 // capabilities lists what the connection may use now (RFC 9051 §7.2.2):

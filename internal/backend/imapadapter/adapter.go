@@ -100,6 +100,7 @@ var (
 	_ imap.Backend         = (*Backend)(nil)
 	_ imap.RefusalRecorder = (*Backend)(nil)
 	_ imap.User            = (*user)(nil)
+	_ imap.QuotaUser       = (*user)(nil)
 	_ imap.Folder          = (*folder)(nil)
 )
 
@@ -152,6 +153,10 @@ func wireError(err error) error {
 		// down", temporary) is what it is: the server's storage cannot
 		// take writes until an operator frees space.
 		return &imap.Error{Code: imap.CodeUnavailable, Text: "Insufficient storage on the server; try again later"}
+	case errors.Is(err, store.ErrOverQuota):
+		// RFC 9208 §4.3 (and RFC 5530): the mailbox's own limit; deleting
+		// mail makes room.
+		return &imap.Error{Code: imap.CodeOverQuota, Text: "Mailbox is full: quota exceeded"}
 	}
 	return err
 }
@@ -184,6 +189,16 @@ type user struct {
 }
 
 func (u *user) Key() string { return strconv.FormatInt(u.mailboxID, 10) }
+
+// StorageQuota implements imap.QuotaUser: the ProhibitSendReceiveQuota,
+// the limit every write enforces.
+func (u *user) StorageQuota(ctx context.Context) (used, limit int64, err error) {
+	us, err := u.b.mail.MailboxUsage(ctx, u.mailboxID)
+	if err != nil {
+		return 0, 0, wireError(err)
+	}
+	return us.Size, us.Quota.ProhibitSendReceive, nil
+}
 
 func (u *user) Logout() {
 	if u.end != nil {
