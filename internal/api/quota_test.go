@@ -12,7 +12,9 @@ import (
 func TestQuotaREST(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{Demo: true})
 	rita := signIn(t, e, "rita", testenv.DemoPassword)
-	var res struct{ Changes []struct{ Name, OldValue, NewValue string } }
+	var res struct {
+		Changes []struct{ Name, OldValue, NewValue string }
+	}
 	if s := rita.json("PATCH", "/api/v1/mailboxes/christa", map[string]string{"ProhibitSendReceiveQuota": "2GB",
 		"ProhibitSendQuota": "1.9 GB", "IssueWarningQuota": "1.8GB"}, &res); s != 200 || len(res.Changes) != 3 {
 		t.Fatalf("PATCH: %d %+v", s, res)
