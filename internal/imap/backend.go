@@ -146,6 +146,9 @@ type FolderStatus struct {
 	// Recent counts the messages no session has claimed as \Recent yet
 	// (STATUS RECENT, IMAP4rev1).
 	Recent uint32
+	// DeletedStorage sums the sizes of the \Deleted messages (STATUS
+	// DELETED-STORAGE, RFC 9208 §4.2.2); with Deleted.
+	DeletedStorage int64
 }
 
 // Flags is a set of system flags.

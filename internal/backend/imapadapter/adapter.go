@@ -315,9 +315,25 @@ func (u *user) Status(ctx context.Context, name string, wantDeleted bool) (imap.
 		if err != nil {
 			return st, wireError(err)
 		}
+		var deleted []store.UIDRange
 		for _, m := range msgs {
 			if m.Flags&store.FlagDeleted != 0 {
 				st.Deleted++
+				if n := len(deleted); n > 0 && deleted[n-1].Stop+1 == m.UID {
+					deleted[n-1].Stop = m.UID
+				} else {
+					deleted = append(deleted, store.UIDRange{Start: m.UID, Stop: m.UID})
+				}
+			}
+		}
+		if len(deleted) > 0 {
+			if err := u.b.mail.Messages(ctx, f.ID, deleted, 0, func(m store.MessageMeta) error {
+				if m.Flags&store.FlagDeleted != 0 {
+					st.DeletedStorage += m.Size
+				}
+				return nil
+			}); err != nil {
+				return st, wireError(err)
 			}
 		}
 	}
