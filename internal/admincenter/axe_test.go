@@ -150,6 +150,9 @@ func TestAxe(t *testing.T) {
 	b.open(mailboxes + "/reset-password?id=" + christa)
 	b.text("body")
 	check("reset-password")
+	b.open(mailboxes + "/quota?id=" + christa)
+	b.text("#dialog-title")
+	check("mailbox-quota")
 	b.open(mailboxes + "/remove?id=" + kim)
 	b.text("body")
 	check("remove-confirm")
@@ -214,6 +217,7 @@ func TestAxeViewOnly(t *testing.T) {
 		{"mailboxes-bulk", "/recipients/mailboxes?id=" + kim + "&id=" + christa, "#details-title"},
 		{"edit-features", "/recipients/mailboxes/edit?section=features&id=" + christa, "#dialog-title"},
 		{"email-apps", "/recipients/mailboxes/email-apps?id=" + christa, "#dialog-title"},
+		{"mailbox-quota", "/recipients/mailboxes/quota?id=" + christa, "#dialog-title"},
 		{"security-defaults", "/organization/security-defaults", "#sd-state"},
 		{"cas-plan", "/organization/mailbox-plan", "body"},
 		{"admin-roles-group", "/permissions/admin-roles?group=Help+Desk", ".details-title"},

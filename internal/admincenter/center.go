@@ -95,6 +95,8 @@ func (c *Center) Handler() http.Handler {
 	mux.HandleFunc("POST "+removeMailboxPath, c.private(c.removeMailbox))
 	mux.HandleFunc("GET "+passwordPath, c.private(c.passwordPage))
 	mux.HandleFunc("POST "+passwordPath, c.private(c.resetPassword))
+	mux.HandleFunc("GET "+quotaPath, c.private(c.quotaPage))
+	mux.HandleFunc("POST "+quotaPath, c.private(c.setQuota))
 
 	mux.HandleFunc("GET "+securityDefaultsPath, c.private(c.securityDefaults))
 	mux.HandleFunc("GET "+securityDefaultsConfirmPath, c.private(c.securityDefaultsConfirm))
@@ -128,6 +130,7 @@ const (
 	newMailboxPath              = mailboxesPath + "/new"
 	removeMailboxPath           = mailboxesPath + "/remove"
 	passwordPath                = mailboxesPath + "/reset-password"
+	quotaPath                   = mailboxesPath + "/quota"
 	securityDefaultsPath        = Base + "/organization/security-defaults"
 	securityDefaultsConfirmPath = securityDefaultsPath + "/confirm"
 	planPath                    = Base + "/organization/mailbox-plan"

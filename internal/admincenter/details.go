@@ -22,6 +22,10 @@ type detailsData struct {
 	EmailAppsURL string
 	PasswordURL  string
 	RemoveURL    string
+	// Usage is the single mailbox's size against its quota; QuotaURL opens
+	// Mailbox usage, where the limits are set.
+	Usage    *usageView
+	QuotaURL string
 	// Bulk Edit actions, each opening its confirmation.
 	PopEnableURL   string
 	PopDisableURL  string
@@ -55,6 +59,13 @@ func (c *Center) detailsOf(r *http.Request, s *session, l listState, ids []strin
 		d.EmailAppsURL = withQuery(emailAppsPath, one, m.Guid)
 		d.PasswordURL = withQuery(passwordPath, one, m.Guid)
 		d.RemoveURL = withQuery(removeMailboxPath, one, m.Guid)
+		d.QuotaURL = withQuery(quotaPath, one, m.Guid)
+		st, err := c.svc.GetMailboxStatistics(r.Context(), s.caller, m.Guid)
+		if err != nil {
+			return nil, err
+		}
+		u := usageOf(st)
+		d.Usage = &u
 		return d, nil
 	}
 	var guids []string

@@ -21,6 +21,9 @@ func formOf(t *testing.T, env *testenv.Env, c rolematrix.Cell) (string, url.Valu
 	case rolematrix.SetCAS:
 		return "/admin/recipients/mailboxes/edit", url.Values{"id": {c.TargetGUID}, "pop": {"false"}, "orig_pop": {"true"},
 			"imap": {"true"}, "orig_imap": {"true"}}
+	case rolematrix.SetQuota:
+		return "/admin/recipients/mailboxes/quota", url.Values{"id": {c.TargetGUID}, "sendreceive": {"2GB"}, "orig_sendreceive": {"Unlimited"},
+			"warn": {"1.8GB"}, "orig_warn": {"Unlimited"}, "send": {"Unlimited"}, "orig_send": {"Unlimited"}}
 	case rolematrix.SetCASBulk:
 		return "/admin/recipients/mailboxes/bulk", url.Values{"id": {c.TargetGUID}, "protocol": {"pop3"}, "action": {"disable"}}
 	case rolematrix.RemoveMailbox:

@@ -24,6 +24,8 @@ func restRequest(t *testing.T, e *testenv.Env, c rolematrix.Cell) (method, path,
 		return "PATCH", "/api/v1/mailboxes/" + id, fmt.Sprintf(`{"DisplayName":"Renamed %s"}`, c.TargetID)
 	case rolematrix.SetCAS:
 		return "PATCH", "/api/v1/casmailboxes/" + id, `{"PopEnabled":false}`
+	case rolematrix.SetQuota:
+		return "PATCH", "/api/v1/mailboxes/" + id, `{"ProhibitSendReceiveQuota":"2GB","IssueWarningQuota":"1.8GB"}`
 	case rolematrix.SetCASBulk:
 		return "PATCH", "/api/v1/casmailboxes", fmt.Sprintf(`{"Items":[{"Identity":%q,"PopEnabled":false}]}`, c.TargetID)
 	case rolematrix.RemoveMailbox:

@@ -60,6 +60,11 @@ type SetMailboxBody struct {
 	PrimarySmtpAddress *string
 	EmailAddresses     *[]string
 	Password           *string
+	// Quotas in Exchange's size syntax: "2GB", "1.8 GB",
+	// "2 GB (2,147,483,648 bytes)", a number of bytes, or "Unlimited".
+	IssueWarningQuota        *string
+	ProhibitSendQuota        *string
+	ProhibitSendReceiveQuota *string
 }
 
 // SetCASMailboxBody is the body of PATCH /api/v1/casmailboxes/{identity}.
@@ -224,6 +229,11 @@ func (a *API) table() []route {
 			}},
 		{method: "PATCH", path: "/api/v1/mailboxes/{identity}", summary: "Set-Mailbox (Password alone needs only the Reset Password role)",
 			query: []param{whatIfParam}, body: SetMailboxBody{}, response: ResultBody{}, h: a.setMailbox},
+		{method: "GET", path: "/api/v1/mailboxes/{identity}/statistics", summary: "Get-MailboxStatistics", response: service.MailboxStatistics{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				s, err := a.svc.GetMailboxStatistics(ctx, c, r.PathValue("identity"))
+				return http.StatusOK, s, err
+			}},
 		{method: "DELETE", path: "/api/v1/mailboxes/{identity}", summary: "Remove-Mailbox", query: []param{whatIfParam}, response: ResultBody{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
 				whatIf, err := boolQuery(r, "whatIf")
@@ -408,7 +418,8 @@ func (a *API) setMailbox(ctx context.Context, c service.Caller, r *http.Request)
 		return 0, nil, err
 	}
 	res, err := a.svc.SetMailbox(ctx, c, r.PathValue("identity"), service.SetMailboxRequest{Name: b.Name, DisplayName: b.DisplayName,
-		Alias: b.Alias, PrimarySmtpAddress: b.PrimarySmtpAddress, EmailAddresses: b.EmailAddresses, Password: b.Password, WhatIf: whatIf})
+		Alias: b.Alias, PrimarySmtpAddress: b.PrimarySmtpAddress, EmailAddresses: b.EmailAddresses, Password: b.Password, WhatIf: whatIf,
+		IssueWarningQuota: b.IssueWarningQuota, ProhibitSendQuota: b.ProhibitSendQuota, ProhibitSendReceiveQuota: b.ProhibitSendReceiveQuota})
 	return http.StatusOK, resultBody(res), err
 }
 

@@ -28,6 +28,7 @@ func ExchangeCmdlets() []*Cmdlet {
 		getOrganizationConfig(), setOrganizationConfig(),
 		getRoleGroup(), getRoleGroupMember(), addRoleGroupMember(), removeRoleGroupMember(),
 		searchAdminAuditLog(), getEmailAppUsageReport(),
+		getMailboxStatistics(),
 	}
 }
 
@@ -410,10 +411,11 @@ func setCASMailbox() *Cmdlet {
 }
 
 func setMailbox() *Cmdlet {
-	return setCmdlet("Set-Mailbox", "mailboxes", []string{"Name", "DisplayName", "Alias", "PrimarySmtpAddress", "EmailAddresses", "Password"}, &Cmdlet{
+	return setCmdlet("Set-Mailbox", "mailboxes", []string{"Name", "DisplayName", "Alias", "PrimarySmtpAddress", "EmailAddresses", "Password",
+		"IssueWarningQuota", "ProhibitSendQuota", "ProhibitSendReceiveQuota"}, &Cmdlet{
 		OutputType:  "None",
 		Synopsis:    "Changes the properties of mailboxes, or resets a password.",
-		Description: "Changes a mailbox's Name, DisplayName, Alias, PrimarySmtpAddress or EmailAddresses, or sets a new password.",
+		Description: "Changes a mailbox's Name, DisplayName, Alias, PrimarySmtpAddress, EmailAddresses or storage quotas, or sets a new password. A message that would take a mailbox beyond its ProhibitSendReceiveQuota is refused (IMAP4 NO [OVERQUOTA], LMTP/SMTP 452 4.2.2); the limits must keep IssueWarningQuota <= ProhibitSendQuota <= ProhibitSendReceiveQuota.",
 		Params: []*Param{
 			identityParam("MailboxIdParameter", mailboxIdentityHelp, true),
 			{Name: "Name", Type: TString, Help: "The new name."},
@@ -422,9 +424,14 @@ func setMailbox() *Cmdlet {
 			{Name: "PrimarySmtpAddress", Aliases: []string{"WindowsEmailAddress"}, Type: TString, Help: "The new primary email address."},
 			{Name: "EmailAddresses", Type: TStrings, Help: "All the addresses of the mailbox: SMTP:primary@domain (capital SMTP marks the primary one), smtp:other@domain."},
 			{Name: "Password", Type: TSecureString, Help: "A new password: (ConvertTo-SecureString -String '...' -AsPlainText -Force)."},
+			{Name: "IssueWarningQuota", Type: TString, Help: "The size at which Get-MailboxStatistics reports IssueWarning: 1.8GB, 500MB, a number of bytes, or Unlimited."},
+			{Name: "ProhibitSendQuota", Type: TString, Help: "The size at which Get-MailboxStatistics reports ProhibitSend (Gatehouse sends no mail): 1.9GB, or Unlimited."},
+			{Name: "ProhibitSendReceiveQuota", Type: TString, Help: "The size beyond which the mailbox receives nothing more (delivery, APPEND and COPY are refused): 2GB, \"2 GB (2,147,483,648 bytes)\", or Unlimited."},
 		},
 		Examples: []Example{
 			{Code: "Set-Mailbox christa -DisplayName 'Christa Knapp (Sales)'", Remarks: "Changes a display name."},
+			{Code: "Set-Mailbox christa -ProhibitSendReceiveQuota 2GB -ProhibitSendQuota 1.9GB -IssueWarningQuota 1.8GB", Remarks: "Limits Christa Knapp's mailbox to 2 GB."},
+			{Code: "Set-Mailbox christa -ProhibitSendReceiveQuota Unlimited -ProhibitSendQuota Unlimited -IssueWarningQuota Unlimited", Remarks: "Removes the limits."},
 			{Code: "Set-Mailbox christa -Password (ConvertTo-SecureString -String 'N3w-Passw0rd' -AsPlainText -Force)", Remarks: "Resets a password."},
 		},
 	})
@@ -792,6 +799,34 @@ func getEmailAppUsageReport() *Cmdlet {
 					}
 				}
 				return nil
+			}}
+		},
+	}
+}
+
+func getMailboxStatistics() *Cmdlet {
+	return &Cmdlet{
+		Name: "Get-MailboxStatistics", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.MailboxStatistics",
+		Synopsis:    "Gets the size and item count of mailboxes.",
+		Description: "Shows the size (TotalItemSize) and number of messages (ItemCount) of a mailbox over all its folders, and StorageLimitStatus: BelowLimit, IssueWarning, ProhibitSend, or MailboxDisabled (at its ProhibitSendReceiveQuota: it receives nothing more). Mailboxes piped in bind to -Identity.",
+		Params: []*Param{
+			identityParam("GeneralMailboxOrMailUserIdParameter", mailboxIdentityHelp, true),
+		},
+		Examples: []Example{
+			{Code: "Get-MailboxStatistics -Identity christa", Remarks: "Christa Knapp's mailbox size and limit status."},
+			{Code: "Get-Mailbox -ResultSize Unlimited | Get-MailboxStatistics | Where-Object StorageLimitStatus -ne BelowLimit", Remarks: "The mailboxes that reached one of their limits."},
+		},
+		New: func() Impl {
+			return Impl{Process: func(ctx context.Context, c *Call) error {
+				id := c.String("Identity")
+				if id == "" {
+					return c.WriteError(fmt.Sprintf("The operation couldn't be performed because object '' couldn't be found on '%s'.", c.s.api.Server()))
+				}
+				o, err := c.s.api.Get(ctx, "mailboxes/"+escapeSegment(id)+"/statistics", nil)
+				if err != nil {
+					return c.WriteError(apiMessage(err))
+				}
+				return c.Emit(o)
 			}}
 		},
 	}

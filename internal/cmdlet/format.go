@@ -20,6 +20,7 @@ type View struct {
 var defaultViews = map[string]View{
 	"Gatehouse.CASMailbox":                             {Columns: []string{"Name", "PopEnabled", "ImapEnabled"}},
 	"Gatehouse.Mailbox":                                {Columns: []string{"Name", "Alias", "PrimarySmtpAddress"}},
+	"Gatehouse.MailboxStatistics":                      {Columns: []string{"DisplayName", "ItemCount", "TotalItemSize", "StorageLimitStatus"}},
 	"Gatehouse.CASMailboxPlan":                         {Columns: []string{"Name", "PopEnabled", "ImapEnabled"}},
 	"Gatehouse.DailyActiveUsers":                       {Columns: []string{"Date", "PopUsers", "ImapUsers"}},
 	"Gatehouse.RoleGroup":                              {Columns: []string{"Name", "Description"}},

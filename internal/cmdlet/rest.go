@@ -390,6 +390,8 @@ func typeNameFor(path string) string {
 		return "Gatehouse.CASMailboxPlan"
 	case strings.HasPrefix(p, "casmailboxes"):
 		return "Gatehouse.CASMailbox"
+	case strings.HasPrefix(p, "mailboxes") && strings.HasSuffix(p, "/statistics"):
+		return "Gatehouse.MailboxStatistics"
 	case strings.HasPrefix(p, "mailboxes"):
 		return "Gatehouse.Mailbox"
 	case strings.HasPrefix(p, "organizationconfig"):

@@ -23,6 +23,8 @@ func scriptOf(t *testing.T, env *testenv.Env, c rolematrix.Cell) string {
 		return fmt.Sprintf(`Set-Mailbox -Identity '%s' -DisplayName 'Renamed %s'`, c.TargetID, c.TargetID)
 	case rolematrix.SetCAS:
 		return fmt.Sprintf(`Set-CASMailbox -Identity '%s' -PopEnabled $false`, c.TargetID)
+	case rolematrix.SetQuota:
+		return fmt.Sprintf(`Set-Mailbox -Identity '%s' -ProhibitSendReceiveQuota 2GB -IssueWarningQuota 1.8GB`, c.TargetID)
 	case rolematrix.SetCASBulk:
 		return fmt.Sprintf(`Get-CASMailbox -Identity '%s' | Set-CASMailbox -PopEnabled $false`, c.TargetID)
 	case rolematrix.RemoveMailbox:

@@ -210,6 +210,11 @@ var (
 	// with RFC 3463 X.3.1 "mail system full": temporary, so the sending MTA
 	// keeps the message and retries once space is freed.
 	errStorageFull = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 1}, Message: "Insufficient system storage, try again later"}
+	// errMailboxFull is a recipient over its ProhibitSendReceiveQuota:
+	// RFC 3463 X.2.2 "mailbox full", temporary (452, RFC 5321 §4.2.3), so
+	// the sender retries while the user makes room, and bounces after its
+	// queue lifetime, as Exchange's "mailbox full" does.
+	errMailboxFull = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "Mailbox full"}
 )
 
 // storeError maps a failed delivery to its SMTP/LMTP answer and the result
@@ -217,6 +222,9 @@ var (
 func storeError(err error) (*smtp.SMTPError, string) {
 	if errors.Is(err, store.ErrStorageFull) {
 		return errStorageFull, "storage_full"
+	}
+	if errors.Is(err, store.ErrOverQuota) {
+		return errMailboxFull, "over_quota"
 	}
 	return errTemporary, "temporary_failure"
 }
@@ -234,6 +242,8 @@ type session struct {
 	remote string
 	from   string
 	rcpts  []recipient
+	// size is what MAIL FROM declared with SIZE (RFC 1870), 0 if nothing.
+	size int64
 }
 
 var _ smtp.LMTPSession = (*session)(nil)
@@ -241,17 +251,21 @@ var _ smtp.LMTPSession = (*session)(nil)
 func (ss *session) Reset() {
 	ss.from = ""
 	ss.rcpts = nil
+	ss.size = 0
 	ss.tc.setTx(false, false)
 }
 
 func (ss *session) Logout() error { return nil }
 
-func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 	if ss.s.closing.Load() {
 		ss.tc.refused()
 		return errShuttingDown
 	}
 	ss.from = from
+	if opts != nil {
+		ss.size = opts.Size
+	}
 	ss.tc.setTx(true, false)
 	return nil
 }
@@ -289,7 +303,32 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		ss.s.o.Logger.Error("recipient lookup", "rcpt", to, "err", err)
 		return errTemporary
 	}
+	if m.Quota.ProhibitSendReceive > 0 {
+		if err := ss.checkRoom(ctx, m); err != nil {
+			return err
+		}
+	}
 	ss.rcpts = append(ss.rcpts, recipient{addr: to, mailbox: m.ID})
+	return nil
+}
+
+// checkRoom refuses at RCPT a recipient whose mailbox is full, or has no
+// room for the size MAIL FROM declared, so that an SMTP transaction (one
+// answer after DATA for everyone) rarely fails for one recipient. The store
+// checks again, exactly, when the message is stored.
+func (ss *session) checkRoom(ctx context.Context, m store.Mailbox) error {
+	u, err := ss.s.o.Store.MailboxUsage(ctx, m.ID)
+	if err != nil {
+		ss.s.o.Logger.Error("mailbox usage", "mailbox", m.ID, "err", err)
+		return errTemporary
+	}
+	limit := u.Quota.ProhibitSendReceive
+	if limit > 0 && (u.Size >= limit || u.Size+ss.size > limit) {
+		ss.s.o.Metrics.Delivery(ss.s.proto, "over_quota")
+		ss.s.o.Logger.Info("recipient over quota", "proto", ss.s.proto, "remote", ss.remote, "mailbox", m.ID,
+			"size", u.Size, "limit", limit, "declared", ss.size)
+		return errMailboxFull
+	}
 	return nil
 }
 
@@ -450,7 +489,12 @@ func (ss *session) store(mailboxes []int64, msg *store.NewMessage) error {
 	defer cancel()
 	delivered, err := ss.s.o.Store.Deliver(ctx, mailboxes, *msg)
 	if err != nil {
-		ss.s.o.Logger.Error("delivery failed", "proto", ss.s.proto, "remote", ss.remote, "from", ss.from, "mailboxes", mailboxes, "err", err)
+		level := slog.LevelError
+		if errors.Is(err, store.ErrOverQuota) {
+			// The user's own limit, not a server fault.
+			level = slog.LevelInfo
+		}
+		ss.s.o.Logger.Log(ctx, level, "delivery failed", "proto", ss.s.proto, "remote", ss.remote, "from", ss.from, "mailboxes", mailboxes, "err", err)
 		serr, result := storeError(err)
 		for range mailboxes {
 			ss.s.o.Metrics.Delivery(ss.s.proto, result)

@@ -174,6 +174,9 @@ type FolderStatus struct {
 	// across RENAME, never given to another folder. "" when the backend
 	// has none.
 	MailboxID string
+	// DeletedStorage sums the sizes of the \Deleted messages (STATUS
+	// DELETED-STORAGE, RFC 9208 §4.2.2); with Deleted.
+	DeletedStorage int64
 }
 
 // Flags is a set of system flags.

@@ -57,6 +57,10 @@ func commandTable() map[string]*command {
 		"IDLE":        {handler: cmdIdle, states: authenticated, forceUpdate: true},
 		"COMPRESS":    {handler: cmdCompress, states: authenticated},
 		"NOTIFY":      {handler: cmdNotify, states: authenticated, forceUpdate: true},
+		// RFC 9208 QUOTA.
+		"GETQUOTA":     {handler: cmdGetQuota, states: authenticated},
+		"GETQUOTAROOT": {handler: cmdGetQuotaRoot, states: authenticated},
+		"SETQUOTA":     {handler: cmdSetQuota, states: authenticated},
 		// Selected (§6.4).
 		"CHECK":       {handler: cmdNoop, states: stateSelected, forceUpdate: true},
 		"CLOSE":       {handler: cmdClose, states: stateSelected},
@@ -122,6 +126,8 @@ var extensions = []string{
 	"PREVIEW",            // RFC 8970
 	// THREAD (RFC 5256 §3; REFS: draft-ietf-morg-inthread, as Dovecot)
 	"THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "THREAD=REFS",
+	"QUOTA",             // RFC 9208 (GETQUOTA, GETQUOTAROOT; no QUOTASET)
+	"QUOTA=RES-STORAGE", // RFC 9208 §5.1
 }
 
 // capabilities lists what the connection may use now (RFC 9051 §7.2.2):

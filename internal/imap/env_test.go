@@ -268,3 +268,12 @@ func insecureTLS() *tls.Config { return &tls.Config{InsecureSkipVerify: true} }
 func optsForFuzz() imap.Options {
 	return imap.Options{MaxLineLength: 1000, MaxCommandSize: 4000, AppendLimit: 2000, MaxConnsPerIP: -1, MaxConnsPerMailbox: -1}
 }
+
+// setQuota sets a user's storage quotas.
+func (e *env) setQuota(t *testing.T, user string, q store.MailboxQuota) {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.st.Update(ctx, func(tx store.Tx) error { return tx.SetMailboxQuota(ctx, e.boxes[user], q, time.Now()) }); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -622,12 +622,12 @@ func splitRanges(rs []idxRange, n int) [][]idxRange {
 
 // fetcher writes FETCH responses.
 type fetcher struct {
-	c          *conn
-	items      []fetchItem
-	seenSet    map[uint32]bool  // messages whose \Seen this FETCH set
-	buf        []byte           // the content of the message being written (load)
-	preview    string           // the PREVIEW of the message being written (load)
-	made       map[int64]string // previews made here, by BodyID (PreviewKeeper)
+	c       *conn
+	items   []fetchItem
+	seenSet map[uint32]bool  // messages whose \Seen this FETCH set
+	buf     []byte           // the content of the message being written (load)
+	preview string           // the PREVIEW of the message being written (load)
+	made    map[int64]string // previews made here, by BodyID (PreviewKeeper)
 }
 
 // pinLimit is the largest message whose content is read whole before its

@@ -262,10 +262,11 @@ func cmdNamespace(ctx context.Context, c *conn, r *request) error {
 	return nil
 }
 
-// statusItems are the STATUS data items (RFC 9051 §6.3.11, RFC 8438 SIZE).
+// statusItems are the STATUS data items (RFC 9051 §6.3.11, RFC 8438 SIZE,
+// RFC 9208 §4.2.2 DELETED-STORAGE).
 var statusItems = []string{"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT", "HIGHESTMODSEQ",
 	"MAILBOXID", // RFC 8474
-}
+	"DELETED-STORAGE"}
 
 // parseStatusItems reads "(" item *(SP item) ")".
 func (p *parser) statusItems() ([]string, error) {
@@ -330,7 +331,7 @@ func cmdStatus(ctx context.Context, c *conn, r *request) error {
 func (c *conn) writeStatus(ctx context.Context, name string, items []string) error {
 	wantDeleted := false
 	for _, it := range items {
-		wantDeleted = wantDeleted || it == "DELETED"
+		wantDeleted = wantDeleted || it == "DELETED" || it == "DELETED-STORAGE"
 	}
 	st, err := c.user.Status(ctx, name, wantDeleted)
 	if err != nil {
@@ -357,6 +358,10 @@ func (c *conn) writeStatus(ctx context.Context, name string, items []string) err
 			w.num(st.Unseen)
 		case "DELETED":
 			w.num(st.Deleted)
+		case "DELETED-STORAGE":
+			// What an EXPUNGE would free: the sum of the RFC822.SIZEs of
+			// the \Deleted messages (RFC 9208 §4.2.2), in octets.
+			w.num64(st.DeletedStorage)
 		case "SIZE":
 			w.num64(st.Size)
 		case "HIGHESTMODSEQ":

@@ -251,3 +251,22 @@ func mustFolder(t *testing.T, e *env, name string) store.Folder {
 	}
 	return f
 }
+
+// TestPythonImaplibQuota drives QUOTA (RFC 9208) and [OVERQUOTA] with
+// Python's imaplib against a mailbox with a 4,096-octet limit.
+func TestPythonImaplibQuota(t *testing.T) {
+	py := need(t, "python3")
+	e := newEnv(t, envOptions{})
+	e.setQuota(t, "alice", store.MailboxQuota{ProhibitSendReceive: 4096})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, py, "testdata/clients/imaplib_quota.py", e.addr).CombinedOutput()
+	t.Logf("imaplib:\n%s", out)
+	if err != nil || !strings.HasSuffix(strings.TrimSpace(string(out)), "DONE") {
+		t.Fatalf("imaplib quota session failed: %v", err)
+	}
+	u, err := e.st.MailboxUsage(ctx, e.boxes["alice"])
+	if err != nil || u.Size != 2*2002 || u.Messages != 2 {
+		t.Errorf("usage after the session: got %+v, %v; want 2 messages, 4004 octets", u, err)
+	}
+}

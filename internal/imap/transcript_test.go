@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
 
 var update = flag.Bool("update", false, "rewrite the S: lines of transcripts from what the server sends")
@@ -216,6 +218,7 @@ func runTranscript(t *testing.T, file string) {
 	// With "O: escapes", <LF> and <CR> in C: lines send a bare line feed or
 	// carriage return (a transcript line cannot hold them otherwise).
 	escapes := false
+	quotas := map[string]int64{}
 	for _, l := range lines {
 		if l.kind == "O" {
 			switch {
@@ -236,12 +239,19 @@ func runTranscript(t *testing.T, file string) {
 				eo.opts.TLSConfig = nil
 			case l.text == "escapes":
 				escapes = true
+			case strings.HasPrefix(l.text, "quota="):
+				// quota=user:octets sets the user's ProhibitSendReceiveQuota.
+				user, n, _ := strings.Cut(strings.TrimPrefix(l.text, "quota="), ":")
+				quotas[user], _ = strconv.ParseInt(n, 10, 64)
 			default:
 				t.Fatalf("unknown option %q", l.text)
 			}
 		}
 	}
 	e := newEnv(t, eo)
+	for user, n := range quotas {
+		e.setQuota(t, user, store.MailboxQuota{ProhibitSendReceive: n})
+	}
 	conns := map[int]*tconn{}
 	var uv atomic.Value // shared by the transcript's connections
 	names := newTranscriptNames()

@@ -210,13 +210,19 @@ type SetMailboxRequest struct {
 	EmailAddresses *[]string
 	// Password resets the password (Reset Password role suffices alone).
 	Password *string
-	WhatIf   bool
+	// The storage quotas, as Exchange takes them ("2GB", "1.8 GB",
+	// "2 GB (2,147,483,648 bytes)", a number of bytes, "Unlimited").
+	IssueWarningQuota        *string
+	ProhibitSendQuota        *string
+	ProhibitSendReceiveQuota *string
+	WhatIf                   bool
 }
 
 // SetMailbox is Set-Mailbox.
 func (s *Service) SetMailbox(ctx context.Context, c Caller, identity string, r SetMailboxRequest) (Result, error) {
 	perm := rbac.MailRecipients
-	if r.Password != nil && r.Name == nil && r.DisplayName == nil && r.Alias == nil && r.PrimarySmtpAddress == nil && r.EmailAddresses == nil {
+	if r.Password != nil && r.Name == nil && r.DisplayName == nil && r.Alias == nil && r.PrimarySmtpAddress == nil && r.EmailAddresses == nil &&
+		r.IssueWarningQuota == nil && r.ProhibitSendQuota == nil && r.ProhibitSendReceiveQuota == nil {
 		perm = rbac.ResetPassword
 	}
 	params := []store.Parameter{{Name: "Identity", Value: identity}}
@@ -235,6 +241,9 @@ func (s *Service) SetMailbox(ctx context.Context, c Caller, identity string, r S
 	if r.Password != nil {
 		params = append(params, store.Parameter{Name: "Password", Value: "********"})
 	}
+	add("IssueWarningQuota", r.IssueWarningQuota)
+	add("ProhibitSendQuota", r.ProhibitSendQuota)
+	add("ProhibitSendReceiveQuota", r.ProhibitSendReceiveQuota)
 	o := op{cmdlet: "Set-Mailbox", perm: perm, object: identity, params: params, whatIf: r.WhatIf}
 	return s.change(ctx, c, o,
 		func(tx store.Tx) (mutation, error) {
@@ -298,6 +307,11 @@ func (s *Service) SetMailbox(ctx context.Context, c Caller, identity string, r S
 					m.EmailAddresses = addrs
 				}
 			}
+			quotaChanges, err := setQuotas(&m, r)
+			if err != nil {
+				return mutation{}, err
+			}
+			changes = append(changes, quotaChanges...)
 			var events []notify.Event
 			if r.Password != nil {
 				if err := CheckPassword(*r.Password); err != nil {
@@ -327,6 +341,12 @@ func (s *Service) SetMailbox(ctx context.Context, c Caller, identity string, r S
 			m.WhenChanged = s.now()
 			if err := tx.UpdateMailbox(ctx, m); err != nil {
 				return mutation{}, conflict(err, m)
+			}
+			if quotaChanges != nil {
+				// Read by every write that adds mail, so nothing to publish.
+				if err := tx.SetMailboxQuota(ctx, m.ID, m.Quota, m.WhenChanged); err != nil {
+					return mutation{}, err
+				}
 			}
 			return mutation{result: res, events: events, audit: true}, nil
 		})

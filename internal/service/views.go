@@ -24,6 +24,11 @@ type Mailbox struct {
 	RecipientTypeDetails string
 	WhenCreated          time.Time
 	WhenChanged          time.Time
+	// The storage quotas as Exchange shows them: "2 GB (2,147,483,648
+	// bytes)" or "Unlimited".
+	IssueWarningQuota        string
+	ProhibitSendQuota        string
+	ProhibitSendReceiveQuota string
 }
 
 func mailboxView(m store.Mailbox) Mailbox {
@@ -33,7 +38,9 @@ func mailboxView(m store.Mailbox) Mailbox {
 	}
 	return Mailbox{Identity: m.Name, Name: m.Name, DisplayName: m.DisplayName, Alias: m.Alias,
 		PrimarySmtpAddress: m.PrimarySmtpAddress, EmailAddresses: addrs, UserPrincipalName: m.UserPrincipalName,
-		Guid: m.GUID, RecipientTypeDetails: "UserMailbox", WhenCreated: m.WhenCreated, WhenChanged: m.WhenChanged}
+		Guid: m.GUID, RecipientTypeDetails: "UserMailbox", WhenCreated: m.WhenCreated, WhenChanged: m.WhenChanged,
+		IssueWarningQuota: FormatQuota(m.Quota.IssueWarning), ProhibitSendQuota: FormatQuota(m.Quota.ProhibitSend),
+		ProhibitSendReceiveQuota: FormatQuota(m.Quota.ProhibitSendReceive)}
 }
 
 // CASMailbox is what Get-CASMailbox shows: the stored switches, the

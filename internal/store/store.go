@@ -40,6 +40,10 @@ var (
 	// temporary: the same write succeeds once space is freed. Reads still
 	// work.
 	ErrStorageFull = errors.New("insufficient storage")
+	// ErrOverQuota means a write that adds mail (delivery, APPEND, COPY)
+	// would take the mailbox beyond its ProhibitSendReceiveQuota. Nothing
+	// of the write is stored; it succeeds once the mailbox has room.
+	ErrOverQuota = errors.New("mailbox over quota")
 )
 
 // Store is the whole storage contract. Directory changes happen in Update
@@ -106,6 +110,9 @@ type Tx interface {
 	InsertMailbox(ctx context.Context, m *Mailbox) error
 	// UpdateMailbox writes every field of m but ID, GUID and WhenCreated.
 	UpdateMailbox(ctx context.Context, m Mailbox) error
+	// SetMailboxQuota changes the mailbox's storage quotas only (UpdateMailbox
+	// leaves them alone).
+	SetMailboxQuota(ctx context.Context, id int64, q MailboxQuota, whenChanged time.Time) error
 	// SetMailboxProtocols changes PopEnabled and ImapEnabled only: the cheap
 	// path of Set-CASMailbox over thousands of mailboxes.
 	SetMailboxProtocols(ctx context.Context, id int64, pop, imap bool, whenChanged time.Time) error
@@ -230,6 +237,10 @@ type Mail interface {
 	// CollectSessionReports returns and deletes the answers to queryID, and
 	// drops answers to questions older than a minute that nobody collected.
 	CollectSessionReports(ctx context.Context, queryID uint64) ([]SessionReport, error)
+	// MailboxUsage returns the mailbox's size and message count (the sums
+	// of its folders' counters) and its quotas. ErrNotFound when there is
+	// no such mailbox.
+	MailboxUsage(ctx context.Context, mailboxID int64) (MailboxUsage, error)
 	// SetLastLogon records the time of a successful login per protocol
 	// ("pop3" or "imap4") on the mailbox, for the admin lists.
 	SetLastLogon(ctx context.Context, mailboxID int64, protocol string, at time.Time) error
@@ -285,6 +296,28 @@ type Mailbox struct {
 	// LastPopLogon and LastImapLogon are zero when never used.
 	LastPopLogon  time.Time
 	LastImapLogon time.Time
+	// Quota holds the storage limits (Set-Mailbox), written only by
+	// SetMailboxQuota.
+	Quota MailboxQuota
+}
+
+// MailboxQuota holds a mailbox's storage limits in bytes, as Exchange's
+// Set-Mailbox names them; 0 is Unlimited. Only ProhibitSendReceive is
+// enforced: a write that would take the mailbox beyond it fails with
+// ErrOverQuota. Exchange requires IssueWarning <= ProhibitSend <=
+// ProhibitSendReceive where they are set; the service layer checks that.
+type MailboxQuota struct {
+	IssueWarning        int64
+	ProhibitSend        int64
+	ProhibitSendReceive int64
+}
+
+// MailboxUsage is a mailbox's size (Get-MailboxStatistics TotalItemSize,
+// IMAP QUOTA STORAGE) and message count (ItemCount) with its quotas.
+type MailboxUsage struct {
+	Size     int64
+	Messages int64
+	Quota    MailboxQuota
 }
 
 // MailboxField names a mailbox property that filters and sorts may use.

@@ -101,6 +101,7 @@ var (
 	_ imap.Backend         = (*Backend)(nil)
 	_ imap.RefusalRecorder = (*Backend)(nil)
 	_ imap.User            = (*user)(nil)
+	_ imap.QuotaUser       = (*user)(nil)
 	_ imap.Folder          = (*folder)(nil)
 	_ imap.Watcher         = (*user)(nil)
 	_ imap.PreviewKeeper   = (*folder)(nil)
@@ -155,6 +156,10 @@ func wireError(err error) error {
 		// down", temporary) is what it is: the server's storage cannot
 		// take writes until an operator frees space.
 		return &imap.Error{Code: imap.CodeUnavailable, Text: "Insufficient storage on the server; try again later"}
+	case errors.Is(err, store.ErrOverQuota):
+		// RFC 9208 §4.3 (and RFC 5530): the mailbox's own limit; deleting
+		// mail makes room.
+		return &imap.Error{Code: imap.CodeOverQuota, Text: "Mailbox is full: quota exceeded"}
 	}
 	return err
 }
@@ -190,6 +195,16 @@ type user struct {
 }
 
 func (u *user) Key() string { return strconv.FormatInt(u.mailboxID, 10) }
+
+// StorageQuota implements imap.QuotaUser: the ProhibitSendReceiveQuota,
+// the limit every write enforces.
+func (u *user) StorageQuota(ctx context.Context) (used, limit int64, err error) {
+	us, err := u.b.mail.MailboxUsage(ctx, u.mailboxID)
+	if err != nil {
+		return 0, 0, wireError(err)
+	}
+	return us.Size, us.Quota.ProhibitSendReceive, nil
+}
 
 func (u *user) Logout() {
 	if u.end != nil {
@@ -336,9 +351,25 @@ func (u *user) Status(ctx context.Context, name string, wantDeleted bool) (imap.
 		if err != nil {
 			return st, wireError(err)
 		}
+		var deleted []store.UIDRange
 		for _, m := range msgs {
 			if m.Flags&store.FlagDeleted != 0 {
 				st.Deleted++
+				if n := len(deleted); n > 0 && deleted[n-1].Stop+1 == m.UID {
+					deleted[n-1].Stop = m.UID
+				} else {
+					deleted = append(deleted, store.UIDRange{Start: m.UID, Stop: m.UID})
+				}
+			}
+		}
+		if len(deleted) > 0 {
+			if err := u.b.mail.Messages(ctx, f.ID, deleted, 0, func(m store.MessageMeta) error {
+				if m.Flags&store.FlagDeleted != 0 {
+					st.DeletedStorage += m.Size
+				}
+				return nil
+			}); err != nil {
+				return st, wireError(err)
 			}
 		}
 	}

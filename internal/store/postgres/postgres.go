@@ -130,6 +130,9 @@ var Dialect = sqlstore.Dialect{
 	RelaxedTx:       `SET LOCAL synchronous_commit TO OFF`,
 	UpdateTxOptions: &sql.TxOptions{Isolation: sql.LevelSerializable},
 	ReadTxOptions:   &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
+	// FOR NO KEY UPDATE: the lock that a quota check holds must not wait
+	// for (or block) the key-share locks of inserting a folder.
+	LockMailboxes: `SELECT id FROM mailboxes WHERE id IN (%s) ORDER BY id FOR NO KEY UPDATE`,
 }
 
 // rebind turns ? placeholders into $1, $2, ... Our statements never hold a

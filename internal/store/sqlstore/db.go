@@ -57,6 +57,12 @@ type Dialect struct {
 	// RelaxedTx, when not empty, runs first in a transaction whose commit
 	// need not wait for the disk (PostgreSQL: SET LOCAL synchronous_commit).
 	RelaxedTx string
+	// LockMailboxes, when not empty, row-locks mailboxes given as a list of
+	// ids, in id order, like LockFolders. A write that adds mail to a
+	// mailbox with a quota holds it while it sums the mailbox's size and
+	// adds to it, so two such writes never both fit in the same room. It
+	// is taken before any folder lock.
+	LockMailboxes string
 	// UpdateTxOptions are the options of directory Update transactions.
 	UpdateTxOptions *sql.TxOptions
 	// ReadTxOptions are the options of read transactions of several

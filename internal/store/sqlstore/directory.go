@@ -57,14 +57,18 @@ func (t dirTx) SetPlan(ctx context.Context, p store.CASMailboxPlan) error {
 }
 
 const mailboxColumns = `id, guid, name, display_name, alias, primary_smtp_address, email_addresses, upn, password_hash,
-	pop_enabled, imap_enabled, when_created, when_changed, last_pop_logon, last_imap_logon`
+	pop_enabled, imap_enabled, when_created, when_changed, last_pop_logon, last_imap_logon,
+	issue_warning_quota, prohibit_send_quota, prohibit_send_receive_quota`
 
 func scanMailbox(s interface{ Scan(...any) error }) (store.Mailbox, error) {
 	var m store.Mailbox
 	var addrs string
 	var created, changed, lastPop, lastImap int64
+	var warn, send, sendReceive sql.NullInt64
 	err := s.Scan(&m.ID, &m.GUID, &m.Name, &m.DisplayName, &m.Alias, &m.PrimarySmtpAddress, &addrs,
-		&m.UserPrincipalName, &m.PasswordHash, &m.PopEnabled, &m.ImapEnabled, &created, &changed, &lastPop, &lastImap)
+		&m.UserPrincipalName, &m.PasswordHash, &m.PopEnabled, &m.ImapEnabled, &created, &changed, &lastPop, &lastImap,
+		&warn, &send, &sendReceive)
+	m.Quota = store.MailboxQuota{IssueWarning: warn.Int64, ProhibitSend: send.Int64, ProhibitSendReceive: sendReceive.Int64}
 	if addrs != "" {
 		m.EmailAddresses = strings.Split(addrs, "\n")
 	}
@@ -354,6 +358,19 @@ func (t dirTx) updateMailbox(ctx context.Context, m store.Mailbox) error {
 		return err
 	}
 	return t.insertAddresses(ctx, &m)
+}
+
+func (t dirTx) SetMailboxQuota(ctx context.Context, id int64, q store.MailboxQuota, whenChanged time.Time) error {
+	res, err := t.c.exec(ctx, `UPDATE mailboxes SET issue_warning_quota = ?, prohibit_send_quota = ?, prohibit_send_receive_quota = ?,
+		when_changed = ? WHERE id = ?`,
+		quotaValue(q.IssueWarning), quotaValue(q.ProhibitSend), quotaValue(q.ProhibitSendReceive), micros(whenChanged), id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("mailbox %d: %w", id, store.ErrNotFound)
+	}
+	return nil
 }
 
 func (t dirTx) SetMailboxProtocols(ctx context.Context, id int64, pop, imap bool, whenChanged time.Time) error {

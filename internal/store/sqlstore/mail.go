@@ -629,11 +629,8 @@ func addMessage(ctx context.Context, c conn, where string, key any, bodyID int64
 // Append implements store.Mail.
 func (db *DB) Append(ctx context.Context, folderID int64, msg store.NewMessage) (uidValidity, uid uint32, err error) {
 	err = db.write(ctx, nil, func(c conn) error {
-		bodyID, err := insertBody(ctx, c, &msg)
-		if err != nil {
-			return err
-		}
-		_, uidValidity, uid, _, err = addMessage(ctx, c, "id = ?", folderID, bodyID, &msg)
+		var err error
+		uidValidity, uid, err = appendMessage(ctx, c, folderID, &msg)
 		return err
 	})
 	return uidValidity, uid, err
@@ -652,12 +649,8 @@ func (db *DB) AppendMany(ctx context.Context, folderID int64, msgs []store.NewMe
 			if len(msgs[i].Raw) == 0 {
 				return fmt.Errorf("append message %d of %d: empty: %w", i+1, len(msgs), store.ErrInvalid)
 			}
-			bodyID, err := insertBody(ctx, c, &msgs[i])
-			if err != nil {
-				return fmt.Errorf("append message %d of %d: %w", i+1, len(msgs), err)
-			}
 			var uid uint32
-			_, uidValidity, uid, _, err = addMessage(ctx, c, "id = ?", folderID, bodyID, &msgs[i])
+			uidValidity, uid, err = appendMessage(ctx, c, folderID, &msgs[i])
 			if err != nil {
 				return fmt.Errorf("append message %d of %d: %w", i+1, len(msgs), err)
 			}
@@ -671,7 +664,24 @@ func (db *DB) AppendMany(ctx context.Context, folderID int64, msgs []store.NewMe
 	return uidValidity, uids, nil
 }
 
+// appendMessage is one APPEND inside a write transaction: the quota check,
+// the body, the message.
+func appendMessage(ctx context.Context, c conn, folderID int64, msg *store.NewMessage) (uidValidity, uid uint32, err error) {
+	if err := reserveFolderQuota(ctx, c, folderID, int64(len(msg.Raw))); err != nil {
+		return 0, 0, err
+	}
+	bodyID, err := insertBody(ctx, c, msg)
+	if err != nil {
+		return 0, 0, err
+	}
+	_, uidValidity, uid, _, err = addMessage(ctx, c, "id = ?", folderID, bodyID, msg)
+	return uidValidity, uid, err
+}
+
 func deliver(ctx context.Context, c conn, mailboxIDs []int64, msg *store.NewMessage) ([]store.Delivered, error) {
+	if err := reserveQuota(ctx, c, mailboxIDs, int64(len(msg.Raw))); err != nil {
+		return nil, err
+	}
 	bodyID, err := insertBody(ctx, c, msg)
 	if err != nil {
 		return nil, err
@@ -967,6 +977,20 @@ func (db *DB) copyMessages(ctx context.Context, src int64, uids []store.UIDRange
 	var res store.CopyResult
 	err := db.write(ctx, nil, func(c conn) error {
 		res = store.CopyResult{}
+		// A COPY grows the mailbox; a MOVE within it does not. The
+		// mailbox's lock comes before the folders' (see quota.go).
+		quotaMailbox := int64(0)
+		if !move {
+			var err error
+			if quotaMailbox, err = folderQuotaMailbox(ctx, c, dst); err != nil {
+				return err
+			}
+			if quotaMailbox != 0 {
+				if err := lockMailboxes(ctx, c, []int64{quotaMailbox}); err != nil {
+					return err
+				}
+			}
+		}
 		if db.d.LockFolders != "" {
 			ids := []any{min(src, dst), max(src, dst)}
 			if _, err := c.execDynamic(ctx, fmt.Sprintf(db.d.LockFolders, placeholders(2)), ids...); err != nil {
@@ -1013,6 +1037,11 @@ func (db *DB) copyMessages(ctx context.Context, src int64, uids []store.UIDRange
 		for _, m := range msgs {
 			size += m.size
 			unseen += unseenDelta(m.flags)
+		}
+		if quotaMailbox != 0 {
+			if err := reserveQuota(ctx, c, []int64{quotaMailbox}, size); err != nil {
+				return err
+			}
 		}
 		var first uint32
 		var modseq uint64

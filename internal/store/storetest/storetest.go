@@ -58,6 +58,9 @@ func Run(t *testing.T, open Open) {
 		{"SaveDate", testSaveDate},
 		{"FolderIdentity", testFolderIdentity},
 		{"Preview", testPreview},
+		{"QuotaSetAndUsage", testQuotaSetAndUsage},
+		{"QuotaEnforced", testQuotaEnforced},
+		{"QuotaConcurrent", testQuotaConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -83,9 +83,13 @@ var (
 	NewMailbox     = Op{Name: "New-Mailbox", Cmdlet: "New-Mailbox", Perm: rbac.MailRecipientCreation}
 	SetPlan        = Op{Name: "Set-CASMailboxPlan", Cmdlet: "Set-CASMailboxPlan", Perm: rbac.OrganizationClientAccess}
 	SetOrg         = Op{Name: "Set-OrganizationConfig", Cmdlet: "Set-OrganizationConfig", Perm: rbac.OrganizationClientAccess}
-	Ops            = []Op{SetPassword, SetMailbox, SetCAS, SetCASBulk, RemoveMailbox, AddMember, RemoveMember, NewMailbox, SetPlan, SetOrg}
+	Ops            = []Op{SetPassword, SetMailbox, SetCAS, SetCASBulk, RemoveMailbox, AddMember, RemoveMember, NewMailbox, SetPlan, SetOrg, SetQuota}
 	StrongPassword = "Matrix-Pass-2026"
 )
+
+// SetQuota: Exchange lets Organization Management and Recipient Management
+// (the Mail Recipients role) set quotas, not Help Desk.
+var SetQuota = Op{Name: "Set-Mailbox -ProhibitSendReceiveQuota", Cmdlet: "Set-Mailbox", Perm: rbac.MailRecipients, Targeted: true}
 
 // Outcome is what an attempt got.
 type Outcome int

@@ -1,0 +1,153 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+)
+
+// Quotas. A mailbox's size is the sum of its folders' size counters, which
+// every write keeps exact in the transaction that changes the rows (see
+// mail.go). A write that adds mail to a mailbox with a
+// ProhibitSendReceiveQuota first takes the mailbox's row lock
+// (Dialect.LockMailboxes; SQLite has one writer), then sums and compares,
+// then adds: two writes racing for the last room are serialized by the
+// lock, and the second one sees the first one's size once it has the lock
+// (mail writes run at READ COMMITTED, where each statement reads what was
+// committed before it began). The mailbox lock is always taken before any
+// folder lock, so quota checks add no deadlock. A mailbox without a quota
+// costs one indexed read and takes no lock.
+
+// quotaValue is the stored form of a limit: NULL for Unlimited.
+func quotaValue(v int64) any {
+	if v <= 0 {
+		return nil
+	}
+	return v
+}
+
+// lockMailboxes row-locks the mailboxes in id order (PostgreSQL).
+func lockMailboxes(ctx context.Context, c conn, ids []int64) error {
+	if c.db.d.LockMailboxes == "" || len(ids) == 0 {
+		return nil
+	}
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	_, err := c.execDynamic(ctx, fmt.Sprintf(c.db.d.LockMailboxes, placeholders(len(ids))), args...)
+	return err
+}
+
+// limitedMailboxes returns those of the mailboxes that have a
+// ProhibitSendReceiveQuota, without locking.
+func limitedMailboxes(ctx context.Context, c conn, ids []int64) ([]int64, error) {
+	if len(ids) == 1 {
+		return int64Column(ctx, c, `SELECT id FROM mailboxes WHERE id = ? AND prohibit_send_receive_quota IS NOT NULL`, ids[0])
+	}
+	var out []int64
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		args := make([]any, n)
+		for i, id := range ids[:n] {
+			args[i] = id
+		}
+		part, err := scanColumn[int64](c.queryDynamic(ctx, `SELECT id FROM mailboxes WHERE id IN (`+placeholders(n)+`)
+			AND prohibit_send_receive_quota IS NOT NULL`, args...))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, part...)
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+// reserveQuota checks that adding add octets to each of the mailboxes
+// keeps it within its ProhibitSendReceiveQuota, and holds the locks of
+// those that have one until the transaction ends; the caller then adds the
+// mail in the same transaction. A mailbox that would go beyond is
+// store.ErrOverQuota (naming the first such mailbox); nothing is written.
+func reserveQuota(ctx context.Context, c conn, ids []int64, add int64) error {
+	limited, err := limitedMailboxes(ctx, c, ids)
+	if err != nil || len(limited) == 0 {
+		return err
+	}
+	if err := lockMailboxes(ctx, c, limited); err != nil {
+		return err
+	}
+	for _, id := range limited {
+		// Read again under the lock: the limit may have changed.
+		var limit sql.NullInt64
+		var used int64
+		err := c.queryRow(ctx, `SELECT prohibit_send_receive_quota, (SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = ?)
+			FROM mailboxes WHERE id = ?`, id, id).Scan(&limit, &used)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // removed meanwhile: the write itself fails on it
+		}
+		if err != nil {
+			return err
+		}
+		if limit.Valid && used+add > limit.Int64 {
+			return &OverQuotaError{MailboxID: id, Used: used, Add: add, Limit: limit.Int64}
+		}
+	}
+	return nil
+}
+
+// OverQuotaError says which mailbox a write would take beyond its quota;
+// it matches store.ErrOverQuota.
+type OverQuotaError struct {
+	MailboxID        int64
+	Used, Add, Limit int64
+}
+
+func (e *OverQuotaError) Error() string {
+	return fmt.Sprintf("mailbox %d: %v (%d + %d octets > %d)", e.MailboxID, store.ErrOverQuota, e.Used, e.Add, e.Limit)
+}
+
+// Is makes errors.Is(err, store.ErrOverQuota) true.
+func (e *OverQuotaError) Is(target error) bool { return target == store.ErrOverQuota }
+
+// folderQuotaMailbox returns the mailbox of the folder when that mailbox
+// has a ProhibitSendReceiveQuota, 0 otherwise (also for a missing folder:
+// the write itself reports that).
+func folderQuotaMailbox(ctx context.Context, c conn, folderID int64) (int64, error) {
+	var mb int64
+	err := c.queryRow(ctx, `SELECT f.mailbox_id FROM folders f JOIN mailboxes m ON m.id = f.mailbox_id
+		WHERE f.id = ? AND m.prohibit_send_receive_quota IS NOT NULL`, folderID).Scan(&mb)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return mb, err
+}
+
+// reserveFolderQuota is reserveQuota for a write into one folder.
+func reserveFolderQuota(ctx context.Context, c conn, folderID, add int64) error {
+	mb, err := folderQuotaMailbox(ctx, c, folderID)
+	if err != nil || mb == 0 {
+		return err
+	}
+	return reserveQuota(ctx, c, []int64{mb}, add)
+}
+
+// MailboxUsage implements store.Mail.
+func (db *DB) MailboxUsage(ctx context.Context, mailboxID int64) (store.MailboxUsage, error) {
+	var u store.MailboxUsage
+	var warn, send, sendReceive sql.NullInt64
+	err := conn{db: db}.queryRow(ctx, `SELECT issue_warning_quota, prohibit_send_quota, prohibit_send_receive_quota,
+		(SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = ?), (SELECT coalesce(sum(messages), 0) FROM folders WHERE mailbox_id = ?)
+		FROM mailboxes WHERE id = ?`, mailboxID, mailboxID, mailboxID).Scan(&warn, &send, &sendReceive, &u.Size, &u.Messages)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, fmt.Errorf("mailbox %d: %w", mailboxID, store.ErrNotFound)
+	}
+	u.Quota = store.MailboxQuota{IssueWarning: warn.Int64, ProhibitSend: send.Int64, ProhibitSendReceive: sendReceive.Int64}
+	u.Size, u.Messages = max(u.Size, 0), max(u.Messages, 0)
+	return u, err
+}
