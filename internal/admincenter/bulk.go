@@ -192,6 +192,22 @@ func (c *Center) bulkApply(w http.ResponseWriter, r *http.Request, s *session) e
 		j.Scope = plural(len(ids), "selected mailbox", "selected mailboxes")
 		j.Back = l.url(ids...)
 	}
+	if !s.caller.Can(rbac.MailRecipients) {
+		// Refused before any job starts, with the service's own answer and
+		// audit record: one per chosen mailbox, or one naming the search
+		// (not one per mailbox it matches).
+		refused := ids
+		if all != nil {
+			refused = []string{j.Scope}
+		}
+		results, err := c.svc.SetCASMailboxes(r.Context(), s.caller, a.requests(refused, false))
+		if err != nil {
+			return err
+		}
+		if err := roleDenied(results); err != nil {
+			return err
+		}
+	}
 	c.jobs.add(j)
 	// The job outlives the request: its context keeps the request's values
 	// but not its end.

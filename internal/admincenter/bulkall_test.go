@@ -161,8 +161,9 @@ func TestBrowserSelectAllMatchingBulkEdit(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	summary := b.text("#job-summary")
-	for _, want := range []string{"POP3 disabled for 2,600 mailboxes", "Changed: 2,600", "Failed: 1"} {
+	summary := b.text("#flash") + " " + b.text("#job-counts")
+	for _, want := range []string{"Bulk Edit: POP3 disabled for 2,600 mailboxes. 1 mailbox failed.",
+		"Changed: 2,600 mailboxes (listed below and in the CSV).", "Failed: Bulk User 0007: ", "Changed: 2,600 · Already disabled: 0 · Failed: 1"} {
 		if !strings.Contains(summary, want) {
 			t.Errorf("summary %q lacks %q", summary, want)
 		}
@@ -276,5 +277,26 @@ func TestBulkEditJobPostgres(t *testing.T) {
 	other := signedIn(t, env, "admin", testenv.AdminPassword)
 	if r := other.get(job); r.status != 404 {
 		t.Errorf("another administrator reading the job: %d; want 404", r.status)
+	}
+}
+
+// waitJob polls a Bulk Edit job's status until it has ended and returns
+// its page then.
+func waitJob(t testing.TB, c *client, job string) response {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		r := c.get(job + "/status")
+		var st struct{ State string }
+		if r.status != 200 || json.Unmarshal([]byte(r.body), &st) != nil {
+			t.Fatalf("status of %s: %d %s", job, r.status, r.body)
+		}
+		if st.State != "running" {
+			return c.get(job)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the job %s did not end", job)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -86,7 +86,8 @@ type bulkJob struct {
 	state    string
 	total    int
 	results  []jobResult
-	problem  string // why it stopped early
+	sessions []service.OpenSession // closed by the changes
+	problem  string                // why it stopped early
 	finished time.Time
 }
 
@@ -244,6 +245,9 @@ func (c *Center) runJob(ctx context.Context, j *bulkJob, token, address string, 
 				if line := sessionsLine(res.Sessions); line != "" {
 					r.Reason = line
 				}
+				j.mu.Lock()
+				j.sessions = append(j.sessions, res.Sessions...)
+				j.mu.Unlock()
 			}
 			j.add(r)
 		}
@@ -289,7 +293,71 @@ func (c *Center) matching(ctx context.Context, token, address string, l listStat
 	}
 }
 
+// summaryNames is how many names a job's summary lists per outcome; the
+// table below it and the CSV have every one.
+const summaryNames = 20
+
+// summary is the finished job's message, as the list's messages say it:
+// what changed, what was already so, the sessions closed, and each failure
+// with its reason.
+func (j *bulkJob) summary() *flash {
+	st := j.status()
+	j.mu.Lock()
+	results := append([]jobResult(nil), j.results...)
+	sessions := append([]service.OpenSession(nil), j.sessions...)
+	j.mu.Unlock()
+	past := strings.ToLower(j.Action.Verb()) + "d"
+	f := &flash{Kind: "success", Text: fmt.Sprintf("Bulk Edit: %s %s for %s.", j.Action.Label(), past, plural(st.Changed, "mailbox", "mailboxes"))}
+	if st.State == jobStopped {
+		f.Text = "Bulk Edit stopped. " + f.Text
+	}
+	names := func(outcome string, n int, head string) {
+		if n == 0 {
+			return
+		}
+		if n > summaryNames {
+			f.Lines = append(f.Lines, fmt.Sprintf("%s %s (listed below and in the CSV).", head, plural(n, "mailbox", "mailboxes")))
+			return
+		}
+		var list []string
+		for _, r := range results {
+			if r.Outcome == outcome {
+				list = append(list, r.Identity)
+			}
+		}
+		f.Lines = append(f.Lines, head+" "+strings.Join(list, ", ")+".")
+	}
+	names(outcomeChanged, st.Changed, "Changed:")
+	names(outcomeNoChange, st.NoChange, "Already "+past+", not changed:")
+	if line := sessionsLine(sessions); line != "" {
+		f.Lines = append(f.Lines, line)
+	}
+	if st.Failed > 0 {
+		f.Kind = "error"
+		f.Text += fmt.Sprintf(" %s failed.", plural(st.Failed, "mailbox", "mailboxes"))
+		shown := 0
+		for _, r := range results {
+			if r.Outcome == outcomeFailed && shown < summaryNames {
+				f.Lines = append(f.Lines, "Failed: "+r.Identity+": "+r.Reason)
+				shown++
+			}
+		}
+		if st.Failed > shown {
+			f.Lines = append(f.Lines, fmt.Sprintf("%s more failed (listed below and in the CSV).", thousands(st.Failed-shown)))
+		}
+	}
+	if st.NotTried > 0 {
+		f.Kind = "error"
+		f.Text += fmt.Sprintf(" %s not tried.", plural(st.NotTried, "mailbox was", "mailboxes were"))
+	}
+	if st.Problem != "" {
+		f.Lines = append(f.Lines, st.Problem)
+	}
+	return f
+}
+
 type jobData struct {
+	Summary   *flash
 	Job       *bulkJob
 	Status    jobStatus
 	Running   bool
@@ -316,6 +384,7 @@ func (c *Center) jobPage(w http.ResponseWriter, r *http.Request, s *session) err
 		d.Percent = st.Done * 100 / st.Total
 	}
 	if !d.Running {
+		d.Summary = j.summary()
 		d.Results = j.resultsCopy()
 		if len(d.Results) > jobShown {
 			d.More = len(d.Results) - jobShown
