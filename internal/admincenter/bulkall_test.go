@@ -244,7 +244,7 @@ func TestBulkEditJobPostgres(t *testing.T) {
 	}
 	job := r.location
 	var st struct {
-		State                            string
+		State                                  string
 		Total, Done, Changed, Failed, NoChange int
 	}
 	deadline := time.Now().Add(3 * time.Minute)
