@@ -300,3 +300,57 @@ func waitJob(t testing.TB, c *client, job string) response {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestBulkEditJobStop: Stop ends a job after the slice under way; every
+// mailbox is then either changed (and audited) or listed as not tried,
+// none half done. Stop comes right after the start, so the job is stopped
+// unless it already ended (then it says done, and nothing is "not tried").
+func TestBulkEditJobStop(t *testing.T) {
+	env := startEnv(t, testenv.Options{Demo: true})
+	const n = 2500
+	seedBulk(t, env, n)
+	before := auditCount(t, env)
+	c := signedIn(t, env, "admin", testenv.AdminPassword)
+	r := c.post("/admin/recipients/mailboxes/bulk", url.Values{"all": {"1"}, "search": {"Bulk"}, "protocol": {"pop3"}, "action": {"disable"}})
+	if r.status != 303 {
+		t.Fatalf("apply: %d\n%s", r.status, r.body)
+	}
+	job := r.location
+	page := c.get(job)
+	if stop := c.post(job+"/stop", url.Values{}); stop.status != 303 || stop.location != job {
+		t.Fatalf("stop: %d %s", stop.status, stop.location)
+	}
+	page = waitJob(t, c, job)
+	var st struct {
+		State                                    string
+		Total, Done, Changed, NoChange, NotTried int
+	}
+	if err := json.Unmarshal([]byte(c.get(job+"/status").body), &st); err != nil {
+		t.Fatal(err)
+	}
+	changed := auditCount(t, env) - before
+	switch st.State {
+	case "stopped":
+		if st.NotTried == 0 || st.Changed+st.NotTried != n || changed != st.Changed {
+			t.Errorf("stopped job: %+v, %d audit records; want changed + not tried = %d, one record per change", st, changed, n)
+		}
+		if !strings.Contains(page.body, "Stopped by the administrator.") || !strings.Contains(page.body, "Bulk Edit stopped.") {
+			t.Errorf("the page does not say it was stopped:\n%s", page.body)
+		}
+		if !strings.Contains(page.body, "Not tried") {
+			t.Error("the result list does not show the mailboxes not tried")
+		}
+	case "done":
+		t.Logf("the job ended before Stop arrived: %+v", st)
+		if st.Changed != n || changed != n {
+			t.Errorf("done job: %+v, %d audit records", st, changed)
+		}
+	default:
+		t.Errorf("state %q", st.State)
+	}
+	// A stop for another administrator's job is refused.
+	other := signedIn(t, env, "rita@contoso.com", testenv.DemoPassword)
+	if r := other.post(job+"/stop", url.Values{}); r.status != 404 {
+		t.Errorf("another administrator's stop: %d; want 404", r.status)
+	}
+}

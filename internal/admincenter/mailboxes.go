@@ -39,9 +39,14 @@ type mailboxesData struct {
 	Details  *detailsData
 	// All is "every mailbox that matches" selected; AllURL selects it,
 	// NoneURL clears the selection.
-	All     bool
-	AllURL  string
-	NoneURL string
+	All bool
+	// PageAll is every row of the page selected, and more that match:
+	// the bar offers them.
+	PageAll bool
+	// PageChecked is every row of the page selected (the header box).
+	PageChecked bool
+	AllURL      string
+	NoneURL     string
 	// Advanced is the advanced search in words; ClearAdvanced removes it.
 	Advanced      []string
 	ClearAdvanced string
@@ -97,6 +102,11 @@ func (c *Center) mailboxes(w http.ResponseWriter, r *http.Request, s *session) e
 		d.Rows = append(d.Rows, mailboxRow{CASMailbox: m, Selected: all || selected[m.Guid]})
 	}
 	d.All = all && p.Total > 0
+	d.PageChecked = len(d.Rows) > 0
+	for _, row := range d.Rows {
+		d.PageChecked = d.PageChecked && row.Selected
+	}
+	d.PageAll = !all && d.PageChecked && len(d.Rows) < p.Total
 	allState := l.values()
 	allState.Set("all", "1")
 	d.AllURL, d.NoneURL = withQuery(mailboxesPath, allState), l.url()
