@@ -66,6 +66,11 @@ func TestBrowserMoreMenuByKeyboard(t *testing.T) {
 	if !strings.HasSuffix(b.location(), "/admin/recipients/mailboxes") {
 		t.Errorf("Escape left the page: %s", b.location())
 	}
+	b.key(" ")
+	if !menuOpen(b) || b.focused() != "#menu-export" {
+		t.Errorf("Space on ...: open %v, focus %q; want the menu open on its first item", menuOpen(b), b.focused())
+	}
+	b.key(kb.Escape)
 	b.key(kb.ArrowUp)
 	if !menuOpen(b) || b.focused() != "#menu-advanced" {
 		t.Fatalf("Up on ...: open %v, focus %q; want the last item", menuOpen(b), b.focused())
