@@ -25,29 +25,34 @@ import (
 func seedBulk(t testing.TB, env *testenv.Env, n int) {
 	t.Helper()
 	ctx := context.Background()
-	err := env.Store.Update(ctx, func(tx store.Tx) error {
-		for i := 1; i <= n; i++ {
-			alias := fmt.Sprintf("bulk.user.%04d", i)
-			m := store.Mailbox{Name: fmt.Sprintf("Bulk User %04d", i), DisplayName: fmt.Sprintf("Bulk User %04d", i), Alias: alias,
-				PrimarySmtpAddress: alias + "@contoso.com", UserPrincipalName: alias + "@contoso.com", PasswordHash: "x",
-				PopEnabled: true, ImapEnabled: true}
-			if err := tx.InsertMailbox(ctx, &m); err != nil {
-				return err
-			}
-			if i == 7 {
-				g, err := tx.RoleGroupByName(ctx, "Organization Management")
-				if err != nil {
+	// A hundred per transaction: one transaction of thousands would hold
+	// PostgreSQL's (serializable) predicate locks long enough to exhaust
+	// the shared lock table for every other database on the server.
+	for start := 1; start <= n; start += 100 {
+		err := env.Store.Update(ctx, func(tx store.Tx) error {
+			for i := start; i < start+100 && i <= n; i++ {
+				alias := fmt.Sprintf("bulk.user.%04d", i)
+				m := store.Mailbox{Name: fmt.Sprintf("Bulk User %04d", i), DisplayName: fmt.Sprintf("Bulk User %04d", i), Alias: alias,
+					PrimarySmtpAddress: alias + "@contoso.com", UserPrincipalName: alias + "@contoso.com", PasswordHash: "x",
+					PopEnabled: true, ImapEnabled: true}
+				if err := tx.InsertMailbox(ctx, &m); err != nil {
 					return err
 				}
-				if err := tx.AddRoleGroupMember(ctx, g.ID, m.ID); err != nil {
-					return err
+				if i == 7 {
+					g, err := tx.RoleGroupByName(ctx, "Organization Management")
+					if err != nil {
+						return err
+					}
+					if err := tx.AddRoleGroupMember(ctx, g.ID, m.ID); err != nil {
+						return err
+					}
 				}
 			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("seed %d mailboxes: %v", n, err)
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("seed %d mailboxes: %v", n, err)
 	}
 }
 
