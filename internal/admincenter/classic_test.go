@@ -256,3 +256,29 @@ func TestBrowserRecentSignIns(t *testing.T) {
 		t.Errorf("Pilar's refusals: %q", got)
 	}
 }
+
+// TestAdvancedSearchQuotes: a quote in a field is text, not the end of the
+// filter; nothing typed makes the filter fail.
+func TestAdvancedSearchQuotes(t *testing.T) {
+	env := startEnv(t, testenv.Options{Demo: true})
+	admin := adminCaller(t, env)
+	if _, _, err := env.Service.NewMailbox(context.Background(), admin, service.NewMailboxRequest{Name: "obrien", DisplayName: "Conan O'Brien",
+		PrimarySmtpAddress: "conan@contoso.com", Password: "Quote-Name-2026!"}); err != nil {
+		t.Fatal(err)
+	}
+	c := signedIn(t, env, "admin", testenv.AdminPassword)
+	for _, tc := range []struct{ query, want string }{
+		{"name=O%27Brien", "Conan O&#39;Brien"},
+		{"name=%27+-or+Name+-like+%27*", "No mailboxes match the advanced search."},
+		{"alias=obr&address=conan%40", "Conan O&#39;Brien"},
+		{"name=100%25_x", "No mailboxes match the advanced search."},
+	} {
+		r := c.get("/admin/recipients/mailboxes?" + tc.query)
+		if r.status != 200 || !strings.Contains(r.body, tc.want) {
+			t.Errorf("%s: %d; want %q in the page", tc.query, r.status, tc.want)
+		}
+		if strings.Contains(tc.want, "No mailboxes") && strings.Contains(r.body, "Kim Akers") {
+			t.Errorf("%s matched everyone", tc.query)
+		}
+	}
+}

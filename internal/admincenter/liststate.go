@@ -84,7 +84,8 @@ func capText(s string) string {
 // none); the effective states are ListOptions fields of their own.
 func (a advancedSearch) filter() string {
 	var terms []string
-	contains := func(prop, v string) string { return prop + " -like " + opathLiteral("*"+likeEscape(v)+"*") }
+	// A * or ? typed in a field is a wildcard, as in the shell's -like.
+	contains := func(prop, v string) string { return prop + " -like " + opathLiteral("*"+v+"*") }
 	if a.DisplayName != "" {
 		terms = append(terms, contains("DisplayName", a.DisplayName))
 	}
@@ -107,19 +108,6 @@ func (a advancedSearch) filter() string {
 
 // opathLiteral quotes text for an OPATH filter (a quote is doubled).
 func opathLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
-// likeEscape makes the wildcard characters of s literal in a -like pattern
-// (a backtick escapes the next character, as in PowerShell).
-func likeEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune("*?[]`", r) {
-			b.WriteByte('`')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
 
 func effective(v string) *bool {
 	switch v {
