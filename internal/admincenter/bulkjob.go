@@ -201,9 +201,13 @@ func (b *bulkJobs) get(id string, owner int64) (*bulkJob, error) {
 // search matches now (all). The token signs the administrator in again
 // before each slice.
 func (c *Center) runJob(ctx context.Context, j *bulkJob, token, address string, ids []string, all *listState) {
+	// names are what the results call the mailboxes before the service
+	// has named them (a failed item's result names none): the names the
+	// search listed, else what was selected (GUIDs).
+	names := ids
 	if all != nil {
 		var err error
-		if ids, err = c.matching(ctx, token, address, *all); err != nil {
+		if ids, names, err = c.matching(ctx, token, address, *all); err != nil {
 			j.finish(jobStopped, "The mailboxes that match could not be listed: "+describe(err).Message)
 			return
 		}
@@ -211,30 +215,30 @@ func (c *Center) runJob(ctx context.Context, j *bulkJob, token, address string, 
 	j.mu.Lock()
 	j.total = len(ids)
 	j.mu.Unlock()
-	notTried := func(rest []string, why string) {
-		rs := make([]jobResult, len(rest))
-		for i, id := range rest {
-			rs[i] = jobResult{Identity: id, Outcome: outcomeNotTried, Reason: why}
+	notTried := func(from int, why string) {
+		rs := make([]jobResult, 0, len(ids)-from)
+		for _, name := range names[from:] {
+			rs = append(rs, jobResult{Identity: name, Outcome: outcomeNotTried, Reason: why})
 		}
 		j.add(rs...)
 	}
 	for start := 0; start < len(ids); start += jobSlice {
 		slice := ids[start:min(start+jobSlice, len(ids))]
 		if j.stopRequested() {
-			notTried(ids[start:], "Stopped before this mailbox was tried.")
+			notTried(start, "Stopped before this mailbox was tried.")
 			j.finish(jobStopped, "Stopped by the administrator.")
 			return
 		}
 		caller, err := c.svc.Authenticate(ctx, token, service.SurfaceAdminCenter, address)
 		if err != nil {
 			why := "The sign-in ended (signed out or expired) before this mailbox was tried."
-			notTried(ids[start:], why)
+			notTried(start, why)
 			j.finish(jobStopped, why)
 			return
 		}
 		results, err := c.svc.SetCASMailboxes(ctx, caller, j.Action.requests(slice, false))
 		for i, res := range results {
-			r := jobResult{Identity: slice[i]}
+			r := jobResult{Identity: names[start+i]}
 			switch {
 			case res.Err != nil:
 				r.Outcome, r.Reason = outcomeFailed, describe(res.Err).Message
@@ -253,13 +257,13 @@ func (c *Center) runJob(ctx context.Context, j *bulkJob, token, address string, 
 		}
 		if denied := roleDenied(results); denied != nil {
 			why := describe(denied).Message
-			notTried(ids[start+len(slice):], why)
+			notTried(start+len(slice), why)
 			j.finish(jobStopped, why)
 			return
 		}
 		if err != nil {
 			why := "Stopped after an error: " + describe(err).Message
-			notTried(ids[start+len(slice):], "Not tried: the Bulk Edit stopped.")
+			notTried(start+len(slice), "Not tried: the Bulk Edit stopped.")
 			j.finish(jobStopped, why)
 			return
 		}
@@ -267,27 +271,26 @@ func (c *Center) runJob(ctx context.Context, j *bulkJob, token, address string, 
 	j.finish(jobDone, "")
 }
 
-// matching lists the GUIDs of every mailbox the list state selects, page by
-// page with the service's continuation token (a change made meanwhile
-// neither skips nor repeats a mailbox).
-func (c *Center) matching(ctx context.Context, token, address string, l listState) ([]string, error) {
+// matching lists the GUIDs and names of every mailbox the list state
+// selects, page by page with the service's continuation token (a change
+// made meanwhile neither skips nor repeats a mailbox).
+func (c *Center) matching(ctx context.Context, token, address string, l listState) (ids, names []string, err error) {
 	caller, err := c.svc.Authenticate(ctx, token, service.SurfaceAdminCenter, address)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	o := l.options()
 	o.ResultSize = 1000
-	var ids []string
 	for {
 		p, err := c.svc.GetCASMailboxes(ctx, caller, o)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, m := range p.Items {
-			ids = append(ids, m.Guid)
+			ids, names = append(ids, m.Guid), append(names, m.Name)
 		}
 		if p.Next == "" {
-			return ids, nil
+			return ids, names, nil
 		}
 		o.Cursor = p.Next
 	}
