@@ -1,11 +1,14 @@
 package admincenter
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
+	"github.com/gatehouse-mail/gatehouse/internal/rbac"
 	"github.com/gatehouse-mail/gatehouse/internal/service"
 )
 
@@ -86,81 +89,130 @@ type bulkData struct {
 	Sessions string
 	Hidden   []hiddenField
 	Cancel   string
+	// All is a selection of every mailbox that matches the list's search
+	// ("Select all N mailboxes that match"): the search is evaluated again
+	// when the edit runs. Scope says which, in words.
+	All   bool
+	Scope []string
 }
 
-// bulkConfirm is the confirmation of a Bulk Edit action: it asks the
-// service what the change would do (WhatIf) and says so (how many
-// mailboxes change, which already have that setting, how many open
-// sessions will be closed) before OK applies it.
+// scopeOf describes in words what a list state selects.
+func scopeOf(l listState) []string {
+	var out []string
+	if l.Search != "" {
+		out = append(out, "Search: \""+l.Search+"\"")
+	}
+	return append(out, l.Adv.describe()...)
+}
+
+// countMatching asks the service how many mailboxes the list state selects.
+func (c *Center) countMatching(r *http.Request, s *session, l listState) (int, error) {
+	o := l.options()
+	o.ResultSize = 1
+	p, err := c.svc.GetCASMailboxes(r.Context(), s.caller, o)
+	return p.Total, err
+}
+
+// bulkConfirm is the confirmation of a Bulk Edit action. For chosen
+// mailboxes it asks the service what the change would do (WhatIf) and says
+// so (how many mailboxes change, which already have that setting, how many
+// open sessions will be closed); for "all that match" it says how many
+// match now, and that the search is evaluated again when OK is chosen.
 func (c *Center) bulkConfirm(w http.ResponseWriter, r *http.Request, s *session) error {
 	q := r.URL.Query()
 	a, err := bulkActionFrom(q.Get("protocol"), q.Get("action"))
 	if err != nil {
 		return err
 	}
-	ids := selection(q)
-	if len(ids) == 0 {
-		return userError(http.StatusBadRequest, "Select mailboxes", "Select the mailboxes to change in the list first.")
-	}
-	if len(ids) > maxSelection {
-		return userError(http.StatusBadRequest, "Too many mailboxes selected", "Bulk Edit changes at most 1,000 mailboxes at a time.")
-	}
-	results, err := c.svc.SetCASMailboxes(r.Context(), s.caller, a.requests(ids, true))
-	if err != nil {
-		return err
-	}
-	if err := roleDenied(results); err != nil {
-		return err
-	}
 	l := listStateFrom(q)
-	d := bulkData{Action: a, IDs: ids, Count: len(ids), Outcome: outcome(results, ids), Hidden: l.hidden(), Cancel: l.url(ids...)}
-	d.Sessions = sessionsByProtocol(d.Outcome.Sessions)
+	d := bulkData{Action: a, Hidden: l.hidden()}
+	if q.Get("all") == "1" {
+		if !s.caller.Can(rbac.MailRecipients) {
+			// What the service answers when the edit runs, said before
+			// counting: the role lacks Mail Recipients.
+			return &service.ForbiddenError{Caller: s.caller.Name, Cmdlet: "Set-CASMailbox", Role: rbac.MailRecipients, Groups: s.caller.Groups}
+		}
+		if d.Count, err = c.countMatching(r, s, l); err != nil {
+			return err
+		}
+		d.All, d.Scope = true, scopeOf(l)
+		all := l.values()
+		all.Set("all", "1")
+		d.Cancel = withQuery(mailboxesPath, all)
+	} else {
+		ids := selection(q)
+		if len(ids) == 0 {
+			return userError(http.StatusBadRequest, "Select mailboxes", "Select the mailboxes to change in the list first.")
+		}
+		results, err := c.svc.SetCASMailboxes(r.Context(), s.caller, a.requests(ids, true))
+		if err != nil {
+			return err
+		}
+		if err := roleDenied(results); err != nil {
+			return err
+		}
+		d.IDs, d.Count, d.Outcome, d.Cancel = ids, len(ids), outcome(results, ids), l.url(ids...)
+		d.Sessions = sessionsByProtocol(d.Outcome.Sessions)
+	}
 	page := c.newPage(w, r, s, "Bulk Edit - "+a.Verb()+" "+a.Label(), "recipients", "mailboxes")
 	page.Data = d
 	c.render(w, r, http.StatusOK, "bulk", page)
 	return nil
 }
 
-// bulkApply applies a confirmed Bulk Edit action to every selected mailbox
-// (the service does it in transactions of a thousand, each audited) and
-// comes back to the list with a summary of what changed.
+// bulkApply starts a confirmed Bulk Edit as a job (see bulkjob.go) and
+// sends the browser to the job's page.
 func (c *Center) bulkApply(w http.ResponseWriter, r *http.Request, s *session) error {
 	f := r.PostForm
 	a, err := bulkActionFrom(f.Get("protocol"), f.Get("action"))
 	if err != nil {
 		return err
 	}
-	ids := selection(f)
-	if len(ids) == 0 || len(ids) > maxSelection {
-		return userError(http.StatusBadRequest, "Select mailboxes", "Select between 1 and 1,000 mailboxes to change.")
+	l := listStateFrom(f)
+	j := &bulkJob{ID: randomToken(), Owner: s.caller.MailboxID, Action: a, Started: time.Now(), state: jobRunning,
+		stopped: make(chan struct{})}
+	var ids []string
+	var all *listState
+	if f.Get("all") == "1" {
+		all = &l
+		j.Scope = "every mailbox that matches"
+		if sc := scopeOf(l); len(sc) > 0 {
+			j.Scope += " (" + strings.Join(sc, "; ") + ")"
+		} else {
+			j.Scope = "every mailbox"
+		}
+		back := l.values()
+		back.Del("page")
+		j.Back = withQuery(mailboxesPath, back)
+	} else {
+		ids = selection(f)
+		if len(ids) == 0 {
+			return userError(http.StatusBadRequest, "Select mailboxes", "Select the mailboxes to change in the list first.")
+		}
+		j.Scope = plural(len(ids), "selected mailbox", "selected mailboxes")
+		j.Back = l.url(ids...)
 	}
-	results, err := c.svc.SetCASMailboxes(r.Context(), s.caller, a.requests(ids, false))
-	if err != nil {
-		return err
-	}
-	if err := roleDenied(results); err != nil {
-		return err
-	}
-	o := outcome(results, ids)
-	past := strings.ToLower(a.Verb()) + "d"
-	fl := &flash{Kind: "success", Text: fmt.Sprintf("Bulk Edit: %s %s for %s.", a.Label(), past, plural(len(o.Changed), "mailbox", "mailboxes"))}
-	if len(o.Changed) > 0 {
-		fl.Lines = append(fl.Lines, "Changed: "+strings.Join(o.Changed, ", ")+".")
-	}
-	if len(o.NoChange) > 0 {
-		fl.Lines = append(fl.Lines, fmt.Sprintf("Already %s, not changed: %s.", past, strings.Join(o.NoChange, ", ")))
-	}
-	if line := sessionsLine(o.Sessions); line != "" {
-		fl.Lines = append(fl.Lines, line)
-	}
-	if len(o.Failed) > 0 {
-		fl.Kind = "error"
-		fl.Text += fmt.Sprintf(" %s failed.", plural(len(o.Failed), "mailbox", "mailboxes"))
-		for _, x := range o.Failed {
-			fl.Lines = append(fl.Lines, "Failed: "+x)
+	if !s.caller.Can(rbac.MailRecipients) {
+		// Refused before any job starts, with the service's own answer and
+		// audit record: one per chosen mailbox, or one naming the search
+		// (not one per mailbox it matches).
+		refused := ids
+		if all != nil {
+			refused = []string{j.Scope}
+		}
+		results, err := c.svc.SetCASMailboxes(r.Context(), s.caller, a.requests(refused, false))
+		if err != nil {
+			return err
+		}
+		if err := roleDenied(results); err != nil {
+			return err
 		}
 	}
-	return c.redirect(w, r, listStateFrom(f).url(ids...), fl)
+	c.jobs.add(j)
+	// The job outlives the request: its context keeps the request's values
+	// but not its end.
+	go c.runJob(context.WithoutCancel(r.Context()), j, s.token, clientIP(r), ids, all)
+	return c.redirect(w, r, jobPath(j.ID), nil)
 }
 
 // roleDenied returns the refusal of the whole operation (the caller's role

@@ -43,6 +43,7 @@ type Center struct {
 	ttl   time.Duration
 	pages *pages
 	asset *assets
+	jobs  *bulkJobs
 }
 
 // New returns the admin center. It panics if the embedded templates do not
@@ -56,7 +57,7 @@ func New(o Options) *Center {
 	}
 	a := newAssets()
 	return &Center{svc: o.Service, log: o.Logger.With("surface", service.SurfaceAdminCenter), ttl: o.SessionTTL,
-		pages: mustParsePages(a), asset: a}
+		pages: mustParsePages(a), asset: a, jobs: &bulkJobs{}}
 }
 
 // Base is where the admin center is mounted.
@@ -89,6 +90,12 @@ func (c *Center) Handler() http.Handler {
 	mux.HandleFunc("POST "+emailAppsPath, c.private(c.emailAppsSave))
 	mux.HandleFunc("GET "+bulkPath, c.private(c.bulkConfirm))
 	mux.HandleFunc("POST "+bulkPath, c.private(c.bulkApply))
+	mux.HandleFunc("GET "+bulkPath+"/jobs/{job}", c.private(c.jobPage))
+	mux.HandleFunc("GET "+bulkPath+"/jobs/{job}/status", c.private(c.jobStatusJSON))
+	mux.HandleFunc("GET "+bulkPath+"/jobs/{job}/results.csv", c.private(c.jobCSV))
+	mux.HandleFunc("POST "+bulkPath+"/jobs/{job}/stop", c.private(c.jobStop))
+	mux.HandleFunc("GET "+mailboxesCSVPath, c.private(c.mailboxesCSV))
+	mux.HandleFunc("GET "+advancedSearchPath, c.private(c.advancedSearchPage))
 	mux.HandleFunc("GET "+newMailboxPath, c.private(c.newMailboxPage))
 	mux.HandleFunc("POST "+newMailboxPath, c.private(c.newMailbox))
 	mux.HandleFunc("GET "+removeMailboxPath, c.private(c.removeMailboxPage))
@@ -127,6 +134,8 @@ const (
 	editPath                    = mailboxesPath + "/edit"
 	emailAppsPath               = mailboxesPath + "/email-apps"
 	bulkPath                    = mailboxesPath + "/bulk"
+	mailboxesCSVPath            = mailboxesPath + ".csv"
+	advancedSearchPath          = mailboxesPath + "/advanced-search"
 	newMailboxPath              = mailboxesPath + "/new"
 	removeMailboxPath           = mailboxesPath + "/remove"
 	passwordPath                = mailboxesPath + "/reset-password"

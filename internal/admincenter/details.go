@@ -17,6 +17,11 @@ type detailsData struct {
 	Count int
 	// Missing are selected identities that no longer resolve.
 	Missing []string
+	// All is "every mailbox that matches" (Count of them): the actions
+	// carry the search, not a list.
+	All bool
+	// SignIns is the single mailbox's recent sign-ins.
+	SignIns *service.RecentSignIns
 
 	EditURL      string
 	EmailAppsURL string
@@ -38,10 +43,6 @@ const bulkShown = 50
 
 // detailsOf reads the selection for the details pane.
 func (c *Center) detailsOf(r *http.Request, s *session, l listState, ids []string) (*detailsData, error) {
-	if len(ids) > maxSelection {
-		return nil, userError(http.StatusBadRequest, "Too many mailboxes selected",
-			"Bulk Edit changes at most 1,000 mailboxes at a time; select fewer, or use the admin shell (Get-CASMailbox | Set-CASMailbox) for more.")
-	}
 	caller := s.caller
 	d := &detailsData{Signed: &caller, Count: len(ids)}
 	state := l.values()
@@ -66,6 +67,11 @@ func (c *Center) detailsOf(r *http.Request, s *session, l listState, ids []strin
 		}
 		u := usageOf(st)
 		d.Usage = &u
+		if si, err := c.svc.GetRecentSignIns(r.Context(), s.caller, m.Guid); err == nil {
+			d.SignIns = &si
+		} else if describe(err).Status != http.StatusNotFound {
+			return nil, err
+		}
 		return d, nil
 	}
 	var guids []string
@@ -99,10 +105,42 @@ func (c *Center) detailsOf(r *http.Request, s *session, l listState, ids []strin
 	return d, nil
 }
 
+// detailsOfAll is the details pane of "every mailbox that matches": Bulk
+// Edit, naming the first of them, with actions that carry the search.
+func (c *Center) detailsOfAll(r *http.Request, s *session, l listState) (*detailsData, error) {
+	caller := s.caller
+	o := l.options()
+	o.ResultSize = bulkShown
+	p, err := c.svc.GetCASMailboxes(r.Context(), s.caller, o)
+	if err != nil {
+		return nil, err
+	}
+	d := &detailsData{Signed: &caller, Count: p.Total, All: true, Bulk: p.Items}
+	action := func(protocol, act string) string {
+		v := l.values()
+		v.Del("page")
+		v.Set("all", "1")
+		v.Set("protocol", protocol)
+		v.Set("action", act)
+		return withQuery(bulkPath, v)
+	}
+	d.PopEnableURL, d.PopDisableURL = action("pop3", "enable"), action("pop3", "disable")
+	d.ImapEnableURL, d.ImapDisableURL = action("imap4", "enable"), action("imap4", "disable")
+	return d, nil
+}
+
 // details serves the details pane alone, for the script that updates it
 // when the selection changes.
 func (c *Center) details(w http.ResponseWriter, r *http.Request, s *session) error {
 	q := r.URL.Query()
+	if q.Get("all") == "1" {
+		d, err := c.detailsOfAll(r, s, listStateFrom(q))
+		if err != nil {
+			return err
+		}
+		c.renderFragment(w, http.StatusOK, "details", d)
+		return nil
+	}
 	ids := selection(q)
 	if len(ids) == 0 {
 		c.renderFragment(w, http.StatusOK, "details", &detailsData{})

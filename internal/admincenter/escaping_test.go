@@ -80,7 +80,7 @@ func TestHostileNamesAreEscaped(t *testing.T) {
 	page := c.follow(r.location)
 	checkMarkup(t, "email apps message", page.body)
 	r = c.post("/admin/recipients/mailboxes/bulk", url.Values{"protocol": {"imap4"}, "action": {"disable"}, "id": ids})
-	page = c.follow(r.location)
+	page = waitJob(t, c, r.location)
 	checkMarkup(t, "bulk summary", page.body)
 	if !strings.Contains(page.body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
 		t.Errorf("the bulk summary doesn't show the name, escaped")

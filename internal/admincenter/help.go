@@ -18,6 +18,8 @@ var shortcuts = []shortcut{
 	{"Space", "Select or clear the mailbox that has the focus, keeping the others."},
 	{"Enter", "Open Edit for the selected mailbox."},
 	{"Delete", "Delete the selected mailbox (asks for confirmation)."},
+	{"Ctrl+A", "Select every mailbox on the page; the bar above the list then offers every mailbox that matches the search."},
+	{"Enter, Space or Down Arrow on More options (...)", "Open the toolbar's menu on its first item (Up Arrow: on its last); in the menu, Up Arrow, Down Arrow, Home and End move, Esc closes it."},
 	{"Esc", "Close the dialog or panel without saving (Cancel)."},
 	{"Tab, Shift+Tab", "Move between the controls of a region or dialog."},
 	{"Enter or Space on a link or button", "Activate it: Enable, Disable, Save, OK, Cancel."},

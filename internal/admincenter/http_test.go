@@ -333,6 +333,9 @@ func flashOf(t *testing.T, c *client, r response) string {
 		t.Fatalf("got status %d; want 303\n%s", r.status, r.body)
 	}
 	page := c.follow(r.location)
+	if strings.Contains(r.location, "/bulk/jobs/") {
+		page = waitJob(t, c, r.location)
+	}
 	m := regexp.MustCompile(`(?s)<div class="flash[^"]*"[^>]*id="flash">(.*?)</div>`).FindStringSubmatch(page.body)
 	if m == nil {
 		return ""

@@ -246,7 +246,9 @@ func TestBrowserBulkEdit(t *testing.T) {
 	if m := casOf(t, env, "Christa Knapp"); !m.PopEnabled {
 		t.Errorf("Christa Knapp, deselected, was changed")
 	}
-	// The three stay selected in the list, which shows the new state.
+	// Back from the Bulk Edit's page, the three stay selected in the
+	// list, which shows the new state.
+	b.clickLoads("#job-back")
 	if got := eval[int](b, `document.querySelectorAll('tr[aria-selected="true"] td:nth-child(4) .state-off').length`); got != 3 {
 		t.Errorf("selected rows showing POP3 Disabled: got %d; want 3", got)
 	}

@@ -37,6 +37,21 @@ type mailboxesData struct {
 	Refresh  string
 	Selected []string
 	Details  *detailsData
+	// All is "every mailbox that matches" selected; AllURL selects it,
+	// NoneURL clears the selection.
+	All bool
+	// PageAll is every row of the page selected, and more that match:
+	// the bar offers them.
+	PageAll bool
+	// PageChecked is every row of the page selected (the header box).
+	PageChecked bool
+	AllURL      string
+	NoneURL     string
+	// Advanced is the advanced search in words; ClearAdvanced removes it.
+	Advanced      []string
+	ClearAdvanced string
+	AdvancedURL   string
+	CSVURL        string
 }
 
 // hiddenField carries the list state through a form.
@@ -44,7 +59,7 @@ type hiddenField struct{ Name, Value string }
 
 func (l listState) hidden() []hiddenField {
 	var out []hiddenField
-	for _, k := range []string{"search", "sort", "desc", "page"} {
+	for _, k := range append([]string{"search", "sort", "desc", "page"}, advancedKeys...) {
 		if v := l.values().Get(k); v != "" {
 			out = append(out, hiddenField{k, v})
 		}
@@ -58,7 +73,8 @@ func (l listState) hidden() []hiddenField {
 func (c *Center) mailboxes(w http.ResponseWriter, r *http.Request, s *session) error {
 	q := r.URL.Query()
 	l := listStateFrom(q)
-	o := service.ListOptions{Search: l.Search, SortBy: l.Sort, Descending: l.Desc, Offset: (l.Page - 1) * pageSize, ResultSize: pageSize}
+	o := l.options()
+	o.Offset, o.ResultSize = (l.Page-1)*pageSize, pageSize
 	p, err := c.svc.GetCASMailboxes(r.Context(), s.caller, o)
 	if err != nil {
 		return err
@@ -72,15 +88,39 @@ func (c *Center) mailboxes(w http.ResponseWriter, r *http.Request, s *session) e
 			return err
 		}
 	}
+	all := q.Get("all") == "1"
 	ids := selection(q)
+	if all {
+		ids = nil
+	}
 	selected := map[string]bool{}
 	for _, id := range ids {
 		selected[id] = true
 	}
 	d := mailboxesData{List: l, Hidden: l.hidden(), Total: p.Total, Pages: pages, Selected: ids, Refresh: l.url(ids...)}
 	for _, m := range p.Items {
-		d.Rows = append(d.Rows, mailboxRow{CASMailbox: m, Selected: selected[m.Guid]})
+		d.Rows = append(d.Rows, mailboxRow{CASMailbox: m, Selected: all || selected[m.Guid]})
 	}
+	d.All = all && p.Total > 0
+	d.PageChecked = len(d.Rows) > 0
+	for _, row := range d.Rows {
+		d.PageChecked = d.PageChecked && row.Selected
+	}
+	d.PageAll = !all && d.PageChecked && len(d.Rows) < p.Total
+	allState := l.values()
+	allState.Set("all", "1")
+	d.AllURL, d.NoneURL = withQuery(mailboxesPath, allState), l.url()
+	if d.All {
+		d.Refresh = d.AllURL
+	}
+	d.Advanced = l.Adv.describe()
+	noAdv := l
+	noAdv.Adv, noAdv.Page = advancedSearch{}, 1
+	d.ClearAdvanced = noAdv.url()
+	exportState := l.values()
+	exportState.Del("page")
+	d.CSVURL = withQuery(mailboxesCSVPath, exportState)
+	d.AdvancedURL = withQuery(advancedSearchPath, exportState)
 	if len(d.Rows) > 0 {
 		d.First = (l.Page-1)*pageSize + 1
 		d.Last = d.First + len(d.Rows) - 1
@@ -112,7 +152,12 @@ func (c *Center) mailboxes(w http.ResponseWriter, r *http.Request, s *session) e
 	if l.Page < pages {
 		d.NextURL, d.LastURL = at(l.Page+1), at(pages)
 	}
-	if len(ids) > 0 {
+	switch {
+	case d.All:
+		if d.Details, err = c.detailsOfAll(r, s, l); err != nil {
+			return err
+		}
+	case len(ids) > 0:
 		if d.Details, err = c.detailsOf(r, s, l, ids); err != nil {
 			return err
 		}

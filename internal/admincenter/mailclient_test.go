@@ -108,3 +108,26 @@ func (s *imapSession) waitBye(t testing.TB) string {
 		}
 	}
 }
+
+// imapLoginAnswer sends LOGIN and returns the tagged answer, for a login
+// the server refuses.
+func imapLoginAnswer(t testing.TB, addr, user, password string) string {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("dial IMAP4 %s: %v", addr, err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	s := &imapSession{conn: conn, r: bufio.NewReader(conn)}
+	if g := s.line(t); !strings.HasPrefix(g, "* OK") {
+		t.Fatalf("IMAP4 greeting: got %q; want * OK ...", g)
+	}
+	fmt.Fprintf(conn, "a1 LOGIN %q %q\r\n", user, password)
+	for {
+		l := s.line(t)
+		if strings.HasPrefix(l, "a1 ") {
+			return l
+		}
+	}
+}

@@ -34,6 +34,12 @@ type ListOptions struct {
 	Cursor string
 	// ResultSize bounds the page: 0 means DefaultResultSize, Unlimited all.
 	ResultSize int
+	// EffectivePop and EffectiveImap, when set, keep the mailboxes whose
+	// protocol is (true) or is not (false) allowed now: their own setting
+	// under the organization's security defaults (the admin center's
+	// Advanced search).
+	EffectivePop  *bool
+	EffectiveImap *bool
 }
 
 // Page is one page of a listing.
@@ -188,6 +194,27 @@ func (s *Service) listMailboxes(ctx context.Context, tx store.Tx, o ListOptions)
 			ids = append(ids, store.Cond{Field: store.FieldGUID, Op: store.OpEq, Value: m.GUID})
 		}
 		filters = append(filters, ids)
+	}
+	if o.EffectivePop != nil || o.EffectiveImap != nil {
+		org, err := tx.OrgConfig(ctx)
+		if err != nil {
+			return nil, 0, "", err
+		}
+		for _, e := range []struct {
+			want  *bool
+			field store.MailboxField
+		}{{o.EffectivePop, store.FieldPopEnabled}, {o.EffectiveImap, store.FieldImapEnabled}} {
+			switch {
+			case e.want == nil:
+			case org.SecurityDefaultsEnabled && *e.want:
+				// Security defaults block both protocols for everyone.
+				return nil, 0, "", nil
+			case org.SecurityDefaultsEnabled:
+				// Not allowed for anyone: no condition.
+			default:
+				filters = append(filters, store.Cond{Field: e.field, Op: store.OpEq, Value: *e.want})
+			}
+		}
 	}
 	if len(filters) > 0 {
 		q.Filter = filters

@@ -151,6 +151,17 @@ type Tx interface {
 	// DailyActiveUsers counts, per UTC day since the given time, the distinct
 	// mailboxes with a successful login per protocol.
 	DailyActiveUsers(ctx context.Context, since time.Time) ([]DailyActive, error)
+	// RecentLogins returns a mailbox's latest login records, newest first:
+	// those of q.Protocol ("" for both) whose result is one of q.Results
+	// (none: any result), at most q.Limit.
+	RecentLogins(ctx context.Context, mailboxID int64, q LoginQuery) ([]LoginRecord, error)
+}
+
+// LoginQuery selects login records of one mailbox (Tx.RecentLogins).
+type LoginQuery struct {
+	Protocol string
+	Results  []string
+	Limit    int
 }
 
 // Mail is the message store the protocol servers and delivery use.

@@ -151,6 +151,54 @@
     var deleteButton = $('#tb-delete');
     var passwordButton = $('#tb-password');
     var refresh = $('#tb-refresh');
+    var checkPage = $('#check-page');
+    var bar = $('#select-all-bar');
+    var total = bar ? parseInt(bar.getAttribute('data-total'), 10) || 0 : 0;
+
+    // "Select all N mailboxes that match", as Gmail and the EAC offer it:
+    // once every row of the page is selected, the bar above the list offers
+    // the whole search; the selection is then the search itself (all=1),
+    // which the server evaluates again when the edit runs.
+    function allMode() { return !!$('input[data-all]', form); }
+    function exitAll() {
+      var input = $('input[data-all]', form);
+      if (input) { input.parentNode.removeChild(input); }
+    }
+    function barLink(text, href, id) {
+      var a = document.createElement('a');
+      a.href = href;
+      a.id = id;
+      a.textContent = text;
+      return a;
+    }
+    function fmt(n) { return n.toLocaleString('en-US'); }
+    function updateBar() {
+      if (!bar) { return; }
+      var rs = rows(), n = selected().length;
+      var pageAll = rs.length > 0 && n === rs.length;
+      if (checkPage) {
+        checkPage.checked = pageAll;
+        checkPage.indeterminate = n > 0 && !pageAll;
+      }
+      bar.textContent = '';
+      var span = document.createElement('span');
+      span.id = 'select-all-text';
+      if (allMode()) {
+        span.textContent = 'All ' + fmt(total) + ' mailboxes that match are selected.';
+        bar.appendChild(span);
+        bar.appendChild(document.createTextNode(' '));
+        bar.appendChild(barLink('Clear selection', bar.getAttribute('data-none-url'), 'select-none'));
+        bar.hidden = false;
+      } else if (pageAll && total > rs.length) {
+        span.textContent = 'All ' + fmt(rs.length) + ' mailboxes on this page are selected.';
+        bar.appendChild(span);
+        bar.appendChild(document.createTextNode(' '));
+        bar.appendChild(barLink('Select all ' + fmt(total) + ' mailboxes that match', bar.getAttribute('data-all-url'), 'select-all'));
+        bar.hidden = false;
+      } else {
+        bar.hidden = true;
+      }
+    }
 
     function rows() { return $$('tbody tr[data-id]', grid); }
     function box(row) { return $('input[type="checkbox"]', row); }
@@ -171,7 +219,8 @@
 
     function toolbarState() {
       var n = selected().length;
-      if (count) { count.textContent = String(n); }
+      if (count) { count.textContent = allMode() ? fmt(total) : String(n); }
+      updateBar();
       if (editButton) { editButton.disabled = n !== 1; }
       [deleteButton, passwordButton].forEach(function (b) {
         if (b && !b.hasAttribute('data-denied')) { b.disabled = n !== 1; }
@@ -238,6 +287,7 @@
     }
 
     function changed() {
+      exitAll();
       toolbarState();
       loadDetails();
     }
@@ -284,6 +334,14 @@
     if (selected().length && document.activeElement === document.body) {
       // Back from a dialog: the focus returns to the list, on the mailbox.
       start.focus();
+    }
+
+    if (checkPage) {
+      checkPage.addEventListener('change', function () {
+        var on = checkPage.checked;
+        rows().forEach(function (r) { mark(r, on); });
+        changed();
+      });
     }
 
     grid.addEventListener('click', function (e) {
@@ -358,6 +416,125 @@
       }
       setActive(next, true);
     });
+  }
+
+  // Menu buttons (the "..." of the Mailboxes toolbar), after the WAI-ARIA
+  // menu button pattern: Enter, Space or Down opens the menu on its first
+  // item, Up on its last; in the menu the arrows, Home and End move, a
+  // letter jumps to the item it starts, Escape closes it and returns to the
+  // button, Tab closes it and moves on. Without the script the items are
+  // plain links beside the button.
+  $$('[data-menu]').forEach(function (wrap) {
+    var button = $('[aria-haspopup="menu"]', wrap);
+    var list = $('[data-menu-list]', wrap);
+    if (!button || !list) { return; }
+    var items = $$('[role="menuitem"]', list);
+    items.forEach(function (a) { a.tabIndex = -1; });
+    list.hidden = true;
+    wrap.classList.add('menu-ready');
+    function open(at) {
+      list.hidden = false;
+      button.setAttribute('aria-expanded', 'true');
+      var i = at === 'last' ? items.length - 1 : 0;
+      if (items[i]) { items[i].focus(); }
+    }
+    function close(focusButton) {
+      list.hidden = true;
+      button.setAttribute('aria-expanded', 'false');
+      if (focusButton) { button.focus(); }
+    }
+    button.addEventListener('click', function () {
+      if (list.hidden) { open('first'); } else { close(true); }
+    });
+    button.addEventListener('keydown', function (e) {
+      if (e.key === 'ArrowDown' || e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        e.stopPropagation();
+        open('first');
+      } else if (e.key === 'ArrowUp') {
+        e.preventDefault();
+        e.stopPropagation();
+        open('last');
+      }
+    });
+    list.addEventListener('keydown', function (e) {
+      var i = items.indexOf(document.activeElement);
+      var next = -1;
+      switch (e.key) {
+        case 'ArrowDown': next = (i + 1) % items.length; break;
+        case 'ArrowUp': next = (i + items.length - 1) % items.length; break;
+        case 'Home': next = 0; break;
+        case 'End': next = items.length - 1; break;
+        case 'Escape':
+          e.preventDefault();
+          e.stopPropagation();
+          close(true);
+          return;
+        case 'Tab':
+          close(false);
+          return;
+        case ' ':
+          e.preventDefault();
+          e.stopPropagation();
+          if (i >= 0) { items[i].click(); }
+          return;
+        default:
+          if (e.key.length === 1 && !e.ctrlKey && !e.altKey && !e.metaKey) {
+            var k = e.key.toLowerCase();
+            for (var j = 1; j <= items.length; j++) {
+              var c = items[(i + j) % items.length];
+              if (c.textContent.trim().toLowerCase().indexOf(k) === 0) { next = (i + j) % items.length; break; }
+            }
+          }
+          if (next < 0) { return; }
+      }
+      e.preventDefault();
+      e.stopPropagation();
+      items[next].focus();
+    });
+    list.addEventListener('click', function () { close(false); });
+    document.addEventListener('mousedown', function (e) {
+      if (!list.hidden && !wrap.contains(e.target)) { close(false); }
+    });
+    wrap.addEventListener('focusout', function (e) {
+      if (!list.hidden && e.relatedTarget && !wrap.contains(e.relatedTarget)) { close(false); }
+    });
+  });
+
+  // A Bulk Edit job's page: the progress follows the job's status, polled
+  // twice a second; when the job ends, the page is loaded again with every
+  // mailbox's result.
+  var job = $('[data-job-status]');
+  if (job && job.getAttribute('data-job-state') === 'running') { pollJob(); }
+
+  function pollJob() {
+    var url = job.getAttribute('data-job-status');
+    var done = $('[data-job-done]', job), totalEl = $('[data-job-total]', job), bar = $('#job-progress');
+    function tick() {
+      fetch(url, { credentials: 'same-origin', headers: { 'X-Requested-With': 'fetch', 'Accept': 'application/json' } })
+        .then(function (r) {
+          if (r.status === 401) {
+            location.href = r.headers.get('X-Sign-In') || '/admin/signin';
+            return null;
+          }
+          return r.ok ? r.json() : null;
+        }).then(function (st) {
+          if (!st) { return; }
+          if (done) { done.textContent = st.done.toLocaleString('en-US'); }
+          if (totalEl && st.total) { totalEl.textContent = st.total.toLocaleString('en-US'); }
+          if (bar && st.total) {
+            bar.max = st.total;
+            bar.value = st.done;
+            bar.textContent = Math.floor(st.done * 100 / st.total) + '%';
+          }
+          if (st.state !== 'running') {
+            location.reload();
+            return;
+          }
+          setTimeout(tick, 500);
+        }).catch(function () { setTimeout(tick, 2000); });
+    }
+    setTimeout(tick, 300);
   }
 
   // The User Mailbox dialog.

@@ -635,6 +635,45 @@ func (t dirTx) UsageReport(ctx context.Context, since time.Time) ([]store.UsageR
 	return out, rows.Err()
 }
 
+// RecentLogins reads the newest records first along the index on
+// (mailbox_id, time), so it costs a few rows however long the log is.
+func (t dirTx) RecentLogins(ctx context.Context, mailboxID int64, q store.LoginQuery) ([]store.LoginRecord, error) {
+	if q.Limit <= 0 {
+		return nil, nil
+	}
+	where := "mailbox_id = ?"
+	args := []any{mailboxID}
+	if q.Protocol != "" {
+		where += " AND protocol = ?"
+		args = append(args, q.Protocol)
+	}
+	if len(q.Results) > 0 {
+		where += " AND result IN (?" + strings.Repeat(", ?", len(q.Results)-1) + ")"
+		for _, r := range q.Results {
+			args = append(args, r)
+		}
+	}
+	args = append(args, q.Limit)
+	rows, err := t.c.query(ctx, `SELECT time, protocol, mailbox_id, username, result, reason, remote_addr, tls, client_name, client_version
+		FROM login_records WHERE `+where+` ORDER BY time DESC, id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.LoginRecord
+	for rows.Next() {
+		var r store.LoginRecord
+		var at int64
+		if err := rows.Scan(&at, &r.Protocol, &r.MailboxID, &r.Username, &r.Result, &r.Reason, &r.RemoteAddr, &r.TLS,
+			&r.ClientName, &r.ClientVersion); err != nil {
+			return nil, err
+		}
+		r.Time = fromMicros(at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 const microsPerDay = int64(24 * time.Hour / time.Microsecond)
 
 func (t dirTx) DailyActiveUsers(ctx context.Context, since time.Time) ([]store.DailyActive, error) {

@@ -35,6 +35,7 @@ func Run(t *testing.T, open Open) {
 		{"RoleGroups", testRoleGroups},
 		{"Audit", testAudit},
 		{"LoginRecords", testLoginRecords},
+		{"RecentLogins", testRecentLogins},
 		{"Folders", testFolders},
 		{"RenameInbox", testRenameInbox},
 		{"DeliverAndRead", testDeliverAndRead},
@@ -1284,5 +1285,64 @@ func testLeases(t *testing.T, s store.Store) {
 	time.Sleep(5 * time.Millisecond)
 	if ok, _ := s.AcquireLease(ctx, "pop3:1", "node-a", time.Minute); !ok {
 		t.Errorf("an expired lease is free")
+	}
+}
+
+// testRecentLogins: a mailbox's newest records first, by protocol and
+// result, never another mailbox's.
+func testRecentLogins(t *testing.T, s store.Store) {
+	a := newMailbox(t, s, "Recent User")
+	b := newMailbox(t, s, "Other User")
+	now := time.Now().UTC().Truncate(time.Second)
+	at := func(min int) time.Time { return now.Add(time.Duration(-min) * time.Minute) }
+	recs := []store.LoginRecord{
+		{Time: at(50), Protocol: "pop3", MailboxID: a.ID, Username: "recent", Result: store.LoginSuccess, RemoteAddr: "192.0.2.1:1100"},
+		{Time: at(40), Protocol: "pop3", MailboxID: a.ID, Username: "recent", Result: store.LoginSuccess, RemoteAddr: "192.0.2.2:1100", TLS: true},
+		{Time: at(30), Protocol: "imap4", MailboxID: a.ID, Username: "recent", Result: store.LoginDisabled, Reason: "IMAP4 disabled", RemoteAddr: "192.0.2.3:993"},
+		{Time: at(20), Protocol: "pop3", MailboxID: a.ID, Username: "recent", Result: store.LoginFailed, Reason: "bad password", RemoteAddr: "192.0.2.4:995"},
+		{Time: at(10), Protocol: "imap4", MailboxID: a.ID, Username: "recent", Result: store.LoginSuccess, RemoteAddr: "192.0.2.5:993", ClientName: "Thunderbird", ClientVersion: "128"},
+		{Time: at(5), Protocol: "imap4", MailboxID: b.ID, Username: "other", Result: store.LoginBlocked, RemoteAddr: "198.51.100.1:993"},
+	}
+	if err := s.InsertLoginRecords(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	refused := []string{store.LoginFailed, store.LoginDisabled, store.LoginBlocked, store.LoginThrottled, store.LoginNoTLS}
+	for _, tc := range []struct {
+		name string
+		q    store.LoginQuery
+		want []string // remote addresses, newest first
+	}{
+		{"all", store.LoginQuery{Limit: 10}, []string{"192.0.2.5:993", "192.0.2.4:995", "192.0.2.3:993", "192.0.2.2:1100", "192.0.2.1:1100"}},
+		{"limit", store.LoginQuery{Limit: 2}, []string{"192.0.2.5:993", "192.0.2.4:995"}},
+		{"last pop3 success", store.LoginQuery{Protocol: "pop3", Results: []string{store.LoginSuccess}, Limit: 1}, []string{"192.0.2.2:1100"}},
+		{"refusals", store.LoginQuery{Results: refused, Limit: 5}, []string{"192.0.2.4:995", "192.0.2.3:993"}},
+		{"none asked", store.LoginQuery{}, nil},
+	} {
+		var got []store.LoginRecord
+		err := s.View(ctx, func(tx store.Tx) error {
+			var err error
+			got, err = tx.RecentLogins(ctx, a.ID, tc.q)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var addrs []string
+		for _, r := range got {
+			addrs = append(addrs, r.RemoteAddr)
+		}
+		if !slices.Equal(addrs, tc.want) {
+			t.Errorf("%s: got %v; want %v", tc.name, addrs, tc.want)
+		}
+		if tc.name == "all" && len(got) == 5 {
+			r := got[0]
+			if !r.Time.Equal(at(10)) || r.Protocol != "imap4" || r.MailboxID != a.ID || r.Username != "recent" ||
+				r.Result != store.LoginSuccess || r.ClientName != "Thunderbird" || r.ClientVersion != "128" || r.TLS {
+				t.Errorf("record round trip: got %+v", r)
+			}
+			if got[3].TLS != true || got[2].Reason != "IMAP4 disabled" {
+				t.Errorf("TLS and reason: got %+v and %+v", got[3], got[2])
+			}
+		}
 	}
 }
