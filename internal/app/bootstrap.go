@@ -53,9 +53,15 @@ func (s *Server) bootstrap(ctx context.Context, out io.Writer) error {
 	}
 	created := false
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
-		// Another node sharing the database may have got here first.
+		// Another node sharing the database may have got here first. Only
+		// "not found" means carry on: any other error (a serialization
+		// failure on PostgreSQL) must end the transaction as it is, so that
+		// it is retried, rather than run more statements in an aborted
+		// transaction (25P02, which nothing retries).
 		if _, err := tx.OrgConfig(ctx); err == nil {
 			return nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
 		}
 		created = true
 		if err := tx.SetOrgConfig(ctx, store.OrgConfig{Name: s.cfg.Organization, Domain: s.cfg.Domain, WhenChanged: now}); err != nil {
