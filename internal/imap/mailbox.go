@@ -184,15 +184,8 @@ func cmdCreate(ctx context.Context, c *conn, r *request) error {
 
 // DELETE (RFC 9051 §6.3.5).
 func cmdDelete(ctx context.Context, c *conn, r *request) error {
-	p := r.p
-	if err := p.sp(); err != nil {
-		return err
-	}
-	name, err := p.mailbox()
+	name, err := r.p.onlyMailbox()
 	if err != nil {
-		return err
-	}
-	if err := p.end(); err != nil {
 		return err
 	}
 	if name == "INBOX" {
@@ -239,15 +232,8 @@ func cmdRename(ctx context.Context, c *conn, r *request) error {
 
 // SUBSCRIBE and UNSUBSCRIBE (RFC 9051 §6.3.7, §6.3.8).
 func cmdSubscribe(ctx context.Context, c *conn, r *request) error {
-	p := r.p
-	if err := p.sp(); err != nil {
-		return err
-	}
-	name, err := p.mailbox()
+	name, err := r.p.onlyMailbox()
 	if err != nil {
-		return err
-	}
-	if err := p.end(); err != nil {
 		return err
 	}
 	return c.user.SetSubscribed(ctx, name, r.name == "SUBSCRIBE")

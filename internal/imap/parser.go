@@ -405,6 +405,19 @@ func (p *parser) listMailbox() (string, error) {
 // IMAP4rev1 session, control characters, too long) is a name the server
 // cannot have, not a syntax error: NO [CANNOT], never BAD (RFC 9051 §9
 // allows any astring as a mailbox; Dovecot answers NO as well).
+// onlyMailbox parses " mailbox" and the end of the command: the arguments
+// of DELETE, GETQUOTAROOT and the like.
+func (p *parser) onlyMailbox() (string, error) {
+	if err := p.sp(); err != nil {
+		return "", err
+	}
+	name, err := p.mailbox()
+	if err != nil {
+		return "", err
+	}
+	return name, p.end()
+}
+
 func (p *parser) mailbox() (string, error) {
 	s, err := p.astring()
 	if err != nil {

@@ -74,15 +74,8 @@ func cmdGetQuota(ctx context.Context, c *conn, r *request) error {
 // GETQUOTAROOT mailbox (RFC 9208 §4.1.2): the mailbox's quota roots (none
 // or "") and, for each, its QUOTA response.
 func cmdGetQuotaRoot(ctx context.Context, c *conn, r *request) error {
-	p := r.p
-	if err := p.sp(); err != nil {
-		return err
-	}
-	name, err := p.mailbox()
+	name, err := r.p.onlyMailbox()
 	if err != nil {
-		return err
-	}
-	if err := p.end(); err != nil {
 		return err
 	}
 	// The mailbox must exist (NO [NONEXISTENT] otherwise).
