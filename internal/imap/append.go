@@ -38,7 +38,14 @@ func cmdAppend(ctx context.Context, c *conn, r *request) error {
 	if err != nil {
 		return err
 	}
-	a := appender{c: c, p: p}
+	a := appender{c: c, p: p, room: -1}
+	// A mailbox with a storage limit refuses a literal that cannot fit
+	// before the client sends it (RFC 9208 §4.1.3, as TOOBIG does for
+	// APPENDLIMIT); the store checks again when it stores, so a race with
+	// another writer still ends in NO [OVERQUOTA], never past the limit.
+	if used, limit, ok, err := c.storageQuota(ctx); err == nil && ok {
+		a.room = max(limit-used, 0)
+	}
 	var msgs []*AppendMessage
 	for {
 		if err := p.sp(); err != nil {
@@ -90,6 +97,8 @@ type appender struct {
 	p *parser
 	// total counts the octets of all messages read so far.
 	total int64
+	// room is what the mailbox's storage limit leaves (-1: no limit).
+	room int64
 }
 
 // message reads one append-message after its leading SP.
@@ -172,6 +181,10 @@ func (a *appender) literal(used int64, allowBinary bool) ([]byte, literalInfo, e
 	if room := opts.AppendBatchLimit - a.total; room < max {
 		max = room
 		tooBig = &Error{Code: CodeTooBig, Text: "Messages too large together"}
+	}
+	if a.room >= 0 && a.room-a.total < max {
+		max = a.room - a.total
+		tooBig = &Error{Code: CodeOverQuota, Text: "Mailbox is full: quota exceeded"}
 	}
 	data, li, err := a.p.literal(max, allowBinary, tooBig)
 	a.total += int64(len(data))
