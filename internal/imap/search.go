@@ -67,14 +67,17 @@ const (
 )
 
 type searchKey struct {
-	kind  searchKind
-	flag  Flags
-	str   string // lower-cased needle
-	field string // HEADER field name
-	num   int64
-	date  time.Time
-	set   seqSet
-	kids  []*searchKey
+	kind searchKind
+	flag Flags
+	str  string // lower-cased needle
+	// notUTF8: the needle as sent was not UTF-8 (lower-casing would have
+	// hidden it), which the command answers with BADCHARSET.
+	notUTF8 bool
+	field   string // HEADER field name
+	num     int64
+	date    time.Time
+	set     seqSet
+	kids    []*searchKey
 	// idx holds the resolved set of sSeqSet and sUIDSet keys.
 	idx []idxRange
 }
@@ -162,7 +165,7 @@ func (p *parser) searchKey(depth int) (*searchKey, error) {
 		if err != nil {
 			return nil, err
 		}
-		k.kind, k.str = kind, strings.ToLower(s)
+		k.kind, k.str, k.notUTF8 = kind, strings.ToLower(s), !utf8.ValidString(s)
 		return k, nil
 	}
 	date := func(kind searchKind) (*searchKey, error) {
@@ -608,12 +611,25 @@ func (c *conn) searchCriteria(p *parser) (*searchKey, error) {
 	if err := p.end(); err != nil {
 		return nil, err
 	}
-	for _, k := range keys {
-		if !utf8.ValidString(k.str) {
-			return nil, no("BADCHARSET (UTF-8 US-ASCII)", "Search string is not UTF-8")
+	all := &searchKey{kind: sAnd, kids: keys}
+	if all.hasNotUTF8() {
+		return nil, no("BADCHARSET (UTF-8 US-ASCII)", "Search string is not UTF-8")
+	}
+	return all, nil
+}
+
+// hasNotUTF8 reports a needle that was not UTF-8 anywhere in k, OR and NOT
+// included.
+func (k *searchKey) hasNotUTF8() bool {
+	if k.notUTF8 {
+		return true
+	}
+	for _, kid := range k.kids {
+		if kid.hasNotUTF8() {
+			return true
 		}
 	}
-	return &searchKey{kind: sAnd, kids: keys}, nil
+	return false
 }
 
 // resolveKeys resolves the sequence sets in the keys once. A sequence
