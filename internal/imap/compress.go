@@ -30,9 +30,12 @@ import (
 //     is cheap (the default level clears 640 KB of hash tables per Reset).
 //
 // Timeouts: a read error is final for the inflater, so the short wait of
-// conn.burstWait must not go through it; see (*compression).probe. A pool
-// of compressors means a session writing to a client that does not read
-// holds one (1.2 MB) until its write deadline.
+// conn.burstWait must not go through it; see (*compression).probe. A
+// session writing to a client that does not read holds its compressor
+// (1.2 MB) until its write deadline, so at most Options.MaxCompressors
+// (128) are out at once; a burst that finds none free goes out in stored
+// (uncompressed) deflate blocks, which need no compressor
+// (TestCompressorsCapped).
 
 // deflateLevel is the level of the pooled compressors.
 const deflateLevel = flate.BestSpeed
@@ -110,11 +113,38 @@ func cmdCompress(ctx context.Context, c *conn, r *request) error {
 	z.inflate = newInflater(&z.raw)
 	c.rd.reset(z.inflate)
 	c.z = z
-	d := c.srv.bufs.deflaters.Get().(*deflater)
-	d.Reset(c.nc)
+	d := c.srv.bufs.deflater(c.nc)
 	c.w.z = d
 	c.w.bw.Reset(d)
 	return errResponded
+}
+
+// deflater returns the compressor of a burst into w: a pooled one while
+// fewer than cap(compressing) are out, else one that writes stored
+// (uncompressed) deflate blocks, which costs no memory. Either continues
+// the session's stream, since every burst starts byte-aligned and refers
+// to nothing before it. So a flood of sessions whose clients do not read
+// costs at most cap(compressing) compressors.
+func (p *bufPools) deflater(w io.Writer) *deflater {
+	d := &deflater{w: w}
+	select {
+	case p.compressing <- struct{}{}:
+		d.fw = p.deflaters.Get().(*flate.Writer)
+		d.fw.Reset(w)
+	default:
+	}
+	return d
+}
+
+// putDeflater gives back a burst's compressor, flushed by the caller.
+func (p *bufPools) putDeflater(d *deflater) {
+	if d.fw == nil {
+		return
+	}
+	d.fw.Reset(nil)
+	p.deflaters.Put(d.fw)
+	d.fw = nil
+	<-p.compressing
 }
 
 // deflater is a pooled compressor. It remembers whether anything was
@@ -123,28 +153,54 @@ func cmdCompress(ctx context.Context, c *conn, r *request) error {
 // arrive with it, and a client that reads the OK in the same read (isync)
 // takes those bytes for a line of its own.
 type deflater struct {
-	fw    *flate.Writer
+	fw    *flate.Writer // nil: stored blocks straight to w
+	w     io.Writer
 	dirty bool
 }
+
+// maxStored is the most a stored deflate block holds (RFC 1951 §3.2.4).
+const maxStored = 65535
 
 func (d *deflater) Write(p []byte) (int, error) {
 	if len(p) > 0 {
 		d.dirty = true
 	}
-	return d.fw.Write(p)
+	if d.fw != nil {
+		return d.fw.Write(p)
+	}
+	// Stored blocks: a header byte (BFINAL 0, BTYPE 00, padding; the
+	// stream is byte-aligned), LEN and NLEN little-endian, the octets.
+	n := 0
+	for len(p) > 0 {
+		k := min(len(p), maxStored)
+		hdr := [5]byte{0, byte(k), byte(k >> 8), ^byte(k), ^byte(k >> 8)}
+		if _, err := d.w.Write(hdr[:]); err != nil {
+			return n, err
+		}
+		if _, err := d.w.Write(p[:k]); err != nil {
+			return n, err
+		}
+		n += k
+		p = p[k:]
+	}
+	return n, nil
 }
 
+// syncMarker is the empty stored block that ends a Z_SYNC_FLUSH.
+var syncMarker = []byte{0, 0, 0, 0xff, 0xff}
+
 // Flush sends everything written so far (Z_SYNC_FLUSH), if anything.
+// Stored blocks went out as they were written, but they too end with the
+// empty stored block of a sync flush: inflaters (Go's, zlib's) hand over a
+// block's data only once they see the next block begin.
 func (d *deflater) Flush() error {
 	if !d.dirty {
 		return nil
 	}
 	d.dirty = false
+	if d.fw == nil {
+		_, err := d.w.Write(syncMarker)
+		return err
+	}
 	return d.fw.Flush()
-}
-
-// Reset starts a new burst into w, referring to nothing before it.
-func (d *deflater) Reset(w io.Writer) {
-	d.dirty = false
-	d.fw.Reset(w)
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/imap"
 )
 
 // zclient speaks IMAP over a real socket, compressed with raw deflate both
@@ -298,4 +300,52 @@ func TestCompressAfterOtherInput(t *testing.T) {
 		c.ok(fmt.Sprintf("n%d", i), "NOOP")
 	}
 	c.ok("z", "LOGOUT")
+}
+
+// countingConn counts the octets the client reads off the wire.
+type countingConn struct {
+	net.Conn
+	n int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestCompressorsCapped: when every compressor slot is taken (sessions
+// whose clients stopped reading hold theirs), a COMPRESS session goes on in
+// stored deflate blocks, correct and uncompressed, instead of allocating
+// another 1.2 MB compressor; once a slot is free again it compresses.
+func TestCompressorsCapped(t *testing.T) {
+	big := bigMessage(300 << 10)
+	e := newEnv(t, envOptions{opts: imap.Options{MaxCompressors: 1}})
+	e.deliver(t, []byte(big), "alice")
+	release := imap.HoldCompressors(e.srv)
+	nc, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := &countingConn{Conn: nc}
+	c := newZClient(t, cc)
+	c.ok("a1", "LOGIN alice pw-alice")
+	c.ok("a2", "SELECT INBOX")
+	c.compress("a3")
+	before := cc.n
+	if got := c.fetchLiteral("a4", "FETCH 1 BODY.PEEK[]"); got != big {
+		t.Fatalf("FETCH through stored blocks: %d octets, want the %d of the message", len(got), len(big))
+	}
+	if stored := cc.n - before; stored < int64(len(big)) {
+		t.Errorf("%d octets on the wire for a %d-octet message: compressed although no compressor was free", stored, len(big))
+	}
+	release()
+	before = cc.n
+	if got := c.fetchLiteral("a5", "FETCH 1 BODY.PEEK[]"); got != big {
+		t.Fatalf("FETCH after the release: %d octets, want %d", len(got), len(big))
+	}
+	if compressed := cc.n - before; compressed > int64(len(big))*3/4 {
+		t.Errorf("%d octets on the wire for a %d-octet message with a compressor free", compressed, len(big))
+	}
+	c.ok("a6", "LOGOUT")
 }

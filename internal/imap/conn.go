@@ -259,8 +259,7 @@ func (c *conn) out() io.Writer {
 	if c.z == nil {
 		return c.nc
 	}
-	d := c.srv.bufs.deflaters.Get().(*deflater)
-	d.Reset(c.nc)
+	d := c.srv.bufs.deflater(c.nc)
 	c.w.z = d
 	return d
 }
@@ -268,8 +267,7 @@ func (c *conn) out() io.Writer {
 // releaseDeflater returns the burst's compressor, flushed by the caller.
 func (c *conn) releaseDeflater() {
 	if c.w.z != nil {
-		c.w.z.Reset(nil)
-		c.srv.bufs.deflaters.Put(c.w.z)
+		c.srv.bufs.putDeflater(c.w.z)
 		c.w.z = nil
 	}
 }

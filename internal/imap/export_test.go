@@ -15,3 +15,18 @@ func SetMaxContextUIDs(n int) func() {
 	maxContextUIDs = n
 	return func() { maxContextUIDs = old }
 }
+
+// HoldCompressors takes every COMPRESS compressor slot of the server, as
+// sessions whose clients stopped reading would; the returned function
+// gives them back.
+func HoldCompressors(s *Server) func() {
+	n := cap(s.bufs.compressing)
+	for i := 0; i < n; i++ {
+		s.bufs.compressing <- struct{}{}
+	}
+	return func() {
+		for i := 0; i < n; i++ {
+			<-s.bufs.compressing
+		}
+	}
+}

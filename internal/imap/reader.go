@@ -23,15 +23,19 @@ type bufPools struct {
 	chunk   sync.Pool // *[]byte of chunkSize, for copying bodies
 	writers sync.Pool // *bufio.Writer
 	// deflaters are the compressors of COMPRESS sessions, borrowed for a
-	// burst of responses like writers (compress.go).
-	deflaters sync.Pool // *deflater
-	lineCap   int
+	// burst of responses like writers (compress.go); compressing holds a
+	// slot, so that at most cap(compressing) of them (1.2 MB each) exist
+	// at once.
+	deflaters   sync.Pool // *flate.Writer
+	compressing chan struct{}
+	lineCap     int
 }
 
 const chunkSize = 32 << 10
 
-func (p *bufPools) init(maxLine int) {
+func (p *bufPools) init(maxLine, maxCompressors int) {
 	p.lineCap = maxLine
+	p.compressing = make(chan struct{}, maxCompressors)
 	p.read.New = func() any { return new([bigBufSize]byte) }
 	p.line.New = func() any {
 		b := make([]byte, 0, maxLine+2)
@@ -47,7 +51,7 @@ func (p *bufPools) init(maxLine int) {
 		if err != nil {
 			panic(err) // only for an invalid level
 		}
-		return &deflater{fw: fw}
+		return fw
 	}
 }
 

@@ -68,6 +68,10 @@ type Options struct {
 	// (MULTIAPPEND, RFC 3502), which are held until they are stored at
 	// once (default twice AppendLimit; never less than AppendLimit).
 	AppendBatchLimit int64
+	// MaxCompressors bounds the COMPRESS=DEFLATE compressors that exist at
+	// once, about 1.2 MB each (default 128). A burst of responses that
+	// finds none free is sent in stored deflate blocks, uncompressed.
+	MaxCompressors int
 
 	// LoginTimeout is the idle timeout before login (default 60 s);
 	// IdleTimeout after it, also during IDLE (default 30 min).
@@ -107,6 +111,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.AppendBatchLimit < o.AppendLimit {
 		o.AppendBatchLimit = 2 * o.AppendLimit
+	}
+	if o.MaxCompressors <= 0 {
+		o.MaxCompressors = 128
 	}
 	if o.LoginTimeout <= 0 {
 		o.LoginTimeout = 60 * time.Second
@@ -173,7 +180,7 @@ func NewServer(o Options) *Server {
 		limits:    connlimit.New(o.MaxConnsPerIP, o.MaxConns),
 		perUser:   make(map[string]int),
 	}
-	s.bufs.init(o.MaxLineLength)
+	s.bufs.init(o.MaxLineLength, o.MaxCompressors)
 	s.cmdCtx, s.stopCmds = context.WithCancel(context.Background())
 	s.loopback = isLoopback
 	s.commands = commandTable()
