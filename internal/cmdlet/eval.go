@@ -2,6 +2,7 @@ package cmdlet
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/syntax"
@@ -44,13 +45,13 @@ func (s *Session) execStatement(ctx context.Context, st syntax.Statement, emit f
 			if err := s.setVar(n.Var, item); err != nil {
 				return err
 			}
-			if err := s.execStatements(ctx, n.Body.Statements, emit); err != nil {
+			if brk, err := loopControl(s.execStatements(ctx, n.Body.Statements, emit)); err != nil || brk {
 				return err
 			}
 		}
 		return nil
 	}
-	return errorf(catRuntime, "unsupported statement %T", st)
+	return s.execControl(ctx, st, emit)
 }
 
 // execStatements runs statements in order. A statement-terminating error
@@ -65,6 +66,10 @@ func (s *Session) execStatements(ctx context.Context, stmts []syntax.Statement, 
 			continue
 		}
 		if !statementError(ctx, err) {
+			return err
+		}
+		if s.tryDepth > 0 {
+			// try catches what would otherwise end only the statement
 			return err
 		}
 		if s.preference("ErrorActionPreference") == "Stop" {
@@ -403,7 +408,13 @@ func (s *Session) invokeBlock(ctx context.Context, sb *ScriptBlock, item any, em
 			delete(s.scopes[len(s.scopes)-1], "_")
 		}
 	}()
-	return s.execStatements(ctx, sb.Node.Statements, emit)
+	err := s.execStatements(ctx, sb.Node.Statements, emit)
+	var r *errReturn
+	if errors.As(err, &r) {
+		// return ends the script block (in ForEach-Object: this object)
+		return nil
+	}
+	return err
 }
 
 // blockValue runs a script block for one item and collects its output.

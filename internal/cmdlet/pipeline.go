@@ -162,7 +162,7 @@ func (s *Session) prepare(ctx context.Context, cmd *syntax.Command, position int
 		}
 		name = toString(v)
 	}
-	info, ok := s.reg.Lookup(name)
+	info, ok := s.lookupCommand(name)
 	if !ok {
 		return nil, notRecognized(name)
 	}

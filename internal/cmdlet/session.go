@@ -57,6 +57,16 @@ type Session struct {
 	// an error, shown or not ($?).
 	failed  bool
 	stmtErr bool
+	// functions are the functions defined with function, by lower-case
+	// name; tryDepth counts the try blocks running; caught is the error
+	// of the catch block running (a bare throw rethrows it).
+	functions map[string]*Cmdlet
+	tryDepth  int
+	caught    error
+	// scriptName and scriptArgs are the script file and the arguments
+	// its param() block binds.
+	scriptName string
+	scriptArgs []string
 	// out is the running statement's display, flushed before errors,
 	// warnings and host text so that they appear in order.
 	out *outDefault
@@ -128,6 +138,13 @@ func (e *ExitError) Error() string { return fmt.Sprintf("exit %d", e.Code) }
 
 // ExecuteScript runs a parsed script; see Execute.
 func (s *Session) ExecuteScript(ctx context.Context, script *syntax.Script) error {
+	s.tryDepth = 0
+	if script.Params != nil {
+		if err := s.bindScriptParams(ctx, script.Params); err != nil {
+			s.writeError(err)
+			return &ScriptStopped{}
+		}
+	}
 	for _, st := range script.Statements {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -151,13 +168,22 @@ func (s *Session) ExecuteScript(ctx context.Context, script *syntax.Script) erro
 			if _, ok := isStop(err); ok {
 				continue
 			}
+			var brk *errBreak
+			var ret *errReturn
+			if errors.As(err, &brk) || errors.As(err, &ret) {
+				// break or continue outside a loop (also in a
+				// ForEach-Object script block) and return end the
+				// script, as in PowerShell
+				return nil
+			}
 			var ss *ScriptStopped
 			if errors.As(err, &ss) {
 				return err
 			}
 			s.writeError(err)
 			var ae *actionStopError
-			if errors.As(err, &ae) || s.preference("ErrorActionPreference") == "Stop" {
+			var th *errThrown
+			if errors.As(err, &ae) || errors.As(err, &th) || s.preference("ErrorActionPreference") == "Stop" {
 				// a script-terminating error: the rest does not run
 				return &ScriptStopped{}
 			}

@@ -233,7 +233,8 @@ func objectString(o *Object) string {
 		if ex, ok := o.Get("Exception"); ok {
 			return toString(ex)
 		}
-	case "System.Exception":
+	}
+	if strings.HasSuffix(o.TypeName, "Exception") {
 		if m, ok := o.Get("Message"); ok {
 			return toString(m)
 		}
