@@ -1,6 +1,9 @@
 package cmdlet
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -89,5 +92,86 @@ func TestControlFlow(t *testing.T) {
 				t.Errorf("got\n%s\nwant\n%s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestTranscript: Start-Transcript records the statements and what they
+// show, under PowerShell's header and footer.
+func TestTranscript(t *testing.T) {
+	dir := t.TempDir()
+	var out strings.Builder
+	s := NewSession(SessionOptions{Host: Host{Out: &out, Err: &out, Width: 80}, Dir: dir})
+	src := "'before'\nStart-Transcript -Path t.txt\n'inside'; Write-Warning 'careful'\nGet-Nothing\nStop-Transcript\n'after'\nStop-Transcript"
+	if err := s.Execute(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "t.txt")
+	wantOut := "before\nTranscript started, output file is " + path + "\ninside\nWARNING: careful\n"
+	if !strings.HasPrefix(out.String(), wantOut) || !strings.Contains(out.String(), "Transcript stopped, output file is "+path+"\nafter\nStop-Transcript: An error occurred stopping transcription: The host is not currently transcribing.\n") {
+		t.Errorf("shown:\n%s", out.String())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(data)
+	for _, w := range []string{"**********************\nPowerShell transcript start\nStart time: ", "\nPSVersion: 7.4\n",
+		"PS> 'inside'\ninside\nPS> Write-Warning 'careful'\nWARNING: careful\nPS> Get-Nothing\nCommandNotFoundException: The term 'Get-Nothing' is not recognized",
+		"PS> Stop-Transcript\nTranscript stopped, output file is " + path + "\n**********************\nPowerShell transcript end\nEnd time: "} {
+		if !strings.Contains(got, w) {
+			t.Errorf("transcript lacks %q:\n%s", w, got)
+		}
+	}
+	if strings.Contains(got, "before") || strings.Contains(got, "after") {
+		t.Errorf("transcript holds what came before or after it:\n%s", got)
+	}
+	// -NoClobber refuses an existing file; -Append adds to it
+	if got := evalOutDir(t, dir, "Start-Transcript t.txt -NoClobber"); !strings.Contains(got, "Start-Transcript: The file '"+path+"' already exists.") {
+		t.Errorf("-NoClobber: %q", got)
+	}
+	evalOutDir(t, dir, "Start-Transcript t.txt -Append; 'more'; Stop-Transcript")
+	data, _ = os.ReadFile(path)
+	if !strings.HasPrefix(string(data), got) || !strings.Contains(string(data)[len(got):], "PS> 'more'\nmore\n") {
+		t.Errorf("-Append: %q", data)
+	}
+}
+
+func evalOutDir(t *testing.T, dir, src string) string {
+	t.Helper()
+	var out strings.Builder
+	s := NewSession(SessionOptions{Host: Host{Out: &out, Err: &out, Width: 80}, Dir: dir})
+	if err := s.Execute(context.Background(), src); err != nil {
+		s.writeError(err)
+	}
+	s.Close()
+	return out.String()
+}
+
+// TestScriptParams: a script's param() block binds the arguments after the
+// file name, as pwsh -File does.
+func TestScriptParams(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "greet.ps1")
+	if err := os.WriteFile(script, []byte("[CmdletBinding()]\nparam(\n  [Parameter(Mandatory = $true)][string]$Name,\n  [int]$Times = 1,\n  [switch]$Loud\n)\nforeach ($i in 1..$Times) { if ($Loud) { $Name.ToUpper() } else { \"hello $Name\" } }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"--history", "-", script, "-Name", "kim"}, 0, "hello kim\n"},
+		{[]string{"--history", "-", script, "kim", "2"}, 0, "hello kim\nhello kim\n"},
+		{[]string{"--history", "-", "-File", script, "-Name:ben", "-Loud"}, 0, "BEN\n"},
+		{[]string{"--history", "-", script, "-Times", "x", "-Name", "a"}, 1, "greet.ps1: Cannot process argument transformation on parameter 'Times'."},
+		{[]string{"--history", "-", script}, 1, "greet.ps1: Cannot process command because of one or more missing mandatory parameters: Name.\n"},
+		{[]string{"--history", "-", script, "-Nmae", "x"}, 1, "greet.ps1: A parameter cannot be found that matches parameter name 'Nmae'.\n"},
+	}
+	for _, tt := range tests {
+		var out, errb strings.Builder
+		code := ShellMain(context.Background(), tt.args, strings.NewReader(""), &out, &errb)
+		if code != tt.code || !strings.HasPrefix(out.String()+errb.String(), tt.out) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want %d, %q", tt.args[2:], code, out.String(), errb.String(), tt.code, tt.out)
+		}
 	}
 }

@@ -67,6 +67,8 @@ type Session struct {
 	// its param() block binds.
 	scriptName string
 	scriptArgs []string
+	// transcript is the running Start-Transcript, nil without one.
+	transcript *psTranscript
 	// out is the running statement's display, flushed before errors,
 	// warnings and host text so that they appear in order.
 	out *outDefault
@@ -150,6 +152,7 @@ func (s *Session) ExecuteScript(ctx context.Context, script *syntax.Script) erro
 			return err
 		}
 		s.stmtErr = false
+		s.recordStatement(st)
 		out := newOutDefault(s)
 		s.out = out
 		err := s.runStatement(ctx, st, out.write)
