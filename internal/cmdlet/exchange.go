@@ -109,16 +109,19 @@ func listLimited(ctx context.Context, c *Call, collection string, q url.Values) 
 	}
 	var n int64
 	more := false
+	var emitErr error
 	err := c.s.api.List(ctx, collection, q, ask, func(o *Object) error {
 		if limit != Unlimited && n >= limit {
 			more = true
 			return errEnough
 		}
 		n++
-		return c.Emit(o)
+		emitErr = c.Emit(o)
+		return emitErr
 	})
 	if err != nil && !errors.Is(err, errEnough) {
-		if _, stop := isStop(err); stop || ctx.Err() != nil {
+		if _, stop := isStop(err); stop || ctx.Err() != nil || emitErr != nil {
+			// what the commands after this one returned goes on as it is
 			return err
 		}
 		return c.WriteError(apiMessage(err))
@@ -143,9 +146,10 @@ func defaultCapWarning(limit int64) string {
 
 // listAll writes every object of a collection.
 func listAll(ctx context.Context, c *Call, path string, q url.Values, limit int64) error {
-	err := c.s.api.List(ctx, path, q, limit, func(o *Object) error { return c.Emit(o) })
+	var emitErr error
+	err := c.s.api.List(ctx, path, q, limit, func(o *Object) error { emitErr = c.Emit(o); return emitErr })
 	if err != nil {
-		if _, stop := isStop(err); stop || ctx.Err() != nil {
+		if _, stop := isStop(err); stop || ctx.Err() != nil || emitErr != nil {
 			return err
 		}
 		return c.WriteError(apiMessage(err))

@@ -114,8 +114,7 @@ func startTranscript() *Cmdlet {
 				} else {
 					s.host.Err = io.MultiWriter(t.err, t)
 				}
-				s.writeHost("Transcript started, output file is " + path)
-				return nil
+				return c.Emit("Transcript started, output file is " + path)
 			}}
 		},
 	}
@@ -134,7 +133,6 @@ func stopTranscript() *Cmdlet {
 				}
 				s.flushOutput()
 				t := s.transcript
-				s.writeHost("Transcript stopped, output file is " + t.path)
 				s.host.Out, s.host.Err = t.out, t.err
 				s.transcript = nil
 				t.mu.Lock()
@@ -145,7 +143,7 @@ func stopTranscript() *Cmdlet {
 				if err != nil {
 					return &Error{Source: c.Cmdlet.Name, Msg: fmt.Sprintf("An error occurred stopping transcription: %v", err), Err: err}
 				}
-				return nil
+				return c.Emit("Transcript stopped, output file is " + t.path)
 			}}
 		},
 	}

@@ -426,6 +426,11 @@ func property(v any, name string) (any, bool) {
 	switch x := v.(type) {
 	case nil:
 		return nil, false
+	case bool:
+		if lname == "ispresent" {
+			// a [switch] parameter's value: $Force.IsPresent
+			return x, true
+		}
 	case *Object:
 		if p, ok := x.Get(name); ok {
 			return p, true
