@@ -41,6 +41,10 @@ type SessionOptions struct {
 	Dir string
 	// Now returns the current time; nil is time.Now.
 	Now func() time.Time
+	// Connect holds what Connect-ExchangeOnline uses when its parameters
+	// leave something out: the server, user and password the shell was
+	// started with, and the TLS settings.
+	Connect ClientOptions
 }
 
 // Session is one shell: its variables, its cmdlets and its host. It is
@@ -69,6 +73,8 @@ type Session struct {
 	scriptArgs []string
 	// transcript is the running Start-Transcript, nil without one.
 	transcript *psTranscript
+	// connect is what Connect-ExchangeOnline signs in with by default.
+	connect ClientOptions
 	// out is the running statement's display, flushed before errors,
 	// warnings and host text so that they appear in order.
 	out *outDefault
@@ -81,7 +87,7 @@ type variable struct {
 
 // NewSession returns a session.
 func NewSession(opts SessionOptions) *Session {
-	s := &Session{reg: opts.Registry, host: opts.Host, api: opts.API, dir: opts.Dir, now: opts.Now}
+	s := &Session{reg: opts.Registry, host: opts.Host, api: opts.API, dir: opts.Dir, now: opts.Now, connect: opts.Connect}
 	if s.reg == nil {
 		s.reg = NewRegistry()
 		s.reg.Add(Builtins()...)

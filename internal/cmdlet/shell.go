@@ -161,6 +161,10 @@ func RunShell(ctx context.Context, o ShellOptions) int {
 	outFD := terminalFD(o.Stdout)
 	interactive := o.Command == "" && o.ScriptFile == "" && inFD >= 0
 
+	// what the shell signs in with, and Connect-ExchangeOnline by default
+	connect := ClientOptions{Server: server, User: user, HTTPClient: o.HTTPClient,
+		CAFile: orEnv(o.CAFile, "GATEHOUSE_CA_FILE"), Fingerprint: orEnv(o.Fingerprint, "GATEHOUSE_FINGERPRINT"),
+		AllowInsecure: o.AllowInsecure}
 	var api API
 	if server != "" {
 		if user == "" {
@@ -180,9 +184,8 @@ func RunShell(ctx context.Context, o ShellOptions) int {
 			}
 			password = string(pw)
 		}
-		client, err := NewClient(ClientOptions{Server: server, User: user, Password: password, HTTPClient: o.HTTPClient,
-			CAFile: orEnv(o.CAFile, "GATEHOUSE_CA_FILE"), Fingerprint: orEnv(o.Fingerprint, "GATEHOUSE_FINGERPRINT"),
-			AllowInsecure: o.AllowInsecure})
+		connect.Password = password
+		client, err := NewClient(connect)
 		if err != nil {
 			fmt.Fprintf(o.Stderr, "gatehouse shell: %v\n", err)
 			return 2
@@ -202,7 +205,7 @@ func RunShell(ctx context.Context, o ShellOptions) int {
 		}
 	}
 	dir, _ := os.Getwd()
-	s := NewSession(SessionOptions{Host: host, Registry: DefaultRegistry(), API: api, Dir: dir})
+	s := NewSession(SessionOptions{Host: host, Registry: DefaultRegistry(), API: api, Dir: dir, Connect: connect})
 	defer s.Close()
 
 	switch {
@@ -324,7 +327,7 @@ func (r *repl) run(ctx context.Context) int {
 	if r.server != "" {
 		fmt.Fprintf(r.out, "Gatehouse admin shell, connected to %s as %s.\n", r.server, r.user)
 	} else {
-		fmt.Fprintln(r.out, "Gatehouse admin shell, not connected: only the pipeline helpers work. Start it with --server URL --user NAME.")
+		fmt.Fprintln(r.out, "Gatehouse admin shell, not connected: sign in with Connect-ExchangeOnline -ConnectionUri URL -UserPrincipalName NAME, or start the shell with --server URL --user NAME.")
 	}
 	fmt.Fprintln(r.out, "Get-Command lists the commands, Get-Help <command> explains one; Tab completes; exit or Ctrl-D leaves.")
 
