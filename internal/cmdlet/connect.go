@@ -115,7 +115,9 @@ func connectExchangeOnline() *Cmdlet {
 					return &Error{Source: c.Cmdlet.Name, Msg: apiMessage(err), Err: err}
 				}
 				if err := client.Login(ctx); err != nil {
-					return &Error{Source: c.Cmdlet.Name, Msg: apiMessage(err), Err: err}
+					// as the EXO module throws: a script does not go on
+					// to run its changes unconnected
+					return &errThrown{err: &Error{Source: c.Cmdlet.Name, Msg: apiMessage(err), Err: err}}
 				}
 				s.api = client
 				s.connect = opts

@@ -420,8 +420,16 @@ func warnUnserved(c *Call) error {
 	if len(params) == 0 {
 		return nil
 	}
-	return c.WriteWarning(fmt.Sprintf("Gatehouse serves only POP3 and IMAP4, not %s: %s changed nothing. The other settings of the command are applied.",
-		strings.Join(protocols, ", "), strings.Join(params, ", ")))
+	return c.WriteWarning(fmt.Sprintf("Gatehouse serves POP3 and IMAP4 only, not %s: %s %s ignored. The other settings of the command are applied.",
+		joinWords(protocols, "or"), joinWords(params, "and"), map[bool]string{true: "is", false: "are"}[len(params) == 1]))
+}
+
+// joinWords joins "a", "b", "c" as "a, b and c".
+func joinWords(ws []string, conj string) string {
+	if len(ws) < 2 {
+		return strings.Join(ws, "")
+	}
+	return strings.Join(ws[:len(ws)-1], ", ") + " " + conj + " " + ws[len(ws)-1]
 }
 
 func setCASMailbox() *Cmdlet {

@@ -425,6 +425,10 @@ func property(v any, name string) (any, bool) {
 	lname := strings.ToLower(name)
 	switch x := v.(type) {
 	case nil:
+		if lname == "count" || lname == "length" {
+			// $null.Count is 0 (PowerShell 3 and later)
+			return int64(0), true
+		}
 		return nil, false
 	case bool:
 		if lname == "ispresent" {
