@@ -47,6 +47,10 @@ func TestControlFlow(t *testing.T) {
 		{"function b { $PSBoundParameters.Keys }; function c($n) { $PSBoundParameters.Count }; c -n 1", "1"},
 		{"$h = @{ b = 3; a = 1 }; function f($a, $b) { \"$a-$b\" }; f @h", "1-3"},
 		{"function Get-Thing { 'own' }; Get-Thing", "own"},
+		{"function al { param([Alias('Id')]$Identity) $Identity }; al -Id x", "x"},
+		{"function po { param([Parameter(Position = 1)]$b, [Parameter(Position = 0)]$a) \"$a$b\" }; po 1 2", "12"},
+		{"function sw([switch]$Force) { $Force.IsPresent }; sw; sw -Force; sw -Force:$false", "False\nTrue\nFalse"},
+		{"try { exit 3 } finally { 'finally on exit' }", "finally on exit"},
 		{"function Get-Date { 'shadowed' }; Get-Date", "shadowed"},
 		// pipeline input: process blocks, filters, $input, ValueFromPipeline
 		{"function h { process { $_ * 2 } }; 1..3 | h", "2\n4\n6"},

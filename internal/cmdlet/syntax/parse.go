@@ -155,9 +155,7 @@ func (p *parser) parseStatements() []Statement {
 	}
 }
 
-// statement  = if | foreach | try | throw | return | break | continue | while | do | for
-//
-//	| switch | function | assignment | pipeline
+// statement  = if | foreach | try | throw | return | break | continue | while | do | for | switch | function | assignment | pipeline
 //
 // assignment = expression ( "=" | "+=" | "-=" | "*=" | "/=" ) { newline } statement
 func (p *parser) parseStatement() Statement {
