@@ -39,7 +39,7 @@ func TestControlFlow(t *testing.T) {
 		{"function g { param([Parameter(Mandatory)][string]$Name, [switch]$Loud) if ($Loud) { $Name.ToUpper() } else { $Name } }; g x; g -Loud y; g",
 			"x\nY\ng: Cannot process command because of one or more missing mandatory parameters: Name."},
 		{"function q { [CmdletBinding()] param([int]$n) $n + 1 }; q '41'", "42"},
-		{"function q([int]$n) { $n }; q abc", "q: Cannot process argument transformation on parameter 'n'."},
+		{"function q([int]$n) { $n }; q abc", "q: Cannot process argument transformation on parameter 'n'. Cannot convert value \"abc\" to type \"System.Int32\". Error: \"Input string was not in a correct format.\""},
 		{"function a { $args.Count; $args[1] }; a x y z", "3\ny"},
 		{"function p($x) { $x }; p -y 1", "p: A parameter cannot be found that matches parameter name 'y'."},
 		{"function v { param([ValidateSet('Pop', 'Imap')]$Protocol) $Protocol }; v imap; v smtp",
