@@ -205,7 +205,7 @@ func getEXOCASMailbox() *Cmdlet {
 	return &Cmdlet{
 		Name: "Get-EXOCASMailbox", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.CASMailbox",
 		Synopsis:    "Gets the client access settings of mailboxes, by property sets (the REST-based cmdlet of the EXO module).",
-		Description: "Like Get-CASMailbox, with the properties of -PropertySets (Minimum by default; Pop, Imap, ProtocolSettings, All) and -Properties. ActiveSync, Ews and Mapi add nothing: Gatehouse does not serve those protocols.",
+		Description: "Like Get-CASMailbox, with the properties of -PropertySets (Minimum by default; Pop, Imap, ProtocolSettings, All) and -Properties, always with Identity, Name and Guid. ActiveSync, Ews and Mapi add nothing: Gatehouse does not serve those protocols.",
 		Params: []*Param{
 			identityParam("MailboxIdParameter", mailboxIdentityHelp, false),
 			filterParam(), resultSizeParam(), anrParam(),
@@ -219,7 +219,8 @@ func getEXOCASMailbox() *Cmdlet {
 				if len(sets) == 0 {
 					sets = []string{"Minimum"}
 				}
-				var names []string
+				// every set comes with what names the mailbox
+				names := []string{"Identity", "Name", "Guid"}
 				all := false
 				for _, s := range sets {
 					props, ok := exoPropertySets[strings.ToLower(strings.TrimSpace(s))]

@@ -37,9 +37,9 @@ func adminCmdlets(t *testing.T, env *testenv.Env) {
 		{src: "Get-CASMailboxPlan -Identity nope", code: 1, errOut: "Get-CASMailboxPlan: The operation couldn't be performed because object 'nope' couldn't be found on '127.0.0.1'.\n"},
 		// Get-EXOCASMailbox by property sets
 		{src: "Get-EXOCASMailbox -Identity christa -PropertySets Minimum,Pop,Imap | Format-List",
-			outHas: []string{"\nIdentity             : Christa Knapp\nName                 : Christa Knapp\nDisplayName          : Christa Knapp\nPrimarySmtpAddress   : christa@contoso.com\nGuid                 : ",
+			outHas: []string{"\nIdentity             : Christa Knapp\nName                 : Christa Knapp\nGuid                 : ", "\nDisplayName          : Christa Knapp\nPrimarySmtpAddress   : christa@contoso.com\n",
 				"\nPopEnabled           : False\nImapEnabled          : False\nEffectivePopEnabled  : False\nPopAccess            : Disabled\nLastPopLogonTime     :\nEffectiveImapEnabled : False\nImapAccess           : Disabled\nLastImapLogonTime    :\n"}},
-		{src: "Get-EXOCASMailbox -Identity christa -PropertySets Pop | Format-List", outHas: []string{"PopEnabled          : False", "PopAccess           : Disabled"}},
+		{src: "Get-EXOCASMailbox -Identity christa -PropertySets Pop | Format-List", outHas: []string{"\nIdentity            : Christa Knapp\nName                : Christa Knapp\nGuid                : ", "\nPopEnabled          : False\nEffectivePopEnabled : False\nPopAccess           : Disabled\nLastPopLogonTime    :\n\n"}},
 		{src: "Get-EXOCASMailbox -PropertySets Owa", code: 1, errs: []string{"Get-EXOCASMailbox: Cannot bind parameter 'PropertySets'. Cannot convert value \"Owa\""}},
 		// Get-User and Get-Recipient
 		{src: "Get-User christa | Format-List Name,FirstName,LastName,UserPrincipalName,RecipientType",
