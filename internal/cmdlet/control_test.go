@@ -41,6 +41,7 @@ func TestControlFlow(t *testing.T) {
 		{"function q { [CmdletBinding()] param([int]$n) $n + 1 }; q '41'", "42"},
 		{"function q([int]$n) { $n }; q abc", "q: Cannot process argument transformation on parameter 'n'. Cannot convert value \"abc\" to type \"System.Int32\". Error: \"Input string was not in a correct format.\""},
 		{"function a { $args.Count; $args[1] }; a x y z", "3\ny"},
+		{"function adv { [CmdletBinding()] param($a) $a }; adv 1 2", "adv: A positional parameter cannot be found that accepts argument '2'."},
 		{"function p($x) { $x }; p -y 1", "p: A parameter cannot be found that matches parameter name 'y'."},
 		{"function v { param([ValidateSet('Pop', 'Imap')]$Protocol) $Protocol }; v imap; v smtp",
 			"Imap\nv: Cannot validate argument on parameter 'Protocol'. The argument \"smtp\" does not belong to the set \"Pop,Imap\""},

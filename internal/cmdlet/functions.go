@@ -29,9 +29,15 @@ func paramsCmdlet(name string, pb *syntax.ParamBlock) *Cmdlet {
 	if pb == nil {
 		pb = &syntax.ParamBlock{}
 	}
-	explicit := false
+	// An advanced function ([CmdletBinding()] or [Parameter()]) refuses
+	// arguments it has no parameter for; a simple one puts them in $args.
+	explicit, advanced := false, false
+	for _, a := range pb.Attributes {
+		advanced = advanced || strings.EqualFold(a.Name, "CmdletBinding")
+	}
 	for _, d := range pb.Params {
 		for _, a := range d.Attributes {
+			advanced = advanced || strings.EqualFold(a.Name, "Parameter")
 			for _, arg := range a.Args {
 				if strings.EqualFold(a.Name, "Parameter") && strings.EqualFold(arg.Name, "Position") {
 					explicit = true
@@ -100,7 +106,9 @@ func paramsCmdlet(name string, pb *syntax.ParamBlock) *Cmdlet {
 	if !takesPipeline {
 		info.Params = append(info.Params, &Param{Name: hiddenInput, Type: TAny, FromPipeline: true})
 	}
-	info.Params = append(info.Params, &Param{Name: hiddenArgs, Type: TAny, Position: 1 << 20, Remaining: true})
+	if !advanced {
+		info.Params = append(info.Params, &Param{Name: hiddenArgs, Type: TAny, Position: 1 << 20, Remaining: true})
+	}
 	return info
 }
 
