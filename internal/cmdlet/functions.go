@@ -312,10 +312,16 @@ func (s *Session) lookupCommand(name string) (*Cmdlet, bool) {
 
 // SetScriptArguments gives a script file's own param() block its name
 // (for messages) and the arguments that followed it on the command line:
-// gatehouse shell script.ps1 -Name value.
+// gatehouse shell script.ps1 -Name value. $PSCommandPath is the script's
+// full path and $PSScriptRoot its directory, so that a script finds the
+// files beside it ("$PSScriptRoot/users.csv").
 func (s *Session) SetScriptArguments(file string, args []string) {
 	s.scriptName = filepath.Base(file)
 	s.scriptArgs = args
+	if abs, err := filepath.Abs(file); err == nil {
+		_ = s.setVar("PSCommandPath", abs)
+		_ = s.setVar("PSScriptRoot", filepath.Dir(abs))
+	}
 }
 
 // bindScriptParams binds the script's param() block to its arguments, in
