@@ -53,6 +53,7 @@ func TestControlFlow(t *testing.T) {
 		{"function sw([switch]$Force) { $Force.IsPresent }; sw; sw -Force; sw -Force:$false", "False\nTrue\nFalse"},
 		{"try { exit 3 } finally { 'finally on exit' }", "finally on exit"},
 		{"function Get-Date { 'shadowed' }; Get-Date", "shadowed"},
+		{"function Get-Pop { }; function Get-Date { }; Get-Command Get-Pop, Get-Date | ForEach-Object { \"$($_.CommandType) $($_.Name)\" }", "Function Get-Date\nFunction Get-Pop"},
 		// pipeline input: process blocks, filters, $input, ValueFromPipeline
 		{"function h { process { $_ * 2 } }; 1..3 | h", "2\n4\n6"},
 		{"function s { $input | Measure-Object | ForEach-Object Count }; 1..4 | s", "4"},
