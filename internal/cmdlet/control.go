@@ -369,7 +369,6 @@ func (s *Session) execSwitch(ctx context.Context, n *syntax.Switch, emit func(an
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		brk := false
 		err := s.withDollarUnder(val, func() error {
 			matched := false
 			for _, c := range n.Clauses {
@@ -390,13 +389,8 @@ func (s *Session) execSwitch(ctx context.Context, n *syntax.Switch, emit func(an
 			}
 			return nil
 		})
-		if b, rest := loopControl(err); rest != nil {
-			return rest
-		} else if b {
-			brk = true
-		}
-		if brk {
-			return nil
+		if brk, err := loopControl(err); err != nil || brk {
+			return err
 		}
 	}
 	return nil

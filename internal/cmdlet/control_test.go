@@ -51,6 +51,7 @@ func TestControlFlow(t *testing.T) {
 		{"function al { param([Alias('Id')]$Identity) $Identity }; al -Id x", "x"},
 		{"function po { param([Parameter(Position = 1)]$b, [Parameter(Position = 0)]$a) \"$a$b\" }; po 1 2", "12"},
 		{"function sw([switch]$Force) { $Force.IsPresent }; sw; sw -Force; sw -Force:$false", "False\nTrue\nFalse"},
+		{"function ty([bool]$b, [string]$s, [int]$n, $u) { $b; $s.Length; $n; $null -eq $u }; ty", "False\n0\n0\nTrue"},
 		{"try { exit 3 } finally { 'finally on exit' }", "finally on exit"},
 		{"function Get-Date { 'shadowed' }; Get-Date", "shadowed"},
 		{"function Get-Pop { }; function Get-Date { }; Get-Command Get-Pop, Get-Date | ForEach-Object { \"$($_.CommandType) $($_.Name)\" }", "Function Get-Date\nFunction Get-Pop"},

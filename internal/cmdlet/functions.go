@@ -196,19 +196,19 @@ func (s *Session) bindParamVars(ctx context.Context, c *Call, pb *syntax.ParamBl
 // convertDeclared converts a parameter's value to its declared type
 // ([int]$n), with PowerShell's message when it cannot.
 func convertDeclared(cmd string, d *syntax.ParamDecl, v any, has bool) (any, error) {
-	t := strings.ToLower(d.Type)
-	if t == "" || t == "switch" || t == "bool" || t == "boolean" || t == "object" || strings.HasSuffix(t, "securestring") {
-		return v, nil
-	}
+	t := strings.TrimPrefix(strings.ToLower(d.Type), "system.")
 	if !has {
-		if strings.HasSuffix(t, "[]") {
-			return nil, nil
-		}
+		// an unbound typed parameter has its type's empty value
 		switch t {
+		case "switch", "bool", "boolean":
+			return false, nil
 		case "string", "int", "int32", "long", "int64", "double":
 			return castValue(d.Type, nil)
 		}
 		return nil, nil
+	}
+	if t == "" || t == "switch" || t == "bool" || t == "boolean" || t == "object" || strings.HasSuffix(t, "securestring") {
+		return v, nil
 	}
 	cv, err := castValue(d.Type, v)
 	if err != nil {
