@@ -244,7 +244,8 @@ func exceptionTypes(err error) []string {
 	var e *Error
 	switch {
 	case errors.As(err, &th):
-		if rec, ok := th.value.(*Object); ok && rec.TypeName == errorRecordType {
+		if rec, ok := th.value.(*Object); ok && rec.TypeName == errorRecordType || th.value == nil {
+			// a rethrow, or an error the shell raised as terminating
 			return exceptionTypes(th.err)
 		}
 		first = "RuntimeException"

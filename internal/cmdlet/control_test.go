@@ -61,6 +61,10 @@ func TestControlFlow(t *testing.T) {
 		{"function t { begin { 'b' } process { \"p$_\" } end { 'e' } }; 1, 2 | t", "b\np1\np2\ne"},
 		{"function u { param([Parameter(ValueFromPipeline)][int]$N) process { $N + 100 } }; 1, 2 | u; u 5", "101\n102\n105"},
 		{"filter dbl { $_ * 2 }; 1, 2 | dbl", "2\n4"},
+		// runaway recursion is an error, not a crash
+		{"function f { f }; f; 'not reached'", "ScriptCallDepthException: The script failed due to call depth overflow."},
+		{"$b = { & $b }; try { & $b } catch [ScriptCallDepthException] { 'caught' }", "caught"},
+		{"function fact($n) { if ($n -le 1) { 1 } else { $n * (fact ($n - 1)) } }; fact 10", "3628800"},
 		// return
 		{"function r { return 5; 6 }; r", "5"},
 		{"1..3 | ForEach-Object { if ($_ -eq 2) { return }; $_ }", "1\n3"},

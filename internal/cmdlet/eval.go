@@ -399,6 +399,10 @@ func indexValue(obj, idx any) (any, error) {
 // invokeBlock runs a script block with $_ set to item, in the current
 // scope, sending its output to emit.
 func (s *Session) invokeBlock(ctx context.Context, sb *ScriptBlock, item any, emit func(any) error) error {
+	if err := s.enterCall(); err != nil {
+		return err
+	}
+	defer s.leaveCall()
 	prev, had := s.scopes[len(s.scopes)-1]["_"]
 	_ = s.setVar("_", item)
 	defer func() {

@@ -238,6 +238,10 @@ func (s *Session) functionImpl(fn *syntax.Function) Impl {
 		if b == nil {
 			return nil
 		}
+		if err := s.enterCall(); err != nil {
+			return err
+		}
+		defer s.leaveCall()
 		s.scopes = append(s.scopes, scope)
 		depth := len(s.scopes)
 		defer func() { s.scopes = s.scopes[:depth-1] }()
@@ -300,6 +304,21 @@ func (s *Session) functionImpl(fn *syntax.Function) Impl {
 		},
 	}
 }
+
+// maxCallDepth bounds how deeply functions and script blocks may call
+// one another, so that runaway recursion is an error, as in PowerShell,
+// and not a crash of the shell.
+const maxCallDepth = 1000
+
+func (s *Session) enterCall() error {
+	if s.callDepth >= maxCallDepth {
+		return &errThrown{err: &Error{Source: "ScriptCallDepthException", Msg: "The script failed due to call depth overflow."}}
+	}
+	s.callDepth++
+	return nil
+}
+
+func (s *Session) leaveCall() { s.callDepth-- }
 
 // lookupCommand finds a function or, failing that, a cmdlet, as
 // PowerShell's command precedence has it.

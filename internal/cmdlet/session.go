@@ -67,6 +67,7 @@ type Session struct {
 	functions map[string]*Cmdlet
 	tryDepth  int
 	caught    error
+	callDepth int
 	// scriptName and scriptArgs are the script file and the arguments
 	// its param() block binds.
 	scriptName string
@@ -146,7 +147,7 @@ func (e *ExitError) Error() string { return fmt.Sprintf("exit %d", e.Code) }
 
 // ExecuteScript runs a parsed script; see Execute.
 func (s *Session) ExecuteScript(ctx context.Context, script *syntax.Script) error {
-	s.tryDepth = 0
+	s.tryDepth, s.callDepth = 0, 0
 	if script.Params != nil {
 		if err := s.bindScriptParams(ctx, script.Params); err != nil {
 			s.writeError(err)
