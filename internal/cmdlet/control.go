@@ -15,8 +15,12 @@ import (
 // whole script), return to the function or script block, throw to the
 // nearest try.
 
-// errBreak is break (or continue, when cont is set).
-type errBreak struct{ cont bool }
+// errBreak is break (or continue, when cont is set); label names the
+// loop it is for, "" the innermost.
+type errBreak struct {
+	cont  bool
+	label string
+}
 
 func (e *errBreak) Error() string {
 	if e.cont {
@@ -51,11 +55,12 @@ func isFlow(err error) bool {
 	return errors.As(err, &b) || errors.As(err, &r) || errors.As(err, &ex)
 }
 
-// loopControl interprets the error a loop body ended with: brk ends the
-// loop, err (not nil) goes on up.
-func loopControl(err error) (brk bool, rest error) {
+// loopControl interprets the error the body of a loop labeled label ended
+// with: brk ends the loop, err (not nil) goes on up, as does a break or
+// continue for an outer loop.
+func loopControl(err error, label string) (brk bool, rest error) {
 	var b *errBreak
-	if errors.As(err, &b) {
+	if errors.As(err, &b) && (b.label == "" || strings.EqualFold(b.label, label)) {
 		return !b.cont, nil
 	}
 	return false, err
@@ -76,7 +81,7 @@ func (s *Session) execControl(ctx context.Context, st syntax.Statement, emit fun
 		}
 		return &errReturn{}
 	case *syntax.Break:
-		return &errBreak{cont: n.Continue}
+		return &errBreak{cont: n.Continue, label: n.Label}
 	case *syntax.While:
 		for {
 			if err := ctx.Err(); err != nil {
@@ -89,7 +94,7 @@ func (s *Session) execControl(ctx context.Context, st syntax.Statement, emit fun
 			if !isTrue(v) {
 				return nil
 			}
-			if brk, err := loopControl(s.execStatements(ctx, n.Body.Statements, emit)); err != nil || brk {
+			if brk, err := loopControl(s.execStatements(ctx, n.Body.Statements, emit), n.Label); err != nil || brk {
 				return err
 			}
 		}
@@ -98,7 +103,7 @@ func (s *Session) execControl(ctx context.Context, st syntax.Statement, emit fun
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if brk, err := loopControl(s.execStatements(ctx, n.Body.Statements, emit)); err != nil || brk {
+			if brk, err := loopControl(s.execStatements(ctx, n.Body.Statements, emit), n.Label); err != nil || brk {
 				return err
 			}
 			v, err := s.statementValue(ctx, n.Cond)
@@ -128,7 +133,7 @@ func (s *Session) execControl(ctx context.Context, st syntax.Statement, emit fun
 					return nil
 				}
 			}
-			if brk, err := loopControl(s.execStatements(ctx, n.Body.Statements, emit)); err != nil || brk {
+			if brk, err := loopControl(s.execStatements(ctx, n.Body.Statements, emit), n.Label); err != nil || brk {
 				return err
 			}
 			if n.Iter != nil {
@@ -390,7 +395,7 @@ func (s *Session) execSwitch(ctx context.Context, n *syntax.Switch, emit func(an
 			}
 			return nil
 		})
-		if brk, err := loopControl(err); err != nil || brk {
+		if brk, err := loopControl(err, n.Label); err != nil || brk {
 			return err
 		}
 	}

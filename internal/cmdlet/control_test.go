@@ -83,6 +83,11 @@ func TestControlFlow(t *testing.T) {
 		{"1..5 | ForEach-Object { if ($_ -eq 3) { break }; $_ }; 'after'", "1\n2"},
 		{"1..5 | ForEach-Object { if ($_ -eq 3) { continue }; $_ }; 'after'", "1\n2"},
 		{"foreach ($x in 1..3) { 1..5 | ForEach-Object { if ($_ -eq 2) { break }; \"$x $_\" } }; 'done'", "1 1\ndone"},
+		// labels: break and continue of an outer loop
+		{":outer foreach ($a in 1..3) { foreach ($b in 1..3) { if ($b -eq 2) { continue outer }; if ($a -eq 3) { break outer }; \"$a$b\" } }; 'end'", "11\n21\nend"},
+		{":rows for ($i = 0; $i -lt 3; $i++) { switch ($i) { 1 { continue rows } }; $i }", "0\n2"},
+		{":w while ($true) { 1..5 | ForEach-Object { if ($_ -eq 2) { break w }; $_ } }; 'after'", "1\nafter"},
+		{"foreach ($a in 1..2) { break nowhere }; 'not reached'", ""},
 		// switch
 		{"switch (3) { 1 { 'one' } 3 { 'three' } { $_ -gt 2 } { 'big' } default { 'def' } }", "three\nbig"},
 		{"switch (7) { 1 { 'one' } default { \"def $_\" } }", "def 7"},

@@ -45,7 +45,7 @@ func (s *Session) execStatement(ctx context.Context, st syntax.Statement, emit f
 			if err := s.setVar(n.Var, item); err != nil {
 				return err
 			}
-			if brk, err := loopControl(s.execStatements(ctx, n.Body.Statements, emit)); err != nil || brk {
+			if brk, err := loopControl(s.execStatements(ctx, n.Body.Statements, emit), n.Label); err != nil || brk {
 				return err
 			}
 		}

@@ -14,7 +14,8 @@ const languageSummary = "The language is the part of PowerShell that admin scrip
 	"`function` and `filter` with `param()` blocks (`[Parameter(Mandatory, ValueFromPipeline, Position)]`, `[ValidateSet()]`, `[Alias()]`, types, `[switch]`, defaults), " +
 	"`begin`/`process`/`end`, `$input`, `$args`, `$PSBoundParameters` and `return`, splatting, a script's own `param()` block " +
 	"(`gatehouse shell script.ps1 -Name value`, or after `-File`), `> file` and `>> file`. " +
-	"Not supported: classes, `trap`, loop labels, and redirection of other streams than output.\n\n"
+	"Loops and switch may carry a label (`:outer foreach (...) { ... break outer }`). " +
+	"Not supported: classes, `trap`, and redirection of other streams than output.\n\n"
 
 // Reference renders the Markdown reference of the registry's cmdlets, from
 // the same definitions Get-Help reads. CMDLETS.md is generated from it; a

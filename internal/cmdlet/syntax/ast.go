@@ -108,6 +108,7 @@ type IfClause struct {
 
 // Foreach is foreach ($Var in Collection) { Body }.
 type Foreach struct {
+	Label      string // :label before foreach, "" without one
 	Var        string
 	Collection Statement
 	Body       *Block

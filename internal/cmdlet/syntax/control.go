@@ -35,14 +35,18 @@ type Return struct {
 	Offset int
 }
 
-// Break is break, or continue when Continue is set.
+// Break is break, or continue when Continue is set; Label names the loop
+// (break outer), "" the innermost.
 type Break struct {
 	Continue bool
+	Label    string
 	Offset   int
 }
 
-// While is while (Cond) { Body }.
+// While is while (Cond) { Body }. Loops and switch carry the :label
+// written before them ("" without one).
 type While struct {
+	Label  string
 	Cond   Statement
 	Body   *Block
 	Offset int
@@ -51,6 +55,7 @@ type While struct {
 // DoLoop is do { Body } while (Cond), or do { Body } until (Cond) when
 // Until is set.
 type DoLoop struct {
+	Label  string
 	Body   *Block
 	Cond   Statement
 	Until  bool
@@ -59,6 +64,7 @@ type DoLoop struct {
 
 // For is for (Init; Cond; Iter) { Body }; each of the three may be nil.
 type For struct {
+	Label            string
 	Init, Cond, Iter Statement
 	Body             *Block
 	Offset           int
@@ -66,6 +72,7 @@ type For struct {
 
 // Switch is switch [-Regex|-Wildcard|-Exact|-CaseSensitive] (Value) { pattern { } ... default { } }.
 type Switch struct {
+	Label string
 	// Flags are the options as written, lower-cased: "regex",
 	// "wildcard", "exact", "casesensitive".
 	Flags   []string
@@ -164,6 +171,10 @@ func (p *parser) parseKeywordStatement(w string) (Statement, bool) {
 	case "break", "continue":
 		n := &Break{Continue: w == "continue", Offset: p.tok.Pos}
 		p.advance(ModeExpression)
+		if p.tok.Kind == TokWord && !isKeyword(p.tok.Value) {
+			n.Label = p.tok.Value
+			p.advance(ModeExpression)
+		}
 		return n, true
 	case "while":
 		n := &While{Offset: p.tok.Pos}
@@ -181,6 +192,47 @@ func (p *parser) parseKeywordStatement(w string) (Statement, bool) {
 		return p.parseFunction(), true
 	}
 	return nil, false
+}
+
+// labeled = ":" name ( foreach | for | while | do | switch )
+//
+// parseLabeled parses a loop with a label; the current token is the
+// error the expression lexer gives for ':'.
+func (p *parser) parseLabeled() Statement {
+	start := p.tok.Pos
+	i := start + 1
+	for i < len(p.src) && (isAttrNameByte(p.src[i]) && p.src[i] != '.' || p.src[i] == '-') {
+		i++
+	}
+	label := p.src[start+1 : i]
+	if label == "" {
+		p.unexpected()
+	}
+	p.lex(i, ModeExpression)
+	var st Statement
+	if p.tok.Kind == TokWord && p.tok.SpaceBefore() {
+		switch strings.ToLower(p.tok.Value) {
+		case "foreach":
+			f := p.parseForeach().(*Foreach)
+			f.Label, st = label, f
+		case "for", "while", "do", "switch":
+			st, _ = p.parseKeywordStatement(strings.ToLower(p.tok.Value))
+			switch n := st.(type) {
+			case *For:
+				n.Label = label
+			case *While:
+				n.Label = label
+			case *DoLoop:
+				n.Label = label
+			case *Switch:
+				n.Label = label
+			}
+		}
+	}
+	if st == nil {
+		p.fail(start, p.tok.Kind == TokEOF, "A loop label can only come before foreach, for, while, do or switch.")
+	}
+	return st
 }
 
 // try     = "try" block { catch } [ "finally" block ]
@@ -635,20 +687,34 @@ func (n *Return) String() string {
 }
 
 func (n *Break) String() string {
+	kw := "break"
 	if n.Continue {
-		return "continue"
+		kw = "continue"
 	}
-	return "break"
+	if n.Label != "" {
+		return kw + " " + n.Label
+	}
+	return kw
 }
 
-func (n *While) String() string { return "while (" + n.Cond.String() + ") " + n.Body.String() }
+// labelString prints a loop's label before it.
+func labelString(label string) string {
+	if label == "" {
+		return ""
+	}
+	return ":" + label + " "
+}
+
+func (n *While) String() string {
+	return labelString(n.Label) + "while (" + n.Cond.String() + ") " + n.Body.String()
+}
 
 func (n *DoLoop) String() string {
 	kw := " while ("
 	if n.Until {
 		kw = " until ("
 	}
-	return "do " + n.Body.String() + kw + n.Cond.String() + ")"
+	return labelString(n.Label) + "do " + n.Body.String() + kw + n.Cond.String() + ")"
 }
 
 func (n *For) String() string {
@@ -658,12 +724,12 @@ func (n *For) String() string {
 		}
 		return s.String()
 	}
-	return "for (" + part(n.Init) + "; " + part(n.Cond) + "; " + part(n.Iter) + ") " + n.Body.String()
+	return labelString(n.Label) + "for (" + part(n.Init) + "; " + part(n.Cond) + "; " + part(n.Iter) + ") " + n.Body.String()
 }
 
 func (n *Switch) String() string {
 	var b strings.Builder
-	b.WriteString("switch ")
+	b.WriteString(labelString(n.Label) + "switch ")
 	for _, f := range n.Flags {
 		b.WriteString("-" + f + " ")
 	}

@@ -182,6 +182,9 @@ func (p *parser) parseStatement() Statement {
 	if p.tok.Kind == TokAmp {
 		return p.parsePipeline(p.parseCommand())
 	}
+	if p.tok.Kind == TokError && strings.HasPrefix(p.src[p.tok.Pos:], ":") {
+		return p.parseLabeled()
+	}
 	start := p.tok.Pos
 	x := p.parseExpression(false)
 	if p.tok.Kind == TokAssign {

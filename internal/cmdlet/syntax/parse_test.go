@@ -80,6 +80,8 @@ func TestParsePrint(t *testing.T) {
 		{"param([string]$Name = 'x', [int]$Count)\nGet-Mailbox $Name", "param([string]$Name = 'x', [int]$Count)\nGet-Mailbox $Name"},
 		{"[CmdletBinding()]\nparam($a)", "[CmdletBinding()]param($a)"},
 		{"[int]$x = 5", "[int]$x = 5"},
+		{":outer foreach ($a in 1..3) { :inner for (;;) { break outer; continue inner } }", ":outer foreach ($a in 1..3) { :inner for (; ; ) { break outer; continue inner } }"},
+		{":w while ($true) { break w }; :d do { } until ($true); :s switch (1) { 1 { continue s } }", ":w while ($true) { break w }\n:d do {} until ($true)\n:s switch (1) { 1 { continue s } }"},
 		{"Get-Mailbox `\n -ResultSize 5", "Get-Mailbox -ResultSize 5"},
 		{"Format-List Pop*,\n  Imap*", "Format-List Pop*,Imap*"},
 		{"$x = 1 +\n 2", "$x = 1 + 2"},
@@ -258,6 +260,7 @@ func TestParseErrors(t *testing.T) {
 		{"function f($a) { param($b) }", 1, 18, "A param statement cannot be used if arguments were specified in the function declaration.", false},
 		{"function f(a) { }", 1, 12, "Missing variable name in parameter list.", false},
 		{"[CmdletBinding()] Get-Mailbox", 1, 1, "Unexpected attribute 'CmdletBinding'.", false},
+		{":outer Get-Mailbox", 1, 1, "A loop label can only come before foreach, for, while, do or switch.", false},
 		{"Get-Mailbox >", 1, 14, "Missing file specification after redirection operator.", false},
 		{"Get-Mailbox > a.txt | Sort-Object", 1, 21, "An output redirection must come at the end of a pipeline.", false},
 		{"Get-Mailbox > a.txt > b.txt", 1, 21, "An output redirection must come at the end of a pipeline.", false},
@@ -330,6 +333,7 @@ func FuzzParse(f *testing.F) {
 		"try { throw 'x' } catch [RuntimeException] { $_ } finally { return }",
 		"function f { [CmdletBinding()] param([Parameter(Mandatory)][string[]]$a = 'b') begin { } process { $_ } end { break } }",
 		"switch -wildcard (1..3) { 2 { continue } default { 'x' } }; do { } until ($true); for (;;) { }",
+		":a foreach ($x in 1) { :b while (1) { break a } }",
 	} {
 		f.Add(s)
 	}

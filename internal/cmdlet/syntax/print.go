@@ -142,7 +142,7 @@ func (n *If) String() string {
 }
 
 func (n *Foreach) String() string {
-	return "foreach (" + varString(n.Var) + " in " + n.Collection.String() + ") " + n.Body.String()
+	return labelString(n.Label) + "foreach (" + varString(n.Var) + " in " + n.Collection.String() + ") " + n.Body.String()
 }
 
 func (n *Block) String() string { return braces(n.Statements) }
