@@ -9,7 +9,7 @@ import (
 
 // shell runs the admin shell (Exchange cmdlet syntax) against a running
 // server's REST API: gatehouse shell --server URL --user NAME [--password PW]
-// [-c 'commands' | script.ps1].
+// [-c 'commands' | [-File] script.ps1 [-Param value ...]].
 func shell(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return cmdlet.ShellMain(context.Background(), args, stdin, stdout, stderr)
 }

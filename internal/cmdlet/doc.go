@@ -7,6 +7,11 @@
 // Exchange cmdlets (Get-/Set-CASMailbox and the rest, in exchange.go) and
 // the REST client they call: the shell never touches the store or the
 // service layer, it speaks the server's REST API like any other client.
+// Flow control (break, continue, return, throw, try/catch) travels as Go
+// errors (control.go); functions and a script's param() block bind through
+// the cmdlet binder (functions.go); Get-User, Get-Recipient and the other
+// views of mailboxes are in recipients.go, Connect-ExchangeOnline in
+// connect.go, Start-Transcript in transcript.go.
 //
 // Adding a cmdlet: register it in ExchangeCmdlets with its parameters and
 // an Impl (Begin/Process/End) that calls the server through the API

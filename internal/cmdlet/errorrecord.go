@@ -107,7 +107,7 @@ func (c *Call) collectError(err error) {
 	if err == nil {
 		return
 	}
-	if _, ok := isStop(err); ok || errors.Is(err, context.Canceled) {
+	if isFlow(err) || errors.Is(err, context.Canceled) {
 		return
 	}
 	var ae *actionStopError
@@ -129,10 +129,10 @@ func statementError(ctx context.Context, err error) bool {
 	if _, ok := isStop(err); ok {
 		return false
 	}
-	var ex *errExit
 	var ae *actionStopError
 	var ss *ScriptStopped
-	return !errors.As(err, &ex) && !errors.As(err, &ae) && !errors.As(err, &ss)
+	var th *errThrown
+	return !isFlow(err) && !errors.As(err, &ae) && !errors.As(err, &ss) && !errors.As(err, &th)
 }
 
 // preference reads an action preference variable ($ErrorActionPreference,

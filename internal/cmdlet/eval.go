@@ -2,6 +2,7 @@ package cmdlet
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/syntax"
@@ -44,13 +45,13 @@ func (s *Session) execStatement(ctx context.Context, st syntax.Statement, emit f
 			if err := s.setVar(n.Var, item); err != nil {
 				return err
 			}
-			if err := s.execStatements(ctx, n.Body.Statements, emit); err != nil {
+			if brk, err := loopControl(s.execStatements(ctx, n.Body.Statements, emit), n.Label); err != nil || brk {
 				return err
 			}
 		}
 		return nil
 	}
-	return errorf(catRuntime, "unsupported statement %T", st)
+	return s.execControl(ctx, st, emit)
 }
 
 // execStatements runs statements in order. A statement-terminating error
@@ -65,6 +66,10 @@ func (s *Session) execStatements(ctx context.Context, stmts []syntax.Statement, 
 			continue
 		}
 		if !statementError(ctx, err) {
+			return err
+		}
+		if s.tryDepth > 0 {
+			// try catches what would otherwise end only the statement
 			return err
 		}
 		if s.preference("ErrorActionPreference") == "Stop" {
@@ -394,6 +399,10 @@ func indexValue(obj, idx any) (any, error) {
 // invokeBlock runs a script block with $_ set to item, in the current
 // scope, sending its output to emit.
 func (s *Session) invokeBlock(ctx context.Context, sb *ScriptBlock, item any, emit func(any) error) error {
+	if err := s.enterCall(); err != nil {
+		return err
+	}
+	defer s.leaveCall()
 	prev, had := s.scopes[len(s.scopes)-1]["_"]
 	_ = s.setVar("_", item)
 	defer func() {
@@ -403,7 +412,13 @@ func (s *Session) invokeBlock(ctx context.Context, sb *ScriptBlock, item any, em
 			delete(s.scopes[len(s.scopes)-1], "_")
 		}
 	}()
-	return s.execStatements(ctx, sb.Node.Statements, emit)
+	err := s.execStatements(ctx, sb.Node.Statements, emit)
+	var r *errReturn
+	if errors.As(err, &r) {
+		// return ends the script block (in ForEach-Object: this object)
+		return nil
+	}
+	return err
 }
 
 // blockValue runs a script block for one item and collects its output.

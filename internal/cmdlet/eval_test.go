@@ -114,7 +114,7 @@ func TestEvalErrors(t *testing.T) {
 		{"1 / 0", "RuntimeException: Attempted to divide by zero."},
 		{"'abc' - 1", "RuntimeException: Cannot convert value \"abc\" to type \"System.Int32\". Error: \"Input string was not in a correct format.\""},
 		{"[notatype]'x'", "InvalidOperation: Unable to find type [notatype]."},
-		{"[int]'x'", "InvalidArgument: Cannot convert value \"x\" to type \"System.int\"."},
+		{"[int]'x'", "InvalidArgument: Cannot convert value \"x\" to type \"System.Int32\". Error: \"Input string was not in a correct format.\""},
 		{"$true = 1", "SessionStateUnauthorizedAccessException: Cannot overwrite variable true because it is read-only or constant."},
 		{"1..2000000", "RuntimeException: The range 1..2000000 is too large."},
 		{"Get-Nothing", "CommandNotFoundException: The term 'Get-Nothing' is not recognized"},

@@ -22,8 +22,10 @@ const defaultResultSize = 1000
 // through the session's API.
 func ExchangeCmdlets() []*Cmdlet {
 	return []*Cmdlet{
-		getMailbox(), newMailbox(), setMailbox(), removeMailbox(),
-		getCASMailbox(), setCASMailbox(),
+		withRecipientFilters(getMailbox()), newMailbox(), setMailbox(), removeMailbox(),
+		withAnr(getCASMailbox()), setCASMailbox(),
+		getUser(), getRecipient(), getEXOCASMailbox(), getManagementRoleAssignment(),
+		connectExchangeOnline(), disconnectExchangeOnline(), getCredential(),
 		getCASMailboxPlan(), setCASMailboxPlan(),
 		getOrganizationConfig(), setOrganizationConfig(),
 		getRoleGroup(), getRoleGroupMember(), addRoleGroupMember(), removeRoleGroupMember(),
@@ -69,11 +71,11 @@ func resultSize(c *Call) int64 {
 // one more has shown that there are others.
 var errEnough = errors.New("enough")
 
-// getObjects runs a Get- cmdlet: one object by -Identity (a list when the
+// getObjectsQuery runs a Get- cmdlet: one object by -Identity (a list when the
 // identity has wildcards), or the collection with -Filter and -ResultSize,
 // written as the pages arrive; it warns as Exchange does when -ResultSize
-// cut the list short.
-func getObjects(ctx context.Context, c *Call, collection string) error {
+// cut the list short. q holds more of the list's query (-Anr).
+func getObjectsQuery(ctx context.Context, c *Call, collection string, q url.Values) error {
 	api := c.s.api
 	id := c.String("Identity")
 	if v, bound := c.Get("Identity"); bound && (v == nil || id == "") {
@@ -89,7 +91,6 @@ func getObjects(ctx context.Context, c *Call, collection string) error {
 		}
 		return c.Emit(o)
 	}
-	q := url.Values{}
 	if f := c.String("Filter"); f != "" {
 		q.Set("filter", f)
 	}
@@ -110,16 +111,19 @@ func listLimited(ctx context.Context, c *Call, collection string, q url.Values) 
 	}
 	var n int64
 	more := false
+	var emitErr error
 	err := c.s.api.List(ctx, collection, q, ask, func(o *Object) error {
 		if limit != Unlimited && n >= limit {
 			more = true
 			return errEnough
 		}
 		n++
-		return c.Emit(o)
+		emitErr = c.Emit(o)
+		return emitErr
 	})
 	if err != nil && !errors.Is(err, errEnough) {
-		if _, stop := isStop(err); stop || ctx.Err() != nil {
+		if _, stop := isStop(err); stop || ctx.Err() != nil || emitErr != nil {
+			// what the commands after this one returned goes on as it is
 			return err
 		}
 		return c.WriteError(apiMessage(err))
@@ -144,9 +148,10 @@ func defaultCapWarning(limit int64) string {
 
 // listAll writes every object of a collection.
 func listAll(ctx context.Context, c *Call, path string, q url.Values, limit int64) error {
-	err := c.s.api.List(ctx, path, q, limit, func(o *Object) error { return c.Emit(o) })
+	var emitErr error
+	err := c.s.api.List(ctx, path, q, limit, func(o *Object) error { emitErr = c.Emit(o); return emitErr })
 	if err != nil {
-		if _, stop := isStop(err); stop || ctx.Err() != nil {
+		if _, stop := isStop(err); stop || ctx.Err() != nil || emitErr != nil {
 			return err
 		}
 		return c.WriteError(apiMessage(err))
@@ -168,7 +173,7 @@ func getMailbox() *Cmdlet {
 			{Code: "Get-Mailbox -Identity \"Christa Knapp\" | Format-List", Remarks: "Every property of Christa Knapp's mailbox."},
 		},
 		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error { return getObjects(ctx, c, "mailboxes") }}
+			return Impl{Process: func(ctx context.Context, c *Call) error { return getView(ctx, c, "mailboxes", nil) }}
 		},
 	}
 }
@@ -187,7 +192,7 @@ func getCASMailbox() *Cmdlet {
 			{Code: "Get-CASMailbox -Filter \"PopEnabled -eq `$true\" | Select-Object Name,PopEnabled | Export-Csv pop.csv -NoTypeInformation", Remarks: "Saves the mailboxes that may still use POP3."},
 		},
 		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error { return getObjects(ctx, c, "casmailboxes") }}
+			return Impl{Process: func(ctx context.Context, c *Call) error { return getView(ctx, c, "casmailboxes", nil) }}
 		},
 	}
 }
@@ -392,7 +397,57 @@ func setCmdlet(name, collection string, settable []string, c *Cmdlet) *Cmdlet {
 	return c
 }
 
+// unservedProtocols are the Set-CASMailbox parameters of protocols
+// Gatehouse does not serve, with the protocol's name: scripts set them
+// together with -PopEnabled and -ImapEnabled, so they are accepted with a
+// warning and the rest of the line applies.
+var unservedProtocols = []struct{ param, protocol string }{
+	{"ActiveSyncEnabled", "Exchange ActiveSync"},
+	{"OWAEnabled", "Outlook on the web"},
+	{"MAPIEnabled", "MAPI"},
+	{"EwsEnabled", "Exchange Web Services"},
+}
+
+// warnUnserved warns, once per command, about the parameters of protocols
+// Gatehouse does not serve.
+func warnUnserved(c *Call) error {
+	var params, protocols []string
+	for _, u := range unservedProtocols {
+		if c.Has(u.param) {
+			params = append(params, "-"+u.param)
+			protocols = append(protocols, u.protocol)
+		}
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	return c.WriteWarning(fmt.Sprintf("Gatehouse serves POP3 and IMAP4 only, not %s: %s %s ignored. The other settings of the command are applied.",
+		joinWords(protocols, "or"), joinWords(params, "and"), map[bool]string{true: "is", false: "are"}[len(params) == 1]))
+}
+
+// joinWords joins "a", "b", "c" as "a, b and c".
+func joinWords(ws []string, conj string) string {
+	if len(ws) < 2 {
+		return strings.Join(ws, "")
+	}
+	return strings.Join(ws[:len(ws)-1], ", ") + " " + conj + " " + ws[len(ws)-1]
+}
+
 func setCASMailbox() *Cmdlet {
+	c := setCASMailboxCmdlet()
+	inner := c.New
+	c.New = func() Impl {
+		impl := inner()
+		impl.Begin = func(ctx context.Context, call *Call) error { return warnUnserved(call) }
+		return impl
+	}
+	for _, u := range unservedProtocols {
+		c.Params = append(c.Params, &Param{Name: u.param, Type: TBool, Help: "Accepted, with a warning, for scripts written for Exchange: Gatehouse does not serve " + u.protocol + "."})
+	}
+	return c
+}
+
+func setCASMailboxCmdlet() *Cmdlet {
 	return setCmdlet("Set-CASMailbox", "casmailboxes", []string{"PopEnabled", "ImapEnabled"}, &Cmdlet{
 		OutputType:  "None",
 		Synopsis:    "Turns POP3 and IMAP4 on or off for mailboxes.",
@@ -406,6 +461,7 @@ func setCASMailbox() *Cmdlet {
 			{Code: "Set-CASMailbox -Identity \"Christa Knapp\" -POPEnabled $true", Remarks: "Allows POP3 for Christa Knapp."},
 			{Code: "Get-Mailbox -ResultSize Unlimited | Set-CASMailbox -PopEnabled $false -ImapEnabled:$false", Remarks: "Turns POP3 and IMAP4 off for every mailbox."},
 			{Code: "Set-CASMailbox christa -ImapEnabled $false -WhatIf", Remarks: "Shows what would change and which IMAP4 sessions would be closed, without changing anything."},
+			{Code: "Set-CASMailbox christa -PopEnabled $false -ActiveSyncEnabled $false -OWAEnabled $false", Remarks: "Turns POP3 off; warns that the other two protocols are not served by Gatehouse."},
 		},
 	})
 }
@@ -530,7 +586,7 @@ func getCASMailboxPlan() *Cmdlet {
 		Name: "Get-CASMailboxPlan", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.CASMailboxPlan",
 		Synopsis:    "Gets the CAS mailbox plan: whether new mailboxes get POP3 and IMAP4.",
 		Description: "Shows the PopEnabled and ImapEnabled values that new mailboxes take. Changing the plan does not change existing mailboxes.",
-		Params:      []*Param{{Name: "Identity", Type: TIdentity, Position: 1, TypeName: "MailboxPlanIdParameter", Help: "The plan; there is one, so this may be left out."}},
+		Params:      []*Param{planIdentityParam()},
 		Examples:    []Example{{Code: "Get-CASMailboxPlan", Remarks: "Shows the defaults for new mailboxes."}},
 		New: func() Impl {
 			return Impl{Process: func(ctx context.Context, c *Call) error {
@@ -538,14 +594,44 @@ func getCASMailboxPlan() *Cmdlet {
 				if err != nil {
 					return c.WriteError(apiMessage(err))
 				}
+				if id := c.String("Identity"); id != "" && !planMatches(o, id) {
+					return c.WriteError(notFound(c, id))
+				}
 				return c.Emit(o)
 			}}
 		},
 	}
 }
 
+func planIdentityParam() *Param {
+	return &Param{Name: "Identity", Type: TIdentity, Position: 1, TypeName: "MailboxPlanIdParameter", FromPipeline: true, FromPipelineByName: true,
+		Help: "The plan: its Name or Identity (wildcards allowed); there is one, Default, so this may be left out. A plan piped from Get-CASMailboxPlan binds here."}
+}
+
+// planMatches reports whether an identity (wildcards allowed) names the
+// plan.
+func planMatches(plan *Object, id string) bool {
+	for _, k := range []string{"Identity", "Name", "Guid"} {
+		v, ok := plan.Get(k)
+		if !ok || v == nil {
+			continue
+		}
+		if like(id, toString(v), false) {
+			return true
+		}
+	}
+	return false
+}
+
+// notFound is Exchange's message for an identity that names nothing.
+func notFound(c *Call, id string) string {
+	return fmt.Sprintf("The operation couldn't be performed because object '%s' couldn't be found on '%s'.", id, c.s.api.Server())
+}
+
 // singletonSet builds Set-CASMailboxPlan and Set-OrganizationConfig, which
-// change the one object of a resource.
+// change the one object of a resource. An -Identity must name that object:
+// Exchange has several plans, and a script that names one Gatehouse does
+// not have must fail rather than change the one it has.
 func singletonSet(name, path string, settable []string, c *Cmdlet) *Cmdlet {
 	c.Name = name
 	c.Source = srcGate
@@ -555,6 +641,18 @@ func singletonSet(name, path string, settable []string, c *Cmdlet) *Cmdlet {
 		return Impl{Process: func(ctx context.Context, call *Call) error {
 			ch := changes(call, settable...)
 			target := call.String("Identity")
+			if target != "" {
+				cur, err := call.s.api.Get(ctx, path, nil)
+				if err != nil {
+					return call.WriteError(apiMessage(err))
+				}
+				if !planMatches(cur, target) {
+					return call.WriteError(notFound(call, target))
+				}
+				if n, ok := cur.Get("Name"); ok && n != nil {
+					target = toString(n)
+				}
+			}
 			if target == "" {
 				target = path
 			}
@@ -583,11 +681,14 @@ func setCASMailboxPlan() *Cmdlet {
 		Synopsis:    "Changes whether new mailboxes get POP3 and IMAP4.",
 		Description: "Sets the PopEnabled and ImapEnabled values that mailboxes created from now on take; existing mailboxes keep theirs, as in Exchange.",
 		Params: []*Param{
-			{Name: "Identity", Type: TIdentity, Position: 1, TypeName: "MailboxPlanIdParameter", Help: "The plan; there is one, so this may be left out."},
+			planIdentityParam(),
 			{Name: "PopEnabled", Type: TBool, Help: "Whether new mailboxes may use POP3."},
 			{Name: "ImapEnabled", Type: TBool, Help: "Whether new mailboxes may use IMAP4."},
 		},
-		Examples: []Example{{Code: "Set-CASMailboxPlan -PopEnabled $false", Remarks: "New mailboxes start without POP3."}},
+		Examples: []Example{
+			{Code: "Set-CASMailboxPlan -PopEnabled $false", Remarks: "New mailboxes start without POP3."},
+			{Code: "Get-CASMailboxPlan | Set-CASMailboxPlan -ImapEnabled $false", Remarks: "The same through the pipeline, as Exchange scripts do it."},
+		},
 	})
 }
 

@@ -11,7 +11,7 @@ func getCommand() *Cmdlet {
 	return &Cmdlet{
 		Name: "Get-Command", Aliases: []string{"gcm"}, Source: srcCore,
 		Synopsis:    "Lists the commands of the shell.",
-		Description: "Lists the cmdlets and aliases the shell knows, optionally only those whose name, verb or noun match (wildcards allowed).",
+		Description: "Lists the cmdlets, functions and aliases the shell knows, optionally only those whose name, verb or noun match (wildcards allowed).",
 		Params: []*Param{
 			{Name: "Name", Type: TStrings, Position: 1, Help: "Names to look for; wildcards allowed."},
 			{Name: "Verb", Type: TStrings, Help: "Verbs to look for, such as Set."},
@@ -42,9 +42,18 @@ func getCommand() *Cmdlet {
 				}
 				var out []entry
 				for _, cm := range c.s.reg.Cmdlets() {
+					if _, shadowed := c.s.functions[strings.ToLower(cm.Name)]; shadowed {
+						continue
+					}
 					verb, noun, _ := strings.Cut(cm.Name, "-")
 					if matchAny(names, cm.Name) && matchAny(verbs, verb) && matchAny(nouns, noun) {
 						out = append(out, entry{"Cmdlet", cm.Name, cm.Name, cm.Source})
+					}
+				}
+				for _, fn := range c.s.functions {
+					verb, noun, _ := strings.Cut(fn.Name, "-")
+					if matchAny(names, fn.Name) && matchAny(verbs, verb) && matchAny(nouns, noun) {
+						out = append(out, entry{"Function", fn.Name, fn.Name, ""})
 					}
 				}
 				if len(verbs) == 0 && len(nouns) == 0 && len(names) > 0 {

@@ -44,6 +44,7 @@ func Builtins() []*Cmdlet {
 		getCommand(), getHelp(), getMember(), writeHost(), writeOutput(), writeWarning(), writeError(),
 		writeVerbose(), convertToSecureString(), outNull(), outString(), outFile(), getDate(),
 		startSleep(), clearHost(), exitShell(), getContent(), writeProgress(),
+		startTranscript(), stopTranscript(),
 	}
 }
 

@@ -282,6 +282,12 @@ func (s *Session) staticMethod(typ, name string, args []any) (any, error) {
 		return f
 	}
 	switch {
+	case (key == "management.automation.pscredential::new" || key == "pscredential::new") && len(args) == 2:
+		ss, ok := args[1].(*SecureString)
+		if !ok {
+			return nil, errorf(catInvalidOperation, "Exception calling \"new\" with \"2\" argument(s): the password must be a SecureString: (ConvertTo-SecureString -String '...' -AsPlainText -Force).")
+		}
+		return newCredential(toString(args[0]), ss), nil
 	case key == "datetime::parse" && len(args) >= 1:
 		t, ok := toTime(args[0])
 		if !ok {

@@ -744,10 +744,31 @@ func isType(v any, t string) bool {
 }
 
 // castValue converts a value to a type: [int]'5', [datetime]'2024-05-01'.
+// dotNetType is the .NET name of a PowerShell type accelerator, for
+// messages; "" when it is not one.
+func dotNetType(lt string) string {
+	return map[string]string{
+		"int": "System.Int32", "int32": "System.Int32", "long": "System.Int64", "int64": "System.Int64",
+		"uint32": "System.UInt32", "byte": "System.Byte", "int16": "System.Int16", "double": "System.Double",
+		"float": "System.Single", "single": "System.Single", "decimal": "System.Decimal", "bool": "System.Boolean",
+		"boolean": "System.Boolean", "datetime": "System.DateTime", "string": "System.String",
+	}[lt]
+}
+
 func castValue(t string, v any) (any, error) {
 	lt := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(t)), "system.")
 	fail := func() (any, error) {
-		return nil, errorf(catInvalidArgument, "Cannot convert value %q to type %q.", toString(v), "System."+strings.TrimPrefix(t, "System."))
+		name, detail := dotNetType(lt), ""
+		switch name {
+		case "System.Int32", "System.Int64", "System.Double", "System.UInt32", "System.Byte", "System.Int16", "System.Decimal", "System.Single":
+			detail = " Error: \"Input string was not in a correct format.\""
+		case "System.DateTime":
+			detail = " Error: \"String was not recognized as a valid DateTime.\""
+		}
+		if name == "" {
+			name = "System." + strings.TrimPrefix(t, "System.")
+		}
+		return nil, errorf(catInvalidArgument, "Cannot convert value %q to type %q.%s", toString(v), name, detail)
 	}
 	if strings.HasSuffix(lt, "[]") {
 		elem := strings.TrimSuffix(lt, "[]")

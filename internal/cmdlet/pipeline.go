@@ -176,7 +176,7 @@ func (s *Session) prepare(ctx context.Context, cmd *syntax.Command, position int
 		}
 		name = toString(v)
 	}
-	info, ok := s.reg.Lookup(name)
+	info, ok := s.lookupCommand(name)
 	if !ok {
 		return nil, notRecognized(name)
 	}
@@ -188,7 +188,7 @@ func (s *Session) prepare(ctx context.Context, cmd *syntax.Command, position int
 		return nil, err
 	}
 	if info.NeedsServer && s.api == nil {
-		return nil, errorf(info.Name, "Not connected to a Gatehouse server. Start the shell with --server URL --user NAME, or set GATEHOUSE_SERVER and GATEHOUSE_USER.")
+		return nil, errorf(info.Name, "Not connected to a Gatehouse server. Sign in with Connect-ExchangeOnline -ConnectionUri URL -UserPrincipalName NAME, or start the shell with --server URL --user NAME (or GATEHOUSE_SERVER and GATEHOUSE_USER).")
 	}
 	c.startVariables()
 	return &stage{call: c, impl: info.New()}, nil

@@ -394,3 +394,45 @@ func TestE2ETerminal(t *testing.T) {
 		t.Errorf("exit status %d", code)
 	}
 }
+
+// TestE2ETerminalConnect signs in from inside the interactive shell on a
+// real terminal (the password asked for without echo), types a try/catch
+// over several lines, and signs in again with Get-Credential.
+func TestE2ETerminalConnect(t *testing.T) {
+	env := startServer(t)
+	p := startPTYShell(t, nil, "--history", "-")
+	p.expect("not connected: sign in with Connect-ExchangeOnline")
+	p.expect("PS> ")
+	p.send("Get-Mailbox christa\r")
+	p.expect("Get-Mailbox: Not connected to a Gatehouse server.")
+	p.expect("PS> ")
+	p.send("Connect-ExchangeOnline -ConnectionUri " + env.URL() + " -UserPrincipalName admin\r")
+	p.expect("Password for admin: ")
+	p.send(testenv.AdminPassword + "\r")
+	out := p.expect("PS> ")
+	if !strings.Contains(out, "Connected to "+env.URL()+" as admin.") || strings.Contains(out, testenv.AdminPassword) {
+		t.Fatalf("sign-in: %q", out)
+	}
+	for _, line := range []string{"try {", "  Get-Mailbox nobody -ErrorAction Stop", "} catch {", "  \"caught: $($_.Exception.Message)\""} {
+		p.send(line + "\r")
+		p.expect(">> ")
+	}
+	p.send("}\r")
+	out = p.expect("PS> ")
+	if !strings.Contains(out, "caught: The operation couldn't be performed because object 'nobody' couldn't be found") || strings.Contains(out, "Get-Mailbox:") {
+		t.Errorf("try/catch: %q", out)
+	}
+	p.send("$c = Get-Credential holly\r")
+	p.expect("Password for user holly: ")
+	p.send(testenv.DemoPassword + "\r")
+	p.expect("PS> ")
+	p.send("Connect-ExchangeOnline -Credential $c; Set-CASMailbox christa -PopEnabled $false\r")
+	out = p.expect("PS> ")
+	if !strings.Contains(out, "Connected to "+env.URL()+" as holly.") || !strings.Contains(out, "Set-CASMailbox: Access denied: 'holly@contoso.com'") {
+		t.Errorf("Get-Credential sign-in: %q", out)
+	}
+	p.send("exit\r")
+	if code := p.wait(); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+}

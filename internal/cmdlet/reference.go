@@ -5,6 +5,18 @@ import (
 	"strings"
 )
 
+// languageSummary is the part of PowerShell the shell runs, for the top of
+// CMDLETS.md.
+const languageSummary = "The language is the part of PowerShell that admin scripts use: pipelines, variables, expressions and operators, " +
+	"`if`/`elseif`/`else`, `foreach`, `for`, `while`, `do { } while ()` and `do { } until ()`, `break` and `continue` " +
+	"(in a ForEach-Object script block they end the enclosing loop, or the script, as in PowerShell), `switch` (-Wildcard, -Regex, -Exact, -CaseSensitive, arrays, `default`), " +
+	"`try`/`catch [Type]`/`finally` and `throw` (non-terminating errors enter catch only under -ErrorAction Stop or `$ErrorActionPreference = 'Stop'`), " +
+	"`function` and `filter` with `param()` blocks (`[Parameter(Mandatory, ValueFromPipeline, Position)]`, `[ValidateSet()]`, `[Alias()]`, types, `[switch]`, defaults), " +
+	"`begin`/`process`/`end`, `$input`, `$args`, `$PSBoundParameters` and `return`, splatting, a script's own `param()` block " +
+	"(`gatehouse shell script.ps1 -Name value`, or after `-File`), `> file` and `>> file`. " +
+	"Loops and switch may carry a label (`:outer foreach (...) { ... break outer }`). " +
+	"Not supported: classes, `trap`, and redirection of other streams than output.\n\n"
+
 // Reference renders the Markdown reference of the registry's cmdlets, from
 // the same definitions Get-Help reads. CMDLETS.md is generated from it; a
 // test fails when the checked-in copy is stale.
@@ -13,6 +25,7 @@ func Reference(r *Registry) string {
 	b.WriteString("# Gatehouse admin shell: cmdlet reference\n\n")
 	b.WriteString("Generated from the cmdlet registry (`go test ./internal/cmdlet -run TestCmdletReference -update`); `Get-Help <cmdlet> -Full` shows the same in the shell.\n\n")
 	b.WriteString("Every cmdlet also takes the common parameters -ErrorAction, -ErrorVariable, -WarningAction, -WarningVariable, -Verbose and -Debug. Cmdlet and parameter names are case-insensitive, and a parameter may be shortened to any unambiguous prefix (-Ident for -Identity).\n\n")
+	b.WriteString(languageSummary)
 	for _, c := range r.Cmdlets() {
 		fmt.Fprintf(&b, "- [%s](#%s): %s\n", c.Name, strings.ToLower(c.Name), c.Synopsis)
 	}

@@ -136,7 +136,7 @@ func TestServerDown(t *testing.T) {
 func TestNotConnected(t *testing.T) {
 	s, out := newTestSession(t, nil)
 	run(t, s, "Get-Mailbox; 1 + 1")
-	want := "Get-Mailbox: Not connected to a Gatehouse server. Start the shell with --server URL --user NAME, or set GATEHOUSE_SERVER and GATEHOUSE_USER.\n2\n"
+	want := "Get-Mailbox: Not connected to a Gatehouse server. Sign in with Connect-ExchangeOnline -ConnectionUri URL -UserPrincipalName NAME, or start the shell with --server URL --user NAME (or GATEHOUSE_SERVER and GATEHOUSE_USER).\n2\n"
 	if out.String() != want {
 		t.Errorf("got %q; want %q", out.String(), want)
 	}

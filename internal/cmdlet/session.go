@@ -44,6 +44,10 @@ type SessionOptions struct {
 	Dir string
 	// Now returns the current time; nil is time.Now.
 	Now func() time.Time
+	// Connect holds what Connect-ExchangeOnline uses when its parameters
+	// leave something out: the server, user and password the shell was
+	// started with, and the TLS settings.
+	Connect ClientOptions
 }
 
 // Session is one shell: its variables, its cmdlets and its host. It is
@@ -62,6 +66,21 @@ type Session struct {
 	// an error, shown or not ($?).
 	failed  bool
 	stmtErr bool
+	// functions are the functions defined with function, by lower-case
+	// name; tryDepth counts the try blocks running; caught is the error
+	// of the catch block running (a bare throw rethrows it).
+	functions map[string]*Cmdlet
+	tryDepth  int
+	caught    error
+	callDepth int
+	// scriptName and scriptArgs are the script file and the arguments
+	// its param() block binds.
+	scriptName string
+	scriptArgs []string
+	// transcript is the running Start-Transcript, nil without one.
+	transcript *psTranscript
+	// connect is what Connect-ExchangeOnline signs in with by default.
+	connect ClientOptions
 	// out is the running statement's display, flushed before errors,
 	// warnings and host text so that they appear in order.
 	out *outDefault
@@ -74,7 +93,7 @@ type variable struct {
 
 // NewSession returns a session.
 func NewSession(opts SessionOptions) *Session {
-	s := &Session{reg: opts.Registry, host: opts.Host, api: opts.API, dir: opts.Dir, now: opts.Now}
+	s := &Session{reg: opts.Registry, host: opts.Host, api: opts.API, dir: opts.Dir, now: opts.Now, connect: opts.Connect}
 	if s.reg == nil {
 		s.reg = NewRegistry()
 		s.reg.Add(Builtins()...)
@@ -138,11 +157,19 @@ func (e *ExitError) Error() string { return fmt.Sprintf("exit %d", e.Code) }
 
 // ExecuteScript runs a parsed script; see Execute.
 func (s *Session) ExecuteScript(ctx context.Context, script *syntax.Script) error {
+	s.tryDepth, s.callDepth = 0, 0
+	if script.Params != nil {
+		if err := s.bindScriptParams(ctx, script.Params); err != nil {
+			s.writeError(err)
+			return &ScriptStopped{}
+		}
+	}
 	for _, st := range script.Statements {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		s.stmtErr = false
+		s.recordStatement(st)
 		out := newOutDefault(s)
 		s.out = out
 		err := s.runStatement(ctx, st, out.write)
@@ -161,13 +188,22 @@ func (s *Session) ExecuteScript(ctx context.Context, script *syntax.Script) erro
 			if _, ok := isStop(err); ok {
 				continue
 			}
+			var brk *errBreak
+			var ret *errReturn
+			if errors.As(err, &brk) || errors.As(err, &ret) {
+				// break or continue outside a loop (also in a
+				// ForEach-Object script block) and return end the
+				// script, as in PowerShell
+				return nil
+			}
 			var ss *ScriptStopped
 			if errors.As(err, &ss) {
 				return err
 			}
 			s.writeError(err)
 			var ae *actionStopError
-			if errors.As(err, &ae) || s.preference("ErrorActionPreference") == "Stop" {
+			var th *errThrown
+			if errors.As(err, &ae) || errors.As(err, &th) || s.preference("ErrorActionPreference") == "Stop" {
 				// a script-terminating error: the rest does not run
 				return &ScriptStopped{}
 			}

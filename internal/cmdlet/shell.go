@@ -43,6 +43,9 @@ type ShellOptions struct {
 	// REPL) when stdin is a terminal, as a script otherwise.
 	Command    string
 	ScriptFile string
+	// ScriptArgs are the arguments after the script file, which its own
+	// param() block binds: script.ps1 -Name value.
+	ScriptArgs []string
 	Stdin      io.Reader
 	Stdout     io.Writer
 	Stderr     io.Writer
@@ -56,10 +59,22 @@ type ShellOptions struct {
 
 // ShellMain is `gatehouse shell` as a whole: it parses the flags
 //
-//	--server URL --user NAME --password PASSWORD [-c 'commands' | script.ps1]
+//	--server URL --user NAME --password PASSWORD [-c 'commands' | [-File] script.ps1 [arguments]]
 //
-// and runs RunShell. It returns the process exit status.
+// and runs RunShell. It returns the process exit status. As with pwsh
+// -File, everything after the script file is the script's arguments.
 func ShellMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var fileArgs []string
+	for i, a := range args {
+		if strings.EqualFold(a, "-File") || strings.EqualFold(a, "--file") {
+			if i+1 >= len(args) {
+				fmt.Fprintln(stderr, "gatehouse shell: -File needs the name of a script file")
+				return 2
+			}
+			args, fileArgs = args[:i], args[i+1:]
+			break
+		}
+	}
 	fs := flag.NewFlagSet("gatehouse shell", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o ShellOptions
@@ -73,7 +88,7 @@ func ShellMain(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	fs.StringVar(&o.Command, "c", "", "run these commands and exit; the exit status is 1 when one failed")
 	fs.StringVar(&o.HistoryFile, "history", "", "history file of the interactive shell (\"-\" for none)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: gatehouse shell [--server URL] [--user NAME] [--password-file FILE] [--fingerprint SHA256 | --ca-file FILE] [-c 'commands' | script.ps1]")
+		fmt.Fprintln(stderr, "usage: gatehouse shell [--server URL] [--user NAME] [--password-file FILE] [--fingerprint SHA256 | --ca-file FILE] [-c 'commands' | [-File] script.ps1 [-Param value ...]]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -82,13 +97,14 @@ func ShellMain(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		}
 		return 2
 	}
-	switch fs.NArg() {
-	case 0:
-	case 1:
-		o.ScriptFile = fs.Arg(0)
-	default:
-		fmt.Fprintf(stderr, "gatehouse shell: one script file at most, got %q\n", fs.Args())
-		return 2
+	if fileArgs != nil {
+		if fs.NArg() > 0 {
+			fmt.Fprintf(stderr, "gatehouse shell: arguments before -File: %q\n", fs.Args())
+			return 2
+		}
+		o.ScriptFile, o.ScriptArgs = fileArgs[0], fileArgs[1:]
+	} else if fs.NArg() > 0 {
+		o.ScriptFile, o.ScriptArgs = fs.Arg(0), fs.Args()[1:]
 	}
 	if o.Command != "" && o.ScriptFile != "" {
 		fmt.Fprintln(stderr, "gatehouse shell: give -c or a script file, not both")
@@ -145,6 +161,10 @@ func RunShell(ctx context.Context, o ShellOptions) int {
 	outFD := terminalFD(o.Stdout)
 	interactive := o.Command == "" && o.ScriptFile == "" && inFD >= 0
 
+	// what the shell signs in with, and Connect-ExchangeOnline by default
+	connect := ClientOptions{Server: server, User: user, HTTPClient: o.HTTPClient,
+		CAFile: orEnv(o.CAFile, "GATEHOUSE_CA_FILE"), Fingerprint: orEnv(o.Fingerprint, "GATEHOUSE_FINGERPRINT"),
+		AllowInsecure: o.AllowInsecure}
 	var api API
 	if server != "" {
 		if user == "" {
@@ -164,9 +184,8 @@ func RunShell(ctx context.Context, o ShellOptions) int {
 			}
 			password = string(pw)
 		}
-		client, err := NewClient(ClientOptions{Server: server, User: user, Password: password, HTTPClient: o.HTTPClient,
-			CAFile: orEnv(o.CAFile, "GATEHOUSE_CA_FILE"), Fingerprint: orEnv(o.Fingerprint, "GATEHOUSE_FINGERPRINT"),
-			AllowInsecure: o.AllowInsecure})
+		connect.Password = password
+		client, err := NewClient(connect)
 		if err != nil {
 			fmt.Fprintf(o.Stderr, "gatehouse shell: %v\n", err)
 			return 2
@@ -190,7 +209,8 @@ func RunShell(ctx context.Context, o ShellOptions) int {
 		}
 	}
 	dir, _ := os.Getwd()
-	s := NewSession(SessionOptions{Host: host, Registry: DefaultRegistry(), API: api, Dir: dir})
+	s := NewSession(SessionOptions{Host: host, Registry: DefaultRegistry(), API: api, Dir: dir, Connect: connect})
+	defer s.Close()
 
 	switch {
 	case o.Command != "":
@@ -201,6 +221,7 @@ func RunShell(ctx context.Context, o ShellOptions) int {
 			fmt.Fprintf(o.Stderr, "gatehouse shell: %v\n", err)
 			return 1
 		}
+		s.SetScriptArguments(o.ScriptFile, o.ScriptArgs)
 		return runSource(ctx, s, strings.TrimPrefix(string(data), "\ufeff"))
 	case !interactive:
 		data, err := io.ReadAll(o.Stdin)
@@ -310,7 +331,7 @@ func (r *repl) run(ctx context.Context) int {
 	if r.server != "" {
 		fmt.Fprintf(r.out, "Gatehouse admin shell, connected to %s as %s.\n", r.server, r.user)
 	} else {
-		fmt.Fprintln(r.out, "Gatehouse admin shell, not connected: only the pipeline helpers work. Start it with --server URL --user NAME.")
+		fmt.Fprintln(r.out, "Gatehouse admin shell, not connected: sign in with Connect-ExchangeOnline -ConnectionUri URL -UserPrincipalName NAME, or start the shell with --server URL --user NAME.")
 	}
 	fmt.Fprintln(r.out, "Get-Command lists the commands, Get-Help <command> explains one; Tab completes; exit or Ctrl-D leaves.")
 

@@ -246,7 +246,8 @@ func objectString(o *Object) string {
 		if ex, ok := o.Get("Exception"); ok {
 			return toString(ex)
 		}
-	case "System.Exception":
+	}
+	if strings.HasSuffix(o.TypeName, "Exception") {
 		if m, ok := o.Get("Message"); ok {
 			return toString(m)
 		}
@@ -437,7 +438,16 @@ func property(v any, name string) (any, bool) {
 	lname := strings.ToLower(name)
 	switch x := v.(type) {
 	case nil:
+		if lname == "count" || lname == "length" {
+			// $null.Count is 0 (PowerShell 3 and later)
+			return int64(0), true
+		}
 		return nil, false
+	case bool:
+		if lname == "ispresent" {
+			// a [switch] parameter's value: $Force.IsPresent
+			return x, true
+		}
 	case *Object:
 		if p, ok := x.Get(name); ok {
 			return p, true

@@ -8,7 +8,7 @@ type Node interface {
 }
 
 // Statement is a node that can stand alone in a script: *Pipeline,
-// *Assignment, *If or *Foreach.
+// *Assignment, *If, *Foreach, or one of the statements of control.go.
 type Statement interface {
 	Node
 	statement()
@@ -22,6 +22,8 @@ type Expr interface {
 
 // Script is a parsed script: statements separated by newlines or ';'.
 type Script struct {
+	// Params is the script's own param() block, nil without one.
+	Params     *ParamBlock
 	Statements []Statement
 	Offset     int
 }
@@ -106,6 +108,7 @@ type IfClause struct {
 
 // Foreach is foreach ($Var in Collection) { Body }.
 type Foreach struct {
+	Label      string // :label before foreach, "" without one
 	Var        string
 	Collection Statement
 	Body       *Block

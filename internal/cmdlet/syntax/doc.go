@@ -6,6 +6,11 @@
 //	Get-Mailbox -ResultSize Unlimited | Set-CASMailbox -PopEnabled $false -ImapEnabled:$false
 //	Import-Csv users.csv | ForEach-Object { Set-CASMailbox -Identity $_.Alias -ImapEnabled $false }
 //
+// Statements are pipelines and assignments, if, foreach, for, while, do,
+// switch, try/catch/finally, throw, return, break, continue, and function
+// and filter declarations with param() blocks; a script may start with
+// its own param() block (control.go).
+//
 // Like PowerShell, the lexer has modes: in argument mode (the arguments of a
 // command) a bareword such as Pop*,Imap* or pop.csv is a string and -Name is
 // a parameter; in expression mode -eq is an operator and a bareword is an

@@ -16,7 +16,10 @@ func Parse(src string) (script *Script, err error) {
 	defer p.recover(&err)
 	p.checkUTF8()
 	p.lex(0, ModeExpression)
-	script = &Script{Statements: p.parseStatements(), Offset: 0}
+	script = &Script{Offset: 0}
+	p.skipSeparators()
+	script.Params = p.tryParamBlock()
+	script.Statements = p.parseStatements()
 	if p.tok.Kind != TokEOF {
 		p.unexpected()
 	}
@@ -152,7 +155,8 @@ func (p *parser) parseStatements() []Statement {
 	}
 }
 
-// statement  = if | foreach | assignment | pipeline
+// statement  = if | foreach | try | throw | return | break | continue | while | do | for | switch | function | assignment | pipeline
+//
 // assignment = expression ( "=" | "+=" | "-=" | "*=" | "/=" ) { newline } statement
 func (p *parser) parseStatement() Statement {
 	p.enter()
@@ -163,8 +167,13 @@ func (p *parser) parseStatement() Statement {
 			return p.parseIf()
 		case w == "foreach":
 			return p.parseForeach()
-		case w == "else" || w == "elseif" || w == "in":
+		case w == "else" || w == "elseif" || w == "in" || w == "catch" || w == "finally" || w == "until":
 			p.unexpected()
+		}
+		if st, ok := p.parseKeywordStatement(strings.ToLower(p.tok.Value)); ok {
+			return st
+		}
+		switch w := strings.ToLower(p.tok.Value); {
 		case isKeyword(w):
 			p.fail(p.tok.Pos, false, "The '"+p.tok.Value+"' keyword is not supported by this shell.")
 		}
@@ -172,6 +181,9 @@ func (p *parser) parseStatement() Statement {
 	}
 	if p.tok.Kind == TokAmp {
 		return p.parsePipeline(p.parseCommand())
+	}
+	if p.tok.Kind == TokError && strings.HasPrefix(p.src[p.tok.Pos:], ":") {
+		return p.parseLabeled()
 	}
 	start := p.tok.Pos
 	x := p.parseExpression(false)

@@ -13,7 +13,15 @@ import (
 // same bareword. Parentheses are explicit nodes (*Paren), so binary
 // expressions print without adding any.
 
-func (n *Script) String() string { return joinStatements(n.Statements, "\n") }
+func (n *Script) String() string {
+	if n.Params != nil {
+		if len(n.Statements) == 0 {
+			return n.Params.String()
+		}
+		return n.Params.String() + "\n" + joinStatements(n.Statements, "\n")
+	}
+	return joinStatements(n.Statements, "\n")
+}
 
 func joinStatements(stmts []Statement, sep string) string {
 	parts := make([]string, len(stmts))
@@ -134,7 +142,7 @@ func (n *If) String() string {
 }
 
 func (n *Foreach) String() string {
-	return "foreach (" + varString(n.Var) + " in " + n.Collection.String() + ") " + n.Body.String()
+	return labelString(n.Label) + "foreach (" + varString(n.Var) + " in " + n.Collection.String() + ") " + n.Body.String()
 }
 
 func (n *Block) String() string { return braces(n.Statements) }

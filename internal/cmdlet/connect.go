@@ -1,0 +1,186 @@
+package cmdlet
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Connect-ExchangeOnline signs in from inside the shell, as Exchange
+// admins do at the top of every script: to -ConnectionUri (else the
+// server the shell was started with, else GATEHOUSE_SERVER) as
+// -UserPrincipalName or -Credential's user, asking for the password on a
+// terminal when no -Credential gives it.
+
+const psCredentialType = "System.Management.Automation.PSCredential"
+
+// newCredential is a PSCredential object.
+func newCredential(user string, password *SecureString) *Object {
+	o := NewObject(psCredentialType)
+	o.Set("UserName", user)
+	o.Set("Password", password)
+	return o
+}
+
+// credentialParts reads a -Credential argument.
+func credentialParts(v any) (string, *SecureString, bool) {
+	o, ok := v.(*Object)
+	if !ok {
+		return "", nil, false
+	}
+	u, _ := o.Get("UserName")
+	p, _ := o.Get("Password")
+	ss, ok := p.(*SecureString)
+	return toString(u), ss, ok
+}
+
+func (s *Session) nonInteractive(cmd, what string) error {
+	return &Error{Source: cmd, Msg: "PowerShell is in NonInteractive mode. Read and Prompt functionality is not available. " + what}
+}
+
+func connectExchangeOnline() *Cmdlet {
+	return &Cmdlet{
+		Name: "Connect-ExchangeOnline", Source: srcGate, OutputType: "None",
+		Synopsis:    "Signs in to a Gatehouse server from inside the shell.",
+		Description: "Connects the shell to the admin REST API of -ConnectionUri (else the server the shell was started with, or GATEHOUSE_SERVER) as -UserPrincipalName, or as the user of -Credential (Get-Credential). Without -Credential the password is asked for without echo on a terminal, or read from GATEHOUSE_PASSWORD. The cmdlets that follow work on that server.",
+		Params: []*Param{
+			{Name: "ConnectionUri", Aliases: []string{"Server"}, Type: TString, Help: "The URL of the server's admin listener, e.g. https://mail.contoso.com:8443."},
+			{Name: "UserPrincipalName", Aliases: []string{"UPN", "UserName"}, Type: TString, Help: "The administrator to sign in as."},
+			{Name: "Credential", Type: TAny, TypeName: psCredentialType, Help: "User name and password, from Get-Credential."},
+			{Name: "ShowBanner", Type: TSwitch, Help: "-ShowBanner:$false signs in without the line saying where."},
+			{Name: "Organization", Type: TString, Help: "Accepted for scripts written for Exchange Online; Gatehouse serves one organization."},
+			{Name: "ShowProgress", Type: TBool, Help: "Accepted for scripts written for Exchange Online."},
+		},
+		Examples: []Example{
+			{Code: "Connect-ExchangeOnline -ConnectionUri https://mail.contoso.com:8443 -UserPrincipalName admin", Remarks: "Signs in as admin; the password is asked for."},
+			{Code: "$cred = Get-Credential admin; Connect-ExchangeOnline -Credential $cred -ShowBanner:$false", Remarks: "Signs in with a credential asked for once."},
+		},
+		New: func() Impl {
+			return Impl{Process: func(ctx context.Context, c *Call) error {
+				s := c.s
+				opts := s.connect
+				opts.Password = ""
+				if u := c.String("ConnectionUri"); u != "" {
+					opts.Server = u
+				}
+				if opts.Server == "" {
+					opts.Server = os.Getenv("GATEHOUSE_SERVER")
+				}
+				if opts.Server == "" {
+					return &Error{Source: c.Cmdlet.Name, Msg: "No server to connect to: give -ConnectionUri with the URL of the server's admin listener, e.g. https://mail.contoso.com:8443."}
+				}
+				sameUser := true
+				if u := c.String("UserPrincipalName"); u != "" {
+					sameUser = strings.EqualFold(u, opts.User)
+					opts.User = u
+				}
+				if v, ok := c.Get("Credential"); ok && v != nil {
+					user, pw, ok := credentialParts(v)
+					if !ok {
+						return &Error{Source: c.Cmdlet.Name, Msg: fmt.Sprintf("Cannot process argument transformation on parameter 'Credential'. A %s is needed: use Get-Credential.", psCredentialType)}
+					}
+					sameUser = false
+					opts.User, opts.Password = user, pw.plain
+				}
+				if opts.User == "" {
+					if s.host.Prompt == nil {
+						return s.nonInteractive(c.Cmdlet.Name, "Give -UserPrincipalName or -Credential.")
+					}
+					u, err := s.host.Prompt("User: ", false)
+					if err != nil {
+						return err
+					}
+					opts.User = strings.TrimSpace(u)
+				}
+				if opts.Password == "" && sameUser && strings.EqualFold(opts.Server, s.connect.Server) {
+					opts.Password = s.connect.Password
+				}
+				if opts.Password == "" {
+					if s.host.Prompt != nil {
+						pw, err := s.host.Prompt(fmt.Sprintf("Password for %s: ", opts.User), true)
+						if err != nil {
+							return err
+						}
+						opts.Password = pw
+					} else {
+						opts.Password = os.Getenv("GATEHOUSE_PASSWORD")
+					}
+				}
+				if opts.Password == "" {
+					return s.nonInteractive(c.Cmdlet.Name, "Give -Credential (Get-Credential), or set GATEHOUSE_PASSWORD.")
+				}
+				client, err := NewClient(opts)
+				if err != nil {
+					return &Error{Source: c.Cmdlet.Name, Msg: apiMessage(err), Err: err}
+				}
+				if err := client.Login(ctx); err != nil {
+					// as the EXO module throws: a script does not go on
+					// to run its changes unconnected
+					return &errThrown{err: &Error{Source: c.Cmdlet.Name, Msg: apiMessage(err), Err: err}}
+				}
+				s.api = client
+				s.connect = opts
+				if v, ok := c.Get("ShowBanner"); !ok || v == true {
+					s.writeHost(fmt.Sprintf("Connected to %s as %s.", client.base.String(), opts.User))
+				}
+				return nil
+			}}
+		},
+	}
+}
+
+func disconnectExchangeOnline() *Cmdlet {
+	return &Cmdlet{
+		Name: "Disconnect-ExchangeOnline", Source: srcGate, OutputType: "None",
+		Synopsis:    "Signs out of the Gatehouse server.",
+		Description: "Forgets the connection; the Exchange cmdlets fail until Connect-ExchangeOnline signs in again.",
+		Params: []*Param{
+			{Name: "Confirm", Type: TSwitch, Help: "Accepted for scripts written for Exchange Online (-Confirm:$false); nothing is asked."},
+		},
+		Examples: []Example{{Code: "Disconnect-ExchangeOnline -Confirm:$false", Remarks: "Signs out at the end of a script."}},
+		New: func() Impl {
+			return Impl{Process: func(ctx context.Context, c *Call) error {
+				c.s.api = nil
+				return nil
+			}}
+		},
+	}
+}
+
+func getCredential() *Cmdlet {
+	return &Cmdlet{
+		Name: "Get-Credential", Source: "Microsoft.PowerShell.Security", OutputType: psCredentialType,
+		Synopsis:    "Asks for a user name and password and returns them as a credential.",
+		Description: "Asks on the terminal (the password without echo) and writes a PSCredential for -Credential parameters such as Connect-ExchangeOnline's. Without a terminal it fails.",
+		Params: []*Param{
+			{Name: "UserName", Aliases: []string{"Credential"}, Type: TString, Position: 1, Help: "The user name; asked for when left out."},
+			{Name: "Message", Type: TString, Help: "A line to show before asking."},
+		},
+		Examples: []Example{{Code: "$cred = Get-Credential admin", Remarks: "Asks for admin's password."}},
+		New: func() Impl {
+			return Impl{Process: func(ctx context.Context, c *Call) error {
+				s := c.s
+				if s.host.Prompt == nil {
+					return s.nonInteractive(c.Cmdlet.Name, "Get-Credential needs a terminal.")
+				}
+				if m := c.String("Message"); m != "" {
+					s.writeHost(m)
+				}
+				user := c.String("UserName")
+				if user == "" {
+					u, err := s.host.Prompt("User: ", false)
+					if err != nil {
+						return err
+					}
+					user = strings.TrimSpace(u)
+				}
+				pw, err := s.host.Prompt(fmt.Sprintf("Password for user %s: ", user), true)
+				if err != nil {
+					return err
+				}
+				return c.Emit(newCredential(user, &SecureString{plain: pw}))
+			}}
+		},
+	}
+}

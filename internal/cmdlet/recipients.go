@@ -1,0 +1,344 @@
+package cmdlet
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// The cmdlets Exchange admins reach for around mailboxes: Get-User,
+// Get-Recipient and Get-EXOCASMailbox, which are views of the mailboxes
+// and CAS mailboxes the REST API lists; -Anr and -RecipientTypeDetails of
+// Get-Mailbox; and Get-ManagementRoleAssignment, a view of the role
+// groups.
+
+// recipientTypes are the values of Exchange's RecipientTypeDetails. Every
+// Gatehouse mailbox is a UserMailbox.
+var recipientTypes = []string{
+	"UserMailbox", "SharedMailbox", "RoomMailbox", "EquipmentMailbox", "LinkedMailbox", "SchedulingMailbox",
+	"TeamMailbox", "GroupMailbox", "DiscoveryMailbox", "RemoteUserMailbox", "MailUser", "GuestMailUser",
+	"MailContact", "MailUniversalDistributionGroup", "MailUniversalSecurityGroup", "DynamicDistributionGroup",
+	"User", "DisabledUser",
+}
+
+func anrParam() *Param {
+	return &Param{Name: "Anr", Type: TString, Help: "Ambiguous name resolution: the mailboxes whose name, alias or address starts with this text."}
+}
+
+func recipientTypeDetailsParam() *Param {
+	return &Param{Name: "RecipientTypeDetails", Type: TStrings, TypeName: "Microsoft.Exchange.Data.Directory.Recipient.RecipientTypeDetails[]",
+		Help: "Only recipients of these types: UserMailbox (every Gatehouse mailbox), SharedMailbox, RoomMailbox, MailUser, MailContact, ..."}
+}
+
+// withRecipientFilters adds -Anr and -RecipientTypeDetails to a Get-
+// cmdlet of mailboxes.
+func withRecipientFilters(c *Cmdlet) *Cmdlet {
+	c.Params = append(c.Params, anrParam(), recipientTypeDetailsParam())
+	c.Examples = append(c.Examples, Example{Code: c.Name + " -Anr chr", Remarks: "The mailboxes whose name, alias or address starts with chr."})
+	return c
+}
+
+// withAnr adds -Anr to a Get- cmdlet of mailboxes.
+func withAnr(c *Cmdlet) *Cmdlet {
+	c.Params = append(c.Params, anrParam())
+	return c
+}
+
+// recipientQuery checks -Anr and -RecipientTypeDetails and adds them to a
+// list query; none is false when the types asked for exclude every
+// Gatehouse mailbox.
+func recipientQuery(c *Call, q url.Values) (none bool, err error) {
+	if anr := c.String("Anr"); anr != "" {
+		if c.Has("Identity") {
+			return false, &Error{Source: c.Cmdlet.Name, Msg: "Parameter set cannot be resolved using the specified named parameters. -Anr and -Identity cannot be used together."}
+		}
+		q.Set("search", anr)
+	}
+	if !c.Has("RecipientTypeDetails") {
+		return false, nil
+	}
+	user := false
+	for _, t := range c.Strings("RecipientTypeDetails") {
+		known := false
+		for _, k := range recipientTypes {
+			if strings.EqualFold(strings.TrimSpace(t), k) {
+				known = true
+				user = user || k == "UserMailbox"
+			}
+		}
+		if !known {
+			return false, &Error{Source: c.Cmdlet.Name, Msg: fmt.Sprintf("Cannot bind parameter 'RecipientTypeDetails'. Cannot convert value %q to type \"Microsoft.Exchange.Data.Directory.Recipient.RecipientTypeDetails\". Error: \"Unable to match the identifier name %s to a valid enumerator name. Specify one of the following enumerator names and try again: %s\"",
+				t, t, strings.Join(recipientTypes, ", "))}
+		}
+	}
+	return !user, nil
+}
+
+// getView runs a Get- cmdlet over a collection, writing each object as
+// view makes it: one object by -Identity, or the list with -Filter, -Anr
+// and -ResultSize.
+func getView(ctx context.Context, c *Call, collection string, view func(*Object) *Object) error {
+	q := url.Values{}
+	none, err := recipientQuery(c, q)
+	if err != nil || none {
+		return err
+	}
+	if view == nil {
+		view = func(o *Object) *Object { return o }
+	}
+	emit := c.emit
+	c.emit = func(v any) error {
+		if o, ok := v.(*Object); ok {
+			return emit(view(o))
+		}
+		return emit(v)
+	}
+	defer func() { c.emit = emit }()
+	return getObjectsQuery(ctx, c, collection, q)
+}
+
+// copyProps copies the named properties that o has.
+func copyProps(dst, o *Object, names ...string) {
+	for _, n := range names {
+		if v, ok := o.Get(n); ok {
+			dst.Set(n, v)
+		}
+	}
+}
+
+// userView is a mailbox as Get-User shows it.
+func userView(m *Object) *Object {
+	u := NewObject("Gatehouse.User")
+	copyProps(u, m, "Identity", "Name", "DisplayName", "UserPrincipalName")
+	first, last := splitName(m)
+	u.Set("FirstName", first)
+	u.Set("LastName", last)
+	if v, ok := m.Get("PrimarySmtpAddress"); ok {
+		u.Set("WindowsEmailAddress", v)
+	}
+	u.Set("RecipientType", "UserMailbox")
+	u.Set("RecipientTypeDetails", "UserMailbox")
+	copyProps(u, m, "Guid", "WhenCreated", "WhenChanged")
+	return u
+}
+
+// splitName guesses first and last name from the display name, as the
+// directory would hold them.
+func splitName(m *Object) (string, string) {
+	dn := ""
+	if v, ok := m.Get("DisplayName"); ok {
+		dn = toString(v)
+	}
+	first, last, ok := strings.Cut(strings.TrimSpace(dn), " ")
+	if !ok {
+		return dn, ""
+	}
+	return first, strings.TrimSpace(last)
+}
+
+// recipientView is a mailbox as Get-Recipient shows it.
+func recipientView(m *Object) *Object {
+	r := NewObject("Gatehouse.Recipient")
+	copyProps(r, m, "Identity", "Name", "DisplayName", "Alias", "PrimarySmtpAddress", "EmailAddresses")
+	r.Set("RecipientType", "UserMailbox")
+	r.Set("RecipientTypeDetails", "UserMailbox")
+	copyProps(r, m, "Guid", "WhenCreated", "WhenChanged")
+	return r
+}
+
+func getUser() *Cmdlet {
+	return withRecipientFilters(&Cmdlet{
+		Name: "Get-User", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.User",
+		Synopsis:    "Gets the user accounts of the mailboxes.",
+		Description: "Shows the user behind each mailbox: Name, DisplayName, FirstName, LastName, UserPrincipalName, WindowsEmailAddress and RecipientType. Every Gatehouse user has a mailbox.",
+		Params:      []*Param{identityParam("UserIdParameter", mailboxIdentityHelp, false), filterParam(), resultSizeParam()},
+		Examples:    []Example{{Code: "Get-User -ResultSize Unlimited | Select-Object Name,UserPrincipalName", Remarks: "Lists every user's sign-in name."}},
+		New: func() Impl {
+			return Impl{Process: func(ctx context.Context, c *Call) error { return getView(ctx, c, "mailboxes", userView) }}
+		},
+	})
+}
+
+func getRecipient() *Cmdlet {
+	c := withRecipientFilters(&Cmdlet{
+		Name: "Get-Recipient", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.Recipient",
+		Synopsis:    "Gets the recipients: everything that has an email address.",
+		Description: "Lists the recipients of the organization. Gatehouse's recipients are its mailboxes (RecipientType UserMailbox); -RecipientType and -RecipientTypeDetails of other kinds find none.",
+		Params:      []*Param{identityParam("RecipientIdParameter", mailboxIdentityHelp, false), filterParam(), resultSizeParam()},
+		Examples:    []Example{{Code: "Get-Recipient -RecipientTypeDetails UserMailbox -ResultSize Unlimited | Measure-Object", Remarks: "Counts the mailboxes."}},
+		New: func() Impl {
+			return Impl{Process: func(ctx context.Context, c *Call) error {
+				if c.Has("RecipientType") {
+					ok := false
+					for _, t := range c.Strings("RecipientType") {
+						ok = ok || strings.EqualFold(t, "UserMailbox")
+					}
+					if !ok {
+						return nil
+					}
+				}
+				return getView(ctx, c, "mailboxes", recipientView)
+			}}
+		},
+	})
+	c.Params = append(c.Params, &Param{Name: "RecipientType", Type: TStrings, TypeName: "Microsoft.Exchange.Data.Directory.Recipient.RecipientType[]", Help: "Only recipients of these types; UserMailbox is every Gatehouse mailbox."})
+	return c
+}
+
+// exoPropertySets are the property sets of Get-EXOCASMailbox, as far as a
+// Gatehouse CAS mailbox has the properties.
+var exoPropertySets = map[string][]string{
+	"minimum":          {"Identity", "Name", "DisplayName", "PrimarySmtpAddress", "Guid", "PopEnabled", "ImapEnabled"},
+	"pop":              {"PopEnabled", "EffectivePopEnabled", "PopAccess", "LastPopLogonTime"},
+	"imap":             {"ImapEnabled", "EffectiveImapEnabled", "ImapAccess", "LastImapLogonTime"},
+	"protocolsettings": {"PopEnabled", "ImapEnabled", "EffectivePopEnabled", "EffectiveImapEnabled"},
+	"activesync":       {},
+	"ews":              {},
+	"mapi":             {},
+	"all":              nil, // every property
+}
+
+var exoPropertySetNames = []string{"All", "Minimum", "ActiveSync", "Ews", "Imap", "Mapi", "Pop", "ProtocolSettings"}
+
+func getEXOCASMailbox() *Cmdlet {
+	return &Cmdlet{
+		Name: "Get-EXOCASMailbox", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.CASMailbox",
+		Synopsis:    "Gets the client access settings of mailboxes, by property sets (the REST-based cmdlet of the EXO module).",
+		Description: "Like Get-CASMailbox, with the properties of -PropertySets (Minimum by default; Pop, Imap, ProtocolSettings, All) and -Properties, always with Identity, Name and Guid. ActiveSync, Ews and Mapi add nothing: Gatehouse does not serve those protocols.",
+		Params: []*Param{
+			identityParam("MailboxIdParameter", mailboxIdentityHelp, false),
+			filterParam(), resultSizeParam(), anrParam(),
+			{Name: "PropertySets", Type: TStrings, Help: "The groups of properties to return: Minimum (the default), Pop, Imap, ProtocolSettings, ActiveSync, Ews, Mapi, All."},
+			{Name: "Properties", Type: TStrings, Help: "More properties to return, by name."},
+		},
+		Examples: []Example{{Code: "Get-EXOCASMailbox -PropertySets Minimum,Pop,Imap -ResultSize Unlimited", Remarks: "POP3 and IMAP4 settings and last use of every mailbox."}},
+		New: func() Impl {
+			return Impl{Process: func(ctx context.Context, c *Call) error {
+				sets := c.Strings("PropertySets")
+				if len(sets) == 0 {
+					sets = []string{"Minimum"}
+				}
+				// every set comes with what names the mailbox
+				names := []string{"Identity", "Name", "Guid"}
+				all := false
+				for _, s := range sets {
+					props, ok := exoPropertySets[strings.ToLower(strings.TrimSpace(s))]
+					if !ok {
+						return &Error{Source: c.Cmdlet.Name, Msg: fmt.Sprintf("Cannot bind parameter 'PropertySets'. Cannot convert value %q to type \"Microsoft.Exchange.Management.RestApiClient.PropertySet\". Error: \"Unable to match the identifier name %s to a valid enumerator name. Specify one of the following enumerator names and try again: %s\"",
+							s, s, strings.Join(exoPropertySetNames, ", "))}
+					}
+					if props == nil {
+						all = true
+					}
+					names = append(names, props...)
+				}
+				names = append(names, c.Strings("Properties")...)
+				view := func(o *Object) *Object {
+					if all {
+						return o
+					}
+					out := NewObject(o.TypeName)
+					for _, n := range names {
+						if _, done := out.Get(n); done {
+							continue
+						}
+						if v, ok := o.Get(n); ok {
+							out.Set(n, v)
+						}
+					}
+					return out
+				}
+				return getView(ctx, c, "casmailboxes", view)
+			}}
+		},
+	}
+}
+
+func getManagementRoleAssignment() *Cmdlet {
+	return &Cmdlet{
+		Name: "Get-ManagementRoleAssignment", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.ManagementRoleAssignment",
+		Synopsis:    "Gets the management role assignments: which role each role group grants.",
+		Description: "Lists one assignment per role of each role group (Name \"<Role>-<RoleGroup>\"). -Role and -Identity take wildcards; -RoleAssignee names a role group or one of its members, and then lists the assignments that apply to them.",
+		Params: []*Param{
+			{Name: "Identity", Type: TString, Position: 1, Help: "The assignment's name, e.g. \"Mail Recipients-Organization Management\" (wildcards allowed)."},
+			{Name: "Role", Type: TString, Help: "Only assignments of this role (wildcards allowed)."},
+			{Name: "RoleAssignee", Type: TString, Help: "Only the assignments of this role group, or that apply to this user through a role group."},
+		},
+		Examples: []Example{{Code: "Get-ManagementRoleAssignment -RoleAssignee holly", Remarks: "What Holly may do, and through which role group."}},
+		New: func() Impl {
+			return Impl{Process: func(ctx context.Context, c *Call) error {
+				var groups []*Object
+				err := c.s.api.List(ctx, "rolegroups", nil, Unlimited, func(o *Object) error { groups = append(groups, o); return nil })
+				if err != nil {
+					return c.WriteError(apiMessage(err))
+				}
+				assignee := strings.TrimSpace(c.String("RoleAssignee"))
+				var user []string // the names the assignee goes by, when a member
+				if assignee != "" {
+					user = []string{assignee}
+					if m, err := c.s.api.Get(ctx, "mailboxes/"+escapeSegment(assignee), nil); err == nil {
+						for _, k := range []string{"Name", "Alias", "PrimarySmtpAddress", "UserPrincipalName", "DisplayName"} {
+							if v, ok := m.Get(k); ok && v != nil {
+								user = append(user, toString(v))
+							}
+						}
+					}
+				}
+				found := assignee == ""
+				for _, g := range groups {
+					gname := toString(propOr(g, "Name"))
+					if assignee != "" && !strings.EqualFold(gname, assignee) && !memberOf(g, user) {
+						continue
+					}
+					found = true
+					for _, role := range toArray(propOr(g, "Roles")) {
+						rname := toString(role)
+						name := rname + "-" + gname
+						if r := c.String("Role"); r != "" && !like(r, rname, false) {
+							continue
+						}
+						if id := c.String("Identity"); id != "" && !like(id, name, false) {
+							continue
+						}
+						a := NewObject("Gatehouse.ManagementRoleAssignment")
+						a.Set("Name", name)
+						a.Set("Identity", name)
+						a.Set("Role", rname)
+						a.Set("RoleAssigneeName", gname)
+						a.Set("RoleAssigneeType", "RoleGroup")
+						a.Set("AssignmentMethod", "Direct")
+						a.Set("EffectiveUserName", "All Group Members")
+						a.Set("Enabled", true)
+						a.Set("RecipientWriteScope", "Organization")
+						a.Set("ConfigWriteScope", "OrganizationConfig")
+						if err := c.Emit(a); err != nil {
+							return err
+						}
+					}
+				}
+				if !found {
+					return c.WriteError(notFound(c, assignee))
+				}
+				return nil
+			}}
+		},
+	}
+}
+
+func propOr(o *Object, name string) any {
+	v, _ := o.Get(name)
+	return v
+}
+
+// memberOf reports whether a role group's members include any of names.
+func memberOf(g *Object, names []string) bool {
+	for _, m := range toArray(propOr(g, "Members")) {
+		for _, n := range names {
+			if strings.EqualFold(toString(m), n) {
+				return true
+			}
+		}
+	}
+	return false
+}
