@@ -99,20 +99,37 @@ func (db *DB) committer() {
 func (db *DB) commitBatch(batch []*writeReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	// The batch commits relaxed only when every write in it may.
-	relaxed := true
+	// Relaxed writes (flag changes, expunges) commit first, in a
+	// transaction of their own that does not wait for the disk, and are
+	// answered at once; the durable ones follow in one that does, and its
+	// sync covers both. A session waits for each of its writes, so the
+	// writes of one batch come from different sessions and their order
+	// among themselves is free.
+	var relaxed, durable []*writeReq
 	for _, r := range batch {
-		relaxed = relaxed && r.relaxed
-	}
-	err := db.setSync(ctx, relaxed)
-	if err == nil {
-		err = db.commitGroup(ctx, batch, relaxed)
-	}
-	for _, r := range batch {
-		if err != nil && r.err == nil {
-			r.err = fmt.Errorf("commit: %w", err)
+		if r.relaxed {
+			relaxed = append(relaxed, r)
+		} else {
+			durable = append(durable, r)
 		}
-		close(r.done)
+	}
+	for _, group := range []struct {
+		reqs    []*writeReq
+		relaxed bool
+	}{{relaxed, true}, {durable, false}} {
+		if len(group.reqs) == 0 {
+			continue
+		}
+		err := db.setSync(ctx, group.relaxed)
+		if err == nil {
+			err = db.commitGroup(ctx, group.reqs, group.relaxed)
+		}
+		for _, r := range group.reqs {
+			if err != nil && r.err == nil {
+				r.err = fmt.Errorf("commit: %w", err)
+			}
+			close(r.done)
+		}
 	}
 }
 
