@@ -498,10 +498,18 @@ func (s *Service) auditFailures(ctx context.Context, recs []*store.AuditRecord) 
 		for _, r := range chunk {
 			s.m.AdminOperation(r.CmdletName, false)
 		}
-		err := s.st.Update(ctx, func(tx store.Tx) error {
+		// The names are looked up in a read transaction of their own: a
+		// lookup that fails (the mailbox is gone, or the engine refused) is
+		// only skipped, and on PostgreSQL a failed statement would leave a
+		// write transaction able to do nothing more (25P02), losing the
+		// records.
+		s.st.View(ctx, func(tx store.Tx) error {
 			for _, r := range chunk {
 				s.nameObject(ctx, tx, r)
 			}
+			return nil
+		})
+		err := s.st.Update(ctx, func(tx store.Tx) error {
 			return insertAudits(ctx, tx, chunk)
 		})
 		if err != nil {

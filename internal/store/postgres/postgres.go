@@ -115,9 +115,15 @@ var Dialect = sqlstore.Dialect{
 		}
 		return false, ""
 	},
+	// 40001 serialization failure, 40P01 deadlock; and 53200 "out of
+	// shared memory", which a SERIALIZABLE transaction gets when the
+	// server's table of predicate locks is full: the locks of transactions
+	// that overlapped it go when those end, so a retry after the backoff
+	// finds room (seen removing thousands of mailboxes one after another
+	// while other databases of the server were busy).
 	IsRetryable: func(err error) bool {
 		var e *pgconn.PgError
-		return errors.As(err, &e) && (e.Code == "40001" || e.Code == "40P01")
+		return errors.As(err, &e) && (e.Code == "40001" || e.Code == "40P01" || e.Code == "53200")
 	},
 	// 53100 disk_full ("could not extend file ...: No space left on
 	// device"). Not 53200 out_of_memory or 53300 too_many_connections:
