@@ -53,13 +53,26 @@ type fetchItem struct {
 	name string
 }
 
-// needsStructure reports whether the item needs the stored parse.
+// needsStructure reports whether the item needs the stored parse. Every
+// item whose value depends on the message's octets as sent (sections,
+// RFC822.SIZE) needs it to see whether the message has binary parts,
+// which are sent base64-encoded (presentsContent).
 func (it *fetchItem) needsStructure() bool {
 	switch it.kind {
-	case fetchEnvelope, fetchBody, fetchBodyStructure, fetchBinary, fetchBinarySize, fetchPreview:
+	case fetchEnvelope, fetchBody, fetchBodyStructure, fetchBinary, fetchBinarySize, fetchPreview,
+		fetchSection, fetchSize:
 		return true
-	case fetchSection:
-		return len(it.sec.part) > 0 || it.sec.text != ""
+	}
+	return false
+}
+
+// presentsContent reports whether the item's value is the message as
+// presented to a client that does not speak BINARY: with binary parts
+// base64-encoded (message.BinaryToBase64).
+func (it *fetchItem) presentsContent() bool {
+	switch it.kind {
+	case fetchSection, fetchSize, fetchBody, fetchBodyStructure:
+		return true
 	}
 	return false
 }
@@ -628,6 +641,14 @@ type fetcher struct {
 	buf     []byte           // the content of the message being written (load)
 	preview string           // the PREVIEW of the message being written (load)
 	made    map[int64]string // previews made here, by BodyID (PreviewKeeper)
+	// With conv, the message being written has binary parts (message.
+	// HasBinary): BODY sections, RFC822.SIZE, BODY and BODYSTRUCTURE come
+	// from convMD and convMsg, the message with those parts base64-encoded
+	// (RFC 9051 §9 allows no NUL in a literal; RFC 3516 content is
+	// otherwise only for BINARY). BINARY items use the stored message.
+	conv    bool
+	convMD  MessageData
+	convMsg *message.Message
 }
 
 // pinLimit is the largest message whose content is read whole before its
@@ -655,11 +676,19 @@ func (f *fetcher) load(ctx context.Context, md *MessageData) (*message.Message, 
 			break
 		}
 	}
+	f.conv, f.convMsg, f.convMD = false, nil, MessageData{}
+	conv := false
+	if msg != nil && msg.HasBinary() {
+		conv = slices.ContainsFunc(f.items, func(it fetchItem) bool { return it.presentsContent() })
+	}
 	end := int64(0)
 	for i := range f.items {
 		it := &f.items[i]
 		switch it.kind {
 		case fetchSection:
+			if conv {
+				continue // reads the whole message, below
+			}
 			r := byteRange{0, md.Size}
 			if msg != nil {
 				var ok bool
@@ -703,6 +732,14 @@ func (f *fetcher) load(ctx context.Context, md *MessageData) (*message.Message, 
 			break
 		}
 	}
+	if conv {
+		// The conversion reads the whole message, whatever its size:
+		// only messages appended with binary parts pay for it.
+		if err := f.convert(ctx, md, msg); err != nil {
+			return nil, err
+		}
+		return msg, nil
+	}
 	if end <= int64(len(md.BodyPrefix)) {
 		return msg, nil
 	}
@@ -717,6 +754,28 @@ func (f *fetcher) load(ctx context.Context, md *MessageData) (*message.Message, 
 	}
 	md.BodyPrefix = f.buf
 	return msg, nil
+}
+
+// convert reads the whole of a message with binary parts into
+// md.BodyPrefix and makes the base64-encoded form the non-BINARY items
+// send.
+func (f *fetcher) convert(ctx context.Context, md *MessageData, msg *message.Message) error {
+	if int64(len(md.BodyPrefix)) < md.Size {
+		f.buf = slices.Grow(f.buf[:0], int(md.Size))[:md.Size]
+		md.BodyPrefix = nil
+		if err := f.c.readBody(ctx, md, 0, f.buf); err != nil {
+			return err
+		}
+		md.BodyPrefix = f.buf
+	}
+	out := message.BinaryToBase64(md.BodyPrefix[:md.Size], msg)
+	f.convMD = *md
+	f.convMD.Size = int64(len(out))
+	f.convMD.BodyPrefix = out
+	f.convMD.Structure = nil
+	f.convMsg = message.Parse(out)
+	f.conv = true
+	return nil
 }
 
 // abortResponse ends a connection whose FETCH response could not be
@@ -742,6 +801,11 @@ func (f *fetcher) write(ctx context.Context, i int, md *MessageData, msg *messag
 	w.num(uint32(i + 1))
 	w.raw(" FETCH (")
 	flagsDone := false
+	// What the non-BINARY items present (convert).
+	smd, smsg := md, msg
+	if f.conv {
+		smd, smsg = &f.convMD, f.convMsg
+	}
 	for k := range f.items {
 		it := &f.items[k]
 		if k > 0 {
@@ -753,6 +817,9 @@ func (f *fetcher) write(ctx context.Context, i int, md *MessageData, msg *messag
 				return err
 			}
 			msg = m
+			if !f.conv {
+				smsg = m
+			}
 		}
 		switch it.kind {
 		case fetchUID:
@@ -768,20 +835,20 @@ func (f *fetcher) write(ctx context.Context, i int, md *MessageData, msg *messag
 			w.byte('"')
 		case fetchSize:
 			w.raw("RFC822.SIZE ")
-			w.num64(md.Size)
+			w.num64(smd.Size)
 		case fetchEnvelope:
 			w.raw("ENVELOPE ")
 			c.writeEnvelope(&msg.Envelope)
 		case fetchBody:
 			w.raw("BODY ")
-			c.writeBodyStructure(&msg.Root, false)
+			c.writeBodyStructure(&smsg.Root, false)
 		case fetchBodyStructure:
 			w.raw("BODYSTRUCTURE ")
-			c.writeBodyStructure(&msg.Root, true)
+			c.writeBodyStructure(&smsg.Root, true)
 		case fetchSection:
 			w.raw(it.name)
 			w.sp()
-			if err := c.writeSection(ctx, md, msg, it); err != nil {
+			if err := c.writeSection(ctx, smd, smsg, it); err != nil {
 				return err
 			}
 		case fetchBinary, fetchBinarySize:

@@ -23,6 +23,13 @@ func FuzzParse(f *testing.F) {
 		_ = m.Subject() + m.From() + m.To() + m.Cc()
 		walkText(&m.Root, raw)
 		_ = m.Date()
+		conv := BinaryToBase64(raw, m)
+		if !m.HasBinary() && (len(conv) != len(raw) || len(raw) > 0 && &conv[0] != &raw[0]) {
+			t.Fatalf("BinaryToBase64 changed a message without binary parts")
+		}
+		if m.HasBinary() && Parse(conv).HasBinary() {
+			t.Fatalf("BinaryToBase64 left a binary part: %q", conv)
+		}
 		_ = Normalize(raw)
 		if !bytes.Equal(Normalize(Normalize(raw)), Normalize(raw)) {
 			t.Fatalf("Normalize is not idempotent")
