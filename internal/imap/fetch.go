@@ -53,22 +53,22 @@ type fetchItem struct {
 	name string
 }
 
-// needsStructure reports whether the item needs the stored parse. Every
-// item whose value depends on the message's octets as sent (sections,
-// RFC822.SIZE) needs it to see whether the message has binary parts,
-// which are sent base64-encoded (presentsContent).
+// needsStructure reports whether the item needs the stored parse.
 func (it *fetchItem) needsStructure() bool {
 	switch it.kind {
-	case fetchEnvelope, fetchBody, fetchBodyStructure, fetchBinary, fetchBinarySize, fetchPreview,
-		fetchSection, fetchSize:
+	case fetchEnvelope, fetchBody, fetchBodyStructure, fetchBinary, fetchBinarySize, fetchPreview:
 		return true
+	case fetchSection:
+		return len(it.sec.part) > 0 || it.sec.text != ""
 	}
 	return false
 }
 
 // presentsContent reports whether the item's value is the message as
 // presented to a client that does not speak BINARY: with binary parts
-// base64-encoded (message.BinaryToBase64).
+// base64-encoded (message.BinaryToBase64). Such an item needs the stored
+// parse to tell, but RFC822.SIZE and BODY[] parse it only for a message
+// that has binary parts (fetcher.load).
 func (it *fetchItem) presentsContent() bool {
 	switch it.kind {
 	case fetchSection, fetchSize, fetchBody, fetchBodyStructure:
@@ -464,7 +464,7 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 		default:
 			needMeta = true
 		}
-		if it.needsStructure() {
+		if it.needsStructure() || it.presentsContent() {
 			want |= WantStructure
 		}
 		if it.kind == fetchSection {
@@ -666,15 +666,19 @@ const pinLimit = 1 << 20
 // (wrapped) when the content is gone.
 func (f *fetcher) load(ctx context.Context, md *MessageData) (*message.Message, error) {
 	var msg *message.Message
-	for i := range f.items {
-		if f.items[i].needsStructure() {
-			m, err := f.c.structure(ctx, md)
-			if err != nil {
-				return nil, err
-			}
-			msg = m
-			break
+	parse := slices.ContainsFunc(f.items, func(it fetchItem) bool { return it.needsStructure() })
+	if !parse && slices.ContainsFunc(f.items, func(it fetchItem) bool { return it.presentsContent() }) {
+		// RFC822.SIZE, BODY[]: the parse only for a message with binary
+		// parts, which the stored encoding tells without decoding it.
+		has, err := message.EncodedHasBinary(md.Structure)
+		parse = has || err != nil
+	}
+	if parse {
+		m, err := f.c.structure(ctx, md)
+		if err != nil {
+			return nil, err
 		}
+		msg = m
 	}
 	f.conv, f.convMsg, f.convMD = false, nil, MessageData{}
 	conv := false

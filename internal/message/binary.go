@@ -3,6 +3,7 @@ package message
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 )
 
 // isBinaryLeaf reports whether p is a leaf part whose body is binary data:
@@ -158,4 +159,127 @@ func appendBase64Lines(out, b []byte) []byte {
 		out = base64.StdEncoding.AppendEncode(out, b[i:min(i+chunk, len(b))])
 	}
 	return out
+}
+
+// EncodedHasBinary reports what HasBinary reports of Unmarshal(b), by
+// walking the encoding without building the message: a FETCH of
+// RFC822.SIZE or BODY[] asks it of every message and needs the parse only
+// for the rare one with binary parts. It fails on what Unmarshal might
+// reject; the caller then unmarshals.
+func EncodedHasBinary(b []byte) (bool, error) {
+	if len(b) == 0 || b[0] != version1 {
+		return false, ErrCorrupt
+	}
+	w := walker{b: b, i: 1}
+	w.envelope()
+	has := w.part(0)
+	if w.bad || w.i != len(b) {
+		return false, ErrCorrupt
+	}
+	return has, nil
+}
+
+// walker reads the encoding of encode.go without keeping anything.
+type walker struct {
+	b   []byte
+	i   int
+	bad bool
+}
+
+func (w *walker) uint() uint64 {
+	v, n := binary.Uvarint(w.b[min(w.i, len(w.b)):])
+	if n <= 0 {
+		w.bad, w.i = true, len(w.b)
+		return 0
+	}
+	w.i += n
+	return v
+}
+
+// str skips a string and reports whether it equals want.
+func (w *walker) str(want string) bool {
+	k := w.uint()
+	if k&1 == 1 {
+		if k>>1 >= uint64(len(commonStrings)) {
+			w.bad, w.i = true, len(w.b)
+			return false
+		}
+		return commonStrings[k>>1] == want
+	}
+	n := k >> 1
+	if n > uint64(len(w.b)-w.i) {
+		w.bad, w.i = true, len(w.b)
+		return false
+	}
+	s := w.b[w.i : w.i+int(n)]
+	w.i += int(n)
+	return want != "" && string(s) == want
+}
+
+func (w *walker) count() uint64 {
+	n := w.uint()
+	if n > uint64(len(w.b)-w.i) {
+		w.bad, w.i = true, len(w.b)
+		return 0
+	}
+	return n
+}
+
+func (w *walker) strs(n uint64) {
+	for ; n > 0 && !w.bad; n-- {
+		w.str("")
+	}
+}
+
+func (w *walker) envelope() {
+	w.strs(2)
+	for range 6 {
+		for n := w.count(); n > 0 && !w.bad; n-- {
+			w.i++ // kind
+			w.strs(4)
+		}
+	}
+	w.strs(2)
+}
+
+func (w *walker) part(depth int) bool {
+	if depth > 2*maxDepth+2 {
+		w.bad, w.i = true, len(w.b)
+		return false
+	}
+	flags := w.uint()
+	if flags&^(flagInner|flagNUL) != 0 {
+		w.bad, w.i = true, len(w.b)
+		return false
+	}
+	multipart := w.str("multipart")
+	w.str("")                 // subtype
+	w.strs(2 * w.count())     // params
+	w.strs(2)                 // id, description
+	binary := w.str("binary") // encoding
+	w.strs(2)                 // md5, disposition
+	w.strs(2 * w.count())     // disposition params
+	w.strs(w.count() + 1)     // languages, location
+	for range 4 {             // offsets and lines
+		w.uint()
+	}
+	n := w.count()
+	inParts := false
+	for k := uint64(0); k < n && !w.bad; k++ {
+		inParts = w.part(depth+1) || inParts
+	}
+	inInner := false
+	if flags&flagInner != 0 {
+		w.envelope()
+		inInner = w.part(depth + 1)
+	}
+	switch {
+	case w.bad:
+		return false
+	case multipart && n > 0:
+		return inParts
+	case flags&flagInner != 0:
+		return inInner
+	}
+	return binary || flags&flagNUL != 0
 }

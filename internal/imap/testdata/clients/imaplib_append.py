@@ -127,5 +127,21 @@ check(got[2]["Content-Transfer-Encoding"] == "base64" and got[2].get_payload(dec
 typ, data = m.fetch("11", "(BODYSTRUCTURE)")
 check(b'"OCTET-STREAM" NIL NIL NIL "BASE64" %d' % len(got[1].get_payload().encode()) in data[0], "BODYSTRUCTURE %r" % data)
 
+# Larger than what a FETCH reads with the metadata (1 MiB): the same, and
+# a partial of the converted part.
+big = bytes((i * 7 + i // 251) % 256 for i in range(1_500_000))
+bigmsg = b"Subject: big\r\nContent-Type: multipart/mixed; boundary=YY\r\n\r\n--YY\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n" + big + b"\r\n--YY--\r\n"
+typ, data = raw(b"APPEND INBOX " + lit(bigmsg, binary=True))
+check(typ == "OK", "append big literal8")
+typ, data = m.fetch("12", "(RFC822.SIZE BODY.PEEK[] BODY.PEEK[1]<1000000.100>)")
+literals = [d[1] for d in data if isinstance(d, tuple)]
+whole = literals[0]
+check(re.search(rb"RFC822.SIZE (\d+)", data[0][0]).group(1) == b"%d" % len(whole), "big RFC822.SIZE is the size of BODY[]")
+parsed = email.message_from_bytes(whole, policy=email.policy.default)
+got = [p for p in parsed.walk() if not p.is_multipart()]
+check(len(got) == 1 and got[0].get_payload(decode=True) == big, "big binary part decodes to the appended octets")
+encoded = got[0].get_payload().encode()
+check(literals[1] == encoded[1000000:1000100], "partial of the converted part")
+
 m.logout()
 print("DONE")
