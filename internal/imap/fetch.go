@@ -765,12 +765,20 @@ func (f *fetcher) load(ctx context.Context, md *MessageData) (*message.Message, 
 // send.
 func (f *fetcher) convert(ctx context.Context, md *MessageData, msg *message.Message) error {
 	if int64(len(md.BodyPrefix)) < md.Size {
-		f.buf = slices.Grow(f.buf[:0], int(md.Size))[:md.Size]
+		// A buffer beyond pinLimit is not kept for the next message.
+		var buf []byte
+		if md.Size <= pinLimit {
+			buf = f.buf[:0]
+		}
+		buf = slices.Grow(buf, int(md.Size))[:md.Size]
 		md.BodyPrefix = nil
-		if err := f.c.readBody(ctx, md, 0, f.buf); err != nil {
+		if err := f.c.readBody(ctx, md, 0, buf); err != nil {
 			return err
 		}
-		md.BodyPrefix = f.buf
+		if md.Size <= pinLimit {
+			f.buf = buf
+		}
+		md.BodyPrefix = buf
 	}
 	out := message.BinaryToBase64(md.BodyPrefix[:md.Size], msg)
 	f.convMD = *md
