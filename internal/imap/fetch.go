@@ -665,6 +665,7 @@ const pinLimit = 1 << 20
 // octet needed must at least still be stored. It returns ErrExpunged
 // (wrapped) when the content is gone.
 func (f *fetcher) load(ctx context.Context, md *MessageData) (*message.Message, error) {
+	f.conv, f.convMsg, f.convMD = false, nil, MessageData{}
 	var msg *message.Message
 	parse := slices.ContainsFunc(f.items, func(it fetchItem) bool { return it.needsStructure() })
 	if !parse && slices.ContainsFunc(f.items, func(it fetchItem) bool { return it.presentsContent() }) {
@@ -680,7 +681,6 @@ func (f *fetcher) load(ctx context.Context, md *MessageData) (*message.Message, 
 		}
 		msg = m
 	}
-	f.conv, f.convMsg, f.convMD = false, nil, MessageData{}
 	conv := false
 	if msg != nil && msg.HasBinary() {
 		conv = slices.ContainsFunc(f.items, func(it fetchItem) bool { return it.presentsContent() })
