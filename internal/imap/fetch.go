@@ -64,6 +64,19 @@ func (it *fetchItem) needsStructure() bool {
 	return false
 }
 
+// presentsContent reports whether the item's value is the message as
+// presented to a client that does not speak BINARY: with binary parts
+// base64-encoded (message.BinaryToBase64). Such an item needs the stored
+// parse to tell, but RFC822.SIZE and BODY[] parse it only for a message
+// that has binary parts (fetcher.load).
+func (it *fetchItem) presentsContent() bool {
+	switch it.kind {
+	case fetchSection, fetchSize, fetchBody, fetchBodyStructure:
+		return true
+	}
+	return false
+}
+
 // setsSeen reports whether fetching the item sets \Seen (RFC 9051 §6.4.5).
 func (it *fetchItem) setsSeen() bool {
 	return (it.kind == fetchSection || it.kind == fetchBinary) && !it.peek
@@ -451,7 +464,7 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 		default:
 			needMeta = true
 		}
-		if it.needsStructure() {
+		if it.needsStructure() || it.presentsContent() {
 			want |= WantStructure
 		}
 		if it.kind == fetchSection {
@@ -628,6 +641,14 @@ type fetcher struct {
 	buf     []byte           // the content of the message being written (load)
 	preview string           // the PREVIEW of the message being written (load)
 	made    map[int64]string // previews made here, by BodyID (PreviewKeeper)
+	// With conv, the message being written has binary parts (message.
+	// HasBinary): BODY sections, RFC822.SIZE, BODY and BODYSTRUCTURE come
+	// from convMD and convMsg, the message with those parts base64-encoded
+	// (RFC 9051 §9 allows no NUL in a literal; RFC 3516 content is
+	// otherwise only for BINARY). BINARY items use the stored message.
+	conv    bool
+	convMD  MessageData
+	convMsg *message.Message
 }
 
 // pinLimit is the largest message whose content is read whole before its
@@ -644,22 +665,34 @@ const pinLimit = 1 << 20
 // octet needed must at least still be stored. It returns ErrExpunged
 // (wrapped) when the content is gone.
 func (f *fetcher) load(ctx context.Context, md *MessageData) (*message.Message, error) {
+	f.conv, f.convMsg, f.convMD = false, nil, MessageData{}
 	var msg *message.Message
-	for i := range f.items {
-		if f.items[i].needsStructure() {
-			m, err := f.c.structure(ctx, md)
-			if err != nil {
-				return nil, err
-			}
-			msg = m
-			break
+	parse := slices.ContainsFunc(f.items, func(it fetchItem) bool { return it.needsStructure() })
+	if !parse && slices.ContainsFunc(f.items, func(it fetchItem) bool { return it.presentsContent() }) {
+		// RFC822.SIZE, BODY[]: the parse only for a message with binary
+		// parts, which the stored encoding tells without decoding it.
+		has, err := message.EncodedHasBinary(md.Structure)
+		parse = has || err != nil
+	}
+	if parse {
+		m, err := f.c.structure(ctx, md)
+		if err != nil {
+			return nil, err
 		}
+		msg = m
+	}
+	conv := false
+	if msg != nil && msg.HasBinary() {
+		conv = slices.ContainsFunc(f.items, func(it fetchItem) bool { return it.presentsContent() })
 	}
 	end := int64(0)
 	for i := range f.items {
 		it := &f.items[i]
 		switch it.kind {
 		case fetchSection:
+			if conv {
+				continue // reads the whole message, below
+			}
 			r := byteRange{0, md.Size}
 			if msg != nil {
 				var ok bool
@@ -703,6 +736,14 @@ func (f *fetcher) load(ctx context.Context, md *MessageData) (*message.Message, 
 			break
 		}
 	}
+	if conv {
+		// The conversion reads the whole message, whatever its size:
+		// only messages appended with binary parts pay for it.
+		if err := f.convert(ctx, md, msg); err != nil {
+			return nil, err
+		}
+		return msg, nil
+	}
 	if end <= int64(len(md.BodyPrefix)) {
 		return msg, nil
 	}
@@ -717,6 +758,36 @@ func (f *fetcher) load(ctx context.Context, md *MessageData) (*message.Message, 
 	}
 	md.BodyPrefix = f.buf
 	return msg, nil
+}
+
+// convert reads the whole of a message with binary parts into
+// md.BodyPrefix and makes the base64-encoded form the non-BINARY items
+// send.
+func (f *fetcher) convert(ctx context.Context, md *MessageData, msg *message.Message) error {
+	if int64(len(md.BodyPrefix)) < md.Size {
+		// A buffer beyond pinLimit is not kept for the next message.
+		var buf []byte
+		if md.Size <= pinLimit {
+			buf = f.buf[:0]
+		}
+		buf = slices.Grow(buf, int(md.Size))[:md.Size]
+		md.BodyPrefix = nil
+		if err := f.c.readBody(ctx, md, 0, buf); err != nil {
+			return err
+		}
+		if md.Size <= pinLimit {
+			f.buf = buf
+		}
+		md.BodyPrefix = buf
+	}
+	out := message.BinaryToBase64(md.BodyPrefix[:md.Size], msg)
+	f.convMD = *md
+	f.convMD.Size = int64(len(out))
+	f.convMD.BodyPrefix = out
+	f.convMD.Structure = nil
+	f.convMsg = message.Parse(out)
+	f.conv = true
+	return nil
 }
 
 // abortResponse ends a connection whose FETCH response could not be
@@ -742,6 +813,11 @@ func (f *fetcher) write(ctx context.Context, i int, md *MessageData, msg *messag
 	w.num(uint32(i + 1))
 	w.raw(" FETCH (")
 	flagsDone := false
+	// What the non-BINARY items present (convert).
+	smd, smsg := md, msg
+	if f.conv {
+		smd, smsg = &f.convMD, f.convMsg
+	}
 	for k := range f.items {
 		it := &f.items[k]
 		if k > 0 {
@@ -753,6 +829,9 @@ func (f *fetcher) write(ctx context.Context, i int, md *MessageData, msg *messag
 				return err
 			}
 			msg = m
+			if !f.conv {
+				smsg = m
+			}
 		}
 		switch it.kind {
 		case fetchUID:
@@ -768,20 +847,20 @@ func (f *fetcher) write(ctx context.Context, i int, md *MessageData, msg *messag
 			w.byte('"')
 		case fetchSize:
 			w.raw("RFC822.SIZE ")
-			w.num64(md.Size)
+			w.num64(smd.Size)
 		case fetchEnvelope:
 			w.raw("ENVELOPE ")
 			c.writeEnvelope(&msg.Envelope)
 		case fetchBody:
 			w.raw("BODY ")
-			c.writeBodyStructure(&msg.Root, false)
+			c.writeBodyStructure(&smsg.Root, false)
 		case fetchBodyStructure:
 			w.raw("BODYSTRUCTURE ")
-			c.writeBodyStructure(&msg.Root, true)
+			c.writeBodyStructure(&smsg.Root, true)
 		case fetchSection:
 			w.raw(it.name)
 			w.sp()
-			if err := c.writeSection(ctx, md, msg, it); err != nil {
+			if err := c.writeSection(ctx, smd, smsg, it); err != nil {
 				return err
 			}
 		case fetchBinary, fetchBinarySize:

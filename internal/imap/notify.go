@@ -764,7 +764,7 @@ func (c *conn) notifyNewMessages(ctx context.Context, n *notifyState) error {
 		if it.kind != fetchUID && it.kind != fetchFlags {
 			needMeta = true
 		}
-		if it.needsStructure() {
+		if it.needsStructure() || it.presentsContent() {
 			want |= WantStructure
 		}
 	}

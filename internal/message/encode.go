@@ -13,6 +13,7 @@ import (
 //	           disposition params languages location
 //	           headerStart (bodyStart-headerStart) (end-bodyStart) lines
 //	           nparts part*  [envelope part]   ; the last two when flags&1
+//	                                           ; flags&2: Part.NUL
 //	envelope = date subject from sender replyto to cc bcc inreplyto messageid
 //	addrs    = n (kind name adl mailbox host)*
 //	params   = n (name value)*
@@ -36,7 +37,10 @@ var commonStrings = [...]string{
 	"size", "creation-date", "modification-date", "utf8", "iso-8859-15",
 }
 
-const flagInner = 1
+const (
+	flagInner = 1
+	flagNUL   = 2
+)
 
 var commonIndex = func() map[string]int {
 	m := make(map[string]int, len(commonStrings))
@@ -99,6 +103,9 @@ func appendPart(b []byte, p *Part) []byte {
 	var flags uint64
 	if p.Inner != nil && p.Envelope != nil {
 		flags |= flagInner
+	}
+	if p.NUL {
+		flags |= flagNUL
 	}
 	b = appendUint(b, flags)
 	b = appendString(b, p.Type)
@@ -289,10 +296,11 @@ func (d *decoder) part(p *Part, depth int) {
 		return
 	}
 	flags := d.uint()
-	if flags&^flagInner != 0 {
+	if flags&^(flagInner|flagNUL) != 0 {
 		d.fail("bad flags")
 		return
 	}
+	p.NUL = flags&flagNUL != 0
 	p.Type = d.string()
 	p.Subtype = d.string()
 	p.Params = d.params()

@@ -73,6 +73,10 @@ type Part struct {
 	// Lines is the number of lines of the body (text/* and message/rfc822
 	// report it in BODYSTRUCTURE).
 	Lines int64
+	// NUL is set for a leaf part (neither multipart nor an encapsulated
+	// message) whose body holds a NUL octet, which only the binary
+	// transfer encoding allows (RFC 2045 §2.7, §2.8).
+	NUL bool
 
 	// Parts are the children of a multipart part.
 	Parts []Part
@@ -342,6 +346,9 @@ func (p *parser) parseEntity(pt *Part, start, end int64, depth int, digest bool)
 		ih := p.parseEntity(inner, pt.BodyStart, pt.End, depth+1, false)
 		env := envelopeOf(ih)
 		pt.Inner, pt.Envelope = inner, &env
+	}
+	if !pt.IsMultipart() && !pt.IsMessage() {
+		pt.NUL = bytes.IndexByte(body, 0) >= 0
 	}
 	return fields
 }
