@@ -126,7 +126,7 @@ func (s *Server) deliverRaw(ctx context.Context, mailboxID int64, raw string, se
 	p := message.Parse(b)
 	msg := store.NewMessage{InternalDate: p.Date(), Raw: b, Structure: p.Marshal(),
 		Summary: store.Summary{Subject: p.Subject(), From: p.From(), To: p.To(), Cc: p.Cc(), SentDate: p.Date()},
-		Preview: p.PreviewOf(b), HasPreview: true}
+		Preview: p.PreviewOf(b), HasPreview: true, HasBinary: p.HasBinary()}
 	if msg.InternalDate.IsZero() {
 		msg.InternalDate = time.Now()
 	}

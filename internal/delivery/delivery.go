@@ -445,6 +445,7 @@ func (ss *session) read(r io.Reader) (*store.NewMessage, error) {
 			SentDate: p.Date()},
 		Preview:    p.PreviewOf(raw),
 		HasPreview: true,
+		HasBinary:  p.HasBinary(),
 	}, nil
 }
 

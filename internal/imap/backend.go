@@ -233,6 +233,10 @@ type MessageData struct {
 	Size      int64
 	BodyID    int64
 	Structure []byte // with WantStructure
+	// HasBinary: a part of the message has binary content (message.
+	// Message.HasBinary), which BODY[] and RFC822.SIZE present base64-
+	// encoded; always filled.
+	HasBinary bool
 	// EmailID is the message's EMAILID (RFC 8474 objectid), with
 	// WantObjectID: the same for every copy of the same message in the
 	// user's folders, and for the message after a MOVE.

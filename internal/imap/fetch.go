@@ -464,7 +464,7 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 		default:
 			needMeta = true
 		}
-		if it.needsStructure() || it.presentsContent() {
+		if it.needsStructure() {
 			want |= WantStructure
 		}
 		if it.kind == fetchSection {
@@ -668,11 +668,11 @@ func (f *fetcher) load(ctx context.Context, md *MessageData) (*message.Message, 
 	f.conv, f.convMsg, f.convMD = false, nil, MessageData{}
 	var msg *message.Message
 	parse := slices.ContainsFunc(f.items, func(it fetchItem) bool { return it.needsStructure() })
-	if !parse && slices.ContainsFunc(f.items, func(it fetchItem) bool { return it.presentsContent() }) {
+	if !parse && md.HasBinary && slices.ContainsFunc(f.items, func(it fetchItem) bool { return it.presentsContent() }) {
 		// RFC822.SIZE, BODY[]: the parse only for a message with binary
-		// parts, which the stored encoding tells without decoding it.
-		has, err := message.EncodedHasBinary(md.Structure)
-		parse = has || err != nil
+		// parts, which the backend says with every message (the common
+		// FETCH of RFC822.SIZE reads no parse).
+		parse = true
 	}
 	if parse {
 		m, err := f.c.structure(ctx, md)

@@ -41,9 +41,6 @@ func TestBinaryToBase64(t *testing.T) {
 			raw := []byte(tt.in)
 			m := Parse(raw)
 			got := BinaryToBase64(raw, m)
-			if has, err := EncodedHasBinary(m.Marshal()); err != nil || has != m.HasBinary() {
-				t.Fatalf("EncodedHasBinary = %v, %v; HasBinary = %v", has, err, m.HasBinary())
-			}
 			if tt.want == "" {
 				if m.HasBinary() {
 					t.Fatalf("HasBinary() = true; want false")
@@ -89,17 +86,5 @@ func TestBinaryPartsStructure(t *testing.T) {
 	o := m.Root.Parts[1]
 	if !bytes.Equal(dec, raw[o.BodyStart:o.End]) {
 		t.Fatalf("decoded %q; want %q", dec, raw[o.BodyStart:o.End])
-	}
-}
-
-func TestEncodedHasBinaryCorrupt(t *testing.T) {
-	good := Parse([]byte("Content-Transfer-Encoding: binary\r\n\r\n\x00")).Marshal()
-	if has, err := EncodedHasBinary(good); err != nil || !has {
-		t.Fatalf("EncodedHasBinary = %v, %v; want true", has, err)
-	}
-	for i := range good {
-		if _, err := EncodedHasBinary(good[:i]); err == nil {
-			t.Errorf("EncodedHasBinary of %d of %d bytes succeeded; want an error", i, len(good))
-		}
 	}
 }

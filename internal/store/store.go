@@ -578,6 +578,8 @@ type MessageMeta struct {
 	SaveDate time.Time
 	Size     int64
 	BodyID   int64
+	// HasBinary is NewMessage.HasBinary, always read.
+	HasBinary bool
 	// Structure is the parse of the message made once at delivery
 	// (package message encodes it): envelope, body structure and part offsets.
 	Structure []byte
@@ -634,6 +636,9 @@ type NewMessage struct {
 	// when HasPreview is set.
 	Preview    string
 	HasPreview bool
+	// HasBinary: a part has binary content (message.Message.HasBinary),
+	// which IMAP presents base64-encoded; kept on the message's row.
+	HasBinary bool
 	Summary
 }
 

@@ -421,6 +421,7 @@ func newMessage(raw []byte, flags store.Flags, keywords []string, date time.Time
 		Structure:    m.Marshal(),
 		Preview:      m.PreviewOf(raw),
 		HasPreview:   true,
+		HasBinary:    m.HasBinary(),
 		Summary: store.Summary{
 			Subject:  m.Subject(),
 			From:     m.From(),
@@ -542,6 +543,7 @@ func (f *folder) Messages(ctx context.Context, uids []imap.UIDRange, want imap.W
 			SaveDate:     m.SaveDate,
 			Size:         m.Size,
 			BodyID:       m.BodyID,
+			HasBinary:    m.HasBinary,
 			Structure:    m.Structure,
 			BodyPrefix:   m.BodyPrefix,
 			Preview:      m.Preview,

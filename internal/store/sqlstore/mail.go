@@ -428,7 +428,7 @@ func uidClauses(col string, ranges []store.UIDRange) []uidClause {
 
 // Messages implements store.Mail.
 func (db *DB) Messages(ctx context.Context, folderID int64, uids []store.UIDRange, want store.MetaFields, fn func(store.MessageMeta) error) error {
-	cols := `m.id, m.folder_id, m.uid, m.modseq, m.flags, m.keywords, m.internal_date, m.size, m.body_id, m.save_date`
+	cols := `m.id, m.folder_id, m.uid, m.modseq, m.flags, m.keywords, m.internal_date, m.size, m.body_id, m.save_date, m.has_binary`
 	from := ` FROM messages m`
 	if want&store.MetaBodyPrefix != 0 {
 		from += ` JOIN bodies bd ON bd.id = m.body_id`
@@ -467,7 +467,7 @@ func (db *DB) Messages(ctx context.Context, folderID int64, uids []store.UIDRang
 				var m store.MessageMeta
 				var kw string
 				var idate, sent, saved int64
-				dest := []any{&m.ID, &m.FolderID, &m.UID, &m.ModSeq, &m.Flags, &kw, &idate, &m.Size, &m.BodyID, &saved}
+				dest := []any{&m.ID, &m.FolderID, &m.UID, &m.ModSeq, &m.Flags, &kw, &idate, &m.Size, &m.BodyID, &saved, &m.HasBinary}
 				if want&store.MetaBodyPrefix != 0 {
 					dest = append(dest, &m.BodyPrefix)
 				}
@@ -617,9 +617,9 @@ func addMessage(ctx context.Context, c conn, where string, key any, bodyID int64
 	if idate.IsZero() {
 		idate = time.Now()
 	}
-	_, err = c.exec(ctx, `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id, save_date)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, folderID, uid, modseq, msg.Flags, joinKeywords(msg.Keywords), micros(idate), size, bodyID,
-		micros(time.Now()))
+	_, err = c.exec(ctx, `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id, save_date, has_binary)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, folderID, uid, modseq, msg.Flags, joinKeywords(msg.Keywords), micros(idate), size, bodyID,
+		micros(time.Now()), msg.HasBinary)
 	if err != nil {
 		return 0, 0, 0, 0, fmt.Errorf("insert message: %w", err)
 	}
@@ -971,6 +971,7 @@ type copyRow struct {
 	uid                   uint32
 	flags                 store.Flags
 	kw                    string
+	binary                bool
 }
 
 func (db *DB) copyMessages(ctx context.Context, src int64, uids []store.UIDRange, dst int64, move bool) (store.CopyResult, error) {
@@ -1010,14 +1011,14 @@ func (db *DB) copyMessages(ctx context.Context, src int64, uids []store.UIDRange
 		}
 		var msgs []copyRow
 		for _, cl := range uidClauses("uid", uids) {
-			rows, err := c.queryDynamic(ctx, `SELECT id, uid, flags, keywords, internal_date, size, body_id FROM messages
+			rows, err := c.queryDynamic(ctx, `SELECT id, uid, flags, keywords, internal_date, size, body_id, has_binary FROM messages
 				WHERE folder_id = ? AND `+cl.sql+` ORDER BY uid`, append([]any{src}, cl.args...)...)
 			if err != nil {
 				return err
 			}
 			for rows.Next() {
 				var m copyRow
-				if err := rows.Scan(&m.id, &m.uid, &m.flags, &m.kw, &m.idate, &m.size, &m.body); err != nil {
+				if err := rows.Scan(&m.id, &m.uid, &m.flags, &m.kw, &m.idate, &m.size, &m.body, &m.binary); err != nil {
 					rows.Close()
 					return err
 				}
@@ -1069,8 +1070,8 @@ func (db *DB) copyMessages(ctx context.Context, src int64, uids []store.UIDRange
 				}
 				continue
 			}
-			if _, err := c.exec(ctx, `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id, save_date)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, dst, nu, modseq, m.flags, m.kw, m.idate, m.size, m.body, saved); err != nil {
+			if _, err := c.exec(ctx, `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id, save_date, has_binary)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, dst, nu, modseq, m.flags, m.kw, m.idate, m.size, m.body, saved, m.binary); err != nil {
 				return err
 			}
 		}
