@@ -57,6 +57,7 @@ func Run(t *testing.T, open Open) {
 		{"ConcurrentExpunges", testConcurrentExpunges},
 		{"ConcurrentRemovals", testConcurrentRemovals},
 		{"SaveDate", testSaveDate},
+		{"HasBinary", testHasBinary},
 		{"FolderIdentity", testFolderIdentity},
 		{"Preview", testPreview},
 		{"QuotaSetAndUsage", testQuotaSetAndUsage},
