@@ -13,15 +13,6 @@ import (
 // -UserPrincipalName or -Credential's user, asking for the password on a
 // terminal when no -Credential gives it.
 
-const psCredentialType = "System.Management.Automation.PSCredential"
-
-// newCredential is a PSCredential object.
-func newCredential(user string, password *SecureString) *Object {
-	o := NewObject(psCredentialType)
-	o.Set("UserName", user)
-	o.Set("Password", password)
-	return o
-}
 
 // credentialParts reads a -Credential argument.
 func credentialParts(v any) (string, *SecureString, bool) {

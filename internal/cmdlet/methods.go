@@ -332,3 +332,13 @@ func (s *Session) staticMethod(typ, name string, args []any) (any, error) {
 	}
 	return nil, errorf(catInvalidOperation, "Method invocation failed because [%s] does not contain a method named '%s'.", typ, name)
 }
+
+const psCredentialType = "System.Management.Automation.PSCredential"
+
+// newCredential is a PSCredential object.
+func newCredential(user string, password *SecureString) *Object {
+	o := NewObject(psCredentialType)
+	o.Set("UserName", user)
+	o.Set("Password", password)
+	return o
+}
