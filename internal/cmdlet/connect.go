@@ -13,7 +13,6 @@ import (
 // -UserPrincipalName or -Credential's user, asking for the password on a
 // terminal when no -Credential gives it.
 
-
 // credentialParts reads a -Credential argument.
 func credentialParts(v any) (string, *SecureString, bool) {
 	o, ok := v.(*Object)

@@ -233,7 +233,6 @@ func (p *jsonParser) str() (string, error) {
 
 var timestampRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$`)
 
-
 // jsonBuf is a bytes.Buffer for writeJSON.
 type jsonBuf struct{ bytes.Buffer }
 
@@ -348,4 +347,3 @@ func writeJSON(b *bytes.Buffer, v any, level, indent, depth int) error {
 	}
 	return nil
 }
-
