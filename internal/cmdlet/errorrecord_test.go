@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/internal/fakeapi"
 )
 
 // TestBindingAndErrors is issue 13 §2 against the fake API: a Boolean
@@ -76,7 +78,7 @@ func TestBindingAndErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeAPI()
+			f := fakeapi.New()
 			_, client := startFake(t, f)
 			var out bytes.Buffer
 			host := Host{Out: &out, Err: &out, Width: 200}
@@ -104,9 +106,9 @@ func TestBindingAndErrors(t *testing.T) {
 			if s.Failed() != tc.failed {
 				t.Errorf("%s: got failed %v; want %v", tc.src, s.Failed(), tc.failed)
 			}
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			ms, _ := f.find("christa")
+			f.Mu.Lock()
+			defer f.Mu.Unlock()
+			ms, _ := f.Find("christa")
 			if len(ms) != 1 {
 				t.Fatalf("christa: got %d mailboxes; want 1", len(ms))
 			}
@@ -142,7 +144,7 @@ func TestRemoveMailboxPiped(t *testing.T) {
 			out:  "Remove-Mailbox: The operation couldn't be performed because object 'nosuch' couldn't be found on 'gatehouse.test'.\n",
 			left: []string{"Christa Knapp", "Bob Smith"}},
 	} {
-		f := newFakeAPI()
+		f := fakeapi.New()
 		_, client := startFake(t, f)
 		s, out := newTestSession(t, client)
 		if err := s.Execute(context.Background(), tc.src); err != nil {
@@ -151,12 +153,12 @@ func TestRemoveMailboxPiped(t *testing.T) {
 		if out.String() != tc.out {
 			t.Errorf("%s:\ngot output  %q;\nwant output %q", tc.src, out.String(), tc.out)
 		}
-		f.mu.Lock()
+		f.Mu.Lock()
 		var left []string
-		for _, m := range f.mailboxes {
+		for _, m := range f.Mailboxes {
 			left = append(left, m["Name"].(string))
 		}
-		f.mu.Unlock()
+		f.Mu.Unlock()
 		if strings.Join(left, ",") != strings.Join(tc.left, ",") {
 			t.Errorf("%s: got mailboxes %v left; want %v", tc.src, left, tc.left)
 		}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/internal/fakeapi"
 )
 
 // evalOut runs src in a fresh session without a server and returns what it
@@ -222,7 +224,7 @@ func TestBinding(t *testing.T) {
 }
 
 func TestComplete(t *testing.T) {
-	f := newFakeAPI()
+	f := fakeapi.New()
 	_, client := startFake(t, f)
 	s, _ := newTestSession(t, client)
 	run(t, s, "$myVariable = 1")

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/internal/fakeapi"
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/syntax"
 )
 
@@ -81,7 +82,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, client := startFake(t, newFakeAPI())
+			_, client := startFake(t, fakeapi.New())
 			dir := t.TempDir()
 			if err := os.WriteFile(filepath.Join(dir, "users.csv"), []byte("Name,Alias\nChrista Knapp,christa\nBob Smith,bob\n"), 0o644); err != nil {
 				t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/internal/fakeapi"
 )
 
 func newTestSession(t testing.TB, api API) (*Session, *bytes.Buffer) {
@@ -22,10 +24,10 @@ func run(t testing.TB, s *Session, src string) {
 	}
 }
 
-func manyMailboxes(n int) *fakeAPI {
-	f := newFakeAPI()
-	for i := range n - len(f.mailboxes) {
-		f.add(fmt.Sprintf("User %05d", i), fmt.Sprintf("user%05d", i), true, true)
+func manyMailboxes(n int) *fakeapi.Server {
+	f := fakeapi.New()
+	for i := range n - len(f.Mailboxes) {
+		f.Add(fmt.Sprintf("User %05d", i), fmt.Sprintf("user%05d", i), true, true)
 	}
 	return f
 }
@@ -40,7 +42,7 @@ func TestBulkSetCASMailbox(t *testing.T) {
 			// ones; the 10,000 of issue 6 are the benchmarks' business.
 			n := 3000
 			f := manyMailboxes(n)
-			f.bulk = bulk
+			f.Bulk = bulk
 			_, client := startFake(t, f)
 			s, out := newTestSession(t, client)
 			run(t, s, "Get-Mailbox -ResultSize Unlimited | Set-CASMailbox -PopEnabled $false -ImapEnabled:$false")
@@ -50,9 +52,9 @@ func TestBulkSetCASMailbox(t *testing.T) {
 			if s.Failed() {
 				t.Error("the session recorded a failure")
 			}
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			for _, m := range f.mailboxes {
+			f.Mu.Lock()
+			defer f.Mu.Unlock()
+			for _, m := range f.Mailboxes {
 				if m["PopEnabled"] != false || m["ImapEnabled"] != false {
 					t.Fatalf("%s: got PopEnabled=%v ImapEnabled=%v; want both false", m["Name"], m["PopEnabled"], m["ImapEnabled"])
 				}
@@ -61,7 +63,7 @@ func TestBulkSetCASMailbox(t *testing.T) {
 			if !bulk {
 				wantPatches = int64(n)
 			}
-			if got := f.patches.Load(); got != wantPatches {
+			if got := f.Patches.Load(); got != wantPatches {
 				t.Errorf("PATCH requests: got %d; want %d", got, wantPatches)
 			}
 		})
@@ -69,7 +71,7 @@ func TestBulkSetCASMailbox(t *testing.T) {
 }
 
 func TestBulkErrorsInOrder(t *testing.T) {
-	f := newFakeAPI()
+	f := fakeapi.New()
 	_, client := startFake(t, f)
 	s, out := newTestSession(t, client)
 	run(t, s, "'christa','nobody','bob','christa' | Set-CASMailbox -PopEnabled $false")
@@ -82,19 +84,19 @@ func TestBulkErrorsInOrder(t *testing.T) {
 	if !s.Failed() {
 		t.Error("Failed: got false; want true after a not-found error")
 	}
-	if got := f.patches.Load(); got != 1 {
+	if got := f.Patches.Load(); got != 1 {
 		t.Errorf("PATCH requests: got %d; want 1 (one bulk request)", got)
 	}
 }
 
 func TestTokenExpiry(t *testing.T) {
-	f := newFakeAPI()
+	f := fakeapi.New()
 	_, client := startFake(t, f)
 	s, out := newTestSession(t, client)
 	run(t, s, "Get-Mailbox christa | ForEach-Object Alias")
-	f.mu.Lock()
-	f.token = "tok-2" // the old token is no longer accepted
-	f.mu.Unlock()
+	f.Mu.Lock()
+	f.Token = "tok-2" // the old token is no longer accepted
+	f.Mu.Unlock()
 	run(t, s, "Get-Mailbox bob | ForEach-Object Alias")
 	if got, want := out.String(), "christa\nbob\n"; got != want {
 		t.Errorf("got %q; want %q", got, want)
@@ -102,7 +104,7 @@ func TestTokenExpiry(t *testing.T) {
 }
 
 func TestSignInFailure(t *testing.T) {
-	f := newFakeAPI()
+	f := fakeapi.New()
 	srv, _ := startFake(t, f)
 	client, err := NewClient(ClientOptions{Server: srv.URL, User: "admin", Password: "wrong"})
 	if err != nil {
@@ -117,7 +119,7 @@ func TestSignInFailure(t *testing.T) {
 }
 
 func TestServerDown(t *testing.T) {
-	f := newFakeAPI()
+	f := fakeapi.New()
 	srv, client := startFake(t, f)
 	srv.Close()
 	s, out := newTestSession(t, client)
@@ -176,7 +178,7 @@ func BenchmarkSetCASMailbox10000(b *testing.B) {
 	for _, bulk := range []bool{true, false} {
 		b.Run(fmt.Sprintf("bulk=%v", bulk), func(b *testing.B) {
 			f := manyMailboxes(10000)
-			f.bulk = bulk
+			f.Bulk = bulk
 			_, client := startFake(b, f)
 			s, _ := newTestSession(b, client)
 			b.ResetTimer()
