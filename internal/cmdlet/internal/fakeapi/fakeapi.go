@@ -233,7 +233,7 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
 	if r.Header.Get("Authorization") != "Bearer "+f.Token {
-		writeErr(w, 401, "Unauthorized", "The Token is missing, invalid or expired.")
+		writeErr(w, 401, "Unauthorized", "The token is missing, invalid or expired.")
 		return
 	}
 	segs := strings.Split(path, "/")
@@ -242,9 +242,9 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	whatIf := r.URL.Query().Get("whatIf") == "true"
 	switch {
-	case (segs[0] == "Mailboxes" || segs[0] == "casmailboxes") && len(segs) == 1 && r.Method == http.MethodGet:
+	case (segs[0] == "mailboxes" || segs[0] == "casmailboxes") && len(segs) == 1 && r.Method == http.MethodGet:
 		f.list(w, r, segs[0] == "casmailboxes")
-	case (segs[0] == "Mailboxes" || segs[0] == "casmailboxes") && len(segs) == 2 && r.Method == http.MethodGet:
+	case (segs[0] == "mailboxes" || segs[0] == "casmailboxes") && len(segs) == 2 && r.Method == http.MethodGet:
 		ms, msg := f.Find(segs[1])
 		if msg != "" {
 			status := 404
@@ -294,7 +294,7 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			out[i] = map[string]any{"Result": res}
 		}
 		writeJSONResp(w, map[string]any{"Results": out})
-	case segs[0] == "Mailboxes" && len(segs) == 1 && r.Method == http.MethodPost:
+	case segs[0] == "mailboxes" && len(segs) == 1 && r.Method == http.MethodPost:
 		var body map[string]any
 		_ = json.NewDecoder(r.Body).Decode(&body)
 		name, _ := body["Name"].(string)
@@ -317,7 +317,7 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.Add(name, alias, f.plan["PopEnabled"].(bool), f.plan["ImapEnabled"].(bool))
 		w.WriteHeader(201)
 		writeJSONResp(w, map[string]any{"Mailbox": f.view(f.Mailboxes[len(f.Mailboxes)-1], false), "Result": result(name, "New-Mailbox", []map[string]any{{"Name": "Name", "OldValue": "", "NewValue": name}}, nil, false)})
-	case segs[0] == "Mailboxes" && len(segs) == 2 && r.Method == http.MethodDelete:
+	case segs[0] == "mailboxes" && len(segs) == 2 && r.Method == http.MethodDelete:
 		ms, msg := f.Find(segs[1])
 		if msg != "" {
 			writeErr(w, 404, "NotFound", msg)
