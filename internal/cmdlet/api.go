@@ -97,10 +97,10 @@ func (e *APIError) Error() string {
 // ErrNotConnected is returned when no server is configured.
 var ErrNotConnected = errors.New("not connected to a Gatehouse server")
 
-// apiMessage is the text a cmdlet shows for an API error: the server's
+// APIMessage is the text a cmdlet shows for an API error: the server's
 // message, which carries Exchange's wording for not found, ambiguous
 // identity and permission errors.
-func apiMessage(err error) string {
+func APIMessage(err error) string {
 	var ae *APIError
 	if errors.As(err, &ae) {
 		if ae.Code == "InvalidFilter" && !strings.HasPrefix(ae.Message, "Cannot bind parameter") {

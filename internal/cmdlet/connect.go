@@ -22,7 +22,7 @@ func credentialParts(v any) (string, *SecureString, bool) {
 	u, _ := o.Get("UserName")
 	p, _ := o.Get("Password")
 	ss, ok := p.(*SecureString)
-	return toString(u), ss, ok
+	return ToString(u), ss, ok
 }
 
 func (s *Session) nonInteractive(cmd, what string) error {
@@ -102,12 +102,12 @@ func connectExchangeOnline() *Cmdlet {
 				}
 				client, err := NewClient(opts)
 				if err != nil {
-					return &Error{Source: c.Cmdlet.Name, Msg: apiMessage(err), Err: err}
+					return &Error{Source: c.Cmdlet.Name, Msg: APIMessage(err), Err: err}
 				}
 				if err := client.Login(ctx); err != nil {
 					// as the EXO module throws: a script does not go on
 					// to run its changes unconnected
-					return &errThrown{err: &Error{Source: c.Cmdlet.Name, Msg: apiMessage(err), Err: err}}
+					return &errThrown{err: &Error{Source: c.Cmdlet.Name, Msg: APIMessage(err), Err: err}}
 				}
 				s.api = client
 				s.connect = opts

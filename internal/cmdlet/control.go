@@ -326,10 +326,10 @@ func (s *Session) execThrow(ctx context.Context, n *syntax.Throw) error {
 		return err
 	}
 	if rec, ok := v.(*Object); ok && rec.TypeName == errorRecordType {
-		msg := toString(rec)
+		msg := ToString(rec)
 		if ex, ok := rec.Get("Exception"); ok {
 			if m, ok := property(ex, "Message"); ok {
-				msg = toString(m)
+				msg = ToString(m)
 			}
 		}
 		if s.caught != nil && s.errorRecordMatches(rec) {
@@ -337,7 +337,7 @@ func (s *Session) execThrow(ctx context.Context, n *syntax.Throw) error {
 		}
 		return &errThrown{err: &Error{Source: "Exception", Msg: msg}, value: rec}
 	}
-	msg := toString(v)
+	msg := ToString(v)
 	if v == nil {
 		msg = "ScriptHalted"
 	}
@@ -418,7 +418,7 @@ func (s *Session) switchMatches(ctx context.Context, pat syntax.Expr, val any, m
 	}
 	l := val
 	if mode != "exact" {
-		l = toString(val)
+		l = ToString(val)
 	}
 	r, err := binaryOp(s, op, l, p)
 	if err != nil {

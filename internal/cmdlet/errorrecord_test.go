@@ -91,7 +91,7 @@ func TestBindingAndErrors(t *testing.T) {
 			}
 			s := NewSession(SessionOptions{Host: host, Registry: DefaultRegistry(), API: client, Dir: dir})
 			if err := s.Execute(context.Background(), tc.src); err != nil {
-				s.writeError(err)
+				s.WriteError(err)
 			}
 			got := out.String()
 			if tc.answer != "" {
@@ -148,7 +148,7 @@ func TestRemoveMailboxPiped(t *testing.T) {
 		_, client := startFake(t, f)
 		s, out := newTestSession(t, client)
 		if err := s.Execute(context.Background(), tc.src); err != nil {
-			s.writeError(err)
+			s.WriteError(err)
 		}
 		if out.String() != tc.out {
 			t.Errorf("%s:\ngot output  %q;\nwant output %q", tc.src, out.String(), tc.out)

@@ -87,7 +87,7 @@ func getObjectsQuery(ctx context.Context, c *Call, collection string, q url.Valu
 	if id != "" && !strings.ContainsAny(id, "*?") {
 		o, err := api.Get(ctx, collection+"/"+escapeSegment(id), nil)
 		if err != nil {
-			return c.WriteError(apiMessage(err))
+			return c.WriteError(APIMessage(err))
 		}
 		return c.Emit(o)
 	}
@@ -126,10 +126,10 @@ func listLimited(ctx context.Context, c *Call, collection string, q url.Values) 
 			// what the commands after this one returned goes on as it is
 			return err
 		}
-		return c.WriteError(apiMessage(err))
+		return c.WriteError(APIMessage(err))
 	}
 	if more && !c.Has("ResultSize") {
-		return c.WriteWarning(defaultCapWarning(limit))
+		return c.WriteWarning(DefaultCapWarning(limit))
 	}
 	if more {
 		return c.WriteWarning("There are more results available than are currently displayed. To view them, increase the value for the ResultSize parameter.")
@@ -137,9 +137,9 @@ func listLimited(ctx context.Context, c *Call, collection string, q url.Values) 
 	return nil
 }
 
-// defaultCapWarning is Exchange's warning when the default -ResultSize
+// DefaultCapWarning is Exchange's warning when the default -ResultSize
 // left objects out.
-func defaultCapWarning(limit int64) string {
+func DefaultCapWarning(limit int64) string {
 	return fmt.Sprintf("By default only the first %d items are returned. Use the ResultSize parameter to specify the number of items returned. "+
 		"To return all items, specify \"-ResultSize Unlimited\". Be aware that, depending upon the actual number of items, returning all items "+
 		"can take a long time and consume a large amount of memory. Also, we don't recommend storing the results in a variable. "+
@@ -154,7 +154,7 @@ func listAll(ctx context.Context, c *Call, path string, q url.Values, limit int6
 		if _, stop := isStop(err); stop || ctx.Err() != nil || emitErr != nil {
 			return err
 		}
-		return c.WriteError(apiMessage(err))
+		return c.WriteError(APIMessage(err))
 	}
 	return nil
 }
@@ -307,7 +307,7 @@ func (b *batcher) flush(ctx context.Context, c *Call) error {
 // Exchange's warning for a change that changed nothing.
 func reportUpdate(c *Call, identity string, ch *Object, r UpdateResult, err error) error {
 	if err != nil {
-		return c.WriteError(apiMessage(err))
+		return c.WriteError(APIMessage(err))
 	}
 	name := identity
 	if r.Identity != "" {
@@ -533,7 +533,7 @@ func newMailbox() *Cmdlet {
 				}
 				resp, err := c.s.api.Create(ctx, "mailboxes", q, body)
 				if err != nil {
-					return c.WriteError(apiMessage(err))
+					return c.WriteError(APIMessage(err))
 				}
 				if resp == nil {
 					return nil
@@ -573,7 +573,7 @@ func removeMailbox() *Cmdlet {
 				}
 				r, err := c.s.api.Delete(ctx, "mailboxes/"+escapeSegment(id), c.WhatIf())
 				if err != nil {
-					return c.WriteError(apiMessage(err))
+					return c.WriteError(APIMessage(err))
 				}
 				return reportUpdate(c, id, nil, *r, nil)
 			}}
@@ -592,7 +592,7 @@ func getCASMailboxPlan() *Cmdlet {
 			return Impl{Process: func(ctx context.Context, c *Call) error {
 				o, err := c.s.api.Get(ctx, "casmailboxplan", nil)
 				if err != nil {
-					return c.WriteError(apiMessage(err))
+					return c.WriteError(APIMessage(err))
 				}
 				if id := c.String("Identity"); id != "" && !planMatches(o, id) {
 					return c.WriteError(notFound(c, id))
@@ -616,7 +616,7 @@ func planMatches(plan *Object, id string) bool {
 		if !ok || v == nil {
 			continue
 		}
-		if like(id, toString(v), false) {
+		if Like(id, ToString(v), false) {
 			return true
 		}
 	}
@@ -644,13 +644,13 @@ func singletonSet(name, path string, settable []string, c *Cmdlet) *Cmdlet {
 			if target != "" {
 				cur, err := call.s.api.Get(ctx, path, nil)
 				if err != nil {
-					return call.WriteError(apiMessage(err))
+					return call.WriteError(APIMessage(err))
 				}
 				if !planMatches(cur, target) {
 					return call.WriteError(notFound(call, target))
 				}
 				if n, ok := cur.Get("Name"); ok && n != nil {
-					target = toString(n)
+					target = ToString(n)
 				}
 			}
 			if target == "" {
@@ -667,7 +667,7 @@ func singletonSet(name, path string, settable []string, c *Cmdlet) *Cmdlet {
 			}
 			r, err := call.s.api.Update(ctx, path, ch, call.WhatIf())
 			if err != nil {
-				return call.WriteError(apiMessage(err))
+				return call.WriteError(APIMessage(err))
 			}
 			return reportUpdate(call, target, ch, *r, nil)
 		}}
@@ -702,7 +702,7 @@ func getOrganizationConfig() *Cmdlet {
 			return Impl{Process: func(ctx context.Context, c *Call) error {
 				o, err := c.s.api.Get(ctx, "organizationconfig", nil)
 				if err != nil {
-					return c.WriteError(apiMessage(err))
+					return c.WriteError(APIMessage(err))
 				}
 				return c.Emit(o)
 			}}
@@ -733,7 +733,7 @@ func getRoleGroup() *Cmdlet {
 				if id := c.String("Identity"); id != "" {
 					o, err := c.s.api.Get(ctx, "rolegroups/"+escapeSegment(id), nil)
 					if err != nil {
-						return c.WriteError(apiMessage(err))
+						return c.WriteError(APIMessage(err))
 					}
 					return c.Emit(o)
 				}
@@ -788,7 +788,7 @@ func addRoleGroupMember() *Cmdlet {
 				}
 				resp, err := c.s.api.Create(ctx, "rolegroups/"+escapeSegment(group)+"/members", q, body)
 				if err != nil {
-					return c.WriteError(apiMessage(err))
+					return c.WriteError(APIMessage(err))
 				}
 				return reportUpdate(c, group, body, *decodeUpdate(resp), nil)
 			}}
@@ -813,7 +813,7 @@ func removeRoleGroupMember() *Cmdlet {
 				}
 				r, err := c.s.api.Delete(ctx, "rolegroups/"+escapeSegment(group)+"/members/"+escapeSegment(member), c.WhatIf())
 				if err != nil {
-					return c.WriteError(apiMessage(err))
+					return c.WriteError(APIMessage(err))
 				}
 				return reportUpdate(c, group, nil, *r, nil)
 			}}
@@ -884,7 +884,7 @@ func getEmailAppUsageReport() *Cmdlet {
 				}
 				rep, err := c.s.api.Get(ctx, "reports/emailappusage", q)
 				if err != nil {
-					return c.WriteError(apiMessage(err))
+					return c.WriteError(APIMessage(err))
 				}
 				key, tn := "Users", "Gatehouse.EmailAppUsage"
 				if c.Switch("Daily") {
@@ -925,7 +925,7 @@ func getMailboxStatistics() *Cmdlet {
 				}
 				o, err := c.s.api.Get(ctx, "mailboxes/"+escapeSegment(id)+"/statistics", nil)
 				if err != nil {
-					return c.WriteError(apiMessage(err))
+					return c.WriteError(APIMessage(err))
 				}
 				return c.Emit(o)
 			}}

@@ -146,9 +146,9 @@ func csvValue(v any, name string) (string, bool) {
 	switch v.(type) {
 	case *Object, *Hashtable, string:
 		p, ok := property(v, name)
-		return toString(p), ok
+		return ToString(p), ok
 	}
-	return toString(v), true
+	return ToString(v), true
 }
 
 func readCsvHeader(path, sep string) []string {

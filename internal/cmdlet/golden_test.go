@@ -18,17 +18,6 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 func TestMain(m *testing.M) {
-	// The terminal tests run this binary as the shell on a pseudo-terminal.
-	if os.Getenv("GATEHOUSE_SHELL_HELPER") == "1" {
-		args := os.Args[1:]
-		for i, a := range args {
-			if a == "--" {
-				args = args[i+1:]
-				break
-			}
-		}
-		os.Exit(ShellMain(context.Background(), args, os.Stdin, os.Stdout, os.Stderr))
-	}
 	// Dates are shown in the local zone; the golden files are in UTC.
 	time.Local = time.UTC
 	os.Exit(m.Run())
@@ -57,7 +46,7 @@ func transcript(t *testing.T, s *Session, out *bytes.Buffer, script string) stri
 		b.WriteString("PS> " + strings.ReplaceAll(src, "\n", "\n>> ") + "\n")
 		out.Reset()
 		if err := s.Execute(context.Background(), src); err != nil {
-			s.writeError(err)
+			s.WriteError(err)
 		}
 		b.WriteString(out.String())
 	}

@@ -285,7 +285,7 @@ func writeJSON(b *bytes.Buffer, v any, level, indent, depth int) error {
 		return writeJSON(b, arr, level, indent, depth)
 	case []any:
 		if level > depth {
-			data, _ := json.Marshal(toString(x))
+			data, _ := json.Marshal(ToString(x))
 			b.Write(data)
 			return nil
 		}
@@ -305,7 +305,7 @@ func writeJSON(b *bytes.Buffer, v any, level, indent, depth int) error {
 		b.WriteByte(']')
 	case *Object, *Hashtable:
 		if level > depth {
-			data, _ := json.Marshal(toString(x))
+			data, _ := json.Marshal(ToString(x))
 			b.Write(data)
 			return nil
 		}
@@ -317,7 +317,7 @@ func writeJSON(b *bytes.Buffer, v any, level, indent, depth int) error {
 		} else {
 			h := x.(*Hashtable)
 			for _, k := range h.keys {
-				keys = append(keys, toString(k))
+				keys = append(keys, ToString(k))
 			}
 			vals = h.values
 		}
@@ -342,7 +342,7 @@ func writeJSON(b *bytes.Buffer, v any, level, indent, depth int) error {
 		data, _ := json.Marshal(x.Node.Text)
 		b.Write(data)
 	default:
-		data, _ := json.Marshal(toString(x))
+		data, _ := json.Marshal(ToString(x))
 		b.Write(data)
 	}
 	return nil

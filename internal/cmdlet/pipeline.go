@@ -174,7 +174,7 @@ func (s *Session) prepare(ctx context.Context, cmd *syntax.Command, position int
 		if sb, ok := v.(*ScriptBlock); ok {
 			return s.scriptBlockStage(sb, position), nil
 		}
-		name = toString(v)
+		name = ToString(v)
 	}
 	info, ok := s.lookupCommand(name)
 	if !ok {

@@ -128,7 +128,7 @@ func userView(m *Object) *Object {
 func splitName(m *Object) (string, string) {
 	dn := ""
 	if v, ok := m.Get("DisplayName"); ok {
-		dn = toString(v)
+		dn = ToString(v)
 	}
 	first, last, ok := strings.Cut(strings.TrimSpace(dn), " ")
 	if !ok {
@@ -271,7 +271,7 @@ func getManagementRoleAssignment() *Cmdlet {
 				var groups []*Object
 				err := c.s.api.List(ctx, "rolegroups", nil, Unlimited, func(o *Object) error { groups = append(groups, o); return nil })
 				if err != nil {
-					return c.WriteError(apiMessage(err))
+					return c.WriteError(APIMessage(err))
 				}
 				assignee := strings.TrimSpace(c.String("RoleAssignee"))
 				var user []string // the names the assignee goes by, when a member
@@ -280,25 +280,25 @@ func getManagementRoleAssignment() *Cmdlet {
 					if m, err := c.s.api.Get(ctx, "mailboxes/"+escapeSegment(assignee), nil); err == nil {
 						for _, k := range []string{"Name", "Alias", "PrimarySmtpAddress", "UserPrincipalName", "DisplayName"} {
 							if v, ok := m.Get(k); ok && v != nil {
-								user = append(user, toString(v))
+								user = append(user, ToString(v))
 							}
 						}
 					}
 				}
 				found := assignee == ""
 				for _, g := range groups {
-					gname := toString(propOr(g, "Name"))
+					gname := ToString(propOr(g, "Name"))
 					if assignee != "" && !strings.EqualFold(gname, assignee) && !memberOf(g, user) {
 						continue
 					}
 					found = true
 					for _, role := range toArray(propOr(g, "Roles")) {
-						rname := toString(role)
+						rname := ToString(role)
 						name := rname + "-" + gname
-						if r := c.String("Role"); r != "" && !like(r, rname, false) {
+						if r := c.String("Role"); r != "" && !Like(r, rname, false) {
 							continue
 						}
-						if id := c.String("Identity"); id != "" && !like(id, name, false) {
+						if id := c.String("Identity"); id != "" && !Like(id, name, false) {
 							continue
 						}
 						a := NewObject("Gatehouse.ManagementRoleAssignment")
@@ -335,7 +335,7 @@ func propOr(o *Object, name string) any {
 func memberOf(g *Object, names []string) bool {
 	for _, m := range toArray(propOr(g, "Members")) {
 		for _, n := range names {
-			if strings.EqualFold(toString(m), n) {
+			if strings.EqualFold(ToString(m), n) {
 				return true
 			}
 		}

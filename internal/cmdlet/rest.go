@@ -482,7 +482,7 @@ func decodeUpdate(v any) *UpdateResult {
 		if x == nil {
 			return ""
 		}
-		return toString(x)
+		return ToString(x)
 	}
 	r.Identity = str("Identity")
 	if nc, ok := o.Get("NoChange"); ok {
@@ -496,7 +496,7 @@ func decodeUpdate(v any) *UpdateResult {
 				if co, ok := c.(*Object); ok {
 					pc := PropertyChange{}
 					if n, ok := co.Get("Name"); ok {
-						pc.Property = toString(n)
+						pc.Property = ToString(n)
 					}
 					pc.OldValue, _ = co.Get("OldValue")
 					pc.NewValue, _ = co.Get("NewValue")
@@ -510,7 +510,7 @@ func decodeUpdate(v any) *UpdateResult {
 			for _, s := range toArray(ss) {
 				if so, ok := s.(*Object); ok {
 					p, _ := so.Get("Protocol")
-					k := toString(p)
+					k := ToString(p)
 					if counts[k] == 0 {
 						order = append(order, k)
 					}
@@ -621,10 +621,10 @@ func (c *Client) updateBulk(ctx context.Context, collection string, items []Bulk
 			ae := &APIError{Status: 400}
 			if eo, ok := e.(*Object); ok {
 				if m, ok := eo.Get("message"); ok {
-					ae.Message = toString(m)
+					ae.Message = ToString(m)
 				}
 				if c, ok := eo.Get("code"); ok {
-					ae.Code = toString(c)
+					ae.Code = ToString(c)
 				}
 			}
 			out[i].Err = ae

@@ -164,7 +164,7 @@ func TestDefaultResultSizeWarning(t *testing.T) {
 	_, client := startFake(t, f)
 	s, out := newTestSession(t, client)
 	run(t, s, "$m = Get-Mailbox; $m.Count")
-	want := "WARNING: " + defaultCapWarning(1000) + "\n1000\n"
+	want := "WARNING: " + DefaultCapWarning(1000) + "\n1000\n"
 	if out.String() != want {
 		t.Errorf("got %q; want %q", out.String(), want)
 	}

@@ -195,9 +195,9 @@ func typeName(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// toString converts a value to text the way PowerShell does when it needs a
+// ToString converts a value to text the way PowerShell does when it needs a
 // string: $null is "", True/False, arrays are joined with spaces.
-func toString(v any) string {
+func ToString(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
@@ -219,7 +219,7 @@ func toString(v any) string {
 	case []any:
 		parts := make([]string, len(x))
 		for i, e := range x {
-			parts[i] = toString(e)
+			parts[i] = ToString(e)
 		}
 		return strings.Join(parts, " ")
 	case *Hashtable:
@@ -244,24 +244,24 @@ func objectString(o *Object) string {
 	case errorRecordType:
 		// an error renders as its message: "$($Error[0])"
 		if ex, ok := o.Get("Exception"); ok {
-			return toString(ex)
+			return ToString(ex)
 		}
 	}
 	if strings.HasSuffix(o.TypeName, "Exception") {
 		if m, ok := o.Get("Message"); ok {
-			return toString(m)
+			return ToString(m)
 		}
 	}
 	if o.TypeName != "" && !strings.HasPrefix(o.TypeName, "Selected.") && o.TypeName != "System.Management.Automation.PSCustomObject" && o.TypeName != "CsvRow" {
 		for _, k := range []string{"Identity", "Name"} {
 			if v, ok := o.Get(k); ok && v != nil {
-				return toString(v)
+				return ToString(v)
 			}
 		}
 	}
 	parts := make([]string, len(o.names))
 	for i, n := range o.names {
-		parts[i] = n + "=" + toString(o.values[i])
+		parts[i] = n + "=" + ToString(o.values[i])
 	}
 	return "@{" + strings.Join(parts, "; ") + "}"
 }
@@ -531,7 +531,7 @@ func propertyNames(v any) []string {
 	case *Hashtable:
 		var out []string
 		for _, k := range x.keys {
-			out = append(out, toString(k))
+			out = append(out, ToString(k))
 		}
 		return out
 	}
@@ -553,7 +553,7 @@ func compareValues(a, b any, caseSensitive bool) (int, bool) {
 	}
 	switch x := a.(type) {
 	case string:
-		y := toString(b)
+		y := ToString(b)
 		if caseSensitive {
 			return strings.Compare(x, y), true
 		}
@@ -585,7 +585,7 @@ func compareValues(a, b any, caseSensitive bool) (int, bool) {
 		}
 		return 0, true
 	}
-	return strings.Compare(strings.ToLower(toString(a)), strings.ToLower(toString(b))), true
+	return strings.Compare(strings.ToLower(ToString(a)), strings.ToLower(ToString(b))), true
 }
 
 func boolInt(b bool) int {
@@ -607,7 +607,7 @@ func equalValues(a, b any, caseSensitive bool) bool {
 	}
 	switch x := a.(type) {
 	case string:
-		y := toString(b)
+		y := ToString(b)
 		if caseSensitive {
 			return x == y
 		}
