@@ -156,6 +156,14 @@ func (c *Call) WriteWarning(msg string) error {
 // Session returns the shell session.
 func (c *Call) Session() *Session { return c.s }
 
+// MapEmit makes Emit pass each object through f until the returned
+// function restores it.
+func (c *Call) MapEmit(f func(v any) any) (restore func()) {
+	emit := c.emit
+	c.emit = func(v any) error { return emit(f(v)) }
+	return func() { c.emit = emit }
+}
+
 // WhatIf reports whether -WhatIf is in effect.
 func (c *Call) WhatIf() bool { return c.Switch("WhatIf") }
 
@@ -166,7 +174,7 @@ func (c *Call) WhatIf() bool { return c.Switch("WhatIf") }
 // input) then fails with an error rather than go ahead unasked.
 func (c *Call) ShouldProcess(target, operation string) (bool, error) {
 	if c.WhatIf() {
-		c.s.writeHost(fmt.Sprintf("What if: Performing the operation %q on target %q.", operation, target))
+		c.s.WriteHost(fmt.Sprintf("What if: Performing the operation %q on target %q.", operation, target))
 		return false, nil
 	}
 	switch {
@@ -198,7 +206,7 @@ func (c *Call) ShouldProcess(target, operation string) (bool, error) {
 			c.confirmNone = true
 			return false, nil
 		}
-		c.s.writeHost("Y - Continue with only the next step of the operation.\nA - Continue with all the steps of the operation.\nN - Skip this operation and proceed with the next operation.\nL - Skip this operation and all subsequent operations.")
+		c.s.WriteHost("Y - Continue with only the next step of the operation.\nA - Continue with all the steps of the operation.\nN - Skip this operation and proceed with the next operation.\nL - Skip this operation and all subsequent operations.")
 	}
 }
 
@@ -370,7 +378,7 @@ func (s *Session) bindArguments(ctx context.Context, c *Call, cmd *syntax.Comman
 				}
 			case nil:
 			default:
-				for _, item := range toArray(x) {
+				for _, item := range ToArray(x) {
 					positional = append(positional, item)
 					positionalText = append(positionalText, ToString(item))
 				}
@@ -452,7 +460,7 @@ func (s *Session) checkMandatory(c *Call, perItem bool) error {
 		return nil
 	}
 	if s.host.Prompt != nil && !perItem {
-		s.writeHost(fmt.Sprintf("\ncmdlet %s at command pipeline position %d\nSupply values for the following parameters:", c.Cmdlet.Name, c.Position))
+		s.WriteHost(fmt.Sprintf("\ncmdlet %s at command pipeline position %d\nSupply values for the following parameters:", c.Cmdlet.Name, c.Position))
 		for _, p := range missing {
 			line, err := s.host.Prompt(p.Name+": ", p.Type == TSecureString)
 			if err != nil {
@@ -636,7 +644,7 @@ func convertParam(p *Param, v any) (any, error) {
 		return s, nil
 	case TStrings:
 		var out []string
-		for _, e := range toArray(v) {
+		for _, e := range ToArray(v) {
 			out = append(out, ToString(e))
 		}
 		return out, nil
@@ -721,7 +729,7 @@ func convertParam(p *Param, v any) (any, error) {
 		return nil, fmt.Errorf("Cannot validate argument on parameter '%s'. The argument %q does not belong to the set %q specified by the ValidateSet attribute. Supply an argument that is in the set and then try the command again.", p.Name, s, strings.Join(p.Enum, ","))
 	case TProperties:
 		var out []any
-		for _, e := range toArray(v) {
+		for _, e := range ToArray(v) {
 			switch e.(type) {
 			case *Hashtable, *ScriptBlock, string:
 				out = append(out, e)

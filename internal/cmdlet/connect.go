@@ -31,13 +31,13 @@ func (s *Session) nonInteractive(cmd, what string) error {
 
 func connectExchangeOnline() *Cmdlet {
 	return &Cmdlet{
-		Name: "Connect-ExchangeOnline", Source: srcGate, OutputType: "None",
+		Name: "Connect-ExchangeOnline", Source: SrcGate, OutputType: "None",
 		Synopsis:    "Signs in to a Gatehouse server from inside the shell.",
 		Description: "Connects the shell to the admin REST API of -ConnectionUri (else the server the shell was started with, or GATEHOUSE_SERVER) as -UserPrincipalName, or as the user of -Credential (Get-Credential). Without -Credential the password is asked for without echo on a terminal, or read from GATEHOUSE_PASSWORD. The cmdlets that follow work on that server.",
 		Params: []*Param{
 			{Name: "ConnectionUri", Aliases: []string{"Server"}, Type: TString, Help: "The URL of the server's admin listener, e.g. https://mail.contoso.com:8443."},
 			{Name: "UserPrincipalName", Aliases: []string{"UPN", "UserName"}, Type: TString, Help: "The administrator to sign in as."},
-			{Name: "Credential", Type: TAny, TypeName: psCredentialType, Help: "User name and password, from Get-Credential."},
+			{Name: "Credential", Type: TAny, TypeName: PSCredentialType, Help: "User name and password, from Get-Credential."},
 			{Name: "ShowBanner", Type: TSwitch, Help: "-ShowBanner:$false signs in without the line saying where."},
 			{Name: "Organization", Type: TString, Help: "Accepted for scripts written for Exchange Online; Gatehouse serves one organization."},
 			{Name: "ShowProgress", Type: TBool, Help: "Accepted for scripts written for Exchange Online."},
@@ -48,8 +48,8 @@ func connectExchangeOnline() *Cmdlet {
 		},
 		New: func() Impl {
 			return Impl{Process: func(ctx context.Context, c *Call) error {
-				s := c.s
-				opts := s.connect
+				s := c.Session()
+				opts := s.ConnectOptions()
 				opts.Password = ""
 				if u := c.String("ConnectionUri"); u != "" {
 					opts.Server = u
@@ -68,27 +68,27 @@ func connectExchangeOnline() *Cmdlet {
 				if v, ok := c.Get("Credential"); ok && v != nil {
 					user, pw, ok := credentialParts(v)
 					if !ok {
-						return &Error{Source: c.Cmdlet.Name, Msg: fmt.Sprintf("Cannot process argument transformation on parameter 'Credential'. A %s is needed: use Get-Credential.", psCredentialType)}
+						return &Error{Source: c.Cmdlet.Name, Msg: fmt.Sprintf("Cannot process argument transformation on parameter 'Credential'. A %s is needed: use Get-Credential.", PSCredentialType)}
 					}
 					sameUser = false
-					opts.User, opts.Password = user, pw.plain
+					opts.User, opts.Password = user, pw.Plain()
 				}
 				if opts.User == "" {
-					if s.host.Prompt == nil {
+					if s.Host().Prompt == nil {
 						return s.nonInteractive(c.Cmdlet.Name, "Give -UserPrincipalName or -Credential.")
 					}
-					u, err := s.host.Prompt("User: ", false)
+					u, err := s.Host().Prompt("User: ", false)
 					if err != nil {
 						return err
 					}
 					opts.User = strings.TrimSpace(u)
 				}
-				if opts.Password == "" && sameUser && strings.EqualFold(opts.Server, s.connect.Server) {
-					opts.Password = s.connect.Password
+				if opts.Password == "" && sameUser && strings.EqualFold(opts.Server, s.ConnectOptions().Server) {
+					opts.Password = s.ConnectOptions().Password
 				}
 				if opts.Password == "" {
-					if s.host.Prompt != nil {
-						pw, err := s.host.Prompt(fmt.Sprintf("Password for %s: ", opts.User), true)
+					if s.Host().Prompt != nil {
+						pw, err := s.Host().Prompt(fmt.Sprintf("Password for %s: ", opts.User), true)
 						if err != nil {
 							return err
 						}
@@ -107,12 +107,11 @@ func connectExchangeOnline() *Cmdlet {
 				if err := client.Login(ctx); err != nil {
 					// as the EXO module throws: a script does not go on
 					// to run its changes unconnected
-					return &errThrown{err: &Error{Source: c.Cmdlet.Name, Msg: APIMessage(err), Err: err}}
+					return Throw(&Error{Source: c.Cmdlet.Name, Msg: APIMessage(err), Err: err})
 				}
-				s.api = client
-				s.connect = opts
+				s.SetAPI(client, opts)
 				if v, ok := c.Get("ShowBanner"); !ok || v == true {
-					s.writeHost(fmt.Sprintf("Connected to %s as %s.", client.base.String(), opts.User))
+					s.WriteHost(fmt.Sprintf("Connected to %s as %s.", client.URL(), opts.User))
 				}
 				return nil
 			}}
@@ -122,7 +121,7 @@ func connectExchangeOnline() *Cmdlet {
 
 func disconnectExchangeOnline() *Cmdlet {
 	return &Cmdlet{
-		Name: "Disconnect-ExchangeOnline", Source: srcGate, OutputType: "None",
+		Name: "Disconnect-ExchangeOnline", Source: SrcGate, OutputType: "None",
 		Synopsis:    "Signs out of the Gatehouse server.",
 		Description: "Forgets the connection; the Exchange cmdlets fail until Connect-ExchangeOnline signs in again.",
 		Params: []*Param{
@@ -131,7 +130,7 @@ func disconnectExchangeOnline() *Cmdlet {
 		Examples: []Example{{Code: "Disconnect-ExchangeOnline -Confirm:$false", Remarks: "Signs out at the end of a script."}},
 		New: func() Impl {
 			return Impl{Process: func(ctx context.Context, c *Call) error {
-				c.s.api = nil
+				c.Session().SetAPI(nil, c.Session().ConnectOptions())
 				return nil
 			}}
 		},
@@ -140,7 +139,7 @@ func disconnectExchangeOnline() *Cmdlet {
 
 func getCredential() *Cmdlet {
 	return &Cmdlet{
-		Name: "Get-Credential", Source: "Microsoft.PowerShell.Security", OutputType: psCredentialType,
+		Name: "Get-Credential", Source: "Microsoft.PowerShell.Security", OutputType: PSCredentialType,
 		Synopsis:    "Asks for a user name and password and returns them as a credential.",
 		Description: "Asks on the terminal (the password without echo) and writes a PSCredential for -Credential parameters such as Connect-ExchangeOnline's. Without a terminal it fails.",
 		Params: []*Param{
@@ -150,26 +149,26 @@ func getCredential() *Cmdlet {
 		Examples: []Example{{Code: "$cred = Get-Credential admin", Remarks: "Asks for admin's password."}},
 		New: func() Impl {
 			return Impl{Process: func(ctx context.Context, c *Call) error {
-				s := c.s
-				if s.host.Prompt == nil {
+				s := c.Session()
+				if s.Host().Prompt == nil {
 					return s.nonInteractive(c.Cmdlet.Name, "Get-Credential needs a terminal.")
 				}
 				if m := c.String("Message"); m != "" {
-					s.writeHost(m)
+					s.WriteHost(m)
 				}
 				user := c.String("UserName")
 				if user == "" {
-					u, err := s.host.Prompt("User: ", false)
+					u, err := s.Host().Prompt("User: ", false)
 					if err != nil {
 						return err
 					}
 					user = strings.TrimSpace(u)
 				}
-				pw, err := s.host.Prompt(fmt.Sprintf("Password for user %s: ", user), true)
+				pw, err := s.Host().Prompt(fmt.Sprintf("Password for user %s: ", user), true)
 				if err != nil {
 					return err
 				}
-				return c.Emit(newCredential(user, &SecureString{plain: pw}))
+				return c.Emit(NewCredential(user, NewSecureString(pw)))
 			}}
 		},
 	}

@@ -42,6 +42,10 @@ type errThrown struct {
 }
 
 func (e *errThrown) Error() string { return e.err.Error() }
+
+// Throw is err thrown as by throw: it ends the script unless a try block
+// catches it.
+func Throw(err error) error { return &errThrown{err: err} }
 func (e *errThrown) Unwrap() error { return e.err }
 
 // isFlow reports whether err is flow control rather than an error.
@@ -49,7 +53,7 @@ func isFlow(err error) bool {
 	var b *errBreak
 	var r *errReturn
 	var ex *errExit
-	if _, ok := isStop(err); ok {
+	if _, ok := IsStop(err); ok {
 		return true
 	}
 	return errors.As(err, &b) || errors.As(err, &r) || errors.As(err, &ex)

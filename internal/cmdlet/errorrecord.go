@@ -126,7 +126,7 @@ func statementError(ctx context.Context, err error) bool {
 	if err == nil || ctx.Err() != nil {
 		return false
 	}
-	if _, ok := isStop(err); ok {
+	if _, ok := IsStop(err); ok {
 		return false
 	}
 	var ae *actionStopError

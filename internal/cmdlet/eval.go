@@ -34,7 +34,7 @@ func (s *Session) execStatement(ctx context.Context, st syntax.Statement, emit f
 		if err != nil {
 			return err
 		}
-		items := toArray(coll)
+		items := ToArray(coll)
 		if coll == nil {
 			items = nil
 		}
@@ -369,7 +369,7 @@ func indexValue(obj, idx any) (any, error) {
 		}
 		return string(rs[i]), nil
 	}
-	arr := toArray(obj)
+	arr := ToArray(obj)
 	if ix, ok := idx.([]any); ok {
 		var out []any
 		for _, e := range ix {

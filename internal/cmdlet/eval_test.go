@@ -167,7 +167,7 @@ func TestBinding(t *testing.T) {
 			var parts []string
 			for _, p := range c.Cmdlet.AllParams() {
 				if v, ok := c.Get(p.Name); ok {
-					parts = append(parts, p.Name+"="+displayValue(v))
+					parts = append(parts, p.Name+"="+DisplayValue(v))
 				}
 			}
 			return c.Emit(strings.Join(parts, " "))

@@ -76,7 +76,7 @@ var errEnough = errors.New("enough")
 // written as the pages arrive; it warns as Exchange does when -ResultSize
 // cut the list short. q holds more of the list's query (-Anr).
 func getObjectsQuery(ctx context.Context, c *Call, collection string, q url.Values) error {
-	api := c.s.api
+	api := c.Session().API()
 	id := c.String("Identity")
 	if v, bound := c.Get("Identity"); bound && (v == nil || id == "") {
 		// Exchange returns every object for a $null identity; a typo in a
@@ -112,7 +112,7 @@ func listLimited(ctx context.Context, c *Call, collection string, q url.Values) 
 	var n int64
 	more := false
 	var emitErr error
-	err := c.s.api.List(ctx, collection, q, ask, func(o *Object) error {
+	err := c.Session().API().List(ctx, collection, q, ask, func(o *Object) error {
 		if limit != Unlimited && n >= limit {
 			more = true
 			return errEnough
@@ -122,7 +122,7 @@ func listLimited(ctx context.Context, c *Call, collection string, q url.Values) 
 		return emitErr
 	})
 	if err != nil && !errors.Is(err, errEnough) {
-		if _, stop := isStop(err); stop || ctx.Err() != nil || emitErr != nil {
+		if _, stop := IsStop(err); stop || ctx.Err() != nil || emitErr != nil {
 			// what the commands after this one returned goes on as it is
 			return err
 		}
@@ -149,9 +149,9 @@ func DefaultCapWarning(limit int64) string {
 // listAll writes every object of a collection.
 func listAll(ctx context.Context, c *Call, path string, q url.Values, limit int64) error {
 	var emitErr error
-	err := c.s.api.List(ctx, path, q, limit, func(o *Object) error { emitErr = c.Emit(o); return emitErr })
+	err := c.Session().API().List(ctx, path, q, limit, func(o *Object) error { emitErr = c.Emit(o); return emitErr })
 	if err != nil {
-		if _, stop := isStop(err); stop || ctx.Err() != nil || emitErr != nil {
+		if _, stop := IsStop(err); stop || ctx.Err() != nil || emitErr != nil {
 			return err
 		}
 		return c.WriteError(APIMessage(err))
@@ -161,7 +161,7 @@ func listAll(ctx context.Context, c *Call, path string, q url.Values, limit int6
 
 func getMailbox() *Cmdlet {
 	return &Cmdlet{
-		Name: "Get-Mailbox", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.Mailbox",
+		Name: "Get-Mailbox", Source: SrcGate, NeedsServer: true, OutputType: "Gatehouse.Mailbox",
 		Synopsis:    "Gets mailboxes.",
 		Description: "Gets one mailbox by -Identity, or the mailboxes that match -Filter, up to -ResultSize (1000 by default; Unlimited for all). Mailboxes piped into Set-CASMailbox, Set-Mailbox or Remove-Mailbox bind to their -Identity.",
 		Params: []*Param{
@@ -180,7 +180,7 @@ func getMailbox() *Cmdlet {
 
 func getCASMailbox() *Cmdlet {
 	return &Cmdlet{
-		Name: "Get-CASMailbox", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.CASMailbox",
+		Name: "Get-CASMailbox", Source: SrcGate, NeedsServer: true, OutputType: "Gatehouse.CASMailbox",
 		Synopsis:    "Gets the client access settings (POP3 and IMAP4) of mailboxes.",
 		Description: "Shows whether each mailbox may use POP3 and IMAP4 (PopEnabled, ImapEnabled), and with Format-List also the effective state after security defaults, the reason when blocked, and the last POP3 and IMAP4 use.",
 		Params: []*Param{
@@ -263,7 +263,7 @@ func (b *batcher) send(ctx context.Context, c *Call) {
 	bt := &batch{items: b.items, done: make(chan struct{})}
 	b.items = nil
 	b.inFlight = append(b.inFlight, bt)
-	api, whatIf := c.s.api, c.WhatIf()
+	api, whatIf := c.Session().API(), c.WhatIf()
 	go func() {
 		defer close(bt.done)
 		bt.results = api.UpdateMany(ctx, b.collection, bt.items, whatIf)
@@ -315,7 +315,7 @@ func reportUpdate(c *Call, identity string, ch *Object, r UpdateResult, err erro
 	}
 	if c.WhatIf() {
 		for _, line := range whatIfLines(c.Cmdlet.Name, name, ch, r.WhatIf) {
-			c.s.writeHost("What if: " + line)
+			c.Session().WriteHost("What if: " + line)
 		}
 		return nil
 	}
@@ -338,7 +338,7 @@ func whatIfLines(cmdlet, name string, ch *Object, w *WhatIfReport) []string {
 	var parts []string
 	if w != nil && len(w.Changes) > 0 {
 		for _, pc := range w.Changes {
-			parts = append(parts, fmt.Sprintf("%s: %s -> %s", pc.Property, displayValue(pc.OldValue), displayValue(pc.NewValue)))
+			parts = append(parts, fmt.Sprintf("%s: %s -> %s", pc.Property, DisplayValue(pc.OldValue), DisplayValue(pc.NewValue)))
 		}
 	} else if ch != nil {
 		for _, n := range ch.Names() {
@@ -347,7 +347,7 @@ func whatIfLines(cmdlet, name string, ch *Object, w *WhatIfReport) []string {
 				parts = append(parts, n)
 				continue
 			}
-			parts = append(parts, fmt.Sprintf("%s: %s", n, displayValue(v)))
+			parts = append(parts, fmt.Sprintf("%s: %s", n, DisplayValue(v)))
 		}
 	}
 	line := fmt.Sprintf("Performing the operation %q on target %q.", cmdlet, name)
@@ -371,7 +371,7 @@ func whatIfLines(cmdlet, name string, ch *Object, w *WhatIfReport) []string {
 // identity, in batches.
 func setCmdlet(name, collection string, settable []string, c *Cmdlet) *Cmdlet {
 	c.Name = name
-	c.Source = srcGate
+	c.Source = SrcGate
 	c.NeedsServer = true
 	c.ShouldProcess = true
 	c.New = func() Impl {
@@ -495,7 +495,7 @@ func setMailbox() *Cmdlet {
 
 func newMailbox() *Cmdlet {
 	return &Cmdlet{
-		Name: "New-Mailbox", Source: srcGate, NeedsServer: true, ShouldProcess: true, OutputType: "Gatehouse.Mailbox",
+		Name: "New-Mailbox", Source: SrcGate, NeedsServer: true, ShouldProcess: true, OutputType: "Gatehouse.Mailbox",
 		Synopsis:    "Creates a mailbox.",
 		Description: "Creates a mailbox. POP3 and IMAP4 are set from the CAS mailbox plan (Get-CASMailboxPlan).",
 		Params: []*Param{
@@ -531,7 +531,7 @@ func newMailbox() *Cmdlet {
 				if c.WhatIf() {
 					q = url.Values{"whatIf": {"true"}}
 				}
-				resp, err := c.s.api.Create(ctx, "mailboxes", q, body)
+				resp, err := c.Session().API().Create(ctx, "mailboxes", q, body)
 				if err != nil {
 					return c.WriteError(APIMessage(err))
 				}
@@ -540,7 +540,7 @@ func newMailbox() *Cmdlet {
 				}
 				if c.WhatIf() {
 					res, _ := resp.Get("Result")
-					return reportUpdate(c, name, body, *decodeUpdate(res), nil)
+					return reportUpdate(c, name, body, *DecodeUpdate(res), nil)
 				}
 				if m, ok := resp.Get("Mailbox"); ok {
 					if mo, ok := m.(*Object); ok {
@@ -557,7 +557,7 @@ func newMailbox() *Cmdlet {
 
 func removeMailbox() *Cmdlet {
 	return &Cmdlet{
-		Name: "Remove-Mailbox", Source: srcGate, NeedsServer: true, ShouldProcess: true, ConfirmByDefault: true, OutputType: "None",
+		Name: "Remove-Mailbox", Source: SrcGate, NeedsServer: true, ShouldProcess: true, ConfirmByDefault: true, OutputType: "None",
 		Synopsis:    "Removes mailboxes.",
 		Description: "Removes a mailbox and its mail. In an interactive shell it asks first, unless -Confirm:$false.",
 		Params:      []*Param{identityParam("MailboxIdParameter", mailboxIdentityHelp, true)},
@@ -571,7 +571,7 @@ func removeMailbox() *Cmdlet {
 						return err
 					}
 				}
-				r, err := c.s.api.Delete(ctx, "mailboxes/"+escapeSegment(id), c.WhatIf())
+				r, err := c.Session().API().Delete(ctx, "mailboxes/"+escapeSegment(id), c.WhatIf())
 				if err != nil {
 					return c.WriteError(APIMessage(err))
 				}
@@ -583,14 +583,14 @@ func removeMailbox() *Cmdlet {
 
 func getCASMailboxPlan() *Cmdlet {
 	return &Cmdlet{
-		Name: "Get-CASMailboxPlan", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.CASMailboxPlan",
+		Name: "Get-CASMailboxPlan", Source: SrcGate, NeedsServer: true, OutputType: "Gatehouse.CASMailboxPlan",
 		Synopsis:    "Gets the CAS mailbox plan: whether new mailboxes get POP3 and IMAP4.",
 		Description: "Shows the PopEnabled and ImapEnabled values that new mailboxes take. Changing the plan does not change existing mailboxes.",
 		Params:      []*Param{planIdentityParam()},
 		Examples:    []Example{{Code: "Get-CASMailboxPlan", Remarks: "Shows the defaults for new mailboxes."}},
 		New: func() Impl {
 			return Impl{Process: func(ctx context.Context, c *Call) error {
-				o, err := c.s.api.Get(ctx, "casmailboxplan", nil)
+				o, err := c.Session().API().Get(ctx, "casmailboxplan", nil)
 				if err != nil {
 					return c.WriteError(APIMessage(err))
 				}
@@ -625,7 +625,7 @@ func planMatches(plan *Object, id string) bool {
 
 // notFound is Exchange's message for an identity that names nothing.
 func notFound(c *Call, id string) string {
-	return fmt.Sprintf("The operation couldn't be performed because object '%s' couldn't be found on '%s'.", id, c.s.api.Server())
+	return fmt.Sprintf("The operation couldn't be performed because object '%s' couldn't be found on '%s'.", id, c.Session().API().Server())
 }
 
 // singletonSet builds Set-CASMailboxPlan and Set-OrganizationConfig, which
@@ -634,7 +634,7 @@ func notFound(c *Call, id string) string {
 // not have must fail rather than change the one it has.
 func singletonSet(name, path string, settable []string, c *Cmdlet) *Cmdlet {
 	c.Name = name
-	c.Source = srcGate
+	c.Source = SrcGate
 	c.NeedsServer = true
 	c.ShouldProcess = true
 	c.New = func() Impl {
@@ -642,7 +642,7 @@ func singletonSet(name, path string, settable []string, c *Cmdlet) *Cmdlet {
 			ch := changes(call, settable...)
 			target := call.String("Identity")
 			if target != "" {
-				cur, err := call.s.api.Get(ctx, path, nil)
+				cur, err := call.Session().API().Get(ctx, path, nil)
 				if err != nil {
 					return call.WriteError(APIMessage(err))
 				}
@@ -665,7 +665,7 @@ func singletonSet(name, path string, settable []string, c *Cmdlet) *Cmdlet {
 					return err
 				}
 			}
-			r, err := call.s.api.Update(ctx, path, ch, call.WhatIf())
+			r, err := call.Session().API().Update(ctx, path, ch, call.WhatIf())
 			if err != nil {
 				return call.WriteError(APIMessage(err))
 			}
@@ -694,13 +694,13 @@ func setCASMailboxPlan() *Cmdlet {
 
 func getOrganizationConfig() *Cmdlet {
 	return &Cmdlet{
-		Name: "Get-OrganizationConfig", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.OrganizationConfig",
+		Name: "Get-OrganizationConfig", Source: SrcGate, NeedsServer: true, OutputType: "Gatehouse.OrganizationConfig",
 		Synopsis:    "Gets the organization's settings, including security defaults.",
 		Description: "Shows the organization's settings; SecurityDefaultsEnabled blocks POP3 and IMAP4 for every mailbox whatever its own settings.",
 		Examples:    []Example{{Code: "Get-OrganizationConfig | Format-List SecurityDefaultsEnabled", Remarks: "Whether security defaults are on."}},
 		New: func() Impl {
 			return Impl{Process: func(ctx context.Context, c *Call) error {
-				o, err := c.s.api.Get(ctx, "organizationconfig", nil)
+				o, err := c.Session().API().Get(ctx, "organizationconfig", nil)
 				if err != nil {
 					return c.WriteError(APIMessage(err))
 				}
@@ -724,14 +724,14 @@ func setOrganizationConfig() *Cmdlet {
 
 func getRoleGroup() *Cmdlet {
 	return &Cmdlet{
-		Name: "Get-RoleGroup", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.RoleGroup",
+		Name: "Get-RoleGroup", Source: SrcGate, NeedsServer: true, OutputType: "Gatehouse.RoleGroup",
 		Synopsis: "Gets the role groups: who may do what.",
 		Params:   []*Param{{Name: "Identity", Type: TIdentity, Position: 1, TypeName: "RoleGroupIdParameter", FromPipelineByName: true, Help: "The role group, e.g. \"Organization Management\"."}},
 		Examples: []Example{{Code: "Get-RoleGroup", Remarks: "Lists the role groups."}},
 		New: func() Impl {
 			return Impl{Process: func(ctx context.Context, c *Call) error {
 				if id := c.String("Identity"); id != "" {
-					o, err := c.s.api.Get(ctx, "rolegroups/"+escapeSegment(id), nil)
+					o, err := c.Session().API().Get(ctx, "rolegroups/"+escapeSegment(id), nil)
 					if err != nil {
 						return c.WriteError(APIMessage(err))
 					}
@@ -749,7 +749,7 @@ func roleGroupIdentity() *Param {
 
 func getRoleGroupMember() *Cmdlet {
 	return &Cmdlet{
-		Name: "Get-RoleGroupMember", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.RoleGroupMember",
+		Name: "Get-RoleGroupMember", Source: SrcGate, NeedsServer: true, OutputType: "Gatehouse.RoleGroupMember",
 		Synopsis: "Gets the members of a role group.",
 		Params:   []*Param{roleGroupIdentity(), resultSizeParam()},
 		Examples: []Example{{Code: "Get-RoleGroupMember \"Organization Management\"", Remarks: "Who may do everything."}},
@@ -767,7 +767,7 @@ func memberParam() *Param {
 
 func addRoleGroupMember() *Cmdlet {
 	return &Cmdlet{
-		Name: "Add-RoleGroupMember", Source: srcGate, NeedsServer: true, ShouldProcess: true, OutputType: "None",
+		Name: "Add-RoleGroupMember", Source: SrcGate, NeedsServer: true, ShouldProcess: true, OutputType: "None",
 		Synopsis: "Adds a member to a role group.",
 		Params:   []*Param{roleGroupIdentity(), memberParam()},
 		Examples: []Example{{Code: "Add-RoleGroupMember \"Help Desk\" -Member christa", Remarks: "Lets Christa view mailboxes and reset passwords."}},
@@ -786,11 +786,11 @@ func addRoleGroupMember() *Cmdlet {
 				if c.WhatIf() {
 					q = url.Values{"whatIf": {"true"}}
 				}
-				resp, err := c.s.api.Create(ctx, "rolegroups/"+escapeSegment(group)+"/members", q, body)
+				resp, err := c.Session().API().Create(ctx, "rolegroups/"+escapeSegment(group)+"/members", q, body)
 				if err != nil {
 					return c.WriteError(APIMessage(err))
 				}
-				return reportUpdate(c, group, body, *decodeUpdate(resp), nil)
+				return reportUpdate(c, group, body, *DecodeUpdate(resp), nil)
 			}}
 		},
 	}
@@ -798,7 +798,7 @@ func addRoleGroupMember() *Cmdlet {
 
 func removeRoleGroupMember() *Cmdlet {
 	return &Cmdlet{
-		Name: "Remove-RoleGroupMember", Source: srcGate, NeedsServer: true, ShouldProcess: true, ConfirmByDefault: true, OutputType: "None",
+		Name: "Remove-RoleGroupMember", Source: SrcGate, NeedsServer: true, ShouldProcess: true, ConfirmByDefault: true, OutputType: "None",
 		Synopsis: "Removes a member from a role group.",
 		Params:   []*Param{roleGroupIdentity(), memberParam()},
 		Examples: []Example{{Code: "Remove-RoleGroupMember \"Help Desk\" -Member christa -Confirm:$false", Remarks: "Removes Christa from Help Desk."}},
@@ -811,7 +811,7 @@ func removeRoleGroupMember() *Cmdlet {
 						return err
 					}
 				}
-				r, err := c.s.api.Delete(ctx, "rolegroups/"+escapeSegment(group)+"/members/"+escapeSegment(member), c.WhatIf())
+				r, err := c.Session().API().Delete(ctx, "rolegroups/"+escapeSegment(group)+"/members/"+escapeSegment(member), c.WhatIf())
 				if err != nil {
 					return c.WriteError(APIMessage(err))
 				}
@@ -823,7 +823,7 @@ func removeRoleGroupMember() *Cmdlet {
 
 func searchAdminAuditLog() *Cmdlet {
 	return &Cmdlet{
-		Name: "Search-AdminAuditLog", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.AdminAuditLogEntry",
+		Name: "Search-AdminAuditLog", Source: SrcGate, NeedsServer: true, OutputType: "Gatehouse.AdminAuditLogEntry",
 		Synopsis:    "Searches the administrator audit log.",
 		Description: "Finds the audit records of changes made through the shell, the admin center and the REST API: who ran what, on which object, what changed (OldValue → NewValue), and whether it succeeded.",
 		Params: []*Param{
@@ -865,7 +865,7 @@ func lowerFirst(s string) string { return strings.ToLower(s[:1]) + s[1:] }
 
 func getEmailAppUsageReport() *Cmdlet {
 	return &Cmdlet{
-		Name: "Get-EmailAppUsageReport", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.EmailAppUsage",
+		Name: "Get-EmailAppUsageReport", Source: SrcGate, NeedsServer: true, OutputType: "Gatehouse.EmailAppUsage",
 		Synopsis:    "Reports who still uses POP3 and IMAP4.",
 		Description: "For each mailbox: UserPrincipalName, DisplayName, the last POP3 and IMAP4 use within the period, how many logins, and how many logins with the right password the access rule refused. -Daily writes the number of active POP3 and IMAP4 users per day instead.",
 		Params: []*Param{
@@ -882,7 +882,7 @@ func getEmailAppUsageReport() *Cmdlet {
 				if p := c.String("Period"); p != "" {
 					q.Set("period", p)
 				}
-				rep, err := c.s.api.Get(ctx, "reports/emailappusage", q)
+				rep, err := c.Session().API().Get(ctx, "reports/emailappusage", q)
 				if err != nil {
 					return c.WriteError(APIMessage(err))
 				}
@@ -891,7 +891,7 @@ func getEmailAppUsageReport() *Cmdlet {
 					key, tn = "Daily", "Gatehouse.DailyActiveUsers"
 				}
 				rows, _ := rep.Get(key)
-				for _, r := range toArray(rows) {
+				for _, r := range ToArray(rows) {
 					if o, ok := r.(*Object); ok {
 						o.TypeName = tn
 						if err := c.Emit(o); err != nil {
@@ -907,7 +907,7 @@ func getEmailAppUsageReport() *Cmdlet {
 
 func getMailboxStatistics() *Cmdlet {
 	return &Cmdlet{
-		Name: "Get-MailboxStatistics", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.MailboxStatistics",
+		Name: "Get-MailboxStatistics", Source: SrcGate, NeedsServer: true, OutputType: "Gatehouse.MailboxStatistics",
 		Synopsis:    "Gets the size and item count of mailboxes.",
 		Description: "Shows the size (TotalItemSize) and number of messages (ItemCount) of a mailbox over all its folders, and StorageLimitStatus: BelowLimit, IssueWarning, ProhibitSend, or MailboxDisabled (at its ProhibitSendReceiveQuota: it receives nothing more). Mailboxes piped in bind to -Identity.",
 		Params: []*Param{
@@ -921,9 +921,9 @@ func getMailboxStatistics() *Cmdlet {
 			return Impl{Process: func(ctx context.Context, c *Call) error {
 				id := c.String("Identity")
 				if id == "" {
-					return c.WriteError(fmt.Sprintf("The operation couldn't be performed because object '' couldn't be found on '%s'.", c.s.api.Server()))
+					return c.WriteError(fmt.Sprintf("The operation couldn't be performed because object '' couldn't be found on '%s'.", c.Session().API().Server()))
 				}
-				o, err := c.s.api.Get(ctx, "mailboxes/"+escapeSegment(id)+"/statistics", nil)
+				o, err := c.Session().API().Get(ctx, "mailboxes/"+escapeSegment(id)+"/statistics", nil)
 				if err != nil {
 					return c.WriteError(APIMessage(err))
 				}

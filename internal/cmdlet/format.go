@@ -102,7 +102,7 @@ func renderDefault(items []any, width int) string {
 	if h, ok := items[0].(*Hashtable); ok && len(items) == 1 {
 		rows := make([][]string, 0, h.Len())
 		for i, k := range h.keys {
-			rows = append(rows, []string{ToString(k), displayValue(h.values[i])})
+			rows = append(rows, []string{ToString(k), DisplayValue(h.values[i])})
 		}
 		return renderTable([]column{{name: "Name"}, {name: "Value"}}, rows, width)
 	}
@@ -151,7 +151,7 @@ func renderDefault(items []any, width int) string {
 		rows[r] = make([]string, len(names))
 		for i, n := range names {
 			v, _ := property(it, n)
-			rows[r][i] = displayValue(v)
+			rows[r][i] = DisplayValue(v)
 			if isNumber(v) {
 				cols[i].right = true
 			}
@@ -168,8 +168,8 @@ func isNumber(v any) bool {
 	return false
 }
 
-// displayValue renders a property value in a table or list cell.
-func displayValue(v any) string {
+// DisplayValue renders a property value in a table or list cell.
+func DisplayValue(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
@@ -404,7 +404,7 @@ func renderList(items []any, props [][]listEntry) string {
 		} else {
 			for _, n := range propertyNames(it) {
 				v, _ := property(it, n)
-				entries = append(entries, listEntry{n, displayValue(v)})
+				entries = append(entries, listEntry{n, DisplayValue(v)})
 			}
 			if _, ok := it.(*Object); !ok {
 				if _, ok := it.(*Hashtable); !ok {

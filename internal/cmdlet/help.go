@@ -336,7 +336,7 @@ func getMember() *Cmdlet {
 				var rows [][]string
 				for _, n := range propertyNames(it) {
 					v, _ := property(it, n)
-					rows = append(rows, []string{n, "NoteProperty", shortTypeOf(v) + " " + n + "=" + displayValue(v)})
+					rows = append(rows, []string{n, "NoteProperty", shortTypeOf(v) + " " + n + "=" + DisplayValue(v)})
 				}
 				b.WriteString(renderTable([]column{{name: "Name"}, {name: "MemberType"}, {name: "Definition"}}, rows, c.s.width()))
 			}

@@ -12,7 +12,7 @@ const (
 	srcUtility  = "Microsoft.PowerShell.Utility"
 	srcCore     = "Microsoft.PowerShell.Core"
 	srcSecurity = "Microsoft.PowerShell.Security"
-	srcGate     = "Gatehouse"
+	SrcGate     = "Gatehouse"
 )
 
 // collectThen makes the Impl of a cmdlet that needs all its input before
@@ -41,7 +41,7 @@ func Builtins() []*Cmdlet {
 	return []*Cmdlet{
 		whereObject(), forEachObject(), selectObject(), sortObject(), measureObject(), groupObject(),
 		formatTable(), formatList(), exportCsv(), importCsv(), convertToJSON(), convertFromJSON(),
-		getCommand(), getHelp(), getMember(), writeHost(), writeOutput(), writeWarning(), WriteError(),
+		getCommand(), getHelp(), getMember(), WriteHost(), writeOutput(), writeWarning(), WriteError(),
 		writeVerbose(), convertToSecureString(), outNull(), outString(), outFile(), getDate(),
 		startSleep(), clearHost(), exitShell(), getContent(), writeProgress(),
 		startTranscript(), stopTranscript(),
@@ -199,7 +199,7 @@ func (c *Call) inputs() []any {
 		return []any{c.Input}
 	}
 	if v, ok := c.Get("InputObject"); ok {
-		return toArray(v)
+		return ToArray(v)
 	}
 	return nil
 }
@@ -345,7 +345,7 @@ func selectOne(ctx context.Context, c *Call, in any, specs []propSpec) ([]any, e
 			}
 			return nil, nil
 		}
-		return toArray(v), nil
+		return ToArray(v), nil
 	}
 	return []any{out}, nil
 }
@@ -702,7 +702,7 @@ func (s *Session) formatTable(ctx context.Context, c *Call, items []any) ([]tabl
 // groupValue is the text of an object's property that -GroupBy compares.
 func groupValue(item any, name string) string {
 	v, _ := property(item, name)
-	return displayValue(v)
+	return DisplayValue(v)
 }
 
 func (s *Session) formatTableGroup(ctx context.Context, c *Call, items []any) ([]tablePiece, error) {
@@ -774,7 +774,7 @@ func (s *Session) tableOf(ctx context.Context, c *Call, items []any, specs []pro
 		rows[r] = make([]string, len(cols))
 		for i := range cols {
 			if i < len(entries) {
-				rows[r][i] = displayValue(entries[i].value)
+				rows[r][i] = DisplayValue(entries[i].value)
 				if isNumber(entries[i].value) {
 					cols[i].right = true
 				}
@@ -824,7 +824,7 @@ func formatList() *Cmdlet {
 					return err
 				}
 				for _, e := range entries {
-					props[i] = append(props[i], listEntry{e.name, displayValue(e.value)})
+					props[i] = append(props[i], listEntry{e.name, DisplayValue(e.value)})
 				}
 			}
 			return c.Emit(&FormatOutput{Text: renderList(items, props)})
@@ -832,7 +832,7 @@ func formatList() *Cmdlet {
 	}
 }
 
-func writeHost() *Cmdlet {
+func WriteHost() *Cmdlet {
 	colors := []string{"Black", "DarkBlue", "DarkGreen", "DarkCyan", "DarkRed", "DarkMagenta", "DarkYellow", "Gray", "DarkGray", "Blue", "Green", "Cyan", "Red", "Magenta", "Yellow", "White"}
 	return &Cmdlet{
 		Name: "Write-Host", Source: srcUtility,
@@ -854,7 +854,7 @@ func writeHost() *Cmdlet {
 					sep = c.String("Separator")
 				}
 				var parts []string
-				for _, e := range toArray(v) {
+				for _, e := range ToArray(v) {
 					if arr, ok := e.([]any); ok {
 						for _, x := range arr {
 							parts = append(parts, ToString(x))
@@ -1105,7 +1105,7 @@ func clearHost() *Cmdlet {
 
 func exitShell() *Cmdlet {
 	return &Cmdlet{
-		Name: "Exit-Shell", Aliases: []string{"exit", "quit"}, Source: srcGate,
+		Name: "Exit-Shell", Aliases: []string{"exit", "quit"}, Source: SrcGate,
 		Synopsis:    "Leaves the shell.",
 		Description: "Ends the shell; in a script or -c, the exit status is -Code (0 by default).",
 		Params:      []*Param{{Name: "Code", Type: TInt, Position: 1, Help: "The exit status."}},

@@ -287,7 +287,7 @@ func (s *Session) staticMethod(typ, name string, args []any) (any, error) {
 		if !ok {
 			return nil, errorf(catInvalidOperation, "Exception calling \"new\" with \"2\" argument(s): the password must be a SecureString: (ConvertTo-SecureString -String '...' -AsPlainText -Force).")
 		}
-		return newCredential(ToString(args[0]), ss), nil
+		return NewCredential(ToString(args[0]), ss), nil
 	case key == "datetime::parse" && len(args) >= 1:
 		t, ok := toTime(args[0])
 		if !ok {
@@ -333,11 +333,11 @@ func (s *Session) staticMethod(typ, name string, args []any) (any, error) {
 	return nil, errorf(catInvalidOperation, "Method invocation failed because [%s] does not contain a method named '%s'.", typ, name)
 }
 
-const psCredentialType = "System.Management.Automation.PSCredential"
+const PSCredentialType = "System.Management.Automation.PSCredential"
 
-// newCredential is a PSCredential object.
-func newCredential(user string, password *SecureString) *Object {
-	o := NewObject(psCredentialType)
+// NewCredential is a PSCredential object.
+func NewCredential(user string, password *SecureString) *Object {
+	o := NewObject(PSCredentialType)
 	o.Set("UserName", user)
 	o.Set("Password", password)
 	return o

@@ -48,7 +48,7 @@ func binaryOp(s *Session, op string, l, r any) (any, error) {
 		}
 		return out, nil
 	case "-f":
-		return formatOperator(ToString(l), toArray(r))
+		return formatOperator(ToString(l), ToArray(r))
 	case "-xor":
 		return isTrue(l) != isTrue(r), nil
 	case "-band", "-bor", "-bxor", "-shl", "-shr":
@@ -87,7 +87,7 @@ func binaryOp(s *Session, op string, l, r any) (any, error) {
 	switch base {
 	case "contains", "notcontains":
 		found := false
-		for _, e := range toArray(l) {
+		for _, e := range ToArray(l) {
 			if equalValues(e, r, cs) {
 				found = true
 				break
@@ -96,7 +96,7 @@ func binaryOp(s *Session, op string, l, r any) (any, error) {
 		return found == (base == "contains"), nil
 	case "in", "notin":
 		found := false
-		for _, e := range toArray(r) {
+		for _, e := range ToArray(r) {
 			if equalValues(e, l, cs) {
 				found = true
 				break
@@ -249,7 +249,7 @@ func compileRegex(pattern string, cs bool) (*regexp.Regexp, error) {
 }
 
 func replaceOp(l, r any, cs bool) (any, error) {
-	args := toArray(r)
+	args := ToArray(r)
 	if len(args) == 0 || len(args) > 2 {
 		return nil, errorf(catInvalidOperation, "The -replace operator allows only two elements to follow it, not %d.", len(args))
 	}
@@ -300,7 +300,7 @@ func dotnetReplacement(s string) string {
 }
 
 func splitOp(l, r any, cs bool) (any, error) {
-	args := toArray(r)
+	args := ToArray(r)
 	if len(args) == 0 {
 		return nil, errorf(catInvalidOperation, "The -split operator needs a delimiter.")
 	}
@@ -315,7 +315,7 @@ func splitOp(l, r any, cs bool) (any, error) {
 		}
 	}
 	var out []any
-	for _, e := range toArray(l) {
+	for _, e := range ToArray(l) {
 		for _, part := range re.Split(ToString(e), limit) {
 			out = append(out, part)
 		}
@@ -324,7 +324,7 @@ func splitOp(l, r any, cs bool) (any, error) {
 }
 
 func joinValues(v any, sep string) string {
-	arr := toArray(v)
+	arr := ToArray(v)
 	parts := make([]string, len(arr))
 	for i, e := range arr {
 		parts[i] = ToString(e)
@@ -361,7 +361,7 @@ func unaryOp(op string, v any) (any, error) {
 		return ^n, nil
 	case "-split":
 		var out []any
-		for _, e := range toArray(v) {
+		for _, e := range ToArray(v) {
 			for _, f := range strings.Fields(ToString(e)) {
 				out = append(out, f)
 			}
@@ -773,7 +773,7 @@ func castValue(t string, v any) (any, error) {
 	if strings.HasSuffix(lt, "[]") {
 		elem := strings.TrimSuffix(lt, "[]")
 		var out []any
-		for _, e := range toArray(v) {
+		for _, e := range ToArray(v) {
 			if elem == "object" {
 				out = append(out, e)
 				continue
@@ -822,7 +822,7 @@ func castValue(t string, v any) (any, error) {
 		if v == nil {
 			return []any{}, nil
 		}
-		return toArray(v), nil
+		return ToArray(v), nil
 	case "hashtable", "collections.hashtable", "ordered":
 		if h, ok := v.(*Hashtable); ok {
 			return h, nil

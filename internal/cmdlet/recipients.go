@@ -87,14 +87,12 @@ func getView(ctx context.Context, c *Call, collection string, view func(*Object)
 	if view == nil {
 		view = func(o *Object) *Object { return o }
 	}
-	emit := c.emit
-	c.emit = func(v any) error {
+	defer c.MapEmit(func(v any) any {
 		if o, ok := v.(*Object); ok {
-			return emit(view(o))
+			return view(o)
 		}
-		return emit(v)
-	}
-	defer func() { c.emit = emit }()
+		return v
+	})()
 	return getObjectsQuery(ctx, c, collection, q)
 }
 
@@ -149,7 +147,7 @@ func recipientView(m *Object) *Object {
 
 func getUser() *Cmdlet {
 	return withRecipientFilters(&Cmdlet{
-		Name: "Get-User", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.User",
+		Name: "Get-User", Source: SrcGate, NeedsServer: true, OutputType: "Gatehouse.User",
 		Synopsis:    "Gets the user accounts of the mailboxes.",
 		Description: "Shows the user behind each mailbox: Name, DisplayName, FirstName, LastName, UserPrincipalName, WindowsEmailAddress and RecipientType. Every Gatehouse user has a mailbox.",
 		Params:      []*Param{identityParam("UserIdParameter", mailboxIdentityHelp, false), filterParam(), resultSizeParam()},
@@ -162,7 +160,7 @@ func getUser() *Cmdlet {
 
 func getRecipient() *Cmdlet {
 	c := withRecipientFilters(&Cmdlet{
-		Name: "Get-Recipient", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.Recipient",
+		Name: "Get-Recipient", Source: SrcGate, NeedsServer: true, OutputType: "Gatehouse.Recipient",
 		Synopsis:    "Gets the recipients: everything that has an email address.",
 		Description: "Lists the recipients of the organization. Gatehouse's recipients are its mailboxes (RecipientType UserMailbox); -RecipientType and -RecipientTypeDetails of other kinds find none.",
 		Params:      []*Param{identityParam("RecipientIdParameter", mailboxIdentityHelp, false), filterParam(), resultSizeParam()},
@@ -203,7 +201,7 @@ var exoPropertySetNames = []string{"All", "Minimum", "ActiveSync", "Ews", "Imap"
 
 func getEXOCASMailbox() *Cmdlet {
 	return &Cmdlet{
-		Name: "Get-EXOCASMailbox", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.CASMailbox",
+		Name: "Get-EXOCASMailbox", Source: SrcGate, NeedsServer: true, OutputType: "Gatehouse.CASMailbox",
 		Synopsis:    "Gets the client access settings of mailboxes, by property sets (the REST-based cmdlet of the EXO module).",
 		Description: "Like Get-CASMailbox, with the properties of -PropertySets (Minimum by default; Pop, Imap, ProtocolSettings, All) and -Properties, always with Identity, Name and Guid. ActiveSync, Ews and Mapi add nothing: Gatehouse does not serve those protocols.",
 		Params: []*Param{
@@ -257,7 +255,7 @@ func getEXOCASMailbox() *Cmdlet {
 
 func getManagementRoleAssignment() *Cmdlet {
 	return &Cmdlet{
-		Name: "Get-ManagementRoleAssignment", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.ManagementRoleAssignment",
+		Name: "Get-ManagementRoleAssignment", Source: SrcGate, NeedsServer: true, OutputType: "Gatehouse.ManagementRoleAssignment",
 		Synopsis:    "Gets the management role assignments: which role each role group grants.",
 		Description: "Lists one assignment per role of each role group (Name \"<Role>-<RoleGroup>\"). -Role and -Identity take wildcards; -RoleAssignee names a role group or one of its members, and then lists the assignments that apply to them.",
 		Params: []*Param{
@@ -269,7 +267,7 @@ func getManagementRoleAssignment() *Cmdlet {
 		New: func() Impl {
 			return Impl{Process: func(ctx context.Context, c *Call) error {
 				var groups []*Object
-				err := c.s.api.List(ctx, "rolegroups", nil, Unlimited, func(o *Object) error { groups = append(groups, o); return nil })
+				err := c.Session().API().List(ctx, "rolegroups", nil, Unlimited, func(o *Object) error { groups = append(groups, o); return nil })
 				if err != nil {
 					return c.WriteError(APIMessage(err))
 				}
@@ -277,7 +275,7 @@ func getManagementRoleAssignment() *Cmdlet {
 				var user []string // the names the assignee goes by, when a member
 				if assignee != "" {
 					user = []string{assignee}
-					if m, err := c.s.api.Get(ctx, "mailboxes/"+escapeSegment(assignee), nil); err == nil {
+					if m, err := c.Session().API().Get(ctx, "mailboxes/"+escapeSegment(assignee), nil); err == nil {
 						for _, k := range []string{"Name", "Alias", "PrimarySmtpAddress", "UserPrincipalName", "DisplayName"} {
 							if v, ok := m.Get(k); ok && v != nil {
 								user = append(user, ToString(v))
@@ -292,7 +290,7 @@ func getManagementRoleAssignment() *Cmdlet {
 						continue
 					}
 					found = true
-					for _, role := range toArray(propOr(g, "Roles")) {
+					for _, role := range ToArray(propOr(g, "Roles")) {
 						rname := ToString(role)
 						name := rname + "-" + gname
 						if r := c.String("Role"); r != "" && !Like(r, rname, false) {
@@ -333,7 +331,7 @@ func propOr(o *Object, name string) any {
 
 // memberOf reports whether a role group's members include any of names.
 func memberOf(g *Object, names []string) bool {
-	for _, m := range toArray(propOr(g, "Members")) {
+	for _, m := range ToArray(propOr(g, "Members")) {
 		for _, n := range names {
 			if strings.EqualFold(ToString(m), n) {
 				return true

@@ -33,11 +33,11 @@ func TestEveryCmdletDocumented(t *testing.T) {
 			t.Errorf("%s has no synopsis", c.Name)
 		}
 		for _, p := range c.Params {
-			if p.Help == "" && c.Source == srcGate {
+			if p.Help == "" && c.Source == SrcGate {
 				t.Errorf("%s -%s has no help text", c.Name, p.Name)
 			}
 		}
-		if c.Source == srcGate && len(c.Examples) == 0 {
+		if c.Source == SrcGate && len(c.Examples) == 0 {
 			t.Errorf("%s has no example", c.Name)
 		}
 	}

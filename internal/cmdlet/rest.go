@@ -197,6 +197,9 @@ func formatFingerprint(sum []byte) string {
 // Server returns the server's host name.
 func (c *Client) Server() string { return c.base.Hostname() }
 
+// URL is the server's base URL.
+func (c *Client) URL() string { return c.base.String() }
+
 // Login signs in and keeps the token.
 func (c *Client) Login(ctx context.Context) error {
 	body, _ := json.Marshal(map[string]string{"UserName": c.user, "Password": c.password})
@@ -452,7 +455,7 @@ func (c *Client) Update(ctx context.Context, path string, body *Object, whatIf b
 	if err != nil {
 		return nil, err
 	}
-	return decodeUpdate(v), nil
+	return DecodeUpdate(v), nil
 }
 
 // Delete removes an object.
@@ -465,13 +468,13 @@ func (c *Client) Delete(ctx context.Context, path string, whatIf bool) (*UpdateR
 	if err != nil {
 		return nil, err
 	}
-	return decodeUpdate(v), nil
+	return DecodeUpdate(v), nil
 }
 
-// decodeUpdate reads the API's ResultBody: {"Identity", "Cmdlet",
+// DecodeUpdate reads the API's ResultBody: {"Identity", "Cmdlet",
 // "Changes": [{"Name", "OldValue", "NewValue"}], "NoChange", "Warning",
 // "WhatIf", "WhatIfText", "Sessions": [{"Mailbox", "Protocol", ...}]}.
-func decodeUpdate(v any) *UpdateResult {
+func DecodeUpdate(v any) *UpdateResult {
 	r := &UpdateResult{}
 	o, ok := v.(*Object)
 	if !ok {
@@ -492,7 +495,7 @@ func decodeUpdate(v any) *UpdateResult {
 	if wi, ok := o.Get("WhatIf"); ok && wi == true {
 		w := &WhatIfReport{Text: strings.TrimPrefix(str("WhatIfText"), "What if: ")}
 		if cs, ok := o.Get("Changes"); ok {
-			for _, c := range toArray(cs) {
+			for _, c := range ToArray(cs) {
 				if co, ok := c.(*Object); ok {
 					pc := PropertyChange{}
 					if n, ok := co.Get("Name"); ok {
@@ -507,7 +510,7 @@ func decodeUpdate(v any) *UpdateResult {
 		if ss, ok := o.Get("Sessions"); ok {
 			counts := map[string]int64{}
 			var order []string
-			for _, s := range toArray(ss) {
+			for _, s := range ToArray(ss) {
 				if so, ok := s.(*Object); ok {
 					p, _ := so.Get("Protocol")
 					k := ToString(p)
@@ -631,7 +634,7 @@ func (c *Client) updateBulk(ctx context.Context, collection string, items []Bulk
 			continue
 		}
 		res, _ := ro.Get("Result")
-		out[i].UpdateResult = *decodeUpdate(res)
+		out[i].UpdateResult = *DecodeUpdate(res)
 	}
 	return out, true
 }

@@ -137,6 +137,13 @@ func (s *Session) Host() *Host { return &s.host }
 // API is the server the Exchange cmdlets call; nil before Connect-ExchangeOnline.
 func (s *Session) API() API { return s.api }
 
+// SetAPI points the session at a server (nil: none) that Connect-ExchangeOnline
+// signed in to with opts.
+func (s *Session) SetAPI(api API, opts ClientOptions) { s.api, s.connect = api, opts }
+
+// ConnectOptions is what Connect-ExchangeOnline signs in with by default.
+func (s *Session) ConnectOptions() ClientOptions { return s.connect }
+
 // Dir is the session's working directory.
 func (s *Session) Dir() string { return s.dir }
 
@@ -194,7 +201,7 @@ func (s *Session) ExecuteScript(ctx context.Context, script *syntax.Script) erro
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if _, ok := isStop(err); ok {
+			if _, ok := IsStop(err); ok {
 				continue
 			}
 			var brk *errBreak
@@ -280,7 +287,7 @@ func (s *Session) writeWarning(msg string) {
 	fmt.Fprintln(s.host.Err, line)
 }
 
-func (s *Session) writeHost(text string) {
+func (s *Session) WriteHost(text string) {
 	s.flushOutput()
 	fmt.Fprintln(s.host.Out, text)
 }

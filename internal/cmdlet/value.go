@@ -146,6 +146,12 @@ type SecureString struct{ plain string }
 
 func (s *SecureString) String() string { return "System.Security.SecureString" }
 
+// NewSecureString holds a password.
+func NewSecureString(plain string) *SecureString { return &SecureString{plain: plain} }
+
+// Plain is the password.
+func (s *SecureString) Plain() string { return s.plain }
+
 // FormatOutput is what Format-Table and Format-List emit: rendered lines
 // that Out-Default writes as they are. A table keeps what it needs to be
 // laid out again at another width (Out-String -Width).
@@ -406,10 +412,10 @@ func toTime(v any) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// toArray enumerates a value as PowerShell's pipeline does: arrays are
+// ToArray enumerates a value as PowerShell's pipeline does: arrays are
 // unrolled, $null is no items... except that here, callers that must see
 // $null as an item handle it themselves.
-func toArray(v any) []any {
+func ToArray(v any) []any {
 	switch x := v.(type) {
 	case nil:
 		return nil
