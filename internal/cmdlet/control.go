@@ -45,7 +45,7 @@ func (e *errThrown) Error() string { return e.err.Error() }
 
 // Throw is err thrown as by throw: it ends the script unless a try block
 // catches it.
-func Throw(err error) error { return &errThrown{err: err} }
+func Throw(err error) error        { return &errThrown{err: err} }
 func (e *errThrown) Unwrap() error { return e.err }
 
 // isFlow reports whether err is flow control rather than an error.
