@@ -43,10 +43,11 @@ type errThrown struct {
 
 func (e *errThrown) Error() string { return e.err.Error() }
 
+func (e *errThrown) Unwrap() error { return e.err }
+
 // Throw is err thrown as by throw: it ends the script unless a try block
 // catches it.
-func Throw(err error) error        { return &errThrown{err: err} }
-func (e *errThrown) Unwrap() error { return e.err }
+func Throw(err error) error { return &errThrown{err: err} }
 
 // isFlow reports whether err is flow control rather than an error.
 func isFlow(err error) bool {

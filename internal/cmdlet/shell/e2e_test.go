@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/exchange"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 	"github.com/gatehouse-mail/gatehouse/internal/testenv"
 )
@@ -224,7 +225,7 @@ func BenchmarkE2ESetCASMailbox10000(b *testing.B) {
 		b.Fatal(err)
 	}
 	var out bytes.Buffer
-	s := cmdlet.NewSession(cmdlet.SessionOptions{Host: cmdlet.Host{Out: &out, Err: &out}, Registry: cmdlet.DefaultRegistry(), API: client})
+	s := cmdlet.NewSession(cmdlet.SessionOptions{Host: cmdlet.Host{Out: &out, Err: &out}, Registry: exchange.DefaultRegistry(), API: client})
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		src := fmt.Sprintf("Get-Mailbox -ResultSize Unlimited | Set-CASMailbox -PopEnabled $%v", i%2 == 1)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/exchange"
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/internal/fakeapi"
 )
 
@@ -46,7 +47,7 @@ func startFake(t testing.TB, f *fakeapi.Server) (*httptest.Server, *cmdlet.Clien
 func newTestSession(t testing.TB, api cmdlet.API) (*cmdlet.Session, *bytes.Buffer) {
 	t.Helper()
 	var out bytes.Buffer
-	s := cmdlet.NewSession(cmdlet.SessionOptions{Host: cmdlet.Host{Out: &out, Err: &out, Width: 100}, Registry: cmdlet.DefaultRegistry(), API: api, Dir: t.TempDir()})
+	s := cmdlet.NewSession(cmdlet.SessionOptions{Host: cmdlet.Host{Out: &out, Err: &out, Width: 100}, Registry: exchange.DefaultRegistry(), API: api, Dir: t.TempDir()})
 	return s, &out
 }
 

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/exchange"
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/syntax"
 	"github.com/gatehouse-mail/gatehouse/internal/config"
 )
@@ -210,7 +211,7 @@ func Run(ctx context.Context, o Options) int {
 		}
 	}
 	dir, _ := os.Getwd()
-	s := cmdlet.NewSession(cmdlet.SessionOptions{Host: host, Registry: cmdlet.DefaultRegistry(), API: api, Dir: dir, Connect: connect})
+	s := cmdlet.NewSession(cmdlet.SessionOptions{Host: host, Registry: exchange.DefaultRegistry(), API: api, Dir: dir, Connect: connect})
 	defer s.Close()
 
 	switch {

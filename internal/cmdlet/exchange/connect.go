@@ -1,10 +1,12 @@
-package cmdlet
+package exchange
 
 import (
 	"context"
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
 )
 
 // Connect-ExchangeOnline signs in from inside the shell, as Exchange
@@ -14,40 +16,40 @@ import (
 // terminal when no -Credential gives it.
 
 // credentialParts reads a -Credential argument.
-func credentialParts(v any) (string, *SecureString, bool) {
-	o, ok := v.(*Object)
+func credentialParts(v any) (string, *cmdlet.SecureString, bool) {
+	o, ok := v.(*cmdlet.Object)
 	if !ok {
 		return "", nil, false
 	}
 	u, _ := o.Get("UserName")
 	p, _ := o.Get("Password")
-	ss, ok := p.(*SecureString)
-	return ToString(u), ss, ok
+	ss, ok := p.(*cmdlet.SecureString)
+	return cmdlet.ToString(u), ss, ok
 }
 
-func (s *Session) nonInteractive(cmd, what string) error {
-	return &Error{Source: cmd, Msg: "PowerShell is in NonInteractive mode. Read and Prompt functionality is not available. " + what}
+func nonInteractive(cmd, what string) error {
+	return &cmdlet.Error{Source: cmd, Msg: "PowerShell is in NonInteractive mode. Read and Prompt functionality is not available. " + what}
 }
 
-func connectExchangeOnline() *Cmdlet {
-	return &Cmdlet{
-		Name: "Connect-ExchangeOnline", Source: SrcGate, OutputType: "None",
+func connectExchangeOnline() *cmdlet.Cmdlet {
+	return &cmdlet.Cmdlet{
+		Name: "Connect-ExchangeOnline", Source: cmdlet.SrcGate, OutputType: "None",
 		Synopsis:    "Signs in to a Gatehouse server from inside the shell.",
 		Description: "Connects the shell to the admin REST API of -ConnectionUri (else the server the shell was started with, or GATEHOUSE_SERVER) as -UserPrincipalName, or as the user of -Credential (Get-Credential). Without -Credential the password is asked for without echo on a terminal, or read from GATEHOUSE_PASSWORD. The cmdlets that follow work on that server.",
-		Params: []*Param{
-			{Name: "ConnectionUri", Aliases: []string{"Server"}, Type: TString, Help: "The URL of the server's admin listener, e.g. https://mail.contoso.com:8443."},
-			{Name: "UserPrincipalName", Aliases: []string{"UPN", "UserName"}, Type: TString, Help: "The administrator to sign in as."},
-			{Name: "Credential", Type: TAny, TypeName: PSCredentialType, Help: "User name and password, from Get-Credential."},
-			{Name: "ShowBanner", Type: TSwitch, Help: "-ShowBanner:$false signs in without the line saying where."},
-			{Name: "Organization", Type: TString, Help: "Accepted for scripts written for Exchange Online; Gatehouse serves one organization."},
-			{Name: "ShowProgress", Type: TBool, Help: "Accepted for scripts written for Exchange Online."},
+		Params: []*cmdlet.Param{
+			{Name: "ConnectionUri", Aliases: []string{"Server"}, Type: cmdlet.TString, Help: "The URL of the server's admin listener, e.g. https://mail.contoso.com:8443."},
+			{Name: "UserPrincipalName", Aliases: []string{"UPN", "UserName"}, Type: cmdlet.TString, Help: "The administrator to sign in as."},
+			{Name: "Credential", Type: cmdlet.TAny, TypeName: cmdlet.PSCredentialType, Help: "User name and password, from Get-Credential."},
+			{Name: "ShowBanner", Type: cmdlet.TSwitch, Help: "-ShowBanner:$false signs in without the line saying where."},
+			{Name: "Organization", Type: cmdlet.TString, Help: "Accepted for scripts written for Exchange Online; Gatehouse serves one organization."},
+			{Name: "ShowProgress", Type: cmdlet.TBool, Help: "Accepted for scripts written for Exchange Online."},
 		},
-		Examples: []Example{
+		Examples: []cmdlet.Example{
 			{Code: "Connect-ExchangeOnline -ConnectionUri https://mail.contoso.com:8443 -UserPrincipalName admin", Remarks: "Signs in as admin; the password is asked for."},
 			{Code: "$cred = Get-Credential admin; Connect-ExchangeOnline -Credential $cred -ShowBanner:$false", Remarks: "Signs in with a credential asked for once."},
 		},
-		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error {
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				s := c.Session()
 				opts := s.ConnectOptions()
 				opts.Password = ""
@@ -58,7 +60,7 @@ func connectExchangeOnline() *Cmdlet {
 					opts.Server = os.Getenv("GATEHOUSE_SERVER")
 				}
 				if opts.Server == "" {
-					return &Error{Source: c.Cmdlet.Name, Msg: "No server to connect to: give -ConnectionUri with the URL of the server's admin listener, e.g. https://mail.contoso.com:8443."}
+					return &cmdlet.Error{Source: c.Cmdlet.Name, Msg: "No server to connect to: give -ConnectionUri with the URL of the server's admin listener, e.g. https://mail.contoso.com:8443."}
 				}
 				sameUser := true
 				if u := c.String("UserPrincipalName"); u != "" {
@@ -68,14 +70,14 @@ func connectExchangeOnline() *Cmdlet {
 				if v, ok := c.Get("Credential"); ok && v != nil {
 					user, pw, ok := credentialParts(v)
 					if !ok {
-						return &Error{Source: c.Cmdlet.Name, Msg: fmt.Sprintf("Cannot process argument transformation on parameter 'Credential'. A %s is needed: use Get-Credential.", PSCredentialType)}
+						return &cmdlet.Error{Source: c.Cmdlet.Name, Msg: fmt.Sprintf("Cannot process argument transformation on parameter 'Credential'. A %s is needed: use Get-Credential.", cmdlet.PSCredentialType)}
 					}
 					sameUser = false
 					opts.User, opts.Password = user, pw.Plain()
 				}
 				if opts.User == "" {
 					if s.Host().Prompt == nil {
-						return s.nonInteractive(c.Cmdlet.Name, "Give -UserPrincipalName or -Credential.")
+						return nonInteractive(c.Cmdlet.Name, "Give -UserPrincipalName or -Credential.")
 					}
 					u, err := s.Host().Prompt("User: ", false)
 					if err != nil {
@@ -98,16 +100,16 @@ func connectExchangeOnline() *Cmdlet {
 					}
 				}
 				if opts.Password == "" {
-					return s.nonInteractive(c.Cmdlet.Name, "Give -Credential (Get-Credential), or set GATEHOUSE_PASSWORD.")
+					return nonInteractive(c.Cmdlet.Name, "Give -Credential (Get-Credential), or set GATEHOUSE_PASSWORD.")
 				}
-				client, err := NewClient(opts)
+				client, err := cmdlet.NewClient(opts)
 				if err != nil {
-					return &Error{Source: c.Cmdlet.Name, Msg: APIMessage(err), Err: err}
+					return &cmdlet.Error{Source: c.Cmdlet.Name, Msg: cmdlet.APIMessage(err), Err: err}
 				}
 				if err := client.Login(ctx); err != nil {
 					// as the EXO module throws: a script does not go on
 					// to run its changes unconnected
-					return Throw(&Error{Source: c.Cmdlet.Name, Msg: APIMessage(err), Err: err})
+					return cmdlet.Throw(&cmdlet.Error{Source: c.Cmdlet.Name, Msg: cmdlet.APIMessage(err), Err: err})
 				}
 				s.SetAPI(client, opts)
 				if v, ok := c.Get("ShowBanner"); !ok || v == true {
@@ -119,17 +121,17 @@ func connectExchangeOnline() *Cmdlet {
 	}
 }
 
-func disconnectExchangeOnline() *Cmdlet {
-	return &Cmdlet{
-		Name: "Disconnect-ExchangeOnline", Source: SrcGate, OutputType: "None",
+func disconnectExchangeOnline() *cmdlet.Cmdlet {
+	return &cmdlet.Cmdlet{
+		Name: "Disconnect-ExchangeOnline", Source: cmdlet.SrcGate, OutputType: "None",
 		Synopsis:    "Signs out of the Gatehouse server.",
 		Description: "Forgets the connection; the Exchange cmdlets fail until Connect-ExchangeOnline signs in again.",
-		Params: []*Param{
-			{Name: "Confirm", Type: TSwitch, Help: "Accepted for scripts written for Exchange Online (-Confirm:$false); nothing is asked."},
+		Params: []*cmdlet.Param{
+			{Name: "Confirm", Type: cmdlet.TSwitch, Help: "Accepted for scripts written for Exchange Online (-Confirm:$false); nothing is asked."},
 		},
-		Examples: []Example{{Code: "Disconnect-ExchangeOnline -Confirm:$false", Remarks: "Signs out at the end of a script."}},
-		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error {
+		Examples: []cmdlet.Example{{Code: "Disconnect-ExchangeOnline -Confirm:$false", Remarks: "Signs out at the end of a script."}},
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				c.Session().SetAPI(nil, c.Session().ConnectOptions())
 				return nil
 			}}
@@ -137,21 +139,21 @@ func disconnectExchangeOnline() *Cmdlet {
 	}
 }
 
-func getCredential() *Cmdlet {
-	return &Cmdlet{
-		Name: "Get-Credential", Source: "Microsoft.PowerShell.Security", OutputType: PSCredentialType,
+func getCredential() *cmdlet.Cmdlet {
+	return &cmdlet.Cmdlet{
+		Name: "Get-Credential", Source: "Microsoft.PowerShell.Security", OutputType: cmdlet.PSCredentialType,
 		Synopsis:    "Asks for a user name and password and returns them as a credential.",
 		Description: "Asks on the terminal (the password without echo) and writes a PSCredential for -Credential parameters such as Connect-ExchangeOnline's. Without a terminal it fails.",
-		Params: []*Param{
-			{Name: "UserName", Aliases: []string{"Credential"}, Type: TString, Position: 1, Help: "The user name; asked for when left out."},
-			{Name: "Message", Type: TString, Help: "A line to show before asking."},
+		Params: []*cmdlet.Param{
+			{Name: "UserName", Aliases: []string{"Credential"}, Type: cmdlet.TString, Position: 1, Help: "The user name; asked for when left out."},
+			{Name: "Message", Type: cmdlet.TString, Help: "A line to show before asking."},
 		},
-		Examples: []Example{{Code: "$cred = Get-Credential admin", Remarks: "Asks for admin's password."}},
-		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error {
+		Examples: []cmdlet.Example{{Code: "$cred = Get-Credential admin", Remarks: "Asks for admin's password."}},
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				s := c.Session()
 				if s.Host().Prompt == nil {
-					return s.nonInteractive(c.Cmdlet.Name, "Get-Credential needs a terminal.")
+					return nonInteractive(c.Cmdlet.Name, "Get-Credential needs a terminal.")
 				}
 				if m := c.String("Message"); m != "" {
 					s.WriteHost(m)
@@ -168,7 +170,7 @@ func getCredential() *Cmdlet {
 				if err != nil {
 					return err
 				}
-				return c.Emit(NewCredential(user, NewSecureString(pw)))
+				return c.Emit(cmdlet.NewCredential(user, cmdlet.NewSecureString(pw)))
 			}}
 		},
 	}

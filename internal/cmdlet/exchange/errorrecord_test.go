@@ -1,4 +1,4 @@
-package cmdlet
+package exchange
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/internal/fakeapi"
 )
 
@@ -81,7 +82,7 @@ func TestBindingAndErrors(t *testing.T) {
 			f := fakeapi.New()
 			_, client := startFake(t, f)
 			var out bytes.Buffer
-			host := Host{Out: &out, Err: &out, Width: 200}
+			host := cmdlet.Host{Out: &out, Err: &out, Width: 200}
 			if tc.answer != "" {
 				host.Prompt = func(string, bool) (string, error) { return tc.answer, nil }
 			}
@@ -89,7 +90,7 @@ func TestBindingAndErrors(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "users.csv"), []byte("Alias,Imap\nbob,\nchrista,False\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			s := NewSession(SessionOptions{Host: host, Registry: DefaultRegistry(), API: client, Dir: dir})
+			s := cmdlet.NewSession(cmdlet.SessionOptions{Host: host, Registry: DefaultRegistry(), API: client, Dir: dir})
 			if err := s.Execute(context.Background(), tc.src); err != nil {
 				s.WriteError(err)
 			}

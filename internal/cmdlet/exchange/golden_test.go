@@ -1,4 +1,4 @@
-package cmdlet
+package exchange
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/internal/fakeapi"
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/syntax"
 )
@@ -26,7 +27,7 @@ func TestMain(m *testing.M) {
 // transcript runs a script one statement at a time, as a user would type
 // it at the prompt (lines that are incomplete are joined with the next),
 // and returns "PS> " lines with what each printed.
-func transcript(t *testing.T, s *Session, out *bytes.Buffer, script string) string {
+func transcript(t *testing.T, s *cmdlet.Session, out *bytes.Buffer, script string) string {
 	t.Helper()
 	var b strings.Builder
 	var pending []string
@@ -77,8 +78,8 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			var out bytes.Buffer
-			s := NewSession(SessionOptions{
-				Host:     Host{Out: &out, Err: &out, Width: 100},
+			s := cmdlet.NewSession(cmdlet.SessionOptions{
+				Host:     cmdlet.Host{Out: &out, Err: &out, Width: 100},
 				Registry: DefaultRegistry(),
 				API:      client,
 				Dir:      dir,

@@ -1,4 +1,4 @@
-package cmdlet
+package exchange
 
 import (
 	"bytes"
@@ -7,17 +7,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/internal/fakeapi"
 )
 
-func newTestSession(t testing.TB, api API) (*Session, *bytes.Buffer) {
+func newTestSession(t testing.TB, api cmdlet.API) (*cmdlet.Session, *bytes.Buffer) {
 	t.Helper()
 	var out bytes.Buffer
-	s := NewSession(SessionOptions{Host: Host{Out: &out, Err: &out, Width: 100}, Registry: DefaultRegistry(), API: api, Dir: t.TempDir()})
+	s := cmdlet.NewSession(cmdlet.SessionOptions{Host: cmdlet.Host{Out: &out, Err: &out, Width: 100}, Registry: DefaultRegistry(), API: api, Dir: t.TempDir()})
 	return s, &out
 }
 
-func run(t testing.TB, s *Session, src string) {
+func run(t testing.TB, s *cmdlet.Session, src string) {
 	t.Helper()
 	if err := s.Execute(context.Background(), src); err != nil {
 		t.Fatalf("Execute(%q): %v", src, err)
@@ -106,7 +107,7 @@ func TestTokenExpiry(t *testing.T) {
 func TestSignInFailure(t *testing.T) {
 	f := fakeapi.New()
 	srv, _ := startFake(t, f)
-	client, err := NewClient(ClientOptions{Server: srv.URL, User: "admin", Password: "wrong"})
+	client, err := cmdlet.NewClient(cmdlet.ClientOptions{Server: srv.URL, User: "admin", Password: "wrong"})
 	if err != nil {
 		t.Fatal(err)
 	}
