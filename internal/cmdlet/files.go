@@ -364,7 +364,7 @@ func convertFromJSON() *Cmdlet {
 			return Impl{
 				Process: func(ctx context.Context, c *Call) error { parts = append(parts, c.String("InputObject")); return nil },
 				End: func(ctx context.Context, c *Call) error {
-					v, err := decodeJSON([]byte(strings.Join(parts, "\n")))
+					v, err := DecodeJSON([]byte(strings.Join(parts, "\n")))
 					if err != nil {
 						return &Error{Source: c.Cmdlet.Name, Msg: "Conversion from JSON failed with error: " + err.Error()}
 					}

@@ -12,12 +12,12 @@ import (
 	"unicode/utf8"
 )
 
-// decodeJSON parses JSON into shell values: objects become *Object with
+// DecodeJSON parses JSON into shell values: objects become *Object with
 // their keys in document order (so that tables show the server's property
 // order), numbers int64 or float64, RFC 3339 timestamps time.Time. It is a
 // small recursive-descent parser because encoding/json's token API, the
 // only order-preserving one, is several times slower on large pages.
-func decodeJSON(data []byte) (any, error) {
+func DecodeJSON(data []byte) (any, error) {
 	p := &jsonParser{data: data}
 	p.space()
 	v, err := p.value(0)
@@ -236,8 +236,8 @@ var timestampRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+
 // jsonBuf is a bytes.Buffer for writeJSON.
 type jsonBuf struct{ bytes.Buffer }
 
-// encodeJSON writes shell values as JSON, keeping object key order.
-func encodeJSON(v any) ([]byte, error) {
+// EncodeJSON writes shell values as JSON, keeping object key order.
+func EncodeJSON(v any) ([]byte, error) {
 	var b bytes.Buffer
 	if err := writeJSON(&b, v, 0, -1, 64); err != nil {
 		return nil, err

@@ -14,16 +14,16 @@ func FuzzDecodeJSON(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := decodeJSON(data)
+		v, err := DecodeJSON(data)
 		if json.Valid(data) && err != nil {
-			t.Fatalf("decodeJSON(%q): %v; encoding/json accepts it", data, err)
+			t.Fatalf("DecodeJSON(%q): %v; encoding/json accepts it", data, err)
 		}
 		if err != nil {
 			return
 		}
-		out, err := encodeJSON(v)
+		out, err := EncodeJSON(v)
 		if err != nil || !json.Valid(out) {
-			t.Fatalf("decodeJSON(%q) wrote back %q (%v), which is not valid JSON", data, out, err)
+			t.Fatalf("DecodeJSON(%q) wrote back %q (%v), which is not valid JSON", data, out, err)
 		}
 	})
 }

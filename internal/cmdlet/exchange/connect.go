@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/client"
 )
 
 // Connect-ExchangeOnline signs in from inside the shell, as Exchange
@@ -102,18 +103,18 @@ func connectExchangeOnline() *cmdlet.Cmdlet {
 				if opts.Password == "" {
 					return nonInteractive(c.Cmdlet.Name, "Give -Credential (Get-Credential), or set GATEHOUSE_PASSWORD.")
 				}
-				client, err := cmdlet.NewClient(opts)
+				conn, err := client.New(opts)
 				if err != nil {
 					return &cmdlet.Error{Source: c.Cmdlet.Name, Msg: cmdlet.APIMessage(err), Err: err}
 				}
-				if err := client.Login(ctx); err != nil {
+				if err := conn.Login(ctx); err != nil {
 					// as the EXO module throws: a script does not go on
 					// to run its changes unconnected
 					return cmdlet.Throw(&cmdlet.Error{Source: c.Cmdlet.Name, Msg: cmdlet.APIMessage(err), Err: err})
 				}
-				s.SetAPI(client, opts)
+				s.SetAPI(conn, opts)
 				if v, ok := c.Get("ShowBanner"); !ok || v == true {
-					s.WriteHost(fmt.Sprintf("Connected to %s as %s.", client.URL(), opts.User))
+					s.WriteHost(fmt.Sprintf("Connected to %s as %s.", conn.URL(), opts.User))
 				}
 				return nil
 			}}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/client"
 )
 
 // bulkBatch is how many pipeline objects a Set- cmdlet gathers into one
@@ -542,7 +543,7 @@ func newMailbox() *cmdlet.Cmdlet {
 				}
 				if c.WhatIf() {
 					res, _ := resp.Get("Result")
-					return reportUpdate(c, name, body, *cmdlet.DecodeUpdate(res), nil)
+					return reportUpdate(c, name, body, *client.DecodeUpdate(res), nil)
 				}
 				if m, ok := resp.Get("Mailbox"); ok {
 					if mo, ok := m.(*cmdlet.Object); ok {
@@ -792,7 +793,7 @@ func addRoleGroupMember() *cmdlet.Cmdlet {
 				if err != nil {
 					return c.WriteError(cmdlet.APIMessage(err))
 				}
-				return reportUpdate(c, group, body, *cmdlet.DecodeUpdate(resp), nil)
+				return reportUpdate(c, group, body, *client.DecodeUpdate(resp), nil)
 			}}
 		},
 	}

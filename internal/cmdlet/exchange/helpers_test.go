@@ -5,15 +5,16 @@ import (
 	"testing"
 
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/client"
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/internal/fakeapi"
 )
 
 // startFake serves f on 127.0.0.1:0 and returns a client signed in to it.
-func startFake(t testing.TB, f *fakeapi.Server) (*httptest.Server, *cmdlet.Client) {
+func startFake(t testing.TB, f *fakeapi.Server) (*httptest.Server, *client.Client) {
 	t.Helper()
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
-	c, err := cmdlet.NewClient(cmdlet.ClientOptions{Server: srv.URL, User: "admin", Password: "secret"})
+	c, err := client.New(cmdlet.ClientOptions{Server: srv.URL, User: "admin", Password: "secret"})
 	if err != nil {
 		t.Fatal(err)
 	}

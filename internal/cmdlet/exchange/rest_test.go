@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/client"
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/internal/fakeapi"
 )
 
@@ -107,7 +108,7 @@ func TestTokenExpiry(t *testing.T) {
 func TestSignInFailure(t *testing.T) {
 	f := fakeapi.New()
 	srv, _ := startFake(t, f)
-	client, err := cmdlet.NewClient(cmdlet.ClientOptions{Server: srv.URL, User: "admin", Password: "wrong"})
+	client, err := client.New(cmdlet.ClientOptions{Server: srv.URL, User: "admin", Password: "wrong"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/client"
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/exchange"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 	"github.com/gatehouse-mail/gatehouse/internal/testenv"
@@ -220,7 +221,7 @@ func TestE2EBulk(t *testing.T) {
 func BenchmarkE2ESetCASMailbox10000(b *testing.B) {
 	env := startServer(b)
 	seedMailboxes(b, env, 10000)
-	client, err := cmdlet.NewClient(cmdlet.ClientOptions{Server: env.URL(), User: "admin", Password: testenv.AdminPassword})
+	client, err := client.New(cmdlet.ClientOptions{Server: env.URL(), User: "admin", Password: testenv.AdminPassword})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -238,7 +239,7 @@ func BenchmarkE2ESetCASMailbox10000(b *testing.B) {
 // TestE2EComplete completes identities from a real server's ?search=.
 func TestE2EComplete(t *testing.T) {
 	env := startServer(t)
-	client, err := cmdlet.NewClient(cmdlet.ClientOptions{Server: env.URL(), User: "admin", Password: testenv.AdminPassword})
+	client, err := client.New(cmdlet.ClientOptions{Server: env.URL(), User: "admin", Password: testenv.AdminPassword})
 	if err != nil {
 		t.Fatal(err)
 	}

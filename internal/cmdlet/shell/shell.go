@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/client"
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/exchange"
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/syntax"
 	"github.com/gatehouse-mail/gatehouse/internal/config"
@@ -187,18 +188,18 @@ func Run(ctx context.Context, o Options) int {
 			password = string(pw)
 		}
 		connect.Password = password
-		client, err := cmdlet.NewClient(connect)
+		conn, err := client.New(connect)
 		if err != nil {
 			fmt.Fprintf(o.Stderr, "gatehouse shell: %v\n", err)
 			return 2
 		}
-		if err := client.Login(ctx); err != nil {
+		if err := conn.Login(ctx); err != nil {
 			fmt.Fprintf(o.Stderr, "gatehouse shell: %s\n", cmdlet.APIMessage(err))
 			if !interactive {
 				return 1
 			}
 		}
-		api = client
+		api = conn
 	}
 	host := cmdlet.Host{Out: o.Stdout, Err: o.Stderr, Color: outFD >= 0 && getenv("NO_COLOR") == ""}
 	if terminalFD(o.Stderr) >= 0 && outFD >= 0 {
