@@ -44,7 +44,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "serve":
 		return serve(args[1:], stdout, stderr)
 	case "shell":
-		return shell(args[1:], stdin, stdout, stderr)
+		return runShell(args[1:], stdin, stdout, stderr)
 	case "repair":
 		return repair(args[1:], stdout, stderr)
 	case "version", "--version", "-version":

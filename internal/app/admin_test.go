@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/app"
-	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/shell"
 	"github.com/gatehouse-mail/gatehouse/internal/config"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 	"github.com/gatehouse-mail/gatehouse/internal/testenv"
@@ -441,7 +441,7 @@ func TestShellTLS(t *testing.T) {
 			var out, errb bytes.Buffer
 			args := append([]string{"--user", "admin", "--history", "-"}, tt.args...)
 			args = append(args, "-c", "Get-Mailbox admin | Select-Object Name")
-			code := cmdlet.ShellMain(ctx, args, strings.NewReader(""), &out, &errb)
+			code := shell.Main(ctx, args, strings.NewReader(""), &out, &errb)
 			if code != tt.wantCode {
 				t.Fatalf("exit: got %d; want %d\nstdout: %s\nstderr: %s", code, tt.wantCode, out.String(), errb.String())
 			}

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/gatehouse-mail/gatehouse/internal/opath"
 )
 
-// API is what the Exchange cmdlets need from a Gatehouse server. *Client
+// API is what the Exchange cmdlets need from a Gatehouse server. client.Client
 // implements it over the REST API (the shell is a REST client:
 // docs/ARCHITECTURE.md); tests may implement it directly. Paths are relative
 // to /api/v1, e.g. "casmailboxes/Christa%20Knapp".
@@ -97,10 +98,10 @@ func (e *APIError) Error() string {
 // ErrNotConnected is returned when no server is configured.
 var ErrNotConnected = errors.New("not connected to a Gatehouse server")
 
-// apiMessage is the text a cmdlet shows for an API error: the server's
+// APIMessage is the text a cmdlet shows for an API error: the server's
 // message, which carries Exchange's wording for not found, ambiguous
 // identity and permission errors.
-func apiMessage(err error) string {
+func APIMessage(err error) string {
 	var ae *APIError
 	if errors.As(err, &ae) {
 		if ae.Code == "InvalidFilter" && !strings.HasPrefix(ae.Message, "Cannot bind parameter") {
@@ -116,5 +117,20 @@ func apiMessage(err error) string {
 	return err.Error()
 }
 
-// escapeSegment escapes an identity for use as one path segment.
-func escapeSegment(s string) string { return url.PathEscape(s) }
+// ClientOptions configures the REST client (package client): the shell
+// starts with them and Connect-ExchangeOnline signs in with them.
+type ClientOptions struct {
+	Server     string // http://127.0.0.1:8080, https://mail.contoso.com:8080
+	User       string
+	Password   string
+	HTTPClient *http.Client // nil: a client with sensible timeouts and the TLS settings below
+	// CAFile names PEM certificates to trust for https:// instead of the
+	// system's; Fingerprint pins the server's certificate by its SHA-256
+	// fingerprint instead (hex, colons optional: what gatehouse serve prints
+	// for its self-signed certificate). Give one at most.
+	CAFile      string
+	Fingerprint string
+	// AllowInsecure lets the client send the password over plain http://
+	// to a host other than loopback.
+	AllowInsecure bool
+}

@@ -30,7 +30,7 @@ type Call struct {
 }
 
 func (c *Call) lookupParam(name string) *Param {
-	for _, p := range c.Cmdlet.allParams() {
+	for _, p := range c.Cmdlet.AllParams() {
 		if strings.EqualFold(p.Name, name) {
 			return p
 		}
@@ -128,7 +128,7 @@ func (c *Call) WriteError(msg string) error {
 	case "Ignore":
 		return nil
 	}
-	c.s.writeError(e)
+	c.s.WriteError(e)
 	return nil
 }
 
@@ -156,6 +156,14 @@ func (c *Call) WriteWarning(msg string) error {
 // Session returns the shell session.
 func (c *Call) Session() *Session { return c.s }
 
+// MapEmit makes Emit pass each object through f until the returned
+// function restores it.
+func (c *Call) MapEmit(f func(v any) any) (restore func()) {
+	emit := c.emit
+	c.emit = func(v any) error { return emit(f(v)) }
+	return func() { c.emit = emit }
+}
+
 // WhatIf reports whether -WhatIf is in effect.
 func (c *Call) WhatIf() bool { return c.Switch("WhatIf") }
 
@@ -166,7 +174,7 @@ func (c *Call) WhatIf() bool { return c.Switch("WhatIf") }
 // input) then fails with an error rather than go ahead unasked.
 func (c *Call) ShouldProcess(target, operation string) (bool, error) {
 	if c.WhatIf() {
-		c.s.writeHost(fmt.Sprintf("What if: Performing the operation %q on target %q.", operation, target))
+		c.s.WriteHost(fmt.Sprintf("What if: Performing the operation %q on target %q.", operation, target))
 		return false, nil
 	}
 	switch {
@@ -198,7 +206,7 @@ func (c *Call) ShouldProcess(target, operation string) (bool, error) {
 			c.confirmNone = true
 			return false, nil
 		}
-		c.s.writeHost("Y - Continue with only the next step of the operation.\nA - Continue with all the steps of the operation.\nN - Skip this operation and proceed with the next operation.\nL - Skip this operation and all subsequent operations.")
+		c.s.WriteHost("Y - Continue with only the next step of the operation.\nA - Continue with all the steps of the operation.\nN - Skip this operation and proceed with the next operation.\nL - Skip this operation and all subsequent operations.")
 	}
 }
 
@@ -217,17 +225,17 @@ func (c *Call) mustConfirm() bool {
 		impact = 3 // High
 	}
 	v, _ := c.s.getVar("ConfirmPreference")
-	pref := map[string]int{"none": 4, "low": 1, "medium": 2, "high": 3}[strings.ToLower(strings.TrimSpace(toString(v)))]
+	pref := map[string]int{"none": 4, "low": 1, "medium": 2, "high": 3}[strings.ToLower(strings.TrimSpace(ToString(v)))]
 	if pref == 0 {
 		pref = 3
 	}
 	return impact >= pref && pref < 4
 }
 
-// resolveParam finds the parameter a -name refers to: an exact name or
+// ResolveParam finds the parameter a -name refers to: an exact name or
 // alias, else an unambiguous prefix of one, ignoring case (about_Parameters).
-func resolveParam(cmd *Cmdlet, name string) (*Param, error) {
-	params := cmd.allParams()
+func ResolveParam(cmd *Cmdlet, name string) (*Param, error) {
+	params := cmd.AllParams()
 	for _, p := range params {
 		if strings.EqualFold(p.Name, name) {
 			return p, nil
@@ -308,7 +316,7 @@ func (s *Session) bindArguments(ctx context.Context, c *Call, cmd *syntax.Comman
 	for i := 0; i < len(elems); i++ {
 		switch e := elems[i].(type) {
 		case *syntax.Parameter:
-			p, err := resolveParam(c.Cmdlet, e.Name)
+			p, err := ResolveParam(c.Cmdlet, e.Name)
 			if err != nil {
 				return &Error{Source: c.Cmdlet.Name, Msg: err.Error()}
 			}
@@ -353,8 +361,8 @@ func (s *Session) bindArguments(ctx context.Context, c *Call, cmd *syntax.Comman
 			switch x := v.(type) {
 			case *Hashtable:
 				for i, key := range x.keys {
-					name := toString(key)
-					p, err := resolveParam(c.Cmdlet, name)
+					name := ToString(key)
+					p, err := ResolveParam(c.Cmdlet, name)
 					if err != nil {
 						return &Error{Source: c.Cmdlet.Name, Msg: err.Error()}
 					}
@@ -370,9 +378,9 @@ func (s *Session) bindArguments(ctx context.Context, c *Call, cmd *syntax.Comman
 				}
 			case nil:
 			default:
-				for _, item := range toArray(x) {
+				for _, item := range ToArray(x) {
 					positional = append(positional, item)
-					positionalText = append(positionalText, toString(item))
+					positionalText = append(positionalText, ToString(item))
 				}
 			}
 		case syntax.Expr:
@@ -422,15 +430,15 @@ func (s *Session) bindArguments(ctx context.Context, c *Call, cmd *syntax.Comman
 // cannot be found that accepts argument 'x'".
 func argText(x syntax.Expr, v any) string {
 	if _, ok := x.(*syntax.StringLit); ok {
-		return toString(v)
+		return ToString(v)
 	}
 	if _, ok := v.(*Object); ok {
-		return toString(v)
+		return ToString(v)
 	}
 	if _, ok := v.([]any); ok {
 		return "System.Object[]"
 	}
-	return toString(v)
+	return ToString(v)
 }
 
 // checkMandatory finds mandatory parameters still unbound; those that the
@@ -452,7 +460,7 @@ func (s *Session) checkMandatory(c *Call, perItem bool) error {
 		return nil
 	}
 	if s.host.Prompt != nil && !perItem {
-		s.writeHost(fmt.Sprintf("\ncmdlet %s at command pipeline position %d\nSupply values for the following parameters:", c.Cmdlet.Name, c.Position))
+		s.WriteHost(fmt.Sprintf("\ncmdlet %s at command pipeline position %d\nSupply values for the following parameters:", c.Cmdlet.Name, c.Position))
 		for _, p := range missing {
 			line, err := s.host.Prompt(p.Name+": ", p.Type == TSecureString)
 			if err != nil {
@@ -574,7 +582,7 @@ func identityOf(v any) (string, bool) {
 	case string:
 		return x, x != ""
 	case int64, float64:
-		return toString(x), true
+		return ToString(x), true
 	case *Object:
 		keys := []string{"Identity", "Guid"}
 		if strings.HasPrefix(x.TypeName, "Gatehouse.") {
@@ -584,8 +592,8 @@ func identityOf(v any) (string, bool) {
 			keys = []string{"Guid", "Identity", "PrimarySmtpAddress", "UserPrincipalName", "Name"}
 		}
 		for _, k := range keys {
-			if p, ok := x.Get(k); ok && p != nil && toString(p) != "" {
-				return toString(p), true
+			if p, ok := x.Get(k); ok && p != nil && ToString(p) != "" {
+				return ToString(p), true
 			}
 		}
 	case []any:
@@ -617,7 +625,7 @@ func convertParam(p *Param, v any) (any, error) {
 		return nil, nil
 	}
 	cannot := func(detail string) error {
-		return fmt.Errorf("Cannot bind parameter '%s'. Cannot convert value %q to type %q. Error: %q", p.Name, toString(v), p.typeNameOf(), detail)
+		return fmt.Errorf("Cannot bind parameter '%s'. Cannot convert value %q to type %q. Error: %q", p.Name, ToString(v), p.typeNameOf(), detail)
 	}
 	switch p.Type {
 	case TAny:
@@ -629,15 +637,15 @@ func convertParam(p *Param, v any) (any, error) {
 		case *ScriptBlock:
 			return x.Node.Text, nil
 		}
-		s := toString(v)
+		s := ToString(v)
 		if p.Mandatory && s == "" {
 			return nil, fmt.Errorf("Cannot bind argument to parameter '%s' because it is an empty string.", p.Name)
 		}
 		return s, nil
 	case TStrings:
 		var out []string
-		for _, e := range toArray(v) {
-			out = append(out, toString(e))
+		for _, e := range ToArray(v) {
+			out = append(out, ToString(e))
 		}
 		return out, nil
 	case TBool, TSwitch:
@@ -675,24 +683,24 @@ func convertParam(p *Param, v any) (any, error) {
 		if sb, ok := v.(*ScriptBlock); ok {
 			return sb, nil
 		}
-		return nil, fmt.Errorf("Cannot bind parameter '%s'. Cannot convert the %q value of type %q to type \"System.Management.Automation.ScriptBlock\".", p.Name, toString(v), typeName(v))
+		return nil, fmt.Errorf("Cannot bind parameter '%s'. Cannot convert the %q value of type %q to type \"System.Management.Automation.ScriptBlock\".", p.Name, ToString(v), typeName(v))
 	case TSecureString:
 		if ss, ok := v.(*SecureString); ok {
 			return ss, nil
 		}
-		return nil, fmt.Errorf("Cannot bind parameter '%s'. Cannot convert the %q value of type %q to type \"System.Security.SecureString\". Use (ConvertTo-SecureString -String '...' -AsPlainText -Force).", p.Name, toString(v), typeName(v))
+		return nil, fmt.Errorf("Cannot bind parameter '%s'. Cannot convert the %q value of type %q to type \"System.Security.SecureString\". Use (ConvertTo-SecureString -String '...' -AsPlainText -Force).", p.Name, ToString(v), typeName(v))
 	case THashtable:
 		if h, ok := v.(*Hashtable); ok {
 			return h, nil
 		}
-		return nil, fmt.Errorf("Cannot bind parameter '%s'. Cannot convert the %q value of type %q to type \"System.Collections.Hashtable\".", p.Name, toString(v), typeName(v))
+		return nil, fmt.Errorf("Cannot bind parameter '%s'. Cannot convert the %q value of type %q to type \"System.Collections.Hashtable\".", p.Name, ToString(v), typeName(v))
 	case TResultSize:
 		if s, ok := v.(string); ok && strings.EqualFold(strings.TrimSpace(s), "unlimited") {
 			return Unlimited, nil
 		}
 		n, ok := toInt(v)
 		if !ok || n < 0 {
-			return nil, fmt.Errorf("Cannot process argument transformation on parameter '%s'. Cannot convert value %q to type \"Microsoft.Exchange.Data.Unlimited`1[System.UInt32]\". Use a positive number or Unlimited.", p.Name, toString(v))
+			return nil, fmt.Errorf("Cannot process argument transformation on parameter '%s'. Cannot convert value %q to type \"Microsoft.Exchange.Data.Unlimited`1[System.UInt32]\". Use a positive number or Unlimited.", p.Name, ToString(v))
 		}
 		return n, nil
 	case TIdentity:
@@ -704,7 +712,7 @@ func convertParam(p *Param, v any) (any, error) {
 			if _, isArr := v.([]any); isArr {
 				return nil, fmt.Errorf("Cannot convert 'System.Object[]' to the type '%s' required by parameter '%s'. Specified method is not supported.", p.typeNameOf(), p.Name)
 			}
-			return nil, fmt.Errorf("Cannot bind parameter '%s'. Cannot convert the %q value of type %q to type %q.", p.Name, toString(v), typeName(v), p.typeNameOf())
+			return nil, fmt.Errorf("Cannot bind parameter '%s'. Cannot convert the %q value of type %q to type %q.", p.Name, ToString(v), typeName(v), p.typeNameOf())
 		}
 		id = strings.TrimSpace(id)
 		if id == "" {
@@ -712,7 +720,7 @@ func convertParam(p *Param, v any) (any, error) {
 		}
 		return id, nil
 	case TEnum:
-		s := toString(v)
+		s := ToString(v)
 		for _, e := range p.Enum {
 			if strings.EqualFold(e, strings.TrimSpace(s)) {
 				return e, nil
@@ -721,12 +729,12 @@ func convertParam(p *Param, v any) (any, error) {
 		return nil, fmt.Errorf("Cannot validate argument on parameter '%s'. The argument %q does not belong to the set %q specified by the ValidateSet attribute. Supply an argument that is in the set and then try the command again.", p.Name, s, strings.Join(p.Enum, ","))
 	case TProperties:
 		var out []any
-		for _, e := range toArray(v) {
+		for _, e := range ToArray(v) {
 			switch e.(type) {
 			case *Hashtable, *ScriptBlock, string:
 				out = append(out, e)
 			default:
-				out = append(out, toString(e))
+				out = append(out, ToString(e))
 			}
 		}
 		return out, nil
@@ -738,7 +746,7 @@ func convertParam(p *Param, v any) (any, error) {
 		case string:
 			text = x
 		default:
-			text = toString(v)
+			text = ToString(v)
 		}
 		if _, err := opath.Parse(text); err != nil {
 			return nil, fmt.Errorf("%s", opath.BindMessage(p.Name, err))

@@ -42,14 +42,19 @@ type errThrown struct {
 }
 
 func (e *errThrown) Error() string { return e.err.Error() }
+
 func (e *errThrown) Unwrap() error { return e.err }
+
+// Throw is err thrown as by throw: it ends the script unless a try block
+// catches it.
+func Throw(err error) error { return &errThrown{err: err} }
 
 // isFlow reports whether err is flow control rather than an error.
 func isFlow(err error) bool {
 	var b *errBreak
 	var r *errReturn
 	var ex *errExit
-	if _, ok := isStop(err); ok {
+	if _, ok := IsStop(err); ok {
 		return true
 	}
 	return errors.As(err, &b) || errors.As(err, &r) || errors.As(err, &ex)
@@ -326,10 +331,10 @@ func (s *Session) execThrow(ctx context.Context, n *syntax.Throw) error {
 		return err
 	}
 	if rec, ok := v.(*Object); ok && rec.TypeName == errorRecordType {
-		msg := toString(rec)
+		msg := ToString(rec)
 		if ex, ok := rec.Get("Exception"); ok {
 			if m, ok := property(ex, "Message"); ok {
-				msg = toString(m)
+				msg = ToString(m)
 			}
 		}
 		if s.caught != nil && s.errorRecordMatches(rec) {
@@ -337,7 +342,7 @@ func (s *Session) execThrow(ctx context.Context, n *syntax.Throw) error {
 		}
 		return &errThrown{err: &Error{Source: "Exception", Msg: msg}, value: rec}
 	}
-	msg := toString(v)
+	msg := ToString(v)
 	if v == nil {
 		msg = "ScriptHalted"
 	}
@@ -418,7 +423,7 @@ func (s *Session) switchMatches(ctx context.Context, pat syntax.Expr, val any, m
 	}
 	l := val
 	if mode != "exact" {
-		l = toString(val)
+		l = ToString(val)
 	}
 	r, err := binaryOp(s, op, l, p)
 	if err != nil {

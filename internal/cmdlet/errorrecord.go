@@ -126,7 +126,7 @@ func statementError(ctx context.Context, err error) bool {
 	if err == nil || ctx.Err() != nil {
 		return false
 	}
-	if _, ok := isStop(err); ok {
+	if _, ok := IsStop(err); ok {
 		return false
 	}
 	var ae *actionStopError
@@ -139,7 +139,7 @@ func statementError(ctx context.Context, err error) bool {
 // $WarningPreference): Continue unless it names another action.
 func (s *Session) preference(name string) string {
 	v, _ := s.getVar(name)
-	switch strings.ToLower(strings.TrimSpace(toString(v))) {
+	switch strings.ToLower(strings.TrimSpace(ToString(v))) {
 	case "stop":
 		return "Stop"
 	case "silentlycontinue":

@@ -44,7 +44,7 @@ type errStop struct{ stage int }
 
 func (e *errStop) Error() string { return "pipeline stopped" }
 
-func isStop(err error) (*errStop, bool) {
+func IsStop(err error) (*errStop, bool) {
 	var s *errStop
 	ok := errors.As(err, &s)
 	return s, ok

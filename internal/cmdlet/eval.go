@@ -34,7 +34,7 @@ func (s *Session) execStatement(ctx context.Context, st syntax.Statement, emit f
 		if err != nil {
 			return err
 		}
-		items := toArray(coll)
+		items := ToArray(coll)
 		if coll == nil {
 			items = nil
 		}
@@ -75,7 +75,7 @@ func (s *Session) execStatements(ctx context.Context, stmts []syntax.Statement, 
 		if s.preference("ErrorActionPreference") == "Stop" {
 			return &actionStopError{err: err}
 		}
-		s.writeError(err)
+		s.WriteError(err)
 	}
 	return nil
 }
@@ -156,7 +156,7 @@ func (s *Session) assignTo(ctx context.Context, target syntax.Expr, v any) error
 		case []any:
 			i, ok := toInt(idx)
 			if !ok {
-				return errorf(catInvalidArgument, "Cannot convert value %q to type \"System.Int32\".", toString(idx))
+				return errorf(catInvalidArgument, "Cannot convert value %q to type \"System.Int32\".", ToString(idx))
 			}
 			if i < 0 {
 				i += int64(len(o))
@@ -167,7 +167,7 @@ func (s *Session) assignTo(ctx context.Context, target syntax.Expr, v any) error
 			o[i] = v
 			return nil
 		case *Object:
-			o.Set(toString(idx), v)
+			o.Set(ToString(idx), v)
 			return nil
 		}
 		return errorf(catInvalidOperation, "Unable to index into an object of type %s.", typeName(obj))
@@ -192,7 +192,7 @@ func (s *Session) eval(ctx context.Context, x syntax.Expr) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			b.WriteString(toString(v))
+			b.WriteString(ToString(v))
 		}
 		return b.String(), nil
 	case *syntax.ArrayLit:
@@ -308,7 +308,7 @@ func (s *Session) memberName(ctx context.Context, x syntax.Expr) (string, error)
 		return sl.Value, nil
 	}
 	v, err := s.eval(ctx, x)
-	return toString(v), err
+	return ToString(v), err
 }
 
 func (s *Session) evalBinary(ctx context.Context, n *syntax.Binary) (any, error) {
@@ -353,7 +353,7 @@ func indexValue(obj, idx any) (any, error) {
 		v, _ := o.Get(idx)
 		return v, nil
 	case *Object:
-		v, _ := o.Get(toString(idx))
+		v, _ := o.Get(ToString(idx))
 		return v, nil
 	case string:
 		rs := []rune(o)
@@ -369,7 +369,7 @@ func indexValue(obj, idx any) (any, error) {
 		}
 		return string(rs[i]), nil
 	}
-	arr := toArray(obj)
+	arr := ToArray(obj)
 	if ix, ok := idx.([]any); ok {
 		var out []any
 		for _, e := range ix {
@@ -385,7 +385,7 @@ func indexValue(obj, idx any) (any, error) {
 	}
 	i, ok := toInt(idx)
 	if !ok {
-		return nil, errorf(catInvalidArgument, "Cannot convert value %q to type \"System.Int32\".", toString(idx))
+		return nil, errorf(catInvalidArgument, "Cannot convert value %q to type \"System.Int32\".", ToString(idx))
 	}
 	if i < 0 {
 		i += int64(len(arr))

@@ -146,9 +146,9 @@ func csvValue(v any, name string) (string, bool) {
 	switch v.(type) {
 	case *Object, *Hashtable, string:
 		p, ok := property(v, name)
-		return toString(p), ok
+		return ToString(p), ok
 	}
-	return toString(v), true
+	return ToString(v), true
 }
 
 func readCsvHeader(path, sep string) []string {
@@ -364,7 +364,7 @@ func convertFromJSON() *Cmdlet {
 			return Impl{
 				Process: func(ctx context.Context, c *Call) error { parts = append(parts, c.String("InputObject")); return nil },
 				End: func(ctx context.Context, c *Call) error {
-					v, err := decodeJSON([]byte(strings.Join(parts, "\n")))
+					v, err := DecodeJSON([]byte(strings.Join(parts, "\n")))
 					if err != nil {
 						return &Error{Source: c.Cmdlet.Name, Msg: "Conversion from JSON failed with error: " + err.Error()}
 					}

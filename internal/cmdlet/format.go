@@ -67,7 +67,7 @@ func (o *outDefault) write(v any) error {
 		return nil
 	}
 	o.flush()
-	fmt.Fprintln(o.s.host.Out, toString(v))
+	fmt.Fprintln(o.s.host.Out, ToString(v))
 	return nil
 }
 
@@ -102,7 +102,7 @@ func renderDefault(items []any, width int) string {
 	if h, ok := items[0].(*Hashtable); ok && len(items) == 1 {
 		rows := make([][]string, 0, h.Len())
 		for i, k := range h.keys {
-			rows = append(rows, []string{toString(k), displayValue(h.values[i])})
+			rows = append(rows, []string{ToString(k), DisplayValue(h.values[i])})
 		}
 		return renderTable([]column{{name: "Name"}, {name: "Value"}}, rows, width)
 	}
@@ -110,7 +110,7 @@ func renderDefault(items []any, width int) string {
 	if !ok {
 		var b strings.Builder
 		for _, it := range items {
-			b.WriteString(toString(it) + "\n")
+			b.WriteString(ToString(it) + "\n")
 		}
 		return b.String()
 	}
@@ -151,7 +151,7 @@ func renderDefault(items []any, width int) string {
 		rows[r] = make([]string, len(names))
 		for i, n := range names {
 			v, _ := property(it, n)
-			rows[r][i] = displayValue(v)
+			rows[r][i] = DisplayValue(v)
 			if isNumber(v) {
 				cols[i].right = true
 			}
@@ -168,8 +168,8 @@ func isNumber(v any) bool {
 	return false
 }
 
-// displayValue renders a property value in a table or list cell.
-func displayValue(v any) string {
+// DisplayValue renders a property value in a table or list cell.
+func DisplayValue(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
@@ -186,11 +186,11 @@ func displayValue(v any) string {
 	case *Hashtable:
 		parts := make([]string, len(x.keys))
 		for i, k := range x.keys {
-			parts[i] = toString(k) + "=" + toString(x.values[i])
+			parts[i] = ToString(k) + "=" + ToString(x.values[i])
 		}
 		return "{" + strings.Join(parts, ", ") + "}"
 	}
-	return toString(v)
+	return ToString(v)
 }
 
 type column struct {
@@ -404,11 +404,11 @@ func renderList(items []any, props [][]listEntry) string {
 		} else {
 			for _, n := range propertyNames(it) {
 				v, _ := property(it, n)
-				entries = append(entries, listEntry{n, displayValue(v)})
+				entries = append(entries, listEntry{n, DisplayValue(v)})
 			}
 			if _, ok := it.(*Object); !ok {
 				if _, ok := it.(*Hashtable); !ok {
-					b.WriteString(toString(it) + "\n\n")
+					b.WriteString(ToString(it) + "\n\n")
 					continue
 				}
 			}
@@ -446,16 +446,16 @@ func parsePropSpecs(specs []any, cmdlet string) ([]propSpec, error) {
 		case *Hashtable:
 			ps := propSpec{calc: true}
 			for i, k := range x.keys {
-				key := strings.ToLower(toString(k))
+				key := strings.ToLower(ToString(k))
 				v := x.values[i]
 				switch {
 				case key != "" && (strings.HasPrefix("name", key) || strings.HasPrefix("label", key)):
-					ps.name = toString(v)
+					ps.name = ToString(v)
 				case key != "" && strings.HasPrefix("expression", key):
 					ps.expr = v
 				case strings.HasPrefix("width", key) || strings.HasPrefix("alignment", key) || strings.HasPrefix("formatstring", key) || key == "descending" || key == "ascending":
 				default:
-					return nil, errorf(cmdlet, "The %s key is not valid.", toString(k))
+					return nil, errorf(cmdlet, "The %s key is not valid.", ToString(k))
 				}
 			}
 			if ps.expr == nil {
@@ -465,12 +465,12 @@ func parsePropSpecs(specs []any, cmdlet string) ([]propSpec, error) {
 				if sb, ok := ps.expr.(*ScriptBlock); ok {
 					ps.name = strings.TrimSpace(sb.Node.Text)
 				} else {
-					ps.name = toString(ps.expr)
+					ps.name = ToString(ps.expr)
 				}
 			}
 			out = append(out, ps)
 		default:
-			out = append(out, propSpec{name: toString(sp)})
+			out = append(out, propSpec{name: ToString(sp)})
 		}
 	}
 	return out, nil
@@ -501,12 +501,12 @@ func (s *Session) resolveProps(ctx context.Context, obj any, specs []propSpec, i
 				}
 				v = val
 			default:
-				v, _ = property(obj, toString(e))
+				v, _ = property(obj, ToString(e))
 			}
 			add(sp.name, v)
 		case sp.wildcard:
 			for _, n := range propertyNames(obj) {
-				if like(sp.name, n, false) {
+				if Like(sp.name, n, false) {
 					v, _ := property(obj, n)
 					add(n, v)
 				}
@@ -538,24 +538,24 @@ type listEntryValue struct {
 func elementText(v any) string {
 	o, ok := v.(*Object)
 	if !ok {
-		return toString(v)
+		return ToString(v)
 	}
 	name, hasName := o.Get("Name")
 	if !hasName {
-		return toString(v)
+		return ToString(v)
 	}
 	if nv, ok := o.Get("NewValue"); ok {
 		old, _ := o.Get("OldValue")
-		return fmt.Sprintf("%s: %s -> %s", toString(name), orNone(old), orNone(nv))
+		return fmt.Sprintf("%s: %s -> %s", ToString(name), orNone(old), orNone(nv))
 	}
 	if val, ok := o.Get("Value"); ok && len(o.Names()) == 2 {
-		return toString(name) + "=" + toString(val)
+		return ToString(name) + "=" + ToString(val)
 	}
-	return toString(v)
+	return ToString(v)
 }
 
 func orNone(v any) string {
-	if s := toString(v); s != "" {
+	if s := ToString(v); s != "" {
 		return s
 	}
 	return "(none)"

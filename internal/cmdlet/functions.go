@@ -180,7 +180,7 @@ func (s *Session) bindParamVars(ctx context.Context, c *Call, pb *syntax.ParamBl
 	}
 	var args []any
 	if v, ok := c.named[strings.ToLower(hiddenArgs)]; ok {
-		args = toArray(v)
+		args = ToArray(v)
 		if v == nil {
 			args = []any{nil}
 		}

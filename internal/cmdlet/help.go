@@ -31,7 +31,7 @@ func getCommand() *Cmdlet {
 						return true
 					}
 					for _, p := range pats {
-						if like(p, s, false) {
+						if Like(p, s, false) {
 							return true
 						}
 					}
@@ -121,7 +121,7 @@ func getHelp() *Cmdlet {
 					var b strings.Builder
 					var rows [][]string
 					for _, cm := range c.s.reg.Cmdlets() {
-						if like(name, cm.Name, false) {
+						if Like(name, cm.Name, false) {
 							rows = append(rows, []string{cm.Name, "Cmdlet", cm.Synopsis})
 						}
 					}
@@ -147,8 +147,8 @@ func getHelp() *Cmdlet {
 				if p := c.String("Parameter"); p != "" {
 					var b strings.Builder
 					found := false
-					for _, prm := range cm.allParams() {
-						if like(p, prm.Name, false) {
+					for _, prm := range cm.AllParams() {
+						if Like(p, prm.Name, false) {
 							writeParamHelp(&b, prm, true)
 							found = true
 						}
@@ -336,7 +336,7 @@ func getMember() *Cmdlet {
 				var rows [][]string
 				for _, n := range propertyNames(it) {
 					v, _ := property(it, n)
-					rows = append(rows, []string{n, "NoteProperty", shortTypeOf(v) + " " + n + "=" + displayValue(v)})
+					rows = append(rows, []string{n, "NoteProperty", shortTypeOf(v) + " " + n + "=" + DisplayValue(v)})
 				}
 				b.WriteString(renderTable([]column{{name: "Name"}, {name: "MemberType"}, {name: "Definition"}}, rows, c.s.width()))
 			}

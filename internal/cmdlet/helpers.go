@@ -12,7 +12,7 @@ const (
 	srcUtility  = "Microsoft.PowerShell.Utility"
 	srcCore     = "Microsoft.PowerShell.Core"
 	srcSecurity = "Microsoft.PowerShell.Security"
-	srcGate     = "Gatehouse"
+	SrcGate     = "Gatehouse"
 )
 
 // collectThen makes the Impl of a cmdlet that needs all its input before
@@ -41,7 +41,7 @@ func Builtins() []*Cmdlet {
 	return []*Cmdlet{
 		whereObject(), forEachObject(), selectObject(), sortObject(), measureObject(), groupObject(),
 		formatTable(), formatList(), exportCsv(), importCsv(), convertToJSON(), convertFromJSON(),
-		getCommand(), getHelp(), getMember(), writeHost(), writeOutput(), writeWarning(), writeError(),
+		getCommand(), getHelp(), getMember(), WriteHost(), writeOutput(), writeWarning(), WriteError(),
 		writeVerbose(), convertToSecureString(), outNull(), outString(), outFile(), getDate(),
 		startSleep(), clearHost(), exitShell(), getContent(), writeProgress(),
 		startTranscript(), stopTranscript(),
@@ -88,7 +88,7 @@ func whereObject() *Cmdlet {
 				}
 				prop := c.String("Property")
 				if prop == "" {
-					prop = toString(fs)
+					prop = ToString(fs)
 				}
 				if prop == "" {
 					return &Error{Source: c.Cmdlet.Name, Msg: "Supply a script block, as in Where-Object { $_.Name -like 'a*' }, or a property name, as in Where-Object Name -like 'a*'."}
@@ -175,7 +175,7 @@ func forEachObject() *Cmdlet {
 						return nil
 					default:
 						if c.HasInput {
-							v, _ := property(c.Input, toString(x))
+							v, _ := property(c.Input, ToString(x))
 							return emitEnumerated(v, c.Emit)
 						}
 						return nil
@@ -199,7 +199,7 @@ func (c *Call) inputs() []any {
 		return []any{c.Input}
 	}
 	if v, ok := c.Get("InputObject"); ok {
-		return toArray(v)
+		return ToArray(v)
 	}
 	return nil
 }
@@ -306,7 +306,7 @@ func sameObject(a, b any) bool {
 		}
 		for i, n := range ao.names {
 			bv, ok := bo.Get(n)
-			if !ok || !equalValues(ao.values[i], bv, true) && toString(ao.values[i]) != toString(bv) {
+			if !ok || !equalValues(ao.values[i], bv, true) && ToString(ao.values[i]) != ToString(bv) {
 				return false
 			}
 		}
@@ -327,7 +327,7 @@ func selectOne(ctx context.Context, c *Call, in any, specs []propSpec) ([]any, e
 		for _, e := range entries {
 			skip := false
 			for _, x := range excl {
-				if like(x, e.name, false) {
+				if Like(x, e.name, false) {
 					skip = true
 				}
 			}
@@ -345,7 +345,7 @@ func selectOne(ctx context.Context, c *Call, in any, specs []propSpec) ([]any, e
 			}
 			return nil, nil
 		}
-		return toArray(v), nil
+		return ToArray(v), nil
 	}
 	return []any{out}, nil
 }
@@ -409,7 +409,7 @@ func sortObject() *Cmdlet {
 				for k := 0; k < len(ka) && k < len(kb); k++ {
 					r, ok := compareValues(ka[k], kb[k], cs)
 					if !ok {
-						r = strings.Compare(strings.ToLower(toString(ka[k])), strings.ToLower(toString(kb[k])))
+						r = strings.Compare(strings.ToLower(ToString(ka[k])), strings.ToLower(ToString(kb[k])))
 					}
 					d := c.Switch("Descending")
 					if k < len(desc) {
@@ -578,7 +578,7 @@ func groupObject() *Cmdlet {
 				}
 				var parts []string
 				for _, e := range entries {
-					parts = append(parts, toString(e.value))
+					parts = append(parts, ToString(e.value))
 				}
 				name := strings.Join(parts, ", ")
 				k := strings.ToLower(name)
@@ -702,7 +702,7 @@ func (s *Session) formatTable(ctx context.Context, c *Call, items []any) ([]tabl
 // groupValue is the text of an object's property that -GroupBy compares.
 func groupValue(item any, name string) string {
 	v, _ := property(item, name)
-	return displayValue(v)
+	return DisplayValue(v)
 }
 
 func (s *Session) formatTableGroup(ctx context.Context, c *Call, items []any) ([]tablePiece, error) {
@@ -774,7 +774,7 @@ func (s *Session) tableOf(ctx context.Context, c *Call, items []any, specs []pro
 		rows[r] = make([]string, len(cols))
 		for i := range cols {
 			if i < len(entries) {
-				rows[r][i] = displayValue(entries[i].value)
+				rows[r][i] = DisplayValue(entries[i].value)
 				if isNumber(entries[i].value) {
 					cols[i].right = true
 				}
@@ -815,7 +815,7 @@ func formatList() *Cmdlet {
 			for i, it := range items {
 				if _, ok := it.(*Object); !ok {
 					if _, ok := it.(*Hashtable); !ok {
-						props[i] = []listEntry{{name: "", value: toString(it)}}
+						props[i] = []listEntry{{name: "", value: ToString(it)}}
 						continue
 					}
 				}
@@ -824,7 +824,7 @@ func formatList() *Cmdlet {
 					return err
 				}
 				for _, e := range entries {
-					props[i] = append(props[i], listEntry{e.name, displayValue(e.value)})
+					props[i] = append(props[i], listEntry{e.name, DisplayValue(e.value)})
 				}
 			}
 			return c.Emit(&FormatOutput{Text: renderList(items, props)})
@@ -832,7 +832,7 @@ func formatList() *Cmdlet {
 	}
 }
 
-func writeHost() *Cmdlet {
+func WriteHost() *Cmdlet {
 	colors := []string{"Black", "DarkBlue", "DarkGreen", "DarkCyan", "DarkRed", "DarkMagenta", "DarkYellow", "Gray", "DarkGray", "Blue", "Green", "Cyan", "Red", "Magenta", "Yellow", "White"}
 	return &Cmdlet{
 		Name: "Write-Host", Source: srcUtility,
@@ -854,14 +854,14 @@ func writeHost() *Cmdlet {
 					sep = c.String("Separator")
 				}
 				var parts []string
-				for _, e := range toArray(v) {
+				for _, e := range ToArray(v) {
 					if arr, ok := e.([]any); ok {
 						for _, x := range arr {
-							parts = append(parts, toString(x))
+							parts = append(parts, ToString(x))
 						}
 						continue
 					}
-					parts = append(parts, toString(e))
+					parts = append(parts, ToString(e))
 				}
 				c.s.flushOutput()
 				text := strings.Join(parts, sep)
@@ -923,7 +923,7 @@ func writeWarning() *Cmdlet {
 	}
 }
 
-func writeError() *Cmdlet {
+func WriteError() *Cmdlet {
 	return &Cmdlet{
 		Name: "Write-Error", Source: srcUtility,
 		Synopsis: "Writes an error.",
@@ -1105,7 +1105,7 @@ func clearHost() *Cmdlet {
 
 func exitShell() *Cmdlet {
 	return &Cmdlet{
-		Name: "Exit-Shell", Aliases: []string{"exit", "quit"}, Source: srcGate,
+		Name: "Exit-Shell", Aliases: []string{"exit", "quit"}, Source: SrcGate,
 		Synopsis:    "Leaves the shell.",
 		Description: "Ends the shell; in a script or -c, the exit status is -Code (0 by default).",
 		Params:      []*Param{{Name: "Code", Type: TInt, Position: 1, Help: "The exit status."}},

@@ -57,7 +57,7 @@ func (s *Session) invokeMethod(ctx context.Context, n *syntax.Invoke) (any, erro
 		}
 		return errorf(catInvalidOperation, "Cannot find an overload for \"%s\" and the argument count: \"%d\".", name, len(args))
 	}
-	str := func(i int) string { return toString(args[i]) }
+	str := func(i int) string { return ToString(args[i]) }
 	switch lname {
 	case "tostring":
 		if t, ok := obj.(time.Time); ok && len(args) == 1 {
@@ -66,7 +66,7 @@ func (s *Session) invokeMethod(ctx context.Context, n *syntax.Invoke) (any, erro
 		if len(args) == 1 {
 			return formatValue(obj, str(0)), nil
 		}
-		return toString(obj), nil
+		return ToString(obj), nil
 	case "gettype":
 		return typeName(obj), nil
 	case "equals":
@@ -87,7 +87,7 @@ func (s *Session) invokeMethod(ctx context.Context, n *syntax.Invoke) (any, erro
 			if len(args) > 0 {
 				cut = ""
 				for _, a := range args {
-					cut += toString(a)
+					cut += ToString(a)
 				}
 			}
 			switch lname {
@@ -103,7 +103,7 @@ func (s *Session) invokeMethod(ctx context.Context, n *syntax.Invoke) (any, erro
 			}
 			seps := ""
 			for _, a := range args {
-				seps += toString(a)
+				seps += ToString(a)
 			}
 			return stringsToArray(strings.FieldsFunc(x, func(r rune) bool { return strings.ContainsRune(seps, r) })), nil
 		case "replace":
@@ -287,22 +287,22 @@ func (s *Session) staticMethod(typ, name string, args []any) (any, error) {
 		if !ok {
 			return nil, errorf(catInvalidOperation, "Exception calling \"new\" with \"2\" argument(s): the password must be a SecureString: (ConvertTo-SecureString -String '...' -AsPlainText -Force).")
 		}
-		return newCredential(toString(args[0]), ss), nil
+		return NewCredential(ToString(args[0]), ss), nil
 	case key == "datetime::parse" && len(args) >= 1:
 		t, ok := toTime(args[0])
 		if !ok {
-			return nil, errorf(catInvalidOperation, "Exception calling \"Parse\" with \"1\" argument(s): \"String '%s' was not recognized as a valid DateTime.\"", toString(args[0]))
+			return nil, errorf(catInvalidOperation, "Exception calling \"Parse\" with \"1\" argument(s): \"String '%s' was not recognized as a valid DateTime.\"", ToString(args[0]))
 		}
 		return t, nil
 	case key == "string::isnullorempty" && len(args) == 1:
-		return toString(args[0]) == "", nil
+		return ToString(args[0]) == "", nil
 	case key == "string::isnullorwhitespace" && len(args) == 1:
-		return strings.TrimSpace(toString(args[0])) == "", nil
+		return strings.TrimSpace(ToString(args[0])) == "", nil
 	case key == "string::join" && len(args) >= 2:
 		if len(args) == 2 {
-			return joinValues(args[1], toString(args[0])), nil
+			return joinValues(args[1], ToString(args[0])), nil
 		}
-		return joinValues(args[1:], toString(args[0])), nil
+		return joinValues(args[1:], ToString(args[0])), nil
 	case key == "math::round" && len(args) >= 1:
 		if len(args) == 2 {
 			p := math.Pow(10, num(1))
@@ -324,11 +324,21 @@ func (s *Session) staticMethod(typ, name string, args []any) (any, error) {
 	case key == "convert::toboolean" && len(args) == 1:
 		b, err := convertParam(&Param{Name: "value", Type: TBool}, args[0])
 		if err != nil {
-			return nil, errorf(catInvalidOperation, "Exception calling \"ToBoolean\" with \"1\" argument(s): \"String '%s' was not recognized as a valid Boolean.\"", toString(args[0]))
+			return nil, errorf(catInvalidOperation, "Exception calling \"ToBoolean\" with \"1\" argument(s): \"String '%s' was not recognized as a valid Boolean.\"", ToString(args[0]))
 		}
 		return b, nil
 	case key == "convert::toint32" && len(args) == 1:
 		return castValue("int", args[0])
 	}
 	return nil, errorf(catInvalidOperation, "Method invocation failed because [%s] does not contain a method named '%s'.", typ, name)
+}
+
+const PSCredentialType = "System.Management.Automation.PSCredential"
+
+// NewCredential is a PSCredential object.
+func NewCredential(user string, password *SecureString) *Object {
+	o := NewObject(PSCredentialType)
+	o.Set("UserName", user)
+	o.Set("Password", password)
+	return o
 }

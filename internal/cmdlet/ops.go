@@ -26,7 +26,7 @@ func binaryOp(s *Session, op string, l, r any) (any, error) {
 		a, ok1 := toInt(l)
 		b, ok2 := toInt(r)
 		if !ok1 || !ok2 {
-			return nil, errorf(catRuntime, "Cannot convert the range bounds %q and %q to numbers.", toString(l), toString(r))
+			return nil, errorf(catRuntime, "Cannot convert the range bounds %q and %q to numbers.", ToString(l), ToString(r))
 		}
 		n := b - a
 		if n < 0 {
@@ -48,7 +48,7 @@ func binaryOp(s *Session, op string, l, r any) (any, error) {
 		}
 		return out, nil
 	case "-f":
-		return formatOperator(toString(l), toArray(r))
+		return formatOperator(ToString(l), ToArray(r))
 	case "-xor":
 		return isTrue(l) != isTrue(r), nil
 	case "-band", "-bor", "-bxor", "-shl", "-shr":
@@ -69,7 +69,7 @@ func binaryOp(s *Session, op string, l, r any) (any, error) {
 		}
 		return a >> uint(b&63), nil
 	case "-join":
-		return joinValues(l, toString(r)), nil
+		return joinValues(l, ToString(r)), nil
 	case "-is", "-isnot":
 		is := isType(l, typeNameArg(r))
 		return is == (op == "-is"), nil
@@ -87,7 +87,7 @@ func binaryOp(s *Session, op string, l, r any) (any, error) {
 	switch base {
 	case "contains", "notcontains":
 		found := false
-		for _, e := range toArray(l) {
+		for _, e := range ToArray(l) {
 			if equalValues(e, r, cs) {
 				found = true
 				break
@@ -96,7 +96,7 @@ func binaryOp(s *Session, op string, l, r any) (any, error) {
 		return found == (base == "contains"), nil
 	case "in", "notin":
 		found := false
-		for _, e := range toArray(r) {
+		for _, e := range ToArray(r) {
 			if equalValues(e, l, cs) {
 				found = true
 				break
@@ -149,7 +149,7 @@ func compareOp(s *Session, base string, l, r any, cs, setMatches bool) (bool, er
 	case "gt", "ge", "lt", "le":
 		c, ok := compareValues(l, r, cs)
 		if !ok {
-			return false, errorf(catInvalidOperation, "Cannot compare %q because it is not IComparable.", toString(l))
+			return false, errorf(catInvalidOperation, "Cannot compare %q because it is not IComparable.", ToString(l))
 		}
 		switch base {
 		case "gt":
@@ -161,14 +161,14 @@ func compareOp(s *Session, base string, l, r any, cs, setMatches bool) (bool, er
 		}
 		return c <= 0, nil
 	case "like", "notlike":
-		m := like(toString(r), toString(l), cs)
+		m := Like(ToString(r), ToString(l), cs)
 		return m == (base == "like"), nil
 	case "match", "notmatch":
-		re, err := compileRegex(toString(r), cs)
+		re, err := compileRegex(ToString(r), cs)
 		if err != nil {
 			return false, err
 		}
-		m := re.FindStringSubmatch(toString(l))
+		m := re.FindStringSubmatch(ToString(l))
 		if setMatches && base == "match" && m != nil {
 			h := NewHashtable()
 			for i, g := range m {
@@ -185,8 +185,8 @@ func compareOp(s *Session, base string, l, r any, cs, setMatches bool) (bool, er
 	return false, nil
 }
 
-// like matches PowerShell wildcards (about_Wildcards).
-func like(pattern, s string, caseSensitive bool) bool {
+// Like matches PowerShell wildcards (about_Wildcards).
+func Like(pattern, s string, caseSensitive bool) bool {
 	if caseSensitive {
 		if !opath.Like(pattern, s) {
 			return false
@@ -249,26 +249,26 @@ func compileRegex(pattern string, cs bool) (*regexp.Regexp, error) {
 }
 
 func replaceOp(l, r any, cs bool) (any, error) {
-	args := toArray(r)
+	args := ToArray(r)
 	if len(args) == 0 || len(args) > 2 {
 		return nil, errorf(catInvalidOperation, "The -replace operator allows only two elements to follow it, not %d.", len(args))
 	}
-	re, err := compileRegex(toString(args[0]), cs)
+	re, err := compileRegex(ToString(args[0]), cs)
 	if err != nil {
 		return nil, err
 	}
 	repl := ""
 	if len(args) == 2 {
-		repl = dotnetReplacement(toString(args[1]))
+		repl = dotnetReplacement(ToString(args[1]))
 	}
 	if arr, ok := l.([]any); ok {
 		out := make([]any, len(arr))
 		for i, e := range arr {
-			out[i] = re.ReplaceAllString(toString(e), repl)
+			out[i] = re.ReplaceAllString(ToString(e), repl)
 		}
 		return out, nil
 	}
-	return re.ReplaceAllString(toString(l), repl), nil
+	return re.ReplaceAllString(ToString(l), repl), nil
 }
 
 // dotnetReplacement converts .NET's $1, ${name} and $$ to Go's syntax.
@@ -300,11 +300,11 @@ func dotnetReplacement(s string) string {
 }
 
 func splitOp(l, r any, cs bool) (any, error) {
-	args := toArray(r)
+	args := ToArray(r)
 	if len(args) == 0 {
 		return nil, errorf(catInvalidOperation, "The -split operator needs a delimiter.")
 	}
-	re, err := compileRegex(toString(args[0]), cs)
+	re, err := compileRegex(ToString(args[0]), cs)
 	if err != nil {
 		return nil, err
 	}
@@ -315,8 +315,8 @@ func splitOp(l, r any, cs bool) (any, error) {
 		}
 	}
 	var out []any
-	for _, e := range toArray(l) {
-		for _, part := range re.Split(toString(e), limit) {
+	for _, e := range ToArray(l) {
+		for _, part := range re.Split(ToString(e), limit) {
 			out = append(out, part)
 		}
 	}
@@ -324,10 +324,10 @@ func splitOp(l, r any, cs bool) (any, error) {
 }
 
 func joinValues(v any, sep string) string {
-	arr := toArray(v)
+	arr := ToArray(v)
 	parts := make([]string, len(arr))
 	for i, e := range arr {
-		parts[i] = toString(e)
+		parts[i] = ToString(e)
 	}
 	return strings.Join(parts, sep)
 }
@@ -339,7 +339,7 @@ func unaryOp(op string, v any) (any, error) {
 	case "-", "+":
 		n, ok := toNumber(v)
 		if !ok {
-			return nil, errorf(catRuntime, "Cannot convert value %q to type \"System.Int32\". Error: \"Input string was not in a correct format.\"", toString(v))
+			return nil, errorf(catRuntime, "Cannot convert value %q to type \"System.Int32\". Error: \"Input string was not in a correct format.\"", ToString(v))
 		}
 		if op == "+" {
 			return n, nil
@@ -361,8 +361,8 @@ func unaryOp(op string, v any) (any, error) {
 		return ^n, nil
 	case "-split":
 		var out []any
-		for _, e := range toArray(v) {
-			for _, f := range strings.Fields(toString(e)) {
+		for _, e := range ToArray(v) {
+			for _, f := range strings.Fields(ToString(e)) {
 				out = append(out, f)
 			}
 		}
@@ -381,7 +381,7 @@ func add(l, r any) (any, error) {
 		}
 		return r, nil
 	case string:
-		return x + toString(r), nil
+		return x + ToString(r), nil
 	case []any:
 		out := append([]any(nil), x...)
 		if arr, ok := r.([]any); ok {
@@ -399,7 +399,7 @@ func add(l, r any) (any, error) {
 		}
 		for i, k := range h2.keys {
 			if _, dup := out.Get(k); dup {
-				return nil, errorf(catInvalidOperation, "Item has already been added. Key in dictionary: '%s'", toString(k))
+				return nil, errorf(catInvalidOperation, "Item has already been added. Key in dictionary: '%s'", ToString(k))
 			}
 			out.Set(k, h2.values[i])
 		}
@@ -415,14 +415,14 @@ func arith(op string, l, r any) (any, error) {
 		if s, ok := l.(string); ok {
 			n, ok := toInt(r)
 			if !ok || n < 0 || n*int64(len(s)) > maxRange*16 {
-				return nil, errorf(catRuntime, "Cannot repeat a string %s times.", toString(r))
+				return nil, errorf(catRuntime, "Cannot repeat a string %s times.", ToString(r))
 			}
 			return strings.Repeat(s, int(n)), nil
 		}
 		if arr, ok := l.([]any); ok {
 			n, ok := toInt(r)
 			if !ok || n < 0 || n*int64(len(arr)) > maxRange {
-				return nil, errorf(catRuntime, "Cannot repeat an array %s times.", toString(r))
+				return nil, errorf(catRuntime, "Cannot repeat an array %s times.", ToString(r))
 			}
 			var out []any
 			for range n {
@@ -433,14 +433,14 @@ func arith(op string, l, r any) (any, error) {
 	}
 	a, ok := toNumber(l)
 	if !ok {
-		return nil, errorf(catRuntime, "Cannot convert value %q to type \"System.Int32\". Error: \"Input string was not in a correct format.\"", toString(l))
+		return nil, errorf(catRuntime, "Cannot convert value %q to type \"System.Int32\". Error: \"Input string was not in a correct format.\"", ToString(l))
 	}
 	if _, isArr := l.([]any); isArr {
 		return nil, errorf(catInvalidOperation, "Method invocation failed because [System.Object[]] does not contain a method named 'op_%s'.", map[string]string{"-": "Subtraction", "*": "Multiply", "/": "Division", "%": "Modulus", "+": "Addition"}[op])
 	}
 	b, ok := toNumber(r)
 	if !ok {
-		return nil, errorf(catRuntime, "Cannot convert value %q to type \"System.Int32\". Error: \"Input string was not in a correct format.\"", toString(r))
+		return nil, errorf(catRuntime, "Cannot convert value %q to type \"System.Int32\". Error: \"Input string was not in a correct format.\"", ToString(r))
 	}
 	ai, aInt := a.(int64)
 	bi, bInt := b.(int64)
@@ -555,14 +555,14 @@ func formatOperator(f string, args []any) (any, error) {
 // formatValue applies a .NET format string to a value.
 func formatValue(v any, format string) string {
 	if format == "" {
-		return toString(v)
+		return ToString(v)
 	}
 	if t, ok := v.(time.Time); ok {
 		return formatDate(t, format)
 	}
 	f, ok := toFloat(v)
 	if !ok {
-		return toString(v)
+		return ToString(v)
 	}
 	kind := strings.ToUpper(format[:1])
 	prec := -1
@@ -612,7 +612,7 @@ func formatValue(v any, format string) string {
 		}
 		return "$" + groupThousands(strconv.FormatFloat(f, 'f', prec, 64))
 	}
-	return toString(v)
+	return ToString(v)
 }
 
 func groupThousands(s string) string {
@@ -702,7 +702,7 @@ func typeNameArg(r any) string {
 	if t, ok := r.(*TypeRef); ok {
 		return t.Name
 	}
-	return strings.Trim(toString(r), "[]")
+	return strings.Trim(ToString(r), "[]")
 }
 
 func isType(v any, t string) bool {
@@ -768,12 +768,12 @@ func castValue(t string, v any) (any, error) {
 		if name == "" {
 			name = "System." + strings.TrimPrefix(t, "System.")
 		}
-		return nil, errorf(catInvalidArgument, "Cannot convert value %q to type %q.%s", toString(v), name, detail)
+		return nil, errorf(catInvalidArgument, "Cannot convert value %q to type %q.%s", ToString(v), name, detail)
 	}
 	if strings.HasSuffix(lt, "[]") {
 		elem := strings.TrimSuffix(lt, "[]")
 		var out []any
-		for _, e := range toArray(v) {
+		for _, e := range ToArray(v) {
 			if elem == "object" {
 				out = append(out, e)
 				continue
@@ -794,7 +794,7 @@ func castValue(t string, v any) (any, error) {
 		if v == nil {
 			return "", nil
 		}
-		return toString(v), nil
+		return ToString(v), nil
 	case "int", "int32", "long", "int64", "uint32", "byte", "int16":
 		if v == nil {
 			return int64(0), nil
@@ -822,7 +822,7 @@ func castValue(t string, v any) (any, error) {
 		if v == nil {
 			return []any{}, nil
 		}
-		return toArray(v), nil
+		return ToArray(v), nil
 	case "hashtable", "collections.hashtable", "ordered":
 		if h, ok := v.(*Hashtable); ok {
 			return h, nil
@@ -833,7 +833,7 @@ func castValue(t string, v any) (any, error) {
 		case *Hashtable:
 			o := NewObject("System.Management.Automation.PSCustomObject")
 			for i, k := range x.keys {
-				o.Set(toString(k), x.values[i])
+				o.Set(ToString(k), x.values[i])
 			}
 			return o, nil
 		}
@@ -841,7 +841,7 @@ func castValue(t string, v any) (any, error) {
 	case "object":
 		return v, nil
 	case "guid":
-		s := strings.Trim(toString(v), "{}")
+		s := strings.Trim(ToString(v), "{}")
 		if !guidRE.MatchString(s) {
 			return fail()
 		}

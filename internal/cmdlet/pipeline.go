@@ -108,7 +108,7 @@ func (s *Session) runPipeline(ctx context.Context, pl *syntax.Pipeline, sink fun
 			if err != nil {
 				return err
 			}
-			items := toArray(v)
+			items := ToArray(v)
 			if v == nil {
 				items = []any{nil}
 			}
@@ -122,7 +122,7 @@ func (s *Session) runPipeline(ctx context.Context, pl *syntax.Pipeline, sink fun
 		}
 		return s.processNoInput(ctx, stages[0])
 	}()
-	if stop, ok := isStop(runErr); ok {
+	if stop, ok := IsStop(runErr); ok {
 		from, runErr = stop.stage, nil
 	}
 	if runErr != nil {
@@ -135,7 +135,7 @@ func (s *Session) runPipeline(ctx context.Context, pl *syntax.Pipeline, sink fun
 		}
 		st.call.pipe, st.call.Input, st.call.HasInput = nil, nil, false
 		if err := st.impl.End(ctx, st.call); err != nil {
-			if stop, ok := isStop(err); ok {
+			if stop, ok := IsStop(err); ok {
 				// a later command stopped: skip the Ends up to it
 				i = stop.stage - 1
 				continue
@@ -174,7 +174,7 @@ func (s *Session) prepare(ctx context.Context, cmd *syntax.Command, position int
 		if sb, ok := v.(*ScriptBlock); ok {
 			return s.scriptBlockStage(sb, position), nil
 		}
-		name = toString(v)
+		name = ToString(v)
 	}
 	info, ok := s.lookupCommand(name)
 	if !ok {
@@ -234,7 +234,7 @@ func (s *Session) process(ctx context.Context, st *stage, in any, index int) err
 		s.tick(st.prog)
 	}
 	err := st.impl.Process(ctx, c)
-	if stop, ok := isStop(err); ok && stop.stage < 0 {
+	if stop, ok := IsStop(err); ok && stop.stage < 0 {
 		stop.stage = index
 	}
 	c.collectError(err)
@@ -248,7 +248,7 @@ func (s *Session) processNoInput(ctx context.Context, st *stage) error {
 		return nil
 	}
 	err := st.impl.Process(ctx, c)
-	if stop, ok := isStop(err); ok && stop.stage < 0 {
+	if stop, ok := IsStop(err); ok && stop.stage < 0 {
 		stop.stage = 0
 	}
 	c.collectError(err)

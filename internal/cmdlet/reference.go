@@ -23,7 +23,7 @@ const languageSummary = "The language is the part of PowerShell that admin scrip
 func Reference(r *Registry) string {
 	var b strings.Builder
 	b.WriteString("# Gatehouse admin shell: cmdlet reference\n\n")
-	b.WriteString("Generated from the cmdlet registry (`go test ./internal/cmdlet -run TestCmdletReference -update`); `Get-Help <cmdlet> -Full` shows the same in the shell.\n\n")
+	b.WriteString("Generated from the cmdlet registry (`go test ./internal/cmdlet/exchange -run TestCmdletReference -update`); `Get-Help <cmdlet> -Full` shows the same in the shell.\n\n")
 	b.WriteString("Every cmdlet also takes the common parameters -ErrorAction, -ErrorVariable, -WarningAction, -WarningVariable, -Verbose and -Debug. Cmdlet and parameter names are case-insensitive, and a parameter may be shortened to any unambiguous prefix (-Ident for -Identity).\n\n")
 	b.WriteString(languageSummary)
 	for _, c := range r.Cmdlets() {

@@ -102,8 +102,8 @@ var shouldProcessParams = []*Param{
 	{Name: "Confirm", Aliases: []string{"cf"}, Type: TSwitch, Help: "Asks for confirmation before the command changes anything. -Confirm:$false never asks."},
 }
 
-// allParams returns the cmdlet's own parameters followed by the common ones.
-func (c *Cmdlet) allParams() []*Param {
+// AllParams returns the cmdlet's own parameters followed by the common ones.
+func (c *Cmdlet) AllParams() []*Param {
 	out := append([]*Param(nil), c.Params...)
 	if c.ShouldProcess {
 		out = append(out, shouldProcessParams...)

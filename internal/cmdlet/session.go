@@ -131,6 +131,22 @@ func psVersionTable() *Hashtable {
 // Registry returns the session's cmdlets.
 func (s *Session) Registry() *Registry { return s.reg }
 
+// Host is where the session writes; the shell sets its prompt and width.
+func (s *Session) Host() *Host { return &s.host }
+
+// API is the server the Exchange cmdlets call; nil before Connect-ExchangeOnline.
+func (s *Session) API() API { return s.api }
+
+// SetAPI points the session at a server (nil: none) that Connect-ExchangeOnline
+// signed in to with opts.
+func (s *Session) SetAPI(api API, opts ClientOptions) { s.api, s.connect = api, opts }
+
+// ConnectOptions is what Connect-ExchangeOnline signs in with by default.
+func (s *Session) ConnectOptions() ClientOptions { return s.connect }
+
+// Dir is the session's working directory.
+func (s *Session) Dir() string { return s.dir }
+
 // Failed reports whether an error was written since the last ResetFailed.
 func (s *Session) Failed() bool { return s.failed }
 
@@ -160,7 +176,7 @@ func (s *Session) ExecuteScript(ctx context.Context, script *syntax.Script) erro
 	s.tryDepth, s.callDepth = 0, 0
 	if script.Params != nil {
 		if err := s.bindScriptParams(ctx, script.Params); err != nil {
-			s.writeError(err)
+			s.WriteError(err)
 			return &ScriptStopped{}
 		}
 	}
@@ -185,7 +201,7 @@ func (s *Session) ExecuteScript(ctx context.Context, script *syntax.Script) erro
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if _, ok := isStop(err); ok {
+			if _, ok := IsStop(err); ok {
 				continue
 			}
 			var brk *errBreak
@@ -200,7 +216,7 @@ func (s *Session) ExecuteScript(ctx context.Context, script *syntax.Script) erro
 			if errors.As(err, &ss) {
 				return err
 			}
-			s.writeError(err)
+			s.WriteError(err)
 			var ae *actionStopError
 			var th *errThrown
 			if errors.As(err, &ae) || errors.As(err, &th) || s.preference("ErrorActionPreference") == "Stop" {
@@ -224,7 +240,7 @@ func (s *Session) runStatement(ctx context.Context, st syntax.Statement, emit fu
 	return s.execStatement(ctx, st, emit)
 }
 
-// writeError writes an error as PowerShell 7 does: "Source: message".
+// WriteError writes an error as PowerShell 7 does: "Source: message".
 // flushOutput writes buffered objects before other text.
 func (s *Session) flushOutput() {
 	if s.out != nil {
@@ -232,7 +248,7 @@ func (s *Session) flushOutput() {
 	}
 }
 
-func (s *Session) writeError(err error) {
+func (s *Session) WriteError(err error) {
 	s.flushOutput()
 	s.failed = true
 	s.stmtErr = true
@@ -271,7 +287,7 @@ func (s *Session) writeWarning(msg string) {
 	fmt.Fprintln(s.host.Err, line)
 }
 
-func (s *Session) writeHost(text string) {
+func (s *Session) WriteHost(text string) {
 	s.flushOutput()
 	fmt.Fprintln(s.host.Out, text)
 }
@@ -324,7 +340,7 @@ func (s *Session) setVar(name string, v any) error {
 		k = "_"
 	}
 	if strings.HasPrefix(k, "env:") {
-		return os.Setenv(name[4:], toString(v))
+		return os.Setenv(name[4:], ToString(v))
 	}
 	scope := s.scopes[len(s.scopes)-1]
 	for _, p := range []string{"global:", "script:"} {

@@ -146,6 +146,12 @@ type SecureString struct{ plain string }
 
 func (s *SecureString) String() string { return "System.Security.SecureString" }
 
+// NewSecureString holds a password.
+func NewSecureString(plain string) *SecureString { return &SecureString{plain: plain} }
+
+// Plain is the password.
+func (s *SecureString) Plain() string { return s.plain }
+
 // FormatOutput is what Format-Table and Format-List emit: rendered lines
 // that Out-Default writes as they are. A table keeps what it needs to be
 // laid out again at another width (Out-String -Width).
@@ -195,9 +201,9 @@ func typeName(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// toString converts a value to text the way PowerShell does when it needs a
+// ToString converts a value to text the way PowerShell does when it needs a
 // string: $null is "", True/False, arrays are joined with spaces.
-func toString(v any) string {
+func ToString(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
@@ -219,7 +225,7 @@ func toString(v any) string {
 	case []any:
 		parts := make([]string, len(x))
 		for i, e := range x {
-			parts[i] = toString(e)
+			parts[i] = ToString(e)
 		}
 		return strings.Join(parts, " ")
 	case *Hashtable:
@@ -244,24 +250,24 @@ func objectString(o *Object) string {
 	case errorRecordType:
 		// an error renders as its message: "$($Error[0])"
 		if ex, ok := o.Get("Exception"); ok {
-			return toString(ex)
+			return ToString(ex)
 		}
 	}
 	if strings.HasSuffix(o.TypeName, "Exception") {
 		if m, ok := o.Get("Message"); ok {
-			return toString(m)
+			return ToString(m)
 		}
 	}
 	if o.TypeName != "" && !strings.HasPrefix(o.TypeName, "Selected.") && o.TypeName != "System.Management.Automation.PSCustomObject" && o.TypeName != "CsvRow" {
 		for _, k := range []string{"Identity", "Name"} {
 			if v, ok := o.Get(k); ok && v != nil {
-				return toString(v)
+				return ToString(v)
 			}
 		}
 	}
 	parts := make([]string, len(o.names))
 	for i, n := range o.names {
-		parts[i] = n + "=" + toString(o.values[i])
+		parts[i] = n + "=" + ToString(o.values[i])
 	}
 	return "@{" + strings.Join(parts, "; ") + "}"
 }
@@ -406,10 +412,10 @@ func toTime(v any) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// toArray enumerates a value as PowerShell's pipeline does: arrays are
+// ToArray enumerates a value as PowerShell's pipeline does: arrays are
 // unrolled, $null is no items... except that here, callers that must see
 // $null as an item handle it themselves.
-func toArray(v any) []any {
+func ToArray(v any) []any {
 	switch x := v.(type) {
 	case nil:
 		return nil
@@ -531,7 +537,7 @@ func propertyNames(v any) []string {
 	case *Hashtable:
 		var out []string
 		for _, k := range x.keys {
-			out = append(out, toString(k))
+			out = append(out, ToString(k))
 		}
 		return out
 	}
@@ -553,7 +559,7 @@ func compareValues(a, b any, caseSensitive bool) (int, bool) {
 	}
 	switch x := a.(type) {
 	case string:
-		y := toString(b)
+		y := ToString(b)
 		if caseSensitive {
 			return strings.Compare(x, y), true
 		}
@@ -585,7 +591,7 @@ func compareValues(a, b any, caseSensitive bool) (int, bool) {
 		}
 		return 0, true
 	}
-	return strings.Compare(strings.ToLower(toString(a)), strings.ToLower(toString(b))), true
+	return strings.Compare(strings.ToLower(ToString(a)), strings.ToLower(ToString(b))), true
 }
 
 func boolInt(b bool) int {
@@ -607,7 +613,7 @@ func equalValues(a, b any, caseSensitive bool) bool {
 	}
 	switch x := a.(type) {
 	case string:
-		y := toString(b)
+		y := ToString(b)
 		if caseSensitive {
 			return x == y
 		}

@@ -1,37 +1,36 @@
-package cmdlet
+// Package fakeapi is an in-memory stand-in for the server's REST API, as
+// far as the cmdlets use it, for the tests of the shell's packages.
+package fakeapi
 
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
-	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/opath"
 )
 
-// fakeAPI is an in-memory server that speaks the REST API as issue 5
+// Server is an in-memory server that speaks the REST API as issue 5
 // specifies it, as far as the cmdlets use it. It stands in for
 // internal/api in unit tests.
-type fakeAPI struct {
-	mu        sync.Mutex
-	mailboxes []map[string]any
+type Server struct {
+	// Mu guards Mailboxes.
+	Mu        sync.Mutex
+	Mailboxes []map[string]any
 	plan      map[string]any
 	org       map[string]any
 	groups    map[string][]string
 	audit     []map[string]any
-	token     string
-	bulk      bool // offer PATCH /casmailboxes with an array
-	pageSize  int
-	requests  atomic.Int64
-	patches   atomic.Int64
+	Token     string
+	Bulk      bool // offer PATCH /casmailboxes with an array
+	PageSize  int
+	Requests  atomic.Int64
+	Patches   atomic.Int64
 	// sessions counts open sessions per mailbox name and protocol, for
 	// -WhatIf reports.
 	sessions map[string]map[string]int
@@ -39,11 +38,12 @@ type fakeAPI struct {
 	index map[string][]map[string]any
 }
 
-func newFakeAPI() *fakeAPI {
-	f := &fakeAPI{
-		token:    "tok-1",
-		bulk:     true,
-		pageSize: 100,
+// New returns a server with three mailboxes and the four role groups.
+func New() *Server {
+	f := &Server{
+		Token:    "tok-1",
+		Bulk:     true,
+		PageSize: 100,
 		plan:     map[string]any{"Name": "ExchangeOnline", "PopEnabled": true, "ImapEnabled": true},
 		org:      map[string]any{"Name": "Contoso", "SecurityDefaultsEnabled": false},
 		groups: map[string][]string{
@@ -55,25 +55,26 @@ func newFakeAPI() *fakeAPI {
 		sessions: map[string]map[string]int{"Christa Knapp": {"POP3": 2, "IMAP4": 1}},
 		index:    map[string][]map[string]any{},
 	}
-	f.add("Christa Knapp", "christa", true, true)
-	f.add("Bob Smith", "bob", false, true)
-	f.add("Alice Jones", "alice", true, false)
+	f.Add("Christa Knapp", "christa", true, true)
+	f.Add("Bob Smith", "bob", false, true)
+	f.Add("Alice Jones", "alice", true, false)
 	return f
 }
 
-func (f *fakeAPI) add(name, alias string, pop, imap bool) {
-	n := len(f.mailboxes) + 1
+// Add adds a mailbox.
+func (f *Server) Add(name, alias string, pop, imap bool) {
+	n := len(f.Mailboxes) + 1
 	m := map[string]any{
 		"Name": name, "DisplayName": name, "Alias": alias,
 		"PrimarySmtpAddress": alias + "@contoso.com", "UserPrincipalName": alias + "@contoso.com",
 		"Guid":       fmt.Sprintf("00000000-0000-0000-0000-%012d", n),
 		"PopEnabled": pop, "ImapEnabled": imap,
 	}
-	f.mailboxes = append(f.mailboxes, m)
+	f.Mailboxes = append(f.Mailboxes, m)
 	f.indexMailbox(m)
 }
 
-func (f *fakeAPI) indexMailbox(m map[string]any) {
+func (f *Server) indexMailbox(m map[string]any) {
 	seen := map[string]bool{}
 	for _, k := range []string{"Name", "DisplayName", "Alias", "PrimarySmtpAddress", "UserPrincipalName", "Guid"} {
 		key := strings.ToLower(m[k].(string))
@@ -112,7 +113,7 @@ func ordered(m map[string]any, keys []string) json.RawMessage {
 	return json.RawMessage(b.String())
 }
 
-func (f *fakeAPI) view(m map[string]any, cas bool) json.RawMessage {
+func (f *Server) view(m map[string]any, cas bool) json.RawMessage {
 	v := map[string]any{"Identity": m["Name"]}
 	for k, x := range m {
 		v[k] = x
@@ -200,9 +201,9 @@ func writeJSONResp(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// find resolves an identity as the service layer does: Name, DisplayName,
+// Find resolves an identity as the service layer does: Name, DisplayName,
 // Alias, address, UPN or GUID, case-insensitively.
-func (f *fakeAPI) find(id string) ([]map[string]any, string) {
+func (f *Server) Find(id string) ([]map[string]any, string) {
 	out := f.index[strings.ToLower(id)]
 	switch len(out) {
 	case 0:
@@ -213,8 +214,8 @@ func (f *fakeAPI) find(id string) ([]map[string]any, string) {
 	return nil, fmt.Sprintf("The operation couldn't be performed because '%s' matches multiple entries.", id)
 }
 
-func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.requests.Add(1)
+func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.Requests.Add(1)
 	path := strings.TrimPrefix(r.URL.EscapedPath(), "/api/v1/")
 	if path == "session" && r.Method == http.MethodPost {
 		var in struct{ UserName, Password string }
@@ -223,15 +224,15 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, 401, "Unauthorized", "Invalid credentials")
 			return
 		}
-		f.mu.Lock()
-		tok := f.token
-		f.mu.Unlock()
+		f.Mu.Lock()
+		tok := f.Token
+		f.Mu.Unlock()
 		writeJSONResp(w, map[string]string{"Token": tok})
 		return
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if r.Header.Get("Authorization") != "Bearer "+f.token {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	if r.Header.Get("Authorization") != "Bearer "+f.Token {
 		writeErr(w, 401, "Unauthorized", "The token is missing, invalid or expired.")
 		return
 	}
@@ -244,7 +245,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case (segs[0] == "mailboxes" || segs[0] == "casmailboxes") && len(segs) == 1 && r.Method == http.MethodGet:
 		f.list(w, r, segs[0] == "casmailboxes")
 	case (segs[0] == "mailboxes" || segs[0] == "casmailboxes") && len(segs) == 2 && r.Method == http.MethodGet:
-		ms, msg := f.find(segs[1])
+		ms, msg := f.Find(segs[1])
 		if msg != "" {
 			status := 404
 			if strings.Contains(msg, "multiple") {
@@ -255,7 +256,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSONResp(w, f.view(ms[0], segs[0] == "casmailboxes"))
 	case segs[0] == "casmailboxes" && len(segs) == 2 && r.Method == http.MethodPatch:
-		f.patches.Add(1)
+		f.Patches.Add(1)
 		var body map[string]any
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 			writeErr(w, 400, "BadRequest", "The request body is not valid JSON.")
@@ -268,11 +269,11 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSONResp(w, res)
 	case segs[0] == "casmailboxes" && len(segs) == 1 && r.Method == http.MethodPatch:
-		if !f.bulk {
+		if !f.Bulk {
 			writeErr(w, 405, "MethodNotAllowed", "PATCH is not allowed on a collection.")
 			return
 		}
-		f.patches.Add(1)
+		f.Patches.Add(1)
 		var body struct {
 			Items  []map[string]any
 			WhatIf bool
@@ -297,7 +298,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var body map[string]any
 		_ = json.NewDecoder(r.Body).Decode(&body)
 		name, _ := body["Name"].(string)
-		if ms, _ := f.find(name); len(ms) > 0 {
+		if ms, _ := f.Find(name); len(ms) > 0 {
 			writeErr(w, 409, "Conflict", fmt.Sprintf("The name '%s' is already being used. Please try another name.", name))
 			return
 		}
@@ -313,24 +314,24 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeJSONResp(w, map[string]any{"Mailbox": map[string]any{"Name": name}, "Result": result(name, "New-Mailbox", []map[string]any{{"Name": "Name", "OldValue": "", "NewValue": name}}, nil, true)})
 			return
 		}
-		f.add(name, alias, f.plan["PopEnabled"].(bool), f.plan["ImapEnabled"].(bool))
+		f.Add(name, alias, f.plan["PopEnabled"].(bool), f.plan["ImapEnabled"].(bool))
 		w.WriteHeader(201)
-		writeJSONResp(w, map[string]any{"Mailbox": f.view(f.mailboxes[len(f.mailboxes)-1], false), "Result": result(name, "New-Mailbox", []map[string]any{{"Name": "Name", "OldValue": "", "NewValue": name}}, nil, false)})
+		writeJSONResp(w, map[string]any{"Mailbox": f.view(f.Mailboxes[len(f.Mailboxes)-1], false), "Result": result(name, "New-Mailbox", []map[string]any{{"Name": "Name", "OldValue": "", "NewValue": name}}, nil, false)})
 	case segs[0] == "mailboxes" && len(segs) == 2 && r.Method == http.MethodDelete:
-		ms, msg := f.find(segs[1])
+		ms, msg := f.Find(segs[1])
 		if msg != "" {
 			writeErr(w, 404, "NotFound", msg)
 			return
 		}
 		if !whatIf {
-			for i, m := range f.mailboxes {
+			for i, m := range f.Mailboxes {
 				if m["Guid"] == ms[0]["Guid"] {
-					f.mailboxes = append(f.mailboxes[:i], f.mailboxes[i+1:]...)
+					f.Mailboxes = append(f.Mailboxes[:i], f.Mailboxes[i+1:]...)
 					break
 				}
 			}
 			f.index = map[string][]map[string]any{}
-			for _, m := range f.mailboxes {
+			for _, m := range f.Mailboxes {
 				f.indexMailbox(m)
 			}
 		}
@@ -411,7 +412,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // list serves a page of a collection: ?filter= (OPATH), ?resultSize=,
 // ?cursor= (offset), with nextLink to the next page.
-func (f *fakeAPI) list(w http.ResponseWriter, r *http.Request, cas bool) {
+func (f *Server) list(w http.ResponseWriter, r *http.Request, cas bool) {
 	q := r.URL.Query()
 	var expr opath.Expr
 	if fs := q.Get("filter"); fs != "" {
@@ -429,7 +430,7 @@ func (f *fakeAPI) list(w http.ResponseWriter, r *http.Request, cas bool) {
 		expr = e
 	}
 	var matched []map[string]any
-	for _, m := range f.mailboxes {
+	for _, m := range f.Mailboxes {
 		if pre := strings.ToLower(q.Get("search")); pre != "" {
 			hit := false
 			for _, k := range []string{"Name", "DisplayName", "Alias", "PrimarySmtpAddress"} {
@@ -473,7 +474,7 @@ func (f *fakeAPI) list(w http.ResponseWriter, r *http.Request, cas bool) {
 	} else if rs != "" {
 		size, _ = strconv.Atoi(rs)
 	}
-	size = min(size, f.pageSize)
+	size = min(size, f.PageSize)
 	start, _ := strconv.Atoi(q.Get("offset"))
 	start = min(start, len(matched))
 	end := min(start+size, len(matched))
@@ -485,8 +486,8 @@ func (f *fakeAPI) list(w http.ResponseWriter, r *http.Request, cas bool) {
 }
 
 // patchCAS applies a change and answers a ResultBody, or (status, {"error"}).
-func (f *fakeAPI) patchCAS(id string, body map[string]any, whatIf bool) (int, any) {
-	ms, msg := f.find(id)
+func (f *Server) patchCAS(id string, body map[string]any, whatIf bool) (int, any) {
+	ms, msg := f.Find(id)
 	if msg != "" {
 		status := 404
 		code := "NotFound"
@@ -515,19 +516,3 @@ func (f *fakeAPI) patchCAS(id string, body map[string]any, whatIf bool) (int, an
 	}
 	return 200, result(m["Name"].(string), "Set-CASMailbox", changes, sessions, whatIf)
 }
-
-// startFake serves f on 127.0.0.1:0 and returns a session connected to it,
-// writing to out.
-func startFake(t testing.TB, f *fakeAPI) (*httptest.Server, *Client) {
-	t.Helper()
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	c, err := NewClient(ClientOptions{Server: srv.URL, User: "admin", Password: "secret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv, c
-}
-
-var _ = io.Discard
-var _ = time.Now

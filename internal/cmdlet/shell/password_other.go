@@ -1,6 +1,6 @@
 //go:build !linux
 
-package cmdlet
+package shell
 
 import (
 	"fmt"

@@ -1,6 +1,6 @@
 //go:build linux
 
-package cmdlet
+package shell
 
 import (
 	"bytes"
@@ -16,8 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-mail/gatehouse/internal/testenv"
 	"golang.org/x/sys/unix"
+
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/internal/fakeapi"
+	"github.com/gatehouse-mail/gatehouse/internal/testenv"
 )
 
 // ptyShell is the shell running as a child process on a real
@@ -180,7 +182,7 @@ func (p *ptyShell) wait() int {
 // a real terminal, with tab completion, multi-line input, Ctrl-C, history
 // across runs and the password prompt.
 func TestTerminal(t *testing.T) {
-	f := newFakeAPI()
+	f := fakeapi.New()
 	srv, _ := startFake(t, f)
 	dir := t.TempDir()
 	histFile := filepath.Join(dir, "history")
@@ -300,7 +302,7 @@ func TestTerminal(t *testing.T) {
 // TestTerminalPrompts checks that a missing mandatory parameter is asked
 // for in the interactive shell, and that Remove-Mailbox asks to confirm.
 func TestTerminalPrompts(t *testing.T) {
-	f := newFakeAPI()
+	f := fakeapi.New()
 	srv, _ := startFake(t, f)
 	p := startPTYShell(t, []string{"GATEHOUSE_SERVER=" + srv.URL, "GATEHOUSE_USER=admin", "GATEHOUSE_PASSWORD=secret"}, "--history", "-")
 	p.expect("PS> ")
@@ -328,7 +330,7 @@ func TestTerminalPrompts(t *testing.T) {
 // TestTerminalCommandMode runs -c and a script file on a terminal: the exit
 // status says whether a command failed.
 func TestTerminalCommandMode(t *testing.T) {
-	f := newFakeAPI()
+	f := fakeapi.New()
 	srv, _ := startFake(t, f)
 	common := []string{"--server", srv.URL, "--user", "admin", "--password", "secret"}
 	p := startPTYShell(t, nil, append(common, "-c", `Set-CASMailbox -Identity "Christa Knapp" -POPEnabled $false; Get-CASMailbox -Identity "Christa Knapp" | Format-List Pop*,Imap*`)...)

@@ -1,6 +1,6 @@
 //go:build race
 
-package cmdlet
+package shell
 
 // raceDetector is set when the tests run with -race, under which the
 // embedded SQLite engine is some ten times slower: the end-to-end bulk

@@ -1,10 +1,12 @@
-package cmdlet
+package exchange
 
 import (
 	"context"
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
 )
 
 // The cmdlets Exchange admins reach for around mailboxes: Get-User,
@@ -22,25 +24,25 @@ var recipientTypes = []string{
 	"User", "DisabledUser",
 }
 
-func anrParam() *Param {
-	return &Param{Name: "Anr", Type: TString, Help: "Ambiguous name resolution: the mailboxes whose name, alias or address starts with this text."}
+func anrParam() *cmdlet.Param {
+	return &cmdlet.Param{Name: "Anr", Type: cmdlet.TString, Help: "Ambiguous name resolution: the mailboxes whose name, alias or address starts with this text."}
 }
 
-func recipientTypeDetailsParam() *Param {
-	return &Param{Name: "RecipientTypeDetails", Type: TStrings, TypeName: "Microsoft.Exchange.Data.Directory.Recipient.RecipientTypeDetails[]",
+func recipientTypeDetailsParam() *cmdlet.Param {
+	return &cmdlet.Param{Name: "RecipientTypeDetails", Type: cmdlet.TStrings, TypeName: "Microsoft.Exchange.Data.Directory.Recipient.RecipientTypeDetails[]",
 		Help: "Only recipients of these types: UserMailbox (every Gatehouse mailbox), SharedMailbox, RoomMailbox, MailUser, MailContact, ..."}
 }
 
 // withRecipientFilters adds -Anr and -RecipientTypeDetails to a Get-
 // cmdlet of mailboxes.
-func withRecipientFilters(c *Cmdlet) *Cmdlet {
+func withRecipientFilters(c *cmdlet.Cmdlet) *cmdlet.Cmdlet {
 	c.Params = append(c.Params, anrParam(), recipientTypeDetailsParam())
-	c.Examples = append(c.Examples, Example{Code: c.Name + " -Anr chr", Remarks: "The mailboxes whose name, alias or address starts with chr."})
+	c.Examples = append(c.Examples, cmdlet.Example{Code: c.Name + " -Anr chr", Remarks: "The mailboxes whose name, alias or address starts with chr."})
 	return c
 }
 
 // withAnr adds -Anr to a Get- cmdlet of mailboxes.
-func withAnr(c *Cmdlet) *Cmdlet {
+func withAnr(c *cmdlet.Cmdlet) *cmdlet.Cmdlet {
 	c.Params = append(c.Params, anrParam())
 	return c
 }
@@ -48,10 +50,10 @@ func withAnr(c *Cmdlet) *Cmdlet {
 // recipientQuery checks -Anr and -RecipientTypeDetails and adds them to a
 // list query; none is false when the types asked for exclude every
 // Gatehouse mailbox.
-func recipientQuery(c *Call, q url.Values) (none bool, err error) {
+func recipientQuery(c *cmdlet.Call, q url.Values) (none bool, err error) {
 	if anr := c.String("Anr"); anr != "" {
 		if c.Has("Identity") {
-			return false, &Error{Source: c.Cmdlet.Name, Msg: "Parameter set cannot be resolved using the specified named parameters. -Anr and -Identity cannot be used together."}
+			return false, &cmdlet.Error{Source: c.Cmdlet.Name, Msg: "Parameter set cannot be resolved using the specified named parameters. -Anr and -Identity cannot be used together."}
 		}
 		q.Set("search", anr)
 	}
@@ -68,7 +70,7 @@ func recipientQuery(c *Call, q url.Values) (none bool, err error) {
 			}
 		}
 		if !known {
-			return false, &Error{Source: c.Cmdlet.Name, Msg: fmt.Sprintf("Cannot bind parameter 'RecipientTypeDetails'. Cannot convert value %q to type \"Microsoft.Exchange.Data.Directory.Recipient.RecipientTypeDetails\". Error: \"Unable to match the identifier name %s to a valid enumerator name. Specify one of the following enumerator names and try again: %s\"",
+			return false, &cmdlet.Error{Source: c.Cmdlet.Name, Msg: fmt.Sprintf("Cannot bind parameter 'RecipientTypeDetails'. Cannot convert value %q to type \"Microsoft.Exchange.Data.Directory.Recipient.RecipientTypeDetails\". Error: \"Unable to match the identifier name %s to a valid enumerator name. Specify one of the following enumerator names and try again: %s\"",
 				t, t, strings.Join(recipientTypes, ", "))}
 		}
 	}
@@ -78,28 +80,26 @@ func recipientQuery(c *Call, q url.Values) (none bool, err error) {
 // getView runs a Get- cmdlet over a collection, writing each object as
 // view makes it: one object by -Identity, or the list with -Filter, -Anr
 // and -ResultSize.
-func getView(ctx context.Context, c *Call, collection string, view func(*Object) *Object) error {
+func getView(ctx context.Context, c *cmdlet.Call, collection string, view func(*cmdlet.Object) *cmdlet.Object) error {
 	q := url.Values{}
 	none, err := recipientQuery(c, q)
 	if err != nil || none {
 		return err
 	}
 	if view == nil {
-		view = func(o *Object) *Object { return o }
+		view = func(o *cmdlet.Object) *cmdlet.Object { return o }
 	}
-	emit := c.emit
-	c.emit = func(v any) error {
-		if o, ok := v.(*Object); ok {
-			return emit(view(o))
+	defer c.MapEmit(func(v any) any {
+		if o, ok := v.(*cmdlet.Object); ok {
+			return view(o)
 		}
-		return emit(v)
-	}
-	defer func() { c.emit = emit }()
+		return v
+	})()
 	return getObjectsQuery(ctx, c, collection, q)
 }
 
 // copyProps copies the named properties that o has.
-func copyProps(dst, o *Object, names ...string) {
+func copyProps(dst, o *cmdlet.Object, names ...string) {
 	for _, n := range names {
 		if v, ok := o.Get(n); ok {
 			dst.Set(n, v)
@@ -108,8 +108,8 @@ func copyProps(dst, o *Object, names ...string) {
 }
 
 // userView is a mailbox as Get-User shows it.
-func userView(m *Object) *Object {
-	u := NewObject("Gatehouse.User")
+func userView(m *cmdlet.Object) *cmdlet.Object {
+	u := cmdlet.NewObject("Gatehouse.User")
 	copyProps(u, m, "Identity", "Name", "DisplayName", "UserPrincipalName")
 	first, last := splitName(m)
 	u.Set("FirstName", first)
@@ -125,10 +125,10 @@ func userView(m *Object) *Object {
 
 // splitName guesses first and last name from the display name, as the
 // directory would hold them.
-func splitName(m *Object) (string, string) {
+func splitName(m *cmdlet.Object) (string, string) {
 	dn := ""
 	if v, ok := m.Get("DisplayName"); ok {
-		dn = toString(v)
+		dn = cmdlet.ToString(v)
 	}
 	first, last, ok := strings.Cut(strings.TrimSpace(dn), " ")
 	if !ok {
@@ -138,8 +138,8 @@ func splitName(m *Object) (string, string) {
 }
 
 // recipientView is a mailbox as Get-Recipient shows it.
-func recipientView(m *Object) *Object {
-	r := NewObject("Gatehouse.Recipient")
+func recipientView(m *cmdlet.Object) *cmdlet.Object {
+	r := cmdlet.NewObject("Gatehouse.Recipient")
 	copyProps(r, m, "Identity", "Name", "DisplayName", "Alias", "PrimarySmtpAddress", "EmailAddresses")
 	r.Set("RecipientType", "UserMailbox")
 	r.Set("RecipientTypeDetails", "UserMailbox")
@@ -147,28 +147,28 @@ func recipientView(m *Object) *Object {
 	return r
 }
 
-func getUser() *Cmdlet {
-	return withRecipientFilters(&Cmdlet{
-		Name: "Get-User", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.User",
+func getUser() *cmdlet.Cmdlet {
+	return withRecipientFilters(&cmdlet.Cmdlet{
+		Name: "Get-User", Source: cmdlet.SrcGate, NeedsServer: true, OutputType: "Gatehouse.User",
 		Synopsis:    "Gets the user accounts of the mailboxes.",
 		Description: "Shows the user behind each mailbox: Name, DisplayName, FirstName, LastName, UserPrincipalName, WindowsEmailAddress and RecipientType. Every Gatehouse user has a mailbox.",
-		Params:      []*Param{identityParam("UserIdParameter", mailboxIdentityHelp, false), filterParam(), resultSizeParam()},
-		Examples:    []Example{{Code: "Get-User -ResultSize Unlimited | Select-Object Name,UserPrincipalName", Remarks: "Lists every user's sign-in name."}},
-		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error { return getView(ctx, c, "mailboxes", userView) }}
+		Params:      []*cmdlet.Param{identityParam("UserIdParameter", mailboxIdentityHelp, false), filterParam(), resultSizeParam()},
+		Examples:    []cmdlet.Example{{Code: "Get-User -ResultSize Unlimited | Select-Object Name,UserPrincipalName", Remarks: "Lists every user's sign-in name."}},
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error { return getView(ctx, c, "mailboxes", userView) }}
 		},
 	})
 }
 
-func getRecipient() *Cmdlet {
-	c := withRecipientFilters(&Cmdlet{
-		Name: "Get-Recipient", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.Recipient",
+func getRecipient() *cmdlet.Cmdlet {
+	c := withRecipientFilters(&cmdlet.Cmdlet{
+		Name: "Get-Recipient", Source: cmdlet.SrcGate, NeedsServer: true, OutputType: "Gatehouse.Recipient",
 		Synopsis:    "Gets the recipients: everything that has an email address.",
 		Description: "Lists the recipients of the organization. Gatehouse's recipients are its mailboxes (RecipientType UserMailbox); -RecipientType and -RecipientTypeDetails of other kinds find none.",
-		Params:      []*Param{identityParam("RecipientIdParameter", mailboxIdentityHelp, false), filterParam(), resultSizeParam()},
-		Examples:    []Example{{Code: "Get-Recipient -RecipientTypeDetails UserMailbox -ResultSize Unlimited | Measure-Object", Remarks: "Counts the mailboxes."}},
-		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error {
+		Params:      []*cmdlet.Param{identityParam("RecipientIdParameter", mailboxIdentityHelp, false), filterParam(), resultSizeParam()},
+		Examples:    []cmdlet.Example{{Code: "Get-Recipient -RecipientTypeDetails UserMailbox -ResultSize Unlimited | Measure-Object", Remarks: "Counts the mailboxes."}},
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				if c.Has("RecipientType") {
 					ok := false
 					for _, t := range c.Strings("RecipientType") {
@@ -182,7 +182,7 @@ func getRecipient() *Cmdlet {
 			}}
 		},
 	})
-	c.Params = append(c.Params, &Param{Name: "RecipientType", Type: TStrings, TypeName: "Microsoft.Exchange.Data.Directory.Recipient.RecipientType[]", Help: "Only recipients of these types; UserMailbox is every Gatehouse mailbox."})
+	c.Params = append(c.Params, &cmdlet.Param{Name: "RecipientType", Type: cmdlet.TStrings, TypeName: "Microsoft.Exchange.Data.Directory.Recipient.RecipientType[]", Help: "Only recipients of these types; UserMailbox is every Gatehouse mailbox."})
 	return c
 }
 
@@ -201,20 +201,20 @@ var exoPropertySets = map[string][]string{
 
 var exoPropertySetNames = []string{"All", "Minimum", "ActiveSync", "Ews", "Imap", "Mapi", "Pop", "ProtocolSettings"}
 
-func getEXOCASMailbox() *Cmdlet {
-	return &Cmdlet{
-		Name: "Get-EXOCASMailbox", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.CASMailbox",
+func getEXOCASMailbox() *cmdlet.Cmdlet {
+	return &cmdlet.Cmdlet{
+		Name: "Get-EXOCASMailbox", Source: cmdlet.SrcGate, NeedsServer: true, OutputType: "Gatehouse.CASMailbox",
 		Synopsis:    "Gets the client access settings of mailboxes, by property sets (the REST-based cmdlet of the EXO module).",
 		Description: "Like Get-CASMailbox, with the properties of -PropertySets (Minimum by default; Pop, Imap, ProtocolSettings, All) and -Properties, always with Identity, Name and Guid. ActiveSync, Ews and Mapi add nothing: Gatehouse does not serve those protocols.",
-		Params: []*Param{
+		Params: []*cmdlet.Param{
 			identityParam("MailboxIdParameter", mailboxIdentityHelp, false),
 			filterParam(), resultSizeParam(), anrParam(),
-			{Name: "PropertySets", Type: TStrings, Help: "The groups of properties to return: Minimum (the default), Pop, Imap, ProtocolSettings, ActiveSync, Ews, Mapi, All."},
-			{Name: "Properties", Type: TStrings, Help: "More properties to return, by name."},
+			{Name: "PropertySets", Type: cmdlet.TStrings, Help: "The groups of properties to return: Minimum (the default), Pop, Imap, ProtocolSettings, ActiveSync, Ews, Mapi, All."},
+			{Name: "Properties", Type: cmdlet.TStrings, Help: "More properties to return, by name."},
 		},
-		Examples: []Example{{Code: "Get-EXOCASMailbox -PropertySets Minimum,Pop,Imap -ResultSize Unlimited", Remarks: "POP3 and IMAP4 settings and last use of every mailbox."}},
-		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error {
+		Examples: []cmdlet.Example{{Code: "Get-EXOCASMailbox -PropertySets Minimum,Pop,Imap -ResultSize Unlimited", Remarks: "POP3 and IMAP4 settings and last use of every mailbox."}},
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				sets := c.Strings("PropertySets")
 				if len(sets) == 0 {
 					sets = []string{"Minimum"}
@@ -225,7 +225,7 @@ func getEXOCASMailbox() *Cmdlet {
 				for _, s := range sets {
 					props, ok := exoPropertySets[strings.ToLower(strings.TrimSpace(s))]
 					if !ok {
-						return &Error{Source: c.Cmdlet.Name, Msg: fmt.Sprintf("Cannot bind parameter 'PropertySets'. Cannot convert value %q to type \"Microsoft.Exchange.Management.RestApiClient.PropertySet\". Error: \"Unable to match the identifier name %s to a valid enumerator name. Specify one of the following enumerator names and try again: %s\"",
+						return &cmdlet.Error{Source: c.Cmdlet.Name, Msg: fmt.Sprintf("Cannot bind parameter 'PropertySets'. Cannot convert value %q to type \"Microsoft.Exchange.Management.RestApiClient.PropertySet\". Error: \"Unable to match the identifier name %s to a valid enumerator name. Specify one of the following enumerator names and try again: %s\"",
 							s, s, strings.Join(exoPropertySetNames, ", "))}
 					}
 					if props == nil {
@@ -234,11 +234,11 @@ func getEXOCASMailbox() *Cmdlet {
 					names = append(names, props...)
 				}
 				names = append(names, c.Strings("Properties")...)
-				view := func(o *Object) *Object {
+				view := func(o *cmdlet.Object) *cmdlet.Object {
 					if all {
 						return o
 					}
-					out := NewObject(o.TypeName)
+					out := cmdlet.NewObject(o.TypeName)
 					for _, n := range names {
 						if _, done := out.Get(n); done {
 							continue
@@ -255,53 +255,53 @@ func getEXOCASMailbox() *Cmdlet {
 	}
 }
 
-func getManagementRoleAssignment() *Cmdlet {
-	return &Cmdlet{
-		Name: "Get-ManagementRoleAssignment", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.ManagementRoleAssignment",
+func getManagementRoleAssignment() *cmdlet.Cmdlet {
+	return &cmdlet.Cmdlet{
+		Name: "Get-ManagementRoleAssignment", Source: cmdlet.SrcGate, NeedsServer: true, OutputType: "Gatehouse.ManagementRoleAssignment",
 		Synopsis:    "Gets the management role assignments: which role each role group grants.",
 		Description: "Lists one assignment per role of each role group (Name \"<Role>-<RoleGroup>\"). -Role and -Identity take wildcards; -RoleAssignee names a role group or one of its members, and then lists the assignments that apply to them.",
-		Params: []*Param{
-			{Name: "Identity", Type: TString, Position: 1, Help: "The assignment's name, e.g. \"Mail Recipients-Organization Management\" (wildcards allowed)."},
-			{Name: "Role", Type: TString, Help: "Only assignments of this role (wildcards allowed)."},
-			{Name: "RoleAssignee", Type: TString, Help: "Only the assignments of this role group, or that apply to this user through a role group."},
+		Params: []*cmdlet.Param{
+			{Name: "Identity", Type: cmdlet.TString, Position: 1, Help: "The assignment's name, e.g. \"Mail Recipients-Organization Management\" (wildcards allowed)."},
+			{Name: "Role", Type: cmdlet.TString, Help: "Only assignments of this role (wildcards allowed)."},
+			{Name: "RoleAssignee", Type: cmdlet.TString, Help: "Only the assignments of this role group, or that apply to this user through a role group."},
 		},
-		Examples: []Example{{Code: "Get-ManagementRoleAssignment -RoleAssignee holly", Remarks: "What Holly may do, and through which role group."}},
-		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error {
-				var groups []*Object
-				err := c.s.api.List(ctx, "rolegroups", nil, Unlimited, func(o *Object) error { groups = append(groups, o); return nil })
+		Examples: []cmdlet.Example{{Code: "Get-ManagementRoleAssignment -RoleAssignee holly", Remarks: "What Holly may do, and through which role group."}},
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
+				var groups []*cmdlet.Object
+				err := c.Session().API().List(ctx, "rolegroups", nil, cmdlet.Unlimited, func(o *cmdlet.Object) error { groups = append(groups, o); return nil })
 				if err != nil {
-					return c.WriteError(apiMessage(err))
+					return c.WriteError(cmdlet.APIMessage(err))
 				}
 				assignee := strings.TrimSpace(c.String("RoleAssignee"))
 				var user []string // the names the assignee goes by, when a member
 				if assignee != "" {
 					user = []string{assignee}
-					if m, err := c.s.api.Get(ctx, "mailboxes/"+escapeSegment(assignee), nil); err == nil {
+					if m, err := c.Session().API().Get(ctx, "mailboxes/"+escapeSegment(assignee), nil); err == nil {
 						for _, k := range []string{"Name", "Alias", "PrimarySmtpAddress", "UserPrincipalName", "DisplayName"} {
 							if v, ok := m.Get(k); ok && v != nil {
-								user = append(user, toString(v))
+								user = append(user, cmdlet.ToString(v))
 							}
 						}
 					}
 				}
 				found := assignee == ""
 				for _, g := range groups {
-					gname := toString(propOr(g, "Name"))
+					gname := cmdlet.ToString(propOr(g, "Name"))
 					if assignee != "" && !strings.EqualFold(gname, assignee) && !memberOf(g, user) {
 						continue
 					}
 					found = true
-					for _, role := range toArray(propOr(g, "Roles")) {
-						rname := toString(role)
+					for _, role := range cmdlet.ToArray(propOr(g, "Roles")) {
+						rname := cmdlet.ToString(role)
 						name := rname + "-" + gname
-						if r := c.String("Role"); r != "" && !like(r, rname, false) {
+						if r := c.String("Role"); r != "" && !cmdlet.Like(r, rname, false) {
 							continue
 						}
-						if id := c.String("Identity"); id != "" && !like(id, name, false) {
+						if id := c.String("Identity"); id != "" && !cmdlet.Like(id, name, false) {
 							continue
 						}
-						a := NewObject("Gatehouse.ManagementRoleAssignment")
+						a := cmdlet.NewObject("Gatehouse.ManagementRoleAssignment")
 						a.Set("Name", name)
 						a.Set("Identity", name)
 						a.Set("Role", rname)
@@ -326,16 +326,16 @@ func getManagementRoleAssignment() *Cmdlet {
 	}
 }
 
-func propOr(o *Object, name string) any {
+func propOr(o *cmdlet.Object, name string) any {
 	v, _ := o.Get(name)
 	return v
 }
 
 // memberOf reports whether a role group's members include any of names.
-func memberOf(g *Object, names []string) bool {
-	for _, m := range toArray(propOr(g, "Members")) {
+func memberOf(g *cmdlet.Object, names []string) bool {
+	for _, m := range cmdlet.ToArray(propOr(g, "Members")) {
 		for _, n := range names {
-			if strings.EqualFold(toString(m), n) {
+			if strings.EqualFold(cmdlet.ToString(m), n) {
 				return true
 			}
 		}

@@ -1,4 +1,4 @@
-package cmdlet
+package shell
 
 import (
 	"bytes"
@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/client"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/exchange"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 	"github.com/gatehouse-mail/gatehouse/internal/testenv"
 )
@@ -28,7 +31,7 @@ func shellRun(t testing.TB, env *testenv.Env, dir, user, password, src string) (
 			tt.Chdir(dir)
 		}
 	}
-	code := ShellMain(context.Background(), []string{"--server", env.URL(), "--user", user, "--password", password, "--history", "-", "-c", src},
+	code := Main(context.Background(), []string{"--server", env.URL(), "--user", user, "--password", password, "--history", "-", "-c", src},
 		strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
 }
@@ -218,12 +221,12 @@ func TestE2EBulk(t *testing.T) {
 func BenchmarkE2ESetCASMailbox10000(b *testing.B) {
 	env := startServer(b)
 	seedMailboxes(b, env, 10000)
-	client, err := NewClient(ClientOptions{Server: env.URL(), User: "admin", Password: testenv.AdminPassword})
+	client, err := client.New(cmdlet.ClientOptions{Server: env.URL(), User: "admin", Password: testenv.AdminPassword})
 	if err != nil {
 		b.Fatal(err)
 	}
 	var out bytes.Buffer
-	s := NewSession(SessionOptions{Host: Host{Out: &out, Err: &out}, Registry: DefaultRegistry(), API: client})
+	s := cmdlet.NewSession(cmdlet.SessionOptions{Host: cmdlet.Host{Out: &out, Err: &out}, Registry: exchange.DefaultRegistry(), API: client})
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		src := fmt.Sprintf("Get-Mailbox -ResultSize Unlimited | Set-CASMailbox -PopEnabled $%v", i%2 == 1)
@@ -236,7 +239,7 @@ func BenchmarkE2ESetCASMailbox10000(b *testing.B) {
 // TestE2EComplete completes identities from a real server's ?search=.
 func TestE2EComplete(t *testing.T) {
 	env := startServer(t)
-	client, err := NewClient(ClientOptions{Server: env.URL(), User: "admin", Password: testenv.AdminPassword})
+	client, err := client.New(cmdlet.ClientOptions{Server: env.URL(), User: "admin", Password: testenv.AdminPassword})
 	if err != nil {
 		t.Fatal(err)
 	}

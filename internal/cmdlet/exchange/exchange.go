@@ -1,4 +1,4 @@
-package cmdlet
+package exchange
 
 import (
 	"context"
@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/client"
 )
 
 // bulkBatch is how many pipeline objects a Set- cmdlet gathers into one
@@ -20,8 +23,8 @@ const defaultResultSize = 1000
 
 // ExchangeCmdlets returns the Exchange cmdlets (CMDLETS.md), which work
 // through the session's API.
-func ExchangeCmdlets() []*Cmdlet {
-	return []*Cmdlet{
+func ExchangeCmdlets() []*cmdlet.Cmdlet {
+	return []*cmdlet.Cmdlet{
 		withRecipientFilters(getMailbox()), newMailbox(), setMailbox(), removeMailbox(),
 		withAnr(getCASMailbox()), setCASMailbox(),
 		getUser(), getRecipient(), getEXOCASMailbox(), getManagementRoleAssignment(),
@@ -35,32 +38,32 @@ func ExchangeCmdlets() []*Cmdlet {
 }
 
 // DefaultRegistry returns the built-in helpers and the Exchange cmdlets.
-func DefaultRegistry() *Registry {
-	r := NewRegistry()
-	r.Add(Builtins()...)
+func DefaultRegistry() *cmdlet.Registry {
+	r := cmdlet.NewRegistry()
+	r.Add(cmdlet.Builtins()...)
 	r.Add(ExchangeCmdlets()...)
 	return r
 }
 
-func identityParam(typeName, help string, mandatory bool) *Param {
-	return &Param{
-		Name: "Identity", Type: TIdentity, TypeName: typeName, Position: 1, Mandatory: mandatory,
+func identityParam(typeName, help string, mandatory bool) *cmdlet.Param {
+	return &cmdlet.Param{
+		Name: "Identity", Type: cmdlet.TIdentity, TypeName: typeName, Position: 1, Mandatory: mandatory,
 		FromPipeline: true, FromPipelineByName: true, Help: help,
 	}
 }
 
 const mailboxIdentityHelp = "The mailbox: its Name, DisplayName, Alias, any email address, UserPrincipalName or GUID (case-insensitive). Mailboxes piped in bind here."
 
-func resultSizeParam() *Param {
-	return &Param{Name: "ResultSize", Type: TResultSize, Help: "The most objects to return: a number, or Unlimited. 1000 by default."}
+func resultSizeParam() *cmdlet.Param {
+	return &cmdlet.Param{Name: "ResultSize", Type: cmdlet.TResultSize, Help: "The most objects to return: a number, or Unlimited. 1000 by default."}
 }
 
-func filterParam() *Param {
-	return &Param{Name: "Filter", Type: TFilter, Help: "An OPATH filter, e.g. \"PopEnabled -eq `$false -and Name -like 'Chr*'\"; evaluated by the server."}
+func filterParam() *cmdlet.Param {
+	return &cmdlet.Param{Name: "Filter", Type: cmdlet.TFilter, Help: "An OPATH filter, e.g. \"PopEnabled -eq `$false -and Name -like 'Chr*'\"; evaluated by the server."}
 }
 
 // resultSize is the -ResultSize to ask for (Unlimited is -1).
-func resultSize(c *Call) int64 {
+func resultSize(c *cmdlet.Call) int64 {
 	if n, ok := c.Int("ResultSize"); ok {
 		return n
 	}
@@ -75,8 +78,8 @@ var errEnough = errors.New("enough")
 // identity has wildcards), or the collection with -Filter and -ResultSize,
 // written as the pages arrive; it warns as Exchange does when -ResultSize
 // cut the list short. q holds more of the list's query (-Anr).
-func getObjectsQuery(ctx context.Context, c *Call, collection string, q url.Values) error {
-	api := c.s.api
+func getObjectsQuery(ctx context.Context, c *cmdlet.Call, collection string, q url.Values) error {
+	api := c.Session().API()
 	id := c.String("Identity")
 	if v, bound := c.Get("Identity"); bound && (v == nil || id == "") {
 		// Exchange returns every object for a $null identity; a typo in a
@@ -87,7 +90,7 @@ func getObjectsQuery(ctx context.Context, c *Call, collection string, q url.Valu
 	if id != "" && !strings.ContainsAny(id, "*?") {
 		o, err := api.Get(ctx, collection+"/"+escapeSegment(id), nil)
 		if err != nil {
-			return c.WriteError(apiMessage(err))
+			return c.WriteError(cmdlet.APIMessage(err))
 		}
 		return c.Emit(o)
 	}
@@ -103,17 +106,17 @@ func getObjectsQuery(ctx context.Context, c *Call, collection string, q url.Valu
 // listLimited writes the objects of a collection, up to -ResultSize, as
 // the pages arrive, and warns as Exchange does when -ResultSize (or its
 // default of 1000) left some out.
-func listLimited(ctx context.Context, c *Call, collection string, q url.Values) error {
+func listLimited(ctx context.Context, c *cmdlet.Call, collection string, q url.Values) error {
 	limit := resultSize(c)
 	ask := limit
-	if limit != Unlimited {
+	if limit != cmdlet.Unlimited {
 		ask = limit + 1
 	}
 	var n int64
 	more := false
 	var emitErr error
-	err := c.s.api.List(ctx, collection, q, ask, func(o *Object) error {
-		if limit != Unlimited && n >= limit {
+	err := c.Session().API().List(ctx, collection, q, ask, func(o *cmdlet.Object) error {
+		if limit != cmdlet.Unlimited && n >= limit {
 			more = true
 			return errEnough
 		}
@@ -122,14 +125,14 @@ func listLimited(ctx context.Context, c *Call, collection string, q url.Values) 
 		return emitErr
 	})
 	if err != nil && !errors.Is(err, errEnough) {
-		if _, stop := isStop(err); stop || ctx.Err() != nil || emitErr != nil {
+		if _, stop := cmdlet.IsStop(err); stop || ctx.Err() != nil || emitErr != nil {
 			// what the commands after this one returned goes on as it is
 			return err
 		}
-		return c.WriteError(apiMessage(err))
+		return c.WriteError(cmdlet.APIMessage(err))
 	}
 	if more && !c.Has("ResultSize") {
-		return c.WriteWarning(defaultCapWarning(limit))
+		return c.WriteWarning(DefaultCapWarning(limit))
 	}
 	if more {
 		return c.WriteWarning("There are more results available than are currently displayed. To view them, increase the value for the ResultSize parameter.")
@@ -137,9 +140,9 @@ func listLimited(ctx context.Context, c *Call, collection string, q url.Values) 
 	return nil
 }
 
-// defaultCapWarning is Exchange's warning when the default -ResultSize
+// DefaultCapWarning is Exchange's warning when the default -ResultSize
 // left objects out.
-func defaultCapWarning(limit int64) string {
+func DefaultCapWarning(limit int64) string {
 	return fmt.Sprintf("By default only the first %d items are returned. Use the ResultSize parameter to specify the number of items returned. "+
 		"To return all items, specify \"-ResultSize Unlimited\". Be aware that, depending upon the actual number of items, returning all items "+
 		"can take a long time and consume a large amount of memory. Also, we don't recommend storing the results in a variable. "+
@@ -147,60 +150,60 @@ func defaultCapWarning(limit int64) string {
 }
 
 // listAll writes every object of a collection.
-func listAll(ctx context.Context, c *Call, path string, q url.Values, limit int64) error {
+func listAll(ctx context.Context, c *cmdlet.Call, path string, q url.Values, limit int64) error {
 	var emitErr error
-	err := c.s.api.List(ctx, path, q, limit, func(o *Object) error { emitErr = c.Emit(o); return emitErr })
+	err := c.Session().API().List(ctx, path, q, limit, func(o *cmdlet.Object) error { emitErr = c.Emit(o); return emitErr })
 	if err != nil {
-		if _, stop := isStop(err); stop || ctx.Err() != nil || emitErr != nil {
+		if _, stop := cmdlet.IsStop(err); stop || ctx.Err() != nil || emitErr != nil {
 			return err
 		}
-		return c.WriteError(apiMessage(err))
+		return c.WriteError(cmdlet.APIMessage(err))
 	}
 	return nil
 }
 
-func getMailbox() *Cmdlet {
-	return &Cmdlet{
-		Name: "Get-Mailbox", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.Mailbox",
+func getMailbox() *cmdlet.Cmdlet {
+	return &cmdlet.Cmdlet{
+		Name: "Get-Mailbox", Source: cmdlet.SrcGate, NeedsServer: true, OutputType: "Gatehouse.Mailbox",
 		Synopsis:    "Gets mailboxes.",
 		Description: "Gets one mailbox by -Identity, or the mailboxes that match -Filter, up to -ResultSize (1000 by default; Unlimited for all). Mailboxes piped into Set-CASMailbox, Set-Mailbox or Remove-Mailbox bind to their -Identity.",
-		Params: []*Param{
+		Params: []*cmdlet.Param{
 			identityParam("MailboxIdParameter", mailboxIdentityHelp, false),
 			filterParam(), resultSizeParam(),
 		},
-		Examples: []Example{
+		Examples: []cmdlet.Example{
 			{Code: "Get-Mailbox -ResultSize Unlimited | Set-CASMailbox -PopEnabled $false -ImapEnabled:$false", Remarks: "Turns POP3 and IMAP4 off for every mailbox."},
 			{Code: "Get-Mailbox -Identity \"Christa Knapp\" | Format-List", Remarks: "Every property of Christa Knapp's mailbox."},
 		},
-		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error { return getView(ctx, c, "mailboxes", nil) }}
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error { return getView(ctx, c, "mailboxes", nil) }}
 		},
 	}
 }
 
-func getCASMailbox() *Cmdlet {
-	return &Cmdlet{
-		Name: "Get-CASMailbox", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.CASMailbox",
+func getCASMailbox() *cmdlet.Cmdlet {
+	return &cmdlet.Cmdlet{
+		Name: "Get-CASMailbox", Source: cmdlet.SrcGate, NeedsServer: true, OutputType: "Gatehouse.CASMailbox",
 		Synopsis:    "Gets the client access settings (POP3 and IMAP4) of mailboxes.",
 		Description: "Shows whether each mailbox may use POP3 and IMAP4 (PopEnabled, ImapEnabled), and with Format-List also the effective state after security defaults, the reason when blocked, and the last POP3 and IMAP4 use.",
-		Params: []*Param{
+		Params: []*cmdlet.Param{
 			identityParam("MailboxIdParameter", mailboxIdentityHelp, false),
 			filterParam(), resultSizeParam(),
 		},
-		Examples: []Example{
+		Examples: []cmdlet.Example{
 			{Code: "Get-CASMailbox -Identity \"Christa Knapp\" | Format-List Pop*,Imap*", Remarks: "Christa Knapp's POP3 and IMAP4 settings."},
 			{Code: "Get-CASMailbox -Filter \"PopEnabled -eq `$true\" | Select-Object Name,PopEnabled | Export-Csv pop.csv -NoTypeInformation", Remarks: "Saves the mailboxes that may still use POP3."},
 		},
-		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error { return getView(ctx, c, "casmailboxes", nil) }}
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error { return getView(ctx, c, "casmailboxes", nil) }}
 		},
 	}
 }
 
 // changes collects the bound values of the settable parameters, in the
 // order the cmdlet declares them.
-func changes(c *Call, names ...string) *Object {
-	o := NewObject("")
+func changes(c *cmdlet.Call, names ...string) *cmdlet.Object {
+	o := cmdlet.NewObject("")
 	for _, n := range names {
 		if v, ok := c.Get(n); ok {
 			o.Set(n, v)
@@ -217,7 +220,7 @@ func changes(c *Call, names ...string) *Object {
 // nothing.
 type batcher struct {
 	collection string
-	items      []BulkItem
+	items      []cmdlet.BulkItem
 	inFlight   []*batch
 }
 
@@ -225,13 +228,13 @@ type batcher struct {
 const bulkInFlight = 2
 
 type batch struct {
-	items   []BulkItem
+	items   []cmdlet.BulkItem
 	done    chan struct{}
-	results []BulkResult
+	results []cmdlet.BulkResult
 }
 
-func (b *batcher) add(ctx context.Context, c *Call, identity string, ch *Object) error {
-	b.items = append(b.items, BulkItem{Identity: identity, Changes: ch})
+func (b *batcher) add(ctx context.Context, c *cmdlet.Call, identity string, ch *cmdlet.Object) error {
+	b.items = append(b.items, cmdlet.BulkItem{Identity: identity, Changes: ch})
 	if !c.HasInput {
 		return b.flush(ctx, c)
 	}
@@ -256,14 +259,14 @@ func (b *batcher) add(ctx context.Context, c *Call, identity string, ch *Object)
 }
 
 // send starts the gathered items on their way.
-func (b *batcher) send(ctx context.Context, c *Call) {
+func (b *batcher) send(ctx context.Context, c *cmdlet.Call) {
 	if len(b.items) == 0 {
 		return
 	}
 	bt := &batch{items: b.items, done: make(chan struct{})}
 	b.items = nil
 	b.inFlight = append(b.inFlight, bt)
-	api, whatIf := c.s.api, c.WhatIf()
+	api, whatIf := c.Session().API(), c.WhatIf()
 	go func() {
 		defer close(bt.done)
 		bt.results = api.UpdateMany(ctx, b.collection, bt.items, whatIf)
@@ -271,7 +274,7 @@ func (b *batcher) send(ctx context.Context, c *Call) {
 }
 
 // report waits for the oldest batch and reports its results.
-func (b *batcher) report(ctx context.Context, c *Call) error {
+func (b *batcher) report(ctx context.Context, c *cmdlet.Call) error {
 	bt := b.inFlight[0]
 	b.inFlight = b.inFlight[1:]
 	<-bt.done
@@ -293,7 +296,7 @@ func (b *batcher) abandon() {
 }
 
 // flush sends what is gathered and reports every batch.
-func (b *batcher) flush(ctx context.Context, c *Call) error {
+func (b *batcher) flush(ctx context.Context, c *cmdlet.Call) error {
 	b.send(ctx, c)
 	for len(b.inFlight) > 0 {
 		if err := b.report(ctx, c); err != nil {
@@ -305,9 +308,9 @@ func (b *batcher) flush(ctx context.Context, c *Call) error {
 
 // reportUpdate shows the outcome of one change: -WhatIf lines, or
 // Exchange's warning for a change that changed nothing.
-func reportUpdate(c *Call, identity string, ch *Object, r UpdateResult, err error) error {
+func reportUpdate(c *cmdlet.Call, identity string, ch *cmdlet.Object, r cmdlet.UpdateResult, err error) error {
 	if err != nil {
-		return c.WriteError(apiMessage(err))
+		return c.WriteError(cmdlet.APIMessage(err))
 	}
 	name := identity
 	if r.Identity != "" {
@@ -315,7 +318,7 @@ func reportUpdate(c *Call, identity string, ch *Object, r UpdateResult, err erro
 	}
 	if c.WhatIf() {
 		for _, line := range whatIfLines(c.Cmdlet.Name, name, ch, r.WhatIf) {
-			c.s.writeHost("What if: " + line)
+			c.Session().WriteHost("What if: " + line)
 		}
 		return nil
 	}
@@ -331,26 +334,26 @@ func reportUpdate(c *Call, identity string, ch *Object, r UpdateResult, err erro
 
 // whatIfLines words a -WhatIf report: the server's text when it gives one,
 // else what would change and which open sessions would be closed.
-func whatIfLines(cmdlet, name string, ch *Object, w *WhatIfReport) []string {
+func whatIfLines(cmdletName, name string, ch *cmdlet.Object, w *cmdlet.WhatIfReport) []string {
 	if w != nil && w.Text != "" {
 		return []string{w.Text}
 	}
 	var parts []string
 	if w != nil && len(w.Changes) > 0 {
 		for _, pc := range w.Changes {
-			parts = append(parts, fmt.Sprintf("%s: %s -> %s", pc.Property, displayValue(pc.OldValue), displayValue(pc.NewValue)))
+			parts = append(parts, fmt.Sprintf("%s: %s -> %s", pc.Property, cmdlet.DisplayValue(pc.OldValue), cmdlet.DisplayValue(pc.NewValue)))
 		}
 	} else if ch != nil {
 		for _, n := range ch.Names() {
 			v, _ := ch.Get(n)
-			if _, secret := v.(*SecureString); secret {
+			if _, secret := v.(*cmdlet.SecureString); secret {
 				parts = append(parts, n)
 				continue
 			}
-			parts = append(parts, fmt.Sprintf("%s: %s", n, displayValue(v)))
+			parts = append(parts, fmt.Sprintf("%s: %s", n, cmdlet.DisplayValue(v)))
 		}
 	}
-	line := fmt.Sprintf("Performing the operation %q on target %q.", cmdlet, name)
+	line := fmt.Sprintf("Performing the operation %q on target %q.", cmdletName, name)
 	switch {
 	case w != nil && len(w.Changes) == 0:
 		line += " Nothing would change."
@@ -369,15 +372,15 @@ func whatIfLines(cmdlet, name string, ch *Object, w *WhatIfReport) []string {
 
 // setCmdlet builds a Set- cmdlet that changes objects of a collection by
 // identity, in batches.
-func setCmdlet(name, collection string, settable []string, c *Cmdlet) *Cmdlet {
+func setCmdlet(name, collection string, settable []string, c *cmdlet.Cmdlet) *cmdlet.Cmdlet {
 	c.Name = name
-	c.Source = srcGate
+	c.Source = cmdlet.SrcGate
 	c.NeedsServer = true
 	c.ShouldProcess = true
-	c.New = func() Impl {
+	c.New = func() cmdlet.Impl {
 		b := &batcher{collection: collection}
-		return Impl{
-			Process: func(ctx context.Context, call *Call) error {
+		return cmdlet.Impl{
+			Process: func(ctx context.Context, call *cmdlet.Call) error {
 				id := call.String("Identity")
 				ch := changes(call, settable...)
 				if len(ch.Names()) == 0 {
@@ -391,7 +394,7 @@ func setCmdlet(name, collection string, settable []string, c *Cmdlet) *Cmdlet {
 				}
 				return b.add(ctx, call, id, ch)
 			},
-			End: func(ctx context.Context, call *Call) error { return b.flush(ctx, call) },
+			End: func(ctx context.Context, call *cmdlet.Call) error { return b.flush(ctx, call) },
 		}
 	}
 	return c
@@ -410,7 +413,7 @@ var unservedProtocols = []struct{ param, protocol string }{
 
 // warnUnserved warns, once per command, about the parameters of protocols
 // Gatehouse does not serve.
-func warnUnserved(c *Call) error {
+func warnUnserved(c *cmdlet.Call) error {
 	var params, protocols []string
 	for _, u := range unservedProtocols {
 		if c.Has(u.param) {
@@ -433,31 +436,31 @@ func joinWords(ws []string, conj string) string {
 	return strings.Join(ws[:len(ws)-1], ", ") + " " + conj + " " + ws[len(ws)-1]
 }
 
-func setCASMailbox() *Cmdlet {
+func setCASMailbox() *cmdlet.Cmdlet {
 	c := setCASMailboxCmdlet()
 	inner := c.New
-	c.New = func() Impl {
+	c.New = func() cmdlet.Impl {
 		impl := inner()
-		impl.Begin = func(ctx context.Context, call *Call) error { return warnUnserved(call) }
+		impl.Begin = func(ctx context.Context, call *cmdlet.Call) error { return warnUnserved(call) }
 		return impl
 	}
 	for _, u := range unservedProtocols {
-		c.Params = append(c.Params, &Param{Name: u.param, Type: TBool, Help: "Accepted, with a warning, for scripts written for Exchange: Gatehouse does not serve " + u.protocol + "."})
+		c.Params = append(c.Params, &cmdlet.Param{Name: u.param, Type: cmdlet.TBool, Help: "Accepted, with a warning, for scripts written for Exchange: Gatehouse does not serve " + u.protocol + "."})
 	}
 	return c
 }
 
-func setCASMailboxCmdlet() *Cmdlet {
-	return setCmdlet("Set-CASMailbox", "casmailboxes", []string{"PopEnabled", "ImapEnabled"}, &Cmdlet{
+func setCASMailboxCmdlet() *cmdlet.Cmdlet {
+	return setCmdlet("Set-CASMailbox", "casmailboxes", []string{"PopEnabled", "ImapEnabled"}, &cmdlet.Cmdlet{
 		OutputType:  "None",
 		Synopsis:    "Turns POP3 and IMAP4 on or off for mailboxes.",
 		Description: "Sets PopEnabled and ImapEnabled of a mailbox. The change applies at once: the next login is refused with a reason, and open sessions of a protocol turned off are closed. Piped mailboxes are changed in batches. -WhatIf shows what would change and which open sessions would be closed.",
-		Params: []*Param{
+		Params: []*cmdlet.Param{
 			identityParam("MailboxIdParameter", mailboxIdentityHelp, true),
-			{Name: "PopEnabled", Type: TBool, Help: "$true allows POP3 for the mailbox; $false refuses it."},
-			{Name: "ImapEnabled", Type: TBool, Help: "$true allows IMAP4 for the mailbox; $false refuses it."},
+			{Name: "PopEnabled", Type: cmdlet.TBool, Help: "$true allows POP3 for the mailbox; $false refuses it."},
+			{Name: "ImapEnabled", Type: cmdlet.TBool, Help: "$true allows IMAP4 for the mailbox; $false refuses it."},
 		},
-		Examples: []Example{
+		Examples: []cmdlet.Example{
 			{Code: "Set-CASMailbox -Identity \"Christa Knapp\" -POPEnabled $true", Remarks: "Allows POP3 for Christa Knapp."},
 			{Code: "Get-Mailbox -ResultSize Unlimited | Set-CASMailbox -PopEnabled $false -ImapEnabled:$false", Remarks: "Turns POP3 and IMAP4 off for every mailbox."},
 			{Code: "Set-CASMailbox christa -ImapEnabled $false -WhatIf", Remarks: "Shows what would change and which IMAP4 sessions would be closed, without changing anything."},
@@ -466,25 +469,25 @@ func setCASMailboxCmdlet() *Cmdlet {
 	})
 }
 
-func setMailbox() *Cmdlet {
+func setMailbox() *cmdlet.Cmdlet {
 	return setCmdlet("Set-Mailbox", "mailboxes", []string{"Name", "DisplayName", "Alias", "PrimarySmtpAddress", "EmailAddresses", "Password",
-		"IssueWarningQuota", "ProhibitSendQuota", "ProhibitSendReceiveQuota"}, &Cmdlet{
+		"IssueWarningQuota", "ProhibitSendQuota", "ProhibitSendReceiveQuota"}, &cmdlet.Cmdlet{
 		OutputType:  "None",
 		Synopsis:    "Changes the properties of mailboxes, or resets a password.",
 		Description: "Changes a mailbox's Name, DisplayName, Alias, PrimarySmtpAddress, EmailAddresses or storage quotas, or sets a new password. A message that would take a mailbox beyond its ProhibitSendReceiveQuota is refused (IMAP4 NO [OVERQUOTA], LMTP/SMTP 452 4.2.2); the limits must keep IssueWarningQuota <= ProhibitSendQuota <= ProhibitSendReceiveQuota.",
-		Params: []*Param{
+		Params: []*cmdlet.Param{
 			identityParam("MailboxIdParameter", mailboxIdentityHelp, true),
-			{Name: "Name", Type: TString, Help: "The new name."},
-			{Name: "DisplayName", Type: TString, Help: "The new display name."},
-			{Name: "Alias", Type: TString, Help: "The new alias."},
-			{Name: "PrimarySmtpAddress", Aliases: []string{"WindowsEmailAddress"}, Type: TString, Help: "The new primary email address."},
-			{Name: "EmailAddresses", Type: TStrings, Help: "All the addresses of the mailbox: SMTP:primary@domain (capital SMTP marks the primary one), smtp:other@domain."},
-			{Name: "Password", Type: TSecureString, Help: "A new password: (ConvertTo-SecureString -String '...' -AsPlainText -Force)."},
-			{Name: "IssueWarningQuota", Type: TString, Help: "The size at which Get-MailboxStatistics reports IssueWarning: 1.8GB, 500MB, a number of bytes, or Unlimited."},
-			{Name: "ProhibitSendQuota", Type: TString, Help: "The size at which Get-MailboxStatistics reports ProhibitSend (Gatehouse sends no mail): 1.9GB, or Unlimited."},
-			{Name: "ProhibitSendReceiveQuota", Type: TString, Help: "The size beyond which the mailbox receives nothing more (delivery, APPEND and COPY are refused): 2GB, \"2 GB (2,147,483,648 bytes)\", or Unlimited."},
+			{Name: "Name", Type: cmdlet.TString, Help: "The new name."},
+			{Name: "DisplayName", Type: cmdlet.TString, Help: "The new display name."},
+			{Name: "Alias", Type: cmdlet.TString, Help: "The new alias."},
+			{Name: "PrimarySmtpAddress", Aliases: []string{"WindowsEmailAddress"}, Type: cmdlet.TString, Help: "The new primary email address."},
+			{Name: "EmailAddresses", Type: cmdlet.TStrings, Help: "All the addresses of the mailbox: SMTP:primary@domain (capital SMTP marks the primary one), smtp:other@domain."},
+			{Name: "Password", Type: cmdlet.TSecureString, Help: "A new password: (ConvertTo-SecureString -String '...' -AsPlainText -Force)."},
+			{Name: "IssueWarningQuota", Type: cmdlet.TString, Help: "The size at which Get-MailboxStatistics reports IssueWarning: 1.8GB, 500MB, a number of bytes, or Unlimited."},
+			{Name: "ProhibitSendQuota", Type: cmdlet.TString, Help: "The size at which Get-MailboxStatistics reports ProhibitSend (Gatehouse sends no mail): 1.9GB, or Unlimited."},
+			{Name: "ProhibitSendReceiveQuota", Type: cmdlet.TString, Help: "The size beyond which the mailbox receives nothing more (delivery, APPEND and COPY are refused): 2GB, \"2 GB (2,147,483,648 bytes)\", or Unlimited."},
 		},
-		Examples: []Example{
+		Examples: []cmdlet.Example{
 			{Code: "Set-Mailbox christa -DisplayName 'Christa Knapp (Sales)'", Remarks: "Changes a display name."},
 			{Code: "Set-Mailbox christa -ProhibitSendReceiveQuota 2GB -ProhibitSendQuota 1.9GB -IssueWarningQuota 1.8GB", Remarks: "Limits Christa Knapp's mailbox to 2 GB."},
 			{Code: "Set-Mailbox christa -ProhibitSendReceiveQuota Unlimited -ProhibitSendQuota Unlimited -IssueWarningQuota Unlimited", Remarks: "Removes the limits."},
@@ -493,24 +496,24 @@ func setMailbox() *Cmdlet {
 	})
 }
 
-func newMailbox() *Cmdlet {
-	return &Cmdlet{
-		Name: "New-Mailbox", Source: srcGate, NeedsServer: true, ShouldProcess: true, OutputType: "Gatehouse.Mailbox",
+func newMailbox() *cmdlet.Cmdlet {
+	return &cmdlet.Cmdlet{
+		Name: "New-Mailbox", Source: cmdlet.SrcGate, NeedsServer: true, ShouldProcess: true, OutputType: "Gatehouse.Mailbox",
 		Synopsis:    "Creates a mailbox.",
 		Description: "Creates a mailbox. POP3 and IMAP4 are set from the CAS mailbox plan (Get-CASMailboxPlan).",
-		Params: []*Param{
-			{Name: "Name", Type: TString, Position: 1, Mandatory: true, Help: "The unique name."},
-			{Name: "DisplayName", Type: TString, Help: "The name shown in address lists; the Name by default."},
-			{Name: "Alias", Type: TString, Help: "The alias; derived from the name by default."},
-			{Name: "PrimarySmtpAddress", Type: TString, Help: "The primary email address."},
-			{Name: "MicrosoftOnlineServicesID", Aliases: []string{"UserPrincipalName"}, Type: TString, Help: "The sign-in name (UserPrincipalName)."},
-			{Name: "Password", Type: TSecureString, Mandatory: true, Help: "The password: (ConvertTo-SecureString -String '...' -AsPlainText -Force)."},
+		Params: []*cmdlet.Param{
+			{Name: "Name", Type: cmdlet.TString, Position: 1, Mandatory: true, Help: "The unique name."},
+			{Name: "DisplayName", Type: cmdlet.TString, Help: "The name shown in address lists; the Name by default."},
+			{Name: "Alias", Type: cmdlet.TString, Help: "The alias; derived from the name by default."},
+			{Name: "PrimarySmtpAddress", Type: cmdlet.TString, Help: "The primary email address."},
+			{Name: "MicrosoftOnlineServicesID", Aliases: []string{"UserPrincipalName"}, Type: cmdlet.TString, Help: "The sign-in name (UserPrincipalName)."},
+			{Name: "Password", Type: cmdlet.TSecureString, Mandatory: true, Help: "The password: (ConvertTo-SecureString -String '...' -AsPlainText -Force)."},
 		},
-		Examples: []Example{
+		Examples: []cmdlet.Example{
 			{Code: "New-Mailbox -Name \"Chris Ashton\" -Alias chris -MicrosoftOnlineServicesID chris@contoso.com -Password (ConvertTo-SecureString -String 'P@ssw0rd1' -AsPlainText -Force)", Remarks: "Creates a mailbox for Chris Ashton."},
 		},
-		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error {
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				name := c.String("Name")
 				if !c.WhatIf() {
 					ok, err := c.ShouldProcess(name, "New-Mailbox")
@@ -518,7 +521,7 @@ func newMailbox() *Cmdlet {
 						return err
 					}
 				}
-				body := NewObject("")
+				body := cmdlet.NewObject("")
 				for _, k := range []string{"Name", "DisplayName", "Alias", "PrimarySmtpAddress", "MicrosoftOnlineServicesID"} {
 					if v := c.String(k); v != "" {
 						body.Set(k, v)
@@ -531,19 +534,19 @@ func newMailbox() *Cmdlet {
 				if c.WhatIf() {
 					q = url.Values{"whatIf": {"true"}}
 				}
-				resp, err := c.s.api.Create(ctx, "mailboxes", q, body)
+				resp, err := c.Session().API().Create(ctx, "mailboxes", q, body)
 				if err != nil {
-					return c.WriteError(apiMessage(err))
+					return c.WriteError(cmdlet.APIMessage(err))
 				}
 				if resp == nil {
 					return nil
 				}
 				if c.WhatIf() {
 					res, _ := resp.Get("Result")
-					return reportUpdate(c, name, body, *decodeUpdate(res), nil)
+					return reportUpdate(c, name, body, *client.DecodeUpdate(res), nil)
 				}
 				if m, ok := resp.Get("Mailbox"); ok {
-					if mo, ok := m.(*Object); ok {
+					if mo, ok := m.(*cmdlet.Object); ok {
 						mo.TypeName = "Gatehouse.Mailbox"
 						return c.Emit(mo)
 					}
@@ -555,15 +558,15 @@ func newMailbox() *Cmdlet {
 	}
 }
 
-func removeMailbox() *Cmdlet {
-	return &Cmdlet{
-		Name: "Remove-Mailbox", Source: srcGate, NeedsServer: true, ShouldProcess: true, ConfirmByDefault: true, OutputType: "None",
+func removeMailbox() *cmdlet.Cmdlet {
+	return &cmdlet.Cmdlet{
+		Name: "Remove-Mailbox", Source: cmdlet.SrcGate, NeedsServer: true, ShouldProcess: true, ConfirmByDefault: true, OutputType: "None",
 		Synopsis:    "Removes mailboxes.",
 		Description: "Removes a mailbox and its mail. In an interactive shell it asks first, unless -Confirm:$false.",
-		Params:      []*Param{identityParam("MailboxIdParameter", mailboxIdentityHelp, true)},
-		Examples:    []Example{{Code: "Remove-Mailbox -Identity chris -Confirm:$false", Remarks: "Removes Chris's mailbox without asking."}},
-		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error {
+		Params:      []*cmdlet.Param{identityParam("MailboxIdParameter", mailboxIdentityHelp, true)},
+		Examples:    []cmdlet.Example{{Code: "Remove-Mailbox -Identity chris -Confirm:$false", Remarks: "Removes Chris's mailbox without asking."}},
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				id := c.String("Identity")
 				if !c.WhatIf() {
 					ok, err := c.ShouldProcess(id, "Remove-Mailbox")
@@ -571,9 +574,9 @@ func removeMailbox() *Cmdlet {
 						return err
 					}
 				}
-				r, err := c.s.api.Delete(ctx, "mailboxes/"+escapeSegment(id), c.WhatIf())
+				r, err := c.Session().API().Delete(ctx, "mailboxes/"+escapeSegment(id), c.WhatIf())
 				if err != nil {
-					return c.WriteError(apiMessage(err))
+					return c.WriteError(cmdlet.APIMessage(err))
 				}
 				return reportUpdate(c, id, nil, *r, nil)
 			}}
@@ -581,18 +584,18 @@ func removeMailbox() *Cmdlet {
 	}
 }
 
-func getCASMailboxPlan() *Cmdlet {
-	return &Cmdlet{
-		Name: "Get-CASMailboxPlan", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.CASMailboxPlan",
+func getCASMailboxPlan() *cmdlet.Cmdlet {
+	return &cmdlet.Cmdlet{
+		Name: "Get-CASMailboxPlan", Source: cmdlet.SrcGate, NeedsServer: true, OutputType: "Gatehouse.CASMailboxPlan",
 		Synopsis:    "Gets the CAS mailbox plan: whether new mailboxes get POP3 and IMAP4.",
 		Description: "Shows the PopEnabled and ImapEnabled values that new mailboxes take. Changing the plan does not change existing mailboxes.",
-		Params:      []*Param{planIdentityParam()},
-		Examples:    []Example{{Code: "Get-CASMailboxPlan", Remarks: "Shows the defaults for new mailboxes."}},
-		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error {
-				o, err := c.s.api.Get(ctx, "casmailboxplan", nil)
+		Params:      []*cmdlet.Param{planIdentityParam()},
+		Examples:    []cmdlet.Example{{Code: "Get-CASMailboxPlan", Remarks: "Shows the defaults for new mailboxes."}},
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
+				o, err := c.Session().API().Get(ctx, "casmailboxplan", nil)
 				if err != nil {
-					return c.WriteError(apiMessage(err))
+					return c.WriteError(cmdlet.APIMessage(err))
 				}
 				if id := c.String("Identity"); id != "" && !planMatches(o, id) {
 					return c.WriteError(notFound(c, id))
@@ -603,20 +606,20 @@ func getCASMailboxPlan() *Cmdlet {
 	}
 }
 
-func planIdentityParam() *Param {
-	return &Param{Name: "Identity", Type: TIdentity, Position: 1, TypeName: "MailboxPlanIdParameter", FromPipeline: true, FromPipelineByName: true,
+func planIdentityParam() *cmdlet.Param {
+	return &cmdlet.Param{Name: "Identity", Type: cmdlet.TIdentity, Position: 1, TypeName: "MailboxPlanIdParameter", FromPipeline: true, FromPipelineByName: true,
 		Help: "The plan: its Name or Identity (wildcards allowed); there is one, Default, so this may be left out. A plan piped from Get-CASMailboxPlan binds here."}
 }
 
 // planMatches reports whether an identity (wildcards allowed) names the
 // plan.
-func planMatches(plan *Object, id string) bool {
+func planMatches(plan *cmdlet.Object, id string) bool {
 	for _, k := range []string{"Identity", "Name", "Guid"} {
 		v, ok := plan.Get(k)
 		if !ok || v == nil {
 			continue
 		}
-		if like(id, toString(v), false) {
+		if cmdlet.Like(id, cmdlet.ToString(v), false) {
 			return true
 		}
 	}
@@ -624,33 +627,33 @@ func planMatches(plan *Object, id string) bool {
 }
 
 // notFound is Exchange's message for an identity that names nothing.
-func notFound(c *Call, id string) string {
-	return fmt.Sprintf("The operation couldn't be performed because object '%s' couldn't be found on '%s'.", id, c.s.api.Server())
+func notFound(c *cmdlet.Call, id string) string {
+	return fmt.Sprintf("The operation couldn't be performed because object '%s' couldn't be found on '%s'.", id, c.Session().API().Server())
 }
 
 // singletonSet builds Set-CASMailboxPlan and Set-OrganizationConfig, which
 // change the one object of a resource. An -Identity must name that object:
 // Exchange has several plans, and a script that names one Gatehouse does
 // not have must fail rather than change the one it has.
-func singletonSet(name, path string, settable []string, c *Cmdlet) *Cmdlet {
+func singletonSet(name, path string, settable []string, c *cmdlet.Cmdlet) *cmdlet.Cmdlet {
 	c.Name = name
-	c.Source = srcGate
+	c.Source = cmdlet.SrcGate
 	c.NeedsServer = true
 	c.ShouldProcess = true
-	c.New = func() Impl {
-		return Impl{Process: func(ctx context.Context, call *Call) error {
+	c.New = func() cmdlet.Impl {
+		return cmdlet.Impl{Process: func(ctx context.Context, call *cmdlet.Call) error {
 			ch := changes(call, settable...)
 			target := call.String("Identity")
 			if target != "" {
-				cur, err := call.s.api.Get(ctx, path, nil)
+				cur, err := call.Session().API().Get(ctx, path, nil)
 				if err != nil {
-					return call.WriteError(apiMessage(err))
+					return call.WriteError(cmdlet.APIMessage(err))
 				}
 				if !planMatches(cur, target) {
 					return call.WriteError(notFound(call, target))
 				}
 				if n, ok := cur.Get("Name"); ok && n != nil {
-					target = toString(n)
+					target = cmdlet.ToString(n)
 				}
 			}
 			if target == "" {
@@ -665,9 +668,9 @@ func singletonSet(name, path string, settable []string, c *Cmdlet) *Cmdlet {
 					return err
 				}
 			}
-			r, err := call.s.api.Update(ctx, path, ch, call.WhatIf())
+			r, err := call.Session().API().Update(ctx, path, ch, call.WhatIf())
 			if err != nil {
-				return call.WriteError(apiMessage(err))
+				return call.WriteError(cmdlet.APIMessage(err))
 			}
 			return reportUpdate(call, target, ch, *r, nil)
 		}}
@@ -675,34 +678,34 @@ func singletonSet(name, path string, settable []string, c *Cmdlet) *Cmdlet {
 	return c
 }
 
-func setCASMailboxPlan() *Cmdlet {
-	return singletonSet("Set-CASMailboxPlan", "casmailboxplan", []string{"PopEnabled", "ImapEnabled"}, &Cmdlet{
+func setCASMailboxPlan() *cmdlet.Cmdlet {
+	return singletonSet("Set-CASMailboxPlan", "casmailboxplan", []string{"PopEnabled", "ImapEnabled"}, &cmdlet.Cmdlet{
 		OutputType:  "None",
 		Synopsis:    "Changes whether new mailboxes get POP3 and IMAP4.",
 		Description: "Sets the PopEnabled and ImapEnabled values that mailboxes created from now on take; existing mailboxes keep theirs, as in Exchange.",
-		Params: []*Param{
+		Params: []*cmdlet.Param{
 			planIdentityParam(),
-			{Name: "PopEnabled", Type: TBool, Help: "Whether new mailboxes may use POP3."},
-			{Name: "ImapEnabled", Type: TBool, Help: "Whether new mailboxes may use IMAP4."},
+			{Name: "PopEnabled", Type: cmdlet.TBool, Help: "Whether new mailboxes may use POP3."},
+			{Name: "ImapEnabled", Type: cmdlet.TBool, Help: "Whether new mailboxes may use IMAP4."},
 		},
-		Examples: []Example{
+		Examples: []cmdlet.Example{
 			{Code: "Set-CASMailboxPlan -PopEnabled $false", Remarks: "New mailboxes start without POP3."},
 			{Code: "Get-CASMailboxPlan | Set-CASMailboxPlan -ImapEnabled $false", Remarks: "The same through the pipeline, as Exchange scripts do it."},
 		},
 	})
 }
 
-func getOrganizationConfig() *Cmdlet {
-	return &Cmdlet{
-		Name: "Get-OrganizationConfig", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.OrganizationConfig",
+func getOrganizationConfig() *cmdlet.Cmdlet {
+	return &cmdlet.Cmdlet{
+		Name: "Get-OrganizationConfig", Source: cmdlet.SrcGate, NeedsServer: true, OutputType: "Gatehouse.OrganizationConfig",
 		Synopsis:    "Gets the organization's settings, including security defaults.",
 		Description: "Shows the organization's settings; SecurityDefaultsEnabled blocks POP3 and IMAP4 for every mailbox whatever its own settings.",
-		Examples:    []Example{{Code: "Get-OrganizationConfig | Format-List SecurityDefaultsEnabled", Remarks: "Whether security defaults are on."}},
-		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error {
-				o, err := c.s.api.Get(ctx, "organizationconfig", nil)
+		Examples:    []cmdlet.Example{{Code: "Get-OrganizationConfig | Format-List SecurityDefaultsEnabled", Remarks: "Whether security defaults are on."}},
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
+				o, err := c.Session().API().Get(ctx, "organizationconfig", nil)
 				if err != nil {
-					return c.WriteError(apiMessage(err))
+					return c.WriteError(cmdlet.APIMessage(err))
 				}
 				return c.Emit(o)
 			}}
@@ -710,69 +713,69 @@ func getOrganizationConfig() *Cmdlet {
 	}
 }
 
-func setOrganizationConfig() *Cmdlet {
-	return singletonSet("Set-OrganizationConfig", "organizationconfig", []string{"SecurityDefaultsEnabled"}, &Cmdlet{
+func setOrganizationConfig() *cmdlet.Cmdlet {
+	return singletonSet("Set-OrganizationConfig", "organizationconfig", []string{"SecurityDefaultsEnabled"}, &cmdlet.Cmdlet{
 		OutputType:  "None",
 		Synopsis:    "Changes the organization's settings: security defaults.",
 		Description: "-SecurityDefaultsEnabled $true blocks POP3 and IMAP4 for every mailbox at once and closes their open sessions; the per-mailbox settings are kept and apply again when it is turned off.",
-		Params: []*Param{
-			{Name: "SecurityDefaultsEnabled", Type: TBool, Help: "$true blocks POP3 and IMAP4 for everyone."},
+		Params: []*cmdlet.Param{
+			{Name: "SecurityDefaultsEnabled", Type: cmdlet.TBool, Help: "$true blocks POP3 and IMAP4 for everyone."},
 		},
-		Examples: []Example{{Code: "Set-OrganizationConfig -SecurityDefaultsEnabled $true -WhatIf", Remarks: "Shows how many open POP3 and IMAP4 sessions would be closed."}},
+		Examples: []cmdlet.Example{{Code: "Set-OrganizationConfig -SecurityDefaultsEnabled $true -WhatIf", Remarks: "Shows how many open POP3 and IMAP4 sessions would be closed."}},
 	})
 }
 
-func getRoleGroup() *Cmdlet {
-	return &Cmdlet{
-		Name: "Get-RoleGroup", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.RoleGroup",
+func getRoleGroup() *cmdlet.Cmdlet {
+	return &cmdlet.Cmdlet{
+		Name: "Get-RoleGroup", Source: cmdlet.SrcGate, NeedsServer: true, OutputType: "Gatehouse.RoleGroup",
 		Synopsis: "Gets the role groups: who may do what.",
-		Params:   []*Param{{Name: "Identity", Type: TIdentity, Position: 1, TypeName: "RoleGroupIdParameter", FromPipelineByName: true, Help: "The role group, e.g. \"Organization Management\"."}},
-		Examples: []Example{{Code: "Get-RoleGroup", Remarks: "Lists the role groups."}},
-		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error {
+		Params:   []*cmdlet.Param{{Name: "Identity", Type: cmdlet.TIdentity, Position: 1, TypeName: "RoleGroupIdParameter", FromPipelineByName: true, Help: "The role group, e.g. \"Organization Management\"."}},
+		Examples: []cmdlet.Example{{Code: "Get-RoleGroup", Remarks: "Lists the role groups."}},
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				if id := c.String("Identity"); id != "" {
-					o, err := c.s.api.Get(ctx, "rolegroups/"+escapeSegment(id), nil)
+					o, err := c.Session().API().Get(ctx, "rolegroups/"+escapeSegment(id), nil)
 					if err != nil {
-						return c.WriteError(apiMessage(err))
+						return c.WriteError(cmdlet.APIMessage(err))
 					}
 					return c.Emit(o)
 				}
-				return listAll(ctx, c, "rolegroups", nil, Unlimited)
+				return listAll(ctx, c, "rolegroups", nil, cmdlet.Unlimited)
 			}}
 		},
 	}
 }
 
-func roleGroupIdentity() *Param {
-	return &Param{Name: "Identity", Type: TIdentity, Position: 1, Mandatory: true, TypeName: "RoleGroupIdParameter", FromPipeline: true, FromPipelineByName: true, Help: "The role group, e.g. \"Recipient Management\"."}
+func roleGroupIdentity() *cmdlet.Param {
+	return &cmdlet.Param{Name: "Identity", Type: cmdlet.TIdentity, Position: 1, Mandatory: true, TypeName: "RoleGroupIdParameter", FromPipeline: true, FromPipelineByName: true, Help: "The role group, e.g. \"Recipient Management\"."}
 }
 
-func getRoleGroupMember() *Cmdlet {
-	return &Cmdlet{
-		Name: "Get-RoleGroupMember", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.RoleGroupMember",
+func getRoleGroupMember() *cmdlet.Cmdlet {
+	return &cmdlet.Cmdlet{
+		Name: "Get-RoleGroupMember", Source: cmdlet.SrcGate, NeedsServer: true, OutputType: "Gatehouse.RoleGroupMember",
 		Synopsis: "Gets the members of a role group.",
-		Params:   []*Param{roleGroupIdentity(), resultSizeParam()},
-		Examples: []Example{{Code: "Get-RoleGroupMember \"Organization Management\"", Remarks: "Who may do everything."}},
-		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error {
+		Params:   []*cmdlet.Param{roleGroupIdentity(), resultSizeParam()},
+		Examples: []cmdlet.Example{{Code: "Get-RoleGroupMember \"Organization Management\"", Remarks: "Who may do everything."}},
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				return listAll(ctx, c, "rolegroups/"+escapeSegment(c.String("Identity"))+"/members", nil, resultSize(c))
 			}}
 		},
 	}
 }
 
-func memberParam() *Param {
-	return &Param{Name: "Member", Type: TIdentity, Mandatory: true, TypeName: "SecurityPrincipalIdParameter", Help: "The administrator (a mailbox or admin user) to add or remove."}
+func memberParam() *cmdlet.Param {
+	return &cmdlet.Param{Name: "Member", Type: cmdlet.TIdentity, Mandatory: true, TypeName: "SecurityPrincipalIdParameter", Help: "The administrator (a mailbox or admin user) to add or remove."}
 }
 
-func addRoleGroupMember() *Cmdlet {
-	return &Cmdlet{
-		Name: "Add-RoleGroupMember", Source: srcGate, NeedsServer: true, ShouldProcess: true, OutputType: "None",
+func addRoleGroupMember() *cmdlet.Cmdlet {
+	return &cmdlet.Cmdlet{
+		Name: "Add-RoleGroupMember", Source: cmdlet.SrcGate, NeedsServer: true, ShouldProcess: true, OutputType: "None",
 		Synopsis: "Adds a member to a role group.",
-		Params:   []*Param{roleGroupIdentity(), memberParam()},
-		Examples: []Example{{Code: "Add-RoleGroupMember \"Help Desk\" -Member christa", Remarks: "Lets Christa view mailboxes and reset passwords."}},
-		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error {
+		Params:   []*cmdlet.Param{roleGroupIdentity(), memberParam()},
+		Examples: []cmdlet.Example{{Code: "Add-RoleGroupMember \"Help Desk\" -Member christa", Remarks: "Lets Christa view mailboxes and reset passwords."}},
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				group, member := c.String("Identity"), c.String("Member")
 				if !c.WhatIf() {
 					ok, err := c.ShouldProcess(group, fmt.Sprintf("Add-RoleGroupMember %s", member))
@@ -780,30 +783,30 @@ func addRoleGroupMember() *Cmdlet {
 						return err
 					}
 				}
-				body := NewObject("")
+				body := cmdlet.NewObject("")
 				body.Set("Member", member)
 				var q url.Values
 				if c.WhatIf() {
 					q = url.Values{"whatIf": {"true"}}
 				}
-				resp, err := c.s.api.Create(ctx, "rolegroups/"+escapeSegment(group)+"/members", q, body)
+				resp, err := c.Session().API().Create(ctx, "rolegroups/"+escapeSegment(group)+"/members", q, body)
 				if err != nil {
-					return c.WriteError(apiMessage(err))
+					return c.WriteError(cmdlet.APIMessage(err))
 				}
-				return reportUpdate(c, group, body, *decodeUpdate(resp), nil)
+				return reportUpdate(c, group, body, *client.DecodeUpdate(resp), nil)
 			}}
 		},
 	}
 }
 
-func removeRoleGroupMember() *Cmdlet {
-	return &Cmdlet{
-		Name: "Remove-RoleGroupMember", Source: srcGate, NeedsServer: true, ShouldProcess: true, ConfirmByDefault: true, OutputType: "None",
+func removeRoleGroupMember() *cmdlet.Cmdlet {
+	return &cmdlet.Cmdlet{
+		Name: "Remove-RoleGroupMember", Source: cmdlet.SrcGate, NeedsServer: true, ShouldProcess: true, ConfirmByDefault: true, OutputType: "None",
 		Synopsis: "Removes a member from a role group.",
-		Params:   []*Param{roleGroupIdentity(), memberParam()},
-		Examples: []Example{{Code: "Remove-RoleGroupMember \"Help Desk\" -Member christa -Confirm:$false", Remarks: "Removes Christa from Help Desk."}},
-		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error {
+		Params:   []*cmdlet.Param{roleGroupIdentity(), memberParam()},
+		Examples: []cmdlet.Example{{Code: "Remove-RoleGroupMember \"Help Desk\" -Member christa -Confirm:$false", Remarks: "Removes Christa from Help Desk."}},
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				group, member := c.String("Identity"), c.String("Member")
 				if !c.WhatIf() {
 					ok, err := c.ShouldProcess(group, fmt.Sprintf("Remove-RoleGroupMember %s", member))
@@ -811,9 +814,9 @@ func removeRoleGroupMember() *Cmdlet {
 						return err
 					}
 				}
-				r, err := c.s.api.Delete(ctx, "rolegroups/"+escapeSegment(group)+"/members/"+escapeSegment(member), c.WhatIf())
+				r, err := c.Session().API().Delete(ctx, "rolegroups/"+escapeSegment(group)+"/members/"+escapeSegment(member), c.WhatIf())
 				if err != nil {
-					return c.WriteError(apiMessage(err))
+					return c.WriteError(cmdlet.APIMessage(err))
 				}
 				return reportUpdate(c, group, nil, *r, nil)
 			}}
@@ -821,26 +824,26 @@ func removeRoleGroupMember() *Cmdlet {
 	}
 }
 
-func searchAdminAuditLog() *Cmdlet {
-	return &Cmdlet{
-		Name: "Search-AdminAuditLog", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.AdminAuditLogEntry",
+func searchAdminAuditLog() *cmdlet.Cmdlet {
+	return &cmdlet.Cmdlet{
+		Name: "Search-AdminAuditLog", Source: cmdlet.SrcGate, NeedsServer: true, OutputType: "Gatehouse.AdminAuditLogEntry",
 		Synopsis:    "Searches the administrator audit log.",
 		Description: "Finds the audit records of changes made through the shell, the admin center and the REST API: who ran what, on which object, what changed (OldValue → NewValue), and whether it succeeded.",
-		Params: []*Param{
-			{Name: "Cmdlets", Type: TStrings, Help: "Cmdlet names, e.g. Set-CASMailbox."},
-			{Name: "ObjectIds", Type: TStrings, Help: "The objects changed."},
-			{Name: "UserIds", Type: TStrings, Help: "The administrators who made the changes."},
-			{Name: "StartDate", Type: TDateTime, Help: "The earliest date."},
-			{Name: "EndDate", Type: TDateTime, Help: "The latest date."},
-			{Name: "IsSuccess", Type: TBool, Help: "$true for successful changes only, $false for refused or failed ones."},
-			{Name: "ResultSize", Type: TResultSize, Help: "The most records to return: a number or Unlimited; 1000 by default."},
+		Params: []*cmdlet.Param{
+			{Name: "Cmdlets", Type: cmdlet.TStrings, Help: "Cmdlet names, e.g. Set-CASMailbox."},
+			{Name: "ObjectIds", Type: cmdlet.TStrings, Help: "The objects changed."},
+			{Name: "UserIds", Type: cmdlet.TStrings, Help: "The administrators who made the changes."},
+			{Name: "StartDate", Type: cmdlet.TDateTime, Help: "The earliest date."},
+			{Name: "EndDate", Type: cmdlet.TDateTime, Help: "The latest date."},
+			{Name: "IsSuccess", Type: cmdlet.TBool, Help: "$true for successful changes only, $false for refused or failed ones."},
+			{Name: "ResultSize", Type: cmdlet.TResultSize, Help: "The most records to return: a number or Unlimited; 1000 by default."},
 		},
-		Examples: []Example{
+		Examples: []cmdlet.Example{
 			{Code: "Search-AdminAuditLog -Cmdlets Set-CASMailbox -StartDate (Get-Date).AddDays(-7)", Remarks: "Who changed POP3/IMAP4 settings this week."},
 			{Code: "Search-AdminAuditLog -IsSuccess $false", Remarks: "Denied or failed changes."},
 		},
-		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error {
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				q := url.Values{}
 				for _, k := range []string{"Cmdlets", "ObjectIds", "UserIds"} {
 					if vs := c.Strings(k); len(vs) > 0 {
@@ -863,36 +866,36 @@ func searchAdminAuditLog() *Cmdlet {
 
 func lowerFirst(s string) string { return strings.ToLower(s[:1]) + s[1:] }
 
-func getEmailAppUsageReport() *Cmdlet {
-	return &Cmdlet{
-		Name: "Get-EmailAppUsageReport", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.EmailAppUsage",
+func getEmailAppUsageReport() *cmdlet.Cmdlet {
+	return &cmdlet.Cmdlet{
+		Name: "Get-EmailAppUsageReport", Source: cmdlet.SrcGate, NeedsServer: true, OutputType: "Gatehouse.EmailAppUsage",
 		Synopsis:    "Reports who still uses POP3 and IMAP4.",
 		Description: "For each mailbox: UserPrincipalName, DisplayName, the last POP3 and IMAP4 use within the period, how many logins, and how many logins with the right password the access rule refused. -Daily writes the number of active POP3 and IMAP4 users per day instead.",
-		Params: []*Param{
-			{Name: "Period", Type: TEnum, Enum: []string{"7", "30", "90", "180"}, Position: 1, Help: "The number of days to look back: 7, 30, 90 or 180; 30 by default."},
-			{Name: "Daily", Type: TSwitch, Help: "Writes the active users per day."},
+		Params: []*cmdlet.Param{
+			{Name: "Period", Type: cmdlet.TEnum, Enum: []string{"7", "30", "90", "180"}, Position: 1, Help: "The number of days to look back: 7, 30, 90 or 180; 30 by default."},
+			{Name: "Daily", Type: cmdlet.TSwitch, Help: "Writes the active users per day."},
 		},
-		Examples: []Example{
+		Examples: []cmdlet.Example{
 			{Code: "Get-EmailAppUsageReport -Period 7 | Where-Object { $_.LastPopDate } | Format-Table", Remarks: "Who used POP3 in the last week."},
 			{Code: "Get-EmailAppUsageReport -Period 90 -Daily", Remarks: "Active POP3 and IMAP4 users per day over three months."},
 		},
-		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error {
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				q := url.Values{}
 				if p := c.String("Period"); p != "" {
 					q.Set("period", p)
 				}
-				rep, err := c.s.api.Get(ctx, "reports/emailappusage", q)
+				rep, err := c.Session().API().Get(ctx, "reports/emailappusage", q)
 				if err != nil {
-					return c.WriteError(apiMessage(err))
+					return c.WriteError(cmdlet.APIMessage(err))
 				}
 				key, tn := "Users", "Gatehouse.EmailAppUsage"
 				if c.Switch("Daily") {
 					key, tn = "Daily", "Gatehouse.DailyActiveUsers"
 				}
 				rows, _ := rep.Get(key)
-				for _, r := range toArray(rows) {
-					if o, ok := r.(*Object); ok {
+				for _, r := range cmdlet.ToArray(rows) {
+					if o, ok := r.(*cmdlet.Object); ok {
 						o.TypeName = tn
 						if err := c.Emit(o); err != nil {
 							return err
@@ -905,30 +908,33 @@ func getEmailAppUsageReport() *Cmdlet {
 	}
 }
 
-func getMailboxStatistics() *Cmdlet {
-	return &Cmdlet{
-		Name: "Get-MailboxStatistics", Source: srcGate, NeedsServer: true, OutputType: "Gatehouse.MailboxStatistics",
+func getMailboxStatistics() *cmdlet.Cmdlet {
+	return &cmdlet.Cmdlet{
+		Name: "Get-MailboxStatistics", Source: cmdlet.SrcGate, NeedsServer: true, OutputType: "Gatehouse.MailboxStatistics",
 		Synopsis:    "Gets the size and item count of mailboxes.",
 		Description: "Shows the size (TotalItemSize) and number of messages (ItemCount) of a mailbox over all its folders, and StorageLimitStatus: BelowLimit, IssueWarning, ProhibitSend, or MailboxDisabled (at its ProhibitSendReceiveQuota: it receives nothing more). Mailboxes piped in bind to -Identity.",
-		Params: []*Param{
+		Params: []*cmdlet.Param{
 			identityParam("GeneralMailboxOrMailUserIdParameter", mailboxIdentityHelp, true),
 		},
-		Examples: []Example{
+		Examples: []cmdlet.Example{
 			{Code: "Get-MailboxStatistics -Identity christa", Remarks: "Christa Knapp's mailbox size and limit status."},
 			{Code: "Get-Mailbox -ResultSize Unlimited | Get-MailboxStatistics | Where-Object StorageLimitStatus -ne BelowLimit", Remarks: "The mailboxes that reached one of their limits."},
 		},
-		New: func() Impl {
-			return Impl{Process: func(ctx context.Context, c *Call) error {
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				id := c.String("Identity")
 				if id == "" {
-					return c.WriteError(fmt.Sprintf("The operation couldn't be performed because object '' couldn't be found on '%s'.", c.s.api.Server()))
+					return c.WriteError(fmt.Sprintf("The operation couldn't be performed because object '' couldn't be found on '%s'.", c.Session().API().Server()))
 				}
-				o, err := c.s.api.Get(ctx, "mailboxes/"+escapeSegment(id)+"/statistics", nil)
+				o, err := c.Session().API().Get(ctx, "mailboxes/"+escapeSegment(id)+"/statistics", nil)
 				if err != nil {
-					return c.WriteError(apiMessage(err))
+					return c.WriteError(cmdlet.APIMessage(err))
 				}
 				return c.Emit(o)
 			}}
 		},
 	}
 }
+
+// escapeSegment escapes an identity for use as one path segment.
+func escapeSegment(s string) string { return url.PathEscape(s) }

@@ -1,6 +1,7 @@
 package cmdlet
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,12 +12,12 @@ import (
 	"unicode/utf8"
 )
 
-// decodeJSON parses JSON into shell values: objects become *Object with
+// DecodeJSON parses JSON into shell values: objects become *Object with
 // their keys in document order (so that tables show the server's property
 // order), numbers int64 or float64, RFC 3339 timestamps time.Time. It is a
 // small recursive-descent parser because encoding/json's token API, the
 // only order-preserving one, is several times slower on large pages.
-func decodeJSON(data []byte) (any, error) {
+func DecodeJSON(data []byte) (any, error) {
 	p := &jsonParser{data: data}
 	p.space()
 	v, err := p.value(0)
@@ -231,3 +232,118 @@ func (p *jsonParser) str() (string, error) {
 }
 
 var timestampRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$`)
+
+// jsonBuf is a bytes.Buffer for writeJSON.
+type jsonBuf struct{ bytes.Buffer }
+
+// EncodeJSON writes shell values as JSON, keeping object key order.
+func EncodeJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	if err := writeJSON(&b, v, 0, -1, 64); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// writeJSON writes v; indent < 0 writes compactly. depth bounds nesting
+// (ConvertTo-Json -Depth): deeper values are written as strings.
+func writeJSON(b *bytes.Buffer, v any, level, indent, depth int) error {
+	nl := func(l int) {
+		if indent >= 0 {
+			b.WriteByte('\n')
+			b.WriteString(strings.Repeat(" ", l*indent))
+		}
+	}
+	colon := ":"
+	if indent >= 0 {
+		colon = ": "
+	}
+	switch x := v.(type) {
+	case nil:
+		b.WriteString("null")
+	case bool:
+		b.WriteString(strconv.FormatBool(x))
+	case int64:
+		b.WriteString(strconv.FormatInt(x, 10))
+	case int:
+		b.WriteString(strconv.Itoa(x))
+	case float64:
+		b.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
+	case string:
+		data, _ := json.Marshal(x)
+		b.Write(data)
+	case time.Time:
+		b.WriteString(`"` + x.Format(time.RFC3339Nano) + `"`)
+	case *SecureString:
+		data, _ := json.Marshal(x.plain)
+		b.Write(data)
+	case []string:
+		arr := make([]any, len(x))
+		for i, s := range x {
+			arr[i] = s
+		}
+		return writeJSON(b, arr, level, indent, depth)
+	case []any:
+		if level > depth {
+			data, _ := json.Marshal(ToString(x))
+			b.Write(data)
+			return nil
+		}
+		b.WriteByte('[')
+		for i, e := range x {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			nl(level + 1)
+			if err := writeJSON(b, e, level+1, indent, depth); err != nil {
+				return err
+			}
+		}
+		if len(x) > 0 {
+			nl(level)
+		}
+		b.WriteByte(']')
+	case *Object, *Hashtable:
+		if level > depth {
+			data, _ := json.Marshal(ToString(x))
+			b.Write(data)
+			return nil
+		}
+		var keys []string
+		var vals []any
+		if o, ok := x.(*Object); ok {
+			keys = o.Names()
+			vals = o.values
+		} else {
+			h := x.(*Hashtable)
+			for _, k := range h.keys {
+				keys = append(keys, ToString(k))
+			}
+			vals = h.values
+		}
+		b.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			nl(level + 1)
+			kd, _ := json.Marshal(k)
+			b.Write(kd)
+			b.WriteString(colon)
+			if err := writeJSON(b, vals[i], level+1, indent, depth); err != nil {
+				return err
+			}
+		}
+		if len(keys) > 0 {
+			nl(level)
+		}
+		b.WriteByte('}')
+	case *ScriptBlock:
+		data, _ := json.Marshal(x.Node.Text)
+		b.Write(data)
+	default:
+		data, _ := json.Marshal(ToString(x))
+		b.Write(data)
+	}
+	return nil
+}

@@ -1,4 +1,4 @@
-package cmdlet
+package shell
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/exchange"
 	"github.com/gatehouse-mail/gatehouse/internal/testenv"
 )
 
@@ -37,7 +38,7 @@ func TestE2ETenThousand(t *testing.T) {
 			t0 := time.Now()
 			seedMailboxes(t, env, n)
 			t.Logf("seeded %d mailboxes in %v", n, time.Since(t0))
-			warn := "WARNING: " + defaultCapWarning(1000) + "\n"
+			warn := "WARNING: " + exchange.DefaultCapWarning(1000) + "\n"
 			more := "WARNING: There are more results available than are currently displayed. To view them, increase the value for the ResultSize parameter.\n"
 			bulk := `-Filter "Name -like 'Bulk User*'"`
 			count := func(k int) string { return fmt.Sprintf("%d\n", k) }

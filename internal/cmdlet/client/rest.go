@@ -1,4 +1,4 @@
-package cmdlet
+package client
 
 import (
 	"bytes"
@@ -15,11 +15,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
 )
 
 // Client talks to a Gatehouse server's REST API (/api/v1). It signs in
@@ -39,33 +40,16 @@ type Client struct {
 	noBulk map[string]bool
 }
 
-// ClientOptions configures a Client.
-type ClientOptions struct {
-	Server     string // http://127.0.0.1:8080, https://mail.contoso.com:8080
-	User       string
-	Password   string
-	HTTPClient *http.Client // nil: a client with sensible timeouts and the TLS settings below
-	// CAFile names PEM certificates to trust for https:// instead of the
-	// system's; Fingerprint pins the server's certificate by its SHA-256
-	// fingerprint instead (hex, colons optional: what gatehouse serve prints
-	// for its self-signed certificate). Give one at most.
-	CAFile      string
-	Fingerprint string
-	// AllowInsecure lets the client send the password over plain http://
-	// to a host other than loopback.
-	AllowInsecure bool
-}
-
 // bulkConcurrency is how many single requests UpdateMany keeps in flight
 // when the server has no bulk endpoint.
 const bulkConcurrency = 16
 
-// NewClient returns a client; it does not connect until Login or the first
+// New returns a client; it does not connect until Login or the first
 // request.
-func NewClient(opts ClientOptions) (*Client, error) {
+func New(opts cmdlet.ClientOptions) (*Client, error) {
 	server := strings.TrimSpace(opts.Server)
 	if server == "" {
-		return nil, ErrNotConnected
+		return nil, cmdlet.ErrNotConnected
 	}
 	if !strings.Contains(server, "://") {
 		// A bare host:port: the admin listener serves plain HTTP on
@@ -198,6 +182,9 @@ func formatFingerprint(sum []byte) string {
 // Server returns the server's host name.
 func (c *Client) Server() string { return c.base.Hostname() }
 
+// URL is the server's base URL.
+func (c *Client) URL() string { return c.base.String() }
+
 // Login signs in and keeps the token.
 func (c *Client) Login(ctx context.Context) error {
 	body, _ := json.Marshal(map[string]string{"UserName": c.user, "Password": c.password})
@@ -214,12 +201,12 @@ func (c *Client) Login(ctx context.Context) error {
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode == http.StatusBadRequest && bytes.Contains(data, []byte("HTTP request to an HTTPS server")) {
-		return &APIError{Status: resp.StatusCode, Code: "UseHTTPS",
+		return &cmdlet.APIError{Status: resp.StatusCode, Code: "UseHTTPS",
 			Message: fmt.Sprintf("The Gatehouse server at %s speaks HTTPS: use https://%s", c.base, c.base.Host)}
 	}
 	if resp.StatusCode/100 != 2 {
 		if resp.StatusCode == http.StatusUnauthorized {
-			return &APIError{Status: resp.StatusCode, Code: "Unauthorized", Message: "Sign-in failed: the user name or password is incorrect."}
+			return &cmdlet.APIError{Status: resp.StatusCode, Code: "Unauthorized", Message: "Sign-in failed: the user name or password is incorrect."}
 		}
 		return decodeAPIError(resp.StatusCode, data)
 	}
@@ -288,12 +275,12 @@ func (c *Client) connError(err error) error {
 }
 
 // do sends a request and decodes the JSON answer into a value (see
-// decodeJSON); it signs in first when needed and once more on 401.
+// DecodeJSON); it signs in first when needed and once more on 401.
 func (c *Client) do(ctx context.Context, method, rawURL string, body any) (any, http.Header, error) {
 	var payload []byte
 	if body != nil {
 		var err error
-		payload, err = encodeJSON(body)
+		payload, err = cmdlet.EncodeJSON(body)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -345,7 +332,7 @@ func (c *Client) do(ctx context.Context, method, rawURL string, body any) (any, 
 			continue
 		}
 		if resp.StatusCode == http.StatusUnauthorized {
-			return nil, resp.Header, &APIError{Status: 401, Code: "Unauthorized", Message: "Your session has expired or is not valid. Sign in again."}
+			return nil, resp.Header, &cmdlet.APIError{Status: 401, Code: "Unauthorized", Message: "Your session has expired or is not valid. Sign in again."}
 		}
 		if resp.StatusCode/100 != 2 {
 			return nil, resp.Header, decodeAPIError(resp.StatusCode, data)
@@ -353,7 +340,7 @@ func (c *Client) do(ctx context.Context, method, rawURL string, body any) (any, 
 		if len(bytes.TrimSpace(data)) == 0 {
 			return nil, resp.Header, nil
 		}
-		v, err := decodeJSON(data)
+		v, err := cmdlet.DecodeJSON(data)
 		if err != nil {
 			return nil, resp.Header, fmt.Errorf("the server's answer is not valid JSON: %v", err)
 		}
@@ -369,13 +356,13 @@ func decodeAPIError(status int, data []byte) error {
 		} `json:"error"`
 	}
 	if json.Unmarshal(data, &env) == nil && (env.Error.Message != "" || env.Error.Code != "") {
-		return &APIError{Status: status, Code: env.Error.Code, Message: env.Error.Message}
+		return &cmdlet.APIError{Status: status, Code: env.Error.Code, Message: env.Error.Message}
 	}
 	text := strings.TrimSpace(string(data))
 	if len(text) > 200 {
 		text = text[:200]
 	}
-	return &APIError{Status: status, Code: http.StatusText(status), Message: fmt.Sprintf("The server answered %d %s. %s", status, http.StatusText(status), text)}
+	return &cmdlet.APIError{Status: status, Code: http.StatusText(status), Message: fmt.Sprintf("The server answered %d %s. %s", status, http.StatusText(status), text)}
 }
 
 // typeNames maps a collection to the type name of its objects, which
@@ -408,8 +395,8 @@ func typeNameFor(path string) string {
 	return ""
 }
 
-func setTypeName(v any, name string) *Object {
-	o, ok := v.(*Object)
+func setTypeName(v any, name string) *cmdlet.Object {
+	o, ok := v.(*cmdlet.Object)
 	if !ok {
 		return nil
 	}
@@ -420,7 +407,7 @@ func setTypeName(v any, name string) *Object {
 }
 
 // Get reads one object.
-func (c *Client) Get(ctx context.Context, path string, q url.Values) (*Object, error) {
+func (c *Client) Get(ctx context.Context, path string, q url.Values) (*cmdlet.Object, error) {
 	v, _, err := c.do(ctx, http.MethodGet, c.url(path, q), nil)
 	if err != nil {
 		return nil, err
@@ -433,18 +420,18 @@ func (c *Client) Get(ctx context.Context, path string, q url.Values) (*Object, e
 }
 
 // Create posts to a collection.
-func (c *Client) Create(ctx context.Context, path string, q url.Values, body *Object) (*Object, error) {
+func (c *Client) Create(ctx context.Context, path string, q url.Values, body *cmdlet.Object) (*cmdlet.Object, error) {
 	v, _, err := c.do(ctx, http.MethodPost, c.url(path, q), body)
 	if err != nil {
 		return nil, err
 	}
-	o, _ := v.(*Object)
+	o, _ := v.(*cmdlet.Object)
 	return o, nil
 }
 
 // Update patches an object. With whatIf the request carries ?whatIf=true
 // and the server changes nothing.
-func (c *Client) Update(ctx context.Context, path string, body *Object, whatIf bool) (*UpdateResult, error) {
+func (c *Client) Update(ctx context.Context, path string, body *cmdlet.Object, whatIf bool) (*cmdlet.UpdateResult, error) {
 	var q url.Values
 	if whatIf {
 		q = url.Values{"whatIf": {"true"}}
@@ -453,11 +440,11 @@ func (c *Client) Update(ctx context.Context, path string, body *Object, whatIf b
 	if err != nil {
 		return nil, err
 	}
-	return decodeUpdate(v), nil
+	return DecodeUpdate(v), nil
 }
 
 // Delete removes an object.
-func (c *Client) Delete(ctx context.Context, path string, whatIf bool) (*UpdateResult, error) {
+func (c *Client) Delete(ctx context.Context, path string, whatIf bool) (*cmdlet.UpdateResult, error) {
 	var q url.Values
 	if whatIf {
 		q = url.Values{"whatIf": {"true"}}
@@ -466,15 +453,15 @@ func (c *Client) Delete(ctx context.Context, path string, whatIf bool) (*UpdateR
 	if err != nil {
 		return nil, err
 	}
-	return decodeUpdate(v), nil
+	return DecodeUpdate(v), nil
 }
 
-// decodeUpdate reads the API's ResultBody: {"Identity", "Cmdlet",
+// DecodeUpdate reads the API's ResultBody: {"Identity", "Cmdlet",
 // "Changes": [{"Name", "OldValue", "NewValue"}], "NoChange", "Warning",
 // "WhatIf", "WhatIfText", "Sessions": [{"Mailbox", "Protocol", ...}]}.
-func decodeUpdate(v any) *UpdateResult {
-	r := &UpdateResult{}
-	o, ok := v.(*Object)
+func DecodeUpdate(v any) *cmdlet.UpdateResult {
+	r := &cmdlet.UpdateResult{}
+	o, ok := v.(*cmdlet.Object)
 	if !ok {
 		return r
 	}
@@ -483,7 +470,7 @@ func decodeUpdate(v any) *UpdateResult {
 		if x == nil {
 			return ""
 		}
-		return toString(x)
+		return cmdlet.ToString(x)
 	}
 	r.Identity = str("Identity")
 	if nc, ok := o.Get("NoChange"); ok {
@@ -491,13 +478,13 @@ func decodeUpdate(v any) *UpdateResult {
 	}
 	r.Warning = str("Warning")
 	if wi, ok := o.Get("WhatIf"); ok && wi == true {
-		w := &WhatIfReport{Text: strings.TrimPrefix(str("WhatIfText"), "What if: ")}
+		w := &cmdlet.WhatIfReport{Text: strings.TrimPrefix(str("WhatIfText"), "What if: ")}
 		if cs, ok := o.Get("Changes"); ok {
-			for _, c := range toArray(cs) {
-				if co, ok := c.(*Object); ok {
-					pc := PropertyChange{}
+			for _, c := range cmdlet.ToArray(cs) {
+				if co, ok := c.(*cmdlet.Object); ok {
+					pc := cmdlet.PropertyChange{}
 					if n, ok := co.Get("Name"); ok {
-						pc.Property = toString(n)
+						pc.Property = cmdlet.ToString(n)
 					}
 					pc.OldValue, _ = co.Get("OldValue")
 					pc.NewValue, _ = co.Get("NewValue")
@@ -508,10 +495,10 @@ func decodeUpdate(v any) *UpdateResult {
 		if ss, ok := o.Get("Sessions"); ok {
 			counts := map[string]int64{}
 			var order []string
-			for _, s := range toArray(ss) {
-				if so, ok := s.(*Object); ok {
+			for _, s := range cmdlet.ToArray(ss) {
+				if so, ok := s.(*cmdlet.Object); ok {
 					p, _ := so.Get("Protocol")
-					k := toString(p)
+					k := cmdlet.ToString(p)
 					if counts[k] == 0 {
 						order = append(order, k)
 					}
@@ -519,7 +506,7 @@ func decodeUpdate(v any) *UpdateResult {
 				}
 			}
 			for _, k := range order {
-				w.Sessions = append(w.Sessions, SessionImpact{Protocol: k, Count: counts[k]})
+				w.Sessions = append(w.Sessions, cmdlet.SessionImpact{Protocol: k, Count: counts[k]})
 			}
 		}
 		r.WhatIf = w
@@ -531,7 +518,7 @@ func decodeUpdate(v any) *UpdateResult {
 // server accepts a JSON array there ([{"Identity": ..., "PopEnabled": ...}]
 // answered by an array of results); otherwise it sends single PATCH
 // requests, bulkConcurrency at a time, over kept-alive connections.
-func (c *Client) UpdateMany(ctx context.Context, collection string, items []BulkItem, whatIf bool) []BulkResult {
+func (c *Client) UpdateMany(ctx context.Context, collection string, items []cmdlet.BulkItem, whatIf bool) []cmdlet.BulkResult {
 	if len(items) == 0 {
 		return nil
 	}
@@ -547,7 +534,7 @@ func (c *Client) UpdateMany(ctx context.Context, collection string, items []Bulk
 		c.noBulk[collection] = true
 		c.mu.Unlock()
 	}
-	out := make([]BulkResult, len(items))
+	out := make([]cmdlet.BulkResult, len(items))
 	sem := make(chan struct{}, bulkConcurrency)
 	var wg sync.WaitGroup
 	for i, it := range items {
@@ -556,12 +543,12 @@ func (c *Client) UpdateMany(ctx context.Context, collection string, items []Bulk
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			r, err := c.Update(ctx, collection+"/"+escapeSegment(it.Identity), it.Changes, whatIf)
+			r, err := c.Update(ctx, collection+"/"+url.PathEscape(it.Identity), it.Changes, whatIf)
 			if err != nil {
-				out[i] = BulkResult{Err: err}
+				out[i] = cmdlet.BulkResult{Err: err}
 				return
 			}
-			out[i] = BulkResult{UpdateResult: *r}
+			out[i] = cmdlet.BulkResult{UpdateResult: *r}
 		}()
 	}
 	wg.Wait()
@@ -572,10 +559,10 @@ func (c *Client) UpdateMany(ctx context.Context, collection string, items []Bulk
 // [{"Identity", ...changes}], "WhatIf"} answered by {"Results": [{"Result":
 // ResultBody, "Error": {"code", "message"}}]}; ok is false when the server
 // does not offer it (404, 405).
-func (c *Client) updateBulk(ctx context.Context, collection string, items []BulkItem, whatIf bool) ([]BulkResult, bool) {
+func (c *Client) updateBulk(ctx context.Context, collection string, items []cmdlet.BulkItem, whatIf bool) ([]cmdlet.BulkResult, bool) {
 	list := make([]any, len(items))
 	for i, it := range items {
-		o := NewObject("")
+		o := cmdlet.NewObject("")
 		o.Set("Identity", it.Identity)
 		if it.Changes != nil {
 			for _, n := range it.Changes.Names() {
@@ -585,15 +572,15 @@ func (c *Client) updateBulk(ctx context.Context, collection string, items []Bulk
 		}
 		list[i] = o
 	}
-	body := NewObject("")
+	body := cmdlet.NewObject("")
 	body.Set("Items", list)
 	body.Set("WhatIf", whatIf)
 	v, _, err := c.do(ctx, http.MethodPatch, c.url(collection, nil), body)
-	var ae *APIError
+	var ae *cmdlet.APIError
 	if errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusMethodNotAllowed) {
 		return nil, false
 	}
-	out := make([]BulkResult, len(items))
+	out := make([]cmdlet.BulkResult, len(items))
 	if err != nil {
 		for i := range out {
 			out[i].Err = err
@@ -601,7 +588,7 @@ func (c *Client) updateBulk(ctx context.Context, collection string, items []Bulk
 		return out, true
 	}
 	var results []any
-	if o, ok := v.(*Object); ok {
+	if o, ok := v.(*cmdlet.Object); ok {
 		if r, ok := o.Get("Results"); ok {
 			results, _ = r.([]any)
 		}
@@ -614,142 +601,27 @@ func (c *Client) updateBulk(ctx context.Context, collection string, items []Bulk
 		return out, true
 	}
 	for i, r := range results {
-		ro, ok := r.(*Object)
+		ro, ok := r.(*cmdlet.Object)
 		if !ok {
 			continue
 		}
 		if e, ok := ro.Get("Error"); ok && e != nil {
-			ae := &APIError{Status: 400}
-			if eo, ok := e.(*Object); ok {
+			ae := &cmdlet.APIError{Status: 400}
+			if eo, ok := e.(*cmdlet.Object); ok {
 				if m, ok := eo.Get("message"); ok {
-					ae.Message = toString(m)
+					ae.Message = cmdlet.ToString(m)
 				}
 				if c, ok := eo.Get("code"); ok {
-					ae.Code = toString(c)
+					ae.Code = cmdlet.ToString(c)
 				}
 			}
 			out[i].Err = ae
 			continue
 		}
 		res, _ := ro.Get("Result")
-		out[i].UpdateResult = *decodeUpdate(res)
+		out[i].UpdateResult = *DecodeUpdate(res)
 	}
 	return out, true
 }
 
-// encodeJSON writes shell values as JSON, keeping object key order.
-func encodeJSON(v any) ([]byte, error) {
-	var b bytes.Buffer
-	if err := writeJSON(&b, v, 0, -1, 64); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
-
-// writeJSON writes v; indent < 0 writes compactly. depth bounds nesting
-// (ConvertTo-Json -Depth): deeper values are written as strings.
-func writeJSON(b *bytes.Buffer, v any, level, indent, depth int) error {
-	nl := func(l int) {
-		if indent >= 0 {
-			b.WriteByte('\n')
-			b.WriteString(strings.Repeat(" ", l*indent))
-		}
-	}
-	colon := ":"
-	if indent >= 0 {
-		colon = ": "
-	}
-	switch x := v.(type) {
-	case nil:
-		b.WriteString("null")
-	case bool:
-		b.WriteString(strconv.FormatBool(x))
-	case int64:
-		b.WriteString(strconv.FormatInt(x, 10))
-	case int:
-		b.WriteString(strconv.Itoa(x))
-	case float64:
-		b.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
-	case string:
-		data, _ := json.Marshal(x)
-		b.Write(data)
-	case time.Time:
-		b.WriteString(`"` + x.Format(time.RFC3339Nano) + `"`)
-	case *SecureString:
-		data, _ := json.Marshal(x.plain)
-		b.Write(data)
-	case []string:
-		arr := make([]any, len(x))
-		for i, s := range x {
-			arr[i] = s
-		}
-		return writeJSON(b, arr, level, indent, depth)
-	case []any:
-		if level > depth {
-			data, _ := json.Marshal(toString(x))
-			b.Write(data)
-			return nil
-		}
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			nl(level + 1)
-			if err := writeJSON(b, e, level+1, indent, depth); err != nil {
-				return err
-			}
-		}
-		if len(x) > 0 {
-			nl(level)
-		}
-		b.WriteByte(']')
-	case *Object, *Hashtable:
-		if level > depth {
-			data, _ := json.Marshal(toString(x))
-			b.Write(data)
-			return nil
-		}
-		var keys []string
-		var vals []any
-		if o, ok := x.(*Object); ok {
-			keys = o.Names()
-			vals = o.values
-		} else {
-			h := x.(*Hashtable)
-			for _, k := range h.keys {
-				keys = append(keys, toString(k))
-			}
-			vals = h.values
-		}
-		b.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			nl(level + 1)
-			kd, _ := json.Marshal(k)
-			b.Write(kd)
-			b.WriteString(colon)
-			if err := writeJSON(b, vals[i], level+1, indent, depth); err != nil {
-				return err
-			}
-		}
-		if len(keys) > 0 {
-			nl(level)
-		}
-		b.WriteByte('}')
-	case *ScriptBlock:
-		data, _ := json.Marshal(x.Node.Text)
-		b.Write(data)
-	default:
-		data, _ := json.Marshal(toString(x))
-		b.Write(data)
-	}
-	return nil
-}
-
-var _ API = (*Client)(nil)
-
-// jsonBuf is a bytes.Buffer for writeJSON.
-type jsonBuf struct{ bytes.Buffer }
+var _ cmdlet.API = (*Client)(nil)

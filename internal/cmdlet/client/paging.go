@@ -1,4 +1,4 @@
-package cmdlet
+package client
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
 )
 
 // listPage is how many objects List asks for at a time.
@@ -24,13 +26,13 @@ const listPage = 1000
 // Objects are handed to each as their page arrives, so that a pipeline
 // (Get-Mailbox -ResultSize Unlimited | Set-CASMailbox) starts working
 // before the last page is read.
-func (c *Client) List(ctx context.Context, path string, q url.Values, limit int64, each func(*Object) error) error {
+func (c *Client) List(ctx context.Context, path string, q url.Values, limit int64, each func(*cmdlet.Object) error) error {
 	tn := typeNameFor(path)
 	q = cloneValues(q)
 	var n, offset int64
 	for {
 		size := int64(listPage)
-		if limit != Unlimited {
+		if limit != cmdlet.Unlimited {
 			size = min(size, limit-n)
 		}
 		q.Set("resultSize", strconv.FormatInt(size, 10))
@@ -51,7 +53,7 @@ func (c *Client) List(ctx context.Context, path string, q url.Values, limit int6
 			if err := each(o); err != nil {
 				return err
 			}
-			if limit != Unlimited && n >= limit {
+			if limit != cmdlet.Unlimited && n >= limit {
 				return nil
 			}
 		}
@@ -76,7 +78,7 @@ func listAnswer(path string, v any, h http.Header) (items []any, more bool, next
 	switch x := v.(type) {
 	case []any:
 		items = x
-	case *Object:
+	case *cmdlet.Object:
 		arr, ok := x.Get("Items")
 		if !ok {
 			return nil, false, "", fmt.Errorf("the server's answer for %s is not a list", path)

@@ -1,4 +1,4 @@
-package cmdlet
+package shell
 
 import (
 	"strings"

@@ -1,4 +1,4 @@
-package cmdlet
+package shell
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
 )
 
 // Completer proposes completions for the REPL's Tab key: cmdlet names and
@@ -16,7 +18,7 @@ import (
 // after '$', mailbox identities for -Identity (and the first positional
 // argument of the mailbox cmdlets), and file names for -Path.
 type Completer struct {
-	s *Session
+	s *cmdlet.Session
 	// cache holds identity candidates by typed prefix, for a minute.
 	mu        sync.Mutex
 	cache     map[string][]string
@@ -25,7 +27,7 @@ type Completer struct {
 }
 
 // NewCompleter returns a completer for a session.
-func NewCompleter(s *Session) *Completer {
+func NewCompleter(s *cmdlet.Session) *Completer {
 	return &Completer{s: s, idTimeout: 2 * time.Second}
 }
 
@@ -44,34 +46,34 @@ func (cp *Completer) Complete(ctx context.Context, line string, pos int) (start 
 		return start, matchPrefix(word[1:], cp.s.VariableNames(), "$")
 	case atCommand:
 		var names []string
-		for _, c := range cp.s.reg.Cmdlets() {
+		for _, c := range cp.s.Registry().Cmdlets() {
 			names = append(names, c.Name)
 		}
-		for a := range cp.s.reg.Aliases() {
+		for a := range cp.s.Registry().Aliases() {
 			if len(a) > 2 {
 				names = append(names, a)
 			}
 		}
 		return start, matchPrefix(word, names, "")
 	case strings.HasPrefix(word, "-"):
-		cm, ok := cp.s.reg.Lookup(words[0])
+		cm, ok := cp.s.Registry().Lookup(words[0])
 		if !ok {
 			return start, nil
 		}
 		var names []string
-		for _, p := range cm.allParams() {
+		for _, p := range cm.AllParams() {
 			names = append(names, p.Name)
 		}
 		return start, matchPrefix(word[1:], names, "-")
 	}
-	cm, ok := cp.s.reg.Lookup(words[0])
+	cm, ok := cp.s.Registry().Lookup(words[0])
 	if !ok {
 		return start, nil
 	}
 	prev := words[len(words)-1]
 	param := ""
 	if strings.HasPrefix(prev, "-") && len(words) > 1 {
-		if p, err := resolveParam(cm, strings.TrimSuffix(prev[1:], ":")); err == nil {
+		if p, err := cmdlet.ResolveParam(cm, strings.TrimSuffix(prev[1:], ":")); err == nil {
 			param = p.Name
 		}
 	} else if len(words) == 1 {
@@ -87,10 +89,10 @@ func (cp *Completer) Complete(ctx context.Context, line string, pos int) (start 
 	case param == "Path" || param == "FilePath":
 		return start, cp.files(word)
 	case param != "":
-		if p, err := resolveParam(cm, param); err == nil && len(p.Enum) > 0 {
+		if p, err := cmdlet.ResolveParam(cm, param); err == nil && len(p.Enum) > 0 {
 			return start, matchPrefix(word, p.Enum, "")
 		}
-		if p, err := resolveParam(cm, param); err == nil && (p.Type == TBool || p.Type == TSwitch) {
+		if p, err := cmdlet.ResolveParam(cm, param); err == nil && (p.Type == cmdlet.TBool || p.Type == cmdlet.TSwitch) {
 			return start, matchPrefix(strings.TrimPrefix(word, "$"), []string{"true", "false"}, "$")
 		}
 	}
@@ -148,7 +150,7 @@ func matchPrefix(word string, names []string, prefix string) []string {
 	for _, n := range names {
 		ok := strings.HasPrefix(strings.ToLower(n), strings.ToLower(word))
 		if wild {
-			ok = like(word+"*", n, false)
+			ok = cmdlet.Like(word+"*", n, false)
 		}
 		if ok && !seen[strings.ToLower(n)] {
 			seen[strings.ToLower(n)] = true
@@ -163,7 +165,7 @@ func matchPrefix(word string, names []string, prefix string) []string {
 // spaces. The server finds them by prefix (?search=), so that completion
 // stays quick with many mailboxes; answers are cached for a minute.
 func (cp *Completer) identities(ctx context.Context, word string) []string {
-	if cp.s.api == nil {
+	if cp.s.API() == nil {
 		return nil
 	}
 	bare := strings.TrimLeft(word, `'"`)
@@ -181,10 +183,10 @@ func (cp *Completer) identities(ctx context.Context, word string) []string {
 		if bare != "" {
 			q.Set("search", bare)
 		}
-		err := cp.s.api.List(ctx, "mailboxes", q, 200, func(o *Object) error {
+		err := cp.s.API().List(ctx, "mailboxes", q, 200, func(o *cmdlet.Object) error {
 			for _, k := range []string{"Name", "Alias"} {
-				if v, ok := o.Get(k); ok && toString(v) != "" {
-					ids = append(ids, toString(v))
+				if v, ok := o.Get(k); ok && cmdlet.ToString(v) != "" {
+					ids = append(ids, cmdlet.ToString(v))
 				}
 			}
 			return nil
@@ -212,8 +214,8 @@ func (cp *Completer) files(word string) []string {
 	if lookIn == "" {
 		lookIn = "."
 	}
-	if !filepath.IsAbs(lookIn) && cp.s.dir != "" {
-		lookIn = filepath.Join(cp.s.dir, lookIn)
+	if !filepath.IsAbs(lookIn) && cp.s.Dir() != "" {
+		lookIn = filepath.Join(cp.s.Dir(), lookIn)
 	}
 	entries, err := os.ReadDir(lookIn)
 	if err != nil {

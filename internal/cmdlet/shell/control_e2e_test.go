@@ -1,4 +1,4 @@
-package cmdlet
+package shell
 
 import (
 	"bytes"
@@ -48,7 +48,7 @@ Get-Mailbox -ResultSize Unlimited | ForEach-Object { if ($_.Alias -ne $Who) { co
 	}
 	var out, errb bytes.Buffer
 	t.Chdir(dir)
-	code := ShellMain(context.Background(), []string{"--server", env.URL(), "--user", "admin", "--password", testenv.AdminPassword, "--history", "-",
+	code := Main(context.Background(), []string{"--server", env.URL(), "--user", "admin", "--password", testenv.AdminPassword, "--history", "-",
 		script, "-Who", "christa"}, strings.NewReader(""), &out, &errb)
 	wantOut := "caught: True\nfinally ran\nafter the non-terminating error\nset christa to False\nFalse\nstopped at 2\n"
 	if code != 1 || out.String() != wantOut || !strings.HasPrefix(errb.String(), "Set-CASMailbox: The operation couldn't be performed because object 'nobody' couldn't be found") ||

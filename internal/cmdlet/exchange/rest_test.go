@@ -1,4 +1,4 @@
-package cmdlet
+package exchange
 
 import (
 	"bytes"
@@ -6,26 +6,30 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/client"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/internal/fakeapi"
 )
 
-func newTestSession(t testing.TB, api API) (*Session, *bytes.Buffer) {
+func newTestSession(t testing.TB, api cmdlet.API) (*cmdlet.Session, *bytes.Buffer) {
 	t.Helper()
 	var out bytes.Buffer
-	s := NewSession(SessionOptions{Host: Host{Out: &out, Err: &out, Width: 100}, Registry: DefaultRegistry(), API: api, Dir: t.TempDir()})
+	s := cmdlet.NewSession(cmdlet.SessionOptions{Host: cmdlet.Host{Out: &out, Err: &out, Width: 100}, Registry: DefaultRegistry(), API: api, Dir: t.TempDir()})
 	return s, &out
 }
 
-func run(t testing.TB, s *Session, src string) {
+func run(t testing.TB, s *cmdlet.Session, src string) {
 	t.Helper()
 	if err := s.Execute(context.Background(), src); err != nil {
 		t.Fatalf("Execute(%q): %v", src, err)
 	}
 }
 
-func manyMailboxes(n int) *fakeAPI {
-	f := newFakeAPI()
-	for i := range n - len(f.mailboxes) {
-		f.add(fmt.Sprintf("User %05d", i), fmt.Sprintf("user%05d", i), true, true)
+func manyMailboxes(n int) *fakeapi.Server {
+	f := fakeapi.New()
+	for i := range n - len(f.Mailboxes) {
+		f.Add(fmt.Sprintf("User %05d", i), fmt.Sprintf("user%05d", i), true, true)
 	}
 	return f
 }
@@ -40,7 +44,7 @@ func TestBulkSetCASMailbox(t *testing.T) {
 			// ones; the 10,000 of issue 6 are the benchmarks' business.
 			n := 3000
 			f := manyMailboxes(n)
-			f.bulk = bulk
+			f.Bulk = bulk
 			_, client := startFake(t, f)
 			s, out := newTestSession(t, client)
 			run(t, s, "Get-Mailbox -ResultSize Unlimited | Set-CASMailbox -PopEnabled $false -ImapEnabled:$false")
@@ -50,9 +54,9 @@ func TestBulkSetCASMailbox(t *testing.T) {
 			if s.Failed() {
 				t.Error("the session recorded a failure")
 			}
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			for _, m := range f.mailboxes {
+			f.Mu.Lock()
+			defer f.Mu.Unlock()
+			for _, m := range f.Mailboxes {
 				if m["PopEnabled"] != false || m["ImapEnabled"] != false {
 					t.Fatalf("%s: got PopEnabled=%v ImapEnabled=%v; want both false", m["Name"], m["PopEnabled"], m["ImapEnabled"])
 				}
@@ -61,7 +65,7 @@ func TestBulkSetCASMailbox(t *testing.T) {
 			if !bulk {
 				wantPatches = int64(n)
 			}
-			if got := f.patches.Load(); got != wantPatches {
+			if got := f.Patches.Load(); got != wantPatches {
 				t.Errorf("PATCH requests: got %d; want %d", got, wantPatches)
 			}
 		})
@@ -69,7 +73,7 @@ func TestBulkSetCASMailbox(t *testing.T) {
 }
 
 func TestBulkErrorsInOrder(t *testing.T) {
-	f := newFakeAPI()
+	f := fakeapi.New()
 	_, client := startFake(t, f)
 	s, out := newTestSession(t, client)
 	run(t, s, "'christa','nobody','bob','christa' | Set-CASMailbox -PopEnabled $false")
@@ -82,19 +86,19 @@ func TestBulkErrorsInOrder(t *testing.T) {
 	if !s.Failed() {
 		t.Error("Failed: got false; want true after a not-found error")
 	}
-	if got := f.patches.Load(); got != 1 {
+	if got := f.Patches.Load(); got != 1 {
 		t.Errorf("PATCH requests: got %d; want 1 (one bulk request)", got)
 	}
 }
 
 func TestTokenExpiry(t *testing.T) {
-	f := newFakeAPI()
+	f := fakeapi.New()
 	_, client := startFake(t, f)
 	s, out := newTestSession(t, client)
 	run(t, s, "Get-Mailbox christa | ForEach-Object Alias")
-	f.mu.Lock()
-	f.token = "tok-2" // the old token is no longer accepted
-	f.mu.Unlock()
+	f.Mu.Lock()
+	f.Token = "tok-2" // the old token is no longer accepted
+	f.Mu.Unlock()
 	run(t, s, "Get-Mailbox bob | ForEach-Object Alias")
 	if got, want := out.String(), "christa\nbob\n"; got != want {
 		t.Errorf("got %q; want %q", got, want)
@@ -102,9 +106,9 @@ func TestTokenExpiry(t *testing.T) {
 }
 
 func TestSignInFailure(t *testing.T) {
-	f := newFakeAPI()
+	f := fakeapi.New()
 	srv, _ := startFake(t, f)
-	client, err := NewClient(ClientOptions{Server: srv.URL, User: "admin", Password: "wrong"})
+	client, err := client.New(cmdlet.ClientOptions{Server: srv.URL, User: "admin", Password: "wrong"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +121,7 @@ func TestSignInFailure(t *testing.T) {
 }
 
 func TestServerDown(t *testing.T) {
-	f := newFakeAPI()
+	f := fakeapi.New()
 	srv, client := startFake(t, f)
 	srv.Close()
 	s, out := newTestSession(t, client)
@@ -162,7 +166,7 @@ func TestDefaultResultSizeWarning(t *testing.T) {
 	_, client := startFake(t, f)
 	s, out := newTestSession(t, client)
 	run(t, s, "$m = Get-Mailbox; $m.Count")
-	want := "WARNING: " + defaultCapWarning(1000) + "\n1000\n"
+	want := "WARNING: " + DefaultCapWarning(1000) + "\n1000\n"
 	if out.String() != want {
 		t.Errorf("got %q; want %q", out.String(), want)
 	}
@@ -176,7 +180,7 @@ func BenchmarkSetCASMailbox10000(b *testing.B) {
 	for _, bulk := range []bool{true, false} {
 		b.Run(fmt.Sprintf("bulk=%v", bulk), func(b *testing.B) {
 			f := manyMailboxes(10000)
-			f.bulk = bulk
+			f.Bulk = bulk
 			_, client := startFake(b, f)
 			s, _ := newTestSession(b, client)
 			b.ResetTimer()

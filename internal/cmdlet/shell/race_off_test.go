@@ -1,5 +1,5 @@
 //go:build !race
 
-package cmdlet
+package shell
 
 const raceDetector = false

@@ -1,4 +1,4 @@
-package cmdlet
+package shell
 
 import (
 	"bytes"
@@ -73,7 +73,7 @@ func TestRoleMatrix(t *testing.T) {
 			cell.Prepare(t, env)
 			src := scriptOf(t, env, cell)
 			var stdout, stderr bytes.Buffer
-			code := RunShell(context.Background(), ShellOptions{Server: env.URL(), User: cell.User, Password: cell.Password,
+			code := Run(context.Background(), Options{Server: env.URL(), User: cell.User, Password: cell.Password,
 				Command: src, Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, HistoryFile: "-", HTTPClient: hc})
 			out, errOut := stdout.String(), stderr.String()
 			got := rolematrix.Refused

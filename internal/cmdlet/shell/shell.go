@@ -1,4 +1,4 @@
-package cmdlet
+package shell
 
 import (
 	"bufio"
@@ -17,14 +17,17 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/client"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/exchange"
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/syntax"
 	"github.com/gatehouse-mail/gatehouse/internal/config"
 )
 
-// ShellOptions configures RunShell. Empty Server, User and Password fall
+// Options configures Run. Empty Server, User and Password fall
 // back to GATEHOUSE_SERVER, GATEHOUSE_USER and GATEHOUSE_PASSWORD; a
 // missing password is asked for without echo when stdin is a terminal.
-type ShellOptions struct {
+type Options struct {
 	Server   string // http://127.0.0.1:8080
 	User     string
 	Password string
@@ -57,13 +60,13 @@ type ShellOptions struct {
 	Getenv func(string) string
 }
 
-// ShellMain is `gatehouse shell` as a whole: it parses the flags
+// Main is `gatehouse shell` as a whole: it parses the flags
 //
 //	--server URL --user NAME --password PASSWORD [-c 'commands' | [-File] script.ps1 [arguments]]
 //
-// and runs RunShell. It returns the process exit status. As with pwsh
+// and calls Run. It returns the process exit status. As with pwsh
 // -File, everything after the script file is the script's arguments.
-func ShellMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var fileArgs []string
 	for i, a := range args {
 		if strings.EqualFold(a, "-File") || strings.EqualFold(a, "--file") {
@@ -77,7 +80,7 @@ func ShellMain(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	fs := flag.NewFlagSet("gatehouse shell", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var o ShellOptions
+	var o Options
 	fs.StringVar(&o.Server, "server", "", "URL of the Gatehouse server's admin listener (or GATEHOUSE_SERVER)")
 	fs.StringVar(&o.User, "user", "", "administrator user name (or GATEHOUSE_USER)")
 	fs.StringVar(&o.Password, "password", "", "password; shows in ps: prefer --password-file or GATEHOUSE_PASSWORD (asked for without echo when missing)")
@@ -111,7 +114,7 @@ func ShellMain(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return 2
 	}
 	o.Stdin, o.Stdout, o.Stderr = stdin, stdout, stderr
-	return RunShell(ctx, o)
+	return Run(ctx, o)
 }
 
 // terminalFD returns the file descriptor of a terminal, or -1.
@@ -123,10 +126,10 @@ func terminalFD(v any) int {
 	return int(f.Fd())
 }
 
-// RunShell runs the admin shell and returns its exit status: in -c and
+// Run runs the admin shell and returns its exit status: in -c and
 // script mode 1 when a command failed (or a parse error stopped the
 // script), 130 when interrupted, the code of exit N; 0 otherwise.
-func RunShell(ctx context.Context, o ShellOptions) int {
+func Run(ctx context.Context, o Options) int {
 	getenv := o.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
@@ -162,10 +165,10 @@ func RunShell(ctx context.Context, o ShellOptions) int {
 	interactive := o.Command == "" && o.ScriptFile == "" && inFD >= 0
 
 	// what the shell signs in with, and Connect-ExchangeOnline by default
-	connect := ClientOptions{Server: server, User: user, HTTPClient: o.HTTPClient,
+	connect := cmdlet.ClientOptions{Server: server, User: user, HTTPClient: o.HTTPClient,
 		CAFile: orEnv(o.CAFile, "GATEHOUSE_CA_FILE"), Fingerprint: orEnv(o.Fingerprint, "GATEHOUSE_FINGERPRINT"),
 		AllowInsecure: o.AllowInsecure}
-	var api API
+	var api cmdlet.API
 	if server != "" {
 		if user == "" {
 			fmt.Fprintln(o.Stderr, "gatehouse shell: --user (or GATEHOUSE_USER) is needed with --server")
@@ -185,20 +188,20 @@ func RunShell(ctx context.Context, o ShellOptions) int {
 			password = string(pw)
 		}
 		connect.Password = password
-		client, err := NewClient(connect)
+		conn, err := client.New(connect)
 		if err != nil {
 			fmt.Fprintf(o.Stderr, "gatehouse shell: %v\n", err)
 			return 2
 		}
-		if err := client.Login(ctx); err != nil {
-			fmt.Fprintf(o.Stderr, "gatehouse shell: %s\n", apiMessage(err))
+		if err := conn.Login(ctx); err != nil {
+			fmt.Fprintf(o.Stderr, "gatehouse shell: %s\n", cmdlet.APIMessage(err))
 			if !interactive {
 				return 1
 			}
 		}
-		api = client
+		api = conn
 	}
-	host := Host{Out: o.Stdout, Err: o.Stderr, Color: outFD >= 0 && getenv("NO_COLOR") == ""}
+	host := cmdlet.Host{Out: o.Stdout, Err: o.Stderr, Color: outFD >= 0 && getenv("NO_COLOR") == ""}
 	if terminalFD(o.Stderr) >= 0 && outFD >= 0 {
 		// Progress only on a terminal, never into redirected output.
 		host.Progress = o.Stderr
@@ -209,7 +212,7 @@ func RunShell(ctx context.Context, o ShellOptions) int {
 		}
 	}
 	dir, _ := os.Getwd()
-	s := NewSession(SessionOptions{Host: host, Registry: DefaultRegistry(), API: api, Dir: dir, Connect: connect})
+	s := cmdlet.NewSession(cmdlet.SessionOptions{Host: host, Registry: exchange.DefaultRegistry(), API: api, Dir: dir, Connect: connect})
 	defer s.Close()
 
 	switch {
@@ -245,22 +248,22 @@ func RunShell(ctx context.Context, o ShellOptions) int {
 }
 
 // runSource runs a whole script (-c, a file, or piped stdin).
-func runSource(ctx context.Context, s *Session, src string) int {
+func runSource(ctx context.Context, s *cmdlet.Session, src string) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	err := s.Execute(ctx, src)
 	var pe *syntax.Error
-	var ee *ExitError
+	var ee *cmdlet.ExitError
 	switch {
 	case errors.As(err, &pe):
-		s.writeError(err)
+		s.WriteError(err)
 		return 1
 	case errors.As(err, &ee):
 		return ee.Code
 	case err != nil && ctx.Err() != nil:
 		return 130
 	case err != nil:
-		s.writeError(err)
+		s.WriteError(err)
 		return 1
 	}
 	if s.Failed() {
@@ -273,7 +276,7 @@ func runSource(ctx context.Context, s *Session, src string) int {
 // mode while reading, cooked mode while a command runs so that Ctrl-C
 // interrupts it.
 type repl struct {
-	s           *Session
+	s           *cmdlet.Session
 	in          *os.File
 	fd          int
 	out, errw   io.Writer
@@ -326,7 +329,7 @@ func (r *repl) run(ctx context.Context) int {
 	t.History = hist
 	comp := NewCompleter(r.s)
 	t.AutoCompleteCallback = tabCycler(ctx, comp)
-	r.s.host.Prompt = r.prompt
+	r.s.Host().Prompt = r.prompt
 
 	if r.server != "" {
 		fmt.Fprintf(r.out, "Gatehouse admin shell, connected to %s as %s.\n", r.server, r.user)
@@ -352,7 +355,7 @@ func (r *repl) run(ctx context.Context) int {
 		}
 		if w, h, err := term.GetSize(r.fd); err == nil {
 			_ = t.SetSize(w, h)
-			r.s.host.Width = w
+			r.s.Host().Width = w
 		}
 		line, err := t.ReadLine()
 		_ = term.Restore(r.fd, state)
@@ -395,14 +398,14 @@ func (r *repl) execute(ctx context.Context, src string) (int, bool) {
 	cmdCtx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	err := r.s.Execute(cmdCtx, src)
-	var ee *ExitError
+	var ee *cmdlet.ExitError
 	switch {
 	case errors.As(err, &ee):
 		return ee.Code, true
 	case err != nil && cmdCtx.Err() != nil && ctx.Err() == nil:
 		fmt.Fprintln(r.errw, "The command was interrupted.")
 	case err != nil:
-		r.s.writeError(err)
+		r.s.WriteError(err)
 	}
 	return 0, false
 }

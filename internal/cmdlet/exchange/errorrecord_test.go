@@ -1,4 +1,4 @@
-package cmdlet
+package exchange
 
 import (
 	"bytes"
@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/internal/fakeapi"
 )
 
 // TestBindingAndErrors is issue 13 §2 against the fake API: a Boolean
@@ -76,10 +79,10 @@ func TestBindingAndErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeAPI()
+			f := fakeapi.New()
 			_, client := startFake(t, f)
 			var out bytes.Buffer
-			host := Host{Out: &out, Err: &out, Width: 200}
+			host := cmdlet.Host{Out: &out, Err: &out, Width: 200}
 			if tc.answer != "" {
 				host.Prompt = func(string, bool) (string, error) { return tc.answer, nil }
 			}
@@ -87,9 +90,9 @@ func TestBindingAndErrors(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "users.csv"), []byte("Alias,Imap\nbob,\nchrista,False\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			s := NewSession(SessionOptions{Host: host, Registry: DefaultRegistry(), API: client, Dir: dir})
+			s := cmdlet.NewSession(cmdlet.SessionOptions{Host: host, Registry: DefaultRegistry(), API: client, Dir: dir})
 			if err := s.Execute(context.Background(), tc.src); err != nil {
-				s.writeError(err)
+				s.WriteError(err)
 			}
 			got := out.String()
 			if tc.answer != "" {
@@ -104,9 +107,9 @@ func TestBindingAndErrors(t *testing.T) {
 			if s.Failed() != tc.failed {
 				t.Errorf("%s: got failed %v; want %v", tc.src, s.Failed(), tc.failed)
 			}
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			ms, _ := f.find("christa")
+			f.Mu.Lock()
+			defer f.Mu.Unlock()
+			ms, _ := f.Find("christa")
 			if len(ms) != 1 {
 				t.Fatalf("christa: got %d mailboxes; want 1", len(ms))
 			}
@@ -142,21 +145,21 @@ func TestRemoveMailboxPiped(t *testing.T) {
 			out:  "Remove-Mailbox: The operation couldn't be performed because object 'nosuch' couldn't be found on 'gatehouse.test'.\n",
 			left: []string{"Christa Knapp", "Bob Smith"}},
 	} {
-		f := newFakeAPI()
+		f := fakeapi.New()
 		_, client := startFake(t, f)
 		s, out := newTestSession(t, client)
 		if err := s.Execute(context.Background(), tc.src); err != nil {
-			s.writeError(err)
+			s.WriteError(err)
 		}
 		if out.String() != tc.out {
 			t.Errorf("%s:\ngot output  %q;\nwant output %q", tc.src, out.String(), tc.out)
 		}
-		f.mu.Lock()
+		f.Mu.Lock()
 		var left []string
-		for _, m := range f.mailboxes {
+		for _, m := range f.Mailboxes {
 			left = append(left, m["Name"].(string))
 		}
-		f.mu.Unlock()
+		f.Mu.Unlock()
 		if strings.Join(left, ",") != strings.Join(tc.left, ",") {
 			t.Errorf("%s: got mailboxes %v left; want %v", tc.src, left, tc.left)
 		}

@@ -1,4 +1,4 @@
-package cmdlet
+package exchange
 
 import (
 	"bytes"
@@ -11,23 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/internal/fakeapi"
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/syntax"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 func TestMain(m *testing.M) {
-	// The terminal tests run this binary as the shell on a pseudo-terminal.
-	if os.Getenv("GATEHOUSE_SHELL_HELPER") == "1" {
-		args := os.Args[1:]
-		for i, a := range args {
-			if a == "--" {
-				args = args[i+1:]
-				break
-			}
-		}
-		os.Exit(ShellMain(context.Background(), args, os.Stdin, os.Stdout, os.Stderr))
-	}
 	// Dates are shown in the local zone; the golden files are in UTC.
 	time.Local = time.UTC
 	os.Exit(m.Run())
@@ -36,7 +27,7 @@ func TestMain(m *testing.M) {
 // transcript runs a script one statement at a time, as a user would type
 // it at the prompt (lines that are incomplete are joined with the next),
 // and returns "PS> " lines with what each printed.
-func transcript(t *testing.T, s *Session, out *bytes.Buffer, script string) string {
+func transcript(t *testing.T, s *cmdlet.Session, out *bytes.Buffer, script string) string {
 	t.Helper()
 	var b strings.Builder
 	var pending []string
@@ -56,7 +47,7 @@ func transcript(t *testing.T, s *Session, out *bytes.Buffer, script string) stri
 		b.WriteString("PS> " + strings.ReplaceAll(src, "\n", "\n>> ") + "\n")
 		out.Reset()
 		if err := s.Execute(context.Background(), src); err != nil {
-			s.writeError(err)
+			s.WriteError(err)
 		}
 		b.WriteString(out.String())
 	}
@@ -81,14 +72,14 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, client := startFake(t, newFakeAPI())
+			_, client := startFake(t, fakeapi.New())
 			dir := t.TempDir()
 			if err := os.WriteFile(filepath.Join(dir, "users.csv"), []byte("Name,Alias\nChrista Knapp,christa\nBob Smith,bob\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			var out bytes.Buffer
-			s := NewSession(SessionOptions{
-				Host:     Host{Out: &out, Err: &out, Width: 100},
+			s := cmdlet.NewSession(cmdlet.SessionOptions{
+				Host:     cmdlet.Host{Out: &out, Err: &out, Width: 100},
 				Registry: DefaultRegistry(),
 				API:      client,
 				Dir:      dir,
