@@ -512,7 +512,7 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 			}
 		}
 	}
-	f := &fetcher{c: c, items: items, seenSet: seenSet}
+	f := newFetcher(c, items, seenSet)
 	if !needMeta {
 		// UID and FLAGS come from the session: no store access at all.
 		for _, rg := range rs {
@@ -649,6 +649,15 @@ type fetcher struct {
 	conv    bool
 	convMD  MessageData
 	convMsg *message.Message
+	// parses: some item needs the message's parse; presents: some item
+	// presents its content (BODY[], RFC822.SIZE). Known once per FETCH.
+	parses, presents bool
+}
+
+func newFetcher(c *conn, items []fetchItem, seenSet map[uint32]bool) *fetcher {
+	return &fetcher{c: c, items: items, seenSet: seenSet,
+		parses:   slices.ContainsFunc(items, func(it fetchItem) bool { return it.needsStructure() }),
+		presents: slices.ContainsFunc(items, func(it fetchItem) bool { return it.presentsContent() })}
 }
 
 // pinLimit is the largest message whose content is read whole before its
@@ -667,8 +676,8 @@ const pinLimit = 1 << 20
 func (f *fetcher) load(ctx context.Context, md *MessageData) (*message.Message, error) {
 	f.conv, f.convMsg, f.convMD = false, nil, MessageData{}
 	var msg *message.Message
-	parse := slices.ContainsFunc(f.items, func(it fetchItem) bool { return it.needsStructure() })
-	if !parse && md.HasBinary && slices.ContainsFunc(f.items, func(it fetchItem) bool { return it.presentsContent() }) {
+	parse := f.parses
+	if !parse && md.HasBinary && f.presents {
 		// RFC822.SIZE, BODY[]: the parse only for a message with binary
 		// parts, which the backend says with every message (the common
 		// FETCH of RFC822.SIZE reads no parse).
@@ -683,7 +692,7 @@ func (f *fetcher) load(ctx context.Context, md *MessageData) (*message.Message, 
 	}
 	conv := false
 	if msg != nil && msg.HasBinary() {
-		conv = slices.ContainsFunc(f.items, func(it fetchItem) bool { return it.presentsContent() })
+		conv = f.presents
 	}
 	end := int64(0)
 	for i := range f.items {

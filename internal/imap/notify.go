@@ -756,7 +756,7 @@ func (c *conn) notifyNewMessages(ctx context.Context, n *notifyState) error {
 		return nil
 	}
 	lo, _ := slices.BinarySearch(s.uids, from+1)
-	f := &fetcher{c: c, items: n.fetch}
+	f := newFetcher(c, n.fetch, nil)
 	var want Want
 	needMeta := false
 	for i := range n.fetch {
