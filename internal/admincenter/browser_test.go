@@ -212,7 +212,7 @@ func (b *tab) text(css string) string {
 		if(!e||!e.getClientRects().length) return null; return e.innerText.replace(/\s+/g," ").trim()})()`
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		if v := eval[*string](b, expr); v != nil {
+		if v, ok := pollEval[*string](b, expr); ok && v != nil {
 			return *v
 		}
 		if time.Now().After(deadline) {
@@ -234,12 +234,44 @@ func eval[T any](b *tab, expr string) T {
 	return v
 }
 
+// pollEval evaluates a read-only expression for a polling loop. A page
+// that reloads itself (a Bulk Edit job's page does when the job ends)
+// may be replaced while the expression runs; that answer is "not yet"
+// (false), and the loop asks again on the next page. Other errors fail
+// the test.
+func pollEval[T any](b *tab, expr string) (T, bool) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		if pageReplaced(err) {
+			var zero T
+			return zero, false
+		}
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v, true
+}
+
+// pageReplaced tells whether an evaluation failed only because the page
+// it ran in was navigated away while it ran.
+func pageReplaced(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"navigated or closed", "Execution context was destroyed", "Cannot find context with specified id"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
 // waitFor polls a JavaScript condition until it is true.
 func (b *tab) waitFor(what, cond string) {
 	b.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		if eval[bool](b, "!!("+cond+")") {
+		if v, ok := pollEval[bool](b, "!!("+cond+")"); ok && v {
 			return
 		}
 		if time.Now().After(deadline) {

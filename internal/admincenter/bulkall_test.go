@@ -160,7 +160,11 @@ func TestBrowserSelectAllMatchingBulkEdit(t *testing.T) {
 		t.Log("the job had finished before its page loaded; progress not seen")
 	}
 	deadline := time.Now().Add(3 * time.Minute)
-	for eval[string](b, `(document.getElementById("job")||{dataset:{}}).dataset.jobState||""`) == "running" {
+	for {
+		state, ok := pollEval[string](b, `(document.getElementById("job")||{dataset:{}}).dataset.jobState||""`)
+		if ok && state != "running" {
+			break
+		}
 		if time.Now().After(deadline) {
 			t.Fatal("the job did not finish in 3 minutes")
 		}

@@ -232,6 +232,8 @@ func TestBrowserBulkEdit(t *testing.T) {
 		t.Errorf("confirmation text: %q", got)
 	}
 	b.clickRoleLoads("button", "OK")
+	// The job's page reloads itself when the job ends; wait for that.
+	b.waitFor("the Bulk Edit job to end", `(document.getElementById("job")||{dataset:{}}).dataset.jobState === "done"`)
 	got := b.text("#flash")
 	for _, want := range []string{"Bulk Edit: POP3 disabled for 3 mailboxes.", "Changed: Ben Andrews, David Longmuir, Kim Akers."} {
 		if !strings.Contains(got, want) {
