@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-mail/gatehouse/internal/api/wire"
 	"io"
 	"log/slog"
 	"net"
@@ -194,18 +195,6 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.msg }
 
-// ErrorBody is the JSON of every error.
-type ErrorBody struct {
-	Error ErrorDetail `json:"error"`
-}
-
-// ErrorDetail says what went wrong.
-type ErrorDetail struct {
-	Code      string `json:"code"`
-	Message   string `json:"message"`
-	Parameter string `json:"parameter,omitempty"`
-}
-
 // httpError maps an error to its status, code and message: the one place
 // where service errors take their HTTP form.
 func httpError(err error) *apiError {
@@ -288,7 +277,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &se) && se.RetryAfter > 0 {
 		w.Header().Set("Retry-After", fmt.Sprint(int(se.RetryAfter.Seconds())+1))
 	}
-	writeJSON(w, e.status, ErrorBody{Error: ErrorDetail{Code: e.code, Message: e.msg, Parameter: e.param}})
+	writeJSON(w, e.status, wire.ErrorBody{Error: wire.ErrorDetail{Code: e.code, Message: e.msg, Parameter: e.param}})
 }
 
 // decode reads a JSON body strictly: unknown properties are errors, so a
@@ -319,53 +308,19 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
-// ResultBody is the JSON of a change.
-type ResultBody struct {
-	Identity   string
-	Cmdlet     string
-	Changes    []Change
-	NoChange   bool
-	Warning    string `json:",omitempty"`
-	WhatIf     bool
-	WhatIfText string `json:",omitempty"`
-	// Sessions are the open sessions the change closed (or would close).
-	Sessions []service.OpenSession
-}
-
-// Change is one modified property.
-type Change struct {
-	Name     string
-	OldValue string
-	NewValue string
-}
-
-func resultBody(r service.Result) ResultBody {
-	b := ResultBody{Identity: r.Identity, Cmdlet: r.Cmdlet, NoChange: r.NoChange, Warning: r.Warning(), WhatIf: r.WhatIf,
-		Changes: []Change{}, Sessions: r.Sessions}
-	if b.Sessions == nil {
-		b.Sessions = []service.OpenSession{}
+func resultBody(r service.Result) wire.ResultBody {
+	b := wire.ResultBody{Identity: r.Identity, Cmdlet: r.Cmdlet, NoChange: r.NoChange, Warning: r.Warning(), WhatIf: r.WhatIf,
+		Changes: []wire.Change{}, Sessions: []wire.OpenSession{}}
+	for _, s := range r.Sessions {
+		b.Sessions = append(b.Sessions, openSessionWire(s))
 	}
 	for _, c := range r.Changes {
-		b.Changes = append(b.Changes, Change{Name: c.Name, OldValue: c.OldValue, NewValue: c.NewValue})
+		b.Changes = append(b.Changes, wire.Change{Name: c.Name, OldValue: c.OldValue, NewValue: c.NewValue})
 	}
 	if r.WhatIf {
 		b.WhatIfText = r.WhatIfText()
 	}
 	return b
-}
-
-// ListBody is one page of a listing.
-type ListBody[T any] struct {
-	Items   []T
-	Total   int
-	Offset  int
-	More    bool
-	Warning string `json:",omitempty"`
-	// NextCursor is the continuation token of the next page when More:
-	// ask again with ?cursor=NextCursor (the same filter and sort) to go
-	// on where this page ended. The Link header (rel="next") holds the
-	// same request as a URL.
-	NextCursor string `json:",omitempty"`
 }
 
 func timeParam(r *http.Request, name string) (time.Time, error) {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/gatehouse-mail/gatehouse/internal/api/wire"
 	"reflect"
 	"regexp"
 	"sort"
@@ -32,7 +33,7 @@ func (a *API) OpenAPI() map[string]any {
 			"summary":     rt.summary,
 			"operationId": operationID(rt),
 			"responses": map[string]any{
-				"default": map[string]any{"description": "an error", "content": jsonContent(ref(schemas, reflect.TypeOf(ErrorBody{})))},
+				"default": map[string]any{"description": "an error", "content": jsonContent(ref(schemas, reflect.TypeOf(wire.ErrorBody{})))},
 			},
 		}
 		if len(params) > 0 {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"github.com/gatehouse-mail/gatehouse/internal/api/wire"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,112 +12,6 @@ import (
 
 	"github.com/gatehouse-mail/gatehouse/internal/service"
 )
-
-// SignInRequest is the body of POST /api/v1/session.
-type SignInRequest struct {
-	UserName string
-	Password string
-}
-
-// SignInResponse answers a sign-in.
-type SignInResponse struct {
-	Token             string
-	ExpiresAt         time.Time
-	UserPrincipalName string
-	DisplayName       string
-	RoleGroups        []string
-	Roles             []string
-}
-
-// Me describes the signed-in administrator.
-type Me struct {
-	UserPrincipalName string
-	DisplayName       string
-	RoleGroups        []string
-	Roles             []string
-}
-
-// NewMailboxBody is the body of POST /api/v1/mailboxes.
-type NewMailboxBody struct {
-	Name                      string
-	DisplayName               string
-	Alias                     string
-	PrimarySmtpAddress        string
-	MicrosoftOnlineServicesID string
-	Password                  string
-}
-
-// NewMailboxResponse answers POST /api/v1/mailboxes.
-type NewMailboxResponse struct {
-	Mailbox service.Mailbox
-	Result  ResultBody
-}
-
-// SetMailboxBody is the body of PATCH /api/v1/mailboxes/{identity}.
-type SetMailboxBody struct {
-	Name               *string
-	DisplayName        *string
-	Alias              *string
-	PrimarySmtpAddress *string
-	EmailAddresses     *[]string
-	Password           *string
-	// Quotas in Exchange's size syntax: "2GB", "1.8 GB",
-	// "2 GB (2,147,483,648 bytes)", a number of bytes, or "Unlimited".
-	IssueWarningQuota        *string
-	ProhibitSendQuota        *string
-	ProhibitSendReceiveQuota *string
-}
-
-// SetCASMailboxBody is the body of PATCH /api/v1/casmailboxes/{identity}.
-type SetCASMailboxBody struct {
-	PopEnabled  *bool
-	ImapEnabled *bool
-}
-
-// BulkCASItem is one mailbox of a bulk change.
-type BulkCASItem struct {
-	Identity    string
-	PopEnabled  *bool
-	ImapEnabled *bool
-}
-
-// BulkCASBody is the body of PATCH /api/v1/casmailboxes: many
-// Set-CASMailbox in one request (a pipeline of mailboxes into
-// Set-CASMailbox, an admin center Bulk Edit).
-type BulkCASBody struct {
-	Items  []BulkCASItem
-	WhatIf bool
-}
-
-// BulkCASResponse holds one result per item, in order.
-type BulkCASResponse struct {
-	Results   []BulkItemResult
-	Changed   int
-	Unchanged int
-	Failed    int
-}
-
-// BulkItemResult is the outcome of one item.
-type BulkItemResult struct {
-	Result ResultBody
-	Error  *ErrorDetail `json:",omitempty"`
-}
-
-// SetPlanBody is the body of PATCH /api/v1/casmailboxplan.
-type SetPlanBody struct {
-	PopEnabled  *bool
-	ImapEnabled *bool
-}
-
-// SetOrgBody is the body of PATCH /api/v1/organizationconfig.
-type SetOrgBody struct {
-	SecurityDefaultsEnabled *bool
-}
-
-// AddMemberBody is the body of POST /api/v1/rolegroups/{name}/members.
-type AddMemberBody struct {
-	Member string
-}
 
 var listParams = []param{
 	{"filter", "string", "OPATH filter, e.g. PopEnabled -eq $false -and Name -like 'Chr*'"},
@@ -185,11 +80,11 @@ func listOptions(r *http.Request) (service.ListOptions, error) {
 	return o, err
 }
 
-func listBody[T any](ctx context.Context, r *http.Request, p service.Page[T], o service.ListOptions) ListBody[T] {
-	b := ListBody[T]{Items: p.Items, Total: p.Total, Offset: o.Offset, More: p.More, NextCursor: p.Next}
+func listBody[T, W any](ctx context.Context, r *http.Request, p service.Page[T], o service.ListOptions, conv func(T) W) wire.ListBody[W] {
+	b := wire.ListBody[W]{Items: wireSlice(p.Items, conv), Total: p.Total, Offset: o.Offset, More: p.More, NextCursor: p.Next}
 	linkNext(ctx, r, p.Next)
 	if b.Items == nil {
-		b.Items = []T{}
+		b.Items = []W{}
 	}
 	if p.More {
 		size := o.ResultSize
@@ -204,37 +99,37 @@ func listBody[T any](ctx context.Context, r *http.Request, p service.Page[T], o 
 func (a *API) table() []route {
 	return []route{
 		{method: "POST", path: "/api/v1/session", public: true, summary: "Sign in; returns a bearer token and sets the admin center's session cookie",
-			body: SignInRequest{}, response: SignInResponse{}, h: a.signIn},
+			body: wire.SignInRequest{}, response: wire.SignInResponse{}, h: a.signIn},
 		{method: "DELETE", path: "/api/v1/session", summary: "Sign out", h: a.signOut},
-		{method: "GET", path: "/api/v1/me", summary: "The signed-in administrator and their role groups", response: Me{},
+		{method: "GET", path: "/api/v1/me", summary: "The signed-in administrator and their role groups", response: wire.Me{},
 			h: func(_ context.Context, c service.Caller, _ *http.Request) (int, any, error) {
 				return http.StatusOK, me(c), nil
 			}},
 
-		{method: "GET", path: "/api/v1/mailboxes", summary: "Get-Mailbox", query: listParams, response: ListBody[service.Mailbox]{},
+		{method: "GET", path: "/api/v1/mailboxes", summary: "Get-Mailbox", query: listParams, response: wire.ListBody[wire.Mailbox]{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
 				o, err := listOptions(r)
 				if err != nil {
 					return 0, nil, err
 				}
 				p, err := a.svc.GetMailboxes(ctx, c, o)
-				return http.StatusOK, listBody(ctx, r, p, o), err
+				return http.StatusOK, listBody(ctx, r, p, o, mailboxWire), err
 			}},
-		{method: "POST", path: "/api/v1/mailboxes", summary: "New-Mailbox", query: []param{whatIfParam}, body: NewMailboxBody{},
-			response: NewMailboxResponse{}, h: a.newMailbox},
-		{method: "GET", path: "/api/v1/mailboxes/{identity}", summary: "Get-Mailbox -Identity", response: service.Mailbox{},
+		{method: "POST", path: "/api/v1/mailboxes", summary: "New-Mailbox", query: []param{whatIfParam}, body: wire.NewMailboxBody{},
+			response: wire.NewMailboxResponse{}, h: a.newMailbox},
+		{method: "GET", path: "/api/v1/mailboxes/{identity}", summary: "Get-Mailbox -Identity", response: wire.Mailbox{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
 				m, err := a.svc.GetMailbox(ctx, c, r.PathValue("identity"))
-				return http.StatusOK, m, err
+				return http.StatusOK, mailboxWire(m), err
 			}},
 		{method: "PATCH", path: "/api/v1/mailboxes/{identity}", summary: "Set-Mailbox (Password alone needs only the Reset Password role)",
-			query: []param{whatIfParam}, body: SetMailboxBody{}, response: ResultBody{}, h: a.setMailbox},
-		{method: "GET", path: "/api/v1/mailboxes/{identity}/statistics", summary: "Get-MailboxStatistics", response: service.MailboxStatistics{},
+			query: []param{whatIfParam}, body: wire.SetMailboxBody{}, response: wire.ResultBody{}, h: a.setMailbox},
+		{method: "GET", path: "/api/v1/mailboxes/{identity}/statistics", summary: "Get-MailboxStatistics", response: wire.MailboxStatistics{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
 				s, err := a.svc.GetMailboxStatistics(ctx, c, r.PathValue("identity"))
-				return http.StatusOK, s, err
+				return http.StatusOK, statisticsWire(s), err
 			}},
-		{method: "DELETE", path: "/api/v1/mailboxes/{identity}", summary: "Remove-Mailbox", query: []param{whatIfParam}, response: ResultBody{},
+		{method: "DELETE", path: "/api/v1/mailboxes/{identity}", summary: "Remove-Mailbox", query: []param{whatIfParam}, response: wire.ResultBody{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
 				whatIf, err := boolQuery(r, "whatIf")
 				if err != nil {
@@ -244,65 +139,65 @@ func (a *API) table() []route {
 				return http.StatusOK, resultBody(res), err
 			}},
 
-		{method: "GET", path: "/api/v1/casmailboxes", summary: "Get-CASMailbox", query: listParams, response: ListBody[service.CASMailbox]{},
+		{method: "GET", path: "/api/v1/casmailboxes", summary: "Get-CASMailbox", query: listParams, response: wire.ListBody[wire.CASMailbox]{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
 				o, err := listOptions(r)
 				if err != nil {
 					return 0, nil, err
 				}
 				p, err := a.svc.GetCASMailboxes(ctx, c, o)
-				return http.StatusOK, listBody(ctx, r, p, o), err
+				return http.StatusOK, listBody(ctx, r, p, o, casMailboxWire), err
 			}},
-		{method: "PATCH", path: "/api/v1/casmailboxes", summary: "Set-CASMailbox over many mailboxes in one request", body: BulkCASBody{},
-			response: BulkCASResponse{}, h: a.bulkCAS},
-		{method: "GET", path: "/api/v1/casmailboxes/{identity}", summary: "Get-CASMailbox -Identity", response: service.CASMailbox{},
+		{method: "PATCH", path: "/api/v1/casmailboxes", summary: "Set-CASMailbox over many mailboxes in one request", body: wire.BulkCASBody{},
+			response: wire.BulkCASResponse{}, h: a.bulkCAS},
+		{method: "GET", path: "/api/v1/casmailboxes/{identity}", summary: "Get-CASMailbox -Identity", response: wire.CASMailbox{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
 				m, err := a.svc.GetCASMailbox(ctx, c, r.PathValue("identity"))
-				return http.StatusOK, m, err
+				return http.StatusOK, casMailboxWire(m), err
 			}},
 		{method: "PATCH", path: "/api/v1/casmailboxes/{identity}", summary: "Set-CASMailbox -PopEnabled -ImapEnabled", query: []param{whatIfParam},
-			body: SetCASMailboxBody{}, response: ResultBody{}, h: a.setCAS},
+			body: wire.SetCASMailboxBody{}, response: wire.ResultBody{}, h: a.setCAS},
 
-		{method: "GET", path: "/api/v1/casmailboxplan", summary: "Get-CASMailboxPlan", response: service.CASMailboxPlan{},
+		{method: "GET", path: "/api/v1/casmailboxplan", summary: "Get-CASMailboxPlan", response: wire.CASMailboxPlan{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
 				p, err := a.svc.GetCASMailboxPlan(ctx, c)
-				return http.StatusOK, p, err
+				return http.StatusOK, planWire(p), err
 			}},
 		{method: "PATCH", path: "/api/v1/casmailboxplan", summary: "Set-CASMailboxPlan (applies to mailboxes created afterwards)",
-			query: []param{whatIfParam}, body: SetPlanBody{}, response: ResultBody{}, h: a.setPlan},
-		{method: "GET", path: "/api/v1/organizationconfig", summary: "Get-OrganizationConfig", response: service.OrganizationConfig{},
+			query: []param{whatIfParam}, body: wire.SetPlanBody{}, response: wire.ResultBody{}, h: a.setPlan},
+		{method: "GET", path: "/api/v1/organizationconfig", summary: "Get-OrganizationConfig", response: wire.OrganizationConfig{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
 				o, err := a.svc.GetOrganizationConfig(ctx, c)
-				return http.StatusOK, o, err
+				return http.StatusOK, orgWire(o), err
 			}},
 		{method: "PATCH", path: "/api/v1/organizationconfig", summary: "Set-OrganizationConfig -SecurityDefaultsEnabled",
-			query: []param{whatIfParam}, body: SetOrgBody{}, response: ResultBody{}, h: a.setOrg},
+			query: []param{whatIfParam}, body: wire.SetOrgBody{}, response: wire.ResultBody{}, h: a.setOrg},
 
-		{method: "GET", path: "/api/v1/rolegroups", summary: "Get-RoleGroup", response: []service.RoleGroup{},
+		{method: "GET", path: "/api/v1/rolegroups", summary: "Get-RoleGroup", response: []wire.RoleGroup{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
 				g, err := a.svc.GetRoleGroups(ctx, c, "")
-				return http.StatusOK, g, err
+				return http.StatusOK, wireSlice(g, roleGroupWire), err
 			}},
-		{method: "GET", path: "/api/v1/rolegroups/{name}", summary: "Get-RoleGroup -Identity", response: service.RoleGroup{},
+		{method: "GET", path: "/api/v1/rolegroups/{name}", summary: "Get-RoleGroup -Identity", response: wire.RoleGroup{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
 				g, err := a.svc.GetRoleGroups(ctx, c, r.PathValue("name"))
 				if err != nil {
 					return 0, nil, err
 				}
-				return http.StatusOK, g[0], nil
+				return http.StatusOK, roleGroupWire(g[0]), nil
 			}},
-		{method: "GET", path: "/api/v1/rolegroups/{name}/members", summary: "Get-RoleGroupMember", response: []service.RoleGroupMember{},
+		{method: "GET", path: "/api/v1/rolegroups/{name}/members", summary: "Get-RoleGroupMember", response: []wire.RoleGroupMember{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
 				m, err := a.svc.GetRoleGroupMembers(ctx, c, r.PathValue("name"))
 				if m == nil {
 					m = []service.RoleGroupMember{}
 				}
-				return http.StatusOK, m, err
+				return http.StatusOK, wireSlice(m, roleGroupMemberWire), err
 			}},
 		{method: "POST", path: "/api/v1/rolegroups/{name}/members", summary: "Add-RoleGroupMember", query: []param{whatIfParam},
-			body: AddMemberBody{}, response: ResultBody{},
+			body: wire.AddMemberBody{}, response: wire.ResultBody{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
-				var b AddMemberBody
+				var b wire.AddMemberBody
 				if err := decode(r, &b); err != nil {
 					return 0, nil, err
 				}
@@ -314,7 +209,7 @@ func (a *API) table() []route {
 				return http.StatusOK, resultBody(res), err
 			}},
 		{method: "DELETE", path: "/api/v1/rolegroups/{name}/members/{member}", summary: "Remove-RoleGroupMember", query: []param{whatIfParam},
-			response: ResultBody{},
+			response: wire.ResultBody{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
 				whatIf, err := boolQuery(r, "whatIf")
 				if err != nil {
@@ -324,7 +219,7 @@ func (a *API) table() []route {
 				return http.StatusOK, resultBody(res), err
 			}},
 
-		{method: "GET", path: "/api/v1/adminauditlog", summary: "Search-AdminAuditLog (newest first); a page of resultSize records, the next page in the Link header (rel=\"next\")", response: []service.AuditRecord{},
+		{method: "GET", path: "/api/v1/adminauditlog", summary: "Search-AdminAuditLog (newest first); a page of resultSize records, the next page in the Link header (rel=\"next\")", response: []wire.AuditRecord{},
 			query: []param{
 				{"cmdlets", "string", "comma-separated cmdlet names"}, {"objectIds", "string", "comma-separated objects"},
 				{"userIds", "string", "comma-separated callers"}, {"startDate", "string", "from this date/time"},
@@ -334,20 +229,20 @@ func (a *API) table() []route {
 			}, h: a.auditLog},
 		{method: "GET", path: "/api/v1/reports/emailappusage", summary: "Email apps usage: who used POP3 and IMAP4, per mailbox and per day",
 			query:    []param{{"period", "integer", "7, 30, 90 or 180 days (default 30)"}},
-			response: service.EmailAppUsageReport{},
+			response: wire.EmailAppUsageReport{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
 				period, err := intQuery(r, "period", 30)
 				if err != nil {
 					return 0, nil, err
 				}
 				rep, err := a.svc.EmailAppUsage(ctx, c, period)
-				return http.StatusOK, rep, err
+				return http.StatusOK, emailAppUsageWire(rep), err
 			}},
 	}
 }
 
-func me(c service.Caller) Me {
-	m := Me{UserPrincipalName: c.Name, DisplayName: c.DisplayName, RoleGroups: c.Groups, Roles: []string{}}
+func me(c service.Caller) wire.Me {
+	m := wire.Me{UserPrincipalName: c.Name, DisplayName: c.DisplayName, RoleGroups: c.Groups, Roles: []string{}}
 	for _, p := range c.Permissions.List() {
 		m.Roles = append(m.Roles, string(p))
 	}
@@ -355,7 +250,7 @@ func me(c service.Caller) Me {
 }
 
 func (a *API) signIn(ctx context.Context, _ service.Caller, r *http.Request) (int, any, error) {
-	var b SignInRequest
+	var b wire.SignInRequest
 	if err := decode(r, &b); err != nil {
 		return 0, nil, err
 	}
@@ -373,7 +268,7 @@ func (a *API) signIn(ctx context.Context, _ service.Caller, r *http.Request) (in
 			SameSite: http.SameSiteStrictMode, Expires: exp})
 	}
 	m := me(c)
-	return http.StatusOK, SignInResponse{Token: tok, ExpiresAt: exp, UserPrincipalName: m.UserPrincipalName,
+	return http.StatusOK, wire.SignInResponse{Token: tok, ExpiresAt: exp, UserPrincipalName: m.UserPrincipalName,
 		DisplayName: m.DisplayName, RoleGroups: m.RoleGroups, Roles: m.Roles}, nil
 }
 
@@ -391,7 +286,7 @@ func (a *API) signOut(ctx context.Context, _ service.Caller, r *http.Request) (i
 }
 
 func (a *API) newMailbox(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
-	var b NewMailboxBody
+	var b wire.NewMailboxBody
 	if err := decode(r, &b); err != nil {
 		return 0, nil, err
 	}
@@ -405,11 +300,11 @@ func (a *API) newMailbox(ctx context.Context, c service.Caller, r *http.Request)
 	if whatIf {
 		status = http.StatusOK
 	}
-	return status, NewMailboxResponse{Mailbox: m, Result: resultBody(res)}, err
+	return status, wire.NewMailboxResponse{Mailbox: mailboxWire(m), Result: resultBody(res)}, err
 }
 
 func (a *API) setMailbox(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
-	var b SetMailboxBody
+	var b wire.SetMailboxBody
 	if err := decode(r, &b); err != nil {
 		return 0, nil, err
 	}
@@ -424,7 +319,7 @@ func (a *API) setMailbox(ctx context.Context, c service.Caller, r *http.Request)
 }
 
 func (a *API) setCAS(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
-	var b SetCASMailboxBody
+	var b wire.SetCASMailboxBody
 	if err := decode(r, &b); err != nil {
 		return 0, nil, err
 	}
@@ -438,7 +333,7 @@ func (a *API) setCAS(ctx context.Context, c service.Caller, r *http.Request) (in
 }
 
 func (a *API) bulkCAS(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
-	var b BulkCASBody
+	var b wire.BulkCASBody
 	if err := decode(r, &b); err != nil {
 		return 0, nil, err
 	}
@@ -450,17 +345,17 @@ func (a *API) bulkCAS(ctx context.Context, c service.Caller, r *http.Request) (i
 	if err != nil {
 		return 0, nil, err
 	}
-	out := BulkCASResponse{Results: make([]BulkItemResult, len(results))}
+	out := wire.BulkCASResponse{Results: make([]wire.BulkItemResult, len(results))}
 	for i, res := range results {
 		if res.Err != nil {
 			e := httpError(res.Err)
-			out.Results[i] = BulkItemResult{Result: ResultBody{Identity: b.Items[i].Identity, Cmdlet: "Set-CASMailbox",
-				Changes: []Change{}, Sessions: []service.OpenSession{}},
-				Error: &ErrorDetail{Code: e.code, Message: e.msg, Parameter: e.param}}
+			out.Results[i] = wire.BulkItemResult{Result: wire.ResultBody{Identity: b.Items[i].Identity, Cmdlet: "Set-CASMailbox",
+				Changes: []wire.Change{}, Sessions: []wire.OpenSession{}},
+				Error: &wire.ErrorDetail{Code: e.code, Message: e.msg, Parameter: e.param}}
 			out.Failed++
 			continue
 		}
-		out.Results[i] = BulkItemResult{Result: resultBody(res.Result)}
+		out.Results[i] = wire.BulkItemResult{Result: resultBody(res.Result)}
 		if res.NoChange {
 			out.Unchanged++
 		} else {
@@ -471,7 +366,7 @@ func (a *API) bulkCAS(ctx context.Context, c service.Caller, r *http.Request) (i
 }
 
 func (a *API) setPlan(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
-	var b SetPlanBody
+	var b wire.SetPlanBody
 	if err := decode(r, &b); err != nil {
 		return 0, nil, err
 	}
@@ -484,7 +379,7 @@ func (a *API) setPlan(ctx context.Context, c service.Caller, r *http.Request) (i
 }
 
 func (a *API) setOrg(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
-	var b SetOrgBody
+	var b wire.SetOrgBody
 	if err := decode(r, &b); err != nil {
 		return 0, nil, err
 	}
@@ -535,7 +430,7 @@ func (a *API) auditLog(ctx context.Context, c service.Caller, r *http.Request) (
 	if p.Items == nil {
 		p.Items = []service.AuditRecord{}
 	}
-	return http.StatusOK, p.Items, nil
+	return http.StatusOK, wireSlice(p.Items, auditRecordWire), nil
 }
 
 // linkNext sets the Link header (RFC 8288) of a page that has a next one:

@@ -1,84 +1,22 @@
 package cmdlet
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/gatehouse-mail/gatehouse/internal/opath"
 )
 
-// API is what the Exchange cmdlets need from a Gatehouse server. client.Client
-// implements it over the REST API (the shell is a REST client:
-// docs/ARCHITECTURE.md); tests may implement it directly. Paths are relative
-// to /api/v1, e.g. "casmailboxes/Christa%20Knapp".
+// API is the session's connection to a Gatehouse server: the REST client
+// of package client, whose typed methods (with the request and answer
+// types of internal/api/wire) the Exchange cmdlets call. The interpreter
+// needs only to know whether there is one (cmdlets marked NeedsServer
+// fail without it) and the server's name for its messages.
 type API interface {
-	// List reads a collection page by page and calls each for every
-	// object, up to limit objects (Unlimited: all); each may return an
-	// error (Stop) to end early.
-	List(ctx context.Context, path string, q url.Values, limit int64, each func(*Object) error) error
-	// Get reads one object (or a report).
-	Get(ctx context.Context, path string, q url.Values) (*Object, error)
-	// Create posts to a collection and returns the answer.
-	Create(ctx context.Context, path string, q url.Values, body *Object) (*Object, error)
-	// Update changes the properties in body.
-	Update(ctx context.Context, path string, body *Object, whatIf bool) (*UpdateResult, error)
-	// UpdateMany changes many objects of one collection, as one request
-	// where the server offers it. Results come back in the order of items.
-	UpdateMany(ctx context.Context, collection string, items []BulkItem, whatIf bool) []BulkResult
-	// Delete removes an object.
-	Delete(ctx context.Context, path string, whatIf bool) (*UpdateResult, error)
 	// Server names the server.
 	Server() string
-}
-
-// UpdateResult is the outcome of a change: the API's ResultBody.
-type UpdateResult struct {
-	// Identity names the object changed, as the server resolved it.
-	Identity string
-	// Unchanged is set when the change changed nothing; Warning is then
-	// Exchange's "no settings of '<name>' have been modified".
-	Unchanged bool
-	Warning   string
-	// WhatIf describes what would change and which open sessions would be
-	// closed, for -WhatIf.
-	WhatIf *WhatIfReport
-}
-
-// WhatIfReport is the server's answer to a change asked with WhatIf.
-type WhatIfReport struct {
-	Changes  []PropertyChange
-	Sessions []SessionImpact
-	// Text is the server's own wording (without "What if: "), when given.
-	Text string
-}
-
-// PropertyChange is one property that would change.
-type PropertyChange struct {
-	Property string
-	OldValue any
-	NewValue any
-}
-
-// SessionImpact counts open sessions a change would close.
-type SessionImpact struct {
-	Protocol string
-	Count    int64
-}
-
-// BulkItem is one change of UpdateMany.
-type BulkItem struct {
-	Identity string
-	Changes  *Object
-}
-
-// BulkResult is the outcome of one BulkItem.
-type BulkResult struct {
-	UpdateResult
-	Err error
 }
 
 // APIError is an error answer of the REST API: {"error": {"code", "message"}}.

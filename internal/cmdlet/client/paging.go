@@ -1,33 +1,37 @@
 package client
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse-mail/gatehouse/internal/api/wire"
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
 )
 
 // listPage is how many objects List asks for at a time.
 const listPage = 1000
 
-// List reads a collection page by page. A page is {"Items": [...], "More",
-// "NextCursor"} or a plain JSON array; the next page is asked with
-// ?cursor= and the continuation token the server gave, in NextCursor or in
-// a Link header (rel="next"). The token names where the page ended, so a
-// pipeline that removes or changes what it has been given (Get-Mailbox
-// -ResultSize Unlimited | Remove-Mailbox) still gets every object. From a
-// server that answers More without a token, the next page is asked by
-// ?offset=.
+// List reads a collection page by page and hands each object to each as
+// its wire type T, up to limit objects (cmdlet.Unlimited: all); each may
+// return an error (cmdlet.Stop) to end early. A page is a wire.ListBody
+// or a plain JSON array; the next page is asked with ?cursor= and the
+// continuation token the server gave, in NextCursor or in a Link header
+// (rel="next"). The token names where the page ended, so a pipeline that
+// removes or changes what it has been given (Get-Mailbox -ResultSize
+// Unlimited | Remove-Mailbox) still gets every object. From a server that
+// answers More without a token, the next page is asked by ?offset=.
 //
 // Objects are handed to each as their page arrives, so that a pipeline
 // (Get-Mailbox -ResultSize Unlimited | Set-CASMailbox) starts working
 // before the last page is read.
-func (c *Client) List(ctx context.Context, path string, q url.Values, limit int64, each func(*cmdlet.Object) error) error {
-	tn := typeNameFor(path)
+func List[T any](ctx context.Context, c *Client, coll Collection[T], q url.Values, limit int64, each func(T) error) error {
 	q = cloneValues(q)
 	var n, offset int64
 	for {
@@ -36,21 +40,25 @@ func (c *Client) List(ctx context.Context, path string, q url.Values, limit int6
 			size = min(size, limit-n)
 		}
 		q.Set("resultSize", strconv.FormatInt(size, 10))
-		v, h, err := c.do(ctx, http.MethodGet, c.url(path, q), nil)
+		var page listAnswer[T]
+		h, err := c.do(ctx, http.MethodGet, c.url(coll.Path, q), nil, &page)
+		if errors.Is(err, errNotList) {
+			return fmt.Errorf("the server's answer for %s is not a list", coll.Path)
+		}
 		if err != nil {
 			return err
 		}
-		items, more, next, err := listAnswer(path, v, h)
-		if err != nil {
-			return err
+		more, next := page.More, page.NextCursor
+		if !more {
+			next = ""
 		}
-		for _, it := range items {
-			o := setTypeName(it, tn)
-			if o == nil {
-				continue
-			}
+		if next == "" {
+			next = linkCursor(h)
+		}
+		more = more || next != ""
+		for _, it := range page.Items {
 			n++
-			if err := each(o); err != nil {
+			if err := each(it); err != nil {
 				return err
 			}
 			if limit != cmdlet.Unlimited && n >= limit {
@@ -58,13 +66,13 @@ func (c *Client) List(ctx context.Context, path string, q url.Values, limit int6
 			}
 		}
 		switch {
-		case len(items) == 0:
+		case len(page.Items) == 0:
 			return nil
 		case next != "":
 			q.Del("offset")
 			q.Set("cursor", next)
 		case more:
-			offset += int64(len(items))
+			offset += int64(len(page.Items))
 			q.Set("offset", strconv.FormatInt(offset, 10))
 		default:
 			return nil
@@ -72,32 +80,24 @@ func (c *Client) List(ctx context.Context, path string, q url.Values, limit int6
 	}
 }
 
-// listAnswer reads one page: its objects, whether there are more, and
-// the continuation token of the next page.
-func listAnswer(path string, v any, h http.Header) (items []any, more bool, next string, err error) {
-	switch x := v.(type) {
-	case []any:
-		items = x
-	case *cmdlet.Object:
-		arr, ok := x.Get("Items")
-		if !ok {
-			return nil, false, "", fmt.Errorf("the server's answer for %s is not a list", path)
-		}
-		items, _ = arr.([]any)
-		if m, ok := x.Get("More"); ok {
-			more, _ = m.(bool)
-		}
-		if nc, ok := x.Get("NextCursor"); ok && more {
-			next, _ = nc.(string)
-		}
-	case nil:
-	default:
-		return nil, false, "", fmt.Errorf("the server's answer for %s is not a list", path)
+// errNotList is an answer to a listing that is neither a page nor an array.
+var errNotList = errors.New("not a list")
+
+// listAnswer is one page: a wire.ListBody, or a plain JSON array of the
+// collections that do not page by body (role groups, the audit log).
+type listAnswer[T any] struct {
+	wire.ListBody[T]
+}
+
+// UnmarshalJSON reads either form.
+func (a *listAnswer[T]) UnmarshalJSON(data []byte) error {
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '[' {
+		return json.Unmarshal(t, &a.Items)
 	}
-	if next == "" {
-		next = linkCursor(h)
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] != '{' && !bytes.Equal(t, []byte("null")) {
+		return errNotList
 	}
-	return items, more || next != "", next, nil
+	return json.Unmarshal(data, &a.ListBody)
 }
 
 // linkCursor returns the cursor of the Link header's rel="next" URL.

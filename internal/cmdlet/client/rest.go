@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gatehouse-mail/gatehouse/internal/api/wire"
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
 )
 
@@ -35,12 +36,13 @@ type Client struct {
 
 	mu    sync.Mutex
 	token string
-	// noBulk remembers, per collection, that the server has no bulk
-	// endpoint, so that UpdateMany goes straight to parallel requests.
-	noBulk map[string]bool
+	// noBulk remembers that the server has no bulk PATCH of
+	// casmailboxes, so that SetCASMailboxes goes straight to parallel
+	// requests.
+	noBulk bool
 }
 
-// bulkConcurrency is how many single requests UpdateMany keeps in flight
+// bulkConcurrency is how many single requests a change of many keeps in flight
 // when the server has no bulk endpoint.
 const bulkConcurrency = 16
 
@@ -79,7 +81,7 @@ func New(opts cmdlet.ClientOptions) (*Client, error) {
 		tr.TLSClientConfig = tc
 		hc = &http.Client{Transport: tr, Timeout: 5 * time.Minute, CheckRedirect: sameOrigin}
 	}
-	return &Client{base: u, http: hc, user: opts.User, password: opts.Password, noBulk: map[string]bool{}}, nil
+	return &Client{base: u, http: hc, user: opts.User, password: opts.Password}, nil
 }
 
 // loopbackHost reports whether host is a loopback IP address or
@@ -187,7 +189,7 @@ func (c *Client) URL() string { return c.base.String() }
 
 // Login signs in and keeps the token.
 func (c *Client) Login(ctx context.Context) error {
-	body, _ := json.Marshal(map[string]string{"UserName": c.user, "Password": c.password})
+	body, _ := json.Marshal(wire.SignInRequest{UserName: c.user, Password: c.password})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("session", nil), bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -210,9 +212,7 @@ func (c *Client) Login(ctx context.Context) error {
 		}
 		return decodeAPIError(resp.StatusCode, data)
 	}
-	var out struct {
-		Token string
-	}
+	var out wire.SignInResponse
 	if err := json.Unmarshal(data, &out); err != nil || out.Token == "" {
 		return fmt.Errorf("the server's sign-in answer has no token")
 	}
@@ -274,15 +274,16 @@ func (c *Client) connError(err error) error {
 	return fmt.Errorf("Cannot reach the Gatehouse server at %s: %v", c.base, err)
 }
 
-// do sends a request and decodes the JSON answer into a value (see
-// DecodeJSON); it signs in first when needed and once more on 401.
-func (c *Client) do(ctx context.Context, method, rawURL string, body any) (any, http.Header, error) {
+// do sends a request with body (a wire type, or nil) and decodes the JSON
+// answer into out (a pointer to a wire type, or nil); it signs in first
+// when needed and once more on 401. It returns the answer's headers.
+func (c *Client) do(ctx context.Context, method, rawURL string, body, out any) (http.Header, error) {
 	var payload []byte
 	if body != nil {
 		var err error
-		payload, err = cmdlet.EncodeJSON(body)
+		payload, err = json.Marshal(body)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	for attempt := 0; ; attempt++ {
@@ -291,7 +292,7 @@ func (c *Client) do(ctx context.Context, method, rawURL string, body any) (any, 
 		c.mu.Unlock()
 		if token == "" {
 			if err := c.Login(ctx); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			c.mu.Lock()
 			token = c.token
@@ -303,7 +304,7 @@ func (c *Client) do(ctx context.Context, method, rawURL string, body any) (any, 
 		}
 		req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Accept", "application/json")
@@ -315,12 +316,12 @@ func (c *Client) do(ctx context.Context, method, rawURL string, body any) (any, 
 		}
 		resp, err := c.http.Do(req)
 		if err != nil {
-			return nil, nil, c.connError(err)
+			return nil, c.connError(err)
 		}
 		data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 		resp.Body.Close()
 		if err != nil {
-			return nil, nil, c.connError(err)
+			return nil, c.connError(err)
 		}
 		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && c.password != "" {
 			// the token expired: sign in again and retry once
@@ -332,29 +333,40 @@ func (c *Client) do(ctx context.Context, method, rawURL string, body any) (any, 
 			continue
 		}
 		if resp.StatusCode == http.StatusUnauthorized {
-			return nil, resp.Header, &cmdlet.APIError{Status: 401, Code: "Unauthorized", Message: "Your session has expired or is not valid. Sign in again."}
+			return resp.Header, &cmdlet.APIError{Status: 401, Code: "Unauthorized", Message: "Your session has expired or is not valid. Sign in again."}
 		}
 		if resp.StatusCode/100 != 2 {
-			return nil, resp.Header, decodeAPIError(resp.StatusCode, data)
+			return resp.Header, decodeAPIError(resp.StatusCode, data)
 		}
-		if len(bytes.TrimSpace(data)) == 0 {
-			return nil, resp.Header, nil
+		if out == nil || len(bytes.TrimSpace(data)) == 0 {
+			return resp.Header, nil
 		}
-		v, err := cmdlet.DecodeJSON(data)
-		if err != nil {
-			return nil, resp.Header, fmt.Errorf("the server's answer is not valid JSON: %v", err)
+		if err := decodeAnswer(data, out); err != nil {
+			return resp.Header, err
 		}
-		return v, resp.Header, nil
+		return resp.Header, nil
 	}
 }
 
-func decodeAPIError(status int, data []byte) error {
-	var env struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
+// decodeAnswer decodes a success answer into its wire type. Properties the
+// wire type does not know are ignored, so that a newer server's additions
+// do not break an older shell.
+func decodeAnswer(data []byte, out any) error {
+	if err := json.Unmarshal(data, out); err != nil {
+		if errors.Is(err, errNotList) {
+			return err
+		}
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			return fmt.Errorf("the server's answer does not match the API: property %s is a JSON %s, not %s", ute.Field, ute.Value, ute.Type)
+		}
+		return fmt.Errorf("the server's answer is not valid JSON: %v", err)
 	}
+	return nil
+}
+
+func decodeAPIError(status int, data []byte) error {
+	var env wire.ErrorBody
 	if json.Unmarshal(data, &env) == nil && (env.Error.Message != "" || env.Error.Code != "") {
 		return &cmdlet.APIError{Status: status, Code: env.Error.Code, Message: env.Error.Message}
 	}
@@ -365,263 +377,5 @@ func decodeAPIError(status int, data []byte) error {
 	return &cmdlet.APIError{Status: status, Code: http.StatusText(status), Message: fmt.Sprintf("The server answered %d %s. %s", status, http.StatusText(status), text)}
 }
 
-// typeNames maps a collection to the type name of its objects, which
-// selects their default view.
-func typeNameFor(path string) string {
-	p := strings.ToLower(strings.Trim(path, "/"))
-	if i := strings.IndexByte(p, '?'); i >= 0 {
-		p = p[:i]
-	}
-	switch {
-	case strings.HasPrefix(p, "casmailboxplan"):
-		return "Gatehouse.CASMailboxPlan"
-	case strings.HasPrefix(p, "casmailboxes"):
-		return "Gatehouse.CASMailbox"
-	case strings.HasPrefix(p, "mailboxes") && strings.HasSuffix(p, "/statistics"):
-		return "Gatehouse.MailboxStatistics"
-	case strings.HasPrefix(p, "mailboxes"):
-		return "Gatehouse.Mailbox"
-	case strings.HasPrefix(p, "organizationconfig"):
-		return "Gatehouse.OrganizationConfig"
-	case strings.HasPrefix(p, "rolegroups") && strings.Contains(p, "/members"):
-		return "Gatehouse.RoleGroupMember"
-	case strings.HasPrefix(p, "rolegroups"):
-		return "Gatehouse.RoleGroup"
-	case strings.HasPrefix(p, "adminauditlog"):
-		return "Gatehouse.AdminAuditLogEntry"
-	case strings.HasPrefix(p, "reports/emailappusage"):
-		return "Gatehouse.EmailAppUsage"
-	}
-	return ""
-}
-
-func setTypeName(v any, name string) *cmdlet.Object {
-	o, ok := v.(*cmdlet.Object)
-	if !ok {
-		return nil
-	}
-	if name != "" {
-		o.TypeName = name
-	}
-	return o
-}
-
-// Get reads one object.
-func (c *Client) Get(ctx context.Context, path string, q url.Values) (*cmdlet.Object, error) {
-	v, _, err := c.do(ctx, http.MethodGet, c.url(path, q), nil)
-	if err != nil {
-		return nil, err
-	}
-	o := setTypeName(v, typeNameFor(path))
-	if o == nil {
-		return nil, fmt.Errorf("the server's answer for %s is not an object", path)
-	}
-	return o, nil
-}
-
-// Create posts to a collection.
-func (c *Client) Create(ctx context.Context, path string, q url.Values, body *cmdlet.Object) (*cmdlet.Object, error) {
-	v, _, err := c.do(ctx, http.MethodPost, c.url(path, q), body)
-	if err != nil {
-		return nil, err
-	}
-	o, _ := v.(*cmdlet.Object)
-	return o, nil
-}
-
-// Update patches an object. With whatIf the request carries ?whatIf=true
-// and the server changes nothing.
-func (c *Client) Update(ctx context.Context, path string, body *cmdlet.Object, whatIf bool) (*cmdlet.UpdateResult, error) {
-	var q url.Values
-	if whatIf {
-		q = url.Values{"whatIf": {"true"}}
-	}
-	v, _, err := c.do(ctx, http.MethodPatch, c.url(path, q), body)
-	if err != nil {
-		return nil, err
-	}
-	return DecodeUpdate(v), nil
-}
-
-// Delete removes an object.
-func (c *Client) Delete(ctx context.Context, path string, whatIf bool) (*cmdlet.UpdateResult, error) {
-	var q url.Values
-	if whatIf {
-		q = url.Values{"whatIf": {"true"}}
-	}
-	v, _, err := c.do(ctx, http.MethodDelete, c.url(path, q), nil)
-	if err != nil {
-		return nil, err
-	}
-	return DecodeUpdate(v), nil
-}
-
-// DecodeUpdate reads the API's ResultBody: {"Identity", "Cmdlet",
-// "Changes": [{"Name", "OldValue", "NewValue"}], "NoChange", "Warning",
-// "WhatIf", "WhatIfText", "Sessions": [{"Mailbox", "Protocol", ...}]}.
-func DecodeUpdate(v any) *cmdlet.UpdateResult {
-	r := &cmdlet.UpdateResult{}
-	o, ok := v.(*cmdlet.Object)
-	if !ok {
-		return r
-	}
-	str := func(k string) string {
-		x, _ := o.Get(k)
-		if x == nil {
-			return ""
-		}
-		return cmdlet.ToString(x)
-	}
-	r.Identity = str("Identity")
-	if nc, ok := o.Get("NoChange"); ok {
-		r.Unchanged, _ = nc.(bool)
-	}
-	r.Warning = str("Warning")
-	if wi, ok := o.Get("WhatIf"); ok && wi == true {
-		w := &cmdlet.WhatIfReport{Text: strings.TrimPrefix(str("WhatIfText"), "What if: ")}
-		if cs, ok := o.Get("Changes"); ok {
-			for _, c := range cmdlet.ToArray(cs) {
-				if co, ok := c.(*cmdlet.Object); ok {
-					pc := cmdlet.PropertyChange{}
-					if n, ok := co.Get("Name"); ok {
-						pc.Property = cmdlet.ToString(n)
-					}
-					pc.OldValue, _ = co.Get("OldValue")
-					pc.NewValue, _ = co.Get("NewValue")
-					w.Changes = append(w.Changes, pc)
-				}
-			}
-		}
-		if ss, ok := o.Get("Sessions"); ok {
-			counts := map[string]int64{}
-			var order []string
-			for _, s := range cmdlet.ToArray(ss) {
-				if so, ok := s.(*cmdlet.Object); ok {
-					p, _ := so.Get("Protocol")
-					k := cmdlet.ToString(p)
-					if counts[k] == 0 {
-						order = append(order, k)
-					}
-					counts[k]++
-				}
-			}
-			for _, k := range order {
-				w.Sessions = append(w.Sessions, cmdlet.SessionImpact{Protocol: k, Count: counts[k]})
-			}
-		}
-		r.WhatIf = w
-	}
-	return r
-}
-
-// UpdateMany sends all changes in one PATCH of the collection when the
-// server accepts a JSON array there ([{"Identity": ..., "PopEnabled": ...}]
-// answered by an array of results); otherwise it sends single PATCH
-// requests, bulkConcurrency at a time, over kept-alive connections.
-func (c *Client) UpdateMany(ctx context.Context, collection string, items []cmdlet.BulkItem, whatIf bool) []cmdlet.BulkResult {
-	if len(items) == 0 {
-		return nil
-	}
-	c.mu.Lock()
-	noBulk := c.noBulk[collection]
-	c.mu.Unlock()
-	if !noBulk && len(items) > 1 {
-		res, ok := c.updateBulk(ctx, collection, items, whatIf)
-		if ok {
-			return res
-		}
-		c.mu.Lock()
-		c.noBulk[collection] = true
-		c.mu.Unlock()
-	}
-	out := make([]cmdlet.BulkResult, len(items))
-	sem := make(chan struct{}, bulkConcurrency)
-	var wg sync.WaitGroup
-	for i, it := range items {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			r, err := c.Update(ctx, collection+"/"+url.PathEscape(it.Identity), it.Changes, whatIf)
-			if err != nil {
-				out[i] = cmdlet.BulkResult{Err: err}
-				return
-			}
-			out[i] = cmdlet.BulkResult{UpdateResult: *r}
-		}()
-	}
-	wg.Wait()
-	return out
-}
-
-// updateBulk tries the bulk form, PATCH <collection> with {"Items":
-// [{"Identity", ...changes}], "WhatIf"} answered by {"Results": [{"Result":
-// ResultBody, "Error": {"code", "message"}}]}; ok is false when the server
-// does not offer it (404, 405).
-func (c *Client) updateBulk(ctx context.Context, collection string, items []cmdlet.BulkItem, whatIf bool) ([]cmdlet.BulkResult, bool) {
-	list := make([]any, len(items))
-	for i, it := range items {
-		o := cmdlet.NewObject("")
-		o.Set("Identity", it.Identity)
-		if it.Changes != nil {
-			for _, n := range it.Changes.Names() {
-				v, _ := it.Changes.Get(n)
-				o.Set(n, v)
-			}
-		}
-		list[i] = o
-	}
-	body := cmdlet.NewObject("")
-	body.Set("Items", list)
-	body.Set("WhatIf", whatIf)
-	v, _, err := c.do(ctx, http.MethodPatch, c.url(collection, nil), body)
-	var ae *cmdlet.APIError
-	if errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusMethodNotAllowed) {
-		return nil, false
-	}
-	out := make([]cmdlet.BulkResult, len(items))
-	if err != nil {
-		for i := range out {
-			out[i].Err = err
-		}
-		return out, true
-	}
-	var results []any
-	if o, ok := v.(*cmdlet.Object); ok {
-		if r, ok := o.Get("Results"); ok {
-			results, _ = r.([]any)
-		}
-	}
-	if len(results) != len(items) {
-		err := fmt.Errorf("the server answered %d results for %d changes", len(results), len(items))
-		for i := range out {
-			out[i].Err = err
-		}
-		return out, true
-	}
-	for i, r := range results {
-		ro, ok := r.(*cmdlet.Object)
-		if !ok {
-			continue
-		}
-		if e, ok := ro.Get("Error"); ok && e != nil {
-			ae := &cmdlet.APIError{Status: 400}
-			if eo, ok := e.(*cmdlet.Object); ok {
-				if m, ok := eo.Get("message"); ok {
-					ae.Message = cmdlet.ToString(m)
-				}
-				if c, ok := eo.Get("code"); ok {
-					ae.Code = cmdlet.ToString(c)
-				}
-			}
-			out[i].Err = ae
-			continue
-		}
-		res, _ := ro.Get("Result")
-		out[i].UpdateResult = *DecodeUpdate(res)
-	}
-	return out, true
-}
 
 var _ cmdlet.API = (*Client)(nil)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-mail/gatehouse/internal/api/wire"
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/client"
 )
@@ -74,25 +75,44 @@ func resultSize(c *cmdlet.Call) int64 {
 // one more has shown that there are others.
 var errEnough = errors.New("enough")
 
+// rest returns the session's REST client.
+func rest(c *cmdlet.Call) (*client.Client, error) {
+	cl, ok := c.Session().API().(*client.Client)
+	if !ok {
+		return nil, &cmdlet.Error{Source: c.Cmdlet.Name, Msg: "The session is not connected to a Gatehouse server; run Connect-ExchangeOnline."}
+	}
+	return cl, nil
+}
+
+// objectView is the default view of a collection's objects: the object
+// as the server sends it.
+func objectView[T any](coll client.Collection[T]) func(T) *cmdlet.Object {
+	return func(v T) *cmdlet.Object { return client.Object(coll.TypeName, v) }
+}
+
 // getObjectsQuery runs a Get- cmdlet: one object by -Identity (a list when the
 // identity has wildcards), or the collection with -Filter and -ResultSize,
-// written as the pages arrive; it warns as Exchange does when -ResultSize
-// cut the list short. q holds more of the list's query (-Anr).
-func getObjectsQuery(ctx context.Context, c *cmdlet.Call, collection string, q url.Values) error {
-	api := c.Session().API()
+// written as view makes them as the pages arrive; it warns as Exchange
+// does when -ResultSize cut the list short. q holds more of the list's
+// query (-Anr).
+func getObjectsQuery[T any](ctx context.Context, c *cmdlet.Call, coll client.Collection[T], q url.Values, view func(T) *cmdlet.Object) error {
+	cl, err := rest(c)
+	if err != nil {
+		return err
+	}
 	id := c.String("Identity")
 	if v, bound := c.Get("Identity"); bound && (v == nil || id == "") {
 		// Exchange returns every object for a $null identity; a typo in a
 		// variable name should not list the organization, so we say "not
 		// found" instead.
-		return c.WriteError(fmt.Sprintf("The operation couldn't be performed because object '' couldn't be found on '%s'.", api.Server()))
+		return c.WriteError(fmt.Sprintf("The operation couldn't be performed because object '' couldn't be found on '%s'.", cl.Server()))
 	}
 	if id != "" && !strings.ContainsAny(id, "*?") {
-		o, err := api.Get(ctx, collection+"/"+escapeSegment(id), nil)
+		o, err := client.Get(ctx, cl, coll, id)
 		if err != nil {
 			return c.WriteError(cmdlet.APIMessage(err))
 		}
-		return c.Emit(o)
+		return c.Emit(view(o))
 	}
 	if f := c.String("Filter"); f != "" {
 		q.Set("filter", f)
@@ -100,13 +120,17 @@ func getObjectsQuery(ctx context.Context, c *cmdlet.Call, collection string, q u
 	if id != "" {
 		q.Set("identity", id)
 	}
-	return listLimited(ctx, c, collection, q)
+	return listLimited(ctx, c, coll, q, view)
 }
 
 // listLimited writes the objects of a collection, up to -ResultSize, as
 // the pages arrive, and warns as Exchange does when -ResultSize (or its
 // default of 1000) left some out.
-func listLimited(ctx context.Context, c *cmdlet.Call, collection string, q url.Values) error {
+func listLimited[T any](ctx context.Context, c *cmdlet.Call, coll client.Collection[T], q url.Values, view func(T) *cmdlet.Object) error {
+	cl, err := rest(c)
+	if err != nil {
+		return err
+	}
 	limit := resultSize(c)
 	ask := limit
 	if limit != cmdlet.Unlimited {
@@ -115,13 +139,13 @@ func listLimited(ctx context.Context, c *cmdlet.Call, collection string, q url.V
 	var n int64
 	more := false
 	var emitErr error
-	err := c.Session().API().List(ctx, collection, q, ask, func(o *cmdlet.Object) error {
+	err = client.List(ctx, cl, coll, q, ask, func(v T) error {
 		if limit != cmdlet.Unlimited && n >= limit {
 			more = true
 			return errEnough
 		}
 		n++
-		emitErr = c.Emit(o)
+		emitErr = c.Emit(view(v))
 		return emitErr
 	})
 	if err != nil && !errors.Is(err, errEnough) {
@@ -149,10 +173,14 @@ func DefaultCapWarning(limit int64) string {
 		"Instead, pipe the results to another task or script to perform batch changes.", limit)
 }
 
-// listAll writes every object of a collection.
-func listAll(ctx context.Context, c *cmdlet.Call, path string, q url.Values, limit int64) error {
+// listAll writes every object of a collection, up to limit.
+func listAll[T any](ctx context.Context, c *cmdlet.Call, coll client.Collection[T], limit int64) error {
+	cl, err := rest(c)
+	if err != nil {
+		return err
+	}
 	var emitErr error
-	err := c.Session().API().List(ctx, path, q, limit, func(o *cmdlet.Object) error { emitErr = c.Emit(o); return emitErr })
+	err = client.List(ctx, cl, coll, nil, limit, func(v T) error { emitErr = c.Emit(client.Object(coll.TypeName, v)); return emitErr })
 	if err != nil {
 		if _, stop := cmdlet.IsStop(err); stop || ctx.Err() != nil || emitErr != nil {
 			return err
@@ -176,7 +204,7 @@ func getMailbox() *cmdlet.Cmdlet {
 			{Code: "Get-Mailbox -Identity \"Christa Knapp\" | Format-List", Remarks: "Every property of Christa Knapp's mailbox."},
 		},
 		New: func() cmdlet.Impl {
-			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error { return getView(ctx, c, "mailboxes", nil) }}
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error { return getView(ctx, c, client.Mailboxes, nil) }}
 		},
 	}
 }
@@ -195,7 +223,7 @@ func getCASMailbox() *cmdlet.Cmdlet {
 			{Code: "Get-CASMailbox -Filter \"PopEnabled -eq `$true\" | Select-Object Name,PopEnabled | Export-Csv pop.csv -NoTypeInformation", Remarks: "Saves the mailboxes that may still use POP3."},
 		},
 		New: func() cmdlet.Impl {
-			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error { return getView(ctx, c, "casmailboxes", nil) }}
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error { return getView(ctx, c, client.CASMailboxes, nil) }}
 		},
 	}
 }
@@ -212,34 +240,46 @@ func changes(c *cmdlet.Call, names ...string) *cmdlet.Object {
 	return o
 }
 
-// batcher gathers the changes of a Set- cmdlet and sends them through
-// UpdateMany, bulkBatch at a time, keeping up to bulkInFlight batches in
-// flight while the pipeline goes on (reading the next page of Get-Mailbox,
-// say). Results are reported in order, from the pipeline's goroutine:
-// errors, -WhatIf lines, and Exchange's warning for a change that changed
-// nothing.
+// pending is one change a Set- cmdlet has gathered: the object and the
+// bound parameters that change it.
+type pending struct {
+	identity string
+	params   *cmdlet.Object
+}
+
+// sender sends a batch of changes of one Set- cmdlet and returns one
+// result per change, in order.
+type sender func(ctx context.Context, cl *client.Client, items []pending, whatIf bool) []client.BulkResult
+
+// batcher gathers the changes of a Set- cmdlet and sends them, bulkBatch
+// at a time, keeping up to bulkInFlight batches in flight while the
+// pipeline goes on (reading the next page of Get-Mailbox, say). Results
+// are reported in order, from the pipeline's goroutine: errors, -WhatIf
+// lines, and Exchange's warning for a change that changed nothing.
 type batcher struct {
-	collection string
-	items      []cmdlet.BulkItem
-	inFlight   []*batch
+	send     sender
+	items    []pending
+	inFlight []*batch
 }
 
 // bulkInFlight is how many batches may wait for the server at once.
 const bulkInFlight = 2
 
 type batch struct {
-	items   []cmdlet.BulkItem
+	items   []pending
 	done    chan struct{}
-	results []cmdlet.BulkResult
+	results []client.BulkResult
 }
 
 func (b *batcher) add(ctx context.Context, c *cmdlet.Call, identity string, ch *cmdlet.Object) error {
-	b.items = append(b.items, cmdlet.BulkItem{Identity: identity, Changes: ch})
+	b.items = append(b.items, pending{identity: identity, params: ch})
 	if !c.HasInput {
 		return b.flush(ctx, c)
 	}
 	if len(b.items) >= bulkBatch {
-		b.send(ctx, c)
+		if err := b.start(ctx, c); err != nil {
+			return err
+		}
 	}
 	// report batches that are done, and wait while too many are pending
 	for len(b.inFlight) > 0 {
@@ -258,19 +298,24 @@ func (b *batcher) add(ctx context.Context, c *cmdlet.Call, identity string, ch *
 	return nil
 }
 
-// send starts the gathered items on their way.
-func (b *batcher) send(ctx context.Context, c *cmdlet.Call) {
+// start sends the gathered items on their way.
+func (b *batcher) start(ctx context.Context, c *cmdlet.Call) error {
 	if len(b.items) == 0 {
-		return
+		return nil
+	}
+	cl, err := rest(c)
+	if err != nil {
+		return err
 	}
 	bt := &batch{items: b.items, done: make(chan struct{})}
 	b.items = nil
 	b.inFlight = append(b.inFlight, bt)
-	api, whatIf := c.Session().API(), c.WhatIf()
+	whatIf := c.WhatIf()
 	go func() {
 		defer close(bt.done)
-		bt.results = api.UpdateMany(ctx, b.collection, bt.items, whatIf)
+		bt.results = b.send(ctx, cl, bt.items, whatIf)
 	}()
+	return nil
 }
 
 // report waits for the oldest batch and reports its results.
@@ -279,7 +324,7 @@ func (b *batcher) report(ctx context.Context, c *cmdlet.Call) error {
 	b.inFlight = b.inFlight[1:]
 	<-bt.done
 	for i, r := range bt.results {
-		if err := reportUpdate(c, bt.items[i].Identity, bt.items[i].Changes, r.UpdateResult, r.Err); err != nil {
+		if err := reportUpdate(c, bt.items[i].identity, bt.items[i].params, r.Result, r.Err); err != nil {
 			b.abandon()
 			return err
 		}
@@ -297,7 +342,9 @@ func (b *batcher) abandon() {
 
 // flush sends what is gathered and reports every batch.
 func (b *batcher) flush(ctx context.Context, c *cmdlet.Call) error {
-	b.send(ctx, c)
+	if err := b.start(ctx, c); err != nil {
+		return err
+	}
 	for len(b.inFlight) > 0 {
 		if err := b.report(ctx, c); err != nil {
 			return err
@@ -306,9 +353,53 @@ func (b *batcher) flush(ctx context.Context, c *cmdlet.Call) error {
 	return nil
 }
 
+// bodies turns the parameters of each pending change into the request
+// body T; a change whose parameters do not fit gets its error in out, and
+// ok lists the others.
+func bodies[T any](items []pending, out []client.BulkResult) (ok []int, bs []T) {
+	for i, it := range items {
+		b, err := client.Body[T](it.params)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		ok = append(ok, i)
+		bs = append(bs, b)
+	}
+	return ok, bs
+}
+
+// sendCASMailboxes sends Set-CASMailbox changes as one bulk request.
+func sendCASMailboxes(ctx context.Context, cl *client.Client, items []pending, whatIf bool) []client.BulkResult {
+	out := make([]client.BulkResult, len(items))
+	ok, bs := bodies[wire.SetCASMailboxBody](items, out)
+	bulk := make([]wire.BulkCASItem, len(ok))
+	for j, i := range ok {
+		bulk[j] = wire.BulkCASItem{Identity: items[i].identity, PopEnabled: bs[j].PopEnabled, ImapEnabled: bs[j].ImapEnabled}
+	}
+	for j, r := range cl.SetCASMailboxes(ctx, bulk, whatIf) {
+		out[ok[j]] = r
+	}
+	return out
+}
+
+// sendMailboxes sends Set-Mailbox changes.
+func sendMailboxes(ctx context.Context, cl *client.Client, items []pending, whatIf bool) []client.BulkResult {
+	out := make([]client.BulkResult, len(items))
+	ok, bs := bodies[wire.SetMailboxBody](items, out)
+	ids := make([]string, len(ok))
+	for j, i := range ok {
+		ids[j] = items[i].identity
+	}
+	for j, r := range cl.SetMailboxes(ctx, ids, bs, whatIf) {
+		out[ok[j]] = r
+	}
+	return out
+}
+
 // reportUpdate shows the outcome of one change: -WhatIf lines, or
 // Exchange's warning for a change that changed nothing.
-func reportUpdate(c *cmdlet.Call, identity string, ch *cmdlet.Object, r cmdlet.UpdateResult, err error) error {
+func reportUpdate(c *cmdlet.Call, identity string, params *cmdlet.Object, r wire.ResultBody, err error) error {
 	if err != nil {
 		return c.WriteError(cmdlet.APIMessage(err))
 	}
@@ -317,12 +408,12 @@ func reportUpdate(c *cmdlet.Call, identity string, ch *cmdlet.Object, r cmdlet.U
 		name = r.Identity
 	}
 	if c.WhatIf() {
-		for _, line := range whatIfLines(c.Cmdlet.Name, name, ch, r.WhatIf) {
+		for _, line := range whatIfLines(c.Cmdlet.Name, name, params, r) {
 			c.Session().WriteHost("What if: " + line)
 		}
 		return nil
 	}
-	if r.Unchanged {
+	if r.NoChange {
 		msg := r.Warning
 		if msg == "" {
 			msg = fmt.Sprintf("The command completed successfully but no settings of '%s' have been modified.", name)
@@ -333,19 +424,21 @@ func reportUpdate(c *cmdlet.Call, identity string, ch *cmdlet.Object, r cmdlet.U
 }
 
 // whatIfLines words a -WhatIf report: the server's text when it gives one,
-// else what would change and which open sessions would be closed.
-func whatIfLines(cmdletName, name string, ch *cmdlet.Object, w *cmdlet.WhatIfReport) []string {
-	if w != nil && w.Text != "" {
-		return []string{w.Text}
+// else what would change and which open sessions would be closed. An
+// answer without WhatIf (a server that does not know -WhatIf) is worded
+// from the parameters.
+func whatIfLines(cmdletName, name string, params *cmdlet.Object, r wire.ResultBody) []string {
+	if r.WhatIf && r.WhatIfText != "" {
+		return []string{strings.TrimPrefix(r.WhatIfText, "What if: ")}
 	}
 	var parts []string
-	if w != nil && len(w.Changes) > 0 {
-		for _, pc := range w.Changes {
-			parts = append(parts, fmt.Sprintf("%s: %s -> %s", pc.Property, cmdlet.DisplayValue(pc.OldValue), cmdlet.DisplayValue(pc.NewValue)))
+	if r.WhatIf && len(r.Changes) > 0 {
+		for _, pc := range r.Changes {
+			parts = append(parts, fmt.Sprintf("%s: %s -> %s", pc.Name, cmdlet.DisplayValue(pc.OldValue), cmdlet.DisplayValue(pc.NewValue)))
 		}
-	} else if ch != nil {
-		for _, n := range ch.Names() {
-			v, _ := ch.Get(n)
+	} else if params != nil {
+		for _, n := range params.Names() {
+			v, _ := params.Get(n)
 			if _, secret := v.(*cmdlet.SecureString); secret {
 				parts = append(parts, n)
 				continue
@@ -355,30 +448,38 @@ func whatIfLines(cmdletName, name string, ch *cmdlet.Object, w *cmdlet.WhatIfRep
 	}
 	line := fmt.Sprintf("Performing the operation %q on target %q.", cmdletName, name)
 	switch {
-	case w != nil && len(w.Changes) == 0:
+	case r.WhatIf && len(r.Changes) == 0:
 		line += " Nothing would change."
 	case len(parts) > 0:
 		line += " " + strings.Join(parts, "; ") + "."
 	}
-	if w != nil && len(w.Sessions) > 0 {
+	if r.WhatIf && len(r.Sessions) > 0 {
+		counts := map[string]int64{}
+		var order []string
+		for _, s := range r.Sessions {
+			if counts[s.Protocol] == 0 {
+				order = append(order, s.Protocol)
+			}
+			counts[s.Protocol]++
+		}
 		var ps []string
-		for _, s := range w.Sessions {
-			ps = append(ps, fmt.Sprintf("%d %s", s.Count, s.Protocol))
+		for _, p := range order {
+			ps = append(ps, fmt.Sprintf("%d %s", counts[p], p))
 		}
 		line += " Open sessions that would be closed: " + strings.Join(ps, ", ") + "."
 	}
 	return []string{line}
 }
 
-// setCmdlet builds a Set- cmdlet that changes objects of a collection by
-// identity, in batches.
-func setCmdlet(name, collection string, settable []string, c *cmdlet.Cmdlet) *cmdlet.Cmdlet {
+// setCmdlet builds a Set- cmdlet that changes objects by identity, in
+// batches that send sends.
+func setCmdlet(name string, send sender, settable []string, c *cmdlet.Cmdlet) *cmdlet.Cmdlet {
 	c.Name = name
 	c.Source = cmdlet.SrcGate
 	c.NeedsServer = true
 	c.ShouldProcess = true
 	c.New = func() cmdlet.Impl {
-		b := &batcher{collection: collection}
+		b := &batcher{send: send}
 		return cmdlet.Impl{
 			Process: func(ctx context.Context, call *cmdlet.Call) error {
 				id := call.String("Identity")
@@ -451,7 +552,7 @@ func setCASMailbox() *cmdlet.Cmdlet {
 }
 
 func setCASMailboxCmdlet() *cmdlet.Cmdlet {
-	return setCmdlet("Set-CASMailbox", "casmailboxes", []string{"PopEnabled", "ImapEnabled"}, &cmdlet.Cmdlet{
+	return setCmdlet("Set-CASMailbox", sendCASMailboxes, []string{"PopEnabled", "ImapEnabled"}, &cmdlet.Cmdlet{
 		OutputType:  "None",
 		Synopsis:    "Turns POP3 and IMAP4 on or off for mailboxes.",
 		Description: "Sets PopEnabled and ImapEnabled of a mailbox. The change applies at once: the next login is refused with a reason, and open sessions of a protocol turned off are closed. Piped mailboxes are changed in batches. -WhatIf shows what would change and which open sessions would be closed.",
@@ -470,7 +571,7 @@ func setCASMailboxCmdlet() *cmdlet.Cmdlet {
 }
 
 func setMailbox() *cmdlet.Cmdlet {
-	return setCmdlet("Set-Mailbox", "mailboxes", []string{"Name", "DisplayName", "Alias", "PrimarySmtpAddress", "EmailAddresses", "Password",
+	return setCmdlet("Set-Mailbox", sendMailboxes, []string{"Name", "DisplayName", "Alias", "PrimarySmtpAddress", "EmailAddresses", "Password",
 		"IssueWarningQuota", "ProhibitSendQuota", "ProhibitSendReceiveQuota"}, &cmdlet.Cmdlet{
 		OutputType:  "None",
 		Synopsis:    "Changes the properties of mailboxes, or resets a password.",
@@ -530,29 +631,22 @@ func newMailbox() *cmdlet.Cmdlet {
 				if v, ok := c.Get("Password"); ok && v != nil {
 					body.Set("Password", v)
 				}
-				var q url.Values
-				if c.WhatIf() {
-					q = url.Values{"whatIf": {"true"}}
+				cl, err := rest(c)
+				if err != nil {
+					return err
 				}
-				resp, err := c.Session().API().Create(ctx, "mailboxes", q, body)
+				req, err := client.Body[wire.NewMailboxBody](body)
+				if err != nil {
+					return c.WriteError(err.Error())
+				}
+				resp, err := cl.NewMailbox(ctx, req, c.WhatIf())
 				if err != nil {
 					return c.WriteError(cmdlet.APIMessage(err))
 				}
-				if resp == nil {
-					return nil
-				}
 				if c.WhatIf() {
-					res, _ := resp.Get("Result")
-					return reportUpdate(c, name, body, *client.DecodeUpdate(res), nil)
+					return reportUpdate(c, name, body, resp.Result, nil)
 				}
-				if m, ok := resp.Get("Mailbox"); ok {
-					if mo, ok := m.(*cmdlet.Object); ok {
-						mo.TypeName = "Gatehouse.Mailbox"
-						return c.Emit(mo)
-					}
-				}
-				resp.TypeName = "Gatehouse.Mailbox"
-				return c.Emit(resp)
+				return c.Emit(client.Object(client.TypeMailbox, resp.Mailbox))
 			}}
 		},
 	}
@@ -574,11 +668,12 @@ func removeMailbox() *cmdlet.Cmdlet {
 						return err
 					}
 				}
-				r, err := c.Session().API().Delete(ctx, "mailboxes/"+escapeSegment(id), c.WhatIf())
+				cl, err := rest(c)
 				if err != nil {
-					return c.WriteError(cmdlet.APIMessage(err))
+					return err
 				}
-				return reportUpdate(c, id, nil, *r, nil)
+				r, err := cl.RemoveMailbox(ctx, id, c.WhatIf())
+				return reportUpdate(c, id, nil, r, err)
 			}}
 		},
 	}
@@ -593,14 +688,18 @@ func getCASMailboxPlan() *cmdlet.Cmdlet {
 		Examples:    []cmdlet.Example{{Code: "Get-CASMailboxPlan", Remarks: "Shows the defaults for new mailboxes."}},
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
-				o, err := c.Session().API().Get(ctx, "casmailboxplan", nil)
+				cl, err := rest(c)
+				if err != nil {
+					return err
+				}
+				p, err := cl.GetCASMailboxPlan(ctx)
 				if err != nil {
 					return c.WriteError(cmdlet.APIMessage(err))
 				}
-				if id := c.String("Identity"); id != "" && !planMatches(o, id) {
+				if id := c.String("Identity"); id != "" && !planMatches(id, p.Identity, p.Name) {
 					return c.WriteError(notFound(c, id))
 				}
-				return c.Emit(o)
+				return c.Emit(client.Object(client.TypeCASMailboxPlan, p))
 			}}
 		},
 	}
@@ -612,14 +711,10 @@ func planIdentityParam() *cmdlet.Param {
 }
 
 // planMatches reports whether an identity (wildcards allowed) names the
-// plan.
-func planMatches(plan *cmdlet.Object, id string) bool {
-	for _, k := range []string{"Identity", "Name", "Guid"} {
-		v, ok := plan.Get(k)
-		if !ok || v == nil {
-			continue
-		}
-		if cmdlet.Like(id, cmdlet.ToString(v), false) {
+// plan (or the organization) by one of its names.
+func planMatches(id string, names ...string) bool {
+	for _, n := range names {
+		if n != "" && cmdlet.Like(id, n, false) {
 			return true
 		}
 	}
@@ -631,33 +726,71 @@ func notFound(c *cmdlet.Call, id string) string {
 	return fmt.Sprintf("The operation couldn't be performed because object '%s' couldn't be found on '%s'.", id, c.Session().API().Server())
 }
 
+// singleton is the one object of a resource that Set-CASMailboxPlan or
+// Set-OrganizationConfig changes: how to read its names, and how to
+// change it.
+type singleton struct {
+	// what names the object in messages when no -Identity is given
+	what  string
+	names func(ctx context.Context, cl *client.Client) (identity, name string, err error)
+	set   func(ctx context.Context, cl *client.Client, params *cmdlet.Object, whatIf bool) (wire.ResultBody, error)
+}
+
+var casMailboxPlan = singleton{what: "casmailboxplan",
+	names: func(ctx context.Context, cl *client.Client) (string, string, error) {
+		p, err := cl.GetCASMailboxPlan(ctx)
+		return p.Identity, p.Name, err
+	},
+	set: func(ctx context.Context, cl *client.Client, params *cmdlet.Object, whatIf bool) (wire.ResultBody, error) {
+		b, err := client.Body[wire.SetPlanBody](params)
+		if err != nil {
+			return wire.ResultBody{}, err
+		}
+		return cl.SetCASMailboxPlan(ctx, b, whatIf)
+	}}
+
+var organizationConfig = singleton{what: "organizationconfig",
+	names: func(ctx context.Context, cl *client.Client) (string, string, error) {
+		o, err := cl.GetOrganizationConfig(ctx)
+		return o.Identity, o.Name, err
+	},
+	set: func(ctx context.Context, cl *client.Client, params *cmdlet.Object, whatIf bool) (wire.ResultBody, error) {
+		b, err := client.Body[wire.SetOrgBody](params)
+		if err != nil {
+			return wire.ResultBody{}, err
+		}
+		return cl.SetOrganizationConfig(ctx, b, whatIf)
+	}}
+
 // singletonSet builds Set-CASMailboxPlan and Set-OrganizationConfig, which
 // change the one object of a resource. An -Identity must name that object:
 // Exchange has several plans, and a script that names one Gatehouse does
 // not have must fail rather than change the one it has.
-func singletonSet(name, path string, settable []string, c *cmdlet.Cmdlet) *cmdlet.Cmdlet {
+func singletonSet(name string, obj singleton, settable []string, c *cmdlet.Cmdlet) *cmdlet.Cmdlet {
 	c.Name = name
 	c.Source = cmdlet.SrcGate
 	c.NeedsServer = true
 	c.ShouldProcess = true
 	c.New = func() cmdlet.Impl {
 		return cmdlet.Impl{Process: func(ctx context.Context, call *cmdlet.Call) error {
+			cl, err := rest(call)
+			if err != nil {
+				return err
+			}
 			ch := changes(call, settable...)
 			target := call.String("Identity")
 			if target != "" {
-				cur, err := call.Session().API().Get(ctx, path, nil)
+				identity, objName, err := obj.names(ctx, cl)
 				if err != nil {
 					return call.WriteError(cmdlet.APIMessage(err))
 				}
-				if !planMatches(cur, target) {
+				if !planMatches(target, identity, objName) {
 					return call.WriteError(notFound(call, target))
 				}
-				if n, ok := cur.Get("Name"); ok && n != nil {
-					target = cmdlet.ToString(n)
-				}
+				target = objName
 			}
 			if target == "" {
-				target = path
+				target = obj.what
 			}
 			if len(ch.Names()) == 0 {
 				return call.WriteWarning(fmt.Sprintf("The command completed successfully but no settings of '%s' have been modified.", target))
@@ -668,18 +801,15 @@ func singletonSet(name, path string, settable []string, c *cmdlet.Cmdlet) *cmdle
 					return err
 				}
 			}
-			r, err := call.Session().API().Update(ctx, path, ch, call.WhatIf())
-			if err != nil {
-				return call.WriteError(cmdlet.APIMessage(err))
-			}
-			return reportUpdate(call, target, ch, *r, nil)
+			r, err := obj.set(ctx, cl, ch, call.WhatIf())
+			return reportUpdate(call, target, ch, r, err)
 		}}
 	}
 	return c
 }
 
 func setCASMailboxPlan() *cmdlet.Cmdlet {
-	return singletonSet("Set-CASMailboxPlan", "casmailboxplan", []string{"PopEnabled", "ImapEnabled"}, &cmdlet.Cmdlet{
+	return singletonSet("Set-CASMailboxPlan", casMailboxPlan, []string{"PopEnabled", "ImapEnabled"}, &cmdlet.Cmdlet{
 		OutputType:  "None",
 		Synopsis:    "Changes whether new mailboxes get POP3 and IMAP4.",
 		Description: "Sets the PopEnabled and ImapEnabled values that mailboxes created from now on take; existing mailboxes keep theirs, as in Exchange.",
@@ -703,18 +833,22 @@ func getOrganizationConfig() *cmdlet.Cmdlet {
 		Examples:    []cmdlet.Example{{Code: "Get-OrganizationConfig | Format-List SecurityDefaultsEnabled", Remarks: "Whether security defaults are on."}},
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
-				o, err := c.Session().API().Get(ctx, "organizationconfig", nil)
+				cl, err := rest(c)
+				if err != nil {
+					return err
+				}
+				o, err := cl.GetOrganizationConfig(ctx)
 				if err != nil {
 					return c.WriteError(cmdlet.APIMessage(err))
 				}
-				return c.Emit(o)
+				return c.Emit(client.Object(client.TypeOrganizationConfig, o))
 			}}
 		},
 	}
 }
 
 func setOrganizationConfig() *cmdlet.Cmdlet {
-	return singletonSet("Set-OrganizationConfig", "organizationconfig", []string{"SecurityDefaultsEnabled"}, &cmdlet.Cmdlet{
+	return singletonSet("Set-OrganizationConfig", organizationConfig, []string{"SecurityDefaultsEnabled"}, &cmdlet.Cmdlet{
 		OutputType:  "None",
 		Synopsis:    "Changes the organization's settings: security defaults.",
 		Description: "-SecurityDefaultsEnabled $true blocks POP3 and IMAP4 for every mailbox at once and closes their open sessions; the per-mailbox settings are kept and apply again when it is turned off.",
@@ -734,13 +868,17 @@ func getRoleGroup() *cmdlet.Cmdlet {
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				if id := c.String("Identity"); id != "" {
-					o, err := c.Session().API().Get(ctx, "rolegroups/"+escapeSegment(id), nil)
+					cl, err := rest(c)
+					if err != nil {
+						return err
+					}
+					g, err := client.Get(ctx, cl, client.RoleGroups, id)
 					if err != nil {
 						return c.WriteError(cmdlet.APIMessage(err))
 					}
-					return c.Emit(o)
+					return c.Emit(client.Object(client.TypeRoleGroup, g))
 				}
-				return listAll(ctx, c, "rolegroups", nil, cmdlet.Unlimited)
+				return listAll(ctx, c, client.RoleGroups, cmdlet.Unlimited)
 			}}
 		},
 	}
@@ -758,7 +896,7 @@ func getRoleGroupMember() *cmdlet.Cmdlet {
 		Examples: []cmdlet.Example{{Code: "Get-RoleGroupMember \"Organization Management\"", Remarks: "Who may do everything."}},
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
-				return listAll(ctx, c, "rolegroups/"+escapeSegment(c.String("Identity"))+"/members", nil, resultSize(c))
+				return listAll(ctx, c, client.RoleGroupMembers(c.String("Identity")), resultSize(c))
 			}}
 		},
 	}
@@ -783,17 +921,14 @@ func addRoleGroupMember() *cmdlet.Cmdlet {
 						return err
 					}
 				}
-				body := cmdlet.NewObject("")
-				body.Set("Member", member)
-				var q url.Values
-				if c.WhatIf() {
-					q = url.Values{"whatIf": {"true"}}
-				}
-				resp, err := c.Session().API().Create(ctx, "rolegroups/"+escapeSegment(group)+"/members", q, body)
+				cl, err := rest(c)
 				if err != nil {
-					return c.WriteError(cmdlet.APIMessage(err))
+					return err
 				}
-				return reportUpdate(c, group, body, *client.DecodeUpdate(resp), nil)
+				params := cmdlet.NewObject("")
+				params.Set("Member", member)
+				r, err := cl.AddRoleGroupMember(ctx, group, member, c.WhatIf())
+				return reportUpdate(c, group, params, r, err)
 			}}
 		},
 	}
@@ -814,11 +949,12 @@ func removeRoleGroupMember() *cmdlet.Cmdlet {
 						return err
 					}
 				}
-				r, err := c.Session().API().Delete(ctx, "rolegroups/"+escapeSegment(group)+"/members/"+escapeSegment(member), c.WhatIf())
+				cl, err := rest(c)
 				if err != nil {
-					return c.WriteError(cmdlet.APIMessage(err))
+					return err
 				}
-				return reportUpdate(c, group, nil, *r, nil)
+				r, err := cl.RemoveRoleGroupMember(ctx, group, member, c.WhatIf())
+				return reportUpdate(c, group, nil, r, err)
 			}}
 		},
 	}
@@ -858,7 +994,7 @@ func searchAdminAuditLog() *cmdlet.Cmdlet {
 				if v, ok := c.Get("IsSuccess"); ok {
 					q.Set("isSuccess", strconv.FormatBool(v.(bool)))
 				}
-				return listLimited(ctx, c, "adminauditlog", q)
+				return listLimited(ctx, c, client.AdminAuditLog, q, objectView(client.AdminAuditLog))
 			}}
 		},
 	}
@@ -881,25 +1017,25 @@ func getEmailAppUsageReport() *cmdlet.Cmdlet {
 		},
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
-				q := url.Values{}
-				if p := c.String("Period"); p != "" {
-					q.Set("period", p)
+				cl, err := rest(c)
+				if err != nil {
+					return err
 				}
-				rep, err := c.Session().API().Get(ctx, "reports/emailappusage", q)
+				rep, err := cl.GetEmailAppUsageReport(ctx, c.String("Period"))
 				if err != nil {
 					return c.WriteError(cmdlet.APIMessage(err))
 				}
-				key, tn := "Users", "Gatehouse.EmailAppUsage"
 				if c.Switch("Daily") {
-					key, tn = "Daily", "Gatehouse.DailyActiveUsers"
-				}
-				rows, _ := rep.Get(key)
-				for _, r := range cmdlet.ToArray(rows) {
-					if o, ok := r.(*cmdlet.Object); ok {
-						o.TypeName = tn
-						if err := c.Emit(o); err != nil {
+					for _, d := range rep.Daily {
+						if err := c.Emit(client.Object(client.TypeDailyActiveUsers, d)); err != nil {
 							return err
 						}
+					}
+					return nil
+				}
+				for _, u := range rep.Users {
+					if err := c.Emit(client.Object(client.TypeEmailAppUsage, u)); err != nil {
+						return err
 					}
 				}
 				return nil
@@ -926,15 +1062,17 @@ func getMailboxStatistics() *cmdlet.Cmdlet {
 				if id == "" {
 					return c.WriteError(fmt.Sprintf("The operation couldn't be performed because object '' couldn't be found on '%s'.", c.Session().API().Server()))
 				}
-				o, err := c.Session().API().Get(ctx, "mailboxes/"+escapeSegment(id)+"/statistics", nil)
+				cl, err := rest(c)
+				if err != nil {
+					return err
+				}
+				st, err := cl.GetMailboxStatistics(ctx, id)
 				if err != nil {
 					return c.WriteError(cmdlet.APIMessage(err))
 				}
-				return c.Emit(o)
+				return c.Emit(client.Object(client.TypeMailboxStatistics, st))
 			}}
 		},
 	}
 }
 
-// escapeSegment escapes an identity for use as one path segment.
-func escapeSegment(s string) string { return url.PathEscape(s) }

@@ -6,7 +6,9 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/gatehouse-mail/gatehouse/internal/api/wire"
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/client"
 )
 
 // The cmdlets Exchange admins reach for around mailboxes: Get-User,
@@ -78,58 +80,54 @@ func recipientQuery(c *cmdlet.Call, q url.Values) (none bool, err error) {
 }
 
 // getView runs a Get- cmdlet over a collection, writing each object as
-// view makes it: one object by -Identity, or the list with -Filter, -Anr
-// and -ResultSize.
-func getView(ctx context.Context, c *cmdlet.Call, collection string, view func(*cmdlet.Object) *cmdlet.Object) error {
+// view makes it (nil: as the server sends it): one object by -Identity,
+// or the list with -Filter, -Anr and -ResultSize.
+func getView[T any](ctx context.Context, c *cmdlet.Call, coll client.Collection[T], view func(T) *cmdlet.Object) error {
 	q := url.Values{}
 	none, err := recipientQuery(c, q)
 	if err != nil || none {
 		return err
 	}
 	if view == nil {
-		view = func(o *cmdlet.Object) *cmdlet.Object { return o }
+		view = objectView(coll)
 	}
-	defer c.MapEmit(func(v any) any {
-		if o, ok := v.(*cmdlet.Object); ok {
-			return view(o)
-		}
-		return v
-	})()
-	return getObjectsQuery(ctx, c, collection, q)
+	return getObjectsQuery(ctx, c, coll, q, view)
 }
 
-// copyProps copies the named properties that o has.
-func copyProps(dst, o *cmdlet.Object, names ...string) {
-	for _, n := range names {
-		if v, ok := o.Get(n); ok {
-			dst.Set(n, v)
-		}
+// stringList is a string list as a shell value (nil stays $null).
+func stringList(ss []string) any {
+	if ss == nil {
+		return nil
 	}
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // userView is a mailbox as Get-User shows it.
-func userView(m *cmdlet.Object) *cmdlet.Object {
+func userView(m wire.Mailbox) *cmdlet.Object {
 	u := cmdlet.NewObject("Gatehouse.User")
-	copyProps(u, m, "Identity", "Name", "DisplayName", "UserPrincipalName")
-	first, last := splitName(m)
+	u.Set("Identity", m.Identity)
+	u.Set("Name", m.Name)
+	u.Set("DisplayName", m.DisplayName)
+	u.Set("UserPrincipalName", m.UserPrincipalName)
+	first, last := splitName(m.DisplayName)
 	u.Set("FirstName", first)
 	u.Set("LastName", last)
-	if v, ok := m.Get("PrimarySmtpAddress"); ok {
-		u.Set("WindowsEmailAddress", v)
-	}
+	u.Set("WindowsEmailAddress", m.PrimarySmtpAddress)
 	u.Set("RecipientType", "UserMailbox")
 	u.Set("RecipientTypeDetails", "UserMailbox")
-	copyProps(u, m, "Guid", "WhenCreated", "WhenChanged")
+	u.Set("Guid", m.Guid)
+	u.Set("WhenCreated", m.WhenCreated)
+	u.Set("WhenChanged", m.WhenChanged)
 	return u
 }
 
 // splitName guesses first and last name from the display name, as the
 // directory would hold them.
-func splitName(m *cmdlet.Object) (string, string) {
-	dn := ""
-	if v, ok := m.Get("DisplayName"); ok {
-		dn = cmdlet.ToString(v)
-	}
+func splitName(dn string) (string, string) {
 	first, last, ok := strings.Cut(strings.TrimSpace(dn), " ")
 	if !ok {
 		return dn, ""
@@ -138,12 +136,19 @@ func splitName(m *cmdlet.Object) (string, string) {
 }
 
 // recipientView is a mailbox as Get-Recipient shows it.
-func recipientView(m *cmdlet.Object) *cmdlet.Object {
+func recipientView(m wire.Mailbox) *cmdlet.Object {
 	r := cmdlet.NewObject("Gatehouse.Recipient")
-	copyProps(r, m, "Identity", "Name", "DisplayName", "Alias", "PrimarySmtpAddress", "EmailAddresses")
+	r.Set("Identity", m.Identity)
+	r.Set("Name", m.Name)
+	r.Set("DisplayName", m.DisplayName)
+	r.Set("Alias", m.Alias)
+	r.Set("PrimarySmtpAddress", m.PrimarySmtpAddress)
+	r.Set("EmailAddresses", stringList(m.EmailAddresses))
 	r.Set("RecipientType", "UserMailbox")
 	r.Set("RecipientTypeDetails", "UserMailbox")
-	copyProps(r, m, "Guid", "WhenCreated", "WhenChanged")
+	r.Set("Guid", m.Guid)
+	r.Set("WhenCreated", m.WhenCreated)
+	r.Set("WhenChanged", m.WhenChanged)
 	return r
 }
 
@@ -155,7 +160,7 @@ func getUser() *cmdlet.Cmdlet {
 		Params:      []*cmdlet.Param{identityParam("UserIdParameter", mailboxIdentityHelp, false), filterParam(), resultSizeParam()},
 		Examples:    []cmdlet.Example{{Code: "Get-User -ResultSize Unlimited | Select-Object Name,UserPrincipalName", Remarks: "Lists every user's sign-in name."}},
 		New: func() cmdlet.Impl {
-			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error { return getView(ctx, c, "mailboxes", userView) }}
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error { return getView(ctx, c, client.Mailboxes, userView) }}
 		},
 	})
 }
@@ -178,7 +183,7 @@ func getRecipient() *cmdlet.Cmdlet {
 						return nil
 					}
 				}
-				return getView(ctx, c, "mailboxes", recipientView)
+				return getView(ctx, c, client.Mailboxes, recipientView)
 			}}
 		},
 	})
@@ -234,10 +239,13 @@ func getEXOCASMailbox() *cmdlet.Cmdlet {
 					names = append(names, props...)
 				}
 				names = append(names, c.Strings("Properties")...)
-				view := func(o *cmdlet.Object) *cmdlet.Object {
+				view := func(m wire.CASMailbox) *cmdlet.Object {
+					o := client.Object(client.TypeCASMailbox, m)
 					if all {
 						return o
 					}
+					// the property sets select by name from the object
+					// as the server sends it
 					out := cmdlet.NewObject(o.TypeName)
 					for _, n := range names {
 						if _, done := out.Get(n); done {
@@ -249,7 +257,7 @@ func getEXOCASMailbox() *cmdlet.Cmdlet {
 					}
 					return out
 				}
-				return getView(ctx, c, "casmailboxes", view)
+				return getView(ctx, c, client.CASMailboxes, view)
 			}}
 		},
 	}
@@ -268,8 +276,12 @@ func getManagementRoleAssignment() *cmdlet.Cmdlet {
 		Examples: []cmdlet.Example{{Code: "Get-ManagementRoleAssignment -RoleAssignee holly", Remarks: "What Holly may do, and through which role group."}},
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
-				var groups []*cmdlet.Object
-				err := c.Session().API().List(ctx, "rolegroups", nil, cmdlet.Unlimited, func(o *cmdlet.Object) error { groups = append(groups, o); return nil })
+				cl, err := rest(c)
+				if err != nil {
+					return err
+				}
+				var groups []wire.RoleGroup
+				err = client.List(ctx, cl, client.RoleGroups, nil, cmdlet.Unlimited, func(g wire.RoleGroup) error { groups = append(groups, g); return nil })
 				if err != nil {
 					return c.WriteError(cmdlet.APIMessage(err))
 				}
@@ -277,23 +289,18 @@ func getManagementRoleAssignment() *cmdlet.Cmdlet {
 				var user []string // the names the assignee goes by, when a member
 				if assignee != "" {
 					user = []string{assignee}
-					if m, err := c.Session().API().Get(ctx, "mailboxes/"+escapeSegment(assignee), nil); err == nil {
-						for _, k := range []string{"Name", "Alias", "PrimarySmtpAddress", "UserPrincipalName", "DisplayName"} {
-							if v, ok := m.Get(k); ok && v != nil {
-								user = append(user, cmdlet.ToString(v))
-							}
-						}
+					if m, err := client.Get(ctx, cl, client.Mailboxes, assignee); err == nil {
+						user = append(user, m.Name, m.Alias, m.PrimarySmtpAddress, m.UserPrincipalName, m.DisplayName)
 					}
 				}
 				found := assignee == ""
 				for _, g := range groups {
-					gname := cmdlet.ToString(propOr(g, "Name"))
+					gname := g.Name
 					if assignee != "" && !strings.EqualFold(gname, assignee) && !memberOf(g, user) {
 						continue
 					}
 					found = true
-					for _, role := range cmdlet.ToArray(propOr(g, "Roles")) {
-						rname := cmdlet.ToString(role)
+					for _, rname := range g.Roles {
 						name := rname + "-" + gname
 						if r := c.String("Role"); r != "" && !cmdlet.Like(r, rname, false) {
 							continue
@@ -326,16 +333,11 @@ func getManagementRoleAssignment() *cmdlet.Cmdlet {
 	}
 }
 
-func propOr(o *cmdlet.Object, name string) any {
-	v, _ := o.Get(name)
-	return v
-}
-
 // memberOf reports whether a role group's members include any of names.
-func memberOf(g *cmdlet.Object, names []string) bool {
-	for _, m := range cmdlet.ToArray(propOr(g, "Members")) {
+func memberOf(g wire.RoleGroup, names []string) bool {
+	for _, m := range g.Members {
 		for _, n := range names {
-			if strings.EqualFold(cmdlet.ToString(m), n) {
+			if strings.EqualFold(m, n) {
 				return true
 			}
 		}

@@ -10,7 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-mail/gatehouse/internal/api/wire"
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/client"
 )
 
 // Completer proposes completions for the REPL's Tab key: cmdlet names and
@@ -165,7 +167,8 @@ func matchPrefix(word string, names []string, prefix string) []string {
 // spaces. The server finds them by prefix (?search=), so that completion
 // stays quick with many mailboxes; answers are cached for a minute.
 func (cp *Completer) identities(ctx context.Context, word string) []string {
-	if cp.s.API() == nil {
+	cl, ok := cp.s.API().(*client.Client)
+	if !ok {
 		return nil
 	}
 	bare := strings.TrimLeft(word, `'"`)
@@ -183,10 +186,10 @@ func (cp *Completer) identities(ctx context.Context, word string) []string {
 		if bare != "" {
 			q.Set("search", bare)
 		}
-		err := cp.s.API().List(ctx, "mailboxes", q, 200, func(o *cmdlet.Object) error {
-			for _, k := range []string{"Name", "Alias"} {
-				if v, ok := o.Get(k); ok && cmdlet.ToString(v) != "" {
-					ids = append(ids, cmdlet.ToString(v))
+		err := client.List(ctx, cl, client.Mailboxes, q, 200, func(m wire.Mailbox) error {
+			for _, v := range []string{m.Name, m.Alias} {
+				if v != "" {
+					ids = append(ids, v)
 				}
 			}
 			return nil

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/gatehouse-mail/gatehouse/internal/api/wire"
 	"github.com/gatehouse-mail/gatehouse/internal/opath"
 )
 
@@ -22,10 +24,10 @@ type Server struct {
 	// Mu guards Mailboxes.
 	Mu        sync.Mutex
 	Mailboxes []map[string]any
-	plan      map[string]any
-	org       map[string]any
+	plan      wire.CASMailboxPlan
+	org       wire.OrganizationConfig
 	groups    map[string][]string
-	audit     []map[string]any
+	audit     []wire.AuditRecord
 	Token     string
 	Bulk      bool // offer PATCH /casmailboxes with an array
 	PageSize  int
@@ -44,8 +46,9 @@ func New() *Server {
 		Token:    "tok-1",
 		Bulk:     true,
 		PageSize: 100,
-		plan:     map[string]any{"Name": "ExchangeOnline", "PopEnabled": true, "ImapEnabled": true},
-		org:      map[string]any{"Name": "Contoso", "SecurityDefaultsEnabled": false},
+		plan:     wire.CASMailboxPlan{Identity: "ExchangeOnline", Name: "ExchangeOnline", PopEnabled: true, ImapEnabled: true, WhenChanged: when},
+		org: wire.OrganizationConfig{Identity: "Contoso", Name: "Contoso", DisplayName: "Contoso", DefaultDomain: "contoso.com",
+			SecurityDefaultsEnabled: false, WhenChanged: when},
 		groups: map[string][]string{
 			"Organization Management":           {"admin"},
 			"Recipient Management":              {},
@@ -85,43 +88,22 @@ func (f *Server) indexMailbox(m map[string]any) {
 	}
 }
 
-// The property orders of the API's views (internal/service/views.go).
-var mailboxOrder = []string{"Identity", "Name", "DisplayName", "Alias", "PrimarySmtpAddress", "UserPrincipalName", "Guid"}
-var casOrder = []string{"Identity", "Name", "DisplayName", "PrimarySmtpAddress", "Guid", "PopEnabled", "ImapEnabled", "EffectivePopEnabled", "EffectiveImapEnabled", "PopAccess", "ImapAccess", "LastPopLogonTime", "LastImapLogonTime"}
+// when is the time the fake's objects were created and changed.
+var when = time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
 
-// ordered writes a JSON object with keys in the given order.
-func ordered(m map[string]any, keys []string) json.RawMessage {
-	var b strings.Builder
-	b.WriteByte('{')
-	first := true
-	for _, k := range keys {
-		v, ok := m[k]
-		if !ok {
-			continue
-		}
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		kd, _ := json.Marshal(k)
-		vd, _ := json.Marshal(v)
-		b.Write(kd)
-		b.WriteByte(':')
-		b.Write(vd)
-	}
-	b.WriteByte('}')
-	return json.RawMessage(b.String())
+// mailboxView is a mailbox as the API sends it (wire.Mailbox).
+func mailboxView(m map[string]any) wire.Mailbox {
+	addr := m["PrimarySmtpAddress"].(string)
+	return wire.Mailbox{Identity: m["Name"].(string), Name: m["Name"].(string), DisplayName: m["DisplayName"].(string),
+		Alias: m["Alias"].(string), PrimarySmtpAddress: addr, EmailAddresses: []string{"SMTP:" + addr},
+		UserPrincipalName: m["UserPrincipalName"].(string), Guid: m["Guid"].(string), RecipientTypeDetails: "UserMailbox",
+		WhenCreated: when, WhenChanged: when,
+		IssueWarningQuota: "Unlimited", ProhibitSendQuota: "Unlimited", ProhibitSendReceiveQuota: "Unlimited"}
 }
 
-func (f *Server) view(m map[string]any, cas bool) json.RawMessage {
-	v := map[string]any{"Identity": m["Name"]}
-	for k, x := range m {
-		v[k] = x
-	}
-	if !cas {
-		return ordered(v, mailboxOrder)
-	}
-	sd := f.org["SecurityDefaultsEnabled"].(bool)
+// casView is a mailbox as GET /casmailboxes sends it (wire.CASMailbox).
+func (f *Server) casView(m map[string]any) wire.CASMailbox {
+	sd := f.org.SecurityDefaultsEnabled
 	access := func(enabled bool) string {
 		switch {
 		case sd:
@@ -131,27 +113,33 @@ func (f *Server) view(m map[string]any, cas bool) json.RawMessage {
 		}
 		return "Disabled"
 	}
-	v["EffectivePopEnabled"] = !sd && m["PopEnabled"].(bool)
-	v["EffectiveImapEnabled"] = !sd && m["ImapEnabled"].(bool)
-	v["PopAccess"] = access(m["PopEnabled"].(bool))
-	v["ImapAccess"] = access(m["ImapEnabled"].(bool))
-	v["LastPopLogonTime"] = nil
-	v["LastImapLogonTime"] = "2024-05-01T10:00:00Z"
-	return ordered(v, casOrder)
+	pop, imap := m["PopEnabled"].(bool), m["ImapEnabled"].(bool)
+	lastImap := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	return wire.CASMailbox{Identity: m["Name"].(string), Name: m["Name"].(string), DisplayName: m["DisplayName"].(string),
+		PrimarySmtpAddress: m["PrimarySmtpAddress"].(string), Guid: m["Guid"].(string), PopEnabled: pop, ImapEnabled: imap,
+		EffectivePopEnabled: !sd && pop, EffectiveImapEnabled: !sd && imap, PopAccess: access(pop), ImapAccess: access(imap),
+		LastImapLogonTime: &lastImap, WhenChanged: when}
+}
+
+func (f *Server) view(m map[string]any, cas bool) any {
+	if cas {
+		return f.casView(m)
+	}
+	return mailboxView(m)
 }
 
 // result is the API's ResultBody.
-func result(identity, cmdlet string, changes []map[string]any, sessions []map[string]any, whatIf bool) map[string]any {
+func result(identity, cmdlet string, changes []wire.Change, sessions []wire.OpenSession, whatIf bool) wire.ResultBody {
 	if changes == nil {
-		changes = []map[string]any{}
+		changes = []wire.Change{}
 	}
 	if sessions == nil {
-		sessions = []map[string]any{}
+		sessions = []wire.OpenSession{}
 	}
-	r := map[string]any{"Identity": identity, "Cmdlet": cmdlet, "Changes": changes, "NoChange": len(changes) == 0,
-		"WhatIf": whatIf, "Sessions": sessions}
+	r := wire.ResultBody{Identity: identity, Cmdlet: cmdlet, Changes: changes, NoChange: len(changes) == 0,
+		WhatIf: whatIf, Sessions: sessions}
 	if len(changes) == 0 {
-		r["Warning"] = fmt.Sprintf("The command completed successfully but no settings of '%s' have been modified.", identity)
+		r.Warning = fmt.Sprintf("The command completed successfully but no settings of '%s' have been modified.", identity)
 	}
 	if whatIf {
 		text := fmt.Sprintf("What if: Performing the operation %q on target %q.", cmdlet, identity)
@@ -160,7 +148,7 @@ func result(identity, cmdlet string, changes []map[string]any, sessions []map[st
 		}
 		var parts []string
 		for _, c := range changes {
-			parts = append(parts, fmt.Sprintf("%s: %s -> %s", c["Name"], c["OldValue"], c["NewValue"]))
+			parts = append(parts, fmt.Sprintf("%s: %s -> %s", c.Name, c.OldValue, c.NewValue))
 		}
 		if len(parts) > 0 {
 			text += " " + strings.Join(parts, "; ") + "."
@@ -168,7 +156,7 @@ func result(identity, cmdlet string, changes []map[string]any, sessions []map[st
 		if len(sessions) > 0 {
 			by := map[string]int{}
 			for _, s := range sessions {
-				by[s["Protocol"].(string)]++
+				by[s.Protocol]++
 			}
 			var ps []string
 			for _, p := range []string{"POP3", "IMAP4"} {
@@ -178,7 +166,7 @@ func result(identity, cmdlet string, changes []map[string]any, sessions []map[st
 			}
 			text += " Open sessions that would be closed: " + strings.Join(ps, ", ") + "."
 		}
-		r["WhatIfText"] = text
+		r.WhatIfText = text
 	}
 	return r
 }
@@ -193,7 +181,7 @@ func boolText(v any) string {
 func writeErr(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+	_ = json.NewEncoder(w).Encode(wire.ErrorBody{Error: wire.ErrorDetail{Code: code, Message: msg}})
 }
 
 func writeJSONResp(w http.ResponseWriter, v any) {
@@ -218,7 +206,7 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.Requests.Add(1)
 	path := strings.TrimPrefix(r.URL.EscapedPath(), "/api/v1/")
 	if path == "session" && r.Method == http.MethodPost {
-		var in struct{ UserName, Password string }
+		var in wire.SignInRequest
 		_ = json.NewDecoder(r.Body).Decode(&in)
 		if in.UserName != "admin" || in.Password != "secret" {
 			writeErr(w, 401, "Unauthorized", "Invalid credentials")
@@ -227,7 +215,7 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.Mu.Lock()
 		tok := f.Token
 		f.Mu.Unlock()
-		writeJSONResp(w, map[string]string{"Token": tok})
+		writeJSONResp(w, wire.SignInResponse{Token: tok, UserPrincipalName: "admin", RoleGroups: []string{"Organization Management"}, Roles: []string{}})
 		return
 	}
 	f.Mu.Lock()
@@ -257,15 +245,15 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONResp(w, f.view(ms[0], segs[0] == "casmailboxes"))
 	case segs[0] == "casmailboxes" && len(segs) == 2 && r.Method == http.MethodPatch:
 		f.Patches.Add(1)
-		var body map[string]any
+		var body wire.SetCASMailboxBody
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 			writeErr(w, 400, "BadRequest", "The request body is not valid JSON.")
 			return
 		}
-		status, res := f.patchCAS(segs[1], body, whatIf)
-		if status != 200 {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(status)
+		res, e := f.patchCAS(segs[1], body, whatIf)
+		if e != nil {
+			writeErr(w, e.status, e.Code, e.Message)
+			return
 		}
 		writeJSONResp(w, res)
 	case segs[0] == "casmailboxes" && len(segs) == 1 && r.Method == http.MethodPatch:
@@ -274,49 +262,52 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.Patches.Add(1)
-		var body struct {
-			Items  []map[string]any
-			WhatIf bool
-		}
+		var body wire.BulkCASBody
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 			writeErr(w, 400, "BadJSON", "The request body is not valid JSON.")
 			return
 		}
-		out := make([]any, len(body.Items))
+		out := wire.BulkCASResponse{Results: make([]wire.BulkItemResult, len(body.Items))}
 		for i, it := range body.Items {
-			id, _ := it["Identity"].(string)
-			delete(it, "Identity")
-			status, res := f.patchCAS(id, it, body.WhatIf)
-			if status != 200 {
-				out[i] = map[string]any{"Result": result(id, "Set-CASMailbox", nil, nil, false), "Error": res.(map[string]any)["error"]}
+			res, e := f.patchCAS(it.Identity, wire.SetCASMailboxBody{PopEnabled: it.PopEnabled, ImapEnabled: it.ImapEnabled}, body.WhatIf)
+			if e != nil {
+				out.Results[i] = wire.BulkItemResult{Result: result(it.Identity, "Set-CASMailbox", nil, nil, false), Error: &e.ErrorDetail}
+				out.Failed++
 				continue
 			}
-			out[i] = map[string]any{"Result": res}
+			out.Results[i] = wire.BulkItemResult{Result: res}
+			if res.NoChange {
+				out.Unchanged++
+			} else {
+				out.Changed++
+			}
 		}
-		writeJSONResp(w, map[string]any{"Results": out})
+		writeJSONResp(w, out)
 	case segs[0] == "mailboxes" && len(segs) == 1 && r.Method == http.MethodPost:
-		var body map[string]any
+		var body wire.NewMailboxBody
 		_ = json.NewDecoder(r.Body).Decode(&body)
-		name, _ := body["Name"].(string)
+		name := body.Name
 		if ms, _ := f.Find(name); len(ms) > 0 {
 			writeErr(w, 409, "Conflict", fmt.Sprintf("The name '%s' is already being used. Please try another name.", name))
 			return
 		}
-		if _, ok := body["Password"].(string); !ok {
+		if body.Password == "" {
 			writeErr(w, 400, "BadRequest", "A password is required.")
 			return
 		}
-		alias, _ := body["Alias"].(string)
+		alias := body.Alias
 		if alias == "" {
 			alias = strings.ToLower(strings.ReplaceAll(name, " ", ""))
 		}
+		changes := []wire.Change{{Name: "Name", OldValue: "", NewValue: name}}
 		if whatIf {
-			writeJSONResp(w, map[string]any{"Mailbox": map[string]any{"Name": name}, "Result": result(name, "New-Mailbox", []map[string]any{{"Name": "Name", "OldValue": "", "NewValue": name}}, nil, true)})
+			writeJSONResp(w, wire.NewMailboxResponse{Mailbox: wire.Mailbox{Name: name}, Result: result(name, "New-Mailbox", changes, nil, true)})
 			return
 		}
-		f.Add(name, alias, f.plan["PopEnabled"].(bool), f.plan["ImapEnabled"].(bool))
+		f.Add(name, alias, f.plan.PopEnabled, f.plan.ImapEnabled)
+		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(201)
-		writeJSONResp(w, map[string]any{"Mailbox": f.view(f.Mailboxes[len(f.Mailboxes)-1], false), "Result": result(name, "New-Mailbox", []map[string]any{{"Name": "Name", "OldValue": "", "NewValue": name}}, nil, false)})
+		writeJSONResp(w, wire.NewMailboxResponse{Mailbox: mailboxView(f.Mailboxes[len(f.Mailboxes)-1]), Result: result(name, "New-Mailbox", changes, nil, false)})
 	case segs[0] == "mailboxes" && len(segs) == 2 && r.Method == http.MethodDelete:
 		ms, msg := f.Find(segs[1])
 		if msg != "" {
@@ -335,37 +326,35 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				f.indexMailbox(m)
 			}
 		}
-		writeJSONResp(w, result(ms[0]["Name"].(string), "Remove-Mailbox", []map[string]any{{"Name": "Mailbox", "OldValue": ms[0]["Name"], "NewValue": ""}}, nil, whatIf))
-	case segs[0] == "casmailboxplan" || segs[0] == "organizationconfig":
-		obj := f.plan
-		order := []string{"Identity", "Name", "PopEnabled", "ImapEnabled"}
-		cmdlet := "Set-CASMailboxPlan"
-		if segs[0] == "organizationconfig" {
-			obj, order, cmdlet = f.org, []string{"Identity", "Name", "SecurityDefaultsEnabled"}, "Set-OrganizationConfig"
+		name := ms[0]["Name"].(string)
+		writeJSONResp(w, result(name, "Remove-Mailbox", []wire.Change{{Name: "Mailbox", OldValue: name, NewValue: ""}}, nil, whatIf))
+	case segs[0] == "casmailboxplan" && r.Method == http.MethodPatch:
+		var body wire.SetPlanBody
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		p := f.plan
+		changes := setBool(nil, "PopEnabled", &p.PopEnabled, body.PopEnabled)
+		changes = setBool(changes, "ImapEnabled", &p.ImapEnabled, body.ImapEnabled)
+		if !whatIf {
+			f.plan = p
 		}
-		obj["Identity"] = obj["Name"]
-		if r.Method == http.MethodPatch {
-			var body map[string]any
-			_ = json.NewDecoder(r.Body).Decode(&body)
-			var changes []map[string]any
-			for _, k := range []string{"PopEnabled", "ImapEnabled", "SecurityDefaultsEnabled"} {
-				v, ok := body[k]
-				if !ok || obj[k] == v {
-					continue
-				}
-				changes = append(changes, map[string]any{"Name": k, "OldValue": boolText(obj[k]), "NewValue": boolText(v)})
-				if !whatIf {
-					obj[k] = v
-				}
-			}
-			writeJSONResp(w, result(obj["Name"].(string), cmdlet, changes, nil, whatIf))
-			return
+		writeJSONResp(w, result(p.Name, "Set-CASMailboxPlan", changes, nil, whatIf))
+	case segs[0] == "casmailboxplan":
+		writeJSONResp(w, f.plan)
+	case segs[0] == "organizationconfig" && r.Method == http.MethodPatch:
+		var body wire.SetOrgBody
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		o := f.org
+		changes := setBool(nil, "SecurityDefaultsEnabled", &o.SecurityDefaultsEnabled, body.SecurityDefaultsEnabled)
+		if !whatIf {
+			f.org = o
 		}
-		writeJSONResp(w, ordered(obj, order))
+		writeJSONResp(w, result(o.Name, "Set-OrganizationConfig", changes, nil, whatIf))
+	case segs[0] == "organizationconfig":
+		writeJSONResp(w, f.org)
 	case segs[0] == "rolegroups" && len(segs) == 1:
-		var out []any
+		var out []wire.RoleGroup
 		for _, n := range []string{"Organization Management", "Recipient Management", "Help Desk", "View-Only Organization Management"} {
-			out = append(out, ordered(map[string]any{"Name": n, "Description": "Built-in role group " + n}, []string{"Name", "Description"}))
+			out = append(out, wire.RoleGroup{Identity: n, Name: n, Description: "Built-in role group " + n, Roles: []string{}, Members: f.groups[n]})
 		}
 		writeJSONResp(w, out)
 	case segs[0] == "rolegroups" && len(segs) == 3 && segs[2] == "members" && r.Method == http.MethodGet:
@@ -374,25 +363,25 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, 404, "NotFound", fmt.Sprintf("The operation couldn't be performed because object '%s' couldn't be found on 'gatehouse.test'.", segs[1]))
 			return
 		}
-		out := []any{}
+		out := []wire.RoleGroupMember{}
 		for _, m := range members {
-			out = append(out, ordered(map[string]any{"Name": m, "RecipientType": "User"}, []string{"Name", "RecipientType"}))
+			out = append(out, wire.RoleGroupMember{Identity: m, Name: m, DisplayName: m, RecipientType: "User"})
 		}
 		writeJSONResp(w, out)
 	case segs[0] == "rolegroups" && len(segs) == 3 && r.Method == http.MethodPost:
-		var body map[string]any
+		var body wire.AddMemberBody
 		_ = json.NewDecoder(r.Body).Decode(&body)
 		if !whatIf {
-			f.groups[segs[1]] = append(f.groups[segs[1]], body["Member"].(string))
+			f.groups[segs[1]] = append(f.groups[segs[1]], body.Member)
 		}
-		writeJSONResp(w, result(segs[1], "Add-RoleGroupMember", []map[string]any{{"Name": "Members", "OldValue": "", "NewValue": body["Member"]}}, nil, whatIf))
+		writeJSONResp(w, result(segs[1], "Add-RoleGroupMember", []wire.Change{{Name: "Members", OldValue: "", NewValue: body.Member}}, nil, whatIf))
 	case segs[0] == "adminauditlog":
-		out := []any{}
+		out := []wire.AuditRecord{}
 		for _, a := range f.audit {
-			if c := r.URL.Query().Get("cmdlets"); c != "" && !strings.EqualFold(c, a["CmdletName"].(string)) {
+			if c := r.URL.Query().Get("cmdlets"); c != "" && !strings.EqualFold(c, a.CmdletName) {
 				continue
 			}
-			out = append(out, ordered(a, []string{"RunDate", "Caller", "CmdletName", "ObjectModified", "Succeeded"}))
+			out = append(out, a)
 		}
 		writeJSONResp(w, out)
 	case segs[0] == "reports":
@@ -401,13 +390,25 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			period = "30"
 		}
 		n, _ := strconv.Atoi(period)
-		writeJSONResp(w, map[string]any{"Period": n, "ReportDate": "2024-05-02T00:00:00Z", "ActivePopUsers": 1, "ActiveImapUsers": 0,
-			"Users": []any{ordered(map[string]any{"UserPrincipalName": "christa@contoso.com", "DisplayName": "Christa Knapp", "LastPopDate": "2024-05-01T10:00:00Z", "LastImapDate": nil, "PopLogins": 3, "ImapLogins": 0, "PopRefused": 1, "ImapRefused": 0, "FailedLogins": 0},
-				[]string{"UserPrincipalName", "DisplayName", "LastPopDate", "LastImapDate", "PopLogins", "ImapLogins", "PopRefused", "ImapRefused", "FailedLogins"})},
-			"Daily": []any{ordered(map[string]any{"Date": "2024-05-01T00:00:00Z", "PopUsers": 1, "ImapUsers": 0}, []string{"Date", "PopUsers", "ImapUsers"})}})
+		lastPop := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+		writeJSONResp(w, wire.EmailAppUsageReport{Period: n, ReportDate: time.Date(2024, 5, 2, 0, 0, 0, 0, time.UTC), ActivePopUsers: 1, ActiveImapUsers: 0,
+			Users: []wire.EmailAppUsage{{UserPrincipalName: "christa@contoso.com", DisplayName: "Christa Knapp", LastPopDate: &lastPop,
+				PopLogins: 3, PopRefused: 1}},
+			Daily: []wire.DailyActiveUsers{{Date: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), PopUsers: 1}}})
 	default:
 		writeErr(w, 404, "NotFound", "No such resource: "+r.Method+" "+path)
 	}
+}
+
+// setBool applies one optional boolean of a change body to *dst and
+// records the change.
+func setBool(changes []wire.Change, name string, dst *bool, v *bool) []wire.Change {
+	if v == nil || *dst == *v {
+		return changes
+	}
+	changes = append(changes, wire.Change{Name: name, OldValue: boolText(*dst), NewValue: boolText(*v)})
+	*dst = *v
+	return changes
 }
 
 // list serves a page of a collection: ?filter= (OPATH), ?resultSize=,
@@ -478,15 +479,29 @@ func (f *Server) list(w http.ResponseWriter, r *http.Request, cas bool) {
 	start, _ := strconv.Atoi(q.Get("offset"))
 	start = min(start, len(matched))
 	end := min(start+size, len(matched))
-	page := []json.RawMessage{}
-	for _, m := range matched[start:end] {
-		page = append(page, f.view(m, cas))
+	if cas {
+		page := wire.ListBody[wire.CASMailbox]{Items: []wire.CASMailbox{}, Total: len(matched), Offset: start, More: end < len(matched)}
+		for _, m := range matched[start:end] {
+			page.Items = append(page.Items, f.casView(m))
+		}
+		writeJSONResp(w, page)
+		return
 	}
-	writeJSONResp(w, map[string]any{"Items": page, "Total": len(matched), "Offset": start, "More": end < len(matched)})
+	page := wire.ListBody[wire.Mailbox]{Items: []wire.Mailbox{}, Total: len(matched), Offset: start, More: end < len(matched)}
+	for _, m := range matched[start:end] {
+		page.Items = append(page.Items, mailboxView(m))
+	}
+	writeJSONResp(w, page)
 }
 
-// patchCAS applies a change and answers a ResultBody, or (status, {"error"}).
-func (f *Server) patchCAS(id string, body map[string]any, whatIf bool) (int, any) {
+// apiErr is an error answer of the fake, with its status.
+type apiErr struct {
+	status int
+	wire.ErrorDetail
+}
+
+// patchCAS applies a change and answers a ResultBody, or an error.
+func (f *Server) patchCAS(id string, body wire.SetCASMailboxBody, whatIf bool) (wire.ResultBody, *apiErr) {
 	ms, msg := f.Find(id)
 	if msg != "" {
 		status := 404
@@ -494,25 +509,29 @@ func (f *Server) patchCAS(id string, body map[string]any, whatIf bool) (int, any
 		if strings.Contains(msg, "multiple") {
 			status, code = 409, "AmbiguousIdentity"
 		}
-		return status, map[string]any{"error": map[string]string{"code": code, "message": msg}}
+		return wire.ResultBody{}, &apiErr{status: status, ErrorDetail: wire.ErrorDetail{Code: code, Message: msg}}
 	}
 	m := ms[0]
-	var changes, sessions []map[string]any
-	for _, k := range []string{"PopEnabled", "ImapEnabled"} {
-		v, ok := body[k]
-		if !ok || m[k] == v {
+	var changes []wire.Change
+	var sessions []wire.OpenSession
+	for _, k := range []struct {
+		name  string
+		v     *bool
+		proto string
+	}{{"PopEnabled", body.PopEnabled, "POP3"}, {"ImapEnabled", body.ImapEnabled, "IMAP4"}} {
+		if k.v == nil || m[k.name] == *k.v {
 			continue
 		}
-		changes = append(changes, map[string]any{"Name": k, "OldValue": boolText(m[k]), "NewValue": boolText(v)})
-		proto := map[string]string{"PopEnabled": "POP3", "ImapEnabled": "IMAP4"}[k]
-		if v == false {
-			for range f.sessions[m["Name"].(string)][proto] {
-				sessions = append(sessions, map[string]any{"Mailbox": m["Name"], "Protocol": proto, "RemoteAddr": "192.0.2.7:50000", "Since": "2024-05-02T08:00:00Z"})
+		changes = append(changes, wire.Change{Name: k.name, OldValue: boolText(m[k.name]), NewValue: boolText(*k.v)})
+		if !*k.v {
+			for range f.sessions[m["Name"].(string)][k.proto] {
+				sessions = append(sessions, wire.OpenSession{Mailbox: m["Name"].(string), Protocol: k.proto, RemoteAddr: "192.0.2.7:50000",
+					Since: time.Date(2024, 5, 2, 8, 0, 0, 0, time.UTC)})
 			}
 		}
 		if !whatIf {
-			m[k] = v
+			m[k.name] = *k.v
 		}
 	}
-	return 200, result(m["Name"].(string), "Set-CASMailbox", changes, sessions, whatIf)
+	return result(m["Name"].(string), "Set-CASMailbox", changes, sessions, whatIf), nil
 }
