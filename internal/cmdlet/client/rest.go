@@ -377,5 +377,4 @@ func decodeAPIError(status int, data []byte) error {
 	return &cmdlet.APIError{Status: status, Code: http.StatusText(status), Message: fmt.Sprintf("The server answered %d %s. %s", status, http.StatusText(status), text)}
 }
 
-
 var _ cmdlet.API = (*Client)(nil)

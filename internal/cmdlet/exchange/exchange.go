@@ -1075,4 +1075,3 @@ func getMailboxStatistics() *cmdlet.Cmdlet {
 		},
 	}
 }
-
