@@ -11,10 +11,12 @@
 // and a script's param() block bind through the cmdlet binder
 // (functions.go).
 //
-// A Session reaches a server only through the API interface (api.go); the
-// Exchange cmdlets that call it are in package exchange, the REST client
-// that implements it is Client (rest.go, paging.go), and the interactive
-// shell that puts them together is package shell. None of them touches the
+// A Session holds its connection to a server as an API (api.go), which the
+// interpreter only checks for and names; the REST client that implements
+// it is package client, the Exchange cmdlets that call the client's typed
+// methods are package exchange, and the interactive shell that puts them
+// together is package shell. The interpreter knows nothing of the REST
+// contract (internal/api/wire). None of them touches the
 // store or the service layer: the shell speaks the server's REST API like
 // any other client.
 package cmdlet
