@@ -26,7 +26,12 @@ func Object(typeName string, v any) *cmdlet.Object {
 		rv = rv.Elem()
 	}
 	if rv.Kind() != reflect.Struct {
-		panic("client.Object: " + rv.Type().String() + " is not a struct")
+		// not a wire object: the value as the one property Value
+		o := cmdlet.NewObject(typeName)
+		if rv.IsValid() {
+			o.Set("Value", shellValue(rv))
+		}
+		return o
 	}
 	o := structObject(rv)
 	o.TypeName = typeName

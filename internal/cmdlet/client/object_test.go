@@ -89,6 +89,12 @@ func TestObjectOfPointerAndNil(t *testing.T) {
 	if got := Object("T", (*wire.RoleGroupMember)(nil)); len(got.Names()) != 0 || got.TypeName != "T" {
 		t.Errorf("Object(nil pointer) = %v %q; want an empty object of type T", got.Names(), got.TypeName)
 	}
+	if got, _ := Object("T", []string{"a"}).Get("Value"); !reflect.DeepEqual(got, []any{"a"}) {
+		t.Errorf("Object(non-struct).Value = %#v; want the value", got)
+	}
+	if got := Object("T", nil); len(got.Names()) != 0 {
+		t.Errorf("Object(nil) = %v; want an empty object", got.Names())
+	}
 }
 
 // page10000 is a page of 10,000 mailboxes as the server writes it.
