@@ -23,11 +23,50 @@ type Object struct {
 	names    []string
 	values   []any
 	index    map[string]int // lower-case name → position
+	// shared is set while names and index belong to a Shape, shared with
+	// other objects: the first new property copies them.
+	shared bool
 }
 
 // NewObject returns an empty object of the given type.
 func NewObject(typeName string) *Object {
 	return &Object{TypeName: typeName, index: map[string]int{}}
+}
+
+// Shape is the property names of many objects built alike (the rows of
+// a REST answer): they share the names and the index by name, so that
+// building one costs its values only.
+type Shape struct {
+	names []string
+	index map[string]int
+}
+
+// NewShape returns the shape of objects with these properties, in this
+// order; a name given twice keeps its first position.
+func NewShape(names []string) *Shape {
+	s := &Shape{index: make(map[string]int, len(names))}
+	for _, n := range names {
+		k := strings.ToLower(n)
+		if _, ok := s.index[k]; ok {
+			continue
+		}
+		s.index[k] = len(s.names)
+		s.names = append(s.names, n)
+	}
+	return s
+}
+
+// Len is the number of properties of the shape.
+func (s *Shape) Len() int { return len(s.names) }
+
+// NewShapedObject returns an object of the given type with the shape's
+// properties set to values, which it keeps (len(values) must be
+// s.Len()).
+func NewShapedObject(typeName string, s *Shape, values []any) *Object {
+	if len(values) != len(s.names) {
+		panic(fmt.Sprintf("NewShapedObject: %d values for %d properties", len(values), len(s.names)))
+	}
+	return &Object{TypeName: typeName, names: s.names, values: values, index: s.index, shared: true}
 }
 
 // Set sets a property, adding it at the end when new. The first spelling
@@ -37,6 +76,13 @@ func (o *Object) Set(name string, v any) {
 	if i, ok := o.index[k]; ok {
 		o.values[i] = v
 		return
+	}
+	if o.shared {
+		index := make(map[string]int, len(o.index)+1)
+		for n, i := range o.index {
+			index[n] = i
+		}
+		o.index, o.names, o.shared = index, append([]string(nil), o.names...), false
 	}
 	o.index[k] = len(o.names)
 	o.names = append(o.names, name)

@@ -45,15 +45,25 @@ type field struct {
 	omitEmpty bool
 }
 
-var fieldCache sync.Map // reflect.Type → []field
+// structInfo is what Object needs of a struct type: its JSON properties
+// and, when none is omitempty (so every object has them all), their
+// shared Shape.
+type structInfo struct {
+	fields []field
+	shape  *cmdlet.Shape
+}
 
-// fields returns the JSON properties of struct type t, as encoding/json
+var infoCache sync.Map // reflect.Type → *structInfo
+
+// info returns the JSON properties of struct type t, as encoding/json
 // names them (embedded structs are not used by package wire).
-func fields(t reflect.Type) []field {
-	if fs, ok := fieldCache.Load(t); ok {
-		return fs.([]field)
+func info(t reflect.Type) *structInfo {
+	if si, ok := infoCache.Load(t); ok {
+		return si.(*structInfo)
 	}
-	var fs []field
+	si := &structInfo{}
+	omits := false
+	var names []string
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if !f.IsExported() {
@@ -66,17 +76,31 @@ func fields(t reflect.Type) []field {
 		if name == "" {
 			name = f.Name
 		}
-		fs = append(fs, field{index: i, name: name, omitEmpty: strings.Contains(","+opts+",", ",omitempty,")})
+		omit := strings.Contains(","+opts+",", ",omitempty,")
+		omits = omits || omit
+		si.fields = append(si.fields, field{index: i, name: name, omitEmpty: omit})
+		names = append(names, name)
 	}
-	fieldCache.Store(t, fs)
-	return fs
+	if shape := cmdlet.NewShape(names); !omits && shape.Len() == len(names) {
+		si.shape = shape
+	}
+	infoCache.Store(t, si)
+	return si
 }
 
 var timeType = reflect.TypeFor[time.Time]()
 
 func structObject(rv reflect.Value) *cmdlet.Object {
+	si := info(rv.Type())
+	if si.shape != nil {
+		values := make([]any, len(si.fields))
+		for i, f := range si.fields {
+			values[i] = shellValue(rv.Field(f.index))
+		}
+		return cmdlet.NewShapedObject("", si.shape, values)
+	}
 	o := cmdlet.NewObject("")
-	for _, f := range fields(rv.Type()) {
+	for _, f := range si.fields {
 		fv := rv.Field(f.index)
 		if f.omitEmpty && emptyValue(fv) {
 			continue

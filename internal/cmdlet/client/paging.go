@@ -3,7 +3,6 @@ package client
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -89,15 +88,17 @@ type listAnswer[T any] struct {
 	wire.ListBody[T]
 }
 
-// UnmarshalJSON reads either form.
-func (a *listAnswer[T]) UnmarshalJSON(data []byte) error {
-	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '[' {
-		return json.Unmarshal(t, &a.Items)
+// target picks where encoding/json decodes the answer into, by its first
+// byte, so that the page is read in one pass.
+func (a *listAnswer[T]) target(data []byte) (any, error) {
+	t := bytes.TrimSpace(data)
+	switch {
+	case len(t) > 0 && t[0] == '[':
+		return &a.Items, nil
+	case len(t) > 0 && t[0] == '{', bytes.Equal(t, []byte("null")):
+		return &a.ListBody, nil
 	}
-	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] != '{' && !bytes.Equal(t, []byte("null")) {
-		return errNotList
-	}
-	return json.Unmarshal(data, &a.ListBody)
+	return nil, errNotList
 }
 
 // linkCursor returns the cursor of the Link header's rel="next" URL.

@@ -352,6 +352,12 @@ func (c *Client) do(ctx context.Context, method, rawURL string, body, out any) (
 // wire type does not know are ignored, so that a newer server's additions
 // do not break an older shell.
 func decodeAnswer(data []byte, out any) error {
+	if t, ok := out.(interface{ target([]byte) (any, error) }); ok {
+		var err error
+		if out, err = t.target(data); err != nil {
+			return err
+		}
+	}
 	if err := json.Unmarshal(data, out); err != nil {
 		if errors.Is(err, errNotList) {
 			return err
