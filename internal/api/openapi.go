@@ -147,7 +147,12 @@ func ref(schemas map[string]any, t reflect.Type) any {
 				}
 			}
 			sort.Strings(required)
-			schemas[name] = map[string]any{"type": "object", "properties": props, "required": required}
+			schema := map[string]any{"type": "object", "properties": props}
+			if len(required) > 0 {
+				// OpenAPI 3.0 wants a required list to have an entry
+				schema["required"] = required
+			}
+			schemas[name] = schema
 		}
 		return map[string]any{"$ref": "#/components/schemas/" + name}
 	}
