@@ -113,6 +113,92 @@ func BenchmarkLargeFolderSession(b *testing.B) {
 	}
 }
 
+// BenchmarkLargeFolder is the large-mailbox scale figure of
+// docs/performance.md: one logged-in session on an INBOX of n messages,
+// each command a sub-benchmark: SELECT INBOX, UID FETCH of the last 50
+// messages (UID FLAGS ENVELOPE), UID SEARCH SUBJECT over the whole folder.
+// IMAP_BENCH_SIZES lists the sizes (default 1000,10000,100000):
+//
+//	IMAP_BENCH_SIZES=10000,100000,1000000 go test -run X -bench '^BenchmarkLargeFolder$' -benchtime 20x ./internal/imap/
+func BenchmarkLargeFolder(b *testing.B) {
+	sizes := []int{1000, 10000, 100000}
+	if v := strings.TrimSpace(getenv("IMAP_BENCH_SIZES")); v != "" {
+		sizes = nil
+		for _, f := range strings.Split(v, ",") {
+			var n int
+			if _, err := fmt.Sscan(f, &n); err != nil || n < 50 {
+				b.Fatalf("IMAP_BENCH_SIZES: %q is not a size of 50 or more", f)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("messages=%d", n), func(b *testing.B) {
+			e := newEnv(b, envOptions{})
+			start := time.Now()
+			fillInbox(b, e, "alice", n)
+			b.Logf("delivered %d messages in %v", n, time.Since(start).Round(time.Millisecond))
+			nc, err := net.Dial("tcp", e.addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer nc.Close()
+			r := bufio.NewReaderSize(nc, 64<<10)
+			// run sends one command and reads to its tagged OK; it
+			// returns the untagged lines it read.
+			run := func(cmd string) int {
+				fmt.Fprintf(nc, "t %s\r\n", cmd)
+				lines := 0
+				for {
+					l, err := r.ReadString('\n')
+					if err != nil {
+						b.Fatal(err)
+					}
+					if strings.HasPrefix(l, "t ") {
+						if !strings.HasPrefix(l, "t OK") {
+							b.Fatalf("%s: %s", cmd, l)
+						}
+						return lines
+					}
+					lines++
+				}
+			}
+			r.ReadString('\n')
+			run("LOGIN alice pw-alice")
+			run("SELECT INBOX")
+			b.Run("SELECT", func(b *testing.B) {
+				for b.Loop() {
+					run("SELECT INBOX")
+				}
+			})
+			b.Run("UID-FETCH-last-50", func(b *testing.B) {
+				cmd := fmt.Sprintf("UID FETCH %d:* (UID FLAGS ENVELOPE)", n-49)
+				for b.Loop() {
+					if got := run(cmd); got != 50 {
+						b.Fatalf("%s: %d lines, want 50", cmd, got)
+					}
+				}
+			})
+			b.Run("UID-SEARCH-SUBJECT", func(b *testing.B) {
+				want := (n + 999) / 1000
+				for b.Loop() {
+					fmt.Fprintf(nc, "t UID SEARCH SUBJECT needle\r\n")
+					l, err := r.ReadString('\n')
+					if err != nil {
+						b.Fatal(err)
+					}
+					if got := len(strings.Fields(l)) - 2; !strings.HasPrefix(l, "* SEARCH") || got != want {
+						b.Fatalf("SEARCH: %q: %d hits, want %d", l, got, want)
+					}
+					if l, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(l, "t OK") {
+						b.Fatalf("SEARCH: %q %v", l, err)
+					}
+				}
+			})
+		})
+	}
+}
+
 func getenvInt(name string) int {
 	var n int
 	fmt.Sscan(strings.TrimSpace(getenv(name)), &n)

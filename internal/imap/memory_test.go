@@ -108,8 +108,21 @@ func BenchmarkIdleMemory(b *testing.B) {
 
 // benchIdleMemory measures sessions that log in, SELECT INBOX, send
 // extra, and IDLE.
+//
+// GATEHOUSE_BENCH_IDLE_CONNS sets the number of sessions (default 2,000).
+// Above 20,000 the clients dial from 127.0.0.2, 127.0.0.3, ... in turn,
+// 20,000 from each, so that loopback's ephemeral ports suffice; raise the
+// open-files limit first (ulimit -Hn 250000; ulimit -n 250000): the
+// server and the clients each hold one descriptor per session.
 func benchIdleMemory(b *testing.B, compressed bool, extra string) {
-	const conns = 2000
+	conns := 2000
+	if v := os.Getenv("GATEHOUSE_BENCH_IDLE_CONNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("GATEHOUSE_BENCH_IDLE_CONNS: %q is not a number of sessions", v)
+		}
+		conns = n
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), memChildEnv+"=1")
 	stdin, _ := cmd.StdinPipe()
@@ -152,10 +165,14 @@ func benchIdleMemory(b *testing.B, compressed bool, extra string) {
 		for i := 0; i < n; i++ {
 			wg.Add(1)
 			sem <- struct{}{}
+			var d net.Dialer
+			if conns > 20000 {
+				d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i/20000))}
+			}
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				nc, err := net.Dial("tcp", addr)
+				nc, err := d.Dial("tcp", addr)
 				if err != nil {
 					b.Error(err)
 					return

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -233,6 +234,65 @@ func BenchmarkE2ESetCASMailbox10000(b *testing.B) {
 		if err := s.Execute(context.Background(), src); err != nil || out.Len() > 0 {
 			b.Fatalf("%v %s", err, out.String())
 		}
+	}
+}
+
+// BenchmarkE2EMailboxScale is the scale figure of docs/performance.md for
+// many mailboxes, through the shell and the REST API of a real server on
+// SQLite, per directory size (GATEHOUSE_BENCH_MAILBOXES, default
+// 1000,10000,100000): the first page of Get-CASMailbox (50 rows, as the
+// admin center's list asks), and Get-CASMailbox -ResultSize Unlimited |
+// Set-CASMailbox over every mailbox (each iteration flips PopEnabled, so
+// that every mailbox really changes). The first page also carries Exchange's
+// warning that more results are available.
+//
+//	go test -run X -bench E2EMailboxScale -benchtime 3x ./internal/cmdlet/shell/
+func BenchmarkE2EMailboxScale(b *testing.B) {
+	sizes := []int{1000, 10000, 100000}
+	if v := strings.TrimSpace(os.Getenv("GATEHOUSE_BENCH_MAILBOXES")); v != "" {
+		sizes = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				b.Fatalf("GATEHOUSE_BENCH_MAILBOXES: %q is not a size", f)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("mailboxes=%d", n), func(b *testing.B) {
+			env := startServer(b)
+			seedMailboxes(b, env, n)
+			client, err := client.New(cmdlet.ClientOptions{Server: env.URL(), User: "admin", Password: testenv.AdminPassword})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var out bytes.Buffer
+			s := cmdlet.NewSession(cmdlet.SessionOptions{Host: cmdlet.Host{Out: &out, Err: &out}, Registry: exchange.DefaultRegistry(), API: client})
+			want := fmt.Sprintf("%d\n", min(n+10, 50)) // and the demo organization's 10
+			if n+10 > 50 {
+				want = "WARNING: There are more results available than are currently displayed. To view them, increase the value for the ResultSize parameter.\n" + want
+			}
+			b.Run("Get-CASMailbox-first-page", func(b *testing.B) {
+				for b.Loop() {
+					out.Reset()
+					if err := s.Execute(context.Background(), "(Get-CASMailbox -ResultSize 50 | Measure-Object).Count"); err != nil || out.String() != want {
+						b.Fatalf("%v %q", err, out.String())
+					}
+				}
+			})
+			b.Run("Get-CASMailbox-Unlimited-Set-CASMailbox", func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					out.Reset()
+					i++
+					src := fmt.Sprintf("Get-CASMailbox -ResultSize Unlimited | Set-CASMailbox -PopEnabled $%v", i%2 == 0)
+					if err := s.Execute(context.Background(), src); err != nil || out.Len() > 0 {
+						b.Fatalf("%v %s", err, out.String())
+					}
+				}
+			})
+		})
 	}
 }
 

@@ -82,7 +82,13 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: %s is not writable: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", dsn("query_only(1)", "mmap_size(1073741824)"))
+	// The read connections read through SQLite's page cache (pread), not
+	// a memory map: in WAL mode every write makes each reader drop what it
+	// holds at its next transaction, and a mapped reader does so with
+	// munmap and then a page fault per page it touches again, which cost
+	// a third of the server's CPU under a load that writes while it reads
+	// (bench/imapload -mode mixed; see docs/performance.md).
+	r, err := sql.Open("sqlite", dsn("query_only(1)"))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)

@@ -1,11 +1,13 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -365,10 +367,15 @@ func (db *DB) Changes(ctx context.Context, folderID int64, since uint64) (store.
 		if f.HighestModSeq <= since {
 			return nil
 		}
-		changed, err = collectFlags(c.query(ctx, `SELECT uid, modseq, flags, keywords FROM messages WHERE folder_id = ? AND modseq > ? ORDER BY uid`, folderID, since))
+		// No ORDER BY: with it, SQLite prefers walking the folder's
+		// whole messages_flags index in UID order over the messages_modseq
+		// range, which made every IDLE wake-up in a 100,000-message
+		// folder read all of them. The few changed rows are sorted here.
+		changed, err = collectFlags(c.query(ctx, `SELECT uid, modseq, flags, keywords FROM messages WHERE folder_id = ? AND modseq > ?`, folderID, since))
 		if err != nil {
 			return err
 		}
+		slices.SortFunc(changed, func(a, b store.MessageFlags) int { return cmp.Compare(a.UID, b.UID) })
 		expunged, err = scanColumn[uint32](c.query(ctx, `SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid`, folderID, since))
 		return err
 	})
