@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/service"
 )
 
 var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)
@@ -89,13 +91,18 @@ func jsonContent(schema any) map[string]any {
 	return map[string]any{"application/json": map[string]any{"schema": schema}}
 }
 
-var timeType = reflect.TypeOf(time.Time{})
+var (
+	timeType         = reflect.TypeOf(time.Time{})
+	nullableBoolType = reflect.TypeOf(service.NullableBool{})
+)
 
 // ref returns a schema for t, adding named structs to schemas.
 func ref(schemas map[string]any, t reflect.Type) any {
 	switch {
 	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
+	case t == nullableBoolType:
+		return map[string]any{"type": "boolean", "nullable": true}
 	case t.Kind() == reflect.Pointer:
 		s := ref(schemas, t.Elem())
 		if m, ok := s.(map[string]any); ok {

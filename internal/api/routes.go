@@ -71,13 +71,17 @@ type SetMailboxBody struct {
 type SetCASMailboxBody struct {
 	PopEnabled  *bool
 	ImapEnabled *bool
+	// SmtpClientAuthenticationDisabled: true, false, or null to follow the
+	// organization (Set-TransportConfig); leave it out to keep it.
+	SmtpClientAuthenticationDisabled service.NullableBool `json:",omitempty"`
 }
 
 // BulkCASItem is one mailbox of a bulk change.
 type BulkCASItem struct {
-	Identity    string
-	PopEnabled  *bool
-	ImapEnabled *bool
+	Identity                         string
+	PopEnabled                       *bool
+	ImapEnabled                      *bool
+	SmtpClientAuthenticationDisabled service.NullableBool `json:",omitempty"`
 }
 
 // BulkCASBody is the body of PATCH /api/v1/casmailboxes: many
@@ -277,6 +281,13 @@ func (a *API) table() []route {
 			}},
 		{method: "PATCH", path: "/api/v1/organizationconfig", summary: "Set-OrganizationConfig -SecurityDefaultsEnabled",
 			query: []param{whatIfParam}, body: SetOrgBody{}, response: ResultBody{}, h: a.setOrg},
+		{method: "GET", path: "/api/v1/transportconfig", summary: "Get-TransportConfig", response: service.TransportConfig{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				o, err := a.svc.GetTransportConfig(ctx, c)
+				return http.StatusOK, o, err
+			}},
+		{method: "PATCH", path: "/api/v1/transportconfig", summary: "Set-TransportConfig -SmtpClientAuthenticationDisabled",
+			query: []param{whatIfParam}, body: SetTransportConfigBody{}, response: ResultBody{}, h: a.setTransport},
 
 		{method: "GET", path: "/api/v1/rolegroups", summary: "Get-RoleGroup", response: []service.RoleGroup{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
@@ -433,7 +444,7 @@ func (a *API) setCAS(ctx context.Context, c service.Caller, r *http.Request) (in
 		return 0, nil, err
 	}
 	res, err := a.svc.SetCASMailbox(ctx, c, service.SetCASMailboxRequest{Identity: r.PathValue("identity"),
-		PopEnabled: b.PopEnabled, ImapEnabled: b.ImapEnabled, WhatIf: whatIf})
+		PopEnabled: b.PopEnabled, ImapEnabled: b.ImapEnabled, SmtpClientAuthenticationDisabled: b.SmtpClientAuthenticationDisabled, WhatIf: whatIf})
 	return http.StatusOK, resultBody(res), err
 }
 
@@ -444,7 +455,8 @@ func (a *API) bulkCAS(ctx context.Context, c service.Caller, r *http.Request) (i
 	}
 	reqs := make([]service.SetCASMailboxRequest, len(b.Items))
 	for i, it := range b.Items {
-		reqs[i] = service.SetCASMailboxRequest{Identity: it.Identity, PopEnabled: it.PopEnabled, ImapEnabled: it.ImapEnabled, WhatIf: b.WhatIf}
+		reqs[i] = service.SetCASMailboxRequest{Identity: it.Identity, PopEnabled: it.PopEnabled, ImapEnabled: it.ImapEnabled,
+			SmtpClientAuthenticationDisabled: it.SmtpClientAuthenticationDisabled, WhatIf: b.WhatIf}
 	}
 	results, err := a.svc.SetCASMailboxes(ctx, c, reqs)
 	if err != nil {
@@ -493,6 +505,24 @@ func (a *API) setOrg(ctx context.Context, c service.Caller, r *http.Request) (in
 		return 0, nil, err
 	}
 	res, err := a.svc.SetOrganizationConfig(ctx, c, service.SetOrganizationConfigRequest{SecurityDefaultsEnabled: b.SecurityDefaultsEnabled, WhatIf: whatIf})
+	return http.StatusOK, resultBody(res), err
+}
+
+// SetTransportConfigBody is the body of PATCH /api/v1/transportconfig.
+type SetTransportConfigBody struct {
+	SmtpClientAuthenticationDisabled *bool
+}
+
+func (a *API) setTransport(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+	var b SetTransportConfigBody
+	if err := decode(r, &b); err != nil {
+		return 0, nil, err
+	}
+	whatIf, err := boolQuery(r, "whatIf")
+	if err != nil {
+		return 0, nil, err
+	}
+	res, err := a.svc.SetTransportConfig(ctx, c, service.SetTransportConfigRequest{SmtpClientAuthenticationDisabled: b.SmtpClientAuthenticationDisabled, WhatIf: whatIf})
 	return http.StatusOK, resultBody(res), err
 }
 

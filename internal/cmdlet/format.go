@@ -29,6 +29,7 @@ var defaultViews = map[string]View{
 	"Gatehouse.Recipient":                              {Columns: []string{"Name", "RecipientType"}},
 	"Gatehouse.ManagementRoleAssignment":               {Columns: []string{"Name", "Role", "RoleAssigneeName", "RoleAssigneeType", "AssignmentMethod"}},
 	"Gatehouse.OrganizationConfig":                     {List: true},
+	"Gatehouse.TransportConfig":                        {List: true},
 	"Gatehouse.AdminAuditLogEntry":                     {List: true},
 	"Gatehouse.EmailAppUsage":                          {Columns: []string{"UserPrincipalName", "DisplayName", "LastPopDate", "LastImapDate"}},
 	"System.Management.Automation.CommandInfo":         {Columns: []string{"CommandType", "Name", "Source"}},
