@@ -335,6 +335,52 @@ func (a *API) table() []route {
 				return http.StatusOK, resultBody(res), err
 			}},
 
+		{method: "GET", path: "/api/v1/queues", summary: "Get-Queue: the outbound queue to the smarthost", response: []service.Queue{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				q, err := a.svc.GetQueues(ctx, c)
+				return http.StatusOK, q, err
+			}},
+		{method: "POST", path: "/api/v1/queues/{identity}/retry", summary: "Retry-Queue: every waiting message is tried now",
+			query: []param{whatIfParam}, response: ResultBody{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				whatIf, err := boolQuery(r, "whatIf")
+				if err != nil {
+					return 0, nil, err
+				}
+				res, err := a.svc.RetryQueue(ctx, c, service.RetryQueueRequest{Identity: r.PathValue("identity"), WhatIf: whatIf})
+				return http.StatusOK, resultBody(res), err
+			}},
+		{method: "GET", path: "/api/v1/queuemessages", summary: "Get-Message: the messages of the outbound queue, oldest first",
+			query:    []param{{"queue", "string", "the queue (Smarthost)"}, {"resultSize", "string", "page size: a number (default 1000) or Unlimited"}, {"cursor", "string", "continuation token: NextCursor of the page before"}},
+			response: ListBody[service.QueueMessage]{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				size, err := resultSize(r)
+				if err != nil {
+					return 0, nil, err
+				}
+				req := service.GetMessagesRequest{Queue: r.URL.Query().Get("queue"), ResultSize: size, Cursor: r.URL.Query().Get("cursor")}
+				p, err := a.svc.GetMessages(ctx, c, req)
+				return http.StatusOK, listBody(ctx, r, p, service.ListOptions{ResultSize: size}), err
+			}},
+		{method: "GET", path: "/api/v1/queuemessages/{identity}", summary: "Get-Message -Identity", response: service.QueueMessage{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				p, err := a.svc.GetMessages(ctx, c, service.GetMessagesRequest{Identity: r.PathValue("identity")})
+				if err != nil {
+					return 0, nil, err
+				}
+				return http.StatusOK, p.Items[0], nil
+			}},
+		{method: "DELETE", path: "/api/v1/queuemessages/{identity}", summary: "Remove-Message (no notice to the sender)",
+			query: []param{whatIfParam}, response: ResultBody{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				whatIf, err := boolQuery(r, "whatIf")
+				if err != nil {
+					return 0, nil, err
+				}
+				res, err := a.svc.RemoveMessage(ctx, c, service.RemoveMessageRequest{Identity: r.PathValue("identity"), WhatIf: whatIf})
+				return http.StatusOK, resultBody(res), err
+			}},
+
 		{method: "GET", path: "/api/v1/adminauditlog", summary: "Search-AdminAuditLog (newest first); a page of resultSize records, the next page in the Link header (rel=\"next\")", response: []service.AuditRecord{},
 			query: []param{
 				{"cmdlets", "string", "comma-separated cmdlet names"}, {"objectIds", "string", "comma-separated objects"},

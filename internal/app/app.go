@@ -207,7 +207,8 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		return nil, err
 	}
 	s.Service = service.New(service.Options{Store: s.Store, Hub: s.Hub, Registry: s.Registry, Checker: s.Checker,
-		Throttle: s.Throttle, Logger: s.log, Metrics: s.Metrics, Server: hostname})
+		Throttle: s.Throttle, Logger: s.log, Metrics: s.Metrics, Server: hostname,
+		Smarthost: cfg.Outbound.Smarthost, QueueWake: s.Runner.Wake})
 
 	if cfg.Demo {
 		if err := s.seedDemo(ctx, o.Out); err != nil {

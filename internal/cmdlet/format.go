@@ -30,6 +30,8 @@ var defaultViews = map[string]View{
 	"Gatehouse.ManagementRoleAssignment":               {Columns: []string{"Name", "Role", "RoleAssigneeName", "RoleAssigneeType", "AssignmentMethod"}},
 	"Gatehouse.OrganizationConfig":                     {List: true},
 	"Gatehouse.TransportConfig":                        {List: true},
+	"Gatehouse.Queue":                                  {Columns: []string{"Identity", "DeliveryType", "Status", "MessageCount", "NextHopDomain"}},
+	"Gatehouse.QueueMessage":                           {Columns: []string{"Identity", "FromAddress", "Status", "Size", "RetryCount", "LastError"}},
 	"Gatehouse.AdminAuditLogEntry":                     {List: true},
 	"Gatehouse.EmailAppUsage":                          {Columns: []string{"UserPrincipalName", "DisplayName", "LastPopDate", "LastImapDate"}},
 	"System.Management.Automation.CommandInfo":         {Columns: []string{"CommandType", "Name", "Source"}},

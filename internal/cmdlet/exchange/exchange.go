@@ -30,7 +30,7 @@ func ExchangeCmdlets() []*cmdlet.Cmdlet {
 		getUser(), getRecipient(), getEXOCASMailbox(), getManagementRoleAssignment(),
 		connectExchangeOnline(), disconnectExchangeOnline(), getCredential(),
 		getCASMailboxPlan(), setCASMailboxPlan(),
-		getOrganizationConfig(), setOrganizationConfig(), getTransportConfig(), setTransportConfig(),
+		getOrganizationConfig(), setOrganizationConfig(), getTransportConfig(), setTransportConfig(), getQueue(), getMessage(), retryQueue(), removeMessage(),
 		getRoleGroup(), getRoleGroupMember(), addRoleGroupMember(), removeRoleGroupMember(),
 		searchAdminAuditLog(), getEmailAppUsageReport(),
 		getMailboxStatistics(),
