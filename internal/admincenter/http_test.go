@@ -179,6 +179,7 @@ func pagesAsAdmin(t *testing.T, env *testenv.Env) []struct{ path, want string } 
 		{"/admin/reports/email-apps", "Email apps usage"},
 		{"/admin/reports/email-apps?period=180", "In the last 180 days"},
 		{"/admin/help/keyboard-shortcuts", "Ctrl+F6"},
+		{"/admin/mail-flow/queue", "The queue is empty."},
 	}
 }
 
