@@ -733,7 +733,7 @@ func TestReports(t *testing.T) {
 		t.Errorf("CSV: got %d %q %q", r.status, r.header.Get("Content-Type"), r.header.Get("Content-Disposition"))
 	}
 	rows, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
-	if err != nil || len(rows) < 1 || strings.Join(rows[0], ",") != "UserPrincipalName,DisplayName,PopEnabled,ImapEnabled,PopAccess,ImapAccess,LastPopDate,LastImapDate,PopLogins,ImapLogins,PopRefused,ImapRefused,FailedLogins" {
+	if err != nil || len(rows) < 1 || strings.Join(rows[0], ",") != "UserPrincipalName,DisplayName,PopEnabled,ImapEnabled,PopAccess,ImapAccess,LastPopDate,LastImapDate,PopLogins,ImapLogins,PopRefused,ImapRefused,FailedLogins,LastSmtpDate,SmtpLogins,SmtpRefused" {
 		t.Errorf("CSV header: got %v, %v", rows, err)
 	}
 	r = c.get("/admin/reports/email-apps.svg?period=30")

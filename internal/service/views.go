@@ -183,6 +183,11 @@ type EmailAppUsage struct {
 	PopRefused   int
 	ImapRefused  int
 	FailedLogins int
+	// LastSmtpDate, SmtpLogins and SmtpRefused are the same for
+	// authenticated SMTP (submission).
+	LastSmtpDate *time.Time
+	SmtpLogins   int
+	SmtpRefused  int
 }
 
 // DailyActiveUsers counts mailboxes that used each protocol on one day.

@@ -616,7 +616,12 @@ type UsageRow struct {
 	ImapLogins        int
 	PopRefused        int // refused by policy: protocol disabled, security defaults, or plaintext without TLS
 	ImapRefused       int
-	Failed            int // wrong password attempts for this mailbox
+	// LastSmtp, SmtpLogins and SmtpRefused are the same for authenticated
+	// SMTP (submission).
+	LastSmtp    time.Time
+	SmtpLogins  int
+	SmtpRefused int
+	Failed      int // wrong password attempts for this mailbox
 }
 
 // DailyActive is the number of mailboxes that logged in on one day.

@@ -150,6 +150,23 @@ func TestSmtpClientAuthSwitch(t *testing.T) {
 	if results[store.LoginSuccess] != 2 || results[store.LoginDisabled] != 2 || results[store.LoginFailed] != 1 {
 		t.Errorf("login records by result: got %v; want 2 success, 2 disabled, 1 failed", results)
 	}
+	// The email-apps usage report counts them for the mailbox.
+	rep, err := e.Service.EmailAppUsage(ctx, orgAdmin, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, u := range rep.Users {
+		if u.UserPrincipalName == christa {
+			found = true
+			if u.SmtpLogins != 2 || u.SmtpRefused != 2 || u.LastSmtpDate == nil {
+				t.Errorf("usage report: got %+v; want 2 SMTP logins, 2 refused, a last SMTP date", u)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("usage report lacks %s", christa)
+	}
 	audit, err := e.Service.SearchAdminAuditLog(ctx, orgAdmin, service.AuditSearch{Cmdlets: []string{"Set-CASMailbox", "Set-TransportConfig"}})
 	if err != nil {
 		t.Fatal(err)

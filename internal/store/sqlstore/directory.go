@@ -636,7 +636,10 @@ func (t dirTx) UsageReport(ctx context.Context, since time.Time) ([]store.UsageR
 		SUM(CASE WHEN l.protocol = 'imap4' AND l.result = 'success' THEN 1 ELSE 0 END),
 		SUM(CASE WHEN l.protocol = 'pop3' AND l.result IN ('disabled', 'blocked', 'notls') THEN 1 ELSE 0 END),
 		SUM(CASE WHEN l.protocol = 'imap4' AND l.result IN ('disabled', 'blocked', 'notls') THEN 1 ELSE 0 END),
-		SUM(CASE WHEN l.result = 'failed' THEN 1 ELSE 0 END)
+		SUM(CASE WHEN l.result = 'failed' THEN 1 ELSE 0 END),
+		COALESCE(MAX(CASE WHEN l.protocol = 'smtp' AND l.result = 'success' THEN l.time END), 0),
+		SUM(CASE WHEN l.protocol = 'smtp' AND l.result = 'success' THEN 1 ELSE 0 END),
+		SUM(CASE WHEN l.protocol = 'smtp' AND l.result IN ('disabled', 'blocked', 'notls') THEN 1 ELSE 0 END)
 		FROM login_records l JOIN mailboxes m ON m.id = l.mailbox_id
 		WHERE l.time >= ? AND l.mailbox_id <> 0
 		GROUP BY l.mailbox_id, m.upn, m.display_name, m.display_name_lc
@@ -648,12 +651,12 @@ func (t dirTx) UsageReport(ctx context.Context, since time.Time) ([]store.UsageR
 	var out []store.UsageRow
 	for rows.Next() {
 		var r store.UsageRow
-		var pop, imap int64
+		var pop, imap, smtp int64
 		if err := rows.Scan(&r.MailboxID, &r.UserPrincipalName, &r.DisplayName, &pop, &imap,
-			&r.PopLogins, &r.ImapLogins, &r.PopRefused, &r.ImapRefused, &r.Failed); err != nil {
+			&r.PopLogins, &r.ImapLogins, &r.PopRefused, &r.ImapRefused, &r.Failed, &smtp, &r.SmtpLogins, &r.SmtpRefused); err != nil {
 			return nil, err
 		}
-		r.LastPop, r.LastImap = fromMicros(pop), fromMicros(imap)
+		r.LastPop, r.LastImap, r.LastSmtp = fromMicros(pop), fromMicros(imap), fromMicros(smtp)
 		out = append(out, r)
 	}
 	return out, rows.Err()
