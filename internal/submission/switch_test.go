@@ -175,3 +175,5 @@ func TestSmtpClientAuthSwitch(t *testing.T) {
 		t.Errorf("audit records: got %d; want 4", len(audit))
 	}
 }
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
