@@ -77,7 +77,7 @@ func TestPlaintextAuthRefused(t *testing.T) {
 	}
 	// LOGIN, the other mechanism, step by step.
 	s.cmd(t, "AUTH LOGIN", "334 VXNlcm5hbWU6") // "Username:"
-	s.cmd(t, b64(christa), "334 UGFzc3dvcmQ6")  // "Password:"
+	s.cmd(t, b64(christa), "334 UGFzc3dvcmQ6") // "Password:"
 	s.cmd(t, b64(testenv.DemoPassword), "235 ")
 
 	m := mailboxOf(t, e, christa)
