@@ -165,11 +165,33 @@ func (f failure) String() string {
 // (temporary).
 func failOf(rcpt string, err error) failure {
 	var se *smtp.SMTPError
+	var lf localFault
+	if errors.As(err, &lf) {
+		return failure{rcpt: rcpt, text: lf.Error()}
+	}
 	if errors.As(err, &se) {
 		return failure{rcpt: rcpt, permanent: se.Code >= 500 && se.Code < 600, code: se.Code, enhanced: se.EnhancedCode, text: se.Message}
 	}
 	return failure{rcpt: rcpt, text: err.Error()}
 }
+
+// localFault is a failure of this server's side of the relay (the
+// smarthost refused our AUTH or TLS): temporary whatever its code, since
+// the recipient is not at fault and an administrator can fix it.
+type localFault struct {
+	what string
+	err  error
+}
+
+func (f localFault) Error() string {
+	var se *smtp.SMTPError
+	if errors.As(f.err, &se) {
+		return fmt.Sprintf("%s: %d %d.%d.%d %s", f.what, se.Code, se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2], se.Message)
+	}
+	return f.what + ": " + f.err.Error()
+}
+
+func (f localFault) Unwrap() error { return f.err }
 
 // attempt sends one message and records the outcome: gone from the queue
 // when every recipient was taken or failed for good (its sender told in a
@@ -274,7 +296,7 @@ func (r *Runner) send(ctx context.Context, m store.OutboundMessage) []failure {
 			return all(errors.New("not sending the smarthost password without TLS"))
 		}
 		if err := c.Auth(sasl.NewPlainClient("", r.o.Username, r.o.Password)); err != nil {
-			return all(fmt.Errorf("AUTH at the smarthost: %w", err))
+			return all(localFault{"AUTH at the smarthost", err})
 		}
 	}
 	if err := c.Mail(m.From, &smtp.MailOptions{Size: int64(len(m.Data))}); err != nil {
@@ -347,7 +369,7 @@ func (r *Runner) dial(ctx context.Context) (*smtp.Client, bool, error) {
 		return c, true, nil
 	}
 	if !strings.Contains(err.Error(), "doesn't support STARTTLS") {
-		return nil, false, fmt.Errorf("STARTTLS to the smarthost: %w", err)
+		return nil, false, localFault{"STARTTLS to the smarthost", err}
 	}
 	if nc, err = connect(); err != nil {
 		return nil, false, err
