@@ -174,6 +174,21 @@ func TestSmtpClientAuthSwitch(t *testing.T) {
 	if len(audit) != 4 {
 		t.Errorf("audit records: got %d; want 4", len(audit))
 	}
+
+	// Security defaults block authenticated SMTP too, whatever the
+	// mailbox says, and close its open session.
+	open2 := dialSubmission(t, addr)
+	open2.cmd(t, "AUTH PLAIN "+plain(christa, testenv.DemoPassword), "235 ")
+	if _, err := e.Service.SetOrganizationConfig(ctx, orgAdmin, service.SetOrganizationConfigRequest{SecurityDefaultsEnabled: new(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := open2.expect(t, "421 "); !strings.Contains(got, "security defaults") {
+		t.Errorf("session under security defaults: got %q", got)
+	}
+	s3 := dialSubmission(t, addr)
+	if got := s3.cmd(t, "AUTH PLAIN "+plain(christa, testenv.DemoPassword), "535 "); !strings.Contains(got, "5.7.139") || !strings.Contains(got, "security defaults") {
+		t.Errorf("AUTH under security defaults: got %q; want 535 5.7.139 naming security defaults", got)
+	}
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
