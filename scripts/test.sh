@@ -25,9 +25,14 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v curl >/dev/null || need+=(curl)
 command -v python3 >/dev/null || need+=(python3)
 command -v npm >/dev/null || need+=(npm)
+# The submission tests' smarthost (Postfix, started by the test on loopback
+# with its own config dir) and submission client (swaks).
+[ -x /usr/sbin/postfix ] || need+=(postfix)
+command -v swaks >/dev/null || need+=(swaks)
 if [ ${#need[@]} -gt 0 ]; then
 	if command -v apt-get >/dev/null; then
 		echo "== installing: ${need[*]}"
+		echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
 		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 	else

@@ -95,7 +95,7 @@ func start(target, dir, bin, pg string, run, clients int) (string, func()) {
 	switch target {
 	case "sqlite", "postgres":
 		args := []string{"serve", "--data", filepath.Join(dir, name), "--demo", "--admin-password", "Bench-Admin-1",
-			"--imap", "", "--imaps", "", "--pop3", "", "--pop3s", "", "--smtp", "", "--admin", "",
+			"--imap", "", "--imaps", "", "--pop3", "", "--pop3s", "", "--smtp", "", "--admin", "", "--submission", "", "--submissions", "",
 			"--lmtp", "127.0.0.1:0", "--log-level", "warn"}
 		if target == "postgres" {
 			db, err := sql.Open("pgx", pg)

@@ -49,7 +49,7 @@ type server struct {
 	errb  *bytes.Buffer
 }
 
-var listenLine = regexp.MustCompile(`^\s+(IMAP4 \(STARTTLS\)|POP3 \(STLS\)|LMTP|SMTP inbound|Admin center)\s+\S*?(?:lmtp |://)?(127\.0\.0\.1:\d+)`)
+var listenLine = regexp.MustCompile(`^\s+(IMAP4 \(STARTTLS\)|POP3 \(STLS\)|LMTP|SMTP inbound|Submission\s|Admin center)\s*\S*?(?:lmtp |://)?(127\.0\.0\.1:\d+)`)
 
 // start runs gatehouse serve with args and waits for its banner.
 func start(t *testing.T, args ...string) *server {
@@ -99,7 +99,7 @@ func start(t *testing.T, args ...string) *server {
 
 func ports() []string {
 	return []string{"--imap", "127.0.0.1:0", "--imaps", "", "--pop3", "127.0.0.1:0", "--pop3s", "",
-		"--smtp", "", "--lmtp", "127.0.0.1:0", "--admin", "127.0.0.1:0"}
+		"--smtp", "", "--lmtp", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--submission", "", "--submissions", ""}
 }
 
 // TestKill9MidDelivery streams deliveries from four LMTP clients, kills the

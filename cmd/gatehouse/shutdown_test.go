@@ -92,7 +92,7 @@ func TestSIGTERM(t *testing.T) {
 	const grace = 3 * time.Second
 	s := start(t, "--data", t.TempDir(), "--demo", "--admin-password", "x-Admin-Pass-1", "--shutdown-grace", grace.String(),
 		"--imap", "127.0.0.1:0", "--imaps", "", "--pop3", "127.0.0.1:0", "--pop3s", "",
-		"--smtp", "127.0.0.1:0", "--lmtp", "127.0.0.1:0", "--admin", "127.0.0.1:0")
+		"--smtp", "127.0.0.1:0", "--lmtp", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--submission", "", "--submissions", "")
 	const user, pass = "christa@contoso.com", "Contoso-Demo-2026"
 
 	// A big message for the POP3 RETR under way.

@@ -21,6 +21,9 @@ type Protocol string
 const (
 	POP3  Protocol = "pop3"
 	IMAP4 Protocol = "imap4"
+	// SMTP is authenticated SMTP submission (SMTP AUTH), governed by
+	// SmtpClientAuthenticationDisabled as in Exchange.
+	SMTP Protocol = "smtp"
 )
 
 // Display is the protocol's name as admins and users read it.
@@ -30,6 +33,8 @@ func (p Protocol) Display() string {
 		return "POP3"
 	case IMAP4:
 		return "IMAP4"
+	case SMTP:
+		return "Authenticated SMTP"
 	}
 	return string(p)
 }
@@ -42,9 +47,13 @@ const (
 	Allowed Reason = iota
 	// Disabled: the mailbox's PopEnabled or ImapEnabled is false.
 	Disabled
-	// SecurityDefaults: the organization's security defaults block POP3
-	// and IMAP4 for everyone.
+	// SecurityDefaults: the organization's security defaults block POP3,
+	// IMAP4 and authenticated SMTP for everyone.
 	SecurityDefaults
+	// OrgDisabled: authenticated SMTP is off for the organization
+	// (Set-TransportConfig -SmtpClientAuthenticationDisabled $true) and
+	// the mailbox follows it.
+	OrgDisabled
 )
 
 // String names the reason as the admin surfaces show it.
@@ -54,6 +63,8 @@ func (r Reason) String() string {
 		return "Disabled"
 	case SecurityDefaults:
 		return "Blocked by security defaults"
+	case OrgDisabled:
+		return "Disabled for the organization"
 	}
 	return "Enabled"
 }
@@ -63,6 +74,20 @@ func (r Reason) String() string {
 func Decide(org store.OrgConfig, m store.Mailbox, p Protocol) Reason {
 	if org.SecurityDefaultsEnabled {
 		return SecurityDefaults
+	}
+	if p == SMTP {
+		// Exchange: the mailbox's value wins when set; $null follows the
+		// organization's.
+		if v := m.SmtpClientAuthenticationDisabled; v != nil {
+			if *v {
+				return Disabled
+			}
+			return Allowed
+		}
+		if org.SmtpClientAuthenticationDisabled {
+			return OrgDisabled
+		}
+		return Allowed
 	}
 	enabled := m.ImapEnabled
 	if p == POP3 {
@@ -86,6 +111,16 @@ func (d *Denied) Error() string { return d.Text() }
 // Text is the sentence the client is shown (docs/ARCHITECTURE.md, What
 // clients are told); each protocol adds its own response code.
 func (d *Denied) Text() string {
+	if d.Protocol == SMTP {
+		// Exchange Online's words (535 5.7.139), which admins search for.
+		switch d.Reason {
+		case Disabled:
+			return "Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox."
+		case OrgDisabled:
+			return "Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant."
+		}
+		return "Authentication unsuccessful, authenticated SMTP is blocked by your organization's security defaults."
+	}
 	if d.Reason == SecurityDefaults {
 		return fmt.Sprintf("%s is blocked by your organization's security defaults. Contact your administrator.", d.Protocol.Display())
 	}
@@ -95,6 +130,12 @@ func (d *Denied) Text() string {
 // KickText is the sentence an open session is closed with when the rule
 // turns false for it.
 func KickText(p Protocol, r Reason) string {
+	if p == SMTP {
+		if r == SecurityDefaults {
+			return "Authenticated SMTP was blocked by your organization's security defaults."
+		}
+		return "SmtpClientAuthentication was disabled by your administrator."
+	}
 	if r == SecurityDefaults {
 		return fmt.Sprintf("%s was blocked by your organization's security defaults.", p.Display())
 	}

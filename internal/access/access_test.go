@@ -76,3 +76,42 @@ func TestTexts(t *testing.T) {
 		})
 	}
 }
+
+// TestDecideSMTP is the rule for authenticated SMTP: security defaults
+// win; then the mailbox's SmtpClientAuthenticationDisabled when set; $null
+// follows the organization's. POP3 and IMAP4 switches never matter.
+func TestDecideSMTP(t *testing.T) {
+	for _, tc := range []struct {
+		secDefaults, orgOff bool
+		mailbox             *bool
+		want                access.Reason
+	}{
+		{false, false, nil, access.Allowed},
+		{false, true, nil, access.OrgDisabled},
+		{false, true, new(false), access.Allowed},
+		{false, false, new(true), access.Disabled},
+		{false, true, new(true), access.Disabled},
+		{true, false, new(false), access.SecurityDefaults},
+		{true, false, nil, access.SecurityDefaults},
+	} {
+		name := fmt.Sprintf("secdefaults=%v/org=%v/mailbox=%v", tc.secDefaults, tc.orgOff, tc.mailbox != nil && *tc.mailbox)
+		if tc.mailbox == nil {
+			name += "(null)"
+		}
+		t.Run(name, func(t *testing.T) {
+			org := store.OrgConfig{SecurityDefaultsEnabled: tc.secDefaults, SmtpClientAuthenticationDisabled: tc.orgOff}
+			m := store.Mailbox{Name: "Christa Knapp", SmtpClientAuthenticationDisabled: tc.mailbox}
+			if got := access.Decide(org, m, access.SMTP); got != tc.want {
+				t.Errorf("Decide: got %v; want %v", got, tc.want)
+			}
+		})
+	}
+	if got, want := (&access.Denied{Protocol: access.SMTP, Reason: access.Disabled}).Text(),
+		"Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox."; got != want {
+		t.Errorf("mailbox text: got %q; want %q", got, want)
+	}
+	if got, want := (&access.Denied{Protocol: access.SMTP, Reason: access.OrgDisabled}).Text(),
+		"Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant."; got != want {
+		t.Errorf("tenant text: got %q; want %q", got, want)
+	}
+}

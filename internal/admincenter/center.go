@@ -115,6 +115,11 @@ func (c *Center) Handler() http.Handler {
 	mux.HandleFunc("POST "+memberAddPath, c.private(c.addMember))
 	mux.HandleFunc("POST "+memberRemovePath, c.private(c.removeMember))
 
+	mux.HandleFunc("GET "+queuePath, c.private(c.queuePage))
+	mux.HandleFunc("POST "+queuePath+"/retry", c.private(c.retryQueue))
+	mux.HandleFunc("GET "+queueRemovePath, c.private(c.queueRemovePage))
+	mux.HandleFunc("POST "+queueRemovePath, c.private(c.queueRemove))
+
 	mux.HandleFunc("GET "+auditPath, c.private(c.auditLog))
 	mux.HandleFunc("GET "+reportPath, c.private(c.report))
 	mux.HandleFunc("GET "+reportCSVPath, c.private(c.reportCSV))
@@ -151,4 +156,6 @@ const (
 	reportCSVPath               = reportPath + ".csv"
 	reportChartPath             = reportPath + ".svg"
 	keyboardHelpPath            = Base + "/help/keyboard-shortcuts"
+	queuePath                   = Base + "/mail-flow/queue"
+	queueRemovePath             = queuePath + "/remove"
 )

@@ -30,10 +30,17 @@ type editData struct {
 	// the stored values and change with the Enable/Disable links.
 	PendingPop  bool
 	PendingImap bool
+	// PendingSmtp is authenticated SMTP as Save will leave it; OrigSmtp
+	// the mailbox's stored state (its own SmtpClientAuthenticationDisabled,
+	// or the organization's when that is $null, SmtpFollowsOrg).
+	PendingSmtp    bool
+	OrigSmtp       bool
+	SmtpFollowsOrg bool
 	// PopToggle and ImapToggle are the Enable/Disable links without script:
 	// the same dialog with that pending value flipped.
 	PopToggle  string
 	ImapToggle string
+	SmtpToggle string
 	Hidden     []hiddenField
 	CancelURL  string
 	EmailApps  string
@@ -80,15 +87,17 @@ func (c *Center) editPage(w http.ResponseWriter, r *http.Request, s *session) er
 		return err
 	}
 	l := listStateFrom(q)
+	origSmtp := smtpEnabled(m)
 	d := editData{Mailbox: m, Info: info, Section: "general",
 		PendingPop: boolParam(q.Get("pop"), m.PopEnabled), PendingImap: boolParam(q.Get("imap"), m.ImapEnabled),
+		PendingSmtp: boolParam(q.Get("smtp"), origSmtp), OrigSmtp: origSmtp, SmtpFollowsOrg: m.SmtpClientAuthenticationDisabled == nil,
 		Hidden: l.hidden(), CancelURL: l.url(m.Guid), CanChange: s.caller.Can(rbac.MailRecipients)}
 	for _, sec := range editSections {
 		if q.Get("section") == sec.ID {
 			d.Section = sec.ID
 		}
 	}
-	at := func(section string, pop, imap bool) string {
+	at := func(section string, pop, imap, smtp bool) string {
 		v := l.values()
 		v.Set("section", section)
 		if pop != m.PopEnabled {
@@ -97,13 +106,17 @@ func (c *Center) editPage(w http.ResponseWriter, r *http.Request, s *session) er
 		if imap != m.ImapEnabled {
 			v.Set("imap", boolText(imap))
 		}
+		if smtp != origSmtp {
+			v.Set("smtp", boolText(smtp))
+		}
 		return withQuery(editPath, v, m.Guid)
 	}
 	for _, sec := range editSections {
-		d.Tree = append(d.Tree, sectionLink{ID: sec.ID, Label: sec.Label, URL: at(sec.ID, d.PendingPop, d.PendingImap), Current: sec.ID == d.Section})
+		d.Tree = append(d.Tree, sectionLink{ID: sec.ID, Label: sec.Label, URL: at(sec.ID, d.PendingPop, d.PendingImap, d.PendingSmtp), Current: sec.ID == d.Section})
 	}
-	d.PopToggle = at("features", !d.PendingPop, d.PendingImap)
-	d.ImapToggle = at("features", d.PendingPop, !d.PendingImap)
+	d.PopToggle = at("features", !d.PendingPop, d.PendingImap, d.PendingSmtp)
+	d.ImapToggle = at("features", d.PendingPop, !d.PendingImap, d.PendingSmtp)
+	d.SmtpToggle = at("features", d.PendingPop, d.PendingImap, !d.PendingSmtp)
 	state := l.values()
 	d.EmailApps = withQuery(emailAppsPath, state, m.Guid)
 	d.Password = withQuery(passwordPath, state, m.Guid)
@@ -133,7 +146,14 @@ func (c *Center) editSave(w http.ResponseWriter, r *http.Request, s *session) er
 	if imap, orig := boolParam(f.Get("imap"), true), boolParam(f.Get("orig_imap"), true); imap != orig {
 		req.ImapEnabled = &imap
 	}
-	if req.PopEnabled == nil && req.ImapEnabled == nil {
+	if smtp, orig := boolParam(f.Get("smtp"), true), boolParam(f.Get("orig_smtp"), true); smtp != orig {
+		// Enable and Disable set the mailbox's own value, as Exchange's
+		// admin center does; $null (follow the organization) is the
+		// shell's.
+		disabled := !smtp
+		req.SmtpClientAuthenticationDisabled = service.NullableBool{Set: true, Value: &disabled}
+	}
+	if req.PopEnabled == nil && req.ImapEnabled == nil && !req.SmtpClientAuthenticationDisabled.Set {
 		return c.redirect(w, r, l.url(ids[0]), nil)
 	}
 	res, err := c.svc.SetCASMailbox(r.Context(), s.caller, req)
@@ -151,7 +171,18 @@ func resultFlash(res service.Result) *flash {
 	}
 	var parts []string
 	for _, ch := range res.Changes {
-		parts = append(parts, fmt.Sprintf("%s %s", protocolLabel(ch.Name), enabledWord(ch.NewValue)))
+		word := enabledWord(ch.NewValue)
+		if ch.Name == "SmtpClientAuthenticationDisabled" {
+			switch {
+			case ch.NewValue == "$null":
+				word = "following the organization"
+			case strings.EqualFold(ch.NewValue, "True"):
+				word = "disabled"
+			default:
+				word = "enabled"
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%s %s", protocolLabel(ch.Name), word))
 	}
 	f := &flash{Kind: "success", Text: fmt.Sprintf("Saved %s: %s.", res.Identity, strings.Join(parts, ", "))}
 	if line := sessionsLine(res.Sessions); line != "" {
@@ -166,6 +197,8 @@ func protocolLabel(property string) string {
 		return "POP3"
 	case "ImapEnabled":
 		return "IMAP4"
+	case "SmtpClientAuthenticationDisabled":
+		return "Authenticated SMTP"
 	}
 	return property
 }
@@ -196,10 +229,21 @@ func sessionsByProtocol(ss []service.OpenSession) string {
 		by[s.Protocol]++
 	}
 	var parts []string
-	for _, p := range []string{"POP3", "IMAP4"} {
+	for _, p := range []string{"POP3", "IMAP4", "Authenticated SMTP"} {
 		if by[p] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", by[p], p))
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// smtpEnabled is whether authenticated SMTP is on for the mailbox by its
+// stored settings: its own SmtpClientAuthenticationDisabled, or the
+// organization's when that is $null (security defaults aside, as for POP3
+// and IMAP4).
+func smtpEnabled(m service.CASMailbox) bool {
+	if v := m.SmtpClientAuthenticationDisabled; v != nil {
+		return !*v
+	}
+	return m.SmtpState != service.AccessOrgDisabled
 }

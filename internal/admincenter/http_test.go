@@ -179,6 +179,7 @@ func pagesAsAdmin(t *testing.T, env *testenv.Env) []struct{ path, want string } 
 		{"/admin/reports/email-apps", "Email apps usage"},
 		{"/admin/reports/email-apps?period=180", "In the last 180 days"},
 		{"/admin/help/keyboard-shortcuts", "Ctrl+F6"},
+		{"/admin/mail-flow/queue", "The queue is empty."},
 	}
 }
 
@@ -732,7 +733,7 @@ func TestReports(t *testing.T) {
 		t.Errorf("CSV: got %d %q %q", r.status, r.header.Get("Content-Type"), r.header.Get("Content-Disposition"))
 	}
 	rows, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
-	if err != nil || len(rows) < 1 || strings.Join(rows[0], ",") != "UserPrincipalName,DisplayName,PopEnabled,ImapEnabled,PopAccess,ImapAccess,LastPopDate,LastImapDate,PopLogins,ImapLogins,PopRefused,ImapRefused,FailedLogins" {
+	if err != nil || len(rows) < 1 || strings.Join(rows[0], ",") != "UserPrincipalName,DisplayName,PopEnabled,ImapEnabled,PopAccess,ImapAccess,LastPopDate,LastImapDate,PopLogins,ImapLogins,PopRefused,ImapRefused,FailedLogins,LastSmtpDate,SmtpLogins,SmtpRefused" {
 		t.Errorf("CSV header: got %v, %v", rows, err)
 	}
 	r = c.get("/admin/reports/email-apps.svg?period=30")

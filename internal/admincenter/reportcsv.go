@@ -44,7 +44,8 @@ func (c *Center) reportCSV(w http.ResponseWriter, r *http.Request, s *session) e
 	// ImapAccess: Blocked by security defaults while they are on), so that
 	// the file says both, as the list does.
 	cw.Write([]string{"UserPrincipalName", "DisplayName", "PopEnabled", "ImapEnabled", "PopAccess", "ImapAccess",
-		"LastPopDate", "LastImapDate", "PopLogins", "ImapLogins", "PopRefused", "ImapRefused", "FailedLogins"})
+		"LastPopDate", "LastImapDate", "PopLogins", "ImapLogins", "PopRefused", "ImapRefused", "FailedLogins",
+		"LastSmtpDate", "SmtpLogins", "SmtpRefused"})
 	for _, u := range rep.Users {
 		var popEnabled, imapEnabled, popAccess, imapAccess string
 		if m, err := c.svc.GetCASMailbox(r.Context(), s.caller, u.UserPrincipalName); err == nil {
@@ -56,7 +57,7 @@ func (c *Center) reportCSV(w http.ResponseWriter, r *http.Request, s *session) e
 		cw.Write([]string{csvCell(u.UserPrincipalName), csvCell(u.DisplayName), popEnabled, imapEnabled, popAccess, imapAccess,
 			csvTime(u.LastPopDate), csvTime(u.LastImapDate),
 			strconv.Itoa(u.PopLogins), strconv.Itoa(u.ImapLogins), strconv.Itoa(u.PopRefused), strconv.Itoa(u.ImapRefused),
-			strconv.Itoa(u.FailedLogins)})
+			strconv.Itoa(u.FailedLogins), csvTime(u.LastSmtpDate), strconv.Itoa(u.SmtpLogins), strconv.Itoa(u.SmtpRefused)})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {

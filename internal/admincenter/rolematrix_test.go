@@ -24,6 +24,14 @@ func formOf(t *testing.T, env *testenv.Env, c rolematrix.Cell) (string, url.Valu
 	case rolematrix.SetQuota:
 		return "/admin/recipients/mailboxes/quota", url.Values{"id": {c.TargetGUID}, "sendreceive": {"2GB"}, "orig_sendreceive": {"Unlimited"},
 			"warn": {"1.8GB"}, "orig_warn": {"Unlimited"}, "send": {"Unlimited"}, "orig_send": {"Unlimited"}}
+	case rolematrix.SetSmtpAuth:
+		return "/admin/recipients/mailboxes/edit", url.Values{"id": {c.TargetGUID}, "pop": {"true"}, "orig_pop": {"true"},
+			"imap": {"true"}, "orig_imap": {"true"}, "smtp": {"false"}, "orig_smtp": {"true"}}
+	case rolematrix.RetryQueue:
+		rolematrix.QueuedMessage(t, env)
+		return "/admin/mail-flow/queue/retry", url.Values{}
+	case rolematrix.RemoveMessage:
+		return "/admin/mail-flow/queue/remove", url.Values{"id": {rolematrix.QueuedMessage(t, env)}}
 	case rolematrix.SetCASBulk:
 		return "/admin/recipients/mailboxes/bulk", url.Values{"id": {c.TargetGUID}, "protocol": {"pop3"}, "action": {"disable"}}
 	case rolematrix.RemoveMailbox:

@@ -226,7 +226,7 @@ func TestBoolParam(t *testing.T) {
 func TestTemplatesParse(t *testing.T) {
 	p := mustParsePages(newAssets())
 	want := []string{"advancedsearch", "auditlog", "bulk", "bulkjob", "edit", "emailapps", "error", "keyboard", "mailboxes", "newmailbox", "password", "permissions",
-		"plan", "quota", "remove", "report", "securitydefaults", "securitydefaultsconfirm", "signin"}
+		"plan", "queue", "queueremove", "quota", "remove", "report", "securitydefaults", "securitydefaultsconfirm", "signin"}
 	for _, name := range want {
 		if _, ok := p.set[name]; !ok {
 			t.Errorf("no page template %s", name)

@@ -17,6 +17,8 @@ func casMailboxWire(m service.CASMailbox) wire.CASMailbox {
 		PrimarySmtpAddress: m.PrimarySmtpAddress, Guid: m.Guid, PopEnabled: m.PopEnabled, ImapEnabled: m.ImapEnabled,
 		EffectivePopEnabled: m.EffectivePopEnabled, EffectiveImapEnabled: m.EffectiveImapEnabled,
 		PopAccess: m.PopAccess, ImapAccess: m.ImapAccess,
+		SmtpClientAuthenticationDisabled: m.SmtpClientAuthenticationDisabled,
+		EffectiveSmtpClientAuthEnabled:   m.EffectiveSmtpClientAuthEnabled, SmtpClientAuthAccess: m.SmtpClientAuthAccess,
 		LastPopLogonTime: m.LastPopLogonTime, LastImapLogonTime: m.LastImapLogonTime, WhenChanged: m.WhenChanged}
 }
 

@@ -90,13 +90,18 @@ func jsonContent(schema any) map[string]any {
 	return map[string]any{"application/json": map[string]any{"schema": schema}}
 }
 
-var timeType = reflect.TypeOf(time.Time{})
+var (
+	timeType         = reflect.TypeOf(time.Time{})
+	nullableBoolType = reflect.TypeOf(wire.NullableBool{})
+)
 
 // ref returns a schema for t, adding named structs to schemas.
 func ref(schemas map[string]any, t reflect.Type) any {
 	switch {
 	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
+	case t == nullableBoolType:
+		return map[string]any{"type": "boolean", "nullable": true}
 	case t.Kind() == reflect.Pointer:
 		s := ref(schemas, t.Elem())
 		if m, ok := s.(map[string]any); ok {
@@ -142,7 +147,7 @@ func ref(schemas map[string]any, t reflect.Type) any {
 					jname = n
 				}
 				props[jname] = ref(schemas, f.Type)
-				if !strings.Contains(tag, "omitempty") {
+				if !strings.Contains(tag, "omitempty") && !strings.Contains(tag, "omitzero") {
 					required = append(required, jname)
 				}
 			}

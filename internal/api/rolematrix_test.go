@@ -53,6 +53,21 @@ func restRequest(t *testing.T, e *testenv.Env, c rolematrix.Cell) (method, path,
 		}
 		return "PATCH", "/api/v1/organizationconfig", fmt.Sprintf(`{"SecurityDefaultsEnabled":%v}`, !o.SecurityDefaultsEnabled)
 	}
+	switch c.Op {
+	case rolematrix.SetSmtpAuth:
+		return "PATCH", "/api/v1/casmailboxes/" + id, `{"SmtpClientAuthenticationDisabled":true}`
+	case rolematrix.SetTransport:
+		o, err := e.Service.GetTransportConfig(context.Background(), rolematrix.Admin(t, e))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "PATCH", "/api/v1/transportconfig", fmt.Sprintf(`{"SmtpClientAuthenticationDisabled":%v}`, !o.SmtpClientAuthenticationDisabled)
+	case rolematrix.RetryQueue:
+		rolematrix.QueuedMessage(t, e)
+		return "POST", "/api/v1/queues/Smarthost/retry", ""
+	case rolematrix.RemoveMessage:
+		return "DELETE", "/api/v1/queuemessages/" + url.PathEscape(rolematrix.QueuedMessage(t, e)), ""
+	}
 	t.Fatalf("no REST request for %s", c.Op.Name)
 	return
 }

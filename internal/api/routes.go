@@ -172,6 +172,13 @@ func (a *API) table() []route {
 			}},
 		{method: "PATCH", path: "/api/v1/organizationconfig", summary: "Set-OrganizationConfig -SecurityDefaultsEnabled",
 			query: []param{whatIfParam}, body: wire.SetOrgBody{}, response: wire.ResultBody{}, h: a.setOrg},
+		{method: "GET", path: "/api/v1/transportconfig", summary: "Get-TransportConfig", response: wire.TransportConfig{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				o, err := a.svc.GetTransportConfig(ctx, c)
+				return http.StatusOK, transportConfigWire(o), err
+			}},
+		{method: "PATCH", path: "/api/v1/transportconfig", summary: "Set-TransportConfig -SmtpClientAuthenticationDisabled",
+			query: []param{whatIfParam}, body: wire.SetTransportConfigBody{}, response: wire.ResultBody{}, h: a.setTransport},
 
 		{method: "GET", path: "/api/v1/rolegroups", summary: "Get-RoleGroup", response: []wire.RoleGroup{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
@@ -216,6 +223,52 @@ func (a *API) table() []route {
 					return 0, nil, err
 				}
 				res, err := a.svc.RemoveRoleGroupMember(ctx, c, r.PathValue("name"), r.PathValue("member"), whatIf)
+				return http.StatusOK, resultBody(res), err
+			}},
+
+		{method: "GET", path: "/api/v1/queues", summary: "Get-Queue: the outbound queue to the smarthost", response: []wire.Queue{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				q, err := a.svc.GetQueues(ctx, c)
+				return http.StatusOK, wireSlice(q, queueWire), err
+			}},
+		{method: "POST", path: "/api/v1/queues/{identity}/retry", summary: "Retry-Queue: every waiting message is tried now",
+			query: []param{whatIfParam}, response: wire.ResultBody{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				whatIf, err := boolQuery(r, "whatIf")
+				if err != nil {
+					return 0, nil, err
+				}
+				res, err := a.svc.RetryQueue(ctx, c, service.RetryQueueRequest{Identity: r.PathValue("identity"), WhatIf: whatIf})
+				return http.StatusOK, resultBody(res), err
+			}},
+		{method: "GET", path: "/api/v1/queuemessages", summary: "Get-Message: the messages of the outbound queue, oldest first",
+			query:    []param{{"queue", "string", "the queue (Smarthost)"}, {"resultSize", "string", "page size: a number (default 1000) or Unlimited"}, {"cursor", "string", "continuation token: NextCursor of the page before"}},
+			response: wire.ListBody[wire.QueueMessage]{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				size, err := resultSize(r)
+				if err != nil {
+					return 0, nil, err
+				}
+				req := service.GetMessagesRequest{Queue: r.URL.Query().Get("queue"), ResultSize: size, Cursor: r.URL.Query().Get("cursor")}
+				p, err := a.svc.GetMessages(ctx, c, req)
+				return http.StatusOK, listBody(ctx, r, p, service.ListOptions{ResultSize: size}, queueMessageWire), err
+			}},
+		{method: "GET", path: "/api/v1/queuemessages/{identity}", summary: "Get-Message -Identity", response: wire.QueueMessage{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				p, err := a.svc.GetMessages(ctx, c, service.GetMessagesRequest{Identity: r.PathValue("identity")})
+				if err != nil {
+					return 0, nil, err
+				}
+				return http.StatusOK, queueMessageWire(p.Items[0]), nil
+			}},
+		{method: "DELETE", path: "/api/v1/queuemessages/{identity}", summary: "Remove-Message (no notice to the sender)",
+			query: []param{whatIfParam}, response: wire.ResultBody{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				whatIf, err := boolQuery(r, "whatIf")
+				if err != nil {
+					return 0, nil, err
+				}
+				res, err := a.svc.RemoveMessage(ctx, c, service.RemoveMessageRequest{Identity: r.PathValue("identity"), WhatIf: whatIf})
 				return http.StatusOK, resultBody(res), err
 			}},
 
@@ -328,7 +381,7 @@ func (a *API) setCAS(ctx context.Context, c service.Caller, r *http.Request) (in
 		return 0, nil, err
 	}
 	res, err := a.svc.SetCASMailbox(ctx, c, service.SetCASMailboxRequest{Identity: r.PathValue("identity"),
-		PopEnabled: b.PopEnabled, ImapEnabled: b.ImapEnabled, WhatIf: whatIf})
+		PopEnabled: b.PopEnabled, ImapEnabled: b.ImapEnabled, SmtpClientAuthenticationDisabled: nullableBoolService(b.SmtpClientAuthenticationDisabled), WhatIf: whatIf})
 	return http.StatusOK, resultBody(res), err
 }
 
@@ -339,7 +392,8 @@ func (a *API) bulkCAS(ctx context.Context, c service.Caller, r *http.Request) (i
 	}
 	reqs := make([]service.SetCASMailboxRequest, len(b.Items))
 	for i, it := range b.Items {
-		reqs[i] = service.SetCASMailboxRequest{Identity: it.Identity, PopEnabled: it.PopEnabled, ImapEnabled: it.ImapEnabled, WhatIf: b.WhatIf}
+		reqs[i] = service.SetCASMailboxRequest{Identity: it.Identity, PopEnabled: it.PopEnabled, ImapEnabled: it.ImapEnabled,
+			SmtpClientAuthenticationDisabled: nullableBoolService(it.SmtpClientAuthenticationDisabled), WhatIf: b.WhatIf}
 	}
 	results, err := a.svc.SetCASMailboxes(ctx, c, reqs)
 	if err != nil {
@@ -388,6 +442,19 @@ func (a *API) setOrg(ctx context.Context, c service.Caller, r *http.Request) (in
 		return 0, nil, err
 	}
 	res, err := a.svc.SetOrganizationConfig(ctx, c, service.SetOrganizationConfigRequest{SecurityDefaultsEnabled: b.SecurityDefaultsEnabled, WhatIf: whatIf})
+	return http.StatusOK, resultBody(res), err
+}
+
+func (a *API) setTransport(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+	var b wire.SetTransportConfigBody
+	if err := decode(r, &b); err != nil {
+		return 0, nil, err
+	}
+	whatIf, err := boolQuery(r, "whatIf")
+	if err != nil {
+		return 0, nil, err
+	}
+	res, err := a.svc.SetTransportConfig(ctx, c, service.SetTransportConfigRequest{SmtpClientAuthenticationDisabled: b.SmtpClientAuthenticationDisabled, WhatIf: whatIf})
 	return http.StatusOK, resultBody(res), err
 }
 

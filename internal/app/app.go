@@ -34,6 +34,7 @@ import (
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 	"github.com/gatehouse-mail/gatehouse/internal/store/postgres"
 	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-mail/gatehouse/internal/submission"
 )
 
 // Version is set by the build (-ldflags "-X .../internal/app.Version=...").
@@ -66,6 +67,8 @@ type Server struct {
 	Recorder *backend.Recorder
 	Logins   *backend.Logins
 	Service  *service.Service
+	// Runner sends the outbound queue to the smarthost.
+	Runner *submission.Runner
 
 	// Addrs maps listener names (imap, imaps, pop3, pop3s, smtp, lmtp,
 	// admin) to the addresses they are bound to.
@@ -200,8 +203,12 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		Registry: s.Registry, Recorder: s.Recorder, Logger: s.log, Metrics: s.Metrics})
 
 	hostname, _ := os.Hostname()
+	if err := s.startRunner(hostname); err != nil {
+		return nil, err
+	}
 	s.Service = service.New(service.Options{Store: s.Store, Hub: s.Hub, Registry: s.Registry, Checker: s.Checker,
-		Throttle: s.Throttle, Logger: s.log, Metrics: s.Metrics, Server: hostname})
+		Throttle: s.Throttle, Logger: s.log, Metrics: s.Metrics, Server: hostname,
+		Smarthost: cfg.Outbound.Smarthost, QueueWake: s.Runner.Wake})
 
 	if cfg.Demo {
 		if err := s.seedDemo(ctx, o.Out); err != nil {
@@ -217,6 +224,32 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		o.Ready(s)
 	}
 	return s, nil
+}
+
+// startRunner starts the outbound queue runner; it stops before the store
+// closes.
+func (s *Server) startRunner(hostname string) error {
+	o := s.cfg.Outbound
+	var tlsc *tls.Config
+	if o.Smarthost != "" {
+		host, _, _ := net.SplitHostPort(o.Smarthost)
+		tlsc = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.TLS == "insecure"}
+	}
+	if hostname == "" {
+		hostname = "localhost"
+	}
+	s.Runner = submission.NewRunner(submission.RunnerOptions{Store: s.Store, Hub: s.Hub, Smarthost: o.Smarthost,
+		Username: o.Username, Password: o.Password, TLS: tlsc, RequireTLS: o.TLS == "required", Hostname: hostname,
+		Holder: s.node, Interval: time.Duration(o.ScanInterval), RetryBase: time.Duration(o.RetryInterval),
+		RetryMax: time.Duration(o.RetryMax), Lease: time.Duration(o.Lease), Logger: s.log.With("proto", "outbound")})
+	ctx, cancel := context.WithCancel(context.Background())
+	s.Runner.Start(ctx)
+	s.closers = append(s.closers, func(context.Context) error {
+		cancel()
+		s.Runner.Wait()
+		return nil
+	})
+	return nil
 }
 
 func checkWritable(dir string) error {
@@ -304,6 +337,7 @@ func (s *Server) listen() error {
 		{"imap", s.cfg.Listen.IMAP}, {"imaps", s.cfg.Listen.IMAPS},
 		{"pop3", s.cfg.Listen.POP3}, {"pop3s", s.cfg.Listen.POP3S},
 		{"smtp", s.cfg.Listen.SMTP}, {"lmtp", s.cfg.Listen.LMTP},
+		{"submission", s.cfg.Listen.Submission}, {"submissions", s.cfg.Listen.Submissions},
 		{"admin", s.cfg.Listen.Admin},
 	} {
 		if l.addr == "" {
@@ -341,7 +375,7 @@ func (s *Server) serve() {
 	}
 	var imapSrv *imap.Server
 	var popSrv *pop3.Server
-	var lmtpSrv, smtpSrv *delivery.Server
+	var lmtpSrv, smtpSrv, submitSrv *delivery.Server
 	// SMTP and LMTP share the memory of messages being stored; what they
 	// receive above 256 KiB waits in files under the data directory.
 	var dataMemory *delivery.MemoryBudget
@@ -399,7 +433,7 @@ func (s *Server) serve() {
 			} else {
 				serve = func() error { return srv.Serve(ln) }
 			}
-		case "lmtp", "smtp":
+		case "lmtp", "smtp", "submission", "submissions":
 			if dataMemory == nil {
 				n := int64(s.cfg.Delivery.DataMemory)
 				if n <= 0 {
@@ -412,15 +446,31 @@ func (s *Server) serve() {
 				MaxConnsPerIP: s.cfg.Delivery.MaxConnsPerIP, MaxConns: s.cfg.Delivery.MaxConns,
 				IdleTimeout: time.Duration(s.cfg.Delivery.IdleTimeout), Memory: dataMemory, SpoolDir: spoolDir}
 			var srv *delivery.Server
-			if name == "lmtp" {
+			switch name {
+			case "lmtp":
 				lmtpSrv = delivery.NewLMTP(o)
 				srv = lmtpSrv
-			} else {
+			case "smtp":
 				smtpSrv = delivery.NewSMTP(o)
 				srv = smtpSrv
+			default:
+				// One submission server for both listeners, as IMAP4 has.
+				if submitSrv == nil {
+					submitSrv = delivery.NewSubmission(o, submission.New(submission.Options{Logins: s.Logins, Store: s.Store,
+						AllowInsecureAuth: s.cfg.AllowInsecureAuth, QueueLifetime: time.Duration(s.cfg.Outbound.QueueLifetime),
+						Queued: s.Runner.Wake, Logger: s.log.With("proto", "submission")}))
+					s.servers = append(s.servers, namedServer{"submission", submitSrv.Shutdown})
+				}
+				srv = submitSrv
 			}
-			s.servers = append(s.servers, namedServer{name, srv.Shutdown})
-			serve = func() error { return srv.Serve(ln) }
+			if name != "submission" && name != "submissions" {
+				s.servers = append(s.servers, namedServer{name, srv.Shutdown})
+			}
+			if name == "submissions" {
+				serve = func() error { return srv.ServeTLS(ln, s.tlsConfig) }
+			} else {
+				serve = func() error { return srv.Serve(ln) }
+			}
 		case "admin":
 			var tlsc *tls.Config
 			if s.adminTLS {
@@ -460,6 +510,8 @@ func (s *Server) banner(w io.Writer) {
 		{"pop3s", "POP3 over TLS   ", "pop3s://%s"},
 		{"smtp", "SMTP inbound    ", "smtp://%s"},
 		{"lmtp", "LMTP            ", "lmtp %s"},
+		{"submission", "Submission      ", "smtp://%s (STARTTLS, AUTH)"},
+		{"submissions", "Submission (TLS)", "smtps://%s (AUTH)"},
 	} {
 		if a, ok := s.Addrs[l.name]; ok {
 			fmt.Fprintf(w, "  %s  "+l.hint+"\n", l.label, a)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-mail/gatehouse/internal/access"
 	"github.com/gatehouse-mail/gatehouse/internal/auth"
 	"github.com/gatehouse-mail/gatehouse/internal/metrics"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
@@ -237,7 +238,9 @@ func (r *Recorder) insert(ctx context.Context, batch []store.LoginRecord) error 
 	}
 	last := map[key]time.Time{}
 	for _, rec := range batch {
-		if rec.Result == store.LoginSuccess && rec.MailboxID != 0 {
+		// The mailbox keeps the last POP3 and IMAP4 use; the last
+		// authenticated SMTP use is in the login records only.
+		if rec.Result == store.LoginSuccess && rec.MailboxID != 0 && rec.Protocol != string(access.SMTP) {
 			k := key{rec.MailboxID, rec.Protocol}
 			if rec.Time.After(last[k]) {
 				last[k] = rec.Time

@@ -281,6 +281,9 @@ func (p *Param) typeNameOf() string {
 	case TStrings:
 		return "System.String[]"
 	case TBool:
+		if p.Nullable {
+			return "System.Nullable[System.Boolean]"
+		}
 		return "System.Boolean"
 	case TSwitch:
 		return "System.Management.Automation.SwitchParameter"
@@ -612,6 +615,9 @@ const Unlimited int64 = -1
 func convertParam(p *Param, v any) (any, error) {
 	if arr, ok := v.([]any); ok && len(arr) == 1 && p.Type != TStrings && p.Type != TProperties && p.Type != TAny {
 		v = arr[0]
+	}
+	if v == nil && p.Type == TBool && p.Nullable {
+		return nil, nil
 	}
 	if v == nil && p.Type == TBool {
 		// PowerShell refuses $null (and so an undefined variable) for a

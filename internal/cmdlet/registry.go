@@ -45,7 +45,11 @@ type Param struct {
 	// Remaining takes all positional arguments left over
 	// (ValueFromRemainingArguments), as Write-Host does.
 	Remaining bool
-	Help      string
+	// Nullable lets a TBool parameter take $null
+	// (System.Nullable[System.Boolean], as Exchange's
+	// SmtpClientAuthenticationDisabled): it is bound, with a nil value.
+	Nullable bool
+	Help     string
 }
 
 // Example is one example in a cmdlet's help.

@@ -137,6 +137,7 @@ type Config struct {
 	IMAP     IMAP     `toml:"imap"`
 	POP3     POP3     `toml:"pop3"`
 	Delivery Delivery `toml:"delivery"`
+	Outbound Outbound `toml:"outbound"`
 	Auth     Auth     `toml:"auth"`
 	Log      Log      `toml:"log"`
 	Login    LoginLog `toml:"login_records"`
@@ -150,7 +151,11 @@ type Listen struct {
 	POP3S string `toml:"pop3s" flag:"pop3s" help:"POP3 over implicit TLS"`
 	SMTP  string `toml:"smtp" flag:"smtp" help:"SMTP inbound for local recipients"`
 	LMTP  string `toml:"lmtp" flag:"lmtp" help:"LMTP (host:port, or unix:/path/to/socket)"`
-	Admin string `toml:"admin" flag:"admin" help:"admin center, REST API, /metrics and /healthz"`
+	// Submission and Submissions are SMTP submission for signed-in users
+	// (RFC 6409; 587 with STARTTLS, 465 with implicit TLS by convention).
+	Submission  string `toml:"submission" flag:"submission" help:"SMTP submission with STARTTLS for signed-in users (587 by convention)"`
+	Submissions string `toml:"submissions" flag:"submissions" help:"SMTP submission over implicit TLS (465 by convention)"`
+	Admin       string `toml:"admin" flag:"admin" help:"admin center, REST API, /metrics and /healthz"`
 }
 
 // TLS names the certificate; without one a self-signed certificate is
@@ -181,6 +186,27 @@ type Admin struct {
 	ReadHeaderTimeout Duration `toml:"read_header_timeout" flag:"admin-read-header-timeout" help:"time a client has to send a request's headers, and the longest pause allowed while it sends a body"`
 	ReadTimeout       Duration `toml:"read_timeout" flag:"admin-read-timeout" help:"time a client has to send a whole request, body included"`
 	IdleTimeout       Duration `toml:"idle_timeout" flag:"admin-idle-timeout" help:"a kept-alive admin connection without a request is closed after this long"`
+}
+
+// Outbound is where submitted mail for recipients outside the organization
+// goes: the outbound queue sends it to one smarthost.
+type Outbound struct {
+	Smarthost string `toml:"smarthost" flag:"smarthost" help:"host:port of the relay that takes all outbound mail (empty: submitted mail for other domains stays queued)"`
+	Username  string `toml:"smarthost_user" flag:"smarthost-user" help:"user name for AUTH at the smarthost (only over TLS)"`
+	Password  string `toml:"smarthost_password" flag:"smarthost-password" help:"password for AUTH at the smarthost; a flag shows in ps: prefer the config file or GATEHOUSE_SMARTHOST_PASSWORD"`
+	// TLS is "auto" (STARTTLS when offered, certificate verified), "required"
+	// (no sending without STARTTLS), or "insecure" (STARTTLS when offered,
+	// certificate not verified: a smarthost on a private network with a
+	// self-signed certificate).
+	TLS           string   `toml:"smarthost_tls" flag:"smarthost-tls" help:"STARTTLS to the smarthost: auto (when offered, verified), required, or insecure (when offered, not verified)"`
+	QueueLifetime Duration `toml:"queue_lifetime" flag:"queue-lifetime" help:"how long a message is retried before its sender gets a failure notice (Exchange's MessageExpirationTimeout)"`
+	RetryInterval Duration `toml:"retry_interval" flag:"queue-retry-interval" help:"wait after the first failed attempt; each further failure doubles it, up to queue-retry-max"`
+	RetryMax      Duration `toml:"retry_max" flag:"queue-retry-max" help:"longest wait between two attempts"`
+	ScanInterval  Duration `toml:"scan_interval" flag:"queue-scan-interval" help:"how often the queue is looked at for messages due (new mail is sent at once)"`
+	// Lease is how long a node holds a message it is sending; a node that
+	// died while sending leaves it to another (or to itself, restarted)
+	// after this long.
+	Lease Duration `toml:"lease" flag:"queue-lease" help:"how long a message being sent is held by its node; after a crash it is sent again once this has passed"`
 }
 
 // IMAP tunes the IMAP4 server.
@@ -241,6 +267,7 @@ func Default() Config {
 			IMAP: "127.0.0.1:1143", IMAPS: "127.0.0.1:1993",
 			POP3: "127.0.0.1:1110", POP3S: "127.0.0.1:1995",
 			SMTP: "127.0.0.1:2525", LMTP: "127.0.0.1:2424",
+			Submission: "127.0.0.1:1587", Submissions: "127.0.0.1:1465",
 			Admin: "127.0.0.1:8080",
 		},
 		MaxMessageSize: 35e6,
@@ -251,6 +278,8 @@ func Default() Config {
 		POP3: POP3{IdleTimeout: Duration(10 * time.Minute), PreAuthTimeout: Duration(60 * time.Second),
 			MaxConnsPerIP: 100, MaxConns: 10_000},
 		Delivery: Delivery{IdleTimeout: Duration(60 * time.Second), MaxConnsPerIP: 100, MaxConns: 10_000},
+		Outbound: Outbound{TLS: "auto", QueueLifetime: Duration(48 * time.Hour), RetryInterval: Duration(time.Minute),
+			RetryMax: Duration(time.Hour), ScanInterval: Duration(30 * time.Second), Lease: Duration(10 * time.Minute)},
 		Admin: Admin{TLS: "auto", MaxConns: 256, MaxConnsPerIP: 64, ReadHeaderTimeout: Duration(10 * time.Second),
 			ReadTimeout: Duration(60 * time.Second), IdleTimeout: Duration(2 * time.Minute)},
 		Auth: Auth{CredentialCacheTTL: Duration(5 * time.Minute), ThrottleFree: 3, ThrottleLockAfter: 20,
@@ -355,6 +384,7 @@ func (c *Config) readSecrets(getenv func(string) string) error {
 	}{
 		{&c.AdminPassword, c.AdminPasswordFile, "GATEHOUSE_ADMIN_PASSWORD", "admin_password (--admin-password)", "admin_password_file (--admin-password-file)"},
 		{&c.DemoPassword, c.DemoPasswordFile, "GATEHOUSE_DEMO_PASSWORD", "demo_password (--demo-password)", "demo_password_file (--demo-password-file)"},
+		{&c.Outbound.Password, "", "GATEHOUSE_SMARTHOST_PASSWORD", "outbound.smarthost_password (--smarthost-password)", ""},
 	} {
 		switch {
 		case s.file != "" && *s.value != "":
@@ -413,6 +443,8 @@ func (c Config) Validate() error {
 		{"listen.imap (--imap)", c.Listen.IMAP}, {"listen.imaps (--imaps)", c.Listen.IMAPS},
 		{"listen.pop3 (--pop3)", c.Listen.POP3}, {"listen.pop3s (--pop3s)", c.Listen.POP3S},
 		{"listen.smtp (--smtp)", c.Listen.SMTP}, {"listen.admin (--admin)", c.Listen.Admin},
+		{"listen.submission (--submission)", c.Listen.Submission}, {"listen.submissions (--submissions)", c.Listen.Submissions},
+		{"outbound.smarthost (--smarthost)", c.Outbound.Smarthost},
 	} {
 		if err := checkAddr(a.addr); err != nil {
 			return fmt.Errorf("%s: %v", a.name, err)
@@ -436,6 +468,14 @@ func (c Config) Validate() error {
 	}
 	if c.MaxMessageSize < 1000 {
 		return fmt.Errorf("max_message_size (--max-message-size): %s is too small", c.MaxMessageSize)
+	}
+	switch c.Outbound.TLS {
+	case "auto", "required", "insecure":
+	default:
+		return fmt.Errorf("outbound.smarthost_tls (--smarthost-tls): %q is not auto, required or insecure", c.Outbound.TLS)
+	}
+	if c.Outbound.QueueLifetime <= 0 || c.Outbound.RetryInterval <= 0 || c.Outbound.RetryMax < c.Outbound.RetryInterval || c.Outbound.ScanInterval <= 0 || c.Outbound.Lease <= 0 {
+		return errors.New("outbound: queue_lifetime, retry_interval, scan_interval and lease must be positive, retry_max at least retry_interval")
 	}
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		return errors.New("tls.cert (--tls-cert) and tls.key (--tls-key): give both or neither")

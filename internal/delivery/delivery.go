@@ -83,6 +83,7 @@ type Server struct {
 	closing atomic.Bool
 	conns   tracker
 	memory  *budget
+	sub     Submission // nil: LMTP or inbound SMTP
 }
 
 // NewLMTP returns an LMTP server; NewSMTP an SMTP one.
@@ -158,6 +159,16 @@ func (s *Server) Serve(l net.Listener) error {
 	return err
 }
 
+// ServeTLS accepts connections on l under implicit TLS (submissions, port
+// 465) until Shutdown.
+func (s *Server) ServeTLS(l net.Listener, cfg *tls.Config) error {
+	err := s.srv.Serve(tls.NewListener(s.conns.listener(l), cfg))
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
 // Shutdown stops accepting and answers every session waiting for a command
 // with 421 4.3.2 at once. Transactions under way may finish until ctx ends
 // (a DATA completed by then is stored and answered 250); then those still
@@ -200,7 +211,11 @@ func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 		tc.refused()
 		return nil, errShuttingDown
 	}
-	return &session{s: b.s, conn: c, tc: tc, remote: c.Conn().RemoteAddr().String()}, nil
+	ss := &session{s: b.s, conn: c, tc: tc, remote: c.Conn().RemoteAddr().String()}
+	if b.s.sub != nil {
+		ss.openSubmission(c)
+	}
+	return ss, nil
 }
 
 var (
@@ -242,6 +257,10 @@ type session struct {
 	remote string
 	from   string
 	rcpts  []recipient
+	// sub is the submission state (nil on LMTP and inbound SMTP); outbound
+	// are the accepted recipients that are not local.
+	sub      SubmitSession
+	outbound []string
 	// size is what MAIL FROM declared with SIZE (RFC 1870), 0 if nothing.
 	size int64
 }
@@ -251,16 +270,31 @@ var _ smtp.LMTPSession = (*session)(nil)
 func (ss *session) Reset() {
 	ss.from = ""
 	ss.rcpts = nil
+	ss.outbound = nil
 	ss.size = 0
 	ss.tc.setTx(false, false)
 }
 
-func (ss *session) Logout() error { return nil }
+func (ss *session) Logout() error {
+	if ss.sub != nil {
+		ss.sub.Close()
+	}
+	return nil
+}
 
 func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 	if ss.s.closing.Load() {
 		ss.tc.refused()
 		return errShuttingDown
+	}
+	if err := ss.kicked(); err != nil {
+		return err
+	}
+	if ss.sub != nil {
+		if err := ss.sub.Mail(from); err != nil {
+			ss.s.o.Metrics.Delivery(ss.s.proto, "sender_refused")
+			return err
+		}
 	}
 	ss.from = from
 	if opts != nil {
@@ -289,6 +323,9 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		return err
 	})
 	switch {
+	case errors.Is(err, store.ErrNotFound) && ss.remoteRecipient(to, org.Domain):
+		ss.outbound = append(ss.outbound, to)
+		return nil
 	case errors.Is(err, store.ErrNotFound):
 		_, domain, _ := strings.Cut(to, "@")
 		if !strings.EqualFold(domain, org.Domain) && org.Domain != "" {
@@ -339,7 +376,57 @@ func (ss *session) Data(r io.Reader) error {
 		return err
 	}
 	defer ss.s.memory.release(int64(len(msg.Raw)))
+	if ss.sub != nil {
+		return ss.submit(msg)
+	}
 	return ss.store(ss.mailboxes(ss.rcpts), msg)
+}
+
+// submit stores a submitted message: for local recipients as LMTP does,
+// then for the others in the outbound queue. The two are separate commits:
+// should the second fail after the first, the client hears 451 and sends
+// again, and the local recipients get the message twice (never none).
+func (ss *session) submit(msg *store.NewMessage) error {
+	if err := ss.kicked(); err != nil {
+		return err
+	}
+	if err := ss.sub.Message(msg); err != nil {
+		ss.s.o.Metrics.Delivery(ss.s.proto, "sender_refused")
+		return err
+	}
+	if len(ss.rcpts) > 0 {
+		if err := ss.store(ss.mailboxes(ss.rcpts), msg); err != nil {
+			return err
+		}
+	}
+	if len(ss.outbound) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := ss.sub.Enqueue(ctx, ss.from, ss.outbound, stripReturnPath(msg.Raw)); err != nil {
+		ss.s.o.Logger.Error("enqueue failed", "proto", ss.s.proto, "remote", ss.remote, "from", ss.from, "err", err)
+		serr, result := storeError(err)
+		ss.s.o.Metrics.Delivery(ss.s.proto, result)
+		return serr
+	}
+	for range ss.outbound {
+		ss.s.o.Metrics.Delivery(ss.s.proto, "queued")
+	}
+	ss.s.o.Logger.Info("queued", "proto", ss.s.proto, "remote", ss.remote, "from", ss.from, "recipients", len(ss.outbound),
+		"size", len(msg.Raw))
+	return nil
+}
+
+// kicked refuses a command of a session that the access rule ended.
+func (ss *session) kicked() error {
+	if ss.sub == nil {
+		return nil
+	}
+	if reason := ss.tc.kickReason(); reason != "" {
+		return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: reason}
+	}
+	return nil
 }
 
 // LMTPData implements smtp.LMTPSession: one answer per recipient (RFC 2033
@@ -465,9 +552,18 @@ func (ss *session) traceFields(now time.Time) []byte {
 	if _, ok := ss.conn.TLSConnectionState(); ok {
 		with += "S"
 	}
+	if ss.sub != nil && ss.sub.Authenticated() {
+		with += "A" // RFC 3848: ESMTPA, ESMTPSA
+	}
 	fmt.Fprintf(&hdr, "Received: from %s ([%s])\r\n\tby %s (Gatehouse) with %s id %s", sanitize(helo), host, ss.s.o.Hostname, with, hex.EncodeToString(id[:]))
-	if len(ss.rcpts) == 1 {
-		fmt.Fprintf(&hdr, "\r\n\tfor <%s>", sanitize(ss.rcpts[0].addr))
+	if len(ss.rcpts)+len(ss.outbound) == 1 {
+		to := ""
+		if len(ss.rcpts) == 1 {
+			to = ss.rcpts[0].addr
+		} else {
+			to = ss.outbound[0]
+		}
+		fmt.Fprintf(&hdr, "\r\n\tfor <%s>", sanitize(to))
 	}
 	fmt.Fprintf(&hdr, ";\r\n\t%s\r\n", now.Format(time.RFC1123Z))
 	return hdr.Bytes()

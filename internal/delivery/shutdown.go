@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -154,6 +155,9 @@ type trackedConn struct {
 	interrupted bool // the read deadline was set to now to wake the reader
 	told        bool // the client has its 421 (or go-smtp is writing it)
 	closed      bool
+	// kicked is the reason the access rule ended the session ("" if not):
+	// it ends as at shutdown, with its own 421.
+	kicked string
 }
 
 func (tc *trackedConn) interruptLocked() {
@@ -227,7 +231,40 @@ func (tc *trackedConn) writeShutdownLocked() {
 		}
 	}
 	tc.Conn.SetWriteDeadline(time.Now().Add(time.Second))
-	io.WriteString(w, shutdownLine)
+	line := shutdownLine
+	if tc.kicked != "" {
+		line = "421 4.7.0 " + tc.kicked + "\r\n"
+	}
+	io.WriteString(w, line)
+}
+
+// kick ends a session the access rule no longer allows: at once when it
+// waits for a command, after its transaction otherwise (the session
+// refuses the transaction's next command, see session.kicked).
+func (tc *trackedConn) kick(reason string) {
+	if tc == nil {
+		return
+	}
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if tc.kicked != "" {
+		return
+	}
+	tc.kicked = strings.ReplaceAll(strings.ReplaceAll(reason, "\r", " "), "\n", " ")
+	tc.stopping = true
+	if !tc.inTx && !tc.inData {
+		tc.interruptLocked()
+	}
+}
+
+// kickReason is the reason of a kick, "" if none.
+func (tc *trackedConn) kickReason() string {
+	if tc == nil {
+		return ""
+	}
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	return tc.kicked
 }
 
 // shutdownLine is errShuttingDown on the wire.

@@ -32,6 +32,9 @@ const (
 	RoleManagement Permission = "Role Management"
 	// ViewAuditLogs: Search-AdminAuditLog.
 	ViewAuditLogs Permission = "View-Only Audit Logs"
+	// TransportQueues: Retry-Queue and Remove-Message (the outbound queue
+	// of SMTP submission); Get-Queue and Get-Message need ViewConfiguration.
+	TransportQueues Permission = "Transport Queues"
 )
 
 // The built-in role groups.
@@ -46,7 +49,7 @@ const (
 // what each may do).
 var groups = map[string][]Permission{
 	OrganizationManagement: {ViewRecipients, MailRecipients, MailRecipientCreation, ResetPassword, ViewConfiguration,
-		OrganizationClientAccess, RoleManagement, ViewAuditLogs},
+		OrganizationClientAccess, RoleManagement, ViewAuditLogs, TransportQueues},
 	RecipientManagement:            {ViewRecipients, MailRecipients, MailRecipientCreation, ResetPassword, ViewConfiguration},
 	HelpDesk:                       {ViewRecipients, ResetPassword},
 	ViewOnlyOrganizationManagement: {ViewRecipients, ViewConfiguration, ViewAuditLogs},

@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"encoding/json"
+	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/access"
 	"github.com/gatehouse-mail/gatehouse/internal/notify"
@@ -51,7 +53,43 @@ type SetCASMailboxRequest struct {
 	Identity    string
 	PopEnabled  *bool
 	ImapEnabled *bool
-	WhatIf      bool
+	// SmtpClientAuthenticationDisabled is Exchange's nullable switch of
+	// authenticated SMTP: $true, $false, or $null (follow the
+	// organization's Set-TransportConfig value).
+	SmtpClientAuthenticationDisabled NullableBool
+	WhatIf                           bool
+}
+
+// NullableBool is a parameter that may be $true, $false or $null, or not
+// given at all (Set false).
+type NullableBool struct {
+	Set   bool
+	Value *bool // nil: $null
+}
+
+// UnmarshalJSON takes true, false or null, and marks the value given, so
+// that a REST body tells null (follow the organization) from a property
+// not sent.
+func (n *NullableBool) UnmarshalJSON(b []byte) error {
+	n.Set = true
+	if string(b) == "null" {
+		n.Value = nil
+		return nil
+	}
+	var v bool
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	n.Value = &v
+	return nil
+}
+
+// nullableText shows a nullable value as the audit log and WhatIf do.
+func nullableText(v *bool) string {
+	if v == nil {
+		return "$null"
+	}
+	return boolText(*v)
 }
 
 func (r SetCASMailboxRequest) op() op {
@@ -62,13 +100,16 @@ func (r SetCASMailboxRequest) op() op {
 	if r.ImapEnabled != nil {
 		p = append(p, store.Parameter{Name: "ImapEnabled", Value: boolText(*r.ImapEnabled)})
 	}
+	if r.SmtpClientAuthenticationDisabled.Set {
+		p = append(p, store.Parameter{Name: "SmtpClientAuthenticationDisabled", Value: nullableText(r.SmtpClientAuthenticationDisabled.Value)})
+	}
 	return op{cmdlet: "Set-CASMailbox", perm: rbac.MailRecipients, object: r.Identity, params: p, whatIf: r.WhatIf}
 }
 
 // setCAS applies one request in tx.
 func (s *Service) setCAS(ctx context.Context, tx store.Tx, c Caller, org store.OrgConfig, r SetCASMailboxRequest) (mutation, error) {
-	if r.PopEnabled == nil && r.ImapEnabled == nil {
-		return mutation{}, invalid("PopEnabled", "Give -PopEnabled, -ImapEnabled or both.")
+	if r.PopEnabled == nil && r.ImapEnabled == nil && !r.SmtpClientAuthenticationDisabled.Set {
+		return mutation{}, invalid("PopEnabled", "Give -PopEnabled, -ImapEnabled, -SmtpClientAuthenticationDisabled or several.")
 	}
 	m, err := s.resolve(ctx, tx, r.Identity)
 	if err != nil {
@@ -87,6 +128,11 @@ func (s *Service) setCAS(ctx context.Context, tx store.Tx, c Caller, org store.O
 		res.Changes = append(res.Changes, store.PropertyChange{Name: "ImapEnabled", OldValue: boolText(imap), NewValue: boolText(*r.ImapEnabled)})
 		imap = *r.ImapEnabled
 	}
+	smtp, smtpChanged := m.SmtpClientAuthenticationDisabled, false
+	if n := r.SmtpClientAuthenticationDisabled; n.Set && nullableText(n.Value) != nullableText(smtp) {
+		res.Changes = append(res.Changes, store.PropertyChange{Name: "SmtpClientAuthenticationDisabled", OldValue: nullableText(smtp), NewValue: nullableText(n.Value)})
+		smtp, smtpChanged = n.Value, true
+	}
 	if len(res.Changes) == 0 {
 		res.NoChange = true
 		return mutation{result: res}, nil
@@ -94,9 +140,9 @@ func (s *Service) setCAS(ctx context.Context, tx store.Tx, c Caller, org store.O
 	// The sessions this change closes: those of a protocol that was
 	// allowed and no longer is.
 	after := m
-	after.PopEnabled, after.ImapEnabled = pop, imap
+	after.PopEnabled, after.ImapEnabled, after.SmtpClientAuthenticationDisabled = pop, imap, smtp
 	var closing []access.Protocol
-	for _, p := range []access.Protocol{access.POP3, access.IMAP4} {
+	for _, p := range []access.Protocol{access.POP3, access.IMAP4, access.SMTP} {
 		if access.Decide(org, m, p) == access.Allowed && access.Decide(org, after, p) != access.Allowed {
 			closing = append(closing, p)
 		}
@@ -105,8 +151,15 @@ func (s *Service) setCAS(ctx context.Context, tx store.Tx, c Caller, org store.O
 	if r.WhatIf {
 		return mutation{result: res}, nil
 	}
-	if err := tx.SetMailboxProtocols(ctx, m.ID, pop, imap, s.now()); err != nil {
-		return mutation{}, err
+	if pop != m.PopEnabled || imap != m.ImapEnabled {
+		if err := tx.SetMailboxProtocols(ctx, m.ID, pop, imap, s.now()); err != nil {
+			return mutation{}, err
+		}
+	}
+	if smtpChanged {
+		if err := tx.SetMailboxSmtpClientAuth(ctx, m.ID, smtp, s.now()); err != nil {
+			return mutation{}, err
+		}
 	}
 	return mutation{result: res, audit: true, events: []notify.Event{{Kind: notify.AccessChanged, MailboxID: m.ID}}}, nil
 }
@@ -261,12 +314,76 @@ func (s *Service) SetOrganizationConfig(ctx context.Context, c Caller, r SetOrga
 			res.Changes = []store.PropertyChange{{Name: "SecurityDefaultsEnabled", OldValue: boolText(o.SecurityDefaultsEnabled),
 				NewValue: boolText(*r.SecurityDefaultsEnabled)}}
 			if *r.SecurityDefaultsEnabled {
-				s.sessionsClosed(&res, 0, "", access.POP3, access.IMAP4)
+				s.sessionsClosed(&res, 0, "", access.POP3, access.IMAP4, access.SMTP)
 			}
 			if r.WhatIf {
 				return mutation{result: res}, nil
 			}
 			o.SecurityDefaultsEnabled = *r.SecurityDefaultsEnabled
+			o.WhenChanged = s.now()
+			if err := tx.SetOrgConfig(ctx, o); err != nil {
+				return mutation{}, err
+			}
+			return mutation{result: res, audit: true, events: []notify.Event{{Kind: notify.AccessChanged}}}, nil
+		})
+}
+
+// TransportConfig is what Get-TransportConfig shows: the organization's
+// transport settings that Gatehouse has.
+type TransportConfig struct {
+	Identity string
+	// SmtpClientAuthenticationDisabled turns authenticated SMTP off for
+	// every mailbox whose own value is $null.
+	SmtpClientAuthenticationDisabled bool
+	WhenChanged                      time.Time
+}
+
+// GetTransportConfig is Get-TransportConfig.
+func (s *Service) GetTransportConfig(ctx context.Context, c Caller) (TransportConfig, error) {
+	var v TransportConfig
+	err := s.read(ctx, c, "Get-TransportConfig", rbac.ViewConfiguration, func(tx store.Tx) error {
+		o, err := tx.OrgConfig(ctx)
+		v = TransportConfig{Identity: "Transport Settings", SmtpClientAuthenticationDisabled: o.SmtpClientAuthenticationDisabled, WhenChanged: o.WhenChanged}
+		return err
+	})
+	return v, err
+}
+
+// SetTransportConfigRequest holds the parameters of Set-TransportConfig.
+type SetTransportConfigRequest struct {
+	SmtpClientAuthenticationDisabled *bool
+	WhatIf                           bool
+}
+
+// SetTransportConfig is Set-TransportConfig. Turning authenticated SMTP
+// off for the organization closes the open submission sessions of every
+// mailbox that follows it.
+func (s *Service) SetTransportConfig(ctx context.Context, c Caller, r SetTransportConfigRequest) (Result, error) {
+	var params []store.Parameter
+	if r.SmtpClientAuthenticationDisabled != nil {
+		params = append(params, store.Parameter{Name: "SmtpClientAuthenticationDisabled", Value: boolText(*r.SmtpClientAuthenticationDisabled)})
+	}
+	const identity = "Transport Settings"
+	return s.change(ctx, c, op{cmdlet: "Set-TransportConfig", perm: rbac.OrganizationClientAccess, object: identity, params: params, whatIf: r.WhatIf},
+		func(tx store.Tx) (mutation, error) {
+			o, err := tx.OrgConfig(ctx)
+			if err != nil {
+				return mutation{}, err
+			}
+			res := Result{Identity: identity}
+			if r.SmtpClientAuthenticationDisabled == nil || *r.SmtpClientAuthenticationDisabled == o.SmtpClientAuthenticationDisabled {
+				res.NoChange = true
+				return mutation{result: res}, nil
+			}
+			res.Changes = []store.PropertyChange{{Name: "SmtpClientAuthenticationDisabled", OldValue: boolText(o.SmtpClientAuthenticationDisabled),
+				NewValue: boolText(*r.SmtpClientAuthenticationDisabled)}}
+			if *r.SmtpClientAuthenticationDisabled {
+				s.sessionsClosed(&res, 0, "", access.SMTP)
+			}
+			if r.WhatIf {
+				return mutation{result: res}, nil
+			}
+			o.SmtpClientAuthenticationDisabled = *r.SmtpClientAuthenticationDisabled
 			o.WhenChanged = s.now()
 			if err := tx.SetOrgConfig(ctx, o); err != nil {
 				return mutation{}, err

@@ -228,7 +228,8 @@ func (s *Service) EmailAppUsage(ctx context.Context, c Caller, period int) (Emai
 		for _, r := range rows {
 			u := EmailAppUsage{UserPrincipalName: r.UserPrincipalName, DisplayName: r.DisplayName,
 				LastPopDate: timePtr(r.LastPop), LastImapDate: timePtr(r.LastImap), PopLogins: r.PopLogins, ImapLogins: r.ImapLogins,
-				PopRefused: r.PopRefused, ImapRefused: r.ImapRefused, FailedLogins: r.Failed}
+				PopRefused: r.PopRefused, ImapRefused: r.ImapRefused, FailedLogins: r.Failed,
+				LastSmtpDate: timePtr(r.LastSmtp), SmtpLogins: r.SmtpLogins, SmtpRefused: r.SmtpRefused}
 			if r.PopLogins > 0 {
 				rep.ActivePopUsers++
 			}

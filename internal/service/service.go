@@ -47,6 +47,10 @@ type Options struct {
 	Server string
 	// SessionTTL is how long an admin sign-in lasts (default 12 h).
 	SessionTTL time.Duration
+	// Smarthost names the outbound queue's next hop (Get-Queue); QueueWake,
+	// when set, makes the queue runner look at the queue now (Retry-Queue).
+	Smarthost string
+	QueueWake func()
 }
 
 // Service is the admin service layer.
@@ -61,6 +65,9 @@ type Service struct {
 	server   string
 	ttl      time.Duration
 	now      func() time.Time
+	// smarthost and wake: see Options.Smarthost and QueueWake.
+	smarthost string
+	wake      func()
 }
 
 // New returns the service.
@@ -75,7 +82,8 @@ func New(o Options) *Service {
 		o.SessionTTL = 12 * time.Hour
 	}
 	return &Service{st: o.Store, hub: o.Hub, reg: o.Registry, checker: o.Checker, throttle: o.Throttle,
-		log: o.Logger, m: o.Metrics, server: o.Server, ttl: o.SessionTTL, now: func() time.Time { return time.Now().UTC() }}
+		log: o.Logger, m: o.Metrics, server: o.Server, ttl: o.SessionTTL, now: func() time.Time { return time.Now().UTC() },
+		smarthost: o.Smarthost, wake: o.QueueWake}
 }
 
 // Surfaces, as the audit log names them.

@@ -66,6 +66,14 @@ type CASMailbox struct {
 	// the surfaces that decide by them (the API does not send them).
 	PopState  AccessState `json:"-"`
 	ImapState AccessState `json:"-"`
+	// SmtpClientAuthenticationDisabled is the mailbox's own value (nil:
+	// follow the organization); SmtpClientAuthAccess the effective state
+	// of authenticated SMTP and why (Enabled, Disabled, Disabled for the
+	// organization, Blocked by security defaults).
+	SmtpClientAuthenticationDisabled *bool
+	EffectiveSmtpClientAuthEnabled   bool
+	SmtpClientAuthAccess             string
+	SmtpState                        AccessState `json:"-"`
 	// LastPopLogonTime and LastImapLogonTime are nil when never used.
 	LastPopLogonTime  *time.Time
 	LastImapLogonTime *time.Time
@@ -82,6 +90,9 @@ const (
 	AccessEnabled  = access.Allowed
 	AccessDisabled = access.Disabled
 	AccessBlocked  = access.SecurityDefaults
+	// AccessOrgDisabled: authenticated SMTP is off for the organization
+	// (Set-TransportConfig) and the mailbox follows it.
+	AccessOrgDisabled = access.OrgDisabled
 )
 
 // BlockedBySecurityDefaults reports whether the organization's security
@@ -89,8 +100,9 @@ const (
 func (m CASMailbox) BlockedBySecurityDefaults() bool { return m.PopState == AccessBlocked }
 
 func casView(m store.Mailbox, org store.OrgConfig) CASMailbox {
-	pop, imap := access.Decide(org, m, access.POP3), access.Decide(org, m, access.IMAP4)
-	return CASMailbox{Identity: m.Name, Name: m.Name, DisplayName: m.DisplayName, PrimarySmtpAddress: m.PrimarySmtpAddress,
+	pop, imap, smtp := access.Decide(org, m, access.POP3), access.Decide(org, m, access.IMAP4), access.Decide(org, m, access.SMTP)
+	return CASMailbox{SmtpClientAuthenticationDisabled: m.SmtpClientAuthenticationDisabled,
+		EffectiveSmtpClientAuthEnabled: smtp == access.Allowed, SmtpClientAuthAccess: smtp.String(), SmtpState: smtp, Identity: m.Name, Name: m.Name, DisplayName: m.DisplayName, PrimarySmtpAddress: m.PrimarySmtpAddress,
 		Guid: m.GUID, PopEnabled: m.PopEnabled, ImapEnabled: m.ImapEnabled,
 		EffectivePopEnabled: pop == access.Allowed, EffectiveImapEnabled: imap == access.Allowed,
 		PopAccess: pop.String(), ImapAccess: imap.String(), PopState: pop, ImapState: imap,
@@ -171,6 +183,11 @@ type EmailAppUsage struct {
 	PopRefused   int
 	ImapRefused  int
 	FailedLogins int
+	// LastSmtpDate, SmtpLogins and SmtpRefused are the same for
+	// authenticated SMTP (submission).
+	LastSmtpDate *time.Time
+	SmtpLogins   int
+	SmtpRefused  int
 }
 
 // DailyActiveUsers counts mailboxes that used each protocol on one day.

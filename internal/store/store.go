@@ -60,6 +60,7 @@ type Store interface {
 	View(ctx context.Context, fn func(tx Tx) error) error
 
 	Mail
+	Queue
 
 	// LoginLog batches login records; it is outside transactions on purpose:
 	// losing a few records in a crash is acceptable, slowing logins is not.
@@ -113,6 +114,9 @@ type Tx interface {
 	// SetMailboxQuota changes the mailbox's storage quotas only (UpdateMailbox
 	// leaves them alone).
 	SetMailboxQuota(ctx context.Context, id int64, q MailboxQuota, whenChanged time.Time) error
+	// SetMailboxSmtpClientAuth changes SmtpClientAuthenticationDisabled only
+	// (nil: follow the organization).
+	SetMailboxSmtpClientAuth(ctx context.Context, id int64, disabled *bool, whenChanged time.Time) error
 	// SetMailboxProtocols changes PopEnabled and ImapEnabled only: the cheap
 	// path of Set-CASMailbox over thousands of mailboxes.
 	SetMailboxProtocols(ctx context.Context, id int64, pop, imap bool, whenChanged time.Time) error
@@ -144,6 +148,21 @@ type Tx interface {
 	// DeleteAdminSessions signs out every session of a mailbox (password
 	// changed) and all expired sessions.
 	DeleteAdminSessions(ctx context.Context, mailboxID int64, now time.Time) error
+
+	// OutboundMessages lists the outbound queue (Get-Message), oldest
+	// first, without message data.
+	OutboundMessages(ctx context.Context, q OutboundQuery) ([]OutboundMessage, error)
+	// OutboundMessage returns one queued message without its data;
+	// ErrNotFound when it is not (or no longer) queued.
+	OutboundMessage(ctx context.Context, id int64) (OutboundMessage, error)
+	// RetryOutbound makes the given queued messages (all when ids is nil)
+	// due at now (Retry-Queue) and returns how many it changed. A message
+	// being sent is left alone.
+	RetryOutbound(ctx context.Context, ids []int64, now time.Time) (int64, error)
+	// RemoveOutbound deletes a queued message (Remove-Message);
+	// ErrNotFound when it is not queued. A runner sending it at that moment
+	// finishes its attempt, and finds it gone afterwards.
+	RemoveOutbound(ctx context.Context, id int64) error
 
 	// UsageReport summarises login records since the given time, one row
 	// per mailbox that has any record (POP3/IMAP4 successes and refusals).
@@ -262,6 +281,76 @@ type Mail interface {
 	SetPreviews(ctx context.Context, previews map[int64]string) error
 }
 
+// Queue is the durable outbound queue of SMTP submission: messages for
+// recipients that are not local, on their way to the smarthost. A message
+// is stored (committed) before the submitting client is told 250 and
+// leaves only when the smarthost took it or its sender got a delivery
+// status notification. A runner leases the messages it sends, so that no
+// two runners (nodes) send one at the same time.
+type Queue interface {
+	// Enqueue stores a message and returns its ID.
+	Enqueue(ctx context.Context, m OutboundMessage) (int64, error)
+	// ClaimOutbound leases up to limit messages that are due at now and
+	// not leased (or whose lease lapsed) to holder until now+lease, and
+	// returns them with their data, oldest due first.
+	ClaimOutbound(ctx context.Context, holder string, now time.Time, lease time.Duration, limit int) ([]OutboundMessage, error)
+	// CompleteOutbound deletes a message holder leased (sent, or its
+	// sender told); false when holder no longer has it.
+	CompleteOutbound(ctx context.Context, id int64, holder string) (bool, error)
+	// DeferOutbound keeps a message holder leased for a later attempt:
+	// only the recipients still to be sent remain, RetryCount goes up by
+	// one, and the lease ends. False when holder no longer has it.
+	DeferOutbound(ctx context.Context, id int64, holder string, d OutboundDeferral) (bool, error)
+}
+
+// OutboundMessage is one message in the outbound queue.
+type OutboundMessage struct {
+	ID int64
+	// MailboxID is the sender's mailbox (where a DSN goes).
+	MailboxID  int64
+	From       string   // envelope sender
+	Recipients []string // still to be sent
+	Size       int64
+	Data       []byte // only from ClaimOutbound
+	// DateReceived is when it was submitted; Expires when the queue gives
+	// up on it (a DSN tells the sender).
+	DateReceived time.Time
+	Expires      time.Time
+	NextRetry    time.Time
+	RetryCount   int
+	LastError    string
+	// LeaseExpires is in the future while a runner sends it.
+	LeaseHolder  string
+	LeaseExpires time.Time
+}
+
+// Status is the message's queue status as Exchange's Get-Message names
+// it: Active while a runner sends it, Retry after a failed attempt, Ready
+// otherwise.
+func (m OutboundMessage) Status(now time.Time) string {
+	switch {
+	case m.LeaseExpires.After(now):
+		return "Active"
+	case m.RetryCount > 0:
+		return "Retry"
+	}
+	return "Ready"
+}
+
+// OutboundDeferral is the outcome of an attempt that leaves a message
+// queued.
+type OutboundDeferral struct {
+	Remaining []string
+	NextRetry time.Time
+	LastError string
+}
+
+// OutboundQuery pages the outbound queue by ID (keyset).
+type OutboundQuery struct {
+	AfterID int64
+	Limit   int // 0: no limit
+}
+
 // SessionReport is one open POP3 or IMAP4 session as a node reports it.
 type SessionReport struct {
 	Node       string
@@ -276,7 +365,11 @@ type OrgConfig struct {
 	Name                    string // display name of the organization
 	Domain                  string // default accepted domain, e.g. contoso.com
 	SecurityDefaultsEnabled bool
-	WhenChanged             time.Time
+	// SmtpClientAuthenticationDisabled turns authenticated SMTP
+	// submission off for every mailbox that does not say otherwise
+	// (Set-TransportConfig).
+	SmtpClientAuthenticationDisabled bool
+	WhenChanged                      time.Time
 }
 
 // CASMailboxPlan holds the defaults new mailboxes take (Get-CASMailboxPlan).
@@ -310,6 +403,9 @@ type Mailbox struct {
 	// Quota holds the storage limits (Set-Mailbox), written only by
 	// SetMailboxQuota.
 	Quota MailboxQuota
+	// SmtpClientAuthenticationDisabled is Set-CASMailbox's value: nil
+	// follows the organization. Written only by SetMailboxSmtpClientAuth.
+	SmtpClientAuthenticationDisabled *bool
 }
 
 // MailboxQuota holds a mailbox's storage limits in bytes, as Exchange's
@@ -520,7 +616,12 @@ type UsageRow struct {
 	ImapLogins        int
 	PopRefused        int // refused by policy: protocol disabled, security defaults, or plaintext without TLS
 	ImapRefused       int
-	Failed            int // wrong password attempts for this mailbox
+	// LastSmtp, SmtpLogins and SmtpRefused are the same for authenticated
+	// SMTP (submission).
+	LastSmtp    time.Time
+	SmtpLogins  int
+	SmtpRefused int
+	Failed      int // wrong password attempts for this mailbox
 }
 
 // DailyActive is the number of mailboxes that logged in on one day.

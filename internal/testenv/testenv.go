@@ -78,7 +78,7 @@ func Start(t testing.TB, o Options) *Env {
 	cfg := config.Default()
 	cfg.Data = t.TempDir()
 	cfg.Listen = config.Listen{IMAP: "127.0.0.1:0", IMAPS: "127.0.0.1:0", POP3: "127.0.0.1:0", POP3S: "127.0.0.1:0",
-		SMTP: "127.0.0.1:0", LMTP: "127.0.0.1:0", Admin: "127.0.0.1:0"}
+		SMTP: "127.0.0.1:0", LMTP: "127.0.0.1:0", Submission: "127.0.0.1:0", Submissions: "127.0.0.1:0", Admin: "127.0.0.1:0"}
 	cfg.AdminPassword = AdminPassword
 	cfg.Demo = o.Demo
 	cfg.DemoPassword = DemoPassword

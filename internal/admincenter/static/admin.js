@@ -544,12 +544,13 @@
   function initEdit() {
     var orig = {
       pop: ($('input[name="orig_pop"]', edit) || {}).value,
-      imap: ($('input[name="orig_imap"]', edit) || {}).value
+      imap: ($('input[name="orig_imap"]', edit) || {}).value,
+      smtp: ($('input[name="orig_smtp"]', edit) || {}).value
     };
     var note = $('#pending-note');
 
     function pendingNote() {
-      var changed = ['pop', 'imap'].some(function (p) {
+      var changed = ['pop', 'imap', 'smtp'].some(function (p) {
         var input = $('input[data-pending="' + p + '"]', edit);
         return input && input.value !== orig[p];
       });

@@ -40,13 +40,17 @@ type SetMailboxBody struct {
 type SetCASMailboxBody struct {
 	PopEnabled  *bool `json:",omitempty"`
 	ImapEnabled *bool `json:",omitempty"`
+	// SmtpClientAuthenticationDisabled: true, false, or null to follow the
+	// organization (Set-TransportConfig); leave it out to keep it.
+	SmtpClientAuthenticationDisabled NullableBool `json:",omitzero"`
 }
 
 // BulkCASItem is one mailbox of a bulk change.
 type BulkCASItem struct {
-	Identity    string
-	PopEnabled  *bool `json:",omitempty"`
-	ImapEnabled *bool `json:",omitempty"`
+	Identity                         string
+	PopEnabled                       *bool        `json:",omitempty"`
+	ImapEnabled                      *bool        `json:",omitempty"`
+	SmtpClientAuthenticationDisabled NullableBool `json:",omitzero"`
 }
 
 // BulkCASBody is the body of PATCH /api/v1/casmailboxes: many

@@ -44,6 +44,13 @@ type CASMailbox struct {
 	// security defaults.
 	PopAccess  string
 	ImapAccess string
+	// SmtpClientAuthenticationDisabled is the mailbox's own value (null:
+	// follow the organization); SmtpClientAuthAccess the effective state
+	// of authenticated SMTP and why (Enabled, Disabled, Disabled for the
+	// organization, Blocked by security defaults).
+	SmtpClientAuthenticationDisabled *bool
+	EffectiveSmtpClientAuthEnabled   bool
+	SmtpClientAuthAccess             string
 	// LastPopLogonTime and LastImapLogonTime are null when never used.
 	LastPopLogonTime  *time.Time
 	LastImapLogonTime *time.Time
@@ -127,6 +134,11 @@ type EmailAppUsage struct {
 	PopRefused   int
 	ImapRefused  int
 	FailedLogins int
+	// LastSmtpDate, SmtpLogins and SmtpRefused are the same for
+	// authenticated SMTP (submission).
+	LastSmtpDate *time.Time
+	SmtpLogins   int
+	SmtpRefused  int
 }
 
 // DailyActiveUsers counts mailboxes that used each protocol on one day.

@@ -14,6 +14,8 @@ import (
 var (
 	t0 = time.Date(2026, 11, 30, 8, 15, 0, 123456000, time.UTC)
 	t1 = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+
+	smtpOff = true
 )
 
 // samples are values of the wire types the shell shows, with the cases
@@ -30,6 +32,15 @@ var samples = []any{
 	wire.Mailbox{Name: "no addresses", EmailAddresses: []string{}},
 	wire.CASMailbox{Identity: "Bob", Name: "Bob", PopEnabled: true, EffectivePopEnabled: true, PopAccess: "Enabled",
 		ImapAccess: "BlockedBySecurityDefaults", LastPopLogonTime: &t0, WhenChanged: t1},
+	wire.CASMailbox{Identity: "Christa", Name: "Christa", SmtpClientAuthenticationDisabled: &smtpOff, SmtpClientAuthAccess: "Disabled"},
+	wire.TransportConfig{Identity: "Transport Settings", SmtpClientAuthenticationDisabled: true, WhenChanged: t0},
+	wire.Queue{Identity: "Smarthost", DeliveryType: "SmartHostConnectorDelivery", NextHopDomain: "[127.0.0.1]:25", Status: "Retry",
+		MessageCount: 2, LastError: "451 4.3.0 try later", NextRetryTime: &t1},
+	wire.Queue{Identity: "Smarthost", Status: "Ready"},
+	wire.QueueMessage{Identity: "Smarthost\\7", Queue: "Smarthost", Status: "Retry", Size: 1234, FromAddress: "christa@contoso.com",
+		Recipients: []string{"a@fabrikam.com", "b@fabrikam.com"}, RetryCount: 3, DateReceived: t0, NextRetryTime: &t1, ExpirationTime: t1},
+	wire.QueueMessage{Identity: "Smarthost\\8", Recipients: []string{}},
+	wire.EmailAppUsage{UserPrincipalName: "holly@contoso.com", LastSmtpDate: &t1, SmtpLogins: 4, SmtpRefused: 2},
 	wire.CASMailboxPlan{Identity: "Default", Name: "Default", PopEnabled: true, WhenChanged: t0},
 	wire.OrganizationConfig{Identity: "Contoso", Name: "Contoso", DefaultDomain: "contoso.com", SecurityDefaultsEnabled: true},
 	wire.RoleGroup{Identity: "Help Desk", Name: "Help Desk", Roles: []string{"View-Only Recipients", "Reset Password"}, Members: []string{}},

@@ -115,7 +115,8 @@ func (c *Client) RemoveMailbox(ctx context.Context, identity string, whatIf bool
 	return change[wire.ResultBody](ctx, c, http.MethodDelete, "mailboxes/"+url.PathEscape(identity), nil, whatIf)
 }
 
-// SetCASMailbox changes the POP3 and IMAP4 settings of a mailbox.
+// SetCASMailbox changes the POP3, IMAP4 and authenticated SMTP settings
+// of a mailbox.
 func (c *Client) SetCASMailbox(ctx context.Context, identity string, b wire.SetCASMailboxBody, whatIf bool) (wire.ResultBody, error) {
 	return change[wire.ResultBody](ctx, c, http.MethodPatch, "casmailboxes/"+url.PathEscape(identity), b, whatIf)
 }
@@ -176,7 +177,8 @@ func (c *Client) SetCASMailboxes(ctx context.Context, items []wire.BulkCASItem, 
 		c.mu.Unlock()
 	}
 	return parallel(len(items), func(i int) (wire.ResultBody, error) {
-		return c.SetCASMailbox(ctx, items[i].Identity, wire.SetCASMailboxBody{PopEnabled: items[i].PopEnabled, ImapEnabled: items[i].ImapEnabled}, whatIf)
+		return c.SetCASMailbox(ctx, items[i].Identity, wire.SetCASMailboxBody{PopEnabled: items[i].PopEnabled, ImapEnabled: items[i].ImapEnabled,
+			SmtpClientAuthenticationDisabled: items[i].SmtpClientAuthenticationDisabled}, whatIf)
 	})
 }
 

@@ -31,7 +31,7 @@ func ExchangeCmdlets() []*cmdlet.Cmdlet {
 		getUser(), getRecipient(), getEXOCASMailbox(), getManagementRoleAssignment(),
 		connectExchangeOnline(), disconnectExchangeOnline(), getCredential(),
 		getCASMailboxPlan(), setCASMailboxPlan(),
-		getOrganizationConfig(), setOrganizationConfig(),
+		getOrganizationConfig(), setOrganizationConfig(), getTransportConfig(), setTransportConfig(), getQueue(), getMessage(), retryQueue(), removeMessage(),
 		getRoleGroup(), getRoleGroupMember(), addRoleGroupMember(), removeRoleGroupMember(),
 		searchAdminAuditLog(), getEmailAppUsageReport(),
 		getMailboxStatistics(),
@@ -375,7 +375,8 @@ func sendCASMailboxes(ctx context.Context, cl *client.Client, items []pending, w
 	ok, bs := bodies[wire.SetCASMailboxBody](items, out)
 	bulk := make([]wire.BulkCASItem, len(ok))
 	for j, i := range ok {
-		bulk[j] = wire.BulkCASItem{Identity: items[i].identity, PopEnabled: bs[j].PopEnabled, ImapEnabled: bs[j].ImapEnabled}
+		bulk[j] = wire.BulkCASItem{Identity: items[i].identity, PopEnabled: bs[j].PopEnabled, ImapEnabled: bs[j].ImapEnabled,
+			SmtpClientAuthenticationDisabled: bs[j].SmtpClientAuthenticationDisabled}
 	}
 	for j, r := range cl.SetCASMailboxes(ctx, bulk, whatIf) {
 		out[ok[j]] = r
@@ -552,18 +553,21 @@ func setCASMailbox() *cmdlet.Cmdlet {
 }
 
 func setCASMailboxCmdlet() *cmdlet.Cmdlet {
-	return setCmdlet("Set-CASMailbox", sendCASMailboxes, []string{"PopEnabled", "ImapEnabled"}, &cmdlet.Cmdlet{
+	return setCmdlet("Set-CASMailbox", sendCASMailboxes, []string{"PopEnabled", "ImapEnabled", "SmtpClientAuthenticationDisabled"}, &cmdlet.Cmdlet{
 		OutputType:  "None",
-		Synopsis:    "Turns POP3 and IMAP4 on or off for mailboxes.",
-		Description: "Sets PopEnabled and ImapEnabled of a mailbox. The change applies at once: the next login is refused with a reason, and open sessions of a protocol turned off are closed. Piped mailboxes are changed in batches. -WhatIf shows what would change and which open sessions would be closed.",
+		Synopsis:    "Turns POP3, IMAP4 and authenticated SMTP on or off for mailboxes.",
+		Description: "Sets PopEnabled, ImapEnabled and SmtpClientAuthenticationDisabled of a mailbox. The change applies at once: the next login is refused with a reason, and open sessions of a protocol turned off are closed. Piped mailboxes are changed in batches. -WhatIf shows what would change and which open sessions would be closed.",
 		Params: []*cmdlet.Param{
 			identityParam("MailboxIdParameter", mailboxIdentityHelp, true),
 			{Name: "PopEnabled", Type: cmdlet.TBool, Help: "$true allows POP3 for the mailbox; $false refuses it."},
 			{Name: "ImapEnabled", Type: cmdlet.TBool, Help: "$true allows IMAP4 for the mailbox; $false refuses it."},
+			{Name: "SmtpClientAuthenticationDisabled", Type: cmdlet.TBool, Nullable: true, Help: "$true refuses authenticated SMTP (submission) for the mailbox; $false allows it; $null follows the organization (Set-TransportConfig)."},
 		},
 		Examples: []cmdlet.Example{
 			{Code: "Set-CASMailbox -Identity \"Christa Knapp\" -POPEnabled $true", Remarks: "Allows POP3 for Christa Knapp."},
 			{Code: "Get-Mailbox -ResultSize Unlimited | Set-CASMailbox -PopEnabled $false -ImapEnabled:$false", Remarks: "Turns POP3 and IMAP4 off for every mailbox."},
+			{Code: "Set-CASMailbox christa -SmtpClientAuthenticationDisabled $true", Remarks: "Refuses authenticated SMTP for Christa Knapp: 535 5.7.139 after a correct password, and her open submission sessions are closed."},
+			{Code: "Set-CASMailbox christa -SmtpClientAuthenticationDisabled $null", Remarks: "Christa Knapp follows the organization's setting again."},
 			{Code: "Set-CASMailbox christa -ImapEnabled $false -WhatIf", Remarks: "Shows what would change and which IMAP4 sessions would be closed, without changing anything."},
 			{Code: "Set-CASMailbox christa -PopEnabled $false -ActiveSyncEnabled $false -OWAEnabled $false", Remarks: "Turns POP3 off; warns that the other two protocols are not served by Gatehouse."},
 		},
@@ -762,6 +766,19 @@ var organizationConfig = singleton{what: "organizationconfig",
 		return cl.SetOrganizationConfig(ctx, b, whatIf)
 	}}
 
+var transportConfig = singleton{what: "transportconfig",
+	names: func(ctx context.Context, cl *client.Client) (string, string, error) {
+		o, err := cl.GetTransportConfig(ctx)
+		return o.Identity, o.Identity, err
+	},
+	set: func(ctx context.Context, cl *client.Client, params *cmdlet.Object, whatIf bool) (wire.ResultBody, error) {
+		b, err := client.Body[wire.SetTransportConfigBody](params)
+		if err != nil {
+			return wire.ResultBody{}, err
+		}
+		return cl.SetTransportConfig(ctx, b, whatIf)
+	}}
+
 // singletonSet builds Set-CASMailboxPlan and Set-OrganizationConfig, which
 // change the one object of a resource. An -Identity must name that object:
 // Exchange has several plans, and a script that names one Gatehouse does
@@ -856,6 +873,40 @@ func setOrganizationConfig() *cmdlet.Cmdlet {
 			{Name: "SecurityDefaultsEnabled", Type: cmdlet.TBool, Help: "$true blocks POP3 and IMAP4 for everyone."},
 		},
 		Examples: []cmdlet.Example{{Code: "Set-OrganizationConfig -SecurityDefaultsEnabled $true -WhatIf", Remarks: "Shows how many open POP3 and IMAP4 sessions would be closed."}},
+	})
+}
+
+func getTransportConfig() *cmdlet.Cmdlet {
+	return &cmdlet.Cmdlet{
+		Name: "Get-TransportConfig", Source: cmdlet.SrcGate, NeedsServer: true, OutputType: "Gatehouse.TransportConfig",
+		Synopsis:    "Gets the organization's transport settings: authenticated SMTP.",
+		Description: "Shows SmtpClientAuthenticationDisabled, which turns authenticated SMTP (submission) off for every mailbox whose own value is $null.",
+		Examples:    []cmdlet.Example{{Code: "Get-TransportConfig | Format-List SmtpClientAuthenticationDisabled", Remarks: "Whether authenticated SMTP is off for the organization."}},
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
+				cl, err := rest(c)
+				if err != nil {
+					return err
+				}
+				o, err := cl.GetTransportConfig(ctx)
+				if err != nil {
+					return c.WriteError(cmdlet.APIMessage(err))
+				}
+				return c.Emit(client.Object(client.TypeTransportConfig, o))
+			}}
+		},
+	}
+}
+
+func setTransportConfig() *cmdlet.Cmdlet {
+	return singletonSet("Set-TransportConfig", transportConfig, []string{"SmtpClientAuthenticationDisabled"}, &cmdlet.Cmdlet{
+		OutputType:  "None",
+		Synopsis:    "Changes the organization's transport settings: authenticated SMTP.",
+		Description: "-SmtpClientAuthenticationDisabled $true turns authenticated SMTP off for every mailbox whose own SmtpClientAuthenticationDisabled is $null and closes their open submission sessions; a mailbox's own $false or $true wins.",
+		Params: []*cmdlet.Param{
+			{Name: "SmtpClientAuthenticationDisabled", Type: cmdlet.TBool, Help: "$true turns authenticated SMTP off for the organization; $false (the default) turns it on."},
+		},
+		Examples: []cmdlet.Example{{Code: "Set-TransportConfig -SmtpClientAuthenticationDisabled $true", Remarks: "Turns authenticated SMTP off, except for mailboxes set to $false."}},
 	})
 }
 

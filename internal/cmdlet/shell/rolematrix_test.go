@@ -52,6 +52,21 @@ func scriptOf(t *testing.T, env *testenv.Env, c rolematrix.Cell) string {
 		}
 		return fmt.Sprintf(`Set-OrganizationConfig -SecurityDefaultsEnabled $%v`, !o.SecurityDefaultsEnabled)
 	}
+	switch c.Op {
+	case rolematrix.SetSmtpAuth:
+		return fmt.Sprintf(`Set-CASMailbox -Identity '%s' -SmtpClientAuthenticationDisabled $true`, c.TargetID)
+	case rolematrix.SetTransport:
+		o, err := env.Service.GetTransportConfig(context.Background(), rolematrix.Admin(t, env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf(`Set-TransportConfig -SmtpClientAuthenticationDisabled $%v`, !o.SmtpClientAuthenticationDisabled)
+	case rolematrix.RetryQueue:
+		rolematrix.QueuedMessage(t, env)
+		return `Retry-Queue -Identity Smarthost`
+	case rolematrix.RemoveMessage:
+		return fmt.Sprintf(`Remove-Message -Identity '%s' -Confirm:$false`, rolematrix.QueuedMessage(t, env))
+	}
 	t.Fatalf("no cmdlet for %s", c.Op.Name)
 	return ""
 }

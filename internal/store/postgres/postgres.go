@@ -134,6 +134,7 @@ var Dialect = sqlstore.Dialect{
 	},
 	LockFolders:     `SELECT id FROM folders WHERE id IN (%s) ORDER BY id FOR UPDATE`,
 	RelaxedTx:       `SET LOCAL synchronous_commit TO OFF`,
+	SkipLocked:      ` FOR UPDATE SKIP LOCKED`,
 	UpdateTxOptions: &sql.TxOptions{Isolation: sql.LevelSerializable},
 	ReadTxOptions:   &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	// FOR NO KEY UPDATE: the lock that a quota check holds must not wait

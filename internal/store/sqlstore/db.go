@@ -63,6 +63,11 @@ type Dialect struct {
 	// adds to it, so two such writes never both fit in the same room. It
 	// is taken before any folder lock.
 	LockMailboxes string
+	// SkipLocked, when not empty, ends the subquery that picks outbound
+	// messages to claim, so that runners on several nodes pass over each
+	// other's rows instead of waiting on them (PostgreSQL: FOR UPDATE SKIP
+	// LOCKED; SQLite has one writer).
+	SkipLocked string
 	// UpdateTxOptions are the options of directory Update transactions.
 	UpdateTxOptions *sql.TxOptions
 	// ReadTxOptions are the options of read transactions of several

@@ -24,8 +24,8 @@ var _ store.Tx = dirTx{}
 func (t dirTx) OrgConfig(ctx context.Context) (store.OrgConfig, error) {
 	var c store.OrgConfig
 	var changed int64
-	err := t.c.queryRow(ctx, `SELECT name, domain, security_defaults_enabled, when_changed FROM org_config WHERE id = 1`).
-		Scan(&c.Name, &c.Domain, &c.SecurityDefaultsEnabled, &changed)
+	err := t.c.queryRow(ctx, `SELECT name, domain, security_defaults_enabled, smtp_client_auth_disabled, when_changed FROM org_config WHERE id = 1`).
+		Scan(&c.Name, &c.Domain, &c.SecurityDefaultsEnabled, &c.SmtpClientAuthenticationDisabled, &changed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, fmt.Errorf("organization config: %w", store.ErrNotFound)
 	}
@@ -34,10 +34,11 @@ func (t dirTx) OrgConfig(ctx context.Context) (store.OrgConfig, error) {
 }
 
 func (t dirTx) SetOrgConfig(ctx context.Context, c store.OrgConfig) error {
-	_, err := t.c.exec(ctx, `INSERT INTO org_config (id, name, domain, security_defaults_enabled, when_changed) VALUES (1, ?, ?, ?, ?)
+	_, err := t.c.exec(ctx, `INSERT INTO org_config (id, name, domain, security_defaults_enabled, smtp_client_auth_disabled, when_changed) VALUES (1, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, domain = excluded.domain,
-		security_defaults_enabled = excluded.security_defaults_enabled, when_changed = excluded.when_changed`,
-		c.Name, c.Domain, c.SecurityDefaultsEnabled, micros(c.WhenChanged))
+		security_defaults_enabled = excluded.security_defaults_enabled,
+		smtp_client_auth_disabled = excluded.smtp_client_auth_disabled, when_changed = excluded.when_changed`,
+		c.Name, c.Domain, c.SecurityDefaultsEnabled, c.SmtpClientAuthenticationDisabled, micros(c.WhenChanged))
 	return err
 }
 
@@ -58,16 +59,21 @@ func (t dirTx) SetPlan(ctx context.Context, p store.CASMailboxPlan) error {
 
 const mailboxColumns = `id, guid, name, display_name, alias, primary_smtp_address, email_addresses, upn, password_hash,
 	pop_enabled, imap_enabled, when_created, when_changed, last_pop_logon, last_imap_logon,
-	issue_warning_quota, prohibit_send_quota, prohibit_send_receive_quota`
+	issue_warning_quota, prohibit_send_quota, prohibit_send_receive_quota, smtp_client_auth_disabled`
 
 func scanMailbox(s interface{ Scan(...any) error }) (store.Mailbox, error) {
 	var m store.Mailbox
 	var addrs string
 	var created, changed, lastPop, lastImap int64
 	var warn, send, sendReceive sql.NullInt64
+	var smtpOff sql.NullBool
 	err := s.Scan(&m.ID, &m.GUID, &m.Name, &m.DisplayName, &m.Alias, &m.PrimarySmtpAddress, &addrs,
 		&m.UserPrincipalName, &m.PasswordHash, &m.PopEnabled, &m.ImapEnabled, &created, &changed, &lastPop, &lastImap,
-		&warn, &send, &sendReceive)
+		&warn, &send, &sendReceive, &smtpOff)
+	if smtpOff.Valid {
+		v := smtpOff.Bool
+		m.SmtpClientAuthenticationDisabled = &v
+	}
 	m.Quota = store.MailboxQuota{IssueWarning: warn.Int64, ProhibitSend: send.Int64, ProhibitSendReceive: sendReceive.Int64}
 	if addrs != "" {
 		m.EmailAddresses = strings.Split(addrs, "\n")
@@ -373,6 +379,24 @@ func (t dirTx) SetMailboxQuota(ctx context.Context, id int64, q store.MailboxQuo
 	return nil
 }
 
+func (t dirTx) SetMailboxSmtpClientAuth(ctx context.Context, id int64, disabled *bool, whenChanged time.Time) error {
+	var v sql.NullBool
+	if disabled != nil {
+		v = sql.NullBool{Bool: *disabled, Valid: true}
+	}
+	res, err := t.c.exec(ctx, `UPDATE mailboxes SET smtp_client_auth_disabled = ?, when_changed = ? WHERE id = ?`,
+		v, micros(whenChanged), id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("mailbox %d: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
 func (t dirTx) SetMailboxProtocols(ctx context.Context, id int64, pop, imap bool, whenChanged time.Time) error {
 	res, err := t.c.exec(ctx, `UPDATE mailboxes SET pop_enabled = ?, imap_enabled = ?, when_changed = ? WHERE id = ?`,
 		pop, imap, micros(whenChanged), id)
@@ -612,7 +636,10 @@ func (t dirTx) UsageReport(ctx context.Context, since time.Time) ([]store.UsageR
 		SUM(CASE WHEN l.protocol = 'imap4' AND l.result = 'success' THEN 1 ELSE 0 END),
 		SUM(CASE WHEN l.protocol = 'pop3' AND l.result IN ('disabled', 'blocked', 'notls') THEN 1 ELSE 0 END),
 		SUM(CASE WHEN l.protocol = 'imap4' AND l.result IN ('disabled', 'blocked', 'notls') THEN 1 ELSE 0 END),
-		SUM(CASE WHEN l.result = 'failed' THEN 1 ELSE 0 END)
+		SUM(CASE WHEN l.result = 'failed' THEN 1 ELSE 0 END),
+		COALESCE(MAX(CASE WHEN l.protocol = 'smtp' AND l.result = 'success' THEN l.time END), 0),
+		SUM(CASE WHEN l.protocol = 'smtp' AND l.result = 'success' THEN 1 ELSE 0 END),
+		SUM(CASE WHEN l.protocol = 'smtp' AND l.result IN ('disabled', 'blocked', 'notls') THEN 1 ELSE 0 END)
 		FROM login_records l JOIN mailboxes m ON m.id = l.mailbox_id
 		WHERE l.time >= ? AND l.mailbox_id <> 0
 		GROUP BY l.mailbox_id, m.upn, m.display_name, m.display_name_lc
@@ -624,12 +651,12 @@ func (t dirTx) UsageReport(ctx context.Context, since time.Time) ([]store.UsageR
 	var out []store.UsageRow
 	for rows.Next() {
 		var r store.UsageRow
-		var pop, imap int64
+		var pop, imap, smtp int64
 		if err := rows.Scan(&r.MailboxID, &r.UserPrincipalName, &r.DisplayName, &pop, &imap,
-			&r.PopLogins, &r.ImapLogins, &r.PopRefused, &r.ImapRefused, &r.Failed); err != nil {
+			&r.PopLogins, &r.ImapLogins, &r.PopRefused, &r.ImapRefused, &r.Failed, &smtp, &r.SmtpLogins, &r.SmtpRefused); err != nil {
 			return nil, err
 		}
-		r.LastPop, r.LastImap = fromMicros(pop), fromMicros(imap)
+		r.LastPop, r.LastImap, r.LastSmtp = fromMicros(pop), fromMicros(imap), fromMicros(smtp)
 		out = append(out, r)
 	}
 	return out, rows.Err()

@@ -63,6 +63,9 @@ func Run(t *testing.T, open Open) {
 		{"QuotaSetAndUsage", testQuotaSetAndUsage},
 		{"QuotaEnforced", testQuotaEnforced},
 		{"QuotaConcurrent", testQuotaConcurrent},
+		{"QueueLifecycle", testQueueLifecycle},
+		{"QueueConcurrentClaims", testQueueConcurrentClaims},
+		{"SmtpClientAuthSwitch", testSmtpClientAuthSwitch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,7 +105,8 @@ func find(t *testing.T, s store.Store, id string) []store.Mailbox {
 }
 
 func testOrgConfigAndPlan(t *testing.T, s store.Store) {
-	want := store.OrgConfig{Name: "Contoso", Domain: "contoso.com", SecurityDefaultsEnabled: true, WhenChanged: time.Now().UTC().Truncate(time.Microsecond)}
+	want := store.OrgConfig{Name: "Contoso", Domain: "contoso.com", SecurityDefaultsEnabled: true, SmtpClientAuthenticationDisabled: true,
+		WhenChanged: time.Now().UTC().Truncate(time.Microsecond)}
 	if err := s.Update(ctx, func(tx store.Tx) error { return tx.SetOrgConfig(ctx, want) }); err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +120,8 @@ func testOrgConfigAndPlan(t *testing.T, s store.Store) {
 		plan, err = tx.Plan(ctx)
 		return err
 	})
-	if !got.WhenChanged.Equal(want.WhenChanged) || got.Name != want.Name || got.Domain != want.Domain || !got.SecurityDefaultsEnabled {
+	if !got.WhenChanged.Equal(want.WhenChanged) || got.Name != want.Name || got.Domain != want.Domain || !got.SecurityDefaultsEnabled ||
+		!got.SmtpClientAuthenticationDisabled {
 		t.Errorf("org config: got %+v; want %+v", got, want)
 	}
 	if !plan.PopEnabled || !plan.ImapEnabled {

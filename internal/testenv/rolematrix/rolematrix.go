@@ -17,9 +17,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/rbac"
 	"github.com/gatehouse-mail/gatehouse/internal/service"
+	"github.com/gatehouse-mail/gatehouse/internal/store"
 	"github.com/gatehouse-mail/gatehouse/internal/testenv"
 )
 
@@ -73,17 +75,22 @@ type Op struct {
 // The operations. Every surface maps each to its own request (or says it
 // has none).
 var (
-	SetPassword    = Op{Name: "Set-Mailbox -Password", Cmdlet: "Set-Mailbox", Perm: rbac.ResetPassword, Targeted: true, Credentials: true}
-	SetMailbox     = Op{Name: "Set-Mailbox -DisplayName", Cmdlet: "Set-Mailbox", Perm: rbac.MailRecipients, Targeted: true}
-	SetCAS         = Op{Name: "Set-CASMailbox -PopEnabled", Cmdlet: "Set-CASMailbox", Perm: rbac.MailRecipients, Targeted: true}
-	SetCASBulk     = Op{Name: "Set-CASMailbox bulk", Cmdlet: "Set-CASMailbox", Perm: rbac.MailRecipients, Targeted: true}
-	RemoveMailbox  = Op{Name: "Remove-Mailbox", Cmdlet: "Remove-Mailbox", Perm: rbac.MailRecipientCreation, Targeted: true}
-	AddMember      = Op{Name: "Add-RoleGroupMember (Organization Management)", Cmdlet: "Add-RoleGroupMember", Perm: rbac.RoleManagement, Targeted: true}
-	RemoveMember   = Op{Name: "Remove-RoleGroupMember", Cmdlet: "Remove-RoleGroupMember", Perm: rbac.RoleManagement, Targeted: true}
-	NewMailbox     = Op{Name: "New-Mailbox", Cmdlet: "New-Mailbox", Perm: rbac.MailRecipientCreation}
-	SetPlan        = Op{Name: "Set-CASMailboxPlan", Cmdlet: "Set-CASMailboxPlan", Perm: rbac.OrganizationClientAccess}
-	SetOrg         = Op{Name: "Set-OrganizationConfig", Cmdlet: "Set-OrganizationConfig", Perm: rbac.OrganizationClientAccess}
-	Ops            = []Op{SetPassword, SetMailbox, SetCAS, SetCASBulk, RemoveMailbox, AddMember, RemoveMember, NewMailbox, SetPlan, SetOrg, SetQuota}
+	SetPassword   = Op{Name: "Set-Mailbox -Password", Cmdlet: "Set-Mailbox", Perm: rbac.ResetPassword, Targeted: true, Credentials: true}
+	SetMailbox    = Op{Name: "Set-Mailbox -DisplayName", Cmdlet: "Set-Mailbox", Perm: rbac.MailRecipients, Targeted: true}
+	SetCAS        = Op{Name: "Set-CASMailbox -PopEnabled", Cmdlet: "Set-CASMailbox", Perm: rbac.MailRecipients, Targeted: true}
+	SetCASBulk    = Op{Name: "Set-CASMailbox bulk", Cmdlet: "Set-CASMailbox", Perm: rbac.MailRecipients, Targeted: true}
+	RemoveMailbox = Op{Name: "Remove-Mailbox", Cmdlet: "Remove-Mailbox", Perm: rbac.MailRecipientCreation, Targeted: true}
+	AddMember     = Op{Name: "Add-RoleGroupMember (Organization Management)", Cmdlet: "Add-RoleGroupMember", Perm: rbac.RoleManagement, Targeted: true}
+	RemoveMember  = Op{Name: "Remove-RoleGroupMember", Cmdlet: "Remove-RoleGroupMember", Perm: rbac.RoleManagement, Targeted: true}
+	NewMailbox    = Op{Name: "New-Mailbox", Cmdlet: "New-Mailbox", Perm: rbac.MailRecipientCreation}
+	SetPlan       = Op{Name: "Set-CASMailboxPlan", Cmdlet: "Set-CASMailboxPlan", Perm: rbac.OrganizationClientAccess}
+	SetOrg        = Op{Name: "Set-OrganizationConfig", Cmdlet: "Set-OrganizationConfig", Perm: rbac.OrganizationClientAccess}
+	SetSmtpAuth   = Op{Name: "Set-CASMailbox -SmtpClientAuthenticationDisabled", Cmdlet: "Set-CASMailbox", Perm: rbac.MailRecipients, Targeted: true}
+	SetTransport  = Op{Name: "Set-TransportConfig", Cmdlet: "Set-TransportConfig", Perm: rbac.OrganizationClientAccess}
+	RetryQueue    = Op{Name: "Retry-Queue", Cmdlet: "Retry-Queue", Perm: rbac.TransportQueues}
+	RemoveMessage = Op{Name: "Remove-Message", Cmdlet: "Remove-Message", Perm: rbac.TransportQueues}
+	Ops           = []Op{SetPassword, SetMailbox, SetCAS, SetCASBulk, RemoveMailbox, AddMember, RemoveMember, NewMailbox, SetPlan, SetOrg, SetQuota,
+		SetSmtpAuth, SetTransport, RetryQueue, RemoveMessage}
 	StrongPassword = "Matrix-Pass-2026"
 )
 
@@ -223,6 +230,21 @@ func (c *Cell) Prepare(t testing.TB, env *testenv.Env) {
 	if c.Target == Same || c.Target == Higher || c.Target == Other {
 		c.TargetID, c.TargetGUID = mk("target", c.TargetGroup)
 	}
+}
+
+// QueuedMessage puts a message in the outbound queue, waiting for its next
+// attempt in an hour (so that Retry-Queue has something to change), and
+// returns its identity (Smarthost\<number>).
+func QueuedMessage(t testing.TB, env *testenv.Env) string {
+	t.Helper()
+	now := time.Now()
+	id, err := env.Store.Enqueue(context.Background(), store.OutboundMessage{MailboxID: 1, From: "admin@contoso.com",
+		Recipients: []string{"matrix@fabrikam.com"}, Data: []byte("Subject: matrix\r\n\r\nx\r\n"),
+		DateReceived: now, NextRetry: now.Add(time.Hour), Expires: now.Add(2 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf(`%s\%d`, service.QueueName, id)
 }
 
 // Admin is the server's first administrator, signed in through the

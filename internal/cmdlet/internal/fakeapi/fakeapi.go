@@ -114,10 +114,15 @@ func (f *Server) casView(m map[string]any) wire.CASMailbox {
 		return "Disabled"
 	}
 	pop, imap := m["PopEnabled"].(bool), m["ImapEnabled"].(bool)
+	// authenticated SMTP: the mailbox's own value (nil: follow the
+	// organization, which allows it here)
+	smtpOff, _ := m["SmtpClientAuthenticationDisabled"].(*bool)
+	smtp := smtpOff == nil || !*smtpOff
 	lastImap := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 	return wire.CASMailbox{Identity: m["Name"].(string), Name: m["Name"].(string), DisplayName: m["DisplayName"].(string),
 		PrimarySmtpAddress: m["PrimarySmtpAddress"].(string), Guid: m["Guid"].(string), PopEnabled: pop, ImapEnabled: imap,
 		EffectivePopEnabled: !sd && pop, EffectiveImapEnabled: !sd && imap, PopAccess: access(pop), ImapAccess: access(imap),
+		SmtpClientAuthenticationDisabled: smtpOff, EffectiveSmtpClientAuthEnabled: !sd && smtp, SmtpClientAuthAccess: access(smtp),
 		LastImapLogonTime: &lastImap, WhenChanged: when}
 }
 
@@ -269,7 +274,8 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		out := wire.BulkCASResponse{Results: make([]wire.BulkItemResult, len(body.Items))}
 		for i, it := range body.Items {
-			res, e := f.patchCAS(it.Identity, wire.SetCASMailboxBody{PopEnabled: it.PopEnabled, ImapEnabled: it.ImapEnabled}, body.WhatIf)
+			res, e := f.patchCAS(it.Identity, wire.SetCASMailboxBody{PopEnabled: it.PopEnabled, ImapEnabled: it.ImapEnabled,
+				SmtpClientAuthenticationDisabled: it.SmtpClientAuthenticationDisabled}, body.WhatIf)
 			if e != nil {
 				out.Results[i] = wire.BulkItemResult{Result: result(it.Identity, "Set-CASMailbox", nil, nil, false), Error: &e.ErrorDetail}
 				out.Failed++
@@ -533,5 +539,22 @@ func (f *Server) patchCAS(id string, body wire.SetCASMailboxBody, whatIf bool) (
 			m[k.name] = *k.v
 		}
 	}
+	if n := body.SmtpClientAuthenticationDisabled; n.Set {
+		old, _ := m["SmtpClientAuthenticationDisabled"].(*bool)
+		if nullableText(old) != nullableText(n.Value) {
+			changes = append(changes, wire.Change{Name: "SmtpClientAuthenticationDisabled", OldValue: nullableText(old), NewValue: nullableText(n.Value)})
+			if !whatIf {
+				m["SmtpClientAuthenticationDisabled"] = n.Value
+			}
+		}
+	}
 	return result(m["Name"].(string), "Set-CASMailbox", changes, sessions, whatIf), nil
+}
+
+// nullableText writes a nullable switch as the server's results do.
+func nullableText(v *bool) string {
+	if v == nil {
+		return "$null"
+	}
+	return boolText(*v)
 }
