@@ -300,10 +300,14 @@ type Mailbox struct {
 	EmailAddresses    []string
 	UserPrincipalName string
 	PasswordHash      string // argon2id in PHC string form; never shown
-	PopEnabled        bool
-	ImapEnabled       bool
-	WhenCreated       time.Time
-	WhenChanged       time.Time
+	// SCRAMSHA256 holds the SCRAM-SHA-256 keys made with PasswordHash, in
+	// RFC 5803's form (auth.SCRAMKeys); empty for a password set before
+	// they were made. Never shown.
+	SCRAMSHA256 string
+	PopEnabled  bool
+	ImapEnabled bool
+	WhenCreated time.Time
+	WhenChanged time.Time
 	// LastPopLogon and LastImapLogon are zero when never used.
 	LastPopLogon  time.Time
 	LastImapLogon time.Time
@@ -507,6 +511,10 @@ type LoginRecord struct {
 	TLS           bool
 	ClientName    string // from IMAP ID, when sent
 	ClientVersion string
+	// AuthMethod is how the client signed in: a SASL mechanism ("PLAIN",
+	// "SCRAM-SHA-256", "XOAUTH2", ...), "LOGIN" (IMAP LOGIN) or "USER"
+	// (POP3 USER/PASS); empty when unknown.
+	AuthMethod string
 }
 
 // UsageRow is one mailbox in the email-apps usage report.

@@ -58,7 +58,7 @@ func (t dirTx) SetPlan(ctx context.Context, p store.CASMailboxPlan) error {
 
 const mailboxColumns = `id, guid, name, display_name, alias, primary_smtp_address, email_addresses, upn, password_hash,
 	pop_enabled, imap_enabled, when_created, when_changed, last_pop_logon, last_imap_logon,
-	issue_warning_quota, prohibit_send_quota, prohibit_send_receive_quota`
+	issue_warning_quota, prohibit_send_quota, prohibit_send_receive_quota, scram_sha256`
 
 func scanMailbox(s interface{ Scan(...any) error }) (store.Mailbox, error) {
 	var m store.Mailbox
@@ -67,7 +67,7 @@ func scanMailbox(s interface{ Scan(...any) error }) (store.Mailbox, error) {
 	var warn, send, sendReceive sql.NullInt64
 	err := s.Scan(&m.ID, &m.GUID, &m.Name, &m.DisplayName, &m.Alias, &m.PrimarySmtpAddress, &addrs,
 		&m.UserPrincipalName, &m.PasswordHash, &m.PopEnabled, &m.ImapEnabled, &created, &changed, &lastPop, &lastImap,
-		&warn, &send, &sendReceive)
+		&warn, &send, &sendReceive, &m.SCRAMSHA256)
 	m.Quota = store.MailboxQuota{IssueWarning: warn.Int64, ProhibitSend: send.Int64, ProhibitSendReceive: sendReceive.Int64}
 	if addrs != "" {
 		m.EmailAddresses = strings.Split(addrs, "\n")
@@ -301,13 +301,13 @@ func (t dirTx) insertMailbox(ctx context.Context, m *store.Mailbox) error {
 	}
 	err := t.c.queryRow(ctx, `INSERT INTO mailboxes (guid, name, name_lc, display_name, display_name_lc, alias, alias_lc,
 		primary_smtp_address, primary_lc, email_addresses, upn, upn_lc, password_hash, pop_enabled, imap_enabled,
-		when_created, when_changed, last_pop_logon, last_imap_logon)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		when_created, when_changed, last_pop_logon, last_imap_logon, scram_sha256)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		strings.ToLower(m.GUID), m.Name, strings.ToLower(m.Name), m.DisplayName, strings.ToLower(m.DisplayName),
 		m.Alias, strings.ToLower(m.Alias), m.PrimarySmtpAddress, strings.ToLower(m.PrimarySmtpAddress),
 		strings.Join(m.EmailAddresses, "\n"), m.UserPrincipalName, strings.ToLower(m.UserPrincipalName),
 		m.PasswordHash, m.PopEnabled, m.ImapEnabled, micros(m.WhenCreated), micros(m.WhenChanged),
-		micros(m.LastPopLogon), micros(m.LastImapLogon)).Scan(&m.ID)
+		micros(m.LastPopLogon), micros(m.LastImapLogon), m.SCRAMSHA256).Scan(&m.ID)
 	if err != nil {
 		return t.c.db.uniqueErr(err, "mailbox "+m.Name)
 	}
@@ -342,12 +342,12 @@ func (t dirTx) UpdateMailbox(ctx context.Context, m store.Mailbox) error {
 func (t dirTx) updateMailbox(ctx context.Context, m store.Mailbox) error {
 	res, err := t.c.exec(ctx, `UPDATE mailboxes SET name = ?, name_lc = ?, display_name = ?, display_name_lc = ?,
 		alias = ?, alias_lc = ?, primary_smtp_address = ?, primary_lc = ?, email_addresses = ?, upn = ?, upn_lc = ?,
-		password_hash = ?, pop_enabled = ?, imap_enabled = ?, when_changed = ?, last_pop_logon = ?, last_imap_logon = ?
-		WHERE id = ?`,
+		password_hash = ?, pop_enabled = ?, imap_enabled = ?, when_changed = ?, last_pop_logon = ?, last_imap_logon = ?,
+		scram_sha256 = ? WHERE id = ?`,
 		m.Name, strings.ToLower(m.Name), m.DisplayName, strings.ToLower(m.DisplayName), m.Alias, strings.ToLower(m.Alias),
 		m.PrimarySmtpAddress, strings.ToLower(m.PrimarySmtpAddress), strings.Join(m.EmailAddresses, "\n"),
 		m.UserPrincipalName, strings.ToLower(m.UserPrincipalName), m.PasswordHash, m.PopEnabled, m.ImapEnabled,
-		micros(m.WhenChanged), micros(m.LastPopLogon), micros(m.LastImapLogon), m.ID)
+		micros(m.WhenChanged), micros(m.LastPopLogon), micros(m.LastImapLogon), m.SCRAMSHA256, m.ID)
 	if err != nil {
 		return t.c.db.uniqueErr(err, "mailbox "+m.Name)
 	}
@@ -654,8 +654,8 @@ func (t dirTx) RecentLogins(ctx context.Context, mailboxID int64, q store.LoginQ
 		}
 	}
 	args = append(args, q.Limit)
-	rows, err := t.c.query(ctx, `SELECT time, protocol, mailbox_id, username, result, reason, remote_addr, tls, client_name, client_version
-		FROM login_records WHERE `+where+` ORDER BY time DESC, id DESC LIMIT ?`, args...)
+	rows, err := t.c.query(ctx, `SELECT time, protocol, mailbox_id, username, result, reason, remote_addr, tls, client_name, client_version,
+		auth_method FROM login_records WHERE `+where+` ORDER BY time DESC, id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -665,7 +665,7 @@ func (t dirTx) RecentLogins(ctx context.Context, mailboxID int64, q store.LoginQ
 		var r store.LoginRecord
 		var at int64
 		if err := rows.Scan(&at, &r.Protocol, &r.MailboxID, &r.Username, &r.Result, &r.Reason, &r.RemoteAddr, &r.TLS,
-			&r.ClientName, &r.ClientVersion); err != nil {
+			&r.ClientName, &r.ClientVersion, &r.AuthMethod); err != nil {
 			return nil, err
 		}
 		r.Time = fromMicros(at)
@@ -707,9 +707,9 @@ func (db *DB) InsertLoginRecords(ctx context.Context, recs []store.LoginRecord) 
 	return db.write(ctx, nil, func(c conn) error {
 		for _, r := range recs {
 			if _, err := c.exec(ctx, `INSERT INTO login_records (time, protocol, mailbox_id, username, result, reason,
-				remote_addr, tls, client_name, client_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				remote_addr, tls, client_name, client_version, auth_method) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				micros(r.Time), r.Protocol, r.MailboxID, r.Username, r.Result, r.Reason, r.RemoteAddr, r.TLS,
-				r.ClientName, r.ClientVersion); err != nil {
+				r.ClientName, r.ClientVersion, r.AuthMethod); err != nil {
 				return err
 			}
 		}

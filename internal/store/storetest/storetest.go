@@ -63,6 +63,7 @@ func Run(t *testing.T, open Open) {
 		{"QuotaSetAndUsage", testQuotaSetAndUsage},
 		{"QuotaEnforced", testQuotaEnforced},
 		{"QuotaConcurrent", testQuotaConcurrent},
+		{"SCRAMKeysAndAuthMethod", testSCRAMKeysAndAuthMethod},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1345,5 +1346,59 @@ func testRecentLogins(t *testing.T, s store.Store) {
 				t.Errorf("TLS and reason: got %+v and %+v", got[3], got[2])
 			}
 		}
+	}
+}
+
+// testSCRAMKeysAndAuthMethod: a mailbox's SCRAM keys are kept by insert and
+// update, and a login record keeps how the client signed in.
+func testSCRAMKeysAndAuthMethod(t *testing.T, s store.Store) {
+	m := store.Mailbox{Name: "Scram", DisplayName: "Scram", Alias: "scram", PrimarySmtpAddress: "scram@contoso.com",
+		UserPrincipalName: "scram@contoso.com", PasswordHash: "x", SCRAMSHA256: "SCRAM-SHA-256$4096:c2FsdA==$a:b"}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &m) }); err != nil {
+		t.Fatal(err)
+	}
+	read := func() store.Mailbox {
+		t.Helper()
+		var got store.Mailbox
+		if err := s.View(ctx, func(tx store.Tx) error {
+			var err error
+			got, err = tx.MailboxByID(ctx, m.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := read(); got.SCRAMSHA256 != m.SCRAMSHA256 {
+		t.Errorf("after insert: got %q; want %q", got.SCRAMSHA256, m.SCRAMSHA256)
+	}
+	m.SCRAMSHA256 = "SCRAM-SHA-256$4096:b3RoZXI=$c:d"
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.UpdateMailbox(ctx, m) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got.SCRAMSHA256 != m.SCRAMSHA256 {
+		t.Errorf("after update: got %q; want %q", got.SCRAMSHA256, m.SCRAMSHA256)
+	}
+	now := time.Now().UTC()
+	if err := s.InsertLoginRecords(ctx, []store.LoginRecord{
+		{Time: now, Protocol: "imap4", MailboxID: m.ID, Username: "scram", Result: store.LoginSuccess, AuthMethod: "SCRAM-SHA-256"},
+		{Time: now.Add(time.Second), Protocol: "pop3", MailboxID: m.ID, Username: "scram", Result: store.LoginSuccess, AuthMethod: "XOAUTH2"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var got []store.LoginRecord
+	if err := s.View(ctx, func(tx store.Tx) error {
+		var err error
+		got, err = tx.RecentLogins(ctx, m.ID, store.LoginQuery{Limit: 10})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var methods []string
+	for _, r := range got {
+		methods = append(methods, r.AuthMethod)
+	}
+	if !slices.Equal(methods, []string{"XOAUTH2", "SCRAM-SHA-256"}) {
+		t.Errorf("auth methods: got %v; want [XOAUTH2 SCRAM-SHA-256]", methods)
 	}
 }
