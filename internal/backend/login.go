@@ -352,6 +352,8 @@ func (l *Logins) checkCredential(ctx context.Context, req LoginRequest, m store.
 			return "OAuth token refused: " + tokenErr.Error()
 		}
 		if !found {
+			l.log.Info("OAuth token refused", "proto", req.Protocol, "user", auth.CapName(req.Username),
+				"remote", req.RemoteAddr, "why", "the token's claim names no mailbox")
 			return "the token's claim names no mailbox"
 		}
 		return ""

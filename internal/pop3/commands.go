@@ -232,7 +232,7 @@ func (s *session) cmdAUTH(cmd command) error {
 		}
 		line, err := s.readLine()
 		if errors.Is(err, errLineTooLong) {
-			return a.fail(errf("Line too long (limit %d octets); authentication aborted", maxLine))
+			return a.fail(errf("Line too long (limit %d octets); authentication aborted", maxSASLLine))
 		}
 		if err != nil {
 			s.endOnReadError(err)
