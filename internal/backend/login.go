@@ -286,8 +286,9 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 	if kick == nil {
 		kick = func(string) {}
 	}
-	// A token session does not hang on the password: a password change
-	// does not end it (credential "" in the registry).
+	// A token session does not hang on the password hash (credential ""):
+	// the registry's re-checks leave it alone, though a password change
+	// (CredentialsChanged) still ends every session of the mailbox.
 	credential := m.PasswordHash
 	if req.Token != "" {
 		credential = ""

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -268,4 +269,82 @@ func TestPasswordChangeDuringLogin(t *testing.T) {
 		t.Fatalf("login with the new password: %v", err)
 	}
 	s.Close()
+}
+
+// tokens is a TokenVerifier over a fixed table: token → claim, or refused.
+type tokens map[string]string
+
+func (tk tokens) Verify(ctx context.Context, token string) (string, error) {
+	if c, ok := tk[token]; ok {
+		return c, nil
+	}
+	return "", errors.New("signature does not verify")
+}
+
+// TestTokenLogin: a bearer token names its mailbox; a user name the client
+// gives must name the same one; a refused token is invalid credentials with
+// the reason recorded; the auth method is recorded; and a password change
+// ends token sessions too (an administrator's reset signs everyone out).
+func TestTokenLogin(t *testing.T) {
+	f := newFixture(t, nil)
+	f.l.tokens = tokens{"good": "christa@contoso.com", "ghost": "nobody@contoso.com"}
+	var got []store.LoginRecord
+	for _, tc := range []struct {
+		name, user, token string
+		ok                bool
+		reason            string
+	}{
+		{"token alone", "", "good", true, ""},
+		{"token and the same mailbox by alias", "christa", "good", true, ""},
+		{"token and another name", "kim@contoso.com", "good", false, "not the user"},
+		{"refused token", "christa", "forged", false, "OAuth token refused: signature does not verify"},
+		{"token naming no mailbox", "", "ghost", false, "names no mailbox"},
+	} {
+		s, err := f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Username: tc.user, Token: tc.token, Mechanism: "XOAUTH2"})
+		if tc.ok {
+			if err != nil || s.Mailbox.ID != f.ck.ID {
+				t.Errorf("%s: got %v, %v; want christa's session", tc.name, s, err)
+			}
+			s.Close()
+		} else if !errors.Is(err, ErrInvalidCredentials) {
+			t.Errorf("%s: got %v; want ErrInvalidCredentials", tc.name, err)
+		}
+		f.rec.Flush()
+		f.st.View(f.ctx, func(tx store.Tx) error {
+			got, _ = tx.RecentLogins(f.ctx, f.ck.ID, store.LoginQuery{Limit: 1})
+			return nil
+		})
+		if tc.ok && (len(got) != 1 || got[0].AuthMethod != "XOAUTH2" || got[0].Result != store.LoginSuccess) {
+			t.Errorf("%s: record %+v", tc.name, got)
+		}
+		if tc.reason != "" && tc.user == "christa" && (len(got) != 1 || !strings.Contains(got[0].Reason, tc.reason)) {
+			t.Errorf("%s: record %+v; want reason %q", tc.name, got, tc.reason)
+		}
+	}
+
+	tok, pw := &kicks{ch: make(chan struct{}, 4)}, &kicks{ch: make(chan struct{}, 4)}
+	st, err := f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Token: "good", Mechanism: "OAUTHBEARER", Kick: tok.kick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sp, err := f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Username: "christa", Password: "secret", Mechanism: "PLAIN", Kick: pw.kick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	hash, _ := auth.Hash("new secret", f.fast)
+	f.set(t, func(m *store.Mailbox, _ *store.OrgConfig) { m.PasswordHash = hash })
+	// Registry.Publish enforces the change on this node before it returns:
+	// every kick it makes has been called by then.
+	if err := f.reg.Publish(f.ctx, notify.Event{Kind: notify.CredentialsChanged, MailboxID: f.ck.ID}); err != nil {
+		t.Fatal(err)
+	}
+	for name, k := range map[string]*kicks{"password": pw, "token": tok} {
+		select {
+		case <-k.ch:
+		default:
+			t.Errorf("the %s session was not ended by the password change", name)
+		}
+	}
 }
