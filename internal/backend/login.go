@@ -295,13 +295,25 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 	}
 	_, s.release = l.registry.Register(m.ID, req.Protocol, req.RemoteAddr, credential, kick)
 	var org store.OrgConfig
+	var policy *store.AuthPolicy
 	err := l.st.View(ctx, func(tx store.Tx) error {
 		var err error
 		if org, err = tx.OrgConfig(ctx); err != nil {
 			return err
 		}
-		m, err = tx.MailboxByID(ctx, m.ID)
-		return err
+		if m, err = tx.MailboxByID(ctx, m.ID); err != nil {
+			return err
+		}
+		if name := access.EffectivePolicy(org, m); name != "" && req.Token == "" {
+			p, err := tx.AuthPolicy(ctx, name)
+			if errors.Is(err, store.ErrNotFound) {
+				// Removed meanwhile: no policy.
+				return nil
+			}
+			policy = &p
+			return err
+		}
+		return nil
 	})
 	if err != nil {
 		s.release()
@@ -323,11 +335,17 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 		l.record(rec)
 		return nil, ErrInvalidCredentials
 	}
-	if why := access.Decide(org, m, req.Protocol); why != access.Allowed {
+	why := access.Decide(org, m, req.Protocol)
+	if why == access.Allowed && req.Token == "" && !access.BasicAuthAllowed(policy, req.Protocol) {
+		// After the credential was proved, as the access rule: only a
+		// client that knows the password learns of the policy.
+		why = access.BasicAuthBlocked
+	}
+	if why != access.Allowed {
 		s.release()
 		d := &access.Denied{Protocol: req.Protocol, Reason: why}
 		rec.Result, rec.Reason = store.LoginDisabled, d.Text()
-		if why == access.SecurityDefaults {
+		if why == access.SecurityDefaults || why == access.BasicAuthBlocked {
 			rec.Result = store.LoginBlocked
 		}
 		l.record(rec)

@@ -348,3 +348,88 @@ func TestTokenLogin(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthPolicyLogin: a policy that blocks basic authentication for IMAP4
+// refuses a right password with the reason (a wrong one gets the usual
+// answer), lets a token in, follows the organization's default when the
+// mailbox has none, and ends the open password sessions it now blocks while
+// token sessions stay.
+func TestAuthPolicyLogin(t *testing.T) {
+	f := newFixture(t, nil)
+	f.l.tokens = tokens{"good": "christa@contoso.com"}
+	now := time.Now().UTC()
+	err := f.st.Update(f.ctx, func(tx store.Tx) error {
+		return tx.InsertAuthPolicy(f.ctx, &store.AuthPolicy{Name: "No basic IMAP", AllowBasicAuthPop: true, WhenCreated: now, WhenChanged: now})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, tok := &kicks{ch: make(chan struct{}, 4)}, &kicks{ch: make(chan struct{}, 4)}
+	sp, err := f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Username: "christa", Password: "secret", Mechanism: "LOGIN", Kick: pw.kick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	st, err := f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Token: "good", Mechanism: "XOAUTH2", Kick: tok.kick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	// The organization's default applies to a mailbox without a policy.
+	f.set(t, func(_ *store.Mailbox, o *store.OrgConfig) { o.DefaultAuthenticationPolicy = "no basic imap" })
+	if err := f.reg.Publish(f.ctx, notify.Event{Kind: notify.AccessChanged}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-pw.ch:
+		if pw.r[0] != "Basic authentication for IMAP4 was blocked by your administrator." {
+			t.Errorf("kick reason: %q", pw.r[0])
+		}
+	default:
+		t.Fatal("the password session was not ended by the policy")
+	}
+	select {
+	case <-tok.ch:
+		t.Fatalf("the token session was ended by the policy: %v", tok.r)
+	default:
+	}
+
+	_, err = f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Username: "christa", Password: "secret", Mechanism: "PLAIN"})
+	var d *access.Denied
+	if !errors.As(err, &d) || d.Reason != access.BasicAuthBlocked ||
+		d.Text() != "Basic authentication for IMAP4 is blocked by your organization's authentication policy. Use a client that signs in with OAuth, or contact your administrator." {
+		t.Errorf("password login under the policy: got %v", err)
+	}
+	if _, err := f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Username: "christa", Password: "wrong", Mechanism: "PLAIN"}); !errors.Is(err, ErrInvalidCredentials) {
+		t.Errorf("wrong password under the policy: got %v; want ErrInvalidCredentials", err)
+	}
+	s, err := f.l.Login(f.ctx, LoginRequest{Protocol: access.POP3, Username: "christa", Password: "secret", Mechanism: "USER"})
+	if err != nil {
+		t.Errorf("POP3 password login (allowed by the policy): %v", err)
+	} else {
+		s.Close()
+	}
+	s, err = f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Token: "good", Mechanism: "OAUTHBEARER"})
+	if err != nil {
+		t.Errorf("token login under the policy: %v", err)
+	} else {
+		s.Close()
+	}
+	// The mailbox's own policy wins over the default.
+	err = f.st.Update(f.ctx, func(tx store.Tx) error {
+		if err := tx.InsertAuthPolicy(f.ctx, &store.AuthPolicy{Name: "Allow all", AllowBasicAuthPop: true, AllowBasicAuthImap: true,
+			AllowBasicAuthSmtp: true, WhenCreated: now, WhenChanged: now}); err != nil {
+			return err
+		}
+		return tx.SetMailboxAuthPolicy(f.ctx, f.ck.ID, "Allow all", now)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err = f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Username: "christa", Password: "secret", Mechanism: "PLAIN"}); err != nil {
+		t.Errorf("password login under the mailbox's own policy: %v", err)
+	} else {
+		s.Close()
+	}
+}
