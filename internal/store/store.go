@@ -342,10 +342,10 @@ type Mailbox struct {
 	// policy; "" follows the organization's default. Written only by
 	// SetMailboxAuthPolicy.
 	AuthenticationPolicy string
-	PopEnabled  bool
-	ImapEnabled bool
-	WhenCreated time.Time
-	WhenChanged time.Time
+	PopEnabled           bool
+	ImapEnabled          bool
+	WhenCreated          time.Time
+	WhenChanged          time.Time
 	// LastPopLogon and LastImapLogon are zero when never used.
 	LastPopLogon  time.Time
 	LastImapLogon time.Time
