@@ -111,6 +111,33 @@ type SetPlanBody struct {
 // SetOrgBody is the body of PATCH /api/v1/organizationconfig.
 type SetOrgBody struct {
 	SecurityDefaultsEnabled *bool
+	// DefaultAuthenticationPolicy names a policy; "" removes the default
+	// (PowerShell's $null); absent or null leaves it.
+	DefaultAuthenticationPolicy *string
+}
+
+// NewAuthPolicyBody is the body of POST /api/v1/authenticationpolicies. A
+// switch left out is false: as in Exchange, a new policy blocks basic
+// authentication for every protocol it does not allow.
+type NewAuthPolicyBody struct {
+	Name               string
+	AllowBasicAuthPop  bool
+	AllowBasicAuthImap bool
+	AllowBasicAuthSmtp bool
+}
+
+// SetAuthPolicyBody is the body of PATCH /api/v1/authenticationpolicies/{name}.
+type SetAuthPolicyBody struct {
+	AllowBasicAuthPop  *bool
+	AllowBasicAuthImap *bool
+	AllowBasicAuthSmtp *bool
+}
+
+// SetUserBody is the body of PATCH /api/v1/users/{identity}.
+type SetUserBody struct {
+	// AuthenticationPolicy names a policy; "" removes the user's own
+	// ($null: the organization's default applies).
+	AuthenticationPolicy *string
 }
 
 // AddMemberBody is the body of POST /api/v1/rolegroups/{name}/members.
@@ -275,8 +302,93 @@ func (a *API) table() []route {
 				o, err := a.svc.GetOrganizationConfig(ctx, c)
 				return http.StatusOK, o, err
 			}},
-		{method: "PATCH", path: "/api/v1/organizationconfig", summary: "Set-OrganizationConfig -SecurityDefaultsEnabled",
+		{method: "PATCH", path: "/api/v1/organizationconfig", summary: "Set-OrganizationConfig -SecurityDefaultsEnabled -DefaultAuthenticationPolicy",
 			query: []param{whatIfParam}, body: SetOrgBody{}, response: ResultBody{}, h: a.setOrg},
+
+		{method: "GET", path: "/api/v1/authenticationpolicies", summary: "Get-AuthenticationPolicy", response: []service.AuthenticationPolicy{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				p, err := a.svc.GetAuthenticationPolicies(ctx, c, "")
+				if p == nil {
+					p = []service.AuthenticationPolicy{}
+				}
+				return http.StatusOK, p, err
+			}},
+		{method: "GET", path: "/api/v1/authenticationpolicies/{name}", summary: "Get-AuthenticationPolicy -Identity", response: service.AuthenticationPolicy{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				p, err := a.svc.GetAuthenticationPolicies(ctx, c, r.PathValue("name"))
+				if err != nil {
+					return 0, nil, err
+				}
+				return http.StatusOK, p[0], nil
+			}},
+		{method: "POST", path: "/api/v1/authenticationpolicies", summary: "New-AuthenticationPolicy", query: []param{whatIfParam},
+			body: NewAuthPolicyBody{}, response: ResultBody{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				var b NewAuthPolicyBody
+				if err := decode(r, &b); err != nil {
+					return 0, nil, err
+				}
+				whatIf, err := boolQuery(r, "whatIf")
+				if err != nil {
+					return 0, nil, err
+				}
+				res, err := a.svc.NewAuthenticationPolicy(ctx, c, service.NewAuthenticationPolicyRequest{Name: b.Name,
+					AllowBasicAuthPop: b.AllowBasicAuthPop, AllowBasicAuthImap: b.AllowBasicAuthImap, AllowBasicAuthSmtp: b.AllowBasicAuthSmtp,
+					WhatIf: whatIf})
+				status := http.StatusCreated
+				if whatIf {
+					status = http.StatusOK
+				}
+				return status, resultBody(res), err
+			}},
+		{method: "PATCH", path: "/api/v1/authenticationpolicies/{name}", summary: "Set-AuthenticationPolicy", query: []param{whatIfParam},
+			body: SetAuthPolicyBody{}, response: ResultBody{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				var b SetAuthPolicyBody
+				if err := decode(r, &b); err != nil {
+					return 0, nil, err
+				}
+				whatIf, err := boolQuery(r, "whatIf")
+				if err != nil {
+					return 0, nil, err
+				}
+				res, err := a.svc.SetAuthenticationPolicy(ctx, c, r.PathValue("name"), service.SetAuthenticationPolicyRequest{
+					AllowBasicAuthPop: b.AllowBasicAuthPop, AllowBasicAuthImap: b.AllowBasicAuthImap, AllowBasicAuthSmtp: b.AllowBasicAuthSmtp,
+					WhatIf: whatIf})
+				return http.StatusOK, resultBody(res), err
+			}},
+		{method: "DELETE", path: "/api/v1/authenticationpolicies/{name}", summary: "Remove-AuthenticationPolicy", query: []param{whatIfParam},
+			response: ResultBody{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				whatIf, err := boolQuery(r, "whatIf")
+				if err != nil {
+					return 0, nil, err
+				}
+				res, err := a.svc.RemoveAuthenticationPolicy(ctx, c, r.PathValue("name"), whatIf)
+				return http.StatusOK, resultBody(res), err
+			}},
+		{method: "GET", path: "/api/v1/users/{identity}", summary: "Get-User", response: service.User{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				u, err := a.svc.GetUser(ctx, c, r.PathValue("identity"))
+				return http.StatusOK, u, err
+			}},
+		{method: "PATCH", path: "/api/v1/users/{identity}", summary: "Set-User -AuthenticationPolicy", query: []param{whatIfParam},
+			body: SetUserBody{}, response: ResultBody{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				var b SetUserBody
+				if err := decode(r, &b); err != nil {
+					return 0, nil, err
+				}
+				whatIf, err := boolQuery(r, "whatIf")
+				if err != nil {
+					return 0, nil, err
+				}
+				if b.AuthenticationPolicy == nil {
+					return 0, nil, &service.ValidationError{Parameter: "AuthenticationPolicy", Message: "Set-User: give AuthenticationPolicy (a policy name, or \"\" for none)."}
+				}
+				res, err := a.svc.SetUserAuthenticationPolicy(ctx, c, r.PathValue("identity"), *b.AuthenticationPolicy, whatIf)
+				return http.StatusOK, resultBody(res), err
+			}},
 
 		{method: "GET", path: "/api/v1/rolegroups", summary: "Get-RoleGroup", response: []service.RoleGroup{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
@@ -492,7 +604,8 @@ func (a *API) setOrg(ctx context.Context, c service.Caller, r *http.Request) (in
 	if err != nil {
 		return 0, nil, err
 	}
-	res, err := a.svc.SetOrganizationConfig(ctx, c, service.SetOrganizationConfigRequest{SecurityDefaultsEnabled: b.SecurityDefaultsEnabled, WhatIf: whatIf})
+	res, err := a.svc.SetOrganizationConfig(ctx, c, service.SetOrganizationConfigRequest{SecurityDefaultsEnabled: b.SecurityDefaultsEnabled,
+		DefaultAuthenticationPolicy: b.DefaultAuthenticationPolicy, WhatIf: whatIf})
 	return http.StatusOK, resultBody(res), err
 }
 
