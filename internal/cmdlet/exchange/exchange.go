@@ -35,6 +35,8 @@ func ExchangeCmdlets() []*cmdlet.Cmdlet {
 		getRoleGroup(), getRoleGroupMember(), addRoleGroupMember(), removeRoleGroupMember(),
 		searchAdminAuditLog(), getEmailAppUsageReport(),
 		getMailboxStatistics(),
+		getAuthenticationPolicy(), newAuthenticationPolicy(), setAuthenticationPolicy(), removeAuthenticationPolicy(),
+		setUser(),
 	}
 }
 
@@ -759,6 +761,7 @@ var organizationConfig = singleton{what: "organizationconfig",
 		if err != nil {
 			return wire.ResultBody{}, err
 		}
+		nullAsEmpty(params, "DefaultAuthenticationPolicy", &b.DefaultAuthenticationPolicy)
 		return cl.SetOrganizationConfig(ctx, b, whatIf)
 	}}
 
@@ -848,12 +851,13 @@ func getOrganizationConfig() *cmdlet.Cmdlet {
 }
 
 func setOrganizationConfig() *cmdlet.Cmdlet {
-	return singletonSet("Set-OrganizationConfig", organizationConfig, []string{"SecurityDefaultsEnabled"}, &cmdlet.Cmdlet{
+	return singletonSet("Set-OrganizationConfig", organizationConfig, []string{"SecurityDefaultsEnabled", "DefaultAuthenticationPolicy"}, &cmdlet.Cmdlet{
 		OutputType:  "None",
-		Synopsis:    "Changes the organization's settings: security defaults.",
-		Description: "-SecurityDefaultsEnabled $true blocks POP3 and IMAP4 for every mailbox at once and closes their open sessions; the per-mailbox settings are kept and apply again when it is turned off.",
+		Synopsis:    "Changes the organization's settings: security defaults, the default authentication policy.",
+		Description: "-SecurityDefaultsEnabled $true blocks POP3 and IMAP4 for every mailbox at once and closes their open sessions; the per-mailbox settings are kept and apply again when it is turned off. -DefaultAuthenticationPolicy names the authentication policy of the users without one of their own ($null: none).",
 		Params: []*cmdlet.Param{
 			{Name: "SecurityDefaultsEnabled", Type: cmdlet.TBool, Help: "$true blocks POP3 and IMAP4 for everyone."},
+			{Name: "DefaultAuthenticationPolicy", Type: cmdlet.TString, Help: "The authentication policy of users without one of their own, by name; $null for none."},
 		},
 		Examples: []cmdlet.Example{{Code: "Set-OrganizationConfig -SecurityDefaultsEnabled $true -WhatIf", Remarks: "Shows how many open POP3 and IMAP4 sessions would be closed."}},
 	})
