@@ -26,7 +26,6 @@ var defaultViews = map[string]View{
 	"Gatehouse.RoleGroup":                              {Columns: []string{"Name", "Description"}},
 	"Gatehouse.RoleGroupMember":                        {Columns: []string{"Name", "RecipientType"}},
 	"Gatehouse.User":                                   {Columns: []string{"Name", "RecipientType"}},
-	"Gatehouse.AuthenticationPolicy":                   {Columns: []string{"Name", "AllowBasicAuthPop", "AllowBasicAuthImap", "AllowBasicAuthSmtp"}},
 	"Gatehouse.Recipient":                              {Columns: []string{"Name", "RecipientType"}},
 	"Gatehouse.ManagementRoleAssignment":               {Columns: []string{"Name", "Role", "RoleAssigneeName", "RoleAssigneeType", "AssignmentMethod"}},
 	"Gatehouse.OrganizationConfig":                     {List: true},

@@ -9,38 +9,29 @@ import (
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/client"
 )
 
-// The cmdlets of authentication policies: Get-, New-, Set- and
-// Remove-AuthenticationPolicy, Set-User -AuthenticationPolicy (and the
-// AuthenticationPolicy that Get-User shows), as in Exchange Online.
+// The authentication policy cmdlets, as Exchange names them: a policy says
+// for which protocols basic (password-based) authentication is allowed;
+// OAuth is never blocked by one. Get-User shows a user's own policy
+// (AuthenticationPolicy).
 
-// authPolicySwitches are the protocols a policy allows basic
-// authentication for, in the order Exchange lists them.
-var authPolicySwitches = []string{"AllowBasicAuthPop", "AllowBasicAuthImap", "AllowBasicAuthSmtp"}
-
-func authPolicySwitchParams(set bool) []*cmdlet.Param {
-	verb := "Allows"
-	if set {
-		verb = "-Switch allows, -Switch:$false blocks"
-	}
-	return []*cmdlet.Param{
-		{Name: "AllowBasicAuthPop", Type: cmdlet.TSwitch, Help: verb + " basic (password) authentication for POP3."},
-		{Name: "AllowBasicAuthImap", Type: cmdlet.TSwitch, Help: verb + " basic (password) authentication for IMAP4."},
-		{Name: "AllowBasicAuthSmtp", Type: cmdlet.TSwitch, Help: verb + " basic (password) authentication for authenticated SMTP."},
-	}
-}
+const authPolicyIdentityHelp = "The authentication policy: its Name."
 
 func authPolicyIdentity(mandatory bool) *cmdlet.Param {
-	return &cmdlet.Param{Name: "Identity", Type: cmdlet.TIdentity, TypeName: "AuthPolicyIdParameter", Position: 1, Mandatory: mandatory,
-		FromPipeline: true, FromPipelineByName: true, Help: "The authentication policy, by its name. Policies piped from Get-AuthenticationPolicy bind here."}
+	return &cmdlet.Param{Name: "Identity", Type: cmdlet.TIdentity, Position: 1, Mandatory: mandatory, TypeName: "AuthPolicyIdParameter",
+		FromPipeline: true, FromPipelineByName: true, Help: authPolicyIdentityHelp}
+}
+
+var allowBasicParams = []struct{ name, proto string }{
+	{"AllowBasicAuthPop", "POP3"}, {"AllowBasicAuthImap", "IMAP4"}, {"AllowBasicAuthSmtp", "authenticated SMTP (submission)"},
 }
 
 func getAuthenticationPolicy() *cmdlet.Cmdlet {
 	return &cmdlet.Cmdlet{
 		Name: "Get-AuthenticationPolicy", Source: cmdlet.SrcGate, NeedsServer: true, OutputType: client.TypeAuthenticationPolicy,
-		Synopsis:    "Gets the authentication policies: for which protocols basic authentication is allowed.",
-		Description: "Lists the authentication policies, or one by -Identity. A policy applies to the users it is assigned to (Set-User -AuthenticationPolicy), and to everyone else when it is the organization's default (Set-OrganizationConfig -DefaultAuthenticationPolicy).",
+		Synopsis:    "Gets authentication policies: for which protocols basic authentication is allowed.",
+		Description: "Lists the authentication policies, or one by name. AllowBasicAuthPop, AllowBasicAuthImap and AllowBasicAuthSmtp say whether a password (PLAIN, LOGIN, SCRAM-SHA-256, USER/PASS) may sign in over that protocol; OAuth is never blocked.",
 		Params:      []*cmdlet.Param{authPolicyIdentity(false)},
-		Examples:    []cmdlet.Example{{Code: "Get-AuthenticationPolicy | Format-Table Name,AllowBasicAuth*", Remarks: "Which protocols each policy allows basic authentication for."}},
+		Examples:    []cmdlet.Example{{Code: "Get-AuthenticationPolicy | Format-Table Name,AllowBasicAuthPop,AllowBasicAuthImap,AllowBasicAuthSmtp", Remarks: "Lists the policies and what they allow."}},
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				if id := c.String("Identity"); id != "" {
@@ -61,45 +52,44 @@ func getAuthenticationPolicy() *cmdlet.Cmdlet {
 }
 
 func newAuthenticationPolicy() *cmdlet.Cmdlet {
+	params := []*cmdlet.Param{{Name: "Name", Type: cmdlet.TString, Position: 1, Mandatory: true, Help: "The new policy's name (unique, at most 64 characters)."}}
+	for _, p := range allowBasicParams {
+		params = append(params, &cmdlet.Param{Name: p.name, Type: cmdlet.TSwitch,
+			Help: fmt.Sprintf("Allows basic authentication for %s. Left out, it is blocked (as in Exchange).", p.proto)})
+	}
 	return &cmdlet.Cmdlet{
-		Name: "New-AuthenticationPolicy", Source: cmdlet.SrcGate, NeedsServer: true, ShouldProcess: true, OutputType: client.TypeAuthenticationPolicy,
+		Name: "New-AuthenticationPolicy", Source: cmdlet.SrcGate, NeedsServer: true, ShouldProcess: true, OutputType: "None",
 		Synopsis:    "Creates an authentication policy.",
-		Description: "Creates a policy that blocks basic (password) authentication for every protocol it does not allow with -AllowBasicAuthPop, -AllowBasicAuthImap or -AllowBasicAuthSmtp; sign-in with OAuth is not affected.",
-		Params: append([]*cmdlet.Param{
-			{Name: "Name", Type: cmdlet.TString, Position: 1, Mandatory: true, Help: "The unique name of the policy."},
-		}, authPolicySwitchParams(false)...),
-		Examples: []cmdlet.Example{{Code: "New-AuthenticationPolicy -Name \"Block Basic Auth\"", Remarks: "A policy that blocks basic authentication for POP3, IMAP4 and SMTP."}},
+		Description: "Creates a policy that blocks basic authentication for every protocol whose -AllowBasicAuth* switch is not given, as Exchange's does. Assign it with Set-User -AuthenticationPolicy or make it the default with Set-OrganizationConfig -DefaultAuthenticationPolicy.",
+		Params:      params,
+		Examples: []cmdlet.Example{
+			{Code: "New-AuthenticationPolicy -Name \"Block Basic Auth\"", Remarks: "Blocks basic authentication for POP3, IMAP4 and SMTP."},
+			{Code: "New-AuthenticationPolicy -Name \"Allow POP\" -AllowBasicAuthPop", Remarks: "Allows passwords over POP3 only."},
+		},
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				name := c.String("Name")
-				body := changes(c, append([]string{"Name"}, authPolicySwitches...)...)
-				req, err := client.Body[wire.NewAuthPolicyBody](body)
-				if err != nil {
-					return c.WriteError(err.Error())
-				}
 				if !c.WhatIf() {
 					ok, err := c.ShouldProcess(name, "New-AuthenticationPolicy")
 					if err != nil || !ok {
 						return err
 					}
 				}
+				body := cmdlet.NewObject("")
+				body.Set("Name", name)
+				for _, p := range allowBasicParams {
+					body.Set(p.name, c.Switch(p.name))
+				}
+				req, err := client.Body[wire.NewAuthPolicyBody](body)
+				if err != nil {
+					return c.WriteError(err.Error())
+				}
 				cl, err := rest(c)
 				if err != nil {
 					return err
 				}
 				r, err := cl.NewAuthenticationPolicy(ctx, req, c.WhatIf())
-				if err != nil || c.WhatIf() {
-					return reportUpdate(c, name, body, r, err)
-				}
-				id := r.Identity
-				if id == "" {
-					id = name
-				}
-				p, err := client.Get(ctx, cl, client.AuthenticationPolicies, id)
-				if err != nil {
-					return c.WriteError(fmt.Sprintf("The policy '%s' was created, but reading it back failed: %s", id, cmdlet.APIMessage(err)))
-				}
-				return c.Emit(client.Object(client.TypeAuthenticationPolicy, p))
+				return reportUpdate(c, name, body, r, err)
 			}}
 		},
 	}
@@ -120,12 +110,19 @@ func sendAuthPolicies(ctx context.Context, cl *client.Client, items []pending, w
 }
 
 func setAuthenticationPolicy() *cmdlet.Cmdlet {
-	return setCmdlet("Set-AuthenticationPolicy", sendAuthPolicies, authPolicySwitches, &cmdlet.Cmdlet{
+	params := []*cmdlet.Param{authPolicyIdentity(true)}
+	names := []string{}
+	for _, p := range allowBasicParams {
+		params = append(params, &cmdlet.Param{Name: p.name, Type: cmdlet.TSwitch,
+			Help: fmt.Sprintf("-%s allows basic authentication for %s; -%s:$false blocks it and closes the open sessions that signed in with a password over it.", p.name, p.proto, p.name)})
+		names = append(names, p.name)
+	}
+	return setCmdlet("Set-AuthenticationPolicy", sendAuthPolicies, names, &cmdlet.Cmdlet{
 		OutputType:  "None",
 		Synopsis:    "Changes an authentication policy.",
-		Description: "Allows (-AllowBasicAuthImap) or blocks (-AllowBasicAuthImap:$false) basic authentication per protocol. Open sessions that signed in with a password the policy now blocks are closed.",
-		Params:      append([]*cmdlet.Param{authPolicyIdentity(true)}, authPolicySwitchParams(true)...),
-		Examples:    []cmdlet.Example{{Code: "Set-AuthenticationPolicy -Identity \"Block Basic Auth\" -AllowBasicAuthPop:$false", Remarks: "Blocks basic authentication for POP3 under this policy."}},
+		Description: "Changes which protocols allow basic authentication. Blocking one closes, at once, the open sessions of the policy's users that signed in with a password over that protocol; OAuth sessions stay.",
+		Params:      params,
+		Examples:    []cmdlet.Example{{Code: "Set-AuthenticationPolicy -Identity \"Allow POP\" -AllowBasicAuthPop:$false", Remarks: "Blocks passwords over POP3 for the policy's users."}},
 	})
 }
 
@@ -133,9 +130,9 @@ func removeAuthenticationPolicy() *cmdlet.Cmdlet {
 	return &cmdlet.Cmdlet{
 		Name: "Remove-AuthenticationPolicy", Source: cmdlet.SrcGate, NeedsServer: true, ShouldProcess: true, ConfirmByDefault: true, OutputType: "None",
 		Synopsis:    "Removes an authentication policy.",
-		Description: "Removes a policy that no user has and that is not the organization's default. In an interactive shell it asks first, unless -Confirm:$false.",
+		Description: "Removes a policy that no user has and that is not the organization's default; the error says where a policy is still used.",
 		Params:      []*cmdlet.Param{authPolicyIdentity(true)},
-		Examples:    []cmdlet.Example{{Code: "Remove-AuthenticationPolicy -Identity \"Block Basic Auth\" -Confirm:$false", Remarks: "Removes the policy without asking."}},
+		Examples:    []cmdlet.Example{{Code: "Remove-AuthenticationPolicy -Identity \"Allow POP\" -Confirm:$false", Remarks: "Removes the policy without asking."}},
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				id := c.String("Identity")
@@ -188,16 +185,13 @@ func sendUsers(ctx context.Context, cl *client.Client, items []pending, whatIf b
 func setUser() *cmdlet.Cmdlet {
 	return setCmdlet("Set-User", sendUsers, []string{"AuthenticationPolicy"}, &cmdlet.Cmdlet{
 		OutputType:  "None",
-		Synopsis:    "Changes the user of a mailbox: its authentication policy.",
-		Description: "-AuthenticationPolicy assigns an authentication policy to the user; $null removes it, and the organization's default policy applies again. Open sessions that signed in with a password the new policy blocks are closed.",
+		Synopsis:    "Changes a user: its authentication policy.",
+		Description: "-AuthenticationPolicy assigns an authentication policy to the user; $null removes it, so that the organization's default (Set-OrganizationConfig -DefaultAuthenticationPolicy) applies. Open sessions that the new policy blocks are closed.",
 		Params: []*cmdlet.Param{
 			identityParam("UserIdParameter", mailboxIdentityHelp, true),
-			{Name: "AuthenticationPolicy", Type: cmdlet.TString, Help: "The authentication policy of the user, by name; $null for none (the organization's default applies)."},
+			{Name: "AuthenticationPolicy", Type: cmdlet.TString, TypeName: "AuthPolicyIdParameter", Help: "The policy's name; $null for none."},
 		},
-		Examples: []cmdlet.Example{
-			{Code: "Set-User -Identity christa -AuthenticationPolicy \"Block Basic Auth\"", Remarks: "Christa may no longer sign in with a password where the policy blocks it."},
-			{Code: "Get-User -ResultSize Unlimited | Set-User -AuthenticationPolicy $null", Remarks: "Everyone falls back to the organization's default policy."},
-		},
+		Examples: []cmdlet.Example{{Code: "Set-User -Identity christa -AuthenticationPolicy \"Block Basic Auth\"", Remarks: "Christa may sign in to POP3 and IMAP4 with OAuth only."}},
 	})
 }
 

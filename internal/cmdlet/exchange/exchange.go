@@ -32,11 +32,10 @@ func ExchangeCmdlets() []*cmdlet.Cmdlet {
 		connectExchangeOnline(), disconnectExchangeOnline(), getCredential(),
 		getCASMailboxPlan(), setCASMailboxPlan(),
 		getOrganizationConfig(), setOrganizationConfig(),
+		getAuthenticationPolicy(), newAuthenticationPolicy(), setAuthenticationPolicy(), removeAuthenticationPolicy(), setUser(),
 		getRoleGroup(), getRoleGroupMember(), addRoleGroupMember(), removeRoleGroupMember(),
 		searchAdminAuditLog(), getEmailAppUsageReport(),
 		getMailboxStatistics(),
-		getAuthenticationPolicy(), newAuthenticationPolicy(), setAuthenticationPolicy(), removeAuthenticationPolicy(),
-		setUser(),
 	}
 }
 
@@ -761,7 +760,6 @@ var organizationConfig = singleton{what: "organizationconfig",
 		if err != nil {
 			return wire.ResultBody{}, err
 		}
-		nullAsEmpty(params, "DefaultAuthenticationPolicy", &b.DefaultAuthenticationPolicy)
 		return cl.SetOrganizationConfig(ctx, b, whatIf)
 	}}
 
@@ -781,6 +779,13 @@ func singletonSet(name string, obj singleton, settable []string, c *cmdlet.Cmdle
 				return err
 			}
 			ch := changes(call, settable...)
+			for _, p := range c.Params {
+				// A text setting given $null is sent as "": the API's
+				// "none" (JSON null would mean "leave it").
+				if v, ok := ch.Get(p.Name); ok && v == nil && p.Type == cmdlet.TString {
+					ch.Set(p.Name, "")
+				}
+			}
 			target := call.String("Identity")
 			if target != "" {
 				identity, objName, err := obj.names(ctx, cl)
@@ -854,10 +859,10 @@ func setOrganizationConfig() *cmdlet.Cmdlet {
 	return singletonSet("Set-OrganizationConfig", organizationConfig, []string{"SecurityDefaultsEnabled", "DefaultAuthenticationPolicy"}, &cmdlet.Cmdlet{
 		OutputType:  "None",
 		Synopsis:    "Changes the organization's settings: security defaults, the default authentication policy.",
-		Description: "-SecurityDefaultsEnabled $true blocks POP3 and IMAP4 for every mailbox at once and closes their open sessions; the per-mailbox settings are kept and apply again when it is turned off. -DefaultAuthenticationPolicy names the authentication policy of the users without one of their own ($null: none).",
+		Description: "-SecurityDefaultsEnabled $true blocks POP3 and IMAP4 for every mailbox at once and closes their open sessions; the per-mailbox settings are kept and apply again when it is turned off. -DefaultAuthenticationPolicy names the authentication policy of users without one of their own ($null: none).",
 		Params: []*cmdlet.Param{
 			{Name: "SecurityDefaultsEnabled", Type: cmdlet.TBool, Help: "$true blocks POP3 and IMAP4 for everyone."},
-			{Name: "DefaultAuthenticationPolicy", Type: cmdlet.TString, Help: "The authentication policy of users without one of their own, by name; $null for none."},
+			{Name: "DefaultAuthenticationPolicy", Type: cmdlet.TString, TypeName: "AuthPolicyIdParameter", Help: "The authentication policy of users without one of their own; $null for none."},
 		},
 		Examples: []cmdlet.Example{{Code: "Set-OrganizationConfig -SecurityDefaultsEnabled $true -WhatIf", Remarks: "Shows how many open POP3 and IMAP4 sessions would be closed."}},
 	})
