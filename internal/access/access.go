@@ -54,6 +54,9 @@ const (
 	// (Set-TransportConfig -SmtpClientAuthenticationDisabled $true) and
 	// the mailbox follows it.
 	OrgDisabled
+	// BasicAuthBlocked: the mailbox's authentication policy blocks basic
+	// (password-based) authentication for the protocol; OAuth still may.
+	BasicAuthBlocked
 )
 
 // String names the reason as the admin surfaces show it.
@@ -65,6 +68,8 @@ func (r Reason) String() string {
 		return "Blocked by security defaults"
 	case OrgDisabled:
 		return "Disabled for the organization"
+	case BasicAuthBlocked:
+		return "Basic authentication blocked by authentication policy"
 	}
 	return "Enabled"
 }
@@ -111,6 +116,14 @@ func (d *Denied) Error() string { return d.Text() }
 // Text is the sentence the client is shown (docs/ARCHITECTURE.md, What
 // clients are told); each protocol adds its own response code.
 func (d *Denied) Text() string {
+	if d.Reason == BasicAuthBlocked {
+		if d.Protocol == SMTP {
+			// Exchange Online's words for SMTP AUTH with basic
+			// authentication turned off.
+			return "Authentication unsuccessful, basic authentication is disabled."
+		}
+		return fmt.Sprintf("Basic authentication for %s is blocked by your organization's authentication policy. Use a client that signs in with OAuth, or contact your administrator.", d.Protocol.Display())
+	}
 	if d.Protocol == SMTP {
 		// Exchange Online's words (535 5.7.139), which admins search for.
 		switch d.Reason {
@@ -130,6 +143,9 @@ func (d *Denied) Text() string {
 // KickText is the sentence an open session is closed with when the rule
 // turns false for it.
 func KickText(p Protocol, r Reason) string {
+	if r == BasicAuthBlocked {
+		return fmt.Sprintf("Basic authentication for %s was blocked by your administrator.", p.Display())
+	}
 	if p == SMTP {
 		if r == SecurityDefaults {
 			return "Authenticated SMTP was blocked by your organization's security defaults."
@@ -148,3 +164,30 @@ const RemovedText = "This mailbox was removed by your administrator."
 // PasswordChangedText closes the sessions of a mailbox whose password was
 // changed or reset: IMAP4 "* BYE ...", POP3 "-ERR [SYS/PERM] ...".
 const PasswordChangedText = "Your password was changed by your administrator. Sign in again."
+
+// EffectivePolicy names the authentication policy that governs a mailbox:
+// its own, else the organization's default; "" for none.
+func EffectivePolicy(org store.OrgConfig, m store.Mailbox) string {
+	if m.AuthenticationPolicy != "" {
+		return m.AuthenticationPolicy
+	}
+	return org.DefaultAuthenticationPolicy
+}
+
+// BasicAuthAllowed reports whether an authentication policy lets basic
+// (password-based: PLAIN, LOGIN, SCRAM, app passwords) sign-in use protocol
+// p; nil (no policy) allows it. SMTP submission passes Protocol("smtp").
+func BasicAuthAllowed(pol *store.AuthPolicy, p Protocol) bool {
+	if pol == nil {
+		return true
+	}
+	switch p {
+	case POP3:
+		return pol.AllowBasicAuthPop
+	case IMAP4:
+		return pol.AllowBasicAuthImap
+	case "smtp":
+		return pol.AllowBasicAuthSmtp
+	}
+	return true
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -249,10 +250,18 @@ func (r *Registry) handle(ctx context.Context, e notify.Event) {
 	}
 	var org store.OrgConfig
 	mailboxes := map[int64]*store.Mailbox{}
+	policies := map[string]*store.AuthPolicy{}
 	err := r.st.View(ctx, func(tx store.Tx) error {
 		var err error
 		if org, err = tx.OrgConfig(ctx); err != nil {
 			return err
+		}
+		ps, err := tx.AuthPolicies(ctx)
+		if err != nil {
+			return err
+		}
+		for i := range ps {
+			policies[strings.ToLower(ps[i].Name)] = &ps[i]
 		}
 		for _, id := range ids {
 			m, err := tx.MailboxByID(ctx, id)
@@ -282,6 +291,12 @@ func (r *Registry) handle(ctx context.Context, e notify.Event) {
 			reason := RemovedText
 			if m != nil {
 				why := Decide(org, *m, s.Protocol)
+				// Sessions signed in with a password (credential set, as
+				// opposed to a token) are held to the authentication policy.
+				if why == Allowed && s.credential != "" &&
+					!BasicAuthAllowed(policies[strings.ToLower(EffectivePolicy(org, *m))], s.Protocol) {
+					why = BasicAuthBlocked
+				}
 				switch {
 				case why != Allowed:
 					reason = KickText(s.Protocol, why)

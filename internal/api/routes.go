@@ -97,7 +97,7 @@ func listBody[T, W any](ctx context.Context, r *http.Request, p service.Page[T],
 }
 
 func (a *API) table() []route {
-	return []route{
+	return append([]route{
 		{method: "POST", path: "/api/v1/session", public: true, summary: "Sign in; returns a bearer token and sets the admin center's session cookie",
 			body: wire.SignInRequest{}, response: wire.SignInResponse{}, h: a.signIn},
 		{method: "DELETE", path: "/api/v1/session", summary: "Sign out", h: a.signOut},
@@ -170,7 +170,7 @@ func (a *API) table() []route {
 				o, err := a.svc.GetOrganizationConfig(ctx, c)
 				return http.StatusOK, orgWire(o), err
 			}},
-		{method: "PATCH", path: "/api/v1/organizationconfig", summary: "Set-OrganizationConfig -SecurityDefaultsEnabled",
+		{method: "PATCH", path: "/api/v1/organizationconfig", summary: "Set-OrganizationConfig -SecurityDefaultsEnabled -DefaultAuthenticationPolicy",
 			query: []param{whatIfParam}, body: wire.SetOrgBody{}, response: wire.ResultBody{}, h: a.setOrg},
 		{method: "GET", path: "/api/v1/transportconfig", summary: "Get-TransportConfig", response: wire.TransportConfig{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
@@ -291,7 +291,7 @@ func (a *API) table() []route {
 				rep, err := a.svc.EmailAppUsage(ctx, c, period)
 				return http.StatusOK, emailAppUsageWire(rep), err
 			}},
-	}
+	}, a.authPolicyRoutes()...)
 }
 
 func me(c service.Caller) wire.Me {
@@ -441,7 +441,8 @@ func (a *API) setOrg(ctx context.Context, c service.Caller, r *http.Request) (in
 	if err != nil {
 		return 0, nil, err
 	}
-	res, err := a.svc.SetOrganizationConfig(ctx, c, service.SetOrganizationConfigRequest{SecurityDefaultsEnabled: b.SecurityDefaultsEnabled, WhatIf: whatIf})
+	res, err := a.svc.SetOrganizationConfig(ctx, c, service.SetOrganizationConfigRequest{SecurityDefaultsEnabled: b.SecurityDefaultsEnabled,
+		DefaultAuthenticationPolicy: b.DefaultAuthenticationPolicy, WhatIf: whatIf})
 	return http.StatusOK, resultBody(res), err
 }
 

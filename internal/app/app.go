@@ -199,8 +199,13 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	// One throttle for IMAP4, POP3 and the admin sign-in: guesses at one
 	// user add up whatever the surface.
 	s.Throttle = auth.NewThrottle(throttle)
-	s.Logins = backend.NewLogins(backend.LoginsOptions{Store: s.Store, Checker: s.Checker, Throttle: s.Throttle,
-		Registry: s.Registry, Recorder: s.Recorder, Logger: s.log, Metrics: s.Metrics})
+	lo := backend.LoginsOptions{Store: s.Store, Checker: s.Checker, Throttle: s.Throttle,
+		Registry: s.Registry, Recorder: s.Recorder, Logger: s.log, Metrics: s.Metrics}
+	if cfg.OAuth.Issuer != "" {
+		lo.Tokens = auth.NewOIDCVerifier(auth.OIDCOptions{Issuer: cfg.OAuth.Issuer, Audience: cfg.OAuth.Audience,
+			Claim: cfg.OAuth.Claim})
+	}
+	s.Logins = backend.NewLogins(lo)
 
 	hostname, _ := os.Hostname()
 	if err := s.startRunner(hostname); err != nil {

@@ -41,7 +41,7 @@ func (s *Server) bootstrap(ctx context.Context, out io.Writer) error {
 	} else if err := service.CheckPassword(password); err != nil {
 		return fmt.Errorf("--admin-password: %w", err)
 	}
-	hash, err := s.Checker.Hash(password)
+	hash, scram, err := s.Checker.Credentials(password)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (s *Server) bootstrap(ctx context.Context, out io.Writer) error {
 	admin := store.Mailbox{
 		Name: "admin", DisplayName: "Administrator", Alias: "admin",
 		PrimarySmtpAddress: "admin@" + s.cfg.Domain, UserPrincipalName: "admin@" + s.cfg.Domain,
-		PasswordHash: hash, PopEnabled: true, ImapEnabled: true, WhenCreated: now, WhenChanged: now,
+		PasswordHash: hash, SCRAMSHA256: scram, PopEnabled: true, ImapEnabled: true, WhenCreated: now, WhenChanged: now,
 	}
 	created := false
 	err = s.Store.Update(ctx, func(tx store.Tx) error {

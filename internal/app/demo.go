@@ -49,7 +49,7 @@ func (s *Server) seedDemo(ctx context.Context, out io.Writer) error {
 	if err := service.CheckPassword(password); err != nil {
 		return fmt.Errorf("--demo-password: %w", err)
 	}
-	var hash string
+	var hash, scram string
 	created, existing := 0, 0
 	for i, p := range demoPeople {
 		var found bool
@@ -66,14 +66,14 @@ func (s *Server) seedDemo(ctx context.Context, out io.Writer) error {
 		}
 		if hash == "" {
 			var err error
-			if hash, err = s.Checker.Hash(password); err != nil {
+			if hash, scram, err = s.Checker.Credentials(password); err != nil {
 				return err
 			}
 		}
 		now := time.Now().UTC()
 		addr := p.alias + "@" + s.cfg.Domain
 		m := store.Mailbox{Name: p.name, DisplayName: p.name, Alias: p.alias, PrimarySmtpAddress: addr,
-			UserPrincipalName: addr, PasswordHash: hash, WhenCreated: now, WhenChanged: now}
+			UserPrincipalName: addr, PasswordHash: hash, SCRAMSHA256: scram, WhenCreated: now, WhenChanged: now}
 		for _, e := range p.extra {
 			m.EmailAddresses = append(m.EmailAddresses, e+"@"+s.cfg.Domain)
 		}

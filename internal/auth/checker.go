@@ -151,3 +151,16 @@ func (c *Checker) Forget(owner int64) {
 		}
 	}
 }
+
+// Credentials hashes a new password (argon2id) and derives its SCRAM-SHA-256
+// keys (RFC 5803 form), the two stored values of a password set.
+func (c *Checker) Credentials(password string) (hash, scram string, err error) {
+	if hash, err = c.Hash(password); err != nil {
+		return "", "", err
+	}
+	keys, err := NewSCRAMKeys(password)
+	if err != nil {
+		return "", "", err
+	}
+	return hash, keys.String(), nil
+}

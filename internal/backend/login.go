@@ -7,14 +7,19 @@ package backend
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/access"
 	"github.com/gatehouse-mail/gatehouse/internal/auth"
 	"github.com/gatehouse-mail/gatehouse/internal/metrics"
+	"github.com/gatehouse-mail/gatehouse/internal/sasl"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
 
@@ -38,6 +43,17 @@ type LoginRequest struct {
 	TLS           bool
 	ClientName    string // IMAP ID "name", when sent before login
 	ClientVersion string
+	// Mechanism is how the client signs in, for the record and the
+	// authentication policy: a SASL mechanism name (sasl.Plain, ...),
+	// "LOGIN" (IMAP4 LOGIN) or "USER" (POP3 USER/PASS).
+	Mechanism string
+	// Token is a bearer token (XOAUTH2, OAUTHBEARER): the token's claim
+	// names the mailbox, and Username, when set, must name the same one.
+	// Password is then empty.
+	Token string
+	// SCRAM is the proof of a SCRAM-SHA-256 exchange; Password is then
+	// empty. Its ServerSignature is set when the proof holds.
+	SCRAM *sasl.SCRAMProof
 	// Kick ends the session when the access rule turns false for it. The
 	// protocol server implements it; it must be safe from any goroutine,
 	// must not block, and may be called more than once.
@@ -68,6 +84,8 @@ type Logins struct {
 	throttle *auth.Throttle
 	registry *access.Registry
 	rec      *Recorder
+	tokens   TokenVerifier
+	secret   [32]byte // keys the fake SCRAM salts of unknown users
 	log      *slog.Logger
 	m        *metrics.Metrics
 	sleep    func(context.Context, time.Duration)
@@ -84,8 +102,19 @@ type LoginsOptions struct {
 	Throttle *auth.Throttle
 	Registry *access.Registry
 	Recorder *Recorder
-	Logger   *slog.Logger
-	Metrics  *metrics.Metrics
+	// Tokens verifies OAuth 2.0 bearer tokens; nil: XOAUTH2 and OAUTHBEARER
+	// are not offered.
+	Tokens  TokenVerifier
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
+}
+
+// TokenVerifier checks an OAuth 2.0 bearer token (signature, issuer,
+// audience, expiry) and returns the value of the claim that names the
+// mailbox. auth.OIDCVerifier is the real one. Its errors say why a token
+// was refused (they are logged and recorded) and never contain the token.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (mailbox string, err error)
 }
 
 // NewLogins returns the login flow.
@@ -93,8 +122,46 @@ func NewLogins(o LoginsOptions) *Logins {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Logins{st: o.Store, checker: o.Checker, throttle: o.Throttle, registry: o.Registry, rec: o.Recorder,
-		log: o.Logger, m: o.Metrics, sleep: sleepCtx}
+	l := &Logins{st: o.Store, checker: o.Checker, throttle: o.Throttle, registry: o.Registry, rec: o.Recorder,
+		tokens: o.Tokens, log: o.Logger, m: o.Metrics, sleep: sleepCtx}
+	rand.Read(l.secret[:])
+	return l
+}
+
+// Mechanisms lists the SASL mechanisms the flow can check, in the order
+// servers offer them.
+func (l *Logins) Mechanisms() []string {
+	m := []string{sasl.Plain, sasl.Login, sasl.ScramSHA256}
+	if l.tokens != nil {
+		m = append(m, sasl.XOAuth2, sasl.OAuthBearer)
+	}
+	return m
+}
+
+// SCRAMParams returns the salt and iteration count of a user's SCRAM keys
+// (sasl.SCRAMLookup). A user name that names no mailbox, or a mailbox
+// whose password was set before SCRAM keys were made, gets a salt derived
+// from the name under a secret of this process and the default count, so
+// that the answer does not tell (RFC 5802 §5.1); Login then refuses the
+// proof, and its record says why.
+func (l *Logins) SCRAMParams(ctx context.Context, username string) ([]byte, int, error) {
+	var m store.Mailbox
+	var found bool
+	if err := l.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		m, found, err = resolve(ctx, tx, username)
+		return err
+	}); err != nil {
+		return nil, 0, fmt.Errorf("scram %q: %w", auth.CapName(username), err)
+	}
+	if found {
+		if k, err := auth.ParseSCRAMKeys(m.SCRAMSHA256); err == nil {
+			return k.Salt, k.Iterations, nil
+		}
+	}
+	h := hmac.New(sha256.New, l.secret[:])
+	h.Write([]byte(strings.ToLower(username)))
+	return h.Sum(nil)[:16], auth.SCRAMIterations, nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {
@@ -136,19 +203,46 @@ func resolve(ctx context.Context, tx store.Tx, username string) (store.Mailbox, 
 // octets; attempts refused by a throttle lock are counted, and only the
 // first of each lock is recorded.
 func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) {
+	// A token names its mailbox by a claim; the name the client gave, if
+	// any, must name the same one.
+	lookup := req.Username
+	var tokenErr error
+	if req.Token != "" {
+		var claim string
+		switch {
+		case l.tokens == nil:
+			tokenErr = errors.New("OAuth is not configured")
+		default:
+			claim, tokenErr = l.tokens.Verify(ctx, req.Token)
+		}
+		if tokenErr == nil {
+			lookup = claim
+			if req.Username == "" {
+				req.Username = claim
+			}
+		}
+	}
 	name := auth.CapName(req.Username)
 	rec := store.LoginRecord{Time: time.Now().UTC(), Protocol: string(req.Protocol), Username: name,
-		RemoteAddr: req.RemoteAddr, TLS: req.TLS, ClientName: req.ClientName, ClientVersion: req.ClientVersion}
+		RemoteAddr: req.RemoteAddr, TLS: req.TLS, ClientName: req.ClientName, ClientVersion: req.ClientVersion,
+		AuthMethod: req.Mechanism}
 	var m store.Mailbox
 	var found bool
 	if err := l.st.View(ctx, func(tx store.Tx) error {
 		var err error
-		m, found, err = resolve(ctx, tx, req.Username)
+		m, found, err = resolve(ctx, tx, lookup)
+		if err != nil || !found || req.Token == "" || tokenErr != nil || lookup == req.Username {
+			return err
+		}
+		named, ok, err := resolve(ctx, tx, req.Username)
+		if err == nil && (!ok || named.ID != m.ID) {
+			tokenErr = fmt.Errorf("the token names %q, not the user %q the client gave", auth.CapName(lookup), name)
+		}
 		return err
 	}); err != nil {
 		return nil, fmt.Errorf("login %q: %w", name, err)
 	}
-	key := auth.UserKey(m.ID, req.Username)
+	key := auth.UserKey(m.ID, lookup)
 	host := req.RemoteAddr // the throttle keys it by IP (auth.AddrKey)
 	if l.throttle != nil {
 		v := l.throttle.Check(host, key)
@@ -172,11 +266,11 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 		hash = m.PasswordHash
 		rec.MailboxID = m.ID
 	}
-	if !l.checker.Check(m.ID, hash, req.Password) || !found {
+	if why := l.checkCredential(ctx, req, m, found, hash, tokenErr); why != "" {
 		if l.throttle != nil {
 			l.throttle.Fail(host, key)
 		}
-		rec.Result, rec.Reason = store.LoginFailed, "invalid credentials"
+		rec.Result, rec.Reason = store.LoginFailed, why
 		l.record(rec)
 		return nil, ErrInvalidCredentials
 	}
@@ -192,15 +286,34 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 	if kick == nil {
 		kick = func(string) {}
 	}
-	_, s.release = l.registry.Register(m.ID, req.Protocol, req.RemoteAddr, m.PasswordHash, kick)
+	// A token session does not hang on the password hash (credential ""):
+	// the registry's re-checks leave it alone, though a password change
+	// (CredentialsChanged) still ends every session of the mailbox.
+	credential := m.PasswordHash
+	if req.Token != "" {
+		credential = ""
+	}
+	_, s.release = l.registry.Register(m.ID, req.Protocol, req.RemoteAddr, credential, kick)
 	var org store.OrgConfig
+	var policy *store.AuthPolicy
 	err := l.st.View(ctx, func(tx store.Tx) error {
 		var err error
 		if org, err = tx.OrgConfig(ctx); err != nil {
 			return err
 		}
-		m, err = tx.MailboxByID(ctx, m.ID)
-		return err
+		if m, err = tx.MailboxByID(ctx, m.ID); err != nil {
+			return err
+		}
+		if name := access.EffectivePolicy(org, m); name != "" && req.Token == "" {
+			p, err := tx.AuthPolicy(ctx, name)
+			if errors.Is(err, store.ErrNotFound) {
+				// Removed meanwhile: no policy.
+				return nil
+			}
+			policy = &p
+			return err
+		}
+		return nil
 	})
 	if err != nil {
 		s.release()
@@ -212,7 +325,7 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 		}
 		return nil, fmt.Errorf("login %q: %w", name, err)
 	}
-	if m.PasswordHash != hash && !l.checker.Check(m.ID, m.PasswordHash, req.Password) {
+	if req.Token == "" && m.PasswordHash != hash && (req.SCRAM != nil || !l.checker.Check(m.ID, m.PasswordHash, req.Password)) {
 		// The password changed between the check and the registration: the
 		// change's kick may have gone out before this session was
 		// registered, so the fresh read decides (a change committed after
@@ -222,11 +335,17 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 		l.record(rec)
 		return nil, ErrInvalidCredentials
 	}
-	if why := access.Decide(org, m, req.Protocol); why != access.Allowed {
+	why := access.Decide(org, m, req.Protocol)
+	if why == access.Allowed && req.Token == "" && !access.BasicAuthAllowed(policy, req.Protocol) {
+		// After the credential was proved, as the access rule: only a
+		// client that knows the password learns of the policy.
+		why = access.BasicAuthBlocked
+	}
+	if why != access.Allowed {
 		s.release()
 		d := &access.Denied{Protocol: req.Protocol, Reason: why}
 		rec.Result, rec.Reason = store.LoginDisabled, d.Text()
-		if why == access.SecurityDefaults {
+		if why == access.SecurityDefaults || why == access.BasicAuthBlocked {
 			rec.Result = store.LoginBlocked
 		}
 		l.record(rec)
@@ -239,6 +358,47 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 	return s, nil
 }
 
+// checkCredential checks the credential of a login attempt against mailbox
+// m and returns "" when it holds, else the reason for the record. The
+// password is checked even when no mailbox was found (against a dummy
+// hash), so that a wrong name costs what a wrong password costs.
+func (l *Logins) checkCredential(ctx context.Context, req LoginRequest, m store.Mailbox, found bool, hash string, tokenErr error) string {
+	switch {
+	case req.Token != "":
+		if tokenErr != nil {
+			l.log.Info("OAuth token refused", "proto", req.Protocol, "user", auth.CapName(req.Username),
+				"remote", req.RemoteAddr, "why", tokenErr.Error())
+			return "OAuth token refused: " + tokenErr.Error()
+		}
+		if !found {
+			l.log.Info("OAuth token refused", "proto", req.Protocol, "user", auth.CapName(req.Username),
+				"remote", req.RemoteAddr, "why", "the token's claim names no mailbox")
+			return "the token's claim names no mailbox"
+		}
+		return ""
+	case req.SCRAM != nil:
+		if !found {
+			return "invalid credentials"
+		}
+		keys, err := auth.ParseSCRAMKeys(m.SCRAMSHA256)
+		if err != nil {
+			// Said to the admin (record, log), never to the client: the
+			// client learns nothing before it proved the password.
+			return "SCRAM-SHA-256 keys are not yet made for this mailbox (they are made at the next password change)"
+		}
+		sig, ok := keys.VerifySCRAM(req.SCRAM.AuthMessage, req.SCRAM.ClientProof)
+		if !ok {
+			return "invalid credentials"
+		}
+		req.SCRAM.ServerSignature = sig
+		return ""
+	}
+	if !l.checker.Check(m.ID, hash, req.Password) || !found {
+		return "invalid credentials"
+	}
+	return ""
+}
+
 // RefusedPlaintext records a login attempt that the protocol server refused
 // by itself because it came in plaintext, without TLS, from a remote address
 // (docs/ARCHITECTURE.md, The access rule). The password is not checked: a
@@ -248,7 +408,7 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 func (l *Logins) RefusedPlaintext(ctx context.Context, req LoginRequest) {
 	rec := store.LoginRecord{Time: time.Now().UTC(), Protocol: string(req.Protocol), Username: auth.CapName(req.Username),
 		RemoteAddr: req.RemoteAddr, TLS: req.TLS, ClientName: req.ClientName, ClientVersion: req.ClientVersion,
-		Result: store.LoginNoTLS, Reason: "plaintext authentication without TLS refused"}
+		AuthMethod: req.Mechanism, Result: store.LoginNoTLS, Reason: "plaintext authentication without TLS refused"}
 	if req.Username != "" {
 		_ = l.st.View(ctx, func(tx store.Tx) error {
 			m, found, err := resolve(ctx, tx, req.Username)

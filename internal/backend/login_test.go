@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -268,4 +269,167 @@ func TestPasswordChangeDuringLogin(t *testing.T) {
 		t.Fatalf("login with the new password: %v", err)
 	}
 	s.Close()
+}
+
+// tokens is a TokenVerifier over a fixed table: token → claim, or refused.
+type tokens map[string]string
+
+func (tk tokens) Verify(ctx context.Context, token string) (string, error) {
+	if c, ok := tk[token]; ok {
+		return c, nil
+	}
+	return "", errors.New("signature does not verify")
+}
+
+// TestTokenLogin: a bearer token names its mailbox; a user name the client
+// gives must name the same one; a refused token is invalid credentials with
+// the reason recorded; the auth method is recorded; and a password change
+// ends token sessions too (an administrator's reset signs everyone out).
+func TestTokenLogin(t *testing.T) {
+	f := newFixture(t, nil)
+	f.l.tokens = tokens{"good": "christa@contoso.com", "ghost": "nobody@contoso.com"}
+	var got []store.LoginRecord
+	for _, tc := range []struct {
+		name, user, token string
+		ok                bool
+		reason            string
+	}{
+		{"token alone", "", "good", true, ""},
+		{"token and the same mailbox by alias", "christa", "good", true, ""},
+		{"token and another name", "kim@contoso.com", "good", false, "not the user"},
+		{"refused token", "christa", "forged", false, "OAuth token refused: signature does not verify"},
+		{"token naming no mailbox", "", "ghost", false, "names no mailbox"},
+	} {
+		s, err := f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Username: tc.user, Token: tc.token, Mechanism: "XOAUTH2"})
+		if tc.ok {
+			if err != nil || s.Mailbox.ID != f.ck.ID {
+				t.Errorf("%s: got %v, %v; want christa's session", tc.name, s, err)
+			}
+			s.Close()
+		} else if !errors.Is(err, ErrInvalidCredentials) {
+			t.Errorf("%s: got %v; want ErrInvalidCredentials", tc.name, err)
+		}
+		f.rec.Flush()
+		f.st.View(f.ctx, func(tx store.Tx) error {
+			got, _ = tx.RecentLogins(f.ctx, f.ck.ID, store.LoginQuery{Limit: 1})
+			return nil
+		})
+		if tc.ok && (len(got) != 1 || got[0].AuthMethod != "XOAUTH2" || got[0].Result != store.LoginSuccess) {
+			t.Errorf("%s: record %+v", tc.name, got)
+		}
+		if tc.reason != "" && tc.user == "christa" && (len(got) != 1 || !strings.Contains(got[0].Reason, tc.reason)) {
+			t.Errorf("%s: record %+v; want reason %q", tc.name, got, tc.reason)
+		}
+	}
+
+	tok, pw := &kicks{ch: make(chan struct{}, 4)}, &kicks{ch: make(chan struct{}, 4)}
+	st, err := f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Token: "good", Mechanism: "OAUTHBEARER", Kick: tok.kick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sp, err := f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Username: "christa", Password: "secret", Mechanism: "PLAIN", Kick: pw.kick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	hash, _ := auth.Hash("new secret", f.fast)
+	f.set(t, func(m *store.Mailbox, _ *store.OrgConfig) { m.PasswordHash = hash })
+	// Registry.Publish enforces the change on this node before it returns:
+	// every kick it makes has been called by then.
+	if err := f.reg.Publish(f.ctx, notify.Event{Kind: notify.CredentialsChanged, MailboxID: f.ck.ID}); err != nil {
+		t.Fatal(err)
+	}
+	for name, k := range map[string]*kicks{"password": pw, "token": tok} {
+		select {
+		case <-k.ch:
+		default:
+			t.Errorf("the %s session was not ended by the password change", name)
+		}
+	}
+}
+
+// TestAuthPolicyLogin: a policy that blocks basic authentication for IMAP4
+// refuses a right password with the reason (a wrong one gets the usual
+// answer), lets a token in, follows the organization's default when the
+// mailbox has none, and ends the open password sessions it now blocks while
+// token sessions stay.
+func TestAuthPolicyLogin(t *testing.T) {
+	f := newFixture(t, nil)
+	f.l.tokens = tokens{"good": "christa@contoso.com"}
+	now := time.Now().UTC()
+	err := f.st.Update(f.ctx, func(tx store.Tx) error {
+		return tx.InsertAuthPolicy(f.ctx, &store.AuthPolicy{Name: "No basic IMAP", AllowBasicAuthPop: true, WhenCreated: now, WhenChanged: now})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, tok := &kicks{ch: make(chan struct{}, 4)}, &kicks{ch: make(chan struct{}, 4)}
+	sp, err := f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Username: "christa", Password: "secret", Mechanism: "LOGIN", Kick: pw.kick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	st, err := f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Token: "good", Mechanism: "XOAUTH2", Kick: tok.kick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	// The organization's default applies to a mailbox without a policy.
+	f.set(t, func(_ *store.Mailbox, o *store.OrgConfig) { o.DefaultAuthenticationPolicy = "no basic imap" })
+	if err := f.reg.Publish(f.ctx, notify.Event{Kind: notify.AccessChanged}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-pw.ch:
+		if pw.r[0] != "Basic authentication for IMAP4 was blocked by your administrator." {
+			t.Errorf("kick reason: %q", pw.r[0])
+		}
+	default:
+		t.Fatal("the password session was not ended by the policy")
+	}
+	select {
+	case <-tok.ch:
+		t.Fatalf("the token session was ended by the policy: %v", tok.r)
+	default:
+	}
+
+	_, err = f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Username: "christa", Password: "secret", Mechanism: "PLAIN"})
+	var d *access.Denied
+	if !errors.As(err, &d) || d.Reason != access.BasicAuthBlocked ||
+		d.Text() != "Basic authentication for IMAP4 is blocked by your organization's authentication policy. Use a client that signs in with OAuth, or contact your administrator." {
+		t.Errorf("password login under the policy: got %v", err)
+	}
+	if _, err := f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Username: "christa", Password: "wrong", Mechanism: "PLAIN"}); !errors.Is(err, ErrInvalidCredentials) {
+		t.Errorf("wrong password under the policy: got %v; want ErrInvalidCredentials", err)
+	}
+	s, err := f.l.Login(f.ctx, LoginRequest{Protocol: access.POP3, Username: "christa", Password: "secret", Mechanism: "USER"})
+	if err != nil {
+		t.Errorf("POP3 password login (allowed by the policy): %v", err)
+	} else {
+		s.Close()
+	}
+	s, err = f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Token: "good", Mechanism: "OAUTHBEARER"})
+	if err != nil {
+		t.Errorf("token login under the policy: %v", err)
+	} else {
+		s.Close()
+	}
+	// The mailbox's own policy wins over the default.
+	err = f.st.Update(f.ctx, func(tx store.Tx) error {
+		if err := tx.InsertAuthPolicy(f.ctx, &store.AuthPolicy{Name: "Allow all", AllowBasicAuthPop: true, AllowBasicAuthImap: true,
+			AllowBasicAuthSmtp: true, WhenCreated: now, WhenChanged: now}); err != nil {
+			return err
+		}
+		return tx.SetMailboxAuthPolicy(f.ctx, f.ck.ID, "Allow all", now)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err = f.l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Username: "christa", Password: "secret", Mechanism: "PLAIN"}); err != nil {
+		t.Errorf("password login under the mailbox's own policy: %v", err)
+	} else {
+		s.Close()
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"reflect"
 	"sort"
@@ -139,6 +140,7 @@ type Config struct {
 	Delivery Delivery `toml:"delivery"`
 	Outbound Outbound `toml:"outbound"`
 	Auth     Auth     `toml:"auth"`
+	OAuth    OAuth    `toml:"oauth"`
 	Log      Log      `toml:"log"`
 	Login    LoginLog `toml:"login_records"`
 }
@@ -235,6 +237,14 @@ type Delivery struct {
 	DataMemory    Size     `toml:"data_memory" flag:"delivery-data-memory" help:"octets of received messages held in memory at once to be stored (0: max_message_size); transfers beyond it wait their turn, and messages above 256 KiB are received into a file under the data directory first"`
 }
 
+// OAuth configures sign-in with OAuth 2.0 bearer tokens (SASL XOAUTH2 and
+// OAUTHBEARER on IMAP4 and POP3) issued by an OpenID Connect provider.
+type OAuth struct {
+	Issuer   string `toml:"issuer" flag:"oauth-issuer" help:"OpenID Connect issuer URL whose bearer tokens (JWT) sign users in with XOAUTH2/OAUTHBEARER; empty turns OAuth off"`
+	Audience string `toml:"audience" flag:"oauth-audience" help:"the audience (aud) the tokens must carry: this server's client ID at the issuer"`
+	Claim    string `toml:"claim" flag:"oauth-claim" help:"the token claim that names the mailbox (an address, UPN, alias or name)"`
+}
+
 // Auth tunes credential checks and throttling.
 type Auth struct {
 	CredentialCacheTTL Duration `toml:"credential_cache_ttl" flag:"credential-cache-ttl" help:"how long a verified password is served from memory (0 turns the cache off)"`
@@ -284,6 +294,7 @@ func Default() Config {
 			ReadTimeout: Duration(60 * time.Second), IdleTimeout: Duration(2 * time.Minute)},
 		Auth: Auth{CredentialCacheTTL: Duration(5 * time.Minute), ThrottleFree: 3, ThrottleLockAfter: 20,
 			ThrottleLockUser: 50, ThrottleLockFor: Duration(15 * time.Minute)},
+		OAuth: OAuth{Claim: "email"},
 		Log:   Log{Level: "info", Format: "text"},
 		Login: LoginLog{Retention: Duration(90 * 24 * time.Hour)},
 	}
@@ -514,6 +525,18 @@ func (c Config) Validate() error {
 	}
 	if c.Auth.CredentialCacheTTL < 0 || c.Login.Retention < 0 || c.ShutdownGrace < 0 || c.BodyGrace < 0 {
 		return errors.New("durations must not be negative")
+	}
+	if c.OAuth.Issuer != "" {
+		u, err := url.Parse(c.OAuth.Issuer)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("oauth.issuer (--oauth-issuer): %q is not an http(s) URL", c.OAuth.Issuer)
+		}
+		if c.OAuth.Audience == "" {
+			return errors.New("oauth.audience (--oauth-audience) is required with --oauth-issuer")
+		}
+		if c.OAuth.Claim == "" {
+			return errors.New("oauth.claim (--oauth-claim) must name a claim")
+		}
 	}
 	return nil
 }

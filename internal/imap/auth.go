@@ -6,8 +6,11 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/sasl"
 )
 
 // CAPABILITY (RFC 9051 §6.1.1).
@@ -145,8 +148,13 @@ func cmdLogin(ctx context.Context, c *conn, r *request) error {
 	return c.login(ctx, r, user, pass)
 }
 
-// AUTHENTICATE PLAIN (RFC 9051 §6.2.2, RFC 4616), with an initial
-// response (RFC 4959 SASL-IR).
+// maxSASLSteps bounds the challenges of one AUTHENTICATE: SCRAM, the
+// longest exchange we have, needs three.
+const maxSASLSteps = 4
+
+// AUTHENTICATE (RFC 9051 §6.2.2) with the mechanisms of package sasl and an
+// initial response (RFC 4959 SASL-IR). A malformed exchange is BAD and the
+// session goes on; "*" cancels (RFC 9051 §6.2.2).
 func cmdAuthenticate(ctx context.Context, c *conn, r *request) error {
 	p := r.p
 	if err := p.sp(); err != nil {
@@ -156,6 +164,7 @@ func cmdAuthenticate(ctx context.Context, c *conn, r *request) error {
 	if err != nil {
 		return err
 	}
+	mech = strings.ToUpper(mech)
 	var initial string
 	haveInitial := false
 	if p.consume(' ') {
@@ -172,51 +181,146 @@ func cmdAuthenticate(ctx context.Context, c *conn, r *request) error {
 	if err := p.end(); err != nil {
 		return err
 	}
-	if mech != "PLAIN" {
+	if !slices.Contains(c.mechanisms(), mech) {
 		return no("", "Unsupported authentication mechanism")
 	}
 	if c.plaintextRefused() {
-		c.recordRefusal(ctx, plainAuthcid(initial))
+		user := ""
+		if mech == sasl.Plain {
+			user = plainAuthcid(initial)
+		}
+		c.recordRefusal(ctx, user, mech)
 		return no(CodePrivacyRequired, "Authentication requires TLS (STARTTLS first)")
 	}
-	if !haveInitial {
-		if err := c.continuation(""); err != nil {
-			return err
+	a := &saslLogin{c: c}
+	srv, err := sasl.New(ctx, mech, a)
+	if err != nil {
+		return no("", "Unsupported authentication mechanism")
+	}
+	var resp []byte
+	if haveInitial {
+		if resp, err = base64.StdEncoding.DecodeString(initial); err != nil {
+			return bad("Invalid base64 data")
+		}
+	}
+	for step := 0; ; step++ {
+		chal, done, err := srv.Next(resp)
+		if err != nil {
+			return a.fail(saslError(c, err))
+		}
+		if done {
+			break
+		}
+		if step >= maxSASLSteps {
+			return a.fail(bad("Too many authentication steps"))
+		}
+		if err := c.continuation(base64.StdEncoding.EncodeToString(chal)); err != nil {
+			return a.fail(err)
 		}
 		line, _, tooLong, err := c.rd.readLine((*c.lineBuf)[:0], c.srv.opts.MaxLineLength)
 		if err != nil {
-			return &netError{err}
+			return a.fail(&netError{err})
 		}
 		if tooLong {
-			return bad("Authentication data too long")
+			return a.fail(bad("Authentication data too long"))
 		}
 		if string(line) == "*" {
-			return bad("Authentication cancelled")
+			return a.fail(bad("Authentication cancelled"))
 		}
-		initial = string(line)
+		if resp, err = base64.StdEncoding.DecodeString(string(line)); err != nil {
+			return a.fail(bad("Invalid base64 data"))
+		}
+		if resp == nil {
+			resp = []byte{}
+		}
 	}
-	data, err := base64.StdEncoding.DecodeString(initial)
+	if a.user == nil {
+		c.log.Error("SASL exchange ended without a login", "mech", mech)
+		return no(CodeUnavailable, "Temporary server failure, try again later")
+	}
+	return c.loggedIn(a.user, a.username)
+}
+
+// saslLogin is the sasl.Authenticator of one AUTHENTICATE: it passes the
+// credential to the backend's Login and keeps the user it returns.
+type saslLogin struct {
+	c        *conn
+	user     User
+	username string
+}
+
+// Authenticate implements sasl.Authenticator.
+func (a *saslLogin) Authenticate(ctx context.Context, cr *sasl.Credential) error {
+	u, err := a.c.backendLogin(ctx, &LoginRequest{Username: cr.Username, Password: cr.Password,
+		Mechanism: cr.Mechanism, Token: cr.Token, SCRAM: cr.SCRAM})
 	if err != nil {
-		return bad("Invalid base64 data")
+		var ie *Error
+		if errors.As(err, &ie) && ie.Code == CodeAuthenticationFailed {
+			return &sasl.InvalidCredentials{Err: err}
+		}
+		return err
 	}
-	// message = [authzid] NUL authcid NUL passwd
-	parts := bytes.Split(data, []byte{0})
-	if len(parts) != 3 {
-		return bad("Invalid PLAIN authentication data")
+	a.user, a.username = u, cr.Username
+	return nil
+}
+
+// SCRAMParams implements sasl.SCRAMLookup over the backend.
+func (a *saslLogin) SCRAMParams(ctx context.Context, username string) ([]byte, int, error) {
+	l, ok := a.c.srv.opts.Backend.(SCRAMLookup)
+	if !ok {
+		return nil, 0, errors.New("SCRAM is not offered")
 	}
-	authz, user, pass := string(parts[0]), string(parts[1]), string(parts[2])
-	if authz != "" && authz != user {
+	return l.SCRAMParams(ctx, username)
+}
+
+// fail ends an exchange that did not complete: a user already signed in
+// (SCRAM signs in before its last step) is signed out again.
+func (a *saslLogin) fail(err error) error {
+	if a.user != nil {
+		a.user.Logout()
+		a.user = nil
+	}
+	return err
+}
+
+// saslError maps the errors of a SASL exchange to responses.
+func saslError(c *conn, err error) error {
+	var (
+		ie *Error
+		pe *sasl.ProtocolError
+	)
+	switch {
+	case errors.As(err, &ie):
+		return ie
+	case errors.As(err, &pe):
+		return bad("%s", pe.Text)
+	case errors.Is(err, sasl.ErrAuthzid):
 		return no(CodeAuthorizationFailed, "Authorization identity must match the user")
 	}
-	return c.login(ctx, r, user, pass)
+	var ne *netError
+	if errors.As(err, &ne) {
+		return err
+	}
+	c.log.Error("login failed", "err", err)
+	return no(CodeUnavailable, "Temporary server failure, try again later")
+}
+
+// mechanisms lists the SASL mechanisms offered: the backend's
+// (MechanismLister), else PLAIN and LOGIN.
+func (c *conn) mechanisms() []string {
+	if l, ok := c.srv.opts.Backend.(MechanismLister); ok {
+		return l.Mechanisms()
+	}
+	return []string{sasl.Plain, sasl.Login}
 }
 
 // recordRefusal tells the backend, when it listens, of a login attempt
 // refused for want of TLS.
-func (c *conn) recordRefusal(ctx context.Context, user string) {
+func (c *conn) recordRefusal(ctx context.Context, user, mech string) {
 	if rr, ok := c.srv.opts.Backend.(RefusalRecorder); ok {
 		rr.LoginRefused(ctx, &LoginRequest{
 			Username:      user,
+			Mechanism:     mech,
 			RemoteAddr:    c.nc.RemoteAddr().String(),
 			TLS:           c.tls,
 			ClientName:    c.clientName,
@@ -243,21 +347,13 @@ func isBase64Char(c byte) bool {
 	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
 }
 
-// login runs the one login path of LOGIN and AUTHENTICATE.
+// login runs the LOGIN command (RFC 9051 §6.2.3).
 func (c *conn) login(ctx context.Context, r *request, user, pass string) error {
 	if c.plaintextRefused() {
-		c.recordRefusal(ctx, user)
+		c.recordRefusal(ctx, user, "LOGIN")
 		return no(CodePrivacyRequired, "Login requires TLS (STARTTLS first)")
 	}
-	u, err := c.srv.opts.Backend.Login(ctx, &LoginRequest{
-		Username:      user,
-		Password:      pass,
-		RemoteAddr:    c.nc.RemoteAddr().String(),
-		TLS:           c.tls,
-		ClientName:    c.clientName,
-		ClientVersion: c.clientVersion,
-		Kick:          c.kick,
-	})
+	u, err := c.backendLogin(ctx, &LoginRequest{Username: user, Password: pass, Mechanism: "LOGIN"})
 	if err != nil {
 		var ie *Error
 		if errors.As(err, &ie) {
@@ -266,6 +362,21 @@ func (c *conn) login(ctx context.Context, r *request, user, pass string) error {
 		c.log.Error("login failed", "err", err)
 		return no(CodeUnavailable, "Temporary server failure, try again later")
 	}
+	return c.loggedIn(u, user)
+}
+
+// backendLogin completes a login request with what the connection knows
+// and asks the backend.
+func (c *conn) backendLogin(ctx context.Context, req *LoginRequest) (User, error) {
+	req.RemoteAddr = c.nc.RemoteAddr().String()
+	req.TLS = c.tls
+	req.ClientName, req.ClientVersion = c.clientName, c.clientVersion
+	req.Kick = c.kick
+	return c.srv.opts.Backend.Login(ctx, req)
+}
+
+// loggedIn enters the authenticated state with a user the backend let in.
+func (c *conn) loggedIn(u User, user string) error {
 	key := u.Key()
 	if !c.srv.addUser(key) {
 		u.Logout()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/sasl"
 )
 
 // Backend is what the engine needs from the rest of the server: a way to
@@ -27,10 +29,33 @@ type RefusalRecorder interface {
 	LoginRefused(ctx context.Context, req *LoginRequest)
 }
 
+// MechanismLister may be implemented by a Backend to list the SASL
+// mechanisms it can check (package sasl's names), in the order they are
+// advertised. Without it the engine offers PLAIN and LOGIN.
+type MechanismLister interface {
+	Mechanisms() []string
+}
+
+// SCRAMLookup is implemented by a Backend that offers SCRAM-SHA-256; see
+// sasl.SCRAMLookup.
+type SCRAMLookup interface {
+	SCRAMParams(ctx context.Context, username string) (salt []byte, iterations int, err error)
+}
+
 // LoginRequest carries everything a login decision and its record need.
 type LoginRequest struct {
+	// Username is the name the client gave; with a token it may be empty
+	// (the token names the mailbox).
 	Username string
 	Password string
+	// Mechanism is how the client signs in: "LOGIN" for the LOGIN command,
+	// else the SASL mechanism of AUTHENTICATE (package sasl's names).
+	Mechanism string
+	// Token is the bearer token of XOAUTH2 and OAUTHBEARER.
+	Token string
+	// SCRAM is the proof of SCRAM-SHA-256; the backend sets its
+	// ServerSignature when the proof holds.
+	SCRAM *sasl.SCRAMProof
 	// RemoteAddr is the client's address ("ip:port").
 	RemoteAddr string
 	TLS        bool

@@ -15,7 +15,7 @@ func TestCapabilityList(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	c := dialRaw(t, e.addr)
 	greeting := c.line()
-	want := "IMAP4rev1 IMAP4rev2 " + extensions + " APPENDLIMIT=67108864 STARTTLS AUTH=PLAIN"
+	want := "IMAP4rev1 IMAP4rev2 " + extensions + " APPENDLIMIT=67108864 STARTTLS AUTH=PLAIN AUTH=LOGIN"
 	if !strings.Contains(greeting, "[CAPABILITY "+want+"]") {
 		t.Errorf("greeting %q\nwant capabilities %q", greeting, want)
 	}

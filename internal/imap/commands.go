@@ -152,7 +152,10 @@ func (c *conn) capabilities() string {
 		if c.plaintextRefused() {
 			b.WriteString(" LOGINDISABLED")
 		} else {
-			b.WriteString(" AUTH=PLAIN")
+			for _, m := range c.mechanisms() {
+				b.WriteString(" AUTH=")
+				b.WriteString(m)
+			}
 		}
 	}
 	return b.String()

@@ -3,6 +3,8 @@ package pop3
 import (
 	"context"
 	"errors"
+
+	"github.com/gatehouse-mail/gatehouse/internal/sasl"
 )
 
 // Backend authenticates a user and opens that user's maildrop. It is the
@@ -25,10 +27,33 @@ type RefusalRecorder interface {
 	LoginRefused(ctx context.Context, req LoginRequest)
 }
 
-// LoginRequest is one login attempt, by USER/PASS or AUTH PLAIN.
+// MechanismLister may be implemented by a Backend to list the SASL
+// mechanisms it can check (package sasl's names), in the order they are
+// advertised. Without it the server offers PLAIN and LOGIN.
+type MechanismLister interface {
+	Mechanisms() []string
+}
+
+// SCRAMLookup is implemented by a Backend that offers SCRAM-SHA-256; see
+// sasl.SCRAMLookup.
+type SCRAMLookup interface {
+	SCRAMParams(ctx context.Context, username string) (salt []byte, iterations int, err error)
+}
+
+// LoginRequest is one login attempt, by USER/PASS or AUTH.
 type LoginRequest struct {
-	Username   string
-	Password   string
+	// Username is the name the client gave; with a token it may be empty
+	// (the token names the mailbox).
+	Username string
+	Password string
+	// Mechanism is how the client signs in: "USER" for USER/PASS, else the
+	// SASL mechanism of AUTH (package sasl's names).
+	Mechanism string
+	// Token is the bearer token of XOAUTH2 and OAUTHBEARER.
+	Token string
+	// SCRAM is the proof of SCRAM-SHA-256; the backend sets its
+	// ServerSignature when the proof holds.
+	SCRAM      *sasl.SCRAMProof
 	RemoteAddr string // host:port of the client
 	TLS        bool   // whether the connection is encrypted (implicit TLS or STLS)
 	// Kick ends the session from outside, for example when an administrator

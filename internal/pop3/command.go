@@ -7,6 +7,11 @@ import "bytes"
 // PLAIN with a long initial response fits.
 const maxLine = 512
 
+// maxSASLLine is the longest AUTH command line and SASL response line
+// accepted, CRLF included: RFC 4954 §4's 12288 octets, which holds an OAuth
+// bearer token (a JWT) in base64.
+const maxSASLLine = 12288
+
 // command is one parsed command line.
 type command struct {
 	name string // upper case; "" for an empty line

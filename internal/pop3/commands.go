@@ -1,12 +1,16 @@
 package pop3
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/gatehouse-mail/gatehouse/internal/sasl"
 )
 
 // handler runs one command; it writes positive responses itself and
@@ -108,7 +112,7 @@ func (s *session) cmdCAPA(cmd command) error {
 		// offered where they would be refused.
 		if s.plaintextAllowed() {
 			s.writeLine("USER")
-			s.writeLine("SASL PLAIN")
+			s.writeLine("SASL " + strings.Join(s.mechanisms(), " "))
 		}
 		if s.srv.tlsConfig != nil && !s.tls {
 			s.writeLine("STLS")
@@ -128,7 +132,7 @@ func (s *session) cmdUSER(cmd command) error {
 	if !s.plaintextAllowed() {
 		// The attempt is recorded here, once; the PASS that follows is
 		// refused too but is not a second attempt.
-		s.recordRefusal(strings.TrimSpace(cmd.args0()))
+		s.recordRefusal(strings.TrimSpace(cmd.args0()), "USER")
 		return errPlaintext
 	}
 	user := strings.TrimSpace(cmd.args0())
@@ -158,14 +162,22 @@ func (s *session) cmdPASS(cmd command) error {
 	return s.login(user, pass)
 }
 
-// cmdAUTH runs SASL PLAIN (RFC 5034, RFC 4616). Without arguments it lists
-// the mechanisms, as RFC 1734 clients expect.
+// maxSASLSteps bounds the challenges of one AUTH: SCRAM, the longest
+// exchange we have, needs three.
+const maxSASLSteps = 4
+
+// cmdAUTH runs a SASL exchange (RFC 5034) with the mechanisms of package
+// sasl. Without arguments it lists the mechanisms, as RFC 1734 clients
+// expect. A malformed exchange is answered -ERR and the session goes on;
+// "*" cancels.
 func (s *session) cmdAUTH(cmd command) error {
 	s.user = ""
 	if len(cmd.args) == 0 {
 		s.writeOK("Supported mechanisms follow")
 		if s.plaintextAllowed() {
-			s.writeLine("PLAIN")
+			for _, m := range s.mechanisms() {
+				s.writeLine(m)
+			}
 		}
 		s.writeLine(".")
 		return nil
@@ -173,64 +185,150 @@ func (s *session) cmdAUTH(cmd command) error {
 	if err := args(cmd, 1, 2); err != nil {
 		return err
 	}
-	if !strings.EqualFold(cmd.args[0], "PLAIN") {
+	mech := strings.ToUpper(cmd.args[0])
+	if !slices.Contains(s.mechanisms(), mech) {
 		return errf("Unsupported authentication mechanism")
 	}
 	if !s.plaintextAllowed() {
 		user := ""
-		if len(cmd.args) == 2 {
+		if len(cmd.args) == 2 && mech == sasl.Plain {
 			user = plainAuthcid(cmd.args[1])
 		}
-		s.recordRefusal(user)
+		s.recordRefusal(user, mech)
 		return errPlaintext
 	}
-	var resp string
+	a := &saslLogin{s: s}
+	srv, err := sasl.New(s.ctx, mech, a)
+	if err != nil {
+		return errf("Unsupported authentication mechanism")
+	}
+	var resp []byte
 	if len(cmd.args) == 2 {
 		// RFC 5034 §4: "=" is an empty initial response.
-		resp = cmd.args[1]
-		if resp == "=" {
-			resp = ""
+		if cmd.args[1] != "=" {
+			if resp, err = base64.StdEncoding.DecodeString(cmd.args[1]); err != nil {
+				return errf("Invalid base64 data")
+			}
 		}
-	} else {
-		// RFC 5034 §4: an empty challenge is "+" and one space.
-		s.w.WriteString("+ \r\n")
+		if resp == nil {
+			resp = []byte{}
+		}
+	}
+	for step := 0; ; step++ {
+		chal, done, err := srv.Next(resp)
+		if err != nil {
+			return a.fail(s.saslError(err))
+		}
+		if done {
+			break
+		}
+		if step >= maxSASLSteps {
+			return a.fail(errf("Too many authentication steps"))
+		}
+		// RFC 5034 §4: a challenge is "+" SP base64; an empty one "+ ".
+		s.w.WriteString("+ " + base64.StdEncoding.EncodeToString(chal) + "\r\n")
 		if err := s.w.Flush(); err != nil {
-			return errAbort
+			return a.fail(errAbort)
 		}
 		line, err := s.readLine()
 		if errors.Is(err, errLineTooLong) {
-			return errf("Line too long (limit %d octets); authentication aborted", maxLine)
+			return a.fail(errf("Line too long (limit %d octets); authentication aborted", maxSASLLine))
 		}
 		if err != nil {
 			s.endOnReadError(err)
-			return errAbort
+			return a.fail(errAbort)
 		}
-		resp = string(line)
-		if resp == "*" {
-			return errf("Authentication cancelled")
+		if string(line) == "*" {
+			return a.fail(errf("Authentication cancelled"))
+		}
+		if resp, err = base64.StdEncoding.DecodeString(string(line)); err != nil {
+			return a.fail(errf("Invalid base64 data"))
+		}
+		if resp == nil {
+			resp = []byte{}
 		}
 	}
-	raw, err := base64.StdEncoding.DecodeString(resp)
+	if a.md == nil {
+		return errors.New("SASL exchange ended without a login")
+	}
+	return s.loggedIn(a.md, a.username)
+}
+
+// saslLogin is the sasl.Authenticator of one AUTH: it passes the credential
+// to the backend's Login and keeps the maildrop it returns.
+type saslLogin struct {
+	s        *session
+	md       Maildrop
+	username string
+}
+
+// Authenticate implements sasl.Authenticator.
+func (a *saslLogin) Authenticate(ctx context.Context, cr *sasl.Credential) error {
+	md, err := a.s.backendLogin(LoginRequest{Username: cr.Username, Password: cr.Password,
+		Mechanism: cr.Mechanism, Token: cr.Token, SCRAM: cr.SCRAM})
 	if err != nil {
-		return errf("Invalid base64 data")
+		var e *Error
+		if errors.As(err, &e) && e.Code == CodeAuth {
+			return &sasl.InvalidCredentials{Err: err}
+		}
+		return err
 	}
-	// RFC 4616 §2: [authzid] NUL authcid NUL passwd.
-	parts := strings.Split(string(raw), "\x00")
-	if len(parts) != 3 || parts[1] == "" || parts[2] == "" {
-		return &Error{Code: CodeAuth, Text: "Malformed PLAIN response"}
+	a.md, a.username = md, cr.Username
+	return nil
+}
+
+// SCRAMParams implements sasl.SCRAMLookup over the backend.
+func (a *saslLogin) SCRAMParams(ctx context.Context, username string) ([]byte, int, error) {
+	l, ok := a.s.srv.backend.(SCRAMLookup)
+	if !ok {
+		return nil, 0, errors.New("SCRAM is not offered")
 	}
-	if parts[0] != "" && parts[0] != parts[1] {
+	return l.SCRAMParams(ctx, username)
+}
+
+// fail ends an exchange that did not complete: a maildrop already opened
+// (SCRAM logs in before its last step) is closed again.
+func (a *saslLogin) fail(err error) error {
+	if a.md != nil {
+		a.md.Close()
+		a.md = nil
+	}
+	return err
+}
+
+// saslError maps the errors of a SASL exchange to responses.
+func (s *session) saslError(err error) error {
+	var (
+		e  *Error
+		pe *sasl.ProtocolError
+	)
+	switch {
+	case errors.As(err, &e):
+		s.log.Debug("login refused", "code", e.Code, "reason", e.Text)
+		return e
+	case errors.As(err, &pe):
+		return &Error{Code: CodeAuth, Text: pe.Text}
+	case errors.Is(err, sasl.ErrAuthzid):
 		return &Error{Code: CodeAuth, Text: "Logging in as another user is not supported"}
 	}
-	return s.login(parts[1], parts[2])
+	return fmt.Errorf("login: %w", err)
+}
+
+// mechanisms lists the SASL mechanisms offered: the backend's
+// (MechanismLister), else PLAIN and LOGIN.
+func (s *session) mechanisms() []string {
+	if l, ok := s.srv.backend.(MechanismLister); ok {
+		return l.Mechanisms()
+	}
+	return []string{sasl.Plain, sasl.Login}
 }
 
 // login asks the backend and enters the TRANSACTION state (RFC 1939 §4).
 // recordRefusal tells the backend, when it listens, of a login attempt
 // refused for want of TLS.
-func (s *session) recordRefusal(user string) {
+func (s *session) recordRefusal(user, mech string) {
 	if rr, ok := s.srv.backend.(RefusalRecorder); ok {
-		rr.LoginRefused(s.ctx, LoginRequest{Username: user, RemoteAddr: s.remote.String(), TLS: s.tls})
+		rr.LoginRefused(s.ctx, LoginRequest{Username: user, Mechanism: mech, RemoteAddr: s.remote.String(), TLS: s.tls})
 	}
 }
 
@@ -249,13 +347,7 @@ func plainAuthcid(b64 string) string {
 }
 
 func (s *session) login(user, pass string) error {
-	md, err := s.srv.backend.Login(s.ctx, LoginRequest{
-		Username:   user,
-		Password:   pass,
-		RemoteAddr: s.remote.String(),
-		TLS:        s.tls,
-		Kick:       s.kick,
-	})
+	md, err := s.backendLogin(LoginRequest{Username: user, Password: pass, Mechanism: "USER"})
 	if err != nil {
 		var e *Error
 		if !errors.As(err, &e) {
@@ -264,6 +356,20 @@ func (s *session) login(user, pass string) error {
 		s.log.Debug("login refused", "user", user, "code", e.Code, "reason", e.Text)
 		return e // writeError logs its cause, if any
 	}
+	return s.loggedIn(md, user)
+}
+
+// backendLogin completes a login request with what the session knows and
+// asks the backend.
+func (s *session) backendLogin(req LoginRequest) (Maildrop, error) {
+	req.RemoteAddr = s.remote.String()
+	req.TLS = s.tls
+	req.Kick = s.kick
+	return s.srv.backend.Login(s.ctx, req)
+}
+
+// loggedIn enters the TRANSACTION state with a maildrop the backend opened.
+func (s *session) loggedIn(md Maildrop, user string) error {
 	s.md = md
 	s.msgs = md.Messages()
 	s.deleted = make([]bool, len(s.msgs))

@@ -187,7 +187,11 @@ func (s *session) serve() {
 			return
 		}
 		if err == nil {
-			err = s.dispatch(parseCommand(line))
+			if cmd := parseCommand(line); len(line)+2 > maxLine && cmd.name != "AUTH" {
+				err = &Error{Text: fmt.Sprintf("Line too long (limit %d octets)", maxLine)}
+			} else {
+				err = s.dispatch(cmd)
+			}
 		} else {
 			err = &Error{Text: fmt.Sprintf("Line too long (limit %d octets)", maxLine)}
 		}
@@ -326,20 +330,34 @@ func (s *session) readLine() ([]byte, error) {
 	}
 	s.mu.Unlock()
 
+	// Before login a line may be as long as a SASL response can be (RFC
+	// 5034 §4: bearer tokens do not fit 255 octets); the dispatcher holds
+	// every other command to maxLine.
+	limit := maxLine
+	if s.state == stateAuthorization {
+		limit = maxSASLLine
+	}
 	line, err := s.r.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
+		long := append([]byte(nil), line...)
 		for errors.Is(err, bufio.ErrBufferFull) {
-			_, err = s.r.ReadSlice('\n')
+			line, err = s.r.ReadSlice('\n')
+			if len(long) <= limit {
+				long = append(long, line...)
+			}
 		}
 		if err != nil {
 			return nil, err
 		}
-		return nil, errLineTooLong
+		if len(long) > limit {
+			return nil, errLineTooLong
+		}
+		line = long
 	}
 	if err != nil {
 		return nil, err
 	}
-	if len(line) > maxLine {
+	if len(line) > limit {
 		return nil, errLineTooLong
 	}
 	line = line[:len(line)-1]

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/access"
@@ -274,7 +275,11 @@ func (s *Service) GetOrganizationConfig(ctx context.Context, c Caller) (Organiza
 	var v OrganizationConfig
 	err := s.read(ctx, c, "Get-OrganizationConfig", rbac.ViewConfiguration, func(tx store.Tx) error {
 		o, err := tx.OrgConfig(ctx)
+		if err != nil {
+			return err
+		}
 		v = orgView(o)
+		v.DefaultAuthenticationPolicy, err = s.policyName(ctx, tx, o.DefaultAuthenticationPolicy)
 		return err
 	})
 	return v, err
@@ -288,17 +293,27 @@ func orgView(o store.OrgConfig) OrganizationConfig {
 // SetOrganizationConfigRequest holds the parameters of Set-OrganizationConfig.
 type SetOrganizationConfigRequest struct {
 	SecurityDefaultsEnabled *bool
-	WhatIf                  bool
+	// DefaultAuthenticationPolicy names the policy of mailboxes without
+	// one of their own; a pointer to "" ($null) removes the default.
+	DefaultAuthenticationPolicy *string
+	WhatIf                      bool
 }
 
 // SetOrganizationConfig is Set-OrganizationConfig. Turning security
-// defaults on blocks POP3 and IMAP4 for every mailbox and closes every open
-// session of both; the per-mailbox settings are kept and apply again when
+// defaults on blocks POP3, IMAP4 and authenticated SMTP for every mailbox
+// and closes every open session of them; the per-mailbox settings are kept and apply again when
 // security defaults are turned off.
 func (s *Service) SetOrganizationConfig(ctx context.Context, c Caller, r SetOrganizationConfigRequest) (Result, error) {
 	var params []store.Parameter
 	if r.SecurityDefaultsEnabled != nil {
 		params = append(params, store.Parameter{Name: "SecurityDefaultsEnabled", Value: boolText(*r.SecurityDefaultsEnabled)})
+	}
+	if r.DefaultAuthenticationPolicy != nil {
+		v := *r.DefaultAuthenticationPolicy
+		if v == "" {
+			v = "$null"
+		}
+		params = append(params, store.Parameter{Name: "DefaultAuthenticationPolicy", Value: v})
 	}
 	return s.change(ctx, c, op{cmdlet: "Set-OrganizationConfig", perm: rbac.OrganizationClientAccess, params: params, whatIf: r.WhatIf},
 		func(tx store.Tx) (mutation, error) {
@@ -307,19 +322,39 @@ func (s *Service) SetOrganizationConfig(ctx context.Context, c Caller, r SetOrga
 				return mutation{}, err
 			}
 			res := Result{Identity: o.Name}
-			if r.SecurityDefaultsEnabled == nil || *r.SecurityDefaultsEnabled == o.SecurityDefaultsEnabled {
+			if r.DefaultAuthenticationPolicy != nil {
+				name := ""
+				if strings.TrimSpace(*r.DefaultAuthenticationPolicy) != "" {
+					p, err := s.authPolicy(ctx, tx, *r.DefaultAuthenticationPolicy)
+					if err != nil {
+						return mutation{}, err
+					}
+					name = p.Name
+				}
+				if !strings.EqualFold(name, o.DefaultAuthenticationPolicy) {
+					old, err := s.policyName(ctx, tx, o.DefaultAuthenticationPolicy)
+					if err != nil {
+						return mutation{}, err
+					}
+					res.Changes = append(res.Changes, store.PropertyChange{Name: "DefaultAuthenticationPolicy", OldValue: old, NewValue: name})
+					o.DefaultAuthenticationPolicy = name
+				}
+			}
+			if r.SecurityDefaultsEnabled != nil && *r.SecurityDefaultsEnabled != o.SecurityDefaultsEnabled {
+				res.Changes = append(res.Changes, store.PropertyChange{Name: "SecurityDefaultsEnabled", OldValue: boolText(o.SecurityDefaultsEnabled),
+					NewValue: boolText(*r.SecurityDefaultsEnabled)})
+				if *r.SecurityDefaultsEnabled {
+					s.sessionsClosed(&res, 0, "", access.POP3, access.IMAP4, access.SMTP)
+				}
+				o.SecurityDefaultsEnabled = *r.SecurityDefaultsEnabled
+			}
+			if len(res.Changes) == 0 {
 				res.NoChange = true
 				return mutation{result: res}, nil
-			}
-			res.Changes = []store.PropertyChange{{Name: "SecurityDefaultsEnabled", OldValue: boolText(o.SecurityDefaultsEnabled),
-				NewValue: boolText(*r.SecurityDefaultsEnabled)}}
-			if *r.SecurityDefaultsEnabled {
-				s.sessionsClosed(&res, 0, "", access.POP3, access.IMAP4, access.SMTP)
 			}
 			if r.WhatIf {
 				return mutation{result: res}, nil
 			}
-			o.SecurityDefaultsEnabled = *r.SecurityDefaultsEnabled
 			o.WhenChanged = s.now()
 			if err := tx.SetOrgConfig(ctx, o); err != nil {
 				return mutation{}, err

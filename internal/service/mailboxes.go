@@ -187,7 +187,7 @@ func (s *Service) NewMailbox(ctx context.Context, c Caller, r NewMailboxRequest)
 				view = mailboxView(m)
 				return mutation{result: res}, nil
 			}
-			if m.PasswordHash, err = s.checker.Hash(r.Password); err != nil {
+			if m.PasswordHash, m.SCRAMSHA256, err = s.checker.Credentials(r.Password); err != nil {
 				return mutation{}, err
 			}
 			if err := tx.InsertMailbox(ctx, &m); err != nil {
@@ -319,7 +319,7 @@ func (s *Service) SetMailbox(ctx context.Context, c Caller, identity string, r S
 				}
 				changes = append(changes, store.PropertyChange{Name: "Password", NewValue: "(changed)"})
 				if !r.WhatIf {
-					if m.PasswordHash, err = s.checker.Hash(*r.Password); err != nil {
+					if m.PasswordHash, m.SCRAMSHA256, err = s.checker.Credentials(*r.Password); err != nil {
 						return mutation{}, err
 					}
 					// A reset signs the mailbox's admin sessions out.

@@ -135,7 +135,10 @@ type OrganizationConfig struct {
 	DisplayName             string
 	DefaultDomain           string
 	SecurityDefaultsEnabled bool
-	WhenChanged             time.Time
+	// DefaultAuthenticationPolicy is the authentication policy of
+	// mailboxes without one of their own ("" for none).
+	DefaultAuthenticationPolicy string
+	WhenChanged                 time.Time
 }
 
 // RoleGroup is what Get-RoleGroup shows.

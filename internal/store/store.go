@@ -94,6 +94,24 @@ type Tx interface {
 	Plan(ctx context.Context) (CASMailboxPlan, error)
 	SetPlan(ctx context.Context, p CASMailboxPlan) error
 
+	// AuthPolicies lists every authentication policy by name.
+	AuthPolicies(ctx context.Context) ([]AuthPolicy, error)
+	// AuthPolicy finds a policy by name, case-insensitively; ErrNotFound
+	// when there is none.
+	AuthPolicy(ctx context.Context, name string) (AuthPolicy, error)
+	// InsertAuthPolicy adds a policy and sets its ID; ErrExists when the
+	// name is taken.
+	InsertAuthPolicy(ctx context.Context, p *AuthPolicy) error
+	// UpdateAuthPolicy writes a policy's switches and WhenChanged.
+	UpdateAuthPolicy(ctx context.Context, p AuthPolicy) error
+	// DeleteAuthPolicy removes a policy; ErrNotFound when there is none.
+	DeleteAuthPolicy(ctx context.Context, id int64) error
+	// AuthPolicyUsers counts the mailboxes assigned the policy.
+	AuthPolicyUsers(ctx context.Context, name string) (int, error)
+	// SetMailboxAuthPolicy assigns a policy (by name; "" for none) to a
+	// mailbox.
+	SetMailboxAuthPolicy(ctx context.Context, mailboxID int64, name string, when time.Time) error
+
 	// MailboxByID returns ErrNotFound when there is no such mailbox.
 	MailboxByID(ctx context.Context, id int64) (Mailbox, error)
 	// FindMailboxes returns the mailboxes whose Name, DisplayName, Alias,
@@ -369,7 +387,23 @@ type OrgConfig struct {
 	// submission off for every mailbox that does not say otherwise
 	// (Set-TransportConfig).
 	SmtpClientAuthenticationDisabled bool
-	WhenChanged                      time.Time
+	// DefaultAuthenticationPolicy names (any case) the authentication
+	// policy of mailboxes that have none of their own; "" for none.
+	DefaultAuthenticationPolicy string
+	WhenChanged                 time.Time
+}
+
+// AuthPolicy is an authentication policy (Exchange's
+// New-AuthenticationPolicy): for which protocols basic (password-based)
+// authentication is allowed. OAuth is never blocked by one.
+type AuthPolicy struct {
+	ID                 int64
+	Name               string
+	AllowBasicAuthPop  bool
+	AllowBasicAuthImap bool
+	AllowBasicAuthSmtp bool
+	WhenCreated        time.Time
+	WhenChanged        time.Time
 }
 
 // CASMailboxPlan holds the defaults new mailboxes take (Get-CASMailboxPlan).
@@ -393,10 +427,18 @@ type Mailbox struct {
 	EmailAddresses    []string
 	UserPrincipalName string
 	PasswordHash      string // argon2id in PHC string form; never shown
-	PopEnabled        bool
-	ImapEnabled       bool
-	WhenCreated       time.Time
-	WhenChanged       time.Time
+	// SCRAMSHA256 holds the SCRAM-SHA-256 keys made with PasswordHash, in
+	// RFC 5803's form (auth.SCRAMKeys); empty for a password set before
+	// they were made. Never shown.
+	SCRAMSHA256 string
+	// AuthenticationPolicy names (any case) the mailbox's authentication
+	// policy; "" follows the organization's default. Written only by
+	// SetMailboxAuthPolicy.
+	AuthenticationPolicy string
+	PopEnabled           bool
+	ImapEnabled          bool
+	WhenCreated          time.Time
+	WhenChanged          time.Time
 	// LastPopLogon and LastImapLogon are zero when never used.
 	LastPopLogon  time.Time
 	LastImapLogon time.Time
@@ -603,6 +645,10 @@ type LoginRecord struct {
 	TLS           bool
 	ClientName    string // from IMAP ID, when sent
 	ClientVersion string
+	// AuthMethod is how the client signed in: a SASL mechanism ("PLAIN",
+	// "SCRAM-SHA-256", "XOAUTH2", ...), "LOGIN" (IMAP LOGIN) or "USER"
+	// (POP3 USER/PASS); empty when unknown.
+	AuthMethod string
 }
 
 // UsageRow is one mailbox in the email-apps usage report.

@@ -84,6 +84,9 @@ type SetPlanBody struct {
 // SetOrgBody is the body of PATCH /api/v1/organizationconfig.
 type SetOrgBody struct {
 	SecurityDefaultsEnabled *bool `json:",omitempty"`
+	// DefaultAuthenticationPolicy names a policy; "" removes the default
+	// (PowerShell's $null); absent or null leaves it.
+	DefaultAuthenticationPolicy *string `json:",omitempty"`
 }
 
 // AddMemberBody is the body of POST /api/v1/rolegroups/{name}/members.

@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-mail/gatehouse/internal/imap"
 	"github.com/gatehouse-mail/gatehouse/internal/message"
 	"github.com/gatehouse-mail/gatehouse/internal/notify"
+	"github.com/gatehouse-mail/gatehouse/internal/sasl"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
 
@@ -46,6 +47,9 @@ func (f LoginFlow) Authenticate(ctx context.Context, req *imap.LoginRequest) (in
 		Protocol:      access.IMAP4,
 		Username:      req.Username,
 		Password:      req.Password,
+		Mechanism:     req.Mechanism,
+		Token:         req.Token,
+		SCRAM:         req.SCRAM,
 		RemoteAddr:    req.RemoteAddr,
 		TLS:           req.TLS,
 		ClientName:    req.ClientName,
@@ -56,6 +60,44 @@ func (f LoginFlow) Authenticate(ctx context.Context, req *imap.LoginRequest) (in
 		return 0, nil, err
 	}
 	return s.Mailbox.ID, s.Close, nil
+}
+
+// Mechanisms lists the SASL mechanisms of the login flow.
+func (f LoginFlow) Mechanisms() []string { return f.Logins.Mechanisms() }
+
+// SCRAMParams returns a user's SCRAM salt and iteration count.
+func (f LoginFlow) SCRAMParams(ctx context.Context, username string) ([]byte, int, error) {
+	return f.Logins.SCRAMParams(ctx, username)
+}
+
+// mechanismSource is what an Authenticator may offer beyond passwords
+// (LoginFlow does): its SASL mechanisms and SCRAM parameters.
+type mechanismSource interface {
+	Mechanisms() []string
+	SCRAMParams(ctx context.Context, username string) ([]byte, int, error)
+}
+
+var (
+	_ mechanismSource      = LoginFlow{}
+	_ imap.MechanismLister = (*Backend)(nil)
+	_ imap.SCRAMLookup     = (*Backend)(nil)
+)
+
+// Mechanisms implements imap.MechanismLister: the Authenticator's, or PLAIN
+// and LOGIN.
+func (b *Backend) Mechanisms() []string {
+	if m, ok := b.login.(mechanismSource); ok {
+		return m.Mechanisms()
+	}
+	return []string{sasl.Plain, sasl.Login}
+}
+
+// SCRAMParams implements imap.SCRAMLookup.
+func (b *Backend) SCRAMParams(ctx context.Context, username string) ([]byte, int, error) {
+	if m, ok := b.login.(mechanismSource); ok {
+		return m.SCRAMParams(ctx, username)
+	}
+	return nil, 0, errors.New("SCRAM is not offered")
 }
 
 // LoginRefused records an attempt the engine refused for want of TLS
@@ -71,7 +113,7 @@ func (b *Backend) LoginRefused(ctx context.Context, req *imap.LoginRequest) {
 // RefusedPlaintext records a login refused for want of TLS.
 func (f LoginFlow) RefusedPlaintext(ctx context.Context, req *imap.LoginRequest) {
 	f.Logins.RefusedPlaintext(ctx, backend.LoginRequest{Protocol: access.IMAP4, Username: req.Username,
-		RemoteAddr: req.RemoteAddr, TLS: req.TLS, ClientName: req.ClientName, ClientVersion: req.ClientVersion})
+		Mechanism: req.Mechanism, RemoteAddr: req.RemoteAddr, TLS: req.TLS, ClientName: req.ClientName, ClientVersion: req.ClientVersion})
 }
 
 // Options configure a Backend.

@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse-mail/gatehouse/internal/access"
 	"github.com/gatehouse-mail/gatehouse/internal/backend"
 	"github.com/gatehouse-mail/gatehouse/internal/pop3"
+	"github.com/gatehouse-mail/gatehouse/internal/sasl"
 )
 
 // LoginFlow is the Authenticator over the shared login flow of package
@@ -25,6 +26,9 @@ func (f LoginFlow) Authenticate(ctx context.Context, req pop3.LoginRequest) (int
 		Protocol:   access.POP3,
 		Username:   req.Username,
 		Password:   req.Password,
+		Mechanism:  req.Mechanism,
+		Token:      req.Token,
+		SCRAM:      req.SCRAM,
 		RemoteAddr: req.RemoteAddr,
 		TLS:        req.TLS,
 		Kick:       req.Kick,
@@ -35,10 +39,48 @@ func (f LoginFlow) Authenticate(ctx context.Context, req pop3.LoginRequest) (int
 	return s.Mailbox.ID, s.Close, nil
 }
 
+// Mechanisms lists the SASL mechanisms of the login flow.
+func (f LoginFlow) Mechanisms() []string { return f.Logins.Mechanisms() }
+
+// SCRAMParams returns a user's SCRAM salt and iteration count.
+func (f LoginFlow) SCRAMParams(ctx context.Context, username string) ([]byte, int, error) {
+	return f.Logins.SCRAMParams(ctx, username)
+}
+
+// mechanismSource is what an Authenticator may offer beyond passwords
+// (LoginFlow does): its SASL mechanisms and SCRAM parameters.
+type mechanismSource interface {
+	Mechanisms() []string
+	SCRAMParams(ctx context.Context, username string) ([]byte, int, error)
+}
+
+var (
+	_ mechanismSource      = LoginFlow{}
+	_ pop3.MechanismLister = (*Backend)(nil)
+	_ pop3.SCRAMLookup     = (*Backend)(nil)
+)
+
+// Mechanisms implements pop3.MechanismLister: the Authenticator's, or PLAIN
+// and LOGIN.
+func (b *Backend) Mechanisms() []string {
+	if m, ok := b.login.(mechanismSource); ok {
+		return m.Mechanisms()
+	}
+	return []string{sasl.Plain, sasl.Login}
+}
+
+// SCRAMParams implements pop3.SCRAMLookup.
+func (b *Backend) SCRAMParams(ctx context.Context, username string) ([]byte, int, error) {
+	if m, ok := b.login.(mechanismSource); ok {
+		return m.SCRAMParams(ctx, username)
+	}
+	return nil, 0, errors.New("SCRAM is not offered")
+}
+
 // RefusedPlaintext records a login refused for want of TLS.
 func (f LoginFlow) RefusedPlaintext(ctx context.Context, req pop3.LoginRequest) {
 	f.Logins.RefusedPlaintext(ctx, backend.LoginRequest{Protocol: access.POP3, Username: req.Username,
-		RemoteAddr: req.RemoteAddr, TLS: req.TLS})
+		Mechanism: req.Mechanism, RemoteAddr: req.RemoteAddr, TLS: req.TLS})
 }
 
 // LoginRefused records an attempt the server refused for want of TLS

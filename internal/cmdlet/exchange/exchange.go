@@ -32,6 +32,7 @@ func ExchangeCmdlets() []*cmdlet.Cmdlet {
 		connectExchangeOnline(), disconnectExchangeOnline(), getCredential(),
 		getCASMailboxPlan(), setCASMailboxPlan(),
 		getOrganizationConfig(), setOrganizationConfig(), getTransportConfig(), setTransportConfig(), getQueue(), getMessage(), retryQueue(), removeMessage(),
+		getAuthenticationPolicy(), newAuthenticationPolicy(), setAuthenticationPolicy(), removeAuthenticationPolicy(), setUser(),
 		getRoleGroup(), getRoleGroupMember(), addRoleGroupMember(), removeRoleGroupMember(),
 		searchAdminAuditLog(), getEmailAppUsageReport(),
 		getMailboxStatistics(),
@@ -795,6 +796,13 @@ func singletonSet(name string, obj singleton, settable []string, c *cmdlet.Cmdle
 				return err
 			}
 			ch := changes(call, settable...)
+			for _, p := range c.Params {
+				// A text setting given $null is sent as "": the API's
+				// "none" (JSON null would mean "leave it").
+				if v, ok := ch.Get(p.Name); ok && v == nil && p.Type == cmdlet.TString {
+					ch.Set(p.Name, "")
+				}
+			}
 			target := call.String("Identity")
 			if target != "" {
 				identity, objName, err := obj.names(ctx, cl)
@@ -865,12 +873,13 @@ func getOrganizationConfig() *cmdlet.Cmdlet {
 }
 
 func setOrganizationConfig() *cmdlet.Cmdlet {
-	return singletonSet("Set-OrganizationConfig", organizationConfig, []string{"SecurityDefaultsEnabled"}, &cmdlet.Cmdlet{
+	return singletonSet("Set-OrganizationConfig", organizationConfig, []string{"SecurityDefaultsEnabled", "DefaultAuthenticationPolicy"}, &cmdlet.Cmdlet{
 		OutputType:  "None",
-		Synopsis:    "Changes the organization's settings: security defaults.",
-		Description: "-SecurityDefaultsEnabled $true blocks POP3 and IMAP4 for every mailbox at once and closes their open sessions; the per-mailbox settings are kept and apply again when it is turned off.",
+		Synopsis:    "Changes the organization's settings: security defaults, the default authentication policy.",
+		Description: "-SecurityDefaultsEnabled $true blocks POP3 and IMAP4 for every mailbox at once and closes their open sessions; the per-mailbox settings are kept and apply again when it is turned off. -DefaultAuthenticationPolicy names the authentication policy of users without one of their own ($null: none).",
 		Params: []*cmdlet.Param{
 			{Name: "SecurityDefaultsEnabled", Type: cmdlet.TBool, Help: "$true blocks POP3 and IMAP4 for everyone."},
+			{Name: "DefaultAuthenticationPolicy", Type: cmdlet.TString, TypeName: "AuthPolicyIdParameter", Help: "The authentication policy of users without one of their own; $null for none."},
 		},
 		Examples: []cmdlet.Example{{Code: "Set-OrganizationConfig -SecurityDefaultsEnabled $true -WhatIf", Remarks: "Shows how many open POP3 and IMAP4 sessions would be closed."}},
 	})

@@ -156,11 +156,27 @@ func getUser() *cmdlet.Cmdlet {
 	return withRecipientFilters(&cmdlet.Cmdlet{
 		Name: "Get-User", Source: cmdlet.SrcGate, NeedsServer: true, OutputType: "Gatehouse.User",
 		Synopsis:    "Gets the user accounts of the mailboxes.",
-		Description: "Shows the user behind each mailbox: Name, DisplayName, FirstName, LastName, UserPrincipalName, WindowsEmailAddress and RecipientType. Every Gatehouse user has a mailbox.",
+		Description: "Shows the user behind each mailbox: Name, DisplayName, FirstName, LastName, UserPrincipalName, WindowsEmailAddress, RecipientType and AuthenticationPolicy (the user's own authentication policy; empty when the organization's default applies). Every Gatehouse user has a mailbox.",
 		Params:      []*cmdlet.Param{identityParam("UserIdParameter", mailboxIdentityHelp, false), filterParam(), resultSizeParam()},
 		Examples:    []cmdlet.Example{{Code: "Get-User -ResultSize Unlimited | Select-Object Name,UserPrincipalName", Remarks: "Lists every user's sign-in name."}},
 		New: func() cmdlet.Impl {
-			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error { return getView(ctx, c, client.Mailboxes, userView) }}
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
+				cl, err := rest(c)
+				if err != nil {
+					return err
+				}
+				// the user's own authentication policy is kept on the
+				// user (GET /api/v1/users/{identity}), one request per
+				// user
+				var failed error
+				err = getView(ctx, c, client.Mailboxes, func(m wire.Mailbox) *cmdlet.Object {
+					return userPolicy(ctx, c, cl, userView(m), m.Identity, &failed)
+				})
+				if err == nil {
+					err = failed
+				}
+				return err
+			}}
 		},
 	})
 }

@@ -24,8 +24,9 @@ var _ store.Tx = dirTx{}
 func (t dirTx) OrgConfig(ctx context.Context) (store.OrgConfig, error) {
 	var c store.OrgConfig
 	var changed int64
-	err := t.c.queryRow(ctx, `SELECT name, domain, security_defaults_enabled, smtp_client_auth_disabled, when_changed FROM org_config WHERE id = 1`).
-		Scan(&c.Name, &c.Domain, &c.SecurityDefaultsEnabled, &c.SmtpClientAuthenticationDisabled, &changed)
+	err := t.c.queryRow(ctx, `SELECT name, domain, security_defaults_enabled, smtp_client_auth_disabled, when_changed, default_auth_policy_lc
+		FROM org_config WHERE id = 1`).
+		Scan(&c.Name, &c.Domain, &c.SecurityDefaultsEnabled, &c.SmtpClientAuthenticationDisabled, &changed, &c.DefaultAuthenticationPolicy)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, fmt.Errorf("organization config: %w", store.ErrNotFound)
 	}
@@ -34,12 +35,105 @@ func (t dirTx) OrgConfig(ctx context.Context) (store.OrgConfig, error) {
 }
 
 func (t dirTx) SetOrgConfig(ctx context.Context, c store.OrgConfig) error {
-	_, err := t.c.exec(ctx, `INSERT INTO org_config (id, name, domain, security_defaults_enabled, smtp_client_auth_disabled, when_changed) VALUES (1, ?, ?, ?, ?, ?)
+	_, err := t.c.exec(ctx, `INSERT INTO org_config (id, name, domain, security_defaults_enabled, smtp_client_auth_disabled, when_changed,
+		default_auth_policy_lc) VALUES (1, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, domain = excluded.domain,
 		security_defaults_enabled = excluded.security_defaults_enabled,
-		smtp_client_auth_disabled = excluded.smtp_client_auth_disabled, when_changed = excluded.when_changed`,
-		c.Name, c.Domain, c.SecurityDefaultsEnabled, c.SmtpClientAuthenticationDisabled, micros(c.WhenChanged))
+		smtp_client_auth_disabled = excluded.smtp_client_auth_disabled, when_changed = excluded.when_changed,
+		default_auth_policy_lc = excluded.default_auth_policy_lc`,
+		c.Name, c.Domain, c.SecurityDefaultsEnabled, c.SmtpClientAuthenticationDisabled, micros(c.WhenChanged), strings.ToLower(c.DefaultAuthenticationPolicy))
 	return err
+}
+
+const authPolicyColumns = `id, name, allow_basic_auth_pop, allow_basic_auth_imap, allow_basic_auth_smtp, when_created, when_changed`
+
+func scanAuthPolicy(s interface{ Scan(...any) error }) (store.AuthPolicy, error) {
+	var p store.AuthPolicy
+	var created, changed int64
+	err := s.Scan(&p.ID, &p.Name, &p.AllowBasicAuthPop, &p.AllowBasicAuthImap, &p.AllowBasicAuthSmtp, &created, &changed)
+	p.WhenCreated, p.WhenChanged = fromMicros(created), fromMicros(changed)
+	return p, err
+}
+
+func (t dirTx) AuthPolicies(ctx context.Context) ([]store.AuthPolicy, error) {
+	rows, err := t.c.query(ctx, `SELECT `+authPolicyColumns+` FROM auth_policies ORDER BY name_lc`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.AuthPolicy
+	for rows.Next() {
+		p, err := scanAuthPolicy(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func (t dirTx) AuthPolicy(ctx context.Context, name string) (store.AuthPolicy, error) {
+	p, err := scanAuthPolicy(t.c.queryRow(ctx, `SELECT `+authPolicyColumns+` FROM auth_policies WHERE name_lc = ?`,
+		strings.ToLower(name)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, fmt.Errorf("authentication policy %q: %w", name, store.ErrNotFound)
+	}
+	return p, err
+}
+
+func (t dirTx) InsertAuthPolicy(ctx context.Context, p *store.AuthPolicy) error {
+	return t.c.savepoint(ctx, func() error {
+		err := t.c.queryRow(ctx, `INSERT INTO auth_policies (name, name_lc, allow_basic_auth_pop, allow_basic_auth_imap,
+			allow_basic_auth_smtp, when_created, when_changed) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			p.Name, strings.ToLower(p.Name), p.AllowBasicAuthPop, p.AllowBasicAuthImap, p.AllowBasicAuthSmtp,
+			micros(p.WhenCreated), micros(p.WhenChanged)).Scan(&p.ID)
+		if err != nil {
+			return t.c.db.uniqueErr(err, "authentication policy "+p.Name)
+		}
+		return nil
+	})
+}
+
+func (t dirTx) UpdateAuthPolicy(ctx context.Context, p store.AuthPolicy) error {
+	res, err := t.c.exec(ctx, `UPDATE auth_policies SET allow_basic_auth_pop = ?, allow_basic_auth_imap = ?,
+		allow_basic_auth_smtp = ?, when_changed = ? WHERE id = ?`,
+		p.AllowBasicAuthPop, p.AllowBasicAuthImap, p.AllowBasicAuthSmtp, micros(p.WhenChanged), p.ID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("authentication policy %d: %w", p.ID, store.ErrNotFound)
+	}
+	return nil
+}
+
+func (t dirTx) DeleteAuthPolicy(ctx context.Context, id int64) error {
+	res, err := t.c.exec(ctx, `DELETE FROM auth_policies WHERE id = ?`, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("authentication policy %d: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+func (t dirTx) AuthPolicyUsers(ctx context.Context, name string) (int, error) {
+	var n int
+	err := t.c.queryRow(ctx, `SELECT COUNT(*) FROM mailboxes WHERE auth_policy_lc = ?`, strings.ToLower(name)).Scan(&n)
+	return n, err
+}
+
+func (t dirTx) SetMailboxAuthPolicy(ctx context.Context, mailboxID int64, name string, when time.Time) error {
+	res, err := t.c.exec(ctx, `UPDATE mailboxes SET auth_policy_lc = ?, when_changed = ? WHERE id = ?`,
+		strings.ToLower(name), micros(when), mailboxID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("mailbox %d: %w", mailboxID, store.ErrNotFound)
+	}
+	return nil
 }
 
 func (t dirTx) Plan(ctx context.Context) (store.CASMailboxPlan, error) {
@@ -59,7 +153,7 @@ func (t dirTx) SetPlan(ctx context.Context, p store.CASMailboxPlan) error {
 
 const mailboxColumns = `id, guid, name, display_name, alias, primary_smtp_address, email_addresses, upn, password_hash,
 	pop_enabled, imap_enabled, when_created, when_changed, last_pop_logon, last_imap_logon,
-	issue_warning_quota, prohibit_send_quota, prohibit_send_receive_quota, smtp_client_auth_disabled`
+	issue_warning_quota, prohibit_send_quota, prohibit_send_receive_quota, smtp_client_auth_disabled, scram_sha256, auth_policy_lc`
 
 func scanMailbox(s interface{ Scan(...any) error }) (store.Mailbox, error) {
 	var m store.Mailbox
@@ -69,7 +163,7 @@ func scanMailbox(s interface{ Scan(...any) error }) (store.Mailbox, error) {
 	var smtpOff sql.NullBool
 	err := s.Scan(&m.ID, &m.GUID, &m.Name, &m.DisplayName, &m.Alias, &m.PrimarySmtpAddress, &addrs,
 		&m.UserPrincipalName, &m.PasswordHash, &m.PopEnabled, &m.ImapEnabled, &created, &changed, &lastPop, &lastImap,
-		&warn, &send, &sendReceive, &smtpOff)
+		&warn, &send, &sendReceive, &smtpOff, &m.SCRAMSHA256, &m.AuthenticationPolicy)
 	if smtpOff.Valid {
 		v := smtpOff.Bool
 		m.SmtpClientAuthenticationDisabled = &v
@@ -307,13 +401,13 @@ func (t dirTx) insertMailbox(ctx context.Context, m *store.Mailbox) error {
 	}
 	err := t.c.queryRow(ctx, `INSERT INTO mailboxes (guid, name, name_lc, display_name, display_name_lc, alias, alias_lc,
 		primary_smtp_address, primary_lc, email_addresses, upn, upn_lc, password_hash, pop_enabled, imap_enabled,
-		when_created, when_changed, last_pop_logon, last_imap_logon)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		when_created, when_changed, last_pop_logon, last_imap_logon, scram_sha256)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		strings.ToLower(m.GUID), m.Name, strings.ToLower(m.Name), m.DisplayName, strings.ToLower(m.DisplayName),
 		m.Alias, strings.ToLower(m.Alias), m.PrimarySmtpAddress, strings.ToLower(m.PrimarySmtpAddress),
 		strings.Join(m.EmailAddresses, "\n"), m.UserPrincipalName, strings.ToLower(m.UserPrincipalName),
 		m.PasswordHash, m.PopEnabled, m.ImapEnabled, micros(m.WhenCreated), micros(m.WhenChanged),
-		micros(m.LastPopLogon), micros(m.LastImapLogon)).Scan(&m.ID)
+		micros(m.LastPopLogon), micros(m.LastImapLogon), m.SCRAMSHA256).Scan(&m.ID)
 	if err != nil {
 		return t.c.db.uniqueErr(err, "mailbox "+m.Name)
 	}
@@ -348,12 +442,12 @@ func (t dirTx) UpdateMailbox(ctx context.Context, m store.Mailbox) error {
 func (t dirTx) updateMailbox(ctx context.Context, m store.Mailbox) error {
 	res, err := t.c.exec(ctx, `UPDATE mailboxes SET name = ?, name_lc = ?, display_name = ?, display_name_lc = ?,
 		alias = ?, alias_lc = ?, primary_smtp_address = ?, primary_lc = ?, email_addresses = ?, upn = ?, upn_lc = ?,
-		password_hash = ?, pop_enabled = ?, imap_enabled = ?, when_changed = ?, last_pop_logon = ?, last_imap_logon = ?
-		WHERE id = ?`,
+		password_hash = ?, pop_enabled = ?, imap_enabled = ?, when_changed = ?, last_pop_logon = ?, last_imap_logon = ?,
+		scram_sha256 = ? WHERE id = ?`,
 		m.Name, strings.ToLower(m.Name), m.DisplayName, strings.ToLower(m.DisplayName), m.Alias, strings.ToLower(m.Alias),
 		m.PrimarySmtpAddress, strings.ToLower(m.PrimarySmtpAddress), strings.Join(m.EmailAddresses, "\n"),
 		m.UserPrincipalName, strings.ToLower(m.UserPrincipalName), m.PasswordHash, m.PopEnabled, m.ImapEnabled,
-		micros(m.WhenChanged), micros(m.LastPopLogon), micros(m.LastImapLogon), m.ID)
+		micros(m.WhenChanged), micros(m.LastPopLogon), micros(m.LastImapLogon), m.SCRAMSHA256, m.ID)
 	if err != nil {
 		return t.c.db.uniqueErr(err, "mailbox "+m.Name)
 	}
@@ -681,8 +775,8 @@ func (t dirTx) RecentLogins(ctx context.Context, mailboxID int64, q store.LoginQ
 		}
 	}
 	args = append(args, q.Limit)
-	rows, err := t.c.query(ctx, `SELECT time, protocol, mailbox_id, username, result, reason, remote_addr, tls, client_name, client_version
-		FROM login_records WHERE `+where+` ORDER BY time DESC, id DESC LIMIT ?`, args...)
+	rows, err := t.c.query(ctx, `SELECT time, protocol, mailbox_id, username, result, reason, remote_addr, tls, client_name, client_version,
+		auth_method FROM login_records WHERE `+where+` ORDER BY time DESC, id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -692,7 +786,7 @@ func (t dirTx) RecentLogins(ctx context.Context, mailboxID int64, q store.LoginQ
 		var r store.LoginRecord
 		var at int64
 		if err := rows.Scan(&at, &r.Protocol, &r.MailboxID, &r.Username, &r.Result, &r.Reason, &r.RemoteAddr, &r.TLS,
-			&r.ClientName, &r.ClientVersion); err != nil {
+			&r.ClientName, &r.ClientVersion, &r.AuthMethod); err != nil {
 			return nil, err
 		}
 		r.Time = fromMicros(at)
@@ -734,9 +828,9 @@ func (db *DB) InsertLoginRecords(ctx context.Context, recs []store.LoginRecord) 
 	return db.write(ctx, nil, func(c conn) error {
 		for _, r := range recs {
 			if _, err := c.exec(ctx, `INSERT INTO login_records (time, protocol, mailbox_id, username, result, reason,
-				remote_addr, tls, client_name, client_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				remote_addr, tls, client_name, client_version, auth_method) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				micros(r.Time), r.Protocol, r.MailboxID, r.Username, r.Result, r.Reason, r.RemoteAddr, r.TLS,
-				r.ClientName, r.ClientVersion); err != nil {
+				r.ClientName, r.ClientVersion, r.AuthMethod); err != nil {
 				return err
 			}
 		}

@@ -66,6 +66,8 @@ func Run(t *testing.T, open Open) {
 		{"QueueLifecycle", testQueueLifecycle},
 		{"QueueConcurrentClaims", testQueueConcurrentClaims},
 		{"SmtpClientAuthSwitch", testSmtpClientAuthSwitch},
+		{"SCRAMKeysAndAuthMethod", testSCRAMKeysAndAuthMethod},
+		{"AuthPolicies", testAuthPolicies},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1350,5 +1352,149 @@ func testRecentLogins(t *testing.T, s store.Store) {
 				t.Errorf("TLS and reason: got %+v and %+v", got[3], got[2])
 			}
 		}
+	}
+}
+
+// testSCRAMKeysAndAuthMethod: a mailbox's SCRAM keys are kept by insert and
+// update, and a login record keeps how the client signed in.
+func testSCRAMKeysAndAuthMethod(t *testing.T, s store.Store) {
+	m := store.Mailbox{Name: "Scram", DisplayName: "Scram", Alias: "scram", PrimarySmtpAddress: "scram@contoso.com",
+		UserPrincipalName: "scram@contoso.com", PasswordHash: "x", SCRAMSHA256: "SCRAM-SHA-256$4096:c2FsdA==$a:b"}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &m) }); err != nil {
+		t.Fatal(err)
+	}
+	read := func() store.Mailbox {
+		t.Helper()
+		var got store.Mailbox
+		if err := s.View(ctx, func(tx store.Tx) error {
+			var err error
+			got, err = tx.MailboxByID(ctx, m.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := read(); got.SCRAMSHA256 != m.SCRAMSHA256 {
+		t.Errorf("after insert: got %q; want %q", got.SCRAMSHA256, m.SCRAMSHA256)
+	}
+	m.SCRAMSHA256 = "SCRAM-SHA-256$4096:b3RoZXI=$c:d"
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.UpdateMailbox(ctx, m) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got.SCRAMSHA256 != m.SCRAMSHA256 {
+		t.Errorf("after update: got %q; want %q", got.SCRAMSHA256, m.SCRAMSHA256)
+	}
+	now := time.Now().UTC()
+	if err := s.InsertLoginRecords(ctx, []store.LoginRecord{
+		{Time: now, Protocol: "imap4", MailboxID: m.ID, Username: "scram", Result: store.LoginSuccess, AuthMethod: "SCRAM-SHA-256"},
+		{Time: now.Add(time.Second), Protocol: "pop3", MailboxID: m.ID, Username: "scram", Result: store.LoginSuccess, AuthMethod: "XOAUTH2"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var got []store.LoginRecord
+	if err := s.View(ctx, func(tx store.Tx) error {
+		var err error
+		got, err = tx.RecentLogins(ctx, m.ID, store.LoginQuery{Limit: 10})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var methods []string
+	for _, r := range got {
+		methods = append(methods, r.AuthMethod)
+	}
+	if !slices.Equal(methods, []string{"XOAUTH2", "SCRAM-SHA-256"}) {
+		t.Errorf("auth methods: got %v; want [XOAUTH2 SCRAM-SHA-256]", methods)
+	}
+}
+
+// testAuthPolicies: authentication policies are added, found in any case,
+// listed by name, updated and removed; names are unique; mailboxes and the
+// organization name one, and the count of users follows.
+func testAuthPolicies(t *testing.T, s store.Store) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	m := newMailbox(t, s, "Policy User")
+	err := s.Update(ctx, func(tx store.Tx) error {
+		for _, p := range []*store.AuthPolicy{
+			{Name: "Block Basic", WhenCreated: now, WhenChanged: now},
+			{Name: "Allow POP", AllowBasicAuthPop: true, WhenCreated: now, WhenChanged: now},
+		} {
+			if err := tx.InsertAuthPolicy(ctx, p); err != nil {
+				return err
+			}
+			if p.ID == 0 {
+				t.Errorf("%s: no ID", p.Name)
+			}
+		}
+		if err := tx.InsertAuthPolicy(ctx, &store.AuthPolicy{Name: "BLOCK basic"}); !errors.Is(err, store.ErrExists) {
+			t.Errorf("duplicate name: got %v; want ErrExists", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Update(ctx, func(tx store.Tx) error {
+		ps, err := tx.AuthPolicies(ctx)
+		if err != nil {
+			return err
+		}
+		if len(ps) != 2 || ps[0].Name != "Allow POP" || !ps[0].AllowBasicAuthPop || ps[0].AllowBasicAuthImap || ps[1].Name != "Block Basic" {
+			t.Errorf("list: got %+v", ps)
+		}
+		p, err := tx.AuthPolicy(ctx, "block BASIC")
+		if err != nil {
+			return err
+		}
+		if !p.WhenCreated.Equal(now) || p.AllowBasicAuthPop || p.AllowBasicAuthImap || p.AllowBasicAuthSmtp {
+			t.Errorf("found: got %+v", p)
+		}
+		p.AllowBasicAuthSmtp, p.WhenChanged = true, now.Add(time.Second)
+		if err := tx.UpdateAuthPolicy(ctx, p); err != nil {
+			return err
+		}
+		if p, _ = tx.AuthPolicy(ctx, "Block Basic"); !p.AllowBasicAuthSmtp || !p.WhenChanged.Equal(now.Add(time.Second)) {
+			t.Errorf("after update: got %+v", p)
+		}
+		if err := tx.SetMailboxAuthPolicy(ctx, m.ID, "Block Basic", now); err != nil {
+			return err
+		}
+		if n, err := tx.AuthPolicyUsers(ctx, "BLOCK BASIC"); err != nil || n != 1 {
+			t.Errorf("users: got %d, %v; want 1", n, err)
+		}
+		got, err := tx.MailboxByID(ctx, m.ID)
+		if err != nil || !strings.EqualFold(got.AuthenticationPolicy, "Block Basic") {
+			t.Errorf("mailbox policy: got %q, %v", got.AuthenticationPolicy, err)
+		}
+		// UpdateMailbox keeps the policy.
+		got.DisplayName = "Policy User 2"
+		if err := tx.UpdateMailbox(ctx, got); err != nil {
+			return err
+		}
+		if got, _ = tx.MailboxByID(ctx, m.ID); !strings.EqualFold(got.AuthenticationPolicy, "Block Basic") {
+			t.Errorf("after UpdateMailbox: policy %q", got.AuthenticationPolicy)
+		}
+		o := store.OrgConfig{Name: "Contoso", Domain: "contoso.com"}
+		o.DefaultAuthenticationPolicy = "Allow POP"
+		if err := tx.SetOrgConfig(ctx, o); err != nil {
+			return err
+		}
+		if o, _ = tx.OrgConfig(ctx); !strings.EqualFold(o.DefaultAuthenticationPolicy, "Allow POP") {
+			t.Errorf("org default: got %q", o.DefaultAuthenticationPolicy)
+		}
+		if err := tx.DeleteAuthPolicy(ctx, p.ID); err != nil {
+			return err
+		}
+		if _, err := tx.AuthPolicy(ctx, "Block Basic"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("after delete: got %v; want ErrNotFound", err)
+		}
+		if err := tx.DeleteAuthPolicy(ctx, p.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("second delete: got %v; want ErrNotFound", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
