@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-mail/gatehouse/bench/internal/dovecot"
+	"github.com/gatehouse-mail/gatehouse/internal/testenv/dovecot"
 	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
 )
 

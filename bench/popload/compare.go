@@ -9,7 +9,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/gatehouse-mail/gatehouse/bench/internal/dovecot"
+	"github.com/gatehouse-mail/gatehouse/internal/testenv/dovecot"
 	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
 )
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"text/template"
 
-	"github.com/gatehouse-mail/gatehouse/bench/internal/dovecot"
+	"github.com/gatehouse-mail/gatehouse/internal/testenv/dovecot"
 	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
 	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
 )
