@@ -202,7 +202,7 @@ func listBody[T any](ctx context.Context, r *http.Request, p service.Page[T], o 
 }
 
 func (a *API) table() []route {
-	return []route{
+	return append([]route{
 		{method: "POST", path: "/api/v1/session", public: true, summary: "Sign in; returns a bearer token and sets the admin center's session cookie",
 			body: SignInRequest{}, response: SignInResponse{}, h: a.signIn},
 		{method: "DELETE", path: "/api/v1/session", summary: "Sign out", h: a.signOut},
@@ -343,7 +343,7 @@ func (a *API) table() []route {
 				rep, err := a.svc.EmailAppUsage(ctx, c, period)
 				return http.StatusOK, rep, err
 			}},
-	}
+	}, a.migrationRoutes()...)
 }
 
 func me(c service.Caller) Me {
