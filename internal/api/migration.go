@@ -136,7 +136,9 @@ func (a *API) migrationRoutes() []route {
 			}},
 		{method: "GET", path: "/api/v1/migrationusers", summary: "Get-MigrationUser: a page of users, the next in the Link header (rel=\"next\")",
 			query: migrationUserParams, response: ListBody[service.MigrationUser]{},
-			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) { return a.migrationUsers(ctx, c, r, false) }},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				return a.migrationUsers(ctx, c, r, false)
+			}},
 		{method: "GET", path: "/api/v1/migrationusers/{identity}", summary: "Get-MigrationUser -Identity", response: service.MigrationUser{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
 				u, err := a.svc.GetMigrationUsers(ctx, c, service.MigrationUserQuery{Identity: r.PathValue("identity")})
@@ -147,7 +149,9 @@ func (a *API) migrationRoutes() []route {
 			}},
 		{method: "GET", path: "/api/v1/migrationuserstatistics", summary: "Get-MigrationUserStatistics: a page of users with skipped items and folders",
 			query: migrationUserParams, response: ListBody[service.MigrationUser]{},
-			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) { return a.migrationUsers(ctx, c, r, true) }},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				return a.migrationUsers(ctx, c, r, true)
+			}},
 		{method: "GET", path: "/api/v1/migrationuserstatistics/{identity}", summary: "Get-MigrationUserStatistics -Identity", response: service.MigrationUser{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
 				u, err := a.svc.GetMigrationUsers(ctx, c, service.MigrationUserQuery{Identity: r.PathValue("identity"), Statistics: true})

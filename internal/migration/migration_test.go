@@ -29,69 +29,24 @@ const sourcePassword = "Source-Pass-1"
 // password and one with a small quota.
 var fixtureUsers = []string{"ann", "bob", "cara", "dave", "emma", "frank", "gina"}
 
-// folders at the source (Dovecot, "." delimiter) and where Gatehouse keeps
-// them: special-use folders go into Gatehouse's defaults.
-var folderMap = map[string]string{
-	"INBOX": "INBOX", "Sent": "Sent", "Drafts": "Drafts", "Deleted Messages": "Trash", "Spam": "Junk",
-	"Entwürfe": "Entwürfe", "Entwürfe/Projekt Ä": "Entwürfe/Projekt Ä", "Archiv": "Archiv", "Archiv/2024": "Archiv/2024", "日本語": "日本語",
-}
-
-var sourceFolders = []string{"INBOX", "Sent", "Drafts", "Deleted Messages", "Spam", "Entwürfe.Projekt Ä", "Archiv.2024", "日本語"}
-
-func fixtureMessage(user string, i int) ([]byte, []imap.Flag, time.Time) {
-	date := time.Date(2024, 1, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(i) * 7 * time.Hour)
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "From: Sender %d <s%d@example.org>\r\nTo: %s@example.org\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= %s %d\r\n", i, i, user, user, i)
-	fmt.Fprintf(&b, "Date: %s\r\nMessage-ID: <%s.%d@example.org>\r\n\r\n", date.Format(time.RFC1123Z), user, i)
-	for j := 0; j < 5+i%40; j++ {
-		fmt.Fprintf(&b, "Line %d of message %d for %s, with some text to give it body.\r\n", j, i, user)
-	}
-	var flags []imap.Flag
-	if i%2 == 0 {
-		flags = append(flags, imap.FlagSeen)
-	}
-	if i%5 == 0 {
-		flags = append(flags, imap.FlagFlagged)
-	}
-	if i%7 == 0 {
-		flags = append(flags, imap.FlagAnswered, "$Forwarded")
-	}
-	if i%11 == 0 {
-		flags = append(flags, "$Label1", "Projekt")
-	}
-	return b.Bytes(), flags, date
-}
-
-// malformed is copied byte-exact: no header/body separator, a header line
-// without a colon, 8-bit bytes, an unterminated MIME part.
-var malformed = []byte("Subject: broken\r\nthis is not a header\r\nContent-Type: multipart/mixed; boundary=zz\r\n--zz\r\n\xff\xfe caf\xe9 \r\n--zz")
+var folderMap = dovecot.FolderMap()
 
 func seed(t *testing.T, src *dovecot.Source) {
 	t.Helper()
 	for ui, u := range fixtureUsers {
-		c := src.Dial(t, u)
 		n := 210
 		if u == "frank" || u == "gina" {
 			n = 6
 		}
-		for i := 0; i < n; i++ {
-			raw, flags, date := fixtureMessage(u, i)
-			dovecot.Append(t, c, sourceFolders[(i+ui)%len(sourceFolders)], raw, flags, date)
-		}
-		if u == "ann" {
-			// A 20 MB message.
-			big := bytes.Repeat([]byte("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345678\r\n"), 20_000_000/74)
-			big = append([]byte("Subject: big\r\nContent-Type: text/plain\r\n\r\n"), big...)
-			dovecot.Append(t, c, "INBOX", big, []imap.Flag{imap.FlagSeen}, time.Date(2023, 5, 6, 7, 8, 9, 0, time.UTC))
-			dovecot.Append(t, c, "INBOX", malformed, nil, time.Date(2022, 2, 2, 2, 2, 2, 0, time.UTC))
-		}
+		src.Seed(t, u, n, ui, u == "ann")
 		if u == "gina" {
 			// Over the engine's size limit (21 MB) and, for the rest, over
 			// the quota of her mailbox.
+			c := src.Dial(t, u)
 			huge := append([]byte("Subject: too big\r\n\r\n"), bytes.Repeat([]byte("y"), 21_500_000)...)
 			dovecot.Append(t, c, "INBOX", huge, nil, time.Now())
+			c.Logout().Wait()
 		}
-		c.Logout().Wait()
 	}
 }
 
@@ -145,47 +100,9 @@ func (r bodyReader) ReadAt(p []byte, off int64) (int, error) {
 	return r.s.ReadBody(context.Background(), r.id, off, p)
 }
 
-// compare checks that every source folder is in Gatehouse under its mapped
-// name with the same messages (content hash, size, flags and keywords,
-// internal date), and returns how many messages it compared.
 func compare(t *testing.T, user string, src, got dovecot.Snapshot, skipped int) int {
 	t.Helper()
-	n, missing := 0, 0
-	for name, want := range src {
-		target, ok := folderMap[name]
-		if !ok {
-			t.Errorf("%s: source folder %q has no expected target", user, name)
-			continue
-		}
-		have, ok := got[target]
-		if !ok {
-			t.Errorf("%s: folder %q (from %q) missing in Gatehouse; have %v", user, target, name, keys(got))
-			continue
-		}
-		if len(want) == len(have) {
-			for i := range want {
-				if want[i].String() != have[i].String() {
-					t.Errorf("%s/%s message %d: got %s; want %s", user, target, i, have[i], want[i])
-				}
-			}
-		} else {
-			missing += len(want) - len(have)
-		}
-		n += len(have)
-	}
-	if missing != skipped {
-		t.Errorf("%s: %d messages fewer in Gatehouse than at the source; want %d (the skipped ones)", user, missing, skipped)
-	}
-	return n
-}
-
-func keys(s dovecot.Snapshot) []string {
-	var k []string
-	for n := range s {
-		k = append(k, n)
-	}
-	sort.Strings(k)
-	return k
+	return dovecot.Compare(t, user, src, got, folderMap, skipped)
 }
 
 type fixture struct {
@@ -423,7 +340,7 @@ func TestBatchFromDovecot(t *testing.T) {
 	// New mail, changed flags, and a folder whose UIDVALIDITY changes.
 	c := f.src.Dial(t, "bob")
 	for i := 500; i < 505; i++ {
-		raw, flags, date := fixtureMessage("bob", i)
+		raw, flags, date := dovecot.FixtureMessage("bob", i)
 		dovecot.Append(t, c, "INBOX", raw, flags, date)
 	}
 	dovecot.Append(t, c, "Neu", []byte("Subject: in a new folder\r\n\r\nhi\r\n"), []imap.Flag{"$Label2"}, time.Now())
