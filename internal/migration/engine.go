@@ -136,7 +136,10 @@ func (e *Engine) Run(ctx context.Context) {
 
 func leaseName(batchID int64) string { return "migration-batch-" + strconv.FormatInt(batchID, 10) }
 
-const leaseTTL = 2 * time.Minute
+// leaseTTL is how long a batch's lease outlives its node: a batch whose
+// node was killed resumes elsewhere (or at the node's restart) after at
+// most this long. The running node renews it every quarter.
+const leaseTTL = 30 * time.Second
 
 func (e *Engine) due(b store.MigrationBatch, now time.Time) bool {
 	switch b.Status {

@@ -518,11 +518,11 @@ func parseMigrationCSV(data []byte) ([]csvRow, []string) {
 	}
 	var rows []csvRow
 	for {
-		line, _ := r.FieldPos(0)
 		rec, err := r.Read()
 		if err == io.EOF {
 			break
 		}
+		line, _ := r.FieldPos(0)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("Row %d: %v", line, err))
 			continue
