@@ -150,7 +150,7 @@ func (e *Engine) publish(ctx context.Context, mailboxID, folderID int64) {
 	}
 }
 
-func (e *Engine) syncFolder(ctx context.Context, c *imapclient.Client, u store.MigrationUser, sf sourceFolder, fid int64, p store.MigrationFolder, had, condstore bool, st *SyncStats) error {
+func (e *Engine) syncFolder(ctx context.Context, c *imapclient.Client, u store.MigrationUser, sf sourceFolder, fid int64, p store.MigrationFolder, had, condstore bool, stats *SyncStats) error {
 	sel, err := c.Select(sf.Name, &imap.SelectOptions{ReadOnly: true, CondStore: condstore}).Wait()
 	if err != nil {
 		return fmt.Errorf("EXAMINE: %w", err)
@@ -178,7 +178,7 @@ func (e *Engine) syncFolder(ctx context.Context, c *imapclient.Client, u store.M
 		if err != nil {
 			return err
 		}
-		st.Flagged += n
+		stats.Flagged += n
 	}
 	p.HighestModSeq = sel.HighestModSeq
 	if sel.NumMessages == 0 || (sel.UIDNext != 0 && uint32(sel.UIDNext) <= p.LastUID+1) {
@@ -203,57 +203,87 @@ func (e *Engine) syncFolder(ctx context.Context, c *imapclient.Client, u store.M
 		}
 	}
 	sort.Slice(items, func(i, j int) bool { return items[i].uid < items[j].uid })
+	// Steps of up to StepMessages messages and StepBytes octets (at least
+	// one message), each committed with its progress. The next step is
+	// fetched and parsed while the one before is committed.
+	type step struct {
+		fetch   imap.UIDSet
+		skipped []store.MigrationSkippedItem
+		last    uint32
+		msgs    []store.MigratedMessage
+	}
+	var plan []*step
 	for len(items) > 0 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		// One step: up to StepMessages messages and StepBytes octets (at
-		// least one message), committed with its progress.
 		n, bytes := 0, int64(0)
-		var fetch imap.UIDSet
-		var skipped []store.MigrationSkippedItem
+		st := &step{}
 		for n < len(items) && n < e.o.StepMessages && (n == 0 || bytes+items[n].size <= e.o.StepBytes) {
 			it := items[n]
 			if it.size > e.o.MaxMessageSize {
-				skipped = append(skipped, store.MigrationSkippedItem{SourceName: sf.Name, UIDValidity: p.UIDValidity, SourceUID: it.uid,
+				st.skipped = append(st.skipped, store.MigrationSkippedItem{SourceName: sf.Name, UIDValidity: p.UIDValidity, SourceUID: it.uid,
 					Size: it.size, Reason: fmt.Sprintf("%s (%d > %d octets)", ReasonTooLarge, it.size, e.o.MaxMessageSize)})
 			} else {
-				fetch.AddNum(imap.UID(it.uid))
+				st.fetch.AddNum(imap.UID(it.uid))
 				bytes += it.size
 			}
 			n++
 		}
-		step := items[:n]
+		st.last = items[n-1].uid
 		items = items[n:]
-		var msgs []store.MigratedMessage
-		if len(fetch) > 0 {
-			bufs, err := c.Fetch(fetch, &imap.FetchOptions{UID: true, Flags: true, InternalDate: true,
-				BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
-			if err != nil {
-				return fmt.Errorf("UID FETCH bodies: %w", err)
-			}
-			for _, b := range bufs {
-				if len(b.BodySection) == 0 {
-					continue
+		plan = append(plan, st)
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ready := make(chan *step, 1)
+	var fetchErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(ready)
+		for _, st := range plan {
+			if len(st.fetch) > 0 {
+				bufs, err := c.Fetch(st.fetch, &imap.FetchOptions{UID: true, Flags: true, InternalDate: true,
+					BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
+				if err != nil {
+					fetchErr = fmt.Errorf("UID FETCH bodies: %w", err)
+					return
 				}
-				raw := message.Normalize(b.BodySection[0].Bytes)
-				if len(raw) == 0 {
-					continue
+				for _, b := range bufs {
+					if len(b.BodySection) == 0 {
+						continue
+					}
+					raw := message.Normalize(b.BodySection[0].Bytes)
+					if len(raw) == 0 {
+						continue
+					}
+					st.msgs = append(st.msgs, newMigrated(uint32(b.UID), raw, b.Flags, b.InternalDate))
 				}
-				msgs = append(msgs, newMigrated(uint32(b.UID), raw, b.Flags, b.InternalDate))
+				slices.SortFunc(st.msgs, func(a, b store.MigratedMessage) int { return int(a.SourceUID) - int(b.SourceUID) })
 			}
-			slices.SortFunc(msgs, func(a, b store.MigratedMessage) int { return int(a.SourceUID) - int(b.SourceUID) })
+			if len(st.skipped) > 0 {
+				subjects(c, st.skipped)
+			}
+			select {
+			case ready <- st:
+			case <-pctx.Done():
+				return
+			}
 		}
-		if len(skipped) > 0 {
-			subjects(c, skipped)
-		}
-		p.LastUID = step[len(step)-1].uid
-		if err := e.copyStep(ctx, c, u, p, msgs, skipped, st); err != nil {
+	}()
+	// The client is the producer's until it is done: wait for it before
+	// the caller sends its next command.
+	defer func() { cancel(); <-done }()
+	for st := range ready {
+		p.LastUID = st.last
+		if err := e.copyStep(ctx, c, u, p, st.msgs, st.skipped, stats); err != nil {
 			return err
 		}
 		e.publish(ctx, u.MailboxID, fid)
 	}
-	return nil
+	<-done
+	if fetchErr != nil {
+		return fetchErr
+	}
+	return ctx.Err()
 }
 
 // subjects fills in the subjects of skipped messages (best effort: the
