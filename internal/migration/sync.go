@@ -74,6 +74,17 @@ func (e *Engine) SyncUser(ctx context.Context, src Source, batch store.Migration
 	}
 	folders := mapFolders(list, batch.ExcludeFolders, defaults)
 	sort.Slice(folders, func(i, j int) bool { return folders[i].Target < folders[j].Target })
+	// The source's message count, for the progress bars (STATUS is cheap
+	// and changes nothing at the source).
+	total := int64(0)
+	for _, sf := range folders {
+		if sd, err := c.Status(sf.Name, &imap.StatusOptions{NumMessages: true}).Wait(); err == nil && sd.NumMessages != nil {
+			total += int64(*sd.NumMessages)
+		}
+	}
+	if err := e.o.Store.Update(ctx, func(tx store.Tx) error { return tx.SetMigrationUserTotal(ctx, u.ID, total) }); err != nil {
+		return st, err
+	}
 	var progress []store.MigrationFolder
 	if err := e.o.Store.View(ctx, func(tx store.Tx) error {
 		var err error

@@ -261,17 +261,18 @@ type MigrationBatch struct {
 // MigrationUser is Get-MigrationUser's view; Get-MigrationUserStatistics
 // adds the skipped items and folders.
 type MigrationUser struct {
-	Identity                    string
-	BatchId                     string
-	Status                      string
-	UserName                    string
-	ItemsSynced                 int64
-	ItemsSkipped                int64
-	BytesTransferred            int64
-	LastSuccessfulSyncTimestamp time.Time
-	ErrorSummary                string
-	SkippedItems                []MigrationSkippedItem `json:",omitempty"`
-	Folders                     []MigrationFolder      `json:",omitempty"`
+	Identity                       string
+	BatchId                        string
+	Status                         string
+	UserName                       string
+	TotalItemsInSourceMailboxCount int64
+	ItemsSynced                    int64
+	ItemsSkipped                   int64
+	BytesTransferred               int64
+	LastSuccessfulSyncTimestamp    time.Time
+	ErrorSummary                   string
+	SkippedItems                   []MigrationSkippedItem `json:",omitempty"`
+	Folders                        []MigrationFolder      `json:",omitempty"`
 }
 
 // MigrationSkippedItem is a message not copied, and why.
@@ -292,7 +293,7 @@ type MigrationFolder struct {
 }
 
 func userView(u store.MigrationUser, batch string) MigrationUser {
-	return MigrationUser{Identity: u.EmailAddress, BatchId: batch, Status: u.Status, UserName: u.UserName, ItemsSynced: u.ItemsSynced,
+	return MigrationUser{Identity: u.EmailAddress, BatchId: batch, Status: u.Status, UserName: u.UserName, TotalItemsInSourceMailboxCount: u.ItemsTotal, ItemsSynced: u.ItemsSynced,
 		ItemsSkipped: u.ItemsSkipped, BytesTransferred: u.BytesTransferred, LastSuccessfulSyncTimestamp: u.LastSyncTime, ErrorSummary: u.Error}
 }
 

@@ -56,8 +56,11 @@ type MigrationUser struct {
 	UserName     string // the source login, "admin*user" for a master user
 	// Secret is the source password, sealed (AES-GCM) by the caller; nil
 	// once the batch is completed.
-	Secret           []byte
-	Status           string
+	Secret []byte
+	Status string
+	// ItemsTotal is the number of messages at the source when the last
+	// sync started (the progress bars' whole).
+	ItemsTotal       int64
 	ItemsSynced      int64
 	ItemsSkipped     int64
 	BytesTransferred int64
@@ -144,6 +147,8 @@ type MigrationTx interface {
 	// SetMigrationUserStatus writes Status, Error and (when not zero)
 	// LastSyncTime.
 	SetMigrationUserStatus(ctx context.Context, u MigrationUser) error
+	// SetMigrationUserTotal records how many messages the source holds.
+	SetMigrationUserTotal(ctx context.Context, id, total int64) error
 	// ClearMigrationSecrets forgets the source passwords of a batch's
 	// users (Complete-MigrationBatch).
 	ClearMigrationSecrets(ctx context.Context, batchID int64) error

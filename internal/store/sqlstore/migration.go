@@ -100,12 +100,12 @@ func scanBatch(s interface{ Scan(...any) error }) (store.MigrationBatch, error) 
 	return b, err
 }
 
-const migrationUserColumns = `id, batch_id, mailbox_id, email_address, user_name, secret, status, items_synced, items_skipped, bytes_transferred, last_sync_time, error`
+const migrationUserColumns = `id, batch_id, mailbox_id, email_address, user_name, secret, status, items_total, items_synced, items_skipped, bytes_transferred, last_sync_time, error`
 
 func scanMigrationUser(s interface{ Scan(...any) error }) (store.MigrationUser, error) {
 	var u store.MigrationUser
 	var last int64
-	err := s.Scan(&u.ID, &u.BatchID, &u.MailboxID, &u.EmailAddress, &u.UserName, &u.Secret, &u.Status, &u.ItemsSynced, &u.ItemsSkipped,
+	err := s.Scan(&u.ID, &u.BatchID, &u.MailboxID, &u.EmailAddress, &u.UserName, &u.Secret, &u.Status, &u.ItemsTotal, &u.ItemsSynced, &u.ItemsSkipped,
 		&u.BytesTransferred, &last, &u.Error)
 	u.LastSyncTime = fromMicros(last)
 	return u, err
@@ -252,6 +252,11 @@ func (t dirTx) SetMigrationUserStatus(ctx context.Context, u store.MigrationUser
 		return fmt.Errorf("migration user %d: %w", u.ID, store.ErrNotFound)
 	}
 	return nil
+}
+
+func (t dirTx) SetMigrationUserTotal(ctx context.Context, id, total int64) error {
+	_, err := t.c.exec(ctx, `UPDATE migration_users SET items_total = ? WHERE id = ?`, total, id)
+	return err
 }
 
 func (t dirTx) ClearMigrationSecrets(ctx context.Context, batchID int64) error {

@@ -76,6 +76,9 @@ func testMigrationObjects(t *testing.T, s store.Store) {
 		if err := tx.SetMigrationUserStatus(ctx, us[0]); err != nil {
 			return err
 		}
+		if err := tx.SetMigrationUserTotal(ctx, us[1].ID, 1234); err != nil {
+			return err
+		}
 		return tx.ClearMigrationSecrets(ctx, batch.ID)
 	})
 	if err != nil {
@@ -85,6 +88,9 @@ func testMigrationObjects(t *testing.T, s store.Store) {
 		got, err := tx.MigrationBatch(ctx, "", batch.ID)
 		if err != nil || got.Status != store.MigrationSyncing || !got.StartTime.Equal(started) {
 			t.Errorf("batch after update: got %+v, %v", got, err)
+		}
+		if b2, _ := tx.MigrationUserByMailbox(ctx, b.ID); b2.ItemsTotal != 1234 {
+			t.Errorf("Bob's total: got %d; want 1234", b2.ItemsTotal)
 		}
 		u, err := tx.MigrationUserByMailbox(ctx, a.ID)
 		if err != nil || u.Status != store.MigrationFailed || u.Secret != nil || !u.LastSyncTime.Equal(started) || u.Error == "" {

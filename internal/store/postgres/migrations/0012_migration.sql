@@ -41,6 +41,7 @@ CREATE TABLE migration_users (
   user_name TEXT NOT NULL,
   secret BYTEA,
   status TEXT NOT NULL,
+  items_total BIGINT NOT NULL DEFAULT 0,
   items_synced BIGINT NOT NULL DEFAULT 0,
   items_skipped BIGINT NOT NULL DEFAULT 0,
   bytes_transferred BIGINT NOT NULL DEFAULT 0,

@@ -41,6 +41,7 @@ CREATE TABLE migration_users (
   user_name TEXT NOT NULL,
   secret BLOB,
   status TEXT NOT NULL,
+  items_total INTEGER NOT NULL DEFAULT 0,
   items_synced INTEGER NOT NULL DEFAULT 0,
   items_skipped INTEGER NOT NULL DEFAULT 0,
   bytes_transferred INTEGER NOT NULL DEFAULT 0,
