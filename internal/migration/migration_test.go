@@ -19,8 +19,10 @@ import (
 
 	"github.com/gatehouse-mail/gatehouse/internal/migration"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
+	"github.com/gatehouse-mail/gatehouse/internal/store/postgres"
 	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-mail/gatehouse/internal/testenv/dovecot"
+	"github.com/gatehouse-mail/gatehouse/internal/testenv/pgtest"
 )
 
 const sourcePassword = "Source-Pass-1"
@@ -113,7 +115,7 @@ type fixture struct {
 	keys  *migration.Keyring
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, postgresEngine bool) *fixture {
 	t.Helper()
 	if !dovecot.Installed() {
 		t.Skip("Dovecot is not installed (apt-get install dovecot-imapd); the migration tests need it as the source")
@@ -125,7 +127,13 @@ func newFixture(t *testing.T) *fixture {
 	f.src = dovecot.StartSource(t, fixtureUsers, sourcePassword)
 	seed(t, f.src)
 	dir := t.TempDir()
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "gatehouse.db"), sqlite.Options{})
+	var st store.Store
+	var err error
+	if postgresEngine {
+		st, err = postgres.Open(context.Background(), pgtest.NewDatabase(t), postgres.Options{})
+	} else {
+		st, err = sqlite.Open(context.Background(), filepath.Join(dir, "gatehouse.db"), sqlite.Options{})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,8 +240,13 @@ func synced(b store.MigrationBatch, _ []store.MigrationUser) bool {
 	return b.Status == store.MigrationSynced
 }
 
-func TestBatchFromDovecot(t *testing.T) {
-	f := newFixture(t)
+func TestBatchFromDovecot(t *testing.T) { batchFromDovecot(t, false) }
+
+// TestBatchFromDovecotPostgres is the same on PostgreSQL.
+func TestBatchFromDovecotPostgres(t *testing.T) { batchFromDovecot(t, true) }
+
+func batchFromDovecot(t *testing.T, pg bool) {
+	f := newFixture(t, pg)
 	ctx := context.Background()
 
 	// First sync, interrupted mid-way: the engine stops (as at a crash, a
@@ -384,7 +397,9 @@ func TestBatchFromDovecot(t *testing.T) {
 		t.Errorf("cara's Archiv.2024 kept UIDVALIDITY %d; the test meant to change it", before)
 	}
 	check("after the incremental sync")
-	measure(t, f)
+	if !pg {
+		measure(t, f)
+	}
 }
 
 // measure logs the first-sync rate of one user (one session, as Dovecot's
