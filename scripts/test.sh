@@ -25,6 +25,7 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v curl >/dev/null || need+=(curl)
 command -v python3 >/dev/null || need+=(python3)
 command -v npm >/dev/null || need+=(npm)
+[ -x /usr/sbin/dovecot ] || command -v dovecot >/dev/null || need+=(dovecot-imapd)
 if [ ${#need[@]} -gt 0 ]; then
 	if command -v apt-get >/dev/null; then
 		echo "== installing: ${need[*]}"

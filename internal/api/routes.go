@@ -97,7 +97,7 @@ func listBody[T, W any](ctx context.Context, r *http.Request, p service.Page[T],
 }
 
 func (a *API) table() []route {
-	return []route{
+	return append([]route{
 		{method: "POST", path: "/api/v1/session", public: true, summary: "Sign in; returns a bearer token and sets the admin center's session cookie",
 			body: wire.SignInRequest{}, response: wire.SignInResponse{}, h: a.signIn},
 		{method: "DELETE", path: "/api/v1/session", summary: "Sign out", h: a.signOut},
@@ -238,7 +238,7 @@ func (a *API) table() []route {
 				rep, err := a.svc.EmailAppUsage(ctx, c, period)
 				return http.StatusOK, emailAppUsageWire(rep), err
 			}},
-	}
+	}, a.migrationRoutes()...)
 }
 
 func me(c service.Caller) wire.Me {

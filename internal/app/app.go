@@ -202,6 +202,9 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	hostname, _ := os.Hostname()
 	s.Service = service.New(service.Options{Store: s.Store, Hub: s.Hub, Registry: s.Registry, Checker: s.Checker,
 		Throttle: s.Throttle, Logger: s.log, Metrics: s.Metrics, Server: hostname})
+	if err := s.startMigration(); err != nil {
+		return nil, err
+	}
 
 	if cfg.Demo {
 		if err := s.seedDemo(ctx, o.Out); err != nil {

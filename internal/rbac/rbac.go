@@ -32,6 +32,10 @@ const (
 	RoleManagement Permission = "Role Management"
 	// ViewAuditLogs: Search-AdminAuditLog.
 	ViewAuditLogs Permission = "View-Only Audit Logs"
+	// Migration: New-/Remove-MigrationEndpoint, New-, Start-, Stop-,
+	// Complete-, Remove-MigrationBatch, Test-MigrationServerAvailability
+	// (Exchange's "Migration" role). Reading batches needs ViewRecipients.
+	Migration Permission = "Migration"
 )
 
 // The built-in role groups.
@@ -46,8 +50,8 @@ const (
 // what each may do).
 var groups = map[string][]Permission{
 	OrganizationManagement: {ViewRecipients, MailRecipients, MailRecipientCreation, ResetPassword, ViewConfiguration,
-		OrganizationClientAccess, RoleManagement, ViewAuditLogs},
-	RecipientManagement:            {ViewRecipients, MailRecipients, MailRecipientCreation, ResetPassword, ViewConfiguration},
+		OrganizationClientAccess, RoleManagement, ViewAuditLogs, Migration},
+	RecipientManagement:            {ViewRecipients, MailRecipients, MailRecipientCreation, ResetPassword, ViewConfiguration, Migration},
 	HelpDesk:                       {ViewRecipients, ResetPassword},
 	ViewOnlyOrganizationManagement: {ViewRecipients, ViewConfiguration, ViewAuditLogs},
 }

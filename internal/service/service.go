@@ -61,6 +61,8 @@ type Service struct {
 	server   string
 	ttl      time.Duration
 	now      func() time.Time
+	// migration connects to the migration engine (SetMigrationHooks).
+	migration MigrationHooks
 }
 
 // New returns the service.

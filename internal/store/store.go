@@ -60,6 +60,7 @@ type Store interface {
 	View(ctx context.Context, fn func(tx Tx) error) error
 
 	Mail
+	MigrationStore
 
 	// LoginLog batches login records; it is outside transactions on purpose:
 	// losing a few records in a crash is acceptable, slowing logins is not.
@@ -88,6 +89,8 @@ type Store interface {
 
 // Tx is the directory inside one transaction.
 type Tx interface {
+	MigrationTx
+
 	OrgConfig(ctx context.Context) (OrgConfig, error)
 	SetOrgConfig(ctx context.Context, c OrgConfig) error
 	Plan(ctx context.Context) (CASMailboxPlan, error)

@@ -63,6 +63,8 @@ func Run(t *testing.T, open Open) {
 		{"QuotaSetAndUsage", testQuotaSetAndUsage},
 		{"QuotaEnforced", testQuotaEnforced},
 		{"QuotaConcurrent", testQuotaConcurrent},
+		{"MigrationObjects", testMigrationObjects},
+		{"MigrationCopy", testMigrationCopy},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
