@@ -371,6 +371,19 @@ func (s *Session) readFile(method, name string, raw bool) (any, error) {
 
 const PSCredentialType = "System.Management.Automation.PSCredential"
 
+// CredentialParts returns the user name and password of a PSCredential
+// (NewCredential, Get-Credential); ok is false for any other value.
+func CredentialParts(v any) (user string, password *SecureString, ok bool) {
+	o, isObj := v.(*Object)
+	if !isObj {
+		return "", nil, false
+	}
+	u, _ := o.Get("UserName")
+	p, _ := o.Get("Password")
+	ss, ok := p.(*SecureString)
+	return ToString(u), ss, ok && ss != nil
+}
+
 // NewCredential is a PSCredential object.
 func NewCredential(user string, password *SecureString) *Object {
 	o := NewObject(PSCredentialType)

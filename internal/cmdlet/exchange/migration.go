@@ -2,11 +2,12 @@ package exchange
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"net/url"
 
+	"github.com/gatehouse-mail/gatehouse/internal/api/wire"
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet"
+	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/client"
 )
 
 // The IMAP migration cmdlets, as Exchange names and shapes them
@@ -16,15 +17,15 @@ func migrationCmdlets() []*cmdlet.Cmdlet {
 	return []*cmdlet.Cmdlet{
 		newMigrationEndpoint(), getMigrationEndpoint(), removeMigrationEndpoint(), testMigrationServerAvailability(),
 		newMigrationBatch(), getMigrationBatch(),
-		batchAction("Start-MigrationBatch", "start", "Starts a migration batch, or syncs a Synced batch again now.",
+		batchAction("Start-MigrationBatch", client.StartMigrationBatch, "Starts a migration batch, or syncs a Synced batch again now.",
 			"Starts a batch that is Created, Stopped or Failed (its failed users are tried again), or syncs a Synced batch now rather than at its next daily sync."),
-		batchAction("Stop-MigrationBatch", "stop", "Stops a migration batch.",
+		batchAction("Stop-MigrationBatch", client.StopMigrationBatch, "Stops a migration batch.",
 			"Stops a batch: the sync under way ends after the step it is in (what was copied stays, and Start-MigrationBatch goes on from there)."),
-		batchAction("Complete-MigrationBatch", "complete", "Completes a Synced migration batch.",
+		batchAction("Complete-MigrationBatch", client.CompleteMigrationBatch, "Completes a Synced migration batch.",
 			"Runs a last sync of a Synced batch and completes it: the source passwords are deleted and the batch syncs no more."),
 		removeMigrationBatch(),
-		getMigrationUser("Get-MigrationUser", "migrationusers", "Gets the users of migration batches and their status."),
-		getMigrationUser("Get-MigrationUserStatistics", "migrationuserstatistics",
+		getMigrationUser("Get-MigrationUser", client.MigrationUsers, "Gets the users of migration batches and their status."),
+		getMigrationUser("Get-MigrationUserStatistics", client.MigrationUserStatistics,
 			"Gets the progress of migration users: items synced and skipped (with the reasons), bytes, last sync, errors, folders."),
 	}
 }
@@ -50,26 +51,23 @@ func newMigrationEndpoint() *cmdlet.Cmdlet {
 			Remarks: "An endpoint for the IMAP server imap.fabrikam.com."}},
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
-				body := cmdlet.NewObject("")
-				for _, k := range []string{"Name", "RemoteServer", "Security", "Authentication"} {
-					if v := c.String(k); v != "" {
-						body.Set(k, v)
-					}
+				cl, err := rest(c)
+				if err != nil {
+					return err
 				}
-				for _, k := range []string{"Port", "MaxConcurrentMigrations"} {
-					if v, ok := c.Int(k); ok {
-						body.Set(k, v)
-					}
+				body := wire.NewMigrationEndpointBody{Name: c.String("Name"), RemoteServer: c.String("RemoteServer"),
+					Security: c.String("Security"), Authentication: c.String("Authentication"), SkipVerification: c.Switch("SkipVerification")}
+				if v, ok := c.Int("Port"); ok {
+					body.Port = int(v)
 				}
-				if c.Switch("SkipVerification") {
-					body.Set("SkipVerification", true)
+				if v, ok := c.Int("MaxConcurrentMigrations"); ok {
+					body.MaxConcurrentMigrations = int(v)
 				}
-				o, err := c.Session().API().Create(ctx, "migrationendpoints", nil, body)
+				e, err := cl.NewMigrationEndpoint(ctx, body)
 				if err != nil {
 					return c.WriteError(cmdlet.APIMessage(err))
 				}
-				o.TypeName = "Gatehouse.MigrationEndpoint"
-				return c.Emit(o)
+				return c.Emit(client.Object(client.TypeMigrationEndpoint, e))
 			}}
 		},
 	}
@@ -83,7 +81,7 @@ func getMigrationEndpoint() *cmdlet.Cmdlet {
 		Examples: []cmdlet.Example{{Code: "Get-MigrationEndpoint", Remarks: "Lists the endpoints."}},
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
-				return getOneOrAll(ctx, c, "migrationendpoints")
+				return getOneOrAll(ctx, c, client.MigrationEndpoints)
 			}}
 		},
 	}
@@ -91,15 +89,19 @@ func getMigrationEndpoint() *cmdlet.Cmdlet {
 
 // getOneOrAll gets one object by -Identity or every object of a small
 // collection.
-func getOneOrAll(ctx context.Context, c *cmdlet.Call, collection string) error {
+func getOneOrAll[T any](ctx context.Context, c *cmdlet.Call, coll client.Collection[T]) error {
 	if id := c.String("Identity"); id != "" {
-		o, err := c.Session().API().Get(ctx, collection+"/"+escapeSegment(id), nil)
+		cl, err := rest(c)
+		if err != nil {
+			return err
+		}
+		v, err := client.Get(ctx, cl, coll, id)
 		if err != nil {
 			return c.WriteError(cmdlet.APIMessage(err))
 		}
-		return c.Emit(o)
+		return c.Emit(client.Object(coll.TypeName, v))
 	}
-	return listAll(ctx, c, collection, nil, cmdlet.Unlimited)
+	return listAll(ctx, c, coll, cmdlet.Unlimited)
 }
 
 func removeMigrationEndpoint() *cmdlet.Cmdlet {
@@ -114,7 +116,11 @@ func removeMigrationEndpoint() *cmdlet.Cmdlet {
 				if ok, err := c.ShouldProcess(id, "Remove-MigrationEndpoint"); err != nil || !ok {
 					return err
 				}
-				if _, err := c.Session().API().Delete(ctx, "migrationendpoints/"+escapeSegment(id), false); err != nil {
+				cl, err := rest(c)
+				if err != nil {
+					return err
+				}
+				if err := cl.RemoveMigrationEndpoint(ctx, id); err != nil {
 					return c.WriteError(cmdlet.APIMessage(err))
 				}
 				return nil
@@ -138,30 +144,26 @@ func testMigrationServerAvailability() *cmdlet.Cmdlet {
 		Examples: []cmdlet.Example{{Code: "Test-MigrationServerAvailability -IMAP -RemoteServer imap.fabrikam.com -Port 993 -Security Ssl", Remarks: "Is the server there?"}},
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
-				body := cmdlet.NewObject("")
-				body.Set("RemoteServer", c.String("RemoteServer"))
-				if v := c.String("Security"); v != "" {
-					body.Set("Security", v)
+				cl, err := rest(c)
+				if err != nil {
+					return err
 				}
+				body := wire.TestMigrationServerBody{RemoteServer: c.String("RemoteServer"), Security: c.String("Security")}
 				if v, ok := c.Int("Port"); ok {
-					body.Set("Port", v)
+					body.Port = int(v)
 				}
 				if v, ok := c.Get("Credentials"); ok && v != nil {
-					cred, ok := v.(*cmdlet.Object)
-					if !ok || cred.TypeName != cmdlet.PSCredentialType {
+					user, pw, ok := cmdlet.CredentialParts(v)
+					if cred, isObj := v.(*cmdlet.Object); !ok || !isObj || cred.TypeName != cmdlet.PSCredentialType {
 						return c.WriteError("Cannot bind parameter 'Credentials': give a PSCredential, e.g. (Get-Credential).")
 					}
-					u, _ := cred.Get("UserName")
-					p, _ := cred.Get("Password")
-					body.Set("UserName", cmdlet.ToString(u))
-					body.Set("Password", p)
+					body.UserName, body.Password = user, pw.Plain()
 				}
-				o, err := c.Session().API().Create(ctx, "migrationserveravailability", nil, body)
+				res, err := cl.TestMigrationServerAvailability(ctx, body)
 				if err != nil {
 					return c.WriteError(cmdlet.APIMessage(err))
 				}
-				o.TypeName = "Gatehouse.ServerAvailability"
-				return c.Emit(o)
+				return c.Emit(client.Object(client.TypeServerAvailability, res))
 			}}
 		},
 	}
@@ -218,26 +220,20 @@ func newMigrationBatch() *cmdlet.Cmdlet {
 				if err != nil {
 					return c.WriteError(err.Error())
 				}
-				body := cmdlet.NewObject("")
-				body.Set("Name", c.String("Name"))
-				body.Set("SourceEndpoint", c.String("SourceEndpoint"))
-				body.Set("CSVData", base64.StdEncoding.EncodeToString(data))
+				cl, err := rest(c)
+				if err != nil {
+					return err
+				}
+				body := wire.NewMigrationBatchBody{Name: c.String("Name"), SourceEndpoint: c.String("SourceEndpoint"), CSVData: data,
+					AutoStart: c.Switch("AutoStart")}
 				if f := c.Strings("ExcludeFolders"); len(f) > 0 {
-					list := make([]any, len(f))
-					for i, s := range f {
-						list[i] = s
-					}
-					body.Set("ExcludeFolders", list)
+					body.ExcludeFolders = f
 				}
-				if c.Switch("AutoStart") {
-					body.Set("AutoStart", true)
-				}
-				o, err := c.Session().API().Create(ctx, "migrationbatches", nil, body)
+				b, err := cl.NewMigrationBatch(ctx, body)
 				if err != nil {
 					return c.WriteError(cmdlet.APIMessage(err))
 				}
-				o.TypeName = "Gatehouse.MigrationBatch"
-				return c.Emit(o)
+				return c.Emit(client.Object(client.TypeMigrationBatch, b))
 			}}
 		},
 	}
@@ -257,13 +253,13 @@ func getMigrationBatch() *cmdlet.Cmdlet {
 		Examples:    []cmdlet.Example{{Code: "Get-MigrationBatch B1 | Format-List", Remarks: "Everything about the batch B1."}},
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
-				return getOneOrAll(ctx, c, "migrationbatches")
+				return getOneOrAll(ctx, c, client.MigrationBatches)
 			}}
 		},
 	}
 }
 
-func batchAction(name, action, synopsis, description string) *cmdlet.Cmdlet {
+func batchAction(name string, action client.MigrationBatchAction, synopsis, description string) *cmdlet.Cmdlet {
 	return &cmdlet.Cmdlet{
 		Name: name, Source: cmdlet.SrcGate, NeedsServer: true, ShouldProcess: true, OutputType: "None",
 		Synopsis: synopsis, Description: description,
@@ -275,7 +271,11 @@ func batchAction(name, action, synopsis, description string) *cmdlet.Cmdlet {
 				if ok, err := c.ShouldProcess(id, name); err != nil || !ok {
 					return err
 				}
-				if _, err := c.Session().API().Create(ctx, "migrationbatches/"+escapeSegment(id)+"/"+action, nil, cmdlet.NewObject("")); err != nil {
+				cl, err := rest(c)
+				if err != nil {
+					return err
+				}
+				if err := cl.MigrationBatchDo(ctx, id, action); err != nil {
 					return c.WriteError(cmdlet.APIMessage(err))
 				}
 				return nil
@@ -297,7 +297,11 @@ func removeMigrationBatch() *cmdlet.Cmdlet {
 				if ok, err := c.ShouldProcess(id, "Remove-MigrationBatch"); err != nil || !ok {
 					return err
 				}
-				if _, err := c.Session().API().Delete(ctx, "migrationbatches/"+escapeSegment(id), false); err != nil {
+				cl, err := rest(c)
+				if err != nil {
+					return err
+				}
+				if err := cl.RemoveMigrationBatch(ctx, id); err != nil {
 					return c.WriteError(cmdlet.APIMessage(err))
 				}
 				return nil
@@ -306,7 +310,7 @@ func removeMigrationBatch() *cmdlet.Cmdlet {
 	}
 }
 
-func getMigrationUser(name, collection, synopsis string) *cmdlet.Cmdlet {
+func getMigrationUser(name string, coll client.Collection[wire.MigrationUser], synopsis string) *cmdlet.Cmdlet {
 	return &cmdlet.Cmdlet{
 		Name: name, Source: cmdlet.SrcGate, NeedsServer: true, OutputType: "Gatehouse.MigrationUser",
 		Synopsis: synopsis,
@@ -319,18 +323,21 @@ func getMigrationUser(name, collection, synopsis string) *cmdlet.Cmdlet {
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				if id := c.String("Identity"); id != "" {
-					o, err := c.Session().API().Get(ctx, collection+"/"+escapeSegment(id), nil)
+					cl, err := rest(c)
+					if err != nil {
+						return err
+					}
+					u, err := client.Get(ctx, cl, coll, id)
 					if err != nil {
 						return c.WriteError(cmdlet.APIMessage(err))
 					}
-					o.TypeName = "Gatehouse.MigrationUser"
-					return c.Emit(o)
+					return c.Emit(client.Object(coll.TypeName, u))
 				}
 				q := url.Values{}
 				if b := c.String("BatchId"); b != "" {
 					q.Set("batchId", b)
 				}
-				return listLimited(ctx, c, collection, q)
+				return listLimited(ctx, c, coll, q, objectView(coll))
 			}}
 		},
 	}
