@@ -214,10 +214,14 @@ func mapFolders(list []*imap.ListData, exclude []string, defaults map[string]str
 		if use == "" && len(parts) == 1 {
 			use = specialByName[strings.ToLower(parts[0])]
 		}
-		if use != "" && len(parts) == 1 && defaults[use] != "" && !taken[defaults[use]] {
+		switch {
+		case use == "":
+		case len(parts) > 1:
+			use = "" // a Sent folder inside another is a folder like others
+		case defaults[use] != "" && !taken[defaults[use]]:
 			target = defaults[use]
-		} else if use != "" && len(parts) > 1 {
-			use = ""
+		case defaults[use] != "":
+			use = "" // the default of this use already takes another source folder
 		}
 		if excluded(l.Mailbox, target, l.Delim, exclude) {
 			continue
