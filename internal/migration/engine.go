@@ -297,6 +297,11 @@ func (e *Engine) runBatch(parent context.Context, b store.MigrationBatch) {
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
+				if parent.Err() == nil && u.Status != store.MigrationFailed {
+					// Stopped before its turn came.
+					u.Status, u.Error = store.MigrationStopped, ""
+					e.setUser(ctx, u)
+				}
 				return
 			}
 			defer func() { <-sem }()
@@ -312,7 +317,8 @@ func (e *Engine) runBatch(parent context.Context, b store.MigrationBatch) {
 		return // shutting down: the batch stays as it is and resumes at the next start
 	}
 	now := time.Now().UTC()
-	err = e.o.Store.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
+	ctx = context.WithoutCancel(ctx)
+	err = e.o.Store.Update(ctx, func(tx store.Tx) error {
 		cur, err := tx.MigrationBatch(ctx, "", b.ID)
 		if err != nil {
 			return err
@@ -350,7 +356,9 @@ func (e *Engine) runBatch(parent context.Context, b store.MigrationBatch) {
 var errNotDue = errors.New("batch not due")
 
 func (e *Engine) setUser(ctx context.Context, u store.MigrationUser) {
-	err := e.o.Store.Update(context.WithoutCancel(ctx), func(tx store.Tx) error { return tx.SetMigrationUserStatus(ctx, u) })
+	// The status is written also when the run was just stopped.
+	ctx = context.WithoutCancel(ctx)
+	err := e.o.Store.Update(ctx, func(tx store.Tx) error { return tx.SetMigrationUserStatus(ctx, u) })
 	if err != nil {
 		e.o.Logger.Error("migration: user status", "user", u.EmailAddress, "err", err)
 	}

@@ -454,3 +454,49 @@ func progressLine(us []store.MigrationUser) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// TestStopMidSync stops a batch in the middle of its first sync (as
+// Stop-MigrationBatch does): the users under way end Stopped, the batch
+// stays Stopped, and a start afterwards goes on to the same result as an
+// uninterrupted sync.
+func TestStopMidSync(t *testing.T) {
+	f := newFixture(t, false)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go f.engine().Run(ctx)
+	f.waitFor(t, "some progress", func(_ store.MigrationBatch, us []store.MigrationUser) bool {
+		n := int64(0)
+		for _, u := range us {
+			n += u.ItemsSynced
+		}
+		return n >= 100
+	})
+	f.restart(t, store.MigrationStopped)
+	f.waitFor(t, "every user to stop", func(b store.MigrationBatch, us []store.MigrationUser) bool {
+		for _, u := range us {
+			if u.Status == store.MigrationSyncing {
+				return false
+			}
+		}
+		return b.Status == store.MigrationStopped
+	})
+	_, us := f.batchState(t)
+	stopped := 0
+	for _, u := range us {
+		if u.Status == store.MigrationStopped {
+			stopped++
+		}
+	}
+	if stopped == 0 {
+		t.Errorf("after Stop: no user Stopped: %s", progressLine(us))
+	}
+	t.Logf("stopped: %s", progressLine(us))
+	f.restart(t, store.MigrationSyncing)
+	f.waitFor(t, "the sync after the stop", synced)
+	for _, u := range fixtureUsers[:5] {
+		c := f.src.Dial(t, u)
+		src := dovecot.Take(t, c)
+		c.Logout().Wait()
+		compare(t, u, src, gatehouseSnapshot(t, f.st, f.mbs[u].ID), 0)
+	}
+}
