@@ -29,6 +29,9 @@ command -v npm >/dev/null || need+=(npm)
 # with its own config dir) and submission client (swaks).
 [ -x /usr/sbin/postfix ] || need+=(postfix)
 command -v swaks >/dev/null || need+=(swaks)
+# The migration tests' source server (Dovecot, started by the test on
+# loopback with its own config dir).
+[ -x /usr/sbin/dovecot ] || command -v dovecot >/dev/null || need+=(dovecot-imapd)
 if [ ${#need[@]} -gt 0 ]; then
 	if command -v apt-get >/dev/null; then
 		echo "== installing: ${need[*]}"

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-mail/gatehouse/bench/internal/dovecot"
 	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
+	"github.com/gatehouse-mail/gatehouse/internal/testenv/dovecot"
 )
 
 // server is one server under test.

@@ -14,10 +14,10 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create the database
 
-	"github.com/gatehouse-mail/gatehouse/bench/internal/dovecot"
 	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
 	"github.com/gatehouse-mail/gatehouse/internal/store/postgres"
 	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-mail/gatehouse/internal/testenv/dovecot"
 )
 
 // seedFlags are the flags of seed and compare.

@@ -35,7 +35,7 @@ import (
 	"github.com/emersion/go-smtp"
 	_ "github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/gatehouse-mail/gatehouse/bench/internal/dovecot"
+	"github.com/gatehouse-mail/gatehouse/internal/testenv/dovecot"
 )
 
 var recipients = []string{"christa", "kim", "ben", "david", "pilar", "christa.lee"}

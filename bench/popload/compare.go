@@ -9,8 +9,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/gatehouse-mail/gatehouse/bench/internal/dovecot"
 	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
+	"github.com/gatehouse-mail/gatehouse/internal/testenv/dovecot"
 )
 
 type seedFlags struct {

@@ -4,9 +4,9 @@ import (
 	"context"
 	"text/template"
 
-	"github.com/gatehouse-mail/gatehouse/bench/internal/dovecot"
 	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
 	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-mail/gatehouse/internal/testenv/dovecot"
 )
 
 // userName is the login of load user i on both servers.

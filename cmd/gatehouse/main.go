@@ -30,6 +30,7 @@ commands:
   serve     run the mail server (IMAP4, POP3, SMTP, LMTP, admin center, REST API)
   shell     the admin shell (Exchange cmdlet syntax) against a running server
   repair    check the store's counters against its messages and set them right
+  import    copy a Maildir or an mbox file from disk into a mailbox
   version   print the version
 
 Run 'gatehouse <command> -h' for the flags of a command.
@@ -47,6 +48,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runShell(args[1:], stdin, stdout, stderr)
 	case "repair":
 		return repair(args[1:], stdout, stderr)
+	case "import":
+		return runImport(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "gatehouse %s\n", app.Version)
 		return 0

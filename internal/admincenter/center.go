@@ -102,6 +102,10 @@ func (c *Center) Handler() http.Handler {
 	mux.HandleFunc("POST "+removeMailboxPath, c.private(c.removeMailbox))
 	mux.HandleFunc("GET "+passwordPath, c.private(c.passwordPage))
 	mux.HandleFunc("POST "+passwordPath, c.private(c.resetPassword))
+	mux.HandleFunc("GET "+migrationPath, c.private(c.migrationPage))
+	mux.HandleFunc("GET "+migrationNewPath, c.private(c.migrationNewPage))
+	mux.HandleFunc("POST "+migrationNewPath, c.private(c.migrationNew))
+	mux.HandleFunc("POST "+migrationActionPath, c.private(c.migrationAction))
 	mux.HandleFunc("GET "+quotaPath, c.private(c.quotaPage))
 	mux.HandleFunc("POST "+quotaPath, c.private(c.setQuota))
 
@@ -145,6 +149,9 @@ const (
 	removeMailboxPath           = mailboxesPath + "/remove"
 	passwordPath                = mailboxesPath + "/reset-password"
 	quotaPath                   = mailboxesPath + "/quota"
+	migrationPath               = Base + "/recipients/migration"
+	migrationNewPath            = migrationPath + "/new"
+	migrationActionPath         = migrationPath + "/action"
 	securityDefaultsPath        = Base + "/organization/security-defaults"
 	securityDefaultsConfirmPath = securityDefaultsPath + "/confirm"
 	planPath                    = Base + "/organization/mailbox-plan"

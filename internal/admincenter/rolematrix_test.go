@@ -44,6 +44,8 @@ func formOf(t *testing.T, env *testenv.Env, c rolematrix.Cell) (string, url.Valu
 			group = "Help Desk"
 		}
 		return "/admin/permissions/admin-roles/remove-member", url.Values{"group": {group}, "member": {c.TargetID}}
+	case rolematrix.NewMigrationBatch:
+		return "/admin/recipients/migration/new", url.Values{"endpoint": {rolematrix.MigrationEndpoint(t, env)}, "name": {c.Name}, "csv": {c.MigrationCSV()}}
 	case rolematrix.NewMailbox:
 		return "/admin/recipients/mailboxes/new", url.Values{"displayname": {c.Name}, "password": {rolematrix.StrongPassword},
 			"confirm": {rolematrix.StrongPassword}}

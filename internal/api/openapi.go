@@ -112,6 +112,9 @@ func ref(schemas map[string]any, t reflect.Type) any {
 			return c
 		}
 		return s
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:
+		// A byte[] value (New-MigrationBatch -CSVData): base64 in JSON.
+		return map[string]any{"type": "string", "format": "byte"}
 	case t.Kind() == reflect.Slice:
 		return map[string]any{"type": "array", "items": ref(schemas, t.Elem())}
 	case t.Kind() == reflect.Bool:

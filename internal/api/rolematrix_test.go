@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -38,6 +39,10 @@ func restRequest(t *testing.T, e *testenv.Env, c rolematrix.Cell) (method, path,
 			group = "Help Desk"
 		}
 		return "DELETE", "/api/v1/rolegroups/" + url.PathEscape(group) + "/members/" + id, ""
+	case rolematrix.NewMigrationBatch:
+		ep := rolematrix.MigrationEndpoint(t, e)
+		return "POST", "/api/v1/migrationbatches", fmt.Sprintf(`{"Name":%q,"SourceEndpoint":%q,"CSVData":%q}`, c.Name, ep,
+			base64.StdEncoding.EncodeToString([]byte(c.MigrationCSV())))
 	case rolematrix.NewMailbox:
 		return "POST", "/api/v1/mailboxes", fmt.Sprintf(`{"Name":%q,"Password":%q}`, c.Name, rolematrix.StrongPassword)
 	case rolematrix.SetPlan:

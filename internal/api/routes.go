@@ -291,7 +291,7 @@ func (a *API) table() []route {
 				rep, err := a.svc.EmailAppUsage(ctx, c, period)
 				return http.StatusOK, emailAppUsageWire(rep), err
 			}},
-	}, a.authPolicyRoutes()...)
+	}, append(a.authPolicyRoutes(), a.migrationRoutes()...)...)
 }
 
 func me(c service.Caller) wire.Me {

@@ -214,6 +214,9 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	s.Service = service.New(service.Options{Store: s.Store, Hub: s.Hub, Registry: s.Registry, Checker: s.Checker,
 		Throttle: s.Throttle, Logger: s.log, Metrics: s.Metrics, Server: hostname,
 		Smarthost: cfg.Outbound.Smarthost, QueueWake: s.Runner.Wake})
+	if err := s.startMigration(); err != nil {
+		return nil, err
+	}
 
 	if cfg.Demo {
 		if err := s.seedDemo(ctx, o.Out); err != nil {

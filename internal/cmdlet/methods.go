@@ -2,7 +2,9 @@ package cmdlet
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"os"
 	"strings"
 	"time"
 
@@ -329,11 +331,58 @@ func (s *Session) staticMethod(typ, name string, args []any) (any, error) {
 		return b, nil
 	case key == "convert::toint32" && len(args) == 1:
 		return castValue("int", args[0])
+	case (key == "io.file::readallbytes" || key == "io.file::readalltext") && len(args) == 1:
+		return s.readFile(name, ToString(args[0]), key == "io.file::readallbytes")
 	}
 	return nil, errorf(catInvalidOperation, "Method invocation failed because [%s] does not contain a method named '%s'.", typ, name)
 }
 
+// maxReadAll bounds [System.IO.File]::ReadAllBytes: the value is held in
+// memory and sent in one request (a migration CSV file is small).
+const maxReadAll = 64 << 20
+
+// readFile is [System.IO.File]::ReadAllBytes (a byte[] value: []byte,
+// sent over REST as base64, as JSON carries every byte[]) and ReadAllText.
+// Relative paths are relative to the shell's location, as with Get-Content.
+func (s *Session) readFile(method, name string, raw bool) (any, error) {
+	fail := func(msg string) error {
+		return errorf(catInvalidOperation, "Exception calling \"%s\" with \"1\" argument(s): \"%s\"", method, msg)
+	}
+	p := s.path(name)
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, fail(fmt.Sprintf("Could not find file '%s'.", p))
+	}
+	if st.IsDir() {
+		return nil, fail(fmt.Sprintf("Access to the path '%s' is denied: it is a directory.", p))
+	}
+	if st.Size() > maxReadAll {
+		return nil, fail(fmt.Sprintf("The file '%s' is larger than %d bytes.", p, maxReadAll))
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fail(err.Error())
+	}
+	if raw {
+		return b, nil
+	}
+	return string(b), nil
+}
+
 const PSCredentialType = "System.Management.Automation.PSCredential"
+
+// CredentialParts returns the user name and password of a PSCredential
+// (NewCredential, Get-Credential); ok is false for any other value.
+func CredentialParts(v any) (user string, password *SecureString, ok bool) {
+	o, isObj := v.(*Object)
+	if !isObj {
+		return "", nil, false
+	}
+	u, _ := o.Get("UserName")
+	p, _ := o.Get("Password")
+	ss, ok := p.(*SecureString)
+	return ToString(u), ss, ok && ss != nil
+}
 
 // NewCredential is a PSCredential object.
 func NewCredential(user string, password *SecureString) *Object {

@@ -135,14 +135,15 @@ type Config struct {
 	// with a temporary failure and closed.
 	ShutdownGrace Duration `toml:"shutdown_grace" flag:"shutdown-grace" help:"on SIGTERM, how long commands and mail transfers under way may take to finish before their connections are closed"`
 
-	IMAP     IMAP     `toml:"imap"`
-	POP3     POP3     `toml:"pop3"`
-	Delivery Delivery `toml:"delivery"`
-	Outbound Outbound `toml:"outbound"`
-	Auth     Auth     `toml:"auth"`
-	OAuth    OAuth    `toml:"oauth"`
-	Log      Log      `toml:"log"`
-	Login    LoginLog `toml:"login_records"`
+	IMAP      IMAP      `toml:"imap"`
+	POP3      POP3      `toml:"pop3"`
+	Delivery  Delivery  `toml:"delivery"`
+	Outbound  Outbound  `toml:"outbound"`
+	Auth      Auth      `toml:"auth"`
+	OAuth     OAuth     `toml:"oauth"`
+	Log       Log       `toml:"log"`
+	Login     LoginLog  `toml:"login_records"`
+	Migration Migration `toml:"migration"`
 }
 
 // Listen holds the listener addresses; an empty address turns one off.
@@ -266,6 +267,13 @@ type LoginLog struct {
 	Retention Duration `toml:"retention" flag:"login-record-retention" help:"how long login records are kept"`
 }
 
+// Migration configures IMAP migration batches.
+type Migration struct {
+	KeyFile        string   `toml:"key_file" flag:"migration-key-file" help:"file of the AES-256 key that seals source passwords of migration batches (created when missing; empty: migration.key in the data directory); nodes sharing a PostgreSQL database need the same key"`
+	ResyncInterval Duration `toml:"resync_interval" flag:"migration-resync-interval" help:"how often a Synced migration batch is synced again until it is completed"`
+	PollInterval   Duration `toml:"poll_interval" flag:"migration-poll-interval" help:"how often the migration engine looks for batches to run"`
+}
+
 // Default returns the configuration of a fresh machine: SQLite in
 // ./gatehouse-data, unprivileged ports on 127.0.0.1.
 func Default() Config {
@@ -294,9 +302,10 @@ func Default() Config {
 			ReadTimeout: Duration(60 * time.Second), IdleTimeout: Duration(2 * time.Minute)},
 		Auth: Auth{CredentialCacheTTL: Duration(5 * time.Minute), ThrottleFree: 3, ThrottleLockAfter: 20,
 			ThrottleLockUser: 50, ThrottleLockFor: Duration(15 * time.Minute)},
-		OAuth: OAuth{Claim: "email"},
-		Log:   Log{Level: "info", Format: "text"},
-		Login: LoginLog{Retention: Duration(90 * 24 * time.Hour)},
+		OAuth:     OAuth{Claim: "email"},
+		Log:       Log{Level: "info", Format: "text"},
+		Login:     LoginLog{Retention: Duration(90 * 24 * time.Hour)},
+		Migration: Migration{ResyncInterval: Duration(24 * time.Hour), PollInterval: Duration(5 * time.Second)},
 	}
 }
 

@@ -35,6 +35,10 @@ const (
 	// TransportQueues: Retry-Queue and Remove-Message (the outbound queue
 	// of SMTP submission); Get-Queue and Get-Message need ViewConfiguration.
 	TransportQueues Permission = "Transport Queues"
+	// Migration: New-/Remove-MigrationEndpoint, New-, Start-, Stop-,
+	// Complete-, Remove-MigrationBatch, Test-MigrationServerAvailability
+	// (Exchange's "Migration" role). Reading batches needs ViewRecipients.
+	Migration Permission = "Migration"
 )
 
 // The built-in role groups.
@@ -49,8 +53,8 @@ const (
 // what each may do).
 var groups = map[string][]Permission{
 	OrganizationManagement: {ViewRecipients, MailRecipients, MailRecipientCreation, ResetPassword, ViewConfiguration,
-		OrganizationClientAccess, RoleManagement, ViewAuditLogs, TransportQueues},
-	RecipientManagement:            {ViewRecipients, MailRecipients, MailRecipientCreation, ResetPassword, ViewConfiguration},
+		OrganizationClientAccess, RoleManagement, ViewAuditLogs, TransportQueues, Migration},
+	RecipientManagement:            {ViewRecipients, MailRecipients, MailRecipientCreation, ResetPassword, ViewConfiguration, Migration},
 	HelpDesk:                       {ViewRecipients, ResetPassword},
 	ViewOnlyOrganizationManagement: {ViewRecipients, ViewConfiguration, ViewAuditLogs},
 }

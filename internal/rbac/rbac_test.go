@@ -8,10 +8,10 @@ import (
 // TestMatrix pins what each built-in role group may do.
 func TestMatrix(t *testing.T) {
 	all := []Permission{ViewRecipients, MailRecipients, MailRecipientCreation, ResetPassword, ViewConfiguration,
-		OrganizationClientAccess, RoleManagement, ViewAuditLogs}
+		OrganizationClientAccess, RoleManagement, ViewAuditLogs, Migration}
 	want := map[string][]Permission{
 		OrganizationManagement:         all,
-		RecipientManagement:            {ViewRecipients, MailRecipients, MailRecipientCreation, ResetPassword, ViewConfiguration},
+		RecipientManagement:            {ViewRecipients, MailRecipients, MailRecipientCreation, ResetPassword, ViewConfiguration, Migration},
 		HelpDesk:                       {ViewRecipients, ResetPassword},
 		ViewOnlyOrganizationManagement: {ViewRecipients, ViewConfiguration, ViewAuditLogs},
 	}
@@ -25,6 +25,9 @@ func TestMatrix(t *testing.T) {
 	}
 	if got := GroupsWith(MailRecipients); !slices.Equal(got, []string{OrganizationManagement, RecipientManagement}) {
 		t.Errorf("groups with Mail Recipients: %v", got)
+	}
+	if got := GroupsWith(Migration); !slices.Equal(got, []string{OrganizationManagement, RecipientManagement}) {
+		t.Errorf("groups with Migration: %v", got)
 	}
 	if s := For([]string{"help desk", "view-only organization management"}); !s.Has(ViewAuditLogs) || !s.Has(ResetPassword) || s.Has(MailRecipients) {
 		t.Errorf("union of two groups: %v", s.List())

@@ -68,6 +68,8 @@ type Service struct {
 	// smarthost and wake: see Options.Smarthost and QueueWake.
 	smarthost string
 	wake      func()
+	// migration connects to the migration engine (SetMigrationHooks).
+	migration MigrationHooks
 }
 
 // New returns the service.

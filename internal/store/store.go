@@ -61,6 +61,7 @@ type Store interface {
 
 	Mail
 	Queue
+	MigrationStore
 
 	// LoginLog batches login records; it is outside transactions on purpose:
 	// losing a few records in a crash is acceptable, slowing logins is not.
@@ -89,6 +90,8 @@ type Store interface {
 
 // Tx is the directory inside one transaction.
 type Tx interface {
+	MigrationTx
+
 	OrgConfig(ctx context.Context) (OrgConfig, error)
 	SetOrgConfig(ctx context.Context, c OrgConfig) error
 	Plan(ctx context.Context) (CASMailboxPlan, error)

@@ -615,4 +615,25 @@
     var first = $('[autofocus]', dialog) || $('[aria-current="page"]', dialog) || $(focusable, dialog);
     if (first && !first.disabled) { first.focus(); }
   }
+
+  // Recipients > Migration: a chosen CSV file is read into the text area
+  // the form sends (the form stays urlencoded, with its CSRF field).
+  Array.prototype.forEach.call(document.querySelectorAll('input[type="file"][data-fill]'), function (input) {
+    input.addEventListener('change', function () {
+      var target = document.getElementById(input.getAttribute('data-fill'));
+      var file = input.files && input.files[0];
+      if (!target || !file) { return; }
+      var reader = new FileReader();
+      reader.onload = function () { target.value = reader.result; };
+      reader.readAsText(file);
+    });
+  });
+  // A page showing work under way reloads itself while nobody is typing.
+  var refresh = document.querySelector('[data-refresh]');
+  if (refresh) {
+    setTimeout(function () {
+      var a = document.activeElement;
+      if (!a || a === document.body || a.tagName === 'A' || a.tagName === 'BUTTON') { location.reload(); }
+    }, 1000 * Number(refresh.getAttribute('data-refresh')));
+  }
 }());

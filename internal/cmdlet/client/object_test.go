@@ -56,6 +56,19 @@ var samples = []any{
 	wire.ResultBody{Identity: "x", Changes: []wire.Change{{Name: "A", NewValue: "1"}}, Warning: "w",
 		Sessions: []wire.OpenSession{{Mailbox: "x", Protocol: "POP3", Since: t0}}},
 	wire.ResultBody{Identity: "omitted"},
+	wire.MigrationEndpoint{Identity: "Old", EndpointType: "IMAP", RemoteServer: "imap.fabrikam.com", Port: 993, Security: "Ssl",
+		Authentication: "Basic", MaxConcurrentMigrations: 20, WhenCreated: t0},
+	wire.ServerAvailability{Result: "Success", Message: "The IMAP server answered.", Capabilities: []string{"CONDSTORE", "IMAP4rev1"}},
+	wire.ServerAvailability{Result: "Failed", Message: "connection refused"},
+	wire.MigrationBatch{Identity: "B1", Status: "Synced", MigrationType: "IMAP", SourceEndpoint: "Old", TotalCount: 6, SyncedCount: 5,
+		FailedCount: 1, ExcludedFolders: []string{"Junk"}, SubmittedByUser: "admin@contoso.com", CreationDateTime: t0, StartDateTime: t0,
+		LastSyncedDateTime: t1},
+	wire.MigrationBatch{Identity: "B2", Status: "Created", ExcludedFolders: []string{}},
+	wire.MigrationUser{Identity: "bob@contoso.com", BatchId: "B1", Status: "Synced", UserName: "bob", TotalItemsInSourceMailboxCount: 1200,
+		ItemsSynced: 1198, ItemsSkipped: 2, BytesTransferred: 21 << 20, LastSuccessfulSyncTimestamp: t1,
+		SkippedItems: []wire.MigrationSkippedItem{{Folder: "INBOX", UID: 7, Subject: "big", Size: 30 << 20, Reason: "larger than the limit"}},
+		Folders:      []wire.MigrationFolder{{Folder: "INBOX", UIDValidity: 1733300000, LastUID: 1200, HighestModSeq: 1 << 40}}},
+	wire.MigrationUser{Identity: "frank@contoso.com", BatchId: "B1", Status: "Failed", ErrorSummary: "AUTHENTICATIONFAILED"},
 }
 
 // TestObjectAsJSONReaderMadeIt checks that the typed path (encoding/json

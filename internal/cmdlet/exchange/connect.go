@@ -18,14 +18,7 @@ import (
 
 // credentialParts reads a -Credential argument.
 func credentialParts(v any) (string, *cmdlet.SecureString, bool) {
-	o, ok := v.(*cmdlet.Object)
-	if !ok {
-		return "", nil, false
-	}
-	u, _ := o.Get("UserName")
-	p, _ := o.Get("Password")
-	ss, ok := p.(*cmdlet.SecureString)
-	return cmdlet.ToString(u), ss, ok
+	return cmdlet.CredentialParts(v)
 }
 
 func nonInteractive(cmd, what string) error {

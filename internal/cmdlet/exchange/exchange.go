@@ -25,7 +25,7 @@ const defaultResultSize = 1000
 // ExchangeCmdlets returns the Exchange cmdlets (CMDLETS.md), which work
 // through the session's API.
 func ExchangeCmdlets() []*cmdlet.Cmdlet {
-	return []*cmdlet.Cmdlet{
+	return append([]*cmdlet.Cmdlet{
 		withRecipientFilters(getMailbox()), newMailbox(), setMailbox(), removeMailbox(),
 		withAnr(getCASMailbox()), setCASMailbox(),
 		getUser(), getRecipient(), getEXOCASMailbox(), getManagementRoleAssignment(),
@@ -36,7 +36,7 @@ func ExchangeCmdlets() []*cmdlet.Cmdlet {
 		getRoleGroup(), getRoleGroupMember(), addRoleGroupMember(), removeRoleGroupMember(),
 		searchAdminAuditLog(), getEmailAppUsageReport(),
 		getMailboxStatistics(),
-	}
+	}, migrationCmdlets()...)
 }
 
 // DefaultRegistry returns the built-in helpers and the Exchange cmdlets.

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -37,6 +39,13 @@ func scriptOf(t *testing.T, env *testenv.Env, c rolematrix.Cell) string {
 			group = "Help Desk"
 		}
 		return fmt.Sprintf(`Remove-RoleGroupMember -Identity '%s' -Member '%s' -Confirm:$false`, group, c.TargetID)
+	case rolematrix.NewMigrationBatch:
+		ep := rolematrix.MigrationEndpoint(t, env)
+		csv := filepath.Join(t.TempDir(), "users.csv")
+		if err := os.WriteFile(csv, []byte(c.MigrationCSV()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf(`New-MigrationBatch -Name '%s' -SourceEndpoint '%s' -CSVData ([System.IO.File]::ReadAllBytes('%s'))`, c.Name, ep, csv)
 	case rolematrix.NewMailbox:
 		return fmt.Sprintf(`New-Mailbox -Name '%s' -Password (ConvertTo-SecureString -String '%s' -AsPlainText -Force)`, c.Name, rolematrix.StrongPassword)
 	case rolematrix.SetPlan:

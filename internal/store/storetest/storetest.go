@@ -68,6 +68,8 @@ func Run(t *testing.T, open Open) {
 		{"SmtpClientAuthSwitch", testSmtpClientAuthSwitch},
 		{"SCRAMKeysAndAuthMethod", testSCRAMKeysAndAuthMethod},
 		{"AuthPolicies", testAuthPolicies},
+		{"MigrationObjects", testMigrationObjects},
+		{"MigrationCopy", testMigrationCopy},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ package rolematrix
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -90,13 +91,37 @@ var (
 	RetryQueue    = Op{Name: "Retry-Queue", Cmdlet: "Retry-Queue", Perm: rbac.TransportQueues}
 	RemoveMessage = Op{Name: "Remove-Message", Cmdlet: "Remove-Message", Perm: rbac.TransportQueues}
 	Ops           = []Op{SetPassword, SetMailbox, SetCAS, SetCASBulk, RemoveMailbox, AddMember, RemoveMember, NewMailbox, SetPlan, SetOrg, SetQuota,
-		SetSmtpAuth, SetTransport, RetryQueue, RemoveMessage}
+		SetSmtpAuth, SetTransport, RetryQueue, RemoveMessage, NewMigrationBatch}
 	StrongPassword = "Matrix-Pass-2026"
 )
 
 // SetQuota: Exchange lets Organization Management and Recipient Management
 // (the Mail Recipients role) set quotas, not Help Desk.
 var SetQuota = Op{Name: "Set-Mailbox -ProhibitSendReceiveQuota", Cmdlet: "Set-Mailbox", Perm: rbac.MailRecipients, Targeted: true}
+
+// NewMigrationBatch: Exchange's Migration role, in Organization Management
+// and Recipient Management. The cell's batch migrates its own caller
+// from MigrationEndpoint (see MigrationCSV).
+var NewMigrationBatch = Op{Name: "New-MigrationBatch", Cmdlet: "New-MigrationBatch", Perm: rbac.Migration}
+
+// MigrationEndpoint makes sure the endpoint the matrix's batches use
+// exists (created without trying the server) and returns its name.
+func MigrationEndpoint(t testing.TB, env *testenv.Env) string {
+	t.Helper()
+	const name = "Matrix Source"
+	_, err := env.Service.NewMigrationEndpoint(context.Background(), Admin(t, env), service.NewMigrationEndpointRequest{Name: name,
+		RemoteServer: "imap.fabrikam.com", Security: "Ssl", SkipVerification: true})
+	var ce *service.ConflictError
+	if err != nil && !errors.As(err, &ce) {
+		t.Fatalf("create the migration endpoint: %v", err)
+	}
+	return name
+}
+
+// MigrationCSV is the CSV file of the cell's batch: its caller's mailbox.
+func (c Cell) MigrationCSV() string {
+	return "EmailAddress,UserName,Password\n" + c.User + ",source-user,Source-Pass-1\n"
+}
 
 // Outcome is what an attempt got.
 type Outcome int

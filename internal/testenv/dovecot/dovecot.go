@@ -1,5 +1,5 @@
 // Package dovecot runs Dovecot from Debian's packages beside Gatehouse for
-// the load tools under bench/: it writes a private configuration directory
+// the load tools under bench/ and the migration tests: it writes a private configuration directory
 // (passwd-file, Maildirs owned by "nobody", dovecot.conf from the tool's
 // template) and starts Dovecot in the foreground on a loopback port, with
 // its own base_dir so that the system's instance is left alone. Run as
