@@ -4,25 +4,17 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/pbkdf2"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
-
-	"github.com/gatehouse-mail/gatehouse/internal/config"
 	"github.com/gatehouse-mail/gatehouse/internal/testenv"
+	"github.com/gatehouse-mail/gatehouse/internal/testenv/oidctest"
 )
 
 // Tests of issue 16 §3: SASL mechanisms and OAuth 2.0 sign-in on IMAP4 and
@@ -41,108 +33,6 @@ func need(t *testing.T, prog string) string {
 	return p
 }
 
-// issuer is a local OpenID Connect issuer: a real HTTP server on loopback
-// serving discovery and a JWKS, signing tokens with go-jose. No packaged
-// OpenID Connect provider was found in the registries this project may
-// use; this one implements only what a resource server reads.
-type issuer struct {
-	srv *httptest.Server
-	mu  sync.Mutex
-	// keys are published in the JWKS; signing may use one that is not.
-	keys map[string]*rsa.PrivateKey
-	pub  []string // kids published
-	hits int      // JWKS fetches
-}
-
-func newIssuer(t *testing.T) *issuer {
-	t.Helper()
-	is := &issuer{keys: map[string]*rsa.PrivateKey{}}
-	is.addKey(t, "k1", true)
-	mux := http.NewServeMux()
-	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{
-			"issuer": is.srv.URL, "jwks_uri": is.srv.URL + "/jwks",
-			"authorization_endpoint": is.srv.URL + "/authorize", "token_endpoint": is.srv.URL + "/token",
-			"id_token_signing_alg_values_supported": []string{"RS256"},
-		})
-	})
-	mux.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) {
-		is.mu.Lock()
-		defer is.mu.Unlock()
-		is.hits++
-		var set jose.JSONWebKeySet
-		for _, kid := range is.pub {
-			set.Keys = append(set.Keys, jose.JSONWebKey{Key: &is.keys[kid].PublicKey, KeyID: kid, Algorithm: "RS256", Use: "sig"})
-		}
-		json.NewEncoder(w).Encode(set)
-	})
-	is.srv = httptest.NewServer(mux)
-	t.Cleanup(is.srv.Close)
-	return is
-}
-
-func (is *issuer) addKey(t *testing.T, kid string, publish bool) {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	is.mu.Lock()
-	defer is.mu.Unlock()
-	is.keys[kid] = k
-	if publish {
-		is.pub = append(is.pub, kid)
-	}
-}
-
-func (is *issuer) publish(kid string) {
-	is.mu.Lock()
-	defer is.mu.Unlock()
-	is.pub = append(is.pub, kid)
-}
-
-// claims are a valid token's claims for a mailbox.
-func (is *issuer) claims(email string) map[string]any {
-	now := time.Now()
-	return map[string]any{"iss": is.srv.URL, "aud": "gatehouse", "sub": "user-" + email, "email": email,
-		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
-}
-
-func (is *issuer) sign(t *testing.T, kid string, claims map[string]any) string {
-	t.Helper()
-	is.mu.Lock()
-	key := is.keys[kid]
-	is.mu.Unlock()
-	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}},
-		(&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, _ := json.Marshal(claims)
-	jws, err := sig.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// unsigned is an "alg":"none" token (RFC 7519 §6).
-func unsigned(claims map[string]any) string {
-	b64 := base64.RawURLEncoding.EncodeToString
-	payload, _ := json.Marshal(claims)
-	return b64([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + b64(payload) + "."
-}
-
-func oauthConfig(is *issuer) func(*config.Config) {
-	return func(c *config.Config) {
-		c.OAuth = config.OAuth{Issuer: is.srv.URL, Audience: "gatehouse", Claim: "email"}
-	}
-}
-
 // TestOAuthSignIn signs in with bearer tokens from a local issuer over
 // IMAP4 (Python imaplib, XOAUTH2 and OAUTHBEARER; curl --oauth2-bearer) and
 // POP3 (curl --oauth2-bearer; raw AUTH), refuses every bad kind of token
@@ -153,10 +43,10 @@ func TestOAuthSignIn(t *testing.T) {
 	curl := need(t, "curl")
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
-			is := newIssuer(t)
-			e := testenv.Start(t, testenv.Options{Demo: true, Postgres: engine == "postgres", Configure: oauthConfig(is)})
+			is := oidctest.New(t)
+			e := testenv.Start(t, testenv.Options{Demo: true, Postgres: engine == "postgres", Configure: is.Configure})
 			const user = "christa@contoso.com"
-			good := is.sign(t, "k1", is.claims(user))
+			good := is.Sign(t, "k1", is.Claims(user))
 
 			// Capabilities name the OAuth mechanisms.
 			l := dial(t, e.Addr("imap"))
@@ -205,18 +95,18 @@ func TestOAuthSignIn(t *testing.T) {
 				t.Errorf("curl POP3 with a good token: %v\n%s", err, out)
 			}
 
-			is.addKey(t, "rogue", false)
-			is.addKey(t, "k2", false)
+			is.AddKey(t, "rogue", false)
+			is.AddKey(t, "k2", false)
 			bad := []struct {
 				name, token, why string
 			}{
-				{"expired", is.sign(t, "k1", with(is.claims(user), "exp", time.Now().Add(-time.Hour).Unix())), "token expired"},
-				{"wrong audience", is.sign(t, "k1", with(is.claims(user), "aud", "someone-else")), "audience"},
-				{"wrong issuer", is.sign(t, "k1", with(is.claims(user), "iss", "https://evil.example")), "issued by a different provider"},
-				{"unsigned", unsigned(is.claims(user)), "malformed jwt"},
-				{"bad signature", is.sign(t, "rogue", is.claims(user)), "failed to verify signature"},
-				{"no email claim", is.sign(t, "k1", with(is.claims(user), "email", "")), "no email claim"},
-				{"unknown mailbox", is.sign(t, "k1", is.claims("nobody@contoso.com")), "names no mailbox"},
+				{"expired", is.Sign(t, "k1", with(is.Claims(user), "exp", time.Now().Add(-time.Hour).Unix())), "token expired"},
+				{"wrong audience", is.Sign(t, "k1", with(is.Claims(user), "aud", "someone-else")), "audience"},
+				{"wrong issuer", is.Sign(t, "k1", with(is.Claims(user), "iss", "https://evil.example")), "issued by a different provider"},
+				{"unsigned", oidctest.Unsigned(is.Claims(user)), "malformed jwt"},
+				{"bad signature", is.Sign(t, "rogue", is.Claims(user)), "failed to verify signature"},
+				{"no email claim", is.Sign(t, "k1", with(is.Claims(user), "email", "")), "no email claim"},
+				{"unknown mailbox", is.Sign(t, "k1", is.Claims("nobody@contoso.com")), "names no mailbox"},
 				{"garbage", "not-a-jwt", "malformed jwt"},
 			}
 			for _, tc := range bad {
@@ -257,8 +147,8 @@ func TestOAuthSignIn(t *testing.T) {
 			// Key rotation: a token signed with a key the issuer published
 			// after the server cached the JWKS is accepted (unknown kid →
 			// fetch again).
-			is.publish("k2")
-			if got := py("XOAUTH2", user, is.sign(t, "k2", is.claims(user))); !strings.HasPrefix(got, "OK ") {
+			is.Publish("k2")
+			if got := py("XOAUTH2", user, is.Sign(t, "k2", is.Claims(user))); !strings.HasPrefix(got, "OK ") {
 				t.Errorf("token with a rotated key: %s", got)
 			}
 

@@ -1,6 +1,7 @@
 // Package submission is what SMTP submission (RFC 6409, ports 587 and 465)
-// adds to the delivery server: sign-in with AUTH PLAIN and LOGIN (RFC 4954)
-// through the one login flow (backend.Logins, protocol access.SMTP, so the
+// adds to the delivery server: sign-in with AUTH (RFC 4954) by every
+// mechanism of package sasl (PLAIN, LOGIN, SCRAM-SHA-256, and XOAUTH2 and
+// OAUTHBEARER when an OAuth issuer is configured) through the one login flow (backend.Logins, protocol access.SMTP, so the
 // per-mailbox switch SmtpClientAuthenticationDisabled, security defaults,
 // throttling and login records apply as for POP3 and IMAP4), the sender
 // rule (the envelope sender and every From: address are the signed-in
@@ -19,15 +20,17 @@ import (
 	"log/slog"
 	"net"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/emersion/go-sasl"
+	gosasl "github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
 	"github.com/gatehouse-mail/gatehouse/internal/access"
 	"github.com/gatehouse-mail/gatehouse/internal/backend"
 	"github.com/gatehouse-mail/gatehouse/internal/delivery"
+	"github.com/gatehouse-mail/gatehouse/internal/sasl"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
 
@@ -83,7 +86,7 @@ var (
 	errAuthzid        = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication unsuccessful, an authorization identity other than the user is not supported"}
 	errNoFrom         = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "The message has no valid From: field"}
 	errUnknownMech    = smtp.ErrAuthUnknownMechanism
-	mechanisms        = []string{sasl.Plain, sasl.Login}
+	errSyntax         = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 5, 2}, Message: "Malformed authentication data"}
 	errNullSenderSays = "the null sender <> is for delivery status notifications, which users do not send"
 )
 
@@ -139,14 +142,14 @@ func (ss *session) AuthMechanisms() []string {
 	if !ss.plaintextAllowed() {
 		return nil
 	}
-	return mechanisms
+	return ss.s.o.Logins.Mechanisms()
 }
 
-// Auth implements delivery.SubmitSession. PLAIN and LOGIN carry a
-// password; both end in the same login. This is the one place where
-// mechanisms are added (SCRAM, XOAUTH2, OAUTHBEARER come from internal/auth
-// at merge).
-func (ss *session) Auth(mech string) (sasl.Server, error) {
+// Auth implements delivery.SubmitSession: every mechanism of package sasl,
+// each ending in the one login flow (so an authentication policy's
+// AllowBasicAuthSmtp applies to PLAIN, LOGIN and SCRAM-SHA-256, never to a
+// token).
+func (ss *session) Auth(mech string) (gosasl.Server, error) {
 	if ss.signed != nil {
 		return nil, errAlreadySigned
 	}
@@ -155,33 +158,77 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 			RemoteAddr: ss.c.RemoteAddr, TLS: ss.c.TLS()})
 		return nil, errEncryption
 	}
-	switch strings.ToUpper(mech) {
-	case sasl.Plain:
-		return sasl.NewPlainServer(func(identity, username, password string) error {
-			if identity != "" && identity != username {
-				return errAuthzid
-			}
-			return ss.login(username, password)
-		}), nil
-	case sasl.Login:
-		return newLoginServer(ss.login), nil
+	mech = strings.ToUpper(mech)
+	if !slices.Contains(ss.s.o.Logins.Mechanisms(), mech) {
+		return nil, errUnknownMech
 	}
-	return nil, errUnknownMech
+	srv, err := sasl.New(context.Background(), mech, submitAuth{ss})
+	if err != nil {
+		return nil, errUnknownMech
+	}
+	return smtpReplies{srv}, nil
 }
 
-func (ss *session) login(username, password string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+// submitAuth is the sasl.Authenticator of one AUTH: the credential goes to
+// the login flow, and a signed-in session is kept.
+type submitAuth struct{ ss *session }
+
+var (
+	_ sasl.Authenticator = submitAuth{}
+	_ sasl.SCRAMLookup   = submitAuth{}
+)
+
+// Authenticate implements sasl.Authenticator.
+func (a submitAuth) Authenticate(ctx context.Context, cr *sasl.Credential) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	sess, err := ss.s.o.Logins.Login(ctx, backend.LoginRequest{Protocol: access.SMTP, Username: username, Password: password,
-		RemoteAddr: ss.c.RemoteAddr, TLS: ss.c.TLS(), Kick: ss.c.Kick})
+	ss := a.ss
+	sess, err := ss.s.o.Logins.Login(ctx, backend.LoginRequest{Protocol: access.SMTP, Username: cr.Username, Password: cr.Password,
+		Mechanism: cr.Mechanism, Token: cr.Token, SCRAM: cr.SCRAM, RemoteAddr: ss.c.RemoteAddr, TLS: ss.c.TLS(), Kick: ss.c.Kick})
 	if err != nil {
-		if !errors.Is(err, backend.ErrInvalidCredentials) {
-			ss.s.o.Logger.Info("submission sign-in refused", "remote", ss.c.RemoteAddr, "err", err)
+		if errors.Is(err, backend.ErrInvalidCredentials) {
+			// The OAuth mechanisms send their error challenge first
+			// (RFC 7628 §3.2.2).
+			return &sasl.InvalidCredentials{Err: loginError(err)}
 		}
+		ss.s.o.Logger.Info("submission sign-in refused", "remote", ss.c.RemoteAddr, "mech", cr.Mechanism, "err", err)
 		return loginError(err)
 	}
-	ss.signed, ss.user = sess, username
+	ss.signed, ss.user = sess, cr.Username
+	if ss.user == "" {
+		ss.user = sess.Mailbox.PrimarySmtpAddress // a token named the mailbox
+	}
 	return nil
+}
+
+// SCRAMParams implements sasl.SCRAMLookup.
+func (a submitAuth) SCRAMParams(ctx context.Context, username string) ([]byte, int, error) {
+	return a.ss.s.o.Logins.SCRAMParams(ctx, username)
+}
+
+// smtpReplies gives go-smtp the answer of a failed exchange as an
+// *smtp.SMTPError, which go-smtp sends as it is (any other error becomes
+// a 454 with the error's text): a malformed exchange is 501 5.5.2, an
+// authorization identity other than the user 535 5.7.8, and the login
+// flow's refusals their own codes (loginError).
+type smtpReplies struct{ srv gosasl.Server }
+
+func (r smtpReplies) Next(response []byte) ([]byte, bool, error) {
+	chal, done, err := r.srv.Next(response)
+	if err == nil {
+		return chal, done, nil
+	}
+	var se *smtp.SMTPError
+	var pe *sasl.ProtocolError
+	switch {
+	case errors.As(err, &se):
+		return chal, done, se
+	case errors.As(err, &pe):
+		return chal, done, &smtp.SMTPError{Code: errSyntax.Code, EnhancedCode: errSyntax.EnhancedCode, Message: pe.Text}
+	case errors.Is(err, sasl.ErrAuthzid):
+		return chal, done, errAuthzid
+	}
+	return chal, done, errTempAuth
 }
 
 // Authenticated implements delivery.SubmitSession.
@@ -250,36 +297,4 @@ func (ss *session) Enqueue(ctx context.Context, from string, rcpts []string, raw
 func (ss *session) Close() {
 	ss.signed.Close()
 	ss.signed = nil
-}
-
-// loginServer is the server side of SASL LOGIN (draft-murchison-sasl-login,
-// which go-sasl no longer carries): the prompts "Username:" and "Password:",
-// each answered with one line; an initial response is the user name.
-type loginServer struct {
-	step     int
-	username string
-	auth     func(username, password string) error
-}
-
-func newLoginServer(auth func(username, password string) error) sasl.Server {
-	return &loginServer{auth: auth}
-}
-
-func (l *loginServer) Next(response []byte) (challenge []byte, done bool, err error) {
-	switch l.step {
-	case 0:
-		l.step = 1
-		if response == nil {
-			return []byte("Username:"), false, nil
-		}
-		fallthrough
-	case 1:
-		l.username = string(response)
-		l.step = 2
-		return []byte("Password:"), false, nil
-	case 2:
-		l.step = 3
-		return nil, true, l.auth(l.username, string(response))
-	}
-	return nil, true, sasl.ErrUnexpectedClientResponse
 }

@@ -165,11 +165,24 @@ func getUser() *cmdlet.Cmdlet {
 				if err != nil {
 					return err
 				}
-				// the user's own authentication policy is kept on the
+				// The user's own authentication policy is kept on the
 				// user (GET /api/v1/users/{identity}), one request per
-				// user
+				// user; an organization without any policy needs none
+				// of them (every user's is $null).
+				anyPolicy := false
+				if err := client.List(ctx, cl, client.AuthenticationPolicies, nil, 1, func(wire.AuthenticationPolicy) error {
+					anyPolicy = true
+					return nil
+				}); err != nil {
+					return err
+				}
 				var failed error
 				err = getView(ctx, c, client.Mailboxes, func(m wire.Mailbox) *cmdlet.Object {
+					if !anyPolicy {
+						u := userView(m)
+						u.Set("AuthenticationPolicy", nil)
+						return u
+					}
 					return userPolicy(ctx, c, cl, userView(m), m.Identity, &failed)
 				})
 				if err == nil {
