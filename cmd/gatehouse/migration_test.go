@@ -103,12 +103,7 @@ func gatehouseSnapshot(t *testing.T, s *server, user string) dovecot.Snapshot {
 // the source arrives with Start-MigrationBatch, and Complete-MigrationBatch
 // deletes the source passwords.
 func TestMigrationThroughShellKill9(t *testing.T) {
-	if !dovecot.Installed() {
-		t.Skip("Dovecot is not installed (apt-get install dovecot-imapd); the migration test needs it as the source")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("the private Dovecot must start as root to switch to its mail user")
-	}
+	dovecot.Need(t)
 	users := []string{"ann", "bob", "cara", "dave", "emma", "frank"}
 	src := dovecot.StartSource(t, users, migSourcePassword)
 	for i, u := range users {

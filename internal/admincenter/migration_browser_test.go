@@ -20,12 +20,7 @@ import (
 // start; then the page shows Christa synced at 100 % and Kim's wrong
 // source password in words.
 func TestBrowserMigration(t *testing.T) {
-	if !dovecot.Installed() {
-		t.Skip("Dovecot is not installed (apt-get install dovecot-imapd); the migration test needs it as the source")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("the private Dovecot must start as root to switch to its mail user")
-	}
+	dovecot.Need(t)
 	src := dovecot.StartSource(t, []string{"christa", "kim"}, "Source-Pass-1")
 	src.Seed(t, "christa", 40, 0, false)
 	env := startEnv(t, testenv.Options{Demo: true, Configure: func(c *config.Config) {

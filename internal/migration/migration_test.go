@@ -117,12 +117,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, postgresEngine bool) *fixture {
 	t.Helper()
-	if !dovecot.Installed() {
-		t.Skip("Dovecot is not installed (apt-get install dovecot-imapd); the migration tests need it as the source")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("the private Dovecot must start as root to switch to its mail user")
-	}
+	dovecot.Need(t)
 	f := &fixture{mbs: map[string]store.Mailbox{}}
 	f.src = dovecot.StartSource(t, fixtureUsers, sourcePassword)
 	seed(t, f.src)
