@@ -48,8 +48,9 @@ func (s *Server) mountUserSurfaces(mux *http.ServeMux) {
 	ac.Register(mux)
 	acct := account.New(account.Options{Service: s.Service, Settings: ac.SettingsFor, Logger: s.log,
 		Organization: s.cfg.Organization})
-	mux.Handle("/account/", acct.Handler())
-	mux.Handle("GET /account", acct.Handler())
+	h := acct.Handler()
+	mux.Handle("/account/", h)
+	mux.Handle("GET /account", h)
 }
 
 // newAutoconfigServer serves the --autoconfig listener: the documents only,

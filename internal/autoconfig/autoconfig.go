@@ -84,13 +84,14 @@ const (
 
 // Register adds the routes to mux.
 func (h *Handler) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET "+ThunderbirdWellKnownPath, h.thunderbird)
-	mux.HandleFunc("GET "+ThunderbirdHostPath, h.thunderbird)
+	handle := func(pattern string, f http.HandlerFunc) { mux.Handle(pattern, headers(f)) }
+	handle("GET "+ThunderbirdWellKnownPath, h.thunderbird)
+	handle("GET "+ThunderbirdHostPath, h.thunderbird)
 	for _, p := range []string{AutodiscoverPath, "/Autodiscover/Autodiscover.xml", "/AutoDiscover/AutoDiscover.xml"} {
-		mux.HandleFunc("POST "+p, h.autodiscover)
-		mux.HandleFunc("GET "+p, h.autodiscover)
+		handle("POST "+p, h.autodiscover)
+		handle("GET "+p, h.autodiscover)
 	}
-	mux.HandleFunc("GET "+ApplePath, h.apple)
+	handle("GET "+ApplePath, h.apple)
 }
 
 // Handler returns a handler serving only the autoconfiguration routes (the
@@ -98,7 +99,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 func (h *Handler) Handler() http.Handler {
 	mux := http.NewServeMux()
 	h.Register(mux)
-	return headers(mux)
+	return headers(mux) // the 404s too
 }
 
 // headers sets what every answer of the public listener carries.

@@ -216,6 +216,10 @@ func TestAutoconfigFollowsAccessRule(t *testing.T) {
 		if got := tb(public, nobody); !bytes.Equal(got.body, before.body) {
 			t.Errorf("unknown address:\n%s\nknown:\n%s", got.body, before.body)
 		}
+		// Without an address: the same generic answer.
+		if got := curl(t, public+"/mail/config-v1.1.xml", ""); got.status != 200 || !bytes.Equal(got.body, before.body) {
+			t.Errorf("no address: %d\n%s", got.status, got.body)
+		}
 	})
 
 	shellRun(t, env, `Set-CASMailbox -Identity christa -PopEnabled $false`)
