@@ -69,7 +69,10 @@ func (h *Handler) clientConfig(ca service.ClientAccess, addrDomain string) Clien
 	return ClientConfig{Version: "1.1", Provider: p}
 }
 
-// thunderbird answers GET config-v1.1.xml?emailaddress=... An answer
+// thunderbird answers GET config-v1.1.xml?emailaddress=... A mailbox that
+// may not use authenticated SMTP gets no outgoingServer, as the rule says;
+// Thunderbird's reader (readFromXML) refuses such a file and goes on to
+// manual setup, other readers take the incoming servers. An answer
 // without servers (every protocol blocked for the address) is 404, so that
 // the client goes on to manual setup rather than stop at an empty account.
 func (h *Handler) thunderbird(w http.ResponseWriter, r *http.Request) {
