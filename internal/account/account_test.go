@@ -117,6 +117,10 @@ func TestAccountBrowser(t *testing.T) {
 		!strings.Contains(got, "Authenticated SMTP") || !strings.Contains(got, "SSL/TLS") {
 		t.Errorf("connection settings: got %q", got)
 	}
+	if href := browser.Eval[string](b, `(document.querySelector("a[href*='mobileconfig']")||{}).href||""`); !strings.HasSuffix(href,
+		"/autoconfig/apple.mobileconfig?emailaddress=christa%40contoso.com") {
+		t.Errorf("Apple profile link: got %q", href)
+	}
 	b.Axe(axe, "account page")
 
 	shellRun(t, env, `Set-CASMailbox -Identity christa -PopEnabled $false`)
@@ -216,6 +220,7 @@ func TestAccountBrowser(t *testing.T) {
 	if got := b.Text("#problem"); !strings.Contains(got, "Nothing was changed") {
 		t.Errorf("forged CSRF token: got %q", got)
 	}
+	b.Axe(axe, "form refused page")
 	if got := mailLogin(t, env, "imap", christa, newPassword); got != "OK" {
 		t.Errorf("after the refused change, IMAP4 with the password: %s", got)
 	}
