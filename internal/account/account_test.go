@@ -1,9 +1,11 @@
 package account_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/cmdlet/shell"
 	"github.com/gatehouse-mail/gatehouse/internal/config"
@@ -176,12 +179,40 @@ func TestAccountBrowser(t *testing.T) {
 	if got := b.Text("#problem"); !strings.Contains(got, "password policy") {
 		t.Errorf("short password: got %q", got)
 	}
+	// An IMAP4 session open with the old password, as a phone's would be.
+	conn, err := net.Dial("tcp", env.Addr("imap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rd := bufio.NewReader(conn)
+	readLine := func() string {
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		l, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("IMAP read: %v (after %q)", err, l)
+		}
+		return l
+	}
+	readLine() // greeting
+	fmt.Fprintf(conn, "a LOGIN %s %s\r\n", christa, testenv.DemoPassword)
+	l := readLine()
+	for !strings.HasPrefix(l, "a ") {
+		l = readLine()
+	}
+	if !strings.HasPrefix(l, "a OK") {
+		t.Fatalf("IMAP4 LOGIN with the old password before the change: %q", l)
+	}
 	b.Type("current", testenv.DemoPassword)
 	b.Type("new", newPassword)
 	b.Type("confirm", newPassword)
 	b.ClickLoads("form.form button[type=submit]")
 	if got := b.Text("p.notice"); !strings.Contains(got, "Your password was changed") {
 		t.Errorf("after the change: notice %q at %s", got, b.Location())
+	}
+	// The open session is closed, as after an administrator's reset.
+	if l := readLine(); !strings.HasPrefix(l, "* BYE") {
+		t.Errorf("open IMAP4 session after the change: got %q; want * BYE", l)
 	}
 	if got := mailLogin(t, env, "imap", christa, newPassword); got != "OK" {
 		t.Errorf("IMAP4 with the new password: %s", got)
