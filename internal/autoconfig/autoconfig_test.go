@@ -152,9 +152,15 @@ func adBody(addr string) string {
 // TestAutoconfigFollowsAccessRule fetches the documents with curl, for a
 // mailbox before and after Set-CASMailbox -PopEnabled $false through the
 // admin shell, and for an address that is nobody's.
+// It runs on both engines.
 func TestAutoconfigFollowsAccessRule(t *testing.T) {
 	need(t, "curl")
-	env := testenv.Start(t, testenv.Options{Demo: true, Configure: func(c *config.Config) {
+	t.Run("sqlite", func(t *testing.T) { testAutoconfigFollowsAccessRule(t, false) })
+	t.Run("postgres", func(t *testing.T) { testAutoconfigFollowsAccessRule(t, true) })
+}
+
+func testAutoconfigFollowsAccessRule(t *testing.T, postgres bool) {
+	env := testenv.Start(t, testenv.Options{Demo: true, Postgres: postgres, Configure: func(c *config.Config) {
 		c.Listen.Autoconfig = "127.0.0.1:0"
 		c.PublicHost = "mail.contoso.com"
 	}})
