@@ -104,6 +104,19 @@ func Decide(org store.OrgConfig, m store.Mailbox, p Protocol) Reason {
 	return Allowed
 }
 
+// DecidePassword is the whole decision for a password (basic) sign-in to
+// protocol p: the access rule first, then the authentication policy pol
+// (nil: none). The login flow applies it after the credential, and the
+// surfaces that tell users what they may use (autoconfig, /account) ask
+// it too, so that they never offer what a login would refuse.
+func DecidePassword(org store.OrgConfig, m store.Mailbox, pol *store.AuthPolicy, p Protocol) Reason {
+	why := Decide(org, m, p)
+	if why == Allowed && !BasicAuthAllowed(pol, p) {
+		return BasicAuthBlocked
+	}
+	return why
+}
+
 // Denied is the error of a login refused by the rule, for a client that
 // proved its password.
 type Denied struct {

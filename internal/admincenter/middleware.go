@@ -9,28 +9,14 @@ import (
 	"strings"
 
 	"github.com/gatehouse-mail/gatehouse/internal/service"
+	"github.com/gatehouse-mail/gatehouse/internal/webguard"
 )
-
-// contentSecurityPolicy allows scripts and styles from the admin center's
-// own static files only: no inline script, no inline style, no framing
-// (clickjacking), forms posting only here.
-const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // secure sets the security headers of every response and keeps a panic in
 // one request from taking down the listener's other requests.
 func (c *Center) secure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Cross-Origin-Resource-Policy", "same-origin")
-		if r.TLS != nil {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
-		}
+		webguard.SetSecurityHeaders(w, r)
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -52,9 +38,7 @@ var errCSRF = errors.New("csrf token missing or wrong")
 
 // crossSite reports a request a browser marks as coming from another site
 // (Fetch Metadata); such a request never changes anything here.
-func crossSite(r *http.Request) bool {
-	return r.Header.Get("Sec-Fetch-Site") == "cross-site"
-}
+func crossSite(r *http.Request) bool { return webguard.CrossSite(r) }
 
 // public serves pages that need no sign-in (the sign-in page). Its forms
 // carry a CSRF token anchored in a pre-session cookie, so that another site

@@ -1,15 +1,11 @@
 package admincenter
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
-	"net"
 	"net/http"
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/service"
+	"github.com/gatehouse-mail/gatehouse/internal/webguard"
 )
 
 // Cookie names. The session cookie holds the service's sign-in token; the
@@ -29,57 +25,22 @@ type session struct {
 	csrf string
 }
 
-// csrfToken derives the CSRF token of a session from its token: a one-way
-// hash, so the page that shows it does not reveal the HttpOnly session
-// token, and every node of a cluster computes the same value without a
-// shared key. An attacker on another site can read neither.
-func csrfToken(secret string) string {
-	h := sha256.Sum256([]byte("gatehouse admin center csrf\x00" + secret))
-	return base64.RawURLEncoding.EncodeToString(h[:])
-}
+// csrfLabel keeps the admin center's CSRF tokens apart from those of
+// other surfaces (webguard.CSRFToken).
+const csrfLabel = "gatehouse admin center csrf"
 
-func validCSRF(secret, got string) bool {
-	if secret == "" || got == "" {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(csrfToken(secret)), []byte(got)) == 1
-}
+func csrfToken(secret string) string { return webguard.CSRFToken(csrfLabel, secret) }
 
-func randomToken() string {
-	var b [24]byte
-	rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
+func validCSRF(secret, got string) bool { return webguard.ValidCSRF(csrfLabel, secret, got) }
 
-// cookie builds one of our cookies: HttpOnly, SameSite=Strict, scoped to
-// the admin center, and Secure when the request came over TLS (a plain
-// HTTP listener on 127.0.0.1 must still work for a first start).
+func randomToken() string { return webguard.RandomToken() }
+
+// cookie builds one of our cookies, scoped to the admin center.
 func cookie(r *http.Request, name, value string, maxAge time.Duration) *http.Cookie {
-	c := &http.Cookie{Name: name, Value: value, Path: Base, HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: r.TLS != nil}
-	switch {
-	case maxAge < 0:
-		c.MaxAge = -1
-	case maxAge > 0:
-		c.MaxAge = int(maxAge / time.Second)
-	}
-	return c
+	return webguard.Cookie(r, Base, name, value, maxAge)
 }
 
-func cookieValue(r *http.Request, name string) string {
-	c, err := r.Cookie(name)
-	if err != nil {
-		return ""
-	}
-	return c.Value
-}
+func cookieValue(r *http.Request, name string) string { return webguard.CookieValue(r, name) }
 
-// clientIP is the address the audit log records. Forwarding headers are
-// not trusted: anyone can send them.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP is the address the audit log records.
+func clientIP(r *http.Request) string { return webguard.ClientIP(r) }

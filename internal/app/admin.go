@@ -33,6 +33,7 @@ func (s *Server) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api.New(api.Options{Service: s.Service, Logger: s.log.With("surface", "api")}).Handler())
 	mux.Handle("/admin/", admincenter.New(admincenter.Options{Service: s.Service, Logger: s.log}).Handler())
+	s.mountUserSurfaces(mux)
 	mux.Handle("GET /{$}", http.RedirectHandler("/admin/", http.StatusSeeOther))
 	mux.Handle("GET /metrics", s.Metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -346,7 +346,7 @@ func (s *Server) listen() error {
 		{"pop3", s.cfg.Listen.POP3}, {"pop3s", s.cfg.Listen.POP3S},
 		{"smtp", s.cfg.Listen.SMTP}, {"lmtp", s.cfg.Listen.LMTP},
 		{"submission", s.cfg.Listen.Submission}, {"submissions", s.cfg.Listen.Submissions},
-		{"admin", s.cfg.Listen.Admin},
+		{"admin", s.cfg.Listen.Admin}, {"autoconfig", s.cfg.Listen.Autoconfig},
 	} {
 		if l.addr == "" {
 			continue
@@ -494,6 +494,18 @@ func (s *Server) serve() {
 				return err
 			}})
 			serve = func() error { return srv.Serve(ln) }
+		case "autoconfig":
+			srv := s.newAutoconfigServer()
+			ln = &limitListener{Listener: ln, total: s.cfg.Admin.MaxConns, perIP: s.cfg.Admin.MaxConnsPerIP, byIP: map[string]int{},
+				log: s.log.With("listener", "autoconfig"), refuse: true}
+			s.servers = append(s.servers, namedServer{"autoconfig", func(ctx context.Context) error {
+				err := srv.Shutdown(ctx)
+				if ctx.Err() != nil {
+					srv.Close()
+				}
+				return err
+			}})
+			serve = func() error { return srv.Serve(ln) }
 		}
 		wg.Add(1)
 		go func() {
@@ -520,6 +532,7 @@ func (s *Server) banner(w io.Writer) {
 		{"lmtp", "LMTP            ", "lmtp %s"},
 		{"submission", "Submission      ", "smtp://%s (STARTTLS, AUTH)"},
 		{"submissions", "Submission (TLS)", "smtps://%s (AUTH)"},
+		{"autoconfig", "Autoconfig      ", "http://%s/mail/config-v1.1.xml"},
 	} {
 		if a, ok := s.Addrs[l.name]; ok {
 			fmt.Fprintf(w, "  %s  "+l.hint+"\n", l.label, a)
@@ -527,6 +540,7 @@ func (s *Server) banner(w io.Writer) {
 	}
 	if u := s.AdminURL(); u != "" {
 		fmt.Fprintf(w, "  Admin center      %s/admin\n", u)
+		fmt.Fprintf(w, "  User account      %s/account\n", u)
 		fmt.Fprintf(w, "  REST API          %s/api/v1  (metrics: /metrics, health: /healthz)\n", u)
 		pin := ""
 		if s.AdminFingerprint != "" {

@@ -335,12 +335,10 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 		l.record(rec)
 		return nil, ErrInvalidCredentials
 	}
-	why := access.Decide(org, m, req.Protocol)
-	if why == access.Allowed && req.Token == "" && !access.BasicAuthAllowed(policy, req.Protocol) {
-		// After the credential was proved, as the access rule: only a
-		// client that knows the password learns of the policy.
-		why = access.BasicAuthBlocked
-	}
+	// After the credential was proved: only a client that knows the
+	// password learns of the rule or the policy. A token sign-in has no
+	// policy (policy is nil then), so only the rule applies to it.
+	why := access.DecidePassword(org, m, policy, req.Protocol)
 	if why != access.Allowed {
 		s.release()
 		d := &access.Denied{Protocol: req.Protocol, Reason: why}

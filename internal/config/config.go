@@ -109,6 +109,9 @@ type Config struct {
 	AdminPassword string `toml:"admin_password" flag:"admin-password" help:"password of the first administrator 'admin' (generated and printed once when empty); a flag shows in ps: prefer admin_password_file or GATEHOUSE_ADMIN_PASSWORD"`
 	// AdminPasswordFile names a file holding AdminPassword (its first
 	// line), so that the password is not on the command line.
+	// PublicHost is the host name mail clients reach the IMAP4, POP3 and
+	// submission listeners by; autoconfiguration and /account hand it out.
+	PublicHost        string `toml:"public_host" flag:"public-host" help:"host name mail clients connect to (autoconfiguration and /account tell them); empty: each listener's own address, or this machine's host name for a wildcard address"`
 	AdminPasswordFile string `toml:"admin_password_file" flag:"admin-password-file" help:"file whose first line is the first administrator's password (or set GATEHOUSE_ADMIN_PASSWORD)"`
 	Demo              bool   `toml:"demo" flag:"demo" help:"add the sample organization (Christa Knapp and colleagues, with mail)"`
 	DemoPassword      string `toml:"demo_password" flag:"demo-password" help:"password of the demo mailboxes; a flag shows in ps: prefer demo_password_file or GATEHOUSE_DEMO_PASSWORD"`
@@ -159,6 +162,12 @@ type Listen struct {
 	Submission  string `toml:"submission" flag:"submission" help:"SMTP submission with STARTTLS for signed-in users (587 by convention)"`
 	Submissions string `toml:"submissions" flag:"submissions" help:"SMTP submission over implicit TLS (465 by convention)"`
 	Admin       string `toml:"admin" flag:"admin" help:"admin center, REST API, /metrics and /healthz"`
+	// Autoconfig is a listener for mail clients' autoconfiguration only
+	// (Thunderbird autoconfig, Outlook Autodiscover, the Apple profile),
+	// for the public side: plain HTTP, as clients fetch
+	// http://autoconfig.<domain>/...; the admin listener serves the same
+	// documents too (over HTTPS where it has TLS).
+	Autoconfig string `toml:"autoconfig" flag:"autoconfig" help:"client autoconfiguration only (Thunderbird autoconfig, Outlook Autodiscover, Apple profile), plain HTTP, for the public side (port 80 of autoconfig.<domain> and autodiscover.<domain> by convention); off when empty"`
 }
 
 // TLS names the certificate; without one a self-signed certificate is
@@ -464,6 +473,7 @@ func (c Config) Validate() error {
 		{"listen.pop3 (--pop3)", c.Listen.POP3}, {"listen.pop3s (--pop3s)", c.Listen.POP3S},
 		{"listen.smtp (--smtp)", c.Listen.SMTP}, {"listen.admin (--admin)", c.Listen.Admin},
 		{"listen.submission (--submission)", c.Listen.Submission}, {"listen.submissions (--submissions)", c.Listen.Submissions},
+		{"listen.autoconfig (--autoconfig)", c.Listen.Autoconfig},
 		{"outbound.smarthost (--smarthost)", c.Outbound.Smarthost},
 	} {
 		if err := checkAddr(a.addr); err != nil {
@@ -482,6 +492,9 @@ func (c Config) Validate() error {
 	}
 	if c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
 		return fmt.Errorf("db (--db): %q is not a postgres:// URL (leave it empty for SQLite)", c.DB)
+	}
+	if c.PublicHost != "" && !validDomain(c.PublicHost) && net.ParseIP(c.PublicHost) == nil {
+		return fmt.Errorf("public_host (--public-host): %q is not a host name", c.PublicHost)
 	}
 	if !validDomain(c.Domain) {
 		return fmt.Errorf("domain (--domain): %q is not a domain name", c.Domain)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/gatehouse-mail/gatehouse/internal/access"
 	"github.com/gatehouse-mail/gatehouse/internal/rbac"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
@@ -12,7 +13,7 @@ import (
 // records hold it.
 type SignIn struct {
 	Time     time.Time
-	Protocol string // "POP3" or "IMAP4"
+	Protocol string // "POP3", "IMAP4" or "Authenticated SMTP"
 	// Result is "Success", or why the attempt was refused: "Invalid
 	// credentials", "Protocol disabled", "Blocked by security defaults",
 	// "Throttled", "No TLS".
@@ -77,11 +78,9 @@ func (s *Service) GetRecentSignIns(ctx context.Context, c Caller, identity strin
 }
 
 func signInView(r store.LoginRecord) SignIn {
-	v := SignIn{Time: r.Time, Protocol: "IMAP4", Reason: r.Reason, ClientAddress: r.RemoteAddr, TLS: r.TLS,
+	// The protocol as users read it: "POP3", "IMAP4", "Authenticated SMTP".
+	v := SignIn{Time: r.Time, Protocol: access.Protocol(r.Protocol).Display(), Reason: r.Reason, ClientAddress: r.RemoteAddr, TLS: r.TLS,
 		ClientName: r.ClientName, ClientVersion: r.ClientVersion}
-	if r.Protocol == "pop3" {
-		v.Protocol = "POP3"
-	}
 	switch r.Result {
 	case store.LoginSuccess:
 		v.Result = "Success"

@@ -44,6 +44,45 @@ func tokenHash(token string) string {
 // the mailbox the name resolves to, so that guesses at one user add up
 // whatever spelling and surface they use.
 func (s *Service) SignIn(ctx context.Context, username, password, surface, address string) (string, Caller, error) {
+	m, key, err := s.checkPassword(ctx, username, password, address)
+	if err != nil {
+		return "", Caller{}, err
+	}
+	c, err := s.caller(ctx, m, surface, address)
+	if err != nil {
+		return "", Caller{}, err
+	}
+	if len(c.Groups) == 0 {
+		// A right password, but no administrator: refused like a wrong
+		// one, and counted like one, so that the admin sign-in is no
+		// oracle for the passwords of ordinary mailboxes.
+		if s.throttle != nil {
+			s.throttle.Fail(address, key)
+		}
+		s.log.Info("admin sign-in refused: not a member of any role group", "user", c.Name, "surface", surface, "remote", address)
+		return "", Caller{}, errBadCredentials
+	}
+	if s.throttle != nil {
+		s.throttle.Succeed(key)
+	}
+	var token string
+	err = s.st.Update(ctx, func(tx store.Tx) error {
+		var err error
+		token, err = s.newSession(ctx, tx, m, surface, address)
+		return err
+	})
+	if err != nil {
+		return "", Caller{}, err
+	}
+	s.log.Info("admin signed in", "user", c.Name, "surface", surface, "remote", address)
+	return token, c, nil
+}
+
+// checkPassword checks a user name and password for a sign-in to a web
+// surface (the admin center, the REST API, /account) under the one
+// throttle, and returns the mailbox and its throttle key. Every refusal but
+// a lock reads the same (errBadCredentials).
+func (s *Service) checkPassword(ctx context.Context, username, password, address string) (store.Mailbox, string, error) {
 	var m store.Mailbox
 	var found bool
 	if _, ok := auth.CanonicalName(username); ok {
@@ -54,14 +93,14 @@ func (s *Service) SignIn(ctx context.Context, username, password, surface, addre
 			}
 			return err
 		}); err != nil {
-			return "", Caller{}, fmt.Errorf("sign in %q: %w", auth.CapName(username), err)
+			return store.Mailbox{}, "", fmt.Errorf("sign in %q: %w", auth.CapName(username), err)
 		}
 	}
 	key := auth.UserKey(m.ID, username)
 	if s.throttle != nil {
 		v := s.throttle.Check(address, key)
 		if v.Locked {
-			return "", Caller{}, &SignInError{Message: fmt.Sprintf("Too many failed sign-ins. Try again in %s.",
+			return store.Mailbox{}, "", &SignInError{Message: fmt.Sprintf("Too many failed sign-ins. Try again in %s.",
 				v.RetryAfter.Round(time.Second)), RetryAfter: v.RetryAfter}
 		}
 		if v.Delay > 0 {
@@ -81,42 +120,25 @@ func (s *Service) SignIn(ctx context.Context, username, password, surface, addre
 		if s.throttle != nil {
 			s.throttle.Fail(address, key)
 		}
-		return "", Caller{}, errBadCredentials
+		return store.Mailbox{}, "", errBadCredentials
 	}
-	c, err := s.caller(ctx, m, surface, address)
-	if err != nil {
-		return "", Caller{}, err
-	}
-	if len(c.Groups) == 0 {
-		// A right password, but no administrator: refused like a wrong
-		// one, and counted like one, so that the admin sign-in is no
-		// oracle for the passwords of ordinary mailboxes.
-		if s.throttle != nil {
-			s.throttle.Fail(address, key)
-		}
-		s.log.Info("admin sign-in refused: not a member of any role group", "user", c.Name, "surface", surface, "remote", address)
-		return "", Caller{}, errBadCredentials
-	}
-	if s.throttle != nil {
-		s.throttle.Succeed(key)
-	}
+	return m, key, nil
+}
+
+// newSession records a sign-in of mailbox m on surface and returns its
+// token; tx's expired sessions of everyone go with it.
+func (s *Service) newSession(ctx context.Context, tx store.Tx, m store.Mailbox, surface, address string) (string, error) {
 	var raw [32]byte
 	rand.Read(raw[:])
 	token := base64.RawURLEncoding.EncodeToString(raw[:])
 	now := s.now()
-	err = s.st.Update(ctx, func(tx store.Tx) error {
-		// Expired sessions of everyone go at each sign-in; cheap and enough.
-		if err := tx.DeleteAdminSessions(ctx, 0, now); err != nil {
-			return err
-		}
-		return tx.InsertAdminSession(ctx, store.AdminSession{TokenHash: tokenHash(token), MailboxID: m.ID, Surface: surface,
-			ClientAddress: address, Created: now, Expires: now.Add(s.ttl)})
-	})
-	if err != nil {
-		return "", Caller{}, err
+	// Expired sessions of everyone go at each sign-in; cheap and enough.
+	if err := tx.DeleteAdminSessions(ctx, 0, now); err != nil {
+		return "", err
 	}
-	s.log.Info("admin signed in", "user", c.Name, "surface", surface, "remote", address)
-	return token, c, nil
+	err := tx.InsertAdminSession(ctx, store.AdminSession{TokenHash: tokenHash(token), MailboxID: m.ID, Surface: surface,
+		ClientAddress: address, Created: now, Expires: now.Add(s.ttl)})
+	return token, err
 }
 
 // caller reads the role groups of m, fresh: a membership change applies to
@@ -144,6 +166,12 @@ func (s *Service) Authenticate(ctx context.Context, token, surface, address stri
 		sess, err := tx.AdminSession(ctx, tokenHash(token), s.now())
 		if err != nil {
 			return err
+		}
+		if sess.Surface == SurfaceAccount {
+			// A user's own sign-in to /account is no administrator's,
+			// even when the user is one: it proved the password on a
+			// page for users only.
+			return store.ErrNotFound
 		}
 		m, err = tx.MailboxByID(ctx, sess.MailboxID)
 		return err
