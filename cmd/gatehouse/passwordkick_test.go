@@ -19,8 +19,8 @@ import (
 func TestPasswordResetClosesSessions(t *testing.T) {
 	const (
 		oldPassword = "Contoso-Demo-2026"
-		bye         = "* BYE Your password was changed by your administrator. Sign in again."
-		popErr      = "-ERR [SYS/PERM] Your password was changed by your administrator. Sign in again."
+		bye         = "* BYE The password of this mailbox was changed. Sign in again with the new password."
+		popErr      = "-ERR [SYS/PERM] The password of this mailbox was changed. Sign in again with the new password."
 	)
 	tests := []struct {
 		name string

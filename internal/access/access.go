@@ -175,8 +175,11 @@ func KickText(p Protocol, r Reason) string {
 const RemovedText = "This mailbox was removed by your administrator."
 
 // PasswordChangedText closes the sessions of a mailbox whose password was
-// changed or reset: IMAP4 "* BYE ...", POP3 "-ERR [SYS/PERM] ...".
-const PasswordChangedText = "Your password was changed by your administrator. Sign in again."
+// changed or reset: IMAP4 "* BYE ...", POP3 "-ERR [SYS/PERM] ...". It does
+// not say who changed it: an administrator's reset and the user's own change
+// on /account close sessions alike, and a node that re-checks after a missed
+// event cannot tell them apart.
+const PasswordChangedText = "The password of this mailbox was changed. Sign in again with the new password."
 
 // EffectivePolicy names the authentication policy that governs a mailbox:
 // its own, else the organization's default; "" for none.
