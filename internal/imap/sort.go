@@ -87,6 +87,15 @@ func cmdSort(ctx context.Context, c *conn, r *request) error {
 	if err := p.charset(); err != nil {
 		return err
 	}
+	if !ret.given {
+		// The return options are accepted after the charset too
+		// ("SORT (ARRIVAL) US-ASCII RETURN (PARTIAL 1:10) ALL"), the
+		// place where a SEARCH names them: no search key is called
+		// RETURN, and Dovecot's test suite sends this form.
+		if err := p.searchReturnOpts(&ret); err != nil {
+			return err
+		}
+	}
 	root, err := c.searchCriteria(p)
 	if err != nil {
 		return err
