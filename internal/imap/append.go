@@ -450,7 +450,7 @@ func parseIMAPURL(s string) (u imapURL, ok bool) {
 			return u, false
 		}
 		sp := &parser{line: []byte("[" + text + "]")}
-		sec, err := sp.section(false)
+		sec, err := sp.section()
 		if err != nil || !sp.atEOL() {
 			return u, false
 		}
