@@ -53,7 +53,7 @@ func cmdAppend(ctx context.Context, c *conn, r *request) error {
 		}
 		msg, err := a.message(ctx)
 		if err != nil {
-			return err
+			return a.missingMailbox(ctx, name, err)
 		}
 		msgs = append(msgs, msg)
 		if p.atEOL() {
@@ -89,6 +89,23 @@ func cmdAppend(ctx context.Context, c *conn, r *request) error {
 	}
 	// RFC 3502: the UIDs of all messages, in the order appended.
 	return &okResult{code: "APPENDUID " + itoa(uidValidity) + " " + formatSet(uids), text: "APPEND completed"}
+}
+
+// missingMailbox turns a refusal of an APPEND's content (a CATENATE URL
+// that cannot be resolved, a literal too large) into NO [TRYCREATE] when
+// the target mailbox does not exist: that the mailbox is missing is the
+// first thing a client must learn, whatever else is wrong with the
+// command (RFC 9051 §6.3.12, RFC 4469 §5; Dovecot answers the same). A
+// BAD (bad syntax) stays as it is.
+func (a *appender) missingMailbox(ctx context.Context, name string, err error) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Bad {
+		return err
+	}
+	if _, serr := a.c.user.Status(ctx, name, false); serr != nil && errorCode(serr) == CodeNonExistent {
+		return no(CodeTryCreate, "Mailbox does not exist")
+	}
+	return err
 }
 
 // appender reads the messages of one APPEND command.
@@ -433,7 +450,7 @@ func parseIMAPURL(s string) (u imapURL, ok bool) {
 			return u, false
 		}
 		sp := &parser{line: []byte("[" + text + "]")}
-		sec, err := sp.section(false)
+		sec, err := sp.section()
 		if err != nil || !sp.atEOL() {
 			return u, false
 		}

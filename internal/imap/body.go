@@ -107,6 +107,28 @@ func (c *conn) writeSection(ctx context.Context, md *MessageData, msg *message.M
 	return c.copyBody(ctx, md, r.start+off, n)
 }
 
+// writeSectionSize writes BINARY.SIZE of a section with HEADER,
+// HEADER.FIELDS[.NOT], TEXT or MIME: the size of what BODY[...] of the same
+// section sends (nothing is decoded there); 0 for a part that does not
+// exist, as for BINARY.SIZE of a missing part.
+func (c *conn) writeSectionSize(ctx context.Context, md *MessageData, msg *message.Message, it *fetchItem) error {
+	r, ok := sectionRange(md, msg, &it.sec)
+	if !ok {
+		c.w.raw("0")
+		return nil
+	}
+	size := r.end - r.start
+	if strings.HasPrefix(it.sec.text, "HEADER.FIELDS") {
+		hdr := make([]byte, min(r.end-r.start, maxHeaderRead))
+		if err := c.readBody(ctx, md, r.start, hdr); err != nil {
+			return err
+		}
+		size = int64(len(message.FilterHeader(hdr, it.sec.fields, it.sec.text == "HEADER.FIELDS.NOT")))
+	}
+	c.w.num64(size)
+	return nil
+}
+
 // copyBody streams n bytes of the stored message at off to the client,
 // chunk by chunk; no lock is held between chunks.
 func (c *conn) copyBody(ctx context.Context, md *MessageData, off, n int64) error {
@@ -230,6 +252,9 @@ func binaryRange(md *MessageData, msg *message.Message, sec *section) (r byteRan
 // (RFC 3516): the part's content with its transfer encoding undone.
 func (f *fetcher) writeBinary(ctx context.Context, md *MessageData, msg *message.Message, it *fetchItem) error {
 	c := f.c
+	if it.sec.text != "" {
+		return c.writeSectionSize(ctx, md, msg, it)
+	}
 	target := &msg.Root
 	if len(it.sec.part) > 0 {
 		target = msg.Part(it.sec.part)

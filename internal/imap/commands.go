@@ -115,6 +115,7 @@ var extensions = []string{
 	"WITHIN",             // RFC 5032
 	"MULTIAPPEND",        // RFC 3502
 	"CATENATE",           // RFC 4469
+	"URL-PARTIAL",        // RFC 5550 §5: ;PARTIAL= in CATENATE URLs (append.go)
 	"ESORT",              // RFC 5267 §3
 	"PARTIAL",            // RFC 9394
 	"SORT=DISPLAY",       // RFC 5957

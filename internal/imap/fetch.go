@@ -193,7 +193,7 @@ func (p *parser) fetchItem() (fetchItem, error) {
 		it.kind = fetchSection
 		it.peek = kw == "BODY.PEEK"
 		secStart := p.pos
-		sec, err := p.section(false)
+		sec, err := p.section()
 		if err != nil {
 			return it, err
 		}
@@ -209,11 +209,26 @@ func (p *parser) fetchItem() (fetchItem, error) {
 			return it, p.errorf("expected section after %s", kw)
 		}
 		secStart := p.pos
-		sec, err := p.section(true)
+		sec, err := p.section()
 		if err != nil {
 			return it, err
 		}
 		it.sec = sec
+		if sec.text != "" && kw != "BINARY.SIZE" {
+			// RFC 3516 names only part numbers in a BINARY section;
+			// HEADER, HEADER.FIELDS, TEXT and MIME are accepted as
+			// Dovecot accepts them: nothing to decode there (a header
+			// has no transfer encoding, the text of a message is the
+			// message's own), so the value is that of BODY[...] under
+			// the BINARY name.
+			it.kind = fetchSection
+			it.peek = kw == "BINARY.PEEK"
+			it.name = "BINARY" + string(p.line[secStart:p.pos])
+			if err := p.partial(&it); err != nil {
+				return it, err
+			}
+			return it, nil
+		}
 		if kw == "BINARY.SIZE" {
 			it.kind = fetchBinarySize
 			it.name = "BINARY.SIZE" + string(p.line[secStart:p.pos])
@@ -262,9 +277,9 @@ func (p *parser) partial(it *fetchItem) error {
 	return nil
 }
 
-// section reads "[" section-spec "]"; binary allows only a part path
-// (section-binary).
-func (p *parser) section(binary bool) (section, error) {
+// section reads "[" section-spec "]" (of BODY, and of BINARY too: see
+// fetchItem).
+func (p *parser) section() (section, error) {
 	var s section
 	if err := p.expect('['); err != nil {
 		return s, err
@@ -286,9 +301,6 @@ func (p *parser) section(binary bool) (section, error) {
 		}
 	}
 	if p.peek() != ']' {
-		if binary {
-			return s, p.errorf("expected ]")
-		}
 		kw := strings.ToUpper(p.takeWhile(func(c byte) bool { return isAtomChar(c) }))
 		switch kw {
 		case "HEADER", "TEXT":
@@ -716,6 +728,14 @@ func (f *fetcher) load(ctx context.Context, md *MessageData) (*message.Message, 
 			off, n := applyPartial(it, r.end-r.start)
 			end = max(end, r.start+off+n)
 		case fetchBinary, fetchBinarySize:
+			if it.sec.text != "" {
+				// BINARY.SIZE[1.HEADER]: the size of what BODY[1.HEADER]
+				// sends, nothing decoded.
+				if r, ok := sectionRange(md, msg, &it.sec); ok {
+					end = max(end, min(r.end, r.start+maxHeaderRead))
+				}
+				continue
+			}
 			// Decoding reads the whole part.
 			if r, ok := binaryRange(md, msg, &it.sec); ok {
 				end = max(end, r.end)

@@ -70,7 +70,14 @@ func (p *parser) partialRange() (*partialRange, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &partialRange{a, b}, nil
+	// "4:2" is the range "2:4" and "-5:-1" is "-1:-5" (RFC 9394 §3.1: the
+	// order of the two numbers does not matter); the response names the
+	// range in its ordered form, as the RFC writes it ("1:500",
+	// "-1:-100") and Dovecot answers it.
+	if neg {
+		return &partialRange{max(a, b), min(a, b)}, nil
+	}
+	return &partialRange{min(a, b), max(a, b)}, nil
 }
 
 // partialFetch narrows the messages of a UID FETCH to the window of the

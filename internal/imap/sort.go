@@ -87,6 +87,15 @@ func cmdSort(ctx context.Context, c *conn, r *request) error {
 	if err := p.charset(); err != nil {
 		return err
 	}
+	if !ret.given {
+		// The return options are accepted after the charset too
+		// ("SORT (ARRIVAL) US-ASCII RETURN (PARTIAL 1:10) ALL"), the
+		// place where a SEARCH names them: no search key is called
+		// RETURN, and Dovecot's test suite sends this form.
+		if err := p.searchReturnOpts(&ret); err != nil {
+			return err
+		}
+	}
 	root, err := c.searchCriteria(p)
 	if err != nil {
 		return err
@@ -197,7 +206,7 @@ func (c *conn) sortMessages(ctx context.Context, idx []int, keys []sortKey) ([]i
 			f.date = md.InternalDate // RFC 5256 §3 DATE
 		}
 		if slices.ContainsFunc(keys, func(k sortKey) bool { return k.by == "SUBJECT" }) {
-			f.subject = asciiLower(baseSubject(md.Subject))
+			f.subject = asciiCasemap(baseSubject(md.Subject))
 		}
 		p := pending{f: f}
 		if addresses {
@@ -218,11 +227,11 @@ func (c *conn) sortMessages(ctx context.Context, idx []int, keys []sortKey) ([]i
 			if err != nil {
 				return nil, err
 			}
-			f.from = asciiLower(firstMailbox(m.Envelope.From))
-			f.to = asciiLower(firstMailbox(m.Envelope.To))
-			f.cc = asciiLower(firstMailbox(m.Envelope.Cc))
-			f.displayFrom = asciiLower(displayAddress(m.Envelope.From))
-			f.displayTo = asciiLower(displayAddress(m.Envelope.To))
+			f.from = asciiCasemap(firstMailbox(m.Envelope.From))
+			f.to = asciiCasemap(firstMailbox(m.Envelope.To))
+			f.cc = asciiCasemap(firstMailbox(m.Envelope.Cc))
+			f.displayFrom = asciiCasemap(displayAddress(m.Envelope.From))
+			f.displayTo = asciiCasemap(displayAddress(m.Envelope.To))
 		}
 		fields[j] = *f
 	}
@@ -265,12 +274,16 @@ func (c *conn) sortMessages(ctx context.Context, idx []int, keys []sortKey) ([]i
 	return out, nil
 }
 
-// asciiLower folds A-Z only: the i;ascii-casemap collation SORT compares
-// with (RFC 5256 §3, RFC 4790 §9.2); other characters compare as octets.
-func asciiLower(s string) string {
+// asciiCasemap is the i;ascii-casemap collation SORT compares with (RFC
+// 5256 §3, RFC 4790 §9.2): a-z are mapped to A-Z and everything else
+// compares as octets. Mapping to upper case, not lower, is what the
+// collation says and it orders differently: "[", "\\", "]", "^", "_" and "`"
+// lie between "Z" and "a", so they sort after the letters, as Dovecot
+// sorts them.
+func asciiCasemap(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r >= 'A' && r <= 'Z' {
-			return r + 'a' - 'A'
+		if r >= 'a' && r <= 'z' {
+			return r - ('a' - 'A')
 		}
 		return r
 	}, s)

@@ -63,13 +63,22 @@ func TestFirstMailbox(t *testing.T) {
 	}
 }
 
-func TestASCIILower(t *testing.T) {
+func TestASCIICasemap(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
-		{"ABC xyz", "abc xyz"},
-		{"ÉCLAIR", "Éclair"},
+		{"ABC xyz", "ABC XYZ"},
+		{"éclair", "éCLAIR"},
 	} {
-		if got := asciiLower(tc.in); got != tc.want {
-			t.Errorf("asciiLower(%q): got %q; want %q", tc.in, got, tc.want)
+		if got := asciiCasemap(tc.in); got != tc.want {
+			t.Errorf("asciiCasemap(%q): got %q; want %q", tc.in, got, tc.want)
+		}
+	}
+	// i;ascii-casemap maps to upper case: the octets between "Z" and "a"
+	// sort after every letter, whatever its case.
+	for _, s := range []string{"[xyz]", "_", "`a", "^"} {
+		for _, letter := range []string{"a", "C", "z", "Z"} {
+			if asciiCasemap(letter) >= asciiCasemap(s) {
+				t.Errorf("%q does not sort before %q", letter, s)
+			}
 		}
 	}
 }

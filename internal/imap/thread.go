@@ -77,7 +77,7 @@ func threadBySubject(msgs []threadMsg) []*threadNode {
 	groups := map[string]int{}
 	var members [][]int
 	for i := range msgs {
-		key := asciiLower(baseSubject(msgs[i].subject))
+		key := asciiCasemap(baseSubject(msgs[i].subject))
 		g, ok := groups[key]
 		if !ok {
 			g = len(members)
@@ -409,7 +409,7 @@ func (t *refTree) mergeBySubject(top []int32) []int32 {
 	subjects := make([]subj, len(top))
 	for i, n := range top {
 		base, refwd := baseSubjectRefwd(t.msgs[t.sentKey(n)].subject)
-		subjects[i] = subj{asciiLower(base), refwd}
+		subjects[i] = subj{asciiCasemap(base), refwd}
 	}
 	// (5.B) One thread per subject in the subject table: a dummy wins
 	// over a message, an original over a reply or forward. An empty

@@ -745,7 +745,7 @@ func naiveReferences(msgs []threadMsg, refs bool) []*threadNode {
 		sortKids(root)
 		subject := func(n *nnode) (string, bool) {
 			s, refwd := baseSubjectRefwd(msgs[key(n)].subject)
-			return asciiLower(s), refwd
+			return asciiCasemap(s), refwd
 		}
 		table := map[string]*nnode{}
 		for _, n := range root {

@@ -264,8 +264,14 @@ func (s *addrScanner) domain() string {
 	var d strings.Builder
 	wantWord := true // after '@' or '.', a word may follow white space
 	for !s.done() {
-		// White space only: a comment after the domain may be the display
-		// name of the obsolete "a@b (Name)" form.
+		if wantWord {
+			// Where a domain word is due (after '@' or '.'), comments
+			// and white space are CFWS of the obs-domain (RFC 5322
+			// §3.4.1, §4.4): "<a (c)@ (c) example.org>".
+			s.skipCFWS()
+		}
+		// After a word, white space only: a comment after the domain may
+		// be the display name of the obsolete "a@b (Name)" form.
 		j := s.i
 		for j < len(s.s) && (s.s[j] == ' ' || s.s[j] == '\t') {
 			j++

@@ -327,6 +327,8 @@ func TestAddresses(t *testing.T) {
 		{"u@[127.0.0.1]", []Address{{Mailbox: "u", Host: "[127.0.0.1]"}}, "u@[127.0.0.1]"},
 		{"", nil, ""},
 		{" , ,", nil, ""},
+		{"<user-from (comment)@ (comment) domain.org>", []Address{{Mailbox: "user-from", Host: "domain.org"}}, "user-from@domain.org"},
+		{"a@ (c1) b. (c2) example (Name)", []Address{{Name: "Name", Mailbox: "a", Host: "b.example"}}, "Name <a@b.example>"},
 		{"open group: a@b", []Address{{Kind: AddrGroupStart, Mailbox: "open group"}, {Mailbox: "a", Host: "b"}, {Kind: AddrGroupEnd}}, "a@b"},
 	}
 	for _, tt := range tests {
