@@ -29,6 +29,9 @@ command -v npm >/dev/null || need+=(npm)
 # with its own config dir) and submission client (swaks).
 [ -x /usr/sbin/postfix ] || need+=(postfix)
 command -v swaks >/dev/null || need+=(swaks)
+# swaks speaks STARTTLS only with Net::SSLeay and IO::Socket::SSL, which
+# --no-install-recommends leaves out.
+perl -MNet::SSLeay -MIO::Socket::SSL -e1 2>/dev/null || need+=(libnet-ssleay-perl libio-socket-ssl-perl)
 # The migration tests' source server (Dovecot, started by the test on
 # loopback with its own config dir).
 [ -x /usr/sbin/dovecot ] || command -v dovecot >/dev/null || need+=(dovecot-imapd)
