@@ -121,6 +121,9 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 	rb.SetMaxIdleConns(n)
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
+		w.Close()
+		r.Close()
+		rb.Close()
 		return nil, err
 	}
 	d := Dialect
