@@ -243,6 +243,14 @@ type Mail interface {
 	// io.ReaderAt. It holds no lock or transaction between calls, so a slow
 	// network reader never blocks anyone.
 	ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (int, error)
+	// ReadBodyHeads reads the first octets of several bodies in one query:
+	// into heads[i], up to len(heads[i]) octets of body bodyIDs[i]. n[i] is
+	// how many it read: the whole body when it is no longer than
+	// heads[i], otherwise at least what the body's first stored piece
+	// holds, possibly less than len(heads[i]); 0 for a body that is gone.
+	// A reader that needs more goes on with ReadBody. Like ReadBody it
+	// holds nothing between calls.
+	ReadBodyHeads(ctx context.Context, bodyIDs []int64, heads [][]byte) (n []int, err error)
 
 	// Append adds one message to a folder and returns its UID and the
 	// folder's UIDVALIDITY (RFC 4315 APPENDUID).

@@ -25,14 +25,16 @@ type maildrop struct {
 
 	// The read-ahead: POP3 clients download message after message, so
 	// once a message has been read to its end, a worker goroutine reads
-	// the first chunks of the next readAheadDepth messages. The store's
-	// queries then overlap the round trips to the client instead of
-	// following them. Only the session goroutine touches these fields.
-	ahead     []*aheadSlot    // scheduled, in message order
-	aheadNext int             // first message not yet scheduled
-	work      chan *aheadSlot // to the worker; nil until started
-	spare     [][]byte        // buffers to reuse
-	ctx       context.Context // of the session, for the worker's reads
+	// the first chunks of the next messages, up to readAheadDepth ahead.
+	// The store's queries then overlap the round trips to the client
+	// instead of following them. The worker reads a batch of messages in
+	// one query (store.Mail.ReadBodyHeads): one read transaction and one
+	// hand-over between goroutines per batch rather than per message.
+	// Only the session goroutine touches these fields.
+	ahead     []*aheadSlot      // scheduled, in message order
+	aheadNext int               // first message not yet scheduled
+	work      chan []*aheadSlot // batches to the worker; nil until started
+	spare     [][]byte          // buffers to reuse
 }
 
 // aheadSlot is one message's first octets, read by the worker.
@@ -45,8 +47,10 @@ type aheadSlot struct {
 }
 
 const (
-	// readAheadDepth is how many messages are read ahead.
-	readAheadDepth = 4
+	// readAheadDepth is how many messages are read ahead at most. The
+	// window is refilled once half of it is used, so each batch holds
+	// about half of it.
+	readAheadDepth = 8
 	// readAheadMax bounds what is read ahead of one message: most mail
 	// is small, and the first chunk of a big message is all that is
 	// needed to hide the latency.
@@ -152,11 +156,16 @@ func (md *maildrop) recycle(slot *aheadSlot) {
 }
 
 // scheduleAfter asks the worker for the messages after i, up to
-// readAheadDepth of them.
+// readAheadDepth of them, in one batch once fewer than half of that are
+// left scheduled.
 func (md *maildrop) scheduleAfter(ctx context.Context, i int) {
 	if md.aheadNext <= i {
 		md.aheadNext = i + 1
 	}
+	if md.aheadNext > i+readAheadDepth/2 {
+		return
+	}
+	var batch []*aheadSlot
 	for md.aheadNext < len(md.msgs) && md.aheadNext <= i+readAheadDepth {
 		j := md.aheadNext
 		md.aheadNext++
@@ -171,23 +180,46 @@ func (md *maildrop) scheduleAfter(ctx context.Context, i int) {
 			buf = make([]byte, readAheadMax)
 		}
 		slot := &aheadSlot{i: j, buf: buf[:want], done: make(chan struct{})}
-		if md.work == nil {
-			// One long-lived worker: a goroutine per read would grow
-			// its stack for the database driver every time.
-			md.work = make(chan *aheadSlot, readAheadDepth)
-			go md.worker(ctx, md.work)
-		}
 		md.ahead = append(md.ahead, slot)
-		md.work <- slot
+		batch = append(batch, slot)
 	}
+	if len(batch) == 0 {
+		return
+	}
+	if md.work == nil {
+		// One long-lived worker: a goroutine per read would grow its
+		// stack for the database driver every time. At most two batches
+		// are outstanding (the window holds readAheadDepth messages and
+		// a batch is at least half of it, but for the last one), so the
+		// send never blocks for long.
+		md.work = make(chan []*aheadSlot, 2)
+		go md.worker(ctx, md.work)
+	}
+	md.work <- batch
 }
 
 // worker reads ahead with the session's context, so that the reads it has
-// queued end quickly when the session does.
-func (md *maildrop) worker(ctx context.Context, work <-chan *aheadSlot) {
-	for slot := range work {
-		slot.n, slot.err = md.read(ctx, slot.i, 0, slot.buf)
-		close(slot.done)
+// queued end quickly when the session does. A message the batch did not
+// cover (gone, or an error) is read again by the session, which reports
+// what that read says (fromReadAhead).
+func (md *maildrop) worker(ctx context.Context, work <-chan []*aheadSlot) {
+	var ids []int64
+	var heads [][]byte
+	for batch := range work {
+		ids, heads = ids[:0], heads[:0]
+		for _, slot := range batch {
+			ids = append(ids, md.bodies[slot.i])
+			heads = append(heads, slot.buf)
+		}
+		n, err := md.b.mail.ReadBodyHeads(ctx, ids, heads)
+		for k, slot := range batch {
+			if err != nil {
+				slot.err = err
+			} else {
+				slot.n = n[k]
+			}
+			close(slot.done)
+		}
 	}
 }
 

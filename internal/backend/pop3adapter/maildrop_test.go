@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
 
 // TestReadBodyWithReadAhead reads the maildrop in the orders clients use
@@ -69,5 +73,58 @@ func TestReadBodyWithReadAhead(t *testing.T) {
 			}
 			md.Close()
 		})
+	}
+}
+
+// TestReadAheadBatches downloads a maildrop of many messages in order, as
+// POP3 clients do, so that the read-ahead reads several batches; one
+// message is removed and its body swept after the listing, before its
+// batch is read: its RETR says it is gone and every other message arrives
+// whole.
+func TestReadAheadBatches(t *testing.T) {
+	e := newEnv(t)
+	// bob's maildrop: the messages he shares with alice, then his own.
+	var want [][]byte
+	for _, raw := range testMessages {
+		want = append(want, []byte(raw))
+	}
+	for i := range 30 {
+		raw := fmt.Appendf(nil, "Subject: message %d\r\n\r\n%s\r\n", i+1, bytes.Repeat([]byte{'a' + byte(i%26)}, 100*i))
+		e.deliver(t, raw, "bob")
+		want = append(want, raw)
+	}
+	count := len(want)
+	b := New(Options{Mail: e.st})
+	ctx := context.Background()
+	md, err := b.openMaildrop(ctx, e.boxes["bob"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer md.Close()
+	if len(md.msgs) != count {
+		t.Fatalf("maildrop: got %d messages; want %d", len(md.msgs), count)
+	}
+	removed := len(testMessages) + 17 // message number - 1, bob's alone
+	if _, err := e.st.Expunge(ctx, md.folderID, []store.UIDRange{{Start: md.uids[removed], Stop: md.uids[removed]}}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.SweepBodies(ctx, time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 32<<10)
+	for i := range count {
+		n, err := md.ReadBody(ctx, i, 0, buf)
+		if i == removed {
+			if !errors.Is(err, errGone) {
+				t.Errorf("message %d, removed: got %d octets, %v; want errGone", i+1, n, err)
+			}
+			continue
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			t.Fatalf("message %d: %v", i+1, err)
+		}
+		if !bytes.Equal(buf[:n], want[i]) {
+			t.Errorf("message %d: got %q; want %q", i+1, buf[:min(n, 40)], want[i][:min(len(want[i]), 40)])
+		}
 	}
 }

@@ -57,8 +57,11 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 			return nil, fmt.Errorf("sqlite: %w", err)
 		}
 	}
-	pragmas := []string{"busy_timeout(10000)", "foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)", "cache_size(-32000)"}
+	// cache_size is each pool's own (the driver applies only the first
+	// of two pragmas of one name).
+	pragmas := []string{"busy_timeout(10000)", "foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)"}
 	pragmas = append(pragmas, o.Pragmas...)
+	const cacheKiB = "cache_size(-32000)"
 	dsn := func(extra ...string) string {
 		v := url.Values{}
 		for _, p := range append(pragmas, extra...) {
@@ -66,7 +69,7 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 		}
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn())
+	w, err := sql.Open("sqlite", dsn(cacheKiB))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -88,7 +91,7 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 	// munmap and then a page fault per page it touches again, which cost
 	// a third of the server's CPU under a load that writes while it reads
 	// (bench/imapload -mode mixed; see docs/performance.md).
-	r, err := sql.Open("sqlite", dsn("query_only(1)"))
+	r, err := sql.Open("sqlite", dsn("query_only(1)", cacheKiB))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
@@ -99,8 +102,28 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 	}
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
+	// Message bodies are read through connections of their own with a
+	// small page cache. A body's pages are read once per download; in a
+	// large cache they pile up until the next write anywhere makes the
+	// connection drop its whole cache, and freeing those pages (the
+	// allocator hands them back to the kernel with madvise, and faults
+	// them in again on the next allocation) cost an eighth of the CPU of
+	// a POP3 download (docs/performance.md). A cache that is full
+	// recycles its own pages instead. The B-tree's inner pages are
+	// touched by every read and stay.
+	rb, err := sql.Open("sqlite", dsn("query_only(1)", fmt.Sprintf("cache_size(%d)", bodyCacheKiB)))
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	rb.SetMaxOpenConns(n)
+	rb.SetMaxIdleConns(n)
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
+		w.Close()
+		r.Close()
+		rb.Close()
 		return nil, err
 	}
 	d := Dialect
@@ -110,6 +133,7 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 		Dialect:     d,
 		Write:       w,
 		Read:        r,
+		BodyRead:    rb,
 		Migrations:  sub,
 		Logger:      o.Logger,
 		GroupCommit: !o.NoGroupCommit,
@@ -120,10 +144,15 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 	if err != nil {
 		w.Close()
 		r.Close()
+		rb.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	return db, nil
 }
+
+// bodyCacheKiB is the page cache of a body-reading connection, in KiB as
+// the negative form of PRAGMA cache_size says (about 60 pages).
+const bodyCacheKiB = -256
 
 // Dialect is SQLite's.
 var Dialect = sqlstore.Dialect{

@@ -91,6 +91,12 @@ type Options struct {
 	// Write is the pool for writes; Read for reads. They may be the same.
 	Write *sql.DB
 	Read  *sql.DB
+	// BodyRead, when set, is the pool that reads message bodies
+	// (ReadBody, ReadBodyHeads); nil: Read. A body is read once per
+	// download and its pages are not wanted again, so SQLite gives this
+	// pool a small page cache that recycles its pages, while the pages of
+	// indexes and folders stay in Read's (see sqlite.Open).
+	BodyRead *sql.DB
 	// Migrations holds NNNN_name.sql files applied in order.
 	Migrations fs.FS
 	Logger     *slog.Logger
@@ -112,6 +118,7 @@ type Options struct {
 type DB struct {
 	d      Dialect
 	w, r   *sql.DB
+	rb     *sql.DB // body reads; r when the engine has no pool of its own
 	log    *slog.Logger
 	closer func() error
 
@@ -146,10 +153,13 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	db := &DB{d: o.Dialect, w: o.Write, r: o.Read, log: o.Logger, closer: o.Close,
+	db := &DB{d: o.Dialect, w: o.Write, r: o.Read, rb: o.BodyRead, log: o.Logger, closer: o.Close,
 		done: make(chan struct{})}
 	if db.r == nil {
 		db.r = db.w
+	}
+	if db.rb == nil {
+		db.rb = db.r
 	}
 	if o.Dialect.LockFolders != "" {
 		db.lockOne = fmt.Sprintf(o.Dialect.LockFolders, "?")
@@ -205,6 +215,9 @@ func (db *DB) Close() error {
 		err := db.w.Close()
 		if db.r != db.w {
 			err = errors.Join(err, db.r.Close())
+		}
+		if db.rb != db.r && db.rb != db.w {
+			err = errors.Join(err, db.rb.Close())
 		}
 		if db.closer != nil {
 			err = errors.Join(err, db.closer())
@@ -305,11 +318,21 @@ type conn struct {
 	db    *DB
 	tx    *sql.Tx // nil: the read pool
 	write bool
+	body  bool // outside a transaction: the body-read pool (Options.BodyRead)
 }
 
 type stmtKey struct {
 	write bool
+	body  bool
 	q     string
+}
+
+// readPool is the pool that c reads from outside a transaction.
+func (c conn) readPool() *sql.DB {
+	if c.body {
+		return c.db.rb
+	}
+	return c.db.r
 }
 
 // prepared returns the prepared form of q, or nil the first time.
@@ -317,7 +340,7 @@ func (c conn) prepared(ctx context.Context, q string) *sql.Stmt {
 	if !c.db.d.CacheStatements {
 		return nil
 	}
-	k := stmtKey{c.write, q}
+	k := stmtKey{c.write, c.body && c.tx == nil, q}
 	if v, ok := c.db.stmts.Load(k); ok {
 		st := v.(*sql.Stmt)
 		if c.tx != nil {
@@ -337,8 +360,11 @@ func (db *DB) prepareLater(k stmtKey) {
 	go func() {
 		defer db.wg.Done()
 		pool := db.r
-		if k.write {
+		switch {
+		case k.write:
 			pool = db.w
+		case k.body:
+			pool = db.rb
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -379,7 +405,7 @@ func (c conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	if c.tx != nil {
 		return c.tx.QueryRowContext(ctx, q, args...)
 	}
-	return c.db.r.QueryRowContext(ctx, q, args...)
+	return c.readPool().QueryRowContext(ctx, q, args...)
 }
 
 // queryDynamic and execDynamic run statements whose text varies (IN lists,
@@ -389,7 +415,7 @@ func (c conn) queryDynamic(ctx context.Context, q string, args ...any) (*sql.Row
 	if c.tx != nil {
 		return c.tx.QueryContext(ctx, q, args...)
 	}
-	return c.db.r.QueryContext(ctx, q, args...)
+	return c.readPool().QueryContext(ctx, q, args...)
 }
 
 func (c conn) execDynamic(ctx context.Context, q string, args ...any) (sql.Result, error) {

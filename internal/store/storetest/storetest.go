@@ -41,6 +41,7 @@ func Run(t *testing.T, open Open) {
 		{"DeliverAndRead", testDeliverAndRead},
 		{"AppendMany", testAppendMany},
 		{"LargeBody", testLargeBody},
+		{"ReadBodyHeads", testReadBodyHeads},
 		{"Flags", testFlags},
 		{"ExpungeAndChanges", testExpungeAndChanges},
 		{"CopyMove", testCopyMove},
@@ -762,6 +763,53 @@ type readerAt struct {
 }
 
 func (r readerAt) ReadAt(p []byte, off int64) (int, error) { return r.s.ReadBody(ctx, r.id, off, p) }
+
+// testReadBodyHeads reads the starts of several bodies in one call: whole
+// small bodies, a cut of a large one that spans stored pieces, the same
+// body twice, a body that is gone, and no bodies at all.
+func testReadBodyHeads(t *testing.T, s store.Store) {
+	m := newMailbox(t, s, "Heads")
+	small := "Subject: one\r\n\r\nfirst\r\n"
+	other := "Subject: two\r\n\r\nsecond, a little longer\r\n"
+	var b strings.Builder
+	for i := 0; b.Len() < 600<<10; i++ {
+		fmt.Fprintf(&b, "line %08d of a message longer than one stored piece\r\n", i)
+	}
+	large := b.String()
+	var folderID int64
+	for _, raw := range []string{small, other, large} {
+		folderID = deliver(t, s, []int64{m.ID}, raw)[0].FolderID
+	}
+	ms := metas(t, s, folderID, all(), 0)
+	if len(ms) != 3 {
+		t.Fatalf("messages: got %d; want 3", len(ms))
+	}
+	const gone = 1 << 50
+	ids := []int64{ms[2].BodyID, ms[0].BodyID, gone, ms[1].BodyID, ms[0].BodyID}
+	heads := [][]byte{make([]byte, 300<<10), make([]byte, 1000), make([]byte, 10), make([]byte, 5), make([]byte, 3)}
+	n, err := s.ReadBodyHeads(ctx, ids, heads)
+	if err != nil {
+		t.Fatalf("ReadBodyHeads: %v", err)
+	}
+	if len(n) != len(ids) {
+		t.Fatalf("got %d counts; want %d", len(n), len(ids))
+	}
+	// The large body: at least its first stored piece, never past the buffer.
+	if n[0] < 1 || n[0] > len(heads[0]) || string(heads[0][:n[0]]) != large[:n[0]] {
+		t.Errorf("head of the large body: got %d octets (equal: %v)", n[0], string(heads[0][:n[0]]) == large[:n[0]])
+	}
+	for i, want := range map[int]string{1: small, 2: "", 3: other[:5], 4: small[:3]} {
+		if got := string(heads[i][:n[i]]); got != want {
+			t.Errorf("head %d (body %d): got %q; want %q", i, ids[i], got, want)
+		}
+	}
+	if n, err := s.ReadBodyHeads(ctx, nil, nil); err != nil || len(n) != 0 {
+		t.Errorf("no bodies: got %v, %v; want none and no error", n, err)
+	}
+	if _, err := s.ReadBodyHeads(ctx, []int64{ms[0].BodyID}, nil); err == nil {
+		t.Errorf("one body and no buffer: got no error")
+	}
+}
 
 func testDeliverAndRead(t *testing.T, s store.Store) {
 	a := newMailbox(t, s, "Recipient A")
