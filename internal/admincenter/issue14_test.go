@@ -389,6 +389,26 @@ func TestBrowserOwnSettingUnderSecurityDefaults(t *testing.T) {
 	}
 }
 
+// brokenWordsJS lists the words of the page that the layout broke over two
+// lines (a word is what lies between spaces; a break right after a hyphen
+// is a word's own break). Hidden text (visually-hidden labels, option
+// lists) has no lines and is left out.
+const brokenWordsJS = `(function(){
+	var out = [], w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+	for (var n = w.nextNode(); n; n = w.nextNode()) {
+		var el = n.parentElement;
+		if (!el || el.closest(".visually-hidden, .pane-title, .skip, select, script, style, [hidden]")) continue;
+		var re = /[^\s-]+-*/g, m;
+		while ((m = re.exec(n.data))) {
+			var r = document.createRange(); r.setStart(n, m.index); r.setEnd(n, m.index + m[0].length);
+			var rects = Array.from(r.getClientRects()).filter(function(x){ return x.width > 0.5 && x.height > 0.5 });
+			for (var i = 1; i < rects.length; i++) {
+				if (Math.abs(rects[i].top - rects[0].top) > 2) { out.push(m[0] + " (in " + el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + ")"); break }
+			}
+		}
+	}
+	return out })()`
+
 // layoutWidths are the window widths the admin center is laid out for.
 var layoutWidths = []int64{1024, 1366, 1920, 2560}
 
@@ -415,7 +435,20 @@ func TestBrowserLayoutWidths(t *testing.T) {
 	if dir == "" {
 		dir = t.TempDir()
 	}
+	// The sign-in page, before signing in.
 	b := newTab(t)
+	for _, w := range layoutWidths {
+		b.do(fmt.Sprintf("window %d px", w), chromedp.EmulateViewport(w, 900))
+		b.open(env.URL() + "/admin/")
+		b.text("#username")
+		b.screenshot(filepath.Join(dir, fmt.Sprintf("signin-%d.png", w)))
+		if got := eval[float64](b, `document.documentElement.scrollWidth`); got > float64(w) {
+			t.Errorf("sign-in at %d px: the page is %v px wide", w, got)
+		}
+		if broken := eval[[]string](b, brokenWordsJS); len(broken) > 0 {
+			t.Errorf("sign-in at %d px: words broken over two lines: %q", w, broken)
+		}
+	}
 	b.signIn(env.URL(), "admin", testenv.AdminPassword)
 	mawr := guidOf(t, env, long)
 	pages := []struct{ name, path, ready string }{
@@ -424,6 +457,14 @@ func TestBrowserLayoutWidths(t *testing.T) {
 		{"audit-log", "/admin/auditing/admin-audit-log", "#audit-status"},
 		{"email-apps-usage", "/admin/reports/email-apps", "#report-summary"},
 		{"admin-roles", "/admin/permissions/admin-roles?group=Organization+Management", ".details-title"},
+		{"queue", "/admin/mail-flow/queue", "#queue-state"},
+		{"migration", "/admin/recipients/migration", "#new-batch"},
+		// The dialogs.
+		{"edit-features", "/admin/recipients/mailboxes/edit?section=features&id=" + mawr, "#pop-state"},
+		{"email-apps", "/admin/recipients/mailboxes/email-apps?id=" + mawr, "#dialog-title"},
+		{"quota", "/admin/recipients/mailboxes/quota?id=" + mawr, "#dialog-title"},
+		{"delete", "/admin/recipients/mailboxes/remove?id=" + mawr, "#dialog-title"},
+		{"security-defaults-on", "/admin/organization/security-defaults/confirm?enable=true", "#dialog-title"},
 	}
 	for _, w := range layoutWidths {
 		b.do(fmt.Sprintf("window %d px", w), chromedp.EmulateViewport(w, 900))
@@ -433,6 +474,9 @@ func TestBrowserLayoutWidths(t *testing.T) {
 			b.screenshot(filepath.Join(dir, fmt.Sprintf("%s-%d.png", p.name, w)))
 			if got := eval[float64](b, `document.documentElement.scrollWidth`); got > float64(w) {
 				t.Errorf("%s at %d px: the page is %v px wide", p.name, w, got)
+			}
+			if broken := eval[[]string](b, brokenWordsJS); len(broken) > 0 {
+				t.Errorf("%s at %d px: words broken over two lines: %q", p.name, w, broken)
 			}
 			if overlap := eval[float64](b, `(function(){var l=document.querySelector(".listpane"), d=document.querySelector(".details");
 				if(!l||!d) return 0; var s=l.querySelector(".table-scroll")||l; return s.getBoundingClientRect().right - d.getBoundingClientRect().left})()`); overlap > 0 {
