@@ -133,6 +133,10 @@ func TestBrowserSelectAllMatchingBulkEdit(t *testing.T) {
 	if got := b.text("#confirm-text"); !strings.Contains(got, `Search: "Bulk"`) {
 		t.Errorf("the confirmation does not say which search: %q", got)
 	}
+	// The job lives in the server's memory: the admin is told what a restart does.
+	if got := b.text("#job-restart-note"); !strings.Contains(got, "If the server restarts before the job ends") || !strings.Contains(got, "result list are lost") {
+		t.Errorf("the confirmation does not say what a restart does to the job: %q", got)
+	}
 
 	// A mailbox that starts to match after the confirmation is included.
 	ctx := context.Background()
@@ -155,6 +159,9 @@ func TestBrowserSelectAllMatchingBulkEdit(t *testing.T) {
 		}
 		if !eval[bool](b, `document.getElementById("job-progress") instanceof HTMLProgressElement`) {
 			t.Error("no progress bar while the job runs")
+		}
+		if got, ok := pollEval[string](b, `(document.getElementById("job-restart-note")||{}).textContent||""`); ok && got != "" && !strings.Contains(got, "If the server restarts") {
+			t.Errorf("the running job's note: %q", got)
 		}
 	} else {
 		t.Log("the job had finished before its page loaded; progress not seen")
