@@ -489,6 +489,12 @@ func TestBrowserLayoutWidths(t *testing.T) {
 				if(!l||!d) return 0; var s=l.querySelector(".table-scroll")||l; return s.getBoundingClientRect().right - d.getBoundingClientRect().left})()`); overlap > 0 {
 				t.Errorf("%s at %d px: the list runs %v px under the details pane", p.name, w, overlap)
 			}
+			// A button with an icon is one line high.
+			if tall := eval[[]string](b, `Array.from(document.querySelectorAll("a.button, button")).filter(function(e){
+				return e.getClientRects().length && e.querySelector(".icon") && e.getBoundingClientRect().height > 2 * (parseFloat(getComputedStyle(e).lineHeight) || 20)
+				}).map(function(e){ return e.textContent.trim() })`); len(tall) > 0 {
+				t.Errorf("%s at %d px: buttons over two lines: %q", p.name, w, tall)
+			}
 			if p.axe && w <= 1920 {
 				b.axe(src, fmt.Sprintf("%s at %d px", p.name, w))
 			}
