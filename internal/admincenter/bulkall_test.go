@@ -133,6 +133,10 @@ func TestBrowserSelectAllMatchingBulkEdit(t *testing.T) {
 	if got := b.text("#confirm-text"); !strings.Contains(got, `Search: "Bulk"`) {
 		t.Errorf("the confirmation does not say which search: %q", got)
 	}
+	// The job lives in the server's memory: the admin is told what a restart does.
+	if got := b.text("#job-restart-note"); !strings.Contains(got, "If the server restarts before the job ends") || !strings.Contains(got, "result list are lost") {
+		t.Errorf("the confirmation does not say what a restart does to the job: %q", got)
+	}
 
 	// A mailbox that starts to match after the confirmation is included.
 	ctx := context.Background()

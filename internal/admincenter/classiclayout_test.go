@@ -80,6 +80,9 @@ func TestBrowserIssue14NewViews(t *testing.T) {
 			if(!l||!d) return 0; var s=l.querySelector(".table-scroll")||l; return s.getBoundingClientRect().right - d.getBoundingClientRect().left})()`); overlap > 0 {
 			t.Errorf("%s at %d px: the list runs %v px under the details pane", name, w, overlap)
 		}
+		if broken := eval[[]string](b, brokenWordsJS); len(broken) > 0 {
+			t.Errorf("%s at %d px: words broken over two lines: %q", name, w, broken)
+		}
 	}
 	for _, w := range []int64{1024, 1366, 1920} {
 		b.do(fmt.Sprintf("window %d px", w), chromedp.EmulateViewport(w, 900))
@@ -119,6 +122,10 @@ func TestBrowserIssue14NewViews(t *testing.T) {
 		if got := b.text("#signin-refusals"); !strings.Contains(got, "No TLS") || !strings.Contains(got, "Invalid credentials") {
 			t.Errorf("refusals: %q", got)
 		}
+		if cut := eval[[]string](b, `Array.from(document.querySelectorAll("#recent-signins .addr")).filter(function(e){
+			return e.title !== e.textContent }).map(function(e){ return e.textContent })`); len(cut) > 0 {
+			t.Errorf("client addresses without their full text as title at %d px: %q", w, cut)
+		}
 		scan("recent-signins")
 
 		b.open(doneJob)
@@ -142,6 +149,9 @@ func TestBrowserIssue14NewViews(t *testing.T) {
 	b.clickRoleLoads("button", "OK")
 	if eval[string](b, `document.getElementById("job").dataset.jobState`) == "running" {
 		b.text("#job-progress-text")
+		if got := b.text("#job-restart-note"); !strings.Contains(got, "If the server restarts before the job ends") {
+			t.Errorf("the running job does not say what a restart does to it: %q", got)
+		}
 		layout("job-running", 1366)
 		b.axe(src, "job-running")
 	} else {

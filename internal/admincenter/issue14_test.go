@@ -389,6 +389,26 @@ func TestBrowserOwnSettingUnderSecurityDefaults(t *testing.T) {
 	}
 }
 
+// brokenWordsJS lists the words of the page that the layout broke over two
+// lines (a word is what lies between spaces; a break right after a hyphen
+// is a word's own break). Hidden text (visually-hidden labels, option
+// lists) has no lines and is left out.
+const brokenWordsJS = `(function(){
+	var out = [], w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+	for (var n = w.nextNode(); n; n = w.nextNode()) {
+		var el = n.parentElement;
+		if (!el || el.closest(".visually-hidden, .pane-title, .skip, select, script, style, [hidden]")) continue;
+		var re = /[^\s-]+-*/g, m;
+		while ((m = re.exec(n.data))) {
+			var r = document.createRange(); r.setStart(n, m.index); r.setEnd(n, m.index + m[0].length);
+			var rects = Array.from(r.getClientRects()).filter(function(x){ return x.width > 0.5 && x.height > 0.5 });
+			for (var i = 1; i < rects.length; i++) {
+				if (Math.abs(rects[i].top - rects[0].top) > 2) { out.push(m[0] + " (in " + el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + ")"); break }
+			}
+		}
+	}
+	return out })()`
+
 // layoutWidths are the window widths the admin center is laid out for.
 var layoutWidths = []int64{1024, 1366, 1920, 2560}
 
@@ -415,15 +435,43 @@ func TestBrowserLayoutWidths(t *testing.T) {
 	if dir == "" {
 		dir = t.TempDir()
 	}
+	// The sign-in page, before signing in.
 	b := newTab(t)
+	for _, w := range layoutWidths {
+		b.do(fmt.Sprintf("window %d px", w), chromedp.EmulateViewport(w, 900))
+		b.open(env.URL() + "/admin/")
+		b.text("#username")
+		b.screenshot(filepath.Join(dir, fmt.Sprintf("signin-%d.png", w)))
+		if got := eval[float64](b, `document.documentElement.scrollWidth`); got > float64(w) {
+			t.Errorf("sign-in at %d px: the page is %v px wide", w, got)
+		}
+		if broken := eval[[]string](b, brokenWordsJS); len(broken) > 0 {
+			t.Errorf("sign-in at %d px: words broken over two lines: %q", w, broken)
+		}
+	}
 	b.signIn(env.URL(), "admin", testenv.AdminPassword)
 	mawr := guidOf(t, env, long)
-	pages := []struct{ name, path, ready string }{
-		{"mailboxes", "/admin/recipients/mailboxes?id=" + mawr, "#details-title"},
-		{"bulk-edit", "/admin/recipients/mailboxes?id=" + mawr + "&id=" + guidOf(t, env, "Christa Knapp"), "#details-title"},
-		{"audit-log", "/admin/auditing/admin-audit-log", "#audit-status"},
-		{"email-apps-usage", "/admin/reports/email-apps", "#report-summary"},
-		{"admin-roles", "/admin/permissions/admin-roles?group=Organization+Management", ".details-title"},
+	// The pages added after TestAxe was written (Queue, Migration, the
+	// quota dialog) are scanned with axe-core here, at 1024, 1366 and 1920 px.
+	src := axeSource(t)
+	pages := []struct {
+		name, path, ready string
+		axe               bool
+	}{
+		{"mailboxes", "/admin/recipients/mailboxes?id=" + mawr, "#details-title", false},
+		{"bulk-edit", "/admin/recipients/mailboxes?id=" + mawr + "&id=" + guidOf(t, env, "Christa Knapp"), "#details-title", false},
+		{"audit-log", "/admin/auditing/admin-audit-log", "#audit-status", false},
+		{"email-apps-usage", "/admin/reports/email-apps", "#report-summary", false},
+		{"admin-roles", "/admin/permissions/admin-roles?group=Organization+Management", ".details-title", false},
+		{"queue", "/admin/mail-flow/queue", "#queue-state", true},
+		{"migration", "/admin/recipients/migration", "#new-batch", true},
+		{"migration-new", "/admin/recipients/migration/new", "#mig-server", true},
+		// The dialogs.
+		{"edit-features", "/admin/recipients/mailboxes/edit?section=features&id=" + mawr, "#pop-state", false},
+		{"email-apps", "/admin/recipients/mailboxes/email-apps?id=" + mawr, "#dialog-title", false},
+		{"quota", "/admin/recipients/mailboxes/quota?id=" + mawr, "#dialog-title", true},
+		{"delete", "/admin/recipients/mailboxes/remove?id=" + mawr, "#dialog-title", false},
+		{"security-defaults-on", "/admin/organization/security-defaults/confirm?enable=true", "#dialog-title", false},
 	}
 	for _, w := range layoutWidths {
 		b.do(fmt.Sprintf("window %d px", w), chromedp.EmulateViewport(w, 900))
@@ -434,9 +482,21 @@ func TestBrowserLayoutWidths(t *testing.T) {
 			if got := eval[float64](b, `document.documentElement.scrollWidth`); got > float64(w) {
 				t.Errorf("%s at %d px: the page is %v px wide", p.name, w, got)
 			}
+			if broken := eval[[]string](b, brokenWordsJS); len(broken) > 0 {
+				t.Errorf("%s at %d px: words broken over two lines: %q", p.name, w, broken)
+			}
 			if overlap := eval[float64](b, `(function(){var l=document.querySelector(".listpane"), d=document.querySelector(".details");
 				if(!l||!d) return 0; var s=l.querySelector(".table-scroll")||l; return s.getBoundingClientRect().right - d.getBoundingClientRect().left})()`); overlap > 0 {
 				t.Errorf("%s at %d px: the list runs %v px under the details pane", p.name, w, overlap)
+			}
+			// A button with an icon is one line high.
+			if tall := eval[[]string](b, `Array.from(document.querySelectorAll("a.button, button")).filter(function(e){
+				return e.getClientRects().length && e.querySelector(".icon") && e.getBoundingClientRect().height > 2 * (parseFloat(getComputedStyle(e).lineHeight) || 20)
+				}).map(function(e){ return e.textContent.trim() })`); len(tall) > 0 {
+				t.Errorf("%s at %d px: buttons over two lines: %q", p.name, w, tall)
+			}
+			if p.axe && w <= 1920 {
+				b.axe(src, fmt.Sprintf("%s at %d px", p.name, w))
 			}
 		}
 		// In the list, each name and address is on one line; a cut one

@@ -319,6 +319,9 @@ func testListMailboxes(t *testing.T, s store.Store) {
 		{"like escapes %", store.MailboxQuery{Filter: store.Cond{Field: store.FieldName, Op: store.OpLike, Value: "%"}}, nil, 0},
 		{"search prefix", store.MailboxQuery{Search: "chris"}, []string{"Chris Green", "Christa Knapp"}, 2},
 		{"search address", store.MailboxQuery{Search: "ed.b"}, []string{"Ed Banks"}, 1},
+		{"search a word inside", store.MailboxQuery{Search: "KNAPP"}, []string{"Christa Knapp"}, 1},
+		{"search inside a word", store.MailboxQuery{Search: "napp"}, nil, 0},
+		{"search escapes %", store.MailboxQuery{Search: "%a"}, nil, 0},
 		{"sort desc", store.MailboxQuery{Sort: []store.SortKey{{Field: store.FieldName, Desc: true}}, Limit: 2}, []string{"Ed Banks", "Dana Smith"}, 5},
 		{"sort by pop", store.MailboxQuery{Sort: []store.SortKey{{Field: store.FieldPopEnabled}}, Limit: 1}, []string{"Ben Andrews"}, 5},
 	} {
