@@ -16,6 +16,8 @@ const queuePageSize = 50
 type queueData struct {
 	Queue    service.Queue
 	Messages []service.QueueMessage
+	// NoSmarthost: nothing can leave the organization.
+	NoSmarthost bool
 	// Next is the URL of the next page ("" on the last); First the first
 	// page's, shown from the second page on.
 	Next, First string
@@ -40,7 +42,8 @@ func (c *Center) queuePage(w http.ResponseWriter, r *http.Request, s *session) e
 	if err != nil {
 		return err
 	}
-	d := queueData{Queue: qs[0], Messages: p.Items, CanChange: s.caller.Can(rbac.TransportQueues)}
+	d := queueData{Queue: qs[0], Messages: p.Items, CanChange: s.caller.Can(rbac.TransportQueues),
+		NoSmarthost: qs[0].NextHopDomain == service.NoSmarthost}
 	if p.More {
 		d.Next = queuePath + "?" + url.Values{"cursor": {p.Next}}.Encode()
 	}

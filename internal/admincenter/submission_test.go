@@ -74,6 +74,11 @@ func TestQueuePage(t *testing.T) {
 	if !strings.Contains(r.body, "55 messages") || strings.Count(r.body, "<tr>") != 50+1 || !strings.Contains(r.body, "r0@fabrikam.com") {
 		t.Fatalf("first page: want 55 messages in all, 50 rows:\n%s", r.body)
 	}
+	// No smarthost in this server: the page says so in words, not as a
+	// next hop named "(no smarthost configured)".
+	if !strings.Contains(r.body, "No smarthost is configured") || strings.Contains(r.body, "Smarthost to (") {
+		t.Errorf("queue state without a smarthost: want it said plainly:\n%s", r.body)
+	}
 	next := regexp.MustCompile(`<a href="([^"]+)" id="queue-next">`).FindStringSubmatch(r.body)
 	if next == nil {
 		t.Fatal("no Next page link")

@@ -151,12 +151,16 @@ func (s *Service) GetMessages(ctx context.Context, c Caller, r GetMessagesReques
 	return p, err
 }
 
+// NoSmarthost is the NextHopDomain of the queue when no smarthost is
+// configured (Get-Queue shows it as is).
+const NoSmarthost = "(no smarthost configured)"
+
 // GetQueues is Get-Queue: the one outbound queue, with its message count
 // and the state of its oldest message.
 func (s *Service) GetQueues(ctx context.Context, c Caller) ([]Queue, error) {
 	q := Queue{Identity: QueueName, DeliveryType: "SmartHostConnectorDelivery", NextHopDomain: s.smarthost, Status: "Ready"}
 	if q.NextHopDomain == "" {
-		q.NextHopDomain = "(no smarthost configured)"
+		q.NextHopDomain = NoSmarthost
 	}
 	now := s.now()
 	err := s.read(ctx, c, "Get-Queue", rbac.ViewConfiguration, func(tx store.Tx) error {
