@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
+	"database/sql"
 	"fmt"
 	"net"
 	"os"
@@ -17,6 +19,8 @@ import (
 	goimap "github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-smtp"
+
+	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
 )
 
 const demoUser, demoPassword = "christa@contoso.com", "Contoso-Demo-2026"
@@ -327,4 +331,183 @@ func TestBackupDuringLoad(t *testing.T) {
 	}
 	t.Logf("restored: %d messages before the load byte-exact with flags and UIDs, %d of the %d delivered during the load (all %d acknowledged before the backup started), UIDVALIDITY %d",
 		len(before.msgs), len(after.msgs)-len(before.msgs), len(acks), len(ackedBefore), after.uidValidity)
+}
+
+// sqliteDataDir makes a SQLite data directory with the demo organization
+// (serve --demo, stopped again) and returns it.
+func sqliteDataDir(t *testing.T) string {
+	t.Helper()
+	data := t.TempDir()
+	s := start(t, append([]string{"--data", data, "--demo", "--admin-password", "x-Admin-Pass-1"}, ports()...)...)
+	s.cmd.Process.Signal(os.Interrupt)
+	s.cmd.Wait()
+	return data
+}
+
+// needTmpfs mounts a small tmpfs (a disk that fills up) at a temporary
+// directory, skipping where mounting is not allowed (not root, or a
+// container without the capability) and failing under
+// GATEHOUSE_TEST_STRICT.
+func needTmpfs(t *testing.T, size string) string {
+	t.Helper()
+	dir := t.TempDir()
+	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput()
+	if err != nil {
+		msg := fmt.Sprintf("cannot mount a small tmpfs to fill (needs root or CAP_SYS_ADMIN): %v %s", err, out)
+		if os.Getenv("GATEHOUSE_TEST_STRICT") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip("SKIPPED: " + msg)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	return dir
+}
+
+// TestBackupRefusals: a backup to an unwritable path or onto a full disk
+// fails with a clear message and leaves nothing under the final name (nor
+// a temporary file); an existing file is replaced only with --force; a
+// PostgreSQL store is sent to pg_dump.
+func TestBackupRefusals(t *testing.T) {
+	data := sqliteDataDir(t)
+	dir := t.TempDir()
+	notDir := filepath.Join(dir, "a-file")
+	os.WriteFile(notDir, []byte("x"), 0o600)
+	full := needTmpfs(t, "256k")
+
+	for _, tc := range []struct {
+		name, out, want string
+	}{
+		{"unwritable path", filepath.Join(notDir, "backup.db"), "cannot write the backup into"},
+		{"missing directory", filepath.Join(dir, "no", "such", "backup.db"), "cannot write the backup into"},
+		{"full disk", filepath.Join(full, "backup.db"), "no space left on the device"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, code := runCmd(t, "backup", "--data", data, "--out", tc.out)
+			if code != 1 || !strings.Contains(out, tc.want) {
+				t.Fatalf("exit %d, output:\n%s\nwant exit 1 and %q", code, out, tc.want)
+			}
+			if _, err := os.Stat(tc.out); err == nil {
+				t.Errorf("%s exists after a failed backup", tc.out)
+			}
+			if es, _ := os.ReadDir(filepath.Dir(tc.out)); filepath.Dir(tc.out) == full && len(es) > 0 {
+				var names []string
+				for _, e := range es {
+					names = append(names, e.Name())
+				}
+				t.Errorf("left in the full directory: %v", names)
+			}
+		})
+	}
+
+	existing := filepath.Join(dir, "existing.db")
+	os.WriteFile(existing, []byte("keep me"), 0o600)
+	if out, code := runCmd(t, "backup", "--data", data, "--out", existing); code != 1 || !strings.Contains(out, "--force") {
+		t.Errorf("backup onto an existing file: exit %d, output %q; want 1 and a hint at --force", code, out)
+	}
+	if b, _ := os.ReadFile(existing); string(b) != "keep me" {
+		t.Errorf("the existing file was changed without --force")
+	}
+	if out, code := runCmd(t, "backup", "--data", data, "--out", existing, "--force"); code != 0 {
+		t.Errorf("backup --force: exit %d\n%s", code, out)
+	}
+	if _, err := sqlite.CheckFile(context.Background(), existing); err != nil {
+		t.Errorf("backup --force did not leave a good backup: %v", err)
+	}
+	if out, code := runCmd(t, "backup", "--db", "postgres://127.0.0.1:1/x", "--out", filepath.Join(dir, "pg.db")); code != 1 || !strings.Contains(out, "pg_dump") {
+		t.Errorf("backup of a PostgreSQL store: exit %d, output %q; want 1 and pg_dump named", code, out)
+	}
+}
+
+// TestRestoreRefusals: a truncated file, a file that is not SQLite, a
+// SQLite database that is not Gatehouse's, one from a newer Gatehouse, a
+// data directory that has a database (without --force) and one a server
+// runs on are all refused before anything is written.
+func TestRestoreRefusals(t *testing.T) {
+	data := sqliteDataDir(t)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.db")
+	if out, code := runCmd(t, "backup", "--data", data, "--out", good); code != 0 {
+		t.Fatalf("backup: exit %d\n%s", code, out)
+	}
+	whole, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	truncated := write("truncated.db", whole[:len(whole)/2])
+	truncatedOdd := write("truncated-odd.db", whole[:len(whole)-100])
+	foreign := write("foreign.db", []byte("From: someone\r\nSubject: not a database\r\n\r\nhello\r\n"))
+	corrupt := append([]byte(nil), whole...)
+	for i := 4096 * 3; i < 4096*3+2000 && i < len(corrupt); i++ {
+		corrupt[i] ^= 0x5a
+	}
+	corruptFile := write("corrupt.db", corrupt)
+
+	otherSQLite := filepath.Join(dir, "other.db")
+	db, err := sql.Open("sqlite", otherSQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('hi')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	newer := write("newer.db", whole)
+	db, err = sql.Open("sqlite", newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	for _, tc := range []struct{ name, file, want string }{
+		{"truncated", truncated, "truncated"},
+		{"truncated mid-page", truncatedOdd, "truncated"},
+		{"not SQLite", foreign, "not a SQLite database"},
+		{"damaged", corruptFile, ""},
+		{"another SQLite database", otherSQLite, "not a Gatehouse one"},
+		{"newer schema", newer, "newer than this gatehouse knows"},
+		{"missing", filepath.Join(dir, "nothing.db"), "no such file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			target := filepath.Join(t.TempDir(), "data")
+			out, code := runCmd(t, "restore", tc.file, "--data", target)
+			if code != 1 || !strings.Contains(out, "refused, nothing written") || !strings.Contains(out, tc.want) {
+				t.Fatalf("exit %d, output:\n%s\nwant exit 1, refused, and %q", code, out, tc.want)
+			}
+			if _, err := os.Stat(target); err == nil {
+				t.Errorf("restore created %s", target)
+			}
+		})
+	}
+
+	// A data directory with a database: refused without --force.
+	before, _ := os.ReadFile(filepath.Join(data, "gatehouse.db"))
+	if out, code := runCmd(t, "restore", good, "--data", data); code != 1 || !strings.Contains(out, "--force") {
+		t.Errorf("restore over a database without --force: exit %d\n%s", code, out)
+	}
+	if after, _ := os.ReadFile(filepath.Join(data, "gatehouse.db")); !bytes.Equal(before, after) {
+		t.Errorf("the database changed though the restore was refused")
+	}
+	// A running server's data directory: refused even with --force.
+	s := start(t, append([]string{"--data", data, "--admin-password", "x-Admin-Pass-1"}, ports()...)...)
+	if out, code := runCmd(t, "restore", good, "--data", data, "--force"); code != 1 || !strings.Contains(out, "in use by a running gatehouse server") {
+		t.Errorf("restore under a running server: exit %d\n%s", code, out)
+	}
+	s.cmd.Process.Signal(os.Interrupt)
+	s.cmd.Wait()
+	if out, code := runCmd(t, "restore", good, "--data", data, "--force"); code != 0 {
+		t.Errorf("restore --force of a stopped data directory: exit %d\n%s", code, out)
+	}
+	if out, code := runCmd(t, "repair", "--check", "--data", data); code != 0 {
+		t.Errorf("repair --check after restore --force: exit %d\n%s", code, out)
+	}
 }
