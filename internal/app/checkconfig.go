@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -29,6 +30,11 @@ func CheckConfig(ctx context.Context, cfg config.Config) (problems []error, note
 	pair := func(what, cert, key string) {
 		if cert == "" || key == "" {
 			return
+		}
+		for _, f := range []string{cert, key} {
+			if _, err := os.Stat(f); err != nil {
+				return // config.Problems named the missing file
+			}
 		}
 		if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
 			problems = append(problems, fmt.Errorf("%s: cannot load the certificate %s and key %s: %v", what, cert, key, err))
@@ -72,8 +78,8 @@ func CheckConfig(ctx context.Context, cfg config.Config) (problems []error, note
 			}
 			continue
 		}
-		host, _, err := net.SplitHostPort(l.addr)
-		if err != nil {
+		host, port, err := net.SplitHostPort(l.addr)
+		if p, perr := strconv.Atoi(port); err != nil || perr != nil || p < 0 || p > 65535 {
 			continue // config.Problems named it
 		}
 		if host != "" && net.ParseIP(host) == nil {
