@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -587,5 +588,25 @@ func TestRestoreRefusals(t *testing.T) {
 	}
 	if out, code := runCmd(t, "repair", "--check", "--data", data); code != 0 {
 		t.Errorf("repair --check after restore --force: exit %d\n%s", code, out)
+	}
+
+	// Root restoring into the data directory of the server's user leaves
+	// files that user owns.
+	if os.Geteuid() == 0 {
+		owned := filepath.Join(t.TempDir(), "owned")
+		os.Mkdir(owned, 0o700)
+		os.Chown(owned, 65534, 65534)
+		if out, code := runCmd(t, "restore", good, "--data", owned); code != 0 {
+			t.Fatalf("restore into a directory of another user: exit %d\n%s", code, out)
+		}
+		for _, f := range []string{"gatehouse.db", "gatehouse.lock"} {
+			fi, err := os.Stat(filepath.Join(owned, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st := fi.Sys().(*syscall.Stat_t); st.Uid != 65534 {
+				t.Errorf("%s restored by root belongs to uid %d; want the directory's owner 65534", f, st.Uid)
+			}
+		}
 	}
 }

@@ -159,6 +159,7 @@ func Restore(ctx context.Context, o RestoreOptions) error {
 			return fmt.Errorf("remove the old database's %s: %w", dst+suffix, err)
 		}
 	}
+	matchOwner(o.Data, tmp.Name())
 	if err := os.Rename(tmp.Name(), dst); err != nil {
 		return err
 	}

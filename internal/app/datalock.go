@@ -24,10 +24,15 @@ var ErrDataInUse = errors.New("data directory is in use by a running gatehouse s
 // function releases it.
 func lockData(dir string) (unlock func(), err error) {
 	path := filepath.Join(dir, dataLockName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	// Read-only is enough for flock, and the file holds nothing: readable
+	// by all, so that a lock file made by root (a restore run by root)
+	// does not keep the server's own user out.
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock data directory %s: %w", dir, err)
 	}
+	f.Chmod(0o644) // the umask may have taken bits; only the owner may chmod, so a failure is fine
+	matchOwner(dir, path)
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
@@ -36,4 +41,20 @@ func lockData(dir string) (unlock func(), err error) {
 		return nil, fmt.Errorf("lock data directory %s: %w", dir, err)
 	}
 	return func() { f.Close() }, nil
+}
+
+// matchOwner gives a file that root made in a data directory the
+// directory's owner (the server's user), so that 'gatehouse restore' or
+// 'move-store' run by root leave files the server can open.
+func matchOwner(dir, path string) {
+	if os.Geteuid() != 0 {
+		return
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 {
+		os.Lchown(path, int(st.Uid), int(st.Gid))
+	}
 }
