@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -86,8 +87,11 @@ func Backup(ctx context.Context, src, dst string, progress Progress) (err error)
 	total := pages * pageSize
 
 	done := make(chan struct{})
+	var polling sync.WaitGroup
 	if progress != nil {
+		polling.Add(1)
 		go func() {
+			defer polling.Done()
 			t := time.NewTicker(500 * time.Millisecond)
 			defer t.Stop()
 			for {
@@ -105,6 +109,7 @@ func Backup(ctx context.Context, src, dst string, progress Progress) (err error)
 	// VACUUM INTO only reads the source (but query_only would refuse it).
 	_, err = db.ExecContext(ctx, `VACUUM INTO ?`, tmpName)
 	close(done)
+	polling.Wait() // no progress line after the last one below
 	if err != nil {
 		return fmt.Errorf("write the backup to %s: %w", dir, explainWrite(err, dir))
 	}
