@@ -3,6 +3,10 @@
 //	gatehouse serve [flags]     run the server (see gatehouse serve -h)
 //	gatehouse shell [flags]     the Exchange-style admin shell
 //	gatehouse repair [--check] [serve flags]  check and repair the store
+//	gatehouse backup --out FILE [serve flags]  copy the SQLite store while it serves
+//	gatehouse restore FILE --data DIR [--force]  put a backup in place
+//	gatehouse move-store --data DIR --to postgres://...  SQLite to PostgreSQL
+//	gatehouse check-config [--config FILE]  validate a configuration
 //	gatehouse version           print the version
 package main
 
@@ -31,6 +35,10 @@ commands:
   shell     the admin shell (Exchange cmdlet syntax) against a running server
   repair    check the store's counters against its messages and set them right
   import    copy a Maildir or an mbox file from disk into a mailbox
+  backup    write a consistent copy of the SQLite store while it serves
+  restore   put a backup in place as a data directory's database
+  move-store  copy a stopped SQLite data directory into an empty PostgreSQL database
+  check-config  validate a configuration without starting
   version   print the version
 
 Run 'gatehouse <command> -h' for the flags of a command.
@@ -50,6 +58,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return repair(args[1:], stdout, stderr)
 	case "import":
 		return runImport(args[1:], stdout, stderr)
+	case "backup":
+		return backup(args[1:], stdout, stderr)
+	case "restore":
+		return restore(args[1:], stdout, stderr)
+	case "move-store":
+		return moveStore(args[1:], stdout, stderr)
+	case "check-config":
+		return checkConfig(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "gatehouse %s\n", app.Version)
 		return 0

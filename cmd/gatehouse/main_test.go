@@ -54,7 +54,13 @@ var listenLine = regexp.MustCompile(`^\s+(IMAP4 \(STARTTLS\)|POP3 \(STLS\)|LMTP|
 // start runs gatehouse serve with args and waits for its banner.
 func start(t *testing.T, args ...string) *server {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"serve"}, args...)...)
+	return startCmd(t, exec.Command(binary, append([]string{"serve"}, args...)...))
+}
+
+// startCmd runs a prepared gatehouse serve command and waits for its
+// banner.
+func startCmd(t *testing.T, cmd *exec.Cmd) *server {
+	t.Helper()
 	stdout, _ := cmd.StdoutPipe()
 	s := &server{cmd: cmd, addrs: map[string]string{}, out: &bytes.Buffer{}, errb: &bytes.Buffer{}}
 	cmd.Stderr = s.errb

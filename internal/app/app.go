@@ -159,6 +159,16 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	if err := checkWritable(cfg.Data); err != nil {
 		return nil, err
 	}
+	if cfg.DB == "" {
+		// One server per SQLite data directory: a second one would share
+		// the database file but not the in-process change hub, so neither
+		// would see the other's changes (IDLE, kicks).
+		unlock, err := lockData(cfg.Data)
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, func(context.Context) error { unlock(); return nil })
+	}
 	s.tightenData()
 	if s.tlsConfig, err = loadOrCreateTLS(cfg, s.log); err != nil {
 		return nil, err

@@ -348,6 +348,25 @@ func settings(c *Config) []setting {
 // Load builds the configuration from the defaults, the config file named by
 // --config (if any) and the flags in args. Errors name the setting.
 func Load(args []string, stderr io.Writer) (Config, error) {
+	cfg, problems, err := load(args, stderr, false)
+	if err != nil {
+		return cfg, err
+	}
+	if len(problems) > 0 {
+		return cfg, problems[0]
+	}
+	return cfg, nil
+}
+
+// LoadAll is Load for 'gatehouse check-config': it goes on past a bad
+// setting and returns every problem it finds (unknown keys of the file, an
+// unreadable secret file, each bad setting). err is for what stops it at
+// once: a bad flag, -h, a config file that is not TOML.
+func LoadAll(args []string, stderr io.Writer) (cfg Config, problems []error, err error) {
+	return load(args, stderr, true)
+}
+
+func load(args []string, stderr io.Writer, all bool) (Config, []error, error) {
 	cfg := Default()
 	fromFlags := Default()
 	fs := flag.NewFlagSet("gatehouse serve", flag.ContinueOnError)
@@ -372,14 +391,20 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 		}
 	}
 	if err := fs.Parse(args); err != nil {
-		return cfg, err
+		return cfg, nil, err
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return cfg, nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	var problems []error
 	if *configPath != "" {
 		if err := loadFile(&cfg, *configPath); err != nil {
-			return cfg, err
+			var unknown *unknownKeysError
+			if !all || !errors.As(err, &unknown) {
+				return cfg, nil, err
+			}
+			// The known keys are decoded; go on to check them.
+			problems = append(problems, err)
 		}
 	}
 	set := map[string]bool{}
@@ -397,9 +422,22 @@ func Load(args []string, stderr io.Writer) (Config, error) {
 		}
 	}
 	if err := cfg.readSecrets(os.Getenv); err != nil {
-		return cfg, err
+		if !all {
+			return cfg, nil, err
+		}
+		problems = append(problems, err)
 	}
-	return cfg, cfg.Validate()
+	return cfg, append(problems, cfg.Problems()...), nil
+}
+
+// unknownKeysError is a config file's keys that no setting has.
+type unknownKeysError struct {
+	path string
+	keys []string
+}
+
+func (e *unknownKeysError) Error() string {
+	return fmt.Sprintf("config %s: unknown setting %s", e.path, strings.Join(e.keys, ", "))
 }
 
 // readSecrets fills AdminPassword and DemoPassword, when neither the config
@@ -461,13 +499,23 @@ func loadFile(cfg *Config, path string) error {
 			keys = append(keys, k.String())
 		}
 		sort.Strings(keys)
-		return fmt.Errorf("config %s: unknown setting %s", path, strings.Join(keys, ", "))
+		return &unknownKeysError{path: path, keys: keys}
 	}
 	return nil
 }
 
 // Validate checks every setting and names the first bad one.
 func (c Config) Validate() error {
+	if p := c.Problems(); len(p) > 0 {
+		return p[0]
+	}
+	return nil
+}
+
+// Problems checks every setting and returns every bad one, in the order of
+// the settings ('gatehouse check-config' lists them all).
+func (c Config) Problems() []error {
+	var p []error
 	for _, a := range []struct{ name, addr string }{
 		{"listen.imap (--imap)", c.Listen.IMAP}, {"listen.imaps (--imaps)", c.Listen.IMAPS},
 		{"listen.pop3 (--pop3)", c.Listen.POP3}, {"listen.pop3s (--pop3s)", c.Listen.POP3S},
@@ -477,90 +525,90 @@ func (c Config) Validate() error {
 		{"outbound.smarthost (--smarthost)", c.Outbound.Smarthost},
 	} {
 		if err := checkAddr(a.addr); err != nil {
-			return fmt.Errorf("%s: %v", a.name, err)
+			p = append(p, fmt.Errorf("%s: %v", a.name, err))
 		}
 	}
 	if path, ok := strings.CutPrefix(c.Listen.LMTP, "unix:"); ok {
 		if path == "" {
-			return errors.New("listen.lmtp (--lmtp): unix: needs a socket path")
+			p = append(p, errors.New("listen.lmtp (--lmtp): unix: needs a socket path"))
 		}
 	} else if err := checkAddr(c.Listen.LMTP); err != nil {
-		return fmt.Errorf("listen.lmtp (--lmtp): %v", err)
+		p = append(p, fmt.Errorf("listen.lmtp (--lmtp): %v", err))
 	}
 	if c.DB == "" && c.Data == "" {
-		return errors.New("data (--data): a data directory is needed for the SQLite database")
+		p = append(p, errors.New("data (--data): a data directory is needed for the SQLite database"))
 	}
 	if c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
-		return fmt.Errorf("db (--db): %q is not a postgres:// URL (leave it empty for SQLite)", c.DB)
+		p = append(p, fmt.Errorf("db (--db): %q is not a postgres:// URL (leave it empty for SQLite)", c.DB))
 	}
 	if c.PublicHost != "" && !validDomain(c.PublicHost) && net.ParseIP(c.PublicHost) == nil {
 		return fmt.Errorf("public_host (--public-host): %q is not a host name", c.PublicHost)
 	}
 	if !validDomain(c.Domain) {
-		return fmt.Errorf("domain (--domain): %q is not a domain name", c.Domain)
+		p = append(p, fmt.Errorf("domain (--domain): %q is not a domain name", c.Domain))
 	}
 	if c.MaxMessageSize < 1000 {
-		return fmt.Errorf("max_message_size (--max-message-size): %s is too small", c.MaxMessageSize)
+		p = append(p, fmt.Errorf("max_message_size (--max-message-size): %s is too small", c.MaxMessageSize))
 	}
 	switch c.Outbound.TLS {
 	case "auto", "required", "insecure":
 	default:
-		return fmt.Errorf("outbound.smarthost_tls (--smarthost-tls): %q is not auto, required or insecure", c.Outbound.TLS)
+		p = append(p, fmt.Errorf("outbound.smarthost_tls (--smarthost-tls): %q is not auto, required or insecure", c.Outbound.TLS))
 	}
 	if c.Outbound.QueueLifetime <= 0 || c.Outbound.RetryInterval <= 0 || c.Outbound.RetryMax < c.Outbound.RetryInterval || c.Outbound.ScanInterval <= 0 || c.Outbound.Lease <= 0 {
-		return errors.New("outbound: queue_lifetime, retry_interval, scan_interval and lease must be positive, retry_max at least retry_interval")
+		p = append(p, errors.New("outbound: queue_lifetime, retry_interval, scan_interval and lease must be positive, retry_max at least retry_interval"))
 	}
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
-		return errors.New("tls.cert (--tls-cert) and tls.key (--tls-key): give both or neither")
+		p = append(p, errors.New("tls.cert (--tls-cert) and tls.key (--tls-key): give both or neither"))
 	}
 	for _, f := range []string{c.TLS.Cert, c.TLS.Key} {
 		if f != "" {
 			if _, err := os.Stat(f); err != nil {
-				return fmt.Errorf("tls: %v", err)
+				p = append(p, fmt.Errorf("tls: %v", err))
 			}
 		}
 	}
 	if err := c.Admin.validate(c.Listen.Admin); err != nil {
-		return err
+		p = append(p, err)
 	}
 	if c.IMAP.MaxConnsPerMailbox < 1 || c.IMAP.MaxConnsPerIP < 1 {
-		return errors.New("imap.max_connections_per_mailbox and imap.max_connections_per_ip must be at least 1")
+		p = append(p, errors.New("imap.max_connections_per_mailbox and imap.max_connections_per_ip must be at least 1"))
 	}
 	if time.Duration(c.POP3.IdleTimeout) < 10*time.Minute {
-		return errors.New("pop3.idle_timeout (--pop3-idle-timeout): RFC 1939 §3 requires at least 10m")
+		p = append(p, errors.New("pop3.idle_timeout (--pop3-idle-timeout): RFC 1939 §3 requires at least 10m"))
 	}
 	if time.Duration(c.IMAP.IdleTimeout) < 30*time.Minute {
-		return errors.New("imap.idle_timeout (--imap-idle-timeout): RFC 9051 §5.4 requires at least 30m")
+		p = append(p, errors.New("imap.idle_timeout (--imap-idle-timeout): RFC 9051 §5.4 requires at least 30m"))
 	}
 	if c.IMAP.PreAuthTimeout <= 0 {
-		return errors.New("imap.preauth_timeout (--imap-preauth-timeout) must be positive")
+		p = append(p, errors.New("imap.preauth_timeout (--imap-preauth-timeout) must be positive"))
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		return fmt.Errorf("log.level (--log-level): %q is not debug, info, warn or error", c.Log.Level)
+		p = append(p, fmt.Errorf("log.level (--log-level): %q is not debug, info, warn or error", c.Log.Level))
 	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
-		return fmt.Errorf("log.format (--log-format): %q is not text or json", c.Log.Format)
+		p = append(p, fmt.Errorf("log.format (--log-format): %q is not text or json", c.Log.Format))
 	}
 	if c.Auth.CredentialCacheTTL < 0 || c.Login.Retention < 0 || c.ShutdownGrace < 0 || c.BodyGrace < 0 {
-		return errors.New("durations must not be negative")
+		p = append(p, errors.New("durations must not be negative"))
 	}
 	if c.OAuth.Issuer != "" {
 		u, err := url.Parse(c.OAuth.Issuer)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return fmt.Errorf("oauth.issuer (--oauth-issuer): %q is not an http(s) URL", c.OAuth.Issuer)
+			p = append(p, fmt.Errorf("oauth.issuer (--oauth-issuer): %q is not an http(s) URL", c.OAuth.Issuer))
 		}
 		if c.OAuth.Audience == "" {
-			return errors.New("oauth.audience (--oauth-audience) is required with --oauth-issuer")
+			p = append(p, errors.New("oauth.audience (--oauth-audience) is required with --oauth-issuer"))
 		}
 		if c.OAuth.Claim == "" {
-			return errors.New("oauth.claim (--oauth-claim) must name a claim")
+			p = append(p, errors.New("oauth.claim (--oauth-claim) must name a claim"))
 		}
 	}
-	return nil
+	return p
 }
 
 func checkAddr(a string) error {
