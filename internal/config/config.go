@@ -542,7 +542,7 @@ func (c Config) Problems() []error {
 		p = append(p, fmt.Errorf("db (--db): %q is not a postgres:// URL (leave it empty for SQLite)", c.DB))
 	}
 	if c.PublicHost != "" && !validDomain(c.PublicHost) && net.ParseIP(c.PublicHost) == nil {
-		return fmt.Errorf("public_host (--public-host): %q is not a host name", c.PublicHost)
+		p = append(p, fmt.Errorf("public_host (--public-host): %q is not a host name", c.PublicHost))
 	}
 	if !validDomain(c.Domain) {
 		p = append(p, fmt.Errorf("domain (--domain): %q is not a domain name", c.Domain))
