@@ -87,6 +87,7 @@ func cmdAppend(ctx context.Context, c *conn, r *request) error {
 		}
 		return err
 	}
+	c.warnSoftQuota(ctx)
 	// RFC 3502: the UIDs of all messages, in the order appended.
 	return &okResult{code: "APPENDUID " + itoa(uidValidity) + " " + formatSet(uids), text: "APPEND completed"}
 }

@@ -73,6 +73,10 @@ func (it *fetchItem) presentsContent() bool {
 	switch it.kind {
 	case fetchSection, fetchSize, fetchBody, fetchBodyStructure:
 		return true
+	case fetchBinarySize:
+		// BINARY.SIZE[TEXT] and the like: the size of what BINARY[TEXT]
+		// sends, which is BODY[TEXT] (fetchSection).
+		return it.sec.text != ""
 	}
 	return false
 }
@@ -728,6 +732,9 @@ func (f *fetcher) load(ctx context.Context, md *MessageData) (*message.Message, 
 			off, n := applyPartial(it, r.end-r.start)
 			end = max(end, r.start+off+n)
 		case fetchBinary, fetchBinarySize:
+			if conv && it.sec.text != "" {
+				continue // the presented message, read whole below
+			}
 			if it.sec.text != "" {
 				// BINARY.SIZE[1.HEADER]: the size of what BODY[1.HEADER]
 				// sends, nothing decoded.
@@ -895,7 +902,13 @@ func (f *fetcher) write(ctx context.Context, i int, md *MessageData, msg *messag
 		case fetchBinary, fetchBinarySize:
 			w.raw(it.name)
 			w.sp()
-			if err := f.writeBinary(ctx, md, msg, it); err != nil {
+			bmd, bmsg := md, msg
+			if it.sec.text != "" {
+				// BINARY.SIZE[TEXT] measures what BINARY[TEXT] sends: the
+				// section as BODY[TEXT] presents it.
+				bmd, bmsg = smd, smsg
+			}
+			if err := f.writeBinary(ctx, bmd, bmsg, it); err != nil {
 				return err
 			}
 		case fetchModSeq:

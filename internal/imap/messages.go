@@ -236,6 +236,10 @@ func cmdCopy(ctx context.Context, c *conn, r *request) error {
 		}
 		return err
 	}
+	if !move {
+		// A MOVE within the mailbox does not grow it.
+		c.warnSoftQuota(ctx)
+	}
 	var code string
 	if len(res.SrcUIDs) > 0 {
 		code = "COPYUID " + itoa(res.UIDValidity) + " " + formatSet(res.SrcUIDs) + " " + formatSet(res.DstUIDs)

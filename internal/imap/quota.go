@@ -13,6 +13,39 @@ type QuotaUser interface {
 	StorageQuota(ctx context.Context) (used, limit int64, err error)
 }
 
+// QuotaWarner may be implemented by a User whose mailbox has a warning
+// (soft) storage limit, Exchange's IssueWarningQuota.
+type QuotaWarner interface {
+	// StorageWarning returns the mailbox's size and its warning limit in
+	// octets; limit 0 means none.
+	StorageWarning(ctx context.Context) (used, warn int64, err error)
+}
+
+// warnSoftQuota writes "* NO [OVERQUOTA] ..." when a write that succeeded
+// (APPEND, COPY, MOVE) leaves the mailbox at or over its warning limit.
+// RFC 9208 §4.3.3 keeps the tagged NO [OVERQUOTA] for the hard limit,
+// where nothing is stored, and lets a server send OVERQUOTA in an untagged
+// NO when a mailbox exceeds a soft quota; the tagged OK keeps its own code
+// (APPENDUID, COPYUID). Exchange warns when the size "reaches or exceeds"
+// IssueWarningQuota, so reaching it is enough here too. A failure to read
+// the usage only loses the warning: the write is done.
+func (c *conn) warnSoftQuota(ctx context.Context) {
+	qw, ok := c.user.(QuotaWarner)
+	if !ok {
+		return
+	}
+	used, warn, err := qw.StorageWarning(ctx)
+	if err != nil || warn <= 0 || used < warn {
+		return
+	}
+	w := &c.w
+	w.raw("* NO [OVERQUOTA] Mailbox is over its warning quota (")
+	w.num64(used)
+	w.raw(" of ")
+	w.num64(warn)
+	w.raw(" octets used); delete mail to make room\r\n")
+}
+
 // quotaRoot is the name of the one quota root a limited mailbox has.
 const quotaRoot = ""
 

@@ -270,3 +270,18 @@ func TestPythonImaplibQuota(t *testing.T) {
 		t.Errorf("usage after the session: got %+v, %v; want 2 messages, 4004 octets", u, err)
 	}
 }
+
+// TestPythonImaplibNUL appends a message holding NUL in a plain literal and
+// in a literal8 with Python's imaplib and reads both back with BODY and
+// BINARY (RFC 3516, RFC 9051 §4.3).
+func TestPythonImaplibNUL(t *testing.T) {
+	py := need(t, "python3")
+	e := newEnv(t, envOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, py, "testdata/clients/imaplib_nul.py", e.addr).CombinedOutput()
+	t.Logf("imaplib:\n%s", out)
+	if err != nil || !strings.HasSuffix(strings.TrimSpace(string(out)), "DONE") {
+		t.Fatalf("imaplib NUL session failed: %v", err)
+	}
+}

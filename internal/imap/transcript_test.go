@@ -218,7 +218,7 @@ func runTranscript(t *testing.T, file string) {
 	// With "O: escapes", <LF> and <CR> in C: lines send a bare line feed or
 	// carriage return (a transcript line cannot hold them otherwise).
 	escapes := false
-	quotas := map[string]int64{}
+	quotas := map[string]store.MailboxQuota{}
 	for _, l := range lines {
 		if l.kind == "O" {
 			switch {
@@ -242,15 +242,23 @@ func runTranscript(t *testing.T, file string) {
 			case strings.HasPrefix(l.text, "quota="):
 				// quota=user:octets sets the user's ProhibitSendReceiveQuota.
 				user, n, _ := strings.Cut(strings.TrimPrefix(l.text, "quota="), ":")
-				quotas[user], _ = strconv.ParseInt(n, 10, 64)
+				q := quotas[user]
+				q.ProhibitSendReceive, _ = strconv.ParseInt(n, 10, 64)
+				quotas[user] = q
+			case strings.HasPrefix(l.text, "warnquota="):
+				// warnquota=user:octets sets the user's IssueWarningQuota.
+				user, n, _ := strings.Cut(strings.TrimPrefix(l.text, "warnquota="), ":")
+				q := quotas[user]
+				q.IssueWarning, _ = strconv.ParseInt(n, 10, 64)
+				quotas[user] = q
 			default:
 				t.Fatalf("unknown option %q", l.text)
 			}
 		}
 	}
 	e := newEnv(t, eo)
-	for user, n := range quotas {
-		e.setQuota(t, user, store.MailboxQuota{ProhibitSendReceive: n})
+	for user, q := range quotas {
+		e.setQuota(t, user, q)
 	}
 	conns := map[int]*tconn{}
 	var uv atomic.Value // shared by the transcript's connections

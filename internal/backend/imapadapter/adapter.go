@@ -248,6 +248,15 @@ func (u *user) StorageQuota(ctx context.Context) (used, limit int64, err error) 
 	return us.Size, us.Quota.ProhibitSendReceive, nil
 }
 
+// StorageWarning implements imap.QuotaWarner: the IssueWarningQuota.
+func (u *user) StorageWarning(ctx context.Context) (used, warn int64, err error) {
+	us, err := u.b.mail.MailboxUsage(ctx, u.mailboxID)
+	if err != nil {
+		return 0, 0, wireError(err)
+	}
+	return us.Size, us.Quota.IssueWarning, nil
+}
+
 func (u *user) Logout() {
 	if u.end != nil {
 		u.end()

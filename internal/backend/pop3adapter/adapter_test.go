@@ -677,3 +677,35 @@ func TestMessageExpungedByIMAP(t *testing.T) {
 	default:
 	}
 }
+
+// TestPoplibBinaryPart has Python's poplib read a message whose part holds
+// NUL octets and bare CR and LF (kept exactly by the store, as an IMAP4
+// literal8 APPEND keeps them): RETR and TOP must be CRLF-ended lines
+// without NUL, LIST's size what RETR sends.
+func TestPoplibBinaryPart(t *testing.T) {
+	e := newEnv(t)
+	part := []byte("ab\x00cd\nbare LF\rbare CR\r\n.dot\r\n\xff\xfe")
+	raw := []byte("From: a@example.com\r\nSubject: binary\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n.\r\n" +
+		"--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n" +
+		string(part) + "\r\n--b--\r\n")
+	msg := message.Parse(raw)
+	if !msg.HasBinary() {
+		t.Fatal("the test message has no binary part")
+	}
+	if _, err := e.st.Deliver(context.Background(), []int64{e.boxes["alice"]}, store.NewMessage{
+		InternalDate: time.Now(), Raw: raw, Structure: msg.Marshal(), HasBinary: true,
+		Summary: store.Summary{Subject: msg.Subject(), From: msg.From(), To: msg.To()},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	py := lookPath(t, "python3")
+	host, port, _ := net.SplitHostPort(e.addr)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, py, "testdata/poplib_binary.py", host, port, "alice@example.com", "pw-alice", hex.EncodeToString(part)).CombinedOutput()
+	t.Logf("poplib:\n%s", out)
+	if err != nil || !strings.HasSuffix(strings.TrimSpace(string(out)), "DONE") {
+		t.Fatalf("poplib session failed: %v", err)
+	}
+}

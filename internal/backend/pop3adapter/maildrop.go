@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/gatehouse-mail/gatehouse/internal/message"
 	"github.com/gatehouse-mail/gatehouse/internal/pop3"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
@@ -22,6 +23,18 @@ type maildrop struct {
 	bodies    []int64
 	msgs      []pop3.Message
 	release   func() // unlocks the maildrop and ends the login session
+
+	// Messages with binary parts (store.MessageMeta.HasBinary: NUL
+	// octets, or bare CR and LF kept exactly in a part appended as
+	// binary) are sent as IMAP4 presents them to a client without
+	// BINARY: those parts base64-encoded (message.BinaryToBase64). A
+	// POP3 multi-line response is made of CRLF-ended lines (RFC 1939
+	// §3) and POP3 has no binary transfer, so that is the one form that
+	// loses nothing. Their LIST size is the size of that form; the last
+	// one converted is kept for the reads of its RETR.
+	binary  map[int]int64 // message number - 1 to its stored size
+	convI   int
+	convBuf []byte
 
 	// The read-ahead: POP3 clients download message after message, so
 	// once a message has been read to its end, a worker goroutine reads
@@ -74,13 +87,49 @@ func (b *Backend) openMaildrop(ctx context.Context, mailboxID int64) (*maildrop,
 	err = b.mail.Messages(ctx, inbox.ID, allUIDs, 0, func(m store.MessageMeta) error {
 		md.uids = append(md.uids, m.UID)
 		md.bodies = append(md.bodies, m.BodyID)
+		if m.HasBinary {
+			if md.binary == nil {
+				md.binary = map[int]int64{}
+			}
+			md.binary[len(md.msgs)] = m.Size
+		}
 		md.msgs = append(md.msgs, pop3.Message{Size: m.Size, UID: UIDL(m.ID)})
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list INBOX of mailbox %d: %w", mailboxID, err)
 	}
+	md.convI = -1
+	for i := range md.binary {
+		conv, err := md.converted(ctx, i)
+		if err != nil {
+			return nil, fmt.Errorf("list INBOX of mailbox %d: %w", mailboxID, err)
+		}
+		md.msgs[i].Size = int64(len(conv))
+	}
 	return md, nil
+}
+
+// converted returns message i with its binary parts base64-encoded.
+func (md *maildrop) converted(ctx context.Context, i int) ([]byte, error) {
+	if md.convI == i {
+		return md.convBuf, nil
+	}
+	raw := make([]byte, md.binary[i])
+	n, err := md.b.mail.ReadBody(ctx, md.bodies[i], 0, raw)
+	if err == nil && n < len(raw) || errors.Is(err, io.EOF) && n < len(raw) {
+		err = store.ErrNotFound
+	} else if errors.Is(err, io.EOF) {
+		err = nil
+	}
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, errGone
+		}
+		return nil, fmt.Errorf("read body of message %d: %w", i+1, err)
+	}
+	md.convI, md.convBuf = i, message.BinaryToBase64(raw, message.Parse(raw))
+	return md.convBuf, nil
 }
 
 // UIDL is the POP3 unique-id of a message: the decimal form of its store
@@ -99,6 +148,21 @@ func (md *maildrop) Messages() []pop3.Message { return md.msgs }
 var errGone = &pop3.Error{Text: "Message was removed by another session"}
 
 func (md *maildrop) ReadBody(ctx context.Context, i int, off int64, p []byte) (int, error) {
+	if _, ok := md.binary[i]; ok {
+		conv, err := md.converted(ctx, i)
+		if err != nil {
+			return 0, err
+		}
+		if off >= int64(len(conv)) {
+			return 0, io.EOF
+		}
+		n := copy(p, conv[off:])
+		if off+int64(n) >= int64(len(conv)) {
+			md.scheduleAfter(ctx, i)
+			return n, io.EOF
+		}
+		return n, nil
+	}
 	n, err, ok := md.fromReadAhead(i, off, p)
 	if !ok {
 		n, err = md.read(ctx, i, off, p)
