@@ -27,8 +27,9 @@ import (
 
 const sourcePassword = "Source-Pass-1"
 
-// Users of the fixture: five migrated mailboxes plus one with a wrong
-// password and one with a small quota.
+// Users of the fixture: five migrated mailboxes (emma's through the
+// source's master user) plus one with a wrong password and one with a
+// small quota.
 var fixtureUsers = []string{"ann", "bob", "cara", "dave", "emma", "frank", "gina"}
 
 var folderMap = dovecot.FolderMap()
@@ -154,6 +155,9 @@ func newFixture(t *testing.T, postgresEngine bool) *fixture {
 		switch u {
 		case "frank":
 			pw = "wrong"
+		case "emma":
+			// Signed in through the source's master user.
+			login, pw = "emma*"+dovecot.MasterUser, dovecot.MasterPassword
 		}
 		sealed, err := f.keys.Seal([]byte(pw))
 		if err != nil {
