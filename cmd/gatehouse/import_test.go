@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -103,4 +107,79 @@ func TestImportFromDisk(t *testing.T) {
 			t.Errorf("folder %q: got %v; want %v", name, got, msgs)
 		}
 	}
+}
+
+// TestImportWakesIdle: a session in IDLE on the running server hears of
+// mail that 'gatehouse import' (another process) adds, as of a delivery,
+// before its periodic re-check (30 s) would find it: the import hands its
+// events to the server through the notify socket of the data directory.
+func TestImportWakesIdle(t *testing.T) {
+	data := t.TempDir()
+	s := start(t, append([]string{"--data", data, "--demo", "--admin-password", "x-Admin-Pass-1"}, ports()...)...)
+	nc, err := net.Dial("tcp", s.addrs["IMAP4"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	r := bufio.NewReader(nc)
+	n := 0
+	cmd := func(c string) string {
+		t.Helper()
+		n++
+		tag := fmt.Sprintf("w%d", n)
+		fmt.Fprintf(nc, "%s %s\r\n", tag, c)
+		var all strings.Builder
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("%s: %v (after %q)", c, err, all.String())
+			}
+			all.WriteString(line)
+			if strings.HasPrefix(line, tag+" ") {
+				if !strings.HasPrefix(line, tag+" OK") {
+					t.Fatalf("%s: %s", c, line)
+				}
+				return all.String()
+			}
+		}
+	}
+	if _, err := r.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	cmd("LOGIN christa@contoso.com Contoso-Demo-2026")
+	sel := cmd("SELECT INBOX")
+	var exists int
+	if m := regexp.MustCompile(`\* (\d+) EXISTS`).FindStringSubmatch(sel); m != nil {
+		fmt.Sscan(m[1], &exists)
+	}
+	fmt.Fprintf(nc, "i1 IDLE\r\n")
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "+") {
+		t.Fatalf("IDLE: %q %v", line, err)
+	}
+	md := filepath.Join(t.TempDir(), "Maildir")
+	writeFile(t, filepath.Join(md, "cur", "1700000000.M1P1.old:2,S"), "Subject: imported\n\nhello\n", time.Now())
+	os.MkdirAll(filepath.Join(md, "new"), 0o755)
+	started := time.Now()
+	out, err := exec.Command(binary, "import", "--data", data, "--mailbox", "christa@contoso.com", "--maildir", md).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "1 imported") {
+		t.Fatalf("gatehouse import: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "note:") {
+		t.Errorf("import did not reach the running server:\n%s", out)
+	}
+	// Well before the 30 s periodic re-check of IDLE.
+	nc.SetReadDeadline(started.Add(20 * time.Second))
+	want := fmt.Sprintf("* %d EXISTS", exists+1)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("no %q in IDLE after the import: %v", want, err)
+		}
+		if strings.HasPrefix(line, want) {
+			t.Logf("IDLE heard %q %v after the import started", strings.TrimSpace(line), time.Since(started).Round(time.Millisecond))
+			break
+		}
+	}
+	nc.SetReadDeadline(time.Time{})
+	fmt.Fprintf(nc, "DONE\r\n")
 }

@@ -328,6 +328,13 @@ func (s *Server) openStore(ctx context.Context) error {
 		}
 		s.Store = st
 		s.Hub = notify.NewLocal()
+		// gatehouse import, another process, hands its events in here, so
+		// that IDLE sessions see imported mail at once.
+		if l, err := notify.ListenSocket(filepath.Join(s.cfg.Data, notify.SocketName), s.Hub, s.log); err != nil {
+			s.log.Warn("notify socket: gatehouse import cannot wake this server's sessions (they see its mail at their next check)", "err", err)
+		} else {
+			s.closers = append(s.closers, func(context.Context) error { return l.Close() })
+		}
 	} else {
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-mail/gatehouse/internal/config"
 	"github.com/gatehouse-mail/gatehouse/internal/migration"
+	"github.com/gatehouse-mail/gatehouse/internal/notify"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 	"github.com/gatehouse-mail/gatehouse/internal/store/postgres"
 	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
@@ -28,7 +29,8 @@ type ImportOptions struct {
 // Import copies a Maildir or an mbox file into a mailbox, through the
 // store as delivery does (one transaction per message with its import
 // key, so a re-run adds only what is missing). A server running on the
-// same store sees the mail at its sessions' next look at the folder.
+// same store is told of every imported message as of a delivery, so its
+// IDLE sessions see the mail at once.
 func Import(ctx context.Context, o ImportOptions) (migration.ImportStats, error) {
 	cfg := o.Config
 	log := slog.New(slog.DiscardHandler)
@@ -55,8 +57,29 @@ func Import(ctx context.Context, o ImportOptions) (migration.ImportStats, error)
 	}); err != nil {
 		return migration.ImportStats{}, fmt.Errorf("mailbox %s: %w", o.Mailbox, err)
 	}
+	// The running server hears of the imported mail as of a delivery:
+	// through PostgreSQL's NOTIFY like its other nodes, or on one node
+	// through its notify socket.
+	var hub notify.Hub
+	if cfg.DB != "" {
+		h, err := notify.NewPostgres(ctx, notify.PostgresOptions{DSN: cfg.DB, Logger: log})
+		if err != nil {
+			fmt.Fprintf(o.Out, "note: running servers will not be told of the imported mail at once (%v); their sessions see it at their next check\n", err)
+		} else {
+			defer h.Close()
+			hub = h
+		}
+	} else {
+		h, err := notify.DialSocket(filepath.Join(cfg.Data, notify.SocketName))
+		if err != nil {
+			fmt.Fprintf(o.Out, "note: no running server to tell of the imported mail at once (%v); its sessions see it at their next check\n", err)
+		} else {
+			defer h.Close()
+			hub = h
+		}
+	}
 	last := ""
-	imp := migration.ImportOptions{Store: st, MailboxID: mb.ID, MaxMessageSize: int64(cfg.MaxMessageSize),
+	imp := migration.ImportOptions{Store: st, MailboxID: mb.ID, MaxMessageSize: int64(cfg.MaxMessageSize), Hub: hub,
 		Progress: func(folder string, s migration.ImportStats) {
 			if folder != last || s.Seen%100 == 0 {
 				fmt.Fprintf(o.Out, "%s: %d messages read, %d imported, %d already there, %d skipped\n", folder, s.Seen, s.Imported, s.Already, s.Skipped)

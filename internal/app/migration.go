@@ -22,7 +22,17 @@ func (s *Server) startMigration() error {
 	if err != nil {
 		return err
 	}
-	eng := migration.New(migration.Options{Store: s.Store, Hub: s.Hub, Keyring: keys, Logger: s.log, Node: s.node,
+	// The data directory's instance lock lets a restart after a crash take
+	// its batches over at once; without it (another process holds it) the
+	// batches wait for their leases to expire.
+	inst, err := migration.ClaimInstance(s.cfg.Data)
+	if err != nil {
+		s.log.Warn("migration: batches of a crashed process wait for their leases to expire (up to 30 s)", "err", err)
+		inst = nil
+	} else {
+		s.closers = append(s.closers, func(context.Context) error { return inst.Close() })
+	}
+	eng := migration.New(migration.Options{Store: s.Store, Hub: s.Hub, Keyring: keys, Logger: s.log, Node: s.node, Instance: inst,
 		MaxMessageSize: int64(s.cfg.MaxMessageSize), ResyncInterval: time.Duration(s.cfg.Migration.ResyncInterval),
 		PollInterval: time.Duration(s.cfg.Migration.PollInterval)})
 	s.Service.SetMigrationHooks(service.MigrationHooks{

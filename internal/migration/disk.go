@@ -20,6 +20,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/gatehouse-mail/gatehouse/internal/message"
+	"github.com/gatehouse-mail/gatehouse/internal/notify"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
 
@@ -48,6 +49,9 @@ type ImportOptions struct {
 	MaxMessageSize int64
 	// Progress is called after every message.
 	Progress func(folder string, st ImportStats)
+	// Hub, when set, hears of every imported message as of a delivery
+	// (IDLE sessions of the mailbox look at once).
+	Hub notify.Hub
 }
 
 // decodeMUTF7 decodes a modified UTF-7 mailbox name (RFC 3501 §5.1.3), as
@@ -161,7 +165,7 @@ func (o ImportOptions) folderFor(ctx context.Context, name string, delim rune) (
 	if len(fs) == 0 {
 		return 0, "", fmt.Errorf("folder %q cannot be mapped", name)
 	}
-	e := &Engine{o: Options{Store: o.Store}}
+	e := &Engine{o: Options{Store: o.Store, Hub: o.Hub}}
 	id, err := e.ensureFolder(ctx, o.MailboxID, fs[0], byName, defaults)
 	return id, fs[0].Target, err
 }
@@ -186,6 +190,10 @@ func (o ImportOptions) importOne(ctx context.Context, folderID int64, folder, ke
 		return fmt.Errorf("%s: %s: %w", folder, key, err)
 	case added:
 		st.Imported++
+		if o.Hub != nil {
+			// As a delivery does: IDLE sessions of the mailbox look now.
+			o.Hub.Publish(ctx, notify.Event{Kind: notify.FolderChanged, MailboxID: o.MailboxID, FolderID: folderID})
+		}
 	default:
 		st.Already++
 	}

@@ -40,6 +40,15 @@ type Options struct {
 	Logger  *slog.Logger
 	// Node names this process for the batch leases (notify.NewNodeID).
 	Node string
+	// Instance, when set, is this installation's claimed identity
+	// (ClaimInstance): the engine holds leases as "Instance/Node" and
+	// takes over those of an earlier process of its instance at once
+	// (after a kill -9, a restart goes on with its batches without
+	// waiting for the lease to expire).
+	Instance *Instance
+	// LeaseTTL is how long a batch's lease outlives a node that stopped
+	// renewing it (default 30 s).
+	LeaseTTL time.Duration
 	// MaxMessageSize: larger source messages are skipped and listed
 	// (default 35 MB, Gatehouse's max_message_size).
 	MaxMessageSize int64
@@ -72,6 +81,9 @@ type Engine struct {
 	running map[int64]bool
 	wg      sync.WaitGroup
 	wake    chan struct{}
+	// holder is the name the leases are held by; orphans the prefix of
+	// the holders of earlier processes of this instance ("" without one).
+	holder, orphans string
 }
 
 // New returns an engine; Run starts it.
@@ -97,13 +109,26 @@ func New(o Options) *Engine {
 	if o.PollInterval <= 0 {
 		o.PollInterval = 5 * time.Second
 	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = leaseTTL
+	}
 	if o.Attempts <= 0 {
 		o.Attempts = 5
 	}
 	if o.RetryDelay <= 0 {
 		o.RetryDelay = time.Second
 	}
-	return &Engine{o: o, running: map[int64]bool{}, wake: make(chan struct{}, 1)}
+	e := &Engine{o: o, running: map[int64]bool{}, wake: make(chan struct{}, 1), holder: o.Node}
+	if o.Instance != nil {
+		e.orphans = o.Instance.ID + "/"
+		e.holder = e.orphans + o.Node
+	}
+	return e
+}
+
+// acquire takes or renews a batch's lease.
+func (e *Engine) acquire(ctx context.Context, id int64) (bool, error) {
+	return e.o.Store.AcquireLeaseFrom(ctx, leaseName(id), e.holder, e.orphans, e.o.LeaseTTL)
 }
 
 // Wake makes Run look at the batches now (after Start-MigrationBatch).
@@ -136,9 +161,10 @@ func (e *Engine) Run(ctx context.Context) {
 
 func leaseName(batchID int64) string { return "migration-batch-" + strconv.FormatInt(batchID, 10) }
 
-// leaseTTL is how long a batch's lease outlives its node: a batch whose
-// node was killed resumes elsewhere (or at the node's restart) after at
-// most this long. The running node renews it every quarter.
+// leaseTTL is the default of Options.LeaseTTL, how long a batch's lease outlives its node: a batch whose
+// node was killed resumes on another node after at most this long; at the
+// restart of the same installation (Options.Instance) at once. The
+// running node renews it every quarter.
 const leaseTTL = 30 * time.Second
 
 func (e *Engine) due(b store.MigrationBatch, now time.Time) bool {
@@ -171,7 +197,7 @@ func (e *Engine) scan(ctx context.Context) error {
 		if busy {
 			continue
 		}
-		ok, err := e.o.Store.AcquireLease(ctx, leaseName(b.ID), e.o.Node, leaseTTL)
+		ok, err := e.acquire(ctx, b.ID)
 		if err != nil {
 			return err
 		}
@@ -188,7 +214,7 @@ func (e *Engine) scan(ctx context.Context) error {
 				if r := recover(); r != nil {
 					e.o.Logger.Error("migration: batch panicked", "batch", b.Name, "panic", r)
 				}
-				e.o.Store.ReleaseLease(context.WithoutCancel(ctx), leaseName(b.ID), e.o.Node)
+				e.o.Store.ReleaseLease(context.WithoutCancel(ctx), leaseName(b.ID), e.holder)
 				e.mu.Lock()
 				delete(e.running, b.ID)
 				e.mu.Unlock()
@@ -221,8 +247,8 @@ func (e *Engine) watch(ctx context.Context, cancel context.CancelFunc, id int64)
 			cancel()
 			return
 		}
-		if time.Since(renew) > leaseTTL/4 {
-			ok, err := e.o.Store.AcquireLease(ctx, leaseName(id), e.o.Node, leaseTTL)
+		if time.Since(renew) > e.o.LeaseTTL/4 {
+			ok, err := e.acquire(ctx, id)
 			if err == nil && !ok {
 				e.o.Logger.Warn("migration: lease lost; stopping here", "batch", id)
 				cancel()
@@ -394,7 +420,7 @@ func (e *Engine) syncWithRetry(ctx context.Context, src Source, b store.Migratio
 			if st.Duration > 0 {
 				rate = float64(st.Copied+st.Deduped) / st.Duration.Seconds()
 			}
-			log.Info("migration: user synced", "folders", st.Folders, "copied", st.Copied, "deduped", st.Deduped, "skipped", st.Skipped,
+			log.Info("migration: user synced", "folders", st.Folders, "copied", st.Copied, "deduped", st.Deduped, "skipped", st.Skipped, "unskipped", st.Unskipped,
 				"flags", st.Flagged, "bytes", st.Bytes, "seconds", st.Duration.Seconds(), "messages_per_second", rate)
 			u.Status, u.Error, u.LastSyncTime = store.MigrationSynced, "", time.Now().UTC()
 			if completing {

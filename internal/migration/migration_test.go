@@ -27,8 +27,9 @@ import (
 
 const sourcePassword = "Source-Pass-1"
 
-// Users of the fixture: five migrated mailboxes plus one with a wrong
-// password and one with a small quota.
+// Users of the fixture: five migrated mailboxes (emma's through the
+// source's master user) plus one with a wrong password and one with a
+// small quota.
 var fixtureUsers = []string{"ann", "bob", "cara", "dave", "emma", "frank", "gina"}
 
 var folderMap = dovecot.FolderMap()
@@ -113,6 +114,7 @@ type fixture struct {
 	mbs   map[string]store.Mailbox
 	batch store.MigrationBatch
 	keys  *migration.Keyring
+	dir   string // the SQLite file and the keyring (SQLite only)
 }
 
 func newFixture(t *testing.T, postgresEngine bool) *fixture {
@@ -122,6 +124,7 @@ func newFixture(t *testing.T, postgresEngine bool) *fixture {
 	f.src = dovecot.StartSource(t, fixtureUsers, sourcePassword)
 	seed(t, f.src)
 	dir := t.TempDir()
+	f.dir = dir
 	var st store.Store
 	var err error
 	if postgresEngine {
@@ -152,6 +155,9 @@ func newFixture(t *testing.T, postgresEngine bool) *fixture {
 		switch u {
 		case "frank":
 			pw = "wrong"
+		case "emma":
+			// Signed in through the source's master user.
+			login, pw = "emma*"+dovecot.MasterUser, dovecot.MasterPassword
 		}
 		sealed, err := f.keys.Seal([]byte(pw))
 		if err != nil {
@@ -229,6 +235,19 @@ func (f *fixture) restart(t *testing.T, status string) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// checkAll compares the five migrated users' mailboxes with the source.
+func (f *fixture) checkAll(t *testing.T) {
+	t.Helper()
+	n := 0
+	for _, u := range fixtureUsers[:5] {
+		c := f.src.Dial(t, u)
+		src := dovecot.Take(t, c)
+		c.Logout().Wait()
+		n += compare(t, u, src, gatehouseSnapshot(t, f.st, f.mbs[u].ID), 0)
+	}
+	t.Logf("%d messages compared with the source", n)
 }
 
 func synced(b store.MigrationBatch, _ []store.MigrationUser) bool {
@@ -392,6 +411,37 @@ func batchFromDovecot(t *testing.T, pg bool) {
 		t.Errorf("cara's Archiv.2024 kept UIDVALIDITY %d; the test meant to change it", before)
 	}
 	check("after the incremental sync")
+
+	// Room in gina's mailbox: what was skipped over quota is copied at the
+	// next sync and leaves the list; the oversize message stays on it.
+	if err := f.st.Update(ctx, func(tx store.Tx) error {
+		return tx.SetMailboxQuota(ctx, f.mbs["gina"].ID, store.MailboxQuota{}, time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	f.restart(t, store.MigrationSyncing)
+	f.waitFor(t, "the sync after gina's quota was raised", func(b store.MigrationBatch, _ []store.MigrationUser) bool {
+		return b.Status == store.MigrationSynced && b.LastSyncedTime.After(start)
+	})
+	_, us = f.batchState(t)
+	for _, u := range us {
+		byName[strings.TrimSuffix(u.EmailAddress, "@contoso.com")] = u
+	}
+	f.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		skipped, err = tx.MigrationSkipped(ctx, byName["gina"].ID)
+		return err
+	})
+	if g := byName["gina"]; len(skipped) != 1 || !strings.HasPrefix(skipped[0].Reason, migration.ReasonTooLarge) ||
+		g.ItemsSkipped != 1 || g.ItemsSynced != 6 {
+		t.Errorf("gina after her quota was raised: synced %d skipped %d %+v; want 6 synced and only the oversize message skipped",
+			g.ItemsSynced, g.ItemsSkipped, skipped)
+	}
+	c = f.src.Dial(t, "gina")
+	src := dovecot.Take(t, c)
+	c.Logout().Wait()
+	compare(t, "gina", src, gatehouseSnapshot(t, f.st, f.mbs["gina"].ID), 1)
 	if !pg {
 		measure(t, f)
 	}

@@ -27,13 +27,15 @@ const (
 
 // SyncStats is what one sync of one user did.
 type SyncStats struct {
-	Folders  int
-	Copied   int
-	Deduped  int
-	Skipped  int
-	Bytes    int64
-	Flagged  int // messages whose flags were brought up to date
-	Duration time.Duration
+	Folders int
+	Copied  int
+	Deduped int
+	Skipped int
+	// Unskipped counts messages skipped over quota before and copied now.
+	Unskipped int
+	Bytes     int64
+	Flagged   int // messages whose flags were brought up to date
+	Duration  time.Duration
 }
 
 // SyncUser copies one user's mail from the source: every folder, new UIDs
@@ -75,10 +77,15 @@ func (e *Engine) SyncUser(ctx context.Context, src Source, batch store.Migration
 	folders := mapFolders(list, batch.ExcludeFolders, defaults)
 	sort.Slice(folders, func(i, j int) bool { return folders[i].Target < folders[j].Target })
 	// The source's message count, for the progress bars (STATUS is cheap
-	// and changes nothing at the source).
+	// and changes nothing at the source). The STATUS commands are sent
+	// together and their answers read afterwards.
 	total := int64(0)
-	for _, sf := range folders {
-		if sd, err := c.Status(sf.Name, &imap.StatusOptions{NumMessages: true}).Wait(); err == nil && sd.NumMessages != nil {
+	statuses := make([]*imapclient.StatusCommand, len(folders))
+	for i, sf := range folders {
+		statuses[i] = c.Status(sf.Name, &imap.StatusOptions{NumMessages: true})
+	}
+	for _, cmd := range statuses {
+		if sd, err := cmd.Wait(); err == nil && sd.NumMessages != nil {
 			total += int64(*sd.NumMessages)
 		}
 	}
@@ -97,23 +104,98 @@ func (e *Engine) SyncUser(ctx context.Context, src Source, batch store.Migration
 	for _, p := range progress {
 		prog[p.SourceName] = p
 	}
-	for _, sf := range folders {
+	// Messages skipped over quota before are tried again: there may be
+	// room now.
+	var skipped []store.MigrationSkippedItem
+	if err := e.o.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		skipped, err = tx.MigrationSkipped(ctx, u.ID)
+		return err
+	}); err != nil {
+		return st, err
+	}
+	retry := map[string][]store.MigrationSkippedItem{}
+	for _, s := range skipped {
+		if strings.HasPrefix(s.Reason, ReasonOverQuota) {
+			retry[s.SourceName] = append(retry[s.SourceName], s)
+		}
+	}
+	fids := make([]int64, len(folders))
+	for i, sf := range folders {
+		if fids[i], err = e.ensureFolder(ctx, u.MailboxID, sf, byName, defaults); err != nil {
+			return st, err
+		}
+	}
+	// One reader goroutine walks every folder at the source (EXAMINE, the
+	// sizes of new messages, their bodies in pipelined steps, each message
+	// parsed as it arrives) while this one commits the steps it hands
+	// over: the download of the next steps, also of the next folders,
+	// goes on while a step is written to the store.
+	pctx, cancel := context.WithCancel(ctx)
+	ready := make(chan *step, 4)
+	var readErr error
+	var flagged int
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(ready)
+		for i, sf := range folders {
+			if pctx.Err() != nil {
+				return
+			}
+			p, had := prog[sf.Name]
+			n, err := e.readFolder(pctx, c, u, sf, fids[i], p, had, condstore, retry[sf.Name], ready)
+			flagged += n
+			if err != nil {
+				readErr = fmt.Errorf("folder %q: %w", sf.Name, err)
+				return
+			}
+		}
+	}()
+	// The client is the reader's until it is done: wait for it before
+	// the next command.
+	defer func() { cancel(); <-done }()
+	for s := range ready {
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
-		fid, err := e.ensureFolder(ctx, u.MailboxID, sf, byName, defaults)
-		if err != nil {
-			return st, err
+		if s.progressOnly {
+			if err := e.o.Store.Update(ctx, func(tx store.Tx) error { return tx.SetMigrationFolder(ctx, u.ID, s.p) }); err != nil {
+				return st, err
+			}
+		} else {
+			if err := e.copyStep(ctx, u, s, &st); err != nil {
+				return st, fmt.Errorf("folder %q: %w", s.p.SourceName, err)
+			}
+			e.publish(ctx, u.MailboxID, s.p.FolderID)
 		}
-		p, had := prog[sf.Name]
-		if err := e.syncFolder(ctx, c, u, sf, fid, p, had, condstore, &st); err != nil {
-			return st, fmt.Errorf("folder %q: %w", sf.Name, err)
+		if s.folderDone {
+			st.Folders++
 		}
-		st.Folders++
+	}
+	<-done
+	st.Flagged = flagged
+	if readErr != nil {
+		return st, readErr
+	}
+	if err := ctx.Err(); err != nil {
+		return st, err
 	}
 	c.Logout().Wait()
 	st.Duration = time.Since(start)
 	return st, nil
+}
+
+// step is one commit of a folder's copy: the messages read, those skipped,
+// and the folder's progress with LastUID up to where the step goes.
+type step struct {
+	p            store.MigrationFolder
+	fetch        imap.UIDSet
+	skipped      []store.MigrationSkippedItem
+	msgs         []store.MigratedMessage
+	progressOnly bool // nothing new: only the folder's progress is written
+	retry        bool // msgs were skipped over quota before
+	folderDone   bool // the folder's last step
 }
 
 // ensureFolder returns the Gatehouse folder for sf, creating it and any
@@ -161,10 +243,21 @@ func (e *Engine) publish(ctx context.Context, mailboxID, folderID int64) {
 	}
 }
 
-func (e *Engine) syncFolder(ctx context.Context, c *imapclient.Client, u store.MigrationUser, sf sourceFolder, fid int64, p store.MigrationFolder, had, condstore bool, stats *SyncStats) error {
+// readFolder reads what is new in one source folder and hands it to out in
+// steps; it brings the flags of what was copied before up to date first
+// and returns how many it changed.
+func (e *Engine) readFolder(ctx context.Context, c *imapclient.Client, u store.MigrationUser, sf sourceFolder, fid int64, p store.MigrationFolder, had, condstore bool, retry []store.MigrationSkippedItem, out chan<- *step) (int, error) {
+	send := func(s *step) bool {
+		select {
+		case out <- s:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
 	sel, err := c.Select(sf.Name, &imap.SelectOptions{ReadOnly: true, CondStore: condstore}).Wait()
 	if err != nil {
-		return fmt.Errorf("EXAMINE: %w", err)
+		return 0, fmt.Errorf("EXAMINE: %w", err)
 	}
 	if had && p.UIDValidity != sel.UIDValidity {
 		// RFC 9051 §2.3.1.1: the old UIDs mean nothing now. The folder is
@@ -174,26 +267,44 @@ func (e *Engine) syncFolder(ctx context.Context, c *imapclient.Client, u store.M
 			"folder", sf.Name, "old", p.UIDValidity, "new", sel.UIDValidity)
 		had = false
 	}
-	if !had || p.FolderID != fid {
-		if !had {
-			p = store.MigrationFolder{SourceName: sf.Name, UIDValidity: sel.UIDValidity}
-		}
-		p.FolderID = fid
+	if !had {
+		p = store.MigrationFolder{SourceName: sf.Name, UIDValidity: sel.UIDValidity}
 	}
+	p.FolderID = fid
 	if !condstore {
 		sel.HighestModSeq = 0
 	}
 	// Flag changes of what was copied before.
+	flagged := 0
 	if p.LastUID > 0 && sel.NumMessages > 0 && (!condstore || p.HighestModSeq == 0 || sel.HighestModSeq > p.HighestModSeq) {
 		n, err := e.syncFlags(ctx, c, u, sf, p, condstore)
 		if err != nil {
-			return err
+			return n, err
 		}
-		stats.Flagged += n
+		flagged = n
 	}
 	p.HighestModSeq = sel.HighestModSeq
+	// What was skipped over quota, in this generation of the folder, in
+	// one step.
+	var again imap.UIDSet
+	for _, s := range retry {
+		if had && s.UIDValidity == p.UIDValidity && s.SourceUID <= p.LastUID {
+			again.AddNum(imap.UID(s.SourceUID))
+		}
+	}
+	if len(again) > 0 {
+		msgs, err := readBodies(c.Fetch(again, &imap.FetchOptions{UID: true, Flags: true, InternalDate: true,
+			BodySection: []*imap.FetchItemBodySection{{Peek: true}}}))
+		if err != nil {
+			return flagged, fmt.Errorf("UID FETCH bodies of messages skipped over quota: %w", err)
+		}
+		if len(msgs) > 0 && !send(&step{p: p, msgs: msgs, retry: true}) {
+			return flagged, ctx.Err()
+		}
+	}
 	if sel.NumMessages == 0 || (sel.UIDNext != 0 && uint32(sel.UIDNext) <= p.LastUID+1) {
-		return e.o.Store.Update(ctx, func(tx store.Tx) error { return tx.SetMigrationFolder(ctx, u.ID, p) })
+		send(&step{p: p, progressOnly: true, folderDone: true})
+		return flagged, nil
 	}
 	// New messages: sizes first, so an oversize message is skipped without
 	// being downloaded.
@@ -201,7 +312,7 @@ func (e *Engine) syncFolder(ctx context.Context, c *imapclient.Client, u store.M
 	set.AddRange(imap.UID(p.LastUID+1), 0)
 	sizes, err := c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
 	if err != nil {
-		return fmt.Errorf("UID FETCH sizes: %w", err)
+		return flagged, fmt.Errorf("UID FETCH sizes: %w", err)
 	}
 	type item struct {
 		uid  uint32
@@ -214,87 +325,116 @@ func (e *Engine) syncFolder(ctx context.Context, c *imapclient.Client, u store.M
 		}
 	}
 	sort.Slice(items, func(i, j int) bool { return items[i].uid < items[j].uid })
-	// Steps of up to StepMessages messages and StepBytes octets (at least
-	// one message), each committed with its progress. The next step is
-	// fetched and parsed while the one before is committed.
-	type step struct {
-		fetch   imap.UIDSet
-		skipped []store.MigrationSkippedItem
-		last    uint32
-		msgs    []store.MigratedMessage
+	if len(items) == 0 {
+		send(&step{p: p, progressOnly: true, folderDone: true})
+		return flagged, nil
 	}
+	// Steps of up to StepMessages messages and StepBytes octets (at least
+	// one message), each committed with its progress.
 	var plan []*step
 	for len(items) > 0 {
 		n, bytes := 0, int64(0)
-		st := &step{}
+		s := &step{}
 		for n < len(items) && n < e.o.StepMessages && (n == 0 || bytes+items[n].size <= e.o.StepBytes) {
 			it := items[n]
 			if it.size > e.o.MaxMessageSize {
-				st.skipped = append(st.skipped, store.MigrationSkippedItem{SourceName: sf.Name, UIDValidity: p.UIDValidity, SourceUID: it.uid,
+				s.skipped = append(s.skipped, store.MigrationSkippedItem{SourceName: sf.Name, UIDValidity: p.UIDValidity, SourceUID: it.uid,
 					Size: it.size, Reason: fmt.Sprintf("%s (%d > %d octets)", ReasonTooLarge, it.size, e.o.MaxMessageSize)})
 			} else {
-				st.fetch.AddNum(imap.UID(it.uid))
+				s.fetch.AddNum(imap.UID(it.uid))
 				bytes += it.size
 			}
 			n++
 		}
-		st.last = items[n-1].uid
+		s.p = p
+		s.p.LastUID = items[n-1].uid
 		items = items[n:]
-		plan = append(plan, st)
+		plan = append(plan, s)
 	}
-	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ready := make(chan *step, 1)
-	var fetchErr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer close(ready)
-		for _, st := range plan {
-			if len(st.fetch) > 0 {
-				bufs, err := c.Fetch(st.fetch, &imap.FetchOptions{UID: true, Flags: true, InternalDate: true,
-					BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
-				if err != nil {
-					fetchErr = fmt.Errorf("UID FETCH bodies: %w", err)
-					return
-				}
-				for _, b := range bufs {
-					if len(b.BodySection) == 0 {
-						continue
-					}
-					raw := message.Normalize(b.BodySection[0].Bytes)
-					if len(raw) == 0 {
-						continue
-					}
-					st.msgs = append(st.msgs, newMigrated(uint32(b.UID), raw, b.Flags, b.InternalDate))
-				}
-				slices.SortFunc(st.msgs, func(a, b store.MigratedMessage) int { return int(a.SourceUID) - int(b.SourceUID) })
-			}
-			if len(st.skipped) > 0 {
-				subjects(c, st.skipped)
-			}
-			select {
-			case ready <- st:
-			case <-pctx.Done():
-				return
+	plan[len(plan)-1].folderDone = true
+	// The subjects of skipped messages, before any body FETCH is in
+	// flight (its answers would stand before theirs).
+	var skipped []store.MigrationSkippedItem
+	for _, s := range plan {
+		skipped = append(skipped, s.skipped...)
+	}
+	if len(skipped) > 0 {
+		subjects(c, skipped)
+		for _, s := range plan {
+			n := len(s.skipped)
+			s.skipped, skipped = skipped[:n:n], skipped[n:]
+		}
+	}
+	// The FETCH of the next step is sent before the current one is read
+	// (their UID sets are disjoint, so the client tells their answers
+	// apart), so the source streams the folder without a pause between
+	// steps; at most two steps' bodies are in flight.
+	issue := func(s *step) *imapclient.FetchCommand {
+		if len(s.fetch) == 0 {
+			return nil
+		}
+		return c.Fetch(s.fetch, &imap.FetchOptions{UID: true, Flags: true, InternalDate: true,
+			BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+	}
+	var pending []*imapclient.FetchCommand
+	defer func() {
+		// Commands still in flight are read to their end before the
+		// client is used again (or closed).
+		for _, cmd := range pending {
+			if cmd != nil {
+				cmd.Close()
 			}
 		}
 	}()
-	// The client is the producer's until it is done: wait for it before
-	// the caller sends its next command.
-	defer func() { cancel(); <-done }()
-	for st := range ready {
-		p.LastUID = st.last
-		if err := e.copyStep(ctx, c, u, p, st.msgs, st.skipped, stats); err != nil {
-			return err
+	pending = append(pending, issue(plan[0]))
+	for i, s := range plan {
+		if i+1 < len(plan) {
+			pending = append(pending, issue(plan[i+1]))
 		}
-		e.publish(ctx, u.MailboxID, fid)
+		cmd := pending[0]
+		pending = pending[1:]
+		if cmd != nil {
+			msgs, err := readBodies(cmd)
+			if err != nil {
+				return flagged, fmt.Errorf("UID FETCH bodies: %w", err)
+			}
+			s.msgs = msgs
+		}
+		if !send(s) {
+			return flagged, ctx.Err()
+		}
 	}
-	<-done
-	if fetchErr != nil {
-		return fetchErr
+	return flagged, nil
+}
+
+// readBodies reads the answers of a body FETCH as they arrive, parsing
+// each message while the next one is still on its way, and closes cmd.
+func readBodies(cmd *imapclient.FetchCommand) ([]store.MigratedMessage, error) {
+	var msgs []store.MigratedMessage
+	for {
+		m := cmd.Next()
+		if m == nil {
+			break
+		}
+		b, err := m.Collect()
+		if err != nil {
+			cmd.Close()
+			return nil, err
+		}
+		if len(b.BodySection) == 0 {
+			continue
+		}
+		raw := message.Normalize(b.BodySection[0].Bytes)
+		if len(raw) == 0 {
+			continue
+		}
+		msgs = append(msgs, newMigrated(uint32(b.UID), raw, b.Flags, b.InternalDate))
 	}
-	return ctx.Err()
+	if err := cmd.Close(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(msgs, func(a, b store.MigratedMessage) int { return int(a.SourceUID) - int(b.SourceUID) })
+	return msgs, nil
 }
 
 // subjects fills in the subjects of skipped messages (best effort: the
@@ -330,14 +470,19 @@ func newMigrated(uid uint32, raw []byte, flags []imap.Flag, date time.Time) stor
 
 // copyStep commits one step. When the mailbox's quota refuses the step, it
 // goes message by message, and those that do not fit are skipped and
-// listed.
-func (e *Engine) copyStep(ctx context.Context, c *imapclient.Client, u store.MigrationUser, p store.MigrationFolder, msgs []store.MigratedMessage, skipped []store.MigrationSkippedItem, st *SyncStats) error {
-	res, err := e.o.Store.CopyMigrated(ctx, store.MigrationCopy{UserID: u.ID, Folder: p, Messages: msgs, Skipped: skipped})
+// listed (a retry of messages skipped before leaves those that still do
+// not fit on the list as they are).
+func (e *Engine) copyStep(ctx context.Context, u store.MigrationUser, s *step, st *SyncStats) error {
+	p, msgs, skipped := s.p, s.msgs, s.skipped
+	res, err := e.o.Store.CopyMigrated(ctx, store.MigrationCopy{UserID: u.ID, Folder: p, Messages: msgs, Skipped: skipped, Retry: s.retry})
 	if err == nil {
 		st.Copied += res.Appended
 		st.Deduped += res.Deduped
 		st.Bytes += res.Bytes
 		st.Skipped += len(skipped)
+		if s.retry {
+			st.Unskipped += res.Appended + res.Deduped
+		}
 		return nil
 	}
 	if !errors.Is(err, store.ErrOverQuota) || len(msgs) == 0 {
@@ -350,8 +495,10 @@ func (e *Engine) copyStep(ctx context.Context, c *imapclient.Client, u store.Mig
 	var over []store.MigrationSkippedItem
 	for _, m := range msgs {
 		q := p
-		q.LastUID = m.SourceUID
-		res, err := e.o.Store.CopyMigrated(ctx, store.MigrationCopy{UserID: u.ID, Folder: q, Messages: []store.MigratedMessage{m}})
+		if !s.retry {
+			q.LastUID = m.SourceUID
+		}
+		res, err := e.o.Store.CopyMigrated(ctx, store.MigrationCopy{UserID: u.ID, Folder: q, Messages: []store.MigratedMessage{m}, Retry: s.retry})
 		if errors.Is(err, store.ErrOverQuota) {
 			over = append(over, store.MigrationSkippedItem{SourceName: p.SourceName, UIDValidity: p.UIDValidity, SourceUID: m.SourceUID,
 				Size: int64(len(m.Msg.Raw)), Subject: m.Msg.Subject, Reason: ReasonOverQuota})
@@ -363,6 +510,12 @@ func (e *Engine) copyStep(ctx context.Context, c *imapclient.Client, u store.Mig
 		st.Copied += res.Appended
 		st.Deduped += res.Deduped
 		st.Bytes += res.Bytes
+		if s.retry {
+			st.Unskipped += res.Appended + res.Deduped
+		}
+	}
+	if s.retry {
+		return nil // those still over quota stay listed as they were
 	}
 	// The skipped ones and the step's progress in a last commit.
 	all := append(skipped, over...)

@@ -103,6 +103,10 @@ type MigrationCopy struct {
 	Folder   MigrationFolder
 	Messages []MigratedMessage
 	Skipped  []MigrationSkippedItem
+	// Retry says that Messages were skipped before (over quota) and are
+	// tried again: each one copied leaves the skipped list, and the
+	// user's skipped count goes down as its synced count goes up.
+	Retry bool
 }
 
 // MigrationCopied is what CopyMigrated did.

@@ -288,6 +288,10 @@ type Mail interface {
 	// AcquireLease takes or renews the named lease for holder until ttl from
 	// now; false means another holder has it and it has not expired.
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	// AcquireLeaseFrom is AcquireLease that also takes the lease at once
+	// from a holder whose name starts with orphans (a process the caller
+	// knows to be gone, such as an earlier process of its own instance).
+	AcquireLeaseFrom(ctx context.Context, name, holder, orphans string, ttl time.Duration) (bool, error)
 	// ReleaseLease gives up a lease if holder has it.
 	ReleaseLease(ctx context.Context, name, holder string) error
 	// ReportSessions records a node's answer to the session question

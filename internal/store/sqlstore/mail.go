@@ -1192,6 +1192,28 @@ func (db *DB) AcquireLease(ctx context.Context, name, holder string, ttl time.Du
 	return ok, err
 }
 
+// AcquireLeaseFrom implements store.Mail.
+func (db *DB) AcquireLeaseFrom(ctx context.Context, name, holder, orphans string, ttl time.Duration) (bool, error) {
+	if orphans == "" {
+		return db.AcquireLease(ctx, name, holder, ttl)
+	}
+	var ok bool
+	now := time.Now()
+	err := db.write(ctx, nil, func(c conn) error {
+		res, err := c.exec(ctx, `INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
+			WHERE leases.expires < ? OR leases.holder = excluded.holder OR substr(leases.holder, 1, ?) = ?`,
+			name, holder, micros(now.Add(ttl)), micros(now), len(orphans), orphans)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		ok = n > 0
+		return err
+	})
+	return ok, err
+}
+
 // ReleaseLease implements store.Mail.
 func (db *DB) ReleaseLease(ctx context.Context, name, holder string) error {
 	return db.write(ctx, nil, func(c conn) error {

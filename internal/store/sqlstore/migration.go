@@ -355,8 +355,30 @@ func (db *DB) CopyMigrated(ctx context.Context, cp store.MigrationCopy) (store.M
 	err := db.write(ctx, nil, func(c conn) error {
 		res = store.MigrationCopied{}
 		f := cp.Folder
-		for i := range cp.Messages {
-			m := &cp.Messages[i]
+		all, rest := cp.Messages, cp.Messages
+		// The per-message lookup of an older copy is needed only when the
+		// source folder had another UIDVALIDITY before (a first copy, the
+		// common case, has none and skips it).
+		older := false
+		if len(cp.Messages) > 0 {
+			var n int
+			if err := c.queryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM migration_messages WHERE user_id = ? AND source_name = ?
+				AND uid_validity <> ? LIMIT 1) x`, cp.UserID, f.SourceName, f.UIDValidity).Scan(&n); err != nil {
+				return err
+			}
+			older = n > 0
+		}
+		if !older && len(cp.Messages) > 0 {
+			// A first copy: the step goes in as one bulk append.
+			n, bytes, err := copyBulk(ctx, c, cp)
+			if err != nil {
+				return err
+			}
+			res.Appended, res.Bytes = n, bytes
+			rest = nil
+		}
+		for i := range rest {
+			m := &rest[i]
 			if len(m.Msg.Raw) == 0 {
 				return fmt.Errorf("copy UID %d of %q: empty: %w", m.SourceUID, f.SourceName, store.ErrInvalid)
 			}
@@ -364,10 +386,13 @@ func (db *DB) CopyMigrated(ctx context.Context, cp store.MigrationCopy) (store.M
 			// folder, with the same content, that no message of this
 			// generation maps to yet, is this message's copy.
 			var dest uint32
-			err := c.queryRow(ctx, `SELECT dest_uid FROM migration_messages o WHERE o.user_id = ? AND o.source_name = ? AND o.hash = ?
+			err := sql.ErrNoRows
+			if older {
+				err = c.queryRow(ctx, `SELECT dest_uid FROM migration_messages o WHERE o.user_id = ? AND o.source_name = ? AND o.hash = ?
 				AND o.uid_validity <> ? AND o.folder_id = ? AND NOT EXISTS (SELECT 1 FROM migration_messages n WHERE n.user_id = o.user_id
 				AND n.source_name = o.source_name AND n.uid_validity = ? AND n.dest_uid = o.dest_uid AND n.folder_id = o.folder_id)
 				ORDER BY o.dest_uid LIMIT 1`, cp.UserID, f.SourceName, m.Hash, f.UIDValidity, f.FolderID, f.UIDValidity).Scan(&dest)
+			}
 			switch {
 			case err == nil:
 				res.Deduped++
@@ -398,11 +423,23 @@ func (db *DB) CopyMigrated(ctx context.Context, cp store.MigrationCopy) (store.M
 				return fmt.Errorf("record skipped UID %d of %q: %w", s.SourceUID, s.SourceName, err)
 			}
 		}
+		unskipped := 0
+		if cp.Retry {
+			for _, m := range all {
+				r, err := c.exec(ctx, `DELETE FROM migration_skipped WHERE user_id = ? AND source_name = ? AND uid_validity = ? AND source_uid = ?`,
+					cp.UserID, f.SourceName, f.UIDValidity, m.SourceUID)
+				if err != nil {
+					return err
+				}
+				n, _ := r.RowsAffected()
+				unskipped += int(n)
+			}
+		}
 		if err := setMigrationFolder(ctx, c, cp.UserID, f); err != nil {
 			return err
 		}
 		r, err := c.exec(ctx, `UPDATE migration_users SET items_synced = items_synced + ?, items_skipped = items_skipped + ?,
-			bytes_transferred = bytes_transferred + ? WHERE id = ?`, res.Appended+res.Deduped, len(cp.Skipped), res.Bytes, cp.UserID)
+			bytes_transferred = bytes_transferred + ? WHERE id = ?`, res.Appended+res.Deduped, len(cp.Skipped)-unskipped, res.Bytes, cp.UserID)
 		if err != nil {
 			return err
 		}
@@ -440,4 +477,80 @@ func (db *DB) ImportMessage(ctx context.Context, mailboxID, folderID int64, key 
 		return nil
 	})
 	return added, err
+}
+
+// bulkRows is how many rows one multi-row INSERT of copyBulk carries.
+const bulkRows = 50
+
+// copyBulk appends the messages of a first copy (no older generation of
+// the source folder to dedupe against) in one go: one quota check for the
+// step, the bodies, one folder update that takes a UID for each message
+// and one MODSEQ for all of them (RFC 7162 lets one operation give several
+// messages the same mod-sequence), and multi-row inserts of the messages
+// and their migration records. It returns how many it appended and their
+// octets.
+func copyBulk(ctx context.Context, c conn, cp store.MigrationCopy) (int, int64, error) {
+	f := cp.Folder
+	var total int64
+	unseen := 0
+	for i := range cp.Messages {
+		m := &cp.Messages[i]
+		if len(m.Msg.Raw) == 0 {
+			return 0, 0, fmt.Errorf("copy UID %d of %q: empty: %w", m.SourceUID, f.SourceName, store.ErrInvalid)
+		}
+		total += int64(len(m.Msg.Raw))
+		unseen += unseenDelta(m.Msg.Flags)
+	}
+	if err := reserveFolderQuota(ctx, c, f.FolderID, total); err != nil {
+		return 0, 0, err
+	}
+	bodies := make([]int64, len(cp.Messages))
+	for i := range cp.Messages {
+		id, err := insertBody(ctx, c, &cp.Messages[i].Msg)
+		if err != nil {
+			return 0, 0, fmt.Errorf("copy UID %d of %q: %w", cp.Messages[i].SourceUID, f.SourceName, err)
+		}
+		bodies[i] = id
+	}
+	n := len(cp.Messages)
+	var first uint32
+	var modseq uint64
+	err := c.queryRow(ctx, `UPDATE folders SET uid_next = uid_next + ?, highest_modseq = highest_modseq + 1,
+		messages = messages + ?, unseen = unseen + ?, size = size + ? WHERE id = ?
+		RETURNING uid_next - ?, highest_modseq`, n, n, unseen, total, f.FolderID, n).Scan(&first, &modseq)
+	if err != nil {
+		return 0, 0, folderNotFound(err, fmt.Sprint(f.FolderID))
+	}
+	now := micros(time.Now())
+	for lo := 0; lo < n; lo += bulkRows {
+		hi := min(lo+bulkRows, n)
+		var msgArgs, mapArgs []any
+		var msgRows, mapRows []string
+		for i := lo; i < hi; i++ {
+			m := &cp.Messages[i]
+			uid := first + uint32(i)
+			idate := m.Msg.InternalDate
+			if idate.IsZero() {
+				idate = time.Now()
+			}
+			msgRows = append(msgRows, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			msgArgs = append(msgArgs, f.FolderID, uid, modseq, m.Msg.Flags, joinKeywords(m.Msg.Keywords), micros(idate),
+				int64(len(m.Msg.Raw)), bodies[i], now, m.Msg.HasBinary)
+			mapRows = append(mapRows, "(?, ?, ?, ?, ?, ?, ?)")
+			mapArgs = append(mapArgs, cp.UserID, f.SourceName, f.UIDValidity, m.SourceUID, m.Hash, f.FolderID, uid)
+		}
+		exec := c.execDynamic
+		if hi-lo == bulkRows {
+			exec = c.exec // the full-size statement is prepared once
+		}
+		if _, err := exec(ctx, `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id, save_date, has_binary)
+			VALUES `+strings.Join(msgRows, ", "), msgArgs...); err != nil {
+			return 0, 0, fmt.Errorf("insert messages: %w", err)
+		}
+		if _, err := exec(ctx, `INSERT INTO migration_messages (user_id, source_name, uid_validity, source_uid, hash, folder_id, dest_uid)
+			VALUES `+strings.Join(mapRows, ", "), mapArgs...); err != nil {
+			return 0, 0, fmt.Errorf("record copies of %q: %w", f.SourceName, err)
+		}
+	}
+	return n, total, nil
 }

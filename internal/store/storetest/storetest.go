@@ -1347,6 +1347,20 @@ func testLeases(t *testing.T, s store.Store) {
 	if ok, _ := s.AcquireLease(ctx, "pop3:1", "node-a", time.Minute); !ok {
 		t.Errorf("an expired lease is free")
 	}
+	// A lease of an earlier process of an instance goes to the instance's
+	// new process at once, not to another instance's.
+	if ok, _ := s.AcquireLease(ctx, "batch:1", "inst1/proc-a", time.Minute); !ok {
+		t.Fatal("a free lease was refused")
+	}
+	if ok, _ := s.AcquireLeaseFrom(ctx, "batch:1", "inst2/proc-c", "inst2/", time.Minute); ok {
+		t.Errorf("another instance took over a held lease")
+	}
+	if ok, _ := s.AcquireLeaseFrom(ctx, "batch:1", "inst1/proc-b", "inst1/", time.Minute); !ok {
+		t.Errorf("the instance's new process could not take over its earlier process's lease")
+	}
+	if ok, _ := s.AcquireLease(ctx, "batch:1", "inst1/proc-a", time.Minute); ok {
+		t.Errorf("the earlier process still renews a lease taken over from it")
+	}
 }
 
 // testRecentLogins: a mailbox's newest records first, by protocol and

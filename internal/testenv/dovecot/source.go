@@ -1,9 +1,16 @@
 package dovecot
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -28,7 +35,9 @@ state_dir = {{.Dir}}/state
 log_path = {{.Dir}}/dovecot.log
 listen = 127.0.0.1
 protocols = imap
-ssl = no
+ssl = yes
+ssl_cert = <{{.Dir}}/cert.pem
+ssl_key = <{{.Dir}}/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_verbose = yes
@@ -53,6 +62,15 @@ namespace inbox {
     special_use = \Junk
   }
 }
+# Master users (Dovecot's "user*master" login): a migration signs in as a
+# user with the master user's password.
+auth_master_user_separator = *
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {{.Dir}}/master-users
+  master = yes
+  pass = yes
+}
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {{.Dir}}/passwd
@@ -67,12 +85,21 @@ service imap-login {
     port = {{.Port}}
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1
+    port = {{.TLSPort}}
+    ssl = yes
   }
   service_count = 0
   process_min_avail = 1
 }
 `))
+
+// The master user of the source: "user*migrator" with MasterPassword signs
+// in as user (Dovecot's master user login).
+const (
+	MasterUser     = "migrator"
+	MasterPassword = "Master-Pass-7"
+)
 
 // Source is a running Dovecot serving as a migration source.
 type Source struct {
@@ -80,7 +107,12 @@ type Source struct {
 	Port     int
 	Password string // every user's password
 	Dir      string
-	stop     func()
+	// TLSPort is the implicit-TLS (993-style) listener; Port offers
+	// STARTTLS too. Both present a certificate for 127.0.0.1 that only
+	// RootCAs trusts.
+	TLSPort int
+	RootCAs *x509.CertPool
+	stop    func()
 }
 
 // Installed reports whether Dovecot is installed.
@@ -117,8 +149,18 @@ func StartSource(t testing.TB, users []string, password string) *Source {
 		}
 		os.RemoveAll(dir)
 	})
-	s := &Source{Port: port, Password: password, Dir: dir}
-	if err := (Setup{Dir: dir, Port: port, Users: users, Password: password, Conf: sourceConf}).Write(); err != nil {
+	l, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsPort := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	s := &Source{Port: port, Password: password, Dir: dir, TLSPort: tlsPort, RootCAs: writeCert(t, dir)}
+	if err := (Setup{Dir: dir, Port: port, Users: users, Password: password, Conf: sourceConf,
+		Extra: map[string]any{"TLSPort": tlsPort}}).Write(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "master-users"), []byte(MasterUser+":{PLAIN}"+MasterPassword+"::::::\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	addr, stop, err := Start(dir, port, "dovecot-imapd")
@@ -257,4 +299,40 @@ func Need(t testing.TB) {
 		t.Fatal(why)
 	}
 	t.Skip(why)
+}
+
+// writeCert writes a self-signed certificate for 127.0.0.1 (cert.pem,
+// key.pem) into dir and returns a pool that trusts it.
+func writeCert(t testing.TB, dir string) *x509.CertPool {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "dovecot source test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return pool
 }

@@ -1,0 +1,80 @@
+package migration_test
+
+import (
+	"context"
+	"crypto/tls"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-mail/gatehouse/internal/migration"
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-mail/gatehouse/internal/testenv/dovecot"
+)
+
+// TestSourceSecurity signs in at Dovecot over implicit TLS (Ssl, its imaps
+// listener) and STARTTLS (Tls) with a certificate that only the given
+// roots trust, refuses both when the certificate is not trusted (no
+// silent skip of verification), and copies a mailbox over Ssl.
+func TestSourceSecurity(t *testing.T) {
+	dovecot.Need(t)
+	src := dovecot.StartSource(t, []string{"tina"}, sourcePassword)
+	src.Seed(t, "tina", 24, 0, false)
+	ctx := context.Background()
+	trust := &tls.Config{RootCAs: src.RootCAs}
+	for _, tc := range []struct {
+		security string
+		port     int
+	}{{migration.SecuritySsl, src.TLSPort}, {migration.SecurityTls, src.Port}} {
+		s := migration.Source{Server: "127.0.0.1", Port: tc.port, Security: tc.security, TLS: trust}
+		caps, err := s.Probe(ctx, "tina", sourcePassword)
+		if err != nil {
+			t.Errorf("%s: sign-in with the trusted certificate: %v", tc.security, err)
+			continue
+		}
+		t.Logf("%s on port %d: signed in; capabilities %v", tc.security, tc.port, caps)
+		s.TLS = nil // the system roots do not trust the test certificate
+		if _, err := s.Probe(ctx, "tina", sourcePassword); err == nil || !strings.Contains(err.Error(), "certificate") {
+			t.Errorf("%s with an untrusted certificate: got %v; want a certificate error", tc.security, err)
+		}
+	}
+
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ep := store.MigrationEndpoint{Name: "Old", EndpointType: "IMAP", RemoteServer: "127.0.0.1", Port: src.TLSPort, Security: migration.SecuritySsl,
+		Authentication: "Basic", MaxConcurrentMigrations: 1}
+	m := store.Mailbox{Name: "tina", DisplayName: "tina", Alias: "tina", PrimarySmtpAddress: "tina@contoso.com", UserPrincipalName: "tina@contoso.com", PasswordHash: "x"}
+	u := store.MigrationUser{EmailAddress: m.PrimarySmtpAddress, UserName: "tina"}
+	b := store.MigrationBatch{Name: "TLS", Status: store.MigrationCreated}
+	if err := st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.InsertMigrationEndpoint(ctx, &ep); err != nil {
+			return err
+		}
+		if err := tx.InsertMailbox(ctx, &m); err != nil {
+			return err
+		}
+		b.EndpointID, u.MailboxID = ep.ID, m.ID
+		users := []store.MigrationUser{u}
+		err := tx.InsertMigrationBatch(ctx, &b, users)
+		u = users[0]
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	eng := migration.New(migration.Options{Store: st})
+	s := migration.Source{Server: "127.0.0.1", Port: src.TLSPort, Security: migration.SecuritySsl, TLS: trust}
+	res, err := eng.SyncUser(ctx, s, b, u, sourcePassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := src.Dial(t, "tina")
+	snap := dovecot.Take(t, c)
+	c.Logout().Wait()
+	if n := dovecot.Compare(t, "tina", snap, gatehouseSnapshot(t, st, m.ID), dovecot.FolderMap(), 0); n != 24 || res.Copied != 24 {
+		t.Errorf("over Ssl: copied %d, compared %d; want 24", res.Copied, n)
+	}
+}
