@@ -161,6 +161,10 @@ func KickText(p Protocol, r Reason) string {
 // RemovedText closes the sessions of a removed mailbox.
 const RemovedText = "This mailbox was removed by your administrator."
 
+// AppPasswordRevokedText closes the sessions that signed in with an app
+// password that was revoked.
+const AppPasswordRevokedText = "The app password this session signed in with was revoked. Sign in again."
+
 // PasswordChangedText closes the sessions of a mailbox whose password was
 // changed or reset: IMAP4 "* BYE ...", POP3 "-ERR [SYS/PERM] ...".
 const PasswordChangedText = "Your password was changed by your administrator. Sign in again."
