@@ -109,7 +109,9 @@ func TestAppPasswords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(res.Changes, func(c store.PropertyChange) bool { return c.Name == "AppPasswords" && strings.Contains(c.OldValue, "One more") }) {
+	if !slices.ContainsFunc(res.Changes, func(c store.PropertyChange) bool {
+		return c.Name == "AppPasswords" && strings.Contains(c.OldValue, "One more")
+	}) {
 		t.Errorf("reset result: got %+v; want AppPasswords revoked", res.Changes)
 	}
 	if ps, _ := e.svc.GetAppPasswords(ctx, viewOnly, "user000000"); len(ps) != 0 {
