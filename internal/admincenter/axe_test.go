@@ -150,6 +150,12 @@ func TestAxe(t *testing.T) {
 	b.open(mailboxes + "/reset-password?id=" + christa)
 	b.text("body")
 	check("reset-password")
+	if _, err := env.Service.NewAppPassword(context.Background(), adminCaller(t, env), "christa", "Phone", false); err != nil {
+		t.Fatal(err)
+	}
+	b.open(mailboxes + "/app-passwords?id=" + christa)
+	b.text("#dialog-title")
+	check("app-passwords")
 	b.open(mailboxes + "/quota?id=" + christa)
 	b.text("#dialog-title")
 	check("mailbox-quota")

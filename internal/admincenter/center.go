@@ -102,6 +102,9 @@ func (c *Center) Handler() http.Handler {
 	mux.HandleFunc("POST "+removeMailboxPath, c.private(c.removeMailbox))
 	mux.HandleFunc("GET "+passwordPath, c.private(c.passwordPage))
 	mux.HandleFunc("POST "+passwordPath, c.private(c.resetPassword))
+	mux.HandleFunc("GET "+appPasswordsPath, c.private(c.appPasswordsPage))
+	mux.HandleFunc("POST "+appPasswordsPath, c.private(c.newAppPassword))
+	mux.HandleFunc("POST "+appPasswordsPath+"/revoke", c.private(c.revokeAppPassword))
 	mux.HandleFunc("GET "+migrationPath, c.private(c.migrationPage))
 	mux.HandleFunc("GET "+migrationNewPath, c.private(c.migrationNewPage))
 	mux.HandleFunc("POST "+migrationNewPath, c.private(c.migrationNew))
@@ -148,6 +151,7 @@ const (
 	newMailboxPath              = mailboxesPath + "/new"
 	removeMailboxPath           = mailboxesPath + "/remove"
 	passwordPath                = mailboxesPath + "/reset-password"
+	appPasswordsPath            = mailboxesPath + "/app-passwords"
 	quotaPath                   = mailboxesPath + "/quota"
 	migrationPath               = Base + "/recipients/migration"
 	migrationNewPath            = migrationPath + "/new"
