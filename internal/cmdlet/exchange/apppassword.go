@@ -76,10 +76,11 @@ func newAppPassword() *cmdlet.Cmdlet {
 				}
 				o := client.Object(client.TypeAppPassword, r.AppPassword)
 				o.Set("Password", r.Password)
-				if err := c.WriteWarning("Copy the password now: it is shown only this once."); err != nil {
+				if err := c.Emit(o); err != nil {
 					return err
 				}
-				return c.Emit(o)
+				c.Session().WriteHost("Copy the password now: it is shown only this once.")
+				return nil
 			}}
 		},
 	}

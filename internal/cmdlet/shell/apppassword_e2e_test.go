@@ -91,13 +91,17 @@ func appPasswords(t *testing.T, env *testenv.Env) {
 		}
 		return out, errOut
 	}
-	out, errOut := run(`(New-AppPassword -Identity christa -Name "Phone").Password`, 0)
-	secret := strings.TrimSpace(out)
+	out, errOut := run(`New-AppPassword -Identity christa -Name "Phone" | Format-List Identity,Name,Password`, 0)
+	i := strings.Index(out, "Password : ")
+	if i < 0 || !strings.Contains(out, "Identity : Christa Knapp\\Phone\nName     : Phone\n") || errOut != "" {
+		t.Fatalf("New-AppPassword: stdout %q, stderr %q", out, errOut)
+	}
+	secret := strings.TrimSpace(strings.SplitN(out[i+len("Password : "):], "\n", 2)[0])
 	if len(secret) != 28 || strings.Trim(secret, "abcdefghijklmnopqrstuvwxyz") != "" {
 		t.Fatalf("New-AppPassword's Password: %q", out)
 	}
-	if !strings.Contains(errOut, "WARNING: Copy the password now: it is shown only this once.") {
-		t.Errorf("New-AppPassword's warning: stderr %q", errOut)
+	if !strings.Contains(out, "Copy the password now: it is shown only this once.") {
+		t.Errorf("New-AppPassword's note: stdout %q", out)
 	}
 	if _, errOut := run(`New-AppPassword christa phone`, 1); !strings.Contains(errOut, "already has an app password named 'Phone'") {
 		t.Errorf("same name again: stderr %q", errOut)
