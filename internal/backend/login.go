@@ -181,6 +181,8 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 // and so does one that can name no mailbox (auth.CanonicalName), which is
 // not looked up at all.
 func resolve(ctx context.Context, tx store.Tx, username string) (store.Mailbox, bool, error) {
+	// SASLprep of the name (RFC 4616 §2, RFC 5802 §5.1; auth.PrepareUsername).
+	username = auth.PrepareUsername(username)
 	if _, ok := auth.CanonicalName(username); !ok {
 		return store.Mailbox{}, false, nil
 	}

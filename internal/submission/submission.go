@@ -51,7 +51,7 @@ type Options struct {
 	// Smarthost is the next hop of mail for recipients outside the
 	// organization; without one such recipients are refused at RCPT.
 	Smarthost string
-	Logger *slog.Logger
+	Logger    *slog.Logger
 }
 
 // DefaultQueueLifetime is Exchange's MessageExpirationTimeout (2 days).
