@@ -117,6 +117,12 @@ func (c *Center) Handler() http.Handler {
 	mux.HandleFunc("POST "+securityDefaultsPath, c.private(c.setSecurityDefaults))
 	mux.HandleFunc("GET "+planPath, c.private(c.planPage))
 	mux.HandleFunc("POST "+planPath, c.private(c.setPlan))
+	mux.HandleFunc("GET "+authPoliciesPath, c.private(c.authPoliciesPage))
+	mux.HandleFunc("POST "+authPoliciesPath+"/new", c.private(c.newAuthPolicy))
+	mux.HandleFunc("POST "+authPoliciesPath+"/edit", c.private(c.setAuthPolicy))
+	mux.HandleFunc("POST "+authPoliciesPath+"/remove", c.private(c.removeAuthPolicy))
+	mux.HandleFunc("POST "+authPoliciesPath+"/default", c.private(c.setDefaultAuthPolicy))
+	mux.HandleFunc("POST "+authPoliciesPath+"/transport", c.private(c.setTransport))
 
 	mux.HandleFunc("GET "+permissionsPath, c.private(c.permissions))
 	mux.HandleFunc("POST "+memberAddPath, c.private(c.addMember))

@@ -32,6 +32,8 @@ func formOf(t *testing.T, env *testenv.Env, c rolematrix.Cell) (string, url.Valu
 		return "/admin/mail-flow/queue/retry", url.Values{}
 	case rolematrix.RemoveMessage:
 		return "/admin/mail-flow/queue/remove", url.Values{"id": {rolematrix.QueuedMessage(t, env)}}
+	case rolematrix.NewAuthPolicy:
+		return "/admin/organization/authentication-policies/new", url.Values{"name": {c.Name}, "pop": {"on"}}
 	case rolematrix.NewAppPassword:
 		return "/admin/recipients/mailboxes/app-passwords", url.Values{"id": {c.TargetGUID}, "name": {"Phone"}}
 	case rolematrix.RemoveAppPassword:
