@@ -174,6 +174,10 @@ func KickText(p Protocol, r Reason) string {
 // RemovedText closes the sessions of a removed mailbox.
 const RemovedText = "This mailbox was removed by your administrator."
 
+// AppPasswordRevokedText closes the sessions that signed in with an app
+// password that was revoked.
+const AppPasswordRevokedText = "The app password this session signed in with was revoked. Sign in again."
+
 // PasswordChangedText closes the sessions of a mailbox whose password was
 // changed or reset: IMAP4 "* BYE ...", POP3 "-ERR [SYS/PERM] ...". It does
 // not say who changed it: an administrator's reset and the user's own change

@@ -23,9 +23,16 @@ type Session struct {
 	// credential is the password hash the session signed in with ("":
 	// not known, never compared).
 	credential string
-	kick       func(reason string)
-	kicked     bool
+	// appPassword is the ID of the app password the session signed in
+	// with (0: none); the session ends when it is revoked.
+	appPassword int64
+	kick        func(reason string)
+	kicked      bool
 }
+
+// AppPasswordID is the ID of the app password the session signed in with
+// (0: none).
+func (s Session) AppPasswordID() int64 { return s.appPassword }
 
 // Registry knows the sessions open on this node and closes those the rule
 // no longer allows, as soon as an AccessChanged or MailboxRemoved event
@@ -155,7 +162,16 @@ func (r *Registry) handleTimed(e notify.Event) {
 // dropped; the hub then asks for an organization-wide re-check) is caught up.
 // The returned function removes the session.
 func (r *Registry) Register(mailboxID int64, p Protocol, remote, credential string, kick func(reason string)) (*Session, func()) {
-	s := &Session{MailboxID: mailboxID, Protocol: p, RemoteAddr: remote, credential: credential, Since: time.Now(), kick: kick}
+	return r.RegisterAppPassword(mailboxID, p, remote, credential, 0, kick)
+}
+
+// RegisterAppPassword is Register for a session that signed in with an app
+// password (ID appPassword, 0 for none): whenever the registry re-reads the
+// mailbox (an AccessChanged event, which revoking one publishes) and the app
+// password is gone, the session is closed with AppPasswordRevokedText.
+func (r *Registry) RegisterAppPassword(mailboxID int64, p Protocol, remote, credential string, appPassword int64, kick func(reason string)) (*Session, func()) {
+	s := &Session{MailboxID: mailboxID, Protocol: p, RemoteAddr: remote, credential: credential, appPassword: appPassword,
+		Since: time.Now(), kick: kick}
 	r.mu.Lock()
 	m := r.sessions[mailboxID]
 	if m == nil {
@@ -251,6 +267,18 @@ func (r *Registry) handle(ctx context.Context, e notify.Event) {
 	var org store.OrgConfig
 	mailboxes := map[int64]*store.Mailbox{}
 	policies := map[string]*store.AuthPolicy{}
+	// appPasswords holds, for the mailboxes with a session signed in with
+	// an app password, the IDs of the app passwords that still exist.
+	appPasswords := map[int64]map[int64]bool{}
+	r.mu.Lock()
+	for _, id := range ids {
+		for s := range r.sessions[id] {
+			if s.appPassword != 0 {
+				appPasswords[id] = map[int64]bool{}
+			}
+		}
+	}
+	r.mu.Unlock()
 	err := r.st.View(ctx, func(tx store.Tx) error {
 		var err error
 		if org, err = tx.OrgConfig(ctx); err != nil {
@@ -273,6 +301,15 @@ func (r *Registry) handle(ctx context.Context, e notify.Event) {
 				return err
 			}
 			mailboxes[id] = &m
+			if live, ok := appPasswords[id]; ok {
+				ps, err := tx.AppPasswords(ctx, id)
+				if err != nil {
+					return err
+				}
+				for _, p := range ps {
+					live[p.ID] = true
+				}
+			}
 		}
 		return nil
 	})
@@ -302,6 +339,8 @@ func (r *Registry) handle(ctx context.Context, e notify.Event) {
 					reason = KickText(s.Protocol, why)
 				case s.credential != "" && s.credential != m.PasswordHash:
 					reason = PasswordChangedText
+				case s.appPassword != 0 && appPasswords[id] != nil && !appPasswords[id][s.appPassword]:
+					reason = AppPasswordRevokedText
 				default:
 					continue
 				}

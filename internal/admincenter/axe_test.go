@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/gatehouse-mail/gatehouse/internal/service"
 	"github.com/gatehouse-mail/gatehouse/internal/testenv"
 )
 
@@ -150,6 +151,12 @@ func TestAxe(t *testing.T) {
 	b.open(mailboxes + "/reset-password?id=" + christa)
 	b.text("body")
 	check("reset-password")
+	if _, err := env.Service.NewAppPassword(context.Background(), adminCaller(t, env), "christa", "Phone", false); err != nil {
+		t.Fatal(err)
+	}
+	b.open(mailboxes + "/app-passwords?id=" + christa)
+	b.text("#dialog-title")
+	check("app-passwords")
 	b.open(mailboxes + "/quota?id=" + christa)
 	b.text("#dialog-title")
 	check("mailbox-quota")
@@ -172,6 +179,12 @@ func TestAxe(t *testing.T) {
 	b.open(base + "/organization/mailbox-plan")
 	b.text("body")
 	check("cas-plan")
+	if _, err := env.Service.NewAuthenticationPolicy(context.Background(), adminCaller(t, env), service.NewAuthenticationPolicyRequest{Name: "Block basic", AllowBasicAuthPop: true}); err != nil {
+		t.Fatal(err)
+	}
+	b.open(base + "/organization/authentication-policies")
+	b.text("#policies-title")
+	check("authentication-policies")
 
 	b.open(base + "/permissions/admin-roles")
 	b.text("body")

@@ -102,6 +102,9 @@ func (c *Center) Handler() http.Handler {
 	mux.HandleFunc("POST "+removeMailboxPath, c.private(c.removeMailbox))
 	mux.HandleFunc("GET "+passwordPath, c.private(c.passwordPage))
 	mux.HandleFunc("POST "+passwordPath, c.private(c.resetPassword))
+	mux.HandleFunc("GET "+appPasswordsPath, c.private(c.appPasswordsPage))
+	mux.HandleFunc("POST "+appPasswordsPath, c.private(c.newAppPassword))
+	mux.HandleFunc("POST "+appPasswordsPath+"/revoke", c.private(c.revokeAppPassword))
 	mux.HandleFunc("GET "+migrationPath, c.private(c.migrationPage))
 	mux.HandleFunc("GET "+migrationNewPath, c.private(c.migrationNewPage))
 	mux.HandleFunc("POST "+migrationNewPath, c.private(c.migrationNew))
@@ -114,6 +117,12 @@ func (c *Center) Handler() http.Handler {
 	mux.HandleFunc("POST "+securityDefaultsPath, c.private(c.setSecurityDefaults))
 	mux.HandleFunc("GET "+planPath, c.private(c.planPage))
 	mux.HandleFunc("POST "+planPath, c.private(c.setPlan))
+	mux.HandleFunc("GET "+authPoliciesPath, c.private(c.authPoliciesPage))
+	mux.HandleFunc("POST "+authPoliciesPath+"/new", c.private(c.newAuthPolicy))
+	mux.HandleFunc("POST "+authPoliciesPath+"/edit", c.private(c.setAuthPolicy))
+	mux.HandleFunc("POST "+authPoliciesPath+"/remove", c.private(c.removeAuthPolicy))
+	mux.HandleFunc("POST "+authPoliciesPath+"/default", c.private(c.setDefaultAuthPolicy))
+	mux.HandleFunc("POST "+authPoliciesPath+"/transport", c.private(c.setTransport))
 
 	mux.HandleFunc("GET "+permissionsPath, c.private(c.permissions))
 	mux.HandleFunc("POST "+memberAddPath, c.private(c.addMember))
@@ -148,6 +157,7 @@ const (
 	newMailboxPath              = mailboxesPath + "/new"
 	removeMailboxPath           = mailboxesPath + "/remove"
 	passwordPath                = mailboxesPath + "/reset-password"
+	appPasswordsPath            = mailboxesPath + "/app-passwords"
 	quotaPath                   = mailboxesPath + "/quota"
 	migrationPath               = Base + "/recipients/migration"
 	migrationNewPath            = migrationPath + "/new"

@@ -26,7 +26,9 @@ type detailsData struct {
 	EditURL      string
 	EmailAppsURL string
 	PasswordURL  string
-	RemoveURL    string
+	// AppPasswordsURL opens the mailbox's app passwords.
+	AppPasswordsURL string
+	RemoveURL       string
 	// Usage is the single mailbox's size against its quota; QuotaURL opens
 	// Mailbox usage, where the limits are set.
 	Usage    *usageView
@@ -59,6 +61,7 @@ func (c *Center) detailsOf(r *http.Request, s *session, l listState, ids []strin
 		d.EditURL = withQuery(editPath, one, m.Guid)
 		d.EmailAppsURL = withQuery(emailAppsPath, one, m.Guid)
 		d.PasswordURL = withQuery(passwordPath, one, m.Guid)
+		d.AppPasswordsURL = withQuery(appPasswordsPath, one, m.Guid)
 		d.RemoveURL = withQuery(removeMailboxPath, one, m.Guid)
 		d.QuotaURL = withQuery(quotaPath, one, m.Guid)
 		st, err := c.svc.GetMailboxStatistics(r.Context(), s.caller, m.Guid)

@@ -56,6 +56,7 @@ func mustParsePages(a *assets) *pages {
 		"sub":      func(a, b int) int { return a - b },
 		"state":    stateClass,
 		"join":     strings.Join,
+		"lower":    strings.ToLower,
 		"access":   accessOf,
 	}
 	base := template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html"))

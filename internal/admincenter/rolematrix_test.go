@@ -32,6 +32,18 @@ func formOf(t *testing.T, env *testenv.Env, c rolematrix.Cell) (string, url.Valu
 		return "/admin/mail-flow/queue/retry", url.Values{}
 	case rolematrix.RemoveMessage:
 		return "/admin/mail-flow/queue/remove", url.Values{"id": {rolematrix.QueuedMessage(t, env)}}
+	case rolematrix.NewAuthPolicy:
+		return "/admin/organization/authentication-policies/new", url.Values{"name": {c.Name}, "pop": {"on"}}
+	case rolematrix.NewAppPassword:
+		return "/admin/recipients/mailboxes/app-passwords", url.Values{"id": {c.TargetGUID}, "name": {"Phone"}}
+	case rolematrix.RemoveAppPassword:
+		const path = "/admin/recipients/mailboxes/app-passwords/revoke"
+		if c.TargetID == "" {
+			// TestRoleMatrix asks, before a cell is prepared, whether
+			// there is a form at all.
+			return path, nil
+		}
+		return path, url.Values{"id": {c.TargetGUID}, "name": {c.AppPassword(t, env)}}
 	case rolematrix.SetCASBulk:
 		return "/admin/recipients/mailboxes/bulk", url.Values{"id": {c.TargetGUID}, "protocol": {"pop3"}, "action": {"disable"}}
 	case rolematrix.RemoveMailbox:
@@ -104,6 +116,10 @@ func TestRoleMatrix(t *testing.T) {
 				if !strings.Contains(r.body, "Access denied") {
 					t.Errorf("a 403 page without its title:\n%s", r.body)
 				}
+			case r.status == http.StatusOK && strings.Contains(r.body, `id="apppassword-created"`):
+				// Create app password answers with the secret itself,
+				// not a redirect.
+				got = rolematrix.Allowed
 			case r.status == http.StatusSeeOther:
 				got = rolematrix.Allowed
 				// A refused value or a refused item of a Bulk Edit comes

@@ -72,6 +72,14 @@ func restRequest(t *testing.T, e *testenv.Env, c rolematrix.Cell) (method, path,
 		return "POST", "/api/v1/queues/Smarthost/retry", ""
 	case rolematrix.RemoveMessage:
 		return "DELETE", "/api/v1/queuemessages/" + url.PathEscape(rolematrix.QueuedMessage(t, e)), ""
+	case rolematrix.NewAuthPolicy:
+		return "POST", "/api/v1/authenticationpolicies", fmt.Sprintf(`{"Name":%q}`, c.Name)
+	case rolematrix.SetUserAuthPolicy:
+		return "PATCH", "/api/v1/users/" + id, fmt.Sprintf(`{"AuthenticationPolicy":%q}`, rolematrix.AuthPolicy(t, e))
+	case rolematrix.NewAppPassword:
+		return "POST", "/api/v1/mailboxes/" + id + "/apppasswords", `{"Name":"Phone"}`
+	case rolematrix.RemoveAppPassword:
+		return "DELETE", "/api/v1/mailboxes/" + id + "/apppasswords/" + url.PathEscape(c.AppPassword(t, e)), ""
 	}
 	t.Fatalf("no REST request for %s", c.Op.Name)
 	return

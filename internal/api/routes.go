@@ -291,7 +291,7 @@ func (a *API) table() []route {
 				rep, err := a.svc.EmailAppUsage(ctx, c, period)
 				return http.StatusOK, emailAppUsageWire(rep), err
 			}},
-	}, append(a.authPolicyRoutes(), a.migrationRoutes()...)...)
+	}, append(append(a.authPolicyRoutes(), a.migrationRoutes()...), a.appPasswordRoutes()...)...)
 }
 
 func me(c service.Caller) wire.Me {

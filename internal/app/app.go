@@ -483,7 +483,7 @@ func (s *Server) serve() {
 				if submitSrv == nil {
 					submitSrv = delivery.NewSubmission(o, submission.New(submission.Options{Logins: s.Logins, Store: s.Store,
 						AllowInsecureAuth: s.cfg.AllowInsecureAuth, QueueLifetime: time.Duration(s.cfg.Outbound.QueueLifetime),
-						Queued: s.Runner.Wake, Logger: s.log.With("proto", "submission")}))
+						Queued: s.Runner.Wake, Smarthost: s.cfg.Outbound.Smarthost, Logger: s.log.With("proto", "submission")}))
 					s.servers = append(s.servers, namedServer{"submission", submitSrv.Shutdown})
 				}
 				srv = submitSrv

@@ -261,3 +261,52 @@ func TestAddrKey(t *testing.T) {
 		}
 	}
 }
+
+// TestPreparePassword: RFC 8265 OpaqueString as SASLprep's successor: a
+// no-break space is a space, composed and decomposed characters are one,
+// ASCII is unchanged, control characters and empty strings are refused.
+func TestPreparePassword(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"Contoso-Demo-2026", "Contoso-Demo-2026", true},
+		{"Caf\u00e9\u00a0Pass", "Caf\u00e9 Pass", true},
+		{"Cafe\u0301\u00a0Pass", "Caf\u00e9 Pass", true},
+		{"I\u2003am\u3000here", "I am here", true},
+		{"tab\there", "", false},
+		{"", "", false},
+	} {
+		got, err := PreparePassword(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("PreparePassword(%+q) = %+q, %v; want %+q (ok %v)", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestCheckPreparesPassword: a hash made by Hash verifies every spelling of
+// the password that prepares alike, and a hash made before passwords were
+// prepared (from the password as typed) still verifies as typed.
+func TestCheckPreparesPassword(t *testing.T) {
+	p := Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32}
+	c := NewChecker(CheckerOptions{Params: p})
+	h, err := c.Hash("Caf\u00e9\u00a0Pass-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pw := range []string{"Caf\u00e9\u00a0Pass-1", "Cafe\u0301\u00a0Pass-1", "Caf\u00e9 Pass-1"} {
+		if !c.Check(1, h, pw) {
+			t.Errorf("Check(%+q): false; want true", pw)
+		}
+	}
+	if c.Check(1, h, "Cafe Pass-1") {
+		t.Error("Check of another password: true")
+	}
+	legacy, _ := Hash("Cafe\u0301\u00a0Pass-1", p) // as typed, unprepared
+	if !c.Check(2, legacy, "Cafe\u0301\u00a0Pass-1") {
+		t.Error("a hash made before preparation no longer verifies the password as typed")
+	}
+	if _, err := c.Hash("tab\tin"); err == nil {
+		t.Error("Hash of a password with a tab: no error")
+	}
+}

@@ -66,8 +66,13 @@ func NewChecker(o CheckerOptions) *Checker {
 	return c
 }
 
-// Hash hashes a new password with the checker's parameters.
+// Hash hashes a new password with the checker's parameters, after
+// PreparePassword.
 func (c *Checker) Hash(password string) (string, error) {
+	password, err := PreparePassword(password)
+	if err != nil {
+		return "", err
+	}
 	c.sem <- struct{}{}
 	defer func() { <-c.sem }()
 	return Hash(password, c.params)
@@ -86,7 +91,24 @@ func (c *Checker) key(hash, password string) [32]byte {
 // Check reports whether password matches hash. owner identifies the
 // mailbox, so that Forget can drop its entries. An empty hash (unknown
 // user) is checked against a dummy hash, so that it costs the same.
+//
+// The password is prepared first (PreparePassword), as at every password
+// set. A hash made before passwords were prepared was made from the
+// password as typed: when preparing changes the password (only a non-ASCII
+// one), the password as typed is tried too, so that such a mailbox keeps
+// signing in until its next password set.
 func (c *Checker) Check(owner int64, hash, password string) bool {
+	prepared, err := PreparePassword(password)
+	if err != nil {
+		prepared = password
+	}
+	if c.check(owner, hash, prepared) {
+		return true
+	}
+	return prepared != password && hash != "" && c.check(owner, hash, password)
+}
+
+func (c *Checker) check(owner int64, hash, password string) bool {
 	if hash == "" {
 		c.verify(c.dummy, password)
 		return false
@@ -153,8 +175,12 @@ func (c *Checker) Forget(owner int64) {
 }
 
 // Credentials hashes a new password (argon2id) and derives its SCRAM-SHA-256
-// keys (RFC 5803 form), the two stored values of a password set.
+// keys (RFC 5803 form), the two stored values of a password set, both from
+// the prepared password (PreparePassword; RFC 5802 §2.2 Normalize).
 func (c *Checker) Credentials(password string) (hash, scram string, err error) {
+	if password, err = PreparePassword(password); err != nil {
+		return "", "", err
+	}
 	if hash, err = c.Hash(password); err != nil {
 		return "", "", err
 	}

@@ -181,6 +181,8 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 // and so does one that can name no mailbox (auth.CanonicalName), which is
 // not looked up at all.
 func resolve(ctx context.Context, tx store.Tx, username string) (store.Mailbox, bool, error) {
+	// SASLprep of the name (RFC 4616 §2, RFC 5802 §5.1; auth.PrepareUsername).
+	username = auth.PrepareUsername(username)
 	if _, ok := auth.CanonicalName(username); !ok {
 		return store.Mailbox{}, false, nil
 	}
@@ -266,11 +268,15 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 		hash = m.PasswordHash
 		rec.MailboxID = m.ID
 	}
-	if why := l.checkCredential(ctx, req, m, found, hash, tokenErr); why != "" {
+	refused, app := l.checkCredential(ctx, req, m, found, hash, tokenErr)
+	if app != nil {
+		rec.AppPassword, rec.AppPasswordID = app.Name, app.ID
+	}
+	if refused != "" {
 		if l.throttle != nil {
 			l.throttle.Fail(host, key)
 		}
-		rec.Result, rec.Reason = store.LoginFailed, why
+		rec.Result, rec.Reason = store.LoginFailed, refused
 		l.record(rec)
 		return nil, ErrInvalidCredentials
 	}
@@ -293,7 +299,12 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 	if req.Token != "" {
 		credential = ""
 	}
-	_, s.release = l.registry.Register(m.ID, req.Protocol, req.RemoteAddr, credential, kick)
+	var appID int64
+	if app != nil {
+		appID = app.ID
+	}
+	_, s.release = l.registry.RegisterAppPassword(m.ID, req.Protocol, req.RemoteAddr, credential, appID, kick)
+	appRevoked := false
 	var org store.OrgConfig
 	var policy *store.AuthPolicy
 	err := l.st.View(ctx, func(tx store.Tx) error {
@@ -303,6 +314,16 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 		}
 		if m, err = tx.MailboxByID(ctx, m.ID); err != nil {
 			return err
+		}
+		if app != nil {
+			// Revoked between the check and the registration: the
+			// revocation's kick may have missed this session.
+			p, err := tx.AppPasswordBySecret(ctx, app.SecretHash)
+			if errors.Is(err, store.ErrNotFound) || err == nil && p.ID != app.ID {
+				appRevoked = true
+			} else if err != nil {
+				return err
+			}
 		}
 		if name := access.EffectivePolicy(org, m); name != "" && req.Token == "" {
 			p, err := tx.AuthPolicy(ctx, name)
@@ -325,7 +346,13 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 		}
 		return nil, fmt.Errorf("login %q: %w", name, err)
 	}
-	if req.Token == "" && m.PasswordHash != hash && (req.SCRAM != nil || !l.checker.Check(m.ID, m.PasswordHash, req.Password)) {
+	if appRevoked {
+		s.release()
+		rec.Result, rec.Reason = store.LoginFailed, "app password revoked during sign-in"
+		l.record(rec)
+		return nil, ErrInvalidCredentials
+	}
+	if req.Token == "" && m.PasswordHash != hash && (req.SCRAM != nil || app != nil || !l.checker.Check(m.ID, m.PasswordHash, req.Password)) {
 		// The password changed between the check and the registration: the
 		// change's kick may have gone out before this session was
 		// registered, so the fresh read decides (a change committed after
@@ -357,10 +384,36 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 }
 
 // checkCredential checks the credential of a login attempt against mailbox
-// m and returns "" when it holds, else the reason for the record. The
-// password is checked even when no mailbox was found (against a dummy
-// hash), so that a wrong name costs what a wrong password costs.
-func (l *Logins) checkCredential(ctx context.Context, req LoginRequest, m store.Mailbox, found bool, hash string, tokenErr error) string {
+// m and returns "" when it holds, else the reason for the record; app is
+// the app password the client gave (set, too, when it was refused for
+// another reason, so that the record names it). The password is checked
+// even when no mailbox was found (against a dummy hash), so that a wrong
+// name costs what a wrong password costs.
+func (l *Logins) checkCredential(ctx context.Context, req LoginRequest, m store.Mailbox, found bool, hash string, tokenErr error) (why string, app *store.AppPassword) {
+	if req.Token == "" && req.SCRAM == nil && auth.LooksLikeAppPassword(req.Password) {
+		// An app password (docs/ARCHITECTURE.md, App passwords): one
+		// SHA-256 and one indexed read, whether or not the name was found,
+		// instead of an argon2id hash. One that is not this mailbox's falls
+		// through to the password check, and costs what a wrong password
+		// costs.
+		var p store.AppPassword
+		err := l.st.View(ctx, func(tx store.Tx) error {
+			var err error
+			p, err = tx.AppPasswordBySecret(ctx, auth.AppPasswordHash(req.Password))
+			return err
+		})
+		switch {
+		case err == nil && found && p.MailboxID == m.ID:
+			return "", &p
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			l.log.Error("app password lookup", "proto", req.Protocol, "user", auth.CapName(req.Username), "err", err)
+		}
+	}
+	return l.checkSecret(ctx, req, m, found, hash, tokenErr), nil
+}
+
+// checkSecret checks a password, SCRAM proof or token (checkCredential).
+func (l *Logins) checkSecret(ctx context.Context, req LoginRequest, m store.Mailbox, found bool, hash string, tokenErr error) string {
 	switch {
 	case req.Token != "":
 		if tokenErr != nil {
@@ -422,7 +475,7 @@ func (l *Logins) RefusedPlaintext(ctx context.Context, req LoginRequest) {
 func (l *Logins) record(r store.LoginRecord) {
 	l.m.Login(r.Protocol, r.Result)
 	l.log.Info("login", "proto", r.Protocol, "user", r.Username, "remote", r.RemoteAddr, "tls", r.TLS,
-		"result", r.Result, "client", r.ClientName)
+		"result", r.Result, "client", r.ClientName, "app_password", r.AppPassword)
 	if l.rec != nil {
 		l.rec.Add(r)
 	}

@@ -27,7 +27,7 @@ type fixture struct {
 	fast auth.Params
 }
 
-func newFixture(t *testing.T, th *auth.Throttle) *fixture {
+func newFixture(t testing.TB, th *auth.Throttle) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "g.db"), sqlite.Options{})
@@ -58,7 +58,7 @@ func newFixture(t *testing.T, th *auth.Throttle) *fixture {
 	return &fixture{st: st, hub: hub, l: l, rec: rec, reg: reg, ck: ck, ctx: ctx, fast: fast}
 }
 
-func (f *fixture) set(t *testing.T, fn func(m *store.Mailbox, o *store.OrgConfig)) {
+func (f *fixture) set(t testing.TB, fn func(m *store.Mailbox, o *store.OrgConfig)) {
 	t.Helper()
 	err := f.st.Update(f.ctx, func(tx store.Tx) error {
 		m, err := tx.MailboxByID(f.ctx, f.ck.ID)

@@ -324,6 +324,10 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound) && ss.remoteRecipient(to, org.Domain):
+		if err := ss.sub.Outbound(to); err != nil {
+			ss.s.o.Metrics.Delivery(ss.s.proto, "relay_denied")
+			return err
+		}
 		ss.outbound = append(ss.outbound, to)
 		return nil
 	case errors.Is(err, store.ErrNotFound):

@@ -51,6 +51,10 @@ type SubmitSession interface {
 	// Message checks the message before anything of it is stored (the
 	// From: field).
 	Message(msg *store.NewMessage) error
+	// Outbound says whether a recipient outside the organization may be
+	// accepted (nil) or is refused at RCPT (an *smtp.SMTPError): with no
+	// smarthost, mail for it could only wait in the queue until it expires.
+	Outbound(to string) error
 	// Enqueue stores the message for the recipients that are not local in
 	// the outbound queue; nil only after commit.
 	Enqueue(ctx context.Context, from string, rcpts []string, raw []byte) error

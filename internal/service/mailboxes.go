@@ -327,6 +327,12 @@ func (s *Service) SetMailbox(ctx context.Context, c Caller, identity string, r S
 						return mutation{}, err
 					}
 				}
+				// And revokes its app passwords (apppasswords.go says why).
+				revoked, err := revokeAllAppPasswords(ctx, tx, m, r.WhatIf)
+				if err != nil {
+					return mutation{}, err
+				}
+				changes = append(changes, revoked...)
 				events = append(events, notify.Event{Kind: notify.CredentialsChanged, MailboxID: m.ID})
 			}
 			res := Result{Identity: old.Name, Changes: changes, NoChange: len(changes) == 0}

@@ -1,8 +1,11 @@
 package service
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gatehouse-mail/gatehouse/internal/auth"
 )
 
 // The password policy, as Exchange Online's (Microsoft Entra ID's) for
@@ -30,6 +33,23 @@ const PasswordPolicyText = "The password does not comply with the password polic
 // CheckPassword reports whether a new password satisfies the policy; the
 // error is a *ValidationError of the Password parameter.
 func CheckPassword(p string) error {
+	// The policy applies to the password as it is stored: prepared as the
+	// SASL mechanisms require (auth.PreparePassword: U+00A0 is a space, "é"
+	// one character however it was typed).
+	if !utf8.ValidString(p) {
+		return invalid("Password", PasswordPolicyText)
+	}
+	prepared, err := auth.PreparePassword(p)
+	if err != nil {
+		switch {
+		case strings.IndexFunc(p, unicode.IsControl) >= 0:
+			return invalid("Password", "The password can't contain control characters such as a tab or a line break.")
+		case strings.TrimSpace(p) == "" || len(p) < MinPasswordLength:
+			return invalid("Password", PasswordPolicyText)
+		}
+		return invalid("Password", "The password can't contain characters that Unicode doesn't assign or that can't be typed the same way everywhere (RFC 8265).")
+	}
+	p = prepared
 	n := utf8.RuneCountInString(p)
 	if n < MinPasswordLength || n > MaxPasswordLength || !utf8.ValidString(p) {
 		return invalid("Password", PasswordPolicyText)

@@ -115,6 +115,19 @@ type Tx interface {
 	// mailbox.
 	SetMailboxAuthPolicy(ctx context.Context, mailboxID int64, name string, when time.Time) error
 
+	// AppPasswords lists a mailbox's app passwords by name (never their
+	// secrets, which are not stored).
+	AppPasswords(ctx context.Context, mailboxID int64) ([]AppPassword, error)
+	// AppPasswordBySecret finds the app password whose secret hashes to
+	// secretHash, whichever mailbox it belongs to; ErrNotFound when none.
+	AppPasswordBySecret(ctx context.Context, secretHash string) (AppPassword, error)
+	// InsertAppPassword adds an app password and sets its ID; ErrExists
+	// when the mailbox has one of that name (any case).
+	InsertAppPassword(ctx context.Context, p *AppPassword) error
+	// DeleteAppPasswords removes a mailbox's app passwords with the given
+	// IDs (nil: all of them) and returns those it removed.
+	DeleteAppPasswords(ctx context.Context, mailboxID int64, ids []int64) ([]AppPassword, error)
+
 	// MailboxByID returns ErrNotFound when there is no such mailbox.
 	MailboxByID(ctx context.Context, id int64) (Mailbox, error)
 	// FindMailboxes returns the mailboxes whose Name, DisplayName, Alias,
@@ -421,6 +434,23 @@ type AuthPolicy struct {
 	WhenChanged        time.Time
 }
 
+// AppPassword is one of a mailbox's app passwords: a generated secret for a
+// client that cannot sign in with OAuth, usable wherever the mailbox's
+// password is (basic authentication). Only the SHA-256 of the secret is
+// kept.
+type AppPassword struct {
+	ID          int64
+	MailboxID   int64
+	Name        string
+	SecretHash  string // hex SHA-256 of the secret
+	WhenCreated time.Time
+	// LastUsed is the time of the last successful sign-in with it (zero
+	// while never used), over LastUsedProtocol from LastUsedAddr.
+	LastUsed         time.Time
+	LastUsedProtocol string
+	LastUsedAddr     string
+}
+
 // CASMailboxPlan holds the defaults new mailboxes take (Get-CASMailboxPlan).
 type CASMailboxPlan struct {
 	PopEnabled  bool
@@ -664,6 +694,11 @@ type LoginRecord struct {
 	// "SCRAM-SHA-256", "XOAUTH2", ...), "LOGIN" (IMAP LOGIN) or "USER"
 	// (POP3 USER/PASS); empty when unknown.
 	AuthMethod string
+	// AppPassword names the app password the client signed in with (""
+	// for the mailbox's own password or a token); AppPasswordID is its ID,
+	// through which a successful record sets its LastUsed.
+	AppPassword   string
+	AppPasswordID int64
 }
 
 // UsageRow is one mailbox in the email-apps usage report.

@@ -48,7 +48,10 @@ type Options struct {
 	// Queued, when set, is called after a message was queued (the runner's
 	// Wake).
 	Queued func()
-	Logger *slog.Logger
+	// Smarthost is the next hop of mail for recipients outside the
+	// organization; without one such recipients are refused at RCPT.
+	Smarthost string
+	Logger    *slog.Logger
 }
 
 // DefaultQueueLifetime is Exchange's MessageExpirationTimeout (2 days).
@@ -278,6 +281,27 @@ func (ss *session) Message(msg *store.NewMessage) error {
 		if !ss.owns(a.Address) {
 			return sendAsDenied(ss.user, a.Address, "From: field")
 		}
+	}
+	return nil
+}
+
+// errNoSmarthost refuses, at RCPT, a recipient outside the organization
+// when no smarthost is configured: the message could only wait in the
+// queue until it expired, and the sender would learn of it two days later.
+// 550 5.7.1 as Postfix refuses a relay it is not allowed (its "Relay access
+// denied" is 554 5.7.1; RFC 5321 §4.2.2 makes 550 the reply for a mailbox
+// refused by policy), and as Exchange's 550 5.7.54 "Unable to relay" with
+// the standard subject code; 5.4.4 ("unable to route") would suggest a DNS
+// failure that a retry might cure.
+func errNoSmarthost(to string) error {
+	return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+		Message: fmt.Sprintf("Unable to relay to %s: this server sends no mail outside the organization (no smarthost is configured). Contact your administrator.", to)}
+}
+
+// Outbound implements delivery.SubmitSession.
+func (ss *session) Outbound(to string) error {
+	if ss.s.o.Smarthost == "" {
+		return errNoSmarthost(to)
 	}
 	return nil
 }

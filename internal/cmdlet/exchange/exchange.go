@@ -33,6 +33,7 @@ func ExchangeCmdlets() []*cmdlet.Cmdlet {
 		getCASMailboxPlan(), setCASMailboxPlan(),
 		getOrganizationConfig(), setOrganizationConfig(), getTransportConfig(), setTransportConfig(), getQueue(), getMessage(), retryQueue(), removeMessage(),
 		getAuthenticationPolicy(), newAuthenticationPolicy(), setAuthenticationPolicy(), removeAuthenticationPolicy(), setUser(),
+		getAppPassword(), newAppPassword(), removeAppPassword(),
 		getRoleGroup(), getRoleGroupMember(), addRoleGroupMember(), removeRoleGroupMember(),
 		searchAdminAuditLog(), getEmailAppUsageReport(),
 		getMailboxStatistics(),

@@ -75,6 +75,14 @@ func scriptOf(t *testing.T, env *testenv.Env, c rolematrix.Cell) string {
 		return `Retry-Queue -Identity Smarthost`
 	case rolematrix.RemoveMessage:
 		return fmt.Sprintf(`Remove-Message -Identity '%s' -Confirm:$false`, rolematrix.QueuedMessage(t, env))
+	case rolematrix.NewAuthPolicy:
+		return fmt.Sprintf(`New-AuthenticationPolicy -Name '%s'`, c.Name)
+	case rolematrix.SetUserAuthPolicy:
+		return fmt.Sprintf(`Set-User -Identity '%s' -AuthenticationPolicy '%s'`, c.TargetID, rolematrix.AuthPolicy(t, env))
+	case rolematrix.NewAppPassword:
+		return fmt.Sprintf(`New-AppPassword -Identity '%s' -Name Phone`, c.TargetID)
+	case rolematrix.RemoveAppPassword:
+		return fmt.Sprintf(`Remove-AppPassword -Identity '%s' -Name '%s' -Confirm:$false`, c.TargetID, c.AppPassword(t, env))
 	}
 	t.Fatalf("no cmdlet for %s", c.Op.Name)
 	return ""

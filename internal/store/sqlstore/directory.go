@@ -522,6 +522,7 @@ func (t dirTx) DeleteMailbox(ctx context.Context, id int64) error {
 		`DELETE FROM mailbox_addresses WHERE mailbox_id = ?`,
 		`DELETE FROM role_group_members WHERE mailbox_id = ?`,
 		`DELETE FROM admin_sessions WHERE mailbox_id = ?`,
+		`DELETE FROM app_passwords WHERE mailbox_id = ?`,
 	} {
 		if _, err := t.c.exec(ctx, stmt, id); err != nil {
 			return err
@@ -779,7 +780,7 @@ func (t dirTx) RecentLogins(ctx context.Context, mailboxID int64, q store.LoginQ
 	}
 	args = append(args, q.Limit)
 	rows, err := t.c.query(ctx, `SELECT time, protocol, mailbox_id, username, result, reason, remote_addr, tls, client_name, client_version,
-		auth_method FROM login_records WHERE `+where+` ORDER BY time DESC, id DESC LIMIT ?`, args...)
+		auth_method, app_password FROM login_records WHERE `+where+` ORDER BY time DESC, id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -789,7 +790,7 @@ func (t dirTx) RecentLogins(ctx context.Context, mailboxID int64, q store.LoginQ
 		var r store.LoginRecord
 		var at int64
 		if err := rows.Scan(&at, &r.Protocol, &r.MailboxID, &r.Username, &r.Result, &r.Reason, &r.RemoteAddr, &r.TLS,
-			&r.ClientName, &r.ClientVersion, &r.AuthMethod); err != nil {
+			&r.ClientName, &r.ClientVersion, &r.AuthMethod, &r.AppPassword); err != nil {
 			return nil, err
 		}
 		r.Time = fromMicros(at)
@@ -831,10 +832,20 @@ func (db *DB) InsertLoginRecords(ctx context.Context, recs []store.LoginRecord) 
 	return db.write(ctx, nil, func(c conn) error {
 		for _, r := range recs {
 			if _, err := c.exec(ctx, `INSERT INTO login_records (time, protocol, mailbox_id, username, result, reason,
-				remote_addr, tls, client_name, client_version, auth_method) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				remote_addr, tls, client_name, client_version, auth_method, app_password) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				micros(r.Time), r.Protocol, r.MailboxID, r.Username, r.Result, r.Reason, r.RemoteAddr, r.TLS,
-				r.ClientName, r.ClientVersion, r.AuthMethod); err != nil {
+				r.ClientName, r.ClientVersion, r.AuthMethod, r.AppPassword); err != nil {
 				return err
+			}
+			if r.AppPasswordID != 0 && r.Result == store.LoginSuccess {
+				// The app password's last use, written with its record, off
+				// the login path; a revoked one matches no row. Records may
+				// come out of order (a batch retried), so the time only
+				// moves forward.
+				if _, err := c.exec(ctx, `UPDATE app_passwords SET last_used = ?, last_used_protocol = ?, last_used_addr = ?
+					WHERE id = ? AND last_used < ?`, micros(r.Time), r.Protocol, r.RemoteAddr, r.AppPasswordID, micros(r.Time)); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -69,6 +69,7 @@ func Run(t *testing.T, open Open) {
 		{"SmtpClientAuthSwitch", testSmtpClientAuthSwitch},
 		{"SCRAMKeysAndAuthMethod", testSCRAMKeysAndAuthMethod},
 		{"AuthPolicies", testAuthPolicies},
+		{"AppPasswords", testAppPasswords},
 		{"MigrationObjects", testMigrationObjects},
 		{"MigrationCopy", testMigrationCopy},
 	}

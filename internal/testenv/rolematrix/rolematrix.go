@@ -91,13 +91,57 @@ var (
 	RetryQueue    = Op{Name: "Retry-Queue", Cmdlet: "Retry-Queue", Perm: rbac.TransportQueues}
 	RemoveMessage = Op{Name: "Remove-Message", Cmdlet: "Remove-Message", Perm: rbac.TransportQueues}
 	Ops           = []Op{SetPassword, SetMailbox, SetCAS, SetCASBulk, RemoveMailbox, AddMember, RemoveMember, NewMailbox, SetPlan, SetOrg, SetQuota,
-		SetSmtpAuth, SetTransport, RetryQueue, RemoveMessage, NewMigrationBatch}
+		SetSmtpAuth, SetTransport, RetryQueue, RemoveMessage, NewMigrationBatch, NewAppPassword, RemoveAppPassword,
+		NewAuthPolicy, SetUserAuthPolicy}
 	StrongPassword = "Matrix-Pass-2026"
 )
 
 // SetQuota: Exchange lets Organization Management and Recipient Management
 // (the Mail Recipients role) set quotas, not Help Desk.
 var SetQuota = Op{Name: "Set-Mailbox -ProhibitSendReceiveQuota", Cmdlet: "Set-Mailbox", Perm: rbac.MailRecipients, Targeted: true}
+
+// NewAppPassword makes a credential of the target, as a password reset
+// does: the Reset Password role, and Role Management for an
+// administrator's mailbox (service/apppasswords.go).
+var NewAppPassword = Op{Name: "New-AppPassword", Cmdlet: "New-AppPassword", Perm: rbac.ResetPassword, Targeted: true, Credentials: true}
+
+// RemoveAppPassword revokes one of the target's app passwords (see
+// AppPassword): the Reset Password role, on a mailbox in the write scope.
+var RemoveAppPassword = Op{Name: "Remove-AppPassword", Cmdlet: "Remove-AppPassword", Perm: rbac.ResetPassword, Targeted: true}
+
+// NewAuthPolicy creates an authentication policy named after the cell
+// (Organization Client Access, as the organization's other client access
+// settings).
+var NewAuthPolicy = Op{Name: "New-AuthenticationPolicy", Cmdlet: "New-AuthenticationPolicy", Perm: rbac.OrganizationClientAccess}
+
+// SetUserAuthPolicy assigns the policy AuthPolicy makes to the target
+// (Set-User -AuthenticationPolicy).
+var SetUserAuthPolicy = Op{Name: "Set-User -AuthenticationPolicy", Cmdlet: "Set-User", Perm: rbac.OrganizationClientAccess, Targeted: true}
+
+// AuthPolicy makes sure the policy the matrix assigns exists and returns
+// its name.
+func AuthPolicy(t testing.TB, env *testenv.Env) string {
+	t.Helper()
+	const name = "Matrix Policy"
+	_, err := env.Service.NewAuthenticationPolicy(context.Background(), Admin(t, env), service.NewAuthenticationPolicyRequest{Name: name,
+		AllowBasicAuthPop: true, AllowBasicAuthImap: true, AllowBasicAuthSmtp: true})
+	var ce *service.ConflictError
+	if err != nil && !errors.As(err, &ce) {
+		t.Fatalf("create the authentication policy: %v", err)
+	}
+	return name
+}
+
+// AppPassword gives the cell's target an app password, made by the
+// server's administrator, and returns its name (for Remove-AppPassword).
+func (c Cell) AppPassword(t testing.TB, env *testenv.Env) string {
+	t.Helper()
+	const name = "Matrix Phone"
+	if _, err := env.Service.NewAppPassword(context.Background(), Admin(t, env), c.TargetID, name, false); err != nil {
+		t.Fatalf("app password for %s: %v", c.TargetID, err)
+	}
+	return name
+}
 
 // NewMigrationBatch: Exchange's Migration role, in Organization Management
 // and Recipient Management. The cell's batch migrates its own caller
