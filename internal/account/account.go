@@ -39,6 +39,8 @@ const (
 	signInPath   = Base + "/signin"
 	signOutPath  = Base + "/signout"
 	passwordPath = Base + "/password"
+	appPwPath    = Base + "/apppasswords"
+	appPwRevoke  = Base + "/apppasswords/revoke"
 	cssPath      = Base + "/static/account.css"
 
 	sessionCookie    = "gatehouse_account"
@@ -109,6 +111,8 @@ func (p *Page) Handler() http.Handler {
 	mux.HandleFunc("GET "+homePath+"{$}", p.private(p.home))
 	mux.HandleFunc("GET "+passwordPath, p.private(p.passwordPage))
 	mux.HandleFunc("POST "+passwordPath, p.private(p.changePassword))
+	mux.HandleFunc("POST "+appPwPath, p.private(p.newAppPassword))
+	mux.HandleFunc("POST "+appPwRevoke, p.private(p.revokeAppPassword))
 	mux.HandleFunc(homePath, func(w http.ResponseWriter, r *http.Request) {
 		p.render(w, http.StatusNotFound, "problem", &view{Title: "Page not found",
 			Problem: "There is no such page. Go to your account: " + homePath})
@@ -284,6 +288,8 @@ type homeData struct {
 	Apps     []service.MailApp
 	Settings autoconfig.Settings
 	SignIns  []service.SignIn
+	// AppPasswords are the mailbox's own app passwords.
+	AppPasswords []service.AppPassword
 	// ProfileURL downloads the Apple configuration profile ("" when the
 	// mailbox may not use what a profile needs).
 	ProfileURL string
@@ -307,11 +313,48 @@ func (p *Page) home(w http.ResponseWriter, r *http.Request, u *service.AccountUs
 	if d.SignIns, err = p.o.Service.AccountSignIns(ctx, *u, signInsShown); err != nil {
 		return err
 	}
+	if d.AppPasswords, err = p.o.Service.OwnAppPasswords(ctx, u.Caller()); err != nil {
+		return err
+	}
 	v := &view{Title: "Your account", CSRF: csrf, User: u, Data: d}
-	if r.URL.Query().Get("changed") != "" {
-		v.Notice = "Your password was changed. Mail apps that were signed in with the old password were signed out: sign them in again with the new one."
+	switch {
+	case r.URL.Query().Get("changed") != "":
+		v.Notice = "Your password was changed. Mail apps that were signed in with the old password were signed out, and your app passwords were revoked: sign the apps in again with the new password, or make new app passwords."
+	case r.URL.Query().Get("revoked") != "":
+		v.Notice = "The app password was revoked. Mail apps that signed in with it were signed out."
 	}
 	p.render(w, http.StatusOK, "home", v)
+	return nil
+}
+
+// newAppPassword makes an app password and shows its secret this once, on
+// the answer to the POST itself (no redirect, so the secret travels in no
+// URL, and no-store like every /account answer).
+func (p *Page) newAppPassword(w http.ResponseWriter, r *http.Request, u *service.AccountUser, csrf string) error {
+	res, err := p.o.Service.NewOwnAppPassword(r.Context(), u.Caller(), r.PostForm.Get("name"), false)
+	if err != nil {
+		if userError(err) {
+			p.render(w, http.StatusBadRequest, "problem", &view{Title: "App password not made", User: u,
+				Problem: err.Error() + " Nothing was changed. Go back to your account: " + homePath})
+			return nil
+		}
+		return err
+	}
+	p.render(w, http.StatusOK, "apppassword", &view{Title: "Your new app password", CSRF: csrf, User: u, Data: res})
+	return nil
+}
+
+func (p *Page) revokeAppPassword(w http.ResponseWriter, r *http.Request, u *service.AccountUser, csrf string) error {
+	name := r.PostForm.Get("name")
+	if _, err := p.o.Service.RemoveOwnAppPassword(r.Context(), u.Caller(), name, false); err != nil {
+		if userError(err) {
+			p.render(w, http.StatusBadRequest, "problem", &view{Title: "App password not revoked", User: u,
+				Problem: err.Error() + " Nothing was changed. Go back to your account: " + homePath})
+			return nil
+		}
+		return err
+	}
+	http.Redirect(w, r, homePath+"?revoked=1", http.StatusSeeOther)
 	return nil
 }
 
@@ -354,4 +397,17 @@ func (p *Page) changePassword(w http.ResponseWriter, r *http.Request, u *service
 	http.SetCookie(w, webguard.Cookie(r, Base, sessionCookie, token, p.o.SessionTTL))
 	http.Redirect(w, r, homePath+"?changed=1", http.StatusSeeOther)
 	return nil
+}
+
+// userError reports a refusal the user can act on (a bad or taken name, an
+// app password that is gone), shown in words; anything else is the
+// server's failure.
+func userError(err error) bool {
+	var (
+		ve *service.ValidationError
+		nf *service.NotFoundError
+		ce *service.ConflictError
+		ae *service.AmbiguousError
+	)
+	return errors.As(err, &ve) || errors.As(err, &nf) || errors.As(err, &ce) || errors.As(err, &ae)
 }

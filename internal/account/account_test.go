@@ -394,3 +394,85 @@ func TestAccountThrottle(t *testing.T) {
 		t.Errorf("IMAP4 with the right password while /account guesses locked the user: %s", got)
 	}
 }
+
+// TestAccountAppPasswords: a user makes an app password on /account (its
+// secret shown once, on a no-store answer), signs in to IMAP4 with it,
+// sees its last use, and revokes it, after which it is refused; a POST
+// without the CSRF token changes nothing.
+func TestAccountAppPasswords(t *testing.T) {
+	need(t, "python3")
+	env := testenv.Start(t, testenv.Options{Demo: true})
+	base := env.URL()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	do := func(method, path string, form url.Values) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(form.Encode()))
+		if method == "POST" {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res, string(b)
+	}
+	csrfRE := regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	csrf := func(page string) string {
+		t.Helper()
+		m := csrfRE.FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("no CSRF token:\n%s", page)
+		}
+		return m[1]
+	}
+	_, page := do("GET", "/account/signin", nil)
+	if res, _ := do("POST", "/account/signin", url.Values{"csrf": {csrf(page)}, "username": {christa}, "password": {testenv.DemoPassword}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", res.StatusCode)
+	}
+	_, page = do("GET", "/account/", nil)
+	if !strings.Contains(page, "You have no app passwords.") {
+		t.Fatalf("home before: want no app passwords:\n%s", page)
+	}
+	if res, _ := do("POST", "/account/apppasswords", url.Values{"name": {"Phone"}}); res.StatusCode != http.StatusForbidden {
+		t.Errorf("create without CSRF: got %d; want 403", res.StatusCode)
+	}
+	res, made := do("POST", "/account/apppasswords", url.Values{"csrf": {csrf(page)}, "name": {"Phone"}})
+	secret := regexp.MustCompile(`<code id="apppw-secret">([a-z]+)</code>`).FindStringSubmatch(made)
+	if res.StatusCode != 200 || secret == nil {
+		t.Fatalf("create: %d, no secret shown:\n%s", res.StatusCode, made)
+	}
+	if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("the answer with the secret: Cache-Control %q; want no-store", cc)
+	}
+	// A second one of the same name is refused with a reason.
+	if res, body := do("POST", "/account/apppasswords", url.Values{"csrf": {csrf(page)}, "name": {"Phone"}}); res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "Nothing was changed") {
+		t.Errorf("same name again: got %d:\n%s", res.StatusCode, body)
+	}
+	if got := mailLogin(t, env, "imap", christa, secret[1]); got != "OK" {
+		t.Fatalf("IMAP4 with the app password: %s", got)
+	}
+	// The last use is written with the login record, after the sign-in.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, page = do("GET", "/account/", nil)
+		if strings.Contains(page, "(IMAP4 from ") || time.Now().After(deadline) {
+			break
+		}
+	}
+	if !strings.Contains(page, `<th scope="row">Phone</th>`) || !strings.Contains(page, "(IMAP4 from ") || strings.Contains(page, secret[1]) {
+		t.Errorf("home after use: want Phone listed with its last IMAP4 use and never the secret:\n%s", page)
+	}
+	res, _ = do("POST", "/account/apppasswords/revoke", url.Values{"csrf": {csrf(page)}, "name": {"Phone"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", res.StatusCode)
+	}
+	_, page = do("GET", "/account/?revoked=1", nil)
+	if !strings.Contains(page, "You have no app passwords.") || !strings.Contains(page, "was revoked") {
+		t.Errorf("home after revoke:\n%s", page)
+	}
+	if got := mailLogin(t, env, "imap", christa, secret[1]); !strings.HasPrefix(got, "REFUSED") {
+		t.Errorf("IMAP4 with the revoked app password: %s; want refused", got)
+	}
+}

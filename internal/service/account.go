@@ -30,6 +30,12 @@ type AccountUser struct {
 	Address string
 }
 
+// Caller is the user as the caller of a self-service operation (their own
+// app passwords, their own password): no role group, no permission.
+func (u AccountUser) Caller() Caller {
+	return Caller{MailboxID: u.MailboxID, Name: u.UserPrincipalName, DisplayName: u.DisplayName, Address: u.Address, Surface: SurfaceAccount}
+}
+
 // AccountSignIn signs a mailbox user in to /account with the mail
 // password, under the throttle of every other sign-in. Every mailbox may,
 // administrators' included (their mailboxes are mailboxes too); the
@@ -254,7 +260,7 @@ var ErrWrongPassword = &ValidationError{Parameter: "CurrentPassword", Message: "
 // -Password by the user on the account surface. It returns a new /account
 // session for the browser that made the change.
 func (s *Service) ChangeOwnPassword(ctx context.Context, u AccountUser, current, newPassword string) (string, error) {
-	c := Caller{MailboxID: u.MailboxID, Name: u.UserPrincipalName, DisplayName: u.DisplayName, Address: u.Address, Surface: SurfaceAccount}
+	c := u.Caller()
 	o := op{cmdlet: "Set-Mailbox", object: u.Name, params: []store.Parameter{{Name: "Identity", Value: u.UserPrincipalName},
 		{Name: "Password", Value: "********"}}}
 	fail := func(err error) (string, error) {
