@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ func BenchmarkBulkSetCASMailbox10k(b *testing.B) {
 		for j, m := range page.Items {
 			reqs[j] = service.SetCASMailboxRequest{Identity: m.Guid, PopEnabled: &on}
 		}
-		t0 := time.Now()
+		t0, cpu0 := time.Now(), cpuTime(b)
 		res, err := svc.SetCASMailboxes(ctx, orgAdmin, reqs)
 		if err != nil {
 			b.Fatal(err)
@@ -44,7 +45,19 @@ func BenchmarkBulkSetCASMailbox10k(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(time.Since(t0).Milliseconds()), "ms/10k")
+		b.ReportMetric(float64((cpuTime(b) - cpu0).Milliseconds()), "cpu-ms/10k")
 	}
+}
+
+// cpuTime is the CPU time (user and system) the process has used so far: on
+// this shared machine a steadier measure of the work done than the time
+// taken.
+func cpuTime(b testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkListFirstPage100k is the first page of the admin list over

@@ -108,11 +108,15 @@ func (r SetCASMailboxRequest) op() op {
 }
 
 // setCAS applies one request in tx.
-func (s *Service) setCAS(ctx context.Context, tx store.Tx, c Caller, org store.OrgConfig, r SetCASMailboxRequest) (mutation, error) {
+// ids resolves the identity (s.resolve when nil).
+func (s *Service) setCAS(ctx context.Context, tx store.Tx, c Caller, org store.OrgConfig, ids *resolved, r SetCASMailboxRequest) (mutation, error) {
+	if ids == nil {
+		ids = &resolved{s: s}
+	}
 	if r.PopEnabled == nil && r.ImapEnabled == nil && !r.SmtpClientAuthenticationDisabled.Set {
 		return mutation{}, invalid("PopEnabled", "Give -PopEnabled, -ImapEnabled, -SmtpClientAuthenticationDisabled or several.")
 	}
-	m, err := s.resolve(ctx, tx, r.Identity)
+	m, err := ids.resolve(ctx, tx, r.Identity)
 	if err != nil {
 		return mutation{}, err
 	}
@@ -162,6 +166,9 @@ func (s *Service) setCAS(ctx context.Context, tx store.Tx, c Caller, org store.O
 			return mutation{}, err
 		}
 	}
+	// A later item of the same bulk edit may name this mailbox again: it
+	// must see the mailbox as changed.
+	ids.changed(after)
 	return mutation{result: res, audit: true, events: []notify.Event{{Kind: notify.AccessChanged, MailboxID: m.ID}}}, nil
 }
 
@@ -173,7 +180,7 @@ func (s *Service) SetCASMailbox(ctx context.Context, c Caller, r SetCASMailboxRe
 		if err != nil {
 			return mutation{}, err
 		}
-		return s.setCAS(ctx, tx, c, org, r)
+		return s.setCAS(ctx, tx, c, org, nil, r)
 	})
 }
 
@@ -197,12 +204,20 @@ func (s *Service) SetCASMailboxes(ctx context.Context, c Caller, reqs []SetCASMa
 		ops[i] = r.op()
 	}
 	var org store.OrgConfig
+	var ids *resolved
 	return s.changeMany(ctx, c, ops,
-		func(tx store.Tx) (err error) {
-			org, err = tx.OrgConfig(ctx)
+		func(tx store.Tx, chunk []int) (err error) {
+			if org, err = tx.OrgConfig(ctx); err != nil {
+				return err
+			}
+			names := make([]string, len(chunk))
+			for j, i := range chunk {
+				names[j] = reqs[i].Identity
+			}
+			ids, err = s.resolveMany(ctx, tx, names)
 			return err
 		},
-		func(tx store.Tx, i int) (mutation, error) { return s.setCAS(ctx, tx, c, org, reqs[i]) })
+		func(tx store.Tx, i int) (mutation, error) { return s.setCAS(ctx, tx, c, org, ids, reqs[i]) })
 }
 
 // isItemError reports errors that belong to one item of a bulk operation

@@ -82,3 +82,71 @@ func (s *Service) resolveAll(ctx context.Context, tx store.Tx, identity string, 
 	}
 	return ms, nil
 }
+
+// resolved holds the mailboxes a bulk edit's identities name, looked up in
+// one query for a chunk of items (resolveMany), so that each item resolves
+// as resolve would without a query of its own.
+type resolved struct {
+	s *Service
+	// byID is each found mailbox as the transaction now has it.
+	byID map[int64]store.Mailbox
+	// names maps a trimmed, lower-cased identity to the IDs it names (at
+	// most 2, in ID order); an identity looked up and not found maps to
+	// an empty slice.
+	names map[string][]int64
+}
+
+// resolveMany looks up the plain identities (no wildcard, not too long)
+// among ids in one go; the others are left to resolve.
+func (s *Service) resolveMany(ctx context.Context, tx store.Tx, ids []string) (*resolved, error) {
+	r := &resolved{s: s, byID: map[int64]store.Mailbox{}, names: map[string][]int64{}}
+	var plain []string
+	for _, id := range ids {
+		id = strings.TrimSpace(id)
+		if id == "" || opath.HasWildcard(id) || utf8.RuneCountInString(id) > maxIdentity {
+			continue
+		}
+		plain = append(plain, id)
+	}
+	found, err := tx.FindMailboxesMany(ctx, plain, 2)
+	if err != nil {
+		return nil, err
+	}
+	for i, id := range plain {
+		key := strings.ToLower(id)
+		ms := make([]int64, 0, len(found[i]))
+		for _, m := range found[i] {
+			r.byID[m.ID] = m
+			ms = append(ms, m.ID)
+		}
+		r.names[key] = ms
+	}
+	return r, nil
+}
+
+// resolve is s.resolve, from what resolveMany found when it looked the
+// identity up.
+func (r *resolved) resolve(ctx context.Context, tx store.Tx, identity string) (store.Mailbox, error) {
+	ids, ok := r.names[strings.ToLower(strings.TrimSpace(identity))]
+	if !ok {
+		return r.s.resolve(ctx, tx, identity)
+	}
+	switch len(ids) {
+	case 0:
+		return store.Mailbox{}, &NotFoundError{Identity: identity, Server: r.s.server}
+	case 1:
+		return r.byID[ids[0]], nil
+	}
+	var names []string
+	for _, id := range ids {
+		names = append(names, r.byID[id].Name)
+	}
+	return store.Mailbox{}, &AmbiguousError{Identity: identity, Matches: names}
+}
+
+// changed records a mailbox written in the transaction.
+func (r *resolved) changed(m store.Mailbox) {
+	if _, ok := r.byID[m.ID]; ok {
+		r.byID[m.ID] = m
+	}
+}

@@ -275,14 +275,15 @@ func (s *Service) change(ctx context.Context, c Caller, o op, body func(tx store
 // a Bulk Edit in the admin center): every item goes through the same
 // permission check, audit and events as with change, and is audited on its
 // own, but bulkChunk items share one transaction. In each transaction,
-// begin (may be nil) reads what all items need, then body(tx, i) is
+// begin (may be nil) reads what the chunk's items (indexes into ops)
+// need, then body(tx, i) is
 // ops[i]'s body. An item error (not found, ambiguous, invalid, conflict:
 // see isItemError) fails that item only and is audited with Succeeded =
 // false in the same transaction; body must return it before it writes
 // anything. Any other error rolls the chunk back, audits its items as
 // failed and ends the edit: earlier chunks stay committed, later ones are
 // not tried, and the error is returned with the results.
-func (s *Service) changeMany(ctx context.Context, c Caller, ops []op, begin func(tx store.Tx) error,
+func (s *Service) changeMany(ctx context.Context, c Caller, ops []op, begin func(tx store.Tx, chunk []int) error,
 	body func(tx store.Tx, i int) (mutation, error)) ([]ItemResult, error) {
 	out := make([]ItemResult, len(ops))
 	var allowed []int
@@ -296,11 +297,11 @@ func (s *Service) changeMany(ctx context.Context, c Caller, ops []op, begin func
 	for start := 0; start < len(allowed); start += bulkChunk {
 		chunk := allowed[start:min(start+bulkChunk, len(allowed))]
 		var done []mutation
-		var failures []*store.AuditRecord
+		var failures, records []*store.AuditRecord
 		err := s.st.Update(ctx, func(tx store.Tx) error {
-			done, failures = done[:0], failures[:0]
+			done, failures, records = done[:0], failures[:0], records[:0]
 			if begin != nil {
-				if err := begin(tx); err != nil {
+				if err := begin(tx, chunk); err != nil {
 					return err
 				}
 			}
@@ -317,13 +318,15 @@ func (s *Service) changeMany(ctx context.Context, c Caller, ops []op, begin func
 				if err != nil {
 					return err
 				}
-				if err := s.audit(ctx, tx, c, o, &mu); err != nil {
-					return err
+				if r := s.auditRecord(c, o, &mu); r != nil {
+					records = append(records, r)
 				}
 				out[i] = ItemResult{Result: mu.result}
 				done = append(done, mu)
 			}
-			return insertAudits(ctx, tx, failures)
+			// The chunk's records in one go: the changes in their order,
+			// then the items that failed, as one by one before.
+			return tx.InsertAudits(ctx, append(records, failures...))
 		})
 		if err != nil {
 			err = fmt.Errorf("%s over %d objects: %w", ops[chunk[0]].cmdlet, len(chunk), err)
@@ -375,6 +378,15 @@ func (s *Service) authorize(ctx context.Context, c Caller, ops []op) []error {
 // the operation wrote something (not a no-op, not a WhatIf), writes its
 // audit record.
 func (s *Service) audit(ctx context.Context, tx store.Tx, c Caller, o op, mu *mutation) error {
+	if r := s.auditRecord(c, o, mu); r != nil {
+		return tx.InsertAudit(ctx, r)
+	}
+	return nil
+}
+
+// auditRecord completes an operation's result and returns the audit record
+// to write, nil when the operation wrote nothing.
+func (s *Service) auditRecord(c Caller, o op, mu *mutation) *store.AuditRecord {
 	mu.result.Cmdlet, mu.result.WhatIf = o.cmdlet, o.whatIf
 	if mu.result.Identity == "" {
 		mu.result.Identity = o.object
@@ -383,7 +395,7 @@ func (s *Service) audit(ctx context.Context, tx store.Tx, c Caller, o op, mu *mu
 		mu.audit = false
 		return nil
 	}
-	return tx.InsertAudit(ctx, s.record(c, o, mu.result.Identity, mu.result.Changes, nil))
+	return s.record(c, o, mu.result.Identity, mu.result.Changes, nil)
 }
 
 // committed counts the operations that wrote something and publishes
@@ -523,7 +535,7 @@ func (s *Service) auditFailures(ctx context.Context, recs []*store.AuditRecord) 
 			return nil
 		})
 		err := s.st.Update(ctx, func(tx store.Tx) error {
-			return insertAudits(ctx, tx, chunk)
+			return tx.InsertAudits(ctx, chunk)
 		})
 		if err != nil {
 			s.log.Error("audit records of failed operations lost", "cmdlet", chunk[0].CmdletName, "records", len(chunk), "err", err)
@@ -578,15 +590,6 @@ func (s *Service) auditObjects(ctx context.Context, tx store.Tx, ids []string) [
 		}
 	}
 	return out
-}
-
-func insertAudits(ctx context.Context, tx store.Tx, recs []*store.AuditRecord) error {
-	for _, r := range recs {
-		if err := tx.InsertAudit(ctx, r); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (s *Service) denied(c Caller, o op) error {

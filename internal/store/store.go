@@ -134,6 +134,10 @@ type Tx interface {
 	// UserPrincipalName, GUID or any email address equals identity,
 	// case-insensitively; at most limit of them (0 = no limit).
 	FindMailboxes(ctx context.Context, identity string, limit int) ([]Mailbox, error)
+	// FindMailboxesMany is FindMailboxes for many identities in few
+	// queries (a bulk edit's chunk): out[i] holds what FindMailboxes(ctx,
+	// identities[i], limit) returns, in the same order.
+	FindMailboxesMany(ctx context.Context, identities []string, limit int) (out [][]Mailbox, err error)
 	// MailboxByAddress resolves an email address (any of a mailbox's
 	// addresses, case-insensitively) for delivery and login.
 	MailboxByAddress(ctx context.Context, address string) (Mailbox, error)
@@ -170,6 +174,9 @@ type Tx interface {
 
 	// InsertAudit appends one record; there is no way to change or delete one.
 	InsertAudit(ctx context.Context, r *AuditRecord) error
+	// InsertAudits appends many records in few statements, in the order
+	// given (ascending IDs), and sets their IDs.
+	InsertAudits(ctx context.Context, recs []*AuditRecord) error
 	SearchAudit(ctx context.Context, q AuditQuery) ([]AuditRecord, error)
 
 	// InsertAdminSession records a signed-in administrator.

@@ -34,6 +34,8 @@ func Run(t *testing.T, open Open) {
 		{"ListMailboxes", testListMailboxes},
 		{"RoleGroups", testRoleGroups},
 		{"Audit", testAudit},
+		{"InsertAudits", testInsertAudits},
+		{"FindMailboxesMany", testFindMailboxesMany},
 		{"LoginRecords", testLoginRecords},
 		{"RecentLogins", testRecentLogins},
 		{"Folders", testFolders},
