@@ -42,7 +42,6 @@ func needProgram(t *testing.T, prog string) string {
 // the fixture fills it or it is named here.
 var emptyInMoveFixture = map[string]string{
 	"admin_sessions":      "admin center sign-ins; copied like any table, none made here",
-	"auth_policies":       "authentication policies; none in the demo organization",
 	"import_items":        "import from disk; covered by TestImport",
 	"leases":              "held only while a node sends the outbound queue or runs a migration",
 	"migration_endpoints": "IMAP migration; covered by the migration tests",
@@ -121,6 +120,14 @@ func TestMoveStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("delivered %d messages in %v", total, time.Since(startLoad).Round(time.Millisecond))
+
+	// An app password and an authentication policy, so that their tables
+	// are moved and checked too.
+	shell := exec.Command(binary, "shell", "--server", "http://"+s.addrs["Admin"], "--user", "admin", "--password", "x-Admin-Pass-1",
+		"--history", "-", "-c", `New-AppPassword -Identity `+demoUser+` -Name Phone; New-AuthenticationPolicy -Name "No POP3" -AllowBasicAuthPop:$false`)
+	if out, err := shell.CombinedOutput(); err != nil {
+		t.Fatalf("shell: %v\n%s", err, out)
+	}
 
 	// Flags, keywords and expunges, so that MODSEQ and the expunge records
 	// have something to carry.
