@@ -271,6 +271,25 @@ func startLoad(s *server, firstUID uint32) *mailLoad {
 	return l
 }
 
+// waitRunning waits (on a loaded machine, as long as it takes, up to a
+// minute) until the load has a delivery acknowledged after since and a flag
+// change: a fixed sleep left the load not yet started on a busy CI machine.
+func (l *mailLoad) waitRunning(t *testing.T, since time.Time) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		l.mu.Lock()
+		ok := l.stores > 0 && len(l.acks) > 0 && l.acks[len(l.acks)-1].at.After(since)
+		failed := len(l.errs) > 0
+		l.mu.Unlock()
+		if ok || failed {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the load made no delivery and flag change within a minute")
+		}
+	}
+}
+
 // stop ends the load and returns the subjects of the deliveries
 // acknowledged before the time cut.
 func (l *mailLoad) stop(t *testing.T, cut time.Time) []string {
@@ -341,11 +360,11 @@ func TestBackupDuringLoad(t *testing.T) {
 	before := seedForBackup(t, s)
 
 	load := startLoad(s, before.uidNext)
-	time.Sleep(300 * time.Millisecond)
+	load.waitRunning(t, time.Time{})
 	backupFile := filepath.Join(t.TempDir(), "gatehouse-backup.db")
 	backupStart := time.Now()
 	out, code := runCmd(t, "backup", "--data", data, "--out", backupFile)
-	time.Sleep(200 * time.Millisecond)
+	load.waitRunning(t, backupStart)
 	ackedBefore := load.stop(t, backupStart)
 	if code != 0 || !strings.Contains(out, "backup complete") || !strings.Contains(out, "MiB") {
 		t.Fatalf("gatehouse backup: exit %d\n%s", code, out)
@@ -388,11 +407,11 @@ func TestPostgresBackupWithPgDump(t *testing.T) {
 	before := seedForBackup(t, s)
 
 	load := startLoad(s, before.uidNext)
-	time.Sleep(300 * time.Millisecond)
+	load.waitRunning(t, time.Time{})
 	dump := filepath.Join(t.TempDir(), "gatehouse.dump")
 	dumpStart := time.Now()
 	out, err := exec.Command(pgDump, "--format=custom", "--file="+dump, db).CombinedOutput()
-	time.Sleep(200 * time.Millisecond)
+	load.waitRunning(t, dumpStart)
 	ackedBefore := load.stop(t, dumpStart)
 	if err != nil {
 		t.Fatalf("pg_dump: %v\n%s", err, out)
