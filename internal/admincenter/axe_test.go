@@ -4,16 +4,15 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse-mail/gatehouse/internal/service"
 	"github.com/gatehouse-mail/gatehouse/internal/testenv"
+	"github.com/gatehouse-mail/gatehouse/internal/testenv/browser"
 )
 
 // The accessibility check runs axe-core (the npm package axe-core@4, which
@@ -21,62 +20,15 @@ import (
 // Management admin reaches, with axe's default rules (WCAG 2 A and AA and
 // best practices), and fails on any serious or critical violation.
 
-// axeSource returns the text of axe.min.js: from GATEHOUSE_AXE when set,
-// else from the global npm modules. Without it the test skips, or fails
-// under scripts/test.sh (GATEHOUSE_TEST_STRICT), which installs it.
-func axeSource(t *testing.T) string {
-	t.Helper()
-	candidates := []string{os.Getenv("GATEHOUSE_AXE")}
-	if candidates[0] == "" {
-		candidates = []string{"/usr/lib/node_modules/axe-core/axe.min.js", "/usr/local/lib/node_modules/axe-core/axe.min.js"}
-		if out, err := exec.Command("npm", "root", "-g").Output(); err == nil {
-			candidates = append(candidates, filepath.Join(strings.TrimSpace(string(out)), "axe-core", "axe.min.js"))
-		}
-	}
-	for _, path := range candidates {
-		if src, err := os.ReadFile(path); err == nil {
-			return string(src)
-		}
-	}
-	msg := fmt.Sprintf("axe-core is not installed (looked for %s): npm install -g axe-core@4, or set GATEHOUSE_AXE to axe.min.js",
-		strings.Join(candidates, ", "))
-	if os.Getenv("GATEHOUSE_TEST_STRICT") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
+// axeSource returns the text of axe.min.js (see browser.AxeSource).
+func axeSource(t *testing.T) string { return browser.AxeSource(t) }
 
-// axeViolation is the part of an axe result the report needs.
-type axeViolation struct {
-	ID     string `json:"id"`
-	Impact string `json:"impact"`
-	Help   string `json:"help"`
-	Nodes  []struct {
-		Target         []any  `json:"target"`
-		FailureSummary string `json:"failureSummary"`
-	} `json:"nodes"`
-}
-
-// axe runs axe-core on the page as it is now and reports each serious or
-// critical violation as an error: rule, impact, element and why.
+// axe runs axe-core on the page as it is now and reports its serious or
+// critical violations as one error: rule, impact, element and why.
 func (b *tab) axe(src, page string) {
 	b.t.Helper()
-	if !eval[bool](b, `typeof window.axe === "object"`) {
-		// Evaluated through the DevTools protocol, the script is not
-		// subject to the page's Content-Security-Policy.
-		eval[bool](b, src+"\n;true")
-	}
-	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
-	defer cancel()
-	found, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](
-		`axe.run(document).then(r => r.violations.filter(v => v.impact === "serious" || v.impact === "critical"))`,
-		chromedp.EvalAwaitPromise))
-	if err != nil {
-		b.t.Fatalf("%s: axe.run: %v", page, err)
-	}
 	var lines []string
-	for _, v := range found {
+	for _, v := range b.AxeViolations(src) {
 		for _, n := range v.Nodes {
 			why := strings.ReplaceAll(strings.TrimSpace(n.FailureSummary), "\n", " ")
 			lines = append(lines, fmt.Sprintf("%s (%s) at %v: %s — %s", v.ID, v.Impact, n.Target, v.Help, why))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,144 +15,34 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/gatehouse-mail/gatehouse/internal/testenv/browser"
 )
 
-// The browser tests drive Debian's Chromium headless through chromedp. One
-// browser serves every test of this binary (each test gets its own browser
-// context, so cookies never leak between tests), and TestMain stops it.
+// The browser tests drive Debian's Chromium headless through chromedp,
+// started by internal/testenv/browser: one browser for every test of this
+// binary, a browser context of its own per test (cookies never leak between
+// tests), and a test fails on any JavaScript exception or console error in
+// its tab. The helpers below add what the admin center's tests need.
 
-const chromiumPath = "/usr/bin/chromium"
+func TestMain(m *testing.M) { browser.Main(m) }
 
-var shared struct {
-	once        sync.Once
-	ctx         context.Context
-	cancel      context.CancelFunc
-	allocCancel context.CancelFunc
-	dir         string
-	err         error
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if shared.cancel != nil {
-		shared.cancel()
-		shared.allocCancel()
-	}
-	if shared.dir != "" {
-		os.RemoveAll(shared.dir)
-	}
-	os.Exit(code)
-}
-
-func startBrowser() {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		shared.err = fmt.Errorf("the browser tests need Chromium at %s (apt-get install -y chromium), or GATEHOUSE_BROWSER_TESTS=off to leave them out: %w",
-			chromiumPath, err)
-		return
-	}
-	dir, err := os.MkdirTemp("", "gatehouse-chromium-")
-	if err != nil {
-		shared.err = err
-		return
-	}
-	shared.dir = dir
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(dir),
-		chromedp.WindowSize(1366, 900),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints,AutofillServerCommunication"),
-		chromedp.Flag("password-store", "basic"),
-		chromedp.Flag("use-mock-keychain", true),
-	}
-	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	if err := chromedp.Do(ctx); err != nil {
-		cancel()
-		allocCancel()
-		shared.err = fmt.Errorf("start chromium: %w", err)
-		return
-	}
-	shared.ctx, shared.cancel, shared.allocCancel = ctx, cancel, allocCancel
-}
-
-// tab is one browser tab of a test, in a browser context of its own. The
-// test fails on any JavaScript exception or console error in it.
+// tab is one browser tab of a test.
 type tab struct {
+	*browser.Tab
 	t   *testing.T
 	ctx context.Context
-	// allowed are console messages a test expects (an error page's status).
-	mu      *sync.Mutex
-	allowed *[]string
 }
 
 // allowConsole lets console errors that contain text pass: a test that
 // opens an error page on purpose expects Chromium's "Failed to load
 // resource: the server responded with a status of 404".
-func (b *tab) allowConsole(text string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	*b.allowed = append(*b.allowed, text)
-}
+func (b *tab) allowConsole(text string) { b.AllowConsole(text) }
 
 func newTab(t *testing.T) *tab {
 	t.Helper()
-	if os.Getenv("GATEHOUSE_BROWSER_TESTS") == "off" {
-		t.Skip("browser tests left out: GATEHOUSE_BROWSER_TESTS=off")
-	}
-	shared.once.Do(startBrowser)
-	if shared.err != nil {
-		t.Fatal(shared.err)
-	}
-	ctx, cancel := chromedp.NewContext(shared.ctx, chromedp.WithNewBrowserContext())
-	messages := chromedp.Console(ctx)
-	var mu sync.Mutex
-	var bad, allowed []string
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
-				mu.Lock()
-				bad = append(bad, fmt.Sprintf("%s (%s:%d)", m, m.URL, m.Line+1))
-				mu.Unlock()
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		kept := bad[:0]
-		for _, m := range bad {
-			ok := false
-			for _, a := range allowed {
-				ok = ok || strings.Contains(m, a)
-			}
-			if !ok {
-				kept = append(kept, m)
-			}
-		}
-		bad = kept
-		if len(bad) > 0 {
-			t.Errorf("the page had JavaScript exceptions or console errors:\n  %s", strings.Join(bad, "\n  "))
-		}
-	})
-	return &tab{t: t, ctx: ctx, mu: &mu, allowed: &allowed}
+	bt := browser.NewTab(t)
+	return &tab{Tab: bt, t: t, ctx: bt.Context()}
 }
 
 // do runs steps with a time limit, failing the test on an error.

@@ -4,8 +4,9 @@
 // leak between tests, and a tab fails its test on any JavaScript exception
 // or console error. Axe runs axe-core in the page.
 //
-// The admin center's tests keep their own, larger helpers for now
-// (internal/admincenter/browser_test.go, axe_test.go); they can move here.
+// The admin center's tests build their larger helpers on a Tab
+// (internal/admincenter/browser_test.go): Context gives them the tab's
+// chromedp context, AxeViolations axe's findings to report as they like.
 package browser
 
 import (
@@ -63,10 +64,10 @@ func start() {
 	shared.dir = dir
 	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(ChromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(dir), chromedp.WindowSize(1280, 900),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(dir), chromedp.WindowSize(1366, 900),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true), chromedp.Flag("password-store", "basic"),
+		chromedp.Flag("disable-extensions", true), chromedp.Flag("password-store", "basic"), chromedp.Flag("use-mock-keychain", true),
 		chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints,AutofillServerCommunication"))
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	if err := chromedp.Do(ctx); err != nil {
@@ -146,6 +147,10 @@ func (b *Tab) AllowConsole(text string) {
 	defer b.mu.Unlock()
 	b.allowed = append(b.allowed, text)
 }
+
+// Context is the tab's chromedp context, for steps the helpers here do
+// not cover.
+func (b *Tab) Context() context.Context { return b.ctx }
 
 // Do runs steps with a time limit, failing the test on an error.
 func (b *Tab) Do(what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -245,7 +250,8 @@ func AxeSource(t *testing.T) string {
 	return ""
 }
 
-type axeViolation struct {
+// AxeViolation is the part of an axe-core result a report needs.
+type AxeViolation struct {
 	ID     string `json:"id"`
 	Impact string `json:"impact"`
 	Help   string `json:"help"`
@@ -255,17 +261,23 @@ type axeViolation struct {
 	} `json:"nodes"`
 }
 
-// Axe runs axe-core (WCAG 2 A and AA and best practices) on the page as it
-// is now and reports each serious or critical violation as an error.
-func (b *Tab) Axe(src, pageName string) {
+// AxeViolations runs axe-core (WCAG 2 A and AA and best practices) on the
+// page as it is now and returns its serious and critical violations.
+func (b *Tab) AxeViolations(src string) []AxeViolation {
 	b.t.Helper()
 	if !Eval[bool](b, `typeof window.axe === "object"`) {
 		// Evaluated through the DevTools protocol, not subject to the
 		// page's Content-Security-Policy.
 		Eval[bool](b, src+"\n;true")
 	}
-	found := Eval[[]axeViolation](b, `axe.run(document).then(r => r.violations.filter(v => v.impact === "serious" || v.impact === "critical"))`)
-	for _, v := range found {
+	return Eval[[]AxeViolation](b, `axe.run(document).then(r => r.violations.filter(v => v.impact === "serious" || v.impact === "critical"))`)
+}
+
+// Axe reports each serious or critical axe-core violation of the page as
+// it is now as an error of the test.
+func (b *Tab) Axe(src, pageName string) {
+	b.t.Helper()
+	for _, v := range b.AxeViolations(src) {
 		for _, n := range v.Nodes {
 			b.t.Errorf("%s: axe %s (%s): %s at %v: %s", pageName, v.ID, v.Impact, v.Help, n.Target,
 				strings.ReplaceAll(strings.TrimSpace(n.FailureSummary), "\n", " "))
