@@ -60,14 +60,8 @@ func newAppPassword() *cmdlet.Cmdlet {
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				id, name := c.String("Identity"), c.String("Name")
-				if !c.WhatIf() {
-					ok, err := c.ShouldProcess(id, "New-AppPassword "+name)
-					if err != nil || !ok {
-						return err
-					}
-				}
-				cl, err := rest(c)
-				if err != nil {
+				cl, err := confirmedREST(c, id, "New-AppPassword "+name)
+				if cl == nil {
 					return err
 				}
 				r, err := cl.NewAppPassword(ctx, id, wire.NewAppPasswordBody{Name: name}, c.WhatIf())
@@ -108,14 +102,8 @@ func removeAppPassword() *cmdlet.Cmdlet {
 				if name == "" {
 					return c.WriteError("Remove-AppPassword: give -Name, or -Identity as mailbox\\name.")
 				}
-				if !c.WhatIf() {
-					ok, err := c.ShouldProcess(id+`\`+name, "Remove-AppPassword")
-					if err != nil || !ok {
-						return err
-					}
-				}
-				cl, err := rest(c)
-				if err != nil {
+				cl, err := confirmedREST(c, id+`\`+name, "Remove-AppPassword")
+				if cl == nil {
 					return err
 				}
 				r, err := cl.RemoveAppPassword(ctx, id, name, c.WhatIf())

@@ -34,18 +34,7 @@ func getAuthenticationPolicy() *cmdlet.Cmdlet {
 		Examples:    []cmdlet.Example{{Code: "Get-AuthenticationPolicy | Format-Table Name,AllowBasicAuthPop,AllowBasicAuthImap,AllowBasicAuthSmtp", Remarks: "Lists the policies and what they allow."}},
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
-				if id := c.String("Identity"); id != "" {
-					cl, err := rest(c)
-					if err != nil {
-						return err
-					}
-					p, err := client.Get(ctx, cl, client.AuthenticationPolicies, id)
-					if err != nil {
-						return c.WriteError(cmdlet.APIMessage(err))
-					}
-					return c.Emit(client.Object(client.TypeAuthenticationPolicy, p))
-				}
-				return listAll(ctx, c, client.AuthenticationPolicies, cmdlet.Unlimited)
+				return getOneOrAll(ctx, c, client.AuthenticationPolicies)
 			}}
 		},
 	}
@@ -136,14 +125,8 @@ func removeAuthenticationPolicy() *cmdlet.Cmdlet {
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				id := c.String("Identity")
-				if !c.WhatIf() {
-					ok, err := c.ShouldProcess(id, "Remove-AuthenticationPolicy")
-					if err != nil || !ok {
-						return err
-					}
-				}
-				cl, err := rest(c)
-				if err != nil {
+				cl, err := confirmedREST(c, id, "Remove-AuthenticationPolicy")
+				if cl == nil {
 					return err
 				}
 				r, err := cl.RemoveAuthenticationPolicy(ctx, id, c.WhatIf())

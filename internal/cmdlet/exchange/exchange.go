@@ -86,6 +86,41 @@ func rest(c *cmdlet.Call) (*client.Client, error) {
 	return cl, nil
 }
 
+// confirmedREST asks the user to confirm action on target (not under
+// -WhatIf, where the server answers what it would do) and returns the
+// session's REST client: nil without an error when the user said no.
+func confirmedREST(c *cmdlet.Call, target, action string) (*client.Client, error) {
+	if !c.WhatIf() {
+		ok, err := c.ShouldProcess(target, action)
+		if err != nil || !ok {
+			return nil, err
+		}
+	}
+	return rest(c)
+}
+
+// getOne writes the object of coll that identity names.
+func getOne[T any](ctx context.Context, c *cmdlet.Call, coll client.Collection[T], identity string) error {
+	cl, err := rest(c)
+	if err != nil {
+		return err
+	}
+	o, err := client.Get(ctx, cl, coll, identity)
+	if err != nil {
+		return c.WriteError(cmdlet.APIMessage(err))
+	}
+	return c.Emit(client.Object(coll.TypeName, o))
+}
+
+// getOneOrAll runs the Get- cmdlet of a small collection (role groups,
+// policies): the object -Identity names, or all of them.
+func getOneOrAll[T any](ctx context.Context, c *cmdlet.Call, coll client.Collection[T]) error {
+	if id := c.String("Identity"); id != "" {
+		return getOne(ctx, c, coll, id)
+	}
+	return listAll(ctx, c, coll, cmdlet.Unlimited)
+}
+
 // objectView is the default view of a collection's objects: the object
 // as the server sends it.
 func objectView[T any](coll client.Collection[T]) func(T) *cmdlet.Object {
@@ -668,14 +703,8 @@ func removeMailbox() *cmdlet.Cmdlet {
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				id := c.String("Identity")
-				if !c.WhatIf() {
-					ok, err := c.ShouldProcess(id, "Remove-Mailbox")
-					if err != nil || !ok {
-						return err
-					}
-				}
-				cl, err := rest(c)
-				if err != nil {
+				cl, err := confirmedREST(c, id, "Remove-Mailbox")
+				if cl == nil {
 					return err
 				}
 				r, err := cl.RemoveMailbox(ctx, id, c.WhatIf())
@@ -928,18 +957,7 @@ func getRoleGroup() *cmdlet.Cmdlet {
 		Examples: []cmdlet.Example{{Code: "Get-RoleGroup", Remarks: "Lists the role groups."}},
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
-				if id := c.String("Identity"); id != "" {
-					cl, err := rest(c)
-					if err != nil {
-						return err
-					}
-					g, err := client.Get(ctx, cl, client.RoleGroups, id)
-					if err != nil {
-						return c.WriteError(cmdlet.APIMessage(err))
-					}
-					return c.Emit(client.Object(client.TypeRoleGroup, g))
-				}
-				return listAll(ctx, c, client.RoleGroups, cmdlet.Unlimited)
+				return getOneOrAll(ctx, c, client.RoleGroups)
 			}}
 		},
 	}
@@ -976,14 +994,8 @@ func addRoleGroupMember() *cmdlet.Cmdlet {
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				group, member := c.String("Identity"), c.String("Member")
-				if !c.WhatIf() {
-					ok, err := c.ShouldProcess(group, fmt.Sprintf("Add-RoleGroupMember %s", member))
-					if err != nil || !ok {
-						return err
-					}
-				}
-				cl, err := rest(c)
-				if err != nil {
+				cl, err := confirmedREST(c, group, fmt.Sprintf("Add-RoleGroupMember %s", member))
+				if cl == nil {
 					return err
 				}
 				params := cmdlet.NewObject("")
@@ -1004,14 +1016,8 @@ func removeRoleGroupMember() *cmdlet.Cmdlet {
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				group, member := c.String("Identity"), c.String("Member")
-				if !c.WhatIf() {
-					ok, err := c.ShouldProcess(group, fmt.Sprintf("Remove-RoleGroupMember %s", member))
-					if err != nil || !ok {
-						return err
-					}
-				}
-				cl, err := rest(c)
-				if err != nil {
+				cl, err := confirmedREST(c, group, fmt.Sprintf("Remove-RoleGroupMember %s", member))
+				if cl == nil {
 					return err
 				}
 				r, err := cl.RemoveRoleGroupMember(ctx, group, member, c.WhatIf())

@@ -87,23 +87,6 @@ func getMigrationEndpoint() *cmdlet.Cmdlet {
 	}
 }
 
-// getOneOrAll gets one object by -Identity or every object of a small
-// collection.
-func getOneOrAll[T any](ctx context.Context, c *cmdlet.Call, coll client.Collection[T]) error {
-	if id := c.String("Identity"); id != "" {
-		cl, err := rest(c)
-		if err != nil {
-			return err
-		}
-		v, err := client.Get(ctx, cl, coll, id)
-		if err != nil {
-			return c.WriteError(cmdlet.APIMessage(err))
-		}
-		return c.Emit(client.Object(coll.TypeName, v))
-	}
-	return listAll(ctx, c, coll, cmdlet.Unlimited)
-}
-
 func removeMigrationEndpoint() *cmdlet.Cmdlet {
 	return &cmdlet.Cmdlet{
 		Name: "Remove-MigrationEndpoint", Source: cmdlet.SrcGate, NeedsServer: true, ShouldProcess: true, ConfirmByDefault: true, OutputType: "None",

@@ -68,15 +68,7 @@ func getMessage() *cmdlet.Cmdlet {
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				if id := c.String("Identity"); id != "" {
-					cl, err := rest(c)
-					if err != nil {
-						return err
-					}
-					m, err := client.Get(ctx, cl, client.QueueMessages, id)
-					if err != nil {
-						return c.WriteError(cmdlet.APIMessage(err))
-					}
-					return c.Emit(client.Object(client.TypeQueueMessage, m))
+					return getOne(ctx, c, client.QueueMessages, id)
 				}
 				q := url.Values{}
 				if v := c.String("Queue"); v != "" {
@@ -100,14 +92,8 @@ func retryQueue() *cmdlet.Cmdlet {
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				id := c.String("Identity")
-				if !c.WhatIf() {
-					ok, err := c.ShouldProcess(id, "Retry-Queue")
-					if err != nil || !ok {
-						return err
-					}
-				}
-				cl, err := rest(c)
-				if err != nil {
+				cl, err := confirmedREST(c, id, "Retry-Queue")
+				if cl == nil {
 					return err
 				}
 				r, err := cl.RetryQueue(ctx, id, c.WhatIf())
@@ -129,14 +115,8 @@ func removeMessage() *cmdlet.Cmdlet {
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				id := c.String("Identity")
-				if !c.WhatIf() {
-					ok, err := c.ShouldProcess(id, "Remove-Message")
-					if err != nil || !ok {
-						return err
-					}
-				}
-				cl, err := rest(c)
-				if err != nil {
+				cl, err := confirmedREST(c, id, "Remove-Message")
+				if cl == nil {
 					return err
 				}
 				r, err := cl.RemoveMessage(ctx, id, c.WhatIf())
