@@ -22,7 +22,6 @@ import (
 	"github.com/gatehouse-mail/gatehouse/internal/imap"
 	"github.com/gatehouse-mail/gatehouse/internal/message"
 	"github.com/gatehouse-mail/gatehouse/internal/notify"
-	"github.com/gatehouse-mail/gatehouse/internal/sasl"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
 
@@ -70,34 +69,19 @@ func (f LoginFlow) SCRAMParams(ctx context.Context, username string) ([]byte, in
 	return f.Logins.SCRAMParams(ctx, username)
 }
 
-// mechanismSource is what an Authenticator may offer beyond passwords
-// (LoginFlow does): its SASL mechanisms and SCRAM parameters.
-type mechanismSource interface {
-	Mechanisms() []string
-	SCRAMParams(ctx context.Context, username string) ([]byte, int, error)
-}
-
 var (
-	_ mechanismSource      = LoginFlow{}
-	_ imap.MechanismLister = (*Backend)(nil)
-	_ imap.SCRAMLookup     = (*Backend)(nil)
+	_ backend.MechanismSource = LoginFlow{}
+	_ imap.MechanismLister    = (*Backend)(nil)
+	_ imap.SCRAMLookup        = (*Backend)(nil)
 )
 
 // Mechanisms implements imap.MechanismLister: the Authenticator's, or PLAIN
 // and LOGIN.
-func (b *Backend) Mechanisms() []string {
-	if m, ok := b.login.(mechanismSource); ok {
-		return m.Mechanisms()
-	}
-	return []string{sasl.Plain, sasl.Login}
-}
+func (b *Backend) Mechanisms() []string { return backend.MechanismsOf(b.login) }
 
 // SCRAMParams implements imap.SCRAMLookup.
 func (b *Backend) SCRAMParams(ctx context.Context, username string) ([]byte, int, error) {
-	if m, ok := b.login.(mechanismSource); ok {
-		return m.SCRAMParams(ctx, username)
-	}
-	return nil, 0, errors.New("SCRAM is not offered")
+	return backend.SCRAMParamsOf(ctx, b.login, username)
 }
 
 // LoginRefused records an attempt the engine refused for want of TLS

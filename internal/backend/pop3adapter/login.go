@@ -9,7 +9,6 @@ import (
 	"github.com/gatehouse-mail/gatehouse/internal/access"
 	"github.com/gatehouse-mail/gatehouse/internal/backend"
 	"github.com/gatehouse-mail/gatehouse/internal/pop3"
-	"github.com/gatehouse-mail/gatehouse/internal/sasl"
 )
 
 // LoginFlow is the Authenticator over the shared login flow of package
@@ -47,34 +46,19 @@ func (f LoginFlow) SCRAMParams(ctx context.Context, username string) ([]byte, in
 	return f.Logins.SCRAMParams(ctx, username)
 }
 
-// mechanismSource is what an Authenticator may offer beyond passwords
-// (LoginFlow does): its SASL mechanisms and SCRAM parameters.
-type mechanismSource interface {
-	Mechanisms() []string
-	SCRAMParams(ctx context.Context, username string) ([]byte, int, error)
-}
-
 var (
-	_ mechanismSource      = LoginFlow{}
-	_ pop3.MechanismLister = (*Backend)(nil)
-	_ pop3.SCRAMLookup     = (*Backend)(nil)
+	_ backend.MechanismSource = LoginFlow{}
+	_ pop3.MechanismLister    = (*Backend)(nil)
+	_ pop3.SCRAMLookup        = (*Backend)(nil)
 )
 
 // Mechanisms implements pop3.MechanismLister: the Authenticator's, or PLAIN
 // and LOGIN.
-func (b *Backend) Mechanisms() []string {
-	if m, ok := b.login.(mechanismSource); ok {
-		return m.Mechanisms()
-	}
-	return []string{sasl.Plain, sasl.Login}
-}
+func (b *Backend) Mechanisms() []string { return backend.MechanismsOf(b.login) }
 
 // SCRAMParams implements pop3.SCRAMLookup.
 func (b *Backend) SCRAMParams(ctx context.Context, username string) ([]byte, int, error) {
-	if m, ok := b.login.(mechanismSource); ok {
-		return m.SCRAMParams(ctx, username)
-	}
-	return nil, 0, errors.New("SCRAM is not offered")
+	return backend.SCRAMParamsOf(ctx, b.login, username)
 }
 
 // RefusedPlaintext records a login refused for want of TLS.
