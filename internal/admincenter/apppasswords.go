@@ -45,11 +45,7 @@ func (c *Center) appPasswordsForm(w http.ResponseWriter, r *http.Request, s *ses
 // use, Revoke for each, and Create.
 func (c *Center) appPasswordsPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	q := r.URL.Query()
-	ids := selection(q)
-	if len(ids) != 1 {
-		return userError(http.StatusBadRequest, "Select one mailbox", "App passwords work on one mailbox. Select it in the list first.")
-	}
-	m, err := c.svc.GetCASMailbox(r.Context(), s.caller, ids[0])
+	m, err := c.oneMailbox(r, s, q, "App passwords work on one mailbox. Select it in the list first.")
 	if err != nil {
 		return err
 	}
@@ -61,12 +57,8 @@ func (c *Center) appPasswordsPage(w http.ResponseWriter, r *http.Request, s *ses
 // flash cookie.
 func (c *Center) newAppPassword(w http.ResponseWriter, r *http.Request, s *session) error {
 	f := r.PostForm
-	ids := selection(f)
-	if len(ids) != 1 {
-		return userError(http.StatusBadRequest, "Select one mailbox", "The form didn't say which mailbox to change.")
-	}
 	l := listStateFrom(f)
-	m, err := c.svc.GetCASMailbox(r.Context(), s.caller, ids[0])
+	m, err := c.oneMailbox(r, s, f, "The form didn't say which mailbox to change.")
 	if err != nil {
 		return err
 	}
@@ -87,12 +79,8 @@ func (c *Center) newAppPassword(w http.ResponseWriter, r *http.Request, s *sessi
 // signed in with it are closed.
 func (c *Center) revokeAppPassword(w http.ResponseWriter, r *http.Request, s *session) error {
 	f := r.PostForm
-	ids := selection(f)
-	if len(ids) != 1 {
-		return userError(http.StatusBadRequest, "Select one mailbox", "The form didn't say which mailbox to change.")
-	}
 	l := listStateFrom(f)
-	m, err := c.svc.GetCASMailbox(r.Context(), s.caller, ids[0])
+	m, err := c.oneMailbox(r, s, f, "The form didn't say which mailbox to change.")
 	if err != nil {
 		return err
 	}

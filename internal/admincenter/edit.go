@@ -3,6 +3,7 @@ package admincenter
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gatehouse-mail/gatehouse/internal/rbac"
@@ -73,12 +74,7 @@ func boolText(b bool) string {
 // change the pending state only, Save applies it.
 func (c *Center) editPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	q := r.URL.Query()
-	ids := selection(q)
-	if len(ids) != 1 {
-		return userError(http.StatusBadRequest, "Select one mailbox",
-			"Edit works on one mailbox. Select it in the list (click it, or move to it with the arrow keys), then choose Edit. To change several mailboxes at once, select them all and use Bulk Edit in the details pane.")
-	}
-	m, err := c.svc.GetCASMailbox(r.Context(), s.caller, ids[0])
+	m, err := c.oneMailbox(r, s, q, "Edit works on one mailbox. Select it in the list (click it, or move to it with the arrow keys), then choose Edit. To change several mailboxes at once, select them all and use Bulk Edit in the details pane.")
 	if err != nil {
 		return err
 	}
@@ -246,4 +242,14 @@ func smtpEnabled(m service.CASMailbox) bool {
 		return !*v
 	}
 	return m.SmtpState != service.AccessOrgDisabled
+}
+
+// oneMailbox reads the one mailbox a page's query or a form names; why is
+// what the admin reads when it names none or several.
+func (c *Center) oneMailbox(r *http.Request, s *session, v url.Values, why string) (service.CASMailbox, error) {
+	ids := selection(v)
+	if len(ids) != 1 {
+		return service.CASMailbox{}, userError(http.StatusBadRequest, "Select one mailbox", why)
+	}
+	return c.svc.GetCASMailbox(r.Context(), s.caller, ids[0])
 }

@@ -27,11 +27,7 @@ type emailAppsData struct {
 // protocol and a Save button.
 func (c *Center) emailAppsPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	q := r.URL.Query()
-	ids := selection(q)
-	if len(ids) != 1 {
-		return userError(http.StatusBadRequest, "Select one mailbox", "Manage email apps settings works on one mailbox.")
-	}
-	m, err := c.svc.GetCASMailbox(r.Context(), s.caller, ids[0])
+	m, err := c.oneMailbox(r, s, q, "Manage email apps settings works on one mailbox.")
 	if err != nil {
 		return err
 	}

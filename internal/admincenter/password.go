@@ -30,11 +30,7 @@ func (c *Center) passwordForm(w http.ResponseWriter, r *http.Request, s *session
 // passwordPage is Reset password: a new password typed twice.
 func (c *Center) passwordPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	q := r.URL.Query()
-	ids := selection(q)
-	if len(ids) != 1 {
-		return userError(http.StatusBadRequest, "Select one mailbox", "Reset password works on one mailbox. Select it in the list first.")
-	}
-	m, err := c.svc.GetCASMailbox(r.Context(), s.caller, ids[0])
+	m, err := c.oneMailbox(r, s, q, "Reset password works on one mailbox. Select it in the list first.")
 	if err != nil {
 		return err
 	}
@@ -47,12 +43,8 @@ func (c *Center) passwordPage(w http.ResponseWriter, r *http.Request, s *session
 // and admin sessions end with it.
 func (c *Center) resetPassword(w http.ResponseWriter, r *http.Request, s *session) error {
 	f := r.PostForm
-	ids := selection(f)
-	if len(ids) != 1 {
-		return userError(http.StatusBadRequest, "Select one mailbox", "The form didn't say which mailbox to change.")
-	}
 	l := listStateFrom(f)
-	m, err := c.svc.GetCASMailbox(r.Context(), s.caller, ids[0])
+	m, err := c.oneMailbox(r, s, f, "The form didn't say which mailbox to change.")
 	if err != nil {
 		return err
 	}

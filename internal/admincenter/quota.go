@@ -77,11 +77,7 @@ func (c *Center) quotaForm(w http.ResponseWriter, r *http.Request, s *session, s
 // -IssueWarningQuota, -ProhibitSendQuota, -ProhibitSendReceiveQuota).
 func (c *Center) quotaPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	q := r.URL.Query()
-	ids := selection(q)
-	if len(ids) != 1 {
-		return userError(http.StatusBadRequest, "Select one mailbox", "Mailbox usage works on one mailbox. Select it in the list first.")
-	}
-	m, err := c.svc.GetCASMailbox(r.Context(), s.caller, ids[0])
+	m, err := c.oneMailbox(r, s, q, "Mailbox usage works on one mailbox. Select it in the list first.")
 	if err != nil {
 		return err
 	}
@@ -93,12 +89,8 @@ func (c *Center) quotaPage(w http.ResponseWriter, r *http.Request, s *session) e
 // form again with what was typed and the reason.
 func (c *Center) setQuota(w http.ResponseWriter, r *http.Request, s *session) error {
 	f := r.PostForm
-	ids := selection(f)
-	if len(ids) != 1 {
-		return userError(http.StatusBadRequest, "Select one mailbox", "The form didn't say which mailbox to change.")
-	}
 	l := listStateFrom(f)
-	m, err := c.svc.GetCASMailbox(r.Context(), s.caller, ids[0])
+	m, err := c.oneMailbox(r, s, f, "The form didn't say which mailbox to change.")
 	if err != nil {
 		return err
 	}

@@ -18,11 +18,7 @@ type removeData struct {
 // with the mailbox and which open sessions end (the service's WhatIf).
 func (c *Center) removeMailboxPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	q := r.URL.Query()
-	ids := selection(q)
-	if len(ids) != 1 {
-		return userError(http.StatusBadRequest, "Select one mailbox", "Delete works on one mailbox at a time. Select it in the list first.")
-	}
-	m, err := c.svc.GetCASMailbox(r.Context(), s.caller, ids[0])
+	m, err := c.oneMailbox(r, s, q, "Delete works on one mailbox at a time. Select it in the list first.")
 	if err != nil {
 		return err
 	}
