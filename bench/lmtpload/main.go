@@ -6,6 +6,12 @@
 //
 //	go run ./bench/lmtpload                      # everything, 3 runs each
 //	go run ./bench/lmtpload -targets sqlite -clients 8 -messages 5000
+//	go run ./bench/lmtpload -targets sqlite -bin /tmp/gatehouse-a   # A/B: a prebuilt binary
+//
+// For Gatehouse it also prints the server's CPU time per delivery (user and
+// system, from /proc/PID/stat of the server process, the median run's):
+// a figure the machine's load disturbs far less than deliveries per second.
+// On PostgreSQL that excludes the database server's own CPU.
 //
 // Gatehouse runs as the real binary (built from ./cmd/gatehouse), Dovecot
 // from /usr/sbin/dovecot with a generated configuration (Maildir,
@@ -16,6 +22,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"database/sql"
 	"flag"
 	"fmt"
@@ -46,16 +53,20 @@ func main() {
 	messages := flag.Int("messages", 2000, "messages per measurement")
 	runs := flag.Int("runs", 3, "measurements per target and client count (the median is reported)")
 	pg := flag.String("pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL server for the postgres target")
+	prebuilt := flag.String("bin", "", "a gatehouse binary to run instead of building ./cmd/gatehouse")
 	flag.Parse()
 
 	dir, err := os.MkdirTemp("", "lmtpload-")
 	check(err)
 	defer os.RemoveAll(dir)
 	os.Chmod(dir, 0o755)
-	bin := filepath.Join(dir, "gatehouse")
-	out, err := exec.Command("go", "build", "-o", bin, "./cmd/gatehouse").CombinedOutput()
-	if err != nil {
-		fatalf("build gatehouse (run from the repository root): %v\n%s", err, out)
+	bin := *prebuilt
+	if bin == "" {
+		bin = filepath.Join(dir, "gatehouse")
+		out, err := exec.Command("go", "build", "-o", bin, "./cmd/gatehouse").CombinedOutput()
+		if err != nil {
+			fatalf("build gatehouse (run from the repository root): %v\n%s", err, out)
+		}
 	}
 	msgs := corpus(*messages)
 	sizes := make([]int, len(msgs))
@@ -73,24 +84,58 @@ func main() {
 	}
 	fmt.Printf("corpus: %d messages, median %d octets, %.1f MB; %d runs each; %s\n", len(msgs), sizes[len(sizes)/2],
 		float64(total)/1e6, *runs, time.Now().Format(time.RFC3339))
-	fmt.Printf("%-22s %8s %12s %12s %12s\n", "target", "clients", "msgs/s (med)", "min", "max")
+	fmt.Printf("%-22s %8s %12s %12s %12s %14s\n", "target", "clients", "msgs/s (med)", "min", "max", "server µs CPU")
 	for _, t := range strings.Split(*targets, ",") {
 		for _, c := range clients {
-			var rates []float64
+			type result struct{ rate, cpu float64 }
+			var res []result
 			for r := 0; r < *runs; r++ {
-				addr, stop := start(strings.TrimSpace(t), dir, bin, *pg, r, c)
+				addr, pid, stop := start(strings.TrimSpace(t), dir, bin, *pg, r, c)
+				cpu0 := cpuTime(pid)
 				rate := load(addr, msgs, c)
+				cpu := cpuTime(pid) - cpu0
 				stop()
-				rates = append(rates, rate)
+				res = append(res, result{rate, cpu.Seconds() * 1e6 / float64(len(msgs))})
 			}
-			slices.Sort(rates)
-			fmt.Printf("%-22s %8d %12.0f %12.0f %12.0f\n", t, c, rates[len(rates)/2], rates[0], rates[len(rates)-1])
+			slices.SortFunc(res, func(a, b result) int { return cmp.Compare(a.rate, b.rate) })
+			cpu := "-"
+			if med := res[len(res)/2]; med.cpu > 0 {
+				cpu = fmt.Sprintf("%.0f", med.cpu)
+			}
+			fmt.Printf("%-22s %8d %12.0f %12.0f %12.0f %14s\n", t, c, res[len(res)/2].rate, res[0].rate, res[len(res)-1].rate, cpu)
 		}
 	}
 }
 
-// start starts a fresh instance of a target and returns its LMTP address.
-func start(target, dir, bin, pg string, run, clients int) (string, func()) {
+// cpuTime is the user and system CPU time of process pid so far (0 for
+// pid 0 or when /proc cannot tell).
+func cpuTime(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses and may
+	// hold spaces: state is the first, utime the 12th, stime the 13th.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	// USER_HZ is 100 on Linux whatever the kernel's HZ.
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// start starts a fresh instance of a target and returns its LMTP address
+// and, for Gatehouse, the server's process ID.
+func start(target, dir, bin, pg string, run, clients int) (string, int, func()) {
 	name := fmt.Sprintf("%s-%d-%d", target, clients, run)
 	switch target {
 	case "sqlite", "postgres":
@@ -126,15 +171,16 @@ func start(target, dir, bin, pg string, run, clients int) (string, func()) {
 			for sc.Scan() {
 			}
 		}()
-		return addr, func() {
+		return addr, cmd.Process.Pid, func() {
 			cmd.Process.Signal(syscall.SIGTERM)
 			cmd.Wait()
 		}
 	case "dovecot":
-		return startDovecot(filepath.Join(dir, name), 24240+run+10*clients)
+		addr, stop := startDovecot(filepath.Join(dir, name), 24240+run+10*clients)
+		return addr, 0, stop
 	}
 	fatalf("unknown target %q", target)
-	return "", nil
+	return "", 0, nil
 }
 
 var dovecotConf = template.Must(template.New("dovecot.conf").Parse(`# Generated by lmtpload; do not edit.
