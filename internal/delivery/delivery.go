@@ -307,21 +307,20 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var m store.Mailbox
+	// One query: the mailbox and, when it has a quota, its size.
+	m, used, err := ss.s.o.Store.Recipient(ctx, to)
 	var org store.OrgConfig
-	err := ss.s.o.Store.View(ctx, func(tx store.Tx) error {
-		var err error
-		m, err = tx.MailboxByAddress(ctx, to)
-		if errors.Is(err, store.ErrNotFound) {
-			// Only a miss needs the organization's domain (relay or unknown
-			// user); a hit, the common case, costs one query.
-			if org, err = tx.OrgConfig(ctx); err != nil {
-				return err
-			}
-			return store.ErrNotFound
+	if errors.Is(err, store.ErrNotFound) {
+		// Only a miss needs the organization's domain (relay or unknown
+		// user).
+		if verr := ss.s.o.Store.View(ctx, func(tx store.Tx) error {
+			var err error
+			org, err = tx.OrgConfig(ctx)
+			return err
+		}); verr != nil {
+			err = verr
 		}
-		return err
-	})
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound) && ss.remoteRecipient(to, org.Domain):
 		if err := ss.sub.Outbound(to); err != nil {
@@ -344,30 +343,23 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		ss.s.o.Logger.Error("recipient lookup", "rcpt", to, "err", err)
 		return errTemporary
 	}
-	if m.Quota.ProhibitSendReceive > 0 {
-		if err := ss.checkRoom(ctx, m); err != nil {
-			return err
-		}
+	if err := ss.checkRoom(m, used); err != nil {
+		return err
 	}
 	ss.rcpts = append(ss.rcpts, recipient{addr: to, mailbox: m.ID})
 	return nil
 }
 
-// checkRoom refuses at RCPT a recipient whose mailbox is full, or has no
-// room for the size MAIL FROM declared, so that an SMTP transaction (one
-// answer after DATA for everyone) rarely fails for one recipient. The store
-// checks again, exactly, when the message is stored.
-func (ss *session) checkRoom(ctx context.Context, m store.Mailbox) error {
-	u, err := ss.s.o.Store.MailboxUsage(ctx, m.ID)
-	if err != nil {
-		ss.s.o.Logger.Error("mailbox usage", "mailbox", m.ID, "err", err)
-		return errTemporary
-	}
-	limit := u.Quota.ProhibitSendReceive
-	if limit > 0 && (u.Size >= limit || u.Size+ss.size > limit) {
+// checkRoom refuses at RCPT a recipient whose mailbox is full (used is its
+// size), or has no room for the size MAIL FROM declared, so that an SMTP
+// transaction (one answer after DATA for everyone) rarely fails for one
+// recipient. The store checks again, exactly, when the message is stored.
+func (ss *session) checkRoom(m store.Mailbox, used int64) error {
+	limit := m.Quota.ProhibitSendReceive
+	if limit > 0 && (used >= limit || used+ss.size > limit) {
 		ss.s.o.Metrics.Delivery(ss.s.proto, "over_quota")
 		ss.s.o.Logger.Info("recipient over quota", "proto", ss.s.proto, "remote", ss.remote, "mailbox", m.ID,
-			"size", u.Size, "limit", limit, "declared", ss.size)
+			"size", used, "limit", limit, "declared", ss.size)
 		return errMailboxFull
 	}
 	return nil
