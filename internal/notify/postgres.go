@@ -149,22 +149,6 @@ func (p *Postgres) run(ctx context.Context, c *pgx.Conn) {
 	}
 }
 
-// connectPublisher opens the connection that sends notifications. Its
-// transactions commit without waiting for the disk (synchronous_commit
-// off): pg_notify gives its transaction an XID, so at the default every
-// notification, sent after a delivery committed and before the delivery is
-// answered, waited for a second WAL flush of its own. A notification is
-// not durable anyway (listeners get it only while connected) and carries
-// nothing a crash could lose: the change it announces committed before it.
-func connectPublisher(ctx context.Context, dsn string) (*pgx.Conn, error) {
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		return nil, err
-	}
-	cfg.RuntimeParams["synchronous_commit"] = "off"
-	return pgx.ConnectConfig(ctx, cfg)
-}
-
 // Publish implements Hub.
 func (p *Postgres) Publish(ctx context.Context, e Event) error {
 	p.local.Dispatch(e)
@@ -176,7 +160,7 @@ func (p *Postgres) Publish(ctx context.Context, e Event) error {
 	defer p.mu.Unlock()
 	for attempt := 0; attempt < 2; attempt++ {
 		if p.pub == nil || p.pub.IsClosed() {
-			if p.pub, err = connectPublisher(ctx, p.dsn); err != nil {
+			if p.pub, err = pgx.Connect(ctx, p.dsn); err != nil {
 				p.pub = nil
 				return fmt.Errorf("notify: connect: %w", err)
 			}
