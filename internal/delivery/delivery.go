@@ -375,7 +375,9 @@ func (ss *session) Data(r io.Reader) error {
 	if ss.sub != nil {
 		return ss.submit(msg)
 	}
-	return ss.store(ss.mailboxes(ss.rcpts), msg)
+	delivered, err := ss.store(ss.mailboxes(ss.rcpts), msg)
+	ss.publish(delivered)
+	return err
 }
 
 // submit stores a submitted message: for local recipients as LMTP does,
@@ -391,7 +393,9 @@ func (ss *session) submit(msg *store.NewMessage) error {
 		return err
 	}
 	if len(ss.rcpts) > 0 {
-		if err := ss.store(ss.mailboxes(ss.rcpts), msg); err != nil {
+		delivered, err := ss.store(ss.mailboxes(ss.rcpts), msg)
+		ss.publish(delivered)
+		if err != nil {
 			return err
 		}
 	}
@@ -429,13 +433,19 @@ func (ss *session) kicked() error {
 // §4.2). The message is stored for all recipients in one transaction; if
 // that fails, each recipient is tried alone so that one bad recipient (a
 // mailbox removed since RCPT) fails only itself.
+//
+// go-smtp writes each answer as soon as it is set and reads the client's
+// next command only once LMTPData returns, so the new mail is announced
+// (notify.Hub, on PostgreSQL a round trip to the database) after the
+// answers are on their way: the client's next transaction overlaps it
+// instead of waiting for it.
 func (ss *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 	msg, err := ss.read(r)
 	if err != nil {
 		return err
 	}
 	defer ss.s.memory.release(int64(len(msg.Raw)))
-	err = ss.store(ss.mailboxes(ss.rcpts), msg)
+	delivered, err := ss.store(ss.mailboxes(ss.rcpts), msg)
 	if err == nil || err == errStorageFull {
 		// A full disk fails every recipient alike: trying each alone
 		// would only write more.
@@ -445,15 +455,18 @@ func (ss *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 		for _, rc := range ss.rcpts {
 			status.SetStatus(rc.addr, err)
 		}
+		ss.publish(delivered)
 		return nil
 	}
 	for _, rc := range ss.rcpts {
-		err := ss.store([]int64{rc.mailbox}, msg)
+		d, err := ss.store([]int64{rc.mailbox}, msg)
 		if err == nil {
 			err = errDelivered
 		}
 		status.SetStatus(rc.addr, err)
+		delivered = append(delivered, d...)
 	}
+	ss.publish(delivered)
 	return nil
 }
 
@@ -575,7 +588,9 @@ func sanitize(s string) string {
 	}, s)
 }
 
-func (ss *session) store(mailboxes []int64, msg *store.NewMessage) error {
+// store stores the message for the mailboxes in one transaction and says
+// where it went; the caller announces it with publish once answered.
+func (ss *session) store(mailboxes []int64, msg *store.NewMessage) ([]store.Delivered, error) {
 	// A message read in full during shutdown is stored: Shutdown lets
 	// transactions under way finish.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -592,14 +607,26 @@ func (ss *session) store(mailboxes []int64, msg *store.NewMessage) error {
 		for range mailboxes {
 			ss.s.o.Metrics.Delivery(ss.s.proto, result)
 		}
-		return serr
+		return nil, serr
 	}
 	ss.s.o.Metrics.DeliveredBytes(len(msg.Raw))
-	for _, d := range delivered {
+	for range delivered {
 		ss.s.o.Metrics.Delivery(ss.s.proto, "delivered")
-		ss.s.o.Hub.Publish(ctx, notify.Event{Kind: notify.FolderChanged, MailboxID: d.MailboxID, FolderID: d.FolderID, ModSeq: d.ModSeq})
 	}
 	ss.s.o.Logger.Info("delivered", "proto", ss.s.proto, "remote", ss.remote, "from", ss.from, "recipients", len(delivered),
 		"size", len(msg.Raw))
-	return nil
+	return delivered, nil
+}
+
+// publish tells the sessions of the mailboxes (IDLE, NOTIFY, on every
+// node) about new mail.
+func (ss *session) publish(delivered []store.Delivered) {
+	if len(delivered) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, d := range delivered {
+		ss.s.o.Hub.Publish(ctx, notify.Event{Kind: notify.FolderChanged, MailboxID: d.MailboxID, FolderID: d.FolderID, ModSeq: d.ModSeq})
+	}
 }
