@@ -4,7 +4,7 @@
 // with the same messages (docs/ARCHITECTURE.md, Performance targets: ratios
 // from one run are the figures that count).
 //
-//	go run ./bench/lmtpload                      # everything, 3 runs each
+//	go run ./bench/lmtpload                      # everything, 3 rounds each
 //	go run ./bench/lmtpload -targets sqlite -clients 8 -messages 5000
 //	go run ./bench/lmtpload -targets sqlite -bin /tmp/gatehouse-a   # A/B: a prebuilt binary
 //
@@ -85,25 +85,59 @@ func main() {
 	fmt.Printf("corpus: %d messages, median %d octets, %.1f MB; %d runs each; %s\n", len(msgs), sizes[len(sizes)/2],
 		float64(total)/1e6, *runs, time.Now().Format(time.RFC3339))
 	fmt.Printf("%-22s %8s %12s %12s %12s %14s\n", "target", "clients", "msgs/s (med)", "min", "max", "server µs CPU")
-	for _, t := range strings.Split(*targets, ",") {
-		for _, c := range clients {
-			type result struct{ rate, cpu float64 }
-			var res []result
-			for r := 0; r < *runs; r++ {
-				addr, pid, stop := start(strings.TrimSpace(t), dir, bin, *pg, r, c)
-				cpu0 := cpuTime(pid)
-				rate := load(addr, msgs, c)
-				cpu := cpuTime(pid) - cpu0
-				stop()
-				res = append(res, result{rate, cpu.Seconds() * 1e6 / float64(len(msgs))})
-			}
-			slices.SortFunc(res, func(a, b result) int { return cmp.Compare(a.rate, b.rate) })
-			cpu := "-"
-			if med := res[len(res)/2]; med.cpu > 0 {
-				cpu = fmt.Sprintf("%.0f", med.cpu)
-			}
-			fmt.Printf("%-22s %8d %12.0f %12.0f %12.0f %14s\n", t, c, res[len(res)/2].rate, res[0].rate, res[len(res)-1].rate, cpu)
+	// Rounds interleave the targets (sqlite, postgres, dovecot, sqlite,
+	// ...), so that a change in the machine's load over the run falls on
+	// every target alike; the ratios of one run are the figures that count.
+	type result struct{ rate, cpu float64 }
+	type key struct {
+		target  string
+		clients int
+	}
+	var order []key
+	for _, c := range clients {
+		for _, t := range strings.Split(*targets, ",") {
+			order = append(order, key{strings.TrimSpace(t), c})
 		}
+	}
+	res := map[key][]result{}
+	for r := 0; r < *runs; r++ {
+		for _, k := range order {
+			addr, pid, stop := start(k.target, dir, bin, *pg, r, k.clients)
+			cpu0 := cpuTime(pid)
+			rate := load(addr, msgs, k.clients)
+			cpu := cpuTime(pid) - cpu0
+			stop()
+			res[k] = append(res[k], result{rate, cpu.Seconds() * 1e6 / float64(len(msgs))})
+		}
+	}
+	median := func(rs []result) result {
+		rs = slices.Clone(rs)
+		slices.SortFunc(rs, func(a, b result) int { return cmp.Compare(a.rate, b.rate) })
+		return rs[len(rs)/2]
+	}
+	for _, k := range order {
+		rs := res[k]
+		lo := slices.MinFunc(rs, func(a, b result) int { return cmp.Compare(a.rate, b.rate) })
+		hi := slices.MaxFunc(rs, func(a, b result) int { return cmp.Compare(a.rate, b.rate) })
+		cpu := "-"
+		if med := median(rs); med.cpu > 0 {
+			cpu = fmt.Sprintf("%.0f", med.cpu)
+		}
+		fmt.Printf("%-22s %8d %12.0f %12.0f %12.0f %14s\n", k.target, k.clients, median(rs).rate, lo.rate, hi.rate, cpu)
+	}
+	// Each Gatehouse target against Dovecot: the ratio of the medians and
+	// that of each round (the two measured one after the other).
+	for _, k := range order {
+		d := res[key{"dovecot", k.clients}]
+		if k.target == "dovecot" || len(d) == 0 {
+			continue
+		}
+		g := res[k]
+		var each []string
+		for r := range g {
+			each = append(each, fmt.Sprintf("%.2f", g[r].rate/d[r].rate))
+		}
+		fmt.Printf("ratio %s/dovecot, %d clients: %.2fx (rounds: %s)\n", k.target, k.clients, median(g).rate/median(d).rate, strings.Join(each, ", "))
 	}
 }
 
