@@ -4,8 +4,14 @@
 // with the same messages (docs/ARCHITECTURE.md, Performance targets: ratios
 // from one run are the figures that count).
 //
-//	go run ./bench/lmtpload                      # everything, 3 runs each
+//	go run ./bench/lmtpload                      # everything, 3 rounds each
 //	go run ./bench/lmtpload -targets sqlite -clients 8 -messages 5000
+//	go run ./bench/lmtpload -targets sqlite -bin /tmp/gatehouse-a   # A/B: a prebuilt binary
+//
+// For Gatehouse it also prints the server's CPU time per delivery (user and
+// system, from /proc/PID/stat of the server process, the median run's):
+// a figure the machine's load disturbs far less than deliveries per second.
+// On PostgreSQL that excludes the database server's own CPU.
 //
 // Gatehouse runs as the real binary (built from ./cmd/gatehouse), Dovecot
 // from /usr/sbin/dovecot with a generated configuration (Maildir,
@@ -16,6 +22,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"database/sql"
 	"flag"
 	"fmt"
@@ -46,16 +53,20 @@ func main() {
 	messages := flag.Int("messages", 2000, "messages per measurement")
 	runs := flag.Int("runs", 3, "measurements per target and client count (the median is reported)")
 	pg := flag.String("pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL server for the postgres target")
+	prebuilt := flag.String("bin", "", "a gatehouse binary to run instead of building ./cmd/gatehouse")
 	flag.Parse()
 
 	dir, err := os.MkdirTemp("", "lmtpload-")
 	check(err)
 	defer os.RemoveAll(dir)
 	os.Chmod(dir, 0o755)
-	bin := filepath.Join(dir, "gatehouse")
-	out, err := exec.Command("go", "build", "-o", bin, "./cmd/gatehouse").CombinedOutput()
-	if err != nil {
-		fatalf("build gatehouse (run from the repository root): %v\n%s", err, out)
+	bin := *prebuilt
+	if bin == "" {
+		bin = filepath.Join(dir, "gatehouse")
+		out, err := exec.Command("go", "build", "-o", bin, "./cmd/gatehouse").CombinedOutput()
+		if err != nil {
+			fatalf("build gatehouse (run from the repository root): %v\n%s", err, out)
+		}
 	}
 	msgs := corpus(*messages)
 	sizes := make([]int, len(msgs))
@@ -73,24 +84,92 @@ func main() {
 	}
 	fmt.Printf("corpus: %d messages, median %d octets, %.1f MB; %d runs each; %s\n", len(msgs), sizes[len(sizes)/2],
 		float64(total)/1e6, *runs, time.Now().Format(time.RFC3339))
-	fmt.Printf("%-22s %8s %12s %12s %12s\n", "target", "clients", "msgs/s (med)", "min", "max")
-	for _, t := range strings.Split(*targets, ",") {
-		for _, c := range clients {
-			var rates []float64
-			for r := 0; r < *runs; r++ {
-				addr, stop := start(strings.TrimSpace(t), dir, bin, *pg, r, c)
-				rate := load(addr, msgs, c)
-				stop()
-				rates = append(rates, rate)
-			}
-			slices.Sort(rates)
-			fmt.Printf("%-22s %8d %12.0f %12.0f %12.0f\n", t, c, rates[len(rates)/2], rates[0], rates[len(rates)-1])
+	fmt.Printf("%-22s %8s %12s %12s %12s %14s\n", "target", "clients", "msgs/s (med)", "min", "max", "server µs CPU")
+	// Rounds interleave the targets (sqlite, postgres, dovecot, sqlite,
+	// ...), so that a change in the machine's load over the run falls on
+	// every target alike; the ratios of one run are the figures that count.
+	type result struct{ rate, cpu float64 }
+	type key struct {
+		target  string
+		clients int
+	}
+	var order []key
+	for _, c := range clients {
+		for _, t := range strings.Split(*targets, ",") {
+			order = append(order, key{strings.TrimSpace(t), c})
 		}
+	}
+	res := map[key][]result{}
+	for r := 0; r < *runs; r++ {
+		for _, k := range order {
+			addr, pid, stop := start(k.target, dir, bin, *pg, r, k.clients)
+			cpu0 := cpuTime(pid)
+			rate := load(addr, msgs, k.clients)
+			cpu := cpuTime(pid) - cpu0
+			stop()
+			res[k] = append(res[k], result{rate, cpu.Seconds() * 1e6 / float64(len(msgs))})
+		}
+	}
+	median := func(rs []result) result {
+		rs = slices.Clone(rs)
+		slices.SortFunc(rs, func(a, b result) int { return cmp.Compare(a.rate, b.rate) })
+		return rs[len(rs)/2]
+	}
+	for _, k := range order {
+		rs := res[k]
+		lo := slices.MinFunc(rs, func(a, b result) int { return cmp.Compare(a.rate, b.rate) })
+		hi := slices.MaxFunc(rs, func(a, b result) int { return cmp.Compare(a.rate, b.rate) })
+		cpu := "-"
+		if med := median(rs); med.cpu > 0 {
+			cpu = fmt.Sprintf("%.0f", med.cpu)
+		}
+		fmt.Printf("%-22s %8d %12.0f %12.0f %12.0f %14s\n", k.target, k.clients, median(rs).rate, lo.rate, hi.rate, cpu)
+	}
+	// Each Gatehouse target against Dovecot: the ratio of the medians and
+	// that of each round (the two measured one after the other).
+	for _, k := range order {
+		d := res[key{"dovecot", k.clients}]
+		if k.target == "dovecot" || len(d) == 0 {
+			continue
+		}
+		g := res[k]
+		var each []string
+		for r := range g {
+			each = append(each, fmt.Sprintf("%.2f", g[r].rate/d[r].rate))
+		}
+		fmt.Printf("ratio %s/dovecot, %d clients: %.2fx (rounds: %s)\n", k.target, k.clients, median(g).rate/median(d).rate, strings.Join(each, ", "))
 	}
 }
 
-// start starts a fresh instance of a target and returns its LMTP address.
-func start(target, dir, bin, pg string, run, clients int) (string, func()) {
+// cpuTime is the user and system CPU time of process pid so far (0 for
+// pid 0 or when /proc cannot tell).
+func cpuTime(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses and may
+	// hold spaces: state is the first, utime the 12th, stime the 13th.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	// USER_HZ is 100 on Linux whatever the kernel's HZ.
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// start starts a fresh instance of a target and returns its LMTP address
+// and, for Gatehouse, the server's process ID.
+func start(target, dir, bin, pg string, run, clients int) (string, int, func()) {
 	name := fmt.Sprintf("%s-%d-%d", target, clients, run)
 	switch target {
 	case "sqlite", "postgres":
@@ -126,15 +205,16 @@ func start(target, dir, bin, pg string, run, clients int) (string, func()) {
 			for sc.Scan() {
 			}
 		}()
-		return addr, func() {
+		return addr, cmd.Process.Pid, func() {
 			cmd.Process.Signal(syscall.SIGTERM)
 			cmd.Wait()
 		}
 	case "dovecot":
-		return startDovecot(filepath.Join(dir, name), 24240+run+10*clients)
+		addr, stop := startDovecot(filepath.Join(dir, name), 24240+run+10*clients)
+		return addr, 0, stop
 	}
 	fatalf("unknown target %q", target)
-	return "", nil
+	return "", 0, nil
 }
 
 var dovecotConf = template.Must(template.New("dovecot.conf").Parse(`# Generated by lmtpload; do not edit.

@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the maintenance connection
 
 	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
 	"github.com/gatehouse-mail/gatehouse/internal/testenv/dovecot"
@@ -19,6 +24,8 @@ type seedFlags struct {
 	messages     int
 	dovecotPort  int
 	dovecotStock bool
+	engines      string
+	pgAdmin      string
 }
 
 func (s *seedFlags) register(fs *flag.FlagSet) {
@@ -27,6 +34,23 @@ func (s *seedFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.messages, "messages", 1000, "messages per mailbox")
 	fs.IntVar(&s.dovecotPort, "dovecot-port", 21110, "loopback port for Dovecot")
 	fs.BoolVar(&s.dovecotStock, "dovecot-stock", false, "run Dovecot without the performance settings")
+	fs.StringVar(&s.engines, "engines", "sqlite", "Gatehouse storage engines to measure: sqlite, postgres or both")
+	fs.StringVar(&s.pgAdmin, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable",
+		"PostgreSQL maintenance DSN (the load database gatehouse_popload is made next to it)")
+}
+
+func (s *seedFlags) hasEngine(e string) bool {
+	return slices.Contains(strings.Split(strings.ReplaceAll(s.engines, " ", ""), ","), e)
+}
+
+// pgDSN is the DSN of the load database next to the maintenance one.
+func (s *seedFlags) pgDSN() string {
+	u, err := url.Parse(s.pgAdmin)
+	if err != nil {
+		return s.pgAdmin
+	}
+	u.Path = "/gatehouse_popload"
+	return u.String()
 }
 
 func (s *seedFlags) seed(ctx context.Context) error {
@@ -51,11 +75,23 @@ func (s *seedFlags) seed(ctx context.Context) error {
 	}
 	fmt.Printf("corpus: %d messages per mailbox, %.1f MB, median %d octets; %d mailboxes; in %s\n",
 		len(msgs), float64(total)/1e6, rig.MedianSize(msgs), s.users, s.dir)
-	t := time.Now()
-	if err := seedGatehouse(ctx, filepath.Join(s.dir, "gatehouse", "gatehouse.db"), s.users, msgs, password); err != nil {
-		return fmt.Errorf("seed Gatehouse: %w", err)
+	if s.hasEngine("sqlite") {
+		t := time.Now()
+		if err := seedGatehouse(ctx, filepath.Join(s.dir, "gatehouse", "gatehouse.db"), s.users, msgs, password); err != nil {
+			return fmt.Errorf("seed Gatehouse: %w", err)
+		}
+		fmt.Printf("seeded Gatehouse on SQLite in %v\n", time.Since(t).Round(time.Millisecond))
 	}
-	fmt.Printf("seeded Gatehouse in %v\n", time.Since(t).Round(time.Millisecond))
+	if s.hasEngine("postgres") {
+		t := time.Now()
+		if err := createPGDatabase(ctx, s.pgAdmin, "gatehouse_popload"); err != nil {
+			return err
+		}
+		if err := seedGatehouse(ctx, s.pgDSN(), s.users, msgs, password); err != nil {
+			return fmt.Errorf("seed Gatehouse on PostgreSQL: %w", err)
+		}
+		fmt.Printf("seeded Gatehouse on PostgreSQL in %v\n", time.Since(t).Round(time.Millisecond))
+	}
 	if err := seedDovecot(filepath.Join(s.dir, "dovecot"), s.dovecotPort, s.users, msgs, password, !s.dovecotStock); err != nil {
 		return fmt.Errorf("seed Dovecot: %w", err)
 	}
@@ -77,12 +113,14 @@ type server struct {
 	stop func()
 }
 
-func startGatehouse(dir string) (*server, error) {
-	addr, stop, err := rig.StartChild(filepath.Join(dir, "gatehouse", "gatehouse.db"))
+// startGatehouse serves db (a SQLite file or a PostgreSQL DSN) from a child
+// process.
+func startGatehouse(name, db string) (*server, error) {
+	addr, stop, err := rig.StartChild(db)
 	if err != nil {
-		return nil, fmt.Errorf("gatehouse %w", err)
+		return nil, fmt.Errorf("%s %w", name, err)
 	}
-	return &server{name: "Gatehouse", addr: addr, stop: stop}, nil
+	return &server{name: name, addr: addr, stop: stop}, nil
 }
 
 func startDovecot(dir string, port int) (*server, error) {
@@ -108,17 +146,31 @@ func compareCmd(args []string) error {
 	if !*keep {
 		defer os.RemoveAll(s.dir)
 	}
-	gh, err := startGatehouse(s.dir)
-	if err != nil {
-		return err
+	var servers []*server
+	defer func() {
+		for _, srv := range servers {
+			srv.stop()
+		}
+	}()
+	if s.hasEngine("sqlite") {
+		gh, err := startGatehouse("Gatehouse/SQLite", filepath.Join(s.dir, "gatehouse", "gatehouse.db"))
+		if err != nil {
+			return err
+		}
+		servers = append(servers, gh)
 	}
-	defer gh.stop()
+	if s.hasEngine("postgres") {
+		gh, err := startGatehouse("Gatehouse/PostgreSQL", s.pgDSN())
+		if err != nil {
+			return err
+		}
+		servers = append(servers, gh)
+	}
 	dc, err := startDovecot(s.dir, s.dovecotPort)
 	if err != nil {
 		return err
 	}
-	defer dc.stop()
-	servers := []*server{gh, dc}
+	servers = append(servers, dc)
 
 	// Warm up: Dovecot builds its indexes, Gatehouse fills the credential
 	// cache and the page cache; neither is measured.
@@ -139,10 +191,10 @@ func compareCmd(args []string) error {
 	}
 	for _, n := range sessionCounts {
 		for r := range *rounds {
-			// Alternate the order so that neither always runs first.
-			order := servers
+			// Alternate the order so that none always runs first.
+			order := slices.Clone(servers)
 			if r%2 == 1 {
-				order = []*server{dc, gh}
+				slices.Reverse(order)
 			}
 			for _, srv := range order {
 				out, err := runLoad(loadConfig{Addr: srv.addr, Password: password, Sessions: n, Repeat: 1, Pipeline: *pipeline, Timeout: 5 * time.Minute})
@@ -161,7 +213,7 @@ func compareCmd(args []string) error {
 	fmt.Println("| sessions | server | messages/s | MB/s |")
 	fmt.Println("|---|---|---|---|")
 	for _, n := range sessionCounts {
-		var med [2]float64
+		med := make([]float64, len(servers))
 		for i, srv := range servers {
 			rs := res[key{srv.name, n}]
 			m, lo, hi := stats(rs, result.msgsPerSec)
@@ -169,7 +221,10 @@ func compareCmd(args []string) error {
 			med[i] = m
 			fmt.Printf("| %d | %s | %.0f (%.0f-%.0f) | %.1f |\n", n, srv.name, m, lo, hi, mb)
 		}
-		fmt.Printf("| %d | ratio Gatehouse/Dovecot | %.2fx | |\n", n, med[0]/med[1])
+		// Dovecot is the last server.
+		for i, srv := range servers[:len(servers)-1] {
+			fmt.Printf("| %d | ratio %s/Dovecot | %.2fx | |\n", n, srv.name, med[i]/med[len(med)-1])
+		}
 	}
 	return nil
 }
@@ -184,4 +239,20 @@ func stats(rs []result, f func(result) float64) (med, lo, hi float64) {
 	}
 	slices.Sort(v)
 	return v[len(v)/2], v[0], v[len(v)-1]
+}
+
+// createPGDatabase makes the load database afresh.
+func createPGDatabase(ctx context.Context, adminDSN, name string) error {
+	db, err := sql.Open("pgx", adminDSN)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+		return fmt.Errorf("drop database: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
+		return fmt.Errorf("create database: %w", err)
+	}
+	return nil
 }

@@ -5,13 +5,16 @@
 // Performance targets).
 //
 //	popload compare [-dir DIR] [-users 4] [-messages 1000] [-rounds 5]
-//	    seeds both servers, starts them on loopback ports, runs 1 and 4
-//	    sessions against each in turn, prints a table, stops them.
+//	        [-engines sqlite,postgres] [-pg DSN]
+//	    seeds the servers (Gatehouse on each engine asked for, SQLite by
+//	    default; Dovecot), starts them on loopback ports, runs 1 and 4
+//	    sessions against each in turn, prints a table with each engine's
+//	    ratio to Dovecot, stops them.
 //	popload run -addr HOST:PORT [-sessions N] [-repeat R] [-pipeline D]
 //	    loads any running POP3 server whose users are user0@example.com...
-//	popload seed -dir DIR ...      writes the SQLite database and the
+//	popload seed -dir DIR ...      writes the Gatehouse database(s) and the
 //	    Dovecot configuration, passwd-file and Maildirs only.
-//	popload serve -db FILE -addr HOST:PORT
+//	popload serve -db FILE|DSN -addr HOST:PORT
 //	    serves Gatehouse POP3 over a seeded database (compare runs it as a
 //	    child process, so that the server and the load are separate
 //	    processes, as with Dovecot).
@@ -36,7 +39,7 @@ func main() {
 		"run":     runCmd,
 		"seed":    seedCmd,
 		"serve": func(args []string) error {
-			return serve(cli.ServeFlags(args, "SQLite database made by seed"))
+			return serve(cli.ServeFlags(args, "SQLite database or PostgreSQL DSN made by seed"))
 		},
 	})
 }

@@ -9,14 +9,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/testenv/pgtest"
 )
 
-// TestLoadAgainstGatehouse runs the load tool against a seeded Gatehouse
-// and checks that it downloads and verifies every message (figures are
-// for the benchmark, not asserted here).
+// TestLoadAgainstGatehouse runs the load tool against a seeded Gatehouse,
+// on each engine, and checks that it downloads and verifies every message
+// (figures are for the benchmark, not asserted here).
 func TestLoadAgainstGatehouse(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "gatehouse.db")
+	t.Run("sqlite", func(t *testing.T) { testLoadAgainstGatehouse(t, filepath.Join(t.TempDir(), "gatehouse.db")) })
+	t.Run("postgres", func(t *testing.T) { testLoadAgainstGatehouse(t, pgtest.NewDatabase(t)) })
+}
+
+func testLoadAgainstGatehouse(t *testing.T, db string) {
 	msgs := corpus(25, 7)
 	if err := seedGatehouse(context.Background(), db, 2, msgs, password); err != nil {
 		t.Fatal(err)

@@ -9,19 +9,18 @@ import (
 	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
 	"github.com/gatehouse-mail/gatehouse/internal/backend/pop3adapter"
 	"github.com/gatehouse-mail/gatehouse/internal/pop3"
-	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
 )
 
 // serve runs Gatehouse's POP3 server over the database until SIGINT or
 // SIGTERM.
-func serve(dbPath, addr, cpuProfile string) error {
+func serve(db, addr, cpuProfile string) error {
 	stopProfile, err := cli.Profile(cpuProfile)
 	if err != nil {
 		return err
 	}
 	defer stopProfile()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, closeAll, err := newGatehouse(dbPath, log)
+	srv, closeAll, err := newGatehouse(db, log)
 	if err != nil {
 		return err
 	}
@@ -31,8 +30,8 @@ func serve(dbPath, addr, cpuProfile string) error {
 
 // newGatehouse builds the POP3 server over the database, wired as the
 // server wires it (rig.Logins).
-func newGatehouse(dbPath string, log *slog.Logger) (*pop3.Server, func(), error) {
-	st, err := sqlite.Open(context.Background(), dbPath, sqlite.Options{Logger: log})
+func newGatehouse(db string, log *slog.Logger) (*pop3.Server, func(), error) {
+	st, err := openStore(context.Background(), db, log)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -307,21 +307,20 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var m store.Mailbox
+	// One query: the mailbox and, when it has a quota, its size.
+	m, used, err := ss.s.o.Store.Recipient(ctx, to)
 	var org store.OrgConfig
-	err := ss.s.o.Store.View(ctx, func(tx store.Tx) error {
-		var err error
-		m, err = tx.MailboxByAddress(ctx, to)
-		if errors.Is(err, store.ErrNotFound) {
-			// Only a miss needs the organization's domain (relay or unknown
-			// user); a hit, the common case, costs one query.
-			if org, err = tx.OrgConfig(ctx); err != nil {
-				return err
-			}
-			return store.ErrNotFound
+	if errors.Is(err, store.ErrNotFound) {
+		// Only a miss needs the organization's domain (relay or unknown
+		// user).
+		if verr := ss.s.o.Store.View(ctx, func(tx store.Tx) error {
+			var err error
+			org, err = tx.OrgConfig(ctx)
+			return err
+		}); verr != nil {
+			err = verr
 		}
-		return err
-	})
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound) && ss.remoteRecipient(to, org.Domain):
 		if err := ss.sub.Outbound(to); err != nil {
@@ -344,30 +343,23 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		ss.s.o.Logger.Error("recipient lookup", "rcpt", to, "err", err)
 		return errTemporary
 	}
-	if m.Quota.ProhibitSendReceive > 0 {
-		if err := ss.checkRoom(ctx, m); err != nil {
-			return err
-		}
+	if err := ss.checkRoom(m, used); err != nil {
+		return err
 	}
 	ss.rcpts = append(ss.rcpts, recipient{addr: to, mailbox: m.ID})
 	return nil
 }
 
-// checkRoom refuses at RCPT a recipient whose mailbox is full, or has no
-// room for the size MAIL FROM declared, so that an SMTP transaction (one
-// answer after DATA for everyone) rarely fails for one recipient. The store
-// checks again, exactly, when the message is stored.
-func (ss *session) checkRoom(ctx context.Context, m store.Mailbox) error {
-	u, err := ss.s.o.Store.MailboxUsage(ctx, m.ID)
-	if err != nil {
-		ss.s.o.Logger.Error("mailbox usage", "mailbox", m.ID, "err", err)
-		return errTemporary
-	}
-	limit := u.Quota.ProhibitSendReceive
-	if limit > 0 && (u.Size >= limit || u.Size+ss.size > limit) {
+// checkRoom refuses at RCPT a recipient whose mailbox is full (used is its
+// size), or has no room for the size MAIL FROM declared, so that an SMTP
+// transaction (one answer after DATA for everyone) rarely fails for one
+// recipient. The store checks again, exactly, when the message is stored.
+func (ss *session) checkRoom(m store.Mailbox, used int64) error {
+	limit := m.Quota.ProhibitSendReceive
+	if limit > 0 && (used >= limit || used+ss.size > limit) {
 		ss.s.o.Metrics.Delivery(ss.s.proto, "over_quota")
 		ss.s.o.Logger.Info("recipient over quota", "proto", ss.s.proto, "remote", ss.remote, "mailbox", m.ID,
-			"size", u.Size, "limit", limit, "declared", ss.size)
+			"size", used, "limit", limit, "declared", ss.size)
 		return errMailboxFull
 	}
 	return nil
@@ -383,7 +375,9 @@ func (ss *session) Data(r io.Reader) error {
 	if ss.sub != nil {
 		return ss.submit(msg)
 	}
-	return ss.store(ss.mailboxes(ss.rcpts), msg)
+	delivered, err := ss.store(ss.mailboxes(ss.rcpts), msg)
+	ss.publish(delivered)
+	return err
 }
 
 // submit stores a submitted message: for local recipients as LMTP does,
@@ -399,7 +393,9 @@ func (ss *session) submit(msg *store.NewMessage) error {
 		return err
 	}
 	if len(ss.rcpts) > 0 {
-		if err := ss.store(ss.mailboxes(ss.rcpts), msg); err != nil {
+		delivered, err := ss.store(ss.mailboxes(ss.rcpts), msg)
+		ss.publish(delivered)
+		if err != nil {
 			return err
 		}
 	}
@@ -437,13 +433,19 @@ func (ss *session) kicked() error {
 // §4.2). The message is stored for all recipients in one transaction; if
 // that fails, each recipient is tried alone so that one bad recipient (a
 // mailbox removed since RCPT) fails only itself.
+//
+// go-smtp writes each answer as soon as it is set and reads the client's
+// next command only once LMTPData returns, so the new mail is announced
+// (notify.Hub, on PostgreSQL a round trip to the database) after the
+// answers are on their way: the client's next transaction overlaps it
+// instead of waiting for it.
 func (ss *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 	msg, err := ss.read(r)
 	if err != nil {
 		return err
 	}
 	defer ss.s.memory.release(int64(len(msg.Raw)))
-	err = ss.store(ss.mailboxes(ss.rcpts), msg)
+	delivered, err := ss.store(ss.mailboxes(ss.rcpts), msg)
 	if err == nil || err == errStorageFull {
 		// A full disk fails every recipient alike: trying each alone
 		// would only write more.
@@ -453,15 +455,18 @@ func (ss *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 		for _, rc := range ss.rcpts {
 			status.SetStatus(rc.addr, err)
 		}
+		ss.publish(delivered)
 		return nil
 	}
 	for _, rc := range ss.rcpts {
-		err := ss.store([]int64{rc.mailbox}, msg)
+		d, err := ss.store([]int64{rc.mailbox}, msg)
 		if err == nil {
 			err = errDelivered
 		}
 		status.SetStatus(rc.addr, err)
+		delivered = append(delivered, d...)
 	}
+	ss.publish(delivered)
 	return nil
 }
 
@@ -583,7 +588,9 @@ func sanitize(s string) string {
 	}, s)
 }
 
-func (ss *session) store(mailboxes []int64, msg *store.NewMessage) error {
+// store stores the message for the mailboxes in one transaction and says
+// where it went; the caller announces it with publish once answered.
+func (ss *session) store(mailboxes []int64, msg *store.NewMessage) ([]store.Delivered, error) {
 	// A message read in full during shutdown is stored: Shutdown lets
 	// transactions under way finish.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -600,14 +607,26 @@ func (ss *session) store(mailboxes []int64, msg *store.NewMessage) error {
 		for range mailboxes {
 			ss.s.o.Metrics.Delivery(ss.s.proto, result)
 		}
-		return serr
+		return nil, serr
 	}
 	ss.s.o.Metrics.DeliveredBytes(len(msg.Raw))
-	for _, d := range delivered {
+	for range delivered {
 		ss.s.o.Metrics.Delivery(ss.s.proto, "delivered")
-		ss.s.o.Hub.Publish(ctx, notify.Event{Kind: notify.FolderChanged, MailboxID: d.MailboxID, FolderID: d.FolderID, ModSeq: d.ModSeq})
 	}
 	ss.s.o.Logger.Info("delivered", "proto", ss.s.proto, "remote", ss.remote, "from", ss.from, "recipients", len(delivered),
 		"size", len(msg.Raw))
-	return nil
+	return delivered, nil
+}
+
+// publish tells the sessions of the mailboxes (IDLE, NOTIFY, on every
+// node) about new mail.
+func (ss *session) publish(delivered []store.Delivered) {
+	if len(delivered) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, d := range delivered {
+		ss.s.o.Hub.Publish(ctx, notify.Event{Kind: notify.FolderChanged, MailboxID: d.MailboxID, FolderID: d.FolderID, ModSeq: d.ModSeq})
+	}
 }

@@ -324,6 +324,13 @@ type Mail interface {
 	// of its folders' counters) and its quotas. ErrNotFound when there is
 	// no such mailbox.
 	MailboxUsage(ctx context.Context, mailboxID int64) (MailboxUsage, error)
+	// Recipient looks up the mailbox that receives mail for address, as
+	// Tx.MailboxByAddress does, together with its size when it has a
+	// ProhibitSendReceiveQuota (0 when it has none): what an RCPT needs,
+	// in one query outside any transaction (on PostgreSQL a read
+	// transaction costs two more round trips). ErrNotFound when no mailbox
+	// has the address.
+	Recipient(ctx context.Context, address string) (m Mailbox, used int64, err error)
 	// SetLastLogon records the time of a successful login per protocol
 	// ("pop3" or "imap4") on the mailbox, for the admin lists.
 	SetLastLogon(ctx context.Context, mailboxID int64, protocol string, at time.Time) error

@@ -6,6 +6,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -15,8 +16,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
 
 	"github.com/gatehouse-mail/gatehouse/internal/store/sqlstore"
 )
@@ -140,6 +142,7 @@ var Dialect = sqlstore.Dialect{
 	// FOR NO KEY UPDATE: the lock that a quota check holds must not wait
 	// for (or block) the key-share locks of inserting a folder.
 	LockMailboxes: `SELECT id FROM mailboxes WHERE id IN (%s) ORDER BY id FOR NO KEY UPDATE`,
+	Pipeline:      pipeline,
 }
 
 // rebind turns ? placeholders into $1, $2, ... Our statements never hold a
@@ -161,4 +164,66 @@ func rebind(q string) string {
 		b.WriteByte(q[i])
 	}
 	return b.String()
+}
+
+// pipeline implements sqlstore.Dialect.Pipeline with a pgx batch: BEGIN
+// and every statement go out together, and pgx reads their results in
+// order; then COMMIT (or ROLLBACK) is a second round trip, whose answer
+// comes once the commit is flushed (synchronous_commit on).
+func pipeline(ctx context.Context, pool *sql.DB, qs []sqlstore.PipelineQuery, check func() error) error {
+	c, err := pool.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer c.Close()
+	return c.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		b := &pgx.Batch{}
+		b.Queue("BEGIN")
+		for _, q := range qs {
+			b.Queue(rebind(q.SQL), q.Args...)
+		}
+		br := pc.SendBatch(ctx, b)
+		_, err := br.Exec()
+		for _, q := range qs {
+			if err != nil {
+				break
+			}
+			switch {
+			case q.Row != nil:
+				err = br.QueryRow().Scan(q.Row...)
+			case q.Each != nil:
+				var rows pgx.Rows
+				rows, err = br.Query()
+				for err == nil && rows.Next() {
+					err = q.Each(rows.Scan)
+				}
+				rows.Close()
+				if err == nil {
+					err = rows.Err()
+				}
+			default:
+				_, err = br.Exec()
+			}
+		}
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = check()
+		}
+		end := "COMMIT"
+		if err != nil {
+			end = "ROLLBACK"
+		}
+		if _, xerr := pc.Exec(ctx, end); xerr != nil {
+			// The connection's state is unknown: database/sql drops it.
+			pc.Close(context.WithoutCancel(ctx))
+			if err == nil {
+				err = fmt.Errorf("commit: %w", xerr)
+			}
+			return errors.Join(err, driver.ErrBadConn)
+		}
+		return err
+	})
 }

@@ -83,6 +83,13 @@ type Dialect struct {
 	FolderParam string
 	// CacheStatements prepares each fixed statement once per pool.
 	CacheStatements bool
+	// Pipeline, when set, runs qs in one transaction on one connection of
+	// pool, all sent at once (PostgreSQL: a pipeline of the extended
+	// protocol, one round trip), fills each query's Row or calls its Each
+	// in order, then asks check: nil commits (and Pipeline returns once
+	// the commit is durable), an error rolls back and is returned, as is
+	// the first error of a query. Deliver uses it without group commit.
+	Pipeline func(ctx context.Context, pool *sql.DB, qs []PipelineQuery, check func() error) error
 }
 
 // Options configure a DB.

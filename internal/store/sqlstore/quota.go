@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
@@ -151,3 +152,27 @@ func (db *DB) MailboxUsage(ctx context.Context, mailboxID int64) (store.MailboxU
 	u.Size, u.Messages = max(u.Size, 0), max(u.Messages, 0)
 	return u, err
 }
+
+// Recipient implements store.Mail.
+func (db *DB) Recipient(ctx context.Context, address string) (store.Mailbox, int64, error) {
+	var used int64
+	m, err := scanMailbox(scanWith{conn{db: db}.queryRow(ctx, `SELECT `+mailboxColumns+`,
+		CASE WHEN prohibit_send_receive_quota IS NULL THEN 0
+			ELSE (SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = mailboxes.id) END
+		FROM mailboxes WHERE id = (SELECT mailbox_id FROM mailbox_addresses WHERE address_lc = ?)`,
+		strings.ToLower(address)), []any{&used}})
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, 0, fmt.Errorf("address %s: %w", address, store.ErrNotFound)
+	}
+	return m, max(used, 0), err
+}
+
+// scanWith scans a row whose first columns are what a scan function reads
+// and whose last are extra.
+type scanWith struct {
+	row interface{ Scan(...any) error }
+	// extra are the destinations of the columns after those.
+	extra []any
+}
+
+func (s scanWith) Scan(dest ...any) error { return s.row.Scan(append(dest, s.extra...)...) }

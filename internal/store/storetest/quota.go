@@ -223,3 +223,39 @@ func testQuotaConcurrent(t *testing.T, s store.Store) {
 		t.Errorf("repair check: %+v, %v", rep, err)
 	}
 }
+
+// testRecipient: Recipient finds a mailbox by any of its addresses, in any
+// case, with its size when it has a ProhibitSendReceiveQuota.
+func testRecipient(t *testing.T, s store.Store) {
+	a := newMailbox(t, s, "Rcpt Lookup", "rcpt.other@contoso.com")
+	newMailbox(t, s, "Rcpt Neighbour")
+	deliver(t, s, []int64{a.ID}, sized(1500, "one"))
+	deliver(t, s, []int64{a.ID}, sized(700, "two"))
+	for _, addr := range []string{"rcpt.lookup@contoso.com", "RCPT.Other@Contoso.com"} {
+		m, used, err := s.Recipient(ctx, addr)
+		if err != nil {
+			t.Fatalf("Recipient(%s): %v", addr, err)
+		}
+		if m.ID != a.ID || m.PrimarySmtpAddress != a.PrimarySmtpAddress {
+			t.Errorf("Recipient(%s): got mailbox %d %s; want %d %s", addr, m.ID, m.PrimarySmtpAddress, a.ID, a.PrimarySmtpAddress)
+		}
+		if used != 0 {
+			t.Errorf("Recipient(%s) without a quota: got used %d; want 0", addr, used)
+		}
+	}
+	q := store.MailboxQuota{ProhibitSendReceive: 1 << 20}
+	setQuota(t, s, a.ID, q)
+	m, used, err := s.Recipient(ctx, "rcpt.lookup@contoso.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := usage(t, s, a.ID).Size; used != want || want != 2200 {
+		t.Errorf("Recipient with a quota: got used %d; want %d (MailboxUsage) = 2200", used, want)
+	}
+	if m.Quota != q {
+		t.Errorf("Recipient quota: got %+v; want %+v", m.Quota, q)
+	}
+	if _, _, err := s.Recipient(ctx, "nobody@contoso.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Recipient of an unknown address: got %v; want ErrNotFound", err)
+	}
+}

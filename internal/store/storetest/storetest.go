@@ -66,6 +66,7 @@ func Run(t *testing.T, open Open) {
 		{"QuotaSetAndUsage", testQuotaSetAndUsage},
 		{"QuotaEnforced", testQuotaEnforced},
 		{"QuotaConcurrent", testQuotaConcurrent},
+		{"Recipient", testRecipient},
 		{"QueueLifecycle", testQueueLifecycle},
 		{"QueueConcurrentClaims", testQueueConcurrentClaims},
 		{"SmtpClientAuthSwitch", testSmtpClientAuthSwitch},
