@@ -48,6 +48,10 @@ type Options struct {
 	// Pragmas are added to every connection's, in the DSN's _pragma form
 	// ("max_page_count(2000)": tests make a database full with it).
 	Pragmas []string
+
+	// beforeWALSync, when set, runs at the start of every sync of the
+	// write-ahead log; an error fails that sync (tests).
+	beforeWALSync func() error
 }
 
 // Open opens (creating when missing) the database file at path.
@@ -129,6 +133,7 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 	d := Dialect
 	dir := filepath.Dir(path)
 	d.IsStorageFull = func(err error) bool { return storageFull(err, dir) }
+	wal := &walLog{path: path + "-wal", before: o.beforeWALSync}
 	db, err := sqlstore.Open(ctx, sqlstore.Options{
 		Dialect:     d,
 		Write:       w,
@@ -137,6 +142,8 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 		Migrations:  sub,
 		Logger:      o.Logger,
 		GroupCommit: !o.NoGroupCommit,
+		SyncLog:     wal.sync,
+		Close:       wal.close,
 
 		SummaryCacheBytes: o.SummaryCacheBytes,
 		BodyGrace:         o.BodyGrace,

@@ -103,6 +103,16 @@ type Options struct {
 	// GroupCommit batches concurrent writes into one transaction (SQLite:
 	// one writer, and every commit waits for the disk).
 	GroupCommit bool
+	// SyncLog, when set with GroupCommit, makes every commit made so far
+	// on the writer connection durable (SQLite: fsync of the write-ahead
+	// log). The committer then commits each batch without waiting for the
+	// disk (SyncPragma relaxed), goes on with the next batch, and a second
+	// goroutine answers the batch's durable writes once SyncLog returned
+	// after their commit. The wait for the disk no longer holds up the
+	// writes queued behind it (flag changes and expunges are answered at
+	// their commit), and one sync covers every batch committed while the
+	// previous one ran.
+	SyncLog func() error
 	// Close releases engine resources after the pools are closed.
 	Close func() error
 	// SummaryCacheBytes bounds the memory of the header summaries kept
@@ -123,6 +133,19 @@ type DB struct {
 	closer func() error
 
 	writes chan *writeReq // nil without group commit
+	// syncLog is Options.SyncLog; syncs carries the durable writes of
+	// each committed batch from the committer to the syncer, which
+	// answers them after syncLog (nil without SyncLog).
+	syncLog func() error
+	syncs   chan []*writeReq
+	// syncErr is the first failed sync's error (only the syncer and
+	// direct durable writes touch it, under syncMu): after a failed fsync
+	// the kernel may have dropped the pages it could not write, so a later
+	// sync that succeeds proves nothing about them, and no durable write
+	// is acknowledged again until the process restarts and SQLite
+	// recovers from what the log really holds.
+	syncMu  sync.Mutex
+	syncErr error
 	// relaxedNow is whether the writer connection was last set to relaxed
 	// commits (SyncPragma); only the committer goroutine touches it. A
 	// connection the pool opens afresh starts durable, so a stale true
@@ -175,6 +198,12 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	}
 	if o.GroupCommit {
 		db.writes = make(chan *writeReq, 256)
+		if o.SyncLog != nil {
+			db.syncLog = o.SyncLog
+			db.syncs = make(chan []*writeReq, 64)
+			db.wg.Add(1)
+			go db.syncer()
+		}
 		db.wg.Add(1)
 		go db.committer()
 	}
@@ -477,6 +506,11 @@ func (db *DB) writeDurability(ctx context.Context, opts *sql.TxOptions, relaxed 
 		err = db.grouped(ctx, relaxed, fn)
 	} else {
 		err = db.direct(ctx, opts, relaxed, fn)
+		if err == nil && !relaxed && db.syncLog != nil {
+			// The writer connection may be set to relaxed commits by
+			// the committer (Options.SyncLog).
+			err = db.sync()
+		}
 	}
 	return db.storageErr(err)
 }
