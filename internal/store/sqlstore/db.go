@@ -91,6 +91,14 @@ type Options struct {
 	// Write is the pool for writes; Read for reads. They may be the same.
 	Write *sql.DB
 	Read  *sql.DB
+	// RelaxedWrite, when set, is the pool of writeRelaxed's transactions
+	// outside group commit: its connections commit without waiting for
+	// the disk by a setting of their own (PostgreSQL: synchronous_commit
+	// off as a connection parameter), which saves Dialect.RelaxedTx's
+	// round trip in every flag change and expunge. Not with
+	// CacheStatements: a statement prepared on Write cannot run in its
+	// transactions.
+	RelaxedWrite *sql.DB
 	// BodyRead, when set, is the pool that reads message bodies
 	// (ReadBody, ReadBodyHeads); nil: Read. A body is read once per
 	// download and its pages are not wanted again, so SQLite gives this
@@ -128,6 +136,7 @@ type Options struct {
 type DB struct {
 	d      Dialect
 	w, r   *sql.DB
+	wr     *sql.DB // Options.RelaxedWrite; nil: w
 	rb     *sql.DB // body reads; r when the engine has no pool of its own
 	log    *slog.Logger
 	closer func() error
@@ -176,7 +185,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	db := &DB{d: o.Dialect, w: o.Write, r: o.Read, rb: o.BodyRead, log: o.Logger, closer: o.Close,
+	db := &DB{d: o.Dialect, w: o.Write, r: o.Read, rb: o.BodyRead, wr: o.RelaxedWrite, log: o.Logger, closer: o.Close,
 		done: make(chan struct{})}
 	if db.r == nil {
 		db.r = db.w
@@ -247,6 +256,9 @@ func (db *DB) Close() error {
 		}
 		if db.rb != db.r && db.rb != db.w {
 			err = errors.Join(err, db.rb.Close())
+		}
+		if db.wr != nil {
+			err = errors.Join(err, db.wr.Close())
 		}
 		if db.closer != nil {
 			err = errors.Join(err, db.closer())
@@ -545,12 +557,16 @@ func retryDelay(attempt int) time.Duration {
 // direct runs fn in a transaction of its own, retrying serialization
 // failures and deadlocks. relaxed is the durability writeRelaxed asks for.
 func (db *DB) direct(ctx context.Context, opts *sql.TxOptions, relaxed bool, fn func(c conn) error) error {
+	pool, relaxedTx := db.w, relaxed && db.d.RelaxedTx != ""
+	if relaxed && db.wr != nil {
+		pool, relaxedTx = db.wr, false
+	}
 	for attempt := 0; ; attempt++ {
-		tx, err := db.w.BeginTx(ctx, opts)
+		tx, err := pool.BeginTx(ctx, opts)
 		if err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
-		if relaxed && db.d.RelaxedTx != "" {
+		if relaxedTx {
 			if _, err := tx.ExecContext(ctx, db.d.RelaxedTx); err != nil {
 				tx.Rollback()
 				return fmt.Errorf("relaxed commit: %w", err)
