@@ -3,9 +3,10 @@
 //
 // Writes go through one connection (SQLite has one writer at a time; queuing
 // in Go avoids SQLITE_BUSY), reads through a pool of read-only connections
-// that WAL lets run beside the writer. synchronous=FULL makes every commit
-// durable before a delivery is acknowledged; concurrent writes share
-// commits (group commit) to keep that cheap.
+// that WAL lets run beside the writer. Concurrent writes share commits
+// (group commit); a delivery or APPEND is acknowledged only after a sync of
+// the WAL that began after its commit (walLog), which runs while the next
+// batch is written.
 package sqlite
 
 import (
