@@ -27,6 +27,7 @@ type seedFlags struct {
 	messages    int
 	engines     string
 	pgAdmin     string
+	pgDB        string
 	dovecotPort int
 }
 
@@ -36,6 +37,7 @@ func (s *seedFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.messages, "messages", 1000, "messages in each user's INBOX")
 	fs.StringVar(&s.engines, "engines", "sqlite,postgres", "Gatehouse storage engines to measure")
 	fs.StringVar(&s.pgAdmin, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL maintenance DSN (a database is created next to it)")
+	fs.StringVar(&s.pgDB, "pgdb", "gatehouse_imapload", "name of the PostgreSQL load database (dropped and made afresh; give each concurrent run its own)")
 	fs.IntVar(&s.dovecotPort, "dovecot-port", 10143, "Dovecot's IMAP port")
 }
 
@@ -54,7 +56,7 @@ func (s *seedFlags) pgDSN() string {
 	if err != nil {
 		return s.pgAdmin
 	}
-	u.Path = "/gatehouse_imapload"
+	u.Path = "/" + s.pgDB
 	return u.String()
 }
 
@@ -97,7 +99,7 @@ func (s *seedFlags) seed(ctx context.Context) error {
 	}
 	if s.hasEngine("postgres") {
 		start := time.Now()
-		if err := createPGDatabase(ctx, s.pgAdmin, "gatehouse_imapload"); err != nil {
+		if err := createPGDatabase(ctx, s.pgAdmin, s.pgDB); err != nil {
 			return err
 		}
 		st, err := postgres.Open(ctx, s.pgDSN(), postgres.Options{})

@@ -3,9 +3,10 @@
 //
 // Writes go through one connection (SQLite has one writer at a time; queuing
 // in Go avoids SQLITE_BUSY), reads through a pool of read-only connections
-// that WAL lets run beside the writer. synchronous=FULL makes every commit
-// durable before a delivery is acknowledged; concurrent writes share
-// commits (group commit) to keep that cheap.
+// that WAL lets run beside the writer. Concurrent writes share commits
+// (group commit); a delivery or APPEND is acknowledged only after a sync of
+// the WAL that began after its commit (walLog), which runs while the next
+// batch is written.
 package sqlite
 
 import (
@@ -48,6 +49,10 @@ type Options struct {
 	// Pragmas are added to every connection's, in the DSN's _pragma form
 	// ("max_page_count(2000)": tests make a database full with it).
 	Pragmas []string
+
+	// beforeWALSync, when set, runs at the start of every sync of the
+	// write-ahead log; an error fails that sync (tests).
+	beforeWALSync func() error
 }
 
 // Open opens (creating when missing) the database file at path.
@@ -129,6 +134,7 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 	d := Dialect
 	dir := filepath.Dir(path)
 	d.IsStorageFull = func(err error) bool { return storageFull(err, dir) }
+	wal := &walLog{path: path + "-wal", before: o.beforeWALSync}
 	db, err := sqlstore.Open(ctx, sqlstore.Options{
 		Dialect:     d,
 		Write:       w,
@@ -137,6 +143,8 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 		Migrations:  sub,
 		Logger:      o.Logger,
 		GroupCommit: !o.NoGroupCommit,
+		SyncLog:     wal.sync,
+		Close:       wal.close,
 
 		SummaryCacheBytes: o.SummaryCacheBytes,
 		BodyGrace:         o.BodyGrace,

@@ -98,6 +98,14 @@ type Options struct {
 	// Write is the pool for writes; Read for reads. They may be the same.
 	Write *sql.DB
 	Read  *sql.DB
+	// RelaxedWrite, when set, is the pool of writeRelaxed's transactions
+	// outside group commit: its connections commit without waiting for
+	// the disk by a setting of their own (PostgreSQL: synchronous_commit
+	// off as a connection parameter), which saves Dialect.RelaxedTx's
+	// round trip in every flag change and expunge. Not with
+	// CacheStatements: a statement prepared on Write cannot run in its
+	// transactions.
+	RelaxedWrite *sql.DB
 	// BodyRead, when set, is the pool that reads message bodies
 	// (ReadBody, ReadBodyHeads); nil: Read. A body is read once per
 	// download and its pages are not wanted again, so SQLite gives this
@@ -110,6 +118,16 @@ type Options struct {
 	// GroupCommit batches concurrent writes into one transaction (SQLite:
 	// one writer, and every commit waits for the disk).
 	GroupCommit bool
+	// SyncLog, when set with GroupCommit, makes every commit made so far
+	// on the writer connection durable (SQLite: fsync of the write-ahead
+	// log). The committer then commits each batch without waiting for the
+	// disk (SyncPragma relaxed), goes on with the next batch, and a second
+	// goroutine answers the batch's durable writes once SyncLog returned
+	// after their commit. The wait for the disk no longer holds up the
+	// writes queued behind it (flag changes and expunges are answered at
+	// their commit), and one sync covers every batch committed while the
+	// previous one ran.
+	SyncLog func() error
 	// Close releases engine resources after the pools are closed.
 	Close func() error
 	// SummaryCacheBytes bounds the memory of the header summaries kept
@@ -125,11 +143,25 @@ type Options struct {
 type DB struct {
 	d      Dialect
 	w, r   *sql.DB
+	wr     *sql.DB // Options.RelaxedWrite; nil: w
 	rb     *sql.DB // body reads; r when the engine has no pool of its own
 	log    *slog.Logger
 	closer func() error
 
 	writes chan *writeReq // nil without group commit
+	// syncLog is Options.SyncLog; syncs carries the durable writes of
+	// each committed batch from the committer to the syncer, which
+	// answers them after syncLog (nil without SyncLog).
+	syncLog func() error
+	syncs   chan []*writeReq
+	// syncErr is the first failed sync's error (only the syncer and
+	// direct durable writes touch it, under syncMu): after a failed fsync
+	// the kernel may have dropped the pages it could not write, so a later
+	// sync that succeeds proves nothing about them, and no durable write
+	// is acknowledged again until the process restarts and SQLite
+	// recovers from what the log really holds.
+	syncMu  sync.Mutex
+	syncErr error
 	// relaxedNow is whether the writer connection was last set to relaxed
 	// commits (SyncPragma); only the committer goroutine touches it. A
 	// connection the pool opens afresh starts durable, so a stale true
@@ -160,7 +192,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	db := &DB{d: o.Dialect, w: o.Write, r: o.Read, rb: o.BodyRead, log: o.Logger, closer: o.Close,
+	db := &DB{d: o.Dialect, w: o.Write, r: o.Read, rb: o.BodyRead, wr: o.RelaxedWrite, log: o.Logger, closer: o.Close,
 		done: make(chan struct{})}
 	if db.r == nil {
 		db.r = db.w
@@ -182,6 +214,12 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	}
 	if o.GroupCommit {
 		db.writes = make(chan *writeReq, 256)
+		if o.SyncLog != nil {
+			db.syncLog = o.SyncLog
+			db.syncs = make(chan []*writeReq, 64)
+			db.wg.Add(1)
+			go db.syncer()
+		}
 		db.wg.Add(1)
 		go db.committer()
 	}
@@ -225,6 +263,9 @@ func (db *DB) Close() error {
 		}
 		if db.rb != db.r && db.rb != db.w {
 			err = errors.Join(err, db.rb.Close())
+		}
+		if db.wr != nil {
+			err = errors.Join(err, db.wr.Close())
 		}
 		if db.closer != nil {
 			err = errors.Join(err, db.closer())
@@ -484,6 +525,11 @@ func (db *DB) writeDurability(ctx context.Context, opts *sql.TxOptions, relaxed 
 		err = db.grouped(ctx, relaxed, fn)
 	} else {
 		err = db.direct(ctx, opts, relaxed, fn)
+		if err == nil && !relaxed && db.syncLog != nil {
+			// The writer connection may be set to relaxed commits by
+			// the committer (Options.SyncLog).
+			err = db.sync()
+		}
 	}
 	return db.storageErr(err)
 }
@@ -518,12 +564,16 @@ func retryDelay(attempt int) time.Duration {
 // direct runs fn in a transaction of its own, retrying serialization
 // failures and deadlocks. relaxed is the durability writeRelaxed asks for.
 func (db *DB) direct(ctx context.Context, opts *sql.TxOptions, relaxed bool, fn func(c conn) error) error {
+	pool, relaxedTx := db.w, relaxed && db.d.RelaxedTx != ""
+	if relaxed && db.wr != nil {
+		pool, relaxedTx = db.wr, false
+	}
 	for attempt := 0; ; attempt++ {
-		tx, err := db.w.BeginTx(ctx, opts)
+		tx, err := pool.BeginTx(ctx, opts)
 		if err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
-		if relaxed && db.d.RelaxedTx != "" {
+		if relaxedTx {
 			if _, err := tx.ExecContext(ctx, db.d.RelaxedTx); err != nil {
 				tx.Rollback()
 				return fmt.Errorf("relaxed commit: %w", err)

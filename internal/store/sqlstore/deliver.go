@@ -69,6 +69,10 @@ func (db *DB) grouped(ctx context.Context, relaxed bool, fn func(c conn) error) 
 
 func (db *DB) committer() {
 	defer db.wg.Done()
+	if db.syncs != nil {
+		// The syncer answers what it holds, then stops.
+		defer close(db.syncs)
+	}
 	for {
 		var batch []*writeReq
 		select {
@@ -102,6 +106,10 @@ func (db *DB) committer() {
 func (db *DB) commitBatch(batch []*writeReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	if db.syncLog != nil {
+		db.commitBatchPipelined(ctx, batch)
+		return
+	}
 	// Relaxed writes (flag changes, expunges) commit first, in a
 	// transaction of their own that does not wait for the disk, and are
 	// answered at once; the durable ones follow in one that does, and its
@@ -134,6 +142,76 @@ func (db *DB) commitBatch(batch []*writeReq) {
 			close(r.done)
 		}
 	}
+}
+
+// commitBatchPipelined commits a batch in one transaction that does not
+// wait for the disk (Options.SyncLog). Flag changes and expunges are
+// answered at once; the durable writes go to the syncer, which answers
+// them after a sync of the log that began after this commit.
+func (db *DB) commitBatchPipelined(ctx context.Context, batch []*writeReq) {
+	err := db.setSync(ctx, true)
+	if err == nil {
+		err = db.commitGroup(ctx, batch, true)
+	}
+	var durable []*writeReq
+	for _, r := range batch {
+		if err != nil && r.err == nil {
+			r.err = fmt.Errorf("commit: %w", err)
+		}
+		if r.relaxed || r.err != nil {
+			close(r.done)
+			continue
+		}
+		durable = append(durable, r)
+	}
+	if len(durable) > 0 {
+		db.syncs <- durable
+	}
+}
+
+// syncer answers the durable writes of committed batches once a sync of
+// the log that started after their commit has returned. While one sync
+// runs, the committer commits more batches; the next sync covers all of
+// them.
+func (db *DB) syncer() {
+	defer db.wg.Done()
+	for reqs := range db.syncs {
+	more:
+		for {
+			select {
+			case rs, ok := <-db.syncs:
+				if !ok {
+					break more
+				}
+				reqs = append(reqs, rs...)
+			default:
+				break more
+			}
+		}
+		err := db.sync()
+		for _, r := range reqs {
+			if err != nil {
+				r.err = fmt.Errorf("commit: %w", err)
+			}
+			close(r.done)
+		}
+	}
+}
+
+// sync makes every commit so far durable (Options.SyncLog). After a
+// failed sync it keeps failing (DB.syncErr).
+func (db *DB) sync() error {
+	db.syncMu.Lock()
+	defer db.syncMu.Unlock()
+	if db.syncErr != nil {
+		return db.syncErr
+	}
+	if err := db.syncLog(); err != nil {
+		db.syncErr = fmt.Errorf("sync the write-ahead log: %w", err)
+		db.log.Error("durable commits refused until restart", "err", err)
+		return db.syncErr
+	}
+	return nil
 }
 
 // setSync sets the writer connection's commit durability (SyncPragma)

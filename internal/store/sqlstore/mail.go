@@ -767,12 +767,26 @@ func (db *DB) StoreFlags(ctx context.Context, folderID int64, u store.FlagUpdate
 	var changed []store.MessageFlags
 	var refused []uint32
 	kw := normalizeKeywords(u.Keywords)
+	if flagsOnly(u) {
+		err := db.writeRelaxed(ctx, func(c conn) error {
+			var err error
+			changed, err = storeFlagBits(ctx, c, folderID, u)
+			return err
+		})
+		if errors.Is(err, errNoChange) {
+			err = nil
+		}
+		return changed, nil, err
+	}
 	err := db.writeRelaxed(ctx, func(c conn) error {
 		changed, refused = nil, nil
-		// Lock before reading the flags the update is computed from: two
+		// Take the new MODSEQ first: on PostgreSQL that locks the folder
+		// row before the flags the update is computed from are read (two
 		// STOREs that both read first would lose one change and miscount
-		// unseen.
-		if err := lockFolder(ctx, c, folderID); err != nil {
+		// unseen), in one statement rather than a lock and then an
+		// update. A STORE that changes nothing rolls it back (errNoChange).
+		modseq, err := bumpModSeq(ctx, c, folderID)
+		if err != nil {
 			return err
 		}
 		var current []store.MessageFlags
@@ -806,11 +820,7 @@ func (db *DB) StoreFlags(ctx context.Context, folderID int64, u store.FlagUpdate
 			changed = append(changed, store.MessageFlags{UID: m.UID, Flags: nf, Keywords: splitKeywords(nk)})
 		}
 		if len(changed) == 0 {
-			return nil
-		}
-		modseq, err := bumpModSeq(ctx, c, folderID)
-		if err != nil {
-			return err
+			return errNoChange
 		}
 		for s, uids := range groups {
 			if len(uids) <= fewRows {
@@ -844,8 +854,70 @@ func (db *DB) StoreFlags(ctx context.Context, folderID int64, u store.FlagUpdate
 		}
 		return nil
 	})
+	if errors.Is(err, errNoChange) {
+		err = nil
+	}
 	return changed, refused, err
 }
+
+// flagsOnly reports a STORE that StoreFlags can make with one UPDATE per
+// range: it adds or removes system flags other than \Seen, without
+// keywords or UNCHANGEDSINCE (\Flagged, \Deleted, \Answered: most of
+// what clients store besides \Seen). The new flags are then a function of
+// the old ones the database can compute, and the folder's unseen count
+// cannot change.
+func flagsOnly(u store.FlagUpdate) bool {
+	return (u.Op == store.FlagsAdd || u.Op == store.FlagsRemove) && len(u.Keywords) == 0 &&
+		u.UnchangedSince == 0 && u.Flags&store.FlagSeen == 0 && u.Flags != 0
+}
+
+// storeFlagBits makes a flagsOnly update: the new MODSEQ (which locks the
+// folder on PostgreSQL), then one UPDATE per range of the rows whose flags
+// it changes, returning them. Two statements instead of a read, an update
+// per group of messages and a lock: on PostgreSQL each is a round trip.
+func storeFlagBits(ctx context.Context, c conn, folderID int64, u store.FlagUpdate) ([]store.MessageFlags, error) {
+	modseq, err := bumpModSeq(ctx, c, folderID)
+	if err != nil {
+		return nil, err
+	}
+	// new = (old | set) & keep
+	set, keep := int64(u.Flags), int64(-1)
+	if u.Op == store.FlagsRemove {
+		set, keep = 0, ^int64(u.Flags)
+	}
+	var changed []store.MessageFlags
+	for _, cl := range uidClauses("uid", u.UIDs) {
+		rows, err := cl.query(ctx, c, `UPDATE messages SET flags = (flags | ?) & ?, modseq = ?
+			WHERE folder_id = ? AND `+cl.sql+` AND (flags | ?) & ? <> flags RETURNING uid, flags, keywords`,
+			append([]any{set, keep, modseq, folderID}, append(append([]any(nil), cl.args...), set, keep)...)...)
+		if err != nil {
+			return nil, fmt.Errorf("store flags: %w", err)
+		}
+		for rows.Next() {
+			var m store.MessageFlags
+			var kw string
+			if err := rows.Scan(&m.UID, &m.Flags, &kw); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store flags: %w", err)
+			}
+			m.Keywords, m.ModSeq = splitKeywords(kw), modseq
+			changed = append(changed, m)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store flags: %w", err)
+		}
+	}
+	if len(changed) == 0 {
+		return nil, errNoChange
+	}
+	slices.SortFunc(changed, func(a, b store.MessageFlags) int { return cmp.Compare(a.UID, b.UID) })
+	return changed, nil
+}
+
+// errNoChange ends a write transaction that found nothing to change, so
+// that what it did first (a MODSEQ taken) is rolled back.
+var errNoChange = errors.New("nothing to change")
 
 func applyFlags(m store.MessageFlags, op store.FlagOp, f store.Flags, kw []string) (store.Flags, string) {
 	switch op {
@@ -928,15 +1000,14 @@ func expungeRows(ctx context.Context, c conn, folderID int64, cl uidClause) ([]u
 	if err := rows.Err(); err != nil || len(uids) == 0 {
 		return nil, nil, err
 	}
-	modseq, err := bumpModSeq(ctx, c, folderID)
+	// The new MODSEQ and the counters in one statement.
+	var modseq uint64
+	err = c.queryRow(ctx, `UPDATE folders SET highest_modseq = highest_modseq + 1, messages = messages - ?, unseen = unseen - ?, size = size - ?
+		WHERE id = ? RETURNING highest_modseq`, len(uids), unseen, size, folderID).Scan(&modseq)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, folderNotFound(err, fmt.Sprint(folderID))
 	}
 	if err := recordExpunged(ctx, c, folderID, uids, modseq); err != nil {
-		return nil, nil, err
-	}
-	if _, err := c.exec(ctx, `UPDATE folders SET messages = messages - ?, unseen = unseen - ?, size = size - ? WHERE id = ?`,
-		len(uids), unseen, size, folderID); err != nil {
 		return nil, nil, err
 	}
 	return uids, bodies, nil
