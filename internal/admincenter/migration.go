@@ -42,19 +42,19 @@ type migrationData struct {
 
 func (c *Center) migrationPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
-	bs, err := c.svc.GetMigrationBatches(ctx, s.caller, "")
+	bs, err := c.svc.GetMigrationBatches(ctx, s.caller, "", service.MigrationPage{ResultSize: service.Unlimited})
 	if err != nil {
 		return err
 	}
-	eps, err := c.svc.GetMigrationEndpoints(ctx, s.caller, "")
+	eps, err := c.svc.GetMigrationEndpoints(ctx, s.caller, "", service.MigrationPage{ResultSize: service.Unlimited})
 	if err != nil {
 		return err
 	}
-	d := migrationData{Endpoints: eps, CanChange: s.caller.Can(rbac.Migration)}
+	d := migrationData{Endpoints: eps.Items, CanChange: s.caller.Can(rbac.Migration)}
 	if !d.CanChange {
 		d.Deny = denyReason(&s.caller, string(rbac.Migration))
 	}
-	for _, b := range bs {
+	for _, b := range bs.Items {
 		v := migrationBatchView{MigrationBatch: b}
 		switch b.Status {
 		case "Created", "Stopped", "Failed":
@@ -73,12 +73,13 @@ func (c *Center) migrationPage(w http.ResponseWriter, r *http.Request, s *sessio
 			v.CanStop = true
 		}
 		// Every user of the batch, page after page.
-		for after := ""; ; {
-			us, err := c.svc.GetMigrationUsers(ctx, s.caller, service.MigrationUserQuery{BatchId: b.Identity, After: after, Limit: 500})
+		for cursor := ""; ; {
+			us, err := c.svc.GetMigrationUsers(ctx, s.caller, service.MigrationUserQuery{BatchId: b.Identity,
+				MigrationPage: service.MigrationPage{Cursor: cursor, ResultSize: 500}})
 			if err != nil {
 				return err
 			}
-			for _, u := range us {
+			for _, u := range us.Items {
 				uv := migrationUserView{MigrationUser: u, Done: u.ItemsSynced + u.ItemsSkipped, Total: u.TotalItemsInSourceMailboxCount,
 					Size: shortSize(service.FormatSize(u.BytesTransferred))}
 				if uv.Total == 0 && (u.Status == "Syncing" || u.Status == "Created") {
@@ -92,10 +93,10 @@ func (c *Center) migrationPage(w http.ResponseWriter, r *http.Request, s *sessio
 				}
 				v.Users = append(v.Users, uv)
 			}
-			if len(us) < 500 {
+			if !us.More {
 				break
 			}
-			after = us[len(us)-1].Identity
+			cursor = us.Next
 		}
 		d.Batches = append(d.Batches, v)
 	}
@@ -115,11 +116,11 @@ type migrationNewData struct {
 }
 
 func (c *Center) migrationNewForm(w http.ResponseWriter, r *http.Request, s *session, status int, d migrationNewData, p *problem) error {
-	eps, err := c.svc.GetMigrationEndpoints(r.Context(), s.caller, "")
+	eps, err := c.svc.GetMigrationEndpoints(r.Context(), s.caller, "", service.MigrationPage{ResultSize: service.Unlimited})
 	if err != nil {
 		return err
 	}
-	d.Endpoints = eps
+	d.Endpoints = eps.Items
 	d.CanChange = s.caller.Can(rbac.Migration)
 	if !d.CanChange {
 		d.Deny = denyReason(&s.caller, string(rbac.Migration))
