@@ -106,10 +106,39 @@ func (c *Center) migrationPage(w http.ResponseWriter, r *http.Request, s *sessio
 	return nil
 }
 
+// migrationUserPage is one user's detail: the progress, each source
+// folder's, and every skipped message with its folder, UID, subject, size
+// and the reason in words (Get-MigrationUserStatistics).
+func (c *Center) migrationUserPage(w http.ResponseWriter, r *http.Request, s *session) error {
+	id := r.URL.Query().Get("id")
+	us, err := c.svc.GetMigrationUsers(r.Context(), s.caller, service.MigrationUserQuery{Identity: id, Statistics: true})
+	if err != nil {
+		return err
+	}
+	u := us.Items[0]
+	type skipped struct {
+		service.MigrationSkippedItem
+		Size string
+	}
+	d := struct {
+		User    service.MigrationUser
+		Size    string
+		Skipped []skipped
+	}{User: u, Size: shortSize(service.FormatSize(u.BytesTransferred))}
+	for _, it := range u.SkippedItems {
+		d.Skipped = append(d.Skipped, skipped{MigrationSkippedItem: it, Size: shortSize(service.FormatSize(it.Size))})
+	}
+	page := c.newPage(w, r, s, "Migration of "+u.Identity, "recipients", "migration")
+	page.Data = d
+	c.render(w, r, http.StatusOK, "migrationuser", page)
+	return nil
+}
+
 type migrationNewData struct {
 	Endpoints []service.MigrationEndpoint
-	// What was typed, shown again after a refusal.
-	Name, Endpoint, Server, Port, Security, CSV, Exclude string
+	// What was typed, shown again after a refusal. Trusted is the PEM
+	// CA certificate(s) of a new endpoint's server.
+	Name, Endpoint, Server, Port, Security, Trusted, CSV, Exclude string
 	Start                                                bool
 	CanChange                                            bool
 	Deny                                                 string
@@ -143,7 +172,7 @@ func (c *Center) migrationNewPage(w http.ResponseWriter, r *http.Request, s *ses
 func (c *Center) migrationNew(w http.ResponseWriter, r *http.Request, s *session) error {
 	f := r.PostForm
 	d := migrationNewData{Name: strings.TrimSpace(f.Get("name")), Endpoint: f.Get("endpoint"), Server: strings.TrimSpace(f.Get("server")),
-		Port: strings.TrimSpace(f.Get("port")), Security: f.Get("security"), CSV: f.Get("csv"), Exclude: f.Get("exclude"), Start: f.Get("start") == "on"}
+		Port: strings.TrimSpace(f.Get("port")), Security: f.Get("security"), Trusted: f.Get("trusted"), CSV: f.Get("csv"), Exclude: f.Get("exclude"), Start: f.Get("start") == "on"}
 	refuse := func(err error) error {
 		p := describe(err)
 		if p.Internal {
@@ -163,7 +192,8 @@ func (c *Center) migrationNew(w http.ResponseWriter, r *http.Request, s *session
 			port = n
 		}
 		name := "IMAP " + d.Server
-		e, err := c.svc.NewMigrationEndpoint(ctx, s.caller, service.NewMigrationEndpointRequest{Name: name, RemoteServer: d.Server, Port: port, Security: d.Security})
+		e, err := c.svc.NewMigrationEndpoint(ctx, s.caller, service.NewMigrationEndpointRequest{Name: name, RemoteServer: d.Server, Port: port, Security: d.Security,
+			TrustedCertificate: []byte(strings.TrimSpace(d.Trusted))})
 		if err != nil {
 			return refuse(err)
 		}
