@@ -139,9 +139,9 @@ type migrationNewData struct {
 	// What was typed, shown again after a refusal. Trusted is the PEM
 	// CA certificate(s) of a new endpoint's server.
 	Name, Endpoint, Server, Port, Security, Trusted, CSV, Exclude string
-	Start                                                bool
-	CanChange                                            bool
-	Deny                                                 string
+	Start                                                         bool
+	CanChange                                                     bool
+	Deny                                                          string
 }
 
 func (c *Center) migrationNewForm(w http.ResponseWriter, r *http.Request, s *session, status int, d migrationNewData, p *problem) error {
