@@ -33,8 +33,7 @@ func BenchmarkFirstSync(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	var ep store.MigrationEndpoint
-	ep = store.MigrationEndpoint{Name: "Old", EndpointType: "IMAP", RemoteServer: "127.0.0.1", Port: src.Port, Security: "None",
+	ep := store.MigrationEndpoint{Name: "Old", EndpointType: "IMAP", RemoteServer: "127.0.0.1", Port: src.Port, Security: "None",
 		Authentication: "Basic", MaxConcurrentMigrations: 1}
 	if err := st.Update(ctx, func(tx store.Tx) error { return tx.InsertMigrationEndpoint(ctx, &ep) }); err != nil {
 		b.Fatal(err)
@@ -46,22 +45,7 @@ func BenchmarkFirstSync(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		name := fmt.Sprintf("copy%d-%d", b.N, i)
-		m := store.Mailbox{Name: name, DisplayName: name, Alias: name, PrimarySmtpAddress: name + "@contoso.com", UserPrincipalName: name + "@contoso.com", PasswordHash: "x"}
-		u := store.MigrationUser{EmailAddress: m.PrimarySmtpAddress, UserName: "bench"}
-		bt := store.MigrationBatch{Name: name, EndpointID: ep.ID, Status: store.MigrationCreated}
-		if err := st.Update(ctx, func(tx store.Tx) error {
-			if err := tx.InsertMailbox(ctx, &m); err != nil {
-				return err
-			}
-			u.MailboxID = m.ID
-			users := []store.MigrationUser{u}
-			err := tx.InsertMigrationBatch(ctx, &bt, users)
-			u = users[0]
-			return err
-		}); err != nil {
-			b.Fatal(err)
-		}
+		_, bt, u := oneUserBatch(b, st, &ep, fmt.Sprintf("copy%d-%d", b.N, i), "bench")
 		c := src.Dial(b, "bench")
 		start := time.Now()
 		snap := dovecot.Take(b, c)
@@ -122,24 +106,7 @@ func BenchmarkIncrementalSync(b *testing.B) {
 	defer st.Close()
 	ep := store.MigrationEndpoint{Name: "Old", EndpointType: "IMAP", RemoteServer: "127.0.0.1", Port: src.Port, Security: "None",
 		Authentication: "Basic", MaxConcurrentMigrations: 1}
-	m := store.Mailbox{Name: "inc", DisplayName: "inc", Alias: "inc", PrimarySmtpAddress: "inc@contoso.com", UserPrincipalName: "inc@contoso.com", PasswordHash: "x"}
-	u := store.MigrationUser{EmailAddress: m.PrimarySmtpAddress, UserName: "bench"}
-	bt := store.MigrationBatch{Name: "inc", Status: store.MigrationCreated}
-	if err := st.Update(ctx, func(tx store.Tx) error {
-		if err := tx.InsertMigrationEndpoint(ctx, &ep); err != nil {
-			return err
-		}
-		if err := tx.InsertMailbox(ctx, &m); err != nil {
-			return err
-		}
-		bt.EndpointID, u.MailboxID = ep.ID, m.ID
-		users := []store.MigrationUser{u}
-		err := tx.InsertMigrationBatch(ctx, &bt, users)
-		u = users[0]
-		return err
-	}); err != nil {
-		b.Fatal(err)
-	}
+	_, bt, u := oneUserBatch(b, st, &ep, "inc", "bench")
 	source := migration.Source{Server: "127.0.0.1", Port: src.Port, Security: "None"}
 	eng := migration.New(migration.Options{Store: st, MaxMessageSize: 21e6})
 	first, err := eng.SyncUser(ctx, source, bt, u, sourcePassword)

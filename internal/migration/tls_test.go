@@ -48,24 +48,7 @@ func TestSourceSecurity(t *testing.T) {
 	defer st.Close()
 	ep := store.MigrationEndpoint{Name: "Old", EndpointType: "IMAP", RemoteServer: "127.0.0.1", Port: src.TLSPort, Security: migration.SecuritySsl,
 		Authentication: "Basic", MaxConcurrentMigrations: 1}
-	m := store.Mailbox{Name: "tina", DisplayName: "tina", Alias: "tina", PrimarySmtpAddress: "tina@contoso.com", UserPrincipalName: "tina@contoso.com", PasswordHash: "x"}
-	u := store.MigrationUser{EmailAddress: m.PrimarySmtpAddress, UserName: "tina"}
-	b := store.MigrationBatch{Name: "TLS", Status: store.MigrationCreated}
-	if err := st.Update(ctx, func(tx store.Tx) error {
-		if err := tx.InsertMigrationEndpoint(ctx, &ep); err != nil {
-			return err
-		}
-		if err := tx.InsertMailbox(ctx, &m); err != nil {
-			return err
-		}
-		b.EndpointID, u.MailboxID = ep.ID, m.ID
-		users := []store.MigrationUser{u}
-		err := tx.InsertMigrationBatch(ctx, &b, users)
-		u = users[0]
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	m, b, u := oneUserBatch(t, st, &ep, "tina", "tina")
 	eng := migration.New(migration.Options{Store: st})
 	s := migration.Source{Server: "127.0.0.1", Port: src.TLSPort, Security: migration.SecuritySsl, TLS: trust}
 	res, err := eng.SyncUser(ctx, s, b, u, sourcePassword)
@@ -114,24 +97,7 @@ func TestSourceTrustedCertificate(t *testing.T) {
 	defer st.Close()
 	ep := store.MigrationEndpoint{Name: "Old", EndpointType: "IMAP", RemoteServer: "127.0.0.1", Port: src.Port, Security: migration.SecurityTls,
 		Authentication: "Basic", MaxConcurrentMigrations: 1, TrustedCertificates: src.CAPEM}
-	m := store.Mailbox{Name: "tina", DisplayName: "tina", Alias: "tina", PrimarySmtpAddress: "tina@contoso.com", UserPrincipalName: "tina@contoso.com", PasswordHash: "x"}
-	u := store.MigrationUser{EmailAddress: m.PrimarySmtpAddress, UserName: "tina"}
-	b := store.MigrationBatch{Name: "Trust", Status: store.MigrationCreated}
-	if err := st.Update(ctx, func(tx store.Tx) error {
-		if err := tx.InsertMigrationEndpoint(ctx, &ep); err != nil {
-			return err
-		}
-		if err := tx.InsertMailbox(ctx, &m); err != nil {
-			return err
-		}
-		b.EndpointID, u.MailboxID = ep.ID, m.ID
-		users := []store.MigrationUser{u}
-		err := tx.InsertMigrationBatch(ctx, &b, users)
-		u = users[0]
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	_, b, u := oneUserBatch(t, st, &ep, "tina", "tina")
 	// The endpoint as stored: its certificates come back byte for byte.
 	var got store.MigrationEndpoint
 	if err := st.View(ctx, func(tx store.Tx) error {
@@ -153,4 +119,35 @@ func TestSourceTrustedCertificate(t *testing.T) {
 	if res.Copied != 12 {
 		t.Errorf("over Tls trusting the CA: copied %d; want 12", res.Copied)
 	}
+}
+
+// oneUserBatch stores ep (unless it has an ID already), a mailbox
+// name@contoso.com and a batch of that mailbox alone, named name, whose
+// user signs in at the source as userName.
+func oneUserBatch(tb testing.TB, st interface {
+	Update(context.Context, func(store.Tx) error) error
+}, ep *store.MigrationEndpoint, name, userName string) (store.Mailbox, store.MigrationBatch, store.MigrationUser) {
+	tb.Helper()
+	ctx := context.Background()
+	m := store.Mailbox{Name: name, DisplayName: name, Alias: name, PrimarySmtpAddress: name + "@contoso.com", UserPrincipalName: name + "@contoso.com", PasswordHash: "x"}
+	u := store.MigrationUser{EmailAddress: m.PrimarySmtpAddress, UserName: userName}
+	b := store.MigrationBatch{Name: name, Status: store.MigrationCreated}
+	if err := st.Update(ctx, func(tx store.Tx) error {
+		if ep.ID == 0 {
+			if err := tx.InsertMigrationEndpoint(ctx, ep); err != nil {
+				return err
+			}
+		}
+		if err := tx.InsertMailbox(ctx, &m); err != nil {
+			return err
+		}
+		b.EndpointID, u.MailboxID = ep.ID, m.ID
+		users := []store.MigrationUser{u}
+		err := tx.InsertMigrationBatch(ctx, &b, users)
+		u = users[0]
+		return err
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	return m, b, u
 }

@@ -32,12 +32,7 @@ func TestE2EMigrationCmdlets(t *testing.T) {
 		t.Helper()
 		return shellRun(t, env, "", "admin", testenv.AdminPassword, src)
 	}
-	steps := []struct {
-		src     string
-		wantOut []string
-		wantErr string
-		warn    string // a warning on stderr, the command succeeding
-	}{
+	steps := []shellStep{
 		{src: `Test-MigrationServerAvailability -IMAP -RemoteServer ` + imapHost + ` -Port ` + imapPort + ` -Security None | Format-List Result,Capabilities`,
 			wantOut: []string{"Result       : Success", "IMAP4rev1"}},
 		{src: `$c = [pscredential]::new('christa', (ConvertTo-SecureString 'not-her-password' -AsPlainText -Force))
@@ -73,8 +68,22 @@ Test-MigrationServerAvailability -IMAP -RemoteServer ` + imapHost + ` -Port ` + 
 		{src: `Get-MigrationBatch | Remove-MigrationBatch -Confirm:$false; (Get-MigrationBatch | Measure-Object).Count`, wantOut: []string{"0\n"}},
 		{src: `Get-MigrationEndpoint | Remove-MigrationEndpoint -Confirm:$false; (Get-MigrationEndpoint | Measure-Object).Count`, wantOut: []string{"0\n"}},
 	}
+	runShellSteps(t, admin, steps)
+}
+
+// shellStep is one command of an end-to-end script and what it must say.
+type shellStep struct {
+	src     string
+	wantOut []string
+	wantErr string
+	warn    string // a warning on stderr, the command succeeding
+}
+
+// runShellSteps runs each step with run and checks its output.
+func runShellSteps(t *testing.T, run func(src string) (int, string, string), steps []shellStep) {
+	t.Helper()
 	for _, st := range steps {
-		code, out, errOut := admin(st.src)
+		code, out, errOut := run(st.src)
 		t.Logf("%s\nexit %d\nstdout %s\nstderr %s", st.src, code, out, errOut)
 		if st.wantErr != "" {
 			if !strings.Contains(errOut, st.wantErr) {
@@ -128,12 +137,7 @@ func TestE2EMigrationTrustAndPaging(t *testing.T) {
 		t.Helper()
 		return shellRun(t, env, "", "admin", testenv.AdminPassword, src)
 	}
-	steps := []struct {
-		src     string
-		wantOut []string
-		wantErr string
-		warn    string
-	}{
+	steps := []shellStep{
 		{src: `Test-MigrationServerAvailability -IMAP -RemoteServer 127.0.0.1 -Port ` + port + ` -Security Ssl | Format-List Result,Message`,
 			wantOut: []string{"Failed", "certificate signed by unknown authority"}},
 		{src: `Test-MigrationServerAvailability -IMAP -RemoteServer 127.0.0.1 -Port ` + port + ` -Security Ssl -TrustedCertificate ` + read(ca) + ` | Select-Object -ExpandProperty Result`,
@@ -157,33 +161,7 @@ func TestE2EMigrationTrustAndPaging(t *testing.T) {
 		{src: `New-MigrationBatch -Name B1 -SourceEndpoint Old -CSVData ` + read(csv) + ` -AutoStart | Select-Object -ExpandProperty TotalCount`,
 			wantOut: []string{"1\n"}},
 	}
-	run := func(st struct {
-		src     string
-		wantOut []string
-		wantErr string
-		warn    string
-	}) {
-		t.Helper()
-		code, out, errOut := admin(st.src)
-		t.Logf("%s\nexit %d\nstdout %s\nstderr %s", st.src, code, out, errOut)
-		if st.wantErr != "" {
-			if !strings.Contains(errOut, st.wantErr) {
-				t.Errorf("%s: exit %d, stderr %q; want it to say %q", st.src, code, errOut, st.wantErr)
-			}
-			return
-		}
-		if code != 0 || !strings.Contains(errOut, st.warn) || st.warn == "" && errOut != "" {
-			t.Fatalf("%s: exit %d, stderr %q", st.src, code, errOut)
-		}
-		for _, w := range st.wantOut {
-			if !strings.Contains(out, w) {
-				t.Errorf("%s: output %q lacks %q", st.src, out, w)
-			}
-		}
-	}
-	for _, st := range steps {
-		run(st)
-	}
+	runShellSteps(t, admin, steps)
 	// The batch syncs over Ssl trusting the endpoint's CA.
 	for i := 0; ; i++ {
 		_, out, _ := admin(`Get-MigrationUserStatistics christa@contoso.com | Select-Object Status,ItemsSynced,ErrorSummary | ConvertTo-Json -Compress`)
@@ -216,19 +194,12 @@ func TestE2EMigrationTrustAndPaging(t *testing.T) {
 	}
 	// In name order: ep0000 … ep1003, Old; B1, P0000 … P1003.
 	for get, third := range map[string]string{"Get-MigrationEndpoint": "ep1002\n", "Get-MigrationBatch": "P1001\n"} {
-		for _, st := range []struct {
-			src     string
-			wantOut []string
-			wantErr string
-			warn    string
-		}{
+		runShellSteps(t, admin, []shellStep{
 			{src: `(` + get + ` | Measure-Object).Count`, wantOut: []string{"1000\n"}, warn: "WARNING: By default only the first 1000 items are returned."},
 			{src: `(` + get + ` -ResultSize Unlimited | Measure-Object).Count`, wantOut: []string{"1005\n"}},
 			{src: `(` + get + ` -ResultSize 1003 | Select-Object -Last 1).Identity`, wantOut: []string{third},
 				warn: "WARNING: There are more results available than are currently displayed."},
 			{src: `(` + get + ` -ResultSize 1005 | Measure-Object).Count`, wantOut: []string{"1005\n"}},
-		} {
-			run(st)
-		}
+		})
 	}
 }
