@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-mail/gatehouse/internal/migration"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-mail/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-mail/gatehouse/internal/testenv/dovecot"
 )
 
@@ -24,20 +25,8 @@ const benchMessages = 1200
 // INTERNALDATE), so the two rates come from the same moment of the
 // machine. It reports messages/s of both and their ratio.
 func BenchmarkFirstSync(b *testing.B) {
-	dovecot.Need(b)
-	src := dovecot.StartSource(b, []string{"bench"}, sourcePassword)
-	src.Seed(b, "bench", benchMessages, 0, false)
+	src, st, ep := benchSetup(b)
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "gatehouse.db"), sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	ep := store.MigrationEndpoint{Name: "Old", EndpointType: "IMAP", RemoteServer: "127.0.0.1", Port: src.Port, Security: "None",
-		Authentication: "Basic", MaxConcurrentMigrations: 1}
-	if err := st.Update(ctx, func(tx store.Tx) error { return tx.InsertMigrationEndpoint(ctx, &ep) }); err != nil {
-		b.Fatal(err)
-	}
 	source := migration.Source{Server: "127.0.0.1", Port: src.Port, Security: "None"}
 	eng := migration.New(migration.Options{Store: st, MaxMessageSize: 21e6})
 	var ours, theirs, cpu time.Duration
@@ -81,6 +70,28 @@ func BenchmarkFirstSync(b *testing.B) {
 	b.ReportMetric(float64(cpu.Microseconds())/float64(copied), "cpu-µs/msg")
 }
 
+// benchSetup starts Dovecot with the user bench holding benchMessages
+// fixture messages, opens a fresh SQLite store (closed at the end of b)
+// and stores an endpoint of the Dovecot.
+func benchSetup(b *testing.B) (*dovecot.Source, *sqlstore.DB, store.MigrationEndpoint) {
+	b.Helper()
+	dovecot.Need(b)
+	src := dovecot.StartSource(b, []string{"bench"}, sourcePassword)
+	src.Seed(b, "bench", benchMessages, 0, false)
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "gatehouse.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	ep := store.MigrationEndpoint{Name: "Old", EndpointType: "IMAP", RemoteServer: "127.0.0.1", Port: src.Port, Security: "None",
+		Authentication: "Basic", MaxConcurrentMigrations: 1}
+	if err := st.Update(ctx, func(tx store.Tx) error { return tx.InsertMigrationEndpoint(ctx, &ep) }); err != nil {
+		b.Fatal(err)
+	}
+	return src, st, ep
+}
+
 func processCPU(b *testing.B) time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
@@ -95,17 +106,8 @@ func processCPU(b *testing.B) time.Duration {
 // when nobody wrote to the old server. It reports the time per sync
 // (ns/op) and checks that nothing was copied again.
 func BenchmarkIncrementalSync(b *testing.B) {
-	dovecot.Need(b)
-	src := dovecot.StartSource(b, []string{"bench"}, sourcePassword)
-	src.Seed(b, "bench", benchMessages, 0, false)
+	src, st, ep := benchSetup(b)
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "gatehouse.db"), sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	ep := store.MigrationEndpoint{Name: "Old", EndpointType: "IMAP", RemoteServer: "127.0.0.1", Port: src.Port, Security: "None",
-		Authentication: "Basic", MaxConcurrentMigrations: 1}
 	_, bt, u := oneUserBatch(b, st, &ep, "inc", "bench")
 	source := migration.Source{Server: "127.0.0.1", Port: src.Port, Security: "None"}
 	eng := migration.New(migration.Options{Store: st, MaxMessageSize: 21e6})
