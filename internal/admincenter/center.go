@@ -109,6 +109,7 @@ func (c *Center) Handler() http.Handler {
 	mux.HandleFunc("GET "+migrationNewPath, c.private(c.migrationNewPage))
 	mux.HandleFunc("POST "+migrationNewPath, c.private(c.migrationNew))
 	mux.HandleFunc("POST "+migrationActionPath, c.private(c.migrationAction))
+	mux.HandleFunc("GET "+migrationUserPath, c.private(c.migrationUserPage))
 	mux.HandleFunc("GET "+quotaPath, c.private(c.quotaPage))
 	mux.HandleFunc("POST "+quotaPath, c.private(c.setQuota))
 
@@ -162,6 +163,7 @@ const (
 	migrationPath               = Base + "/recipients/migration"
 	migrationNewPath            = migrationPath + "/new"
 	migrationActionPath         = migrationPath + "/action"
+	migrationUserPath           = migrationPath + "/user"
 	securityDefaultsPath        = Base + "/organization/security-defaults"
 	securityDefaultsConfirmPath = securityDefaultsPath + "/confirm"
 	planPath                    = Base + "/organization/mailbox-plan"

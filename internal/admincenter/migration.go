@@ -42,19 +42,19 @@ type migrationData struct {
 
 func (c *Center) migrationPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
-	bs, err := c.svc.GetMigrationBatches(ctx, s.caller, "")
+	bs, err := c.svc.GetMigrationBatches(ctx, s.caller, "", service.MigrationPage{ResultSize: service.Unlimited})
 	if err != nil {
 		return err
 	}
-	eps, err := c.svc.GetMigrationEndpoints(ctx, s.caller, "")
+	eps, err := c.svc.GetMigrationEndpoints(ctx, s.caller, "", service.MigrationPage{ResultSize: service.Unlimited})
 	if err != nil {
 		return err
 	}
-	d := migrationData{Endpoints: eps, CanChange: s.caller.Can(rbac.Migration)}
+	d := migrationData{Endpoints: eps.Items, CanChange: s.caller.Can(rbac.Migration)}
 	if !d.CanChange {
 		d.Deny = denyReason(&s.caller, string(rbac.Migration))
 	}
-	for _, b := range bs {
+	for _, b := range bs.Items {
 		v := migrationBatchView{MigrationBatch: b}
 		switch b.Status {
 		case "Created", "Stopped", "Failed":
@@ -73,12 +73,13 @@ func (c *Center) migrationPage(w http.ResponseWriter, r *http.Request, s *sessio
 			v.CanStop = true
 		}
 		// Every user of the batch, page after page.
-		for after := ""; ; {
-			us, err := c.svc.GetMigrationUsers(ctx, s.caller, service.MigrationUserQuery{BatchId: b.Identity, After: after, Limit: 500})
+		for cursor := ""; ; {
+			us, err := c.svc.GetMigrationUsers(ctx, s.caller, service.MigrationUserQuery{BatchId: b.Identity,
+				MigrationPage: service.MigrationPage{Cursor: cursor, ResultSize: 500}})
 			if err != nil {
 				return err
 			}
-			for _, u := range us {
+			for _, u := range us.Items {
 				uv := migrationUserView{MigrationUser: u, Done: u.ItemsSynced + u.ItemsSkipped, Total: u.TotalItemsInSourceMailboxCount,
 					Size: shortSize(service.FormatSize(u.BytesTransferred))}
 				if uv.Total == 0 && (u.Status == "Syncing" || u.Status == "Created") {
@@ -92,10 +93,10 @@ func (c *Center) migrationPage(w http.ResponseWriter, r *http.Request, s *sessio
 				}
 				v.Users = append(v.Users, uv)
 			}
-			if len(us) < 500 {
+			if !us.More {
 				break
 			}
-			after = us[len(us)-1].Identity
+			cursor = us.Next
 		}
 		d.Batches = append(d.Batches, v)
 	}
@@ -105,21 +106,50 @@ func (c *Center) migrationPage(w http.ResponseWriter, r *http.Request, s *sessio
 	return nil
 }
 
-type migrationNewData struct {
-	Endpoints []service.MigrationEndpoint
-	// What was typed, shown again after a refusal.
-	Name, Endpoint, Server, Port, Security, CSV, Exclude string
-	Start                                                bool
-	CanChange                                            bool
-	Deny                                                 string
-}
-
-func (c *Center) migrationNewForm(w http.ResponseWriter, r *http.Request, s *session, status int, d migrationNewData, p *problem) error {
-	eps, err := c.svc.GetMigrationEndpoints(r.Context(), s.caller, "")
+// migrationUserPage is one user's detail: the progress, each source
+// folder's, and every skipped message with its folder, UID, subject, size
+// and the reason in words (Get-MigrationUserStatistics).
+func (c *Center) migrationUserPage(w http.ResponseWriter, r *http.Request, s *session) error {
+	id := r.URL.Query().Get("id")
+	us, err := c.svc.GetMigrationUsers(r.Context(), s.caller, service.MigrationUserQuery{Identity: id, Statistics: true})
 	if err != nil {
 		return err
 	}
-	d.Endpoints = eps
+	u := us.Items[0]
+	type skipped struct {
+		service.MigrationSkippedItem
+		Size string
+	}
+	d := struct {
+		User    service.MigrationUser
+		Size    string
+		Skipped []skipped
+	}{User: u, Size: shortSize(service.FormatSize(u.BytesTransferred))}
+	for _, it := range u.SkippedItems {
+		d.Skipped = append(d.Skipped, skipped{MigrationSkippedItem: it, Size: shortSize(service.FormatSize(it.Size))})
+	}
+	page := c.newPage(w, r, s, "Migration of "+u.Identity, "recipients", "migration")
+	page.Data = d
+	c.render(w, r, http.StatusOK, "migrationuser", page)
+	return nil
+}
+
+type migrationNewData struct {
+	Endpoints []service.MigrationEndpoint
+	// What was typed, shown again after a refusal. Trusted is the PEM
+	// CA certificate(s) of a new endpoint's server.
+	Name, Endpoint, Server, Port, Security, Trusted, CSV, Exclude string
+	Start                                                         bool
+	CanChange                                                     bool
+	Deny                                                          string
+}
+
+func (c *Center) migrationNewForm(w http.ResponseWriter, r *http.Request, s *session, status int, d migrationNewData, p *problem) error {
+	eps, err := c.svc.GetMigrationEndpoints(r.Context(), s.caller, "", service.MigrationPage{ResultSize: service.Unlimited})
+	if err != nil {
+		return err
+	}
+	d.Endpoints = eps.Items
 	d.CanChange = s.caller.Can(rbac.Migration)
 	if !d.CanChange {
 		d.Deny = denyReason(&s.caller, string(rbac.Migration))
@@ -142,7 +172,7 @@ func (c *Center) migrationNewPage(w http.ResponseWriter, r *http.Request, s *ses
 func (c *Center) migrationNew(w http.ResponseWriter, r *http.Request, s *session) error {
 	f := r.PostForm
 	d := migrationNewData{Name: strings.TrimSpace(f.Get("name")), Endpoint: f.Get("endpoint"), Server: strings.TrimSpace(f.Get("server")),
-		Port: strings.TrimSpace(f.Get("port")), Security: f.Get("security"), CSV: f.Get("csv"), Exclude: f.Get("exclude"), Start: f.Get("start") == "on"}
+		Port: strings.TrimSpace(f.Get("port")), Security: f.Get("security"), Trusted: f.Get("trusted"), CSV: f.Get("csv"), Exclude: f.Get("exclude"), Start: f.Get("start") == "on"}
 	refuse := func(err error) error {
 		p := describe(err)
 		if p.Internal {
@@ -162,7 +192,8 @@ func (c *Center) migrationNew(w http.ResponseWriter, r *http.Request, s *session
 			port = n
 		}
 		name := "IMAP " + d.Server
-		e, err := c.svc.NewMigrationEndpoint(ctx, s.caller, service.NewMigrationEndpointRequest{Name: name, RemoteServer: d.Server, Port: port, Security: d.Security})
+		e, err := c.svc.NewMigrationEndpoint(ctx, s.caller, service.NewMigrationEndpointRequest{Name: name, RemoteServer: d.Server, Port: port, Security: d.Security,
+			TrustedCertificate: []byte(strings.TrimSpace(d.Trusted))})
 		if err != nil {
 			return refuse(err)
 		}

@@ -225,7 +225,7 @@ func TestBoolParam(t *testing.T) {
 // of an administrator.
 func TestTemplatesParse(t *testing.T) {
 	p := mustParsePages(newAssets())
-	want := []string{"advancedsearch", "apppasswords", "auditlog", "authpolicies", "bulk", "bulkjob", "edit", "emailapps", "error", "keyboard", "mailboxes", "migration", "migrationnew", "newmailbox", "password", "permissions",
+	want := []string{"advancedsearch", "apppasswords", "auditlog", "authpolicies", "bulk", "bulkjob", "edit", "emailapps", "error", "keyboard", "mailboxes", "migration", "migrationnew", "migrationuser", "newmailbox", "password", "permissions",
 		"plan", "queue", "queueremove", "quota", "remove", "report", "securitydefaults", "securitydefaultsconfirm", "signin"}
 	for _, name := range want {
 		if _, ok := p.set[name]; !ok {

@@ -8,34 +8,50 @@ import (
 	"github.com/gatehouse-mail/gatehouse/internal/service"
 )
 
-var migrationUserParams = []param{
-	{"batchId", "string", "the users of this batch only"},
+var migrationPageParams = []param{
 	{"resultSize", "string", "a number (default 1000) or Unlimited"},
-	{"cursor", "string", "continuation token of the page before, from its Link header"},
+	{"cursor", "string", "continuation token: NextCursor of the page before, or from its Link header"},
+}
+
+var migrationUserParams = append([]param{{"batchId", "string", "the users of this batch only"}}, migrationPageParams...)
+
+// migrationPage reads a migration listing's page: resultSize and cursor.
+func migrationPage(r *http.Request) (service.MigrationPage, error) {
+	size, err := resultSize(r)
+	return service.MigrationPage{Cursor: r.URL.Query().Get("cursor"), ResultSize: size}, err
+}
+
+// migrationList answers a page of a migration listing as the other REST
+// lists do: a wire.ListBody, the next page in NextCursor and the Link header.
+func migrationList[T, W any](ctx context.Context, r *http.Request, get func(service.MigrationPage) (service.Page[T], error), conv func(T) W) (int, any, error) {
+	p, err := migrationPage(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	page, err := get(p)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, listBody(ctx, r, page, service.ListOptions{ResultSize: p.ResultSize}, conv), nil
 }
 
 func (a *API) migrationRoutes() []route {
 	ok := func(err error) (int, any, error) { return http.StatusNoContent, nil, err }
 	return []route{
-		{method: "GET", path: "/api/v1/migrationendpoints", summary: "Get-MigrationEndpoint", response: []wire.MigrationEndpoint{},
+		{method: "GET", path: "/api/v1/migrationendpoints", summary: "Get-MigrationEndpoint: a page of endpoints by name, the next in NextCursor and the Link header",
+			query: migrationPageParams, response: wire.ListBody[wire.MigrationEndpoint]{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
-				e, err := a.svc.GetMigrationEndpoints(ctx, c, "")
-				if err != nil {
-					return 0, nil, err
-				}
-				out := wireSlice(e, migrationEndpointWire)
-				if out == nil {
-					out = []wire.MigrationEndpoint{}
-				}
-				return http.StatusOK, out, nil
+				return migrationList(ctx, r, func(p service.MigrationPage) (service.Page[service.MigrationEndpoint], error) {
+					return a.svc.GetMigrationEndpoints(ctx, c, "", p)
+				}, migrationEndpointWire)
 			}},
 		{method: "GET", path: "/api/v1/migrationendpoints/{identity}", summary: "Get-MigrationEndpoint -Identity", response: wire.MigrationEndpoint{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
-				e, err := a.svc.GetMigrationEndpoints(ctx, c, r.PathValue("identity"))
+				e, err := a.svc.GetMigrationEndpoints(ctx, c, r.PathValue("identity"), service.MigrationPage{})
 				if err != nil {
 					return 0, nil, err
 				}
-				return http.StatusOK, migrationEndpointWire(e[0]), nil
+				return http.StatusOK, migrationEndpointWire(e.Items[0]), nil
 			}},
 		{method: "POST", path: "/api/v1/migrationendpoints", summary: "New-MigrationEndpoint -IMAP (tests the connection first unless SkipVerification)",
 			body: wire.NewMigrationEndpointBody{}, response: wire.MigrationEndpoint{},
@@ -45,8 +61,24 @@ func (a *API) migrationRoutes() []route {
 					return 0, nil, err
 				}
 				e, err := a.svc.NewMigrationEndpoint(ctx, c, service.NewMigrationEndpointRequest{Name: b.Name, RemoteServer: b.RemoteServer, Port: b.Port,
-					Security: b.Security, Authentication: b.Authentication, MaxConcurrentMigrations: b.MaxConcurrentMigrations, SkipVerification: b.SkipVerification})
+					Security: b.Security, Authentication: b.Authentication, MaxConcurrentMigrations: b.MaxConcurrentMigrations,
+					TrustedCertificate: b.TrustedCertificate, SkipVerification: b.SkipVerification})
 				return http.StatusCreated, migrationEndpointWire(e), err
+			}},
+		{method: "PATCH", path: "/api/v1/migrationendpoints/{identity}", summary: "Set-MigrationEndpoint (tests the connection with the new settings first unless SkipVerification)",
+			body: wire.SetMigrationEndpointBody{}, response: wire.MigrationEndpoint{},
+			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
+				var b wire.SetMigrationEndpointBody
+				if err := decode(r, &b); err != nil {
+					return 0, nil, err
+				}
+				req := service.SetMigrationEndpointRequest{Identity: r.PathValue("identity"), RemoteServer: b.RemoteServer, Port: b.Port,
+					Security: b.Security, MaxConcurrentMigrations: b.MaxConcurrentMigrations, SkipVerification: b.SkipVerification}
+				if b.TrustedCertificate != nil {
+					req.TrustedCertificate, req.SetTrust = *b.TrustedCertificate, true
+				}
+				e, err := a.svc.SetMigrationEndpoint(ctx, c, req)
+				return http.StatusOK, migrationEndpointWire(e), err
 			}},
 		{method: "DELETE", path: "/api/v1/migrationendpoints/{identity}", summary: "Remove-MigrationEndpoint",
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
@@ -59,28 +91,23 @@ func (a *API) migrationRoutes() []route {
 				if err := decode(r, &b); err != nil {
 					return 0, nil, err
 				}
-				res, err := a.svc.TestMigrationServerAvailability(ctx, c, b.RemoteServer, b.Port, b.Security, b.UserName, b.Password)
+				res, err := a.svc.TestMigrationServerAvailability(ctx, c, b.RemoteServer, b.Port, b.Security, b.TrustedCertificate, b.UserName, b.Password)
 				return http.StatusOK, serverAvailabilityWire(res), err
 			}},
-		{method: "GET", path: "/api/v1/migrationbatches", summary: "Get-MigrationBatch", response: []wire.MigrationBatch{},
+		{method: "GET", path: "/api/v1/migrationbatches", summary: "Get-MigrationBatch: a page of batches by name, the next in NextCursor and the Link header",
+			query: migrationPageParams, response: wire.ListBody[wire.MigrationBatch]{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
-				b, err := a.svc.GetMigrationBatches(ctx, c, "")
-				if err != nil {
-					return 0, nil, err
-				}
-				out := wireSlice(b, migrationBatchWire)
-				if out == nil {
-					out = []wire.MigrationBatch{}
-				}
-				return http.StatusOK, out, nil
+				return migrationList(ctx, r, func(p service.MigrationPage) (service.Page[service.MigrationBatch], error) {
+					return a.svc.GetMigrationBatches(ctx, c, "", p)
+				}, migrationBatchWire)
 			}},
 		{method: "GET", path: "/api/v1/migrationbatches/{identity}", summary: "Get-MigrationBatch -Identity", response: wire.MigrationBatch{},
 			h: func(ctx context.Context, c service.Caller, r *http.Request) (int, any, error) {
-				b, err := a.svc.GetMigrationBatches(ctx, c, r.PathValue("identity"))
+				b, err := a.svc.GetMigrationBatches(ctx, c, r.PathValue("identity"), service.MigrationPage{})
 				if err != nil {
 					return 0, nil, err
 				}
-				return http.StatusOK, migrationBatchWire(b[0]), nil
+				return http.StatusOK, migrationBatchWire(b.Items[0]), nil
 			}},
 		{method: "POST", path: "/api/v1/migrationbatches", summary: "New-MigrationBatch (IMAP; the CSV file is checked whole, every bad row named, before anything is created)",
 			body: wire.NewMigrationBatchBody{}, response: wire.MigrationBatch{},
@@ -120,7 +147,7 @@ func (a *API) migrationRoutes() []route {
 				if err != nil {
 					return 0, nil, err
 				}
-				return http.StatusOK, migrationUserWire(u[0]), nil
+				return http.StatusOK, migrationUserWire(u.Items[0]), nil
 			}},
 		{method: "GET", path: "/api/v1/migrationuserstatistics", summary: "Get-MigrationUserStatistics: a page of users with skipped items and folders",
 			query: migrationUserParams, response: wire.ListBody[wire.MigrationUser]{},
@@ -133,38 +160,13 @@ func (a *API) migrationRoutes() []route {
 				if err != nil {
 					return 0, nil, err
 				}
-				return http.StatusOK, migrationUserWire(u[0]), nil
+				return http.StatusOK, migrationUserWire(u.Items[0]), nil
 			}},
 	}
 }
 
 func (a *API) migrationUsers(ctx context.Context, c service.Caller, r *http.Request, stats bool) (int, any, error) {
-	size, err := resultSize(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	if size == 0 {
-		size = service.DefaultResultSize
-	}
-	q := r.URL.Query()
-	limit := max(size, 0) // Unlimited: no limit
-	if limit > 0 {
-		limit++ // one more, to know whether there is a next page
-	}
-	us, err := a.svc.GetMigrationUsers(ctx, c, service.MigrationUserQuery{BatchId: q.Get("batchId"), After: q.Get("cursor"), Limit: limit, Statistics: stats})
-	if err != nil {
-		return 0, nil, err
-	}
-	b := wire.ListBody[wire.MigrationUser]{Total: len(us)}
-	if size > 0 && len(us) > size {
-		us, b.More = us[:size], true
-		b.NextCursor = us[size-1].Identity
-		b.Warning = service.MoreWarning(size)
-		linkNext(ctx, r, b.NextCursor)
-	}
-	b.Items = wireSlice(us, migrationUserWire)
-	if b.Items == nil {
-		b.Items = []wire.MigrationUser{}
-	}
-	return http.StatusOK, b, nil
+	return migrationList(ctx, r, func(p service.MigrationPage) (service.Page[service.MigrationUser], error) {
+		return a.svc.GetMigrationUsers(ctx, c, service.MigrationUserQuery{BatchId: r.URL.Query().Get("batchId"), MigrationPage: p, Statistics: stats})
+	}, migrationUserWire)
 }

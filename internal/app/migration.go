@@ -37,8 +37,12 @@ func (s *Server) startMigration() error {
 		PollInterval: time.Duration(s.cfg.Migration.PollInterval)})
 	s.Service.SetMigrationHooks(service.MigrationHooks{
 		Seal: keys.Seal,
-		Probe: func(ctx context.Context, server string, port int, security, user, password string) ([]string, error) {
-			return migration.Source{Server: server, Port: port, Security: security}.Probe(ctx, user, password)
+		Probe: func(ctx context.Context, server string, port int, security string, trusted []byte, user, password string) ([]string, error) {
+			return migration.Source{Server: server, Port: port, Security: security, Trusted: trusted}.Probe(ctx, user, password)
+		},
+		Trust: func(pem []byte) ([]string, error) {
+			certs, err := migration.ParseTrustedCertificates(pem, time.Now())
+			return migration.DescribeCertificates(certs), err
 		},
 		Wake: eng.Wake,
 	})

@@ -181,7 +181,7 @@ func (e *Engine) scan(ctx context.Context) error {
 	var batches []store.MigrationBatch
 	if err := e.o.Store.View(ctx, func(tx store.Tx) error {
 		var err error
-		batches, err = tx.MigrationBatches(ctx)
+		batches, err = tx.MigrationBatches(ctx, "", 0)
 		return err
 	}); err != nil {
 		return err
@@ -306,7 +306,7 @@ func (e *Engine) runBatch(parent context.Context, b store.MigrationBatch) {
 		log.Error("migration: start batch", "err", err)
 		return
 	}
-	src := Source{Server: ep.RemoteServer, Port: ep.Port, Security: ep.Security, TLS: e.o.TLS, IdleTimeout: e.o.IdleTimeout}
+	src := Source{Server: ep.RemoteServer, Port: ep.Port, Security: ep.Security, TLS: e.o.TLS, Trusted: ep.TrustedCertificates, IdleTimeout: e.o.IdleTimeout}
 	completing := b.Status == store.MigrationCompleting
 	log.Info("migration: batch sync", "users", len(users), "completing", completing)
 	sem := make(chan struct{}, max(1, ep.MaxConcurrentMigrations))

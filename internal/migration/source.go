@@ -32,6 +32,9 @@ type Source struct {
 	// through it); nil verifies the server's certificate with the system
 	// roots.
 	TLS *tls.Config
+	// Trusted are PEM CA certificates trusted besides the roots of TLS
+	// (or the system roots): the endpoint's -TrustedCertificate.
+	Trusted []byte
 	// IdleTimeout ends a connection on which the source sent nothing for
 	// so long (default 2 minutes), so a source that stops answering is
 	// treated like one that dropped the connection.
@@ -67,6 +70,18 @@ func (s Source) Dial(ctx context.Context) (*imapclient.Client, error) {
 	if idle <= 0 {
 		idle = 2 * time.Minute
 	}
+	cfg := s.TLS
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	roots := cfg.RootCAs
+	if len(s.Trusted) > 0 && s.Security != SecurityNone {
+		certs, err := ParseTrustedCertificates(s.Trusted, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		roots = rootsWith(roots, certs)
+	}
 	addr := net.JoinHostPort(s.Server, strconv.Itoa(s.Port))
 	d := net.Dialer{Timeout: 30 * time.Second}
 	raw, err := d.DialContext(ctx, "tcp", addr)
@@ -74,11 +89,8 @@ func (s Source) Dial(ctx context.Context) (*imapclient.Client, error) {
 		return nil, fmt.Errorf("connect to %s: %w", addr, err)
 	}
 	conn := net.Conn(deadlineConn{raw, idle})
-	cfg := s.TLS
-	if cfg == nil {
-		cfg = &tls.Config{}
-	}
 	cfg = cfg.Clone()
+	cfg.RootCAs = roots
 	if cfg.ServerName == "" {
 		cfg.ServerName = s.Server
 	}

@@ -89,8 +89,12 @@ func (e *Engine) SyncUser(ctx context.Context, src Source, batch store.Migration
 			total += int64(*sd.NumMessages)
 		}
 	}
-	if err := e.o.Store.Update(ctx, func(tx store.Tx) error { return tx.SetMigrationUserTotal(ctx, u.ID, total) }); err != nil {
-		return st, err
+	// Written only when it changed: a sync with nothing new writes
+	// nothing (every commit is an fsync with SQLite's synchronous=FULL).
+	if total != u.ItemsTotal {
+		if err := e.o.Store.Update(ctx, func(tx store.Tx) error { return tx.SetMigrationUserTotal(ctx, u.ID, total) }); err != nil {
+			return st, err
+		}
 	}
 	var progress []store.MigrationFolder
 	if err := e.o.Store.View(ctx, func(tx store.Tx) error {
@@ -160,8 +164,10 @@ func (e *Engine) SyncUser(ctx context.Context, src Source, batch store.Migration
 			return st, err
 		}
 		if s.progressOnly {
-			if err := e.o.Store.Update(ctx, func(tx store.Tx) error { return tx.SetMigrationFolder(ctx, u.ID, s.p) }); err != nil {
-				return st, err
+			if !s.unchanged {
+				if err := e.o.Store.Update(ctx, func(tx store.Tx) error { return tx.SetMigrationFolder(ctx, u.ID, s.p) }); err != nil {
+					return st, err
+				}
 			}
 		} else {
 			if err := e.copyStep(ctx, u, s, &st); err != nil {
@@ -194,6 +200,7 @@ type step struct {
 	skipped      []store.MigrationSkippedItem
 	msgs         []store.MigratedMessage
 	progressOnly bool // nothing new: only the folder's progress is written
+	unchanged    bool // with progressOnly: the progress is as stored, nothing to write
 	retry        bool // msgs were skipped over quota before
 	folderDone   bool // the folder's last step
 }
@@ -259,6 +266,7 @@ func (e *Engine) readFolder(ctx context.Context, c *imapclient.Client, u store.M
 	if err != nil {
 		return 0, fmt.Errorf("EXAMINE: %w", err)
 	}
+	stored := p // the progress as the store has it (when had)
 	if had && p.UIDValidity != sel.UIDValidity {
 		// RFC 9051 §2.3.1.1: the old UIDs mean nothing now. The folder is
 		// copied again; CopyMigrated maps content already copied (same
@@ -303,7 +311,7 @@ func (e *Engine) readFolder(ctx context.Context, c *imapclient.Client, u store.M
 		}
 	}
 	if sel.NumMessages == 0 || (sel.UIDNext != 0 && uint32(sel.UIDNext) <= p.LastUID+1) {
-		send(&step{p: p, progressOnly: true, folderDone: true})
+		send(&step{p: p, progressOnly: true, unchanged: had && p == stored, folderDone: true})
 		return flagged, nil
 	}
 	// New messages: sizes first, so an oversize message is skipped without
@@ -326,7 +334,7 @@ func (e *Engine) readFolder(ctx context.Context, c *imapclient.Client, u store.M
 	}
 	sort.Slice(items, func(i, j int) bool { return items[i].uid < items[j].uid })
 	if len(items) == 0 {
-		send(&step{p: p, progressOnly: true, folderDone: true})
+		send(&step{p: p, progressOnly: true, unchanged: had && p == stored, folderDone: true})
 		return flagged, nil
 	}
 	// Steps of up to StepMessages messages and StepBytes octets (at least

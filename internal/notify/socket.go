@@ -24,6 +24,10 @@ type Listener struct {
 	l    net.Listener
 	path string
 	wg   sync.WaitGroup
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{} // the clients connected now
+	closed bool
 }
 
 // ListenSocket listens on path (only the owner may connect: the socket is
@@ -47,7 +51,7 @@ func ListenSocket(path string, hub Hub, log *slog.Logger) (*Listener, error) {
 		l.Close()
 		return nil, err
 	}
-	s := &Listener{l: l, path: path}
+	s := &Listener{l: l, path: path, conns: map[net.Conn]struct{}{}}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -59,10 +63,14 @@ func ListenSocket(path string, hub Hub, log *slog.Logger) (*Listener, error) {
 				}
 				return
 			}
+			if !s.track(c) {
+				c.Close()
+				return
+			}
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
-				defer c.Close()
+				defer s.untrack(c)
 				sc := bufio.NewScanner(c)
 				for sc.Scan() {
 					var e Event
@@ -79,9 +87,35 @@ func ListenSocket(path string, hub Hub, log *slog.Logger) (*Listener, error) {
 	return s, nil
 }
 
-// Close stops listening and removes the socket file.
+// track records a client connection; false once Close has begun.
+func (s *Listener) track(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *Listener) untrack(c net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	c.Close()
+}
+
+// Close stops listening, removes the socket file and ends the connections
+// of clients still connected (a gatehouse import running), whose reads
+// would otherwise keep Close waiting.
 func (s *Listener) Close() error {
 	err := s.l.Close()
+	s.mu.Lock()
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
 	s.wg.Wait()
 	return err
 }

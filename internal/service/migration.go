@@ -27,9 +27,14 @@ import (
 type MigrationHooks struct {
 	// Seal encrypts a source password for storage.
 	Seal func(plain []byte) ([]byte, error)
-	// Probe connects to a source server and, when user is set, signs in;
+	// Probe connects to a source server (trusting the PEM CA certificates
+	// trusted besides the system roots) and, when user is set, signs in;
 	// it returns the source's capabilities.
-	Probe func(ctx context.Context, server string, port int, security, user, password string) ([]string, error)
+	Probe func(ctx context.Context, server string, port int, security string, trusted []byte, user, password string) ([]string, error)
+	// Trust checks PEM CA certificates given to -TrustedCertificate and
+	// describes each (subject and expiry); its error says in words what
+	// is wrong (not PEM, not a certificate, expired).
+	Trust func(pem []byte) ([]string, error)
 	// Wake tells the engine to look at the batches now.
 	Wake func()
 }
@@ -46,12 +51,51 @@ type MigrationEndpoint struct {
 	Security                string
 	Authentication          string
 	MaxConcurrentMigrations int
-	WhenCreated             time.Time
+	// TrustedCertificates names the CA certificates trusted besides the
+	// system roots (subject and expiry), a Gatehouse extension.
+	TrustedCertificates []string
+	WhenCreated         time.Time
 }
 
-func endpointView(e store.MigrationEndpoint) MigrationEndpoint {
-	return MigrationEndpoint{Identity: e.Name, EndpointType: e.EndpointType, RemoteServer: e.RemoteServer, Port: e.Port,
+func (s *Service) endpointView(e store.MigrationEndpoint) MigrationEndpoint {
+	v := MigrationEndpoint{Identity: e.Name, EndpointType: e.EndpointType, RemoteServer: e.RemoteServer, Port: e.Port,
 		Security: e.Security, Authentication: e.Authentication, MaxConcurrentMigrations: e.MaxConcurrentMigrations, WhenCreated: e.WhenCreated}
+	if len(e.TrustedCertificates) > 0 {
+		var err error
+		if s.migration.Trust == nil {
+			err = errors.New("IMAP migration is not available on this server")
+		} else {
+			v.TrustedCertificates, err = s.migration.Trust(e.TrustedCertificates)
+		}
+		if err != nil {
+			// stored when valid, it may have expired since: say so
+			v.TrustedCertificates = []string{err.Error()}
+		}
+	}
+	return v
+}
+
+// checkTrust checks -TrustedCertificate; nil or empty data trusts the
+// system roots only.
+func (s *Service) checkTrust(pem []byte) error {
+	if len(pem) == 0 {
+		return nil
+	}
+	if s.migration.Trust == nil {
+		return errors.New("IMAP migration is not available on this server")
+	}
+	if _, err := s.migration.Trust(pem); err != nil {
+		return invalid("TrustedCertificate", "%s", upperFirst(err.Error())+".")
+	}
+	return nil
+}
+
+func upperFirst(v string) string {
+	if v == "" {
+		return v
+	}
+	r, n := utf8.DecodeRuneInString(v)
+	return strings.ToUpper(string(r)) + v[n:]
 }
 
 // NewMigrationEndpointRequest holds New-MigrationEndpoint -IMAP's parameters.
@@ -62,6 +106,10 @@ type NewMigrationEndpointRequest struct {
 	Security                string // Ssl (default), Tls or None
 	Authentication          string // Basic (the only one)
 	MaxConcurrentMigrations int    // default 20, as Exchange
+	// TrustedCertificate holds PEM CA certificates the endpoint trusts
+	// besides the system roots (a Gatehouse extension, for an old server
+	// with a private CA).
+	TrustedCertificate []byte
 	// SkipVerification leaves out the connection test New-MigrationEndpoint
 	// makes first (Exchange's -SkipVerification).
 	SkipVerification bool
@@ -107,11 +155,15 @@ func (s *Service) NewMigrationEndpoint(ctx context.Context, c Caller, r NewMigra
 		{Name: "IMAP", Value: "True"}, {Name: "Name", Value: r.Name}, {Name: "RemoteServer", Value: r.RemoteServer},
 		{Name: "Port", Value: strconv.Itoa(r.Port)}, {Name: "Security", Value: r.Security},
 		{Name: "MaxConcurrentMigrations", Value: strconv.Itoa(r.MaxConcurrentMigrations)}}}
-	if c.Can(rbac.Migration) && secErr == nil && !r.SkipVerification {
+	if len(r.TrustedCertificate) > 0 {
+		o.params = append(o.params, store.Parameter{Name: "TrustedCertificate", Value: fmt.Sprintf("(%d bytes)", len(r.TrustedCertificate))})
+	}
+	trustErr := s.checkTrust(r.TrustedCertificate)
+	if c.Can(rbac.Migration) && secErr == nil && trustErr == nil && !r.SkipVerification {
 		// The connection test runs before the transaction: it may take
 		// seconds, and a failure is audited like any other.
 		if err := validServer(r.RemoteServer, r.Port); err == nil {
-			if err := s.probe(ctx, r.RemoteServer, r.Port, sec, "", ""); err != nil {
+			if err := s.probe(ctx, r.RemoteServer, r.Port, sec, r.TrustedCertificate, "", ""); err != nil {
 				s.auditFailure(ctx, c, o, err)
 				return out, err
 			}
@@ -124,6 +176,9 @@ func (s *Service) NewMigrationEndpoint(ctx context.Context, c Caller, r NewMigra
 		if secErr != nil {
 			return mutation{}, secErr
 		}
+		if trustErr != nil {
+			return mutation{}, trustErr
+		}
 		if err := validServer(r.RemoteServer, r.Port); err != nil {
 			return mutation{}, err
 		}
@@ -134,47 +189,210 @@ func (s *Service) NewMigrationEndpoint(ctx context.Context, c Caller, r NewMigra
 			return mutation{}, invalid("MaxConcurrentMigrations", "MaxConcurrentMigrations must be between 1 and 300; got %d.", r.MaxConcurrentMigrations)
 		}
 		e := store.MigrationEndpoint{Name: r.Name, EndpointType: "IMAP", RemoteServer: r.RemoteServer, Port: r.Port, Security: sec,
-			Authentication: "Basic", MaxConcurrentMigrations: r.MaxConcurrentMigrations, WhenCreated: s.now().UTC()}
+			Authentication: "Basic", MaxConcurrentMigrations: r.MaxConcurrentMigrations, TrustedCertificates: r.TrustedCertificate, WhenCreated: s.now().UTC()}
 		if err := tx.InsertMigrationEndpoint(ctx, &e); err != nil {
 			if errors.Is(err, store.ErrExists) {
 				return mutation{}, &ConflictError{Message: fmt.Sprintf("The migration endpoint '%s' already exists.", r.Name)}
 			}
 			return mutation{}, err
 		}
-		out = endpointView(e)
+		out = s.endpointView(e)
 		return mutation{audit: true, result: Result{Identity: e.Name, Changes: []store.PropertyChange{
 			{Name: "RemoteServer", NewValue: e.RemoteServer}, {Name: "Port", NewValue: strconv.Itoa(e.Port)}, {Name: "Security", NewValue: e.Security}}}}, nil
 	})
 	return out, err
 }
 
-func (s *Service) probe(ctx context.Context, server string, port int, security, user, password string) error {
+func (s *Service) probe(ctx context.Context, server string, port int, security string, trusted []byte, user, password string) error {
 	if s.migration.Probe == nil {
 		return errors.New("IMAP migration is not available on this server")
 	}
-	if _, err := s.migration.Probe(ctx, server, port, security, user, password); err != nil {
+	if _, err := s.migration.Probe(ctx, server, port, security, trusted, user, password); err != nil {
 		return &ValidationError{Parameter: "RemoteServer", Message: fmt.Sprintf("The connection to the server '%s:%d' could not be completed: %v", server, port, err)}
 	}
 	return nil
 }
 
-// GetMigrationEndpoints lists the endpoints (identity "": all).
-func (s *Service) GetMigrationEndpoints(ctx context.Context, c Caller, identity string) ([]MigrationEndpoint, error) {
-	var out []MigrationEndpoint
+// MigrationPage selects a page of a migration listing, as -ResultSize and
+// the REST lists' cursor do: the objects after the one Cursor names (the
+// page before's Page.Next; "" from the start), at most ResultSize of them
+// (0: DefaultResultSize; Unlimited: all).
+type MigrationPage struct {
+	Cursor     string
+	ResultSize int
+}
+
+// limit is what to ask the store for: one more than the page, to know
+// whether there is a next one (0: all).
+func (p MigrationPage) limit() int {
+	switch p.ResultSize {
+	case Unlimited:
+		return 0
+	case 0:
+		return DefaultResultSize + 1
+	}
+	return p.ResultSize + 1
+}
+
+// cut makes the page of items read with p.limit(): More and the
+// continuation token (the key of the page's last object) when the store
+// had one more than the page holds.
+func cut[T any](items []T, p MigrationPage, key func(T) string) Page[T] {
+	out := Page[T]{Items: items}
+	if n := p.limit() - 1; n > 0 && len(items) > n {
+		out.Items, out.More, out.Next = items[:n], true, key(items[n-1])
+	}
+	out.Total = len(out.Items)
+	return out
+}
+
+// mapPage turns a page of T into a page of their views.
+func mapPage[T, V any](p Page[T], view func(T) V) Page[V] {
+	out := Page[V]{Total: p.Total, More: p.More, Next: p.Next}
+	for _, it := range p.Items {
+		out.Items = append(out.Items, view(it))
+	}
+	return out
+}
+
+// GetMigrationEndpoints gets one endpoint (identity) or a page of them by
+// name.
+func (s *Service) GetMigrationEndpoints(ctx context.Context, c Caller, identity string, p MigrationPage) (Page[MigrationEndpoint], error) {
+	var out Page[MigrationEndpoint]
 	err := s.read(ctx, c, "Get-MigrationEndpoint", rbac.ViewRecipients, func(tx store.Tx) error {
 		if identity != "" {
 			e, err := tx.MigrationEndpoint(ctx, identity, 0)
 			if errors.Is(err, store.ErrNotFound) {
 				return &NotFoundError{Identity: identity, Server: s.server}
 			}
-			out = []MigrationEndpoint{endpointView(e)}
+			out = Page[MigrationEndpoint]{Items: []MigrationEndpoint{s.endpointView(e)}, Total: 1}
 			return err
 		}
-		es, err := tx.MigrationEndpoints(ctx)
-		for _, e := range es {
-			out = append(out, endpointView(e))
+		es, err := tx.MigrationEndpoints(ctx, p.Cursor, p.limit())
+		if err != nil {
+			return err
 		}
-		return err
+		out = mapPage(cut(es, p, func(e store.MigrationEndpoint) string { return e.Name }), s.endpointView)
+		return nil
+	})
+	return out, err
+}
+
+// SetMigrationEndpointRequest holds Set-MigrationEndpoint's parameters;
+// nil leaves a property as it is.
+type SetMigrationEndpointRequest struct {
+	Identity                string
+	RemoteServer            *string
+	Port                    *int
+	Security                *string
+	MaxConcurrentMigrations *int
+	// TrustedCertificate replaces the trusted CA certificates; an empty
+	// slice trusts the system roots only again.
+	TrustedCertificate []byte
+	SetTrust           bool
+	SkipVerification   bool
+}
+
+// SetMigrationEndpoint changes an endpoint; the server is tried with the
+// new settings first (unless SkipVerification), as New-MigrationEndpoint
+// does. A batch syncing goes on with the settings it started with; its
+// next sync uses the new ones.
+func (s *Service) SetMigrationEndpoint(ctx context.Context, c Caller, r SetMigrationEndpointRequest) (MigrationEndpoint, error) {
+	var out MigrationEndpoint
+	o := op{cmdlet: "Set-MigrationEndpoint", perm: rbac.Migration, object: r.Identity, params: []store.Parameter{{Name: "Identity", Value: r.Identity}}}
+	if r.RemoteServer != nil {
+		o.params = append(o.params, store.Parameter{Name: "RemoteServer", Value: *r.RemoteServer})
+	}
+	if r.Port != nil {
+		o.params = append(o.params, store.Parameter{Name: "Port", Value: strconv.Itoa(*r.Port)})
+	}
+	if r.Security != nil {
+		o.params = append(o.params, store.Parameter{Name: "Security", Value: *r.Security})
+	}
+	if r.MaxConcurrentMigrations != nil {
+		o.params = append(o.params, store.Parameter{Name: "MaxConcurrentMigrations", Value: strconv.Itoa(*r.MaxConcurrentMigrations)})
+	}
+	if r.SetTrust {
+		o.params = append(o.params, store.Parameter{Name: "TrustedCertificate", Value: fmt.Sprintf("(%d bytes)", len(r.TrustedCertificate))})
+	}
+	// apply gives the endpoint as it would be after the change.
+	apply := func(e store.MigrationEndpoint) (store.MigrationEndpoint, error) {
+		if r.RemoteServer != nil {
+			e.RemoteServer = *r.RemoteServer
+		}
+		if r.Security != nil {
+			sec, err := normalizeSecurity(*r.Security)
+			if err != nil {
+				return e, err
+			}
+			e.Security = sec
+		}
+		if r.Port != nil {
+			e.Port = *r.Port
+		}
+		if r.MaxConcurrentMigrations != nil {
+			e.MaxConcurrentMigrations = *r.MaxConcurrentMigrations
+		}
+		if r.SetTrust {
+			if err := s.checkTrust(r.TrustedCertificate); err != nil {
+				return e, err
+			}
+			e.TrustedCertificates = r.TrustedCertificate
+		}
+		if err := validServer(e.RemoteServer, e.Port); err != nil {
+			return e, err
+		}
+		if e.MaxConcurrentMigrations < 1 || e.MaxConcurrentMigrations > 300 {
+			return e, invalid("MaxConcurrentMigrations", "MaxConcurrentMigrations must be between 1 and 300; got %d.", e.MaxConcurrentMigrations)
+		}
+		return e, nil
+	}
+	if c.Can(rbac.Migration) && !r.SkipVerification {
+		// As New-MigrationEndpoint: the connection test runs before the
+		// transaction, with the settings the change would give.
+		var before store.MigrationEndpoint
+		err := s.st.View(ctx, func(tx store.Tx) error {
+			var err error
+			before, err = tx.MigrationEndpoint(ctx, r.Identity, 0)
+			return err
+		})
+		if err == nil {
+			if after, err := apply(before); err == nil {
+				if err := s.probe(ctx, after.RemoteServer, after.Port, after.Security, after.TrustedCertificates, "", ""); err != nil {
+					s.auditFailure(ctx, c, o, err)
+					return out, err
+				}
+			}
+		}
+	}
+	_, err := s.change(ctx, c, o, func(tx store.Tx) (mutation, error) {
+		e, err := tx.MigrationEndpoint(ctx, r.Identity, 0)
+		if errors.Is(err, store.ErrNotFound) {
+			return mutation{}, &NotFoundError{Identity: r.Identity, Server: s.server}
+		}
+		if err != nil {
+			return mutation{}, err
+		}
+		after, err := apply(e)
+		if err != nil {
+			return mutation{}, err
+		}
+		if err := tx.UpdateMigrationEndpoint(ctx, after); err != nil {
+			return mutation{}, err
+		}
+		out = s.endpointView(after)
+		var changes []store.PropertyChange
+		add := func(name, old, new string) {
+			if old != new {
+				changes = append(changes, store.PropertyChange{Name: name, OldValue: old, NewValue: new})
+			}
+		}
+		add("RemoteServer", e.RemoteServer, after.RemoteServer)
+		add("Port", strconv.Itoa(e.Port), strconv.Itoa(after.Port))
+		add("Security", e.Security, after.Security)
+		add("MaxConcurrentMigrations", strconv.Itoa(e.MaxConcurrentMigrations), strconv.Itoa(after.MaxConcurrentMigrations))
+		add("TrustedCertificates", strings.Join(s.endpointView(e).TrustedCertificates, "; "), strings.Join(out.TrustedCertificates, "; "))
+		return mutation{audit: true, result: Result{Identity: e.Name, Changes: changes}}, nil
 	})
 	return out, err
 }
@@ -209,7 +427,8 @@ type ServerAvailability struct {
 
 // TestMigrationServerAvailability connects to an IMAP server (and signs in
 // when a user is given), as Test-MigrationServerAvailability -IMAP does.
-func (s *Service) TestMigrationServerAvailability(ctx context.Context, c Caller, server string, port int, security, user, password string) (ServerAvailability, error) {
+// trusted holds PEM CA certificates trusted besides the system roots.
+func (s *Service) TestMigrationServerAvailability(ctx context.Context, c Caller, server string, port int, security string, trusted []byte, user, password string) (ServerAvailability, error) {
 	if !c.Can(rbac.Migration) {
 		return ServerAvailability{}, s.denied(c, op{cmdlet: "Test-MigrationServerAvailability", perm: rbac.Migration})
 	}
@@ -226,10 +445,13 @@ func (s *Service) TestMigrationServerAvailability(ctx context.Context, c Caller,
 	if err := validServer(server, port); err != nil {
 		return ServerAvailability{}, err
 	}
+	if err := s.checkTrust(trusted); err != nil {
+		return ServerAvailability{}, err
+	}
 	if s.migration.Probe == nil {
 		return ServerAvailability{}, errors.New("IMAP migration is not available on this server")
 	}
-	caps, err := s.migration.Probe(ctx, server, port, sec, user, password)
+	caps, err := s.migration.Probe(ctx, server, port, sec, trusted, user, password)
 	if err != nil {
 		return ServerAvailability{Result: "Failed", Message: err.Error()}, nil
 	}
@@ -340,29 +562,31 @@ func (s *Service) findBatch(ctx context.Context, tx store.Tx, identity string) (
 	return b, err
 }
 
-// GetMigrationBatches lists batches (identity "": all).
-func (s *Service) GetMigrationBatches(ctx context.Context, c Caller, identity string) ([]MigrationBatch, error) {
-	var out []MigrationBatch
+// GetMigrationBatches gets one batch (identity) or a page of them by name.
+func (s *Service) GetMigrationBatches(ctx context.Context, c Caller, identity string, p MigrationPage) (Page[MigrationBatch], error) {
+	var out Page[MigrationBatch]
 	err := s.read(ctx, c, "Get-MigrationBatch", rbac.ViewRecipients, func(tx store.Tx) error {
-		var bs []store.MigrationBatch
+		var bs Page[store.MigrationBatch]
 		if identity != "" {
 			b, err := s.findBatch(ctx, tx, identity)
 			if err != nil {
 				return err
 			}
-			bs = []store.MigrationBatch{b}
+			bs = Page[store.MigrationBatch]{Items: []store.MigrationBatch{b}, Total: 1}
 		} else {
-			var err error
-			if bs, err = tx.MigrationBatches(ctx); err != nil {
+			all, err := tx.MigrationBatches(ctx, p.Cursor, p.limit())
+			if err != nil {
 				return err
 			}
+			bs = cut(all, p, func(b store.MigrationBatch) string { return b.Name })
 		}
-		for _, b := range bs {
+		out = Page[MigrationBatch]{Total: bs.Total, More: bs.More, Next: bs.Next}
+		for _, b := range bs.Items {
 			v, err := s.batchView(ctx, tx, b)
 			if err != nil {
 				return err
 			}
-			out = append(out, v)
+			out.Items = append(out.Items, v)
 		}
 		return nil
 	})
@@ -370,26 +594,24 @@ func (s *Service) GetMigrationBatches(ctx context.Context, c Caller, identity st
 }
 
 // MigrationUserQuery selects migration users: one by identity (an email
-// address), or a page of a batch's (BatchId; "" all batches) after the
-// address After.
+// address), or a page of a batch's (BatchId; "" all batches) in address
+// order.
 type MigrationUserQuery struct {
 	Identity string
 	BatchId  string
-	After    string
-	Limit    int
+	MigrationPage
 	// Statistics adds skipped items and folder progress.
 	Statistics bool
 }
 
 // GetMigrationUsers lists migration users (Get-MigrationUser,
-// Get-MigrationUserStatistics); the last user's Identity continues the
-// listing (After) when a page is full.
-func (s *Service) GetMigrationUsers(ctx context.Context, c Caller, q MigrationUserQuery) ([]MigrationUser, error) {
+// Get-MigrationUserStatistics).
+func (s *Service) GetMigrationUsers(ctx context.Context, c Caller, q MigrationUserQuery) (Page[MigrationUser], error) {
 	cmdlet := "Get-MigrationUser"
 	if q.Statistics {
 		cmdlet = "Get-MigrationUserStatistics"
 	}
-	var out []MigrationUser
+	var out Page[MigrationUser]
 	err := s.read(ctx, c, cmdlet, rbac.ViewRecipients, func(tx store.Tx) error {
 		names := map[int64]string{}
 		batchName := func(id int64) string {
@@ -425,11 +647,14 @@ func (s *Service) GetMigrationUsers(ctx context.Context, c Caller, q MigrationUs
 				}
 				batchID = b.ID
 			}
-			var err error
-			if us, err = tx.MigrationUsers(ctx, batchID, q.After, q.Limit); err != nil {
+			all, err := tx.MigrationUsers(ctx, batchID, q.Cursor, q.limit())
+			if err != nil {
 				return err
 			}
+			page := cut(all, q.MigrationPage, func(u store.MigrationUser) string { return u.EmailAddress })
+			us, out.More, out.Next = page.Items, page.More, page.Next
 		}
+		out.Total = len(us)
 		for _, u := range us {
 			v := userView(u, batchName(u.BatchID))
 			if q.Statistics {
@@ -448,7 +673,7 @@ func (s *Service) GetMigrationUsers(ctx context.Context, c Caller, q MigrationUs
 					v.Folders = append(v.Folders, MigrationFolder{Folder: f.SourceName, UIDValidity: f.UIDValidity, LastUID: f.LastUID, HighestModSeq: f.HighestModSeq})
 				}
 			}
-			out = append(out, v)
+			out.Items = append(out.Items, v)
 		}
 		return nil
 	})

@@ -31,7 +31,7 @@ func TestMigrationPermissionsAndCSV(t *testing.T) {
 	if err != nil || got.Port != 143 || got.Security != "None" || got.MaxConcurrentMigrations != 20 {
 		t.Fatalf("Recipient Management: New-MigrationEndpoint: %+v, %v; want port 143, None, 20", got, err)
 	}
-	if _, err := e.svc.GetMigrationEndpoints(ctx, viewOnly, ""); err != nil {
+	if _, err := e.svc.GetMigrationEndpoints(ctx, viewOnly, "", service.MigrationPage{}); err != nil {
 		t.Errorf("View-Only reads endpoints: %v", err)
 	}
 	csv := "EmailAddress,UserName,Password\nuser000000@contoso.com,u0,Secret-Zero\nuser000001@contoso.com,admin*u1,Secret-One\n"

@@ -28,7 +28,11 @@ type MigrationEndpoint struct {
 	Security                string // "Ssl", "Tls" (STARTTLS) or "None"
 	Authentication          string // "Basic"
 	MaxConcurrentMigrations int
-	WhenCreated             time.Time
+	// TrustedCertificates are PEM CA certificates the endpoint's TLS
+	// trusts besides the system roots (a Gatehouse extension); empty:
+	// the system roots only.
+	TrustedCertificates []byte
+	WhenCreated         time.Time
 }
 
 // MigrationBatch is one IMAP migration batch (New-MigrationBatch).
@@ -121,10 +125,14 @@ type MigrationCopied struct {
 type MigrationTx interface {
 	// InsertMigrationEndpoint sets e.ID; ErrExists when the name is taken.
 	InsertMigrationEndpoint(ctx context.Context, e *MigrationEndpoint) error
-	// MigrationEndpoints lists every endpoint by name.
-	MigrationEndpoints(ctx context.Context) ([]MigrationEndpoint, error)
+	// MigrationEndpoints lists the endpoints by name (case-insensitive),
+	// after the name after ("" from the start), at most limit (0: all).
+	MigrationEndpoints(ctx context.Context, after string, limit int) ([]MigrationEndpoint, error)
 	// MigrationEndpoint finds one by name (case-insensitive) or ID.
 	MigrationEndpoint(ctx context.Context, name string, id int64) (MigrationEndpoint, error)
+	// UpdateMigrationEndpoint writes RemoteServer, Port, Security,
+	// MaxConcurrentMigrations and TrustedCertificates (Set-MigrationEndpoint).
+	UpdateMigrationEndpoint(ctx context.Context, e MigrationEndpoint) error
 	// DeleteMigrationEndpoint returns ErrInvalid while a batch uses it.
 	DeleteMigrationEndpoint(ctx context.Context, id int64) error
 
@@ -132,8 +140,9 @@ type MigrationTx interface {
 	// ID and BatchID are set); ErrExists when the name is taken or a
 	// mailbox is already in a batch.
 	InsertMigrationBatch(ctx context.Context, b *MigrationBatch, users []MigrationUser) error
-	// MigrationBatches lists every batch by name.
-	MigrationBatches(ctx context.Context) ([]MigrationBatch, error)
+	// MigrationBatches lists the batches by name (case-insensitive),
+	// after the name after ("" from the start), at most limit (0: all).
+	MigrationBatches(ctx context.Context, after string, limit int) ([]MigrationBatch, error)
 	// MigrationBatch finds one by name (case-insensitive) or ID.
 	MigrationBatch(ctx context.Context, name string, id int64) (MigrationBatch, error)
 	// UpdateMigrationBatch writes Status, the times and Error.

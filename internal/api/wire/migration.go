@@ -15,7 +15,11 @@ type MigrationEndpoint struct {
 	Security                string
 	Authentication          string
 	MaxConcurrentMigrations int
-	WhenCreated             time.Time
+	// TrustedCertificates names the CA certificates the endpoint trusts
+	// besides the system roots (subject and expiry), a Gatehouse
+	// extension.
+	TrustedCertificates []string
+	WhenCreated         time.Time
 }
 
 // ServerAvailability answers Test-MigrationServerAvailability -IMAP (POST
@@ -95,7 +99,24 @@ type NewMigrationEndpointBody struct {
 	Security                string `json:",omitempty"`
 	Authentication          string `json:",omitempty"`
 	MaxConcurrentMigrations int    `json:",omitempty"`
-	SkipVerification        bool   `json:",omitempty"`
+	// TrustedCertificate is PEM CA certificates (base64 in JSON, as every
+	// byte[] value) trusted besides the system roots: a Gatehouse
+	// extension for an old server with a private CA.
+	TrustedCertificate []byte `json:",omitempty"`
+	SkipVerification   bool   `json:",omitempty"`
+}
+
+// SetMigrationEndpointBody is the body of PATCH
+// /api/v1/migrationendpoints/{identity} (Set-MigrationEndpoint); what is
+// left out stays. TrustedCertificate, when present, replaces the trusted
+// CA certificates (an empty value trusts the system roots only again).
+type SetMigrationEndpointBody struct {
+	RemoteServer            *string `json:",omitempty"`
+	Port                    *int    `json:",omitempty"`
+	Security                *string `json:",omitempty"`
+	MaxConcurrentMigrations *int    `json:",omitempty"`
+	TrustedCertificate      *[]byte `json:",omitempty"`
+	SkipVerification        bool    `json:",omitempty"`
 }
 
 // TestMigrationServerBody is the body of POST
@@ -105,6 +126,9 @@ type TestMigrationServerBody struct {
 	RemoteServer string
 	Port         int    `json:",omitempty"`
 	Security     string `json:",omitempty"`
+	// TrustedCertificate: PEM CA certificates trusted besides the system
+	// roots, as NewMigrationEndpointBody's.
+	TrustedCertificate []byte `json:",omitempty"`
 	// UserName and Password, when given, are tried at the source.
 	UserName string `json:",omitempty"`
 	Password string `json:",omitempty"`

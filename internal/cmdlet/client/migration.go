@@ -33,6 +33,13 @@ func (c *Client) NewMigrationEndpoint(ctx context.Context, b wire.NewMigrationEn
 	return v, err
 }
 
+// SetMigrationEndpoint changes a migration endpoint (Set-MigrationEndpoint).
+func (c *Client) SetMigrationEndpoint(ctx context.Context, identity string, b wire.SetMigrationEndpointBody) (wire.MigrationEndpoint, error) {
+	var v wire.MigrationEndpoint
+	_, err := c.do(ctx, http.MethodPatch, c.url(MigrationEndpoints.Path+"/"+url.PathEscape(identity), nil), b, &v)
+	return v, err
+}
+
 // RemoveMigrationEndpoint removes a migration endpoint no batch uses.
 func (c *Client) RemoveMigrationEndpoint(ctx context.Context, identity string) error {
 	_, err := c.do(ctx, http.MethodDelete, c.url(MigrationEndpoints.Path+"/"+url.PathEscape(identity), nil), nil, nil)

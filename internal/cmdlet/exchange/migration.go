@@ -15,7 +15,7 @@ import (
 
 func migrationCmdlets() []*cmdlet.Cmdlet {
 	return []*cmdlet.Cmdlet{
-		newMigrationEndpoint(), getMigrationEndpoint(), removeMigrationEndpoint(), testMigrationServerAvailability(),
+		newMigrationEndpoint(), getMigrationEndpoint(), setMigrationEndpoint(), removeMigrationEndpoint(), testMigrationServerAvailability(),
 		newMigrationBatch(), getMigrationBatch(),
 		batchAction("Start-MigrationBatch", client.StartMigrationBatch, "Starts a migration batch, or syncs a Synced batch again now.",
 			"Starts a batch that is Created, Stopped or Failed (its failed users are tried again), or syncs a Synced batch now rather than at its next daily sync."),
@@ -32,6 +32,32 @@ func migrationCmdlets() []*cmdlet.Cmdlet {
 
 var securityEnum = []string{"None", "Ssl", "Tls"}
 
+// trustedCertificateParam is -TrustedCertificate, a Gatehouse extension
+// (Exchange Online trusts only public CAs).
+func trustedCertificateParam() *cmdlet.Param {
+	return &cmdlet.Param{Name: "TrustedCertificate", Type: cmdlet.TAny, TypeName: "Byte[]",
+		Help: "Gatehouse extension: the CA certificate(s) of the server, PEM, trusted besides the system roots for Ssl and Tls: " +
+			"([System.IO.File]::ReadAllBytes(\"ca.pem\")). For an old server with a private CA or a self-signed certificate. " +
+			"Refused when it is not PEM, not a certificate, or expired; a server certificate that does not chain to it still fails with the TLS reason."}
+}
+
+// trustedCertificate reads -TrustedCertificate: set is false when it was
+// not given.
+func trustedCertificate(c *cmdlet.Call) (data []byte, set bool, err error) {
+	v, ok := c.Get("TrustedCertificate")
+	if !ok {
+		return nil, false, nil
+	}
+	if v == nil {
+		return []byte{}, true, nil
+	}
+	data, err = byteArg(v)
+	if err != nil {
+		return nil, true, fmt.Errorf("Cannot bind parameter 'TrustedCertificate'. %v", err)
+	}
+	return data, true, nil
+}
+
 func newMigrationEndpoint() *cmdlet.Cmdlet {
 	return &cmdlet.Cmdlet{
 		Name: "New-MigrationEndpoint", Source: cmdlet.SrcGate, NeedsServer: true, OutputType: "Gatehouse.MigrationEndpoint",
@@ -45,18 +71,28 @@ func newMigrationEndpoint() *cmdlet.Cmdlet {
 			{Name: "Security", Type: cmdlet.TEnum, Enum: securityEnum, Help: "Ssl (implicit TLS, the default), Tls (STARTTLS) or None."},
 			{Name: "Authentication", Type: cmdlet.TEnum, Enum: []string{"Basic"}, Help: "Basic (user name and password)."},
 			{Name: "MaxConcurrentMigrations", Type: cmdlet.TInt, Help: "How many users of a batch are copied at once (20 by default)."},
+			trustedCertificateParam(),
 			{Name: "SkipVerification", Type: cmdlet.TSwitch, Help: "Creates the endpoint without trying the server."},
 		},
-		Examples: []cmdlet.Example{{Code: "New-MigrationEndpoint -IMAP -Name Old -RemoteServer imap.fabrikam.com -Port 993 -Security Ssl",
-			Remarks: "An endpoint for the IMAP server imap.fabrikam.com."}},
+		Examples: []cmdlet.Example{
+			{Code: "New-MigrationEndpoint -IMAP -Name Old -RemoteServer imap.fabrikam.com -Port 993 -Security Ssl",
+				Remarks: "An endpoint for the IMAP server imap.fabrikam.com."},
+			{Code: "New-MigrationEndpoint -IMAP -Name Old -RemoteServer imap.fabrikam.com -Security Ssl -TrustedCertificate ([System.IO.File]::ReadAllBytes(\"ca.pem\"))",
+				Remarks: "An endpoint for a server whose certificate a private CA signed (Gatehouse extension)."},
+		},
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
+				trust, _, err := trustedCertificate(c)
+				if err != nil {
+					return c.WriteError(err.Error())
+				}
 				cl, err := rest(c)
 				if err != nil {
 					return err
 				}
 				body := wire.NewMigrationEndpointBody{Name: c.String("Name"), RemoteServer: c.String("RemoteServer"),
-					Security: c.String("Security"), Authentication: c.String("Authentication"), SkipVerification: c.Switch("SkipVerification")}
+					Security: c.String("Security"), Authentication: c.String("Authentication"), TrustedCertificate: trust,
+					SkipVerification: c.Switch("SkipVerification")}
 				if v, ok := c.Int("Port"); ok {
 					body.Port = int(v)
 				}
@@ -77,11 +113,87 @@ func getMigrationEndpoint() *cmdlet.Cmdlet {
 	return &cmdlet.Cmdlet{
 		Name: "Get-MigrationEndpoint", Source: cmdlet.SrcGate, NeedsServer: true, OutputType: "Gatehouse.MigrationEndpoint",
 		Synopsis: "Gets migration endpoints.",
-		Params:   []*cmdlet.Param{{Name: "Identity", Type: cmdlet.TIdentity, Position: 1, TypeName: "MigrationEndpointIdParameter", FromPipelineByName: true, Help: "The endpoint's name."}},
+		Description: "Gets one endpoint by -Identity, or the endpoints by name, up to -ResultSize (1000 by default; Unlimited for all). " +
+			"TrustedCertificates names the CA certificates given with -TrustedCertificate.",
+		Params: []*cmdlet.Param{
+			{Name: "Identity", Type: cmdlet.TIdentity, Position: 1, TypeName: "MigrationEndpointIdParameter", FromPipelineByName: true, Help: "The endpoint's name."},
+			resultSizeParam(),
+		},
 		Examples: []cmdlet.Example{{Code: "Get-MigrationEndpoint", Remarks: "Lists the endpoints."}},
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
-				return getOneOrAll(ctx, c, client.MigrationEndpoints)
+				return getOneOrPage(ctx, c, client.MigrationEndpoints, nil)
+			}}
+		},
+	}
+}
+
+// getOneOrPage gets one object by -Identity, or the collection up to
+// -ResultSize with Exchange's warning when more exist; q holds more of
+// the list's query (-BatchId).
+func getOneOrPage[T any](ctx context.Context, c *cmdlet.Call, coll client.Collection[T], q url.Values) error {
+	if id := c.String("Identity"); id != "" {
+		return getOne(ctx, c, coll, id)
+	}
+	return listLimited(ctx, c, coll, q, objectView(coll))
+}
+
+func setMigrationEndpoint() *cmdlet.Cmdlet {
+	return &cmdlet.Cmdlet{
+		Name: "Set-MigrationEndpoint", Source: cmdlet.SrcGate, NeedsServer: true, ShouldProcess: true, OutputType: "None",
+		Synopsis: "Changes an IMAP migration endpoint.",
+		Description: "Changes the server, port, security, concurrency or trusted CA certificates of an endpoint. The server is tried with the new " +
+			"settings first (unless -SkipVerification). A batch syncing goes on with the settings it started with; its next sync uses the new ones. " +
+			"-TrustedCertificate $null trusts the system roots only again.",
+		Params: []*cmdlet.Param{
+			{Name: "Identity", Type: cmdlet.TIdentity, Position: 1, Mandatory: true, TypeName: "MigrationEndpointIdParameter", FromPipeline: true, FromPipelineByName: true, Help: "The endpoint's name."},
+			{Name: "RemoteServer", Type: cmdlet.TString, Help: "The IMAP server's host name or IP address."},
+			{Name: "Port", Type: cmdlet.TInt, Help: "The TCP port."},
+			{Name: "Security", Type: cmdlet.TEnum, Enum: securityEnum, Help: "Ssl (implicit TLS), Tls (STARTTLS) or None."},
+			{Name: "MaxConcurrentMigrations", Type: cmdlet.TInt, Help: "How many users of a batch are copied at once."},
+			trustedCertificateParam(),
+			{Name: "SkipVerification", Type: cmdlet.TSwitch, Help: "Changes the endpoint without trying the server."},
+		},
+		Examples: []cmdlet.Example{{Code: "Set-MigrationEndpoint Old -TrustedCertificate ([System.IO.File]::ReadAllBytes(\"ca.pem\"))",
+			Remarks: "Trusts the CA in ca.pem for the endpoint Old (Gatehouse extension)."}},
+		New: func() cmdlet.Impl {
+			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
+				id := c.String("Identity")
+				trust, setTrust, err := trustedCertificate(c)
+				if err != nil {
+					return c.WriteError(err.Error())
+				}
+				if ok, err := c.ShouldProcess(id, "Set-MigrationEndpoint"); err != nil || !ok {
+					return err
+				}
+				cl, err := rest(c)
+				if err != nil {
+					return err
+				}
+				body := wire.SetMigrationEndpointBody{SkipVerification: c.Switch("SkipVerification")}
+				if c.Has("RemoteServer") {
+					v := c.String("RemoteServer")
+					body.RemoteServer = &v
+				}
+				if c.Has("Security") {
+					v := c.String("Security")
+					body.Security = &v
+				}
+				if v, ok := c.Int("Port"); ok {
+					n := int(v)
+					body.Port = &n
+				}
+				if v, ok := c.Int("MaxConcurrentMigrations"); ok {
+					n := int(v)
+					body.MaxConcurrentMigrations = &n
+				}
+				if setTrust {
+					body.TrustedCertificate = &trust
+				}
+				if _, err := cl.SetMigrationEndpoint(ctx, id, body); err != nil {
+					return c.WriteError(cmdlet.APIMessage(err))
+				}
+				return nil
 			}}
 		},
 	}
@@ -122,16 +234,21 @@ func testMigrationServerAvailability() *cmdlet.Cmdlet {
 			{Name: "RemoteServer", Type: cmdlet.TString, Mandatory: true, Help: "The IMAP server's host name or IP address."},
 			{Name: "Port", Type: cmdlet.TInt, Help: "The TCP port: 993 with Ssl, 143 otherwise, by default."},
 			{Name: "Security", Type: cmdlet.TEnum, Enum: securityEnum, Help: "Ssl (the default), Tls or None."},
+			trustedCertificateParam(),
 			{Name: "Credentials", Type: cmdlet.TAny, TypeName: "PSCredential", Help: "A source user to sign in as: (Get-Credential) or [pscredential]::new('user', $secure)."},
 		},
 		Examples: []cmdlet.Example{{Code: "Test-MigrationServerAvailability -IMAP -RemoteServer imap.fabrikam.com -Port 993 -Security Ssl", Remarks: "Is the server there?"}},
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
+				trust, _, err := trustedCertificate(c)
+				if err != nil {
+					return c.WriteError(err.Error())
+				}
 				cl, err := rest(c)
 				if err != nil {
 					return err
 				}
-				body := wire.TestMigrationServerBody{RemoteServer: c.String("RemoteServer"), Security: c.String("Security")}
+				body := wire.TestMigrationServerBody{RemoteServer: c.String("RemoteServer"), Security: c.String("Security"), TrustedCertificate: trust}
 				if v, ok := c.Int("Port"); ok {
 					body.Port = int(v)
 				}
@@ -152,9 +269,10 @@ func testMigrationServerAvailability() *cmdlet.Cmdlet {
 	}
 }
 
-// csvBytes takes -CSVData as [System.IO.File]::ReadAllBytes gives it (a
-// byte[]), as Get-Content -AsByteStream gives it (numbers), or as text.
-func csvBytes(v any) ([]byte, error) {
+// byteArg takes a Byte[] parameter (-CSVData, -TrustedCertificate) as
+// [System.IO.File]::ReadAllBytes gives it (a byte[]), as Get-Content
+// -AsByteStream gives it (numbers), or as text.
+func byteArg(v any) ([]byte, error) {
 	switch x := v.(type) {
 	case []byte:
 		return x, nil
@@ -176,7 +294,7 @@ func csvBytes(v any) ([]byte, error) {
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("Cannot convert value of type %T to type System.Byte[]: use ([System.IO.File]::ReadAllBytes(\"users.csv\"))", v)
+	return nil, fmt.Errorf("Cannot convert value of type %T to type System.Byte[]: use ([System.IO.File]::ReadAllBytes(\"file\"))", v)
 }
 
 func newMigrationBatch() *cmdlet.Cmdlet {
@@ -199,7 +317,7 @@ func newMigrationBatch() *cmdlet.Cmdlet {
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
 				v, _ := c.Get("CSVData")
-				data, err := csvBytes(v)
+				data, err := byteArg(v)
 				if err != nil {
 					return c.WriteError(err.Error())
 				}
@@ -232,11 +350,14 @@ func getMigrationBatch() *cmdlet.Cmdlet {
 		Name: "Get-MigrationBatch", Source: cmdlet.SrcGate, NeedsServer: true, OutputType: "Gatehouse.MigrationBatch",
 		Synopsis:    "Gets migration batches and their status.",
 		Description: "Shows each batch's Status (Created, Syncing, Synced, Stopped, Completing, Completed, Failed) and how many of its users are in each state.",
-		Params:      []*cmdlet.Param{{Name: "Identity", Type: cmdlet.TIdentity, Position: 1, TypeName: "MigrationBatchIdParameter", FromPipelineByName: true, Help: "The batch's name."}},
-		Examples:    []cmdlet.Example{{Code: "Get-MigrationBatch B1 | Format-List", Remarks: "Everything about the batch B1."}},
+		Params: []*cmdlet.Param{
+			{Name: "Identity", Type: cmdlet.TIdentity, Position: 1, TypeName: "MigrationBatchIdParameter", FromPipelineByName: true, Help: "The batch's name."},
+			resultSizeParam(),
+		},
+		Examples: []cmdlet.Example{{Code: "Get-MigrationBatch B1 | Format-List", Remarks: "Everything about the batch B1."}},
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
-				return getOneOrAll(ctx, c, client.MigrationBatches)
+				return getOneOrPage(ctx, c, client.MigrationBatches, nil)
 			}}
 		},
 	}
@@ -305,22 +426,11 @@ func getMigrationUser(name string, coll client.Collection[wire.MigrationUser], s
 		Examples: []cmdlet.Example{{Code: name + " -BatchId B1", Remarks: "The users of the batch B1."}},
 		New: func() cmdlet.Impl {
 			return cmdlet.Impl{Process: func(ctx context.Context, c *cmdlet.Call) error {
-				if id := c.String("Identity"); id != "" {
-					cl, err := rest(c)
-					if err != nil {
-						return err
-					}
-					u, err := client.Get(ctx, cl, coll, id)
-					if err != nil {
-						return c.WriteError(cmdlet.APIMessage(err))
-					}
-					return c.Emit(client.Object(coll.TypeName, u))
-				}
 				q := url.Values{}
 				if b := c.String("BatchId"); b != "" {
 					q.Set("batchId", b)
 				}
-				return listLimited(ctx, c, coll, q, objectView(coll))
+				return getOneOrPage(ctx, c, coll, q)
 			}}
 		},
 	}

@@ -14,13 +14,17 @@ import (
 // The migration objects (migration 0012): endpoints, batches, users and the
 // per-folder progress of the copy engine.
 
-const endpointColumns = `id, name, endpoint_type, remote_server, port, security, authentication, max_concurrent_migrations, when_created`
+const endpointColumns = `id, name, endpoint_type, remote_server, port, security, authentication, max_concurrent_migrations, trusted_certificates, when_created`
 
 func scanEndpoint(s interface{ Scan(...any) error }) (store.MigrationEndpoint, error) {
 	var e store.MigrationEndpoint
 	var created int64
-	err := s.Scan(&e.ID, &e.Name, &e.EndpointType, &e.RemoteServer, &e.Port, &e.Security, &e.Authentication, &e.MaxConcurrentMigrations, &created)
+	var trusted string
+	err := s.Scan(&e.ID, &e.Name, &e.EndpointType, &e.RemoteServer, &e.Port, &e.Security, &e.Authentication, &e.MaxConcurrentMigrations, &trusted, &created)
 	e.WhenCreated = fromMicros(created)
+	if trusted != "" {
+		e.TrustedCertificates = []byte(trusted)
+	}
 	return e, err
 }
 
@@ -36,15 +40,16 @@ func (t dirTx) InsertMigrationEndpoint(ctx context.Context, e *store.MigrationEn
 		if n > 0 {
 			return fmt.Errorf("migration endpoint %q: %w", e.Name, store.ErrExists)
 		}
-		err := t.c.queryRow(ctx, `INSERT INTO migration_endpoints (name, endpoint_type, remote_server, port, security, authentication, max_concurrent_migrations, when_created)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, e.Name, e.EndpointType, e.RemoteServer, e.Port, e.Security, e.Authentication,
-			e.MaxConcurrentMigrations, micros(e.WhenCreated)).Scan(&e.ID)
+		err := t.c.queryRow(ctx, `INSERT INTO migration_endpoints (name, endpoint_type, remote_server, port, security, authentication, max_concurrent_migrations, trusted_certificates, when_created)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, e.Name, e.EndpointType, e.RemoteServer, e.Port, e.Security, e.Authentication,
+			e.MaxConcurrentMigrations, string(e.TrustedCertificates), micros(e.WhenCreated)).Scan(&e.ID)
 		return t.c.db.uniqueErr(err, "migration endpoint "+e.Name)
 	})
 }
 
-func (t dirTx) MigrationEndpoints(ctx context.Context) ([]store.MigrationEndpoint, error) {
-	rows, err := t.c.query(ctx, `SELECT `+endpointColumns+` FROM migration_endpoints ORDER BY lower(name), id`)
+func (t dirTx) MigrationEndpoints(ctx context.Context, after string, limit int) ([]store.MigrationEndpoint, error) {
+	q, args := pagedByName(`SELECT `+endpointColumns+` FROM migration_endpoints`, after, limit)
+	rows, err := t.c.queryDynamic(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -66,6 +71,29 @@ func (t dirTx) MigrationEndpoint(ctx context.Context, name string, id int64) (st
 		return e, fmt.Errorf("migration endpoint %q: %w", name, store.ErrNotFound)
 	}
 	return e, err
+}
+
+// pagedByName pages a listing of objects whose names are unique without
+// regard to case: the page starts after the name after and holds at most
+// limit objects (0: no limit). It returns the query and its arguments.
+func pagedByName(selectFrom, after string, limit int) (string, []any) {
+	q, args := selectFrom+` WHERE lower(name) > lower(?) ORDER BY lower(name)`, []any{after}
+	if limit > 0 {
+		q, args = q+` LIMIT ?`, append(args, limit)
+	}
+	return q, args
+}
+
+func (t dirTx) UpdateMigrationEndpoint(ctx context.Context, e store.MigrationEndpoint) error {
+	res, err := t.c.exec(ctx, `UPDATE migration_endpoints SET remote_server = ?, port = ?, security = ?, max_concurrent_migrations = ?, trusted_certificates = ? WHERE id = ?`,
+		e.RemoteServer, e.Port, e.Security, e.MaxConcurrentMigrations, string(e.TrustedCertificates), e.ID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("migration endpoint %d: %w", e.ID, store.ErrNotFound)
+	}
+	return nil
 }
 
 func (t dirTx) DeleteMigrationEndpoint(ctx context.Context, id int64) error {
@@ -145,8 +173,9 @@ func (t dirTx) InsertMigrationBatch(ctx context.Context, b *store.MigrationBatch
 	})
 }
 
-func (t dirTx) MigrationBatches(ctx context.Context) ([]store.MigrationBatch, error) {
-	rows, err := t.c.query(ctx, `SELECT `+batchColumns+` FROM migration_batches ORDER BY lower(name), id`)
+func (t dirTx) MigrationBatches(ctx context.Context, after string, limit int) ([]store.MigrationBatch, error) {
+	q, args := pagedByName(`SELECT `+batchColumns+` FROM migration_batches`, after, limit)
+	rows, err := t.c.queryDynamic(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

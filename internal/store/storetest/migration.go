@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,78 @@ import (
 func migrated(uid uint32, raw string) store.MigratedMessage {
 	sum := sha256.Sum256([]byte(raw))
 	return store.MigratedMessage{SourceUID: uid, Hash: hex.EncodeToString(sum[:]), Msg: parsedMessage(raw)}
+}
+
+// testMigrationEndpointTrustAndPages covers an endpoint's trusted
+// certificates (kept byte for byte, changed and cleared by
+// UpdateMigrationEndpoint) and the listings of endpoints and batches page
+// by page in name order, without regard to case.
+func testMigrationEndpointTrustAndPages(t *testing.T, s store.Store) {
+	pem := []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+	names := []string{"pg-c", "PG-A", "pg-b", "Pg-E", "pg-d"}
+	for i, n := range names {
+		e := store.MigrationEndpoint{Name: n, EndpointType: "IMAP", RemoteServer: "imap.example.org", Port: 993, Security: "Ssl",
+			Authentication: "Basic", MaxConcurrentMigrations: 20}
+		if i == 0 {
+			e.TrustedCertificates = pem
+		}
+		if err := s.Update(ctx, func(tx store.Tx) error {
+			if err := tx.InsertMigrationEndpoint(ctx, &e); err != nil {
+				return err
+			}
+			return tx.InsertMigrationBatch(ctx, &store.MigrationBatch{Name: "batch-" + n, EndpointID: e.ID, Status: store.MigrationCreated}, nil)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var e store.MigrationEndpoint
+	s.View(ctx, func(tx store.Tx) error {
+		var err error
+		e, err = tx.MigrationEndpoint(ctx, "pg-c", 0)
+		if err != nil || string(e.TrustedCertificates) != string(pem) {
+			t.Errorf("endpoint with certificates: %q, %v; want them back byte for byte", e.TrustedCertificates, err)
+		}
+		return nil
+	})
+	e.RemoteServer, e.Port, e.Security, e.MaxConcurrentMigrations, e.TrustedCertificates = "imap2.example.org", 143, "Tls", 3, nil
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.UpdateMigrationEndpoint(ctx, e) }); err != nil {
+		t.Fatal(err)
+	}
+	s.View(ctx, func(tx store.Tx) error {
+		got, err := tx.MigrationEndpoint(ctx, "", e.ID)
+		if err != nil || got.RemoteServer != "imap2.example.org" || got.Port != 143 || got.Security != "Tls" || got.MaxConcurrentMigrations != 3 || len(got.TrustedCertificates) != 0 {
+			t.Errorf("after UpdateMigrationEndpoint: %+v, %v", got, err)
+		}
+		var seen []string
+		for after := ""; ; {
+			page, err := tx.MigrationEndpoints(ctx, after, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range page {
+				if strings.HasPrefix(strings.ToLower(p.Name), "pg-") {
+					seen = append(seen, p.Name)
+				}
+			}
+			if len(page) < 2 {
+				break
+			}
+			after = page[len(page)-1].Name
+		}
+		if got := strings.Join(seen, ","); got != "PG-A,pg-b,pg-c,pg-d,Pg-E" {
+			t.Errorf("endpoints page by page: %s; want PG-A,pg-b,pg-c,pg-d,Pg-E", got)
+		}
+		bs, err := tx.MigrationBatches(ctx, "batch-PG-B", 2)
+		if err != nil || len(bs) != 2 || bs[0].Name != "batch-pg-c" || bs[1].Name != "batch-pg-d" {
+			t.Errorf("batches after batch-PG-B, 2: %+v, %v; want batch-pg-c, batch-pg-d", bs, err)
+		}
+		return nil
+	})
+	if err := s.Update(ctx, func(tx store.Tx) error {
+		return tx.UpdateMigrationEndpoint(ctx, store.MigrationEndpoint{ID: 1 << 40, Port: 1})
+	}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("update a missing endpoint: %v; want ErrNotFound", err)
+	}
 }
 
 // testMigrationObjects covers endpoints, batches and users: uniqueness,

@@ -74,6 +74,7 @@ func Run(t *testing.T, open Open) {
 		{"AuthPolicies", testAuthPolicies},
 		{"AppPasswords", testAppPasswords},
 		{"MigrationObjects", testMigrationObjects},
+		{"MigrationEndpointTrustAndPages", testMigrationEndpointTrustAndPages},
 		{"MigrationCopy", testMigrationCopy},
 	}
 	for _, tc := range tests {

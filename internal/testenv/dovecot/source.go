@@ -108,10 +108,12 @@ type Source struct {
 	Password string // every user's password
 	Dir      string
 	// TLSPort is the implicit-TLS (993-style) listener; Port offers
-	// STARTTLS too. Both present a certificate for 127.0.0.1 that only
-	// RootCAs trusts.
+	// STARTTLS too. Both present a certificate for 127.0.0.1 signed by a
+	// private CA that only RootCAs trusts; CAPEM is that CA's certificate
+	// (PEM), as an admin gives it to -TrustedCertificate.
 	TLSPort int
 	RootCAs *x509.CertPool
+	CAPEM   []byte
 	stop    func()
 }
 
@@ -155,7 +157,8 @@ func StartSource(t testing.TB, users []string, password string) *Source {
 	}
 	tlsPort := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	s := &Source{Port: port, Password: password, Dir: dir, TLSPort: tlsPort, RootCAs: writeCert(t, dir)}
+	roots, caPEM := writeCert(t, dir)
+	s := &Source{Port: port, Password: password, Dir: dir, TLSPort: tlsPort, RootCAs: roots, CAPEM: caPEM}
 	if err := (Setup{Dir: dir, Port: port, Users: users, Password: password, Conf: sourceConf,
 		Extra: map[string]any{"TLSPort": tlsPort}}).Write(); err != nil {
 		t.Fatal(err)
@@ -301,20 +304,36 @@ func Need(t testing.TB) {
 	t.Skip(why)
 }
 
-// writeCert writes a self-signed certificate for 127.0.0.1 (cert.pem,
-// key.pem) into dir and returns a pool that trusts it.
-func writeCert(t testing.TB, dir string) *x509.CertPool {
+// writeCert makes a private CA and a certificate for 127.0.0.1 that it
+// signs, writes the server's certificate and key (cert.pem, key.pem) into
+// dir, and returns a pool that trusts the CA and the CA's certificate as
+// PEM.
+func writeCert(t testing.TB, dir string) (*x509.CertPool, []byte) {
 	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Gatehouse test source CA", Organization: []string{"Fabrikam"}},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		t.Fatal(err)
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "dovecot source test"},
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "dovecot source test"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true, IsCA: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,11 +347,7 @@ func writeCert(t testing.TB, dir string) *x509.CertPool {
 	if err := os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
 	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return pool
+	pool.AddCert(ca)
+	return pool, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
 }
