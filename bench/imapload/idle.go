@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
@@ -23,9 +24,10 @@ import (
 // /proc/PID/smaps_rollup) of the server's whole process tree over the
 // same tree with no session, divided by n. Dovecot runs one imap
 // process per session, so its tree is the master and every child
-// (logins, auth, imap processes); Gatehouse is one process. Neither is
-// asked to collect garbage: Gatehouse's figure includes what its
-// collector has not yet returned.
+// (logins, auth, imap processes); Gatehouse is one process, which is
+// asked (SIGUSR1 to imapload serve) to collect garbage and return the
+// free heap before each reading, as BenchmarkIdleMemory does in process:
+// without it the figure is the collector's timing, not the sessions.
 
 func idleCmd(args []string) error {
 	fs := flag.NewFlagSet("idle", flag.ExitOnError)
@@ -82,6 +84,7 @@ func idleCmd(args []string) error {
 	defer dc.stop()
 	// The process trees: found by their command lines.
 	roots := map[string]string{gh.name: "serve\x00-db\x00" + db, dc.name: filepath.Join(dcDir, "dovecot.conf")}
+	collects := map[string]bool{gh.name: true}
 	servers := []*server{gh, dc}
 	type fig struct{ perSession []float64 } // kB per session, per run
 	figs := map[int]map[string]*fig{}
@@ -101,7 +104,7 @@ func idleCmd(args []string) error {
 					return fmt.Errorf("%s warm-up: %w", srv.name, err)
 				}
 				time.Sleep(2 * time.Second) // let closed sessions' processes go
-				base, procs0, err := treePSS(roots[srv.name])
+				base, procs0, err := treePSS(roots[srv.name], collects[srv.name])
 				if err != nil {
 					return err
 				}
@@ -111,7 +114,7 @@ func idleCmd(args []string) error {
 					return fmt.Errorf("%s, %d sessions: %w", srv.name, n, err)
 				}
 				time.Sleep(2 * time.Second)
-				with, procs, err := treePSS(roots[srv.name])
+				with, procs, err := treePSS(roots[srv.name], collects[srv.name])
 				closeAll(cs)
 				if err != nil {
 					return err
@@ -198,8 +201,10 @@ func closeAll(cs []*client) {
 }
 
 // treePSS sums the PSS (kB) of the process whose command line contains
-// match and of all its descendants, and counts them.
-func treePSS(match string) (int64, int, error) {
+// match and of all its descendants, and counts them; with collect, the
+// process is first sent SIGUSR1 (imapload serve: collect garbage and
+// return the free heap), twice, as a finalizer can free more.
+func treePSS(match string, collect bool) (int64, int, error) {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0, 0, err
@@ -228,6 +233,14 @@ func treePSS(match string) (int64, int, error) {
 	}
 	if root == 0 {
 		return 0, 0, fmt.Errorf("no process runs %q", match)
+	}
+	if collect {
+		for range 2 {
+			if err := syscall.Kill(root, syscall.SIGUSR1); err != nil {
+				return 0, 0, err
+			}
+			time.Sleep(time.Second)
+		}
 	}
 	var total int64
 	procs := 0
