@@ -55,12 +55,18 @@ func largeCmd(args []string) error {
 		}
 		sizes = append(sizes, n)
 	}
+	var failed bool
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "imapload-large")
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(d)
+		// kept when a size fails, for the servers' logs (dovecot/dovecot.log)
+		defer func() {
+			if !failed {
+				os.RemoveAll(d)
+			}
+		}()
 		*dir = d
 	}
 	// Dovecot's unprivileged processes must reach the passwd-file and mail.
@@ -75,7 +81,8 @@ func largeCmd(args []string) error {
 	for _, n := range sizes {
 		figs, err := largeOne(filepath.Join(*dir, strconv.Itoa(n)), n, *port, *rounds, *iters)
 		if err != nil {
-			return fmt.Errorf("%d messages: %w", n, err)
+			failed = true
+			return fmt.Errorf("%d messages: %w (the servers' files and logs are kept in %s)", n, err, filepath.Join(*dir, strconv.Itoa(n)))
 		}
 		rows = append(rows, row{n, figs})
 	}
