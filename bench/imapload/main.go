@@ -28,6 +28,13 @@
 //	    with the password "load-test-password" and messages in INBOX.
 //	imapload seed -dir DIR ...     writes the databases and the Dovecot
 //	    configuration (dovecot.conf, passwd-file, Maildirs) only.
+//	imapload large [-sizes 10000,100000] [-rounds 3] [-n 10]
+//	    the scale figures of one large INBOX on Gatehouse (SQLite) and
+//	    Dovecot side by side: SELECT, UID FETCH of the last 50, UID SEARCH
+//	    SUBJECT, and IDLE wake-up after another session's APPEND (large.go).
+//	imapload idle [-sessions 100,300,1000] [-rounds 2]
+//	    memory per idle session (LOGIN, SELECT, IDLE) on both servers: the
+//	    growth of the PSS of each server's process tree (idle.go).
 //	imapload serve -db FILE|DSN -addr HOST:PORT
 //	    serves Gatehouse IMAP4 over a seeded database, wired as gatehouse
 //	    serve wires it (compare runs it as a child process, so that the
@@ -51,6 +58,8 @@ const password = "load-test-password"
 func main() {
 	cli.Main("imapload", map[string]func([]string) error{
 		"compare": compareCmd,
+		"large":   largeCmd,
+		"idle":    idleCmd,
 		"run":     runCmd,
 		"seed":    seedCmd,
 		"serve": func(args []string) error {

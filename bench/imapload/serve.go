@@ -4,7 +4,10 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"os/signal"
+	"runtime/debug"
 	"strings"
+	"syscall"
 
 	"github.com/gatehouse-mail/gatehouse/bench/internal/cli"
 	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
@@ -25,6 +28,17 @@ func serve(db, addr, cpuProfile string) error {
 		return err
 	}
 	defer stopProfile()
+	// SIGUSR1 collects garbage and hands the free heap back to the
+	// system, so that imapload idle measures what sessions hold rather
+	// than what the collector has not reached yet.
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
+	go func() {
+		for range usr1 {
+			debug.FreeOSMemory()
+		}
+	}()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	var st store.Store

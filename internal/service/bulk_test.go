@@ -2,6 +2,8 @@ package service_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -99,5 +101,66 @@ func TestBulkSetCASMailboxSameMailboxAgain(t *testing.T) {
 	}
 	if !slices.Equal(got, wantRecs) {
 		t.Errorf("audit records, oldest first:\n got %q\nwant %q", got, wantRecs)
+	}
+}
+
+// TestListingKeepsItsTotal pages through a listing while a pipeline
+// removes what it was given: each page answers with the total its first
+// page counted (the continuation token carries it, so that a page does
+// not count the whole directory again), lists every mailbox once, and a
+// token of a listing that has no total in it (from before) still counts.
+func TestListingKeepsItsTotal(t *testing.T) {
+	e := newEnv(t, 7)
+	ctx := context.Background()
+	var seen []string
+	o := service.ListOptions{ResultSize: 3}
+	for page := 0; ; page++ {
+		p, err := e.svc.GetMailboxes(ctx, orgAdmin, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Total != 7 {
+			t.Errorf("page %d: total %d; want 7", page, p.Total)
+		}
+		for _, m := range p.Items {
+			seen = append(seen, m.Alias)
+			if _, err := e.svc.RemoveMailbox(ctx, orgAdmin, m.Alias, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !p.More {
+			break
+		}
+		o.Cursor = p.Next
+	}
+	want := []string{"user000000", "user000001", "user000002", "user000003", "user000004", "user000005", "user000006"}
+	if !slices.Equal(seen, want) {
+		t.Errorf("listed %v; want %v", seen, want)
+	}
+	// A token without the total counts again: 7 removed, none left.
+	e = newEnv(t, 4)
+	p, err := e.svc.GetMailboxes(ctx, orgAdmin, service.ListOptions{ResultSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := base64.RawURLEncoding.DecodeString(p.Next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(tok, &fields); err != nil || fields["n"] != float64(4) {
+		t.Fatalf("token %s (%v); want the total 4 in \"n\"", tok, err)
+	}
+	delete(fields, "n")
+	old, _ := json.Marshal(fields)
+	if _, err := e.svc.RemoveMailbox(ctx, orgAdmin, "user000003", false); err != nil {
+		t.Fatal(err)
+	}
+	p, err = e.svc.GetMailboxes(ctx, orgAdmin, service.ListOptions{ResultSize: 2, Cursor: base64.RawURLEncoding.EncodeToString(old)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Total != 3 || len(p.Items) != 1 || p.Items[0].Alias != "user000002" {
+		t.Errorf("old token: total %d, %d items; want total 3 (counted again), user000002", p.Total, len(p.Items))
 	}
 }

@@ -26,6 +26,13 @@ type mailboxToken struct {
 	Desc  bool   `json:"d,omitempty"` // descending
 	Value any    `json:"v"`           // the last mailbox's sort value
 	ID    int64  `json:"i"`           // the last mailbox's ID
+	// Total is the listing's total as its first page counted it. The
+	// next pages answer with it instead of counting again: the count
+	// reads every match, and over 100,000 mailboxes that was most of
+	// the time of Get-CASMailbox -ResultSize Unlimited | Set-CASMailbox,
+	// growing with the square of the directory (docs/performance.md,
+	// Many mailboxes). 0 (a token from before it): count again.
+	Total int `json:"n,omitempty"`
 }
 
 // auditToken is the content of an audit search's token.
@@ -80,9 +87,10 @@ func sortValue(m store.Mailbox, f store.MailboxField) any {
 	return m.DisplayName
 }
 
-// mailboxNext is the token of the page that follows m in q's order.
-func mailboxNext(q store.MailboxQuery, m store.Mailbox) string {
-	t := mailboxToken{ID: m.ID}
+// mailboxNext is the token of the page that follows m in q's order, in a
+// listing of total mailboxes.
+func mailboxNext(q store.MailboxQuery, m store.Mailbox, total int) string {
+	t := mailboxToken{ID: m.ID, Total: total}
 	field := store.FieldDisplayName
 	if len(q.Sort) > 0 {
 		field, t.Sort, t.Desc = q.Sort[0].Field, string(q.Sort[0].Field), q.Sort[0].Desc
@@ -97,45 +105,46 @@ func mailboxNext(q store.MailboxQuery, m store.Mailbox) string {
 }
 
 // mailboxAfter decodes a token into the cursor of q, which must be sorted
-// as the listing that gave the token.
-func mailboxAfter(tok string, q store.MailboxQuery) (*store.MailboxCursor, error) {
+// as the listing that gave the token, and the listing's total (0: not
+// known).
+func mailboxAfter(tok string, q store.MailboxQuery) (*store.MailboxCursor, int, error) {
 	var t mailboxToken
 	if err := decodeToken(tok, &t); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	field, sort, desc := store.FieldDisplayName, "", false
 	if len(q.Sort) > 0 {
 		field, sort, desc = q.Sort[0].Field, string(q.Sort[0].Field), q.Sort[0].Desc
 	}
 	if t.Sort != sort || t.Desc != desc || t.ID <= 0 {
-		return nil, badToken()
+		return nil, 0, badToken()
 	}
 	c := &store.MailboxCursor{ID: t.ID}
 	switch want := sortValue(store.Mailbox{}, field).(type) {
 	case string:
 		s, ok := t.Value.(string)
 		if !ok {
-			return nil, badToken()
+			return nil, 0, badToken()
 		}
 		c.Value = s
 	case bool:
 		b, ok := t.Value.(bool)
 		if !ok {
-			return nil, badToken()
+			return nil, 0, badToken()
 		}
 		c.Value = b
 	case time.Time:
 		s, ok := t.Value.(string)
 		if !ok {
-			return nil, badToken()
+			return nil, 0, badToken()
 		}
 		tm, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
-			return nil, badToken()
+			return nil, 0, badToken()
 		}
 		c.Value = tm
 	default:
-		return nil, fmt.Errorf("continuation token: sort value of type %T", want)
+		return nil, 0, fmt.Errorf("continuation token: sort value of type %T", want)
 	}
-	return c, nil
+	return c, max(t.Total, 0), nil
 }

@@ -228,10 +228,12 @@ func (s *Service) listMailboxes(ctx context.Context, tx store.Tx, o ListOptions)
 		}
 		q.Sort = []store.SortKey{{Field: field, Desc: o.Descending}}
 	}
+	var known int // the total a continuation token carries
 	if o.Cursor != "" {
-		if q.After, err = mailboxAfter(o.Cursor, q); err != nil {
+		if q.After, known, err = mailboxAfter(o.Cursor, q); err != nil {
 			return nil, 0, "", err
 		}
+		q.NoCount = known > 0
 	}
 	if size > 0 {
 		q.Limit = size + 1 // one more, to know whether there are more
@@ -243,13 +245,16 @@ func (s *Service) listMailboxes(ctx context.Context, tx store.Tx, o ListOptions)
 	if err != nil {
 		return nil, 0, "", err
 	}
+	if q.NoCount {
+		total = known
+	}
 	if err == nil && total == 0 && wildIdentity != "" && len(filters) == 1 && strings.TrimSpace(o.Search) == "" {
 		// Exchange's answer for an identity that names nothing.
 		return nil, 0, "", &NotFoundError{Identity: wildIdentity, Server: s.server}
 	}
 	if size > 0 && len(ms) > size {
 		ms = ms[:size]
-		next = mailboxNext(q, ms[size-1])
+		next = mailboxNext(q, ms[size-1], total)
 	}
 	return ms, total, next, nil
 }

@@ -611,6 +611,10 @@ type MailboxQuery struct {
 	After  *MailboxCursor
 	Offset int
 	Limit  int // 0: no limit
+	// NoCount leaves the total out (ListMailboxes returns 0 for it): a
+	// listing's next page already knows it, and counting every match
+	// reads the whole directory, for each page.
+	NoCount bool
 }
 
 // MailboxCursor names the place of a mailbox in a listing's order: the

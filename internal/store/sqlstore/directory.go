@@ -286,17 +286,19 @@ func (t dirTx) ListMailboxes(ctx context.Context, q store.MailboxQuery) ([]store
 		cond = " WHERE " + strings.Join(where, " AND ")
 	}
 	var total int
-	rows, err := t.c.queryDynamic(ctx, `SELECT count(*) FROM mailboxes`+cond, args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	for rows.Next() {
-		if err := rows.Scan(&total); err != nil {
-			rows.Close()
+	if !q.NoCount {
+		rows, err := t.c.queryDynamic(ctx, `SELECT count(*) FROM mailboxes`+cond, args...)
+		if err != nil {
 			return nil, 0, err
 		}
+		for rows.Next() {
+			if err := rows.Scan(&total); err != nil {
+				rows.Close()
+				return nil, 0, err
+			}
+		}
+		rows.Close()
 	}
-	rows.Close()
 	order, err := orderSQL(q.Sort)
 	if err != nil {
 		return nil, 0, err

@@ -329,6 +329,8 @@ func testListMailboxes(t *testing.T, s store.Store) {
 		{"search escapes %", store.MailboxQuery{Search: "%a"}, nil, 0},
 		{"sort desc", store.MailboxQuery{Sort: []store.SortKey{{Field: store.FieldName, Desc: true}}, Limit: 2}, []string{"Ed Banks", "Dana Smith"}, 5},
 		{"sort by pop", store.MailboxQuery{Sort: []store.SortKey{{Field: store.FieldPopEnabled}}, Limit: 1}, []string{"Ben Andrews"}, 5},
+		{"no count", store.MailboxQuery{Filter: store.Cond{Field: store.FieldName, Op: store.OpLike, Value: "chr*"}, Limit: 1, NoCount: true},
+			[]string{"Chris Green"}, 0},
 	} {
 		got, total := list(t, s, tc.q)
 		if !slices.Equal(got, tc.want) || total != tc.total {

@@ -1,0 +1,394 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
+	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
+)
+
+// The large-mailbox comparison (docs/performance.md, section 3): one user
+// whose INBOX holds n messages, on Gatehouse (SQLite) and Dovecot side by
+// side, each command timed on a logged-in session with the folder
+// selected: SELECT INBOX, UID FETCH of the last 50 (UID FLAGS ENVELOPE),
+// UID SEARCH SUBJECT of a word that one message in 1,000 has, and the
+// wake-up of a session in IDLE when another session APPENDs to the
+// INBOX (from the APPEND sent to the "* n EXISTS" the idler reads: the
+// durable write and the notification, on both servers the same work).
+// The first run of each command is a warm-up (Dovecot builds its index
+// and adds the subjects to its cache; Gatehouse fills its caches) and
+// is not counted.
+
+// largeMessage is message i of the large INBOX: small, every 1,000th
+// with the word SEARCH looks for in its subject.
+func largeMessage(i int) []byte {
+	subj := fmt.Sprintf("message %d", i)
+	if i%1000 == 0 {
+		subj += " needle"
+	}
+	return []byte(fmt.Sprintf("From: Sender %d <s%d@example.com>\r\nTo: %s\r\nSubject: %s\r\nDate: Mon, 4 Mar 2024 10:00:00 +0000\r\nMessage-ID: <large-%d@example.com>\r\n\r\nBody of message %d.\r\n",
+		i%97, i%97, rig.UserName(0), subj, i, i))
+}
+
+func largeCmd(args []string) error {
+	fs := flag.NewFlagSet("large", flag.ExitOnError)
+	sizeList := fs.String("sizes", "10000,100000", "INBOX sizes to measure, in order")
+	rounds := fs.Int("rounds", 3, "measured runs of each command per server (the order alternates)")
+	iters := fs.Int("n", 10, "commands per run; a run's figure is their median")
+	dir := fs.String("dir", "", "working directory (default: a new temporary one, removed at the end)")
+	port := fs.Int("dovecot-port", 10144, "Dovecot's IMAP port")
+	fs.Parse(args)
+	var sizes []int
+	for _, f := range strings.Split(*sizeList, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1000 {
+			return fmt.Errorf("-sizes: %q is not a size of 1000 or more", f)
+		}
+		sizes = append(sizes, n)
+	}
+	var failed bool
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "imapload-large")
+		if err != nil {
+			return err
+		}
+		// kept when a size fails, for the servers' logs (dovecot/dovecot.log)
+		defer func() {
+			if !failed {
+				os.RemoveAll(d)
+			}
+		}()
+		*dir = d
+	}
+	// Dovecot's unprivileged processes must reach the passwd-file and mail.
+	if err := os.Chmod(*dir, 0o755); err != nil {
+		return err
+	}
+	type row struct {
+		n    int
+		figs map[string]map[string][]time.Duration // command → server → run medians
+	}
+	var rows []row
+	for _, n := range sizes {
+		figs, err := largeOne(filepath.Join(*dir, strconv.Itoa(n)), n, *port, *rounds, *iters)
+		if err != nil {
+			failed = true
+			return fmt.Errorf("%d messages: %w (the servers' files and logs are kept in %s)", n, err, filepath.Join(*dir, strconv.Itoa(n)))
+		}
+		rows = append(rows, row{n, figs})
+	}
+	fmt.Printf("\nLarge INBOX, one session, %d runs of %d commands per server and size (range of the runs' medians)\n\n", *rounds, *iters)
+	fmt.Println("| messages | command | Gatehouse/SQLite (ms) | Dovecot (ms) | Dovecot time / Gatehouse time |")
+	fmt.Println("|---|---|---|---|---|")
+	for _, r := range rows {
+		for _, cmd := range largeCommands {
+			g, d := r.figs[cmd]["Gatehouse/SQLite"], r.figs[cmd]["Dovecot"]
+			fmt.Printf("| %d | %s | %s | %s | %s |\n", r.n, cmd, msRange(g), msRange(d), ratioRange(d, g))
+		}
+	}
+	return nil
+}
+
+// largeCommands are the measured commands, in the tables' order.
+var largeCommands = []string{"SELECT", "UID FETCH last 50", "UID SEARCH SUBJECT", "IDLE wake-up"}
+
+// largeOne seeds both servers with an INBOX of n messages and measures.
+func largeOne(dir string, n, port, rounds, iters int) (map[string]map[string][]time.Duration, error) {
+	ctx := context.Background()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	msgs := make([][]byte, n)
+	for i := range msgs {
+		msgs[i] = largeMessage(i)
+	}
+	start := time.Now()
+	db := filepath.Join(dir, "gatehouse.db")
+	st, err := sqlite.Open(ctx, db, sqlite.Options{})
+	if err != nil {
+		return nil, err
+	}
+	err = rig.Seed(ctx, st, 1, msgs, password)
+	st.Close()
+	if err != nil {
+		return nil, fmt.Errorf("seed Gatehouse: %w", err)
+	}
+	fmt.Printf("%d messages: seeded Gatehouse in %v\n", n, time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	if err := seedDovecot(filepath.Join(dir, "dovecot"), port, 1, msgs); err != nil {
+		return nil, fmt.Errorf("seed Dovecot: %w", err)
+	}
+	fmt.Printf("%d messages: seeded Dovecot in %v\n", n, time.Since(start).Round(time.Millisecond))
+	gh, err := startGatehouse("Gatehouse/SQLite", db)
+	if err != nil {
+		return nil, err
+	}
+	defer gh.stop()
+	dc, err := startDovecot(filepath.Join(dir, "dovecot"), port)
+	if err != nil {
+		return nil, err
+	}
+	defer dc.stop()
+	servers := []*server{gh, dc}
+	figs := map[string]map[string][]time.Duration{}
+	for _, cmd := range largeCommands {
+		figs[cmd] = map[string][]time.Duration{}
+	}
+	sessions := map[string]*largeSession{}
+	for _, srv := range servers {
+		s, err := openLarge(srv.addr)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", srv.name, err)
+		}
+		defer s.close()
+		sessions[srv.name] = s
+		// warm-up, not counted
+		start := time.Now()
+		if _, err := s.measure("SELECT", n, 1); err != nil {
+			return nil, fmt.Errorf("%s: %w", srv.name, err)
+		}
+		fmt.Printf("%s: first SELECT %v\n", srv.name, time.Since(start).Round(time.Millisecond))
+		for _, cmd := range largeCommands[1:] {
+			start := time.Now()
+			if _, err := s.measure(cmd, n, 1); err != nil {
+				return nil, fmt.Errorf("%s: %w", srv.name, err)
+			}
+			fmt.Printf("%s: first %s %v\n", srv.name, cmd, time.Since(start).Round(time.Millisecond))
+		}
+	}
+	for r := range rounds {
+		order := servers
+		if r%2 == 1 {
+			order = []*server{servers[1], servers[0]}
+		}
+		for _, cmd := range largeCommands {
+			for _, srv := range order {
+				d, err := sessions[srv.name].measure(cmd, n, iters)
+				if err != nil {
+					return nil, fmt.Errorf("%s, %s: %w", srv.name, cmd, err)
+				}
+				figs[cmd][srv.name] = append(figs[cmd][srv.name], d)
+				fmt.Printf("%d messages, run %d: %s %s %.2f ms\n", n, r+1, srv.name, cmd, ms(d))
+			}
+		}
+	}
+	return figs, nil
+}
+
+// largeSession is a logged-in session with INBOX selected, and a second
+// one that APPENDs while the first IDLEs.
+type largeSession struct {
+	c, writer *client
+	appended  int // messages APPENDed so far: the INBOX holds n+appended
+}
+
+func openLarge(addr string) (*largeSession, error) {
+	s := &largeSession{}
+	for _, p := range []**client{&s.c, &s.writer} {
+		c, err := dial(addr, 10*time.Minute)
+		if err != nil {
+			return nil, err
+		}
+		*p = c
+		if _, err := c.cmd(time.Minute, nil, "LOGIN %s %s", rig.UserName(0), password); err != nil {
+			s.close()
+			return nil, fmt.Errorf("LOGIN: %w", err)
+		}
+	}
+	return s, nil
+}
+
+func (s *largeSession) close() {
+	for _, c := range []*client{s.c, s.writer} {
+		if c != nil {
+			c.close()
+		}
+	}
+}
+
+// measure runs cmd iters times and returns the median time; each answer
+// is checked.
+func (s *largeSession) measure(cmd string, n, iters int) (time.Duration, error) {
+	ds := make([]time.Duration, 0, iters)
+	for range iters {
+		d, err := s.once(cmd, n)
+		if err != nil {
+			return 0, err
+		}
+		ds = append(ds, d)
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return ds[len(ds)/2], nil
+}
+
+const largeTimeout = 10 * time.Minute
+
+func (s *largeSession) once(cmd string, n int) (time.Duration, error) {
+	total := n + s.appended
+	start := time.Now()
+	switch cmd {
+	case "SELECT":
+		exists := -1
+		_, err := s.c.cmd(largeTimeout, func(l []byte) {
+			if f := bytes.Fields(l); len(f) == 3 && string(f[2]) == "EXISTS" {
+				exists, _ = strconv.Atoi(string(f[1]))
+			}
+		}, "SELECT INBOX")
+		if err == nil && exists != total {
+			err = fmt.Errorf("SELECT: %d EXISTS; want %d", exists, total)
+		}
+		return time.Since(start), err
+	case "UID FETCH last 50":
+		// the UIDs of the seeded messages are 1..n on both servers
+		got, err := s.c.cmd(largeTimeout, nil, "UID FETCH %d:%d (UID FLAGS ENVELOPE)", n-49, n)
+		if err == nil && got != 50 {
+			err = fmt.Errorf("UID FETCH: %d answers; want 50", got)
+		}
+		return time.Since(start), err
+	case "UID SEARCH SUBJECT":
+		hits := -1
+		_, err := s.c.cmd(largeTimeout, func(l []byte) {
+			if bytes.HasPrefix(l, []byte("* SEARCH")) {
+				hits = len(bytes.Fields(l)) - 2
+			}
+		}, "UID SEARCH SUBJECT needle")
+		if want := (n + 999) / 1000; err == nil && hits != want {
+			err = fmt.Errorf("UID SEARCH: %d hits; want %d", hits, want)
+		}
+		return time.Since(start), err
+	case "IDLE wake-up":
+		return s.idleWakeup(total)
+	}
+	return 0, fmt.Errorf("unknown command %q", cmd)
+}
+
+// idleWakeup puts the session in IDLE, APPENDs a message from the other
+// session and returns the time from the APPEND sent to "* total+1
+// EXISTS" on the idler.
+func (s *largeSession) idleWakeup(total int) (time.Duration, error) {
+	c := s.c
+	c.tag++
+	tag := "t" + strconv.Itoa(c.tag)
+	c.nc.SetDeadline(time.Now().Add(time.Minute))
+	fmt.Fprintf(c.w, "%s IDLE\r\n", tag)
+	if err := c.w.Flush(); err != nil {
+		return 0, err
+	}
+	for {
+		l, err := c.readLine()
+		if err != nil {
+			return 0, fmt.Errorf("IDLE: %w", err)
+		}
+		if bytes.HasPrefix(l, []byte("+")) {
+			break
+		}
+		if bytes.HasPrefix(l, []byte(tag+" ")) {
+			return 0, fmt.Errorf("IDLE: %s", l)
+		}
+	}
+	raw := largeMessage(total + 1)
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() {
+		w := s.writer
+		w.tag++
+		wtag := "t" + strconv.Itoa(w.tag)
+		w.nc.SetDeadline(time.Now().Add(time.Minute))
+		fmt.Fprintf(w.w, "%s APPEND INBOX {%d+}\r\n%s\r\n", wtag, len(raw), raw)
+		if err := w.w.Flush(); err != nil {
+			done <- err
+			return
+		}
+		for {
+			l, err := w.readLine()
+			if err != nil {
+				done <- err
+				return
+			}
+			if bytes.HasPrefix(l, []byte(wtag+" ")) {
+				if !bytes.HasPrefix(l, []byte(wtag+" OK")) {
+					err = fmt.Errorf("APPEND: %s", l)
+				}
+				done <- err
+				return
+			}
+		}
+	}()
+	want := []byte(fmt.Sprintf("* %d EXISTS", total+1))
+	var woke time.Duration
+	for {
+		l, err := c.readLine()
+		if err != nil {
+			return 0, fmt.Errorf("IDLE: waiting for %s: %w", want, err)
+		}
+		if bytes.Equal(l, want) {
+			woke = time.Since(start)
+			break
+		}
+	}
+	if err := <-done; err != nil {
+		return 0, err
+	}
+	s.appended++
+	fmt.Fprintf(c.w, "DONE\r\n")
+	if err := c.w.Flush(); err != nil {
+		return 0, err
+	}
+	for {
+		l, err := c.readLine()
+		if err != nil {
+			return 0, err
+		}
+		if bytes.HasPrefix(l, []byte(tag+" ")) {
+			if !bytes.HasPrefix(l, []byte(tag+" OK")) {
+				return 0, fmt.Errorf("IDLE: %s", l)
+			}
+			return woke, nil
+		}
+	}
+}
+
+// msRange is "lo–hi" of run medians in ms.
+func msRange(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "–"
+	}
+	lo, hi := minmax(ds)
+	if ms(lo) >= 100 {
+		return fmt.Sprintf("%.0f–%.0f", ms(lo), ms(hi))
+	}
+	return fmt.Sprintf("%.2f–%.2f", ms(lo), ms(hi))
+}
+
+// ratioRange is the range of d[i]/g[i] over the runs (run i of both
+// servers ran next to each other): above 1, Gatehouse is faster.
+func ratioRange(d, g []time.Duration) string {
+	var rs []float64
+	for i := range min(len(d), len(g)) {
+		if g[i] > 0 {
+			rs = append(rs, float64(d[i])/float64(g[i]))
+		}
+	}
+	if len(rs) == 0 {
+		return "–"
+	}
+	sort.Float64s(rs)
+	return fmt.Sprintf("%.2f–%.2f×", rs[0], rs[len(rs)-1])
+}
+
+func minmax(ds []time.Duration) (time.Duration, time.Duration) {
+	lo, hi := ds[0], ds[0]
+	for _, d := range ds {
+		lo, hi = min(lo, d), max(hi, d)
+	}
+	return lo, hi
+}
