@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"flag"
 	"fmt"
 	"net/url"
@@ -11,8 +10,6 @@ import (
 	"strings"
 	"text/template"
 	"time"
-
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create the database
 
 	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
 	"github.com/gatehouse-mail/gatehouse/internal/store/postgres"
@@ -99,7 +96,7 @@ func (s *seedFlags) seed(ctx context.Context) error {
 	}
 	if s.hasEngine("postgres") {
 		start := time.Now()
-		if err := createPGDatabase(ctx, s.pgAdmin, s.pgDB); err != nil {
+		if err := rig.CreateDatabase(ctx, s.pgAdmin, s.pgDB); err != nil {
 			return err
 		}
 		st, err := postgres.Open(ctx, s.pgDSN(), postgres.Options{})
@@ -130,22 +127,6 @@ func seedCmd(args []string) error {
 		return err
 	}
 	fmt.Println("seeded", s.dir)
-	return nil
-}
-
-// createPGDatabase drops and creates a database.
-func createPGDatabase(ctx context.Context, adminDSN, name string) error {
-	db, err := sql.Open("pgx", adminDSN)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if _, err := db.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-		return fmt.Errorf("drop database: %w", err)
-	}
-	if _, err := db.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
-		return fmt.Errorf("create database: %w", err)
-	}
 	return nil
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"flag"
 	"fmt"
 	"net/url"
@@ -11,8 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	_ "github.com/jackc/pgx/v5/stdlib" // the maintenance connection
 
 	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
 	"github.com/gatehouse-mail/gatehouse/internal/testenv/dovecot"
@@ -84,7 +81,7 @@ func (s *seedFlags) seed(ctx context.Context) error {
 	}
 	if s.hasEngine("postgres") {
 		t := time.Now()
-		if err := createPGDatabase(ctx, s.pgAdmin, "gatehouse_popload"); err != nil {
+		if err := rig.CreateDatabase(ctx, s.pgAdmin, "gatehouse_popload"); err != nil {
 			return err
 		}
 		if err := seedGatehouse(ctx, s.pgDSN(), s.users, msgs, password); err != nil {
@@ -239,20 +236,4 @@ func stats(rs []result, f func(result) float64) (med, lo, hi float64) {
 	}
 	slices.Sort(v)
 	return v[len(v)/2], v[0], v[len(v)-1]
-}
-
-// createPGDatabase makes the load database afresh.
-func createPGDatabase(ctx context.Context, adminDSN, name string) error {
-	db, err := sql.Open("pgx", adminDSN)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if _, err := db.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-		return fmt.Errorf("drop database: %w", err)
-	}
-	if _, err := db.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
-		return fmt.Errorf("create database: %w", err)
-	}
-	return nil
 }

@@ -7,6 +7,7 @@ package rig
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +27,8 @@ import (
 	"github.com/gatehouse-mail/gatehouse/internal/message"
 	"github.com/gatehouse-mail/gatehouse/internal/notify"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create load databases
 )
 
 // UserName is the address of load user i on every server.
@@ -174,4 +177,21 @@ func StartChild(db string) (addr string, stop func(), err error) {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 	}, nil
+}
+
+// CreateDatabase drops the PostgreSQL database name, when it exists, and
+// creates it afresh, through the maintenance database adminDSN names.
+func CreateDatabase(ctx context.Context, adminDSN, name string) error {
+	db, err := sql.Open("pgx", adminDSN)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+		return fmt.Errorf("drop database: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
+		return fmt.Errorf("create database: %w", err)
+	}
+	return nil
 }
