@@ -30,12 +30,13 @@ const writerAutoCheckpoint = 8000
 type checkpointer struct {
 	db   *sql.DB
 	log  *slog.Logger
+	done func(logFrames, copied int) // Options.checkpointed
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
 
-func startCheckpointer(db *sql.DB, log *slog.Logger) *checkpointer {
-	c := &checkpointer{db: db, log: log, stop: make(chan struct{})}
+func startCheckpointer(db *sql.DB, log *slog.Logger, done func(logFrames, copied int)) *checkpointer {
+	c := &checkpointer{db: db, log: log, done: done, stop: make(chan struct{})}
 	c.wg.Add(1)
 	go c.run()
 	return c
@@ -55,9 +56,12 @@ func (c *checkpointer) run() {
 		var busy, logFrames, done int
 		err := c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &done)
 		cancel()
-		if err != nil && c.log != nil {
+		switch {
+		case err != nil && c.log != nil:
 			// The writer's own automatic checkpoint still bounds the log.
 			c.log.Warn("checkpoint of the write-ahead log failed", "err", err)
+		case err == nil && c.done != nil:
+			c.done(logFrames, done)
 		}
 	}
 }

@@ -53,6 +53,10 @@ type Options struct {
 	// beforeWALSync, when set, runs at the start of every sync of the
 	// write-ahead log; an error fails that sync (tests).
 	beforeWALSync func() error
+	// checkpointed, when set, is told the log's frames and those copied
+	// into the database file after every checkpoint of the checkpointer
+	// (tests).
+	checkpointed func(logFrames, copied int)
 }
 
 // Open opens (creating when missing) the database file at path.
@@ -142,7 +146,7 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 	ck.SetMaxOpenConns(1)
 	ck.SetMaxIdleConns(1)
 	ck.SetConnMaxLifetime(0)
-	cp := startCheckpointer(ck, o.Logger)
+	cp := startCheckpointer(ck, o.Logger, o.checkpointed)
 	d := Dialect
 	dir := filepath.Dir(path)
 	d.IsStorageFull = func(err error) bool { return storageFull(err, dir) }
