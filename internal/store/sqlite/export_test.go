@@ -6,3 +6,10 @@ func WithBeforeWALSync(o Options, f func() error) Options {
 	o.beforeWALSync = f
 	return o
 }
+
+// WithCheckpointed returns o with a function told the log's frames and
+// those copied after every checkpoint of the checkpointer.
+func WithCheckpointed(o Options, f func(logFrames, copied int)) Options {
+	o.checkpointed = f
+	return o
+}

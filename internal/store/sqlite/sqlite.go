@@ -53,6 +53,10 @@ type Options struct {
 	// beforeWALSync, when set, runs at the start of every sync of the
 	// write-ahead log; an error fails that sync (tests).
 	beforeWALSync func() error
+	// checkpointed, when set, is told the log's frames and those copied
+	// into the database file after every checkpoint of the checkpointer
+	// (tests).
+	checkpointed func(logFrames, copied int)
 }
 
 // Open opens (creating when missing) the database file at path.
@@ -74,7 +78,7 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 		}
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn(cacheKiB))
+	w, err := sql.Open("sqlite", dsn(cacheKiB, fmt.Sprintf("wal_autocheckpoint(%d)", writerAutoCheckpoint)))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -131,6 +135,18 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 		rb.Close()
 		return nil, err
 	}
+	// The checkpointer's connection: small cache, it reads nothing.
+	ck, err := sql.Open("sqlite", dsn("cache_size(-64)"))
+	if err != nil {
+		w.Close()
+		r.Close()
+		rb.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	ck.SetMaxOpenConns(1)
+	ck.SetMaxIdleConns(1)
+	ck.SetConnMaxLifetime(0)
+	cp := startCheckpointer(ck, o.Logger, o.checkpointed)
 	d := Dialect
 	dir := filepath.Dir(path)
 	d.IsStorageFull = func(err error) bool { return storageFull(err, dir) }
@@ -144,12 +160,13 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 		Logger:      o.Logger,
 		GroupCommit: !o.NoGroupCommit,
 		SyncLog:     wal.sync,
-		Close:       wal.close,
+		Close:       func() error { return errors.Join(cp.close(), wal.close()) },
 
 		SummaryCacheBytes: o.SummaryCacheBytes,
 		BodyGrace:         o.BodyGrace,
 	})
 	if err != nil {
+		cp.close()
 		w.Close()
 		r.Close()
 		rb.Close()

@@ -129,3 +129,50 @@ func TestFailedLogSyncRefusesDurableWrites(t *testing.T) {
 		t.Errorf("STORE after a failed log sync: %v", err)
 	}
 }
+
+// TestCheckpointerCopiesLog: the checkpointer, not the writer (whose
+// automatic checkpoint is far off at 8,000 pages), copies the committed
+// log into the database file, and the writes stay readable.
+func TestCheckpointerCopiesLog(t *testing.T) {
+	ctx := context.Background()
+	type result struct{ log, copied int }
+	results := make(chan result, 100)
+	o := sqlite.WithCheckpointed(sqlite.Options{}, func(log, copied int) {
+		select {
+		case results <- result{log, copied}:
+		default:
+		}
+	})
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	m := store.Mailbox{Name: "C", DisplayName: "C", Alias: "c", PrimarySmtpAddress: "c@x", UserPrincipalName: "c@x"}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &m) }); err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := s.FolderByName(ctx, m.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		if _, _, err := s.Append(ctx, inbox.ID, walMessage()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Wait (without a time limit of its own: the test's) for a
+	// checkpoint that found frames in the log and copied all of them.
+	for r := range results {
+		if r.log > 0 && r.copied == r.log {
+			break
+		}
+	}
+	f, err := s.FolderByName(ctx, m.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Messages != 20 {
+		t.Fatalf("INBOX has %d messages after the checkpoint, want 20", f.Messages)
+	}
+}
