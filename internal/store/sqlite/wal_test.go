@@ -161,11 +161,17 @@ func TestCheckpointerCopiesLog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Wait (without a time limit of its own: the test's) for a
-	// checkpoint that found frames in the log and copied all of them.
-	for r := range results {
+	// Wait for a checkpoint that found frames in the log and copied all
+	// of them (it runs every 500 ms; a minute without one is a broken
+	// checkpointer, not a slow machine).
+	deadline := time.Now().Add(time.Minute)
+	for {
+		r := wait(t, results, "a checkpoint")
 		if r.log > 0 && r.copied == r.log {
 			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint copied the whole log in a minute (last: %d of %d frames)", r.copied, r.log)
 		}
 	}
 	f, err := s.FolderByName(ctx, m.ID, "INBOX")
