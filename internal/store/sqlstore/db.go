@@ -90,6 +90,13 @@ type Dialect struct {
 	// the commit is durable), an error rolls back and is returned, as is
 	// the first error of a query. Deliver uses it without group commit.
 	Pipeline func(ctx context.Context, pool *sql.DB, qs []PipelineQuery, check func() error) error
+	// ReadPipeline, when set, runs qs as one read-only snapshot
+	// (ReadTxOptions) on one connection of pool: its BEGIN, every query
+	// and its end are sent at once (PostgreSQL: one round trip instead of
+	// one per statement), and each query's Row is filled or its Each
+	// called in order. The session's reads of several statements that
+	// must agree (a folder's index, the changes since a MODSEQ) use it.
+	ReadPipeline func(ctx context.Context, pool *sql.DB, qs []PipelineQuery) error
 }
 
 // Options configure a DB.

@@ -339,10 +339,60 @@ func collectFlags(rows *sql.Rows, err error) ([]store.MessageFlags, error) {
 	return out, rows.Err()
 }
 
+// scanFunc adapts a pipelined query's scan function to scanFolder.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// folderQuery reads the folder row into f (found tells whether there was
+// one) as a query of a read pipeline.
+func folderQuery(folderID int64, f *store.Folder, found *bool) PipelineQuery {
+	return PipelineQuery{
+		SQL:  `SELECT ` + folderColumns + ` FROM folders WHERE id = ?`,
+		Args: []any{folderID},
+		Each: func(scan func(dest ...any) error) error {
+			var err error
+			*f, err = scanFolder(scanFunc(scan))
+			*found = err == nil
+			return err
+		},
+	}
+}
+
+// flagsQuery collects the rows of q (uid, modseq, flags, keywords) into
+// out as a query of a read pipeline.
+func flagsQuery(q string, out *[]store.MessageFlags, args ...any) PipelineQuery {
+	return PipelineQuery{SQL: q, Args: args, Each: func(scan func(dest ...any) error) error {
+		var m store.MessageFlags
+		var kw string
+		if err := scan(&m.UID, &m.ModSeq, &m.Flags, &kw); err != nil {
+			return err
+		}
+		m.Keywords = splitKeywords(kw)
+		*out = append(*out, m)
+		return nil
+	}}
+}
+
 // FolderIndex implements store.Mail.
 func (db *DB) FolderIndex(ctx context.Context, folderID int64) (store.Folder, []store.MessageFlags, error) {
 	var f store.Folder
 	var msgs []store.MessageFlags
+	if db.d.ReadPipeline != nil {
+		// One round trip instead of four (BEGIN, folder, messages, end).
+		var found bool
+		err := db.d.ReadPipeline(ctx, db.r, []PipelineQuery{
+			folderQuery(folderID, &f, &found),
+			flagsQuery(`SELECT uid, modseq, flags, keywords FROM messages WHERE folder_id = ? ORDER BY uid`, &msgs, folderID),
+		})
+		if err == nil && !found {
+			err = folderNotFound(sql.ErrNoRows, fmt.Sprint(folderID))
+		}
+		if err != nil {
+			return store.Folder{}, nil, err
+		}
+		return f, msgs, nil
+	}
 	err := db.read(ctx, func(c conn) error {
 		var err error
 		if f, err = getFolder(ctx, c, folderID); err != nil {
@@ -359,6 +409,32 @@ func (db *DB) Changes(ctx context.Context, folderID int64, since uint64) (store.
 	var f store.Folder
 	var changed []store.MessageFlags
 	var expunged []uint32
+	if db.d.ReadPipeline != nil {
+		// One round trip instead of five. The two queries of changes are
+		// sent whether or not the folder's MODSEQ passed since: they find
+		// nothing then (no row's MODSEQ is above the folder's), and
+		// asking costs no round trip of its own.
+		var found bool
+		err := db.d.ReadPipeline(ctx, db.r, []PipelineQuery{
+			folderQuery(folderID, &f, &found),
+			flagsQuery(`SELECT uid, modseq, flags, keywords FROM messages WHERE folder_id = ? AND modseq > ?`, &changed, folderID, since),
+			{SQL: `SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid`, Args: []any{folderID, since},
+				Each: func(scan func(dest ...any) error) error {
+					var uid uint32
+					err := scan(&uid)
+					expunged = append(expunged, uid)
+					return err
+				}},
+		})
+		if err == nil && !found {
+			err = folderNotFound(sql.ErrNoRows, fmt.Sprint(folderID))
+		}
+		if err != nil {
+			return store.Folder{}, nil, nil, err
+		}
+		slices.SortFunc(changed, func(a, b store.MessageFlags) int { return cmp.Compare(a.UID, b.UID) })
+		return f, changed, expunged, nil
+	}
 	err := db.read(ctx, func(c conn) error {
 		var err error
 		if f, err = getFolder(ctx, c, folderID); err != nil {
