@@ -165,6 +165,13 @@ var Dialect = sqlstore.Dialect{
 	LockMailboxes: `SELECT id FROM mailboxes WHERE id IN (%s) ORDER BY id FOR NO KEY UPDATE`,
 	Pipeline:      pipeline,
 	ReadPipeline:  readPipeline,
+	// The CTE's FOR UPDATE takes the row lock and reads the row's newest
+	// version (waiting for a concurrent writer to finish); the UPDATE
+	// then writes that same locked row, so no two sessions claim the
+	// same messages and no UID is left out.
+	ClaimRecent: `WITH o AS (SELECT first_recent_uid, uid_next FROM folders WHERE id = ? FOR UPDATE),
+		u AS (UPDATE folders SET first_recent_uid = o.uid_next FROM o WHERE folders.id = ? AND o.first_recent_uid < o.uid_next)
+		SELECT first_recent_uid, uid_next FROM o`,
 }
 
 // rebind turns ? placeholders into $1, $2, ... Our statements never hold a

@@ -97,6 +97,13 @@ type Dialect struct {
 	// called in order. The session's reads of several statements that
 	// must agree (a folder's index, the changes since a MODSEQ) use it.
 	ReadPipeline func(ctx context.Context, pool *sql.DB, qs []PipelineQuery) error
+	// ClaimRecent, when not empty, is one statement that locks a folder
+	// row (argument 1, the folder's ID, twice), moves its first_recent_uid
+	// to its uid_next when they differ, and returns both as they were
+	// when locked; ClaimRecent runs it on its own, outside an explicit
+	// transaction (PostgreSQL: one round trip instead of five). Empty:
+	// lock, read and update in a transaction.
+	ClaimRecent string
 }
 
 // Options configure a DB.

@@ -1295,6 +1295,17 @@ func (db *DB) copyMessages(ctx context.Context, src int64, uids []store.UIDRange
 
 // ClaimRecent implements store.Mail.
 func (db *DB) ClaimRecent(ctx context.Context, folderID int64) (first, next uint32, err error) {
+	if db.d.ClaimRecent != "" {
+		pool := db.w
+		if db.wr != nil {
+			pool = db.wr // a claim of \Recent is a relaxed write
+		}
+		err = pool.QueryRowContext(ctx, db.d.Rebind(db.d.ClaimRecent), folderID, folderID).Scan(&first, &next)
+		if err != nil {
+			return 0, 0, db.storageErr(folderNotFound(err, fmt.Sprint(folderID)))
+		}
+		return min(first, next), next, nil
+	}
 	err = db.writeRelaxed(ctx, func(c conn) error {
 		// Locked first: two sessions must never both claim the same recent
 		// messages.
