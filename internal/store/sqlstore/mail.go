@@ -761,12 +761,85 @@ func addMessage(ctx context.Context, c conn, where string, key any, bodyID int64
 
 // Append implements store.Mail.
 func (db *DB) Append(ctx context.Context, folderID int64, msg store.NewMessage) (uidValidity, uid uint32, err error) {
+	if db.d.Pipeline != nil && db.writes == nil {
+		return db.appendPipelined(ctx, folderID, &msg)
+	}
 	err = db.write(ctx, nil, func(c conn) error {
 		var err error
 		uidValidity, uid, err = appendMessage(ctx, c, folderID, &msg)
 		return err
 	})
 	return uidValidity, uid, err
+}
+
+// appendPipelined is Append as one pipelined transaction
+// (Dialect.Pipeline), as deliverPipelined is Deliver: the statements of
+// appendMessage sent at once, then the commit, two round trips against
+// nine. The quota check locks the folder's mailbox when it has a quota and
+// reads its size under the lock in the same pipeline; check decides
+// between commit and rollback.
+func (db *DB) appendPipelined(ctx context.Context, folderID int64, msg *store.NewMessage) (uidValidity, uid uint32, err error) {
+	size := int64(len(msg.Raw))
+	type limit struct{ id, limit, used int64 }
+	var limits []limit
+	qs := []PipelineQuery{
+		{SQL: `SELECT m.id FROM mailboxes m JOIN folders f ON f.mailbox_id = m.id
+			WHERE f.id = ? AND m.prohibit_send_receive_quota IS NOT NULL FOR NO KEY UPDATE OF m`,
+			Args: []any{folderID}, Each: func(func(...any) error) error { return nil }},
+		{SQL: `SELECT m.id, m.prohibit_send_receive_quota, (SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = m.id)
+			FROM mailboxes m JOIN folders f ON f.mailbox_id = m.id WHERE f.id = ? AND m.prohibit_send_receive_quota IS NOT NULL`,
+			Args: []any{folderID},
+			Each: func(scan func(...any) error) error {
+				var l limit
+				if err := scan(&l.id, &l.limit, &l.used); err != nil {
+					return err
+				}
+				limits = append(limits, l)
+				return nil
+			}},
+	}
+	qs = append(qs, bodyPipeline(msg)...)
+	idate := msg.InternalDate
+	if idate.IsZero() {
+		idate = time.Now()
+	}
+	qs = append(qs,
+		PipelineQuery{SQL: `UPDATE folders SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,
+			messages = messages + 1, unseen = unseen + ?, size = size + ? WHERE id = ?
+			RETURNING uid_validity, uid_next - 1`, Args: []any{unseenDelta(msg.Flags), size, folderID},
+			Row: []any{&uidValidity, &uid}},
+		PipelineQuery{SQL: `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id, save_date, has_binary)
+			SELECT id, uid_next - 1, highest_modseq, ?, ?, ?, ?, ` + pipelinedBodyID + `, ?, ? FROM folders WHERE id = ?`,
+			Args: []any{int64(msg.Flags), joinKeywords(msg.Keywords), micros(idate), size, micros(time.Now()), msg.HasBinary, folderID}},
+	)
+	check := func() error {
+		for _, l := range limits {
+			if l.used+size > l.limit {
+				return &OverQuotaError{MailboxID: l.id, Used: l.used, Add: size, Limit: l.limit}
+			}
+		}
+		return nil
+	}
+	for attempt := 0; ; attempt++ {
+		limits = limits[:0]
+		err := db.d.Pipeline(ctx, db.w, qs, check)
+		if err != nil && attempt < maxRetries && db.d.IsRetryable != nil && db.d.IsRetryable(err) {
+			select {
+			case <-ctx.Done():
+				return 0, 0, err
+			case <-time.After(retryDelay(attempt)):
+			}
+			continue
+		}
+		if err != nil {
+			var over *OverQuotaError
+			if errors.As(err, &over) {
+				return 0, 0, err
+			}
+			return 0, 0, db.storageErr(folderNotFound(err, fmt.Sprint(folderID)))
+		}
+		return uidValidity, uid, nil
+	}
 }
 
 // AppendMany implements store.Mail: each message goes in as Append puts
