@@ -164,6 +164,14 @@ var Dialect = sqlstore.Dialect{
 	// for (or block) the key-share locks of inserting a folder.
 	LockMailboxes: `SELECT id FROM mailboxes WHERE id IN (%s) ORDER BY id FOR NO KEY UPDATE`,
 	Pipeline:      pipeline,
+	ReadPipeline:  readPipeline,
+	// The CTE's FOR UPDATE takes the row lock and reads the row's newest
+	// version (waiting for a concurrent writer to finish); the UPDATE
+	// then writes that same locked row, so no two sessions claim the
+	// same messages and no UID is left out.
+	ClaimRecent: `WITH o AS (SELECT first_recent_uid, uid_next FROM folders WHERE id = ? FOR UPDATE),
+		u AS (UPDATE folders SET first_recent_uid = o.uid_next FROM o WHERE folders.id = ? AND o.first_recent_uid < o.uid_next)
+		SELECT first_recent_uid, uid_next FROM o`,
 }
 
 // rebind turns ? placeholders into $1, $2, ... Our statements never hold a
@@ -210,22 +218,7 @@ func pipeline(ctx context.Context, pool *sql.DB, qs []sqlstore.PipelineQuery, ch
 			if err != nil {
 				break
 			}
-			switch {
-			case q.Row != nil:
-				err = br.QueryRow().Scan(q.Row...)
-			case q.Each != nil:
-				var rows pgx.Rows
-				rows, err = br.Query()
-				for err == nil && rows.Next() {
-					err = q.Each(rows.Scan)
-				}
-				rows.Close()
-				if err == nil {
-					err = rows.Err()
-				}
-			default:
-				_, err = br.Exec()
-			}
+			err = runPipelined(br, q)
 		}
 		if cerr := br.Close(); err == nil {
 			err = cerr
@@ -247,4 +240,70 @@ func pipeline(ctx context.Context, pool *sql.DB, qs []sqlstore.PipelineQuery, ch
 		}
 		return err
 	})
+}
+
+// readPipeline implements sqlstore.Dialect.ReadPipeline with a pgx batch:
+// BEGIN of a read-only REPEATABLE READ snapshot, every query and COMMIT go
+// out together and come back in one round trip. Should a query fail, the
+// server skips the rest of the batch and leaves the transaction aborted;
+// a ROLLBACK then ends it (a second round trip, on errors only), and a
+// connection whose state is still unknown is dropped.
+func readPipeline(ctx context.Context, pool *sql.DB, qs []sqlstore.PipelineQuery) error {
+	c, err := pool.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer c.Close()
+	return c.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		b := &pgx.Batch{}
+		b.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+		for _, q := range qs {
+			b.Queue(rebind(q.SQL), q.Args...)
+		}
+		b.Queue("COMMIT")
+		br := pc.SendBatch(ctx, b)
+		_, err := br.Exec()
+		for _, q := range qs {
+			if err != nil {
+				break
+			}
+			err = runPipelined(br, q)
+		}
+		if err == nil {
+			_, err = br.Exec()
+		}
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if pc.PgConn().TxStatus() != 'I' {
+			if _, xerr := pc.Exec(ctx, "ROLLBACK"); xerr != nil {
+				pc.Close(context.WithoutCancel(ctx))
+				return errors.Join(err, xerr, driver.ErrBadConn)
+			}
+		}
+		return err
+	})
+}
+
+// runPipelined reads the result of q from br: its one row into q.Row, each
+// row to q.Each, or none.
+func runPipelined(br pgx.BatchResults, q sqlstore.PipelineQuery) error {
+	switch {
+	case q.Row != nil:
+		return br.QueryRow().Scan(q.Row...)
+	case q.Each != nil:
+		rows, err := br.Query()
+		for err == nil && rows.Next() {
+			err = q.Each(rows.Scan)
+		}
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+		return err
+	default:
+		_, err := br.Exec()
+		return err
+	}
 }

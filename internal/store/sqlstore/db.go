@@ -87,9 +87,25 @@ type Dialect struct {
 	// pool, all sent at once (PostgreSQL: a pipeline of the extended
 	// protocol, one round trip), fills each query's Row or calls its Each
 	// in order, then asks check: nil commits (and Pipeline returns once
-	// the commit is durable), an error rolls back and is returned, as is
-	// the first error of a query. Deliver uses it without group commit.
+	// the commit is as durable as pool's commits are: on the relaxed pool,
+	// handed to the server's log without waiting for the disk), an error
+	// rolls back and is returned, as is the first error of a query.
+	// Deliver, Append and the flag-bits STORE use it without group commit.
 	Pipeline func(ctx context.Context, pool *sql.DB, qs []PipelineQuery, check func() error) error
+	// ReadPipeline, when set, runs qs as one read-only snapshot
+	// (ReadTxOptions) on one connection of pool: its BEGIN, every query
+	// and its end are sent at once (PostgreSQL: one round trip instead of
+	// one per statement), and each query's Row is filled or its Each
+	// called in order. The session's reads of several statements that
+	// must agree (a folder's index, the changes since a MODSEQ) use it.
+	ReadPipeline func(ctx context.Context, pool *sql.DB, qs []PipelineQuery) error
+	// ClaimRecent, when not empty, is one statement that locks a folder
+	// row (argument 1, the folder's ID, twice), moves its first_recent_uid
+	// to its uid_next when they differ, and returns both as they were
+	// when locked; ClaimRecent runs it on its own, outside an explicit
+	// transaction (PostgreSQL: one round trip instead of five). Empty:
+	// lock, read and update in a transaction.
+	ClaimRecent string
 }
 
 // Options configure a DB.

@@ -296,12 +296,7 @@ const maxPipelined = 100
 // updated and holds locked. The quota check reads what it needs in the same
 // pipeline, after the lock, and decides between commit and rollback.
 func (db *DB) deliverPipelined(ctx context.Context, mailboxIDs []int64, msg *store.NewMessage) ([]store.Delivered, error) {
-	raw := msg.Raw
-	size := int64(len(raw))
-	first := raw
-	if len(first) > ChunkSize {
-		first = first[:ChunkSize]
-	}
+	size := int64(len(msg.Raw))
 	ids := make([]any, len(mailboxIDs))
 	for i, id := range mailboxIDs {
 		ids[i] = id
@@ -309,7 +304,6 @@ func (db *DB) deliverPipelined(ctx context.Context, mailboxIDs []int64, msg *sto
 	in := placeholders(len(ids))
 	type limit struct{ id, limit, used int64 }
 	var limits []limit
-	const bodyID = `currval(pg_get_serial_sequence('bodies', 'id'))`
 	qs := []PipelineQuery{
 		// reserveQuota: lock the mailboxes that have a quota, in ID order,
 		// then read their size under the lock.
@@ -325,19 +319,8 @@ func (db *DB) deliverPipelined(ctx context.Context, mailboxIDs []int64, msg *sto
 				limits = append(limits, l)
 				return nil
 			}},
-		{SQL: `INSERT INTO bodies (size, data) VALUES (?, ?)`, Args: []any{size, first}},
-		{SQL: `INSERT INTO body_summaries (body_id, subject, from_addr, to_addr, cc_addr, sent_date) VALUES (` + bodyID + `, ?, ?, ?, ?, ?)`,
-			Args: []any{msg.Subject, msg.From, msg.To, msg.Cc, micros(msg.SentDate)}},
-		{SQL: `INSERT INTO body_structures (body_id, structure) VALUES (` + bodyID + `, ?)`, Args: []any{nonNilBytes(msg.Structure)}},
 	}
-	if msg.HasPreview {
-		qs = append(qs, PipelineQuery{SQL: `INSERT INTO body_previews (body_id, preview) VALUES (` + bodyID + `, ?)`, Args: []any{msg.Preview}})
-	}
-	for n := int64(1); n*ChunkSize < size; n++ {
-		end := min((n+1)*ChunkSize, size)
-		qs = append(qs, PipelineQuery{SQL: `INSERT INTO body_chunks (body_id, n, data) VALUES (` + bodyID + `, ?, ?)`,
-			Args: []any{n, raw[n*ChunkSize : end]}})
-	}
+	qs = append(qs, bodyPipeline(msg)...)
 	idate := msg.InternalDate
 	if idate.IsZero() {
 		idate = time.Now()
@@ -352,7 +335,7 @@ func (db *DB) deliverPipelined(ctx context.Context, mailboxIDs []int64, msg *sto
 				RETURNING id, uid_validity, uid_next - 1, highest_modseq`, Args: []any{unseenDelta(msg.Flags), size, mb},
 				Row: []any{&out[i].FolderID, &uidValidity, &out[i].UID, &out[i].ModSeq}},
 			PipelineQuery{SQL: `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id, save_date, has_binary)
-				SELECT id, uid_next - 1, highest_modseq, ?, ?, ?, ?, ` + bodyID + `, ?, ? FROM folders WHERE mailbox_id = ? AND name = 'INBOX'`,
+				SELECT id, uid_next - 1, highest_modseq, ?, ?, ?, ?, ` + pipelinedBodyID + `, ?, ? FROM folders WHERE mailbox_id = ? AND name = 'INBOX'`,
 				Args: []any{int64(msg.Flags), joinKeywords(msg.Keywords), micros(idate), size, micros(time.Now()), msg.HasBinary, mb}},
 		)
 	}
@@ -384,4 +367,36 @@ func (db *DB) deliverPipelined(ctx context.Context, mailboxIDs []int64, msg *sto
 		}
 		return out, nil
 	}
+}
+
+// pipelinedBodyID is, inside a pipeline, the ID of the body that its
+// INSERT INTO bodies made: the session's own value of the sequence.
+const pipelinedBodyID = `currval(pg_get_serial_sequence('bodies', 'id'))`
+
+// bodyPipeline is insertBody as pipelined statements: the body's first
+// chunk, its summary, structure and preview, and its further chunks, each
+// naming the body by pipelinedBodyID.
+func bodyPipeline(msg *store.NewMessage) []PipelineQuery {
+	raw := msg.Raw
+	size := int64(len(raw))
+	first := raw
+	if len(first) > ChunkSize {
+		first = first[:ChunkSize]
+	}
+	const bodyID = pipelinedBodyID
+	qs := []PipelineQuery{
+		{SQL: `INSERT INTO bodies (size, data) VALUES (?, ?)`, Args: []any{size, first}},
+		{SQL: `INSERT INTO body_summaries (body_id, subject, from_addr, to_addr, cc_addr, sent_date) VALUES (` + bodyID + `, ?, ?, ?, ?, ?)`,
+			Args: []any{msg.Subject, msg.From, msg.To, msg.Cc, micros(msg.SentDate)}},
+		{SQL: `INSERT INTO body_structures (body_id, structure) VALUES (` + bodyID + `, ?)`, Args: []any{nonNilBytes(msg.Structure)}},
+	}
+	if msg.HasPreview {
+		qs = append(qs, PipelineQuery{SQL: `INSERT INTO body_previews (body_id, preview) VALUES (` + bodyID + `, ?)`, Args: []any{msg.Preview}})
+	}
+	for n := int64(1); n*ChunkSize < size; n++ {
+		end := min((n+1)*ChunkSize, size)
+		qs = append(qs, PipelineQuery{SQL: `INSERT INTO body_chunks (body_id, n, data) VALUES (` + bodyID + `, ?, ?)`,
+			Args: []any{n, raw[n*ChunkSize : end]}})
+	}
+	return qs
 }

@@ -339,10 +339,60 @@ func collectFlags(rows *sql.Rows, err error) ([]store.MessageFlags, error) {
 	return out, rows.Err()
 }
 
+// scanFunc adapts a pipelined query's scan function to scanFolder.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// folderQuery reads the folder row into f (found tells whether there was
+// one) as a query of a read pipeline.
+func folderQuery(folderID int64, f *store.Folder, found *bool) PipelineQuery {
+	return PipelineQuery{
+		SQL:  `SELECT ` + folderColumns + ` FROM folders WHERE id = ?`,
+		Args: []any{folderID},
+		Each: func(scan func(dest ...any) error) error {
+			var err error
+			*f, err = scanFolder(scanFunc(scan))
+			*found = err == nil
+			return err
+		},
+	}
+}
+
+// flagsQuery collects the rows of q (uid, modseq, flags, keywords) into
+// out as a query of a read pipeline.
+func flagsQuery(q string, out *[]store.MessageFlags, args ...any) PipelineQuery {
+	return PipelineQuery{SQL: q, Args: args, Each: func(scan func(dest ...any) error) error {
+		var m store.MessageFlags
+		var kw string
+		if err := scan(&m.UID, &m.ModSeq, &m.Flags, &kw); err != nil {
+			return err
+		}
+		m.Keywords = splitKeywords(kw)
+		*out = append(*out, m)
+		return nil
+	}}
+}
+
 // FolderIndex implements store.Mail.
 func (db *DB) FolderIndex(ctx context.Context, folderID int64) (store.Folder, []store.MessageFlags, error) {
 	var f store.Folder
 	var msgs []store.MessageFlags
+	if db.d.ReadPipeline != nil {
+		// One round trip instead of four (BEGIN, folder, messages, end).
+		var found bool
+		err := db.d.ReadPipeline(ctx, db.r, []PipelineQuery{
+			folderQuery(folderID, &f, &found),
+			flagsQuery(`SELECT uid, modseq, flags, keywords FROM messages WHERE folder_id = ? ORDER BY uid`, &msgs, folderID),
+		})
+		if err == nil && !found {
+			err = folderNotFound(sql.ErrNoRows, fmt.Sprint(folderID))
+		}
+		if err != nil {
+			return store.Folder{}, nil, err
+		}
+		return f, msgs, nil
+	}
 	err := db.read(ctx, func(c conn) error {
 		var err error
 		if f, err = getFolder(ctx, c, folderID); err != nil {
@@ -359,6 +409,32 @@ func (db *DB) Changes(ctx context.Context, folderID int64, since uint64) (store.
 	var f store.Folder
 	var changed []store.MessageFlags
 	var expunged []uint32
+	if db.d.ReadPipeline != nil {
+		// One round trip instead of five. The two queries of changes are
+		// sent whether or not the folder's MODSEQ passed since: they find
+		// nothing then (no row's MODSEQ is above the folder's), and
+		// asking costs no round trip of its own.
+		var found bool
+		err := db.d.ReadPipeline(ctx, db.r, []PipelineQuery{
+			folderQuery(folderID, &f, &found),
+			flagsQuery(`SELECT uid, modseq, flags, keywords FROM messages WHERE folder_id = ? AND modseq > ?`, &changed, folderID, since),
+			{SQL: `SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid`, Args: []any{folderID, since},
+				Each: func(scan func(dest ...any) error) error {
+					var uid uint32
+					err := scan(&uid)
+					expunged = append(expunged, uid)
+					return err
+				}},
+		})
+		if err == nil && !found {
+			err = folderNotFound(sql.ErrNoRows, fmt.Sprint(folderID))
+		}
+		if err != nil {
+			return store.Folder{}, nil, nil, err
+		}
+		slices.SortFunc(changed, func(a, b store.MessageFlags) int { return cmp.Compare(a.UID, b.UID) })
+		return f, changed, expunged, nil
+	}
 	err := db.read(ctx, func(c conn) error {
 		var err error
 		if f, err = getFolder(ctx, c, folderID); err != nil {
@@ -685,12 +761,85 @@ func addMessage(ctx context.Context, c conn, where string, key any, bodyID int64
 
 // Append implements store.Mail.
 func (db *DB) Append(ctx context.Context, folderID int64, msg store.NewMessage) (uidValidity, uid uint32, err error) {
+	if db.d.Pipeline != nil && db.writes == nil {
+		return db.appendPipelined(ctx, folderID, &msg)
+	}
 	err = db.write(ctx, nil, func(c conn) error {
 		var err error
 		uidValidity, uid, err = appendMessage(ctx, c, folderID, &msg)
 		return err
 	})
 	return uidValidity, uid, err
+}
+
+// appendPipelined is Append as one pipelined transaction
+// (Dialect.Pipeline), as deliverPipelined is Deliver: the statements of
+// appendMessage sent at once, then the commit, two round trips against
+// nine. The quota check locks the folder's mailbox when it has a quota and
+// reads its size under the lock in the same pipeline; check decides
+// between commit and rollback.
+func (db *DB) appendPipelined(ctx context.Context, folderID int64, msg *store.NewMessage) (uidValidity, uid uint32, err error) {
+	size := int64(len(msg.Raw))
+	type limit struct{ id, limit, used int64 }
+	var limits []limit
+	qs := []PipelineQuery{
+		{SQL: `SELECT m.id FROM mailboxes m JOIN folders f ON f.mailbox_id = m.id
+			WHERE f.id = ? AND m.prohibit_send_receive_quota IS NOT NULL FOR NO KEY UPDATE OF m`,
+			Args: []any{folderID}, Each: func(func(...any) error) error { return nil }},
+		{SQL: `SELECT m.id, m.prohibit_send_receive_quota, (SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = m.id)
+			FROM mailboxes m JOIN folders f ON f.mailbox_id = m.id WHERE f.id = ? AND m.prohibit_send_receive_quota IS NOT NULL`,
+			Args: []any{folderID},
+			Each: func(scan func(...any) error) error {
+				var l limit
+				if err := scan(&l.id, &l.limit, &l.used); err != nil {
+					return err
+				}
+				limits = append(limits, l)
+				return nil
+			}},
+	}
+	qs = append(qs, bodyPipeline(msg)...)
+	idate := msg.InternalDate
+	if idate.IsZero() {
+		idate = time.Now()
+	}
+	qs = append(qs,
+		PipelineQuery{SQL: `UPDATE folders SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,
+			messages = messages + 1, unseen = unseen + ?, size = size + ? WHERE id = ?
+			RETURNING uid_validity, uid_next - 1`, Args: []any{unseenDelta(msg.Flags), size, folderID},
+			Row: []any{&uidValidity, &uid}},
+		PipelineQuery{SQL: `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id, save_date, has_binary)
+			SELECT id, uid_next - 1, highest_modseq, ?, ?, ?, ?, ` + pipelinedBodyID + `, ?, ? FROM folders WHERE id = ?`,
+			Args: []any{int64(msg.Flags), joinKeywords(msg.Keywords), micros(idate), size, micros(time.Now()), msg.HasBinary, folderID}},
+	)
+	check := func() error {
+		for _, l := range limits {
+			if l.used+size > l.limit {
+				return &OverQuotaError{MailboxID: l.id, Used: l.used, Add: size, Limit: l.limit}
+			}
+		}
+		return nil
+	}
+	for attempt := 0; ; attempt++ {
+		limits = limits[:0]
+		err := db.d.Pipeline(ctx, db.w, qs, check)
+		if err != nil && attempt < maxRetries && db.d.IsRetryable != nil && db.d.IsRetryable(err) {
+			select {
+			case <-ctx.Done():
+				return 0, 0, err
+			case <-time.After(retryDelay(attempt)):
+			}
+			continue
+		}
+		if err != nil {
+			var over *OverQuotaError
+			if errors.As(err, &over) {
+				return 0, 0, err
+			}
+			return 0, 0, db.storageErr(folderNotFound(err, fmt.Sprint(folderID)))
+		}
+		return uidValidity, uid, nil
+	}
 }
 
 // AppendMany implements store.Mail: each message goes in as Append puts
@@ -767,6 +916,13 @@ func (db *DB) StoreFlags(ctx context.Context, folderID int64, u store.FlagUpdate
 	var changed []store.MessageFlags
 	var refused []uint32
 	kw := normalizeKeywords(u.Keywords)
+	if flagsOnly(u) && db.d.Pipeline != nil && db.writes == nil {
+		changed, err := db.storeFlagBitsPipelined(ctx, folderID, u)
+		if errors.Is(err, errNoChange) {
+			err = nil
+		}
+		return changed, nil, err
+	}
 	if flagsOnly(u) {
 		err := db.writeRelaxed(ctx, func(c conn) error {
 			var err error
@@ -913,6 +1069,70 @@ func storeFlagBits(ctx context.Context, c conn, folderID int64, u store.FlagUpda
 	}
 	slices.SortFunc(changed, func(a, b store.MessageFlags) int { return cmp.Compare(a.UID, b.UID) })
 	return changed, nil
+}
+
+// storeFlagBitsPipelined is storeFlagBits as one pipelined transaction
+// on the relaxed pool (Dialect.Pipeline): the MODSEQ, which locks the
+// folder row, and the UPDATE of each range, which reads the new MODSEQ
+// from that row (its own transaction's write), sent at once; then COMMIT,
+// or ROLLBACK when no row changed. Two round trips instead of four.
+func (db *DB) storeFlagBitsPipelined(ctx context.Context, folderID int64, u store.FlagUpdate) ([]store.MessageFlags, error) {
+	set, keep := int64(u.Flags), int64(-1)
+	if u.Op == store.FlagsRemove {
+		set, keep = 0, ^int64(u.Flags)
+	}
+	var modseq uint64
+	var changed []store.MessageFlags
+	qs := []PipelineQuery{{SQL: `UPDATE folders SET highest_modseq = highest_modseq + 1 WHERE id = ? RETURNING highest_modseq`,
+		Args: []any{folderID}, Row: []any{&modseq}}}
+	for _, cl := range uidClauses("uid", u.UIDs) {
+		qs = append(qs, PipelineQuery{SQL: `UPDATE messages SET flags = (flags | ?) & ?, modseq = (SELECT highest_modseq FROM folders WHERE id = ?)
+			WHERE folder_id = ? AND ` + cl.sql + ` AND (flags | ?) & ? <> flags RETURNING uid, flags, keywords`,
+			Args: append([]any{set, keep, folderID, folderID}, append(append([]any(nil), cl.args...), set, keep)...),
+			Each: func(scan func(dest ...any) error) error {
+				var m store.MessageFlags
+				var kw string
+				if err := scan(&m.UID, &m.Flags, &kw); err != nil {
+					return err
+				}
+				m.Keywords = splitKeywords(kw)
+				changed = append(changed, m)
+				return nil
+			}})
+	}
+	check := func() error {
+		if len(changed) == 0 {
+			return errNoChange
+		}
+		return nil
+	}
+	pool := db.w
+	if db.wr != nil {
+		pool = db.wr
+	}
+	for attempt := 0; ; attempt++ {
+		changed = changed[:0]
+		err := db.d.Pipeline(ctx, pool, qs, check)
+		if err != nil && !errors.Is(err, errNoChange) && attempt < maxRetries && db.d.IsRetryable != nil && db.d.IsRetryable(err) {
+			select {
+			case <-ctx.Done():
+				return nil, err
+			case <-time.After(retryDelay(attempt)):
+			}
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, errNoChange) {
+				return nil, err
+			}
+			return nil, db.storageErr(folderNotFound(err, fmt.Sprint(folderID)))
+		}
+		for i := range changed {
+			changed[i].ModSeq = modseq
+		}
+		slices.SortFunc(changed, func(a, b store.MessageFlags) int { return cmp.Compare(a.UID, b.UID) })
+		return changed, nil
+	}
 }
 
 // errNoChange ends a write transaction that found nothing to change, so
@@ -1219,6 +1439,17 @@ func (db *DB) copyMessages(ctx context.Context, src int64, uids []store.UIDRange
 
 // ClaimRecent implements store.Mail.
 func (db *DB) ClaimRecent(ctx context.Context, folderID int64) (first, next uint32, err error) {
+	if db.d.ClaimRecent != "" {
+		pool := db.w
+		if db.wr != nil {
+			pool = db.wr // a claim of \Recent is a relaxed write
+		}
+		err = pool.QueryRowContext(ctx, db.d.Rebind(db.d.ClaimRecent), folderID, folderID).Scan(&first, &next)
+		if err != nil {
+			return 0, 0, db.storageErr(folderNotFound(err, fmt.Sprint(folderID)))
+		}
+		return min(first, next), next, nil
+	}
 	err = db.writeRelaxed(ctx, func(c conn) error {
 		// Locked first: two sessions must never both claim the same recent
 		// messages.

@@ -48,6 +48,7 @@ func Run(t *testing.T, open Open) {
 		{"ExpungeAndChanges", testExpungeAndChanges},
 		{"CopyMove", testCopyMove},
 		{"ClaimRecent", testClaimRecent},
+		{"ConcurrentClaimRecent", testConcurrentClaimRecent},
 		{"ConcurrentDeliveries", testConcurrentDeliveries},
 		{"LastLogon", testLastLogon},
 		{"AdminSessions", testAdminSessions},
@@ -1121,6 +1122,67 @@ func testClaimRecent(t *testing.T, s store.Store) {
 	first, next, _ = s.ClaimRecent(ctx, inbox.ID)
 	if first != 3 || next != 4 {
 		t.Errorf("claim after new mail: %d..%d; want 3..4", first, next)
+	}
+}
+
+// testConcurrentClaimRecent claims \Recent from several sessions while
+// mail arrives: every UID is claimed by exactly one claim.
+func testConcurrentClaimRecent(t *testing.T, s store.Store) {
+	m := newMailbox(t, s, "Recent Race")
+	inbox, _ := s.FolderByName(ctx, m.ID, "INBOX")
+	if _, _, err := s.ClaimRecent(ctx, -1); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ClaimRecent of no folder: %v; want ErrNotFound", err)
+	}
+	const claimers, deliveries = 4, 20
+	var mu sync.Mutex
+	claimed := map[uint32]int{}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range claimers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				first, next, err := s.ClaimRecent(ctx, inbox.ID)
+				if err != nil {
+					t.Errorf("claim: %v", err)
+					return
+				}
+				if first > next {
+					t.Errorf("claim %d..%d: first after next", first, next)
+				}
+				mu.Lock()
+				for uid := first; uid < next; uid++ {
+					claimed[uid]++
+				}
+				mu.Unlock()
+				select {
+				case <-stop:
+					return
+				default:
+				}
+			}
+		}()
+	}
+	for i := range deliveries {
+		deliverTo(t, s, inbox.ID, fmt.Sprintf("Subject: %d\r\n\r\n", i))
+	}
+	close(stop)
+	wg.Wait()
+	first, next, err := s.ClaimRecent(ctx, inbox.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for uid := first; uid < next; uid++ {
+		claimed[uid]++
+	}
+	for uid := uint32(1); uid <= deliveries; uid++ {
+		if claimed[uid] != 1 {
+			t.Errorf("UID %d claimed %d times; want once", uid, claimed[uid])
+		}
+	}
+	if len(claimed) != deliveries {
+		t.Errorf("%d UIDs claimed; want %d", len(claimed), deliveries)
 	}
 }
 
