@@ -150,6 +150,9 @@ default_internal_user = dovecot
 mail_location = maildir:{{.Dir}}/mail/%u/Maildir:INDEX={{.Dir}}/index/%u
 mail_fsync = optimized
 mail_max_userip_connections = 1000
+# Each process may grow to 2 GB (Dovecot's default is 256 MB): the index
+# of a 1,000,000-message Maildir (imapload large) does not fit in 256 MB.
+default_vsz_limit = 2G
 auth_cache_size = 10M
 passdb {
   driver = passwd-file

@@ -406,3 +406,46 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswerIndentation checks that answers are indented for people and
+// compact for the admin shell's client, and the same JSON either way.
+func TestAnswerIndentation(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{Demo: true})
+	c := signIn(t, e, "admin", testenv.AdminPassword)
+	get := func(shell bool) []byte {
+		req, _ := http.NewRequest("GET", c.base+"/api/v1/casmailboxes/christa", nil)
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		if shell {
+			req.Header.Set("X-Gatehouse-Surface", "shell")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET casmailboxes/christa (shell %v): %d %s", shell, resp.StatusCode, out)
+		}
+		return out
+	}
+	people, shell := get(false), get(true)
+	if !bytes.Contains(people, []byte("\n  \"")) {
+		t.Errorf("answer without the shell header is not indented: %s", people)
+	}
+	if bytes.Count(bytes.TrimSpace(shell), []byte("\n")) != 0 {
+		t.Errorf("answer to the shell is indented: %s", shell)
+	}
+	var a, b map[string]any
+	if err := json.Unmarshal(people, &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(shell, &b); err != nil {
+		t.Fatal(err)
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if !bytes.Equal(ja, jb) {
+		t.Errorf("the two answers differ:\n%s\n%s", ja, jb)
+	}
+}

@@ -392,7 +392,7 @@ func (a *API) bulkCAS(ctx context.Context, c service.Caller, r *http.Request) (i
 	}
 	reqs := make([]service.SetCASMailboxRequest, len(b.Items))
 	for i, it := range b.Items {
-		reqs[i] = service.SetCASMailboxRequest{Identity: it.Identity, PopEnabled: it.PopEnabled, ImapEnabled: it.ImapEnabled,
+		reqs[i] = service.SetCASMailboxRequest{Identity: it.Identity, Guid: it.Guid, PopEnabled: it.PopEnabled, ImapEnabled: it.ImapEnabled,
 			SmtpClientAuthenticationDisabled: nullableBoolService(it.SmtpClientAuthenticationDisabled), WhatIf: b.WhatIf}
 	}
 	results, err := a.svc.SetCASMailboxes(ctx, c, reqs)

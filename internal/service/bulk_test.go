@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-mail/gatehouse/internal/service"
@@ -162,5 +163,55 @@ func TestListingKeepsItsTotal(t *testing.T) {
 	}
 	if p.Total != 3 || len(p.Items) != 1 || p.Items[0].Alias != "user000002" {
 		t.Errorf("old token: total %d, %d items; want total 3 (counted again), user000002", p.Total, len(p.Items))
+	}
+}
+
+// TestBulkSetCASMailboxByGUID changes piped objects named by their GUID
+// (Get-CASMailbox | Set-CASMailbox): the GUID names the mailbox whatever
+// the item's Identity says, in any case; an unknown GUID fails its item
+// under its Identity; a later item sees an earlier item's change; items
+// by GUID and by identity mix in one chunk.
+func TestBulkSetCASMailboxByGUID(t *testing.T) {
+	e := newEnv(t, 3)
+	ctx := context.Background()
+	byAlias := map[string]store.Mailbox{}
+	for _, m := range e.state(t).mailbox {
+		byAlias[m.Alias] = m
+	}
+	m0, m1 := byAlias["user000000"], byAlias["user000001"]
+	if m0.GUID == "" || m1.GUID == "" {
+		t.Fatalf("no GUIDs: %+v %+v", m0, m1)
+	}
+	res, err := e.svc.SetCASMailboxes(ctx, orgAdmin, []service.SetCASMailboxRequest{
+		{Identity: "a name nobody has", Guid: m0.GUID, PopEnabled: ptr(false)},
+		{Identity: "User user000001", Guid: strings.ToUpper(m1.GUID), ImapEnabled: ptr(false)},
+		{Identity: "gone", Guid: "00000000-0000-0000-0000-000000000000", PopEnabled: ptr(false)},
+		{Identity: "User user000000", Guid: m0.GUID, PopEnabled: ptr(false)}, // done by the first item
+		{Identity: "user000002", ImapEnabled: ptr(false)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 5 {
+		t.Fatalf("%d results; want 5", len(res))
+	}
+	for i, want := range []string{"User user000000", "User user000001", "", "User user000000", "User user000002"} {
+		r := res[i]
+		if want == "" {
+			var nf *service.NotFoundError
+			if !errors.As(r.Err, &nf) || !strings.Contains(nf.Error(), "gone") {
+				t.Errorf("item %d: got %v; want not found, naming \"gone\"", i, r.Err)
+			}
+			continue
+		}
+		if r.Err != nil || r.Identity != want || r.NoChange != (i == 3) {
+			t.Errorf("item %d: got %q, err %v, no change %v; want %q", i, r.Identity, r.Err, r.NoChange, want)
+		}
+	}
+	want := map[string][2]bool{"user000000": {false, true}, "user000001": {true, false}, "user000002": {true, false}} // POP, IMAP
+	for _, m := range e.state(t).mailbox {
+		if w := want[m.Alias]; m.PopEnabled != w[0] || m.ImapEnabled != w[1] {
+			t.Errorf("%s: POP %v IMAP %v; want %v %v", m.Alias, m.PopEnabled, m.ImapEnabled, w[0], w[1])
+		}
 	}
 }

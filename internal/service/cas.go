@@ -51,7 +51,11 @@ func (s *Service) GetCASMailbox(ctx context.Context, c Caller, identity string) 
 // SetCASMailboxRequest holds the parameters of Set-CASMailbox; nil fields
 // are not given.
 type SetCASMailboxRequest struct {
-	Identity    string
+	Identity string
+	// Guid, in a bulk edit, is the GUID of the piped object the item
+	// changes: it names the mailbox (one indexed lookup for a chunk of
+	// items), and Identity only names it in messages and the audit log.
+	Guid        string
 	PopEnabled  *bool
 	ImapEnabled *bool
 	// SmtpClientAuthenticationDisabled is Exchange's nullable switch of
@@ -116,7 +120,7 @@ func (s *Service) setCAS(ctx context.Context, tx store.Tx, c Caller, org store.O
 	if r.PopEnabled == nil && r.ImapEnabled == nil && !r.SmtpClientAuthenticationDisabled.Set {
 		return mutation{}, invalid("PopEnabled", "Give -PopEnabled, -ImapEnabled, -SmtpClientAuthenticationDisabled or several.")
 	}
-	m, err := ids.resolve(ctx, tx, r.Identity)
+	m, err := ids.resolveItem(ctx, tx, r.Identity, r.Guid)
 	if err != nil {
 		return mutation{}, err
 	}
@@ -210,12 +214,18 @@ func (s *Service) SetCASMailboxes(ctx context.Context, c Caller, reqs []SetCASMa
 			if org, err = tx.OrgConfig(ctx); err != nil {
 				return err
 			}
-			names := make([]string, len(chunk))
-			for j, i := range chunk {
-				names[j] = reqs[i].Identity
+			var names, guids []string
+			for _, i := range chunk {
+				if reqs[i].Guid != "" {
+					guids = append(guids, reqs[i].Guid)
+				} else {
+					names = append(names, reqs[i].Identity)
+				}
 			}
-			ids, err = s.resolveMany(ctx, tx, names)
-			return err
+			if ids, err = s.resolveMany(ctx, tx, names); err != nil {
+				return err
+			}
+			return ids.resolveGUIDs(ctx, tx, guids)
 		},
 		func(tx store.Tx, i int) (mutation, error) { return s.setCAS(ctx, tx, c, org, ids, reqs[i]) })
 }

@@ -94,6 +94,57 @@ type resolved struct {
 	// most 2, in ID order); an identity looked up and not found maps to
 	// an empty slice.
 	names map[string][]int64
+	// guids maps the lower-cased GUIDs of the chunk's piped objects to
+	// their mailboxes' IDs (resolveGUIDs); nil when none was looked up.
+	guids map[string]int64
+}
+
+// resolveGUIDs looks up, in one query, the mailboxes of a chunk's items
+// that name a piped object by its GUID.
+func (r *resolved) resolveGUIDs(ctx context.Context, tx store.Tx, guids []string) error {
+	var want []string
+	for _, g := range guids {
+		if g = strings.TrimSpace(g); g != "" && utf8.RuneCountInString(g) <= maxIdentity {
+			want = append(want, g)
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	found, err := tx.MailboxesByGUID(ctx, want)
+	if err != nil {
+		return err
+	}
+	r.guids = make(map[string]int64, len(found))
+	for g, m := range found {
+		if cur, ok := r.byID[m.ID]; ok {
+			m = cur // changed earlier in this chunk
+		}
+		r.byID[m.ID] = m
+		r.guids[g] = m.ID
+	}
+	return nil
+}
+
+// resolveItem resolves an item of a bulk edit: by the GUID of its piped
+// object when it has one (identity then only names it in messages),
+// else by its identity.
+func (r *resolved) resolveItem(ctx context.Context, tx store.Tx, identity, guid string) (store.Mailbox, error) {
+	if guid == "" {
+		return r.resolve(ctx, tx, identity)
+	}
+	if r.guids == nil {
+		// not looked up with the chunk: the GUID is an identity too
+		return r.s.resolve(ctx, tx, guid)
+	}
+	id, ok := r.guids[strings.ToLower(strings.TrimSpace(guid))]
+	if !ok {
+		if identity == "" {
+			identity = guid
+		}
+		return store.Mailbox{}, &NotFoundError{Identity: identity, Server: r.s.server}
+	}
+	return r.byID[id], nil
 }
 
 // resolveMany looks up the plain identities (no wildcard, not too long)

@@ -138,6 +138,10 @@ type Tx interface {
 	// queries (a bulk edit's chunk): out[i] holds what FindMailboxes(ctx,
 	// identities[i], limit) returns, in the same order.
 	FindMailboxesMany(ctx context.Context, identities []string, limit int) (out [][]Mailbox, err error)
+	// MailboxesByGUID returns the mailboxes with the given GUIDs
+	// (case-insensitively), keyed by lower-cased GUID; a GUID of no
+	// mailbox has no key. A bulk edit of piped objects names each by it.
+	MailboxesByGUID(ctx context.Context, guids []string) (map[string]Mailbox, error)
 	// MailboxByAddress resolves an email address (any of a mailbox's
 	// addresses, case-insensitively) for delivery and login.
 	MailboxByAddress(ctx context.Context, address string) (Mailbox, error)

@@ -47,7 +47,11 @@ type SetCASMailboxBody struct {
 
 // BulkCASItem is one mailbox of a bulk change.
 type BulkCASItem struct {
-	Identity                         string
+	Identity string
+	// Guid is the GUID of the piped mailbox object the item changes:
+	// when given, it names the mailbox, and Identity only names it in
+	// messages and the audit log.
+	Guid                             string       `json:",omitempty"`
 	PopEnabled                       *bool        `json:",omitempty"`
 	ImapEnabled                      *bool        `json:",omitempty"`
 	SmtpClientAuthenticationDisabled NullableBool `json:",omitzero"`

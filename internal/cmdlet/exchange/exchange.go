@@ -282,6 +282,27 @@ func changes(c *cmdlet.Call, names ...string) *cmdlet.Object {
 type pending struct {
 	identity string
 	params   *cmdlet.Object
+	// guid is the GUID of the piped mailbox object the change is for
+	// (pipedGUID), or "".
+	guid string
+}
+
+// pipedGUID is the GUID of the mailbox object piped into a Set- cmdlet
+// whose Identity it gave (Get-CASMailbox | Set-CASMailbox): the server
+// finds the mailbox by it in one indexed lookup for a batch, and it names
+// the very mailbox that was read, as Exchange binds a piped object. An
+// identity from the command line, or an object of another kind, has none.
+func pipedGUID(c *cmdlet.Call, identity string) string {
+	o, ok := c.Input.(*cmdlet.Object)
+	if !ok || !c.HasInput || (o.TypeName != client.TypeCASMailbox && o.TypeName != client.TypeMailbox) {
+		return ""
+	}
+	if v, ok := o.Get("Identity"); !ok || fmt.Sprint(v) != identity {
+		return ""
+	}
+	g, _ := o.Get("Guid")
+	guid, _ := g.(string)
+	return guid
 }
 
 // sender sends a batch of changes of one Set- cmdlet and returns one
@@ -309,7 +330,7 @@ type batch struct {
 }
 
 func (b *batcher) add(ctx context.Context, c *cmdlet.Call, identity string, ch *cmdlet.Object) error {
-	b.items = append(b.items, pending{identity: identity, params: ch})
+	b.items = append(b.items, pending{identity: identity, params: ch, guid: pipedGUID(c, identity)})
 	if !c.HasInput {
 		return b.flush(ctx, c)
 	}
@@ -412,7 +433,7 @@ func sendCASMailboxes(ctx context.Context, cl *client.Client, items []pending, w
 	ok, bs := bodies[wire.SetCASMailboxBody](items, out)
 	bulk := make([]wire.BulkCASItem, len(ok))
 	for j, i := range ok {
-		bulk[j] = wire.BulkCASItem{Identity: items[i].identity, PopEnabled: bs[j].PopEnabled, ImapEnabled: bs[j].ImapEnabled,
+		bulk[j] = wire.BulkCASItem{Identity: items[i].identity, Guid: items[i].guid, PopEnabled: bs[j].PopEnabled, ImapEnabled: bs[j].ImapEnabled,
 			SmtpClientAuthenticationDisabled: bs[j].SmtpClientAuthenticationDisabled}
 	}
 	for j, r := range cl.SetCASMailboxes(ctx, bulk, whatIf) {

@@ -86,6 +86,48 @@ func (t dirTx) FindMailboxesMany(ctx context.Context, identities []string, limit
 	return out, nil
 }
 
+// byGUIDChunk is the number of GUIDs of one MailboxesByGUID query.
+const byGUIDChunk = 1000
+
+func (t dirTx) MailboxesByGUID(ctx context.Context, guids []string) (map[string]store.Mailbox, error) {
+	var keys []string
+	seen := map[string]bool{}
+	for _, g := range guids {
+		lc := strings.ToLower(strings.TrimSpace(g))
+		if lc != "" && !seen[lc] {
+			seen[lc] = true
+			keys = append(keys, lc)
+		}
+	}
+	out := make(map[string]store.Mailbox, len(keys))
+	for start := 0; start < len(keys); start += byGUIDChunk {
+		chunk := keys[start:min(start+byGUIDChunk, len(keys))]
+		args := make([]any, len(chunk))
+		for i, k := range chunk {
+			args[i] = k
+		}
+		rows, err := t.c.queryDynamic(ctx, `SELECT `+mailboxColumns+` FROM mailboxes WHERE guid IN (`+placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var m store.Mailbox
+			if m, err = scanMailbox(rows); err != nil {
+				break
+			}
+			out[strings.ToLower(m.GUID)] = m
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // prefixScanner scans a leading column into first, the rest into the
 // destinations its Scan is given.
 type prefixScanner struct {

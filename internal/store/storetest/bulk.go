@@ -10,6 +10,35 @@ import (
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
 
+// testMailboxesByGUID checks the lookup of a bulk edit's piped objects by
+// GUID: any case, spaces, unknown and repeated GUIDs, more than one query
+// takes.
+func testMailboxesByGUID(t *testing.T, s store.Store) {
+	a := newMailbox(t, s, "Guid Knapp", "gk@fabrikam.com")
+	b := newMailbox(t, s, "Guid Andrews")
+	guids := []string{strings.ToUpper(a.GUID), " " + b.GUID + " ", a.GUID, "", "00000000-0000-0000-0000-000000000000", a.Name}
+	for i := range 1100 {
+		guids = append(guids, fmt.Sprintf("00000000-0000-0000-0000-%012d", i+1))
+	}
+	guids = append(guids, b.GUID)
+	var got map[string]store.Mailbox
+	if err := s.View(ctx, func(tx store.Tx) (err error) {
+		got, err = tx.MailboxesByGUID(ctx, guids)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("got %d mailboxes; want 2: %v", len(got), got)
+	}
+	for _, m := range []store.Mailbox{a, b} {
+		g, ok := got[strings.ToLower(m.GUID)]
+		if !ok || g.ID != m.ID || g.Name != m.Name || g.GUID != m.GUID || g.PrimarySmtpAddress != m.PrimarySmtpAddress {
+			t.Errorf("%s: got %+v (found %v); want mailbox %d", m.GUID, g, ok, m.ID)
+		}
+	}
+}
+
 // testFindMailboxesMany checks that FindMailboxesMany answers each identity
 // exactly as FindMailboxes does, over more identities than one of its
 // queries takes.

@@ -36,6 +36,7 @@ func Run(t *testing.T, open Open) {
 		{"Audit", testAudit},
 		{"InsertAudits", testInsertAudits},
 		{"FindMailboxesMany", testFindMailboxesMany},
+		{"MailboxesByGUID", testMailboxesByGUID},
 		{"LoginRecords", testLoginRecords},
 		{"RecentLogins", testRecentLogins},
 		{"Folders", testFolders},
