@@ -28,7 +28,7 @@ func ParseTrustedCertificates(data []byte, now time.Time) ([]*x509.Certificate, 
 			break
 		}
 		if b.Type != "CERTIFICATE" {
-			return nil, fmt.Errorf("the trusted certificate data is not a certificate: PEM block %d is a %s; give the CA certificate (-----BEGIN CERTIFICATE-----)", n, b.Type)
+			return nil, fmt.Errorf("the trusted certificate data is not a certificate: PEM block %d is %q; give the CA certificate (-----BEGIN CERTIFICATE-----)", n, b.Type)
 		}
 		c, err := x509.ParseCertificate(b.Bytes)
 		if err != nil {

@@ -145,7 +145,7 @@ func TestE2EMigrationTrustAndPaging(t *testing.T) {
 		{src: `New-MigrationEndpoint -IMAP -Name Old -RemoteServer 127.0.0.1 -Port ` + port + ` -Security Ssl`,
 			wantErr: "certificate signed by unknown authority"},
 		{src: `New-MigrationEndpoint -IMAP -Name Old -RemoteServer 127.0.0.1 -Port ` + port + ` -Security Ssl -TrustedCertificate ` + read(keyFile),
-			wantErr: "The trusted certificate data is not a certificate: PEM block 1 is a EC PRIVATE KEY"},
+			wantErr: "The trusted certificate data is not a certificate: PEM block 1 is \"EC PRIVATE KEY\""},
 		{src: `New-MigrationEndpoint -IMAP -Name Old -RemoteServer 127.0.0.1 -Port ` + port + ` -Security Ssl -TrustedCertificate ` + read(notPEM),
 			wantErr: "The trusted certificate data is not PEM"},
 		{src: `New-MigrationEndpoint -IMAP -Name Old -RemoteServer 127.0.0.1 -Port ` + port + ` -Security Ssl -TrustedCertificate 42`,
