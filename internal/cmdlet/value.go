@@ -26,7 +26,21 @@ type Object struct {
 	// shared is set while names and index belong to a Shape, shared with
 	// other objects: the first new property copies them.
 	shared bool
+	// origin is the typed value the object was made from (a server's
+	// answer), until a property is set (SetOrigin).
+	origin any
 }
+
+// SetOrigin records the typed value the object shows (the shell's client
+// makes its objects from the server's answers), so that a cmdlet the
+// object is piped into can read that value's fields instead of the
+// object's properties by name.
+func (o *Object) SetOrigin(v any) { o.origin = v }
+
+// Origin is the typed value the object was made from, or nil when it was
+// not made from one or a property has been set since: the object no
+// longer shows that value as it was.
+func (o *Object) Origin() any { return o.origin }
 
 // NewObject returns an empty object of the given type.
 func NewObject(typeName string) *Object {
@@ -72,6 +86,7 @@ func NewShapedObject(typeName string, s *Shape, values []any) *Object {
 // Set sets a property, adding it at the end when new. The first spelling
 // of a name is kept.
 func (o *Object) Set(name string, v any) {
+	o.origin = nil
 	k := strings.ToLower(name)
 	if i, ok := o.index[k]; ok {
 		o.values[i] = v

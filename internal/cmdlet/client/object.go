@@ -35,6 +35,7 @@ func Object(typeName string, v any) *cmdlet.Object {
 	}
 	o := structObject(rv)
 	o.TypeName = typeName
+	o.SetOrigin(rv.Interface())
 	return o
 }
 

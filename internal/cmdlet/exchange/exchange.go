@@ -294,14 +294,19 @@ type pending struct {
 // identity from the command line, or an object of another kind, has none.
 func pipedGUID(c *cmdlet.Call, identity string) string {
 	o, ok := c.Input.(*cmdlet.Object)
-	if !ok || !c.HasInput || (o.TypeName != client.TypeCASMailbox && o.TypeName != client.TypeMailbox) {
+	if !ok || !c.HasInput {
 		return ""
 	}
-	if v, ok := o.Get("Identity"); !ok || fmt.Sprint(v) != identity {
+	var id, guid string
+	switch m := o.Origin().(type) {
+	case wire.CASMailbox:
+		id, guid = m.Identity, m.Guid
+	case wire.Mailbox:
+		id, guid = m.Identity, m.Guid
+	}
+	if id != identity {
 		return ""
 	}
-	g, _ := o.Get("Guid")
-	guid, _ := g.(string)
 	return guid
 }
 
