@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/access"
@@ -510,18 +509,9 @@ func (u *user) Open(ctx context.Context, name string, changed func()) (imap.Fold
 	fo := &folder{u: u, id: f.ID, ids: ids}
 	if u.b.hub != nil {
 		fo.cancel = u.b.hub.Subscribe(u.mailboxID, func(e notify.Event) {
-			if e.Kind != notify.FolderChanged || e.FolderID != f.ID {
-				return
+			if e.Kind == notify.FolderChanged && e.FolderID == f.ID {
+				changed()
 			}
-			// The event of this session's own flag change: the session
-			// has its result and sent it with the STORE; asking the store
-			// for changes again before the tagged OK (a read that, after
-			// the commit, finds the reader's page cache dropped) would
-			// learn nothing. A MODSEQ names one change of one folder.
-			if e.ModSeq != 0 && e.ModSeq == fo.ownModSeq.Load() {
-				return
-			}
-			changed()
 		})
 	}
 	return fo, nil
@@ -534,9 +524,6 @@ type folder struct {
 	ids     *objectIDs
 	cancel  func()
 	uidNext uint32 // as last seen by Index or Changes
-	// ownModSeq is the MODSEQ of this session's last flag change, whose
-	// event the session need not hear back (Open).
-	ownModSeq atomic.Uint64
 }
 
 func (f *folder) Close() {
@@ -647,7 +634,6 @@ func (f *folder) StoreFlags(ctx context.Context, up *imap.FlagUpdate) ([]imap.Me
 		for _, m := range changed {
 			ms = max(ms, m.ModSeq)
 		}
-		f.ownModSeq.Store(ms)
 		f.u.b.publish(ctx, f.u.mailboxID, f.id, ms)
 	}
 	return toIMAPFlags(changed), modified, nil
