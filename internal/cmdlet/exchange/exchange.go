@@ -290,8 +290,10 @@ type pending struct {
 // pipedGUID is the GUID of the mailbox object piped into a Set- cmdlet
 // whose Identity it gave (Get-CASMailbox | Set-CASMailbox): the server
 // finds the mailbox by it in one indexed lookup for a batch, and it names
-// the very mailbox that was read, as Exchange binds a piped object. An
-// identity from the command line, or an object of another kind, has none.
+// the very mailbox that was read, as Exchange binds a piped object. The
+// pipeline binds a Gatehouse object's Guid to -Identity (cmdlet's
+// identityOf), or its Identity where it has no Guid. An identity from the
+// command line, or an object of another kind, has none.
 func pipedGUID(c *cmdlet.Call, identity string) string {
 	o, ok := c.Input.(*cmdlet.Object)
 	if !ok || !c.HasInput {
@@ -304,7 +306,7 @@ func pipedGUID(c *cmdlet.Call, identity string) string {
 	case wire.Mailbox:
 		id, guid = m.Identity, m.Guid
 	}
-	if id != identity {
+	if guid == "" || (!strings.EqualFold(identity, guid) && identity != id) {
 		return ""
 	}
 	return guid

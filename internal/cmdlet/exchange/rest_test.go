@@ -68,6 +68,11 @@ func TestBulkSetCASMailbox(t *testing.T) {
 			if got := f.Patches.Load(); got != wantPatches {
 				t.Errorf("PATCH requests: got %d; want %d", got, wantPatches)
 			}
+			// Each piped mailbox is named by its GUID in the bulk
+			// request, so the server finds it in one indexed lookup.
+			if got, want := f.ByGUID.Load(), map[bool]int64{true: int64(n), false: 0}[bulk]; got != want {
+				t.Errorf("bulk items naming their mailbox by GUID: got %d; want %d", got, want)
+			}
 		})
 	}
 }

@@ -33,6 +33,9 @@ type Server struct {
 	PageSize  int
 	Requests  atomic.Int64
 	Patches   atomic.Int64
+	// ByGUID counts bulk items that named their mailbox by the GUID of
+	// the piped object (wire.BulkCASItem.Guid) and found it.
+	ByGUID atomic.Int64
 	// sessions counts open sessions per mailbox name and protocol, for
 	// -WhatIf reports.
 	sessions map[string]map[string]int
@@ -274,6 +277,13 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		out := wire.BulkCASResponse{Results: make([]wire.BulkItemResult, len(body.Items))}
 		for i, it := range body.Items {
+			if it.Guid != "" {
+				// The server finds the mailbox by its GUID; the
+				// identity stays what the shell bound, for messages.
+				if ms := f.index[strings.ToLower(it.Guid)]; len(ms) == 1 && ms[0]["Guid"] == it.Guid {
+					f.ByGUID.Add(1)
+				}
+			}
 			res, e := f.patchCAS(it.Identity, wire.SetCASMailboxBody{PopEnabled: it.PopEnabled, ImapEnabled: it.ImapEnabled,
 				SmtpClientAuthenticationDisabled: it.SmtpClientAuthenticationDisabled}, body.WhatIf)
 			if e != nil {
