@@ -5,7 +5,7 @@
 // Performance targets).
 //
 //	popload compare [-dir DIR] [-users 4] [-messages 1000] [-rounds 5]
-//	        [-engines sqlite,postgres] [-pg DSN]
+//	        [-engines sqlite,postgres] [-pg DSN] [-pgdb NAME]
 //	    seeds the servers (Gatehouse on each engine asked for, SQLite by
 //	    default; Dovecot), starts them on loopback ports, runs 1 and 4
 //	    sessions against each in turn, prints a table with each engine's
