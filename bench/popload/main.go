@@ -60,5 +60,6 @@ func runCmd(args []string) error {
 	}
 	fmt.Printf("%d sessions: %d messages, %.1f MB in %v: %.0f messages/s, %.1f MB/s\n",
 		r.Sessions, r.Messages, float64(r.Bytes)/1e6, r.Elapsed.Round(time.Millisecond), r.msgsPerSec(), r.mbPerSec())
+	fmt.Println(r.Phases.String(int64(r.Sessions*cfg.Repeat), r.Messages))
 	return nil
 }
