@@ -639,10 +639,14 @@ func (db *DB) ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (
 	return n, nil
 }
 
-// ReadBodyHeads implements store.Mail. Its query has one placeholder per
-// body, so that each batch size is one cached statement; a POP3 download
-// asks for a few bodies at a time (pop3adapter's read-ahead), and one
-// query for them costs one read transaction instead of one each.
+// ReadBodyHeads implements store.Mail. A POP3 download asks for a batch of
+// bodies at a time (pop3adapter's read-ahead), and one query for them
+// costs one read transaction instead of one each. Each body's octets are
+// copied once, from the driver's row into the caller's buffer: on the
+// dialect's own path (Dialect.ReadBodyHeads), or through sql.RawBytes,
+// which database/sql hands over without a copy of its own. Without the
+// dialect's path the query has one placeholder per body, so that each
+// batch size is one cached statement.
 func (db *DB) ReadBodyHeads(ctx context.Context, bodyIDs []int64, heads [][]byte) ([]int, error) {
 	if len(bodyIDs) != len(heads) {
 		return nil, fmt.Errorf("read body heads: %d bodies but %d buffers", len(bodyIDs), len(heads))
@@ -656,6 +660,20 @@ func (db *DB) ReadBodyHeads(ctx context.Context, bodyIDs []int64, heads [][]byte
 		longest = max(longest, len(h))
 	}
 	longest = min(longest, ChunkSize)
+	head := func(id int64, data []byte) {
+		// The same body may be asked for twice (two messages, one body).
+		for i, want := range bodyIDs {
+			if want == id {
+				n[i] = copy(heads[i], data)
+			}
+		}
+	}
+	if db.d.ReadBodyHeads != nil {
+		if err := db.d.ReadBodyHeads(ctx, db.rb, bodyIDs, longest, head); err != nil {
+			return nil, fmt.Errorf("read %d body heads: %w", len(bodyIDs), err)
+		}
+		return n, nil
+	}
 	var q strings.Builder
 	q.WriteString(`SELECT id, substr(data, 1, ?) FROM bodies WHERE id IN (?`)
 	q.WriteString(strings.Repeat(`, ?`, len(bodyIDs)-1))
@@ -671,17 +689,12 @@ func (db *DB) ReadBodyHeads(ctx context.Context, bodyIDs []int64, heads [][]byte
 	}
 	defer rows.Close()
 	var id int64
-	var data []byte
+	var data sql.RawBytes
 	for rows.Next() {
 		if err := rows.Scan(&id, &data); err != nil {
 			return nil, fmt.Errorf("read body heads: %w", err)
 		}
-		// The same body may be asked for twice (two messages, one body).
-		for i, want := range bodyIDs {
-			if want == id {
-				n[i] = copy(heads[i], data)
-			}
-		}
+		head(id, data)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read body heads: %w", err)
