@@ -23,6 +23,7 @@ type seedFlags struct {
 	dovecotStock bool
 	engines      string
 	pgAdmin      string
+	pgDB         string
 }
 
 func (s *seedFlags) register(fs *flag.FlagSet) {
@@ -33,7 +34,8 @@ func (s *seedFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&s.dovecotStock, "dovecot-stock", false, "run Dovecot without the performance settings")
 	fs.StringVar(&s.engines, "engines", "sqlite", "Gatehouse storage engines to measure: sqlite, postgres or both")
 	fs.StringVar(&s.pgAdmin, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable",
-		"PostgreSQL maintenance DSN (the load database gatehouse_popload is made next to it)")
+		"PostgreSQL maintenance DSN (the load database, -pgdb, is made next to it)")
+	fs.StringVar(&s.pgDB, "pgdb", "gatehouse_popload", "name of the PostgreSQL load database (dropped and made afresh; give each concurrent run its own)")
 }
 
 func (s *seedFlags) hasEngine(e string) bool {
@@ -46,7 +48,7 @@ func (s *seedFlags) pgDSN() string {
 	if err != nil {
 		return s.pgAdmin
 	}
-	u.Path = "/gatehouse_popload"
+	u.Path = "/" + s.pgDB
 	return u.String()
 }
 
@@ -81,7 +83,7 @@ func (s *seedFlags) seed(ctx context.Context) error {
 	}
 	if s.hasEngine("postgres") {
 		t := time.Now()
-		if err := rig.CreateDatabase(ctx, s.pgAdmin, "gatehouse_popload"); err != nil {
+		if err := rig.CreateDatabase(ctx, s.pgAdmin, s.pgDB); err != nil {
 			return err
 		}
 		if err := seedGatehouse(ctx, s.pgDSN(), s.users, msgs, password); err != nil {

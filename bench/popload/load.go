@@ -31,6 +31,34 @@ type result struct {
 	Messages int64
 	Bytes    int64 // message octets, as LIST reports them
 	Elapsed  time.Duration
+	Phases   phases // summed over the sessions
+}
+
+// phases is where a session's time went, as the client saw it.
+type phases struct {
+	Connect time.Duration // TCP connect and the greeting
+	Login   time.Duration // USER and PASS
+	List    time.Duration // STAT, LIST and UIDL
+	Retr    time.Duration // every RETR
+	Quit    time.Duration // QUIT and the close
+}
+
+func (p *phases) add(q phases) {
+	p.Connect += q.Connect
+	p.Login += q.Login
+	p.List += q.List
+	p.Retr += q.Retr
+	p.Quit += q.Quit
+}
+
+// String gives each phase's time per session, and RETR's per message.
+func (p phases) String(sessions, msgs int64) string {
+	if sessions == 0 || msgs == 0 {
+		return ""
+	}
+	per := func(d time.Duration, n int64) time.Duration { return (d / time.Duration(n)).Round(time.Microsecond) }
+	return fmt.Sprintf("per session: connect+greeting %v, USER+PASS %v, STAT+LIST+UIDL %v, QUIT %v; RETR %v per message",
+		per(p.Connect, sessions), per(p.Login, sessions), per(p.List, sessions), per(p.Quit, sessions), per(p.Retr, msgs))
 }
 
 func (r result) msgsPerSec() float64 { return float64(r.Messages) / r.Elapsed.Seconds() }
@@ -52,10 +80,12 @@ func runLoad(cfg loadConfig) (result, error) {
 		go func() {
 			defer wg.Done()
 			for range cfg.Repeat {
-				n, b, err := session(cfg, rig.UserName(i))
+				var ph phases
+				n, b, err := session(cfg, rig.UserName(i), &ph)
 				mu.Lock()
 				total.Messages += n
 				total.Bytes += b
+				total.Phases.add(ph)
 				if err != nil && first == nil {
 					first = fmt.Errorf("%s: %w", rig.UserName(i), err)
 				}
@@ -129,7 +159,13 @@ func (p *popConn) cmd(cmd string) (string, error) {
 
 // session runs one whole POP3 session and returns the messages and octets
 // downloaded.
-func session(cfg loadConfig, user string) (int64, int64, error) {
+func session(cfg loadConfig, user string, ph *phases) (int64, int64, error) {
+	t := time.Now()
+	lap := func(d *time.Duration) {
+		now := time.Now()
+		*d += now.Sub(t)
+		t = now
+	}
 	c, err := net.DialTimeout("tcp", cfg.Addr, cfg.Timeout)
 	if err != nil {
 		return 0, 0, err
@@ -140,12 +176,14 @@ func session(cfg loadConfig, user string) (int64, int64, error) {
 	if _, err := p.status(); err != nil {
 		return 0, 0, fmt.Errorf("greeting: %w", err)
 	}
+	lap(&ph.Connect)
 	if _, err := p.cmd("USER " + user); err != nil {
 		return 0, 0, fmt.Errorf("USER: %w", err)
 	}
 	if _, err := p.cmd("PASS " + cfg.Password); err != nil {
 		return 0, 0, fmt.Errorf("PASS: %w", err)
 	}
+	lap(&ph.Login)
 	st, err := p.cmd("STAT")
 	if err != nil {
 		return 0, 0, fmt.Errorf("STAT: %w", err)
@@ -179,6 +217,7 @@ func session(cfg loadConfig, user string) (int64, int64, error) {
 	if _, err := p.multi(nil); err != nil {
 		return 0, 0, fmt.Errorf("UIDL: %w", err)
 	}
+	lap(&ph.List)
 
 	// RETR all, with up to cfg.Pipeline commands in flight (RFC 2449
 	// PIPELINING); the writer runs ahead of the reader.
@@ -206,9 +245,11 @@ func session(cfg loadConfig, user string) (int64, int64, error) {
 		msgs++
 		octets += n
 	}
+	lap(&ph.Retr)
 	if _, err := p.cmd("QUIT"); err != nil {
 		return msgs, octets, fmt.Errorf("QUIT: %w", err)
 	}
 	io.Copy(io.Discard, p.r)
+	lap(&ph.Quit)
 	return msgs, octets, nil
 }

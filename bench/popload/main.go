@@ -5,7 +5,7 @@
 // Performance targets).
 //
 //	popload compare [-dir DIR] [-users 4] [-messages 1000] [-rounds 5]
-//	        [-engines sqlite,postgres] [-pg DSN]
+//	        [-engines sqlite,postgres] [-pg DSN] [-pgdb NAME]
 //	    seeds the servers (Gatehouse on each engine asked for, SQLite by
 //	    default; Dovecot), starts them on loopback ports, runs 1 and 4
 //	    sessions against each in turn, prints a table with each engine's
@@ -60,5 +60,6 @@ func runCmd(args []string) error {
 	}
 	fmt.Printf("%d sessions: %d messages, %.1f MB in %v: %.0f messages/s, %.1f MB/s\n",
 		r.Sessions, r.Messages, float64(r.Bytes)/1e6, r.Elapsed.Round(time.Millisecond), r.msgsPerSec(), r.mbPerSec())
+	fmt.Println(r.Phases.String(int64(r.Sessions*cfg.Repeat), r.Messages))
 	return nil
 }

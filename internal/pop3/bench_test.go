@@ -65,3 +65,24 @@ func BenchmarkRETR(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBodyWriter measures dot-stuffing alone: a 6.5 KB message of
+// 72-octet lines, every tenth starting with a dot, in one chunk.
+func BenchmarkBodyWriter(b *testing.B) {
+	var msg strings.Builder
+	msg.WriteString("Subject: bench\r\n\r\n")
+	for i := 0; msg.Len() < 6500; i++ {
+		if i%10 == 3 {
+			msg.WriteString(".")
+		}
+		msg.WriteString(strings.Repeat("x", 70) + "\r\n")
+	}
+	p := []byte(msg.String())
+	w := bufio.NewWriterSize(io.Discard, 16<<10)
+	b.SetBytes(int64(len(p)))
+	for b.Loop() {
+		bw := newBodyWriter(w)
+		bw.write(p)
+		bw.finish()
+	}
+}

@@ -36,6 +36,10 @@ func newTopWriter(w *bufio.Writer, n int) *bodyWriter {
 // write sends the next octets of the message. It reports whether more are
 // wanted (false once TOP has sent everything it should).
 func (b *bodyWriter) write(p []byte) bool {
+	if !b.top {
+		b.writeAll(p)
+		return true
+	}
 	for len(p) > 0 && !b.done {
 		if b.atLineStart {
 			b.atLineStart = false
@@ -62,6 +66,30 @@ func (b *bodyWriter) write(p []byte) bool {
 		p = p[i+1:]
 	}
 	return !b.done
+}
+
+// dotLine is a line end followed by a line that starts with ".".
+var dotLine = []byte("\n.")
+
+// writeAll is write for RETR: the octets go out in spans that end before
+// the next line that starts with "." (rare in mail), not line by line.
+func (b *bodyWriter) writeAll(p []byte) {
+	for len(p) > 0 {
+		if b.atLineStart && p[0] == '.' {
+			b.w.WriteByte('.')
+		}
+		i := bytes.Index(p, dotLine)
+		if i < 0 {
+			b.w.Write(p)
+			b.written += int64(len(p))
+			b.atLineStart = p[len(p)-1] == '\n'
+			return
+		}
+		b.w.Write(p[:i+1])
+		b.written += int64(i + 1)
+		b.atLineStart = true
+		p = p[i+1:]
+	}
 }
 
 // noteLine records octets of the current line (without its LF).

@@ -311,6 +311,12 @@ type Mail interface {
 	RecentFrom(ctx context.Context, folderID int64) (uint32, error)
 	// AcquireLease takes or renews the named lease for holder until ttl from
 	// now; false means another holder has it and it has not expired.
+	// Lease writes (AcquireLease, AcquireLeaseFrom, ReleaseLease) are
+	// relaxed, as flag changes are: they survive a crash of the process,
+	// and a crash of the machine or of the database server may lose the
+	// last of them (a lost lease is taken again at its holder's next
+	// renewal, if nobody took it first; a lost release lapses by itself
+	// after ttl).
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
 	// AcquireLeaseFrom is AcquireLease that also takes the lease at once
 	// from a holder whose name starts with orphans (a process the caller

@@ -49,6 +49,15 @@ type maildrop struct {
 	aheadBytes int               // the buffers of ahead, in octets
 	work       chan []*aheadSlot // batches to the worker; nil until started
 	spare      [][]byte          // buffers to reuse
+
+	// The rest of a large message: the read-ahead holds its first
+	// readAheadMax octets, and what follows is read in one store call of
+	// up to restMax octets rather than in one per chunk of the server's
+	// (32 KiB; on PostgreSQL each is a round trip the session waits for).
+	// restI is the message (-1: none) and restOff the offset of rest[0].
+	restI   int
+	restOff int64
+	rest    []byte
 }
 
 // aheadSlot is one message's first octets, read by the worker.
@@ -75,6 +84,11 @@ const (
 	// is small, and the first chunk of a big message is all that is
 	// needed to hide the latency.
 	readAheadMax = 32 << 10
+	// restMax bounds the rest of a large message read at once (a
+	// session holds it while it sends the message); it is the store's
+	// chunk size (sqlstore.ChunkSize), so that the first read of a
+	// message's rest is one query.
+	restMax = 256 << 10
 )
 
 // allUIDs selects every message of a folder.
@@ -86,7 +100,7 @@ func (b *Backend) openMaildrop(ctx context.Context, mailboxID int64) (*maildrop,
 	if err != nil {
 		return nil, fmt.Errorf("open INBOX of mailbox %d: %w", mailboxID, err)
 	}
-	md := &maildrop{b: b, mailboxID: mailboxID, folderID: inbox.ID}
+	md := &maildrop{b: b, mailboxID: mailboxID, folderID: inbox.ID, restI: -1}
 	n := int(inbox.Messages)
 	md.uids = make([]uint32, 0, n)
 	md.bodies = make([]int64, 0, n)
@@ -172,12 +186,56 @@ func (md *maildrop) ReadBody(ctx context.Context, i int, off int64, p []byte) (i
 	}
 	n, err, ok := md.fromReadAhead(i, off, p)
 	if !ok {
-		n, err = md.read(ctx, i, off, p)
+		n, err = md.readRest(ctx, i, off, p)
 	}
 	if off+int64(n) >= md.msgs[i].Size {
+		if md.restI == i {
+			md.restI = -1
+			if cap(md.rest) > readAheadMax {
+				md.rest = nil // large mail is rare: do not hold on to it
+			}
+		}
 		md.scheduleAfter(ctx, i)
 	}
 	return n, err
+}
+
+// readRest serves a read that the read-ahead did not cover: straight into
+// p when what is left of the message fits in it, else through md.rest.
+func (md *maildrop) readRest(ctx context.Context, i int, off int64, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		pos := off + int64(n)
+		if n > 0 && pos >= md.msgs[i].Size {
+			return n, io.EOF
+		}
+		if md.restI == i && pos >= md.restOff && pos < md.restOff+int64(len(md.rest)) {
+			n += copy(p[n:], md.rest[pos-md.restOff:])
+			continue
+		}
+		left := md.msgs[i].Size - pos
+		if left <= int64(len(p)-n) {
+			k, err := md.read(ctx, i, pos, p[n:])
+			return n + k, err
+		}
+		want := int(min(left, restMax))
+		if cap(md.rest) < want {
+			md.rest = make([]byte, want)
+		}
+		k, err := md.read(ctx, i, pos, md.rest[:want])
+		if k == 0 && err == nil {
+			err = io.EOF
+		}
+		md.rest = md.rest[:k]
+		md.restI, md.restOff = i, pos
+		if k == 0 || err != nil && !errors.Is(err, io.EOF) {
+			md.restI = -1
+			return n, err
+		}
+		// On io.EOF with k > 0 (the message is shorter than its size),
+		// what was read is served; the next read past it ends with io.EOF.
+	}
+	return n, nil
 }
 
 func (md *maildrop) read(ctx context.Context, i int, off int64, p []byte) (int, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -126,5 +127,68 @@ func TestReadAheadBatches(t *testing.T) {
 		if !bytes.Equal(buf[:n], want[i]) {
 			t.Errorf("message %d: got %q; want %q", i+1, buf[:min(n, 40)], want[i][:min(len(want[i]), 40)])
 		}
+	}
+}
+
+// countingMail counts the store's ReadBody calls (the reads the session
+// waits for; the read-ahead's go through ReadBodyHeads).
+type countingMail struct {
+	store.Mail
+	reads atomic.Int64
+}
+
+func (c *countingMail) ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (int, error) {
+	c.reads.Add(1)
+	return c.Mail.ReadBody(ctx, bodyID, off, p)
+}
+
+// TestLargeMessageRestInOneRead downloads large messages in the server's
+// 32 KiB chunks: after the read-ahead's first readAheadMax octets, the rest
+// of each comes in one store read of up to restMax octets, not in one per
+// chunk, and every octet is right.
+func TestLargeMessageRestInOneRead(t *testing.T) {
+	e := newEnv(t)
+	want := [][]byte{[]byte(testMessages[0]), []byte(testMessages[1]), []byte(testMessages[2])}
+	for _, size := range []int{40 << 10, 100 << 10, 200 << 10, readAheadMax + restMax, 300 << 10} {
+		var b bytes.Buffer
+		fmt.Fprintf(&b, "Subject: %d octets\r\n\r\n", size)
+		for i := 0; b.Len() < size; i++ {
+			fmt.Fprintf(&b, ".line %07d of a large message\r\n", i)
+		}
+		raw := b.Bytes()[:size]
+		e.deliver(t, raw, "bob")
+		want = append(want, raw)
+	}
+	mail := &countingMail{Mail: e.st}
+	b := New(Options{Mail: mail})
+	ctx := context.Background()
+	md, err := b.openMaildrop(ctx, e.boxes["bob"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer md.Close()
+	if len(md.msgs) != len(want) {
+		t.Fatalf("maildrop: got %d messages; want %d", len(md.msgs), len(want))
+	}
+	buf := make([]byte, 32<<10)
+	for i := range want {
+		var got []byte
+		for off := int64(0); off < md.msgs[i].Size; {
+			n, err := md.ReadBody(ctx, i, off, buf)
+			if n == 0 && err != nil {
+				t.Fatalf("message %d at %d: %v", i+1, off, err)
+			}
+			got = append(got, buf[:n]...)
+			off += int64(n)
+		}
+		if !bytes.Equal(got, want[i]) {
+			t.Errorf("message %d: got %d octets; want %d, equal", i+1, len(got), len(want[i]))
+		}
+	}
+	// The first message is read by the session (nothing was read ahead
+	// yet); each large one after the read-ahead's part in one read, but
+	// the last, whose rest is longer than restMax, in two.
+	if got, want := mail.reads.Load(), int64(1+4+2); got != want {
+		t.Errorf("store reads: got %d; want %d", got, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"embed"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -165,6 +166,7 @@ var Dialect = sqlstore.Dialect{
 	LockMailboxes: `SELECT id FROM mailboxes WHERE id IN (%s) ORDER BY id FOR NO KEY UPDATE`,
 	Pipeline:      pipeline,
 	ReadPipeline:  readPipeline,
+	ReadBodyHeads: readBodyHeads,
 	// The CTE's FOR UPDATE takes the row lock and reads the row's newest
 	// version (waiting for a concurrent writer to finish); the UPDATE
 	// then writes that same locked row, so no two sessions claim the
@@ -283,6 +285,34 @@ func readPipeline(ctx context.Context, pool *sql.DB, qs []sqlstore.PipelineQuery
 			}
 		}
 		return err
+	})
+}
+
+// readBodyHeads implements sqlstore.Dialect.ReadBodyHeads: one statement
+// for every batch size (the IDs as one array), read with pgx's own rows,
+// whose raw values (binary format) are handed to head without a copy.
+func readBodyHeads(ctx context.Context, pool *sql.DB, ids []int64, limit int, head func(id int64, data []byte)) error {
+	c, err := pool.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		rows, err := pc.Query(ctx, `SELECT id, substr(data, 1, $1) FROM bodies WHERE id = ANY($2)`,
+			pgx.QueryResultFormats{pgx.BinaryFormatCode, pgx.BinaryFormatCode}, limit, ids)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			v := rows.RawValues()
+			if len(v) != 2 || len(v[0]) != 8 {
+				return fmt.Errorf("read body heads: unexpected row of %d columns", len(v))
+			}
+			head(int64(binary.BigEndian.Uint64(v[0])), v[1])
+		}
+		return rows.Err()
 	})
 }
 

@@ -104,6 +104,47 @@ func TestDurableWriteWaitsForLogSync(t *testing.T) {
 	}
 }
 
+// TestLeaseDoesNotWaitForLogSync: taking and giving back a lease (a POP3
+// session's maildrop lock, at its login and at QUIT) are relaxed writes,
+// answered while a sync of the log is held, as flag changes are.
+func TestLeaseDoesNotWaitForLogSync(t *testing.T) {
+	ctx := context.Background()
+	hold := make(chan chan struct{}, 1)
+	entered := make(chan struct{}, 1)
+	s, inbox := walFixture(t, func() error {
+		select {
+		case release := <-hold:
+			entered <- struct{}{}
+			<-release
+		default:
+		}
+		return nil
+	})
+	release := make(chan struct{})
+	defer close(release)
+	hold <- release
+	go s.Append(ctx, inbox.ID, walMessage())
+	wait(t, entered, "the log sync after the APPEND's commit")
+	done := make(chan error, 1)
+	go func() {
+		ok, err := s.AcquireLease(ctx, "pop3:1", "node-a", time.Minute)
+		if err == nil && !ok {
+			err = errors.New("lease not taken")
+		}
+		if err == nil {
+			err = s.ReleaseLease(ctx, "pop3:1", "node-a")
+		}
+		done <- err
+	}()
+	if err := wait(t, done, "a lease taken and released during a held log sync"); err != nil {
+		t.Fatalf("lease: %v", err)
+	}
+	ok, err := s.AcquireLease(ctx, "pop3:1", "node-b", time.Minute)
+	if err != nil || !ok {
+		t.Errorf("lease after its release: got %v, %v; want true, nil", ok, err)
+	}
+}
+
 // TestFailedLogSyncRefusesDurableWrites: after a sync of the log failed,
 // no durable write is acknowledged again (the kernel may have dropped the
 // pages it failed to write, so a later successful sync proves nothing);

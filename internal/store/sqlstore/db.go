@@ -106,6 +106,13 @@ type Dialect struct {
 	// transaction (PostgreSQL: one round trip instead of five). Empty:
 	// lock, read and update in a transaction.
 	ClaimRecent string
+	// ReadBodyHeads, when set, reads the first limit octets of each body
+	// in ids in one query on a connection of pool and calls head with
+	// each body's ID and octets, which are valid only during the call
+	// (PostgreSQL: pgx's own rows, whose raw values are copied once, into
+	// the caller's buffer, instead of twice more through database/sql).
+	// Nil: one query through database/sql.
+	ReadBodyHeads func(ctx context.Context, pool *sql.DB, ids []int64, limit int, head func(id int64, data []byte)) error
 }
 
 // Options configure a DB.
