@@ -98,7 +98,9 @@ type User interface {
 	// Open opens a folder for SELECT or EXAMINE. changed is called, from any
 	// goroutine and without blocking, whenever the folder may have changed
 	// (another session, a delivery, this session); the engine then asks
-	// Changes. It is not called after Folder.Close.
+	// Changes. It is not called after Folder.Close. It need not be called
+	// for a change the session already has: one whose MODSEQ is at or
+	// below the SeenModSeq or OwnModSeq of the session's last FlagUpdate.
 	Open(ctx context.Context, name string, changed func()) (Folder, error)
 	// Logout ends the session; no call follows.
 	Logout()
@@ -304,6 +306,33 @@ type FlagUpdate struct {
 	// UnchangedSince, when non-zero, leaves alone the messages whose MODSEQ
 	// is greater (STORE (UNCHANGEDSINCE n), RFC 7162 §3.1.3).
 	UnchangedSince uint64
+	// SeenModSeq is the folder's MODSEQ up to which the session has taken
+	// in every change (its HIGHESTMODSEQ). See OwnModSeq.
+	SeenModSeq uint64
+}
+
+// OwnModSeq returns the MODSEQ of the change StoreFlags made (changed, as
+// it returned them) when that change is the folder's next after
+// u.SeenModSeq, and 0 otherwise. Every change of a folder takes a MODSEQ of
+// its own above all before it (RFC 7162 §3.1.1: one STORE, one MODSEQ for
+// all the messages it changed), so when it is SeenModSeq+1 no other change
+// came in between: the session, which applies changed itself, is then up
+// to date at that MODSEQ and takes it as its HIGHESTMODSEQ, and the
+// backend need not call Open's changed for it (nor for any change at or
+// below it). When it is higher, another change came first, and the
+// session must still ask Changes (since SeenModSeq) for it: the backend
+// calls changed for this one as for any other.
+func (u *FlagUpdate) OwnModSeq(changed []MessageFlags) uint64 {
+	if len(changed) == 0 || u.SeenModSeq == ^uint64(0) {
+		return 0
+	}
+	m := u.SeenModSeq + 1
+	for i := range changed {
+		if changed[i].ModSeq != m {
+			return 0
+		}
+	}
+	return m
 }
 
 // CopyResult reports a COPY or MOVE (RFC 4315 COPYUID).

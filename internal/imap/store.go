@@ -136,9 +136,18 @@ func cmdStore(ctx context.Context, c *conn, r *request) error {
 			modified = append(modified, s.uids[rg.lo:rg.hi]...)
 		}
 	} else {
-		up := &FlagUpdate{UIDs: s.backendRanges(rs), Op: op, Flags: flags, Keywords: kws, UnchangedSince: unchangedSince}
+		up := &FlagUpdate{UIDs: s.backendRanges(rs), Op: op, Flags: flags, Keywords: kws, UnchangedSince: unchangedSince,
+			SeenModSeq: s.modSeq}
 		if changed, modified, err = s.folder.StoreFlags(ctx, up); err != nil {
 			return err
+		}
+		// This STORE's change was the folder's next one: with it applied
+		// below, the session is up to date at its MODSEQ, and the backend
+		// does not signal it back (FlagUpdate.OwnModSeq). Otherwise the
+		// signal comes, and the next sendUpdates asks for what came in
+		// between.
+		if m := up.OwnModSeq(changed); m != 0 {
+			s.modSeq = m
 		}
 	}
 	var newKw bool

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/access"
@@ -509,9 +510,18 @@ func (u *user) Open(ctx context.Context, name string, changed func()) (imap.Fold
 	fo := &folder{u: u, id: f.ID, ids: ids}
 	if u.b.hub != nil {
 		fo.cancel = u.b.hub.Subscribe(u.mailboxID, func(e notify.Event) {
-			if e.Kind == notify.FolderChanged && e.FolderID == f.ID {
-				changed()
+			if e.Kind != notify.FolderChanged || e.FolderID != f.ID {
+				return
 			}
+			// A change the session already has: its own STORE that was
+			// the folder's next change, or one it had read before that
+			// STORE (imap.FlagUpdate.OwnModSeq). Asking the store again
+			// before the tagged OK would learn nothing. An event without
+			// a MODSEQ is always passed on.
+			if e.ModSeq != 0 && e.ModSeq <= fo.seenModSeq.Load() {
+				return
+			}
+			changed()
 		})
 	}
 	return fo, nil
@@ -524,6 +534,10 @@ type folder struct {
 	ids     *objectIDs
 	cancel  func()
 	uidNext uint32 // as last seen by Index or Changes
+	// seenModSeq is a MODSEQ up to which the session has every change of
+	// the folder, as its StoreFlags calls told (Open); only StoreFlags
+	// writes it.
+	seenModSeq atomic.Uint64
 }
 
 func (f *folder) Close() {
@@ -629,6 +643,12 @@ func (f *folder) StoreFlags(ctx context.Context, up *imap.FlagUpdate) ([]imap.Me
 	if err != nil {
 		return nil, nil, wireError(err)
 	}
+	out := toIMAPFlags(changed)
+	// Before the event goes out: on the in-process hub this session's
+	// callback runs inside publish.
+	if seen := max(up.SeenModSeq, up.OwnModSeq(out)); seen > f.seenModSeq.Load() {
+		f.seenModSeq.Store(seen)
+	}
 	if len(changed) > 0 {
 		var ms uint64
 		for _, m := range changed {
@@ -636,7 +656,7 @@ func (f *folder) StoreFlags(ctx context.Context, up *imap.FlagUpdate) ([]imap.Me
 		}
 		f.u.b.publish(ctx, f.u.mailboxID, f.id, ms)
 	}
-	return toIMAPFlags(changed), modified, nil
+	return out, modified, nil
 }
 
 func (f *folder) Expunge(ctx context.Context, uids []imap.UIDRange) ([]uint32, error) {

@@ -2,6 +2,7 @@ package imapadapter
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -93,5 +94,119 @@ func TestWatch(t *testing.T) {
 	}
 	if g := take(); len(g) != 0 {
 		t.Fatalf("Watch heard %v after cancel", g)
+	}
+}
+
+// TestOwnFlagChangeNotHeard: a session does not hear back its own flag
+// change when it was the folder's next change after the MODSEQ the session
+// had (imap.FlagUpdate.OwnModSeq), nor a late event of a change it already
+// had; it does hear its own change when another came in between (it must
+// then read that one), and every other session hears every change. Each
+// session here keeps its MODSEQ as the engine does: its own change when
+// OwnModSeq says so, the folder's after reading changes.
+func TestOwnFlagChangeNotHeard(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m := store.Mailbox{Name: "alice", DisplayName: "alice", Alias: "alice", PrimarySmtpAddress: "alice@example.com",
+		UserPrincipalName: "alice@example.com", ImapEnabled: true}
+	if err := st.Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &m) }); err != nil {
+		t.Fatal(err)
+	}
+	hub := notify.NewLocal()
+	b := New(Options{Mail: st, Hub: hub})
+	alice := &user{b: b, mailboxID: m.ID}
+	_, uid, err := alice.Append(ctx, "INBOX", &imap.AppendMessage{Raw: []byte("Subject: x\r\n\r\nx\r\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type session struct {
+		f     imap.Folder
+		seen  uint64 // the engine's HIGHESTMODSEQ
+		heard int
+	}
+	var mu sync.Mutex
+	sessions := map[string]*session{}
+	for _, name := range []string{"one", "two"} {
+		s := &session{}
+		s.f, err = alice.Open(ctx, "INBOX", func() {
+			mu.Lock()
+			s.heard++
+			mu.Unlock()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.f.Close()
+		st, _, err := s.f.Index(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.seen = st.HighestModSeq
+		sessions[name] = s
+	}
+	one, two := sessions["one"], sessions["two"]
+	heard := func() map[string]int {
+		mu.Lock()
+		defer mu.Unlock()
+		out := map[string]int{}
+		for name, s := range sessions {
+			if s.heard > 0 {
+				out[name] = s.heard
+			}
+			s.heard = 0
+		}
+		return out
+	}
+	set := func(s *session, op imap.FlagOp, fl imap.Flags) {
+		up := &imap.FlagUpdate{UIDs: []imap.UIDRange{{Start: uid, Stop: uid}}, Op: op, Flags: fl, SeenModSeq: s.seen}
+		changed, _, err := s.f.StoreFlags(ctx, up)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := up.OwnModSeq(changed); m != 0 {
+			s.seen = m
+		}
+	}
+	catchUp := func(s *session) {
+		st, _, _, err := s.f.Changes(ctx, s.seen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.seen = st.HighestModSeq
+	}
+	publish := func(modSeq uint64) {
+		hub.Publish(ctx, notify.Event{Kind: notify.FolderChanged, MailboxID: m.ID, FolderID: one.f.(*folder).id, ModSeq: modSeq})
+	}
+	for _, c := range []struct {
+		name string
+		do   func()
+		want map[string]int
+	}{
+		{"one's change, the next", func() { set(one, imap.FlagsAdd, imap.FlagFlagged) }, map[string]int{"two": 1}},
+		// two has not read one's change: its own is not the next after
+		// what it has, so it hears it and reads both.
+		{"two's change after one's unread", func() { set(two, imap.FlagsRemove, imap.FlagFlagged) }, map[string]int{"one": 1, "two": 1}},
+		// one has not read two's change either.
+		{"one's change after two's unread", func() { set(one, imap.FlagsAdd, imap.FlagSeen) }, map[string]int{"one": 1, "two": 1}},
+		{"both read", func() { catchUp(one); catchUp(two) }, map[string]int{}},
+		{"no change", func() { set(one, imap.FlagsAdd, imap.FlagSeen) }, map[string]int{}},
+		{"two's change, the next", func() { set(two, imap.FlagsReplace, imap.FlagDeleted) }, map[string]int{"one": 1}},
+		{"one reads", func() { catchUp(one) }, map[string]int{}},
+		{"one's change, the next", func() { set(one, imap.FlagsAdd, imap.FlagAnswered) }, map[string]int{"two": 1}},
+		// A late event of a change both already have (another node's,
+		// arriving after): two's last STORE told its folder what it had.
+		{"late event", func() { catchUp(two); set(two, imap.FlagsAdd, imap.FlagAnswered); publish(two.seen) }, map[string]int{}},
+		// Above what one has: heard.
+		{"event above", func() { publish(one.seen + 1) }, map[string]int{"one": 1, "two": 1}},
+		{"event without MODSEQ", func() { publish(0) }, map[string]int{"one": 1, "two": 1}},
+	} {
+		c.do()
+		if g := heard(); !maps.Equal(g, c.want) {
+			t.Fatalf("%s: heard %v; want %v", c.name, g, c.want)
+		}
 	}
 }

@@ -144,15 +144,38 @@ func (db *DB) commitBatch(batch []*writeReq) {
 	}
 }
 
-// commitBatchPipelined commits a batch in one transaction that does not
-// wait for the disk (Options.SyncLog). Flag changes and expunges are
+// commitBatchPipelined commits a batch in transactions that do not wait
+// for the disk (Options.SyncLog): its relaxed writes in one, its durable
+// ones in another. Flag changes and expunges are
 // answered at once; the durable writes go to the syncer, which answers
 // them after a sync of the log that began after this commit.
 func (db *DB) commitBatchPipelined(ctx context.Context, batch []*writeReq) {
 	err := db.setSync(ctx, true)
-	if err == nil {
-		err = db.commitGroup(ctx, batch, true)
+	if err != nil {
+		db.answerPipelined(batch, err)
+		return
 	}
+	// Flag changes and expunges go first, in a commit of their own, and
+	// are answered at once: a STORE that joined a batch of APPENDs does
+	// not wait for their bodies to be written.
+	var relaxed, durable []*writeReq
+	for _, r := range batch {
+		if r.relaxed {
+			relaxed = append(relaxed, r)
+		} else {
+			durable = append(durable, r)
+		}
+	}
+	if len(relaxed) > 0 && len(durable) > 0 {
+		db.answerPipelined(relaxed, db.commitGroup(ctx, relaxed, true))
+		batch = durable
+	}
+	db.answerPipelined(batch, db.commitGroup(ctx, batch, true))
+}
+
+// answerPipelined answers the writes of a committed batch (or fails them
+// with err): relaxed ones at once, durable ones through the syncer.
+func (db *DB) answerPipelined(batch []*writeReq, err error) {
 	var durable []*writeReq
 	for _, r := range batch {
 		if err != nil && r.err == nil {
