@@ -108,3 +108,81 @@ func TestPostgresBetweenNodes(t *testing.T) {
 		t.Errorf("sessions query on the other node: got %+v; want %+v", got[len(got)-1], q)
 	}
 }
+
+// TestPostgresManyPublishers: events published at once by many sessions of
+// one node all reach the other node, each publisher's in its order (the
+// publisher sends what has gathered in one round trip); a Publish after
+// Close fails at once, and what was published before Close went out.
+func TestPostgresManyPublishers(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	a, err := notify.NewPostgres(ctx, notify.PostgresOptions{DSN: dsn, Node: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := notify.NewPostgres(ctx, notify.PostgresOptions{DSN: dsn, Node: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const publishers, each = 8, 300
+	var mu sync.Mutex
+	got := map[int64][]int64{}
+	all := make(chan struct{}, publishers*each)
+	for m := int64(1); m <= publishers; m++ {
+		b.Subscribe(m, func(e notify.Event) {
+			mu.Lock()
+			got[e.MailboxID] = append(got[e.MailboxID], e.FolderID)
+			mu.Unlock()
+			all <- struct{}{}
+		})
+	}
+	var wg sync.WaitGroup
+	for m := int64(1); m <= publishers; m++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int64(1); i <= each; i++ {
+				if err := a.Publish(ctx, notify.Event{Kind: notify.FolderChanged, MailboxID: m, FolderID: i}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// The last events are still queued when Close begins: it sends them.
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for n := 0; n < publishers*each; n++ {
+		select {
+		case <-all:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the other node got %d events of %d", n, publishers*each)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for m := int64(1); m <= publishers; m++ {
+		seq := got[m]
+		if len(seq) != each {
+			t.Fatalf("mailbox %d: got %d events; want %d", m, len(seq), each)
+		}
+		for i, f := range seq {
+			if f != int64(i+1) {
+				t.Fatalf("mailbox %d: event %d is folder %d; want %d (out of order)", m, i, f, i+1)
+			}
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Publish(ctx, notify.Event{Kind: notify.FolderChanged, MailboxID: 1}) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Publish after Close: no error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Publish after Close hangs")
+	}
+}

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -23,12 +24,31 @@ type Postgres struct {
 	dsn   string
 	log   *slog.Logger
 
-	mu  sync.Mutex // guards pub
-	pub *pgx.Conn
+	// Events for the other nodes wait in queue for the publisher
+	// goroutine (publish), which sends what has gathered in one round
+	// trip: a session's command does not wait for the database, and a
+	// node's events do not queue behind one connection a round trip at a
+	// time. They go out in the order they were published.
+	queue   chan []byte
+	closing chan struct{} // closed by Close: no more events are taken
+	pubDone chan struct{} // closed when the publisher has stopped
+	pub     *pgx.Conn     // the publisher's own
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	errMu  sync.Mutex
+	pubErr error // the last send's failure, until one succeeds
+
+	cancel    context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
 }
+
+const (
+	// publishQueue is how many events may wait for the publisher; a
+	// Publish beyond it waits (the database is down or slow).
+	publishQueue = 4096
+	// publishBatch is the most events one round trip carries.
+	publishBatch = 256
+)
 
 var _ Hub = (*Postgres)(nil)
 
@@ -90,7 +110,8 @@ func NewPostgres(ctx context.Context, o PostgresOptions) (*Postgres, error) {
 	if o.Node == "" {
 		o.Node = NewNodeID()
 	}
-	p := &Postgres{local: NewLocal(), node: o.Node, dsn: o.DSN, log: log, done: make(chan struct{})}
+	p := &Postgres{local: NewLocal(), node: o.Node, dsn: o.DSN, log: log, done: make(chan struct{}),
+		queue: make(chan []byte, publishQueue), closing: make(chan struct{}), pubDone: make(chan struct{})}
 	lc, err := p.listen(ctx)
 	if err != nil {
 		return nil, err
@@ -98,6 +119,7 @@ func NewPostgres(ctx context.Context, o PostgresOptions) (*Postgres, error) {
 	lctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	go p.run(lctx, lc)
+	go p.publish()
 	return p, nil
 }
 
@@ -149,29 +171,107 @@ func (p *Postgres) run(ctx context.Context, c *pgx.Conn) {
 	}
 }
 
-// Publish implements Hub.
+// Publish implements Hub: local subscribers get e before Publish returns;
+// the other nodes get it through the publisher, without Publish waiting
+// for the database. It returns the failure of the publisher's last send
+// (the connection is down) until a send succeeds again.
 func (p *Postgres) Publish(ctx context.Context, e Event) error {
 	p.local.Dispatch(e)
 	payload, err := encode(p.node, e)
 	if err != nil {
 		return err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	select {
+	case <-p.closing:
+		return errors.New("notify: the hub is closed")
+	default:
+	}
+	select {
+	case p.queue <- payload:
+	case <-p.closing:
+		return errors.New("notify: the hub is closed")
+	case <-ctx.Done():
+		return fmt.Errorf("notify: publish: %w", ctx.Err())
+	}
+	p.errMu.Lock()
+	defer p.errMu.Unlock()
+	return p.pubErr
+}
+
+// publish is the publisher goroutine: it sends the queued events, as many
+// as have gathered (up to publishBatch) in one round trip, until Close;
+// then it sends what is left.
+func (p *Postgres) publish() {
+	defer close(p.pubDone)
+	defer func() {
+		if p.pub != nil {
+			p.pub.Close(context.Background())
+		}
+	}()
+	batch := make([][]byte, 0, publishBatch)
+	for {
+		select {
+		case payload := <-p.queue:
+			p.send(p.gather(append(batch[:0], payload)))
+		case <-p.closing:
+			// What was published before Close still goes out.
+			for b := p.gather(batch[:0]); len(b) > 0; b = p.gather(batch[:0]) {
+				p.send(b)
+			}
+			return
+		}
+	}
+}
+
+// gather adds to batch the events waiting in the queue, up to
+// publishBatch, without waiting for more.
+func (p *Postgres) gather(batch [][]byte) [][]byte {
+	for len(batch) < publishBatch {
+		select {
+		case payload := <-p.queue:
+			batch = append(batch, payload)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// send sends a batch of payloads in one round trip (pgx sends a batch's
+// statements together; they run as one implicit transaction, so the
+// other nodes get them together and in order), connecting when needed
+// and trying once more on a fresh connection. A batch that cannot be
+// sent is lost and logged, as events are while a listener reconnects
+// (see the package doc).
+func (p *Postgres) send(batch [][]byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var err error
 	for attempt := 0; attempt < 2; attempt++ {
 		if p.pub == nil || p.pub.IsClosed() {
 			if p.pub, err = pgx.Connect(ctx, p.dsn); err != nil {
 				p.pub = nil
-				return fmt.Errorf("notify: connect: %w", err)
+				err = fmt.Errorf("notify: connect: %w", err)
+				continue
 			}
 		}
-		if _, err = p.pub.Exec(ctx, "SELECT pg_notify($1, $2)", channel, string(payload)); err == nil {
-			return nil
+		b := &pgx.Batch{}
+		for _, payload := range batch {
+			b.Queue("SELECT pg_notify($1, $2)", channel, string(payload))
 		}
+		if err = p.pub.SendBatch(ctx, b).Close(); err == nil {
+			break
+		}
+		err = fmt.Errorf("notify: publish: %w", err)
 		p.pub.Close(context.Background())
 		p.pub = nil
 	}
-	return fmt.Errorf("notify: publish: %w", err)
+	if err != nil {
+		p.log.Warn("notify: events for the other nodes lost", "events", len(batch), "err", err)
+	}
+	p.errMu.Lock()
+	p.pubErr = err
+	p.errMu.Unlock()
 }
 
 // Subscribe implements Hub.
@@ -179,15 +279,14 @@ func (p *Postgres) Subscribe(mailboxID int64, fn func(Event)) func() {
 	return p.local.Subscribe(mailboxID, fn)
 }
 
-// Close stops the listener and the publisher.
+// Close stops the listener, and the publisher once it has sent what was
+// published before.
 func (p *Postgres) Close() error {
-	p.cancel()
-	<-p.done
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.pub != nil {
-		p.pub.Close(context.Background())
-		p.pub = nil
-	}
+	p.closeOnce.Do(func() {
+		p.cancel()
+		<-p.done
+		close(p.closing)
+		<-p.pubDone
+	})
 	return nil
 }
