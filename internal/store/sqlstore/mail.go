@@ -780,23 +780,13 @@ func (db *DB) Append(ctx context.Context, folderID int64, msg store.NewMessage) 
 // between commit and rollback.
 func (db *DB) appendPipelined(ctx context.Context, folderID int64, msg *store.NewMessage) (uidValidity, uid uint32, err error) {
 	size := int64(len(msg.Raw))
-	type limit struct{ id, limit, used int64 }
-	var limits []limit
+	var limits quotaLimits
 	qs := []PipelineQuery{
 		{SQL: `SELECT m.id FROM mailboxes m JOIN folders f ON f.mailbox_id = m.id
 			WHERE f.id = ? AND m.prohibit_send_receive_quota IS NOT NULL FOR NO KEY UPDATE OF m`,
 			Args: []any{folderID}, Each: func(func(...any) error) error { return nil }},
-		{SQL: `SELECT m.id, m.prohibit_send_receive_quota, (SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = m.id)
-			FROM mailboxes m JOIN folders f ON f.mailbox_id = m.id WHERE f.id = ? AND m.prohibit_send_receive_quota IS NOT NULL`,
-			Args: []any{folderID},
-			Each: func(scan func(...any) error) error {
-				var l limit
-				if err := scan(&l.id, &l.limit, &l.used); err != nil {
-					return err
-				}
-				limits = append(limits, l)
-				return nil
-			}},
+		limits.query(`SELECT m.id, m.prohibit_send_receive_quota, (SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = m.id)
+			FROM mailboxes m JOIN folders f ON f.mailbox_id = m.id WHERE f.id = ? AND m.prohibit_send_receive_quota IS NOT NULL`, folderID),
 	}
 	qs = append(qs, bodyPipeline(msg)...)
 	idate := msg.InternalDate
@@ -812,34 +802,10 @@ func (db *DB) appendPipelined(ctx context.Context, folderID int64, msg *store.Ne
 			SELECT id, uid_next - 1, highest_modseq, ?, ?, ?, ?, ` + pipelinedBodyID + `, ?, ? FROM folders WHERE id = ?`,
 			Args: []any{int64(msg.Flags), joinKeywords(msg.Keywords), micros(idate), size, micros(time.Now()), msg.HasBinary, folderID}},
 	)
-	check := func() error {
-		for _, l := range limits {
-			if l.used+size > l.limit {
-				return &OverQuotaError{MailboxID: l.id, Used: l.used, Add: size, Limit: l.limit}
-			}
-		}
-		return nil
+	if err := db.pipeline(ctx, db.w, qs, limits.reset, limits.check(size)); err != nil {
+		return 0, 0, db.addErr(err, fmt.Sprint(folderID))
 	}
-	for attempt := 0; ; attempt++ {
-		limits = limits[:0]
-		err := db.d.Pipeline(ctx, db.w, qs, check)
-		if err != nil && attempt < maxRetries && db.d.IsRetryable != nil && db.d.IsRetryable(err) {
-			select {
-			case <-ctx.Done():
-				return 0, 0, err
-			case <-time.After(retryDelay(attempt)):
-			}
-			continue
-		}
-		if err != nil {
-			var over *OverQuotaError
-			if errors.As(err, &over) {
-				return 0, 0, err
-			}
-			return 0, 0, db.storageErr(folderNotFound(err, fmt.Sprint(folderID)))
-		}
-		return uidValidity, uid, nil
-	}
+	return uidValidity, uid, nil
 }
 
 // AppendMany implements store.Mail: each message goes in as Append puts
