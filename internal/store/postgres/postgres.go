@@ -37,15 +37,20 @@ type Options struct {
 	// BodyGrace is how long a body stays readable after its last message
 	// went (sqlstore.DefaultBodyGrace when 0; negative: no background sweep).
 	BodyGrace time.Duration
+	// Tracer, when set, is told of every statement and batch sent on the
+	// engine's connections (tests count round trips with it).
+	Tracer pgx.QueryTracer
 }
 
 // Open connects to the database named by dsn (a postgres:// URL or a
 // key=value string) and applies pending migrations.
 func Open(ctx context.Context, dsn string, o Options) (*sqlstore.DB, error) {
-	db, err := sql.Open("pgx", dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	cfg.Tracer = o.Tracer
+	db := stdlib.OpenDB(*cfg)
 	n := o.MaxConns
 	if n <= 0 {
 		n = 20
@@ -62,13 +67,9 @@ func Open(ctx context.Context, dsn string, o Options) (*sqlstore.DB, error) {
 	// that each of their transactions would otherwise begin with: on a
 	// busy machine every round trip to the server costs a wake-up of its
 	// backend process.
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("postgres: %w", err)
-	}
-	cfg.RuntimeParams["synchronous_commit"] = "off"
-	relaxed := stdlib.OpenDB(*cfg)
+	relaxedCfg := cfg.Copy()
+	relaxedCfg.RuntimeParams["synchronous_commit"] = "off"
+	relaxed := stdlib.OpenDB(*relaxedCfg)
 	relaxed.SetMaxOpenConns(max(2, n/2))
 	relaxed.SetMaxIdleConns(max(2, n/2))
 	sub, err := fs.Sub(migrations, "migrations")
