@@ -89,54 +89,47 @@ func TestWriteRoundTrips(t *testing.T) {
 	}
 	one := func(lo, hi uint32) []store.UIDRange { return []store.UIDRange{{Start: lo, Stop: hi}} }
 	before, _ := s.FolderByID(ctx, inbox.ID)
+	store1 := func(up store.FlagUpdate) *store.FlagUpdate { return &up }
 	steps := []struct {
-		name  string
-		do    func() (string, error)
-		want  string // what the step returned
-		trips int
+		name        string
+		store       *store.FlagUpdate // a STORE; nil: an EXPUNGE
+		uids        []store.UIDRange  // of the EXPUNGE; nil: all
+		deletedOnly bool
+		want        string // what the step returned
+		trips       int
 	}{
-		{"STORE +FLAGS \\Flagged", func() (string, error) {
-			ch, ref, err := s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: one(1, 2), Op: store.FlagsAdd, Flags: store.FlagFlagged})
-			return changes(ch, ref), err
-		}, "1:1/4 2:1/4", 2},
-		{"STORE +FLAGS \\Seen", func() (string, error) {
-			ch, ref, err := s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: one(2, 4), Op: store.FlagsAdd, Flags: store.FlagSeen})
-			return changes(ch, ref), err
-		}, "2:2/5 3:2/1 4:2/1", 1},
-		{"STORE -FLAGS \\Seen \\Flagged", func() (string, error) {
-			ch, ref, err := s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: one(1, 3), Op: store.FlagsRemove, Flags: store.FlagSeen | store.FlagFlagged})
-			return changes(ch, ref), err
-		}, "1:3/0 2:3/0 3:3/0", 1},
-		{"STORE FLAGS (\\Seen \\Answered)", func() (string, error) {
-			ch, ref, err := s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: []store.UIDRange{{Start: 4, Stop: 4}, {Start: 6, Stop: 6}},
-				Op: store.FlagsReplace, Flags: store.FlagSeen | store.FlagAnswered})
-			return changes(ch, ref), err
-		}, "4:4/3 6:4/3", 1},
-		{"STORE +FLAGS \\Seen, nothing to change", func() (string, error) {
-			ch, ref, err := s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: one(4, 4), Op: store.FlagsAdd, Flags: store.FlagSeen})
-			return changes(ch, ref), err
-		}, "", 1},
-		{"STORE (UNCHANGEDSINCE) +FLAGS \\Deleted", func() (string, error) {
-			ch, ref, err := s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: one(3, 8), Op: store.FlagsAdd, Flags: store.FlagDeleted,
-				UnchangedSince: before.HighestModSeq + 3})
-			return changes(ch, ref), err
-		}, "3:5/8 5:5/8 7:5/8 8:5/8 refused 4 6", 1},
-		{"EXPUNGE", func() (string, error) {
-			gone, err := s.Expunge(ctx, inbox.ID, nil, true)
-			return fmt.Sprint(gone), err
-		}, "[3 5 7 8]", 1},
-		{"UID EXPUNGE 1,3", func() (string, error) {
-			gone, err := s.Expunge(ctx, inbox.ID, []store.UIDRange{{Start: 1, Stop: 1}, {Start: 3, Stop: 3}}, false)
-			return fmt.Sprint(gone), err
-		}, "[1]", 1},
-		{"EXPUNGE, nothing to expunge", func() (string, error) {
-			gone, err := s.Expunge(ctx, inbox.ID, nil, true)
-			return fmt.Sprint(gone), err
-		}, "[]", 1},
+		{name: "STORE +FLAGS \\Flagged", store: store1(store.FlagUpdate{UIDs: one(1, 2), Op: store.FlagsAdd, Flags: store.FlagFlagged}),
+			want: "1:1/4 2:1/4", trips: 2},
+		{name: "STORE +FLAGS \\Seen", store: store1(store.FlagUpdate{UIDs: one(2, 4), Op: store.FlagsAdd, Flags: store.FlagSeen}),
+			want: "2:2/5 3:2/1 4:2/1", trips: 1},
+		{name: "STORE -FLAGS \\Seen \\Flagged", store: store1(store.FlagUpdate{UIDs: one(1, 3), Op: store.FlagsRemove, Flags: store.FlagSeen | store.FlagFlagged}),
+			want: "1:3/0 2:3/0 3:3/0", trips: 1},
+		{name: "STORE FLAGS (\\Seen \\Answered)", store: store1(store.FlagUpdate{UIDs: []store.UIDRange{{Start: 4, Stop: 4}, {Start: 6, Stop: 6}},
+			Op: store.FlagsReplace, Flags: store.FlagSeen | store.FlagAnswered}),
+			want: "4:4/3 6:4/3", trips: 1},
+		{name: "STORE +FLAGS \\Seen, nothing to change", store: store1(store.FlagUpdate{UIDs: one(4, 4), Op: store.FlagsAdd, Flags: store.FlagSeen}),
+			want: "", trips: 1},
+		{name: "STORE (UNCHANGEDSINCE) +FLAGS \\Deleted", store: store1(store.FlagUpdate{UIDs: one(3, 8), Op: store.FlagsAdd, Flags: store.FlagDeleted,
+			UnchangedSince: before.HighestModSeq + 3}),
+			want: "3:5/8 5:5/8 7:5/8 8:5/8 refused 4 6", trips: 1},
+		{name: "EXPUNGE", deletedOnly: true, want: "[3 5 7 8]", trips: 1},
+		{name: "UID EXPUNGE 1,3", uids: []store.UIDRange{{Start: 1, Stop: 1}, {Start: 3, Stop: 3}}, want: "[1]", trips: 1},
+		{name: "EXPUNGE, nothing to expunge", deletedOnly: true, want: "[]", trips: 1},
 	}
 	for _, st := range steps {
 		trace.take()
-		got, err := st.do()
+		var got string
+		var err error
+		if st.store != nil {
+			var ch []store.MessageFlags
+			var refused []uint32
+			ch, refused, err = s.StoreFlags(ctx, inbox.ID, *st.store)
+			got = changes(ch, refused)
+		} else {
+			var gone []uint32
+			gone, err = s.Expunge(ctx, inbox.ID, st.uids, st.deletedOnly)
+			got = fmt.Sprint(gone)
+		}
 		sent := trace.take()
 		if err != nil {
 			t.Fatalf("%s: %v", st.name, err)
