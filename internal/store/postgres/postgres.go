@@ -38,15 +38,20 @@ type Options struct {
 	// BodyGrace is how long a body stays readable after its last message
 	// went (sqlstore.DefaultBodyGrace when 0; negative: no background sweep).
 	BodyGrace time.Duration
+	// Tracer, when set, is told of every statement and batch sent on the
+	// engine's connections (tests count round trips with it).
+	Tracer pgx.QueryTracer
 }
 
 // Open connects to the database named by dsn (a postgres:// URL or a
 // key=value string) and applies pending migrations.
 func Open(ctx context.Context, dsn string, o Options) (*sqlstore.DB, error) {
-	db, err := sql.Open("pgx", dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	cfg.Tracer = o.Tracer
+	db := stdlib.OpenDB(*cfg)
 	n := o.MaxConns
 	if n <= 0 {
 		n = 20
@@ -63,13 +68,9 @@ func Open(ctx context.Context, dsn string, o Options) (*sqlstore.DB, error) {
 	// that each of their transactions would otherwise begin with: on a
 	// busy machine every round trip to the server costs a wake-up of its
 	// backend process.
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("postgres: %w", err)
-	}
-	cfg.RuntimeParams["synchronous_commit"] = "off"
-	relaxed := stdlib.OpenDB(*cfg)
+	relaxedCfg := cfg.Copy()
+	relaxedCfg.RuntimeParams["synchronous_commit"] = "off"
+	relaxed := stdlib.OpenDB(*relaxedCfg)
 	relaxed.SetMaxOpenConns(max(2, n/2))
 	relaxed.SetMaxIdleConns(max(2, n/2))
 	sub, err := fs.Sub(migrations, "migrations")
@@ -199,9 +200,30 @@ func rebind(q string) string {
 
 // pipeline implements sqlstore.Dialect.Pipeline with a pgx batch: BEGIN
 // and every statement go out together, and pgx reads their results in
-// order; then COMMIT (or ROLLBACK) is a second round trip, whose answer
-// comes once the commit is flushed (synchronous_commit on).
+// order. Without check, COMMIT goes in the same batch: one round trip.
+// With check, COMMIT (or ROLLBACK) is a second round trip, once check has
+// seen the results. A COMMIT answers once the commit is as durable as the
+// pool's connections make it (synchronous_commit on, or off on the
+// relaxed pool).
 func pipeline(ctx context.Context, pool *sql.DB, qs []sqlstore.PipelineQuery, check func() error) error {
+	return runBatch(ctx, pool, "BEGIN", qs, check)
+}
+
+// readPipeline implements sqlstore.Dialect.ReadPipeline: BEGIN of a
+// read-only REPEATABLE READ snapshot, every query and COMMIT go out
+// together and come back in one round trip.
+func readPipeline(ctx context.Context, pool *sql.DB, qs []sqlstore.PipelineQuery) error {
+	return runBatch(ctx, pool, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", qs, nil)
+}
+
+// runBatch sends begin, qs and, when check is nil, COMMIT as one pgx batch
+// on a connection of pool and reads their results in order; with check,
+// it then commits when check returns nil and rolls back otherwise. Should
+// a query fail, the server skips the rest of the batch (its COMMIT too)
+// and leaves the transaction aborted; a ROLLBACK then ends it (a second
+// round trip, on errors only), and a connection whose state is still
+// unknown is dropped.
+func runBatch(ctx context.Context, pool *sql.DB, begin string, qs []sqlstore.PipelineQuery, check func() error) error {
 	c, err := pool.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -210,9 +232,12 @@ func pipeline(ctx context.Context, pool *sql.DB, qs []sqlstore.PipelineQuery, ch
 	return c.Raw(func(dc any) error {
 		pc := dc.(*stdlib.Conn).Conn()
 		b := &pgx.Batch{}
-		b.Queue("BEGIN")
+		b.Queue(begin)
 		for _, q := range qs {
 			b.Queue(rebind(q.SQL), q.Args...)
+		}
+		if check == nil {
+			b.Queue("COMMIT")
 		}
 		br := pc.SendBatch(ctx, b)
 		_, err := br.Exec()
@@ -222,67 +247,31 @@ func pipeline(ctx context.Context, pool *sql.DB, qs []sqlstore.PipelineQuery, ch
 			}
 			err = runPipelined(br, q)
 		}
+		if err == nil && check == nil {
+			if _, err = br.Exec(); err != nil {
+				err = fmt.Errorf("commit: %w", err)
+			}
+		}
 		if cerr := br.Close(); err == nil {
 			err = cerr
 		}
-		if err == nil {
+		if err == nil && check != nil {
 			err = check()
 		}
-		end := "COMMIT"
-		if err != nil {
-			end = "ROLLBACK"
+		end := "ROLLBACK"
+		if err == nil {
+			end = "COMMIT"
+		}
+		if pc.PgConn().TxStatus() == 'I' {
+			return err
 		}
 		if _, xerr := pc.Exec(ctx, end); xerr != nil {
 			// The connection's state is unknown: database/sql drops it.
 			pc.Close(context.WithoutCancel(ctx))
 			if err == nil {
-				err = fmt.Errorf("commit: %w", xerr)
+				return errors.Join(fmt.Errorf("commit: %w", xerr), driver.ErrBadConn)
 			}
-			return errors.Join(err, driver.ErrBadConn)
-		}
-		return err
-	})
-}
-
-// readPipeline implements sqlstore.Dialect.ReadPipeline with a pgx batch:
-// BEGIN of a read-only REPEATABLE READ snapshot, every query and COMMIT go
-// out together and come back in one round trip. Should a query fail, the
-// server skips the rest of the batch and leaves the transaction aborted;
-// a ROLLBACK then ends it (a second round trip, on errors only), and a
-// connection whose state is still unknown is dropped.
-func readPipeline(ctx context.Context, pool *sql.DB, qs []sqlstore.PipelineQuery) error {
-	c, err := pool.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer c.Close()
-	return c.Raw(func(dc any) error {
-		pc := dc.(*stdlib.Conn).Conn()
-		b := &pgx.Batch{}
-		b.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-		for _, q := range qs {
-			b.Queue(rebind(q.SQL), q.Args...)
-		}
-		b.Queue("COMMIT")
-		br := pc.SendBatch(ctx, b)
-		_, err := br.Exec()
-		for _, q := range qs {
-			if err != nil {
-				break
-			}
-			err = runPipelined(br, q)
-		}
-		if err == nil {
-			_, err = br.Exec()
-		}
-		if cerr := br.Close(); err == nil {
-			err = cerr
-		}
-		if pc.PgConn().TxStatus() != 'I' {
-			if _, xerr := pc.Exec(ctx, "ROLLBACK"); xerr != nil {
-				pc.Close(context.WithoutCancel(ctx))
-				return errors.Join(err, xerr, driver.ErrBadConn)
-			}
+			return errors.Join(err, xerr, driver.ErrBadConn)
 		}
 		return err
 	})

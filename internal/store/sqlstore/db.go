@@ -89,8 +89,10 @@ type Dialect struct {
 	// in order, then asks check: nil commits (and Pipeline returns once
 	// the commit is as durable as pool's commits are: on the relaxed pool,
 	// handed to the server's log without waiting for the disk), an error
-	// rolls back and is returned, as is the first error of a query.
-	// Deliver, Append and the flag-bits STORE use it without group commit.
+	// rolls back and is returned, as is the first error of a query. A nil
+	// check sends the COMMIT with the statements (PostgreSQL: the whole
+	// transaction in one round trip). Deliver, Append, StoreFlags and
+	// Expunge use it without group commit.
 	Pipeline func(ctx context.Context, pool *sql.DB, qs []PipelineQuery, check func() error) error
 	// ReadPipeline, when set, runs qs as one read-only snapshot
 	// (ReadTxOptions) on one connection of pool: its BEGIN, every query

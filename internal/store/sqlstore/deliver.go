@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -325,23 +326,14 @@ func (db *DB) deliverPipelined(ctx context.Context, mailboxIDs []int64, msg *sto
 		ids[i] = id
 	}
 	in := placeholders(len(ids))
-	type limit struct{ id, limit, used int64 }
-	var limits []limit
+	var limits quotaLimits
 	qs := []PipelineQuery{
 		// reserveQuota: lock the mailboxes that have a quota, in ID order,
 		// then read their size under the lock.
 		{SQL: `SELECT id FROM mailboxes WHERE id IN (` + in + `) AND prohibit_send_receive_quota IS NOT NULL
 			ORDER BY id FOR NO KEY UPDATE`, Args: ids, Each: func(func(...any) error) error { return nil }},
-		{SQL: `SELECT id, prohibit_send_receive_quota, (SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = mailboxes.id)
-			FROM mailboxes WHERE id IN (` + in + `) AND prohibit_send_receive_quota IS NOT NULL ORDER BY id`, Args: ids,
-			Each: func(scan func(...any) error) error {
-				var l limit
-				if err := scan(&l.id, &l.limit, &l.used); err != nil {
-					return err
-				}
-				limits = append(limits, l)
-				return nil
-			}},
+		limits.query(`SELECT id, prohibit_send_receive_quota, (SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = mailboxes.id)
+			FROM mailboxes WHERE id IN (`+in+`) AND prohibit_send_receive_quota IS NOT NULL ORDER BY id`, ids...),
 	}
 	qs = append(qs, bodyPipeline(msg)...)
 	idate := msg.InternalDate
@@ -362,33 +354,69 @@ func (db *DB) deliverPipelined(ctx context.Context, mailboxIDs []int64, msg *sto
 				Args: []any{int64(msg.Flags), joinKeywords(msg.Keywords), micros(idate), size, micros(time.Now()), msg.HasBinary, mb}},
 		)
 	}
-	check := func() error {
-		for _, l := range limits {
-			if l.used+size > l.limit {
-				return &OverQuotaError{MailboxID: l.id, Used: l.used, Add: size, Limit: l.limit}
+	if err := db.pipeline(ctx, db.w, qs, limits.reset, limits.check(size)); err != nil {
+		return nil, db.addErr(err, "INBOX")
+	}
+	return out, nil
+}
+
+// addErr is the error of a write that adds mail to folder (a name or an
+// ID): an OverQuotaError as it is, the rest as the folder's ErrNotFound
+// or store.ErrStorageFull when they are that.
+func (db *DB) addErr(err error, folder string) error {
+	var over *OverQuotaError
+	if errors.As(err, &over) {
+		return err
+	}
+	return db.storageErr(folderNotFound(err, folder))
+}
+
+// pipeline runs qs with Dialect.Pipeline on pool, again after a
+// serialization failure or a deadlock (as direct runs a transaction
+// again), with start called before each try to reset what the queries
+// collect. check is Dialect.Pipeline's.
+func (db *DB) pipeline(ctx context.Context, pool *sql.DB, qs []PipelineQuery, start func(), check func() error) error {
+	for attempt := 0; ; attempt++ {
+		if start != nil {
+			start()
+		}
+		err := db.d.Pipeline(ctx, pool, qs, check)
+		if err == nil || attempt >= maxRetries || db.d.IsRetryable == nil || !db.d.IsRetryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(retryDelay(attempt)):
+		}
+	}
+}
+
+// quotaLimits are the quotas and sizes of the mailboxes that a pipelined
+// write adds to, read under their lock in the same pipeline.
+type quotaLimits []struct{ id, limit, used int64 }
+
+// query reads the rows of q (mailbox ID, quota, size) into l.
+func (l *quotaLimits) query(q string, args ...any) PipelineQuery {
+	return PipelineQuery{SQL: q, Args: args, Each: func(scan func(...any) error) error {
+		*l = append(*l, struct{ id, limit, used int64 }{})
+		m := &(*l)[len(*l)-1]
+		return scan(&m.id, &m.limit, &m.used)
+	}}
+}
+
+func (l *quotaLimits) reset() { *l = (*l)[:0] }
+
+// check returns the pipeline's check: an OverQuotaError when adding size
+// octets takes a mailbox beyond its quota.
+func (l *quotaLimits) check(size int64) func() error {
+	return func() error {
+		for _, m := range *l {
+			if m.used+size > m.limit {
+				return &OverQuotaError{MailboxID: m.id, Used: m.used, Add: size, Limit: m.limit}
 			}
 		}
 		return nil
-	}
-	for attempt := 0; ; attempt++ {
-		limits = limits[:0]
-		err := db.d.Pipeline(ctx, db.w, qs, check)
-		if err != nil && attempt < maxRetries && db.d.IsRetryable != nil && db.d.IsRetryable(err) {
-			select {
-			case <-ctx.Done():
-				return nil, err
-			case <-time.After(retryDelay(attempt)):
-			}
-			continue
-		}
-		if err != nil {
-			var over *OverQuotaError
-			if errors.As(err, &over) {
-				return nil, err
-			}
-			return nil, db.storageErr(folderNotFound(err, "INBOX"))
-		}
-		return out, nil
 	}
 }
 

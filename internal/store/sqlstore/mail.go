@@ -793,23 +793,13 @@ func (db *DB) Append(ctx context.Context, folderID int64, msg store.NewMessage) 
 // between commit and rollback.
 func (db *DB) appendPipelined(ctx context.Context, folderID int64, msg *store.NewMessage) (uidValidity, uid uint32, err error) {
 	size := int64(len(msg.Raw))
-	type limit struct{ id, limit, used int64 }
-	var limits []limit
+	var limits quotaLimits
 	qs := []PipelineQuery{
 		{SQL: `SELECT m.id FROM mailboxes m JOIN folders f ON f.mailbox_id = m.id
 			WHERE f.id = ? AND m.prohibit_send_receive_quota IS NOT NULL FOR NO KEY UPDATE OF m`,
 			Args: []any{folderID}, Each: func(func(...any) error) error { return nil }},
-		{SQL: `SELECT m.id, m.prohibit_send_receive_quota, (SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = m.id)
-			FROM mailboxes m JOIN folders f ON f.mailbox_id = m.id WHERE f.id = ? AND m.prohibit_send_receive_quota IS NOT NULL`,
-			Args: []any{folderID},
-			Each: func(scan func(...any) error) error {
-				var l limit
-				if err := scan(&l.id, &l.limit, &l.used); err != nil {
-					return err
-				}
-				limits = append(limits, l)
-				return nil
-			}},
+		limits.query(`SELECT m.id, m.prohibit_send_receive_quota, (SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = m.id)
+			FROM mailboxes m JOIN folders f ON f.mailbox_id = m.id WHERE f.id = ? AND m.prohibit_send_receive_quota IS NOT NULL`, folderID),
 	}
 	qs = append(qs, bodyPipeline(msg)...)
 	idate := msg.InternalDate
@@ -825,34 +815,10 @@ func (db *DB) appendPipelined(ctx context.Context, folderID int64, msg *store.Ne
 			SELECT id, uid_next - 1, highest_modseq, ?, ?, ?, ?, ` + pipelinedBodyID + `, ?, ? FROM folders WHERE id = ?`,
 			Args: []any{int64(msg.Flags), joinKeywords(msg.Keywords), micros(idate), size, micros(time.Now()), msg.HasBinary, folderID}},
 	)
-	check := func() error {
-		for _, l := range limits {
-			if l.used+size > l.limit {
-				return &OverQuotaError{MailboxID: l.id, Used: l.used, Add: size, Limit: l.limit}
-			}
-		}
-		return nil
+	if err := db.pipeline(ctx, db.w, qs, limits.reset, limits.check(size)); err != nil {
+		return 0, 0, db.addErr(err, fmt.Sprint(folderID))
 	}
-	for attempt := 0; ; attempt++ {
-		limits = limits[:0]
-		err := db.d.Pipeline(ctx, db.w, qs, check)
-		if err != nil && attempt < maxRetries && db.d.IsRetryable != nil && db.d.IsRetryable(err) {
-			select {
-			case <-ctx.Done():
-				return 0, 0, err
-			case <-time.After(retryDelay(attempt)):
-			}
-			continue
-		}
-		if err != nil {
-			var over *OverQuotaError
-			if errors.As(err, &over) {
-				return 0, 0, err
-			}
-			return 0, 0, db.storageErr(folderNotFound(err, fmt.Sprint(folderID)))
-		}
-		return uidValidity, uid, nil
-	}
+	return uidValidity, uid, nil
 }
 
 // AppendMany implements store.Mail: each message goes in as Append puts
@@ -935,6 +901,11 @@ func (db *DB) StoreFlags(ctx context.Context, folderID int64, u store.FlagUpdate
 			err = nil
 		}
 		return changed, nil, err
+	}
+	if len(kw) == 0 && db.d.Pipeline != nil && db.writes == nil {
+		if clauses := uidClauses("uid", u.UIDs); len(clauses) <= maxPipelinedClauses {
+			return db.storeFlagsPipelined(ctx, folderID, u, clauses)
+		}
 	}
 	if flagsOnly(u) {
 		err := db.writeRelaxed(ctx, func(c conn) error {
@@ -1088,7 +1059,11 @@ func storeFlagBits(ctx context.Context, c conn, folderID int64, u store.FlagUpda
 // on the relaxed pool (Dialect.Pipeline): the MODSEQ, which locks the
 // folder row, and the UPDATE of each range, which reads the new MODSEQ
 // from that row (its own transaction's write), sent at once; then COMMIT,
-// or ROLLBACK when no row changed. Two round trips instead of four.
+// or ROLLBACK when no row changed. Two round trips instead of four. (The
+// one round trip of storeFlagsPipelined, which locks the folder with a
+// statement of its own and takes the MODSEQ only when something changes,
+// measured no faster for these STOREs and slowed the APPENDs and
+// EXPUNGEs beside them: docs/performance.md, change 25.)
 func (db *DB) storeFlagBitsPipelined(ctx context.Context, folderID int64, u store.FlagUpdate) ([]store.MessageFlags, error) {
 	set, keep := int64(u.Flags), int64(-1)
 	if u.Op == store.FlagsRemove {
@@ -1099,7 +1074,7 @@ func (db *DB) storeFlagBitsPipelined(ctx context.Context, folderID int64, u stor
 	qs := []PipelineQuery{{SQL: `UPDATE folders SET highest_modseq = highest_modseq + 1 WHERE id = ? RETURNING highest_modseq`,
 		Args: []any{folderID}, Row: []any{&modseq}}}
 	for _, cl := range uidClauses("uid", u.UIDs) {
-		qs = append(qs, PipelineQuery{SQL: `UPDATE messages SET flags = (flags | ?) & ?, modseq = (SELECT highest_modseq FROM folders WHERE id = ?)
+		qs = append(qs, PipelineQuery{SQL: `UPDATE messages SET flags = (flags | ?) & ?, modseq = ` + changeModSeq + `
 			WHERE folder_id = ? AND ` + cl.sql + ` AND (flags | ?) & ? <> flags RETURNING uid, flags, keywords`,
 			Args: append([]any{set, keep, folderID, folderID}, append(append([]any(nil), cl.args...), set, keep)...),
 			Each: func(scan func(dest ...any) error) error {
@@ -1119,33 +1094,160 @@ func (db *DB) storeFlagBitsPipelined(ctx context.Context, folderID int64, u stor
 		}
 		return nil
 	}
-	pool := db.w
+	err := db.pipeline(ctx, db.relaxedPool(), qs, func() { changed = changed[:0] }, check)
+	if err != nil {
+		if errors.Is(err, errNoChange) {
+			return nil, err
+		}
+		return nil, db.storageErr(folderNotFound(err, fmt.Sprint(folderID)))
+	}
+	for i := range changed {
+		changed[i].ModSeq = modseq
+	}
+	slices.SortFunc(changed, func(a, b store.MessageFlags) int { return cmp.Compare(a.UID, b.UID) })
+	return changed, nil
+}
+
+// maxPipelinedClauses bounds the UID clauses (uidClauses) of a STORE or
+// EXPUNGE sent as one pipeline; beyond (thousands of ranges), the
+// transaction goes statement by statement.
+const maxPipelinedClauses = 8
+
+// relaxedPool is the pool of writes that writeRelaxed would make.
+func (db *DB) relaxedPool() *sql.DB {
 	if db.wr != nil {
-		pool = db.wr
+		return db.wr
 	}
-	for attempt := 0; ; attempt++ {
-		changed = changed[:0]
-		err := db.d.Pipeline(ctx, pool, qs, check)
-		if err != nil && !errors.Is(err, errNoChange) && attempt < maxRetries && db.d.IsRetryable != nil && db.d.IsRetryable(err) {
-			select {
-			case <-ctx.Done():
-				return nil, err
-			case <-time.After(retryDelay(attempt)):
-			}
-			continue
-		}
-		if err != nil {
-			if errors.Is(err, errNoChange) {
-				return nil, err
-			}
-			return nil, db.storageErr(folderNotFound(err, fmt.Sprint(folderID)))
-		}
-		for i := range changed {
-			changed[i].ModSeq = modseq
-		}
-		slices.SortFunc(changed, func(a, b store.MessageFlags) int { return cmp.Compare(a.UID, b.UID) })
-		return changed, nil
+	return db.w
+}
+
+// lockedChange returns the first two statements of a pipelined change of
+// a folder (READ COMMITTED: each statement reads what was committed when
+// it starts). The first locks the folder row, so that what the statements
+// after it read is what they change: every writer of a folder's messages
+// holds that lock. The second takes the folder's next MODSEQ only when a
+// message that the statements after it change exists (where, a condition
+// on messages with its args, once per clause): a change that finds
+// nothing spends no MODSEQ, with no round trip to decide it. Those
+// statements name the MODSEQ as changeModSeq.
+func (db *DB) lockedChange(folderID int64, where []string, args []any) []PipelineQuery {
+	var id int64
+	exists := make([]string, len(where))
+	for i, w := range where {
+		exists[i] = `EXISTS (SELECT 1 FROM messages WHERE folder_id = ? AND ` + w + `)`
 	}
+	return []PipelineQuery{
+		{SQL: db.lockOne, Args: []any{folderID}, Row: []any{&id}},
+		{SQL: `UPDATE folders SET highest_modseq = highest_modseq + 1 WHERE id = ? AND (` + strings.Join(exists, " OR ") + `)`,
+			Args: append([]any{folderID}, args...)},
+	}
+}
+
+// changeModSeq is, in the statements after lockedChange's, the MODSEQ it took.
+const changeModSeq = `(SELECT highest_modseq FROM folders WHERE id = ?)`
+
+// storeFlagsPipelined makes a STORE without keywords that is not
+// flagsOnly (\Seen added or removed, flags replaced, UNCHANGEDSINCE) as
+// one pipelined transaction on the relaxed pool, sent with its COMMIT:
+// one round trip against five or more. After lockedChange's two statements come, with UNCHANGEDSINCE,
+// the UIDs it refuses (RFC 7162 §3.1.3: those whose MODSEQ is beyond it),
+// then per clause the UPDATE of the messages that change, which returns
+// them with their new MODSEQ. When the update may change \Seen, the same
+// statement moves the folder's unseen count by what it changed, old flags
+// against new. clauses are uidClauses("uid", u.UIDs).
+func (db *DB) storeFlagsPipelined(ctx context.Context, folderID int64, u store.FlagUpdate, clauses []uidClause) ([]store.MessageFlags, []uint32, error) {
+	// new = (old | set) & keep
+	set, keep := int64(u.Flags), int64(-1)
+	switch u.Op {
+	case store.FlagsRemove:
+		set, keep = 0, ^int64(u.Flags)
+	case store.FlagsReplace:
+		keep = set
+	}
+	seen := u.Op == store.FlagsReplace || u.Flags&store.FlagSeen != 0
+	// change is the condition on a message's row (named by prefix p) that
+	// the update changes, with its arguments.
+	kwSet := ""
+	change := func(p string) string {
+		c := `(` + p + `flags | ?) & ? <> ` + p + `flags`
+		if u.Op == store.FlagsReplace {
+			c = `(` + c + ` OR ` + p + `keywords <> '')`
+		}
+		if u.UnchangedSince != 0 {
+			c += ` AND ` + p + `modseq <= ?`
+		}
+		return c
+	}
+	if u.Op == store.FlagsReplace {
+		kwSet = `, keywords = ''`
+	}
+	changeArgs := []any{set, keep}
+	if u.UnchangedSince != 0 {
+		changeArgs = append(changeArgs, u.UnchangedSince)
+	}
+	var where []string
+	var whereArgs []any
+	for _, cl := range clauses {
+		where = append(where, cl.sql+` AND `+change(""))
+		whereArgs = append(append(append(whereArgs, folderID), cl.args...), changeArgs...)
+	}
+	qs := db.lockedChange(folderID, where, whereArgs)
+	var changed []store.MessageFlags
+	var refused []uint32
+	if u.UnchangedSince != 0 {
+		for _, cl := range clauses {
+			qs = append(qs, PipelineQuery{SQL: `SELECT uid FROM messages WHERE folder_id = ? AND ` + cl.sql + ` AND modseq > ?`,
+				Args: append(append([]any{folderID}, cl.args...), u.UnchangedSince),
+				Each: func(scan func(dest ...any) error) error {
+					var uid uint32
+					err := scan(&uid)
+					refused = append(refused, uid)
+					return err
+				}})
+		}
+	}
+	each := func(scan func(dest ...any) error) error {
+		var m store.MessageFlags
+		var kw string
+		if err := scan(&m.UID, &m.ModSeq, &m.Flags, &kw); err != nil {
+			return err
+		}
+		m.Keywords = splitKeywords(kw)
+		changed = append(changed, m)
+		return nil
+	}
+	oClauses := uidClauses("o.uid", u.UIDs)
+	for i, cl := range clauses {
+		q := PipelineQuery{SQL: `UPDATE messages SET flags = (flags | ?) & ?` + kwSet + `, modseq = ` + changeModSeq + `
+			WHERE folder_id = ? AND ` + cl.sql + ` AND ` + change("") + ` RETURNING uid, modseq, flags, keywords`,
+			Args: append(append([]any{set, keep, folderID, folderID}, cl.args...), changeArgs...), Each: each}
+		if seen {
+			// The update joins each row's old version, o, to count
+			// the messages it makes seen or unseen.
+			q.SQL = `WITH u AS (UPDATE messages m SET flags = (o.flags | ?) & ?` + kwSet + `, modseq = ` + changeModSeq + `
+					FROM messages o WHERE m.id = o.id AND o.folder_id = ? AND ` + oClauses[i].sql + ` AND ` + change("o.") + `
+					RETURNING m.uid, m.modseq, m.flags, m.keywords, o.flags AS old),
+				f AS (UPDATE folders SET unseen = unseen + d.n
+					FROM (SELECT count(*) FILTER (WHERE flags & ? = 0) - count(*) FILTER (WHERE old & ? = 0) AS n FROM u) d
+					WHERE folders.id = ? AND d.n <> 0)
+				SELECT uid, modseq, flags, keywords FROM u`
+			q.Args = append(q.Args, int64(store.FlagSeen), int64(store.FlagSeen), folderID)
+		}
+		qs = append(qs, q)
+	}
+	err := db.pipeline(ctx, db.relaxedPool(), qs, func() { changed, refused = changed[:0], refused[:0] }, nil)
+	if err != nil {
+		return nil, nil, db.storageErr(folderNotFound(err, fmt.Sprint(folderID)))
+	}
+	slices.SortFunc(changed, func(a, b store.MessageFlags) int { return cmp.Compare(a.UID, b.UID) })
+	slices.Sort(refused)
+	if len(changed) == 0 {
+		changed = nil
+	}
+	if len(refused) == 0 {
+		refused = nil
+	}
+	return changed, refused, nil
 }
 
 // errNoChange ends a write transaction that found nothing to change, so
@@ -1287,21 +1389,26 @@ func recordExpunged(ctx context.Context, c conn, folderID int64, uids []uint32, 
 
 // Expunge implements store.Mail.
 func (db *DB) Expunge(ctx context.Context, folderID int64, uids []store.UIDRange, deletedOnly bool) ([]uint32, error) {
+	clauses := []uidClause{{sql: "1 = 1", fixed: true}}
+	if uids != nil {
+		clauses = uidClauses("uid", uids)
+	}
+	for i, cl := range clauses {
+		if deletedOnly {
+			clauses[i].sql = "(" + cl.sql + ") AND flags & ? <> 0"
+			clauses[i].args = append(append([]any(nil), cl.args...), int64(store.FlagDeleted))
+		}
+	}
+	if db.d.Pipeline != nil && db.writes == nil && len(clauses) <= maxPipelinedClauses {
+		return db.expungePipelined(ctx, folderID, clauses)
+	}
 	var out []uint32
 	err := db.writeRelaxed(ctx, func(c conn) error {
 		out = nil
 		if err := lockFolder(ctx, c, folderID); err != nil {
 			return err
 		}
-		clauses := []uidClause{{sql: "1 = 1", fixed: true}}
-		if uids != nil {
-			clauses = uidClauses("uid", uids)
-		}
 		for _, cl := range clauses {
-			if deletedOnly {
-				cl.sql = "(" + cl.sql + ") AND flags & ? <> 0"
-				cl.args = append(append([]any(nil), cl.args...), store.FlagDeleted)
-			}
 			removed, bodies, err := expungeRows(ctx, c, folderID, cl)
 			if err != nil {
 				return err
@@ -1315,6 +1422,52 @@ func (db *DB) Expunge(ctx context.Context, folderID int64, uids []store.UIDRange
 		return nil
 	})
 	return out, err
+}
+
+// expungePipelined is Expunge as one pipelined transaction on the relaxed
+// pool, sent with its COMMIT: one round trip against seven or more. After
+// lockedChange's two statements, one statement per clause deletes the
+// messages and, from the rows it deleted, records them as expunged at the
+// new MODSEQ, marks their bodies orphaned and takes them off the
+// folder's counters, as expungeRows and markOrphanBodies do one statement
+// at a time.
+func (db *DB) expungePipelined(ctx context.Context, folderID int64, clauses []uidClause) ([]uint32, error) {
+	var where []string
+	var whereArgs []any
+	for _, cl := range clauses {
+		where = append(where, cl.sql)
+		whereArgs = append(append(whereArgs, folderID), cl.args...)
+	}
+	qs := db.lockedChange(folderID, where, whereArgs)
+	var out []uint32
+	now := micros(time.Now())
+	for _, cl := range clauses {
+		qs = append(qs, PipelineQuery{
+			SQL: `WITH d AS (DELETE FROM messages WHERE folder_id = ? AND ` + cl.sql + ` RETURNING folder_id, uid, flags, size, body_id),
+				e AS (INSERT INTO expunged (folder_id, uid, modseq) SELECT folder_id, uid, ` + changeModSeq + ` FROM d
+					ON CONFLICT (folder_id, uid) DO UPDATE SET modseq = excluded.modseq),
+				b AS (UPDATE bodies SET orphaned_at = ? WHERE id IN (SELECT body_id FROM d)),
+				f AS (UPDATE folders SET messages = messages - c.n, unseen = unseen - c.un, size = size - c.sz
+					FROM (SELECT count(*) AS n, count(*) FILTER (WHERE flags & ? = 0) AS un, coalesce(sum(size), 0) AS sz FROM d) c
+					WHERE folders.id = ? AND c.n > 0)
+				SELECT uid FROM d`,
+			Args: append(append([]any{folderID}, cl.args...), folderID, now, int64(store.FlagSeen), folderID),
+			Each: func(scan func(dest ...any) error) error {
+				var uid uint32
+				err := scan(&uid)
+				out = append(out, uid)
+				return err
+			}})
+	}
+	err := db.pipeline(ctx, db.relaxedPool(), qs, func() { out = out[:0] }, nil)
+	if err != nil {
+		return nil, db.storageErr(folderNotFound(err, fmt.Sprint(folderID)))
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // Copy implements store.Mail.

@@ -1,0 +1,343 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+	"github.com/gatehouse-mail/gatehouse/internal/store/postgres"
+	"github.com/gatehouse-mail/gatehouse/internal/testenv/pgtest"
+)
+
+// roundTrips records what the engine sends to the server: a statement sent
+// alone is one round trip, and so is a batch.
+type roundTrips struct {
+	mu   sync.Mutex
+	sent []string
+}
+
+func (r *roundTrips) add(s string) {
+	r.mu.Lock()
+	r.sent = append(r.sent, strings.Join(strings.Fields(s), " "))
+	r.mu.Unlock()
+}
+
+// take returns what was sent since the last take.
+func (r *roundTrips) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.sent
+	r.sent = nil
+	return out
+}
+
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	r.add(d.SQL)
+	return ctx
+}
+
+func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	var qs []string
+	for _, q := range d.Batch.QueuedQueries {
+		qs = append(qs, q.SQL)
+	}
+	r.add("batch: " + strings.Join(qs, "; "))
+	return ctx
+}
+
+func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+// TestWriteRoundTrips counts the round trips of each kind of STORE and
+// EXPUNGE, and checks what each wrote. A STORE that adds or removes flags
+// other than \Seen is a pipeline and its COMMIT (change 15 of
+// docs/performance.md); the other STOREs without keywords and EXPUNGE are
+// one pipeline sent with its COMMIT (changes 25 and 26). pgx prepares a
+// statement text on a connection the first time it sends it, a round trip
+// of its own that the tracer does not see.
+func TestWriteRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	trace := &roundTrips{}
+	s, err := postgres.Open(ctx, pgtest.NewDatabase(t), postgres.Options{MaxConns: 4, BodyGrace: -1, Tracer: trace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	m := store.Mailbox{Name: "Trips", DisplayName: "Trips", Alias: "trips", PrimarySmtpAddress: "trips@contoso.com",
+		UserPrincipalName: "trips@contoso.com", PasswordHash: "x", ImapEnabled: true}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &m) }); err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := s.FolderByName(ctx, m.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 8 {
+		raw := fmt.Sprintf("Subject: %d\r\n\r\nbody %d\r\n", i, i)
+		if _, _, err := s.Append(ctx, inbox.ID, store.NewMessage{Raw: []byte(raw), Structure: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	one := func(lo, hi uint32) []store.UIDRange { return []store.UIDRange{{Start: lo, Stop: hi}} }
+	before, _ := s.FolderByID(ctx, inbox.ID)
+	store1 := func(up store.FlagUpdate) *store.FlagUpdate { return &up }
+	steps := []struct {
+		name        string
+		store       *store.FlagUpdate // a STORE; nil: an EXPUNGE
+		uids        []store.UIDRange  // of the EXPUNGE; nil: all
+		deletedOnly bool
+		want        string // what the step returned
+		trips       int
+	}{
+		{name: "STORE +FLAGS \\Flagged", store: store1(store.FlagUpdate{UIDs: one(1, 2), Op: store.FlagsAdd, Flags: store.FlagFlagged}),
+			want: "1:1/4 2:1/4", trips: 2},
+		{name: "STORE +FLAGS \\Seen", store: store1(store.FlagUpdate{UIDs: one(2, 4), Op: store.FlagsAdd, Flags: store.FlagSeen}),
+			want: "2:2/5 3:2/1 4:2/1", trips: 1},
+		{name: "STORE -FLAGS \\Seen \\Flagged", store: store1(store.FlagUpdate{UIDs: one(1, 3), Op: store.FlagsRemove, Flags: store.FlagSeen | store.FlagFlagged}),
+			want: "1:3/0 2:3/0 3:3/0", trips: 1},
+		{name: "STORE FLAGS (\\Seen \\Answered)", store: store1(store.FlagUpdate{UIDs: []store.UIDRange{{Start: 4, Stop: 4}, {Start: 6, Stop: 6}},
+			Op: store.FlagsReplace, Flags: store.FlagSeen | store.FlagAnswered}),
+			want: "4:4/3 6:4/3", trips: 1},
+		{name: "STORE +FLAGS \\Seen, nothing to change", store: store1(store.FlagUpdate{UIDs: one(4, 4), Op: store.FlagsAdd, Flags: store.FlagSeen}),
+			want: "", trips: 1},
+		{name: "STORE (UNCHANGEDSINCE) +FLAGS \\Deleted", store: store1(store.FlagUpdate{UIDs: one(3, 8), Op: store.FlagsAdd, Flags: store.FlagDeleted,
+			UnchangedSince: before.HighestModSeq + 3}),
+			want: "3:5/8 5:5/8 7:5/8 8:5/8 refused 4 6", trips: 1},
+		{name: "EXPUNGE", deletedOnly: true, want: "[3 5 7 8]", trips: 1},
+		{name: "UID EXPUNGE 1,3", uids: []store.UIDRange{{Start: 1, Stop: 1}, {Start: 3, Stop: 3}}, want: "[1]", trips: 1},
+		{name: "EXPUNGE, nothing to expunge", deletedOnly: true, want: "[]", trips: 1},
+	}
+	for _, st := range steps {
+		trace.take()
+		var got string
+		var err error
+		if st.store != nil {
+			var ch []store.MessageFlags
+			var refused []uint32
+			ch, refused, err = s.StoreFlags(ctx, inbox.ID, *st.store)
+			got = changes(ch, refused)
+		} else {
+			var gone []uint32
+			gone, err = s.Expunge(ctx, inbox.ID, st.uids, st.deletedOnly)
+			got = fmt.Sprint(gone)
+		}
+		sent := trace.take()
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		// MODSEQs are written relative to the folder's before the steps.
+		if want := relative(st.want, before.HighestModSeq); got != want {
+			t.Errorf("%s: got %q; want %q", st.name, got, want)
+		}
+		if len(sent) != st.trips {
+			t.Errorf("%s: %d round trips; want %d:\n%s", st.name, len(sent), st.trips, strings.Join(sent, "\n"))
+		}
+	}
+	f, idx, err := s.FolderIndex(ctx, inbox.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unseen := 0
+	for _, x := range idx {
+		if x.Flags&store.FlagSeen == 0 {
+			unseen++
+		}
+	}
+	if f.Messages != 3 || int(f.Unseen) != unseen || unseen != 1 || f.HighestModSeq != before.HighestModSeq+7 {
+		t.Errorf("folder after the steps: %d messages, %d unseen (index: %d), HIGHESTMODSEQ %d; want 3, 1, %d",
+			f.Messages, f.Unseen, unseen, f.HighestModSeq, before.HighestModSeq+7)
+	}
+	_, _, expunged, err := s.Changes(ctx, inbox.ID, before.HighestModSeq+5)
+	if err != nil || !slices.Equal(expunged, []uint32{1, 3, 5, 7, 8}) {
+		t.Errorf("expunged since the STOREs: %v, %v; want [1 3 5 7 8]", expunged, err)
+	}
+}
+
+// changes writes a STORE's result as "uid:modseq/flags ... refused uid ...".
+func changes(ch []store.MessageFlags, refused []uint32) string {
+	var parts []string
+	for _, m := range ch {
+		parts = append(parts, fmt.Sprintf("%d:%d/%d", m.UID, m.ModSeq, m.Flags))
+	}
+	if len(refused) > 0 {
+		parts = append(parts, "refused")
+		for _, u := range refused {
+			parts = append(parts, fmt.Sprint(u))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// relative adds base to each MODSEQ (the number after a colon) of s.
+func relative(s string, base uint64) string {
+	fields := strings.Fields(s)
+	for i, f := range fields {
+		uid, rest, ok := strings.Cut(f, ":")
+		if !ok {
+			continue
+		}
+		var n uint64
+		var flags string
+		if _, err := fmt.Sscanf(rest, "%d/%s", &n, &flags); err == nil {
+			fields[i] = fmt.Sprintf("%s:%d/%s", uid, base+n, flags)
+		}
+	}
+	return strings.Join(fields, " ")
+}
+
+// TestTwoNodesChangeOneFolder races the pipelined STORE (\Seen both ways,
+// FLAGS replace, +\Deleted) and EXPUNGE of sessions on two nodes (two
+// engines on one database) on one folder. Every STORE that changed
+// something took a MODSEQ of its own, the folder's HIGHESTMODSEQ moved by
+// exactly one per STORE or EXPUNGE that changed something, each message
+// was expunged once and recorded, and the counters equal the rows after
+// each round.
+func TestTwoNodesChangeOneFolder(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.NewDatabase(t)
+	var nodes [2]store.Store
+	for i := range nodes {
+		s, err := postgres.Open(ctx, dsn, postgres.Options{MaxConns: 6, BodyGrace: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		nodes[i] = s
+	}
+	m := store.Mailbox{Name: "Race", DisplayName: "Race", Alias: "race", PrimarySmtpAddress: "race@contoso.com",
+		UserPrincipalName: "race@contoso.com", PasswordHash: "x", ImapEnabled: true}
+	if err := nodes[0].Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &m) }); err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := nodes[0].FolderByName(ctx, m.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const perNode, ops, msgs = 3, 12, 12
+	removed := map[uint32]bool{}
+	for round := range 4 {
+		for i := range msgs {
+			raw := fmt.Sprintf("Subject: %d/%d\r\n\r\nbody\r\n", round, i)
+			if _, _, err := nodes[i%2].Append(ctx, inbox.ID, store.NewMessage{Raw: []byte(raw), Structure: []byte("x")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before, err := nodes[0].FolderByID(ctx, inbox.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		modseqs := map[uint64]string{}
+		var gone []uint32
+		var errs []error
+		expunges := 0
+		took := func(modseq uint64, what string) {
+			if other, dup := modseqs[modseq]; dup {
+				errs = append(errs, fmt.Errorf("MODSEQ %d taken by %s and by %s", modseq, other, what))
+			}
+			modseqs[modseq] = what
+		}
+		var wg sync.WaitGroup
+		for w := range 2 * perNode {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				s := nodes[w%2]
+				for i := range ops {
+					lo := uint32(1 + (w*7+i*5)%(msgs*(round+1)))
+					up := store.FlagUpdate{UIDs: []store.UIDRange{{Start: lo, Stop: lo + 3}}}
+					what := fmt.Sprintf("session %d op %d", w, i)
+					switch (w + i) % 4 {
+					case 0:
+						up.Op, up.Flags = store.FlagsAdd, store.FlagSeen
+					case 1:
+						up.Op, up.Flags = store.FlagsRemove, store.FlagSeen|store.FlagFlagged
+					case 2:
+						up.Op, up.Flags = store.FlagsReplace, store.FlagSeen|store.FlagAnswered
+					case 3:
+						up.Op, up.Flags = store.FlagsAdd, store.FlagDeleted
+						up.UIDs = []store.UIDRange{{Start: 1, Stop: 1<<32 - 1}}
+					}
+					ch, _, err := s.StoreFlags(ctx, inbox.ID, up)
+					mu.Lock()
+					if err != nil {
+						errs = append(errs, fmt.Errorf("%s: store: %w", what, err))
+					} else if len(ch) > 0 {
+						for _, c := range ch[1:] {
+							if c.ModSeq != ch[0].ModSeq {
+								errs = append(errs, fmt.Errorf("%s: one STORE, MODSEQs %d and %d", what, ch[0].ModSeq, c.ModSeq))
+							}
+						}
+						took(ch[0].ModSeq, what)
+					}
+					mu.Unlock()
+					if (w+i)%4 != 3 {
+						continue
+					}
+					out, err := s.Expunge(ctx, inbox.ID, nil, true)
+					mu.Lock()
+					if err != nil {
+						errs = append(errs, fmt.Errorf("%s: expunge: %w", what, err))
+					} else if len(out) > 0 {
+						gone = append(gone, out...)
+						expunges++
+					}
+					mu.Unlock()
+				}
+			}(w)
+		}
+		wg.Wait()
+		for _, err := range errs {
+			t.Error(err)
+		}
+		if t.Failed() {
+			t.FailNow()
+		}
+		for _, u := range gone {
+			if removed[u] {
+				t.Errorf("round %d: UID %d expunged twice", round, u)
+			}
+			removed[u] = true
+		}
+		f, idx, err := nodes[1].FolderIndex(ctx, inbox.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := f.HighestModSeq-before.HighestModSeq, uint64(len(modseqs)+expunges); got != want {
+			t.Errorf("round %d: HIGHESTMODSEQ moved by %d; want %d, one per STORE or EXPUNGE that changed something", round, got, want)
+		}
+		unseen := 0
+		for _, x := range idx {
+			if x.Flags&store.FlagSeen == 0 {
+				unseen++
+			}
+		}
+		var size int64
+		if err := nodes[1].Messages(ctx, inbox.ID, []store.UIDRange{{Start: 1, Stop: 1<<32 - 1}}, 0, func(mm store.MessageMeta) error {
+			size += mm.Size
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if int(f.Messages) != len(idx) || int(f.Unseen) != unseen || f.Size != size {
+			t.Fatalf("round %d: counters messages %d, unseen %d, size %d; rows say %d, %d, %d",
+				round, f.Messages, f.Unseen, f.Size, len(idx), unseen, size)
+		}
+		_, _, expunged, err := nodes[0].Changes(ctx, inbox.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(expunged) != len(removed) {
+			t.Errorf("round %d: %d expunged records; %d messages expunged", round, len(expunged), len(removed))
+		}
+	}
+}
