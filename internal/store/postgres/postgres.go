@@ -110,12 +110,6 @@ func Open(ctx context.Context, dsn string, o Options) (*sqlstore.DB, error) {
 		relaxed.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	// Migration 0016 leaves the trigram index out on a server without
-	// pg_trgm (contrib not installed, or a role that may not create it).
-	var trgm bool
-	if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'body_summaries_subject_trgm')`).Scan(&trgm); err == nil && !trgm && o.Logger != nil {
-		o.Logger.Warn("postgres: no trigram index of subjects (the pg_trgm extension could not be created): SEARCH SUBJECT of a large folder reads every message's subject")
-	}
 	return s, nil
 }
 

@@ -132,12 +132,6 @@ func (db *DB) SearchSummary(ctx context.Context, folderID int64, uids []store.UI
 		return nil, fmt.Errorf("search summary of folder %d: %w", folderID, err)
 	}
 	if db.summaries == nil || count > summaryCacheMaxFolder {
-		if field == "subject" {
-			out, ok, err := db.searchSubjectTrigrams(ctx, folderID, uids, needle, count)
-			if ok || err != nil {
-				return out, err
-			}
-		}
 		return db.searchSummarySQL(ctx, folderID, uids, col, needle)
 	}
 	var present []uint32
@@ -187,8 +181,7 @@ func (db *DB) SearchSummary(ctx context.Context, folderID int64, uids []store.UI
 // folds more, and its LIKE may then accept a subject that has, say, the
 // KELVIN SIGN where the word has "k"). So LIKE only narrows: each row it
 // returns is tested again as the cache path tests it, ASCII-lowered, and
-// the answer is the same on both engines. On PostgreSQL the LIKE over
-// lower(subject) can use the trigram index of migration 0016.
+// the answer is the same on both engines.
 func (db *DB) searchSummarySQL(ctx context.Context, folderID int64, uids []store.UIDRange, col, needle string) ([]uint32, error) {
 	pattern := "%" + escapeLike(needle) + "%"
 	c := conn{db: db} // single statements: atomic without a transaction
