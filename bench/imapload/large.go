@@ -99,7 +99,7 @@ func largeCmd(args []string) error {
 }
 
 // largeCommands are the measured commands, in the tables' order.
-var largeCommands = []string{"SELECT", "UID FETCH last 50", "UID SEARCH SUBJECT", "IDLE wake-up"}
+var largeCommands = []string{"SELECT", "UID FETCH last 50", "UID SEARCH SUBJECT", "IDLE wake-up", "whole session"}
 
 // largeOne seeds both servers with an INBOX of n messages and measures.
 func largeOne(dir string, n, port, rounds, iters int) (map[string]map[string][]time.Duration, error) {
@@ -214,6 +214,7 @@ func largeOne(dir string, n, port, rounds, iters int) (map[string]map[string][]t
 // largeSession is a logged-in session with INBOX selected, and a second
 // one that APPENDs while the first IDLEs.
 type largeSession struct {
+	addr      string
 	c, writer *client
 	appended  int    // messages APPENDed so far: the INBOX holds n+appended
 	counter   string // the file that keeps appended for the next run
@@ -241,7 +242,7 @@ func readAppended(file string) (int, error) {
 }
 
 func openLarge(addr string) (*largeSession, error) {
-	s := &largeSession{}
+	s := &largeSession{addr: addr}
 	for _, p := range []**client{&s.c, &s.writer} {
 		c, err := dial(addr, 10*time.Minute)
 		if err != nil {
@@ -316,8 +317,47 @@ func (s *largeSession) once(cmd string, n int) (time.Duration, error) {
 		return time.Since(start), err
 	case "IDLE wake-up":
 		return s.idleWakeup(total)
+	case "whole session":
+		err := s.wholeSession(total)
+		return time.Since(start), err
 	}
 	return 0, fmt.Errorf("unknown command %q", cmd)
+}
+
+// wholeSession is the session of BenchmarkLargeFolderSession
+// (internal/imap) on a new connection: LOGIN, SELECT INBOX, FETCH 1:* (UID
+// FLAGS), UID SEARCH SUBJECT, UID FETCH of 11 bodies, LOGOUT.
+func (s *largeSession) wholeSession(total int) error {
+	c, err := dial(s.addr, largeTimeout)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	if _, err := c.cmd(largeTimeout, nil, "LOGIN %s %s", rig.UserName(0), password); err != nil {
+		return fmt.Errorf("LOGIN: %w", err)
+	}
+	if _, err := c.cmd(largeTimeout, nil, "SELECT INBOX"); err != nil {
+		return fmt.Errorf("SELECT: %w", err)
+	}
+	// Only FETCH answers count: a server may add others (EXISTS, FLAGS).
+	fetches := 0
+	countFetch := func(l []byte) {
+		if bytes.HasPrefix(l, []byte("* ")) && bytes.Contains(l, []byte(" FETCH (")) {
+			fetches++
+		}
+	}
+	if _, err := c.cmd(largeTimeout, countFetch, "FETCH 1:* (UID FLAGS)"); err != nil || fetches != total {
+		return fmt.Errorf("FETCH 1:*: %d answers, %v; want %d", fetches, err, total)
+	}
+	if _, err := c.cmd(largeTimeout, nil, "UID SEARCH SUBJECT needle"); err != nil {
+		return fmt.Errorf("UID SEARCH: %w", err)
+	}
+	fetches = 0
+	if _, err := c.cmd(largeTimeout, countFetch, "UID FETCH 1:11 BODY.PEEK[]"); err != nil || fetches != 11 {
+		return fmt.Errorf("UID FETCH bodies: %d answers, %v; want 11", fetches, err)
+	}
+	_, err = c.cmd(largeTimeout, nil, "LOGOUT")
+	return err
 }
 
 // idleWakeup puts the session in IDLE, APPENDs a message from the other

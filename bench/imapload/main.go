@@ -31,7 +31,9 @@
 //	imapload large [-sizes 10000,100000] [-rounds 3] [-n 10]
 //	    the scale figures of one large INBOX on Gatehouse (SQLite) and
 //	    Dovecot side by side: SELECT, UID FETCH of the last 50, UID SEARCH
-//	    SUBJECT, and IDLE wake-up after another session's APPEND (large.go).
+//	    SUBJECT, IDLE wake-up after another session's APPEND, and a whole
+//	    session on a new connection (LOGIN, SELECT, FETCH 1:* (UID FLAGS),
+//	    UID SEARCH SUBJECT, UID FETCH of 11 bodies, LOGOUT) (large.go).
 //	imapload idle [-sessions 100,300,1000] [-rounds 2]
 //	    memory per idle session (LOGIN, SELECT, IDLE) on both servers: the
 //	    growth of the PSS of each server's process tree (idle.go).

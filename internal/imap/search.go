@@ -679,7 +679,7 @@ func (c *conn) search(ctx context.Context, root *searchKey) ([]int, error) {
 		return out, nil
 	}
 	// Narrow by what the session knows before asking the store.
-	var cand []int
+	cand := make([]int, 0, len(s.uids))
 	for i := range s.uids {
 		if c.maybe(root, i) {
 			cand = append(cand, i)
@@ -742,9 +742,19 @@ func (c *conn) summaryPrefilter(ctx context.Context, root *searchKey, cand []int
 		if err != nil {
 			return nil, nil, err
 		}
+		// Both are in UID order: one walk keeps the candidates the
+		// backend found (a 1,000,000-message folder's SEARCH keeps a few).
 		out := cand[:0]
+		j := 0
 		for _, i := range cand {
-			if _, found := slices.BinarySearch(uids, s.uids[i]); found {
+			u := s.uids[i]
+			for j < len(uids) && uids[j] < u {
+				j++
+			}
+			if j == len(uids) {
+				break
+			}
+			if uids[j] == u {
 				out = append(out, i)
 			}
 		}

@@ -229,34 +229,12 @@ func cmdSelect(ctx context.Context, c *conn, r *request) error {
 	if err != nil {
 		return err
 	}
-	st, index, err := f.Index(ctx)
+	st, s, firstUnseen, err := loadIndex(ctx, f)
 	if err != nil {
 		f.Close()
 		return err
 	}
-	s := &selected{
-		name:        name,
-		folder:      f,
-		readOnly:    readOnly,
-		uidValidity: st.UIDValidity,
-		uidNext:     st.UIDNext,
-		modSeq:      st.HighestModSeq,
-		uids:        make([]uint32, len(index)),
-		flags:       make([]Flags, len(index)),
-	}
-	var firstUnseen uint32
-	for i := range index {
-		m := &index[i]
-		s.uids[i] = m.UID
-		s.flags[i] = m.Flags &^ flagRecent
-		if len(m.Keywords) > 0 {
-			s.setKeywords(m.UID, m.Keywords)
-			s.addKeywords(m.Keywords)
-		}
-		if firstUnseen == 0 && m.Flags&FlagSeen == 0 {
-			firstUnseen = uint32(i + 1)
-		}
-	}
+	s.name, s.folder, s.readOnly = name, f, readOnly
 	var recent uint32
 	if !c.rev2 {
 		// IMAP4rev1 \Recent (RFC 3501 §2.3.2): SELECT claims what no
@@ -326,6 +304,62 @@ func cmdSelect(ctx context.Context, c *conn, r *request) error {
 		return &okResult{code: "READ-ONLY", text: r.name + " completed"}
 	}
 	return &okResult{code: "READ-WRITE", text: r.name + " completed"}
+}
+
+// loadIndex reads the folder's index into a new selected (without name,
+// folder and mode) and returns the sequence number of the first unseen
+// message, or 0.
+func loadIndex(ctx context.Context, f Folder) (FolderStatus, *selected, uint32, error) {
+	if si, ok := f.(SnapshotIndexer); ok {
+		st, snap, err := si.IndexSnapshot(ctx)
+		if err != nil {
+			return st, nil, 0, err
+		}
+		s := &selected{
+			uidValidity: st.UIDValidity,
+			uidNext:     st.UIDNext,
+			modSeq:      st.HighestModSeq,
+			uids:        slices.Clone(snap.UIDs),
+			flags:       slices.Clone(snap.Flags),
+		}
+		if len(snap.Keywords) > 0 {
+			s.keywords = make(map[uint32][]string, len(snap.Keywords))
+			for uid, kws := range snap.Keywords {
+				s.keywords[uid] = kws
+				s.addKeywords(kws)
+			}
+		}
+		var firstUnseen uint32
+		if i := slices.IndexFunc(s.flags, func(f Flags) bool { return f&FlagSeen == 0 }); i >= 0 {
+			firstUnseen = uint32(i + 1)
+		}
+		return st, s, firstUnseen, nil
+	}
+	st, index, err := f.Index(ctx)
+	if err != nil {
+		return st, nil, 0, err
+	}
+	s := &selected{
+		uidValidity: st.UIDValidity,
+		uidNext:     st.UIDNext,
+		modSeq:      st.HighestModSeq,
+		uids:        make([]uint32, len(index)),
+		flags:       make([]Flags, len(index)),
+	}
+	var firstUnseen uint32
+	for i := range index {
+		m := &index[i]
+		s.uids[i] = m.UID
+		s.flags[i] = m.Flags &^ flagRecent
+		if len(m.Keywords) > 0 {
+			s.setKeywords(m.UID, m.Keywords)
+			s.addKeywords(m.Keywords)
+		}
+		if firstUnseen == 0 && m.Flags&FlagSeen == 0 {
+			firstUnseen = uint32(i + 1)
+		}
+	}
+	return st, s, firstUnseen, nil
 }
 
 // noUID is above every UID: markRecent(first, noUID) marks all from first.

@@ -132,6 +132,7 @@ var (
 	_ imap.Folder          = (*folder)(nil)
 	_ imap.Watcher         = (*user)(nil)
 	_ imap.PreviewKeeper   = (*folder)(nil)
+	_ imap.SnapshotIndexer = (*folder)(nil)
 )
 
 // New returns a Backend.
@@ -547,7 +548,7 @@ func (f *folder) Close() {
 }
 
 func (f *folder) Index(ctx context.Context) (imap.FolderStatus, []imap.MessageFlags, error) {
-	sf, msgs, err := f.u.b.index.index(ctx, f.u.b.mail, f.id)
+	sf, msgs, err := f.u.b.mail.FolderIndex(ctx, f.id)
 	if err != nil {
 		return imap.FolderStatus{}, nil, wireError(err)
 	}

@@ -2,18 +2,24 @@ package imapadapter
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 
+	"github.com/gatehouse-mail/gatehouse/internal/imap"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 )
 
-// indexCache keeps the index (UID, MODSEQ, flags of every message) of large
-// folders in memory, shared by the sessions of this process, so that
-// SELECT of a 100,000-message folder reads only what changed since the
+// indexCache keeps the index (UIDs, flags, keywords of every message) of
+// large folders in memory, shared by the sessions of this process, so that
+// SELECT of a 1,000,000-message folder reads only what changed since the
 // cache was last brought up to date (store.Mail.Changes) instead of every
-// row. The store stays the truth: an entry is only a snapshot at a MODSEQ,
-// brought forward before each use.
+// row, and hands the session two compact arrays to copy (imap.IndexSnapshot:
+// 5 bytes a message) instead of a struct per message. The store stays the
+// truth: an entry is a snapshot at a MODSEQ, brought forward before each
+// use. A change that races the fill is not lost: FolderIndex reads the
+// messages and the folder's HIGHESTMODSEQ in one read transaction, and the
+// next use asks for the changes after that MODSEQ.
 type indexCache struct {
 	minMessages int // folders smaller than this are not cached
 	maxMessages int // total messages kept; least recently used folders go
@@ -27,7 +33,7 @@ type indexCache struct {
 type cachedIndex struct {
 	mu     sync.Mutex // serializes bringing this entry forward
 	folder store.Folder
-	msgs   []store.MessageFlags // UID order; never modified in place
+	snap   *imap.IndexSnapshot // never modified in place
 	used   uint64
 }
 
@@ -35,10 +41,10 @@ func newIndexCache(minMessages, maxMessages int) *indexCache {
 	return &indexCache{minMessages: minMessages, maxMessages: maxMessages, folders: map[int64]*cachedIndex{}}
 }
 
-// index returns the folder and its messages as of now.
-func (c *indexCache) index(ctx context.Context, mail store.Mail, folderID int64) (store.Folder, []store.MessageFlags, error) {
+// snapshot returns the folder and its index as of now.
+func (c *indexCache) snapshot(ctx context.Context, mail store.Mail, folderID int64) (store.Folder, *imap.IndexSnapshot, error) {
 	if c == nil || c.maxMessages <= 0 {
-		return mail.FolderIndex(ctx, folderID)
+		return readSnapshot(ctx, mail, folderID)
 	}
 	c.mu.Lock()
 	e := c.folders[folderID]
@@ -48,61 +54,131 @@ func (c *indexCache) index(ctx context.Context, mail store.Mail, folderID int64)
 	}
 	c.mu.Unlock()
 	if e == nil {
-		f, msgs, err := mail.FolderIndex(ctx, folderID)
-		if err != nil || len(msgs) < c.minMessages {
-			return f, msgs, err
+		f, snap, err := readSnapshot(ctx, mail, folderID)
+		if err != nil || len(snap.UIDs) < c.minMessages {
+			return f, snap, err
 		}
-		c.put(folderID, &cachedIndex{folder: f, msgs: msgs})
-		return f, msgs, nil
+		c.put(folderID, &cachedIndex{folder: f, snap: snap})
+		return f, snap, nil
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	f, changed, expunged, err := mail.Changes(ctx, folderID, e.folder.HighestModSeq)
 	if err != nil {
-		c.drop(folderID)
+		c.drop(folderID, e)
 		return store.Folder{}, nil, err
 	}
 	if f.UIDValidity != e.folder.UIDValidity {
 		// Not the same folder any more: start over.
-		c.drop(folderID)
-		return mail.FolderIndex(ctx, folderID)
+		c.drop(folderID, e)
+		return readSnapshot(ctx, mail, folderID)
 	}
 	if len(changed) > 0 || len(expunged) > 0 {
-		before := len(e.msgs)
-		e.msgs = merge(e.msgs, changed, expunged)
+		before := len(e.snap.UIDs)
+		e.snap = mergeSnapshot(e.snap, changed, expunged)
 		c.mu.Lock()
-		c.total += len(e.msgs) - before
+		if c.folders[folderID] == e {
+			c.total += len(e.snap.UIDs) - before
+		}
 		c.mu.Unlock()
 	}
 	e.folder = f
-	return f, e.msgs, nil
+	return f, e.snap, nil
 }
 
-// merge applies changes to a UID-ordered index and returns a new slice.
-func merge(msgs, changed []store.MessageFlags, expunged []uint32) []store.MessageFlags {
-	out := make([]store.MessageFlags, 0, len(msgs)+len(changed))
-	i, j := 0, 0
+// readSnapshot reads a folder's whole index from the store.
+func readSnapshot(ctx context.Context, mail store.Mail, folderID int64) (store.Folder, *imap.IndexSnapshot, error) {
+	f, msgs, err := mail.FolderIndex(ctx, folderID)
+	if err != nil {
+		return f, nil, err
+	}
+	snap := &imap.IndexSnapshot{UIDs: make([]uint32, len(msgs)), Flags: make([]imap.Flags, len(msgs))}
+	for i := range msgs {
+		m := &msgs[i]
+		snap.UIDs[i] = m.UID
+		snap.Flags[i] = imapFlagBits[m.Flags]
+		if len(m.Keywords) > 0 {
+			if snap.Keywords == nil {
+				snap.Keywords = map[uint32][]string{}
+			}
+			snap.Keywords[m.UID] = m.Keywords
+		}
+	}
+	return f, snap, nil
+}
+
+// imapFlagBits is toIMAPFlagBits of every store.Flags value.
+var imapFlagBits = func() (t [256]imap.Flags) {
+	for i := range t {
+		t[i] = toIMAPFlagBits(store.Flags(i))
+	}
+	return t
+}()
+
+// mergeSnapshot applies changes (UID order) and expunges to a snapshot
+// and returns a new one; old is left as it is for the sessions copying it.
+func mergeSnapshot(old *imap.IndexSnapshot, changed []store.MessageFlags, expunged []uint32) *imap.IndexSnapshot {
+	n := len(old.UIDs) + len(changed)
+	out := &imap.IndexSnapshot{UIDs: make([]uint32, 0, n), Flags: make([]imap.Flags, 0, n), Keywords: old.Keywords}
+	// The keyword map is copied only when a change touches it.
+	kwCopied := false
+	setKeywords := func(uid uint32, kws []string) {
+		if _, had := out.Keywords[uid]; !had && len(kws) == 0 {
+			return
+		}
+		if !kwCopied {
+			out.Keywords = maps.Clone(out.Keywords)
+			if out.Keywords == nil {
+				out.Keywords = map[uint32][]string{}
+			}
+			kwCopied = true
+		}
+		if len(kws) == 0 {
+			delete(out.Keywords, uid)
+		} else {
+			out.Keywords[uid] = kws
+		}
+	}
 	gone := func(uid uint32) bool {
 		_, ok := slices.BinarySearch(expunged, uid)
 		return ok
 	}
-	for i < len(msgs) || j < len(changed) {
-		var m store.MessageFlags
+	i, j := 0, 0
+	for i < len(old.UIDs) || j < len(changed) {
 		switch {
-		case j == len(changed) || (i < len(msgs) && msgs[i].UID < changed[j].UID):
-			m = msgs[i]
-			i++
-		case i == len(msgs) || changed[j].UID < msgs[i].UID:
-			m = changed[j]
+		case j == len(changed) || (i < len(old.UIDs) && old.UIDs[i] < changed[j].UID):
+			// Unchanged: copy the run up to the next change at once.
+			stop := len(old.UIDs)
+			if j < len(changed) {
+				stop, _ = slices.BinarySearch(old.UIDs[i:], changed[j].UID)
+				stop += i
+			}
+			for k := i; k < stop; k++ {
+				if len(expunged) > 0 && gone(old.UIDs[k]) {
+					setKeywords(old.UIDs[k], nil)
+					continue
+				}
+				out.UIDs = append(out.UIDs, old.UIDs[k])
+				out.Flags = append(out.Flags, old.Flags[k])
+			}
+			i = stop
+		default: // a change, to a message the snapshot has or a new one
+			m := &changed[j]
+			if i < len(old.UIDs) && old.UIDs[i] == m.UID {
+				i++
+			}
 			j++
-		default: // same UID: the change wins
-			m = changed[j]
-			i++
-			j++
+			if gone(m.UID) {
+				setKeywords(m.UID, nil)
+				continue
+			}
+			out.UIDs = append(out.UIDs, m.UID)
+			out.Flags = append(out.Flags, imapFlagBits[m.Flags])
+			setKeywords(m.UID, m.Keywords)
 		}
-		if !gone(m.UID) {
-			out = append(out, m)
-		}
+	}
+	if len(out.Keywords) == 0 {
+		out.Keywords = nil
 	}
 	return out
 }
@@ -111,12 +187,12 @@ func (c *indexCache) put(folderID int64, e *cachedIndex) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old := c.folders[folderID]; old != nil {
-		c.total -= len(old.msgs)
+		c.total -= len(old.snap.UIDs)
 	}
 	c.clock++
 	e.used = c.clock
 	c.folders[folderID] = e
-	c.total += len(e.msgs)
+	c.total += len(e.snap.UIDs)
 	for c.total > c.maxMessages && len(c.folders) > 1 {
 		var lru int64
 		var oldest uint64
@@ -125,18 +201,32 @@ func (c *indexCache) put(folderID int64, e *cachedIndex) {
 				lru, oldest = id, x.used
 			}
 		}
-		c.total -= len(c.folders[lru].msgs)
+		c.total -= len(c.folders[lru].snap.UIDs)
 		delete(c.folders, lru)
 	}
 }
 
-func (c *indexCache) drop(folderID int64) {
+// drop forgets the folder's entry if it is still e.
+func (c *indexCache) drop(folderID int64, e *cachedIndex) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e := c.folders[folderID]; e != nil {
-		c.total -= len(e.msgs)
+	if x := c.folders[folderID]; x != nil && x == e {
+		c.total -= len(x.snap.UIDs)
 		delete(c.folders, folderID)
 	}
+}
+
+// IndexSnapshot implements imap.SnapshotIndexer: a large folder's index
+// from the process's cache.
+func (f *folder) IndexSnapshot(ctx context.Context) (imap.FolderStatus, *imap.IndexSnapshot, error) {
+	sf, snap, err := f.u.b.index.snapshot(ctx, f.u.b.mail, f.id)
+	if err != nil {
+		return imap.FolderStatus{}, nil, wireError(err)
+	}
+	f.uidNext = sf.UIDNext
+	st := folderStatus(sf)
+	st.MailboxID = f.ids.mailboxID(f.id)
+	return st, snap, nil
 }
 
 // recentClaims remembers, per folder, the UIDNEXT up to which this process

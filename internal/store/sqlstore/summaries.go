@@ -126,15 +126,12 @@ func (db *DB) SearchSummary(ctx context.Context, folderID int64, uids []store.UI
 		return nil, fmt.Errorf("search summary field %q: %w", field, store.ErrInvalid)
 	}
 	needle := asciiLower(substr)
-	if db.summaries == nil {
-		return db.searchSummarySQL(ctx, folderID, uids, col, needle)
-	}
 	var count int64
 	c := conn{db: db} // single statements: atomic without a transaction
 	if err := c.queryRow(ctx, `SELECT messages FROM folders WHERE id = ?`, folderID).Scan(&count); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("search summary of folder %d: %w", folderID, err)
 	}
-	if count > summaryCacheMaxFolder {
+	if db.summaries == nil || count > summaryCacheMaxFolder {
 		return db.searchSummarySQL(ctx, folderID, uids, col, needle)
 	}
 	var present []uint32
@@ -180,18 +177,36 @@ func (db *DB) SearchSummary(ctx context.Context, folderID int64, uids []store.UI
 }
 
 // searchSummarySQL is SearchSummary done by the database: LIKE over the
-// summary column, ASCII-lowered as asciiLower does (SQLite's lower() folds
-// ASCII only; PostgreSQL's folds more, which can only add matches for
-// characters outside ASCII, and needles are ASCII-lowered alike).
+// summary column, lowered (SQLite's lower() folds ASCII only; PostgreSQL's
+// folds more, and its LIKE may then accept a subject that has, say, the
+// KELVIN SIGN where the word has "k"). So LIKE only narrows: each row it
+// returns is tested again as the cache path tests it, ASCII-lowered, and
+// the answer is the same on both engines.
 func (db *DB) searchSummarySQL(ctx context.Context, folderID int64, uids []store.UIDRange, col, needle string) ([]uint32, error) {
 	pattern := "%" + escapeLike(needle) + "%"
 	c := conn{db: db} // single statements: atomic without a transaction
 	var out []uint32
 	for _, cl := range uidClauses("m.uid", uids) {
-		got, err := scanColumn[uint32](c.queryDynamic(ctx, `SELECT m.uid FROM messages m JOIN body_summaries b ON b.body_id = m.body_id
-			WHERE m.folder_id = `+db.folderParam()+` AND `+cl.sql+` AND lower(`+col+`) LIKE ? ESCAPE '\' ORDER BY m.uid`,
-			append(append([]any{folderID}, cl.args...), pattern)...))
-		out = append(out, got...)
+		err := func() error {
+			rows, err := c.queryDynamic(ctx, `SELECT m.uid, `+col+` FROM messages m JOIN body_summaries b ON b.body_id = m.body_id
+				WHERE m.folder_id = `+db.folderParam()+` AND `+cl.sql+` AND lower(`+col+`) LIKE ? ESCAPE '\' ORDER BY m.uid`,
+				append(append([]any{folderID}, cl.args...), pattern)...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var uid uint32
+				var v string
+				if err := rows.Scan(&uid, &v); err != nil {
+					return err
+				}
+				if strings.Contains(asciiLower(v), needle) {
+					out = append(out, uid)
+				}
+			}
+			return rows.Err()
+		}()
 		if err != nil {
 			return nil, fmt.Errorf("search summary of folder %d: %w", folderID, err)
 		}

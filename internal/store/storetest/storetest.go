@@ -54,6 +54,7 @@ func Run(t *testing.T, open Open) {
 		{"LastLogon", testLastLogon},
 		{"AdminSessions", testAdminSessions},
 		{"SearchSummary", testSearchSummary},
+		{"SearchSubjectExact", testSearchSubjectExact},
 		{"Leases", testLeases},
 		{"SessionReports", testSessionReports},
 		{"SweepKeepsSharedBodies", testSweepKeepsSharedBodies},
@@ -1358,6 +1359,97 @@ func testSearchSummary(t *testing.T, s store.Store) {
 	}
 	if _, err := s.SearchSummary(ctx, inbox.ID, all(), "body", "x"); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("unknown field: %v", err)
+	}
+}
+
+// testSearchSubjectExact: SEARCH SUBJECT answers the exact substring
+// matches, ASCII case-insensitive, on every engine, whatever the engine's
+// own case folding accepts (PostgreSQL's lower() folds the KELVIN SIGN to
+// "k"), in a folder of 50 messages, after expunges and moves. Words
+// shorter than three characters and words outside ASCII are in it, for an
+// index of trigrams, should one come.
+func testSearchSubjectExact(t *testing.T, s store.Store) {
+	m := newMailbox(t, s, "Trigram User")
+	inbox, _ := s.FolderByName(ctx, m.ID, "INBOX")
+	other, err := s.CreateFolder(ctx, m.ID, "Other", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	subjects := []string{
+		"Budget NEEDLE review",   // 1
+		"needlework",             // 2
+		"nee dle",                // 3: every letter, not the word
+		"\u212aitchen sink",      // 4: KELVIN SIGN, which lower() may fold to k
+		"kitchen sink",           // 5
+		"Grüße aus Köln",         // 6
+		"eedle needl",            // 7: the word's trigrams, not in a row
+		`say "hi" 100% done_now`, // 8
+		"x",                      // 9
+	}
+	for _, subj := range subjects {
+		deliverTo(t, s, inbox.ID, "Subject: "+subj+"\r\n\r\n")
+	}
+	// Filler, so that the words above are rare in the folder.
+	for i := range 40 {
+		deliverTo(t, s, inbox.ID, fmt.Sprintf("Subject: filler %d\r\n\r\n", i))
+	}
+	for _, tc := range []struct {
+		sub  string
+		uids []store.UIDRange
+		want []uint32
+	}{
+		{"needle", all(), []uint32{1, 2}},
+		{"NeEdLe", all(), []uint32{1, 2}},
+		{"needle", []store.UIDRange{{Start: 2, Stop: 40}}, []uint32{2}},
+		{"needle", []store.UIDRange{{Start: 1, Stop: 1}, {Start: 3, Stop: 9}}, []uint32{1}},
+		{"kitchen", all(), []uint32{5}},
+		{"itchen sink", all(), []uint32{4, 5}},
+		{"grüße", all(), []uint32{6}},
+		{"köln", all(), []uint32{6}},
+		{"ne", all(), []uint32{1, 2, 3, 7, 8}},
+		{"x", all(), []uint32{9}},
+		{"dle", all(), []uint32{1, 2, 3, 7}},
+		{`"hi"`, all(), []uint32{8}},
+		{"100% done_", all(), []uint32{8}},
+		{"0%", all(), []uint32{8}},
+		{"e_n", all(), []uint32{8}},
+		{"filler 3", all(), []uint32{13, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49}},
+		{"nothing like it", all(), nil},
+	} {
+		got, err := s.SearchSummary(ctx, inbox.ID, tc.uids, "subject", tc.sub)
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("search subject %q in %v: got %v, %v; want %v", tc.sub, tc.uids, got, err, tc.want)
+		}
+	}
+	// A delivery after the first searches is found; an expunged message
+	// and a moved one are not, and the moved one is found where it went.
+	deliverTo(t, s, inbox.ID, "Subject: late needle\r\n\r\n") // 50
+	if _, _, err := s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: []store.UIDRange{{Start: 1, Stop: 1}}, Op: store.FlagsAdd, Flags: store.FlagDeleted}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Expunge(ctx, inbox.ID, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Move(ctx, inbox.ID, []store.UIDRange{{Start: 2, Stop: 2}}, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.SearchSummary(ctx, inbox.ID, all(), "subject", "needle"); err != nil || !slices.Equal(got, []uint32{50}) {
+		t.Errorf("search after expunge and move: got %v, %v; want [50]", got, err)
+	}
+	if got, err := s.SearchSummary(ctx, other.ID, all(), "subject", "NEEDLE"); err != nil || !slices.Equal(got, []uint32{1}) {
+		t.Errorf("search in the folder moved to: got %v, %v; want [1]", got, err)
+	}
+	if _, err := s.Copy(ctx, other.ID, all(), inbox.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.SearchSummary(ctx, inbox.ID, all(), "subject", "needle"); err != nil || !slices.Equal(got, []uint32{50, 51}) {
+		t.Errorf("search after copying it back: got %v, %v; want [50 51]", got, err)
+	}
+	if _, err := s.SweepBodies(ctx, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.SearchSummary(ctx, inbox.ID, all(), "subject", "needle"); err != nil || !slices.Equal(got, []uint32{50, 51}) {
+		t.Errorf("search after the expunged body was swept: got %v, %v; want [50 51]", got, err)
 	}
 }
 
