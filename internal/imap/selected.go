@@ -310,54 +310,45 @@ func cmdSelect(ctx context.Context, c *conn, r *request) error {
 // folder and mode) and returns the sequence number of the first unseen
 // message, or 0.
 func loadIndex(ctx context.Context, f Folder) (FolderStatus, *selected, uint32, error) {
+	var (
+		st       FolderStatus
+		uids     []uint32
+		flags    []Flags
+		keywords map[uint32][]string
+	)
 	if si, ok := f.(SnapshotIndexer); ok {
-		st, snap, err := si.IndexSnapshot(ctx)
-		if err != nil {
+		var snap *IndexSnapshot
+		var err error
+		if st, snap, err = si.IndexSnapshot(ctx); err != nil {
 			return st, nil, 0, err
 		}
-		s := &selected{
-			uidValidity: st.UIDValidity,
-			uidNext:     st.UIDNext,
-			modSeq:      st.HighestModSeq,
-			uids:        slices.Clone(snap.UIDs),
-			flags:       slices.Clone(snap.Flags),
+		uids, flags, keywords = slices.Clone(snap.UIDs), slices.Clone(snap.Flags), snap.Keywords
+	} else {
+		var index []MessageFlags
+		var err error
+		if st, index, err = f.Index(ctx); err != nil {
+			return st, nil, 0, err
 		}
-		if len(snap.Keywords) > 0 {
-			s.keywords = make(map[uint32][]string, len(snap.Keywords))
-			for uid, kws := range snap.Keywords {
-				s.keywords[uid] = kws
-				s.addKeywords(kws)
+		uids, flags = make([]uint32, len(index)), make([]Flags, len(index))
+		for i := range index {
+			m := &index[i]
+			uids[i], flags[i] = m.UID, m.Flags&^flagRecent
+			if len(m.Keywords) > 0 {
+				if keywords == nil {
+					keywords = map[uint32][]string{}
+				}
+				keywords[m.UID] = m.Keywords
 			}
 		}
-		var firstUnseen uint32
-		if i := slices.IndexFunc(s.flags, func(f Flags) bool { return f&FlagSeen == 0 }); i >= 0 {
-			firstUnseen = uint32(i + 1)
-		}
-		return st, s, firstUnseen, nil
 	}
-	st, index, err := f.Index(ctx)
-	if err != nil {
-		return st, nil, 0, err
-	}
-	s := &selected{
-		uidValidity: st.UIDValidity,
-		uidNext:     st.UIDNext,
-		modSeq:      st.HighestModSeq,
-		uids:        make([]uint32, len(index)),
-		flags:       make([]Flags, len(index)),
+	s := &selected{uidValidity: st.UIDValidity, uidNext: st.UIDNext, modSeq: st.HighestModSeq, uids: uids, flags: flags}
+	for uid, kws := range keywords {
+		s.setKeywords(uid, kws)
+		s.addKeywords(kws)
 	}
 	var firstUnseen uint32
-	for i := range index {
-		m := &index[i]
-		s.uids[i] = m.UID
-		s.flags[i] = m.Flags &^ flagRecent
-		if len(m.Keywords) > 0 {
-			s.setKeywords(m.UID, m.Keywords)
-			s.addKeywords(m.Keywords)
-		}
-		if firstUnseen == 0 && m.Flags&FlagSeen == 0 {
-			firstUnseen = uint32(i + 1)
-		}
+	if i := slices.IndexFunc(s.flags, func(f Flags) bool { return f&FlagSeen == 0 }); i >= 0 {
+		firstUnseen = uint32(i + 1)
 	}
 	return st, s, firstUnseen, nil
 }

@@ -117,14 +117,7 @@ func (db *DB) commitBatch(batch []*writeReq) {
 	// sync covers both. A session waits for each of its writes, so the
 	// writes of one batch come from different sessions and their order
 	// among themselves is free.
-	var relaxed, durable []*writeReq
-	for _, r := range batch {
-		if r.relaxed {
-			relaxed = append(relaxed, r)
-		} else {
-			durable = append(durable, r)
-		}
-	}
+	relaxed, durable := splitRelaxed(batch)
 	for _, group := range []struct {
 		reqs    []*writeReq
 		relaxed bool
@@ -159,7 +152,17 @@ func (db *DB) commitBatchPipelined(ctx context.Context, batch []*writeReq) {
 	// Flag changes and expunges go first, in a commit of their own, and
 	// are answered at once: a STORE that joined a batch of APPENDs does
 	// not wait for their bodies to be written.
-	var relaxed, durable []*writeReq
+	relaxed, durable := splitRelaxed(batch)
+	if len(relaxed) > 0 && len(durable) > 0 {
+		db.answerPipelined(relaxed, db.commitGroup(ctx, relaxed, true))
+		batch = durable
+	}
+	db.answerPipelined(batch, db.commitGroup(ctx, batch, true))
+}
+
+// splitRelaxed splits a batch into its relaxed writes (flag changes,
+// expunges) and its durable ones, each in the batch's order.
+func splitRelaxed(batch []*writeReq) (relaxed, durable []*writeReq) {
 	for _, r := range batch {
 		if r.relaxed {
 			relaxed = append(relaxed, r)
@@ -167,11 +170,7 @@ func (db *DB) commitBatchPipelined(ctx context.Context, batch []*writeReq) {
 			durable = append(durable, r)
 		}
 	}
-	if len(relaxed) > 0 && len(durable) > 0 {
-		db.answerPipelined(relaxed, db.commitGroup(ctx, relaxed, true))
-		batch = durable
-	}
-	db.answerPipelined(batch, db.commitGroup(ctx, batch, true))
+	return relaxed, durable
 }
 
 // answerPipelined answers the writes of a committed batch (or fails them
