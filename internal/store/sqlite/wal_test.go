@@ -53,24 +53,32 @@ func wait[T any](t *testing.T, ch <-chan T, what string) T {
 	}
 }
 
-// TestDurableWriteWaitsForLogSync: an APPEND is answered only after a sync
-// of the write-ahead log that began after its commit, while a flag change
-// committed during that sync is answered at once (sqlstore.Options.SyncLog).
-func TestDurableWriteWaitsForLogSync(t *testing.T) {
-	ctx := context.Background()
-	hold := make(chan chan struct{}, 1)
-	entered := make(chan struct{}, 1)
-	s, inbox := walFixture(t, func() error {
+// walFixtureHeld is walFixture whose first log sync after it opened waits
+// until release is closed; entered is signalled when that sync begins.
+func walFixtureHeld(t *testing.T) (s store.Store, inbox store.Folder, entered <-chan struct{}, release chan struct{}) {
+	t.Helper()
+	release = make(chan struct{})
+	hold := make(chan struct{}, 1)
+	began := make(chan struct{}, 1)
+	s, inbox = walFixture(t, func() error {
 		select {
-		case release := <-hold:
-			entered <- struct{}{}
+		case <-hold:
+			began <- struct{}{}
 			<-release
 		default:
 		}
 		return nil
 	})
-	release := make(chan struct{})
-	hold <- release
+	hold <- struct{}{}
+	return s, inbox, began, release
+}
+
+// TestDurableWriteWaitsForLogSync: an APPEND is answered only after a sync
+// of the write-ahead log that began after its commit, while a flag change
+// committed during that sync is answered at once (sqlstore.Options.SyncLog).
+func TestDurableWriteWaitsForLogSync(t *testing.T) {
+	ctx := context.Background()
+	s, inbox, entered, release := walFixtureHeld(t)
 	appended := make(chan error, 1)
 	go func() {
 		_, _, err := s.Append(ctx, inbox.ID, walMessage())
@@ -109,20 +117,8 @@ func TestDurableWriteWaitsForLogSync(t *testing.T) {
 // answered while a sync of the log is held, as flag changes are.
 func TestLeaseDoesNotWaitForLogSync(t *testing.T) {
 	ctx := context.Background()
-	hold := make(chan chan struct{}, 1)
-	entered := make(chan struct{}, 1)
-	s, inbox := walFixture(t, func() error {
-		select {
-		case release := <-hold:
-			entered <- struct{}{}
-			<-release
-		default:
-		}
-		return nil
-	})
-	release := make(chan struct{})
+	s, inbox, entered, release := walFixtureHeld(t)
 	defer close(release)
-	hold <- release
 	go s.Append(ctx, inbox.ID, walMessage())
 	wait(t, entered, "the log sync after the APPEND's commit")
 	done := make(chan error, 1)
