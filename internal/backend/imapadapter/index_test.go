@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sync"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/gatehouse-mail/gatehouse/internal/imap"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
-	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
 )
 
 func TestMergeSnapshot(t *testing.T) {
@@ -55,15 +53,7 @@ func TestMergeSnapshot(t *testing.T) {
 // arrivals, flag changes and expunges, and matches FolderIndex exactly.
 func TestIndexCache(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "g.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	m := store.Mailbox{Name: "a", DisplayName: "a", Alias: "a", PrimarySmtpAddress: "a@x", UserPrincipalName: "a@x", ImapEnabled: true}
-	if err := st.Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &m) }); err != nil {
-		t.Fatal(err)
-	}
+	st, m := storeWithMailbox(t, "a")
 	deliver := func(n int) {
 		for i := 0; i < n; i++ {
 			if _, err := st.Deliver(ctx, []int64{m.ID}, newMessage([]byte(fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", i)), 0, nil, time.Now())); err != nil {
@@ -112,15 +102,7 @@ func TestIndexCache(t *testing.T) {
 // the cached index must be exactly what a fresh read of the store says.
 func TestIndexCacheConcurrentWriters(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "g.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	m := store.Mailbox{Name: "a", DisplayName: "a", Alias: "a", PrimarySmtpAddress: "a@x", UserPrincipalName: "a@x", ImapEnabled: true}
-	if err := st.Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &m) }); err != nil {
-		t.Fatal(err)
-	}
+	st, m := storeWithMailbox(t, "a")
 	deliver := func(i int) error {
 		_, err := st.Deliver(ctx, []int64{m.ID}, newMessage([]byte(fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", i)), 0, nil, time.Now()))
 		return err

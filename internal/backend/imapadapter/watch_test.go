@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-mail/gatehouse/internal/notify"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-mail/gatehouse/internal/store/sqlstore"
 )
 
 // TestWatch: a NOTIFY session's Watch hears of every change of its own
@@ -106,16 +107,7 @@ func TestWatch(t *testing.T) {
 // OwnModSeq says so, the folder's after reading changes.
 func TestOwnFlagChangeNotHeard(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	m := store.Mailbox{Name: "alice", DisplayName: "alice", Alias: "alice", PrimarySmtpAddress: "alice@example.com",
-		UserPrincipalName: "alice@example.com", ImapEnabled: true}
-	if err := st.Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &m) }); err != nil {
-		t.Fatal(err)
-	}
+	st, m := storeWithMailbox(t, "alice")
 	hub := notify.NewLocal()
 	b := New(Options{Mail: st, Hub: hub})
 	alice := &user{b: b, mailboxID: m.ID}
@@ -209,4 +201,22 @@ func TestOwnFlagChangeNotHeard(t *testing.T) {
 			t.Fatalf("%s: heard %v; want %v", c.name, g, c.want)
 		}
 	}
+}
+
+// storeWithMailbox opens a SQLite store in a temporary directory, closed
+// when the test ends, with one IMAP-enabled mailbox of the given name.
+func storeWithMailbox(t *testing.T, name string) (*sqlstore.DB, store.Mailbox) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	m := store.Mailbox{Name: name, DisplayName: name, Alias: name, PrimarySmtpAddress: name + "@example.com",
+		UserPrincipalName: name + "@example.com", ImapEnabled: true}
+	if err := st.Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &m) }); err != nil {
+		t.Fatal(err)
+	}
+	return st, m
 }
