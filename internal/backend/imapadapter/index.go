@@ -31,10 +31,13 @@ type indexCache struct {
 }
 
 type cachedIndex struct {
-	mu     sync.Mutex // serializes bringing this entry forward
+	mu     sync.Mutex // serializes bringing this entry forward; guards folder and snap
 	folder store.Folder
 	snap   *imap.IndexSnapshot // never modified in place
-	used   uint64
+	// used and messages (len(snap.UIDs), for the cache's total) are
+	// guarded by indexCache.mu, which does not read snap itself.
+	used     uint64
+	messages int
 }
 
 func newIndexCache(minMessages, maxMessages int) *indexCache {
@@ -58,7 +61,7 @@ func (c *indexCache) snapshot(ctx context.Context, mail store.Mail, folderID int
 		if err != nil || len(snap.UIDs) < c.minMessages {
 			return f, snap, err
 		}
-		c.put(folderID, &cachedIndex{folder: f, snap: snap})
+		c.put(folderID, &cachedIndex{folder: f, snap: snap, messages: len(snap.UIDs)})
 		return f, snap, nil
 	}
 	e.mu.Lock()
@@ -74,12 +77,13 @@ func (c *indexCache) snapshot(ctx context.Context, mail store.Mail, folderID int
 		return readSnapshot(ctx, mail, folderID)
 	}
 	if len(changed) > 0 || len(expunged) > 0 {
-		before := len(e.snap.UIDs)
 		e.snap = mergeSnapshot(e.snap, changed, expunged)
+		n := len(e.snap.UIDs)
 		c.mu.Lock()
 		if c.folders[folderID] == e {
-			c.total += len(e.snap.UIDs) - before
+			c.total += n - e.messages
 		}
+		e.messages = n
 		c.mu.Unlock()
 	}
 	e.folder = f
@@ -187,12 +191,12 @@ func (c *indexCache) put(folderID int64, e *cachedIndex) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old := c.folders[folderID]; old != nil {
-		c.total -= len(old.snap.UIDs)
+		c.total -= old.messages
 	}
 	c.clock++
 	e.used = c.clock
 	c.folders[folderID] = e
-	c.total += len(e.snap.UIDs)
+	c.total += e.messages
 	for c.total > c.maxMessages && len(c.folders) > 1 {
 		var lru int64
 		var oldest uint64
@@ -201,7 +205,7 @@ func (c *indexCache) put(folderID int64, e *cachedIndex) {
 				lru, oldest = id, x.used
 			}
 		}
-		c.total -= len(c.folders[lru].snap.UIDs)
+		c.total -= c.folders[lru].messages
 		delete(c.folders, lru)
 	}
 }
@@ -211,7 +215,7 @@ func (c *indexCache) drop(folderID int64, e *cachedIndex) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if x := c.folders[folderID]; x != nil && x == e {
-		c.total -= len(x.snap.UIDs)
+		c.total -= x.messages
 		delete(c.folders, folderID)
 	}
 }
