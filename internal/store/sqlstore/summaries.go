@@ -126,12 +126,15 @@ func (db *DB) SearchSummary(ctx context.Context, folderID int64, uids []store.UI
 		return nil, fmt.Errorf("search summary field %q: %w", field, store.ErrInvalid)
 	}
 	needle := asciiLower(substr)
+	if db.summaries == nil {
+		return db.searchSummarySQL(ctx, folderID, uids, col, needle)
+	}
 	var count int64
 	c := conn{db: db} // single statements: atomic without a transaction
 	if err := c.queryRow(ctx, `SELECT messages FROM folders WHERE id = ?`, folderID).Scan(&count); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("search summary of folder %d: %w", folderID, err)
 	}
-	if db.summaries == nil || count > summaryCacheMaxFolder {
+	if count > summaryCacheMaxFolder {
 		return db.searchSummarySQL(ctx, folderID, uids, col, needle)
 	}
 	var present []uint32
