@@ -263,6 +263,12 @@ const (
 	WantObjectID
 	// WantPreview asks for the stored preview (MessageData.Preview).
 	WantPreview
+	// WantHeadPrefix asks for a shorter start of the message (the header
+	// of most messages, all of small ones) in MessageData.BodyPrefix, for
+	// a FETCH of many messages: each message whose items need no more is
+	// sent without a body read of its own. The engine asks for it a
+	// bounded number of messages at a time (headPrefixBatch).
+	WantHeadPrefix
 )
 
 // MessageData is a message's metadata.
@@ -292,7 +298,8 @@ type MessageData struct {
 	Preview    string
 	HasPreview bool
 	// BodyPrefix is the start of the message (all of it when shorter than
-	// what the backend reads), with WantBodyPrefix; it may be empty.
+	// what the backend reads), with WantBodyPrefix or WantHeadPrefix; it
+	// may be empty.
 	BodyPrefix []byte
 	// With WantSummary:
 	Subject  string

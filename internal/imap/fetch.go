@@ -87,8 +87,13 @@ func (it *fetchItem) setsSeen() bool {
 }
 
 // maxPrefixFetch is the most messages a FETCH reads with their body
-// prefixes (BodyPrefix), bounding the memory one command holds.
-const maxPrefixFetch = 16
+// prefixes (BodyPrefix), bounding the memory one command holds. A longer
+// FETCH reads the shorter head prefixes (WantHeadPrefix) headPrefixBatch
+// messages at a time: with 16 KiB each, at most 2 MiB a command.
+const (
+	maxPrefixFetch  = 16
+	headPrefixBatch = 128
+)
 
 // fetchItems reads the item list of FETCH.
 func (p *parser) fetchItems() ([]fetchItem, error) {
@@ -497,9 +502,14 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 		setSeen = setSeen || it.setsSeen()
 	}
 	// The start of each body comes with its metadata when few messages are
-	// fetched (a client opening a message); a long range streams bodies.
-	if count(rs) > maxPrefixFetch {
-		want &^= WantBodyPrefix
+	// fetched (a client opening a message). A long range (a message list's
+	// headers, a client downloading a folder) reads shorter heads, fewer
+	// messages at a time, so that a small message or a header section
+	// needs no read of its own; larger ones stream their bodies.
+	batchSize := fetchBatch
+	if count(rs) > maxPrefixFetch && want&WantBodyPrefix != 0 {
+		want = want&^WantBodyPrefix | WantHeadPrefix
+		batchSize = headPrefixBatch
 	}
 	// Implicit \Seen (RFC 9051 §6.4.5): set it first, so that the FLAGS we
 	// send are the new ones; never in a read-only mailbox.
@@ -543,8 +553,8 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 		return nil
 	}
 	missing := 0
-	batch := make([]MessageData, 0, min(fetchBatch, count(rs)))
-	for _, chunk := range splitRanges(rs, fetchBatch) {
+	batch := make([]MessageData, 0, min(batchSize, count(rs)))
+	for _, chunk := range splitRanges(rs, batchSize) {
 		// A long FETCH to a client that keeps reading must not run into
 		// the write timeout.
 		c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))

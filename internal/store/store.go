@@ -809,7 +809,8 @@ type MessageMeta struct {
 	// (package message encodes it): envelope, body structure and part offsets.
 	Structure []byte
 	// BodyPrefix holds the first bytes of the body (all of it when Size is
-	// at most BodyPrefixSize), with MetaBodyPrefix.
+	// at most BodyPrefixSize), with MetaBodyPrefix; with MetaHeadPrefix
+	// alone, the first HeadPrefixSize bytes.
 	BodyPrefix []byte
 	// Preview is the body's IMAP preview (RFC 8970), with MetaPreview, when
 	// it was stored with the body (HasPreview): bodies stored before
@@ -835,10 +836,19 @@ const (
 	MetaBodyPrefix
 	// MetaPreview reads the body's stored preview (Preview, HasPreview).
 	MetaPreview
+	// MetaHeadPrefix reads the first HeadPrefixSize bytes of the body: the
+	// header of most messages and the whole of small ones, for a command
+	// that reads many messages at once (a FETCH of headers for a message
+	// list, a client downloading a folder), so that each message needs no
+	// read of its own. MetaBodyPrefix, when also asked, wins.
+	MetaHeadPrefix
 )
 
 // BodyPrefixSize is how much of a body MetaBodyPrefix reads.
 const BodyPrefixSize = 64 << 10
+
+// HeadPrefixSize is how much of a body MetaHeadPrefix reads.
+const HeadPrefixSize = 16 << 10
 
 // Summary holds decoded header fields kept in their own columns so that
 // SEARCH and SORT on them never decode Structure.

@@ -578,6 +578,9 @@ func (f *folder) Messages(ctx context.Context, uids []imap.UIDRange, want imap.W
 	if want&imap.WantBodyPrefix != 0 {
 		mf |= store.MetaBodyPrefix
 	}
+	if want&imap.WantHeadPrefix != 0 {
+		mf |= store.MetaHeadPrefix
+	}
 	if want&imap.WantPreview != 0 {
 		mf |= store.MetaPreview
 	}

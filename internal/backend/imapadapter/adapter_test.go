@@ -37,7 +37,11 @@ func newEnv(t *testing.T) *env {
 }
 
 // newEnvOn is newEnv over a store the test opened.
-func newEnvOn(t *testing.T, st store.Store) *env {
+func newEnvOn(t *testing.T, st store.Store) *env { t.Helper(); return newEnvMail(t, st, st) }
+
+// newEnvMail is newEnvOn with the IMAP backend reading mail through mail
+// (a wrapper of st that counts or fails calls).
+func newEnvMail(t *testing.T, st store.Store, mail store.Mail) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{st: st, hub: notify.NewLocal(), boxes: map[string]int64{}}
@@ -66,7 +70,7 @@ func newEnvOn(t *testing.T, st store.Store) *env {
 	rec := backend.NewRecorder(st, backend.RecorderOptions{})
 	t.Cleanup(rec.Close)
 	logins := backend.NewLogins(backend.LoginsOptions{Store: st, Checker: checker, Registry: reg, Recorder: rec})
-	be := New(Options{Mail: st, Hub: e.hub, Login: LoginFlow{logins}})
+	be := New(Options{Mail: mail, Hub: e.hub, Login: LoginFlow{logins}})
 	srv := imap.NewServer(imap.Options{Backend: be})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

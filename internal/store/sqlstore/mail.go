@@ -522,9 +522,16 @@ func uidClauses(col string, ranges []store.UIDRange) []uidClause {
 func (db *DB) Messages(ctx context.Context, folderID int64, uids []store.UIDRange, want store.MetaFields, fn func(store.MessageMeta) error) error {
 	cols := `m.id, m.folder_id, m.uid, m.modseq, m.flags, m.keywords, m.internal_date, m.size, m.body_id, m.save_date, m.has_binary`
 	from := ` FROM messages m`
-	if want&store.MetaBodyPrefix != 0 {
+	prefix := 0
+	switch {
+	case want&store.MetaBodyPrefix != 0:
+		prefix = store.BodyPrefixSize
+	case want&store.MetaHeadPrefix != 0:
+		prefix = store.HeadPrefixSize
+	}
+	if prefix > 0 {
 		from += ` JOIN bodies bd ON bd.id = m.body_id`
-		cols += fmt.Sprintf(`, substr(bd.data, 1, %d)`, store.BodyPrefixSize)
+		cols += fmt.Sprintf(`, substr(bd.data, 1, %d)`, prefix)
 	}
 	if want&(store.MetaSummary|store.MetaStructure) != 0 {
 		if want&store.MetaSummary != 0 {
@@ -560,7 +567,7 @@ func (db *DB) Messages(ctx context.Context, folderID int64, uids []store.UIDRang
 				var kw string
 				var idate, sent, saved int64
 				dest := []any{&m.ID, &m.FolderID, &m.UID, &m.ModSeq, &m.Flags, &kw, &idate, &m.Size, &m.BodyID, &saved, &m.HasBinary}
-				if want&store.MetaBodyPrefix != 0 {
+				if prefix > 0 {
 					dest = append(dest, &m.BodyPrefix)
 				}
 				if want&store.MetaSummary != 0 {

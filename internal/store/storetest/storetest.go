@@ -866,6 +866,9 @@ func testDeliverAndRead(t *testing.T, s store.Store) {
 	if string(pre[0].BodyPrefix) != raw || string(pre[0].Structure) != "structure:Grüße" {
 		t.Errorf("body prefix of a small message: %q", pre[0].BodyPrefix)
 	}
+	if head := metas(t, s, f.ID, []store.UIDRange{{Start: 1, Stop: 1}}, store.MetaHeadPrefix); string(head[0].BodyPrefix) != raw {
+		t.Errorf("head prefix of a small message: %q; want all of it", head[0].BodyPrefix)
+	}
 	mb := metas(t, s, d[1].FolderID, all(), 0)
 	if mb[0].BodyID != m.BodyID || mb[0].ID == m.ID {
 		t.Errorf("recipients share one body but not one message: %+v vs %+v", mb[0], m)
@@ -908,6 +911,13 @@ func testLargeBody(t *testing.T, s store.Store) {
 	pre := metas(t, s, d[0].FolderID, all(), store.MetaBodyPrefix)
 	if len(pre) != 1 || string(pre[0].BodyPrefix) != raw[:store.BodyPrefixSize] {
 		t.Errorf("body prefix of a large message: %d bytes", len(pre[0].BodyPrefix))
+	}
+	head := metas(t, s, d[0].FolderID, all(), store.MetaHeadPrefix)
+	if len(head) != 1 || string(head[0].BodyPrefix) != raw[:store.HeadPrefixSize] {
+		t.Errorf("head prefix of a large message: %d bytes; want the first %d", len(head[0].BodyPrefix), store.HeadPrefixSize)
+	}
+	if both := metas(t, s, d[0].FolderID, all(), store.MetaHeadPrefix|store.MetaBodyPrefix); len(both) != 1 || len(both[0].BodyPrefix) != store.BodyPrefixSize {
+		t.Errorf("body and head prefix asked together: %d bytes; want the body prefix's %d", len(both[0].BodyPrefix), store.BodyPrefixSize)
 	}
 	// Reads that straddle chunk boundaries.
 	for _, off := range []int64{256<<10 - 3, 1<<20 - 1, int64(len(raw)) - 5} {

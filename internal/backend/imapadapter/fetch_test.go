@@ -1,0 +1,103 @@
+package imapadapter
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goimap "github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite/sqlitetest"
+)
+
+// bodyReadCounter counts the body reads the IMAP backend makes on top of
+// the message metadata it reads.
+type bodyReadCounter struct {
+	store.Mail
+	reads atomic.Int64
+}
+
+func (m *bodyReadCounter) ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (int, error) {
+	m.reads.Add(1)
+	return m.Mail.ReadBody(ctx, bodyID, off, p)
+}
+
+func (m *bodyReadCounter) ReadBodyHeads(ctx context.Context, bodyIDs []int64, heads [][]byte) ([]int, error) {
+	m.reads.Add(1)
+	return m.Mail.ReadBodyHeads(ctx, bodyIDs, heads)
+}
+
+// TestLongFetchReadsHeads: a FETCH of many messages (a message list's
+// header fields, a client downloading the folder) sends each message whose
+// items fit in its head prefix (store.HeadPrefixSize) without a body read
+// of its own; only a message with a longer header, or a whole message
+// longer than the prefix, is read again. What is sent is each message's
+// exact content, whichever way it was read.
+func TestLongFetchReadsHeads(t *testing.T) {
+	ctx := context.Background()
+	st := sqlitetest.Open(t, sqlite.Options{})
+	mail := &bodyReadCounter{Mail: st}
+	e := newEnvMail(t, st, mail)
+	const n = 300 // more than one batch of heads (headPrefixBatch)
+	raws := make([][]byte, n)
+	for i := range raws {
+		hdr := fmt.Sprintf("Subject: message %d\r\nFrom: a@example.com\r\n", i)
+		body := strings.Repeat(fmt.Sprintf("line %d of the body\r\n", i), 1+i%50)
+		switch i {
+		case 7: // a header longer than the head prefix
+			hdr += "X-Long: " + strings.Repeat("h", store.HeadPrefixSize) + "\r\n"
+		case 11, 250: // a body longer than the head prefix, a short header
+			body = strings.Repeat("b", 3*store.HeadPrefixSize) + "\r\n"
+		}
+		raws[i] = []byte(hdr + "\r\n" + body)
+		if _, err := st.Deliver(ctx, []int64{e.boxes["alice"]}, newMessage(raws[i], 0, nil, time.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := imapclient.DialInsecure(e.addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("alice@example.com", "pw-alice").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	var all goimap.SeqSet
+	all.AddRange(1, n)
+	fetch := func(name string, sec *goimap.FetchItemBodySection, wantReads int64, want func(raw []byte) []byte) {
+		t.Helper()
+		before := mail.reads.Load()
+		msgs, err := c.Fetch(all, &goimap.FetchOptions{BodySection: []*goimap.FetchItemBodySection{sec}}).Collect()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := mail.reads.Load() - before; got != wantReads {
+			t.Errorf("%s: %d body reads besides the metadata; want %d", name, got, wantReads)
+		}
+		if len(msgs) != n {
+			t.Fatalf("%s: %d messages; want %d", name, len(msgs), n)
+		}
+		for _, m := range msgs {
+			i := m.SeqNum - 1
+			if got := m.FindBodySection(sec); !bytes.Equal(got, want(raws[i])) {
+				t.Errorf("%s: message %d: got %d octets %.60q; want %d octets %.60q", name, i, len(got), got, len(want(raws[i])), want(raws[i]))
+			}
+		}
+	}
+	fetch("HEADER.FIELDS (SUBJECT)", &goimap.FetchItemBodySection{Specifier: goimap.PartSpecifierHeader, HeaderFields: []string{"Subject"}, Peek: true}, 1,
+		func(raw []byte) []byte {
+			s := string(raw)
+			return []byte(s[:strings.Index(s, "\r\n")+2] + "\r\n")
+		})
+	fetch("BODY[]", &goimap.FetchItemBodySection{Peek: true}, 3, func(raw []byte) []byte { return raw })
+}
