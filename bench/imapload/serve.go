@@ -6,16 +6,12 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"syscall"
 
 	"github.com/gatehouse-mail/gatehouse/bench/internal/cli"
 	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
 	"github.com/gatehouse-mail/gatehouse/internal/backend/imapadapter"
 	"github.com/gatehouse-mail/gatehouse/internal/imap"
-	"github.com/gatehouse-mail/gatehouse/internal/store"
-	"github.com/gatehouse-mail/gatehouse/internal/store/postgres"
-	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
 )
 
 // serve runs Gatehouse's IMAP4 server over the database (a SQLite file or
@@ -41,17 +37,15 @@ func serve(db, addr, cpuProfile string) error {
 	}()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	var st store.Store
-	if strings.HasPrefix(db, "postgres://") || strings.Contains(db, "dbname=") {
-		st, err = postgres.Open(ctx, db, postgres.Options{Logger: log})
-	} else {
-		st, err = sqlite.Open(ctx, db, sqlite.Options{Logger: log})
-	}
+	st, err := rig.OpenStore(ctx, db, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	logins, hub, closeLogins := rig.Logins(st, log)
+	logins, hub, closeLogins, err := rig.Logins(ctx, st, db, log)
+	if err != nil {
+		return err
+	}
 	defer closeLogins()
 	be := imapadapter.New(imapadapter.Options{Mail: st, Hub: hub, Login: imapadapter.LoginFlow{Logins: logins}, Logger: log})
 	srv := imap.NewServer(imap.Options{Backend: be, Logger: log, MaxConnsPerIP: -1, MaxConnsPerMailbox: 1000})

@@ -2,14 +2,9 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"strings"
 	"text/template"
 
 	"github.com/gatehouse-mail/gatehouse/bench/internal/rig"
-	"github.com/gatehouse-mail/gatehouse/internal/store"
-	"github.com/gatehouse-mail/gatehouse/internal/store/postgres"
-	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-mail/gatehouse/internal/testenv/dovecot"
 )
 
@@ -18,21 +13,12 @@ import (
 // seedGatehouse fills a SQLite database, or the PostgreSQL one a DSN
 // names, with the users, each with the messages in INBOX.
 func seedGatehouse(ctx context.Context, db string, users int, msgs [][]byte, password string) error {
-	st, err := openStore(ctx, db, nil)
+	st, err := rig.OpenStore(ctx, db, nil)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	return rig.Seed(ctx, st, users, msgs, password)
-}
-
-// openStore opens a SQLite file or, for a postgres:// URL or a key=value
-// DSN with dbname, a PostgreSQL database.
-func openStore(ctx context.Context, db string, log *slog.Logger) (store.Store, error) {
-	if strings.HasPrefix(db, "postgres://") || strings.Contains(db, "dbname=") {
-		return postgres.Open(ctx, db, postgres.Options{Logger: log})
-	}
-	return sqlite.Open(ctx, db, sqlite.Options{Logger: log})
 }
 
 // dovecotConf is the Dovecot 2.3 configuration the comparison runs: POP3

@@ -31,11 +31,16 @@ func serve(db, addr, cpuProfile string) error {
 // newGatehouse builds the POP3 server over the database, wired as the
 // server wires it (rig.Logins).
 func newGatehouse(db string, log *slog.Logger) (*pop3.Server, func(), error) {
-	st, err := openStore(context.Background(), db, log)
+	ctx := context.Background()
+	st, err := rig.OpenStore(ctx, db, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	logins, hub, closeLogins := rig.Logins(st, log)
+	logins, hub, closeLogins, err := rig.Logins(ctx, st, db, log)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
 	be := pop3adapter.New(pop3adapter.Options{Mail: st, Login: pop3adapter.LoginFlow{Logins: logins}, Hub: hub, Logger: log})
 	srv := pop3.NewServer(pop3.Options{Backend: be, Logger: log})
 	return srv, func() {

@@ -27,6 +27,8 @@ import (
 	"github.com/gatehouse-mail/gatehouse/internal/message"
 	"github.com/gatehouse-mail/gatehouse/internal/notify"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
+	"github.com/gatehouse-mail/gatehouse/internal/store/postgres"
+	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create load databases
 )
@@ -113,19 +115,48 @@ func Seed(ctx context.Context, st store.Store, users int, msgs [][]byte, passwor
 	return firstErr
 }
 
+// IsPostgres reports whether db names a PostgreSQL database (a DSN)
+// rather than a SQLite file.
+func IsPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") || strings.Contains(db, "dbname=")
+}
+
+// OpenStore opens db: a PostgreSQL DSN or a SQLite file.
+func OpenStore(ctx context.Context, db string, log *slog.Logger) (store.Store, error) {
+	if IsPostgres(db) {
+		return postgres.Open(ctx, db, postgres.Options{Logger: log})
+	}
+	return sqlite.Open(ctx, db, sqlite.Options{Logger: log})
+}
+
 // Logins wires the login flow over st as gatehouse serve does: argon2id
-// with the credential cache, access registry, login recorder. close stops
-// the registry and the recorder (not the store).
-func Logins(st store.Store, log *slog.Logger) (logins *backend.Logins, hub notify.Hub, close func()) {
-	local := notify.NewLocal()
-	reg := access.NewRegistry(access.RegistryOptions{Store: st, Hub: local, Logger: log})
+// with the credential cache, access registry, login recorder, and the
+// notification hub gatehouse serve would use for db (the database st was
+// opened on): on PostgreSQL the hub every node shares, whose events go
+// through the database (notify.Postgres), so that the figures include
+// what each change costs to publish; on SQLite the in-process hub. close
+// stops them (not the store).
+func Logins(ctx context.Context, st store.Store, db string, log *slog.Logger) (logins *backend.Logins, hub notify.Hub, close func(), err error) {
+	hub = notify.NewLocal()
+	closeHub := func() error { return nil }
+	if IsPostgres(db) {
+		pg, err := notify.NewPostgres(ctx, notify.PostgresOptions{DSN: db, Logger: log})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		hub, closeHub = pg, pg.Close
+	}
+	reg := access.NewRegistry(access.RegistryOptions{Store: st, Hub: hub, Logger: log})
 	rec := backend.NewRecorder(st, backend.RecorderOptions{Logger: log})
 	checker := auth.NewChecker(auth.CheckerOptions{Params: auth.DefaultParams, CacheTTL: 5 * time.Minute})
 	logins = backend.NewLogins(backend.LoginsOptions{Store: st, Checker: checker, Registry: reg, Recorder: rec, Logger: log})
-	return logins, local, func() {
+	return logins, hub, func() {
 		rec.Close()
 		reg.Close()
-	}
+		if err := closeHub(); err != nil && log != nil {
+			log.Warn("closing the notification hub", "err", err)
+		}
+	}, nil
 }
 
 // Serve listens on addr, prints "listening ADDR" for StartChild, and
