@@ -174,6 +174,21 @@ type SnapshotIndexer interface {
 	IndexSnapshot(ctx context.Context) (FolderStatus, *IndexSnapshot, error)
 }
 
+// MessageCache may be implemented by a Folder that keeps what never changes
+// of its messages in memory (everything in MessageData but ModSeq, Flags and
+// Keywords), so that a FETCH of messages read before needs no store access.
+// CachedMessages appends to out the data of each message of uids (in the
+// session's view, ascending) as Messages would give it for want, and
+// reports whether it had every one; when it did not, the engine calls
+// Messages. ModSeq, Flags and Keywords of what it returns are not current:
+// the engine asks only for a FETCH that takes them from the session (no
+// MODSEQ item, no CHANGEDSINCE). A message another session expunged may
+// still be answered from memory, which RFC 2180 §4.1.1 allows; one this
+// session's own Folder removed is not.
+type MessageCache interface {
+	CachedMessages(uids []uint32, want Want, out []MessageData) ([]MessageData, bool)
+}
+
 // PreviewKeeper may be implemented by a Folder to keep the previews the
 // engine made for messages that came without one (MessageData.HasPreview
 // false), by BodyID, so that the next FETCH PREVIEW reads them. The engine

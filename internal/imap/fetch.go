@@ -554,18 +554,17 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 	}
 	missing := 0
 	batch := make([]MessageData, 0, min(batchSize, count(rs)))
+	// What never changes of a message may come from the backend's memory
+	// when nothing of the answer needs the store's MODSEQ.
+	cache, _ := s.folder.(MessageCache)
+	if slices.ContainsFunc(items, func(it fetchItem) bool { return it.kind == fetchModSeq }) {
+		cache = nil
+	}
 	for _, chunk := range splitRanges(rs, batchSize) {
 		// A long FETCH to a client that keeps reading must not run into
 		// the write timeout.
 		c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
-		batch = batch[:0]
-		err := s.folder.Messages(ctx, s.backendRanges(chunk), want, func(md *MessageData) error {
-			d := *md
-			d.Keywords = append([]string(nil), md.Keywords...)
-			d.Structure = append([]byte(nil), md.Structure...)
-			batch = append(batch, d)
-			return nil
-		})
+		batch, err = fetchMeta(ctx, s, cache, chunk, want, batch[:0])
 		if err != nil {
 			return err
 		}
@@ -611,6 +610,26 @@ func cmdFetch(ctx context.Context, c *conn, r *request) error {
 		f.keepPreviews(ctx)
 	}
 	return f.result(missing)
+}
+
+// fetchMeta reads the metadata of the messages of chunk into batch: from
+// the backend's memory when it has all of them (cache, when not nil), else
+// with Messages, whose callback data is copied (the backend may reuse it).
+func fetchMeta(ctx context.Context, s *selected, cache MessageCache, chunk []idxRange, want Want, batch []MessageData) ([]MessageData, error) {
+	if cache != nil {
+		if out, ok := cache.CachedMessages(s.uidsOf(chunk), want, batch); ok {
+			return out, nil
+		}
+	}
+	batch = batch[:0]
+	err := s.folder.Messages(ctx, s.backendRanges(chunk), want, func(md *MessageData) error {
+		d := *md
+		d.Keywords = append([]string(nil), md.Keywords...)
+		d.Structure = append([]byte(nil), md.Structure...)
+		batch = append(batch, d)
+		return nil
+	})
+	return batch, err
 }
 
 // result is the completion of a FETCH that wrote its responses; missing

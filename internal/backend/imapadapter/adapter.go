@@ -112,7 +112,16 @@ type Options struct {
 	// bytes each); 0 means 1,000,000, negative turns the cache off. Only
 	// folders of at least 1,000 messages are cached.
 	IndexCacheMessages int
+	// MessageCacheBytes bounds the memory that keeps what never changes of
+	// the messages FETCH read (dates, sizes, parses, summaries and the
+	// first bytes of bodies, up to 64 KiB a message), shared by the
+	// sessions of this process, so that reading them again needs no store
+	// access (messageCache); 0 means 128 MiB, negative turns it off.
+	MessageCacheBytes int64
 }
+
+// DefaultMessageCacheBytes is Options.MessageCacheBytes when it is 0.
+const DefaultMessageCacheBytes = 128 << 20
 
 // Backend implements imap.Backend over the store.
 type Backend struct {
@@ -121,6 +130,7 @@ type Backend struct {
 	login  Authenticator
 	log    *slog.Logger
 	index  *indexCache
+	msgs   *messageCache // nil when off
 	recent recentClaims
 }
 
@@ -133,6 +143,7 @@ var (
 	_ imap.Watcher         = (*user)(nil)
 	_ imap.PreviewKeeper   = (*folder)(nil)
 	_ imap.SnapshotIndexer = (*folder)(nil)
+	_ imap.MessageCache    = (*folder)(nil)
 )
 
 // New returns a Backend.
@@ -145,8 +156,12 @@ func New(o Options) *Backend {
 	if n == 0 {
 		n = 1_000_000
 	}
+	mc := o.MessageCacheBytes
+	if mc == 0 {
+		mc = DefaultMessageCacheBytes
+	}
 	return &Backend{mail: o.Mail, hub: o.Hub, login: o.Login, log: log.With("proto", "imap"),
-		index: newIndexCache(1000, n), recent: recentClaims{next: map[int64]uint32{}}}
+		index: newIndexCache(1000, n), msgs: newMessageCache(mc), recent: recentClaims{next: map[int64]uint32{}}}
 }
 
 // wireError maps domain errors to the IMAP responses the engine sends (RFC
@@ -508,7 +523,7 @@ func (u *user) Open(ctx context.Context, name string, changed func()) (imap.Fold
 	if err != nil {
 		return nil, wireError(err)
 	}
-	fo := &folder{u: u, id: f.ID, ids: ids}
+	fo := &folder{u: u, id: f.ID, uidValidity: f.UIDValidity, ids: ids}
 	if u.b.hub != nil {
 		fo.cancel = u.b.hub.Subscribe(u.mailboxID, func(e notify.Event) {
 			if e.Kind != notify.FolderChanged || e.FolderID != f.ID {
@@ -530,11 +545,12 @@ func (u *user) Open(ctx context.Context, name string, changed func()) (imap.Fold
 
 // folder is a selected folder.
 type folder struct {
-	u       *user
-	id      int64
-	ids     *objectIDs
-	cancel  func()
-	uidNext uint32 // as last seen by Index or Changes
+	u           *user
+	id          int64
+	uidValidity uint32 // as at Open: with the UID, what names a message in Backend.msgs
+	ids         *objectIDs
+	cancel      func()
+	uidNext     uint32 // as last seen by Index or Changes
 	// seenModSeq is a MODSEQ up to which the session has every change of
 	// the folder, as its StoreFlags calls told (Open); only StoreFlags
 	// writes it.
@@ -585,6 +601,7 @@ func (f *folder) Messages(ctx context.Context, uids []imap.UIDRange, want imap.W
 		mf |= store.MetaPreview
 	}
 	wantID := want&imap.WantObjectID != 0
+	epoch := f.u.b.msgs.epoch(f.id)
 	var md imap.MessageData
 	err := f.u.b.mail.Messages(ctx, f.id, toStoreRanges(uids), mf, func(m store.MessageMeta) error {
 		md = imap.MessageData{
@@ -607,12 +624,25 @@ func (f *folder) Messages(ctx context.Context, uids []imap.UIDRange, want imap.W
 			Cc:           m.Cc,
 			SentDate:     m.SentDate,
 		}
+		f.u.b.msgs.put(f.id, f.uidValidity, &md, want, epoch)
 		if wantID {
 			md.EmailID = f.ids.emailID(m.BodyID)
 		}
 		return fn(&md)
 	})
 	return wireError(err)
+}
+
+// CachedMessages implements imap.MessageCache.
+func (f *folder) CachedMessages(uids []uint32, want imap.Want, out []imap.MessageData) ([]imap.MessageData, bool) {
+	n := len(out)
+	out, ok := f.u.b.msgs.get(f.id, f.uidValidity, uids, want, out)
+	if ok && want&imap.WantObjectID != 0 {
+		for i := n; i < len(out); i++ {
+			out[i].EmailID = f.ids.emailID(out[i].BodyID)
+		}
+	}
+	return out, ok
 }
 
 // KeepPreviews implements imap.PreviewKeeper: previews the engine made for
@@ -674,6 +704,7 @@ func (f *folder) Expunge(ctx context.Context, uids []imap.UIDRange) ([]uint32, e
 	if err != nil {
 		return nil, wireError(err)
 	}
+	f.u.b.msgs.forget(f.id, f.uidValidity, removed)
 	if len(removed) > 0 {
 		f.u.b.publish(ctx, f.u.mailboxID, f.id, 0)
 	}
@@ -692,6 +723,9 @@ func (f *folder) copyOrMove(ctx context.Context, uids []imap.UIDRange, dest stri
 	res, err := op(ctx, f.id, toStoreRanges(uids), d.ID)
 	if err != nil {
 		return imap.CopyResult{}, wireError(err)
+	}
+	if move {
+		f.u.b.msgs.forget(f.id, f.uidValidity, res.SrcUIDs)
 	}
 	if len(res.DstUIDs) > 0 {
 		f.u.b.publish(ctx, f.u.mailboxID, d.ID, 0)

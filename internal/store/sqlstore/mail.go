@@ -642,6 +642,11 @@ func (db *DB) ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (
 		chunk, in := pos/ChunkSize, pos%ChunkSize
 		length := min(want-int64(n), ChunkSize-in)
 		if err := c.queryRow(ctx, `SELECT substr(data, ?, ?) FROM body_chunks WHERE body_id = ? AND n = ?`, in+1, length, bodyID, chunk).Scan(&data); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				// Swept since the first query: the body is gone, as it
+				// would be for a read that came a moment later.
+				return n, fmt.Errorf("body %d chunk %d: %w", bodyID, chunk, store.ErrNotFound)
+			}
 			return n, fmt.Errorf("read body %d chunk %d: %w", bodyID, chunk, err)
 		}
 		if len(data) == 0 {
