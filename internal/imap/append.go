@@ -43,7 +43,20 @@ func cmdAppend(ctx context.Context, c *conn, r *request) error {
 	// before the client sends it (RFC 9208 §4.1.3, as TOOBIG does for
 	// APPENDLIMIT); the store checks again when it stores, so a race with
 	// another writer still ends in NO [OVERQUOTA], never past the limit.
-	if used, limit, ok, err := c.storageQuota(ctx); err == nil && ok {
+	// With a QuotaReader the same read says whether the mailbox can reach
+	// its warning limit with this APPEND (usedBefore + the octets stored),
+	// so that most APPENDs need no second read for warnSoftQuota. Another
+	// writer's APPEND at the same moment may then take the mailbox over
+	// the limit unseen by both; the next write that finds it over warns.
+	warnAt, usedBefore := int64(-1), int64(0) // warnAt -1: not read
+	if qr, ok := c.user.(QuotaReader); ok {
+		if used, limit, warn, err := qr.StorageUsage(ctx); err == nil {
+			if limit > 0 {
+				a.room = max(limit-used, 0)
+			}
+			warnAt, usedBefore = warn, used
+		}
+	} else if used, limit, ok, err := c.storageQuota(ctx); err == nil && ok {
 		a.room = max(limit-used, 0)
 	}
 	var msgs []*AppendMessage
@@ -87,7 +100,13 @@ func cmdAppend(ctx context.Context, c *conn, r *request) error {
 		}
 		return err
 	}
-	c.warnSoftQuota(ctx)
+	stored := int64(0)
+	for _, m := range msgs {
+		stored += int64(len(m.Raw))
+	}
+	if warnAt < 0 || (warnAt > 0 && usedBefore+stored >= warnAt) {
+		c.warnSoftQuota(ctx)
+	}
 	// RFC 3502: the UIDs of all messages, in the order appended.
 	return &okResult{code: "APPENDUID " + itoa(uidValidity) + " " + formatSet(uids), text: "APPEND completed"}
 }

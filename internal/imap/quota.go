@@ -21,6 +21,14 @@ type QuotaWarner interface {
 	StorageWarning(ctx context.Context) (used, warn int64, err error)
 }
 
+// QuotaReader may be implemented by a User that is a QuotaUser and a
+// QuotaWarner, to give both answers from one read: an APPEND then reads the
+// usage once, before its literal, and again after it only when the
+// mailbox may have reached its warning limit.
+type QuotaReader interface {
+	StorageUsage(ctx context.Context) (used, limit, warn int64, err error)
+}
+
 // warnSoftQuota writes "* NO [OVERQUOTA] ..." when a write that succeeded
 // (APPEND, COPY, MOVE) leaves the mailbox at or over its warning limit.
 // RFC 9208 §4.3.3 keeps the tagged NO [OVERQUOTA] for the hard limit,

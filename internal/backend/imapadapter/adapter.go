@@ -139,6 +139,7 @@ var (
 	_ imap.RefusalRecorder = (*Backend)(nil)
 	_ imap.User            = (*user)(nil)
 	_ imap.QuotaUser       = (*user)(nil)
+	_ imap.QuotaReader     = (*user)(nil)
 	_ imap.Folder          = (*folder)(nil)
 	_ imap.Watcher         = (*user)(nil)
 	_ imap.PreviewKeeper   = (*folder)(nil)
@@ -256,6 +257,16 @@ func (u *user) StorageWarning(ctx context.Context) (used, warn int64, err error)
 		return 0, 0, wireError(err)
 	}
 	return us.Size, us.Quota.IssueWarning, nil
+}
+
+// StorageUsage implements imap.QuotaReader: StorageQuota and
+// StorageWarning from one read.
+func (u *user) StorageUsage(ctx context.Context) (used, limit, warn int64, err error) {
+	us, err := u.b.mail.MailboxUsage(ctx, u.mailboxID)
+	if err != nil {
+		return 0, 0, 0, wireError(err)
+	}
+	return us.Size, us.Quota.ProhibitSendReceive, us.Quota.IssueWarning, nil
 }
 
 func (u *user) Logout() {

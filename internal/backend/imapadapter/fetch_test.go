@@ -101,3 +101,52 @@ func TestLongFetchReadsHeads(t *testing.T) {
 		})
 	fetch("BODY[]", &goimap.FetchItemBodySection{Peek: true}, 3, func(raw []byte) []byte { return raw })
 }
+
+// usageCounter counts the mailbox usage reads of the IMAP backend.
+type usageCounter struct {
+	store.Mail
+	reads atomic.Int64
+}
+
+func (m *usageCounter) MailboxUsage(ctx context.Context, mailboxID int64) (store.MailboxUsage, error) {
+	m.reads.Add(1)
+	return m.Mail.MailboxUsage(ctx, mailboxID)
+}
+
+// TestAppendReadsUsageOnce: an APPEND reads the mailbox's usage once (the
+// hard limit's room and the warning limit together, imap.QuotaReader) and
+// reads it again only when the message may take the mailbox to its
+// warning limit, to warn with the exact figure.
+func TestAppendReadsUsageOnce(t *testing.T) {
+	ctx := context.Background()
+	st := sqlitetest.Open(t, sqlite.Options{})
+	mail := &usageCounter{Mail: st}
+	e := newEnvMail(t, st, mail)
+	c := e.dial(t)
+	if got := last(c.cmd("a", "LOGIN alice@example.com pw-alice")); !strings.HasPrefix(got, "a OK") {
+		t.Fatalf("LOGIN: %s", got)
+	}
+	appendMsg := func(name string, wantReads int64, wantWarning bool) {
+		t.Helper()
+		before := mail.reads.Load()
+		got := c.cmd("p", "APPEND INBOX {21+}\r\nSubject: 0123456789\r\n")
+		if !strings.HasPrefix(last(got), "p OK [APPENDUID") {
+			t.Fatalf("%s: %q", name, got)
+		}
+		if n := mail.reads.Load() - before; n != wantReads {
+			t.Errorf("%s: %d usage reads; want %d", name, n, wantReads)
+		}
+		if warned := strings.Contains(strings.Join(got, "\n"), "NO [OVERQUOTA]"); warned != wantWarning {
+			t.Errorf("%s: %q; want a warning: %v", name, got, wantWarning)
+		}
+	}
+	appendMsg("no quota", 1, false)
+	if err := st.Update(ctx, func(tx store.Tx) error {
+		return tx.SetMailboxQuota(ctx, e.boxes["alice"], store.MailboxQuota{IssueWarning: 50, ProhibitSend: 1000, ProhibitSendReceive: 1000}, time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	appendMsg("21 + 21 of 50", 1, false)
+	appendMsg("42 + 21 of 50: reaches the warning", 2, true)
+	appendMsg("over the warning", 2, true)
+}
