@@ -419,7 +419,8 @@ func (s *Server) serve() {
 			if imapSrv == nil {
 				imapSrv = imap.NewServer(imap.Options{
 					Backend: imapadapter.New(imapadapter.Options{Mail: s.Store, Hub: s.Hub,
-						Login: imapadapter.LoginFlow{Logins: s.Logins}, Logger: s.log}),
+						Login: imapadapter.LoginFlow{Logins: s.Logins}, Logger: s.log,
+						MessageCacheBytes: messageCacheBytes(s.cfg.IMAP.MessageCache)}),
 					Logger:             s.log.With("proto", "imap4"),
 					TLSConfig:          s.tlsConfig,
 					AllowPlaintextAuth: s.cfg.AllowInsecureAuth,
@@ -677,4 +678,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.closers = nil
 	return errors.Join(errs...)
+}
+
+// messageCacheBytes is imapadapter.Options.MessageCacheBytes for the
+// configured imap.message_cache, where 0 turns the cache off.
+func messageCacheBytes(size config.Size) int64 {
+	if size <= 0 {
+		return -1
+	}
+	return int64(size)
 }

@@ -228,6 +228,7 @@ type IMAP struct {
 	MaxConnsPerMailbox int      `toml:"max_connections_per_mailbox" flag:"imap-max-connections-per-mailbox" help:"open IMAP4 connections one mailbox may have"`
 	MaxConnsPerIP      int      `toml:"max_connections_per_ip" flag:"imap-max-connections-per-ip" help:"open IMAP4 connections one remote address may have"`
 	MaxConns           int      `toml:"max_connections" flag:"imap-max-connections" help:"open IMAP4 connections in all (negative: no limit)"`
+	MessageCache       Size     `toml:"message_cache" flag:"imap-message-cache" help:"memory the IMAP4 sessions of this process share to keep what never changes of the messages they have read (dates, sizes, parses, the first 64 KB of each), so that reading them again needs no database access (0: off)"`
 }
 
 // POP3 tunes the POP3 server.
@@ -301,7 +302,7 @@ func Default() Config {
 		ShutdownGrace:  Duration(5 * time.Second),
 		BodyGrace:      Duration(10 * time.Minute),
 		IMAP: IMAP{IdleTimeout: Duration(30 * time.Minute), PreAuthTimeout: Duration(60 * time.Second),
-			MaxConnsPerMailbox: 16, MaxConnsPerIP: 100, MaxConns: 200_000},
+			MaxConnsPerMailbox: 16, MaxConnsPerIP: 100, MaxConns: 200_000, MessageCache: 128e6},
 		POP3: POP3{IdleTimeout: Duration(10 * time.Minute), PreAuthTimeout: Duration(60 * time.Second),
 			MaxConnsPerIP: 100, MaxConns: 10_000},
 		Delivery: Delivery{IdleTimeout: Duration(60 * time.Second), MaxConnsPerIP: 100, MaxConns: 10_000},

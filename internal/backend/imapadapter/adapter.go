@@ -116,12 +116,13 @@ type Options struct {
 	// the messages FETCH read (dates, sizes, parses, summaries and the
 	// first bytes of bodies, up to 64 KiB a message), shared by the
 	// sessions of this process, so that reading them again needs no store
-	// access (messageCache); 0 means 128 MiB, negative turns it off.
+	// access (messageCache); 0 means DefaultMessageCacheBytes, negative
+	// turns it off. gatehouse serve sets it from imap.message_cache.
 	MessageCacheBytes int64
 }
 
 // DefaultMessageCacheBytes is Options.MessageCacheBytes when it is 0.
-const DefaultMessageCacheBytes = 128 << 20
+const DefaultMessageCacheBytes = 128e6
 
 // Backend implements imap.Backend over the store.
 type Backend struct {
