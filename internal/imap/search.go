@@ -804,14 +804,8 @@ func (c *conn) searchCandidates(ctx context.Context, root *searchKey, level sear
 	}
 	// Headers and bodies are read between store calls, batch by batch.
 	for _, chunk := range splitRanges(rs, fetchBatch) {
-		var batch []MessageData
-		err := s.folder.Messages(ctx, s.backendRanges(chunk), want, func(md *MessageData) error {
-			d := *md
-			d.Keywords = append([]string(nil), md.Keywords...)
-			d.Structure = append([]byte(nil), md.Structure...)
-			batch = append(batch, d)
-			return nil
-		})
+		// Not from the backend's memory: a criterion may need MODSEQ.
+		batch, err := fetchMeta(ctx, s, nil, chunk, want, nil)
 		if err != nil {
 			return nil, err
 		}
