@@ -143,6 +143,10 @@ type Backend struct {
 	index  *indexCache
 	msgs   *messageCache // nil when off
 	recent recentClaims
+	// objectIDs holds each mailbox's *objectIDs (its GUID's keys) once a
+	// session has read it: one entry per mailbox that has used IMAP4
+	// since the process started (about 100 bytes each).
+	objectIDs sync.Map
 }
 
 var (

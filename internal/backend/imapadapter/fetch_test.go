@@ -150,3 +150,38 @@ func TestAppendReadsUsageOnce(t *testing.T) {
 	appendMsg("42 + 21 of 50: reaches the warning", 2, true)
 	appendMsg("over the warning", 2, true)
 }
+
+// guidCounter counts the mailbox GUID reads of the IMAP backend.
+type guidCounter struct {
+	store.Mail
+	reads atomic.Int64
+}
+
+func (m *guidCounter) MailboxGUID(ctx context.Context, mailboxID int64) (string, error) {
+	m.reads.Add(1)
+	return m.Mail.MailboxGUID(ctx, mailboxID)
+}
+
+// TestMailboxGUIDReadOnce: the GUID behind MAILBOXID and EMAILID (RFC
+// 8474) is read once per mailbox for the process, not once per session.
+func TestMailboxGUIDReadOnce(t *testing.T) {
+	st := sqlitetest.Open(t, sqlite.Options{})
+	mail := &guidCounter{Mail: st}
+	e := newEnvMail(t, st, mail)
+	var ids []string
+	for range 3 {
+		c := e.dial(t)
+		c.cmd("a", "LOGIN alice@example.com pw-alice")
+		for _, l := range c.cmd("b", "SELECT INBOX") {
+			if strings.HasPrefix(l, "* OK [MAILBOXID (") {
+				ids = append(ids, l)
+			}
+		}
+	}
+	if len(ids) != 3 || ids[0] != ids[1] || ids[1] != ids[2] {
+		t.Errorf("MAILBOXID of three sessions: %q; want the same three times", ids)
+	}
+	if n := mail.reads.Load(); n != 1 {
+		t.Errorf("%d GUID reads for three sessions of one mailbox; want 1", n)
+	}
+}

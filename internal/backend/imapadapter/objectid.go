@@ -52,13 +52,22 @@ func (o *objectIDs) emailID(bodyID int64) string { return o.derive('M', bodyID) 
 func (u *user) objectIDs(ctx context.Context) (*objectIDs, error) {
 	u.idsMu.Lock()
 	defer u.idsMu.Unlock()
-	if u.ids == nil {
-		guid, err := u.b.mail.MailboxGUID(ctx, u.mailboxID)
-		if err != nil {
-			return nil, err
-		}
-		u.ids = newObjectIDs(guid)
+	if u.ids != nil {
+		return u.ids, nil
 	}
+	// A mailbox's GUID never changes and its ID is never given to
+	// another mailbox, so what one session read serves every later one
+	// of the process.
+	if ids, ok := u.b.objectIDs.Load(u.mailboxID); ok {
+		u.ids = ids.(*objectIDs)
+		return u.ids, nil
+	}
+	guid, err := u.b.mail.MailboxGUID(ctx, u.mailboxID)
+	if err != nil {
+		return nil, err
+	}
+	u.ids = newObjectIDs(guid)
+	u.b.objectIDs.Store(u.mailboxID, u.ids)
 	return u.ids, nil
 }
 
