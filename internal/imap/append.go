@@ -122,7 +122,7 @@ func (a *appender) missingMailbox(ctx context.Context, name string, err error) e
 	if !errors.As(err, &e) || e.Bad {
 		return err
 	}
-	if _, serr := a.c.user.Status(ctx, name, false); serr != nil && errorCode(serr) == CodeNonExistent {
+	if _, serr := a.c.user.Status(ctx, name, 0); serr != nil && errorCode(serr) == CodeNonExistent {
 		return no(CodeTryCreate, "Mailbox does not exist")
 	}
 	return err
@@ -300,7 +300,7 @@ func (a *appender) urlContent(ctx context.Context, raw string, used int64) ([]by
 	if !ok {
 		return nil, bad()
 	}
-	st, err := c.user.Status(ctx, u.mailbox, false)
+	st, err := c.user.Status(ctx, u.mailbox, 0)
 	if err != nil {
 		if isNetError(err) || errors.Is(err, context.Canceled) {
 			return nil, err

@@ -86,9 +86,10 @@ type User interface {
 	CreateFolder(ctx context.Context, name, specialUse string) (mailboxID string, err error)
 	DeleteFolder(ctx context.Context, name string) error
 	RenameFolder(ctx context.Context, oldName, newName string) error
-	// Status returns counters of a folder. Deleted is computed only when
-	// wantDeleted is set (it may cost a scan).
-	Status(ctx context.Context, name string, wantDeleted bool) (FolderStatus, error)
+	// Status returns counters of a folder. Deleted and DeletedStorage are
+	// computed only with StatusDeleted (it may cost a scan), Recent only
+	// with StatusRecent (a read of its own).
+	Status(ctx context.Context, name string, want StatusWant) (FolderStatus, error)
 	// Append stores a message (raw, as the client sent it) and returns the
 	// folder's UIDVALIDITY and the new UID (RFC 4315 APPENDUID).
 	Append(ctx context.Context, name string, msg *AppendMessage) (uidValidity, uid uint32, err error)
@@ -173,6 +174,18 @@ type IndexSnapshot struct {
 type SnapshotIndexer interface {
 	IndexSnapshot(ctx context.Context) (FolderStatus, *IndexSnapshot, error)
 }
+
+// StatusWant says which of the costlier FolderStatus counters Status
+// computes; the others always come.
+type StatusWant uint8
+
+const (
+	// StatusDeleted: Deleted and DeletedStorage (RFC 9051 DELETED, RFC
+	// 9208 DELETED-STORAGE).
+	StatusDeleted StatusWant = 1 << iota
+	// StatusRecent: Recent (IMAP4rev1 RECENT).
+	StatusRecent
+)
 
 // MessageCache may be implemented by a Folder that keeps what never changes
 // of its messages in memory (everything in MessageData but ModSeq, Flags and

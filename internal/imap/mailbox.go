@@ -315,11 +315,16 @@ func cmdStatus(ctx context.Context, c *conn, r *request) error {
 
 // writeStatus writes one "* STATUS" response.
 func (c *conn) writeStatus(ctx context.Context, name string, items []string) error {
-	wantDeleted := false
+	var want StatusWant
 	for _, it := range items {
-		wantDeleted = wantDeleted || it == "DELETED" || it == "DELETED-STORAGE"
+		switch it {
+		case "DELETED", "DELETED-STORAGE":
+			want |= StatusDeleted
+		case "RECENT":
+			want |= StatusRecent
+		}
 	}
-	st, err := c.user.Status(ctx, name, wantDeleted)
+	st, err := c.user.Status(ctx, name, want)
 	if err != nil {
 		return err
 	}

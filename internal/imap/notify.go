@@ -318,7 +318,7 @@ func cmdNotify(ctx context.Context, c *conn, r *request) error {
 		return no("NOTIFICATIONOVERFLOW", "Too many mailboxes to watch; name fewer")
 	}
 	for _, name := range watched {
-		st, err := c.user.Status(ctx, name, false)
+		st, err := c.user.Status(ctx, name, 0)
 		if err != nil {
 			if errorCode(err) == CodeNonExistent {
 				continue // deleted meanwhile
@@ -691,7 +691,7 @@ func (c *conn) notifyUpdates(ctx context.Context, n *notifyState, async, allowEx
 		if ev&evMessage == 0 {
 			continue
 		}
-		st, err := c.user.Status(ctx, name, false)
+		st, err := c.user.Status(ctx, name, 0)
 		if err != nil {
 			if errorCode(err) == CodeNonExistent {
 				continue
@@ -876,7 +876,7 @@ func (c *conn) notifyLists(ctx context.Context, n *notifyState, quiet bool) erro
 			w.crlf()
 		}
 		if n.eventsFor(name)&evMessage != 0 && len(n.boxes) < maxNotifyMailboxes {
-			if st, err := c.user.Status(ctx, name, false); err == nil {
+			if st, err := c.user.Status(ctx, name, 0); err == nil {
 				n.setBox(newBoxStatus(name, st))
 			}
 		}

@@ -120,7 +120,7 @@ func cmdGetQuotaRoot(ctx context.Context, c *conn, r *request) error {
 		return err
 	}
 	// The mailbox must exist (NO [NONEXISTENT] otherwise).
-	if _, err := c.user.Status(ctx, name, false); err != nil {
+	if _, err := c.user.Status(ctx, name, 0); err != nil {
 		return err
 	}
 	used, limit, ok, err := c.storageQuota(ctx)

@@ -412,7 +412,7 @@ func (u *user) RenameFolder(ctx context.Context, oldName, newName string) error 
 	return nil
 }
 
-func (u *user) Status(ctx context.Context, name string, wantDeleted bool) (imap.FolderStatus, error) {
+func (u *user) Status(ctx context.Context, name string, want imap.StatusWant) (imap.FolderStatus, error) {
 	f, err := u.folder(ctx, name)
 	if err != nil {
 		return imap.FolderStatus{}, err
@@ -421,10 +421,12 @@ func (u *user) Status(ctx context.Context, name string, wantDeleted bool) (imap.
 	if st.MailboxID, err = u.mailboxIDOf(ctx, f.ID); err != nil {
 		return st, err
 	}
-	if st.Recent, err = u.recentCount(ctx, f); err != nil {
-		return st, err
+	if want&imap.StatusRecent != 0 {
+		if st.Recent, err = u.recentCount(ctx, f); err != nil {
+			return st, err
+		}
 	}
-	if wantDeleted {
+	if want&imap.StatusDeleted != 0 {
 		_, msgs, err := u.b.mail.FolderIndex(ctx, f.ID)
 		if err != nil {
 			return st, wireError(err)

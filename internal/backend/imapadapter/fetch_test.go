@@ -185,3 +185,43 @@ func TestMailboxGUIDReadOnce(t *testing.T) {
 		t.Errorf("%d GUID reads for three sessions of one mailbox; want 1", n)
 	}
 }
+
+// recentCounter counts the \Recent reads of the IMAP backend.
+type recentCounter struct {
+	store.Mail
+	reads atomic.Int64
+}
+
+func (m *recentCounter) RecentFrom(ctx context.Context, folderID int64) (uint32, error) {
+	m.reads.Add(1)
+	return m.Mail.RecentFrom(ctx, folderID)
+}
+
+// TestStatusReadsRecentOnlyWhenAsked: STATUS counts \Recent (a read of
+// its own) only for the RECENT item, and then counts it right.
+func TestStatusReadsRecentOnlyWhenAsked(t *testing.T) {
+	ctx := context.Background()
+	st := sqlitetest.Open(t, sqlite.Options{})
+	mail := &recentCounter{Mail: st}
+	e := newEnvMail(t, st, mail)
+	for i := range 3 {
+		if _, err := st.Deliver(ctx, []int64{e.boxes["alice"]}, newMessage([]byte(fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", i)), 0, nil, time.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := e.dial(t)
+	c.cmd("a", "LOGIN alice@example.com pw-alice")
+	status := func(items string, wantReads int64, wantLine string) {
+		t.Helper()
+		before := mail.reads.Load()
+		got := c.cmd("s", "STATUS INBOX ("+items+")")
+		if n := mail.reads.Load() - before; n != wantReads {
+			t.Errorf("STATUS (%s): %d \\Recent reads; want %d", items, n, wantReads)
+		}
+		if got[0] != wantLine {
+			t.Errorf("STATUS (%s): %q; want %q", items, got[0], wantLine)
+		}
+	}
+	status("MESSAGES UNSEEN UIDNEXT", 0, "* STATUS INBOX (MESSAGES 3 UNSEEN 3 UIDNEXT 4)")
+	status("MESSAGES RECENT", 1, "* STATUS INBOX (MESSAGES 3 RECENT 3)")
+}
