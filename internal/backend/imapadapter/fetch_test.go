@@ -17,21 +17,41 @@ import (
 	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite/sqlitetest"
 )
 
-// bodyReadCounter counts the body reads the IMAP backend makes on top of
-// the message metadata it reads.
-type bodyReadCounter struct {
+// countingMail counts what the IMAP backend asks of the store, method by
+// method, for the tests that check which commands need a store read.
+type countingMail struct {
 	store.Mail
-	reads atomic.Int64
+	bodyReads, usageReads, guidReads, recentReads, metaReads atomic.Int64
 }
 
-func (m *bodyReadCounter) ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (int, error) {
-	m.reads.Add(1)
+func (m *countingMail) ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (int, error) {
+	m.bodyReads.Add(1)
 	return m.Mail.ReadBody(ctx, bodyID, off, p)
 }
 
-func (m *bodyReadCounter) ReadBodyHeads(ctx context.Context, bodyIDs []int64, heads [][]byte) ([]int, error) {
-	m.reads.Add(1)
+func (m *countingMail) ReadBodyHeads(ctx context.Context, bodyIDs []int64, heads [][]byte) ([]int, error) {
+	m.bodyReads.Add(1)
 	return m.Mail.ReadBodyHeads(ctx, bodyIDs, heads)
+}
+
+func (m *countingMail) MailboxUsage(ctx context.Context, mailboxID int64) (store.MailboxUsage, error) {
+	m.usageReads.Add(1)
+	return m.Mail.MailboxUsage(ctx, mailboxID)
+}
+
+func (m *countingMail) MailboxGUID(ctx context.Context, mailboxID int64) (string, error) {
+	m.guidReads.Add(1)
+	return m.Mail.MailboxGUID(ctx, mailboxID)
+}
+
+func (m *countingMail) RecentFrom(ctx context.Context, folderID int64) (uint32, error) {
+	m.recentReads.Add(1)
+	return m.Mail.RecentFrom(ctx, folderID)
+}
+
+func (m *countingMail) Messages(ctx context.Context, folderID int64, uids []store.UIDRange, want store.MetaFields, fn func(store.MessageMeta) error) error {
+	m.metaReads.Add(1)
+	return m.Mail.Messages(ctx, folderID, uids, want, fn)
 }
 
 // TestLongFetchReadsHeads: a FETCH of many messages (a message list's
@@ -43,7 +63,7 @@ func (m *bodyReadCounter) ReadBodyHeads(ctx context.Context, bodyIDs []int64, he
 func TestLongFetchReadsHeads(t *testing.T) {
 	ctx := context.Background()
 	st := sqlitetest.Open(t, sqlite.Options{})
-	mail := &bodyReadCounter{Mail: st}
+	mail := &countingMail{Mail: st}
 	e := newEnvMail(t, st, mail)
 	const n = 300 // more than one batch of heads (headPrefixBatch)
 	raws := make([][]byte, n)
@@ -76,12 +96,12 @@ func TestLongFetchReadsHeads(t *testing.T) {
 	all.AddRange(1, n)
 	fetch := func(name string, sec *goimap.FetchItemBodySection, wantReads int64, want func(raw []byte) []byte) {
 		t.Helper()
-		before := mail.reads.Load()
+		before := mail.bodyReads.Load()
 		msgs, err := c.Fetch(all, &goimap.FetchOptions{BodySection: []*goimap.FetchItemBodySection{sec}}).Collect()
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if got := mail.reads.Load() - before; got != wantReads {
+		if got := mail.bodyReads.Load() - before; got != wantReads {
 			t.Errorf("%s: %d body reads besides the metadata; want %d", name, got, wantReads)
 		}
 		if len(msgs) != n {
@@ -102,17 +122,6 @@ func TestLongFetchReadsHeads(t *testing.T) {
 	fetch("BODY[]", &goimap.FetchItemBodySection{Peek: true}, 3, func(raw []byte) []byte { return raw })
 }
 
-// usageCounter counts the mailbox usage reads of the IMAP backend.
-type usageCounter struct {
-	store.Mail
-	reads atomic.Int64
-}
-
-func (m *usageCounter) MailboxUsage(ctx context.Context, mailboxID int64) (store.MailboxUsage, error) {
-	m.reads.Add(1)
-	return m.Mail.MailboxUsage(ctx, mailboxID)
-}
-
 // TestAppendReadsUsageOnce: an APPEND reads the mailbox's usage once (the
 // hard limit's room and the warning limit together, imap.QuotaReader) and
 // reads it again only when the message may take the mailbox to its
@@ -120,7 +129,7 @@ func (m *usageCounter) MailboxUsage(ctx context.Context, mailboxID int64) (store
 func TestAppendReadsUsageOnce(t *testing.T) {
 	ctx := context.Background()
 	st := sqlitetest.Open(t, sqlite.Options{})
-	mail := &usageCounter{Mail: st}
+	mail := &countingMail{Mail: st}
 	e := newEnvMail(t, st, mail)
 	c := e.dial(t)
 	if got := last(c.cmd("a", "LOGIN alice@example.com pw-alice")); !strings.HasPrefix(got, "a OK") {
@@ -128,12 +137,12 @@ func TestAppendReadsUsageOnce(t *testing.T) {
 	}
 	appendMsg := func(name string, wantReads int64, wantWarning bool) {
 		t.Helper()
-		before := mail.reads.Load()
+		before := mail.usageReads.Load()
 		got := c.cmd("p", "APPEND INBOX {21+}\r\nSubject: 0123456789\r\n")
 		if !strings.HasPrefix(last(got), "p OK [APPENDUID") {
 			t.Fatalf("%s: %q", name, got)
 		}
-		if n := mail.reads.Load() - before; n != wantReads {
+		if n := mail.usageReads.Load() - before; n != wantReads {
 			t.Errorf("%s: %d usage reads; want %d", name, n, wantReads)
 		}
 		if warned := strings.Contains(strings.Join(got, "\n"), "NO [OVERQUOTA]"); warned != wantWarning {
@@ -151,22 +160,11 @@ func TestAppendReadsUsageOnce(t *testing.T) {
 	appendMsg("over the warning", 2, true)
 }
 
-// guidCounter counts the mailbox GUID reads of the IMAP backend.
-type guidCounter struct {
-	store.Mail
-	reads atomic.Int64
-}
-
-func (m *guidCounter) MailboxGUID(ctx context.Context, mailboxID int64) (string, error) {
-	m.reads.Add(1)
-	return m.Mail.MailboxGUID(ctx, mailboxID)
-}
-
 // TestMailboxGUIDReadOnce: the GUID behind MAILBOXID and EMAILID (RFC
 // 8474) is read once per mailbox for the process, not once per session.
 func TestMailboxGUIDReadOnce(t *testing.T) {
 	st := sqlitetest.Open(t, sqlite.Options{})
-	mail := &guidCounter{Mail: st}
+	mail := &countingMail{Mail: st}
 	e := newEnvMail(t, st, mail)
 	var ids []string
 	for range 3 {
@@ -181,20 +179,9 @@ func TestMailboxGUIDReadOnce(t *testing.T) {
 	if len(ids) != 3 || ids[0] != ids[1] || ids[1] != ids[2] {
 		t.Errorf("MAILBOXID of three sessions: %q; want the same three times", ids)
 	}
-	if n := mail.reads.Load(); n != 1 {
+	if n := mail.guidReads.Load(); n != 1 {
 		t.Errorf("%d GUID reads for three sessions of one mailbox; want 1", n)
 	}
-}
-
-// recentCounter counts the \Recent reads of the IMAP backend.
-type recentCounter struct {
-	store.Mail
-	reads atomic.Int64
-}
-
-func (m *recentCounter) RecentFrom(ctx context.Context, folderID int64) (uint32, error) {
-	m.reads.Add(1)
-	return m.Mail.RecentFrom(ctx, folderID)
 }
 
 // TestStatusReadsRecentOnlyWhenAsked: STATUS counts \Recent (a read of
@@ -202,7 +189,7 @@ func (m *recentCounter) RecentFrom(ctx context.Context, folderID int64) (uint32,
 func TestStatusReadsRecentOnlyWhenAsked(t *testing.T) {
 	ctx := context.Background()
 	st := sqlitetest.Open(t, sqlite.Options{})
-	mail := &recentCounter{Mail: st}
+	mail := &countingMail{Mail: st}
 	e := newEnvMail(t, st, mail)
 	for i := range 3 {
 		if _, err := st.Deliver(ctx, []int64{e.boxes["alice"]}, newMessage([]byte(fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", i)), 0, nil, time.Now())); err != nil {
@@ -213,9 +200,9 @@ func TestStatusReadsRecentOnlyWhenAsked(t *testing.T) {
 	c.cmd("a", "LOGIN alice@example.com pw-alice")
 	status := func(items string, wantReads int64, wantLine string) {
 		t.Helper()
-		before := mail.reads.Load()
+		before := mail.recentReads.Load()
 		got := c.cmd("s", "STATUS INBOX ("+items+")")
-		if n := mail.reads.Load() - before; n != wantReads {
+		if n := mail.recentReads.Load() - before; n != wantReads {
 			t.Errorf("STATUS (%s): %d \\Recent reads; want %d", items, n, wantReads)
 		}
 		if got[0] != wantLine {

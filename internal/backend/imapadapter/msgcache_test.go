@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,17 +140,6 @@ func TestMessageCacheBound(t *testing.T) {
 	}
 }
 
-// metaCounter counts the metadata reads the IMAP backend makes.
-type metaCounter struct {
-	store.Mail
-	metas atomic.Int64
-}
-
-func (m *metaCounter) Messages(ctx context.Context, folderID int64, uids []store.UIDRange, want store.MetaFields, fn func(store.MessageMeta) error) error {
-	m.metas.Add(1)
-	return m.Mail.Messages(ctx, folderID, uids, want, fn)
-}
-
 // TestMessageCacheSessions: over a real server and store, a FETCH of
 // messages read before needs no store access and answers the same; a
 // FETCH with MODSEQ goes to the store; what one session expunges, another
@@ -161,7 +149,7 @@ func (m *metaCounter) Messages(ctx context.Context, folderID int64, uids []store
 func TestMessageCacheSessions(t *testing.T) {
 	ctx := context.Background()
 	st := sqlitetest.Open(t, sqlite.Options{})
-	mail := &metaCounter{Mail: st}
+	mail := &countingMail{Mail: st}
 	e := newEnvMail(t, st, mail)
 	const n = 40
 	for i := range n {
@@ -183,9 +171,9 @@ func TestMessageCacheSessions(t *testing.T) {
 	a, b := login(), login()
 	metas := func(name string, c *client, cmd string, want int64) []string {
 		t.Helper()
-		before := mail.metas.Load()
+		before := mail.metaReads.Load()
 		out := c.cmd("f", cmd)
-		if got := mail.metas.Load() - before; got != want {
+		if got := mail.metaReads.Load() - before; got != want {
 			t.Errorf("%s: %d metadata reads; want %d", name, got, want)
 		}
 		return out
