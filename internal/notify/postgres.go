@@ -237,12 +237,16 @@ func (p *Postgres) gather(batch [][]byte) [][]byte {
 	return batch
 }
 
-// send sends a batch of payloads in one round trip (pgx sends a batch's
-// statements together; they run as one implicit transaction, so the
-// other nodes get them together and in order), connecting when needed
-// and trying once more on a fresh connection. A batch that cannot be
-// sent is lost and logged, as events are while a listener reconnects
-// (see the package doc).
+// notifyMany sends each payload of $2 on channel $1, in the array's order,
+// with one statement: one parse and one execution per batch rather than
+// per event. The notifications of one statement are delivered together
+// and in the order sent.
+const notifyMany = `SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, i) ORDER BY i`
+
+// send sends a batch of payloads in one statement (notifyMany),
+// connecting when needed and trying once more on a fresh connection. A
+// batch that cannot be sent is lost and logged, as events are while a
+// listener reconnects (see the package doc).
 func (p *Postgres) send(batch [][]byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -255,11 +259,11 @@ func (p *Postgres) send(batch [][]byte) {
 				continue
 			}
 		}
-		b := &pgx.Batch{}
-		for _, payload := range batch {
-			b.Queue("SELECT pg_notify($1, $2)", channel, string(payload))
+		payloads := make([]string, len(batch))
+		for i, payload := range batch {
+			payloads[i] = string(payload)
 		}
-		if err = p.pub.SendBatch(ctx, b).Close(); err == nil {
+		if _, err = p.pub.Exec(ctx, notifyMany, channel, payloads); err == nil {
 			break
 		}
 		err = fmt.Errorf("notify: publish: %w", err)
