@@ -30,3 +30,16 @@ func TestAdminTLSDecision(t *testing.T) {
 		}
 	}
 }
+
+// TestMessageCacheSetting: imap.message_cache 0 turns the IMAP message
+// cache off (the adapter's negative), any other size is passed on as is.
+func TestMessageCacheSetting(t *testing.T) {
+	for _, c := range []struct {
+		size config.Size
+		want int64
+	}{{0, -1}, {128e6, 128e6}, {1, 1}} {
+		if got := messageCacheBytes(c.size); got != c.want {
+			t.Errorf("imap.message_cache %v: %d; want %d", c.size, got, c.want)
+		}
+	}
+}
