@@ -48,8 +48,10 @@ type msgEntry struct {
 }
 
 // entryOverhead is what an entry costs besides its byte slices and
-// strings: the map slot, the struct, the ring slot.
-const entryOverhead = 256
+// strings: the struct (320 bytes on 64-bit), its map slot (key, pointer
+// and the map's own overhead) and its ring slot (16 bytes), so that the
+// bound holds for many small entries too.
+const entryOverhead = 400
 
 func newMessageCache(maxBytes int64) *messageCache {
 	if maxBytes <= 0 {
