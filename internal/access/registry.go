@@ -28,6 +28,9 @@ type Session struct {
 	appPassword int64
 	kick        func(reason string)
 	kicked      bool
+	// seq orders registrations (Registry.seq): a re-check judges only the
+	// sessions registered before it began to read the store.
+	seq uint64
 }
 
 // AppPasswordID is the ID of the app password the session signed in with
@@ -52,6 +55,7 @@ type Registry struct {
 
 	mu       sync.Mutex
 	sessions map[int64]map[*Session]struct{}
+	seq      uint64 // the last Session.seq given
 
 	onKick func(p Protocol)
 
@@ -173,6 +177,8 @@ func (r *Registry) RegisterAppPassword(mailboxID int64, p Protocol, remote, cred
 	s := &Session{MailboxID: mailboxID, Protocol: p, RemoteAddr: remote, credential: credential, appPassword: appPassword,
 		Since: time.Now(), kick: kick}
 	r.mu.Lock()
+	r.seq++
+	s.seq = r.seq
 	m := r.sessions[mailboxID]
 	if m == nil {
 		m = map[*Session]struct{}{}
@@ -249,7 +255,16 @@ func (r *Registry) handle(ctx context.Context, e notify.Event) {
 		r.closeAll(e.MailboxID, PasswordChangedText)
 		return
 	}
+	// Only the sessions registered before the store is read below are
+	// judged by what it reads. One registered later is not: its login
+	// checks the access rule after registering (backend.Logins), so it
+	// has seen a state at least as new as this read, and a change after
+	// its check sends an event whose re-check includes it. Judging it by
+	// this older read would close a session the current state allows
+	// (a login just after an access change, kicked by the re-check of
+	// the change before).
 	r.mu.Lock()
+	upTo := r.seq
 	var ids []int64
 	if e.MailboxID != 0 {
 		if len(r.sessions[e.MailboxID]) > 0 {
@@ -322,7 +337,7 @@ func (r *Registry) handle(ctx context.Context, e notify.Event) {
 	for _, id := range ids {
 		m := mailboxes[id]
 		for s := range r.sessions[id] {
-			if s.kicked {
+			if s.kicked || s.seq > upTo {
 				continue
 			}
 			reason := RemovedText
