@@ -158,16 +158,17 @@ var Dialect = sqlstore.Dialect{
 		return errors.As(err, &e) && e.Code == "53100"
 	},
 	LockFolders:     `SELECT id FROM folders WHERE id IN (%s) ORDER BY id FOR UPDATE`,
-	RelaxedTx:       `SET LOCAL synchronous_commit TO OFF`,
+	RelaxedTx:       relaxedTx,
 	SkipLocked:      ` FOR UPDATE SKIP LOCKED`,
 	UpdateTxOptions: &sql.TxOptions{Isolation: sql.LevelSerializable},
 	ReadTxOptions:   &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	// FOR NO KEY UPDATE: the lock that a quota check holds must not wait
 	// for (or block) the key-share locks of inserting a folder.
-	LockMailboxes: `SELECT id FROM mailboxes WHERE id IN (%s) ORDER BY id FOR NO KEY UPDATE`,
-	Pipeline:      pipeline,
-	ReadPipeline:  readPipeline,
-	ReadBodyHeads: readBodyHeads,
+	LockMailboxes:   `SELECT id FROM mailboxes WHERE id IN (%s) ORDER BY id FOR NO KEY UPDATE`,
+	Pipeline:        pipeline,
+	DurablePipeline: durablePipeline,
+	ReadPipeline:    readPipeline,
+	ReadBodyHeads:   readBodyHeads,
 	// The CTE's FOR UPDATE takes the row lock and reads the row's newest
 	// version (waiting for a concurrent writer to finish); the UPDATE
 	// then writes that same locked row, so no two sessions claim the
@@ -176,6 +177,12 @@ var Dialect = sqlstore.Dialect{
 		u AS (UPDATE folders SET first_recent_uid = o.uid_next FROM o WHERE folders.id = ? AND o.first_recent_uid < o.uid_next)
 		SELECT first_recent_uid, uid_next FROM o`,
 }
+
+// relaxedTx makes a transaction's commit not wait for the disk.
+const relaxedTx = `SET LOCAL synchronous_commit TO OFF`
+
+// refusedCode is the SQLSTATE of gatehouse_refuse_if (migration 0016).
+const refusedCode = "GH001"
 
 // rebind turns ? placeholders into $1, $2, ... Our statements never hold a
 // ? inside a string literal.
@@ -206,24 +213,52 @@ func rebind(q string) string {
 // pool's connections make it (synchronous_commit on, or off on the
 // relaxed pool).
 func pipeline(ctx context.Context, pool *sql.DB, qs []sqlstore.PipelineQuery, check func() error) error {
-	return runBatch(ctx, pool, "BEGIN", qs, check)
+	return runBatch(ctx, pool, "BEGIN", qs, check, nil)
+}
+
+// durableTail is what durablePipeline sends after its transaction's
+// COMMIT: a transaction that commits synchronously, and so answers only
+// once the server's log is on disk up to its commit record, which comes
+// after the first transaction's. A commit waits for the disk only when its
+// transaction wrote to the log: the barrier row is the server process's
+// own (migration 0016), so no two sessions wait for each other on it.
+var durableTail = []string{
+	"BEGIN",
+	`INSERT INTO commit_barriers (pid, n) VALUES (pg_backend_pid(), 1)
+		ON CONFLICT (pid) DO UPDATE SET n = commit_barriers.n + 1`,
+	"COMMIT",
+}
+
+// durablePipeline implements sqlstore.Dialect.DurablePipeline: qs in a
+// transaction whose commit does not wait for the disk, so that its row
+// locks (a folder's, which every writer of the folder takes) are released
+// as soon as it commits rather than after the log's sync, then
+// durableTail; all in one round trip. The pool's sessions must commit
+// synchronously.
+func durablePipeline(ctx context.Context, pool *sql.DB, qs []sqlstore.PipelineQuery) error {
+	relaxed := make([]sqlstore.PipelineQuery, 0, len(qs)+1)
+	relaxed = append(relaxed, sqlstore.PipelineQuery{SQL: relaxedTx})
+	return runBatch(ctx, pool, "BEGIN", append(relaxed, qs...), nil, durableTail)
 }
 
 // readPipeline implements sqlstore.Dialect.ReadPipeline: BEGIN of a
 // read-only REPEATABLE READ snapshot, every query and COMMIT go out
 // together and come back in one round trip.
 func readPipeline(ctx context.Context, pool *sql.DB, qs []sqlstore.PipelineQuery) error {
-	return runBatch(ctx, pool, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", qs, nil)
+	return runBatch(ctx, pool, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", qs, nil, nil)
 }
 
-// runBatch sends begin, qs and, when check is nil, COMMIT as one pgx batch
-// on a connection of pool and reads their results in order; with check,
-// it then commits when check returns nil and rolls back otherwise. Should
-// a query fail, the server skips the rest of the batch (its COMMIT too)
-// and leaves the transaction aborted; a ROLLBACK then ends it (a second
-// round trip, on errors only), and a connection whose state is still
-// unknown is dropped.
-func runBatch(ctx context.Context, pool *sql.DB, begin string, qs []sqlstore.PipelineQuery, check func() error) error {
+// runBatch sends begin, qs and, when check is nil, COMMIT and then tail as
+// one pgx batch on a connection of pool and reads their results in order;
+// with check, it then commits when check returns nil and rolls back
+// otherwise. Should a query fail, the server skips the rest of the batch
+// (its COMMIT too) and leaves the transaction aborted; a ROLLBACK then
+// ends it (a second round trip, on errors only), and a connection whose
+// state is still unknown is dropped. A query refused by
+// gatehouse_refuse_if fails with a sqlstore.RefusedError. An error of tail
+// comes after the transaction committed: it is never one that
+// sqlstore retries.
+func runBatch(ctx context.Context, pool *sql.DB, begin string, qs []sqlstore.PipelineQuery, check func() error, tail []string) error {
 	c, err := pool.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -238,6 +273,9 @@ func runBatch(ctx context.Context, pool *sql.DB, begin string, qs []sqlstore.Pip
 		}
 		if check == nil {
 			b.Queue("COMMIT")
+			for _, q := range tail {
+				b.Queue(q)
+			}
 		}
 		br := pc.SendBatch(ctx, b)
 		_, err := br.Exec()
@@ -251,9 +289,18 @@ func runBatch(ctx context.Context, pool *sql.DB, begin string, qs []sqlstore.Pip
 			if _, err = br.Exec(); err != nil {
 				err = fmt.Errorf("commit: %w", err)
 			}
+			for i := 0; err == nil && i < len(tail); i++ {
+				if _, terr := br.Exec(); terr != nil {
+					err = fmt.Errorf("committed, but not confirmed on disk: %v", terr)
+				}
+			}
 		}
 		if cerr := br.Close(); err == nil {
 			err = cerr
+		}
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == refusedCode {
+			err = &sqlstore.RefusedError{Reason: pe.Message}
 		}
 		if err == nil && check != nil {
 			err = check()

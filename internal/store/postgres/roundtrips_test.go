@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 	"github.com/gatehouse-mail/gatehouse/internal/store/postgres"
+	"github.com/gatehouse-mail/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-mail/gatehouse/internal/testenv/pgtest"
 )
 
@@ -340,4 +342,108 @@ func TestTwoNodesChangeOneFolder(t *testing.T) {
 			t.Errorf("round %d: %d expunged records; %d messages expunged", round, len(expunged), len(removed))
 		}
 	}
+}
+
+// TestNewMailRoundTrips checks how APPEND and delivery commit
+// (postgres.durablePipeline, migration 0016): one round trip, whose first
+// transaction commits without waiting for the disk and whose second,
+// synchronous, writes the server process's own barrier row; and that what
+// must stop the commit, checked in SQL since the COMMIT goes with the
+// statements, leaves nothing behind: a folder that is gone, a recipient
+// that is not there, a quota that the message would exceed.
+func TestNewMailRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.NewDatabase(t)
+	trace := &roundTrips{}
+	s, err := postgres.Open(ctx, dsn, postgres.Options{MaxConns: 4, BodyGrace: -1, Tracer: trace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	db, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close(context.WithoutCancel(ctx)) })
+	count := func(q string) (n int64) {
+		t.Helper()
+		if err := db.QueryRow(ctx, q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	m := store.Mailbox{Name: "New", DisplayName: "New", Alias: "new", PrimarySmtpAddress: "new@contoso.com",
+		UserPrincipalName: "new@contoso.com", PasswordHash: "x", ImapEnabled: true}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &m) }); err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := s.FolderByName(ctx, m.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := func(i int) store.NewMessage {
+		return store.NewMessage{Raw: []byte(fmt.Sprintf("Subject: %d\r\n\r\nbody %d\r\n", i, i)), Structure: []byte("x")}
+	}
+	oneBatch := func(what string) {
+		t.Helper()
+		sent := trace.take()
+		if len(sent) != 1 || !strings.HasPrefix(sent[0], "batch: BEGIN; SET LOCAL synchronous_commit TO OFF;") ||
+			!strings.Contains(sent[0], "; COMMIT; BEGIN; INSERT INTO commit_barriers") || !strings.HasSuffix(sent[0], "; COMMIT") {
+			t.Errorf("%s: sent %d round trips; want one batch of a relaxed transaction and a barrier:\n%s", what, len(sent), strings.Join(sent, "\n"))
+		}
+	}
+	// Warm up: pgx prepares a statement text on a connection the first
+	// time it sends it, a round trip that the tracer does not see.
+	for i := range 4 {
+		if _, _, err := s.Append(ctx, inbox.ID, msg(i)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Deliver(ctx, []int64{m.ID}, msg(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trace.take()
+	if _, uid, err := s.Append(ctx, inbox.ID, msg(10)); err != nil || uid != 9 {
+		t.Fatalf("append: UID %d, %v; want 9", uid, err)
+	}
+	oneBatch("APPEND")
+	if d, err := s.Deliver(ctx, []int64{m.ID}, msg(11)); err != nil || len(d) != 1 || d[0].UID != 10 {
+		t.Fatalf("deliver: %+v, %v; want UID 10", d, err)
+	}
+	oneBatch("delivery")
+	if n := count(`SELECT count(*) FROM commit_barriers WHERE n > 0`); n == 0 {
+		t.Errorf("no barrier row written")
+	}
+
+	bodies := count(`SELECT count(*) FROM bodies`)
+	after := func(what string) {
+		t.Helper()
+		if n := count(`SELECT count(*) FROM bodies`); n != bodies {
+			t.Errorf("%s left %d bodies; want %d", what, n, bodies)
+		}
+		if f, err := s.FolderByID(ctx, inbox.ID); err != nil || f.Messages != 10 || f.UIDNext != 11 {
+			t.Errorf("%s: INBOX %+v, %v; want 10 messages, UIDNEXT 11", what, f, err)
+		}
+	}
+	if _, _, err := s.Append(ctx, 1<<40, msg(12)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("append to a folder that is not there: %v; want ErrNotFound", err)
+	}
+	after("an APPEND to a folder that is not there")
+	if _, err := s.Deliver(ctx, []int64{m.ID, 1 << 40}, msg(13)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("delivery with a recipient that is not there: %v; want ErrNotFound", err)
+	}
+	after("a delivery with a recipient that is not there")
+	if _, err := db.Exec(ctx, `UPDATE mailboxes SET prohibit_send_receive_quota = (SELECT sum(size) + 10 FROM folders WHERE mailbox_id = $1) WHERE id = $1`, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	big := store.NewMessage{Raw: []byte("Subject: big\r\n\r\n" + strings.Repeat("x", 100) + "\r\n"), Structure: []byte("x")}
+	var over *sqlstore.OverQuotaError
+	if _, _, err := s.Append(ctx, inbox.ID, big); !errors.As(err, &over) || over.MailboxID != m.ID || over.Add != int64(len(big.Raw)) {
+		t.Errorf("append beyond the quota: %v; want an OverQuotaError of mailbox %d adding %d", err, m.ID, len(big.Raw))
+	}
+	after("an APPEND beyond the quota")
+	if _, err := s.Deliver(ctx, []int64{m.ID}, big); !errors.Is(err, store.ErrOverQuota) {
+		t.Errorf("delivery beyond the quota: %v; want ErrOverQuota", err)
+	}
+	after("a delivery beyond the quota")
 }

@@ -94,6 +94,19 @@ type Dialect struct {
 	// transaction in one round trip). Deliver, Append, StoreFlags and
 	// Expunge use it without group commit.
 	Pipeline func(ctx context.Context, pool *sql.DB, qs []PipelineQuery, check func() error) error
+	// DurablePipeline, when set, runs qs as Pipeline does without check,
+	// on pool (whose commits wait for the disk), but commits in two steps
+	// sent with the statements: their transaction commits without waiting
+	// for the disk, which releases its row locks at once, and a second,
+	// synchronous commit after it returns only once both are on disk. New
+	// mail holds its folder's row lock for the statements only, not for
+	// the log's sync, while the next writer of the folder waits for it;
+	// it is answered after the sync all the same. Since the COMMIT goes
+	// with the statements, what must stop it is checked in SQL: a
+	// statement refuses the commit with gatehouse_refuse_if(condition,
+	// reason) (PostgreSQL), and DurablePipeline then returns a
+	// RefusedError with that reason. Append and Deliver use it.
+	DurablePipeline func(ctx context.Context, pool *sql.DB, qs []PipelineQuery) error
 	// ReadPipeline, when set, runs qs as one read-only snapshot
 	// (ReadTxOptions) on one connection of pool: its BEGIN, every query
 	// and its end are sent at once (PostgreSQL: one round trip instead of

@@ -28,7 +28,7 @@ func (db *DB) Deliver(ctx context.Context, mailboxIDs []int64, msg store.NewMess
 	if len(mailboxIDs) == 0 {
 		return nil, nil
 	}
-	if db.d.Pipeline != nil && db.writes == nil && len(mailboxIDs) <= maxPipelined {
+	if db.d.DurablePipeline != nil && db.writes == nil && len(mailboxIDs) <= maxPipelined {
 		return db.deliverPipelined(ctx, mailboxIDs, &msg)
 	}
 	var out []store.Delivered
@@ -328,12 +328,11 @@ func (db *DB) deliverPipelined(ctx context.Context, mailboxIDs []int64, msg *sto
 	var limits quotaLimits
 	qs := []PipelineQuery{
 		// reserveQuota: lock the mailboxes that have a quota, in ID order,
-		// then read their size under the lock.
+		// then check their size under the lock.
 		{SQL: `SELECT id FROM mailboxes WHERE id IN (` + in + `) AND prohibit_send_receive_quota IS NOT NULL
 			ORDER BY id FOR NO KEY UPDATE`, Args: ids, Each: func(func(...any) error) error { return nil }},
-		limits.query(`SELECT id, prohibit_send_receive_quota, (SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = mailboxes.id)
-			FROM mailboxes WHERE id IN (`+in+`) AND prohibit_send_receive_quota IS NOT NULL ORDER BY id`, ids...),
 	}
+	qs = append(qs, limits.refusal(fmt.Sprintf(quotaOfMailboxes, in), size, ids...)...)
 	qs = append(qs, bodyPipeline(msg)...)
 	idate := msg.InternalDate
 	if idate.IsZero() {
@@ -351,10 +350,11 @@ func (db *DB) deliverPipelined(ctx context.Context, mailboxIDs []int64, msg *sto
 			PipelineQuery{SQL: `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id, save_date, has_binary)
 				SELECT id, uid_next - 1, highest_modseq, ?, ?, ?, ?, ` + pipelinedBodyID + `, ?, ? FROM folders WHERE mailbox_id = ? AND name = 'INBOX'`,
 				Args: []any{int64(msg.Flags), joinKeywords(msg.Keywords), micros(idate), size, micros(time.Now()), msg.HasBinary, mb}},
+			folderGone(`mailbox_id = ? AND name = 'INBOX'`, mb),
 		)
 	}
-	if err := db.pipeline(ctx, db.w, qs, limits.reset, limits.check(size)); err != nil {
-		return nil, db.addErr(err, "INBOX")
+	if err := db.durablePipeline(ctx, qs, limits.reset); err != nil {
+		return nil, db.addErr(limits.refused(err, size, "INBOX"), "INBOX")
 	}
 	return out, nil
 }
@@ -375,11 +375,23 @@ func (db *DB) addErr(err error, folder string) error {
 // again), with start called before each try to reset what the queries
 // collect. check is Dialect.Pipeline's.
 func (db *DB) pipeline(ctx context.Context, pool *sql.DB, qs []PipelineQuery, start func(), check func() error) error {
+	return db.retryPipeline(ctx, start, func() error { return db.d.Pipeline(ctx, pool, qs, check) })
+}
+
+// durablePipeline runs qs with Dialect.DurablePipeline on the write pool,
+// again after a serialization failure or a deadlock, as pipeline does.
+func (db *DB) durablePipeline(ctx context.Context, qs []PipelineQuery, start func()) error {
+	return db.retryPipeline(ctx, start, func() error { return db.d.DurablePipeline(ctx, db.w, qs) })
+}
+
+// retryPipeline calls run, again after a serialization failure or a
+// deadlock, with start called before each try.
+func (db *DB) retryPipeline(ctx context.Context, start func(), run func() error) error {
 	for attempt := 0; ; attempt++ {
 		if start != nil {
 			start()
 		}
-		err := db.d.Pipeline(ctx, pool, qs, check)
+		err := run()
 		if err == nil || attempt >= maxRetries || db.d.IsRetryable == nil || !db.d.IsRetryable(err) {
 			return err
 		}
@@ -389,6 +401,35 @@ func (db *DB) pipeline(ctx context.Context, pool *sql.DB, qs []PipelineQuery, st
 		case <-time.After(retryDelay(attempt)):
 		}
 	}
+}
+
+// RefusedError is the error of a durable pipeline that a statement
+// refused to commit (Dialect.DurablePipeline), with the reason that the
+// statement gave: refuseQuota or refuseNoFolder.
+type RefusedError struct{ Reason string }
+
+func (e *RefusedError) Error() string { return "commit refused: " + e.Reason }
+
+// The reasons of the statements that refuse a durable pipeline's commit.
+const (
+	refuseQuota    = "over quota"
+	refuseNoFolder = "no such folder"
+)
+
+// refusedFor reports whether err is a RefusedError for reason.
+func refusedFor(err error, reason string) bool {
+	var r *RefusedError
+	return errors.As(err, &r) && r.Reason == reason
+}
+
+// folderGone is the statement of a durable pipeline, after the UPDATE of
+// a folder row that new mail goes to (where, with args, selects it), that
+// refuses the commit when that UPDATE found no row: a check that
+// Pipeline's Row made in Go, after the commit here. The UPDATE holds the
+// row locked when it found it, so it cannot go in between.
+func folderGone(where string, args ...any) PipelineQuery {
+	return PipelineQuery{SQL: `SELECT gatehouse_refuse_if(NOT EXISTS (SELECT 1 FROM folders WHERE ` + where + `), '` + refuseNoFolder + `')`,
+		Args: args, Row: []any{new(bool)}}
 }
 
 // quotaLimits are the quotas and sizes of the mailboxes that a pipelined
@@ -402,6 +443,45 @@ func (l *quotaLimits) query(q string, args ...any) PipelineQuery {
 		m := &(*l)[len(*l)-1]
 		return scan(&m.id, &m.limit, &m.used)
 	}}
+}
+
+// quotaRows is, after FROM, the mailboxes (as m) that new mail of a
+// durable pipeline adds to and that have a quota.
+const (
+	quotaOfFolder    = `mailboxes m JOIN folders f ON f.mailbox_id = m.id WHERE f.id = ? AND m.prohibit_send_receive_quota IS NOT NULL`
+	quotaOfMailboxes = `mailboxes m WHERE m.id IN (%s) AND m.prohibit_send_receive_quota IS NOT NULL`
+)
+
+// refusal returns a durable pipeline's quota check, sent after the
+// statements that lock the mailboxes of from (quotaOfFolder or
+// quotaOfMailboxes with their args): the read of their quotas and sizes
+// into l, for the error, then the statement that refuses the commit
+// (gatehouse_refuse_if) when adding size octets takes one of them beyond
+// its quota. There is no round trip between the check and the COMMIT.
+func (l *quotaLimits) refusal(from string, size int64, args ...any) []PipelineQuery {
+	const used = `(SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = m.id)`
+	return []PipelineQuery{
+		l.query(`SELECT m.id, m.prohibit_send_receive_quota, `+used+` FROM `+from+` ORDER BY m.id`, args...),
+		{SQL: `SELECT gatehouse_refuse_if(coalesce(bool_or(q.used + ? > q.lim), false), '` + refuseQuota + `') FROM
+			(SELECT m.prohibit_send_receive_quota AS lim, ` + used + ` AS used FROM ` + from + `) q`,
+			Args: append([]any{size}, args...), Row: []any{new(bool)}},
+	}
+}
+
+// refused turns the RefusedError of a durable pipeline with l's refusal
+// into the error it stands for: the OverQuotaError, or folder's
+// ErrNotFound.
+func (l *quotaLimits) refused(err error, size int64, folder string) error {
+	switch {
+	case refusedFor(err, refuseQuota):
+		if over := l.check(size)(); over != nil {
+			return over
+		}
+		return err
+	case refusedFor(err, refuseNoFolder):
+		return fmt.Errorf("folder %s: %w", folder, store.ErrNotFound)
+	}
+	return err
 }
 
 func (l *quotaLimits) reset() { *l = (*l)[:0] }

@@ -795,7 +795,7 @@ func addMessage(ctx context.Context, c conn, where string, key any, bodyID int64
 
 // Append implements store.Mail.
 func (db *DB) Append(ctx context.Context, folderID int64, msg store.NewMessage) (uidValidity, uid uint32, err error) {
-	if db.d.Pipeline != nil && db.writes == nil {
+	if db.d.DurablePipeline != nil && db.writes == nil {
 		return db.appendPipelined(ctx, folderID, &msg)
 	}
 	err = db.write(ctx, nil, func(c conn) error {
@@ -816,12 +816,10 @@ func (db *DB) appendPipelined(ctx context.Context, folderID int64, msg *store.Ne
 	size := int64(len(msg.Raw))
 	var limits quotaLimits
 	qs := []PipelineQuery{
-		{SQL: `SELECT m.id FROM mailboxes m JOIN folders f ON f.mailbox_id = m.id
-			WHERE f.id = ? AND m.prohibit_send_receive_quota IS NOT NULL FOR NO KEY UPDATE OF m`,
+		{SQL: `SELECT m.id FROM ` + quotaOfFolder + ` FOR NO KEY UPDATE OF m`,
 			Args: []any{folderID}, Each: func(func(...any) error) error { return nil }},
-		limits.query(`SELECT m.id, m.prohibit_send_receive_quota, (SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = m.id)
-			FROM mailboxes m JOIN folders f ON f.mailbox_id = m.id WHERE f.id = ? AND m.prohibit_send_receive_quota IS NOT NULL`, folderID),
 	}
+	qs = append(qs, limits.refusal(quotaOfFolder, size, folderID)...)
 	qs = append(qs, bodyPipeline(msg)...)
 	idate := msg.InternalDate
 	if idate.IsZero() {
@@ -835,9 +833,10 @@ func (db *DB) appendPipelined(ctx context.Context, folderID int64, msg *store.Ne
 		PipelineQuery{SQL: `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id, save_date, has_binary)
 			SELECT id, uid_next - 1, highest_modseq, ?, ?, ?, ?, ` + pipelinedBodyID + `, ?, ? FROM folders WHERE id = ?`,
 			Args: []any{int64(msg.Flags), joinKeywords(msg.Keywords), micros(idate), size, micros(time.Now()), msg.HasBinary, folderID}},
+		folderGone(`id = ?`, folderID),
 	)
-	if err := db.pipeline(ctx, db.w, qs, limits.reset, limits.check(size)); err != nil {
-		return 0, 0, db.addErr(err, fmt.Sprint(folderID))
+	if err := db.durablePipeline(ctx, qs, limits.reset); err != nil {
+		return 0, 0, db.addErr(limits.refused(err, size, fmt.Sprint(folderID)), fmt.Sprint(folderID))
 	}
 	return uidValidity, uid, nil
 }
