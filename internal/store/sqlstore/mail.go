@@ -1407,6 +1407,12 @@ func recordExpunged(ctx context.Context, c conn, folderID int64, uids []uint32, 
 	return nil
 }
 
+// deletedCond is the condition on messages flagged \Deleted, with the bit
+// as a literal: the planners use the partial index messages_deleted
+// (migration 0017) only for a condition that is its own, which a
+// parameter is not.
+var deletedCond = fmt.Sprintf("flags & %d <> 0", store.FlagDeleted)
+
 // Expunge implements store.Mail.
 func (db *DB) Expunge(ctx context.Context, folderID int64, uids []store.UIDRange, deletedOnly bool) ([]uint32, error) {
 	clauses := []uidClause{{sql: "1 = 1", fixed: true}}
@@ -1415,8 +1421,7 @@ func (db *DB) Expunge(ctx context.Context, folderID int64, uids []store.UIDRange
 	}
 	for i, cl := range clauses {
 		if deletedOnly {
-			clauses[i].sql = "(" + cl.sql + ") AND flags & ? <> 0"
-			clauses[i].args = append(append([]any(nil), cl.args...), int64(store.FlagDeleted))
+			clauses[i].sql = "(" + cl.sql + ") AND " + deletedCond
 		}
 	}
 	if db.d.Pipeline != nil && db.writes == nil && len(clauses) <= maxPipelinedClauses {
