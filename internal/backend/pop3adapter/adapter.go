@@ -69,6 +69,8 @@ type Backend struct {
 	unreleased map[int64]*pendingRelease // leases released here, not yet in the store
 	retrying   bool                      // a goroutine retries unreleased
 	node       string                    // this process, as a lease holder
+
+	listings *listingCache
 }
 
 // leaseTTL is how long a maildrop lease lasts without renewal; it is
@@ -94,6 +96,7 @@ func New(o Options) *Backend {
 		locked:     map[int64]struct{}{},
 		unreleased: map[int64]*pendingRelease{},
 		node:       newNodeID(),
+		listings:   newListingCache(listingCacheMessages),
 	}
 }
 

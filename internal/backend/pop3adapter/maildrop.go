@@ -14,7 +14,10 @@ import (
 )
 
 // maildrop is the INBOX of one POP3 session, listed once at login (RFC
-// 1939: message numbers are fixed for the session).
+// 1939: message numbers are fixed for the session), or taken from the
+// listing cache when the INBOX is as it was when last listed. uids,
+// bodies, msgs and binary may be shared with other sessions (listing):
+// they are never changed after the listing.
 type maildrop struct {
 	b         *Backend
 	mailboxID int64
@@ -100,7 +103,11 @@ func (b *Backend) openMaildrop(ctx context.Context, mailboxID int64) (*maildrop,
 	if err != nil {
 		return nil, fmt.Errorf("open INBOX of mailbox %d: %w", mailboxID, err)
 	}
-	md := &maildrop{b: b, mailboxID: mailboxID, folderID: inbox.ID, restI: -1}
+	md := &maildrop{b: b, mailboxID: mailboxID, folderID: inbox.ID, restI: -1, convI: -1}
+	if l := b.listings.get(inbox); l != nil {
+		md.uids, md.bodies, md.msgs, md.binary = l.uids, l.bodies, l.msgs, l.binary
+		return md, nil
+	}
 	n := int(inbox.Messages)
 	md.uids = make([]uint32, 0, n)
 	md.bodies = make([]int64, 0, n)
@@ -120,7 +127,6 @@ func (b *Backend) openMaildrop(ctx context.Context, mailboxID int64) (*maildrop,
 	if err != nil {
 		return nil, fmt.Errorf("list INBOX of mailbox %d: %w", mailboxID, err)
 	}
-	md.convI = -1
 	for i := range md.binary {
 		conv, err := md.converted(ctx, i)
 		if err != nil {
@@ -128,6 +134,7 @@ func (b *Backend) openMaildrop(ctx context.Context, mailboxID int64) (*maildrop,
 		}
 		md.msgs[i].Size = int64(len(conv))
 	}
+	b.listings.put(inbox, &listing{uids: md.uids, bodies: md.bodies, msgs: md.msgs, binary: md.binary})
 	return md, nil
 }
 
