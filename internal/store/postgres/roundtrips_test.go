@@ -74,15 +74,7 @@ func TestWriteRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	m := store.Mailbox{Name: "Trips", DisplayName: "Trips", Alias: "trips", PrimarySmtpAddress: "trips@contoso.com",
-		UserPrincipalName: "trips@contoso.com", PasswordHash: "x", ImapEnabled: true}
-	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &m) }); err != nil {
-		t.Fatal(err)
-	}
-	inbox, err := s.FolderByName(ctx, m.ID, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, inbox := newMailbox(t, s, "Trips")
 	for i := range 8 {
 		raw := fmt.Sprintf("Subject: %d\r\n\r\nbody %d\r\n", i, i)
 		if _, _, err := s.Append(ctx, inbox.ID, store.NewMessage{Raw: []byte(raw), Structure: []byte("x")}); err != nil {
@@ -162,6 +154,24 @@ func TestWriteRoundTrips(t *testing.T) {
 	if err != nil || !slices.Equal(expunged, []uint32{1, 3, 5, 7, 8}) {
 		t.Errorf("expunged since the STOREs: %v, %v; want [1 3 5 7 8]", expunged, err)
 	}
+}
+
+// newMailbox makes a mailbox named name in s and returns it with its
+// INBOX.
+func newMailbox(t *testing.T, s store.Store, name string) (store.Mailbox, store.Folder) {
+	t.Helper()
+	ctx := context.Background()
+	alias := strings.ToLower(name)
+	m := store.Mailbox{Name: name, DisplayName: name, Alias: alias, PrimarySmtpAddress: alias + "@contoso.com",
+		UserPrincipalName: alias + "@contoso.com", PasswordHash: "x", ImapEnabled: true}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &m) }); err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := s.FolderByName(ctx, m.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, inbox
 }
 
 // changes writes a STORE's result as "uid:modseq/flags ... refused uid ...".
@@ -372,15 +382,7 @@ func TestNewMailRoundTrips(t *testing.T) {
 		}
 		return n
 	}
-	m := store.Mailbox{Name: "New", DisplayName: "New", Alias: "new", PrimarySmtpAddress: "new@contoso.com",
-		UserPrincipalName: "new@contoso.com", PasswordHash: "x", ImapEnabled: true}
-	if err := s.Update(ctx, func(tx store.Tx) error { return tx.InsertMailbox(ctx, &m) }); err != nil {
-		t.Fatal(err)
-	}
-	inbox, err := s.FolderByName(ctx, m.ID, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, inbox := newMailbox(t, s, "New")
 	msg := func(i int) store.NewMessage {
 		return store.NewMessage{Raw: []byte(fmt.Sprintf("Subject: %d\r\n\r\nbody %d\r\n", i, i)), Structure: []byte("x")}
 	}
