@@ -91,7 +91,7 @@ type Dialect struct {
 	// handed to the server's log without waiting for the disk), an error
 	// rolls back and is returned, as is the first error of a query. A nil
 	// check sends the COMMIT with the statements (PostgreSQL: the whole
-	// transaction in one round trip). Deliver, Append, StoreFlags and
+	// transaction in one round trip). StoreFlags and
 	// Expunge use it without group commit.
 	Pipeline func(ctx context.Context, pool *sql.DB, qs []PipelineQuery, check func() error) error
 	// DurablePipeline, when set, runs qs as Pipeline does without check,

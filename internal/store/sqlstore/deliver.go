@@ -309,15 +309,17 @@ type PipelineQuery struct {
 // beyond, the transaction goes statement by statement.
 const maxPipelined = 100
 
-// deliverPipelined is Deliver as one pipelined transaction
-// (Dialect.Pipeline): every statement is sent at once and the commit
-// follows in a second round trip, against nine (eleven with a quota) for
-// the statements one by one on PostgreSQL. The statements are those of
+// deliverPipelined is Deliver as one durable pipeline
+// (Dialect.DurablePipeline): every statement and the commit are sent at
+// once, one round trip against nine (eleven with a quota) for the
+// statements one by one on PostgreSQL. The statements are those of
 // deliver with each value that one statement hands the next taken in SQL instead:
 // the body's ID from its sequence (currval, which is the session's own),
 // the folder's new UID and MODSEQ from the folder row this transaction just
 // updated and holds locked. The quota check reads what it needs in the same
-// pipeline, after the lock, and decides between commit and rollback.
+// pipeline, after the lock, and refuses the commit in SQL when a recipient
+// would go beyond its quota (quotaLimits.refusal); folderGone refuses it
+// when a recipient's INBOX is not there.
 func (db *DB) deliverPipelined(ctx context.Context, mailboxIDs []int64, msg *store.NewMessage) ([]store.Delivered, error) {
 	size := int64(len(msg.Raw))
 	ids := make([]any, len(mailboxIDs))
@@ -445,8 +447,10 @@ func (l *quotaLimits) query(q string, args ...any) PipelineQuery {
 	}}
 }
 
-// quotaRows is, after FROM, the mailboxes (as m) that new mail of a
-// durable pipeline adds to and that have a quota.
+// quotaOfFolder and quotaOfMailboxes are, after FROM, the mailboxes (as
+// m) that new mail of a durable pipeline adds to and that have a quota:
+// the mailbox of a folder (argument: its ID), or mailboxes by ID (%s:
+// their placeholders).
 const (
 	quotaOfFolder    = `mailboxes m JOIN folders f ON f.mailbox_id = m.id WHERE f.id = ? AND m.prohibit_send_receive_quota IS NOT NULL`
 	quotaOfMailboxes = `mailboxes m WHERE m.id IN (%s) AND m.prohibit_send_receive_quota IS NOT NULL`

@@ -806,12 +806,13 @@ func (db *DB) Append(ctx context.Context, folderID int64, msg store.NewMessage) 
 	return uidValidity, uid, err
 }
 
-// appendPipelined is Append as one pipelined transaction
-// (Dialect.Pipeline), as deliverPipelined is Deliver: the statements of
-// appendMessage sent at once, then the commit, two round trips against
-// nine. The quota check locks the folder's mailbox when it has a quota and
-// reads its size under the lock in the same pipeline; check decides
-// between commit and rollback.
+// appendPipelined is Append as one durable pipeline
+// (Dialect.DurablePipeline), as deliverPipelined is Deliver: the
+// statements of appendMessage and the commit sent at once, one round trip
+// against nine. The quota check locks the folder's mailbox when it has a
+// quota and, under the lock, refuses the commit in SQL when the message
+// would take the mailbox beyond it (quotaLimits.refusal); folderGone
+// refuses it when the folder is gone.
 func (db *DB) appendPipelined(ctx context.Context, folderID int64, msg *store.NewMessage) (uidValidity, uid uint32, err error) {
 	size := int64(len(msg.Raw))
 	var limits quotaLimits
