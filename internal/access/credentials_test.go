@@ -74,16 +74,7 @@ func TestLostCredentialsChangedCaughtUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	m := store.Mailbox{Name: "Christa Knapp", DisplayName: "Christa Knapp", Alias: "christa", PrimarySmtpAddress: "christa@contoso.com",
-		UserPrincipalName: "christa@contoso.com", PasswordHash: "old-hash", PopEnabled: true, ImapEnabled: true}
-	if err := st.Update(ctx, func(tx store.Tx) error {
-		if err := tx.SetOrgConfig(ctx, store.OrgConfig{Name: "Contoso", Domain: "contoso.com"}); err != nil {
-			return err
-		}
-		return tx.InsertMailbox(ctx, &m)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	m := addChrista(t, st, "old-hash")
 	hubs := map[string]*notify.Postgres{}
 	regs := map[string]*access.Registry{}
 	for _, node := range []string{"a", "b"} {

@@ -57,21 +57,7 @@ func (k *kickCounter) wait(t *testing.T, what string) string {
 // Two registries on one hub stand for two nodes on one PostgreSQL.
 func TestEnforceOnce(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	m := store.Mailbox{Name: "Christa Knapp", DisplayName: "Christa Knapp", Alias: "christa", PrimarySmtpAddress: "christa@contoso.com",
-		UserPrincipalName: "christa@contoso.com", PopEnabled: true, ImapEnabled: true}
-	if err := st.Update(ctx, func(tx store.Tx) error {
-		if err := tx.SetOrgConfig(ctx, store.OrgConfig{Name: "Contoso", Domain: "contoso.com"}); err != nil {
-			return err
-		}
-		return tx.InsertMailbox(ctx, &m)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	st, m := newChrista(t)
 
 	hub := notify.NewLocal()
 	sa, sb := &countingStore{Store: st}, &countingStore{Store: st}
@@ -138,6 +124,52 @@ func TestEnforceOnce(t *testing.T) {
 	}
 }
 
+// newChrista opens a SQLite store in a temporary directory with the
+// Contoso organization and Christa Knapp's mailbox (addChrista).
+func newChrista(t *testing.T) (store.Store, store.Mailbox) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, addChrista(t, st, "")
+}
+
+// addChrista sets the Contoso organization in st and adds Christa Knapp's
+// mailbox, POP3 and IMAP4 on, with passwordHash.
+func addChrista(t *testing.T, st store.Store, passwordHash string) store.Mailbox {
+	t.Helper()
+	ctx := context.Background()
+	m := store.Mailbox{Name: "Christa Knapp", DisplayName: "Christa Knapp", Alias: "christa", PrimarySmtpAddress: "christa@contoso.com",
+		UserPrincipalName: "christa@contoso.com", PasswordHash: passwordHash, PopEnabled: true, ImapEnabled: true}
+	if err := st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.SetOrgConfig(ctx, store.OrgConfig{Name: "Contoso", Domain: "contoso.com"}); err != nil {
+			return err
+		}
+		return tx.InsertMailbox(ctx, &m)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// setIMAP turns IMAP4 on or off for mailbox id in st.
+func setIMAP(t *testing.T, st store.Store, id int64, on bool) {
+	t.Helper()
+	ctx := context.Background()
+	if err := st.Update(ctx, func(tx store.Tx) error {
+		mb, err := tx.MailboxByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		mb.ImapEnabled = on
+		return tx.UpdateMailbox(ctx, mb)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // gatedStore runs the first read transaction, then holds it until the gate
 // opens: the registry is busy while the test fills its queue.
 type gatedStore struct {
@@ -162,21 +194,7 @@ func (g *gatedStore) View(ctx context.Context, fn func(tx store.Tx) error) error
 // turned off by a dropped event.
 func TestQueueOverflowRechecksAll(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	m := store.Mailbox{Name: "Christa Knapp", DisplayName: "Christa Knapp", Alias: "christa", PrimarySmtpAddress: "christa@contoso.com",
-		UserPrincipalName: "christa@contoso.com", PopEnabled: true, ImapEnabled: true}
-	if err := st.Update(ctx, func(tx store.Tx) error {
-		if err := tx.SetOrgConfig(ctx, store.OrgConfig{Name: "Contoso", Domain: "contoso.com"}); err != nil {
-			return err
-		}
-		return tx.InsertMailbox(ctx, &m)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	st, m := newChrista(t)
 	hub := notify.NewLocal()
 	g := &gatedStore{Store: st, entered: make(chan struct{}), gate: make(chan struct{})}
 	r := access.NewRegistry(access.RegistryOptions{Store: g, Hub: hub, Node: "a"})
@@ -187,16 +205,7 @@ func TestQueueOverflowRechecksAll(t *testing.T) {
 	// The first event keeps the registry busy (it read IMAP4 as allowed).
 	hub.Publish(ctx, notify.Event{Kind: notify.AccessChanged, MailboxID: m.ID})
 	<-g.entered
-	if err := st.Update(ctx, func(tx store.Tx) error {
-		mb, err := tx.MailboxByID(ctx, m.ID)
-		if err != nil {
-			return err
-		}
-		mb.ImapEnabled = false
-		return tx.UpdateMailbox(ctx, mb)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	setIMAP(t, st, m.ID, false)
 	// Fill the queue with events about a mailbox without sessions, then
 	// the one that matters, which finds the queue full.
 	for i := 0; i < 2000; i++ {
