@@ -334,7 +334,7 @@ func (db *DB) deliverPipelined(ctx context.Context, mailboxIDs []int64, msg *sto
 		{SQL: `SELECT id FROM mailboxes WHERE id IN (` + in + `) AND prohibit_send_receive_quota IS NOT NULL
 			ORDER BY id FOR NO KEY UPDATE`, Args: ids, Each: func(func(...any) error) error { return nil }},
 	}
-	qs = append(qs, limits.refusal(fmt.Sprintf(quotaOfMailboxes, in), size, ids...)...)
+	qs = append(qs, limits.refusal(newQuotaCheck(fmt.Sprintf(quotaOfMailboxes, in)), size, ids...)...)
 	qs = append(qs, bodyPipeline(msg)...)
 	idate := msg.InternalDate
 	if idate.IsZero() {
@@ -352,7 +352,7 @@ func (db *DB) deliverPipelined(ctx context.Context, mailboxIDs []int64, msg *sto
 			PipelineQuery{SQL: `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id, save_date, has_binary)
 				SELECT id, uid_next - 1, highest_modseq, ?, ?, ?, ?, ` + pipelinedBodyID + `, ?, ? FROM folders WHERE mailbox_id = ? AND name = 'INBOX'`,
 				Args: []any{int64(msg.Flags), joinKeywords(msg.Keywords), micros(idate), size, micros(time.Now()), msg.HasBinary, mb}},
-			folderGone(`mailbox_id = ? AND name = 'INBOX'`, mb),
+			refuseGone(inboxGone, mb),
 		)
 	}
 	if err := db.durablePipeline(ctx, qs, limits.reset); err != nil {
@@ -429,9 +429,20 @@ func refusedFor(err error, reason string) bool {
 // refuses the commit when that UPDATE found no row: a check that
 // Pipeline's Row made in Go, after the commit here. The UPDATE holds the
 // row locked when it found it, so it cannot go in between.
-func folderGone(where string, args ...any) PipelineQuery {
-	return PipelineQuery{SQL: `SELECT gatehouse_refuse_if(NOT EXISTS (SELECT 1 FROM folders WHERE ` + where + `), '` + refuseNoFolder + `')`,
-		Args: args, Row: []any{new(bool)}}
+func folderGone(where string) string {
+	return `SELECT gatehouse_refuse_if(NOT EXISTS (SELECT 1 FROM folders WHERE ` + where + `), '` + refuseNoFolder + `')`
+}
+
+// The folderGone statements of APPEND (by folder ID) and of delivery (a
+// mailbox's INBOX), made once.
+var (
+	folderIDGone = folderGone(`id = ?`)
+	inboxGone    = folderGone(`mailbox_id = ? AND name = 'INBOX'`)
+)
+
+// refuseGone is the pipelined query of a folderGone statement.
+func refuseGone(sql string, args ...any) PipelineQuery {
+	return PipelineQuery{SQL: sql, Args: args, Row: []any{new(bool)}}
 }
 
 // quotaLimits are the quotas and sizes of the mailboxes that a pipelined
@@ -456,19 +467,33 @@ const (
 	quotaOfMailboxes = `mailboxes m WHERE m.id IN (%s) AND m.prohibit_send_receive_quota IS NOT NULL`
 )
 
-// refusal returns a durable pipeline's quota check, sent after the
-// statements that lock the mailboxes of from (quotaOfFolder or
-// quotaOfMailboxes with their args): the read of their quotas and sizes
-// into l, for the error, then the statement that refuses the commit
-// (gatehouse_refuse_if) when adding size octets takes one of them beyond
-// its quota. There is no round trip between the check and the COMMIT.
-func (l *quotaLimits) refusal(from string, size int64, args ...any) []PipelineQuery {
+// quotaCheck is the text of a durable pipeline's quota check over the
+// mailboxes of one FROM clause (quotaOfFolder, quotaOfMailboxes): the read
+// of their quotas and sizes, for the error, and the statement that refuses
+// the commit (gatehouse_refuse_if) when adding the message's size (its
+// first argument) takes one of them beyond its quota.
+type quotaCheck struct{ read, refuse string }
+
+func newQuotaCheck(from string) quotaCheck {
 	const used = `(SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = m.id)`
-	return []PipelineQuery{
-		l.query(`SELECT m.id, m.prohibit_send_receive_quota, `+used+` FROM `+from+` ORDER BY m.id`, args...),
-		{SQL: `SELECT gatehouse_refuse_if(coalesce(bool_or(q.used + ? > q.lim), false), '` + refuseQuota + `') FROM
+	return quotaCheck{
+		read: `SELECT m.id, m.prohibit_send_receive_quota, ` + used + ` FROM ` + from + ` ORDER BY m.id`,
+		refuse: `SELECT gatehouse_refuse_if(coalesce(bool_or(q.used + ? > q.lim), false), '` + refuseQuota + `') FROM
 			(SELECT m.prohibit_send_receive_quota AS lim, ` + used + ` AS used FROM ` + from + `) q`,
-			Args: append([]any{size}, args...), Row: []any{new(bool)}},
+	}
+}
+
+// folderQuotaCheck is APPEND's, made once.
+var folderQuotaCheck = newQuotaCheck(quotaOfFolder)
+
+// refusal returns the statements of c with args (those of its FROM
+// clause), sent after the statements that lock those mailboxes: the read
+// into l, then the refusal. There is no round trip between the check and
+// the COMMIT.
+func (l *quotaLimits) refusal(c quotaCheck, size int64, args ...any) []PipelineQuery {
+	return []PipelineQuery{
+		l.query(c.read, args...),
+		{SQL: c.refuse, Args: append([]any{size}, args...), Row: []any{new(bool)}},
 	}
 }
 

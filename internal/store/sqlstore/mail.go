@@ -820,7 +820,7 @@ func (db *DB) appendPipelined(ctx context.Context, folderID int64, msg *store.Ne
 		{SQL: `SELECT m.id FROM ` + quotaOfFolder + ` FOR NO KEY UPDATE OF m`,
 			Args: []any{folderID}, Each: func(func(...any) error) error { return nil }},
 	}
-	qs = append(qs, limits.refusal(quotaOfFolder, size, folderID)...)
+	qs = append(qs, limits.refusal(folderQuotaCheck, size, folderID)...)
 	qs = append(qs, bodyPipeline(msg)...)
 	idate := msg.InternalDate
 	if idate.IsZero() {
@@ -834,7 +834,7 @@ func (db *DB) appendPipelined(ctx context.Context, folderID int64, msg *store.Ne
 		PipelineQuery{SQL: `INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id, save_date, has_binary)
 			SELECT id, uid_next - 1, highest_modseq, ?, ?, ?, ?, ` + pipelinedBodyID + `, ?, ? FROM folders WHERE id = ?`,
 			Args: []any{int64(msg.Flags), joinKeywords(msg.Keywords), micros(idate), size, micros(time.Now()), msg.HasBinary, folderID}},
-		folderGone(`id = ?`, folderID),
+		refuseGone(folderIDGone, folderID),
 	)
 	if err := db.durablePipeline(ctx, qs, limits.reset); err != nil {
 		return 0, 0, db.addErr(limits.refused(err, size, fmt.Sprint(folderID)), fmt.Sprint(folderID))
