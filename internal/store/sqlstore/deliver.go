@@ -483,8 +483,12 @@ func newQuotaCheck(from string) quotaCheck {
 	}
 }
 
-// folderQuotaCheck is APPEND's, made once.
-var folderQuotaCheck = newQuotaCheck(quotaOfFolder)
+// folderQuotaCheck is APPEND's, made once; lockFolderQuota locks the
+// mailbox it checks first.
+var (
+	folderQuotaCheck = newQuotaCheck(quotaOfFolder)
+	lockFolderQuota  = `SELECT m.id FROM ` + quotaOfFolder + ` FOR NO KEY UPDATE OF m`
+)
 
 // refusal returns the statements of c with args (those of its FROM
 // clause), sent after the statements that lock those mailboxes: the read

@@ -817,7 +817,7 @@ func (db *DB) appendPipelined(ctx context.Context, folderID int64, msg *store.Ne
 	size := int64(len(msg.Raw))
 	var limits quotaLimits
 	qs := []PipelineQuery{
-		{SQL: `SELECT m.id FROM ` + quotaOfFolder + ` FOR NO KEY UPDATE OF m`,
+		{SQL: lockFolderQuota,
 			Args: []any{folderID}, Each: func(func(...any) error) error { return nil }},
 	}
 	qs = append(qs, limits.refusal(folderQuotaCheck, size, folderID)...)
