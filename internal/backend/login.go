@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/access"
@@ -303,7 +304,19 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 	if app != nil {
 		appID = app.ID
 	}
-	_, s.release = l.registry.RegisterAppPassword(m.ID, req.Protocol, req.RemoteAddr, credential, appID, kick)
+	// Registered before the fresh read below, so that a change committed
+	// after it kicks this session; but a kick that comes while the login
+	// is still deciding waits for the decision (kickGate): a refused
+	// login drops it, since the connection, still unauthenticated, goes
+	// on (a re-check of an earlier change closed the connection of a
+	// login refused by that very change, and with it the client's next,
+	// allowed, attempt).
+	gate := &kickGate{kick: kick}
+	_, release := l.registry.RegisterAppPassword(m.ID, req.Protocol, req.RemoteAddr, credential, appID, gate.fire)
+	s.release = func() {
+		gate.drop()
+		release()
+	}
 	appRevoked := false
 	var org store.OrgConfig
 	var policy *store.AuthPolicy
@@ -380,7 +393,54 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 	rec.Result = store.LoginSuccess
 	l.record(rec)
 	l.m.SessionOpened(string(req.Protocol))
+	gate.open()
 	return s, nil
+}
+
+// kickGate holds back the kicks of a session that is still signing in:
+// fire passes a kick on once open was called, keeps the first one until
+// then (open delivers it), and drops everything after drop.
+type kickGate struct {
+	kick func(reason string)
+
+	mu      sync.Mutex
+	state   int // 0 signing in, 1 open, 2 dropped
+	pending *string
+}
+
+func (g *kickGate) fire(reason string) {
+	g.mu.Lock()
+	switch g.state {
+	case 1:
+		g.mu.Unlock()
+		g.kick(reason)
+		return
+	case 0:
+		if g.pending == nil {
+			g.pending = &reason
+		}
+	}
+	g.mu.Unlock()
+}
+
+func (g *kickGate) open() {
+	g.mu.Lock()
+	if g.state != 0 {
+		g.mu.Unlock()
+		return
+	}
+	g.state = 1
+	p := g.pending
+	g.mu.Unlock()
+	if p != nil {
+		g.kick(*p)
+	}
+}
+
+func (g *kickGate) drop() {
+	g.mu.Lock()
+	g.state, g.pending = 2, nil
+	g.mu.Unlock()
 }
 
 // checkCredential checks the credential of a login attempt against mailbox
