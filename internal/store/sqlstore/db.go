@@ -405,6 +405,21 @@ type conn struct {
 	tx    *sql.Tx // nil: the read pool
 	write bool
 	body  bool // outside a transaction: the body-read pool (Options.BodyRead)
+	// shared: the transaction holds the writes of several sessions (the
+	// group committer). No one caller's context may interrupt a statement
+	// of it: on SQLite an interrupted write rolls back the whole
+	// transaction, the other sessions' writes with it. It also spares
+	// each statement the drivers' watcher goroutines for a context that
+	// can end.
+	shared bool
+}
+
+// ctx is the context a statement of c runs under.
+func (c conn) ctx(ctx context.Context) context.Context {
+	if c.shared {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 type stmtKey struct {
@@ -470,6 +485,7 @@ func (db *DB) prepareLater(k stmtKey) {
 }
 
 func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx = c.ctx(ctx)
 	if st := c.prepared(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -477,6 +493,7 @@ func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 }
 
 func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	ctx = c.ctx(ctx)
 	if st := c.prepared(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -484,6 +501,7 @@ func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 }
 
 func (c conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	ctx = c.ctx(ctx)
 	if st := c.prepared(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -497,6 +515,7 @@ func (c conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 // queryDynamic and execDynamic run statements whose text varies (IN lists,
 // filters): never prepared, since they rarely repeat.
 func (c conn) queryDynamic(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	ctx = c.ctx(ctx)
 	q = c.db.d.Rebind(q)
 	if c.tx != nil {
 		return c.tx.QueryContext(ctx, q, args...)
@@ -505,6 +524,7 @@ func (c conn) queryDynamic(ctx context.Context, q string, args ...any) (*sql.Row
 }
 
 func (c conn) execDynamic(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx = c.ctx(ctx)
 	q = c.db.d.Rebind(q)
 	if c.tx != nil {
 		return c.tx.ExecContext(ctx, q, args...)
@@ -523,6 +543,7 @@ func (c conn) savepoint(ctx context.Context, fn func() error) error {
 	if c.tx == nil {
 		return fn()
 	}
+	ctx = c.ctx(ctx)
 	if _, err := c.tx.ExecContext(ctx, "SAVEPOINT dir"); err != nil {
 		return err
 	}

@@ -105,8 +105,10 @@ func (db *DB) committer() {
 }
 
 func (db *DB) commitBatch(batch []*writeReq) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	// Nothing cancels a batch: its writes are waited for once queued
+	// (grouped), and a context that can end costs every statement the
+	// drivers' watcher goroutines.
+	ctx := context.Background()
 	if db.syncLog != nil {
 		db.commitBatchPipelined(ctx, batch)
 		return
@@ -254,6 +256,7 @@ func (db *DB) setSync(ctx context.Context, relaxed bool) error {
 // savepoint.
 func (db *DB) commitGroup(ctx context.Context, batch []*writeReq, relaxed bool) error {
 	return db.direct(ctx, nil, relaxed, func(c conn) error {
+		c.shared = true
 		for _, r := range batch {
 			r.err = nil
 			if len(batch) == 1 {
