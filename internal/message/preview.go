@@ -1,7 +1,6 @@
 package message
 
 import (
-	"errors"
 	"html"
 	"strings"
 	"unicode"
@@ -22,11 +21,7 @@ const maxPreviewRead = 64 << 10
 // characters. A message without such a part has the empty preview. read
 // fills p from the raw message at off; at most 64 KiB of the part are read.
 func (m *Message) Preview(read func(off int64, p []byte) error) (string, error) {
-	p := previewPart(&m.Root)
-	if p == nil {
-		return "", nil
-	}
-	n := min(p.End-p.BodyStart, maxPreviewRead)
+	p, n := m.previewSpan()
 	if n <= 0 {
 		return "", nil
 	}
@@ -34,33 +29,41 @@ func (m *Message) Preview(read func(off int64, p []byte) error) (string, error) 
 	if err := read(p.BodyStart, body); err != nil {
 		return "", err
 	}
+	return p.preview(body, n < p.End-p.BodyStart), nil
+}
+
+// PreviewOf is Preview of the message whose raw form is raw (what Parse
+// parsed), made from raw itself.
+func (m *Message) PreviewOf(raw []byte) string {
+	p, n := m.previewSpan()
+	if n <= 0 || p.BodyStart < 0 || p.BodyStart+n > int64(len(raw)) {
+		return ""
+	}
+	return p.preview(raw[p.BodyStart:p.BodyStart+n], n < p.End-p.BodyStart)
+}
+
+// previewSpan returns the part a preview is made of and how much of its
+// body to read (0: no preview).
+func (m *Message) previewSpan() (*Part, int64) {
+	p := previewPart(&m.Root)
+	if p == nil {
+		return nil, 0
+	}
+	return p, min(p.End-p.BodyStart, maxPreviewRead)
+}
+
+// preview makes the preview of p from the start of its body; cut says
+// that body is not the whole of it.
+func (p *Part) preview(body []byte, cut bool) string {
 	text := p.Text(body)
-	if n < p.End-p.BodyStart {
+	if cut {
 		// Cut off: the last character may be a partial one.
 		text = strings.TrimRight(text, "\uFFFD")
 	}
 	if p.Subtype == "html" {
 		text = htmlText(text)
 	}
-	return previewText(text), nil
-}
-
-var errOutside = errors.New("message: part outside the message")
-
-// PreviewOf is Preview of the message whose raw form is raw (what Parse
-// parsed).
-func (m *Message) PreviewOf(raw []byte) string {
-	s, err := m.Preview(func(off int64, p []byte) error {
-		if off < 0 || off+int64(len(p)) > int64(len(raw)) {
-			return errOutside
-		}
-		copy(p, raw[off:])
-		return nil
-	})
-	if err != nil {
-		return ""
-	}
-	return s
+	return previewText(text)
 }
 
 // previewPart finds the part a preview is made of: depth first, the first
