@@ -500,7 +500,7 @@ func (ss *session) read(r io.Reader) (*store.NewMessage, error) {
 	now := time.Now()
 	sp := newSpool(ss.s.o.SpoolDir, ss.s.o.SpoolAbove, ss.traceFields(now))
 	defer sp.close()
-	if _, err := io.Copy(sp, r); err != nil {
+	if _, err := sp.readFrom(r); err != nil {
 		var serr *smtp.SMTPError
 		switch {
 		case errors.As(err, &serr):

@@ -35,8 +35,20 @@ type spool struct {
 }
 
 func newSpool(dir string, above int, header []byte) *spool {
-	mem := make([]byte, 0, max(4096, len(header)+4096))
+	// Room for an ordinary message (most are a few KiB) without growing.
+	mem := make([]byte, 0, len(header)+min(max(above, 4096), 16<<10))
 	return &spool{dir: dir, above: above, mem: append(mem, header...)}
+}
+
+// copyBufs hold the buffers that DATA is copied into the spool through.
+var copyBufs = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
+// readFrom copies r into the spool (io.Copy, through a pooled buffer
+// rather than a new one per message).
+func (s *spool) readFrom(r io.Reader) (int64, error) {
+	buf := copyBufs.Get().(*[32 << 10]byte)
+	defer copyBufs.Put(buf)
+	return io.CopyBuffer(s, r, buf[:])
 }
 
 // Write implements io.Writer, with bare LF turned into CRLF.
