@@ -60,10 +60,11 @@ func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQ
 func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 // TestWriteRoundTrips counts the round trips of each kind of STORE and
-// EXPUNGE, and checks what each wrote. A STORE that adds or removes flags
-// other than \Seen is a pipeline and its COMMIT (change 15 of
-// docs/performance.md); the other STOREs without keywords and EXPUNGE are
-// one pipeline sent with its COMMIT (changes 25 and 26). pgx prepares a
+// EXPUNGE, and checks what each wrote. A STORE without keywords and an
+// EXPUNGE are one pipeline sent with its COMMIT (changes 25, 26 and 51 of
+// docs/performance.md); a STORE that adds or removes flags other than
+// \Seen over more UID ranges than that pipeline takes is a pipeline and
+// its COMMIT (change 15). pgx prepares a
 // statement text on a connection the first time it sends it, a round trip
 // of its own that the tracer does not see.
 func TestWriteRoundTrips(t *testing.T) {
@@ -93,7 +94,9 @@ func TestWriteRoundTrips(t *testing.T) {
 		trips       int
 	}{
 		{name: "STORE +FLAGS \\Flagged", store: store1(store.FlagUpdate{UIDs: one(1, 2), Op: store.FlagsAdd, Flags: store.FlagFlagged}),
-			want: "1:1/4 2:1/4", trips: 2},
+			want: "1:1/4 2:1/4", trips: 1},
+		{name: "STORE +FLAGS \\Flagged, nothing to change", store: store1(store.FlagUpdate{UIDs: one(1, 2), Op: store.FlagsAdd, Flags: store.FlagFlagged}),
+			want: "", trips: 1},
 		{name: "STORE +FLAGS \\Seen", store: store1(store.FlagUpdate{UIDs: one(2, 4), Op: store.FlagsAdd, Flags: store.FlagSeen}),
 			want: "2:2/5 3:2/1 4:2/1", trips: 1},
 		{name: "STORE -FLAGS \\Seen \\Flagged", store: store1(store.FlagUpdate{UIDs: one(1, 3), Op: store.FlagsRemove, Flags: store.FlagSeen | store.FlagFlagged}),
@@ -153,6 +156,20 @@ func TestWriteRoundTrips(t *testing.T) {
 	_, _, expunged, err := s.Changes(ctx, inbox.ID, before.HighestModSeq+5)
 	if err != nil || !slices.Equal(expunged, []uint32{1, 3, 5, 7, 8}) {
 		t.Errorf("expunged since the STOREs: %v, %v; want [1 3 5 7 8]", expunged, err)
+	}
+	// Flags added to more UID ranges than one pipeline takes.
+	many := []store.UIDRange{{Start: 2, Stop: 2}}
+	for u := uint32(10_000); len(many) < 9*200+1; u += 2 {
+		many = append(many, store.UIDRange{Start: u, Stop: u})
+	}
+	trace.take()
+	ch, _, err := s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: many, Op: store.FlagsAdd, Flags: store.FlagAnswered})
+	sent := trace.take()
+	if want := fmt.Sprintf("2:%d/%d", before.HighestModSeq+8, store.FlagAnswered); err != nil || changes(ch, nil) != want {
+		t.Errorf("STORE +FLAGS \\Answered over %d ranges: %q, %v; want %q", len(many), changes(ch, nil), err, want)
+	}
+	if len(sent) != 2 {
+		t.Errorf("STORE +FLAGS \\Answered over %d ranges: %d round trips; want 2", len(many), len(sent))
 	}
 }
 
