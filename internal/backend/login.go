@@ -181,7 +181,7 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 // the alias or the name. An unknown or ambiguous name resolves to nothing,
 // and so does one that can name no mailbox (auth.CanonicalName), which is
 // not looked up at all.
-func resolve(ctx context.Context, tx store.Tx, username string) (store.Mailbox, bool, error) {
+func resolve(ctx context.Context, tx mailboxFinder, username string) (store.Mailbox, bool, error) {
 	// SASLprep of the name (RFC 4616 §2, RFC 5802 §5.1; auth.PrepareUsername).
 	username = auth.PrepareUsername(username)
 	if _, ok := auth.CanonicalName(username); !ok {
@@ -192,6 +192,12 @@ func resolve(ctx context.Context, tx store.Tx, username string) (store.Mailbox, 
 		return store.Mailbox{}, false, err
 	}
 	return ms[0], true, nil
+}
+
+// mailboxFinder looks mailboxes up by any of their names: a read
+// transaction (store.Tx) or the store itself, in one query (store.Mail).
+type mailboxFinder interface {
+	FindMailboxes(ctx context.Context, identity string, limit int) ([]store.Mailbox, error)
 }
 
 // Login checks a login attempt. In order: the name is resolved (so that
@@ -231,18 +237,27 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 		AuthMethod: req.Mechanism}
 	var m store.Mailbox
 	var found bool
-	if err := l.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		m, found, err = resolve(ctx, tx, lookup)
-		if err != nil || !found || req.Token == "" || tokenErr != nil || lookup == req.Username {
+	var err error
+	if req.Token == "" || tokenErr != nil || lookup == req.Username {
+		// One name to look up: one query, outside a transaction.
+		m, found, err = resolve(ctx, l.st, lookup)
+	} else {
+		// The token's claim and the name the client gave, from one
+		// snapshot.
+		err = l.st.View(ctx, func(tx store.Tx) error {
+			var err error
+			m, found, err = resolve(ctx, tx, lookup)
+			if err != nil || !found {
+				return err
+			}
+			named, ok, err := resolve(ctx, tx, req.Username)
+			if err == nil && (!ok || named.ID != m.ID) {
+				tokenErr = fmt.Errorf("the token names %q, not the user %q the client gave", auth.CapName(lookup), name)
+			}
 			return err
-		}
-		named, ok, err := resolve(ctx, tx, req.Username)
-		if err == nil && (!ok || named.ID != m.ID) {
-			tokenErr = fmt.Errorf("the token names %q, not the user %q the client gave", auth.CapName(lookup), name)
-		}
-		return err
-	}); err != nil {
+		})
+	}
+	if err != nil {
 		return nil, fmt.Errorf("login %q: %w", name, err)
 	}
 	key := auth.UserKey(m.ID, lookup)
@@ -320,7 +335,7 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 	appRevoked := false
 	var org store.OrgConfig
 	var policy *store.AuthPolicy
-	err := l.st.View(ctx, func(tx store.Tx) error {
+	err = l.st.View(ctx, func(tx store.Tx) error {
 		var err error
 		if org, err = tx.OrgConfig(ctx); err != nil {
 			return err

@@ -433,3 +433,53 @@ func TestAuthPolicyLogin(t *testing.T) {
 		s.Close()
 	}
 }
+
+// readCounter counts the read transactions of a store and its lookups of
+// names outside one.
+type readCounter struct {
+	store.Store
+	views, finds int
+}
+
+func (c *readCounter) View(ctx context.Context, fn func(tx store.Tx) error) error {
+	c.views++
+	return c.Store.View(ctx, fn)
+}
+
+func (c *readCounter) FindMailboxes(ctx context.Context, identity string, limit int) ([]store.Mailbox, error) {
+	c.finds++
+	return c.Store.FindMailboxes(ctx, identity, limit)
+}
+
+// TestLoginReads: a password login looks its name up in one query outside
+// any transaction (a read transaction is two more round trips on
+// PostgreSQL), then, once its session is registered, reads afresh in one
+// read transaction; so does a login refused for its password, up to the
+// check, and one for an unknown name.
+func TestLoginReads(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, c := range []struct {
+		user, password string
+		views          int
+	}{
+		{"christa@contoso.com", "secret", 1},
+		{"Christa Knapp", "secret", 1},
+		{"christa", "wrong", 0},
+		{"nobody@contoso.com", "secret", 0},
+	} {
+		rc := &readCounter{Store: f.st}
+		l := *f.l
+		l.st = rc
+		s, err := l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Username: c.user, Password: c.password, RemoteAddr: "127.0.0.1:5000"})
+		if err == nil {
+			s.Close()
+		}
+		if (err == nil) != (c.views == 1) {
+			t.Errorf("login as %q with %q: %v", c.user, c.password, err)
+		}
+		if rc.finds != 1 || rc.views != c.views {
+			t.Errorf("login as %q with %q: %d lookups outside a transaction, %d read transactions; want 1, %d",
+				c.user, c.password, rc.finds, rc.views, c.views)
+		}
+	}
+}

@@ -341,6 +341,11 @@ type Mail interface {
 	// transaction costs two more round trips). ErrNotFound when no mailbox
 	// has the address.
 	Recipient(ctx context.Context, address string) (m Mailbox, used int64, err error)
+	// FindMailboxes is Tx.FindMailboxes as one query outside any
+	// transaction (one statement reads one snapshot anyway): a login's
+	// lookup of its name, which on PostgreSQL would otherwise cost a read
+	// transaction's two more round trips.
+	FindMailboxes(ctx context.Context, identity string, limit int) ([]Mailbox, error)
 	// SetLastLogon records the time of a successful login per protocol
 	// ("pop3" or "imap4") on the mailbox, for the admin lists.
 	SetLastLogon(ctx context.Context, mailboxID int64, protocol string, at time.Time) error

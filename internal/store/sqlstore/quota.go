@@ -167,6 +167,11 @@ func (db *DB) Recipient(ctx context.Context, address string) (store.Mailbox, int
 	return m, max(used, 0), err
 }
 
+// FindMailboxes implements store.Mail.
+func (db *DB) FindMailboxes(ctx context.Context, identity string, limit int) ([]store.Mailbox, error) {
+	return dirTx{conn{db: db}}.FindMailboxes(ctx, identity, limit)
+}
+
 // scanWith scans a row whose first columns are what a scan function reads
 // and whose last are extra.
 type scanWith struct {
