@@ -332,38 +332,43 @@ func (l *Logins) Login(ctx context.Context, req LoginRequest) (*Session, error) 
 		gate.drop()
 		release()
 	}
+	// Every read below starts after the registration, so each sees every
+	// change committed before it, and a change committed after it kicks
+	// the session: they need no common snapshot. The organization and the
+	// mailbox come in one query; an app password and a policy, when the
+	// login has them, in one read transaction more.
 	appRevoked := false
-	var org store.OrgConfig
 	var policy *store.AuthPolicy
-	err = l.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		if org, err = tx.OrgConfig(ctx); err != nil {
-			return err
-		}
-		if m, err = tx.MailboxByID(ctx, m.ID); err != nil {
-			return err
-		}
-		if app != nil {
-			// Revoked between the check and the registration: the
-			// revocation's kick may have missed this session.
-			p, err := tx.AppPasswordBySecret(ctx, app.SecretHash)
-			if errors.Is(err, store.ErrNotFound) || err == nil && p.ID != app.ID {
-				appRevoked = true
-			} else if err != nil {
+	org, m, err := l.st.SignInState(ctx, m.ID)
+	policyName := ""
+	if err == nil && req.Token == "" {
+		policyName = access.EffectivePolicy(org, m)
+	}
+	if err == nil && (app != nil || policyName != "") {
+		err = l.st.View(ctx, func(tx store.Tx) error {
+			appRevoked, policy = false, nil
+			if app != nil {
+				// Revoked between the check and the registration: the
+				// revocation's kick may have missed this session.
+				p, err := tx.AppPasswordBySecret(ctx, app.SecretHash)
+				if errors.Is(err, store.ErrNotFound) || err == nil && p.ID != app.ID {
+					appRevoked = true
+				} else if err != nil {
+					return err
+				}
+			}
+			if policyName != "" {
+				p, err := tx.AuthPolicy(ctx, policyName)
+				if errors.Is(err, store.ErrNotFound) {
+					// Removed meanwhile: no policy.
+					return nil
+				}
+				policy = &p
 				return err
 			}
-		}
-		if name := access.EffectivePolicy(org, m); name != "" && req.Token == "" {
-			p, err := tx.AuthPolicy(ctx, name)
-			if errors.Is(err, store.ErrNotFound) {
-				// Removed meanwhile: no policy.
-				return nil
-			}
-			policy = &p
-			return err
-		}
-		return nil
-	})
+			return nil
+		})
+	}
 	if err != nil {
 		s.release()
 		if errors.Is(err, store.ErrNotFound) {

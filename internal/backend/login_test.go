@@ -434,11 +434,11 @@ func TestAuthPolicyLogin(t *testing.T) {
 	}
 }
 
-// readCounter counts the read transactions of a store and its lookups of
-// names outside one.
+// readCounter counts a store's read transactions and its reads outside
+// one that a login makes.
 type readCounter struct {
 	store.Store
-	views, finds int
+	views, finds, states int
 }
 
 func (c *readCounter) View(ctx context.Context, fn func(tx store.Tx) error) error {
@@ -451,35 +451,48 @@ func (c *readCounter) FindMailboxes(ctx context.Context, identity string, limit 
 	return c.Store.FindMailboxes(ctx, identity, limit)
 }
 
+func (c *readCounter) SignInState(ctx context.Context, mailboxID int64) (store.OrgConfig, store.Mailbox, error) {
+	c.states++
+	return c.Store.SignInState(ctx, mailboxID)
+}
+
 // TestLoginReads: a password login looks its name up in one query outside
 // any transaction (a read transaction is two more round trips on
-// PostgreSQL), then, once its session is registered, reads afresh in one
-// read transaction; so does a login refused for its password, up to the
-// check, and one for an unknown name.
+// PostgreSQL), and once its session is registered reads the organization
+// and the mailbox afresh in one more; only an app password or an
+// authentication policy costs a read transaction. A login refused for its
+// password or its name stops after the lookup.
 func TestLoginReads(t *testing.T) {
 	f := newFixture(t, nil)
 	for _, c := range []struct {
 		user, password string
-		views          int
+		ok             bool
 	}{
-		{"christa@contoso.com", "secret", 1},
-		{"Christa Knapp", "secret", 1},
-		{"christa", "wrong", 0},
-		{"nobody@contoso.com", "secret", 0},
+		{"christa@contoso.com", "secret", true},
+		{"Christa Knapp", "secret", true},
+		{"christa", "wrong", false},
+		{"nobody@contoso.com", "secret", false},
 	} {
 		rc := &readCounter{Store: f.st}
 		l := *f.l
 		l.st = rc
 		s, err := l.Login(f.ctx, LoginRequest{Protocol: access.IMAP4, Username: c.user, Password: c.password, RemoteAddr: "127.0.0.1:5000"})
 		if err == nil {
+			if s.Mailbox.ID != f.ck.ID || s.Mailbox.PasswordHash != f.ck.PasswordHash {
+				t.Errorf("login as %q: session of %+v", c.user, s.Mailbox)
+			}
 			s.Close()
 		}
-		if (err == nil) != (c.views == 1) {
+		if (err == nil) != c.ok {
 			t.Errorf("login as %q with %q: %v", c.user, c.password, err)
 		}
-		if rc.finds != 1 || rc.views != c.views {
-			t.Errorf("login as %q with %q: %d lookups outside a transaction, %d read transactions; want 1, %d",
-				c.user, c.password, rc.finds, rc.views, c.views)
+		states := 0
+		if c.ok {
+			states = 1
+		}
+		if rc.finds != 1 || rc.states != states || rc.views != 0 {
+			t.Errorf("login as %q with %q: %d name lookups, %d sign-in reads, %d read transactions; want 1, %d, 0",
+				c.user, c.password, rc.finds, rc.states, rc.views, states)
 		}
 	}
 }

@@ -346,6 +346,11 @@ type Mail interface {
 	// lookup of its name, which on PostgreSQL would otherwise cost a read
 	// transaction's two more round trips.
 	FindMailboxes(ctx context.Context, identity string, limit int) ([]Mailbox, error)
+	// SignInState returns the organization's configuration and the
+	// mailbox in one query outside any transaction: what a login's access
+	// check reads afresh once its session is registered. ErrNotFound when
+	// the mailbox (or the organization's configuration) is missing.
+	SignInState(ctx context.Context, mailboxID int64) (OrgConfig, Mailbox, error)
 	// SetLastLogon records the time of a successful login per protocol
 	// ("pop3" or "imap4") on the mailbox, for the admin lists.
 	SetLastLogon(ctx context.Context, mailboxID int64, protocol string, at time.Time) error

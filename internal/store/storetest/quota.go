@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -257,5 +258,42 @@ func testRecipient(t *testing.T, s store.Store) {
 	}
 	if _, _, err := s.Recipient(ctx, "nobody@contoso.com"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Recipient of an unknown address: got %v; want ErrNotFound", err)
+	}
+}
+
+// testSignInState: SignInState reads what OrgConfig and MailboxByID read,
+// in one query; ErrNotFound for a missing mailbox.
+func testSignInState(t *testing.T, s store.Store) {
+	org := store.OrgConfig{Name: "Contoso", Domain: "contoso.com", SecurityDefaultsEnabled: true,
+		WhenChanged: time.Now().UTC().Truncate(time.Microsecond)}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.SetOrgConfig(ctx, org) }); err != nil {
+		t.Fatal(err)
+	}
+	a := newMailbox(t, s, "Sign In", "sign.in.other@contoso.com")
+	setQuota(t, s, a.ID, store.MailboxQuota{IssueWarning: 1 << 20})
+	var wantOrg store.OrgConfig
+	var wantMailbox store.Mailbox
+	if err := s.View(ctx, func(tx store.Tx) error {
+		var err error
+		if wantOrg, err = tx.OrgConfig(ctx); err != nil {
+			return err
+		}
+		wantMailbox, err = tx.MailboxByID(ctx, a.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	gotOrg, gotMailbox, err := s.SignInState(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(gotOrg, wantOrg) || !gotOrg.SecurityDefaultsEnabled {
+		t.Errorf("organization: got %+v; want %+v", gotOrg, wantOrg)
+	}
+	if !reflect.DeepEqual(gotMailbox, wantMailbox) {
+		t.Errorf("mailbox: got %+v; want %+v", gotMailbox, wantMailbox)
+	}
+	if _, _, err := s.SignInState(ctx, a.ID+1000); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a missing mailbox: got %v; want ErrNotFound", err)
 	}
 }

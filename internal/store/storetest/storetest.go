@@ -70,6 +70,7 @@ func Run(t *testing.T, open Open) {
 		{"QuotaEnforced", testQuotaEnforced},
 		{"QuotaConcurrent", testQuotaConcurrent},
 		{"Recipient", testRecipient},
+		{"SignInState", testSignInState},
 		{"QueueLifecycle", testQueueLifecycle},
 		{"QueueConcurrentClaims", testQueueConcurrentClaims},
 		{"SmtpClientAuthSwitch", testSmtpClientAuthSwitch},
