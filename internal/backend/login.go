@@ -424,18 +424,26 @@ type kickGate struct {
 	kick func(reason string)
 
 	mu      sync.Mutex
-	state   int // 0 signing in, 1 open, 2 dropped
+	state   gateState
 	pending *string
 }
+
+type gateState uint8
+
+const (
+	gateSigningIn gateState = iota
+	gateOpen
+	gateDropped
+)
 
 func (g *kickGate) fire(reason string) {
 	g.mu.Lock()
 	switch g.state {
-	case 1:
+	case gateOpen:
 		g.mu.Unlock()
 		g.kick(reason)
 		return
-	case 0:
+	case gateSigningIn:
 		if g.pending == nil {
 			g.pending = &reason
 		}
@@ -445,11 +453,11 @@ func (g *kickGate) fire(reason string) {
 
 func (g *kickGate) open() {
 	g.mu.Lock()
-	if g.state != 0 {
+	if g.state != gateSigningIn {
 		g.mu.Unlock()
 		return
 	}
-	g.state = 1
+	g.state = gateOpen
 	p := g.pending
 	g.mu.Unlock()
 	if p != nil {
@@ -459,7 +467,7 @@ func (g *kickGate) open() {
 
 func (g *kickGate) drop() {
 	g.mu.Lock()
-	g.state, g.pending = 2, nil
+	g.state, g.pending = gateDropped, nil
 	g.mu.Unlock()
 }
 

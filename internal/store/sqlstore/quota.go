@@ -172,13 +172,17 @@ func (db *DB) FindMailboxes(ctx context.Context, identity string, limit int) ([]
 	return dirTx{conn{db: db}}.FindMailboxes(ctx, identity, limit)
 }
 
+// signInState is SignInState's query, made once (mailboxColumnsM is
+// computed at start).
+var signInState = `SELECT ` + mailboxColumnsM + `,
+	o.name, o.domain, o.security_defaults_enabled, o.smtp_client_auth_disabled, o.when_changed, o.default_auth_policy_lc
+	FROM mailboxes m CROSS JOIN org_config o WHERE m.id = ? AND o.id = 1`
+
 // SignInState implements store.Mail.
 func (db *DB) SignInState(ctx context.Context, mailboxID int64) (store.OrgConfig, store.Mailbox, error) {
 	var o store.OrgConfig
 	var changed int64
-	m, err := scanMailbox(scanWith{conn{db: db}.queryRow(ctx, `SELECT `+mailboxColumnsM+`,
-		o.name, o.domain, o.security_defaults_enabled, o.smtp_client_auth_disabled, o.when_changed, o.default_auth_policy_lc
-		FROM mailboxes m CROSS JOIN org_config o WHERE m.id = ? AND o.id = 1`, mailboxID),
+	m, err := scanMailbox(scanWith{conn{db: db}.queryRow(ctx, signInState, mailboxID),
 		[]any{&o.Name, &o.Domain, &o.SecurityDefaultsEnabled, &o.SmtpClientAuthenticationDisabled, &changed, &o.DefaultAuthenticationPolicy}})
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, m, fmt.Errorf("mailbox %d or the organization's configuration: %w", mailboxID, store.ErrNotFound)
