@@ -49,12 +49,19 @@ func cmdAppend(ctx context.Context, c *conn, r *request) error {
 	// writer's APPEND at the same moment may then take the mailbox over
 	// the limit unseen by both; the next write that finds it over warns.
 	warnAt, usedBefore := int64(-1), int64(0) // warnAt -1: not read
-	if qr, ok := c.user.(QuotaReader); ok {
+	usage := func(used, limit, warn int64) {
+		if limit > 0 {
+			a.room = max(limit-used, 0)
+		}
+		warnAt, usedBefore = warn, used
+	}
+	if ar, ok := c.user.(AppendUsageReader); ok {
+		if used, limit, warn, err := ar.AppendUsage(ctx, name); err == nil {
+			usage(used, limit, warn)
+		}
+	} else if qr, ok := c.user.(QuotaReader); ok {
 		if used, limit, warn, err := qr.StorageUsage(ctx); err == nil {
-			if limit > 0 {
-				a.room = max(limit-used, 0)
-			}
-			warnAt, usedBefore = warn, used
+			usage(used, limit, warn)
 		}
 	} else if used, limit, ok, err := c.storageQuota(ctx); err == nil && ok {
 		a.room = max(limit-used, 0)

@@ -29,6 +29,16 @@ type QuotaReader interface {
 	StorageUsage(ctx context.Context) (used, limit, warn int64, err error)
 }
 
+// AppendUsageReader may be implemented by a User that is a QuotaReader, to
+// read the usage before an APPEND's literal together with what the APPEND
+// needs of its target mailbox (by name), and to use that in the Append or
+// AppendMany of name that follows, rather than read it again after the
+// literal: the target is then the mailbox that had that name when the
+// command began, as when a server opens it before reading the message.
+type AppendUsageReader interface {
+	AppendUsage(ctx context.Context, name string) (used, limit, warn int64, err error)
+}
+
 // warnSoftQuota writes "* NO [OVERQUOTA] ..." when a write that succeeded
 // (APPEND, COPY, MOVE) leaves the mailbox at or over its warning limit.
 // RFC 9208 §4.3.3 keeps the tagged NO [OVERQUOTA] for the hard limit,

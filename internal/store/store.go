@@ -334,6 +334,11 @@ type Mail interface {
 	// of its folders' counters) and its quotas. ErrNotFound when there is
 	// no such mailbox.
 	MailboxUsage(ctx context.Context, mailboxID int64) (MailboxUsage, error)
+	// AppendTarget reads what an APPEND needs before its message: the
+	// mailbox's folder called name (found false when it has none) and
+	// the mailbox's usage, as MailboxUsage reads it, in one query.
+	// ErrNotFound when there is no such mailbox.
+	AppendTarget(ctx context.Context, mailboxID int64, name string) (f Folder, found bool, u MailboxUsage, err error)
 	// Recipient looks up the mailbox that receives mail for address, as
 	// Tx.MailboxByAddress does, together with its size when it has a
 	// ProhibitSendReceiveQuota (0 when it has none): what an RCPT needs,

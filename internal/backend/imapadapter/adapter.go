@@ -150,16 +150,17 @@ type Backend struct {
 }
 
 var (
-	_ imap.Backend         = (*Backend)(nil)
-	_ imap.RefusalRecorder = (*Backend)(nil)
-	_ imap.User            = (*user)(nil)
-	_ imap.QuotaUser       = (*user)(nil)
-	_ imap.QuotaReader     = (*user)(nil)
-	_ imap.Folder          = (*folder)(nil)
-	_ imap.Watcher         = (*user)(nil)
-	_ imap.PreviewKeeper   = (*folder)(nil)
-	_ imap.SnapshotIndexer = (*folder)(nil)
-	_ imap.MessageCache    = (*folder)(nil)
+	_ imap.Backend           = (*Backend)(nil)
+	_ imap.RefusalRecorder   = (*Backend)(nil)
+	_ imap.User              = (*user)(nil)
+	_ imap.QuotaUser         = (*user)(nil)
+	_ imap.QuotaReader       = (*user)(nil)
+	_ imap.AppendUsageReader = (*user)(nil)
+	_ imap.Folder            = (*folder)(nil)
+	_ imap.Watcher           = (*user)(nil)
+	_ imap.PreviewKeeper     = (*folder)(nil)
+	_ imap.SnapshotIndexer   = (*folder)(nil)
+	_ imap.MessageCache      = (*folder)(nil)
 )
 
 // New returns a Backend.
@@ -251,6 +252,11 @@ type user struct {
 
 	idsMu sync.Mutex
 	ids   *objectIDs // read once, when first needed
+
+	// target is the folder that AppendUsage read for the APPEND under
+	// way, taken by its Append or AppendMany (appendFolder). The engine
+	// calls both from the session's goroutine.
+	target *store.Folder
 }
 
 func (u *user) Key() string { return strconv.FormatInt(u.mailboxID, 10) }
@@ -282,6 +288,33 @@ func (u *user) StorageUsage(ctx context.Context) (used, limit, warn int64, err e
 		return 0, 0, 0, wireError(err)
 	}
 	return us.Size, us.Quota.ProhibitSendReceive, us.Quota.IssueWarning, nil
+}
+
+// AppendUsage implements imap.AppendUsageReader: StorageUsage and the
+// folder called name in one query, the folder kept for the Append that
+// follows.
+func (u *user) AppendUsage(ctx context.Context, name string) (used, limit, warn int64, err error) {
+	f, found, us, err := u.b.mail.AppendTarget(ctx, u.mailboxID, name)
+	u.target = nil
+	if err != nil {
+		return 0, 0, 0, wireError(err)
+	}
+	if found {
+		u.target = &f
+	}
+	return us.Size, us.Quota.ProhibitSendReceive, us.Quota.IssueWarning, nil
+}
+
+// appendFolder is the folder an APPEND to name stores into: the one
+// AppendUsage read for it at the start of the command, else the one of
+// that name now.
+func (u *user) appendFolder(ctx context.Context, name string) (store.Folder, error) {
+	t := u.target
+	u.target = nil
+	if t != nil && t.Name == name {
+		return *t, nil
+	}
+	return u.folder(ctx, name)
 }
 
 func (u *user) Logout() {
@@ -513,7 +546,7 @@ func newMessage(raw []byte, flags store.Flags, keywords []string, date time.Time
 }
 
 func (u *user) Append(ctx context.Context, name string, msg *imap.AppendMessage) (uint32, uint32, error) {
-	f, err := u.folder(ctx, name)
+	f, err := u.appendFolder(ctx, name)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -526,7 +559,7 @@ func (u *user) Append(ctx context.Context, name string, msg *imap.AppendMessage)
 }
 
 func (u *user) AppendMany(ctx context.Context, name string, msgs []*imap.AppendMessage) (uint32, []uint32, error) {
-	f, err := u.folder(ctx, name)
+	f, err := u.appendFolder(ctx, name)
 	if err != nil {
 		return 0, nil, err
 	}

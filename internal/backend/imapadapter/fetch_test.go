@@ -3,6 +3,7 @@ package imapadapter
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -22,6 +23,17 @@ import (
 type countingMail struct {
 	store.Mail
 	bodyReads, usageReads, guidReads, recentReads, metaReads atomic.Int64
+	targetReads, folderReads                                 atomic.Int64
+}
+
+func (m *countingMail) AppendTarget(ctx context.Context, mailboxID int64, name string) (store.Folder, bool, store.MailboxUsage, error) {
+	m.targetReads.Add(1)
+	return m.Mail.AppendTarget(ctx, mailboxID, name)
+}
+
+func (m *countingMail) FolderByName(ctx context.Context, mailboxID int64, name string) (store.Folder, error) {
+	m.folderReads.Add(1)
+	return m.Mail.FolderByName(ctx, mailboxID, name)
 }
 
 func (m *countingMail) ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (int, error) {
@@ -123,9 +135,11 @@ func TestLongFetchReadsHeads(t *testing.T) {
 }
 
 // TestAppendReadsUsageOnce: an APPEND reads the mailbox's usage once (the
-// hard limit's room and the warning limit together, imap.QuotaReader) and
-// reads it again only when the message may take the mailbox to its
-// warning limit, to warn with the exact figure.
+// hard limit's room and the warning limit together) in the same query as
+// its target folder (imap.AppendUsageReader, store.Mail.AppendTarget),
+// reads no folder after the message, and reads the usage again only when
+// the message may take the mailbox to its warning limit, to warn with the
+// exact figure.
 func TestAppendReadsUsageOnce(t *testing.T) {
 	ctx := context.Background()
 	st := sqlitetest.Open(t, sqlite.Options{})
@@ -137,13 +151,16 @@ func TestAppendReadsUsageOnce(t *testing.T) {
 	}
 	appendMsg := func(name string, wantReads int64, wantWarning bool) {
 		t.Helper()
-		before := mail.usageReads.Load()
+		before, targets, folders := mail.usageReads.Load(), mail.targetReads.Load(), mail.folderReads.Load()
 		got := c.cmd("p", "APPEND INBOX {21+}\r\nSubject: 0123456789\r\n")
 		if !strings.HasPrefix(last(got), "p OK [APPENDUID") {
 			t.Fatalf("%s: %q", name, got)
 		}
-		if n := mail.usageReads.Load() - before; n != wantReads {
+		if n := mail.usageReads.Load() - before + mail.targetReads.Load() - targets; n != wantReads {
 			t.Errorf("%s: %d usage reads; want %d", name, n, wantReads)
+		}
+		if n, f := mail.targetReads.Load()-targets, mail.folderReads.Load()-folders; n != 1 || f != 0 {
+			t.Errorf("%s: %d AppendTarget and %d FolderByName reads; want 1 and 0", name, n, f)
 		}
 		if warned := strings.Contains(strings.Join(got, "\n"), "NO [OVERQUOTA]"); warned != wantWarning {
 			t.Errorf("%s: %q; want a warning: %v", name, got, wantWarning)
@@ -158,6 +175,75 @@ func TestAppendReadsUsageOnce(t *testing.T) {
 	appendMsg("21 + 21 of 50", 1, false)
 	appendMsg("42 + 21 of 50: reaches the warning", 2, true)
 	appendMsg("over the warning", 2, true)
+}
+
+// TestAppendTargetAtStart: an APPEND stores into the folder that had the
+// name when the command began (read with the usage, before the literal):
+// renamed while the client sends the message, the folder still gets it;
+// deleted meanwhile, the APPEND fails with [TRYCREATE] and stores nothing.
+func TestAppendTargetAtStart(t *testing.T) {
+	ctx := context.Background()
+	st := sqlitetest.Open(t, sqlite.Options{})
+	e := newEnvOn(t, st)
+	c, other := e.dial(t), e.dial(t)
+	for _, cl := range []*client{c, other} {
+		if got := last(cl.cmd("a", "LOGIN alice@example.com pw-alice")); !strings.HasPrefix(got, "a OK") {
+			t.Fatalf("LOGIN: %s", got)
+		}
+	}
+	const msg = "Subject: 0123456789\r\n"
+	appendWhile := func(tag, name string, meanwhile func()) string {
+		t.Helper()
+		if _, err := c.nc.Write([]byte(tag + " APPEND " + name + " {21}\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		if l := c.line(); !strings.HasPrefix(l, "+") {
+			t.Fatalf("APPEND %s: %q; want a continuation", name, l)
+		}
+		meanwhile()
+		if _, err := c.nc.Write([]byte(msg + "\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if l := c.line(); strings.HasPrefix(l, tag+" ") {
+				return l
+			}
+		}
+	}
+	for _, name := range []string{"Projects", "Gone"} {
+		if got := last(other.cmd("c", "CREATE "+name)); !strings.HasPrefix(got, "c OK") {
+			t.Fatalf("CREATE %s: %s", name, got)
+		}
+	}
+	got := appendWhile("r", "Projects", func() {
+		if got := last(other.cmd("d", "RENAME Projects Archive2026")); !strings.HasPrefix(got, "d OK") {
+			t.Fatalf("RENAME: %s", got)
+		}
+	})
+	if !strings.HasPrefix(got, "r OK [APPENDUID") {
+		t.Fatalf("APPEND to a folder renamed meanwhile: %q; want OK", got)
+	}
+	renamed, err := st.FolderByName(ctx, e.boxes["alice"], "Archive2026")
+	if err != nil || renamed.Messages != 1 {
+		t.Errorf("the renamed folder: %+v, %v; want the message in it", renamed, err)
+	}
+	if _, err := st.FolderByName(ctx, e.boxes["alice"], "Projects"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Projects after the rename: %v; want no such folder", err)
+	}
+	got = appendWhile("s", "Gone", func() {
+		if got := last(other.cmd("e", "DELETE Gone")); !strings.HasPrefix(got, "e OK") {
+			t.Fatalf("DELETE: %s", got)
+		}
+	})
+	if !strings.HasPrefix(got, "s NO [TRYCREATE]") {
+		t.Errorf("APPEND to a folder deleted meanwhile: %q; want NO [TRYCREATE]", got)
+	}
+	if got := last(c.cmd("u", "APPEND Missing {21+}\r\n"+msg)); !strings.HasPrefix(got, "u NO [TRYCREATE]") {
+		t.Errorf("APPEND to a missing folder: %q; want NO [TRYCREATE]", got)
+	}
+	if got := last(c.cmd("v", "APPEND INBOX {21+}\r\n"+msg)); !strings.HasPrefix(got, "v OK [APPENDUID") {
+		t.Errorf("APPEND to INBOX after the failures: %q; want OK", got)
+	}
 }
 
 // TestMailboxGUIDReadOnce: the GUID behind MAILBOXID and EMAILID (RFC

@@ -153,6 +153,42 @@ func (db *DB) MailboxUsage(ctx context.Context, mailboxID int64) (store.MailboxU
 	return u, err
 }
 
+// appendTarget is AppendTarget's query: the usage as MailboxUsage reads
+// it, and the folder's columns (folderColumns; zeros and empty strings
+// when the mailbox has no folder of that name).
+const appendTarget = `SELECT m.issue_warning_quota, m.prohibit_send_quota, m.prohibit_send_receive_quota,
+	(SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = m.id), (SELECT coalesce(sum(messages), 0) FROM folders WHERE mailbox_id = m.id),
+	coalesce(f.id, 0), coalesce(f.mailbox_id, 0), coalesce(f.name, ''), coalesce(f.special_use, ''), coalesce(f.uid_validity, 0),
+	coalesce(f.uid_next, 0), coalesce(f.highest_modseq, 0), coalesce(f.messages, 0), coalesce(f.unseen, 0), coalesce(f.size, 0)
+	FROM mailboxes m LEFT JOIN folders f ON f.mailbox_id = m.id AND f.name = ?
+	WHERE m.id = ?`
+
+// AppendTarget implements store.Mail.
+func (db *DB) AppendTarget(ctx context.Context, mailboxID int64, name string) (store.Folder, bool, store.MailboxUsage, error) {
+	var u store.MailboxUsage
+	var warn, send, sendReceive sql.NullInt64
+	f, err := scanFolder(scanAfter{conn{db: db}.queryRow(ctx, appendTarget, name, mailboxID),
+		[]any{&warn, &send, &sendReceive, &u.Size, &u.Messages}})
+	if errors.Is(err, sql.ErrNoRows) {
+		return f, false, u, fmt.Errorf("mailbox %d: %w", mailboxID, store.ErrNotFound)
+	}
+	if err != nil {
+		return f, false, u, err
+	}
+	u.Quota = store.MailboxQuota{IssueWarning: warn.Int64, ProhibitSend: send.Int64, ProhibitSendReceive: sendReceive.Int64}
+	u.Size, u.Messages = max(u.Size, 0), max(u.Messages, 0)
+	return f, f.ID != 0, u, nil
+}
+
+// scanAfter scans a row whose first columns are extra and whose last are
+// what a scan function reads (scanWith's mirror).
+type scanAfter struct {
+	row   interface{ Scan(...any) error }
+	extra []any
+}
+
+func (s scanAfter) Scan(dest ...any) error { return s.row.Scan(append(s.extra, dest...)...) }
+
 // Recipient implements store.Mail.
 func (db *DB) Recipient(ctx context.Context, address string) (store.Mailbox, int64, error) {
 	var used int64

@@ -297,3 +297,55 @@ func testSignInState(t *testing.T, s store.Store) {
 		t.Errorf("a missing mailbox: got %v; want ErrNotFound", err)
 	}
 }
+
+// testAppendTarget: AppendTarget reads what FolderByName and MailboxUsage
+// read, in one query; a folder the mailbox lacks (another mailbox's of
+// that name too) is not found, with the usage still read; ErrNotFound
+// for a missing mailbox.
+func testAppendTarget(t *testing.T, s store.Store) {
+	a := newMailbox(t, s, "Append Target")
+	b := newMailbox(t, s, "Append Neighbour")
+	q := store.MailboxQuota{IssueWarning: 1 << 19, ProhibitSend: 1 << 20, ProhibitSendReceive: 1 << 21}
+	setQuota(t, s, a.ID, q)
+	deliver(t, s, []int64{a.ID}, sized(1500, "one"))
+	projects, err := s.CreateFolder(ctx, a.ID, "Projects", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliverTo(t, s, projects.ID, sized(700, "two"))
+	if _, err := s.CreateFolder(ctx, b.ID, "Elsewhere", ""); err != nil {
+		t.Fatal(err)
+	}
+	want := usage(t, s, a.ID)
+	if want.Size != 2200 || want.Messages != 2 || want.Quota != q {
+		t.Fatalf("MailboxUsage: got %+v; want 2,200 octets in 2 messages, quota %+v", want, q)
+	}
+	for _, name := range []string{"INBOX", "Projects"} {
+		wantFolder, err := s.FolderByName(ctx, a.ID, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, found, u, err := s.AppendTarget(ctx, a.ID, name)
+		if err != nil || !found {
+			t.Fatalf("AppendTarget(%s): found %v, %v", name, found, err)
+		}
+		if f != wantFolder {
+			t.Errorf("AppendTarget(%s) folder: got %+v; want %+v (FolderByName)", name, f, wantFolder)
+		}
+		if u != want {
+			t.Errorf("AppendTarget(%s) usage: got %+v; want %+v (MailboxUsage)", name, u, want)
+		}
+	}
+	for _, name := range []string{"Missing", "Elsewhere", "projects"} {
+		f, found, u, err := s.AppendTarget(ctx, a.ID, name)
+		if err != nil || found || f != (store.Folder{}) {
+			t.Errorf("AppendTarget(%s), a folder the mailbox lacks: got %+v, found %v, %v; want none", name, f, found, err)
+		}
+		if u != want {
+			t.Errorf("AppendTarget(%s) usage: got %+v; want %+v (MailboxUsage)", name, u, want)
+		}
+	}
+	if _, _, _, err := s.AppendTarget(ctx, a.ID+b.ID+1000, "INBOX"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a missing mailbox: got %v; want ErrNotFound", err)
+	}
+}

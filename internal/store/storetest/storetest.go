@@ -71,6 +71,7 @@ func Run(t *testing.T, open Open) {
 		{"QuotaConcurrent", testQuotaConcurrent},
 		{"Recipient", testRecipient},
 		{"SignInState", testSignInState},
+		{"AppendTarget", testAppendTarget},
 		{"QueueLifecycle", testQueueLifecycle},
 		{"QueueConcurrentClaims", testQueueConcurrentClaims},
 		{"SmtpClientAuthSwitch", testSmtpClientAuthSwitch},
