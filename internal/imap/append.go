@@ -94,7 +94,17 @@ func cmdAppend(ctx context.Context, c *conn, r *request) error {
 	}
 	var uidValidity uint32
 	var uids []uint32
-	if len(msgs) == 1 {
+	ra, claims := c.user.(RecentAppender)
+	claims = claims && c.sel != nil && c.state == stateSelected && !c.sel.readOnly && !c.rev2
+	if len(msgs) == 1 && claims {
+		var uid, first, next uint32
+		var claimed bool
+		uidValidity, uid, first, next, claimed, err = ra.AppendRecent(ctx, name, msgs[0], c.sel.folder)
+		uids = []uint32{uid}
+		if err == nil && claimed {
+			c.sel.claims = append(c.sel.claims, recentRange{first, next})
+		}
+	} else if len(msgs) == 1 {
 		var uid uint32
 		uidValidity, uid, err = c.user.Append(ctx, name, msgs[0])
 		uids = []uint32{uid}

@@ -107,6 +107,19 @@ type User interface {
 	Logout()
 }
 
+// RecentAppender may be implemented by a User: Append that, when name is
+// the folder sel (the one the session has selected read-write; the engine
+// passes it only to an IMAP4rev1 session), claims the folder's recent
+// messages in the same write, as Folder.ClaimRecent would once the session
+// has been told of the new message. The session appending to the folder it
+// has selected is the first to be told of the new message, so the claim is
+// its own; the update after the APPEND then needs no write of its own.
+// claimed says whether [first, next) was claimed (false: name is another
+// folder, nothing was claimed).
+type RecentAppender interface {
+	AppendRecent(ctx context.Context, name string, msg *AppendMessage, sel Folder) (uidValidity, uid, first, next uint32, claimed bool, err error)
+}
+
 // Folder is an opened (selected) folder.
 type Folder interface {
 	// Index returns the folder's counters and the state of all its

@@ -38,7 +38,13 @@ type selected struct {
 	// ctx holds the updating searches (RFC 5267 §4, context.go), nil
 	// while there are none.
 	ctx *contexts
+	// claims are the ranges of UIDs this session's APPENDs claimed as
+	// \Recent (RecentAppender), to mark once the messages are reported.
+	claims []recentRange
 }
+
+// recentRange is a claim of \Recent: the UIDs in [first, next).
+type recentRange struct{ first, next uint32 }
 
 // seqOf returns the sequence number of uid, or 0.
 func (s *selected) seqOf(uid uint32) uint32 {
@@ -475,7 +481,15 @@ func (c *conn) sendUpdates(ctx context.Context, allowExpunge, force bool) error 
 				first, err = s.folder.PeekRecent(ctx)
 				next = noUID
 			} else {
-				first, next, err = s.folder.ClaimRecent(ctx)
+				// What this session's APPENDs claimed; a claim of its
+				// own only for messages beyond the last of them.
+				for _, r := range s.claims {
+					s.markRecent(r.first, r.next)
+				}
+				if n := len(s.claims); n == 0 || s.maxUID() >= s.claims[n-1].next {
+					first, next, err = s.folder.ClaimRecent(ctx)
+				}
+				s.claims = s.claims[:0]
 			}
 			if err != nil {
 				first, next = 0, 0

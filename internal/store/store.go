@@ -279,6 +279,12 @@ type Mail interface {
 	// Append adds one message to a folder and returns its UID and the
 	// folder's UIDVALIDITY (RFC 4315 APPENDUID).
 	Append(ctx context.Context, folderID int64, msg NewMessage) (uidValidity, uid uint32, err error)
+	// AppendClaimingRecent is Append that also claims the folder's recent
+	// messages, the new one among them, in the same transaction, as
+	// ClaimRecent would right after it: for a session that appends to the
+	// folder it has selected, and so is the first to be told of the new
+	// message (IMAP4rev1 \Recent).
+	AppendClaimingRecent(ctx context.Context, folderID int64, msg NewMessage) (uidValidity, uid, first, next uint32, err error)
 	// AppendMany adds messages to a folder in one transaction, all or
 	// nothing (IMAP MULTIAPPEND, RFC 3502), and returns their UIDs in the
 	// order given. A message with no content is ErrInvalid.

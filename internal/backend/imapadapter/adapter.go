@@ -156,6 +156,7 @@ var (
 	_ imap.QuotaUser         = (*user)(nil)
 	_ imap.QuotaReader       = (*user)(nil)
 	_ imap.AppendUsageReader = (*user)(nil)
+	_ imap.RecentAppender    = (*user)(nil)
 	_ imap.Folder            = (*folder)(nil)
 	_ imap.Watcher           = (*user)(nil)
 	_ imap.PreviewKeeper     = (*folder)(nil)
@@ -546,16 +547,33 @@ func newMessage(raw []byte, flags store.Flags, keywords []string, date time.Time
 }
 
 func (u *user) Append(ctx context.Context, name string, msg *imap.AppendMessage) (uint32, uint32, error) {
+	validity, uid, _, _, _, err := u.AppendRecent(ctx, name, msg, nil)
+	return validity, uid, err
+}
+
+// AppendRecent implements imap.RecentAppender: the target folder is sel
+// when their IDs agree (sel is opened by ID; a name may have moved to
+// another folder since), and only then is \Recent claimed.
+func (u *user) AppendRecent(ctx context.Context, name string, msg *imap.AppendMessage, sel imap.Folder) (validity, uid, first, next uint32, claimed bool, err error) {
 	f, err := u.appendFolder(ctx, name)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, 0, false, err
 	}
-	validity, uid, err := u.b.mail.Append(ctx, f.ID, newMessage(msg.Raw, toStoreFlags(msg.Flags), msg.Keywords, msg.InternalDate))
+	nm := newMessage(msg.Raw, toStoreFlags(msg.Flags), msg.Keywords, msg.InternalDate)
+	if fo, ok := sel.(*folder); ok && fo.id == f.ID && fo.u == u {
+		validity, uid, first, next, err = u.b.mail.AppendClaimingRecent(ctx, f.ID, nm)
+		claimed = err == nil
+		if claimed {
+			u.b.recent.claimed(f.ID, next)
+		}
+	} else {
+		validity, uid, err = u.b.mail.Append(ctx, f.ID, nm)
+	}
 	if err != nil {
-		return 0, 0, wireError(err)
+		return 0, 0, 0, 0, false, wireError(err)
 	}
 	u.b.publish(ctx, u.mailboxID, f.ID, 0)
-	return validity, uid, nil
+	return validity, uid, first, next, claimed, nil
 }
 
 func (u *user) AppendMany(ctx context.Context, name string, msgs []*imap.AppendMessage) (uint32, []uint32, error) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -23,7 +24,12 @@ import (
 type countingMail struct {
 	store.Mail
 	bodyReads, usageReads, guidReads, recentReads, metaReads atomic.Int64
-	targetReads, folderReads                                 atomic.Int64
+	targetReads, folderReads, recentClaims                   atomic.Int64
+}
+
+func (m *countingMail) ClaimRecent(ctx context.Context, folderID int64) (uint32, uint32, error) {
+	m.recentClaims.Add(1)
+	return m.Mail.ClaimRecent(ctx, folderID)
 }
 
 func (m *countingMail) AppendTarget(ctx context.Context, mailboxID int64, name string) (store.Folder, bool, store.MailboxUsage, error) {
@@ -243,6 +249,81 @@ func TestAppendTargetAtStart(t *testing.T) {
 	}
 	if got := last(c.cmd("v", "APPEND INBOX {21+}\r\n"+msg)); !strings.HasPrefix(got, "v OK [APPENDUID") {
 		t.Errorf("APPEND to INBOX after the failures: %q; want OK", got)
+	}
+}
+
+// TestAppendClaimsRecent: an IMAP4rev1 session that APPENDs to the
+// folder it has selected read-write claims \Recent in the APPEND's own
+// write (imap.RecentAppender): the update after the APPEND shows the new
+// message, and the ones delivered before it, as recent without a claim of
+// its own, and no other session sees them as recent. A session that has
+// another folder selected, EXAMINEs the folder, or speaks IMAP4rev2
+// claims nothing.
+func TestAppendClaimsRecent(t *testing.T) {
+	ctx := context.Background()
+	st := sqlitetest.Open(t, sqlite.Options{})
+	mail := &countingMail{Mail: st}
+	e := newEnvMail(t, st, mail)
+	login := func() *client {
+		c := e.dial(t)
+		if got := last(c.cmd("a", "LOGIN alice@example.com pw-alice")); !strings.HasPrefix(got, "a OK") {
+			t.Fatalf("LOGIN: %s", got)
+		}
+		return c
+	}
+	const msg = "Subject: 0123456789\r\n"
+	appendTo := func(c *client, name string) []string {
+		t.Helper()
+		got := c.cmd("p", "APPEND "+name+" {21+}\r\n"+msg)
+		if !strings.HasPrefix(last(got), "p OK [APPENDUID") {
+			t.Fatalf("APPEND %s: %q", name, got)
+		}
+		return got
+	}
+	has := func(lines []string, want string) bool { return slices.Contains(lines, want) }
+	deliver := func() {
+		if _, err := st.Deliver(ctx, []int64{e.boxes["alice"]}, newMessage([]byte(msg), 0, nil, time.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	c := login()
+	if got := c.cmd("s", "SELECT INBOX"); !has(got, "* 0 EXISTS") {
+		t.Fatalf("SELECT: %q", got)
+	}
+	deliver()
+	claims := mail.recentClaims.Load()
+	got := appendTo(c, "INBOX")
+	if !has(got, "* 2 EXISTS") || !has(got, "* 2 RECENT") {
+		t.Errorf("APPEND to the selected folder after a delivery: %q; want * 2 EXISTS, * 2 RECENT", got)
+	}
+	if n := mail.recentClaims.Load() - claims; n != 0 {
+		t.Errorf("APPEND to the selected folder: %d claims of \\Recent of its own; want 0", n)
+	}
+	if got := login().cmd("s", "SELECT INBOX"); !has(got, "* 2 EXISTS") || !has(got, "* 0 RECENT") {
+		t.Errorf("another session's SELECT after the APPEND: %q; want * 2 EXISTS, * 0 RECENT", got)
+	}
+
+	// Not the selected folder, EXAMINE, IMAP4rev2: nothing claimed.
+	if got := last(c.cmd("c", "CREATE Projects")); !strings.HasPrefix(got, "c OK") {
+		t.Fatalf("CREATE: %s", got)
+	}
+	appendTo(c, "Projects")
+	ex := login()
+	ex.cmd("x", "EXAMINE INBOX")
+	appendTo(ex, "INBOX")
+	rev2 := login()
+	if got := last(rev2.cmd("n", "ENABLE IMAP4rev2")); !strings.HasPrefix(got, "n OK") {
+		t.Fatalf("ENABLE IMAP4rev2: %s", got)
+	}
+	rev2.cmd("s", "SELECT INBOX")
+	appendTo(rev2, "INBOX")
+	other := login()
+	if got := other.cmd("s", "SELECT Projects"); !has(got, "* 1 RECENT") {
+		t.Errorf("SELECT Projects after an APPEND from a session with INBOX selected: %q; want * 1 RECENT", got)
+	}
+	if got := other.cmd("t", "SELECT INBOX"); !has(got, "* 4 EXISTS") || !has(got, "* 2 RECENT") {
+		t.Errorf("SELECT INBOX after APPENDs from an EXAMINE and an IMAP4rev2 session: %q; want * 4 EXISTS, * 2 RECENT", got)
 	}
 }
 

@@ -252,12 +252,17 @@ func (r *recentClaims) claim(ctx context.Context, mail store.Mail, folderID int6
 	if err != nil {
 		return 0, 0, err
 	}
+	r.claimed(folderID, next)
+	return first, next, nil
+}
+
+// claimed records a claim up to next made in this process.
+func (r *recentClaims) claimed(folderID int64, next uint32) {
 	r.mu.Lock()
 	if next > r.next[folderID] {
 		r.next[folderID] = next
 	}
 	r.mu.Unlock()
-	return first, next, nil
 }
 
 // peek returns the lowest UID of the folder that no session has claimed,

@@ -795,12 +795,31 @@ func addMessage(ctx context.Context, c conn, where string, key any, bodyID int64
 
 // Append implements store.Mail.
 func (db *DB) Append(ctx context.Context, folderID int64, msg store.NewMessage) (uidValidity, uid uint32, err error) {
-	if db.d.DurablePipeline != nil && db.writes == nil {
-		return db.appendPipelined(ctx, folderID, &msg)
+	return db.appendOne(ctx, folderID, &msg, nil)
+}
+
+// AppendClaimingRecent implements store.Mail.
+func (db *DB) AppendClaimingRecent(ctx context.Context, folderID int64, msg store.NewMessage) (uidValidity, uid, first, next uint32, err error) {
+	var claim recentClaim
+	uidValidity, uid, err = db.appendOne(ctx, folderID, &msg, &claim)
+	return uidValidity, uid, min(claim.first, claim.next), claim.next, err
+}
+
+// recentClaim is the range of UIDs an APPEND claimed as \Recent.
+type recentClaim struct{ first, next uint32 }
+
+// appendOne is Append, claiming \Recent in the same transaction when
+// claim is not nil (AppendClaimingRecent).
+func (db *DB) appendOne(ctx context.Context, folderID int64, msg *store.NewMessage, claim *recentClaim) (uidValidity, uid uint32, err error) {
+	if db.d.DurablePipeline != nil && db.writes == nil && (claim == nil || db.d.ClaimRecent != "") {
+		return db.appendPipelined(ctx, folderID, msg, claim)
 	}
 	err = db.write(ctx, nil, func(c conn) error {
 		var err error
-		uidValidity, uid, err = appendMessage(ctx, c, folderID, &msg)
+		uidValidity, uid, err = appendMessage(ctx, c, folderID, msg)
+		if err == nil && claim != nil {
+			*claim, err = claimRecent(ctx, c, folderID)
+		}
 		return err
 	})
 	return uidValidity, uid, err
@@ -813,7 +832,7 @@ func (db *DB) Append(ctx context.Context, folderID int64, msg store.NewMessage) 
 // quota and, under the lock, refuses the commit in SQL when the message
 // would take the mailbox beyond it (quotaLimits.refusal); folderGone
 // refuses it when the folder is gone.
-func (db *DB) appendPipelined(ctx context.Context, folderID int64, msg *store.NewMessage) (uidValidity, uid uint32, err error) {
+func (db *DB) appendPipelined(ctx context.Context, folderID int64, msg *store.NewMessage, claim *recentClaim) (uidValidity, uid uint32, err error) {
 	size := int64(len(msg.Raw))
 	var limits quotaLimits
 	qs := []PipelineQuery{
@@ -836,6 +855,11 @@ func (db *DB) appendPipelined(ctx context.Context, folderID int64, msg *store.Ne
 			Args: []any{int64(msg.Flags), joinKeywords(msg.Keywords), micros(idate), size, micros(time.Now()), msg.HasBinary, folderID}},
 		refuseGone(folderIDGone, folderID),
 	)
+	if claim != nil {
+		// The folder row is this transaction's, locked by the update
+		// above: the claim sees the new message's UIDNEXT.
+		qs = append(qs, PipelineQuery{SQL: db.d.ClaimRecent, Args: []any{folderID, folderID}, Row: []any{&claim.first, &claim.next}})
+	}
 	if err := db.durablePipeline(ctx, qs, limits.reset); err != nil {
 		return 0, 0, db.addErr(limits.refused(err, size, fmt.Sprint(folderID)), fmt.Sprint(folderID))
 	}
@@ -1644,22 +1668,30 @@ func (db *DB) ClaimRecent(ctx context.Context, folderID int64) (first, next uint
 		return min(first, next), next, nil
 	}
 	err = db.writeRelaxed(ctx, func(c conn) error {
-		// Locked first: two sessions must never both claim the same recent
-		// messages.
-		if err := lockFolder(ctx, c, folderID); err != nil {
-			return err
-		}
-		if err := c.queryRow(ctx, `SELECT first_recent_uid, uid_next FROM folders WHERE id = ?`, folderID).Scan(&first, &next); err != nil {
-			return folderNotFound(err, fmt.Sprint(folderID))
-		}
-		if first >= next {
-			first = next
-			return nil
-		}
-		_, err := c.exec(ctx, `UPDATE folders SET first_recent_uid = ? WHERE id = ?`, next, folderID)
+		claim, err := claimRecent(ctx, c, folderID)
+		first, next = claim.first, claim.next
 		return err
 	})
 	return first, next, err
+}
+
+// claimRecent claims a folder's recent messages in a write transaction.
+func claimRecent(ctx context.Context, c conn, folderID int64) (recentClaim, error) {
+	var r recentClaim
+	// Locked first: two sessions must never both claim the same recent
+	// messages.
+	if err := lockFolder(ctx, c, folderID); err != nil {
+		return r, err
+	}
+	if err := c.queryRow(ctx, `SELECT first_recent_uid, uid_next FROM folders WHERE id = ?`, folderID).Scan(&r.first, &r.next); err != nil {
+		return r, folderNotFound(err, fmt.Sprint(folderID))
+	}
+	if r.first >= r.next {
+		r.first = r.next
+		return r, nil
+	}
+	_, err := c.exec(ctx, `UPDATE folders SET first_recent_uid = ? WHERE id = ?`, r.next, folderID)
+	return r, err
 }
 
 // RecentFrom implements store.Mail.

@@ -50,6 +50,7 @@ func Run(t *testing.T, open Open) {
 		{"CopyMove", testCopyMove},
 		{"ClaimRecent", testClaimRecent},
 		{"ConcurrentClaimRecent", testConcurrentClaimRecent},
+		{"AppendClaimingRecent", testAppendClaimingRecent},
 		{"ConcurrentDeliveries", testConcurrentDeliveries},
 		{"LastLogon", testLastLogon},
 		{"AdminSessions", testAdminSessions},
@@ -1139,6 +1140,40 @@ func testClaimRecent(t *testing.T, s store.Store) {
 	}
 }
 
+// testAppendClaimingRecent: an APPEND that claims \Recent claims what
+// ClaimRecent would right after it, its own message included, and
+// nothing when the folder is gone.
+func testAppendClaimingRecent(t *testing.T, s store.Store) {
+	m := newMailbox(t, s, "Recent Appender")
+	inbox, _ := s.FolderByName(ctx, m.ID, "INBOX")
+	deliverTo(t, s, inbox.ID, "Subject: 1\r\n\r\n")
+	deliverTo(t, s, inbox.ID, "Subject: 2\r\n\r\n")
+	check := func(name string, wantUID, wantFirst, wantNext uint32) {
+		t.Helper()
+		validity, uid, first, next, err := s.AppendClaimingRecent(ctx, inbox.ID, parsedMessage("Subject: "+name+"\r\n\r\n"))
+		if err != nil || validity != inbox.UIDValidity || uid != wantUID || first != wantFirst || next != wantNext {
+			t.Errorf("%s: UIDVALIDITY %d, UID %d, claim %d..%d, %v; want %d, %d, %d..%d", name, validity, uid, first, next, err,
+				inbox.UIDValidity, wantUID, wantFirst, wantNext)
+		}
+		if from, err := s.RecentFrom(ctx, inbox.ID); err != nil || from != wantNext {
+			t.Errorf("%s: RecentFrom %d, %v; want %d", name, from, err, wantNext)
+		}
+	}
+	check("with two unclaimed before it", 3, 1, 4)
+	check("right after", 4, 4, 5)
+	if first, next, err := s.ClaimRecent(ctx, inbox.ID); err != nil || first != next {
+		t.Errorf("ClaimRecent after the APPENDs: %d..%d, %v; want nothing", first, next, err)
+	}
+	deliverTo(t, s, inbox.ID, "Subject: 5\r\n\r\n")
+	check("after a delivery", 6, 5, 7)
+	if _, _, _, _, err := s.AppendClaimingRecent(ctx, -1, parsedMessage("Subject: x\r\n\r\n")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("AppendClaimingRecent to no folder: %v; want ErrNotFound", err)
+	}
+	if f, _ := s.FolderByName(ctx, m.ID, "INBOX"); f.Messages != 6 || f.UIDNext != 7 {
+		t.Errorf("INBOX after the APPENDs: %d messages, UIDNEXT %d; want 6, 7", f.Messages, f.UIDNext)
+	}
+}
+
 // testConcurrentClaimRecent claims \Recent from several sessions while
 // mail arrives: every UID is claimed by exactly one claim.
 func testConcurrentClaimRecent(t *testing.T, s store.Store) {
@@ -1179,7 +1214,24 @@ func testConcurrentClaimRecent(t *testing.T, s store.Store) {
 		}()
 	}
 	for i := range deliveries {
-		deliverTo(t, s, inbox.ID, fmt.Sprintf("Subject: %d\r\n\r\n", i))
+		if i%2 == 0 {
+			deliverTo(t, s, inbox.ID, fmt.Sprintf("Subject: %d\r\n\r\n", i))
+			continue
+		}
+		// Every other message comes from a session that claims as it
+		// appends (AppendClaimingRecent): its claim holds its own UID.
+		_, uid, first, next, err := s.AppendClaimingRecent(ctx, inbox.ID, parsedMessage(fmt.Sprintf("Subject: %d\r\n\r\n", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if uid < first || uid >= next {
+			t.Errorf("AppendClaimingRecent: UID %d outside its claim %d..%d", uid, first, next)
+		}
+		mu.Lock()
+		for u := first; u < next; u++ {
+			claimed[u]++
+		}
+		mu.Unlock()
 	}
 	close(stop)
 	wg.Wait()
