@@ -132,6 +132,16 @@ func (e *env) dial(t *testing.T) *client {
 	return c
 }
 
+// login dials and logs in as user (alice or bob).
+func (e *env) login(t *testing.T, user string) *client {
+	t.Helper()
+	c := e.dial(t)
+	if got := last(c.cmd("a", "LOGIN "+user+"@example.com pw-"+user)); !strings.HasPrefix(got, "a OK") {
+		t.Fatalf("LOGIN %s: %s", user, got)
+	}
+	return c
+}
+
 func (c *client) line() string {
 	c.t.Helper()
 	c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))

@@ -32,6 +32,15 @@ func (m *countingMail) ClaimRecent(ctx context.Context, folderID int64) (uint32,
 	return m.Mail.ClaimRecent(ctx, folderID)
 }
 
+// newCountingEnv is newEnv over a SQLite store whose mail reads and
+// writes the IMAP backend makes are counted.
+func newCountingEnv(t *testing.T) (*env, store.Store, *countingMail) {
+	t.Helper()
+	st := sqlitetest.Open(t, sqlite.Options{})
+	mail := &countingMail{Mail: st}
+	return newEnvMail(t, st, mail), st, mail
+}
+
 func (m *countingMail) AppendTarget(ctx context.Context, mailboxID int64, name string) (store.Folder, bool, store.MailboxUsage, error) {
 	m.targetReads.Add(1)
 	return m.Mail.AppendTarget(ctx, mailboxID, name)
@@ -80,9 +89,7 @@ func (m *countingMail) Messages(ctx context.Context, folderID int64, uids []stor
 // exact content, whichever way it was read.
 func TestLongFetchReadsHeads(t *testing.T) {
 	ctx := context.Background()
-	st := sqlitetest.Open(t, sqlite.Options{})
-	mail := &countingMail{Mail: st}
-	e := newEnvMail(t, st, mail)
+	e, st, mail := newCountingEnv(t)
 	const n = 300 // more than one batch of heads (headPrefixBatch)
 	raws := make([][]byte, n)
 	for i := range raws {
@@ -148,9 +155,7 @@ func TestLongFetchReadsHeads(t *testing.T) {
 // exact figure.
 func TestAppendReadsUsageOnce(t *testing.T) {
 	ctx := context.Background()
-	st := sqlitetest.Open(t, sqlite.Options{})
-	mail := &countingMail{Mail: st}
-	e := newEnvMail(t, st, mail)
+	e, st, mail := newCountingEnv(t)
 	c := e.dial(t)
 	if got := last(c.cmd("a", "LOGIN alice@example.com pw-alice")); !strings.HasPrefix(got, "a OK") {
 		t.Fatalf("LOGIN: %s", got)
@@ -191,12 +196,7 @@ func TestAppendTargetAtStart(t *testing.T) {
 	ctx := context.Background()
 	st := sqlitetest.Open(t, sqlite.Options{})
 	e := newEnvOn(t, st)
-	c, other := e.dial(t), e.dial(t)
-	for _, cl := range []*client{c, other} {
-		if got := last(cl.cmd("a", "LOGIN alice@example.com pw-alice")); !strings.HasPrefix(got, "a OK") {
-			t.Fatalf("LOGIN: %s", got)
-		}
-	}
+	c, other := e.login(t, "alice"), e.login(t, "alice")
 	const msg = "Subject: 0123456789\r\n"
 	appendWhile := func(tag, name string, meanwhile func()) string {
 		t.Helper()
@@ -261,16 +261,8 @@ func TestAppendTargetAtStart(t *testing.T) {
 // claims nothing.
 func TestAppendClaimsRecent(t *testing.T) {
 	ctx := context.Background()
-	st := sqlitetest.Open(t, sqlite.Options{})
-	mail := &countingMail{Mail: st}
-	e := newEnvMail(t, st, mail)
-	login := func() *client {
-		c := e.dial(t)
-		if got := last(c.cmd("a", "LOGIN alice@example.com pw-alice")); !strings.HasPrefix(got, "a OK") {
-			t.Fatalf("LOGIN: %s", got)
-		}
-		return c
-	}
+	e, st, mail := newCountingEnv(t)
+	login := func() *client { return e.login(t, "alice") }
 	const msg = "Subject: 0123456789\r\n"
 	appendTo := func(c *client, name string) []string {
 		t.Helper()
@@ -330,9 +322,7 @@ func TestAppendClaimsRecent(t *testing.T) {
 // TestMailboxGUIDReadOnce: the GUID behind MAILBOXID and EMAILID (RFC
 // 8474) is read once per mailbox for the process, not once per session.
 func TestMailboxGUIDReadOnce(t *testing.T) {
-	st := sqlitetest.Open(t, sqlite.Options{})
-	mail := &countingMail{Mail: st}
-	e := newEnvMail(t, st, mail)
+	e, _, mail := newCountingEnv(t)
 	var ids []string
 	for range 3 {
 		c := e.dial(t)
@@ -355,9 +345,7 @@ func TestMailboxGUIDReadOnce(t *testing.T) {
 // its own) only for the RECENT item, and then counts it right.
 func TestStatusReadsRecentOnlyWhenAsked(t *testing.T) {
 	ctx := context.Background()
-	st := sqlitetest.Open(t, sqlite.Options{})
-	mail := &countingMail{Mail: st}
-	e := newEnvMail(t, st, mail)
+	e, st, mail := newCountingEnv(t)
 	for i := range 3 {
 		if _, err := st.Deliver(ctx, []int64{e.boxes["alice"]}, newMessage([]byte(fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", i)), 0, nil, time.Now())); err != nil {
 			t.Fatal(err)

@@ -11,8 +11,6 @@ import (
 
 	"github.com/gatehouse-mail/gatehouse/internal/imap"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
-	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
-	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite/sqlitetest"
 )
 
 func cachedMD(uid uint32, prefix int) imap.MessageData {
@@ -148,9 +146,7 @@ func TestMessageCacheBound(t *testing.T) {
 // message's own content.
 func TestMessageCacheSessions(t *testing.T) {
 	ctx := context.Background()
-	st := sqlitetest.Open(t, sqlite.Options{})
-	mail := &countingMail{Mail: st}
-	e := newEnvMail(t, st, mail)
+	e, st, mail := newCountingEnv(t)
 	const n = 40
 	for i := range n {
 		raw := fmt.Sprintf("Subject: message %d\r\n\r\n%s", i+1, strings.Repeat(fmt.Sprintf("body of %d\r\n", i+1), 1+i))
