@@ -94,9 +94,11 @@ func cmdAppend(ctx context.Context, c *conn, r *request) error {
 	}
 	var uidValidity uint32
 	var uids []uint32
-	ra, claims := c.user.(RecentAppender)
-	claims = claims && c.sel != nil && c.state == stateSelected && !c.sel.readOnly && !c.rev2
-	if len(msgs) == 1 && claims {
+	// An IMAP4rev1 session appending to the folder it has selected
+	// read-write claims \Recent with the message (RecentAppender).
+	ra, claiming := c.user.(RecentAppender)
+	claiming = claiming && c.sel != nil && c.state == stateSelected && !c.sel.readOnly && !c.rev2
+	if len(msgs) == 1 && claiming {
 		var uid, first, next uint32
 		var claimed bool
 		uidValidity, uid, first, next, claimed, err = ra.AppendRecent(ctx, name, msgs[0], c.sel.folder)

@@ -138,56 +138,59 @@ func reserveFolderQuota(ctx context.Context, c conn, folderID, add int64) error 
 	return reserveQuota(ctx, c, []int64{mb}, add)
 }
 
-// MailboxUsage implements store.Mail.
-func (db *DB) MailboxUsage(ctx context.Context, mailboxID int64) (store.MailboxUsage, error) {
-	var u store.MailboxUsage
-	var warn, send, sendReceive sql.NullInt64
-	err := conn{db: db}.queryRow(ctx, `SELECT issue_warning_quota, prohibit_send_quota, prohibit_send_receive_quota,
-		(SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = ?), (SELECT coalesce(sum(messages), 0) FROM folders WHERE mailbox_id = ?)
-		FROM mailboxes WHERE id = ?`, mailboxID, mailboxID, mailboxID).Scan(&warn, &send, &sendReceive, &u.Size, &u.Messages)
-	if errors.Is(err, sql.ErrNoRows) {
-		return u, fmt.Errorf("mailbox %d: %w", mailboxID, store.ErrNotFound)
-	}
-	u.Quota = store.MailboxQuota{IssueWarning: warn.Int64, ProhibitSend: send.Int64, ProhibitSendReceive: sendReceive.Int64}
-	u.Size, u.Messages = max(u.Size, 0), max(u.Messages, 0)
-	return u, err
+// usageColumns are a mailbox's usage, read from its row m: the quotas
+// (scanned by usageRow), its size and its message count (the sums of its
+// folders' counters).
+const usageColumns = `m.issue_warning_quota, m.prohibit_send_quota, m.prohibit_send_receive_quota,
+	(SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = m.id), (SELECT coalesce(sum(messages), 0) FROM folders WHERE mailbox_id = m.id)`
+
+// usageRow receives usageColumns.
+type usageRow struct {
+	warn, send, sendReceive sql.NullInt64
+	size, messages          int64
 }
 
-// appendTarget is AppendTarget's query: the usage as MailboxUsage reads
-// it, and the folder's columns (folderColumns; zeros and empty strings
-// when the mailbox has no folder of that name).
-const appendTarget = `SELECT m.issue_warning_quota, m.prohibit_send_quota, m.prohibit_send_receive_quota,
-	(SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = m.id), (SELECT coalesce(sum(messages), 0) FROM folders WHERE mailbox_id = m.id),
-	coalesce(f.id, 0), coalesce(f.mailbox_id, 0), coalesce(f.name, ''), coalesce(f.special_use, ''), coalesce(f.uid_validity, 0),
-	coalesce(f.uid_next, 0), coalesce(f.highest_modseq, 0), coalesce(f.messages, 0), coalesce(f.unseen, 0), coalesce(f.size, 0)
+func (r *usageRow) dest() []any {
+	return []any{&r.warn, &r.send, &r.sendReceive, &r.size, &r.messages}
+}
+
+// usage is what was read, the sums clamped at 0.
+func (r *usageRow) usage() store.MailboxUsage {
+	return store.MailboxUsage{Size: max(r.size, 0), Messages: max(r.messages, 0),
+		Quota: store.MailboxQuota{IssueWarning: r.warn.Int64, ProhibitSend: r.send.Int64, ProhibitSendReceive: r.sendReceive.Int64}}
+}
+
+// MailboxUsage implements store.Mail.
+func (db *DB) MailboxUsage(ctx context.Context, mailboxID int64) (store.MailboxUsage, error) {
+	var r usageRow
+	err := conn{db: db}.queryRow(ctx, `SELECT `+usageColumns+` FROM mailboxes m WHERE m.id = ?`, mailboxID).Scan(r.dest()...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.MailboxUsage{}, fmt.Errorf("mailbox %d: %w", mailboxID, store.ErrNotFound)
+	}
+	return r.usage(), err
+}
+
+// appendTarget is AppendTarget's query: the folder's columns
+// (folderColumns; zeros and empty strings when the mailbox has no folder
+// of that name), then the usage (usageColumns).
+const appendTarget = `SELECT coalesce(f.id, 0), coalesce(f.mailbox_id, 0), coalesce(f.name, ''), coalesce(f.special_use, ''),
+	coalesce(f.uid_validity, 0), coalesce(f.uid_next, 0), coalesce(f.highest_modseq, 0), coalesce(f.messages, 0),
+	coalesce(f.unseen, 0), coalesce(f.size, 0), ` + usageColumns + `
 	FROM mailboxes m LEFT JOIN folders f ON f.mailbox_id = m.id AND f.name = ?
 	WHERE m.id = ?`
 
 // AppendTarget implements store.Mail.
 func (db *DB) AppendTarget(ctx context.Context, mailboxID int64, name string) (store.Folder, bool, store.MailboxUsage, error) {
-	var u store.MailboxUsage
-	var warn, send, sendReceive sql.NullInt64
-	f, err := scanFolder(scanAfter{conn{db: db}.queryRow(ctx, appendTarget, name, mailboxID),
-		[]any{&warn, &send, &sendReceive, &u.Size, &u.Messages}})
+	var r usageRow
+	f, err := scanFolder(scanWith{conn{db: db}.queryRow(ctx, appendTarget, name, mailboxID), r.dest()})
 	if errors.Is(err, sql.ErrNoRows) {
-		return f, false, u, fmt.Errorf("mailbox %d: %w", mailboxID, store.ErrNotFound)
+		return store.Folder{}, false, store.MailboxUsage{}, fmt.Errorf("mailbox %d: %w", mailboxID, store.ErrNotFound)
 	}
 	if err != nil {
-		return f, false, u, err
+		return store.Folder{}, false, store.MailboxUsage{}, err
 	}
-	u.Quota = store.MailboxQuota{IssueWarning: warn.Int64, ProhibitSend: send.Int64, ProhibitSendReceive: sendReceive.Int64}
-	u.Size, u.Messages = max(u.Size, 0), max(u.Messages, 0)
-	return f, f.ID != 0, u, nil
+	return f, f.ID != 0, r.usage(), nil
 }
-
-// scanAfter scans a row whose first columns are extra and whose last are
-// what a scan function reads (scanWith's mirror).
-type scanAfter struct {
-	row   interface{ Scan(...any) error }
-	extra []any
-}
-
-func (s scanAfter) Scan(dest ...any) error { return s.row.Scan(append(s.extra, dest...)...) }
 
 // Recipient implements store.Mail.
 func (db *DB) Recipient(ctx context.Context, address string) (store.Mailbox, int64, error) {
