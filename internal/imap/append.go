@@ -99,13 +99,7 @@ func cmdAppend(ctx context.Context, c *conn, r *request) error {
 	ra, claiming := c.user.(RecentAppender)
 	claiming = claiming && c.sel != nil && c.state == stateSelected && !c.sel.readOnly && !c.rev2
 	if len(msgs) == 1 && claiming {
-		var uid, first, next uint32
-		var claimed bool
-		uidValidity, uid, first, next, claimed, err = ra.AppendRecent(ctx, name, msgs[0], c.sel.folder)
-		uids = []uint32{uid}
-		if err == nil && claimed {
-			c.sel.claims = append(c.sel.claims, recentRange{first, next})
-		}
+		uidValidity, uids, err = c.appendSelected(ctx, ra, name, msgs[0])
 	} else if len(msgs) == 1 {
 		var uid uint32
 		uidValidity, uid, err = c.user.Append(ctx, name, msgs[0])
@@ -128,6 +122,27 @@ func cmdAppend(ctx context.Context, c *conn, r *request) error {
 	}
 	// RFC 3502: the UIDs of all messages, in the order appended.
 	return &okResult{code: "APPENDUID " + itoa(uidValidity) + " " + formatSet(uids), text: "APPEND completed"}
+}
+
+// appendSelected appends a message through a RecentAppender, claiming
+// \Recent when name is the selected folder, and keeps what the backend
+// read of the folder's changes with the write for the update after the
+// command (sendUpdates). The change signal is taken before the write: a
+// change that the read may miss, committed after it began, signals
+// again; and should the backend read nothing, the signal is put back.
+func (c *conn) appendSelected(ctx context.Context, ra RecentAppender, name string, msg *AppendMessage) (uint32, []uint32, error) {
+	s := c.sel
+	signalled := c.changed.Swap(false)
+	r, err := ra.AppendRecent(ctx, name, msg, s.folder, s.modSeq)
+	if err == nil && r.Claimed {
+		s.claims = append(s.claims, recentRange{r.First, r.Next})
+	}
+	if err == nil && r.Changes != nil {
+		s.polled = &polledChanges{since: s.modSeq, FolderChanges: *r.Changes}
+	} else if signalled {
+		c.changed.Store(true)
+	}
+	return r.UIDValidity, []uint32{r.UID}, err
 }
 
 // missingMailbox turns a refusal of an APPEND's content (a CATENATE URL

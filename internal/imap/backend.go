@@ -114,10 +114,31 @@ type User interface {
 // has been told of the new message. The session appending to the folder it
 // has selected is the first to be told of the new message, so the claim is
 // its own; the update after the APPEND then needs no write of its own.
-// claimed says whether [first, next) was claimed (false: name is another
-// folder, nothing was claimed).
+// since is the MODSEQ up to which the session knows the folder: a backend
+// that can read what Folder.Changes(since) would return with the write
+// (in its round trip, after its commit) returns it in Changes, and the
+// update after the APPEND is then told from it without asking again.
 type RecentAppender interface {
-	AppendRecent(ctx context.Context, name string, msg *AppendMessage, sel Folder) (uidValidity, uid, first, next uint32, claimed bool, err error)
+	AppendRecent(ctx context.Context, name string, msg *AppendMessage, sel Folder, since uint64) (RecentAppend, error)
+}
+
+// RecentAppend is what RecentAppender.AppendRecent stored, claimed and read.
+type RecentAppend struct {
+	UIDValidity, UID uint32
+	// Claimed says whether [First, Next) was claimed as \Recent (false:
+	// name is another folder, nothing was claimed).
+	First, Next uint32
+	Claimed     bool
+	// Changes, when not nil, is what Folder.Changes(since) of sel returns,
+	// read after the APPEND's commit.
+	Changes *FolderChanges
+}
+
+// FolderChanges is what Folder.Changes returns.
+type FolderChanges struct {
+	Status   FolderStatus
+	Changed  []MessageFlags
+	Expunged []uint32
 }
 
 // Folder is an opened (selected) folder.

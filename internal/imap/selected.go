@@ -41,10 +41,19 @@ type selected struct {
 	// claims are the ranges of UIDs this session's APPENDs claimed as
 	// \Recent (RecentAppender), to mark once the messages are reported.
 	claims []recentRange
+	// polled is what the session's last APPEND read of the folder's
+	// changes with its write (RecentAppender), for the update after it.
+	polled *polledChanges
 }
 
 // recentRange is a claim of \Recent: the UIDs in [first, next).
 type recentRange struct{ first, next uint32 }
+
+// polledChanges are the folder's changes since MODSEQ since.
+type polledChanges struct {
+	since uint64
+	FolderChanges
+}
 
 // seqOf returns the sequence number of uid, or 0.
 func (s *selected) seqOf(uid uint32) uint32 {
@@ -411,13 +420,29 @@ func (c *conn) sendUpdates(ctx context.Context, allowExpunge, force bool) error 
 	if s == nil {
 		return nil
 	}
-	if !c.changed.Swap(false) && !force && (len(s.pendingExpunge) == 0 || !allowExpunge) {
+	// What an APPEND read with its write, if it is still the answer to
+	// the question this update asks.
+	polled := s.polled
+	s.polled = nil
+	if polled != nil && polled.since != s.modSeq {
+		polled = nil
+		c.changed.Store(true)
+	}
+	if polled == nil && !c.changed.Swap(false) && !force && (len(s.pendingExpunge) == 0 || !allowExpunge) {
 		return c.updateContexts(ctx)
 	}
-	st, changed, expunged, err := s.folder.Changes(ctx, s.modSeq)
-	if err != nil {
-		c.changed.Store(true) // try again later
-		return err
+	var st FolderStatus
+	var changed []MessageFlags
+	var expunged []uint32
+	if polled != nil {
+		st, changed, expunged = polled.Status, polled.Changed, polled.Expunged
+	} else {
+		var err error
+		st, changed, expunged, err = s.folder.Changes(ctx, s.modSeq)
+		if err != nil {
+			c.changed.Store(true) // try again later
+			return err
+		}
 	}
 	w := &c.w
 	for _, u := range expunged {

@@ -283,8 +283,11 @@ type Mail interface {
 	// messages, the new one among them, in the same transaction, as
 	// ClaimRecent would right after it: for a session that appends to the
 	// folder it has selected, and so is the first to be told of the new
-	// message (IMAP4rev1 \Recent).
-	AppendClaimingRecent(ctx context.Context, folderID int64, msg NewMessage) (uidValidity, uid, first, next uint32, err error)
+	// message (IMAP4rev1 \Recent). The session then asks what changed in
+	// the folder since the MODSEQ it knew, since: an engine that can read
+	// that in the APPEND's round trip (PostgreSQL) does, in a snapshot
+	// taken after the commit, and returns it in RecentAppend.Changes.
+	AppendClaimingRecent(ctx context.Context, folderID int64, msg NewMessage, since uint64) (RecentAppend, error)
 	// AppendMany adds messages to a folder in one transaction, all or
 	// nothing (IMAP MULTIAPPEND, RFC 3502), and returns their UIDs in the
 	// order given. A message with no content is ErrInvalid.
@@ -803,6 +806,25 @@ const (
 )
 
 // MessageFlags is the mutable state of one message.
+// RecentAppend is what AppendClaimingRecent stored and claimed.
+type RecentAppend struct {
+	UIDValidity, UID uint32
+	// First and Next bound the UIDs claimed as \Recent: [First, Next).
+	First, Next uint32
+	// Changes, when not nil, is what Changes(folder, since) returns, read
+	// after the commit in the same round trip; nil when the engine does
+	// not read it with the write (the caller asks Changes itself).
+	Changes *FolderChanges
+}
+
+// FolderChanges is what changed in a folder since a MODSEQ, as
+// Mail.Changes returns it.
+type FolderChanges struct {
+	Folder   Folder
+	Changed  []MessageFlags // UID order
+	Expunged []uint32       // ascending
+}
+
 type MessageFlags struct {
 	UID      uint32
 	ModSeq   uint64

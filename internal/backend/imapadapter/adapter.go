@@ -547,33 +547,56 @@ func newMessage(raw []byte, flags store.Flags, keywords []string, date time.Time
 }
 
 func (u *user) Append(ctx context.Context, name string, msg *imap.AppendMessage) (uint32, uint32, error) {
-	validity, uid, _, _, _, err := u.AppendRecent(ctx, name, msg, nil)
-	return validity, uid, err
+	r, err := u.AppendRecent(ctx, name, msg, nil, 0)
+	return r.UIDValidity, r.UID, err
 }
 
 // AppendRecent implements imap.RecentAppender: the target folder is sel
 // when their IDs agree (sel is opened by ID; a name may have moved to
-// another folder since), and only then is \Recent claimed.
-func (u *user) AppendRecent(ctx context.Context, name string, msg *imap.AppendMessage, sel imap.Folder) (validity, uid, first, next uint32, claimed bool, err error) {
+// another folder since), and only then is \Recent claimed and are the
+// changes since since read with the write (when the store can).
+func (u *user) AppendRecent(ctx context.Context, name string, msg *imap.AppendMessage, sel imap.Folder, since uint64) (imap.RecentAppend, error) {
+	var r imap.RecentAppend
 	f, err := u.appendFolder(ctx, name)
 	if err != nil {
-		return 0, 0, 0, 0, false, err
+		return r, err
 	}
 	nm := newMessage(msg.Raw, toStoreFlags(msg.Flags), msg.Keywords, msg.InternalDate)
-	if fo, ok := sel.(*folder); ok && fo.id == f.ID && fo.u == u {
-		validity, uid, first, next, err = u.b.mail.AppendClaimingRecent(ctx, f.ID, nm)
-		claimed = err == nil
-		if claimed {
-			u.b.recent.claimed(f.ID, next)
+	fo, ok := sel.(*folder)
+	if !ok || fo.id != f.ID || fo.u != u {
+		r.UIDValidity, r.UID, err = u.b.mail.Append(ctx, f.ID, nm)
+		if err != nil {
+			return imap.RecentAppend{}, wireError(err)
 		}
-	} else {
-		validity, uid, err = u.b.mail.Append(ctx, f.ID, nm)
+		u.b.publish(ctx, u.mailboxID, f.ID, 0)
+		return r, nil
 	}
+	sr, err := u.b.mail.AppendClaimingRecent(ctx, f.ID, nm, since)
 	if err != nil {
-		return 0, 0, 0, 0, false, wireError(err)
+		return imap.RecentAppend{}, wireError(err)
 	}
-	u.b.publish(ctx, u.mailboxID, f.ID, 0)
-	return validity, uid, first, next, claimed, nil
+	r = imap.RecentAppend{UIDValidity: sr.UIDValidity, UID: sr.UID, First: sr.First, Next: sr.Next, Claimed: true}
+	u.b.recent.claimed(f.ID, sr.Next)
+	var modSeq uint64 // of the new message; 0: not known, always passed on
+	if ch := sr.Changes; ch != nil {
+		fo.uidNext = ch.Folder.UIDNext
+		r.Changes = &imap.FolderChanges{Status: folderStatus(ch.Folder), Changed: toIMAPFlags(ch.Changed), Expunged: ch.Expunged}
+		for _, m := range ch.Changed {
+			if m.UID == sr.UID {
+				modSeq = m.ModSeq
+			}
+		}
+		// The session is told every change up to the read's MODSEQ
+		// with the update after the APPEND: the event of its own
+		// message (published below, the session's callback runs inside
+		// publish on the in-process hub) and of any other change the
+		// read saw need not make it ask again.
+		if ch.Folder.HighestModSeq > fo.seenModSeq.Load() {
+			fo.seenModSeq.Store(ch.Folder.HighestModSeq)
+		}
+	}
+	u.b.publish(ctx, u.mailboxID, f.ID, modSeq)
+	return r, nil
 }
 
 func (u *user) AppendMany(ctx context.Context, name string, msgs []*imap.AppendMessage) (uint32, []uint32, error) {
@@ -631,8 +654,9 @@ type folder struct {
 	cancel      func()
 	uidNext     uint32 // as last seen by Index or Changes
 	// seenModSeq is a MODSEQ up to which the session has every change of
-	// the folder, as its StoreFlags calls told (Open); only StoreFlags
-	// writes it.
+	// the folder, as its StoreFlags calls and the changes read with its
+	// APPENDs told (Open); only StoreFlags and AppendRecent write it, from
+	// the session's goroutine.
 	seenModSeq atomic.Uint64
 }
 

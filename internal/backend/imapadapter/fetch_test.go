@@ -15,8 +15,10 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/gatehouse-mail/gatehouse/internal/store"
+	"github.com/gatehouse-mail/gatehouse/internal/store/postgres"
 	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-mail/gatehouse/internal/store/sqlite/sqlitetest"
+	"github.com/gatehouse-mail/gatehouse/internal/testenv/pgtest"
 )
 
 // countingMail counts what the IMAP backend asks of the store, method by
@@ -24,7 +26,12 @@ import (
 type countingMail struct {
 	store.Mail
 	bodyReads, usageReads, guidReads, recentReads, metaReads atomic.Int64
-	targetReads, folderReads, recentClaims                   atomic.Int64
+	targetReads, folderReads, recentClaims, changesReads     atomic.Int64
+}
+
+func (m *countingMail) Changes(ctx context.Context, folderID int64, since uint64) (store.Folder, []store.MessageFlags, []uint32, error) {
+	m.changesReads.Add(1)
+	return m.Mail.Changes(ctx, folderID, since)
 }
 
 func (m *countingMail) ClaimRecent(ctx context.Context, folderID int64) (uint32, uint32, error) {
@@ -366,4 +373,80 @@ func TestStatusReadsRecentOnlyWhenAsked(t *testing.T) {
 	}
 	status("MESSAGES UNSEEN UIDNEXT", 0, "* STATUS INBOX (MESSAGES 3 UNSEEN 3 UIDNEXT 4)")
 	status("MESSAGES RECENT", 1, "* STATUS INBOX (MESSAGES 3 RECENT 3)")
+}
+
+// TestAppendReadsChanges: an APPEND to the selected folder tells the
+// session every change since it last looked (another session's flag
+// change and expunge, its own new message) from the changes the store
+// read with the write where it reads them (PostgreSQL: no read of its
+// own afterwards), from a read of its own otherwise (SQLite); and a change
+// made after the APPEND is told at the next command, not lost with the
+// signal the APPEND took.
+func TestAppendReadsChanges(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			var st store.Store
+			if engine == "postgres" {
+				s, err := postgres.Open(ctx, pgtest.NewDatabase(t), postgres.Options{MaxConns: 4})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { s.Close() })
+				st = s
+			} else {
+				st = sqlitetest.Open(t, sqlite.Options{})
+			}
+			mail := &countingMail{Mail: st}
+			e := newEnvMail(t, st, mail)
+			for i := range 3 {
+				if _, err := st.Deliver(ctx, []int64{e.boxes["alice"]}, newMessage([]byte(fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", i)), 0, nil, time.Now())); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a, b := e.login(t, "alice"), e.login(t, "alice")
+			if got := a.cmd("s", "SELECT INBOX"); !slices.Contains(got, "* 3 EXISTS") {
+				t.Fatalf("SELECT: %q", got)
+			}
+			b.cmd("s", "SELECT INBOX")
+			b.cmd("f", "UID STORE 2 +FLAGS (\\Flagged)")
+			b.cmd("d", "UID STORE 1 +FLAGS (\\Deleted)")
+			b.cmd("x", "EXPUNGE")
+
+			reads := mail.changesReads.Load()
+			const msg = "Subject: 0123456789\r\n"
+			got := a.cmd("p", "APPEND INBOX {21+}\r\n"+msg)
+			// a had the three delivered messages as recent; the new one
+			// is too, and UID 1 is gone.
+			want := []string{"* 1 EXPUNGE", "* 3 EXISTS", "* 3 RECENT", "* 1 FETCH (UID 2 FLAGS (\\Flagged \\Recent))"}
+			for _, w := range want {
+				if !slices.Contains(got, w) {
+					t.Errorf("APPEND after another session's changes: %q; want %q among them", got, w)
+				}
+			}
+			if !strings.HasPrefix(last(got), "p OK [APPENDUID") {
+				t.Fatalf("APPEND: %q", got)
+			}
+			wantReads := int64(1)
+			if engine == "postgres" {
+				wantReads = 0 // read with the write
+			}
+			if n := mail.changesReads.Load() - reads; n != wantReads {
+				t.Errorf("APPEND: %d reads of changes of its own; want %d", n, wantReads)
+			}
+			// A command that asks for changes only after a signal: none
+			// is left (the APPEND's own event is no news).
+			reads = mail.changesReads.Load()
+			if got := a.cmd("u", "UID FETCH 4 (UID)"); len(got) != 2 {
+				t.Errorf("UID FETCH after the APPEND: %q; want its one FETCH", got)
+			}
+			if n := mail.changesReads.Load() - reads; n != 0 {
+				t.Errorf("UID FETCH after the APPEND: %d reads of changes; want 0", n)
+			}
+			b.cmd("g", "UID STORE 3 +FLAGS (\\Answered)")
+			if got := a.cmd("v", "UID FETCH 4 (UID)"); !slices.Contains(got, "* 2 FETCH (UID 3 FLAGS (\\Answered \\Recent))") {
+				t.Errorf("UID FETCH after another change: %q; want * 2 FETCH (UID 3 FLAGS (\\Answered \\Recent))", got)
+			}
+		})
+	}
 }

@@ -4,6 +4,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -199,11 +200,12 @@ var Dialect = sqlstore.Dialect{
 	ReadTxOptions:   &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	// FOR NO KEY UPDATE: the lock that a quota check holds must not wait
 	// for (or block) the key-share locks of inserting a folder.
-	LockMailboxes:   `SELECT id FROM mailboxes WHERE id IN (%s) ORDER BY id FOR NO KEY UPDATE`,
-	Pipeline:        pipeline,
-	DurablePipeline: durablePipeline,
-	ReadPipeline:    readPipeline,
-	ReadBodyHeads:   readBodyHeads,
+	LockMailboxes:       `SELECT id FROM mailboxes WHERE id IN (%s) ORDER BY id FOR NO KEY UPDATE`,
+	Pipeline:            pipeline,
+	DurablePipeline:     durablePipeline,
+	DurablePipelineRead: durablePipelineRead,
+	ReadPipeline:        readPipeline,
+	ReadBodyHeads:       readBodyHeads,
 	// The CTE's FOR UPDATE takes the row lock and reads the row's newest
 	// version (waiting for a concurrent writer to finish); the UPDATE
 	// then writes that same locked row, so no two sessions claim the
@@ -248,7 +250,8 @@ func rebind(q string) string {
 // pool's connections make it (synchronous_commit on, or off on the
 // relaxed pool).
 func pipeline(ctx context.Context, pool *sql.DB, qs []sqlstore.PipelineQuery, check func() error) error {
-	return runBatch(ctx, pool, "BEGIN", qs, check, nil)
+	_, err := runBatch(ctx, pool, "BEGIN", qs, check, nil, nil)
+	return err
 }
 
 // durableTail is what durablePipeline sends after its transaction's
@@ -271,20 +274,34 @@ var durableTail = []string{
 // durableTail; all in one round trip. The pool's sessions must commit
 // synchronously.
 func durablePipeline(ctx context.Context, pool *sql.DB, qs []sqlstore.PipelineQuery) error {
+	_, err := durablePipelineRead(ctx, pool, qs, nil)
+	return err
+}
+
+// durablePipelineRead implements sqlstore.Dialect.DurablePipelineRead:
+// durablePipeline with, in the same round trip, reads in a read-only
+// REPEATABLE READ snapshot that begins once the durable commit has
+// returned (its statements come after the COMMIT on one connection).
+func durablePipelineRead(ctx context.Context, pool *sql.DB, qs, reads []sqlstore.PipelineQuery) (readErr, err error) {
 	relaxed := make([]sqlstore.PipelineQuery, 0, len(qs)+1)
 	relaxed = append(relaxed, sqlstore.PipelineQuery{SQL: relaxedTx})
-	return runBatch(ctx, pool, "BEGIN", append(relaxed, qs...), nil, durableTail)
+	return runBatch(ctx, pool, "BEGIN", append(relaxed, qs...), nil, durableTail, reads)
 }
 
 // readPipeline implements sqlstore.Dialect.ReadPipeline: BEGIN of a
 // read-only REPEATABLE READ snapshot, every query and COMMIT go out
 // together and come back in one round trip.
 func readPipeline(ctx context.Context, pool *sql.DB, qs []sqlstore.PipelineQuery) error {
-	return runBatch(ctx, pool, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", qs, nil, nil)
+	_, err := runBatch(ctx, pool, readSnapshot, qs, nil, nil, nil)
+	return err
 }
 
-// runBatch sends begin, qs and, when check is nil, COMMIT and then tail as
-// one pgx batch on a connection of pool and reads their results in order;
+// readSnapshot begins the transaction of a read pipeline.
+const readSnapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+// runBatch sends begin, qs and, when check is nil, COMMIT, then tail and
+// then reads (in a read snapshot of their own) as one pgx batch on a
+// connection of pool and reads their results in order;
 // with check, it then commits when check returns nil and rolls back
 // otherwise. Should a query fail, the server skips the rest of the batch
 // (its COMMIT too) and leaves the transaction aborted; a ROLLBACK then
@@ -292,14 +309,15 @@ func readPipeline(ctx context.Context, pool *sql.DB, qs []sqlstore.PipelineQuery
 // state is still unknown is dropped. A query refused by
 // gatehouse_refuse_if fails with a sqlstore.RefusedError. An error of tail
 // comes after the transaction committed: it is never one that
-// sqlstore retries.
-func runBatch(ctx context.Context, pool *sql.DB, begin string, qs []sqlstore.PipelineQuery, check func() error, tail []string) error {
+// sqlstore retries. An error of reads is readErr, not err: what was
+// written stands.
+func runBatch(ctx context.Context, pool *sql.DB, begin string, qs []sqlstore.PipelineQuery, check func() error, tail []string, reads []sqlstore.PipelineQuery) (readErr, err error) {
 	c, err := pool.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return nil, fmt.Errorf("begin: %w", err)
 	}
 	defer c.Close()
-	return c.Raw(func(dc any) error {
+	err = c.Raw(func(dc any) error {
 		pc := dc.(*stdlib.Conn).Conn()
 		b := &pgx.Batch{}
 		b.Queue(begin)
@@ -310,6 +328,13 @@ func runBatch(ctx context.Context, pool *sql.DB, begin string, qs []sqlstore.Pip
 			b.Queue("COMMIT")
 			for _, q := range tail {
 				b.Queue(q)
+			}
+			if len(reads) > 0 {
+				b.Queue(readSnapshot)
+				for _, q := range reads {
+					b.Queue(rebind(q.SQL), q.Args...)
+				}
+				b.Queue("COMMIT")
 			}
 		}
 		br := pc.SendBatch(ctx, b)
@@ -329,9 +354,18 @@ func runBatch(ctx context.Context, pool *sql.DB, begin string, qs []sqlstore.Pip
 					err = fmt.Errorf("committed, but not confirmed on disk: %v", terr)
 				}
 			}
+			if err == nil && len(reads) > 0 {
+				readErr = readAfter(br, reads)
+			}
 		}
-		if cerr := br.Close(); err == nil {
-			err = cerr
+		if cerr := br.Close(); cerr != nil && err == nil {
+			if len(reads) > 0 && check == nil {
+				// The write was confirmed before the reads: what
+				// failed after it is theirs.
+				readErr = cmp.Or(readErr, cerr)
+			} else {
+				err = cerr
+			}
 		}
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == refusedCode {
@@ -341,7 +375,7 @@ func runBatch(ctx context.Context, pool *sql.DB, begin string, qs []sqlstore.Pip
 			err = check()
 		}
 		end := "ROLLBACK"
-		if err == nil {
+		if err == nil && readErr == nil {
 			end = "COMMIT"
 		}
 		if pc.PgConn().TxStatus() == 'I' {
@@ -350,6 +384,12 @@ func runBatch(ctx context.Context, pool *sql.DB, begin string, qs []sqlstore.Pip
 		if _, xerr := pc.Exec(ctx, end); xerr != nil {
 			// The connection's state is unknown: database/sql drops it.
 			pc.Close(context.WithoutCancel(ctx))
+			if err == nil && readErr != nil {
+				// The write stands; the closed connection is
+				// dropped when it is next handed out.
+				readErr = errors.Join(readErr, xerr)
+				return nil
+			}
 			if err == nil {
 				return errors.Join(fmt.Errorf("commit: %w", xerr), driver.ErrBadConn)
 			}
@@ -357,6 +397,24 @@ func runBatch(ctx context.Context, pool *sql.DB, begin string, qs []sqlstore.Pip
 		}
 		return err
 	})
+	return readErr, err
+}
+
+// readAfter reads the results of a batch's reads: their snapshot's
+// BEGIN, each query, its COMMIT.
+func readAfter(br pgx.BatchResults, reads []sqlstore.PipelineQuery) error {
+	if _, err := br.Exec(); err != nil {
+		return fmt.Errorf("read after commit: %w", err)
+	}
+	for _, q := range reads {
+		if err := runPipelined(br, q); err != nil {
+			return fmt.Errorf("read after commit: %w", err)
+		}
+	}
+	if _, err := br.Exec(); err != nil {
+		return fmt.Errorf("read after commit: %w", err)
+	}
+	return nil
 }
 
 // readBodyHeads implements sqlstore.Dialect.ReadBodyHeads: one statement

@@ -466,3 +466,80 @@ func TestNewMailRoundTrips(t *testing.T) {
 	}
 	after("a delivery beyond the quota")
 }
+
+// TestAppendReadsChanges checks that an APPEND that claims \Recent reads
+// the changes its session is to be told of in its own round trip: the
+// durable pipeline, then a read-only snapshot taken after the commit
+// (postgres.durablePipelineRead); and that a failure of that read leaves
+// the APPEND stored and answered, with no changes, and the connection
+// usable.
+func TestAppendReadsChanges(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.NewDatabase(t)
+	trace := &roundTrips{}
+	s, err := postgres.Open(ctx, dsn, postgres.Options{MaxConns: 2, BodyGrace: -1, Tracer: trace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	db, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close(context.WithoutCancel(ctx)) })
+	_, inbox := newMailbox(t, s, "Poll")
+	msg := func(i int) store.NewMessage {
+		return store.NewMessage{Raw: []byte(fmt.Sprintf("Subject: %d\r\n\r\nbody %d\r\n", i, i)), Structure: []byte("x")}
+	}
+	for i := range 3 { // warm up: pgx prepares each text once, unseen by the tracer
+		if _, err := s.AppendClaimingRecent(ctx, inbox.ID, msg(i), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: []store.UIDRange{{Start: 1, Stop: 1}}, Op: store.FlagsAdd, Flags: store.FlagDeleted}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.FolderByID(ctx, inbox.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Expunge(ctx, inbox.ID, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	trace.take()
+	r, err := s.AppendClaimingRecent(ctx, inbox.ID, msg(3), before.HighestModSeq)
+	if err != nil || r.UID != 4 || r.First != 4 || r.Next != 5 {
+		t.Fatalf("append: %+v, %v; want UID 4, claim 4..5", r, err)
+	}
+	sent := trace.take()
+	if len(sent) != 1 || !strings.Contains(sent[0], "; COMMIT; BEGIN; INSERT INTO commit_barriers") ||
+		!strings.Contains(sent[0], "; COMMIT; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT") || !strings.HasSuffix(sent[0], "; COMMIT") {
+		t.Errorf("sent %d round trips; want one batch: the APPEND, its barrier, the read:\n%s", len(sent), strings.Join(sent, "\n"))
+	}
+	if r.Changes == nil {
+		t.Fatal("no changes read with the APPEND")
+	}
+	if got := r.Changes; got.Folder.UIDNext != 5 || got.Folder.Messages != 3 || len(got.Changed) != 1 || got.Changed[0].UID != 4 ||
+		!slices.Equal(got.Expunged, []uint32{1}) {
+		t.Errorf("changes read with the APPEND: %+v; want UIDNEXT 5, 3 messages, UID 4 new, UID 1 expunged", *got)
+	}
+
+	// The read fails (a table it reads is gone): the APPEND stands.
+	if _, err := db.Exec(ctx, `ALTER TABLE expunged RENAME TO expunged_away`); err != nil {
+		t.Fatal(err)
+	}
+	r, err = s.AppendClaimingRecent(ctx, inbox.ID, msg(4), 0)
+	if err != nil || r.UID != 5 || r.Changes != nil {
+		t.Errorf("append whose read fails: %+v, %v; want UID 5 and no changes", r, err)
+	}
+	if _, err := db.Exec(ctx, `ALTER TABLE expunged_away RENAME TO expunged`); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := s.FolderByID(ctx, inbox.ID); err != nil || f.Messages != 4 || f.UIDNext != 6 {
+		t.Errorf("INBOX after the APPENDs: %+v, %v; want 4 messages, UIDNEXT 6", f, err)
+	}
+	// The pool still works.
+	if r, err := s.AppendClaimingRecent(ctx, inbox.ID, msg(5), 0); err != nil || r.UID != 6 || r.Changes == nil {
+		t.Errorf("append after the failed read: %+v, %v; want UID 6 with changes", r, err)
+	}
+}

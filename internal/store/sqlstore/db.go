@@ -107,6 +107,13 @@ type Dialect struct {
 	// reason) (PostgreSQL), and DurablePipeline then returns a
 	// RefusedError with that reason. Append and Deliver use it.
 	DurablePipeline func(ctx context.Context, pool *sql.DB, qs []PipelineQuery) error
+	// DurablePipelineRead, when set, is DurablePipeline followed, in the
+	// same round trip, by reads: a read-only snapshot (ReadTxOptions) that
+	// begins once the durable commit has returned, in which each of reads
+	// runs as in ReadPipeline. readErr is the reads' error: the write
+	// stands, and err is nil, when only they failed. An APPEND reads the
+	// changes its session is to be told of with it.
+	DurablePipelineRead func(ctx context.Context, pool *sql.DB, qs, reads []PipelineQuery) (readErr, err error)
 	// ReadPipeline, when set, runs qs as one read-only snapshot
 	// (ReadTxOptions) on one connection of pool: its BEGIN, every query
 	// and its end are sent at once (PostgreSQL: one round trip instead of

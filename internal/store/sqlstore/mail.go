@@ -419,30 +419,10 @@ func (db *DB) Changes(ctx context.Context, folderID int64, since uint64) (store.
 	var changed []store.MessageFlags
 	var expunged []uint32
 	if db.d.ReadPipeline != nil {
-		// One round trip instead of five. The two queries of changes are
-		// sent whether or not the folder's MODSEQ passed since: they find
-		// nothing then (no row's MODSEQ is above the folder's), and
-		// asking costs no round trip of its own.
-		var found bool
-		err := db.d.ReadPipeline(ctx, db.r, []PipelineQuery{
-			folderQuery(folderID, &f, &found),
-			flagsQuery(`SELECT uid, modseq, flags, keywords FROM messages WHERE folder_id = ? AND modseq > ?`, &changed, folderID, since),
-			{SQL: `SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid`, Args: []any{folderID, since},
-				Each: func(scan func(dest ...any) error) error {
-					var uid uint32
-					err := scan(&uid)
-					expunged = append(expunged, uid)
-					return err
-				}},
-		})
-		if err == nil && !found {
-			err = folderNotFound(sql.ErrNoRows, fmt.Sprint(folderID))
-		}
-		if err != nil {
-			return store.Folder{}, nil, nil, err
-		}
-		slices.SortFunc(changed, func(a, b store.MessageFlags) int { return cmp.Compare(a.UID, b.UID) })
-		return f, changed, expunged, nil
+		// One round trip instead of five.
+		var p changesPoll
+		err := p.finish(db.d.ReadPipeline(ctx, db.r, p.queries(folderID, since)))
+		return p.out.Folder, p.out.Changed, p.out.Expunged, err
 	}
 	err := db.read(ctx, func(c conn) error {
 		var err error
@@ -465,6 +445,46 @@ func (db *DB) Changes(ctx context.Context, folderID int64, since uint64) (store.
 		return err
 	})
 	return f, changed, expunged, err
+}
+
+// changesPoll is Changes as queries of a pipeline: a read pipeline's, or
+// those that an APPEND's durable pipeline runs after its commit.
+type changesPoll struct {
+	folderID int64
+	out      store.FolderChanges
+	found    bool
+}
+
+// queries returns the queries of the poll, its result reset. The two
+// queries of changes are sent whether or not the folder's MODSEQ passed
+// since: they find nothing then (no row's MODSEQ is above the folder's),
+// and asking costs no round trip of its own.
+func (p *changesPoll) queries(folderID int64, since uint64) []PipelineQuery {
+	*p = changesPoll{folderID: folderID}
+	return []PipelineQuery{
+		folderQuery(folderID, &p.out.Folder, &p.found),
+		flagsQuery(`SELECT uid, modseq, flags, keywords FROM messages WHERE folder_id = ? AND modseq > ?`, &p.out.Changed, folderID, since),
+		{SQL: `SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid`, Args: []any{folderID, since},
+			Each: func(scan func(dest ...any) error) error {
+				var uid uint32
+				err := scan(&uid)
+				p.out.Expunged = append(p.out.Expunged, uid)
+				return err
+			}},
+	}
+}
+
+// finish completes the poll once its queries ran with error err.
+func (p *changesPoll) finish(err error) error {
+	if err == nil && !p.found {
+		err = folderNotFound(sql.ErrNoRows, fmt.Sprint(p.folderID))
+	}
+	if err != nil {
+		p.out = store.FolderChanges{}
+		return err
+	}
+	slices.SortFunc(p.out.Changed, func(a, b store.MessageFlags) int { return cmp.Compare(a.UID, b.UID) })
+	return nil
 }
 
 // query runs q, whose WHERE includes the clause: prepared when the clause
@@ -795,24 +815,49 @@ func addMessage(ctx context.Context, c conn, where string, key any, bodyID int64
 
 // Append implements store.Mail.
 func (db *DB) Append(ctx context.Context, folderID int64, msg store.NewMessage) (uidValidity, uid uint32, err error) {
-	return db.appendOne(ctx, folderID, &msg, nil)
+	return db.appendOne(ctx, folderID, &msg, nil, nil)
 }
 
-// AppendClaimingRecent implements store.Mail.
-func (db *DB) AppendClaimingRecent(ctx context.Context, folderID int64, msg store.NewMessage) (uidValidity, uid, first, next uint32, err error) {
+// AppendClaimingRecent implements store.Mail. With a durable pipeline
+// that reads after its commit (PostgreSQL), the changes since since come
+// with the APPEND's round trip; should only their read fail, the APPEND
+// stands and the caller asks Changes itself.
+func (db *DB) AppendClaimingRecent(ctx context.Context, folderID int64, msg store.NewMessage, since uint64) (store.RecentAppend, error) {
 	var claim recentClaim
-	uidValidity, uid, err = db.appendOne(ctx, folderID, &msg, &claim)
-	return uidValidity, uid, min(claim.first, claim.next), claim.next, err
+	var poll *pollAfter
+	if db.d.DurablePipelineRead != nil {
+		poll = &pollAfter{since: since}
+	}
+	var r store.RecentAppend
+	var err error
+	r.UIDValidity, r.UID, err = db.appendOne(ctx, folderID, &msg, &claim, poll)
+	if err != nil {
+		return store.RecentAppend{}, err
+	}
+	r.First, r.Next = min(claim.first, claim.next), claim.next
+	if poll != nil && poll.read {
+		r.Changes = &poll.changes.out
+	}
+	return r, nil
+}
+
+// pollAfter asks an APPEND's durable pipeline for the changes since since,
+// read after its commit; read says they were.
+type pollAfter struct {
+	since   uint64
+	changes changesPoll
+	read    bool
 }
 
 // recentClaim is the range of UIDs an APPEND claimed as \Recent.
 type recentClaim struct{ first, next uint32 }
 
 // appendOne is Append, claiming \Recent in the same transaction when
-// claim is not nil (AppendClaimingRecent).
-func (db *DB) appendOne(ctx context.Context, folderID int64, msg *store.NewMessage, claim *recentClaim) (uidValidity, uid uint32, err error) {
+// claim is not nil and reading changes after the commit when poll is not
+// nil (AppendClaimingRecent).
+func (db *DB) appendOne(ctx context.Context, folderID int64, msg *store.NewMessage, claim *recentClaim, poll *pollAfter) (uidValidity, uid uint32, err error) {
 	if db.d.DurablePipeline != nil && db.writes == nil && (claim == nil || db.d.ClaimRecent != "") {
-		return db.appendPipelined(ctx, folderID, msg, claim)
+		return db.appendPipelined(ctx, folderID, msg, claim, poll)
 	}
 	err = db.write(ctx, nil, func(c conn) error {
 		var err error
@@ -832,7 +877,7 @@ func (db *DB) appendOne(ctx context.Context, folderID int64, msg *store.NewMessa
 // quota and, under the lock, refuses the commit in SQL when the message
 // would take the mailbox beyond it (quotaLimits.refusal); folderGone
 // refuses it when the folder is gone.
-func (db *DB) appendPipelined(ctx context.Context, folderID int64, msg *store.NewMessage, claim *recentClaim) (uidValidity, uid uint32, err error) {
+func (db *DB) appendPipelined(ctx context.Context, folderID int64, msg *store.NewMessage, claim *recentClaim, poll *pollAfter) (uidValidity, uid uint32, err error) {
 	size := int64(len(msg.Raw))
 	var limits quotaLimits
 	qs := []PipelineQuery{
@@ -860,9 +905,26 @@ func (db *DB) appendPipelined(ctx context.Context, folderID int64, msg *store.Ne
 		// above: the claim sees the new message's UIDNEXT.
 		qs = append(qs, PipelineQuery{SQL: db.d.ClaimRecent, Args: []any{folderID, folderID}, Row: []any{&claim.first, &claim.next}})
 	}
-	if err := db.durablePipeline(ctx, qs, limits.reset); err != nil {
+	if poll == nil || db.d.DurablePipelineRead == nil {
+		if err := db.durablePipeline(ctx, qs, limits.reset); err != nil {
+			return 0, 0, db.addErr(limits.refused(err, size, fmt.Sprint(folderID)), fmt.Sprint(folderID))
+		}
+		return uidValidity, uid, nil
+	}
+	var reads []PipelineQuery
+	var readErr error
+	err = db.retryPipeline(ctx, func() {
+		limits.reset()
+		reads = poll.changes.queries(folderID, poll.since)
+	}, func() error {
+		var err error
+		readErr, err = db.d.DurablePipelineRead(ctx, db.w, qs, reads)
+		return err
+	})
+	if err != nil {
 		return 0, 0, db.addErr(limits.refused(err, size, fmt.Sprint(folderID)), fmt.Sprint(folderID))
 	}
+	poll.read = poll.changes.finish(readErr) == nil
 	return uidValidity, uid, nil
 }
 

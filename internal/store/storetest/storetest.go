@@ -1142,35 +1142,64 @@ func testClaimRecent(t *testing.T, s store.Store) {
 
 // testAppendClaimingRecent: an APPEND that claims \Recent claims what
 // ClaimRecent would right after it, its own message included, and
-// nothing when the folder is gone.
+// nothing when the folder is gone; the changes it reads with the write,
+// when the engine does, are what Changes says right after it.
 func testAppendClaimingRecent(t *testing.T, s store.Store) {
 	m := newMailbox(t, s, "Recent Appender")
 	inbox, _ := s.FolderByName(ctx, m.ID, "INBOX")
 	deliverTo(t, s, inbox.ID, "Subject: 1\r\n\r\n")
 	deliverTo(t, s, inbox.ID, "Subject: 2\r\n\r\n")
-	check := func(name string, wantUID, wantFirst, wantNext uint32) {
+	check := func(name string, since uint64, wantUID, wantFirst, wantNext uint32) {
 		t.Helper()
-		validity, uid, first, next, err := s.AppendClaimingRecent(ctx, inbox.ID, parsedMessage("Subject: "+name+"\r\n\r\n"))
-		if err != nil || validity != inbox.UIDValidity || uid != wantUID || first != wantFirst || next != wantNext {
-			t.Errorf("%s: UIDVALIDITY %d, UID %d, claim %d..%d, %v; want %d, %d, %d..%d", name, validity, uid, first, next, err,
+		r, err := s.AppendClaimingRecent(ctx, inbox.ID, parsedMessage("Subject: "+name+"\r\n\r\n"), since)
+		if err != nil || r.UIDValidity != inbox.UIDValidity || r.UID != wantUID || r.First != wantFirst || r.Next != wantNext {
+			t.Errorf("%s: UIDVALIDITY %d, UID %d, claim %d..%d, %v; want %d, %d, %d..%d", name, r.UIDValidity, r.UID, r.First, r.Next, err,
 				inbox.UIDValidity, wantUID, wantFirst, wantNext)
 		}
 		if from, err := s.RecentFrom(ctx, inbox.ID); err != nil || from != wantNext {
 			t.Errorf("%s: RecentFrom %d, %v; want %d", name, from, err, wantNext)
 		}
+		if r.Changes == nil {
+			return
+		}
+		f, changed, expunged, err := s.Changes(ctx, inbox.ID, since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := r.Changes
+		if got.Folder.ID != f.ID || got.Folder.HighestModSeq != f.HighestModSeq || got.Folder.UIDNext != f.UIDNext ||
+			got.Folder.Messages != f.Messages || got.Folder.Unseen != f.Unseen ||
+			fmt.Sprint(got.Changed) != fmt.Sprint(changed) || fmt.Sprint(got.Expunged) != fmt.Sprint(expunged) {
+			t.Errorf("%s: changes read with the APPEND %+v; Changes since %d right after: %+v %v %v", name, *got, since, f, changed, expunged)
+		}
+		if n := len(got.Changed); n == 0 || got.Changed[n-1].UID != r.UID {
+			t.Errorf("%s: changes read with the APPEND %v do not end with its own UID %d", name, got.Changed, r.UID)
+		}
 	}
-	check("with two unclaimed before it", 3, 1, 4)
-	check("right after", 4, 4, 5)
+	check("with two unclaimed before it", 0, 3, 1, 4)
+	// A flag change and an expunge the session has not been told of.
+	before, _ := s.FolderByName(ctx, m.ID, "INBOX")
+	if _, _, err := s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: []store.UIDRange{{Start: 1, Stop: 2}}, Op: store.FlagsAdd, Flags: store.FlagFlagged}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: []store.UIDRange{{Start: 2, Stop: 2}}, Op: store.FlagsAdd, Flags: store.FlagDeleted}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Expunge(ctx, inbox.ID, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	check("right after", before.HighestModSeq, 4, 4, 5)
 	if first, next, err := s.ClaimRecent(ctx, inbox.ID); err != nil || first != next {
 		t.Errorf("ClaimRecent after the APPENDs: %d..%d, %v; want nothing", first, next, err)
 	}
 	deliverTo(t, s, inbox.ID, "Subject: 5\r\n\r\n")
-	check("after a delivery", 6, 5, 7)
-	if _, _, _, _, err := s.AppendClaimingRecent(ctx, -1, parsedMessage("Subject: x\r\n\r\n")); !errors.Is(err, store.ErrNotFound) {
+	now, _ := s.FolderByName(ctx, m.ID, "INBOX")
+	check("after a delivery", now.HighestModSeq, 6, 5, 7)
+	if _, err := s.AppendClaimingRecent(ctx, -1, parsedMessage("Subject: x\r\n\r\n"), 0); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("AppendClaimingRecent to no folder: %v; want ErrNotFound", err)
 	}
-	if f, _ := s.FolderByName(ctx, m.ID, "INBOX"); f.Messages != 6 || f.UIDNext != 7 {
-		t.Errorf("INBOX after the APPENDs: %d messages, UIDNEXT %d; want 6, 7", f.Messages, f.UIDNext)
+	if f, _ := s.FolderByName(ctx, m.ID, "INBOX"); f.Messages != 5 || f.UIDNext != 7 {
+		t.Errorf("INBOX after the APPENDs: %d messages, UIDNEXT %d; want 5, 7", f.Messages, f.UIDNext)
 	}
 }
 
@@ -1220,10 +1249,11 @@ func testConcurrentClaimRecent(t *testing.T, s store.Store) {
 		}
 		// Every other message comes from a session that claims as it
 		// appends (AppendClaimingRecent): its claim holds its own UID.
-		_, uid, first, next, err := s.AppendClaimingRecent(ctx, inbox.ID, parsedMessage(fmt.Sprintf("Subject: %d\r\n\r\n", i)))
+		r, err := s.AppendClaimingRecent(ctx, inbox.ID, parsedMessage(fmt.Sprintf("Subject: %d\r\n\r\n", i)), 0)
 		if err != nil {
 			t.Fatal(err)
 		}
+		uid, first, next := r.UID, r.First, r.Next
 		if uid < first || uid >= next {
 			t.Errorf("AppendClaimingRecent: UID %d outside its claim %d..%d", uid, first, next)
 		}
