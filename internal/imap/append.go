@@ -125,22 +125,16 @@ func cmdAppend(ctx context.Context, c *conn, r *request) error {
 }
 
 // appendSelected appends a message through a RecentAppender, claiming
-// \Recent when name is the selected folder, and keeps what the backend
-// read of the folder's changes with the write for the update after the
-// command (sendUpdates). The change signal is taken before the write: a
-// change that the read may miss, committed after it began, signals
-// again; and should the backend read nothing, the signal is put back.
+// \Recent when name is the selected folder (readWith).
 func (c *conn) appendSelected(ctx context.Context, ra RecentAppender, name string, msg *AppendMessage) (uint32, []uint32, error) {
-	s := c.sel
-	signalled := c.changed.Swap(false)
-	r, err := ra.AppendRecent(ctx, name, msg, s.folder, s.modSeq)
+	var r RecentAppend
+	err := c.readWith(func(since uint64) (*FolderChanges, error) {
+		var err error
+		r, err = ra.AppendRecent(ctx, name, msg, c.sel.folder, since)
+		return r.Changes, err
+	})
 	if err == nil && r.Claimed {
-		s.claims = append(s.claims, recentRange{r.First, r.Next})
-	}
-	if err == nil && r.Changes != nil {
-		s.polled = &polledChanges{since: s.modSeq, FolderChanges: *r.Changes}
-	} else if signalled {
-		c.changed.Store(true)
+		c.sel.claims = append(c.sel.claims, recentRange{r.First, r.Next})
 	}
 	return r.UIDValidity, []uint32{r.UID}, err
 }

@@ -134,6 +134,14 @@ type RecentAppend struct {
 	Changes *FolderChanges
 }
 
+// ExpungeReader may be implemented by a Folder: Expunge that also
+// returns what Changes(since) would right after it, read with the write
+// (nil when the backend did not read it), for the update after the
+// command (as RecentAppender.AppendRecent's Changes).
+type ExpungeReader interface {
+	ExpungeRead(ctx context.Context, uids []UIDRange, since uint64) ([]uint32, *FolderChanges, error)
+}
+
 // FolderChanges is what Folder.Changes returns.
 type FolderChanges struct {
 	Status   FolderStatus

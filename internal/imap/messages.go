@@ -183,7 +183,18 @@ func cmdExpunge(ctx context.Context, c *conn, r *request) error {
 		}
 		uids = uidRanges(del)
 	}
-	removed, err := s.folder.Expunge(ctx, uids)
+	var removed []uint32
+	var err error
+	if er, ok := s.folder.(ExpungeReader); ok {
+		err = c.readWith(func(since uint64) (*FolderChanges, error) {
+			var ch *FolderChanges
+			var err error
+			removed, ch, err = er.ExpungeRead(ctx, uids, since)
+			return ch, err
+		})
+	} else {
+		removed, err = s.folder.Expunge(ctx, uids)
+	}
 	if err != nil {
 		return err
 	}

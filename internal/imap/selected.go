@@ -411,6 +411,25 @@ func cmdClose(ctx context.Context, c *conn, r *request) error {
 	return nil
 }
 
+// readWith runs a write of the session's to the selected folder that may
+// read the folder's changes since the session's MODSEQ with it (write
+// returns them, or nil), and keeps them for the update after the command
+// (sendUpdates), which then asks nothing. The change signal is taken
+// before the write: a change that the read may miss, committed after it
+// began, signals again; and should the write read nothing, the signal is
+// put back.
+func (c *conn) readWith(write func(since uint64) (*FolderChanges, error)) error {
+	s := c.sel
+	signalled := c.changed.Swap(false)
+	ch, err := write(s.modSeq)
+	if err == nil && ch != nil {
+		s.polled = &polledChanges{since: s.modSeq, FolderChanges: *ch}
+	} else if signalled {
+		c.changed.Store(true)
+	}
+	return err
+}
+
 // sendUpdates asks the backend what changed in the selected folder since the
 // session last looked and reports it: EXPUNGE (when allowExpunge), EXISTS
 // and RECENT, FLAGS for new keywords, FETCH FLAGS for changed messages (RFC

@@ -307,6 +307,12 @@ type Mail interface {
 	// EXPUNGE: a flag another session just cleared is respected); POP3 QUIT
 	// removes what its client marked, whatever the flags.
 	Expunge(ctx context.Context, folderID int64, uids []UIDRange, deletedOnly bool) ([]uint32, error)
+	// ExpungeChanges is Expunge of the messages with \Deleted for a
+	// session that then asks what changed in the folder since the MODSEQ
+	// it knew, since: an engine that can read that in the EXPUNGE's round
+	// trip (PostgreSQL) does, after the commit, and returns it (nil
+	// otherwise: the caller asks Changes itself).
+	ExpungeChanges(ctx context.Context, folderID int64, uids []UIDRange, since uint64) ([]uint32, *FolderChanges, error)
 	// Copy copies messages to another folder of the same mailbox, sharing
 	// bodies; Move also expunges them from the source, atomically.
 	Copy(ctx context.Context, srcFolderID int64, uids []UIDRange, dstFolderID int64) (CopyResult, error)

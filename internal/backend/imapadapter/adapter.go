@@ -578,23 +578,14 @@ func (u *user) AppendRecent(ctx context.Context, name string, msg *imap.AppendMe
 	r = imap.RecentAppend{UIDValidity: sr.UIDValidity, UID: sr.UID, First: sr.First, Next: sr.Next, Claimed: true}
 	u.b.recent.claimed(f.ID, sr.Next)
 	var modSeq uint64 // of the new message; 0: not known, always passed on
-	if ch := sr.Changes; ch != nil {
-		fo.uidNext = ch.Folder.UIDNext
-		r.Changes = &imap.FolderChanges{Status: folderStatus(ch.Folder), Changed: toIMAPFlags(ch.Changed), Expunged: ch.Expunged}
-		for _, m := range ch.Changed {
+	if sr.Changes != nil {
+		for _, m := range sr.Changes.Changed {
 			if m.UID == sr.UID {
 				modSeq = m.ModSeq
 			}
 		}
-		// The session is told every change up to the read's MODSEQ
-		// with the update after the APPEND: the event of its own
-		// message (published below, the session's callback runs inside
-		// publish on the in-process hub) and of any other change the
-		// read saw need not make it ask again.
-		if ch.Folder.HighestModSeq > fo.seenModSeq.Load() {
-			fo.seenModSeq.Store(ch.Folder.HighestModSeq)
-		}
 	}
+	r.Changes = fo.readWith(sr.Changes)
 	u.b.publish(ctx, u.mailboxID, f.ID, modSeq)
 	return r, nil
 }
@@ -812,6 +803,49 @@ func (f *folder) Expunge(ctx context.Context, uids []imap.UIDRange) ([]uint32, e
 		f.u.b.publish(ctx, f.u.mailboxID, f.id, 0)
 	}
 	return removed, nil
+}
+
+// ExpungeRead implements imap.ExpungeReader: Expunge, with the changes
+// since since when the store reads them with the write.
+func (f *folder) ExpungeRead(ctx context.Context, uids []imap.UIDRange, since uint64) ([]uint32, *imap.FolderChanges, error) {
+	var r []store.UIDRange
+	if uids != nil {
+		r = toStoreRanges(uids)
+	}
+	removed, ch, err := f.u.b.mail.ExpungeChanges(ctx, f.id, r, since)
+	if err != nil {
+		return nil, nil, wireError(err)
+	}
+	f.u.b.msgs.forget(f.id, f.uidValidity, removed)
+	out := f.readWith(ch)
+	if len(removed) > 0 {
+		// The expunge's MODSEQ is at most the read's: an event at the
+		// read's MODSEQ is no news to this session, and news to any
+		// session that has not seen as far.
+		var modSeq uint64
+		if ch != nil {
+			modSeq = ch.Folder.HighestModSeq
+		}
+		f.u.b.publish(ctx, f.u.mailboxID, f.id, modSeq)
+	}
+	return removed, out, nil
+}
+
+// readWith takes the changes the store read with a write of the session
+// (nil: none) as Changes would: they are what the session is told in the
+// update after the command, so every change up to their MODSEQ counts as
+// seen, and the events of the write, and of any other change they hold,
+// ask nothing again (the session's callback runs inside publish on the
+// in-process hub, so this comes before the write's event goes out).
+func (f *folder) readWith(ch *store.FolderChanges) *imap.FolderChanges {
+	if ch == nil {
+		return nil
+	}
+	f.uidNext = ch.Folder.UIDNext
+	if ch.Folder.HighestModSeq > f.seenModSeq.Load() {
+		f.seenModSeq.Store(ch.Folder.HighestModSeq)
+	}
+	return &imap.FolderChanges{Status: folderStatus(ch.Folder), Changed: toIMAPFlags(ch.Changed), Expunged: ch.Expunged}
 }
 
 func (f *folder) copyOrMove(ctx context.Context, uids []imap.UIDRange, dest string, move bool) (imap.CopyResult, error) {

@@ -375,13 +375,13 @@ func TestStatusReadsRecentOnlyWhenAsked(t *testing.T) {
 	status("MESSAGES RECENT", 1, "* STATUS INBOX (MESSAGES 3 RECENT 3)")
 }
 
-// TestAppendReadsChanges: an APPEND to the selected folder tells the
-// session every change since it last looked (another session's flag
-// change and expunge, its own new message) from the changes the store
-// read with the write where it reads them (PostgreSQL: no read of its
-// own afterwards), from a read of its own otherwise (SQLite); and a change
-// made after the APPEND is told at the next command, not lost with the
-// signal the APPEND took.
+// TestAppendReadsChanges: an APPEND to the selected folder, and an
+// EXPUNGE, tell the session every change since it last looked (another
+// session's flag change and expunge, its own new message) from the
+// changes the store read with the write where it reads them (PostgreSQL:
+// no read of its own afterwards), from a read of its own otherwise
+// (SQLite); and a change made after the APPEND is told at the next
+// command, not lost with the signal the APPEND took.
 func TestAppendReadsChanges(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
@@ -446,6 +446,31 @@ func TestAppendReadsChanges(t *testing.T) {
 			b.cmd("g", "UID STORE 3 +FLAGS (\\Answered)")
 			if got := a.cmd("v", "UID FETCH 4 (UID)"); !slices.Contains(got, "* 2 FETCH (UID 3 FLAGS (\\Answered \\Recent))") {
 				t.Errorf("UID FETCH after another change: %q; want * 2 FETCH (UID 3 FLAGS (\\Answered \\Recent))", got)
+			}
+
+			// The same for an EXPUNGE: another session's flag change
+			// before it is told from what the EXPUNGE read.
+			a.cmd("d", "UID STORE 4 +FLAGS.SILENT (\\Deleted)")
+			b.cmd("h", "UID STORE 2 -FLAGS (\\Flagged)")
+			reads = mail.changesReads.Load()
+			got = a.cmd("x", "EXPUNGE")
+			for _, w := range []string{"* 3 EXPUNGE", "* 1 FETCH (UID 2 FLAGS (\\Recent))"} {
+				if !slices.Contains(got, w) {
+					t.Errorf("EXPUNGE after another session's change: %q; want %q among them", got, w)
+				}
+			}
+			if n := mail.changesReads.Load() - reads; n != wantReads {
+				t.Errorf("EXPUNGE: %d reads of changes of its own; want %d", n, wantReads)
+			}
+			reads = mail.changesReads.Load()
+			if got := a.cmd("u", "UID FETCH 3 (UID)"); len(got) != 2 {
+				t.Errorf("UID FETCH after the EXPUNGE: %q; want its one FETCH", got)
+			}
+			if n := mail.changesReads.Load() - reads; n != 0 {
+				t.Errorf("UID FETCH after the EXPUNGE: %d reads of changes; want 0", n)
+			}
+			if got := b.cmd("n", "NOOP"); !slices.Contains(got, "* 3 EXPUNGE") {
+				t.Errorf("the other session's NOOP after the EXPUNGE: %q; want * 3 EXPUNGE", got)
 			}
 		})
 	}

@@ -202,6 +202,7 @@ var Dialect = sqlstore.Dialect{
 	// for (or block) the key-share locks of inserting a folder.
 	LockMailboxes:       `SELECT id FROM mailboxes WHERE id IN (%s) ORDER BY id FOR NO KEY UPDATE`,
 	Pipeline:            pipeline,
+	PipelineRead:        pipelineRead,
 	DurablePipeline:     durablePipeline,
 	DurablePipelineRead: durablePipelineRead,
 	ReadPipeline:        readPipeline,
@@ -252,6 +253,13 @@ func rebind(q string) string {
 func pipeline(ctx context.Context, pool *sql.DB, qs []sqlstore.PipelineQuery, check func() error) error {
 	_, err := runBatch(ctx, pool, "BEGIN", qs, check, nil, nil)
 	return err
+}
+
+// pipelineRead implements sqlstore.Dialect.PipelineRead: pipeline without
+// check, then, in the same round trip, reads in a read-only REPEATABLE
+// READ snapshot that begins once the COMMIT has returned.
+func pipelineRead(ctx context.Context, pool *sql.DB, qs, reads []sqlstore.PipelineQuery) (readErr, err error) {
+	return runBatch(ctx, pool, "BEGIN", qs, nil, nil, reads)
 }
 
 // durableTail is what durablePipeline sends after its transaction's

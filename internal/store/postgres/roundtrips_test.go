@@ -470,9 +470,10 @@ func TestNewMailRoundTrips(t *testing.T) {
 // TestAppendReadsChanges checks that an APPEND that claims \Recent reads
 // the changes its session is to be told of in its own round trip: the
 // durable pipeline, then a read-only snapshot taken after the commit
-// (postgres.durablePipelineRead); and that a failure of that read leaves
+// (postgres.durablePipelineRead); that a failure of that read leaves
 // the APPEND stored and answered, with no changes, and the connection
-// usable.
+// usable; and that an EXPUNGE reads them in its round trip too
+// (postgres.pipelineRead).
 func TestAppendReadsChanges(t *testing.T) {
 	ctx := context.Background()
 	dsn := pgtest.NewDatabase(t)
@@ -541,5 +542,22 @@ func TestAppendReadsChanges(t *testing.T) {
 	// The pool still works.
 	if r, err := s.AppendClaimingRecent(ctx, inbox.ID, msg(5), 0); err != nil || r.UID != 6 || r.Changes == nil {
 		t.Errorf("append after the failed read: %+v, %v; want UID 6 with changes", r, err)
+	}
+
+	// An EXPUNGE reads them the same way, after its relaxed commit.
+	if _, _, err := s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: []store.UIDRange{{Start: 6, Stop: 6}}, Op: store.FlagsAdd, Flags: store.FlagDeleted}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the first sends its texts once to prepare them
+		trace.take()
+		removed, ch, err := s.ExpungeChanges(ctx, inbox.ID, nil, 0)
+		if err != nil || ch == nil || !slices.Contains(ch.Expunged, 6) || ch.Folder.Messages != 4 {
+			t.Fatalf("expunge: %v, %+v, %v; want UID 6 expunged, read with it", removed, ch, err)
+		}
+	}
+	sent = trace.take()
+	if len(sent) != 1 || !strings.HasPrefix(sent[0], "batch: BEGIN;") ||
+		!strings.Contains(sent[0], "; COMMIT; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT") || !strings.HasSuffix(sent[0], "; COMMIT") {
+		t.Errorf("EXPUNGE: sent %d round trips; want one batch: the EXPUNGE, the read:\n%s", len(sent), strings.Join(sent, "\n"))
 	}
 }

@@ -94,6 +94,11 @@ type Dialect struct {
 	// transaction in one round trip). StoreFlags and
 	// Expunge use it without group commit.
 	Pipeline func(ctx context.Context, pool *sql.DB, qs []PipelineQuery, check func() error) error
+	// PipelineRead, when set, runs qs as Pipeline does without check and
+	// then, in the same round trip, reads as DurablePipelineRead does
+	// (readErr: only the reads failed, the write stands). An EXPUNGE
+	// reads the changes its session is to be told of with it.
+	PipelineRead func(ctx context.Context, pool *sql.DB, qs, reads []PipelineQuery) (readErr, err error)
 	// DurablePipeline, when set, runs qs as Pipeline does without check,
 	// on pool (whose commits wait for the disk), but commits in two steps
 	// sent with the statements: their transaction commits without waiting

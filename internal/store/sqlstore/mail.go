@@ -835,18 +835,47 @@ func (db *DB) AppendClaimingRecent(ctx context.Context, folderID int64, msg stor
 		return store.RecentAppend{}, err
 	}
 	r.First, r.Next = min(claim.first, claim.next), claim.next
-	if poll != nil && poll.read {
-		r.Changes = &poll.changes.out
-	}
+	r.Changes = poll.result()
 	return r, nil
 }
 
-// pollAfter asks an APPEND's durable pipeline for the changes since since,
-// read after its commit; read says they were.
+// pollAfter asks a write's pipeline for the changes since since, read
+// after its commit (an APPEND's, an EXPUNGE's); read says they were.
 type pollAfter struct {
 	since   uint64
 	changes changesPoll
 	read    bool
+}
+
+// run runs a write that sends the poll's queries after its commit
+// (Dialect.PipelineRead, DurablePipelineRead), again after a
+// serialization failure or a deadlock, with start called before each try.
+// A failure of the reads only is not the write's: read stays false.
+func (p *pollAfter) run(ctx context.Context, db *DB, folderID int64, start func(), write func(reads []PipelineQuery) (readErr, err error)) error {
+	var reads []PipelineQuery
+	var readErr error
+	err := db.retryPipeline(ctx, func() {
+		if start != nil {
+			start()
+		}
+		reads = p.changes.queries(folderID, p.since)
+	}, func() error {
+		var err error
+		readErr, err = write(reads)
+		return err
+	})
+	if err == nil {
+		p.read = p.changes.finish(readErr) == nil
+	}
+	return err
+}
+
+// result returns what the poll read, nil when it read nothing.
+func (p *pollAfter) result() *store.FolderChanges {
+	if p == nil || !p.read {
+		return nil
+	}
+	return &p.changes.out
 }
 
 // recentClaim is the range of UIDs an APPEND claimed as \Recent.
@@ -911,20 +940,12 @@ func (db *DB) appendPipelined(ctx context.Context, folderID int64, msg *store.Ne
 		}
 		return uidValidity, uid, nil
 	}
-	var reads []PipelineQuery
-	var readErr error
-	err = db.retryPipeline(ctx, func() {
-		limits.reset()
-		reads = poll.changes.queries(folderID, poll.since)
-	}, func() error {
-		var err error
-		readErr, err = db.d.DurablePipelineRead(ctx, db.w, qs, reads)
-		return err
+	err = poll.run(ctx, db, folderID, limits.reset, func(reads []PipelineQuery) (error, error) {
+		return db.d.DurablePipelineRead(ctx, db.w, qs, reads)
 	})
 	if err != nil {
 		return 0, 0, db.addErr(limits.refused(err, size, fmt.Sprint(folderID)), fmt.Sprint(folderID))
 	}
-	poll.read = poll.changes.finish(readErr) == nil
 	return uidValidity, uid, nil
 }
 
@@ -1503,6 +1524,25 @@ var deletedCond = fmt.Sprintf("flags & %d <> 0", store.FlagDeleted)
 
 // Expunge implements store.Mail.
 func (db *DB) Expunge(ctx context.Context, folderID int64, uids []store.UIDRange, deletedOnly bool) ([]uint32, error) {
+	removed, _, err := db.expunge(ctx, folderID, uids, deletedOnly, nil)
+	return removed, err
+}
+
+// ExpungeChanges implements store.Mail: with a pipeline that reads after
+// its commit (PostgreSQL), the changes since since come with the
+// EXPUNGE's round trip; should only their read fail, the EXPUNGE stands
+// and the caller asks Changes itself.
+func (db *DB) ExpungeChanges(ctx context.Context, folderID int64, uids []store.UIDRange, since uint64) ([]uint32, *store.FolderChanges, error) {
+	var poll *pollAfter
+	if db.d.PipelineRead != nil {
+		poll = &pollAfter{since: since}
+	}
+	return db.expunge(ctx, folderID, uids, true, poll)
+}
+
+// expunge is Expunge, reading changes after the commit when poll is not
+// nil and the expunge is one pipeline.
+func (db *DB) expunge(ctx context.Context, folderID int64, uids []store.UIDRange, deletedOnly bool, poll *pollAfter) ([]uint32, *store.FolderChanges, error) {
 	clauses := []uidClause{{sql: "1 = 1", fixed: true}}
 	if uids != nil {
 		clauses = uidClauses("uid", uids)
@@ -1513,7 +1553,8 @@ func (db *DB) Expunge(ctx context.Context, folderID int64, uids []store.UIDRange
 		}
 	}
 	if db.d.Pipeline != nil && db.writes == nil && len(clauses) <= maxPipelinedClauses {
-		return db.expungePipelined(ctx, folderID, clauses)
+		removed, err := db.expungePipelined(ctx, folderID, clauses, poll)
+		return removed, poll.result(), err
 	}
 	var out []uint32
 	err := db.writeRelaxed(ctx, func(c conn) error {
@@ -1534,7 +1575,7 @@ func (db *DB) Expunge(ctx context.Context, folderID int64, uids []store.UIDRange
 		sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 		return nil
 	})
-	return out, err
+	return out, nil, err
 }
 
 // expungePipelined is Expunge as one pipelined transaction on the relaxed
@@ -1543,8 +1584,9 @@ func (db *DB) Expunge(ctx context.Context, folderID int64, uids []store.UIDRange
 // messages and, from the rows it deleted, records them as expunged at the
 // new MODSEQ, marks their bodies orphaned and takes them off the
 // folder's counters, as expungeRows and markOrphanBodies do one statement
-// at a time.
-func (db *DB) expungePipelined(ctx context.Context, folderID int64, clauses []uidClause) ([]uint32, error) {
+// at a time. With poll, the changes since poll.since are read after the
+// commit in the same round trip (Dialect.PipelineRead).
+func (db *DB) expungePipelined(ctx context.Context, folderID int64, clauses []uidClause, poll *pollAfter) ([]uint32, error) {
 	var where []string
 	var whereArgs []any
 	for _, cl := range clauses {
@@ -1572,7 +1614,16 @@ func (db *DB) expungePipelined(ctx context.Context, folderID int64, clauses []ui
 				return err
 			}})
 	}
-	err := db.pipeline(ctx, db.relaxedPool(), qs, func() { out = out[:0] }, nil)
+	var err error
+	reset := func() { out = out[:0] }
+	if poll != nil && db.d.PipelineRead != nil {
+		pool := db.relaxedPool()
+		err = poll.run(ctx, db, folderID, reset, func(reads []PipelineQuery) (error, error) {
+			return db.d.PipelineRead(ctx, pool, qs, reads)
+		})
+	} else {
+		err = db.pipeline(ctx, db.relaxedPool(), qs, reset, nil)
+	}
 	if err != nil {
 		return nil, db.storageErr(folderNotFound(err, fmt.Sprint(folderID)))
 	}

@@ -51,6 +51,7 @@ func Run(t *testing.T, open Open) {
 		{"ClaimRecent", testClaimRecent},
 		{"ConcurrentClaimRecent", testConcurrentClaimRecent},
 		{"AppendClaimingRecent", testAppendClaimingRecent},
+		{"ExpungeChanges", testExpungeChanges},
 		{"ConcurrentDeliveries", testConcurrentDeliveries},
 		{"LastLogon", testLastLogon},
 		{"AdminSessions", testAdminSessions},
@@ -1200,6 +1201,57 @@ func testAppendClaimingRecent(t *testing.T, s store.Store) {
 	}
 	if f, _ := s.FolderByName(ctx, m.ID, "INBOX"); f.Messages != 5 || f.UIDNext != 7 {
 		t.Errorf("INBOX after the APPENDs: %d messages, UIDNEXT %d; want 5, 7", f.Messages, f.UIDNext)
+	}
+}
+
+// testExpungeChanges: ExpungeChanges removes only messages with \Deleted
+// (of the given UIDs, or all), and the changes it reads with the write,
+// when the engine does, are what Changes says right after it.
+func testExpungeChanges(t *testing.T, s store.Store) {
+	m := newMailbox(t, s, "Expunge Reader")
+	inbox, _ := s.FolderByName(ctx, m.ID, "INBOX")
+	for i := range 5 {
+		deliverTo(t, s, inbox.ID, fmt.Sprintf("Subject: %d\r\n\r\n", i))
+	}
+	mark := func(uids []store.UIDRange, f store.Flags) {
+		t.Helper()
+		if _, _, err := s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: uids, Op: store.FlagsAdd, Flags: f}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(name string, uids []store.UIDRange, since uint64, want []uint32) {
+		t.Helper()
+		removed, got, err := s.ExpungeChanges(ctx, inbox.ID, uids, since)
+		if err != nil || fmt.Sprint(removed) != fmt.Sprint(want) {
+			t.Errorf("%s: removed %v, %v; want %v", name, removed, err, want)
+		}
+		if got == nil {
+			return
+		}
+		f, changed, expunged, err := s.Changes(ctx, inbox.ID, since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Folder.HighestModSeq != f.HighestModSeq || got.Folder.Messages != f.Messages || got.Folder.UIDNext != f.UIDNext ||
+			fmt.Sprint(got.Changed) != fmt.Sprint(changed) || fmt.Sprint(got.Expunged) != fmt.Sprint(expunged) {
+			t.Errorf("%s: changes read with the EXPUNGE %+v; Changes since %d right after: %+v %v %v", name, *got, since, f, changed, expunged)
+		}
+		for _, u := range want {
+			if !slices.Contains(got.Expunged, u) {
+				t.Errorf("%s: changes read with the EXPUNGE %v lack its own expunged UID %d", name, got.Expunged, u)
+			}
+		}
+	}
+	before, _ := s.FolderByName(ctx, m.ID, "INBOX")
+	mark([]store.UIDRange{{Start: 1, Stop: 2}}, store.FlagDeleted)
+	mark([]store.UIDRange{{Start: 4, Stop: 4}}, store.FlagFlagged)
+	check("UID 2:3 with UID 2 deleted", []store.UIDRange{{Start: 2, Stop: 3}}, before.HighestModSeq, []uint32{2})
+	mark([]store.UIDRange{{Start: 5, Stop: 5}}, store.FlagDeleted)
+	now, _ := s.FolderByName(ctx, m.ID, "INBOX")
+	check("all deleted", nil, now.HighestModSeq, []uint32{1, 5})
+	check("nothing deleted", nil, now.HighestModSeq, nil)
+	if f, _ := s.FolderByName(ctx, m.ID, "INBOX"); f.Messages != 2 {
+		t.Errorf("INBOX after the EXPUNGEs: %d messages; want 2", f.Messages)
 	}
 }
 
