@@ -413,35 +413,41 @@ func TestAppendReadsChanges(t *testing.T) {
 			b.cmd("d", "UID STORE 1 +FLAGS (\\Deleted)")
 			b.cmd("x", "EXPUNGE")
 
-			reads := mail.changesReads.Load()
-			const msg = "Subject: 0123456789\r\n"
-			got := a.cmd("p", "APPEND INBOX {21+}\r\n"+msg)
-			// a had the three delivered messages as recent; the new one
-			// is too, and UID 1 is gone.
-			want := []string{"* 1 EXPUNGE", "* 3 EXISTS", "* 3 RECENT", "* 1 FETCH (UID 2 FLAGS (\\Flagged \\Recent))"}
-			for _, w := range want {
-				if !slices.Contains(got, w) {
-					t.Errorf("APPEND after another session's changes: %q; want %q among them", got, w)
-				}
-			}
-			if !strings.HasPrefix(last(got), "p OK [APPENDUID") {
-				t.Fatalf("APPEND: %q", got)
-			}
 			wantReads := int64(1)
 			if engine == "postgres" {
 				wantReads = 0 // read with the write
 			}
-			if n := mail.changesReads.Load() - reads; n != wantReads {
-				t.Errorf("APPEND: %d reads of changes of its own; want %d", n, wantReads)
+			// run sends a command of a's and checks that its answer holds
+			// want, that it read changes wantReads times, and that a
+			// command that asks only after a signal (UID FETCH of uid)
+			// then reads none: the command's own event is no news.
+			run := func(what, cmd string, want []string, uid string) []string {
+				t.Helper()
+				reads := mail.changesReads.Load()
+				got := a.cmd("p", cmd)
+				for _, w := range want {
+					if !slices.Contains(got, w) {
+						t.Errorf("%s after another session's changes: %q; want %q among them", what, got, w)
+					}
+				}
+				if n := mail.changesReads.Load() - reads; n != wantReads {
+					t.Errorf("%s: %d reads of changes of its own; want %d", what, n, wantReads)
+				}
+				reads = mail.changesReads.Load()
+				if got := a.cmd("u", "UID FETCH "+uid+" (UID)"); len(got) != 2 {
+					t.Errorf("UID FETCH after the %s: %q; want its one FETCH", what, got)
+				}
+				if n := mail.changesReads.Load() - reads; n != 0 {
+					t.Errorf("UID FETCH after the %s: %d reads of changes; want 0", what, n)
+				}
+				return got
 			}
-			// A command that asks for changes only after a signal: none
-			// is left (the APPEND's own event is no news).
-			reads = mail.changesReads.Load()
-			if got := a.cmd("u", "UID FETCH 4 (UID)"); len(got) != 2 {
-				t.Errorf("UID FETCH after the APPEND: %q; want its one FETCH", got)
-			}
-			if n := mail.changesReads.Load() - reads; n != 0 {
-				t.Errorf("UID FETCH after the APPEND: %d reads of changes; want 0", n)
+			// a had the three delivered messages as recent; the new one
+			// is too, and UID 1 is gone.
+			got := run("APPEND", "APPEND INBOX {21+}\r\nSubject: 0123456789\r\n",
+				[]string{"* 1 EXPUNGE", "* 3 EXISTS", "* 3 RECENT", "* 1 FETCH (UID 2 FLAGS (\\Flagged \\Recent))"}, "4")
+			if !strings.HasPrefix(last(got), "p OK [APPENDUID") {
+				t.Fatalf("APPEND: %q", got)
 			}
 			b.cmd("g", "UID STORE 3 +FLAGS (\\Answered)")
 			if got := a.cmd("v", "UID FETCH 4 (UID)"); !slices.Contains(got, "* 2 FETCH (UID 3 FLAGS (\\Answered \\Recent))") {
@@ -452,23 +458,7 @@ func TestAppendReadsChanges(t *testing.T) {
 			// before it is told from what the EXPUNGE read.
 			a.cmd("d", "UID STORE 4 +FLAGS.SILENT (\\Deleted)")
 			b.cmd("h", "UID STORE 2 -FLAGS (\\Flagged)")
-			reads = mail.changesReads.Load()
-			got = a.cmd("x", "EXPUNGE")
-			for _, w := range []string{"* 3 EXPUNGE", "* 1 FETCH (UID 2 FLAGS (\\Recent))"} {
-				if !slices.Contains(got, w) {
-					t.Errorf("EXPUNGE after another session's change: %q; want %q among them", got, w)
-				}
-			}
-			if n := mail.changesReads.Load() - reads; n != wantReads {
-				t.Errorf("EXPUNGE: %d reads of changes of its own; want %d", n, wantReads)
-			}
-			reads = mail.changesReads.Load()
-			if got := a.cmd("u", "UID FETCH 3 (UID)"); len(got) != 2 {
-				t.Errorf("UID FETCH after the EXPUNGE: %q; want its one FETCH", got)
-			}
-			if n := mail.changesReads.Load() - reads; n != 0 {
-				t.Errorf("UID FETCH after the EXPUNGE: %d reads of changes; want 0", n)
-			}
+			run("EXPUNGE", "EXPUNGE", []string{"* 3 EXPUNGE", "* 1 FETCH (UID 2 FLAGS (\\Recent))"}, "3")
 			if got := b.cmd("n", "NOOP"); !slices.Contains(got, "* 3 EXPUNGE") {
 				t.Errorf("the other session's NOOP after the EXPUNGE: %q; want * 3 EXPUNGE", got)
 			}

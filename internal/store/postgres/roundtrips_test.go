@@ -371,18 +371,14 @@ func TestTwoNodesChangeOneFolder(t *testing.T) {
 	}
 }
 
-// TestNewMailRoundTrips checks how APPEND and delivery commit
-// (postgres.durablePipeline, migration 0016): one round trip, whose first
-// transaction commits without waiting for the disk and whose second,
-// synchronous, writes the server process's own barrier row; and that what
-// must stop the commit, checked in SQL since the COMMIT goes with the
-// statements, leaves nothing behind: a folder that is gone, a recipient
-// that is not there, a quota that the message would exceed.
-func TestNewMailRoundTrips(t *testing.T) {
+// openTraced opens a store on a new database, with what it sends recorded
+// in trace, and a connection of the test's own to that database.
+func openTraced(t *testing.T, maxConns int) (*sqlstore.DB, *roundTrips, *pgx.Conn) {
+	t.Helper()
 	ctx := context.Background()
 	dsn := pgtest.NewDatabase(t)
 	trace := &roundTrips{}
-	s, err := postgres.Open(ctx, dsn, postgres.Options{MaxConns: 4, BodyGrace: -1, Tracer: trace})
+	s, err := postgres.Open(ctx, dsn, postgres.Options{MaxConns: maxConns, BodyGrace: -1, Tracer: trace})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,6 +388,19 @@ func TestNewMailRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close(context.WithoutCancel(ctx)) })
+	return s, trace, db
+}
+
+// TestNewMailRoundTrips checks how APPEND and delivery commit
+// (postgres.durablePipeline, migration 0016): one round trip, whose first
+// transaction commits without waiting for the disk and whose second,
+// synchronous, writes the server process's own barrier row; and that what
+// must stop the commit, checked in SQL since the COMMIT goes with the
+// statements, leaves nothing behind: a folder that is gone, a recipient
+// that is not there, a quota that the message would exceed.
+func TestNewMailRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	s, trace, db := openTraced(t, 4)
 	count := func(q string) (n int64) {
 		t.Helper()
 		if err := db.QueryRow(ctx, q).Scan(&n); err != nil {
@@ -476,18 +485,7 @@ func TestNewMailRoundTrips(t *testing.T) {
 // (postgres.pipelineRead).
 func TestAppendReadsChanges(t *testing.T) {
 	ctx := context.Background()
-	dsn := pgtest.NewDatabase(t)
-	trace := &roundTrips{}
-	s, err := postgres.Open(ctx, dsn, postgres.Options{MaxConns: 2, BodyGrace: -1, Tracer: trace})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	db, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close(context.WithoutCancel(ctx)) })
+	s, trace, db := openTraced(t, 2)
 	_, inbox := newMailbox(t, s, "Poll")
 	msg := func(i int) store.NewMessage {
 		return store.NewMessage{Raw: []byte(fmt.Sprintf("Subject: %d\r\n\r\nbody %d\r\n", i, i)), Structure: []byte("x")}
