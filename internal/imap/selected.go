@@ -41,8 +41,8 @@ type selected struct {
 	// claims are the ranges of UIDs this session's APPENDs claimed as
 	// \Recent (RecentAppender), to mark once the messages are reported.
 	claims []recentRange
-	// polled is what the session's last APPEND read of the folder's
-	// changes with its write (RecentAppender), for the update after it.
+	// polled is what the session's last APPEND or EXPUNGE read of the
+	// folder's changes with its write (readWith), for the update after it.
 	polled *polledChanges
 }
 
@@ -439,8 +439,8 @@ func (c *conn) sendUpdates(ctx context.Context, allowExpunge, force bool) error 
 	if s == nil {
 		return nil
 	}
-	// What an APPEND read with its write, if it is still the answer to
-	// the question this update asks.
+	// What the command's write read with it (readWith), if it is still
+	// the answer to the question this update asks.
 	polled := s.polled
 	s.polled = nil
 	if polled != nil && polled.since != s.modSeq {

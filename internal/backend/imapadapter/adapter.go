@@ -646,8 +646,8 @@ type folder struct {
 	uidNext     uint32 // as last seen by Index or Changes
 	// seenModSeq is a MODSEQ up to which the session has every change of
 	// the folder, as its StoreFlags calls and the changes read with its
-	// APPENDs told (Open); only StoreFlags and AppendRecent write it, from
-	// the session's goroutine.
+	// APPENDs and EXPUNGEs told (Open); only StoreFlags and readWith write
+	// it, from the session's goroutine.
 	seenModSeq atomic.Uint64
 }
 
