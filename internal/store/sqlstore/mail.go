@@ -448,7 +448,7 @@ func (db *DB) Changes(ctx context.Context, folderID int64, since uint64) (store.
 }
 
 // changesPoll is Changes as queries of a pipeline: a read pipeline's, or
-// those that an APPEND's durable pipeline runs after its commit.
+// those that a write's pipeline runs after its commit (pollAfter).
 type changesPoll struct {
 	folderID int64
 	out      store.FolderChanges
