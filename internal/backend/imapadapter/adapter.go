@@ -158,6 +158,7 @@ var (
 	_ imap.AppendUsageReader = (*user)(nil)
 	_ imap.RecentAppender    = (*user)(nil)
 	_ imap.Folder            = (*folder)(nil)
+	_ imap.ExpungeReader     = (*folder)(nil)
 	_ imap.Watcher           = (*user)(nil)
 	_ imap.PreviewKeeper     = (*folder)(nil)
 	_ imap.SnapshotIndexer   = (*folder)(nil)
