@@ -252,7 +252,7 @@ func (r *Registry) Publish(ctx context.Context, e notify.Event) error {
 
 func (r *Registry) handle(ctx context.Context, e notify.Event) {
 	if e.Kind == notify.CredentialsChanged {
-		r.closeAll(e.MailboxID, PasswordChangedText)
+		r.credentialsChanged(ctx, e.MailboxID)
 		return
 	}
 	// Only the sessions registered before the store is read below are
@@ -369,17 +369,44 @@ func (r *Registry) handle(ctx context.Context, e notify.Event) {
 	}
 }
 
-// closeAll kicks every open session of a mailbox with reason, whatever the
-// access rule says: its password changed, so whoever signed in with the old
-// one must sign in again. Nothing is read from the store.
-func (r *Registry) closeAll(mailboxID int64, reason string) {
+// credentialsChanged ends the sessions of a mailbox whose password
+// changed: every session signed in with another password than the one the
+// store holds now, and every session signed in with a token (whoever holds
+// the account's tokens must sign in again too), whatever the access rule
+// says. A session signed in with the new password, between the change's
+// commit and this event, stays. As in handle, only the sessions registered
+// before the store is read are judged: a later login read the password
+// after registering, so it has seen this change. When the store cannot be
+// read (or the registry has none), every session of the mailbox is closed:
+// one signed in with the old password must not outlive it.
+func (r *Registry) credentialsChanged(ctx context.Context, mailboxID int64) {
+	r.mu.Lock()
+	upTo := r.seq
+	n := len(r.sessions[mailboxID])
+	r.mu.Unlock()
+	if n == 0 {
+		return
+	}
+	current, known := "", false
+	if r.st != nil {
+		err := r.st.View(ctx, func(tx store.Tx) error {
+			m, err := tx.MailboxByID(ctx, mailboxID)
+			if err == nil {
+				current, known = m.PasswordHash, true
+			}
+			return err
+		})
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			r.log.Error("access: cannot read the changed password; closing every session of the mailbox", "mailbox", mailboxID, "err", err)
+		}
+	}
 	r.mu.Lock()
 	var kicks []func()
 	for s := range r.sessions[mailboxID] {
-		if s.kicked {
+		if s.kicked || s.seq > upTo || known && s.credential != "" && s.credential == current {
 			continue
 		}
-		kicks = append(kicks, r.markKicked(s, reason))
+		kicks = append(kicks, r.markKicked(s, PasswordChangedText))
 	}
 	r.mu.Unlock()
 	for _, k := range kicks {

@@ -284,7 +284,9 @@ func (tk tokens) Verify(ctx context.Context, token string) (string, error) {
 // TestTokenLogin: a bearer token names its mailbox; a user name the client
 // gives must name the same one; a refused token is invalid credentials with
 // the reason recorded; the auth method is recorded; and a password change
-// ends token sessions too (an administrator's reset signs everyone out).
+// ends token sessions too (an administrator's reset signs everyone out),
+// but not a session signed in with the new password before the change's
+// event came.
 func TestTokenLogin(t *testing.T) {
 	f := newFixture(t, nil)
 	f.l.tokens = tokens{"good": "christa@contoso.com", "ghost": "nobody@contoso.com"}
@@ -335,6 +337,14 @@ func TestTokenLogin(t *testing.T) {
 	defer sp.Close()
 	hash, _ := auth.Hash("new secret", f.fast)
 	f.set(t, func(m *store.Mailbox, _ *store.OrgConfig) { m.PasswordHash = hash })
+	// Signed in with the new password after the change's commit and before
+	// its event: that session stays.
+	fresh := &kicks{ch: make(chan struct{}, 4)}
+	sf, err := f.l.Login(f.ctx, LoginRequest{Protocol: access.POP3, Username: "christa", Password: "new secret", Mechanism: "USER", Kick: fresh.kick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sf.Close()
 	// Registry.Publish enforces the change on this node before it returns:
 	// every kick it makes has been called by then.
 	if err := f.reg.Publish(f.ctx, notify.Event{Kind: notify.CredentialsChanged, MailboxID: f.ck.ID}); err != nil {
@@ -343,9 +353,17 @@ func TestTokenLogin(t *testing.T) {
 	for name, k := range map[string]*kicks{"password": pw, "token": tok} {
 		select {
 		case <-k.ch:
+			if k.r[0] != access.PasswordChangedText {
+				t.Errorf("the %s session was ended with %q; want %q", name, k.r[0], access.PasswordChangedText)
+			}
 		default:
 			t.Errorf("the %s session was not ended by the password change", name)
 		}
+	}
+	select {
+	case <-fresh.ch:
+		t.Errorf("the session signed in with the new password was ended: %q", fresh.r)
+	default:
 	}
 }
 
