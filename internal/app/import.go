@@ -43,7 +43,7 @@ func Import(ctx context.Context, o ImportOptions) (migration.ImportStats, error)
 		}
 		st, err = sqlite.Open(ctx, path, sqlite.Options{Logger: log})
 	} else {
-		st, err = postgres.Open(ctx, cfg.DB, postgres.Options{Logger: log})
+		st, err = postgres.Open(ctx, cfg.DB, postgres.Options{Logger: log, VacuumEvery: -1})
 	}
 	if err != nil {
 		return migration.ImportStats{}, err

@@ -78,7 +78,7 @@ func Repair(ctx context.Context, o RepairOptions) (store.RepairReport, error) {
 		}
 		st, err = sqlite.Open(ctx, path, sqlite.Options{Logger: log, BodyGrace: -1})
 	} else {
-		st, err = postgres.Open(ctx, cfg.DB, postgres.Options{Logger: log, BodyGrace: -1})
+		st, err = postgres.Open(ctx, cfg.DB, postgres.Options{Logger: log, BodyGrace: -1, VacuumEvery: -1})
 	}
 	if err != nil {
 		return store.RepairReport{}, err

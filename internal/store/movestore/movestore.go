@@ -105,7 +105,7 @@ func Move(ctx context.Context, o Options) (rep Report, err error) {
 	src.SetMaxOpenConns(1)
 
 	fmt.Fprintln(w, "creating the schema in the target")
-	pst, err := postgres.Open(ctx, o.Postgres, postgres.Options{BodyGrace: -1})
+	pst, err := postgres.Open(ctx, o.Postgres, postgres.Options{BodyGrace: -1, VacuumEvery: -1})
 	if err != nil {
 		return rep, fmt.Errorf("target: %w", err)
 	}

@@ -42,6 +42,11 @@ type Options struct {
 	// Tracer, when set, is told of every statement and batch sent on the
 	// engine's connections (tests count round trips with it).
 	Tracer pgx.QueryTracer
+	// VacuumEvery is how often the busiest tables are looked at, and
+	// vacuumed and analyzed when they need it, while PostgreSQL's
+	// autovacuum is off for them (DefaultVacuumEvery when 0; negative: never,
+	// the server only warns). With autovacuum on, nothing runs.
+	VacuumEvery time.Duration
 }
 
 // Open connects to the database named by dsn (a postgres:// URL or a
@@ -95,6 +100,18 @@ func Open(ctx context.Context, dsn string, o Options) (*sqlstore.DB, error) {
 		relaxed.Close()
 		return nil, fmt.Errorf("postgres: migration lock: %w", err)
 	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	// The self-vacuum's own connection: it takes none from the mail
+	// traffic's pools, and a test's Tracer does not see it.
+	vacuumCfg := cfg.Copy()
+	vacuumCfg.Tracer = nil
+	vacuumDB := stdlib.OpenDB(*vacuumCfg)
+	vacuumDB.SetMaxOpenConns(1)
+	vacuumDB.SetMaxIdleConns(1)
+	maintain := selfVacuum(vacuumDB, log, o.VacuumEvery, unvacuumed(ctx, vacuumDB))
 	s, err := sqlstore.Open(ctx, sqlstore.Options{
 		Dialect:      Dialect,
 		Write:        db,
@@ -105,19 +122,16 @@ func Open(ctx context.Context, dsn string, o Options) (*sqlstore.DB, error) {
 
 		SummaryCacheBytes: o.SummaryCacheBytes,
 		BodyGrace:         o.BodyGrace,
+		Maintain:          maintain,
+		Close:             vacuumDB.Close,
 	})
 	lockConn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7406114)`)
 	lockConn.Close()
 	if err != nil {
 		db.Close()
 		relaxed.Close()
+		vacuumDB.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
-	}
-	if log := o.Logger; log != nil {
-		if off := unvacuumed(ctx, db); off != "" {
-			log.Warn("PostgreSQL does not vacuum Gatehouse's tables: every flag change, expunge and delivery leaves dead rows that its reads then step over, and they slow down as they pile up; turn autovacuum on, or run VACUUM on this database regularly",
-				"autovacuum_off", off)
-		}
 	}
 	return s, nil
 }

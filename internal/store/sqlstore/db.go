@@ -180,6 +180,10 @@ type Options struct {
 	SyncLog func() error
 	// Close releases engine resources after the pools are closed.
 	Close func() error
+	// Maintain, when set, runs in a goroutine of its own from Open on
+	// (PostgreSQL: the self-vacuum); Close cancels its context and waits
+	// for it to return before it closes the pools.
+	Maintain func(ctx context.Context)
 	// SummaryCacheBytes bounds the memory of the header summaries kept
 	// for SEARCH SUBJECT/FROM/TO/CC; 0 means 64 MiB, negative none.
 	SummaryCacheBytes int
@@ -218,9 +222,11 @@ type DB struct {
 	// errs on the durable side.
 	relaxedNow bool
 	done       chan struct{}
-	wg         sync.WaitGroup
-	closeOnce  sync.Once
-	closeErr   error
+	// stopMaintain cancels Options.Maintain's context (nil without it).
+	stopMaintain func()
+	wg           sync.WaitGroup
+	closeOnce    sync.Once
+	closeErr     error
 
 	closeMu sync.RWMutex
 	closed  bool
@@ -281,6 +287,15 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		db.wg.Add(1)
 		go db.sweeper(grace)
 	}
+	if o.Maintain != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		db.stopMaintain = cancel
+		db.wg.Add(1)
+		go func() {
+			defer db.wg.Done()
+			o.Maintain(ctx)
+		}()
+	}
 	return db, nil
 }
 
@@ -302,6 +317,9 @@ func (db *DB) Close() error {
 		db.closed = true
 		db.closeMu.Unlock()
 		close(db.done)
+		if db.stopMaintain != nil {
+			db.stopMaintain()
+		}
 		db.wg.Wait()
 		db.stmts.Range(func(_, v any) bool {
 			v.(*sql.Stmt).Close()
