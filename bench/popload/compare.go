@@ -136,6 +136,10 @@ func compareCmd(args []string) error {
 	s.register(fs)
 	rounds := fs.Int("rounds", 5, "measured runs per server and session count")
 	pipeline := fs.Int("pipeline", 1, "RETR commands in flight")
+	// One session of 1,000 messages lasts 40-80 ms here: a round of one
+	// session each moved by up to ±40 % between rounds of one server,
+	// more than the differences it was to show (docs/performance.md).
+	repeat := fs.Int("repeat", 10, "whole sessions each concurrent worker runs one after another in a round")
 	keep := fs.Bool("keep", false, "keep the working directory")
 	fs.Parse(args)
 	ctx := context.Background()
@@ -196,7 +200,7 @@ func compareCmd(args []string) error {
 				slices.Reverse(order)
 			}
 			for _, srv := range order {
-				out, err := runLoad(loadConfig{Addr: srv.addr, Password: password, Sessions: n, Repeat: 1, Pipeline: *pipeline, Timeout: 5 * time.Minute})
+				out, err := runLoad(loadConfig{Addr: srv.addr, Password: password, Sessions: n, Repeat: max(*repeat, 1), Pipeline: *pipeline, Timeout: 5 * time.Minute})
 				if err != nil {
 					return fmt.Errorf("%s, %d sessions: %w", srv.name, n, err)
 				}
@@ -208,7 +212,8 @@ func compareCmd(args []string) error {
 	if s.dovecotStock {
 		dcConf = "stock"
 	}
-	fmt.Printf("\nPOP3 download, %d messages per session, RETR pipeline depth %d, Dovecot %s, %d rounds (median; min-max)\n\n", s.messages, *pipeline, dcConf, *rounds)
+	fmt.Printf("\nPOP3 download, %d messages per session, %d sessions one after another per worker and round, RETR pipeline depth %d, Dovecot %s, %d rounds (median; min-max)\n\n",
+		s.messages, max(*repeat, 1), *pipeline, dcConf, *rounds)
 	fmt.Println("| sessions | server | messages/s | MB/s |")
 	fmt.Println("|---|---|---|---|")
 	for _, n := range sessionCounts {

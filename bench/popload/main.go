@@ -4,7 +4,7 @@
 // one run, on the same machine, with the same messages (docs/ARCHITECTURE.md,
 // Performance targets).
 //
-//	popload compare [-dir DIR] [-users 4] [-messages 1000] [-rounds 5]
+//	popload compare [-dir DIR] [-users 4] [-messages 1000] [-rounds 5] [-repeat 10]
 //	        [-engines sqlite,postgres] [-pg DSN] [-pgdb NAME]
 //	    seeds the servers (Gatehouse on each engine asked for, SQLite by
 //	    default; Dovecot), starts them on loopback ports, runs 1 and 4
