@@ -1,38 +1,19 @@
 package postgres_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/store"
 	"github.com/gatehouse-mail/gatehouse/internal/store/postgres"
+	"github.com/gatehouse-mail/gatehouse/internal/testenv"
 	"github.com/gatehouse-mail/gatehouse/internal/testenv/pgtest"
 )
-
-// syncBuffer is a log destination that goroutines share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestSelfVacuum: where PostgreSQL's autovacuum is off for the messages
 // table (here by the table's own setting; on a server with autovacuum off,
@@ -73,7 +54,7 @@ func TestSelfVacuum(t *testing.T) {
 	}
 	v0, a0 := counts()
 
-	var logs syncBuffer
+	var logs testenv.SafeBuffer
 	s, err = postgres.Open(ctx, dsn, postgres.Options{BodyGrace: -1, VacuumEvery: 100 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
