@@ -33,9 +33,12 @@ const vacuumLock = 7406115
 type vacuumer struct {
 	db  *sql.DB
 	log *slog.Logger
-	// failed holds the tables whose VACUUM or ANALYZE was refused (the
-	// database user does not own them): said once, not tried again.
-	failed map[string]bool
+	// warned holds the tables whose last VACUUM or ANALYZE failed, or that
+	// the database user may not vacuum (PostgreSQL skips a table its user
+	// does not own with a warning of its own, not an error): each is said
+	// once, not every round. A table the user does not own is not tried;
+	// one that failed is tried again next round.
+	warned map[string]bool
 }
 
 // selfVacuum says at start where PostgreSQL's autovacuum is off for the
@@ -60,7 +63,7 @@ func selfVacuum(db *sql.DB, log *slog.Logger, every time.Duration, off string) f
 	every = cmp.Or(every, DefaultVacuumEvery)
 	log.Warn("PostgreSQL does not vacuum Gatehouse's busiest tables (autovacuum is off): Gatehouse vacuums and analyzes them itself as autovacuum would; turning autovacuum on is better",
 		"autovacuum_off", off, "tables", strings.Join(tables, ","), "every", every)
-	v := &vacuumer{db: db, log: log, failed: map[string]bool{}}
+	v := &vacuumer{db: db, log: log, warned: map[string]bool{}}
 	return func(ctx context.Context) {
 		t := time.NewTicker(every)
 		defer t.Stop()
@@ -81,6 +84,7 @@ func selfVacuum(db *sql.DB, log *slog.Logger, every time.Duration, off string) f
 type tableStats struct {
 	name                string
 	live, dead, changed int64
+	owned               bool // the database user may vacuum it
 }
 
 // round vacuums or analyzes each table that needs it, holding vacuumLock on
@@ -100,15 +104,16 @@ func (v *vacuumer) round(ctx context.Context, tables []string) error {
 		return nil
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, vacuumLock)
-	rows, err := conn.QueryContext(ctx, `SELECT relname, n_live_tup, n_dead_tup, n_mod_since_analyze FROM pg_stat_user_tables
-		WHERE schemaname = current_schema() AND relname = ANY($1) ORDER BY relname`, tables)
+	rows, err := conn.QueryContext(ctx, `SELECT s.relname, s.n_live_tup, s.n_dead_tup, s.n_mod_since_analyze, pg_has_role(c.relowner, 'MEMBER')
+		FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+		WHERE s.schemaname = current_schema() AND s.relname = ANY($1) ORDER BY s.relname`, tables)
 	if err != nil {
 		return err
 	}
 	var stats []tableStats
 	for rows.Next() {
 		var s tableStats
-		if err := rows.Scan(&s.name, &s.live, &s.dead, &s.changed); err != nil {
+		if err := rows.Scan(&s.name, &s.live, &s.dead, &s.changed, &s.owned); err != nil {
 			rows.Close()
 			return err
 		}
@@ -121,7 +126,15 @@ func (v *vacuumer) round(ctx context.Context, tables []string) error {
 	costSet := false
 	for _, s := range stats {
 		stmt := maintenance(s)
-		if stmt == "" || v.failed[s.name] {
+		if stmt == "" {
+			continue
+		}
+		if !s.owned {
+			if !v.warned[s.name] {
+				v.warned[s.name] = true
+				v.log.Warn("self-vacuum: the database user does not own this table and may not vacuum it; turn autovacuum on, or vacuum it as its owner",
+					"table", s.name, "dead", s.dead, "live", s.live)
+			}
 			continue
 		}
 		if !costSet {
@@ -138,11 +151,13 @@ func (v *vacuumer) round(ctx context.Context, tables []string) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			v.failed[s.name] = true
-			v.log.Warn("self-vacuum refused; not tried again until restart: turn autovacuum on, or vacuum this table as its owner",
-				"table", s.name, "err", err)
+			if !v.warned[s.name] {
+				v.warned[s.name] = true
+				v.log.Warn("self-vacuum failed; trying again every round, said once", "table", s.name, "what", stmt, "err", err)
+			}
 			continue
 		}
+		delete(v.warned, s.name)
 		v.log.Debug("self-vacuum", "table", s.name, "what", stmt, "live", s.live, "dead", s.dead,
 			"changed", s.changed, "took", time.Since(start).Round(time.Millisecond))
 	}
