@@ -112,6 +112,13 @@ func Open(ctx context.Context, dsn string, o Options) (*sqlstore.DB, error) {
 	vacuumDB.SetMaxOpenConns(1)
 	vacuumDB.SetMaxIdleConns(1)
 	maintain := selfVacuum(vacuumDB, log, o.VacuumEvery, unvacuumed(ctx, vacuumDB))
+	closeVacuum := vacuumDB.Close
+	if maintain == nil {
+		// Autovacuum does the work (or the self-vacuum is off): no idle
+		// connection is kept for nothing.
+		vacuumDB.Close()
+		closeVacuum = nil
+	}
 	s, err := sqlstore.Open(ctx, sqlstore.Options{
 		Dialect:      Dialect,
 		Write:        db,
@@ -123,14 +130,14 @@ func Open(ctx context.Context, dsn string, o Options) (*sqlstore.DB, error) {
 		SummaryCacheBytes: o.SummaryCacheBytes,
 		BodyGrace:         o.BodyGrace,
 		Maintain:          maintain,
-		Close:             vacuumDB.Close,
+		Close:             closeVacuum,
 	})
 	lockConn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7406114)`)
 	lockConn.Close()
 	if err != nil {
 		db.Close()
 		relaxed.Close()
-		vacuumDB.Close()
+		vacuumDB.Close() // closing twice is harmless
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	return s, nil
