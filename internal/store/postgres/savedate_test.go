@@ -27,3 +27,26 @@ func TestSaveDateMigration(t *testing.T) {
 		return s
 	}, raw)
 }
+
+func TestOrphansMigration(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	raw, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	storetest.RunOrphansMigration(t, func(t *testing.T) store.Store {
+		s, err := postgres.Open(context.Background(), dsn, postgres.Options{MaxConns: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}, raw, []string{`DROP TABLE body_orphans`, `CREATE INDEX bodies_orphaned ON bodies (orphaned_at) WHERE orphaned_at <> 0`,
+		`ALTER TABLE bodies ALTER COLUMN data SET STORAGE EXTENDED`})
+	// Bodies from now on are kept in their rows where they fit.
+	var storage string
+	if err := raw.QueryRow(`SELECT attstorage FROM pg_attribute WHERE attrelid = 'bodies'::regclass AND attname = 'data'`).Scan(&storage); err != nil || storage != "m" {
+		t.Errorf("storage of bodies.data: %q, %v; want m (MAIN)", storage, err)
+	}
+}

@@ -27,3 +27,20 @@ func TestSaveDateMigration(t *testing.T) {
 		return s
 	}, raw)
 }
+
+func TestOrphansMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	storetest.RunOrphansMigration(t, func(t *testing.T) store.Store {
+		s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}, raw, []string{`DROP TABLE body_orphans`, `CREATE INDEX bodies_orphaned ON bodies (orphaned_at) WHERE orphaned_at <> 0`})
+}

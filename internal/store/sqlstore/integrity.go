@@ -62,7 +62,7 @@ func (db *DB) SweepBodies(ctx context.Context, before time.Time) (int, error) {
 	total := 0
 	cutoff := micros(before)
 	for {
-		ids, err := int64Column(ctx, conn{db: db}, `SELECT id FROM bodies WHERE orphaned_at <> 0 AND orphaned_at < ? ORDER BY id LIMIT `+fmt.Sprint(sweepBatch), cutoff)
+		ids, err := int64Column(ctx, conn{db: db}, `SELECT body_id FROM body_orphans WHERE orphaned_at < ? ORDER BY body_id LIMIT `+fmt.Sprint(sweepBatch), cutoff)
 		if err != nil {
 			return total, fmt.Errorf("sweep bodies: %w", err)
 		}
@@ -73,13 +73,16 @@ func (db *DB) SweepBodies(ctx context.Context, before time.Time) (int, error) {
 		for i, id := range ids {
 			args[i] = id
 		}
-		in := `id IN (` + placeholders(len(ids)) + `)`
+		in := `IN (` + placeholders(len(ids)) + `)`
 		var deleted int
 		err = db.write(ctx, nil, func(c conn) error {
 			// Chunks, summaries and structures go with their body (ON
-			// DELETE CASCADE).
-			res, err := c.execDynamic(ctx, `DELETE FROM bodies WHERE `+in+` AND orphaned_at <> 0
-				AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.body_id = bodies.id)`, args...)
+			// DELETE CASCADE). A body marked again since it was listed
+			// (a copy of it expunged just now) waits for its own grace
+			// period, and so keeps its mark.
+			res, err := c.execDynamic(ctx, `DELETE FROM bodies WHERE id `+in+`
+				AND EXISTS (SELECT 1 FROM body_orphans o WHERE o.body_id = bodies.id AND o.orphaned_at < ?)
+				AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.body_id = bodies.id)`, append(args, cutoff)...)
 			if err != nil {
 				return err
 			}
@@ -88,7 +91,9 @@ func (db *DB) SweepBodies(ctx context.Context, before time.Time) (int, error) {
 			if err != nil {
 				return err
 			}
-			_, err = c.execDynamic(ctx, `UPDATE bodies SET orphaned_at = 0 WHERE `+in+` AND orphaned_at <> 0`, args...)
+			// The marks of the bodies deleted, and of those referenced
+			// again (a COPY of a message whose other copy was expunged).
+			_, err = c.execDynamic(ctx, `DELETE FROM body_orphans WHERE body_id `+in+` AND orphaned_at < ?`, append(args, cutoff)...)
 			return err
 		})
 		if err != nil {
@@ -100,6 +105,12 @@ func (db *DB) SweepBodies(ctx context.Context, before time.Time) (int, error) {
 		}
 	}
 }
+
+// unmarkedOrphan is the condition on a body (b) that no message references
+// and that is not marked for the sweep: left by a crash of an earlier
+// version. Repair counts and marks such bodies.
+const unmarkedOrphan = `NOT EXISTS (SELECT 1 FROM body_orphans o WHERE o.body_id = b.id)
+	AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.body_id = b.id)`
 
 // folderCheck is what one folder's row says and what its messages say.
 type folderCheck struct {
@@ -148,8 +159,7 @@ func (db *DB) Repair(ctx context.Context, fix bool) (store.RepairReport, error) 
 	if err := rows.Err(); err != nil {
 		return rep, fmt.Errorf("check folders: %w", err)
 	}
-	if err := (conn{db: db}).queryRow(ctx, `SELECT count(*) FROM bodies b WHERE b.orphaned_at = 0
-		AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.body_id = b.id)`).Scan(&rep.UnmarkedBodies); err != nil {
+	if err := (conn{db: db}).queryRow(ctx, `SELECT count(*) FROM bodies b WHERE `+unmarkedOrphan).Scan(&rep.UnmarkedBodies); err != nil {
 		return rep, fmt.Errorf("check bodies: %w", err)
 	}
 	if !fix {
@@ -169,8 +179,8 @@ func (db *DB) Repair(ctx context.Context, fix bool) (store.RepairReport, error) 
 	}
 	if rep.UnmarkedBodies > 0 {
 		err := db.write(ctx, nil, func(c conn) error {
-			_, err := c.exec(ctx, `UPDATE bodies SET orphaned_at = ? WHERE orphaned_at = 0
-				AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.body_id = bodies.id)`, micros(time.Now()))
+			_, err := c.exec(ctx, `INSERT INTO body_orphans (body_id, orphaned_at) SELECT b.id, ? FROM bodies b WHERE `+unmarkedOrphan+`
+				ON CONFLICT (body_id) DO NOTHING`, micros(time.Now()))
 			return err
 		})
 		if err != nil {

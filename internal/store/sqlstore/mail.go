@@ -161,12 +161,14 @@ func scanColumn[T any](rows *sql.Rows, err error) ([]T, error) {
 // not deleted here: a session that has not yet been told of an expunge may
 // still be reading one (a FETCH streams bodies after it read the metadata,
 // without a transaction), so SweepBodies deletes them only after a grace
-// period, and only those that no message references by then.
+// period, and only those that no message references by then. The marks
+// live in body_orphans, not in the bodies' rows: writing a body's row
+// writes the message again (migration 0019).
 func markOrphanBodies(ctx context.Context, c conn, bodies []int64) error {
 	now := micros(time.Now())
 	if len(bodies) <= fewRows {
 		for _, b := range bodies {
-			if _, err := c.exec(ctx, `UPDATE bodies SET orphaned_at = ? WHERE id = ?`, now, b); err != nil {
+			if _, err := c.exec(ctx, markOrphan, b, now); err != nil {
 				return fmt.Errorf("mark orphaned bodies: %w", err)
 			}
 		}
@@ -179,13 +181,21 @@ func markOrphanBodies(ctx context.Context, c conn, bodies []int64) error {
 		for _, b := range bodies[:n] {
 			args = append(args, b)
 		}
-		if _, err := c.execDynamic(ctx, `UPDATE bodies SET orphaned_at = ? WHERE id IN (`+placeholders(n)+`)`, args...); err != nil {
+		// From bodies: each one once, and only those that exist, as
+		// the single-row form (whose body a message references).
+		if _, err := c.execDynamic(ctx, `INSERT INTO body_orphans (body_id, orphaned_at) SELECT id, ? FROM bodies WHERE id IN (`+placeholders(n)+`)
+			ON CONFLICT (body_id) DO UPDATE SET orphaned_at = excluded.orphaned_at`, args...); err != nil {
 			return fmt.Errorf("mark orphaned bodies: %w", err)
 		}
 		bodies = bodies[n:]
 	}
 	return nil
 }
+
+// markOrphan marks one body (its ID, then the time) as markOrphanBodies
+// does; marked again, its time is the new one.
+const markOrphan = `INSERT INTO body_orphans (body_id, orphaned_at) VALUES (?, ?)
+	ON CONFLICT (body_id) DO UPDATE SET orphaned_at = excluded.orphaned_at`
 
 // lockFolder takes the row lock of a folder before a write reads what it
 // is going to change, so that two writers of one folder never both act on
@@ -1601,7 +1611,8 @@ func (db *DB) expungePipelined(ctx context.Context, folderID int64, clauses []ui
 			SQL: `WITH d AS (DELETE FROM messages WHERE folder_id = ? AND ` + cl.sql + ` RETURNING folder_id, uid, flags, size, body_id),
 				e AS (INSERT INTO expunged (folder_id, uid, modseq) SELECT folder_id, uid, ` + changeModSeq + ` FROM d
 					ON CONFLICT (folder_id, uid) DO UPDATE SET modseq = excluded.modseq),
-				b AS (UPDATE bodies SET orphaned_at = ? WHERE id IN (SELECT body_id FROM d)),
+				b AS (INSERT INTO body_orphans (body_id, orphaned_at) SELECT body_id, ? FROM (SELECT DISTINCT body_id FROM d) x
+					ON CONFLICT (body_id) DO UPDATE SET orphaned_at = excluded.orphaned_at),
 				f AS (UPDATE folders SET messages = messages - c.n, unseen = unseen - c.un, size = size - c.sz
 					FROM (SELECT count(*) AS n, count(*) FILTER (WHERE flags & ? = 0) AS un, coalesce(sum(size), 0) AS sz FROM d) c
 					WHERE folders.id = ? AND c.n > 0)
