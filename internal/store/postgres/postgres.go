@@ -167,7 +167,7 @@ func connConfig(dsn string) (*pgx.ConnConfig, error) {
 }
 
 // hotTables are the tables that mail traffic rewrites all the time.
-var hotTables = []string{"messages", "folders", "expunged", "bodies", "leases"}
+var hotTables = []string{"messages", "folders", "expunged", "bodies", "body_orphans", "leases"}
 
 // unvacuumed says where autovacuum is off for Gatehouse's busiest tables:
 // "server" (the autovacuum setting), the tables whose own
