@@ -20,3 +20,12 @@ CREATE INDEX body_orphans_at ON body_orphans (orphaned_at);
 INSERT INTO body_orphans (body_id, orphaned_at) SELECT id, orphaned_at FROM bodies WHERE orphaned_at <> 0;
 DROP INDEX bodies_orphaned;
 ALTER TABLE bodies ALTER COLUMN data SET STORAGE MAIN;
+-- ANALYZE reads 300 rows for each point of the largest statistics target
+-- of a table's columns (30,000 by default), and the pages they are on. No
+-- statement looks bodies up but by id, its primary key, so statistics on
+-- its columns buy no plan; with the messages in the rows, the default
+-- made every ANALYZE of a test server's bodies read its whole heap (7,000
+-- pages, a second of CPU, three times in a 20-second mixed IMAP load, which
+-- ran 10 % slower for it). 10 reads 3,000 rows; 0 leaves a column out.
+ALTER TABLE bodies ALTER COLUMN id SET STATISTICS 10, ALTER COLUMN size SET STATISTICS 10,
+  ALTER COLUMN data SET STATISTICS 0, ALTER COLUMN orphaned_at SET STATISTICS 0;
