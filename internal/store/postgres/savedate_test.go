@@ -18,14 +18,7 @@ func TestSaveDateMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	storetest.RunSaveDateMigration(t, func(t *testing.T) store.Store {
-		s, err := postgres.Open(context.Background(), dsn, postgres.Options{MaxConns: 4})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}, raw)
+	storetest.RunSaveDateMigration(t, reopen(dsn), raw)
 }
 
 func TestOrphansMigration(t *testing.T) {
@@ -35,18 +28,23 @@ func TestOrphansMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	storetest.RunOrphansMigration(t, func(t *testing.T) store.Store {
+	storetest.RunOrphansMigration(t, reopen(dsn), raw, []string{`DROP TABLE body_orphans`, `CREATE INDEX bodies_orphaned ON bodies (orphaned_at) WHERE orphaned_at <> 0`,
+		`ALTER TABLE bodies ALTER COLUMN data SET STORAGE EXTENDED`})
+	// Bodies from now on are kept in their rows where they fit.
+	var storage string
+	if err := raw.QueryRow(`SELECT attstorage FROM pg_attribute WHERE attrelid = 'bodies'::regclass AND attname = 'data'`).Scan(&storage); err != nil || storage != "m" {
+		t.Errorf("storage of bodies.data: %q, %v; want m (MAIN)", storage, err)
+	}
+}
+
+// reopen opens the store on the database dsn names, again at each call.
+func reopen(dsn string) func(t *testing.T) store.Store {
+	return func(t *testing.T) store.Store {
 		s, err := postgres.Open(context.Background(), dsn, postgres.Options{MaxConns: 4})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
 		return s
-	}, raw, []string{`DROP TABLE body_orphans`, `CREATE INDEX bodies_orphaned ON bodies (orphaned_at) WHERE orphaned_at <> 0`,
-		`ALTER TABLE bodies ALTER COLUMN data SET STORAGE EXTENDED`})
-	// Bodies from now on are kept in their rows where they fit.
-	var storage string
-	if err := raw.QueryRow(`SELECT attstorage FROM pg_attribute WHERE attrelid = 'bodies'::regclass AND attname = 'data'`).Scan(&storage); err != nil || storage != "m" {
-		t.Errorf("storage of bodies.data: %q, %v; want m (MAIN)", storage, err)
 	}
 }

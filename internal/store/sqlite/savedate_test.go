@@ -18,14 +18,7 @@ func TestSaveDateMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	storetest.RunSaveDateMigration(t, func(t *testing.T) store.Store {
-		s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}, raw)
+	storetest.RunSaveDateMigration(t, reopen(path), raw)
 }
 
 func TestOrphansMigration(t *testing.T) {
@@ -35,12 +28,17 @@ func TestOrphansMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	storetest.RunOrphansMigration(t, func(t *testing.T) store.Store {
+	storetest.RunOrphansMigration(t, reopen(path), raw, []string{`DROP TABLE body_orphans`, `CREATE INDEX bodies_orphaned ON bodies (orphaned_at) WHERE orphaned_at <> 0`})
+}
+
+// reopen opens the store on the database at path, again at each call.
+func reopen(path string) func(t *testing.T) store.Store {
+	return func(t *testing.T) store.Store {
 		s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
 		return s
-	}, raw, []string{`DROP TABLE body_orphans`, `CREATE INDEX bodies_orphaned ON bodies (orphaned_at) WHERE orphaned_at <> 0`})
+	}
 }
