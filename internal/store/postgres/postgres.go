@@ -152,9 +152,10 @@ func Open(ctx context.Context, dsn string, o Options) (*sqlstore.DB, error) {
 // PostgreSQL's CPU went to getting plans (perf: pg_plan_queries 6.8 % of
 // the machine's CPU, 0.8 % with generic plans; the throughput gained
 // 0-20 % between A/B series), and on a 200,000-message INBOX no command got
-// slower (docs/performance.md, round of 2026-12-06). Each statement names what lets a generic plan use the right
-// index (the \Deleted bit as a literal, for the partial index
-// messages_deleted). A DSN that sets plan_cache_mode itself keeps its value.
+// slower (docs/performance.md, round of 2026-12-06). Each statement names
+// what lets a generic plan use the right index (the \Deleted bit as a
+// literal, for the partial index messages_deleted). A DSN that sets
+// plan_cache_mode itself keeps its value.
 func connConfig(dsn string) (*pgx.ConnConfig, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
