@@ -13,3 +13,10 @@ func WithCheckpointed(o Options, f func(logFrames, copied int)) Options {
 	o.checkpointed = f
 	return o
 }
+
+// WithSweepListed returns o with a function run by SweepBodies after each
+// listing of marked bodies, before their delete.
+func WithSweepListed(o Options, f func()) Options {
+	o.sweepListed = f
+	return o
+}

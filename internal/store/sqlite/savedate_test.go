@@ -31,6 +31,18 @@ func TestOrphansMigration(t *testing.T) {
 	storetest.RunOrphansMigration(t, reopen(path), raw, []string{`DROP TABLE body_orphans`, `CREATE INDEX bodies_orphaned ON bodies (orphaned_at) WHERE orphaned_at <> 0`})
 }
 
+func TestSweepMarkedAgain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	storetest.RunSweepMarkedAgain(t, func(t *testing.T, listed func()) store.Store {
+		s, err := sqlite.Open(context.Background(), path, sqlite.WithSweepListed(sqlite.Options{BodyGrace: -1}, listed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
 // reopen opens the store on the database at path, again at each call.
 func reopen(path string) func(t *testing.T) store.Store {
 	return func(t *testing.T) store.Store {

@@ -57,6 +57,8 @@ type Options struct {
 	// into the database file after every checkpoint of the checkpointer
 	// (tests).
 	checkpointed func(logFrames, copied int)
+	// sweepListed is sqlstore.Options.SweepListed (tests).
+	sweepListed func()
 }
 
 // Open opens (creating when missing) the database file at path.
@@ -172,6 +174,7 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.DB, error) {
 
 		SummaryCacheBytes: o.SummaryCacheBytes,
 		BodyGrace:         o.BodyGrace,
+		SweepListed:       o.sweepListed,
 	})
 	if err != nil {
 		cp.close()

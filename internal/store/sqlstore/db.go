@@ -191,6 +191,9 @@ type Options struct {
 	// went (DefaultBodyGrace when 0); negative turns the background sweep
 	// off (tests call SweepBodies themselves).
 	BodyGrace time.Duration
+	// SweepListed, when set, runs in SweepBodies after each listing of
+	// marked bodies, before they are deleted (tests).
+	SweepListed func()
 }
 
 // DB is the shared implementation of store.Store.
@@ -201,6 +204,8 @@ type DB struct {
 	rb     *sql.DB // body reads; r when the engine has no pool of its own
 	log    *slog.Logger
 	closer func() error
+	// sweepListed is Options.SweepListed.
+	sweepListed func()
 
 	writes chan *writeReq // nil without group commit
 	// syncLog is Options.SyncLog; syncs carries the durable writes of
@@ -248,7 +253,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	db := &DB{d: o.Dialect, w: o.Write, r: o.Read, rb: o.BodyRead, wr: o.RelaxedWrite, log: o.Logger, closer: o.Close,
+	db := &DB{d: o.Dialect, w: o.Write, r: o.Read, rb: o.BodyRead, wr: o.RelaxedWrite, log: o.Logger, closer: o.Close, sweepListed: o.SweepListed,
 		done: make(chan struct{})}
 	if db.r == nil {
 		db.r = db.w

@@ -69,6 +69,9 @@ func (db *DB) SweepBodies(ctx context.Context, before time.Time) (int, error) {
 		if len(ids) == 0 {
 			return total, nil
 		}
+		if db.sweepListed != nil {
+			db.sweepListed()
+		}
 		args := make([]any, len(ids))
 		for i, id := range ids {
 			args[i] = id

@@ -365,6 +365,53 @@ func testSweepKeepsSharedBodies(t *testing.T, s store.Store) {
 	}
 }
 
+// RunSweepMarkedAgain checks the sweep against a body marked again between
+// its listing and its delete: the last message that referenced it is
+// expunged just then, so a session told of that expunge may still read it
+// for the grace period. The body stays, marked, and a later sweep takes it.
+// open opens a store whose SweepBodies runs listed after each listing and
+// whose background sweep is off.
+func RunSweepMarkedAgain(t *testing.T, open func(t *testing.T, listed func()) store.Store) {
+	var hook func()
+	s := open(t, func() {
+		if h := hook; h != nil {
+			hook = nil
+			h()
+		}
+	})
+	a := newMailbox(t, s, "Sweep Again A")
+	b := newMailbox(t, s, "Sweep Again B")
+	raw := "Subject: shared\r\n\r\nread after its expunge\r\n"
+	d := deliver(t, s, []int64{a.ID, b.ID}, raw)
+	m := metas(t, s, d[1].FolderID, all(), 0)[0]
+	if _, err := s.Expunge(ctx, d[0].FolderID, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond)
+	cutoff := time.Now()
+	time.Sleep(2 * time.Millisecond)
+	hook = func() {
+		if _, err := s.Expunge(ctx, d[1].FolderID, nil, false); err != nil {
+			t.Errorf("expunge while the sweep runs: %v", err)
+		}
+	}
+	if n, err := s.SweepBodies(ctx, cutoff); err != nil || n != 0 {
+		t.Errorf("sweep whose body was marked again after its listing: got %d, %v; want 0", n, err)
+	}
+	if hook != nil {
+		t.Fatal("the sweep listed nothing: the body was not marked by the first expunge")
+	}
+	if got := readAll(t, s, m.BodyID, m.Size); string(got) != raw {
+		t.Errorf("body within the grace period of its last expunge: got %q; want it whole", got)
+	}
+	if rep, err := s.Repair(ctx, false); err != nil || !rep.OK() {
+		t.Errorf("Repair after the sweep: %+v, %v; want nothing wrong (the body still marked)", rep, err)
+	}
+	if n, err := s.SweepBodies(ctx, time.Now().Add(time.Minute)); err != nil || n != 1 {
+		t.Errorf("sweep after the grace period: got %d, %v; want 1", n, err)
+	}
+}
+
 // testRepair is in Run for what needs no raw access: a healthy store has
 // nothing to repair, and Repair with fix on it changes nothing.
 func testRepair(t *testing.T, s store.Store) {
