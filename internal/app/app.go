@@ -338,7 +338,7 @@ func (s *Server) openStore(ctx context.Context) error {
 	} else {
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
-		st, err := postgres.Open(cctx, s.cfg.DB, postgres.Options{Logger: s.log, BodyGrace: s.bodyGrace()})
+		st, err := postgres.Open(cctx, s.cfg.DB, postgres.Options{Logger: s.log, BodyGrace: s.bodyGrace(), VacuumEvery: s.vacuumEvery()})
 		if err != nil {
 			return err
 		}

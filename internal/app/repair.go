@@ -130,3 +130,12 @@ func (s *Server) bodyGrace() time.Duration {
 	}
 	return time.Millisecond
 }
+
+// vacuumEvery is the configured self-vacuum interval as postgres.Options
+// takes it: the configuration's 0 (never) is the store's negative.
+func (s *Server) vacuumEvery() time.Duration {
+	if v := time.Duration(s.cfg.VacuumInterval); v > 0 {
+		return v
+	}
+	return -1
+}

@@ -132,6 +132,11 @@ type Config struct {
 	// command, and may still be reading the message meanwhile.
 	BodyGrace Duration `toml:"body_grace" flag:"body-grace" help:"how long an expunged message's content stays readable for sessions not yet told of the expunge, before it is deleted"`
 
+	// VacuumInterval is how often, on PostgreSQL, Gatehouse looks at its
+	// busiest tables where autovacuum is off for them, and vacuums and
+	// analyzes them itself as autovacuum would (0: it does not).
+	VacuumInterval Duration `toml:"vacuum_interval" flag:"vacuum-interval" help:"PostgreSQL with autovacuum off: how often Gatehouse looks at its busiest tables and vacuums and analyzes them itself as autovacuum would (0: never; then run VACUUM yourself)"`
+
 	// ShutdownGrace bounds a graceful stop (SIGTERM): sessions waiting for
 	// a command are told at once, and commands and mail transfers under
 	// way may finish within it; what is still running then is answered
@@ -301,6 +306,7 @@ func Default() Config {
 		MaxMessageSize: 35e6,
 		ShutdownGrace:  Duration(5 * time.Second),
 		BodyGrace:      Duration(10 * time.Minute),
+		VacuumInterval: Duration(5 * time.Second),
 		IMAP: IMAP{IdleTimeout: Duration(30 * time.Minute), PreAuthTimeout: Duration(60 * time.Second),
 			MaxConnsPerMailbox: 16, MaxConnsPerIP: 100, MaxConns: 200_000, MessageCache: 128e6},
 		POP3: POP3{IdleTimeout: Duration(10 * time.Minute), PreAuthTimeout: Duration(60 * time.Second),
@@ -594,7 +600,7 @@ func (c Config) Problems() []error {
 	default:
 		p = append(p, fmt.Errorf("log.format (--log-format): %q is not text or json", c.Log.Format))
 	}
-	if c.Auth.CredentialCacheTTL < 0 || c.Login.Retention < 0 || c.ShutdownGrace < 0 || c.BodyGrace < 0 {
+	if c.Auth.CredentialCacheTTL < 0 || c.Login.Retention < 0 || c.ShutdownGrace < 0 || c.BodyGrace < 0 || c.VacuumInterval < 0 {
 		p = append(p, errors.New("durations must not be negative"))
 	}
 	if c.OAuth.Issuer != "" {
