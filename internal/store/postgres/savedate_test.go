@@ -37,6 +37,16 @@ func TestOrphansMigration(t *testing.T) {
 	}
 }
 
+func TestMailboxWordsMigration(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	raw, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	storetest.RunMailboxWordsMigration(t, reopen(dsn), raw)
+}
+
 // reopen opens the store on the database dsn names, again at each call.
 func reopen(dsn string) func(t *testing.T) store.Store {
 	return func(t *testing.T) store.Store {

@@ -31,6 +31,16 @@ func TestOrphansMigration(t *testing.T) {
 	storetest.RunOrphansMigration(t, reopen(path), raw, []string{`DROP TABLE body_orphans`, `CREATE INDEX bodies_orphaned ON bodies (orphaned_at) WHERE orphaned_at <> 0`})
 }
 
+func TestMailboxWordsMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	storetest.RunMailboxWordsMigration(t, reopen(path), raw)
+}
+
 func TestSweepMarkedAgain(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "gatehouse.db")
 	storetest.RunSweepMarkedAgain(t, func(t *testing.T, listed func()) store.Store {

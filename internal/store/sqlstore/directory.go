@@ -238,6 +238,33 @@ func (t dirTx) MailboxByAddress(ctx context.Context, address string) (store.Mail
 // search of the mailbox list.
 var wordSeparators = []string{" ", ".", "@", "-", "_", "+"}
 
+// searchLike is the condition that a mailbox's name, display name, alias
+// or an address has s (lower-cased) at a word start, read from the values
+// themselves: one LIKE for s anywhere, which most values fail, then one at
+// each kind of word start.
+func searchLike(s string) (string, []any) {
+	hi := s + "\U0010FFFF"
+	anywhere := "%" + escapeLike(s) + "%"
+	words := func(col string) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, `(%s LIKE ? ESCAPE '\' AND (%s >= ? AND %s < ?`, col, col, col)
+		for range wordSeparators {
+			fmt.Fprintf(&b, ` OR %s LIKE ? ESCAPE '\'`, col)
+		}
+		b.WriteString("))")
+		return b.String()
+	}
+	var args []any
+	for range 4 {
+		args = append(args, anywhere, s, hi)
+		for _, sep := range wordSeparators {
+			args = append(args, "%"+escapeLike(sep+s)+"%")
+		}
+	}
+	return `(` + words("name_lc") + ` OR ` + words("display_name_lc") + ` OR ` + words("alias_lc") +
+		` OR id IN (SELECT mailbox_id FROM mailbox_addresses WHERE ` + words("address_lc") + `))`, args
+}
+
 func (t dirTx) ListMailboxes(ctx context.Context, q store.MailboxQuery) ([]store.Mailbox, int, error) {
 	var where []string
 	var args []any
@@ -253,32 +280,20 @@ func (t dirTx) ListMailboxes(ctx context.Context, q store.MailboxQuery) ([]store
 		// As the Exchange admin center's search: the text matches the start
 		// of any word of the name, display name, alias or an address
 		// ("Knapp" finds Christa Knapp, "contoso" every address
-		// @contoso.com). A word start inside a value is not in an index:
-		// each value is scanned, first with one LIKE for the text anywhere
-		// (which most values fail), and only a value that has it is tried
-		// at each word start (BenchmarkMailboxList/SearchWordInside).
-		hi := s + "\U0010FFFF"
-		anywhere := "%" + escapeLike(s) + "%"
-		words := func(col string) string {
-			var b strings.Builder
-			fmt.Fprintf(&b, `(%s LIKE ? ESCAPE '\' AND (%s >= ? AND %s < ?`, col, col, col)
-			for range wordSeparators {
-				fmt.Fprintf(&b, ` OR %s LIKE ? ESCAPE '\'`, col)
-			}
-			b.WriteString("))")
-			return b.String()
-		}
-		wordArgs := func() []any {
-			a := []any{anywhere, s, hi}
-			for _, sep := range wordSeparators {
-				a = append(a, "%"+escapeLike(sep+s)+"%")
-			}
-			return a
-		}
-		where = append(where, `(`+words("name_lc")+` OR `+words("display_name_lc")+` OR `+words("alias_lc")+
-			` OR id IN (SELECT mailbox_id FROM mailbox_addresses WHERE `+words("address_lc")+`))`)
-		for range 4 {
-			args = append(args, wordArgs()...)
+		// @contoso.com, "lee@con" christa.lee@contoso.com). mailbox_words
+		// holds each value from each word start on, cut to searchWordRunes
+		// characters: a prefix range of its key finds the mailboxes.
+		where = append(where, `id IN (SELECT mailbox_id FROM mailbox_words WHERE word >= ? AND word < ?)`)
+		if r := []rune(s); len(r) > searchWordRunes {
+			// Longer than what the table keeps: it finds the candidates,
+			// the values themselves say which match.
+			cut := string(r[:searchWordRunes])
+			args = append(args, cut, cut+"\U0010FFFF")
+			w, a := searchLike(s)
+			where = append(where, w)
+			args = append(args, a...)
+		} else {
+			args = append(args, s, s+"\U0010FFFF")
 		}
 	}
 	cond := ""
@@ -389,6 +404,61 @@ func (t dirTx) insertAddresses(ctx context.Context, m *store.Mailbox) error {
 	return nil
 }
 
+// searchWordRunes is how much of a value mailbox_words keeps from each
+// word start (the migration that made the table cuts at the same length).
+const searchWordRunes = 32
+
+// searchWords returns what mailbox_words holds for values (lower-cased):
+// each value from each of its word starts on (its start, and after each of
+// wordSeparators), cut to searchWordRunes characters, each text once. The
+// migration 0020 of each engine makes the same rows in SQL.
+func searchWords(values ...string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, v := range values {
+		runes := []rune(v)
+		for i := range runes {
+			if i > 0 && !isWordSeparator(runes[i-1]) {
+				continue
+			}
+			w := string(runes[i:min(len(runes), i+searchWordRunes)])
+			if !seen[w] {
+				seen[w] = true
+				out = append(out, w)
+			}
+		}
+	}
+	return out
+}
+
+func isWordSeparator(r rune) bool { return slices.Contains(wordSeparators, string(r)) }
+
+// insertWords records m's search words (searchWords) in one statement.
+func (t dirTx) insertWords(ctx context.Context, m *store.Mailbox) error {
+	values := []string{strings.ToLower(m.Name), strings.ToLower(m.DisplayName), strings.ToLower(m.Alias), strings.ToLower(m.PrimarySmtpAddress)}
+	for _, a := range m.EmailAddresses {
+		values = append(values, strings.ToLower(a))
+	}
+	words := searchWords(values...)
+	if len(words) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO mailbox_words (word, mailbox_id) VALUES `)
+	args := make([]any, 0, 2*len(words))
+	for i, w := range words {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?)")
+		args = append(args, w, m.ID)
+	}
+	if _, err := t.c.execDynamic(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("record the search words of mailbox %s: %w", m.Name, err)
+	}
+	return nil
+}
+
 func (t dirTx) InsertMailbox(ctx context.Context, m *store.Mailbox) error {
 	return t.c.savepoint(ctx, func() error { return t.insertMailbox(ctx, m) })
 }
@@ -417,6 +487,9 @@ func (t dirTx) insertMailbox(ctx context.Context, m *store.Mailbox) error {
 		return t.c.db.uniqueErr(err, "mailbox "+m.Name)
 	}
 	if err := t.insertAddresses(ctx, m); err != nil {
+		return err
+	}
+	if err := t.insertWords(ctx, m); err != nil {
 		return err
 	}
 	for _, f := range defaultFolders {
@@ -459,10 +532,15 @@ func (t dirTx) updateMailbox(ctx context.Context, m store.Mailbox) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("mailbox %d: %w", m.ID, store.ErrNotFound)
 	}
-	if _, err := t.c.exec(ctx, `DELETE FROM mailbox_addresses WHERE mailbox_id = ?`, m.ID); err != nil {
+	for _, q := range []string{`DELETE FROM mailbox_addresses WHERE mailbox_id = ?`, `DELETE FROM mailbox_words WHERE mailbox_id = ?`} {
+		if _, err := t.c.exec(ctx, q, m.ID); err != nil {
+			return err
+		}
+	}
+	if err := t.insertAddresses(ctx, &m); err != nil {
 		return err
 	}
-	return t.insertAddresses(ctx, &m)
+	return t.insertWords(ctx, &m)
 }
 
 func (t dirTx) SetMailboxQuota(ctx context.Context, id int64, q store.MailboxQuota, whenChanged time.Time) error {
@@ -522,6 +600,7 @@ func (t dirTx) DeleteMailbox(ctx context.Context, id int64) error {
 		`DELETE FROM folders WHERE mailbox_id = ?`,
 		`DELETE FROM subscriptions WHERE mailbox_id = ?`,
 		`DELETE FROM mailbox_addresses WHERE mailbox_id = ?`,
+		`DELETE FROM mailbox_words WHERE mailbox_id = ?`,
 		`DELETE FROM role_group_members WHERE mailbox_id = ?`,
 		`DELETE FROM admin_sessions WHERE mailbox_id = ?`,
 		`DELETE FROM app_passwords WHERE mailbox_id = ?`,

@@ -334,6 +334,11 @@ func testListMailboxes(t *testing.T, s store.Store) {
 		{"search a word inside", store.MailboxQuery{Search: "KNAPP"}, []string{"Christa Knapp"}, 1},
 		{"search inside a word", store.MailboxQuery{Search: "napp"}, nil, 0},
 		{"search escapes %", store.MailboxQuery{Search: "%a"}, nil, 0},
+		{"search across a separator", store.MailboxQuery{Search: "knapp@con"}, []string{"Christa Knapp"}, 1},
+		{"search from an inner word to the domain", store.MailboxQuery{Search: "banks@contoso.com"}, []string{"Ed Banks"}, 1},
+		{"search a domain", store.MailboxQuery{Search: "contoso"}, []string{"Ben Andrews", "Chris Green", "Christa Knapp", "Dana Smith", "Ed Banks"}, 5},
+		{"search with a filter", store.MailboxQuery{Search: "contoso", Filter: store.Cond{Field: store.FieldPopEnabled, Op: store.OpEq, Value: false}}, []string{"Ben Andrews"}, 1},
+		{"search a separator and a word", store.MailboxQuery{Search: ".knapp"}, nil, 0},
 		{"sort desc", store.MailboxQuery{Sort: []store.SortKey{{Field: store.FieldName, Desc: true}}, Limit: 2}, []string{"Ed Banks", "Dana Smith"}, 5},
 		{"sort by pop", store.MailboxQuery{Sort: []store.SortKey{{Field: store.FieldPopEnabled}}, Limit: 1}, []string{"Ben Andrews"}, 5},
 		{"no count", store.MailboxQuery{Filter: store.Cond{Field: store.FieldName, Op: store.OpLike, Value: "chr*"}, Limit: 1, NoCount: true},
@@ -344,6 +349,7 @@ func testListMailboxes(t *testing.T, s store.Store) {
 			t.Errorf("%s: got %v (total %d); want %v (total %d)", tc.name, got, total, tc.want, tc.total)
 		}
 	}
+	testSearchFollowsWrites(t, s)
 	err := s.View(ctx, func(tx store.Tx) error {
 		_, _, err := tx.ListMailboxes(ctx, store.MailboxQuery{Filter: store.Cond{Field: "PasswordHash", Op: store.OpEq, Value: "x"}})
 		return err
@@ -352,6 +358,80 @@ func testListMailboxes(t *testing.T, s store.Store) {
 		t.Errorf("filter on unknown field: got %v; want ErrInvalid", err)
 	}
 	testListAfter(t, s)
+}
+
+// testSearchFollowsWrites: the admin list's search (mailbox_words) finds a
+// mailbox by what it is called now: after a rename and a change of
+// addresses, not by the old values; not at all once it is removed; and by
+// texts longer than the words the table keeps, which the values decide.
+func testSearchFollowsWrites(t *testing.T, s store.Store) {
+	long := "Maximilian Alexander Wolfeschlegelsteinhausen-Bergerdorff"
+	m := newMailbox(t, s, "Zoë Ünal", "zoe.u@fabrikam.example")
+	search := func(text string) []string {
+		t.Helper()
+		got, _ := list(t, s, store.MailboxQuery{Search: text})
+		return got
+	}
+	for _, tc := range []struct {
+		text string
+		want []string
+	}{
+		{"ünal", []string{"Zoë Ünal"}},
+		{"ZOË", []string{"Zoë Ünal"}},
+		{"fabrikam.ex", []string{"Zoë Ünal"}},
+		{"u@fab", []string{"Zoë Ünal"}},
+	} {
+		if got := search(tc.text); !slices.Equal(got, tc.want) {
+			t.Errorf("search %q: got %v; want %v", tc.text, got, tc.want)
+		}
+	}
+	m.Name, m.DisplayName, m.Alias = "Zoe Yilmaz", "Zoe Yilmaz", "zoe.yilmaz"
+	m.PrimarySmtpAddress, m.EmailAddresses = "zoe.yilmaz@contoso.com", []string{"zy@tailspin.example"}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.UpdateMailbox(ctx, m) }); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		text string
+		want []string
+	}{
+		{"ünal", nil},
+		{"fabrikam", nil},
+		{"yilmaz", []string{"Zoe Yilmaz"}},
+		{"tailspin", []string{"Zoe Yilmaz"}},
+		{"zy@", []string{"Zoe Yilmaz"}},
+	} {
+		if got := search(tc.text); !slices.Equal(got, tc.want) {
+			t.Errorf("after the rename, search %q: got %v; want %v", tc.text, got, tc.want)
+		}
+	}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.DeleteMailbox(ctx, m.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := search("yilmaz"); got != nil {
+		t.Errorf("search after the removal: got %v; want nothing", got)
+	}
+	lm := newMailbox(t, s, long)
+	defer func() {
+		if err := s.Update(ctx, func(tx store.Tx) error { return tx.DeleteMailbox(ctx, lm.ID) }); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	lc := strings.ToLower(long)
+	for _, tc := range []struct {
+		text string
+		want []string
+	}{
+		{lc, []string{long}},
+		{"alexander wolfeschlegelsteinhausen-b", []string{long}},
+		// The first 32 characters are a word start's; the rest is not.
+		{"alexander wolfeschlegelsteinhausen-x", nil},
+		{lc + "x", nil},
+		{"bergerdorff", []string{long}},
+	} {
+		if got := search(tc.text); !slices.Equal(got, tc.want) {
+			t.Errorf("search %q: got %v; want %v", tc.text, got, tc.want)
+		}
+	}
 }
 
 // testListAfter pages through listings with a cursor (keyset paging), two
