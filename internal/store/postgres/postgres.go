@@ -212,8 +212,9 @@ func redact(dsn string) string {
 
 // Dialect is PostgreSQL's.
 var Dialect = sqlstore.Dialect{
-	Name:   "postgres",
-	Rebind: rebind,
+	Name:        "postgres",
+	Rebind:      rebind,
+	CustomPlans: `SET LOCAL plan_cache_mode = force_custom_plan`,
 	IsUnique: func(err error) (bool, string) {
 		var e *pgconn.PgError
 		if errors.As(err, &e) && e.Code == "23505" {

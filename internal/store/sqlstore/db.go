@@ -34,6 +34,13 @@ type Dialect struct {
 	Name string
 	// Rebind turns ? placeholders into the engine's form.
 	Rebind func(q string) string
+	// CustomPlans, when set, is a statement that makes the rest of the
+	// transaction plan each statement for its parameters' values: the
+	// admin list's queries, whose best plan depends on how many rows a
+	// search or filter matches (one mailbox or all of them), where
+	// PostgreSQL otherwise keeps one plan for every value (Open's
+	// force_generic_plan).
+	CustomPlans string
 	// IsUnique reports whether err is a unique-constraint violation, and
 	// which constraint or column it names when the driver says so.
 	IsUnique func(err error) (bool, string)

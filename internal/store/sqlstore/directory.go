@@ -266,6 +266,11 @@ func searchLike(s string) (string, []any) {
 }
 
 func (t dirTx) ListMailboxes(ctx context.Context, q store.MailboxQuery) ([]store.Mailbox, int, error) {
+	if cp := t.c.db.d.CustomPlans; cp != "" && t.c.tx != nil {
+		if _, err := t.c.execDynamic(ctx, cp); err != nil {
+			return nil, 0, err
+		}
+	}
 	var where []string
 	var args []any
 	if q.Filter != nil {
