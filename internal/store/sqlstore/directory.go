@@ -438,28 +438,32 @@ func searchWords(values ...string) []string {
 
 func isWordSeparator(r rune) bool { return slices.Contains(wordSeparators, string(r)) }
 
-// insertWords records m's search words (searchWords) in one statement.
+// wordsPerInsert bounds the rows of one INSERT of insertWords (two
+// parameters each; a mailbox with thousands of addresses must not reach
+// an engine's limit on parameters).
+const wordsPerInsert = 500
+
+// insertWords records m's search words (searchWords), in one statement
+// for all but mailboxes with very many addresses.
 func (t dirTx) insertWords(ctx context.Context, m *store.Mailbox) error {
 	values := []string{strings.ToLower(m.Name), strings.ToLower(m.DisplayName), strings.ToLower(m.Alias), strings.ToLower(m.PrimarySmtpAddress)}
 	for _, a := range m.EmailAddresses {
 		values = append(values, strings.ToLower(a))
 	}
-	words := searchWords(values...)
-	if len(words) == 0 {
-		return nil
-	}
-	var b strings.Builder
-	b.WriteString(`INSERT INTO mailbox_words (word, mailbox_id) VALUES `)
-	args := make([]any, 0, 2*len(words))
-	for i, w := range words {
-		if i > 0 {
-			b.WriteString(", ")
+	for words := range slices.Chunk(searchWords(values...), wordsPerInsert) {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO mailbox_words (word, mailbox_id) VALUES `)
+		args := make([]any, 0, 2*len(words))
+		for i, w := range words {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?)")
+			args = append(args, w, m.ID)
 		}
-		b.WriteString("(?, ?)")
-		args = append(args, w, m.ID)
-	}
-	if _, err := t.c.execDynamic(ctx, b.String(), args...); err != nil {
-		return fmt.Errorf("record the search words of mailbox %s: %w", m.Name, err)
+		if _, err := t.c.execDynamic(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("record the search words of mailbox %s: %w", m.Name, err)
+		}
 	}
 	return nil
 }

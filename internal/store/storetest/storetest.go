@@ -432,6 +432,23 @@ func testSearchFollowsWrites(t *testing.T, s store.Store) {
 			t.Errorf("search %q: got %v; want %v", tc.text, got, tc.want)
 		}
 	}
+	// Three words of its own for each of 300 addresses: more than one
+	// statement's worth of rows.
+	var many []string
+	for i := range 300 {
+		many = append(many, fmt.Sprintf("p%d.q@d%d.example", i, i))
+	}
+	mm := newMailbox(t, s, "Many Addresses", many...)
+	defer func() {
+		if err := s.Update(ctx, func(tx store.Tx) error { return tx.DeleteMailbox(ctx, mm.ID) }); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	for _, text := range []string{"p0.q@", "d299.example", "q@d150", "many"} {
+		if got := search(text); !slices.Equal(got, []string{"Many Addresses"}) {
+			t.Errorf("search %q: got %v; want the mailbox with 300 addresses", text, got)
+		}
+	}
 }
 
 // testListAfter pages through listings with a cursor (keyset paging), two
