@@ -60,12 +60,24 @@ func runRepair(t *testing.T, args ...string) (string, int) {
 
 func TestRepairCommand(t *testing.T) {
 	data := damagedStore(t)
+	// The admin search's words too: one missing, one naming nothing.
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(data, "gatehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DELETE FROM mailbox_words WHERE word = 'kim'`, `INSERT INTO mailbox_words (word, mailbox_id) SELECT 'stale', id FROM mailboxes`} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+	const words = "the admin list's search words: 1 missing, 1 naming no mailbox's value"
 	out, code := runRepair(t, "--check", "--data", data)
-	if code != 1 || !strings.Contains(out, `wrong: folder "INBOX"`) || !strings.Contains(out, "messages 60→3") {
-		t.Fatalf("repair --check of a damaged store: exit %d, output:\n%s\nwant exit 1 naming INBOX with messages 60→3", code, out)
+	if code != 1 || !strings.Contains(out, `wrong: folder "INBOX"`) || !strings.Contains(out, "messages 60→3") || !strings.Contains(out, "wrong: "+words) {
+		t.Fatalf("repair --check of a damaged store: exit %d, output:\n%s\nwant exit 1 naming INBOX with messages 60→3, and the words", code, out)
 	}
 	out, code = runRepair(t, "--data", data)
-	if code != 0 || !strings.Contains(out, `repaired: folder "INBOX"`) {
+	if code != 0 || !strings.Contains(out, `repaired: folder "INBOX"`) || !strings.Contains(out, "repaired: "+words) {
 		t.Fatalf("repair: exit %d, output:\n%s", code, out)
 	}
 	out, code = runRepair(t, "--check", "--data", data)

@@ -61,8 +61,9 @@ type RepairOptions struct {
 
 // Repair opens the configured store (it may be in use by running servers:
 // each folder is fixed under its lock), compares every folder's counters
-// with its rows, and unless Check, sets them right, marks unreferenced
-// bodies and sweeps those past the grace period. It reports what it found
+// with its rows and the admin search's words with the mailboxes, and
+// unless Check, sets them right, marks unreferenced bodies and sweeps
+// those past the grace period. It reports what it found
 // on Out and returns it.
 func Repair(ctx context.Context, o RepairOptions) (store.RepairReport, error) {
 	cfg := o.Config
@@ -103,6 +104,19 @@ func Repair(ctx context.Context, o RepairOptions) (store.RepairReport, error) {
 			fmt.Fprintf(o.Out, "marked %d unreferenced message bodies for the sweep\n", rep.UnmarkedBodies)
 		} else {
 			fmt.Fprintf(o.Out, "wrong: %d message bodies are referenced by no message and not marked for the sweep\n", rep.UnmarkedBodies)
+		}
+	}
+	rep.SearchWordsMissing, rep.SearchWordsExtra, err = st.RepairSearchWords(ctx, !o.Check)
+	if err != nil {
+		return rep, err
+	}
+	if n := rep.SearchWordsMissing + rep.SearchWordsExtra; n > 0 {
+		what := fmt.Sprintf("the admin list's search words: %d missing, %d naming no mailbox's value (the search misses or wrongly finds mailboxes)",
+			rep.SearchWordsMissing, rep.SearchWordsExtra)
+		if o.Check {
+			fmt.Fprintf(o.Out, "wrong: %s\n", what)
+		} else {
+			fmt.Fprintf(o.Out, "repaired: %s\n", what)
 		}
 	}
 	if !o.Check {

@@ -81,6 +81,13 @@ type Store interface {
 	// Engines run it by themselves after a grace period; tests and
 	// `gatehouse repair` call it directly.
 	SweepBodies(ctx context.Context, before time.Time) (int, error)
+	// RepairSearchWords compares the words the admin list's search reads
+	// (mailbox_words) with what the mailboxes' names and addresses make,
+	// and returns the rows missing and those that should not be there;
+	// with fix it then adds and removes them, in one transaction. It reads
+	// every mailbox (seconds at 100,000), so `gatehouse repair` runs it,
+	// not every start. Safe while the server runs.
+	RepairSearchWords(ctx context.Context, fix bool) (missing, extra int64, err error)
 
 	// Engine names the engine ("sqlite" or "postgres").
 	Engine() string
@@ -986,8 +993,13 @@ type RepairReport struct {
 	// UnmarkedBodies counts stored bodies that no message references and
 	// that were not marked for the sweep.
 	UnmarkedBodies int64
-	Fixed          bool
+	// SearchWordsMissing and SearchWordsExtra are what RepairSearchWords
+	// found (Repair itself leaves them 0; `gatehouse repair` runs both).
+	SearchWordsMissing, SearchWordsExtra int64
+	Fixed                                bool
 }
 
 // OK reports whether nothing was wrong.
-func (r RepairReport) OK() bool { return len(r.Wrong) == 0 && r.UnmarkedBodies == 0 }
+func (r RepairReport) OK() bool {
+	return len(r.Wrong) == 0 && r.UnmarkedBodies == 0 && r.SearchWordsMissing == 0 && r.SearchWordsExtra == 0
+}

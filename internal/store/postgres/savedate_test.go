@@ -47,6 +47,16 @@ func TestMailboxWordsMigration(t *testing.T) {
 	storetest.RunMailboxWordsMigration(t, reopen(dsn), raw)
 }
 
+func TestSearchWordsRepair(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	raw, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	storetest.RunSearchWordsRepair(t, reopen(dsn)(t), raw)
+}
+
 // reopen opens the store on the database dsn names, again at each call.
 func reopen(dsn string) func(t *testing.T) store.Store {
 	return func(t *testing.T) store.Store {

@@ -53,6 +53,16 @@ func TestSweepMarkedAgain(t *testing.T) {
 	})
 }
 
+func TestSearchWordsRepair(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	storetest.RunSearchWordsRepair(t, reopen(path)(t), raw)
+}
+
 // reopen opens the store on the database at path, again at each call.
 func reopen(path string) func(t *testing.T) store.Store {
 	return func(t *testing.T) store.Store {

@@ -233,3 +233,64 @@ func (db *DB) repairFolder(ctx context.Context, folderID int64) (store.FolderRep
 	}
 	return r, nil
 }
+
+// expectedWords is a WITH clause whose table e (word, mailbox_id) is what
+// mailbox_words should hold: searchWords of every mailbox, as migration
+// 0020 made it.
+const expectedWords = `WITH RECURSIVE v (id, s) AS (
+	SELECT id, name_lc FROM mailboxes
+	UNION SELECT id, display_name_lc FROM mailboxes
+	UNION SELECT id, alias_lc FROM mailboxes
+	UNION SELECT mailbox_id, address_lc FROM mailbox_addresses
+), p (id, s, i) AS (
+	SELECT id, s, 1 FROM v WHERE s <> ''
+	UNION ALL SELECT id, s, i + 1 FROM p WHERE i < length(s)
+), e (word, mailbox_id) AS (
+	SELECT DISTINCT substr(s, i, 32), id FROM p
+	WHERE i = 1 OR substr(s, i - 1, 1) IN (' ', '.', '@', '-', '_', '+')
+) `
+
+// RepairSearchWords implements store.Store.
+func (db *DB) RepairSearchWords(ctx context.Context, fix bool) (missing, extra int64, err error) {
+	const (
+		missingRows = `SELECT word, mailbox_id FROM e EXCEPT SELECT word, mailbox_id FROM mailbox_words`
+		extraRows   = `SELECT word, mailbox_id FROM mailbox_words EXCEPT SELECT word, mailbox_id FROM e`
+	)
+	// One snapshot for both counts; the statements are not kept prepared
+	// (they run once a repair).
+	count := func(c conn) error {
+		for _, q := range []struct {
+			rows string
+			n    *int64
+		}{{missingRows, &missing}, {extraRows, &extra}} {
+			ns, err := scanColumn[int64](c.queryDynamic(ctx, expectedWords+`SELECT count(*) FROM (`+q.rows+`) x`))
+			if err != nil {
+				return fmt.Errorf("check the search words: %w", err)
+			}
+			if len(ns) != 1 {
+				return fmt.Errorf("check the search words: %d rows for a count", len(ns))
+			}
+			*q.n = ns[0]
+		}
+		return nil
+	}
+	if !fix {
+		return missing, extra, db.read(ctx, count)
+	}
+	err = db.write(ctx, nil, func(c conn) error {
+		if err := count(c); err != nil || missing+extra == 0 {
+			return err
+		}
+		if _, err := c.execDynamic(ctx, expectedWords+`DELETE FROM mailbox_words WHERE (word, mailbox_id) IN (`+extraRows+`)`); err != nil {
+			return fmt.Errorf("remove search words: %w", err)
+		}
+		// WHERE true: SQLite's parser needs it before ON CONFLICT after a
+		// SELECT. A concurrent write of a mailbox may have added a row since.
+		if _, err := c.execDynamic(ctx, expectedWords+`INSERT INTO mailbox_words (word, mailbox_id)
+			SELECT word, mailbox_id FROM (`+missingRows+`) x WHERE true ON CONFLICT (word, mailbox_id) DO NOTHING`); err != nil {
+			return fmt.Errorf("add search words: %w", err)
+		}
+		return nil
+	})
+	return missing, extra, err
+}

@@ -82,3 +82,44 @@ func mailboxWords(t *testing.T, raw *sql.DB) []string {
 	slices.Sort(out)
 	return out
 }
+
+// RunSearchWordsRepair checks Store.RepairSearchWords on an engine: a
+// healthy store has nothing to repair; rows removed and added behind the
+// store's back (raw) are counted, left alone by a check, and set right by
+// a repair, after which the search finds by them again.
+func RunSearchWordsRepair(t *testing.T, s store.Store, raw *sql.DB) {
+	m := newMailbox(t, s, "Repair Words", "rw.extra@fabrikam.example")
+	newMailbox(t, s, "Other Words")
+	if missing, extra, err := s.RepairSearchWords(ctx, false); err != nil || missing != 0 || extra != 0 {
+		t.Fatalf("check of a healthy store: %d missing, %d extra, %v; want none", missing, extra, err)
+	}
+	for _, q := range []string{
+		fmt.Sprintf(`DELETE FROM mailbox_words WHERE mailbox_id = %d AND word IN ('fabrikam.example', 'words')`, m.ID),
+		fmt.Sprintf(`INSERT INTO mailbox_words (word, mailbox_id) VALUES ('stale name', %d)`, m.ID),
+	} {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if got, _ := list(t, s, store.MailboxQuery{Search: "fabrikam"}); got != nil {
+		t.Fatalf("search with the words removed: got %v; want nothing (the setup did not take)", got)
+	}
+	for _, fix := range []bool{false, false, true} {
+		missing, extra, err := s.RepairSearchWords(ctx, fix)
+		if err != nil || missing != 2 || extra != 1 {
+			t.Errorf("RepairSearchWords(fix=%v): %d missing, %d extra, %v; want 2 and 1", fix, missing, extra, err)
+		}
+	}
+	if missing, extra, err := s.RepairSearchWords(ctx, false); err != nil || missing != 0 || extra != 0 {
+		t.Errorf("check after the repair: %d missing, %d extra, %v; want none", missing, extra, err)
+	}
+	for text, want := range map[string][]string{
+		"fabrikam": {"Repair Words"},
+		"words":    {"Other Words", "Repair Words"},
+		"stale":    nil,
+	} {
+		if got, _ := list(t, s, store.MailboxQuery{Search: text}); !slices.Equal(got, want) {
+			t.Errorf("search %q after the repair: got %v; want %v", text, got, want)
+		}
+	}
+}
