@@ -86,7 +86,8 @@ type Store interface {
 	// and returns the rows missing and those that should not be there;
 	// with fix it then adds and removes them, in one transaction. It reads
 	// every mailbox (seconds at 100,000), so `gatehouse repair` runs it,
-	// not every start. Safe while the server runs.
+	// not every start. Safe while the server runs; on SQLite a fix holds
+	// off other writes while it runs (a check does not).
 	RepairSearchWords(ctx context.Context, fix bool) (missing, extra int64, err error)
 
 	// Engine names the engine ("sqlite" or "postgres").
