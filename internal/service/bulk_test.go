@@ -215,3 +215,33 @@ func TestBulkSetCASMailboxByGUID(t *testing.T) {
 		}
 	}
 }
+
+// TestListRefusesUnstorableText: a search, filter or identity holding a
+// NUL or bytes that are not UTF-8 is refused naming the parameter, before
+// the database (PostgreSQL answers such text with an error of its own).
+func TestListRefusesUnstorableText(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, 2)
+	for _, bad := range []string{"user\x00", "user\xff"} {
+		for _, tc := range []struct {
+			param string
+			o     service.ListOptions
+		}{
+			{"Search", service.ListOptions{Search: bad}},
+			{"Filter", service.ListOptions{Filter: "Name -eq '" + bad + "'"}},
+			{"Identity", service.ListOptions{Identity: bad}},
+			{"Identity", service.ListOptions{Identity: bad + "*"}},
+		} {
+			_, err := e.svc.GetMailboxes(ctx, orgAdmin, tc.o)
+			var ve *service.ValidationError
+			if !errors.As(err, &ve) || ve.Parameter != tc.param {
+				t.Errorf("list with %s %q: %v; want a validation error naming %s", tc.param, bad, err, tc.param)
+			}
+		}
+		_, err := e.svc.SetCASMailbox(ctx, orgAdmin, service.SetCASMailboxRequest{Identity: bad, PopEnabled: ptr(false)})
+		var ve *service.ValidationError
+		if !errors.As(err, &ve) || ve.Parameter != "Identity" {
+			t.Errorf("Set-CASMailbox -Identity %q: %v; want a validation error naming Identity", bad, err)
+		}
+	}
+}

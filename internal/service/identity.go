@@ -53,6 +53,20 @@ func identityFilter(id string) (f store.Filter, ok bool, err error) {
 	}, true, nil
 }
 
+// storableText refuses a text parameter that no stored value can equal and
+// that the database may refuse outright (PostgreSQL takes no NUL in text,
+// nor bytes that are not UTF-8): the refusal names the parameter, where
+// the database's error would be an internal one.
+func storableText(param, v string) error {
+	if !utf8.ValidString(v) {
+		return invalid(param, "The %s parameter is not valid UTF-8 text.", param)
+	}
+	if strings.IndexByte(v, 0) >= 0 {
+		return invalid(param, "The %s parameter contains a NUL character.", param)
+	}
+	return nil
+}
+
 // resolveAll returns up to limit mailboxes an identity names (0: no limit),
 // and a NotFoundError when there is none.
 func (s *Service) resolveAll(ctx context.Context, tx store.Tx, identity string, limit int) ([]store.Mailbox, error) {
@@ -62,6 +76,9 @@ func (s *Service) resolveAll(ctx context.Context, tx store.Tx, identity string, 
 	}
 	if n := utf8.RuneCountInString(id); n > maxIdentity {
 		return nil, invalid("Identity", "The identity is %d characters long; at most %d are allowed.", n, maxIdentity)
+	}
+	if err := storableText("Identity", id); err != nil {
+		return nil, err
 	}
 	var ms []store.Mailbox
 	f, wild, err := identityFilter(id)
@@ -154,7 +171,7 @@ func (s *Service) resolveMany(ctx context.Context, tx store.Tx, ids []string) (*
 	var plain []string
 	for _, id := range ids {
 		id = strings.TrimSpace(id)
-		if id == "" || opath.HasWildcard(id) || utf8.RuneCountInString(id) > maxIdentity {
+		if id == "" || opath.HasWildcard(id) || utf8.RuneCountInString(id) > maxIdentity || storableText("Identity", id) != nil {
 			continue
 		}
 		plain = append(plain, id)

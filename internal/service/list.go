@@ -157,6 +157,11 @@ func (s *Service) listMailboxes(ctx context.Context, tx store.Tx, o ListOptions)
 	if o.Offset < 0 {
 		return nil, 0, "", invalid("Offset", "Offset must not be negative.")
 	}
+	for _, p := range []struct{ name, v string }{{"Search", o.Search}, {"Filter", o.Filter}, {"Identity", o.Identity}} {
+		if err := storableText(p.name, p.v); err != nil {
+			return nil, 0, "", err
+		}
+	}
 	q := store.MailboxQuery{Search: o.Search, Offset: o.Offset, Limit: size}
 	var filters store.And
 	var wildIdentity string
