@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-mail/gatehouse/internal/store"
@@ -236,8 +237,8 @@ func (db *DB) repairFolder(ctx context.Context, folderID int64) (store.FolderRep
 
 // expectedWords is a WITH clause whose table e (word, mailbox_id) is what
 // mailbox_words should hold: searchWords of every mailbox, as migration
-// 0020 made it.
-const expectedWords = `WITH RECURSIVE v (id, s) AS (
+// 0020 made it (the separators and the cut are searchWords' own).
+var expectedWords = `WITH RECURSIVE v (id, s) AS (
 	SELECT id, name_lc FROM mailboxes
 	UNION SELECT id, display_name_lc FROM mailboxes
 	UNION SELECT id, alias_lc FROM mailboxes
@@ -246,9 +247,18 @@ const expectedWords = `WITH RECURSIVE v (id, s) AS (
 	SELECT id, s, 1 FROM v WHERE s <> ''
 	UNION ALL SELECT id, s, i + 1 FROM p WHERE i < length(s)
 ), e (word, mailbox_id) AS (
-	SELECT DISTINCT substr(s, i, 32), id FROM p
-	WHERE i = 1 OR substr(s, i - 1, 1) IN (' ', '.', '@', '-', '_', '+')
+	SELECT DISTINCT substr(s, i, ` + fmt.Sprint(searchWordRunes) + `), id FROM p
+	WHERE i = 1 OR substr(s, i - 1, 1) IN (` + sqlStrings(wordSeparators) + `)
 ) `
+
+// sqlStrings lists vs as SQL string literals: 'a', 'b'.
+func sqlStrings(vs []string) string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	}
+	return strings.Join(q, ", ")
+}
 
 // RepairSearchWords implements store.Store.
 func (db *DB) RepairSearchWords(ctx context.Context, fix bool) (missing, extra int64, err error) {

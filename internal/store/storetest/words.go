@@ -44,6 +44,10 @@ func RunMailboxWordsMigration(t *testing.T, open func(t *testing.T) store.Store,
 	if migrated := mailboxWords(t, raw); !slices.Equal(migrated, written) {
 		t.Errorf("mailbox_words made by the migration:\n%q\nwant what the store wrote:\n%q", migrated, written)
 	}
+	// Repair's own query agrees with both.
+	if missing, extra, err := s.RepairSearchWords(ctx, false); err != nil || missing != 0 || extra != 0 {
+		t.Errorf("RepairSearchWords after the migration: %d missing, %d extra, %v; want none", missing, extra, err)
+	}
 	for text, want := range map[string][]string{
 		"ackerman (s": {"Pilar Ackerman"},
 		"lists@fab":   {"Zoë  Ünal"},
