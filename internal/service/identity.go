@@ -55,8 +55,9 @@ func identityFilter(id string) (f store.Filter, ok bool, err error) {
 
 // storableText refuses a text parameter that no stored value can equal and
 // that the database may refuse outright (PostgreSQL takes no NUL in text,
-// nor bytes that are not UTF-8): the refusal names the parameter, where
-// the database's error would be an internal one.
+// nor bytes that are not UTF-8), naming the parameter, where the
+// database's error would be an internal one. Callers where such text
+// simply matches nothing (a search, an identity) answer so instead.
 func storableText(param, v string) error {
 	if !utf8.ValidString(v) {
 		return invalid(param, "The %s parameter is not valid UTF-8 text.", param)
@@ -77,8 +78,9 @@ func (s *Service) resolveAll(ctx context.Context, tx store.Tx, identity string, 
 	if n := utf8.RuneCountInString(id); n > maxIdentity {
 		return nil, invalid("Identity", "The identity is %d characters long; at most %d are allowed.", n, maxIdentity)
 	}
-	if err := storableText("Identity", id); err != nil {
-		return nil, err
+	if storableText("Identity", id) != nil {
+		// No name or address holds it.
+		return nil, &NotFoundError{Identity: identity, Server: s.server}
 	}
 	var ms []store.Mailbox
 	f, wild, err := identityFilter(id)

@@ -157,10 +157,17 @@ func (s *Service) listMailboxes(ctx context.Context, tx store.Tx, o ListOptions)
 	if o.Offset < 0 {
 		return nil, 0, "", invalid("Offset", "Offset must not be negative.")
 	}
-	for _, p := range []struct{ name, v string }{{"Search", o.Search}, {"Filter", o.Filter}, {"Identity", o.Identity}} {
-		if err := storableText(p.name, p.v); err != nil {
-			return nil, 0, "", err
-		}
+	// Text no stored value holds (a NUL, bytes that are not UTF-8), which
+	// PostgreSQL would refuse with an error of its own: a search for it
+	// finds nothing, an identity names nothing, a filter is refused.
+	if storableText("Search", o.Search) != nil {
+		return nil, 0, "", nil
+	}
+	if err := storableText("Filter", o.Filter); err != nil {
+		return nil, 0, "", err
+	}
+	if storableText("Identity", o.Identity) != nil {
+		return nil, 0, "", &NotFoundError{Identity: o.Identity, Server: s.server}
 	}
 	q := store.MailboxQuery{Search: o.Search, Offset: o.Offset, Limit: size}
 	var filters store.And
