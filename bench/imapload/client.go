@@ -18,6 +18,10 @@ type client struct {
 	w   *bufio.Writer
 	tag int
 	buf []byte
+	// keep makes readLine keep the literals of each line in lits (for
+	// the verifier) instead of skipping them.
+	keep bool
+	lits [][]byte
 }
 
 func dial(addr string, timeout time.Duration) (*client, error) {
@@ -73,9 +77,11 @@ func (c *client) cmd(timeout time.Duration, onLine func([]byte), format string, 
 }
 
 // readLine reads one response line, skipping the data of literals it
-// contains; the returned slice is valid until the next call.
+// contains (keeping them in lits when keep is set); the returned slice is
+// valid until the next call.
 func (c *client) readLine() ([]byte, error) {
 	c.buf = c.buf[:0]
+	c.lits = nil
 	for {
 		part, err := c.r.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
@@ -89,6 +95,14 @@ func (c *client) readLine() ([]byte, error) {
 		n := literalAtEnd(c.buf)
 		if n < 0 {
 			return bytes.TrimRight(c.buf, "\r\n"), nil
+		}
+		if c.keep {
+			lit := make([]byte, n)
+			if _, err := io.ReadFull(c.r, lit); err != nil {
+				return nil, err
+			}
+			c.lits = append(c.lits, lit)
+			continue
 		}
 		if _, err := io.CopyN(io.Discard, c.r, n); err != nil {
 			return nil, err

@@ -93,8 +93,12 @@ func compareCmd(args []string) error {
 	// cache and the page cache; neither is measured.
 	for _, srv := range servers {
 		for _, mode := range loads {
-			if _, err := runLoad(loadConfig{Addr: srv.addr, Mode: mode, Clients: min(s.users, *clients), Users: s.users, Duration: 2 * time.Second}); err != nil {
+			res, err := runLoad(loadConfig{Addr: srv.addr, Mode: mode, Clients: min(s.users, *clients), Users: s.users, Duration: 2 * time.Second, Messages: s.messages})
+			if err != nil {
 				return fmt.Errorf("%s warm-up (%s): %w", srv.name, mode, err)
+			}
+			if res.Wrong > 0 {
+				fmt.Printf("%s warm-up (%s): %d wrong answers; first: %v\n", srv.name, mode, res.Wrong, res.FirstWrong)
 			}
 		}
 	}
@@ -108,7 +112,7 @@ func compareCmd(args []string) error {
 				}
 			}
 			for _, srv := range order {
-				res, err := runLoad(loadConfig{Addr: srv.addr, Mode: mode, Clients: *clients, Users: s.users, Duration: *dur})
+				res, err := runLoad(loadConfig{Addr: srv.addr, Mode: mode, Clients: *clients, Users: s.users, Duration: *dur, Messages: s.messages})
 				if err != nil {
 					return fmt.Errorf("%s, %s: %w", srv.name, mode, err)
 				}
@@ -121,8 +125,8 @@ func compareCmd(args []string) error {
 		}
 	}
 	fmt.Printf("\nIMAP4 load, %d clients over %d users, %d messages each, %v per run, %d runs (median of runs)\n\n", *clients, s.users, s.messages, *dur, *rounds)
-	fmt.Println("| load | server | ops/s | p50 | p90 | p99 | ratio to Dovecot |")
-	fmt.Println("|---|---|---|---|---|---|---|")
+	fmt.Println("| load | server | ops/s | p50 | p90 | p99 | ratio to Dovecot | errors | responses checked | wrong |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, mode := range loads {
 		dov := medianOps(all[mode]["Dovecot"])
 		for _, srv := range servers {
@@ -133,9 +137,13 @@ func compareCmd(args []string) error {
 				key = "CYCLE"
 			}
 			lat := mergedLatencies(rs, key)
-			fmt.Printf("| %s | %s | %.0f | %v | %v | %v | %.2fx |\n", loadLabels[mode], srv.name, ops,
+			var errs, checked, wrong int
+			for _, r := range rs {
+				errs, checked, wrong = errs+r.Errors, checked+r.Checked, wrong+r.Wrong
+			}
+			fmt.Printf("| %s | %s | %.0f | %v | %v | %v | %.2fx | %d | %d | %d |\n", loadLabels[mode], srv.name, ops,
 				percentile(lat, .5).Round(10*time.Microsecond), percentile(lat, .9).Round(10*time.Microsecond),
-				percentile(lat, .99).Round(10*time.Microsecond), ops/dov)
+				percentile(lat, .99).Round(10*time.Microsecond), ops/dov, errs, checked, wrong)
 		}
 	}
 	for _, mode := range loads {

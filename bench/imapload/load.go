@@ -20,6 +20,12 @@ type loadConfig struct {
 	Clients  int
 	Users    int
 	Duration time.Duration
+	// Messages is how many messages each user's INBOX was seeded with
+	// (corpus(Messages, 1)): what the verifier knows besides the mixed
+	// loads' APPENDs.
+	Messages int
+
+	verify *verifier // set by runLoad
 }
 
 // result is one load run.
@@ -30,6 +36,12 @@ type result struct {
 	Ops      int // cycles or FETCH commands
 	Errors   int
 	FirstErr error
+	// Checked counts the FETCH responses the verifier checked (fetch and
+	// mixed loads), Wrong the wrong answers among them and the commands
+	// around them; FirstWrong describes the first (verify.go).
+	Checked    int
+	Wrong      int
+	FirstWrong error
 	// Latencies per command name.
 	Lat map[string][]time.Duration
 }
@@ -49,8 +61,8 @@ func (r result) print(w io.Writer, name string) {
 	if r.Mode != "cycle" {
 		unit = "FETCH"
 	}
-	fmt.Fprintf(w, "%s: %s load, %d clients, %v: %d %s, %.0f/s, %d errors\n", name, r.Mode, r.Clients,
-		r.Elapsed.Round(time.Millisecond), r.Ops, unit, r.opsPerSec(), r.Errors)
+	fmt.Fprintf(w, "%s: %s load, %d clients, %v: %d %s, %.0f/s, %d errors, %d responses checked, %d wrong\n", name, r.Mode, r.Clients,
+		r.Elapsed.Round(time.Millisecond), r.Ops, unit, r.opsPerSec(), r.Errors, r.Checked, r.Wrong)
 	var names []string
 	for k := range r.Lat {
 		names = append(names, k)
@@ -65,12 +77,16 @@ func (r result) print(w io.Writer, name string) {
 	if r.FirstErr != nil {
 		fmt.Fprintf(w, "  first error: %v\n", r.FirstErr)
 	}
+	if r.FirstWrong != nil {
+		fmt.Fprintf(w, "  first wrong answer: %v\n", r.FirstWrong)
+	}
 }
 
 // runLoad runs one load for the configured duration.
 func runLoad(cfg loadConfig) (result, error) {
 	var mu sync.Mutex
 	res := result{Mode: cfg.Mode, Clients: cfg.Clients, Lat: map[string][]time.Duration{}}
+	cfg.verify = newVerifier(cfg.Messages)
 	record := func(lat map[string][]time.Duration, ops, errs int, first error) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -109,6 +125,7 @@ func runLoad(cfg loadConfig) (result, error) {
 	close(stop)
 	wg.Wait()
 	res.Elapsed = time.Since(start)
+	res.Checked, res.Wrong, res.FirstWrong = cfg.verify.checked, cfg.verify.wrong, cfg.verify.first
 	for k := range res.Lat {
 		slices.Sort(res.Lat[k])
 	}
@@ -228,13 +245,18 @@ func fetchWorker(cfg loadConfig, id int, stop <-chan struct{}) (map[string][]tim
 		default:
 		}
 		u := uids[rng.IntN(len(uids))]
-		if err := timed(lat, "FETCH", c, nil, "UID FETCH %d (FLAGS BODY.PEEK[])", u); err != nil {
+		f := &fetchCollector{c: c}
+		f.start()
+		err := timed(lat, "FETCH", c, f.line, "UID FETCH %d (FLAGS BODY.PEEK[])", u)
+		f.stop()
+		if err != nil {
 			errs++
 			if first == nil {
 				first = err
 			}
 			return lat, ops, errs, first
 		}
+		cfg.verify.checkBodies(user, f, []int{int(u)}, true, 0)
 		ops++
 	}
 }

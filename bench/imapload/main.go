@@ -77,8 +77,9 @@ func runCmd(args []string) error {
 	clients := fs.Int("clients", 20, "concurrent clients")
 	users := fs.Int("users", 20, "users user0..userN-1 to spread the clients over")
 	dur := fs.Duration("duration", 20*time.Second, "measured duration")
+	messages := fs.Int("messages", 1000, "messages each INBOX was seeded with (imapload seed -messages): what the FETCH answers are checked against")
 	fs.Parse(args)
-	r, err := runLoad(loadConfig{Addr: *addr, Mode: *mode, Clients: *clients, Users: *users, Duration: *dur})
+	r, err := runLoad(loadConfig{Addr: *addr, Mode: *mode, Clients: *clients, Users: *users, Duration: *dur, Messages: *messages})
 	if err != nil {
 		return err
 	}

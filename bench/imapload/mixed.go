@@ -36,6 +36,7 @@ var mixedCorpus = sync.OnceValue(func() [][]byte { return corpus(200, 99) })
 // count, kept up to date from every EXISTS and EXPUNGE.
 type session struct {
 	c      *client
+	user   string
 	exists int
 }
 
@@ -89,7 +90,7 @@ func mixedWorker(cfg loadConfig, id int, stop <-chan struct{}, relogin bool) (ma
 			c.close()
 			return fmt.Errorf("LOGIN: %w", err)
 		}
-		s = &session{c: c}
+		s = &session{c: c, user: user}
 		return nil
 	}
 	for {
@@ -106,7 +107,7 @@ func mixedWorker(cfg loadConfig, id int, stop <-chan struct{}, relogin bool) (ma
 				continue
 			}
 		}
-		n, err := mixedCycle(s, lat, rng, msgs)
+		n, err := mixedCycle(s, lat, rng, msgs, cfg.verify)
 		ops += n
 		if err == nil && relogin {
 			err = timed(lat, "LOGOUT", s.c, nil, "LOGOUT")
@@ -124,10 +125,19 @@ func mixedWorker(cfg loadConfig, id int, stop <-chan struct{}, relogin bool) (ma
 	}
 }
 
-// mixedCycle runs one cycle and returns the FETCH commands that succeeded.
-func mixedCycle(s *session, lat map[string][]time.Duration, rng *rand.Rand, msgs [][]byte) (int, error) {
+// mixedCycle runs one cycle and returns the FETCH commands that succeeded;
+// v checks what the FETCHes read and what the STOREs answered.
+func mixedCycle(s *session, lat map[string][]time.Duration, rng *rand.Rand, msgs [][]byte, v *verifier) (int, error) {
 	c, track := s.c, s.track
 	fetches := 0
+	// collect runs a command whose responses v checks.
+	collect := func(name string, format string, args ...any) (*fetchCollector, error) {
+		f := &fetchCollector{c: c}
+		f.start()
+		defer f.stop()
+		err := timed(lat, name, c, func(l []byte) { track(l); f.line(l) }, format, args...)
+		return f, err
+	}
 	if err := timed(lat, "LIST", c, track, `LIST "" "*"`); err != nil {
 		return fetches, fmt.Errorf("LIST: %w", err)
 	}
@@ -140,29 +150,38 @@ func mixedCycle(s *session, lat map[string][]time.Duration, rng *rand.Rand, msgs
 	if s.exists > 0 {
 		lo := 1 + rng.IntN(s.exists)
 		hi := min(lo+19, s.exists)
-		if err := timed(lat, "FETCH", c, track, "FETCH %d:%d (UID FLAGS ENVELOPE BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE)])", lo, hi); err != nil {
+		f, err := collect("FETCH", "FETCH %d:%d (UID FLAGS ENVELOPE BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE)])", lo, hi)
+		if err != nil {
 			return fetches, fmt.Errorf("FETCH headers: %w", err)
 		}
+		v.checkHeaders(s.user, f, lo, hi, s.exists)
 		fetches++
 	}
 	for range 3 {
 		if s.exists == 0 {
 			break
 		}
-		if err := timed(lat, "FETCH", c, track, "FETCH %d (FLAGS BODY.PEEK[])", 1+rng.IntN(s.exists)); err != nil {
+		n := 1 + rng.IntN(s.exists)
+		f, err := collect("FETCH", "FETCH %d (UID FLAGS BODY.PEEK[])", n)
+		if err != nil {
 			return fetches, fmt.Errorf("FETCH body: %w", err)
 		}
+		v.checkBodies(s.user, f, []int{n}, false, s.exists)
 		fetches++
 	}
 	if s.exists > 0 {
 		n := 1 + rng.IntN(s.exists)
-		if err := timed(lat, "STORE", c, track, `STORE %d +FLAGS (\Flagged)`, n); err != nil {
+		f, err := collect("STORE", `STORE %d +FLAGS (\Flagged)`, n)
+		if err != nil {
 			return fetches, fmt.Errorf("STORE: %w", err)
 		}
+		v.checkStore(s.user, f)
 		if s.exists >= n {
-			if err := timed(lat, "STORE", c, track, `STORE %d -FLAGS (\Flagged)`, n); err != nil {
+			f, err := collect("STORE", `STORE %d -FLAGS (\Flagged)`, n)
+			if err != nil {
 				return fetches, fmt.Errorf("STORE: %w", err)
 			}
+			v.checkStore(s.user, f)
 		}
 	}
 	msg := msgs[rng.IntN(len(msgs))]
@@ -173,9 +192,11 @@ func mixedCycle(s *session, lat map[string][]time.Duration, rng *rand.Rand, msgs
 		return fetches, fmt.Errorf("APPEND: %w", err)
 	}
 	if s.exists > 0 {
-		if err := timed(lat, "STORE-DEL", c, track, `STORE %d +FLAGS.SILENT (\Deleted)`, 1+rng.IntN(min(s.exists, 10))); err != nil {
+		f, err := collect("STORE-DEL", `STORE %d +FLAGS.SILENT (\Deleted)`, 1+rng.IntN(min(s.exists, 10)))
+		if err != nil {
 			return fetches, fmt.Errorf("STORE \\Deleted: %w", err)
 		}
+		v.checkStore(s.user, f)
 		if err := timed(lat, "EXPUNGE", c, track, "EXPUNGE"); err != nil {
 			return fetches, fmt.Errorf("EXPUNGE: %w", err)
 		}

@@ -1,0 +1,336 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"regexp"
+	"strconv"
+	"sync"
+)
+
+// The loads check what they read, as imaptest does: a load generator that
+// only counts answers would report a server that sends the wrong message,
+// a truncated body or a response for a message the client cannot see as a
+// fast one. Every message a load can meet is known (the seeded corpus and
+// the corpus the mixed loads APPEND), so each FETCH response is checked:
+//
+//   - a whole body (BODY[]) must be one of the known messages, byte for
+//     byte, and the header fields (BODY[HEADER.FIELDS (FROM TO SUBJECT
+//     DATE)]) those of one;
+//   - a UID must always show the same message, to every session of its
+//     user (UIDs are never reused, messages never change);
+//   - the responses of a FETCH must be for the messages asked, each with
+//     its UID, in ascending UID order with ascending sequence numbers, and
+//     none beyond the EXISTS the client was told (responses without the
+//     items asked are another session's flag changes, which a server may
+//     send at any time: only their sequence number is checked);
+//   - a FETCH that leaves out a message another session expunged must say
+//     so (EXPUNGEISSUED, RFC 5530), and no EXPUNGE may come during a FETCH
+//     or STORE (RFC 3501 section 7.4.1).
+//
+// A wrong answer counts in the run's "wrong" figure with the first one
+// described; it is never a silent pass.
+
+// knownSet is every message a load can read: the index of each by its
+// SHA-256, and each one's header fields as the header FETCH asks them.
+type knownSet struct {
+	byHash  map[[32]byte]int
+	headers map[string]bool
+	msgs    [][]byte
+}
+
+var (
+	knownMu   sync.Mutex
+	knownSets = map[int]*knownSet{}
+)
+
+// known returns the messages of a server seeded with messages each
+// (corpus(messages, 1)) plus those the mixed loads APPEND.
+func known(messages int) *knownSet {
+	knownMu.Lock()
+	defer knownMu.Unlock()
+	if k := knownSets[messages]; k != nil {
+		return k
+	}
+	k := &knownSet{byHash: map[[32]byte]int{}, headers: map[string]bool{}}
+	for _, m := range append(corpus(messages, 1), mixedCorpus()...) {
+		k.byHash[sha256.Sum256(m)] = len(k.msgs)
+		k.headers[string(headerFields(m))] = true
+		k.msgs = append(k.msgs, m)
+	}
+	knownSets[messages] = k
+	return k
+}
+
+// headerFields returns what BODY[HEADER.FIELDS (FROM TO SUBJECT DATE)]
+// returns of msg: those header lines, in the message's order, and the
+// empty line.
+func headerFields(msg []byte) []byte {
+	head, _, _ := bytes.Cut(msg, []byte("\r\n\r\n"))
+	var out []byte
+	for _, line := range bytes.Split(head, []byte("\r\n")) {
+		name, _, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		switch string(bytes.ToLower(name)) {
+		case "from", "to", "subject", "date":
+			out = append(append(out, line...), "\r\n"...)
+		}
+	}
+	return append(out, "\r\n"...)
+}
+
+// verifier checks one run's responses (one server): knownSet plus what
+// each user's UIDs were seen to hold.
+type verifier struct {
+	k *knownSet
+
+	mu      sync.Mutex
+	seen    map[string]map[uint32]int // user → UID → index in k.msgs
+	checked int
+	wrong   int
+	first   error
+}
+
+func newVerifier(messages int) *verifier {
+	return &verifier{k: known(messages), seen: map[string]map[uint32]int{}}
+}
+
+// fail records a wrong answer.
+func (v *verifier) fail(err error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.wrong++
+	if v.first == nil {
+		v.first = err
+	}
+}
+
+// uidHolds records that user's uid shows message i, and reports a UID that
+// showed another message before.
+func (v *verifier) uidHolds(user string, uid uint32, i int) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.checked++
+	m := v.seen[user]
+	if m == nil {
+		m = map[uint32]int{}
+		v.seen[user] = m
+	}
+	if was, ok := m[uid]; ok && was != i {
+		return fmt.Errorf("%s UID %d showed message %d, now message %d", user, uid, was, i)
+	}
+	m[uid] = i
+	return nil
+}
+
+// uidHeader checks a header FETCH of user's uid against the message the
+// UID was seen to hold, when it was.
+func (v *verifier) uidHeader(user string, uid uint32, header []byte) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.checked++
+	if i, ok := v.seen[user][uid]; ok && !bytes.Equal(headerFields(v.k.msgs[i]), header) {
+		return fmt.Errorf("%s UID %d: header fields %q are not those of its message %d", user, uid, header, i)
+	}
+	return nil
+}
+
+// fetchResp is one untagged FETCH response as the client read it: the
+// line (literal data left out, its {n} markers kept) and its literals.
+type fetchResp struct {
+	seq  int
+	uid  uint32 // 0 when the response has none
+	line []byte
+	lits [][]byte
+}
+
+var (
+	uidItem     = regexp.MustCompile(`[( ]UID (\d+)`)
+	literalMark = regexp.MustCompile(`\{\d+\}\r\n`)
+)
+
+// literalAfter returns the literal that follows item in the response, nil
+// when there is none.
+func (r *fetchResp) literalAfter(item string) []byte {
+	i := bytes.Index(r.line, []byte(item))
+	if i < 0 {
+		return nil
+	}
+	n := len(literalMark.FindAllIndex(r.line[:i], -1))
+	rest := r.line[i+len(item):]
+	if !bytes.HasPrefix(rest, []byte(" {")) || n >= len(r.lits) {
+		return nil
+	}
+	return r.lits[n]
+}
+
+// fetchCollector gathers the untagged FETCH responses of one command and
+// notes what else must not come (EXPUNGE) and whether the completion
+// said EXPUNGEISSUED. Its line method is the command's onLine.
+type fetchCollector struct {
+	c         *client
+	resps     []fetchResp
+	expunges  int
+	issued    bool
+	badSyntax error
+}
+
+func (f *fetchCollector) line(l []byte) {
+	fields := bytes.Fields(l)
+	if len(fields) >= 2 && string(fields[0]) != "*" && bytes.Contains(l, []byte("[EXPUNGEISSUED]")) {
+		f.issued = true
+		return
+	}
+	if len(fields) < 3 || string(fields[0]) != "*" {
+		return
+	}
+	switch string(fields[2]) {
+	case "EXPUNGE":
+		f.expunges++
+		return
+	case "FETCH":
+	default:
+		return
+	}
+	seq, err := strconv.Atoi(string(fields[1]))
+	if err != nil && f.badSyntax == nil {
+		f.badSyntax = fmt.Errorf("FETCH response with a bad sequence number: %.100q", l)
+	}
+	r := fetchResp{seq: seq, line: append([]byte(nil), l...), lits: f.c.lits}
+	f.c.lits = nil
+	if m := uidItem.FindSubmatch(l); m != nil {
+		u, _ := strconv.ParseUint(string(m[1]), 10, 32)
+		r.uid = uint32(u)
+	}
+	f.resps = append(f.resps, r)
+}
+
+// start makes the client keep literals for the next command.
+func (f *fetchCollector) start() {
+	f.c.keep = true
+	f.c.lits = nil
+}
+
+func (f *fetchCollector) stop() {
+	f.c.keep = false
+	f.c.lits = nil
+}
+
+// checkBodies checks the responses of a FETCH of whole bodies: want are
+// the sequence numbers asked (or, with byUID, the UIDs), exists what the
+// client was told.
+func (v *verifier) checkBodies(user string, f *fetchCollector, want []int, byUID bool, exists int) {
+	if err := v.common(f, exists); err != nil {
+		v.fail(err)
+		return
+	}
+	got := map[int]bool{}
+	for _, r := range f.resps {
+		key := r.seq
+		if byUID {
+			key = int(r.uid)
+		}
+		body := r.literalAfter("BODY[]")
+		if body == nil {
+			continue // a flag update of another session's (unsolicited)
+		}
+		got[key] = true
+		i, ok := v.k.byHash[sha256.Sum256(body)]
+		if !ok {
+			v.fail(fmt.Errorf("%s: message %d (UID %d): BODY[] of %d octets is none of the messages stored (starts %.80q)",
+				user, r.seq, r.uid, len(body), body))
+			continue
+		}
+		if r.uid == 0 {
+			v.fail(fmt.Errorf("%s: FETCH response without the UID asked: %.200q", user, r.line))
+			continue
+		}
+		if err := v.uidHolds(user, r.uid, i); err != nil {
+			v.fail(err)
+		}
+	}
+	v.missing(user, f, want, got)
+}
+
+// checkHeaders checks the responses of FETCH lo:hi (UID ... BODY.PEEK[HEADER.FIELDS (...)]).
+func (v *verifier) checkHeaders(user string, f *fetchCollector, lo, hi, exists int) {
+	if err := v.common(f, exists); err != nil {
+		v.fail(err)
+		return
+	}
+	got := map[int]bool{}
+	var lastSeq int
+	var lastUID uint32
+	for _, r := range f.resps {
+		h := r.literalAfter("BODY[HEADER.FIELDS (FROM TO SUBJECT DATE)]")
+		if h == nil {
+			continue // a flag update of another session's (unsolicited)
+		}
+		if r.seq < lo || r.seq > hi {
+			v.fail(fmt.Errorf("%s: FETCH %d:%d answered for message %d", user, lo, hi, r.seq))
+			continue
+		}
+		got[r.seq] = true
+		if r.uid == 0 {
+			v.fail(fmt.Errorf("%s: FETCH response without the UID asked: %.200q", user, r.line))
+			continue
+		}
+		if lastSeq != 0 && (r.seq > lastSeq) != (r.uid > lastUID) {
+			v.fail(fmt.Errorf("%s: message %d has UID %d but message %d UID %d", user, lastSeq, lastUID, r.seq, r.uid))
+		}
+		lastSeq, lastUID = r.seq, r.uid
+		switch {
+		case !v.k.headers[string(h)]:
+			v.fail(fmt.Errorf("%s: message %d (UID %d): header fields %q are none of a stored message's", user, r.seq, r.uid, h))
+		default:
+			if err := v.uidHeader(user, r.uid, h); err != nil {
+				v.fail(err)
+			}
+		}
+	}
+	want := make([]int, 0, hi-lo+1)
+	for n := lo; n <= hi; n++ {
+		want = append(want, n)
+	}
+	v.missing(user, f, want, got)
+}
+
+// common checks what every FETCH must keep to.
+func (v *verifier) common(f *fetchCollector, exists int) error {
+	if f.badSyntax != nil {
+		return f.badSyntax
+	}
+	if f.expunges > 0 {
+		return fmt.Errorf("%d EXPUNGE responses during a FETCH (RFC 3501 section 7.4.1)", f.expunges)
+	}
+	for _, r := range f.resps {
+		if exists > 0 && r.seq > exists {
+			return fmt.Errorf("FETCH response for message %d; the client was told of %d", r.seq, exists)
+		}
+	}
+	return nil
+}
+
+// missing reports messages asked for that got no response without the
+// completion saying EXPUNGEISSUED.
+func (v *verifier) missing(user string, f *fetchCollector, want []int, got map[int]bool) {
+	if f.issued {
+		return
+	}
+	for _, n := range want {
+		if !got[n] {
+			v.fail(fmt.Errorf("%s: no FETCH response for %d and no EXPUNGEISSUED", user, n))
+			return
+		}
+	}
+}
+
+// checkStore checks what a STORE answered: no EXPUNGE.
+func (v *verifier) checkStore(user string, f *fetchCollector) {
+	if f.expunges > 0 {
+		v.fail(fmt.Errorf("%s: %d EXPUNGE responses during a STORE (RFC 3501 section 7.4.1)", user, f.expunges))
+	}
+}

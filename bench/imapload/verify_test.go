@@ -1,0 +1,142 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// feed gives a collector the response lines of one command, each with its
+// literals, as client.readLine hands them over.
+func feed(f *fetchCollector, lines ...any) {
+	for i := 0; i < len(lines); i++ {
+		line := lines[i].(string)
+		f.c.lits = nil
+		for i+1 < len(lines) {
+			lit, ok := lines[i+1].([]byte)
+			if !ok {
+				break
+			}
+			f.c.lits = append(f.c.lits, lit)
+			i++
+		}
+		f.line([]byte(line))
+	}
+}
+
+func bodyLine(seq, uid int, body []byte) string {
+	return fmt.Sprintf("* %d FETCH (UID %d FLAGS () BODY[] {%d}\r\n)", seq, uid, len(body))
+}
+
+func headerLine(seq, uid int, h []byte) string {
+	return fmt.Sprintf("* %d FETCH (UID %d FLAGS () ENVELOPE (NIL \"s\" NIL NIL NIL NIL NIL NIL NIL NIL) BODY[HEADER.FIELDS (FROM TO SUBJECT DATE)] {%d}\r\n)", seq, uid, len(h))
+}
+
+// TestVerifier: each kind of wrong answer is counted, and right answers,
+// another session's flag updates and an EXPUNGEISSUED completion are not.
+func TestVerifier(t *testing.T) {
+	k := known(20)
+	m0, m1, app := k.msgs[0], k.msgs[1], k.msgs[20] // two seeded, one of the APPEND corpus
+	corrupt := append([]byte(nil), m1...)
+	corrupt[len(corrupt)-3] ^= 1
+	cases := []struct {
+		name  string
+		run   func(v *verifier, f *fetchCollector)
+		wrong string // "" when the answers are right
+	}{
+		{"right body", func(v *verifier, f *fetchCollector) {
+			feed(f, "* 3 FETCH (FLAGS (\\Seen))", bodyLine(2, 2, m1), m1, "t1 OK FETCH completed")
+			v.checkBodies("u", f, []int{2}, false, 5)
+		}, ""},
+		{"appended body by UID", func(v *verifier, f *fetchCollector) {
+			feed(f, bodyLine(7, 9, app), app, "t1 OK done")
+			v.checkBodies("u", f, []int{9}, true, 0)
+		}, ""},
+		{"expunged, said so", func(v *verifier, f *fetchCollector) {
+			feed(f, "t1 OK [EXPUNGEISSUED] Some messages were expunged")
+			v.checkBodies("u", f, []int{2}, false, 5)
+		}, ""},
+		{"changed body", func(v *verifier, f *fetchCollector) {
+			feed(f, bodyLine(2, 2, corrupt), corrupt, "t1 OK done")
+			v.checkBodies("u", f, []int{2}, false, 5)
+		}, "none of the messages stored"},
+		{"truncated body", func(v *verifier, f *fetchCollector) {
+			feed(f, bodyLine(2, 2, m1[:100]), m1[:100], "t1 OK done")
+			v.checkBodies("u", f, []int{2}, false, 5)
+		}, "none of the messages stored"},
+		{"missing without EXPUNGEISSUED", func(v *verifier, f *fetchCollector) {
+			feed(f, "* 2 FETCH (UID 2 FLAGS (\\Deleted))", "t1 OK done")
+			v.checkBodies("u", f, []int{2}, false, 5)
+		}, "no FETCH response for 2"},
+		{"UID shows another message", func(v *verifier, f *fetchCollector) {
+			feed(f, bodyLine(1, 1, m0), m0, "t1 OK done")
+			v.checkBodies("u", f, []int{1}, false, 5)
+			g := &fetchCollector{c: &client{}}
+			feed(g, bodyLine(1, 1, m1), m1, "t2 OK done")
+			v.checkBodies("u", g, []int{1}, false, 5)
+		}, "UID 1 showed message 0, now message 1"},
+		{"beyond EXISTS", func(v *verifier, f *fetchCollector) {
+			feed(f, "* 9 FETCH (FLAGS (\\Seen))", bodyLine(2, 2, m1), m1, "t1 OK done")
+			v.checkBodies("u", f, []int{2}, false, 5)
+		}, "told of 5"},
+		{"EXPUNGE during FETCH", func(v *verifier, f *fetchCollector) {
+			feed(f, "* 4 EXPUNGE", bodyLine(2, 2, m1), m1, "t1 OK done")
+			v.checkBodies("u", f, []int{2}, false, 5)
+		}, "EXPUNGE responses during a FETCH"},
+		{"EXPUNGE during STORE", func(v *verifier, f *fetchCollector) {
+			feed(f, "* 4 EXPUNGE", "t1 OK done")
+			v.checkStore("u", f)
+		}, "during a STORE"},
+		{"right headers", func(v *verifier, f *fetchCollector) {
+			h0, h1 := headerFields(m0), headerFields(m1)
+			feed(f, headerLine(1, 1, h0), h0, "* 1 FETCH (FLAGS (\\Flagged))", headerLine(2, 2, h1), h1, "t1 OK done")
+			v.checkHeaders("u", f, 1, 2, 5)
+		}, ""},
+		{"headers of another message than the UID's", func(v *verifier, f *fetchCollector) {
+			feed(f, bodyLine(1, 1, m0), m0, "t1 OK done")
+			v.checkBodies("u", f, []int{1}, false, 5)
+			g := &fetchCollector{c: &client{}}
+			h1 := headerFields(m1)
+			feed(g, headerLine(1, 1, h1), h1, "t2 OK done")
+			v.checkHeaders("u", g, 1, 1, 5)
+		}, "are not those of its message 0"},
+		{"UIDs out of order", func(v *verifier, f *fetchCollector) {
+			h0, h1 := headerFields(m0), headerFields(m1)
+			feed(f, headerLine(1, 5, h0), h0, headerLine(2, 3, h1), h1, "t1 OK done")
+			v.checkHeaders("u", f, 1, 2, 5)
+		}, "has UID 5 but message 2 UID 3"},
+		{"answer outside the range", func(v *verifier, f *fetchCollector) {
+			h0, h1 := headerFields(m0), headerFields(m1)
+			feed(f, headerLine(1, 1, h0), h0, headerLine(3, 3, h1), h1, "t1 OK done")
+			v.checkHeaders("u", f, 1, 2, 5)
+		}, "answered for message 3"},
+		{"headers that are no message's", func(v *verifier, f *fetchCollector) {
+			h := []byte("Subject: nothing stored\r\n\r\n")
+			feed(f, headerLine(1, 1, h), h, "t1 OK done")
+			v.checkHeaders("u", f, 1, 1, 5)
+		}, "none of a stored message's"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newVerifier(20)
+			tc.run(v, &fetchCollector{c: &client{}})
+			switch {
+			case tc.wrong == "" && v.wrong != 0:
+				t.Errorf("%d wrong answers counted; want none (first: %v)", v.wrong, v.first)
+			case tc.wrong != "" && v.wrong == 0:
+				t.Errorf("no wrong answer counted; want one saying %q", tc.wrong)
+			case tc.wrong != "" && !strings.Contains(v.first.Error(), tc.wrong):
+				t.Errorf("first wrong answer %q; want it to say %q", v.first, tc.wrong)
+			}
+		})
+	}
+}
+
+// TestHeaderFields: what the header FETCH returns of a corpus message.
+func TestHeaderFields(t *testing.T) {
+	msg := []byte("From: A <a@example.org>\r\nMessage-ID: <x@y>\r\nSubject: hi\r\nDate: Mon, 6 Jan 2025 09:00:00 +0000\r\nTo: B <b@example.com>\r\n\r\nFrom: not a header\r\n")
+	want := "From: A <a@example.org>\r\nSubject: hi\r\nDate: Mon, 6 Jan 2025 09:00:00 +0000\r\nTo: B <b@example.com>\r\n\r\n"
+	if got := string(headerFields(msg)); got != want {
+		t.Errorf("headerFields = %q; want %q", got, want)
+	}
+}
