@@ -308,7 +308,7 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// One query: the mailbox and, when it has a quota, its size.
-	m, used, err := ss.s.o.Store.Recipient(ctx, to)
+	r, err := ss.s.o.Store.Recipient(ctx, to)
 	var org store.OrgConfig
 	if errors.Is(err, store.ErrNotFound) {
 		// Only a miss needs the organization's domain (relay or unknown
@@ -343,22 +343,22 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		ss.s.o.Logger.Error("recipient lookup", "rcpt", to, "err", err)
 		return errTemporary
 	}
-	if err := ss.checkRoom(m, used); err != nil {
+	if err := ss.checkRoom(r); err != nil {
 		return err
 	}
-	ss.rcpts = append(ss.rcpts, recipient{addr: to, mailbox: m.ID})
+	ss.rcpts = append(ss.rcpts, recipient{addr: to, mailbox: r.MailboxID})
 	return nil
 }
 
-// checkRoom refuses at RCPT a recipient whose mailbox is full (used is its
-// size), or has no room for the size MAIL FROM declared, so that an SMTP
-// transaction (one answer after DATA for everyone) rarely fails for one
-// recipient. The store checks again, exactly, when the message is stored.
-func (ss *session) checkRoom(m store.Mailbox, used int64) error {
-	limit := m.Quota.ProhibitSendReceive
+// checkRoom refuses at RCPT a recipient whose mailbox is full, or has no
+// room for the size MAIL FROM declared, so that an SMTP transaction (one
+// answer after DATA for everyone) rarely fails for one recipient. The
+// store checks again, exactly, when the message is stored.
+func (ss *session) checkRoom(r store.Recipient) error {
+	limit, used := r.ProhibitSendReceive, r.Used
 	if limit > 0 && (used >= limit || used+ss.size > limit) {
 		ss.s.o.Metrics.Delivery(ss.s.proto, "over_quota")
-		ss.s.o.Logger.Info("recipient over quota", "proto", ss.s.proto, "remote", ss.remote, "mailbox", m.ID,
+		ss.s.o.Logger.Info("recipient over quota", "proto", ss.s.proto, "remote", ss.remote, "mailbox", r.MailboxID,
 			"size", used, "limit", limit, "declared", ss.size)
 		return errMailboxFull
 	}

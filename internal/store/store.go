@@ -363,12 +363,12 @@ type Mail interface {
 	// ErrNotFound when there is no such mailbox.
 	AppendTarget(ctx context.Context, mailboxID int64, name string) (f Folder, found bool, u MailboxUsage, err error)
 	// Recipient looks up the mailbox that receives mail for address, as
-	// Tx.MailboxByAddress does, together with its size when it has a
-	// ProhibitSendReceiveQuota (0 when it has none): what an RCPT needs,
-	// in one query outside any transaction (on PostgreSQL a read
-	// transaction costs two more round trips). ErrNotFound when no mailbox
-	// has the address.
-	Recipient(ctx context.Context, address string) (m Mailbox, used int64, err error)
+	// Tx.MailboxByAddress does, and reads what an RCPT needs of it (its
+	// ID, its ProhibitSendReceiveQuota and then its size) in one query
+	// outside any transaction (on PostgreSQL a read transaction costs two
+	// more round trips), without the rest of the mailbox's row.
+	// ErrNotFound when no mailbox has the address.
+	Recipient(ctx context.Context, address string) (Recipient, error)
 	// FindMailboxes is Tx.FindMailboxes as one query outside any
 	// transaction (one statement reads one snapshot anyway): a login's
 	// lookup of its name, which on PostgreSQL would otherwise cost a read
@@ -555,6 +555,18 @@ type Mailbox struct {
 	// SmtpClientAuthenticationDisabled is Set-CASMailbox's value: nil
 	// follows the organization. Written only by SetMailboxSmtpClientAuth.
 	SmtpClientAuthenticationDisabled *bool
+}
+
+// Recipient is what an RCPT needs of the mailbox that receives mail for an
+// address (Mail.Recipient).
+type Recipient struct {
+	MailboxID int64
+	// ProhibitSendReceive is the mailbox's ProhibitSendReceiveQuota in
+	// octets, 0 when it has none.
+	ProhibitSendReceive int64
+	// Used is the mailbox's size when it has a ProhibitSendReceiveQuota,
+	// 0 when it has none.
+	Used int64
 }
 
 // MailboxQuota holds a mailbox's storage limits in bytes, as Exchange's

@@ -193,18 +193,23 @@ func (db *DB) AppendTarget(ctx context.Context, mailboxID int64, name string) (s
 }
 
 // Recipient implements store.Mail.
-func (db *DB) Recipient(ctx context.Context, address string) (store.Mailbox, int64, error) {
-	var used int64
-	m, err := scanMailbox(scanWith{conn{db: db}.queryRow(ctx, `SELECT `+mailboxColumns+`,
-		CASE WHEN prohibit_send_receive_quota IS NULL THEN 0
-			ELSE (SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = mailboxes.id) END
-		FROM mailboxes WHERE id = (SELECT mailbox_id FROM mailbox_addresses WHERE address_lc = ?)`,
-		strings.ToLower(address)), []any{&used}})
+func (db *DB) Recipient(ctx context.Context, address string) (store.Recipient, error) {
+	var r store.Recipient
+	var limit sql.NullInt64
+	err := conn{db: db}.queryRow(ctx, recipientQuery, strings.ToLower(address)).Scan(&r.MailboxID, &limit, &r.Used)
 	if errors.Is(err, sql.ErrNoRows) {
-		return m, 0, fmt.Errorf("address %s: %w", address, store.ErrNotFound)
+		return r, fmt.Errorf("address %s: %w", address, store.ErrNotFound)
 	}
-	return m, max(used, 0), err
+	r.ProhibitSendReceive, r.Used = limit.Int64, max(r.Used, 0)
+	return r, err
 }
+
+// recipientQuery is Recipient's: the mailbox's ID and quota, and its size
+// only when it has one (the sum reads every folder of the mailbox).
+const recipientQuery = `SELECT m.id, m.prohibit_send_receive_quota,
+	CASE WHEN m.prohibit_send_receive_quota IS NULL THEN 0
+		ELSE (SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = m.id) END
+	FROM mailboxes m WHERE m.id = (SELECT mailbox_id FROM mailbox_addresses WHERE address_lc = ?)`
 
 // FindMailboxes implements store.Mail.
 func (db *DB) FindMailboxes(ctx context.Context, identity string, limit int) ([]store.Mailbox, error) {
