@@ -18,14 +18,21 @@
 //     logged in once or once per cycle: FETCH operations per second.
 //
 // All print operations per second and latency percentiles per command.
+// The fetch and mixed loads also check every FETCH answer against the
+// messages the server holds (verify.go: the right message byte for byte,
+// a UID always the same message, the answers asked and no others, no
+// EXPUNGE during FETCH or STORE) and print how many answers they checked
+// and how many were wrong; compare's table has both, with the errors.
 //
 //	imapload compare [-dir DIR] [-users 20] [-messages 1000] [-duration 20s]
 //	    [-engines sqlite,postgres] [-pg DSN] [-loads cycle,fetch,mixed,mixed-login]
 //	    seeds every server, starts them on loopback ports, runs the loads
 //	    against each in turn, prints tables, stops them.
-//	imapload run -addr HOST:PORT -mode cycle|fetch|mixed|mixed-login [-clients 20] [-duration 20s]
+//	imapload run -addr HOST:PORT -mode cycle|fetch|mixed|mixed-login [-clients 20] [-duration 20s] [-messages 1000]
 //	    loads any running IMAP server whose users are user0@example.com ...
-//	    with the password "load-test-password" and messages in INBOX.
+//	    with the password "load-test-password" and messages in INBOX
+//	    (as imapload seed -messages wrote them: the answers are checked
+//	    against those).
 //	imapload seed -dir DIR ...     writes the databases and the Dovecot
 //	    configuration (dovecot.conf, passwd-file, Maildirs) only.
 //	imapload large [-sizes 10000,100000] [-rounds 3] [-n 10]

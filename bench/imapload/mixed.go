@@ -17,7 +17,7 @@ import (
 //
 //	LIST "" "*"; STATUS INBOX (MESSAGES UNSEEN UIDNEXT); SELECT INBOX;
 //	FETCH of 20 messages' UID FLAGS ENVELOPE and From/To/Subject/Date;
-//	three FETCHes of a whole message; STORE +FLAGS and -FLAGS (\Flagged);
+//	three FETCHes of a whole message with its UID; STORE +FLAGS and -FLAGS (\Flagged);
 //	APPEND of a message from the corpus; STORE +FLAGS.SILENT (\Deleted) on one
 //	of the oldest messages and EXPUNGE
 //
