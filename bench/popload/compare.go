@@ -146,6 +146,8 @@ func compareCmd(args []string) error {
 	if err := s.seed(ctx); err != nil {
 		return err
 	}
+	// Every RETR is checked against the messages seeded.
+	msgSums := sums(corpus(s.messages, 1))
 	if !*keep {
 		defer os.RemoveAll(s.dir)
 	}
@@ -178,7 +180,7 @@ func compareCmd(args []string) error {
 	// Warm up: Dovecot builds its indexes, Gatehouse fills the credential
 	// cache and the page cache; neither is measured.
 	for _, srv := range servers {
-		if _, err := runLoad(loadConfig{Addr: srv.addr, Password: password, Sessions: s.users, Repeat: 1, Pipeline: *pipeline, Timeout: 5 * time.Minute}); err != nil {
+		if _, err := runLoad(loadConfig{Addr: srv.addr, Password: password, Sessions: s.users, Repeat: 1, Pipeline: *pipeline, Timeout: 5 * time.Minute, Sums: msgSums}); err != nil {
 			return fmt.Errorf("%s warm-up: %w", srv.name, err)
 		}
 	}
@@ -200,7 +202,7 @@ func compareCmd(args []string) error {
 				slices.Reverse(order)
 			}
 			for _, srv := range order {
-				out, err := runLoad(loadConfig{Addr: srv.addr, Password: password, Sessions: n, Repeat: max(*repeat, 1), Pipeline: *pipeline, Timeout: 5 * time.Minute})
+				out, err := runLoad(loadConfig{Addr: srv.addr, Password: password, Sessions: n, Repeat: max(*repeat, 1), Pipeline: *pipeline, Timeout: 5 * time.Minute, Sums: msgSums})
 				if err != nil {
 					return fmt.Errorf("%s, %d sessions: %w", srv.name, n, err)
 				}

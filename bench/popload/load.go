@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net"
 	"strconv"
@@ -23,6 +24,28 @@ type loadConfig struct {
 	Repeat   int // sessions each worker runs one after another
 	Pipeline int // RETR commands in flight; 1 = one at a time
 	Timeout  time.Duration
+	// Sums are the CRC-32C of the messages each maildrop was seeded with
+	// (sums of corpus(messages, 1); seeding delivers them in no set
+	// order): a maildrop must hold as many, and every RETR must be one of
+	// them, or the session fails. Nil: not checked.
+	Sums *messageSums
+}
+
+// messageSums are the CRC-32C of a maildrop's messages.
+type messageSums struct {
+	n   int
+	set map[uint32]bool
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// sums returns the CRC-32C of msgs.
+func sums(msgs [][]byte) *messageSums {
+	s := &messageSums{n: len(msgs), set: map[uint32]bool{}}
+	for _, m := range msgs {
+		s.set[crc32.Checksum(m, castagnoli)] = true
+	}
+	return s
 }
 
 // result is what a run measured.
@@ -211,6 +234,9 @@ func session(cfg loadConfig, user string, ph *phases) (int64, int64, error) {
 	if len(sizes) != count {
 		return 0, 0, fmt.Errorf("LIST has %d messages; STAT said %d", len(sizes), count)
 	}
+	if cfg.Sums != nil && count != cfg.Sums.n {
+		return 0, 0, fmt.Errorf("STAT says %d messages; %d were seeded", count, cfg.Sums.n)
+	}
 	if _, err := p.cmd("UIDL"); err != nil {
 		return 0, 0, fmt.Errorf("UIDL: %w", err)
 	}
@@ -235,12 +261,20 @@ func session(cfg loadConfig, user string, ph *phases) (int64, int64, error) {
 		if _, err := p.status(); err != nil {
 			return msgs, octets, fmt.Errorf("RETR %d: %w", next+1, err)
 		}
-		n, err := p.multi(nil)
+		var sum uint32
+		var check func([]byte)
+		if cfg.Sums != nil {
+			check = func(l []byte) { sum = crc32.Update(sum, castagnoli, l) }
+		}
+		n, err := p.multi(check)
 		if err != nil {
 			return msgs, octets, fmt.Errorf("RETR %d: %w", next+1, err)
 		}
 		if n != sizes[next] {
 			return msgs, octets, fmt.Errorf("RETR %d: got %d octets; LIST said %d", next+1, n, sizes[next])
+		}
+		if cfg.Sums != nil && !cfg.Sums.set[sum] {
+			return msgs, octets, fmt.Errorf("RETR %d: the message read (%d octets, CRC-32C %08x) is none of those stored", next+1, n, sum)
 		}
 		msgs++
 		octets += n

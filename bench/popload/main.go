@@ -53,7 +53,11 @@ func runCmd(args []string) error {
 	fs.IntVar(&cfg.Repeat, "repeat", 1, "sessions per worker, one after another")
 	fs.IntVar(&cfg.Pipeline, "pipeline", 1, "RETR commands in flight")
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Minute, "per session")
+	messages := fs.Int("messages", 1000, "messages per mailbox, as seed -messages wrote them: every RETR is checked against them (0: not checked)")
 	fs.Parse(args)
+	if *messages > 0 {
+		cfg.Sums = sums(corpus(*messages, 1))
+	}
 	r, err := runLoad(cfg)
 	if err != nil {
 		return err

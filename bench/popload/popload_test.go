@@ -46,13 +46,22 @@ func testLoadAgainstGatehouse(t *testing.T, db string) {
 		octets += int64(len(m))
 	}
 	for _, pipeline := range []int{1, 8} {
-		r, err := runLoad(loadConfig{Addr: l.Addr().String(), Password: password, Sessions: 2, Repeat: 2, Pipeline: pipeline, Timeout: time.Minute})
+		r, err := runLoad(loadConfig{Addr: l.Addr().String(), Password: password, Sessions: 2, Repeat: 2, Pipeline: pipeline, Timeout: time.Minute, Sums: sums(msgs)})
 		if err != nil {
 			t.Fatalf("pipeline %d: %v", pipeline, err)
 		}
 		if r.Messages != 4*int64(len(msgs)) || r.Bytes != 4*octets {
 			t.Errorf("pipeline %d: got %d messages, %d octets; want %d, %d", pipeline, r.Messages, r.Bytes, 4*len(msgs), 4*octets)
 		}
+	}
+	// A message that is not the one stored fails the load, naming it.
+	others := corpus(25, 8)
+	wrong := sums(append(append([][]byte(nil), msgs[:24]...), others[0]))
+	if _, err := runLoad(loadConfig{Addr: l.Addr().String(), Password: password, Sessions: 1, Repeat: 1, Timeout: time.Minute, Sums: wrong}); err == nil || !strings.Contains(err.Error(), "is none of those stored") {
+		t.Errorf("a RETR that is none of the messages seeded: got %v; want it named", err)
+	}
+	if _, err := runLoad(loadConfig{Addr: l.Addr().String(), Password: password, Sessions: 1, Repeat: 1, Timeout: time.Minute, Sums: sums(msgs[:5])}); err == nil || !strings.Contains(err.Error(), "5 were seeded") {
+		t.Errorf("a maildrop of another size than seeded: got %v; want an error", err)
 	}
 	// A wrong password is an error, not a silent zero.
 	if _, err := runLoad(loadConfig{Addr: l.Addr().String(), Password: "wrong", Sessions: 1, Repeat: 1, Timeout: time.Minute}); err == nil || !strings.Contains(err.Error(), "[AUTH]") {
