@@ -10,8 +10,13 @@
 //	    default; Dovecot), starts them on loopback ports, runs 1 and 4
 //	    sessions against each in turn, prints a table with each engine's
 //	    ratio to Dovecot, stops them.
-//	popload run -addr HOST:PORT [-sessions N] [-repeat R] [-pipeline D]
+//	popload run -addr HOST:PORT [-sessions N] [-repeat R] [-pipeline D] [-messages 1000]
 //	    loads any running POP3 server whose users are user0@example.com...
+//	    with the messages popload seed -messages wrote.
+//
+// Every RETR is checked: a maildrop must hold as many messages as were
+// seeded and each message read must be one of them, byte for byte
+// (CRC-32C); a session that reads anything else fails, naming the message.
 //	popload seed -dir DIR ...      writes the Gatehouse database(s) and the
 //	    Dovecot configuration, passwd-file and Maildirs only.
 //	popload serve -db FILE|DSN -addr HOST:PORT
