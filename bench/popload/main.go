@@ -17,6 +17,7 @@
 // Every RETR is checked: a maildrop must hold as many messages as were
 // seeded and each message read must be one of them, byte for byte
 // (CRC-32C); a session that reads anything else fails, naming the message.
+//
 //	popload seed -dir DIR ...      writes the Gatehouse database(s) and the
 //	    Dovecot configuration, passwd-file and Maildirs only.
 //	popload serve -db FILE|DSN -addr HOST:PORT
