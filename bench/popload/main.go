@@ -13,17 +13,16 @@
 //	popload run -addr HOST:PORT [-sessions N] [-repeat R] [-pipeline D] [-messages 1000]
 //	    loads any running POP3 server whose users are user0@example.com...
 //	    with the messages popload seed -messages wrote.
-//
-// Every RETR is checked: a maildrop must hold as many messages as were
-// seeded and each message read must be one of them, byte for byte
-// (CRC-32C); a session that reads anything else fails, naming the message.
-//
 //	popload seed -dir DIR ...      writes the Gatehouse database(s) and the
 //	    Dovecot configuration, passwd-file and Maildirs only.
 //	popload serve -db FILE|DSN -addr HOST:PORT
 //	    serves Gatehouse POP3 over a seeded database (compare runs it as a
 //	    child process, so that the server and the load are separate
 //	    processes, as with Dovecot).
+//
+// Every RETR is checked: a maildrop must hold as many messages as were
+// seeded and each message read must be one of them, byte for byte
+// (CRC-32C); a session that reads anything else fails, naming the message.
 //
 // Dovecot comes from Debian (apt-get install dovecot-pop3d); compare runs
 // it as root with its own base_dir, so it leaves the system's alone.
