@@ -125,7 +125,7 @@ func compareCmd(args []string) error {
 		}
 	}
 	fmt.Printf("\nIMAP4 load, %d clients over %d users, %d messages each, %v per run, %d runs (median of runs)\n\n", *clients, s.users, s.messages, *dur, *rounds)
-	fmt.Println("| load | server | ops/s | p50 | p90 | p99 | ratio to Dovecot | errors | responses checked | wrong |")
+	fmt.Println("| load | server | ops/s | p50 | p90 | p99 | ratio to Dovecot | errors | checks | wrong |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, mode := range loads {
 		dov := medianOps(all[mode]["Dovecot"])

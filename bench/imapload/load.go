@@ -36,9 +36,10 @@ type result struct {
 	Ops      int // cycles or FETCH commands
 	Errors   int
 	FirstErr error
-	// Checked counts the FETCH responses the verifier checked (fetch and
-	// mixed loads), Wrong the wrong answers among them and the commands
-	// around them; FirstWrong describes the first (verify.go).
+	// Checked counts the checks the verifier made of FETCH responses (a
+	// message's body, its header fields, its ENVELOPE), Wrong the wrong
+	// answers among them and the commands around them; FirstWrong
+	// describes the first (verify.go).
 	Checked    int
 	Wrong      int
 	FirstWrong error
@@ -61,7 +62,7 @@ func (r result) print(w io.Writer, name string) {
 	if r.Mode != "cycle" {
 		unit = "FETCH"
 	}
-	fmt.Fprintf(w, "%s: %s load, %d clients, %v: %d %s, %.0f/s, %d errors, %d responses checked, %d wrong\n", name, r.Mode, r.Clients,
+	fmt.Fprintf(w, "%s: %s load, %d clients, %v: %d %s, %.0f/s, %d errors, %d checks, %d wrong\n", name, r.Mode, r.Clients,
 		r.Elapsed.Round(time.Millisecond), r.Ops, unit, r.opsPerSec(), r.Errors, r.Checked, r.Wrong)
 	var names []string
 	for k := range r.Lat {
@@ -180,9 +181,14 @@ func cycleWorker(cfg loadConfig, id int, stop <-chan struct{}) (map[string][]tim
 			if err := timed(lat, "SELECT", c, nil, "SELECT INBOX"); err != nil {
 				return fmt.Errorf("SELECT: %w", err)
 			}
-			if err := timed(lat, "FETCH", c, nil, "FETCH 1:10 (UID FLAGS RFC822.SIZE ENVELOPE)"); err != nil {
+			f := &fetchCollector{c: c}
+			f.start()
+			err := timed(lat, "FETCH", c, f.line, "FETCH 1:10 (UID FLAGS RFC822.SIZE ENVELOPE)")
+			f.stop()
+			if err != nil {
 				return fmt.Errorf("FETCH: %w", err)
 			}
+			cfg.verify.checkSummaries(user, f, 1, 10)
 			if err := timed(lat, "SEARCH", c, nil, "UID SEARCH SUBJECT %s", subjectWords[rng.IntN(len(subjectWords))]); err != nil {
 				return fmt.Errorf("SEARCH: %w", err)
 			}

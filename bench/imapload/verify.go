@@ -18,6 +18,9 @@ import (
 //   - a whole body (BODY[]) must be one of the known messages, byte for
 //     byte, and the header fields (BODY[HEADER.FIELDS (FROM TO SUBJECT
 //     DATE)]) those of one;
+//   - an ENVELOPE's subject and the RFC822.SIZE beside it must be those of
+//     one stored message, and the subject that of the header fields
+//     fetched with it;
 //   - a UID must always show the same message, to every session of its
 //     user (UIDs are never reused, messages never change);
 //   - the responses of a FETCH must be for the messages asked, each with
@@ -37,7 +40,15 @@ import (
 type knownSet struct {
 	byHash  map[[32]byte]int
 	headers map[string]bool
-	msgs    [][]byte
+	// sized holds each message's Subject and size, as ENVELOPE and
+	// RFC822.SIZE give them.
+	sized map[subjectSize]bool
+	msgs  [][]byte
+}
+
+type subjectSize struct {
+	subject string
+	size    int
 }
 
 var (
@@ -53,10 +64,11 @@ func known(messages int) *knownSet {
 	if k := knownSets[messages]; k != nil {
 		return k
 	}
-	k := &knownSet{byHash: map[[32]byte]int{}, headers: map[string]bool{}}
+	k := &knownSet{byHash: map[[32]byte]int{}, headers: map[string]bool{}, sized: map[subjectSize]bool{}}
 	for _, m := range append(corpus(messages, 1), mixedCorpus()...) {
 		k.byHash[sha256.Sum256(m)] = len(k.msgs)
 		k.headers[string(headerFields(m))] = true
+		k.sized[subjectSize{subjectOf(m), len(m)}] = true
 		k.msgs = append(k.msgs, m)
 	}
 	knownSets[messages] = k
@@ -80,6 +92,18 @@ func headerFields(msg []byte) []byte {
 		}
 	}
 	return append(out, "\r\n"...)
+}
+
+// subjectOf returns the Subject of a corpus message (one line, no
+// encoded words).
+func subjectOf(msg []byte) string {
+	head, _, _ := bytes.Cut(msg, []byte("\r\n\r\n"))
+	for _, line := range bytes.Split(head, []byte("\r\n")) {
+		if v, ok := bytes.CutPrefix(line, []byte("Subject: ")); ok {
+			return string(v)
+		}
+	}
+	return ""
 }
 
 // verifier checks one run's responses (one server): knownSet plus what
@@ -165,6 +189,115 @@ func (r *fetchResp) literalAfter(item string) []byte {
 		return nil
 	}
 	return r.lits[n]
+}
+
+var sizeItem = regexp.MustCompile(`[( ]RFC822\.SIZE (\d+)`)
+
+// envelopeSubject returns the subject of the response's ENVELOPE (a
+// quoted string or a literal; RFC 3501 section 7.4.2: date first, then
+// subject), and false when it has no ENVELOPE or its subject is NIL.
+func (r *fetchResp) envelopeSubject() (string, bool) {
+	i := bytes.Index(r.line, []byte("ENVELOPE ("))
+	if i < 0 {
+		return "", false
+	}
+	rest := r.line[i+len("ENVELOPE ("):]
+	// Skip the date: NIL or a quoted string (the corpus's dates hold no
+	// quote or backslash).
+	switch {
+	case bytes.HasPrefix(rest, []byte("NIL ")):
+		rest = rest[4:]
+	case len(rest) > 0 && rest[0] == '"':
+		j := bytes.IndexByte(rest[1:], '"')
+		if j < 0 {
+			return "", false
+		}
+		rest = bytes.TrimPrefix(rest[j+2:], []byte(" "))
+	default:
+		return "", false
+	}
+	switch {
+	case len(rest) > 0 && rest[0] == '"':
+		var b []byte
+		for j := 1; j < len(rest); j++ {
+			switch rest[j] {
+			case '\\':
+				if j+1 < len(rest) {
+					j++
+					b = append(b, rest[j])
+				}
+			case '"':
+				return string(b), true
+			default:
+				b = append(b, rest[j])
+			}
+		}
+		return "", false
+	case len(rest) > 0 && rest[0] == '{':
+		n := len(literalMark.FindAllIndex(r.line[:len(r.line)-len(rest)], -1))
+		if n < len(r.lits) {
+			return string(r.lits[n]), true
+		}
+	}
+	return "", false
+}
+
+// checkEnvelope checks, when the response has them, that its ENVELOPE's
+// subject and RFC822.SIZE are those of one stored message, and that the
+// subject is the one of the header fields it carries (header, nil when
+// none).
+func (v *verifier) checkEnvelope(user string, r *fetchResp, header []byte) {
+	subject, ok := r.envelopeSubject()
+	if !ok {
+		return
+	}
+	v.mu.Lock()
+	v.checked++
+	v.mu.Unlock()
+	if m := sizeItem.FindSubmatch(r.line); m != nil {
+		n, _ := strconv.Atoi(string(m[1]))
+		if !v.k.sized[subjectSize{subject, n}] {
+			v.fail(fmt.Errorf("%s: message %d (UID %d): no stored message has subject %q and size %d", user, r.seq, r.uid, subject, n))
+		}
+	}
+	if header != nil && !bytes.Contains(header, []byte("Subject: "+subject+"\r\n")) {
+		v.fail(fmt.Errorf("%s: message %d (UID %d): ENVELOPE subject %q is not the Subject of its header fields %q", user, r.seq, r.uid, subject, header))
+	}
+}
+
+// checkSummaries checks the responses of FETCH lo:hi (UID FLAGS
+// RFC822.SIZE ENVELOPE), as the cycle load asks it: each for a message
+// asked, with its UID, UIDs ascending, subject and size those of one
+// stored message.
+func (v *verifier) checkSummaries(user string, f *fetchCollector, lo, hi int) {
+	if err := v.common(f, 0); err != nil {
+		v.fail(err)
+		return
+	}
+	got := map[int]bool{}
+	var lastSeq int
+	var lastUID uint32
+	for i := range f.resps {
+		r := &f.resps[i]
+		if !bytes.Contains(r.line, []byte("ENVELOPE (")) {
+			continue // a flag update of another session's (unsolicited)
+		}
+		if r.seq < lo || r.seq > hi || r.uid == 0 || !sizeItem.Match(r.line) {
+			v.fail(fmt.Errorf("%s: FETCH %d:%d answered for message %d with %.200q", user, lo, hi, r.seq, r.line))
+			continue
+		}
+		got[r.seq] = true
+		if lastSeq != 0 && (r.seq > lastSeq) != (r.uid > lastUID) {
+			v.fail(fmt.Errorf("%s: message %d has UID %d but message %d UID %d", user, lastSeq, lastUID, r.seq, r.uid))
+		}
+		lastSeq, lastUID = r.seq, r.uid
+		v.checkEnvelope(user, r, nil)
+	}
+	want := make([]int, 0, hi-lo+1)
+	for n := lo; n <= hi; n++ {
+		want = append(want, n)
+	}
+	v.missing(user, f, want, got)
 }
 
 // fetchCollector gathers the untagged FETCH responses of one command and
@@ -264,7 +397,7 @@ func (v *verifier) checkHeaders(user string, f *fetchCollector, lo, hi, exists i
 	got := map[int]bool{}
 	var lastSeq int
 	var lastUID uint32
-	for _, r := range f.resps {
+	for i, r := range f.resps {
 		h := r.literalAfter("BODY[HEADER.FIELDS (FROM TO SUBJECT DATE)]")
 		if h == nil {
 			continue // a flag update of another session's (unsolicited)
@@ -290,6 +423,7 @@ func (v *verifier) checkHeaders(user string, f *fetchCollector, lo, hi, exists i
 				v.fail(err)
 			}
 		}
+		v.checkEnvelope(user, &f.resps[i], h)
 	}
 	want := make([]int, 0, hi-lo+1)
 	for n := lo; n <= hi; n++ {

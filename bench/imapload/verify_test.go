@@ -28,8 +28,15 @@ func bodyLine(seq, uid int, body []byte) string {
 	return fmt.Sprintf("* %d FETCH (UID %d FLAGS () BODY[] {%d}\r\n)", seq, uid, len(body))
 }
 
+// headerLine is a header FETCH response whose ENVELOPE has the subject of
+// the header fields h.
 func headerLine(seq, uid int, h []byte) string {
-	return fmt.Sprintf("* %d FETCH (UID %d FLAGS () ENVELOPE (NIL \"s\" NIL NIL NIL NIL NIL NIL NIL NIL) BODY[HEADER.FIELDS (FROM TO SUBJECT DATE)] {%d}\r\n)", seq, uid, len(h))
+	return fmt.Sprintf("* %d FETCH (UID %d FLAGS () ENVELOPE (NIL %q NIL NIL NIL NIL NIL NIL NIL NIL) BODY[HEADER.FIELDS (FROM TO SUBJECT DATE)] {%d}\r\n)", seq, uid, subjectOf(h), len(h))
+}
+
+func summaryLine(seq, uid int, msg []byte) string {
+	return fmt.Sprintf("* %d FETCH (UID %d FLAGS (\\Seen) RFC822.SIZE %d ENVELOPE (\"Mon, 6 Jan 2025 09:00:00 +0000\" %q ((NIL NIL \"a\" \"example.org\")) NIL NIL NIL NIL NIL NIL \"<x@y>\"))",
+		seq, uid, len(msg), subjectOf(msg))
 }
 
 // TestVerifier: each kind of wrong answer is counted, and right answers,
@@ -110,6 +117,30 @@ func TestVerifier(t *testing.T) {
 			feed(f, headerLine(1, 1, h0), h0, headerLine(3, 3, h1), h1, "t1 OK done")
 			v.checkHeaders("u", f, 1, 2, 5)
 		}, "answered for message 3"},
+		{"right summaries, another session's flag update among them", func(v *verifier, f *fetchCollector) {
+			feed(f, summaryLine(1, 1, m0), "* 1 FETCH (FLAGS (\\Seen))", summaryLine(2, 4, m1), "t1 OK done")
+			v.checkSummaries("u", f, 1, 2)
+		}, ""},
+		{"subject in a literal", func(v *verifier, f *fetchCollector) {
+			sub := []byte(subjectOf(m1))
+			line := fmt.Sprintf("* 1 FETCH (UID 1 FLAGS () RFC822.SIZE %d ENVELOPE (\"Mon, 6 Jan 2025 09:00:00 +0000\" {%d}\r\n NIL NIL NIL NIL NIL NIL NIL NIL))", len(m1), len(sub))
+			feed(f, line, sub, "t1 OK done")
+			v.checkSummaries("u", f, 1, 1)
+		}, ""},
+		{"size of another message", func(v *verifier, f *fetchCollector) {
+			feed(f, strings.Replace(summaryLine(1, 1, m0), fmt.Sprint(len(m0)), fmt.Sprint(len(m1)), 1), "t1 OK done")
+			v.checkSummaries("u", f, 1, 1)
+		}, "no stored message has subject"},
+		{"summary missing", func(v *verifier, f *fetchCollector) {
+			feed(f, summaryLine(1, 1, m0), "t1 OK done")
+			v.checkSummaries("u", f, 1, 2)
+		}, "no FETCH response for 2"},
+		{"ENVELOPE of another message than its header fields", func(v *verifier, f *fetchCollector) {
+			h0 := headerFields(m0)
+			line := strings.Replace(headerLine(1, 1, h0), fmt.Sprintf("%q", subjectOf(m0)), fmt.Sprintf("%q", subjectOf(m1)), 1)
+			feed(f, line, h0, "t1 OK done")
+			v.checkHeaders("u", f, 1, 1, 5)
+		}, "is not the Subject of its header fields"},
 		{"headers that are no message's", func(v *verifier, f *fetchCollector) {
 			h := []byte("Subject: nothing stored\r\n\r\n")
 			feed(f, headerLine(1, 1, h), h, "t1 OK done")
