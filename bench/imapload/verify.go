@@ -293,11 +293,7 @@ func (v *verifier) checkSummaries(user string, f *fetchCollector, lo, hi int) {
 		lastSeq, lastUID = r.seq, r.uid
 		v.checkEnvelope(user, r, nil)
 	}
-	want := make([]int, 0, hi-lo+1)
-	for n := lo; n <= hi; n++ {
-		want = append(want, n)
-	}
-	v.missing(user, f, want, got)
+	v.missing(user, f, seqRange(lo, hi), got)
 }
 
 // fetchCollector gathers the untagged FETCH responses of one command and
@@ -425,11 +421,7 @@ func (v *verifier) checkHeaders(user string, f *fetchCollector, lo, hi, exists i
 		}
 		v.checkEnvelope(user, &f.resps[i], h)
 	}
-	want := make([]int, 0, hi-lo+1)
-	for n := lo; n <= hi; n++ {
-		want = append(want, n)
-	}
-	v.missing(user, f, want, got)
+	v.missing(user, f, seqRange(lo, hi), got)
 }
 
 // common checks what every FETCH must keep to.
@@ -446,6 +438,15 @@ func (v *verifier) common(f *fetchCollector, exists int) error {
 		}
 	}
 	return nil
+}
+
+// seqRange returns lo, lo+1, ..., hi.
+func seqRange(lo, hi int) []int {
+	out := make([]int, 0, hi-lo+1)
+	for n := lo; n <= hi; n++ {
+		out = append(out, n)
+	}
+	return out
 }
 
 // missing reports messages asked for that got no response without the
