@@ -12,22 +12,12 @@ import (
 )
 
 func TestSaveDateMigration(t *testing.T) {
-	dsn := pgtest.NewDatabase(t)
-	raw, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	dsn, raw := freshDatabase(t)
 	storetest.RunSaveDateMigration(t, reopen(dsn), raw)
 }
 
 func TestOrphansMigration(t *testing.T) {
-	dsn := pgtest.NewDatabase(t)
-	raw, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	dsn, raw := freshDatabase(t)
 	storetest.RunOrphansMigration(t, reopen(dsn), raw, []string{`DROP TABLE body_orphans`, `CREATE INDEX bodies_orphaned ON bodies (orphaned_at) WHERE orphaned_at <> 0`,
 		`ALTER TABLE bodies ALTER COLUMN data SET STORAGE EXTENDED`})
 	// Bodies from now on are kept in their rows where they fit.
@@ -38,23 +28,25 @@ func TestOrphansMigration(t *testing.T) {
 }
 
 func TestMailboxWordsMigration(t *testing.T) {
-	dsn := pgtest.NewDatabase(t)
-	raw, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	dsn, raw := freshDatabase(t)
 	storetest.RunMailboxWordsMigration(t, reopen(dsn), raw)
 }
 
 func TestSearchWordsRepair(t *testing.T) {
+	dsn, raw := freshDatabase(t)
+	storetest.RunSearchWordsRepair(t, reopen(dsn)(t), raw)
+}
+
+// freshDatabase returns the DSN of a new empty database and a connection
+// to it behind the store's back, closed when the test ends.
+func freshDatabase(t *testing.T) (string, *sql.DB) {
 	dsn := pgtest.NewDatabase(t)
 	raw, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer raw.Close()
-	storetest.RunSearchWordsRepair(t, reopen(dsn)(t), raw)
+	t.Cleanup(func() { raw.Close() })
+	return dsn, raw
 }
 
 // reopen opens the store on the database dsn names, again at each call.

@@ -12,32 +12,17 @@ import (
 )
 
 func TestSaveDateMigration(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	path, raw := freshDatabase(t)
 	storetest.RunSaveDateMigration(t, reopen(path), raw)
 }
 
 func TestOrphansMigration(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	path, raw := freshDatabase(t)
 	storetest.RunOrphansMigration(t, reopen(path), raw, []string{`DROP TABLE body_orphans`, `CREATE INDEX bodies_orphaned ON bodies (orphaned_at) WHERE orphaned_at <> 0`})
 }
 
 func TestMailboxWordsMigration(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	path, raw := freshDatabase(t)
 	storetest.RunMailboxWordsMigration(t, reopen(path), raw)
 }
 
@@ -54,13 +39,20 @@ func TestSweepMarkedAgain(t *testing.T) {
 }
 
 func TestSearchWordsRepair(t *testing.T) {
+	path, raw := freshDatabase(t)
+	storetest.RunSearchWordsRepair(t, reopen(path)(t), raw)
+}
+
+// freshDatabase returns the path of a database file yet to be made and a
+// connection to it behind the store's back, closed when the test ends.
+func freshDatabase(t *testing.T) (string, *sql.DB) {
 	path := filepath.Join(t.TempDir(), "gatehouse.db")
 	raw, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer raw.Close()
-	storetest.RunSearchWordsRepair(t, reopen(path)(t), raw)
+	t.Cleanup(func() { raw.Close() })
+	return path, raw
 }
 
 // reopen opens the store on the database at path, again at each call.
