@@ -38,8 +38,11 @@ import (
 // knownSet is every message a load can read: the index of each by its
 // SHA-256, and each one's header fields as the header FETCH asks them.
 type knownSet struct {
-	byHash  map[[32]byte]int
-	headers map[string]bool
+	byHash map[[32]byte]int
+	// headerOf is each message's header fields as the header FETCH asks
+	// them, by index; headers the set of them.
+	headerOf []string
+	headers  map[string]bool
 	// sized holds each message's Subject and size, as ENVELOPE and
 	// RFC822.SIZE give them.
 	sized map[subjectSize]bool
@@ -67,7 +70,9 @@ func known(messages int) *knownSet {
 	k := &knownSet{byHash: map[[32]byte]int{}, headers: map[string]bool{}, sized: map[subjectSize]bool{}}
 	for _, m := range append(corpus(messages, 1), mixedCorpus()...) {
 		k.byHash[sha256.Sum256(m)] = len(k.msgs)
-		k.headers[string(headerFields(m))] = true
+		h := string(headerFields(m))
+		k.headerOf = append(k.headerOf, h)
+		k.headers[h] = true
 		k.sized[subjectSize{subjectOf(m), len(m)}] = true
 		k.msgs = append(k.msgs, m)
 	}
@@ -156,7 +161,7 @@ func (v *verifier) uidHeader(user string, uid uint32, header []byte) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.checked++
-	if i, ok := v.seen[user][uid]; ok && !bytes.Equal(headerFields(v.k.msgs[i]), header) {
+	if i, ok := v.seen[user][uid]; ok && v.k.headerOf[i] != string(header) {
 		return fmt.Errorf("%s UID %d: header fields %q are not those of its message %d", user, uid, header, i)
 	}
 	return nil
