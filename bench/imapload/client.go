@@ -19,9 +19,12 @@ type client struct {
 	tag int
 	buf []byte
 	// keep makes readLine keep the literals of each line in lits (for
-	// the verifier) instead of skipping them.
-	keep bool
-	lits [][]byte
+	// the verifier) instead of skipping them; their data is cut from
+	// arena, which fetchCollector.start empties for each command (the
+	// previous command's checks are done by then).
+	keep  bool
+	lits  [][]byte
+	arena []byte
 }
 
 func dial(addr string, timeout time.Duration) (*client, error) {
@@ -97,7 +100,12 @@ func (c *client) readLine() ([]byte, error) {
 			return bytes.TrimRight(c.buf, "\r\n"), nil
 		}
 		if c.keep {
-			lit := make([]byte, n)
+			if int64(cap(c.arena)-len(c.arena)) < n {
+				// Literals already cut keep the old arena alive.
+				c.arena = make([]byte, 0, max(2*int64(cap(c.arena)), n, 64<<10))
+			}
+			lit := c.arena[len(c.arena) : int64(len(c.arena))+n : int64(len(c.arena))+n]
+			c.arena = c.arena[:int64(len(c.arena))+n]
 			if _, err := io.ReadFull(c.r, lit); err != nil {
 				return nil, err
 			}

@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"fmt"
-	"regexp"
+	"hash/maphash"
+	"math"
 	"strconv"
 	"sync"
 )
@@ -35,10 +35,13 @@ import (
 // A wrong answer counts in the run's "wrong" figure with the first one
 // described; it is never a silent pass.
 
-// knownSet is every message a load can read: the index of each by its
-// SHA-256, and each one's header fields as the header FETCH asks them.
+// knownSet is every message a load can read, found by a hash and then
+// compared byte for byte, and each one's header fields as the header
+// FETCH asks them.
 type knownSet struct {
-	byHash map[[32]byte]int
+	// byHash holds the indexes of the messages of each hash (hashSeed);
+	// a body is one of them when it equals one byte for byte.
+	byHash map[uint64][]int
 	// headerOf is each message's header fields as the header FETCH asks
 	// them, by index; headers the set of them.
 	headerOf []string
@@ -67,17 +70,33 @@ func known(messages int) *knownSet {
 	if k := knownSets[messages]; k != nil {
 		return k
 	}
-	k := &knownSet{byHash: map[[32]byte]int{}, headers: map[string]bool{}, sized: map[subjectSize]bool{}}
+	k := &knownSet{byHash: map[uint64][]int{}, headers: map[string]bool{}, sized: map[subjectSize]bool{}}
 	for _, m := range append(corpus(messages, 1), mixedCorpus()...) {
-		k.byHash[sha256.Sum256(m)] = len(k.msgs)
-		h := string(headerFields(m))
-		k.headerOf = append(k.headerOf, h)
-		k.headers[h] = true
+		h := maphash.Bytes(hashSeed, m)
+		k.byHash[h] = append(k.byHash[h], len(k.msgs))
+		hf := string(headerFields(m))
+		k.headerOf = append(k.headerOf, hf)
+		k.headers[hf] = true
 		k.sized[subjectSize{subjectOf(m), len(m)}] = true
 		k.msgs = append(k.msgs, m)
 	}
 	knownSets[messages] = k
 	return k
+}
+
+// hashSeed is the seed of knownSet's hashes (the process's own: the set
+// is made and read in one process).
+var hashSeed = maphash.MakeSeed()
+
+// index returns the index of the known message that body is, byte for
+// byte.
+func (k *knownSet) index(body []byte) (int, bool) {
+	for _, i := range k.byHash[maphash.Bytes(hashSeed, body)] {
+		if bytes.Equal(k.msgs[i], body) {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // headerFields returns what BODY[HEADER.FIELDS (FROM TO SUBJECT DATE)]
@@ -176,10 +195,62 @@ type fetchResp struct {
 	lits [][]byte
 }
 
-var (
-	uidItem     = regexp.MustCompile(`[( ]UID (\d+)`)
-	literalMark = regexp.MustCompile(`\{\d+\}\r\n`)
-)
+// itemNumber returns the number after item (" UID", " RFC822.SIZE") in a
+// FETCH response line: the item must start after "(" or a space.
+func itemNumber(line []byte, item string) (uint64, bool) {
+	for off := 0; ; {
+		i := bytes.Index(line[off:], []byte(item+" "))
+		if i < 0 {
+			return 0, false
+		}
+		i += off
+		off = i + len(item) + 1
+		if i == 0 || (line[i-1] != '(' && line[i-1] != ' ') {
+			continue
+		}
+		j := off
+		for j < len(line) && line[j] >= '0' && line[j] <= '9' {
+			j++
+		}
+		if j == off {
+			continue
+		}
+		n, err := strconv.ParseUint(string(line[off:j]), 10, 64)
+		return n, err == nil
+	}
+}
+
+func hasItem(line []byte, item string) bool {
+	_, ok := itemNumber(line, item)
+	return ok
+}
+
+// literals counts the literal markers ("{n}" then CRLF, where readLine
+// left out a literal's data) in a response line: the index, in the line's
+// literals, of the next one.
+func literals(line []byte) int {
+	n := 0
+	for {
+		i := bytes.Index(line, []byte("}\r\n"))
+		if i < 0 {
+			return n
+		}
+		if open := bytes.LastIndexByte(line[:i], '{'); open >= 0 && digits(line[open+1:i]) {
+			n++
+		}
+		line = line[i+3:]
+	}
+}
+
+// digits reports whether b is one or more decimal digits.
+func digits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(b) > 0
+}
 
 // literalAfter returns the literal that follows item in the response, nil
 // when there is none.
@@ -188,15 +259,13 @@ func (r *fetchResp) literalAfter(item string) []byte {
 	if i < 0 {
 		return nil
 	}
-	n := len(literalMark.FindAllIndex(r.line[:i], -1))
+	n := literals(r.line[:i])
 	rest := r.line[i+len(item):]
 	if !bytes.HasPrefix(rest, []byte(" {")) || n >= len(r.lits) {
 		return nil
 	}
 	return r.lits[n]
 }
-
-var sizeItem = regexp.MustCompile(`[( ]RFC822\.SIZE (\d+)`)
 
 // envelopeSubject returns the subject of the response's ENVELOPE (a
 // quoted string or a literal; RFC 3501 section 7.4.2: date first, then
@@ -239,7 +308,7 @@ func (r *fetchResp) envelopeSubject() (string, bool) {
 		}
 		return "", false
 	case len(rest) > 0 && rest[0] == '{':
-		n := len(literalMark.FindAllIndex(r.line[:len(r.line)-len(rest)], -1))
+		n := literals(r.line[:len(r.line)-len(rest)])
 		if n < len(r.lits) {
 			return string(r.lits[n]), true
 		}
@@ -259,9 +328,8 @@ func (v *verifier) checkEnvelope(user string, r *fetchResp, header []byte) {
 	v.mu.Lock()
 	v.checked++
 	v.mu.Unlock()
-	if m := sizeItem.FindSubmatch(r.line); m != nil {
-		n, _ := strconv.Atoi(string(m[1]))
-		if !v.k.sized[subjectSize{subject, n}] {
+	if n, ok := itemNumber(r.line, "RFC822.SIZE"); ok {
+		if !v.k.sized[subjectSize{subject, int(n)}] {
 			v.fail(fmt.Errorf("%s: message %d (UID %d): no stored message has subject %q and size %d", user, r.seq, r.uid, subject, n))
 		}
 	}
@@ -287,7 +355,7 @@ func (v *verifier) checkSummaries(user string, f *fetchCollector, lo, hi int) {
 		if !bytes.Contains(r.line, []byte("ENVELOPE (")) {
 			continue // a flag update of another session's (unsolicited)
 		}
-		if r.seq < lo || r.seq > hi || r.uid == 0 || !sizeItem.Match(r.line) {
+		if r.seq < lo || r.seq > hi || r.uid == 0 || !hasItem(r.line, "RFC822.SIZE") {
 			v.fail(fmt.Errorf("%s: FETCH %d:%d answered for message %d with %.200q", user, lo, hi, r.seq, r.line))
 			continue
 		}
@@ -313,30 +381,29 @@ type fetchCollector struct {
 }
 
 func (f *fetchCollector) line(l []byte) {
-	fields := bytes.Fields(l)
-	if len(fields) >= 2 && string(fields[0]) != "*" && bytes.Contains(l, []byte("[EXPUNGEISSUED]")) {
-		f.issued = true
+	rest, untagged := bytes.CutPrefix(l, []byte("* "))
+	if !untagged {
+		// The completion (or a continuation).
+		if bytes.Contains(l, []byte("[EXPUNGEISSUED]")) {
+			f.issued = true
+		}
 		return
 	}
-	if len(fields) < 3 || string(fields[0]) != "*" {
-		return
-	}
-	switch string(fields[2]) {
-	case "EXPUNGE":
+	num, rest, _ := bytes.Cut(rest, []byte(" "))
+	switch {
+	case bytes.Equal(rest, []byte("EXPUNGE")):
 		f.expunges++
 		return
-	case "FETCH":
-	default:
+	case !bytes.HasPrefix(rest, []byte("FETCH ")):
 		return
 	}
-	seq, err := strconv.Atoi(string(fields[1]))
+	seq, err := strconv.Atoi(string(num))
 	if err != nil && f.badSyntax == nil {
 		f.badSyntax = fmt.Errorf("FETCH response with a bad sequence number: %.100q", l)
 	}
 	r := fetchResp{seq: seq, line: append([]byte(nil), l...), lits: f.c.lits}
 	f.c.lits = nil
-	if m := uidItem.FindSubmatch(l); m != nil {
-		u, _ := strconv.ParseUint(string(m[1]), 10, 32)
+	if u, ok := itemNumber(l, "UID"); ok && u <= math.MaxUint32 {
 		r.uid = uint32(u)
 	}
 	f.resps = append(f.resps, r)
@@ -346,6 +413,7 @@ func (f *fetchCollector) line(l []byte) {
 func (f *fetchCollector) start() {
 	f.c.keep = true
 	f.c.lits = nil
+	f.c.arena = f.c.arena[:0]
 }
 
 func (f *fetchCollector) stop() {
@@ -372,7 +440,7 @@ func (v *verifier) checkBodies(user string, f *fetchCollector, want []int, byUID
 			continue // a flag update of another session's (unsolicited)
 		}
 		got[key] = true
-		i, ok := v.k.byHash[sha256.Sum256(body)]
+		i, ok := v.k.index(body)
 		if !ok {
 			v.fail(fmt.Errorf("%s: message %d (UID %d): BODY[] of %d octets is none of the messages stored (starts %.80q)",
 				user, r.seq, r.uid, len(body), body))

@@ -171,3 +171,36 @@ func TestHeaderFields(t *testing.T) {
 		t.Errorf("headerFields = %q; want %q", got, want)
 	}
 }
+
+// TestResponseParsing: the items and literal markers the verifier reads
+// from a response line.
+func TestResponseParsing(t *testing.T) {
+	line := []byte("* 3 FETCH (FLAGS (\\Seen) UID 42 RFC822.SIZE 5120 ENVELOPE (\"d\" {5}\r\n NIL) BODY[] {7}\r\n)")
+	for _, c := range []struct {
+		item string
+		want uint64
+		ok   bool
+	}{{"UID", 42, true}, {"RFC822.SIZE", 5120, true}, {"MODSEQ", 0, false}, {"SIZE", 0, false}} {
+		if n, ok := itemNumber(line, c.item); n != c.want || ok != c.ok {
+			t.Errorf("itemNumber(%s) = %d, %v; want %d, %v", c.item, n, ok, c.want, c.ok)
+		}
+	}
+	// An item name inside another's value does not count: only after "("
+	// or a space, followed by digits.
+	if n, ok := itemNumber([]byte("* 1 FETCH (XUID 9 UID 7)"), "UID"); n != 7 || !ok {
+		t.Errorf("itemNumber after XUID = %d, %v; want 7", n, ok)
+	}
+	if n, ok := itemNumber([]byte(`* 1 FETCH (ENVELOPE ("UID x") UID 8)`), "UID"); n != 8 || !ok {
+		t.Errorf("itemNumber after a quoted UID = %d, %v; want 8", n, ok)
+	}
+	r := fetchResp{line: line, lits: [][]byte{[]byte("subj!"), []byte("message")}}
+	if got := string(r.literalAfter("BODY[]")); got != "message" {
+		t.Errorf("literalAfter(BODY[]) = %q; want the second literal", got)
+	}
+	if s, ok := r.envelopeSubject(); s != "subj!" || !ok {
+		t.Errorf("envelopeSubject = %q, %v; want the first literal", s, ok)
+	}
+	if n := literals([]byte("a {x}\r\n b {12}\r\n c {3}")); n != 1 {
+		t.Errorf("literals = %d; want 1 (only {digits} then CRLF)", n)
+	}
+}
