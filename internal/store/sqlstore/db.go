@@ -243,6 +243,9 @@ type DB struct {
 	closeMu sync.RWMutex
 	closed  bool
 
+	// holds keeps bodies being read from the sweep (readhold.go).
+	holds readHolds
+
 	stmts     sync.Map // stmtKey → *sql.Stmt
 	preparing sync.Map // stmtKey → true once asked for
 

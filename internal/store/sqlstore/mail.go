@@ -652,6 +652,10 @@ func (db *DB) ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (
 	if off < 0 {
 		return 0, fmt.Errorf("read body %d: negative offset", bodyID)
 	}
+	// Held from before the first query: a read that more reads of the
+	// body follow (a literal streamed chunk by chunk) keeps it from the
+	// sweep (readHolds).
+	seq := db.holds.note(bodyID)
 	c := conn{db: db, body: true}
 	var size int64
 	var data []byte
@@ -673,8 +677,9 @@ func (db *DB) ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (
 		length := min(want-int64(n), ChunkSize-in)
 		if err := c.queryRow(ctx, `SELECT substr(data, ?, ?) FROM body_chunks WHERE body_id = ? AND n = ?`, in+1, length, bodyID, chunk).Scan(&data); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
-				// Swept since the first query: the body is gone, as it
-				// would be for a read that came a moment later.
+				// Swept since the first query by another node (this
+				// one's sweep waits for the hold): the body is gone, as
+				// it would be for a read that came a moment later.
 				return n, fmt.Errorf("body %d chunk %d: %w", bodyID, chunk, store.ErrNotFound)
 			}
 			return n, fmt.Errorf("read body %d chunk %d: %w", bodyID, chunk, err)
@@ -683,6 +688,10 @@ func (db *DB) ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (
 			return n, fmt.Errorf("read body %d: chunk %d shorter than its size says", bodyID, chunk)
 		}
 		n += copy(p[n:], data)
+	}
+	if off == 0 && int64(n) >= size {
+		// The whole body in one call: no read of it follows.
+		db.holds.release(bodyID, seq)
 	}
 	if int64(n) < int64(len(p)) {
 		return n, io.EOF
@@ -711,11 +720,17 @@ func (db *DB) ReadBodyHeads(ctx context.Context, bodyIDs []int64, heads [][]byte
 		longest = max(longest, len(h))
 	}
 	longest = min(longest, ChunkSize)
+	seq := db.holds.note(bodyIDs...)
 	head := func(id int64, data []byte) {
 		// The same body may be asked for twice (two messages, one body).
 		for i, want := range bodyIDs {
 			if want == id {
 				n[i] = copy(heads[i], data)
+				// Shorter than asked for: the first chunk, so the whole
+				// body, is in the head and nothing more of it is read.
+				if len(data) < longest && len(data) <= len(heads[i]) {
+					db.holds.release(id, seq)
+				}
 			}
 		}
 	}

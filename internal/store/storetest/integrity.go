@@ -2,9 +2,12 @@ package storetest
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -362,6 +365,64 @@ func testSweepKeepsSharedBodies(t *testing.T, s store.Store) {
 	}
 	if rep, err := s.Repair(ctx, false); err != nil || !rep.OK() {
 		t.Errorf("Repair after the batch: %+v, %v; want nothing wrong", rep, err)
+	}
+}
+
+// testSweepSparesBodiesBeingRead: a body read in part (a literal or a RETR
+// streamed chunk by chunk) stays through a sweep that would take it, so that
+// the reads that finish it find it; a body read whole in one call, or one
+// not read, is swept; the heads of a POP3 read-ahead hold as a part does.
+func testSweepSparesBodiesBeingRead(t *testing.T, s store.Store) {
+	m := newMailbox(t, s, "Sweep Reading")
+	inbox := mustInbox(t, s, m.ID)
+	var b strings.Builder
+	b.WriteString("Subject: streamed\r\n\r\n")
+	for i := 0; b.Len() < 700<<10; i++ {
+		fmt.Fprintf(&b, "line %08d of a body read chunk by chunk\r\n", i)
+	}
+	large := b.String()
+	deliverTo(t, s, inbox, large)
+	deliverTo(t, s, inbox, "Subject: whole\r\n\r\nread whole\r\n")
+	deliverTo(t, s, inbox, "Subject: unread\r\n\r\nnever read\r\n")
+	deliverTo(t, s, inbox, large+"and a head read ahead\r\n")
+	ms := metas(t, s, inbox, all(), 0)
+	if len(ms) != 4 {
+		t.Fatalf("%d messages; want 4", len(ms))
+	}
+	p := make([]byte, 1000)
+	if n, err := s.ReadBody(ctx, ms[0].BodyID, 0, p); err != nil || string(p[:n]) != large[:1000] {
+		t.Fatalf("first part of the large body: %d, %v", n, err)
+	}
+	if got := readAll(t, s, ms[1].BodyID, ms[1].Size); len(got) != int(ms[1].Size) {
+		t.Fatalf("whole small body: %d octets; want %d", len(got), ms[1].Size)
+	}
+	if n, err := s.ReadBodyHeads(ctx, []int64{ms[3].BodyID}, [][]byte{make([]byte, 32<<10)}); err != nil || n[0] != 32<<10 {
+		t.Fatalf("head of the other large body: %v, %v", n, err)
+	}
+	if gone, err := s.Expunge(ctx, inbox, nil, false); err != nil || len(gone) != 4 {
+		t.Fatalf("expunge of the 4 messages: %v, %v", gone, err)
+	}
+	if n, err := s.SweepBodies(ctx, time.Now().Add(time.Minute)); err != nil || n != 2 {
+		t.Errorf("sweep while two bodies are being read: got %d, %v; want 2 (the one read whole and the one not read)", n, err)
+	}
+	for _, off := range []int64{1000, 256<<10 + 7, int64(len(large)) - 20} {
+		p := make([]byte, 20)
+		n, err := s.ReadBody(ctx, ms[0].BodyID, off, p)
+		if err != nil && !errors.Is(err, io.EOF) || string(p[:n]) != large[off:min(off+20, int64(len(large)))] {
+			t.Errorf("read of the large body at %d after the sweep: %q, %v; want its octets", off, p[:n], err)
+		}
+	}
+	rest := make([]byte, 64<<10)
+	if n, err := s.ReadBody(ctx, ms[3].BodyID, 32<<10, rest); err != nil || n != len(rest) {
+		t.Errorf("rest of the body whose head was read ahead, after the sweep: %d, %v", n, err)
+	}
+	for _, m := range ms[1:3] {
+		if _, err := s.ReadBody(ctx, m.BodyID, 0, make([]byte, 10)); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("body %d after the sweep: %v; want ErrNotFound", m.BodyID, err)
+		}
+	}
+	if rep, err := s.Repair(ctx, false); err != nil || !rep.OK() {
+		t.Errorf("Repair with bodies held from the sweep: %+v, %v; want nothing wrong (still marked)", rep, err)
 	}
 }
 

@@ -1,0 +1,89 @@
+package sqlstore
+
+import (
+	"sync"
+	"time"
+)
+
+// bodyReadHold is how long a read of a body keeps it from the sweep. A
+// FETCH of BODY[] or a RETR reads a large body in several queries (one per
+// chunk of the session's buffer) while it writes the literal or the
+// multi-line response it has announced; a body swept between two of them
+// leaves a response that cannot be finished, and the connection is closed
+// (imap: abortResponse). The grace period (Options.BodyGrace) covers a
+// read that starts soon after the expunge; this hold covers one that
+// started late or runs long: each read of the body renews it, so only a
+// client that stalls longer than this between two chunks can still be cut
+// short.
+const bodyReadHold = 30 * time.Second
+
+// readHolds remembers the bodies read in the last bodyReadHold, for this
+// process only: on PostgreSQL another node's sweep does not see them, and
+// the grace period is what protects its readers there. A read that
+// returned a whole body in one query takes its hold back (release): only
+// reads that more reads of the body may follow stay remembered.
+type readHolds struct {
+	mu     sync.Mutex
+	at     map[int64]readHold
+	seq    uint64
+	pruned int64 // when at was last pruned (unix nanoseconds)
+}
+
+type readHold struct {
+	at  int64 // unix nanoseconds of the latest read
+	seq uint64
+}
+
+// note records that the bodies are about to be read and returns the
+// mark of this read (for release). It runs before the read's query, so
+// that a sweep either sees the hold or has deleted the body before the
+// query looks for it (which then reads as gone, before anything of it
+// was sent).
+func (h *readHolds) note(ids ...int64) uint64 {
+	now := time.Now().UnixNano()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.at == nil {
+		h.at = make(map[int64]readHold)
+	}
+	h.seq++
+	for _, id := range ids {
+		h.at[id] = readHold{at: now, seq: h.seq}
+	}
+	// Pruned at most twice a hold, so the map holds what was read in the
+	// last one and a half holds at most.
+	if now-h.pruned > int64(bodyReadHold)/2 {
+		h.pruned = now
+		for id, r := range h.at {
+			if now-r.at > int64(bodyReadHold) {
+				delete(h.at, id)
+			}
+		}
+	}
+	return h.seq
+}
+
+// release takes back the hold a read noted (seq) on a body it read whole,
+// unless another read of the body noted one since.
+func (h *readHolds) release(id int64, seq uint64) {
+	h.mu.Lock()
+	if r, ok := h.at[id]; ok && r.seq == seq {
+		delete(h.at, id)
+	}
+	h.mu.Unlock()
+}
+
+// sweepable returns the ids not read within the hold, with h locked: the
+// caller deletes them and then calls the returned unlock, so that no read
+// starts between the check and the delete.
+func (h *readHolds) sweepable(ids []int64) (free []int64, unlock func()) {
+	h.mu.Lock()
+	now := time.Now().UnixNano()
+	for _, id := range ids {
+		if r, ok := h.at[id]; ok && now-r.at <= int64(bodyReadHold) {
+			continue
+		}
+		free = append(free, id)
+	}
+	return free, h.mu.Unlock
+}
