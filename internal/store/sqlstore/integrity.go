@@ -76,10 +76,10 @@ func (db *DB) SweepBodies(ctx context.Context, before time.Time) (int, error) {
 			db.sweepListed()
 		}
 		// A body read in the last bodyReadHold is left, with its mark, for
-		// a later sweep; no read starts until the others are deleted.
-		ids, unlock := db.holds.sweepable(listed)
+		// a later sweep; a read of the others waits until they are deleted.
+		ids, done := db.holds.sweepable(listed)
 		if len(ids) == 0 {
-			unlock()
+			done()
 			if len(listed) < sweepBatch {
 				return total, nil
 			}
@@ -112,7 +112,7 @@ func (db *DB) SweepBodies(ctx context.Context, before time.Time) (int, error) {
 			_, err = c.execDynamic(ctx, `DELETE FROM body_orphans WHERE body_id `+in+` AND orphaned_at < ?`, append(args, cutoff)...)
 			return err
 		})
-		unlock()
+		done()
 		if err != nil {
 			return total, fmt.Errorf("sweep bodies: %w", err)
 		}

@@ -27,6 +27,11 @@ type readHolds struct {
 	at     map[int64]readHold
 	seq    uint64
 	pruned int64 // when at was last pruned (unix nanoseconds)
+	// sweeping holds the bodies a sweep is deleting, each with a channel
+	// closed when that sweep's transaction has ended: a read of one of
+	// them waits for it (and then finds the body gone), every other read
+	// goes on.
+	sweeping map[int64]chan struct{}
 }
 
 type readHold struct {
@@ -36,13 +41,28 @@ type readHold struct {
 
 // note records that the bodies are about to be read and returns the
 // mark of this read (for release). It runs before the read's query, so
-// that a sweep either sees the hold or has deleted the body before the
-// query looks for it (which then reads as gone, before anything of it
-// was sent).
+// that a sweep either sees the hold and leaves the body, or deletes it
+// before the query looks for it (which then reads as gone, before
+// anything of it was sent).
 func (h *readHolds) note(ids ...int64) uint64 {
-	now := time.Now().UnixNano()
 	h.mu.Lock()
+	for {
+		var wait chan struct{}
+		for _, id := range ids {
+			if ch, ok := h.sweeping[id]; ok {
+				wait = ch
+				break
+			}
+		}
+		if wait == nil {
+			break
+		}
+		h.mu.Unlock()
+		<-wait
+		h.mu.Lock()
+	}
 	defer h.mu.Unlock()
+	now := time.Now().UnixNano()
 	if h.at == nil {
 		h.at = make(map[int64]readHold)
 	}
@@ -73,17 +93,33 @@ func (h *readHolds) release(id int64, seq uint64) {
 	h.mu.Unlock()
 }
 
-// sweepable returns the ids not read within the hold, with h locked: the
-// caller deletes them and then calls the returned unlock, so that no read
-// starts between the check and the delete.
-func (h *readHolds) sweepable(ids []int64) (free []int64, unlock func()) {
+// sweepable returns the ids not read within the hold and marks them as
+// being swept: a read of one of them waits until the caller, having
+// deleted them (or failed to), calls done.
+func (h *readHolds) sweepable(ids []int64) (free []int64, done func()) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	now := time.Now().UnixNano()
+	ch := make(chan struct{})
 	for _, id := range ids {
 		if r, ok := h.at[id]; ok && now-r.at <= int64(bodyReadHold) {
 			continue
 		}
+		if _, ok := h.sweeping[id]; ok {
+			continue // another sweep has it
+		}
+		if h.sweeping == nil {
+			h.sweeping = make(map[int64]chan struct{})
+		}
+		h.sweeping[id] = ch
 		free = append(free, id)
 	}
-	return free, h.mu.Unlock
+	return free, func() {
+		h.mu.Lock()
+		for _, id := range free {
+			delete(h.sweeping, id)
+		}
+		h.mu.Unlock()
+		close(ch)
+	}
 }
