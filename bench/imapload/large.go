@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -26,17 +27,108 @@ import (
 // durable write and the notification, on both servers the same work).
 // The first run of each command is a warm-up (Dovecot builds its index
 // and adds the subjects to its cache; Gatehouse fills its caches) and
-// is not counted.
+// is not counted. Every answer is checked (largeAnswers): a server that
+// answers fast and wrong fails the run instead of being measured.
 
 // largeMessage is message i of the large INBOX: small, every 1,000th
 // with the word SEARCH looks for in its subject.
 func largeMessage(i int) []byte {
-	subj := fmt.Sprintf("message %d", i)
-	if i%1000 == 0 {
-		subj += " needle"
-	}
 	return []byte(fmt.Sprintf("From: Sender %d <s%d@example.com>\r\nTo: %s\r\nSubject: %s\r\nDate: Mon, 4 Mar 2024 10:00:00 +0000\r\nMessage-ID: <large-%d@example.com>\r\n\r\nBody of message %d.\r\n",
-		i%97, i%97, rig.UserName(0), subj, i, i))
+		i%97, i%97, rig.UserName(0), largeSubject(i), i, i))
+}
+
+// largeSubject is the subject of largeMessage(i).
+func largeSubject(i int) string {
+	if i%1000 == 0 {
+		return fmt.Sprintf("message %d needle", i)
+	}
+	return fmt.Sprintf("message %d", i)
+}
+
+// largeIndex returns the i of the largeMessage(i) that b (a message or a
+// FETCH answer with its ENVELOPE) names in its Message-ID, -1 when none.
+func largeIndex(b []byte) int {
+	const pre = "<large-"
+	k := bytes.Index(b, []byte(pre))
+	if k < 0 {
+		return -1
+	}
+	rest := b[k+len(pre):]
+	end := bytes.IndexByte(rest, '@')
+	if end <= 0 || !digits(rest[:end]) {
+		return -1
+	}
+	i, err := strconv.Atoi(string(rest[:end]))
+	if err != nil {
+		return -1
+	}
+	return i
+}
+
+// largeAnswers checks the FETCH answers of one command of the large
+// comparison: each for a UID in [lo, hi] answered once, its ENVELOPE (when
+// asked) that of the message it names, its BODY[] (when asked) that
+// message octet for octet, no message twice. Seeding stores the messages
+// in no set order, so a UID may hold any of them.
+type largeAnswers struct {
+	c         *client
+	lo, hi    uint64
+	envelope  bool
+	body      bool
+	uids      map[uint64]int // UID → message index
+	seen      map[int]bool
+	needleAll bool // every answer's message must have the word SEARCH looks for
+	err       error
+}
+
+func newLargeAnswers(c *client, lo, hi uint64) *largeAnswers {
+	c.keep = true
+	c.arena = c.arena[:0] // the literals of the command before are checked
+	return &largeAnswers{c: c, lo: lo, hi: hi, uids: map[uint64]int{}, seen: map[int]bool{}}
+}
+
+func (a *largeAnswers) line(l []byte) {
+	if !bytes.HasPrefix(l, []byte("* ")) || !bytes.Contains(l, []byte(" FETCH (")) || a.err != nil {
+		return
+	}
+	uid, ok := itemNumber(l, "UID")
+	if !ok || uid < a.lo || uid > a.hi {
+		a.err = fmt.Errorf("answer without a UID in %d:%d: %.120q", a.lo, a.hi, l)
+		return
+	}
+	if _, dup := a.uids[uid]; dup {
+		a.err = fmt.Errorf("UID %d answered twice", uid)
+		return
+	}
+	r := &fetchResp{line: l, lits: a.c.lits}
+	i := -1
+	if a.envelope {
+		i = largeIndex(l)
+		subject, ok := r.envelopeSubject()
+		if i < 0 || !ok || subject != largeSubject(i) {
+			a.err = fmt.Errorf("UID %d: ENVELOPE with subject %q is not that of a stored message: %.200q", uid, subject, l)
+			return
+		}
+	}
+	if a.body {
+		body := r.literalAfter("BODY[]")
+		j := largeIndex(body)
+		if j < 0 || !bytes.Equal(body, largeMessage(j)) || (i >= 0 && j != i) {
+			a.err = fmt.Errorf("UID %d: BODY[] of %d octets is not a stored message: %.80q", uid, len(body), body)
+			return
+		}
+		i = j
+	}
+	if a.seen[i] {
+		a.err = fmt.Errorf("UID %d: message %d answered for two UIDs", uid, i)
+		return
+	}
+	if a.needleAll && !strings.HasSuffix(largeSubject(i), " needle") {
+		a.err = fmt.Errorf("UID %d: message %d (subject %q) found by SEARCH SUBJECT needle", uid, i, largeSubject(i))
+		return
+	}
+	a.seen[i] = true
+	a.uids[uid] = i
 }
 
 func largeCmd(args []string) error {
@@ -299,22 +391,34 @@ func (s *largeSession) once(cmd string, n int) (time.Duration, error) {
 		return time.Since(start), err
 	case "UID FETCH last 50":
 		// the UIDs of the seeded messages are 1..n on both servers
-		got, err := s.c.cmd(largeTimeout, nil, "UID FETCH %d:%d (UID FLAGS ENVELOPE)", n-49, n)
-		if err == nil && got != 50 {
-			err = fmt.Errorf("UID FETCH: %d answers; want 50", got)
+		a := newLargeAnswers(s.c, uint64(n-49), uint64(n))
+		a.envelope = true
+		_, err := s.c.cmd(largeTimeout, a.line, "UID FETCH %d:%d (UID FLAGS ENVELOPE)", n-49, n)
+		d := time.Since(start)
+		if err == nil && a.err != nil {
+			err = fmt.Errorf("UID FETCH: %w", a.err)
 		}
-		return time.Since(start), err
+		if err == nil && len(a.uids) != 50 {
+			err = fmt.Errorf("UID FETCH: %d answers; want 50", len(a.uids))
+		}
+		return d, err
 	case "UID SEARCH SUBJECT":
-		hits := -1
+		var hits []string
+		found := false
 		_, err := s.c.cmd(largeTimeout, func(l []byte) {
-			if bytes.HasPrefix(l, []byte("* SEARCH")) {
-				hits = len(bytes.Fields(l)) - 2
+			if f := strings.Fields(string(l)); len(f) >= 2 && f[1] == "SEARCH" {
+				hits, found = f[2:], true
 			}
 		}, "UID SEARCH SUBJECT needle")
-		if want := (n + 999) / 1000; err == nil && hits != want {
-			err = fmt.Errorf("UID SEARCH: %d hits; want %d", hits, want)
+		d := time.Since(start)
+		if want := (n + 999) / 1000; err == nil && (!found || len(hits) != want) {
+			err = fmt.Errorf("UID SEARCH: %d hits; want %d", len(hits), want)
 		}
-		return time.Since(start), err
+		if err == nil {
+			// Not timed: each hit must be a message with the word.
+			err = s.checkHits(hits, total)
+		}
+		return d, err
 	case "IDLE wake-up":
 		return s.idleWakeup(total)
 	case "whole session":
@@ -352,12 +456,34 @@ func (s *largeSession) wholeSession(total int) error {
 	if _, err := c.cmd(largeTimeout, nil, "UID SEARCH SUBJECT needle"); err != nil {
 		return fmt.Errorf("UID SEARCH: %w", err)
 	}
-	fetches = 0
-	if _, err := c.cmd(largeTimeout, countFetch, "UID FETCH 1:11 BODY.PEEK[]"); err != nil || fetches != 11 {
-		return fmt.Errorf("UID FETCH bodies: %d answers, %v; want 11", fetches, err)
+	bodies := newLargeAnswers(c, 1, 11)
+	bodies.body = true
+	if _, err := c.cmd(largeTimeout, bodies.line, "UID FETCH 1:11 BODY.PEEK[]"); err != nil || bodies.err != nil || len(bodies.uids) != 11 {
+		return fmt.Errorf("UID FETCH bodies: %d answers, %v; want 11, each a stored message whole", len(bodies.uids), cmp.Or(err, bodies.err))
 	}
 	_, err = c.cmd(largeTimeout, nil, "LOGOUT")
 	return err
+}
+
+// checkHits fetches the ENVELOPE of each UID SEARCH hit (UIDs up to
+// total): each must be a stored message whose subject has the word
+// searched for, and no message may be found twice.
+func (s *largeSession) checkHits(hits []string, total int) error {
+	if len(hits) == 0 {
+		return nil
+	}
+	a := newLargeAnswers(s.c, 1, uint64(total))
+	a.envelope, a.needleAll = true, true
+	if _, err := s.c.cmd(largeTimeout, a.line, "UID FETCH %s (UID ENVELOPE)", strings.Join(hits, ",")); err != nil {
+		return fmt.Errorf("UID FETCH of the SEARCH hits: %w", err)
+	}
+	if a.err != nil {
+		return fmt.Errorf("UID SEARCH SUBJECT needle: %w", a.err)
+	}
+	if len(a.uids) != len(hits) {
+		return fmt.Errorf("UID SEARCH SUBJECT needle: %d hits but %d of them answered by UID FETCH", len(hits), len(a.uids))
+	}
+	return nil
 }
 
 // idleWakeup puts the session in IDLE, APPENDs a message from the other

@@ -41,6 +41,9 @@
 //	    SUBJECT, IDLE wake-up after another session's APPEND, and a whole
 //	    session on a new connection (LOGIN, SELECT, FETCH 1:* (UID FLAGS),
 //	    UID SEARCH SUBJECT, UID FETCH of 11 bodies, LOGOUT) (large.go).
+//	    Each answer is checked: EXISTS, each ENVELOPE that of the message
+//	    it names, each body a stored message octet for octet, each SEARCH
+//	    hit (fetched after the timing) a message with the word.
 //	imapload idle [-sessions 100,300,1000] [-rounds 2]
 //	    memory per idle session (LOGIN, SELECT, IDLE) on both servers: the
 //	    growth of the PSS of each server's process tree (idle.go).
