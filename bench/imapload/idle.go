@@ -57,7 +57,7 @@ func idleCmd(args []string) error {
 		return err
 	}
 	ctx := context.Background()
-	msgs := corpus(10, 1)
+	msgs := corpus(idleMessages, 1)
 	db := filepath.Join(*dir, "gatehouse.db")
 	st, err := sqlite.Open(ctx, db, sqlite.Options{})
 	if err != nil {
@@ -115,6 +115,12 @@ func idleCmd(args []string) error {
 				}
 				time.Sleep(2 * time.Second)
 				with, procs, err := treePSS(roots[srv.name], collects[srv.name])
+				if err == nil {
+					// The sessions measured must still be there, idling.
+					if eerr := endIdle(cs); eerr != nil {
+						err = fmt.Errorf("%s, %d sessions: %w", srv.name, n, eerr)
+					}
+				}
 				closeAll(cs)
 				if err != nil {
 					return err
@@ -170,8 +176,16 @@ func openIdle(addr string, n, users int) ([]*client, error) {
 		if _, err := c.cmd(time.Minute, nil, "LOGIN %s %s", rig.UserName(i%users), password); err != nil {
 			return cs, fmt.Errorf("LOGIN: %w", err)
 		}
-		if _, err := c.cmd(time.Minute, nil, "SELECT INBOX"); err != nil {
+		exists := -1
+		if _, err := c.cmd(time.Minute, func(l []byte) {
+			if f := bytes.Fields(l); len(f) == 3 && string(f[2]) == "EXISTS" {
+				exists, _ = strconv.Atoi(string(f[1]))
+			}
+		}, "SELECT INBOX"); err != nil {
 			return cs, fmt.Errorf("SELECT: %w", err)
+		}
+		if exists != idleMessages {
+			return cs, fmt.Errorf("SELECT INBOX of %s: %d EXISTS; want %d", rig.UserName(i%users), exists, idleMessages)
 		}
 		fmt.Fprintf(c.w, "i IDLE\r\n")
 		if err := c.w.Flush(); err != nil {
@@ -192,6 +206,38 @@ func openIdle(addr string, n, users int) ([]*client, error) {
 		c.nc.SetDeadline(time.Time{})
 	}
 	return cs, nil
+}
+
+// idleMessages is how many messages each idle user's INBOX holds.
+const idleMessages = 10
+
+// endIdle ends the IDLE of every session and checks that each answers it
+// with OK: the sessions measured were alive and idling, not dropped.
+func endIdle(cs []*client) error {
+	for i, c := range cs {
+		c.nc.SetDeadline(time.Now().Add(time.Minute))
+		if _, err := c.w.WriteString("DONE\r\n"); err != nil {
+			return fmt.Errorf("session %d: DONE: %w", i+1, err)
+		}
+		if err := c.w.Flush(); err != nil {
+			return fmt.Errorf("session %d: DONE: %w", i+1, err)
+		}
+	}
+	for i, c := range cs {
+		for {
+			l, err := c.readLine()
+			if err != nil {
+				return fmt.Errorf("session %d, after IDLE: %w", i+1, err)
+			}
+			if bytes.HasPrefix(l, []byte("i ")) {
+				if !bytes.HasPrefix(l, []byte("i OK")) {
+					return fmt.Errorf("session %d: IDLE ended with %q", i+1, l)
+				}
+				break
+			}
+		}
+	}
+	return nil
 }
 
 func closeAll(cs []*client) {

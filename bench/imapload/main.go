@@ -46,7 +46,9 @@
 //	    hit (fetched after the timing) a message with the word.
 //	imapload idle [-sessions 100,300,1000] [-rounds 2]
 //	    memory per idle session (LOGIN, SELECT, IDLE) on both servers: the
-//	    growth of the PSS of each server's process tree (idle.go).
+//	    growth of the PSS of each server's process tree (idle.go). Each
+//	    SELECT must report the INBOX's messages, and each session must
+//	    still answer the DONE that ends its IDLE after the measurement.
 //	imapload serve -db FILE|DSN -addr HOST:PORT
 //	    serves Gatehouse IMAP4 over a seeded database, wired as gatehouse
 //	    serve wires it (compare runs it as a child process, so that the
