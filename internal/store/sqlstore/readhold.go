@@ -35,8 +35,9 @@ type readHolds struct {
 }
 
 type readHold struct {
-	at  int64 // unix nanoseconds of the latest read
-	seq uint64
+	at   int64 // unix nanoseconds of the latest read
+	seq  uint64
+	prev int64 // the read before it (0: none), which a release puts back
 }
 
 // note records that the bodies are about to be read and returns the
@@ -68,7 +69,7 @@ func (h *readHolds) note(ids ...int64) uint64 {
 	}
 	h.seq++
 	for _, id := range ids {
-		h.at[id] = readHold{at: now, seq: h.seq}
+		h.at[id] = readHold{at: now, seq: h.seq, prev: h.at[id].at}
 	}
 	// Pruned at most twice a hold, so the map holds what was read in the
 	// last one and a half holds at most.
@@ -84,11 +85,17 @@ func (h *readHolds) note(ids ...int64) uint64 {
 }
 
 // release takes back the hold a read noted (seq) on a body it read whole,
-// unless another read of the body noted one since.
+// unless another read of the body noted one since: the hold of the read
+// before it, if any, is put back (another session may be streaming the
+// same body).
 func (h *readHolds) release(id int64, seq uint64) {
 	h.mu.Lock()
 	if r, ok := h.at[id]; ok && r.seq == seq {
-		delete(h.at, id)
+		if r.prev != 0 {
+			h.at[id] = readHold{at: r.prev}
+		} else {
+			delete(h.at, id)
+		}
 	}
 	h.mu.Unlock()
 }

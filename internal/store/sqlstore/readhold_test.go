@@ -33,6 +33,16 @@ func TestReadHolds(t *testing.T) {
 		d()
 	}
 
+	// A session streams body 7 while another reads it whole: the whole
+	// read's release leaves the stream's hold.
+	h.note(7)
+	h.release(7, h.note(7))
+	free7, d7 := h.sweepable([]int64{7})
+	d7()
+	if len(free7) != 0 {
+		t.Errorf("body streamed by one session, read whole by another: sweepable %v; want none", free7)
+	}
+
 	// A read of body 5 goes on during the sweep; one of body 4 waits.
 	other := make(chan struct{})
 	go func() { h.note(5); close(other) }()
