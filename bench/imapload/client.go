@@ -134,3 +134,15 @@ func literalAtEnd(line []byte) int64 {
 	}
 	return n
 }
+
+// selectExists sends SELECT INBOX and returns the EXISTS it answered (-1
+// when none).
+func (c *client) selectExists(timeout time.Duration) (int, error) {
+	exists := -1
+	_, err := c.cmd(timeout, func(l []byte) {
+		if f := bytes.Fields(l); len(f) == 3 && string(f[0]) == "*" && string(f[2]) == "EXISTS" {
+			exists, _ = strconv.Atoi(string(f[1]))
+		}
+	}, "SELECT INBOX")
+	return exists, err
+}

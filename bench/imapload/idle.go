@@ -176,12 +176,8 @@ func openIdle(addr string, n, users int) ([]*client, error) {
 		if _, err := c.cmd(time.Minute, nil, "LOGIN %s %s", rig.UserName(i%users), password); err != nil {
 			return cs, fmt.Errorf("LOGIN: %w", err)
 		}
-		exists := -1
-		if _, err := c.cmd(time.Minute, func(l []byte) {
-			if f := bytes.Fields(l); len(f) == 3 && string(f[2]) == "EXISTS" {
-				exists, _ = strconv.Atoi(string(f[1]))
-			}
-		}, "SELECT INBOX"); err != nil {
+		exists, err := c.selectExists(time.Minute)
+		if err != nil {
 			return cs, fmt.Errorf("SELECT: %w", err)
 		}
 		if exists != idleMessages {

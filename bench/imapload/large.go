@@ -379,12 +379,7 @@ func (s *largeSession) once(cmd string, n int) (time.Duration, error) {
 	start := time.Now()
 	switch cmd {
 	case "SELECT":
-		exists := -1
-		_, err := s.c.cmd(largeTimeout, func(l []byte) {
-			if f := bytes.Fields(l); len(f) == 3 && string(f[2]) == "EXISTS" {
-				exists, _ = strconv.Atoi(string(f[1]))
-			}
-		}, "SELECT INBOX")
+		exists, err := s.c.selectExists(largeTimeout)
 		if err == nil && exists != total {
 			err = fmt.Errorf("SELECT: %d EXISTS; want %d", exists, total)
 		}

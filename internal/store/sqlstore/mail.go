@@ -655,7 +655,10 @@ func (db *DB) ReadBody(ctx context.Context, bodyID int64, off int64, p []byte) (
 	// Held from before the first query: a read that more reads of the
 	// body follow (a literal streamed chunk by chunk) keeps it from the
 	// sweep (readHolds).
-	seq := db.holds.note(bodyID)
+	seq, err := db.holds.note(ctx, bodyID)
+	if err != nil {
+		return 0, fmt.Errorf("read body %d: %w", bodyID, err)
+	}
 	c := conn{db: db, body: true}
 	var size int64
 	var data []byte
@@ -720,7 +723,10 @@ func (db *DB) ReadBodyHeads(ctx context.Context, bodyIDs []int64, heads [][]byte
 		longest = max(longest, len(h))
 	}
 	longest = min(longest, ChunkSize)
-	seq := db.holds.note(bodyIDs...)
+	seq, err := db.holds.note(ctx, bodyIDs...)
+	if err != nil {
+		return nil, fmt.Errorf("read %d body heads: %w", len(bodyIDs), err)
+	}
 	head := func(id int64, data []byte) {
 		// The same body may be asked for twice (two messages, one body).
 		for i, want := range bodyIDs {

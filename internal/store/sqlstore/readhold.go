@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -45,7 +46,8 @@ type readHold struct {
 // that a sweep either sees the hold and leaves the body, or deletes it
 // before the query looks for it (which then reads as gone, before
 // anything of it was sent).
-func (h *readHolds) note(ids ...int64) uint64 {
+// A read that has to wait for a sweep gives up when ctx ends.
+func (h *readHolds) note(ctx context.Context, ids ...int64) (uint64, error) {
 	h.mu.Lock()
 	for {
 		var wait chan struct{}
@@ -59,7 +61,11 @@ func (h *readHolds) note(ids ...int64) uint64 {
 			break
 		}
 		h.mu.Unlock()
-		<-wait
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
 		h.mu.Lock()
 	}
 	defer h.mu.Unlock()
@@ -81,7 +87,7 @@ func (h *readHolds) note(ids ...int64) uint64 {
 			}
 		}
 	}
-	return h.seq
+	return h.seq, nil
 }
 
 // release takes back the hold a read noted (seq) on a body it read whole,

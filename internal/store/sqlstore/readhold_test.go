@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -13,10 +14,18 @@ import (
 // does not.
 func TestReadHolds(t *testing.T) {
 	var h readHolds
-	streamed := h.note(1)
-	whole := h.note(2)
+	ctx := context.Background()
+	note := func(ids ...int64) uint64 {
+		seq, err := h.note(ctx, ids...)
+		if err != nil {
+			t.Fatalf("note %v: %v", ids, err)
+		}
+		return seq
+	}
+	streamed := note(1)
+	whole := note(2)
 	h.release(2, whole)
-	h.note(3)
+	note(3)
 	h.release(1, streamed-1) // a mark that is not the latest takes nothing back
 	old := time.Now().Add(-bodyReadHold - time.Second).UnixNano()
 	h.mu.Lock()
@@ -35,8 +44,8 @@ func TestReadHolds(t *testing.T) {
 
 	// A session streams body 7 while another reads it whole: the whole
 	// read's release leaves the stream's hold.
-	h.note(7)
-	h.release(7, h.note(7))
+	note(7)
+	h.release(7, note(7))
 	free7, d7 := h.sweepable([]int64{7})
 	d7()
 	if len(free7) != 0 {
@@ -45,18 +54,31 @@ func TestReadHolds(t *testing.T) {
 
 	// A read of body 5 goes on during the sweep; one of body 4 waits.
 	other := make(chan struct{})
-	go func() { h.note(5); close(other) }()
+	go func() { h.note(ctx, 5); close(other) }()
 	select {
 	case <-other:
 	case <-time.After(10 * time.Second):
 		t.Fatal("a read of a body not being swept waited for the sweep")
 	}
 	swept := make(chan struct{})
-	go func() { h.note(9, 4); close(swept) }()
+	go func() { h.note(ctx, 9, 4); close(swept) }()
 	select {
 	case <-swept:
 		t.Fatal("a read of a body being swept went on before the sweep ended")
 	case <-time.After(50 * time.Millisecond):
+	}
+	// A read whose context ends while it waits gives up.
+	cctx, cancel := context.WithCancel(ctx)
+	gaveUp := make(chan error, 1)
+	go func() { _, err := h.note(cctx, 4); gaveUp <- err }()
+	cancel()
+	select {
+	case err := <-gaveUp:
+		if err == nil {
+			t.Error("a read of a body being swept, its context ended: no error")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a read of a body being swept still waits after its context ended")
 	}
 	done()
 	select {
