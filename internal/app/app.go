@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-mail/gatehouse/internal/backend/pop3adapter"
 	"github.com/gatehouse-mail/gatehouse/internal/config"
 	"github.com/gatehouse-mail/gatehouse/internal/delivery"
+	"github.com/gatehouse-mail/gatehouse/internal/gcpace"
 	"github.com/gatehouse-mail/gatehouse/internal/imap"
 	"github.com/gatehouse-mail/gatehouse/internal/metrics"
 	"github.com/gatehouse-mail/gatehouse/internal/notify"
@@ -110,6 +111,9 @@ type namedListener struct {
 // gracefully. Errors at start (a port in use, an unwritable data directory,
 // an unreachable database) come back before anything is served.
 func Run(ctx context.Context, o Options) error {
+	// The collector's pacing is the process's, so it is set here rather
+	// than in Start, which tests run many times in one process.
+	defer gcpace.Start()()
 	s, err := Start(ctx, o)
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-mail/gatehouse/internal/access"
 	"github.com/gatehouse-mail/gatehouse/internal/auth"
 	"github.com/gatehouse-mail/gatehouse/internal/backend"
+	"github.com/gatehouse-mail/gatehouse/internal/gcpace"
 	"github.com/gatehouse-mail/gatehouse/internal/message"
 	"github.com/gatehouse-mail/gatehouse/internal/notify"
 	"github.com/gatehouse-mail/gatehouse/internal/store"
@@ -163,6 +164,8 @@ func Logins(ctx context.Context, st store.Store, db string, log *slog.Logger) (l
 // serves until SIGINT or SIGTERM, then shuts down; closed is the error
 // serve returns after a shutdown.
 func Serve(addr string, serve func(net.Listener) error, shutdown func(context.Context) error, closed error) error {
+	// Paced as gatehouse serve paces its collector (app.Run).
+	defer gcpace.Start()()
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
