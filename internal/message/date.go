@@ -19,6 +19,9 @@ func ParseDate(v string) time.Time {
 	if v == "" {
 		return time.Time{}
 	}
+	if t, ok := parseCommonDate(v); ok {
+		return t
+	}
 	if t, err := mail.ParseDate(v); err == nil {
 		return t
 	}
@@ -54,6 +57,34 @@ func ParseDate(v string) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// The two forms nearly every date has, with and without the day of week
+// ("Mon, 2 Nov 2026 10:05:00 +0000"). mail.ParseDate tries its layouts
+// in a fixed order, each failure allocating an error: 25 attempts, 2.3 µs
+// and 72 allocations for the first form, which is its 25th layout.
+const (
+	dateWithWeekday = "Mon, 2 Jan 2006 15:04:05 -0700"
+	dateNoWeekday   = "2 Jan 2006 15:04:05 -0700"
+)
+
+// parseCommonDate parses v (trimmed) in one of the two common forms with
+// one time.Parse, the first layout of mail.ParseDate that can accept it:
+// so when it succeeds, mail.ParseDate returns the same time, in the same
+// location (TestParseDateSameAsNetMail). A date of any other shape is not
+// parsed here (ok false), and goes to mail.ParseDate.
+func parseCommonDate(v string) (time.Time, bool) {
+	// The numeric zone ends the value: anything after it (a comment, a
+	// zone name) takes the general path.
+	if len(v) < len(dateNoWeekday)-1 || (v[len(v)-5] != '+' && v[len(v)-5] != '-') {
+		return time.Time{}, false
+	}
+	layout := dateNoWeekday
+	if c := v[0]; c < '0' || c > '9' {
+		layout = dateWithWeekday
+	}
+	t, err := time.Parse(layout, v)
+	return t, err == nil
 }
 
 var dateLayouts = []string{

@@ -1,6 +1,7 @@
 package message
 
 import (
+	"net/mail"
 	"reflect"
 	"strings"
 	"testing"
@@ -474,5 +475,59 @@ func TestHeaderlessContent(t *testing.T) {
 		if got := Parse([]byte(tt.in)).Root.BodyStart; got != tt.bodyStart {
 			t.Errorf("Parse(%q): body starts at %d; want %d", tt.in, got, tt.bodyStart)
 		}
+	}
+}
+
+// TestParseDateSameAsNetMail: every date the one-layout path (parseCommonDate)
+// takes comes out as mail.ParseDate makes it, instant and location alike,
+// including an offset that is the local zone's (time.Parse then gives Local);
+// dates of other shapes are left to mail.ParseDate.
+func TestParseDateSameAsNetMail(t *testing.T) {
+	defer func(l *time.Location) { time.Local = l }(time.Local)
+	time.Local = time.FixedZone("CET", 3600)
+	var taken, left int
+	for _, wd := range []string{"", "Mon, ", "Sun, ", "Thu, "} {
+		for _, day := range []string{"1", "01", "9", "28", "31", "32", "0"} {
+			for _, mon := range []string{"Jan", "Feb", "Dec", "Foo"} {
+				for _, year := range []string{"2026", "1994", "94", "12026"} {
+					for _, tm := range []string{"10:05:00", "23:59:60", "10:05", "7:05:00", "25:00:00"} {
+						for _, zone := range []string{"+0000", "-0700", "+0100", "+0530", "+2400", "GMT", "+0100 (CET)", "-0000"} {
+							v := wd + day + " " + mon + " " + year + " " + tm + " " + zone
+							fast, ok := parseCommonDate(v)
+							want, err := mail.ParseDate(v)
+							if !ok {
+								left++
+								continue
+							}
+							taken++
+							if err != nil {
+								t.Errorf("parseCommonDate(%q) = %v; mail.ParseDate fails: %v", v, fast, err)
+								continue
+							}
+							if !fast.Equal(want) || fast.Location().String() != want.Location().String() || fast.Format(time.RFC3339) != want.Format(time.RFC3339) {
+								t.Errorf("parseCommonDate(%q) = %v (%s); mail.ParseDate = %v (%s)", v, fast, fast.Location(), want, want.Location())
+							}
+							if got := ParseDate(v); !got.Equal(want) {
+								t.Errorf("ParseDate(%q) = %v; want %v", v, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if taken == 0 || left == 0 {
+		t.Fatalf("%d dates took the one-layout path, %d the general one; want both", taken, left)
+	}
+}
+
+func BenchmarkParseDate(b *testing.B) {
+	for _, v := range []string{"Mon, 2 Nov 2026 10:05:00 +0000", "2 Nov 2026 10:05:00 +0100 (CET)"} {
+		b.Run(v, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				ParseDate(v)
+			}
+		})
 	}
 }
