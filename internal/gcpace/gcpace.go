@@ -7,7 +7,7 @@
 // 75 kB on the way (the spool, the parse, the driver's buffers), so at a
 // few thousand deliveries a second the collector ran several times a
 // second, and its fixed cost per cycle (stacks, globals, the scheduler's
-// wake-ups for its workers) was a sixth of the server's CPU per delivery
+// wake-ups for its workers) was a fifth of the server's CPU per delivery
 // on PostgreSQL (docs/performance.md). Start raises the collector's
 // percentage so that the next collection waits until at least Floor bytes
 // were allocated above the live heap; on a large heap (many sessions) the
