@@ -98,8 +98,8 @@ func (p *pacer) adjust() {
 	}
 	p.cycles = cycles
 	want := percentFor(int64(p.samples[1].Value.Uint64()), p.floor)
-	// Small moves are not worth a new pacing.
-	if want == p.percent || (want > p.percent && want < p.percent+p.percent/8) || (want < p.percent && want > p.percent-p.percent/8) {
+	// Moves of less than an eighth are not worth a new pacing.
+	if d := want - p.percent; d < p.percent/8 && -d < p.percent/8 {
 		return
 	}
 	debug.SetGCPercent(want)

@@ -74,9 +74,10 @@ const (
 // location (TestParseDateSameAsNetMail). A date of any other shape is not
 // parsed here (ok false), and goes to mail.ParseDate.
 func parseCommonDate(v string) (time.Time, bool) {
-	// The numeric zone ends the value: anything after it (a comment, a
-	// zone name) takes the general path.
-	if len(v) < len(dateNoWeekday)-1 || (v[len(v)-5] != '+' && v[len(v)-5] != '-') {
+	// The shortest date of either form is dateNoWeekday with a one-digit
+	// day, as long as the layout. The numeric zone ends the value:
+	// anything after it (a comment, a zone name) takes the general path.
+	if len(v) < len(dateNoWeekday) || (v[len(v)-5] != '+' && v[len(v)-5] != '-') {
 		return time.Time{}, false
 	}
 	layout := dateNoWeekday

@@ -2,6 +2,7 @@ package message
 
 import (
 	"bytes"
+	"net/mail"
 	"reflect"
 	"testing"
 )
@@ -80,4 +81,25 @@ func walkText(p *Part, raw []byte) {
 	if p.Inner != nil {
 		walkText(p.Inner, raw)
 	}
+}
+
+// FuzzParseDateSameAsNetMail: any string the one-layout path parses,
+// mail.ParseDate parses to the same time in the same location.
+func FuzzParseDateSameAsNetMail(f *testing.F) {
+	for _, s := range []string{"Mon, 2 Nov 2026 10:05:00 +0000", "2 Nov 2026 10:05:00 -0700", "Thu, 31 Dec 1999 23:59:60 +0530", "1 Jan 2026 00:00:00 +0100 (CET)"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		fast, ok := parseCommonDate(v)
+		if !ok {
+			return
+		}
+		want, err := mail.ParseDate(v)
+		if err != nil {
+			t.Fatalf("parseCommonDate(%q) = %v; mail.ParseDate fails: %v", v, fast, err)
+		}
+		if !fast.Equal(want) || fast.Location().String() != want.Location().String() {
+			t.Fatalf("parseCommonDate(%q) = %v; mail.ParseDate = %v", v, fast, want)
+		}
+	})
 }
