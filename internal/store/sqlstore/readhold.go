@@ -45,8 +45,8 @@ type readHold struct {
 // mark of this read (for release). It runs before the read's query, so
 // that a sweep either sees the hold and leaves the body, or deletes it
 // before the query looks for it (which then reads as gone, before
-// anything of it was sent).
-// A read that has to wait for a sweep gives up when ctx ends.
+// anything of it was sent). A read that has to wait for a sweep's
+// transaction gives up when ctx ends, with ctx's error.
 func (h *readHolds) note(ctx context.Context, ids ...int64) (uint64, error) {
 	h.mu.Lock()
 	for {
