@@ -53,7 +53,7 @@ func compareCmd(args []string) error {
 	loads := strings.Split(*loadList, ",")
 	for _, l := range loads {
 		if _, ok := loadLabels[l]; !ok {
-			return fmt.Errorf("unknown load %q (cycle, fetch, mixed, mixed-login)", l)
+			return fmt.Errorf("unknown load %q (cycle, fetch, mixed, mixed-login, imaptest)", l)
 		}
 	}
 	ctx := context.Background()
@@ -147,7 +147,7 @@ func compareCmd(args []string) error {
 		}
 	}
 	for _, mode := range loads {
-		if !strings.HasPrefix(mode, "mixed") {
+		if _, ok := profiles[mode]; !ok {
 			continue
 		}
 		fmt.Printf("\n%s: median (p90) per command, ms\n\n", loadLabels[mode])
@@ -160,6 +160,10 @@ func compareCmd(args []string) error {
 			fmt.Printf("| %s |", srv.name)
 			for _, cmd := range mixedCommands {
 				lat := mergedLatencies(all[mode][srv.name], cmd)
+				if len(lat) == 0 {
+					fmt.Printf(" – |")
+					continue
+				}
 				fmt.Printf(" %.1f (%.1f) |", ms(percentile(lat, .5)), ms(percentile(lat, .9)))
 			}
 			fmt.Println()
@@ -174,10 +178,11 @@ var loadLabels = map[string]string{
 	"fetch":       "steady FETCH",
 	"mixed":       "mixed FETCH, login once",
 	"mixed-login": "mixed FETCH, login per cycle",
+	"imaptest":    "imaptest-style mix FETCH, login per cycle",
 }
 
 // mixedCommands are the columns of the mixed loads' latency table.
-var mixedCommands = []string{"LOGIN", "LIST", "STATUS", "SELECT", "FETCH", "STORE", "APPEND", "STORE-DEL", "EXPUNGE", "CYCLE"}
+var mixedCommands = []string{"LOGIN", "LIST", "STATUS", "SELECT", "FETCH", "COPY", "STORE", "APPEND", "STORE-DEL", "EXPUNGE", "CYCLE"}
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 

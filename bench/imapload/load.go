@@ -16,7 +16,7 @@ import (
 
 type loadConfig struct {
 	Addr     string
-	Mode     string // "cycle", "fetch", "mixed" or "mixed-login"
+	Mode     string // "cycle", "fetch" or a mixed load's name (profiles)
 	Clients  int
 	Users    int
 	Duration time.Duration
@@ -106,11 +106,12 @@ func runLoad(cfg loadConfig) (result, error) {
 		work = func(id int, stop <-chan struct{}) { record(cycleWorker(cfg, id, stop)) }
 	case "fetch":
 		work = func(id int, stop <-chan struct{}) { record(fetchWorker(cfg, id, stop)) }
-	case "mixed", "mixed-login":
-		relogin := cfg.Mode == "mixed-login"
-		work = func(id int, stop <-chan struct{}) { record(mixedWorker(cfg, id, stop, relogin)) }
 	default:
-		return res, fmt.Errorf("unknown mode %q", cfg.Mode)
+		p, ok := profiles[cfg.Mode]
+		if !ok {
+			return res, fmt.Errorf("unknown mode %q", cfg.Mode)
+		}
+		work = func(id int, stop <-chan struct{}) { record(mixedWorker(cfg, id, stop, p)) }
 	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

@@ -3,7 +3,7 @@
 // compares Gatehouse, on both storage engines, with Dovecot from Debian in
 // one run, on the same machine, with the same users and messages.
 //
-// Four loads:
+// Five loads:
 //
 //   - cycle: N clients each repeat LOGIN, SELECT INBOX, FETCH 1:10 (UID
 //     FLAGS RFC822.SIZE ENVELOPE), UID SEARCH SUBJECT, STORE +FLAGS and
@@ -17,6 +17,11 @@
 //     and bodies, STORE, APPEND, STORE \Deleted and EXPUNGE; see mixed.go),
 //     logged in once or once per cycle: FETCH operations per second.
 //
+//   - imaptest: the mixed cycle in the proportions of imaptest's default
+//     profile, COPY into the same INBOX included, a login per cycle; meant
+//     for many sessions on few small mailboxes (-users 1 -messages 30
+//     -clients 10 is imaptest's default).
+//
 // All print operations per second and latency percentiles per command.
 // The fetch and mixed loads also check every FETCH answer against the
 // messages the server holds (verify.go: the right message byte for byte,
@@ -25,10 +30,10 @@
 // and how many were wrong; compare's table has both, with the errors.
 //
 //	imapload compare [-dir DIR] [-users 20] [-messages 1000] [-duration 20s]
-//	    [-engines sqlite,postgres] [-pg DSN] [-loads cycle,fetch,mixed,mixed-login]
+//	    [-engines sqlite,postgres] [-pg DSN] [-loads cycle,fetch,mixed,mixed-login,imaptest]
 //	    seeds every server, starts them on loopback ports, runs the loads
 //	    against each in turn, prints tables, stops them.
-//	imapload run -addr HOST:PORT -mode cycle|fetch|mixed|mixed-login [-clients 20] [-duration 20s] [-messages 1000]
+//	imapload run -addr HOST:PORT -mode cycle|fetch|mixed|mixed-login|imaptest [-clients 20] [-duration 20s] [-messages 1000]
 //	    loads any running IMAP server whose users are user0@example.com ...
 //	    with the password "load-test-password" and messages in INBOX
 //	    (as imapload seed -messages wrote them: the answers are checked
@@ -85,7 +90,7 @@ func main() {
 func runCmd(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:143", "IMAP server")
-	mode := fs.String("mode", "cycle", "cycle, fetch, mixed or mixed-login")
+	mode := fs.String("mode", "cycle", "cycle, fetch, mixed, mixed-login or imaptest")
 	clients := fs.Int("clients", 20, "concurrent clients")
 	users := fs.Int("users", 20, "users user0..userN-1 to spread the clients over")
 	dur := fs.Duration("duration", 20*time.Second, "measured duration")

@@ -28,6 +28,36 @@ import (
 // fresh connection and login. The operations counted are FETCH commands;
 // every command's latency is recorded under its name (STORE-DEL for the
 // \Deleted STORE).
+//
+// "imaptest" follows imaptest's default profile more closely (its states
+// and their probabilities, read from its documentation; none of its code):
+// a fresh login per cycle, LIST and STATUS each in half the cycles, one
+// whole-message FETCH and a second in 30 % of the cycles, COPY of one to
+// three messages into the same INBOX in a third of the cycles, the STORE
+// pair in half of them, and as many messages deleted as the cycle added.
+// Run it with few users and small mailboxes (imaptest's defaults are ten
+// clients on one INBOX of about 30 messages) to measure sessions that
+// contend for one mailbox.
+
+// profile is what a mixed load's cycle does: each probability is that of
+// the command (or pair) in one cycle.
+type profile struct {
+	relogin             bool
+	list, status, store float64
+	// bodies is how many whole-message FETCHes every cycle makes; extra
+	// the probability of one more.
+	bodies int
+	extra  float64
+	// copy is the probability of a COPY into the INBOX itself.
+	copy float64
+}
+
+// profiles are the mixed loads by name.
+var profiles = map[string]profile{
+	"mixed":       {list: 1, status: 1, store: 1, bodies: 3},
+	"mixed-login": {relogin: true, list: 1, status: 1, store: 1, bodies: 3},
+	"imaptest":    {relogin: true, list: .5, status: .5, store: .5, bodies: 1, extra: .3, copy: 1.0 / 3},
+}
 
 // mixedCorpus is the messages APPENDed by the mixed loads.
 var mixedCorpus = sync.OnceValue(func() [][]byte { return corpus(200, 99) })
@@ -57,9 +87,8 @@ func (s *session) track(line []byte) {
 	}
 }
 
-// mixedWorker runs cycles until stop; relogin makes every cycle a fresh
-// connection.
-func mixedWorker(cfg loadConfig, id int, stop <-chan struct{}, relogin bool) (map[string][]time.Duration, int, int, error) {
+// mixedWorker runs cycles of p until stop.
+func mixedWorker(cfg loadConfig, id int, stop <-chan struct{}, p profile) (map[string][]time.Duration, int, int, error) {
 	lat := map[string][]time.Duration{}
 	rng := rand.New(rand.NewPCG(uint64(id), 3))
 	msgs := mixedCorpus()
@@ -107,9 +136,9 @@ func mixedWorker(cfg loadConfig, id int, stop <-chan struct{}, relogin bool) (ma
 				continue
 			}
 		}
-		n, err := mixedCycle(s, lat, rng, msgs, cfg.verify)
+		n, err := mixedCycle(s, p, lat, rng, msgs, cfg.verify)
 		ops += n
-		if err == nil && relogin {
+		if err == nil && p.relogin {
 			err = timed(lat, "LOGOUT", s.c, nil, "LOGOUT")
 			s.c.close()
 			s = nil
@@ -125,11 +154,14 @@ func mixedWorker(cfg loadConfig, id int, stop <-chan struct{}, relogin bool) (ma
 	}
 }
 
-// mixedCycle runs one cycle and returns the FETCH commands that succeeded;
-// v checks what the FETCHes read and what the STOREs answered.
-func mixedCycle(s *session, lat map[string][]time.Duration, rng *rand.Rand, msgs [][]byte, v *verifier) (int, error) {
+// mixedCycle runs one cycle of p and returns the FETCH commands that
+// succeeded; v checks what the FETCHes read and what the STOREs and COPY
+// answered.
+func mixedCycle(s *session, p profile, lat map[string][]time.Duration, rng *rand.Rand, msgs [][]byte, v *verifier) (int, error) {
 	c, track := s.c, s.track
 	fetches := 0
+	// do reports whether a command of probability q runs this cycle.
+	do := func(q float64) bool { return q >= 1 || (q > 0 && rng.Float64() < q) }
 	// collect runs a command whose responses v checks.
 	collect := func(name string, format string, args ...any) (*fetchCollector, error) {
 		f := &fetchCollector{c: c}
@@ -138,11 +170,15 @@ func mixedCycle(s *session, lat map[string][]time.Duration, rng *rand.Rand, msgs
 		err := timed(lat, name, c, func(l []byte) { track(l); f.line(l) }, format, args...)
 		return f, err
 	}
-	if err := timed(lat, "LIST", c, track, `LIST "" "*"`); err != nil {
-		return fetches, fmt.Errorf("LIST: %w", err)
+	if do(p.list) {
+		if err := timed(lat, "LIST", c, track, `LIST "" "*"`); err != nil {
+			return fetches, fmt.Errorf("LIST: %w", err)
+		}
 	}
-	if err := timed(lat, "STATUS", c, track, "STATUS INBOX (MESSAGES UNSEEN UIDNEXT)"); err != nil {
-		return fetches, fmt.Errorf("STATUS: %w", err)
+	if do(p.status) {
+		if err := timed(lat, "STATUS", c, track, "STATUS INBOX (MESSAGES UNSEEN UIDNEXT)"); err != nil {
+			return fetches, fmt.Errorf("STATUS: %w", err)
+		}
 	}
 	if err := timed(lat, "SELECT", c, track, "SELECT INBOX"); err != nil {
 		return fetches, fmt.Errorf("SELECT: %w", err)
@@ -157,7 +193,11 @@ func mixedCycle(s *session, lat map[string][]time.Duration, rng *rand.Rand, msgs
 		v.checkHeaders(s.user, f, lo, hi, s.exists)
 		fetches++
 	}
-	for range 3 {
+	bodies := p.bodies
+	if do(p.extra) {
+		bodies++
+	}
+	for range bodies {
 		if s.exists == 0 {
 			break
 		}
@@ -169,7 +209,18 @@ func mixedCycle(s *session, lat map[string][]time.Duration, rng *rand.Rand, msgs
 		v.checkBodies(s.user, f, []int{n}, false, s.exists)
 		fetches++
 	}
-	if s.exists > 0 {
+	copied := 0
+	if s.exists > 0 && do(p.copy) {
+		lo := 1 + rng.IntN(s.exists)
+		hi := min(lo+rng.IntN(3), s.exists)
+		// Unlike FETCH and STORE, COPY may be answered with EXPUNGEs
+		// (RFC 3501 section 7.4.1 names only FETCH, STORE and SEARCH).
+		if err := timed(lat, "COPY", c, track, "COPY %d:%d INBOX", lo, hi); err != nil {
+			return fetches, fmt.Errorf("COPY: %w", err)
+		}
+		copied = hi - lo + 1
+	}
+	if s.exists > 0 && do(p.store) {
 		n := 1 + rng.IntN(s.exists)
 		f, err := collect("STORE", `STORE %d +FLAGS (\Flagged)`, n)
 		if err != nil {
@@ -192,7 +243,15 @@ func mixedCycle(s *session, lat map[string][]time.Duration, rng *rand.Rand, msgs
 		return fetches, fmt.Errorf("APPEND: %w", err)
 	}
 	if s.exists > 0 {
-		f, err := collect("STORE-DEL", `STORE %d +FLAGS.SILENT (\Deleted)`, 1+rng.IntN(min(s.exists, 10)))
+		// As many messages as the cycle added (the APPEND and the COPY),
+		// among the oldest.
+		del := min(1+copied, s.exists)
+		lo := 1 + rng.IntN(min(s.exists-del+1, 10))
+		set := strconv.Itoa(lo)
+		if del > 1 {
+			set += ":" + strconv.Itoa(lo+del-1)
+		}
+		f, err := collect("STORE-DEL", `STORE %s +FLAGS.SILENT (\Deleted)`, set)
 		if err != nil {
 			return fetches, fmt.Errorf("STORE \\Deleted: %w", err)
 		}
