@@ -559,3 +559,102 @@ func TestAppendReadsChanges(t *testing.T) {
 		t.Errorf("EXPUNGE: sent %d round trips; want one batch: the EXPUNGE, the read:\n%s", len(sent), strings.Join(sent, "\n"))
 	}
 }
+
+// TestCopyRoundTrips checks that a COPY is one durable pipeline
+// (sqlstore.copyPipelined): one round trip, with what copyMessages checks
+// between its statements checked in SQL, each refusal leaving nothing
+// behind (a folder that is gone, a quota the copy would exceed); and that a
+// UID set of more ranges than one statement takes is still copied whole,
+// statement by statement.
+func TestCopyRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	s, trace, db := openTraced(t, 4)
+	m, inbox := newMailbox(t, s, "Copier")
+	arch, err := s.FolderByName(ctx, m.ID, "Archive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		raw := fmt.Sprintf("Subject: %d\r\n\r\nbody %d\r\n", i, i)
+		if _, _, err := s.Append(ctx, inbox.ID, store.NewMessage{Raw: []byte(raw), Structure: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: []store.UIDRange{{Start: 2, Stop: 2}}, Op: store.FlagsAdd, Flags: store.FlagSeen}); err != nil {
+		t.Fatal(err)
+	}
+	folders := func() (store.Folder, store.Folder) {
+		t.Helper()
+		fi, err := s.FolderByID(ctx, inbox.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fa, err := s.FolderByID(ctx, arch.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi, fa
+	}
+	_, a0 := folders()
+	for i := range 2 { // the first sends its texts once to prepare them
+		trace.take()
+		res, err := s.Copy(ctx, inbox.ID, []store.UIDRange{{Start: 1, Stop: 3}}, arch.ID)
+		sent := trace.take()
+		first := uint32(1 + 3*i)
+		if err != nil || res.UIDValidity != arch.UIDValidity || !slices.Equal(res.SrcUIDs, []uint32{1, 2, 3}) ||
+			!slices.Equal(res.DstUIDs, []uint32{first, first + 1, first + 2}) {
+			t.Fatalf("copy %d: %+v, %v; want UIDs 1:3 as %d:%d", i, res, err, first, first+2)
+		}
+		if i == 1 && (len(sent) != 1 || !strings.HasPrefix(sent[0], "batch: BEGIN;") || !strings.HasSuffix(sent[0], "; COMMIT")) {
+			t.Errorf("COPY: sent %d round trips; want one batch:\n%s", len(sent), strings.Join(sent, "\n"))
+		}
+	}
+	_, fa := folders()
+	if fa.Messages != 6 || fa.Unseen != 4 || fa.UIDNext != 7 || fa.HighestModSeq != a0.HighestModSeq+2 {
+		t.Errorf("Archive after two COPYs: %+v; want 6 messages, 4 unseen, UIDNEXT 7, HIGHESTMODSEQ %d", fa, a0.HighestModSeq+2)
+	}
+	var rows, sum int64
+	if err := db.QueryRow(ctx, `SELECT count(*), coalesce(sum(size), 0) FROM messages WHERE folder_id = $1`, arch.ID).Scan(&rows, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 6 || sum != fa.Size {
+		t.Errorf("Archive holds %d messages of %d octets; its row says %d of %d", rows, sum, fa.Messages, fa.Size)
+	}
+	// Into the folder itself, and a set that matches nothing.
+	if res, err := s.Copy(ctx, inbox.ID, []store.UIDRange{{Start: 6, Stop: 6}}, inbox.ID); err != nil || !slices.Equal(res.DstUIDs, []uint32{7}) {
+		t.Errorf("copy into the INBOX itself: %+v, %v; want UID 7", res, err)
+	}
+	_, before := folders()
+	if res, err := s.Copy(ctx, inbox.ID, []store.UIDRange{{Start: 100, Stop: 200}}, arch.ID); err != nil || len(res.SrcUIDs) != 0 {
+		t.Errorf("copy of no message: %+v, %v; want nothing copied", res, err)
+	}
+	if _, fa := folders(); fa != before {
+		t.Errorf("a copy of no message changed the Archive: %+v; was %+v", fa, before)
+	}
+	// Refusals leave nothing behind.
+	if _, err := db.Exec(ctx, `UPDATE mailboxes SET prohibit_send_receive_quota = (SELECT sum(size) + 10 FROM folders WHERE mailbox_id = $1) WHERE id = $1`, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	var over *sqlstore.OverQuotaError
+	if _, err := s.Copy(ctx, inbox.ID, []store.UIDRange{{Start: 1, Stop: 3}}, arch.ID); !errors.As(err, &over) || over.MailboxID != m.ID || over.Add != 3*int64(len("Subject: 0\r\n\r\nbody 0\r\n")) {
+		t.Errorf("copy beyond the quota: %v; want an OverQuotaError of mailbox %d", err, m.ID)
+	}
+	if _, fa := folders(); fa != before {
+		t.Errorf("a refused copy changed the Archive: %+v; was %+v", fa, before)
+	}
+	if _, err := db.Exec(ctx, `UPDATE mailboxes SET prohibit_send_receive_quota = NULL WHERE id = $1`, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Copy(ctx, inbox.ID, []store.UIDRange{{Start: 1, Stop: 1}}, arch.ID+1000); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("copy to a folder that is not there: %v; want ErrNotFound", err)
+	}
+	// More ranges than one statement takes: every other UID of 1..450 of
+	// a folder whose messages are 1..7.
+	var many []store.UIDRange
+	for u := uint32(1); u <= 450; u += 2 {
+		many = append(many, store.UIDRange{Start: u, Stop: u})
+	}
+	if res, err := s.Copy(ctx, inbox.ID, many, arch.ID); err != nil || !slices.Equal(res.SrcUIDs, []uint32{1, 3, 5, 7}) || len(res.DstUIDs) != 4 {
+		t.Errorf("copy over %d ranges: %+v, %v; want UIDs 1, 3, 5, 7", len(many), res, err)
+	}
+}

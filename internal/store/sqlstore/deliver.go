@@ -474,15 +474,19 @@ const (
 // mailboxes of one FROM clause (quotaOfFolder, quotaOfMailboxes): the read
 // of their quotas and sizes, for the error, and the statement that refuses
 // the commit (gatehouse_refuse_if) when adding the message's size (its
-// first argument) takes one of them beyond its quota.
-type quotaCheck struct{ read, refuse string }
+// first argument) takes one of them beyond its quota; limits is the query
+// of their quotas and sizes (lim, used) that refuse reads, for a refusal
+// that adds something else (copyPipelined).
+type quotaCheck struct{ read, refuse, limits string }
 
 func newQuotaCheck(from string) quotaCheck {
 	const used = `(SELECT coalesce(sum(size), 0) FROM folders WHERE mailbox_id = m.id)`
+	limits := `SELECT m.prohibit_send_receive_quota AS lim, ` + used + ` AS used FROM ` + from
 	return quotaCheck{
 		read: `SELECT m.id, m.prohibit_send_receive_quota, ` + used + ` FROM ` + from + ` ORDER BY m.id`,
 		refuse: `SELECT gatehouse_refuse_if(coalesce(bool_or(q.used + ? > q.lim), false), '` + refuseQuota + `') FROM
-			(SELECT m.prohibit_send_receive_quota AS lim, ` + used + ` AS used FROM ` + from + `) q`,
+			(` + limits + `) q`,
+		limits: limits,
 	}
 }
 

@@ -1685,6 +1685,11 @@ type copyRow struct {
 }
 
 func (db *DB) copyMessages(ctx context.Context, src int64, uids []store.UIDRange, dst int64, move bool) (store.CopyResult, error) {
+	if !move && db.d.DurablePipeline != nil && db.writes == nil {
+		if res, ok, err := db.copyPipelined(ctx, src, uids, dst); ok {
+			return res, err
+		}
+	}
 	var res store.CopyResult
 	err := db.write(ctx, nil, func(c conn) error {
 		res = store.CopyResult{}

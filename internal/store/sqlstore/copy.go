@@ -1,0 +1,103 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gatehouse-mail/gatehouse/internal/store"
+)
+
+// copyPipelined is Copy as one durable pipeline (Dialect.DurablePipeline),
+// as appendPipelined is Append: the statements and the commit are sent at
+// once, one round trip against ten and one per message for copyMessages
+// statement by statement on PostgreSQL, and the folders stay locked for
+// that round trip only. The checks copyMessages makes in Go between its
+// statements are made in SQL, under the same locks, and refuse the commit:
+// a folder that is gone, folders of two mailboxes, a copy that would take
+// the mailbox beyond its quota. The copy itself is one statement whose
+// snapshot reads the messages, takes their UIDs from the destination's
+// UIDNEXT and writes the folder's counters from the same rows. ok is false
+// when the UID set takes more than one statement's ranges; the caller then
+// copies statement by statement.
+func (db *DB) copyPipelined(ctx context.Context, src int64, uids []store.UIDRange, dst int64) (res store.CopyResult, ok bool, err error) {
+	clauses := uidClauses("m.uid", uids)
+	if len(clauses) != 1 {
+		return res, false, nil
+	}
+	sel := clauses[0]
+	// srcArgs returns the arguments of the source messages' WHERE clause
+	// followed by more, in a slice of its own.
+	srcArgs := func(more ...any) []any { return slices.Concat([]any{src}, sel.args, more) }
+	const srcWhere = `m.folder_id = ? AND `
+	var size int64
+	var limits quotaLimits
+	type pair struct{ src, dst, validity uint32 }
+	var pairs []pair
+	qs := []PipelineQuery{
+		// The mailbox's lock comes before the folders' (see quota.go).
+		{SQL: lockFolderQuota, Args: []any{dst}, Each: ignoreRows},
+		{SQL: fmt.Sprintf(db.d.LockFolders, placeholders(2)), Args: []any{min(src, dst), max(src, dst)}, Each: ignoreRows},
+		refuseGone(folderIDGone, src),
+		refuseGone(folderIDGone, dst),
+		{SQL: copyAcrossMailboxes, Args: []any{src, dst}, Row: []any{new(bool)}},
+		{SQL: `SELECT coalesce(sum(m.size), 0) FROM messages m WHERE ` + srcWhere + sel.sql, Args: srcArgs(), Row: []any{&size}},
+		limits.query(folderQuotaCheck.read, dst),
+		{SQL: `SELECT gatehouse_refuse_if(coalesce(bool_or(q.used + (SELECT coalesce(sum(m.size), 0) FROM messages m WHERE ` +
+			srcWhere + sel.sql + `) > q.lim), false), '` + refuseQuota + `') FROM (` + folderQuotaCheck.limits + `) q`,
+			Args: srcArgs(dst), Row: []any{new(bool)}},
+		// One snapshot: the messages copied, the UIDs they take (the
+		// last one UIDNEXT - 1) and the counters added are of the same
+		// rows. A set that matches nothing changes nothing.
+		{SQL: `WITH src AS (
+				SELECT m.uid, m.flags, m.keywords, m.internal_date, m.size, m.body_id, m.has_binary FROM messages m
+				WHERE ` + srcWhere + sel.sql + `),
+			agg AS (SELECT count(*) AS n, coalesce(sum(size), 0) AS size,
+				count(*) FILTER (WHERE flags & ? = 0) AS unseen FROM src),
+			upd AS (UPDATE folders SET uid_next = folders.uid_next + agg.n, highest_modseq = folders.highest_modseq + 1,
+					messages = folders.messages + agg.n, unseen = folders.unseen + agg.unseen, size = folders.size + agg.size
+				FROM agg WHERE folders.id = ? AND agg.n > 0
+				RETURNING folders.uid_validity, folders.uid_next, folders.highest_modseq),
+			numbered AS (SELECT src.*, upd.uid_validity, upd.highest_modseq,
+				upd.uid_next - row_number() OVER (ORDER BY src.uid DESC) AS new_uid FROM src, upd),
+			ins AS (INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, body_id, save_date, has_binary)
+				SELECT ?, new_uid, highest_modseq, flags, keywords, internal_date, size, body_id, ?, has_binary FROM numbered)
+			SELECT uid, new_uid, uid_validity FROM numbered ORDER BY uid`,
+			Args: srcArgs(int64(store.FlagSeen), dst, dst, micros(time.Now())),
+			Each: func(scan func(...any) error) error {
+				var p pair
+				if err := scan(&p.src, &p.dst, &p.validity); err != nil {
+					return err
+				}
+				pairs = append(pairs, p)
+				return nil
+			}},
+	}
+	err = db.durablePipeline(ctx, qs, func() { limits.reset(); pairs = pairs[:0] })
+	switch {
+	case refusedFor(err, refuseCrossMailbox):
+		return res, true, fmt.Errorf("copy between mailboxes: %w", store.ErrInvalid)
+	case err != nil:
+		return res, true, db.addErr(limits.refused(err, size, fmt.Sprint(dst)), fmt.Sprint(dst))
+	}
+	for _, p := range pairs {
+		res.UIDValidity = p.validity
+		res.SrcUIDs = append(res.SrcUIDs, p.src)
+		res.DstUIDs = append(res.DstUIDs, p.dst)
+	}
+	return res, true, nil
+}
+
+// ignoreRows is the Each of a pipelined statement whose rows do not matter
+// (a lock).
+func ignoreRows(func(...any) error) error { return nil }
+
+// refuseCrossMailbox is the reason of copyAcrossMailboxes: a COPY or MOVE
+// stays within one mailbox.
+const refuseCrossMailbox = "folders of two mailboxes"
+
+// copyAcrossMailboxes refuses a pipelined copy between folders of two
+// mailboxes (arguments: the two folder IDs).
+const copyAcrossMailboxes = `SELECT gatehouse_refuse_if((SELECT count(DISTINCT mailbox_id) FROM folders WHERE id IN (?, ?)) > 1, '` +
+	refuseCrossMailbox + `')`
