@@ -134,6 +134,25 @@ type RecentAppend struct {
 	Changes *FolderChanges
 }
 
+// RecentCopier may be implemented by a Folder: Copy that, when dest is
+// this folder itself and the session has it selected read-write (the
+// engine asks only then, and only for an IMAP4rev1 session), claims the
+// folder's recent messages, the copies among them, in the same write and
+// reads what Changes(since) would return with it, as RecentAppender does
+// for an APPEND; Claimed is false when dest is another folder (then
+// nothing was claimed or read).
+type RecentCopier interface {
+	CopyRecent(ctx context.Context, uids []UIDRange, dest string, since uint64) (RecentCopy, error)
+}
+
+// RecentCopy is what RecentCopier.CopyRecent copied, claimed and read.
+type RecentCopy struct {
+	CopyResult
+	First, Next uint32
+	Claimed     bool
+	Changes     *FolderChanges
+}
+
 // ExpungeReader may be implemented by a Folder: Expunge that also
 // returns what Changes(since) would right after it, read with the write
 // (nil when the backend did not read it), for the update after the
@@ -435,6 +454,9 @@ type CopyResult struct {
 	UIDValidity uint32
 	SrcUIDs     []uint32
 	DstUIDs     []uint32
+	// Size is the octets copied, for the warning quota (0: not known,
+	// always checked).
+	Size int64
 }
 
 // AppendMessage is a message to APPEND.

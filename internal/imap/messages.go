@@ -235,10 +235,35 @@ func cmdCopy(ctx context.Context, c *conn, r *request) error {
 	if len(rs) == 0 {
 		return nil
 	}
+	// The destination and the mailbox's usage in one read, when the
+	// backend can (AppendUsageReader, as for APPEND): a copy that cannot
+	// reach the mailbox's warning limit then needs no read after it for
+	// warnSoftQuota.
+	warnAt, usedBefore := int64(-1), int64(0) // warnAt -1: not read
+	if ar, ok := c.user.(AppendUsageReader); ok && !move {
+		if used, _, warn, err := ar.AppendUsage(ctx, dest); err == nil {
+			warnAt, usedBefore = warn, used
+		}
+	}
 	var res CopyResult
-	if move {
+	rc, claiming := s.folder.(RecentCopier)
+	switch {
+	case move:
 		res, err = s.folder.Move(ctx, s.backendRanges(rs), dest)
-	} else {
+	case claiming && !s.readOnly && !c.rev2:
+		// Copies into the selected folder are this session's to claim
+		// (\Recent), as its APPENDs are.
+		var r RecentCopy
+		err = c.readWith(func(since uint64) (*FolderChanges, error) {
+			var err error
+			r, err = rc.CopyRecent(ctx, s.backendRanges(rs), dest, since)
+			return r.Changes, err
+		})
+		if err == nil && r.Claimed {
+			s.claims = append(s.claims, recentRange{r.First, r.Next})
+		}
+		res = r.CopyResult
+	default:
 		res, err = s.folder.Copy(ctx, s.backendRanges(rs), dest)
 	}
 	if err != nil {
@@ -247,8 +272,8 @@ func cmdCopy(ctx context.Context, c *conn, r *request) error {
 		}
 		return err
 	}
-	if !move {
-		// A MOVE within the mailbox does not grow it.
+	// A MOVE within the mailbox does not grow it.
+	if !move && (warnAt < 0 || (warnAt > 0 && (res.Size == 0 || usedBefore+res.Size >= warnAt))) {
 		c.warnSoftQuota(ctx)
 	}
 	var code string

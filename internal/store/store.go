@@ -325,6 +325,12 @@ type Mail interface {
 	// bodies; Move also expunges them from the source, atomically.
 	Copy(ctx context.Context, srcFolderID int64, uids []UIDRange, dstFolderID int64) (CopyResult, error)
 	Move(ctx context.Context, srcFolderID int64, uids []UIDRange, dstFolderID int64) (CopyResult, error)
+	// CopyClaimingRecent is Copy of messages of a folder into that folder
+	// itself that also claims its recent messages, the copies among them,
+	// and reads the changes since since, as AppendClaimingRecent does for
+	// an APPEND: for a session that copies into the folder it has
+	// selected.
+	CopyClaimingRecent(ctx context.Context, folderID int64, uids []UIDRange, since uint64) (RecentCopy, error)
 	// ClaimRecent atomically claims the folder's recent messages for one
 	// session (IMAP4rev1 \Recent): messages with first <= UID < next are
 	// recent for the caller; afterwards they are recent for no one else.
@@ -983,6 +989,18 @@ type CopyResult struct {
 	UIDValidity uint32 // of the destination
 	SrcUIDs     []uint32
 	DstUIDs     []uint32
+	// Size is the octets copied (moved).
+	Size int64
+}
+
+// RecentCopy is what CopyClaimingRecent copied, claimed and read.
+type RecentCopy struct {
+	CopyResult
+	// First and Next bound the UIDs claimed as \Recent: [First, Next).
+	First, Next uint32
+	// Changes, when not nil, is what Changes(folder, since) returns, read
+	// after the commit in the same round trip (as RecentAppend.Changes).
+	Changes *FolderChanges
 }
 
 // FolderCounters are what a folder row keeps about its messages.

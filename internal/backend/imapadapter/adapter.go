@@ -157,6 +157,7 @@ var (
 	_ imap.QuotaReader       = (*user)(nil)
 	_ imap.AppendUsageReader = (*user)(nil)
 	_ imap.RecentAppender    = (*user)(nil)
+	_ imap.RecentCopier      = (*folder)(nil)
 	_ imap.Folder            = (*folder)(nil)
 	_ imap.ExpungeReader     = (*folder)(nil)
 	_ imap.Watcher           = (*user)(nil)
@@ -850,7 +851,7 @@ func (f *folder) readWith(ch *store.FolderChanges) *imap.FolderChanges {
 }
 
 func (f *folder) copyOrMove(ctx context.Context, uids []imap.UIDRange, dest string, move bool) (imap.CopyResult, error) {
-	d, err := f.u.folder(ctx, dest)
+	d, err := f.u.appendFolder(ctx, dest)
 	if err != nil {
 		return imap.CopyResult{}, err
 	}
@@ -871,11 +872,38 @@ func (f *folder) copyOrMove(ctx context.Context, uids []imap.UIDRange, dest stri
 			f.u.b.publish(ctx, f.u.mailboxID, f.id, 0)
 		}
 	}
-	return imap.CopyResult{UIDValidity: res.UIDValidity, SrcUIDs: res.SrcUIDs, DstUIDs: res.DstUIDs}, nil
+	return imap.CopyResult{UIDValidity: res.UIDValidity, SrcUIDs: res.SrcUIDs, DstUIDs: res.DstUIDs, Size: res.Size}, nil
 }
 
 func (f *folder) Copy(ctx context.Context, uids []imap.UIDRange, dest string) (imap.CopyResult, error) {
 	return f.copyOrMove(ctx, uids, dest, false)
+}
+
+// CopyRecent implements imap.RecentCopier: when dest is this folder (by
+// ID, as AppendRecent compares), the copy claims \Recent and reads the
+// changes since since with its write; otherwise it is Copy.
+func (f *folder) CopyRecent(ctx context.Context, uids []imap.UIDRange, dest string, since uint64) (imap.RecentCopy, error) {
+	d, err := f.u.appendFolder(ctx, dest)
+	if err != nil {
+		return imap.RecentCopy{}, err
+	}
+	if d.ID != f.id {
+		f.u.target = &d
+		res, err := f.copyOrMove(ctx, uids, dest, false)
+		return imap.RecentCopy{CopyResult: res}, err
+	}
+	sr, err := f.u.b.mail.CopyClaimingRecent(ctx, f.id, toStoreRanges(uids), since)
+	if err != nil {
+		return imap.RecentCopy{}, wireError(err)
+	}
+	r := imap.RecentCopy{CopyResult: imap.CopyResult{UIDValidity: sr.UIDValidity, SrcUIDs: sr.SrcUIDs, DstUIDs: sr.DstUIDs, Size: sr.Size},
+		First: sr.First, Next: sr.Next, Claimed: true}
+	f.u.b.recent.claimed(f.id, sr.Next)
+	r.Changes = f.readWith(sr.Changes)
+	if len(sr.DstUIDs) > 0 {
+		f.u.b.publish(ctx, f.u.mailboxID, f.id, 0)
+	}
+	return r, nil
 }
 
 func (f *folder) Move(ctx context.Context, uids []imap.UIDRange, dest string) (imap.CopyResult, error) {

@@ -195,6 +195,48 @@ func TestAppendReadsUsageOnce(t *testing.T) {
 	appendMsg("over the warning", 2, true)
 }
 
+// TestCopyReadsUsageOnce: a COPY reads its destination with the mailbox's
+// usage in one query (as an APPEND does), no folder by name after it, and
+// the usage again only when the copy may take the mailbox to its warning
+// limit, to warn with the exact figure.
+func TestCopyReadsUsageOnce(t *testing.T) {
+	ctx := context.Background()
+	e, st, mail := newCountingEnv(t)
+	c := e.login(t, "alice")
+	for range 2 {
+		if got := last(c.cmd("p", "APPEND INBOX {21+}\r\nSubject: 0123456789\r\n")); !strings.HasPrefix(got, "p OK [APPENDUID") {
+			t.Fatalf("APPEND: %s", got)
+		}
+	}
+	c.cmd("s", "SELECT INBOX")
+	copyTo := func(name, dest string, wantReads int64, wantWarning bool) {
+		t.Helper()
+		before, targets, folders := mail.usageReads.Load(), mail.targetReads.Load(), mail.folderReads.Load()
+		got := c.cmd("c", "COPY 1 "+dest)
+		if !strings.HasPrefix(last(got), "c OK [COPYUID") {
+			t.Fatalf("%s: %q", name, got)
+		}
+		if n := mail.usageReads.Load() - before + mail.targetReads.Load() - targets; n != wantReads {
+			t.Errorf("%s: %d usage reads; want %d", name, n, wantReads)
+		}
+		if n, f := mail.targetReads.Load()-targets, mail.folderReads.Load()-folders; n != 1 || f != 0 {
+			t.Errorf("%s: %d AppendTarget and %d FolderByName reads; want 1 and 0", name, n, f)
+		}
+		if warned := strings.Contains(strings.Join(got, "\n"), "NO [OVERQUOTA]"); warned != wantWarning {
+			t.Errorf("%s: %q; want a warning: %v", name, got, wantWarning)
+		}
+	}
+	copyTo("no quota, to Archive", "Archive", 1, false)
+	copyTo("no quota, into INBOX", "INBOX", 1, false)
+	if err := st.Update(ctx, func(tx store.Tx) error {
+		return tx.SetMailboxQuota(ctx, e.boxes["alice"], store.MailboxQuota{IssueWarning: 120, ProhibitSend: 1000, ProhibitSendReceive: 1000}, time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	copyTo("84 + 21 of 120", "Archive", 1, false)
+	copyTo("105 + 21 of 120: reaches the warning", "INBOX", 2, true)
+}
+
 // TestAppendTargetAtStart: an APPEND stores into the folder that had the
 // name when the command began (read with the usage, before the literal):
 // renamed while the client sends the message, the folder still gets it;
@@ -323,6 +365,82 @@ func TestAppendClaimsRecent(t *testing.T) {
 	}
 	if got := other.cmd("t", "SELECT INBOX"); !has(got, "* 4 EXISTS") || !has(got, "* 2 RECENT") {
 		t.Errorf("SELECT INBOX after APPENDs from an EXAMINE and an IMAP4rev2 session: %q; want * 4 EXISTS, * 2 RECENT", got)
+	}
+}
+
+// TestCopyClaimsRecent: an IMAP4rev1 session that COPYs into the folder it
+// has selected read-write claims \Recent in the COPY's own write
+// (imap.RecentCopier), as its APPENDs do: the update after the COPY shows
+// the copies, and a message delivered before them, as recent without a
+// claim of its own, and no other session sees them as recent; a COPY
+// racing another session's EXPUNGE copies what is left and tells the
+// EXPUNGE only after. A COPY to
+// another folder, or from a session that EXAMINEs the folder, claims
+// nothing.
+func TestCopyClaimsRecent(t *testing.T) {
+	ctx := context.Background()
+	e, st, mail := newCountingEnv(t)
+	has := func(lines []string, want string) bool { return slices.Contains(lines, want) }
+	deliver := func() {
+		t.Helper()
+		if _, err := st.Deliver(ctx, []int64{e.boxes["alice"]}, newMessage([]byte("Subject: 0123456789\r\n"), 0, nil, time.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := e.login(t, "alice")
+	deliver()
+	deliver()
+	if got := c.cmd("s", "SELECT INBOX"); !has(got, "* 2 EXISTS") || !has(got, "* 2 RECENT") {
+		t.Fatalf("SELECT: %q", got)
+	}
+	deliver()
+	claims := mail.recentClaims.Load()
+	got := c.cmd("c", "COPY 1:2 INBOX")
+	// Recent for this session: the two its SELECT claimed, the delivery
+	// and the two copies.
+	if !has(got, "* 5 EXISTS") || !has(got, "* 5 RECENT") || !strings.HasPrefix(last(got), "c OK [COPYUID ") || !strings.HasSuffix(last(got), " 1:2 4:5] COPY completed") {
+		t.Errorf("COPY into the selected folder after a delivery: %q; want * 5 EXISTS, * 5 RECENT, OK [COPYUID v 1:2 4:5]", got)
+	}
+	if n := mail.recentClaims.Load() - claims; n != 0 {
+		t.Errorf("COPY into the selected folder: %d claims of \\Recent of its own; want 0", n)
+	}
+	if got := e.login(t, "alice").cmd("s", "SELECT INBOX"); !has(got, "* 5 EXISTS") || !has(got, "* 0 RECENT") {
+		t.Errorf("another session's SELECT after the COPY: %q; want * 5 EXISTS, * 0 RECENT", got)
+	}
+
+	// Another folder, or EXAMINE: nothing claimed.
+	if got := last(c.cmd("m", "CREATE Projects")); !strings.HasPrefix(got, "m OK") {
+		t.Fatalf("CREATE: %s", got)
+	}
+	if got := last(c.cmd("p", "COPY 1:2 Projects")); !strings.HasPrefix(got, "p OK [COPYUID ") {
+		t.Fatalf("COPY to Projects: %s", got)
+	}
+	ex := e.login(t, "alice")
+	ex.cmd("x", "EXAMINE INBOX")
+	if got := ex.cmd("y", "COPY 1 INBOX"); !has(got, "* 6 EXISTS") || !has(got, "* 1 RECENT") {
+		t.Errorf("COPY into an EXAMINEd folder: %q; want * 6 EXISTS and the copy shown recent, unclaimed", got)
+	}
+	other := e.login(t, "alice")
+	if got := other.cmd("s", "SELECT Projects"); !has(got, "* 2 EXISTS") || !has(got, "* 2 RECENT") {
+		t.Errorf("SELECT Projects after a COPY from a session with INBOX selected: %q; want * 2 RECENT", got)
+	}
+	if got := other.cmd("t", "SELECT INBOX"); !has(got, "* 6 EXISTS") || !has(got, "* 1 RECENT") {
+		t.Errorf("SELECT INBOX after a COPY from an EXAMINE session: %q; want * 6 EXISTS, * 1 RECENT", got)
+	}
+	// A COPY of messages another session expunged meanwhile copies the
+	// rest, and the copier's view stays whole.
+	if got := last(other.cmd("d", `STORE 1 +FLAGS.SILENT (\Deleted)`)); !strings.HasPrefix(got, "d OK") {
+		t.Fatalf("STORE: %s", got)
+	}
+	if got := last(other.cmd("e", "EXPUNGE")); !strings.HasPrefix(got, "e OK") {
+		t.Fatalf("EXPUNGE: %s", got)
+	}
+	got = c.cmd("f", "COPY 1:2 INBOX")
+	if !strings.HasPrefix(last(got), "f OK") || !has(got, "* 7 EXISTS") {
+		t.Errorf("COPY after another session's EXPUNGE: %q; want OK and the copy reported (* 7 EXISTS before the EXPUNGE is told)", got)
+	}
+	if got := c.cmd("g", "NOOP"); !has(got, "* 1 EXPUNGE") {
+		t.Errorf("NOOP after the COPY: %q; want the other session's EXPUNGE", got)
 	}
 }
 

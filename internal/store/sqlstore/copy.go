@@ -21,9 +21,14 @@ import (
 // UIDNEXT and writes the folder's counters from the same rows. ok is false
 // when the UID set takes more than one statement's ranges; the caller then
 // copies statement by statement.
-func (db *DB) copyPipelined(ctx context.Context, src int64, uids []store.UIDRange, dst int64) (res store.CopyResult, ok bool, err error) {
+//
+// With claim, the same pipeline claims dst's recent messages after the copy
+// (the folder row is its own, locked: the claim sees the new UIDNEXT), and
+// with poll it reads the changes since poll.since after the commit, in the
+// same round trip (Dialect.DurablePipelineRead), as appendPipelined does.
+func (db *DB) copyPipelined(ctx context.Context, src int64, uids []store.UIDRange, dst int64, claim *recentClaim, poll *pollAfter) (res store.CopyResult, ok bool, err error) {
 	clauses := uidClauses("m.uid", uids)
-	if len(clauses) != 1 {
+	if len(clauses) != 1 || (claim != nil && db.d.ClaimRecent == "") {
 		return res, false, nil
 	}
 	sel := clauses[0]
@@ -74,12 +79,25 @@ func (db *DB) copyPipelined(ctx context.Context, src int64, uids []store.UIDRang
 				return nil
 			}},
 	}
-	err = db.durablePipeline(ctx, qs, func() { limits.reset(); pairs = pairs[:0] })
+	if claim != nil {
+		qs = append(qs, PipelineQuery{SQL: db.d.ClaimRecent, Args: []any{dst, dst}, Row: []any{&claim.first, &claim.next}})
+	}
+	start := func() { limits.reset(); pairs = pairs[:0] }
+	if poll == nil || db.d.DurablePipelineRead == nil {
+		err = db.durablePipeline(ctx, qs, start)
+	} else {
+		err = poll.run(ctx, db, dst, start, func(reads []PipelineQuery) (error, error) {
+			return db.d.DurablePipelineRead(ctx, db.w, qs, reads)
+		})
+	}
 	switch {
 	case refusedFor(err, refuseCrossMailbox):
 		return res, true, fmt.Errorf("copy between mailboxes: %w", store.ErrInvalid)
 	case err != nil:
 		return res, true, db.addErr(limits.refused(err, size, fmt.Sprint(dst)), fmt.Sprint(dst))
+	}
+	if len(pairs) > 0 {
+		res.Size = size
 	}
 	for _, p := range pairs {
 		res.UIDValidity = p.validity
@@ -101,3 +119,29 @@ const refuseCrossMailbox = "folders of two mailboxes"
 // mailboxes (arguments: the two folder IDs).
 const copyAcrossMailboxes = `SELECT gatehouse_refuse_if((SELECT count(DISTINCT mailbox_id) FROM folders WHERE id IN (?, ?)) > 1, '` +
 	refuseCrossMailbox + `')`
+
+// CopyClaimingRecent implements store.Mail: with a durable pipeline
+// (PostgreSQL) the copy, the claim and the read of the changes are one
+// round trip; otherwise the copy and the claim are one transaction and
+// Changes is nil.
+func (db *DB) CopyClaimingRecent(ctx context.Context, folderID int64, uids []store.UIDRange, since uint64) (store.RecentCopy, error) {
+	var claim recentClaim
+	var res store.CopyResult
+	var err error
+	var poll *pollAfter
+	pipelined := false
+	if db.d.DurablePipeline != nil && db.writes == nil {
+		if db.d.DurablePipelineRead != nil {
+			poll = &pollAfter{since: since}
+		}
+		res, pipelined, err = db.copyPipelined(ctx, folderID, uids, folderID, &claim, poll)
+	}
+	if !pipelined {
+		poll = nil
+		res, err = db.copyWritten(ctx, folderID, uids, folderID, false, &claim)
+	}
+	if err != nil {
+		return store.RecentCopy{}, err
+	}
+	return store.RecentCopy{CopyResult: res, First: min(claim.first, claim.next), Next: claim.next, Changes: poll.result()}, nil
+}

@@ -1686,10 +1686,17 @@ type copyRow struct {
 
 func (db *DB) copyMessages(ctx context.Context, src int64, uids []store.UIDRange, dst int64, move bool) (store.CopyResult, error) {
 	if !move && db.d.DurablePipeline != nil && db.writes == nil {
-		if res, ok, err := db.copyPipelined(ctx, src, uids, dst); ok {
+		if res, ok, err := db.copyPipelined(ctx, src, uids, dst, nil, nil); ok {
 			return res, err
 		}
 	}
+	return db.copyWritten(ctx, src, uids, dst, move, nil)
+}
+
+// copyWritten is copyMessages statement by statement in one write
+// transaction; with claim, the transaction also claims dst's recent
+// messages after the copy.
+func (db *DB) copyWritten(ctx context.Context, src int64, uids []store.UIDRange, dst int64, move bool, claim *recentClaim) (store.CopyResult, error) {
 	var res store.CopyResult
 	err := db.write(ctx, nil, func(c conn) error {
 		res = store.CopyResult{}
@@ -1746,7 +1753,7 @@ func (db *DB) copyMessages(ctx context.Context, src int64, uids []store.UIDRange
 		}
 		res.UIDValidity = df.UIDValidity
 		if len(msgs) == 0 {
-			return nil
+			return claimAfter(ctx, c, dst, claim)
 		}
 		var size int64
 		unseen := 0
@@ -1754,6 +1761,7 @@ func (db *DB) copyMessages(ctx context.Context, src int64, uids []store.UIDRange
 			size += m.size
 			unseen += unseenDelta(m.flags)
 		}
+		res.Size = size
 		if quotaMailbox != 0 {
 			if err := reserveQuota(ctx, c, []int64{quotaMailbox}, size); err != nil {
 				return err
@@ -1799,9 +1807,20 @@ func (db *DB) copyMessages(ctx context.Context, src int64, uids []store.UIDRange
 				return err
 			}
 		}
-		return nil
+		return claimAfter(ctx, c, dst, claim)
 	})
 	return res, err
+}
+
+// claimAfter claims a folder's recent messages in a write transaction
+// when claim is not nil.
+func claimAfter(ctx context.Context, c conn, folderID int64, claim *recentClaim) error {
+	if claim == nil {
+		return nil
+	}
+	var err error
+	*claim, err = claimRecent(ctx, c, folderID)
+	return err
 }
 
 // ClaimRecent implements store.Mail.

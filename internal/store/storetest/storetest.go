@@ -51,6 +51,7 @@ func Run(t *testing.T, open Open) {
 		{"ClaimRecent", testClaimRecent},
 		{"ConcurrentClaimRecent", testConcurrentClaimRecent},
 		{"AppendClaimingRecent", testAppendClaimingRecent},
+		{"CopyClaimingRecent", testCopyClaimingRecent},
 		{"ExpungeChanges", testExpungeChanges},
 		{"ConcurrentDeliveries", testConcurrentDeliveries},
 		{"LastLogon", testLastLogon},
@@ -1242,6 +1243,60 @@ func testClaimRecent(t *testing.T, s store.Store) {
 	first, next, _ = s.ClaimRecent(ctx, inbox.ID)
 	if first != 3 || next != 4 {
 		t.Errorf("claim after new mail: %d..%d; want 3..4", first, next)
+	}
+}
+
+// testCopyClaimingRecent: a COPY into the folder itself that claims
+// \Recent copies as Copy does and claims what ClaimRecent would right after
+// it, its copies included; the changes it reads with the write, when the
+// engine does, are what Changes says right after it; a folder that is gone
+// is ErrNotFound and a set that matches nothing copies nothing.
+func testCopyClaimingRecent(t *testing.T, s store.Store) {
+	m := newMailbox(t, s, "Recent Copier")
+	inbox, _ := s.FolderByName(ctx, m.ID, "INBOX")
+	for i := range 3 {
+		deliverTo(t, s, inbox.ID, fmt.Sprintf("Subject: %d\r\n\r\nbody %d\r\n", i, i))
+	}
+	s.StoreFlags(ctx, inbox.ID, store.FlagUpdate{UIDs: []store.UIDRange{{Start: 1, Stop: 1}}, Op: store.FlagsAdd, Flags: store.FlagSeen, Keywords: []string{"Work"}})
+	before, _ := s.FolderByID(ctx, inbox.ID)
+	r, err := s.CopyClaimingRecent(ctx, inbox.ID, []store.UIDRange{{Start: 1, Stop: 2}}, before.HighestModSeq)
+	if err != nil || r.UIDValidity != inbox.UIDValidity || !slices.Equal(r.SrcUIDs, []uint32{1, 2}) || !slices.Equal(r.DstUIDs, []uint32{4, 5}) ||
+		r.First != 1 || r.Next != 6 {
+		t.Fatalf("copy: %+v, %v; want UIDs 1, 2 as 4, 5 and a claim of 1..6", r, err)
+	}
+	if from, err := s.RecentFrom(ctx, inbox.ID); err != nil || from != 6 {
+		t.Errorf("RecentFrom after the copy: %d, %v; want 6", from, err)
+	}
+	copies := metas(t, s, inbox.ID, []store.UIDRange{{Start: 4, Stop: 5}}, 0)
+	originals := metas(t, s, inbox.ID, []store.UIDRange{{Start: 1, Stop: 2}}, 0)
+	if len(copies) != 2 || copies[0].Flags != store.FlagSeen || !slices.Equal(copies[0].Keywords, []string{"Work"}) ||
+		copies[0].BodyID != originals[0].BodyID || copies[1].BodyID != originals[1].BodyID {
+		t.Errorf("copies %+v of %+v", copies, originals)
+	}
+	f, changed, expunged, err := s.Changes(ctx, inbox.ID, before.HighestModSeq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Messages != 5 || f.Unseen != 3 || f.UIDNext != 6 || f.Size != before.Size+originals[0].Size+originals[1].Size {
+		t.Errorf("INBOX after the copy: %+v; want 5 messages, 3 unseen, UIDNEXT 6, %d octets", f, before.Size+originals[0].Size+originals[1].Size)
+	}
+	if got := r.Changes; got != nil {
+		if got.Folder.HighestModSeq != f.HighestModSeq || got.Folder.UIDNext != f.UIDNext || got.Folder.Messages != f.Messages ||
+			fmt.Sprint(got.Changed) != fmt.Sprint(changed) || fmt.Sprint(got.Expunged) != fmt.Sprint(expunged) {
+			t.Errorf("changes read with the copy %+v; Changes right after: %+v %v %v", *got, f, changed, expunged)
+		}
+	}
+	if first, next, err := s.ClaimRecent(ctx, inbox.ID); err != nil || first != next {
+		t.Errorf("ClaimRecent after the copy: %d..%d, %v; want nothing", first, next, err)
+	}
+	if r, err := s.CopyClaimingRecent(ctx, inbox.ID, []store.UIDRange{{Start: 100, Stop: 200}}, f.HighestModSeq); err != nil || len(r.DstUIDs) != 0 {
+		t.Errorf("copy of no message: %+v, %v; want nothing copied", r, err)
+	}
+	if after, _ := s.FolderByID(ctx, inbox.ID); after.Messages != 5 || after.UIDNext != 6 || after.HighestModSeq != f.HighestModSeq {
+		t.Errorf("INBOX after a copy of no message: %+v; want it as it was: %+v", after, f)
+	}
+	if _, err := s.CopyClaimingRecent(ctx, -1, []store.UIDRange{{Start: 1, Stop: 1}}, 0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("copy in no folder: %v; want ErrNotFound", err)
 	}
 }
 
