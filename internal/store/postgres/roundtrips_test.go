@@ -560,8 +560,8 @@ func TestAppendReadsChanges(t *testing.T) {
 	}
 }
 
-// TestCopyRoundTrips checks that a COPY is one durable pipeline
-// (sqlstore.copyPipelined): one round trip, with what copyMessages checks
+// TestCopyRoundTrips checks that a COPY and a MOVE are each one durable
+// pipeline (sqlstore.copyPipelined, movePipelined): one round trip, with what copyMessages checks
 // between its statements checked in SQL, each refusal leaving nothing
 // behind (a folder that is gone, a quota the copy would exceed); and that a
 // UID set of more ranges than one statement takes is still copied whole,
@@ -648,13 +648,66 @@ func TestCopyRoundTrips(t *testing.T) {
 	if _, err := s.Copy(ctx, inbox.ID, []store.UIDRange{{Start: 1, Stop: 1}}, arch.ID+1000); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("copy to a folder that is not there: %v; want ErrNotFound", err)
 	}
+	// A MOVE is one round trip too: the rows keep their IDs, the source
+	// records them expunged, both folders' counters follow.
+	_, a1 := folders()
+	var ids []int64
+	for _, uid := range []uint32{1, 2} {
+		var id int64
+		if err := db.QueryRow(ctx, `SELECT id FROM messages WHERE folder_id = $1 AND uid = $2`, arch.ID, uid).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for i := range 2 {
+		trace.take()
+		res, err := s.Move(ctx, arch.ID, []store.UIDRange{{Start: uint32(1 + 2*i), Stop: uint32(2 + 2*i)}}, inbox.ID)
+		sent := trace.take()
+		if err != nil || len(res.DstUIDs) != 2 || res.DstUIDs[0] != uint32(8+2*i) || res.UIDValidity != inbox.UIDValidity {
+			t.Fatalf("move %d: %+v, %v; want two messages as UIDs %d, %d", i, res, err, 8+2*i, 9+2*i)
+		}
+		if i == 1 && len(sent) != 1 {
+			t.Errorf("MOVE: sent %d round trips; want one batch:\n%s", len(sent), strings.Join(sent, "\n"))
+		}
+	}
+	for i, id := range ids {
+		var folder int64
+		var uid uint32
+		if err := db.QueryRow(ctx, `SELECT folder_id, uid FROM messages WHERE id = $1`, id).Scan(&folder, &uid); err != nil || folder != inbox.ID || uid != uint32(8+i) {
+			t.Errorf("moved message %d: folder %d, UID %d, %v; want the INBOX's UID %d", id, folder, uid, err, 8+i)
+		}
+	}
+	fi, fa := folders()
+	if fa.Messages != a1.Messages-4 || fa.HighestModSeq != a1.HighestModSeq+2 || fi.UIDNext != 12 {
+		t.Errorf("after two MOVEs: Archive %+v (was %+v), INBOX %+v; want 4 messages fewer, HIGHESTMODSEQ +2, INBOX UIDNEXT 12", fa, a1, fi)
+	}
+	if _, _, expunged, err := s.Changes(ctx, arch.ID, a1.HighestModSeq); err != nil || !slices.Equal(expunged, []uint32{1, 2, 3, 4}) {
+		t.Errorf("expunged from the Archive by the MOVEs: %v, %v; want 1:4", expunged, err)
+	}
+	for _, f := range []store.Folder{fi, fa} {
+		var rows, sum, unseen int64
+		if err := db.QueryRow(ctx, `SELECT count(*), coalesce(sum(size), 0), count(*) FILTER (WHERE flags & $2 = 0) FROM messages WHERE folder_id = $1`, f.ID, int64(store.FlagSeen)).Scan(&rows, &sum, &unseen); err != nil {
+			t.Fatal(err)
+		}
+		if rows != int64(f.Messages) || sum != f.Size || unseen != int64(f.Unseen) {
+			t.Errorf("%s holds %d messages of %d octets, %d unseen; its row says %+v", f.Name, rows, sum, unseen, f)
+		}
+	}
+
 	// More ranges than one statement takes: every other UID of 1..450 of
-	// a folder whose messages are 1..7.
+	// a folder whose messages are 1..11.
 	var many []store.UIDRange
 	for u := uint32(1); u <= 450; u += 2 {
 		many = append(many, store.UIDRange{Start: u, Stop: u})
 	}
-	if res, err := s.Copy(ctx, inbox.ID, many, arch.ID); err != nil || !slices.Equal(res.SrcUIDs, []uint32{1, 3, 5, 7}) || len(res.DstUIDs) != 4 {
-		t.Errorf("copy over %d ranges: %+v, %v; want UIDs 1, 3, 5, 7", len(many), res, err)
+	if res, err := s.Copy(ctx, inbox.ID, many, arch.ID); err != nil || !slices.Equal(res.SrcUIDs, []uint32{1, 3, 5, 7, 9, 11}) || len(res.DstUIDs) != 6 {
+		t.Errorf("copy over %d ranges: %+v, %v; want UIDs 1, 3, 5, 7, 9, 11", len(many), res, err)
+	}
+	if res, err := s.Move(ctx, inbox.ID, many, arch.ID); err != nil || !slices.Equal(res.SrcUIDs, []uint32{1, 3, 5, 7, 9, 11}) || len(res.DstUIDs) != 6 {
+		t.Errorf("move over %d ranges: %+v, %v; want UIDs 1, 3, 5, 7, 9, 11", len(many), res, err)
+	}
+	// Within one folder a MOVE goes statement by statement too.
+	if res, err := s.Move(ctx, inbox.ID, []store.UIDRange{{Start: 2, Stop: 2}}, inbox.ID); err != nil || !slices.Equal(res.DstUIDs, []uint32{12}) {
+		t.Errorf("move within the INBOX: %+v, %v; want UID 12", res, err)
 	}
 }

@@ -43,10 +43,9 @@ func (db *DB) copyPipelined(ctx context.Context, src int64, uids []store.UIDRang
 	qs := []PipelineQuery{
 		// The mailbox's lock comes before the folders' (see quota.go).
 		{SQL: lockFolderQuota, Args: []any{dst}, Each: ignoreRows},
-		{SQL: fmt.Sprintf(db.d.LockFolders, placeholders(2)), Args: []any{min(src, dst), max(src, dst)}, Each: ignoreRows},
-		refuseGone(folderIDGone, src),
-		refuseGone(folderIDGone, dst),
-		{SQL: copyAcrossMailboxes, Args: []any{src, dst}, Row: []any{new(bool)}},
+	}
+	qs = append(qs, db.lockFoldersOfOneMailbox(src, dst)...)
+	qs = append(qs, []PipelineQuery{
 		{SQL: `SELECT coalesce(sum(m.size), 0) FROM messages m WHERE ` + srcWhere + sel.sql, Args: srcArgs(), Row: []any{&size}},
 		limits.query(folderQuotaCheck.read, dst),
 		{SQL: `SELECT gatehouse_refuse_if(coalesce(bool_or(q.used + (SELECT coalesce(sum(m.size), 0) FROM messages m WHERE ` +
@@ -78,7 +77,7 @@ func (db *DB) copyPipelined(ctx context.Context, src int64, uids []store.UIDRang
 				pairs = append(pairs, p)
 				return nil
 			}},
-	}
+	}...)
 	if claim != nil {
 		qs = append(qs, PipelineQuery{SQL: db.d.ClaimRecent, Args: []any{dst, dst}, Row: []any{&claim.first, &claim.next}})
 	}
@@ -103,6 +102,86 @@ func (db *DB) copyPipelined(ctx context.Context, src int64, uids []store.UIDRang
 		res.UIDValidity = p.validity
 		res.SrcUIDs = append(res.SrcUIDs, p.src)
 		res.DstUIDs = append(res.DstUIDs, p.dst)
+	}
+	return res, true, nil
+}
+
+// lockFoldersOfOneMailbox returns the statements of a pipelined copy or
+// move that lock its two folders (in ID order, as every writer locks
+// folders) and then refuse the commit when one of them is gone or they are
+// of two mailboxes.
+func (db *DB) lockFoldersOfOneMailbox(src, dst int64) []PipelineQuery {
+	return []PipelineQuery{
+		{SQL: fmt.Sprintf(db.d.LockFolders, placeholders(2)), Args: []any{min(src, dst), max(src, dst)}, Each: ignoreRows},
+		refuseGone(folderIDGone, src),
+		refuseGone(folderIDGone, dst),
+		{SQL: copyAcrossMailboxes, Args: []any{src, dst}, Row: []any{new(bool)}},
+	}
+}
+
+// movePipelined is Move as one durable pipeline, as copyPipelined is Copy:
+// one round trip against eleven and two per message statement by
+// statement. Its one statement reads the messages, takes their UIDs in
+// dst from its UIDNEXT, moves the rows (a message keeps its ID, and so its
+// POP3 UIDL), records them expunged from src and writes both folders'
+// counters, all from the same snapshot. ok is false when the UID set takes
+// more than one statement's ranges or src is dst (a row is not updated
+// twice in one statement); the caller then moves statement by statement.
+func (db *DB) movePipelined(ctx context.Context, src int64, uids []store.UIDRange, dst int64) (res store.CopyResult, ok bool, err error) {
+	clauses := uidClauses("m.uid", uids)
+	if len(clauses) != 1 || src == dst {
+		return res, false, nil
+	}
+	sel := clauses[0]
+	type moved struct {
+		src, dst, validity uint32
+		size               int64
+	}
+	var rows []moved
+	qs := append(db.lockFoldersOfOneMailbox(src, dst), PipelineQuery{
+		SQL: `WITH src AS (
+				SELECT m.id, m.uid, m.flags, m.size FROM messages m WHERE m.folder_id = ? AND ` + sel.sql + `),
+			agg AS (SELECT count(*) AS n, coalesce(sum(size), 0) AS size,
+				count(*) FILTER (WHERE flags & ? = 0) AS unseen FROM src),
+			srcf AS (UPDATE folders SET highest_modseq = folders.highest_modseq + 1, messages = folders.messages - agg.n,
+					unseen = folders.unseen - agg.unseen, size = folders.size - agg.size
+				FROM agg WHERE folders.id = ? AND agg.n > 0
+				RETURNING folders.highest_modseq),
+			dstf AS (UPDATE folders SET uid_next = folders.uid_next + agg.n, highest_modseq = folders.highest_modseq + 1,
+					messages = folders.messages + agg.n, unseen = folders.unseen + agg.unseen, size = folders.size + agg.size
+				FROM agg WHERE folders.id = ? AND agg.n > 0
+				RETURNING folders.uid_validity, folders.uid_next, folders.highest_modseq),
+			numbered AS (SELECT src.id, src.uid, src.size, dstf.uid_validity, dstf.highest_modseq,
+				dstf.uid_next - row_number() OVER (ORDER BY src.uid DESC) AS new_uid FROM src, dstf),
+			mv AS (UPDATE messages SET folder_id = ?, uid = numbered.new_uid, modseq = numbered.highest_modseq, save_date = ?
+				FROM numbered WHERE messages.id = numbered.id),
+			gone AS (INSERT INTO expunged (folder_id, uid, modseq) SELECT ?, src.uid, srcf.highest_modseq FROM src, srcf
+				ON CONFLICT (folder_id, uid) DO UPDATE SET modseq = excluded.modseq)
+			SELECT uid, new_uid, uid_validity, size FROM numbered ORDER BY uid`,
+		// A moved message is saved in dst now (RFC 8514 §3).
+		Args: slices.Concat([]any{src}, sel.args, []any{int64(store.FlagSeen), src, dst, dst, micros(time.Now()), src}),
+		Each: func(scan func(...any) error) error {
+			var m moved
+			if err := scan(&m.src, &m.dst, &m.validity, &m.size); err != nil {
+				return err
+			}
+			rows = append(rows, m)
+			return nil
+		}})
+	err = db.durablePipeline(ctx, qs, func() { rows = rows[:0] })
+	switch {
+	case refusedFor(err, refuseCrossMailbox):
+		return res, true, fmt.Errorf("move between mailboxes: %w", store.ErrInvalid)
+	case refusedFor(err, refuseNoFolder):
+		return res, true, fmt.Errorf("folder %d or %d: %w", src, dst, store.ErrNotFound)
+	case err != nil:
+		return res, true, db.storageErr(err)
+	}
+	for _, m := range rows {
+		res.UIDValidity = m.validity
+		res.SrcUIDs = append(res.SrcUIDs, m.src)
+		res.DstUIDs = append(res.DstUIDs, m.dst)
+		res.Size += m.size
 	}
 	return res, true, nil
 }

@@ -1685,8 +1685,16 @@ type copyRow struct {
 }
 
 func (db *DB) copyMessages(ctx context.Context, src int64, uids []store.UIDRange, dst int64, move bool) (store.CopyResult, error) {
-	if !move && db.d.DurablePipeline != nil && db.writes == nil {
-		if res, ok, err := db.copyPipelined(ctx, src, uids, dst, nil, nil); ok {
+	if db.d.DurablePipeline != nil && db.writes == nil {
+		var res store.CopyResult
+		var ok bool
+		var err error
+		if move {
+			res, ok, err = db.movePipelined(ctx, src, uids, dst)
+		} else {
+			res, ok, err = db.copyPipelined(ctx, src, uids, dst, nil, nil)
+		}
+		if ok {
 			return res, err
 		}
 	}
