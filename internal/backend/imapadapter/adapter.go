@@ -899,9 +899,19 @@ func (f *folder) CopyRecent(ctx context.Context, uids []imap.UIDRange, dest stri
 	r := imap.RecentCopy{CopyResult: imap.CopyResult{UIDValidity: sr.UIDValidity, SrcUIDs: sr.SrcUIDs, DstUIDs: sr.DstUIDs, Size: sr.Size},
 		First: sr.First, Next: sr.Next, Claimed: true}
 	f.u.b.recent.claimed(f.id, sr.Next)
+	// The copies' MODSEQ, when the changes were read with the write: the
+	// session's own event then asks nothing again (as AppendRecent's).
+	var modSeq uint64
+	if n := len(sr.DstUIDs); n > 0 && sr.Changes != nil {
+		for _, m := range sr.Changes.Changed {
+			if m.UID == sr.DstUIDs[n-1] {
+				modSeq = m.ModSeq
+			}
+		}
+	}
 	r.Changes = f.readWith(sr.Changes)
 	if len(sr.DstUIDs) > 0 {
-		f.u.b.publish(ctx, f.u.mailboxID, f.id, 0)
+		f.u.b.publish(ctx, f.u.mailboxID, f.id, modSeq)
 	}
 	return r, nil
 }
