@@ -11,7 +11,7 @@ import (
 
 // copyPipelined is Copy as one durable pipeline (Dialect.DurablePipeline),
 // as appendPipelined is Append: the statements and the commit are sent at
-// once, one round trip against ten and one per message for copyMessages
+// once, one round trip against eight and one per message for copyMessages
 // statement by statement on PostgreSQL, and the folders stay locked for
 // that round trip only. The checks copyMessages makes in Go between its
 // statements are made in SQL, under the same locks, and refuse the commit:
@@ -120,7 +120,7 @@ func (db *DB) lockFoldersOfOneMailbox(src, dst int64) []PipelineQuery {
 }
 
 // movePipelined is Move as one durable pipeline, as copyPipelined is Copy:
-// one round trip against eleven and two per message statement by
+// one round trip against nine and two per message statement by
 // statement. Its one statement reads the messages, takes their UIDs in
 // dst from its UIDNEXT, moves the rows (a message keeps its ID, and so its
 // POP3 UIDL), records them expunged from src and writes both folders'
