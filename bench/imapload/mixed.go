@@ -214,10 +214,19 @@ func mixedCycle(s *session, p profile, lat map[string][]time.Duration, rng *rand
 		lo := 1 + rng.IntN(s.exists)
 		hi := min(lo+rng.IntN(3), s.exists)
 		// Unlike FETCH and STORE, COPY may be answered with EXPUNGEs
-		// (RFC 3501 section 7.4.1 names only FETCH, STORE and SEARCH).
-		if err := timed(lat, "COPY", c, track, "COPY %d:%d INBOX", lo, hi); err != nil {
+		// (RFC 3501 section 7.4.1 names only FETCH, STORE and SEARCH);
+		// its COPYUID is checked.
+		var tagged []byte
+		err := timed(lat, "COPY", c, func(l []byte) {
+			track(l)
+			if bytes.Contains(l, []byte("[COPYUID ")) {
+				tagged = append(tagged[:0], l...)
+			}
+		}, "COPY %d:%d INBOX", lo, hi)
+		if err != nil {
 			return fetches, fmt.Errorf("COPY: %w", err)
 		}
+		v.checkCopy(s.user, tagged)
 		copied = hi - lo + 1
 	}
 	if s.exists > 0 && do(p.store) {

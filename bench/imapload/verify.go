@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -541,4 +543,66 @@ func (v *verifier) checkStore(user string, f *fetchCollector) {
 	if f.expunges > 0 {
 		v.fail(fmt.Errorf("%s: %d EXPUNGE responses during a STORE (RFC 3501 section 7.4.1)", user, f.expunges))
 	}
+}
+
+// checkCopy checks a COPY's COPYUID response code (RFC 4315), line being
+// the tagged OK that holds it (nil when there was none: nothing is
+// checked): both sets must name as many UIDs, and each copy must show the
+// message its source UID showed, when the load has seen it (a FETCH of
+// the copy later is checked against that).
+func (v *verifier) checkCopy(user string, line []byte) {
+	i := bytes.Index(line, []byte("[COPYUID "))
+	if i < 0 {
+		return
+	}
+	f := bytes.Fields(bytes.SplitN(line[i+1:], []byte("]"), 2)[0])
+	if len(f) != 4 {
+		v.fail(fmt.Errorf("%s: malformed COPYUID in %q", user, line))
+		return
+	}
+	src, err1 := expandUIDs(string(f[2]))
+	dst, err2 := expandUIDs(string(f[3]))
+	if err := errors.Join(err1, err2); err != nil || len(src) != len(dst) {
+		v.fail(fmt.Errorf("%s: COPYUID %s %s names %d source and %d destination UIDs (%v)", user, f[2], f[3], len(src), len(dst), err))
+		return
+	}
+	for j, s := range src {
+		v.mu.Lock()
+		msg, known := v.seen[user][s]
+		v.mu.Unlock()
+		if !known {
+			continue
+		}
+		if err := v.uidHolds(user, dst[j], msg); err != nil {
+			v.fail(fmt.Errorf("copy of UID %d: %w", s, err))
+		}
+	}
+}
+
+// expandUIDs expands a uid-set of a response code ("4", "4:6", "9,4:6").
+func expandUIDs(set string) ([]uint32, error) {
+	var out []uint32
+	for _, part := range strings.Split(set, ",") {
+		lo, hi, isRange := strings.Cut(part, ":")
+		a, err := strconv.ParseUint(lo, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("uid-set %q: %w", set, err)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.ParseUint(hi, 10, 32); err != nil {
+				return nil, fmt.Errorf("uid-set %q: %w", set, err)
+			}
+		}
+		if a > b {
+			a, b = b, a
+		}
+		if b-a > 1<<16 {
+			return nil, fmt.Errorf("uid-set %q: range too long", set)
+		}
+		for u := a; u <= b; u++ {
+			out = append(out, uint32(u))
+		}
+	}
+	return out, nil
 }

@@ -141,6 +141,25 @@ func TestVerifier(t *testing.T) {
 			feed(f, line, h0, "t1 OK done")
 			v.checkHeaders("u", f, 1, 1, 5)
 		}, "is not the Subject of its header fields"},
+		{"COPYUID that pairs each copy with its source", func(v *verifier, f *fetchCollector) {
+			feed(f, bodyLine(1, 1, m0), m0, bodyLine(2, 2, m1), m1, "t1 OK done")
+			v.checkBodies("u", f, []int{1, 2}, false, 5)
+			v.checkCopy("u", []byte("t2 OK [COPYUID 77 1:2 8:9] COPY completed"))
+			g := &fetchCollector{c: &client{}}
+			feed(g, bodyLine(7, 9, m1), m1, "t3 OK done")
+			v.checkBodies("u", g, []int{9}, true, 0)
+		}, ""},
+		{"copy that shows another message than its source", func(v *verifier, f *fetchCollector) {
+			feed(f, bodyLine(1, 1, m0), m0, "t1 OK done")
+			v.checkBodies("u", f, []int{1}, false, 5)
+			v.checkCopy("u", []byte("t2 OK [COPYUID 77 1 8] COPY completed"))
+			g := &fetchCollector{c: &client{}}
+			feed(g, bodyLine(6, 8, m1), m1, "t3 OK done")
+			v.checkBodies("u", g, []int{8}, true, 0)
+		}, "UID 8 showed message 0, now message 1"},
+		{"COPYUID of uneven sets", func(v *verifier, f *fetchCollector) {
+			v.checkCopy("u", []byte("t2 OK [COPYUID 77 1:3 8:9] COPY completed"))
+		}, "names 3 source and 2 destination UIDs"},
 		{"headers that are no message's", func(v *verifier, f *fetchCollector) {
 			h := []byte("Subject: nothing stored\r\n\r\n")
 			feed(f, headerLine(1, 1, h), h, "t1 OK done")
