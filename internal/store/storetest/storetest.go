@@ -1298,6 +1298,20 @@ func testCopyClaimingRecent(t *testing.T, s store.Store) {
 	if _, err := s.CopyClaimingRecent(ctx, -1, []store.UIDRange{{Start: 1, Stop: 1}}, 0); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("copy in no folder: %v; want ErrNotFound", err)
 	}
+	// More UID ranges than one statement takes (every other UID up to
+	// 450): the copy goes statement by statement, and claims all the same.
+	deliverTo(t, s, inbox.ID, "Subject: late\r\n\r\n")
+	var many []store.UIDRange
+	for u := uint32(1); u <= 450; u += 2 {
+		many = append(many, store.UIDRange{Start: u, Stop: u})
+	}
+	r, err = s.CopyClaimingRecent(ctx, inbox.ID, many, f.HighestModSeq)
+	if err != nil || !slices.Equal(r.SrcUIDs, []uint32{1, 3, 5}) || !slices.Equal(r.DstUIDs, []uint32{7, 8, 9}) || r.First != 6 || r.Next != 10 {
+		t.Errorf("copy over %d ranges: %+v, %v; want UIDs 1, 3, 5 as 7:9 and a claim of 6..10", len(many), r, err)
+	}
+	if from, err := s.RecentFrom(ctx, inbox.ID); err != nil || from != 10 {
+		t.Errorf("RecentFrom after the copy over many ranges: %d, %v; want 10", from, err)
+	}
 }
 
 // testAppendClaimingRecent: an APPEND that claims \Recent claims what
