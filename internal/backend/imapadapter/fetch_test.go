@@ -169,20 +169,9 @@ func TestAppendReadsUsageOnce(t *testing.T) {
 	}
 	appendMsg := func(name string, wantReads int64, wantWarning bool) {
 		t.Helper()
-		before, targets, folders := mail.usageReads.Load(), mail.targetReads.Load(), mail.folderReads.Load()
-		got := c.cmd("p", "APPEND INBOX {21+}\r\nSubject: 0123456789\r\n")
-		if !strings.HasPrefix(last(got), "p OK [APPENDUID") {
-			t.Fatalf("%s: %q", name, got)
-		}
-		if n := mail.usageReads.Load() - before + mail.targetReads.Load() - targets; n != wantReads {
-			t.Errorf("%s: %d usage reads; want %d", name, n, wantReads)
-		}
-		if n, f := mail.targetReads.Load()-targets, mail.folderReads.Load()-folders; n != 1 || f != 0 {
-			t.Errorf("%s: %d AppendTarget and %d FolderByName reads; want 1 and 0", name, n, f)
-		}
-		if warned := strings.Contains(strings.Join(got, "\n"), "NO [OVERQUOTA]"); warned != wantWarning {
-			t.Errorf("%s: %q; want a warning: %v", name, got, wantWarning)
-		}
+		mail.checkUsageReads(t, name, "p OK [APPENDUID", wantReads, wantWarning, func() []string {
+			return c.cmd("p", "APPEND INBOX {21+}\r\nSubject: 0123456789\r\n")
+		})
 	}
 	appendMsg("no quota", 1, false)
 	if err := st.Update(ctx, func(tx store.Tx) error {
@@ -193,6 +182,28 @@ func TestAppendReadsUsageOnce(t *testing.T) {
 	appendMsg("21 + 21 of 50", 1, false)
 	appendMsg("42 + 21 of 50: reaches the warning", 2, true)
 	appendMsg("over the warning", 2, true)
+}
+
+// checkUsageReads runs a command that adds mail (run returns its response
+// lines, the last starting with ok) and checks what it read: the target
+// folder with the usage in one query (AppendTarget), no folder by name,
+// wantReads usage reads in all, and a warning quota response or not.
+func (mail *countingMail) checkUsageReads(t *testing.T, name, ok string, wantReads int64, wantWarning bool, run func() []string) {
+	t.Helper()
+	before, targets, folders := mail.usageReads.Load(), mail.targetReads.Load(), mail.folderReads.Load()
+	got := run()
+	if !strings.HasPrefix(last(got), ok) {
+		t.Fatalf("%s: %q", name, got)
+	}
+	if n := mail.usageReads.Load() - before + mail.targetReads.Load() - targets; n != wantReads {
+		t.Errorf("%s: %d usage reads; want %d", name, n, wantReads)
+	}
+	if n, f := mail.targetReads.Load()-targets, mail.folderReads.Load()-folders; n != 1 || f != 0 {
+		t.Errorf("%s: %d AppendTarget and %d FolderByName reads; want 1 and 0", name, n, f)
+	}
+	if warned := strings.Contains(strings.Join(got, "\n"), "NO [OVERQUOTA]"); warned != wantWarning {
+		t.Errorf("%s: %q; want a warning: %v", name, got, wantWarning)
+	}
 }
 
 // TestCopyReadsUsageOnce: a COPY reads its destination with the mailbox's
@@ -211,20 +222,9 @@ func TestCopyReadsUsageOnce(t *testing.T) {
 	c.cmd("s", "SELECT INBOX")
 	copyTo := func(name, dest string, wantReads int64, wantWarning bool) {
 		t.Helper()
-		before, targets, folders := mail.usageReads.Load(), mail.targetReads.Load(), mail.folderReads.Load()
-		got := c.cmd("c", "COPY 1 "+dest)
-		if !strings.HasPrefix(last(got), "c OK [COPYUID") {
-			t.Fatalf("%s: %q", name, got)
-		}
-		if n := mail.usageReads.Load() - before + mail.targetReads.Load() - targets; n != wantReads {
-			t.Errorf("%s: %d usage reads; want %d", name, n, wantReads)
-		}
-		if n, f := mail.targetReads.Load()-targets, mail.folderReads.Load()-folders; n != 1 || f != 0 {
-			t.Errorf("%s: %d AppendTarget and %d FolderByName reads; want 1 and 0", name, n, f)
-		}
-		if warned := strings.Contains(strings.Join(got, "\n"), "NO [OVERQUOTA]"); warned != wantWarning {
-			t.Errorf("%s: %q; want a warning: %v", name, got, wantWarning)
-		}
+		mail.checkUsageReads(t, name, "c OK [COPYUID", wantReads, wantWarning, func() []string {
+			return c.cmd("c", "COPY 1 "+dest)
+		})
 	}
 	copyTo("no quota, to Archive", "Archive", 1, false)
 	copyTo("no quota, into INBOX", "INBOX", 1, false)
