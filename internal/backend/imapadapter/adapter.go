@@ -851,7 +851,17 @@ func (f *folder) readWith(ch *store.FolderChanges) *imap.FolderChanges {
 }
 
 func (f *folder) copyOrMove(ctx context.Context, uids []imap.UIDRange, dest string, move bool) (imap.CopyResult, error) {
-	d, err := f.u.appendFolder(ctx, dest)
+	// A COPY's destination is the one its AppendUsage read at the start
+	// of the command; the engine reads none for a MOVE, so a MOVE reads
+	// its own (and drops what an APPEND that failed may have left).
+	var d store.Folder
+	var err error
+	if move {
+		f.u.target = nil
+		d, err = f.u.folder(ctx, dest)
+	} else {
+		d, err = f.u.appendFolder(ctx, dest)
+	}
 	if err != nil {
 		return imap.CopyResult{}, err
 	}

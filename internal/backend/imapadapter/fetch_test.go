@@ -237,6 +237,33 @@ func TestCopyReadsUsageOnce(t *testing.T) {
 	copyTo("105 + 21 of 120: reaches the warning", "INBOX", 2, true)
 }
 
+// TestMoveReadsItsDestination: a MOVE goes to the folder that has the name
+// now, not to one an earlier APPEND that failed read under that name.
+func TestMoveReadsItsDestination(t *testing.T) {
+	e, _, _ := newCountingEnv(t)
+	c := e.login(t, "alice")
+	ok := func(tag, cmd string) {
+		t.Helper()
+		if got := last(c.cmd(tag, cmd)); !strings.HasPrefix(got, tag+" OK") {
+			t.Fatalf("%s: %s", cmd, got)
+		}
+	}
+	ok("a", "APPEND INBOX {21+}\r\nSubject: 0123456789\r\n")
+	ok("b", "CREATE Projects")
+	if got := last(c.cmd("c", "APPEND Projects {70000000}")); !strings.HasPrefix(got, "c NO [TOOBIG]") {
+		t.Fatalf("APPEND beyond APPENDLIMIT: %s", got)
+	}
+	ok("d", "RENAME Projects Old")
+	ok("e", "CREATE Projects")
+	ok("f", "SELECT INBOX")
+	ok("g", "MOVE 1 Projects")
+	for name, want := range map[string]string{"Projects": "1", "Old": "0"} {
+		if got := c.cmd("s", "STATUS "+name+" (MESSAGES)"); !slices.Contains(got, "* STATUS "+name+" (MESSAGES "+want+")") {
+			t.Errorf("STATUS %s after the MOVE: %q; want %s messages", name, got, want)
+		}
+	}
+}
+
 // TestAppendTargetAtStart: an APPEND stores into the folder that had the
 // name when the command began (read with the usage, before the literal):
 // renamed while the client sends the message, the folder still gets it;
