@@ -865,6 +865,11 @@ func (f *folder) copyOrMove(ctx context.Context, uids []imap.UIDRange, dest stri
 	if err != nil {
 		return imap.CopyResult{}, err
 	}
+	return f.copyInto(ctx, uids, d, move)
+}
+
+// copyInto copies (moves) messages to the folder d.
+func (f *folder) copyInto(ctx context.Context, uids []imap.UIDRange, d store.Folder, move bool) (imap.CopyResult, error) {
 	op := f.u.b.mail.Copy
 	if move {
 		op = f.u.b.mail.Move
@@ -898,8 +903,7 @@ func (f *folder) CopyRecent(ctx context.Context, uids []imap.UIDRange, dest stri
 		return imap.RecentCopy{}, err
 	}
 	if d.ID != f.id {
-		f.u.target = &d
-		res, err := f.copyOrMove(ctx, uids, dest, false)
+		res, err := f.copyInto(ctx, uids, d, false)
 		return imap.RecentCopy{CopyResult: res}, err
 	}
 	sr, err := f.u.b.mail.CopyClaimingRecent(ctx, f.id, toStoreRanges(uids), since)

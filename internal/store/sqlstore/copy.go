@@ -112,7 +112,7 @@ func (db *DB) copyPipelined(ctx context.Context, src int64, uids []store.UIDRang
 // of two mailboxes.
 func (db *DB) lockFoldersOfOneMailbox(src, dst int64) []PipelineQuery {
 	return []PipelineQuery{
-		{SQL: fmt.Sprintf(db.d.LockFolders, placeholders(2)), Args: []any{min(src, dst), max(src, dst)}, Each: ignoreRows},
+		{SQL: db.lockTwo, Args: []any{min(src, dst), max(src, dst)}, Each: ignoreRows},
 		refuseGone(folderIDGone, src),
 		refuseGone(folderIDGone, dst),
 		{SQL: copyAcrossMailboxes, Args: []any{src, dst}, Row: []any{new(bool)}},

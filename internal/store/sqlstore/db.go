@@ -252,8 +252,8 @@ type DB struct {
 	summaries *summaryCache // nil when turned off
 
 	// lockOne row-locks one folder (Dialect.LockFolders for one ID), made
-	// once: every mail write runs it.
-	lockOne string
+	// once: every mail write runs it; lockTwo two (a COPY's or MOVE's).
+	lockOne, lockTwo string
 }
 
 var _ store.Store = (*DB)(nil)
@@ -273,6 +273,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	}
 	if o.Dialect.LockFolders != "" {
 		db.lockOne = fmt.Sprintf(o.Dialect.LockFolders, "?")
+		db.lockTwo = fmt.Sprintf(o.Dialect.LockFolders, placeholders(2))
 	}
 	switch {
 	case o.SummaryCacheBytes == 0:

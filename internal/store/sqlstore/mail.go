@@ -1722,9 +1722,9 @@ func (db *DB) copyWritten(ctx context.Context, src int64, uids []store.UIDRange,
 				}
 			}
 		}
-		if db.d.LockFolders != "" {
+		if db.lockTwo != "" {
 			ids := []any{min(src, dst), max(src, dst)}
-			if _, err := c.execDynamic(ctx, fmt.Sprintf(db.d.LockFolders, placeholders(2)), ids...); err != nil {
+			if _, err := c.execDynamic(ctx, db.lockTwo, ids...); err != nil {
 				return err
 			}
 		}
